@@ -1,0 +1,59 @@
+# Odex CRM: `make run` starts everything locally, `make test` runs the whole suite.
+# Every target is a thin wrapper over the `odex` command (app/cli.py).
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.DEFAULT_GOAL := help
+.PHONY: help install run test lint format migrate seed worker serve bench browser clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml package.json
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q -e '.[dev]'
+	npm ci --no-audit --no-fund --loglevel=error || npm install --no-audit --no-fund --loglevel=error
+	$(BIN)/odex vendor
+	touch $(STAMP)
+
+install: $(STAMP) ## create .venv, install Python and npm packages, fill static/vendor
+
+run: install ## start PostgreSQL, Valkey, mail sink, migrate, seed, web + worker on :8000
+	$(BIN)/odex run
+
+serve: install ## web server only (needs DATABASE_URL, REDIS_URL, SMTP_URL)
+	$(BIN)/odex serve
+
+worker: install ## arq worker only (needs DATABASE_URL, REDIS_URL, SMTP_URL)
+	$(BIN)/odex worker
+
+migrate: install ## apply migrations (embedded PostgreSQL unless DATABASE_URL is set)
+	$(BIN)/odex migrate
+
+seed: install ## seed the demo workspace into an empty database
+	$(BIN)/odex seed
+
+browser: ## install Debian's chromium for the browser tests (skipped if present)
+	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || (sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+
+lint: install ## ruff format check, ruff lint, mypy strict on app/
+	$(BIN)/ruff format --check app tests piccolo_conf.py
+	$(BIN)/ruff check app tests piccolo_conf.py
+	$(BIN)/mypy
+
+format: install ## apply ruff formatting and safe fixes
+	$(BIN)/ruff format app tests piccolo_conf.py
+	$(BIN)/ruff check --fix app tests piccolo_conf.py
+
+test: install browser lint ## lint, then every test against real PostgreSQL + Valkey (+ chromium)
+	$(BIN)/pytest
+
+bench: install ## performance figures (tests/perf), each as a ratio to a floor measured in the same run
+	$(BIN)/pytest tests/perf -s -p no:cacheprovider --override-ini addopts=
+
+clean: ## remove the virtualenv, vendor files and local data (var/)
+	rm -rf $(VENV) node_modules static/vendor var

@@ -1,0 +1,1 @@
+"""Accounts: sign-up, verification, login, password reset, profile, company, team, invitations."""

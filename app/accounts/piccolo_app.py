@@ -1,0 +1,13 @@
+"""Piccolo app config for accounts."""
+
+from piccolo.conf.apps import AppConfig
+
+from app.accounts.tables import EmailToken, Invitation, Membership, Tenant, User
+from app.settings import ROOT
+
+APP_CONFIG = AppConfig(
+    app_name="accounts",
+    migrations_folder_path=str(ROOT / "migrations" / "accounts"),
+    table_classes=[Tenant, User, Membership, Invitation, EmailToken],
+    migration_dependencies=[],
+)

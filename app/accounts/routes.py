@@ -1,0 +1,174 @@
+"""Account pages: sign-up, verification, login/logout, password reset (thin: parse, call, render)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+from uuid import UUID
+
+from litestar import Request, Response, get, post
+from litestar.params import Parameter
+
+from app.accounts import services
+from app.core.errors import FormInvalid
+from app.core.web import get_session, redirect, render
+from app.security import sessions
+
+Req = Request[Any, Any, Any]
+
+
+def safe_next(target: str | None) -> str:
+    """Only local paths: never an open redirect."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/app"
+
+
+async def _form(request: Req) -> dict[str, str]:
+    form = await request.form()
+    return {k: str(v) for k, v in form.items() if isinstance(v, str)}
+
+
+async def sign_in(request: Req, user_id: UUID, tenant_id: UUID | None = None) -> None:
+    """Start an authenticated session: new session id (no fixation), first workspace."""
+    session = get_session(request)
+    if tenant_id is None:
+        workspaces = await services.workspaces_of(user_id)
+        if not workspaces:
+            raise FormInvalid({"form": "Your account isn't part of any workspace any more."})
+        tenant_id = UUID(str(workspaces[0]["tenant_id"]))
+    old_sid = session.sid
+    was_saved = not session.is_new
+    sessions.rotate(session)
+    session.user_id = str(user_id)
+    session.tenant_id = str(tenant_id)
+    session.authenticated_at = time.time()
+    if was_saved:
+        await sessions.forget_id(old_sid, None)
+
+
+@get("/signup", name="signup")
+async def signup_page(request: Req) -> Response[str]:
+    return render(request, "accounts/signup.html", {"values": {}, "errors": {}})
+
+
+@post("/signup")
+async def signup_submit(request: Req) -> Response[str]:
+    values = await _form(request)
+    try:
+        user_id, tenant_id = await services.sign_up(
+            values.get("name", ""),
+            values.get("email", ""),
+            values.get("company", ""),
+            values.get("password", ""),
+        )
+    except FormInvalid as exc:
+        values.pop("password", None)
+        ctx = {"values": values, "errors": exc.errors}
+        return render(request, "accounts/signup.html", ctx, block="form", status=422)
+    await sign_in(request, user_id, tenant_id)
+    get_session(request).flash("success", "Welcome to Odex! Check your inbox to verify your email.")
+    return redirect(request, "/app")
+
+
+@get("/verify")
+async def verify(request: Req, token: str = Parameter(query="token", default="")) -> Response[str]:
+    try:
+        await services.verify_email(token)
+    except FormInvalid as exc:
+        return render(request, "accounts/verify.html", {"error": exc.errors["token"]}, status=400)
+    get_session(request).flash("success", "Your email is verified. Your account is fully active.")
+    return redirect(request, "/app" if get_session(request).user_id else "/login")
+
+
+@post("/verify/resend")
+async def verify_resend(request: Req) -> Response[str]:
+    session = get_session(request)
+    if session.user_id:
+        await services.resend_verification(UUID(session.user_id))
+        session.flash("info", "We sent a new verification link. It may take a minute to arrive.")
+    return redirect(request, "/app")
+
+
+@get("/login", name="login")
+async def login_page(
+    request: Req, next_url: str = Parameter(query="next", default="/app")
+) -> Response[str]:
+    if get_session(request).user_id:
+        return redirect(request, safe_next(next_url))
+    return render(request, "accounts/login.html", {"values": {"next": next_url}, "errors": {}})
+
+
+@post("/login")
+async def login_submit(request: Req) -> Response[str]:
+    values = await _form(request)
+    try:
+        user_id = await services.authenticate(values.get("email", ""), values.get("password", ""))
+        await sign_in(request, user_id)
+    except FormInvalid as exc:
+        values.pop("password", None)
+        ctx = {"values": values, "errors": exc.errors}
+        return render(request, "accounts/login.html", ctx, block="form", status=422)
+    return redirect(request, safe_next(values.get("next")))
+
+
+@post("/logout")
+async def logout(request: Req) -> Response[str]:
+    session = get_session(request)
+    await sessions.destroy_session(session)
+    fresh = sessions.new_session(session.ip, session.user_agent)
+    request.scope["odex.session"] = fresh  # type: ignore[typeddict-unknown-key]
+    fresh.flash("info", "You're logged out.")
+    return redirect(request, "/login")
+
+
+@get("/password/forgot")
+async def forgot_page(request: Req) -> Response[str]:
+    return render(request, "accounts/forgot.html", {"values": {}, "errors": {}, "sent": False})
+
+
+@post("/password/forgot")
+async def forgot_submit(request: Req) -> Response[str]:
+    values = await _form(request)
+    await services.request_password_reset(values.get("email", ""))
+    ctx = {"values": values, "errors": {}, "sent": True}
+    return render(request, "accounts/forgot.html", ctx, block="form")
+
+
+@get("/password/reset")
+async def reset_page(
+    request: Req, token: str = Parameter(query="token", default="")
+) -> Response[str]:
+    return render(request, "accounts/reset.html", {"token": token, "errors": {}})
+
+
+@post("/password/reset")
+async def reset_submit(request: Req) -> Response[str]:
+    values = await _form(request)
+    token = values.get("token", "")
+    try:
+        user_id = await services.reset_password(
+            token, values.get("password", ""), values.get("confirm", "")
+        )
+    except FormInvalid as exc:
+        ctx = {"token": token, "errors": exc.errors}
+        return render(request, "accounts/reset.html", ctx, block="form", status=422)
+    await sessions.destroy_user_sessions(str(user_id))
+    await sign_in(request, user_id)
+    get_session(request).flash("success", "Your password is changed and you're logged in.")
+    return redirect(request, "/app")
+
+
+ROUTES = [
+    signup_page,
+    signup_submit,
+    verify,
+    verify_resend,
+    login_page,
+    login_submit,
+    logout,
+    forgot_page,
+    forgot_submit,
+    reset_page,
+    reset_submit,
+]

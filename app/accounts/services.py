@@ -1,0 +1,252 @@
+"""Account actions: sign up, verify, log in, reset passwords, edit profile and company."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+import asyncpg
+
+from app.accounts.schemas import Current
+from app.accounts.tables import Membership, Tenant, User
+from app.accounts.tokens import issue_token, redeem_token, void_tokens
+from app.accounts.validation import check_new_password, clean_email, clean_text
+from app.core.db import global_transaction, tenant_transaction, user_transaction
+from app.core.errors import FormInvalid
+from app.notifications.services import queue_mail
+from app.security.passwords import hash_password, needs_rehash, verify_password
+from app.settings import get_settings
+
+DUPLICATE_EMAIL = "An account with this email already exists. Log in, or reset your password."
+
+
+async def _find_user_by_email(email: str) -> dict[str, object] | None:
+    rows = await User.raw("select * from users where lower(email) = lower({})", email)
+    return rows[0] if rows else None
+
+
+async def _send_verification(user_id: UUID, email: str, name: str) -> None:
+    settings = get_settings()
+    token = await issue_token(
+        "verify", email, timedelta(hours=settings.token_ttl_hours), user_id=user_id
+    )
+    await queue_mail(
+        "verify",
+        email,
+        "Confirm your email for Odex CRM",
+        "verify.txt",
+        name=name,
+        link=f"{settings.base_url}/verify?token={token}",
+        hours=settings.token_ttl_hours,
+    )
+
+
+async def sign_up(name: str, email: str, company: str, password: str) -> tuple[UUID, UUID]:
+    """Create a tenant and its owner in one transaction; mail a verification link.
+
+    Returns (user_id, tenant_id). Raises FormInvalid with a message per field.
+    """
+    errors: dict[str, str] = {}
+    name = clean_text(name, errors, "name", "your name")
+    email = clean_email(email, errors)
+    company = clean_text(company, errors, "company", "your company name")
+    check_new_password(password, errors, email=email, name=name)
+    if errors:
+        raise FormInvalid(errors)
+    user_id, tenant_id = uuid.uuid4(), uuid.uuid4()
+    try:
+        async with tenant_transaction(tenant_id, user_id):
+            if await _find_user_by_email(email):
+                raise FormInvalid({"email": DUPLICATE_EMAIL})
+            await User.insert(
+                User(id=user_id, email=email, name=name, password_hash=hash_password(password))
+            )
+            await Tenant.insert(Tenant(id=tenant_id, name=company))
+            await Membership.insert(
+                Membership(id=uuid.uuid4(), tenant_id=tenant_id, user_id=user_id, role="owner")
+            )
+            await _send_verification(user_id, email, name)
+    except asyncpg.UniqueViolationError as exc:  # two sign-ups with one email at once
+        raise FormInvalid({"email": DUPLICATE_EMAIL}) from exc
+    return user_id, tenant_id
+
+
+async def verify_email(token: str) -> UUID:
+    """Mark the token's address verified (if it is still the account's address)."""
+    async with global_transaction():
+        row = await redeem_token(token, "verify")
+        await User.update({User.email_verified_at: datetime.now(UTC)}).where(
+            (User.id == row["user_id"]) & (User.email == row["email"])
+        )
+        return UUID(str(row["user_id"]))
+
+
+async def resend_verification(user_id: UUID) -> None:
+    async with global_transaction():
+        user = await User.select().where(User.id == user_id).first()
+        if user is None or user["email_verified_at"] is not None:
+            return
+        await void_tokens(user_id, "verify")
+        await _send_verification(user_id, user["email"], user["name"])
+
+
+async def authenticate(email: str, password: str) -> UUID:
+    """The user id for a correct email + password; one vague message otherwise."""
+    async with global_transaction():
+        user = await _find_user_by_email(email.strip()) if len(email) <= 254 else None
+        ok = verify_password(str(user["password_hash"]) if user else None, password)
+        if not user or not ok:
+            raise FormInvalid({"form": "That email and password don't match an account."})
+        user_id = UUID(str(user["id"]))
+        if needs_rehash(str(user["password_hash"])):
+            await User.update({User.password_hash: hash_password(password)}).where(
+                User.id == user_id
+            )
+        return user_id
+
+
+async def request_password_reset(email: str) -> None:
+    """Mail a single-use, expiring reset link if the address has an account (silent if not)."""
+    settings = get_settings()
+    async with global_transaction():
+        user = await _find_user_by_email(email.strip()) if len(email) <= 254 else None
+        if user is None:
+            return
+        user_id = UUID(str(user["id"]))
+        await void_tokens(user_id, "reset")
+        token = await issue_token(
+            "reset",
+            str(user["email"]),
+            timedelta(minutes=settings.reset_ttl_minutes),
+            user_id=user_id,
+        )
+        await queue_mail(
+            "reset",
+            str(user["email"]),
+            "Reset your Odex CRM password",
+            "reset.txt",
+            name=user["name"],
+            link=f"{settings.base_url}/password/reset?token={token}",
+            minutes=settings.reset_ttl_minutes,
+        )
+
+
+async def reset_password(token: str, password: str, confirm: str) -> UUID:
+    """Set a new password with a reset token; the token then no longer works."""
+    errors: dict[str, str] = {}
+    check_new_password(password, errors)
+    if password != confirm:
+        errors["confirm"] = "The two passwords don't match."
+    if errors:
+        raise FormInvalid(errors)
+    async with global_transaction():
+        row = await redeem_token(token, "reset")
+        user_id = UUID(str(row["user_id"]))
+        await User.update(
+            {
+                User.password_hash: hash_password(password),
+                User.updated_at: datetime.now(UTC),
+                # the link proved the mailbox is theirs
+                User.email_verified_at: datetime.now(UTC),
+            }
+        ).where(User.id == user_id)
+        return user_id
+
+
+async def workspaces_of(user_id: UUID) -> list[dict[str, object]]:
+    """The user's memberships across tenants (the own-memberships policy allows this)."""
+    async with user_transaction(user_id):
+        rows = await Membership.select(Membership.tenant_id, Membership.role).where(
+            Membership.user_id == user_id
+        ).order_by(Membership.created_at)
+    return [dict(r) for r in rows]
+
+
+async def load_current(user_id: UUID, tenant_id: UUID) -> Current | None:
+    """The signed-in context, or None if the membership is gone (removed from the team)."""
+    async with tenant_transaction(tenant_id, user_id):
+        member = await Membership.select(Membership.role).where(
+            Membership.user_id == user_id
+        ).first()
+        tenant = await Tenant.select(Tenant.name, Tenant.status).first()
+        user = await User.select().where(User.id == user_id).first()
+    if member is None or tenant is None or user is None:
+        return None
+    return Current(
+        user_id=user_id,
+        name=user["name"],
+        email=user["email"],
+        verified=user["email_verified_at"] is not None,
+        tenant_id=tenant_id,
+        tenant_name=tenant["name"],
+        role=member["role"],
+        is_staff=user["is_staff"],
+    )
+
+
+async def update_profile(current: Current, name: str) -> None:
+    errors: dict[str, str] = {}
+    name = clean_text(name, errors, "name", "your name")
+    if errors:
+        raise FormInvalid(errors)
+    async with global_transaction():
+        await User.update({User.name: name, User.updated_at: datetime.now(UTC)}).where(
+            User.id == current.user_id
+        )
+
+
+async def change_email(current: Current, new_email: str, password: str) -> None:
+    """Change the login email after re-entering the password; the new address is verified."""
+    errors: dict[str, str] = {}
+    email = clean_email(new_email, errors)
+    if errors:
+        raise FormInvalid(errors)
+    async with global_transaction():
+        user = await User.select().where(User.id == current.user_id).first()
+        assert user is not None
+        if not verify_password(user["password_hash"], password):
+            raise FormInvalid({"current_password": "That isn't your current password."})
+        if email.lower() == str(user["email"]).lower():
+            return
+        existing = await _find_user_by_email(email)
+        if existing:
+            raise FormInvalid({"email": "Another account already uses this email."})
+        try:
+            await User.update(
+                {User.email: email, User.email_verified_at: None, User.updated_at: datetime.now(UTC)}
+            ).where(User.id == current.user_id)
+        except asyncpg.UniqueViolationError as exc:
+            raise FormInvalid({"email": "Another account already uses this email."}) from exc
+        await _send_verification(current.user_id, email, str(user["name"]))
+
+
+async def change_password(current: Current, old: str, new: str, confirm: str) -> None:
+    errors: dict[str, str] = {}
+    check_new_password(new, errors, email=current.email, name=current.name, field="new_password")
+    if new != confirm:
+        errors["confirm"] = "The two passwords don't match."
+    if errors:
+        raise FormInvalid(errors)
+    async with global_transaction():
+        user = await User.select().where(User.id == current.user_id).first()
+        assert user is not None
+        if not verify_password(user["password_hash"], old):
+            raise FormInvalid({"current_password": "That isn't your current password."})
+        await User.update(
+            {User.password_hash: hash_password(new), User.updated_at: datetime.now(UTC)}
+        ).where(User.id == current.user_id)
+
+
+async def rename_company(current: Current, name: str) -> None:
+    """Admins and owners correct the company name."""
+    if not current.is_admin:
+        raise PermissionError("Only admins can change company settings.")
+    errors: dict[str, str] = {}
+    name = clean_text(name, errors, "company", "the company name")
+    if errors:
+        raise FormInvalid(errors)
+    async with tenant_transaction(current.tenant_id, current.user_id):
+        await Tenant.update({Tenant.name: name, Tenant.updated_at: datetime.now(UTC)}).where(
+            Tenant.id == current.tenant_id
+        )

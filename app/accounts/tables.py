@@ -1,0 +1,65 @@
+"""Piccolo tables of the accounts app (DDL and RLS live in migrations/accounts)."""
+
+from piccolo.columns import UUID, Boolean, Text, Timestamptz
+from piccolo.table import Table
+
+
+class Tenant(Table, tablename="tenants"):
+    """A workspace: one company's isolated CRM."""
+
+    id = UUID(primary_key=True)
+    name = Text()
+    status = Text(default="active")
+    created_at = Timestamptz()
+    updated_at = Timestamptz()
+
+
+class User(Table, tablename="users"):
+    """A person's login identity (global: it exists before and across workspaces)."""
+
+    id = UUID(primary_key=True)
+    email = Text()
+    name = Text()
+    password_hash = Text()
+    email_verified_at = Timestamptz(null=True, default=None)
+    is_staff = Boolean(default=False)
+    created_at = Timestamptz()
+    updated_at = Timestamptz()
+
+
+class Membership(Table, tablename="memberships"):
+    """A user's role in a tenant."""
+
+    id = UUID(primary_key=True)
+    tenant_id = UUID()
+    user_id = UUID()
+    role = Text()
+    created_at = Timestamptz()
+
+
+class Invitation(Table, tablename="invitations"):
+    """An open, accepted or revoked invitation of an email address to a tenant."""
+
+    id = UUID(primary_key=True)
+    tenant_id = UUID()
+    email = Text()
+    role = Text()
+    invited_by = UUID(null=True, default=None)
+    expires_at = Timestamptz()
+    accepted_at = Timestamptz(null=True, default=None)
+    revoked_at = Timestamptz(null=True, default=None)
+    created_at = Timestamptz()
+
+
+class EmailToken(Table, tablename="email_tokens"):
+    """A single-use mailed token (only its SHA-256 hash is stored)."""
+
+    token_hash = Text(primary_key=True)
+    purpose = Text()
+    user_id = UUID(null=True, default=None)
+    tenant_id = UUID(null=True, default=None)
+    ref_id = UUID(null=True, default=None)
+    email = Text()
+    expires_at = Timestamptz()
+    used_at = Timestamptz(null=True, default=None)
+    created_at = Timestamptz()

@@ -1,0 +1,220 @@
+"""Team actions: invite by email with a role, accept, revoke, change roles, remove members."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+import asyncpg
+
+from app.accounts.schemas import ROLE_RANK, ROLES, Current, InvitationPreview, Member
+from app.accounts.schemas import PendingInvitation
+from app.accounts.tables import Invitation, Membership, Tenant, User
+from app.accounts.tokens import issue_token, peek_token, redeem_token
+from app.accounts.validation import check_new_password, clean_email, clean_text
+from app.core.db import global_transaction, tenant_transaction
+from app.core.errors import FormInvalid, RecordNotFound
+from app.notifications.services import queue_mail
+from app.security.passwords import hash_password
+from app.settings import get_settings
+
+LAST_OWNER = "A workspace needs at least one owner. Make someone else an owner first."
+
+
+def _require_admin(current: Current) -> None:
+    if not current.is_admin:
+        raise PermissionError("Only admins and owners can manage the team.")
+
+
+def _may_assign(current: Current, role: str) -> None:
+    if role not in ROLES:
+        raise FormInvalid({"role": "Choose owner, admin or member."})
+    if ROLE_RANK[role] > ROLE_RANK[current.role]:
+        raise FormInvalid({"role": "You can't give a role higher than your own."})
+
+
+async def list_members(current: Current) -> list[Member]:
+    async with tenant_transaction(current.tenant_id, current.user_id) as conn:
+        rows = await conn.fetch(
+            "select m.id, m.user_id, u.name, u.email, m.role, m.created_at, u.email_verified_at"
+            " from memberships m join users u on u.id = m.user_id order by m.created_at"
+        )
+    return [
+        Member(r[0], r[1], r[2], r[3], r[4], r[5], r[6] is not None) for r in rows
+    ]
+
+
+async def list_invitations(current: Current) -> list[PendingInvitation]:
+    async with tenant_transaction(current.tenant_id, current.user_id):
+        rows = await Invitation.select().where(
+            Invitation.accepted_at.is_null() & Invitation.revoked_at.is_null()
+        ).order_by(Invitation.created_at, ascending=False)
+    return [
+        PendingInvitation(r["id"], r["email"], r["role"], r["expires_at"], r["created_at"])
+        for r in rows
+    ]
+
+
+async def invite(current: Current, email: str, role: str) -> UUID:
+    """Invite an address into the workspace; mails a link that expires."""
+    _require_admin(current)
+    if not current.verified:
+        raise FormInvalid({"email": "Verify your own email address before inviting others."})
+    errors: dict[str, str] = {}
+    email = clean_email(email, errors)
+    if errors:
+        raise FormInvalid(errors)
+    _may_assign(current, role)
+    settings = get_settings()
+    invitation_id = uuid.uuid4()
+    ttl = timedelta(days=settings.invite_ttl_days)
+    try:
+        async with tenant_transaction(current.tenant_id, current.user_id) as conn:
+            already = await conn.fetchval(
+                "select 1 from memberships m join users u on u.id = m.user_id"
+                " where lower(u.email) = lower($1)",
+                email,
+            )
+            if already:
+                raise FormInvalid({"email": "This person is already in your team."})
+            await Invitation.insert(
+                Invitation(
+                    id=invitation_id,
+                    tenant_id=current.tenant_id,
+                    email=email,
+                    role=role,
+                    invited_by=current.user_id,
+                    expires_at=datetime.now(UTC) + ttl,
+                )
+            )
+            token = await issue_token(
+                "invite", email, ttl, tenant_id=current.tenant_id, ref_id=invitation_id
+            )
+            await queue_mail(
+                "invite",
+                email,
+                f"{current.name} invited you to {current.tenant_name} on Odex CRM",
+                "invite.txt",
+                inviter=current.name,
+                company=current.tenant_name,
+                role=role,
+                link=f"{settings.base_url}/invite/accept?token={token}",
+                days=settings.invite_ttl_days,
+            )
+    except asyncpg.UniqueViolationError as exc:
+        raise FormInvalid({"email": "There is already an open invitation for this address."}) from exc
+    return invitation_id
+
+
+async def revoke_invitation(current: Current, invitation_id: UUID) -> None:
+    _require_admin(current)
+    async with tenant_transaction(current.tenant_id, current.user_id):
+        done = await Invitation.update({Invitation.revoked_at: datetime.now(UTC)}).where(
+            (Invitation.id == invitation_id) & Invitation.accepted_at.is_null()
+        ).returning(Invitation.id)
+    if not done:
+        raise RecordNotFound("invitation")
+
+
+async def preview_invitation(token: str) -> InvitationPreview:
+    async with global_transaction():
+        row = await peek_token(token, "invite")
+        has_account = bool(
+            await User.raw("select 1 from users where lower(email) = lower({})", row["email"])
+        )
+    tenant_id = UUID(str(row["tenant_id"]))
+    async with tenant_transaction(tenant_id):
+        invitation = await Invitation.select().where(Invitation.id == row["ref_id"]).first()
+        tenant = await Tenant.select(Tenant.name).first()
+    if invitation is None or invitation["revoked_at"] is not None or tenant is None:
+        raise FormInvalid({"token": "This invitation was withdrawn. Ask for a new one."})
+    return InvitationPreview(row["email"], invitation["role"], tenant["name"], has_account)
+
+
+async def accept_invitation(
+    token: str, signed_in_user: UUID | None, name: str = "", password: str = ""
+) -> tuple[UUID, UUID]:
+    """Join the inviting workspace; creates the account if the address has none.
+
+    Returns (user_id, tenant_id). An account that exists must be signed in as that address.
+    """
+    async with global_transaction():
+        row = await peek_token(token, "invite")
+        found = await User.raw("select id from users where lower(email) = lower({})", row["email"])
+        existing = found[0] if found else None
+    tenant_id = UUID(str(row["tenant_id"]))
+    if existing is not None:
+        user_id = UUID(str(existing["id"]))
+        if signed_in_user != user_id:
+            raise FormInvalid({"form": f"Log in as {row['email']} to accept this invitation."})
+    else:
+        errors: dict[str, str] = {}
+        name = clean_text(name, errors, "name", "your name")
+        check_new_password(password, errors, email=row["email"], name=name)
+        if errors:
+            raise FormInvalid(errors)
+        user_id = uuid.uuid4()
+    try:
+        async with tenant_transaction(tenant_id, user_id):
+            row = await redeem_token(token, "invite")
+            invitation = await Invitation.select().where(Invitation.id == row["ref_id"]).first()
+            if invitation is None or invitation["revoked_at"] is not None:
+                raise FormInvalid({"token": "This invitation was withdrawn. Ask for a new one."})
+            if existing is None:
+                await User.insert(
+                    User(
+                        id=user_id,
+                        email=row["email"],
+                        name=name,
+                        password_hash=hash_password(password),
+                        email_verified_at=datetime.now(UTC),  # the mailed link proves it
+                    )
+                )
+            await Membership.insert(
+                Membership(
+                    id=uuid.uuid4(), tenant_id=tenant_id, user_id=user_id, role=invitation["role"]
+                )
+            )
+            await Invitation.update({Invitation.accepted_at: datetime.now(UTC)}).where(
+                Invitation.id == invitation["id"]
+            )
+    except asyncpg.UniqueViolationError as exc:
+        raise FormInvalid({"form": "You are already a member of this workspace."}) from exc
+    return user_id, tenant_id
+
+
+async def _owners_left(exclude: UUID) -> int:
+    return int(
+        await Membership.count().where((Membership.role == "owner") & (Membership.id != exclude))
+    )
+
+
+async def change_role(current: Current, membership_id: UUID, role: str) -> None:
+    _require_admin(current)
+    _may_assign(current, role)
+    async with tenant_transaction(current.tenant_id, current.user_id) as conn:
+        # lock the owners so two demotions at once can't leave the workspace ownerless
+        await conn.execute("select id from memberships where role = 'owner' for update")
+        member = await Membership.select().where(Membership.id == membership_id).first()
+        if member is None:
+            raise RecordNotFound("member")
+        if member["role"] == "owner" and not current.is_owner:
+            raise PermissionError("Only an owner can change another owner's role.")
+        if member["role"] == "owner" and role != "owner" and not await _owners_left(membership_id):
+            raise FormInvalid({"role": LAST_OWNER})
+        await Membership.update({Membership.role: role}).where(Membership.id == membership_id)
+
+
+async def remove_member(current: Current, membership_id: UUID) -> None:
+    _require_admin(current)
+    async with tenant_transaction(current.tenant_id, current.user_id) as conn:
+        await conn.execute("select id from memberships where role = 'owner' for update")
+        member = await Membership.select().where(Membership.id == membership_id).first()
+        if member is None:
+            raise RecordNotFound("member")
+        if member["role"] == "owner" and not current.is_owner:
+            raise PermissionError("Only an owner can remove another owner.")
+        if member["role"] == "owner" and not await _owners_left(membership_id):
+            raise FormInvalid({"form": LAST_OWNER})
+        await Membership.delete().where(Membership.id == membership_id)

@@ -1,0 +1,53 @@
+"""create_app(): plugins, middleware and the explicit list of routers."""
+
+from __future__ import annotations
+
+from litestar import Litestar
+from litestar.config.app import AppConfig
+from litestar.middleware import DefineMiddleware
+from litestar.static_files import create_static_files_router
+
+from app.accounts import routes as accounts_routes
+from app.accounts import settings_routes
+from app.core import db, redis
+from app.core import routes as core_routes
+from app.core.errors import EXCEPTION_HANDLERS
+from app.core.headers import security_headers_middleware
+from app.core.web import check_csrf, session_middleware
+from app.settings import ROOT, get_settings
+
+MAX_BODY = 2 * 1024 * 1024  # forms; uploads that need more set their own limit
+
+
+def create_app() -> Litestar:
+    """Build the web app; Redis and the DB pool are opened on startup inside the loop."""
+    settings = get_settings()
+
+    async def on_startup() -> None:
+        await db.start_pool()
+        await redis.connect(settings.redis_url)
+
+    async def on_shutdown() -> None:
+        await redis.disconnect()
+        await db.close_pool()
+
+    route_handlers = [
+        *core_routes.ROUTES,
+        *accounts_routes.ROUTES,
+        *settings_routes.ROUTES,
+        create_static_files_router(path="/static", directories=[ROOT / "static"]),
+    ]
+    config = AppConfig(
+        route_handlers=route_handlers,
+        on_startup=[on_startup],
+        on_shutdown=[on_shutdown],
+        before_request=check_csrf,
+        middleware=[
+            DefineMiddleware(security_headers_middleware),
+            DefineMiddleware(session_middleware),
+        ],
+        exception_handlers=EXCEPTION_HANDLERS,
+        request_max_body_size=MAX_BODY,
+        debug=False,
+    )
+    return Litestar.from_config(config)

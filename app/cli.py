@@ -1,0 +1,203 @@
+"""The `odex` command: run (everything), serve, worker, migrate, seed, vendor."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from app.settings import ROOT
+
+# What `odex vendor` copies from node_modules (npm) into static/vendor (served, never a CDN).
+VENDOR_FILES = {
+    "htmx.org/dist/htmx.min.js": "htmx.min.js",
+    "htmx-ext-ws/dist/ws.min.js": "htmx-ext-ws.min.js",
+    "sortablejs/Sortable.min.js": "Sortable.min.js",
+    "chart.js/dist/chart.umd.min.js": "chart.umd.min.js",
+    "bootstrap/dist/css/bootstrap.min.css": "bootstrap.min.css",
+    "bootstrap/dist/js/bootstrap.bundle.min.js": "bootstrap.bundle.min.js",
+    "bootstrap-icons/font/bootstrap-icons.min.css": "bootstrap-icons.min.css",
+    "bootstrap-icons/font/fonts": "fonts",
+}
+
+
+def vendor() -> None:
+    """Copy the npm packages' built files into static/vendor."""
+    target = ROOT / "static" / "vendor"
+    target.mkdir(parents=True, exist_ok=True)
+    for source, name in VENDOR_FILES.items():
+        path = ROOT / "node_modules" / source
+        if not path.exists():
+            sys.exit(f"{path} is missing: run `npm ci` first (make does this for you)")
+        if path.is_dir():
+            shutil.copytree(path, target / name, dirs_exist_ok=True)
+        else:
+            shutil.copy2(path, target / name)
+
+
+def _data_dir() -> Path:
+    return Path(os.environ.get("ODEX_DATA_DIR", str(ROOT / "var")))
+
+
+def start_embedded_services() -> list[object]:
+    """Start embedded PostgreSQL / Valkey / SMTP sink for whatever URL is not configured.
+
+    Sets DATABASE_URL, MIGRATION_DATABASE_URL, REDIS_URL and SMTP_URL in os.environ so that
+    child processes (web, worker) use them. Returns the started services (to stop them).
+    """
+    from app.core import embedded
+
+    data = _data_dir()
+    started: list[object] = []
+    if not os.environ.get("DATABASE_URL"):
+        pg = embedded.EmbeddedPostgres(data / "postgres").start()
+        asyncio.run(pg.bootstrap())
+        os.environ["DATABASE_URL"] = pg.url(embedded.APP_ROLE)
+        os.environ["MIGRATION_DATABASE_URL"] = pg.url(embedded.OWNER_ROLE)
+        started.append(pg)
+        print(f"embedded PostgreSQL 18 on socket {pg.socket_dir}", flush=True)
+    if not os.environ.get("REDIS_URL"):
+        valkey = embedded.EmbeddedValkey(data / "valkey").start()
+        os.environ["REDIS_URL"] = valkey.url
+        started.append(valkey)
+        print(f"embedded Valkey on {valkey.url}", flush=True)
+    if not os.environ.get("SMTP_URL"):
+        sink = embedded.MailSink(data / "mailbox").start()
+        os.environ["SMTP_URL"] = sink.url
+        os.environ.setdefault("MAILBOX_DIR", str(sink.mailbox_dir))
+        started.append(sink)
+        print(f"mail sink on {sink.url} (see /dev/mailbox)", flush=True)
+    from app.settings import get_settings
+
+    get_settings.cache_clear()
+    return started
+
+
+def stop_services(services: list[object]) -> None:
+    for service in reversed(services):
+        service.stop()  # type: ignore[attr-defined]
+
+
+def migrate() -> None:
+    """Run every Piccolo app's migrations as the schema owner."""
+    os.environ["ODEX_DB_ROLE"] = "owner"
+    if not os.environ.get("MIGRATION_DATABASE_URL"):
+        sys.exit("MIGRATION_DATABASE_URL (the odex_owner role) is required to migrate")
+    from piccolo.apps.migrations.commands.forwards import run_forwards
+
+    result = asyncio.run(run_forwards("all"))
+    if not result.success:
+        sys.exit(f"migrations failed: {result.message}")
+
+
+def seed() -> None:
+    """Seed the demo workspace when the database has no users yet."""
+    from app.seed import seed_demo
+
+    asyncio.run(seed_demo())
+
+
+def serve(host: str, port: int, certfile: str | None, keyfile: str | None) -> None:
+    import ssl
+
+    import uvicorn
+
+    ssl_kwargs: dict[str, object] = {}
+    if certfile and keyfile:
+        ssl_kwargs = {
+            "ssl_certfile": certfile,
+            "ssl_keyfile": keyfile,
+            "ssl_version": ssl.PROTOCOL_TLS_SERVER,
+        }
+    uvicorn.run(
+        "app.asgi:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        proxy_headers=True,
+        log_level="info",
+        ws="websockets",
+        **ssl_kwargs,  # type: ignore[arg-type]
+    )
+
+
+def worker() -> None:
+    from arq.worker import run_worker
+
+    from app.jobs.worker import WorkerSettings
+
+    run_worker(WorkerSettings)  # type: ignore[arg-type]
+
+
+def _child(*args: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-m", "app.cli", *args])  # noqa: S603
+
+
+def run(host: str, port: int) -> None:
+    """Everything for local use: services, migrations, demo data, web + worker; Ctrl-C stops."""
+    services = start_embedded_services() if os.environ.get("ODEX_ENV") != "production" else []
+    children: list[subprocess.Popen[bytes]] = []
+    try:
+        for step in ("migrate", "seed"):
+            if subprocess.call([sys.executable, "-m", "app.cli", step]) != 0:  # noqa: S603
+                sys.exit(f"`odex {step}` failed; see above")
+        children = [_child("serve", "--host", host, "--port", str(port)), _child("worker")]
+        print(f"Odex CRM is running at http://{host}:{port}  (Ctrl-C stops everything)", flush=True)
+        signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+        while all(child.poll() is None for child in children):
+            try:
+                children[0].wait(timeout=1)
+            except subprocess.TimeoutExpired:
+                continue
+    except KeyboardInterrupt:
+        print("\nstopping…", flush=True)
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGINT)
+        for child in children:
+            try:
+                child.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        stop_services(services)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="odex", description="Odex CRM")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name in ("run", "serve"):
+        p = sub.add_parser(name, help="start everything" if name == "run" else "web server only")
+        p.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+        p.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+        if name == "serve":
+            p.add_argument("--certfile", help="TLS certificate (PEM): serve HTTPS, TLS 1.3 only")
+            p.add_argument("--keyfile", help="TLS private key (PEM)")
+    sub.add_parser("worker", help="the arq worker (jobs and cron)")
+    sub.add_parser("migrate", help="apply database migrations as odex_owner")
+    sub.add_parser("seed", help="seed the demo workspace into an empty database")
+    sub.add_parser("vendor", help="copy npm front-end packages into static/vendor")
+    args = parser.parse_args(argv)
+    if args.command == "run":
+        run(args.host, args.port)
+    elif args.command == "serve":
+        serve(args.host, args.port, args.certfile, args.keyfile)
+    elif args.command == "worker":
+        worker()
+    elif args.command in ("migrate", "seed"):
+        services = [] if os.environ.get("DATABASE_URL") else start_embedded_services()
+        try:
+            migrate() if args.command == "migrate" else seed()
+        finally:
+            stop_services(services)
+    elif args.command == "vendor":
+        vendor()
+
+
+if __name__ == "__main__":
+    main()

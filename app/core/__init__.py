@@ -1,0 +1,1 @@
+"""Cross-cutting plumbing: database, templates, htmx, errors, embedded services."""

@@ -1,0 +1,110 @@
+"""Errors for people: domain exceptions and the handlers that turn them into pages."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar import Request, Response
+from litestar.exceptions import (
+    HTTPException,
+    NotAuthorizedException,
+    NotFoundException,
+    PermissionDeniedException,
+    ValidationException,
+)
+
+from app.core.templating import render_html
+
+log = logging.getLogger("odex")
+
+
+class FormInvalid(Exception):
+    """A submitted form broke a rule; `errors` maps field name to a message for the user."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+
+class RecordNotFound(Exception):
+    """A record is not in the current tenant (missing, deleted, or another tenant's)."""
+
+
+class LoginRequired(NotAuthorizedException):
+    """The page needs a signed-in user."""
+
+
+TITLES = {
+    400: "That request didn't make sense",
+    401: "Please log in",
+    403: "You can't do that",
+    404: "We couldn't find that",
+    405: "That action isn't available here",
+    413: "That upload is too large",
+    429: "Slow down a little",
+    500: "Something went wrong on our side",
+}
+HINTS = {
+    400: "Check what you entered and try again.",
+    403: "If you think you should have access, ask an admin of your workspace.",
+    404: "It may have been deleted, or the link is wrong. Go back and try again.",
+    413: "Try a smaller file.",
+    429: "Wait a moment, then try again.",
+    500: "We've logged it. Try again in a minute; if it keeps happening, contact support.",
+}
+
+
+def _error_page(request: Request[Any, Any, Any], status: int, detail: str) -> Response[str]:
+    title = TITLES.get(status, "Something went wrong")
+    hint = HINTS.get(status, "Go back and try again.")
+    if request.headers.get("hx-request") == "true":
+        # htmx shows this text in a toast (static/js/app.js), never a page inside a page.
+        return Response(detail or title, status_code=status, media_type="text/plain")
+    html = render_html(
+        "layout/error.html", {"status": status, "title": title, "detail": detail, "hint": hint}
+    )
+    return Response(html, status_code=status, media_type="text/html")
+
+
+def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    status = exc.status_code
+    if isinstance(exc, LoginRequired) or status == 401:
+        target = "/login?next=" + request.url.path
+        if request.headers.get("hx-request") == "true":
+            return Response("", status_code=200, headers={"HX-Redirect": target})
+        return Response("", status_code=303, headers={"Location": target})
+    if isinstance(exc, ValidationException):
+        detail = "Some of what was sent is missing or malformed."
+    elif isinstance(exc, NotFoundException):
+        detail = exc.detail if exc.detail and exc.detail != "Not Found" else ""
+    elif isinstance(exc, PermissionDeniedException):
+        detail = exc.detail if exc.detail != "Forbidden" else ""
+    else:
+        detail = exc.detail if status < 500 else ""
+    return _error_page(request, status, detail)
+
+
+def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return _error_page(request, 500, "")
+
+
+def permission_error_handler(
+    request: Request[Any, Any, Any], exc: PermissionError
+) -> Response[Any]:
+    """A service refused an action for the user's role."""
+    return _error_page(request, 403, str(exc))
+
+
+def not_found_handler(request: Request[Any, Any, Any], exc: RecordNotFound) -> Response[Any]:
+    """A service could not find a record in the current tenant (or it belongs to another)."""
+    return _error_page(request, 404, "")
+
+
+EXCEPTION_HANDLERS: dict[Any, Any] = {
+    HTTPException: http_exception_handler,
+    PermissionError: permission_error_handler,
+    RecordNotFound: not_found_handler,
+    Exception: internal_error_handler,
+}

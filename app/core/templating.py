@@ -1,0 +1,36 @@
+"""Jinja templates: components/ plus each domain's templates/, rendered whole or by block."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2_fragments import render_block
+
+from app.settings import ROOT
+
+DOMAINS = ("accounts", "notifications", "core", "crm", "privacy", "billing", "security")
+
+
+def _loaders() -> list[FileSystemLoader]:
+    paths = [ROOT / "components"]
+    paths += [ROOT / "app" / d / "templates" for d in DOMAINS]
+    return [FileSystemLoader(str(p)) for p in paths if Path(p).exists()]
+
+
+env = Environment(
+    loader=ChoiceLoader(_loaders()),
+    autoescape=select_autoescape(["html", "xml"]),
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    extensions=["jinja2.ext.do"],
+)
+
+
+def render_html(template: str, context: dict[str, Any], block: str | None = None) -> str:
+    """Render a template, or just one named block of it (for htmx swaps and websocket pushes)."""
+    if block is None:
+        return env.get_template(template).render(context)
+    return render_block(env, template, block, context)

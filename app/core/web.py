@@ -1,0 +1,155 @@
+"""Request plumbing: the session middleware, CSRF check, page rendering and redirects."""
+
+from __future__ import annotations
+
+import hmac
+import time
+from typing import Any
+
+from litestar import Request, Response
+from litestar.datastructures import Cookie
+from litestar.exceptions import PermissionDeniedException
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.core.templating import render_html
+from app.security import sessions
+from app.settings import Settings, get_settings
+
+SESSION_SCOPE_KEY = "odex.session"
+CSRF_HEADER = "x-csrf-token"
+CSRF_FIELD = "_csrf"
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS", "TRACE"}
+CSRF_EXEMPT_PREFIXES = ("/billing/webhook",)  # signed by Stripe instead
+
+
+def cookie_name(settings: Settings) -> str:
+    return "__Host-odex_session" if settings.secure_cookies else "odex_session"
+
+
+def client_ip(scope: Scope) -> str:
+    client = scope.get("client")
+    return str(client[0]) if client else ""
+
+
+def _header(scope: Scope, name: bytes) -> str:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return str(value.decode("latin-1"))
+    return ""
+
+
+def _cookie(scope: Scope, name: str) -> str | None:
+    raw = _header(scope, b"cookie")
+    for part in raw.split(";"):
+        key, _, value = part.strip().partition("=")
+        if key == name:
+            return value
+    return None
+
+
+def session_middleware(app: ASGIApp) -> ASGIApp:
+    """Load the server-side session into the scope; save it and set the cookie after."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket") or scope["path"].startswith("/static/"):
+            await app(scope, receive, send)
+            return
+        settings = get_settings()
+        name = cookie_name(settings)
+        sid = _cookie(scope, name)
+        session = await sessions.load_session(sid, settings) if sid else None
+        if session is None:
+            session = sessions.new_session(client_ip(scope), _header(scope, b"user-agent"))
+        elif time.time() - session.last_seen > 60:
+            session.last_seen = time.time()
+            session.ip = client_ip(scope)
+            session.dirty = True
+        scope[SESSION_SCOPE_KEY] = session  # type: ignore[literal-required]
+        if scope["type"] == "websocket":
+            await app(scope, receive, send)
+            return
+
+        async def send_with_cookie(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                current: sessions.Session = scope[SESSION_SCOPE_KEY]  # type: ignore[literal-required]
+                if current.dirty:
+                    await sessions.save_session(current, settings)
+                if current.is_new:
+                    cookie = Cookie(
+                        key=name,
+                        value=current.sid,
+                        path="/",
+                        max_age=settings.session_absolute_hours * 3600,
+                        httponly=True,
+                        samesite="lax",
+                        secure=settings.secure_cookies,
+                    )
+                    headers = list(message.get("headers", []))
+                    headers.append((b"set-cookie", cookie.to_header(header="").encode("latin-1")))
+                    message = {**message, "headers": headers}  # type: ignore[assignment]
+            await send(message)
+
+        await app(scope, receive, send_with_cookie)
+
+    return middleware
+
+
+def get_session(request: Request[Any, Any, Any]) -> sessions.Session:
+    return request.scope[SESSION_SCOPE_KEY]  # type: ignore[literal-required,no-any-return]
+
+
+async def check_csrf(request: Request[Any, Any, Any]) -> None:
+    """Refuse an unsafe request whose CSRF token does not match the session's (htmx included)."""
+    if request.method in SAFE_METHODS or request.url.path.startswith(CSRF_EXEMPT_PREFIXES):
+        return
+    session = get_session(request)
+    token = request.headers.get(CSRF_HEADER, "")
+    if not token and request.content_type[0] in (
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
+    ):
+        form = await request.form()
+        token = str(form.get(CSRF_FIELD, ""))
+    if not token or not hmac.compare_digest(token, session.csrf):
+        raise PermissionDeniedException(
+            "Your form expired or came from another site. Reload the page and try again."
+        )
+
+
+def is_htmx(request: Request[Any, Any, Any]) -> bool:
+    return request.headers.get("hx-request") == "true" and request.headers.get("hx-boosted") != "true"
+
+
+def render(
+    request: Request[Any, Any, Any],
+    template: str,
+    context: dict[str, Any] | None = None,
+    *,
+    block: str | None = None,
+    status: int = 200,
+) -> Response[str]:
+    """A full page, or only `block` when htmx asked for a fragment."""
+    ctx = base_context(request)
+    ctx.update(context or {})
+    html = render_html(template, ctx, block if block and is_htmx(request) else None)
+    return Response(html, status_code=status, media_type="text/html")
+
+
+def base_context(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    """What every page needs: the session's CSRF token, toasts, the signed-in user."""
+    session = get_session(request)
+    return {
+        "request": request,
+        "csrf_token": session.csrf,
+        "flashes": session.pop_flashes(),
+        "current": request.scope.get("odex.current"),
+        "settings": get_settings(),
+        "path": request.url.path,
+    }
+
+
+def redirect(request: Request[Any, Any, Any], url: str) -> Response[str]:
+    """Redirect a normal request with 303, an htmx request with HX-Redirect."""
+    if request.headers.get("hx-request") == "true":
+        return Response("", status_code=200, headers={"HX-Redirect": url})
+    return Response("", status_code=303, headers={"Location": url})

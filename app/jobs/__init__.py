@@ -1,0 +1,1 @@
+"""Background jobs: the arq worker settings that collect every domain's jobs."""

@@ -1,0 +1,40 @@
+"""arq WorkerSettings: every domain's jobs and cron jobs, with the DB pool and Redis set up."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from arq import cron
+
+from app.core import db, redis
+from app.notifications.jobs import deliver_outbox
+from app.settings import get_settings
+
+
+async def startup(ctx: dict[str, Any]) -> None:
+    await db.start_pool(max_size=5)
+    redis.use(ctx["redis"], ctx["redis"])
+
+
+async def shutdown(ctx: dict[str, Any]) -> None:
+    await db.close_pool()
+
+
+async def sweep_outbox(ctx: dict[str, Any]) -> int:
+    """Catch mail whose job was lost (enqueue failed after commit, or retries ran out)."""
+    return await deliver_outbox(ctx, None)
+
+
+FUNCTIONS: list[Any] = [deliver_outbox]
+CRON_JOBS: list[Any] = [cron(sweep_outbox, second={0}, run_at_startup=True)]
+
+
+class WorkerSettings:
+    functions = FUNCTIONS
+    cron_jobs = CRON_JOBS
+    on_startup = startup
+    on_shutdown = shutdown
+    redis_settings = redis.redis_settings(get_settings().redis_url or "redis://127.0.0.1:6379")
+    max_jobs = 10
+    job_timeout = 300
+    keep_result = 3600

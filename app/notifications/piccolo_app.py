@@ -1,0 +1,13 @@
+"""Piccolo app config for notifications."""
+
+from piccolo.conf.apps import AppConfig
+
+from app.notifications.tables import Notification, OutboxMessage
+from app.settings import ROOT
+
+APP_CONFIG = AppConfig(
+    app_name="notifications",
+    migrations_folder_path=str(ROOT / "migrations" / "notifications"),
+    table_classes=[OutboxMessage, Notification],
+    migration_dependencies=["app.accounts.piccolo_app"],
+)

@@ -1,0 +1,60 @@
+"""Notification actions: queue service mail through the outbox, add to a user's in-app feed."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+from uuid import UUID
+
+from app.core.db import after_commit
+from app.core.redis import queue
+from app.core.templating import render_html
+from app.notifications.tables import Notification, OutboxMessage
+
+MAIL_JOB = "deliver_outbox"
+
+
+async def queue_mail(kind: str, to_addr: str, subject: str, template: str, **ctx: Any) -> int:
+    """Write a mail into the outbox (inside the caller's transaction); send after commit.
+
+    The body comes from a plain-text template in templates/mail/.
+    """
+    body = render_html(f"mail/{template}", ctx).strip() + "\n"
+    rows = await OutboxMessage.insert(
+        OutboxMessage(kind=kind, to_addr=to_addr, subject=subject, body_text=body)
+    ).returning(OutboxMessage.id)
+    message_id = int(rows[0]["id"])
+
+    async def enqueue() -> None:
+        await queue().enqueue_job(MAIL_JOB, message_id, _job_id=f"mail:{message_id}")
+
+    after_commit(enqueue)
+    return message_id
+
+
+async def notify(
+    tenant_id: UUID, user_id: UUID, kind: str, title: str, body: str = "", link: str | None = None
+) -> UUID:
+    """Add an in-app notification (inside the caller's tenant transaction)."""
+    notification_id = uuid.uuid4()
+    await Notification.insert(
+        Notification(
+            id=notification_id,
+            tenant_id=tenant_id,
+            user_id=user_id,
+            kind=kind,
+            title=title,
+            body=body,
+            link=link,
+        )
+    )
+    return notification_id
+
+
+async def unread_count(user_id: UUID) -> int:
+    """Unread notifications of a user in the current tenant transaction."""
+    return int(
+        await Notification.count().where(
+            (Notification.user_id == user_id) & Notification.read_at.is_null()
+        )
+    )

@@ -1,0 +1,1 @@
+"""Security: passwords, server-side sessions, CSRF (later: MFA, audit, alerts, encryption)."""

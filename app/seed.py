@@ -1,0 +1,36 @@
+"""Demo workspace for `make run`: a demo user and sample data, only into an empty database."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from app.accounts import services
+from app.accounts.tables import User
+from app.core import db, redis
+from app.core.db import global_transaction
+from app.settings import get_settings
+
+DEMO_EMAIL = "demo@odex.test"
+DEMO_PASSWORD = "odex-demo-2026"  # noqa: S105 - published demo login for the local seed only
+
+
+async def seed_demo() -> None:
+    settings = get_settings()
+    await db.start_pool(max_size=2)
+    await redis.connect(settings.redis_url)
+    try:
+        async with global_transaction():
+            if await User.count() > 0:
+                print("database already has users: not seeding")
+                return
+        user_id, tenant_id = await services.sign_up(
+            "Dana Demo", DEMO_EMAIL, "Acme Robotics", DEMO_PASSWORD
+        )
+        async with global_transaction():
+            await User.update({User.email_verified_at: datetime.now(UTC)}).where(
+                User.id == user_id
+            )
+        print(f"seeded demo workspace: log in as {DEMO_EMAIL} / {DEMO_PASSWORD}")
+    finally:
+        await redis.disconnect()
+        await db.close_pool()

@@ -1,0 +1,59 @@
+// Odex CRM front-end glue: CSRF header on every htmx request, form errors swapped in place,
+// server error messages as toasts, toasts that hide themselves. No inline script (CSP).
+(function () {
+  "use strict";
+
+  function csrfToken() {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.content : "";
+  }
+
+  function showToast(message, level) {
+    var box = document.getElementById("toasts");
+    if (!box) return;
+    var toast = document.createElement("div");
+    toast.className = "toast show align-items-center border-0 text-bg-" + (level || "danger");
+    toast.setAttribute("role", "alert");
+    var body = document.createElement("div");
+    body.className = "toast-body";
+    body.textContent = message;
+    toast.appendChild(body);
+    box.appendChild(toast);
+    setTimeout(function () { toast.remove(); }, 6000);
+  }
+  window.odexToast = showToast;
+
+  document.addEventListener("DOMContentLoaded", function () {
+    if (window.htmx) {
+      // 422 carries a form with inline errors: swap it like a success.
+      htmx.config.responseHandling = [
+        { code: "204", swap: false },
+        { code: "[23]..", swap: true },
+        { code: "422", swap: true },
+        { code: "[45]..", swap: false, error: true },
+      ];
+    }
+    document.querySelectorAll('.toast[data-autohide="true"]').forEach(function (el) {
+      setTimeout(function () { el.remove(); }, 6000);
+    });
+  });
+
+  document.addEventListener("htmx:configRequest", function (event) {
+    event.detail.headers["X-CSRF-Token"] = csrfToken();
+  });
+
+  document.addEventListener("htmx:responseError", function (event) {
+    var xhr = event.detail.xhr;
+    var text = xhr && xhr.responseText && xhr.responseText.length < 300 ? xhr.responseText : "";
+    showToast(text || "Something went wrong. Try again in a moment.");
+  });
+
+  document.addEventListener("htmx:sendError", function () {
+    showToast("We couldn't reach Odex. Check your connection and try again.");
+  });
+
+  document.addEventListener("click", function (event) {
+    var close = event.target.closest('[data-bs-dismiss="toast"]');
+    if (close) close.closest(".toast").remove();
+  });
+})();
