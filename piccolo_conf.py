@@ -20,5 +20,6 @@ APP_REGISTRY = AppRegistry(
     apps=[
         "app.accounts.piccolo_app",
         "app.notifications.piccolo_app",
+        "app.crm.piccolo_app",
     ]
 )

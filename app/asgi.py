@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from litestar import Litestar
 from litestar.config.app import AppConfig
 from litestar.middleware import DefineMiddleware
@@ -31,7 +33,7 @@ def create_app() -> Litestar:
         await redis.disconnect()
         await db.close_pool()
 
-    route_handlers = [
+    route_handlers: list[Any] = [
         *core_routes.ROUTES,
         *accounts_routes.ROUTES,
         *settings_routes.ROUTES,

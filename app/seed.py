@@ -23,13 +23,11 @@ async def seed_demo() -> None:
             if await User.count() > 0:
                 print("database already has users: not seeding")
                 return
-        user_id, tenant_id = await services.sign_up(
+        user_id, _tenant = await services.sign_up(
             "Dana Demo", DEMO_EMAIL, "Acme Robotics", DEMO_PASSWORD
         )
         async with global_transaction():
-            await User.update({User.email_verified_at: datetime.now(UTC)}).where(
-                User.id == user_id
-            )
+            await User.update({User.email_verified_at: datetime.now(UTC)}).where(User.id == user_id)
         print(f"seeded demo workspace: log in as {DEMO_EMAIL} / {DEMO_PASSWORD}")
     finally:
         await redis.disconnect()

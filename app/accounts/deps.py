@@ -17,7 +17,8 @@ async def provide_current(request: Request[Any, Any, Any]) -> Current:
     """The signed-in user and workspace; sends anonymous visitors to the login page."""
     cached = request.scope.get("odex.current")
     if cached is not None:
-        return cached  # type: ignore[no-any-return]
+        assert isinstance(cached, Current)
+        return cached
     session = get_session(request)
     if not session.user_id or not session.tenant_id:
         raise LoginRequired()

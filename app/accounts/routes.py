@@ -1,4 +1,4 @@
-"""Account pages: sign-up, verification, login/logout, password reset (thin: parse, call, render)."""
+"""Account pages: sign-up, verification, login/logout, password reset (thin routes)."""
 
 from __future__ import annotations
 

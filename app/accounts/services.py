@@ -157,18 +157,20 @@ async def reset_password(token: str, password: str, confirm: str) -> UUID:
 async def workspaces_of(user_id: UUID) -> list[dict[str, object]]:
     """The user's memberships across tenants (the own-memberships policy allows this)."""
     async with user_transaction(user_id):
-        rows = await Membership.select(Membership.tenant_id, Membership.role).where(
-            Membership.user_id == user_id
-        ).order_by(Membership.created_at)
+        rows = (
+            await Membership.select(Membership.tenant_id, Membership.role)
+            .where(Membership.user_id == user_id)
+            .order_by(Membership.created_at)
+        )
     return [dict(r) for r in rows]
 
 
 async def load_current(user_id: UUID, tenant_id: UUID) -> Current | None:
     """The signed-in context, or None if the membership is gone (removed from the team)."""
     async with tenant_transaction(tenant_id, user_id):
-        member = await Membership.select(Membership.role).where(
-            Membership.user_id == user_id
-        ).first()
+        member = (
+            await Membership.select(Membership.role).where(Membership.user_id == user_id).first()
+        )
         tenant = await Tenant.select(Tenant.name, Tenant.status).first()
         user = await User.select().where(User.id == user_id).first()
     if member is None or tenant is None or user is None:
@@ -214,7 +216,11 @@ async def change_email(current: Current, new_email: str, password: str) -> None:
             raise FormInvalid({"email": "Another account already uses this email."})
         try:
             await User.update(
-                {User.email: email, User.email_verified_at: None, User.updated_at: datetime.now(UTC)}
+                {
+                    User.email: email,
+                    User.email_verified_at: None,
+                    User.updated_at: datetime.now(UTC),
+                }
             ).where(User.id == current.user_id)
         except asyncpg.UniqueViolationError as exc:
             raise FormInvalid({"email": "Another account already uses this email."}) from exc

@@ -77,8 +77,13 @@ async def company_submit(request: Req, current: Current) -> Response[str]:
     return redirect(request, "/settings/company")
 
 
-async def _team_page(request: Req, current: Current, errors: dict[str, str], values: dict[str, str],
-                     status: int = 200) -> Response[str]:
+async def _team_page(
+    request: Req,
+    current: Current,
+    errors: dict[str, str],
+    values: dict[str, str],
+    status: int = 200,
+) -> Response[str]:
     ctx = {
         "members": await team.list_members(current),
         "invitations": await team.list_invitations(current),
@@ -159,10 +164,16 @@ async def invite_submit(request: Req) -> Response[str]:
         )
     except FormInvalid as exc:
         if "token" in exc.errors:
-            return render(request, "accounts/verify.html", {"error": exc.errors["token"]}, 400)
+            failed = {"error": exc.errors["token"]}
+            return render(request, "accounts/verify.html", failed, status=400)
         preview = await team.preview_invitation(token)
         values.pop("password", None)
-        ctx = {"preview": preview, "token": token, "errors": exc.errors, "values": values}
+        ctx: dict[str, object] = {
+            "preview": preview,
+            "token": token,
+            "errors": exc.errors,
+            "values": values,
+        }
         return render(request, "accounts/invite_accept.html", ctx, block="form", status=422)
     await sign_in(request, user_id, tenant_id)
     session.flash("success", "You've joined the workspace.")

@@ -57,7 +57,7 @@ class EmailToken(Table, tablename="email_tokens"):
     token_hash = Text(primary_key=True)
     purpose = Text()
     user_id = UUID(null=True, default=None)
-    tenant_id = UUID(null=True, default=None)
+    target_tenant_id = UUID(null=True, default=None)
     ref_id = UUID(null=True, default=None)
     email = Text()
     expires_at = Timestamptz()

@@ -8,8 +8,14 @@ from uuid import UUID
 
 import asyncpg
 
-from app.accounts.schemas import ROLE_RANK, ROLES, Current, InvitationPreview, Member
-from app.accounts.schemas import PendingInvitation
+from app.accounts.schemas import (
+    ROLE_RANK,
+    ROLES,
+    Current,
+    InvitationPreview,
+    Member,
+    PendingInvitation,
+)
 from app.accounts.tables import Invitation, Membership, Tenant, User
 from app.accounts.tokens import issue_token, peek_token, redeem_token
 from app.accounts.validation import check_new_password, clean_email, clean_text
@@ -40,16 +46,16 @@ async def list_members(current: Current) -> list[Member]:
             "select m.id, m.user_id, u.name, u.email, m.role, m.created_at, u.email_verified_at"
             " from memberships m join users u on u.id = m.user_id order by m.created_at"
         )
-    return [
-        Member(r[0], r[1], r[2], r[3], r[4], r[5], r[6] is not None) for r in rows
-    ]
+    return [Member(r[0], r[1], r[2], r[3], r[4], r[5], r[6] is not None) for r in rows]
 
 
 async def list_invitations(current: Current) -> list[PendingInvitation]:
     async with tenant_transaction(current.tenant_id, current.user_id):
-        rows = await Invitation.select().where(
-            Invitation.accepted_at.is_null() & Invitation.revoked_at.is_null()
-        ).order_by(Invitation.created_at, ascending=False)
+        rows = (
+            await Invitation.select()
+            .where(Invitation.accepted_at.is_null() & Invitation.revoked_at.is_null())
+            .order_by(Invitation.created_at, ascending=False)
+        )
     return [
         PendingInvitation(r["id"], r["email"], r["role"], r["expires_at"], r["created_at"])
         for r in rows
@@ -103,16 +109,20 @@ async def invite(current: Current, email: str, role: str) -> UUID:
                 days=settings.invite_ttl_days,
             )
     except asyncpg.UniqueViolationError as exc:
-        raise FormInvalid({"email": "There is already an open invitation for this address."}) from exc
+        raise FormInvalid(
+            {"email": "There is already an open invitation for this address."}
+        ) from exc
     return invitation_id
 
 
 async def revoke_invitation(current: Current, invitation_id: UUID) -> None:
     _require_admin(current)
     async with tenant_transaction(current.tenant_id, current.user_id):
-        done = await Invitation.update({Invitation.revoked_at: datetime.now(UTC)}).where(
-            (Invitation.id == invitation_id) & Invitation.accepted_at.is_null()
-        ).returning(Invitation.id)
+        done = (
+            await Invitation.update({Invitation.revoked_at: datetime.now(UTC)})
+            .where((Invitation.id == invitation_id) & Invitation.accepted_at.is_null())
+            .returning(Invitation.id)
+        )
     if not done:
         raise RecordNotFound("invitation")
 
@@ -123,7 +133,7 @@ async def preview_invitation(token: str) -> InvitationPreview:
         has_account = bool(
             await User.raw("select 1 from users where lower(email) = lower({})", row["email"])
         )
-    tenant_id = UUID(str(row["tenant_id"]))
+    tenant_id = UUID(str(row["target_tenant_id"]))
     async with tenant_transaction(tenant_id):
         invitation = await Invitation.select().where(Invitation.id == row["ref_id"]).first()
         tenant = await Tenant.select(Tenant.name).first()
@@ -143,7 +153,7 @@ async def accept_invitation(
         row = await peek_token(token, "invite")
         found = await User.raw("select id from users where lower(email) = lower({})", row["email"])
         existing = found[0] if found else None
-    tenant_id = UUID(str(row["tenant_id"]))
+    tenant_id = UUID(str(row["target_tenant_id"]))
     if existing is not None:
         user_id = UUID(str(existing["id"]))
         if signed_in_user != user_id:

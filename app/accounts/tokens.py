@@ -33,7 +33,7 @@ async def issue_token(
             purpose=purpose,
             email=email,
             user_id=user_id,
-            tenant_id=tenant_id,
+            target_tenant_id=tenant_id,
             ref_id=ref_id,
             expires_at=datetime.now(UTC) + ttl,
         )
@@ -50,9 +50,13 @@ MESSAGES = {
 
 async def peek_token(raw: str, purpose: str) -> dict[str, Any]:
     """Look at a token without using it; raises FormInvalid(token=…) if it can't be used."""
-    row = await EmailToken.select().where(
-        (EmailToken.token_hash == _hash(raw)) & (EmailToken.purpose == purpose)
-    ).first() if raw and len(raw) < 200 else None
+    row = (
+        await EmailToken.select()
+        .where((EmailToken.token_hash == _hash(raw)) & (EmailToken.purpose == purpose))
+        .first()
+        if raw and len(raw) < 200
+        else None
+    )
     if row is None:
         raise FormInvalid({"token": MESSAGES["missing"]})
     if row["used_at"] is not None:
@@ -65,9 +69,11 @@ async def peek_token(raw: str, purpose: str) -> dict[str, Any]:
 async def redeem_token(raw: str, purpose: str) -> dict[str, Any]:
     """Use a token once (inside the caller's transaction); a second use is refused."""
     row = await peek_token(raw, purpose)
-    used = await EmailToken.update({EmailToken.used_at: datetime.now(UTC)}).where(
-        (EmailToken.token_hash == row["token_hash"]) & EmailToken.used_at.is_null()
-    ).returning(EmailToken.token_hash)
+    used = (
+        await EmailToken.update({EmailToken.used_at: datetime.now(UTC)})
+        .where((EmailToken.token_hash == row["token_hash"]) & EmailToken.used_at.is_null())
+        .returning(EmailToken.token_hash)
+    )
     if not used:  # a concurrent request won the race
         raise FormInvalid({"token": MESSAGES["used"]})
     return row

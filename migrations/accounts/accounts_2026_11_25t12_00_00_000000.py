@@ -66,7 +66,8 @@ create table email_tokens (
     token_hash text primary key,
     purpose text not null check (purpose in ('verify', 'reset', 'invite')),
     user_id uuid references users (id) on delete cascade,
-    tenant_id uuid references tenants (id) on delete cascade,
+    -- the workspace an invitation opens: a pointer, the row belongs to the invited address
+    target_tenant_id uuid references tenants (id) on delete cascade,
     ref_id uuid,
     email text not null,
     expires_at timestamptz not null,

@@ -1,0 +1,1 @@
+"""CRM records: companies, contacts, notes, tasks, activity timeline, invoices, CSV import."""

@@ -1,0 +1,153 @@
+"""Test fixtures: real PostgreSQL (as odex_app, so RLS is enforced), real Valkey, real SMTP sink.
+
+Embedded servers by default; TEST_DATABASE_URL (a superuser URL of a server where a fresh
+database and the two roles may be created) and TEST_REDIS_URL override them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.helpers import Account, browser_client, make_account
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def services() -> Iterator[dict[str, str]]:
+    """Start (or adopt) PostgreSQL, Valkey and the mail sink; migrate; export the URLs."""
+    from app.core import embedded
+
+    tmp = Path(tempfile.mkdtemp(prefix="odex-test-"))
+    tmp.chmod(0o755)
+    started: list[Any] = []
+    env: dict[str, str] = {"ODEX_ENV": "test", "ODEX_DATA_DIR": str(tmp)}
+    admin = os.environ.get("TEST_DATABASE_URL")
+    database = f"odex_test_{os.getpid()}"
+    if admin:
+        base = admin.rsplit("/", 1)[0]
+
+        def admin_url(db: str) -> str:
+            return f"{base}/{db}"
+
+        asyncio.run(embedded.create_roles_and_database(admin_url, database))
+        host_part = base.split("@", 1)[-1]
+        env["DATABASE_URL"] = f"postgresql://{embedded.APP_ROLE}@{host_part}/{database}"
+        env["MIGRATION_DATABASE_URL"] = f"postgresql://{embedded.OWNER_ROLE}@{host_part}/{database}"
+    else:
+        pg = embedded.EmbeddedPostgres(tmp / "pg").start()
+        started.append(pg)
+        asyncio.run(pg.bootstrap(database))
+        env["DATABASE_URL"] = pg.url(embedded.APP_ROLE, database)
+        env["MIGRATION_DATABASE_URL"] = pg.url(embedded.OWNER_ROLE, database)
+        env["PG_BIN"] = str(Path(pg.bin("psql")).parent)
+    if os.environ.get("TEST_REDIS_URL"):
+        env["REDIS_URL"] = os.environ["TEST_REDIS_URL"]
+    else:
+        valkey = embedded.EmbeddedValkey(tmp / "valkey", persist=False).start()
+        started.append(valkey)
+        env["REDIS_URL"] = valkey.url
+    sink = embedded.MailSink(tmp / "mailbox").start()
+    started.append(sink)
+    env["SMTP_URL"] = sink.url
+    env["MAILBOX_DIR"] = str(sink.mailbox_dir)
+    os.environ.update(env)
+    from app.settings import get_settings
+
+    get_settings.cache_clear()
+    subprocess.run(
+        [sys.executable, "-m", "app.cli", "migrate"],
+        check=True,
+        env={**os.environ},
+        stdout=subprocess.DEVNULL,
+    )
+    yield env
+    for service in reversed(started):
+        service.stop()
+    embedded.wipe(tmp)
+
+
+@pytest.fixture(scope="session")
+async def app(services: dict[str, str]) -> AsyncIterator[Any]:
+    """The Litestar app with the DB pool and Redis opened on the test loop."""
+    from app.asgi import create_app
+    from app.core import db, redis
+
+    await db.start_pool(max_size=8)
+    await redis.connect(services["REDIS_URL"])
+    yield create_app()
+    await redis.disconnect()
+    await db.close_pool()
+
+
+@pytest.fixture
+async def owner_conn(services: dict[str, str]) -> AsyncIterator[Any]:
+    """A connection as the schema owner (for the catalogue test and setting up tampering)."""
+    import asyncpg
+
+    conn = await asyncpg.connect(services["MIGRATION_DATABASE_URL"])
+    yield conn
+    await conn.close()
+
+
+@pytest.fixture
+async def raw_conn(services: dict[str, str]) -> AsyncIterator[Any]:
+    """A plain connection as odex_app, outside tenant_transaction (RLS applies)."""
+    import asyncpg
+
+    conn = await asyncpg.connect(services["DATABASE_URL"])
+    yield conn
+    await conn.close()
+
+
+@pytest.fixture
+async def tenant_a(app: Any) -> Account:
+    """Workspace A with a verified owner."""
+    return await make_account("A")
+
+
+@pytest.fixture
+async def tenant_b(app: Any) -> Account:
+    """Workspace B: every test that seeds data seeds this second tenant too."""
+    return await make_account("B")
+
+
+@pytest.fixture
+async def client(app: Any) -> AsyncIterator[Any]:
+    async with browser_client(app) as c:
+        yield c
+
+
+@pytest.fixture
+async def client_a(app: Any, tenant_a: Account) -> AsyncIterator[Any]:
+    async with browser_client(app) as c:
+        await c.login(tenant_a.email, tenant_a.password)
+        yield c
+
+
+@pytest.fixture
+async def client_b(app: Any, tenant_b: Account) -> AsyncIterator[Any]:
+    async with browser_client(app) as c:
+        await c.login(tenant_b.email, tenant_b.password)
+        yield c
+
+
+@pytest.fixture
+def mailbox(services: dict[str, str]) -> Any:
+    from tests.helpers import Mailbox
+
+    return Mailbox(Path(services["MAILBOX_DIR"]))
+
+
+def unique_email(tag: str = "user") -> str:
+    return f"{tag}-{uuid.uuid4().hex[:10]}@example.com"

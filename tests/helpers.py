@@ -1,0 +1,129 @@
+"""Test helpers: a cookie-keeping client that speaks CSRF, seeded accounts, the mailbox, jobs."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.message import Message
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+CSRF_RE = re.compile(r'name="csrf-token" content="([^"]+)"')
+PASSWORD = "correct horse battery staple"
+
+
+@dataclass
+class Account:
+    user_id: uuid.UUID
+    tenant_id: uuid.UUID
+    email: str
+    password: str
+    name: str
+    company: str
+
+
+async def make_account(tag: str, *, verified: bool = True) -> Account:
+    """Sign up a fresh workspace through the real service (unique email each time)."""
+    from app.accounts import services
+    from app.accounts.tables import User
+    from app.core.db import global_transaction
+
+    email = f"owner-{tag.lower()}-{uuid.uuid4().hex[:10]}@example.com"
+    name, company = f"Owner {tag}", f"Company {tag} {uuid.uuid4().hex[:6]}"
+    user_id, tenant_id = await services.sign_up(name, email, company, PASSWORD)
+    if verified:
+        async with global_transaction():
+            await User.update({User.email_verified_at: datetime.now(UTC)}).where(User.id == user_id)
+    return Account(user_id, tenant_id, email, PASSWORD, name, company)
+
+
+class BrowserClient(httpx.AsyncClient):
+    """An httpx client that behaves like a browser tab: keeps cookies, sends the CSRF token."""
+
+    csrf: str = ""
+
+    async def refresh_csrf(self, path: str = "/login") -> str:
+        response = await self.get(path)
+        match = CSRF_RE.search(response.text)
+        assert match, f"no CSRF token on {path}"
+        self.csrf = match.group(1)
+        return self.csrf
+
+    async def post_form(
+        self, path: str, data: dict[str, str] | None = None, *, htmx: bool = False, **kw: Any
+    ) -> httpx.Response:
+        if not self.csrf:
+            await self.refresh_csrf()
+        headers = {"X-CSRF-Token": self.csrf}
+        if htmx:
+            headers["HX-Request"] = "true"
+        headers.update(kw.pop("headers", {}))
+        return await self.post(path, data=data or {}, headers=headers, **kw)
+
+    async def login(self, email: str, password: str) -> httpx.Response:
+        await self.refresh_csrf("/login")
+        response = await self.post_form("/login", {"email": email, "password": password})
+        assert response.status_code == 303, response.text[:500]
+        await self.refresh_csrf("/app")  # the session id and CSRF token rotate at login
+        return response
+
+
+@asynccontextmanager
+async def browser_client(app: Any) -> AsyncIterator[BrowserClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with BrowserClient(
+        transport=transport, base_url="http://testserver", follow_redirects=False
+    ) as client:
+        yield client
+
+
+class Mailbox:
+    """Mail the SMTP sink caught (after the outbox job delivered it)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def all(self) -> list[Message]:
+        from app.core.embedded import read_mailbox
+
+        return read_mailbox(self.path)
+
+    def to(self, address: str) -> list[Message]:
+        return [m for m in self.all() if m["To"] == address]
+
+    def last_link(self, address: str, path: str) -> str:
+        """The last link to `path` mailed to `address`, as a local path with its query."""
+        for message in reversed(self.to(address)):
+            body = message.get_payload(decode=True)
+            text = body.decode() if isinstance(body, bytes) else str(body)
+            match = re.search(r"https?://[^/\s]+(" + re.escape(path) + r"\?[^\s]+)", text)
+            if match:
+                return match.group(1)
+        raise AssertionError(f"no mail to {address} with a link to {path}")
+
+
+async def run_jobs() -> None:
+    """Run every queued arq job to completion with a real worker (burst mode)."""
+    from arq.connections import create_pool
+    from arq.worker import Worker
+
+    from app.core.redis import redis_settings
+    from app.jobs.worker import WorkerSettings
+    from app.settings import get_settings
+
+    worker = Worker(
+        functions=WorkerSettings.functions,
+        redis_pool=await create_pool(redis_settings(get_settings().redis_url)),
+        burst=True,
+        poll_delay=0.05,
+        handle_signals=False,
+        keep_result=0,
+    )
+    await worker.main()
+    await worker.close()
