@@ -34,3 +34,8 @@ def render_html(template: str, context: dict[str, Any], block: str | None = None
     if block is None:
         return env.get_template(template).render(context)
     return render_block(env, template, block, context)
+
+
+# The UI macros are a global, so a block rendered on its own (htmx swap, websocket push) sees
+# them just like the full page does.
+env.globals["ui"] = env.get_template("ui/macros.html").make_module()
