@@ -1,0 +1,113 @@
+"""Browser-test fixtures: the real app (web + worker processes) and headless Debian Chromium."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-gpu",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_for(port: int, proc: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("the app process exited during start-up")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"nothing listens on {port}")
+
+
+class LiveServer:
+    """`odex serve` and `odex worker` as subprocesses against the test services."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {**os.environ, **env, "BASE_URL": self.url}
+        self.procs: list[subprocess.Popen[bytes]] = []
+
+    def start(self) -> LiveServer:
+        web = subprocess.Popen(  # noqa: S603
+            [sys.executable, "-m", "app.cli", "serve", "--port", str(self.port)],
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        worker = subprocess.Popen(  # noqa: S603
+            [sys.executable, "-m", "app.cli", "worker"],
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        self.procs = [web, worker]
+        _wait_for(self.port, web)
+        return self
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            proc.terminate()
+        for proc in self.procs:
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+@pytest.fixture(scope="session")
+def live_server(services: dict[str, str]) -> Iterator[LiveServer]:
+    if not os.path.exists(CHROMIUM):
+        pytest.fail("Debian's chromium is missing: `make test` installs it (make browser)")
+    server = LiveServer(services).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+async def browser(live_server: LiveServer) -> AsyncIterator[Any]:
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as pw:
+        instance = await pw.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        yield instance
+        await instance.close()
+
+
+async def wait_for_mail(mailbox: Any, address: str, path: str, timeout: float = 20) -> str:
+    """The link the worker mailed (the real worker process drains the outbox)."""
+    import asyncio
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return str(mailbox.last_link(address, path))
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.2)
