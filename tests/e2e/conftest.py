@@ -52,13 +52,13 @@ class LiveServer:
         self.procs: list[subprocess.Popen[bytes]] = []
 
     def start(self) -> LiveServer:
-        web = subprocess.Popen(  # noqa: S603
+        web = subprocess.Popen(
             [sys.executable, "-m", "app.cli", "serve", "--port", str(self.port)],
             env=self.env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        worker = subprocess.Popen(  # noqa: S603
+        worker = subprocess.Popen(
             [sys.executable, "-m", "app.cli", "worker"],
             env=self.env,
             stdout=subprocess.DEVNULL,
@@ -99,11 +99,11 @@ async def browser(live_server: LiveServer) -> AsyncIterator[Any]:
         await instance.close()
 
 
-async def wait_for_mail(mailbox: Any, address: str, path: str, timeout: float = 20) -> str:
+async def wait_for_mail(mailbox: Any, address: str, path: str, within: float = 20) -> str:
     """The link the worker mailed (the real worker process drains the outbox)."""
     import asyncio
 
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + within
     while True:
         try:
             return str(mailbox.last_link(address, path))
