@@ -21,5 +21,12 @@ APP_REGISTRY = AppRegistry(
         "app.accounts.piccolo_app",
         "app.notifications.piccolo_app",
         "app.crm.piccolo_app",
+        "app.billing.piccolo_app",
+        "app.ops.piccolo_app",
+        "app.support.piccolo_app",
+        "app.privacy.piccolo_app",
+        "app.security.piccolo_app",
+        "app.deals.piccolo_app",
+        "app.invoices.piccolo_app",
     ]
 )

@@ -11,12 +11,26 @@ from litestar.static_files import create_static_files_router
 
 from app.accounts import routes as accounts_routes
 from app.accounts import settings_routes
+from app.billing import routes as billing_routes
 from app.core import db, redis
 from app.core import routes as core_routes
 from app.core.errors import EXCEPTION_HANDLERS
-from app.core.headers import security_headers_middleware
+from app.core.headers import security_headers_before_send, security_headers_middleware
 from app.core.web import check_csrf, session_middleware
+from app.crm import routes as crm_routes
+from app.deals import board_routes as deal_board_routes
+from app.deals import routes as deal_routes
+from app.invoices import routes as invoice_routes
+from app.notifications import routes as notification_routes
+from app.privacy import routes as privacy_routes
+from app.privacy import settings_routes as privacy_settings_routes
+from app.privacy.middleware import privacy_middleware
+from app.realtime import routes as realtime_routes
+from app.realtime.channels import create_channels_plugin
+from app.security import mfa_routes as security_mfa_routes
+from app.security import routes as security_routes
 from app.settings import ROOT, get_settings
+from app.support import routes as support_routes
 
 MAX_BODY = 2 * 1024 * 1024  # forms; uploads that need more set their own limit
 
@@ -35,18 +49,33 @@ def create_app() -> Litestar:
 
     route_handlers: list[Any] = [
         *core_routes.ROUTES,
+        *support_routes.ROUTES,
         *accounts_routes.ROUTES,
         *settings_routes.ROUTES,
+        *billing_routes.ROUTES,
+        *realtime_routes.ROUTES,
+        *security_routes.ROUTES,
+        *security_mfa_routes.ROUTES,
+        *deal_routes.ROUTES,
+        *deal_board_routes.ROUTES,
+        *notification_routes.ROUTES,
+        *crm_routes.ROUTES,
+        *invoice_routes.ROUTES,
+        *privacy_routes.ROUTES,
+        *privacy_settings_routes.ROUTES,
         create_static_files_router(path="/static", directories=[ROOT / "static"]),
     ]
     config = AppConfig(
         route_handlers=route_handlers,
+        plugins=[create_channels_plugin(settings.redis_url)],
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],
         before_request=check_csrf,
+        before_send=[security_headers_before_send],  # also router 404s, which skip middleware
         middleware=[
             DefineMiddleware(security_headers_middleware),
             DefineMiddleware(session_middleware),
+            DefineMiddleware(privacy_middleware),  # after the session: consent + usage
         ],
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=MAX_BODY,

@@ -103,18 +103,22 @@ def seed() -> None:
 
 
 def serve(host: str, port: int, certfile: str | None, keyfile: str | None) -> None:
-    import ssl
-
+    """The web server; with a certificate it serves HTTPS and wss:// with TLS 1.3 as minimum."""
     import uvicorn
 
+    from app.ops.tls import uvicorn_ssl_factory
+
+    if bool(certfile) != bool(keyfile):
+        sys.exit("--certfile and --keyfile go together")
     ssl_kwargs: dict[str, object] = {}
     if certfile and keyfile:
+        # uvicorn builds the context from the files; the factory raises its floor to TLS 1.3.
         ssl_kwargs = {
             "ssl_certfile": certfile,
             "ssl_keyfile": keyfile,
-            "ssl_version": ssl.PROTOCOL_TLS_SERVER,
+            "ssl_context_factory": uvicorn_ssl_factory,
         }
-    uvicorn.run(
+    config = uvicorn.Config(
         "app.asgi:create_app",
         factory=True,
         host=host,
@@ -124,6 +128,7 @@ def serve(host: str, port: int, certfile: str | None, keyfile: str | None) -> No
         ws="websockets",
         **ssl_kwargs,  # type: ignore[arg-type]
     )
+    uvicorn.Server(config).run()
 
 
 def worker() -> None:
@@ -182,6 +187,12 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_parser("migrate", help="apply database migrations as odex_owner")
     sub.add_parser("seed", help="seed the demo workspace into an empty database")
     sub.add_parser("vendor", help="copy npm front-end packages into static/vendor")
+    backup = sub.add_parser("backup", help="take an encrypted backup now (or --list them)")
+    backup.add_argument("--list", action="store_true", help="list the backups register")
+    restore = sub.add_parser("restore", help="restore a backup into an EMPTY database")
+    restore.add_argument("source", help="backup id or file name from `backup --list`, or a path")
+    restore.add_argument("--target-url", required=True, help="the empty database, as its owner")
+    sub.add_parser("audit-verify", help="verify the audit log hash chains").add_argument("--tenant")
     args = parser.parse_args(argv)
     if args.command == "run":
         run(args.host, args.port)
@@ -197,6 +208,26 @@ def main(argv: list[str] | None = None) -> None:
             stop_services(services)
     elif args.command == "vendor":
         vendor()
+    elif args.command in ("backup", "restore"):
+        from app.ops.commands import backup_command, restore_command
+
+        services = [] if os.environ.get("DATABASE_URL") else start_embedded_services()
+        try:
+            if args.command == "backup":
+                backup_command(args.list)
+            else:
+                restore_command(args.source, args.target_url)
+        finally:
+            stop_services(services)
+    elif args.command == "audit-verify":
+        from app.security.audit import audit_verify_command
+
+        services = [] if os.environ.get("DATABASE_URL") else start_embedded_services()
+        try:
+            status = audit_verify_command(args.tenant)
+        finally:
+            stop_services(services)
+        sys.exit(status)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,8 @@ from app.accounts import services
 from app.accounts.tables import User
 from app.core import db, redis
 from app.core.db import global_transaction
+from app.crm.seed import seed_crm
+from app.deals.seed import seed_deals
 from app.settings import get_settings
 
 DEMO_EMAIL = "demo@odex.test"
@@ -28,6 +30,8 @@ async def seed_demo() -> None:
         )
         async with global_transaction():
             await User.update({User.email_verified_at: datetime.now(UTC)}).where(User.id == user_id)
+        await seed_crm(_tenant, user_id)  # first: the demo deals link to its companies
+        await seed_deals(_tenant, user_id)
         print(f"seeded demo workspace: log in as {DEMO_EMAIL} / {DEMO_PASSWORD}")
     finally:
         await redis.disconnect()

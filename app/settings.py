@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import functools
 import os
 import secrets
@@ -32,6 +33,35 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     token_ttl_hours: int = 24
     reset_ttl_minutes: int = 60
     invite_ttl_days: int = 7
+    crm_import_max_bytes: int = 1024**3  # CSV import upload limit (1 GB)
+    usage_retention_days: int = 90  # usage events older than this are purged (privacy)
+    export_link_hours: int = 24  # how long an export download link works (privacy)
+    deletion_grace_days: int = 14  # account/workspace deletion can be cancelled meanwhile
+    deletion_reminder_days: int = 3  # reminder mail this many days before the purge
+    field_keys: str = ""  # "kid:base64key,kid:base64key", newest first (app/security/crypto.py)
+    blind_index_key: str = ""  # base64 HMAC key for searchable encrypted fields
+    stripe_secret_key: str = ""  # empty: billing runs in local test mode (not in production)
+    stripe_webhook_secret: str = ""  # whsec_…; dev/test derive a local one from secret_key
+    stripe_api_base: str = ""  # override Stripe's API address (tests' local fake)
+    stripe_price_pro: str = ""
+    stripe_price_business: str = ""
+    billing_grace_days: int = 7
+    billing_trial_days: int = 0
+    # backups (app/ops): BACKUP_* env vars; see README "Backups"
+    backup_database_url: str = ""  # the odex_backup role (BYPASSRLS, read-only) for pg_dump
+    backup_key: str = ""  # base64 of 32 bytes: AES-256-GCM key of new backups
+    backup_old_keys: str = ""  # comma-separated base64 keys still accepted for restore
+    backup_dirs: str = ""  # comma-separated directories, each a backup target
+    backup_s3_bucket: str = ""  # plus an S3-compatible target when set (boto3 credentials)
+    backup_s3_endpoint: str = ""
+    backup_s3_region: str = ""
+    backup_s3_prefix: str = "odex-backups/"
+    backup_hour: int = 2  # UTC hour from which the day's backup is due
+    backup_keep_daily: int = 7
+    backup_keep_weekly: int = 4
+    backup_keep_monthly: int = 6
+    pg_dump: str = ""  # path of pg_dump / pg_restore (default: a match on PATH or embedded)
+    pg_restore: str = ""
 
     @property
     def is_production(self) -> bool:
@@ -61,8 +91,16 @@ def ensure_dev_secrets(data_dir: Path) -> dict[str, str]:
     data_dir.mkdir(parents=True, exist_ok=True)
     path = data_dir / DEV_SECRETS_FILE
     values = _read_env_file(path)
-    if "SECRET_KEY" not in values:
-        values["SECRET_KEY"] = secrets.token_urlsafe(48)
+    generated = {
+        "SECRET_KEY": lambda: secrets.token_urlsafe(48),
+        "FIELD_KEYS": lambda: "dev1:" + base64.b64encode(secrets.token_bytes(32)).decode(),
+        "BLIND_INDEX_KEY": lambda: base64.b64encode(secrets.token_bytes(32)).decode(),
+        "BACKUP_KEY": lambda: base64.b64encode(secrets.token_bytes(32)).decode(),
+    }
+    missing = [key for key in generated if key not in values]
+    for key in missing:
+        values[key] = generated[key]()
+    if missing:
         path.write_text("".join(f"{k}={v}\n" for k, v in values.items()))
         path.chmod(0o600)
     return values
@@ -78,6 +116,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             env.setdefault(key, value)
     elif not env.get("SECRET_KEY"):
         raise RuntimeError("SECRET_KEY must be set in production")
+    if mode == "production" and not (env.get("FIELD_KEYS") and env.get("BLIND_INDEX_KEY")):
+        raise RuntimeError("FIELD_KEYS and BLIND_INDEX_KEY must be set in production")
     fields = {
         "env": mode,
         "database_url": env.get("DATABASE_URL", ""),
@@ -89,6 +129,37 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         "mail_from": env.get("MAIL_FROM", "Odex CRM <no-reply@crmodex.com>"),
         "data_dir": str(data_dir),
         "mailbox_dir": env.get("MAILBOX_DIR", str(data_dir / "mailbox")),
+        "crm_import_max_bytes": int(env.get("CRM_IMPORT_MAX_BYTES", str(1024**3))),
+        "usage_retention_days": int(env.get("USAGE_RETENTION_DAYS", "90")),
+        "export_link_hours": int(env.get("EXPORT_LINK_HOURS", "24")),
+        "deletion_grace_days": int(env.get("DELETION_GRACE_DAYS", "14")),
+        "deletion_reminder_days": int(env.get("DELETION_REMINDER_DAYS", "3")),
+        "field_keys": env.get("FIELD_KEYS", ""),
+        "blind_index_key": env.get("BLIND_INDEX_KEY", ""),
+        "stripe_secret_key": env.get("STRIPE_SECRET_KEY", ""),
+        "stripe_webhook_secret": env.get("STRIPE_WEBHOOK_SECRET", ""),
+        "stripe_api_base": env.get("STRIPE_API_BASE", ""),
+        "stripe_price_pro": env.get("STRIPE_PRICE_PRO", ""),
+        "stripe_price_business": env.get("STRIPE_PRICE_BUSINESS", ""),
+        "billing_grace_days": int(env.get("BILLING_GRACE_DAYS", "7")),
+        "billing_trial_days": int(env.get("BILLING_TRIAL_DAYS", "0")),
+        "backup_database_url": env.get("BACKUP_DATABASE_URL", ""),
+        "backup_key": env.get("BACKUP_KEY", ""),
+        "backup_old_keys": env.get("BACKUP_OLD_KEYS", ""),
+        "backup_dirs": env.get(
+            "BACKUP_DIRS",
+            f"{data_dir / 'backups' / 'primary'},{data_dir / 'backups' / 'secondary'}",
+        ),
+        "backup_s3_bucket": env.get("BACKUP_S3_BUCKET", ""),
+        "backup_s3_endpoint": env.get("BACKUP_S3_ENDPOINT", ""),
+        "backup_s3_region": env.get("BACKUP_S3_REGION", ""),
+        "backup_s3_prefix": env.get("BACKUP_S3_PREFIX", "odex-backups/"),
+        "backup_hour": int(env.get("BACKUP_HOUR", "2")),
+        "backup_keep_daily": int(env.get("BACKUP_KEEP_DAILY", "7")),
+        "backup_keep_weekly": int(env.get("BACKUP_KEEP_WEEKLY", "4")),
+        "backup_keep_monthly": int(env.get("BACKUP_KEEP_MONTHLY", "6")),
+        "pg_dump": env.get("PG_DUMP", ""),
+        "pg_restore": env.get("PG_RESTORE", ""),
     }
     return msgspec.convert(fields, Settings)
 

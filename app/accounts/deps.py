@@ -11,6 +11,7 @@ from app.accounts.schemas import Current
 from app.accounts.services import load_current
 from app.core.errors import LoginRequired
 from app.core.web import get_session
+from app.security import guard
 
 
 async def provide_current(request: Request[Any, Any, Any]) -> Current:
@@ -27,5 +28,6 @@ async def provide_current(request: Request[Any, Any, Any]) -> Current:
         session.user_id = session.tenant_id = None
         session.dirty = True
         raise LoginRequired()
+    guard.enforce_mfa_enrolment(request)  # owners who must turn on MFA first
     request.scope["odex.current"] = current  # type: ignore[typeddict-unknown-key]
     return current

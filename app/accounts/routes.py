@@ -12,7 +12,7 @@ from litestar.params import Parameter
 from app.accounts import services
 from app.core.errors import FormInvalid
 from app.core.web import get_session, redirect, render
-from app.security import sessions
+from app.security import guard, sessions
 
 Req = Request[Any, Any, Any]
 
@@ -45,6 +45,7 @@ async def sign_in(request: Req, user_id: UUID, tenant_id: UUID | None = None) ->
     session.authenticated_at = time.time()
     if was_saved:
         await sessions.forget_id(old_sid, None)
+    await guard.after_sign_in(request, user_id, tenant_id)  # new-device alert, MFA policy
 
 
 @get("/signup", name="signup")
@@ -55,6 +56,7 @@ async def signup_page(request: Req) -> Response[str]:
 @post("/signup")
 async def signup_submit(request: Req) -> Response[str]:
     values = await _form(request)
+    await guard.limit_signup(request)
     try:
         user_id, tenant_id = await services.sign_up(
             values.get("name", ""),
@@ -102,8 +104,17 @@ async def login_page(
 @post("/login")
 async def login_submit(request: Req) -> Response[str]:
     values = await _form(request)
+    email = values.get("email", "")
+    await guard.before_login(request, email)  # 429 with the wait when limited or locked
     try:
-        user_id = await services.authenticate(values.get("email", ""), values.get("password", ""))
+        try:
+            user_id = await services.authenticate(email, values.get("password", ""))
+        except FormInvalid:
+            await guard.login_failed(request, email)
+            raise
+        await guard.login_succeeded(email)
+        if await guard.needs_second_factor(request, user_id, safe_next(values.get("next"))):
+            return redirect(request, "/login/mfa")
         await sign_in(request, user_id)
     except FormInvalid as exc:
         values.pop("password", None)
@@ -130,6 +141,7 @@ async def forgot_page(request: Req) -> Response[str]:
 @post("/password/forgot")
 async def forgot_submit(request: Req) -> Response[str]:
     values = await _form(request)
+    await guard.limit_password_reset(request, values.get("email", ""))
     await services.request_password_reset(values.get("email", ""))
     ctx = {"values": values, "errors": {}, "sent": True}
     return render(request, "accounts/forgot.html", ctx, block="form")

@@ -14,7 +14,9 @@ from app.accounts.tokens import issue_token, redeem_token, void_tokens
 from app.accounts.validation import check_new_password, clean_email, clean_text
 from app.core.db import global_transaction, tenant_transaction, user_transaction
 from app.core.errors import FormInvalid
+from app.deals.pipelines import ensure_default_pipeline
 from app.notifications.services import queue_mail
+from app.security.alerts import alert_user_workspaces
 from app.security.passwords import hash_password, needs_rehash, verify_password
 from app.settings import get_settings
 
@@ -66,6 +68,7 @@ async def sign_up(name: str, email: str, company: str, password: str) -> tuple[U
             await Membership.insert(
                 Membership(id=uuid.uuid4(), tenant_id=tenant_id, user_id=user_id, role="owner")
             )
+            await ensure_default_pipeline(tenant_id)
             await _send_verification(user_id, email, name)
     except asyncpg.UniqueViolationError as exc:  # two sign-ups with one email at once
         raise FormInvalid({"email": DUPLICATE_EMAIL}) from exc
@@ -151,7 +154,8 @@ async def reset_password(token: str, password: str, confirm: str) -> UUID:
                 User.email_verified_at: datetime.now(UTC),
             }
         ).where(User.id == user_id)
-        return user_id
+    await alert_user_workspaces(user_id, "password_changed", {"summary": "with a reset link"})
+    return user_id
 
 
 async def workspaces_of(user_id: UUID) -> list[dict[str, object]]:
@@ -163,6 +167,18 @@ async def workspaces_of(user_id: UUID) -> list[dict[str, object]]:
             .order_by(Membership.created_at)
         )
     return [dict(r) for r in rows]
+
+
+async def list_workspaces(user_id: UUID) -> list[dict[str, object]]:
+    """The user's workspaces with names and roles, one tenant transaction each."""
+    result = []
+    for row in await workspaces_of(user_id):
+        tenant_id = UUID(str(row["tenant_id"]))
+        async with tenant_transaction(tenant_id, user_id):
+            tenant = await Tenant.select(Tenant.name).first()
+        if tenant is not None:
+            result.append({"tenant_id": tenant_id, "name": tenant["name"], "role": row["role"]})
+    return result
 
 
 async def load_current(user_id: UUID, tenant_id: UUID) -> Current | None:
@@ -225,6 +241,9 @@ async def change_email(current: Current, new_email: str, password: str) -> None:
         except asyncpg.UniqueViolationError as exc:
             raise FormInvalid({"email": "Another account already uses this email."}) from exc
         await _send_verification(current.user_id, email, str(user["name"]))
+    await alert_user_workspaces(
+        current.user_id, "email_changed", {"from": user["email"], "to": email}
+    )
 
 
 async def change_password(current: Current, old: str, new: str, confirm: str) -> None:
@@ -242,6 +261,7 @@ async def change_password(current: Current, old: str, new: str, confirm: str) ->
         await User.update(
             {User.password_hash: hash_password(new), User.updated_at: datetime.now(UTC)}
         ).where(User.id == current.user_id)
+    await alert_user_workspaces(current.user_id, "password_changed", {})
 
 
 async def rename_company(current: Current, name: str) -> None:

@@ -13,9 +13,9 @@ from app.accounts import services, team
 from app.accounts.deps import provide_current
 from app.accounts.routes import _form, sign_in
 from app.accounts.schemas import ROLES, Current
-from app.core.errors import FormInvalid
+from app.core.errors import FormInvalid, RecordNotFound
 from app.core.web import get_session, redirect, render
-from app.security import sessions
+from app.security import guard, sessions
 
 Req = Request[Any, Any, Any]
 AUTH = {"current": Provide(provide_current)}
@@ -102,6 +102,7 @@ async def team_page(request: Req, current: Current) -> Response[str]:
 @post("/settings/team/invite", dependencies=AUTH)
 async def team_invite(request: Req, current: Current) -> Response[str]:
     values = await _form(request)
+    await guard.limit_invitations(request, current.user_id)
     try:
         await team.invite(current, values.get("email", ""), values.get("role", "member"))
     except FormInvalid as exc:
@@ -136,6 +137,23 @@ async def team_remove(request: Req, current: Current, membership_id: UUID) -> Re
         return await _team_page(request, current, exc.errors, {}, status=422)
     get_session(request).flash("success", "Member removed from the workspace.")
     return redirect(request, "/settings/team")
+
+
+@get("/workspaces", dependencies=AUTH)
+async def workspaces_page(request: Req, current: Current) -> Response[str]:
+    workspaces = await services.list_workspaces(current.user_id)
+    return render(request, "accounts/workspaces.html", {"workspaces": workspaces})
+
+
+@post("/workspaces/{tenant_id:uuid}/switch", dependencies=AUTH)
+async def workspace_switch(request: Req, current: Current, tenant_id: UUID) -> Response[str]:
+    """Open another workspace the user belongs to (membership checked, else 404)."""
+    if tenant_id not in {w["tenant_id"] for w in await services.list_workspaces(current.user_id)}:
+        raise RecordNotFound()
+    session = get_session(request)
+    session.tenant_id = str(tenant_id)
+    session.dirty = True
+    return redirect(request, "/app")
 
 
 @get("/invite/accept")
@@ -192,4 +210,6 @@ ROUTES = [
     team_remove,
     invite_page,
     invite_submit,
+    workspaces_page,
+    workspace_switch,
 ]

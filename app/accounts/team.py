@@ -19,9 +19,11 @@ from app.accounts.schemas import (
 from app.accounts.tables import Invitation, Membership, Tenant, User
 from app.accounts.tokens import issue_token, peek_token, redeem_token
 from app.accounts.validation import check_new_password, clean_email, clean_text
+from app.billing.limits import check_seat_limit
 from app.core.db import global_transaction, tenant_transaction
 from app.core.errors import FormInvalid, RecordNotFound
 from app.notifications.services import queue_mail
+from app.security.alerts import raise_security_alert
 from app.security.passwords import hash_password
 from app.settings import get_settings
 
@@ -72,6 +74,7 @@ async def invite(current: Current, email: str, role: str) -> UUID:
     if errors:
         raise FormInvalid(errors)
     _may_assign(current, role)
+    await check_seat_limit(current.tenant_id)  # plan limit (billing)
     settings = get_settings()
     invitation_id = uuid.uuid4()
     ttl = timedelta(days=settings.invite_ttl_days)
@@ -108,6 +111,8 @@ async def invite(current: Current, email: str, role: str) -> UUID:
                 link=f"{settings.base_url}/invite/accept?token={token}",
                 days=settings.invite_ttl_days,
             )
+            alert = {"email": email, "role": role}
+            await raise_security_alert(current.tenant_id, "member_invited", current.user_id, alert)
     except asyncpg.UniqueViolationError as exc:
         raise FormInvalid(
             {"email": "There is already an open invitation for this address."}
@@ -214,6 +219,8 @@ async def change_role(current: Current, membership_id: UUID, role: str) -> None:
         if member["role"] == "owner" and role != "owner" and not await _owners_left(membership_id):
             raise FormInvalid({"role": LAST_OWNER})
         await Membership.update({Membership.role: role}).where(Membership.id == membership_id)
+        change = {"member_id": member["user_id"], "from": member["role"], "to": role}
+        await raise_security_alert(current.tenant_id, "role_changed", current.user_id, change)
 
 
 async def remove_member(current: Current, membership_id: UUID) -> None:
@@ -227,4 +234,6 @@ async def remove_member(current: Current, membership_id: UUID) -> None:
             raise PermissionError("Only an owner can remove another owner.")
         if member["role"] == "owner" and not await _owners_left(membership_id):
             raise FormInvalid({"form": LAST_OWNER})
+        removed = {"member_id": member["user_id"], "role": member["role"]}
+        await raise_security_alert(current.tenant_id, "member_removed", current.user_id, removed)
         await Membership.delete().where(Membership.id == membership_id)

@@ -20,6 +20,8 @@ import asyncpg
 
 APP_ROLE = "odex_app"
 OWNER_ROLE = "odex_owner"
+# Reads every row for pg_dump (BYPASSRLS + pg_read_all_data, no writes): app/ops/backups.py
+BACKUP_ROLE = "odex_backup"
 DATABASE = "odex"
 
 
@@ -73,7 +75,7 @@ class EmbeddedPostgres:
 
 
 async def create_roles_and_database(admin_url: Callable[[str], str], database: str) -> None:
-    """Idempotently create odex_owner, odex_app (NOBYPASSRLS) and the database.
+    """Idempotently create odex_owner, odex_app (NOBYPASSRLS), odex_backup and the database.
 
     ``admin_url(db)`` gives a superuser URL for database ``db`` on the same server.
     """
@@ -84,6 +86,9 @@ async def create_roles_and_database(admin_url: Callable[[str], str], database: s
             await conn.execute(f"create role {OWNER_ROLE} login nosuperuser")
         if APP_ROLE not in roles:
             await conn.execute(f"create role {APP_ROLE} login nosuperuser nobypassrls nocreatedb")
+        if BACKUP_ROLE not in roles:
+            await conn.execute(f"create role {BACKUP_ROLE} login nosuperuser bypassrls nocreatedb")
+            await conn.execute(f"grant pg_read_all_data to {BACKUP_ROLE}")
         exists = await conn.fetchval("select 1 from pg_database where datname = $1", database)
         if not exists:
             await conn.execute(f'create database "{database}" owner {OWNER_ROLE}')
@@ -120,7 +125,9 @@ class EmbeddedValkey:
         args = [str(binary), "--port", str(self.port), "--bind", "127.0.0.1"]
         args += ["--dir", str(self.data_dir), "--daemonize", "no", "--loglevel", "warning"]
         args += ["--save", "60 1", "--appendonly", "yes"] if self.persist else ["--save", ""]
-        self._proc = subprocess.Popen(args, stdout=subprocess.DEVNULL)  # noqa: S603
+        self._proc = subprocess.Popen(  # noqa: S603
+            args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port)):

@@ -82,7 +82,9 @@ def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) 
         detail = exc.detail if exc.detail != "Forbidden" else ""
     else:
         detail = exc.detail if status < 500 else ""
-    return _error_page(request, status, detail)
+    response = _error_page(request, status, detail)
+    response.headers.update(exc.headers or {})  # e.g. Retry-After on a 429
+    return response
 
 
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:

@@ -10,7 +10,19 @@ from jinja2_fragments import render_block
 
 from app.settings import ROOT
 
-DOMAINS = ("accounts", "notifications", "core", "crm", "privacy", "billing", "security")
+DOMAINS = (
+    "accounts",
+    "notifications",
+    "core",
+    "crm",
+    "privacy",
+    "billing",
+    "security",
+    "deals",
+    "realtime",
+    "invoices",
+    "support",
+)
 
 
 def _loaders() -> list[FileSystemLoader]:

@@ -1,1 +1,1 @@
-"""CRM records: companies, contacts, notes, tasks, activity timeline, invoices, CSV import."""
+"""CRM records: companies, contacts, notes, tasks, the activity timeline and CSV import."""

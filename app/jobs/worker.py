@@ -6,8 +6,14 @@ from typing import Any
 
 from arq import cron
 
+from app.billing.jobs import BILLING_CRON, BILLING_FUNCTIONS
 from app.core import db, redis
+from app.crm.import_jobs import CRM_FUNCTIONS
+from app.invoices.jobs import INVOICE_CRON
 from app.notifications.jobs import deliver_outbox
+from app.ops.jobs import BACKUP_CRON
+from app.privacy.jobs import PRIVACY_CRON_JOBS, PRIVACY_FUNCTIONS
+from app.security.crypto import rotate_field_keys
 from app.settings import get_settings
 
 
@@ -25,8 +31,16 @@ async def sweep_outbox(ctx: dict[str, Any]) -> int:
     return await deliver_outbox(ctx, None)
 
 
-FUNCTIONS: list[Any] = [deliver_outbox]
-CRON_JOBS: list[Any] = [cron(sweep_outbox, second={0}, run_at_startup=True)]
+FUNCTIONS: list[Any] = [deliver_outbox, rotate_field_keys, *BILLING_FUNCTIONS, *CRM_FUNCTIONS]
+FUNCTIONS += PRIVACY_FUNCTIONS
+CRON_JOBS: list[Any] = [
+    cron(sweep_outbox, second={0}, run_at_startup=True),
+    BACKUP_CRON,
+    BILLING_CRON,
+    *PRIVACY_CRON_JOBS,
+    INVOICE_CRON,
+    cron(rotate_field_keys, hour={3}, minute={17}, timeout=3600),  # no-op once rotated
+]
 
 
 class WorkerSettings:

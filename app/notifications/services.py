@@ -9,6 +9,7 @@ from uuid import UUID
 from app.core.db import after_commit
 from app.core.redis import queue
 from app.core.templating import render_html
+from app.notifications.feed import push_after_commit
 from app.notifications.tables import Notification, OutboxMessage
 
 MAIL_JOB = "deliver_outbox"
@@ -48,6 +49,7 @@ async def notify(
             link=link,
         )
     )
+    push_after_commit(tenant_id, user_id, notification_id)  # the bell updates live
     return notification_id
 
 

@@ -29,6 +29,12 @@ class Session(msgspec.Struct, kw_only=True):
     ip: str = ""
     user_agent: str = ""
     authenticated_at: float | None = None
+    # between the password and the second factor: who, since when, where to go next
+    mfa_user_id: str | None = None
+    mfa_started_at: float = 0.0
+    mfa_next: str = ""
+    # the workspace requires MFA for owners and this owner has none yet
+    mfa_enrol_required: bool = False
     flashes: list[tuple[str, str]] = msgspec.field(default_factory=list)
     dirty: bool = False
     is_new: bool = False
@@ -144,3 +150,40 @@ async def destroy_user_sessions(user_id: str, keep_key: str | None = None) -> in
             pipe.srem(_user_index(user_id), *doomed)
             await pipe.execute()
     return len(doomed)
+
+
+async def user_sessions(user_id: str) -> list[tuple[str, Session]]:
+    """Every live session of a user as (session key, session); drops keys that expired."""
+    members: set[bytes] = await redis().smembers(_user_index(user_id))  # type: ignore[misc]
+    keys = sorted(k.decode() for k in members)
+    if not keys:
+        return []
+    found: list[tuple[str, Session]] = []
+    gone: list[str] = []
+    for key, raw in zip(keys, await redis().mget(keys), strict=True):
+        if raw is None:
+            gone.append(key)
+        else:
+            found.append((key, _decoder.decode(raw)))
+    if gone:
+        await redis().srem(_user_index(user_id), *gone)  # type: ignore[misc]
+    return found
+
+
+async def session_by_key(key: str) -> Session | None:
+    """A live session by its Redis key (what alerts and the sessions page hold)."""
+    raw = await redis().get(key) if key.startswith("sess:") else None
+    return _decoder.decode(raw) if raw is not None else None
+
+
+async def revoke_key(user_id: str, key: str) -> bool:
+    """End one of the user's sessions by key; False if it was not theirs or already gone."""
+    if not key.startswith("sess:"):
+        return False
+    if not await redis().sismember(_user_index(user_id), key):  # type: ignore[misc]
+        return False
+    async with redis().pipeline(transaction=True) as pipe:
+        pipe.srem(_user_index(user_id), key)
+        pipe.delete(key)
+        _, deleted = await pipe.execute()
+    return bool(deleted)

@@ -188,3 +188,30 @@ async def test_second_company_sees_none_of_the_first_over_http(
         assert page_b.status_code == 200
         assert tenant_a.company not in page_b.text and tenant_a.email not in page_b.text
     _ = re
+
+
+async def test_member_of_two_workspaces_switches_between_them(
+    app: Any, client_a: Any, tenant_a: Account, tenant_b: Account, mailbox: Any
+) -> None:
+    """An existing account accepts an invitation to a second company and can open both."""
+    async with browser_client(app) as b_owner:
+        await b_owner.login(tenant_b.email, tenant_b.password)
+        await b_owner.post_form(
+            "/settings/team/invite", {"email": tenant_a.email, "role": "member"}
+        )
+    await run_jobs()
+    link = mailbox.last_link(tenant_a.email, "/invite/accept")
+    page = await client_a.get(link)
+    assert "already have an Odex account" in page.text
+    accepted = await client_a.post_form("/invite/accept", {"token": link.split("token=")[1]})
+    assert accepted.status_code == 303
+    await client_a.refresh_csrf("/app")
+    assert tenant_b.company in (await client_a.get("/app")).text
+    listing = await client_a.get("/workspaces")
+    assert tenant_a.company in listing.text and tenant_b.company in listing.text
+    back = await client_a.post_form(f"/workspaces/{tenant_a.tenant_id}/switch")
+    assert back.status_code == 303
+    assert tenant_a.company in (await client_a.get("/app")).text
+    stranger = await make_account("S")
+    refused = await client_a.post_form(f"/workspaces/{stranger.tenant_id}/switch")
+    assert refused.status_code == 404

@@ -19,6 +19,22 @@ GLOBAL_TABLES = {
     "users": "login identity exists before and across workspaces; account data only",
     "email_tokens": "mailed single-use tokens redeemed by visitors without a workspace",
     "outbox": "the platform's service-mail queue, drained by the mail job",
+    "stripe_events": "verified Stripe webhooks, stored before their tenant is known",
+    "backups": "platform register of whole-database backups (files, sizes, checksums)",
+    "support_tickets": "inquiries from visitors (signed in or not) to platform staff",
+    "support_messages": "the thread of a support ticket (request, staff replies)",
+    "consents": (
+        "cookie consent of a person or anonymous browser, given before any workspace;"
+        " append-only proof"
+    ),
+    "visitor_events": "usage/security events of visitors not signed in to a workspace",
+    "deletion_requests": "minimal deletion record that must outlive the deleted workspace",
+    "policy_versions": "the platform's privacy policy versions, the same for everyone",
+    "policy_notices": "one change notice per user per policy version (exactly once)",
+    "policy_acks": "a person's acknowledgement of a policy version, across workspaces",
+    "user_mfa": "MFA of a login identity, checked before a workspace is chosen",
+    "mfa_recovery_codes": "single-use MFA recovery codes (hashed) of a login identity",
+    "known_devices": "devices (HMAC) a login identity signed in from, across workspaces",
 }
 
 

@@ -1,0 +1,1 @@
+"""Billing: plans, Stripe Checkout and Customer Portal, webhooks through arq, plan limits."""

@@ -1,0 +1,101 @@
+"""Plan limits, enforced in services: seats on invite, records on create and import."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from uuid import UUID
+
+import asyncpg
+import msgspec
+from markupsafe import Markup, escape
+
+from app.billing.plans import Plan
+from app.billing.state import read_account
+from app.core.db import CrossTenantNesting, engine, tenant_transaction
+from app.core.errors import FormInvalid
+
+BILLING_PATH = "/settings/billing"
+RECORD_KINDS = {"contacts": "contacts", "companies": "companies"}
+
+
+class Usage(msgspec.Struct, frozen=True):
+    """What a tenant uses of its plan's limits."""
+
+    members: int
+    pending_invites: int
+    records: int
+
+    @property
+    def seats(self) -> int:
+        return self.members + self.pending_invites
+
+
+@asynccontextmanager
+async def _tenant_conn(tenant_id: UUID) -> AsyncIterator[asyncpg.Connection]:
+    """The open transaction when it is this tenant's (so a check sees its own writes), else a
+    new tenant transaction."""
+    txn = engine().current_transaction.get()
+    if txn is None:
+        async with tenant_transaction(tenant_id) as conn:
+            yield conn
+        return
+    conn = txn.connection
+    current = await conn.fetchval("select nullif(current_setting('app.tenant_id', true), '')")
+    if current != str(tenant_id):
+        raise CrossTenantNesting("limit check inside another tenant's transaction")
+    yield conn
+
+
+async def _usage(conn: asyncpg.Connection) -> Usage:
+    row = await conn.fetchrow(
+        "select (select count(*) from memberships) as members,"
+        " (select count(*) from invitations where accepted_at is null and revoked_at is null"
+        "  and expires_at > now()) as pending,"
+        " (select count(*) from contacts) + (select count(*) from companies) as records"
+    )
+    assert row is not None
+    return Usage(int(row["members"]), int(row["pending"]), int(row["records"]))
+
+
+async def usage_and_plan(tenant_id: UUID) -> tuple[Usage, Plan]:
+    """The tenant's usage and the plan whose limits apply now."""
+    async with _tenant_conn(tenant_id) as conn:
+        account = await read_account(conn, tenant_id)
+        return await _usage(conn), account.effective_plan()
+
+
+def _upgrade_message(text: str) -> Markup:
+    return Markup('{} <a href="{}">Upgrade your plan</a> to go further.').format(
+        escape(text), BILLING_PATH
+    )
+
+
+async def check_seat_limit(tenant_id: UUID, adding: int = 1) -> None:
+    """Refuse an invitation that would take the team past the plan's seats (members plus open
+    invitations)."""
+    usage, plan = await usage_and_plan(tenant_id)
+    if usage.seats + adding > plan.seat_limit:
+        raise FormInvalid(
+            {
+                "email": _upgrade_message(
+                    f"Your {plan.name} plan includes {plan.seat_limit} seats, and "
+                    f"{usage.members} members plus {usage.pending_invites} open invitations "
+                    "already use them."
+                )
+            }
+        )
+
+
+async def check_record_limit(tenant_id: UUID, kind: str, adding: int = 1) -> None:
+    """Refuse creating or importing `adding` contacts/companies past the plan's record limit."""
+    usage, plan = await usage_and_plan(tenant_id)
+    if usage.records + adding > plan.record_limit:
+        what = RECORD_KINDS.get(kind, "records")
+        left = max(plan.record_limit - usage.records, 0)
+        detail = (
+            f"Your {plan.name} plan holds {plan.record_limit:,} contacts and companies, and "
+            f"{usage.records:,} are used"
+        )
+        detail += f", so {adding:,} more {what} won't fit ({left:,} left)." if adding > 1 else "."
+        raise FormInvalid({"form": _upgrade_message(detail)})

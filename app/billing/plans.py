@@ -1,0 +1,78 @@
+"""The plan catalogue: Free, Pro and Business with their Stripe prices, limits and features."""
+
+from __future__ import annotations
+
+import msgspec
+
+from app.settings import Settings, get_settings
+
+TEST_PRICE_PRO = "price_test_pro"
+TEST_PRICE_BUSINESS = "price_test_business"
+
+
+class Plan(msgspec.Struct, frozen=True, kw_only=True):
+    """One plan; `price_id` is the Stripe price (empty for Free)."""
+
+    key: str
+    name: str
+    price_id: str
+    monthly_usd: int
+    seat_limit: int
+    record_limit: int
+    features: tuple[str, ...]
+
+    @property
+    def is_paid(self) -> bool:
+        return bool(self.price_id)
+
+
+def plans(settings: Settings | None = None) -> dict[str, Plan]:
+    """The plans in display order; price ids come from settings (test ids in test mode)."""
+    settings = settings or get_settings()
+    return {
+        "free": Plan(
+            key="free",
+            name="Free",
+            price_id="",
+            monthly_usd=0,
+            seat_limit=3,
+            record_limit=500,
+            features=("Up to 3 team members", "500 contacts and companies", "Deals board"),
+        ),
+        "pro": Plan(
+            key="pro",
+            name="Pro",
+            price_id=settings.stripe_price_pro or TEST_PRICE_PRO,
+            monthly_usd=29,
+            seat_limit=10,
+            record_limit=10_000,
+            features=(
+                "Up to 10 team members",
+                "10,000 contacts and companies",
+                "CSV import and export",
+                "Email support",
+            ),
+        ),
+        "business": Plan(
+            key="business",
+            name="Business",
+            price_id=settings.stripe_price_business or TEST_PRICE_BUSINESS,
+            monthly_usd=99,
+            seat_limit=50,
+            record_limit=100_000,
+            features=(
+                "Up to 50 team members",
+                "100,000 contacts and companies",
+                "Security alerts and audit log",
+                "Priority support",
+            ),
+        ),
+    }
+
+
+def plan_for_price(price_id: str | None) -> Plan | None:
+    """The paid plan a Stripe price id belongs to (None when it is not one of ours)."""
+    for plan in plans().values():
+        if plan.is_paid and plan.price_id == price_id:
+            return plan
+    return None

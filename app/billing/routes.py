@@ -1,0 +1,155 @@
+"""Billing pages (plan, usage, invoices, upgrade, portal, test mode) and the Stripe webhook."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response, get, post
+from litestar.di import Provide
+from litestar.params import Parameter
+
+from app.accounts.deps import provide_current
+from app.accounts.schemas import Current
+from app.billing import services, simulate, stripe_client
+from app.billing.webhooks import receive_webhook
+from app.core.errors import FormInvalid
+from app.core.web import get_session, redirect, render
+
+Req = Request[Any, Any, Any]
+AUTH = {"current": Provide(provide_current)}
+PAGE = "billing/page.html"
+BILLING = "/settings/billing"
+
+
+async def _form(request: Req) -> dict[str, str]:
+    form = await request.form()
+    return {k: str(v) for k, v in form.items() if k != "_csrf"}
+
+
+async def _page(
+    request: Req,
+    current: Current,
+    *,
+    errors: dict[str, str] | None = None,
+    waiting_from: str = "",
+    block: str | None = None,
+    status: int = 200,
+) -> Response[str]:
+    ctx = await services.billing_overview(current)
+    waiting = bool(waiting_from) and ctx["plan"].key == waiting_from
+    ctx.update({"errors": errors or {}, "waiting_from": waiting_from if waiting else ""})
+    return render(request, PAGE, ctx, block=block, status=status)
+
+
+@get(BILLING, dependencies=AUTH)
+async def billing_page(
+    request: Req,
+    current: Current,
+    checkout: str = Parameter(default=""),
+    from_plan: str = Parameter(query="from", default=""),
+) -> Response[str]:
+    if checkout == "cancelled":
+        get_session(request).flash("info", "Checkout cancelled: nothing was charged.")
+    return await _page(request, current, waiting_from=from_plan if checkout == "success" else "")
+
+
+@get(f"{BILLING}/status", dependencies=AUTH)
+async def billing_status(
+    request: Req, current: Current, from_plan: str = Parameter(query="from", default="")
+) -> Response[str]:
+    """The plan summary, polled by the page while an upgrade is being confirmed; once the plan
+    changed the whole page reloads (plans and invoices change with it)."""
+    ctx = await services.billing_overview(current)
+    if from_plan and ctx["plan"].key != from_plan:
+        return Response("", status_code=200, headers={"HX-Refresh": "true"})
+    return await _page(request, current, waiting_from=from_plan, block="summary")
+
+
+@post(f"{BILLING}/checkout", dependencies=AUTH)
+async def billing_checkout(request: Req, current: Current) -> Response[str]:
+    values = await _form(request)
+    try:
+        url = await services.start_checkout(current, values.get("plan", ""))
+    except (FormInvalid, stripe_client.BillingUnavailable) as exc:
+        errors = exc.errors if isinstance(exc, FormInvalid) else {"form": str(exc)}
+        return await _page(request, current, errors=errors, status=422)
+    return redirect(request, url)
+
+
+@post(f"{BILLING}/portal", dependencies=AUTH)
+async def billing_portal(request: Req, current: Current) -> Response[str]:
+    try:
+        url = await services.open_portal(current)
+    except stripe_client.BillingUnavailable as exc:
+        return await _page(request, current, errors={"form": str(exc)}, status=422)
+    return redirect(request, url)
+
+
+@get(f"{BILLING}/test-checkout", dependencies=AUTH)
+async def test_checkout_page(
+    request: Req, current: Current, plan: str = Parameter(default="pro")
+) -> Response[str]:
+    if not stripe_client.is_test_mode():
+        return redirect(request, BILLING)
+    ctx = await services.billing_overview(current)
+    ctx.update({"chosen": services.paid_plan(plan), "errors": {}})
+    return render(request, "billing/test_checkout.html", ctx)
+
+
+@post(f"{BILLING}/test-checkout", dependencies=AUTH)
+async def test_checkout_submit(request: Req, current: Current) -> Response[str]:
+    values = await _form(request)
+    before = (await services.billing_overview(current))["plan"].key
+    try:
+        await simulate.simulate_checkout(current, values.get("plan", ""))
+    except FormInvalid as exc:
+        return await _page(request, current, errors=exc.errors, status=422)
+    return redirect(request, f"{BILLING}?checkout=success&from={before}")
+
+
+@get(f"{BILLING}/test-portal", dependencies=AUTH)
+async def test_portal_page(request: Req, current: Current) -> Response[str]:
+    if not stripe_client.is_test_mode():
+        return redirect(request, BILLING)
+    ctx = await services.billing_overview(current)
+    ctx["errors"] = {}
+    return render(request, "billing/test_portal.html", ctx)
+
+
+@post(f"{BILLING}/test-portal", dependencies=AUTH)
+async def test_portal_submit(request: Req, current: Current) -> Response[str]:
+    values = await _form(request)
+    try:
+        await simulate.simulate_portal_action(current, values.get("action", ""))
+    except FormInvalid as exc:
+        ctx = await services.billing_overview(current)
+        ctx["errors"] = exc.errors
+        return render(request, "billing/test_portal.html", ctx, status=422)
+    get_session(request).flash("success", "Test event sent. The page updates once it's applied.")
+    return redirect(request, BILLING)
+
+
+@post("/billing/webhook", status_code=200)
+async def stripe_webhook(request: Req) -> Response[Any]:
+    """Stripe's webhook: 200 once stored (the job applies it), 400 when the signature fails."""
+    session = get_session(request)
+    session.dirty = session.is_new = False  # Stripe gets no session stored and no cookie
+    payload = await request.body()
+    try:
+        event_id = await receive_webhook(payload, request.headers.get("stripe-signature"))
+    except stripe_client.InvalidSignature:
+        return Response({"error": "invalid signature"}, status_code=400)
+    return Response({"received": event_id}, status_code=200)
+
+
+ROUTES = [
+    billing_page,
+    billing_status,
+    billing_checkout,
+    billing_portal,
+    test_checkout_page,
+    test_checkout_submit,
+    test_portal_page,
+    test_portal_submit,
+    stripe_webhook,
+]

@@ -1,0 +1,112 @@
+"""The activity timeline: `record_activity` (every CRM write calls it, deals too) and reads."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+import msgspec
+
+from app.core.db import engine
+
+SUBJECT_TYPES = ("contact", "company", "deal", "invoice")
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-safe, human-readable form of a field value for the stored diff."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, (UUID, Decimal)):
+        return str(value)
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return str(value)
+
+
+def field_diff(
+    before: dict[str, Any] | None, after: dict[str, Any] | None, fields: list[str] | tuple[str, ...]
+) -> dict[str, dict[str, Any]]:
+    """{field: {"from": old, "to": new}} for the fields whose value changed."""
+    changes: dict[str, dict[str, Any]] = {}
+    for name in fields:
+        old = _plain((before or {}).get(name))
+        new = _plain((after or {}).get(name))
+        if old != new and not (old in (None, "", []) and new in (None, "", [])):
+            changes[name] = {"from": old, "to": new}
+    return changes
+
+
+async def record_activity(
+    tenant_id: UUID,
+    actor_id: UUID | None,
+    subject_type: str,
+    subject_id: UUID,
+    action: str,
+    summary: str = "",
+    changes: dict[str, dict[str, Any]] | None = None,
+) -> UUID:
+    """Append one timeline entry; call inside the caller's `tenant_transaction`.
+
+    `action` is a short verb ("created", "updated", "deleted", "moved", "note"...), `summary`
+    a sentence for people, `changes` a `field_diff(...)`.
+    """
+    if subject_type not in SUBJECT_TYPES:
+        raise ValueError(f"unknown subject type {subject_type!r}")
+    txn = engine().current_transaction.get()
+    if txn is None:
+        raise RuntimeError("record_activity() needs an open tenant_transaction")
+    activity_id = uuid.uuid4()
+    await txn.connection.execute(
+        "insert into activities (id, tenant_id, subject_type, subject_id, actor_id, action,"
+        " summary, changes) values ($1, $2, $3, $4, $5, $6, $7, $8::jsonb)",
+        activity_id,
+        tenant_id,
+        subject_type,
+        subject_id,
+        actor_id,
+        action[:50],
+        summary[:500],
+        msgspec.json.encode(changes or {}).decode(),
+    )
+    return activity_id
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    when: datetime
+    actor: str
+    action: str
+    summary: str
+    changes: dict[str, dict[str, Any]]
+
+
+async def timeline(subject_type: str, subject_id: UUID, limit: int = 100) -> list[TimelineEntry]:
+    """Newest first, inside the caller's tenant transaction."""
+    txn = engine().current_transaction.get()
+    if txn is None:
+        raise RuntimeError("timeline() needs an open tenant_transaction")
+    rows = await txn.connection.fetch(
+        "select a.created_at, coalesce(u.name, 'Someone') as actor, a.action, a.summary,"
+        " a.changes::text as changes from activities a left join users u on u.id = a.actor_id"
+        " where a.subject_type = $1 and a.subject_id = $2"
+        " order by a.created_at desc, a.id desc limit $3",
+        subject_type,
+        subject_id,
+        limit,
+    )
+    return [
+        TimelineEntry(
+            r["created_at"],
+            r["actor"],
+            r["action"],
+            r["summary"],
+            msgspec.json.decode(r["changes"]),
+        )
+        for r in rows
+    ]

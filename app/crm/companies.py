@@ -1,0 +1,177 @@
+"""Company actions: validate, create, edit, delete, list (keyset), read with related records."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+from uuid import UUID
+
+from app.accounts.schemas import Current
+from app.billing.limits import check_record_limit
+from app.core.db import tenant_transaction
+from app.core.errors import FormInvalid, RecordNotFound
+from app.crm import validation as v
+from app.crm.activity import field_diff, record_activity
+from app.crm.common import check_member, conn, readable
+from app.crm.listing import Page, Params, SortSpec, keyset_page, like_pattern
+
+FIELDS = ("name", "domain", "industry", "size", "address", "owner_id")
+SIZES = ("1-10", "11-50", "51-200", "201-1000", "1001-5000", "5000+")
+SORTS = {
+    "name": SortSpec("Name A-Z", ("c.sort_name", "c.id"), ("text", "uuid")),
+    "newest": SortSpec("Newest", ("c.created_at", "c.id"), ("ts", "uuid"), descending=True),
+}
+
+
+def clean_company(values: dict[str, Any]) -> dict[str, Any]:
+    """Validated company fields from a form or CSV row; raises FormInvalid with every problem."""
+    errors: dict[str, str] = {}
+    data = {
+        "name": v.text(values.get("name"), errors, "name", "the company name", 200, required=True),
+        "domain": v.domain(values.get("domain"), errors),
+        "industry": v.text(values.get("industry"), errors, "industry", "the industry", 100),
+        "size": v.text(values.get("size"), errors, "size", "the size", 50),
+        "address": v.text(
+            values.get("address"), errors, "address", "the address", 1000, multiline=True
+        ),
+        "owner_id": v.optional_uuid(
+            values.get("owner_id"), errors, "owner_id", "Choose an owner from your workspace."
+        ),
+    }
+    if errors:
+        raise FormInvalid(errors)
+    return data
+
+
+async def _row(company_id: UUID) -> dict[str, Any]:
+    row = await conn().fetchrow("select * from companies where id = $1", company_id)
+    if row is None:
+        raise RecordNotFound("company")
+    return dict(row)
+
+
+async def create_company(current: Current, values: dict[str, Any]) -> UUID:
+    data = clean_company(values)
+    company_id = uuid.uuid4()
+    async with tenant_transaction(current.tenant_id, current.user_id) as c:
+        await check_record_limit(current.tenant_id, "companies")  # plan limit (billing)
+        await check_member(data["owner_id"], "owner_id", "an owner")
+        await c.execute(
+            "insert into companies (id, tenant_id, name, domain, industry, size, address,"
+            " owner_id) values ($1, $2, $3, $4, $5, $6, $7, $8)",
+            company_id,
+            current.tenant_id,
+            *(data[f] for f in FIELDS),
+        )
+        await record_activity(
+            current.tenant_id,
+            current.user_id,
+            "company",
+            company_id,
+            "created",
+            f"created the company {data['name']}",
+            field_diff(None, await readable(data), FIELDS),
+        )
+    return company_id
+
+
+async def update_company(current: Current, company_id: UUID, values: dict[str, Any]) -> None:
+    data = clean_company(values)
+    async with tenant_transaction(current.tenant_id, current.user_id) as c:
+        before = await _row(company_id)
+        await check_member(data["owner_id"], "owner_id", "an owner")
+        await c.execute(
+            "update companies set name = $2, domain = $3, industry = $4, size = $5,"
+            " address = $6, owner_id = $7, updated_at = now() where id = $1",
+            company_id,
+            *(data[f] for f in FIELDS),
+        )
+        changes = field_diff(await readable(before), await readable(data), FIELDS)
+        if changes:
+            await record_activity(
+                current.tenant_id,
+                current.user_id,
+                "company",
+                company_id,
+                "updated",
+                "changed " + ", ".join(k.removesuffix("_id") for k in changes),
+                changes,
+            )
+
+
+async def delete_company(current: Current, company_id: UUID) -> str:
+    """Delete a company (its contacts stay, without company); returns its name."""
+    async with tenant_transaction(current.tenant_id, current.user_id) as c:
+        before = await _row(company_id)
+        if await c.fetchval("select 1 from invoices where company_id = $1 limit 1", company_id):
+            raise FormInvalid(
+                {"form": "This company has invoices, which must be kept. Void them instead."}
+            )
+        await c.execute(
+            "delete from notes where subject_type = 'company' and subject_id = $1", company_id
+        )
+        await c.execute(
+            "delete from tasks where subject_type = 'company' and subject_id = $1", company_id
+        )
+        await c.execute("delete from companies where id = $1", company_id)
+        await record_activity(
+            current.tenant_id,
+            current.user_id,
+            "company",
+            company_id,
+            "deleted",
+            f"deleted the company {before['name']}",
+        )
+    return str(before["name"])
+
+
+async def get_company(current: Current, company_id: UUID) -> dict[str, Any]:
+    async with tenant_transaction(current.tenant_id, current.user_id) as c:
+        row = await c.fetchrow(
+            "select c.*, u.name as owner_name from companies c"
+            " left join users u on u.id = c.owner_id where c.id = $1",
+            company_id,
+        )
+    if row is None:
+        raise RecordNotFound("company")
+    return dict(row)
+
+
+async def list_companies(
+    current: Current,
+    q: str = "",
+    sort: str = "name",
+    after: str | None = None,
+    before: str | None = None,
+    limit: int = 50,
+) -> Page:
+    spec = SORTS.get(sort, SORTS["name"])
+    params = Params()
+    where = [f"c.tenant_id = {params.add(current.tenant_id)}"]
+    query = q.strip()[:200]
+    if query:
+        pattern = params.add(like_pattern(query))
+        where.append(f"lower(c.name || ' ' || coalesce(c.domain, '')) like {pattern}")
+    async with tenant_transaction(current.tenant_id, current.user_id) as c:
+        return await keyset_page(
+            c,
+            select="c.id, c.name, c.domain, c.industry, c.size, u.name as owner_name",
+            from_sql="companies c left join users u on u.id = c.owner_id",
+            where=where,
+            params=params,
+            spec=spec,
+            after=after,
+            before=before,
+            limit=limit,
+        )
+
+
+async def company_choices(current: Current, limit: int = 500) -> list[tuple[str, str]]:
+    """(id, name) pairs for a company select (the first `limit` by name)."""
+    async with tenant_transaction(current.tenant_id, current.user_id) as c:
+        rows = await c.fetch(
+            "select id, name from companies where tenant_id = $1 order by sort_name, id limit $2",
+            current.tenant_id,
+            limit,
+        )
+    return [(str(r["id"]), r["name"]) for r in rows]

@@ -1,0 +1,213 @@
+"""Contact actions: validate, create, edit, delete, list (keyset + trigram search), read."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from app.accounts.schemas import Current
+from app.billing.limits import check_record_limit
+from app.core.db import tenant_transaction
+from app.core.errors import FormInvalid, RecordNotFound
+from app.crm import validation as v
+from app.crm.activity import field_diff, record_activity
+from app.crm.common import check_member, conn, readable
+from app.crm.listing import Page, Params, SortSpec, keyset_page, like_pattern
+
+FIELDS = (
+    "first_name",
+    "last_name",
+    "emails",
+    "phones",
+    "title",
+    "company_id",
+    "owner_id",
+    "tags",
+)
+SORTS = {
+    "name": SortSpec(
+        "Name A-Z",
+        ("c.sort_last", "c.sort_first", "c.id"),
+        ("text", "text", "uuid"),
+    ),
+    "newest": SortSpec("Newest", ("c.created_at", "c.id"), ("ts", "uuid"), descending=True),
+}
+UNKNOWN_COMPANY = "Choose a company from your workspace."
+
+
+def clean_contact(values: dict[str, Any]) -> dict[str, Any]:
+    """Validated contact fields from a form or CSV row; raises FormInvalid with every problem."""
+    errors: dict[str, str] = {}
+    data: dict[str, Any] = {
+        "first_name": v.text(values.get("first_name"), errors, "first_name", "the first name", 100)
+        or "",
+        "last_name": v.text(values.get("last_name"), errors, "last_name", "the last name", 100)
+        or "",
+        "emails": v.emails(values.get("emails"), errors),
+        "phones": v.phones(values.get("phones"), errors),
+        "title": v.text(values.get("title"), errors, "title", "the job title", 200),
+        "company_id": v.optional_uuid(
+            values.get("company_id"), errors, "company_id", UNKNOWN_COMPANY
+        ),
+        "owner_id": v.optional_uuid(
+            values.get("owner_id"), errors, "owner_id", "Choose an owner from your workspace."
+        ),
+        "tags": v.tags(values.get("tags"), errors),
+    }
+    if not data["first_name"] and not data["last_name"] and "first_name" not in errors:
+        errors["first_name"] = "Enter a first or last name."
+    if errors:
+        raise FormInvalid(errors)
+    return data
+
+
+async def check_company(company_id: UUID | None) -> None:
+    if company_id is None:
+        return
+    if not await conn().fetchval("select 1 from companies where id = $1", company_id):
+        raise FormInvalid({"company_id": UNKNOWN_COMPANY})
+
+
+def full_name(data: dict[str, Any]) -> str:
+    return f"{data.get('first_name') or ''} {data.get('last_name') or ''}".strip()
+
+
+async def _row(contact_id: UUID) -> dict[str, Any]:
+    row = await conn().fetchrow("select * from contacts where id = $1", contact_id)
+    if row is None:
+        raise RecordNotFound("contact")
+    return dict(row)
+
+
+async def create_contact(current: Current, values: dict[str, Any]) -> UUID:
+    data = clean_contact(values)
+    contact_id = uuid.uuid4()
+    try:
+        async with tenant_transaction(current.tenant_id, current.user_id) as c:
+            await check_record_limit(current.tenant_id, "contacts")  # plan limit (billing)
+            await check_company(data["company_id"])
+            await check_member(data["owner_id"], "owner_id", "an owner")
+            await c.execute(
+                "insert into contacts (id, tenant_id, first_name, last_name, emails, phones, title,"
+                " company_id, owner_id, tags) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                contact_id,
+                current.tenant_id,
+                *(data[f] for f in FIELDS),
+            )
+            await record_activity(
+                current.tenant_id,
+                current.user_id,
+                "contact",
+                contact_id,
+                "created",
+                f"created the contact {full_name(data)}",
+                field_diff(None, await readable(data), FIELDS),
+            )
+    except asyncpg.ForeignKeyViolationError as exc:  # deleted meanwhile
+        raise FormInvalid({"company_id": UNKNOWN_COMPANY}) from exc
+    return contact_id
+
+
+async def update_contact(current: Current, contact_id: UUID, values: dict[str, Any]) -> None:
+    data = clean_contact(values)
+    try:
+        async with tenant_transaction(current.tenant_id, current.user_id) as c:
+            before = await _row(contact_id)
+            await check_company(data["company_id"])
+            await check_member(data["owner_id"], "owner_id", "an owner")
+            await c.execute(
+                "update contacts set first_name = $2, last_name = $3, emails = $4, phones = $5,"
+                " title = $6, company_id = $7, owner_id = $8, tags = $9, updated_at = now()"
+                " where id = $1",
+                contact_id,
+                *(data[f] for f in FIELDS),
+            )
+            changes = field_diff(await readable(before), await readable(data), FIELDS)
+            if changes:
+                await record_activity(
+                    current.tenant_id,
+                    current.user_id,
+                    "contact",
+                    contact_id,
+                    "updated",
+                    "changed "
+                    + ", ".join(k.removesuffix("_id").replace("_", " ") for k in changes),
+                    changes,
+                )
+    except asyncpg.ForeignKeyViolationError as exc:  # deleted meanwhile
+        raise FormInvalid({"company_id": UNKNOWN_COMPANY}) from exc
+
+
+async def delete_contact(current: Current, contact_id: UUID) -> str:
+    """Delete a contact with its notes and tasks; returns its name."""
+    async with tenant_transaction(current.tenant_id, current.user_id) as c:
+        before = await _row(contact_id)
+        await c.execute(
+            "delete from notes where subject_type = 'contact' and subject_id = $1", contact_id
+        )
+        await c.execute(
+            "delete from tasks where subject_type = 'contact' and subject_id = $1", contact_id
+        )
+        await c.execute("delete from contacts where id = $1", contact_id)
+        await record_activity(
+            current.tenant_id,
+            current.user_id,
+            "contact",
+            contact_id,
+            "deleted",
+            f"deleted the contact {full_name(before)}",
+        )
+    return full_name(before)
+
+
+async def get_contact(current: Current, contact_id: UUID) -> dict[str, Any]:
+    async with tenant_transaction(current.tenant_id, current.user_id) as c:
+        row = await c.fetchrow(
+            "select c.*, co.name as company_name, u.name as owner_name from contacts c"
+            " left join companies co on co.id = c.company_id"
+            " left join users u on u.id = c.owner_id where c.id = $1",
+            contact_id,
+        )
+    if row is None:
+        raise RecordNotFound("contact")
+    return dict(row)
+
+
+async def list_contacts(
+    current: Current,
+    q: str = "",
+    sort: str = "name",
+    after: str | None = None,
+    before: str | None = None,
+    limit: int = 50,
+    company_id: UUID | None = None,
+) -> Page:
+    spec = SORTS.get(sort, SORTS["name"])
+    params = Params()
+    where = [f"c.tenant_id = {params.add(current.tenant_id)}"]
+    query = q.strip()[:200]
+    if query:
+        where.append(f"c.search_text like {params.add(like_pattern(query))}")
+    if company_id is not None:
+        where.append(f"c.company_id = {params.add(company_id)}")
+    async with tenant_transaction(current.tenant_id, current.user_id) as c:
+        return await keyset_page(
+            c,
+            select=(
+                "c.id, c.first_name, c.last_name, c.emails, c.phones, c.title, c.tags,"
+                " c.company_id, co.name as company_name, u.name as owner_name"
+            ),
+            from_sql=(
+                "contacts c left join companies co on co.id = c.company_id"
+                " left join users u on u.id = c.owner_id"
+            ),
+            where=where,
+            params=params,
+            spec=spec,
+            after=after,
+            before=before,
+            limit=limit,
+        )

@@ -1,0 +1,288 @@
+"""The CSV import job: validates rows, inserts batches with unnest(), records progress to resume."""
+
+from __future__ import annotations
+
+import csv
+import uuid
+from collections.abc import Iterator
+from itertools import islice
+from typing import Any
+from uuid import UUID
+
+import msgspec
+from arq.worker import func
+
+from app.core.db import tenant_transaction
+from app.core.errors import FormInvalid
+from app.crm.companies import clean_company
+from app.crm.contacts import clean_contact
+from app.crm.imports import IMPORT_JOB, import_path, open_csv
+
+BATCH = 1000
+SEP = "\x1f"  # joins list fields for unnest (validated values never contain it)
+
+
+def _count_rows(tenant_id: UUID, data: dict[str, Any]) -> int:
+    with open_csv(import_path(tenant_id, data["id"]), data["encoding"]) as handle:
+        reader = csv.reader(handle, delimiter=data["delimiter"])
+        next(reader, None)
+        count = 0
+        try:
+            for _ in reader:
+                count += 1
+        except csv.Error:
+            pass  # the import itself reports where the file breaks
+        return count
+
+
+def _split_name(full: str) -> tuple[str, str]:
+    parts = full.split()
+    if len(parts) < 2:
+        return (parts[0] if parts else ""), ""
+    return " ".join(parts[:-1]), parts[-1]
+
+
+def _values(row: list[str], mapping: dict[str, str]) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for index, target in mapping.items():
+        i = int(index)
+        values[target] = row[i] if i < len(row) else ""
+    if "full_name" in values:
+        first, last = _split_name(values.pop("full_name"))
+        values.setdefault("first_name", first)
+        values.setdefault("last_name", last)
+    return values
+
+
+def _reason(exc: FormInvalid) -> str:
+    return " ".join(exc.errors.values())[:500]
+
+
+class Batch:
+    """Validated rows of one batch and the failed ones with their reason."""
+
+    def __init__(self) -> None:
+        self.good: list[dict[str, Any]] = []
+        self.failed: list[tuple[int, str, list[str]]] = []
+
+
+def _validate(
+    kind: str, width: int, rows: list[tuple[int, list[str]]], mapping: dict[str, str]
+) -> Batch:
+    batch = Batch()
+    for number, row in rows:
+        if len(row) > width and any(cell.strip() for cell in row[width:]):
+            batch.failed.append(
+                (number, f"The row has {len(row)} fields but the header has {width}.", row)
+            )
+            continue
+        values = _values(row, mapping)
+        try:
+            if kind == "contacts":
+                company = " ".join(values.pop("company", "").split())[:200]
+                data = clean_contact(values)
+                data["company"] = company
+            else:
+                data = clean_company(values)
+        except FormInvalid as exc:
+            batch.failed.append((number, _reason(exc), row))
+            continue
+        batch.good.append(data)
+    return batch
+
+
+async def _company_ids(
+    c: Any, tenant_id: UUID, user_id: UUID | None, names: set[str]
+) -> dict[str, UUID]:
+    """Ids of the named companies (lower-cased name), creating the ones that don't exist."""
+    if not names:
+        return {}
+    rows = await c.fetch(
+        "select distinct on (sort_name) sort_name as key, id from companies"
+        " where tenant_id = $1 and sort_name = any($2::text[]) order by sort_name, created_at",
+        tenant_id,
+        [n.lower() for n in names],
+    )
+    found = {r["key"]: r["id"] for r in rows}
+    missing = {n.lower(): n for n in names if n.lower() not in found}
+    if missing:
+        ids = [uuid.uuid4() for _ in missing]
+        await c.execute(
+            "insert into companies (id, tenant_id, name, owner_id)"
+            " select u.id, $1, u.name, $2 from unnest($3::uuid[], $4::text[]) as u(id, name)",
+            tenant_id,
+            user_id,
+            ids,
+            list(missing.values()),
+        )
+        await _activities(c, tenant_id, user_id, "company", ids, "created the company (CSV import)")
+        found.update(zip(missing.keys(), ids, strict=True))
+    return found
+
+
+async def _activities(
+    c: Any, tenant_id: UUID, user_id: UUID | None, subject: str, ids: list[UUID], summary: str
+) -> None:
+    await c.execute(
+        "insert into activities (id, tenant_id, subject_type, subject_id, actor_id, action,"
+        " summary) select gen_random_uuid(), $1, $2, u.id, $3, 'created', $4"
+        " from unnest($5::uuid[]) as u(id)",
+        tenant_id,
+        subject,
+        user_id,
+        summary,
+        ids,
+    )
+
+
+async def _insert_contacts(
+    c: Any, tenant_id: UUID, user_id: UUID | None, rows: list[dict[str, Any]]
+) -> None:
+    companies = await _company_ids(
+        c, tenant_id, user_id, {r["company"] for r in rows if r["company"]}
+    )
+    ids = [uuid.uuid4() for _ in rows]
+    await c.execute(
+        "insert into contacts (id, tenant_id, owner_id, first_name, last_name, emails, phones,"
+        " title, company_id, tags)"
+        " select u.id, $1, $2, u.fn, u.ln, string_to_array(u.em, $3), string_to_array(u.ph, $3),"
+        " u.ti, u.co, string_to_array(u.tg, $3)"
+        " from unnest($4::uuid[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],"
+        " $10::uuid[], $11::text[]) as u(id, fn, ln, em, ph, ti, co, tg)",
+        tenant_id,
+        user_id,
+        SEP,
+        ids,
+        [r["first_name"] for r in rows],
+        [r["last_name"] for r in rows],
+        [SEP.join(r["emails"]) for r in rows],
+        [SEP.join(r["phones"]) for r in rows],
+        [r["title"] for r in rows],
+        [companies.get(r["company"].lower()) if r["company"] else None for r in rows],
+        [SEP.join(r["tags"]) for r in rows],
+    )
+    await _activities(c, tenant_id, user_id, "contact", ids, "created the contact (CSV import)")
+
+
+async def _insert_companies(
+    c: Any, tenant_id: UUID, user_id: UUID | None, rows: list[dict[str, Any]]
+) -> None:
+    ids = [uuid.uuid4() for _ in rows]
+    await c.execute(
+        "insert into companies (id, tenant_id, owner_id, name, domain, industry, size, address)"
+        " select u.id, $1, $2, u.name, u.domain, u.industry, u.size, u.address"
+        " from unnest($3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])"
+        " as u(id, name, domain, industry, size, address)",
+        tenant_id,
+        user_id,
+        ids,
+        *([r[f] for r in rows] for f in ("name", "domain", "industry", "size", "address")),
+    )
+    await _activities(c, tenant_id, user_id, "company", ids, "created the company (CSV import)")
+
+
+def _numbered_rows(reader: Iterator[list[str]], skip: int) -> Iterator[tuple[int, list[str]]]:
+    """(row number, cells) for data rows, row 1 being the first line after the header."""
+    for number, row in enumerate(reader, start=1):
+        if number > skip:
+            yield number, row
+
+
+async def import_crm_csv(
+    ctx: dict[str, Any], tenant_id: str, import_id: str, stop_after_batches: int | None = None
+) -> int:
+    """Import an uploaded CSV in batches; each batch commits its rows, errors and progress together,
+    so a re-run (after a crash or a kill) continues after the last committed row.
+
+    Returns the number of rows processed by this run. `stop_after_batches` exists for tests of
+    resumption.
+    """
+    tenant, job_id = UUID(tenant_id), UUID(import_id)
+    async with tenant_transaction(tenant) as c:
+        row = await c.fetchrow(
+            "select *, mapping::text as mapping_json from crm_imports where id = $1", job_id
+        )
+        if row is None or row["status"] in ("done", "uploaded"):
+            return 0
+        data = dict(row)
+    mapping: dict[str, str] = msgspec.json.decode(data["mapping_json"])
+    user_id: UUID | None = data["user_id"]
+    if not data["total_rows"]:
+        data["total_rows"] = _count_rows(tenant, data)
+    async with tenant_transaction(tenant) as c:
+        await c.execute(
+            "update crm_imports set status = 'running', total_rows = $2, updated_at = now()"
+            " where id = $1",
+            job_id,
+            data["total_rows"],
+        )
+    done = int(data["rows_done"])
+    processed = batches = 0
+    width = len(data["headers"])
+    path = import_path(tenant, job_id)
+    failure: str | None = None
+    with open_csv(path, data["encoding"]) as handle:
+        reader = csv.reader(handle, delimiter=data["delimiter"])
+        next(reader, None)
+        rows = _numbered_rows(reader, done)
+        while True:
+            try:
+                chunk = list(islice(rows, BATCH))
+            except (csv.Error, UnicodeDecodeError) as exc:
+                failure = f"The file stops being valid CSV after row {done}: {exc}."
+                break
+            if not chunk:
+                break
+            batch = _validate(data["kind"], width, chunk, mapping)
+            async with tenant_transaction(tenant, user_id) as c:
+                # at-least-once delivery: if another run got further, this one stops here
+                progress = await c.fetchval(
+                    "select rows_done from crm_imports where id = $1 for update", job_id
+                )
+                if progress != done:
+                    return processed
+                if batch.good:
+                    insert = _insert_contacts if data["kind"] == "contacts" else _insert_companies
+                    await insert(c, tenant, user_id, batch.good)
+                if batch.failed:
+                    await c.execute(
+                        "insert into crm_import_errors (tenant_id, import_id, row_number, reason,"
+                        " raw) select $1, $2, u.n, u.reason, string_to_array(u.raw, $3)"
+                        " from unnest($4::int[], $5::text[], $6::text[]) as u(n, reason, raw)"
+                        " on conflict do nothing",
+                        tenant,
+                        job_id,
+                        SEP,
+                        [n for n, _, _ in batch.failed],
+                        [r for _, r, _ in batch.failed],
+                        [
+                            SEP.join(cell.replace(SEP, " ")[:1000] for cell in raw)
+                            for _, _, raw in batch.failed
+                        ],
+                    )
+                done = chunk[-1][0]
+                await c.execute(
+                    "update crm_imports set rows_done = $2, rows_ok = rows_ok + $3,"
+                    " rows_failed = rows_failed + $4, updated_at = now() where id = $1",
+                    job_id,
+                    done,
+                    len(batch.good),
+                    len(batch.failed),
+                )
+            processed += len(chunk)
+            batches += 1
+            if stop_after_batches is not None and batches >= stop_after_batches:
+                return processed
+    async with tenant_transaction(tenant) as c:
+        await c.execute(
+            "update crm_imports set status = $2, error = $3, total_rows = greatest(total_rows,"
+            " rows_done), updated_at = now() where id = $1",
+            job_id,
+            "failed" if failure else "done",
+            failure,
+        )
+    return processed
+
+
+# arq functions of the crm app (a big file takes a while: give the job room, it resumes anyway)
+CRM_FUNCTIONS: list[Any] = [func(import_crm_csv, name=IMPORT_JOB, timeout=4 * 3600)]

@@ -1,0 +1,350 @@
+"""CSV import actions: inspect an uploaded file, map its columns, queue the job, report errors."""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import csv
+import io
+import os
+import re
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import msgspec
+
+from app.accounts.schemas import Current
+from app.core.db import after_commit, tenant_transaction
+from app.core.errors import FormInvalid, RecordNotFound
+from app.core.redis import queue
+from app.settings import get_settings
+
+IMPORT_JOB = "import_crm_csv"
+KINDS = {"contacts": "Contacts", "companies": "Companies"}
+TARGETS: dict[str, list[tuple[str, str]]] = {
+    "contacts": [
+        ("first_name", "First name"),
+        ("last_name", "Last name"),
+        ("full_name", "Full name (split into first and last)"),
+        ("emails", "Email addresses"),
+        ("phones", "Phone numbers"),
+        ("title", "Job title"),
+        ("company", "Company name (created if new)"),
+        ("tags", "Tags"),
+    ],
+    "companies": [
+        ("name", "Name"),
+        ("domain", "Domain"),
+        ("industry", "Industry"),
+        ("size", "Size"),
+        ("address", "Address"),
+    ],
+}
+SYNONYMS = {
+    "first_name": {"first name", "firstname", "given name", "first", "vorname", "prenom"},
+    "last_name": {"last name", "lastname", "surname", "family name", "last", "nachname", "nom"},
+    "full_name": {"name", "full name", "fullname", "contact", "contact name"},
+    "emails": {"email", "e-mail", "emails", "email address", "mail", "e-mail address"},
+    "phones": {"phone", "phones", "telephone", "phone number", "mobile", "tel"},
+    "title": {"title", "job title", "position", "role"},
+    "company": {"company", "company name", "organization", "organisation", "account"},
+    "tags": {"tags", "tag", "labels"},
+    "name": {"name", "company", "company name", "organization", "organisation"},
+    "domain": {"domain", "website", "web", "url", "site"},
+    "industry": {"industry", "sector"},
+    "size": {"size", "employees", "headcount", "company size"},
+    "address": {"address", "street", "location"},
+}
+PREVIEW_ROWS = 5
+STALLED_AFTER = timedelta(minutes=10)
+CP1252_NOTE = (
+    "This file isn't UTF-8, so we read it as Windows-1252 (Western European, what Excel saves"
+    " on Windows). Check the preview: if letters look wrong, save the file as “CSV UTF-8”"
+    " and upload it again."
+)
+
+
+def import_path(tenant_id: UUID, import_id: UUID) -> Path:
+    return Path(get_settings().data_dir) / "imports" / str(tenant_id) / f"{import_id}.csv"
+
+
+def open_csv(path: Path, encoding: str) -> io.TextIOWrapper:
+    """The uploaded file as text (cp1252's few undefined bytes become U+FFFD)."""
+    errors = "replace" if encoding == "cp1252" else "strict"
+    return open(path, encoding=encoding, errors=errors, newline="")
+
+
+def detect_encoding(path: Path) -> str:
+    """utf-8-sig if the whole file decodes as UTF-8, else cp1252; refuses UTF-16 and binaries."""
+    with open(path, "rb") as handle:
+        head = handle.read(4)
+        if head[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+            raise FormInvalid(
+                {"file": "This file is UTF-16 text. Save it as “CSV UTF-8” and upload it again."}
+            )
+        handle.seek(0)
+        decoder = codecs.getincrementaldecoder("utf-8")("strict")
+        first = True
+        while chunk := handle.read(1024 * 1024):
+            if first and b"\x00" in chunk[:65536]:
+                raise FormInvalid({"file": "This doesn't look like a CSV file (it is binary)."})
+            first = False
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError:
+                return "cp1252"
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return "cp1252"
+    return "utf-8-sig"
+
+
+def sniff_delimiter(sample: str) -> str:
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
+    except csv.Error:
+        return ","
+
+
+def read_head(path: Path, encoding: str, delimiter: str) -> tuple[list[str], list[list[str]]]:
+    """The header row and the first preview rows; FormInvalid if the CSV can't be read."""
+    with open_csv(path, encoding) as handle:
+        reader = csv.reader(handle, delimiter=delimiter)
+        try:
+            headers = next(reader, None)
+            rows = [row for _, row in zip(range(PREVIEW_ROWS), reader, strict=False)]
+        except csv.Error as exc:
+            raise FormInvalid({"file": f"This file isn't valid CSV: {exc}."}) from exc
+    if not headers or not any(h.strip() for h in headers):
+        raise FormInvalid({"file": "The file is empty: the first line must name the columns."})
+    if len(headers) > 200:
+        raise FormInvalid({"file": "The file has more than 200 columns: is it really a CSV?"})
+    if not rows:
+        raise FormInvalid({"file": "The file has a header line but no rows to import."})
+    return [h.strip()[:100] for h in headers], rows
+
+
+def guess_mapping(kind: str, headers: list[str]) -> dict[str, str]:
+    """{column index: target} from the column names (first match wins)."""
+    mapping: dict[str, str] = {}
+    taken: set[str] = set()
+    for index, header in enumerate(headers):
+        key = re.sub(r"[_\s]+", " ", header.lower()).strip()
+        for target, _ in TARGETS[kind]:
+            if target not in taken and key in SYNONYMS.get(target, set()):
+                mapping[str(index)] = target
+                taken.add(target)
+                break
+    if kind == "contacts" and {"first_name", "last_name"} & taken:
+        mapping = {k: t for k, t in mapping.items() if t != "full_name"}
+    return mapping
+
+
+def inspect_upload(upload: Path) -> tuple[str, str, list[str]]:
+    """(encoding, delimiter, headers) of an uploaded file; FormInvalid if it isn't usable CSV."""
+    if upload.stat().st_size == 0:
+        raise FormInvalid({"file": "The file is empty."})
+    encoding = detect_encoding(upload)
+    with open_csv(upload, encoding) as handle:
+        delimiter = sniff_delimiter(handle.read(64 * 1024))
+    headers, _ = read_head(upload, encoding, delimiter)
+    return encoding, delimiter, headers
+
+
+async def start_import(current: Current, kind: str, filename: str, upload: Path) -> UUID:
+    """Register an uploaded file: check it reads as CSV, guess the mapping; the job comes later."""
+    try:
+        if kind not in KINDS:
+            raise FormInvalid({"kind": "Choose contacts or companies."})
+        # reading a big file through the UTF-8 decoder takes a while: not on the event loop
+        encoding, delimiter, headers = await asyncio.to_thread(inspect_upload, upload)
+    except FormInvalid:
+        os.unlink(upload)
+        raise
+    import_id = uuid.uuid4()
+    final = import_path(current.tenant_id, import_id)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(upload, final)
+    async with tenant_transaction(current.tenant_id, current.user_id) as c:
+        await c.execute(
+            "insert into crm_imports (id, tenant_id, user_id, kind, filename, encoding, delimiter,"
+            " headers, mapping) values ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb)",
+            import_id,
+            current.tenant_id,
+            current.user_id,
+            kind,
+            (filename or "upload.csv")[:300],
+            encoding,
+            delimiter,
+            headers,
+            msgspec.json.encode(guess_mapping(kind, headers)).decode(),
+        )
+    return import_id
+
+
+async def recent_imports(current: Current, limit: int = 50) -> list[dict[str, Any]]:
+    """The workspace's latest imports, newest first."""
+    async with tenant_transaction(current.tenant_id, current.user_id) as c:
+        rows = await c.fetch(
+            "select i.id, i.kind, i.filename, i.status, i.total_rows, i.rows_done, i.rows_ok,"
+            " i.rows_failed, i.created_at, coalesce(u.name, 'Someone') as user_name"
+            " from crm_imports i left join users u on u.id = i.user_id"
+            " where i.tenant_id = $1 order by i.created_at desc limit $2",
+            current.tenant_id,
+            limit,
+        )
+    return [dict(r) for r in rows]
+
+
+async def get_import(current: Current, import_id: UUID) -> dict[str, Any]:
+    async with tenant_transaction(current.tenant_id, current.user_id) as c:
+        row = await c.fetchrow(
+            "select *, mapping::text as mapping_json from crm_imports where id = $1", import_id
+        )
+    if row is None:
+        raise RecordNotFound("import")
+    data = dict(row)
+    data["mapping"] = msgspec.json.decode(row["mapping_json"])
+    data["note"] = CP1252_NOTE if row["encoding"] == "cp1252" else ""
+    data["stalled"] = is_stalled(data)
+    return data
+
+
+def preview(data: dict[str, Any], current: Current) -> list[list[str]]:
+    path = import_path(current.tenant_id, data["id"])
+    if not path.exists():
+        return []
+    _, rows = read_head(path, data["encoding"], data["delimiter"])
+    return [[cell[:200] for cell in row] for row in rows]
+
+
+def clean_mapping(kind: str, headers: list[str], values: dict[str, str]) -> dict[str, str]:
+    """{column index: target} from the mapping form; FormInvalid for a missing or doubled one."""
+    allowed = {t for t, _ in TARGETS[kind]}
+    mapping: dict[str, str] = {}
+    errors: dict[str, str] = {}
+    seen: dict[str, str] = {}
+    for index in range(len(headers)):
+        target = values.get(f"col_{index}", "")
+        if not target:
+            continue
+        if target not in allowed:
+            errors[f"col_{index}"] = "Choose a field from the list."
+        elif target in seen:
+            errors[f"col_{index}"] = f"“{headers[int(seen[target])]}” is already mapped to it."
+        else:
+            seen[target] = str(index)
+            mapping[str(index)] = target
+    targets = set(mapping.values())
+    if kind == "contacts" and not targets & {"first_name", "last_name", "full_name"}:
+        errors["form"] = "Map a column to the first name, last name or full name."
+    if kind == "companies" and "name" not in targets:
+        errors["form"] = "Map a column to the company name."
+    if errors:
+        raise FormInvalid(errors)
+    return mapping
+
+
+async def run_import(current: Current, import_id: UUID, values: dict[str, str]) -> None:
+    """Save the mapping and queue the import job (after commit)."""
+    async with tenant_transaction(current.tenant_id, current.user_id) as c:
+        row = await c.fetchrow("select * from crm_imports where id = $1 for update", import_id)
+        if row is None:
+            raise RecordNotFound("import")
+        if row["status"] not in ("uploaded", "failed"):
+            raise FormInvalid({"form": "This import has already started."})
+        mapping = clean_mapping(row["kind"], list(row["headers"]), values)
+        await c.execute(
+            "update crm_imports set mapping = $2::jsonb, status = 'queued', error = null,"
+            " updated_at = now() where id = $1",
+            import_id,
+            msgspec.json.encode(mapping).decode(),
+        )
+        tenant_id = current.tenant_id
+
+        async def enqueue() -> None:
+            await enqueue_import(tenant_id, import_id)
+
+        after_commit(enqueue)
+
+
+async def enqueue_import(tenant_id: UUID, import_id: UUID, rows_done: int = 0) -> None:
+    # the id names the starting row: a resume is a new job even while the old result is kept
+    await queue().enqueue_job(
+        IMPORT_JOB,
+        str(tenant_id),
+        str(import_id),
+        _job_id=f"crm-import:{import_id}:{rows_done}",
+    )
+
+
+def is_stalled(data: dict[str, Any]) -> bool:
+    """A queued or running import that has made no progress for STALLED_AFTER (worker died)."""
+    if data["status"] not in ("queued", "running"):
+        return False
+    return bool(datetime.now(UTC) - data["updated_at"] > STALLED_AFTER)
+
+
+async def resume_import(current: Current, import_id: UUID) -> None:
+    """Queue a stalled or stopped import again; it continues after the last committed row."""
+    async with tenant_transaction(current.tenant_id, current.user_id) as c:
+        row = await c.fetchrow("select * from crm_imports where id = $1 for update", import_id)
+        if row is None:
+            raise RecordNotFound("import")
+        if not (row["status"] == "failed" or is_stalled(dict(row))):
+            raise FormInvalid({"form": "This import is still running or already finished."})
+        await c.execute(
+            "update crm_imports set status = 'queued', error = null, updated_at = now()"
+            " where id = $1",
+            import_id,
+        )
+        tenant_id, done = current.tenant_id, int(row["rows_done"])
+
+        async def enqueue() -> None:
+            await enqueue_import(tenant_id, import_id, done)
+
+        after_commit(enqueue)
+
+
+async def error_rows(current: Current, import_id: UUID) -> tuple[dict[str, Any], list[Any]]:
+    """The import and its failed rows (row number, reason, raw values)."""
+    data = await get_import(current, import_id)
+    async with tenant_transaction(current.tenant_id, current.user_id) as c:
+        rows = await c.fetch(
+            "select row_number, reason, raw from crm_import_errors where import_id = $1"
+            " order by row_number",
+            import_id,
+        )
+    return data, list(rows)
+
+
+FORMULA_START = ("=", "@", "\t", "\r")
+PLAIN_NUMBER = re.compile(r"^[+-][\d\s().,/-]*$")
+
+
+def safe_cell(value: str) -> str:
+    """A cell a spreadsheet won't run as a formula (OWASP CSV injection): prefix with '."""
+    if value.startswith(FORMULA_START) or (
+        value.startswith(("+", "-")) and not PLAIN_NUMBER.match(value)
+    ):
+        return "'" + value
+    return value
+
+
+def errors_csv(headers: list[str], rows: list[Any]) -> Iterator[str]:
+    """CSV lines: the row number, the reason, then the row as it was in the file."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["row", "reason", *(safe_cell(h) for h in headers)])
+    for row in rows:
+        writer.writerow([row["row_number"], row["reason"], *(safe_cell(c) for c in row["raw"])])
+        if buffer.tell() > 64 * 1024:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()

@@ -1,0 +1,127 @@
+"""Keyset pagination: pages ordered by an indexed key, cursors that encode the edge row's key."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import msgspec
+
+
+@dataclass(frozen=True)
+class SortSpec:
+    """An ordering that an index serves: SQL expressions, their kinds, and the direction."""
+
+    label: str
+    exprs: tuple[str, ...]
+    kinds: tuple[str, ...]  # "text" | "ts" | "uuid", to decode a cursor back to values
+    descending: bool = False
+
+
+@dataclass
+class Page:
+    rows: list[dict[str, Any]]
+    next_cursor: str | None = None
+    prev_cursor: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Params:
+    """Collects positional parameters and hands out their $n placeholders."""
+
+    def __init__(self) -> None:
+        self.values: list[Any] = []
+
+    def add(self, value: Any) -> str:
+        self.values.append(value)
+        return f"${len(self.values)}"
+
+
+def encode_cursor(values: list[Any]) -> str:
+    plain = [v.isoformat() if isinstance(v, datetime) else str(v) for v in values]
+    return base64.urlsafe_b64encode(msgspec.json.encode(plain)).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, spec: SortSpec) -> list[Any] | None:
+    """The key values of a cursor, or None when it is malformed (then the first page is shown)."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        items = msgspec.json.decode(raw, type=list[str])
+        if len(items) != len(spec.exprs):
+            return None
+        values: list[Any] = []
+        for item, kind in zip(items, spec.kinds, strict=True):
+            if kind == "ts":
+                values.append(datetime.fromisoformat(item))
+            elif kind == "uuid":
+                values.append(UUID(item))
+            else:
+                values.append(item)
+        return values
+    except (ValueError, binascii.Error, msgspec.DecodeError):
+        return None
+
+
+def like_pattern(query: str) -> str:
+    """A LIKE pattern matching `query` anywhere, with LIKE's wildcards escaped."""
+    escaped = query.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+async def keyset_page(
+    conn: asyncpg.Connection,
+    *,
+    select: str,
+    from_sql: str,
+    where: list[str],
+    params: Params,
+    spec: SortSpec,
+    after: str | None = None,
+    before: str | None = None,
+    limit: int = 50,
+) -> Page:
+    """One page of `select ... from ... where ...` in `spec` order, after or before a cursor."""
+    backward = bool(before) and not after
+    cursor = (
+        decode_cursor((before if backward else after) or "", spec) if (after or before) else None
+    )
+    conditions = list(where)
+    keys = ", ".join(spec.exprs)
+    if cursor is not None:
+        placeholders = ", ".join(params.add(v) for v in cursor)
+        forward_op = "<" if spec.descending else ">"
+        backward_op = ">" if spec.descending else "<"
+        conditions.append(f"({keys}) {backward_op if backward else forward_op} ({placeholders})")
+    descending = spec.descending != backward
+    direction = " desc" if descending else ""
+    order = ", ".join(f"{e}{direction}" for e in spec.exprs)
+    key_cols = ", ".join(f"{e} as _k{i}" for i, e in enumerate(spec.exprs))
+    sql = (
+        f"select {select}, {key_cols} from {from_sql}"
+        f" where {' and '.join(conditions) or 'true'} order by {order}"
+        f" limit {params.add(limit + 1)}"
+    )
+    records = await conn.fetch(sql, *params.values)
+    more = len(records) > limit
+    records = records[:limit]
+    if backward:
+        records = list(reversed(records))
+    rows = [dict(r) for r in records]
+
+    def key_of(row: dict[str, Any]) -> str:
+        return encode_cursor([row[f"_k{i}"] for i in range(len(spec.exprs))])
+
+    page = Page(rows)
+    if rows:
+        if backward:
+            page.prev_cursor = key_of(rows[0]) if more else None
+            page.next_cursor = key_of(rows[-1])
+        else:
+            page.next_cursor = key_of(rows[-1]) if more else None
+            page.prev_cursor = key_of(rows[0]) if cursor is not None else None
+    return page

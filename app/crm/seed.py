@@ -1,0 +1,178 @@
+"""Demo CRM records for `make run`: companies, contacts, notes, tasks and two invoices."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from uuid import UUID
+
+from app.accounts.services import load_current
+from app.crm import companies, contacts, notes
+
+DEMO_COMPANIES = (
+    # (name, domain, industry, size, address)
+    (
+        "Northwind Logistics",
+        "northwind.example",
+        "Logistics",
+        "201-1000",
+        "Hafenstraße 12\n20457 Hamburg",
+    ),
+    (
+        "Brightline Foods",
+        "brightline.example",
+        "Food & beverage",
+        "51-200",
+        "12 Mill Lane\nLeeds LS1 4AB",
+    ),
+    ("Helios Medical", "helios-med.example", "Healthcare", "1001-5000", "Via Roma 8\n20121 Milano"),
+    ("Quarry & Stone", "quarrystone.example", "Construction", "11-50", "4 Rue du Port\n69002 Lyon"),
+    (
+        "Polar Pharma",
+        "polarpharma.example",
+        "Pharmaceuticals",
+        "5000+",
+        "Sveavägen 44\n111 34 Stockholm",
+    ),
+)
+DEMO_CONTACTS = (
+    # (first, last, email, phone, title, company index, tags)
+    (
+        "Mara",
+        "Lindqvist",
+        "mara.lindqvist@northwind.example",
+        "+49 40 555 0101",
+        "Head of Operations",
+        0,
+        "decision maker",
+    ),
+    (
+        "Tobias",
+        "Kern",
+        "t.kern@northwind.example",
+        "+49 40 555 0102",
+        "Automation Engineer",
+        0,
+        "technical",
+    ),
+    (
+        "Priya",
+        "Raman",
+        "priya@brightline.example",
+        "+44 113 555 0199",
+        "COO",
+        1,
+        "decision maker, vip",
+    ),
+    ("Owen", "Hughes", "owen.hughes@brightline.example", "", "Plant Manager", 1, ""),
+    (
+        "Giulia",
+        "Bianchi",
+        "g.bianchi@helios-med.example",
+        "+39 02 555 0142",
+        "Procurement Lead",
+        2,
+        "procurement",
+    ),
+    ("Luca", "Ferri", "luca.ferri@helios-med.example", "", "Biomedical Engineer", 2, "technical"),
+    ("Camille", "Durand", "camille@quarrystone.example", "+33 4 55 50 12 34", "Founder", 3, "vip"),
+    (
+        "Erik",
+        "Nyström",
+        "erik.nystrom@polarpharma.example",
+        "+46 8 555 010 20",
+        "VP Manufacturing",
+        4,
+        "decision maker",
+    ),
+    ("Sofia", "Berg", "sofia.berg@polarpharma.example", "", "Quality Manager", 4, ""),
+    (
+        "Sam",
+        "Okafor",
+        "sam.okafor@gmail.example",
+        "+1 415 555 0175",
+        "Independent consultant",
+        -1,
+        "partner",
+    ),
+)
+
+
+async def seed_crm(tenant_id: UUID, user_id: UUID) -> int:
+    """Create the demo records through the real services; returns how many companies."""
+    from app.invoices.services import change_status, create_invoice
+
+    current = await load_current(user_id, tenant_id)
+    if current is None:
+        return 0
+    company_ids = []
+    for name, domain, industry, size, address in DEMO_COMPANIES:
+        values = {"name": name, "domain": domain, "industry": industry, "size": size}
+        values |= {"address": address, "owner_id": str(user_id)}
+        company_ids.append(await companies.create_company(current, values))
+    contact_ids = []
+    for first, last, email, phone, title, company, tags in DEMO_CONTACTS:
+        values = {"first_name": first, "last_name": last, "emails": email, "phones": phone}
+        values |= {"title": title, "tags": tags, "owner_id": str(user_id)}
+        values["company_id"] = str(company_ids[company]) if company >= 0 else ""
+        contact_ids.append(await contacts.create_contact(current, values))
+    await notes.add_note(
+        current,
+        "company",
+        company_ids[0],
+        "Met Mara at LogiMAT. They want to automate two warehouses next year;"
+        " budget approved in Q1.",
+    )
+    await notes.add_note(
+        current,
+        "contact",
+        contact_ids[2],
+        "Priya prefers a short call on Tuesdays. Send the case study from the bakery pilot first.",
+    )
+    today = date.today()
+    tasks = (
+        ("company", company_ids[0], "Send the automation proposal", 3),
+        ("contact", contact_ids[2], "Book a call with Priya", 1),
+        ("company", company_ids[2], "Check the tender deadline", -2),
+        ("contact", contact_ids[7], "Share the validation documents", 10),
+    )
+    for subject_type, subject_id, title, days in tasks:
+        await notes.add_task(
+            current,
+            subject_type,
+            subject_id,
+            {
+                "title": title,
+                "due_date": (today + timedelta(days=days)).isoformat(),
+                "assignee_id": str(user_id),
+            },
+        )
+    pilot_invoice = await create_invoice(
+        current,
+        {
+            "company_id": str(company_ids[1]),
+            "currency": "EUR",
+            "due_date": (today + timedelta(days=30)).isoformat(),
+            "line-0-description": "Pick-and-place pilot: installation",
+            "line-0-quantity": "1",
+            "line-0-unit_price": "12500",
+            "line-0-tax_rate": "19",
+            "line-1-description": "On-site training (days)",
+            "line-1-quantity": "2.5",
+            "line-1-unit_price": "960",
+            "line-1-tax_rate": "19",
+        },
+    )
+    await change_status(current, pilot_invoice, "sent")
+    await create_invoice(
+        current,
+        {
+            "company_id": str(company_ids[3]),
+            "currency": "EUR",
+            "due_date": (today + timedelta(days=14)).isoformat(),
+            "line-0-description": "Gripper spare parts kit",
+            "line-0-quantity": "4",
+            "line-0-unit_price": "349.90",
+            "line-0-tax_rate": "20",
+        },
+    )
+    return len(company_ids)

@@ -1,0 +1,26 @@
+"""Route helpers shared by the CRM pages: form values, the auth dependency, list query args."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from litestar import Request
+from litestar.di import Provide
+
+from app.accounts.deps import provide_current
+
+Req = Request[Any, Any, Any]
+AUTH = {"current": Provide(provide_current)}
+
+
+async def form_values(request: Req) -> dict[str, str]:
+    """The submitted form's text fields (files are ignored here)."""
+    form = await request.form()
+    return {k: str(v) for k, v in form.items() if isinstance(v, str)}
+
+
+def list_url(base: str, q: str, sort: str, **cursor: str | None) -> str:
+    """A list page's URL with its search, sort and cursor (empty ones left out)."""
+    params = {"q": q, "sort": sort, **{k: c for k, c in cursor.items() if c}}
+    return f"{base}?{urlencode({k: val for k, val in params.items() if val})}"

@@ -1,0 +1,1 @@
+"""Deals: pipelines with ordered stages, deals and the live kanban board."""

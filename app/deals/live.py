@@ -1,0 +1,103 @@
+"""Live pushes for deals: render the board columns / list rows and publish them after commit.
+
+The markup comes from the same macros the pages use (templates/deals/_cards.html), so a card
+looks the same on first load, in an htmx response and in a websocket push.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+from uuid import UUID
+
+from app.core.db import after_commit, tenant_transaction
+from app.core.templating import render_html
+from app.deals.queries import CARD_SELECT, card_from_row, fetch_columns
+from app.deals.schemas import Column, DealCard
+from app.realtime.channels import board_channel, publish
+
+log = logging.getLogger("odex.deals")
+
+
+def push_after_commit(push: Callable[[], Awaitable[None]]) -> None:
+    """Run a live push once the transaction commits; a failing push is logged, not raised
+    (the write is saved; open pages catch up on their next load)."""
+
+    async def guarded() -> None:
+        try:
+            await push()
+        except Exception:
+            log.exception("live push failed")
+
+    after_commit(guarded)
+
+
+def render_push(
+    *,
+    columns: Sequence[Column] = (),
+    board: tuple[UUID, Sequence[Column]] | None = None,
+    rows: Sequence[DealCard] = (),
+    new_rows: Sequence[DealCard] = (),
+    deleted: Sequence[UUID] = (),
+    toast: tuple[str, str] | None = None,
+) -> str:
+    """Out-of-band fragments: whole board, columns, list rows, deleted ids, a toast."""
+    ctx: dict[str, Any] = {
+        "columns": columns,
+        "board": board,
+        "rows": rows,
+        "new_rows": new_rows,
+        "deleted": deleted,
+        "toast": toast,
+    }
+    return render_html("deals/push.html", ctx)
+
+
+async def columns_now(
+    tenant_id: UUID, pipeline_id: UUID, stage_ids: Sequence[UUID]
+) -> list[Column]:
+    """The named columns as the database has them now."""
+    async with tenant_transaction(tenant_id) as conn:
+        return await fetch_columns(conn, pipeline_id, only=stage_ids)
+
+
+async def stages_changed(tenant_id: UUID, pipeline_id: UUID, stage_ids: Sequence[UUID]) -> None:
+    """Push the named columns to every viewer of the tenant's boards."""
+    columns = await columns_now(tenant_id, pipeline_id, stage_ids)
+    await publish(board_channel(tenant_id), render_push(columns=columns))
+
+
+async def board_changed(tenant_id: UUID, pipeline_id: UUID) -> None:
+    """Push a whole board (its stages were added, renamed, reordered or deleted)."""
+    async with tenant_transaction(tenant_id) as conn:
+        columns = await fetch_columns(conn, pipeline_id)
+    await publish(board_channel(tenant_id), render_push(board=(pipeline_id, columns)))
+
+
+async def deal_changed(
+    tenant_id: UUID,
+    deal_id: UUID,
+    *,
+    created: bool = False,
+    stage_ids: Sequence[UUID] = (),
+) -> None:
+    """Push a created or edited deal: its row in open lists and the columns it touched."""
+    async with tenant_transaction(tenant_id) as conn:
+        row = await conn.fetchrow(CARD_SELECT + " where d.id = $1", deal_id)
+        if row is None:
+            return
+        card = card_from_row(row)
+        wanted = list(dict.fromkeys([*stage_ids, card.stage_id]))
+        columns = await fetch_columns(conn, card.pipeline_id, only=wanted)
+    html = render_push(
+        columns=columns,
+        rows=[] if created else [card],
+        new_rows=[card] if created else [],
+    )
+    await publish(board_channel(tenant_id), html)
+
+
+async def deal_deleted(tenant_id: UUID, deal_id: UUID, pipeline_id: UUID, stage_id: UUID) -> None:
+    columns = await columns_now(tenant_id, pipeline_id, [stage_id])
+    await publish(board_channel(tenant_id), render_push(columns=columns, deleted=[deal_id]))

@@ -1,0 +1,331 @@
+"""Pipeline actions: the default pipeline, the board, and admins editing ordered stages."""
+
+from __future__ import annotations
+
+import uuid
+from uuid import UUID
+
+import asyncpg
+
+from app.accounts.schemas import Current
+from app.core.db import engine, tenant_transaction
+from app.core.errors import FormInvalid, RecordNotFound
+from app.deals import live
+from app.deals.queries import fetch_columns, fetch_stages, pipeline_from_row
+from app.deals.schemas import STAGE_KINDS, Board, PipelineInfo, StageInfo
+
+DEFAULT_PIPELINE = "Sales"
+DEFAULT_STAGES = (
+    ("Lead", "open"),
+    ("Qualified", "open"),
+    ("Proposal", "open"),
+    ("Negotiation", "open"),
+    ("Won", "won"),
+    ("Lost", "lost"),
+)
+MAX_STAGES = 30
+MAX_PIPELINES = 20
+
+
+async def _current_connection() -> asyncpg.Connection:
+    txn = engine().current_transaction.get()
+    assert txn is not None
+    conn: asyncpg.Connection = txn.connection
+    return conn
+
+
+async def _ensure_default(conn: asyncpg.Connection, tenant_id: UUID) -> UUID:
+    found = await conn.fetchval("select id from pipelines where is_default")
+    if found is not None:
+        return UUID(str(found))
+    pipeline_id = uuid.uuid4()
+    created = await conn.fetchval(
+        "insert into pipelines (id, tenant_id, name, position, is_default)"
+        " values ($1, $2, $3, 0, true)"
+        " on conflict (tenant_id) where is_default do nothing returning id",
+        pipeline_id,
+        tenant_id,
+        DEFAULT_PIPELINE,
+    )
+    if created is None:  # another request made it a moment ago
+        return UUID(str(await conn.fetchval("select id from pipelines where is_default")))
+    await conn.executemany(
+        "insert into stages (id, tenant_id, pipeline_id, name, position, kind)"
+        " values ($1, $2, $3, $4, $5, $6)",
+        [
+            (uuid.uuid4(), tenant_id, pipeline_id, name, index, kind)
+            for index, (name, kind) in enumerate(DEFAULT_STAGES)
+        ],
+    )
+    return pipeline_id
+
+
+async def ensure_default_pipeline(tenant_id: UUID) -> UUID:
+    """The tenant's default pipeline, created with the standard stages if it has none.
+
+    Joins the caller's transaction when one is open (sign-up calls it inside its own).
+    """
+    if engine().current_transaction.get() is not None:
+        return await _ensure_default(await _current_connection(), tenant_id)
+    async with tenant_transaction(tenant_id) as conn:
+        return await _ensure_default(conn, tenant_id)
+
+
+async def list_pipelines(current: Current) -> list[PipelineInfo]:
+    async with tenant_transaction(current.tenant_id, current.user_id) as conn:
+        await _ensure_default(conn, current.tenant_id)
+        rows = await conn.fetch("select * from pipelines order by position, created_at, id")
+    return [pipeline_from_row(r) for r in rows]
+
+
+async def load_board(current: Current, pipeline_id: UUID | None = None) -> Board:
+    """A pipeline's board (the default one when no id is given)."""
+    async with tenant_transaction(current.tenant_id, current.user_id) as conn:
+        default_id = await _ensure_default(conn, current.tenant_id)
+        rows = await conn.fetch("select * from pipelines order by position, created_at, id")
+        pipelines = [pipeline_from_row(r) for r in rows]
+        wanted = pipeline_id or default_id
+        pipeline = next((p for p in pipelines if p.id == wanted), None)
+        if pipeline is None:
+            raise RecordNotFound("pipeline")
+        columns = await fetch_columns(conn, pipeline.id)
+    return Board(pipeline=pipeline, pipelines=pipelines, columns=columns)
+
+
+async def stages_of(current: Current, pipeline_id: UUID) -> list[StageInfo]:
+    async with tenant_transaction(current.tenant_id, current.user_id) as conn:
+        return await fetch_stages(conn, pipeline_id)
+
+
+async def all_stages(current: Current) -> list[StageInfo]:
+    """Every stage of every pipeline (for the deal form's stage picker)."""
+    async with tenant_transaction(current.tenant_id, current.user_id) as conn:
+        await _ensure_default(conn, current.tenant_id)
+        rows = await conn.fetch(
+            "select s.* from stages s join pipelines p on p.id = s.pipeline_id"
+            " order by p.position, p.created_at, s.position, s.created_at"
+        )
+    return [StageInfo(r["id"], r["pipeline_id"], r["name"], r["position"], r["kind"]) for r in rows]
+
+
+# ---- admins edit pipelines and stages ------------------------------------------------------
+
+
+def _require_admin(current: Current) -> None:
+    if not current.is_admin:
+        raise PermissionError("Only admins and owners can change pipelines and stages.")
+
+
+def _clean_name(raw: str, field: str, errors: dict[str, str]) -> str:
+    name = " ".join(raw.split())
+    if not name:
+        errors[field] = "Give it a name."
+    elif len(name) > 100:
+        errors[field] = "Keep the name to 100 characters or fewer."
+    return name
+
+
+def _clean_kind(raw: str, errors: dict[str, str]) -> str:
+    if raw not in STAGE_KINDS:
+        errors["kind"] = "Choose open, won or lost."
+    return raw
+
+
+def _announce(tenant_id: UUID, pipeline_id: UUID) -> None:
+    async def push() -> None:
+        await live.board_changed(tenant_id, pipeline_id)
+
+    live.push_after_commit(push)
+
+
+async def create_pipeline(current: Current, name: str) -> UUID:
+    """A new pipeline with the standard stages, which the admin can then edit."""
+    _require_admin(current)
+    errors: dict[str, str] = {}
+    name = _clean_name(name, "name", errors)
+    if errors:
+        raise FormInvalid(errors)
+    pipeline_id = uuid.uuid4()
+    async with tenant_transaction(current.tenant_id, current.user_id) as conn:
+        await _ensure_default(conn, current.tenant_id)
+        count = await conn.fetchval("select count(*) from pipelines")
+        if count >= MAX_PIPELINES:
+            raise FormInvalid({"name": f"A workspace can have up to {MAX_PIPELINES} pipelines."})
+        await conn.execute(
+            "insert into pipelines (id, tenant_id, name, position) values ($1, $2, $3, $4)",
+            pipeline_id,
+            current.tenant_id,
+            name,
+            count,
+        )
+        await conn.executemany(
+            "insert into stages (id, tenant_id, pipeline_id, name, position, kind)"
+            " values ($1, $2, $3, $4, $5, $6)",
+            [
+                (uuid.uuid4(), current.tenant_id, pipeline_id, stage, index, kind)
+                for index, (stage, kind) in enumerate(DEFAULT_STAGES)
+            ],
+        )
+    return pipeline_id
+
+
+async def rename_pipeline(current: Current, pipeline_id: UUID, name: str) -> None:
+    _require_admin(current)
+    errors: dict[str, str] = {}
+    name = _clean_name(name, "name", errors)
+    if errors:
+        raise FormInvalid(errors)
+    async with tenant_transaction(current.tenant_id, current.user_id) as conn:
+        done = await conn.fetchval(
+            "update pipelines set name = $2, updated_at = now() where id = $1 returning id",
+            pipeline_id,
+            name,
+        )
+        if done is None:
+            raise RecordNotFound("pipeline")
+
+
+async def delete_pipeline(current: Current, pipeline_id: UUID) -> None:
+    """Delete an empty pipeline that is not the default one."""
+    _require_admin(current)
+    async with tenant_transaction(current.tenant_id, current.user_id) as conn:
+        row = await conn.fetchrow("select * from pipelines where id = $1 for update", pipeline_id)
+        if row is None:
+            raise RecordNotFound("pipeline")
+        if row["is_default"]:
+            raise FormInvalid({"form": "The default pipeline can't be deleted."})
+        deals = await conn.fetchval(
+            "select count(*) from deals where pipeline_id = $1", pipeline_id
+        )
+        if deals:
+            raise FormInvalid(
+                {"form": f"This pipeline still has {deals} deal(s). Move or delete them first."}
+            )
+        await conn.execute("delete from pipelines where id = $1", pipeline_id)
+
+
+async def add_stage(current: Current, pipeline_id: UUID, name: str, kind: str) -> UUID:
+    _require_admin(current)
+    errors: dict[str, str] = {}
+    name = _clean_name(name, "name", errors)
+    kind = _clean_kind(kind, errors)
+    if errors:
+        raise FormInvalid(errors)
+    stage_id = uuid.uuid4()
+    async with tenant_transaction(current.tenant_id, current.user_id) as conn:
+        if await conn.fetchval("select 1 from pipelines where id = $1", pipeline_id) is None:
+            raise RecordNotFound("pipeline")
+        count = await conn.fetchval(
+            "select count(*) from stages where pipeline_id = $1", pipeline_id
+        )
+        if count >= MAX_STAGES:
+            raise FormInvalid({"name": f"A pipeline can have up to {MAX_STAGES} stages."})
+        # new open stages go before the first won/lost stage; won/lost ones go last
+        if kind == "open":
+            position = await conn.fetchval(
+                "select coalesce(min(position), $2) from stages"
+                " where pipeline_id = $1 and kind <> 'open'",
+                pipeline_id,
+                count,
+            )
+            await conn.execute(
+                "update stages set position = position + 1"
+                " where pipeline_id = $1 and position >= $2",
+                pipeline_id,
+                position,
+            )
+        else:
+            position = await conn.fetchval(
+                "select coalesce(max(position) + 1, 0) from stages where pipeline_id = $1",
+                pipeline_id,
+            )
+        await conn.execute(
+            "insert into stages (id, tenant_id, pipeline_id, name, position, kind)"
+            " values ($1, $2, $3, $4, $5, $6)",
+            stage_id,
+            current.tenant_id,
+            pipeline_id,
+            name,
+            position,
+            kind,
+        )
+        _announce(current.tenant_id, pipeline_id)
+    return stage_id
+
+
+async def update_stage(current: Current, stage_id: UUID, name: str, kind: str) -> None:
+    """Rename a stage or change its kind (open, won, lost)."""
+    _require_admin(current)
+    errors: dict[str, str] = {}
+    name = _clean_name(name, "name", errors)
+    kind = _clean_kind(kind, errors)
+    if errors:
+        raise FormInvalid(errors)
+    async with tenant_transaction(current.tenant_id, current.user_id) as conn:
+        pipeline_id = await conn.fetchval(
+            "update stages set name = $2, kind = $3, updated_at = now() where id = $1"
+            " returning pipeline_id",
+            stage_id,
+            name,
+            kind,
+        )
+        if pipeline_id is None:
+            raise RecordNotFound("stage")
+        _announce(current.tenant_id, pipeline_id)
+
+
+async def reorder_stages(current: Current, pipeline_id: UUID, ordered: list[UUID]) -> None:
+    """Put the pipeline's stages in the given order (every stage exactly once)."""
+    _require_admin(current)
+    async with tenant_transaction(current.tenant_id, current.user_id) as conn:
+        stages = await fetch_stages(conn, pipeline_id)
+        if not stages:
+            raise RecordNotFound("pipeline")
+        if sorted(ordered) != sorted(s.id for s in stages):
+            raise FormInvalid({"form": "The stages changed meanwhile. Reload and try again."})
+        await conn.executemany(
+            "update stages set position = $2, updated_at = now() where id = $1",
+            [(stage_id, index) for index, stage_id in enumerate(ordered)],
+        )
+        _announce(current.tenant_id, pipeline_id)
+
+
+async def move_stage(current: Current, stage_id: UUID, direction: str) -> None:
+    """Move a stage one place left ("up") or right ("down")."""
+    _require_admin(current)
+    async with tenant_transaction(current.tenant_id, current.user_id) as conn:
+        pipeline_id = await conn.fetchval("select pipeline_id from stages where id = $1", stage_id)
+        if pipeline_id is None:
+            raise RecordNotFound("stage")
+        order = [s.id for s in await fetch_stages(conn, pipeline_id)]
+    index = order.index(stage_id)
+    other = index - 1 if direction == "up" else index + 1
+    if 0 <= other < len(order):
+        order[index], order[other] = order[other], order[index]
+        await reorder_stages(current, pipeline_id, order)
+
+
+async def delete_stage(current: Current, stage_id: UUID) -> None:
+    """Delete a stage that has no deals (a pipeline keeps at least one stage)."""
+    _require_admin(current)
+    async with tenant_transaction(current.tenant_id, current.user_id) as conn:
+        row = await conn.fetchrow("select * from stages where id = $1 for update", stage_id)
+        if row is None:
+            raise RecordNotFound("stage")
+        deals = await conn.fetchval("select count(*) from deals where stage_id = $1", stage_id)
+        if deals:
+            raise FormInvalid(
+                {"form": f"“{row['name']}” still has {deals} deal(s). Move them first."}
+            )
+        left = await conn.fetchval(
+            "select count(*) from stages where pipeline_id = $1 and id <> $2",
+            row["pipeline_id"],
+            stage_id,
+        )
+        if not left:
+            raise FormInvalid({"form": "A pipeline needs at least one stage."})
+        try:
+            await conn.execute("delete from stages where id = $1", stage_id)
+        except asyncpg.ForeignKeyViolationError as exc:  # a deal arrived meanwhile
+            raise FormInvalid({"form": "A deal was just moved into this stage."}) from exc
+        _announce(current.tenant_id, row["pipeline_id"])

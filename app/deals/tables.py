@@ -1,0 +1,69 @@
+"""Piccolo tables of the deals app (DDL and RLS live in migrations/deals)."""
+
+from piccolo.columns import (
+    UUID,
+    Boolean,
+    Date,
+    DoublePrecision,
+    Integer,
+    Numeric,
+    Text,
+    Timestamptz,
+    Varchar,
+)
+from piccolo.table import Table
+
+
+class Pipeline(Table, tablename="pipelines"):
+    """A sales process: an ordered list of stages."""
+
+    id = UUID(primary_key=True)
+    tenant_id = UUID()
+    name = Text()
+    position = Integer(default=0)
+    is_default = Boolean(default=False)
+    created_at = Timestamptz()
+    updated_at = Timestamptz()
+
+
+class Stage(Table, tablename="stages"):
+    """One column of a pipeline; `kind` is open, won or lost."""
+
+    id = UUID(primary_key=True)
+    tenant_id = UUID()
+    pipeline_id = UUID()
+    name = Text()
+    position = Integer(default=0)
+    kind = Text(default="open")
+    created_at = Timestamptz()
+    updated_at = Timestamptz()
+
+
+class Deal(Table, tablename="deals"):
+    """A sales opportunity on a pipeline; `version` guards concurrent moves and edits."""
+
+    id = UUID(primary_key=True)
+    tenant_id = UUID()
+    title = Text()
+    amount = Numeric(digits=(14, 2))
+    currency = Varchar(length=3)
+    pipeline_id = UUID()
+    stage_id = UUID()
+    position = DoublePrecision(default=0.0)
+    expected_close_date = Date(null=True, default=None)
+    owner_id = UUID(null=True, default=None)
+    company_id = UUID(null=True, default=None)
+    version = Integer(default=1)
+    lost_reason = Text(null=True, default=None)
+    created_at = Timestamptz()
+    updated_at = Timestamptz()
+
+
+class DealContact(Table, tablename="deal_contacts"):
+    """A contact involved in a deal."""
+
+    id = UUID(primary_key=True)
+    tenant_id = UUID()
+    deal_id = UUID()
+    contact_id = UUID()
+    created_at = Timestamptz()

@@ -1,0 +1,44 @@
+"""Invoice jobs: mark sent invoices whose due date has passed as overdue, tenant by tenant."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from arq import cron
+
+from app.core.db import tenant_transaction
+from app.crm.activity import record_activity
+from app.invoices.schemas import invoice_number
+
+
+async def mark_overdue_in_tenant(tenant_id: UUID) -> int:
+    """Sent invoices past their due date become overdue (with a timeline entry each)."""
+    async with tenant_transaction(tenant_id) as conn:
+        rows = await conn.fetch(
+            "update invoices set status = 'overdue', updated_at = now()"
+            " where tenant_id = $1 and status = 'sent' and due_date < current_date"
+            " returning id, number",
+            tenant_id,
+        )
+        for row in rows:
+            await record_activity(
+                tenant_id,
+                None,
+                "invoice",
+                row["id"],
+                "status",
+                f"marked {invoice_number(row['number'])} as overdue (due date passed)",
+                {"status": {"from": "sent", "to": "overdue"}},
+            )
+    return len(rows)
+
+
+async def mark_overdue_invoices(ctx: dict[str, Any] | None = None) -> int:
+    """arq cron job; idempotent, so an hourly run catches up on any missed day."""
+    from app.security.crypto import all_tenant_ids
+
+    return sum([await mark_overdue_in_tenant(tenant_id) for tenant_id in await all_tenant_ids()])
+
+
+INVOICE_CRON = cron(mark_overdue_invoices, minute={7}, run_at_startup=True, timeout=1800)

@@ -1,0 +1,126 @@
+"""The in-app feed: list, mark read, and the live bell pushed to `feed:<user>`."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+import msgspec
+
+from app.accounts.schemas import Current
+from app.core.db import after_commit, tenant_transaction
+from app.core.errors import RecordNotFound
+from app.core.templating import render_html
+from app.realtime.channels import feed_channel, publish
+
+log = logging.getLogger("odex.notifications")
+
+
+class FeedItem(msgspec.Struct, frozen=True):
+    id: UUID
+    kind: str
+    title: str
+    body: str
+    link: str | None
+    read: bool
+    created_at: datetime
+
+
+def _item(row: Any) -> FeedItem:
+    return FeedItem(
+        row["id"],
+        row["kind"],
+        row["title"],
+        row["body"],
+        row["link"],
+        row["read_at"] is not None,
+        row["created_at"],
+    )
+
+
+def render_bell(tenant_id: UUID, count: int, *, oob: bool = False, lazy: bool = False) -> str:
+    ctx = {"tenant_id": tenant_id, "count": count, "oob": oob, "lazy": lazy}
+    return render_html("notifications/_bell.html", ctx)
+
+
+async def _unread(conn: Any, user_id: UUID) -> int:
+    return int(
+        await conn.fetchval(
+            "select count(*) from notifications where user_id = $1 and read_at is null", user_id
+        )
+    )
+
+
+async def push_bell(tenant_id: UUID, user_id: UUID, notification_id: UUID | None = None) -> None:
+    """Send the user's unread count (and the new notification, if any) to their open pages."""
+    async with tenant_transaction(tenant_id, user_id) as conn:
+        count = await _unread(conn, user_id)
+        row = None
+        if notification_id is not None:
+            row = await conn.fetchrow(
+                "select * from notifications where id = $1 and user_id = $2",
+                notification_id,
+                user_id,
+            )
+    html = render_bell(tenant_id, count, oob=True)
+    if row is not None:
+        html += render_html(
+            "notifications/_push.html", {"item": _item(row), "tenant_id": tenant_id}
+        )
+    await publish(feed_channel(user_id), html)
+
+
+def push_after_commit(tenant_id: UUID, user_id: UUID, notification_id: UUID | None) -> None:
+    async def push() -> None:
+        try:
+            await push_bell(tenant_id, user_id, notification_id)
+        except Exception:  # the notification is saved; the bell catches up on the next page
+            log.exception("bell push failed")
+
+    after_commit(push)
+
+
+async def unread_count(current: Current) -> int:
+    async with tenant_transaction(current.tenant_id, current.user_id) as conn:
+        return await _unread(conn, current.user_id)
+
+
+async def list_feed(current: Current, limit: int = 100) -> list[FeedItem]:
+    """The user's newest notifications in this workspace."""
+    async with tenant_transaction(current.tenant_id, current.user_id) as conn:
+        rows = await conn.fetch(
+            "select * from notifications where user_id = $1"
+            " order by created_at desc, id desc limit $2",
+            current.user_id,
+            limit,
+        )
+    return [_item(r) for r in rows]
+
+
+async def mark_read(current: Current, notification_id: UUID) -> str | None:
+    """Mark one notification read; returns its link (to follow it)."""
+    async with tenant_transaction(current.tenant_id, current.user_id) as conn:
+        link = await conn.fetchrow(
+            "update notifications set read_at = coalesce(read_at, $3)"
+            " where id = $1 and user_id = $2 returning link",
+            notification_id,
+            current.user_id,
+            datetime.now(UTC),
+        )
+        if link is None:
+            raise RecordNotFound("notification")
+        push_after_commit(current.tenant_id, current.user_id, None)
+    return str(link["link"]) if link["link"] else None
+
+
+async def mark_all_read(current: Current) -> int:
+    async with tenant_transaction(current.tenant_id, current.user_id) as conn:
+        result = await conn.execute(
+            "update notifications set read_at = $2 where user_id = $1 and read_at is null",
+            current.user_id,
+            datetime.now(UTC),
+        )
+        push_after_commit(current.tenant_id, current.user_id, None)
+    return int(result.split()[-1])

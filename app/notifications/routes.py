@@ -1,0 +1,44 @@
+"""Notification pages: the feed, the bell fragment, mark read (thin routes)."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from litestar import Request, Response, get, post
+from litestar.di import Provide
+
+from app.accounts.deps import provide_current
+from app.accounts.schemas import Current
+from app.core.web import redirect, render
+from app.notifications import feed
+
+Req = Request[Any, Any, Any]
+AUTH = {"current": Provide(provide_current)}
+
+
+@get("/notifications", dependencies=AUTH)
+async def notifications_page(request: Req, current: Current) -> Response[str]:
+    return render(request, "notifications/list.html", {"items": await feed.list_feed(current)})
+
+
+@get("/notifications/bell", dependencies=AUTH)
+async def bell(request: Req, current: Current) -> Response[str]:
+    html = feed.render_bell(current.tenant_id, await feed.unread_count(current))
+    return Response(html, media_type="text/html")
+
+
+@post("/notifications/{notification_id:uuid}/read", dependencies=AUTH)
+async def notification_read(request: Req, current: Current, notification_id: UUID) -> Response[str]:
+    link = await feed.mark_read(current, notification_id)
+    safe = link if link and link.startswith("/") and not link.startswith("//") else None
+    return redirect(request, safe or "/notifications")
+
+
+@post("/notifications/read-all", dependencies=AUTH)
+async def notifications_read_all(request: Req, current: Current) -> Response[str]:
+    await feed.mark_all_read(current)
+    return redirect(request, "/notifications")
+
+
+ROUTES = [notifications_page, bell, notification_read, notifications_read_all]

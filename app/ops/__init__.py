@@ -1,0 +1,1 @@
+"""Operations: TLS for `odex serve`, encrypted backups and restore."""

@@ -1,0 +1,268 @@
+"""Daily encrypted backups: pg_dump → AES-256-GCM → every target, the register, retention."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import subprocess
+import tempfile
+import uuid
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+from app.core.db import global_transaction
+from app.ops.backup_crypto import decode_key, encrypt_stream, key_id
+from app.ops.pgtools import backup_url, find_tool, libpq_args
+from app.ops.tables import Backup
+from app.ops.targets import BackupTarget, configured_targets
+from app.settings import Settings
+
+log = logging.getLogger("odex.backups")
+
+SUFFIX = ".odexbak"
+# A backup still 'running' after this long was interrupted (worker killed): it no longer
+# blocks the day's backup. Longer than the cron job's timeout (BACKUP_TIMEOUT).
+BACKUP_TIMEOUT = timedelta(hours=1)
+STALE_AFTER = BACKUP_TIMEOUT + timedelta(minutes=10)
+
+
+class BackupFailed(RuntimeError):
+    """A backup could not be taken or stored; the register row says why."""
+
+
+@dataclass(frozen=True)
+class Retention:
+    """How many of the newest daily, weekly (ISO week) and monthly backups are kept."""
+
+    daily: int = 7
+    weekly: int = 4
+    monthly: int = 6
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Retention:
+        return cls(
+            settings.backup_keep_daily, settings.backup_keep_weekly, settings.backup_keep_monthly
+        )
+
+
+@dataclass(frozen=True)
+class BackupRecord:
+    """A finished backup as the register holds it."""
+
+    id: uuid.UUID
+    file_name: str
+    size_bytes: int
+    sha256: str
+    targets: list[str]
+
+
+def backups_to_keep(backups: list[tuple[uuid.UUID, datetime]], policy: Retention) -> set[uuid.UUID]:
+    """Grandfather-father-son: the newest backup of each of the newest `daily` days,
+    `weekly` ISO weeks and `monthly` months that have one. The newest is always kept.
+    """
+    ordered = sorted(backups, key=lambda item: item[1], reverse=True)
+    buckets: list[tuple[int, Callable[[datetime], Hashable]]] = [
+        (policy.daily, lambda at: at.date()),
+        (policy.weekly, lambda at: at.isocalendar()[:2]),
+        (policy.monthly, lambda at: (at.year, at.month)),
+    ]
+    keep = {ordered[0][0]} if ordered else set()
+    for count, bucket_of in buckets:
+        seen: set[Hashable] = set()
+        for backup_id, at in ordered:
+            if len(seen) >= count:
+                break
+            bucket = bucket_of(at)
+            if bucket not in seen:
+                seen.add(bucket)
+                keep.add(backup_id)
+    return keep
+
+
+def _dump_encrypted(pg_dump: str, url: str, key: bytes, out: Path) -> tuple[int, str]:
+    """Stream `pg_dump --format=custom` through the encryptor into `out` (blocking)."""
+    dbname, env = libpq_args(url)
+    with out.open("wb") as target, tempfile.TemporaryFile() as errors:
+        proc = subprocess.Popen(  # noqa: S603 - fixed arguments, no shell
+            [pg_dump, "--format=custom", "--no-password", f"--dbname={dbname}"],
+            stdout=subprocess.PIPE,
+            stderr=errors,
+            env=env,
+        )
+        assert proc.stdout is not None
+        try:
+            size, digest = encrypt_stream(proc.stdout, target, key)
+        finally:
+            proc.stdout.close()
+            code = proc.wait()
+        if code != 0:
+            errors.seek(0)
+            detail = errors.read().decode("utf-8", "replace").strip()[-1000:]
+            raise BackupFailed(f"pg_dump exited with {code}: {detail}")
+        target.flush()
+        os.fsync(target.fileno())
+    return size, digest
+
+
+async def server_major() -> int:
+    async with global_transaction() as conn:
+        return int(await conn.fetchval("select current_setting('server_version_num')::int"))
+
+
+async def take_backup(
+    settings: Settings, kind: str = "manual", targets: list[BackupTarget] | None = None
+) -> BackupRecord | None:
+    """Dump, encrypt and store a backup in every target; record it in `backups`.
+
+    Returns None when `kind` is 'scheduled' and the day's backup is already taken or running
+    (the register's unique index decides, so two workers never both take it).
+    """
+    targets = configured_targets(settings) if targets is None else targets
+    if settings.is_production and len(targets) < 2:
+        raise BackupFailed("configure two backup targets (BACKUP_DIRS / BACKUP_S3_BUCKET)")
+    if not targets:
+        raise BackupFailed("no backup target configured (BACKUP_DIRS / BACKUP_S3_BUCKET)")
+    if not settings.backup_key:
+        raise BackupFailed("BACKUP_KEY is not set")
+    key = decode_key(settings.backup_key)
+    started = datetime.now(UTC)
+    backup_id = uuid.uuid4()
+    name = f"odex-{started:%Y%m%dT%H%M%SZ}-{kind}-{backup_id.hex[:8]}{SUFFIX}"
+    try:
+        async with global_transaction():
+            await Backup.insert(
+                Backup(
+                    id=backup_id,
+                    kind=kind,
+                    backup_day=started.date(),
+                    status="running",
+                    file_name=name,
+                    targets=[],
+                    started_at=started,
+                )
+            )
+    except asyncpg.UniqueViolationError:
+        return None  # another worker has today's scheduled backup
+    stored: list[BackupTarget] = []
+    try:
+        pg_dump = find_tool("pg_dump", settings.pg_dump, await server_major() // 10000)
+        with tempfile.TemporaryDirectory(prefix="odex-backup-") as scratch:
+            path = Path(scratch) / name
+            size, digest = await asyncio.to_thread(
+                _dump_encrypted, pg_dump, backup_url(settings), key, path
+            )
+            for target in targets:
+                await asyncio.to_thread(target.put, name, path)
+                stored.append(target)
+    except Exception as exc:
+        for target in stored:  # a backup counts only when every target holds it
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(target.delete, name)
+        async with global_transaction():
+            await Backup.update(
+                {
+                    Backup.status: "failed",
+                    Backup.error: str(exc)[:2000],
+                    Backup.finished_at: datetime.now(UTC),
+                }
+            ).where(Backup.id == backup_id)
+        log.exception("backup %s failed", name)
+        if isinstance(exc, BackupFailed):
+            raise
+        raise BackupFailed(str(exc)) from exc
+    labels = [target.label for target in targets]
+    async with global_transaction():
+        await Backup.update(
+            {
+                Backup.status: "complete",
+                Backup.size_bytes: size,
+                Backup.sha256: digest,
+                Backup.key_id: key_id(key).hex(),
+                Backup.targets: labels,
+                Backup.finished_at: datetime.now(UTC),
+            }
+        ).where(Backup.id == backup_id)
+    log.info("backup %s: %d bytes, sha256 %s, in %s", name, size, digest, ", ".join(labels))
+    return BackupRecord(backup_id, name, size, digest, labels)
+
+
+async def release_stale(now: datetime) -> int:
+    """Mark backups left 'running' by a killed worker as failed, so the day can be retried."""
+    async with global_transaction():
+        rows = (
+            await Backup.update(
+                {Backup.status: "failed", Backup.error: "interrupted", Backup.finished_at: now}
+            )
+            .where((Backup.status == "running") & (Backup.started_at < now - STALE_AFTER))
+            .returning(Backup.id)
+        )
+    return len(rows)
+
+
+async def has_backup_for(day: date) -> bool:
+    """Has the scheduled backup of `day` happened (or is it running right now)?"""
+    async with global_transaction():
+        return bool(
+            await Backup.exists().where(
+                (Backup.backup_day == day)
+                & (Backup.kind == "scheduled")
+                & Backup.status.is_in(["running", "complete"])
+            )
+        )
+
+
+async def prune_backups(settings: Settings, targets: list[BackupTarget] | None = None) -> list[str]:
+    """Apply the retention schedule: delete pruned files from every target, mark their rows.
+
+    Erased customer data leaves the backups here: once every backup taken before an erasure
+    is pruned, no copy of it is left.
+    """
+    targets = configured_targets(settings) if targets is None else targets
+    async with global_transaction():
+        rows = await Backup.select(Backup.id, Backup.file_name, Backup.started_at).where(
+            Backup.status == "complete"
+        )
+    keep = backups_to_keep(
+        [(row["id"], row["started_at"]) for row in rows], Retention.from_settings(settings)
+    )
+    pruned = [row for row in rows if row["id"] not in keep]
+    for row in pruned:
+        for target in targets:
+            await asyncio.to_thread(target.delete, row["file_name"])
+        async with global_transaction():
+            await Backup.update(
+                {Backup.status: "pruned", Backup.pruned_at: datetime.now(UTC)}
+            ).where(Backup.id == row["id"])
+    return [str(row["file_name"]) for row in pruned]
+
+
+async def run_scheduled_backup(settings: Settings, now: datetime | None = None) -> str:
+    """The cron job's work: take today's backup unless it happened, then prune.
+
+    arq does not catch up cron runs missed while no worker was up (DESIGN §11), so the job runs
+    every hour and checks the register itself: the first run after BACKUP_HOUR takes it.
+    """
+    now = now or datetime.now(UTC)
+    if now.hour < settings.backup_hour:
+        return "not due yet"
+    await release_stale(now)
+    if await has_backup_for(now.date()):
+        return "already taken today"
+    record = await take_backup(settings, "scheduled")
+    if record is None:
+        return "taken by another worker"
+    pruned = await prune_backups(settings)
+    return f"backup {record.file_name}; pruned {len(pruned)}"
+
+
+async def list_backups(limit: int = 50) -> list[dict[str, Any]]:
+    """The newest entries of the register (for `odex backup --list`)."""
+    async with global_transaction():
+        return list(await Backup.select().order_by(Backup.started_at, ascending=False).limit(limit))

@@ -1,0 +1,71 @@
+"""`odex backup` and `odex restore`: the operator's side of the backups."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from app.core import db
+from app.settings import get_settings
+
+
+def _with_pool(work: Callable[[], Awaitable[Any]]) -> Any:
+    async def wrapped() -> Any:
+        await db.start_pool(max_size=2)
+        try:
+            return await work()
+        finally:
+            await db.close_pool()
+
+    return asyncio.run(wrapped())
+
+
+def backup_command(list_only: bool) -> None:
+    """Take a backup now (kept like the daily ones, then retention applies) or list them."""
+    from app.ops.backups import BackupFailed, list_backups, prune_backups, take_backup
+
+    settings = get_settings()
+    if list_only:
+        for row in _with_pool(list_backups):
+            size = f"{row['size_bytes']:>12,}" if row["size_bytes"] is not None else " " * 12
+            print(
+                f"{row['id']}  {row['started_at']:%Y-%m-%d %H:%M}  {row['status']:<8}"
+                f"  {size}  {row['file_name']}"
+            )
+        return
+
+    async def work() -> Any:
+        record = await take_backup(settings, "manual")
+        pruned = await prune_backups(settings)
+        return record, pruned
+
+    try:
+        record, pruned = _with_pool(work)
+    except BackupFailed as exc:
+        sys.exit(f"backup failed: {exc}")
+    print(
+        f"backup {record.id}\n  file    {record.file_name}\n  size    {record.size_bytes:,}"
+        f" bytes\n  sha256  {record.sha256}"
+    )
+    for label in record.targets:
+        print(f"  stored  {label}")
+    if pruned:
+        print(f"  pruned  {len(pruned)} older backup(s) by the retention schedule")
+
+
+def restore_command(source: str, target_url: str) -> None:
+    """Restore a backup (register id, file name, or path) into an empty database."""
+    from app.ops.restore import RestoreRefused, restore_backup
+
+    settings = get_settings()
+
+    async def work() -> Any:
+        return await restore_backup(source, target_url, settings)
+
+    try:
+        result = _with_pool(work) if settings.database_url else asyncio.run(work())
+    except RestoreRefused as exc:
+        sys.exit(f"restore refused: {exc}")
+    print(f"restored {result.source}: {result.tables} tables")

@@ -1,0 +1,25 @@
+"""arq jobs of ops: the daily backup (an hourly cron that checks whether today's is done)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from arq import cron
+
+from app.ops.backups import BACKUP_TIMEOUT, run_scheduled_backup
+from app.settings import get_settings
+
+
+async def daily_backup(ctx: dict[str, Any]) -> str:
+    """Take today's encrypted backup if it has not happened yet, then apply retention."""
+    return await run_scheduled_backup(get_settings())
+
+
+# Hourly and at worker start: a day missed while no worker ran is caught up at the next tick.
+BACKUP_CRON = cron(
+    daily_backup,
+    minute={17},
+    run_at_startup=True,
+    timeout=int(BACKUP_TIMEOUT.total_seconds()),
+    max_tries=1,
+)

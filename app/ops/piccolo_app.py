@@ -1,0 +1,13 @@
+"""Piccolo app config for ops (the backups register)."""
+
+from piccolo.conf.apps import AppConfig
+
+from app.ops.tables import Backup
+from app.settings import ROOT
+
+APP_CONFIG = AppConfig(
+    app_name="ops",
+    migrations_folder_path=str(ROOT / "migrations" / "ops"),
+    table_classes=[Backup],
+    migration_dependencies=["app.accounts.piccolo_app"],
+)

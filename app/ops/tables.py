@@ -1,0 +1,22 @@
+"""Piccolo tables of the ops app (DDL lives in migrations/ops)."""
+
+from piccolo.columns import UUID, Array, BigInt, Date, Text, Timestamptz
+from piccolo.table import Table
+
+
+class Backup(Table, tablename="backups"):
+    """One encrypted database backup: where its copies are, how big, its SHA-256."""
+
+    id = UUID(primary_key=True)
+    kind = Text()  # scheduled | manual
+    backup_day = Date()
+    status = Text(default="running")  # running | complete | failed | pruned
+    file_name = Text()
+    size_bytes = BigInt(null=True, default=None)
+    sha256 = Text(null=True, default=None)
+    key_id = Text(null=True, default=None)
+    targets = Array(base_column=Text())
+    error = Text(null=True, default=None)
+    started_at = Timestamptz()
+    finished_at = Timestamptz(null=True, default=None)
+    pruned_at = Timestamptz(null=True, default=None)

@@ -1,0 +1,133 @@
+"""Where encrypted backups are kept: directories, or S3-compatible storage through boto3.
+
+Each target is a flat store of named files with four operations. They are synchronous (boto3
+is): callers run them in a thread.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+from pathlib import Path
+from typing import Any, Protocol
+
+from app.settings import Settings
+
+
+class BackupTarget(Protocol):
+    """One place a copy of every backup is written to."""
+
+    @property
+    def label(self) -> str:
+        """Where it is, for the backups table and messages (never holds credentials)."""
+        ...
+
+    def put(self, name: str, source: Path) -> None:
+        """Store `source` as `name`, atomically: a reader never sees half a file."""
+
+    def fetch(self, name: str, dest: Path) -> None:
+        """Copy `name` into `dest`; FileNotFoundError when this target lacks it."""
+
+    def names(self) -> list[str]:
+        """Every backup file name held here."""
+
+    def delete(self, name: str) -> None:
+        """Remove `name`; a missing file is not an error (pruning is idempotent)."""
+
+
+class DirectoryTarget:
+    """A directory (a local disk, or a mounted volume in another location)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    @property
+    def label(self) -> str:
+        return f"dir:{self.path}"
+
+    def put(self, name: str, source: Path) -> None:
+        self.path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        partial = self.path / f".{name}.partial"
+        shutil.copyfile(source, partial)
+        partial.chmod(0o600)
+        with partial.open("rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(partial, self.path / name)
+
+    def fetch(self, name: str, dest: Path) -> None:
+        shutil.copyfile(self.path / name, dest)
+
+    def names(self) -> list[str]:
+        if not self.path.exists():
+            return []
+        return sorted(p.name for p in self.path.iterdir() if not p.name.startswith("."))
+
+    def delete(self, name: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            (self.path / name).unlink()
+
+
+class S3Target:
+    """A bucket (and key prefix) on S3 or any S3-compatible service; boto3 finds credentials
+    the usual way (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, a profile or an instance role).
+    """
+
+    def __init__(self, bucket: str, prefix: str = "", endpoint: str = "", region: str = "") -> None:
+        import boto3
+
+        self.bucket = bucket
+        self.prefix = prefix
+        self.client: Any = boto3.client(
+            "s3", endpoint_url=endpoint or None, region_name=region or None
+        )
+
+    @property
+    def label(self) -> str:
+        return f"s3://{self.bucket}/{self.prefix}"
+
+    def put(self, name: str, source: Path) -> None:
+        # one PUT (or a multipart upload completed at the end): never visible half-written
+        self.client.upload_file(str(source), self.bucket, self.prefix + name)
+
+    def fetch(self, name: str, dest: Path) -> None:
+        from botocore.exceptions import ClientError
+
+        try:
+            self.client.download_file(self.bucket, self.prefix + name, str(dest))
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey"):
+                raise FileNotFoundError(f"{self.label}{name}") from exc
+            raise
+
+    def names(self) -> list[str]:
+        found: list[str] = []
+        paginator = self.client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix):
+            for item in page.get("Contents", []):
+                name = str(item["Key"])[len(self.prefix) :]
+                if name and "/" not in name:
+                    found.append(name)
+        return sorted(found)
+
+    def delete(self, name: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=self.prefix + name)
+
+
+def configured_targets(settings: Settings) -> list[BackupTarget]:
+    """Every directory in BACKUP_DIRS, plus the S3 bucket when BACKUP_S3_BUCKET is set."""
+    targets: list[BackupTarget] = [
+        DirectoryTarget(Path(part.strip()))
+        for part in settings.backup_dirs.split(",")
+        if part.strip()
+    ]
+    if settings.backup_s3_bucket:
+        targets.append(
+            S3Target(
+                settings.backup_s3_bucket,
+                settings.backup_s3_prefix,
+                settings.backup_s3_endpoint,
+                settings.backup_s3_region,
+            )
+        )
+    return targets

@@ -1,0 +1,175 @@
+"""The privacy middleware: consent state per request, the analytics cookie, usage recording.
+
+Runs inside the session middleware. Before the handler it puts a `PrivacyState` in the scope
+(templates show the cookie banner and the policy banner from it; the consent route updates it).
+When the response starts it sets or deletes the analytics cookie to match the consent, and after
+the response it queues usage events in Redis (analytics only with consent; security events
+always), so recording never waits for PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar.datastructures import Cookie
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.core.web import SESSION_SCOPE_KEY, _cookie, _header, client_ip
+from app.privacy import consent, policy, usage
+from app.privacy.consent import ANALYTICS_COOKIE, STATE_KEY, PrivacyState
+from app.privacy.useragent import classify
+from app.security.sessions import Session
+from app.settings import get_settings
+
+log = logging.getLogger("odex.privacy")
+
+# (method, path) -> (event kind on success, event kind on failure or None)
+SECURITY_ROUTES: dict[tuple[str, str], tuple[str, str | None]] = {
+    ("POST", "/login"): ("login", "login_failed"),
+    ("POST", "/login/mfa"): ("login", "mfa_failed"),
+    ("POST", "/signup"): ("signup", None),
+    ("POST", "/logout"): ("logout", None),
+    ("POST", "/password/reset"): ("password_reset", "password_reset_failed"),
+}
+UNTRACKED_PREFIXES = ("/static/", "/privacy/consent", "/healthz", "/dev/", "/ws")
+
+
+def _set_cookie(value: str, max_age: int) -> tuple[bytes, bytes]:
+    settings = get_settings()
+    cookie = Cookie(
+        key=ANALYTICS_COOKIE,
+        value=value,
+        path="/",
+        max_age=max_age,
+        httponly=True,
+        samesite="lax",
+        secure=settings.secure_cookies,
+    )
+    return (b"set-cookie", cookie.to_header(header="").encode("latin-1"))
+
+
+def state_of(scope: Any) -> PrivacyState | None:
+    state = scope.get(STATE_KEY)
+    return state if isinstance(state, PrivacyState) else None
+
+
+def _events(
+    scope: Scope,
+    status: int,
+    content_type: str,
+    before: Session,
+    after: Session,
+    state: PrivacyState,
+) -> list[usage.Event]:
+    method = str(scope.get("method", "GET"))
+    path = str(scope["path"])
+    template = str(scope.get("path_template") or path)
+    ua = _header(scope, b"user-agent")
+    browser, os_name, device = classify(ua)
+    common = {
+        "browser": browser,
+        "os": os_name,
+        "device": device,
+        "ip": client_ip(scope),
+        "path": template,
+    }
+    events: list[usage.Event] = []
+    security = SECURITY_ROUTES.get((method, path))
+    if security is not None:
+        ok = status < 400
+        kind = security[0] if ok else security[1]
+        if status == 429:
+            kind = "rate_limited"
+        elif ok and kind == "login" and not after.user_id:
+            kind = "login_second_factor_pending"  # password right, MFA code still to come
+        who = after if after.user_id else before
+        if kind:
+            events.append(
+                usage.new_event(
+                    "security", kind, tenant_id=who.tenant_id, user_id=who.user_id, **common
+                )
+            )
+        return events
+    if state.consent is not True or status >= 400:
+        return events
+    htmx_partial = _header(scope, b"hx-request") == "true" and not _header(scope, b"hx-boosted")
+    if method == "GET" and not htmx_partial and content_type.startswith("text/html"):
+        kind, feature = "page", ""
+    elif method in ("POST", "PUT", "PATCH", "DELETE"):
+        kind, feature = "feature", f"{method} {template}"
+    else:
+        return events
+    events.append(
+        usage.new_event(
+            "analytics",
+            kind,
+            tenant_id=after.tenant_id if after.user_id else None,
+            user_id=after.user_id,
+            feature=feature,
+            analytics_id=state.analytics_id,
+            **common,
+        )
+    )
+    return events
+
+
+def privacy_middleware(app: ASGIApp) -> ASGIApp:
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        session = scope.get(SESSION_SCOPE_KEY)
+        if str(scope["type"]) != "http" or not isinstance(session, Session):
+            await app(scope, receive, send)
+            return
+        path = str(scope["path"])
+        if path.startswith("/static/"):
+            await app(scope, receive, send)
+            return
+        state = PrivacyState()
+        try:
+            if not (session.is_new and not session.user_id):  # a new browser hasn't chosen
+                state.consent = await consent.analytics_consent(session.user_id, session.visitor_id)
+            if session.user_id:
+                state.policy_notice = await policy.pending_notice(session.user_id)
+        except Exception:  # privacy extras must never take a page down; consent stays "none"
+            log.exception("privacy state unavailable")
+        cookie_id = _cookie(scope, ANALYTICS_COOKIE)
+        state.analytics_id = cookie_id
+        scope[STATE_KEY] = state  # type: ignore[literal-required]
+        response: dict[str, Any] = {"status": 500, "type": ""}
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                response["status"] = int(message["status"])
+                headers = list(message.get("headers", []))
+                for key, value in headers:
+                    if key.lower() == b"content-type":
+                        response["type"] = value.decode("latin-1")
+                current = state_of(scope) or state
+                if current.consent is True and not cookie_id:
+                    current.analytics_id = current.analytics_id or consent.new_analytics_id()
+                    days = consent.ANALYTICS_COOKIE_DAYS
+                    headers.append(_set_cookie(current.analytics_id, days * 86400))
+                elif current.consent is not True and cookie_id:
+                    current.analytics_id = None
+                    headers.append(_set_cookie("", 0))  # withdrawal deletes it at once
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await app(scope, receive, send_wrapper)
+        if path.startswith(UNTRACKED_PREFIXES):
+            return
+        after = scope.get(SESSION_SCOPE_KEY)
+        try:
+            events = _events(
+                scope,
+                response["status"],
+                response["type"],
+                session,
+                after if isinstance(after, Session) else session,
+                state_of(scope) or state,
+            )
+            await usage.enqueue(events)
+        except Exception:  # recording is best effort; the user's request already succeeded
+            log.exception("usage event not queued")
+
+    return middleware

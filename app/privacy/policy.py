@@ -1,0 +1,275 @@
+"""Policy versions: publish with ≥ 30 days' notice, notify every user once, acknowledge, show."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import msgspec
+from markdown_it import MarkdownIt
+
+from app.accounts.schemas import Current
+from app.core.db import after_commit, global_transaction, tenant_transaction, user_transaction
+from app.core.errors import FormInvalid
+from app.core.redis import queue, redis
+from app.notifications.services import notify, queue_mail
+from app.privacy.tables import PolicyAck, PolicyNotice, PolicyVersion
+from app.settings import get_settings
+
+NOTICE_DAYS = 30
+NOTICE_BATCH = 200
+NOTICE_JOB = "send_policy_notices"
+LATEST_KEY = "privacy:policy:latest"
+_md = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
+
+
+def render_markdown(text: str) -> str:
+    """Markdown to HTML with raw HTML disabled (escaped), so a policy text cannot inject markup."""
+    return str(_md.render(text))
+
+
+@cache
+def bundled_text(version: int) -> str:
+    """The policy text shipped in the repository (app/privacy/policy_v<N>.md), if any."""
+    path = Path(__file__).parent / f"policy_v{version}.md"
+    return path.read_text(encoding="utf-8") if path.exists() else ""
+
+
+def policy_html(row: dict[str, Any]) -> str:
+    text = row.get("body_md") or bundled_text(int(row["version"])) or bundled_text(1)
+    return render_markdown(text)
+
+
+async def versions() -> list[dict[str, Any]]:
+    """Every published version, newest first."""
+    async with global_transaction():
+        rows = await PolicyVersion.select().order_by(PolicyVersion.version, ascending=False)
+    return list(rows)
+
+
+async def current_version() -> dict[str, Any]:
+    """The version in force now (the newest whose effective date has passed)."""
+    now = datetime.now(UTC)
+    for row in await versions():
+        if row["effective_at"] <= now:
+            return row
+    raise RuntimeError("no policy version in force: migrations not applied?")
+
+
+async def overview() -> dict[str, Any]:
+    """Current, upcoming (published, not yet in force) and the full history."""
+    now = datetime.now(UTC)
+    rows = await versions()
+    current = next(r for r in rows if r["effective_at"] <= now)
+    upcoming = [r for r in rows if r["effective_at"] > now]
+    return {"current": current, "upcoming": list(reversed(upcoming)), "history": rows}
+
+
+def earliest_effective(now: datetime | None = None) -> datetime:
+    return (now or datetime.now(UTC)) + timedelta(days=NOTICE_DAYS)
+
+
+def parse_effective(value: str) -> datetime:
+    """A date (midnight UTC) or an ISO date-time from the publish form."""
+    value = value.strip()
+    try:
+        if len(value) == 10:
+            return datetime.combine(date.fromisoformat(value), time(0), tzinfo=UTC)
+        parsed = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise FormInvalid({"effective_at": "Enter the date the new version takes effect."}) from exc
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+async def publish_version(
+    current: Current, summary: str, effective_at: datetime, body_md: str = ""
+) -> int:
+    """Publish a new version (platform staff only); users are notified by a job after commit.
+
+    The effective date must be at least 30 days after publication: checked here for a clear
+    message, and by the database's CHECK constraint as the guarantee.
+    """
+    if not current.is_staff:
+        raise PermissionError("Only Odex staff can publish a new privacy policy.")
+    errors: dict[str, str] = {}
+    summary = summary.strip()
+    if not summary:
+        errors["summary"] = "Summarise what changes, in words users will understand."
+    elif len(summary) > 2000:
+        errors["summary"] = "Keep the summary under 2000 characters."
+    earliest = earliest_effective()
+    if effective_at < earliest:
+        first_day = (earliest + timedelta(days=1)).date().isoformat()
+        errors["effective_at"] = (
+            f"Users must be told at least {NOTICE_DAYS} days ahead: choose {first_day} or later."
+        )
+    if len(body_md) > 200_000:
+        errors["body_md"] = "The policy text is too long."
+    if errors:
+        raise FormInvalid(errors)
+    async with global_transaction() as conn:
+        version = int(
+            await conn.fetchval("select coalesce(max(version), 0) + 1 from policy_versions")
+        )
+        await PolicyVersion.insert(
+            PolicyVersion(
+                version=version,
+                summary=summary,
+                body_md=body_md.strip() or None,
+                effective_at=effective_at,
+                published_by=current.user_id,
+            )
+        )
+
+        async def enqueue() -> None:
+            await redis().delete(LATEST_KEY)
+            await queue().enqueue_job(NOTICE_JOB, version, _job_id=f"policy-notices:{version}")
+
+        after_commit(enqueue)
+    return version
+
+
+async def _first_workspace(user_id: UUID) -> UUID | None:
+    async with user_transaction(user_id) as conn:
+        value = await conn.fetchval(
+            "select tenant_id from memberships where user_id = $1 order by created_at limit 1",
+            user_id,
+        )
+    return UUID(str(value)) if value else None
+
+
+async def _notify_user(row: dict[str, Any], meta: dict[str, Any]) -> bool:
+    """One user's notice: the unique row, the in-app notification and the mail commit together."""
+    user_id = UUID(str(row["id"]))
+    tenant_id = await _first_workspace(user_id)
+    scope = tenant_transaction(tenant_id, user_id) if tenant_id else global_transaction()
+    async with scope as conn:
+        inserted = await conn.fetchval(
+            "insert into policy_notices (version, user_id) values ($1, $2) "
+            "on conflict do nothing returning user_id",
+            meta["version"],
+            user_id,
+        )
+        if inserted is None:
+            return False
+        date_text = meta["effective_at"].strftime("%B %-d, %Y")
+        if tenant_id:
+            await notify(
+                tenant_id,
+                user_id,
+                "policy",
+                f"Our privacy policy changes on {date_text}",
+                meta["summary"][:500],
+                "/privacy",
+            )
+        await queue_mail(
+            "policy",
+            str(row["email"]),
+            f"Our privacy policy changes on {date_text}",
+            "privacy_policy_notice.txt",
+            name=row["name"],
+            summary=meta["summary"],
+            effective=date_text,
+            link=f"{get_settings().base_url}/privacy",
+            contact=get_settings().privacy_contact,
+        )
+    return True
+
+
+async def send_policy_notices(ctx: dict[str, Any] | None, version: int) -> int:
+    """arq job: notify every user of `version` in batches; resumable and exactly once per user."""
+    async with global_transaction():
+        meta = await PolicyVersion.select().where(PolicyVersion.version == version).first()
+    if meta is None:
+        return 0
+    sent = 0
+    cursor = UUID(int=0)
+    while True:
+        async with global_transaction() as conn:
+            batch = await conn.fetch(
+                "select id, email, name from users u where id > $1 and not exists "
+                "(select 1 from policy_notices n where n.version = $2 and n.user_id = u.id) "
+                "order by id limit $3",
+                cursor,
+                version,
+                NOTICE_BATCH,
+            )
+        if not batch:
+            break
+        for row in batch:
+            sent += await _notify_user(dict(row), meta)
+            cursor = UUID(str(row["id"]))
+    async with global_transaction():
+        await PolicyVersion.update({PolicyVersion.notified_at: datetime.now(UTC)}).where(
+            PolicyVersion.version == version
+        )
+    return sent
+
+
+_latest_encoder = msgspec.json.Encoder()
+
+
+async def latest_notice() -> dict[str, Any] | None:
+    """The newest version after the first (cached briefly): what users must acknowledge."""
+    raw = await redis().get(LATEST_KEY)
+    if raw is None:
+        rows = await versions()
+        latest = rows[0] if rows and rows[0]["version"] > 1 else None
+        data = (
+            {
+                "version": latest["version"],
+                "summary": latest["summary"],
+                "effective_at": latest["effective_at"].isoformat(),
+            }
+            if latest
+            else {}
+        )
+        await redis().set(LATEST_KEY, _latest_encoder.encode(data), ex=300)
+        return data or None
+    decoded: dict[str, Any] = msgspec.json.decode(raw)
+    return decoded or None
+
+
+async def pending_notice(user_id: str) -> dict[str, Any] | None:
+    """The version this user has not acknowledged yet (shown as a banner), or None."""
+    latest = await latest_notice()
+    if latest is None:
+        return None
+    key = f"privacy:policy:ack:{latest['version']}:{user_id}"
+    if await redis().exists(key):
+        return None
+    async with global_transaction():
+        acked = await PolicyAck.exists().where(
+            (PolicyAck.user_id == UUID(user_id)) & (PolicyAck.version == latest["version"])
+        )
+    if acked:
+        await redis().set(key, b"1", ex=30 * 86400)
+        return None
+    return {**latest, "effective_at": datetime.fromisoformat(latest["effective_at"])}
+
+
+async def acknowledge(user_id: UUID, version: int) -> None:
+    """Record that the user has seen `version` (idempotent); the banner goes away."""
+    async with global_transaction() as conn:
+        exists = await conn.fetchval("select 1 from policy_versions where version = $1", version)
+        if not exists:
+            raise FormInvalid({"version": "That policy version does not exist."})
+        await conn.execute(
+            "insert into policy_acks (user_id, version) values ($1, $2) on conflict do nothing",
+            user_id,
+            version,
+        )
+    await redis().set(f"privacy:policy:ack:{version}:{user_id}", b"1", ex=30 * 86400)
+
+
+async def notices_of(user_id: UUID) -> list[dict[str, Any]]:
+    async with global_transaction():
+        return list(await PolicyNotice.select().where(PolicyNotice.user_id == user_id))
+
+
+async def acks_of(user_id: UUID) -> list[dict[str, Any]]:
+    async with global_transaction():
+        return list(await PolicyAck.select().where(PolicyAck.user_id == user_id))

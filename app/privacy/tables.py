@@ -1,0 +1,130 @@
+"""Piccolo tables of the privacy app (DDL, RLS and grants live in migrations/privacy)."""
+
+from piccolo.columns import (
+    JSONB,
+    UUID,
+    BigInt,
+    BigSerial,
+    Boolean,
+    Integer,
+    Text,
+    Timestamptz,
+)
+from piccolo.table import Table
+
+
+class Consent(Table, tablename="consents"):
+    """One entry of the append-only consent ledger (global: a person or a browser)."""
+
+    id = BigSerial(primary_key=True)
+    user_id = UUID(null=True, default=None)
+    visitor_id = Text(null=True, default=None)
+    purpose = Text()
+    granted = Boolean()
+    policy_version = Integer()
+    source = Text()
+    page = Text(default="")
+    ip = Text(default="")
+    user_agent = Text(default="")
+    created_at = Timestamptz()
+
+
+class UsageEvent(Table, tablename="usage_events"):
+    """A page view, feature use or security event of a signed-in user in a workspace."""
+
+    id = UUID(primary_key=True)
+    tenant_id = UUID()
+    user_id = UUID(null=True, default=None)
+    category = Text()
+    kind = Text()
+    path = Text(default="")
+    feature = Text(default="")
+    browser = Text(default="")
+    os = Text(default="")
+    device = Text(default="")
+    ip = Text(default="")
+    analytics_id = Text(null=True, default=None)
+    created_at = Timestamptz()
+
+
+class VisitorEvent(Table, tablename="visitor_events"):
+    """An event of a visitor outside any workspace (global)."""
+
+    id = UUID(primary_key=True)
+    category = Text()
+    kind = Text()
+    path = Text(default="")
+    feature = Text(default="")
+    browser = Text(default="")
+    os = Text(default="")
+    device = Text(default="")
+    ip = Text(default="")
+    analytics_id = Text(null=True, default=None)
+    created_at = Timestamptz()
+
+
+class Export(Table, tablename="exports"):
+    """A CSV export of a workspace, requested by one user (only they can download it)."""
+
+    id = UUID(primary_key=True)
+    tenant_id = UUID()
+    user_id = UUID()
+    status = Text(default="queued")
+    progress = Integer(default=0)
+    current_file = Text(default="")
+    bom = Boolean(default=False)
+    file_name = Text(null=True, default=None)
+    size_bytes = BigInt(null=True, default=None)
+    manifest = JSONB(null=True, default=None)
+    error = Text(null=True, default=None)
+    created_at = Timestamptz()
+    started_at = Timestamptz(null=True, default=None)
+    finished_at = Timestamptz(null=True, default=None)
+    expires_at = Timestamptz(null=True, default=None)
+
+
+class DeletionRequest(Table, tablename="deletion_requests"):
+    """A scheduled account or workspace deletion; after the purge, the minimal record."""
+
+    id = UUID(primary_key=True)
+    scope = Text()
+    workspace_id = UUID(null=True, default=None)
+    subject_user_id = UUID(null=True, default=None)
+    notify_email = Text(null=True, default=None)
+    status = Text(default="scheduled")
+    requested_at = Timestamptz()
+    due_at = Timestamptz()
+    reminder_sent_at = Timestamptz(null=True, default=None)
+    cancelled_at = Timestamptz(null=True, default=None)
+    started_at = Timestamptz(null=True, default=None)
+    completed_at = Timestamptz(null=True, default=None)
+    rows_deleted = BigInt(default=0)
+    progress = JSONB(default="{}")
+
+
+class PolicyVersion(Table, tablename="policy_versions"):
+    """A published version of the privacy policy (effective ≥ 30 days after publication)."""
+
+    version = Integer(primary_key=True)
+    summary = Text()
+    body_md = Text(null=True, default=None)
+    published_at = Timestamptz()
+    effective_at = Timestamptz()
+    published_by = UUID(null=True, default=None)
+    notified_at = Timestamptz(null=True, default=None)
+
+
+class PolicyNotice(Table, tablename="policy_notices"):
+    """The one change notice a user got for a version."""
+
+    version = Integer(primary_key=True)
+    user_id = UUID()
+    created_at = Timestamptz()
+
+
+class PolicyAck(Table, tablename="policy_acks"):
+    """A user's acknowledgement of a policy version."""
+
+    user_id = UUID(primary_key=True)
+    version = Integer()
+    acknowledged_at = Timestamptz()

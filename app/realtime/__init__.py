@@ -1,0 +1,1 @@
+"""Real time: Redis pub/sub channels, the one websocket route, presence on boards."""

@@ -1,0 +1,288 @@
+"""Security alerts: audit-logged, stored, pushed live to the workspace's admins, and mailed.
+
+`raise_security_alert` is the one entry point for every domain (exports, deletions, logins,
+team changes). Inside an open transaction for the same tenant it joins it, and the push and
+the mail go out only after that transaction commits.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from app.accounts.schemas import Current
+from app.core.db import after_commit
+from app.core.errors import RecordNotFound
+from app.core.templating import render_html
+from app.notifications.services import queue_mail
+from app.security import sessions
+from app.security.audit import in_tenant, record_audit
+from app.settings import get_settings
+
+# kind -> (headline, severity). The headline is completed by the details' "who".
+KINDS: dict[str, tuple[str, str]] = {
+    "login_new_device": ("signed in from a new device or network", "warning"),
+    "failed_logins": ("had several failed sign-in attempts", "warning"),
+    "lockout": ("was locked out after repeated failed sign-ins", "danger"),
+    "password_changed": ("changed their password", "info"),
+    "email_changed": ("changed their login email", "warning"),
+    "mfa_enabled": ("turned on two-factor authentication", "info"),
+    "mfa_disabled": ("turned off two-factor authentication", "danger"),
+    "role_changed": ("changed a member's role", "warning"),
+    "member_invited": ("invited a new member", "info"),
+    "member_removed": ("removed a member", "warning"),
+    "export_requested": ("requested a data export", "warning"),
+    "account_deletion_requested": ("requested deletion of their account", "danger"),
+    "account_deletion_cancelled": ("cancelled the deletion of their account", "info"),
+    "workspace_deletion_requested": ("requested deletion of the workspace", "danger"),
+    "workspace_deletion_cancelled": ("cancelled the deletion of the workspace", "info"),
+    "sessions_revoked": ("signed sessions out", "info"),
+}
+PAGE_SIZE = 30
+log = logging.getLogger("odex.security")
+
+
+async def _person(conn: Any, user_id: UUID | None) -> str:
+    if user_id is None:
+        return "Someone"
+    row = await conn.fetchrow("select name, email from users where id = $1", user_id)
+    return f"{row['name']} ({row['email']})" if row else "A former member"
+
+
+def summary_of(kind: str, who: str, details: dict[str, Any]) -> str:
+    """One line for the toast, the list and the mail subject."""
+    headline = KINDS.get(kind, (kind.replace("_", " "), "info"))[0]
+    text = f"{who} {headline}"
+    extra = details.get("summary")
+    return f"{text}: {extra}" if extra else text
+
+
+async def raise_security_alert(
+    tenant_id: UUID,
+    kind: str,
+    actor: UUID | None,
+    details: dict[str, Any] | None = None,
+    session_key: str | None = None,
+) -> UUID:
+    """Record a security event for a workspace and tell its admins at once.
+
+    `actor` is the user who did it (or whose account it concerns); `details` is shown to the
+    admins and kept in the audit log (put a short human text under "summary"; never
+    secrets). `session_key` (sessions.session_key(sid)) lets an admin revoke that session.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"unknown security alert kind {kind!r}")
+    details = json.loads(json.dumps(details or {}, default=str))
+    alert_id = uuid.uuid4()
+    async with in_tenant(tenant_id) as conn:
+        who = await _person(conn, actor)
+        if details.get("member_id"):  # name the member a team change concerns
+            details["member"] = await _person(conn, UUID(str(details.pop("member_id"))))
+        summary = summary_of(kind, who, details)
+        created = await conn.fetchval(
+            "insert into security_alerts (id, tenant_id, kind, actor_id, subject_user_id,"
+            " summary, details, session_key) values ($1, $2, $3, $4, $5, $6, $7::jsonb, $8)"
+            " returning created_at",
+            alert_id,
+            tenant_id,
+            kind,
+            actor,
+            _subject(details, actor),
+            summary,
+            json.dumps(details),
+            session_key,
+        )
+        await record_audit(tenant_id, actor, f"security.{kind}", summary, details, actor_label=who)
+        admins = await conn.fetch(
+            "select u.email, u.name from memberships m join users u on u.id = m.user_id"
+            " where m.role in ('owner', 'admin') order by u.email"
+        )
+        settings = get_settings()
+        for admin in admins:
+            await queue_mail(
+                "security_alert",
+                admin["email"],
+                f"Security alert: {summary}"[:200],
+                "security_alert.txt",
+                name=admin["name"],
+                summary=summary,
+                when=created.strftime("%d %b %Y %H:%M UTC"),
+                details=_detail_lines(details),
+                link=f"{settings.base_url}/settings/alerts",
+            )
+        alert = {
+            "id": alert_id,
+            "kind": kind,
+            "summary": summary,
+            "details": details,
+            "session_key": session_key,
+            "created_at": created,
+            "acknowledged_at": None,
+            "session_revoked_at": None,
+            "severity": KINDS[kind][1],
+        }
+        html = render_push(tenant_id, alert, toast=True)
+
+        after_commit(lambda: _publish(tenant_id, html))
+    return alert_id
+
+
+async def _publish(tenant_id: UUID, html: str) -> None:
+    """Push to the admins' sockets; the alert is stored and mailed even if this fails."""
+    try:
+        from app.realtime.channels import alerts_channel, publish
+
+        await publish(alerts_channel(tenant_id), html)
+    except Exception:  # a push is best effort: the page and the mail still carry the alert
+        log.exception("could not push security alert to tenant %s", tenant_id)
+
+
+def _subject(details: dict[str, Any], actor: UUID | None) -> UUID | None:
+    raw = details.get("user_id")
+    try:
+        return UUID(str(raw)) if raw else actor
+    except ValueError:
+        return actor
+
+
+def _detail_lines(details: dict[str, Any]) -> list[str]:
+    return [f"{k.replace('_', ' ')}: {v}" for k, v in details.items() if k != "summary"]
+
+
+def render_push(tenant_id: UUID, alert: dict[str, Any], *, toast: bool) -> str:
+    """The websocket message: the alert card (new or updated) and optionally a toast."""
+    return render_html(
+        "security/alert_push.html", {"alert": alert, "toast": toast, "tenant_id": tenant_id}
+    )
+
+
+def _require_admin(current: Current) -> None:
+    if not current.is_admin:
+        raise PermissionError("Only admins and owners can see security alerts.")
+
+
+def _row(r: Any) -> dict[str, Any]:
+    alert = dict(r)
+    details = alert.get("details") or {}
+    alert["details"] = json.loads(details) if isinstance(details, str) else details
+    alert["severity"] = KINDS.get(alert["kind"], ("", "info"))[1]
+    return alert
+
+
+async def list_alerts(
+    current: Current, page: int = 1, open_only: bool = False
+) -> tuple[list[dict[str, Any]], bool]:
+    """Newest first; and whether there is another page."""
+    _require_admin(current)
+    offset = (max(page, 1) - 1) * PAGE_SIZE
+    where = "acknowledged_at is null" if open_only else "true"
+    async with in_tenant(current.tenant_id) as conn:
+        rows = await conn.fetch(
+            f"select * from security_alerts where {where} order by created_at desc"
+            f" limit {PAGE_SIZE + 1} offset {offset}"
+        )
+    return [_row(r) for r in rows[:PAGE_SIZE]], len(rows) > PAGE_SIZE
+
+
+async def _load(conn: Any, alert_id: UUID) -> dict[str, Any]:
+    row = await conn.fetchrow("select * from security_alerts where id = $1 for update", alert_id)
+    if row is None:
+        raise RecordNotFound("alert")
+    return _row(row)
+
+
+async def acknowledge(current: Current, alert_id: UUID) -> dict[str, Any]:
+    """Mark an alert as seen by this admin (audit-logged; other admins' pages update)."""
+    _require_admin(current)
+    async with in_tenant(current.tenant_id) as conn:
+        alert = await _load(conn, alert_id)
+        if alert["acknowledged_at"] is None:
+            alert["acknowledged_at"] = datetime.now(UTC)
+            await conn.execute(
+                "update security_alerts set acknowledged_at = $2, acknowledged_by = $3"
+                " where id = $1",
+                alert_id,
+                alert["acknowledged_at"],
+                current.user_id,
+            )
+            await record_audit(
+                current.tenant_id,
+                current.user_id,
+                "security.alert_acknowledged",
+                alert["summary"],
+                {"alert_id": str(alert_id)},
+                actor_label=f"{current.name} ({current.email})",
+            )
+            _push_update(current.tenant_id, alert)
+    return alert
+
+
+async def revoke_alert_session(current: Current, alert_id: UUID) -> dict[str, Any]:
+    """End the session a login alert names (one click for the admin); also acknowledges."""
+    _require_admin(current)
+    async with in_tenant(current.tenant_id) as conn:
+        alert = await _load(conn, alert_id)
+        key, user_id = alert["session_key"], alert["subject_user_id"]
+        if not key or user_id is None:
+            raise RecordNotFound("session")
+        if alert["session_revoked_at"] is None:
+            session = await sessions.session_by_key(key)
+            # only a session signed in to this workspace: an admin here can't reach elsewhere
+            ended = (
+                session is not None
+                and session.tenant_id == str(current.tenant_id)
+                and await sessions.revoke_key(str(user_id), key)
+            )
+            now = datetime.now(UTC)
+            alert["session_revoked_at"] = now
+            alert["acknowledged_at"] = alert["acknowledged_at"] or now
+            await conn.execute(
+                "update security_alerts set session_revoked_at = $2,"
+                " acknowledged_at = coalesce(acknowledged_at, $2),"
+                " acknowledged_by = coalesce(acknowledged_by, $3) where id = $1",
+                alert_id,
+                now,
+                current.user_id,
+            )
+            await record_audit(
+                current.tenant_id,
+                current.user_id,
+                "security.session_revoked",
+                alert["summary"],
+                {"alert_id": str(alert_id), "user_id": str(user_id), "was_active": ended},
+                actor_label=f"{current.name} ({current.email})",
+            )
+            _push_update(current.tenant_id, alert)
+    return alert
+
+
+def _push_update(tenant_id: UUID, alert: dict[str, Any]) -> None:
+    html = render_push(tenant_id, alert, toast=False)
+    after_commit(lambda: _publish(tenant_id, html))
+
+
+async def open_alert_count(current: Current) -> int:
+    if not current.is_admin:
+        return 0
+    async with in_tenant(current.tenant_id) as conn:
+        return int(
+            await conn.fetchval(
+                "select count(*) from security_alerts where acknowledged_at is null"
+            )
+        )
+
+
+async def alert_user_workspaces(
+    user_id: UUID, kind: str, details: dict[str, Any] | None = None, session_key: str | None = None
+) -> None:
+    """Raise an account-level alert (password, email, MFA) in every workspace of the user."""
+    from app.accounts.services import workspaces_of
+
+    for workspace in await workspaces_of(user_id):
+        await raise_security_alert(
+            UUID(str(workspace["tenant_id"])), kind, user_id, details, session_key
+        )

@@ -1,0 +1,317 @@
+"""Field encryption at rest: AES-256-GCM with a rotating key ring, and HMAC blind indexes.
+
+Ciphertext is text: ``enc1:<key id>:<base64url(nonce | ciphertext+tag)>``. The key ring comes
+from the ``FIELD_KEYS`` setting, ``"k2:<base64 32 bytes>,k1:<base64 32 bytes>"``, newest first:
+new values are written with the first key, any key in the ring decrypts. To rotate, put a new
+key in front, deploy, let ``rotate_field_keys`` re-encrypt every registered column, then drop
+the old key. ``blind_index`` is HMAC-SHA256 under the separate ``BLIND_INDEX_KEY`` and makes an
+encrypted field searchable by exact (normalised) value; it is not rotated by the job.
+
+Encrypted columns (see ENCRYPTED_COLUMNS and each owner's ``register_encrypted_column`` call)
+are listed in the README; what is not covered (the disk under PostgreSQL, backups' own
+encryption, Redis) is the operator's or another module's job.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from app.settings import get_settings
+
+PREFIX = "enc1"
+NONCE_BYTES = 12
+KEY_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+
+
+class KeyRingError(RuntimeError):
+    """FIELD_KEYS / BLIND_INDEX_KEY are missing or malformed (a deployment error)."""
+
+
+class DecryptionError(ValueError):
+    """A value is not our ciphertext, names an unknown key, or was altered."""
+
+
+@dataclass(frozen=True)
+class KeyRing:
+    """Named AES-256 keys, newest first."""
+
+    keys: tuple[tuple[str, bytes], ...]
+
+    @property
+    def current_id(self) -> str:
+        return self.keys[0][0]
+
+    def get(self, key_id: str) -> bytes | None:
+        return next((key for kid, key in self.keys if kid == key_id), None)
+
+
+def _decode_key(text: str, what: str) -> bytes:
+    try:
+        key = base64.b64decode(text.strip(), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise KeyRingError(f"{what} is not valid base64") from exc
+    if len(key) != 32:
+        raise KeyRingError(f"{what} must be 32 bytes (AES-256), got {len(key)}")
+    return key
+
+
+@functools.cache
+def parse_key_ring(spec: str) -> KeyRing:
+    """Parse ``"kid:base64,kid:base64"`` (newest first)."""
+    keys: list[tuple[str, bytes]] = []
+    for part in (p.strip() for p in spec.split(",")):
+        if not part:
+            continue
+        kid, sep, b64 = part.partition(":")
+        if not sep or not KEY_ID_RE.match(kid):
+            raise KeyRingError(f"FIELD_KEYS entry {kid!r} needs the form id:base64key")
+        if any(kid == k for k, _ in keys):
+            raise KeyRingError(f"FIELD_KEYS names key {kid!r} twice")
+        keys.append((kid, _decode_key(b64, f"FIELD_KEYS key {kid!r}")))
+    if not keys:
+        raise KeyRingError("FIELD_KEYS is empty: set it (see README 'Encryption at rest')")
+    return KeyRing(tuple(keys))
+
+
+def key_ring() -> KeyRing:
+    """The key ring of the current settings."""
+    return parse_key_ring(get_settings().field_keys)
+
+
+def new_key_spec(key_id: str) -> str:
+    """A fresh ``id:base64`` entry to put in front of FIELD_KEYS (used by `odex` and tests)."""
+    return f"{key_id}:" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def encrypt_text(plaintext: str, *, ring: KeyRing | None = None) -> str:
+    """Encrypt with the newest key; a fresh random nonce every time."""
+    ring = ring or key_ring()
+    kid, key = ring.keys[0]
+    nonce = secrets.token_bytes(NONCE_BYTES)
+    sealed = AESGCM(key).encrypt(nonce, plaintext.encode(), kid.encode())
+    return f"{PREFIX}:{kid}:" + base64.urlsafe_b64encode(nonce + sealed).decode().rstrip("=")
+
+
+def key_id_of(value: str) -> str | None:
+    """The key id a ciphertext names, or None for anything that is not our ciphertext."""
+    head, sep, rest = value.partition(":")
+    if head != PREFIX or not sep:
+        return None
+    kid, sep, _ = rest.partition(":")
+    return kid if sep and KEY_ID_RE.match(kid) else None
+
+
+def is_encrypted(value: str) -> bool:
+    return key_id_of(value) is not None
+
+
+def decrypt_text(value: str, *, ring: KeyRing | None = None) -> str:
+    """Decrypt a value written by `encrypt_text` with any key still in the ring."""
+    ring = ring or key_ring()
+    kid = key_id_of(value)
+    if kid is None:
+        raise DecryptionError("not an encrypted value")
+    key = ring.get(kid)
+    if key is None:
+        raise DecryptionError(f"key {kid!r} is not in FIELD_KEYS (rotated out too early?)")
+    blob = value.split(":", 2)[2]
+    try:
+        raw = base64.urlsafe_b64decode(blob + "=" * (-len(blob) % 4))
+        return AESGCM(key).decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], kid.encode()).decode()
+    except (binascii.Error, ValueError, InvalidTag) as exc:
+        raise DecryptionError("the encrypted value was altered or is corrupt") from exc
+
+
+def encrypt_optional(plaintext: str | None) -> str | None:
+    """`encrypt_text` for nullable columns (None and '' stay as they are)."""
+    return encrypt_text(plaintext) if plaintext else plaintext
+
+
+def decrypt_optional(value: str | None) -> str | None:
+    """`decrypt_text` for nullable columns."""
+    return decrypt_text(value) if value else value
+
+
+def encrypt_list(values: list[str]) -> list[str]:
+    """`encrypt_text` for each element of a text[] column (e.g. a contact's emails)."""
+    return [encrypt_text(v) for v in values]
+
+
+def decrypt_list(values: list[str] | None) -> list[str]:
+    return [decrypt_text(v) for v in values or []]
+
+
+@functools.cache
+def _blind_key(spec: str) -> bytes:
+    if not spec:
+        raise KeyRingError("BLIND_INDEX_KEY is empty: set it (see README 'Encryption at rest')")
+    return _decode_key(spec, "BLIND_INDEX_KEY")
+
+
+def normalise_for_index(value: str) -> str:
+    """What equal values have in common: trimmed, case-folded, inner whitespace collapsed."""
+    return " ".join(value.split()).casefold()
+
+
+def blind_index(value: str) -> str:
+    """A keyed hash (hex HMAC-SHA256) of the normalised value, for exact-match search.
+
+    Store it beside the ciphertext (e.g. ``email_bidx``) and search with
+    ``where email_bidx = blind_index(query)``. Phone numbers: pass digits only (with the
+    leading +), so formatting does not matter.
+    """
+    key = _blind_key(get_settings().blind_index_key)
+    return hmac.new(key, normalise_for_index(value).encode(), hashlib.sha256).hexdigest()
+
+
+def blind_indexes(values: list[str]) -> list[str]:
+    """`blind_index` of each element, for a text[] index column searched with
+    ``where $1 = any(emails_bidx)`` (give it a GIN index starting from tenant_id's btree)."""
+    return [blind_index(v) for v in values]
+
+
+# --- registered columns and key rotation -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EncryptedColumn:
+    """A text column holding `encrypt_text` values, re-encrypted by the rotation job."""
+
+    table: str
+    column: str
+    key: str = "id"  # a unique column to address rows by
+    tenant_scoped: bool = True  # RLS table: rotated tenant by tenant
+    is_array: bool = False  # a text[] column of ciphertexts
+
+
+ENCRYPTED_COLUMNS: list[EncryptedColumn] = []
+_IDENT = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+def register_encrypted_column(
+    table: str,
+    column: str,
+    *,
+    key: str = "id",
+    tenant_scoped: bool = True,
+    is_array: bool = False,
+) -> EncryptedColumn:
+    """Declare a column encrypted (call at import of the owner's tables.py or services.py)."""
+    for name in (table, column, key):
+        if not _IDENT.match(name):
+            raise ValueError(f"not a plain SQL identifier: {name!r}")
+    entry = EncryptedColumn(table, column, key, tenant_scoped, is_array)
+    if entry not in ENCRYPTED_COLUMNS:
+        ENCRYPTED_COLUMNS.append(entry)
+    return entry
+
+
+ROTATION_BATCH = 500
+
+
+def _reencrypt(value: str, ring: KeyRing) -> str:
+    """Under the newest key (plaintext left from before encryption gets encrypted too)."""
+    plain = decrypt_text(value, ring=ring) if is_encrypted(value) else value
+    return encrypt_text(plain, ring=ring)
+
+
+async def _rotate_batch(conn: Any, col: EncryptedColumn, ring: KeyRing, batch: int) -> int:
+    """Re-encrypt up to `batch` rows not yet under the newest key; returns how many."""
+    current = f"{PREFIX}:{ring.current_id}:"
+    if col.is_array:
+        stale = (
+            f"exists (select 1 from unnest({col.column}) as e(v)"
+            " where v <> '' and left(v, $1) <> $2)"
+        )
+    else:
+        stale = f"{col.column} <> '' and left({col.column}, $1) <> $2"
+    rows = await conn.fetch(
+        f"select {col.key} as k, {col.column} as v from {col.table} "
+        f"where {col.column} is not null and {stale} "
+        f"order by {col.key} limit $3 for update skip locked",
+        len(current),
+        current,
+        batch,
+    )
+    updates: list[tuple[Any, Any]] = []
+    for row in rows:
+        if col.is_array:
+            new: Any = [_reencrypt(v, ring) if v else v for v in row["v"]]
+        else:
+            new = _reencrypt(row["v"], ring)
+        updates.append((row["k"], new))
+    if updates:
+        await conn.executemany(
+            f"update {col.table} set {col.column} = $2 where {col.key} = $1",
+            updates,
+        )
+    return len(updates)
+
+
+async def all_tenant_ids() -> list[UUID]:
+    """Every tenant's id, for platform jobs that visit tenants one by one (RLS hides them)."""
+    from app.core.db import global_transaction
+
+    async with global_transaction() as conn:
+        rows = await conn.fetch("select t.id from odex_private.tenant_ids() as t(id)")
+    return [r["id"] for r in rows]
+
+
+async def rotate_column(col: EncryptedColumn, batch: int = ROTATION_BATCH) -> int:
+    """Re-encrypt one column everywhere, one committed batch at a time (restartable)."""
+    from app.core.db import global_transaction, tenant_transaction
+
+    ring = key_ring()
+    total = 0
+    if col.tenant_scoped:
+        for tenant_id in await all_tenant_ids():
+            while True:
+                async with tenant_transaction(tenant_id) as conn:
+                    done = await _rotate_batch(conn, col, ring, batch)
+                total += done
+                if done < batch:
+                    break
+    else:
+        while True:
+            async with global_transaction() as conn:
+                done = await _rotate_batch(conn, col, ring, batch)
+            total += done
+            if done < batch:
+                break
+    return total
+
+
+async def rotate_field_keys(ctx: dict[str, Any] | None = None, batch: int = ROTATION_BATCH) -> int:
+    """arq job: bring every registered column under the newest key; returns rows rewritten."""
+    _import_registrations()
+    return sum([await rotate_column(col, batch) for col in list(ENCRYPTED_COLUMNS)])
+
+
+def _import_registrations() -> None:
+    """Import the modules that register encrypted columns (so the job sees all of them)."""
+    import importlib
+
+    for module in ENCRYPTION_MODULES:
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:  # a domain not built yet (but not a broken import)
+            if exc.name != module:
+                raise
+
+
+# Modules whose import registers encrypted columns (owners add a line here).
+ENCRYPTION_MODULES: list[str] = [
+    "app.security.mfa",
+]

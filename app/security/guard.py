@@ -1,0 +1,165 @@
+"""Hooks the account routes call: rate limits, lockout, new-device alerts, MFA enforcement."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+from uuid import UUID
+
+from litestar import Request
+from litestar.exceptions import PermissionDeniedException
+
+from app.core.db import global_transaction, tenant_transaction
+from app.core.web import client_ip, get_session
+from app.security import devices, ratelimit, sessions
+from app.security.alerts import alert_user_workspaces, raise_security_alert
+
+Req = Request[Any, Any, Any]
+log = logging.getLogger("odex.security")
+
+
+def _ip(request: Req) -> str:
+    return client_ip(request.scope)
+
+
+def _ua(request: Req) -> str:
+    return request.headers.get("user-agent", "")[:300]
+
+
+async def _user_id_for(email: str) -> UUID | None:
+    if not email or len(email) > 254:
+        return None
+    async with global_transaction() as conn:
+        found = await conn.fetchval(
+            "select id from users where lower(email) = lower($1)", email.strip()
+        )
+    return UUID(str(found)) if found else None
+
+
+async def before_login(request: Req, email: str) -> None:
+    """429 when this IP failed too often, or the account is locked (unless from a known device)."""
+    wait = await ratelimit.blocked_for(ratelimit.LOGIN_FAILURES_PER_IP, _ip(request))
+    if wait:
+        raise ratelimit.too_many("Too many failed sign-ins from your network.", wait)
+    wait = await ratelimit.lock_remaining(email)
+    if wait:
+        user_id = await _user_id_for(email)
+        if user_id and await devices.is_known_device(user_id, _ua(request), _ip(request)):
+            return  # the owner's usual device: an attacker elsewhere can't lock them out
+        raise ratelimit.too_many(
+            "This account is locked for a while after repeated failed sign-ins.", wait
+        )
+
+
+async def login_failed(request: Req, email: str) -> None:
+    """Count the failure; alert the account's workspaces on a burst and on a lockout."""
+    await ratelimit.hit(ratelimit.LOGIN_FAILURES_PER_IP, _ip(request))
+    outcome = await ratelimit.record_failure(email)
+    if not (outcome.burst or outcome.locked_for):
+        return
+    user_id = await _user_id_for(email)
+    if user_id is None:
+        return
+    kind = "lockout" if outcome.locked_for else "failed_logins"
+    details: dict[str, Any] = {
+        "failed_attempts": outcome.failures,
+        "ip": _ip(request),
+        "device": devices.describe(_ua(request)),
+    }
+    if outcome.locked_for:
+        details["locked_for"] = ratelimit.wait_text(outcome.locked_for)
+    await alert_user_workspaces(user_id, kind, details)
+
+
+async def login_succeeded(email: str) -> None:
+    await ratelimit.record_success(email)
+
+
+async def after_sign_in(request: Req, user_id: UUID, tenant_id: UUID) -> None:
+    """Remember the device; a sign-in from a new one (when others are known) raises an alert
+    in the workspace signed in to, with the session attached so an admin can end it."""
+    session = get_session(request)
+    session.mfa_user_id = None
+    ua, ip = _ua(request), _ip(request)
+    is_new, had_others = await devices.remember_device(user_id, ua, ip)
+    async with tenant_transaction(tenant_id, user_id) as conn:
+        role = await conn.fetchval("select role from memberships where user_id = $1", user_id)
+    await check_owner_mfa(request, user_id, tenant_id, str(role or ""))
+    if is_new and had_others:
+        await raise_security_alert(
+            tenant_id,
+            "login_new_device",
+            user_id,
+            {"device": devices.describe(ua), "ip": ip},
+            session_key=sessions.session_key(session.sid),
+        )
+
+
+async def limit_signup(request: Req) -> None:
+    await ratelimit.enforce(
+        ratelimit.SIGNUP_PER_IP, _ip(request), "Too many new workspaces from your network."
+    )
+
+
+async def limit_password_reset(request: Req, email: str) -> None:
+    message = "You asked for several reset links already."
+    await ratelimit.enforce(ratelimit.RESET_PER_IP, _ip(request), message)
+    await ratelimit.enforce(ratelimit.RESET_PER_EMAIL, email, message)
+
+
+async def limit_invitations(request: Req, user_id: UUID) -> None:
+    message = "You've sent a lot of invitations in a short time."
+    await ratelimit.enforce(ratelimit.INVITE_PER_IP, _ip(request), message)
+    await ratelimit.enforce(ratelimit.INVITE_PER_USER, str(user_id), message)
+
+
+MFA_STEP_SECONDS = 300
+MFA_EXEMPT_PREFIXES = ("/settings/security", "/logout", "/login", "/static/")
+
+
+async def needs_second_factor(request: Req, user_id: UUID, next_url: str) -> bool:
+    """After a correct password: if the user has MFA, park the login until the code comes."""
+    from app.security import mfa
+
+    if not await mfa.is_enabled(user_id):
+        return False
+    session = get_session(request)
+    session.mfa_user_id = str(user_id)
+    session.mfa_started_at = time.time()
+    session.mfa_next = next_url
+    session.dirty = True
+    return True
+
+
+def pending_second_factor(request: Req) -> UUID | None:
+    """The user waiting at the second step (within five minutes of their password)."""
+    session = get_session(request)
+    if not session.mfa_user_id or time.time() - session.mfa_started_at > MFA_STEP_SECONDS:
+        return None
+    return UUID(session.mfa_user_id)
+
+
+async def check_owner_mfa(request: Req, user_id: UUID, tenant_id: UUID, role: str) -> None:
+    """Flag an owner without MFA in a workspace that requires it (enforced per request)."""
+    from app.security import mfa
+
+    session = get_session(request)
+    required = (
+        role == "owner"
+        and await mfa.owners_must_use_mfa(tenant_id)
+        and not await mfa.is_enabled(user_id)
+    )
+    if required != session.mfa_enrol_required:
+        session.mfa_enrol_required = required
+        session.dirty = True
+
+
+def enforce_mfa_enrolment(request: Req) -> None:
+    """Stop an owner who must enrol from using anything but the security settings."""
+    session = get_session(request)
+    if session.mfa_enrol_required and not request.url.path.startswith(MFA_EXEMPT_PREFIXES):
+        raise PermissionDeniedException(
+            "Your workspace requires two-factor authentication for owners. "
+            "Turn it on under Settings → Security (/settings/security) to continue."
+        )

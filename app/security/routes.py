@@ -1,0 +1,198 @@
+"""Security pages: live alerts, the audit log (filter, CSV export), the user's sessions."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+from uuid import UUID
+
+from litestar import Request, Response, get, post
+from litestar.di import Provide
+from litestar.params import Parameter
+from litestar.response import Stream
+
+from app.accounts.deps import provide_current
+from app.accounts.schemas import Current
+from app.core.errors import RecordNotFound
+from app.core.web import get_session, redirect, render
+from app.security import alerts, audit, devices, sessions
+
+Req = Request[Any, Any, Any]
+AUTH = {"current": Provide(provide_current)}
+
+
+def _require_admin(current: Current) -> None:
+    if not current.is_admin:
+        raise PermissionError("Only admins and owners can see this page.")
+
+
+# --- alerts -------------------------------------------------------------------------------
+
+
+@get("/settings/alerts", dependencies=AUTH)
+async def alerts_page(
+    request: Req,
+    current: Current,
+    page: int = Parameter(query="page", default=1, ge=1, le=10_000),
+    open_only: str = Parameter(query="open", default=""),
+) -> Response[str]:
+    items, more = await alerts.list_alerts(current, page, open_only=bool(open_only))
+    query = {"open": "1"} if open_only else {}
+    ctx = {
+        "alerts": items,
+        "open_only": bool(open_only),
+        "prev_url": f"/settings/alerts?{urlencode({**query, 'page': page - 1})}"
+        if page > 1
+        else None,
+        "next_url": f"/settings/alerts?{urlencode({**query, 'page': page + 1})}" if more else None,
+    }
+    return render(request, "security/alerts.html", ctx)
+
+
+def _card(request: Req, alert: dict[str, Any]) -> Response[str]:
+    if request.headers.get("hx-request") == "true":
+        return render(request, "security/_alert_card.html", {"alert": alert})
+    return redirect(request, "/settings/alerts")
+
+
+@post("/settings/alerts/{alert_id:uuid}/ack", dependencies=AUTH)
+async def alert_acknowledge(request: Req, current: Current, alert_id: UUID) -> Response[str]:
+    return _card(request, await alerts.acknowledge(current, alert_id))
+
+
+@post("/settings/alerts/{alert_id:uuid}/revoke-session", dependencies=AUTH)
+async def alert_revoke_session(request: Req, current: Current, alert_id: UUID) -> Response[str]:
+    alert = await alerts.revoke_alert_session(current, alert_id)
+    get_session(request).flash("success", "That session is signed out.")
+    return _card(request, alert)
+
+
+# --- audit log ----------------------------------------------------------------------------
+
+
+def _date(raw: str) -> datetime | None:
+    try:
+        return datetime.strptime(raw, "%Y-%m-%d").replace(tzinfo=UTC) if raw else None
+    except ValueError:
+        return None
+
+
+def _audit_filter(request: Req) -> tuple[audit.AuditFilter, dict[str, str]]:
+    q = {k: request.query_params.get(k, "")[:200] for k in ("action", "actor", "q", "from", "to")}
+    until = _date(q["to"])
+    flt = audit.AuditFilter(
+        action=q["action"],
+        actor=q["actor"],
+        text=q["q"],
+        since=_date(q["from"]),
+        until=until + timedelta(days=1) if until else None,
+    )
+    return flt, {k: v for k, v in q.items() if v}
+
+
+@get("/settings/audit", dependencies=AUTH)
+async def audit_page(
+    request: Req, current: Current, page: int = Parameter(query="page", default=1, ge=1)
+) -> Response[str]:
+    _require_admin(current)
+    flt, query = _audit_filter(request)
+    entries, more = await audit.list_entries(current.tenant_id, flt, page)
+    ctx = {
+        "entries": entries,
+        "actions": await audit.distinct_actions(current.tenant_id),
+        "query": query,
+        "export_url": "/settings/audit/export.csv?" + urlencode(query),
+        "prev_url": f"/settings/audit?{urlencode({**query, 'page': page - 1})}"
+        if page > 1
+        else None,
+        "next_url": f"/settings/audit?{urlencode({**query, 'page': page + 1})}" if more else None,
+    }
+    return render(request, "security/audit.html", ctx, block="results")
+
+
+@get("/settings/audit/export.csv", dependencies=AUTH)
+async def audit_export(request: Req, current: Current) -> Stream:
+    _require_admin(current)
+    flt, query = _audit_filter(request)
+    await audit.record_audit(
+        current.tenant_id,
+        current.user_id,
+        "security.audit_exported",
+        "audit log CSV",
+        query,
+        actor_label=f"{current.name} ({current.email})",
+    )
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
+    return Stream(
+        audit.export_csv(current.tenant_id, flt),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="odex-audit-{stamp}.csv"'},
+    )
+
+
+# --- sessions -----------------------------------------------------------------------------
+
+
+async def _session_rows(request: Req, current: Current) -> list[dict[str, Any]]:
+    mine = sessions.session_key(get_session(request).sid)
+    rows: list[dict[str, Any]] = []
+    for key, s in await sessions.user_sessions(str(current.user_id)):
+        rows.append(
+            {
+                "id": key.removeprefix("sess:"),
+                "current": key == mine,
+                "device": devices.describe(s.user_agent),
+                "ip": s.ip or "unknown",
+                "last_seen": datetime.fromtimestamp(s.last_seen, UTC),
+                "created": datetime.fromtimestamp(s.created_at, UTC),
+            }
+        )
+    rows.sort(key=lambda r: (not r["current"], -r["last_seen"].timestamp()))
+    return rows
+
+
+@get("/settings/sessions", dependencies=AUTH)
+async def sessions_page(request: Req, current: Current) -> Response[str]:
+    return render(
+        request, "security/sessions.html", {"sessions": await _session_rows(request, current)}
+    )
+
+
+@post("/settings/sessions/{session_id:str}/revoke", dependencies=AUTH)
+async def session_revoke(request: Req, current: Current, session_id: str) -> Response[str]:
+    key = "sess:" + session_id
+    if key == sessions.session_key(get_session(request).sid):
+        raise PermissionError("To end this session, log out.")
+    if not await sessions.revoke_key(str(current.user_id), key):
+        raise RecordNotFound("session")
+    await alerts.alert_user_workspaces(
+        current.user_id, "sessions_revoked", {"summary": "one session, from the sessions page"}
+    )
+    get_session(request).flash("success", "That session is signed out.")
+    return redirect(request, "/settings/sessions")
+
+
+@post("/settings/sessions/revoke-others", dependencies=AUTH)
+async def session_revoke_others(request: Req, current: Current) -> Response[str]:
+    keep = sessions.session_key(get_session(request).sid)
+    count = await sessions.destroy_user_sessions(str(current.user_id), keep_key=keep)
+    if count:
+        await alerts.alert_user_workspaces(
+            current.user_id, "sessions_revoked", {"summary": f"all other sessions ({count})"}
+        )
+    plural = "s" if count != 1 else ""
+    get_session(request).flash("success", f"Signed out {count} other session{plural}.")
+    return redirect(request, "/settings/sessions")
+
+
+ROUTES = [
+    alerts_page,
+    alert_acknowledge,
+    alert_revoke_session,
+    audit_page,
+    audit_export,
+    sessions_page,
+    session_revoke,
+    session_revoke_others,
+]

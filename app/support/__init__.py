@@ -1,0 +1,1 @@
+"""Support: the contact form (signed in or not), tickets, and the staff inbox."""

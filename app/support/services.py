@@ -1,0 +1,233 @@
+"""Support actions: take an inquiry (with spam limits), list and answer tickets (staff only)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from app.accounts.schemas import Current
+from app.accounts.validation import EMAIL_RE
+from app.core.db import global_transaction
+from app.core.errors import FormInvalid, RecordNotFound
+from app.notifications.services import queue_mail
+from app.security.ratelimit import Limit, hit, wait_text
+from app.settings import get_settings
+from app.support.tables import SupportMessage, SupportTicket
+
+TOPICS = {
+    "general": "A question about Odex",
+    "account": "My account or login",
+    "billing": "Billing and plans",
+    "privacy": "Privacy and my data",
+    "security": "Report a security issue",
+    "bug": "Something is broken",
+}
+STATUSES = ("open", "answered", "closed")
+MAX_MESSAGE = 5000
+MAX_REPLY = 10000
+# Spam: a person rarely needs more than a few requests an hour; bots are stopped here and by
+# the honeypot field in the form.
+PER_IP = Limit("support-ip", 5, 3600)
+PER_EMAIL = Limit("support-email", 3, 3600)
+
+
+@dataclass(frozen=True)
+class Inquiry:
+    """A validated support request."""
+
+    name: str
+    email: str
+    topic: str
+    subject: str
+    message: str
+
+
+def _text(value: str, errors: dict[str, str], field: str, label: str, limit: int) -> str:
+    text = value.strip()
+    if not text:
+        errors[field] = f"Enter {label}."
+    elif len(text) > limit:
+        errors[field] = (
+            f"{label[0].upper()}{label[1:]} can be at most {limit:,} characters "
+            f"(this is {len(text):,})."
+        )
+    return text
+
+
+def clean_inquiry(values: dict[str, str]) -> Inquiry:
+    """Check the form; FormInvalid names every problem at once."""
+    errors: dict[str, str] = {}
+    name = _text(" ".join(values.get("name", "").split()), errors, "name", "your name", 200)
+    email = values.get("email", "").strip()
+    if not email:
+        errors["email"] = "Enter your email address, so that we can answer you."
+    elif len(email) > 254 or not EMAIL_RE.match(email):
+        errors["email"] = "Enter a valid email address, like name@company.com."
+    topic = values.get("topic", "")
+    if topic not in TOPICS:
+        errors["topic"] = "Choose what your request is about."
+    subject = _text(
+        " ".join(values.get("subject", "").split()), errors, "subject", "a subject", 200
+    )
+    message = _text(values.get("message", ""), errors, "message", "your message", MAX_MESSAGE)
+    if errors:
+        raise FormInvalid(errors)
+    return Inquiry(name, email, topic, subject, message)
+
+
+async def check_rate(ip: str, email: str) -> None:
+    """Refuse a burst of requests from one address or for one mailbox, with the wait time."""
+    wait = max(await hit(PER_IP, ip or "unknown"), await hit(PER_EMAIL, email))
+    if wait:
+        raise FormInvalid(
+            {
+                "form": "You've sent several requests in a short time. We'll answer those "
+                f"first; you can send another in {wait_text(wait)}, or write to "
+                f"{get_settings().privacy_contact}."
+            }
+        )
+
+
+async def submit_inquiry(inquiry: Inquiry, user_id: UUID | None, ip: str) -> int:
+    """Open a ticket with the request as its first message and mail a confirmation."""
+    await check_rate(ip, inquiry.email)
+    now = datetime.now(UTC)
+    async with global_transaction():
+        rows = await SupportTicket.insert(
+            SupportTicket(
+                user_id=user_id,
+                name=inquiry.name,
+                email=inquiry.email,
+                topic=inquiry.topic,
+                subject=inquiry.subject,
+                status="open",
+                created_at=now,
+                updated_at=now,
+            )
+        ).returning(SupportTicket.id)
+        ticket_id = int(rows[0]["id"])
+        await SupportMessage.insert(
+            SupportMessage(ticket_id=ticket_id, author="requester", body=inquiry.message)
+        )
+        await queue_mail(
+            "support_received",
+            inquiry.email,
+            f"We received your request #{ticket_id}: {inquiry.subject}",
+            "support_received.txt",
+            name=inquiry.name,
+            ticket_id=ticket_id,
+            request_subject=inquiry.subject,
+            topic=TOPICS[inquiry.topic],
+            message=inquiry.message,
+            privacy_contact=get_settings().privacy_contact,
+        )
+    return ticket_id
+
+
+def _require_staff(current: Current) -> None:
+    if not current.is_staff:
+        raise PermissionError("Only Odex staff can see support requests.")
+
+
+async def list_tickets(current: Current, status: str | None) -> list[dict[str, Any]]:
+    """The inbox: newest activity first, optionally one status."""
+    _require_staff(current)
+    async with global_transaction():
+        query = SupportTicket.select().order_by(SupportTicket.updated_at, ascending=False)
+        if status in STATUSES:
+            query = query.where(SupportTicket.status == status)
+        return list(await query.limit(200))
+
+
+async def status_counts(current: Current) -> dict[str, int]:
+    _require_staff(current)
+    async with global_transaction() as conn:
+        rows = await conn.fetch("select status, count(*) from support_tickets group by status")
+    counts = {status: 0 for status in STATUSES}
+    counts.update({row["status"]: int(row["count"]) for row in rows})
+    return counts
+
+
+async def get_ticket(current: Current, ticket_id: int) -> tuple[dict[str, Any], list[Any]]:
+    """A ticket and its thread, oldest message first."""
+    _require_staff(current)
+    async with global_transaction():
+        ticket = await SupportTicket.select().where(SupportTicket.id == ticket_id).first()
+        if ticket is None:
+            raise RecordNotFound()
+        thread = await (
+            SupportMessage.select()
+            .where(SupportMessage.ticket_id == ticket_id)
+            .order_by(SupportMessage.id)
+        )
+    return ticket, list(thread)
+
+
+async def reply_to_ticket(current: Current, ticket_id: int, body: str, close: bool) -> None:
+    """Add a staff reply, mail it to the requester, mark the ticket answered (or closed)."""
+    _require_staff(current)
+    errors: dict[str, str] = {}
+    text = _text(body, errors, "body", "a reply", MAX_REPLY)
+    if errors:
+        raise FormInvalid(errors)
+    async with global_transaction():
+        ticket = await SupportTicket.select().where(SupportTicket.id == ticket_id).first()
+        if ticket is None:
+            raise RecordNotFound()
+        await SupportMessage.insert(
+            SupportMessage(
+                ticket_id=ticket_id, author="staff", staff_user_id=current.user_id, body=text
+            )
+        )
+        await SupportTicket.update(
+            {
+                SupportTicket.status: "closed" if close else "answered",
+                SupportTicket.updated_at: datetime.now(UTC),
+            }
+        ).where(SupportTicket.id == ticket_id)
+        await queue_mail(
+            "support_reply",
+            ticket["email"],
+            f"Re: {ticket['subject']} [request #{ticket_id}]",
+            "support_reply.txt",
+            name=ticket["name"],
+            ticket_id=ticket_id,
+            body=text,
+            staff_name=current.name.split(" ")[0],
+            closed=close,
+            support_url=f"{get_settings().base_url}/support",
+        )
+
+
+async def set_ticket_status(current: Current, ticket_id: int, status: str) -> None:
+    """Reopen or close a ticket without replying."""
+    _require_staff(current)
+    if status not in STATUSES:
+        raise FormInvalid({"status": "Choose open, answered or closed."})
+    async with global_transaction():
+        rows = (
+            await SupportTicket.update(
+                {SupportTicket.status: status, SupportTicket.updated_at: datetime.now(UTC)}
+            )
+            .where(SupportTicket.id == ticket_id)
+            .returning(SupportTicket.id)
+        )
+    if not rows:
+        raise RecordNotFound()
+
+
+async def forget_requester(user_id: UUID | None, email: str) -> int:
+    """Erase a person's support tickets (theirs by login or by address) with their threads.
+
+    For the privacy domain's account deletion job: call it outside any tenant transaction.
+    """
+    async with global_transaction() as conn:
+        rows = await conn.fetch(
+            "delete from support_tickets where lower(email) = lower($1) or user_id = $2"
+            " returning id",
+            email.strip(),
+            user_id,
+        )
+    return len(rows)

@@ -1,0 +1,75 @@
+"""Test mode (no Stripe keys): the page says so, and simulated Checkout and Portal actions
+go through signed webhooks and the job like Stripe's would."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.billing import stripe_client
+from tests.billing.helpers import account, notices
+from tests.helpers import Account, Mailbox, run_jobs
+
+
+async def test_simulated_checkout_failed_payment_grace_and_cancel(
+    client_a: Any, client_b: Any, tenant_a: Account, tenant_b: Account, mailbox: Mailbox
+) -> None:
+    assert stripe_client.is_test_mode()
+    page = (await client_a.get("/settings/billing")).text
+    assert "Test mode" in page and 'id="current-plan">Free<' in page
+    assert 'href="/settings/billing"' in page  # the nav link
+
+    start = await client_a.post_form("/settings/billing/checkout", {"plan": "pro"})
+    assert start.headers["location"] == "/settings/billing/test-checkout?plan=pro"
+    checkout = (await client_a.get(start.headers["location"])).text
+    assert "Simulate checkout" in checkout and "Test mode" in checkout
+    done = await client_a.post_form("/settings/billing/test-checkout", {"plan": "pro"})
+    assert done.headers["location"] == "/settings/billing?checkout=success&from=free"
+    waiting = (await client_a.get(done.headers["location"])).text
+    assert "confirming your new plan" in waiting  # the job has not run yet
+    await run_jobs()
+    await run_jobs()
+    polled = await client_a.get(
+        "/settings/billing/status?from=free", headers={"HX-Request": "true"}
+    )
+    assert polled.headers["hx-refresh"] == "true"  # confirmed: the whole page reloads
+    page = (await client_a.get("/settings/billing?checkout=success&from=free")).text
+    assert 'id="current-plan">Pro<' in page and "confirming" not in page
+    assert "Plan changed to Pro" in page
+    assert "Your last payment failed" not in page
+
+    failed = await client_a.post_form("/settings/billing/test-portal", {"action": "payment_failed"})
+    assert failed.status_code == 303
+    await run_jobs()
+    await run_jobs()
+    page = (await client_a.get("/settings/billing")).text
+    assert "Your last payment failed" in page and 'id="current-plan">Pro<' in page
+    assert "moves to the Free plan" in page
+    state = await account(tenant_a.tenant_id)
+    assert state.status == "past_due" and state.grace_until is not None
+    mail = [m for m in mailbox.to(tenant_a.email) if m["Subject"].startswith("Payment failed")]
+    assert len(mail) == 1
+    body = mail[0].get_payload(decode=True).decode()
+    assert "/settings/billing" in body and "Update your card" in body
+
+    await client_a.post_form("/settings/billing/test-portal", {"action": "payment_succeeded"})
+    await run_jobs()
+    assert "Your last payment failed" not in (await client_a.get("/settings/billing")).text
+
+    await client_a.post_form("/settings/billing/test-portal", {"action": "cancel"})
+    await run_jobs()
+    page = (await client_a.get("/settings/billing")).text
+    assert 'id="current-plan">Free<' in page and "Subscription cancelled" in page
+    kinds = await notices(tenant_a.tenant_id)
+    assert kinds.count("billing.plan_changed") == 1
+    assert kinds.count("billing.payment_failed") == 1
+    assert kinds.count("billing.subscription_cancelled") == 1
+
+    # the other workspace is untouched
+    assert 'id="current-plan">Free<' in (await client_b.get("/settings/billing")).text
+    assert await notices(tenant_b.tenant_id) == []
+
+
+async def test_simulation_is_refused_without_a_subscription(client_a: Any) -> None:
+    response = await client_a.post_form("/settings/billing/test-portal", {"action": "cancel"})
+    assert response.status_code == 422
+    assert "simulate a checkout first" in response.text

@@ -1,0 +1,35 @@
+"""The P1 floor: a bare `websockets` server that broadcasts whatever its control socket sends.
+
+Usage: python -m tests.perf.bare_broadcast PORT
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import Any
+
+from websockets.asyncio.server import broadcast, serve
+
+CLIENTS: set[Any] = set()
+
+
+async def handler(ws: Any) -> None:
+    if ws.request.path == "/control":
+        async for message in ws:
+            broadcast(CLIENTS, message)
+        return
+    CLIENTS.add(ws)
+    try:
+        await ws.wait_closed()
+    finally:
+        CLIENTS.discard(ws)
+
+
+async def main(port: int) -> None:
+    async with serve(handler, "127.0.0.1", port, max_size=2**22):
+        await asyncio.Future()
+
+
+if __name__ == "__main__":
+    asyncio.run(main(int(sys.argv[1])))
