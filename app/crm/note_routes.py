@@ -14,6 +14,7 @@ from app.crm import notes
 from app.crm.company_routes import render_company
 from app.crm.contact_routes import render_contact
 from app.crm.web import AUTH, Req, form_values
+from app.deals.routes import render_deal
 
 
 async def _back_with_errors(
@@ -24,9 +25,7 @@ async def _back_with_errors(
         return await render_contact(request, current, subject_id, extra, status=422)
     if subject_type == "company":
         return await render_company(request, current, subject_id, extra, status=422)
-    errors = extra.get("note_errors") or extra.get("task_errors") or {}
-    get_session(request).flash("error", " ".join(errors.values()))
-    return redirect(request, notes.subject_link(subject_type, subject_id))
+    return await render_deal(request, current, subject_id, extra, status=422)
 
 
 def _check_type(subject_type: str) -> None:

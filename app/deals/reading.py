@@ -151,11 +151,3 @@ async def form_options(current: Current, extra_company: str = "") -> dict[str, A
         "companies": [(str(r["id"]), r["name"]) for r in companies],
         "contacts": [(str(r["id"]), r["name"] or "(no name)") for r in contacts],
     }
-
-
-async def deal_timeline(current: Current, deal_id: UUID) -> list[Any]:
-    """The deal's activity timeline, newest first."""
-    from app.crm.activity import timeline
-
-    async with tenant_transaction(current.tenant_id, current.user_id):
-        return list(await timeline("deal", deal_id))

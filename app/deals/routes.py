@@ -13,6 +13,7 @@ from app.accounts.deps import provide_current
 from app.accounts.schemas import Current
 from app.core.errors import FormInvalid
 from app.core.web import get_session, redirect, render
+from app.crm.notes import subject_panel
 from app.deals import pipelines, reading, services
 from app.deals.money import currencies
 from app.deals.services import DealInput
@@ -100,11 +101,23 @@ async def deal_create(request: Req, current: Current) -> Response[str]:
     return redirect(request, f"/deals/{deal_id}")
 
 
+async def render_deal(
+    request: Req,
+    current: Current,
+    deal_id: UUID,
+    extra: dict[str, Any] | None = None,
+    status: int = 200,
+) -> Response[str]:
+    """The deal page with its notes, tasks and timeline; `extra` carries a form's errors."""
+    deal = await reading.get_deal(current, deal_id)
+    panel = await subject_panel(current, "deal", deal_id)
+    panel.update(extra or {})
+    return render(request, "deals/detail.html", {"deal": deal, "panel": panel}, status=status)
+
+
 @get("/deals/{deal_id:uuid}", dependencies=AUTH)
 async def deal_detail(request: Req, current: Current, deal_id: UUID) -> Response[str]:
-    deal = await reading.get_deal(current, deal_id)
-    timeline = await reading.deal_timeline(current, deal_id)
-    return render(request, "deals/detail.html", {"deal": deal, "timeline": timeline})
+    return await render_deal(request, current, deal_id)
 
 
 @get("/deals/{deal_id:uuid}/edit", dependencies=AUTH)

@@ -26,6 +26,7 @@ from app.privacy import hooks
 from app.privacy.export import export_dir
 from app.privacy.tables import DeletionRequest
 from app.security import sessions
+from app.support.services import forget_requester
 from app.settings import get_settings
 
 log = logging.getLogger("odex.privacy")
@@ -137,6 +138,8 @@ async def _remove_user(user_id: UUID) -> None:
                 "delete from outbox where lower(to_addr) = lower($1) and sent_at is not null",
                 email,
             )
+    if email:  # their support tickets and threads (global tables) go with the account
+        await forget_requester(user_id, email)
     await sessions.destroy_user_sessions(str(user_id))
 
 

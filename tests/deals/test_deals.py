@@ -175,3 +175,23 @@ async def test_demo_seed_fills_the_board_of_that_workspace_only(
         assert title in board.text
     assert "Lost: Went with a cheaper supplier" in board.text
     assert "Warehouse robot fleet" not in (await client_b.get("/deals/board")).text
+
+
+async def test_deal_page_has_notes_tasks_and_timeline(
+    client_a: Any, client_b: Any, tenant_a: Account, tenant_b: Account
+) -> None:
+    """Notes and tasks work on a deal like on contacts and companies; B can't reach them."""
+    deal_id = await make_deal(tenant_a, "Panel deal")
+    await make_deal(tenant_b, "B's own deal")
+    deal_url = f"/deals/{deal_id}"
+    empty = await client_a.post_form(f"/records/deal/{deal_id}/notes", {"body": "   "})
+    assert empty.status_code == 422 and "Panel deal" in empty.text
+    added = await client_a.post_form(
+        f"/records/deal/{deal_id}/notes", {"body": "Call them on Monday"}
+    )
+    assert added.status_code == 303
+    page = await client_a.get(deal_url)
+    assert "Call them on Monday" in page.text and "Timeline" in page.text
+    assert (await client_b.get(deal_url)).status_code == 404
+    foreign = await client_b.post_form(f"/records/deal/{deal_id}/notes", {"body": "sneaky"})
+    assert foreign.status_code == 404

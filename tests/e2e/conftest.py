@@ -48,7 +48,8 @@ class LiveServer:
     def __init__(self, env: dict[str, str]) -> None:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {**os.environ, **env, "BASE_URL": self.url}
+        # the daily backup is tested in tests/ops; a browser-test worker must not take one
+        self.env = {**os.environ, **env, "BASE_URL": self.url, "BACKUP_HOUR": "24"}
         self.procs: list[subprocess.Popen[bytes]] = []
 
     def start(self) -> LiveServer:

@@ -142,8 +142,21 @@ async def test_account_deletion_keeps_the_workspace(
         rid = await conn.fetchval(
             "select id from deletion_requests where subject_user_id = $1", member_id
         )
+    from app.support.services import Inquiry, submit_inquiry
+
+    await submit_inquiry(  # their support ticket goes with the account; B's stays
+        Inquiry("Mem", email, "privacy", "Help", "Please help me"), member_id, "10.0.0.9"
+    )
+    await submit_inquiry(
+        Inquiry("B", tenant_b.email, "privacy", "Other", "Other help"), tenant_b.user_id, "10.0.0.8"
+    )
     await _make_due(rid)
     assert await deletion.purge_deletion(None, str(rid)) == "completed"
+    async with global_transaction() as conn:
+        tickets = await conn.fetch(
+            "select email from support_tickets where email = any($1)", [email, tenant_b.email]
+        )
+    assert [t["email"] for t in tickets] == [tenant_b.email]
     async with tenant_transaction(tenant_a.tenant_id) as conn:
         members = [r["user_id"] for r in await conn.fetch("select user_id from memberships")]
     assert members == [tenant_a.user_id]
