@@ -26,8 +26,8 @@ from app.privacy import hooks
 from app.privacy.export import export_dir
 from app.privacy.tables import DeletionRequest
 from app.security import sessions
-from app.support.services import forget_requester
 from app.settings import get_settings
+from app.support.services import forget_requester
 
 log = logging.getLogger("odex.privacy")
 
