@@ -13,6 +13,7 @@ from app.accounts.deps import provide_current
 from app.accounts.schemas import Current
 from app.core.embedded import read_mailbox
 from app.core.web import get_session, redirect, render
+from app.crm.dashboard import load_dashboard
 from app.settings import get_settings
 
 Req = Request[Any, Any, Any]
@@ -25,7 +26,7 @@ async def home(request: Req) -> Response[str]:
 
 @get("/app", dependencies={"current": Provide(provide_current)})
 async def dashboard(request: Req, current: Current) -> Response[str]:
-    return render(request, "core/dashboard.html", {})
+    return render(request, "core/dashboard.html", {"board": await load_dashboard(current)})
 
 
 @get("/healthz")
