@@ -15,7 +15,7 @@ from app.billing import routes as billing_routes
 from app.core import db, redis
 from app.core import routes as core_routes
 from app.core.errors import EXCEPTION_HANDLERS
-from app.core.headers import security_headers_before_send, security_headers_middleware
+from app.core.headers import security_headers_before_send
 from app.core.web import check_csrf, session_middleware
 from app.crm import routes as crm_routes
 from app.deals import board_routes as deal_board_routes
@@ -73,7 +73,6 @@ def create_app() -> Litestar:
         before_request=check_csrf,
         before_send=[security_headers_before_send],  # also router 404s, which skip middleware
         middleware=[
-            DefineMiddleware(security_headers_middleware),
             DefineMiddleware(session_middleware),
             DefineMiddleware(privacy_middleware),  # after the session: consent + usage
         ],

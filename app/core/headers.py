@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import Message, Scope
 
 from app.settings import get_settings
 
@@ -17,45 +17,8 @@ CSP = (
 )
 
 
-def security_headers_middleware(app: ASGIApp) -> ASGIApp:
-    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if str(scope["type"]) != "http":
-            await app(scope, receive, send)
-            return
-        secure = get_settings().secure_cookies or scope.get("scheme") == "https"
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                extra = {
-                    b"content-security-policy": CSP.encode(),
-                    b"x-content-type-options": b"nosniff",
-                    b"x-frame-options": b"DENY",
-                    b"referrer-policy": b"strict-origin-when-cross-origin",
-                    b"permissions-policy": b"camera=(), microphone=(), geolocation=()",
-                    b"cross-origin-opener-policy": b"same-origin",
-                }
-                if secure:
-                    extra[b"strict-transport-security"] = b"max-age=63072000; includeSubDomains"
-                present = {k.lower() for k, _ in headers}
-                headers += [(k, v) for k, v in extra.items() if k not in present]
-                message = {**message, "headers": headers}
-            await send(message)
-
-        await app(scope, receive, send_with_headers)
-
-    return middleware
-
-
-async def security_headers_before_send(message: Message, scope: Scope) -> None:
-    """The same headers for responses no route produced (404/405 from the router itself),
-    which app middleware never sees; registered as an app-level before_send hook."""
-    if message["type"] != "http.response.start" or str(scope["type"]) != "http":
-        return
-    secure = get_settings().secure_cookies or scope.get("scheme") == "https"
-    headers = list(message.get("headers", []))
-    present = {bytes(k).lower() for k, _ in headers}
-    extra = {
+def _security_headers(secure: bool) -> dict[bytes, bytes]:
+    headers = {
         b"content-security-policy": CSP.encode(),
         b"x-content-type-options": b"nosniff",
         b"x-frame-options": b"DENY",
@@ -63,7 +26,18 @@ async def security_headers_before_send(message: Message, scope: Scope) -> None:
         b"permissions-policy": b"camera=(), microphone=(), geolocation=()",
         b"cross-origin-opener-policy": b"same-origin",
     }
-    if secure:
-        extra[b"strict-transport-security"] = b"max-age=63072000; includeSubDomains"
-    headers += [(k, v) for k, v in extra.items() if k not in present]
+    if secure:  # HSTS only when the site is served over TLS
+        headers[b"strict-transport-security"] = b"max-age=63072000; includeSubDomains"
+    return headers
+
+
+async def security_headers_before_send(message: Message, scope: Scope) -> None:
+    """Add the headers to every HTTP response the app sends, routed or not (the router's own
+    404/405 and static files included), unless a handler set one itself."""
+    if message["type"] != "http.response.start" or str(scope["type"]) != "http":
+        return
+    secure = get_settings().secure_cookies or scope.get("scheme") == "https"
+    headers = list(message.get("headers", []))
+    present = {bytes(k).lower() for k, _ in headers}
+    headers += [(k, v) for k, v in _security_headers(secure).items() if k not in present]
     message["headers"] = headers

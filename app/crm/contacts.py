@@ -1,4 +1,7 @@
-"""Contact actions: validate, create, edit, delete, list (keyset + trigram search), read."""
+"""Contact actions: validate, create, edit, delete, list (keyset + search), read.
+
+Emails and phones are stored encrypted (app/crm/secure.py): written sealed, read opened.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ from app.crm import validation as v
 from app.crm.activity import field_diff, record_activity
 from app.crm.common import check_member, conn, readable
 from app.crm.listing import Page, Params, SortSpec, keyset_page, like_pattern
+from app.crm.secure import open_contact, redact_changes, seal_contact, search_indexes
 
 FIELDS = (
     "first_name",
@@ -35,6 +39,19 @@ SORTS = {
     ),
     "newest": SortSpec("Newest", ("c.created_at", "c.id"), ("ts", "uuid"), descending=True),
 }
+# FIELDS as columns: emails and phones are stored as ciphertexts and blind indexes
+STORED_COLUMNS = (
+    "first_name",
+    "last_name",
+    "emails_enc",
+    "emails_bidx",
+    "phones_enc",
+    "phones_bidx",
+    "title",
+    "company_id",
+    "owner_id",
+    "tags",
+)
 UNKNOWN_COMPANY = "Choose a company from your workspace."
 
 
@@ -79,7 +96,17 @@ async def _row(contact_id: UUID) -> dict[str, Any]:
     row = await conn().fetchrow("select * from contacts where id = $1", contact_id)
     if row is None:
         raise RecordNotFound("contact")
-    return dict(row)
+    return open_contact(row)
+
+
+def _stored(data: dict[str, Any]) -> list[Any]:
+    """The column values of FIELDS as stored: emails and phones sealed (see STORED_COLUMNS)."""
+    return [
+        data["first_name"],
+        data["last_name"],
+        *seal_contact(data["emails"], data["phones"]),
+        *(data[f] for f in FIELDS[4:]),
+    ]
 
 
 async def create_contact(current: Current, values: dict[str, Any]) -> UUID:
@@ -91,11 +118,11 @@ async def create_contact(current: Current, values: dict[str, Any]) -> UUID:
             await check_company(data["company_id"])
             await check_member(data["owner_id"], "owner_id", "an owner")
             await c.execute(
-                "insert into contacts (id, tenant_id, first_name, last_name, emails, phones, title,"
-                " company_id, owner_id, tags) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                f"insert into contacts (id, tenant_id, {', '.join(STORED_COLUMNS)})"
+                " values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
                 contact_id,
                 current.tenant_id,
-                *(data[f] for f in FIELDS),
+                *_stored(data),
             )
             await record_activity(
                 current.tenant_id,
@@ -104,7 +131,7 @@ async def create_contact(current: Current, values: dict[str, Any]) -> UUID:
                 contact_id,
                 "created",
                 f"created the contact {full_name(data)}",
-                field_diff(None, await readable(data), FIELDS),
+                redact_changes(field_diff(None, await readable(data), FIELDS)),
             )
     except asyncpg.ForeignKeyViolationError as exc:  # deleted meanwhile
         raise FormInvalid({"company_id": UNKNOWN_COMPANY}) from exc
@@ -118,14 +145,15 @@ async def update_contact(current: Current, contact_id: UUID, values: dict[str, A
             before = await _row(contact_id)
             await check_company(data["company_id"])
             await check_member(data["owner_id"], "owner_id", "an owner")
+            assignments = ", ".join(f"{col} = ${n}" for n, col in enumerate(STORED_COLUMNS, 2))
             await c.execute(
-                "update contacts set first_name = $2, last_name = $3, emails = $4, phones = $5,"
-                " title = $6, company_id = $7, owner_id = $8, tags = $9, updated_at = now()"
-                " where id = $1",
+                f"update contacts set {assignments}, updated_at = now() where id = $1",
                 contact_id,
-                *(data[f] for f in FIELDS),
+                *_stored(data),
             )
-            changes = field_diff(await readable(before), await readable(data), FIELDS)
+            changes = redact_changes(
+                field_diff(await readable(before), await readable(data), FIELDS)
+            )
             if changes:
                 await record_activity(
                     current.tenant_id,
@@ -173,7 +201,7 @@ async def get_contact(current: Current, contact_id: UUID) -> dict[str, Any]:
         )
     if row is None:
         raise RecordNotFound("contact")
-    return dict(row)
+    return open_contact(row)
 
 
 async def list_contacts(
@@ -190,14 +218,19 @@ async def list_contacts(
     where = [f"c.tenant_id = {params.add(current.tenant_id)}"]
     query = q.strip()[:200]
     if query:
-        where.append(f"c.search_text like {params.add(like_pattern(query))}")
+        # names and title by substring; an exact email or phone number by its blind index
+        pattern, indexes = params.add(like_pattern(query)), params.add(search_indexes(query))
+        where.append(
+            f"(c.search_text like {pattern} or c.emails_bidx && {indexes}::text[]"
+            f" or c.phones_bidx && {indexes}::text[])"
+        )
     if company_id is not None:
         where.append(f"c.company_id = {params.add(company_id)}")
     async with tenant_transaction(current.tenant_id, current.user_id) as c:
-        return await keyset_page(
+        page = await keyset_page(
             c,
             select=(
-                "c.id, c.first_name, c.last_name, c.emails, c.phones, c.title, c.tags,"
+                "c.id, c.first_name, c.last_name, c.emails_enc, c.phones_enc, c.title, c.tags,"
                 " c.company_id, co.name as company_name, u.name as owner_name"
             ),
             from_sql=(
@@ -211,3 +244,5 @@ async def list_contacts(
             before=before,
             limit=limit,
         )
+    page.rows = [open_contact(row) for row in page.rows]
+    return page

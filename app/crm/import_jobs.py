@@ -1,8 +1,13 @@
-"""The CSV import job: validates rows, inserts batches with unnest(), records progress to resume."""
+"""The CSV import job: validates rows, inserts batches with unnest(), records progress to resume.
+
+Emails and phones are sealed (app/crm/secure.py) batch by batch before the insert, and so are the
+cells of a failed row kept for the error report.
+"""
 
 from __future__ import annotations
 
 import csv
+import re
 import uuid
 from collections.abc import Iterator
 from itertools import islice
@@ -17,6 +22,7 @@ from app.core.errors import FormInvalid
 from app.crm.companies import clean_company
 from app.crm.contacts import clean_contact
 from app.crm.imports import IMPORT_JOB, import_path, open_csv
+from app.crm.secure import seal_contact, seal_list
 
 BATCH = 1000
 SEP = "\x1f"  # joins list fields for unnest (validated values never contain it)
@@ -54,8 +60,13 @@ def _values(row: list[str], mapping: dict[str, str]) -> dict[str, str]:
     return values
 
 
+QUOTED_VALUE = re.compile(r"“[^”]*”")
+
+
 def _reason(exc: FormInvalid) -> str:
-    return " ".join(exc.errors.values())[:500]
+    """The row's problems, without the values the messages quote (“bad@email”): the reason is
+    stored in the clear, the row itself (shown beside it in the error report) is sealed."""
+    return QUOTED_VALUE.sub("“…”", " ".join(exc.errors.values()))[:500]
 
 
 class Batch:
@@ -142,21 +153,24 @@ async def _insert_contacts(
         c, tenant_id, user_id, {r["company"] for r in rows if r["company"]}
     )
     ids = [uuid.uuid4() for _ in rows]
+    # (emails_enc, emails_bidx, phones_enc, phones_bidx) of each row, each list joined by SEP
+    sealed = [[SEP.join(part) for part in seal_contact(r["emails"], r["phones"])] for r in rows]
     await c.execute(
-        "insert into contacts (id, tenant_id, owner_id, first_name, last_name, emails, phones,"
-        " title, company_id, tags)"
-        " select u.id, $1, $2, u.fn, u.ln, string_to_array(u.em, $3), string_to_array(u.ph, $3),"
-        " u.ti, u.co, string_to_array(u.tg, $3)"
+        "insert into contacts (id, tenant_id, owner_id, first_name, last_name, emails_enc,"
+        " emails_bidx, phones_enc, phones_bidx, title, company_id, tags)"
+        " select u.id, $1, $2, u.fn, u.ln, string_to_array(u.em, $3), string_to_array(u.emi, $3),"
+        " string_to_array(u.ph, $3), string_to_array(u.phi, $3), u.ti, u.co,"
+        " string_to_array(u.tg, $3)"
         " from unnest($4::uuid[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],"
-        " $10::uuid[], $11::text[]) as u(id, fn, ln, em, ph, ti, co, tg)",
+        " $10::text[], $11::text[], $12::uuid[], $13::text[])"
+        " as u(id, fn, ln, em, emi, ph, phi, ti, co, tg)",
         tenant_id,
         user_id,
         SEP,
         ids,
         [r["first_name"] for r in rows],
         [r["last_name"] for r in rows],
-        [SEP.join(r["emails"]) for r in rows],
-        [SEP.join(r["phones"]) for r in rows],
+        *([s[i] for s in sealed] for i in range(4)),
         [r["title"] for r in rows],
         [companies.get(r["company"].lower()) if r["company"] else None for r in rows],
         [SEP.join(r["tags"]) for r in rows],
@@ -256,7 +270,7 @@ async def import_crm_csv(
                         [n for n, _, _ in batch.failed],
                         [r for _, r, _ in batch.failed],
                         [
-                            SEP.join(cell.replace(SEP, " ")[:1000] for cell in raw)
+                            SEP.join(seal_list([cell.replace(SEP, " ")[:1000] for cell in raw]))
                             for _, _, raw in batch.failed
                         ],
                     )

@@ -18,9 +18,11 @@ from uuid import UUID
 import msgspec
 
 from app.accounts.schemas import Current
+from app.billing.limits import check_record_limit
 from app.core.db import after_commit, tenant_transaction
 from app.core.errors import FormInvalid, RecordNotFound
 from app.core.redis import queue
+from app.security.crypto import decrypt_list
 from app.settings import get_settings
 
 IMPORT_JOB = "import_crm_csv"
@@ -258,6 +260,7 @@ async def run_import(current: Current, import_id: UUID, values: dict[str, str]) 
             raise RecordNotFound("import")
         if row["status"] not in ("uploaded", "failed"):
             raise FormInvalid({"form": "This import has already started."})
+        await check_record_limit(current.tenant_id, row["kind"])  # plan limit (billing)
         mapping = clean_mapping(row["kind"], list(row["headers"]), values)
         await c.execute(
             "update crm_imports set mapping = $2::jsonb, status = 'queued', error = null,"
@@ -320,7 +323,8 @@ async def error_rows(current: Current, import_id: UUID) -> tuple[dict[str, Any],
             " order by row_number",
             import_id,
         )
-    return data, list(rows)
+    # the cells are sealed (they hold emails and phones in the clear otherwise)
+    return data, [{**dict(r), "raw": decrypt_list(r["raw"])} for r in rows]
 
 
 FORMULA_START = ("=", "@", "\t", "\r")

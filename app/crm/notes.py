@@ -1,4 +1,8 @@
-"""Notes and tasks on contacts, companies and deals; @mentions and assignments notify people."""
+"""Notes and tasks on contacts, companies and deals; @mentions and assignments notify people.
+
+Note bodies are stored encrypted (notes.body_enc, app/crm/secure.py): mentions are read from the
+plaintext before it is sealed, and the mention notification names the record, not the note.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +18,9 @@ from app.core.errors import FormInvalid, RecordNotFound
 from app.crm import validation as v
 from app.crm.activity import record_activity
 from app.crm.common import Person, check_member, conn, members
+from app.crm.secure import open_note
 from app.notifications.services import notify
+from app.security.crypto import encrypt_text
 
 # subject type -> (table, SQL for its display name, URL prefix)
 SUBJECTS: dict[str, tuple[str, str, str]] = {
@@ -67,20 +73,21 @@ async def add_note(current: Current, subject_type: str, subject_id: UUID, body: 
     note_id = uuid.uuid4()
     async with tenant_transaction(current.tenant_id, current.user_id) as c:
         name = await subject_name(subject_type, subject_id)
+        people = mentioned(text, await members())  # parsed from the plaintext, before sealing
         await c.execute(
-            "insert into notes (id, tenant_id, subject_type, subject_id, author_id, body)"
+            "insert into notes (id, tenant_id, subject_type, subject_id, author_id, body_enc)"
             " values ($1, $2, $3, $4, $5, $6)",
             note_id,
             current.tenant_id,
             subject_type,
             subject_id,
             current.user_id,
-            text,
+            encrypt_text(text),
         )
         await record_activity(
             current.tenant_id, current.user_id, subject_type, subject_id, "note", "added a note"
         )
-        for person in mentioned(text, await members()):
+        for person in people:
             if person.user_id == current.user_id:
                 continue
             await notify(
@@ -88,7 +95,7 @@ async def add_note(current: Current, subject_type: str, subject_id: UUID, body: 
                 person.user_id,
                 "mention",
                 f"{current.name} mentioned you on {name}",
-                text[:300],
+                "Open the record to read the note.",  # notifications aren't encrypted: no body
                 subject_link(subject_type, subject_id),
             )
     return note_id
@@ -97,7 +104,9 @@ async def add_note(current: Current, subject_type: str, subject_id: UUID, body: 
 async def delete_note(current: Current, note_id: UUID) -> tuple[str, UUID]:
     """Delete a note (its author or an admin); returns its subject."""
     async with tenant_transaction(current.tenant_id, current.user_id) as c:
-        row = await c.fetchrow("select * from notes where id = $1", note_id)
+        row = await c.fetchrow(
+            "select subject_type, subject_id, author_id from notes where id = $1", note_id
+        )
         if row is None:
             raise RecordNotFound("note")
         if row["author_id"] != current.user_id and not current.is_admin:
@@ -196,7 +205,7 @@ async def notes_and_tasks(subject_type: str, subject_id: UUID) -> dict[str, Any]
     """Notes (newest first) and tasks (open first, by due date) inside a tenant transaction."""
     c = conn()
     notes = await c.fetch(
-        "select n.id, n.body, n.created_at, n.author_id, coalesce(u.name, 'Someone') as author"
+        "select n.id, n.body_enc, n.created_at, n.author_id, coalesce(u.name, 'Someone') as author"
         " from notes n left join users u on u.id = n.author_id"
         " where n.subject_type = $1 and n.subject_id = $2 order by n.created_at desc limit 200",
         subject_type,
@@ -209,7 +218,7 @@ async def notes_and_tasks(subject_type: str, subject_id: UUID) -> dict[str, Any]
         subject_type,
         subject_id,
     )
-    return {"notes": [dict(n) for n in notes], "tasks": [dict(t) for t in tasks]}
+    return {"notes": [open_note(n) for n in notes], "tasks": [dict(t) for t in tasks]}
 
 
 async def my_open_tasks(current: Current, limit: int = 200) -> list[dict[str, Any]]:

@@ -22,8 +22,11 @@ class Contact(Table, tablename="contacts"):
     tenant_id = UUID()
     first_name = Text(default="")
     last_name = Text(default="")
-    emails = Array(base_column=Text())
-    phones = Array(base_column=Text())
+    # AES-256-GCM ciphertexts and blind indexes (app/crm/secure.py), never plaintext
+    emails_enc = Array(base_column=Text())
+    emails_bidx = Array(base_column=Text())
+    phones_enc = Array(base_column=Text())
+    phones_bidx = Array(base_column=Text())
     title = Text(null=True, default=None)
     company_id = UUID(null=True, default=None)
     owner_id = UUID(null=True, default=None)
@@ -53,7 +56,7 @@ class Note(Table, tablename="notes"):
     subject_type = Text()
     subject_id = UUID()
     author_id = UUID(null=True, default=None)
-    body = Text()
+    body_enc = Text()  # ciphertext (app/crm/secure.py)
     created_at = Timestamptz()
     updated_at = Timestamptz()
 

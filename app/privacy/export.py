@@ -4,11 +4,18 @@ The export is a declarative list of (file name, table, SQL). Each file is produc
 PostgreSQL's `COPY (SELECT …) TO STDOUT` inside `tenant_transaction` (so RLS applies) and written
 chunk by chunk into the zip, so the worker's memory stays flat whatever the row count. Text cells
 that a spreadsheet would run as a formula (= + - @ tab CR) are prefixed with a quote in SQL.
+
+Files of tables with encrypted columns (DECRYPTED_FILES: contacts' emails/phones, note bodies)
+can't be decrypted inside COPY: they are read through a cursor in chunks of EXPORT_CHUNK rows,
+decrypted in Python and written as the same CSV (the other columns still cast to text by
+PostgreSQL, blind indexes left out), so memory stays flat there too.
 """
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
 import os
 import uuid
@@ -27,6 +34,7 @@ from app.core.redis import queue, redis
 from app.notifications.services import notify, queue_mail
 from app.privacy import hooks
 from app.privacy.tables import Export
+from app.security.crypto import decrypt_list, decrypt_text
 from app.settings import get_settings
 
 EXPORT_JOB = "run_export"
@@ -75,6 +83,12 @@ EXPORT_SPECS: list[tuple[str, str, str]] = [
         "from usage_events where user_id = $1 order by created_at",
     ),
 ]
+
+
+# Files whose `<name>_enc` columns hold ciphertext: written as `<name>` decrypted, `*_bidx` dropped.
+DECRYPTED_FILES = {"contacts.csv", "notes.csv"}
+EXPORT_CHUNK = 1000
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def neutralise(expr: str) -> str:
@@ -225,6 +239,83 @@ async def _write_member(
     }
 
 
+def _array_literal(values: list[str]) -> str:
+    """A PostgreSQL array literal, as COPY writes the other text[] columns ({a,"b c"})."""
+
+    def item(v: str) -> str:
+        if v and v.upper() != "NULL" and not any(ch in v for ch in ',{}"\\ \t\n\r'):
+            return v
+        return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+    return "{" + ",".join(item(v) for v in values) + "}"
+
+
+def _safe_cell(value: str) -> str:
+    return "'" + value if value.startswith(FORMULA_START) else value
+
+
+async def _write_decrypted(
+    conn: asyncpg.Connection,
+    archive: zipfile.ZipFile,
+    name: str,
+    sql: str,
+    args: list[Any],
+    bom: bool,
+) -> dict[str, Any]:
+    """Like `_write_member`, for a file with encrypted columns: a cursor, chunks, Python CSV."""
+    stmt = await conn.prepare(f"select * from ({sql}) as q limit 0")
+    header: list[str] = []
+    exprs: list[str] = []
+    decoders: list[Any] = []
+    for attr in stmt.get_attributes():
+        col = "q." + _ident(attr.name)
+        if attr.name.endswith("_bidx"):
+            continue
+        if attr.name.endswith("_enc"):
+            header.append(attr.name.removesuffix("_enc"))
+            exprs.append(col)
+            if attr.type.kind == "array":
+                decoders.append(lambda v: _array_literal(decrypt_list(v)))
+            else:
+                decoders.append(lambda v: _safe_cell(decrypt_text(v)) if v else v)
+        else:
+            header.append(attr.name)
+            safe = attr.type.name in SAFE_TYPES
+            exprs.append(f"{col}::text" if safe else f"{neutralise(col)}")
+            decoders.append(None)
+    digest = hashlib.sha256()
+    size = rows = 0
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    with archive.open(name, "w", force_zip64=True) as member:
+
+        def flush() -> None:
+            nonlocal size
+            chunk = buffer.getvalue().encode()
+            buffer.seek(0)
+            buffer.truncate()
+            member.write(chunk)
+            digest.update(chunk)
+            size += len(chunk)
+
+        if bom:
+            buffer.write(BOM.decode())
+        writer.writerow(header)
+        cursor = await conn.cursor(f"select {', '.join(exprs)} from ({sql}) as q", *args)
+        while records := await cursor.fetch(EXPORT_CHUNK):
+            for record in records:
+                writer.writerow(
+                    [
+                        value if decode is None or value is None else decode(value)
+                        for value, decode in zip(record, decoders, strict=True)
+                    ]
+                )
+            rows += len(records)
+            flush()
+        flush()
+    return {"file": name, "rows": rows, "bytes": size, "sha256": digest.hexdigest()}
+
+
 async def run_export(ctx: dict[str, Any] | None, tenant: str, export_id: str) -> str:
     """arq job: write the zip (temp name, then rename), then notify and mail the requester.
 
@@ -264,7 +355,8 @@ async def run_export(ctx: dict[str, Any] | None, tenant: str, export_id: str) ->
                     await redis().set(
                         _progress_key(eid), f"{index * 100 // len(specs)}:{name}", ex=86400
                     )
-                    entry = await _write_member(conn, archive, name, sql, args, bool(row["bom"]))
+                    write = _write_decrypted if name in DECRYPTED_FILES else _write_member
+                    entry = await write(conn, archive, name, sql, args, bool(row["bom"]))
                     manifest["files"].append(entry)
                 archive.writestr("manifest.json", json.dumps(manifest, indent=2))
         os.replace(temp, final)

@@ -314,4 +314,5 @@ def _import_registrations() -> None:
 # Modules whose import registers encrypted columns (owners add a line here).
 ENCRYPTION_MODULES: list[str] = [
     "app.security.mfa",
+    "app.crm.secure",
 ]

@@ -48,8 +48,7 @@ async def test_worker_killed_mid_event_reprocesses_it_once(
     worker = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "app.cli",
-        "worker",
+        "tests.billing.crash_worker",
         env={**os.environ},
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.DEVNULL,

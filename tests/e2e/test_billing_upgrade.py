@@ -30,7 +30,10 @@ async def test_upgrade_in_test_mode_shows_plan_and_notice(
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
 
-    await page.click("nav >> text=Billing")
+    billing_link = page.locator("nav a[href='/settings/billing']")
+    if not await billing_link.is_visible():  # the nav's settings group may be folded
+        await page.locator("nav details:has(a[href='/settings/billing']) > summary").click()
+    await billing_link.click()
     await page.wait_for_url(f"{live_server.url}/settings/billing")
     assert await page.inner_text("#current-plan") == "Free"
     assert await page.is_visible("#test-mode-badge")

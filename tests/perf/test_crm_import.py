@@ -30,8 +30,8 @@ async def test_import_100k_contacts(client_a: Any, tenant_a: Account) -> None:
     floor_started = time.perf_counter()
     async with tenant_transaction(floor_account.tenant_id) as conn:
         await conn.execute(
-            "insert into contacts (id, tenant_id, first_name, last_name, emails, search_text)"
-            " select gen_random_uuid(), $1, 'F' || g, 'L' || g, array['p' || g || '@example.com'],"
+            "insert into contacts (id, tenant_id, first_name, last_name, emails_enc, search_text)"
+            " select gen_random_uuid(), $1, 'F' || g, 'L' || g, array['enc1:k:p' || g],"
             " 'f' || g from generate_series(1, $2) as g",
             floor_account.tenant_id,
             ROWS,

@@ -14,6 +14,7 @@ import uuid
 from typing import Any
 
 from app.core.db import global_transaction, tenant_transaction
+from app.security.crypto import encrypt_text
 from tests.helpers import Account, browser_client
 
 CONTACTS = int(os.environ.get("BENCH_EXPORT_ROWS", "1000000"))
@@ -23,14 +24,16 @@ PURGE_ROWS = int(os.environ.get("BENCH_PURGE_ROWS", "200000"))
 async def _seed_contacts(tenant_id: uuid.UUID, rows: int) -> None:
     async with tenant_transaction(tenant_id) as conn:
         await conn.execute(
-            "insert into contacts (id, tenant_id, first_name, last_name, emails, phones, title, "
-            "tags) "
+            "insert into contacts (id, tenant_id, first_name, last_name, emails_enc, phones_enc,"
+            " title, tags) "
             "select gen_random_uuid(), $1, 'First ' || g, 'Last, \"' || g || '\"', "
-            "array['person' || g || '@example.com'], array['+44 20 7946 ' || g], "
+            "array[$3::text], array[$4::text], "
             "case when g % 10 = 0 then '=SUM(A' || g || ')' else 'Title ' || g end, "
             "array['tag' || (g % 7)] from generate_series(1, $2) as g",
             tenant_id,
             rows,
+            encrypt_text("person@example.com"),  # real ciphertexts: the export decrypts each
+            encrypt_text("+44 20 7946 0958"),
         )
 
 

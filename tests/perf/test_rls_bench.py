@@ -17,7 +17,8 @@ REPEAT = int(os.environ.get("BENCH_QUERY_REPEAT", "200"))
 
 # the contact list's first page by name, as app/crm/contacts.list_contacts builds it
 LIST_SQL = (
-    "select c.id, c.first_name, c.last_name, c.emails, c.phones, c.title, c.tags, c.company_id,"
+    "select c.id, c.first_name, c.last_name, c.emails_enc, c.phones_enc, c.title, c.tags,"
+    " c.company_id,"
     " co.name as company_name, u.name as owner_name,"
     " lower(c.last_name) as _k0, lower(c.first_name) as _k1, c.id as _k2"
     " from contacts c left join companies co on co.id = c.company_id"
@@ -42,11 +43,11 @@ async def _seed(owner: asyncpg.Connection, tenant_id: Any) -> None:
     async with owner.transaction():
         await owner.execute("select set_config('app.tenant_id', $1, true)", str(tenant_id))
         await owner.execute(
-            "insert into contacts (id, tenant_id, first_name, last_name, emails, title,"
+            "insert into contacts (id, tenant_id, first_name, last_name, emails_enc, title,"
             " search_text)"
             " select gen_random_uuid(), $1, 'First ' || g, 'Last ' || g,"
-            " array['p' || g || '@example.com'], 'Title ' || g,"
-            " lower('first ' || g || ' last ' || g || ' p' || g || '@example.com')"
+            " array['enc1:k:p' || g], 'Title ' || g,"
+            " lower('first ' || g || ' last ' || g || ' title ' || g)"
             " from generate_series(1, $2) as g",
             tenant_id,
             ROWS,

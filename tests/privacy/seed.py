@@ -7,6 +7,8 @@ from typing import Any
 from uuid import UUID
 
 from app.core.db import tenant_transaction
+from app.crm.secure import seal_contact
+from app.security.crypto import encrypt_text
 
 # Cells a spreadsheet would run, plus quoting traps.
 FORMULA = '=HYPERLINK("http://evil.example","x")'
@@ -26,16 +28,19 @@ async def seed_crm(tenant_id: UUID, user_id: UUID, tag: str, contacts: int = 3) 
             first = FORMULA if i == 0 else f"Jane{i} {tag}"
             title = 'Head of "Ops", Europe\nand more' if i == 1 else "-2+3"
             await conn.execute(
-                "insert into contacts (id, tenant_id, first_name, last_name, emails, title, "
-                "company_id) values ($1, $2, $3, $4, $5, $6, $7)",
-                cid, tenant_id, first, f"Doe {tag}", [f"jane{i}-{tag}@example.com"], title, company,
+                "insert into contacts (id, tenant_id, first_name, last_name, emails_enc,"
+                " emails_bidx, phones_enc, phones_bidx, title, company_id)"
+                " values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                cid, tenant_id, first, f"Doe {tag}",
+                *seal_contact([f"jane{i}-{tag}@example.com"], []), title, company,
             )  # fmt: skip
         ids["company"], ids["contacts"] = company, contact_ids
         target = contact_ids[1]
         await conn.execute(
-            "insert into notes (id, tenant_id, subject_type, subject_id, author_id, body) "
+            "insert into notes (id, tenant_id, subject_type, subject_id, author_id, body_enc) "
             "values ($1, $2, 'contact', $3, $4, $5)",
-            uuid.uuid4(), tenant_id, target, user_id, f"Called Jane {tag} about her divorce",
+            uuid.uuid4(), tenant_id, target, user_id,
+            encrypt_text(f"Called Jane {tag} about her divorce"),
         )  # fmt: skip
         await conn.execute(
             "insert into tasks (id, tenant_id, subject_type, subject_id, title, created_by) "

@@ -1,0 +1,98 @@
+"""Encrypted CRM fields: contacts' emails and phones (with blind indexes) and note bodies.
+
+Emails and phones are stored as ``emails_enc`` / ``phones_enc`` (text[] of AES-256-GCM
+ciphertexts, app/security/crypto.py) beside ``emails_bidx`` / ``phones_bidx`` (text[] of keyed
+HMACs) so that an exact email or phone number typed into the search box still finds the contact.
+Note bodies are ``notes.body_enc``, the cells of a failed CSV import row
+``crm_import_errors.raw``. Importing this module registers the columns for the key
+rotation job (it is listed in crypto.ENCRYPTION_MODULES).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from app.security.crypto import (
+    blind_index,
+    blind_indexes,
+    decrypt_list,
+    decrypt_text,
+    encrypt_text,
+    key_ring,
+    register_encrypted_column,
+)
+
+register_encrypted_column("contacts", "emails_enc", is_array=True)
+register_encrypted_column("contacts", "phones_enc", is_array=True)
+register_encrypted_column("notes", "body_enc")
+register_encrypted_column("crm_import_errors", "raw", is_array=True)  # a failed CSV row's cells
+
+SENSITIVE = ("emails", "phones")  # contact fields never written to the timeline in clear
+PHONE_QUERY = re.compile(r"^\+?[0-9 ()./-]{3,40}$")
+
+
+def phone_key(phone: str) -> str:
+    """What a phone number's blind index is computed from: its digits only, so "+44 20 7946
+    0958", "+44-20-7946-0958" and "44 2079460958" find each other (spacing and + don't count)."""
+    return "".join(ch for ch in phone if ch.isdigit())
+
+
+def email_indexes(emails: list[str]) -> list[str]:
+    return blind_indexes(emails)
+
+
+def phone_indexes(phones: list[str]) -> list[str]:
+    return [blind_index(key) for key in map(phone_key, phones) if key]
+
+
+def seal_list(values: list[str]) -> list[str]:
+    """`encrypt_list` with the key ring looked up once (the CSV import seals 1000s per batch)."""
+    ring = key_ring()
+    return [encrypt_text(v, ring=ring) for v in values]
+
+
+def seal_contact(emails: list[str], phones: list[str]) -> tuple[list[str], ...]:
+    """(emails_enc, emails_bidx, phones_enc, phones_bidx) for a contact's plaintext lists."""
+    return seal_list(emails), email_indexes(emails), seal_list(phones), phone_indexes(phones)
+
+
+def open_contact(row: Any) -> dict[str, Any]:
+    """A contact row (record or dict) as the UI uses it: ``emails`` and ``phones`` decrypted,
+    the ciphertext and index columns left out."""
+    data = dict(row)
+    data["emails"] = decrypt_list(data.pop("emails_enc", None))
+    data["phones"] = decrypt_list(data.pop("phones_enc", None))
+    data.pop("emails_bidx", None)
+    data.pop("phones_bidx", None)
+    return data
+
+
+def search_indexes(query: str) -> list[str]:
+    """Blind indexes an exact email or phone number typed into a search box would match."""
+    found = [blind_index(query)]
+    if PHONE_QUERY.match(query) and len(digits := phone_key(query)) >= 3:
+        found.append(blind_index(digits))
+    return found
+
+
+def open_note(row: Any) -> dict[str, Any]:
+    """A note row with ``body`` decrypted (and ``body_enc`` left out)."""
+    data = dict(row)
+    data["body"] = decrypt_text(data.pop("body_enc"))
+    return data
+
+
+def redact_changes(changes: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """A timeline diff with emails and phones replaced by how many there are: the activity log
+    is append-only (never re-encrypted, kept after a contact is edited), so no values in it."""
+    labels = {"emails": ("email address", "email addresses"), "phones": ("phone", "phones")}
+    out = dict(changes)
+    for name in SENSITIVE:
+        if name in out:
+            one, many = labels[name]
+            out[name] = {
+                side: (f"{len(v)} {one if len(v) == 1 else many}" if v else None)
+                for side, v in out[name].items()
+            }
+    return out
