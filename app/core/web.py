@@ -31,15 +31,15 @@ def client_ip(scope: Scope) -> str:
     return str(client[0]) if client else ""
 
 
-def _header(scope: Scope, name: bytes) -> str:
+def scope_header(scope: Scope, name: bytes) -> str:
     for key, value in scope.get("headers", []):
         if key == name:
             return str(value.decode("latin-1"))
     return ""
 
 
-def _cookie(scope: Scope, name: str) -> str | None:
-    raw = _header(scope, b"cookie")
+def scope_cookie(scope: Scope, name: str) -> str | None:
+    raw = scope_header(scope, b"cookie")
     for part in raw.split(";"):
         key, _, value = part.strip().partition("=")
         if key == name:
@@ -57,10 +57,10 @@ def session_middleware(app: ASGIApp) -> ASGIApp:
             return
         settings = get_settings()
         name = cookie_name(settings)
-        sid = _cookie(scope, name)
+        sid = scope_cookie(scope, name)
         session = await sessions.load_session(sid, settings) if sid else None
         if session is None:
-            session = sessions.new_session(client_ip(scope), _header(scope, b"user-agent"))
+            session = sessions.new_session(client_ip(scope), scope_header(scope, b"user-agent"))
         elif time.time() - session.last_seen > 60:
             session.last_seen = time.time()
             session.ip = client_ip(scope)

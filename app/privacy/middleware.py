@@ -15,10 +15,10 @@ from typing import Any
 from litestar.datastructures import Cookie
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.core.web import SESSION_SCOPE_KEY, _cookie, _header, client_ip
+from app.core.useragent import classify
+from app.core.web import SESSION_SCOPE_KEY, client_ip, scope_cookie, scope_header
 from app.privacy import consent, policy, usage
 from app.privacy.consent import ANALYTICS_COOKIE, STATE_KEY, PrivacyState
-from app.privacy.useragent import classify
 from app.security.sessions import Session
 from app.settings import get_settings
 
@@ -65,7 +65,7 @@ def _events(
     method = str(scope.get("method", "GET"))
     path = str(scope["path"])
     template = str(scope.get("path_template") or path)
-    ua = _header(scope, b"user-agent")
+    ua = scope_header(scope, b"user-agent")
     browser, os_name, device = classify(ua)
     common = {
         "browser": browser,
@@ -93,7 +93,9 @@ def _events(
         return events
     if state.consent is not True or status >= 400:
         return events
-    htmx_partial = _header(scope, b"hx-request") == "true" and not _header(scope, b"hx-boosted")
+    htmx_partial = scope_header(scope, b"hx-request") == "true" and not scope_header(
+        scope, b"hx-boosted"
+    )
     if method == "GET" and not htmx_partial and content_type.startswith("text/html"):
         kind, feature = "page", ""
     elif method in ("POST", "PUT", "PATCH", "DELETE"):
@@ -132,7 +134,7 @@ def privacy_middleware(app: ASGIApp) -> ASGIApp:
                 state.policy_notice = await policy.pending_notice(session.user_id)
         except Exception:  # privacy extras must never take a page down; consent stays "none"
             log.exception("privacy state unavailable")
-        cookie_id = _cookie(scope, ANALYTICS_COOKIE)
+        cookie_id = scope_cookie(scope, ANALYTICS_COOKIE)
         state.analytics_id = cookie_id
         scope[STATE_KEY] = state  # type: ignore[literal-required]
         response: dict[str, Any] = {"status": 500, "type": ""}

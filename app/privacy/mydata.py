@@ -8,8 +8,8 @@ from uuid import UUID
 
 from app.accounts.schemas import Current
 from app.core.db import global_transaction, tenant_transaction, user_transaction
+from app.core.useragent import classify
 from app.privacy import consent, policy, usage
-from app.privacy.useragent import classify
 from app.security import sessions
 
 # Billing tables of the workspace (app/billing) shown when present; card data is never held.

@@ -4,44 +4,25 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import re
 from datetime import UTC, datetime
 from uuid import UUID
 
 from app.core.db import global_transaction
+from app.core.useragent import classify
 from app.settings import get_settings
-
-# Order matters: Edge and Opera also say "Chrome", Chrome also says "Safari".
-_BROWSERS = (
-    ("Edge", re.compile(r"Edg(?:e|A|iOS)?/(\d+)")),
-    ("Opera", re.compile(r"(?:OPR|Opera)/(\d+)")),
-    ("Firefox", re.compile(r"(?:Firefox|FxiOS)/(\d+)")),
-    ("Chrome", re.compile(r"(?:Chrome|CriOS|HeadlessChrome|Chromium)/(\d+)")),
-    ("Safari", re.compile(r"Version/(\d+).*Safari/")),
-)
-_SYSTEMS = (
-    ("iOS", re.compile(r"iPhone|iPad|iPod")),
-    ("Android", re.compile(r"Android")),
-    ("Windows", re.compile(r"Windows")),
-    ("macOS", re.compile(r"Mac OS X|Macintosh")),
-    ("ChromeOS", re.compile(r"CrOS")),
-    ("Linux", re.compile(r"Linux|X11")),
-)
 
 
 def browser_family(user_agent: str) -> str:
     """ "Firefox", "Chrome", … or "Unknown browser" (the version is left out on purpose)."""
-    for name, pattern in _BROWSERS:
-        if pattern.search(user_agent):
-            return name
-    return "Unknown browser" if user_agent else "No browser"
+    if not user_agent:
+        return "No browser"
+    name = classify(user_agent)[0]
+    return "Unknown browser" if name == "Other" else name
 
 
 def operating_system(user_agent: str) -> str:
-    for name, pattern in _SYSTEMS:
-        if pattern.search(user_agent):
-            return name
-    return "Unknown system"
+    name = classify(user_agent)[1]
+    return "Unknown system" if name == "Other" else name
 
 
 def describe(user_agent: str) -> str:

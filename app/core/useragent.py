@@ -1,4 +1,5 @@
-"""A small user-agent classifier: browser family, operating system and device type."""
+"""A small user-agent classifier: browser family, operating system and device type (shared by
+usage analytics and the security pages)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ _OSES = (
     ("Windows", re.compile(r"Windows")),
     ("macOS", re.compile(r"Mac OS X|Macintosh")),
     ("ChromeOS", re.compile(r"CrOS")),
-    ("Linux", re.compile(r"Linux")),
+    ("Linux", re.compile(r"Linux|X11")),
 )
 _BOT = re.compile(r"bot|crawl|spider|slurp|curl|wget|python|httpx|headless", re.IGNORECASE)
 
