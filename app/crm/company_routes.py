@@ -17,7 +17,7 @@ from app.crm.common import members
 from app.crm.contacts import list_contacts
 from app.crm.notes import subject_panel
 from app.crm.related import company_deals, company_invoices
-from app.crm.web import AUTH, Req, form_values, list_url
+from app.crm.web import AUTH, Req, form_values, list_context
 
 
 @get("/companies", dependencies=AUTH)
@@ -30,18 +30,7 @@ async def company_list(
     before: str | None = Parameter(query="before", default=None),
 ) -> Response[str]:
     page = await companies.list_companies(current, q, sort, after, before)
-    ctx = {
-        "page": page,
-        "q": q,
-        "sort": sort if sort in companies.SORTS else "name",
-        "sorts": companies.SORTS,
-        "next_url": list_url("/companies", q, sort, after=page.next_cursor)
-        if page.next_cursor
-        else None,
-        "prev_url": list_url("/companies", q, sort, before=page.prev_cursor)
-        if page.prev_cursor
-        else None,
-    }
+    ctx = list_context("/companies", page, q, sort, companies.SORTS)
     return render(request, "crm/companies/list.html", ctx, block="results")
 
 

@@ -17,7 +17,7 @@ from app.crm.common import members
 from app.crm.companies import company_choices
 from app.crm.notes import subject_panel
 from app.crm.related import contact_deals
-from app.crm.web import AUTH, Req, form_values, list_url
+from app.crm.web import AUTH, Req, form_values, list_context
 
 
 @get("/contacts", dependencies=AUTH)
@@ -30,18 +30,7 @@ async def contact_list(
     before: str | None = Parameter(query="before", default=None),
 ) -> Response[str]:
     page = await contacts.list_contacts(current, q, sort, after, before)
-    ctx = {
-        "page": page,
-        "q": q,
-        "sort": sort if sort in contacts.SORTS else "name",
-        "sorts": contacts.SORTS,
-        "next_url": list_url("/contacts", q, sort, after=page.next_cursor)
-        if page.next_cursor
-        else None,
-        "prev_url": list_url("/contacts", q, sort, before=page.prev_cursor)
-        if page.prev_cursor
-        else None,
-    }
+    ctx = list_context("/contacts", page, q, sort, contacts.SORTS)
     return render(request, "crm/contacts/list.html", ctx, block="results")
 
 
