@@ -23,6 +23,12 @@ from tests.helpers import Account, browser_client, make_account
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests last: their live worker shares the job queue for the rest of the session,
+    and must not take jobs that in-process tests queue and then run themselves (run_jobs)."""
+    items.sort(key=lambda item: "/tests/e2e/" in str(item.path))
+
+
 @pytest.fixture(scope="session")
 def services() -> Iterator[dict[str, str]]:
     """Start (or adopt) PostgreSQL, Valkey and the mail sink; migrate; export the URLs."""

@@ -127,3 +127,16 @@ async def run_jobs() -> None:
     )
     await worker.main()
     await worker.close()
+
+
+async def set_plan(account: Account, plan: str) -> None:
+    """Put a workspace on a paid plan directly (as a completed Stripe checkout would)."""
+    from app.core.db import tenant_transaction
+
+    async with tenant_transaction(account.tenant_id) as conn:
+        await conn.execute(
+            "insert into billing_accounts (tenant_id, plan, status) values ($1, $2, 'active')"
+            " on conflict (tenant_id) do update set plan = $2, status = 'active'",
+            account.tenant_id,
+            plan,
+        )

@@ -17,6 +17,7 @@ from uuid import UUID
 import msgspec
 from arq.worker import func
 
+from app.billing.limits import usage_and_plan
 from app.core.db import tenant_transaction
 from app.core.errors import FormInvalid
 from app.crm.companies import clean_company
@@ -74,7 +75,14 @@ class Batch:
 
     def __init__(self) -> None:
         self.good: list[dict[str, Any]] = []
+        self.good_rows: list[tuple[int, list[str]]] = []  # row number and cells of each good row
         self.failed: list[tuple[int, str, list[str]]] = []
+
+    def keep_first(self, room: int, reason: str) -> None:
+        """Keep `room` good rows; the rest fail with `reason` (the plan's record limit)."""
+        for number, row in self.good_rows[room:]:
+            self.failed.append((number, reason, row))
+        del self.good[room:], self.good_rows[room:]
 
 
 def _validate(
@@ -99,6 +107,7 @@ def _validate(
             batch.failed.append((number, _reason(exc), row))
             continue
         batch.good.append(data)
+        batch.good_rows.append((number, row))
     return batch
 
 
@@ -255,6 +264,15 @@ async def import_crm_csv(
                 )
                 if progress != done:
                     return processed
+                if batch.good:
+                    usage, plan = await usage_and_plan(tenant)
+                    room = max(plan.record_limit - usage.records, 0)
+                    if room < len(batch.good):
+                        batch.keep_first(
+                            room,
+                            f"Over the {plan.name} plan's limit of {plan.record_limit:,} contacts"
+                            " and companies: upgrade in Settings → Billing, then import it again.",
+                        )
                 if batch.good:
                     insert = _insert_contacts if data["kind"] == "contacts" else _insert_companies
                     await insert(c, tenant, user_id, batch.good)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
 from typing import Any
 from uuid import UUID
@@ -30,17 +29,8 @@ async def audit(tenant_id: UUID, actor: UUID | None, action: str, target: str) -
 
 
 async def cancel_billing(tenant_id: UUID) -> bool:
-    """Cancel the Stripe subscription and delete the customer, through the billing module.
+    """Cancel the Stripe subscription and delete the customer, through the billing module."""
+    from app.billing.services import cancel_and_delete_customer
 
-    Returns False when billing has no such function (nothing to cancel in this build).
-    """
-    try:
-        services = importlib.import_module("app.billing.services")
-    except ModuleNotFoundError:
-        return False
-    cancel = getattr(services, "cancel_and_delete_customer", None)
-    if cancel is None:
-        log.warning("app.billing.services.cancel_and_delete_customer is missing")
-        return False
-    await cancel(tenant_id)
+    await cancel_and_delete_customer(tenant_id)
     return True

@@ -16,7 +16,7 @@ import pytest
 from app.core.db import tenant_transaction
 from app.crm.import_jobs import import_crm_csv
 from app.crm.upload import UploadTooLarge, receive_upload
-from tests.helpers import Account, run_jobs
+from tests.helpers import Account, run_jobs, set_plan
 
 ROWS = 5000
 
@@ -66,6 +66,7 @@ async def count(account: Account, table: str) -> int:
 async def test_import_contacts_end_to_end(
     client_a: Any, client_b: Any, tenant_a: Account, tenant_b: Account
 ) -> None:
+    await set_plan(tenant_a, "business")  # Free holds 500 records; this imports 5,000
     content, bad = contacts_csv(ROWS)
     b_import = import_id_of(await upload(client_b, b"Name,Email\nBart Simpson,bart@example.com\n"))
     import_id = import_id_of(await upload(client_a, content))
@@ -125,6 +126,7 @@ async def test_import_contacts_end_to_end(
 
 
 async def test_import_resumes_after_interruption(client_a: Any, tenant_a: Account) -> None:
+    await set_plan(tenant_a, "pro")
     content, bad = contacts_csv(2500)
     import_id = import_id_of(await upload(client_a, content))
     mapping = {"col_0": "first_name", "col_1": "last_name", "col_2": "emails"}
@@ -252,6 +254,7 @@ async def test_upload_stream_limit(tmp_path: Path) -> None:
 async def test_import_stops_at_a_broken_row_and_says_where(
     client_a: Any, client_b: Any, tenant_a: Account, tenant_b: Account
 ) -> None:
+    await set_plan(tenant_a, "pro")
     rows = [f"Person{i},p{i}@example.com" for i in range(1, 1201)]
     rows[1099] = "Huge," + "x" * 200_000  # past csv's field size limit: the file breaks here
     content = ("Name,Email\n" + "\n".join(rows) + "\n").encode()
@@ -264,4 +267,25 @@ async def test_import_stops_at_a_broken_row_and_says_where(
     assert "The file stops being valid CSV after row 1000" in page
     assert "Rows before it were imported." in page and "Resume after row 1,000" in page
     assert await count(tenant_a, "contacts") == 1000
+    assert await count(tenant_b, "contacts") == 0
+
+
+async def test_import_stops_at_the_plan_limit_and_reports_the_rest(
+    client_a: Any, tenant_a: Account, tenant_b: Account
+) -> None:
+    """On Free (500 contacts and companies) a 700-row file imports what fits; every other row
+    is in the error report with the reason and an upgrade hint. B is not affected."""
+    await set_plan(tenant_b, "business")
+    content = "First Name,Last Name\n" + "".join(f"Ann{i},Lee{i}\n" for i in range(1, 701))
+    import_id = import_id_of(await upload(client_a, content.encode()))
+    mapping = {"col_0": "first_name", "col_1": "last_name"}
+    assert (await client_a.post_form(f"/imports/{import_id}/run", mapping)).status_code == 303
+    await run_jobs()
+    assert await count(tenant_a, "contacts") == 500
+    report = list(
+        csv.reader(io.StringIO((await client_a.get(f"/imports/{import_id}/errors.csv")).text))
+    )
+    assert len(report) == 1 + 200
+    assert {int(r[0]) for r in report[1:]} == set(range(501, 701))
+    assert "Free plan's limit of 500" in report[1][1] and "upgrade" in report[1][1]
     assert await count(tenant_b, "contacts") == 0

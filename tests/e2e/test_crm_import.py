@@ -8,7 +8,7 @@ from typing import Any
 
 from tests.crm.test_import import contacts_csv
 from tests.e2e.conftest import LiveServer
-from tests.helpers import Account
+from tests.helpers import Account, set_plan
 
 WAIT_MS = 30_000
 
@@ -27,6 +27,7 @@ async def _login(browser: Any, server: LiveServer, account: Account) -> tuple[An
 async def test_import_contacts_in_the_browser(
     browser: Any, live_server: LiveServer, tenant_a: Account, tenant_b: Account, tmp_path: Path
 ) -> None:
+    await set_plan(tenant_a, "pro")  # Free holds 500 contacts and companies
     content, bad = contacts_csv(1500)
     csv_file = tmp_path / "people.csv"
     csv_file.write_bytes(content)
