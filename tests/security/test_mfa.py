@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 from typing import Any
 
 import pyotp
@@ -69,6 +68,9 @@ async def test_enrol_then_login_needs_a_fresh_code_or_a_recovery_code(
         other = await conn.fetchval(
             "select count(*) from user_mfa where user_id = $1", tenant_b.user_id
         )
+        enrol_step = await conn.fetchval(
+            "select last_step from user_mfa where user_id = $1", tenant_a.user_id
+        )
     assert crypto.is_encrypted(stored) and totp.secret not in stored
     assert crypto.decrypt_text(stored) == totp.secret
     assert len(hashes) == 10 and not {h["code_hash"] for h in hashes} & set(codes)
@@ -78,7 +80,8 @@ async def test_enrol_then_login_needs_a_fresh_code_or_a_recovery_code(
     try:
         assert (await client.get("/app")).status_code == 303  # not signed in yet
         await client.refresh_csrf("/login/mfa")
-        replay = await client.post_form("/login/mfa", {"code": totp.now()})  # used to enrol
+        used = totp.at(enrol_step * totp.interval)  # the very code used to enrol
+        replay = await client.post_form("/login/mfa", {"code": used})
         assert replay.status_code == 422
         ok = await client.post_form("/login/mfa", {"code": codes[0]})
         assert ok.status_code == 303 and ok.headers["location"] == "/app"
@@ -91,7 +94,8 @@ async def test_enrol_then_login_needs_a_fresh_code_or_a_recovery_code(
         await client.refresh_csrf("/login/mfa")
         reused = await client.post_form("/login/mfa", {"code": codes[0]})  # single use
         assert reused.status_code == 422
-        fresh = totp.at(time.time() + totp.interval)  # the next time step (clock drift window)
+        # the step after the enrolment's: now or the next one (inside the clock drift window)
+        fresh = totp.at((enrol_step + 1) * totp.interval)
         assert (await client.post_form("/login/mfa", {"code": fresh})).status_code == 303
     finally:
         await cm.__aexit__(None, None, None)
