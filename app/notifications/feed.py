@@ -87,16 +87,40 @@ async def unread_count(current: Current) -> int:
         return await _unread(conn, current.user_id)
 
 
-async def list_feed(current: Current, limit: int = 100) -> list[FeedItem]:
-    """The user's newest notifications in this workspace."""
+PAGE = 50
+
+
+def _cursor_of(item: FeedItem) -> str:
+    return f"{item.created_at.isoformat()}_{item.id}"
+
+
+def _parse_cursor(cursor: str | None) -> tuple[datetime, UUID] | None:
+    if not cursor:
+        return None
+    try:
+        when, _, ident = cursor.partition("_")
+        return datetime.fromisoformat(when), UUID(ident)
+    except ValueError:
+        return None  # a mangled link shows the newest page
+
+
+async def list_feed(
+    current: Current, before: str | None = None, limit: int = PAGE
+) -> tuple[list[FeedItem], str | None]:
+    """A page of the user's notifications in this workspace, newest first, and the cursor of
+    the next (older) page or None."""
+    after_key = _parse_cursor(before)
     async with tenant_transaction(current.tenant_id, current.user_id) as conn:
         rows = await conn.fetch(
             "select * from notifications where user_id = $1"
-            " order by created_at desc, id desc limit $2",
+            + (" and (created_at, id) < ($3, $4)" if after_key else "")
+            + " order by created_at desc, id desc limit $2",
             current.user_id,
-            limit,
+            limit + 1,
+            *(after_key or ()),
         )
-    return [_item(r) for r in rows]
+    items = [_item(r) for r in rows[:limit]]
+    return items, (_cursor_of(items[-1]) if len(rows) > limit else None)
 
 
 async def mark_read(current: Current, notification_id: UUID) -> str | None:

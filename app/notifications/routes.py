@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 from uuid import UUID
 
 from litestar import Request, Response, get, post
 from litestar.di import Provide
+from litestar.params import Parameter
 
 from app.accounts.deps import provide_current
 from app.accounts.schemas import Current
@@ -18,8 +20,12 @@ AUTH = {"current": Provide(provide_current)}
 
 
 @get("/notifications", dependencies=AUTH)
-async def notifications_page(request: Req, current: Current) -> Response[str]:
-    return render(request, "notifications/list.html", {"items": await feed.list_feed(current)})
+async def notifications_page(
+    request: Req, current: Current, before: str | None = Parameter(query="before", default=None)
+) -> Response[str]:
+    items, older = await feed.list_feed(current, before)
+    ctx = {"items": items, "next_url": f"/notifications?before={quote(older)}" if older else None}
+    return render(request, "notifications/list.html", ctx)
 
 
 @get("/notifications/bell", dependencies=AUTH)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 from uuid import UUID
 
 from litestar import Request, Response, get, post
@@ -84,12 +85,30 @@ async def support_submit(request: Req) -> Response[str]:
 
 @get("/staff/support", dependencies=STAFF)
 async def inbox(
-    request: Req, current: Current, status: str = Parameter(query="status", default="open")
+    request: Req,
+    current: Current,
+    status: str = Parameter(query="status", default="open"),
+    q: str = Parameter(query="q", default=""),
+    before: str | None = Parameter(query="before", default=None),
 ) -> Response[str]:
     chosen = status if status in (*services.STATUSES, "all") else "open"
-    tickets = await services.list_tickets(current, None if chosen == "all" else chosen)
+    tickets, older = await services.list_tickets(
+        current, None if chosen == "all" else chosen, q, before
+    )
     counts = await services.status_counts(current)
-    ctx = {"tickets": tickets, "status": chosen, "counts": counts, "topics": services.TOPICS}
+    next_url = (
+        "/staff/support?" + urlencode({"status": chosen, "q": q, "before": older})
+        if older
+        else None
+    )
+    ctx = {
+        "tickets": tickets,
+        "status": chosen,
+        "counts": counts,
+        "topics": services.TOPICS,
+        "q": q,
+        "next_url": next_url,
+    }
     return render(request, "support/inbox.html", ctx, block="inbox")
 
 

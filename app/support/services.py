@@ -131,14 +131,50 @@ def _require_staff(current: Current) -> None:
         raise PermissionError("Only Odex staff can see support requests.")
 
 
-async def list_tickets(current: Current, status: str | None) -> list[dict[str, Any]]:
-    """The inbox: newest activity first, optionally one status."""
+INBOX_PAGE = 50
+
+
+async def list_tickets(
+    current: Current, status: str | None, q: str = "", before: str | None = None
+) -> tuple[list[dict[str, Any]], str | None]:
+    """A page of the inbox, newest activity first, optionally one status and a search over
+    subject, name and email; returns the tickets and the cursor of the next (older) page."""
     _require_staff(current)
-    async with global_transaction():
-        query = SupportTicket.select().order_by(SupportTicket.updated_at, ascending=False)
-        if status in STATUSES:
-            query = query.where(SupportTicket.status == status)
-        return list(await query.limit(200))
+    conditions: list[str] = ["true"]
+    args: list[object] = []
+    if status in STATUSES:
+        args.append(status)
+        conditions.append(f"status = ${len(args)}")
+    if q.strip():
+        args.append(f"%{q.strip().lower()[:200]}%")
+        n = len(args)
+        conditions.append(
+            f"(lower(subject) like ${n} or lower(name) like ${n} or lower(email) like ${n})"
+        )
+    cursor = _parse_cursor(before)
+    if cursor:
+        args += list(cursor)
+        conditions.append(f"(updated_at, id) < (${len(args) - 1}, ${len(args)})")
+    async with global_transaction() as conn:
+        rows = await conn.fetch(
+            f"select * from support_tickets where {' and '.join(conditions)}"
+            f" order by updated_at desc, id desc limit {INBOX_PAGE + 1}",
+            *args,
+        )
+    tickets = [dict(r) for r in rows[:INBOX_PAGE]]
+    more = len(rows) > INBOX_PAGE
+    last = tickets[-1] if tickets else None
+    return tickets, (f"{last['updated_at'].isoformat()}_{last['id']}" if more and last else None)
+
+
+def _parse_cursor(cursor: str | None) -> tuple[datetime, int] | None:
+    if not cursor:
+        return None
+    try:
+        when, _, ident = cursor.partition("_")
+        return datetime.fromisoformat(when), int(ident)
+    except ValueError:
+        return None  # a mangled link shows the first page
 
 
 async def status_counts(current: Current) -> dict[str, int]:

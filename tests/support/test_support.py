@@ -195,3 +195,30 @@ async def test_forget_requester_erases_only_that_persons_tickets(app: Any) -> No
             SupportTicket.email.is_in([mine, other])
         )
     assert [r["email"] for r in left] == [other]
+
+
+async def test_inbox_searches_and_pages_through_tickets(app: Any) -> None:
+    """Staff find a ticket by words of its subject or the sender's email, and page through more
+    tickets than fit on one page, without skipping or repeating any."""
+    tag = uuid.uuid4().hex[:8]
+    async with global_transaction() as conn:
+        await conn.executemany(
+            "insert into support_tickets (name, email, topic, subject, status)"
+            " values ($1, $2, 'general', $3, 'open')",
+            [(f"Pat {i}", f"pat{i}-{tag}@example.com", f"Paging {tag} {i:03d}") for i in range(60)],
+        )
+    staff = await make_staff("Pager")
+    transport = httpx.ASGITransport(app=app)
+    async with BrowserClient(transport=transport, base_url="http://testserver") as desk:
+        await desk.login(staff.email, staff.password)
+        first = await desk.get("/staff/support", params={"status": "all", "q": f"Paging {tag}"})
+        assert first.status_code == 200
+        seen = re.findall(rf"Paging {tag} (\d\d\d)", first.text)
+        assert len(seen) == 50
+        older = re.search(r'href="(/staff/support\?[^"]*before=[^"]+)"', first.text)
+        assert older
+        second = await desk.get(older.group(1).replace("&amp;", "&"))
+        seen += re.findall(rf"Paging {tag} (\d\d\d)", second.text)
+        assert sorted(seen) == [f"{i:03d}" for i in range(60)]
+        by_email = await desk.get("/staff/support", params={"status": "all", "q": f"pat7-{tag}"})
+        assert re.findall(rf"Paging {tag} (\d\d\d)", by_email.text) == ["007"]
