@@ -6,6 +6,7 @@ from typing import Any
 
 from arq import cron
 
+from app.billing.grace import GRACE_CRON
 from app.billing.jobs import BILLING_CRON, BILLING_FUNCTIONS
 from app.core import db, redis
 from app.crm.import_jobs import CRM_FUNCTIONS
@@ -37,6 +38,7 @@ CRON_JOBS: list[Any] = [
     cron(sweep_outbox, second={0}, run_at_startup=True),
     BACKUP_CRON,
     BILLING_CRON,
+    GRACE_CRON,
     *PRIVACY_CRON_JOBS,
     INVOICE_CRON,
     cron(rotate_field_keys, hour={3}, minute={17}, timeout=3600),  # no-op once rotated

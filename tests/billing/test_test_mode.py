@@ -73,3 +73,29 @@ async def test_simulation_is_refused_without_a_subscription(client_a: Any) -> No
     response = await client_a.post_form("/settings/billing/test-portal", {"action": "cancel"})
     assert response.status_code == 422
     assert "simulate a checkout first" in response.text
+
+
+async def test_grace_end_is_announced_once_and_the_free_limits_apply(
+    client_a: Any, client_b: Any, tenant_a: Account, tenant_b: Account, mailbox: Mailbox
+) -> None:
+    """A failed payment whose grace ran out: owners hear it once, the page says Free."""
+    from app.billing.grace import announce_grace_end, announce_grace_ends
+    from app.core.db import tenant_transaction
+
+    await client_a.post_form("/settings/billing/test-checkout", {"plan": "pro"})
+    await run_jobs()
+    await run_jobs()
+    await client_a.post_form("/settings/billing/test-portal", {"action": "payment_failed"})
+    await run_jobs()
+    await run_jobs()
+    assert not await announce_grace_end(tenant_a.tenant_id)  # still inside the grace period
+    async with tenant_transaction(tenant_a.tenant_id) as conn:
+        await conn.execute("update billing_accounts set grace_until = now() - interval '1 hour'")
+    assert await announce_grace_ends({}) >= 1
+    assert await announce_grace_ends({}) == 0  # exactly once per lapse
+    await run_jobs()
+    kinds = await notices(tenant_a.tenant_id)
+    assert kinds.count("billing.grace_ended") == 1
+    subjects = [m["Subject"] for m in mailbox.to(tenant_a.email)]
+    assert any(s.startswith("Your workspace is now on the Free plan") for s in subjects)
+    assert "billing.grace_ended" not in await notices(tenant_b.tenant_id)
