@@ -62,3 +62,28 @@ async def test_no_route_answers_500(
                 break
     assert checked > 300  # the walk really covered the app
     assert not problems, "\n".join(problems)
+
+
+async def test_no_route_answers_500_to_a_visitor(app: Any, client: Any, tenant_b: Account) -> None:
+    """The same walk without signing in: login pages, redirects or 403/404, never a crash."""
+    await client.refresh_csrf("/login")
+    problems: list[str] = []
+    for route in app.routes:
+        if route.path.startswith(SKIP):
+            continue
+        methods = set(getattr(route, "methods", set())) - {"HEAD", "OPTIONS"}
+        for value in ("1", "x" * 300, str(tenant_b.tenant_id)):
+            url = _concrete(route.path, value)
+            for method in methods:
+                for form in HOSTILE_FORMS[:2]:
+                    response = await client.request(
+                        method,
+                        url,
+                        data=form if method != "GET" else None,
+                        headers={"X-CSRF-Token": client.csrf},
+                    )
+                    if response.status_code >= 500:
+                        problems.append(f"{method} {url} -> {response.status_code}")
+            if "{" not in route.path:
+                break
+    assert not problems, "\n".join(problems)
