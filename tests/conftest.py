@@ -80,7 +80,19 @@ def services() -> Iterator[dict[str, str]]:
     yield env
     for service in reversed(started):
         service.stop()
+    if admin:  # leave the given server as we found it
+        asyncio.run(_drop_database(admin.rsplit("/", 1)[0] + "/postgres", database))
     embedded.wipe(tmp)
+
+
+async def _drop_database(admin_url: str, database: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(admin_url)
+    try:
+        await conn.execute(f'drop database if exists "{database}" with (force)')
+    finally:
+        await conn.close()
 
 
 @pytest.fixture(scope="session")
