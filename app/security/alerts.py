@@ -132,11 +132,13 @@ async def raise_security_alert(
 
 
 async def _publish(tenant_id: UUID, html: str) -> None:
-    """Push to the admins' sockets; the alert is stored and mailed even if this fails."""
+    """Push to the admins' sockets (with the header's open-alerts count); the alert is stored
+    and mailed even if this fails."""
     try:
         from app.realtime.channels import alerts_channel, publish
 
-        await publish(alerts_channel(tenant_id), html)
+        badge = render_badge(await _open_count(tenant_id), oob=True)
+        await publish(alerts_channel(tenant_id), html + badge)
     except Exception:  # a push is best effort: the page and the mail still carry the alert
         log.exception("could not push security alert to tenant %s", tenant_id)
 
@@ -265,15 +267,23 @@ def _push_update(tenant_id: UUID, alert: dict[str, Any]) -> None:
     after_commit(lambda: _publish(tenant_id, html))
 
 
-async def open_alert_count(current: Current) -> int:
-    if not current.is_admin:
-        return 0
-    async with in_tenant(current.tenant_id) as conn:
+async def _open_count(tenant_id: UUID) -> int:
+    async with in_tenant(tenant_id) as conn:
         return int(
             await conn.fetchval(
                 "select count(*) from security_alerts where acknowledged_at is null"
             )
         )
+
+
+async def open_alert_count(current: Current) -> int:
+    """How many alerts no admin has acknowledged yet (0 for members, who don't see alerts)."""
+    return await _open_count(current.tenant_id) if current.is_admin else 0
+
+
+def render_badge(count: int, *, oob: bool = False) -> str:
+    """The header's open-alerts shield (one template for the page and the live push)."""
+    return render_html("security/_alerts_badge.html", {"count": count, "oob": oob})
 
 
 async def alert_user_workspaces(

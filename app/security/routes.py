@@ -50,6 +50,16 @@ async def alerts_page(
     return render(request, "security/alerts.html", ctx)
 
 
+@get("/settings/alerts/badge", dependencies=AUTH)
+async def alerts_badge(current: Current) -> Response[str]:
+    """The header shield, loaded once per page; the websocket keeps it current after that."""
+    if not current.is_admin:
+        raise PermissionError("Only admins and owners see security alerts.")
+    return Response(
+        alerts.render_badge(await alerts.open_alert_count(current)), media_type="text/html"
+    )
+
+
 def _card(request: Req, alert: dict[str, Any]) -> Response[str]:
     if request.headers.get("hx-request") == "true":
         return render(request, "security/_alert_card.html", {"alert": alert})
@@ -188,6 +198,7 @@ async def session_revoke_others(request: Req, current: Current) -> Response[str]
 
 ROUTES = [
     alerts_page,
+    alerts_badge,
     alert_acknowledge,
     alert_revoke_session,
     audit_page,

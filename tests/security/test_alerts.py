@@ -11,7 +11,7 @@ from redis.asyncio import Redis
 from app.core.db import tenant_transaction
 from app.security.alerts import raise_security_alert
 from app.security.audit import verify_chain
-from tests.helpers import Account, run_jobs
+from tests.helpers import Account, browser_client, run_jobs
 from tests.security.helpers import CHROME, FIREFOX, add_member, browser
 
 ALERT_ID = re.compile(r'id="alert-([0-9a-f-]{36})"')
@@ -87,6 +87,8 @@ async def test_alert_is_pushed_live_to_the_tenant_channel(
     html = message["data"].decode()
     assert 'hx-swap-oob="afterbegin:#alert-list"' in html and "beforeend:#toasts" in html
     assert "requested a data export: all contacts" in html
+    assert 'id="alerts-badge" hx-swap-oob="true"' in html  # the header's open-alerts count
+    assert 'data-count="' in html
     await asyncio.sleep(0)
     assert await pubsub.get_message(ignore_subscribe_messages=True, timeout=0.2) is None
     await pubsub.aclose()
@@ -129,3 +131,34 @@ async def test_account_and_team_events_raise_alerts(
     assert "Acknowledged" in ack.text
     open_page = (await client_a.get("/settings/alerts?open=1")).text
     assert first.group(1) not in open_page
+
+
+async def test_header_badge_counts_open_alerts_of_this_workspace(
+    app: Any, client_a: Any, client_b: Any, tenant_a: Account, tenant_b: Account
+) -> None:
+    """Admins see how many alerts are still open; acknowledging one lowers it; members don't
+    get the badge, and another workspace's alerts never count."""
+    page = await client_a.get("/app")
+    assert 'hx-get="/settings/alerts/badge"' in page.text
+    first = await client_a.get("/settings/alerts/badge")
+    before = int(m.group(1)) if (m := re.search(r'data-count="(\d+)"', first.text)) else 0
+    alert_id = await raise_security_alert(
+        tenant_a.tenant_id, "export_requested", tenant_a.user_id, {"summary": "badge check"}
+    )
+    await raise_security_alert(
+        tenant_b.tenant_id, "export_requested", tenant_b.user_id, {"summary": "B's alert"}
+    )
+    raised = await client_a.get("/settings/alerts/badge")
+    assert f'data-count="{before + 1}"' in raised.text
+    acked = await client_a.post_form(f"/settings/alerts/{alert_id}/ack")
+    assert acked.status_code in (200, 303)
+    after = (await client_a.get("/settings/alerts/badge")).text
+    assert (f'data-count="{before}"' in after) if before else ("data-count" not in after)
+    member = await add_member(tenant_a, "member")
+    async with browser_client(app) as as_member:
+        await as_member.login(member.email, member.password)
+        assert 'hx-get="/settings/alerts/badge"' not in (await as_member.get("/app")).text
+        assert (await as_member.get("/settings/alerts/badge")).status_code == 403
+    b_badge = (await client_b.get("/settings/alerts/badge")).text
+    assert 'data-count="1"' in b_badge  # only B's own alert
+    assert "badge check" not in b_badge
