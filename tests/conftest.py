@@ -129,15 +129,15 @@ async def raw_conn(services: dict[str, str]) -> AsyncIterator[Any]:
 
 
 @pytest.fixture
-async def tenant_a(app: Any) -> Account:
-    """Workspace A with a verified owner."""
-    return await make_account("A")
+async def tenant_b(app: Any) -> Account:
+    """Workspace B: the second tenant, present whenever A is, so a missing filter shows."""
+    return await make_account("B")
 
 
 @pytest.fixture
-async def tenant_b(app: Any) -> Account:
-    """Workspace B: every test that seeds data seeds this second tenant too."""
-    return await make_account("B")
+async def tenant_a(app: Any, tenant_b: Account) -> Account:
+    """Workspace A with a verified owner (always seeded together with workspace B)."""
+    return await make_account("A")
 
 
 @pytest.fixture
