@@ -8,7 +8,8 @@ from uuid import UUID
 
 import asyncpg
 
-from app.core.db import engine
+from app.accounts.schemas import Current
+from app.core.db import engine, tenant_transaction
 from app.core.errors import FormInvalid
 
 
@@ -60,3 +61,9 @@ async def readable(data: dict[str, Any] | None) -> dict[str, Any] | None:
             "select name from users where id = $1", out["owner_id"]
         )
     return out
+
+
+async def member_options(current: Current) -> list[tuple[str, str]]:
+    """(user id, name) pairs of the workspace's people, for an owner/assignee select."""
+    async with tenant_transaction(current.tenant_id, current.user_id):
+        return [(str(p.user_id), p.name) for p in await members()]

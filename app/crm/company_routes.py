@@ -9,11 +9,10 @@ from litestar import Response, get, post
 from litestar.params import Parameter
 
 from app.accounts.schemas import Current
-from app.core.db import tenant_transaction
 from app.core.errors import FormInvalid
 from app.core.web import get_session, redirect, render
 from app.crm import companies
-from app.crm.common import members
+from app.crm.common import member_options
 from app.crm.contacts import list_contacts
 from app.crm.notes import subject_panel
 from app.crm.related import company_deals, company_invoices
@@ -42,13 +41,11 @@ async def _form_page(
     company_id: UUID | None = None,
     status: int = 200,
 ) -> Response[str]:
-    async with tenant_transaction(current.tenant_id, current.user_id):
-        people = await members()
     ctx = {
         "values": values,
         "errors": errors,
         "company_id": company_id,
-        "member_options": [(str(p.user_id), p.name) for p in people],
+        "member_options": await member_options(current),
         "size_options": [("", "— unknown —")]
         + [(s, s) for s in companies.SIZES]
         + (

@@ -9,11 +9,10 @@ from litestar import Response, get, post
 from litestar.params import Parameter
 
 from app.accounts.schemas import Current
-from app.core.db import tenant_transaction
 from app.core.errors import FormInvalid
 from app.core.web import get_session, redirect, render
 from app.crm import contacts
-from app.crm.common import members
+from app.crm.common import member_options
 from app.crm.companies import company_choices
 from app.crm.notes import subject_panel
 from app.crm.related import contact_deals
@@ -42,14 +41,12 @@ async def _form_page(
     contact_id: UUID | None = None,
     status: int = 200,
 ) -> Response[str]:
-    async with tenant_transaction(current.tenant_id, current.user_id):
-        people = await members()
     ctx = {
         "values": values,
         "errors": errors,
         "contact_id": contact_id,
         "companies": await company_choices(current),
-        "member_options": [(str(p.user_id), p.name) for p in people],
+        "member_options": await member_options(current),
     }
     return render(request, "crm/contacts/form.html", ctx, block="form", status=status)
 
