@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import os
 import shutil
@@ -67,6 +68,8 @@ class EmbeddedPostgres:
     def stop(self) -> None:
         if self._server is not None:
             self._server.cleanup()
+            # its own atexit hook would take the lock again and leave a lock file behind
+            atexit.unregister(self._server._cleanup)
             self._server = None
 
     async def bootstrap(self, database: str = DATABASE) -> None:
