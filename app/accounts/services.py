@@ -13,7 +13,7 @@ from app.accounts.tables import Membership, Tenant, User
 from app.accounts.tokens import issue_token, redeem_token, void_tokens
 from app.accounts.validation import check_new_password, clean_email, clean_text
 from app.core.db import global_transaction, tenant_transaction, user_transaction
-from app.core.errors import FormInvalid
+from app.core.errors import Forbidden, FormInvalid
 from app.deals.pipelines import ensure_default_pipeline
 from app.notifications.services import queue_mail
 from app.security.alerts import alert_user_workspaces
@@ -267,7 +267,7 @@ async def change_password(current: Current, old: str, new: str, confirm: str) ->
 async def rename_company(current: Current, name: str) -> None:
     """Admins and owners correct the company name."""
     if not current.is_admin:
-        raise PermissionError("Only admins can change company settings.")
+        raise Forbidden("Only admins can change company settings.")
     errors: dict[str, str] = {}
     name = clean_text(name, errors, "company", "the company name")
     if errors:

@@ -21,7 +21,7 @@ from app.accounts.tokens import issue_token, peek_token, redeem_token
 from app.accounts.validation import check_new_password, clean_email, clean_text
 from app.billing.limits import check_seat_limit
 from app.core.db import global_transaction, tenant_transaction
-from app.core.errors import FormInvalid, RecordNotFound
+from app.core.errors import Forbidden, FormInvalid, RecordNotFound
 from app.notifications.services import queue_mail
 from app.security.alerts import raise_security_alert
 from app.security.passwords import hash_password
@@ -32,7 +32,7 @@ LAST_OWNER = "A workspace needs at least one owner. Make someone else an owner f
 
 def _require_admin(current: Current) -> None:
     if not current.is_admin:
-        raise PermissionError("Only admins and owners can manage the team.")
+        raise Forbidden("Only admins and owners can manage the team.")
 
 
 def _may_assign(current: Current, role: str) -> None:
@@ -215,7 +215,7 @@ async def change_role(current: Current, membership_id: UUID, role: str) -> None:
         if member is None:
             raise RecordNotFound("member")
         if member["role"] == "owner" and not current.is_owner:
-            raise PermissionError("Only an owner can change another owner's role.")
+            raise Forbidden("Only an owner can change another owner's role.")
         if member["role"] == "owner" and role != "owner" and not await _owners_left(membership_id):
             raise FormInvalid({"role": LAST_OWNER})
         await Membership.update({Membership.role: role}).where(Membership.id == membership_id)
@@ -231,7 +231,7 @@ async def remove_member(current: Current, membership_id: UUID) -> None:
         if member is None:
             raise RecordNotFound("member")
         if member["role"] == "owner" and not current.is_owner:
-            raise PermissionError("Only an owner can remove another owner.")
+            raise Forbidden("Only an owner can remove another owner.")
         if member["role"] == "owner" and not await _owners_left(membership_id):
             raise FormInvalid({"form": LAST_OWNER})
         removed = {"member_id": member["user_id"], "role": member["role"]}

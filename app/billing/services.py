@@ -12,7 +12,7 @@ from app.billing.limits import usage_and_plan
 from app.billing.plans import Plan, plans
 from app.billing.state import ENDED_STATUSES_ALL, AccountState, lock_account, read_account
 from app.core.db import global_transaction, tenant_transaction
-from app.core.errors import FormInvalid
+from app.core.errors import Forbidden, FormInvalid
 from app.settings import get_settings
 
 BILLING_PATH = "/settings/billing"
@@ -20,7 +20,7 @@ BILLING_PATH = "/settings/billing"
 
 def require_billing_admin(current: Current) -> None:
     if not current.is_admin:
-        raise PermissionError("Only owners and admins can change the plan or the card.")
+        raise Forbidden("Only owners and admins can change the plan or the card.")
 
 
 async def billing_overview(current: Current) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from app.billing.services import require_billing_admin as _require_admin
 from app.billing.state import read_account
 from app.billing.webhooks import receive_webhook
 from app.core.db import tenant_transaction
-from app.core.errors import FormInvalid
+from app.core.errors import Forbidden, FormInvalid
 from app.settings import get_settings
 
 MONTH = 30 * 24 * 3600
@@ -24,7 +24,7 @@ ACTIONS = ("payment_succeeded", "payment_failed", "trial_ending", "cancel", "can
 
 def _require_test_mode() -> None:
     if not stripe_client.is_test_mode():
-        raise PermissionError("Simulated billing exists only in test mode.")
+        raise Forbidden("Simulated billing exists only in test mode.")
 
 
 async def deliver(kind: str, obj: dict[str, Any]) -> str:

@@ -27,6 +27,17 @@ class FormInvalid(Exception):
         self.errors = errors
 
 
+class Forbidden(Exception):
+    """The signed-in user's role (or the record's rules) do not allow this action.
+
+    The message says what is refused and who may do it; it is shown to the user with 403.
+    """
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+
+
 class RecordNotFound(Exception):
     """A record is not in the current tenant (missing, deleted, or another tenant's)."""
 
@@ -92,11 +103,9 @@ def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> R
     return _error_page(request, 500, "")
 
 
-def permission_error_handler(
-    request: Request[Any, Any, Any], exc: PermissionError
-) -> Response[Any]:
-    """A service refused an action for the user's role."""
-    return _error_page(request, 403, str(exc))
+def forbidden_handler(request: Request[Any, Any, Any], exc: Forbidden) -> Response[Any]:
+    """A guard or a service refused an action for the user's role."""
+    return _error_page(request, 403, exc.message)
 
 
 def not_found_handler(request: Request[Any, Any, Any], exc: RecordNotFound) -> Response[Any]:
@@ -106,7 +115,7 @@ def not_found_handler(request: Request[Any, Any, Any], exc: RecordNotFound) -> R
 
 EXCEPTION_HANDLERS: dict[Any, Any] = {
     HTTPException: http_exception_handler,
-    PermissionError: permission_error_handler,
+    Forbidden: forbidden_handler,
     RecordNotFound: not_found_handler,
     Exception: internal_error_handler,
 }

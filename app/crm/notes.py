@@ -14,7 +14,7 @@ from uuid import UUID
 
 from app.accounts.schemas import Current
 from app.core.db import tenant_transaction
-from app.core.errors import FormInvalid, RecordNotFound
+from app.core.errors import Forbidden, FormInvalid, RecordNotFound
 from app.crm import validation as v
 from app.crm.activity import record_activity
 from app.crm.common import Person, check_member, conn, members
@@ -110,7 +110,7 @@ async def delete_note(current: Current, note_id: UUID) -> tuple[str, UUID]:
         if row is None:
             raise RecordNotFound("note")
         if row["author_id"] != current.user_id and not current.is_admin:
-            raise PermissionError("Only the author or an admin can delete this note.")
+            raise Forbidden("Only the author or an admin can delete this note.")
         await c.execute("delete from notes where id = $1", note_id)
         await record_activity(
             current.tenant_id,

@@ -12,7 +12,7 @@ from litestar.params import Parameter
 
 from app.accounts.deps import provide_current
 from app.accounts.schemas import Current
-from app.core.errors import FormInvalid
+from app.core.errors import Forbidden, FormInvalid
 from app.core.web import get_session, redirect, render
 from app.deals import live, moves, pipelines
 from app.deals.schemas import STAGE_KINDS
@@ -84,7 +84,7 @@ async def _admin_page(
     request: Req, current: Current, errors: dict[str, str], status: int = 200
 ) -> Response[str]:
     if not current.is_admin:
-        raise PermissionError("Only admins and owners can change pipelines and stages.")
+        raise Forbidden("Only admins and owners can change pipelines and stages.")
     items = [
         {"pipeline": p, "stages": await pipelines.stages_of(current, p.id)}
         for p in await pipelines.list_pipelines(current)

@@ -9,7 +9,7 @@ import asyncpg
 
 from app.accounts.schemas import Current
 from app.core.db import engine, tenant_transaction
-from app.core.errors import FormInvalid, RecordNotFound
+from app.core.errors import Forbidden, FormInvalid, RecordNotFound
 from app.deals import live
 from app.deals.queries import fetch_columns, fetch_stages, pipeline_from_row
 from app.deals.schemas import STAGE_KINDS, Board, PipelineInfo, StageInfo
@@ -113,7 +113,7 @@ async def all_stages(current: Current) -> list[StageInfo]:
 
 def _require_admin(current: Current) -> None:
     if not current.is_admin:
-        raise PermissionError("Only admins and owners can change pipelines and stages.")
+        raise Forbidden("Only admins and owners can change pipelines and stages.")
 
 
 def _clean_name(raw: str, field: str, errors: dict[str, str]) -> str:

@@ -11,7 +11,7 @@ import asyncpg
 
 from app.accounts.schemas import Current
 from app.core.db import global_transaction, tenant_transaction, user_transaction
-from app.core.errors import FormInvalid
+from app.core.errors import Forbidden, FormInvalid
 from app.core.redis import queue
 from app.notifications.services import queue_mail
 from app.privacy import hooks
@@ -78,7 +78,7 @@ async def request_deletion(current: Current, scope: str, password: str) -> UUID:
     if scope not in ("account", "workspace"):
         raise FormInvalid({"form": "Choose what to delete."})
     if scope == "workspace" and not current.is_owner:
-        raise PermissionError("Only an owner can delete the workspace.")
+        raise Forbidden("Only an owner can delete the workspace.")
     user = await _check_password(current.user_id, password)
     if scope == "account" and await _sole_owned_workspaces(current.user_id):
         raise FormInvalid(
@@ -128,7 +128,7 @@ async def request_deletion(current: Current, scope: str, password: str) -> UUID:
 async def cancel_deletion(current: Current, scope: str) -> None:
     """Cancel a scheduled deletion during the grace period (owner / the user themself)."""
     if scope == "workspace" and not current.is_owner:
-        raise PermissionError("Only an owner can cancel the workspace's deletion.")
+        raise Forbidden("Only an owner can cancel the workspace's deletion.")
     pending = (await open_requests(current)).get(scope)
     if pending is None or pending["status"] != "scheduled":
         raise FormInvalid({"form": "There is no deletion to cancel (or it has already started)."})

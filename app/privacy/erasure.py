@@ -12,7 +12,7 @@ from uuid import UUID
 
 from app.accounts.schemas import Current
 from app.core.db import tenant_transaction
-from app.core.errors import RecordNotFound
+from app.core.errors import Forbidden, RecordNotFound
 from app.privacy import hooks
 
 ERASED = "[erased on request]"
@@ -53,7 +53,7 @@ async def contact_summary(current: Current, contact_id: UUID) -> dict[str, Any]:
 async def erase_contact(current: Current, contact_id: UUID) -> dict[str, int]:
     """Erase a contact and its personal data in this workspace (admins); returns row counts."""
     if not current.is_admin:
-        raise PermissionError("Only admins can erase a contact's personal data.")
+        raise Forbidden("Only admins can erase a contact's personal data.")
     done: dict[str, int] = {}
     async with tenant_transaction(current.tenant_id) as conn:
         if not await conn.fetchval("select 1 from contacts where id = $1", contact_id):

@@ -13,7 +13,7 @@ from markdown_it import MarkdownIt
 
 from app.accounts.schemas import Current
 from app.core.db import after_commit, global_transaction, tenant_transaction, user_transaction
-from app.core.errors import FormInvalid
+from app.core.errors import Forbidden, FormInvalid
 from app.core.redis import queue, redis
 from app.notifications.services import notify, queue_mail
 from app.privacy.tables import PolicyAck, PolicyNotice, PolicyVersion
@@ -93,7 +93,7 @@ async def publish_version(
     message, and by the database's CHECK constraint as the guarantee.
     """
     if not current.is_staff:
-        raise PermissionError("Only Odex staff can publish a new privacy policy.")
+        raise Forbidden("Only Odex staff can publish a new privacy policy.")
     errors: dict[str, str] = {}
     summary = summary.strip()
     if not summary:

@@ -12,7 +12,7 @@ from litestar.params import Parameter
 from app.accounts.deps import provide_current
 from app.accounts.routes import _form, safe_next
 from app.accounts.schemas import Current
-from app.core.errors import FormInvalid, LoginRequired, RecordNotFound
+from app.core.errors import Forbidden, FormInvalid, LoginRequired, RecordNotFound
 from app.core.web import client_ip, get_session, redirect, render
 from app.privacy import consent, policy
 from app.privacy.middleware import state_of
@@ -129,7 +129,7 @@ async def acknowledge_submit(request: Req, current: Current) -> Response[str]:
 @get("/privacy/admin", dependencies=AUTH)
 async def publish_page(request: Req, current: Current) -> Response[str]:
     if not current.is_staff:
-        raise PermissionError("Only Odex staff can publish a privacy policy.")
+        raise Forbidden("Only Odex staff can publish a privacy policy.")
     earliest = policy.earliest_effective().date().isoformat()
     ctx = {"errors": {}, "values": {}, "earliest": earliest, "versions": await policy.versions()}
     return render(request, "privacy/publish.html", ctx)

@@ -13,7 +13,7 @@ from litestar.response import File
 from app.accounts.deps import provide_current
 from app.accounts.routes import _form
 from app.accounts.schemas import Current
-from app.core.errors import FormInvalid
+from app.core.errors import Forbidden, FormInvalid
 from app.core.web import get_session, redirect, render
 from app.privacy import deletion, erasure, export, mydata, usage
 from app.settings import get_settings
@@ -101,7 +101,7 @@ async def delete_cancel(request: Req, current: Current) -> Response[str]:
 @get("/settings/usage", dependencies=AUTH)
 async def usage_page(request: Req, current: Current) -> Response[str]:
     if not current.is_admin:
-        raise PermissionError("Only admins can see the workspace's usage.")
+        raise Forbidden("Only admins can see the workspace's usage.")
     figures = await usage.dashboard(current.tenant_id)
     return render(request, "privacy/usage.html", {"figures": figures, "json": json.dumps(figures)})
 
@@ -109,7 +109,7 @@ async def usage_page(request: Req, current: Current) -> Response[str]:
 @get("/privacy/contacts/{contact_id:uuid}/erase", dependencies=AUTH)
 async def erase_page(request: Req, current: Current, contact_id: UUID) -> Response[str]:
     if not current.is_admin:
-        raise PermissionError("Only admins can erase a contact's personal data.")
+        raise Forbidden("Only admins can erase a contact's personal data.")
     info = await erasure.contact_summary(current, contact_id)
     return render(request, "privacy/erase.html", info)
 

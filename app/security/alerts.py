@@ -16,7 +16,7 @@ from uuid import UUID
 
 from app.accounts.schemas import Current
 from app.core.db import after_commit
-from app.core.errors import RecordNotFound
+from app.core.errors import Forbidden, RecordNotFound
 from app.core.templating import render_html
 from app.notifications.services import queue_mail
 from app.security import sessions
@@ -164,7 +164,7 @@ def render_push(tenant_id: UUID, alert: dict[str, Any], *, toast: bool) -> str:
 
 def _require_admin(current: Current) -> None:
     if not current.is_admin:
-        raise PermissionError("Only admins and owners can see security alerts.")
+        raise Forbidden("Only admins and owners can see security alerts.")
 
 
 def _row(r: Any) -> dict[str, Any]:

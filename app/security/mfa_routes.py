@@ -11,7 +11,7 @@ from litestar.di import Provide
 from app.accounts.deps import provide_current
 from app.accounts.routes import _form, safe_next, sign_in
 from app.accounts.schemas import Current
-from app.core.errors import FormInvalid
+from app.core.errors import Forbidden, FormInvalid
 from app.core.web import get_session, redirect, render
 from app.security import guard, mfa, ratelimit
 from app.security.alerts import alert_user_workspaces
@@ -105,7 +105,7 @@ async def mfa_codes(request: Req, current: Current) -> Response[str]:
 @post("/settings/security/policy", dependencies=AUTH)
 async def mfa_policy(request: Req, current: Current) -> Response[str]:
     if not current.is_owner:
-        raise PermissionError("Only owners can change the workspace's sign-in policy.")
+        raise Forbidden("Only owners can change the workspace's sign-in policy.")
     required = (await _form(request)).get("mfa_required_for_owners") == "on"
     if required and not await mfa.is_enabled(current.user_id):
         errors = {"form": "Turn on two-factor authentication for yourself first."}

@@ -14,7 +14,7 @@ from litestar.response import Stream
 
 from app.accounts.deps import provide_current
 from app.accounts.schemas import Current
-from app.core.errors import RecordNotFound
+from app.core.errors import Forbidden, RecordNotFound
 from app.core.web import get_session, redirect, render
 from app.security import alerts, audit, devices, sessions
 
@@ -24,7 +24,7 @@ AUTH = {"current": Provide(provide_current)}
 
 def _require_admin(current: Current) -> None:
     if not current.is_admin:
-        raise PermissionError("Only admins and owners can see this page.")
+        raise Forbidden("Only admins and owners can see this page.")
 
 
 # --- alerts -------------------------------------------------------------------------------
@@ -54,7 +54,7 @@ async def alerts_page(
 async def alerts_badge(current: Current) -> Response[str]:
     """The header shield, loaded once per page; the websocket keeps it current after that."""
     if not current.is_admin:
-        raise PermissionError("Only admins and owners see security alerts.")
+        raise Forbidden("Only admins and owners see security alerts.")
     return Response(
         alerts.render_badge(await alerts.open_alert_count(current)), media_type="text/html"
     )
@@ -173,7 +173,7 @@ async def sessions_page(request: Req, current: Current) -> Response[str]:
 async def session_revoke(request: Req, current: Current, session_id: str) -> Response[str]:
     key = "sess:" + session_id
     if key == sessions.session_key(get_session(request).sid):
-        raise PermissionError("To end this session, log out.")
+        raise Forbidden("To end this session, log out.")
     if not await sessions.revoke_key(str(current.user_id), key):
         raise RecordNotFound("session")
     await alerts.alert_user_workspaces(

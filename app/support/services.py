@@ -10,7 +10,7 @@ from uuid import UUID
 from app.accounts.schemas import Current
 from app.accounts.validation import EMAIL_RE
 from app.core.db import global_transaction
-from app.core.errors import FormInvalid, RecordNotFound
+from app.core.errors import Forbidden, FormInvalid, RecordNotFound
 from app.notifications.services import queue_mail
 from app.security.ratelimit import Limit, hit, wait_text
 from app.settings import get_settings
@@ -128,7 +128,7 @@ async def submit_inquiry(inquiry: Inquiry, user_id: UUID | None, ip: str) -> int
 
 def _require_staff(current: Current) -> None:
     if not current.is_staff:
-        raise PermissionError("Only Odex staff can see support requests.")
+        raise Forbidden("Only Odex staff can see support requests.")
 
 
 INBOX_PAGE = 50

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.billing.services import cancel_and_delete_customer
+from app.core.errors import Forbidden
 from tests.billing.conftest import (
     PRICE_PRO,
     deliver,
@@ -109,8 +110,8 @@ async def test_members_cannot_change_the_plan(fake_stripe: FakeStripe, tenant_a:
     owner = await load_current(tenant_a.user_id, tenant_a.tenant_id)
     assert owner is not None
     member = msgspec.structs.replace(owner, role="member")
-    with pytest.raises(PermissionError, match="owners and admins"):
+    with pytest.raises(Forbidden, match="owners and admins"):
         await start_checkout(member, "pro")
-    with pytest.raises(PermissionError, match="owners and admins"):
+    with pytest.raises(Forbidden, match="owners and admins"):
         await open_portal(member)
     assert fake_stripe.requests == []

@@ -10,7 +10,7 @@ import pytest
 
 from app.accounts.services import load_current
 from app.core.db import global_transaction, tenant_transaction
-from app.core.errors import FormInvalid
+from app.core.errors import Forbidden, FormInvalid
 from app.privacy import policy
 from tests.helpers import Account, run_jobs
 
@@ -61,7 +61,7 @@ async def test_publish_notifies_every_user_exactly_once(
 ) -> None:
     member = await load_current(tenant_b.user_id, tenant_b.tenant_id)
     assert member is not None
-    with pytest.raises(PermissionError):
+    with pytest.raises(Forbidden):
         await policy.publish_version(member, "x", datetime.now(UTC) + timedelta(days=40))
     current = await _staff(tenant_a)
     effective = datetime.now(UTC) + timedelta(days=30, minutes=1)
