@@ -14,6 +14,7 @@ from app.accounts import settings_routes
 from app.billing import routes as billing_routes
 from app.core import db, redis
 from app.core import routes as core_routes
+from app.core.access import check_declared, public_router
 from app.core.errors import EXCEPTION_HANDLERS
 from app.core.headers import security_headers_before_send
 from app.core.web import check_csrf, session_middleware
@@ -63,7 +64,7 @@ def create_app() -> Litestar:
         *invoice_routes.ROUTES,
         *privacy_routes.ROUTES,
         *privacy_settings_routes.ROUTES,
-        create_static_files_router(path="/static", directories=[ROOT / "static"]),
+        public_router([create_static_files_router(path="/static", directories=[ROOT / "static"])]),
     ]
     config = AppConfig(
         route_handlers=route_handlers,
@@ -80,4 +81,6 @@ def create_app() -> Litestar:
         request_max_body_size=MAX_BODY,
         debug=False,
     )
-    return Litestar.from_config(config)
+    app = Litestar.from_config(config)
+    check_declared(app)  # a route without a declared access level: refuse to start
+    return app

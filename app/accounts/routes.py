@@ -10,18 +10,13 @@ from litestar import Request, Response, get, post
 from litestar.params import Parameter
 
 from app.accounts import services
+from app.accounts.deps import routes_at
+from app.core.access import Level
 from app.core.errors import FormInvalid
-from app.core.web import get_session, redirect, render
+from app.core.web import get_session, redirect, render, safe_local_path
 from app.security import guard, sessions
 
 Req = Request[Any, Any, Any]
-
-
-def safe_next(target: str | None) -> str:
-    """Only local paths: never an open redirect."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return "/app"
 
 
 async def _form(request: Req) -> dict[str, str]:
@@ -29,23 +24,25 @@ async def _form(request: Req) -> dict[str, str]:
     return {k: str(v) for k, v in form.items() if isinstance(v, str)}
 
 
-async def sign_in(request: Req, user_id: UUID, tenant_id: UUID | None = None) -> None:
-    """Start an authenticated session: new session id (no fixation), first workspace."""
+async def sign_in(
+    request: Req, user_id: UUID, tenant_id: UUID | None = None, *, proved_at: float
+) -> None:
+    """Start an authenticated session: new session id (no fixation), first open workspace.
+
+    `proved_at` is when the credentials were checked: a "sign out everywhere" after that
+    moment (a password change racing this login) keeps the new session from being saved.
+    """
     session = get_session(request)
     if tenant_id is None:
-        workspaces = await services.workspaces_of(user_id)
+        workspaces = await services.list_workspaces(user_id)  # active workspaces only
         if not workspaces:
             raise FormInvalid({"form": "Your account isn't part of any workspace any more."})
         tenant_id = UUID(str(workspaces[0]["tenant_id"]))
-    old_sid = session.sid
-    was_saved = not session.is_new
     sessions.rotate(session)
     session.user_id = str(user_id)
     session.tenant_id = str(tenant_id)
-    session.authenticated_at = time.time()
-    if was_saved:
-        await sessions.forget_id(old_sid, None)
-    await guard.after_sign_in(request, user_id, tenant_id)  # new-device alert, MFA policy
+    session.authenticated_at = proved_at
+    await guard.after_sign_in(request, user_id, tenant_id)  # new-device alert
 
 
 @get("/signup", name="signup")
@@ -68,7 +65,7 @@ async def signup_submit(request: Req) -> Response[str]:
         values.pop("password", None)
         ctx = {"values": values, "errors": exc.errors}
         return render(request, "accounts/signup.html", ctx, block="form", status=422)
-    await sign_in(request, user_id, tenant_id)
+    await sign_in(request, user_id, tenant_id, proved_at=time.time())
     get_session(request).flash("success", "Welcome to Odex! Check your inbox to verify your email.")
     return redirect(request, "/app")
 
@@ -97,7 +94,7 @@ async def login_page(
     request: Req, next_url: str = Parameter(query="next", default="/app")
 ) -> Response[str]:
     if get_session(request).user_id:
-        return redirect(request, safe_next(next_url))
+        return redirect(request, safe_local_path(next_url))
     return render(request, "accounts/login.html", {"values": {"next": next_url}, "errors": {}})
 
 
@@ -106,6 +103,8 @@ async def login_submit(request: Req) -> Response[str]:
     values = await _form(request)
     email = values.get("email", "")
     await guard.before_login(request, email)  # 429 with the wait when limited or locked
+    target = safe_local_path(values.get("next"))
+    proved_at = time.time()  # before the check: a revocation from now on beats this login
     try:
         try:
             user_id = await services.authenticate(email, values.get("password", ""))
@@ -113,14 +112,14 @@ async def login_submit(request: Req) -> Response[str]:
             await guard.login_failed(request, email)
             raise
         await guard.login_succeeded(email)
-        if await guard.needs_second_factor(request, user_id, safe_next(values.get("next"))):
+        if await guard.needs_second_factor(request, user_id, target, proved_at):
             return redirect(request, "/login/mfa")
-        await sign_in(request, user_id)
+        await sign_in(request, user_id, proved_at=proved_at)
     except FormInvalid as exc:
         values.pop("password", None)
         ctx = {"values": values, "errors": exc.errors}
         return render(request, "accounts/login.html", ctx, block="form", status=422)
-    return redirect(request, safe_next(values.get("next")))
+    return redirect(request, target)
 
 
 @post("/logout")
@@ -166,21 +165,37 @@ async def reset_submit(request: Req) -> Response[str]:
         ctx = {"token": token, "errors": exc.errors}
         return render(request, "accounts/reset.html", ctx, block="form", status=422)
     await sessions.destroy_user_sessions(str(user_id))
-    await sign_in(request, user_id)
+    proved_at = time.time()  # the mailed link, checked just now (after the revocation)
+    if await guard.needs_second_factor(request, user_id, "/app", proved_at):
+        # the link proves the mailbox, not the second factor: ask for it like a login does
+        get_session(request).flash(
+            "success", "Your password is changed. Enter your two-factor code to log in."
+        )
+        return redirect(request, "/login/mfa")
+    try:
+        await sign_in(request, user_id, proved_at=proved_at)
+    except FormInvalid:  # no workspace left: the new password works once they're invited
+        get_session(request).flash("success", "Your password is changed.")
+        return redirect(request, "/login")
     get_session(request).flash("success", "Your password is changed and you're logged in.")
     return redirect(request, "/app")
 
 
 ROUTES = [
-    signup_page,
-    signup_submit,
-    verify,
-    verify_resend,
-    login_page,
-    login_submit,
-    logout,
-    forgot_page,
-    forgot_submit,
-    reset_page,
-    reset_submit,
+    routes_at(
+        Level.PUBLIC,
+        [
+            signup_page,
+            signup_submit,
+            verify,
+            verify_resend,
+            login_page,
+            login_submit,
+            logout,
+            forgot_page,
+            forgot_submit,
+            reset_page,
+            reset_submit,
+        ],
+    )
 ]

@@ -22,6 +22,9 @@ class Current(msgspec.Struct, frozen=True):
     tenant_name: str
     role: str
     is_staff: bool = False
+    # an owner in a workspace that requires MFA for owners, without MFA: held at the
+    # enrolment page (app.core.access) until they turn it on, on every request path
+    must_enrol_mfa: bool = False
 
     @property
     def is_admin(self) -> bool:

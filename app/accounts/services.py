@@ -16,6 +16,7 @@ from app.core.db import global_transaction, tenant_transaction, user_transaction
 from app.core.errors import Forbidden, FormInvalid
 from app.deals.pipelines import ensure_default_pipeline
 from app.notifications.services import queue_mail
+from app.security import mfa
 from app.security.alerts import alert_user_workspaces
 from app.security.passwords import hash_password, needs_rehash, verify_password
 from app.settings import get_settings
@@ -146,6 +147,7 @@ async def reset_password(token: str, password: str, confirm: str) -> UUID:
     async with global_transaction():
         row = await redeem_token(token, "reset")
         user_id = UUID(str(row["user_id"]))
+        await void_tokens(user_id, "reset")  # any other link sent before is void too
         await User.update(
             {
                 User.password_hash: hash_password(password),
@@ -170,36 +172,44 @@ async def workspaces_of(user_id: UUID) -> list[dict[str, object]]:
 
 
 async def list_workspaces(user_id: UUID) -> list[dict[str, object]]:
-    """The user's workspaces with names and roles, one tenant transaction each."""
+    """The user's open workspaces with names and roles, one tenant transaction each (a
+    workspace whose purge has started is left out: nobody signs in to it any more)."""
     result = []
     for row in await workspaces_of(user_id):
         tenant_id = UUID(str(row["tenant_id"]))
         async with tenant_transaction(tenant_id, user_id):
-            tenant = await Tenant.select(Tenant.name).first()
+            tenant = await Tenant.select(Tenant.name).where(Tenant.status == "active").first()
         if tenant is not None:
             result.append({"tenant_id": tenant_id, "name": tenant["name"], "role": row["role"]})
     return result
 
 
 async def load_current(user_id: UUID, tenant_id: UUID) -> Current | None:
-    """The signed-in context, or None if the membership is gone (removed from the team)."""
-    async with tenant_transaction(tenant_id, user_id):
-        member = (
-            await Membership.select(Membership.role).where(Membership.user_id == user_id).first()
+    """The signed-in context, or None if the membership is gone (removed from the team) or the
+    workspace is being purged. Only this workspace's membership row counts (never the user's
+    rows of other workspaces), and an owner held by the owner-MFA rule is marked."""
+    async with tenant_transaction(tenant_id, user_id) as conn:
+        row = await conn.fetchrow(
+            "select m.role, t.name as tenant_name, u.name, u.email, u.email_verified_at,"
+            " u.is_staff from memberships m join tenants t on t.id = m.tenant_id"
+            " join users u on u.id = m.user_id"
+            " where m.tenant_id = $1 and m.user_id = $2 and t.status = 'active'",
+            tenant_id,
+            user_id,
         )
-        tenant = await Tenant.select(Tenant.name, Tenant.status).first()
-        user = await User.select().where(User.id == user_id).first()
-    if member is None or tenant is None or user is None:
-        return None
+        if row is None:
+            return None
+        held = row["role"] == "owner" and await mfa.owner_must_enrol(conn, user_id)
     return Current(
         user_id=user_id,
-        name=user["name"],
-        email=user["email"],
-        verified=user["email_verified_at"] is not None,
+        name=row["name"],
+        email=row["email"],
+        verified=row["email_verified_at"] is not None,
         tenant_id=tenant_id,
-        tenant_name=tenant["name"],
-        role=member["role"],
-        is_staff=user["is_staff"],
+        tenant_name=row["tenant_name"],
+        role=row["role"],
+        is_staff=row["is_staff"],
+        must_enrol_mfa=held,
     )
 
 
@@ -240,7 +250,18 @@ async def change_email(current: Current, new_email: str, password: str) -> None:
             ).where(User.id == current.user_id)
         except asyncpg.UniqueViolationError as exc:
             raise FormInvalid({"email": "Another account already uses this email."}) from exc
+        await void_tokens(current.user_id, "reset")  # links mailed to the old address die
         await _send_verification(current.user_id, email, str(user["name"]))
+        await queue_mail(  # the old address hears of it (a hijacker can't hide the change)
+            "email_changed",
+            str(user["email"]),
+            "The email address of your Odex CRM account was changed",
+            "email_changed.txt",
+            name=user["name"],
+            old=user["email"],
+            new=email,
+            contact=get_settings().privacy_contact,
+        )
     await alert_user_workspaces(
         current.user_id, "email_changed", {"from": user["email"], "to": email}
     )
@@ -261,6 +282,7 @@ async def change_password(current: Current, old: str, new: str, confirm: str) ->
         await User.update(
             {User.password_hash: hash_password(new), User.updated_at: datetime.now(UTC)}
         ).where(User.id == current.user_id)
+        await void_tokens(current.user_id, "reset")  # an older reset link can't undo this
     await alert_user_workspaces(current.user_id, "password_changed", {})
 
 

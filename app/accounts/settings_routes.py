@@ -2,31 +2,31 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 from uuid import UUID
 
 from litestar import Request, Response, get, post
-from litestar.di import Provide
 from litestar.params import Parameter
 
 from app.accounts import services, team
-from app.accounts.deps import provide_current
+from app.accounts.deps import routes_at
 from app.accounts.routes import _form, sign_in
 from app.accounts.schemas import ROLES, Current
+from app.core.access import Level
 from app.core.errors import FormInvalid, RecordNotFound
 from app.core.web import get_session, redirect, render
 from app.security import guard, sessions
 
 Req = Request[Any, Any, Any]
-AUTH = {"current": Provide(provide_current)}
 
 
-@get("/settings/profile", dependencies=AUTH)
+@get("/settings/profile")
 async def profile_page(request: Req, current: Current) -> Response[str]:
     return render(request, "accounts/profile.html", {"errors": {}, "values": {}})
 
 
-@post("/settings/profile", dependencies=AUTH)
+@post("/settings/profile")
 async def profile_submit(request: Req, current: Current) -> Response[str]:
     values = await _form(request)
     section = values.get("section", "name")
@@ -60,12 +60,12 @@ async def profile_submit(request: Req, current: Current) -> Response[str]:
     return redirect(request, "/settings/profile")
 
 
-@get("/settings/company", dependencies=AUTH)
+@get("/settings/company")
 async def company_page(request: Req, current: Current) -> Response[str]:
     return render(request, "accounts/company.html", {"errors": {}, "values": {}})
 
 
-@post("/settings/company", dependencies=AUTH)
+@post("/settings/company")
 async def company_submit(request: Req, current: Current) -> Response[str]:
     values = await _form(request)
     try:
@@ -94,12 +94,12 @@ async def _team_page(
     return render(request, "accounts/team.html", ctx, status=status)
 
 
-@get("/settings/team", dependencies=AUTH)
+@get("/settings/team")
 async def team_page(request: Req, current: Current) -> Response[str]:
     return await _team_page(request, current, {}, {})
 
 
-@post("/settings/team/invite", dependencies=AUTH)
+@post("/settings/team/invite")
 async def team_invite(request: Req, current: Current) -> Response[str]:
     values = await _form(request)
     await guard.limit_invitations(request, current.user_id)
@@ -111,14 +111,14 @@ async def team_invite(request: Req, current: Current) -> Response[str]:
     return redirect(request, "/settings/team")
 
 
-@post("/settings/team/invitations/{invitation_id:uuid}/revoke", dependencies=AUTH)
+@post("/settings/team/invitations/{invitation_id:uuid}/revoke")
 async def team_revoke(request: Req, current: Current, invitation_id: UUID) -> Response[str]:
     await team.revoke_invitation(current, invitation_id)
     get_session(request).flash("info", "Invitation withdrawn.")
     return redirect(request, "/settings/team")
 
 
-@post("/settings/team/members/{membership_id:uuid}/role", dependencies=AUTH)
+@post("/settings/team/members/{membership_id:uuid}/role")
 async def team_role(request: Req, current: Current, membership_id: UUID) -> Response[str]:
     values = await _form(request)
     try:
@@ -129,7 +129,7 @@ async def team_role(request: Req, current: Current, membership_id: UUID) -> Resp
     return redirect(request, "/settings/team")
 
 
-@post("/settings/team/members/{membership_id:uuid}/remove", dependencies=AUTH)
+@post("/settings/team/members/{membership_id:uuid}/remove")
 async def team_remove(request: Req, current: Current, membership_id: UUID) -> Response[str]:
     try:
         await team.remove_member(current, membership_id)
@@ -139,13 +139,13 @@ async def team_remove(request: Req, current: Current, membership_id: UUID) -> Re
     return redirect(request, "/settings/team")
 
 
-@get("/workspaces", dependencies=AUTH)
+@get("/workspaces")
 async def workspaces_page(request: Req, current: Current) -> Response[str]:
     workspaces = await services.list_workspaces(current.user_id)
     return render(request, "accounts/workspaces.html", {"workspaces": workspaces})
 
 
-@post("/workspaces/{tenant_id:uuid}/switch", dependencies=AUTH)
+@post("/workspaces/{tenant_id:uuid}/switch")
 async def workspace_switch(request: Req, current: Current, tenant_id: UUID) -> Response[str]:
     """Open another workspace the user belongs to (membership checked, else 404)."""
     if tenant_id not in {w["tenant_id"] for w in await services.list_workspaces(current.user_id)}:
@@ -173,6 +173,7 @@ async def invite_submit(request: Req) -> Response[str]:
     values = await _form(request)
     token = values.get("token", "")
     session = get_session(request)
+    proved_at = time.time()  # the mailed link (and the password, for a new account)
     try:
         user_id, tenant_id = await team.accept_invitation(
             token,
@@ -193,23 +194,18 @@ async def invite_submit(request: Req) -> Response[str]:
             "values": values,
         }
         return render(request, "accounts/invite_accept.html", ctx, block="form", status=422)
-    await sign_in(request, user_id, tenant_id)
+    await sign_in(request, user_id, tenant_id, proved_at=proved_at)
     session.flash("success", "You've joined the workspace.")
     return redirect(request, "/app")
 
 
 ROUTES = [
-    profile_page,
-    profile_submit,
-    company_page,
-    company_submit,
-    team_page,
-    team_invite,
-    team_revoke,
-    team_role,
-    team_remove,
-    invite_page,
-    invite_submit,
-    workspaces_page,
-    workspace_switch,
+    # the person's own account and workspaces: open to an owner held by the MFA rule
+    routes_at(Level.SIGNED_IN, [profile_page, profile_submit, workspaces_page, workspace_switch]),
+    routes_at(Level.MEMBER, [team_page]),
+    routes_at(
+        Level.ADMIN,
+        [company_page, company_submit, team_invite, team_revoke, team_role, team_remove],
+    ),
+    routes_at(Level.PUBLIC, [invite_page, invite_submit]),
 ]

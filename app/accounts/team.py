@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -20,7 +21,8 @@ from app.accounts.tables import Invitation, Membership, Tenant, User
 from app.accounts.tokens import issue_token, peek_token, redeem_token
 from app.accounts.validation import check_new_password, clean_email, clean_text
 from app.billing.limits import check_seat_limit
-from app.core.db import global_transaction, tenant_transaction
+from app.core.access_events import announce_access_change
+from app.core.db import after_commit, global_transaction, tenant_transaction
 from app.core.errors import Forbidden, FormInvalid, RecordNotFound
 from app.notifications.services import queue_mail
 from app.security.alerts import raise_security_alert
@@ -46,7 +48,9 @@ async def list_members(current: Current) -> list[Member]:
     async with tenant_transaction(current.tenant_id, current.user_id) as conn:
         rows = await conn.fetch(
             "select m.id, m.user_id, u.name, u.email, m.role, m.created_at, u.email_verified_at"
-            " from memberships m join users u on u.id = m.user_id order by m.created_at"
+            " from memberships m join users u on u.id = m.user_id where m.tenant_id = $1"
+            " order by m.created_at",
+            current.tenant_id,
         )
     return [Member(r[0], r[1], r[2], r[3], r[4], r[5], r[6] is not None) for r in rows]
 
@@ -82,8 +86,9 @@ async def invite(current: Current, email: str, role: str) -> UUID:
         async with tenant_transaction(current.tenant_id, current.user_id) as conn:
             already = await conn.fetchval(
                 "select 1 from memberships m join users u on u.id = m.user_id"
-                " where lower(u.email) = lower($1)",
+                " where m.tenant_id = $2 and lower(u.email) = lower($1)",
                 email,
+                current.tenant_id,
             )
             if already:
                 raise FormInvalid({"email": "This person is already in your team."})
@@ -199,41 +204,78 @@ async def accept_invitation(
     return user_id, tenant_id
 
 
-async def _owners_left(exclude: UUID) -> int:
+async def _owners_left(conn: Any, tenant_id: UUID, exclude: UUID) -> int:
+    """Owners of this workspace other than `exclude` (never the user's rows elsewhere)."""
     return int(
-        await Membership.count().where((Membership.role == "owner") & (Membership.id != exclude))
+        await conn.fetchval(
+            "select count(*) from memberships where tenant_id = $1 and role = 'owner' and id <> $2",
+            tenant_id,
+            exclude,
+        )
     )
+
+
+async def _lock_member(conn: Any, tenant_id: UUID, membership_id: UUID) -> dict[str, Any]:
+    """Lock this workspace's owners (two demotions at once can't leave it ownerless) and the
+    membership acted on; a membership of another workspace is not found."""
+    await conn.execute(
+        "select id from memberships where tenant_id = $1 and role = 'owner' for update", tenant_id
+    )
+    member = await conn.fetchrow(
+        "select id, user_id, role from memberships where id = $1 and tenant_id = $2 for update",
+        membership_id,
+        tenant_id,
+    )
+    if member is None:
+        raise RecordNotFound("member")
+    return dict(member)
 
 
 async def change_role(current: Current, membership_id: UUID, role: str) -> None:
     _require_admin(current)
     _may_assign(current, role)
     async with tenant_transaction(current.tenant_id, current.user_id) as conn:
-        # lock the owners so two demotions at once can't leave the workspace ownerless
-        await conn.execute("select id from memberships where role = 'owner' for update")
-        member = await Membership.select().where(Membership.id == membership_id).first()
-        if member is None:
-            raise RecordNotFound("member")
+        member = await _lock_member(conn, current.tenant_id, membership_id)
         if member["role"] == "owner" and not current.is_owner:
             raise Forbidden("Only an owner can change another owner's role.")
-        if member["role"] == "owner" and role != "owner" and not await _owners_left(membership_id):
+        if (
+            member["role"] == "owner"
+            and role != "owner"
+            and not await _owners_left(conn, current.tenant_id, membership_id)
+        ):
             raise FormInvalid({"role": LAST_OWNER})
-        await Membership.update({Membership.role: role}).where(Membership.id == membership_id)
+        status = await conn.execute(
+            "update memberships set role = $3 where id = $1 and tenant_id = $2",
+            membership_id,
+            current.tenant_id,
+            role,
+        )
+        if status != "UPDATE 1":  # hidden by row-level security: not this workspace's
+            raise RecordNotFound("member")
         change = {"member_id": member["user_id"], "from": member["role"], "to": role}
         await raise_security_alert(current.tenant_id, "role_changed", current.user_id, change)
+        changed = member["user_id"]
+        after_commit(lambda: announce_access_change(changed))  # their sockets narrow now
 
 
 async def remove_member(current: Current, membership_id: UUID) -> None:
     _require_admin(current)
     async with tenant_transaction(current.tenant_id, current.user_id) as conn:
-        await conn.execute("select id from memberships where role = 'owner' for update")
-        member = await Membership.select().where(Membership.id == membership_id).first()
-        if member is None:
-            raise RecordNotFound("member")
+        member = await _lock_member(conn, current.tenant_id, membership_id)
         if member["role"] == "owner" and not current.is_owner:
             raise Forbidden("Only an owner can remove another owner.")
-        if member["role"] == "owner" and not await _owners_left(membership_id):
+        if member["role"] == "owner" and not await _owners_left(
+            conn, current.tenant_id, membership_id
+        ):
             raise FormInvalid({"form": LAST_OWNER})
         removed = {"member_id": member["user_id"], "role": member["role"]}
         await raise_security_alert(current.tenant_id, "member_removed", current.user_id, removed)
-        await Membership.delete().where(Membership.id == membership_id)
+        status = await conn.execute(
+            "delete from memberships where id = $1 and tenant_id = $2",
+            membership_id,
+            current.tenant_id,
+        )
+        if status != "DELETE 1":  # hidden by row-level security: not this workspace's
+            raise RecordNotFound("member")
+        gone = member["user_id"]
+        after_commit(lambda: announce_access_change(gone))  # their open sockets close now

@@ -5,18 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, Response, get, post
-from litestar.di import Provide
 from litestar.params import Parameter
 
-from app.accounts.deps import provide_current
+from app.accounts.deps import routes_at
 from app.accounts.schemas import Current
 from app.billing import services, simulate, stripe_client
 from app.billing.webhooks import receive_webhook
+from app.core.access import Level
 from app.core.errors import FormInvalid
 from app.core.web import get_session, redirect, render
 
 Req = Request[Any, Any, Any]
-AUTH = {"current": Provide(provide_current)}
 PAGE = "billing/page.html"
 BILLING = "/settings/billing"
 
@@ -41,7 +40,7 @@ async def _page(
     return render(request, PAGE, ctx, block=block, status=status)
 
 
-@get(BILLING, dependencies=AUTH)
+@get(BILLING)
 async def billing_page(
     request: Req,
     current: Current,
@@ -53,7 +52,7 @@ async def billing_page(
     return await _page(request, current, waiting_from=from_plan if checkout == "success" else "")
 
 
-@get(f"{BILLING}/status", dependencies=AUTH)
+@get(f"{BILLING}/status")
 async def billing_status(
     request: Req, current: Current, from_plan: str = Parameter(query="from", default="")
 ) -> Response[str]:
@@ -65,7 +64,7 @@ async def billing_status(
     return await _page(request, current, waiting_from=from_plan, block="summary")
 
 
-@post(f"{BILLING}/checkout", dependencies=AUTH)
+@post(f"{BILLING}/checkout")
 async def billing_checkout(request: Req, current: Current) -> Response[str]:
     values = await _form(request)
     try:
@@ -76,7 +75,7 @@ async def billing_checkout(request: Req, current: Current) -> Response[str]:
     return redirect(request, url)
 
 
-@post(f"{BILLING}/portal", dependencies=AUTH)
+@post(f"{BILLING}/portal")
 async def billing_portal(request: Req, current: Current) -> Response[str]:
     try:
         url = await services.open_portal(current)
@@ -85,7 +84,7 @@ async def billing_portal(request: Req, current: Current) -> Response[str]:
     return redirect(request, url)
 
 
-@get(f"{BILLING}/test-checkout", dependencies=AUTH)
+@get(f"{BILLING}/test-checkout")
 async def test_checkout_page(
     request: Req, current: Current, plan: str = Parameter(default="pro")
 ) -> Response[str]:
@@ -96,7 +95,7 @@ async def test_checkout_page(
     return render(request, "billing/test_checkout.html", ctx)
 
 
-@post(f"{BILLING}/test-checkout", dependencies=AUTH)
+@post(f"{BILLING}/test-checkout")
 async def test_checkout_submit(request: Req, current: Current) -> Response[str]:
     values = await _form(request)
     before = (await services.billing_overview(current))["plan"].key
@@ -107,7 +106,7 @@ async def test_checkout_submit(request: Req, current: Current) -> Response[str]:
     return redirect(request, f"{BILLING}?checkout=success&from={before}")
 
 
-@get(f"{BILLING}/test-portal", dependencies=AUTH)
+@get(f"{BILLING}/test-portal")
 async def test_portal_page(request: Req, current: Current) -> Response[str]:
     if not stripe_client.is_test_mode():
         return redirect(request, BILLING)
@@ -116,7 +115,7 @@ async def test_portal_page(request: Req, current: Current) -> Response[str]:
     return render(request, "billing/test_portal.html", ctx)
 
 
-@post(f"{BILLING}/test-portal", dependencies=AUTH)
+@post(f"{BILLING}/test-portal")
 async def test_portal_submit(request: Req, current: Current) -> Response[str]:
     values = await _form(request)
     try:
@@ -143,13 +142,17 @@ async def stripe_webhook(request: Req) -> Response[Any]:
 
 
 ROUTES = [
-    billing_page,
-    billing_status,
-    billing_checkout,
-    billing_portal,
-    test_checkout_page,
-    test_checkout_submit,
-    test_portal_page,
-    test_portal_submit,
-    stripe_webhook,
+    routes_at(Level.MEMBER, [billing_page, billing_status]),
+    routes_at(
+        Level.ADMIN,
+        [
+            billing_checkout,
+            billing_portal,
+            test_checkout_page,
+            test_checkout_submit,
+            test_portal_page,
+            test_portal_submit,
+        ],
+    ),
+    routes_at(Level.PUBLIC, [stripe_webhook]),  # signed by Stripe, checked in the handler
 ]

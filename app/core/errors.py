@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import urlencode
 
 from litestar import Request, Response
 from litestar.exceptions import (
@@ -81,7 +82,7 @@ def _error_page(request: Request[Any, Any, Any], status: int, detail: str) -> Re
 def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     status = exc.status_code
     if isinstance(exc, LoginRequired) or status == 401:
-        target = "/login?next=" + request.url.path
+        target = "/login?" + urlencode({"next": request.url.path}, safe="/")
         if request.headers.get("hx-request") == "true":
             return Response("", status_code=200, headers={"HX-Redirect": target})
         return Response("", status_code=303, headers={"Location": target})

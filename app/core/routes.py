@@ -1,4 +1,4 @@
-"""Core pages: home redirect, dashboard, health check and the dev mailbox."""
+"""Core pages: home redirect, health check and the dev mailbox (all public)."""
 
 from __future__ import annotations
 
@@ -6,14 +6,11 @@ from pathlib import Path
 from typing import Any
 
 from litestar import Request, Response, get
-from litestar.di import Provide
 from litestar.exceptions import NotFoundException
 
-from app.accounts.deps import provide_current
-from app.accounts.schemas import Current
+from app.core.access import public_router
 from app.core.embedded import read_mailbox
 from app.core.web import get_session, redirect, render
-from app.crm.dashboard import load_dashboard
 from app.settings import get_settings
 
 Req = Request[Any, Any, Any]
@@ -22,11 +19,6 @@ Req = Request[Any, Any, Any]
 @get("/")
 async def home(request: Req) -> Response[str]:
     return redirect(request, "/app" if get_session(request).user_id else "/login")
-
-
-@get("/app", dependencies={"current": Provide(provide_current)})
-async def dashboard(request: Req, current: Current) -> Response[str]:
-    return render(request, "core/dashboard.html", {"board": await load_dashboard(current)})
 
 
 @get("/healthz")
@@ -48,4 +40,4 @@ async def dev_mailbox(request: Req) -> Response[str]:
     return render(request, "core/mailbox.html", {"messages": messages})
 
 
-ROUTES = [home, dashboard, healthz, dev_mailbox]
+ROUTES = [public_router([home, healthz, dev_mailbox])]

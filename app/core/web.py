@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import time
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 from litestar import Request, Response
 from litestar.datastructures import Cookie
@@ -149,6 +150,37 @@ def base_context(request: Request[Any, Any, Any]) -> dict[str, Any]:
         "settings": get_settings(),
         "path": request.url.path,
     }
+
+
+def safe_local_path(target: str | None, default: str = "/app") -> str:
+    """`target` when it is a path on this site, else `default`: the one guard against open
+    redirects for every `next`/return value that came from a request.
+
+    Refused: anything not starting with a single `/`, backslashes (browsers read them as `/`),
+    and any whitespace, control or non-ASCII character (browsers drop tabs and newlines, so
+    `/<tab>/evil.example` would become `//evil.example`, another site).
+    """
+    if not target or len(target) > 2000 or not target.startswith("/"):
+        return default
+    if any(not 0x21 <= ord(ch) <= 0x7E for ch in target) or "\\" in target:
+        return default
+    parts = urlsplit(target)
+    if target.startswith("//") or parts.scheme or parts.netloc:
+        return default
+    return target
+
+
+def content_disposition(filename: str, disposition: str = "attachment") -> str:
+    """A `Content-Disposition` value for any file name (RFC 6266 with RFC 5987 `filename*`).
+
+    The plain `filename` is an ASCII stand-in without quotes, separators or control
+    characters (so a crafted upload name can't break out of the header); `filename*` carries
+    the real name, UTF-8 and percent-encoded, for browsers that read it.
+    """
+    name = "".join(ch for ch in filename if ch.isprintable()).replace("/", "_").replace("\\", "_")
+    name = name.strip(" .") or "download"
+    fallback = "".join(ch if 0x20 <= ord(ch) < 0x7F and ch not in '"%;' else "_" for ch in name)
+    return f"{disposition}; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
 def redirect(request: Request[Any, Any, Any], url: str) -> Response[str]:

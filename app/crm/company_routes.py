@@ -16,10 +16,10 @@ from app.crm.common import member_options
 from app.crm.contacts import list_contacts
 from app.crm.notes import subject_panel
 from app.crm.related import company_deals, company_invoices
-from app.crm.web import AUTH, Req, form_values, list_context
+from app.crm.web import Req, form_values, list_context
 
 
-@get("/companies", dependencies=AUTH)
+@get("/companies")
 async def company_list(
     request: Req,
     current: Current,
@@ -57,12 +57,12 @@ async def _form_page(
     return render(request, "crm/companies/form.html", ctx, block="form", status=status)
 
 
-@get("/companies/new", dependencies=AUTH)
+@get("/companies/new")
 async def company_new(request: Req, current: Current) -> Response[str]:
     return await _form_page(request, current, {"owner_id": str(current.user_id)}, {})
 
 
-@post("/companies/new", dependencies=AUTH)
+@post("/companies/new")
 async def company_create(request: Req, current: Current) -> Response[str]:
     values = await form_values(request)
     try:
@@ -94,19 +94,19 @@ async def render_company(
     return render(request, "crm/companies/detail.html", ctx, status=status)
 
 
-@get("/companies/{company_id:uuid}", dependencies=AUTH)
+@get("/companies/{company_id:uuid}")
 async def company_detail(request: Req, current: Current, company_id: UUID) -> Response[str]:
     return await render_company(request, current, company_id)
 
 
-@get("/companies/{company_id:uuid}/edit", dependencies=AUTH)
+@get("/companies/{company_id:uuid}/edit")
 async def company_edit(request: Req, current: Current, company_id: UUID) -> Response[str]:
     row = await companies.get_company(current, company_id)
     values = {k: str(row[k] or "") for k in companies.FIELDS}
     return await _form_page(request, current, values, {}, company_id)
 
 
-@post("/companies/{company_id:uuid}/edit", dependencies=AUTH)
+@post("/companies/{company_id:uuid}/edit")
 async def company_update(request: Req, current: Current, company_id: UUID) -> Response[str]:
     values = await form_values(request)
     try:
@@ -117,7 +117,7 @@ async def company_update(request: Req, current: Current, company_id: UUID) -> Re
     return redirect(request, f"/companies/{company_id}")
 
 
-@get("/companies/{company_id:uuid}/delete", dependencies=AUTH)
+@get("/companies/{company_id:uuid}/delete")
 async def company_delete_confirm(request: Req, current: Current, company_id: UUID) -> Response[str]:
     company = await companies.get_company(current, company_id)
     ctx = {
@@ -130,7 +130,7 @@ async def company_delete_confirm(request: Req, current: Current, company_id: UUI
     return render(request, "crm/confirm_delete.html", ctx)
 
 
-@post("/companies/{company_id:uuid}/delete", dependencies=AUTH)
+@post("/companies/{company_id:uuid}/delete")
 async def company_delete(request: Req, current: Current, company_id: UUID) -> Response[str]:
     try:
         name = await companies.delete_company(current, company_id)

@@ -16,10 +16,10 @@ from app.crm.common import member_options
 from app.crm.companies import company_choices
 from app.crm.notes import subject_panel
 from app.crm.related import contact_deals
-from app.crm.web import AUTH, Req, form_values, list_context
+from app.crm.web import Req, form_values, list_context
 
 
-@get("/contacts", dependencies=AUTH)
+@get("/contacts")
 async def contact_list(
     request: Req,
     current: Current,
@@ -64,7 +64,7 @@ def _as_form(row: dict[str, Any]) -> dict[str, str]:
     }
 
 
-@get("/contacts/new", dependencies=AUTH)
+@get("/contacts/new")
 async def contact_new(
     request: Req, current: Current, company: str = Parameter(query="company", default="")
 ) -> Response[str]:
@@ -73,7 +73,7 @@ async def contact_new(
     )
 
 
-@post("/contacts/new", dependencies=AUTH)
+@post("/contacts/new")
 async def contact_create(request: Req, current: Current) -> Response[str]:
     values = await form_values(request)
     try:
@@ -99,18 +99,18 @@ async def render_contact(
     return render(request, "crm/contacts/detail.html", ctx, status=status)
 
 
-@get("/contacts/{contact_id:uuid}", dependencies=AUTH)
+@get("/contacts/{contact_id:uuid}")
 async def contact_detail(request: Req, current: Current, contact_id: UUID) -> Response[str]:
     return await render_contact(request, current, contact_id)
 
 
-@get("/contacts/{contact_id:uuid}/edit", dependencies=AUTH)
+@get("/contacts/{contact_id:uuid}/edit")
 async def contact_edit(request: Req, current: Current, contact_id: UUID) -> Response[str]:
     contact = await contacts.get_contact(current, contact_id)
     return await _form_page(request, current, _as_form(contact), {}, contact_id)
 
 
-@post("/contacts/{contact_id:uuid}/edit", dependencies=AUTH)
+@post("/contacts/{contact_id:uuid}/edit")
 async def contact_update(request: Req, current: Current, contact_id: UUID) -> Response[str]:
     values = await form_values(request)
     try:
@@ -121,7 +121,7 @@ async def contact_update(request: Req, current: Current, contact_id: UUID) -> Re
     return redirect(request, f"/contacts/{contact_id}")
 
 
-@get("/contacts/{contact_id:uuid}/delete", dependencies=AUTH)
+@get("/contacts/{contact_id:uuid}/delete")
 async def contact_delete_confirm(request: Req, current: Current, contact_id: UUID) -> Response[str]:
     contact = await contacts.get_contact(current, contact_id)
     ctx = {
@@ -134,7 +134,7 @@ async def contact_delete_confirm(request: Req, current: Current, contact_id: UUI
     return render(request, "crm/confirm_delete.html", ctx)
 
 
-@post("/contacts/{contact_id:uuid}/delete", dependencies=AUTH)
+@post("/contacts/{contact_id:uuid}/delete")
 async def contact_delete(request: Req, current: Current, contact_id: UUID) -> Response[str]:
     name = await contacts.delete_contact(current, contact_id)
     get_session(request).flash("success", f"Deleted {name}.")

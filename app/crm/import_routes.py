@@ -13,10 +13,10 @@ from litestar.response import Stream
 
 from app.accounts.schemas import Current
 from app.core.errors import FormInvalid
-from app.core.web import redirect, render
+from app.core.web import content_disposition, redirect, render
 from app.crm import imports
 from app.crm.upload import UploadMalformed, UploadTooLarge, receive_upload
-from app.crm.web import AUTH, Req, form_values
+from app.crm.web import Req, form_values
 from app.settings import get_settings
 
 MULTIPART_SLACK = 1024 * 1024  # room for the form's other fields and part headers
@@ -28,7 +28,7 @@ def too_large_message() -> str:
     return f"That file is larger than {size}, the most we import at once. Split it into parts."
 
 
-@get("/imports", dependencies=AUTH)
+@get("/imports")
 async def import_list(request: Req, current: Current) -> Response[str]:
     ctx = {"imports": await imports.recent_imports(current)}
     return render(request, "crm/imports/list.html", ctx)
@@ -42,7 +42,7 @@ def _upload_page(
     return render(request, "crm/imports/upload.html", ctx, status=status)
 
 
-@get("/imports/new", dependencies=AUTH)
+@get("/imports/new")
 async def import_new(
     request: Req, current: Current, kind: str = Parameter(query="kind", default="contacts")
 ) -> Response[str]:
@@ -51,7 +51,6 @@ async def import_new(
 
 @post(
     "/imports",
-    dependencies=AUTH,
     request_max_body_size=get_settings().crm_import_max_bytes + MULTIPART_SLACK,
 )
 async def import_upload(request: Req, current: Current) -> Response[str]:
@@ -98,17 +97,17 @@ async def _import_page(
     return render(request, "crm/imports/detail.html", ctx, status=status, block=block)
 
 
-@get("/imports/{import_id:uuid}", dependencies=AUTH)
+@get("/imports/{import_id:uuid}")
 async def import_detail(request: Req, current: Current, import_id: UUID) -> Response[str]:
     return await _import_page(request, current, import_id)
 
 
-@get("/imports/{import_id:uuid}/progress", dependencies=AUTH)
+@get("/imports/{import_id:uuid}/progress")
 async def import_progress(request: Req, current: Current, import_id: UUID) -> Response[str]:
     return await _import_page(request, current, import_id, block="progress")
 
 
-@post("/imports/{import_id:uuid}/run", dependencies=AUTH)
+@post("/imports/{import_id:uuid}/run")
 async def import_run(request: Req, current: Current, import_id: UUID) -> Response[str]:
     values = await form_values(request)
     try:
@@ -118,7 +117,7 @@ async def import_run(request: Req, current: Current, import_id: UUID) -> Respons
     return redirect(request, f"/imports/{import_id}")
 
 
-@post("/imports/{import_id:uuid}/resume", dependencies=AUTH)
+@post("/imports/{import_id:uuid}/resume")
 async def import_resume(request: Req, current: Current, import_id: UUID) -> Response[str]:
     try:
         await imports.resume_import(current, import_id)
@@ -127,14 +126,14 @@ async def import_resume(request: Req, current: Current, import_id: UUID) -> Resp
     return redirect(request, f"/imports/{import_id}")
 
 
-@get("/imports/{import_id:uuid}/errors.csv", dependencies=AUTH)
+@get("/imports/{import_id:uuid}/errors.csv")
 async def import_errors(request: Req, current: Current, import_id: UUID) -> Stream:
     data, rows = await imports.error_rows(current, import_id)
     name = Path(data["filename"]).stem[:80] or "import"
     return Stream(
         imports.errors_csv(list(data["headers"]), rows),
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{name}-failed-rows.csv"'},
+        headers={"Content-Disposition": content_disposition(f"{name}-failed-rows.csv")},
     )
 
 

@@ -13,7 +13,7 @@ from app.core.web import get_session, redirect, render
 from app.crm import notes
 from app.crm.company_routes import render_company
 from app.crm.contact_routes import render_contact
-from app.crm.web import AUTH, Req, form_values
+from app.crm.web import Req, form_values
 from app.deals.routes import render_deal
 
 
@@ -33,7 +33,7 @@ def _check_type(subject_type: str) -> None:
         raise RecordNotFound(subject_type)
 
 
-@post("/records/{subject_type:str}/{subject_id:uuid}/notes", dependencies=AUTH)
+@post("/records/{subject_type:str}/{subject_id:uuid}/notes")
 async def note_create(
     request: Req, current: Current, subject_type: str, subject_id: UUID
 ) -> Response[str]:
@@ -48,14 +48,14 @@ async def note_create(
     return redirect(request, notes.subject_link(subject_type, subject_id))
 
 
-@post("/notes/{note_id:uuid}/delete", dependencies=AUTH)
+@post("/notes/{note_id:uuid}/delete")
 async def note_delete(request: Req, current: Current, note_id: UUID) -> Response[str]:
     subject_type, subject_id = await notes.delete_note(current, note_id)
     get_session(request).flash("info", "Note deleted.")
     return redirect(request, notes.subject_link(subject_type, subject_id))
 
 
-@post("/records/{subject_type:str}/{subject_id:uuid}/tasks", dependencies=AUTH)
+@post("/records/{subject_type:str}/{subject_id:uuid}/tasks")
 async def task_create(
     request: Req, current: Current, subject_type: str, subject_id: UUID
 ) -> Response[str]:
@@ -78,17 +78,17 @@ async def _set_done(request: Req, current: Current, task_id: UUID, done: bool) -
     return redirect(request, target or notes.subject_link(task["subject_type"], task["subject_id"]))
 
 
-@post("/tasks/{task_id:uuid}/done", dependencies=AUTH)
+@post("/tasks/{task_id:uuid}/done")
 async def task_done(request: Req, current: Current, task_id: UUID) -> Response[str]:
     return await _set_done(request, current, task_id, True)
 
 
-@post("/tasks/{task_id:uuid}/reopen", dependencies=AUTH)
+@post("/tasks/{task_id:uuid}/reopen")
 async def task_reopen(request: Req, current: Current, task_id: UUID) -> Response[str]:
     return await _set_done(request, current, task_id, False)
 
 
-@get("/tasks", dependencies=AUTH)
+@get("/tasks")
 async def my_tasks(request: Req, current: Current) -> Response[str]:
     return render(request, "crm/tasks.html", {"tasks": await notes.my_open_tasks(current)})
 

@@ -1,10 +1,18 @@
-"""Every route of the crm app, for app/asgi.py."""
+"""Every route of the crm app, for app/asgi.py: all of it is the members' own CRM."""
 
 from typing import Any
 
+from app.accounts.deps import routes_at
+from app.core.access import Level
 from app.crm.company_routes import ROUTES as COMPANY_ROUTES
 from app.crm.contact_routes import ROUTES as CONTACT_ROUTES
+from app.crm.dashboard_routes import ROUTES as DASHBOARD_ROUTES
 from app.crm.import_routes import ROUTES as IMPORT_ROUTES
 from app.crm.note_routes import ROUTES as NOTE_ROUTES
 
-ROUTES: list[Any] = [*CONTACT_ROUTES, *COMPANY_ROUTES, *NOTE_ROUTES, *IMPORT_ROUTES]
+ROUTES: list[Any] = [
+    routes_at(
+        Level.MEMBER,
+        [*DASHBOARD_ROUTES, *CONTACT_ROUTES, *COMPANY_ROUTES, *NOTE_ROUTES, *IMPORT_ROUTES],
+    )
+]

@@ -1,4 +1,4 @@
-"""Route helpers shared by the CRM pages: form values, the auth dependency, list query args."""
+"""Route helpers shared by the CRM pages: form values and list query args."""
 
 from __future__ import annotations
 
@@ -6,12 +6,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 from litestar import Request
-from litestar.di import Provide
-
-from app.accounts.deps import provide_current
 
 Req = Request[Any, Any, Any]
-AUTH = {"current": Provide(provide_current)}
 
 
 async def form_values(request: Req) -> dict[str, str]:

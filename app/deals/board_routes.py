@@ -7,19 +7,18 @@ from typing import Any
 from uuid import UUID
 
 from litestar import Request, Response, get, post
-from litestar.di import Provide
 from litestar.params import Parameter
 
-from app.accounts.deps import provide_current
+from app.accounts.deps import routes_at
 from app.accounts.schemas import Current
-from app.core.errors import Forbidden, FormInvalid
+from app.core.access import Level
+from app.core.errors import FormInvalid
 from app.core.web import get_session, redirect, render
 from app.deals import live, moves, pipelines
 from app.deals.schemas import STAGE_KINDS
 from app.realtime import presence
 
 Req = Request[Any, Any, Any]
-AUTH = {"current": Provide(provide_current)}
 
 
 def _uuid_or_none(raw: Any) -> UUID | None:
@@ -29,7 +28,7 @@ def _uuid_or_none(raw: Any) -> UUID | None:
         return None
 
 
-@get("/deals/board", dependencies=AUTH)
+@get("/deals/board")
 async def board_page(
     request: Req,
     current: Current,
@@ -40,7 +39,7 @@ async def board_page(
     return render(request, "deals/board.html", {"board": board, "people": people})
 
 
-@get("/deals/board/{pipeline_id:uuid}/columns", dependencies=AUTH)
+@get("/deals/board/{pipeline_id:uuid}/columns")
 async def board_columns(request: Req, current: Current, pipeline_id: UUID) -> Response[str]:
     """The whole board as the server has it (the page resyncs with it after a failed move)."""
     board = await pipelines.load_board(current, pipeline_id)
@@ -48,7 +47,7 @@ async def board_columns(request: Req, current: Current, pipeline_id: UUID) -> Re
     return Response(html, media_type="text/html")
 
 
-@post("/deals/{deal_id:uuid}/move", dependencies=AUTH)
+@post("/deals/{deal_id:uuid}/move")
 async def deal_move(request: Req, current: Current, deal_id: UUID) -> Response[str]:
     """A board drag: answer with the touched columns as the server has them (+ a toast if
     refused), so the mover's card always ends where the database says it is."""
@@ -83,8 +82,6 @@ async def deal_move(request: Req, current: Current, deal_id: UUID) -> Response[s
 async def _admin_page(
     request: Req, current: Current, errors: dict[str, str], status: int = 200
 ) -> Response[str]:
-    if not current.is_admin:
-        raise Forbidden("Only admins and owners can change pipelines and stages.")
     items = [
         {"pipeline": p, "stages": await pipelines.stages_of(current, p.id)}
         for p in await pipelines.list_pipelines(current)
@@ -110,32 +107,32 @@ async def _admin_action(
     return redirect(request, "/deals/pipelines")
 
 
-@get("/deals/pipelines", dependencies=AUTH)
+@get("/deals/pipelines")
 async def pipelines_page(request: Req, current: Current) -> Response[str]:
     return await _admin_page(request, current, {})
 
 
-@post("/deals/pipelines", dependencies=AUTH)
+@post("/deals/pipelines")
 async def pipeline_create(request: Req, current: Current) -> Response[str]:
     data = await _fields(request)
     action = pipelines.create_pipeline(current, data.get("name", ""))
     return await _admin_action(request, current, action, "Pipeline added.")
 
 
-@post("/deals/pipelines/{pipeline_id:uuid}/rename", dependencies=AUTH)
+@post("/deals/pipelines/{pipeline_id:uuid}/rename")
 async def pipeline_rename(request: Req, current: Current, pipeline_id: UUID) -> Response[str]:
     data = await _fields(request)
     action = pipelines.rename_pipeline(current, pipeline_id, data.get("name", ""))
     return await _admin_action(request, current, action, "Pipeline renamed.")
 
 
-@post("/deals/pipelines/{pipeline_id:uuid}/delete", dependencies=AUTH)
+@post("/deals/pipelines/{pipeline_id:uuid}/delete")
 async def pipeline_delete(request: Req, current: Current, pipeline_id: UUID) -> Response[str]:
     action = pipelines.delete_pipeline(current, pipeline_id)
     return await _admin_action(request, current, action, "Pipeline deleted.")
 
 
-@post("/deals/pipelines/{pipeline_id:uuid}/stages", dependencies=AUTH)
+@post("/deals/pipelines/{pipeline_id:uuid}/stages")
 async def stage_add(request: Req, current: Current, pipeline_id: UUID) -> Response[str]:
     data = await _fields(request)
     action = pipelines.add_stage(
@@ -144,7 +141,7 @@ async def stage_add(request: Req, current: Current, pipeline_id: UUID) -> Respon
     return await _admin_action(request, current, action, "Stage added.")
 
 
-@post("/deals/stages/{stage_id:uuid}", dependencies=AUTH)
+@post("/deals/stages/{stage_id:uuid}")
 async def stage_update(request: Req, current: Current, stage_id: UUID) -> Response[str]:
     data = await _fields(request)
     action = pipelines.update_stage(
@@ -153,7 +150,7 @@ async def stage_update(request: Req, current: Current, stage_id: UUID) -> Respon
     return await _admin_action(request, current, action, "Stage saved.")
 
 
-@post("/deals/stages/{stage_id:uuid}/move", dependencies=AUTH)
+@post("/deals/stages/{stage_id:uuid}/move")
 async def stage_move(request: Req, current: Current, stage_id: UUID) -> Response[str]:
     data = await _fields(request)
     direction = "up" if data.get("direction") == "up" else "down"
@@ -161,22 +158,25 @@ async def stage_move(request: Req, current: Current, stage_id: UUID) -> Response
     return await _admin_action(request, current, action, "Stage moved.")
 
 
-@post("/deals/stages/{stage_id:uuid}/delete", dependencies=AUTH)
+@post("/deals/stages/{stage_id:uuid}/delete")
 async def stage_delete(request: Req, current: Current, stage_id: UUID) -> Response[str]:
     action = pipelines.delete_stage(current, stage_id)
     return await _admin_action(request, current, action, "Stage deleted.")
 
 
 ROUTES = [
-    board_page,
-    board_columns,
-    deal_move,
-    pipelines_page,
-    pipeline_create,
-    pipeline_rename,
-    pipeline_delete,
-    stage_add,
-    stage_update,
-    stage_move,
-    stage_delete,
+    routes_at(Level.MEMBER, [board_page, board_columns, deal_move]),
+    routes_at(
+        Level.ADMIN,
+        [
+            pipelines_page,
+            pipeline_create,
+            pipeline_rename,
+            pipeline_delete,
+            stage_add,
+            stage_update,
+            stage_move,
+            stage_delete,
+        ],
+    ),
 ]

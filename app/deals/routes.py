@@ -6,11 +6,11 @@ from typing import Any
 from uuid import UUID
 
 from litestar import Request, Response, get, post
-from litestar.di import Provide
 from litestar.params import Parameter
 
-from app.accounts.deps import provide_current
+from app.accounts.deps import routes_at
 from app.accounts.schemas import Current
+from app.core.access import Level
 from app.core.errors import FormInvalid
 from app.core.web import get_session, redirect, render
 from app.crm.notes import subject_panel
@@ -19,7 +19,6 @@ from app.deals.money import currencies
 from app.deals.services import DealInput
 
 Req = Request[Any, Any, Any]
-AUTH = {"current": Provide(provide_current)}
 
 
 async def deal_input(request: Req) -> DealInput:
@@ -59,7 +58,7 @@ async def _form_page(
     return render(request, "deals/form.html", ctx, block="form", status=status)
 
 
-@get("/deals", dependencies=AUTH)
+@get("/deals")
 async def deal_list(
     request: Req,
     current: Current,
@@ -78,7 +77,7 @@ async def deal_list(
     return render(request, "deals/list.html", ctx, block="results")
 
 
-@get("/deals/new", dependencies=AUTH)
+@get("/deals/new")
 async def deal_new(
     request: Req,
     current: Current,
@@ -90,7 +89,7 @@ async def deal_new(
     return await _form_page(request, current, values, {})
 
 
-@post("/deals", dependencies=AUTH)
+@post("/deals")
 async def deal_create(request: Req, current: Current) -> Response[str]:
     values = await deal_input(request)
     try:
@@ -115,18 +114,18 @@ async def render_deal(
     return render(request, "deals/detail.html", {"deal": deal, "panel": panel}, status=status)
 
 
-@get("/deals/{deal_id:uuid}", dependencies=AUTH)
+@get("/deals/{deal_id:uuid}")
 async def deal_detail(request: Req, current: Current, deal_id: UUID) -> Response[str]:
     return await render_deal(request, current, deal_id)
 
 
-@get("/deals/{deal_id:uuid}/edit", dependencies=AUTH)
+@get("/deals/{deal_id:uuid}/edit")
 async def deal_edit(request: Req, current: Current, deal_id: UUID) -> Response[str]:
     deal = await reading.get_deal(current, deal_id)
     return await _form_page(request, current, reading.input_from_card(deal), {}, deal_id)
 
 
-@post("/deals/{deal_id:uuid}", dependencies=AUTH)
+@post("/deals/{deal_id:uuid}")
 async def deal_update(request: Req, current: Current, deal_id: UUID) -> Response[str]:
     values = await deal_input(request)
     try:
@@ -137,11 +136,16 @@ async def deal_update(request: Req, current: Current, deal_id: UUID) -> Response
     return redirect(request, f"/deals/{deal_id}")
 
 
-@post("/deals/{deal_id:uuid}/delete", dependencies=AUTH)
+@post("/deals/{deal_id:uuid}/delete")
 async def deal_delete(request: Req, current: Current, deal_id: UUID) -> Response[str]:
     title = await services.delete_deal(current, deal_id)
     get_session(request).flash("info", f"Deleted the deal “{title}”.")
     return redirect(request, "/deals")
 
 
-ROUTES = [deal_list, deal_new, deal_create, deal_detail, deal_edit, deal_update, deal_delete]
+ROUTES = [
+    routes_at(
+        Level.MEMBER,
+        [deal_list, deal_new, deal_create, deal_detail, deal_edit, deal_update, deal_delete],
+    )
+]

@@ -8,10 +8,12 @@ from uuid import UUID
 from litestar import Response, get, post
 from litestar.params import Parameter
 
+from app.accounts.deps import routes_at
 from app.accounts.schemas import Current
+from app.core.access import Level
 from app.core.errors import FormInvalid
 from app.core.web import get_session, redirect, render
-from app.crm.web import AUTH, Req, form_values
+from app.crm.web import Req, form_values
 from app.invoices import services
 from app.invoices.schemas import ACTION_LABELS, MAX_LINES, STATUSES
 
@@ -42,7 +44,7 @@ async def _form_page(
     return render(request, "invoices/form.html", ctx, block="form", status=status)
 
 
-@get("/invoices", dependencies=AUTH)
+@get("/invoices")
 async def invoice_list(
     request: Req,
     current: Current,
@@ -55,7 +57,7 @@ async def invoice_list(
     return render(request, "invoices/list.html", ctx)
 
 
-@get("/invoices/new", dependencies=AUTH)
+@get("/invoices/new")
 async def invoice_new(
     request: Req, current: Current, company: str = Parameter(query="company", default="")
 ) -> Response[str]:
@@ -64,7 +66,7 @@ async def invoice_new(
     return await _form_page(request, current, values, {})
 
 
-@post("/invoices/new", dependencies=AUTH)
+@post("/invoices/new")
 async def invoice_create(request: Req, current: Current) -> Response[str]:
     values = await form_values(request)
     try:
@@ -83,18 +85,18 @@ async def _detail(
     return render(request, "invoices/detail.html", ctx, status=status)
 
 
-@get("/invoices/{invoice_id:uuid}", dependencies=AUTH)
+@get("/invoices/{invoice_id:uuid}")
 async def invoice_detail(request: Req, current: Current, invoice_id: UUID) -> Response[str]:
     return await _detail(request, current, invoice_id, {})
 
 
-@get("/invoices/{invoice_id:uuid}/print", dependencies=AUTH)
+@get("/invoices/{invoice_id:uuid}/print")
 async def invoice_print(request: Req, current: Current, invoice_id: UUID) -> Response[str]:
     invoice = await services.get_invoice(current, invoice_id)
     return render(request, "invoices/print.html", {"invoice": invoice})
 
 
-@get("/invoices/{invoice_id:uuid}/edit", dependencies=AUTH)
+@get("/invoices/{invoice_id:uuid}/edit")
 async def invoice_edit(request: Req, current: Current, invoice_id: UUID) -> Response[str]:
     invoice = await services.get_invoice(current, invoice_id)
     if invoice["status"] != "draft":
@@ -103,7 +105,7 @@ async def invoice_edit(request: Req, current: Current, invoice_id: UUID) -> Resp
     return await _form_page(request, current, services.as_form(invoice), {}, invoice)
 
 
-@post("/invoices/{invoice_id:uuid}/edit", dependencies=AUTH)
+@post("/invoices/{invoice_id:uuid}/edit")
 async def invoice_update(request: Req, current: Current, invoice_id: UUID) -> Response[str]:
     values = await form_values(request)
     try:
@@ -115,7 +117,7 @@ async def invoice_update(request: Req, current: Current, invoice_id: UUID) -> Re
     return redirect(request, f"/invoices/{invoice_id}")
 
 
-@post("/invoices/{invoice_id:uuid}/status", dependencies=AUTH)
+@post("/invoices/{invoice_id:uuid}/status")
 async def invoice_status(request: Req, current: Current, invoice_id: UUID) -> Response[str]:
     values = await form_values(request)
     try:
@@ -127,12 +129,17 @@ async def invoice_status(request: Req, current: Current, invoice_id: UUID) -> Re
 
 
 ROUTES = [
-    invoice_list,
-    invoice_new,
-    invoice_create,
-    invoice_detail,
-    invoice_print,
-    invoice_edit,
-    invoice_update,
-    invoice_status,
+    routes_at(
+        Level.MEMBER,
+        [
+            invoice_list,
+            invoice_new,
+            invoice_create,
+            invoice_detail,
+            invoice_print,
+            invoice_edit,
+            invoice_update,
+            invoice_status,
+        ],
+    )
 ]

@@ -7,19 +7,18 @@ from urllib.parse import quote
 from uuid import UUID
 
 from litestar import Request, Response, get, post
-from litestar.di import Provide
 from litestar.params import Parameter
 
-from app.accounts.deps import provide_current
+from app.accounts.deps import routes_at
 from app.accounts.schemas import Current
-from app.core.web import redirect, render
+from app.core.access import Level
+from app.core.web import redirect, render, safe_local_path
 from app.notifications import feed
 
 Req = Request[Any, Any, Any]
-AUTH = {"current": Provide(provide_current)}
 
 
-@get("/notifications", dependencies=AUTH)
+@get("/notifications")
 async def notifications_page(
     request: Req, current: Current, before: str | None = Parameter(query="before", default=None)
 ) -> Response[str]:
@@ -28,23 +27,24 @@ async def notifications_page(
     return render(request, "notifications/list.html", ctx)
 
 
-@get("/notifications/bell", dependencies=AUTH)
+@get("/notifications/bell")
 async def bell(request: Req, current: Current) -> Response[str]:
     html = feed.render_bell(current.tenant_id, await feed.unread_count(current))
     return Response(html, media_type="text/html")
 
 
-@post("/notifications/{notification_id:uuid}/read", dependencies=AUTH)
+@post("/notifications/{notification_id:uuid}/read")
 async def notification_read(request: Req, current: Current, notification_id: UUID) -> Response[str]:
     link = await feed.mark_read(current, notification_id)
-    safe = link if link and link.startswith("/") and not link.startswith("//") else None
-    return redirect(request, safe or "/notifications")
+    return redirect(request, safe_local_path(link, default="/notifications"))
 
 
-@post("/notifications/read-all", dependencies=AUTH)
+@post("/notifications/read-all")
 async def notifications_read_all(request: Req, current: Current) -> Response[str]:
     await feed.mark_all_read(current)
     return redirect(request, "/notifications")
 
 
-ROUTES = [notifications_page, bell, notification_read, notifications_read_all]
+ROUTES = [
+    routes_at(Level.MEMBER, [notifications_page, bell, notification_read, notifications_read_all])
+]

@@ -5,20 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, Response, get, post
-from litestar.di import Provide
 from litestar.exceptions import ClientException
 from litestar.params import Parameter
 
-from app.accounts.deps import provide_current
-from app.accounts.routes import _form, safe_next
+from app.accounts.deps import optional_current, routes_at
+from app.accounts.routes import _form
 from app.accounts.schemas import Current
-from app.core.errors import Forbidden, FormInvalid, LoginRequired, RecordNotFound
-from app.core.web import client_ip, get_session, redirect, render
+from app.core.access import Level
+from app.core.errors import FormInvalid, RecordNotFound
+from app.core.web import client_ip, get_session, redirect, render, safe_local_path
 from app.privacy import consent, policy
 from app.privacy.middleware import state_of
 
 Req = Request[Any, Any, Any]
-AUTH = {"current": Provide(provide_current)}
 
 PROCESSORS = [
     {
@@ -41,14 +40,6 @@ PROCESSORS = [
         "category": "email delivery",
     },
 ]
-
-
-async def optional_current(request: Req) -> Current | None:
-    """The signed-in user if any (public pages show the app layout to them)."""
-    try:
-        return await provide_current(request)
-    except LoginRequired:
-        return None
 
 
 @get("/privacy")
@@ -98,7 +89,7 @@ async def consent_submit(request: Req) -> Response[str]:
         user_id=session.user_id,
         visitor_id=session.visitor_id,
         source=values.get("source", "banner"),
-        page=safe_next(values.get("next")),
+        page=safe_local_path(values.get("next")),
         ip=client_ip(request.scope),
         user_agent=request.headers.get("user-agent", ""),
     )
@@ -109,10 +100,10 @@ async def consent_submit(request: Req) -> Response[str]:
         "success",
         "Analytics cookies allowed. Thank you!" if granted else "Analytics cookies are off.",
     )
-    return redirect(request, safe_next(values.get("next")))
+    return redirect(request, safe_local_path(values.get("next")))
 
 
-@post("/privacy/acknowledge", dependencies=AUTH)
+@post("/privacy/acknowledge")
 async def acknowledge_submit(request: Req, current: Current) -> Response[str]:
     values = await _form(request)
     try:
@@ -123,19 +114,17 @@ async def acknowledge_submit(request: Req, current: Current) -> Response[str]:
     state = state_of(request.scope)
     if state is not None:
         state.policy_notice = None
-    return redirect(request, safe_next(values.get("next")))
+    return redirect(request, safe_local_path(values.get("next")))
 
 
-@get("/privacy/admin", dependencies=AUTH)
+@get("/privacy/admin")
 async def publish_page(request: Req, current: Current) -> Response[str]:
-    if not current.is_staff:
-        raise Forbidden("Only Odex staff can publish a privacy policy.")
     earliest = policy.earliest_effective().date().isoformat()
     ctx = {"errors": {}, "values": {}, "earliest": earliest, "versions": await policy.versions()}
     return render(request, "privacy/publish.html", ctx)
 
 
-@post("/privacy/admin", dependencies=AUTH)
+@post("/privacy/admin")
 async def publish_submit(request: Req, current: Current) -> Response[str]:
     values = await _form(request)
     try:
@@ -158,11 +147,7 @@ async def publish_submit(request: Req, current: Current) -> Response[str]:
 
 
 ROUTES = [
-    policy_page,
-    processors_page,
-    cookies_page,
-    consent_submit,
-    acknowledge_submit,
-    publish_page,
-    publish_submit,
+    routes_at(Level.PUBLIC, [policy_page, processors_page, cookies_page, consent_submit]),
+    routes_at(Level.SIGNED_IN, [acknowledge_submit]),
+    routes_at(Level.STAFF, [publish_page, publish_submit]),
 ]

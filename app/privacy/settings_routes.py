@@ -7,22 +7,21 @@ from typing import Any
 from uuid import UUID
 
 from litestar import Request, Response, get, post
-from litestar.di import Provide
 from litestar.response import File
 
-from app.accounts.deps import provide_current
+from app.accounts.deps import routes_at
 from app.accounts.routes import _form
 from app.accounts.schemas import Current
-from app.core.errors import Forbidden, FormInvalid
-from app.core.web import get_session, redirect, render
+from app.core.access import Level
+from app.core.errors import FormInvalid
+from app.core.web import content_disposition, get_session, redirect, render
 from app.privacy import deletion, erasure, export, mydata, usage
 from app.settings import get_settings
 
 Req = Request[Any, Any, Any]
-AUTH = {"current": Provide(provide_current)}
 
 
-@get("/settings/my-data", dependencies=AUTH)
+@get("/settings/my-data")
 async def my_data_page(request: Req, current: Current) -> Response[str]:
     session = get_session(request)
     data = await mydata.my_data(current, session.sid, session.visitor_id)
@@ -42,12 +41,12 @@ async def _export_page(
     return render(request, "privacy/export.html", ctx, status=status)
 
 
-@get("/settings/export", dependencies=AUTH)
+@get("/settings/export")
 async def export_page(request: Req, current: Current) -> Response[str]:
     return await _export_page(request, current)
 
 
-@post("/settings/export", dependencies=AUTH)
+@post("/settings/export")
 async def export_start(request: Req, current: Current) -> Response[str]:
     values = await _form(request)
     await export.request_export(current, bom=values.get("bom") == "on")
@@ -55,19 +54,24 @@ async def export_start(request: Req, current: Current) -> Response[str]:
     return redirect(request, "/settings/export")
 
 
-@get("/settings/export/{export_id:uuid}/progress", dependencies=AUTH)
+@get("/settings/export/{export_id:uuid}/progress")
 async def export_progress(request: Req, current: Current, export_id: UUID) -> Response[str]:
     row = await export.export_status(current, export_id)
     return render(request, "privacy/_export_row.html", {"e": row}, block="row")
 
 
-@get("/settings/export/{export_id:uuid}/download", dependencies=AUTH)
+@get("/settings/export/{export_id:uuid}/download")
 async def export_download(request: Req, current: Current, export_id: UUID) -> File:
     path, name = await export.export_file(current, export_id)
-    return File(path=path, filename=name, media_type="application/zip")
+    return File(
+        path=path,
+        filename=name,
+        media_type="application/zip",
+        headers={"Content-Disposition": content_disposition(name)},
+    )
 
 
-@post("/settings/delete", dependencies=AUTH)
+@post("/settings/delete")
 async def delete_request(request: Req, current: Current) -> Response[str]:
     values = await _form(request)
     scope = values.get("scope", "")
@@ -84,7 +88,7 @@ async def delete_request(request: Req, current: Current) -> Response[str]:
     return redirect(request, "/settings/export")
 
 
-@post("/settings/delete/cancel", dependencies=AUTH)
+@post("/settings/delete/cancel")
 async def delete_cancel(request: Req, current: Current) -> Response[str]:
     values = await _form(request)
     scope = values.get("scope", "")
@@ -98,23 +102,19 @@ async def delete_cancel(request: Req, current: Current) -> Response[str]:
     return redirect(request, "/settings/export")
 
 
-@get("/settings/usage", dependencies=AUTH)
+@get("/settings/usage")
 async def usage_page(request: Req, current: Current) -> Response[str]:
-    if not current.is_admin:
-        raise Forbidden("Only admins can see the workspace's usage.")
     figures = await usage.dashboard(current.tenant_id)
     return render(request, "privacy/usage.html", {"figures": figures, "json": json.dumps(figures)})
 
 
-@get("/privacy/contacts/{contact_id:uuid}/erase", dependencies=AUTH)
+@get("/privacy/contacts/{contact_id:uuid}/erase")
 async def erase_page(request: Req, current: Current, contact_id: UUID) -> Response[str]:
-    if not current.is_admin:
-        raise Forbidden("Only admins can erase a contact's personal data.")
     info = await erasure.contact_summary(current, contact_id)
     return render(request, "privacy/erase.html", info)
 
 
-@post("/privacy/contacts/{contact_id:uuid}/erase", dependencies=AUTH)
+@post("/privacy/contacts/{contact_id:uuid}/erase")
 async def erase_submit(request: Req, current: Current, contact_id: UUID) -> Response[str]:
     await erasure.erase_contact(current, contact_id)
     get_session(request).flash("success", "The contact's personal data was erased.")
@@ -122,14 +122,19 @@ async def erase_submit(request: Req, current: Current, contact_id: UUID) -> Resp
 
 
 ROUTES = [
-    my_data_page,
-    export_page,
-    export_start,
-    export_progress,
-    export_download,
-    delete_request,
-    delete_cancel,
-    usage_page,
-    erase_page,
-    erase_submit,
+    # members export their own data, admins and owners the workspace (the service decides);
+    # deleting the workspace is for owners (checked by the deletion service)
+    routes_at(
+        Level.MEMBER,
+        [
+            my_data_page,
+            export_page,
+            export_start,
+            export_progress,
+            export_download,
+            delete_request,
+            delete_cancel,
+        ],
+    ),
+    routes_at(Level.ADMIN, [usage_page, erase_page, erase_submit]),
 ]

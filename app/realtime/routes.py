@@ -15,9 +15,12 @@ from litestar import WebSocket, websocket
 from litestar.channels import ChannelsPlugin
 from litestar.exceptions import WebSocketDisconnect
 
+from app.accounts.deps import routes_at
 from app.accounts.schemas import Current
 from app.accounts.services import load_current
-from app.core.web import SESSION_SCOPE_KEY, cookie_name
+from app.core.access import Level
+from app.core.access_events import ACCESS_CHANGED, access_channel
+from app.core.web import cookie_name
 from app.realtime import presence
 from app.realtime.channels import alerts_channel, board_channel, feed_channel, presence_channel
 from app.security import sessions
@@ -25,10 +28,13 @@ from app.settings import get_settings
 
 log = logging.getLogger("odex.realtime")
 
-# Close codes (4000-4999 are the application's): the browser's ws extension reconnects on
-# its own; these tell a reader of the logs why a socket was refused.
+# Close codes (4000-4999 are the application's): htmx's ws extension does not reconnect on
+# these (nothing to reconnect to); they tell a reader of the logs why a socket ended.
 CLOSE_FORBIDDEN_ORIGIN = 4403
 CLOSE_UNAUTHENTICATED = 4401
+# "Service restart": htmx-ext-ws reconnects on it, and the new socket has the new rights.
+CLOSE_RECONNECT = 1012
+CLOSE_REASONS = {CLOSE_UNAUTHENTICATED: "access ended", CLOSE_RECONNECT: "access changed"}
 # First message on every socket: the subscriptions are in place (the page marks itself live).
 READY = '<div id="live-status" hx-swap-oob="true" data-live="on" hidden></div>'
 
@@ -63,18 +69,6 @@ def channels_for(current: Current) -> list[str]:
     return names
 
 
-async def _authenticate(socket: WebSocket[Any, Any, Any]) -> Current | None:
-    session = socket.scope.get(SESSION_SCOPE_KEY)
-    if not isinstance(session, sessions.Session) or session.is_new:
-        return None
-    if not session.user_id or not session.tenant_id:
-        return None
-    try:
-        return await load_current(UUID(session.user_id), UUID(session.tenant_id))
-    except ValueError:
-        return None
-
-
 def _place(socket: WebSocket[Any, Any, Any]) -> str | None:
     """`board:<pipeline uuid>` when the page watches a board (its presence list)."""
     raw = socket.query_params.get("board")
@@ -86,22 +80,48 @@ def _place(socket: WebSocket[Any, Any, Any]) -> str | None:
         return None
 
 
-async def _keep_alive(
-    socket: WebSocket[Any, Any, Any], current: Current, place: str | None, socket_id: str
-) -> None:
-    """Renew presence; close the socket when the session ends (logout, expiry, revocation)."""
+async def _rights_now(socket: WebSocket[Any, Any, Any], current: Current) -> int | None:
+    """Re-check the socket against the session and membership as they are now.
+
+    None: unchanged. CLOSE_UNAUTHENTICATED: the session ended (logout, revoked, password
+    changed, account deleted), moved to another workspace, or the membership is gone.
+    CLOSE_RECONNECT: the role changed (or the owner-MFA rule now holds them), so the socket's
+    channels may be wrong: the browser reconnects and subscribes with the rights it has now.
+    """
     settings = get_settings()
     sid = socket.cookies.get(cookie_name(settings), "")
+    session = await sessions.load_session(sid, settings) if sid else None
+    if (
+        session is None
+        or session.user_id != str(current.user_id)
+        or session.tenant_id != str(current.tenant_id)
+    ):
+        return CLOSE_UNAUTHENTICATED
+    now = await load_current(current.user_id, current.tenant_id)
+    if now is None:
+        return CLOSE_UNAUTHENTICATED
+    if now.role != current.role or now.must_enrol_mfa != current.must_enrol_mfa:
+        return CLOSE_RECONNECT
+    return None
+
+
+async def _keep_alive(
+    socket: WebSocket[Any, Any, Any],
+    current: Current,
+    place: str | None,
+    socket_id: str,
+    recheck: asyncio.Event,
+) -> None:
+    """Renew presence; re-check the rights at once when told the user's access changed (and
+    on every heartbeat, in case that message was lost); close the socket when they changed."""
     while True:
-        await asyncio.sleep(presence.HEARTBEAT_SECONDS)
-        session = await sessions.load_session(sid, settings) if sid else None
-        if (
-            session is None
-            or session.user_id != str(current.user_id)
-            or session.tenant_id != str(current.tenant_id)
-        ):
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(recheck.wait(), presence.HEARTBEAT_SECONDS)
+        recheck.clear()
+        code = await _rights_now(socket, current)
+        if code is not None:
             with contextlib.suppress(Exception):
-                await socket.close(code=CLOSE_UNAUTHENTICATED, reason="session ended")
+                await socket.close(code=code, reason=CLOSE_REASONS[code])
             return
         if place:
             await presence.heartbeat(
@@ -109,10 +129,16 @@ async def _keep_alive(
             )
 
 
-def _sender(socket: WebSocket[Any, Any, Any]) -> Callable[[bytes], Awaitable[None]]:
-    """Send a fragment; a socket that went away just stops getting them."""
+def _sender(
+    socket: WebSocket[Any, Any, Any], recheck: asyncio.Event
+) -> Callable[[bytes], Awaitable[None]]:
+    """Send a fragment; a socket that went away just stops getting them. The access-changed
+    message is not for the browser: it wakes the re-check instead."""
 
     async def send(data: bytes) -> None:
+        if data == ACCESS_CHANGED:
+            recheck.set()
+            return
         with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
             await socket.send_text(data)
 
@@ -120,28 +146,31 @@ def _sender(socket: WebSocket[Any, Any, Any]) -> Callable[[bytes], Awaitable[Non
 
 
 @websocket("/ws")
-async def live_socket(socket: WebSocket[Any, Any, Any], channels: ChannelsPlugin) -> None:
-    """Stream the user's channels as HTML fragments; refuse other origins and anonymous users."""
+async def live_socket(
+    socket: WebSocket[Any, Any, Any], channels: ChannelsPlugin, current: Current
+) -> None:
+    """Stream the user's channels as HTML fragments (members only: the access guard refused
+    anyone else at the handshake); refuse other origins."""
     if not origin_allowed(socket.headers.get("origin"), socket.headers.get("host")):
         await socket.close(code=CLOSE_FORBIDDEN_ORIGIN, reason="origin not allowed")
         return
-    current = await _authenticate(socket)
-    if current is None:
-        await socket.close(code=CLOSE_UNAUTHENTICATED, reason="log in first")
-        return
     place = _place(socket)
     socket_id = secrets.token_hex(8)
+    recheck = asyncio.Event()
     # Subscribe before accepting, so nothing published after the handshake can be missed.
     # join=False: after a disconnect there is nobody left to drain the queue for.
-    async with channels.start_subscription(channels_for(current)) as subscriber:
+    names = [*channels_for(current), access_channel(current.user_id)]
+    async with channels.start_subscription(names) as subscriber:
         await socket.accept()
         await socket.send_text(READY)  # what arrives meanwhile waits in the subscriber's queue
-        async with subscriber.run_in_background(_sender(socket), join=False):
+        async with subscriber.run_in_background(_sender(socket, recheck), join=False):
             if place:
                 await presence.join(
                     current.tenant_id, place, socket_id, current.user_id, current.name
                 )
-            keeper = asyncio.create_task(_keep_alive(socket, current, place, socket_id))
+            # a change between the guard's check and the subscription: look once now
+            recheck.set()
+            keeper = asyncio.create_task(_keep_alive(socket, current, place, socket_id, recheck))
             try:
                 while True:
                     message = await socket.receive()
@@ -159,4 +188,4 @@ async def live_socket(socket: WebSocket[Any, Any, Any], channels: ChannelsPlugin
                     )
 
 
-ROUTES = [live_socket]
+ROUTES = [routes_at(Level.MEMBER, [live_socket])]

@@ -8,9 +8,8 @@ from typing import Any
 from uuid import UUID
 
 from litestar import Request
-from litestar.exceptions import PermissionDeniedException
 
-from app.core.db import global_transaction, tenant_transaction
+from app.core.db import global_transaction
 from app.core.web import client_ip, get_session
 from app.security import devices, ratelimit, sessions
 from app.security.alerts import alert_user_workspaces, raise_security_alert
@@ -78,14 +77,13 @@ async def login_succeeded(email: str) -> None:
 
 async def after_sign_in(request: Req, user_id: UUID, tenant_id: UUID) -> None:
     """Remember the device; a sign-in from a new one (when others are known) raises an alert
-    in the workspace signed in to, with the session attached so an admin can end it."""
+    in the workspace signed in to, with the session attached so an admin can end it.
+
+    (The owner-MFA rule is not checked here: it holds on every request, app.core.access.)"""
     session = get_session(request)
     session.mfa_user_id = None
     ua, ip = _ua(request), _ip(request)
     is_new, had_others = await devices.remember_device(user_id, ua, ip)
-    async with tenant_transaction(tenant_id, user_id) as conn:
-        role = await conn.fetchval("select role from memberships where user_id = $1", user_id)
-    await check_owner_mfa(request, user_id, tenant_id, str(role or ""))
     if is_new and had_others:
         await raise_security_alert(
             tenant_id,
@@ -115,18 +113,18 @@ async def limit_invitations(request: Req, user_id: UUID) -> None:
 
 
 MFA_STEP_SECONDS = 300
-MFA_EXEMPT_PREFIXES = ("/settings/security", "/logout", "/login", "/static/")
 
 
-async def needs_second_factor(request: Req, user_id: UUID, next_url: str) -> bool:
-    """After a correct password: if the user has MFA, park the login until the code comes."""
+async def needs_second_factor(request: Req, user_id: UUID, next_url: str, proved_at: float) -> bool:
+    """After a correct password (or reset link): if the user has MFA, park the sign-in until
+    the code comes. `proved_at` is when the first factor was checked."""
     from app.security import mfa
 
     if not await mfa.is_enabled(user_id):
         return False
     session = get_session(request)
     session.mfa_user_id = str(user_id)
-    session.mfa_started_at = time.time()
+    session.mfa_started_at = proved_at
     session.mfa_next = next_url
     session.dirty = True
     return True
@@ -138,28 +136,3 @@ def pending_second_factor(request: Req) -> UUID | None:
     if not session.mfa_user_id or time.time() - session.mfa_started_at > MFA_STEP_SECONDS:
         return None
     return UUID(session.mfa_user_id)
-
-
-async def check_owner_mfa(request: Req, user_id: UUID, tenant_id: UUID, role: str) -> None:
-    """Flag an owner without MFA in a workspace that requires it (enforced per request)."""
-    from app.security import mfa
-
-    session = get_session(request)
-    required = (
-        role == "owner"
-        and await mfa.owners_must_use_mfa(tenant_id)
-        and not await mfa.is_enabled(user_id)
-    )
-    if required != session.mfa_enrol_required:
-        session.mfa_enrol_required = required
-        session.dirty = True
-
-
-def enforce_mfa_enrolment(request: Req) -> None:
-    """Stop an owner who must enrol from using anything but the security settings."""
-    session = get_session(request)
-    if session.mfa_enrol_required and not request.url.path.startswith(MFA_EXEMPT_PREFIXES):
-        raise PermissionDeniedException(
-            "Your workspace requires two-factor authentication for owners. "
-            "Turn it on under Settings → Security (/settings/security) to continue."
-        )

@@ -13,12 +13,13 @@ import secrets
 import time
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 from uuid import UUID
 
 import pyotp
 import segno
 
-from app.core.db import global_transaction, tenant_transaction
+from app.core.db import global_transaction, tenant_transaction, user_transaction
 from app.core.errors import FormInvalid
 from app.security.crypto import decrypt_text, encrypt_text, register_encrypted_column
 from app.security.passwords import verify_password
@@ -192,8 +193,18 @@ async def verify_second_factor(user_id: UUID, code: str) -> bool:
 
 
 async def disable(user_id: UUID, password: str, code: str) -> None:
-    """Turn MFA off: needs the password and a current code (or a recovery code)."""
+    """Turn MFA off: needs the password and a current code (or a recovery code), and no
+    workspace the user owns may require it (whichever workspace the page is opened from)."""
     await _check_password(user_id, password)
+    held_by = await workspaces_requiring_mfa(user_id)
+    if held_by:
+        raise FormInvalid(
+            {
+                "form": "Owners of "
+                + ", ".join(held_by)
+                + " must use two-factor authentication, so it stays on."
+            }
+        )
     if not await verify_second_factor(user_id, code):
         raise FormInvalid({"code": BAD_CODE})
     async with global_transaction() as conn:
@@ -209,6 +220,42 @@ async def owners_must_use_mfa(tenant_id: UUID) -> bool:
         return bool(
             await conn.fetchval("select mfa_required_for_owners from tenant_security limit 1")
         )
+
+
+async def workspaces_requiring_mfa(user_id: UUID) -> list[str]:
+    """Names of the workspaces the user owns that require MFA for owners (MFA can't be turned
+    off while there is one, from whichever workspace the settings page is opened)."""
+    async with user_transaction(user_id) as conn:
+        owned = await conn.fetch(
+            "select tenant_id from memberships where user_id = $1 and role = 'owner'"
+            " order by created_at",
+            user_id,
+        )
+    names = []
+    for row in owned:
+        async with tenant_transaction(row["tenant_id"]) as conn:
+            name = await conn.fetchval(
+                "select t.name from tenants t join tenant_security s on s.tenant_id = t.id"
+                " where t.id = $1 and s.mfa_required_for_owners",
+                row["tenant_id"],
+            )
+        if name:
+            names.append(str(name))
+    return names
+
+
+async def owner_must_enrol(conn: Any, user_id: UUID) -> bool:
+    """Inside a tenant transaction: does this workspace require MFA for owners while the user
+    has none? (Asked for owners on every request: a switch, a promotion or MFA turned off
+    elsewhere can't get around the rule.)"""
+    return bool(
+        await conn.fetchval(
+            "select coalesce((select mfa_required_for_owners from tenant_security limit 1), false)"
+            " and not exists (select 1 from user_mfa where user_id = $1"
+            " and enabled_at is not null)",
+            user_id,
+        )
+    )
 
 
 async def set_owner_requirement(tenant_id: UUID, user_id: UUID, required: bool) -> None:

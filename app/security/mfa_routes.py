@@ -6,18 +6,17 @@ from typing import Any
 from uuid import UUID
 
 from litestar import Request, Response, get, post
-from litestar.di import Provide
 
-from app.accounts.deps import provide_current
-from app.accounts.routes import _form, safe_next, sign_in
+from app.accounts.deps import routes_at
+from app.accounts.routes import _form, sign_in
 from app.accounts.schemas import Current
-from app.core.errors import Forbidden, FormInvalid
-from app.core.web import get_session, redirect, render
+from app.core.access import Level
+from app.core.errors import FormInvalid
+from app.core.web import get_session, redirect, render, safe_local_path
 from app.security import guard, mfa, ratelimit
 from app.security.alerts import alert_user_workspaces
 
 Req = Request[Any, Any, Any]
-AUTH = {"current": Provide(provide_current)}
 PAGE = "security/security.html"
 
 
@@ -37,18 +36,18 @@ async def _page(
         "errors": errors or {},
         "values": {},
         "owner_policy": await mfa.owners_must_use_mfa(current.tenant_id),
-        "must_enrol": get_session(request).mfa_enrol_required,
+        "must_enrol": current.must_enrol_mfa,
     }
     return render(request, PAGE, ctx, status=status)
 
 
-@get("/settings/security", dependencies=AUTH)
+@get("/settings/security")
 async def security_page(request: Req, current: Current) -> Response[str]:
     enrol = await mfa.pending_enrolment(current.user_id, current.email)
     return await _page(request, current, enrol=enrol)
 
 
-@post("/settings/security/mfa/start", dependencies=AUTH)
+@post("/settings/security/mfa/start")
 async def mfa_start(request: Req, current: Current) -> Response[str]:
     try:
         enrol = await mfa.start_enrolment(current.user_id, current.email)
@@ -57,7 +56,7 @@ async def mfa_start(request: Req, current: Current) -> Response[str]:
     return await _page(request, current, enrol=enrol)
 
 
-@post("/settings/security/mfa/confirm", dependencies=AUTH)
+@post("/settings/security/mfa/confirm")
 async def mfa_confirm(request: Req, current: Current) -> Response[str]:
     values = await _form(request)
     try:
@@ -67,20 +66,14 @@ async def mfa_confirm(request: Req, current: Current) -> Response[str]:
     except FormInvalid as exc:
         enrol = await mfa.pending_enrolment(current.user_id, current.email)
         return await _page(request, current, errors=exc.errors, enrol=enrol, status=422)
-    session = get_session(request)
-    session.mfa_enrol_required = False
-    session.dirty = True
     await alert_user_workspaces(current.user_id, "mfa_enabled", {})
-    session.flash("success", "Two-factor authentication is on.")
+    get_session(request).flash("success", "Two-factor authentication is on.")
     return await _page(request, current, codes=codes)
 
 
-@post("/settings/security/mfa/disable", dependencies=AUTH)
+@post("/settings/security/mfa/disable")
 async def mfa_disable(request: Req, current: Current) -> Response[str]:
     values = await _form(request)
-    if await mfa.owners_must_use_mfa(current.tenant_id) and current.is_owner:
-        errors = {"form": "Your workspace requires two-factor authentication for owners."}
-        return await _page(request, current, errors=errors, status=422)
     try:
         await mfa.disable(
             current.user_id, values.get("current_password", ""), values.get("code", "")
@@ -92,7 +85,7 @@ async def mfa_disable(request: Req, current: Current) -> Response[str]:
     return redirect(request, "/settings/security")
 
 
-@post("/settings/security/mfa/codes", dependencies=AUTH)
+@post("/settings/security/mfa/codes")
 async def mfa_codes(request: Req, current: Current) -> Response[str]:
     values = await _form(request)
     try:
@@ -102,10 +95,8 @@ async def mfa_codes(request: Req, current: Current) -> Response[str]:
     return await _page(request, current, codes=codes)
 
 
-@post("/settings/security/policy", dependencies=AUTH)
+@post("/settings/security/policy")
 async def mfa_policy(request: Req, current: Current) -> Response[str]:
-    if not current.is_owner:
-        raise Forbidden("Only owners can change the workspace's sign-in policy.")
     required = (await _form(request)).get("mfa_required_for_owners") == "on"
     if required and not await mfa.is_enabled(current.user_id):
         errors = {"form": "Turn on two-factor authentication for yourself first."}
@@ -140,10 +131,11 @@ async def login_mfa_submit(request: Req) -> Response[str]:
         ctx = {"errors": {"code": mfa.BAD_CODE}, "values": {}}
         return render(request, "security/login_mfa.html", ctx, block="form", status=422)
     session = get_session(request)
-    target = safe_next(session.mfa_next)
+    target = safe_local_path(session.mfa_next)
+    proved_at = session.mfa_started_at  # when the password (or reset link) was checked
     session.mfa_user_id = None
     try:
-        await sign_in(request, user_id)
+        await sign_in(request, user_id, proved_at=proved_at)
     except FormInvalid as exc:
         ctx = {"errors": exc.errors, "values": {}}
         return render(request, "security/login_mfa.html", ctx, block="form", status=422)
@@ -151,12 +143,8 @@ async def login_mfa_submit(request: Req) -> Response[str]:
 
 
 ROUTES = [
-    security_page,
-    mfa_start,
-    mfa_confirm,
-    mfa_disable,
-    mfa_codes,
-    mfa_policy,
-    login_mfa_page,
-    login_mfa_submit,
+    # the user's own second factor: open to an owner the workspace holds until they enrol
+    routes_at(Level.SIGNED_IN, [security_page, mfa_start, mfa_confirm, mfa_disable, mfa_codes]),
+    routes_at(Level.OWNER, [mfa_policy]),
+    routes_at(Level.PUBLIC, [login_mfa_page, login_mfa_submit]),
 ]

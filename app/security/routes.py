@@ -8,29 +8,23 @@ from urllib.parse import urlencode
 from uuid import UUID
 
 from litestar import Request, Response, get, post
-from litestar.di import Provide
 from litestar.params import Parameter
 from litestar.response import Stream
 
-from app.accounts.deps import provide_current
+from app.accounts.deps import routes_at
 from app.accounts.schemas import Current
+from app.core.access import Level
 from app.core.errors import Forbidden, RecordNotFound
-from app.core.web import get_session, redirect, render
+from app.core.web import content_disposition, get_session, redirect, render
 from app.security import alerts, audit, devices, sessions
 
 Req = Request[Any, Any, Any]
-AUTH = {"current": Provide(provide_current)}
-
-
-def _require_admin(current: Current) -> None:
-    if not current.is_admin:
-        raise Forbidden("Only admins and owners can see this page.")
 
 
 # --- alerts -------------------------------------------------------------------------------
 
 
-@get("/settings/alerts", dependencies=AUTH)
+@get("/settings/alerts")
 async def alerts_page(
     request: Req,
     current: Current,
@@ -50,11 +44,9 @@ async def alerts_page(
     return render(request, "security/alerts.html", ctx)
 
 
-@get("/settings/alerts/badge", dependencies=AUTH)
+@get("/settings/alerts/badge")
 async def alerts_badge(current: Current) -> Response[str]:
     """The header shield, loaded once per page; the websocket keeps it current after that."""
-    if not current.is_admin:
-        raise Forbidden("Only admins and owners see security alerts.")
     return Response(
         alerts.render_badge(await alerts.open_alert_count(current)), media_type="text/html"
     )
@@ -66,12 +58,12 @@ def _card(request: Req, alert: dict[str, Any]) -> Response[str]:
     return redirect(request, "/settings/alerts")
 
 
-@post("/settings/alerts/{alert_id:uuid}/ack", dependencies=AUTH)
+@post("/settings/alerts/{alert_id:uuid}/ack")
 async def alert_acknowledge(request: Req, current: Current, alert_id: UUID) -> Response[str]:
     return _card(request, await alerts.acknowledge(current, alert_id))
 
 
-@post("/settings/alerts/{alert_id:uuid}/revoke-session", dependencies=AUTH)
+@post("/settings/alerts/{alert_id:uuid}/revoke-session")
 async def alert_revoke_session(request: Req, current: Current, alert_id: UUID) -> Response[str]:
     alert = await alerts.revoke_alert_session(current, alert_id)
     get_session(request).flash("success", "That session is signed out.")
@@ -101,11 +93,10 @@ def _audit_filter(request: Req) -> tuple[audit.AuditFilter, dict[str, str]]:
     return flt, {k: v for k, v in q.items() if v}
 
 
-@get("/settings/audit", dependencies=AUTH)
+@get("/settings/audit")
 async def audit_page(
     request: Req, current: Current, page: int = Parameter(query="page", default=1, ge=1)
 ) -> Response[str]:
-    _require_admin(current)
     flt, query = _audit_filter(request)
     entries, more = await audit.list_entries(current.tenant_id, flt, page)
     ctx = {
@@ -121,9 +112,8 @@ async def audit_page(
     return render(request, "security/audit.html", ctx, block="results")
 
 
-@get("/settings/audit/export.csv", dependencies=AUTH)
+@get("/settings/audit/export.csv")
 async def audit_export(request: Req, current: Current) -> Stream:
-    _require_admin(current)
     flt, query = _audit_filter(request)
     await audit.record_audit(
         current.tenant_id,
@@ -137,7 +127,7 @@ async def audit_export(request: Req, current: Current) -> Stream:
     return Stream(
         audit.export_csv(current.tenant_id, flt),
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="odex-audit-{stamp}.csv"'},
+        headers={"Content-Disposition": content_disposition(f"odex-audit-{stamp}.csv")},
     )
 
 
@@ -162,14 +152,14 @@ async def _session_rows(request: Req, current: Current) -> list[dict[str, Any]]:
     return rows
 
 
-@get("/settings/sessions", dependencies=AUTH)
+@get("/settings/sessions")
 async def sessions_page(request: Req, current: Current) -> Response[str]:
     return render(
         request, "security/sessions.html", {"sessions": await _session_rows(request, current)}
     )
 
 
-@post("/settings/sessions/{session_id:str}/revoke", dependencies=AUTH)
+@post("/settings/sessions/{session_id:str}/revoke")
 async def session_revoke(request: Req, current: Current, session_id: str) -> Response[str]:
     key = "sess:" + session_id
     if key == sessions.session_key(get_session(request).sid):
@@ -183,7 +173,7 @@ async def session_revoke(request: Req, current: Current, session_id: str) -> Res
     return redirect(request, "/settings/sessions")
 
 
-@post("/settings/sessions/revoke-others", dependencies=AUTH)
+@post("/settings/sessions/revoke-others")
 async def session_revoke_others(request: Req, current: Current) -> Response[str]:
     keep = sessions.session_key(get_session(request).sid)
     count = await sessions.destroy_user_sessions(str(current.user_id), keep_key=keep)
@@ -197,13 +187,17 @@ async def session_revoke_others(request: Req, current: Current) -> Response[str]
 
 
 ROUTES = [
-    alerts_page,
-    alerts_badge,
-    alert_acknowledge,
-    alert_revoke_session,
-    audit_page,
-    audit_export,
-    sessions_page,
-    session_revoke,
-    session_revoke_others,
+    routes_at(
+        Level.ADMIN,
+        [
+            alerts_page,
+            alerts_badge,
+            alert_acknowledge,
+            alert_revoke_session,
+            audit_page,
+            audit_export,
+        ],
+    ),
+    # the user's own sessions: open to an owner the workspace holds until they enrol MFA
+    routes_at(Level.SIGNED_IN, [sessions_page, session_revoke, session_revoke_others]),
 ]

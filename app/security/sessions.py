@@ -2,6 +2,12 @@
 
 The cookie carries a random id; Redis keeps the session under the id's SHA-256, so a copy of
 Redis does not hand out live cookies. Sessions expire after an idle and an absolute timeout.
+
+A revoked session never comes back: saving is one Lua script that writes an existing session
+only while its key still exists, writes a session rotated at sign-in only while the session it
+replaces still exists, and refuses a sign-in whose credentials were checked before the user's
+last "sign out everywhere" (a revocation marker per user). So a request that was in flight
+when the session was revoked cannot re-create it.
 """
 
 from __future__ import annotations
@@ -9,11 +15,13 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
+from typing import Any
 
 import msgspec
 
+from app.core.access_events import announce_access_change
 from app.core.redis import redis
-from app.settings import Settings
+from app.settings import Settings, get_settings
 
 
 class Session(msgspec.Struct, kw_only=True):
@@ -28,13 +36,14 @@ class Session(msgspec.Struct, kw_only=True):
     tenant_id: str | None = None
     ip: str = ""
     user_agent: str = ""
+    # when the credentials of this sign-in were checked (compared with revocations)
     authenticated_at: float | None = None
     # between the password and the second factor: who, since when, where to go next
     mfa_user_id: str | None = None
     mfa_started_at: float = 0.0
     mfa_next: str = ""
-    # the workspace requires MFA for owners and this owner has none yet
-    mfa_enrol_required: bool = False
+    # the key of the session this one replaced at sign-in (saved only while that one exists)
+    replaces: str = ""
     flashes: list[tuple[str, str]] = msgspec.field(default_factory=list)
     dirty: bool = False
     is_new: bool = False
@@ -99,16 +108,54 @@ async def load_session(sid: str, settings: Settings) -> Session | None:
     return session
 
 
-async def save_session(session: Session, settings: Settings) -> None:
+# KEYS: session, the user's session index, the user's revocation marker, the replaced session
+# ARGV: data, ttl, "1" when new, proof time ("" = none), "1" when signed in
+_SAVE = """
+if ARGV[3] ~= "1" and redis.call("EXISTS", KEYS[1]) == 0 then return 0 end
+if KEYS[4] ~= KEYS[1] and redis.call("EXISTS", KEYS[4]) == 0 then return 0 end
+if ARGV[4] ~= "" then
+  local revoked = redis.call("GET", KEYS[3])
+  if revoked and tonumber(revoked) > tonumber(ARGV[4]) then return 0 end
+end
+if KEYS[4] ~= KEYS[1] then
+  redis.call("DEL", KEYS[4])
+  redis.call("SREM", KEYS[2], KEYS[4])
+end
+redis.call("SET", KEYS[1], ARGV[1], "EX", ARGV[2])
+if ARGV[5] == "1" then
+  redis.call("SADD", KEYS[2], KEYS[1])
+  redis.call("EXPIRE", KEYS[2], ARGV[2])
+end
+return 1
+"""
+
+
+def _revoked(user_id: str) -> str:
+    return f"user_revoked:{user_id}"
+
+
+async def save_session(session: Session, settings: Settings) -> bool:
+    """Store the session; False when it was revoked meanwhile (then nothing is written)."""
     ttl = settings.session_absolute_hours * 3600
-    data = msgspec.structs.replace(session, dirty=False, is_new=False)
-    async with redis().pipeline(transaction=True) as pipe:
-        pipe.set(_key(session.sid), _encoder.encode(data), ex=ttl)
-        if session.user_id:
-            pipe.sadd(_user_index(session.user_id), _key(session.sid))
-            pipe.expire(_user_index(session.user_id), ttl)
-        await pipe.execute()
+    data = msgspec.structs.replace(session, dirty=False, is_new=False, replaces="")
+    key = _key(session.sid)
+    user = session.user_id or "-"
+    proof = session.authenticated_at if session.is_new and session.user_id else None
+    keys_and_args: list[Any] = [
+        key,
+        _user_index(user),
+        _revoked(user),
+        session.replaces or key,
+        _encoder.encode(data),
+        ttl,
+        "1" if session.is_new else "0",
+        repr(proof) if proof is not None else "",
+        "1" if session.user_id else "0",
+    ]
+    saved = await redis().eval(_SAVE, 4, *keys_and_args)  # type: ignore[misc]
     session.dirty = False
+    session.replaces = ""
+    return bool(saved)
 
 
 async def destroy_session(session: Session) -> None:
@@ -117,11 +164,19 @@ async def destroy_session(session: Session) -> None:
         if session.user_id:
             pipe.srem(_user_index(session.user_id), _key(session.sid))
         await pipe.execute()
+    if session.user_id:
+        await announce_access_change(session.user_id)
 
 
 def rotate(session: Session) -> str:
-    """Give the session a new id and CSRF token (at login); returns the old id to delete."""
+    """Give the session a new id and CSRF token (at sign-in); returns the old id.
+
+    A session that was stored is replaced when the new one is saved, and only if it still
+    exists then: a sign-in that races a revocation of its session does not outlive it.
+    """
     old = session.sid
+    if not session.is_new:
+        session.replaces = _key(old)
     session.sid = secrets.token_urlsafe(32)
     session.csrf = secrets.token_urlsafe(32)
     session.created_at = time.time()
@@ -130,25 +185,22 @@ def rotate(session: Session) -> str:
     return old
 
 
-async def forget_id(sid: str, user_id: str | None) -> None:
-    """Delete a session by id (the pre-login id after rotation)."""
-    async with redis().pipeline(transaction=True) as pipe:
-        pipe.delete(_key(sid))
-        if user_id:
-            pipe.srem(_user_index(user_id), _key(sid))
-        await pipe.execute()
-
-
 async def destroy_user_sessions(user_id: str, keep_key: str | None = None) -> int:
-    """Revoke every session of a user (but `keep_key`); returns how many were revoked."""
+    """Revoke every session of a user (but `keep_key`); returns how many were revoked.
+
+    The marker makes sign-ins whose credentials were checked before now unsaveable, so a
+    login that was in flight (with the old password) cannot slip past the revocation.
+    """
+    ttl = get_settings().session_absolute_hours * 3600
+    await redis().set(_revoked(user_id), repr(time.time()), ex=ttl)
     members: set[bytes] = await redis().smembers(_user_index(user_id))  # type: ignore[misc]
-    keys = [k.decode() for k in members]
-    doomed = [k for k in keys if k != keep_key]
+    doomed = [k.decode() for k in members if k.decode() != keep_key]
     if doomed:
         async with redis().pipeline(transaction=True) as pipe:
             pipe.delete(*doomed)
             pipe.srem(_user_index(user_id), *doomed)
             await pipe.execute()
+    await announce_access_change(user_id)
     return len(doomed)
 
 
@@ -186,4 +238,5 @@ async def revoke_key(user_id: str, key: str) -> bool:
         pipe.srem(_user_index(user_id), key)
         pipe.delete(key)
         _, deleted = await pipe.execute()
+    await announce_access_change(user_id)
     return bool(deleted)

@@ -4,35 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 from urllib.parse import urlencode
-from uuid import UUID
 
 from litestar import Request, Response, get, post
-from litestar.di import Provide
 from litestar.params import Parameter
 
-from app.accounts.deps import provide_current
+from app.accounts.deps import optional_current, routes_at
 from app.accounts.schemas import Current
-from app.accounts.services import load_current
+from app.core.access import Level
 from app.core.errors import FormInvalid
 from app.core.web import client_ip, get_session, redirect, render
 from app.support import services
 
 Req = Request[Any, Any, Any]
-STAFF = {"current": Provide(provide_current)}
 HONEYPOT = "website"  # hidden from people; a bot that fills every field reveals itself
 
 
 async def _form(request: Req) -> dict[str, str]:
     form = await request.form()
     return {k: str(v) for k, v in form.items() if isinstance(v, str)}
-
-
-async def _signed_in(request: Req) -> Current | None:
-    """The visitor's account when signed in; the form works without one too."""
-    session = get_session(request)
-    if not session.user_id or not session.tenant_id:
-        return None
-    return await load_current(UUID(session.user_id), UUID(session.tenant_id))
 
 
 def _form_context(
@@ -54,7 +43,7 @@ async def support_page(
     topic: str = Parameter(query="topic", default="general"),
     sent: str = Parameter(query="sent", default=""),
 ) -> Response[str]:
-    who = await _signed_in(request)
+    who = await optional_current(request)
     values = {"topic": topic if topic in services.TOPICS else "general"}
     if who is not None:
         values.update(name=who.name, email=who.email)
@@ -64,7 +53,7 @@ async def support_page(
 @post("/support")
 async def support_submit(request: Req) -> Response[str]:
     values = await _form(request)
-    who = await _signed_in(request)
+    who = await optional_current(request)
     if values.get(HONEYPOT):
         # Look the same as success to the bot, store nothing.
         return redirect(request, "/support?sent=1")
@@ -83,7 +72,7 @@ async def support_submit(request: Req) -> Response[str]:
     return redirect(request, "/support?sent=1")
 
 
-@get("/staff/support", dependencies=STAFF)
+@get("/staff/support")
 async def inbox(
     request: Req,
     current: Current,
@@ -129,12 +118,12 @@ async def _ticket_page(
     )
 
 
-@get("/staff/support/{ticket_id:int}", dependencies=STAFF)
+@get("/staff/support/{ticket_id:int}")
 async def ticket_detail(request: Req, current: Current, ticket_id: int) -> Response[str]:
     return await _ticket_page(request, current, ticket_id, {})
 
 
-@post("/staff/support/{ticket_id:int}/reply", dependencies=STAFF)
+@post("/staff/support/{ticket_id:int}/reply")
 async def ticket_reply(request: Req, current: Current, ticket_id: int) -> Response[str]:
     values = await _form(request)
     body = values.get("body", "")
@@ -146,7 +135,7 @@ async def ticket_reply(request: Req, current: Current, ticket_id: int) -> Respon
     return redirect(request, f"/staff/support/{ticket_id}")
 
 
-@post("/staff/support/{ticket_id:int}/status", dependencies=STAFF)
+@post("/staff/support/{ticket_id:int}/status")
 async def ticket_status(request: Req, current: Current, ticket_id: int) -> Response[str]:
     values = await _form(request)
     status = values.get("status", "")
@@ -159,4 +148,7 @@ async def ticket_status(request: Req, current: Current, ticket_id: int) -> Respo
     return redirect(request, f"/staff/support/{ticket_id}")
 
 
-ROUTES = [support_page, support_submit, inbox, ticket_detail, ticket_reply, ticket_status]
+ROUTES = [
+    routes_at(Level.PUBLIC, [support_page, support_submit]),  # the form works signed out too
+    routes_at(Level.STAFF, [inbox, ticket_detail, ticket_reply, ticket_status]),
+]
