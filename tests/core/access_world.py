@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pyotp
 
 from app.accounts import team
 from app.core.db import global_transaction, tenant_transaction
@@ -26,12 +25,11 @@ from app.notifications.services import notify
 from app.privacy import deletion, export
 from app.security import sessions
 from app.security.alerts import raise_security_alert
-from app.security.crypto import encrypt_text
 from app.support import services as support
 from tests.deals.helpers import current_of
 from tests.helpers import PASSWORD, Account, BrowserClient, make_account, set_plan
 from tests.privacy.seed import seed_crm
-from tests.security.helpers import add_member
+from tests.security.helpers import add_member, enable_mfa, join_workspace, require_owner_mfa
 
 ORIGIN = "http://testserver"
 # path parameters that name a workspace's record (another workspace's must give 404)
@@ -90,20 +88,6 @@ async def _sign_in(client: BrowserClient, account: Account, expect: str = "/app"
     assert response.headers["location"] == expect
 
 
-async def _join(user_id: uuid.UUID, tenant_id: uuid.UUID, role: str) -> uuid.UUID:
-    membership = uuid.uuid4()
-    async with tenant_transaction(tenant_id) as conn:
-        await conn.execute(
-            "insert into memberships (id, tenant_id, user_id, role, created_at)"
-            " values ($1, $2, $3, $4, now() + interval '1 second')",
-            membership,
-            tenant_id,
-            user_id,
-            role,
-        )
-    return membership
-
-
 async def _membership(account: Account) -> str:
     async with tenant_transaction(account.tenant_id) as conn:
         found = await conn.fetchval(
@@ -150,15 +134,6 @@ async def _samples(owner: Account, victim: Account, tag: str) -> dict[str, str]:
     return found
 
 
-async def _enable_mfa(user_id: uuid.UUID) -> None:
-    async with global_transaction() as conn:
-        await conn.execute(
-            "insert into user_mfa (user_id, secret_enc, enabled_at) values ($1, $2, now())",
-            user_id,
-            encrypt_text(pyotp.random_base32()),
-        )
-
-
 async def build_world(app: Any, stack: AsyncExitStack) -> World:
     """Workspaces W and X, and the principals (see test_access_matrix for the list)."""
     x = await make_account("X")
@@ -171,7 +146,7 @@ async def build_world(app: Any, stack: AsyncExitStack) -> World:
     half, victim = await add_member(w, tag="halfmfa"), await add_member(w, tag="victim")
     x_victim = await add_member(x, tag="victim")
     cross = await make_account("Y")  # owns Y, and is a member of W
-    await _join(cross.user_id, w.tenant_id, "member")
+    await join_workspace(cross.user_id, w.tenant_id, "member")
     pending, purging, held = (
         await make_account("P"),
         await make_account("Q"),
@@ -179,12 +154,8 @@ async def build_world(app: Any, stack: AsyncExitStack) -> World:
     )
     async with global_transaction() as conn:
         await conn.execute("update users set is_staff = true where id = $1", staff.user_id)
-    await _enable_mfa(half.user_id)
-    async with tenant_transaction(held.tenant_id) as conn:
-        await conn.execute(
-            "insert into tenant_security (tenant_id, mfa_required_for_owners) values ($1, true)",
-            held.tenant_id,
-        )
+    await enable_mfa(half.user_id)
+    await require_owner_mfa(held.tenant_id)
     await deletion.request_deletion(await current_of(pending), "workspace", PASSWORD)
     own, foreign = await _samples(w, victim, "W"), await _samples(x, x_victim, "X")
     ticket = await support.submit_inquiry(

@@ -7,6 +7,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import pyotp
+
 from app.core.db import tenant_transaction
 from app.security.passwords import hash_password
 from tests.helpers import PASSWORD, Account, BrowserClient, browser_client
@@ -48,3 +50,48 @@ async def browser(app: Any, user_agent: str) -> AsyncIterator[BrowserClient]:
     async with browser_client(app) as client:
         client.headers["user-agent"] = user_agent
         yield client
+
+
+async def join_workspace(
+    user_id: uuid.UUID, tenant_id: uuid.UUID, role: str, *, first: bool = False
+) -> uuid.UUID:
+    """Give an existing user a membership in another workspace (returns its id). `first`
+    dates it before their other memberships, so a plain login lands in this workspace."""
+    membership = uuid.uuid4()
+    async with tenant_transaction(tenant_id) as conn:
+        await conn.execute(
+            "insert into memberships (id, tenant_id, user_id, role, created_at) values"
+            " ($1, $2, $3, $4, now() + case when $5 then interval '-1 day'"
+            " else interval '1 second' end)",
+            membership,
+            tenant_id,
+            user_id,
+            role,
+            first,
+        )
+    return membership
+
+
+async def enable_mfa(user_id: uuid.UUID) -> pyotp.TOTP:
+    """Turn MFA on for a user directly (a known secret, so the test can make codes)."""
+    from app.core.db import global_transaction
+    from app.security.crypto import encrypt_text
+
+    secret = pyotp.random_base32()
+    async with global_transaction() as conn:
+        await conn.execute(
+            "insert into user_mfa (user_id, secret_enc, enabled_at) values ($1, $2, now())",
+            user_id,
+            encrypt_text(secret),
+        )
+    return pyotp.TOTP(secret)
+
+
+async def require_owner_mfa(tenant_id: uuid.UUID) -> None:
+    """Set a workspace's "MFA required for owners" policy directly."""
+    async with tenant_transaction(tenant_id) as conn:
+        await conn.execute(
+            "insert into tenant_security (tenant_id, mfa_required_for_owners) values ($1, true)"
+            " on conflict (tenant_id) do update set mfa_required_for_owners = true",
+            tenant_id,
+        )
