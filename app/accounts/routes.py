@@ -93,9 +93,10 @@ async def verify_resend(request: Req) -> Response[str]:
 async def login_page(
     request: Req, next_url: str = Parameter(query="next", default="/app")
 ) -> Response[str]:
+    target = safe_local_path(next_url)
     if get_session(request).user_id:
-        return redirect(request, safe_local_path(next_url))
-    return render(request, "accounts/login.html", {"values": {"next": next_url}, "errors": {}})
+        return redirect(request, target)
+    return render(request, "accounts/login.html", {"values": {"next": target}, "errors": {}})
 
 
 @post("/login")
