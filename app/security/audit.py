@@ -2,8 +2,15 @@
 
 Each entry's hash is SHA-256 over a canonical JSON of its fields and the previous entry's
 hash. Appends lock the tenant's chain head row (FOR UPDATE), so concurrent writers queue up
-and the sequence has no gaps. odex_app may not update or delete entries (revoked in the
-migration); `verify_chain` finds the first entry whose content, order or link was changed.
+and the sequence has no gaps. odex_app may not delete entries nor change them, except to erase
+a person (`erase_person`); `verify_chain` finds the first entry whose content, order or link
+was changed.
+
+Format 2 entries (every entry written now) hash a salted digest of their personal fields
+(actor id and label, target, details) rather than the fields themselves. Erasing a person who
+deleted their account blanks those fields, drops the salt and keeps the digest, so the chain
+still verifies; any other change to an entry breaks it. Format 1 entries (older) hash the
+fields directly and can't be erased.
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ import csv
 import hashlib
 import io
 import json
+import secrets
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -23,6 +31,7 @@ from uuid import UUID
 import asyncpg
 
 from app.core import db
+from app.core.datamap import like_any
 
 GENESIS = ""
 PAGE_SIZE = 50
@@ -66,6 +75,55 @@ def entry_hash(
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+FORMAT = 2
+ERASED_TARGET = ""
+
+
+def personal_digest(
+    salt: str, actor_id: UUID | None, actor_label: str, target: str, details: dict[str, Any]
+) -> str:
+    """The salted SHA-256 of an entry's personal fields (what a format 2 hash covers)."""
+    canonical = json.dumps(
+        {
+            "salt": salt,
+            "actor_id": str(actor_id) if actor_id else None,
+            "actor_label": actor_label,
+            "target": target,
+            "details": details,
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def entry_hash_v2(
+    *,
+    tenant_id: UUID,
+    seq: int,
+    created_at: datetime,
+    action: str,
+    personal: str,
+    prev_hash: str,
+) -> str:
+    """The hash of a format 2 entry: its public fields and the digest of its personal ones."""
+    canonical = json.dumps(
+        {
+            "format": 2,
+            "tenant_id": str(tenant_id),
+            "seq": seq,
+            "created_at": created_at.astimezone(UTC).isoformat(timespec="microseconds"),
+            "action": action,
+            "personal": personal,
+            "prev_hash": prev_hash,
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
 @asynccontextmanager
 async def in_tenant(tenant_id: UUID) -> AsyncIterator[asyncpg.Connection]:
     """Join the caller's transaction for this tenant, or open one."""
@@ -105,32 +163,33 @@ async def record_audit(
         assert head is not None
         seq, prev = int(head["seq"]) + 1, str(head["hash"])
         created_at = datetime.now(UTC)
-        digest = entry_hash(
+        salt = secrets.token_hex(16)
+        label = actor_label[:200]
+        digest = entry_hash_v2(
             tenant_id=tenant_id,
             seq=seq,
             created_at=created_at,
-            actor_id=actor_id,
-            actor_label=actor_label,
             action=action,
-            target=target,
-            details=plain,
+            personal=personal_digest(salt, actor_id, label, target, plain),
             prev_hash=prev,
         )
         await conn.execute(
             "insert into audit_log (id, tenant_id, seq, created_at, actor_id, actor_label,"
-            " action, target, details, prev_hash, hash)"
-            " values ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10, $11)",
+            " action, target, details, prev_hash, hash, format, salt)"
+            " values ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10, $11, $12, $13)",
             uuid.uuid4(),
             tenant_id,
             seq,
             created_at,
             actor_id,
-            actor_label[:200],
+            label,
             action,
             target,
             json.dumps(plain),
             prev,
             digest,
+            FORMAT,
+            salt,
         )
         await conn.execute(
             "update audit_chain_heads set seq = $2, hash = $3 where tenant_id = $1",
@@ -181,18 +240,8 @@ async def verify_chain(tenant_id: UUID, batch: int = 1000) -> ChainReport:
                     return ChainReport(
                         tenant_id, checked, seq, "link to the previous entry is broken"
                     )
-                digest = entry_hash(
-                    tenant_id=row["tenant_id"],
-                    seq=seq,
-                    created_at=row["created_at"],
-                    actor_id=row["actor_id"],
-                    actor_label=row["actor_label"],
-                    action=row["action"],
-                    target=row["target"],
-                    details=_details_of(row["details"]),
-                    prev_hash=row["prev_hash"],
-                )
-                if digest != row["hash"]:
+                digest = _stored_entry_hash(row)
+                if digest is None or digest != row["hash"]:
                     return ChainReport(tenant_id, checked, seq, "entry was altered")
                 prev, expected_seq, checked = row["hash"], seq + 1, checked + 1
             if len(rows) < batch:
@@ -203,6 +252,79 @@ async def verify_chain(tenant_id: UUID, batch: int = 1000) -> ChainReport:
     if head is not None and (int(head["seq"]) != checked or head["hash"] != prev):
         return ChainReport(tenant_id, checked, checked + 1, "entries after this were removed")
     return ChainReport(tenant_id, checked)
+
+
+def _stored_entry_hash(row: Any) -> str | None:
+    """The hash an entry read back should have (None: an erasure that changed more than the
+    personal fields, or left them readable)."""
+    details = _details_of(row["details"])
+    if row["format"] == 1:
+        return entry_hash(
+            tenant_id=row["tenant_id"],
+            seq=int(row["seq"]),
+            created_at=row["created_at"],
+            actor_id=row["actor_id"],
+            actor_label=row["actor_label"],
+            action=row["action"],
+            target=row["target"],
+            details=details,
+            prev_hash=row["prev_hash"],
+        )
+    if row["personal_digest"] is not None:  # erased: only the placeholder may remain
+        blank = (row["actor_id"], row["actor_label"], row["target"], details, row["salt"])
+        if blank != (None, "", ERASED_TARGET, {}, None):
+            return None
+        personal = str(row["personal_digest"])
+    else:
+        personal = personal_digest(
+            str(row["salt"]), row["actor_id"], row["actor_label"], row["target"], details
+        )
+    return entry_hash_v2(
+        tenant_id=row["tenant_id"],
+        seq=int(row["seq"]),
+        created_at=row["created_at"],
+        action=row["action"],
+        personal=personal,
+        prev_hash=row["prev_hash"],
+    )
+
+
+async def erase_person(
+    tenant_ids: tuple[UUID, ...], user_id: UUID | None, needles: list[str]
+) -> int:
+    """Blank the personal fields of every format 2 entry by or about a deleted person (their id
+    as actor, or an id/address of theirs in the label, target or details), keeping the chain
+    verifiable. Returns how many entries were erased."""
+    patterns = like_any(needles)
+    erased = 0
+    for tenant_id in tenant_ids:
+        async with db.tenant_transaction(tenant_id) as conn:
+            rows = await conn.fetch(
+                "select id, salt, actor_id, actor_label, target, details from audit_log"
+                " where format = 2 and personal_digest is null and (actor_id = $1"
+                " or actor_label ilike any($2::text[]) or target ilike any($2::text[])"
+                " or details::text ilike any($2::text[])) for update",
+                user_id,
+                patterns,
+            )
+            for row in rows:
+                digest = personal_digest(
+                    str(row["salt"]),
+                    row["actor_id"],
+                    row["actor_label"],
+                    row["target"],
+                    _details_of(row["details"]),
+                )
+                await conn.execute(
+                    "update audit_log set actor_id = null, actor_label = '', target = $2,"
+                    " details = '{}'::jsonb, salt = null, personal_digest = $3,"
+                    " erased_at = now() where id = $1",
+                    row["id"],
+                    ERASED_TARGET,
+                    digest,
+                )
+            erased += len(rows)
+    return erased
 
 
 # --- reading: the admin page and the CSV export -------------------------------------------
