@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-
+from app.core.datamap import ExportFile as File
 from app.core.datamap import (
-    Place,
     Section,
     Subject,
     Viewer,
     col,
     in_each_tenant,
     register,
+    table_place,
     utc,
 )
-from app.core.datamap import ExportFile as File
 from app.core.db import global_transaction, tenant_transaction, user_transaction
 
 OWNER = "accounts"
@@ -151,9 +150,8 @@ def _my_workspaces_file() -> File:
 
 def _register() -> None:
     register(
-        Place(
-            "table:users",
-            "table",
+        table_place(
+            "users",
             OWNER,
             ("user",),
             "name, email address, Argon2id password hash, verification time, staff flag",
@@ -165,7 +163,6 @@ def _register() -> None:
             " policy notices, in-app notifications, usage events and exports",
             workspace_purge="members who belong to no other workspace are deleted as in an"
             " account deletion",
-            table="users",
             user_columns=("id",),
             text_columns=("email",),
             read=_read_account,
@@ -175,9 +172,8 @@ def _register() -> None:
         )
     )
     register(
-        Place(
-            "table:memberships",
-            "table",
+        table_place(
+            "memberships",
             OWNER,
             ("user", "workspace"),
             "who belongs to which workspace, with which role",
@@ -187,7 +183,6 @@ def _register() -> None:
             erasure="not affected",
             account_deletion="deleted in every workspace",
             workspace_purge="deleted",
-            table="memberships",
             tenant_scoped=True,
             user_columns=("user_id",),
             read=_read_memberships,
@@ -197,9 +192,8 @@ def _register() -> None:
         )
     )
     register(
-        Place(
-            "table:tenants",
-            "table",
+        table_place(
+            "tenants",
             OWNER,
             ("workspace",),
             "the workspace's (company's) name",
@@ -210,15 +204,13 @@ def _register() -> None:
             account_deletion="kept: the workspace is the company's (a sole owner chooses to"
             " hand it over or to delete it with the account)",
             workspace_purge="deleted last, after every other row of the workspace",
-            table="tenants",
             tenant_scoped=True,
             read=_read_workspace,
         )
     )
     register(
-        Place(
-            "table:invitations",
-            "table",
+        table_place(
+            "invitations",
             OWNER,
             ("user", "workspace"),
             "the invited address, who invited, the role offered",
@@ -229,7 +221,6 @@ def _register() -> None:
             account_deletion="invitations to the person's addresses are deleted in their"
             " workspaces; those they sent lose the sender (set to null)",
             workspace_purge="deleted",
-            table="invitations",
             tenant_scoped=True,
             user_columns=("invited_by",),
             text_columns=("email",),
@@ -237,9 +228,8 @@ def _register() -> None:
         )
     )
     register(
-        Place(
-            "table:email_tokens",
-            "table",
+        table_place(
+            "email_tokens",
             OWNER,
             ("user",),
             "the address a verification, reset or invitation link was mailed to (the token"
@@ -250,7 +240,6 @@ def _register() -> None:
             erasure="not affected",
             account_deletion="deleted (by user and by address)",
             workspace_purge="invitation tokens of the workspace are deleted with it (cascade)",
-            table="email_tokens",
             user_columns=("user_id",),
             workspace_columns=("target_tenant_id",),
             text_columns=("email",),

@@ -17,7 +17,7 @@ import importlib
 import importlib.util
 import pkgutil
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -146,6 +146,7 @@ class Place:
     workspace_columns: tuple[str, ...] = ()  # columns of a global table holding a workspace id
     text_columns: tuple[str, ...] = ()  # free text where an address or id may appear
     pattern: str | None = None  # a Redis key pattern or a path (glob) under the data dir
+    also: tuple[str, ...] = ()  # more key patterns / paths of the same place
     kept: str = ""  # why a deleted subject's data stays here (the report lists, not flags, it)
     read: Reader | None = None
     exports: tuple[ExportFile, ...] = ()
@@ -155,7 +156,6 @@ class Place:
     purge: Callable[[UUID], Awaitable[int]] | None = None
     scan: Scanner | None = None
     order: int = 100  # handlers run in ascending order (e.g. outbox after the rows that mail)
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 _PLACES: dict[str, Place] = {}
@@ -177,7 +177,7 @@ def register(place: Place) -> Place:
     ):
         if not treatment.strip():
             raise ValueError(f"{place.name}: every treatment must be written down")
-    if place.kind == "table" and not place.table:
+    if place.name.startswith("table:") and not place.table:
         raise ValueError(f"{place.name}: a table place names its table")
     existing = _PLACES.get(place.name)
     if existing is not None and existing.owner != place.owner:
@@ -213,17 +213,38 @@ def place(name: str) -> Place:
 
 
 def tables() -> dict[str, Place]:
-    """Table name -> its place."""
-    return {p.table: p for p in places() if p.kind == "table" and p.table}
+    """Table name -> its place (the outbox is a table of kind "mail")."""
+    return {p.table: p for p in places() if p.table}
+
+
+def table_place(
+    table: str, owner: str, holds: tuple[str, ...] = (), what: str = "", **fields: Any
+) -> Place:
+    """A table's place: named ``table:<table>``."""
+    if holds:
+        fields["holds"] = holds
+    if what:
+        fields["what"] = what
+    fields.setdefault("kind", "table")
+    return Place(name=f"table:{table}", owner=owner, table=table, **fields)
+
+
+def _patterns(kinds: tuple[str, ...]) -> list[str]:
+    found: list[str] = []
+    for p in places():
+        if p.kind in kinds:
+            found += ([p.pattern] if p.pattern else []) + list(p.also)
+    return found
 
 
 def file_patterns() -> list[str]:
     """The paths (globs, relative to the data dir) of every file place."""
-    return [p.pattern for p in places() if p.kind in ("file", "backup") and p.pattern]
+    return _patterns(("file", "backup", "mail"))
 
 
 def redis_patterns() -> list[str]:
-    return [p.pattern for p in places() if p.kind == "redis" and p.pattern]
+    """The key patterns of every Redis place."""
+    return _patterns(("redis",))
 
 
 def data_dir() -> Path:
