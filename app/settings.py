@@ -34,6 +34,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     reset_ttl_minutes: int = 60
     invite_ttl_days: int = 7
     crm_import_max_bytes: int = 1024**3  # CSV import upload limit (1 GB)
+    crm_upload_keep_hours: int = 24  # an upload never imported is deleted after this (privacy)
+    outbox_keep_days: int = 30  # sent mail is deleted from the outbox after this (privacy)
     usage_retention_days: int = 90  # usage events older than this are purged (privacy)
     export_link_hours: int = 24  # how long an export download link works (privacy)
     deletion_grace_days: int = 14  # account/workspace deletion can be cancelled meanwhile
@@ -130,6 +132,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         "data_dir": str(data_dir),
         "mailbox_dir": env.get("MAILBOX_DIR", str(data_dir / "mailbox")),
         "crm_import_max_bytes": int(env.get("CRM_IMPORT_MAX_BYTES", str(1024**3))),
+        "crm_upload_keep_hours": int(env.get("CRM_UPLOAD_KEEP_HOURS", "24")),
+        "outbox_keep_days": int(env.get("OUTBOX_KEEP_DAYS", "30")),
         "usage_retention_days": int(env.get("USAGE_RETENTION_DAYS", "90")),
         "export_link_hours": int(env.get("EXPORT_LINK_HOURS", "24")),
         "deletion_grace_days": int(env.get("DELETION_GRACE_DAYS", "14")),

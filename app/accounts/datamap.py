@@ -110,6 +110,16 @@ async def _forget_tokens(subject: Subject) -> int:
     return int(status.split()[-1])
 
 
+async def _expire_tokens() -> int:
+    """Used or expired links, a day on (the day lets a late click say "already used")."""
+    async with global_transaction() as conn:
+        status = await conn.execute(
+            "delete from email_tokens where expires_at < now() - interval '1 day'"
+            " or used_at < now() - interval '1 day'"
+        )
+    return int(status.split()[-1])
+
+
 def _my_account_file() -> File:
     return File(
         "my_account.csv",
@@ -166,6 +176,7 @@ def _register() -> None:
             user_columns=("id",),
             text_columns=("email",),
             read=_read_account,
+            shown=1,
             exports=(_my_account_file(),),
             forget_user=_forget_account,
             order=900,
@@ -186,6 +197,7 @@ def _register() -> None:
             tenant_scoped=True,
             user_columns=("user_id",),
             read=_read_memberships,
+            shown=3,
             exports=(_my_workspaces_file(),),
             forget_user=_forget_memberships,
             order=800,
@@ -206,6 +218,7 @@ def _register() -> None:
             workspace_purge="deleted last, after every other row of the workspace",
             tenant_scoped=True,
             read=_read_workspace,
+            shown=2,
         )
     )
     register(
@@ -244,6 +257,7 @@ def _register() -> None:
             workspace_columns=("target_tenant_id",),
             text_columns=("email",),
             forget_user=_forget_tokens,
+            expire=_expire_tokens,
         )
     )
 

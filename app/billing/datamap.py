@@ -108,6 +108,7 @@ def _register() -> None:
             " deleted first; then the row is deleted",
             tenant_scoped=True,
             read=_read_account,
+            shown=70,
             purge=_cancel_at_stripe,
             order=10,
         )
@@ -126,6 +127,7 @@ def _register() -> None:
             workspace_purge="deleted",
             tenant_scoped=True,
             read=_read_invoices,
+            shown=71,
         )
     )
     register(

@@ -155,7 +155,9 @@ class Place:
     forget_user: Callable[[Subject], Awaitable[int]] | None = None
     purge: Callable[[UUID], Awaitable[int]] | None = None
     scan: Scanner | None = None
+    expire: Callable[[], Awaitable[int]] | None = None  # the daily retention sweep
     order: int = 100  # handlers run in ascending order (e.g. outbox after the rows that mail)
+    shown: int = 100  # where its section comes on the My data page
 
 
 _PLACES: dict[str, Place] = {}

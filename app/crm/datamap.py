@@ -8,6 +8,7 @@ column names the CSV import recognises, so an export can be imported again.
 from __future__ import annotations
 
 import shutil
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -22,9 +23,11 @@ from app.core.datamap import (
     table_place,
     utc,
 )
+from app.core.db import tenant_transaction
 from app.crm import forget
 from app.crm.notes import SUBJECTS
 from app.crm.secure import open_contact, open_note
+from app.settings import get_settings
 
 OWNER = "crm"
 RETENTION = "until deleted by the workspace, or with it"
@@ -201,6 +204,41 @@ async def _purge_uploads(tenant_id: UUID) -> int:
     return count
 
 
+async def _expire_uploads() -> int:
+    """Uploads of finished imports, of imports gone, and never imported after
+    CRM_UPLOAD_KEEP_HOURS (that import is marked failed, saying why)."""
+    root = data_dir() / "imports"
+    if not root.exists():
+        return 0
+    limit = datetime.now(UTC) - timedelta(hours=get_settings().crm_upload_keep_hours)
+    removed = 0
+    for folder in (p for p in root.iterdir() if p.is_dir()):
+        try:
+            tenant_id = UUID(folder.name)
+        except ValueError:
+            continue
+        async with tenant_transaction(tenant_id) as conn:
+            rows = {
+                str(r["id"]): r
+                for r in await conn.fetch("select id, status, updated_at from crm_imports")
+            }
+            for path in folder.iterdir():
+                row = rows.get(path.stem)
+                idle = row is not None and row["status"] in ("uploaded", "failed")
+                if row is None or row["status"] == "done" or (idle and row["updated_at"] < limit):
+                    path.unlink(missing_ok=True)
+                    removed += 1
+                    if row is not None and row["status"] == "uploaded":
+                        await conn.execute(
+                            "update crm_imports set status = 'failed', error = $2,"
+                            " updated_at = now() where id = $1",
+                            row["id"],
+                            "The upload was never imported, so it was deleted after"
+                            f" {get_settings().crm_upload_keep_hours} hours. Upload it again.",
+                        )
+    return removed
+
+
 async def _scan_uploads(subject: Subject) -> list[str]:
     if subject.workspace_id is None:
         return []  # uploads hold the workspace's contacts, not its members
@@ -361,6 +399,7 @@ def _register() -> None:
             erase=forget.erase_import_files,
             purge=_purge_uploads,
             scan=_scan_uploads,
+            expire=_expire_uploads,
         )
     )
 

@@ -49,11 +49,20 @@ def _split_name(full: str) -> tuple[str, str]:
     return " ".join(parts[:-1]), parts[-1]
 
 
+# A cell an Odex export (or a careful spreadsheet) kept from running as a formula: 'value
+EXPORT_QUOTED = ("'=", "'+", "'-", "'@", "'\t", "'\r")
+
+
+def _cell(value: str) -> str:
+    """A cell's value, without the quote an export put in front of a would-be formula."""
+    return value[1:] if value.startswith(EXPORT_QUOTED) else value
+
+
 def _values(row: list[str], mapping: dict[str, str]) -> dict[str, str]:
     values: dict[str, str] = {}
     for index, target in mapping.items():
         i = int(index)
-        values[target] = row[i] if i < len(row) else ""
+        values[target] = _cell(row[i]) if i < len(row) else ""
     if "full_name" in values:
         first, last = _split_name(values.pop("full_name"))
         values.setdefault("first_name", first)
@@ -261,6 +270,9 @@ async def import_crm_csv(
         data = dict(row)
     mapping: dict[str, str] = msgspec.json.decode(data["mapping_json"])
     user_id: UUID | None = data["user_id"]
+    if not import_path(tenant, job_id).exists():  # erased or expired meanwhile: say so, stop
+        await _fail_without_file(tenant, job_id)
+        return 0
     if not data["total_rows"]:
         data["total_rows"] = _count_rows(tenant, data)
     async with tenant_transaction(tenant) as c:
@@ -330,7 +342,19 @@ async def import_crm_csv(
             "failed" if failure else "done",
             failure,
         )
+    # finished (a broken file fails the same way again): the upload's plaintext goes
+    import_path(tenant, job_id).unlink(missing_ok=True)
     return processed
+
+
+async def _fail_without_file(tenant_id: UUID, import_id: UUID) -> None:
+    async with tenant_transaction(tenant_id) as c:
+        await c.execute(
+            "update crm_imports set status = 'failed', error = coalesce(error, $2),"
+            " updated_at = now() where id = $1",
+            import_id,
+            "The uploaded file is no longer kept. Upload it again to import it.",
+        )
 
 
 # arq functions of the crm app (a big file takes a while: give the job room, it resumes anyway)

@@ -96,6 +96,20 @@ async def _forget_mail(subject: Subject) -> int:
     return int(status.split()[-1])
 
 
+async def _expire_mail() -> int:
+    """Sent mail older than OUTBOX_KEEP_DAYS; a deletion's confirmation once it is sent."""
+    from app.settings import get_settings
+
+    async with global_transaction() as conn:
+        status = await conn.execute(
+            "delete from outbox where sent_at is not null and (sent_at < now() - $1::interval"
+            " or (kind = 'deletion' and not exists (select 1 from users u"
+            " where lower(u.email) = lower(outbox.to_addr))))",
+            f"{get_settings().outbox_keep_days} days",
+        )
+    return int(status.split()[-1])
+
+
 def _register() -> None:
     register(
         table_place(
@@ -113,6 +127,7 @@ def _register() -> None:
             user_columns=("user_id",),
             text_columns=("title", "body"),
             read=_read_feed,
+            shown=31,
             exports=(FEED_FILE,),
             erase=_erase_feed,
         )
@@ -134,6 +149,7 @@ def _register() -> None:
             kind="mail",
             text_columns=("to_addr", "body_text"),
             forget_user=_forget_mail,
+            expire=_expire_mail,
             order=950,
         )
     )

@@ -73,7 +73,7 @@ def _register() -> None:
             account_deletion="through the tables above",
             workspace_purge="through the tables above",
             pattern="postgres/*",
-            also=("valkey/*", "dev-secrets.env"),
+            also=("valkey/*", "xdg-runtime/*", "dev-secrets.env"),
             kept="the database's own files (rows deleted above are gone from every query; disk"
             " encryption is the operator's)",
         )

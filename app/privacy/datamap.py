@@ -294,6 +294,7 @@ def _register() -> None:
             workspace_purge="not kept per workspace: members who belong nowhere else lose theirs",
             user_columns=("user_id",),
             read=_read_consents,
+            shown=20,
             exports=(CONSENTS_FILE,),
             forget_user=_forget_consents,
         )
@@ -314,6 +315,7 @@ def _register() -> None:
             tenant_scoped=True,
             user_columns=("user_id",),
             read=_read_usage,
+            shown=30,
             exports=(USAGE_FILE,),
             forget_user=_forget_usage,
             erase=_erase_usage_paths,
@@ -348,6 +350,7 @@ def _register() -> None:
             tenant_scoped=True,
             user_columns=("user_id",),
             read=_read_exports,
+            shown=50,
             forget_user=_forget_exports,
         )
     )
@@ -438,6 +441,7 @@ def _register() -> None:
                 workspace_purge="deleted with members who belong nowhere else",
                 user_columns=("user_id",),
                 read=_read_policy if table == "policy_notices" else None,
+                shown=21,
             )
         )
     register(
@@ -473,7 +477,7 @@ def _register() -> None:
             account_deletion="the person's keys are deleted",
             workspace_purge="not kept per workspace",
             pattern="privacy:consent:*",
-            also=("privacy:policy:*", "privacy:export:*"),
+            also=("privacy:policy:*", "privacy:export:*", "privacy:retention:*"),
             forget_user=_forget_policy_keys,
         )
     )

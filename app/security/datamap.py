@@ -282,6 +282,7 @@ def _register() -> None:
             workspace_purge="deleted with members who belong nowhere else",
             user_columns=("user_id",),
             read=_read_mfa,
+            shown=10,
         )
     )
     register(
@@ -314,6 +315,7 @@ def _register() -> None:
             workspace_purge="deleted with members who belong nowhere else",
             user_columns=("user_id",),
             read=_read_devices,
+            shown=12,
             exports=(devices,),
         )
     )
@@ -349,6 +351,7 @@ def _register() -> None:
             user_columns=("actor_id",),
             text_columns=("actor_label", "target", "details"),
             read=_read_audit,
+            shown=41,
             exports=(audit,),
             forget_user=_forget_audit,
         )
@@ -385,6 +388,7 @@ def _register() -> None:
             user_columns=("actor_id", "subject_user_id", "acknowledged_by"),
             text_columns=("summary", "details"),
             read=_read_alerts,
+            shown=40,
             exports=(alerts,),
             forget_user=_forget_alerts,
         )
@@ -405,6 +409,7 @@ def _register() -> None:
             workspace_purge="sessions still in the workspace end",
             pattern="sess:*",
             read=_read_sessions,
+            shown=11,
             forget_user=_forget_sessions,
             purge=_purge_sessions,
             scan=_scan_sessions,

@@ -75,6 +75,7 @@ def _register() -> None:
             user_columns=("user_id",),
             text_columns=("email",),
             read=_read_tickets,
+            shown=60,
             exports=(TICKETS_FILE,),
             forget_user=_forget_tickets,
         )
