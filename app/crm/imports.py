@@ -22,6 +22,7 @@ from app.billing.limits import check_record_limit
 from app.core.db import after_commit, tenant_transaction
 from app.core.errors import FormInvalid, RecordNotFound
 from app.core.redis import queue
+from app.core.spreadsheet import safe_cell
 from app.crm.secure import import_error_binding
 from app.security.crypto import decrypt_list
 from app.settings import get_settings
@@ -329,19 +330,6 @@ async def error_rows(current: Current, import_id: UUID) -> tuple[dict[str, Any],
         {**dict(r), "raw": decrypt_list(r["raw"], import_error_binding(current.tenant_id, r["id"]))}
         for r in rows
     ]
-
-
-FORMULA_START = ("=", "@", "\t", "\r")
-PLAIN_NUMBER = re.compile(r"^[+-][\d\s().,/-]*$")
-
-
-def safe_cell(value: str) -> str:
-    """A cell a spreadsheet won't run as a formula (OWASP CSV injection): prefix with '."""
-    if value.startswith(FORMULA_START) or (
-        value.startswith(("+", "-")) and not PLAIN_NUMBER.match(value)
-    ):
-        return "'" + value
-    return value
 
 
 def errors_csv(headers: list[str], rows: list[Any]) -> Iterator[str]:

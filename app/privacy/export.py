@@ -198,7 +198,8 @@ async def run_export(ctx: dict[str, Any] | None, tenant: str, export_id: str) ->
             "scope_means": SCOPES[scope],
             "generated_at": stamp.strftime("%Y-%m-%d %H:%M:%S"),
             "encoding": "utf-8-sig" if row["bom"] else "utf-8",
-            "formula_cells": "text cells starting with = + - @ tab or CR are prefixed with '",
+            "formula_cells": "text cells starting with = @ tab CR, or + - when not a plain number,"
+            " are prefixed with '",
             "files": [],
         }
         specs = files_for(scope)

@@ -4,8 +4,8 @@ The files come from the data map (each domain's ``ExportFile``s). A file without
 columns is produced by PostgreSQL's ``COPY (SELECT …) TO STDOUT`` inside the export's tenant
 transaction (so RLS applies) and written chunk by chunk into the zip; a file with encrypted
 columns is read through a cursor EXPORT_CHUNK rows at a time and opened by the owning domain.
-Memory stays flat either way. Text cells that a spreadsheet would run as a formula (= + - @
-tab CR) are prefixed with a quote, in SQL for COPY and in Python for the cursor.
+Memory stays flat either way. Text cells that a spreadsheet would run as a formula are
+prefixed with a quote (app/core/spreadsheet.py), in SQL for COPY and in Python for the cursor.
 """
 
 from __future__ import annotations
@@ -15,17 +15,15 @@ import hashlib
 import io
 import re
 import zipfile
-from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
 
 import asyncpg
 
 from app.core.datamap import ExportFile
+from app.core.spreadsheet import neutralise_sql, safe_cell
 
 BOM = b"\xef\xbb\xbf"
 EXPORT_CHUNK = 1000
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # Types whose values are numbers, dates, ids or booleans: never a formula, left untouched
 # (so a negative amount stays a number in the spreadsheet).
 SAFE_TYPES = {
@@ -35,25 +33,14 @@ SAFE_TYPES = {
 PARAM = re.compile(r"\$(\d+)")
 
 
-def neutralise(expr: str) -> str:
-    """SQL that prefixes a text value with ' when a spreadsheet would take it as a formula."""
-    text = f"({expr})::text"
-    return (
-        f"case when left({text}, 1) in ('=', '+', '-', '@', chr(9), chr(13)) "
-        f"then '''' || {text} else {text} end"
-    )
-
-
-def safe_cell(value: Any) -> str:
-    """A Python value as a CSV cell a spreadsheet won't run (text only; numbers stay)."""
+def cell(value: Any) -> str:
+    """A Python value as the CSV cell COPY would write (text made safe; numbers stay)."""
     if value is None:
         return ""
     if isinstance(value, str):
-        return "'" + value if value.startswith(FORMULA_START) else value
+        return safe_cell(value)
     if isinstance(value, bool):
         return "t" if value else "f"
-    if isinstance(value, (int, Decimal, date, datetime)):
-        return str(value)
     return str(value)
 
 
@@ -101,7 +88,7 @@ async def write_copy(
     for attr in attributes:
         col = "q." + _ident(attr.name)
         safe = attr.type.name in SAFE_TYPES
-        columns.append(col if safe else f"{neutralise(col)} as {_ident(attr.name)}")
+        columns.append(col if safe else f"{neutralise_sql(col)} as {_ident(attr.name)}")
     query = f"select {', '.join(columns)} from ({sql}) as q"
     digest = hashlib.sha256()
     size = 0
@@ -153,7 +140,7 @@ async def write_opened(
         while records := await cursor.fetch(EXPORT_CHUNK):
             for record in records:
                 opened = spec.opener(dict(record))
-                writer.writerow([safe_cell(opened[name]) for name in header])
+                writer.writerow([cell(opened[name]) for name in header])
             rows += len(records)
             flush()
         flush()
@@ -180,8 +167,8 @@ def readme(manifest: dict[str, Any], specs: list[ExportFile]) -> str:
         "- Times are UTC, written YYYY-MM-DD HH:MM:SS; dates YYYY-MM-DD; amounts plain numbers.",
         "- Lists (emails, phones, tags, a deal's people) are separated by '; '.",
         "- Names stand beside ids; the ids let you match rows across files.",
-        "- A text cell starting with = + - @, a tab or CR starts with ' so that a spreadsheet"
-        " shows it instead of running it as a formula.",
+        "- A text cell a spreadsheet would run as a formula (starting with = @ tab CR, or + -"
+        " when it is not a plain number) starts with ' so that it is shown, not run.",
         "- contacts.csv and companies.csv can be imported again (Contacts or Companies →"
         " Import): the columns are recognised, and the leading ' above is removed.",
         "- manifest.json lists every file with its row count, size and SHA-256.",

@@ -32,6 +32,7 @@ import asyncpg
 
 from app.core import db
 from app.core.datamap import like_any
+from app.core.spreadsheet import safe_cell
 
 GENESIS = ""
 PAGE_SIZE = 50
@@ -389,11 +390,6 @@ async def distinct_actions(tenant_id: UUID) -> list[str]:
 CSV_COLUMNS = ["seq", "created_at", "actor_id", "actor_label", "action", "target", "details"]
 
 
-def _csv_cell(value: str) -> str:
-    """Neutralise spreadsheet formulas (CSV injection) in exported text."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
 async def export_csv(tenant_id: UUID, flt: AuditFilter) -> AsyncIterator[str]:
     """The filtered log as CSV, oldest first, streamed in batches; includes the hashes."""
     where, args = flt.where(start=3)
@@ -420,10 +416,10 @@ async def export_csv(tenant_id: UUID, flt: AuditFilter) -> AsyncIterator[str]:
                     r["seq"],
                     r["created_at"].astimezone(UTC).isoformat(),
                     r["actor_id"] or "",
-                    _csv_cell(r["actor_label"]),
+                    safe_cell(r["actor_label"]),
                     r["action"],
-                    _csv_cell(r["target"]),
-                    _csv_cell(json.dumps(_details_of(r["details"]), sort_keys=True)),
+                    safe_cell(r["target"]),
+                    safe_cell(json.dumps(_details_of(r["details"]), sort_keys=True)),
                     r["prev_hash"],
                     r["hash"],
                 ]
