@@ -392,7 +392,8 @@ def _register() -> None:
             " imports never started are deleted after CRM_UPLOAD_KEEP_HOURS (24)",
             access="not shown",
             export="not exported",
-            erasure="files that still hold the contact are deleted and their import marked failed",
+            erasure="uploaded CSV files that still hold the contact are deleted and their"
+            " import marked failed",
             account_deletion="not affected (they hold the workspace's contacts)",
             workspace_purge="the workspace's folder is deleted",
             pattern="imports/*/*",
