@@ -4,16 +4,24 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from app.core.datamap import Place, Subject, redis_keys_holding, register
+from app.core.datamap import Place, Subject, redis_keys, redis_keys_holding, register
 from app.core.redis import redis
 
 
 async def _drop_jobs(needles: list[str]) -> int:
-    """Queued jobs and kept results that name the subject (a job whose data is gone is
-    skipped by arq). Running jobs' markers hold no arguments."""
+    """Queued jobs and kept results that name the subject, and their entries in the queue
+    (a job id can name it too). Running jobs' markers hold no arguments."""
     keys = await redis_keys_holding("arq:job:*", needles)
     keys += await redis_keys_holding("arq:result:*", needles)
-    return int(await redis().delete(*keys)) if keys else 0
+    dropped = int(await redis().delete(*keys)) if keys else 0
+    wanted = [n.encode() for n in needles]
+    for queue in await redis_keys("arq:queue*"):
+        if (await redis().type(queue)) != b"zset":
+            continue
+        members = [m for m in await redis().zrange(queue, 0, -1) if any(n in m for n in wanted)]
+        if members:
+            dropped += int(await redis().zrem(queue, *members))
+    return dropped
 
 
 async def _forget_jobs(subject: Subject) -> int:
