@@ -63,14 +63,12 @@ async def _read_consents(viewer: Viewer, after: str | None, limit: int) -> Secti
 
 
 async def _forget_consents(subject: Subject) -> int:
-    """The person's entries, and those of the browsers they gave them from."""
+    """The person's entries, and those of the browsers they gave them from, once the account
+    is gone (the ledger is append-only for the app: a narrow function does this one delete)."""
     async with global_transaction() as conn:
-        status = await conn.execute(
-            "delete from consents where user_id = $1 or visitor_id in"
-            " (select visitor_id from consents where user_id = $1 and visitor_id is not null)",
-            subject.user_id,
+        return int(
+            await conn.fetchval("select odex_private.forget_consents($1)", subject.user_id)
         )
-    return int(status.split()[-1])
 
 
 CONSENTS_FILE = File(
@@ -290,9 +288,11 @@ def _register() -> None:
             access="shown (Cookie consent), with this browser's entries",
             export="my_consents.csv (the same entries as the page)",
             erasure="not affected",
-            account_deletion="deleted, with the entries of the browsers the person used",
+            account_deletion="deleted once the account is gone, with the entries of the browsers"
+            " the person used",
             workspace_purge="not kept per workspace: members who belong nowhere else lose theirs",
             user_columns=("user_id",),
+            order=910,
             read=_read_consents,
             shown=20,
             exports=(CONSENTS_FILE,),

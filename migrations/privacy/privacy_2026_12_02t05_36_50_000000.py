@@ -16,8 +16,23 @@ create index deletion_requests_with_account on deletion_requests (with_account)
 -- My data page (the user's and this browser's).
 alter table exports add column visitor_id text check (length(visitor_id) <= 64);
 -- Proof of consent is kept while the account exists and deleted with it (it names the person
--- and their IP address); entries stay append-only otherwise.
-grant delete on consents to odex_app;
+-- and their IP address): the app role still may not delete from the ledger, but this tiny
+-- function removes the entries of an account that no longer exists (and of the browsers it
+-- gave them from), nothing else.
+create or replace function odex_private.forget_consents(person uuid) returns bigint
+    language sql volatile security definer set search_path = ''
+    as $$
+    with gone as (
+        delete from public.consents c
+         where not exists (select 1 from public.users u where u.id = person)
+           and (c.user_id = person or c.visitor_id in (
+                select x.visitor_id from public.consents x
+                 where x.user_id = person and x.visitor_id is not null))
+        returning 1)
+    select count(*) from gone
+    $$;
+revoke all on function odex_private.forget_consents(uuid) from public;
+grant execute on function odex_private.forget_consents(uuid) to odex_app;
 -- Global: the result of scanning every place on the data map after a purge or an account
 -- deletion. It names places and counts, never the data or the subject's address; the deletion
 -- request it belongs to keeps only ids and dates.
