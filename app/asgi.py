@@ -22,6 +22,7 @@ from app.deals import board_routes as deal_board_routes
 from app.deals import routes as deal_routes
 from app.invoices import routes as invoice_routes
 from app.notifications import routes as notification_routes
+from app.ops.targets import warn_about_placement
 from app.privacy import routes as privacy_routes
 from app.privacy import settings_routes as privacy_settings_routes
 from app.privacy.middleware import privacy_middleware
@@ -42,6 +43,7 @@ def create_app() -> Litestar:
     async def on_startup() -> None:
         await db.start_pool()
         await redis.connect(settings.redis_url)
+        await warn_about_placement(settings)  # backups on one disk: told at every start
 
     async def on_shutdown() -> None:
         await redis.disconnect()

@@ -62,6 +62,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     backup_keep_daily: int = 7
     backup_keep_weekly: int = 4
     backup_keep_monthly: int = 6
+    operator_email: str = ""  # also mailed every operator alert (failed backups…), with staff
     pg_dump: str = ""  # path of pg_dump / pg_restore (default: a match on PATH or embedded)
     pg_restore: str = ""
 
@@ -162,6 +163,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         "backup_keep_daily": int(env.get("BACKUP_KEEP_DAILY", "7")),
         "backup_keep_weekly": int(env.get("BACKUP_KEEP_WEEKLY", "4")),
         "backup_keep_monthly": int(env.get("BACKUP_KEEP_MONTHLY", "6")),
+        "operator_email": env.get("OPERATOR_EMAIL", ""),
         "pg_dump": env.get("PG_DUMP", ""),
         "pg_restore": env.get("PG_RESTORE", ""),
     }

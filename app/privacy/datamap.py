@@ -66,9 +66,7 @@ async def _forget_consents(subject: Subject) -> int:
     """The person's entries, and those of the browsers they gave them from, once the account
     is gone (the ledger is append-only for the app: a narrow function does this one delete)."""
     async with global_transaction() as conn:
-        return int(
-            await conn.fetchval("select odex_private.forget_consents($1)", subject.user_id)
-        )
+        return int(await conn.fetchval("select odex_private.forget_consents($1)", subject.user_id))
 
 
 CONSENTS_FILE = File(
