@@ -26,6 +26,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     base_url: str = "http://127.0.0.1:8000"
     mail_from: str = "Odex CRM <no-reply@crmodex.com>"
     privacy_contact: str = "privacy@crmodex.com"
+    # who processes data for this installation, for /privacy/processors (app/privacy/processors)
+    processor_hosting: str = ""  # e.g. "Hetzner Online GmbH, Germany"; empty: own servers
+    processor_email: str = ""  # e.g. "Postmark (ActiveCampaign LLC), USA"; empty: SMTP_URL's host
+    processor_backups: str = ""  # the S3 provider's name; empty: BACKUP_S3_ENDPOINT's host
     data_dir: str = str(ROOT / "var")
     mailbox_dir: str = ""
     session_idle_minutes: int = 12 * 60
@@ -130,6 +134,9 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         "secret_key": env.get("SECRET_KEY", ""),
         "base_url": env.get("BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
         "mail_from": env.get("MAIL_FROM", "Odex CRM <no-reply@crmodex.com>"),
+        "processor_hosting": env.get("PROCESSOR_HOSTING", ""),
+        "processor_email": env.get("PROCESSOR_EMAIL", ""),
+        "processor_backups": env.get("PROCESSOR_BACKUPS", ""),
         "data_dir": str(data_dir),
         "mailbox_dir": env.get("MAILBOX_DIR", str(data_dir / "mailbox")),
         "crm_import_max_bytes": int(env.get("CRM_IMPORT_MAX_BYTES", str(1024**3))),
