@@ -22,6 +22,7 @@ from app.deals import board_routes as deal_board_routes
 from app.deals import routes as deal_routes
 from app.invoices import routes as invoice_routes
 from app.notifications import routes as notification_routes
+from app.ops import routes as ops_routes
 from app.ops.targets import warn_about_placement
 from app.privacy import routes as privacy_routes
 from app.privacy import settings_routes as privacy_settings_routes
@@ -65,6 +66,7 @@ def create_app() -> Litestar:
         *invoice_routes.ROUTES,
         *privacy_routes.ROUTES,
         *privacy_settings_routes.ROUTES,
+        *ops_routes.ROUTES,
         create_static_files_router(path="/static", directories=[ROOT / "static"]),
     ]
     config = AppConfig(

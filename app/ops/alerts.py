@@ -8,7 +8,9 @@ import uuid
 from typing import Any
 from uuid import UUID
 
+from app.accounts.schemas import Current
 from app.core.db import global_transaction
+from app.core.errors import Forbidden
 from app.notifications.services import queue_mail
 from app.settings import get_settings
 
@@ -52,8 +54,14 @@ async def raise_operator_alert(
     return alert_id
 
 
-async def recent_alerts(limit: int = 100) -> list[dict[str, Any]]:
+def require_staff(current: Current) -> None:
+    if not current.is_staff:
+        raise Forbidden("Only Odex staff (the platform's operators) can see operator alerts.")
+
+
+async def recent_alerts(current: Current, limit: int = 100) -> list[dict[str, Any]]:
     """The newest operator alerts (the staff page)."""
+    require_staff(current)
     async with global_transaction() as conn:
         rows = await conn.fetch(
             "select * from operator_alerts order by created_at desc limit $1", limit
@@ -61,12 +69,14 @@ async def recent_alerts(limit: int = 100) -> list[dict[str, Any]]:
     return [dict(r) for r in rows]
 
 
-async def acknowledge(alert_id: UUID, user_id: UUID) -> bool:
+async def acknowledge(current: Current, alert_id: UUID) -> bool:
+    """Mark an alert seen (staff); False when it already was or does not exist."""
+    require_staff(current)
     async with global_transaction() as conn:
         status = await conn.execute(
             "update operator_alerts set acknowledged_at = now(), acknowledged_by = $2"
             " where id = $1 and acknowledged_at is null",
             alert_id,
-            user_id,
+            current.user_id,
         )
     return status == "UPDATE 1"

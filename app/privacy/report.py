@@ -18,8 +18,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
+from app.accounts.schemas import Current
 from app.core.datamap import Place, Subject, like_any, places, redis_keys_holding
 from app.core.db import global_transaction, tenant_transaction
+from app.core.errors import Forbidden
 
 log = logging.getLogger("odex.privacy")
 
@@ -143,8 +145,10 @@ async def record_report(request_id: UUID, scope: str, report: Report) -> UUID:
     return report_id
 
 
-async def latest_reports(limit: int = 50) -> list[dict[str, Any]]:
+async def latest_reports(current: Current, limit: int = 50) -> list[dict[str, Any]]:
     """The newest reports (for staff)."""
+    if not current.is_staff:
+        raise Forbidden("Only Odex staff can see deletion reports.")
     async with global_transaction() as conn:
         rows = await conn.fetch(
             "select * from deletion_reports order by created_at desc limit $1", limit

@@ -16,7 +16,7 @@ from app.accounts.routes import _form
 from app.accounts.schemas import Current
 from app.core.errors import Forbidden, FormInvalid
 from app.core.web import get_session, is_htmx, redirect, render
-from app.privacy import deletion, erasure, export, mydata, usage
+from app.privacy import deletion, erasure, export, mydata, report, usage
 from app.settings import get_settings
 
 Req = Request[Any, Any, Any]
@@ -153,6 +153,12 @@ async def erase_submit(request: Req, current: Current, contact_id: UUID) -> Resp
     return redirect(request, "/contacts")
 
 
+@get("/staff/deletion-reports", dependencies=AUTH)
+async def deletion_reports_page(request: Req, current: Current) -> Response[str]:
+    reports = await report.latest_reports(current)
+    return render(request, "privacy/deletion_reports.html", {"reports": reports})
+
+
 ROUTES = [
     my_data_page,
     my_data_more,
@@ -165,4 +171,5 @@ ROUTES = [
     usage_page,
     erase_page,
     erase_submit,
+    deletion_reports_page,
 ]

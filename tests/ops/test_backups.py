@@ -418,7 +418,13 @@ class CorruptingTarget(DirectoryTarget):
 
 
 async def test_failed_or_unverifiable_backup_alerts_the_operators(
-    settings: Settings, tmp_path: Path, tenant_a: Account, monkeypatch: Any, mailbox: Any
+    settings: Settings,
+    tmp_path: Path,
+    tenant_a: Account,
+    client_a: Any,
+    client_b: Any,
+    monkeypatch: Any,
+    mailbox: Any,
 ) -> None:
     from app.notifications.jobs import deliver_outbox
     from app.ops import jobs
@@ -450,6 +456,13 @@ async def test_failed_or_unverifiable_backup_alerts_the_operators(
     await deliver_outbox({}, None)
     for address in (tenant_a.email, "ops@example.com"):
         assert any("backup failed" in m["Subject"] for m in mailbox.to(address)), address
+    page = await client_a.get("/staff/operator-alerts")  # staff see them and acknowledge
+    assert page.status_code == 200 and "The daily backup failed" in page.text
+    assert (await client_b.get("/staff/operator-alerts")).status_code == 403  # not staff
+    ack = f"/staff/operator-alerts/{alert['id']}/acknowledge"
+    assert (await client_b.post_form(ack, {})).status_code == 403
+    assert (await client_a.post_form(ack, {})).status_code == 303
+    assert (await _alerts("backup_failed"))[-1]["acknowledged_by"] == tenant_a.user_id
 
 
 async def test_pruning_keeps_the_newest_verified_copy_in_each_target(

@@ -191,6 +191,15 @@ async def test_member_deletes_account_nothing_left(
     from app.security.audit import verify_chain
 
     assert (await verify_chain(tenant_b.tenant_id)).ok  # erased entries still verify
+    async with global_transaction() as conn:
+        await conn.execute("update users set is_staff = true where id = $1", tenant_a.user_id)
+    async with browser_client(app) as staff, browser_client(app) as owner_b:
+        await staff.login(tenant_a.email, PASSWORD)
+        page = await staff.get("/staff/deletion-reports")
+        assert page.status_code == 200 and str(request["id"]) in page.text
+        assert "nothing left" in page.text and member_email not in page.text
+        await owner_b.login(tenant_b.email, PASSWORD)
+        assert (await owner_b.get("/staff/deletion-reports")).status_code == 403
 
 
 async def test_sole_owner_hands_the_workspace_over(
