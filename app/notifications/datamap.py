@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from app.core.datamap import (
     ContactRef,
     Section,
@@ -105,7 +107,7 @@ async def _expire_mail() -> int:
             "delete from outbox where sent_at is not null and (sent_at < now() - $1::interval"
             " or (kind = 'deletion' and not exists (select 1 from users u"
             " where lower(u.email) = lower(outbox.to_addr))))",
-            f"{get_settings().outbox_keep_days} days",
+            timedelta(days=get_settings().outbox_keep_days),
         )
     return int(status.split()[-1])
 
