@@ -338,6 +338,34 @@ def page_of(
     return page, (cursor(rows[limit - 1]) if len(rows) > limit and page else None)
 
 
+async def time_page(
+    tenant_id: UUID,
+    table: str,
+    columns: str,
+    where: str,
+    user_id: UUID,
+    after: str | None,
+    limit: int,
+) -> tuple[list[dict[str, Any]], int, str | None]:
+    """One newest-first page of a user's rows of a tenant table (``where`` uses ``$1``, the
+    user id; the table has ``id`` and ``created_at``): (rows, total, next page's cursor)."""
+    from app.core.db import tenant_transaction
+
+    cursor = parse_time_cursor(after)
+    keyset = " and (created_at, id) < ($3, $4::uuid)" if cursor else ""
+    async with tenant_transaction(tenant_id) as conn:
+        total = await conn.fetchval(f"select count(*) from {table} where {where}", user_id)
+        rows = await conn.fetch(
+            f"select id, created_at, {columns} from {table} where ({where}){keyset}"
+            " order by created_at desc, id desc limit $2",
+            user_id,
+            limit + 1,
+            *(cursor or ()),
+        )
+    page, next_after = page_of(rows, limit, time_cursor)
+    return page, int(total), next_after
+
+
 def time_cursor(row: Any, time_key: str = "created_at", id_key: str = "id") -> str:
     """A keyset cursor ``<iso time>|<id>`` (newest-first pages: the next page is older)."""
     return f"{row[time_key].isoformat()}|{row[id_key]}"

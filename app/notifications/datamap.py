@@ -11,11 +11,9 @@ from app.core.datamap import (
     Viewer,
     col,
     like_any,
-    page_of,
-    parse_time_cursor,
     register,
     table_place,
-    time_cursor,
+    time_page,
     utc,
 )
 from app.core.datamap import ExportFile as File
@@ -25,25 +23,20 @@ OWNER = "notifications"
 
 
 async def _read_feed(viewer: Viewer, after: str | None, limit: int) -> Section:
-    cursor = parse_time_cursor(after)
-    async with tenant_transaction(viewer.tenant_id) as conn:
-        total = await conn.fetchval(
-            "select count(*) from notifications where user_id = $1", viewer.user_id
-        )
-        rows = await conn.fetch(
-            "select id, created_at, title, body, read_at from notifications where user_id = $1"
-            + (" and (created_at, id) < ($3, $4::uuid)" if cursor else "")
-            + " order by created_at desc, id desc limit $2",
-            viewer.user_id,
-            limit + 1,
-            *(cursor or ()),
-        )
-    page, next_after = page_of(rows, limit, time_cursor)
+    page, total, next_after = await time_page(
+        viewer.tenant_id,
+        "notifications",
+        "title, body, read_at",
+        "user_id = $1",
+        viewer.user_id,
+        after,
+        limit,
+    )
     return Section(
         "Notifications (this workspace)",
         [("created_at", "When"), ("title", "Notification"), ("read_at", "Read")],
         page,
-        int(total),
+        total,
         next_after,
     )
 

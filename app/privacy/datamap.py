@@ -14,12 +14,10 @@ from app.core.datamap import (
     Viewer,
     col,
     in_each_tenant,
-    page_of,
-    parse_time_cursor,
     redis_keys,
     register,
     table_place,
-    time_cursor,
+    time_page,
     utc,
 )
 from app.core.db import global_transaction, tenant_transaction
@@ -96,23 +94,16 @@ CONSENTS_FILE = File(
 
 
 async def _read_usage(viewer: Viewer, after: str | None, limit: int) -> Section:
-    cursor = parse_time_cursor(after)
-    async with tenant_transaction(viewer.tenant_id) as conn:
-        total = await conn.fetchval(
-            "select count(*) from usage_events where user_id = $1", viewer.user_id
-        )
-        rows = await conn.fetch(
-            "select id, created_at, category || ': ' || kind as event,"
-            " coalesce(nullif(feature, ''), path) as what,"
-            " concat_ws(' / ', browser, os, device) as browser, ip from usage_events"
-            " where user_id = $1"
-            + (" and (created_at, id) < ($3, $4::uuid)" if cursor else "")
-            + " order by created_at desc, id desc limit $2",
-            viewer.user_id,
-            limit + 1,
-            *(cursor or ()),
-        )
-    page, next_after = page_of(rows, limit, time_cursor)
+    page, total, next_after = await time_page(
+        viewer.tenant_id,
+        "usage_events",
+        "category || ': ' || kind as event, coalesce(nullif(feature, ''), path) as what,"
+        " concat_ws(' / ', browser, os, device) as browser, ip",
+        "user_id = $1",
+        viewer.user_id,
+        after,
+        limit,
+    )
     return Section(
         "Usage data about you (this workspace)",
         [
@@ -123,7 +114,7 @@ async def _read_usage(viewer: Viewer, after: str | None, limit: int) -> Section:
             ("ip", "IP address"),
         ],
         page,
-        int(total),
+        total,
         next_after,
         note="Analytics events only with your consent; security events always.",
     )

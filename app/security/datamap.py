@@ -17,11 +17,10 @@ from app.core.datamap import (
     col,
     like_any,
     page_of,
-    parse_time_cursor,
     redis_keys_holding,
     register,
     table_place,
-    time_cursor,
+    time_page,
     utc,
 )
 from app.core.db import global_transaction, tenant_transaction
@@ -104,27 +103,20 @@ async def _read_sessions(viewer: Viewer, after: str | None, limit: int) -> Secti
 
 
 async def _read_alerts(viewer: Viewer, after: str | None, limit: int) -> Section:
-    cursor = parse_time_cursor(after)
-    async with tenant_transaction(viewer.tenant_id) as conn:
-        total = await conn.fetchval(
-            "select count(*) from security_alerts where actor_id = $1 or subject_user_id = $1",
-            viewer.user_id,
-        )
-        rows = await conn.fetch(
-            "select id, created_at, kind, summary, acknowledged_at from security_alerts"
-            " where (actor_id = $1 or subject_user_id = $1)"
-            + (" and (created_at, id) < ($3, $4::uuid)" if cursor else "")
-            + " order by created_at desc, id desc limit $2",
-            viewer.user_id,
-            limit + 1,
-            *(cursor or ()),
-        )
-    page, next_after = page_of(rows, limit, time_cursor)
+    page, total, next_after = await time_page(
+        viewer.tenant_id,
+        "security_alerts",
+        "kind, summary, acknowledged_at",
+        "actor_id = $1 or subject_user_id = $1",
+        viewer.user_id,
+        after,
+        limit,
+    )
     return Section(
         "Security alerts about you (this workspace)",
         [("created_at", "When"), ("summary", "Alert"), ("acknowledged_at", "Acknowledged")],
         page,
-        int(total),
+        total,
         next_after,
     )
 
