@@ -15,7 +15,7 @@ from app.notifications.jobs import deliver_outbox
 from app.ops.jobs import BACKUP_CRON
 from app.ops.targets import warn_about_placement
 from app.privacy.jobs import PRIVACY_CRON_JOBS, PRIVACY_FUNCTIONS
-from app.security.crypto import rotate_field_keys
+from app.security.rotation import rotate_field_keys
 from app.settings import get_settings
 
 

@@ -3,8 +3,8 @@
 Each entry's hash is SHA-256 over a canonical JSON of its fields and the previous entry's
 hash. Appends lock the tenant's chain head row (FOR UPDATE), so concurrent writers queue up
 and the sequence has no gaps. odex_app may not delete entries nor change them, except to erase
-a person (`erase_person`); `verify_chain` finds the first entry whose content, order or link
-was changed.
+a person (`audit_chain.erase_person`); `verify_chain` finds the first entry whose content, order
+or link was changed.
 
 Format 2 entries (every entry written now) hash a salted digest of their personal fields
 (actor id and label, target, details) rather than the fields themselves. Erasing a person who
@@ -16,7 +16,6 @@ fields directly and can't be erased.
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 import secrets
@@ -31,8 +30,14 @@ from uuid import UUID
 import asyncpg
 
 from app.core import db
-from app.core.datamap import like_any
 from app.core.spreadsheet import safe_cell
+from app.security.audit_chain import (
+    FORMAT,
+    details_of,
+    entry_hash_v2,
+    personal_digest,
+    stored_entry_hash,
+)
 
 GENESIS = ""
 PAGE_SIZE = 50
@@ -42,87 +47,6 @@ def _plain(details: dict[str, Any] | None) -> dict[str, Any]:
     """Details as JSON data (what jsonb will give back), so hashing is stable."""
     result: dict[str, Any] = json.loads(json.dumps(details or {}, default=str))
     return result
-
-
-def entry_hash(
-    *,
-    tenant_id: UUID,
-    seq: int,
-    created_at: datetime,
-    actor_id: UUID | None,
-    actor_label: str,
-    action: str,
-    target: str,
-    details: dict[str, Any],
-    prev_hash: str,
-) -> str:
-    """The SHA-256 (hex) that links an entry into its tenant's chain."""
-    canonical = json.dumps(
-        {
-            "tenant_id": str(tenant_id),
-            "seq": seq,
-            "created_at": created_at.astimezone(UTC).isoformat(timespec="microseconds"),
-            "actor_id": str(actor_id) if actor_id else None,
-            "actor_label": actor_label,
-            "action": action,
-            "target": target,
-            "details": details,
-            "prev_hash": prev_hash,
-        },
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-    )
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-FORMAT = 2
-ERASED_TARGET = ""
-
-
-def personal_digest(
-    salt: str, actor_id: UUID | None, actor_label: str, target: str, details: dict[str, Any]
-) -> str:
-    """The salted SHA-256 of an entry's personal fields (what a format 2 hash covers)."""
-    canonical = json.dumps(
-        {
-            "salt": salt,
-            "actor_id": str(actor_id) if actor_id else None,
-            "actor_label": actor_label,
-            "target": target,
-            "details": details,
-        },
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-    )
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def entry_hash_v2(
-    *,
-    tenant_id: UUID,
-    seq: int,
-    created_at: datetime,
-    action: str,
-    personal: str,
-    prev_hash: str,
-) -> str:
-    """The hash of a format 2 entry: its public fields and the digest of its personal ones."""
-    canonical = json.dumps(
-        {
-            "format": 2,
-            "tenant_id": str(tenant_id),
-            "seq": seq,
-            "created_at": created_at.astimezone(UTC).isoformat(timespec="microseconds"),
-            "action": action,
-            "personal": personal,
-            "prev_hash": prev_hash,
-        },
-        sort_keys=True,
-        separators=(",", ":"),
-    )
-    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 @asynccontextmanager
@@ -201,13 +125,6 @@ async def record_audit(
     return seq
 
 
-def _details_of(value: Any) -> dict[str, Any]:
-    if isinstance(value, str):
-        parsed: dict[str, Any] = json.loads(value)
-        return parsed
-    return dict(value or {})
-
-
 @dataclass(frozen=True)
 class ChainReport:
     """The result of verifying one tenant's chain."""
@@ -241,7 +158,7 @@ async def verify_chain(tenant_id: UUID, batch: int = 1000) -> ChainReport:
                     return ChainReport(
                         tenant_id, checked, seq, "link to the previous entry is broken"
                     )
-                digest = _stored_entry_hash(row)
+                digest = stored_entry_hash(row)
                 if digest is None or digest != row["hash"]:
                     return ChainReport(tenant_id, checked, seq, "entry was altered")
                 prev, expected_seq, checked = row["hash"], seq + 1, checked + 1
@@ -253,79 +170,6 @@ async def verify_chain(tenant_id: UUID, batch: int = 1000) -> ChainReport:
     if head is not None and (int(head["seq"]) != checked or head["hash"] != prev):
         return ChainReport(tenant_id, checked, checked + 1, "entries after this were removed")
     return ChainReport(tenant_id, checked)
-
-
-def _stored_entry_hash(row: Any) -> str | None:
-    """The hash an entry read back should have (None: an erasure that changed more than the
-    personal fields, or left them readable)."""
-    details = _details_of(row["details"])
-    if row["format"] == 1:
-        return entry_hash(
-            tenant_id=row["tenant_id"],
-            seq=int(row["seq"]),
-            created_at=row["created_at"],
-            actor_id=row["actor_id"],
-            actor_label=row["actor_label"],
-            action=row["action"],
-            target=row["target"],
-            details=details,
-            prev_hash=row["prev_hash"],
-        )
-    if row["personal_digest"] is not None:  # erased: only the placeholder may remain
-        blank = (row["actor_id"], row["actor_label"], row["target"], details, row["salt"])
-        if blank != (None, "", ERASED_TARGET, {}, None):
-            return None
-        personal = str(row["personal_digest"])
-    else:
-        personal = personal_digest(
-            str(row["salt"]), row["actor_id"], row["actor_label"], row["target"], details
-        )
-    return entry_hash_v2(
-        tenant_id=row["tenant_id"],
-        seq=int(row["seq"]),
-        created_at=row["created_at"],
-        action=row["action"],
-        personal=personal,
-        prev_hash=row["prev_hash"],
-    )
-
-
-async def erase_person(
-    tenant_ids: tuple[UUID, ...], user_id: UUID | None, needles: list[str]
-) -> int:
-    """Blank the personal fields of every format 2 entry by or about a deleted person (their id
-    as actor, or an id/address of theirs in the label, target or details), keeping the chain
-    verifiable. Returns how many entries were erased."""
-    patterns = like_any(needles)
-    erased = 0
-    for tenant_id in tenant_ids:
-        async with db.tenant_transaction(tenant_id) as conn:
-            rows = await conn.fetch(
-                "select id, salt, actor_id, actor_label, target, details from audit_log"
-                " where format = 2 and personal_digest is null and (actor_id = $1"
-                " or actor_label ilike any($2::text[]) or target ilike any($2::text[])"
-                " or details::text ilike any($2::text[])) for update",
-                user_id,
-                patterns,
-            )
-            for row in rows:
-                digest = personal_digest(
-                    str(row["salt"]),
-                    row["actor_id"],
-                    row["actor_label"],
-                    row["target"],
-                    _details_of(row["details"]),
-                )
-                await conn.execute(
-                    "update audit_log set actor_id = null, actor_label = '', target = $2,"
-                    " details = '{}'::jsonb, salt = null, personal_digest = $3,"
-                    " erased_at = now() where id = $1",
-                    row["id"],
-                    ERASED_TARGET,
-                    digest,
-                )
-            erased += len(rows)
-    return erased
 
 
 # --- reading: the admin page and the CSV export -------------------------------------------
@@ -374,7 +218,7 @@ async def list_entries(
             tenant_id,
             *args,
         )
-    entries = [dict(r, details=_details_of(r["details"])) for r in rows[:PAGE_SIZE]]
+    entries = [dict(r, details=details_of(r["details"])) for r in rows[:PAGE_SIZE]]
     return entries, len(rows) > PAGE_SIZE
 
 
@@ -419,7 +263,7 @@ async def export_csv(tenant_id: UUID, flt: AuditFilter) -> AsyncIterator[str]:
                     safe_cell(r["actor_label"]),
                     r["action"],
                     safe_cell(r["target"]),
-                    safe_cell(json.dumps(_details_of(r["details"]), sort_keys=True)),
+                    safe_cell(json.dumps(details_of(r["details"]), sort_keys=True)),
                     r["prev_hash"],
                     r["hash"],
                 ]

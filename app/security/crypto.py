@@ -25,7 +25,6 @@ import binascii
 import functools
 import hashlib
 import hmac
-import logging
 import re
 import secrets
 from dataclasses import dataclass
@@ -37,7 +36,6 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from app.settings import get_settings
 
-log = logging.getLogger("odex.crypto")
 PREFIX = "enc1"  # before bindings: associated data is the key id only (still decrypts)
 PREFIX2 = "enc2"  # bound to tenant, table, column and row id
 NONCE_BYTES = 12
@@ -286,74 +284,6 @@ def register_encrypted_column(
     return entry
 
 
-ROTATION_BATCH = 500
-
-
-def _reencrypt(value: str, ring: KeyRing, binding: Binding) -> str:
-    """As ``enc2`` under the newest key, bound to its place (plaintext left from before
-    encryption gets encrypted too)."""
-    plain = decrypt_text(value, ring=ring, binding=binding) if is_encrypted(value) else value
-    return encrypt_text(plain, ring=ring, binding=binding)
-
-
-@dataclass
-class RotationStats:
-    """What a rotation pass did: values rewritten, and rows it could not open (left as they
-    were and logged: a value moved into a row it doesn't belong to, or a key missing)."""
-
-    rewritten: int = 0
-    refused: int = 0
-
-
-async def _rotate_batch(
-    conn: Any,
-    col: EncryptedColumn,
-    ring: KeyRing,
-    batch: int,
-    tenant: UUID | None,
-    after: Any,
-    stats: RotationStats,
-) -> Any:
-    """Re-encrypt up to `batch` rows after key `after` that are not yet ``enc2`` under the
-    newest key; returns the last key looked at (None when there were no more rows)."""
-    current = f"{PREFIX2}:{ring.current_id}:"
-    if col.is_array:
-        stale = (
-            f"exists (select 1 from unnest({col.column}) as e(v)"
-            " where v <> '' and left(v, $1) <> $2)"
-        )
-    else:
-        stale = f"{col.column} <> '' and left({col.column}, $1) <> $2"
-    after_sql = f"and {col.key} > $4 " if after is not None else ""
-    args: list[Any] = [len(current), current, batch] + ([after] if after is not None else [])
-    rows = await conn.fetch(
-        f"select {col.key} as k, {col.column} as v from {col.table} "
-        f"where {col.column} is not null and {stale} {after_sql}"
-        f"order by {col.key} limit $3 for update skip locked",
-        *args,
-    )
-    updates: list[tuple[Any, Any]] = []
-    for row in rows:
-        where = bind(col.table, col.column, row["k"], tenant)
-        try:
-            if col.is_array:
-                new: Any = [_reencrypt(v, ring, where) if v else v for v in row["v"]]
-            else:
-                new = _reencrypt(row["v"], ring, where)
-        except DecryptionError as exc:
-            stats.refused += 1
-            log.warning("rotation: %s.%s row %s refused: %s", col.table, col.column, row["k"], exc)
-            continue
-        updates.append((row["k"], new))
-    if updates:
-        await conn.executemany(
-            f"update {col.table} set {col.column} = $2 where {col.key} = $1",
-            updates,
-        )
-    stats.rewritten += len(updates)
-    return rows[-1]["k"] if len(rows) == batch else None
-
-
 async def all_tenant_ids() -> list[UUID]:
     """Every tenant's id, for platform jobs that visit tenants one by one (RLS hides them)."""
     from app.core.db import global_transaction
@@ -361,55 +291,6 @@ async def all_tenant_ids() -> list[UUID]:
     async with global_transaction() as conn:
         rows = await conn.fetch("select t.id from odex_private.tenant_ids() as t(id)")
     return [r["id"] for r in rows]
-
-
-async def rotate_column(
-    col: EncryptedColumn, batch: int = ROTATION_BATCH, stats: RotationStats | None = None
-) -> int:
-    """Re-encrypt one column everywhere, one committed batch at a time; returns how many rows
-    were rewritten. Restartable: a second run only finds what the first did not finish (rows
-    already ``enc2`` under the newest key are never selected)."""
-    from app.core.db import global_transaction, tenant_transaction
-
-    ring = key_ring()
-    stats = stats if stats is not None else RotationStats()
-    before = stats.rewritten
-    scopes: list[UUID | None] = list(await all_tenant_ids()) if col.tenant_scoped else [None]
-    for tenant_id in scopes:
-        after: Any = None
-        while True:
-            transaction = (
-                tenant_transaction(tenant_id) if tenant_id is not None else global_transaction()
-            )
-            async with transaction as conn:
-                after = await _rotate_batch(conn, col, ring, batch, tenant_id, after, stats)
-            if after is None:
-                break
-    return stats.rewritten - before
-
-
-async def rotate_field_keys(ctx: dict[str, Any] | None = None, batch: int = ROTATION_BATCH) -> int:
-    """arq job: bring every registered column to ``enc2`` under the newest key (bound to its
-    row); returns rows rewritten. Resumable: each batch commits, a rerun continues."""
-    _import_registrations()
-    stats = RotationStats()
-    for col in list(ENCRYPTED_COLUMNS):
-        await rotate_column(col, batch, stats)
-    if stats.refused:
-        log.error("rotation: %d values could not be opened where they are", stats.refused)
-    return stats.rewritten
-
-
-def _import_registrations() -> None:
-    """Import the modules that register encrypted columns (so the job sees all of them)."""
-    import importlib
-
-    for module in ENCRYPTION_MODULES:
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:  # a domain not built yet (but not a broken import)
-            if exc.name != module:
-                raise
 
 
 # Modules whose import registers encrypted columns (owners add a line here).

@@ -13,7 +13,7 @@ from typing import Any
 
 import msgspec
 
-from app.security import crypto
+from app.security import crypto, rotation
 from app.settings import get_settings
 from tests.crm.test_import import import_id_of, upload
 from tests.crm.test_notes_tasks import add_colleague, notifications_of
@@ -109,7 +109,7 @@ async def test_contacts_and_notes_are_sealed_searchable_and_rotated(
     spec = crypto.new_key_spec("crm2") + "," + original
     patched = msgspec.structs.replace(get_settings(), field_keys=spec)
     monkeypatch.setattr(crypto, "get_settings", lambda: patched)
-    assert await crypto.rotate_field_keys(None) >= 6
+    assert await rotation.rotate_field_keys(None) >= 6
     for account in (tenant_a, tenant_b):
         values = await tenant_rows(
             owner_conn,
@@ -147,4 +147,4 @@ async def test_contacts_and_notes_are_sealed_searchable_and_rotated(
     # back under the ring the rest of the session uses (the database is shared by every test)
     restore = msgspec.structs.replace(patched, field_keys=original + "," + spec.split(",")[0])
     monkeypatch.setattr(crypto, "get_settings", lambda: restore)
-    assert await crypto.rotate_field_keys(None) >= 6
+    assert await rotation.rotate_field_keys(None) >= 6

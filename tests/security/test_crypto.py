@@ -9,7 +9,7 @@ import msgspec
 import pytest
 
 from app.core.db import global_transaction, tenant_transaction
-from app.security import crypto
+from app.security import crypto, rotation
 from app.settings import get_settings
 from tests.helpers import Account
 
@@ -82,9 +82,9 @@ async def test_rotation_re_encrypts_every_tenant_in_batches(
     patched = msgspec.structs.replace(get_settings(), field_keys=new_spec)
     monkeypatch.setattr(crypto, "get_settings", lambda: patched)
     column = crypto.EncryptedColumn("security_alerts", "session_key")
-    assert await crypto.rotate_column(column, batch=2) >= 6
-    assert await crypto.rotate_column(column, batch=2) == 0  # nothing left: restartable
-    await crypto.rotate_field_keys(None)
+    assert await rotation.rotate_column(column, batch=2) >= 6
+    assert await rotation.rotate_column(column, batch=2) == 0  # nothing left: restartable
+    await rotation.rotate_field_keys(None)
     for alert_id, (tenant_id, plain) in rows.items():
         async with tenant_transaction(tenant_id) as conn:
             value = await conn.fetchval(
@@ -133,8 +133,8 @@ async def test_rotation_of_array_columns(
         patched = msgspec.structs.replace(get_settings(), field_keys=spec)
         monkeypatch.setattr(crypto, "get_settings", lambda: patched)
         column = crypto.EncryptedColumn("rotation_probe", "vals", is_array=True)
-        assert await crypto.rotate_column(column) == 2
-        assert await crypto.rotate_column(column) == 0
+        assert await rotation.rotate_column(column) == 2
+        assert await rotation.rotate_column(column) == 0
         for row_id, (tenant_id, plain) in seeded.items():
             async with tenant_transaction(tenant_id) as conn:
                 vals = await conn.fetchval("select vals from rotation_probe where id = $1", row_id)
@@ -225,7 +225,7 @@ async def test_old_values_are_upgraded_by_a_resumable_job(
         assert row["emails_enc"][0].startswith("enc1:")
         assert open_contact(row)["emails"][0].startswith("old")
     column = crypto.EncryptedColumn("contacts", "emails_enc", is_array=True)
-    real_batch = crypto._rotate_batch
+    real_batch = rotation._rotate_batch
     calls = {"n": 0}
 
     async def dies_after_two(*args: Any) -> Any:
@@ -234,14 +234,14 @@ async def test_old_values_are_upgraded_by_a_resumable_job(
             raise RuntimeError("worker killed")
         return await real_batch(*args)
 
-    monkeypatch.setattr(crypto, "_rotate_batch", dies_after_two)
+    monkeypatch.setattr(rotation, "_rotate_batch", dies_after_two)
     with pytest.raises(RuntimeError):
-        await crypto.rotate_column(column, batch=2)
-    monkeypatch.setattr(crypto, "_rotate_batch", real_batch)
-    await crypto.rotate_field_keys(None, batch=2)
+        await rotation.rotate_column(column, batch=2)
+    monkeypatch.setattr(rotation, "_rotate_batch", real_batch)
+    await rotation.rotate_field_keys(None, batch=2)
     for contact_id, tenant_id in ids.items():
         async with tenant_transaction(tenant_id) as conn:
             row = await conn.fetchrow("select * from contacts where id = $1", contact_id)
         assert all(crypto.is_bound(v) for v in row["emails_enc"]), row["emails_enc"]
         assert open_contact(row)["emails"][0].startswith("old")
-    assert await crypto.rotate_column(column) == 0  # done: nothing left to upgrade
+    assert await rotation.rotate_column(column) == 0  # done: nothing left to upgrade
