@@ -50,7 +50,8 @@ async def my_data_more(
         "page_size": mydata.PAGE,
         "after": after,
     }
-    if is_htmx(request):
+    restoring = request.headers.get("hx-history-restore-request") == "true"
+    if is_htmx(request) and not restoring:  # a history restore needs the whole page
         return render(request, "privacy/_my_data_section.html", ctx, block="section")
     return render(request, "privacy/my_data_more.html", ctx)
 

@@ -94,6 +94,8 @@ async def test_long_sections_page_instead_of_stopping(
         assert fragment.status_code == 200 and "<html" not in fragment.text
         full = await client_a.get(url)  # without htmx: a page of its own
         assert "<html" in full.text and 'id="md-table-notifications"' in full.text
+        restore = {"HX-Request": "true", "HX-History-Restore-Request": "true"}
+        assert "<html" in (await client_a.get(url, headers=restore)).text  # Back button
         section = fragment.text
         seen |= set(re.findall(r"Note number \d{3}", section))
         pages += 1
