@@ -23,6 +23,8 @@ from app.deals import board_routes as deal_board_routes
 from app.deals import routes as deal_routes
 from app.invoices import routes as invoice_routes
 from app.notifications import routes as notification_routes
+from app.ops import routes as ops_routes
+from app.ops.targets import warn_about_placement
 from app.privacy import routes as privacy_routes
 from app.privacy import settings_routes as privacy_settings_routes
 from app.privacy.middleware import privacy_middleware
@@ -43,6 +45,7 @@ def create_app() -> Litestar:
     async def on_startup() -> None:
         await db.start_pool()
         await redis.connect(settings.redis_url)
+        await warn_about_placement(settings)  # backups on one disk: told at every start
 
     async def on_shutdown() -> None:
         await redis.disconnect()
@@ -64,6 +67,7 @@ def create_app() -> Litestar:
         *invoice_routes.ROUTES,
         *privacy_routes.ROUTES,
         *privacy_settings_routes.ROUTES,
+        *ops_routes.ROUTES,
         public_router([create_static_files_router(path="/static", directories=[ROOT / "static"])]),
     ]
     config = AppConfig(

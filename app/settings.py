@@ -26,6 +26,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     base_url: str = "http://127.0.0.1:8000"
     mail_from: str = "Odex CRM <no-reply@crmodex.com>"
     privacy_contact: str = "privacy@crmodex.com"
+    # who processes data for this installation, for /privacy/processors (app/privacy/processors)
+    processor_hosting: str = ""  # e.g. "Hetzner Online GmbH, Germany"; empty: own servers
+    processor_email: str = ""  # e.g. "Postmark (ActiveCampaign LLC), USA"; empty: SMTP_URL's host
+    processor_backups: str = ""  # the S3 provider's name; empty: BACKUP_S3_ENDPOINT's host
     data_dir: str = str(ROOT / "var")
     mailbox_dir: str = ""
     session_idle_minutes: int = 12 * 60
@@ -34,6 +38,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     reset_ttl_minutes: int = 60
     invite_ttl_days: int = 7
     crm_import_max_bytes: int = 1024**3  # CSV import upload limit (1 GB)
+    crm_upload_keep_hours: int = 24  # an upload never imported is deleted after this (privacy)
+    outbox_keep_days: int = 30  # sent mail is deleted from the outbox after this (privacy)
     usage_retention_days: int = 90  # usage events older than this are purged (privacy)
     export_link_hours: int = 24  # how long an export download link works (privacy)
     deletion_grace_days: int = 14  # account/workspace deletion can be cancelled meanwhile
@@ -60,6 +66,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     backup_keep_daily: int = 7
     backup_keep_weekly: int = 4
     backup_keep_monthly: int = 6
+    operator_email: str = ""  # also mailed every operator alert (failed backups…), with staff
     pg_dump: str = ""  # path of pg_dump / pg_restore (default: a match on PATH or embedded)
     pg_restore: str = ""
 
@@ -127,9 +134,14 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         "secret_key": env.get("SECRET_KEY", ""),
         "base_url": env.get("BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
         "mail_from": env.get("MAIL_FROM", "Odex CRM <no-reply@crmodex.com>"),
+        "processor_hosting": env.get("PROCESSOR_HOSTING", ""),
+        "processor_email": env.get("PROCESSOR_EMAIL", ""),
+        "processor_backups": env.get("PROCESSOR_BACKUPS", ""),
         "data_dir": str(data_dir),
         "mailbox_dir": env.get("MAILBOX_DIR", str(data_dir / "mailbox")),
         "crm_import_max_bytes": int(env.get("CRM_IMPORT_MAX_BYTES", str(1024**3))),
+        "crm_upload_keep_hours": int(env.get("CRM_UPLOAD_KEEP_HOURS", "24")),
+        "outbox_keep_days": int(env.get("OUTBOX_KEEP_DAYS", "30")),
         "usage_retention_days": int(env.get("USAGE_RETENTION_DAYS", "90")),
         "export_link_hours": int(env.get("EXPORT_LINK_HOURS", "24")),
         "deletion_grace_days": int(env.get("DELETION_GRACE_DAYS", "14")),
@@ -158,6 +170,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         "backup_keep_daily": int(env.get("BACKUP_KEEP_DAILY", "7")),
         "backup_keep_weekly": int(env.get("BACKUP_KEEP_WEEKLY", "4")),
         "backup_keep_monthly": int(env.get("BACKUP_KEEP_MONTHLY", "6")),
+        "operator_email": env.get("OPERATOR_EMAIL", ""),
         "pg_dump": env.get("PG_DUMP", ""),
         "pg_restore": env.get("PG_RESTORE", ""),
     }

@@ -22,6 +22,7 @@ DOMAINS = (
     "realtime",
     "invoices",
     "support",
+    "ops",
 )
 
 

@@ -99,12 +99,13 @@ async def _row(contact_id: UUID) -> dict[str, Any]:
     return open_contact(row)
 
 
-def _stored(data: dict[str, Any]) -> list[Any]:
-    """The column values of FIELDS as stored: emails and phones sealed (see STORED_COLUMNS)."""
+def _stored(data: dict[str, Any], tenant_id: UUID, contact_id: UUID) -> list[Any]:
+    """The column values of FIELDS as stored: emails and phones sealed to the contact's row
+    (see STORED_COLUMNS)."""
     return [
         data["first_name"],
         data["last_name"],
-        *seal_contact(data["emails"], data["phones"]),
+        *seal_contact(data["emails"], data["phones"], tenant_id, contact_id),
         *(data[f] for f in FIELDS[4:]),
     ]
 
@@ -122,7 +123,7 @@ async def create_contact(current: Current, values: dict[str, Any]) -> UUID:
                 " values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
                 contact_id,
                 current.tenant_id,
-                *_stored(data),
+                *_stored(data, current.tenant_id, contact_id),
             )
             await record_activity(
                 current.tenant_id,
@@ -149,7 +150,7 @@ async def update_contact(current: Current, contact_id: UUID, values: dict[str, A
             await c.execute(
                 f"update contacts set {assignments}, updated_at = now() where id = $1",
                 contact_id,
-                *_stored(data),
+                *_stored(data, current.tenant_id, contact_id),
             )
             changes = redact_changes(
                 field_diff(await readable(before), await readable(data), FIELDS)
@@ -244,5 +245,5 @@ async def list_contacts(
             before=before,
             limit=limit,
         )
-    page.rows = [open_contact(row) for row in page.rows]
+    page.rows = [open_contact(row, current.tenant_id) for row in page.rows]
     return page

@@ -23,7 +23,7 @@ from app.core.errors import FormInvalid
 from app.crm.companies import clean_company
 from app.crm.contacts import clean_contact
 from app.crm.imports import IMPORT_JOB, import_path, open_csv
-from app.crm.secure import seal_contact, seal_list
+from app.crm.secure import import_error_binding, seal_contact, seal_list
 
 BATCH = 1000
 SEP = "\x1f"  # joins list fields for unnest (validated values never contain it)
@@ -49,11 +49,20 @@ def _split_name(full: str) -> tuple[str, str]:
     return " ".join(parts[:-1]), parts[-1]
 
 
+# A cell an Odex export (or a careful spreadsheet) kept from running as a formula: 'value
+EXPORT_QUOTED = ("'=", "'+", "'-", "'@", "'\t", "'\r")
+
+
+def _cell(value: str) -> str:
+    """A cell's value, without the quote an export put in front of a would-be formula."""
+    return value[1:] if value.startswith(EXPORT_QUOTED) else value
+
+
 def _values(row: list[str], mapping: dict[str, str]) -> dict[str, str]:
     values: dict[str, str] = {}
     for index, target in mapping.items():
         i = int(index)
-        values[target] = row[i] if i < len(row) else ""
+        values[target] = _cell(row[i]) if i < len(row) else ""
     if "full_name" in values:
         first, last = _split_name(values.pop("full_name"))
         values.setdefault("first_name", first)
@@ -163,7 +172,10 @@ async def _insert_contacts(
     )
     ids = [uuid.uuid4() for _ in rows]
     # (emails_enc, emails_bidx, phones_enc, phones_bidx) of each row, each list joined by SEP
-    sealed = [[SEP.join(part) for part in seal_contact(r["emails"], r["phones"])] for r in rows]
+    sealed = [
+        [SEP.join(part) for part in seal_contact(r["emails"], r["phones"], tenant_id, cid)]
+        for r, cid in zip(rows, ids, strict=True)
+    ]
     await c.execute(
         "insert into contacts (id, tenant_id, owner_id, first_name, last_name, emails_enc,"
         " emails_bidx, phones_enc, phones_bidx, title, company_id, tags)"
@@ -204,6 +216,34 @@ async def _insert_companies(
     await _activities(c, tenant_id, user_id, "company", ids, "created the company (CSV import)")
 
 
+async def _insert_errors(
+    c: Any, tenant_id: UUID, import_id: UUID, failed: list[tuple[int, str, list[str]]]
+) -> None:
+    """Keep the failed rows for the error report, their cells sealed to each error's row."""
+    ids = [uuid.uuid4() for _ in failed]
+    await c.execute(
+        "insert into crm_import_errors (id, tenant_id, import_id, row_number, reason, raw)"
+        " select u.id, $1, $2, u.n, u.reason, string_to_array(u.raw, $3)"
+        " from unnest($4::uuid[], $5::int[], $6::text[], $7::text[]) as u(id, n, reason, raw)"
+        " on conflict do nothing",
+        tenant_id,
+        import_id,
+        SEP,
+        ids,
+        [n for n, _, _ in failed],
+        [r for _, r, _ in failed],
+        [
+            SEP.join(
+                seal_list(
+                    [cell.replace(SEP, " ")[:1000] for cell in raw],
+                    import_error_binding(tenant_id, error_id),
+                )
+            )
+            for error_id, (_, _, raw) in zip(ids, failed, strict=True)
+        ],
+    )
+
+
 def _numbered_rows(reader: Iterator[list[str]], skip: int) -> Iterator[tuple[int, list[str]]]:
     """(row number, cells) for data rows, row 1 being the first line after the header."""
     for number, row in enumerate(reader, start=1):
@@ -230,6 +270,9 @@ async def import_crm_csv(
         data = dict(row)
     mapping: dict[str, str] = msgspec.json.decode(data["mapping_json"])
     user_id: UUID | None = data["user_id"]
+    if not import_path(tenant, job_id).exists():  # erased or expired meanwhile: say so, stop
+        await _fail_without_file(tenant, job_id)
+        return 0
     if not data["total_rows"]:
         data["total_rows"] = _count_rows(tenant, data)
     async with tenant_transaction(tenant) as c:
@@ -277,21 +320,7 @@ async def import_crm_csv(
                     insert = _insert_contacts if data["kind"] == "contacts" else _insert_companies
                     await insert(c, tenant, user_id, batch.good)
                 if batch.failed:
-                    await c.execute(
-                        "insert into crm_import_errors (tenant_id, import_id, row_number, reason,"
-                        " raw) select $1, $2, u.n, u.reason, string_to_array(u.raw, $3)"
-                        " from unnest($4::int[], $5::text[], $6::text[]) as u(n, reason, raw)"
-                        " on conflict do nothing",
-                        tenant,
-                        job_id,
-                        SEP,
-                        [n for n, _, _ in batch.failed],
-                        [r for _, r, _ in batch.failed],
-                        [
-                            SEP.join(seal_list([cell.replace(SEP, " ")[:1000] for cell in raw]))
-                            for _, _, raw in batch.failed
-                        ],
-                    )
+                    await _insert_errors(c, tenant, job_id, batch.failed)
                 done = chunk[-1][0]
                 await c.execute(
                     "update crm_imports set rows_done = $2, rows_ok = rows_ok + $3,"
@@ -313,7 +342,19 @@ async def import_crm_csv(
             "failed" if failure else "done",
             failure,
         )
+    # finished (a broken file fails the same way again): the upload's plaintext goes
+    import_path(tenant, job_id).unlink(missing_ok=True)
     return processed
+
+
+async def _fail_without_file(tenant_id: UUID, import_id: UUID) -> None:
+    async with tenant_transaction(tenant_id) as c:
+        await c.execute(
+            "update crm_imports set status = 'failed', error = coalesce(error, $2),"
+            " updated_at = now() where id = $1",
+            import_id,
+            "The uploaded file is no longer kept. Upload it again to import it.",
+        )
 
 
 # arq functions of the crm app (a big file takes a while: give the job room, it resumes anyway)

@@ -22,6 +22,8 @@ from app.billing.limits import check_record_limit
 from app.core.db import after_commit, tenant_transaction
 from app.core.errors import FormInvalid, RecordNotFound
 from app.core.redis import queue
+from app.core.spreadsheet import safe_cell
+from app.crm.secure import import_error_binding
 from app.security.crypto import decrypt_list
 from app.settings import get_settings
 
@@ -319,25 +321,15 @@ async def error_rows(current: Current, import_id: UUID) -> tuple[dict[str, Any],
     data = await get_import(current, import_id)
     async with tenant_transaction(current.tenant_id, current.user_id) as c:
         rows = await c.fetch(
-            "select row_number, reason, raw from crm_import_errors where import_id = $1"
+            "select id, row_number, reason, raw from crm_import_errors where import_id = $1"
             " order by row_number",
             import_id,
         )
-    # the cells are sealed (they hold emails and phones in the clear otherwise)
-    return data, [{**dict(r), "raw": decrypt_list(r["raw"])} for r in rows]
-
-
-FORMULA_START = ("=", "@", "\t", "\r")
-PLAIN_NUMBER = re.compile(r"^[+-][\d\s().,/-]*$")
-
-
-def safe_cell(value: str) -> str:
-    """A cell a spreadsheet won't run as a formula (OWASP CSV injection): prefix with '."""
-    if value.startswith(FORMULA_START) or (
-        value.startswith(("+", "-")) and not PLAIN_NUMBER.match(value)
-    ):
-        return "'" + value
-    return value
+    # the cells are sealed to their row (they hold emails and phones in the clear otherwise)
+    return data, [
+        {**dict(r), "raw": decrypt_list(r["raw"], import_error_binding(current.tenant_id, r["id"]))}
+        for r in rows
+    ]
 
 
 def errors_csv(headers: list[str], rows: list[Any]) -> Iterator[str]:

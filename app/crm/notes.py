@@ -18,9 +18,8 @@ from app.core.errors import Forbidden, FormInvalid, RecordNotFound
 from app.crm import validation as v
 from app.crm.activity import record_activity
 from app.crm.common import Person, check_member, conn, members
-from app.crm.secure import open_note
+from app.crm.secure import open_note, seal_note
 from app.notifications.services import notify
-from app.security.crypto import encrypt_text
 
 # subject type -> (table, SQL for its display name, URL prefix)
 SUBJECTS: dict[str, tuple[str, str, str]] = {
@@ -82,7 +81,7 @@ async def add_note(current: Current, subject_type: str, subject_id: UUID, body: 
             subject_type,
             subject_id,
             current.user_id,
-            encrypt_text(text),
+            seal_note(text, current.tenant_id, note_id),
         )
         await record_activity(
             current.tenant_id, current.user_id, subject_type, subject_id, "note", "added a note"
@@ -205,7 +204,8 @@ async def notes_and_tasks(subject_type: str, subject_id: UUID) -> dict[str, Any]
     """Notes (newest first) and tasks (open first, by due date) inside a tenant transaction."""
     c = conn()
     notes = await c.fetch(
-        "select n.id, n.body_enc, n.created_at, n.author_id, coalesce(u.name, 'Someone') as author"
+        "select n.id, n.tenant_id, n.body_enc, n.created_at, n.author_id,"
+        " coalesce(u.name, 'Someone') as author"
         " from notes n left join users u on u.id = n.author_id"
         " where n.subject_type = $1 and n.subject_id = $2 order by n.created_at desc limit 200",
         subject_type,

@@ -4,16 +4,20 @@ Emails and phones are stored as ``emails_enc`` / ``phones_enc`` (text[] of AES-2
 ciphertexts, app/security/crypto.py) beside ``emails_bidx`` / ``phones_bidx`` (text[] of keyed
 HMACs) so that an exact email or phone number typed into the search box still finds the contact.
 Note bodies are ``notes.body_enc``, the cells of a failed CSV import row
-``crm_import_errors.raw``. Importing this module registers the columns for the key
-rotation job (it is listed in crypto.ENCRYPTION_MODULES).
+``crm_import_errors.raw``. Every value is bound to its tenant, table, column and row id
+(crypto.Binding): copied into another row it no longer decrypts. Importing this module
+registers the columns for the key rotation job (it is listed in crypto.ENCRYPTION_MODULES).
 """
 
 from __future__ import annotations
 
 import re
 from typing import Any
+from uuid import UUID
 
 from app.security.crypto import (
+    Binding,
+    bind,
     blind_index,
     blind_indexes,
     decrypt_list,
@@ -46,23 +50,44 @@ def phone_indexes(phones: list[str]) -> list[str]:
     return [blind_index(key) for key in map(phone_key, phones) if key]
 
 
-def seal_list(values: list[str]) -> list[str]:
+def seal_list(values: list[str], binding: Binding | None = None) -> list[str]:
     """`encrypt_list` with the key ring looked up once (the CSV import seals 1000s per batch)."""
     ring = key_ring()
-    return [encrypt_text(v, ring=ring) for v in values]
+    return [encrypt_text(v, ring=ring, binding=binding) for v in values]
 
 
-def seal_contact(emails: list[str], phones: list[str]) -> tuple[list[str], ...]:
-    """(emails_enc, emails_bidx, phones_enc, phones_bidx) for a contact's plaintext lists."""
-    return seal_list(emails), email_indexes(emails), seal_list(phones), phone_indexes(phones)
+def contact_binding(column: str, tenant_id: UUID | None, contact_id: Any) -> Binding:
+    return bind("contacts", column, contact_id, tenant_id)
 
 
-def open_contact(row: Any) -> dict[str, Any]:
-    """A contact row (record or dict) as the UI uses it: ``emails`` and ``phones`` decrypted,
-    the ciphertext and index columns left out."""
+def seal_contact(
+    emails: list[str],
+    phones: list[str],
+    tenant_id: UUID | None = None,
+    contact_id: UUID | None = None,
+) -> tuple[list[str], ...]:
+    """(emails_enc, emails_bidx, phones_enc, phones_bidx) for a contact's plaintext lists,
+    bound to the contact's row (unbound ``enc1`` only for the first encryption migration)."""
+    bound = tenant_id is not None and contact_id is not None
+    em = contact_binding("emails_enc", tenant_id, contact_id) if bound else None
+    ph = contact_binding("phones_enc", tenant_id, contact_id) if bound else None
+    return (
+        seal_list(emails, em),
+        email_indexes(emails),
+        seal_list(phones, ph),
+        phone_indexes(phones),
+    )
+
+
+def open_contact(row: Any, tenant_id: UUID | None = None) -> dict[str, Any]:
+    """A contact row (record or dict, with its ``id`` and, unless given, ``tenant_id``) as the
+    UI uses it: ``emails`` and ``phones`` decrypted, ciphertext and index columns left out."""
     data = dict(row)
-    data["emails"] = decrypt_list(data.pop("emails_enc", None))
-    data["phones"] = decrypt_list(data.pop("phones_enc", None))
+    tenant = tenant_id or data.get("tenant_id")
+    em = contact_binding("emails_enc", tenant, data["id"])
+    ph = contact_binding("phones_enc", tenant, data["id"])
+    data["emails"] = decrypt_list(data.pop("emails_enc", None), em)
+    data["phones"] = decrypt_list(data.pop("phones_enc", None), ph)
     data.pop("emails_bidx", None)
     data.pop("phones_bidx", None)
     return data
@@ -76,11 +101,26 @@ def search_indexes(query: str) -> list[str]:
     return found
 
 
-def open_note(row: Any) -> dict[str, Any]:
-    """A note row with ``body`` decrypted (and ``body_enc`` left out)."""
+def note_binding(tenant_id: UUID | None, note_id: Any) -> Binding:
+    return bind("notes", "body_enc", note_id, tenant_id)
+
+
+def seal_note(body: str, tenant_id: UUID, note_id: UUID) -> str:
+    """A note body sealed to its row."""
+    return encrypt_text(body, binding=note_binding(tenant_id, note_id))
+
+
+def open_note(row: Any, tenant_id: UUID | None = None) -> dict[str, Any]:
+    """A note row (with ``id`` and, unless given, ``tenant_id``) with ``body`` decrypted (and
+    ``body_enc`` left out)."""
     data = dict(row)
-    data["body"] = decrypt_text(data.pop("body_enc"))
+    tenant = tenant_id or data.get("tenant_id")
+    data["body"] = decrypt_text(data.pop("body_enc"), binding=note_binding(tenant, data["id"]))
     return data
+
+
+def import_error_binding(tenant_id: UUID | None, error_id: Any) -> Binding:
+    return bind("crm_import_errors", "raw", error_id, tenant_id)
 
 
 def redact_changes(changes: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:

@@ -13,14 +13,16 @@ from app.crm.import_jobs import CRM_FUNCTIONS
 from app.invoices.jobs import INVOICE_CRON
 from app.notifications.jobs import deliver_outbox
 from app.ops.jobs import BACKUP_CRON
+from app.ops.targets import warn_about_placement
 from app.privacy.jobs import PRIVACY_CRON_JOBS, PRIVACY_FUNCTIONS
-from app.security.crypto import rotate_field_keys
+from app.security.rotation import rotate_field_keys
 from app.settings import get_settings
 
 
 async def startup(ctx: dict[str, Any]) -> None:
     await db.start_pool(max_size=5)
     redis.use(ctx["redis"], ctx["redis"])
+    await warn_about_placement(get_settings())  # backups on one disk: told at every start
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:

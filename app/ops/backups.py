@@ -18,8 +18,16 @@ from typing import Any
 import asyncpg
 
 from app.core.db import global_transaction
-from app.ops.backup_crypto import decode_key, encrypt_stream, key_id
+from app.ops.backup_crypto import (
+    BackupCorrupt,
+    BackupKeyMissing,
+    decode_key,
+    decrypt_stream,
+    encrypt_stream,
+    key_id,
+)
 from app.ops.pgtools import backup_url, find_tool, libpq_args
+from app.ops.restore import backup_keys, file_sha256
 from app.ops.tables import Backup
 from app.ops.targets import BackupTarget, configured_targets
 from app.settings import Settings
@@ -111,6 +119,34 @@ def _dump_encrypted(pg_dump: str, url: str, key: bytes, out: Path) -> tuple[int,
     return size, digest
 
 
+class _Discard:
+    """A sink for decrypted bytes: verification only needs every tag to check out."""
+
+    def write(self, data: bytes) -> int:
+        return len(data)
+
+
+def verify_copy(target: BackupTarget, name: str, sha256: str, keys: list[bytes]) -> str | None:
+    """Read a target's copy back: it must exist, match the register's SHA-256 and decrypt with
+    every chunk authenticated. Returns what is wrong, or None (blocking: run in a thread)."""
+    with tempfile.TemporaryDirectory(prefix="odex-verify-") as scratch:
+        path = Path(scratch) / name
+        try:
+            target.fetch(name, path)
+        except FileNotFoundError:
+            return "missing"
+        except Exception as exc:  # an unreachable bucket: say so, don't crash the job
+            return f"can't be read: {exc}"
+        if file_sha256(path) != sha256:
+            return "its SHA-256 differs from the register"
+        try:
+            with path.open("rb") as source:
+                decrypt_stream(source, _Discard(), keys)  # type: ignore[arg-type]
+        except (BackupCorrupt, BackupKeyMissing) as exc:
+            return str(exc)
+    return None
+
+
 async def server_major() -> int:
     async with global_transaction() as conn:
         return int(await conn.fetchval("select current_setting('server_version_num')::int"))
@@ -161,6 +197,11 @@ async def take_backup(
             for target in targets:
                 await asyncio.to_thread(target.put, name, path)
                 stored.append(target)
+        keys = backup_keys(settings)
+        for target in targets:  # read every copy back before counting the backup as taken
+            problem = await asyncio.to_thread(verify_copy, target, name, digest, keys)
+            if problem:
+                raise BackupFailed(f"the copy in {target.label} does not verify: {problem}")
     except Exception as exc:
         for target in stored:  # a backup counts only when every target holds it
             with contextlib.suppress(Exception):
@@ -187,6 +228,7 @@ async def take_backup(
                 Backup.key_id: key_id(key).hex(),
                 Backup.targets: labels,
                 Backup.finished_at: datetime.now(UTC),
+                Backup.verified_at: datetime.now(UTC),
             }
         ).where(Backup.id == backup_id)
     log.info("backup %s: %d bytes, sha256 %s, in %s", name, size, digest, ", ".join(labels))
@@ -219,28 +261,84 @@ async def has_backup_for(day: date) -> bool:
 
 
 async def prune_backups(settings: Settings, targets: list[BackupTarget] | None = None) -> list[str]:
-    """Apply the retention schedule: delete pruned files from every target, mark their rows.
+    """Apply the retention schedule, keeping the newest *verified* copy in each target.
 
-    Erased customer data leaves the backups here: once every backup taken before an erasure
-    is pruned, no copy of it is left.
+    Every copy the schedule keeps is read back (it must exist, match its SHA-256 and decrypt);
+    a copy that doesn't raises an operator alert. In each target the newest copy that verifies
+    is never deleted, even when the schedule would prune it, so a target always holds one good
+    backup. Erased customer data leaves the backups here: once every backup taken before an
+    erasure is pruned, no copy of it is left.
     """
+    from app.ops.alerts import raise_operator_alert
+
     targets = configured_targets(settings) if targets is None else targets
     async with global_transaction():
-        rows = await Backup.select(Backup.id, Backup.file_name, Backup.started_at).where(
-            Backup.status == "complete"
-        )
+        rows = await Backup.select(
+            Backup.id, Backup.file_name, Backup.started_at, Backup.sha256, Backup.targets
+        ).where(Backup.status == "complete")
+    rows.sort(key=lambda r: r["started_at"], reverse=True)
     keep = backups_to_keep(
         [(row["id"], row["started_at"]) for row in rows], Retention.from_settings(settings)
     )
-    pruned = [row for row in rows if row["id"] not in keep]
-    for row in pruned:
+    keys = backup_keys(settings)
+    anchors: dict[str, Any] = {}  # target label -> the newest copy there that verifies
+    problems: list[str] = []
+    for target in targets:
+        for row in (r for r in rows if target.label in (r["targets"] or [])):
+            if row["id"] not in keep and target.label in anchors:
+                continue  # will be pruned, and this target already has a good copy
+            problem = await asyncio.to_thread(
+                verify_copy, target, row["file_name"], row["sha256"], keys
+            )
+            if problem:
+                problems.append(f"{row['file_name']} in {target.label}: {problem}")
+            elif target.label not in anchors:
+                anchors[target.label] = row["id"]
+    pruned = []
+    for row in rows:
+        if row["id"] in keep:
+            continue
+        holding = [t for t in targets if anchors.get(t.label) == row["id"]]
         for target in targets:
-            await asyncio.to_thread(target.delete, row["file_name"])
+            if target not in holding:
+                await asyncio.to_thread(target.delete, row["file_name"])
         async with global_transaction():
+            if holding:  # the newest good copy of some target: it stays there only
+                await Backup.update({Backup.targets: [t.label for t in holding]}).where(
+                    Backup.id == row["id"]
+                )
+                continue
             await Backup.update(
                 {Backup.status: "pruned", Backup.pruned_at: datetime.now(UTC)}
             ).where(Backup.id == row["id"])
-    return [str(row["file_name"]) for row in pruned]
+        pruned.append(str(row["file_name"]))
+    verified = [r["id"] for r in rows if r["id"] in keep]
+    if verified:
+        async with global_transaction():
+            await Backup.update(
+                {Backup.verified_at: datetime.now(UTC), Backup.verify_error: None}
+            ).where(Backup.id.is_in(verified))
+    if problems:
+        await raise_operator_alert(
+            "backup_unverifiable",
+            f"{len(problems)} kept backup cop{'y does' if len(problems) == 1 else 'ies do'} not"
+            " verify",
+            "\n".join(problems),
+        )
+        async with global_transaction() as conn:
+            for line in problems:
+                name = line.split(" in ", 1)[0]
+                await conn.execute(
+                    "update backups set verify_error = $2 where file_name = $1", name, line
+                )
+    for target in targets:
+        if target.label not in anchors and any(target.label in (r["targets"] or []) for r in rows):
+            await raise_operator_alert(
+                "backup_unverifiable",
+                f"No backup in {target.label} verifies",
+                "Every copy this target should hold is missing or corrupt: check it now.",
+            )
+    return pruned
 
 
 async def run_scheduled_backup(settings: Settings, now: datetime | None = None) -> str:

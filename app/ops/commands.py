@@ -41,8 +41,17 @@ def backup_command(list_only: bool) -> None:
         pruned = await prune_backups(settings)
         return record, pruned
 
+    async def alerted() -> Any:
+        from app.ops.alerts import raise_operator_alert
+
+        try:
+            return await work()
+        except BackupFailed as exc:
+            await raise_operator_alert("backup_failed", "A manual backup failed", str(exc))
+            raise
+
     try:
-        record, pruned = _with_pool(work)
+        record, pruned = _with_pool(alerted)
     except BackupFailed as exc:
         sys.exit(f"backup failed: {exc}")
     print(

@@ -6,13 +6,26 @@ from typing import Any
 
 from arq import cron
 
+from app.ops.alerts import raise_operator_alert
 from app.ops.backups import BACKUP_TIMEOUT, run_scheduled_backup
 from app.settings import get_settings
 
 
 async def daily_backup(ctx: dict[str, Any]) -> str:
-    """Take today's encrypted backup if it has not happened yet, then apply retention."""
-    return await run_scheduled_backup(get_settings())
+    """Take today's encrypted backup if it has not happened yet, then apply retention.
+
+    A failure is an operator alert (stored, mailed to staff and OPERATOR_EMAIL) before the job
+    fails; the next hourly run tries again.
+    """
+    try:
+        return await run_scheduled_backup(get_settings())
+    except Exception as exc:
+        await raise_operator_alert(
+            "backup_failed",
+            "The daily backup failed",
+            f"{type(exc).__name__}: {exc}. The next hourly run tries again.",
+        )
+        raise
 
 
 # Hourly and at worker start: a day missed while no worker ran is caught up at the next tick.

@@ -42,7 +42,8 @@ def backup_keys(settings: Settings) -> list[bytes]:
     return [decode_key(value) for value in values if value.strip()]
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """The SHA-256 (hex) of a file, read in 1 MiB blocks."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1024 * 1024), b""):
@@ -72,7 +73,7 @@ async def _fetch_recorded(
         except FileNotFoundError:
             problems.append(f"{target.label}: missing")
             continue
-        if await asyncio.to_thread(_sha256, path) == row["sha256"]:
+        if await asyncio.to_thread(file_sha256, path) == row["sha256"]:
             return path, f"{target.label}/{row['file_name']}"
         problems.append(f"{target.label}: checksum differs from the register")
     raise RestoreRefused("no intact copy of the backup: " + "; ".join(problems))

@@ -20,3 +20,17 @@ class Backup(Table, tablename="backups"):
     started_at = Timestamptz()
     finished_at = Timestamptz(null=True, default=None)
     pruned_at = Timestamptz(null=True, default=None)
+    verified_at = Timestamptz(null=True, default=None)
+    verify_error = Text(null=True, default=None)
+
+
+class OperatorAlert(Table, tablename="operator_alerts"):
+    """Something the platform's operators must look at (a backup failed or doesn't verify)."""
+
+    id = UUID(primary_key=True)
+    kind = Text()
+    summary = Text()
+    details = Text(default="")
+    created_at = Timestamptz()
+    acknowledged_at = Timestamptz(null=True, default=None)
+    acknowledged_by = UUID(null=True, default=None)

@@ -57,39 +57,141 @@ async def open_requests(current: Current) -> dict[str, dict[str, Any] | None]:
     return {"workspace": workspace, "account": account}
 
 
-async def _sole_owned_workspaces(user_id: UUID) -> list[UUID]:
-    """Workspaces where the user is the only owner (they must hand over or delete them)."""
+async def sole_owned(user_id: UUID) -> list[dict[str, Any]]:
+    """Workspaces the user is the only owner of, with the members who could take them over.
+
+    Deleting the account would leave each of them without an owner (and still billing), so the
+    user chooses for each: hand it to a member, or delete it with the account.
+    """
     async with user_transaction(user_id) as conn:
         owned = await conn.fetch(
             "select tenant_id from memberships where user_id = $1 and role = 'owner'", user_id
         )
-    sole = []
+    found = []
     for row in owned:
-        async with tenant_transaction(row["tenant_id"]) as conn:
-            owners = await conn.fetchval("select count(*) from memberships where role = 'owner'")
-            members = await conn.fetchval("select count(*) from memberships")
-        if owners == 1 and members > 1:
-            sole.append(row["tenant_id"])
-    return sole
+        tenant_id = row["tenant_id"]
+        async with tenant_transaction(tenant_id) as conn:
+            owners = await conn.fetchval(
+                "select count(*) from memberships where tenant_id = $1 and role = 'owner'",
+                tenant_id,
+            )
+            if owners != 1:
+                continue
+            name = await conn.fetchval("select name from tenants where id = $1", tenant_id)
+            others = await conn.fetch(
+                "select m.user_id, u.name, u.email from memberships m join users u"
+                " on u.id = m.user_id where m.tenant_id = $1 and m.user_id <> $2"
+                " order by u.name, u.email",
+                tenant_id,
+                user_id,
+            )
+        found.append({"tenant_id": tenant_id, "name": name, "members": [dict(o) for o in others]})
+    return found
 
 
-async def request_deletion(current: Current, scope: str, password: str) -> UUID:
-    """Schedule the deletion of the user's account or (owners) the whole workspace."""
+def _check_choices(sole: list[dict[str, Any]], choices: dict[str, str]) -> dict[UUID, UUID | None]:
+    """{workspace: member to hand it to, or None to delete it}; FormInvalid if one is missing."""
+    decided: dict[UUID, UUID | None] = {}
+    errors: dict[str, str] = {}
+    for workspace in sole:
+        field = f"workspace_{workspace['tenant_id']}"
+        choice = choices.get(field, "")
+        members = {str(m["user_id"]): m["user_id"] for m in workspace["members"]}
+        if choice == "delete":
+            decided[workspace["tenant_id"]] = None
+        elif choice in members:
+            decided[workspace["tenant_id"]] = members[choice]
+        else:
+            errors[field] = "Choose: hand it to a member, or delete it with your account."
+    if errors:
+        names = ", ".join(str(w["name"]) for w in sole)
+        errors["form"] = (
+            f"You are the only owner of {names}. For each, choose whether to hand it to another"
+            " member first or to delete it with your account."
+        )
+        raise FormInvalid(errors)
+    return decided
+
+
+async def _hand_over(user_id: UUID, tenant_id: UUID, member_id: UUID) -> None:
+    """Make `member_id` an owner of the workspace (as the user would on the team page)."""
+    from app.accounts.services import load_current
+    from app.accounts.team import change_role
+
+    current = await load_current(user_id, tenant_id)
+    if current is None:
+        raise FormInvalid({"form": "You no longer belong to that workspace."})
+    async with tenant_transaction(tenant_id) as conn:
+        membership = await conn.fetchval(
+            "select id from memberships where tenant_id = $1 and user_id = $2",
+            tenant_id,
+            member_id,
+        )
+    if membership is None:
+        raise FormInvalid({f"workspace_{tenant_id}": "That person has left the workspace."})
+    await change_role(current, membership, "owner")
+
+
+async def _delete_with_account(
+    user: dict[str, Any], user_id: UUID, tenant_id: UUID, due: datetime, account_request: UUID
+) -> None:
+    """Schedule the workspace's deletion with the account's (cancelling one cancels both)."""
+    async with tenant_transaction(tenant_id) as conn:
+        linked = await conn.fetchval(
+            "update deletion_requests set with_account = $2 where workspace_id = $1"
+            " and scope = 'workspace' and status in ('scheduled', 'purging') returning id",
+            tenant_id,
+            account_request,
+        )
+        if linked is not None:
+            return
+        request_id = uuid.uuid4()
+        await DeletionRequest.insert(
+            DeletionRequest(
+                id=request_id,
+                scope="workspace",
+                workspace_id=tenant_id,
+                subject_user_id=user_id,
+                notify_email=user["email"],
+                due_at=due,
+                with_account=account_request,
+            )
+        )
+        await hooks.security_event(
+            tenant_id,
+            "workspace_deletion_requested",
+            user_id,
+            {
+                "summary": f"with its only owner's account, on {due:%d %b %Y}",
+                "request_id": str(request_id),
+            },
+        )
+
+
+async def request_deletion(
+    current: Current, scope: str, password: str, choices: dict[str, str] | None = None
+) -> UUID:
+    """Schedule the deletion of the user's account or (owners) the whole workspace.
+
+    A sole owner deleting their account says for each such workspace whether it goes to a
+    member (made owner now) or is deleted with the account (scheduled alongside it).
+    """
     if scope not in ("account", "workspace"):
         raise FormInvalid({"form": "Choose what to delete."})
     if scope == "workspace" and not current.is_owner:
         raise Forbidden("Only an owner can delete the workspace.")
     user = await _check_password(current.user_id, password)
-    if scope == "account" and await _sole_owned_workspaces(current.user_id):
-        raise FormInvalid(
-            {
-                "form": "You are the only owner of a workspace that has other members. Make "
-                "someone else an owner, or delete the workspace, before deleting your account."
-            }
-        )
+    decided: dict[UUID, UUID | None] = {}
+    sole = await sole_owned(current.user_id) if scope == "account" else []
+    if sole:
+        decided = _check_choices(sole, choices or {})
+    going = [str(w["name"]) for w in sole if decided[w["tenant_id"]] is None]
     settings = get_settings()
     due = datetime.now(UTC) + timedelta(days=settings.deletion_grace_days)
     request_id = uuid.uuid4()
+    for tenant_id, member_id in decided.items():  # hand-overs first: they can still fail
+        if member_id is not None:
+            await _hand_over(current.user_id, tenant_id, member_id)
     try:
         async with tenant_transaction(current.tenant_id):
             await DeletionRequest.insert(
@@ -111,6 +213,7 @@ async def request_deletion(current: Current, scope: str, password: str) -> UUID:
                 name=user["name"],
                 scope=scope,
                 workspace=current.tenant_name,
+                workspaces=going,
                 due=f"{due:%d %b %Y %H:%M} UTC",
                 link=f"{settings.base_url}/settings/export",
             )
@@ -122,6 +225,9 @@ async def request_deletion(current: Current, scope: str, password: str) -> UUID:
             )
     except asyncpg.UniqueViolationError as exc:
         raise FormInvalid({"form": f"Deletion of this {scope} is already scheduled."}) from exc
+    for tenant_id, member_id in decided.items():
+        if member_id is None:
+            await _delete_with_account(user, current.user_id, tenant_id, due, request_id)
     return request_id
 
 
@@ -140,6 +246,12 @@ async def cancel_deletion(current: Current, scope: str) -> None:
         )
         if status != "UPDATE 1":
             raise FormInvalid({"form": "The deletion has already started."})
+        # workspaces the user chose to delete with the account stay
+        await conn.execute(
+            "update deletion_requests set status = 'cancelled', cancelled_at = now(),"
+            " notify_email = null where with_account = $1 and status = 'scheduled'",
+            pending["id"],
+        )
         await queue_mail(
             "deletion",
             current.email,
@@ -180,9 +292,11 @@ async def sweep_deletions(ctx: dict[str, Any] | None = None) -> int:
                     due=f"{row['due_at']:%d %b %Y %H:%M} UTC",
                     link=f"{settings.base_url}/settings/export",
                 )
-        due = await conn.fetch(
-            "select id from deletion_requests where status in ('scheduled', 'purging') "
-            "and due_at <= $1 order by due_at",
+        due = await conn.fetch(  # an account waits for the workspaces deleted with it
+            "select r.id from deletion_requests r where r.status in ('scheduled', 'purging')"
+            " and r.due_at <= $1 and not exists (select 1 from deletion_requests w"
+            " where w.with_account = r.id and w.status in ('scheduled', 'purging'))"
+            " order by r.due_at",
             now,
         )
     for row in due:

@@ -1,23 +1,17 @@
-"""CSV export of a workspace: one CSV per entity in a zip with a manifest, streamed by COPY.
+"""CSV export: one human-readable CSV per kind of record in a zip, with a manifest and README.
 
-The export is a declarative list of (file name, table, SQL). Each file is produced by
-PostgreSQL's `COPY (SELECT …) TO STDOUT` inside `tenant_transaction` (so RLS applies) and written
-chunk by chunk into the zip, so the worker's memory stays flat whatever the row count. Text cells
-that a spreadsheet would run as a formula (= + - @ tab CR) are prefixed with a quote in SQL.
-
-Files of tables with encrypted columns (DECRYPTED_FILES: contacts' emails/phones, note bodies)
-can't be decrypted inside COPY: they are read through a cursor in chunks of EXPORT_CHUNK rows,
-decrypted in Python and written as the same CSV (the other columns still cast to text by
-PostgreSQL, blind indexes left out), so memory stays flat there too.
+Who gets what: admins and owners export the workspace; members export their own data (their
+account, consents, usage, notifications, security records and support tickets, and the
+records they own, wrote, created or were assigned). The files come from the data map
+(app/core/datamap.py): each domain declares its files and their documented columns; they are
+written by app/privacy/export_files.py (COPY … TO STDOUT, or a cursor for encrypted columns).
 """
 
 from __future__ import annotations
 
-import csv
-import hashlib
-import io
 import json
 import os
+import time
 import uuid
 import zipfile
 from datetime import UTC, datetime, timedelta
@@ -25,110 +19,44 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-import asyncpg
-
 from app.accounts.schemas import Current
+from app.core import datamap
+from app.core.datamap import ExportFile
 from app.core.db import after_commit, tenant_transaction
 from app.core.errors import RecordNotFound
 from app.core.redis import queue, redis
 from app.notifications.services import notify, queue_mail
 from app.privacy import hooks
+from app.privacy.export_files import args_for, file_sql, readme, write_copy, write_opened
 from app.privacy.tables import Export
-from app.security.crypto import decrypt_list, decrypt_text
 from app.settings import get_settings
 
 EXPORT_JOB = "run_export"
-BOM = b"\xef\xbb\xbf"
-# Types whose values are numbers, dates, ids or booleans: never a formula, left untouched
-# (so a negative amount stays a number in the spreadsheet).
-SAFE_TYPES = {
-    "int2", "int4", "int8", "numeric", "float4", "float8", "money", "bool", "uuid",
-    "date", "time", "timetz", "timestamp", "timestamptz", "interval", "oid",
-}  # fmt: skip
-
-# (file name, table that must exist, query). $1 is the requesting user's id.
-EXPORT_SPECS: list[tuple[str, str, str]] = [
-    ("contacts.csv", "contacts", "select * from contacts"),
-    ("companies.csv", "companies", "select * from companies"),
-    ("pipelines.csv", "pipelines", "select * from pipelines"),
-    ("stages.csv", "stages", "select * from stages"),
-    ("deals.csv", "deals", "select * from deals"),
-    ("deal_contacts.csv", "deal_contacts", "select * from deal_contacts"),
-    ("invoices.csv", "invoices", "select * from invoices"),
-    ("invoice_lines.csv", "invoice_lines", "select * from invoice_lines"),
-    ("notes.csv", "notes", "select * from notes"),
-    ("tasks.csv", "tasks", "select * from tasks"),
-    ("activities.csv", "activities", "select * from activities"),
-    (
-        "my_account.csv",
-        "users",
-        "select id, email, name, email_verified_at, is_staff, created_at, updated_at "
-        "from users where id = $1",
-    ),
-    (
-        "my_memberships.csv",
-        "memberships",
-        "select m.tenant_id, m.role, m.created_at from memberships m where m.user_id = $1",
-    ),
-    (
-        "my_consents.csv",
-        "consents",
-        "select id, purpose, granted, policy_version, source, page, ip, user_agent, created_at "
-        "from consents where user_id = $1 order by id",
-    ),
-    (
-        "my_usage_events.csv",
-        "usage_events",
-        "select created_at, category, kind, path, feature, browser, os, device, ip "
-        "from usage_events where user_id = $1 order by created_at",
-    ),
-]
+EXPORT_TIMEOUT_SECONDS = 2 * 3600  # the job's arq timeout (app/privacy/jobs.py)
+SCOPES = {
+    "workspace": "everything in the workspace (owners and admins)",
+    "own": "your own data and the records you own, wrote, created or were given (members)",
+}
 
 
-# Files whose `<name>_enc` columns hold ciphertext: written as `<name>` decrypted, `*_bidx` dropped.
-DECRYPTED_FILES = {"contacts.csv", "notes.csv"}
-EXPORT_CHUNK = 1000
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+def scope_of(current: Current) -> str:
+    """Admins and owners export the workspace; members their own data."""
+    return "workspace" if current.is_admin else "own"
 
 
-def neutralise(expr: str) -> str:
-    """SQL that prefixes a text value with ' when a spreadsheet would take it as a formula."""
-    text = f"({expr})::text"
-    return (
-        f"case when left({text}, 1) in ('=', '+', '-', '@', chr(9), chr(13)) "
-        f"then '''' || {text} else {text} end"
-    )
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-async def safe_query(conn: asyncpg.Connection, sql: str) -> str:
-    """Wrap `sql` so every text-like column is neutralised against formula injection."""
-    stmt = await conn.prepare(f"select * from ({sql}) as q limit 0")
-    columns = []
-    for attr in stmt.get_attributes():
-        col = "q." + _ident(attr.name)
-        if attr.type.name in SAFE_TYPES:
-            columns.append(col)
-        else:
-            columns.append(f"{neutralise(col)} as {_ident(attr.name)}")
-    return f"select {', '.join(columns)} from ({sql}) as q"
-
-
-async def existing_specs(conn: asyncpg.Connection) -> list[tuple[str, str, str]]:
-    """The specs whose table exists in this database (every CRM table that is migrated)."""
-    names = [table for _, table, _ in EXPORT_SPECS]
-    rows = await conn.fetch(
-        "select t from unnest($1::text[]) as t where to_regclass('public.' || t) is not null",
-        names,
-    )
-    present = {r["t"] for r in rows}
-    return [spec for spec in EXPORT_SPECS if spec[1] in present]
+def files_for(scope: str) -> list[ExportFile]:
+    """The data map's files of an export (CRM files by name, then the my_ files)."""
+    found = [
+        spec
+        for place in datamap.places()
+        for spec in place.exports
+        if (spec.workspace_where if scope == "workspace" else spec.own_where) is not None
+    ]
+    return sorted(found, key=lambda f: (f.name.startswith("my_"), f.name))
 
 
 def export_dir() -> Path:
+    """Where export zips (and the temp files of exports being written) live."""
     return Path(get_settings().data_dir) / "exports"
 
 
@@ -136,8 +64,10 @@ def _progress_key(export_id: UUID) -> str:
     return f"privacy:export:{export_id}:progress"
 
 
-async def request_export(current: Current, bom: bool) -> UUID:
-    """Start an export of the workspace for the current user (or return the one running)."""
+async def request_export(current: Current, bom: bool, visitor_id: str | None = None) -> UUID:
+    """Start an export for the current user (or return the one running): the workspace for
+    admins, their own data for members. `visitor_id` is the browser's consent id (the
+    consents file lists the same entries as the My data page)."""
     async with tenant_transaction(current.tenant_id) as conn:
         running = await conn.fetchval(
             "select id from exports where user_id = $1 and status in ('queued', 'running') "
@@ -148,13 +78,24 @@ async def request_export(current: Current, bom: bool) -> UUID:
             return UUID(str(running))
         export_id = uuid.uuid4()
         await Export.insert(
-            Export(id=export_id, tenant_id=current.tenant_id, user_id=current.user_id, bom=bom)
+            Export(
+                id=export_id,
+                tenant_id=current.tenant_id,
+                user_id=current.user_id,
+                bom=bom,
+                visitor_id=(visitor_id or "")[:64] or None,
+            )
+        )
+        what = (
+            "CSV export of all workspace data"
+            if scope_of(current) == "workspace"
+            else "CSV export of their own data"
         )
         await hooks.security_event(
             current.tenant_id,
             "export_requested",
             current.user_id,
-            {"summary": "CSV export of all workspace data", "export_id": str(export_id)},
+            {"summary": what, "export_id": str(export_id)},
         )
 
         async def enqueue() -> None:
@@ -208,118 +149,27 @@ async def export_file(current: Current, export_id: UUID) -> tuple[Path, str]:
     return path, str(row["file_name"])
 
 
-async def _write_member(
-    conn: asyncpg.Connection,
-    archive: zipfile.ZipFile,
-    name: str,
-    sql: str,
-    args: list[Any],
-    bom: bool,
-) -> dict[str, Any]:
-    digest = hashlib.sha256()
-    size = 0
-    with archive.open(name, "w", force_zip64=True) as member:
-
-        async def write(chunk: bytes) -> None:
-            nonlocal size
-            member.write(chunk)
-            digest.update(chunk)
-            size += len(chunk)
-
-        if bom:
-            await write(BOM)
-        status = await conn.copy_from_query(
-            await safe_query(conn, sql), *args, output=write, format="csv", header=True
+async def _scope_of_row(tenant_id: UUID, user_id: UUID) -> tuple[str, str]:
+    """(scope, workspace name) for the requester as they are now (a demoted admin gets their
+    own data only)."""
+    async with tenant_transaction(tenant_id) as conn:
+        role = await conn.fetchval(
+            "select role from memberships where tenant_id = $1 and user_id = $2",
+            tenant_id,
+            user_id,
         )
-    return {
-        "file": name,
-        "rows": int(status.split()[-1]),
-        "bytes": size,
-        "sha256": digest.hexdigest(),
-    }
-
-
-def _array_literal(values: list[str]) -> str:
-    """A PostgreSQL array literal, as COPY writes the other text[] columns ({a,"b c"})."""
-
-    def item(v: str) -> str:
-        if v and v.upper() != "NULL" and not any(ch in v for ch in ',{}"\\ \t\n\r'):
-            return v
-        return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-    return "{" + ",".join(item(v) for v in values) + "}"
-
-
-def _safe_cell(value: str) -> str:
-    return "'" + value if value.startswith(FORMULA_START) else value
-
-
-async def _write_decrypted(
-    conn: asyncpg.Connection,
-    archive: zipfile.ZipFile,
-    name: str,
-    sql: str,
-    args: list[Any],
-    bom: bool,
-) -> dict[str, Any]:
-    """Like `_write_member`, for a file with encrypted columns: a cursor, chunks, Python CSV."""
-    stmt = await conn.prepare(f"select * from ({sql}) as q limit 0")
-    header: list[str] = []
-    exprs: list[str] = []
-    decoders: list[Any] = []
-    for attr in stmt.get_attributes():
-        col = "q." + _ident(attr.name)
-        if attr.name.endswith("_bidx"):
-            continue
-        if attr.name.endswith("_enc"):
-            header.append(attr.name.removesuffix("_enc"))
-            exprs.append(col)
-            if attr.type.kind == "array":
-                decoders.append(lambda v: _array_literal(decrypt_list(v)))
-            else:
-                decoders.append(lambda v: _safe_cell(decrypt_text(v)) if v else v)
-        else:
-            header.append(attr.name)
-            safe = attr.type.name in SAFE_TYPES
-            exprs.append(f"{col}::text" if safe else f"{neutralise(col)}")
-            decoders.append(None)
-    digest = hashlib.sha256()
-    size = rows = 0
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    with archive.open(name, "w", force_zip64=True) as member:
-
-        def flush() -> None:
-            nonlocal size
-            chunk = buffer.getvalue().encode()
-            buffer.seek(0)
-            buffer.truncate()
-            member.write(chunk)
-            digest.update(chunk)
-            size += len(chunk)
-
-        if bom:
-            buffer.write(BOM.decode())
-        writer.writerow(header)
-        cursor = await conn.cursor(f"select {', '.join(exprs)} from ({sql}) as q", *args)
-        while records := await cursor.fetch(EXPORT_CHUNK):
-            for record in records:
-                writer.writerow(
-                    [
-                        value if decode is None or value is None else decode(value)
-                        for value, decode in zip(record, decoders, strict=True)
-                    ]
-                )
-            rows += len(records)
-            flush()
-        flush()
-    return {"file": name, "rows": rows, "bytes": size, "sha256": digest.hexdigest()}
+        name = await conn.fetchval("select name from tenants where id = $1", tenant_id)
+    if role is None:
+        raise RecordNotFound()
+    return ("workspace" if role in ("owner", "admin") else "own"), str(name)
 
 
 async def run_export(ctx: dict[str, Any] | None, tenant: str, export_id: str) -> str:
     """arq job: write the zip (temp name, then rename), then notify and mail the requester.
 
-    Safe to run twice: a finished export is skipped, an interrupted one starts over.
+    Safe to run twice: a finished export is skipped, an interrupted one starts over. The temp
+    file goes whatever ends the job (an error, a timeout's cancellation); one left by a killed
+    worker is swept by `sweep_export_files`.
     """
     eid, tenant_id = UUID(export_id), UUID(tenant)
     async with tenant_transaction(tenant_id):
@@ -334,34 +184,52 @@ async def run_export(ctx: dict[str, Any] | None, tenant: str, export_id: str) ->
     stamp = datetime.now(UTC)
     file_name = f"odex-export-{stamp:%Y%m%d-%H%M}.zip"
     try:
+        scope, workspace = await _scope_of_row(tenant_id, user_id)
         async with tenant_transaction(tenant_id, user_id):
             await Export.update(
                 {Export.status: "running", Export.started_at: stamp, Export.progress: 0}
             ).where(Export.id == eid)
         manifest: dict[str, Any] = {
             "export_id": export_id,
+            "workspace": workspace,
             "workspace_id": str(tenant_id),
             "requested_by": str(user_id),
-            "generated_at": stamp.isoformat(),
+            "scope": scope,
+            "scope_means": SCOPES[scope],
+            "generated_at": stamp.strftime("%Y-%m-%d %H:%M:%S"),
             "encoding": "utf-8-sig" if row["bom"] else "utf-8",
-            "formula_cells": "text cells starting with = + - @ tab or CR are prefixed with '",
+            "formula_cells": "text cells starting with = @ tab CR, or + - when not a plain number,"
+            " are prefixed with '",
             "files": [],
         }
+        specs = files_for(scope)
+        values = [user_id, row["visitor_id"] or "", tenant_id]
         async with tenant_transaction(tenant_id, user_id) as conn:
-            specs = await existing_specs(conn)
             with zipfile.ZipFile(temp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-                for index, (name, _table, sql) in enumerate(specs):
-                    args = [user_id] if "$1" in sql else []
+                for index, spec in enumerate(specs):
                     await redis().set(
-                        _progress_key(eid), f"{index * 100 // len(specs)}:{name}", ex=86400
+                        _progress_key(eid), f"{index * 100 // len(specs)}:{spec.name}", ex=86400
                     )
-                    write = _write_decrypted if name in DECRYPTED_FILES else _write_member
-                    entry = await write(conn, archive, name, sql, args, bool(row["bom"]))
-                    manifest["files"].append(entry)
+                    sql = file_sql(spec, scope)
+                    write = write_opened if spec.opener else write_copy
+                    written = await write(
+                        conn, archive, spec, sql, args_for(sql, values), bool(row["bom"])
+                    )
+                    manifest["files"].append(
+                        {
+                            "file": spec.name,
+                            "description": spec.description,
+                            **written,
+                            "columns": [
+                                {"name": c.name, "description": c.description} for c in spec.columns
+                            ],
+                        }
+                    )
                 archive.writestr("manifest.json", json.dumps(manifest, indent=2))
+                archive.writestr("README.txt", readme(manifest, specs))
         os.replace(temp, final)
         await _finish(tenant_id, user_id, eid, file_name, final.stat().st_size, manifest)
-    except Exception as exc:
+    except BaseException as exc:  # also a timeout's CancelledError: never leave the temp file
         temp.unlink(missing_ok=True)
         async with tenant_transaction(tenant_id, user_id):
             await Export.update({Export.status: "failed", Export.error: type(exc).__name__}).where(
@@ -371,6 +239,40 @@ async def run_export(ctx: dict[str, Any] | None, tenant: str, export_id: str) ->
     finally:
         await redis().delete(_progress_key(eid))
     return "ready"
+
+
+async def sweep_export_files(ctx: dict[str, Any] | None = None) -> int:
+    """Cron: delete zips past their link, temp files of jobs that died or timed out (older than
+    the job's timeout, or of an export that has ended), and files whose export is gone."""
+    root = export_dir()
+    if not root.exists():
+        return 0
+    now = time.time()
+    link_limit = now - get_settings().export_link_hours * 3600
+    temp_limit = now - EXPORT_TIMEOUT_SECONDS
+    removed = 0
+    for folder in (p for p in root.iterdir() if p.is_dir()):
+        try:
+            tenant_id = UUID(folder.name)
+        except ValueError:
+            continue
+        async with tenant_transaction(tenant_id) as conn:
+            rows = {
+                str(r["id"]): r["status"]
+                for r in await conn.fetch("select id, status from exports")
+            }
+        for path in folder.iterdir():
+            export_id = path.name.lstrip(".").split(".")[0]
+            status = rows.get(export_id)
+            mtime = path.stat().st_mtime
+            if path.suffix == ".tmp":
+                stale = status not in ("queued", "running") or mtime < temp_limit
+            else:
+                stale = status is None or mtime < link_limit
+            if stale:
+                path.unlink(missing_ok=True)
+                removed += 1
+    return removed
 
 
 async def _finish(

@@ -1,4 +1,7 @@
-"""Calls into other domains that privacy actions trigger (security alerts, billing, audit)."""
+"""Calls into other domains that privacy actions trigger (security alerts, audit).
+
+Billing, files and every other domain's data are reached through the data map instead.
+"""
 
 from __future__ import annotations
 
@@ -26,11 +29,3 @@ async def audit(tenant_id: UUID, actor: UUID | None, action: str, target: str) -
     from app.security.audit import record_audit
 
     await record_audit(tenant_id, actor, action, target)
-
-
-async def cancel_billing(tenant_id: UUID) -> bool:
-    """Cancel the Stripe subscription and delete the customer, through the billing module."""
-    from app.billing.services import cancel_and_delete_customer
-
-    await cancel_and_delete_customer(tenant_id)
-    return True

@@ -1,97 +1,58 @@
-"""Right of access: everything Odex holds about the signed-in user, gathered for one page."""
+"""Right of access: everything Odex holds about the signed-in user, from the data map.
+
+Each place on the map that has a reader contributes one section of the page; long sections
+come a page at a time (PAGE rows) with a link to the next, and say how many there are in all,
+so nothing is cut off silently.
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Any
-from uuid import UUID
-
 from app.accounts.schemas import Current
-from app.core.db import global_transaction, tenant_transaction, user_transaction
-from app.core.useragent import classify
-from app.privacy import consent, policy, usage
+from app.core import datamap
+from app.core.datamap import Place, Section, Viewer
+from app.core.errors import RecordNotFound
 from app.security import sessions
 
-# Billing tables of the workspace (app/billing) shown when present; card data is never held.
-BILLING_TABLES = ("billing_accounts", "billing_customers", "billing_invoices")
-HIDDEN_COLUMNS = {"tenant_id", "password_hash", "raw", "payload"}
+PAGE = 25
 
 
-async def sessions_of(user_id: UUID, current_sid: str | None = None) -> list[dict[str, Any]]:
-    """The user's live sessions (app.security.sessions keeps a per-user index in Redis)."""
-    current_key = sessions.session_key(current_sid) if current_sid else None
+def viewer_of(current: Current, sid: str | None, visitor_id: str | None) -> Viewer:
+    """The reader of their own data, and the browser they read it in."""
+    return Viewer(
+        user_id=current.user_id,
+        tenant_id=current.tenant_id,
+        email=current.email,
+        session_key=sessions.session_key(sid) if sid else None,
+        visitor_id=visitor_id,
+    )
+
+
+def slug(place: Place) -> str:
+    """The element id of a place's section."""
+    return "md-" + place.name.replace(":", "-").replace("_", "-")
+
+
+def readers() -> list[Place]:
+    return sorted((p for p in datamap.places() if p.read), key=lambda p: (p.shown, p.name))
+
+
+async def my_data(
+    current: Current, sid: str | None, visitor_id: str | None
+) -> list[tuple[Place, Section]]:
+    """The first page of every section of the My data page."""
+    viewer = viewer_of(current, sid, visitor_id)
     found = []
-    for key, session in await sessions.user_sessions(str(user_id)):
-        found.append(
-            {
-                "ip": session.ip,
-                "device": "{} on {} ({})".format(*classify(session.user_agent)),
-                "created_at": datetime.fromtimestamp(session.created_at, UTC),
-                "last_seen": datetime.fromtimestamp(session.last_seen, UTC),
-                "current": key == current_key,
-            }
-        )
-    return sorted(found, key=lambda s: s["last_seen"], reverse=True)
+    for place in readers():
+        assert place.read is not None
+        found.append((place, await place.read(viewer, None, PAGE)))
+    return found
 
 
-async def _billing(tenant_id: UUID) -> dict[str, list[dict[str, Any]]]:
-    held: dict[str, list[dict[str, Any]]] = {}
-    async with tenant_transaction(tenant_id) as conn:
-        for table in BILLING_TABLES:
-            if await conn.fetchval("select to_regclass($1)", f"public.{table}") is None:
-                continue
-            rows = await conn.fetch(f"select * from {table} limit 50")
-            held[table] = [
-                {k: v for k, v in dict(r).items() if k not in HIDDEN_COLUMNS} for r in rows
-            ]
-    return held
-
-
-async def my_data(current: Current, sid: str | None, visitor_id: str | None) -> dict[str, Any]:
-    """Account, company, memberships, sessions, consents, usage, notifications, billing."""
-    async with global_transaction() as conn:
-        account = await conn.fetchrow(
-            "select id, name, email, email_verified_at, is_staff, created_at, updated_at "
-            "from users where id = $1",
-            current.user_id,
-        )
-    async with user_transaction(current.user_id) as conn:
-        memberships = [
-            dict(r)
-            for r in await conn.fetch(
-                "select tenant_id, role, created_at from memberships where user_id = $1 "
-                "order by created_at",
-                current.user_id,
-            )
-        ]
-    for m in memberships:  # a member may read their own workspace's name
-        async with tenant_transaction(m["tenant_id"]) as conn:
-            m["tenant_name"] = await conn.fetchval(
-                "select name from tenants where id = $1", m["tenant_id"]
-            )
-    async with tenant_transaction(current.tenant_id) as conn:
-        company = await conn.fetchrow(
-            "select id, name, status, created_at, updated_at from tenants where id = $1",
-            current.tenant_id,
-        )
-        notifications = [
-            dict(r)
-            for r in await conn.fetch(
-                "select created_at, kind, title, body, read_at from notifications "
-                "where user_id = $1 order by created_at desc limit 100",
-                current.user_id,
-            )
-        ]
-    return {
-        "account": dict(account) if account else {},
-        "company": dict(company) if company else {},
-        "memberships": memberships,
-        "sessions": await sessions_of(current.user_id, sid),
-        "consent_now": await consent.analytics_consent(str(current.user_id), visitor_id or ""),
-        "consents": await consent.history(current.user_id, visitor_id),
-        "policy_notices": await policy.notices_of(current.user_id),
-        "policy_acks": await policy.acks_of(current.user_id),
-        "usage": await usage.events_of_user(current.tenant_id, current.user_id),
-        "notifications": notifications,
-        "billing": await _billing(current.tenant_id),
-    }
+async def my_data_section(
+    current: Current, sid: str | None, visitor_id: str | None, name: str, after: str | None
+) -> tuple[Place, Section]:
+    """One section from `after` on (the "next page" link); 404 for a place without one."""
+    place = next((p for p in readers() if p.name == name), None)
+    if place is None or place.read is None:
+        raise RecordNotFound()
+    return place, await place.read(viewer_of(current, sid, visitor_id), after, PAGE)

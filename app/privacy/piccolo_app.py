@@ -4,6 +4,7 @@ from piccolo.conf.apps import AppConfig
 
 from app.privacy.tables import (
     Consent,
+    DeletionReport,
     DeletionRequest,
     Export,
     PolicyAck,
@@ -23,6 +24,7 @@ APP_CONFIG = AppConfig(
         VisitorEvent,
         Export,
         DeletionRequest,
+        DeletionReport,
         PolicyVersion,
         PolicyNotice,
         PolicyAck,

@@ -1,11 +1,14 @@
-"""The purge of a due deletion request: every tenant table in batches, resumable.
+"""The purge of a due deletion request, driven by the data map, resumable, then checked.
 
-A workspace purge finds every tenant table in the catalogue (each table with a `tenant_id`
-column), deletes its rows in committed batches (children before parents, so restrictive foreign
-keys never block), then the tenant row (which cascades the append-only tables the app role may
-not delete from), the users who belonged nowhere else, their sessions, and the Stripe customer.
-Each batch commits with its progress, so a worker killed mid-purge simply continues on the next
-run. What stays is the minimal deletion record.
+A workspace purge runs the ``purge`` handler of every place on the data map (the Stripe
+subscription is cancelled first; uploaded and exported files, Redis keys and global rows that
+name the workspace go), deletes the rows of every tenant table on the map in committed batches
+(children before parents, so restrictive foreign keys never block), then the tenant row (which
+cascades the append-only tables the app role may not delete from); members who belonged nowhere
+else are then deleted as in an account deletion. An account deletion runs the ``forget_user``
+handler of every place. Each step commits its progress, so a worker killed mid-purge simply
+continues on the next run. Last, the deletion report scans every place for what is left
+(app/privacy/report.py) and only the minimal deletion record stays.
 """
 
 from __future__ import annotations
@@ -13,21 +16,20 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import shutil
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 
+from app.core import datamap
+from app.core.datamap import Subject
 from app.core.db import global_transaction, tenant_transaction, user_transaction
+from app.core.redis import queue
 from app.notifications.services import queue_mail
-from app.privacy import hooks
-from app.privacy.export import export_dir
+from app.privacy import report
 from app.privacy.tables import DeletionRequest
-from app.security import sessions
 from app.settings import get_settings
-from app.support.services import forget_requester
 
 log = logging.getLogger("odex.privacy")
 
@@ -45,24 +47,22 @@ class PurgeInterrupted(RuntimeError):
 
 
 async def tenant_tables(conn: asyncpg.Connection) -> list[str]:
-    """Every table with a tenant_id column, children before parents (foreign keys)."""
+    """The data map's tenant tables the app may delete from, children before parents."""
+    mapped = [p.table for p in datamap.places() if p.tenant_scoped and p.table]
     rows = await conn.fetch(
-        "select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace "
-        "join pg_attribute a on a.attrelid = c.oid and a.attname = 'tenant_id' "
-        "and not a.attisdropped where n.nspname = 'public' and c.relkind in ('r', 'p') "
-        "and has_table_privilege(c.oid, 'DELETE') order by c.relname"
+        "select t from unnest($1::text[]) as t where to_regclass('public.' || t) is not null"
+        " and has_table_privilege('public.' || t, 'DELETE')",
+        mapped,
     )
-    names = [r["relname"] for r in rows if r["relname"] not in LAST_TABLES]
+    names = sorted(r["t"] for r in rows if r["t"] not in LAST_TABLES)
     edges = await conn.fetch(
         "select src.relname as child, dst.relname as parent from pg_constraint k "
         "join pg_class src on src.oid = k.conrelid join pg_class dst on dst.oid = k.confrelid "
         "where k.contype = 'f' and k.conrelid <> k.confrelid"
     )
-    parents: dict[str, set[str]] = {name: set() for name in names}
     children: dict[str, set[str]] = {name: set() for name in names}
     for edge in edges:
-        if edge["child"] in parents and edge["parent"] in parents:
-            parents[edge["child"]].add(edge["parent"])
+        if edge["child"] in children and edge["parent"] in children:
             children[edge["parent"]].add(edge["child"])
     ordered: list[str] = []
     remaining = set(names)
@@ -73,6 +73,46 @@ async def tenant_tables(conn: asyncpg.Connection) -> list[str]:
         ordered += ready
         remaining -= set(ready)
     return ordered
+
+
+def subject_to_json(subject: Subject) -> dict[str, Any]:
+    return {
+        "user_id": str(subject.user_id) if subject.user_id else None,
+        "emails": list(subject.emails),
+        "names": list(subject.names),
+        "tenants": [str(t) for t in subject.tenant_ids],
+    }
+
+
+def subject_from_json(data: dict[str, Any]) -> Subject:
+    return Subject(
+        user_id=UUID(data["user_id"]) if data.get("user_id") else None,
+        emails=tuple(data.get("emails", [])),
+        names=tuple(data.get("names", [])),
+        tenant_ids=tuple(UUID(t) for t in data.get("tenants", [])),
+    )
+
+
+async def person(user_id: UUID, extra_emails: tuple[str, ...] = ()) -> Subject:
+    """Everything that identifies a user in the data: id, addresses (the current one, those
+    mailed tokens, those given at the request), name, and the workspaces they belong to."""
+    async with global_transaction() as conn:
+        user = await conn.fetchrow("select email, name from users where id = $1", user_id)
+        tokens = await conn.fetch(
+            "select distinct lower(email) as email from email_tokens where user_id = $1", user_id
+        )
+    async with user_transaction(user_id) as conn:
+        tenants = await conn.fetch("select tenant_id from memberships where user_id = $1", user_id)
+    emails = {e.lower() for e in extra_emails if e}
+    emails |= {str(t["email"]) for t in tokens}
+    if user:
+        emails.add(str(user["email"]).lower())
+    return Subject(
+        user_id=user_id,
+        emails=tuple(sorted(emails)),
+        names=(str(user["name"]),) if user else (),
+        tenant_ids=tuple(r["tenant_id"] for r in tenants),
+    )
 
 
 async def _load(request_id: UUID) -> dict[str, Any] | None:
@@ -95,13 +135,16 @@ async def _save_progress(
     )
 
 
+async def _save(request_id: UUID, progress: dict[str, Any], rows: int = 0) -> None:
+    async with global_transaction() as conn:
+        await _save_progress(conn, request_id, progress, rows)
+
+
 async def _delete_batches(
     tenant_id: UUID,
     request_id: UUID,
     table: str,
     progress: dict[str, Any],
-    where: str = "true",
-    args: tuple[Any, ...] = (),
     stop: list[int] | None = None,
 ) -> bool:
     """Delete a table's rows of the tenant batch by batch; False if a foreign key blocked it."""
@@ -111,8 +154,7 @@ async def _delete_batches(
             async with tenant_transaction(tenant_id) as conn:
                 status = await conn.execute(
                     f'delete from "{table}" where ctid = any(array(select ctid from "{table}" '
-                    f"where {where} limit {PURGE_BATCH}))",
-                    *args,
+                    f"limit {PURGE_BATCH}))"
                 )
                 count = int(status.split()[-1])
                 counts[table] = counts.get(table, 0) + count
@@ -128,39 +170,16 @@ async def _delete_batches(
         await asyncio.sleep(PURGE_PAUSE_SECONDS)
 
 
-async def _remove_user(user_id: UUID) -> None:
-    """Delete a login identity (cascades its tokens, MFA, feed) and end all its sessions."""
-    async with global_transaction() as conn:
-        email = await conn.fetchval("select email from users where id = $1", user_id)
-        await conn.execute("delete from users where id = $1", user_id)
-        if email:  # delivered service mail to the address goes too; unsent mail still goes out
-            await conn.execute(
-                "delete from outbox where lower(to_addr) = lower($1) and sent_at is not null",
-                email,
-            )
-    if email:  # their support tickets and threads (global tables) go with the account
-        await forget_requester(user_id, email)
-    await sessions.destroy_user_sessions(str(user_id))
-
-
-async def _finish(request: dict[str, Any], progress: dict[str, Any]) -> None:
-    async with global_transaction() as conn:
-        if request["notify_email"]:
-            await queue_mail(
-                "deletion",
-                request["notify_email"],
-                f"Your {request['scope']} has been deleted",
-                "privacy_deletion_done.txt",
-                scope=request["scope"],
-                contact=get_settings().privacy_contact,
-            )
-        minimal = {"tables": progress.get("tables", {}), "billing": progress.get("billing")}
-        await conn.execute(
-            "update deletion_requests set status = 'completed', completed_at = now(), "
-            "notify_email = null, progress = $2::jsonb where id = $1",
-            request["id"],
-            json.dumps(minimal),
-        )
+async def forget_person(
+    subject: Subject, request_id: UUID, progress: dict[str, Any], key: str
+) -> None:
+    """Every place's ``forget_user`` handler for one person, each recorded once done."""
+    done: dict[str, int] = progress.setdefault(key, {})
+    for place in datamap.places():
+        if place.forget_user is None or place.name in done:
+            continue
+        done[place.name] = await place.forget_user(subject)
+        await _save(request_id, progress, done[place.name])
 
 
 async def purge_deletion(
@@ -171,6 +190,8 @@ async def purge_deletion(
     request = await _load(rid)
     if request is None or request["status"] not in OPEN or request["due_at"] > datetime.now(UTC):
         return "skipped"
+    if request["scope"] == "account" and await linked_workspaces_open(rid):
+        return "waiting"  # the workspaces deleted with the account go first
     async with global_transaction() as conn:
         await conn.execute(
             "update deletion_requests set status = 'purging', "
@@ -179,70 +200,120 @@ async def purge_deletion(
         )
     stop = [stop_after] if stop_after else None
     if request["scope"] == "workspace":
-        await _purge_workspace(request, stop)
+        subjects = await _purge_workspace(request, stop)
     else:
-        await _purge_account(request, stop)
+        subjects = await _purge_account(request)
+    await _finish(request, subjects)
     return "completed"
 
 
-async def _purge_workspace(request: dict[str, Any], stop: list[int] | None) -> None:
+async def linked_workspaces_open(request_id: UUID) -> bool:
+    """Does an account's deletion still wait for a workspace chosen to go with it?"""
+    async with global_transaction() as conn:
+        return bool(
+            await conn.fetchval(
+                "select 1 from deletion_requests where with_account = $1"
+                " and status in ('scheduled', 'purging')",
+                request_id,
+            )
+        )
+
+
+async def _purge_workspace(request: dict[str, Any], stop: list[int] | None) -> list[Subject]:
     tenant_id = UUID(str(request["workspace_id"]))
     rid = UUID(str(request["id"]))
     progress: dict[str, Any] = dict(request["progress"] or {})
     if "members" not in progress:  # read once: memberships are purged with everything else
         async with tenant_transaction(tenant_id) as conn:
-            members = await conn.fetch("select user_id from memberships")
-            progress["members"] = [str(m["user_id"]) for m in members]
+            members = [m["user_id"] for m in await conn.fetch("select user_id from memberships")]
             await conn.execute("update tenants set status = 'deleting' where id = $1", tenant_id)
-            await _save_progress(conn, rid, progress)
-    if not progress.get("billing"):
-        done = await hooks.cancel_billing(tenant_id)
-        progress["billing"] = "cancelled" if done else "none"
-        async with global_transaction() as conn:
-            await _save_progress(conn, rid, progress)
+        progress["members"] = [subject_to_json(await person(m)) for m in members]
+        await _save(rid, progress)
+    handlers: dict[str, int] = progress.setdefault("handlers", {})
+    for place in datamap.places():  # billing first (order), files, keys, global rows
+        if place.purge is not None and place.name not in handlers:
+            handlers[place.name] = await place.purge(tenant_id)
+            await _save(rid, progress)
     async with tenant_transaction(tenant_id) as conn:
         tables = await tenant_tables(conn)
     pending = list(tables)
     while pending:  # a restrictive foreign key can block a table until its referrers are gone
         blocked = [
-            t for t in pending if not await _delete_batches(tenant_id, rid, t, progress, stop=stop)
+            t for t in pending if not await _delete_batches(tenant_id, rid, t, progress, stop)
         ]
         if len(blocked) == len(pending):
             raise RuntimeError(f"purge blocked by foreign keys on {blocked}")
         pending = blocked
     async with tenant_transaction(tenant_id) as conn:  # cascades append-only tables (activities…)
         await conn.execute("delete from tenants where id = $1", tenant_id)
-    for user in progress["members"]:
-        user_id = UUID(user)
-        async with user_transaction(user_id) as conn:
+    removed: list[Subject] = []
+    for index, data in enumerate(progress["members"]):
+        member = subject_from_json(data)
+        assert member.user_id is not None
+        async with user_transaction(member.user_id) as conn:
             elsewhere = await conn.fetchval(
-                "select count(*) from memberships where user_id = $1", user_id
+                "select count(*) from memberships where user_id = $1", member.user_id
             )
         if not elsewhere:
-            await _remove_user(user_id)
-    shutil.rmtree(export_dir() / str(tenant_id), ignore_errors=True)
-    await _finish(request, progress)
+            await forget_person(member, rid, progress, f"member-{index}")
+            removed.append(member)
+    return [Subject(workspace_id=tenant_id), *removed]
 
 
-async def _purge_account(request: dict[str, Any], stop: list[int] | None) -> None:
+async def _purge_account(request: dict[str, Any]) -> list[Subject]:
     user_id = UUID(str(request["subject_user_id"]))
     rid = UUID(str(request["id"]))
     progress: dict[str, Any] = dict(request["progress"] or {})
-    async with user_transaction(user_id) as conn:
-        tenants = [
-            r["tenant_id"]
-            for r in await conn.fetch(
-                "select tenant_id from memberships where user_id = $1", user_id
-            )
-        ]
-    for tenant_id in tenants:
-        async with tenant_transaction(tenant_id) as conn:
-            exports = await conn.fetch("select id from exports where user_id = $1", user_id)
-        for export in exports:
-            (export_dir() / str(tenant_id) / f"{export['id']}.zip").unlink(missing_ok=True)
-        for table in ("usage_events", "exports"):
-            await _delete_batches(tenant_id, rid, table, progress, "user_id = $1", (user_id,), stop)
-        async with tenant_transaction(tenant_id) as conn:
-            await conn.execute("delete from memberships where user_id = $1", user_id)
-    await _remove_user(user_id)
-    await _finish(request, progress)
+    if "subject" not in progress:  # read once: the handlers delete what identifies them
+        extra = (str(request["notify_email"]),) if request["notify_email"] else ()
+        progress["subject"] = subject_to_json(await person(user_id, extra))
+        await _save(rid, progress)
+    subject = subject_from_json(progress["subject"])
+    await forget_person(subject, rid, progress, "handlers")
+    return [subject]
+
+
+async def _final_mail(request: dict[str, Any]) -> None:
+    """Confirm to the address given at the request, then drop the mail from the outbox: the
+    last copy of the address is the one the person receives."""
+    from app.notifications.jobs import deliver_outbox
+
+    if not request["notify_email"]:
+        return
+    async with global_transaction():
+        message_id = await queue_mail(
+            "deletion",
+            request["notify_email"],
+            f"Your {request['scope']} has been deleted",
+            "privacy_deletion_done.txt",
+            scope=request["scope"],
+            contact=get_settings().privacy_contact,
+        )
+    await deliver_outbox({}, message_id)
+    async with global_transaction() as conn:
+        await conn.execute("delete from outbox where id = $1 and sent_at is not null", message_id)
+
+
+async def _finish(request: dict[str, Any], subjects: list[Subject]) -> None:
+    await _final_mail(request)
+    rid = UUID(str(request["id"]))
+    result = await report.scan(subjects)
+    await report.record_report(rid, str(request["scope"]), result)
+    current = await _load(rid)
+    progress = dict(current["progress"] or {}) if current else {}
+    minimal = {  # counts only: the subject's addresses and workspaces are dropped
+        "tables": progress.get("tables", {}),
+        "handlers": progress.get("handlers", {}),
+        "report": "clean" if result.clean else "data left behind",
+    }
+    async with global_transaction() as conn:
+        await conn.execute(
+            "update deletion_requests set status = 'completed', completed_at = now(), "
+            "notify_email = null, progress = $2::jsonb where id = $1",
+            rid,
+            json.dumps(minimal),
+        )
+    account = request.get("with_account")
+    if account is not None and not await linked_workspaces_open(account):
+        # the account that waited for this workspace can go now
+        await queue().enqueue_job(PURGE_JOB, str(account), _job_id=f"purge:{account}:{rid}")

@@ -16,30 +16,10 @@ from app.core.errors import FormInvalid, RecordNotFound
 from app.core.web import client_ip, get_session, redirect, render, safe_local_path
 from app.privacy import consent, policy
 from app.privacy.middleware import state_of
+from app.privacy.processors import processors
+from app.settings import get_settings
 
 Req = Request[Any, Any, Any]
-
-PROCESSORS = [
-    {
-        "name": "Hosting provider",
-        "purpose": "Runs the servers, PostgreSQL database, Valkey and encrypted backups.",
-        "data": "All account, usage and CRM data (encrypted at rest, AES-256).",
-        "category": "hosting",
-    },
-    {
-        "name": "Stripe",
-        "purpose": "Processes payments and subscriptions for paid plans.",
-        "data": "Billing name, email, company, plan; card details go to Stripe, never to us.",
-        "category": "payment processing",
-    },
-    {
-        "name": "Email delivery provider",
-        "purpose": "Delivers service mail: verification, billing notices, security alerts, "
-        "policy changes.",
-        "data": "Recipient name and email address, the message.",
-        "category": "email delivery",
-    },
-]
 
 
 @get("/privacy")
@@ -66,7 +46,7 @@ async def policy_page(
 @get("/privacy/processors")
 async def processors_page(request: Req) -> Response[str]:
     await optional_current(request)
-    return render(request, "privacy/processors.html", {"processors": PROCESSORS})
+    return render(request, "privacy/processors.html", {"processors": processors(get_settings())})
 
 
 @get("/settings/cookies")

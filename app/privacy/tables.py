@@ -81,6 +81,7 @@ class Export(Table, tablename="exports"):
     started_at = Timestamptz(null=True, default=None)
     finished_at = Timestamptz(null=True, default=None)
     expires_at = Timestamptz(null=True, default=None)
+    visitor_id = Text(null=True, default=None)  # the browser it was asked from (consents)
 
 
 class DeletionRequest(Table, tablename="deletion_requests"):
@@ -100,6 +101,20 @@ class DeletionRequest(Table, tablename="deletion_requests"):
     completed_at = Timestamptz(null=True, default=None)
     rows_deleted = BigInt(default=0)
     progress = JSONB(default="{}")
+    with_account = UUID(null=True, default=None)  # a workspace deleted with this account
+
+
+class DeletionReport(Table, tablename="deletion_reports"):
+    """What the scan of every data-map place found after a purge (places and counts only)."""
+
+    id = UUID(primary_key=True)
+    request_id = UUID()
+    scope = Text()
+    clean = Boolean()
+    places_checked = Integer()
+    findings = JSONB(default="[]")
+    kept = JSONB(default="[]")
+    created_at = Timestamptz()
 
 
 class PolicyVersion(Table, tablename="policy_versions"):

@@ -2,16 +2,23 @@
 
 Each entry's hash is SHA-256 over a canonical JSON of its fields and the previous entry's
 hash. Appends lock the tenant's chain head row (FOR UPDATE), so concurrent writers queue up
-and the sequence has no gaps. odex_app may not update or delete entries (revoked in the
-migration); `verify_chain` finds the first entry whose content, order or link was changed.
+and the sequence has no gaps. odex_app may not delete entries nor change them, except to erase
+a person (`audit_chain.erase_person`); `verify_chain` finds the first entry whose content, order
+or link was changed.
+
+Format 2 entries (every entry written now) hash a salted digest of their personal fields
+(actor id and label, target, details) rather than the fields themselves. Erasing a person who
+deleted their account blanks those fields, drops the salt and keeps the digest, so the chain
+still verifies; any other change to an entry breaks it. Format 1 entries (older) hash the
+fields directly and can't be erased.
 """
 
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
+import secrets
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -23,6 +30,14 @@ from uuid import UUID
 import asyncpg
 
 from app.core import db
+from app.core.spreadsheet import safe_cell
+from app.security.audit_chain import (
+    FORMAT,
+    details_of,
+    entry_hash_v2,
+    personal_digest,
+    stored_entry_hash,
+)
 
 GENESIS = ""
 PAGE_SIZE = 50
@@ -32,38 +47,6 @@ def _plain(details: dict[str, Any] | None) -> dict[str, Any]:
     """Details as JSON data (what jsonb will give back), so hashing is stable."""
     result: dict[str, Any] = json.loads(json.dumps(details or {}, default=str))
     return result
-
-
-def entry_hash(
-    *,
-    tenant_id: UUID,
-    seq: int,
-    created_at: datetime,
-    actor_id: UUID | None,
-    actor_label: str,
-    action: str,
-    target: str,
-    details: dict[str, Any],
-    prev_hash: str,
-) -> str:
-    """The SHA-256 (hex) that links an entry into its tenant's chain."""
-    canonical = json.dumps(
-        {
-            "tenant_id": str(tenant_id),
-            "seq": seq,
-            "created_at": created_at.astimezone(UTC).isoformat(timespec="microseconds"),
-            "actor_id": str(actor_id) if actor_id else None,
-            "actor_label": actor_label,
-            "action": action,
-            "target": target,
-            "details": details,
-            "prev_hash": prev_hash,
-        },
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-    )
-    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 @asynccontextmanager
@@ -105,32 +88,33 @@ async def record_audit(
         assert head is not None
         seq, prev = int(head["seq"]) + 1, str(head["hash"])
         created_at = datetime.now(UTC)
-        digest = entry_hash(
+        salt = secrets.token_hex(16)
+        label = actor_label[:200]
+        digest = entry_hash_v2(
             tenant_id=tenant_id,
             seq=seq,
             created_at=created_at,
-            actor_id=actor_id,
-            actor_label=actor_label,
             action=action,
-            target=target,
-            details=plain,
+            personal=personal_digest(salt, actor_id, label, target, plain),
             prev_hash=prev,
         )
         await conn.execute(
             "insert into audit_log (id, tenant_id, seq, created_at, actor_id, actor_label,"
-            " action, target, details, prev_hash, hash)"
-            " values ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10, $11)",
+            " action, target, details, prev_hash, hash, format, salt)"
+            " values ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10, $11, $12, $13)",
             uuid.uuid4(),
             tenant_id,
             seq,
             created_at,
             actor_id,
-            actor_label[:200],
+            label,
             action,
             target,
             json.dumps(plain),
             prev,
             digest,
+            FORMAT,
+            salt,
         )
         await conn.execute(
             "update audit_chain_heads set seq = $2, hash = $3 where tenant_id = $1",
@@ -139,13 +123,6 @@ async def record_audit(
             digest,
         )
     return seq
-
-
-def _details_of(value: Any) -> dict[str, Any]:
-    if isinstance(value, str):
-        parsed: dict[str, Any] = json.loads(value)
-        return parsed
-    return dict(value or {})
 
 
 @dataclass(frozen=True)
@@ -181,18 +158,8 @@ async def verify_chain(tenant_id: UUID, batch: int = 1000) -> ChainReport:
                     return ChainReport(
                         tenant_id, checked, seq, "link to the previous entry is broken"
                     )
-                digest = entry_hash(
-                    tenant_id=row["tenant_id"],
-                    seq=seq,
-                    created_at=row["created_at"],
-                    actor_id=row["actor_id"],
-                    actor_label=row["actor_label"],
-                    action=row["action"],
-                    target=row["target"],
-                    details=_details_of(row["details"]),
-                    prev_hash=row["prev_hash"],
-                )
-                if digest != row["hash"]:
+                digest = stored_entry_hash(row)
+                if digest is None or digest != row["hash"]:
                     return ChainReport(tenant_id, checked, seq, "entry was altered")
                 prev, expected_seq, checked = row["hash"], seq + 1, checked + 1
             if len(rows) < batch:
@@ -251,7 +218,7 @@ async def list_entries(
             tenant_id,
             *args,
         )
-    entries = [dict(r, details=_details_of(r["details"])) for r in rows[:PAGE_SIZE]]
+    entries = [dict(r, details=details_of(r["details"])) for r in rows[:PAGE_SIZE]]
     return entries, len(rows) > PAGE_SIZE
 
 
@@ -265,11 +232,6 @@ async def distinct_actions(tenant_id: UUID) -> list[str]:
 
 
 CSV_COLUMNS = ["seq", "created_at", "actor_id", "actor_label", "action", "target", "details"]
-
-
-def _csv_cell(value: str) -> str:
-    """Neutralise spreadsheet formulas (CSV injection) in exported text."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
 async def export_csv(tenant_id: UUID, flt: AuditFilter) -> AsyncIterator[str]:
@@ -298,10 +260,10 @@ async def export_csv(tenant_id: UUID, flt: AuditFilter) -> AsyncIterator[str]:
                     r["seq"],
                     r["created_at"].astimezone(UTC).isoformat(),
                     r["actor_id"] or "",
-                    _csv_cell(r["actor_label"]),
+                    safe_cell(r["actor_label"]),
                     r["action"],
-                    _csv_cell(r["target"]),
-                    _csv_cell(json.dumps(_details_of(r["details"]), sort_keys=True)),
+                    safe_cell(r["target"]),
+                    safe_cell(json.dumps(details_of(r["details"]), sort_keys=True)),
                     r["prev_hash"],
                     r["hash"],
                 ]

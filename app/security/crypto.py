@@ -1,11 +1,17 @@
 """Field encryption at rest: AES-256-GCM with a rotating key ring, and HMAC blind indexes.
 
-Ciphertext is text: ``enc1:<key id>:<base64url(nonce | ciphertext+tag)>``. The key ring comes
-from the ``FIELD_KEYS`` setting, ``"k2:<base64 32 bytes>,k1:<base64 32 bytes>"``, newest first:
-new values are written with the first key, any key in the ring decrypts. To rotate, put a new
-key in front, deploy, let ``rotate_field_keys`` re-encrypt every registered column, then drop
-the old key. ``blind_index`` is HMAC-SHA256 under the separate ``BLIND_INDEX_KEY`` and makes an
-encrypted field searchable by exact (normalised) value; it is not rotated by the job.
+Ciphertext is text: ``enc2:<key id>:<base64url(nonce | ciphertext+tag)>``. Its associated data
+binds the key id *and where the value lives* — tenant, table, column and row id (``Binding``) —
+so a ciphertext copied into another row, column or workspace fails to decrypt instead of
+showing up there. Values written before that (``enc1:``, bound to the key id only) still
+decrypt; the ``rotate_field_keys`` job rewrites them as ``enc2`` under the newest key.
+
+The key ring comes from the ``FIELD_KEYS`` setting, ``"k2:<base64 32 bytes>,k1:<base64 32
+bytes>"``, newest first: new values are written with the first key, any key in the ring
+decrypts. To rotate, put a new key in front, deploy, let ``rotate_field_keys`` re-encrypt every
+registered column, then drop the old key. ``blind_index`` is HMAC-SHA256 under the separate
+``BLIND_INDEX_KEY`` and makes an encrypted field searchable by exact (normalised) value; it is
+not rotated by the job.
 
 Encrypted columns (see ENCRYPTED_COLUMNS and each owner's ``register_encrypted_column`` call)
 are listed in the README; what is not covered (the disk under PostgreSQL, backups' own
@@ -30,7 +36,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from app.settings import get_settings
 
-PREFIX = "enc1"
+PREFIX = "enc1"  # before bindings: associated data is the key id only (still decrypts)
+PREFIX2 = "enc2"  # bound to tenant, table, column and row id
 NONCE_BYTES = 12
 KEY_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 
@@ -95,62 +102,121 @@ def new_key_spec(key_id: str) -> str:
     return f"{key_id}:" + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
-def encrypt_text(plaintext: str, *, ring: KeyRing | None = None) -> str:
-    """Encrypt with the newest key; a fresh random nonce every time."""
+@dataclass(frozen=True)
+class Binding:
+    """Where a value lives; it becomes the associated data of the value's encryption.
+
+    A ciphertext only decrypts with the binding it was written with: moved to another row,
+    column, table or workspace it is refused (DecryptionError), never shown there.
+    """
+
+    table: str
+    column: str
+    row: str
+    tenant: UUID | None = None
+
+    def aad(self, kid: str) -> bytes:
+        parts = ("odex-field-2", kid, str(self.tenant or "-"), self.table, self.column, self.row)
+        return "\x1f".join(parts).encode()
+
+
+def bind(table: str, column: str, row: Any, tenant: UUID | None = None) -> Binding:
+    """The binding of `table.column` in the row whose key is `row` (of `tenant`, if any)."""
+    return Binding(table, column, str(row), tenant)
+
+
+def encrypt_text(
+    plaintext: str, *, ring: KeyRing | None = None, binding: Binding | None = None
+) -> str:
+    """Encrypt with the newest key; a fresh random nonce every time.
+
+    With a binding (every write of the app) the value is ``enc2``, bound to where it lives.
+    Without one it is the older ``enc1`` form: only the first encryption migration writes that,
+    and the rotation job upgrades it.
+    """
     ring = ring or key_ring()
     kid, key = ring.keys[0]
     nonce = secrets.token_bytes(NONCE_BYTES)
-    sealed = AESGCM(key).encrypt(nonce, plaintext.encode(), kid.encode())
-    return f"{PREFIX}:{kid}:" + base64.urlsafe_b64encode(nonce + sealed).decode().rstrip("=")
+    if binding is None:
+        sealed = AESGCM(key).encrypt(nonce, plaintext.encode(), kid.encode())
+        prefix = PREFIX
+    else:
+        sealed = AESGCM(key).encrypt(nonce, plaintext.encode(), binding.aad(kid))
+        prefix = PREFIX2
+    return f"{prefix}:{kid}:" + base64.urlsafe_b64encode(nonce + sealed).decode().rstrip("=")
+
+
+def _parts(value: str) -> tuple[str, str] | None:
+    """(format prefix, key id) of our ciphertext, None for anything else."""
+    head, sep, rest = value.partition(":")
+    if head not in (PREFIX, PREFIX2) or not sep:
+        return None
+    kid, sep, _ = rest.partition(":")
+    return (head, kid) if sep and KEY_ID_RE.match(kid) else None
 
 
 def key_id_of(value: str) -> str | None:
     """The key id a ciphertext names, or None for anything that is not our ciphertext."""
-    head, sep, rest = value.partition(":")
-    if head != PREFIX or not sep:
-        return None
-    kid, sep, _ = rest.partition(":")
-    return kid if sep and KEY_ID_RE.match(kid) else None
+    parts = _parts(value)
+    return parts[1] if parts else None
+
+
+def is_bound(value: str) -> bool:
+    """Is this an ``enc2`` value (bound to where it lives)?"""
+    parts = _parts(value)
+    return bool(parts and parts[0] == PREFIX2)
 
 
 def is_encrypted(value: str) -> bool:
     return key_id_of(value) is not None
 
 
-def decrypt_text(value: str, *, ring: KeyRing | None = None) -> str:
-    """Decrypt a value written by `encrypt_text` with any key still in the ring."""
+def decrypt_text(value: str, *, ring: KeyRing | None = None, binding: Binding | None = None) -> str:
+    """Decrypt a value written by `encrypt_text` with any key still in the ring.
+
+    An ``enc2`` value needs the binding of the place it is read from; one copied from
+    elsewhere fails its tag. ``enc1`` values (older) decrypt with or without one.
+    """
     ring = ring or key_ring()
-    kid = key_id_of(value)
-    if kid is None:
+    parts = _parts(value)
+    if parts is None:
         raise DecryptionError("not an encrypted value")
+    prefix, kid = parts
     key = ring.get(kid)
     if key is None:
         raise DecryptionError(f"key {kid!r} is not in FIELD_KEYS (rotated out too early?)")
+    if prefix == PREFIX2 and binding is None:
+        raise DecryptionError("this value is bound to its row: say where it was read from")
+    aad = binding.aad(kid) if prefix == PREFIX2 and binding else kid.encode()
     blob = value.split(":", 2)[2]
     try:
         raw = base64.urlsafe_b64decode(blob + "=" * (-len(blob) % 4))
-        return AESGCM(key).decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], kid.encode()).decode()
+        return AESGCM(key).decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], aad).decode()
     except (binascii.Error, ValueError, InvalidTag) as exc:
-        raise DecryptionError("the encrypted value was altered or is corrupt") from exc
+        raise DecryptionError(
+            "the encrypted value was altered, is corrupt or belongs to another row"
+        ) from exc
 
 
-def encrypt_optional(plaintext: str | None) -> str | None:
+def encrypt_optional(plaintext: str | None, binding: Binding | None = None) -> str | None:
     """`encrypt_text` for nullable columns (None and '' stay as they are)."""
-    return encrypt_text(plaintext) if plaintext else plaintext
+    return encrypt_text(plaintext, binding=binding) if plaintext else plaintext
 
 
-def decrypt_optional(value: str | None) -> str | None:
+def decrypt_optional(value: str | None, binding: Binding | None = None) -> str | None:
     """`decrypt_text` for nullable columns."""
-    return decrypt_text(value) if value else value
+    return decrypt_text(value, binding=binding) if value else value
 
 
-def encrypt_list(values: list[str]) -> list[str]:
-    """`encrypt_text` for each element of a text[] column (e.g. a contact's emails)."""
-    return [encrypt_text(v) for v in values]
+def encrypt_list(values: list[str], binding: Binding | None = None) -> list[str]:
+    """`encrypt_text` for each element of a text[] column (e.g. a contact's emails); every
+    element carries the row's binding."""
+    ring = key_ring()
+    return [encrypt_text(v, ring=ring, binding=binding) for v in values]
 
 
-def decrypt_list(values: list[str] | None) -> list[str]:
-    return [decrypt_text(v) for v in values or []]
+def decrypt_list(values: list[str] | None, binding: Binding | None = None) -> list[str]:
+    return [decrypt_text(v, binding=binding) for v in values or []]
 
 
 @functools.cache
@@ -218,48 +284,6 @@ def register_encrypted_column(
     return entry
 
 
-ROTATION_BATCH = 500
-
-
-def _reencrypt(value: str, ring: KeyRing) -> str:
-    """Under the newest key (plaintext left from before encryption gets encrypted too)."""
-    plain = decrypt_text(value, ring=ring) if is_encrypted(value) else value
-    return encrypt_text(plain, ring=ring)
-
-
-async def _rotate_batch(conn: Any, col: EncryptedColumn, ring: KeyRing, batch: int) -> int:
-    """Re-encrypt up to `batch` rows not yet under the newest key; returns how many."""
-    current = f"{PREFIX}:{ring.current_id}:"
-    if col.is_array:
-        stale = (
-            f"exists (select 1 from unnest({col.column}) as e(v)"
-            " where v <> '' and left(v, $1) <> $2)"
-        )
-    else:
-        stale = f"{col.column} <> '' and left({col.column}, $1) <> $2"
-    rows = await conn.fetch(
-        f"select {col.key} as k, {col.column} as v from {col.table} "
-        f"where {col.column} is not null and {stale} "
-        f"order by {col.key} limit $3 for update skip locked",
-        len(current),
-        current,
-        batch,
-    )
-    updates: list[tuple[Any, Any]] = []
-    for row in rows:
-        if col.is_array:
-            new: Any = [_reencrypt(v, ring) if v else v for v in row["v"]]
-        else:
-            new = _reencrypt(row["v"], ring)
-        updates.append((row["k"], new))
-    if updates:
-        await conn.executemany(
-            f"update {col.table} set {col.column} = $2 where {col.key} = $1",
-            updates,
-        )
-    return len(updates)
-
-
 async def all_tenant_ids() -> list[UUID]:
     """Every tenant's id, for platform jobs that visit tenants one by one (RLS hides them)."""
     from app.core.db import global_transaction
@@ -267,48 +291,6 @@ async def all_tenant_ids() -> list[UUID]:
     async with global_transaction() as conn:
         rows = await conn.fetch("select t.id from odex_private.tenant_ids() as t(id)")
     return [r["id"] for r in rows]
-
-
-async def rotate_column(col: EncryptedColumn, batch: int = ROTATION_BATCH) -> int:
-    """Re-encrypt one column everywhere, one committed batch at a time (restartable)."""
-    from app.core.db import global_transaction, tenant_transaction
-
-    ring = key_ring()
-    total = 0
-    if col.tenant_scoped:
-        for tenant_id in await all_tenant_ids():
-            while True:
-                async with tenant_transaction(tenant_id) as conn:
-                    done = await _rotate_batch(conn, col, ring, batch)
-                total += done
-                if done < batch:
-                    break
-    else:
-        while True:
-            async with global_transaction() as conn:
-                done = await _rotate_batch(conn, col, ring, batch)
-            total += done
-            if done < batch:
-                break
-    return total
-
-
-async def rotate_field_keys(ctx: dict[str, Any] | None = None, batch: int = ROTATION_BATCH) -> int:
-    """arq job: bring every registered column under the newest key; returns rows rewritten."""
-    _import_registrations()
-    return sum([await rotate_column(col, batch) for col in list(ENCRYPTED_COLUMNS)])
-
-
-def _import_registrations() -> None:
-    """Import the modules that register encrypted columns (so the job sees all of them)."""
-    import importlib
-
-    for module in ENCRYPTION_MODULES:
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:  # a domain not built yet (but not a broken import)
-            if exc.name != module:
-                raise
 
 
 # Modules whose import registers encrypted columns (owners add a line here).

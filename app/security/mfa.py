@@ -21,11 +21,23 @@ import segno
 
 from app.core.db import global_transaction, tenant_transaction, user_transaction
 from app.core.errors import FormInvalid
-from app.security.crypto import decrypt_text, encrypt_text, register_encrypted_column
+from app.security.crypto import (
+    Binding,
+    bind,
+    decrypt_text,
+    encrypt_text,
+    register_encrypted_column,
+)
 from app.security.passwords import verify_password
 from app.settings import get_settings
 
 register_encrypted_column("user_mfa", "secret_enc", key="user_id", tenant_scoped=False)
+
+
+def _binding(user_id: UUID) -> Binding:
+    """The TOTP secret is sealed to its user's row (global table: no tenant)."""
+    return bind("user_mfa", "secret_enc", user_id)
+
 
 ISSUER = "Odex CRM"
 RECOVERY_CODES = 10
@@ -89,7 +101,7 @@ async def start_enrolment(user_id: UUID, email: str) -> dict[str, str]:
             " do update set secret_enc = excluded.secret_enc, last_step = 0"
             " where user_mfa.enabled_at is null",
             user_id,
-            encrypt_text(secret),
+            encrypt_text(secret, binding=_binding(user_id)),
         )
     uri = pyotp.TOTP(secret).provisioning_uri(name=email, issuer_name=ISSUER)
     return {"secret": secret, "uri": uri, "qr": qr_svg_data_uri(uri)}
@@ -103,7 +115,7 @@ async def pending_enrolment(user_id: UUID, email: str) -> dict[str, str] | None:
         )
     if not enc:
         return None
-    secret = decrypt_text(enc)
+    secret = decrypt_text(enc, binding=_binding(user_id))
     uri = pyotp.TOTP(secret).provisioning_uri(name=email, issuer_name=ISSUER)
     return {"secret": secret, "uri": uri, "qr": qr_svg_data_uri(uri)}
 
@@ -133,7 +145,8 @@ async def confirm_enrolment(user_id: UUID, password: str, code: str) -> list[str
         )
         if row is None:
             raise FormInvalid({"form": "Start again: scan a new QR code."})
-        step = _matching_step(decrypt_text(row["secret_enc"]), code, int(row["last_step"]))
+        secret = decrypt_text(row["secret_enc"], binding=_binding(user_id))
+        step = _matching_step(secret, code, int(row["last_step"]))
         if step is None:
             raise FormInvalid({"code": BAD_CODE})
         await conn.execute(
@@ -176,7 +189,8 @@ async def verify_second_factor(user_id: UUID, code: str) -> bool:
         )
         if row is None:
             return False
-        step = _matching_step(decrypt_text(row["secret_enc"]), code, int(row["last_step"]))
+        secret = decrypt_text(row["secret_enc"], binding=_binding(user_id))
+        step = _matching_step(secret, code, int(row["last_step"]))
         if step is not None:
             await conn.execute(
                 "update user_mfa set last_step = $2 where user_id = $1", user_id, step

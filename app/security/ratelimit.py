@@ -139,3 +139,16 @@ async def record_failure(account: str) -> FailureOutcome:
 async def record_success(account: str) -> None:
     """A correct sign-in clears the failure count and the lock level."""
     await redis().delete(*_lock_keys(account))
+
+
+def subject_hash(value: str) -> str:
+    """How rate-limit and lockout keys name an address or IP (a keyed hash, never the value)."""
+    return _subject(value)
+
+
+async def forget_subject(value: str) -> int:
+    """Delete every counter and lock kept for `value` (an address of a deleted account)."""
+    digest = _subject(value)
+    keys = [*_lock_keys(value)]
+    keys += [key async for key in redis().scan_iter(match=f"rl:*:{digest}", count=1000)]
+    return int(await redis().delete(*keys)) if keys else 0

@@ -204,6 +204,13 @@ async def destroy_user_sessions(user_id: str, keep_key: str | None = None) -> in
     return len(doomed)
 
 
+async def forget_user(user_id: str) -> int:
+    """End every session of a deleted account and drop its revocation marker (no id left)."""
+    ended = await destroy_user_sessions(user_id)
+    await redis().delete(_revoked(user_id), _user_index(user_id))
+    return ended
+
+
 async def user_sessions(user_id: str) -> list[tuple[str, Session]]:
     """Every live session of a user as (session key, session); drops keys that expired."""
     members: set[bytes] = await redis().smembers(_user_index(user_id))  # type: ignore[misc]

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import fnmatch
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import asyncpg
 import pytest
 
 from app.accounts.tables import Invitation, Membership, Tenant
+from app.core import datamap
 from app.core.db import CrossTenantNesting, engine, tenant_transaction
-from tests.helpers import Account
+from tests.helpers import Account, run_jobs
+
+# RLS by their own id rather than a tenant_id column (the tenants table itself).
+RLS_TENANT_TABLES = {"tenants"}
 
 # Tables without tenant_id that the app role may read, each with its reason (DESIGN.md §4).
 GLOBAL_TABLES = {
@@ -35,6 +41,8 @@ GLOBAL_TABLES = {
     "user_mfa": "MFA of a login identity, checked before a workspace is chosen",
     "mfa_recovery_codes": "single-use MFA recovery codes (hashed) of a login identity",
     "known_devices": "devices (HMAC) a login identity signed in from, across workspaces",
+    "deletion_reports": "the check after a deletion; must outlive the deleted workspace",
+    "operator_alerts": "the platform operators' alerts (backups), not any workspace's",
 }
 
 
@@ -148,3 +156,77 @@ async def test_catalogue_every_table_is_rls_forced_or_listed_global(owner_conn: 
             problems.append(f"{r['relname']} is neither RLS-forced with a policy nor global")
     assert not problems, problems
     assert {r["relname"] for r in rows} >= set(GLOBAL_TABLES) - {"migration"}
+
+
+async def test_catalogue_every_table_is_on_the_data_map(owner_conn: Any) -> None:
+    """A table nobody put on the data map (app/<domain>/datamap.py) is a table whose personal
+    data no privacy feature knows about: access, export, erasure, deletion and purge miss it."""
+    rows = await owner_conn.fetch(
+        "select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace"
+        " where n.nspname = 'public' and c.relkind in ('r', 'p') and c.relname <> 'migration'"
+    )
+    mapped = datamap.tables()
+    missing = sorted(r["relname"] for r in rows if r["relname"] not in mapped)
+    assert not missing, f"tables not on the data map: {missing}"
+    gone = sorted(set(mapped) - {r["relname"] for r in rows})
+    assert not gone, f"the data map names tables that don't exist: {gone}"
+    for name, place in mapped.items():  # a tenant table is purged with its workspace
+        has_tenant = name in RLS_TENANT_TABLES or await owner_conn.fetchval(
+            "select exists (select 1 from information_schema.columns where table_schema ="
+            " 'public' and table_name = $1 and column_name = 'tenant_id')",
+            name,
+        )
+        assert place.tenant_scoped == bool(has_tenant), name
+        for column in (*place.user_columns, *place.workspace_columns, *place.text_columns):
+            assert await owner_conn.fetchval(
+                "select exists (select 1 from information_schema.columns where table_schema ="
+                " 'public' and table_name = $1 and column_name = $2)",
+                name,
+                column,
+            ), f"{name}.{column} is on the data map but not in the table"
+
+
+# The test harness's own PostgreSQL folder (`make run` keeps it in postgres/, which is mapped).
+HARNESS_FILES = ("pg/",)
+
+
+async def test_catalogue_every_file_kind_is_on_the_data_map(
+    client_a: Any, tenant_a: Account
+) -> None:
+    """Every file under the data dir (uploads, exports, backups…) belongs to a mapped kind."""
+    from tests.crm.test_import import upload
+
+    await upload(client_a, b"Name,Email\nAda Lovelace,ada@example.com\n")
+    await client_a.post_form("/settings/export", {})
+    await run_jobs()
+    root = datamap.data_dir()
+    patterns = datamap.file_patterns()
+    seen, unmapped = 0, []
+    for path in root.rglob("*"):
+        relative = path.relative_to(root).as_posix()
+        if relative.startswith(HARNESS_FILES) or not path.is_file():
+            continue
+        seen += 1
+        if not any(fnmatch.fnmatch(relative, pattern) for pattern in patterns):
+            unmapped.append(relative)
+    assert seen and not unmapped, f"files of a kind not on the data map: {unmapped[:20]}"
+    assert any(fnmatch.fnmatch(p.as_posix(), "imports/*/*") for p in _relative(root, "imports"))
+    assert any(fnmatch.fnmatch(p.as_posix(), "exports/*/*") for p in _relative(root, "exports"))
+
+
+def _relative(root: Path, folder: str) -> list[Path]:
+    return [p.relative_to(root) for p in (root / folder).rglob("*") if p.is_file()]
+
+
+async def test_catalogue_every_redis_key_is_on_the_data_map(
+    client_a: Any, tenant_a: Account
+) -> None:
+    """Every key in Redis (sessions, rate limits, buffers, caches, jobs…) is of a mapped kind."""
+    from app.core.redis import redis
+
+    await client_a.post_form("/privacy/consent", {"choice": "accept", "next": "/app"})
+    await client_a.get("/app")
+    patterns = datamap.redis_patterns()
+    keys = [key.decode() async for key in redis().scan_iter(count=1000)]
+    unmapped = sorted(k for k in keys if not any(fnmatch.fnmatch(k, p) for p in patterns))
+    assert keys and not unmapped, f"Redis keys of a kind not on the data map: {unmapped[:20]}"

@@ -12,6 +12,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -23,6 +24,7 @@ from app.core.db import global_transaction, tenant_transaction
 from app.core.embedded import APP_ROLE, OWNER_ROLE, create_roles_and_database
 from app.notifications.services import notify
 from app.ops.backups import (
+    BackupFailed,
     Retention,
     backups_to_keep,
     prune_backups,
@@ -346,3 +348,149 @@ async def test_odex_backup_and_restore_commands(
     assert again.returncode == 1 and "restore refused: the target database is not empty" in (
         again.stderr
     )
+
+
+async def _alerts(kind: str) -> list[dict[str, object]]:
+    async with global_transaction() as conn:
+        return [
+            dict(r)
+            for r in await conn.fetch(
+                "select * from operator_alerts where kind = $1 order by created_at", kind
+            )
+        ]
+
+
+async def _ack_all() -> None:
+    async with global_transaction() as conn:
+        await conn.execute(
+            "update operator_alerts set acknowledged_at = now() where acknowledged_at is null"
+        )
+
+
+def _second_device(tmp_path: Path) -> Path | None:
+    """A not yet existing directory on another device than `tmp_path` (tmpfs), if there is one."""
+    shm = Path("/dev/shm")  # noqa: S108 - only its device number is read, nothing written
+    if shm.is_dir() and shm.stat().st_dev != tmp_path.stat().st_dev:
+        return shm / f"odex-{uuid.uuid4().hex}"
+    return None
+
+
+async def test_targets_on_one_disk_warn_at_every_start(
+    settings: Settings, tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: Any
+) -> None:
+    from app.ops.targets import S3Target, configured_targets, placement_problem
+    from app.ops.targets import warn_about_placement as warn
+
+    await _ack_all()
+    production = msgspec.structs.replace(settings, env="production")
+    assert "same disk" in (placement_problem(configured_targets(production)) or "")
+    with caplog.at_level("WARNING", logger="odex.ops"):
+        assert await warn(production)
+        assert await warn(production)  # warned again at the next start…
+    warnings = [
+        r for r in caplog.records if r.levelname == "WARNING" and "same disk" in r.getMessage()
+    ]
+    assert len(warnings) == 2
+    assert len([a for a in await _alerts("backup_targets") if not a["acknowledged_at"]]) == 1
+    one = msgspec.structs.replace(production, backup_dirs=str(tmp_path / "only"))
+    assert "only one" in (placement_problem(configured_targets(one)) or "")
+    assert await warn(msgspec.structs.replace(settings, env="dev")) is None  # not in dev
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(name, "testing")
+    offsite = S3Target("odex-offsite", region="us-east-1")
+    assert placement_problem([*configured_targets(one), offsite]) is None
+    elsewhere = _second_device(tmp_path)
+    if elsewhere is not None:  # a directory on another device than the first one
+        other = msgspec.structs.replace(production, backup_dirs=f"{tmp_path / 'a'},{elsewhere}")
+        assert placement_problem(configured_targets(other)) is None
+    await _ack_all()
+
+
+class CorruptingTarget(DirectoryTarget):
+    """A disk that silently flips a byte of what it stores."""
+
+    def put(self, name: str, source: Path) -> None:
+        super().put(name, source)
+        path = self.path / name
+        data = bytearray(path.read_bytes())
+        data[-5] ^= 0xFF
+        path.write_bytes(bytes(data))
+
+
+async def test_failed_or_unverifiable_backup_alerts_the_operators(
+    settings: Settings,
+    tmp_path: Path,
+    tenant_a: Account,
+    client_a: Any,
+    client_b: Any,
+    monkeypatch: Any,
+    mailbox: Any,
+) -> None:
+    from app.notifications.jobs import deliver_outbox
+    from app.ops import jobs
+
+    async with global_transaction() as conn:
+        await conn.execute("update users set is_staff = true where id = $1", tenant_a.user_id)
+    good = DirectoryTarget(tmp_path / "good")
+    bad = CorruptingTarget(tmp_path / "bad")
+    with pytest.raises(BackupFailed, match="does not verify"):
+        await take_backup(settings, "manual", [good, bad])
+    assert good.names() == [] and bad.names() == []  # no half-taken backup is left
+    async with global_transaction() as conn:
+        status = await conn.fetchval(
+            "select status from backups where kind = 'manual' order by started_at desc limit 1"
+        )
+    assert status == "failed"
+
+    blocked = tmp_path / "not-a-directory"
+    blocked.write_text("a file where a folder should be")
+    broken = msgspec.structs.replace(
+        settings, backup_dirs=f"{blocked},{tmp_path / 'ok'}", operator_email="ops@example.com"
+    )
+    monkeypatch.setattr(jobs, "get_settings", lambda: broken)
+    monkeypatch.setattr("app.ops.alerts.get_settings", lambda: broken)
+    with pytest.raises(BackupFailed):
+        await jobs.daily_backup({})
+    alert = (await _alerts("backup_failed"))[-1]
+    assert "daily backup failed" in str(alert["summary"])
+    await deliver_outbox({}, None)
+    for address in (tenant_a.email, "ops@example.com"):
+        assert any("backup failed" in m["Subject"] for m in mailbox.to(address)), address
+    page = await client_a.get("/staff/operator-alerts")  # staff see them and acknowledge
+    assert page.status_code == 200 and "The daily backup failed" in page.text
+    assert (await client_b.get("/staff/operator-alerts")).status_code == 403  # not staff
+    ack = f"/staff/operator-alerts/{alert['id']}/acknowledge"
+    assert (await client_b.post_form(ack, {})).status_code == 403
+    assert (await client_a.post_form(ack, {})).status_code == 303
+    assert (await _alerts("backup_failed"))[-1]["acknowledged_by"] == tenant_a.user_id
+
+
+async def test_pruning_keeps_the_newest_verified_copy_in_each_target(
+    settings: Settings, tmp_path: Path
+) -> None:
+    site_a, site_b = (DirectoryTarget(Path(d)) for d in settings.backup_dirs.split(","))
+    only_newest = msgspec.structs.replace(
+        settings, backup_keep_daily=1, backup_keep_weekly=0, backup_keep_monthly=0
+    )
+    older = await take_backup(settings, "manual", [site_a, site_b])
+    newer = await take_backup(settings, "manual", [site_a, site_b])
+    assert older and newer
+    damaged = site_a.path / newer.file_name  # the newest copy at site A rots on disk
+    data = bytearray(damaged.read_bytes())
+    data[100] ^= 0xFF
+    damaged.write_bytes(bytes(data))
+    pruned = await prune_backups(only_newest, [site_a, site_b])
+    assert older.file_name not in pruned  # still site A's newest good copy
+    assert site_a.names() == sorted([older.file_name, newer.file_name])
+    assert site_b.names() == [newer.file_name]  # B's newest verifies: the older one goes
+    async with global_transaction() as conn:
+        row = await conn.fetchrow("select status, targets from backups where id = $1", older.id)
+        flagged = await conn.fetchval("select verify_error from backups where id = $1", newer.id)
+    assert row["status"] == "complete" and row["targets"] == [site_a.label]
+    assert flagged and site_a.label in flagged
+    latest = str((await _alerts("backup_unverifiable"))[-1]["details"])
+    assert newer.file_name in latest and "SHA-256 differs" in latest
+    damaged.unlink()  # now it is missing altogether: still flagged, older copy still kept
+    await prune_backups(only_newest, [site_a, site_b])
+    assert older.file_name in site_a.names()
+    assert "missing" in str((await _alerts("backup_unverifiable"))[-1]["details"])

@@ -146,3 +146,18 @@ async def test_cookie_settings_page(client_a: Any) -> None:
     await client_a.post_form("/privacy/consent", {"choice": "accept", "next": "/settings/cookies"})
     page = await client_a.get("/settings/cookies")
     assert "analytics allowed" in page.text and "Withdraw consent" in page.text
+
+
+async def test_consents_go_only_with_the_account(client_a: Any, tenant_a: Any) -> None:
+    """The app can't delete a live account's proof of consent, only a deleted account's."""
+    from app.core.db import global_transaction
+
+    await client_a.post_form("/privacy/consent", {"choice": "accept", "next": "/app"})
+    async with global_transaction() as conn:
+        assert await conn.fetchval("select odex_private.forget_consents($1)", tenant_a.user_id) == 0
+        assert (
+            await conn.fetchval(
+                "select count(*) from consents where user_id = $1", tenant_a.user_id
+            )
+            == 1
+        )

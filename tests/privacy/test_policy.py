@@ -28,8 +28,38 @@ async def test_policy_page_shows_version_1_and_processors(client: Any) -> None:
         assert text in page.text
     assert "<script" not in page.text.split('id="policy-history"')[0].split("policy-text")[1]
     processors = await client.get("/privacy/processors")
-    for text in ("Stripe", "Hosting provider", "Email delivery provider", "privacy@crmodex.com"):
+    for text in ("No separate provider", "email delivery", "AES-256-GCM", "privacy@crmodex.com"):
         assert text in processors.text
+    assert "Hosting provider" not in processors.text  # no placeholder names
+    assert "Stripe" not in processors.text  # billing in local test mode: nothing goes there
+
+
+def test_processors_are_what_the_settings_say() -> None:
+    import msgspec
+
+    from app.privacy.processors import processors
+    from app.settings import get_settings
+
+    base = msgspec.structs.replace(
+        get_settings(), stripe_secret_key="", backup_s3_bucket="", smtp_url="smtp://127.0.0.1:25"
+    )
+    assert [p["category"] for p in processors(base)] == ["hosting", "email delivery"]
+    configured = msgspec.structs.replace(
+        base,
+        processor_hosting="Hetzner Online GmbH, Germany",
+        stripe_secret_key="sk_live_x",
+        smtp_url="smtp+starttls://user:pw@smtp.postmarkapp.com:587",
+        backup_s3_bucket="offsite",
+        backup_s3_endpoint="https://s3.eu-central-003.backblazeb2.com",
+    )
+    listed = {p["category"]: p for p in processors(configured)}
+    assert listed["hosting"]["name"] == "Hetzner Online GmbH, Germany"
+    assert listed["payment processing"]["name"] == "Stripe"
+    assert listed["email delivery"]["name"] == "The mail server at smtp.postmarkapp.com (SMTP_URL)"
+    assert "backblazeb2" in listed["backup storage"]["name"]
+    assert "pw" not in str(listed)  # never the credentials of a URL
+    named = msgspec.structs.replace(configured, processor_email="Postmark, USA")
+    assert {p["name"] for p in processors(named)} >= {"Postmark, USA"}
 
 
 async def test_markdown_is_rendered_safely() -> None:

@@ -9,7 +9,7 @@ import msgspec
 import pytest
 
 from app.core.db import global_transaction, tenant_transaction
-from app.security import crypto
+from app.security import crypto, rotation
 from app.settings import get_settings
 from tests.helpers import Account
 
@@ -67,7 +67,7 @@ async def test_rotation_re_encrypts_every_tenant_in_batches(
                     " values ($1, $2, 'test', 'x', $3)",
                     alert_id,
                     account.tenant_id,
-                    crypto.encrypt_text(plain),
+                    crypto.encrypt_text(plain),  # enc1, as before bindings: upgraded below
                 )
                 rows[alert_id] = (account.tenant_id, plain)
     async with global_transaction() as conn:
@@ -82,24 +82,26 @@ async def test_rotation_re_encrypts_every_tenant_in_batches(
     patched = msgspec.structs.replace(get_settings(), field_keys=new_spec)
     monkeypatch.setattr(crypto, "get_settings", lambda: patched)
     column = crypto.EncryptedColumn("security_alerts", "session_key")
-    assert await crypto.rotate_column(column, batch=2) >= 6
-    assert await crypto.rotate_column(column, batch=2) == 0  # nothing left: restartable
-    await crypto.rotate_field_keys(None)
+    assert await rotation.rotate_column(column, batch=2) >= 6
+    assert await rotation.rotate_column(column, batch=2) == 0  # nothing left: restartable
+    await rotation.rotate_field_keys(None)
     for alert_id, (tenant_id, plain) in rows.items():
         async with tenant_transaction(tenant_id) as conn:
             value = await conn.fetchval(
                 "select session_key from security_alerts where id = $1", alert_id
             )
-        assert crypto.key_id_of(value) == "rotated"
-        assert crypto.decrypt_text(value) == plain
+        where = crypto.bind("security_alerts", "session_key", alert_id, tenant_id)
+        assert crypto.key_id_of(value) == "rotated" and crypto.is_bound(value)
+        assert crypto.decrypt_text(value, binding=where) == plain
         with pytest.raises(crypto.DecryptionError):  # the old ring cannot read it
-            crypto.decrypt_text(value, ring=old)
+            crypto.decrypt_text(value, ring=old, binding=where)
     async with global_transaction() as conn:
         secret = await conn.fetchval(
             "select secret_enc from user_mfa where user_id = $1", tenant_a.user_id
         )
     assert crypto.key_id_of(secret) == "rotated"
-    assert crypto.decrypt_text(secret) == "JBSWY3DPEHPK3PXP"
+    mfa_row = crypto.bind("user_mfa", "secret_enc", tenant_a.user_id)
+    assert crypto.decrypt_text(secret, binding=mfa_row) == "JBSWY3DPEHPK3PXP"
 
 
 async def test_rotation_of_array_columns(
@@ -131,12 +133,115 @@ async def test_rotation_of_array_columns(
         patched = msgspec.structs.replace(get_settings(), field_keys=spec)
         monkeypatch.setattr(crypto, "get_settings", lambda: patched)
         column = crypto.EncryptedColumn("rotation_probe", "vals", is_array=True)
-        assert await crypto.rotate_column(column) == 2
-        assert await crypto.rotate_column(column) == 0
+        assert await rotation.rotate_column(column) == 2
+        assert await rotation.rotate_column(column) == 0
         for row_id, (tenant_id, plain) in seeded.items():
             async with tenant_transaction(tenant_id) as conn:
                 vals = await conn.fetchval("select vals from rotation_probe where id = $1", row_id)
             assert [crypto.key_id_of(v) for v in vals] == ["arr", None, "arr"]
-            assert crypto.decrypt_list([v for v in vals if v]) == [plain[0], plain[2]]
+            where = crypto.bind("rotation_probe", "vals", row_id, tenant_id)
+            assert crypto.decrypt_list([v for v in vals if v], where) == [plain[0], plain[2]]
     finally:
         await owner_conn.execute("drop table rotation_probe")
+
+
+def test_a_value_decrypts_only_where_it_was_written() -> None:
+    """Tenant, table, column and row are associated data: a value moved elsewhere fails."""
+    tenant, other_tenant, row, other_row = uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    home = crypto.bind("contacts", "emails_enc", row, tenant)
+    value = crypto.encrypt_text("ann@example.com", binding=home)
+    assert value.startswith("enc2:") and crypto.is_bound(value)
+    assert crypto.decrypt_text(value, binding=home) == "ann@example.com"
+    for elsewhere in (
+        crypto.bind("contacts", "emails_enc", other_row, tenant),  # another row
+        crypto.bind("contacts", "phones_enc", row, tenant),  # another column
+        crypto.bind("notes", "emails_enc", row, tenant),  # another table
+        crypto.bind("contacts", "emails_enc", row, other_tenant),  # another workspace
+    ):
+        with pytest.raises(crypto.DecryptionError):
+            crypto.decrypt_text(value, binding=elsewhere)
+    with pytest.raises(crypto.DecryptionError):  # and it can't be read without saying where
+        crypto.decrypt_text(value)
+
+
+async def test_moved_ciphertext_fails_in_the_database(
+    client_a: Any, tenant_a: Account, tenant_b: Account, owner_conn: Any
+) -> None:
+    """Copying a sealed email into another contact (same workspace or another) doesn't show it."""
+    from app.crm.contacts import get_contact
+    from tests.crm.test_records import make_contact
+
+    marge = await make_contact(client_a, "Marge", "Simpson", emails="marge@example.com")
+    homer = await make_contact(client_a, "Homer", "Simpson", emails="homer@example.com")
+    current = await _current(tenant_a)
+    assert (await get_contact(current, uuid.UUID(homer)))["emails"] == ["homer@example.com"]
+    async with owner_conn.transaction():  # someone with write access to the table moves it
+        await owner_conn.execute(
+            "select set_config('app.tenant_id', $1, true)", str(tenant_a.tenant_id)
+        )
+        moved = await owner_conn.execute(
+            "update contacts set emails_enc = (select emails_enc from contacts where id = $1)"
+            " where id = $2",
+            uuid.UUID(marge),
+            uuid.UUID(homer),
+        )
+    assert moved == "UPDATE 1"
+    with pytest.raises(crypto.DecryptionError):
+        await get_contact(current, uuid.UUID(homer))
+    assert (await get_contact(current, uuid.UUID(marge)))["emails"] == ["marge@example.com"]
+
+
+async def _current(account: Account) -> Any:
+    from app.accounts.services import load_current
+
+    return await load_current(account.user_id, account.tenant_id)
+
+
+async def test_old_values_are_upgraded_by_a_resumable_job(
+    tenant_a: Account, tenant_b: Account, monkeypatch: Any
+) -> None:
+    """Rows written before bindings (enc1, as the first encryption migration wrote them) still
+    read; the rotation job rewrites them bound to their rows, and a run that dies half way is
+    finished by the next one."""
+    from app.crm.secure import open_contact, seal_contact
+
+    ids: dict[uuid.UUID, uuid.UUID] = {}
+    for account in (tenant_a, tenant_b):
+        async with tenant_transaction(account.tenant_id) as conn:
+            for n in range(5):
+                contact_id = uuid.uuid4()
+                await conn.execute(
+                    "insert into contacts (id, tenant_id, first_name, emails_enc, emails_bidx,"
+                    " phones_enc, phones_bidx) values ($1, $2, $3, $4, $5, $6, $7)",
+                    contact_id,
+                    account.tenant_id,
+                    f"Old{n}",
+                    *seal_contact([f"old{n}@example.com"], []),  # unbound: enc1
+                )
+                ids[contact_id] = account.tenant_id
+    for contact_id, tenant_id in ids.items():  # legacy values read fine
+        async with tenant_transaction(tenant_id) as conn:
+            row = await conn.fetchrow("select * from contacts where id = $1", contact_id)
+        assert row["emails_enc"][0].startswith("enc1:")
+        assert open_contact(row)["emails"][0].startswith("old")
+    column = crypto.EncryptedColumn("contacts", "emails_enc", is_array=True)
+    real_batch = rotation._rotate_batch
+    calls = {"n": 0}
+
+    async def dies_after_two(*args: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] > 2:
+            raise RuntimeError("worker killed")
+        return await real_batch(*args)
+
+    monkeypatch.setattr(rotation, "_rotate_batch", dies_after_two)
+    with pytest.raises(RuntimeError):
+        await rotation.rotate_column(column, batch=2)
+    monkeypatch.setattr(rotation, "_rotate_batch", real_batch)
+    await rotation.rotate_field_keys(None, batch=2)
+    for contact_id, tenant_id in ids.items():
+        async with tenant_transaction(tenant_id) as conn:
+            row = await conn.fetchrow("select * from contacts where id = $1", contact_id)
+        assert all(crypto.is_bound(v) for v in row["emails_enc"]), row["emails_enc"]
+        assert open_contact(row)["emails"][0].startswith("old")
+    assert await rotation.rotate_column(column) == 0  # done: nothing left to upgrade

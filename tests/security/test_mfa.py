@@ -72,7 +72,8 @@ async def test_enrol_then_login_needs_a_fresh_code_or_a_recovery_code(
             "select last_step from user_mfa where user_id = $1", tenant_a.user_id
         )
     assert crypto.is_encrypted(stored) and totp.secret not in stored
-    assert crypto.decrypt_text(stored) == totp.secret
+    where = crypto.bind("user_mfa", "secret_enc", tenant_a.user_id)  # sealed to its row
+    assert crypto.is_bound(stored) and crypto.decrypt_text(stored, binding=where) == totp.secret
     assert len(hashes) == 10 and not {h["code_hash"] for h in hashes} & set(codes)
     assert other == 0
 

@@ -1,0 +1,265 @@
+"""Where the accounts domain keeps personal data: logins, workspaces, memberships, invitations."""
+
+from __future__ import annotations
+
+from app.core.datamap import ExportFile as File
+from app.core.datamap import (
+    Section,
+    Subject,
+    Viewer,
+    col,
+    in_each_tenant,
+    register,
+    table_place,
+    utc,
+)
+from app.core.db import global_transaction, tenant_transaction, user_transaction
+
+OWNER = "accounts"
+
+
+async def _read_account(viewer: Viewer, after: str | None, limit: int) -> Section:
+    async with global_transaction() as conn:
+        row = await conn.fetchrow(
+            "select name, email, email_verified_at, is_staff, created_at, updated_at, id"
+            " from users where id = $1",
+            viewer.user_id,
+        )
+    rows = [dict(row)] if row else []
+    return Section(
+        "Account",
+        [
+            ("name", "Name"),
+            ("email", "Email"),
+            ("email_verified_at", "Email verified"),
+            ("created_at", "Created"),
+            ("updated_at", "Last changed"),
+            ("id", "User id"),
+        ],
+        rows,
+        note="Your password is stored only as an Argon2id hash.",
+    )
+
+
+async def _forget_account(subject: Subject) -> int:
+    """The login goes last: it cascades tokens, MFA, devices, policy notices, feed entries."""
+    if subject.user_id is None:
+        return 0
+    async with global_transaction() as conn:
+        status = await conn.execute("delete from users where id = $1", subject.user_id)
+    return int(status.split()[-1])
+
+
+async def _read_memberships(viewer: Viewer, after: str | None, limit: int) -> Section:
+    async with user_transaction(viewer.user_id) as conn:
+        rows = [
+            dict(r)
+            for r in await conn.fetch(
+                "select tenant_id, role, created_at from memberships where user_id = $1"
+                " order by created_at",
+                viewer.user_id,
+            )
+        ]
+    for row in rows:  # a member may read their own workspace's name
+        async with tenant_transaction(row["tenant_id"]) as conn:
+            row["workspace"] = await conn.fetchval(
+                "select name from tenants where id = $1", row["tenant_id"]
+            )
+    return Section(
+        "Workspaces and roles",
+        [("workspace", "Workspace"), ("role", "Role"), ("created_at", "Member since")],
+        rows,
+    )
+
+
+async def _forget_memberships(subject: Subject) -> int:
+    return await in_each_tenant(
+        subject.tenant_ids, "delete from memberships where user_id = $1", subject.user_id
+    )
+
+
+async def _read_workspace(viewer: Viewer, after: str | None, limit: int) -> Section:
+    async with tenant_transaction(viewer.tenant_id) as conn:
+        row = await conn.fetchrow(
+            "select name, status, created_at, updated_at from tenants where id = $1",
+            viewer.tenant_id,
+        )
+    return Section(
+        "This workspace (company)",
+        [("name", "Company"), ("status", "Status"), ("created_at", "Created")],
+        [dict(row)] if row else [],
+    )
+
+
+async def _forget_invitations(subject: Subject) -> int:
+    """Invitations sent to the person's addresses (accepted or not) in their workspaces."""
+    emails = [e.lower() for e in subject.emails]
+    return await in_each_tenant(
+        subject.tenant_ids, "delete from invitations where lower(email) = any($1::text[])", emails
+    )
+
+
+async def _forget_tokens(subject: Subject) -> int:
+    """Mailed tokens for the address (an invitation's have no user yet)."""
+    async with global_transaction() as conn:
+        status = await conn.execute(
+            "delete from email_tokens where user_id = $1 or lower(email) = any($2::text[])",
+            subject.user_id,
+            [e.lower() for e in subject.emails],
+        )
+    return int(status.split()[-1])
+
+
+async def _expire_tokens() -> int:
+    """Used or expired links, a day on (the day lets a late click say "already used")."""
+    async with global_transaction() as conn:
+        status = await conn.execute(
+            "delete from email_tokens where expires_at < now() - interval '1 day'"
+            " or used_at < now() - interval '1 day'"
+        )
+    return int(status.split()[-1])
+
+
+def _my_account_file() -> File:
+    return File(
+        "my_account.csv",
+        "Your login: name, address, when it was verified and created.",
+        'select u.name as "Name", u.email as "Email",'
+        f' {utc("u.email_verified_at")} as "Email verified (UTC)",'
+        f' {utc("u.created_at")} as "Created (UTC)", {utc("u.updated_at")} as'
+        ' "Last changed (UTC)", u.id as "User id" from users u where u.id = $1',
+        (
+            col("Name", "Your name as other members see it."),
+            col("Email", "The address you sign in with and receive service mail at."),
+            col("Email verified (UTC)", "When you confirmed the address (empty: not yet)."),
+            col("Created (UTC)", "When the account was created."),
+            col("Last changed (UTC)", "When your name, address or password last changed."),
+            col("User id", "Odex's identifier of your account."),
+        ),
+        own_where="true",
+    )
+
+
+def _my_workspaces_file() -> File:
+    return File(
+        "my_workspaces.csv",
+        "The workspaces you belong to and your role in each.",
+        'select coalesce(t.name, \'(another workspace)\') as "Workspace", m.role as "Role",'
+        f' {utc("m.created_at")} as "Member since (UTC)", m.tenant_id as "Workspace id"'
+        " from memberships m left join tenants t on t.id = m.tenant_id where m.user_id = $1"
+        " order by m.created_at",
+        (
+            col("Workspace", "The workspace's (company's) name."),
+            col("Role", "owner, admin or member."),
+            col("Member since (UTC)", "When you joined it."),
+            col("Workspace id", "Odex's identifier of the workspace."),
+        ),
+        own_where="true",
+    )
+
+
+def _register() -> None:
+    register(
+        table_place(
+            "users",
+            OWNER,
+            ("user",),
+            "name, email address, Argon2id password hash, verification time, staff flag",
+            retention="while the account exists",
+            access="shown (Account)",
+            export="my_account.csv",
+            erasure="not affected (users are not contacts)",
+            account_deletion="deleted; the row's deletion cascades tokens, MFA, known devices,"
+            " policy notices, in-app notifications, usage events and exports",
+            workspace_purge="members who belong to no other workspace are deleted as in an"
+            " account deletion",
+            user_columns=("id",),
+            text_columns=("email",),
+            read=_read_account,
+            shown=1,
+            exports=(_my_account_file(),),
+            forget_user=_forget_account,
+            order=900,
+        )
+    )
+    register(
+        table_place(
+            "memberships",
+            OWNER,
+            ("user", "workspace"),
+            "who belongs to which workspace, with which role",
+            retention="while the person belongs to the workspace",
+            access="shown (Workspaces and roles)",
+            export="my_workspaces.csv",
+            erasure="not affected",
+            account_deletion="deleted in every workspace",
+            workspace_purge="deleted",
+            tenant_scoped=True,
+            user_columns=("user_id",),
+            read=_read_memberships,
+            shown=3,
+            exports=(_my_workspaces_file(),),
+            forget_user=_forget_memberships,
+            order=800,
+        )
+    )
+    register(
+        table_place(
+            "tenants",
+            OWNER,
+            ("workspace",),
+            "the workspace's (company's) name",
+            retention="while the workspace exists",
+            access="shown (This workspace)",
+            export="named in my_workspaces.csv",
+            erasure="not affected",
+            account_deletion="kept: the workspace is the company's (a sole owner chooses to"
+            " hand it over or to delete it with the account)",
+            workspace_purge="deleted last, after every other row of the workspace",
+            tenant_scoped=True,
+            read=_read_workspace,
+            shown=2,
+        )
+    )
+    register(
+        table_place(
+            "invitations",
+            OWNER,
+            ("user", "workspace"),
+            "the invited address, who invited, the role offered",
+            retention="kept as the record of who was invited, until the workspace is deleted",
+            access="not shown (the invitation is the workspace's record)",
+            export="not exported",
+            erasure="not affected",
+            account_deletion="invitations to the person's addresses are deleted in their"
+            " workspaces; those they sent lose the sender (set to null)",
+            workspace_purge="deleted",
+            tenant_scoped=True,
+            user_columns=("invited_by",),
+            text_columns=("email",),
+            forget_user=_forget_invitations,
+        )
+    )
+    register(
+        table_place(
+            "email_tokens",
+            OWNER,
+            ("user",),
+            "the address a verification, reset or invitation link was mailed to (the token"
+            " itself only as a SHA-256 hash)",
+            retention="until used or expired (24 h; resets 60 min; invitations 7 days)",
+            access="not shown (single-use links)",
+            export="not exported",
+            erasure="not affected",
+            account_deletion="deleted (by user and by address)",
+            workspace_purge="invitation tokens of the workspace are deleted with it (cascade)",
+            user_columns=("user_id",),
+            workspace_columns=("target_tenant_id",),
+            text_columns=("email",),
+            forget_user=_forget_tokens,
+            expire=_expire_tokens,
+        )
+    )
+
+
+_register()

@@ -1,0 +1,172 @@
+"""Where billing keeps data: the plan and Stripe references, Stripe's invoices and events.
+
+Card details never reach Odex (Stripe's pages take them). Deleting a workspace cancels its
+subscription at Stripe and deletes the Stripe customer before its rows go.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from app.billing.services import cancel_and_delete_customer
+from app.billing.stripe_client import TEST_SUB_PREFIX
+from app.core.datamap import (
+    Place,
+    Section,
+    Subject,
+    Viewer,
+    like_any,
+    redis_keys_holding,
+    register,
+    table_place,
+)
+from app.core.db import global_transaction, tenant_transaction
+from app.core.redis import redis
+
+OWNER = "billing"
+HIDDEN = {"tenant_id", "state_at", "subscription_created"}
+
+
+async def _read_account(viewer: Viewer, after: str | None, limit: int) -> Section:
+    async with tenant_transaction(viewer.tenant_id) as conn:
+        row = await conn.fetchrow("select * from billing_accounts")
+    rows = [{k: v for k, v in dict(row).items() if k not in HIDDEN}] if row else []
+    columns = [(k, k.replace("_", " ").capitalize()) for k in (rows[0] if rows else {})]
+    return Section(
+        "Billing details we hold (this workspace)",
+        columns,
+        rows,
+        note="Card details are entered on Stripe's pages and never reach Odex.",
+    )
+
+
+async def _read_invoices(viewer: Viewer, after: str | None, limit: int) -> Section:
+    async with tenant_transaction(viewer.tenant_id) as conn:
+        rows = await conn.fetch(
+            "select number, status, amount_due, amount_paid, currency, invoice_created"
+            " from billing_invoices order by invoice_created desc nulls last limit $1",
+            limit,
+        )
+    return Section(
+        "Subscription invoices (from Stripe, this workspace)",
+        [
+            ("number", "Number"),
+            ("status", "Status"),
+            ("amount_due", "Due (cents)"),
+            ("amount_paid", "Paid (cents)"),
+            ("currency", "Currency"),
+            ("invoice_created", "Date"),
+        ],
+        [dict(r) for r in rows],
+    )
+
+
+async def _cancel_at_stripe(tenant_id: UUID) -> int:
+    """Before the workspace's rows go: the subscription stops billing, the customer goes."""
+    await cancel_and_delete_customer(tenant_id)
+    return 1
+
+
+async def _scrub_events(needles: list[str]) -> int:
+    """Stored webhooks keep their ids (a redelivery is still recognised), not their contents."""
+    async with global_transaction() as conn:
+        status = await conn.execute(
+            "update stripe_events set payload = '{}'::jsonb where payload <> '{}'::jsonb"
+            " and payload::text ilike any($1::text[])",
+            like_any(needles),
+        )
+    return int(status.split()[-1])
+
+
+async def _purge_events(tenant_id: UUID) -> int:
+    return await _scrub_events([str(tenant_id)])
+
+
+async def _forget_events(subject: Subject) -> int:
+    return await _scrub_events(subject.needles)
+
+
+async def _purge_test_subscriptions(tenant_id: UUID) -> int:
+    keys = await redis_keys_holding(f"{TEST_SUB_PREFIX}*", [str(tenant_id)])
+    return int(await redis().delete(*keys)) if keys else 0
+
+
+def _register() -> None:
+    register(
+        table_place(
+            "billing_accounts",
+            OWNER,
+            ("workspace",),
+            "plan, subscription status, Stripe customer and subscription ids (the billing name"
+            " and address are kept at Stripe)",
+            retention="while the workspace exists",
+            access="shown (Billing details we hold)",
+            export="not exported (see Settings → Billing)",
+            erasure="not affected",
+            account_deletion="not affected (the workspace's)",
+            workspace_purge="the subscription is cancelled at Stripe and the Stripe customer"
+            " deleted first; then the row is deleted",
+            tenant_scoped=True,
+            read=_read_account,
+            shown=70,
+            purge=_cancel_at_stripe,
+            order=10,
+        )
+    )
+    register(
+        table_place(
+            "billing_invoices",
+            OWNER,
+            ("workspace",),
+            "Stripe's invoices for the subscription: numbers, amounts, links",
+            retention="while the workspace exists (Stripe keeps its own copy)",
+            access="shown (Subscription invoices)",
+            export="not exported (downloadable from Stripe's invoice pages)",
+            erasure="not affected",
+            account_deletion="not affected (the workspace's)",
+            workspace_purge="deleted",
+            tenant_scoped=True,
+            read=_read_invoices,
+            shown=71,
+        )
+    )
+    register(
+        table_place(
+            "stripe_events",
+            OWNER,
+            ("workspace",),
+            "webhook payloads from Stripe (customer name and address, amounts, our workspace"
+            " id in metadata)",
+            retention="ids kept for ever (to recognise redeliveries); payloads until the"
+            " workspace is deleted",
+            access="not shown",
+            export="not exported",
+            erasure="not affected",
+            account_deletion="payloads naming the person's address are emptied",
+            workspace_purge="payloads naming the workspace or its customer are emptied",
+            text_columns=("payload",),
+            purge=_purge_events,
+            forget_user=_forget_events,
+            order=20,
+        )
+    )
+    register(
+        Place(
+            "redis:billing-test-mode",
+            "redis",
+            OWNER,
+            ("workspace",),
+            "simulated subscriptions of billing's local test mode (no Stripe keys)",
+            retention="400 days, test mode only",
+            access="not shown",
+            export="not exported",
+            erasure="not affected",
+            account_deletion="not affected",
+            workspace_purge="deleted",
+            pattern=f"{TEST_SUB_PREFIX}*",
+            purge=_purge_test_subscriptions,
+        )
+    )
+
+
+_register()

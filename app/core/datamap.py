@@ -1,0 +1,399 @@
+"""The data map: every place personal data lives, registered by the domain that owns it.
+
+Each domain describes its places in its own ``app/<domain>/datamap.py`` (tables and columns,
+files under the data directory, Redis keys, mail bodies, backups): whose data it is, how long
+it is kept, and how the five privacy features treat it — access ("My data"), export, the
+erasure of one contact, the deletion of an account and the purge of a workspace. A place also
+carries the code of those treatments (``read``, ``erase``, ``forget_user``, ``purge``) and of
+the deletion report's check (``scan``), so the privacy domain runs them without importing any
+domain's internals. The catalogue test (tests/core/test_tenancy.py) fails when a table, a file
+kind or a Redis key family is not on the map.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import importlib.util
+import pkgutil
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+KINDS = ("table", "file", "redis", "mail", "backup")
+HOLDERS = ("user", "contact", "workspace", "visitor", "platform")
+
+
+@dataclass(frozen=True)
+class Subject:
+    """Whose data a deletion or a deletion report is about.
+
+    A user (their id, every address they had, the workspaces they belonged to) or a
+    workspace (its id). Never stored: the deletion report keeps only what it found.
+    """
+
+    user_id: UUID | None = None
+    emails: tuple[str, ...] = ()
+    tenant_ids: tuple[UUID, ...] = ()
+    workspace_id: UUID | None = None
+    names: tuple[str, ...] = ()  # to blank "Name (address)" labels; not searched for
+
+    @property
+    def needles(self) -> list[str]:
+        """The strings whose presence in text means the subject's data is still there."""
+        found = [str(self.user_id)] if self.user_id else []
+        found += [str(self.workspace_id)] if self.workspace_id else []
+        return found + [e.lower() for e in self.emails if e]
+
+
+@dataclass(frozen=True)
+class ContactRef:
+    """The contact an erasure is about, with what identifies them in free text."""
+
+    tenant_id: UUID
+    contact_id: UUID
+    first_name: str
+    last_name: str
+    emails: tuple[str, ...]
+    phones: tuple[str, ...]
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who is reading their own data on the My data page (and from which browser)."""
+
+    user_id: UUID
+    tenant_id: UUID
+    email: str
+    session_key: str | None = None  # the Redis key of this browser's session
+    visitor_id: str | None = None  # this browser's consent id
+
+
+@dataclass
+class Section:
+    """One part of the "My data" page: a titled table of rows and where the next page starts."""
+
+    title: str
+    columns: list[tuple[str, str]]  # (key, label)
+    rows: list[dict[str, Any]]
+    total: int | None = None
+    next_after: str | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class ExportColumn:
+    """A column of an export file, with what it means (written to the manifest and README)."""
+
+    name: str
+    description: str
+
+
+@dataclass(frozen=True)
+class ExportFile:
+    """One CSV file of the export, produced by ``COPY (sql) TO STDOUT`` (or a cursor).
+
+    ``sql`` selects exactly ``columns`` (aliased with their names); ``$1`` is the requester's
+    user id. ``workspace_where`` / ``own_where`` filter the rows for an admin's workspace
+    export and for a member's own-data export (None: the file is not in that export).
+    ``decrypt`` names columns holding ciphertext: the rows are then read through a cursor and
+    opened by ``opener`` (the owning domain's decryption, given the record).
+    """
+
+    name: str
+    description: str
+    sql: str
+    columns: tuple[ExportColumn, ...]
+    workspace_where: str | None = "true"
+    own_where: str | None = None
+    order_by: str = ""
+    opener: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    extra_args: Callable[[dict[str, Any]], list[Any]] | None = None  # values for $2, $3...
+
+
+Reader = Callable[[Viewer, "str | None", int], Awaitable[Section]]
+Scanner = Callable[[Subject], Awaitable[list[str]]]
+
+
+@dataclass(frozen=True)
+class Place:
+    """A place where personal data lives, and how each privacy feature treats it.
+
+    The five treatment texts (``access`` … ``workspace_purge``) are what the privacy page and
+    the README promise; the callables are the code that keeps the promise.
+    """
+
+    name: str  # unique: "table:contacts", "file:imports", "redis:sessions", …
+    kind: str  # one of KINDS
+    owner: str  # the domain that registered it
+    holds: tuple[str, ...]  # whose data (HOLDERS)
+    what: str  # the personal data in it
+    retention: str
+    access: str
+    export: str
+    erasure: str  # erasure of one contact's data
+    account_deletion: str
+    workspace_purge: str
+    table: str | None = None
+    tenant_scoped: bool = False  # a tenant table (RLS): the purge deletes its rows generically
+    user_columns: tuple[str, ...] = ()  # columns holding a user id
+    workspace_columns: tuple[str, ...] = ()  # columns of a global table holding a workspace id
+    text_columns: tuple[str, ...] = ()  # free text where an address or id may appear
+    pattern: str | None = None  # a Redis key pattern or a path (glob) under the data dir
+    also: tuple[str, ...] = ()  # more key patterns / paths of the same place
+    kept: str = ""  # why a deleted subject's data stays here (the report lists, not flags, it)
+    read: Reader | None = None
+    exports: tuple[ExportFile, ...] = ()
+    identify: Callable[[UUID, UUID], Awaitable[ContactRef | None]] | None = None
+    erase: Callable[[ContactRef], Awaitable[int]] | None = None
+    forget_user: Callable[[Subject], Awaitable[int]] | None = None
+    purge: Callable[[UUID], Awaitable[int]] | None = None
+    scan: Scanner | None = None
+    expire: Callable[[], Awaitable[int]] | None = None  # the daily retention sweep
+    order: int = 100  # handlers run in ascending order (e.g. outbox after the rows that mail)
+    shown: int = 100  # where its section comes on the My data page
+
+
+_PLACES: dict[str, Place] = {}
+
+
+def register(place: Place) -> Place:
+    """Put a place on the map (call at import of the owner's ``datamap`` module)."""
+    if place.kind not in KINDS:
+        raise ValueError(f"{place.name}: kind must be one of {KINDS}")
+    if not place.holds or any(h not in HOLDERS for h in place.holds):
+        raise ValueError(f"{place.name}: holds must name holders from {HOLDERS}")
+    for treatment in (
+        place.retention,
+        place.access,
+        place.export,
+        place.erasure,
+        place.account_deletion,
+        place.workspace_purge,
+    ):
+        if not treatment.strip():
+            raise ValueError(f"{place.name}: every treatment must be written down")
+    if place.name.startswith("table:") and not place.table:
+        raise ValueError(f"{place.name}: a table place names its table")
+    existing = _PLACES.get(place.name)
+    if existing is not None and existing.owner != place.owner:
+        raise ValueError(f"{place.name} is already registered by {existing.owner}")
+    _PLACES[place.name] = place
+    return place
+
+
+@functools.cache
+def _discover() -> None:
+    """Import ``app.<domain>.datamap`` of every domain package that has one."""
+    import app
+
+    for info in pkgutil.iter_modules(app.__path__):
+        if not info.ispkg:
+            continue
+        package = f"app.{info.name}"
+        spec = importlib.util.find_spec(f"{package}.datamap")
+        if spec is not None:
+            importlib.import_module(f"{package}.datamap")
+
+
+def places() -> list[Place]:
+    """Every registered place, in handler order (discovering the domains' maps first)."""
+    _discover()
+    return sorted(_PLACES.values(), key=lambda p: (p.order, p.name))
+
+
+def place(name: str) -> Place:
+    """One place by name (KeyError if no domain registered it)."""
+    _discover()
+    return _PLACES[name]
+
+
+def tables() -> dict[str, Place]:
+    """Table name -> its place (the outbox is a table of kind "mail")."""
+    return {p.table: p for p in places() if p.table}
+
+
+def table_place(
+    table: str, owner: str, holds: tuple[str, ...] = (), what: str = "", **fields: Any
+) -> Place:
+    """A table's place: named ``table:<table>``."""
+    if holds:
+        fields["holds"] = holds
+    if what:
+        fields["what"] = what
+    fields.setdefault("kind", "table")
+    return Place(name=f"table:{table}", owner=owner, table=table, **fields)
+
+
+def _patterns(kinds: tuple[str, ...]) -> list[str]:
+    found: list[str] = []
+    for p in places():
+        if p.kind in kinds:
+            found += ([p.pattern] if p.pattern else []) + list(p.also)
+    return found
+
+
+def file_patterns() -> list[str]:
+    """The paths (globs, relative to the data dir) of every file place."""
+    return _patterns(("file", "backup", "mail"))
+
+
+def redis_patterns() -> list[str]:
+    """The key patterns of every Redis place."""
+    return _patterns(("redis",))
+
+
+def data_dir() -> Path:
+    from app.settings import get_settings
+
+    return Path(get_settings().data_dir)
+
+
+# --- helpers the domains' handlers share ---------------------------------------------------
+
+
+async def in_each_tenant(tenant_ids: tuple[UUID, ...], sql: str, *args: Any) -> int:
+    """Run one statement in each of `tenant_ids` (its own tenant transaction); rows affected."""
+    from app.core.db import tenant_transaction
+
+    total = 0
+    for tenant_id in tenant_ids:
+        async with tenant_transaction(tenant_id) as conn:
+            status = await conn.execute(sql, *args)
+        total += int(status.split()[-1]) if status.split()[-1].isdigit() else 0
+    return total
+
+
+async def count_in_each_tenant(tenant_ids: tuple[UUID, ...], sql: str, *args: Any) -> int:
+    """Sum of a count query run in each of `tenant_ids`."""
+    from app.core.db import tenant_transaction
+
+    total = 0
+    for tenant_id in tenant_ids:
+        async with tenant_transaction(tenant_id) as conn:
+            total += int(await conn.fetchval(sql, *args) or 0)
+    return total
+
+
+def like_any(needles: list[str]) -> list[str]:
+    """ILIKE patterns that find any of `needles` inside a text (wildcards escaped)."""
+    escaped = (n.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") for n in needles)
+    return [f"%{n}%" for n in escaped]
+
+
+async def redis_keys(pattern: str) -> list[bytes]:
+    """Every key matching `pattern` (SCAN, never KEYS: it does not block the server)."""
+    from app.core.redis import redis
+
+    return [key async for key in redis().scan_iter(match=pattern, count=1000)]
+
+
+async def redis_value(key: bytes) -> bytes:
+    """A key's whole value as bytes, whatever its type (to look for a subject's ids in it)."""
+    from app.core.redis import redis
+
+    client: Any = redis()  # redis-py's stubs type keys as str; ours are bytes
+    kind = (await client.type(key)).decode()
+    if kind == "string":
+        return bytes(await client.get(key) or b"")
+    if kind == "list":
+        items = await client.lrange(key, 0, -1)
+    elif kind == "set":
+        items = list(await client.smembers(key))
+    elif kind == "zset":
+        items = await client.zrange(key, 0, -1)
+    elif kind == "hash":
+        pairs = await client.hgetall(key)
+        items = [k + b"=" + v for k, v in pairs.items()]
+    else:  # streams and others are not used for data
+        items = []
+    return b"\n".join(items)
+
+
+async def redis_keys_holding(pattern: str, needles: list[str]) -> list[bytes]:
+    """Keys matching `pattern` whose name or value contains one of `needles` (any case)."""
+    wanted = [n.lower().encode() for n in needles if n]
+    found = []
+    for key in await redis_keys(pattern):
+        if any(n in key.lower() for n in wanted):
+            found.append(key)
+            continue
+        value = (await redis_value(key)).lower()
+        if any(n in value for n in wanted):
+            found.append(key)
+    return found
+
+
+def page_of(
+    rows: list[Any], limit: int, cursor: Callable[[Any], str]
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Rows fetched with ``limit + 1`` -> (this page, the cursor of the next one or None)."""
+    page = [dict(r) for r in rows[:limit]]
+    return page, (cursor(rows[limit - 1]) if len(rows) > limit and page else None)
+
+
+async def time_page(
+    tenant_id: UUID,
+    table: str,
+    columns: str,
+    where: str,
+    user_id: UUID,
+    after: str | None,
+    limit: int,
+) -> tuple[list[dict[str, Any]], int, str | None]:
+    """One newest-first page of a user's rows of a tenant table (``where`` uses ``$1``, the
+    user id; the table has ``id`` and ``created_at``): (rows, total, next page's cursor)."""
+    from app.core.db import tenant_transaction
+
+    cursor = parse_time_cursor(after)
+    keyset = " and (created_at, id) < ($3, $4::uuid)" if cursor else ""
+    async with tenant_transaction(tenant_id) as conn:
+        total = await conn.fetchval(f"select count(*) from {table} where {where}", user_id)
+        rows = await conn.fetch(
+            f"select id, created_at, {columns} from {table} where ({where}){keyset}"
+            " order by created_at desc, id desc limit $2",
+            user_id,
+            limit + 1,
+            *(cursor or ()),
+        )
+    page, next_after = page_of(rows, limit, time_cursor)
+    return page, int(total), next_after
+
+
+def time_cursor(row: Any, time_key: str = "created_at", id_key: str = "id") -> str:
+    """A keyset cursor ``<iso time>|<id>`` (newest-first pages: the next page is older)."""
+    return f"{row[time_key].isoformat()}|{row[id_key]}"
+
+
+def parse_time_cursor(after: str | None) -> tuple[Any, str] | None:
+    """(time, id) of a cursor from `time_cursor`, None when absent or not one."""
+    from datetime import datetime
+
+    if not after or "|" not in after:
+        return None
+    stamp, _, key = after.partition("|")
+    try:
+        return datetime.fromisoformat(stamp), key[:100]
+    except ValueError:
+        return None
+
+
+def utc(expr: str) -> str:
+    """SQL turning a timestamptz into spreadsheet-friendly text: ``2026-01-31 14:05:00``."""
+    return f"to_char(({expr}) at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS')"
+
+
+def joined(expr: str) -> str:
+    """SQL writing a text[] as ``a; b`` (what the CSV import reads back as a list)."""
+    return f"array_to_string({expr}, '; ')"
+
+
+def col(name: str, description: str) -> ExportColumn:
+    """Shorthand for an export column."""
+    return ExportColumn(name, description)

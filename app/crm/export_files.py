@@ -1,0 +1,176 @@
+"""The CRM's export files, written for people: names beside ids, lists as ``a; b``, times in
+UTC as ``YYYY-MM-DD HH:MM:SS``, no internal columns. contacts.csv and companies.csv use the
+column names the CSV import recognises, so an export can be imported again."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.core.datamap import ExportFile as File
+from app.core.datamap import col, joined, utc
+from app.crm.notes import SUBJECTS
+from app.crm.secure import open_contact, open_note
+
+
+def record_name(type_col: str, id_col: str) -> str:
+    """SQL naming the record a note, task or timeline entry is about."""
+    cases = " ".join(
+        f"when '{kind}' then (select {name_sql} from {table} where id = {id_col})"
+        for kind, (table, name_sql, _) in SUBJECTS.items()
+    )
+    return (
+        f"case {type_col} {cases} when 'invoice' then (select 'Invoice ' || number::text"
+        f" from invoices where id = {id_col}) end"
+    )
+
+
+def _open_contact_row(row: dict[str, Any]) -> dict[str, Any]:
+    opened = open_contact(
+        {
+            "id": row["_id"],
+            "tenant_id": row["_tenant"],
+            "emails_enc": row["_emails"],
+            "phones_enc": row["_phones"],
+        }
+    )
+    row["Emails"] = "; ".join(opened["emails"])
+    row["Phones"] = "; ".join(opened["phones"])
+    return row
+
+
+def _open_note_row(row: dict[str, Any]) -> dict[str, Any]:
+    opened = open_note({"id": row["_id"], "tenant_id": row["_tenant"], "body_enc": row["_body"]})
+    row["Note"] = opened["body"]
+    return row
+
+
+CREATED = col("Created (UTC)", "When the record was created.")
+UPDATED = col("Updated (UTC)", "When it last changed.")
+OWNER_COL = col("Owner", "The member responsible for it (empty: nobody, or a former member).")
+
+CONTACTS_FILE = File(
+    "contacts.csv",
+    "People: one row per contact. Import it again as contacts (the columns are recognised).",
+    'select c.first_name as "First name", c.last_name as "Last name",'
+    ' null::text as "Emails", null::text as "Phones", c.title as "Job title",'
+    ' co.name as "Company", u.name as "Owner",'
+    f' {joined("c.tags")} as "Tags", {utc("c.created_at")} as "Created (UTC)",'
+    f' {utc("c.updated_at")} as "Updated (UTC)", c.id as "Contact id",'
+    ' c.company_id as "Company id", c.id as "_id", c.tenant_id as "_tenant",'
+    ' c.emails_enc as "_emails", c.phones_enc as "_phones"'
+    " from contacts c left join companies co on co.id = c.company_id"
+    " left join users u on u.id = c.owner_id where {where}",
+    (
+        col("First name", "Given name."),
+        col("Last name", "Family name."),
+        col("Emails", "Email addresses, separated by '; ' (stored encrypted, decrypted here)."),
+        col("Phones", "Phone numbers, separated by '; ' (stored encrypted, decrypted here)."),
+        col("Job title", "Their position."),
+        col("Company", "The company's name (see companies.csv)."),
+        OWNER_COL,
+        col("Tags", "Labels, separated by '; '."),
+        CREATED,
+        UPDATED,
+        col("Contact id", "Odex's identifier of the contact (notes and tasks refer to it)."),
+        col("Company id", "Odex's identifier of the company."),
+    ),
+    own_where="c.owner_id = $1",
+    order_by="c.sort_last, c.sort_first, c.id",
+    opener=_open_contact_row,
+)
+
+COMPANIES_FILE = File(
+    "companies.csv",
+    "Companies. Import it again as companies (the columns are recognised).",
+    'select c.name as "Name", c.domain as "Domain", c.industry as "Industry",'
+    ' c.size as "Size", c.address as "Address", u.name as "Owner",'
+    f' {utc("c.created_at")} as "Created (UTC)", {utc("c.updated_at")} as "Updated (UTC)",'
+    ' c.id as "Company id" from companies c left join users u on u.id = c.owner_id'
+    " where {where}",
+    (
+        col("Name", "The company's name."),
+        col("Domain", "Its web domain."),
+        col("Industry", "Its sector."),
+        col("Size", "Its size (employees)."),
+        col("Address", "Its address."),
+        OWNER_COL,
+        CREATED,
+        UPDATED,
+        col("Company id", "Odex's identifier of the company."),
+    ),
+    own_where="c.owner_id = $1",
+    order_by="c.sort_name, c.id",
+)
+
+RECORD_TYPE = col("Record type", "contact, company, deal (or invoice for the timeline).")
+RECORD = col("Record", "The name of the record it is about.")
+
+NOTES_FILE = File(
+    "notes.csv",
+    "Notes on contacts, companies and deals.",
+    f'select n.subject_type as "Record type", {record_name("n.subject_type", "n.subject_id")}'
+    ' as "Record", coalesce(u.name, \'\') as "Author", null::text as "Note",'
+    f' {utc("n.created_at")} as "Created (UTC)", {utc("n.updated_at")} as "Updated (UTC)",'
+    ' n.id as "Note id", n.subject_id as "Record id", n.id as "_id",'
+    ' n.tenant_id as "_tenant", n.body_enc as "_body"'
+    " from notes n left join users u on u.id = n.author_id where {where}",
+    (
+        RECORD_TYPE,
+        RECORD,
+        col("Author", "Who wrote it (empty: a former member)."),
+        col("Note", "The text (stored encrypted, decrypted here)."),
+        CREATED,
+        UPDATED,
+        col("Note id", "Odex's identifier of the note."),
+        col("Record id", "Odex's identifier of the record (see its file)."),
+    ),
+    own_where="n.author_id = $1",
+    order_by="n.created_at, n.id",
+    opener=_open_note_row,
+)
+
+TASKS_FILE = File(
+    "tasks.csv",
+    "Tasks on contacts, companies and deals.",
+    f'select t.subject_type as "Record type", {record_name("t.subject_type", "t.subject_id")}'
+    ' as "Record", t.title as "Task", t.due_date as "Due", a.name as "Assigned to",'
+    f' c.name as "Created by", {utc("t.done_at")} as "Done (UTC)",'
+    f' {utc("t.created_at")} as "Created (UTC)", t.id as "Task id"'
+    " from tasks t left join users a on a.id = t.assignee_id"
+    " left join users c on c.id = t.created_by where {where}",
+    (
+        RECORD_TYPE,
+        RECORD,
+        col("Task", "What needs doing."),
+        col("Due", "The due date (YYYY-MM-DD)."),
+        col("Assigned to", "Who should do it."),
+        col("Created by", "Who added it."),
+        col("Done (UTC)", "When it was completed (empty: open)."),
+        CREATED,
+        col("Task id", "Odex's identifier of the task."),
+    ),
+    own_where="(t.created_by = $1 or t.assignee_id = $1)",
+    order_by="t.created_at, t.id",
+)
+
+TIMELINE_FILE = File(
+    "timeline.csv",
+    "The activity timeline: who changed which record when.",
+    f'select {utc("a.created_at")} as "When (UTC)", a.subject_type as "Record type",'
+    f' {record_name("a.subject_type", "a.subject_id")} as "Record",'
+    ' coalesce(u.name, \'\') as "Who", a.action as "Action", a.summary as "Summary",'
+    ' a.changes::text as "Changes", a.subject_id as "Record id"'
+    " from activities a left join users u on u.id = a.actor_id where {where}",
+    (
+        col("When (UTC)", "When it happened."),
+        RECORD_TYPE,
+        RECORD,
+        col("Who", "Who did it (empty: the system or a former member)."),
+        col("Action", "created, updated, deleted, moved, note, task…"),
+        col("Summary", "What happened, in words."),
+        col("Changes", 'Changed fields as JSON: {"field": {"from": old, "to": new}}.'),
+        col("Record id", "Odex's identifier of the record."),
+    ),
+    own_where="a.actor_id = $1",
+    order_by="a.created_at, a.id",
+)

@@ -1,0 +1,54 @@
+"""Where the job queue keeps data: arq's queued jobs and kept results (ids as arguments)."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from app.core.datamap import Place, Subject, redis_keys, redis_keys_holding, register
+from app.core.redis import redis
+
+
+async def _drop_jobs(needles: list[str]) -> int:
+    """Queued jobs and kept results that name the subject, and their entries in the queue
+    (a job id can name it too). Running jobs' markers hold no arguments."""
+    keys = await redis_keys_holding("arq:job:*", needles)
+    keys += await redis_keys_holding("arq:result:*", needles)
+    dropped = int(await redis().delete(*keys)) if keys else 0
+    wanted = [n.encode() for n in needles]
+    for queue in await redis_keys("arq:queue*"):
+        if (await redis().type(queue)) != b"zset":
+            continue
+        members = [m for m in await redis().zrange(queue, 0, -1) if any(n in m for n in wanted)]
+        if members:
+            dropped += int(await redis().zrem(queue, *members))
+    return dropped
+
+
+async def _forget_jobs(subject: Subject) -> int:
+    return await _drop_jobs(subject.needles)
+
+
+async def _purge_jobs(tenant_id: UUID) -> int:
+    return await _drop_jobs([str(tenant_id)])
+
+
+register(
+    Place(
+        "redis:jobs",
+        "redis",
+        "jobs",
+        ("user", "workspace"),
+        "queued background jobs and their kept results: workspace, export, import and mail ids"
+        " as arguments (never addresses or CRM data)",
+        retention="until run; results 1 hour (keep_result)",
+        access="not shown",
+        export="not exported",
+        erasure="not affected (jobs name contacts only through an import's id)",
+        account_deletion="jobs and results naming the person are dropped",
+        workspace_purge="jobs and results naming the workspace are dropped",
+        pattern="arq:*",
+        forget_user=_forget_jobs,
+        purge=_purge_jobs,
+        order=980,
+    )
+)

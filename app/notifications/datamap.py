@@ -1,0 +1,153 @@
+"""Where the notifications domain keeps personal data: the in-app feed and the mail outbox."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from app.core.datamap import (
+    ContactRef,
+    Section,
+    Subject,
+    Viewer,
+    col,
+    like_any,
+    register,
+    table_place,
+    time_page,
+    utc,
+)
+from app.core.datamap import ExportFile as File
+from app.core.db import global_transaction, tenant_transaction
+
+OWNER = "notifications"
+
+
+async def _read_feed(viewer: Viewer, after: str | None, limit: int) -> Section:
+    page, total, next_after = await time_page(
+        viewer.tenant_id,
+        "notifications",
+        "title, body, read_at",
+        "user_id = $1",
+        viewer.user_id,
+        after,
+        limit,
+    )
+    return Section(
+        "Notifications (this workspace)",
+        [("created_at", "When"), ("title", "Notification"), ("read_at", "Read")],
+        page,
+        total,
+        next_after,
+    )
+
+
+async def _erase_feed(contact: ContactRef) -> int:
+    """Notifications about the contact (linking to the record or naming them) go."""
+    needles = [contact.full_name, *contact.emails] if contact.full_name else [*contact.emails]
+    async with tenant_transaction(contact.tenant_id) as conn:
+        status = await conn.execute(
+            "delete from notifications where link like $1 or title ilike any($2::text[])"
+            " or body ilike any($2::text[])",
+            f"/contacts/{contact.contact_id}%",
+            like_any([n for n in needles if n]),
+        )
+    return int(status.split()[-1])
+
+
+FEED_FILE = File(
+    "my_notifications.csv",
+    "Your in-app notifications in this workspace.",
+    f'select {utc("created_at")} as "When (UTC)", kind as "Kind", title as "Title",'
+    f' body as "Text", link as "Link", {utc("read_at")} as "Read (UTC)" from notifications'
+    " where user_id = $1 order by created_at",
+    (
+        col("When (UTC)", "When it was sent."),
+        col("Kind", "mention, task_assigned, export, billing…"),
+        col("Title", "What the bell showed."),
+        col("Text", "Its text."),
+        col("Link", "The page it pointed to."),
+        col("Read (UTC)", "When you read it (empty: unread)."),
+    ),
+    own_where="true",
+)
+
+
+async def _forget_mail(subject: Subject) -> int:
+    """Mail to or about the person: delivered first if still waiting (one attempt), then
+    deleted from the outbox (the copy the recipient got is theirs)."""
+    from app.notifications.jobs import deliver_outbox
+
+    patterns = like_any(subject.needles)
+    emails = [e.lower() for e in subject.emails]
+    where = "(lower(to_addr) = any($1::text[]) or body_text ilike any($2::text[]))"
+    async with global_transaction() as conn:
+        waiting = await conn.fetch(
+            f"select id from outbox where sent_at is null and {where}", emails, patterns
+        )
+    for row in waiting:
+        await deliver_outbox({}, int(row["id"]))
+    async with global_transaction() as conn:
+        status = await conn.execute(f"delete from outbox where {where}", emails, patterns)
+    return int(status.split()[-1])
+
+
+async def _expire_mail() -> int:
+    """Sent mail older than OUTBOX_KEEP_DAYS; a deletion's confirmation once it is sent."""
+    from app.settings import get_settings
+
+    async with global_transaction() as conn:
+        status = await conn.execute(
+            "delete from outbox where sent_at is not null and (sent_at < now() - $1::interval"
+            " or (kind = 'deletion' and not exists (select 1 from users u"
+            " where lower(u.email) = lower(outbox.to_addr))))",
+            timedelta(days=get_settings().outbox_keep_days),
+        )
+    return int(status.split()[-1])
+
+
+def _register() -> None:
+    register(
+        table_place(
+            "notifications",
+            OWNER,
+            ("user", "contact"),
+            "in-app notifications: title and text (they name records and people), link",
+            retention="while the account and the workspace exist",
+            access="shown (Notifications), paginated",
+            export="my_notifications.csv",
+            erasure="notifications linking to or naming the contact are deleted",
+            account_deletion="deleted (cascade from the account)",
+            workspace_purge="deleted",
+            tenant_scoped=True,
+            user_columns=("user_id",),
+            text_columns=("title", "body"),
+            read=_read_feed,
+            shown=31,
+            exports=(FEED_FILE,),
+            erase=_erase_feed,
+        )
+    )
+    register(
+        table_place(
+            "outbox",
+            OWNER,
+            ("user",),
+            "service mail: recipient address, subject, body (names, alert summaries, links)",
+            retention="until sent; sent mail OUTBOX_KEEP_DAYS (30) days (raw token links are"
+            " scrubbed from bodies once sent), then deleted by a daily job",
+            access="not shown (the mail itself reached you)",
+            export="not exported",
+            erasure="not affected (CRM records are never mailed)",
+            account_deletion="mail to or mentioning the person is delivered if waiting, then"
+            " deleted; the deletion's confirmation is deleted once sent",
+            workspace_purge="members who belong nowhere else: as an account deletion",
+            kind="mail",
+            text_columns=("to_addr", "body_text"),
+            forget_user=_forget_mail,
+            expire=_expire_mail,
+            order=950,
+        )
+    )
+
+
+_register()

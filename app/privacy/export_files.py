@@ -1,0 +1,181 @@
+"""Writing the export's files: each CSV streamed into the zip, the manifest and README.txt.
+
+The files come from the data map (each domain's ``ExportFile``s). A file without encrypted
+columns is produced by PostgreSQL's ``COPY (SELECT …) TO STDOUT`` inside the export's tenant
+transaction (so RLS applies) and written chunk by chunk into the zip; a file with encrypted
+columns is read through a cursor EXPORT_CHUNK rows at a time and opened by the owning domain.
+Memory stays flat either way. Text cells that a spreadsheet would run as a formula are
+prefixed with a quote (app/core/spreadsheet.py), in SQL for COPY and in Python for the cursor.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import re
+import zipfile
+from typing import Any
+
+import asyncpg
+
+from app.core.datamap import ExportFile
+from app.core.spreadsheet import neutralise_sql, safe_cell
+
+BOM = b"\xef\xbb\xbf"
+EXPORT_CHUNK = 1000
+# Types whose values are numbers, dates, ids or booleans: never a formula, left untouched
+# (so a negative amount stays a number in the spreadsheet).
+SAFE_TYPES = {
+    "int2", "int4", "int8", "numeric", "float4", "float8", "money", "bool", "uuid",
+    "date", "time", "timetz", "timestamp", "timestamptz", "interval", "oid",
+}  # fmt: skip
+PARAM = re.compile(r"\$(\d+)")
+
+
+def cell(value: Any) -> str:
+    """A Python value as the CSV cell COPY would write (text made safe; numbers stay)."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return safe_cell(value)
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    return str(value)
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def file_sql(spec: ExportFile, scope: str) -> str:
+    """The file's query for a workspace export (admins) or an own-data export (members)."""
+    where = spec.workspace_where if scope == "workspace" else spec.own_where
+    sql = spec.sql.replace("{where}", f"({where})")
+    return sql + (f" order by {spec.order_by}" if spec.order_by else "")
+
+
+def args_for(sql: str, values: list[Any]) -> list[Any]:
+    """As many of ($1 user, $2 browser, $3 workspace) as the query uses."""
+    used = max((int(n) for n in PARAM.findall(sql)), default=0)
+    return values[:used]
+
+
+async def _check_columns(
+    conn: asyncpg.Connection, spec: ExportFile, sql: str, args: list[Any]
+) -> list[Any]:
+    """The query's columns; the documented ones must come first and in order."""
+    stmt = await conn.prepare(f"select * from ({sql}) as q limit 0")
+    attributes = list(stmt.get_attributes())
+    names = [a.name for a in attributes if not a.name.startswith("_")]
+    documented = [c.name for c in spec.columns]
+    if names != documented:
+        raise RuntimeError(f"{spec.name}: the query's columns {names} are not {documented}")
+    return attributes
+
+
+async def write_copy(
+    conn: asyncpg.Connection,
+    archive: zipfile.ZipFile,
+    spec: ExportFile,
+    sql: str,
+    args: list[Any],
+    bom: bool,
+) -> dict[str, Any]:
+    """One file by ``COPY (query) TO STDOUT``, text neutralised in SQL."""
+    attributes = await _check_columns(conn, spec, sql, args)
+    columns = []
+    for attr in attributes:
+        col = "q." + _ident(attr.name)
+        safe = attr.type.name in SAFE_TYPES
+        columns.append(col if safe else f"{neutralise_sql(col)} as {_ident(attr.name)}")
+    query = f"select {', '.join(columns)} from ({sql}) as q"
+    digest = hashlib.sha256()
+    size = 0
+    with archive.open(spec.name, "w", force_zip64=True) as member:
+
+        async def write(chunk: bytes) -> None:
+            nonlocal size
+            member.write(chunk)
+            digest.update(chunk)
+            size += len(chunk)
+
+        if bom:
+            await write(BOM)
+        status = await conn.copy_from_query(query, *args, output=write, format="csv", header=True)
+    return {"rows": int(status.split()[-1]), "bytes": size, "sha256": digest.hexdigest()}
+
+
+async def write_opened(
+    conn: asyncpg.Connection,
+    archive: zipfile.ZipFile,
+    spec: ExportFile,
+    sql: str,
+    args: list[Any],
+    bom: bool,
+) -> dict[str, Any]:
+    """One file with encrypted columns: a cursor, chunks, the domain's opener, Python CSV."""
+    await _check_columns(conn, spec, sql, args)
+    assert spec.opener is not None
+    header = [c.name for c in spec.columns]
+    digest = hashlib.sha256()
+    size = rows = 0
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    with archive.open(spec.name, "w", force_zip64=True) as member:
+
+        def flush() -> None:
+            nonlocal size
+            chunk = buffer.getvalue().encode()
+            buffer.seek(0)
+            buffer.truncate()
+            member.write(chunk)
+            digest.update(chunk)
+            size += len(chunk)
+
+        if bom:
+            buffer.write(BOM.decode())
+        writer.writerow(header)
+        cursor = await conn.cursor(sql, *args)
+        while records := await cursor.fetch(EXPORT_CHUNK):
+            for record in records:
+                opened = spec.opener(dict(record))
+                writer.writerow([cell(opened[name]) for name in header])
+            rows += len(records)
+            flush()
+        flush()
+    return {"rows": rows, "bytes": size, "sha256": digest.hexdigest()}
+
+
+def readme(manifest: dict[str, Any], specs: list[ExportFile]) -> str:
+    """README.txt: what the export is, its conventions, and every file's columns."""
+    whose = (
+        "everything in the workspace"
+        if manifest["scope"] == "workspace"
+        else "your own data: your account, consents, usage, notifications, security records"
+        " and support tickets, and the records you own, wrote, created or were assigned"
+    )
+    lines = [
+        f"Odex CRM export of {manifest['workspace']} ({manifest['generated_at']} UTC)",
+        "",
+        f"What it holds: {whose}.",
+        "",
+        "How to read it",
+        "- One CSV file per kind of record, UTF-8"
+        + (" with a byte-order mark" if manifest["encoding"] == "utf-8-sig" else "")
+        + ", comma separated, first line = column names.",
+        "- Times are UTC, written YYYY-MM-DD HH:MM:SS; dates YYYY-MM-DD; amounts plain numbers.",
+        "- Lists (emails, phones, tags, a deal's people) are separated by '; '.",
+        "- Names stand beside ids; the ids let you match rows across files.",
+        "- A text cell a spreadsheet would run as a formula (starting with = @ tab CR, or + -"
+        " when it is not a plain number) starts with ' so that it is shown, not run.",
+        "- contacts.csv and companies.csv can be imported again (Contacts or Companies →"
+        " Import): the columns are recognised, and the leading ' above is removed.",
+        "- manifest.json lists every file with its row count, size and SHA-256.",
+        "",
+    ]
+    for spec in specs:
+        lines += [spec.name, "  " + spec.description]
+        lines += [f"  - {c.name}: {c.description}" for c in spec.columns]
+        lines.append("")
+    return "\n".join(lines)

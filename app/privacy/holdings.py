@@ -1,0 +1,275 @@
+"""What the privacy domain holds about people, read and forgotten for the data map: consents,
+usage, exports, policy notices and their Redis caches (registered in app/privacy/datamap.py)."""
+
+from __future__ import annotations
+
+import shutil
+from typing import Any
+from uuid import UUID
+
+from app.core.datamap import ExportFile as File
+from app.core.datamap import (
+    Section,
+    Subject,
+    Viewer,
+    col,
+    in_each_tenant,
+    redis_keys,
+    time_page,
+    utc,
+)
+from app.core.db import global_transaction, tenant_transaction
+from app.core.redis import redis
+from app.privacy import consent, policy
+from app.privacy.export import export_dir
+from app.privacy.usage import DEAD_KEY, INFLIGHT_KEY, QUEUE_KEY
+
+BATCH = 1000
+
+
+# --- consents -------------------------------------------------------------------------------
+
+
+async def read_consents(viewer: Viewer, after: str | None, limit: int) -> Section:
+    now = await consent.analytics_consent(str(viewer.user_id), viewer.visitor_id or "")
+    rows = [
+        {
+            **r,
+            "choice": f"{'granted' if r['granted'] else 'withdrawn'} ({r['purpose']})",
+            "where": f"{r['source']} {r['page']}".strip(),
+            "version": f"v{r['policy_version']}",
+        }
+        for r in await consent.history(viewer.user_id, viewer.visitor_id)
+    ]
+    state = "allowed" if now else ("off" if now is False else "not chosen (off)")
+    return Section(
+        "Cookie consent",
+        [
+            ("created_at", "When"),
+            ("choice", "Choice"),
+            ("version", "Policy"),
+            ("where", "Where"),
+            ("ip", "IP address"),
+        ],
+        rows,
+        note=f"Analytics now: {state}. Entries of this browser made before you signed in are"
+        " listed too.",
+    )
+
+
+async def forget_consents(subject: Subject) -> int:
+    """The person's entries, and those of the browsers they gave them from, once the account
+    is gone (the ledger is append-only for the app: a narrow function does this one delete)."""
+    async with global_transaction() as conn:
+        return int(await conn.fetchval("select odex_private.forget_consents($1)", subject.user_id))
+
+
+CONSENTS_FILE = File(
+    "my_consents.csv",
+    "Your cookie choices: yours, and those made in the browser you exported from (the same"
+    " list as the My data page).",
+    f'select {utc("created_at")} as "When (UTC)", purpose as "Purpose",'
+    " case when granted then 'granted' else 'withdrawn' end as \"Choice\","
+    ' policy_version as "Policy version", source as "Where", page as "Page",'
+    ' ip as "IP address", user_agent as "Browser" from consents'
+    " where user_id = $1 or ($2 <> '' and visitor_id = $2) order by id",
+    (
+        col("When (UTC)", "When the choice was made."),
+        col("Purpose", "What it was about (analytics cookies)."),
+        col("Choice", "granted or withdrawn."),
+        col("Policy version", "The privacy policy version in force then."),
+        col("Where", "banner, preferences or settings."),
+        col("Page", "The page it was made on."),
+        col("IP address", "The address the choice came from (proof of consent)."),
+        col("Browser", "The browser's user agent."),
+    ),
+    own_where="true",
+)
+
+
+# --- usage ----------------------------------------------------------------------------------
+
+
+async def read_usage(viewer: Viewer, after: str | None, limit: int) -> Section:
+    page, total, next_after = await time_page(
+        viewer.tenant_id,
+        "usage_events",
+        "category || ': ' || kind as event, coalesce(nullif(feature, ''), path) as what,"
+        " concat_ws(' / ', browser, os, device) as browser, ip",
+        "user_id = $1",
+        viewer.user_id,
+        after,
+        limit,
+    )
+    return Section(
+        "Usage data about you (this workspace)",
+        [
+            ("created_at", "When"),
+            ("event", "Event"),
+            ("what", "Page / feature"),
+            ("browser", "Browser"),
+            ("ip", "IP address"),
+        ],
+        page,
+        total,
+        next_after,
+        note="Analytics events only with your consent; security events always.",
+    )
+
+
+async def forget_usage(subject: Subject) -> int:
+    """In batches: a long-standing account can have many events."""
+    total = 0
+    for tenant_id in subject.tenant_ids:
+        while True:
+            done = await in_each_tenant(
+                (tenant_id,),
+                "delete from usage_events where ctid = any(array(select ctid from usage_events"
+                f" where user_id = $1 limit {BATCH}))",
+                subject.user_id,
+            )
+            total += done
+            if done < BATCH:
+                break
+    return total
+
+
+USAGE_FILE = File(
+    "my_usage_events.csv",
+    "Usage data about you in this workspace.",
+    f'select {utc("created_at")} as "When (UTC)", category as "Category",'
+    ' kind as "Event", path as "Page", feature as "Feature", browser as "Browser",'
+    ' os as "System", device as "Device", ip as "IP address" from usage_events'
+    " where user_id = $1 order by created_at",
+    (
+        col("When (UTC)", "When it happened."),
+        col("Category", "analytics (only with consent) or security."),
+        col("Event", "page, feature, login, logout…"),
+        col("Page", "The page's path."),
+        col("Feature", "The feature used."),
+        col("Browser", "Browser family."),
+        col("System", "Operating system."),
+        col("Device", "desktop, mobile or tablet."),
+        col("IP address", "Where the request came from."),
+    ),
+    own_where="true",
+)
+
+
+async def _drop_queued(needles: list[str]) -> int:
+    """Remove buffered events naming the subject (the flush would drop most of them anyway)."""
+    removed = 0
+    wanted = [n.encode() for n in needles]
+    for key in (QUEUE_KEY, INFLIGHT_KEY, DEAD_KEY):
+        items: list[bytes] = await redis().lrange(key, 0, -1)  # type: ignore[misc]
+        for item in items:
+            if any(n in item for n in wanted):
+                removed += int(await redis().lrem(key, 0, item))  # type: ignore[misc,arg-type]
+    return removed
+
+
+async def forget_buffer(subject: Subject) -> int:
+    return await _drop_queued(subject.needles)
+
+
+async def purge_buffer(tenant_id: UUID) -> int:
+    return await _drop_queued([str(tenant_id)])
+
+
+# --- exports --------------------------------------------------------------------------------
+
+
+async def read_exports(viewer: Viewer, after: str | None, limit: int) -> Section:
+    async with tenant_transaction(viewer.tenant_id) as conn:
+        rows = await conn.fetch(
+            "select created_at, status, file_name, expires_at from exports where user_id = $1"
+            " order by created_at desc limit $2",
+            viewer.user_id,
+            limit,
+        )
+    return Section(
+        "Your exports (this workspace)",
+        [
+            ("created_at", "Requested"),
+            ("status", "Status"),
+            ("file_name", "File"),
+            ("expires_at", "Link expires"),
+        ],
+        [dict(r) for r in rows],
+    )
+
+
+async def forget_exports(subject: Subject) -> int:
+    """The person's export files, then their rows."""
+    removed = 0
+    for tenant_id in subject.tenant_ids:
+        async with tenant_transaction(tenant_id) as conn:
+            ids = [
+                r["id"]
+                for r in await conn.fetch(
+                    "select id from exports where user_id = $1", subject.user_id
+                )
+            ]
+        for export_id in ids:
+            for path in (export_dir() / str(tenant_id)).glob(f"*{export_id}*"):
+                path.unlink(missing_ok=True)
+                removed += 1
+    await in_each_tenant(
+        subject.tenant_ids, "delete from exports where user_id = $1", subject.user_id
+    )
+    return removed
+
+
+async def purge_export_files(tenant_id: UUID) -> int:
+    folder = export_dir() / str(tenant_id)
+    count = len(list(folder.iterdir())) if folder.exists() else 0
+    shutil.rmtree(folder, ignore_errors=True)
+    return count
+
+
+async def scan_export_files(subject: Subject) -> list[str]:
+    """After a purge: no folder; after an account deletion: no file without its export row."""
+    if subject.workspace_id is not None:
+        folder = export_dir() / str(subject.workspace_id)
+        return [f"{len(list(folder.iterdir()))} export files"] if folder.exists() else []
+    orphans = 0
+    for tenant_id in subject.tenant_ids:
+        folder = export_dir() / str(tenant_id)
+        if not folder.exists():
+            continue
+        async with tenant_transaction(tenant_id) as conn:
+            known = {str(r["id"]) for r in await conn.fetch("select id from exports")}
+        orphans += sum(1 for p in folder.iterdir() if not any(k in p.name for k in known))
+    return [f"{orphans} export files whose export is gone"] if orphans else []
+
+
+# --- policy notices and acknowledgements ----------------------------------------------------
+
+
+async def read_policy(viewer: Viewer, after: str | None, limit: int) -> Section:
+    rows = [
+        {"what": f"Told about version {n['version']}", "when": n["created_at"]}
+        for n in await policy.notices_of(viewer.user_id)
+    ] + [
+        {"what": f"Acknowledged version {a['version']}", "when": a["acknowledged_at"]}
+        for a in await policy.acks_of(viewer.user_id)
+    ]
+    return Section("Privacy policy notices", [("when", "When"), ("what", "What")], rows)
+
+
+async def forget_policy_keys(subject: Subject) -> int:
+    keys = await redis_keys(f"privacy:policy:ack:*:{subject.user_id}")
+    keys += await redis_keys(f"privacy:consent:u:{subject.user_id}")
+    return int(await redis().delete(*keys)) if keys else 0
+
+
+async def erase_usage_paths(contact: Any) -> int:
+    """Page views of the contact's record keep their count, not the record's id."""
+    async with tenant_transaction(contact.tenant_id) as conn:
+        status = await conn.execute(
+            "update usage_events set path = regexp_replace(path, $1, '/contacts/(erased)')"
+            " where path like $2",
+            f"/contacts/{contact.contact_id}",
+            f"/contacts/{contact.contact_id}%",
+        )
+    return int(status.split()[-1])

@@ -1,0 +1,165 @@
+"""The deletion report: after a purge or an account deletion, look in every place on the data
+map for the workspace or the person (their id and every address) and record what was found.
+
+A place's own ``scan`` is used when it has one (files, encrypted notes, sessions); tables are
+checked generically from what the map says about them (a purged workspace's tenant tables must
+hold no row at all; elsewhere no user column may hold the id and no text column the id or an
+address); Redis places are scanned key by key for the ids and addresses. Places the map marks
+``kept`` (the minimal deletion record, backups until they age out) are listed, not flagged. The
+report names places and counts, never the data or the subject.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+from app.accounts.schemas import Current
+from app.core.datamap import Place, Subject, like_any, places, redis_keys_holding
+from app.core.db import global_transaction, tenant_transaction
+from app.core.errors import Forbidden
+
+log = logging.getLogger("odex.privacy")
+
+
+@dataclass
+class Report:
+    """What the scan found: (place, what) pairs, and the places that keep data by design."""
+
+    places_checked: int = 0
+    findings: list[dict[str, str]] = field(default_factory=list)
+    kept: list[dict[str, str]] = field(default_factory=list)
+
+    @property
+    def clean(self) -> bool:
+        return not self.findings
+
+
+def _where(place: Place, subject: Subject, start: int) -> tuple[str, list[Any]]:
+    """The condition that finds the subject in a table (``false`` if it can't be there)."""
+    clauses: list[str] = []
+    args: list[Any] = []
+    if subject.user_id is not None and place.user_columns:
+        args.append(subject.user_id)
+        n = start + len(args) - 1
+        clauses += [f'"{c}" = ${n}::uuid' for c in place.user_columns]
+    if subject.workspace_id is not None and place.workspace_columns:
+        args.append(subject.workspace_id)
+        n = start + len(args) - 1
+        clauses += [f'"{c}" = ${n}::uuid' for c in place.workspace_columns]
+    if place.text_columns and subject.needles:
+        args.append(like_any(subject.needles))
+        n = start + len(args) - 1
+        clauses += [f'"{c}"::text ilike any(${n}::text[])' for c in place.text_columns]
+    return (" or ".join(clauses) or "false"), args
+
+
+async def scan_table(place: Place, subject: Subject) -> list[str]:
+    """Rows of a table that still hold the subject (see the module's docstring)."""
+    table = f'"{place.table}"'
+    if place.tenant_scoped:
+        if subject.workspace_id is not None:
+            async with tenant_transaction(subject.workspace_id) as conn:
+                count = int(await conn.fetchval(f"select count(*) from {table}"))
+            return [f"{count} rows of the workspace"] if count else []
+        where, args = _where(place, subject, 1)
+        if where == "false":
+            return []
+        count = 0
+        for tenant_id in subject.tenant_ids:
+            async with tenant_transaction(tenant_id) as conn:
+                count += int(
+                    await conn.fetchval(f"select count(*) from {table} where {where}", *args)
+                )
+        return [f"{count} rows name the person"] if count else []
+    where, args = _where(place, subject, 1)
+    if where == "false":
+        return []
+    async with global_transaction() as conn:
+        count = int(await conn.fetchval(f"select count(*) from {table} where {where}", *args))
+    return [f"{count} rows name the subject"] if count else []
+
+
+async def scan_redis(place: Place, subject: Subject) -> list[str]:
+    keys = 0
+    for pattern in ([place.pattern] if place.pattern else []) + list(place.also):
+        keys += len(await redis_keys_holding(pattern, subject.needles))
+    return [f"{keys} keys name the subject"] if keys else []
+
+
+async def scan_place(place: Place, subject: Subject) -> list[str]:
+    """What of the subject is still in one place (empty: nothing)."""
+    if place.scan is not None:
+        return await place.scan(subject)
+    if place.table:
+        return await scan_table(place, subject)
+    if place.kind == "redis":
+        return await scan_redis(place, subject)
+    return []
+
+
+async def scan(subjects: list[Subject]) -> Report:
+    """Check every place on the data map for every subject."""
+    report = Report()
+    for place in places():
+        report.places_checked += 1
+        if place.kept:
+            report.kept.append({"place": place.name, "why": place.kept})
+            continue
+        for subject in subjects:
+            for found in await scan_place(place, subject):
+                kind = "workspace" if subject.workspace_id else "person"
+                report.findings.append({"place": place.name, "found": f"{found} ({kind})"})
+    return report
+
+
+async def record_report(request_id: UUID, scope: str, report: Report) -> UUID:
+    """Store the report (places and counts only) and log its outcome."""
+    report_id = uuid.uuid4()
+    async with global_transaction() as conn:
+        await conn.execute(
+            "insert into deletion_reports (id, request_id, scope, clean, places_checked,"
+            " findings, kept) values ($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb)",
+            report_id,
+            request_id,
+            scope,
+            report.clean,
+            report.places_checked,
+            json.dumps(report.findings),
+            json.dumps(report.kept),
+        )
+    if report.clean:
+        log.info(
+            "deletion %s (%s): %d places checked, nothing left (%d keep data by design)",
+            request_id,
+            scope,
+            report.places_checked,
+            len(report.kept),
+        )
+    else:
+        log.error("deletion %s (%s): data left behind: %s", request_id, scope, report.findings)
+    return report_id
+
+
+async def latest_reports(current: Current, limit: int = 50) -> list[dict[str, Any]]:
+    """The newest reports (for staff)."""
+    if not current.is_staff:
+        raise Forbidden("Only Odex staff can see deletion reports.")
+    async with global_transaction() as conn:
+        rows = await conn.fetch(
+            "select * from deletion_reports order by created_at desc limit $1", limit
+        )
+    return [
+        {
+            **dict(r),
+            "findings": json.loads(r["findings"])
+            if isinstance(r["findings"], str)
+            else r["findings"],
+            "kept": json.loads(r["kept"]) if isinstance(r["kept"], str) else r["kept"],
+        }
+        for r in rows
+    ]

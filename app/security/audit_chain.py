@@ -1,0 +1,175 @@
+"""The audit log's hash chain: how an entry's hash is computed (format 1: over its fields;
+format 2: over a salted digest of its personal fields), and erasing a person from format 2
+entries without breaking the chain (the fields are blanked, the digest kept)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from app.core import db
+from app.core.datamap import like_any
+
+
+def entry_hash(
+    *,
+    tenant_id: UUID,
+    seq: int,
+    created_at: datetime,
+    actor_id: UUID | None,
+    actor_label: str,
+    action: str,
+    target: str,
+    details: dict[str, Any],
+    prev_hash: str,
+) -> str:
+    """The SHA-256 (hex) that links an entry into its tenant's chain."""
+    canonical = json.dumps(
+        {
+            "tenant_id": str(tenant_id),
+            "seq": seq,
+            "created_at": created_at.astimezone(UTC).isoformat(timespec="microseconds"),
+            "actor_id": str(actor_id) if actor_id else None,
+            "actor_label": actor_label,
+            "action": action,
+            "target": target,
+            "details": details,
+            "prev_hash": prev_hash,
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+FORMAT = 2
+ERASED_TARGET = ""
+
+
+def personal_digest(
+    salt: str, actor_id: UUID | None, actor_label: str, target: str, details: dict[str, Any]
+) -> str:
+    """The salted SHA-256 of an entry's personal fields (what a format 2 hash covers)."""
+    canonical = json.dumps(
+        {
+            "salt": salt,
+            "actor_id": str(actor_id) if actor_id else None,
+            "actor_label": actor_label,
+            "target": target,
+            "details": details,
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def entry_hash_v2(
+    *,
+    tenant_id: UUID,
+    seq: int,
+    created_at: datetime,
+    action: str,
+    personal: str,
+    prev_hash: str,
+) -> str:
+    """The hash of a format 2 entry: its public fields and the digest of its personal ones."""
+    canonical = json.dumps(
+        {
+            "format": 2,
+            "tenant_id": str(tenant_id),
+            "seq": seq,
+            "created_at": created_at.astimezone(UTC).isoformat(timespec="microseconds"),
+            "action": action,
+            "personal": personal,
+            "prev_hash": prev_hash,
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def details_of(value: Any) -> dict[str, Any]:
+    if isinstance(value, str):
+        parsed: dict[str, Any] = json.loads(value)
+        return parsed
+    return dict(value or {})
+
+
+def stored_entry_hash(row: Any) -> str | None:
+    """The hash an entry read back should have (None: an erasure that changed more than the
+    personal fields, or left them readable)."""
+    details = details_of(row["details"])
+    if row["format"] == 1:
+        return entry_hash(
+            tenant_id=row["tenant_id"],
+            seq=int(row["seq"]),
+            created_at=row["created_at"],
+            actor_id=row["actor_id"],
+            actor_label=row["actor_label"],
+            action=row["action"],
+            target=row["target"],
+            details=details,
+            prev_hash=row["prev_hash"],
+        )
+    if row["personal_digest"] is not None:  # erased: only the placeholder may remain
+        blank = (row["actor_id"], row["actor_label"], row["target"], details, row["salt"])
+        if blank != (None, "", ERASED_TARGET, {}, None):
+            return None
+        personal = str(row["personal_digest"])
+    else:
+        personal = personal_digest(
+            str(row["salt"]), row["actor_id"], row["actor_label"], row["target"], details
+        )
+    return entry_hash_v2(
+        tenant_id=row["tenant_id"],
+        seq=int(row["seq"]),
+        created_at=row["created_at"],
+        action=row["action"],
+        personal=personal,
+        prev_hash=row["prev_hash"],
+    )
+
+
+async def erase_person(
+    tenant_ids: tuple[UUID, ...], user_id: UUID | None, needles: list[str]
+) -> int:
+    """Blank the personal fields of every format 2 entry by or about a deleted person (their id
+    as actor, or an id/address of theirs in the label, target or details), keeping the chain
+    verifiable. Returns how many entries were erased."""
+    patterns = like_any(needles)
+    erased = 0
+    for tenant_id in tenant_ids:
+        async with db.tenant_transaction(tenant_id) as conn:
+            rows = await conn.fetch(
+                "select id, salt, actor_id, actor_label, target, details from audit_log"
+                " where format = 2 and personal_digest is null and (actor_id = $1"
+                " or actor_label ilike any($2::text[]) or target ilike any($2::text[])"
+                " or details::text ilike any($2::text[])) for update",
+                user_id,
+                patterns,
+            )
+            for row in rows:
+                digest = personal_digest(
+                    str(row["salt"]),
+                    row["actor_id"],
+                    row["actor_label"],
+                    row["target"],
+                    details_of(row["details"]),
+                )
+                await conn.execute(
+                    "update audit_log set actor_id = null, actor_label = '', target = $2,"
+                    " details = '{}'::jsonb, salt = null, personal_digest = $3,"
+                    " erased_at = now() where id = $1",
+                    row["id"],
+                    ERASED_TARGET,
+                    digest,
+                )
+            erased += len(rows)
+    return erased

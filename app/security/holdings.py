@@ -1,0 +1,257 @@
+"""What the security domain holds about people, read and forgotten for the data map: MFA,
+devices, sessions, rate limits, the audit log and alerts (registered in
+app/security/datamap.py)."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from app.core.datamap import ExportFile as File
+from app.core.datamap import (
+    Section,
+    Subject,
+    Viewer,
+    col,
+    like_any,
+    page_of,
+    redis_keys_holding,
+    time_page,
+    utc,
+)
+from app.core.db import global_transaction, tenant_transaction
+from app.core.redis import redis
+from app.core.useragent import classify
+from app.security import mfa, ratelimit, sessions
+from app.security.audit_chain import erase_person
+
+FORMER = "a former member"
+
+
+def scrub(text: str, subject: Subject) -> str:
+    """`text` with the person's "Name (address)" labels, addresses and id replaced."""
+    for name in subject.names:
+        for email in subject.emails:
+            text = text.replace(f"{name} ({email})", FORMER.capitalize())
+    for needle in subject.needles:
+        text = re.sub(re.escape(needle), FORMER, text, flags=re.IGNORECASE)
+    return text
+
+
+# --- readers (My data) ---------------------------------------------------------------------
+
+
+async def read_mfa(viewer: Viewer, after: str | None, limit: int) -> Section:
+    status = await mfa.status(viewer.user_id)
+    row = {
+        "state": "on" if status["enabled"] else "off",
+        "since": status["enabled_at"],
+        "codes_left": status["codes_left"] if status["enabled"] else None,
+    }
+    return Section(
+        "Two-factor authentication",
+        [("state", "Status"), ("since", "On since"), ("codes_left", "Recovery codes left")],
+        [row],
+        note="The authenticator secret is stored encrypted; recovery codes only as keyed hashes.",
+    )
+
+
+async def read_devices(viewer: Viewer, after: str | None, limit: int) -> Section:
+    async with global_transaction() as conn:
+        rows = await conn.fetch(
+            "select label, first_seen, last_seen from known_devices where user_id = $1"
+            " order by last_seen desc",
+            viewer.user_id,
+        )
+    return Section(
+        "Known devices",
+        [("label", "Device"), ("first_seen", "First sign-in"), ("last_seen", "Last sign-in")],
+        [dict(r) for r in rows],
+        note="A sign-in from a device not on this list alerts your workspaces' admins. We keep"
+        " only a keyed hash of the browser, system and IP address, and this label.",
+    )
+
+
+async def read_sessions(viewer: Viewer, after: str | None, limit: int) -> Section:
+    found: list[dict[str, Any]] = []
+    for key, session in await sessions.user_sessions(str(viewer.user_id)):
+        found.append(
+            {
+                "device": "{} on {} ({})".format(*classify(session.user_agent))
+                + (" — this browser" if key == viewer.session_key else ""),
+                "ip": session.ip,
+                "created_at": datetime.fromtimestamp(session.created_at, UTC),
+                "last_seen": datetime.fromtimestamp(session.last_seen, UTC),
+            }
+        )
+    found.sort(key=lambda s: s["last_seen"], reverse=True)
+    return Section(
+        "Sessions",
+        [
+            ("device", "Device"),
+            ("ip", "IP address"),
+            ("created_at", "Started"),
+            ("last_seen", "Last seen"),
+        ],
+        found,
+    )
+
+
+async def read_alerts(viewer: Viewer, after: str | None, limit: int) -> Section:
+    page, total, next_after = await time_page(
+        viewer.tenant_id,
+        "security_alerts",
+        "kind, summary, acknowledged_at",
+        "actor_id = $1 or subject_user_id = $1",
+        viewer.user_id,
+        after,
+        limit,
+    )
+    return Section(
+        "Security alerts about you (this workspace)",
+        [("created_at", "When"), ("summary", "Alert"), ("acknowledged_at", "Acknowledged")],
+        page,
+        total,
+        next_after,
+    )
+
+
+async def read_audit(viewer: Viewer, after: str | None, limit: int) -> Section:
+    start = int(after) if after and after.isdigit() else None
+    async with tenant_transaction(viewer.tenant_id) as conn:
+        total = await conn.fetchval(
+            "select count(*) from audit_log where actor_id = $1", viewer.user_id
+        )
+        rows = await conn.fetch(
+            "select seq, created_at, action, target from audit_log where actor_id = $1"
+            + (" and seq < $3" if start else "")
+            + " order by seq desc limit $2",
+            viewer.user_id,
+            limit + 1,
+            *([start] if start else []),
+        )
+    page, next_after = page_of(rows, limit, lambda r: str(r["seq"]))
+    return Section(
+        "Audit log entries about you (this workspace)",
+        [("created_at", "When"), ("action", "Action"), ("target", "About")],
+        page,
+        int(total),
+        next_after,
+    )
+
+
+# --- account deletion and workspace purge --------------------------------------------------
+
+
+async def forget_alerts(subject: Subject) -> int:
+    """Alerts by or about the person stay as the workspace's security record, anonymised."""
+    changed = 0
+    for tenant_id in subject.tenant_ids:
+        async with tenant_transaction(tenant_id) as conn:
+            rows = await conn.fetch(
+                "select id, summary, details::text as details from security_alerts"
+                " where actor_id = $1 or subject_user_id = $1 or acknowledged_by = $1"
+                " or summary ilike any($2::text[]) or details::text ilike any($2::text[])",
+                subject.user_id,
+                like_any(subject.needles),
+            )
+            for row in rows:
+                await conn.execute(
+                    "update security_alerts set summary = $2, details = $3::jsonb,"
+                    " actor_id = nullif(actor_id, $4), subject_user_id ="
+                    " nullif(subject_user_id, $4), acknowledged_by = nullif(acknowledged_by, $4),"
+                    " session_key = case when actor_id = $4 then null else session_key end"
+                    " where id = $1",
+                    row["id"],
+                    scrub(row["summary"], subject)[:1000],
+                    json.dumps(json.loads(scrub(row["details"], subject))),
+                    subject.user_id,
+                )
+            changed += len(rows)
+    return changed
+
+
+async def forget_audit(subject: Subject) -> int:
+    return await erase_person(subject.tenant_ids, subject.user_id, subject.needles)
+
+
+async def forget_sessions(subject: Subject) -> int:
+    return await sessions.forget_user(str(subject.user_id))
+
+
+async def scan_sessions(subject: Subject) -> list[str]:
+    found = []
+    if subject.user_id and await redis().exists(f"user_sessions:{subject.user_id}"):
+        found.append("the session index of the user still exists")
+    if subject.user_id and await redis().exists(f"user_revoked:{subject.user_id}"):
+        found.append("the user's sign-out-everywhere marker still exists")
+    keys = await redis_keys_holding("sess:*", subject.needles)
+    if keys:
+        found.append(f"{len(keys)} sessions name the subject")
+    return found
+
+
+async def purge_sessions(tenant_id: Any) -> int:
+    """Sessions still pointing at the deleted workspace end (their owners sign in again)."""
+    keys = await redis_keys_holding("sess:*", [str(tenant_id)])
+    return int(await redis().delete(*keys)) if keys else 0
+
+
+async def forget_limits(subject: Subject) -> int:
+    return sum([await ratelimit.forget_subject(email) for email in subject.emails])
+
+
+async def scan_limits(subject: Subject) -> list[str]:
+    found = 0
+    for email in subject.emails:
+        digest = ratelimit.subject_hash(email)
+        found += len([k async for k in redis().scan_iter(match=f"*{digest}*")])
+    return [f"{found} rate-limit or lockout keys for the address"] if found else []
+
+
+def files() -> tuple[File, File, File]:
+    devices = File(
+        "my_devices.csv",
+        "Devices you signed in from (new ones alert your admins).",
+        f'select label as "Device", {utc("first_seen")} as "First sign-in (UTC)",'
+        f' {utc("last_seen")} as "Last sign-in (UTC)" from known_devices'
+        " where user_id = $1 order by last_seen desc",
+        (
+            col("Device", "Browser and system, as the sessions page shows them."),
+            col("First sign-in (UTC)", "The first sign-in from it."),
+            col("Last sign-in (UTC)", "The latest sign-in from it."),
+        ),
+        own_where="true",
+    )
+    alerts = File(
+        "my_security_alerts.csv",
+        "Security alerts of this workspace about you or raised by what you did.",
+        f'select {utc("created_at")} as "When (UTC)", kind as "Kind",'
+        ' summary as "Alert",'
+        f' {utc("acknowledged_at")} as "Acknowledged (UTC)" from security_alerts'
+        " where actor_id = $1 or subject_user_id = $1 order by created_at",
+        (
+            col("When (UTC)", "When it was raised."),
+            col("Kind", "What happened, e.g. login_new_device or export_requested."),
+            col("Alert", "What the workspace's admins were told."),
+            col("Acknowledged (UTC)", "When an admin acknowledged it (empty: open)."),
+        ),
+        own_where="true",
+    )
+    audit = File(
+        "my_audit_entries.csv",
+        "This workspace's audit log entries of actions you took.",
+        f'select seq as "Entry", {utc("created_at")} as "When (UTC)",'
+        ' action as "Action", target as "About" from audit_log where actor_id = $1'
+        " order by seq",
+        (
+            col("Entry", "The entry's number in the workspace's hash-chained log."),
+            col("When (UTC)", "When it happened."),
+            col("Action", "What was done."),
+            col("About", "What it was done to."),
+        ),
+        own_where="true",
+    )
+    return devices, alerts, audit
