@@ -22,20 +22,24 @@ $(STAMP): pyproject.toml package.json
 
 install: $(STAMP) ## create .venv, install Python and npm packages, fill static/vendor
 
-run: install ## start PostgreSQL, Valkey, mail sink, migrate, seed, web + worker on :8000
-	$(BIN)/odex run
+# Local use is dev mode, said explicitly: without ODEX_ENV the `odex` command is a production
+# one (no dev mailbox, no demo seed, no simulated billing, every secret required).
+LOCAL := ODEX_ENV=$${ODEX_ENV:-dev}
 
-serve: install ## web server only (needs DATABASE_URL, REDIS_URL, SMTP_URL)
+run: install ## start PostgreSQL, Valkey, mail sink, migrate, seed, web + worker on :8000 (dev)
+	$(LOCAL) $(BIN)/odex run
+
+serve: install ## web server only, as in production (needs DATABASE_URL, REDIS_URL, SMTP_URL…)
 	$(BIN)/odex serve
 
-worker: install ## arq worker only (needs DATABASE_URL, REDIS_URL, SMTP_URL)
+worker: install ## arq worker only, as in production (needs DATABASE_URL, REDIS_URL, SMTP_URL…)
 	$(BIN)/odex worker
 
-migrate: install ## apply migrations (embedded PostgreSQL unless DATABASE_URL is set)
-	$(BIN)/odex migrate
+migrate: install ## apply migrations (embedded PostgreSQL in dev unless DATABASE_URL is set)
+	$(LOCAL) $(BIN)/odex migrate
 
-seed: install ## seed the demo workspace into an empty database
-	$(BIN)/odex seed
+seed: install ## seed the demo workspace into an empty database (dev)
+	$(LOCAL) $(BIN)/odex seed
 
 browser: ## install Debian's chromium for the browser tests (skipped if present)
 	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || (sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)

@@ -1,4 +1,4 @@
-"""Core pages: home redirect, dashboard, health check and the dev mailbox."""
+"""Core pages: home redirect, dashboard, health checks and the dev mailbox."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ from litestar.exceptions import NotFoundException
 
 from app.accounts.deps import provide_current
 from app.accounts.schemas import Current
+from app.core.availability import RETRY_AFTER_SECONDS
 from app.core.embedded import read_mailbox
+from app.core.health import readiness
 from app.core.web import get_session, redirect, render
 from app.crm.dashboard import load_dashboard
 from app.settings import get_settings
@@ -31,14 +33,24 @@ async def dashboard(request: Req, current: Current) -> Response[str]:
 
 @get("/healthz")
 async def healthz() -> dict[str, str]:
+    """The process is alive (answers without touching PostgreSQL or Valkey)."""
     return {"status": "ok"}
+
+
+@get("/readyz")
+async def readyz() -> Response[dict[str, str]]:
+    """Ready for traffic: PostgreSQL and Valkey answer, the migrations are current (else 503)."""
+    ready, report = await readiness()
+    headers = {} if ready else {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    return Response(report, status_code=200 if ready else 503, headers=headers)
 
 
 @get("/dev/mailbox")
 async def dev_mailbox(request: Req) -> Response[str]:
-    """Mail caught by the local SMTP sink (dev only: absent in production settings)."""
+    """Mail caught by the local SMTP sink (dev and tests only: a 404 like any unknown page
+    otherwise, whatever ODEX_ENV is set to)."""
     settings = get_settings()
-    if settings.is_production:
+    if not settings.dev_features:
         raise NotFoundException()
     messages = []
     for message in reversed(read_mailbox(Path(settings.mailbox_dir))[-50:]):
@@ -48,4 +60,4 @@ async def dev_mailbox(request: Req) -> Response[str]:
     return render(request, "core/mailbox.html", {"messages": messages})
 
 
-ROUTES = [home, dashboard, healthz, dev_mailbox]
+ROUTES = [home, dashboard, healthz, readyz, dev_mailbox]

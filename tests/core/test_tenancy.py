@@ -15,7 +15,7 @@ from tests.helpers import Account
 
 # Tables without tenant_id that the app role may read, each with its reason (DESIGN.md §4).
 GLOBAL_TABLES = {
-    "migration": "Piccolo's record of applied migrations (no grants to odex_app)",
+    "migration": "Piccolo's record of applied migrations (odex_app may read it: /readyz)",
     "users": "login identity exists before and across workspaces; account data only",
     "email_tokens": "mailed single-use tokens redeemed by visitors without a workspace",
     "outbox": "the platform's service-mail queue, drained by the mail job",
@@ -35,6 +35,7 @@ GLOBAL_TABLES = {
     "user_mfa": "MFA of a login identity, checked before a workspace is chosen",
     "mfa_recovery_codes": "single-use MFA recovery codes (hashed) of a login identity",
     "known_devices": "devices (HMAC) a login identity signed in from, across workspaces",
+    "job_runs": "leases of long jobs (function name, ids, worker, heartbeat): platform plumbing",
 }
 
 
