@@ -11,6 +11,7 @@ from app.billing.jobs import BILLING_CRON, BILLING_FUNCTIONS
 from app.core import db, redis
 from app.crm.import_jobs import CRM_FUNCTIONS
 from app.invoices.jobs import INVOICE_CRON
+from app.jobs.lease import take_over_jobs
 from app.notifications.jobs import deliver_outbox
 from app.ops.jobs import BACKUP_CRON
 from app.privacy.jobs import PRIVACY_CRON_JOBS, PRIVACY_FUNCTIONS
@@ -19,7 +20,7 @@ from app.settings import get_settings
 
 
 async def startup(ctx: dict[str, Any]) -> None:
-    await db.start_pool(max_size=5)
+    await db.start_pool(max_size=max(2, get_settings().database_pool_size // 2))
     redis.use(ctx["redis"], ctx["redis"])
 
 
@@ -36,6 +37,8 @@ FUNCTIONS: list[Any] = [deliver_outbox, rotate_field_keys, *BILLING_FUNCTIONS, *
 FUNCTIONS += PRIVACY_FUNCTIONS
 CRON_JOBS: list[Any] = [
     cron(sweep_outbox, second={0}, run_at_startup=True),
+    # a long job whose worker died is re-queued within a lease period + 10 s (app/jobs/lease.py)
+    cron(take_over_jobs, second=set(range(5, 60, 10)), run_at_startup=True, timeout=60),
     BACKUP_CRON,
     BILLING_CRON,
     GRACE_CRON,
@@ -54,3 +57,6 @@ class WorkerSettings:
     max_jobs = 10
     job_timeout = 300
     keep_result = 3600
+    # SIGTERM: stop taking jobs, give running ones this long, then cancel them (arq re-queues
+    # them and their lease is handed back, so another worker resumes them at once)
+    job_completion_wait = get_settings().worker_shutdown_seconds

@@ -6,13 +6,19 @@ from typing import Any
 
 from arq import cron
 
+from app.jobs.lease import leased
 from app.ops.backups import BACKUP_TIMEOUT, run_scheduled_backup
 from app.settings import get_settings
 
 
+@leased("cron:daily_backup", repeatable=True, skipped="taken by another worker")
 async def daily_backup(ctx: dict[str, Any]) -> str:
-    """Take today's encrypted backup if it has not happened yet, then apply retention."""
-    return await run_scheduled_backup(get_settings())
+    """Take today's encrypted backup if it has not happened yet, then apply retention.
+
+    Under a lease: if the worker taking it dies, another one takes the day's backup over within
+    a minute (not at the next hourly tick, and not 70 minutes later).
+    """
+    return await run_scheduled_backup(get_settings(), holding_lease=True)
 
 
 # Hourly and at worker start: a day missed while no worker ran is caught up at the next tick.

@@ -28,9 +28,11 @@ from uuid import UUID
 import asyncpg
 
 from app.accounts.schemas import Current
-from app.core.db import after_commit, tenant_transaction
+from app.core.availability import BACKEND_DOWN
+from app.core.db import tenant_transaction
 from app.core.errors import RecordNotFound
-from app.core.redis import queue, redis
+from app.core.redis import redis
+from app.jobs.lease import fence, job_key, leased, run_state, schedule
 from app.notifications.services import notify, queue_mail
 from app.privacy import hooks
 from app.privacy.tables import Export
@@ -157,12 +159,7 @@ async def request_export(current: Current, bom: bool) -> UUID:
             {"summary": "CSV export of all workspace data", "export_id": str(export_id)},
         )
 
-        async def enqueue() -> None:
-            await queue().enqueue_job(
-                EXPORT_JOB, str(current.tenant_id), str(export_id), _job_id=f"export:{export_id}"
-            )
-
-        after_commit(enqueue)
+        await schedule(EXPORT_JOB, str(current.tenant_id), str(export_id))
     return export_id
 
 
@@ -181,6 +178,8 @@ async def export_status(current: Current, export_id: UUID) -> dict[str, Any]:
         if live:
             progress, _, current_file = live.decode().partition(":")
             row["progress"], row["current_file"] = int(progress), current_file
+        state = await run_state(job_key(EXPORT_JOB, current.tenant_id, export_id))
+        row["resuming"] = bool(state and state["resuming"])
     row["expired"] = bool(row["expires_at"] and row["expires_at"] <= datetime.now(UTC))
     return row
 
@@ -316,10 +315,12 @@ async def _write_decrypted(
     return {"file": name, "rows": rows, "bytes": size, "sha256": digest.hexdigest()}
 
 
+@leased(EXPORT_JOB, skipped="skipped")
 async def run_export(ctx: dict[str, Any] | None, tenant: str, export_id: str) -> str:
     """arq job: write the zip (temp name, then rename), then notify and mail the requester.
 
-    Safe to run twice: a finished export is skipped, an interrupted one starts over.
+    Safe to run twice: a finished export is skipped, an interrupted one starts over (under a
+    lease: a dead worker's export is taken over within a minute, and finished once).
     """
     eid, tenant_id = UUID(export_id), UUID(tenant)
     async with tenant_transaction(tenant_id):
@@ -363,6 +364,8 @@ async def run_export(ctx: dict[str, Any] | None, tenant: str, export_id: str) ->
         await _finish(tenant_id, user_id, eid, file_name, final.stat().st_size, manifest)
     except Exception as exc:
         temp.unlink(missing_ok=True)
+        if isinstance(exc, BACKEND_DOWN):
+            raise  # an outage, not a failed export: the job is handed back and resumed
         async with tenant_transaction(tenant_id, user_id):
             await Export.update({Export.status: "failed", Export.error: type(exc).__name__}).where(
                 Export.id == eid
@@ -385,6 +388,7 @@ async def _finish(
     expires = datetime.now(UTC) + timedelta(hours=settings.export_link_hours)
     link = f"{settings.base_url}/settings/export/{export_id}/download"
     async with tenant_transaction(tenant_id, user_id) as conn:
+        await fence(conn)  # a worker that lost its lease must not announce the export twice
         await Export.update(
             {
                 Export.status: "ready",

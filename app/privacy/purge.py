@@ -21,6 +21,7 @@ from uuid import UUID
 import asyncpg
 
 from app.core.db import global_transaction, tenant_transaction, user_transaction
+from app.jobs.lease import fence, leased
 from app.notifications.services import queue_mail
 from app.privacy import hooks
 from app.privacy.export import export_dir
@@ -145,6 +146,7 @@ async def _remove_user(user_id: UUID) -> None:
 
 async def _finish(request: dict[str, Any], progress: dict[str, Any]) -> None:
     async with global_transaction() as conn:
+        await fence(conn)  # only the lease holder announces the deletion (once)
         if request["notify_email"]:
             await queue_mail(
                 "deletion",
@@ -163,10 +165,12 @@ async def _finish(request: dict[str, Any], progress: dict[str, Any]) -> None:
         )
 
 
+@leased(PURGE_JOB, repeatable=True, skipped="skipped")
 async def purge_deletion(
     ctx: dict[str, Any] | None, request_id: str, *, stop_after: int | None = None
 ) -> str:
-    """arq job: carry out a due deletion request (resumable; a finished one is skipped)."""
+    """arq job: carry out a due deletion request (resumable; a finished one is skipped; under a
+    lease, so a dead worker's purge is taken over within a minute)."""
     rid = UUID(request_id)
     request = await _load(rid)
     if request is None or request["status"] not in OPEN or request["due_at"] > datetime.now(UTC):
