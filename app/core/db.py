@@ -134,6 +134,11 @@ def after_commit(callback: Callable[[], Awaitable[Any]]) -> None:
     callbacks.append(callback)
 
 
+def current_scope() -> tuple[UUID | None, UUID | None] | None:
+    """(tenant_id, user_id) of the open transaction, or None outside one."""
+    return _scope.get()
+
+
 def tenant_transaction(
     tenant_id: UUID, user_id: UUID | None = None
 ) -> Any:  # an async context manager yielding the connection

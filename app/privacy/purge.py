@@ -136,7 +136,8 @@ async def _remove_user(user_id: UUID) -> None:
         await conn.execute("delete from users where id = $1", user_id)
         if email:  # delivered service mail to the address goes too; unsent mail still goes out
             await conn.execute(
-                "delete from outbox where lower(to_addr) = lower($1) and sent_at is not null",
+                "delete from outbox where lower(to_addr) = lower($1)"
+                " and (sent_at is not null or failed_at is not null)",
                 email,
             )
     if email:  # their support tickets and threads (global tables) go with the account
