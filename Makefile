@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint format migrate seed worker serve bench browser clean
+.PHONY: help install run test lint format migrate seed worker serve bench browser deploy-tools clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -44,6 +44,9 @@ seed: install ## seed the demo workspace into an empty database (dev)
 browser: ## install Debian's chromium for the browser tests (skipped if present)
 	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || (sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 
+deploy-tools: ## install Debian's haproxy and pgbouncer for the deployment test (skipped if present)
+	@command -v haproxy >/dev/null && command -v pgbouncer >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=300 --no-install-recommends haproxy pgbouncer >/dev/null) || (sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=300 --no-install-recommends haproxy pgbouncer >/dev/null)
+
 lint: install ## ruff format check, ruff lint, mypy strict on app/
 	$(BIN)/ruff format --check app tests piccolo_conf.py
 	$(BIN)/ruff check app tests piccolo_conf.py
@@ -53,7 +56,7 @@ format: install ## apply ruff formatting and safe fixes
 	$(BIN)/ruff format app tests piccolo_conf.py
 	$(BIN)/ruff check --fix app tests piccolo_conf.py
 
-test: install browser lint ## lint, then every test against real PostgreSQL + Valkey (+ chromium)
+test: install browser deploy-tools lint ## lint, then every test against real PostgreSQL + Valkey (+ chromium, haproxy, pgbouncer)
 	$(BIN)/pytest
 
 bench: install ## performance figures (tests/perf), each as a ratio to a floor measured in the same run

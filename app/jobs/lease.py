@@ -116,11 +116,13 @@ async def _renew(lease: Lease) -> bool:
 
 
 async def _end(lease: Lease, status: str, error: str | None = None) -> None:
-    """Record the outcome: done, failed, or queued again (handed back, counted as a takeover)."""
+    """Record the outcome: done or failed (the owner stays, as history), or queued again
+    (handed back, counted as a takeover)."""
     handed_back = status == "queued"
     async with global_transaction() as conn:
         await conn.execute(
-            "update job_runs set status = $3, error = $4, owner = null, lease_until = null,"
+            "update job_runs set status = $3, error = $4, lease_until = null,"
+            " owner = case when $3 = 'queued' then null else owner end,"
             " finished_at = case when $3 in ('done', 'failed') then now() end,"
             " queued_at = now(), takeovers = takeovers + $5"
             " where key = $1 and owner = $2",
@@ -183,8 +185,8 @@ def leased(function: str, *, repeatable: bool = False, skipped: Any = None) -> C
             if lease is None:
                 log.info("%s: running elsewhere or done, skipped", key)
                 return skipped
-            if lease.attempts > 1:
-                log.info("%s: attempt %d (resuming)", key, lease.attempts)
+            if lease.takeovers:
+                log.info("%s: resuming (taken over %d times)", key, lease.takeovers)
             token = _current.set(lease)
             task = asyncio.current_task()
             assert task is not None
