@@ -3,7 +3,7 @@
 arq delivers at least once, but a worker killed mid-job leaves the job locked until its timeout
 (hours for an export or a purge). Here each long job holds a row in `job_runs`: the worker that
 starts it takes a lease of JOB_LEASE_SECONDS and renews it every third of that while the job
-runs. The `take_over_jobs` cron (every 10 s, any worker) re-queues a job whose lease ran out, so
+runs. The `take_over_jobs` cron (every 5 s, any worker) re-queues a job whose lease ran out, so
 another worker resumes it well within a minute; a job interrupted by SIGTERM or by a Valkey /
 PostgreSQL outage is handed back the same way instead of failing. A job's last transaction calls
 `fence(conn)`, so a worker that lost its lease (frozen, then woke up) never finishes the job a
@@ -258,7 +258,7 @@ async def schedule(function: str, *args: Any) -> None:
 
 
 async def take_over_jobs(ctx: Any = None) -> int:
-    """Cron (every 10 s): re-queue jobs whose worker died (lease ran out) or whose queueing was
+    """Cron (every 5 s): re-queue jobs whose worker died (lease ran out) or whose queueing was
     lost; returns how many. Also forgets finished runs after KEEP_FINISHED_DAYS."""
     lost_after = 2 * get_settings().job_lease_seconds
     async with global_transaction() as conn:

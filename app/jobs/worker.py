@@ -37,8 +37,8 @@ FUNCTIONS: list[Any] = [deliver_outbox, rotate_field_keys, *BILLING_FUNCTIONS, *
 FUNCTIONS += PRIVACY_FUNCTIONS
 CRON_JOBS: list[Any] = [
     cron(sweep_outbox, second={0}, run_at_startup=True),
-    # a long job whose worker died is re-queued within a lease period + 10 s (app/jobs/lease.py)
-    cron(take_over_jobs, second=set(range(5, 60, 10)), run_at_startup=True, timeout=60),
+    # a long job whose worker died is re-queued within a lease period + 5 s (app/jobs/lease.py)
+    cron(take_over_jobs, second=set(range(2, 60, 5)), run_at_startup=True, timeout=60),
     BACKUP_CRON,
     BILLING_CRON,
     GRACE_CRON,

@@ -112,6 +112,8 @@ async def _socket(stack: Stack, client: BrowserClient, node: str | None = None) 
     """A live socket through HAProxy (on `node`, if given: reconnect until it lands there)."""
     cookie = "; ".join(f"{k}={v}" for k, v in client.cookies.items())
     ws_url = stack.url.replace("http://", "ws://") + "/ws"
+    if node is not None:
+        await stack.served_by(node)  # HAProxy has it in rotation (it may just be rising)
     for _ in range(20):
         ws = await ws_connect(
             ws_url, additional_headers={"Cookie": cookie}, origin=stack.url, open_timeout=10
@@ -367,6 +369,7 @@ async def test_valkey_killed_for_15_seconds(stack: Stack, owner: BrowserClient) 
     killed_at = time.monotonic()
     stack.kill_valkey()
     down = await _wait_status(stack, owner, 503, within=6)
+    print(f"\nValkey killed: 503 after {time.monotonic() - killed_at:.1f} s")
     assert "briefly unavailable" in down.text and down.headers["retry-after"]
     with pytest.raises(ConnectionClosed):
         await asyncio.wait_for(ws.recv(), 10)
@@ -390,7 +393,7 @@ async def test_postgresql_stopped_then_back(stack: Stack, owner: BrowserClient) 
     await asyncio.to_thread(stack.pg.stop)
     started = time.monotonic()
     down = await _wait_status(stack, owner, 503, within=15)
-    assert time.monotonic() - started < 15
+    print(f"\nPostgreSQL stopped: 503 after {time.monotonic() - started:.1f} s")
     assert "briefly unavailable" in down.text and down.headers["retry-after"]
     await asyncio.to_thread(stack.restart_postgres)
     await _wait_status(stack, owner, 200, within=30)
