@@ -156,6 +156,52 @@ async def test_import_resumes_after_interruption(client_a: Any, tenant_a: Accoun
     assert finished.status_code == 422 and "already finished" in finished.text
 
 
+async def test_killed_import_worker_is_taken_over_without_importing_a_row_twice(
+    services: dict[str, str], client_a: Any, tenant_a: Account
+) -> None:
+    """A real worker process is SIGKILLed mid-import: while its lease lives nobody else runs the
+    import, the page says it is resuming, the takeover cron re-queues it and another worker
+    finishes it from the last committed batch."""
+    import asyncio
+    import os
+    import sys
+
+    from app.jobs.lease import take_over_jobs
+
+    await set_plan(tenant_a, "business")
+    content, bad = contacts_csv(ROWS * 3)
+    import_id = import_id_of(await upload(client_a, content))
+    async with tenant_transaction(tenant_a.tenant_id) as conn:  # mapped, not queued: ours
+        await conn.execute(
+            "update crm_imports set status = 'queued', mapping = $2::jsonb where id = $1",
+            uuid.UUID(import_id),
+            '{"0": "first_name", "1": "last_name", "2": "emails"}',
+        )
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tests.crm.import_worker", str(tenant_a.tenant_id), import_id,
+        env={**os.environ, **services, "JOB_LEASE_SECONDS": "2"},
+    )  # fmt: skip
+    for _ in range(1500):  # until a couple of batches are committed
+        async with tenant_transaction(tenant_a.tenant_id) as conn:
+            done = await conn.fetchval(
+                "select rows_done from crm_imports where id = $1", uuid.UUID(import_id)
+            )
+        if done >= 2000:
+            break
+        await asyncio.sleep(0.02)
+    proc.kill()
+    await proc.wait()
+    assert 0 < await count(tenant_a, "contacts") < ROWS * 3 - len(bad)
+    assert await import_crm_csv({}, str(tenant_a.tenant_id), import_id) == 0  # lease alive
+    await asyncio.sleep(2.5)  # the dead worker's lease runs out
+    assert "Resuming after an interruption" in (await client_a.get(f"/imports/{import_id}")).text
+    assert await take_over_jobs() >= 1
+    await run_jobs()
+    assert await count(tenant_a, "contacts") == ROWS * 3 - len(bad)  # none twice, none lost
+    page = html.unescape((await client_a.get(f"/imports/{import_id}")).text)
+    assert "Import finished" in page
+
+
 async def test_import_encodings_and_bad_files(
     client_a: Any, client_b: Any, tenant_a: Account
 ) -> None:
