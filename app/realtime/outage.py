@@ -175,7 +175,9 @@ class ResilientPubSubBackend(ChannelsBackend):
                 message = await self._pubsub.get_message(
                     ignore_subscribe_messages=True, timeout=1.0
                 )
-            except REDIS_DOWN as exc:
+            except Exception as exc:  # the listener must never die (Litestar's does)
+                if not isinstance(exc, REDIS_DOWN):
+                    log.exception("pub/sub listener error: reconnecting")
                 self._broken = self._broken or time.monotonic()
                 if not announced:
                     announced = True
