@@ -13,7 +13,7 @@ from app.crm.import_jobs import CRM_FUNCTIONS
 from app.invoices.jobs import INVOICE_CRON
 from app.jobs.lease import take_over_jobs
 from app.notifications.jobs import deliver_outbox
-from app.ops.jobs import BACKUP_CRON
+from app.ops.jobs import BACKUP_CRON, BACKUP_FUNCTIONS
 from app.privacy.jobs import PRIVACY_CRON_JOBS, PRIVACY_FUNCTIONS
 from app.security.crypto import rotate_field_keys
 from app.settings import get_settings
@@ -34,7 +34,7 @@ async def sweep_outbox(ctx: dict[str, Any]) -> int:
 
 
 FUNCTIONS: list[Any] = [deliver_outbox, rotate_field_keys, *BILLING_FUNCTIONS, *CRM_FUNCTIONS]
-FUNCTIONS += PRIVACY_FUNCTIONS
+FUNCTIONS += PRIVACY_FUNCTIONS + BACKUP_FUNCTIONS
 CRON_JOBS: list[Any] = [
     cron(sweep_outbox, second={0}, run_at_startup=True),
     # a long job whose worker died is re-queued within a lease period + 5 s (app/jobs/lease.py)

@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from arq import cron
+from arq.worker import func
 
 from app.jobs.lease import leased
 from app.ops.backups import BACKUP_TIMEOUT, run_scheduled_backup
 from app.settings import get_settings
 
 
-@leased("cron:daily_backup", repeatable=True, skipped="taken by another worker")
+@leased("daily_backup", repeatable=True, skipped="taken by another worker")
 async def daily_backup(ctx: dict[str, Any]) -> str:
     """Take today's encrypted backup if it has not happened yet, then apply retention.
 
@@ -29,3 +30,6 @@ BACKUP_CRON = cron(
     timeout=int(BACKUP_TIMEOUT.total_seconds()),
     max_tries=1,
 )
+
+# Also a plain job: the takeover cron re-queues a dead worker's backup under this name.
+BACKUP_FUNCTIONS = [func(daily_backup, timeout=int(BACKUP_TIMEOUT.total_seconds()), max_tries=1)]
