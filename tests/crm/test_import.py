@@ -179,7 +179,7 @@ async def test_killed_import_worker_is_taken_over_without_importing_a_row_twice(
         )
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "tests.crm.import_worker", str(tenant_a.tenant_id), import_id,
-        env={**os.environ, **services, "JOB_LEASE_SECONDS": "2"},
+        env={**os.environ, **services, "JOB_LEASE_SECONDS": "3"},
     )  # fmt: skip
     for _ in range(1500):  # until a couple of batches are committed
         async with tenant_transaction(tenant_a.tenant_id) as conn:
@@ -193,7 +193,7 @@ async def test_killed_import_worker_is_taken_over_without_importing_a_row_twice(
     await proc.wait()
     assert 0 < await count(tenant_a, "contacts") < ROWS * 3 - len(bad)
     assert await import_crm_csv({}, str(tenant_a.tenant_id), import_id) == 0  # lease alive
-    await asyncio.sleep(2.5)  # the dead worker's lease runs out
+    await asyncio.sleep(3.2)  # the dead worker's lease runs out
     assert "Resuming after an interruption" in (await client_a.get(f"/imports/{import_id}")).text
     assert await take_over_jobs() >= 1
     await run_jobs()

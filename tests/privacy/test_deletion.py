@@ -240,7 +240,7 @@ async def test_killed_purge_worker_is_finished_by_the_next_run(
     await _make_due(rid)
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "tests.perf.privacy_worker", "purge", str(rid),
-        env={**os.environ, **services, "JOB_LEASE_SECONDS": "2"},
+        env={**os.environ, **services, "JOB_LEASE_SECONDS": "3"},
         stdout=asyncio.subprocess.DEVNULL,
     )  # fmt: skip
     for _ in range(600):  # wait until it has committed some batches, then kill it
@@ -256,7 +256,7 @@ async def test_killed_purge_worker_is_finished_by_the_next_run(
     left = await tenant_row_counts(raw_conn, tenant_a.tenant_id)
     assert left["tenants"] == 1 and 0 < left["contacts"] < 30000
     assert await deletion.purge_deletion(None, str(rid)) == "skipped"  # the lease still lives
-    await asyncio.sleep(2.5)  # the dead worker's lease runs out
+    await asyncio.sleep(3.2)  # the dead worker's lease runs out
     assert await take_over_jobs() >= 1  # this purge (and any other run left behind)
     await run_jobs()
     assert not {
