@@ -264,14 +264,16 @@ def start_stack(tmp: Path) -> Stack:
         "SHUTDOWN_DRAIN_SECONDS": "2.5",
         "WORKER_SHUTDOWN_SECONDS": "2",
     }
-    bouncer_ini = None
     stack = Stack(tmp, pg, valkey, sink, Proc("pgbouncer", [], {}, tmp / "pgbouncer.out"), env=env)
     stack.url = env["BASE_URL"]
     try:
         asyncio.run(pg.bootstrap())
-        subprocess.run(
-            [str(ODEX), "migrate"], env=env, cwd=tmp / "run", check=True, capture_output=True
-        )
+        # migrate while the other processes start: until it is done their /readyz says
+        # "migrations pending" and HAProxy sends them nothing (as during a release)
+        migrate = subprocess.Popen(
+            [str(ODEX), "migrate"], env=env, cwd=tmp / "run", stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
         bouncer_ini = _pgbouncer_ini(tmp, pg, bouncer_port)
         stack.bouncer.argv, stack.bouncer.env = _pgbouncer_argv(bouncer_ini), {"PATH": env["PATH"]}
         stack.bouncer.start()
@@ -287,6 +289,8 @@ def start_stack(tmp: Path) -> Stack:
         }
         argv = [shutil.which("haproxy") or "haproxy", "-db", "-f", str(DEPLOY / "haproxy.cfg")]
         stack.haproxy = Proc("haproxy", argv, haproxy_env, tmp / "haproxy.log").start()
+        output = migrate.communicate(timeout=120)[0]
+        assert migrate.returncode == 0, output.decode(errors="replace")[-3000:]
         for web in stack.webs:
             wait_port(web.port, web.popen)
         wait_port(proxy_port, stack.haproxy.popen)
