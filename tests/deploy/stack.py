@@ -165,7 +165,7 @@ class Stack:
         raise AssertionError(f"HAProxy never sent a request to {name}\n{self.logs()}")
 
     def restart_postgres(self) -> None:
-        self.pg = embedded.EmbeddedPostgres(self.pg.data_dir).start()
+        self.pg = start_postgres(self.pg.data_dir)
 
     def restart_valkey(self) -> None:
         self.valkey = embedded.EmbeddedValkey(
@@ -189,6 +189,19 @@ class Stack:
         self.sink.stop()
         self.valkey.stop()
         self.pg.stop()
+
+
+def start_postgres(data_dir: Path) -> embedded.EmbeddedPostgres:
+    """Our own PostgreSQL; the test process keeps its XDG_RUNTIME_DIR (the embedded server sets
+    it to a folder of ours, which is wiped at the end while later browser tests still run)."""
+    before = os.environ.get("XDG_RUNTIME_DIR")
+    try:
+        return embedded.EmbeddedPostgres(data_dir).start()
+    finally:
+        if before is None:
+            os.environ.pop("XDG_RUNTIME_DIR", None)
+        else:
+            os.environ["XDG_RUNTIME_DIR"] = before
 
 
 def _key() -> str:
@@ -235,7 +248,7 @@ def start_stack(tmp: Path) -> Stack:
     """Start the whole topology (about 10 s); on failure, print every log and stop it all."""
     tmp.chmod(0o755)
     (tmp / "run").mkdir()  # the console scripts run from here, not from the repository
-    pg = embedded.EmbeddedPostgres(tmp / "pg").start()
+    pg = start_postgres(tmp / "pg")
     valkey = embedded.EmbeddedValkey(tmp / "valkey", persist=True).start()
     sink = embedded.MailSink(tmp / "mailbox").start()
     bouncer_port, proxy_port = free_port(), free_port()

@@ -42,7 +42,9 @@ STARTED = time.monotonic()
 
 
 @pytest.fixture(scope="module")
-def stack() -> Iterator[Stack]:
+def stack(services: dict[str, str]) -> Iterator[Stack]:
+    """The deployment (after the suite's own servers: the embedded PostgreSQL library keeps the
+    lock folder of the first server it starts for the whole process)."""
     tmp = Path(tempfile.mkdtemp(prefix="odex-deploy-"))
     started = time.monotonic()
     deployment = start_stack(tmp)
