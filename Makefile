@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint format migrate seed worker serve bench browser clean
+.PHONY: help install run test lint format migrate seed worker serve bench browser deploy-tools clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -22,23 +22,30 @@ $(STAMP): pyproject.toml package.json
 
 install: $(STAMP) ## create .venv, install Python and npm packages, fill static/vendor
 
-run: install ## start PostgreSQL, Valkey, mail sink, migrate, seed, web + worker on :8000
-	$(BIN)/odex run
+# Local use is dev mode, said explicitly: without ODEX_ENV the `odex` command is a production
+# one (no dev mailbox, no demo seed, no simulated billing, every secret required).
+LOCAL := ODEX_ENV=$${ODEX_ENV:-dev}
 
-serve: install ## web server only (needs DATABASE_URL, REDIS_URL, SMTP_URL)
+run: install ## start PostgreSQL, Valkey, mail sink, migrate, seed, web + worker on :8000 (dev)
+	$(LOCAL) $(BIN)/odex run
+
+serve: install ## web server only, as in production (needs DATABASE_URL, REDIS_URL, SMTP_URL…)
 	$(BIN)/odex serve
 
-worker: install ## arq worker only (needs DATABASE_URL, REDIS_URL, SMTP_URL)
+worker: install ## arq worker only, as in production (needs DATABASE_URL, REDIS_URL, SMTP_URL…)
 	$(BIN)/odex worker
 
-migrate: install ## apply migrations (embedded PostgreSQL unless DATABASE_URL is set)
-	$(BIN)/odex migrate
+migrate: install ## apply migrations (embedded PostgreSQL in dev unless DATABASE_URL is set)
+	$(LOCAL) $(BIN)/odex migrate
 
-seed: install ## seed the demo workspace into an empty database
-	$(BIN)/odex seed
+seed: install ## seed the demo workspace into an empty database (dev)
+	$(LOCAL) $(BIN)/odex seed
 
 browser: ## install Debian's chromium for the browser tests (skipped if present)
 	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || (sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+
+deploy-tools: ## install Debian's haproxy and pgbouncer for the deployment test (skipped if present)
+	@command -v haproxy >/dev/null && command -v pgbouncer >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=300 --no-install-recommends haproxy pgbouncer >/dev/null) || (sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=300 --no-install-recommends haproxy pgbouncer >/dev/null)
 
 lint: install ## ruff format check, ruff lint, mypy strict on app/
 	$(BIN)/ruff format --check app tests piccolo_conf.py
@@ -49,7 +56,7 @@ format: install ## apply ruff formatting and safe fixes
 	$(BIN)/ruff format app tests piccolo_conf.py
 	$(BIN)/ruff check --fix app tests piccolo_conf.py
 
-test: install browser lint ## lint, then every test against real PostgreSQL + Valkey (+ chromium)
+test: install browser deploy-tools lint ## lint, then every test against real PostgreSQL + Valkey (+ chromium, haproxy, pgbouncer)
 	$(BIN)/pytest
 
 bench: install ## performance figures (tests/perf), each as a ratio to a floor measured in the same run

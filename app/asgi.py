@@ -17,6 +17,7 @@ from app.core import routes as core_routes
 from app.core.access import check_declared, public_router
 from app.core.errors import EXCEPTION_HANDLERS
 from app.core.headers import security_headers_before_send
+from app.core.proxy import proxy_middleware
 from app.core.web import check_csrf, session_middleware
 from app.crm import routes as crm_routes
 from app.deals import board_routes as deal_board_routes
@@ -30,6 +31,7 @@ from app.privacy import settings_routes as privacy_settings_routes
 from app.privacy.middleware import privacy_middleware
 from app.realtime import routes as realtime_routes
 from app.realtime.channels import create_channels_plugin
+from app.realtime.outage import socket_registry_middleware
 from app.security import mfa_routes as security_mfa_routes
 from app.security import routes as security_routes
 from app.settings import ROOT, get_settings
@@ -39,7 +41,8 @@ MAX_BODY = 2 * 1024 * 1024  # forms; uploads that need more set their own limit
 
 
 def create_app() -> Litestar:
-    """Build the web app; Redis and the DB pool are opened on startup inside the loop."""
+    """Build the web app; Redis and the DB pool are opened on startup inside the loop (without
+    waiting for either server: while one is down, pages answer 503 until it is back)."""
     settings = get_settings()
 
     async def on_startup() -> None:
@@ -78,6 +81,8 @@ def create_app() -> Litestar:
         before_request=check_csrf,
         before_send=[security_headers_before_send],  # also router 404s, which skip middleware
         middleware=[
+            DefineMiddleware(proxy_middleware),  # first: everything after sees the real client
+            DefineMiddleware(socket_registry_middleware),  # an outage closes every live socket
             DefineMiddleware(session_middleware),
             DefineMiddleware(privacy_middleware),  # after the session: consent + usage
         ],

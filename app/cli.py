@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import shutil
 import signal
@@ -11,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from app.settings import ROOT
+from app.settings import ROOT, SettingsError, get_settings
 
 # What `odex vendor` copies from node_modules (npm) into static/vendor (served, never a CDN).
 VENDOR_FILES = {
@@ -52,6 +53,11 @@ def start_embedded_services() -> list[object]:
     """
     from app.core import embedded
 
+    if get_settings().is_production:
+        sys.exit(
+            "DATABASE_URL, MIGRATION_DATABASE_URL, REDIS_URL and SMTP_URL must be set in "
+            "production: embedded servers are for local use (ODEX_ENV=dev) only"
+        )
     data = _data_dir()
     started: list[object] = []
     if not os.environ.get("DATABASE_URL"):
@@ -72,8 +78,6 @@ def start_embedded_services() -> list[object]:
         os.environ.setdefault("MAILBOX_DIR", str(sink.mailbox_dir))
         started.append(sink)
         print(f"mail sink on {sink.url} (see /dev/mailbox)", flush=True)
-    from app.settings import get_settings
-
     get_settings.cache_clear()
     return started
 
@@ -104,12 +108,12 @@ def seed() -> None:
 
 def serve(host: str, port: int, certfile: str | None, keyfile: str | None) -> None:
     """The web server; with a certificate it serves HTTPS and wss:// with TLS 1.3 as minimum."""
-    import uvicorn
-
+    from app.ops import processes
     from app.ops.tls import uvicorn_ssl_factory
 
     if bool(certfile) != bool(keyfile):
         sys.exit("--certfile and --keyfile go together")
+    processes.require_services("serve")
     ssl_kwargs: dict[str, object] = {}
     if certfile and keyfile:
         # uvicorn builds the context from the files; the factory raises its floor to TLS 1.3.
@@ -118,62 +122,53 @@ def serve(host: str, port: int, certfile: str | None, keyfile: str | None) -> No
             "ssl_keyfile": keyfile,
             "ssl_context_factory": uvicorn_ssl_factory,
         }
-    config = uvicorn.Config(
-        "app.asgi:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        proxy_headers=True,
-        log_level="info",
-        ws="websockets",
-        **ssl_kwargs,  # type: ignore[arg-type]
-    )
-    uvicorn.Server(config).run()
+    processes.serve(host, port, ssl_kwargs)
 
 
 def worker() -> None:
-    from arq.worker import run_worker
+    from app.ops import processes
 
-    from app.jobs.worker import WorkerSettings
-
-    run_worker(WorkerSettings)  # type: ignore[arg-type]
-
-
-def _child(*args: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "app.cli", *args])  # noqa: S603
+    processes.require_services("worker")
+    processes.worker()
 
 
 def run(host: str, port: int) -> None:
-    """Everything for local use: services, migrations, demo data, web + worker; Ctrl-C stops."""
-    services = start_embedded_services() if os.environ.get("ODEX_ENV") != "production" else []
-    children: list[subprocess.Popen[bytes]] = []
+    """Everything for local use: services, migrations, demo data, web + worker, supervised.
+
+    A web or worker process that exits is started again (with backoff); only Ctrl-C (or
+    SIGTERM) stops everything, the embedded PostgreSQL and Valkey last.
+    """
+    from app.ops.processes import Child, say, supervise
+    from app.settings import get_settings
+
+    settings = get_settings()
+    services = start_embedded_services() if not settings.is_production else []
+    stop = {"requested": False}
+
+    def request_stop(*_: object) -> None:
+        stop["requested"] = True
+
+    signal.signal(signal.SIGTERM, request_stop)
     try:
-        for step in ("migrate", "seed"):
+        steps = ("migrate", "seed") if settings.is_dev else ("migrate",)
+        for step in steps:
             if subprocess.call([sys.executable, "-m", "app.cli", step]) != 0:  # noqa: S603
                 sys.exit(f"`odex {step}` failed; see above")
-        children = [_child("serve", "--host", host, "--port", str(port)), _child("worker")]
-        print(f"Odex CRM is running at http://{host}:{port}  (Ctrl-C stops everything)", flush=True)
-        signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
-        while all(child.poll() is None for child in children):
-            try:
-                children[0].wait(timeout=1)
-            except subprocess.TimeoutExpired:
-                continue
+        me = [sys.executable, "-m", "app.cli"]
+        children = [
+            Child("web", [*me, "serve", "--host", host, "--port", str(port)]),
+            Child("worker", [*me, "worker"]),
+        ]
+        say(f"Odex CRM is running at http://{host}:{port}  (Ctrl-C stops everything)")
+        supervise(children, lambda: stop["requested"])
     except KeyboardInterrupt:
-        print("\nstopping…", flush=True)
+        pass
     finally:
-        for child in children:
-            if child.poll() is None:
-                child.send_signal(signal.SIGINT)
-        for child in children:
-            try:
-                child.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                child.kill()
         stop_services(services)
 
 
 def main(argv: list[str] | None = None) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     parser = argparse.ArgumentParser(prog="odex", description="Odex CRM")
     sub = parser.add_subparsers(dest="command", required=True)
     for name in ("run", "serve"):
@@ -194,6 +189,13 @@ def main(argv: list[str] | None = None) -> None:
     restore.add_argument("--target-url", required=True, help="the empty database, as its owner")
     sub.add_parser("audit-verify", help="verify the audit log hash chains").add_argument("--tenant")
     args = parser.parse_args(argv)
+    try:
+        _dispatch(args)
+    except SettingsError as exc:
+        sys.exit(f"odex {args.command}: {exc}")
+
+
+def _dispatch(args: argparse.Namespace) -> None:
     if args.command == "run":
         run(args.host, args.port)
     elif args.command == "serve":
@@ -201,6 +203,8 @@ def main(argv: list[str] | None = None) -> None:
     elif args.command == "worker":
         worker()
     elif args.command in ("migrate", "seed"):
+        if args.command == "seed" and not get_settings().dev_features:
+            sys.exit("odex seed: the demo workspace exists only with ODEX_ENV=dev")
         services = [] if os.environ.get("DATABASE_URL") else start_embedded_services()
         try:
             migrate() if args.command == "migrate" else seed()

@@ -17,7 +17,7 @@ DEV_SECRETS_FILE = "dev-secrets.env"
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Everything configurable about one Odex process; see README 'Configuration'."""
 
-    env: str = "dev"
+    env: str = "production"  # dev and test only when ODEX_ENV says so (dev mailbox, demo…)
     database_url: str = ""
     migration_database_url: str = ""
     redis_url: str = ""
@@ -66,9 +66,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     backup_keep_daily: int = 7
     backup_keep_weekly: int = 4
     backup_keep_monthly: int = 6
-    operator_email: str = ""  # also mailed every operator alert (failed backups…), with staff
+    operator_email: str = ""  # mailed every operator alert (failed backups, undeliverable mail)
     pg_dump: str = ""  # path of pg_dump / pg_restore (default: a match on PATH or embedded)
     pg_restore: str = ""
+    # production and outages (README "Production deployment")
+    trusted_proxies: str = ""  # addresses/networks whose X-Forwarded-For is believed
+    database_pool_size: int = 10  # connections per web process (workers take half)
+    database_statement_cache_size: int = 100  # 0 behind PgBouncer in transaction mode
+    job_lease_seconds: int = 30  # a long job whose worker stops renewing this is taken over
+    mail_retry_hours: int = 24  # SMTP failures are retried with backoff this long, then alerted
+    shutdown_drain_seconds: float = 0.0  # after SIGTERM /readyz says 503 this long, then stop
+    worker_shutdown_seconds: int = 20  # after SIGTERM a job may finish this long, then re-queued
 
     @property
     def is_production(self) -> bool:
@@ -77,6 +85,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def is_dev(self) -> bool:
         return self.env == "dev"
+
+    @property
+    def dev_features(self) -> bool:
+        """The dev mailbox, the demo seed and simulated billing: only in dev (and the tests)."""
+        return self.env in ("dev", "test")
 
     @property
     def secure_cookies(self) -> bool:
@@ -113,18 +126,42 @@ def ensure_dev_secrets(data_dir: Path) -> dict[str, str]:
     return values
 
 
+MODES = ("dev", "test", "production")
+# Secrets without which no production process may start (dev and test generate them).
+PRODUCTION_SECRETS = ("SECRET_KEY", "FIELD_KEYS", "BLIND_INDEX_KEY")
+# What a production web process or worker needs besides the secrets (checked by `odex serve`
+# and `odex worker`, not by every command: `odex migrate` needs only the owner's URL).
+PRODUCTION_SERVICES = ("DATABASE_URL", "REDIS_URL", "SMTP_URL", "BASE_URL")
+
+
+class SettingsError(RuntimeError):
+    """The environment cannot run Odex (unknown mode, or production without its secrets)."""
+
+
+def missing_for_production(env: dict[str, str], names: tuple[str, ...]) -> list[str]:
+    """The variables of `names` that are unset or empty in `env`."""
+    return [name for name in names if not env.get(name, "").strip()]
+
+
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
-    """Read settings from the environment; dev and test fill missing secrets from var/."""
+    """Read settings from the environment; dev and test fill missing secrets from var/.
+
+    Without ODEX_ENV the process is a production one: nothing for local use exists and every
+    secret must be given (an unset variable must never open the dev mailbox to the world).
+    """
     env = dict(os.environ if environ is None else environ)
-    mode = env.get("ODEX_ENV", "dev")
+    mode = env.get("ODEX_ENV", "").strip() or "production"
+    if mode not in MODES:
+        raise SettingsError(f"ODEX_ENV must be one of {', '.join(MODES)}, not {mode!r}")
     data_dir = Path(env.get("ODEX_DATA_DIR", str(ROOT / "var")))
     if mode != "production":
         for key, value in ensure_dev_secrets(data_dir).items():
             env.setdefault(key, value)
-    elif not env.get("SECRET_KEY"):
-        raise RuntimeError("SECRET_KEY must be set in production")
-    if mode == "production" and not (env.get("FIELD_KEYS") and env.get("BLIND_INDEX_KEY")):
-        raise RuntimeError("FIELD_KEYS and BLIND_INDEX_KEY must be set in production")
+    elif missing := missing_for_production(env, PRODUCTION_SECRETS):
+        raise SettingsError(
+            f"{', '.join(missing)} must be set in production (ODEX_ENV is unset or production;"
+            " set ODEX_ENV=dev for local use)"
+        )
     fields = {
         "env": mode,
         "database_url": env.get("DATABASE_URL", ""),
@@ -173,6 +210,13 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         "operator_email": env.get("OPERATOR_EMAIL", ""),
         "pg_dump": env.get("PG_DUMP", ""),
         "pg_restore": env.get("PG_RESTORE", ""),
+        "trusted_proxies": env.get("TRUSTED_PROXIES", ""),
+        "database_pool_size": int(env.get("DATABASE_POOL_SIZE", "10")),
+        "database_statement_cache_size": int(env.get("DATABASE_STATEMENT_CACHE_SIZE", "100")),
+        "job_lease_seconds": int(env.get("JOB_LEASE_SECONDS", "30")),
+        "mail_retry_hours": int(env.get("MAIL_RETRY_HOURS", "24")),
+        "shutdown_drain_seconds": float(env.get("SHUTDOWN_DRAIN_SECONDS", "0")),
+        "worker_shutdown_seconds": int(env.get("WORKER_SHUTDOWN_SECONDS", "20")),
     }
     return msgspec.convert(fields, Settings)
 

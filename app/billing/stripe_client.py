@@ -36,9 +36,9 @@ class InvalidSignature(Exception):
 
 
 def is_test_mode(settings: Settings | None = None) -> bool:
-    """True without Stripe keys outside production: everything is simulated locally."""
+    """True without Stripe keys in dev and tests only: everything is simulated locally."""
     settings = settings or get_settings()
-    return not settings.stripe_secret_key and not settings.is_production
+    return not settings.stripe_secret_key and settings.dev_features
 
 
 def webhook_secret(settings: Settings | None = None) -> str:

@@ -10,7 +10,9 @@ from uuid import UUID
 
 import asyncpg
 from piccolo.engine.finder import engine_finder
-from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
+
+from app.core.availability import DATABASE_CONNECT_FAILED, DATABASE_DOWN, ServiceUnavailable
 
 _after_commit: contextvars.ContextVar[list[Callable[[], Awaitable[Any]]] | None] = (
     contextvars.ContextVar("odex_after_commit", default=None)
@@ -50,7 +52,7 @@ async def scoped_transaction(
         assert txn is not None
         yield txn.connection
         return
-    async with engine().transaction() as txn:
+    async with _transaction() as txn:
         conn: asyncpg.Connection = txn.connection
         await conn.execute(
             "select set_config('app.tenant_id', $1, true), set_config('app.user_id', $2, true)",
@@ -69,6 +71,57 @@ async def scoped_transaction(
         await callback()
 
 
+async def _discard(db: PostgresEngine, txn: PostgresTransaction) -> None:
+    """Give back a transaction's connection whatever state it is in (it may be dead)."""
+    conn = getattr(txn, "connection", None)
+    if conn is None:
+        return
+    try:
+        if db.pool is not None:
+            await db.pool.release(conn, timeout=5)
+        else:
+            await conn.close(timeout=5)
+    except Exception:
+        conn.terminate()
+
+
+@asynccontextmanager
+async def _transaction() -> AsyncIterator[PostgresTransaction]:
+    """Piccolo's transaction, made safe for outages.
+
+    Piccolo leaks the pooled connection when BEGIN or ROLLBACK fails on a dead connection (and
+    leaves its context variable set); after a PostgreSQL restart that would exhaust the pool.
+    A connection that fails at BEGIN is dropped and the start retried once (nothing ran yet);
+    a server that cannot be reached becomes ServiceUnavailable (503, or a re-queued job).
+    """
+    db = engine()
+    for attempt in range(2):
+        txn = db.transaction()
+        try:
+            await txn.__aenter__()
+            break
+        except DATABASE_CONNECT_FAILED as exc:
+            await _discard(db, txn)
+            if attempt:
+                raise ServiceUnavailable("PostgreSQL") from exc
+    try:
+        yield txn
+    except BaseException as exc:
+        try:
+            await txn.__aexit__(type(exc), exc, exc.__traceback__)
+        except DATABASE_DOWN:
+            await _discard(db, txn)
+            db.current_transaction.reset(txn.context)
+        raise
+    else:
+        try:
+            await txn.__aexit__(None, None, None)
+        except DATABASE_DOWN:  # the commit's outcome is unknown: say so, never "saved"
+            await _discard(db, txn)
+            db.current_transaction.reset(txn.context)
+            raise
+
+
 def after_commit(callback: Callable[[], Awaitable[Any]]) -> None:
     """Run `callback` once the current transaction commits (enqueue jobs, publish events).
 
@@ -79,6 +132,11 @@ def after_commit(callback: Callable[[], Awaitable[Any]]) -> None:
     if callbacks is None:
         raise RuntimeError("after_commit() needs an open transaction")
     callbacks.append(callback)
+
+
+def current_scope() -> tuple[UUID | None, UUID | None] | None:
+    """(tenant_id, user_id) of the open transaction, or None outside one."""
+    return _scope.get()
 
 
 def tenant_transaction(
@@ -98,8 +156,13 @@ def global_transaction() -> Any:
     return scoped_transaction()
 
 
-async def start_pool(max_size: int = 10) -> None:
-    await engine().start_connection_pool(min_size=1, max_size=max_size)
+async def start_pool(max_size: int | None = None) -> None:
+    """Open the connection pool without connecting yet (min_size=0), so a process starts, and
+    answers 503, while PostgreSQL is down, and connects once it is back."""
+    from app.settings import get_settings
+
+    size = max_size or get_settings().database_pool_size
+    await engine().start_connection_pool(min_size=0, max_size=size)
 
 
 async def close_pool() -> None:

@@ -15,6 +15,11 @@ from litestar.exceptions import (
     ValidationException,
 )
 
+from app.core.availability import (
+    BACKEND_DOWN,
+    RETRY_AFTER_SECONDS,
+    which_service,
+)
 from app.core.templating import render_html
 
 log = logging.getLogger("odex")
@@ -56,6 +61,7 @@ TITLES = {
     413: "That upload is too large",
     429: "Slow down a little",
     500: "Something went wrong on our side",
+    503: "Odex is briefly unavailable",
 }
 HINTS = {
     400: "Check what you entered and try again.",
@@ -64,6 +70,7 @@ HINTS = {
     413: "Try a smaller file.",
     429: "Wait a moment, then try again.",
     500: "We've logged it. Try again in a minute; if it keeps happening, contact support.",
+    503: "Nothing you did caused this, and nothing you saved is lost. Try again in a few seconds.",
 }
 
 
@@ -114,9 +121,22 @@ def not_found_handler(request: Request[Any, Any, Any], exc: RecordNotFound) -> R
     return _error_page(request, 404, "")
 
 
+def unavailable_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """PostgreSQL or Valkey is unreachable: answer at once with 503 and Retry-After (the
+    clients reconnect by themselves), never a trace and never a generic 500."""
+    log.warning(
+        "%s unreachable on %s %s: %s", which_service(exc), request.method, request.url.path, exc
+    )
+    detail = "The service is briefly unavailable. Try again in a few seconds."
+    response = _error_page(request, 503, detail)
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
 EXCEPTION_HANDLERS: dict[Any, Any] = {
     HTTPException: http_exception_handler,
     Forbidden: forbidden_handler,
     RecordNotFound: not_found_handler,
+    **dict.fromkeys(BACKEND_DOWN, unavailable_handler),
     Exception: internal_error_handler,
 }

@@ -1,18 +1,42 @@
-"""The process's Redis/Valkey client and arq pool, made on startup inside the running loop."""
+"""The process's Redis/Valkey client (also its arq queue), made on startup inside the running loop.
+
+Made for outages: connecting never waits for the server (a process starts, and answers 503,
+while Valkey is down), a command fails within seconds instead of hanging, and a connection
+broken by a Valkey restart is replaced and the command retried once, transparently.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 from urllib.parse import urlparse
 
-from arq.connections import ArqRedis, RedisSettings, create_pool
-from redis.asyncio import Redis
+from arq.connections import ArqRedis, RedisSettings
+from redis.asyncio import ConnectionPool, Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 _state: dict[str, Any] = {}
 
+CONNECT_TIMEOUT = 2.0
+COMMAND_TIMEOUT = 5.0
+
+
+def client_options() -> dict[str, Any]:
+    """Connection options shared by every client of ours (web, worker, pub/sub)."""
+    return {
+        "socket_connect_timeout": CONNECT_TIMEOUT,
+        "socket_timeout": COMMAND_TIMEOUT,
+        "socket_keepalive": True,
+        "health_check_interval": 15,  # a silently dropped connection is noticed and replaced
+        "retry": Retry(ExponentialBackoff(cap=0.5, base=0.05), 2),
+        "retry_on_error": [RedisConnectionError, RedisTimeoutError],
+    }
+
 
 def redis_settings(url: str) -> RedisSettings:
-    """arq settings from a redis:// URL."""
+    """arq settings from a redis:// URL (the worker's own pool: same timeouts and retries)."""
     parsed = urlparse(url)
     return RedisSettings(
         host=parsed.hostname or "127.0.0.1",
@@ -20,20 +44,32 @@ def redis_settings(url: str) -> RedisSettings:
         database=int((parsed.path or "/0").lstrip("/") or 0),
         password=parsed.password,
         ssl=parsed.scheme == "rediss",
+        conn_timeout=int(CONNECT_TIMEOUT),
+        conn_retries=2,
+        retry_on_timeout=True,
+        retry_on_error=[RedisConnectionError, RedisTimeoutError],
+        retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 2),
     )
 
 
+def make_client(url: str) -> ArqRedis:
+    """A client that is both a plain Redis client and an arq queue; it connects lazily."""
+    pool = ConnectionPool.from_url(url, **client_options())
+    return ArqRedis(pool_or_conn=pool)
+
+
 async def connect(url: str) -> None:
-    """Open the shared client and arq pool (call from the app's or worker's startup)."""
-    _state["redis"] = Redis.from_url(url, decode_responses=False)
-    _state["arq"] = await create_pool(redis_settings(url))
+    """Open the shared client (call from the app's or worker's startup); it never blocks."""
+    client = make_client(url)
+    _state["redis"] = client
+    _state["arq"] = client
 
 
 async def disconnect() -> None:
-    for key in ("redis", "arq"):
-        client = _state.pop(key, None)
-        if client is not None:
-            await client.aclose()
+    client = _state.pop("redis", None)
+    _state.pop("arq", None)
+    if client is not None:
+        await client.aclose(close_connection_pool=True)
 
 
 def redis() -> Redis:

@@ -17,6 +17,7 @@ from app.security import sessions
 from app.settings import Settings, get_settings
 
 SESSION_SCOPE_KEY = "odex.session"
+EXTRA_COOKIES_KEY = "odex.set_cookies"
 CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "_csrf"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS", "TRACE"}
@@ -89,11 +90,24 @@ def session_middleware(app: ASGIApp) -> ASGIApp:
                     headers = list(message.get("headers", []))
                     headers.append((b"set-cookie", cookie.to_header(header="").encode("latin-1")))
                     message = {**message, "headers": headers}
+                extra: list[Cookie] = scope.get(EXTRA_COOKIES_KEY) or []  # type: ignore[assignment]
+                if extra:
+                    headers = list(message.get("headers", []))
+                    headers += [
+                        (b"set-cookie", c.to_header(header="").encode("latin-1")) for c in extra
+                    ]
+                    message = {**message, "headers": headers}
             await send(message)
 
         await app(scope, receive, send_with_cookie)
 
     return middleware
+
+
+def queue_cookie(request: Request[Any, Any, Any], cookie: Cookie) -> None:
+    """Set `cookie` on this request's response, whatever the handler returns (e.g. a redirect
+    decided elsewhere): the session middleware adds it with the session cookie."""
+    request.scope.setdefault(EXTRA_COOKIES_KEY, []).append(cookie)  # type: ignore[misc]
 
 
 def get_session(request: Request[Any, Any, Any]) -> sessions.Session:

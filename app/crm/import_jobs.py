@@ -24,6 +24,7 @@ from app.crm.companies import clean_company
 from app.crm.contacts import clean_contact
 from app.crm.imports import IMPORT_JOB, import_path, open_csv
 from app.crm.secure import import_error_binding, seal_contact, seal_list
+from app.jobs.lease import fence, leased
 
 BATCH = 1000
 SEP = "\x1f"  # joins list fields for unnest (validated values never contain it)
@@ -87,11 +88,13 @@ class Batch:
         self.good_rows: list[tuple[int, list[str]]] = []  # row number and cells of each good row
         self.failed: list[tuple[int, str, list[str]]] = []
 
-    def keep_first(self, room: int, reason: str) -> None:
-        """Keep `room` good rows; the rest fail with `reason` (the plan's record limit)."""
-        for number, row in self.good_rows[room:]:
-            self.failed.append((number, reason, row))
+    def stop_before(self, room: int) -> int:
+        """Keep the first `room` good rows and the failures before the first row that does not
+        fit (the plan's record limit); returns the number of the last row handled."""
+        first_left_out = self.good_rows[room][0]
         del self.good[room:], self.good_rows[room:]
+        self.failed = [f for f in self.failed if f[0] < first_left_out]
+        return first_left_out - 1
 
 
 def _validate(
@@ -251,11 +254,16 @@ def _numbered_rows(reader: Iterator[list[str]], skip: int) -> Iterator[tuple[int
             yield number, row
 
 
+@leased(IMPORT_JOB, skipped=0)
 async def import_crm_csv(
     ctx: dict[str, Any], tenant_id: str, import_id: str, stop_after_batches: int | None = None
 ) -> int:
     """Import an uploaded CSV in batches; each batch commits its rows, errors and progress together,
-    so a re-run (after a crash or a kill) continues after the last committed row.
+    so a re-run (after a crash or a kill) continues after the last committed row. It runs under a
+    lease: a dead worker's import is taken over by another within a minute.
+
+    At the plan's record limit the import stops (status failed, with the reason and the row to
+    resume from after an upgrade) instead of writing an error row for every remaining row.
 
     Returns the number of rows processed by this run. `stop_after_batches` exists for tests of
     resumption.
@@ -287,6 +295,7 @@ async def import_crm_csv(
     width = len(data["headers"])
     path = import_path(tenant, job_id)
     failure: str | None = None
+    at_plan_limit = False  # resumable after an upgrade: the upload is kept for that
     with open_csv(path, data["encoding"]) as handle:
         reader = csv.reader(handle, delimiter=data["delimiter"])
         next(reader, None)
@@ -307,21 +316,24 @@ async def import_crm_csv(
                 )
                 if progress != done:
                     return processed
+                last_row = chunk[-1][0]
                 if batch.good:
                     usage, plan = await usage_and_plan(tenant)
                     room = max(plan.record_limit - usage.records, 0)
-                    if room < len(batch.good):
-                        batch.keep_first(
-                            room,
-                            f"Over the {plan.name} plan's limit of {plan.record_limit:,} contacts"
-                            " and companies: upgrade in Settings → Billing, then import it again.",
+                    if room < len(batch.good):  # stop here: no error row per remaining row
+                        last_row = batch.stop_before(room)
+                        at_plan_limit = True
+                        failure = (
+                            f"Stopped at row {last_row + 1:,}: the {plan.name} plan's limit of"
+                            f" {plan.record_limit:,} contacts and companies is reached. Upgrade"
+                            " in Settings → Billing, then resume the import."
                         )
                 if batch.good:
                     insert = _insert_contacts if data["kind"] == "contacts" else _insert_companies
                     await insert(c, tenant, user_id, batch.good)
                 if batch.failed:
                     await _insert_errors(c, tenant, job_id, batch.failed)
-                done = chunk[-1][0]
+                done = last_row
                 await c.execute(
                     "update crm_imports set rows_done = $2, rows_ok = rows_ok + $3,"
                     " rows_failed = rows_failed + $4, updated_at = now() where id = $1",
@@ -332,9 +344,12 @@ async def import_crm_csv(
                 )
             processed += len(chunk)
             batches += 1
+            if failure is not None:
+                break
             if stop_after_batches is not None and batches >= stop_after_batches:
                 return processed
     async with tenant_transaction(tenant) as c:
+        await fence(c)  # a worker that lost its lease leaves the ending to the new holder
         await c.execute(
             "update crm_imports set status = $2, error = $3, total_rows = greatest(total_rows,"
             " rows_done), updated_at = now() where id = $1",
@@ -342,8 +357,11 @@ async def import_crm_csv(
             "failed" if failure else "done",
             failure,
         )
-    # finished (a broken file fails the same way again): the upload's plaintext goes
-    import_path(tenant, job_id).unlink(missing_ok=True)
+    # finished (a broken file fails the same way again): the upload's plaintext goes. Stopped
+    # at the plan's limit, it stays for a resume after an upgrade (the retention sweep deletes
+    # it after CRM_UPLOAD_KEEP_HOURS without one).
+    if not at_plan_limit:
+        import_path(tenant, job_id).unlink(missing_ok=True)
     return processed
 
 

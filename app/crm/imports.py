@@ -19,11 +19,11 @@ import msgspec
 
 from app.accounts.schemas import Current
 from app.billing.limits import check_record_limit
-from app.core.db import after_commit, tenant_transaction
+from app.core.db import tenant_transaction
 from app.core.errors import FormInvalid, RecordNotFound
-from app.core.redis import queue
 from app.core.spreadsheet import safe_cell
 from app.crm.secure import import_error_binding
+from app.jobs.lease import job_key, run_state, schedule
 from app.security.crypto import decrypt_list
 from app.settings import get_settings
 
@@ -216,6 +216,8 @@ async def get_import(current: Current, import_id: UUID) -> dict[str, Any]:
     data["mapping"] = msgspec.json.decode(row["mapping_json"])
     data["note"] = CP1252_NOTE if row["encoding"] == "cp1252" else ""
     data["stalled"] = is_stalled(data)
+    state = await run_state(job_key(IMPORT_JOB, current.tenant_id, import_id))
+    data["resuming"] = bool(state and state["resuming"]) and data["status"] in ("queued", "running")
     return data
 
 
@@ -270,22 +272,7 @@ async def run_import(current: Current, import_id: UUID, values: dict[str, str]) 
             import_id,
             msgspec.json.encode(mapping).decode(),
         )
-        tenant_id = current.tenant_id
-
-        async def enqueue() -> None:
-            await enqueue_import(tenant_id, import_id)
-
-        after_commit(enqueue)
-
-
-async def enqueue_import(tenant_id: UUID, import_id: UUID, rows_done: int = 0) -> None:
-    # the id names the starting row: a resume is a new job even while the old result is kept
-    await queue().enqueue_job(
-        IMPORT_JOB,
-        str(tenant_id),
-        str(import_id),
-        _job_id=f"crm-import:{import_id}:{rows_done}",
-    )
+        await schedule(IMPORT_JOB, str(current.tenant_id), str(import_id))
 
 
 def is_stalled(data: dict[str, Any]) -> bool:
@@ -308,12 +295,7 @@ async def resume_import(current: Current, import_id: UUID) -> None:
             " where id = $1",
             import_id,
         )
-        tenant_id, done = current.tenant_id, int(row["rows_done"])
-
-        async def enqueue() -> None:
-            await enqueue_import(tenant_id, import_id, done)
-
-        after_commit(enqueue)
+        await schedule(IMPORT_JOB, str(current.tenant_id), str(import_id))
 
 
 async def error_rows(current: Current, import_id: UUID) -> tuple[dict[str, Any], list[Any]]:

@@ -1,10 +1,19 @@
-"""Where the job queue keeps data: arq's queued jobs and kept results (ids as arguments)."""
+"""Where the job queue keeps data: arq's queued jobs and kept results, and the leases of long
+jobs (`job_runs`) — ids as arguments, never a name, an address or a value."""
 
 from __future__ import annotations
 
 from uuid import UUID
 
-from app.core.datamap import Place, Subject, redis_keys, redis_keys_holding, register
+from app.core.datamap import (
+    Place,
+    Subject,
+    redis_keys,
+    redis_keys_holding,
+    register,
+    table_place,
+)
+from app.core.db import global_transaction
 from app.core.redis import redis
 
 
@@ -22,6 +31,25 @@ async def _drop_jobs(needles: list[str]) -> int:
         if members:
             dropped += int(await redis().zrem(queue, *members))
     return dropped
+
+
+# a lease's arguments are the job's ids as JSON strings: ["<workspace id>", "<export id>"]
+_NAMING = "from job_runs where args @> jsonb_build_array($1::text)"
+
+
+async def _purge_runs(tenant_id: UUID) -> int:
+    """The leases of a purged workspace's jobs (finished or not) go with it."""
+    async with global_transaction() as conn:
+        status = await conn.execute("delete " + _NAMING, str(tenant_id))
+    return int(status.split()[-1])
+
+
+async def _scan_runs(subject: Subject) -> list[str]:
+    if subject.workspace_id is None:
+        return []
+    async with global_transaction() as conn:
+        left = await conn.fetchval("select count(*) " + _NAMING, str(subject.workspace_id))
+    return [f"{left} job leases name the workspace"] if left else []
 
 
 async def _forget_jobs(subject: Subject) -> int:
@@ -50,5 +78,23 @@ register(
         forget_user=_forget_jobs,
         purge=_purge_jobs,
         order=980,
+    )
+)
+register(
+    table_place(
+        "job_runs",
+        "jobs",
+        ("platform",),
+        "no personal data: which long job (export, import, purge, backup, notices) runs for which"
+        " workspace and record id, its worker and heartbeat",
+        retention="finished runs are forgotten after 7 days",
+        access="not shown (plumbing; an export or import shows its own progress)",
+        export="not exported",
+        erasure="not affected (ids only)",
+        account_deletion="not affected (ids only)",
+        workspace_purge="every lease naming the workspace is deleted",
+        purge=_purge_runs,
+        scan=_scan_runs,
+        order=970,
     )
 )

@@ -11,8 +11,9 @@ from app.billing.jobs import BILLING_CRON, BILLING_FUNCTIONS
 from app.core import db, redis
 from app.crm.import_jobs import CRM_FUNCTIONS
 from app.invoices.jobs import INVOICE_CRON
+from app.jobs.lease import take_over_jobs
 from app.notifications.jobs import deliver_outbox
-from app.ops.jobs import BACKUP_CRON
+from app.ops.jobs import BACKUP_CRON, BACKUP_FUNCTIONS
 from app.ops.targets import warn_about_placement
 from app.privacy.jobs import PRIVACY_CRON_JOBS, PRIVACY_FUNCTIONS
 from app.security.rotation import rotate_field_keys
@@ -20,7 +21,7 @@ from app.settings import get_settings
 
 
 async def startup(ctx: dict[str, Any]) -> None:
-    await db.start_pool(max_size=5)
+    await db.start_pool(max_size=max(2, get_settings().database_pool_size // 2))
     redis.use(ctx["redis"], ctx["redis"])
     await warn_about_placement(get_settings())  # backups on one disk: told at every start
 
@@ -35,9 +36,11 @@ async def sweep_outbox(ctx: dict[str, Any]) -> int:
 
 
 FUNCTIONS: list[Any] = [deliver_outbox, rotate_field_keys, *BILLING_FUNCTIONS, *CRM_FUNCTIONS]
-FUNCTIONS += PRIVACY_FUNCTIONS
+FUNCTIONS += PRIVACY_FUNCTIONS + BACKUP_FUNCTIONS
 CRON_JOBS: list[Any] = [
     cron(sweep_outbox, second={0}, run_at_startup=True),
+    # a long job whose worker died is re-queued within a lease period + 5 s (app/jobs/lease.py)
+    cron(take_over_jobs, second=set(range(2, 60, 5)), run_at_startup=True, timeout=60),
     BACKUP_CRON,
     BILLING_CRON,
     GRACE_CRON,
@@ -56,3 +59,6 @@ class WorkerSettings:
     max_jobs = 10
     job_timeout = 300
     keep_result = 3600
+    # SIGTERM: stop taking jobs, give running ones this long, then cancel them (arq re-queues
+    # them and their lease is handed back, so another worker resumes them at once)
+    job_completion_wait = get_settings().worker_shutdown_seconds

@@ -1,20 +1,65 @@
-"""Mail delivery: drain the outbox over SMTP with aiosmtplib (at-least-once, idempotent)."""
+"""Mail delivery: drain the outbox over SMTP with aiosmtplib (at-least-once, idempotent).
+
+A mail that fails is tried again with exponential backoff (1, 2, 4 … minutes, then hourly) for
+MAIL_RETRY_HOURS (24 h); a mail the server or the mail library refuses outright (a malformed or
+rejected address) fails at once. Either way it is never dropped silently: the row keeps the
+reason, the admins of the workspace concerned get an in-app notification, and the operator a
+log line at ERROR (and a mail to OPERATOR_EMAIL). Once a mail is sent or given up, the one-time
+links in its body (verification, reset, invitation tokens) are removed from the outbox.
+"""
 
 from __future__ import annotations
 
 import logging
+import re
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
 from urllib.parse import urlparse
+from uuid import UUID
 
 import aiosmtplib
 
-from app.core.db import global_transaction
-from app.notifications.tables import OutboxMessage
+from app.core.db import global_transaction, tenant_transaction, user_transaction
+from app.notifications.services import notify, queue_mail
 from app.settings import get_settings
 
 log = logging.getLogger("odex.mail")
-MAX_ATTEMPTS = 8
+
+FIRST_RETRY = timedelta(minutes=1)
+LONGEST_WAIT = timedelta(hours=1)
+# a one-time token in a link (?token=… / &token=…): useless to keep once the mail is out
+TOKEN_IN_LINK = re.compile(r"([?&](?:token|code)=)[^\s&#\"'<>]+")
+REDACTED = "[removed after sending]"
+# The server is unreachable (every other mail would fail the same way): stop this sweep.
+SERVER_DOWN = (
+    aiosmtplib.SMTPConnectError,
+    aiosmtplib.SMTPServerDisconnected,
+    aiosmtplib.SMTPTimeoutError,
+    OSError,
+)
+OPERATOR_ALERT = "operator_alert"
+
+
+def scrub_links(text: str) -> str:
+    """The body without the secret part of its one-time links."""
+    return TOKEN_IN_LINK.sub(lambda m: m.group(1) + REDACTED, text)
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Wait before attempt `attempts + 1`: 1, 2, 4 … minutes, at most an hour."""
+    return min(FIRST_RETRY * 2 ** max(attempts - 1, 0), LONGEST_WAIT)
+
+
+def is_permanent(exc: BaseException) -> bool:
+    """True when trying again cannot help: the server refused with a 5xx reply, or the message
+    could not even be built or addressed (aiosmtplib raises ValueError, IndexError… for
+    addresses such as `(@x.com`)."""
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
+        return all(r.code >= 500 for r in exc.recipients)
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        return exc.code >= 500
+    return not isinstance(exc, (*SERVER_DOWN, aiosmtplib.SMTPException))
 
 
 async def _send(row: dict[str, Any]) -> None:
@@ -38,36 +83,133 @@ async def _send(row: dict[str, Any]) -> None:
     )
 
 
-async def deliver_outbox(ctx: dict[str, Any], message_id: int | None = None) -> int:
-    """Send one queued mail (or every unsent one when `message_id` is None); returns sent count.
+async def deliver_outbox(ctx: dict[str, Any] | None, message_id: int | None = None) -> int:
+    """Send one queued mail (or every mail that is due when `message_id` is None); returns the
+    number sent.
 
     A row is locked while it is sent and marked sent in the same transaction, so two workers
-    never send it twice; a crash before commit leaves it unsent for the next run.
+    never send it twice; a crash before commit leaves it unsent for the next run. One bad mail
+    never stops the others; an unreachable server ends the sweep (the next one retries).
     """
     sent = 0
-    while True:
-        async with global_transaction() as conn:
-            query = (
-                "select * from outbox where sent_at is null and attempts < $1 "
-                + ("and id = $2 " if message_id is not None else "")
-                + "order by id limit 1 for update skip locked"
+    given_up: list[dict[str, Any]] = []
+    try:
+        while True:
+            async with global_transaction() as conn:
+                query = (
+                    "select * from outbox where sent_at is null and failed_at is null"
+                    " and (next_attempt_at is null or next_attempt_at <= now())"
+                    + (" and id = $1" if message_id is not None else "")
+                    + " order by id limit 1 for update skip locked"
+                )
+                args: list[Any] = [message_id] if message_id is not None else []
+                row = await conn.fetchrow(query, *args)
+                if row is None:
+                    return sent
+                try:
+                    await _send(dict(row))
+                except Exception as exc:
+                    final = await _record_failure(conn, dict(row), exc)
+                    if final:
+                        given_up.append({**dict(row), "reason": final})
+                    if isinstance(exc, SERVER_DOWN) and not final:
+                        return sent
+                else:
+                    await conn.execute(
+                        "update outbox set sent_at = now(), body_text = $2, last_error = null"
+                        " where id = $1",
+                        row["id"],
+                        scrub_links(row["body_text"]),
+                    )
+                    sent += 1
+            if message_id is not None:
+                return sent
+    finally:
+        for row in given_up:  # after the commit: the failure is recorded whatever happens here
+            await _alert_undeliverable(row)
+
+
+async def _record_failure(conn: Any, row: dict[str, Any], exc: Exception) -> str | None:
+    """Schedule the next attempt, or give up; returns the reason when the mail is given up."""
+    reason = f"{type(exc).__name__}: {exc}"[:500]
+    age = datetime.now(UTC) - row["created_at"]
+    window = timedelta(hours=get_settings().mail_retry_hours)
+    if is_permanent(exc) or age + retry_delay(row["attempts"] + 1) > window:
+        final = reason if is_permanent(exc) else f"still failing after {window}: {reason}"
+        log.warning("mail %s to %s given up: %s", row["id"], row["to_addr"], final)
+        await conn.execute(
+            "update outbox set attempts = attempts + 1, last_error = $2, failed_at = now(),"
+            " body_text = $3, next_attempt_at = null where id = $1",
+            row["id"],
+            final,
+            scrub_links(row["body_text"]),
+        )
+        return final
+    wait = retry_delay(row["attempts"] + 1)
+    log.warning("mail %s failed (%s): next attempt in %s", row["id"], reason, wait)
+    await conn.execute(
+        "update outbox set attempts = attempts + 1, last_error = $2,"
+        " next_attempt_at = now() + $3::interval where id = $1",
+        row["id"],
+        reason,
+        wait,
+    )
+    return None
+
+
+async def _alert_undeliverable(row: dict[str, Any]) -> None:
+    """Tell the workspace's admins (in the app) and the operator (log + mail) about a mail that
+    will not be delivered."""
+    settings = get_settings()
+    log.error(
+        "UNDELIVERABLE mail %s (%s) to %s: %s",
+        row["id"],
+        row["kind"],
+        row["to_addr"],
+        row["reason"],
+    )
+    if row["kind"] == OPERATOR_ALERT:
+        return  # the operator's own alert: the log line above is all that is left
+    if settings.operator_email:
+        async with global_transaction():
+            await queue_mail(
+                OPERATOR_ALERT,
+                settings.operator_email,
+                f"Odex could not deliver a {row['kind']} mail",
+                "operator_undeliverable.txt",
+                message_id=row["id"],
+                mail_kind=row["kind"],
+                recipient=row["to_addr"],
+                reason=row["reason"],
             )
-            args: list[Any] = [MAX_ATTEMPTS] + ([message_id] if message_id is not None else [])
-            row = await conn.fetchrow(query, *args)
-            if row is None:
-                return sent
-            try:
-                await _send(dict(row))
-            except (aiosmtplib.SMTPException, OSError) as exc:
-                log.warning("mail %s failed: %s", row["id"], exc)
-                await OutboxMessage.update(
-                    {
-                        OutboxMessage.attempts: OutboxMessage.attempts + 1,
-                        OutboxMessage.last_error: str(exc)[:500],
-                    }
-                ).where(OutboxMessage.id == row["id"])
-                return sent
-            await conn.execute("update outbox set sent_at = now() where id = $1", row["id"])
-            sent += 1
-        if message_id is not None:
-            return sent
+    for tenant_id in await _workspaces_concerned(row):
+        async with tenant_transaction(tenant_id) as conn:
+            admins = await conn.fetch(
+                "select user_id from memberships where tenant_id = $1"
+                " and role in ('owner', 'admin')",
+                tenant_id,
+            )
+            for admin in admins:
+                await notify(
+                    tenant_id,
+                    admin["user_id"],
+                    "mail_undeliverable",
+                    f"An email to {row['to_addr']} could not be delivered",
+                    f"“{row['subject']}” was not delivered: {row['reason']}. Check the address;"
+                    " if it is right, contact support.",
+                )
+
+
+async def _workspaces_concerned(row: dict[str, Any]) -> list[UUID]:
+    """The workspace that queued the mail, else every workspace the recipient belongs to."""
+    if row.get("workspace_id"):
+        return [row["workspace_id"]]
+    async with global_transaction() as conn:
+        user_id = await conn.fetchval(
+            "select id from users where lower(email) = lower($1)", row["to_addr"]
+        )
+    if user_id is None:
+        return []
+    async with user_transaction(user_id) as conn:
+        rows = await conn.fetch("select tenant_id from memberships where user_id = $1", user_id)
+    return [r["tenant_id"] for r in rows]

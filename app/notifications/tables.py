@@ -17,6 +17,9 @@ class OutboxMessage(Table, tablename="outbox"):
     sent_at = Timestamptz(null=True, default=None)
     attempts = Integer(default=0)
     last_error = Text(null=True, default=None)
+    next_attempt_at = Timestamptz(null=True, default=None)
+    failed_at = Timestamptz(null=True, default=None)
+    workspace_id = UUID(null=True, default=None)
 
 
 class Notification(Table, tablename="notifications"):

@@ -235,14 +235,22 @@ async def take_backup(
     return BackupRecord(backup_id, name, size, digest, labels)
 
 
-async def release_stale(now: datetime) -> int:
-    """Mark backups left 'running' by a killed worker as failed, so the day can be retried."""
+async def release_stale(now: datetime, *, holding_lease: bool = False) -> int:
+    """Mark backups left 'running' by a killed worker as failed, so the day can be retried.
+
+    The daily job runs under a lease (app/jobs/lease.py): while it holds it, no other scheduled
+    backup can be running, so any scheduled one still 'running' is a dead worker's at once.
+    """
+    too_old = Backup.started_at < now - STALE_AFTER
+    stale = (Backup.status == "running") & (
+        (too_old | (Backup.kind == "scheduled")) if holding_lease else too_old
+    )
     async with global_transaction():
         rows = (
             await Backup.update(
                 {Backup.status: "failed", Backup.error: "interrupted", Backup.finished_at: now}
             )
-            .where((Backup.status == "running") & (Backup.started_at < now - STALE_AFTER))
+            .where(stale)
             .returning(Backup.id)
         )
     return len(rows)
@@ -341,7 +349,9 @@ async def prune_backups(settings: Settings, targets: list[BackupTarget] | None =
     return pruned
 
 
-async def run_scheduled_backup(settings: Settings, now: datetime | None = None) -> str:
+async def run_scheduled_backup(
+    settings: Settings, now: datetime | None = None, *, holding_lease: bool = False
+) -> str:
     """The cron job's work: take today's backup unless it happened, then prune.
 
     arq does not catch up cron runs missed while no worker was up (DESIGN §11), so the job runs
@@ -350,7 +360,7 @@ async def run_scheduled_backup(settings: Settings, now: datetime | None = None) 
     now = now or datetime.now(UTC)
     if now.hour < settings.backup_hour:
         return "not due yet"
-    await release_stale(now)
+    await release_stale(now, holding_lease=holding_lease)
     if await has_backup_for(now.date()):
         return "already taken today"
     record = await take_backup(settings, "scheduled")

@@ -5,20 +5,25 @@ from __future__ import annotations
 from typing import Any
 
 from arq import cron
+from arq.worker import func
 
+from app.jobs.lease import leased
 from app.ops.alerts import raise_operator_alert
 from app.ops.backups import BACKUP_TIMEOUT, run_scheduled_backup
 from app.settings import get_settings
 
 
+@leased("daily_backup", repeatable=True, skipped="taken by another worker")
 async def daily_backup(ctx: dict[str, Any]) -> str:
     """Take today's encrypted backup if it has not happened yet, then apply retention.
 
-    A failure is an operator alert (stored, mailed to staff and OPERATOR_EMAIL) before the job
-    fails; the next hourly run tries again.
+    Under a lease: if the worker taking it dies, another one takes the day's backup over within
+    a minute (not at the next hourly tick, and not 70 minutes later). A failure is an operator
+    alert (stored, mailed to staff and OPERATOR_EMAIL) before the job fails; the next hourly
+    run tries again.
     """
     try:
-        return await run_scheduled_backup(get_settings())
+        return await run_scheduled_backup(get_settings(), holding_lease=True)
     except Exception as exc:
         await raise_operator_alert(
             "backup_failed",
@@ -36,3 +41,6 @@ BACKUP_CRON = cron(
     timeout=int(BACKUP_TIMEOUT.total_seconds()),
     max_tries=1,
 )
+
+# Also a plain job: the takeover cron re-queues a dead worker's backup under this name.
+BACKUP_FUNCTIONS = [func(daily_backup, timeout=int(BACKUP_TIMEOUT.total_seconds()), max_tries=1)]

@@ -21,10 +21,12 @@ from uuid import UUID
 
 from app.accounts.schemas import Current
 from app.core import datamap
+from app.core.availability import BACKEND_DOWN
 from app.core.datamap import ExportFile
-from app.core.db import after_commit, tenant_transaction
+from app.core.db import tenant_transaction
 from app.core.errors import RecordNotFound
-from app.core.redis import queue, redis
+from app.core.redis import redis
+from app.jobs.lease import fence, job_key, leased, run_state, schedule, timed_out
 from app.notifications.services import notify, queue_mail
 from app.privacy import hooks
 from app.privacy.export_files import args_for, file_sql, readme, write_copy, write_opened
@@ -98,12 +100,7 @@ async def request_export(current: Current, bom: bool, visitor_id: str | None = N
             {"summary": what, "export_id": str(export_id)},
         )
 
-        async def enqueue() -> None:
-            await queue().enqueue_job(
-                EXPORT_JOB, str(current.tenant_id), str(export_id), _job_id=f"export:{export_id}"
-            )
-
-        after_commit(enqueue)
+        await schedule(EXPORT_JOB, str(current.tenant_id), str(export_id))
     return export_id
 
 
@@ -122,6 +119,8 @@ async def export_status(current: Current, export_id: UUID) -> dict[str, Any]:
         if live:
             progress, _, current_file = live.decode().partition(":")
             row["progress"], row["current_file"] = int(progress), current_file
+        state = await run_state(job_key(EXPORT_JOB, current.tenant_id, export_id))
+        row["resuming"] = bool(state and state["resuming"])
     row["expired"] = bool(row["expires_at"] and row["expires_at"] <= datetime.now(UTC))
     return row
 
@@ -164,10 +163,12 @@ async def _scope_of_row(tenant_id: UUID, user_id: UUID) -> tuple[str, str]:
     return ("workspace" if role in ("owner", "admin") else "own"), str(name)
 
 
+@leased(EXPORT_JOB, skipped="skipped", timeout=lambda: EXPORT_TIMEOUT_SECONDS)
 async def run_export(ctx: dict[str, Any] | None, tenant: str, export_id: str) -> str:
     """arq job: write the zip (temp name, then rename), then notify and mail the requester.
 
-    Safe to run twice: a finished export is skipped, an interrupted one starts over. The temp
+    Safe to run twice: a finished export is skipped, an interrupted one starts over (under a
+    lease: a dead worker's export is taken over within a minute, and finished once). The temp
     file goes whatever ends the job (an error, a timeout's cancellation); one left by a killed
     worker is swept by `sweep_export_files`.
     """
@@ -231,6 +232,8 @@ async def run_export(ctx: dict[str, Any] | None, tenant: str, export_id: str) ->
         await _finish(tenant_id, user_id, eid, file_name, final.stat().st_size, manifest)
     except BaseException as exc:  # also a timeout's CancelledError: never leave the temp file
         temp.unlink(missing_ok=True)
+        if isinstance(exc, BACKEND_DOWN) or not (isinstance(exc, Exception) or timed_out()):
+            raise  # an outage or a hand-back at shutdown, not a failed export: it is resumed
         async with tenant_transaction(tenant_id, user_id):
             await Export.update({Export.status: "failed", Export.error: type(exc).__name__}).where(
                 Export.id == eid
@@ -287,6 +290,7 @@ async def _finish(
     expires = datetime.now(UTC) + timedelta(hours=settings.export_link_hours)
     link = f"{settings.base_url}/settings/export/{export_id}/download"
     async with tenant_transaction(tenant_id, user_id) as conn:
+        await fence(conn)  # a worker that lost its lease must not announce the export twice
         await Export.update(
             {
                 Export.status: "ready",

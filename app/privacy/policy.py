@@ -14,7 +14,8 @@ from markdown_it import MarkdownIt
 from app.accounts.schemas import Current
 from app.core.db import after_commit, global_transaction, tenant_transaction, user_transaction
 from app.core.errors import Forbidden, FormInvalid
-from app.core.redis import queue, redis
+from app.core.redis import redis
+from app.jobs.lease import leased, schedule
 from app.notifications.services import notify, queue_mail
 from app.privacy.tables import PolicyAck, PolicyNotice, PolicyVersion
 from app.settings import get_settings
@@ -124,11 +125,11 @@ async def publish_version(
             )
         )
 
-        async def enqueue() -> None:
+        async def forget_cached() -> None:
             await redis().delete(LATEST_KEY)
-            await queue().enqueue_job(NOTICE_JOB, version, _job_id=f"policy-notices:{version}")
 
-        after_commit(enqueue)
+        after_commit(forget_cached)
+        await schedule(NOTICE_JOB, version)  # survives a lost enqueue (app/jobs/lease.py)
     return version
 
 
@@ -179,6 +180,7 @@ async def _notify_user(row: dict[str, Any], meta: dict[str, Any]) -> bool:
     return True
 
 
+@leased(NOTICE_JOB, skipped=0)
 async def send_policy_notices(ctx: dict[str, Any] | None, version: int) -> int:
     """arq job: notify every user of `version` in batches; resumable and exactly once per user."""
     async with global_transaction():

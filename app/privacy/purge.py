@@ -26,6 +26,7 @@ from app.core import datamap
 from app.core.datamap import Subject
 from app.core.db import global_transaction, tenant_transaction, user_transaction
 from app.core.redis import queue
+from app.jobs.lease import fence, leased
 from app.notifications.services import queue_mail
 from app.privacy import report
 from app.privacy.tables import DeletionRequest
@@ -182,10 +183,12 @@ async def forget_person(
         await _save(request_id, progress, done[place.name])
 
 
+@leased(PURGE_JOB, repeatable=True, skipped="skipped")
 async def purge_deletion(
     ctx: dict[str, Any] | None, request_id: str, *, stop_after: int | None = None
 ) -> str:
-    """arq job: carry out a due deletion request (resumable; a finished one is skipped)."""
+    """arq job: carry out a due deletion request (resumable; a finished one is skipped; under a
+    lease, so a dead worker's purge is taken over within a minute)."""
     rid = UUID(request_id)
     request = await _load(rid)
     if request is None or request["status"] not in OPEN or request["due_at"] > datetime.now(UTC):
@@ -295,6 +298,8 @@ async def _final_mail(request: dict[str, Any]) -> None:
 
 
 async def _finish(request: dict[str, Any], subjects: list[Subject]) -> None:
+    async with global_transaction() as conn:
+        await fence(conn)  # only the lease holder announces the deletion (once)
     await _final_mail(request)
     rid = UUID(str(request["id"]))
     result = await report.scan(subjects)
@@ -307,6 +312,7 @@ async def _finish(request: dict[str, Any], subjects: list[Subject]) -> None:
         "report": "clean" if result.clean else "data left behind",
     }
     async with global_transaction() as conn:
+        await fence(conn)
         await conn.execute(
             "update deletion_requests set status = 'completed', completed_at = now(), "
             "notify_email = null, progress = $2::jsonb where id = $1",

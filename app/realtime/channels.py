@@ -12,10 +12,10 @@ from uuid import UUID
 
 from litestar.channels import ChannelsPlugin
 from litestar.channels.backends.redis import RedisChannelsPubSubBackend
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from app.core.redis import redis
+from app.realtime.outage import ResilientPubSubBackend
 
 log = logging.getLogger("odex.realtime")
 _state: dict[str, Any] = {}
@@ -38,17 +38,21 @@ def presence_channel(tenant_id: UUID | str) -> str:
 
 
 def create_channels_plugin(redis_url: str) -> ChannelsPlugin:
-    """Build the plugin for one app (call inside create_app, so the client binds to its loop)."""
-    client = Redis.from_url(redis_url, decode_responses=False)
+    """Build the plugin for one app (call inside create_app, so the client binds to its loop).
+
+    Its backend rides out Valkey outages: it reconnects, resubscribes and closes the sockets
+    whose pushes were lost, so the browsers reconnect and re-read (app/realtime/outage.py).
+    """
+    backend = ResilientPubSubBackend(redis_url)
     plugin = ChannelsPlugin(
-        backend=RedisChannelsPubSubBackend(redis=client),
+        backend=backend,
         arbitrary_channels_allowed=True,
         # a slow browser must not hold the process's memory: keep its newest 500 messages
         subscriber_max_backlog=500,
         subscriber_backlog_strategy="dropleft",
     )
     _state["plugin"] = plugin
-    _state["client"] = client
+    _state["backend"] = backend
     return plugin
 
 
@@ -59,12 +63,6 @@ def channels_plugin() -> ChannelsPlugin:
         raise RuntimeError("no ChannelsPlugin: create_app() was not called in this process")
     assert isinstance(plugin, ChannelsPlugin)
     return plugin
-
-
-async def close_channels_client() -> None:
-    client = _state.get("client")
-    if client is not None:
-        await client.aclose()
 
 
 async def publish(channel: str, html: str) -> None:

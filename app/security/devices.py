@@ -1,15 +1,26 @@
-"""Devices: a readable browser/OS from a User-Agent, and the devices each user signed in from."""
+"""Devices: a readable browser/OS from a User-Agent, the devices each user signed in from, and
+the trusted-device cookie that lets an account's owner past a lockout an attacker caused.
+
+The lockout must not depend on anything a client chooses: a user-agent can be copied and behind
+a proxy everyone shares an address. So the bypass is a random token the server issued to the
+browser at a successful sign-in (HttpOnly cookie), stored only as a keyed hash bound to the
+user; nobody can present one for an account they never signed in to.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
 from datetime import UTC, datetime
 from uuid import UUID
 
 from app.core.db import global_transaction
+from app.core.redis import redis
 from app.core.useragent import classify
-from app.settings import get_settings
+from app.settings import Settings, get_settings
+
+DEVICE_COOKIE_DAYS = 180
 
 
 def browser_family(user_agent: str) -> str:
@@ -56,12 +67,26 @@ async def remember_device(user_id: UUID, user_agent: str, ip: str) -> tuple[bool
     return bool(inserted), had_any
 
 
-async def is_known_device(user_id: UUID, user_agent: str, ip: str) -> bool:
-    async with global_transaction() as conn:
-        return bool(
-            await conn.fetchval(
-                "select 1 from known_devices where user_id = $1 and device_hash = $2",
-                user_id,
-                device_hash(user_agent, ip),
-            )
-        )
+def device_cookie_name(settings: Settings) -> str:
+    return "__Host-odex_device" if settings.secure_cookies else "odex_device"
+
+
+def _device_key(user_id: UUID, token: str) -> str:
+    key = get_settings().secret_key.encode()
+    digest = hmac.new(key, f"{user_id}|{token}".encode(), hashlib.sha256).hexdigest()
+    return f"lock:device:{digest[:40]}"
+
+
+async def trust_this_device(user_id: UUID, token: str | None) -> str:
+    """After a successful sign-in: (re)issue the browser's trusted-device token for the user."""
+    if not token or len(token) > 100:
+        token = secrets.token_urlsafe(32)
+    await redis().set(_device_key(user_id, token), b"1", ex=DEVICE_COOKIE_DAYS * 86400)
+    return token
+
+
+async def is_trusted_device(user_id: UUID, token: str | None) -> bool:
+    """Did this browser sign in to this account before (it holds the token we gave it)?"""
+    if not token or len(token) > 100:
+        return False
+    return bool(await redis().exists(_device_key(user_id, token)))

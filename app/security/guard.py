@@ -8,11 +8,13 @@ from typing import Any
 from uuid import UUID
 
 from litestar import Request
+from litestar.datastructures import Cookie
 
 from app.core.db import global_transaction
-from app.core.web import client_ip, get_session
+from app.core.web import client_ip, get_session, queue_cookie
 from app.security import devices, ratelimit, sessions
 from app.security.alerts import alert_user_workspaces, raise_security_alert
+from app.settings import get_settings
 
 Req = Request[Any, Any, Any]
 log = logging.getLogger("odex.security")
@@ -44,8 +46,8 @@ async def before_login(request: Req, email: str) -> None:
     wait = await ratelimit.lock_remaining(email)
     if wait:
         user_id = await _user_id_for(email)
-        if user_id and await devices.is_known_device(user_id, _ua(request), _ip(request)):
-            return  # the owner's usual device: an attacker elsewhere can't lock them out
+        if user_id and await devices.is_trusted_device(user_id, _device_token(request)):
+            return  # a browser the owner signed in with before: an attacker can't lock them out
         raise ratelimit.too_many(
             "This account is locked for a while after repeated failed sign-ins.", wait
         )
@@ -75,13 +77,32 @@ async def login_succeeded(email: str) -> None:
     await ratelimit.record_success(email)
 
 
+def _device_token(request: Req) -> str | None:
+    return request.cookies.get(devices.device_cookie_name(get_settings()))
+
+
 async def after_sign_in(request: Req, user_id: UUID, tenant_id: UUID) -> None:
     """Remember the device; a sign-in from a new one (when others are known) raises an alert
-    in the workspace signed in to, with the session attached so an admin can end it.
+    in the workspace signed in to, with the session attached so an admin can end it. The
+    browser gets (or keeps) its trusted-device cookie, its way past a lockout of the account.
 
     (The owner-MFA rule is not checked here: it holds on every request, app.core.access.)"""
     session = get_session(request)
     session.mfa_user_id = None
+    token = await devices.trust_this_device(user_id, _device_token(request))
+    settings = get_settings()
+    queue_cookie(
+        request,
+        Cookie(
+            key=devices.device_cookie_name(settings),
+            value=token,
+            path="/",
+            max_age=devices.DEVICE_COOKIE_DAYS * 86400,
+            httponly=True,
+            samesite="lax",
+            secure=settings.secure_cookies,
+        ),
+    )
     ua, ip = _ua(request), _ip(request)
     is_new, had_others = await devices.remember_device(user_id, ua, ip)
     if is_new and had_others:

@@ -38,6 +38,26 @@
     });
   });
 
+  // Live updates after an outage or a restart: htmx's ws extension reconnects on 1006, 1011,
+  // 1012 and 1013 (the server closes with those). Its backoff is capped here at a few seconds,
+  // so a page is live again soon after the server is. Pushes sent while a socket was down are
+  // lost, so after every reconnect (not the first connect) the page re-reads what it shows:
+  // elements listen for `odex:resync` (hx-trigger="odex:resync from:body", board.js).
+  document.addEventListener("DOMContentLoaded", function () {
+    if (!window.htmx) return;
+    htmx.config.wsReconnectDelay = function (retry) {
+      var ceiling = Math.min(500 * Math.pow(2, retry), 5000);
+      return ceiling / 2 + Math.random() * ceiling / 2;
+    };
+  });
+  document.addEventListener("htmx:wsOpen", function (event) {
+    var shell = event.target;
+    if (shell.dataset.liveOpened) {
+      htmx.trigger(document.body, "odex:resync");
+    }
+    shell.dataset.liveOpened = "1";
+  });
+
   document.addEventListener("htmx:configRequest", function (event) {
     event.detail.headers["X-CSRF-Token"] = csrfToken();
   });

@@ -160,6 +160,8 @@
     });
   });
   document.addEventListener("htmx:load", function () { init(); });
+  // the socket came back after an outage or a server restart: fetch what we missed
+  document.addEventListener("odex:resync", function () { if (!dragging) resync(); else missedPush = true; });
   document.addEventListener("htmx:wsAfterMessage", function () {
     markMe();
     document.querySelectorAll('#toasts .toast[data-autohide="true"]:not([data-timer])').forEach(function (el) {

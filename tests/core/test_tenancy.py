@@ -21,7 +21,7 @@ RLS_TENANT_TABLES = {"tenants"}
 
 # Tables without tenant_id that the app role may read, each with its reason (DESIGN.md §4).
 GLOBAL_TABLES = {
-    "migration": "Piccolo's record of applied migrations (no grants to odex_app)",
+    "migration": "Piccolo's record of applied migrations (odex_app may read it: /readyz)",
     "users": "login identity exists before and across workspaces; account data only",
     "email_tokens": "mailed single-use tokens redeemed by visitors without a workspace",
     "outbox": "the platform's service-mail queue, drained by the mail job",
@@ -43,6 +43,7 @@ GLOBAL_TABLES = {
     "known_devices": "devices (HMAC) a login identity signed in from, across workspaces",
     "deletion_reports": "the check after a deletion; must outlive the deleted workspace",
     "operator_alerts": "the platform operators' alerts (backups), not any workspace's",
+    "job_runs": "leases of long jobs (function name, ids, worker, heartbeat): platform plumbing",
 }
 
 

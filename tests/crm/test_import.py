@@ -156,6 +156,52 @@ async def test_import_resumes_after_interruption(client_a: Any, tenant_a: Accoun
     assert finished.status_code == 422 and "already finished" in finished.text
 
 
+async def test_killed_import_worker_is_taken_over_without_importing_a_row_twice(
+    services: dict[str, str], client_a: Any, tenant_a: Account
+) -> None:
+    """A real worker process is SIGKILLed mid-import: while its lease lives nobody else runs the
+    import, the page says it is resuming, the takeover cron re-queues it and another worker
+    finishes it from the last committed batch."""
+    import asyncio
+    import os
+    import sys
+
+    from app.jobs.lease import take_over_jobs
+
+    await set_plan(tenant_a, "business")
+    content, bad = contacts_csv(ROWS * 3)
+    import_id = import_id_of(await upload(client_a, content))
+    async with tenant_transaction(tenant_a.tenant_id) as conn:  # mapped, not queued: ours
+        await conn.execute(
+            "update crm_imports set status = 'queued', mapping = $2::jsonb where id = $1",
+            uuid.UUID(import_id),
+            '{"0": "first_name", "1": "last_name", "2": "emails"}',
+        )
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tests.crm.import_worker", str(tenant_a.tenant_id), import_id,
+        env={**os.environ, **services, "JOB_LEASE_SECONDS": "3"},
+    )  # fmt: skip
+    for _ in range(1500):  # until a couple of batches are committed
+        async with tenant_transaction(tenant_a.tenant_id) as conn:
+            done = await conn.fetchval(
+                "select rows_done from crm_imports where id = $1", uuid.UUID(import_id)
+            )
+        if done >= 2000:
+            break
+        await asyncio.sleep(0.02)
+    proc.kill()
+    await proc.wait()
+    assert 0 < await count(tenant_a, "contacts") < ROWS * 3 - len(bad)
+    assert await import_crm_csv({}, str(tenant_a.tenant_id), import_id) == 0  # lease alive
+    await asyncio.sleep(3.2)  # the dead worker's lease runs out
+    assert "Resuming after an interruption" in (await client_a.get(f"/imports/{import_id}")).text
+    assert await take_over_jobs() >= 1
+    await run_jobs()
+    assert await count(tenant_a, "contacts") == ROWS * 3 - len(bad)  # none twice, none lost
+    page = html.unescape((await client_a.get(f"/imports/{import_id}")).text)
+    assert "Import finished" in page
+
+
 async def test_import_encodings_and_bad_files(
     client_a: Any, client_b: Any, tenant_a: Account
 ) -> None:
@@ -270,22 +316,40 @@ async def test_import_stops_at_a_broken_row_and_says_where(
     assert await count(tenant_b, "contacts") == 0
 
 
-async def test_import_stops_at_the_plan_limit_and_reports_the_rest(
+async def test_import_stops_at_the_plan_limit_and_resumes_after_an_upgrade(
     client_a: Any, tenant_a: Account, tenant_b: Account
 ) -> None:
-    """On Free (500 contacts and companies) a 700-row file imports what fits; every other row
-    is in the error report with the reason and an upgrade hint. B is not affected."""
+    """On Free (500 contacts and companies) a 2,700-row file imports what fits and stops there,
+    saying so, without an error row per remaining row (bad rows before the limit are still
+    reported); after an upgrade the import resumes from the next row. B is not affected."""
     await set_plan(tenant_b, "business")
-    content = "First Name,Last Name\n" + "".join(f"Ann{i},Lee{i}\n" for i in range(1, 701))
-    import_id = import_id_of(await upload(client_a, content.encode()))
+    lines = [f"Ann{i},Lee{i}\n" if i != 3 else ",\n" for i in range(1, 2701)]
+    import_id = import_id_of(
+        await upload(client_a, ("First Name,Last Name\n" + "".join(lines)).encode())
+    )
     mapping = {"col_0": "first_name", "col_1": "last_name"}
     assert (await client_a.post_form(f"/imports/{import_id}/run", mapping)).status_code == 303
     await run_jobs()
     assert await count(tenant_a, "contacts") == 500
+    page = html.unescape((await client_a.get(f"/imports/{import_id}")).text)
+    assert "Import stopped" in page
+    assert "Stopped at row 502: the Free plan's limit of 500 contacts and companies" in page
+    assert "Upgrade in Settings → Billing, then resume the import." in page
+    assert "Resume after row 501" in page
     report = list(
         csv.reader(io.StringIO((await client_a.get(f"/imports/{import_id}/errors.csv")).text))
     )
-    assert len(report) == 1 + 200
-    assert {int(r[0]) for r in report[1:]} == set(range(501, 701))
-    assert "Free plan's limit of 500" in report[1][1] and "upgrade" in report[1][1]
+    assert [int(r[0]) for r in report[1:]] == [3]  # the one bad row, nothing past the limit
+    async with tenant_transaction(tenant_a.tenant_id) as c:
+        state = await c.fetchrow(
+            "select rows_done, rows_failed from crm_imports where id = $1", uuid.UUID(import_id)
+        )
+    assert (state["rows_done"], state["rows_failed"]) == (501, 1)
+
+    await set_plan(tenant_a, "pro")
+    assert (await client_a.post_form(f"/imports/{import_id}/resume")).status_code == 303
+    await run_jobs()
+    assert await count(tenant_a, "contacts") == 2699
+    done = html.unescape((await client_a.get(f"/imports/{import_id}")).text)
+    assert "Import finished" in done and "2,699 imported" in done and "1 failed" in done
     assert await count(tenant_b, "contacts") == 0

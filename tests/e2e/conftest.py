@@ -52,13 +52,26 @@ class LiveServer:
         self.env = {**os.environ, **env, "BASE_URL": self.url, "BACKUP_HOUR": "24"}
         self.procs: list[subprocess.Popen[bytes]] = []
 
-    def start(self) -> LiveServer:
-        web = subprocess.Popen(
+    def _web(self) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
             [sys.executable, "-m", "app.cli", "serve", "--port", str(self.port)],
             env=self.env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
+
+    def restart_web(self, while_down: Any = None) -> None:
+        """SIGTERM the web process (graceful: its sockets close with 1012), optionally do
+        something while it is down, then start it again on the same port."""
+        self.procs[0].terminate()
+        self.procs[0].wait(30)
+        if while_down is not None:
+            while_down()
+        self.procs[0] = self._web()
+        _wait_for(self.port, self.procs[0])
+
+    def start(self) -> LiveServer:
+        web = self._web()
         worker = subprocess.Popen(
             [sys.executable, "-m", "app.cli", "worker"],
             env=self.env,

@@ -112,3 +112,42 @@ async def test_two_colleagues_see_each_others_moves_and_another_tenant_sees_noth
     assert not csp, csp
     for ctx in (ctx_a, ctx_m, ctx_b):
         await ctx.close()
+
+
+async def test_board_catches_up_after_the_web_process_restarts(
+    app: Any, browser: Any, live_server: LiveServer, tenant_a: Account, tenant_b: Account
+) -> None:
+    """The web process is restarted (SIGTERM, its sockets close with 1012) and a deal moves
+    while it is down: the push is lost, but the page reconnects by itself and re-reads the
+    board, so the card shows where it is without a reload."""
+    import asyncio
+
+    from app.deals.moves import move_deal
+    from tests.deals.helpers import current_of, version_of
+
+    s = await stages(tenant_a)
+    deal = await make_deal(tenant_a, "Moved while down")
+    context, page = await _open_board(browser, live_server, tenant_a)
+    console: list[str] = []
+    page.on("console", lambda m: console.append(m.text) if m.type == "error" else None)
+    card, won = f"#deal-{deal}", f"#stage-{s['Won'].id} .board-cards"
+    closed: list[Any] = []
+    page.on("websocket", lambda ws: ws.on("close", lambda *_: closed.append(ws)))
+    await page.reload()  # watch the socket from its start
+    await page.wait_for_selector('#live-status[data-live="on"]', state="attached")
+
+    loop = asyncio.get_running_loop()
+    owner = await current_of(tenant_a)
+    version = await version_of(tenant_a, deal)
+
+    def move_behind_its_back() -> None:  # runs while nothing listens: the push goes nowhere
+        asyncio.run_coroutine_threadsafe(move_deal(owner, deal, s["Won"].id, version), loop).result(
+            30
+        )
+
+    await asyncio.to_thread(live_server.restart_web, move_behind_its_back)
+    assert closed, "the restart did not close the page's socket"
+    await page.wait_for_selector(f"{won} {card}", timeout=WAIT_MS)  # re-read after reconnect
+    assert await page.locator(f"#stage-{s['Lead'].id} {card}").count() == 0
+    assert not [c for c in console if "Content Security Policy" in c], console
+    await context.close()

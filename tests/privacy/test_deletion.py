@@ -9,6 +9,7 @@ import pytest
 
 from app.core.db import global_transaction, tenant_transaction
 from app.core.redis import redis
+from app.jobs.lease import take_over_jobs
 from app.privacy import deletion
 from tests.helpers import Account, browser_client, run_jobs
 from tests.privacy.seed import add_member, seed_crm
@@ -225,7 +226,8 @@ async def test_erase_contact(
 async def test_killed_purge_worker_is_finished_by_the_next_run(
     services: dict[str, str], tenant_a: Account, tenant_b: Account, raw_conn: Any
 ) -> None:
-    """A real worker process is killed (SIGKILL) mid-purge; the next run completes it."""
+    """A real worker process is killed (SIGKILL) mid-purge; while its lease lives nobody runs
+    it twice, then the takeover cron re-queues it and the next run completes it."""
     import asyncio
     import os
     import sys
@@ -238,7 +240,8 @@ async def test_killed_purge_worker_is_finished_by_the_next_run(
     await _make_due(rid)
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "tests.perf.privacy_worker", "purge", str(rid),
-        env={**os.environ, **services}, stdout=asyncio.subprocess.DEVNULL,
+        env={**os.environ, **services, "JOB_LEASE_SECONDS": "3"},
+        stdout=asyncio.subprocess.DEVNULL,
     )  # fmt: skip
     for _ in range(600):  # wait until it has committed some batches, then kill it
         async with global_transaction() as conn:
@@ -252,8 +255,16 @@ async def test_killed_purge_worker_is_finished_by_the_next_run(
     await proc.wait()
     left = await tenant_row_counts(raw_conn, tenant_a.tenant_id)
     assert left["tenants"] == 1 and 0 < left["contacts"] < 30000
-    assert await deletion.purge_deletion(None, str(rid)) == "completed"
+    assert await deletion.purge_deletion(None, str(rid)) == "skipped"  # the lease still lives
+    await asyncio.sleep(3.2)  # the dead worker's lease runs out
+    assert await take_over_jobs() >= 1  # this purge (and any other run left behind)
+    await run_jobs()
     assert not {
         t: n for t, n in (await tenant_row_counts(raw_conn, tenant_a.tenant_id)).items() if n
     }
     assert await tenant_row_counts(raw_conn, tenant_b.tenant_id) == b_before
+    async with global_transaction() as conn:
+        run = await conn.fetchrow(
+            "select status, takeovers from job_runs where key = $1", f"purge_deletion:{rid}"
+        )
+    assert (run["status"], run["takeovers"]) == ("done", 1)

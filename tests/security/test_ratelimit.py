@@ -37,6 +37,8 @@ async def test_failed_logins_alert_then_lock_progressively_but_not_the_usual_dev
 ) -> None:
     async with browser(app, FIREFOX) as usual:  # the owner's everyday browser
         await usual.login(tenant_a.email, tenant_a.password)
+        device_cookies = dict(usual.cookies)
+    assert "odex_device" in device_cookies  # the browser's trusted-device token (HttpOnly)
     async with browser(app, CHROME) as attacker:
         await attacker.refresh_csrf("/login")
         wrong = {"email": tenant_a.email, "password": "guess guess guess"}
@@ -62,7 +64,19 @@ async def test_failed_logins_alert_then_lock_progressively_but_not_the_usual_dev
         again = await attacker.post_form("/login", wrong, htmx=True)
         assert again.status_code == 429 and "Try again in 2 minutes." in again.text
 
-    async with browser(app, FIREFOX) as usual:  # the victim still gets in from their device
+    async with browser(app, FIREFOX) as copycat:  # the victim's user-agent is not a way in
+        await copycat.refresh_csrf("/login")
+        copied = await copycat.post_form(
+            "/login", {"email": tenant_a.email, "password": PASSWORD}, htmx=True
+        )
+        assert copied.status_code == 429
+        copycat.cookies.set("odex_device", "forged-" + device_cookies["odex_device"][7:])
+        forged = await copycat.post_form(
+            "/login", {"email": tenant_a.email, "password": PASSWORD}, htmx=True
+        )
+        assert forged.status_code == 429
+    async with browser(app, CHROME) as usual:  # the victim still gets in from their browser
+        usual.cookies.set("odex_device", device_cookies["odex_device"])  # whatever its UA
         await usual.login(tenant_a.email, tenant_a.password)
         assert (await usual.get("/app")).status_code == 200
     assert await _kinds(tenant_b) == []

@@ -1,0 +1,324 @@
+"""Leases for long jobs: one worker at a time, a heartbeat, and takeover when a worker died.
+
+arq delivers at least once, but a worker killed mid-job leaves the job locked until its timeout
+(hours for an export or a purge). Here each long job holds a row in `job_runs`: the worker that
+starts it takes a lease of JOB_LEASE_SECONDS and renews it every third of that while the job
+runs. The `take_over_jobs` cron (every 5 s, any worker) re-queues a job whose lease ran out, so
+another worker resumes it well within a minute; a job interrupted by SIGTERM or by a Valkey /
+PostgreSQL outage is handed back the same way instead of failing. A job's last transaction calls
+`fence(conn)`, so a worker that lost its lease (frozen, then woke up) never finishes the job a
+second time. A domain uses it with a decorator on its arq function and, where the job is
+requested by a user, `schedule()` instead of `enqueue_job` (the job survives a lost enqueue).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import functools
+import json
+import logging
+import os
+import secrets
+import socket
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import asyncpg
+
+from app.core.availability import BACKEND_DOWN
+from app.core.db import after_commit, engine, global_transaction
+from app.core.redis import queue
+from app.settings import get_settings
+
+log = logging.getLogger("odex.jobs")
+
+MAX_INTERRUPTIONS = 20  # a job handed back this often (outages, SIGTERM) is failed for good
+TAKEOVER_JOB = "take_over_jobs"
+KEEP_FINISHED_DAYS = 7
+F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
+
+
+class LeaseLost(RuntimeError):
+    """This worker no longer holds the job's lease: another one took it over."""
+
+
+def worker_id() -> str:
+    """host:pid:run of one job run (the pid lets an operator, or a test, find the holder; the
+    run part keeps two runs of one job in the same process apart)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+def holder_pid(owner: str) -> int:
+    """The process id in a lease's owner."""
+    return int(owner.split(":")[1])
+
+
+def job_key(function: str, *args: Any) -> str:
+    """The lease's name: the arq function and its arguments, e.g. `run_export:<tenant>:<id>`."""
+    return ":".join([function, *(str(a) for a in args)])
+
+
+@dataclass
+class Lease:
+    """A held lease (the row's key and owner) and what happened to it."""
+
+    key: str
+    owner: str
+    ttl: int
+    attempts: int
+    takeovers: int
+    lost: bool = False
+    deadline: float | None = None  # time.monotonic() when arq's job timeout cancels the run
+
+
+_current: contextvars.ContextVar[Lease | None] = contextvars.ContextVar("odex_lease", default=None)
+
+
+async def _acquire(key: str, function: str, args: list[Any], repeatable: bool) -> Lease | None:
+    """Take the job's lease unless a live worker holds it (or, for one-off jobs, it is done)."""
+    ttl = get_settings().job_lease_seconds
+    owner = worker_id()
+    done_ok = "true" if repeatable else "job_runs.status <> 'done'"
+    async with global_transaction() as conn:
+        row = await conn.fetchrow(
+            "insert into job_runs (key, function, args, status, owner, lease_until, attempts,"
+            " started_at, heartbeat_at) values ($1, $2, $3::jsonb, 'running', $4,"
+            " now() + make_interval(secs => $5), 1, now(), now())"
+            " on conflict (key) do update set status = 'running', owner = $4,"
+            " lease_until = now() + make_interval(secs => $5), attempts = job_runs.attempts + 1,"
+            " started_at = now(), heartbeat_at = now(), finished_at = null, error = null"
+            f" where {done_ok} and (job_runs.status <> 'running' or job_runs.lease_until < now())"
+            " returning attempts, takeovers",
+            key,
+            function,
+            json.dumps(args),
+            owner,
+            float(ttl),
+        )
+    if row is None:
+        return None
+    return Lease(key, owner, ttl, int(row["attempts"]), int(row["takeovers"]))
+
+
+async def _renew(lease: Lease) -> bool:
+    async with global_transaction() as conn:
+        status = await conn.execute(
+            "update job_runs set lease_until = now() + make_interval(secs => $3),"
+            " heartbeat_at = now() where key = $1 and owner = $2 and status = 'running'",
+            lease.key,
+            lease.owner,
+            float(lease.ttl),
+        )
+    return bool(status == "UPDATE 1")
+
+
+async def _end(lease: Lease, status: str, error: str | None = None) -> None:
+    """Record the outcome: done or failed (the owner stays, as history), or queued again
+    (handed back, counted as a takeover)."""
+    handed_back = status == "queued"
+    async with global_transaction() as conn:
+        await conn.execute(
+            "update job_runs set status = $3, error = $4, lease_until = null,"
+            " owner = case when $3 = 'queued' then null else owner end,"
+            " finished_at = case when $3 in ('done', 'failed') then now() end,"
+            " queued_at = now(), takeovers = takeovers + $5"
+            " where key = $1 and owner = $2",
+            lease.key,
+            lease.owner,
+            status,
+            (error or "")[:500] or None,
+            1 if handed_back else 0,
+        )
+
+
+async def _keep(lease: Lease, job: asyncio.Task[Any]) -> None:
+    """Renew the lease while the job runs; cancel the job once the lease is surely gone (taken
+    over, or not renewable for a whole lease period, after which another worker may take it)."""
+    renewed = time.monotonic()
+    while True:
+        await asyncio.sleep(max(lease.ttl / 3, 0.2))
+        try:
+            held: bool | None = await _renew(lease)
+        except BACKEND_DOWN:
+            held = None  # cannot tell while PostgreSQL is away
+        if held:
+            renewed = time.monotonic()
+        elif held is False or time.monotonic() - renewed > lease.ttl:
+            log.warning("lease of %s lost: stopping this run", lease.key)
+            lease.lost = True
+            job.cancel()
+            return
+
+
+async def fence(conn: asyncpg.Connection) -> None:
+    """Inside a job's final transaction: raise LeaseLost unless this worker still holds the
+    lease. The row stays locked until commit, so no takeover can slip in between."""
+    lease = _current.get()
+    if lease is None:  # not run under a lease (called directly, e.g. by a command)
+        return
+    held = await conn.fetchval(
+        "select 1 from job_runs where key = $1 and owner = $2 and status = 'running' for update",
+        lease.key,
+        lease.owner,
+    )
+    if not held:
+        lease.lost = True
+        raise LeaseLost(lease.key)
+
+
+def timed_out() -> bool:
+    """Inside a leased job: has it reached the timeout it was given (`leased(timeout=…)`)?
+
+    arq cancels a job that passes its timeout just as it cancels jobs at shutdown; only the
+    second is an interruption to hand back and resume, the first is a failure."""
+    lease = _current.get()
+    return bool(lease and lease.deadline is not None and time.monotonic() >= lease.deadline)
+
+
+def leased(
+    function: str,
+    *,
+    repeatable: bool = False,
+    skipped: Any = None,
+    timeout: Callable[[], float] | None = None,
+) -> Callable[[F], F]:
+    """Run an arq job under a lease named after `function` (its arq name) and its arguments.
+
+    One-off jobs (`repeatable=False`) run to completion once; a repeatable one (a cron job) may
+    run again after it finished, never twice at the same time. A run that finds the job held
+    by a live worker, or already done, does nothing and returns `skipped`. `timeout` gives the
+    job's arq timeout (read at each run): a cancellation past it fails the job for good
+    instead of handing it back.
+    """
+
+    def decorate(fn: F) -> F:
+        @functools.wraps(fn)
+        async def run(ctx: Any, *args: Any, **kwargs: Any) -> Any:
+            key = job_key(function, *args)
+            lease = await _acquire(key, function, list(args), repeatable)
+            if lease is None:
+                log.info("%s: running elsewhere or done, skipped", key)
+                return skipped
+            if lease.takeovers:
+                log.info("%s: resuming (taken over %d times)", key, lease.takeovers)
+            if timeout is not None:
+                lease.deadline = time.monotonic() + timeout() - 1.0
+            token = _current.set(lease)
+            task = asyncio.current_task()
+            assert task is not None
+            keeper = asyncio.create_task(_keep(lease, task))
+            try:
+                result = await fn(ctx, *args, **kwargs)
+            except asyncio.CancelledError:
+                if lease.lost:  # we stopped it ourselves: the new holder carries on
+                    task.uncancel()
+                    return skipped
+                if timed_out():  # arq's timeout: arq does not retry it, and neither do we
+                    await _end(lease, "failed", "timed out")
+                    raise
+                await _hand_back(lease, "worker stopping")
+                raise  # arq puts it back in the queue as well
+            except LeaseLost:
+                log.warning("%s: lease lost before the end, left to its new holder", key)
+                return skipped
+            except BACKEND_DOWN as exc:
+                await _hand_back(lease, f"{type(exc).__name__}: {exc}")
+                raise
+            except Exception as exc:
+                await _end(lease, "failed", f"{type(exc).__name__}: {exc}")
+                raise
+            else:
+                await _end(lease, "done")
+                return result
+            finally:
+                keeper.cancel()
+                _current.reset(token)
+
+        return run  # type: ignore[return-value]
+
+    return decorate
+
+
+async def _hand_back(lease: Lease, why: str) -> None:
+    """The job was interrupted (SIGTERM, or PostgreSQL / Valkey went away): queue it again."""
+    status = "failed" if lease.takeovers + 1 >= MAX_INTERRUPTIONS else "queued"
+    log.warning("%s interrupted (%s): %s", lease.key, why, status)
+    # if even that fails, the lease simply runs out and the takeover cron re-queues the job
+    with contextlib.suppress(*BACKEND_DOWN):
+        await _end(lease, status, f"interrupted: {why}")
+
+
+async def schedule(function: str, *args: Any) -> None:
+    """Queue a leased job from inside a transaction: its row commits with the caller's write
+    and arq gets it after commit. If that enqueue is lost (Valkey down), the takeover cron
+    queues it again, so a user's export or import is never silently dropped."""
+    key = job_key(function, *args)
+    sql = (
+        "insert into job_runs (key, function, args) values ($1, $2, $3::jsonb)"
+        " on conflict (key) do update set status = 'queued', queued_at = now(),"
+        " error = null, finished_at = null where job_runs.status <> 'running'"
+    )
+    values = (key, function, json.dumps(list(args)))
+
+    async def enqueue() -> None:
+        try:
+            await queue().enqueue_job(function, *args, _job_id=f"{key}@{time.time_ns()}")
+        except BACKEND_DOWN as exc:
+            log.warning("could not queue %s now (%s): the takeover cron will", key, exc)
+
+    txn = engine().current_transaction.get()
+    if txn is not None:  # job_runs is global: it may be written in any tenant's transaction
+        await txn.connection.execute(sql, *values)
+        after_commit(enqueue)
+        return
+    async with global_transaction() as conn:
+        await conn.execute(sql, *values)
+    await enqueue()
+
+
+async def take_over_jobs(ctx: Any = None) -> int:
+    """Cron (every 5 s): re-queue jobs whose worker died (lease ran out) or whose queueing was
+    lost; returns how many. Also forgets finished runs after KEEP_FINISHED_DAYS."""
+    lost_after = 2 * get_settings().job_lease_seconds
+    async with global_transaction() as conn:
+        rows = await conn.fetch(
+            "with due as (select key from job_runs where (status = 'running' and lease_until"
+            " < now()) or (status = 'queued' and queued_at < now() - make_interval(secs => $1))"
+            " for update skip locked)"
+            " update job_runs j set status = 'queued', owner = null, lease_until = null,"
+            " queued_at = now(), takeovers = j.takeovers"
+            " + case when j.status = 'running' then 1 else 0 end"
+            " from due where j.key = due.key returning j.key, j.function, j.args::text as args,"
+            " j.status",
+            float(lost_after),
+        )
+        await conn.execute(
+            "delete from job_runs where status in ('done', 'failed')"
+            " and finished_at < now() - make_interval(days => $1)",
+            KEEP_FINISHED_DAYS,
+        )
+    for row in rows:
+        log.warning("taking over %s (its worker stopped renewing the lease)", row["key"])
+        args = json.loads(row["args"])
+        await queue().enqueue_job(row["function"], *args, _job_id=f"{row['key']}@{time.time_ns()}")
+    return len(rows)
+
+
+async def run_state(key: str) -> dict[str, Any] | None:
+    """What a page shows about a job: its status and whether it is resuming after a stop."""
+    async with global_transaction() as conn:
+        row = await conn.fetchrow(
+            "select status, attempts, takeovers, lease_until < now() as expired"
+            " from job_runs where key = $1",
+            key,
+        )
+    if row is None:
+        return None
+    state = dict(row)
+    open_ = state["status"] in ("queued", "running")
+    state["resuming"] = open_ and (state["takeovers"] > 0 or bool(state["expired"]))
+    return state
