@@ -16,7 +16,7 @@ from app.core import db, redis
 from app.core import routes as core_routes
 from app.core.errors import EXCEPTION_HANDLERS
 from app.core.headers import security_headers_before_send
-from app.core.web import check_csrf, session_middleware
+from app.core.web import check_csrf, session_middleware, vary_on_htmx
 from app.crm import routes as crm_routes
 from app.deals import board_routes as deal_board_routes
 from app.deals import routes as deal_routes
@@ -71,7 +71,8 @@ def create_app() -> Litestar:
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],
         before_request=check_csrf,
-        before_send=[security_headers_before_send],  # also router 404s, which skip middleware
+        # also router 404s, which skip middleware
+        before_send=[security_headers_before_send, vary_on_htmx],
         middleware=[
             DefineMiddleware(session_middleware),
             DefineMiddleware(privacy_middleware),  # after the session: consent + usage
