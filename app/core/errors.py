@@ -193,7 +193,7 @@ class _DeferredResponse(Response[str]):
         async def send_rendered(scope: Any, receive: Any, send: Any) -> None:
             try:
                 response = await render()
-                if response.status_code == 200:
+                if response.status_code in (None, 200):  # None: "the route's default"
                     response.status_code = status
             except Exception as exc:  # the page failed too (the record went away meanwhile)
                 response = _handler_for(exc)(request, exc)

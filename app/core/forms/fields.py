@@ -31,6 +31,7 @@ TOKEN_RE = re.compile(r"^[A-Za-z0-9_.~=-]{0,512}$")
 CURSOR_RE = re.compile(r"^[A-Za-z0-9_=-]{0,1000}$")
 INTEGER_RE = re.compile(r"^[+-]?\d{1,12}$", re.ASCII)
 MAX_VERSION = 2_147_483_647
+NUMBERS = ("no", "one", "two", "three", "four", "five", "six")
 
 
 class Rule:
@@ -221,7 +222,7 @@ class Amount(Rule):
         if value is None or places(value) > self.decimals:
             raise Invalid(
                 self.message
-                or f"Enter {self.label} as a number with up to {self.decimals} decimals,"
+                or f"Enter {self.label} as a number with up to {NUMBERS[self.decimals]} decimals,"
                 " like 12500.00."
             )
         if value < self.minimum:
@@ -300,8 +301,11 @@ class Refs(Rule):
 
     many = True
 
-    def __init__(self, message: str, max_items: int, *, label: str = "") -> None:
+    def __init__(
+        self, message: str, max_items: int, *, label: str = "", too_many: str = ""
+    ) -> None:
         self.message, self.max_items, self.label = message, max_items, label or "the choices"
+        self.too_many = too_many or f"Choose at most {max_items}."
 
     def read(self, values: list[str]) -> list[uuid.UUID]:
         ids: dict[uuid.UUID, None] = {}
@@ -312,7 +316,7 @@ class Refs(Rule):
                 except ValueError as exc:
                     raise Invalid(self.message) from exc
         if len(ids) > self.max_items:
-            raise Invalid(f"Choose at most {self.max_items} of {self.label}.")
+            raise Invalid(self.too_many)
         return list(ids)
 
     def shown(self, values: list[str]) -> list[str]:
