@@ -11,7 +11,7 @@ from litestar.datastructures import Cookie
 from litestar.exceptions import PermissionDeniedException
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.core.errors import wants_fragment
+from app.core.errors import FormInvalid, FormPage, wants_fragment
 from app.core.templating import render_html
 from app.security import sessions
 from app.settings import Settings, get_settings
@@ -155,6 +155,23 @@ def render(
     ctx.update(context or {})
     html = render_html(template, ctx, block if block and is_htmx(request) else None)
     return Response(html, status_code=status, media_type="text/html")
+
+
+def refused_form(
+    request: Request[Any, Any, Any],
+    template: str,
+    *,
+    block: str | None = "form",
+    **context: Any,
+) -> FormPage:
+    """The FormPage of a simple form: `template` (its `block` for htmx) rendered again with
+    the refusal's messages and the values that were sent (never passwords)."""
+
+    async def page(refused: FormInvalid) -> Response[str]:
+        ctx = {**context, "values": refused.shown(), "errors": refused.errors}
+        return render(request, template, ctx, block=block)
+
+    return page
 
 
 def base_context(request: Request[Any, Any, Any]) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -11,11 +12,12 @@ from litestar.di import Provide
 from litestar.response import File
 
 from app.accounts.deps import provide_current
-from app.accounts.routes import _form
 from app.accounts.schemas import Current
 from app.core.errors import Forbidden, FormInvalid
+from app.core.forms import read_form
 from app.core.web import get_session, redirect, render
 from app.privacy import deletion, erasure, export, mydata, usage
+from app.privacy.forms import CancelDeletion, DeletionForm, ExportForm
 from app.settings import get_settings
 
 Req = Request[Any, Any, Any]
@@ -30,16 +32,24 @@ async def my_data_page(request: Req, current: Current) -> Response[str]:
 
 
 async def _export_page(
-    request: Req, current: Current, errors: dict[str, str] | None = None, status: int = 200
+    request: Req, current: Current, refused: FormInvalid | None = None
 ) -> Response[str]:
+    """Export and deletion; a refused deletion's messages sit in its scope's card."""
+    scope = str(refused.shown().get("scope", "")) if refused else ""
+    if scope not in ("account", "workspace"):
+        scope = "account"
+    errors: dict[str, str] = {}
+    for field, message in (refused.errors if refused else {}).items():
+        key = f"{scope}_{'password' if field == 'password' else 'form'}"  # what the page shows
+        errors[key] = f"{errors[key]} {message}" if key in errors else message
     ctx = {
         "exports": await export.latest_exports(current),
         "requests": await deletion.open_requests(current),
         "grace_days": get_settings().deletion_grace_days,
         "link_hours": get_settings().export_link_hours,
-        "errors": errors or {},
+        "errors": errors,
     }
-    return render(request, "privacy/export.html", ctx, status=status)
+    return render(request, "privacy/export.html", ctx)
 
 
 @get("/settings/export", dependencies=AUTH)
@@ -49,8 +59,8 @@ async def export_page(request: Req, current: Current) -> Response[str]:
 
 @post("/settings/export", dependencies=AUTH)
 async def export_start(request: Req, current: Current) -> Response[str]:
-    values = await _form(request)
-    await export.request_export(current, bom=values.get("bom") == "on")
+    form = await read_form(request, ExportForm, page=partial(_export_page, request, current))
+    await export.request_export(current, bom=form.bom)
     get_session(request).flash("info", "Your export has started. We'll tell you when it's ready.")
     return redirect(request, "/settings/export")
 
@@ -69,14 +79,8 @@ async def export_download(request: Req, current: Current, export_id: UUID) -> Fi
 
 @post("/settings/delete", dependencies=AUTH)
 async def delete_request(request: Req, current: Current) -> Response[str]:
-    values = await _form(request)
-    scope = values.get("scope", "")
-    try:
-        await deletion.request_deletion(current, scope, values.get("password", ""))
-    except FormInvalid as exc:
-        return await _export_page(
-            request, current, {f"{scope}_{k}": v for k, v in exc.errors.items()}, 422
-        )
+    form = await read_form(request, DeletionForm, page=partial(_export_page, request, current))
+    await deletion.request_deletion(current, form.scope, form.password)
     days = get_settings().deletion_grace_days
     get_session(request).flash(
         "warning", f"Deletion scheduled in {days} days. You can cancel it until then."
@@ -86,14 +90,9 @@ async def delete_request(request: Req, current: Current) -> Response[str]:
 
 @post("/settings/delete/cancel", dependencies=AUTH)
 async def delete_cancel(request: Req, current: Current) -> Response[str]:
-    values = await _form(request)
-    scope = values.get("scope", "")
-    try:
-        await deletion.cancel_deletion(current, scope)
-    except FormInvalid as exc:
-        return await _export_page(
-            request, current, {f"{scope}_{k}": v for k, v in exc.errors.items()}, 422
-        )
+    page = partial(_export_page, request, current)
+    form = await read_form(request, CancelDeletion, page=page)
+    await deletion.cancel_deletion(current, form.scope)
     get_session(request).flash("success", "Deletion cancelled. Nothing was deleted.")
     return redirect(request, "/settings/export")
 

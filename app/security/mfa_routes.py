@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -9,12 +10,14 @@ from litestar import Request, Response, get, post
 from litestar.di import Provide
 
 from app.accounts.deps import provide_current
-from app.accounts.routes import _form, safe_next, sign_in
+from app.accounts.routes import safe_next, sign_in
 from app.accounts.schemas import Current
-from app.core.errors import Forbidden, FormInvalid
-from app.core.web import get_session, redirect, render
+from app.core.errors import Forbidden, FormInvalid, declare_form_page
+from app.core.forms import read_form
+from app.core.web import get_session, redirect, refused_form, render
 from app.security import guard, mfa, ratelimit
 from app.security.alerts import alert_user_workspaces
+from app.security.forms import CodeForm, OwnerPolicy, PasswordAndCode, PasswordForm
 
 Req = Request[Any, Any, Any]
 AUTH = {"current": Provide(provide_current)}
@@ -28,7 +31,6 @@ async def _page(
     errors: dict[str, str] | None = None,
     enrol: dict[str, str] | None = None,
     codes: list[str] | None = None,
-    status: int = 200,
 ) -> Response[str]:
     ctx = {
         "mfa": await mfa.status(current.user_id),
@@ -39,7 +41,13 @@ async def _page(
         "owner_policy": await mfa.owners_must_use_mfa(current.tenant_id),
         "must_enrol": get_session(request).mfa_enrol_required,
     }
-    return render(request, PAGE, ctx, status=status)
+    return render(request, PAGE, ctx)
+
+
+async def _refused(request: Req, current: Current, refused: FormInvalid) -> Response[str]:
+    """The security page again with why (an enrolment in progress stays on screen)."""
+    enrol = await mfa.pending_enrolment(current.user_id, current.email)
+    return await _page(request, current, errors=refused.errors, enrol=enrol)
 
 
 @get("/settings/security", dependencies=AUTH)
@@ -50,23 +58,15 @@ async def security_page(request: Req, current: Current) -> Response[str]:
 
 @post("/settings/security/mfa/start", dependencies=AUTH)
 async def mfa_start(request: Req, current: Current) -> Response[str]:
-    try:
-        enrol = await mfa.start_enrolment(current.user_id, current.email)
-    except FormInvalid as exc:
-        return await _page(request, current, errors=exc.errors, status=422)
+    declare_form_page(request, partial(_refused, request, current))
+    enrol = await mfa.start_enrolment(current.user_id, current.email)
     return await _page(request, current, enrol=enrol)
 
 
 @post("/settings/security/mfa/confirm", dependencies=AUTH)
 async def mfa_confirm(request: Req, current: Current) -> Response[str]:
-    values = await _form(request)
-    try:
-        codes = await mfa.confirm_enrolment(
-            current.user_id, values.get("current_password", ""), values.get("code", "")
-        )
-    except FormInvalid as exc:
-        enrol = await mfa.pending_enrolment(current.user_id, current.email)
-        return await _page(request, current, errors=exc.errors, enrol=enrol, status=422)
+    form = await read_form(request, PasswordAndCode, page=partial(_refused, request, current))
+    codes = await mfa.confirm_enrolment(current.user_id, form.current_password, form.code)
     session = get_session(request)
     session.mfa_enrol_required = False
     session.dirty = True
@@ -77,16 +77,10 @@ async def mfa_confirm(request: Req, current: Current) -> Response[str]:
 
 @post("/settings/security/mfa/disable", dependencies=AUTH)
 async def mfa_disable(request: Req, current: Current) -> Response[str]:
-    values = await _form(request)
+    form = await read_form(request, PasswordAndCode, page=partial(_refused, request, current))
     if await mfa.owners_must_use_mfa(current.tenant_id) and current.is_owner:
-        errors = {"form": "Your workspace requires two-factor authentication for owners."}
-        return await _page(request, current, errors=errors, status=422)
-    try:
-        await mfa.disable(
-            current.user_id, values.get("current_password", ""), values.get("code", "")
-        )
-    except FormInvalid as exc:
-        return await _page(request, current, errors=exc.errors, status=422)
+        raise FormInvalid({"form": "Your workspace requires two-factor authentication for owners."})
+    await mfa.disable(current.user_id, form.current_password, form.code)
     await alert_user_workspaces(current.user_id, "mfa_disabled", {})
     get_session(request).flash("warning", "Two-factor authentication is off.")
     return redirect(request, "/settings/security")
@@ -94,11 +88,8 @@ async def mfa_disable(request: Req, current: Current) -> Response[str]:
 
 @post("/settings/security/mfa/codes", dependencies=AUTH)
 async def mfa_codes(request: Req, current: Current) -> Response[str]:
-    values = await _form(request)
-    try:
-        codes = await mfa.regenerate_codes(current.user_id, values.get("current_password", ""))
-    except FormInvalid as exc:
-        return await _page(request, current, errors=exc.errors, status=422)
+    form = await read_form(request, PasswordForm, page=partial(_refused, request, current))
+    codes = await mfa.regenerate_codes(current.user_id, form.current_password)
     return await _page(request, current, codes=codes)
 
 
@@ -106,10 +97,10 @@ async def mfa_codes(request: Req, current: Current) -> Response[str]:
 async def mfa_policy(request: Req, current: Current) -> Response[str]:
     if not current.is_owner:
         raise Forbidden("Only owners can change the workspace's sign-in policy.")
-    required = (await _form(request)).get("mfa_required_for_owners") == "on"
+    form = await read_form(request, OwnerPolicy, page=partial(_refused, request, current))
+    required = form.mfa_required_for_owners
     if required and not await mfa.is_enabled(current.user_id):
-        errors = {"form": "Turn on two-factor authentication for yourself first."}
-        return await _page(request, current, errors=errors, status=422)
+        raise FormInvalid({"form": "Turn on two-factor authentication for yourself first."})
     await mfa.set_owner_requirement(current.tenant_id, current.user_id, required)
     message = "Owners now need two-factor authentication." if required else "Policy saved."
     get_session(request).flash("success", message)
@@ -135,18 +126,14 @@ async def login_mfa_submit(request: Req) -> Response[str]:
     await ratelimit.enforce(
         ratelimit.MFA_PER_LOGIN, str(user_id), "Too many wrong codes for this account."
     )
-    code = (await _form(request)).get("code", "")
+    page = refused_form(request, "security/login_mfa.html")
+    code = (await read_form(request, CodeForm, page=page)).code
     if not await mfa.verify_second_factor(user_id, code):
-        ctx = {"errors": {"code": mfa.BAD_CODE}, "values": {}}
-        return render(request, "security/login_mfa.html", ctx, block="form", status=422)
+        raise FormInvalid({"code": mfa.BAD_CODE})
     session = get_session(request)
     target = safe_next(session.mfa_next)
     session.mfa_user_id = None
-    try:
-        await sign_in(request, user_id)
-    except FormInvalid as exc:
-        ctx = {"errors": exc.errors, "values": {}}
-        return render(request, "security/login_mfa.html", ctx, block="form", status=422)
+    await sign_in(request, user_id)
     return redirect(request, target)
 
 

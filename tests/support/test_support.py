@@ -122,7 +122,8 @@ async def test_staff_inbox_shows_requests_and_a_reply_mails_the_requester(
         assert closing.status_code == 303
         assert "Invoice question B" in (await desk.get("/staff/support?status=closed")).text
         bogus = await desk.post_form(f"/staff/support/{ticket_id}/status", {"status": "gone"})
-        assert bogus.status_code == 303  # refused with a toast, nothing changed
+        assert bogus.status_code == 422 and "Choose open, answered or closed." in bogus.text
+        assert "Invoice question B" in (await desk.get("/staff/support?status=closed")).text
         assert (await desk.get("/staff/support/999999999")).status_code == 404
     async with global_transaction():
         thread = await SupportMessage.select(SupportMessage.author, SupportMessage.body).where(

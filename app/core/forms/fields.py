@@ -28,7 +28,7 @@ from app.core.forms.text import (
 
 Source = dict[str, list[str]]
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_.~=-]{0,512}$")
-CURSOR_RE = re.compile(r"^[A-Za-z0-9_=-]{0,1000}$")
+CURSOR_RE = re.compile(r"^[\x21-\x7e]{0,1000}$")  # printable ASCII: ids, times, base64
 INTEGER_RE = re.compile(r"^[+-]?\d{1,12}$", re.ASCII)
 MAX_VERSION = 2_147_483_647
 NUMBERS = ("no", "one", "two", "three", "four", "five", "six")
@@ -72,9 +72,10 @@ class Text(Rule):
         required: bool = False,
         multiline: bool = False,
         message: str = "",
+        lenient: bool = False,
     ) -> None:
         self.label, self.max_length, self.required = label, max_length, required
-        self.multiline, self.message = multiline, message
+        self.multiline, self.message, self.lenient = multiline, message, lenient
 
     def read(self, values: list[str]) -> str:
         text = clean_text(self.one(values), self.label, multiline=self.multiline)
@@ -93,15 +94,17 @@ class Password(Rule):
 
     secret = True
 
-    def __init__(self, label: str = "your password", *, required: bool = True) -> None:
-        self.label, self.required = label, required
+    def __init__(
+        self, label: str = "your password", *, required: bool = True, max_length: int = 1024
+    ) -> None:
+        self.label, self.required, self.max_length = label, required, max_length
 
     def read(self, values: list[str]) -> str:
         value = storable(self.one(values), self.label)
         if not value and self.required:
             raise Invalid(f"Enter {self.label}.")
-        if len(value) > 1024:
-            raise Invalid(f"{capitalised(self.label)} can be at most 1,024 characters.")
+        if len(value) > self.max_length:
+            raise Invalid(f"Use at most {self.max_length} characters.")
         return value
 
 

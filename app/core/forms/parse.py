@@ -139,8 +139,13 @@ async def read_form(
     return parse(schema, (source, files))
 
 
-def read_query(request: Request[Any, Any, Any], schema: type[F]) -> F:
-    """The query string read into `schema` (a bad value: 422, or the default when lenient)."""
+def read_query(
+    request: Request[Any, Any, Any], schema: type[F], *, page: FormPage | None = None
+) -> F:
+    """The query string read into `schema` (a bad value: 422 with `page`, or the generic
+    page; a lenient field falls back to its default instead)."""
+    if page is not None:
+        declare_form_page(request, page)
     return parse(schema, request.query_params)
 
 
