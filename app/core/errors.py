@@ -37,6 +37,13 @@ class FormInvalid(Exception):
         """The values the refused form shows again."""
         return dict(self.values or {})
 
+    def beside(self, *fields: str) -> dict[str, str]:
+        """The messages for a page that has a place beside `fields` only: the others join
+        the one at the top ("form"), so that none goes unsaid."""
+        kept = {k: v for k, v in self.errors.items() if k in fields}
+        rest = [v for k, v in self.errors.items() if k not in fields]
+        return {**kept, "form": " ".join(rest)} if rest else kept
+
 
 class UploadRefused(FormInvalid):
     """An upload over the size limit: the form again with the limit, as 413."""

@@ -41,8 +41,12 @@ async def subject_name(subject_type: str, subject_id: UUID) -> str:
     return str(name) or "(no name)"
 
 
+# every record type with a timeline (activity.SUBJECT_TYPES): invoices have no notes
+LINKS = {kind: prefix for kind, (_, _, prefix) in SUBJECTS.items()} | {"invoice": "/invoices/"}
+
+
 def subject_link(subject_type: str, subject_id: UUID) -> str:
-    return f"{SUBJECTS[subject_type][2]}{subject_id}"
+    return f"{LINKS[subject_type]}{subject_id}"
 
 
 def mentioned(body: str, people: list[Person]) -> list[Person]:

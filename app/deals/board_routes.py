@@ -92,7 +92,7 @@ async def _admin_page(
         {"pipeline": p, "stages": await pipelines.stages_of(current, p.id)}
         for p in await pipelines.list_pipelines(current)
     ]
-    errors = {"form": " ".join(refused.errors.values())} if refused else {}
+    errors = refused.beside() if refused else {}
     ctx = {"pipelines": items, "kinds": STAGE_KINDS, "errors": errors}
     return render(request, "deals/pipelines.html", ctx)
 

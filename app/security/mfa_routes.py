@@ -47,7 +47,9 @@ async def _page(
 async def _refused(request: Req, current: Current, refused: FormInvalid) -> Response[str]:
     """The security page again with why (an enrolment in progress stays on screen)."""
     enrol = await mfa.pending_enrolment(current.user_id, current.email)
-    return await _page(request, current, errors=refused.errors, enrol=enrol)
+    # its forms share field names and show by state: the messages go to the top of the page
+    errors = refused.beside()
+    return await _page(request, current, errors=errors, enrol=enrol)
 
 
 @get("/settings/security", dependencies=AUTH)

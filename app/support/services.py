@@ -16,6 +16,7 @@ from app.support.forms import MAX_MESSAGE, MAX_REPLY, STATUSES, TOPICS, InquiryF
 from app.support.tables import SupportMessage, SupportTicket
 
 __all__ = ["MAX_MESSAGE", "MAX_REPLY", "STATUSES", "TOPICS"]  # the pages read them from here
+Inquiry = InquiryForm  # a support request, read by the form (or made by a caller)
 
 # Spam: a person rarely needs more than a few requests an hour; bots are stopped here and by
 # the honeypot field in the form.
@@ -36,7 +37,7 @@ async def check_rate(ip: str, email: str) -> None:
         )
 
 
-async def submit_inquiry(inquiry: InquiryForm, user_id: UUID | None, ip: str) -> int:
+async def submit_inquiry(inquiry: Inquiry, user_id: UUID | None, ip: str) -> int:
     """Open a ticket with the request as its first message and mail a confirmation."""
     await check_rate(ip, inquiry.email)
     now = datetime.now(UTC)

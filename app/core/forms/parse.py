@@ -32,8 +32,8 @@ class Form(msgspec.Struct, kw_only=True):
 
 
 @functools.cache
-def _rules(schema: type[Form]) -> list[tuple[str, str, Rule, bool]]:
-    """(attribute, submitted name, rule, None allowed) of each field of `schema`."""
+def _rules(schema: type[Form]) -> list[tuple[str, Rule, bool]]:
+    """(submitted name, rule, None allowed) of each field of `schema`."""
     found = []
     for field in msgspec.structs.fields(schema):
         rule = None
@@ -46,7 +46,7 @@ def _rules(schema: type[Form]) -> list[tuple[str, str, Rule, bool]]:
             allows_none = type(None) in get_args(kind)
         if rule is None:
             raise TypeError(f"{schema.__name__}.{field.name} has no rule (Annotated[T, Rule])")
-        found.append((field.name, field.encode_name, rule, allows_none))
+        found.append((field.encode_name, rule, allows_none))
     return found
 
 
@@ -75,7 +75,7 @@ def _pairs(data: Mapping[str, Any]) -> list[tuple[str, Any]]:
 
 def shown_values(schema: type[Form], source: Source) -> dict[str, Any]:
     """The submitted values as a refused form shows them back (secrets left out)."""
-    rules = {name: rule for _, name, rule, _ in _rules(schema)}
+    rules = {name: rule for name, rule, _ in _rules(schema)}
     shown: dict[str, Any] = {}
     for name, values in source.items():
         rule = rules.get(name)
@@ -94,7 +94,7 @@ def parse(schema: type[F], data: Any) -> F:
     source, files = data if isinstance(data, tuple) else as_source(data)
     errors: dict[str, str] = {}
     out: dict[str, Any] = {}
-    for attr, name, rule, allows_none in _rules(schema):
+    for name, rule, allows_none in _rules(schema):
         if name in files:
             errors[name] = f"Send {rule.label} as text, not as a file."
             continue
@@ -108,7 +108,9 @@ def parse(schema: type[F], data: Any) -> F:
             else:
                 errors.update(exc.fields or {name: exc.message})
             continue
-        out[attr] = None if allows_none and value == "" else value
+        if value is None and not allows_none:
+            continue  # left empty where None isn't a value: the field's default
+        out[name] = None if allows_none and value == "" else value  # convert() reads names
     if not errors:
         try:
             form = msgspec.convert(out, type=schema)
