@@ -32,8 +32,8 @@ class Form(msgspec.Struct, kw_only=True):
 
 
 @functools.cache
-def _rules(schema: type[Form]) -> list[tuple[str, Rule, bool]]:
-    """(submitted name, rule, None allowed) of each field of `schema`."""
+def _rules(schema: type[Form]) -> list[tuple[str, Rule, bool, bool]]:
+    """(submitted name, rule, None allowed, has a default) of each field of `schema`."""
     found = []
     for field in msgspec.structs.fields(schema):
         rule = None
@@ -46,7 +46,10 @@ def _rules(schema: type[Form]) -> list[tuple[str, Rule, bool]]:
             allows_none = type(None) in get_args(kind)
         if rule is None:
             raise TypeError(f"{schema.__name__}.{field.name} has no rule (Annotated[T, Rule])")
-        found.append((field.encode_name, rule, allows_none))
+        has_default = not (
+            field.default is msgspec.NODEFAULT and field.default_factory is msgspec.NODEFAULT
+        )
+        found.append((field.encode_name, rule, allows_none, has_default))
     return found
 
 
@@ -75,7 +78,7 @@ def _pairs(data: Mapping[str, Any]) -> list[tuple[str, Any]]:
 
 def shown_values(schema: type[Form], source: Source) -> dict[str, Any]:
     """The submitted values as a refused form shows them back (secrets left out)."""
-    rules = {name: rule for name, rule, _ in _rules(schema)}
+    rules = {name: rule for name, rule, _, _ in _rules(schema)}
     shown: dict[str, Any] = {}
     for name, values in source.items():
         rule = rules.get(name)
@@ -94,7 +97,9 @@ def parse(schema: type[F], data: Any) -> F:
     source, files = data if isinstance(data, tuple) else as_source(data)
     errors: dict[str, str] = {}
     out: dict[str, Any] = {}
-    for name, rule, allows_none in _rules(schema):
+    for name, rule, allows_none, has_default in _rules(schema):
+        if name not in source and name not in files and has_default and not rule.many:
+            continue  # not sent at all: the field's default (sent empty: the rule decides)
         if name in files:
             errors[name] = f"Send {rule.label} as text, not as a file."
             continue
