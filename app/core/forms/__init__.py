@@ -14,20 +14,15 @@ from app.core.forms.fields import (
     Day,
     Domain,
     Email,
-    Emails,
     Flag,
     Integer,
-    Numbered,
     Password,
-    Phones,
-    Ref,
-    Refs,
     Rule,
-    Tags,
     Text,
     Token,
     Version,
 )
+from app.core.forms.lists import Emails, Numbered, Phones, Ref, Refs, Tags
 from app.core.forms.parse import Form, Rows, parse, read_form, read_query
 from app.core.forms.text import EMAIL_RE, Invalid, clean_text, parse_decimal, places, printable
 
