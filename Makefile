@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint format migrate seed worker serve bench browser deploy-tools clean
+.PHONY: help install run test fuzz lint format migrate seed worker serve bench browser deploy-tools clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -58,6 +58,9 @@ format: install ## apply ruff formatting and safe fixes
 
 test: install browser deploy-tools lint ## lint, then every test against real PostgreSQL + Valkey (+ chromium, haproxy, pgbouncer)
 	$(BIN)/pytest
+
+fuzz: install ## the hostile-input sweep, longer (FUZZ_EXAMPLES sweeps of every route, default 25)
+	ODEX_FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-25} $(BIN)/pytest tests/core/test_no_server_errors.py -k generated -p no:cacheprovider --timeout=3600
 
 bench: install ## performance figures (tests/perf), each as a ratio to a floor measured in the same run
 	$(BIN)/pytest tests/perf -s -p no:cacheprovider --override-ini addopts=

@@ -18,7 +18,7 @@ from app.core.access import check_declared, public_router
 from app.core.errors import EXCEPTION_HANDLERS
 from app.core.headers import security_headers_before_send
 from app.core.proxy import proxy_middleware
-from app.core.web import check_csrf, session_middleware
+from app.core.web import check_csrf, session_middleware, vary_on_htmx
 from app.crm import routes as crm_routes
 from app.deals import board_routes as deal_board_routes
 from app.deals import routes as deal_routes
@@ -79,7 +79,8 @@ def create_app() -> Litestar:
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],
         before_request=check_csrf,
-        before_send=[security_headers_before_send],  # also router 404s, which skip middleware
+        # also router 404s, which skip middleware
+        before_send=[security_headers_before_send, vary_on_htmx],
         middleware=[
             DefineMiddleware(proxy_middleware),  # first: everything after sees the real client
             DefineMiddleware(socket_registry_middleware),  # an outage closes every live socket

@@ -140,3 +140,14 @@ async def set_plan(account: Account, plan: str) -> None:
             account.tenant_id,
             plan,
         )
+
+
+VERSION_RE = re.compile(r'name="version" value="(\d+)"')
+
+
+async def version_on(client: httpx.AsyncClient, path: str) -> str:
+    """The record version the form on `path` carries (what the browser sends back with it)."""
+    page = await client.get(path)
+    match = VERSION_RE.search(page.text)
+    assert match, f"no version field on {path} ({page.status_code})"
+    return match.group(1)

@@ -3,25 +3,22 @@
 from __future__ import annotations
 
 import time
+from functools import partial
 from typing import Any
 from uuid import UUID
 
 from litestar import Request, Response, get, post
-from litestar.params import Parameter
 
 from app.accounts import services
 from app.accounts.deps import routes_at
+from app.accounts.forms import ForgotForm, LoginForm, NextQuery, ResetForm, SignupForm, TokenQuery
 from app.core.access import Level
 from app.core.errors import FormInvalid
-from app.core.web import get_session, redirect, render, safe_local_path
+from app.core.forms import read_form, read_query
+from app.core.web import get_session, redirect, refused_form, render, safe_local_path
 from app.security import guard, sessions
 
 Req = Request[Any, Any, Any]
-
-
-async def _form(request: Req) -> dict[str, str]:
-    form = await request.form()
-    return {k: str(v) for k, v in form.items() if isinstance(v, str)}
 
 
 async def sign_in(
@@ -52,30 +49,27 @@ async def signup_page(request: Req) -> Response[str]:
 
 @post("/signup")
 async def signup_submit(request: Req) -> Response[str]:
-    values = await _form(request)
     await guard.limit_signup(request)
-    try:
-        user_id, tenant_id = await services.sign_up(
-            values.get("name", ""),
-            values.get("email", ""),
-            values.get("company", ""),
-            values.get("password", ""),
-        )
-    except FormInvalid as exc:
-        values.pop("password", None)
-        ctx = {"values": values, "errors": exc.errors}
-        return render(request, "accounts/signup.html", ctx, block="form", status=422)
+    page = refused_form(request, "accounts/signup.html")
+    form = await read_form(request, SignupForm, page=page)
+    user_id, tenant_id = await services.sign_up(form.name, form.email, form.company, form.password)
     await sign_in(request, user_id, tenant_id, proved_at=time.time())
     get_session(request).flash("success", "Welcome to Odex! Check your inbox to verify your email.")
     return redirect(request, "/app")
 
 
+async def link_refused(request: Req, refused: FormInvalid) -> Response[str]:
+    """A mailed link that can't be used (broken, used, expired, withdrawn): says why, 400."""
+    error = " ".join(refused.errors.values())
+    response = render(request, "accounts/verify.html", {"error": error})
+    response.status_code = 400
+    return response
+
+
 @get("/verify")
-async def verify(request: Req, token: str = Parameter(query="token", default="")) -> Response[str]:
-    try:
-        await services.verify_email(token)
-    except FormInvalid as exc:
-        return render(request, "accounts/verify.html", {"error": exc.errors["token"]}, status=400)
+async def verify(request: Req) -> Response[str]:
+    query = read_query(request, TokenQuery, page=partial(link_refused, request))
+    await services.verify_email(query.token)
     get_session(request).flash("success", "Your email is verified. Your account is fully active.")
     return redirect(request, "/app" if get_session(request).user_id else "/login")
 
@@ -90,10 +84,8 @@ async def verify_resend(request: Req) -> Response[str]:
 
 
 @get("/login", name="login")
-async def login_page(
-    request: Req, next_url: str = Parameter(query="next", default="/app")
-) -> Response[str]:
-    target = safe_local_path(next_url)
+async def login_page(request: Req) -> Response[str]:
+    target = safe_local_path(read_query(request, NextQuery).next)
     if get_session(request).user_id:
         return redirect(request, target)
     return render(request, "accounts/login.html", {"values": {"next": target}, "errors": {}})
@@ -101,25 +93,19 @@ async def login_page(
 
 @post("/login")
 async def login_submit(request: Req) -> Response[str]:
-    values = await _form(request)
-    email = values.get("email", "")
-    await guard.before_login(request, email)  # 429 with the wait when limited or locked
-    target = safe_local_path(values.get("next"))
+    form = await read_form(request, LoginForm, page=refused_form(request, "accounts/login.html"))
+    await guard.before_login(request, form.email)  # 429 with the wait when limited or locked
+    target = safe_local_path(form.next)
     proved_at = time.time()  # before the check: a revocation from now on beats this login
     try:
-        try:
-            user_id = await services.authenticate(email, values.get("password", ""))
-        except FormInvalid:
-            await guard.login_failed(request, email)
-            raise
-        await guard.login_succeeded(email)
-        if await guard.needs_second_factor(request, user_id, target, proved_at):
-            return redirect(request, "/login/mfa")
-        await sign_in(request, user_id, proved_at=proved_at)
-    except FormInvalid as exc:
-        values.pop("password", None)
-        ctx = {"values": values, "errors": exc.errors}
-        return render(request, "accounts/login.html", ctx, block="form", status=422)
+        user_id = await services.authenticate(form.email, form.password)
+    except FormInvalid:
+        await guard.login_failed(request, form.email)
+        raise
+    await guard.login_succeeded(form.email)
+    if await guard.needs_second_factor(request, user_id, target, proved_at):
+        return redirect(request, "/login/mfa")
+    await sign_in(request, user_id, proved_at=proved_at)
     return redirect(request, target)
 
 
@@ -140,31 +126,30 @@ async def forgot_page(request: Req) -> Response[str]:
 
 @post("/password/forgot")
 async def forgot_submit(request: Req) -> Response[str]:
-    values = await _form(request)
-    await guard.limit_password_reset(request, values.get("email", ""))
-    await services.request_password_reset(values.get("email", ""))
-    ctx = {"values": values, "errors": {}, "sent": True}
+    page = refused_form(request, "accounts/forgot.html", sent=False)
+    form = await read_form(request, ForgotForm, page=page)
+    await guard.limit_password_reset(request, form.email)
+    await services.request_password_reset(form.email)
+    ctx = {"values": {"email": form.email}, "errors": {}, "sent": True}
     return render(request, "accounts/forgot.html", ctx, block="form")
 
 
 @get("/password/reset")
-async def reset_page(
-    request: Req, token: str = Parameter(query="token", default="")
-) -> Response[str]:
-    return render(request, "accounts/reset.html", {"token": token, "errors": {}})
+async def reset_page(request: Req) -> Response[str]:
+    query = read_query(request, TokenQuery, page=partial(link_refused, request))
+    return render(request, "accounts/reset.html", {"token": query.token, "errors": {}})
+
+
+async def _refused_reset(request: Req, refused: FormInvalid) -> Response[str]:
+    token = str(refused.shown().get("token", ""))
+    ctx = {"token": token, "errors": refused.errors}
+    return render(request, "accounts/reset.html", ctx, block="form")
 
 
 @post("/password/reset")
 async def reset_submit(request: Req) -> Response[str]:
-    values = await _form(request)
-    token = values.get("token", "")
-    try:
-        user_id = await services.reset_password(
-            token, values.get("password", ""), values.get("confirm", "")
-        )
-    except FormInvalid as exc:
-        ctx = {"token": token, "errors": exc.errors}
-        return render(request, "accounts/reset.html", ctx, block="form", status=422)
+    form = await read_form(request, ResetForm, page=partial(_refused_reset, request))
+    user_id = await services.reset_password(form.token, form.password)
     await sessions.destroy_user_sessions(str(user_id))
     proved_at = time.time()  # the mailed link, checked just now (after the revocation)
     if await guard.needs_second_factor(request, user_id, "/app", proved_at):

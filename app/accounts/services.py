@@ -11,14 +11,13 @@ import asyncpg
 from app.accounts.schemas import Current
 from app.accounts.tables import Membership, Tenant, User
 from app.accounts.tokens import issue_token, redeem_token, void_tokens
-from app.accounts.validation import check_new_password, clean_email, clean_text
 from app.core.db import global_transaction, tenant_transaction, user_transaction
 from app.core.errors import Forbidden, FormInvalid
 from app.deals.pipelines import ensure_default_pipeline
 from app.notifications.services import queue_mail
 from app.security import mfa
 from app.security.alerts import alert_user_workspaces
-from app.security.passwords import hash_password, needs_rehash, verify_password
+from app.security.passwords import hash_password, needs_rehash, password_problem, verify_password
 from app.settings import get_settings
 
 DUPLICATE_EMAIL = "An account with this email already exists. Log in, or reset your password."
@@ -48,15 +47,9 @@ async def _send_verification(user_id: UUID, email: str, name: str) -> None:
 async def sign_up(name: str, email: str, company: str, password: str) -> tuple[UUID, UUID]:
     """Create a tenant and its owner in one transaction; mail a verification link.
 
-    Returns (user_id, tenant_id). Raises FormInvalid with a message per field.
+    The values are read by accounts.forms.SignupForm. Returns (user_id, tenant_id); raises
+    FormInvalid when the address already has an account.
     """
-    errors: dict[str, str] = {}
-    name = clean_text(name, errors, "name", "your name")
-    email = clean_email(email, errors)
-    company = clean_text(company, errors, "company", "your company name")
-    check_new_password(password, errors, email=email, name=name)
-    if errors:
-        raise FormInvalid(errors)
     user_id, tenant_id = uuid.uuid4(), uuid.uuid4()
     try:
         async with tenant_transaction(tenant_id, user_id):
@@ -136,14 +129,9 @@ async def request_password_reset(email: str) -> None:
         )
 
 
-async def reset_password(token: str, password: str, confirm: str) -> UUID:
-    """Set a new password with a reset token; the token then no longer works."""
-    errors: dict[str, str] = {}
-    check_new_password(password, errors)
-    if password != confirm:
-        errors["confirm"] = "The two passwords don't match."
-    if errors:
-        raise FormInvalid(errors)
+async def reset_password(token: str, password: str) -> UUID:
+    """Set a new password (read by ResetForm) with a reset token; the token then no longer
+    works."""
     async with global_transaction():
         row = await redeem_token(token, "reset")
         user_id = UUID(str(row["user_id"]))
@@ -214,10 +202,7 @@ async def load_current(user_id: UUID, tenant_id: UUID) -> Current | None:
 
 
 async def update_profile(current: Current, name: str) -> None:
-    errors: dict[str, str] = {}
-    name = clean_text(name, errors, "name", "your name")
-    if errors:
-        raise FormInvalid(errors)
+    """Correct the user's name (read by ProfileName)."""
     async with global_transaction():
         await User.update({User.name: name, User.updated_at: datetime.now(UTC)}).where(
             User.id == current.user_id
@@ -226,10 +211,7 @@ async def update_profile(current: Current, name: str) -> None:
 
 async def change_email(current: Current, new_email: str, password: str) -> None:
     """Change the login email after re-entering the password; the new address is verified."""
-    errors: dict[str, str] = {}
-    email = clean_email(new_email, errors)
-    if errors:
-        raise FormInvalid(errors)
+    email = new_email
     async with global_transaction():
         user = await User.select().where(User.id == current.user_id).first()
         assert user is not None
@@ -267,13 +249,11 @@ async def change_email(current: Current, new_email: str, password: str) -> None:
     )
 
 
-async def change_password(current: Current, old: str, new: str, confirm: str) -> None:
-    errors: dict[str, str] = {}
-    check_new_password(new, errors, email=current.email, name=current.name, field="new_password")
-    if new != confirm:
-        errors["confirm"] = "The two passwords don't match."
-    if errors:
-        raise FormInvalid(errors)
+async def change_password(current: Current, old: str, new: str) -> None:
+    """Change the password after re-entering the old one (ProfilePassword read the form)."""
+    problem = password_problem(new, email=current.email, name=current.name)
+    if problem:
+        raise FormInvalid({"new_password": problem})
     async with global_transaction():
         user = await User.select().where(User.id == current.user_id).first()
         assert user is not None
@@ -290,10 +270,6 @@ async def rename_company(current: Current, name: str) -> None:
     """Admins and owners correct the company name."""
     if not current.is_admin:
         raise Forbidden("Only admins can change company settings.")
-    errors: dict[str, str] = {}
-    name = clean_text(name, errors, "company", "the company name")
-    if errors:
-        raise FormInvalid(errors)
     async with tenant_transaction(current.tenant_id, current.user_id):
         await Tenant.update({Tenant.name: name, Tenant.updated_at: datetime.now(UTC)}).where(
             Tenant.id == current.tenant_id

@@ -3,19 +3,31 @@
 from __future__ import annotations
 
 import time
+from functools import partial
 from typing import Any
 from uuid import UUID
 
 from litestar import Request, Response, get, post
-from litestar.params import Parameter
 
 from app.accounts import services, team
 from app.accounts.deps import routes_at
-from app.accounts.routes import _form, sign_in
+from app.accounts.forms import (
+    CompanyNameForm,
+    InviteAcceptForm,
+    InviteForm,
+    ProfileEmail,
+    ProfileName,
+    ProfilePassword,
+    ProfileSection,
+    RoleForm,
+    TokenQuery,
+)
+from app.accounts.routes import link_refused, sign_in
 from app.accounts.schemas import ROLES, Current
 from app.core.access import Level
-from app.core.errors import FormInvalid, RecordNotFound
-from app.core.web import get_session, redirect, render
+from app.core.errors import FormInvalid, RecordNotFound, declare_form_page
+from app.core.forms import read_form, read_query
+from app.core.web import get_session, redirect, refused_form, render
 from app.security import guard, sessions
 
 Req = Request[Any, Any, Any]
@@ -28,34 +40,24 @@ async def profile_page(request: Req, current: Current) -> Response[str]:
 
 @post("/settings/profile")
 async def profile_submit(request: Req, current: Current) -> Response[str]:
-    values = await _form(request)
-    section = values.get("section", "name")
-    try:
-        if section == "email":
-            await services.change_email(
-                current, values.get("email", ""), values.get("current_password", "")
-            )
-            message = "Email changed. We sent a link to the new address to verify it."
-        elif section == "password":
-            await services.change_password(
-                current,
-                values.get("current_password", ""),
-                values.get("new_password", ""),
-                values.get("confirm", ""),
-            )
-            session = get_session(request)
-            await sessions.destroy_user_sessions(
-                str(current.user_id), keep_key=sessions.session_key(session.sid)
-            )
-            message = "Password changed. Your other sessions were signed out."
-        else:
-            await services.update_profile(current, values.get("name", ""))
-            message = "Profile saved."
-    except FormInvalid as exc:
-        for secret in ("current_password", "new_password", "confirm"):
-            values.pop(secret, None)
-        ctx = {"errors": exc.errors, "values": values, "section": section}
-        return render(request, "accounts/profile.html", ctx, status=422)
+    section = (await read_form(request, ProfileSection)).section
+    page = refused_form(request, "accounts/profile.html", block=None, section=section)
+    if section == "email":
+        email = await read_form(request, ProfileEmail, page=page)
+        await services.change_email(current, email.email, email.current_password)
+        message = "Email changed. We sent a link to the new address to verify it."
+    elif section == "password":
+        change = await read_form(request, ProfilePassword, page=page)
+        await services.change_password(current, change.current_password, change.new_password)
+        session = get_session(request)
+        await sessions.destroy_user_sessions(
+            str(current.user_id), keep_key=sessions.session_key(session.sid)
+        )
+        message = "Password changed. Your other sessions were signed out."
+    else:
+        name = await read_form(request, ProfileName, page=page)
+        await services.update_profile(current, name.name)
+        message = "Profile saved."
     get_session(request).flash("success", message)
     return redirect(request, "/settings/profile")
 
@@ -67,47 +69,38 @@ async def company_page(request: Req, current: Current) -> Response[str]:
 
 @post("/settings/company")
 async def company_submit(request: Req, current: Current) -> Response[str]:
-    values = await _form(request)
-    try:
-        await services.rename_company(current, values.get("company", ""))
-    except FormInvalid as exc:
-        ctx = {"errors": exc.errors, "values": values}
-        return render(request, "accounts/company.html", ctx, block="form", status=422)
+    form = await read_form(
+        request, CompanyNameForm, page=refused_form(request, "accounts/company.html")
+    )
+    await services.rename_company(current, form.company)
     get_session(request).flash("success", "Company details saved.")
     return redirect(request, "/settings/company")
 
 
 async def _team_page(
-    request: Req,
-    current: Current,
-    errors: dict[str, str],
-    values: dict[str, str],
-    status: int = 200,
+    request: Req, current: Current, refused: FormInvalid | None = None
 ) -> Response[str]:
     ctx = {
         "members": await team.list_members(current),
         "invitations": await team.list_invitations(current),
         "roles": ROLES,
-        "errors": errors,
-        "values": values,
+        "errors": refused.errors if refused else {},
+        "values": refused.shown() if refused else {},
     }
-    return render(request, "accounts/team.html", ctx, status=status)
+    return render(request, "accounts/team.html", ctx)
 
 
 @get("/settings/team")
 async def team_page(request: Req, current: Current) -> Response[str]:
-    return await _team_page(request, current, {}, {})
+    return await _team_page(request, current)
 
 
 @post("/settings/team/invite")
 async def team_invite(request: Req, current: Current) -> Response[str]:
-    values = await _form(request)
     await guard.limit_invitations(request, current.user_id)
-    try:
-        await team.invite(current, values.get("email", ""), values.get("role", "member"))
-    except FormInvalid as exc:
-        return await _team_page(request, current, exc.errors, values, status=422)
-    get_session(request).flash("success", f"Invitation sent to {values.get('email', '').strip()}.")
+    form = await read_form(request, InviteForm, page=partial(_team_page, request, current))
+    await team.invite(current, form.email, form.role)
+    get_session(request).flash("success", f"Invitation sent to {form.email}.")
     return redirect(request, "/settings/team")
 
 
@@ -120,21 +113,16 @@ async def team_revoke(request: Req, current: Current, invitation_id: UUID) -> Re
 
 @post("/settings/team/members/{membership_id:uuid}/role")
 async def team_role(request: Req, current: Current, membership_id: UUID) -> Response[str]:
-    values = await _form(request)
-    try:
-        await team.change_role(current, membership_id, values.get("role", ""))
-    except FormInvalid as exc:
-        return await _team_page(request, current, exc.errors, values, status=422)
+    form = await read_form(request, RoleForm, page=partial(_team_page, request, current))
+    await team.change_role(current, membership_id, form.role)
     get_session(request).flash("success", "Role updated.")
     return redirect(request, "/settings/team")
 
 
 @post("/settings/team/members/{membership_id:uuid}/remove")
 async def team_remove(request: Req, current: Current, membership_id: UUID) -> Response[str]:
-    try:
-        await team.remove_member(current, membership_id)
-    except FormInvalid as exc:
-        return await _team_page(request, current, exc.errors, {}, status=422)
+    declare_form_page(request, partial(_team_page, request, current))
+    await team.remove_member(current, membership_id)
     get_session(request).flash("success", "Member removed from the workspace.")
     return redirect(request, "/settings/team")
 
@@ -157,43 +145,39 @@ async def workspace_switch(request: Req, current: Current, tenant_id: UUID) -> R
 
 
 @get("/invite/accept")
-async def invite_page(
-    request: Req, token: str = Parameter(query="token", default="")
-) -> Response[str]:
-    try:
-        preview = await team.preview_invitation(token)
-    except FormInvalid as exc:
-        return render(request, "accounts/verify.html", {"error": exc.errors["token"]}, status=400)
+async def invite_page(request: Req) -> Response[str]:
+    page = partial(link_refused, request)
+    token = read_query(request, TokenQuery, page=page).token
+    preview = await team.preview_invitation(token)
     ctx = {"preview": preview, "token": token, "errors": {}, "values": {}}
     return render(request, "accounts/invite_accept.html", ctx)
 
 
+async def _refused_invite(request: Req, refused: FormInvalid) -> Response[str]:
+    """The accept form again; an invitation that can't be used says why instead (400)."""
+    token = str(refused.shown().get("token", ""))
+    if "token" in refused.errors:
+        return await link_refused(request, refused)
+    try:
+        preview = await team.preview_invitation(token)
+    except FormInvalid as gone:  # the token itself is broken or withdrawn
+        return await link_refused(request, gone)
+    ctx = {"preview": preview, "token": token, "errors": refused.errors}
+    ctx["values"] = refused.shown()
+    return render(request, "accounts/invite_accept.html", ctx, block="form")
+
+
 @post("/invite/accept")
 async def invite_submit(request: Req) -> Response[str]:
-    values = await _form(request)
-    token = values.get("token", "")
+    form = await read_form(request, InviteAcceptForm, page=partial(_refused_invite, request))
     session = get_session(request)
     proved_at = time.time()  # the mailed link (and the password, for a new account)
-    try:
-        user_id, tenant_id = await team.accept_invitation(
-            token,
-            UUID(session.user_id) if session.user_id else None,
-            values.get("name", ""),
-            values.get("password", ""),
-        )
-    except FormInvalid as exc:
-        if "token" in exc.errors:
-            failed = {"error": exc.errors["token"]}
-            return render(request, "accounts/verify.html", failed, status=400)
-        preview = await team.preview_invitation(token)
-        values.pop("password", None)
-        ctx: dict[str, object] = {
-            "preview": preview,
-            "token": token,
-            "errors": exc.errors,
-            "values": values,
-        }
-        return render(request, "accounts/invite_accept.html", ctx, block="form", status=422)
+    user_id, tenant_id = await team.accept_invitation(
+        form.token,
+        UUID(session.user_id) if session.user_id else None,
+        form.name,
+        form.password,
+    )
     await sign_in(request, user_id, tenant_id, proved_at=proved_at)
     session.flash("success", "You've joined the workspace.")
     return redirect(request, "/app")

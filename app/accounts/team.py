@@ -19,14 +19,13 @@ from app.accounts.schemas import (
 )
 from app.accounts.tables import Invitation, Membership, Tenant, User
 from app.accounts.tokens import issue_token, peek_token, redeem_token
-from app.accounts.validation import check_new_password, clean_email, clean_text
 from app.billing.limits import check_seat_limit
 from app.core.access_events import announce_access_change
 from app.core.db import after_commit, global_transaction, tenant_transaction
 from app.core.errors import Forbidden, FormInvalid, RecordNotFound
 from app.notifications.services import queue_mail
 from app.security.alerts import raise_security_alert
-from app.security.passwords import hash_password
+from app.security.passwords import hash_password, password_problem
 from app.settings import get_settings
 
 LAST_OWNER = "A workspace needs at least one owner. Make someone else an owner first."
@@ -73,10 +72,6 @@ async def invite(current: Current, email: str, role: str) -> UUID:
     _require_admin(current)
     if not current.verified:
         raise FormInvalid({"email": "Verify your own email address before inviting others."})
-    errors: dict[str, str] = {}
-    email = clean_email(email, errors)
-    if errors:
-        raise FormInvalid(errors)
     _may_assign(current, role)
     await check_seat_limit(current.tenant_id)  # plan limit (billing)
     settings = get_settings()
@@ -168,10 +163,13 @@ async def accept_invitation(
         user_id = UUID(str(existing["id"]))
         if signed_in_user != user_id:
             raise FormInvalid({"form": f"Log in as {row['email']} to accept this invitation."})
-    else:
+    else:  # a new account: name and password (read by InviteAcceptForm) are needed now
         errors: dict[str, str] = {}
-        name = clean_text(name, errors, "name", "your name")
-        check_new_password(password, errors, email=row["email"], name=name)
+        if not name:
+            errors["name"] = "Enter your name."
+        problem = password_problem(password, email=row["email"], name=name)
+        if problem:
+            errors["password"] = problem
         if errors:
             raise FormInvalid(errors)
         user_id = uuid.uuid4()

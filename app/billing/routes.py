@@ -2,27 +2,24 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from litestar import Request, Response, get, post
-from litestar.params import Parameter
 
 from app.accounts.deps import routes_at
 from app.accounts.schemas import Current
 from app.billing import services, simulate, stripe_client
+from app.billing.forms import BillingQuery, PlanForm, PlanQuery, PortalAction
 from app.billing.webhooks import receive_webhook
 from app.core.access import Level
-from app.core.errors import FormInvalid
+from app.core.errors import FormInvalid, declare_form_page
+from app.core.forms import read_form, read_query
 from app.core.web import get_session, redirect, render
 
 Req = Request[Any, Any, Any]
 PAGE = "billing/page.html"
 BILLING = "/settings/billing"
-
-
-async def _form(request: Req) -> dict[str, str]:
-    form = await request.form()
-    return {k: str(v) for k, v in form.items() if k != "_csrf"}
 
 
 async def _page(
@@ -32,32 +29,31 @@ async def _page(
     errors: dict[str, str] | None = None,
     waiting_from: str = "",
     block: str | None = None,
-    status: int = 200,
 ) -> Response[str]:
     ctx = await services.billing_overview(current)
     waiting = bool(waiting_from) and ctx["plan"].key == waiting_from
     ctx.update({"errors": errors or {}, "waiting_from": waiting_from if waiting else ""})
-    return render(request, PAGE, ctx, block=block, status=status)
+    return render(request, PAGE, ctx, block=block)
+
+
+async def _refused(request: Req, current: Current, refused: FormInvalid) -> Response[str]:
+    return await _page(request, current, errors=refused.errors)
 
 
 @get(BILLING)
-async def billing_page(
-    request: Req,
-    current: Current,
-    checkout: str = Parameter(default=""),
-    from_plan: str = Parameter(query="from", default=""),
-) -> Response[str]:
-    if checkout == "cancelled":
+async def billing_page(request: Req, current: Current) -> Response[str]:
+    query = read_query(request, BillingQuery)
+    if query.checkout == "cancelled":
         get_session(request).flash("info", "Checkout cancelled: nothing was charged.")
-    return await _page(request, current, waiting_from=from_plan if checkout == "success" else "")
+    waiting_from = query.from_plan if query.checkout == "success" else ""
+    return await _page(request, current, waiting_from=waiting_from)
 
 
 @get(f"{BILLING}/status")
-async def billing_status(
-    request: Req, current: Current, from_plan: str = Parameter(query="from", default="")
-) -> Response[str]:
+async def billing_status(request: Req, current: Current) -> Response[str]:
     """The plan summary, polled by the page while an upgrade is being confirmed; once the plan
     changed the whole page reloads (plans and invoices change with it)."""
+    from_plan = read_query(request, BillingQuery).from_plan
     ctx = await services.billing_overview(current)
     if from_plan and ctx["plan"].key != from_plan:
         return Response("", status_code=200, headers={"HX-Refresh": "true"})
@@ -66,43 +62,39 @@ async def billing_status(
 
 @post(f"{BILLING}/checkout")
 async def billing_checkout(request: Req, current: Current) -> Response[str]:
-    values = await _form(request)
+    form = await read_form(request, PlanForm, page=partial(_refused, request, current))
     try:
-        url = await services.start_checkout(current, values.get("plan", ""))
-    except (FormInvalid, stripe_client.BillingUnavailable) as exc:
-        errors = exc.errors if isinstance(exc, FormInvalid) else {"form": str(exc)}
-        return await _page(request, current, errors=errors, status=422)
+        url = await services.start_checkout(current, form.plan)
+    except stripe_client.BillingUnavailable as exc:
+        raise FormInvalid({"form": str(exc)}) from exc
     return redirect(request, url)
 
 
 @post(f"{BILLING}/portal")
 async def billing_portal(request: Req, current: Current) -> Response[str]:
+    declare_form_page(request, partial(_refused, request, current))
     try:
         url = await services.open_portal(current)
     except stripe_client.BillingUnavailable as exc:
-        return await _page(request, current, errors={"form": str(exc)}, status=422)
+        raise FormInvalid({"form": str(exc)}) from exc
     return redirect(request, url)
 
 
 @get(f"{BILLING}/test-checkout")
-async def test_checkout_page(
-    request: Req, current: Current, plan: str = Parameter(default="pro")
-) -> Response[str]:
+async def test_checkout_page(request: Req, current: Current) -> Response[str]:
     if not stripe_client.is_test_mode():
         return redirect(request, BILLING)
+    declare_form_page(request, partial(_refused, request, current))
     ctx = await services.billing_overview(current)
-    ctx.update({"chosen": services.paid_plan(plan), "errors": {}})
+    ctx.update({"chosen": services.paid_plan(read_query(request, PlanQuery).plan), "errors": {}})
     return render(request, "billing/test_checkout.html", ctx)
 
 
 @post(f"{BILLING}/test-checkout")
 async def test_checkout_submit(request: Req, current: Current) -> Response[str]:
-    values = await _form(request)
+    form = await read_form(request, PlanForm, page=partial(_refused, request, current))
     before = (await services.billing_overview(current))["plan"].key
-    try:
-        await simulate.simulate_checkout(current, values.get("plan", ""))
-    except FormInvalid as exc:
-        return await _page(request, current, errors=exc.errors, status=422)
+    await simulate.simulate_checkout(current, form.plan)
     return redirect(request, f"{BILLING}?checkout=success&from={before}")
 
 
@@ -115,15 +107,17 @@ async def test_portal_page(request: Req, current: Current) -> Response[str]:
     return render(request, "billing/test_portal.html", ctx)
 
 
+async def _refused_portal(request: Req, current: Current, refused: FormInvalid) -> Response[str]:
+    ctx = await services.billing_overview(current)
+    ctx["errors"] = refused.errors
+    return render(request, "billing/test_portal.html", ctx)
+
+
 @post(f"{BILLING}/test-portal")
 async def test_portal_submit(request: Req, current: Current) -> Response[str]:
-    values = await _form(request)
-    try:
-        await simulate.simulate_portal_action(current, values.get("action", ""))
-    except FormInvalid as exc:
-        ctx = await services.billing_overview(current)
-        ctx["errors"] = exc.errors
-        return render(request, "billing/test_portal.html", ctx, status=422)
+    page = partial(_refused_portal, request, current)
+    form = await read_form(request, PortalAction, page=page)
+    await simulate.simulate_portal_action(current, form.action)
     get_session(request).flash("success", "Test event sent. The page updates once it's applied.")
     return redirect(request, BILLING)
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -13,6 +15,8 @@ from piccolo.engine.finder import engine_finder
 from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
 
 from app.core.availability import DATABASE_CONNECT_FAILED, DATABASE_DOWN, ServiceUnavailable
+
+log = logging.getLogger("odex.db")
 
 _after_commit: contextvars.ContextVar[list[Callable[[], Awaitable[Any]]] | None] = (
     contextvars.ContextVar("odex_after_commit", default=None)
@@ -165,5 +169,22 @@ async def start_pool(max_size: int | None = None) -> None:
     await engine().start_connection_pool(min_size=0, max_size=size)
 
 
+POOL_CLOSE_SECONDS = 5.0
+
+
 async def close_pool() -> None:
-    await engine().close_connection_pool()
+    """Close the pool at shutdown: gracefully while connections come back, then by force.
+
+    A connection still held when the process stops (a socket's check cut short by the
+    shutdown, a query waiting on an unreachable server) would keep asyncpg's graceful close
+    waiting for ever, and the process from exiting."""
+    db = engine()
+    pool = db.pool
+    if pool is None:
+        return
+    try:
+        await asyncio.wait_for(pool.close(), POOL_CLOSE_SECONDS)
+    except TimeoutError:
+        log.warning("database connections still in use after %.0f s: closed", POOL_CLOSE_SECONDS)
+        pool.terminate()
+    db.pool = None

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -26,11 +28,54 @@ log = logging.getLogger("odex")
 
 
 class FormInvalid(Exception):
-    """A submitted form broke a rule; `errors` maps field name to a message for the user."""
+    """Submitted input broke a rule: `errors` maps each field (or "form") to what to fix;
+    `values` is what was submitted, as the form shows it back (filled in from the request
+    when the exception is raised further down, e.g. by a service)."""
 
-    def __init__(self, errors: dict[str, str]) -> None:
+    status = 422
+
+    def __init__(self, errors: dict[str, str], values: dict[str, Any] | None = None) -> None:
         super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
         self.errors = errors
+        self.values = values
+
+    def shown(self) -> dict[str, Any]:
+        """The values the refused form shows again."""
+        return dict(self.values or {})
+
+    def beside(self, *fields: str) -> dict[str, str]:
+        """The messages for a page that has a place beside `fields` only: the others join
+        the one at the top ("form"), so that none goes unsaid."""
+        kept = {k: v for k, v in self.errors.items() if k in fields}
+        rest = [v for k, v in self.errors.items() if k not in fields]
+        return {**kept, "form": " ".join(rest)} if rest else kept
+
+
+class UploadRefused(FormInvalid):
+    """An upload over the size limit: the form again with the limit, as 413."""
+
+    status = 413
+
+
+class EditConflict(FormInvalid):
+    """Someone else saved the record after this form was filled (its version moved on).
+
+    `theirs` holds the fields the other person changed, as the user reads them; `version` is
+    the record's version now, which the form carries so that saving again applies the user's
+    input on top of the other change (a deliberate choice, not a silent overwrite)."""
+
+    status = 409
+
+    def __init__(self, message: str, theirs: dict[str, str], version: int) -> None:
+        errors = {"form": message}
+        errors.update({k: f"Saved meanwhile as “{v}”." for k, v in theirs.items()})
+        super().__init__(errors)
+        self.theirs = theirs
+        self.version = version
+
+    def shown(self) -> dict[str, Any]:
+        """The user's input, carrying the version saved now (saving again applies it)."""
+        return {**(self.values or {}), "version": str(self.version)}
 
 
 class Forbidden(Exception):
@@ -52,13 +97,31 @@ class LoginRequired(NotAuthorizedException):
     """The page needs a signed-in user."""
 
 
+FormPage = Callable[[FormInvalid], Awaitable[Response[Any]]]
+FORM_PAGE_KEY = "odex.form_page"
+FORM_VALUES_KEY = "odex.form_values"
+
+
+def declare_form_page(request: Request[Any, Any, Any], page: FormPage) -> None:
+    """Say how this request's form is shown again when its input is refused: `page` renders
+    it with the exception's errors and values (the one handler sets the status)."""
+    request.scope[FORM_PAGE_KEY] = page  # type: ignore[literal-required]
+
+
+def remember_form_values(request: Request[Any, Any, Any], values: dict[str, Any]) -> None:
+    """The submitted values as a refused form shows them back."""
+    request.scope[FORM_VALUES_KEY] = values  # type: ignore[literal-required]
+
+
 TITLES = {
     400: "That request didn't make sense",
     401: "Please log in",
     403: "You can't do that",
     404: "We couldn't find that",
     405: "That action isn't available here",
+    409: "Someone else changed this meanwhile",
     413: "That upload is too large",
+    422: "Please check what you entered",
     429: "Slow down a little",
     500: "Something went wrong on our side",
     503: "Odex is briefly unavailable",
@@ -67,17 +130,27 @@ HINTS = {
     400: "Check what you entered and try again.",
     403: "If you think you should have access, ask an admin of your workspace.",
     404: "It may have been deleted, or the link is wrong. Go back and try again.",
+    409: "Reload the page to see the latest version, then make your change again.",
     413: "Try a smaller file.",
+    422: "Go back, correct it and try again.",
     429: "Wait a moment, then try again.",
     500: "We've logged it. Try again in a minute; if it keeps happening, contact support.",
     503: "Nothing you did caused this, and nothing you saved is lost. Try again in a few seconds.",
 }
 
 
+def wants_fragment(request: Request[Any, Any, Any]) -> bool:
+    """An htmx request that swaps part of a page (a history restore needs the whole page)."""
+    return (
+        request.headers.get("hx-request") == "true"
+        and request.headers.get("hx-history-restore-request") != "true"
+    )
+
+
 def _error_page(request: Request[Any, Any, Any], status: int, detail: str) -> Response[str]:
     title = TITLES.get(status, "Something went wrong")
     hint = HINTS.get(status, "Go back and try again.")
-    if request.headers.get("hx-request") == "true":
+    if wants_fragment(request):
         # htmx shows this text in a toast (static/js/app.js), never a page inside a page.
         return Response(detail or title, status_code=status, media_type="text/plain")
     html = render_html(
@@ -90,7 +163,7 @@ def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) 
     status = exc.status_code
     if isinstance(exc, LoginRequired) or status == 401:
         target = "/login?" + urlencode({"next": request.url.path}, safe="/")
-        if request.headers.get("hx-request") == "true":
+        if wants_fragment(request):
             return Response("", status_code=200, headers={"HX-Redirect": target})
         return Response("", status_code=303, headers={"Location": target})
     if isinstance(exc, ValidationException):
@@ -133,7 +206,60 @@ def unavailable_handler(request: Request[Any, Any, Any], exc: Exception) -> Resp
     return response
 
 
+class _DeferredResponse(Response[str]):
+    """A response rendered when it is sent: exception handlers are synchronous, while a form
+    page needs the database (choices, the record) to render."""
+
+    def __init__(self, render: Callable[[], Awaitable[Response[Any]]], status: int) -> None:
+        super().__init__("", status_code=status)
+        self._render = render
+
+    def to_asgi_response(self, app: Any, request: Request[Any, Any, Any], **kwargs: Any) -> Any:
+        render, status = self._render, self.status_code
+
+        async def send_rendered(scope: Any, receive: Any, send: Any) -> None:
+            try:
+                response = await render()
+                if response.status_code in (None, 200):  # None: "the route's default"
+                    response.status_code = status
+            except Exception as exc:  # the page failed too (the record went away meanwhile)
+                response = _handler_for(exc)(request, exc)
+            await response.to_asgi_response(None, request, **kwargs)(scope, receive, send)
+
+        return send_rendered
+
+
+def _refused(request: Request[Any, Any, Any], exc: FormInvalid) -> Response[str]:
+    """Refused input with no form page declared: the messages as a page (or, for htmx, a
+    toast: the target keeps its content)."""
+    text = " ".join(exc.errors.values()) or "Some of what was sent is missing or malformed."
+    if wants_fragment(request):
+        headers = {"HX-Reswap": "none", "HX-Trigger": json.dumps({"odex:error": text})}
+        return Response(text, status_code=exc.status, media_type="text/plain", headers=headers)
+    return _error_page(request, exc.status, text)
+
+
+def form_invalid_handler(request: Request[Any, Any, Any], exc: FormInvalid) -> Response[Any]:
+    """The one path for refused input: the route's form again with every message inline and
+    the values kept (422, or 409 for an edit conflict), as a page or as the htmx fragment."""
+    scope: dict[str, Any] = request.scope  # type: ignore[assignment]
+    page: FormPage | None = scope.pop(FORM_PAGE_KEY, None)  # popped: a failing page can't loop
+    if exc.values is None:
+        exc.values = scope.get(FORM_VALUES_KEY) or {}
+    if page is None:
+        return _refused(request, exc)
+    return _DeferredResponse(lambda: page(exc), exc.status)
+
+
+def _handler_for(exc: Exception) -> Callable[[Request[Any, Any, Any], Any], Response[Any]]:
+    for kind, handler in EXCEPTION_HANDLERS.items():
+        if isinstance(exc, kind):
+            return handler
+    return internal_error_handler
+
+
 EXCEPTION_HANDLERS: dict[Any, Any] = {
+    FormInvalid: form_invalid_handler,
     HTTPException: http_exception_handler,
     Forbidden: forbidden_handler,
     RecordNotFound: not_found_handler,

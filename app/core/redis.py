@@ -7,6 +7,8 @@ broken by a Valkey restart is replaced and the command retried once, transparent
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from typing import Any
 from urllib.parse import urlparse
 
@@ -68,8 +70,9 @@ async def connect(url: str) -> None:
 async def disconnect() -> None:
     client = _state.pop("redis", None)
     _state.pop("arq", None)
-    if client is not None:
-        await client.aclose(close_connection_pool=True)
+    if client is not None:  # bounded: a server that stopped answering must not hold the exit
+        with contextlib.suppress(TimeoutError, RedisConnectionError, RedisTimeoutError):
+            await asyncio.wait_for(client.aclose(close_connection_pool=True), 5)
 
 
 def redis() -> Redis:

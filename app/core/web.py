@@ -12,6 +12,7 @@ from litestar.datastructures import Cookie
 from litestar.exceptions import PermissionDeniedException
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.core.errors import FormInvalid, FormPage, wants_fragment
 from app.core.templating import render_html
 from app.security import sessions
 from app.settings import Settings, get_settings
@@ -124,18 +125,39 @@ async def check_csrf(request: Request[Any, Any, Any]) -> None:
         "application/x-www-form-urlencoded",
         "multipart/form-data",
     ):
-        form = await request.form()
-        token = str(form.get(CSRF_FIELD, ""))
-    if not token or not hmac.compare_digest(token, session.csrf):
+        try:
+            form = await request.form()
+            token = str(form.get(CSRF_FIELD, ""))
+        except (ValueError, UnicodeDecodeError):  # a body that isn't text: no token in it
+            token = ""
+    # bytes: compare_digest raises TypeError on non-ASCII str (a forged "_csrf=é")
+    sent = token.encode("utf-8", "replace")
+    if not token or not hmac.compare_digest(sent, session.csrf.encode("utf-8")):
         raise PermissionDeniedException(
             "Your form expired or came from another site. Reload the page and try again."
         )
 
 
 def is_htmx(request: Request[Any, Any, Any]) -> bool:
-    return (
-        request.headers.get("hx-request") == "true" and request.headers.get("hx-boosted") != "true"
-    )
+    """htmx asks for a block of the page: not a boosted link, not a history restore (the
+    browser's Back after a cache miss), which both need the whole page."""
+    return wants_fragment(request) and request.headers.get("hx-boosted") != "true"
+
+
+async def vary_on_htmx(message: Message, scope: Scope) -> None:
+    """`Vary: HX-Request` on every app response: pages, redirects and errors all differ by it
+    (block or page, HX-Redirect or 303, toast text or error page), so caches keep both."""
+    if message["type"] != "http.response.start" or scope["path"].startswith("/static/"):
+        return
+    headers = list(message.get("headers", []))
+    for index, (key, value) in enumerate(headers):
+        if bytes(key).lower() == b"vary":
+            if b"hx-request" not in bytes(value).lower():
+                headers[index] = (key, bytes(value) + b", HX-Request")
+            break
+    else:
+        headers.append((b"vary", b"HX-Request"))
+    message["headers"] = headers
 
 
 def render(
@@ -151,6 +173,23 @@ def render(
     ctx.update(context or {})
     html = render_html(template, ctx, block if block and is_htmx(request) else None)
     return Response(html, status_code=status, media_type="text/html")
+
+
+def refused_form(
+    request: Request[Any, Any, Any],
+    template: str,
+    *,
+    block: str | None = "form",
+    **context: Any,
+) -> FormPage:
+    """The FormPage of a simple form: `template` (its `block` for htmx) rendered again with
+    the refusal's messages and the values that were sent (never passwords)."""
+
+    async def page(refused: FormInvalid) -> Response[str]:
+        ctx = {**context, "values": refused.shown(), "errors": refused.errors}
+        return render(request, template, ctx, block=block)
+
+    return page
 
 
 def base_context(request: Request[Any, Any, Any]) -> dict[str, Any]:
@@ -199,6 +238,6 @@ def content_disposition(filename: str, disposition: str = "attachment") -> str:
 
 def redirect(request: Request[Any, Any, Any], url: str) -> Response[str]:
     """Redirect a normal request with 303, an htmx request with HX-Redirect."""
-    if request.headers.get("hx-request") == "true":
+    if wants_fragment(request):
         return Response("", status_code=200, headers={"HX-Redirect": url})
     return Response("", status_code=303, headers={"Location": url})

@@ -12,6 +12,7 @@ from uuid import UUID
 import msgspec
 
 from app.core.db import engine
+from app.core.errors import EditConflict
 
 SUBJECT_TYPES = ("contact", "company", "deal", "invoice")
 
@@ -110,3 +111,62 @@ async def timeline(subject_type: str, subject_id: UUID, limit: int = 100) -> lis
         )
         for r in rows
     ]
+
+
+def _as_text(value: Any) -> str:
+    if value in (None, "", []):
+        return "(empty)"
+    return ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+
+
+async def _last_editor(subject_type: str, subject_id: UUID) -> str:
+    txn = engine().current_transaction.get()
+    if txn is None:
+        raise RuntimeError("needs an open tenant_transaction")
+    name = await txn.connection.fetchval(
+        "select u.name from activities a left join users u on u.id = a.actor_id"
+        " where a.subject_type = $1 and a.subject_id = $2"
+        " order by a.created_at desc, a.id desc limit 1",
+        subject_type,
+        subject_id,
+    )
+    return str(name) if name else "Someone else"
+
+
+async def edit_conflict(
+    subject_type: str,
+    subject_id: UUID,
+    what: str,
+    stored: dict[str, Any] | None,
+    mine: dict[str, Any] | None,
+    fields: tuple[str, ...],
+    version: int,
+) -> EditConflict:
+    """The refusal of an edit made from an older version: what is saved now, beside the
+    user's input (field by field), and who saved it. Call inside the tenant transaction."""
+    theirs = {k: _as_text(c["from"]) for k, c in field_diff(stored, mine, fields).items()}
+    who = await _last_editor(subject_type, subject_id)
+    return EditConflict(
+        f"{who} saved this {what} while you were editing it. Where the saved version differs"
+        " from your input, it is shown under the field; your input is kept. Save again to"
+        " apply your input over theirs, or cancel.",
+        theirs,
+        version,
+    )
+
+
+async def stale_page(
+    subject_type: str,
+    subject_id: UUID,
+    what: str,
+    version: int,
+    retry: str = "if it should still go, confirm the delete once more",
+) -> EditConflict:
+    """The refusal of an action (a delete, a status change) chosen on a page that showed an
+    older version of the record: the page again, asking once more."""
+    who = await _last_editor(subject_type, subject_id)
+    return EditConflict(
+        f"{who} changed this {what} after you opened this page. Check it again; {retry}.",
+        {},
+        version,
+    )

@@ -10,10 +10,10 @@ from app.accounts.schemas import Current
 from app.billing.limits import check_record_limit
 from app.core.db import tenant_transaction
 from app.core.errors import FormInvalid, RecordNotFound
-from app.crm import validation as v
-from app.crm.activity import field_diff, record_activity
+from app.crm.activity import edit_conflict, field_diff, record_activity, stale_page
 from app.crm.common import check_member, conn, readable
 from app.crm.listing import Page, Params, SortSpec, keyset_page, like_pattern
+from app.crm.schemas import CompanyEdit, CompanyForm
 
 FIELDS = ("name", "domain", "industry", "size", "address", "owner_id")
 SIZES = ("1-10", "11-50", "51-200", "201-1000", "1001-5000", "5000+")
@@ -23,35 +23,21 @@ SORTS = {
 }
 
 
-def clean_company(values: dict[str, Any]) -> dict[str, Any]:
-    """Validated company fields from a form or CSV row; raises FormInvalid with every problem."""
-    errors: dict[str, str] = {}
-    data = {
-        "name": v.text(values.get("name"), errors, "name", "the company name", 200, required=True),
-        "domain": v.domain(values.get("domain"), errors),
-        "industry": v.text(values.get("industry"), errors, "industry", "the industry", 100),
-        "size": v.text(values.get("size"), errors, "size", "the size", 50),
-        "address": v.text(
-            values.get("address"), errors, "address", "the address", 1000, multiline=True
-        ),
-        "owner_id": v.optional_uuid(
-            values.get("owner_id"), errors, "owner_id", "Choose an owner from your workspace."
-        ),
-    }
-    if errors:
-        raise FormInvalid(errors)
-    return data
+def company_data(form: CompanyForm) -> dict[str, Any]:
+    """The stored fields of a company form (FIELDS), without the form's version."""
+    return {name: getattr(form, name) for name in FIELDS}
 
 
 async def _row(company_id: UUID) -> dict[str, Any]:
-    row = await conn().fetchrow("select * from companies where id = $1", company_id)
+    """The company, locked until the transaction ends (an edit or delete is decided on it)."""
+    row = await conn().fetchrow("select * from companies where id = $1 for update", company_id)
     if row is None:
         raise RecordNotFound("company")
     return dict(row)
 
 
-async def create_company(current: Current, values: dict[str, Any]) -> UUID:
-    data = clean_company(values)
+async def create_company(current: Current, form: CompanyForm) -> UUID:
+    data = company_data(form)
     company_id = uuid.uuid4()
     async with tenant_transaction(current.tenant_id, current.user_id) as c:
         await check_record_limit(current.tenant_id, "companies")  # plan limit (billing)
@@ -75,17 +61,32 @@ async def create_company(current: Current, values: dict[str, Any]) -> UUID:
     return company_id
 
 
-async def update_company(current: Current, company_id: UUID, values: dict[str, Any]) -> None:
-    data = clean_company(values)
+async def update_company(current: Current, company_id: UUID, form: CompanyEdit) -> None:
+    """Save an edit made from version `form.version`; EditConflict when it moved on since."""
+    data = company_data(form)
     async with tenant_transaction(current.tenant_id, current.user_id) as c:
         before = await _row(company_id)
         await check_member(data["owner_id"], "owner_id", "an owner")
-        await c.execute(
-            "update companies set name = $2, domain = $3, industry = $4, size = $5,"
-            " address = $6, owner_id = $7, updated_at = now() where id = $1",
+        if before["version"] != form.version:
+            raise await edit_conflict(
+                "company",
+                company_id,
+                "company",
+                await readable(before),
+                await readable(data),
+                FIELDS,
+                before["version"],
+            )
+        saved = await c.execute(
+            "update companies set name = $3, domain = $4, industry = $5, size = $6,"
+            " address = $7, owner_id = $8, version = version + 1, updated_at = now()"
+            " where id = $1 and version = $2",
             company_id,
+            form.version,
             *(data[f] for f in FIELDS),
         )
+        if saved != "UPDATE 1":  # the row lock makes this unreachable; never say "saved"
+            raise RecordNotFound("company")
         changes = field_diff(await readable(before), await readable(data), FIELDS)
         if changes:
             await record_activity(
@@ -99,10 +100,13 @@ async def update_company(current: Current, company_id: UUID, values: dict[str, A
             )
 
 
-async def delete_company(current: Current, company_id: UUID) -> str:
-    """Delete a company (its contacts stay, without company); returns its name."""
+async def delete_company(current: Current, company_id: UUID, version: int) -> str:
+    """Delete a company (its contacts stay, without company) if it is still at the `version`
+    the confirmation showed (else EditConflict: confirm again); returns its name."""
     async with tenant_transaction(current.tenant_id, current.user_id) as c:
         before = await _row(company_id)
+        if before["version"] != version:
+            raise await stale_page("company", company_id, "company", before["version"])
         if await c.fetchval("select 1 from invoices where company_id = $1 limit 1", company_id):
             raise FormInvalid(
                 {"form": "This company has invoices, which must be kept. Void them instead."}

@@ -15,10 +15,10 @@ from app.accounts.schemas import Current
 from app.billing.limits import check_record_limit
 from app.core.db import tenant_transaction
 from app.core.errors import FormInvalid, RecordNotFound
-from app.crm import validation as v
-from app.crm.activity import field_diff, record_activity
+from app.crm.activity import edit_conflict, field_diff, record_activity, stale_page
 from app.crm.common import check_member, conn, readable
 from app.crm.listing import Page, Params, SortSpec, keyset_page, like_pattern
+from app.crm.schemas import UNKNOWN_COMPANY, ContactEdit, ContactForm
 from app.crm.secure import open_contact, redact_changes, seal_contact, search_indexes
 
 FIELDS = (
@@ -52,33 +52,11 @@ STORED_COLUMNS = (
     "owner_id",
     "tags",
 )
-UNKNOWN_COMPANY = "Choose a company from your workspace."
 
 
-def clean_contact(values: dict[str, Any]) -> dict[str, Any]:
-    """Validated contact fields from a form or CSV row; raises FormInvalid with every problem."""
-    errors: dict[str, str] = {}
-    data: dict[str, Any] = {
-        "first_name": v.text(values.get("first_name"), errors, "first_name", "the first name", 100)
-        or "",
-        "last_name": v.text(values.get("last_name"), errors, "last_name", "the last name", 100)
-        or "",
-        "emails": v.emails(values.get("emails"), errors),
-        "phones": v.phones(values.get("phones"), errors),
-        "title": v.text(values.get("title"), errors, "title", "the job title", 200),
-        "company_id": v.optional_uuid(
-            values.get("company_id"), errors, "company_id", UNKNOWN_COMPANY
-        ),
-        "owner_id": v.optional_uuid(
-            values.get("owner_id"), errors, "owner_id", "Choose an owner from your workspace."
-        ),
-        "tags": v.tags(values.get("tags"), errors),
-    }
-    if not data["first_name"] and not data["last_name"] and "first_name" not in errors:
-        errors["first_name"] = "Enter a first or last name."
-    if errors:
-        raise FormInvalid(errors)
-    return data
+def contact_data(form: ContactForm) -> dict[str, Any]:
+    """The stored fields of a contact form (FIELDS), without the form's version."""
+    return {name: getattr(form, name) for name in FIELDS}
 
 
 async def check_company(company_id: UUID | None) -> None:
@@ -93,7 +71,8 @@ def full_name(data: dict[str, Any]) -> str:
 
 
 async def _row(contact_id: UUID) -> dict[str, Any]:
-    row = await conn().fetchrow("select * from contacts where id = $1", contact_id)
+    """The contact, locked until the transaction ends (an edit or delete is decided on it)."""
+    row = await conn().fetchrow("select * from contacts where id = $1 for update", contact_id)
     if row is None:
         raise RecordNotFound("contact")
     return open_contact(row)
@@ -110,8 +89,8 @@ def _stored(data: dict[str, Any], tenant_id: UUID, contact_id: UUID) -> list[Any
     ]
 
 
-async def create_contact(current: Current, values: dict[str, Any]) -> UUID:
-    data = clean_contact(values)
+async def create_contact(current: Current, form: ContactForm) -> UUID:
+    data = contact_data(form)
     contact_id = uuid.uuid4()
     try:
         async with tenant_transaction(current.tenant_id, current.user_id) as c:
@@ -139,19 +118,34 @@ async def create_contact(current: Current, values: dict[str, Any]) -> UUID:
     return contact_id
 
 
-async def update_contact(current: Current, contact_id: UUID, values: dict[str, Any]) -> None:
-    data = clean_contact(values)
+async def update_contact(current: Current, contact_id: UUID, form: ContactEdit) -> None:
+    """Save an edit made from version `form.version`; EditConflict when it moved on since."""
+    data = contact_data(form)
     try:
         async with tenant_transaction(current.tenant_id, current.user_id) as c:
             before = await _row(contact_id)
             await check_company(data["company_id"])
             await check_member(data["owner_id"], "owner_id", "an owner")
-            assignments = ", ".join(f"{col} = ${n}" for n, col in enumerate(STORED_COLUMNS, 2))
-            await c.execute(
-                f"update contacts set {assignments}, updated_at = now() where id = $1",
+            if before["version"] != form.version:
+                raise await edit_conflict(
+                    "contact",
+                    contact_id,
+                    "contact",
+                    await readable(before),
+                    await readable(data),
+                    FIELDS,
+                    before["version"],
+                )
+            assignments = ", ".join(f"{col} = ${n}" for n, col in enumerate(STORED_COLUMNS, 3))
+            saved = await c.execute(
+                f"update contacts set {assignments}, version = version + 1, updated_at = now()"
+                " where id = $1 and version = $2",
                 contact_id,
+                form.version,
                 *_stored(data, current.tenant_id, contact_id),
             )
+            if saved != "UPDATE 1":  # the row lock makes this unreachable; never say "saved"
+                raise RecordNotFound("contact")
             changes = redact_changes(
                 field_diff(await readable(before), await readable(data), FIELDS)
             )
@@ -170,10 +164,13 @@ async def update_contact(current: Current, contact_id: UUID, values: dict[str, A
         raise FormInvalid({"company_id": UNKNOWN_COMPANY}) from exc
 
 
-async def delete_contact(current: Current, contact_id: UUID) -> str:
-    """Delete a contact with its notes and tasks; returns its name."""
+async def delete_contact(current: Current, contact_id: UUID, version: int) -> str:
+    """Delete a contact with its notes and tasks, if it is still at the `version` the
+    confirmation showed (else EditConflict: confirm again); returns its name."""
     async with tenant_transaction(current.tenant_id, current.user_id) as c:
         before = await _row(contact_id)
+        if before["version"] != version:
+            raise await stale_page("contact", contact_id, "contact", before["version"])
         await c.execute(
             "delete from notes where subject_type = 'contact' and subject_id = $1", contact_id
         )

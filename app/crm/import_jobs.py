@@ -20,9 +20,11 @@ from arq.worker import func
 from app.billing.limits import usage_and_plan
 from app.core.db import tenant_transaction
 from app.core.errors import FormInvalid
-from app.crm.companies import clean_company
-from app.crm.contacts import clean_contact
+from app.core.forms import parse
+from app.crm.companies import company_data
+from app.crm.contacts import contact_data
 from app.crm.imports import IMPORT_JOB, import_path, open_csv
+from app.crm.schemas import CompanyForm, ContactRow
 from app.crm.secure import import_error_binding, seal_contact, seal_list
 from app.jobs.lease import fence, leased
 
@@ -110,11 +112,11 @@ def _validate(
         values = _values(row, mapping)
         try:
             if kind == "contacts":
-                company = " ".join(values.pop("company", "").split())[:200]
-                data = clean_contact(values)
-                data["company"] = company
+                row_data = parse(ContactRow, values)
+                data = contact_data(row_data)
+                data["company"] = row_data.company
             else:
-                data = clean_company(values)
+                data = company_data(parse(CompanyForm, values))
         except FormInvalid as exc:
             batch.failed.append((number, _reason(exc), row))
             continue

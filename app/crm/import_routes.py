@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import uuid
+from functools import partial
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 from litestar import Response, get, post
-from litestar.params import Parameter
 from litestar.response import Stream
 
 from app.accounts.schemas import Current
-from app.core.errors import FormInvalid
+from app.core.errors import FormInvalid, UploadRefused, declare_form_page
+from app.core.forms import parse, printable, read_form, read_query
 from app.core.web import content_disposition, redirect, render
 from app.crm import imports
+from app.crm.schemas import ImportMapping, ImportUpload, NewImportQuery
 from app.crm.upload import UploadMalformed, UploadTooLarge, receive_upload
-from app.crm.web import Req, form_values
+from app.crm.web import Req
 from app.settings import get_settings
 
 MULTIPART_SLACK = 1024 * 1024  # room for the form's other fields and part headers
@@ -34,19 +36,19 @@ async def import_list(request: Req, current: Current) -> Response[str]:
     return render(request, "crm/imports/list.html", ctx)
 
 
-def _upload_page(
-    request: Req, kind: str, errors: dict[str, str], status: int = 200
-) -> Response[str]:
+def _upload_page(request: Req, kind: str, errors: dict[str, str]) -> Response[str]:
     ctx = {"kind": kind if kind in imports.KINDS else "contacts", "kinds": imports.KINDS}
     ctx["errors"] = errors
-    return render(request, "crm/imports/upload.html", ctx, status=status)
+    return render(request, "crm/imports/upload.html", ctx)
+
+
+async def _refused_upload(request: Req, refused: FormInvalid) -> Response[str]:
+    return _upload_page(request, str(refused.shown().get("kind", "")), refused.errors)
 
 
 @get("/imports/new")
-async def import_new(
-    request: Req, current: Current, kind: str = Parameter(query="kind", default="contacts")
-) -> Response[str]:
-    return _upload_page(request, kind, {})
+async def import_new(request: Req, current: Current) -> Response[str]:
+    return _upload_page(request, read_query(request, NewImportQuery).kind, {})
 
 
 @post(
@@ -54,24 +56,27 @@ async def import_new(
     request_max_body_size=get_settings().crm_import_max_bytes + MULTIPART_SLACK,
 )
 async def import_upload(request: Req, current: Current) -> Response[str]:
+    declare_form_page(request, partial(_refused_upload, request))
     limit = get_settings().crm_import_max_bytes
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit + MULTIPART_SLACK:
-        return _upload_page(request, "contacts", {"file": too_large_message()}, status=413)
+        raise UploadRefused({"file": too_large_message()})
     temp = imports.import_path(current.tenant_id, uuid.uuid4()).with_suffix(".part")
     try:
         upload = await receive_upload(
             request.headers.get("content-type", ""), request.stream(), "file", temp, limit
         )
-    except UploadTooLarge:
-        return _upload_page(request, "contacts", {"file": too_large_message()}, status=413)
+    except UploadTooLarge as exc:
+        raise UploadRefused({"file": too_large_message()}) from exc
     except UploadMalformed as exc:
-        return _upload_page(request, "contacts", {"file": str(exc)}, status=422)
-    kind = upload.fields.get("kind", "")
+        raise FormInvalid({"file": str(exc)}) from exc
     try:
-        import_id = await imports.start_import(current, kind, upload.filename, Path(temp))
-    except FormInvalid as exc:
-        return _upload_page(request, kind, exc.errors, status=422)
+        kind = parse(ImportUpload, upload.fields).kind
+    except FormInvalid:
+        temp.unlink(missing_ok=True)
+        raise
+    filename = printable(upload.filename, 300)  # shown in lists: no control characters
+    import_id = await imports.start_import(current, kind, filename, Path(temp))
     return redirect(request, f"/imports/{import_id}")
 
 
@@ -79,22 +84,21 @@ async def _import_page(
     request: Req,
     current: Current,
     import_id: UUID,
-    errors: dict[str, str] | None = None,
-    values: dict[str, str] | None = None,
-    status: int = 200,
+    refused: FormInvalid | None = None,
     block: str | None = None,
 ) -> Response[str]:
+    """The import's page: mapping and preview, progress, or the refused mapping again."""
     data = await imports.get_import(current, import_id)
-    mapping = values if values is not None else {f"col_{k}": t for k, t in data["mapping"].items()}
+    mapping = refused.shown() if refused else {f"col_{k}": t for k, t in data["mapping"].items()}
     ctx: dict[str, Any] = {
         "imp": data,
         "targets": imports.TARGETS[data["kind"]],
         "mapping": mapping,
-        "errors": errors or {},
+        "errors": refused.errors if refused else {},
         "preview": imports.preview(data, current) if data["status"] == "uploaded" else [],
         "percent": int(100 * data["rows_done"] / data["total_rows"]) if data["total_rows"] else 0,
     }
-    return render(request, "crm/imports/detail.html", ctx, status=status, block=block)
+    return render(request, "crm/imports/detail.html", ctx, block=block)
 
 
 @get("/imports/{import_id:uuid}")
@@ -109,20 +113,16 @@ async def import_progress(request: Req, current: Current, import_id: UUID) -> Re
 
 @post("/imports/{import_id:uuid}/run")
 async def import_run(request: Req, current: Current, import_id: UUID) -> Response[str]:
-    values = await form_values(request)
-    try:
-        await imports.run_import(current, import_id, values)
-    except FormInvalid as exc:
-        return await _import_page(request, current, import_id, exc.errors, values, status=422)
+    page = partial(_import_page, request, current, import_id)
+    form = await read_form(request, ImportMapping, page=page)
+    await imports.run_import(current, import_id, form.columns)
     return redirect(request, f"/imports/{import_id}")
 
 
 @post("/imports/{import_id:uuid}/resume")
 async def import_resume(request: Req, current: Current, import_id: UUID) -> Response[str]:
-    try:
-        await imports.resume_import(current, import_id)
-    except FormInvalid as exc:
-        return await _import_page(request, current, import_id, exc.errors, status=422)
+    declare_form_page(request, partial(_import_page, request, current, import_id))
+    await imports.resume_import(current, import_id)
     return redirect(request, f"/imports/{import_id}")
 
 

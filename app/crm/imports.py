@@ -229,14 +229,15 @@ def preview(data: dict[str, Any], current: Current) -> list[list[str]]:
     return [[cell[:200] for cell in row] for row in rows]
 
 
-def clean_mapping(kind: str, headers: list[str], values: dict[str, str]) -> dict[str, str]:
-    """{column index: target} from the mapping form; FormInvalid for a missing or doubled one."""
+def clean_mapping(kind: str, headers: list[str], columns: dict[int, str]) -> dict[str, str]:
+    """{column index: target} from the mapping form's {column: field} (ImportMapping);
+    FormInvalid for an unknown, missing or doubled field."""
     allowed = {t for t, _ in TARGETS[kind]}
     mapping: dict[str, str] = {}
     errors: dict[str, str] = {}
     seen: dict[str, str] = {}
     for index in range(len(headers)):
-        target = values.get(f"col_{index}", "")
+        target = columns.get(index, "")
         if not target:
             continue
         if target not in allowed:
@@ -256,7 +257,7 @@ def clean_mapping(kind: str, headers: list[str], values: dict[str, str]) -> dict
     return mapping
 
 
-async def run_import(current: Current, import_id: UUID, values: dict[str, str]) -> None:
+async def run_import(current: Current, import_id: UUID, columns: dict[int, str]) -> None:
     """Save the mapping and queue the import job (after commit)."""
     async with tenant_transaction(current.tenant_id, current.user_id) as c:
         row = await c.fetchrow("select * from crm_imports where id = $1 for update", import_id)
@@ -265,7 +266,7 @@ async def run_import(current: Current, import_id: UUID, values: dict[str, str]) 
         if row["status"] not in ("uploaded", "failed"):
             raise FormInvalid({"form": "This import has already started."})
         await check_record_limit(current.tenant_id, row["kind"])  # plan limit (billing)
-        mapping = clean_mapping(row["kind"], list(row["headers"]), values)
+        mapping = clean_mapping(row["kind"], list(row["headers"]), columns)
         await c.execute(
             "update crm_imports set mapping = $2::jsonb, status = 'queued', error = null,"
             " updated_at = now() where id = $1",

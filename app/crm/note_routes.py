@@ -2,30 +2,43 @@
 
 from __future__ import annotations
 
-from typing import Any
+from functools import partial
 from uuid import UUID
 
 from litestar import Response, get, post
 
 from app.accounts.schemas import Current
 from app.core.errors import FormInvalid, RecordNotFound
+from app.core.forms import read_form
 from app.core.web import get_session, redirect, render
 from app.crm import notes
 from app.crm.company_routes import render_company
 from app.crm.contact_routes import render_contact
-from app.crm.web import Req, form_values
+from app.crm.schemas import NextPage, NoteForm, TaskForm
+from app.crm.web import Req
 from app.deals.routes import render_deal
 
 
-async def _back_with_errors(
-    request: Req, current: Current, subject_type: str, subject_id: UUID, extra: dict[str, Any]
+async def _record_page(
+    request: Req,
+    current: Current,
+    subject_type: str,
+    subject_id: UUID,
+    form: str,
+    refused: FormInvalid,
 ) -> Response[str]:
-    """Re-render the record's page with the form's inline errors (422)."""
+    """The record's page again, the refused note or task form with its messages and input."""
+    shown = refused.shown()
+    extra = (
+        {"note_errors": refused.errors, "note_body": shown.get("body", "")}
+        if form == "note"
+        else {"task_errors": refused.errors, "task_values": shown}
+    )
     if subject_type == "contact":
-        return await render_contact(request, current, subject_id, extra, status=422)
+        return await render_contact(request, current, subject_id, extra)
     if subject_type == "company":
-        return await render_company(request, current, subject_id, extra, status=422)
-    return await render_deal(request, current, subject_id, extra, status=422)
+        return await render_company(request, current, subject_id, extra)
+    return await render_deal(request, current, subject_id, extra)
 
 
 def _check_type(subject_type: str) -> None:
@@ -38,12 +51,9 @@ async def note_create(
     request: Req, current: Current, subject_type: str, subject_id: UUID
 ) -> Response[str]:
     _check_type(subject_type)
-    values = await form_values(request)
-    try:
-        await notes.add_note(current, subject_type, subject_id, values.get("body", ""))
-    except FormInvalid as exc:
-        extra = {"note_errors": exc.errors, "note_body": values.get("body", "")[:10000]}
-        return await _back_with_errors(request, current, subject_type, subject_id, extra)
+    page = partial(_record_page, request, current, subject_type, subject_id, "note")
+    form = await read_form(request, NoteForm, page=page)
+    await notes.add_note(current, subject_type, subject_id, form.body)
     get_session(request).flash("success", "Note added.")
     return redirect(request, notes.subject_link(subject_type, subject_id))
 
@@ -60,21 +70,18 @@ async def task_create(
     request: Req, current: Current, subject_type: str, subject_id: UUID
 ) -> Response[str]:
     _check_type(subject_type)
-    values = await form_values(request)
-    try:
-        await notes.add_task(current, subject_type, subject_id, values)
-    except FormInvalid as exc:
-        extra = {"task_errors": exc.errors, "task_values": values}
-        return await _back_with_errors(request, current, subject_type, subject_id, extra)
+    page = partial(_record_page, request, current, subject_type, subject_id, "task")
+    form = await read_form(request, TaskForm, page=page)
+    await notes.add_task(current, subject_type, subject_id, form)
     get_session(request).flash("success", "Task added.")
     return redirect(request, notes.subject_link(subject_type, subject_id))
 
 
 async def _set_done(request: Req, current: Current, task_id: UUID, done: bool) -> Response[str]:
-    values = await form_values(request)
+    back = (await read_form(request, NextPage)).next
     task = await notes.set_task_done(current, task_id, done)
     get_session(request).flash("success", "Task done." if done else "Task reopened.")
-    target = "/tasks" if values.get("next") == "/tasks" else None
+    target = back or None
     return redirect(request, target or notes.subject_link(task["subject_type"], task["subject_id"]))
 
 

@@ -6,7 +6,9 @@ from datetime import date, timedelta
 from uuid import UUID
 
 from app.accounts.services import load_current
+from app.core.forms import parse
 from app.crm import companies, contacts, notes
+from app.crm.schemas import CompanyForm, ContactForm, TaskForm
 
 DEMO_COMPANIES = (
     # (name, domain, industry, size, address)
@@ -99,6 +101,7 @@ DEMO_CONTACTS = (
 
 async def seed_crm(tenant_id: UUID, user_id: UUID) -> int:
     """Create the demo records through the real services; returns how many companies."""
+    from app.invoices.schemas import InvoiceForm
     from app.invoices.services import change_status, create_invoice
 
     current = await load_current(user_id, tenant_id)
@@ -108,13 +111,13 @@ async def seed_crm(tenant_id: UUID, user_id: UUID) -> int:
     for name, domain, industry, size, address in DEMO_COMPANIES:
         values = {"name": name, "domain": domain, "industry": industry, "size": size}
         values |= {"address": address, "owner_id": str(user_id)}
-        company_ids.append(await companies.create_company(current, values))
+        company_ids.append(await companies.create_company(current, parse(CompanyForm, values)))
     contact_ids = []
     for first, last, email, phone, title, company, tags in DEMO_CONTACTS:
         values = {"first_name": first, "last_name": last, "emails": email, "phones": phone}
         values |= {"title": title, "tags": tags, "owner_id": str(user_id)}
         values["company_id"] = str(company_ids[company]) if company >= 0 else ""
-        contact_ids.append(await contacts.create_contact(current, values))
+        contact_ids.append(await contacts.create_contact(current, parse(ContactForm, values)))
     await notes.add_note(
         current,
         "company",
@@ -136,43 +139,41 @@ async def seed_crm(tenant_id: UUID, user_id: UUID) -> int:
         ("contact", contact_ids[7], "Share the validation documents", 10),
     )
     for subject_type, subject_id, title, days in tasks:
-        await notes.add_task(
-            current,
-            subject_type,
-            subject_id,
-            {
-                "title": title,
-                "due_date": (today + timedelta(days=days)).isoformat(),
-                "assignee_id": str(user_id),
-            },
-        )
+        task = TaskForm(title=title, due_date=today + timedelta(days=days), assignee_id=user_id)
+        await notes.add_task(current, subject_type, subject_id, task)
     pilot_invoice = await create_invoice(
         current,
-        {
-            "company_id": str(company_ids[1]),
-            "currency": "EUR",
-            "due_date": (today + timedelta(days=30)).isoformat(),
-            "line-0-description": "Pick-and-place pilot: installation",
-            "line-0-quantity": "1",
-            "line-0-unit_price": "12500",
-            "line-0-tax_rate": "19",
-            "line-1-description": "On-site training (days)",
-            "line-1-quantity": "2.5",
-            "line-1-unit_price": "960",
-            "line-1-tax_rate": "19",
-        },
+        parse(
+            InvoiceForm,
+            {
+                "company_id": str(company_ids[1]),
+                "currency": "EUR",
+                "due_date": (today + timedelta(days=30)).isoformat(),
+                "line-0-description": "Pick-and-place pilot: installation",
+                "line-0-quantity": "1",
+                "line-0-unit_price": "12500",
+                "line-0-tax_rate": "19",
+                "line-1-description": "On-site training (days)",
+                "line-1-quantity": "2.5",
+                "line-1-unit_price": "960",
+                "line-1-tax_rate": "19",
+            },
+        ),
     )
-    await change_status(current, pilot_invoice, "sent")
+    await change_status(current, pilot_invoice, "sent", version=1)
     await create_invoice(
         current,
-        {
-            "company_id": str(company_ids[3]),
-            "currency": "EUR",
-            "due_date": (today + timedelta(days=14)).isoformat(),
-            "line-0-description": "Gripper spare parts kit",
-            "line-0-quantity": "4",
-            "line-0-unit_price": "349.90",
-            "line-0-tax_rate": "20",
-        },
+        parse(
+            InvoiceForm,
+            {
+                "company_id": str(company_ids[3]),
+                "currency": "EUR",
+                "due_date": (today + timedelta(days=14)).isoformat(),
+                "line-0-description": "Gripper spare parts kit",
+                "line-0-quantity": "4",
+                "line-0-unit_price": "349.90",
+                "line-0-tax_rate": "20",
+            },
+        ),
     )
     return len(company_ids)

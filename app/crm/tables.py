@@ -13,6 +13,7 @@ class Company(Table, tablename="companies"):
     size = Text(null=True, default=None)
     address = Text(null=True, default=None)
     owner_id = UUID(null=True, default=None)
+    version = Integer(default=1)  # bumped by every edit (no lost updates)
     created_at = Timestamptz()
     updated_at = Timestamptz()
 
@@ -32,6 +33,7 @@ class Contact(Table, tablename="contacts"):
     owner_id = UUID(null=True, default=None)
     tags = Array(base_column=Text())
     search_text = Text(default="")
+    version = Integer(default=1)  # bumped by every edit (no lost updates)
     created_at = Timestamptz()
     updated_at = Timestamptz()
 

@@ -1,19 +1,16 @@
-"""Route helpers shared by the CRM pages: form values and list query args."""
+"""Route helpers shared by the CRM pages: list URLs, the delete page."""
 
 from __future__ import annotations
 
 from typing import Any
 from urllib.parse import urlencode
 
-from litestar import Request
+from litestar import Request, Response
+
+from app.core.errors import FormInvalid
+from app.core.web import render
 
 Req = Request[Any, Any, Any]
-
-
-async def form_values(request: Req) -> dict[str, str]:
-    """The submitted form's text fields (files are ignored here)."""
-    form = await request.form()
-    return {k: str(v) for k, v in form.items() if isinstance(v, str)}
 
 
 def list_url(base: str, q: str, sort: str, **cursor: str | None) -> str:
@@ -32,3 +29,25 @@ def list_context(base: str, page: Any, q: str, sort: str, sorts: Any) -> dict[st
         "next_url": list_url(base, q, sort, after=page.next_cursor) if page.next_cursor else None,
         "prev_url": list_url(base, q, sort, before=page.prev_cursor) if page.prev_cursor else None,
     }
+
+
+def confirm_delete_page(
+    request: Req,
+    kind: str,
+    name: str,
+    link: str,
+    version: int,
+    consequence: str,
+    refused: FormInvalid | None = None,
+) -> Response[str]:
+    """ "Delete this record?" for the version shown; asked again (with why) when refused."""
+    ctx = {
+        "kind": kind,
+        "name": name,
+        "version": version,
+        "errors": refused.errors if refused else {},
+        "action": f"{link}/delete",
+        "back": link,
+        "consequence": consequence,
+    }
+    return render(request, "crm/confirm_delete.html", ctx)

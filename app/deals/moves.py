@@ -11,7 +11,7 @@ from app.core.db import tenant_transaction
 from app.crm.activity import field_diff, record_activity
 from app.deals import live
 from app.deals.schemas import MoveOutcome
-from app.deals.services import LOST_REASON_NEEDED, POSITION_GAP, _clean_text, _end_position
+from app.deals.services import LOST_REASON_NEEDED, POSITION_GAP, _end_position
 
 STALE = "Someone else changed this deal a moment ago. The board now shows where it is."
 GONE = "This deal was deleted a moment ago."
@@ -98,10 +98,7 @@ async def move_deal(
                 deal["pipeline_id"],
                 [s for s in touched if s != stage_id],
             )
-        errors: dict[str, str] = {}
-        reason = _clean_text(lost_reason, "lost_reason", "The reason", 1000, errors)
-        if errors:
-            return MoveOutcome(False, errors["lost_reason"], deal_id, deal["pipeline_id"], touched)
+        reason = lost_reason  # read by MoveForm: trimmed, storable, at most 1000 characters
         if target["kind"] == "lost" and not reason and deal["stage_kind"] != "lost":
             return MoveOutcome(False, LOST_REASON_NEEDED, deal_id, deal["pipeline_id"], touched)
         new_reason = (reason or deal["lost_reason"]) if target["kind"] == "lost" else None

@@ -10,9 +10,10 @@ import asyncpg
 from app.accounts.schemas import Current
 from app.core.db import engine, tenant_transaction
 from app.core.errors import Forbidden, FormInvalid, RecordNotFound
+from app.crm.activity import edit_conflict, stale_page
 from app.deals import live
-from app.deals.queries import fetch_columns, fetch_stages, pipeline_from_row
-from app.deals.schemas import STAGE_KINDS, Board, PipelineInfo, StageInfo
+from app.deals.queries import fetch_columns, fetch_stages, pipeline_from_row, stage_from_row
+from app.deals.schemas import Board, PipelineInfo, StageInfo
 
 DEFAULT_PIPELINE = "Sales"
 DEFAULT_STAGES = (
@@ -105,7 +106,7 @@ async def all_stages(current: Current) -> list[StageInfo]:
             "select s.* from stages s join pipelines p on p.id = s.pipeline_id"
             " order by p.position, p.created_at, s.position, s.created_at"
         )
-    return [StageInfo(r["id"], r["pipeline_id"], r["name"], r["position"], r["kind"]) for r in rows]
+    return [stage_from_row(r) for r in rows]
 
 
 # ---- admins edit pipelines and stages ------------------------------------------------------
@@ -116,21 +117,6 @@ def _require_admin(current: Current) -> None:
         raise Forbidden("Only admins and owners can change pipelines and stages.")
 
 
-def _clean_name(raw: str, field: str, errors: dict[str, str]) -> str:
-    name = " ".join(raw.split())
-    if not name:
-        errors[field] = "Give it a name."
-    elif len(name) > 100:
-        errors[field] = "Keep the name to 100 characters or fewer."
-    return name
-
-
-def _clean_kind(raw: str, errors: dict[str, str]) -> str:
-    if raw not in STAGE_KINDS:
-        errors["kind"] = "Choose open, won or lost."
-    return raw
-
-
 def _announce(tenant_id: UUID, pipeline_id: UUID) -> None:
     async def push() -> None:
         await live.board_changed(tenant_id, pipeline_id)
@@ -139,12 +125,8 @@ def _announce(tenant_id: UUID, pipeline_id: UUID) -> None:
 
 
 async def create_pipeline(current: Current, name: str) -> UUID:
-    """A new pipeline with the standard stages, which the admin can then edit."""
+    """A new pipeline (`name` read by NameForm) with the standard stages to edit."""
     _require_admin(current)
-    errors: dict[str, str] = {}
-    name = _clean_name(name, "name", errors)
-    if errors:
-        raise FormInvalid(errors)
     pipeline_id = uuid.uuid4()
     async with tenant_transaction(current.tenant_id, current.user_id) as conn:
         await _ensure_default(conn, current.tenant_id)
@@ -169,29 +151,41 @@ async def create_pipeline(current: Current, name: str) -> UUID:
     return pipeline_id
 
 
-async def rename_pipeline(current: Current, pipeline_id: UUID, name: str) -> None:
+async def rename_pipeline(current: Current, pipeline_id: UUID, name: str, version: int) -> None:
+    """Rename a pipeline still at `version` (EditConflict when renamed meanwhile)."""
     _require_admin(current)
-    errors: dict[str, str] = {}
-    name = _clean_name(name, "name", errors)
-    if errors:
-        raise FormInvalid(errors)
     async with tenant_transaction(current.tenant_id, current.user_id) as conn:
         done = await conn.fetchval(
-            "update pipelines set name = $2, updated_at = now() where id = $1 returning id",
+            "update pipelines set name = $3, version = version + 1, updated_at = now()"
+            " where id = $1 and version = $2 returning id",
             pipeline_id,
+            version,
             name,
         )
         if done is None:
-            raise RecordNotFound("pipeline")
+            row = await conn.fetchrow("select * from pipelines where id = $1", pipeline_id)
+            if row is None:
+                raise RecordNotFound("pipeline")
+            raise await edit_conflict(
+                "pipeline",
+                pipeline_id,
+                "pipeline",
+                {"name": row["name"]},
+                {"name": name},
+                ("name",),
+                row["version"],
+            )
 
 
-async def delete_pipeline(current: Current, pipeline_id: UUID) -> None:
-    """Delete an empty pipeline that is not the default one."""
+async def delete_pipeline(current: Current, pipeline_id: UUID, version: int) -> None:
+    """Delete an empty pipeline that is not the default one, as shown (at `version`)."""
     _require_admin(current)
     async with tenant_transaction(current.tenant_id, current.user_id) as conn:
         row = await conn.fetchrow("select * from pipelines where id = $1 for update", pipeline_id)
         if row is None:
             raise RecordNotFound("pipeline")
+        if row["version"] != version:
+            raise await stale_page("pipeline", pipeline_id, "pipeline", row["version"])
         if row["is_default"]:
             raise FormInvalid({"form": "The default pipeline can't be deleted."})
         deals = await conn.fetchval(
@@ -205,12 +199,8 @@ async def delete_pipeline(current: Current, pipeline_id: UUID) -> None:
 
 
 async def add_stage(current: Current, pipeline_id: UUID, name: str, kind: str) -> UUID:
+    """A new stage (`name` and `kind` read by StageForm)."""
     _require_admin(current)
-    errors: dict[str, str] = {}
-    name = _clean_name(name, "name", errors)
-    kind = _clean_kind(kind, errors)
-    if errors:
-        raise FormInvalid(errors)
     stage_id = uuid.uuid4()
     async with tenant_transaction(current.tenant_id, current.user_id) as conn:
         if await conn.fetchval("select 1 from pipelines where id = $1", pipeline_id) is None:
@@ -253,24 +243,33 @@ async def add_stage(current: Current, pipeline_id: UUID, name: str, kind: str) -
     return stage_id
 
 
-async def update_stage(current: Current, stage_id: UUID, name: str, kind: str) -> None:
-    """Rename a stage or change its kind (open, won, lost)."""
+async def update_stage(
+    current: Current, stage_id: UUID, name: str, kind: str, version: int
+) -> None:
+    """Rename a stage or change its kind (open, won, lost), if it is still at `version`."""
     _require_admin(current)
-    errors: dict[str, str] = {}
-    name = _clean_name(name, "name", errors)
-    kind = _clean_kind(kind, errors)
-    if errors:
-        raise FormInvalid(errors)
     async with tenant_transaction(current.tenant_id, current.user_id) as conn:
         pipeline_id = await conn.fetchval(
-            "update stages set name = $2, kind = $3, updated_at = now() where id = $1"
-            " returning pipeline_id",
+            "update stages set name = $3, kind = $4, version = version + 1, updated_at = now()"
+            " where id = $1 and version = $2 returning pipeline_id",
             stage_id,
+            version,
             name,
             kind,
         )
         if pipeline_id is None:
-            raise RecordNotFound("stage")
+            row = await conn.fetchrow("select * from stages where id = $1", stage_id)
+            if row is None:
+                raise RecordNotFound("stage")
+            raise await edit_conflict(
+                "stage",
+                stage_id,
+                "stage",
+                {"name": row["name"], "kind": row["kind"]},
+                {"name": name, "kind": kind},
+                ("name", "kind"),
+                row["version"],
+            )
         _announce(current.tenant_id, pipeline_id)
 
 
@@ -305,13 +304,15 @@ async def move_stage(current: Current, stage_id: UUID, direction: str) -> None:
         await reorder_stages(current, pipeline_id, order)
 
 
-async def delete_stage(current: Current, stage_id: UUID) -> None:
-    """Delete a stage that has no deals (a pipeline keeps at least one stage)."""
+async def delete_stage(current: Current, stage_id: UUID, version: int) -> None:
+    """Delete a stage that has no deals (a pipeline keeps at least one stage), as shown."""
     _require_admin(current)
     async with tenant_transaction(current.tenant_id, current.user_id) as conn:
         row = await conn.fetchrow("select * from stages where id = $1 for update", stage_id)
         if row is None:
             raise RecordNotFound("stage")
+        if row["version"] != version:
+            raise await stale_page("stage", stage_id, "stage", row["version"])
         deals = await conn.fetchval("select count(*) from deals where stage_id = $1", stage_id)
         if deals:
             raise FormInvalid(

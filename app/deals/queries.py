@@ -46,11 +46,13 @@ def card_from_row(row: asyncpg.Record | dict[str, Any]) -> DealCard:
 
 
 def stage_from_row(row: asyncpg.Record) -> StageInfo:
-    return StageInfo(row["id"], row["pipeline_id"], row["name"], row["position"], row["kind"])
+    return StageInfo(
+        row["id"], row["pipeline_id"], row["name"], row["position"], row["kind"], row["version"]
+    )
 
 
 def pipeline_from_row(row: asyncpg.Record) -> PipelineInfo:
-    return PipelineInfo(row["id"], row["name"], row["is_default"])
+    return PipelineInfo(row["id"], row["name"], row["is_default"], row["version"])
 
 
 async def fetch_stages(conn: asyncpg.Connection, pipeline_id: UUID) -> list[StageInfo]:

@@ -16,7 +16,6 @@ from app.core.db import tenant_transaction
 from app.core.errors import RecordNotFound
 from app.deals.queries import CARD_SELECT, card_from_row
 from app.deals.schemas import ContactRef, DealCard, DealDetail, DealPage
-from app.deals.services import DealInput
 
 SORTS: dict[str, tuple[str, str, bool]] = {
     # key: (label, SQL expression, descending)
@@ -113,23 +112,23 @@ async def get_deal(current: Current, deal_id: UUID) -> DealDetail:
     )
 
 
-def input_from_card(detail: DealDetail) -> DealInput:
-    """The edit form's starting values."""
+def form_values(detail: DealDetail) -> dict[str, Any]:
+    """The edit form's starting values, as the form shows them."""
     card: DealCard = detail.card
-    return DealInput(
-        title=card.title,
-        amount=f"{card.amount:.2f}",
-        currency=card.currency,
-        stage_id=str(card.stage_id),
-        expected_close_date=card.expected_close_date.isoformat()
+    return {
+        "title": card.title,
+        "amount": f"{card.amount:.2f}",
+        "currency": card.currency,
+        "stage_id": str(card.stage_id),
+        "expected_close_date": card.expected_close_date.isoformat()
         if card.expected_close_date
         else "",
-        owner_id=str(card.owner_id or ""),
-        company_id=str(card.company_id or ""),
-        contact_ids=[str(c.id) for c in detail.contacts],
-        lost_reason=card.lost_reason or "",
-        version=str(card.version),
-    )
+        "owner_id": str(card.owner_id or ""),
+        "company_id": str(card.company_id or ""),
+        "contact_ids": [str(c.id) for c in detail.contacts],
+        "lost_reason": card.lost_reason or "",
+        "version": str(card.version),
+    }
 
 
 async def form_options(current: Current, extra_company: str = "") -> dict[str, Any]:

@@ -1,14 +1,20 @@
-"""Shapes the deals domain hands to routes, templates and pushes."""
+"""Shapes the deals domain hands to routes, templates and pushes; the forms it accepts."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Annotated
 from uuid import UUID
 
 import msgspec
 
+from app.core.forms import Amount, Choice, Cursor, Day, Form, Ref, Refs, Text, Version
+from app.deals.money import MAX_AMOUNT, currencies
+
 STAGE_KINDS = ("open", "won", "lost")
+MAX_CONTACTS = 50
+DEAL_SORTS = ("newest", "title", "amount", "close")
 
 
 class StageInfo(msgspec.Struct, frozen=True):
@@ -17,12 +23,14 @@ class StageInfo(msgspec.Struct, frozen=True):
     name: str
     position: int
     kind: str
+    version: int = 1
 
 
 class PipelineInfo(msgspec.Struct, frozen=True):
     id: UUID
     name: str
     is_default: bool
+    version: int = 1
 
 
 class DealCard(msgspec.Struct, frozen=True):
@@ -93,3 +101,103 @@ class DealPage(msgspec.Struct, frozen=True):
 
     deals: list[DealCard]
     next_cursor: str | None
+
+
+# ---- what the deal pages accept (app/core/forms) --------------------------------------------
+
+CHOOSE_STAGE = "Choose a stage from the list."
+
+
+class DealForm(Form):
+    """A new deal (the board's stage and the team's records are checked by the service)."""
+
+    title: Annotated[str, Text("the title", 200, required=True, message="Give the deal a title.")]
+    stage_id: Annotated[UUID, Ref(CHOOSE_STAGE, required=True)]
+    amount: Annotated[Decimal, Amount("the amount", MAX_AMOUNT, default=Decimal(0))] = Decimal(0)
+    currency: Annotated[
+        str,
+        Choice(
+            "the currency",
+            currencies,
+            upper=True,
+            message="Choose a currency from the list (ISO 4217 code, like EUR or USD).",
+        ),
+    ] = "EUR"
+    expected_close_date: Annotated[
+        date | None,
+        Day(
+            "the expected close date",
+            first_year=2000,
+            last_year=2100,
+            message="Enter a date like 2026-12-31.",
+        ),
+    ] = None
+    owner_id: Annotated[UUID | None, Ref("Choose an owner from your team.")] = None
+    company_id: Annotated[UUID | None, Ref("Choose a company from the list.")] = None
+    contact_ids: Annotated[
+        list[UUID],
+        Refs(
+            "Choose contacts from the list.",
+            MAX_CONTACTS,
+            too_many=f"A deal can have at most {MAX_CONTACTS} contacts.",
+        ),
+    ] = []
+    lost_reason: Annotated[str, Text("the reason", 1000, multiline=True)] = ""
+
+
+class DealEdit(DealForm, kw_only=True):
+    version: Annotated[int, Version()]
+
+
+class DealDelete(Form):
+    version: Annotated[int, Version()]
+
+
+class MoveForm(Form):
+    """A drag on the board: where to, after which card, from the card's version."""
+
+    stage_id: Annotated[UUID, Ref("That move didn't make sense. Reload the board.", required=True)]
+    version: Annotated[int, Version()]
+    after_id: Annotated[UUID | None, Ref("That move didn't make sense. Reload the board.")] = None
+    from_stage_id: Annotated[UUID | None, Ref("That move didn't make sense. Reload the board.")] = (
+        None
+    )
+    lost_reason: Annotated[str, Text("the reason", 1000, multiline=True)] = ""
+
+
+class DealListQuery(Form):
+    """`/deals?q=…&sort=…&cursor=…` (a bad sort or cursor: the default)."""
+
+    q: Annotated[str, Text("the search", 200)] = ""
+    sort: Annotated[str, Choice("the order", DEAL_SORTS, lenient=True)] = "newest"
+    cursor: Annotated[str, Cursor()] = ""
+
+
+class PipelineQuery(Form):
+    """`?pipeline=…` on the board and the new-deal form (a bad id: the default pipeline)."""
+
+    pipeline: Annotated[UUID | None, Ref("Choose a pipeline.", lenient=True)] = None
+
+
+class NameForm(Form):
+    """A new pipeline."""
+
+    name: Annotated[str, Text("the name", 100, required=True, message="Give it a name.")]
+
+
+class PipelineRename(NameForm, kw_only=True):
+    version: Annotated[int, Version()]
+
+
+class StageForm(NameForm):
+    """A new stage."""
+
+    kind: Annotated[str, Choice("the kind", STAGE_KINDS, message="Choose open, won or lost.")]
+
+
+class StageEdit(StageForm, kw_only=True):
+    version: Annotated[int, Version()]
+
+
+class StageMove(Form):
+    direction: Annotated[str, Choice("the direction", ("up", "down"))]

@@ -7,7 +7,9 @@ from uuid import UUID
 
 from app.accounts.services import load_current
 from app.core.db import tenant_transaction
+from app.core.forms import parse
 from app.deals import pipelines, services
+from app.deals.schemas import DealForm
 
 DEMO_DEALS = (
     # (title, amount, currency, stage, days until the expected close)
@@ -36,15 +38,18 @@ async def seed_deals(tenant_id: UUID, user_id: UUID) -> int:
     for index, (title, amount, currency, stage, days) in enumerate(DEMO_DEALS):
         if stage not in by_name:
             continue
-        data = services.DealInput(
-            title=title,
-            amount=amount,
-            currency=currency,
-            stage_id=str(by_name[stage]),
-            expected_close_date=(date.today() + timedelta(days=days)).isoformat(),
-            owner_id=str(user_id),
-            company_id=str(companies[index % len(companies)]) if companies else "",
-            lost_reason="Went with a cheaper supplier" if stage == "Lost" else "",
+        data = parse(
+            DealForm,
+            {
+                "title": title,
+                "amount": amount,
+                "currency": currency,
+                "stage_id": str(by_name[stage]),
+                "expected_close_date": (date.today() + timedelta(days=days)).isoformat(),
+                "owner_id": str(user_id),
+                "company_id": str(companies[index % len(companies)]) if companies else "",
+                "lost_reason": "Went with a cheaper supplier" if stage == "Lost" else "",
+            },
         )
         await services.create_deal(current, data)
         made += 1

@@ -22,6 +22,7 @@ class Pipeline(Table, tablename="pipelines"):
     name = Text()
     position = Integer(default=0)
     is_default = Boolean(default=False)
+    version = Integer(default=1)  # bumped by every edit (no lost updates)
     created_at = Timestamptz()
     updated_at = Timestamptz()
 
@@ -35,6 +36,7 @@ class Stage(Table, tablename="stages"):
     name = Text()
     position = Integer(default=0)
     kind = Text(default="open")
+    version = Integer(default=1)  # bumped by every edit (no lost updates)
     created_at = Timestamptz()
     updated_at = Timestamptz()
 

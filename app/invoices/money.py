@@ -2,35 +2,18 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 
 CENT = Decimal("0.01")
 HUNDRED = Decimal(100)
-NUMBER_RE = re.compile(r"^-?\d{1,12}(\.\d+)?$")
 CURRENCIES = ("EUR", "USD", "GBP", "CHF", "CAD", "AUD", "SEK", "NOK", "DKK", "PLN", "CZK")
 
 
 def to_cents(value: Decimal) -> Decimal:
     """Round to cents the way accountants do: 0.005 -> 0.01 (ROUND_HALF_UP)."""
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
-
-
-def parse_decimal(raw: str) -> Decimal | None:
-    """A plain decimal from user text ("1234.5", "1 234,50", "1,234.50"); None if it isn't one."""
-    text = raw.strip().replace(" ", "").replace("\u00a0", "").replace("'", "")
-    if "," in text and "." in text:
-        text = text.replace(",", "")
-    elif text.count(",") == 1:
-        text = text.replace(",", ".")
-    if not NUMBER_RE.match(text):
-        return None
-    try:
-        return Decimal(text)
-    except InvalidOperation:
-        return None
 
 
 @dataclass(frozen=True)

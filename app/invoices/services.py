@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 from datetime import date, timedelta
 from decimal import Decimal
@@ -12,111 +11,36 @@ from uuid import UUID
 from app.accounts.schemas import Current
 from app.core.db import tenant_transaction
 from app.core.errors import FormInvalid, RecordNotFound
-from app.crm import validation as v
-from app.crm.activity import record_activity
+from app.crm.activity import edit_conflict, record_activity, stale_page
 from app.crm.common import conn
-from app.invoices.money import (
-    CURRENCIES,
-    Line,
-    Totals,
-    compute_totals,
-    parse_decimal,
-    to_cents,
+from app.invoices.money import CURRENCIES, Line, Totals, compute_totals
+from app.invoices.schemas import (
+    TRANSITIONS,
+    InvoiceEdit,
+    InvoiceForm,
+    invoice_number,
 )
-from app.invoices.schemas import MAX_LINES, TRANSITIONS, invoice_number
 
-LINE_KEY = re.compile(r"^line-(\d{1,4})-")
-QTY_MAX = Decimal(1_000_000)
-LINE_MAX = Decimal("9999999999.99")  # numeric(14, 2) columns hold up to 999,999,999,999.99
-TOTAL_MAX = Decimal("99999999999.99")
-PRICE_MAX = Decimal(100_000_000)
+CONFLICT_FIELDS = ("company_id", "deal_id", "currency", "issue_date", "due_date", "notes")
 
 
-def places(value: Decimal) -> int:
-    """How many decimals `value` really has (1.50 has 1)."""
-    exponent = value.normalize().as_tuple().exponent
-    return -exponent if isinstance(exponent, int) and exponent < 0 else 0
-
-
-def _line(values: dict[str, str], i: int, errors: dict[str, str]) -> Line | None:
-    """Line `i` of the form; None when the row was left blank."""
-    keys = ("description", "quantity", "unit_price", "tax_rate")
-    raw = {k: values.get(f"line-{i}-{k}", "").strip() for k in keys}
-    if not any(raw[k] for k in ("description", "quantity", "unit_price")):
-        return None
-    prefix = f"line-{i}-"
-    description = v.text(
-        raw["description"], errors, prefix + "description", "a description", 1000, required=True
-    )
-    quantity = parse_decimal(raw["quantity"] or "1")
-    if quantity is None or not 0 < quantity <= QTY_MAX or places(quantity) > 3:
-        errors[prefix + "quantity"] = "Enter a quantity above 0, with at most 3 decimals."
-    price = parse_decimal(raw["unit_price"])
-    if price is None or not 0 <= price <= PRICE_MAX or places(price) > 2:
-        errors[prefix + "unit_price"] = (
-            "Enter a price from 0 to 100,000,000 with at most 2 decimals."
-        )
-    rate = parse_decimal(raw["tax_rate"] or "0")
-    if rate is None or not 0 <= rate <= 100 or places(rate) > 2:
-        errors[prefix + "tax_rate"] = "Enter a tax rate from 0 to 100 (percent)."
-    if any(k.startswith(prefix) for k in errors):
-        return None
-    assert quantity is not None and price is not None
-    if to_cents(quantity * price) > LINE_MAX:
-        errors[prefix + "quantity"] = "This line's amount is too large (over 10 billion)."
-        return None
-    assert (
-        description is not None and quantity is not None and price is not None and rate is not None
-    )
-    return Line(description, quantity, price, rate)
-
-
-def clean_invoice(values: dict[str, str]) -> tuple[dict[str, Any], list[Line]]:
-    """Validated invoice fields and lines from the form; FormInvalid lists every problem."""
-    errors: dict[str, str] = {}
-    company = v.optional_uuid(values.get("company_id"), errors, "company_id", "Choose a company.")
-    if company is None and "company_id" not in errors:
-        errors["company_id"] = "Choose a company."
-    deal = v.optional_uuid(
-        values.get("deal_id"), errors, "deal_id", "Choose a deal of this company."
-    )
-    currency = values.get("currency", "EUR").strip().upper()
-    if currency not in CURRENCIES:
-        errors["currency"] = f"Choose one of {', '.join(CURRENCIES)}."
-    issue = v.optional_date(values.get("issue_date"), errors, "issue_date", "the issue date")
-    due = v.optional_date(values.get("due_date"), errors, "due_date", "the due date")
-    issue = issue or date.today()
-    if due is None and "due_date" not in errors:
-        errors["due_date"] = "Enter the due date."
-    elif due is not None and due < issue:
-        errors["due_date"] = "The due date can't be before the issue date."
-    notes = v.text(values.get("notes"), errors, "notes", "the notes", 5000, multiline=True)
-    lines: list[Line] = []
-    indices = sorted({int(m.group(1)) for k in values if (m := LINE_KEY.match(k))})
-    if len(indices) > MAX_LINES + 10:  # room for the form's blank rows
-        errors["lines"] = f"An invoice can have at most {MAX_LINES} lines."
-        indices = []
-    for i in indices:
-        line = _line(values, i, errors)
-        if line is not None:
-            lines.append(line)
-    if lines and compute_totals(lines).total > TOTAL_MAX:
-        errors["lines"] = "The invoice total is too large (over 100 billion)."
-    if len(lines) > MAX_LINES:
-        errors["lines"] = f"An invoice can have at most {MAX_LINES} lines."
-    if not lines and not any(k.startswith("line-") for k in errors) and "lines" not in errors:
-        errors["lines"] = "Add at least one line item."
-    if errors:
-        raise FormInvalid(errors)
-    data = {
-        "company_id": company,
-        "deal_id": deal,
-        "currency": currency,
-        "issue_date": issue,
-        "due_date": due,
-        "notes": notes or "",
+def _invoice_data(form: InvoiceForm) -> dict[str, Any]:
+    return {
+        "company_id": form.company_id,
+        "deal_id": form.deal_id,
+        "currency": form.currency,
+        "issue_date": form.issue_date or date.today(),
+        "due_date": form.due_date,
+        "notes": form.notes,
     }
-    return data, lines
+
+
+async def _as_read(data: dict[str, Any], total: Decimal) -> dict[str, Any]:
+    """An invoice's fields as people read them (names, not ids), to show an edit conflict."""
+    c = conn()
+    company = await c.fetchval("select name from companies where id = $1", data["company_id"])
+    deal = await c.fetchval("select title from deals where id = $1", data["deal_id"])
+    return {**data, "company_id": company, "deal_id": deal, "lines": f"total {total:,.2f}"}
 
 
 async def _check_refs(data: dict[str, Any]) -> None:
@@ -177,8 +101,8 @@ async def next_number(tenant_id: UUID) -> int:
     return int(number)
 
 
-async def create_invoice(current: Current, values: dict[str, str]) -> UUID:
-    data, lines = clean_invoice(values)
+async def create_invoice(current: Current, form: InvoiceForm) -> UUID:
+    data, lines = _invoice_data(form), form.line_items()
     invoice_id = uuid.uuid4()
     async with tenant_transaction(current.tenant_id, current.user_id) as c:
         await _check_refs(data)
@@ -216,9 +140,10 @@ async def _locked(invoice_id: UUID) -> dict[str, Any]:
     return dict(row)
 
 
-async def update_invoice(current: Current, invoice_id: UUID, values: dict[str, str]) -> None:
-    """Edit a draft (sent invoices are legal documents: void and reissue instead)."""
-    data, lines = clean_invoice(values)
+async def update_invoice(current: Current, invoice_id: UUID, form: InvoiceEdit) -> None:
+    """Edit a draft made from version `form.version` (EditConflict when it moved on since;
+    sent invoices are legal documents: void and reissue instead)."""
+    data, lines = _invoice_data(form), form.line_items()
     async with tenant_transaction(current.tenant_id, current.user_id) as c:
         before = await _locked(invoice_id)
         if before["status"] != "draft":
@@ -226,10 +151,21 @@ async def update_invoice(current: Current, invoice_id: UUID, values: dict[str, s
                 {"form": "Only drafts can be edited. Void this invoice and issue a new one."}
             )
         await _check_refs(data)
-        await c.execute(
-            "update invoices set company_id = $2, deal_id = $3, currency = $4, issue_date = $5,"
-            " due_date = $6, notes = $7 where id = $1",
+        if before["version"] != form.version:
+            raise await edit_conflict(
+                "invoice",
+                invoice_id,
+                "invoice",
+                await _as_read(before, before["total"]),
+                await _as_read(data, compute_totals(lines).total),
+                (*CONFLICT_FIELDS, "lines"),
+                before["version"],
+            )
+        saved = await c.execute(
+            "update invoices set company_id = $3, deal_id = $4, currency = $5, issue_date = $6,"
+            " due_date = $7, notes = $8, version = version + 1 where id = $1 and version = $2",
             invoice_id,
+            form.version,
             data["company_id"],
             data["deal_id"],
             data["currency"],
@@ -237,6 +173,8 @@ async def update_invoice(current: Current, invoice_id: UUID, values: dict[str, s
             data["due_date"],
             data["notes"],
         )
+        if saved != "UPDATE 1":  # the row lock makes this unreachable; never say "saved"
+            raise RecordNotFound("invoice")
         totals = await _write_lines(current.tenant_id, invoice_id, lines)
         changes = {}
         if before["total"] != totals.total:
@@ -252,10 +190,14 @@ async def update_invoice(current: Current, invoice_id: UUID, values: dict[str, s
         )
 
 
-async def change_status(current: Current, invoice_id: UUID, target: str) -> str:
-    """Move an invoice along draft -> sent -> paid / overdue / void; returns its number."""
+async def change_status(current: Current, invoice_id: UUID, target: str, version: int) -> str:
+    """Move an invoice along draft -> sent -> paid / overdue / void, if it is still the
+    `version` the page showed (no sending a draft someone just changed); returns its number."""
     async with tenant_transaction(current.tenant_id, current.user_id) as c:
         row = await _locked(invoice_id)
+        if row["version"] != version:
+            retry = "then choose the status again"
+            raise await stale_page("invoice", invoice_id, "invoice", row["version"], retry)
         status = row["status"]
         if target not in TRANSITIONS.get(status, ()):
             raise FormInvalid({"status": f"A {status} invoice can't be marked as {target}."})
@@ -264,7 +206,8 @@ async def change_status(current: Current, invoice_id: UUID, target: str) -> str:
         stamp = {"sent": "sent_at", "paid": "paid_at", "void": "voided_at"}.get(target)
         extra = f", {stamp} = now()" if stamp else ""
         await c.execute(
-            f"update invoices set status = $2, updated_at = now(){extra} where id = $1",
+            f"update invoices set status = $2, version = version + 1, updated_at = now(){extra}"
+            " where id = $1",
             invoice_id,
             target,
         )
@@ -348,6 +291,7 @@ async def form_choices(current: Current) -> dict[str, Any]:
 def as_form(invoice: dict[str, Any]) -> dict[str, str]:
     """An invoice's values as the edit form shows them."""
     values = {
+        "version": str(invoice["version"]),
         "company_id": str(invoice["company_id"]),
         "deal_id": str(invoice["deal_id"] or ""),
         "currency": invoice["currency"],

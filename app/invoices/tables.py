@@ -20,6 +20,7 @@ class Invoice(Table, tablename="invoices"):
     issue_date = Date()
     due_date = Date()
     notes = Text(default="")
+    version = Integer(default=1)  # bumped by every edit (no lost updates)
     subtotal = Numeric(digits=(14, 2))
     tax_total = Numeric(digits=(14, 2))
     total = Numeric(digits=(14, 2))

@@ -7,21 +7,21 @@ from urllib.parse import quote
 from uuid import UUID
 
 from litestar import Request, Response, get, post
-from litestar.params import Parameter
 
 from app.accounts.deps import routes_at
 from app.accounts.schemas import Current
 from app.core.access import Level
+from app.core.forms import read_query
 from app.core.web import redirect, render, safe_local_path
 from app.notifications import feed
+from app.notifications.forms import FeedQuery
 
 Req = Request[Any, Any, Any]
 
 
 @get("/notifications")
-async def notifications_page(
-    request: Req, current: Current, before: str | None = Parameter(query="before", default=None)
-) -> Response[str]:
+async def notifications_page(request: Req, current: Current) -> Response[str]:
+    before = read_query(request, FeedQuery).before or None
     items, older = await feed.list_feed(current, before)
     ctx = {"items": items, "next_url": f"/notifications?before={quote(older)}" if older else None}
     return render(request, "notifications/list.html", ctx)

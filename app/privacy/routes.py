@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from litestar import Request, Response, get, post
-from litestar.exceptions import ClientException
-from litestar.params import Parameter
 
 from app.accounts.deps import optional_current, routes_at
-from app.accounts.routes import _form
 from app.accounts.schemas import Current
 from app.core.access import Level
 from app.core.errors import FormInvalid, RecordNotFound
+from app.core.forms import read_form, read_query
 from app.core.web import client_ip, get_session, redirect, render, safe_local_path
 from app.privacy import consent, policy
+from app.privacy.forms import AcknowledgeForm, ConsentForm, PolicyQuery, PublishForm
 from app.privacy.middleware import state_of
 from app.privacy.processors import processors
 from app.settings import get_settings
@@ -23,9 +23,8 @@ Req = Request[Any, Any, Any]
 
 
 @get("/privacy")
-async def policy_page(
-    request: Req, version: int | None = Parameter(query="version", default=None)
-) -> Response[str]:
+async def policy_page(request: Req) -> Response[str]:
+    version = read_query(request, PolicyQuery).version
     await optional_current(request)
     info = await policy.overview()
     shown = info["current"]
@@ -58,18 +57,15 @@ async def cookies_page(request: Req) -> Response[str]:
 @post("/privacy/consent")
 async def consent_submit(request: Req) -> Response[str]:
     """Record Accept / Reject (banner) or the preferences toggle; effective in this response."""
-    values = await _form(request)
-    choice = values.get("choice", "")
-    if choice not in ("accept", "reject"):
-        raise ClientException("Choose whether to allow analytics cookies.")
+    form = await read_form(request, ConsentForm)
     session = get_session(request)
-    granted = choice == "accept"
+    granted = form.choice == "accept"
     await consent.record_choice(
         granted=granted,
         user_id=session.user_id,
         visitor_id=session.visitor_id,
-        source=values.get("source", "banner"),
-        page=safe_local_path(values.get("next")),
+        source=form.source,
+        page=safe_local_path(form.next),
         ip=client_ip(request.scope),
         user_agent=request.headers.get("user-agent", ""),
     )
@@ -80,46 +76,41 @@ async def consent_submit(request: Req) -> Response[str]:
         "success",
         "Analytics cookies allowed. Thank you!" if granted else "Analytics cookies are off.",
     )
-    return redirect(request, safe_local_path(values.get("next")))
+    return redirect(request, safe_local_path(form.next))
 
 
 @post("/privacy/acknowledge")
 async def acknowledge_submit(request: Req, current: Current) -> Response[str]:
-    values = await _form(request)
-    try:
-        version = int(values.get("version", ""))
-        await policy.acknowledge(current.user_id, version)
-    except (ValueError, FormInvalid) as exc:
-        raise ClientException("That policy version does not exist.") from exc
+    form = await read_form(request, AcknowledgeForm)
+    await policy.acknowledge(current.user_id, form.version)
     state = state_of(request.scope)
     if state is not None:
         state.policy_notice = None
-    return redirect(request, safe_local_path(values.get("next")))
+    return redirect(request, safe_local_path(form.next))
+
+
+async def _publish_page(
+    request: Req, current: Current, refused: FormInvalid | None = None
+) -> Response[str]:
+    ctx = {
+        "errors": refused.errors if refused else {},
+        "values": refused.shown() if refused else {},
+        "earliest": policy.earliest_effective().date().isoformat(),
+        "versions": await policy.versions(),
+    }
+    return render(request, "privacy/publish.html", ctx)
 
 
 @get("/privacy/admin")
 async def publish_page(request: Req, current: Current) -> Response[str]:
-    earliest = policy.earliest_effective().date().isoformat()
-    ctx = {"errors": {}, "values": {}, "earliest": earliest, "versions": await policy.versions()}
-    return render(request, "privacy/publish.html", ctx)
+    return await _publish_page(request, current)
 
 
 @post("/privacy/admin")
 async def publish_submit(request: Req, current: Current) -> Response[str]:
-    values = await _form(request)
-    try:
-        effective = policy.parse_effective(values.get("effective_at", ""))
-        version = await policy.publish_version(
-            current, values.get("summary", ""), effective, values.get("body_md", "")
-        )
-    except FormInvalid as exc:
-        ctx = {
-            "errors": exc.errors,
-            "values": values,
-            "earliest": policy.earliest_effective().date().isoformat(),
-            "versions": await policy.versions(),
-        }
-        return render(request, "privacy/publish.html", ctx, status=422)
+    form = await read_form(request, PublishForm, page=partial(_publish_page, request, current))
+    effective = policy.parse_effective(form.effective_at)
+    version = await policy.publish_version(current, form.summary, effective, form.body_md)
     get_session(request).flash(
         "success", f"Version {version} published. Every user is being notified."
     )

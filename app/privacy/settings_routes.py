@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 from typing import Any
 from uuid import UUID
 
 from litestar import Request, Response, get, post
-from litestar.params import Parameter
 from litestar.response import File
 
 from app.accounts.deps import routes_at
-from app.accounts.routes import _form
 from app.accounts.schemas import Current
 from app.core.access import Level
 from app.core.errors import FormInvalid
+from app.core.forms import read_form, read_query
 from app.core.web import content_disposition, get_session, is_htmx, redirect, render
 from app.privacy import deletion, erasure, export, mydata, report, usage
+from app.privacy.forms import CancelDeletion, DeletionForm, ExportForm, MoreQuery
 from app.settings import get_settings
 
 Req = Request[Any, Any, Any]
@@ -31,13 +32,10 @@ async def my_data_page(request: Req, current: Current) -> Response[str]:
 
 
 @get("/settings/my-data/more")
-async def my_data_more(
-    request: Req,
-    current: Current,
-    place: str = Parameter(query="place", default="", max_length=100),
-    after: str | None = Parameter(query="after", default=None, max_length=200),
-) -> Response[str]:
+async def my_data_more(request: Req, current: Current) -> Response[str]:
     """The next page of one section of My data (the fragment for htmx, else a page)."""
+    query = read_query(request, MoreQuery)
+    place, after = query.place, query.after
     session = get_session(request)
     found, section = await mydata.my_data_section(
         current, session.sid, session.visitor_id, place, after
@@ -49,16 +47,25 @@ async def my_data_more(
         "page_size": mydata.PAGE,
         "after": after,
     }
-    restoring = request.headers.get("hx-history-restore-request") == "true"
-    if is_htmx(request) and not restoring:  # a history restore needs the whole page
+    if is_htmx(request):  # a history restore (Back) gets the whole page
         return render(request, "privacy/_my_data_section.html", ctx, block="section")
     return render(request, "privacy/my_data_more.html", ctx)
 
 
 async def _export_page(
-    request: Req, current: Current, errors: dict[str, str] | None = None, status: int = 200
+    request: Req, current: Current, refused: FormInvalid | None = None
 ) -> Response[str]:
-    scope = export.scope_of(current)
+    """Export and deletion; a refused deletion's messages sit in its scope's card."""
+    refused_scope = str(refused.shown().get("scope", "")) if refused else ""
+    if refused_scope not in ("account", "workspace"):
+        refused_scope = "account"
+    errors: dict[str, str] = {}
+    for field, message in (refused.errors if refused else {}).items():
+        # what the page shows: the password, each workspace's choice, the rest at the top
+        where = field if field == "password" or field.startswith("workspace_") else "form"
+        key = f"{refused_scope}_{where}"
+        errors[key] = f"{errors[key]} {message}" if key in errors else message
+    scope = export.scope_of(current)  # what this person's export holds (workspace or own)
     ctx = {
         "scope": scope,
         "files": export.files_for(scope),
@@ -67,9 +74,9 @@ async def _export_page(
         "requests": await deletion.open_requests(current),
         "grace_days": get_settings().deletion_grace_days,
         "link_hours": get_settings().export_link_hours,
-        "errors": errors or {},
+        "errors": errors,
     }
-    return render(request, "privacy/export.html", ctx, status=status)
+    return render(request, "privacy/export.html", ctx)
 
 
 @get("/settings/export")
@@ -79,9 +86,8 @@ async def export_page(request: Req, current: Current) -> Response[str]:
 
 @post("/settings/export")
 async def export_start(request: Req, current: Current) -> Response[str]:
-    values = await _form(request)
-    session = get_session(request)
-    await export.request_export(current, values.get("bom") == "on", session.visitor_id)
+    form = await read_form(request, ExportForm, page=partial(_export_page, request, current))
+    await export.request_export(current, form.bom, get_session(request).visitor_id)
     get_session(request).flash("info", "Your export has started. We'll tell you when it's ready.")
     return redirect(request, "/settings/export")
 
@@ -105,15 +111,8 @@ async def export_download(request: Req, current: Current, export_id: UUID) -> Fi
 
 @post("/settings/delete")
 async def delete_request(request: Req, current: Current) -> Response[str]:
-    values = await _form(request)
-    scope = values.get("scope", "")
-    choices = {k: v for k, v in values.items() if k.startswith("workspace_")}
-    try:
-        await deletion.request_deletion(current, scope, values.get("password", ""), choices)
-    except FormInvalid as exc:
-        return await _export_page(
-            request, current, {f"{scope}_{k}": v for k, v in exc.errors.items()}, 422
-        )
+    form = await read_form(request, DeletionForm, page=partial(_export_page, request, current))
+    await deletion.request_deletion(current, form.scope, form.password, form.workspaces)
     days = get_settings().deletion_grace_days
     get_session(request).flash(
         "warning", f"Deletion scheduled in {days} days. You can cancel it until then."
@@ -123,14 +122,9 @@ async def delete_request(request: Req, current: Current) -> Response[str]:
 
 @post("/settings/delete/cancel")
 async def delete_cancel(request: Req, current: Current) -> Response[str]:
-    values = await _form(request)
-    scope = values.get("scope", "")
-    try:
-        await deletion.cancel_deletion(current, scope)
-    except FormInvalid as exc:
-        return await _export_page(
-            request, current, {f"{scope}_{k}": v for k, v in exc.errors.items()}, 422
-        )
+    page = partial(_export_page, request, current)
+    form = await read_form(request, CancelDeletion, page=page)
+    await deletion.cancel_deletion(current, form.scope)
     get_session(request).flash("success", "Deletion cancelled. Nothing was deleted.")
     return redirect(request, "/settings/export")
 

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 from uuid import UUID
 
 from litestar import Request, Response, get, post
 
 from app.accounts.deps import routes_at
-from app.accounts.routes import _form, sign_in
+from app.accounts.routes import sign_in
 from app.accounts.schemas import Current
 from app.core.access import Level
-from app.core.errors import FormInvalid
-from app.core.web import get_session, redirect, render, safe_local_path
+from app.core.errors import FormInvalid, declare_form_page
+from app.core.forms import read_form
+from app.core.web import get_session, redirect, refused_form, render, safe_local_path
 from app.security import guard, mfa, ratelimit
 from app.security.alerts import alert_user_workspaces
+from app.security.forms import CodeForm, OwnerPolicy, PasswordAndCode, PasswordForm
 
 Req = Request[Any, Any, Any]
 PAGE = "security/security.html"
@@ -27,7 +30,6 @@ async def _page(
     errors: dict[str, str] | None = None,
     enrol: dict[str, str] | None = None,
     codes: list[str] | None = None,
-    status: int = 200,
 ) -> Response[str]:
     ctx = {
         "mfa": await mfa.status(current.user_id),
@@ -38,7 +40,15 @@ async def _page(
         "owner_policy": await mfa.owners_must_use_mfa(current.tenant_id),
         "must_enrol": current.must_enrol_mfa,
     }
-    return render(request, PAGE, ctx, status=status)
+    return render(request, PAGE, ctx)
+
+
+async def _refused(request: Req, current: Current, refused: FormInvalid) -> Response[str]:
+    """The security page again with why (an enrolment in progress stays on screen)."""
+    enrol = await mfa.pending_enrolment(current.user_id, current.email)
+    # its forms share field names and show by state: the messages go to the top of the page
+    errors = refused.beside()
+    return await _page(request, current, errors=errors, enrol=enrol)
 
 
 @get("/settings/security")
@@ -49,23 +59,15 @@ async def security_page(request: Req, current: Current) -> Response[str]:
 
 @post("/settings/security/mfa/start")
 async def mfa_start(request: Req, current: Current) -> Response[str]:
-    try:
-        enrol = await mfa.start_enrolment(current.user_id, current.email)
-    except FormInvalid as exc:
-        return await _page(request, current, errors=exc.errors, status=422)
+    declare_form_page(request, partial(_refused, request, current))
+    enrol = await mfa.start_enrolment(current.user_id, current.email)
     return await _page(request, current, enrol=enrol)
 
 
 @post("/settings/security/mfa/confirm")
 async def mfa_confirm(request: Req, current: Current) -> Response[str]:
-    values = await _form(request)
-    try:
-        codes = await mfa.confirm_enrolment(
-            current.user_id, values.get("current_password", ""), values.get("code", "")
-        )
-    except FormInvalid as exc:
-        enrol = await mfa.pending_enrolment(current.user_id, current.email)
-        return await _page(request, current, errors=exc.errors, enrol=enrol, status=422)
+    form = await read_form(request, PasswordAndCode, page=partial(_refused, request, current))
+    codes = await mfa.confirm_enrolment(current.user_id, form.current_password, form.code)
     await alert_user_workspaces(current.user_id, "mfa_enabled", {})
     get_session(request).flash("success", "Two-factor authentication is on.")
     return await _page(request, current, codes=codes)
@@ -73,13 +75,8 @@ async def mfa_confirm(request: Req, current: Current) -> Response[str]:
 
 @post("/settings/security/mfa/disable")
 async def mfa_disable(request: Req, current: Current) -> Response[str]:
-    values = await _form(request)
-    try:
-        await mfa.disable(
-            current.user_id, values.get("current_password", ""), values.get("code", "")
-        )
-    except FormInvalid as exc:
-        return await _page(request, current, errors=exc.errors, status=422)
+    form = await read_form(request, PasswordAndCode, page=partial(_refused, request, current))
+    await mfa.disable(current.user_id, form.current_password, form.code)
     await alert_user_workspaces(current.user_id, "mfa_disabled", {})
     get_session(request).flash("warning", "Two-factor authentication is off.")
     return redirect(request, "/settings/security")
@@ -87,20 +84,17 @@ async def mfa_disable(request: Req, current: Current) -> Response[str]:
 
 @post("/settings/security/mfa/codes")
 async def mfa_codes(request: Req, current: Current) -> Response[str]:
-    values = await _form(request)
-    try:
-        codes = await mfa.regenerate_codes(current.user_id, values.get("current_password", ""))
-    except FormInvalid as exc:
-        return await _page(request, current, errors=exc.errors, status=422)
+    form = await read_form(request, PasswordForm, page=partial(_refused, request, current))
+    codes = await mfa.regenerate_codes(current.user_id, form.current_password)
     return await _page(request, current, codes=codes)
 
 
 @post("/settings/security/policy")
 async def mfa_policy(request: Req, current: Current) -> Response[str]:
-    required = (await _form(request)).get("mfa_required_for_owners") == "on"
+    form = await read_form(request, OwnerPolicy, page=partial(_refused, request, current))
+    required = form.mfa_required_for_owners
     if required and not await mfa.is_enabled(current.user_id):
-        errors = {"form": "Turn on two-factor authentication for yourself first."}
-        return await _page(request, current, errors=errors, status=422)
+        raise FormInvalid({"form": "Turn on two-factor authentication for yourself first."})
     await mfa.set_owner_requirement(current.tenant_id, current.user_id, required)
     message = "Owners now need two-factor authentication." if required else "Policy saved."
     get_session(request).flash("success", message)
@@ -126,19 +120,15 @@ async def login_mfa_submit(request: Req) -> Response[str]:
     await ratelimit.enforce(
         ratelimit.MFA_PER_LOGIN, str(user_id), "Too many wrong codes for this account."
     )
-    code = (await _form(request)).get("code", "")
+    page = refused_form(request, "security/login_mfa.html")
+    code = (await read_form(request, CodeForm, page=page)).code
     if not await mfa.verify_second_factor(user_id, code):
-        ctx = {"errors": {"code": mfa.BAD_CODE}, "values": {}}
-        return render(request, "security/login_mfa.html", ctx, block="form", status=422)
+        raise FormInvalid({"code": mfa.BAD_CODE})
     session = get_session(request)
     target = safe_local_path(session.mfa_next)
     proved_at = session.mfa_started_at  # when the password (or reset link) was checked
     session.mfa_user_id = None
-    try:
-        await sign_in(request, user_id, proved_at=proved_at)
-    except FormInvalid as exc:
-        ctx = {"errors": exc.errors, "values": {}}
-        return render(request, "security/login_mfa.html", ctx, block="form", status=422)
+    await sign_in(request, user_id, proved_at=proved_at)
     return redirect(request, target)
 
 

@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
 from uuid import UUID
 
 from litestar import Request, Response, get, post
-from litestar.params import Parameter
 from litestar.response import Stream
 
 from app.accounts.deps import routes_at
 from app.accounts.schemas import Current
 from app.core.access import Level
 from app.core.errors import Forbidden, RecordNotFound
-from app.core.web import content_disposition, get_session, redirect, render
+from app.core.forms import read_query
+from app.core.web import content_disposition, get_session, is_htmx, redirect, render
 from app.security import alerts, audit, devices, sessions
+from app.security.forms import AlertsQuery, AuditQuery
 
 Req = Request[Any, Any, Any]
 
@@ -25,12 +26,9 @@ Req = Request[Any, Any, Any]
 
 
 @get("/settings/alerts")
-async def alerts_page(
-    request: Req,
-    current: Current,
-    page: int = Parameter(query="page", default=1, ge=1, le=10_000),
-    open_only: str = Parameter(query="open", default=""),
-) -> Response[str]:
+async def alerts_page(request: Req, current: Current) -> Response[str]:
+    form = read_query(request, AlertsQuery)
+    page, open_only = form.page, form.open
     items, more = await alerts.list_alerts(current, page, open_only=bool(open_only))
     query = {"open": "1"} if open_only else {}
     ctx = {
@@ -53,7 +51,7 @@ async def alerts_badge(current: Current) -> Response[str]:
 
 
 def _card(request: Req, alert: dict[str, Any]) -> Response[str]:
-    if request.headers.get("hx-request") == "true":
+    if is_htmx(request):
         return render(request, "security/_alert_card.html", {"alert": alert})
     return redirect(request, "/settings/alerts")
 
@@ -73,31 +71,30 @@ async def alert_revoke_session(request: Req, current: Current, alert_id: UUID) -
 # --- audit log ----------------------------------------------------------------------------
 
 
-def _date(raw: str) -> datetime | None:
-    try:
-        return datetime.strptime(raw, "%Y-%m-%d").replace(tzinfo=UTC) if raw else None
-    except ValueError:
-        return None
+def _midnight(day: date | None) -> datetime | None:
+    return datetime.combine(day, time(0), tzinfo=UTC) if day else None
 
 
-def _audit_filter(request: Req) -> tuple[audit.AuditFilter, dict[str, str]]:
-    q = {k: request.query_params.get(k, "")[:200] for k in ("action", "actor", "q", "from", "to")}
-    until = _date(q["to"])
+def _audit_filter(request: Req) -> tuple[audit.AuditFilter, dict[str, str], int]:
+    """The filter, the query string that repeats it (for page links), and the page."""
+    form = read_query(request, AuditQuery)
+    until = _midnight(form.until)
     flt = audit.AuditFilter(
-        action=q["action"],
-        actor=q["actor"],
-        text=q["q"],
-        since=_date(q["from"]),
+        action=form.action,
+        actor=form.actor,
+        text=form.q,
+        since=_midnight(form.since),
         until=until + timedelta(days=1) if until else None,
     )
-    return flt, {k: v for k, v in q.items() if v}
+    q = {"action": form.action, "actor": form.actor, "q": form.q}
+    q |= {"from": form.since.isoformat() if form.since else ""}
+    q |= {"to": form.until.isoformat() if form.until else ""}
+    return flt, {k: v for k, v in q.items() if v}, form.page
 
 
 @get("/settings/audit")
-async def audit_page(
-    request: Req, current: Current, page: int = Parameter(query="page", default=1, ge=1)
-) -> Response[str]:
-    flt, query = _audit_filter(request)
+async def audit_page(request: Req, current: Current) -> Response[str]:
+    flt, query, page = _audit_filter(request)
     entries, more = await audit.list_entries(current.tenant_id, flt, page)
     ctx = {
         "entries": entries,
@@ -114,7 +111,7 @@ async def audit_page(
 
 @get("/settings/audit/export.csv")
 async def audit_export(request: Req, current: Current) -> Stream:
-    flt, query = _audit_filter(request)
+    flt, query, _ = _audit_filter(request)
     await audit.record_audit(
         current.tenant_id,
         current.user_id,

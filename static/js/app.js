@@ -25,10 +25,13 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     if (window.htmx) {
-      // 422 carries a form with inline errors: swap it like a success.
+      // 422 carries a form with inline errors, 409 a form with someone else's newer values
+      // beside the user's input (and 413 the upload form with the limit): swap them in place.
       htmx.config.responseHandling = [
         { code: "204", swap: false },
         { code: "[23]..", swap: true },
+        { code: "409", swap: true },
+        { code: "413", swap: true },
         { code: "422", swap: true },
         { code: "[45]..", swap: false, error: true },
       ];
@@ -60,6 +63,12 @@
 
   document.addEventListener("htmx:configRequest", function (event) {
     event.detail.headers["X-CSRF-Token"] = csrfToken();
+  });
+
+  // A refusal with no form to show again (a bad search, a broken link) says why in a toast;
+  // the server sends it as HX-Trigger {"odex:error": "..."} with HX-Reswap: none.
+  document.addEventListener("odex:error", function (event) {
+    showToast((event.detail && event.detail.value) || "Something was refused.", "warning");
   });
 
   document.addEventListener("htmx:responseError", function (event) {

@@ -57,7 +57,7 @@
     return request;
   }
 
-  // The move's answer redraws the columns; a failed request (network, 403, 500) puts the card
+  // The move's answer redraws the columns; a failed request (network, 403, 422) puts the card
   // back where it came from and re-reads the board.
   document.addEventListener("htmx:afterRequest", function (event) {
     var path = (event.detail.pathInfo && event.detail.pathInfo.requestPath) || "";
@@ -66,7 +66,8 @@
     var evt = inFlight[match[1]];
     delete inFlight[match[1]];
     evt.item.classList.remove("deal-card-pending");
-    if (!event.detail.successful) { revert(evt); resync(); }
+    // a refused drag (422: the request didn't make sense) is put back like a failed one
+    if (!event.detail.successful || event.detail.xhr.status >= 400) { revert(evt); resync(); }
     else if (missedPush) { missedPush = false; resync(); }
   });
 

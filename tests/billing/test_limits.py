@@ -80,6 +80,7 @@ async def test_record_limit_counts_contacts_and_companies_of_the_tenant_only(
 async def test_create_contact_is_refused_at_the_limit(tenant_a: Account) -> None:
     from app.accounts.services import load_current
     from app.crm.contacts import create_contact
+    from app.crm.schemas import ContactForm
 
     owner = await load_current(tenant_a.user_id, tenant_a.tenant_id)
     assert owner is not None
@@ -90,5 +91,5 @@ async def test_create_contact_is_refused_at_the_limit(tenant_a: Account) -> None
             tenant_a.tenant_id,
         )
     with pytest.raises(FormInvalid) as refused:
-        await create_contact(owner, {"first_name": "Over", "last_name": "Limit"})
+        await create_contact(owner, ContactForm(first_name="Over", last_name="Limit"))
     assert "Upgrade your plan" in refused.value.errors["form"]

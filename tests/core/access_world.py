@@ -20,6 +20,7 @@ import httpx
 
 from app.accounts import team
 from app.core.db import global_transaction, tenant_transaction
+from app.core.forms import parse
 from app.crm import imports
 from app.notifications.services import notify
 from app.privacy import deletion, export
@@ -159,14 +160,15 @@ async def build_world(app: Any, stack: AsyncExitStack) -> World:
     await deletion.request_deletion(await current_of(pending), "workspace", PASSWORD)
     own, foreign = await _samples(w, victim, "W"), await _samples(x, x_victim, "X")
     ticket = await support.submit_inquiry(
-        support.clean_inquiry(
+        parse(
+            support.Inquiry,
             {
                 "name": "Visitor",
                 "email": f"visitor-{uuid.uuid4().hex[:8]}@example.com",
                 "topic": "general",
                 "subject": "Help",
                 "message": "Hello there, please help.",
-            }
+            },
         ),
         None,
         "10.77.0.1",

@@ -18,7 +18,7 @@ from app.settings import get_settings
 from tests.crm.test_import import import_id_of, upload
 from tests.crm.test_notes_tasks import add_colleague, notifications_of
 from tests.crm.test_records import make_contact
-from tests.helpers import Account, run_jobs
+from tests.helpers import Account, run_jobs, version_on
 
 A_EMAIL, A_PHONE = "Marge.Bouvier@Springfield.example", "+1 (555) 0199-42"
 B_EMAIL = "selma.bouvier@shelbyville.example"
@@ -55,7 +55,13 @@ async def test_contacts_and_notes_are_sealed_searchable_and_rotated(
     # a second edit puts the emails into the timeline diff, which must not hold them either
     edited = await client_a.post_form(
         f"/contacts/{contact}/edit",
-        {"first_name": "Marge", "last_name": "Simpson", "emails": A_EMAIL, "phones": A_PHONE},
+        {
+            "first_name": "Marge",
+            "last_name": "Simpson",
+            "emails": A_EMAIL,
+            "phones": A_PHONE,
+            "version": await version_on(client_a, f"/contacts/{contact}/edit"),
+        },
     )
     assert edited.status_code == 303
     imported = import_id_of(

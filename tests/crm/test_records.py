@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 from app.core.db import tenant_transaction
-from tests.helpers import Account
+from tests.helpers import Account, version_on
 
 ID_RE = r"/{kind}/([0-9a-f-]{{36}})"
 
@@ -79,6 +79,7 @@ async def test_company_and_contact_lifecycle(client_a: Any, client_b: Any) -> No
             "last_name": "Scorpio",
             "title": "Chief Villain",
             "company_id": company,
+            "version": await version_on(client_a, f"/contacts/{contact}/edit"),
         },
     )
     assert edited.status_code == 303
@@ -100,14 +101,17 @@ async def test_company_and_contact_lifecycle(client_a: Any, client_b: Any) -> No
 
     confirm = await client_a.get(f"/contacts/{contact}/delete")
     assert "Yes, delete Hank Scorpio" in confirm.text
-    deleted = await client_a.post_form(f"/contacts/{contact}/delete")
+    version = await version_on(client_a, f"/contacts/{contact}/delete")
+    deleted = await client_a.post_form(f"/contacts/{contact}/delete", {"version": version})
     assert deleted.status_code == 303
     assert (await client_a.get(f"/contacts/{contact}")).status_code == 404
     after_delete = (await client_a.get("/contacts")).text
     assert "Deleted Hank Scorpio." in after_delete and f"/contacts/{contact}" not in after_delete
     assert (await client_b.get(f"/contacts/{other}")).status_code == 200
 
-    assert (await client_a.post_form(f"/companies/{company}/delete")).status_code == 303
+    version = await version_on(client_a, f"/companies/{company}/delete")
+    deleted = await client_a.post_form(f"/companies/{company}/delete", {"version": version})
+    assert deleted.status_code == 303
     assert f"/companies/{company}" not in (await client_a.get("/companies")).text
 
 

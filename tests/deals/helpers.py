@@ -9,8 +9,9 @@ from uuid import UUID
 from app.accounts import team
 from app.accounts.schemas import Current
 from app.accounts.services import load_current
+from app.core.forms import parse
 from app.deals import pipelines, services
-from app.deals.schemas import StageInfo
+from app.deals.schemas import DealForm, StageInfo
 from tests.helpers import PASSWORD, Account, Mailbox, run_jobs
 
 
@@ -39,14 +40,9 @@ async def stages(account: Account) -> dict[str, StageInfo]:
 
 async def make_deal(account: Account, title: str, stage: str = "Lead", **extra: Any) -> UUID:
     stage_id = (await stages(account))[stage].id
-    data = services.DealInput(
-        title=title,
-        amount=str(extra.pop("amount", "1000")),
-        currency=extra.pop("currency", "EUR"),
-        stage_id=str(stage_id),
-        **extra,
-    )
-    return await services.create_deal(await current_of(account), data)
+    values = {"title": title, "amount": "1000", "currency": "EUR", "stage_id": str(stage_id)}
+    values.update({k: str(v) for k, v in extra.items()})
+    return await services.create_deal(await current_of(account), parse(DealForm, values))
 
 
 async def version_of(account: Account, deal_id: UUID) -> int:

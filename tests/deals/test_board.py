@@ -85,7 +85,7 @@ async def test_moves_to_foreign_or_bad_stages_are_refused(
     nonsense = await client_a.post_form(
         f"/deals/{deal}/move", {"stage_id": "x", "version": "abc"}, htmx=True
     )
-    assert nonsense.status_code == 200 and "didn&#39;t make sense" in nonsense.text
+    assert nonsense.status_code == 422 and "didn&#39;t make sense" in nonsense.text
     # tenant A can't move tenant B's deal at all: it doesn't exist for A
     theirs = await _move(client_a, their_deal, s["Won"].id, 1)
     assert "deleted" in theirs.text and await version_of(tenant_b, their_deal) == 1
@@ -112,22 +112,30 @@ async def test_admins_edit_stages_members_cannot(
     names = list(await stages(tenant_a))
     assert names.index("Demo") == names.index("Negotiation") + 1  # before the won/lost stages
     renamed = await client_a.post_form(
-        f"/deals/stages/{s['Lead'].id}", {"name": "Inbound lead", "kind": "open"}
+        f"/deals/stages/{s['Lead'].id}", {"name": "Inbound lead", "kind": "open", "version": "1"}
     )
     assert renamed.status_code == 303
     await client_a.post_form(f"/deals/stages/{s['Qualified'].id}/move", {"direction": "up"})
     names = list(await stages(tenant_a))
     assert names[:2] == ["Qualified", "Inbound lead"]
     await make_deal(tenant_a, "Blocker", stage="Proposal")
-    blocked = await client_a.post_form(f"/deals/stages/{s['Proposal'].id}/delete")
+    blocked = await client_a.post_form(f"/deals/stages/{s['Proposal'].id}/delete", {"version": "1"})
     assert blocked.status_code == 422 and "still has 1 deal" in blocked.text
-    bad = await client_a.post_form(f"/deals/stages/{s['Won'].id}", {"name": "", "kind": "maybe"})
+    bad = await client_a.post_form(
+        f"/deals/stages/{s['Won'].id}", {"name": "", "kind": "maybe", "version": "1"}
+    )
     assert bad.status_code == 422
+    assert "Give it a name." in bad.text and "Choose open, won or lost." in bad.text
+    stale = await client_a.post_form(
+        f"/deals/stages/{s['Lead'].id}", {"name": "Old lead", "kind": "open", "version": "1"}
+    )
+    assert stale.status_code == 409 and "Saved meanwhile as “Inbound lead”" in stale.text
     demo = (await stages(tenant_a))["Demo"]
-    assert (await client_a.post_form(f"/deals/stages/{demo.id}/delete")).status_code == 303
+    deleted = await client_a.post_form(f"/deals/stages/{demo.id}/delete", {"version": "1"})
+    assert deleted.status_code == 303
     assert "Demo" not in await stages(tenant_a)
     foreign = await client_a.post_form(
-        f"/deals/stages/{before_b['Lead'].id}", {"name": "Hacked", "kind": "open"}
+        f"/deals/stages/{before_b['Lead'].id}", {"name": "Hacked", "kind": "open", "version": "1"}
     )
     assert foreign.status_code == 404
     assert await stages(tenant_b) == before_b
@@ -136,7 +144,7 @@ async def test_admins_edit_stages_members_cannot(
         await col.login(member.email, member.password)
         assert (await col.get("/deals/pipelines")).status_code == 403
         refused = await col.post_form(
-            f"/deals/stages/{s['Won'].id}", {"name": "Mine now", "kind": "won"}
+            f"/deals/stages/{s['Won'].id}", {"name": "Mine now", "kind": "won", "version": "1"}
         )
         assert refused.status_code == 403
         board = await col.get("/deals/board")

@@ -94,11 +94,17 @@ async def test_edit_with_stale_version_is_refused_and_delete_removes(
     stale = await client_a.post_form(
         f"/deals/{deal_id}", _form(lead.id, title="Lost update", version="1"), htmx=True
     )
-    assert stale.status_code == 422 and "Someone else changed this deal" in stale.text
+    assert stale.status_code == 409 and "saved this deal while you were editing it" in stale.text
+    assert "Saved meanwhile as “New title”" in stale.text  # theirs, beside the kept input
+    assert 'value="Lost update"' in stale.text and 'name="version" value="2"' in stale.text
     page = await client_a.get(f"/deals/{deal_id}")
     assert "New title" in page.text and "Lost update" not in page.text
+    assert (await client_a.post_form(f"/deals/{other}/delete", {"version": "1"})).status_code == 404
     assert (await client_a.post_form(f"/deals/{other}/delete")).status_code == 404
-    gone = await client_a.post_form(f"/deals/{deal_id}/delete")
+    stale_delete = await client_a.post_form(f"/deals/{deal_id}/delete", {"version": "1"})
+    assert stale_delete.status_code == 409 and "after you opened this page" in stale_delete.text
+    assert (await client_a.get(f"/deals/{deal_id}")).status_code == 200  # asked again, kept
+    gone = await client_a.post_form(f"/deals/{deal_id}/delete", {"version": "2"})
     assert gone.status_code == 303
     assert (await client_a.get(f"/deals/{deal_id}")).status_code == 404
     assert "Untouchable" in (await _b_titles(tenant_b))

@@ -158,11 +158,17 @@ async def _export_status(stack: Stack, export_id: str) -> str:
         await conn.close()
 
 
-async def _job(stack: Stack, export_id: str) -> dict[str, Any] | None:
+async def _job(stack: Stack, export_id: str, within: float = 10) -> dict[str, Any] | None:
+    """The export's lease once it has ended (the export row is ready a moment before its
+    worker records the lease as done)."""
     conn = await stack.superuser()
+    deadline = time.monotonic() + within
     try:
-        row = await conn.fetchrow("select * from job_runs where key like $1", f"%:{export_id}")
-        return dict(row) if row else None
+        while True:
+            row = await conn.fetchrow("select * from job_runs where key like $1", f"%:{export_id}")
+            if row is None or row["status"] != "running" or time.monotonic() > deadline:
+                return dict(row) if row else None
+            await asyncio.sleep(0.1)
     finally:
         await conn.close()
 

@@ -10,9 +10,10 @@ from decimal import Decimal
 from typing import Any
 
 from app.core.db import tenant_transaction
-from app.invoices.money import Line, compute_totals, parse_decimal, to_cents
+from app.core.forms import parse_decimal
+from app.invoices.money import Line, compute_totals, to_cents
 from tests.crm.test_records import created_id, make_company
-from tests.helpers import Account
+from tests.helpers import Account, version_on
 
 
 def test_totals_are_exact_and_round_half_up() -> None:
@@ -95,10 +96,11 @@ async def test_invoice_numbers_totals_and_print(client_a: Any, client_b: Any) ->
         f"/invoices/{first}" in company_page.text
         and "created invoice INV-00001" in company_page.text
     )
-    refused = await client_a.post_form(f"/companies/{company}/delete")
-    assert refused.status_code == 303
+    version = await version_on(client_a, f"/companies/{company}/delete")
+    refused = await client_a.post_form(f"/companies/{company}/delete", {"version": version})
+    assert refused.status_code == 422 and "invoices, which must be kept" in refused.text
     kept = await client_a.get(f"/companies/{company}")
-    assert kept.status_code == 200 and "invoices, which must be kept" in kept.text
+    assert kept.status_code == 200
 
     # another tenant's ids are 404 everywhere
     for path in (f"/invoices/{first}", f"/invoices/{first}/print", f"/invoices/{first}/edit"):
@@ -114,8 +116,15 @@ async def test_status_transitions(client_a: Any, client_b: Any, tenant_a: Accoun
     await make_invoice(client_b, await make_company(client_b, "Oscorp"), ("Serum", "1", "1", "0"))
     invoice = await make_invoice(client_a, company, ("Arc reactor", "1", "1000", "19"))
 
-    async def move(target: str) -> Any:
-        return await client_a.post_form(f"/invoices/{invoice}/status", {"status": target})
+    async def move(target: str, which: str = invoice) -> Any:
+        """A status button, as on the page the invoice now shows (its current version)."""
+        async with tenant_transaction(tenant_a.tenant_id) as conn:
+            version = await conn.fetchval(
+                "select version from invoices where id = $1", uuid.UUID(which)
+            )
+        return await client_a.post_form(
+            f"/invoices/{which}/status", {"status": target, "version": str(version)}
+        )
 
     refused = await move("paid")
     assert (
@@ -126,7 +135,8 @@ async def test_status_transitions(client_a: Any, client_b: Any, tenant_a: Accoun
     not_yet = await move("overdue")
     assert not_yet.status_code == 422 and "isn't overdue yet" in html.unescape(not_yet.text)
     edit = await client_a.post_form(
-        f"/invoices/{invoice}/edit", invoice_form(company, ("Arc reactor", "2", "1000", "19"))
+        f"/invoices/{invoice}/edit",
+        invoice_form(company, ("Arc reactor", "2", "1000", "19"), version="2"),
     )
     assert edit.status_code == 422 and "Only drafts can be edited." in edit.text
     assert (await move("paid")).status_code == 303
@@ -144,11 +154,9 @@ async def test_status_transitions(client_a: Any, client_b: Any, tenant_a: Accoun
             " due_date = current_date - 10 where id = $1",
             uuid.UUID(overdue),
         )
-    marked = await client_a.post_form(f"/invoices/{overdue}/status", {"status": "overdue"})
+    marked = await move("overdue", overdue)
     assert marked.status_code == 303
-    assert (
-        await client_a.post_form(f"/invoices/{overdue}/status", {"status": "void"})
-    ).status_code == 303
+    assert (await move("void", overdue)).status_code == 303
     assert "Void" in (await client_a.get(f"/invoices/{overdue}")).text
 
 

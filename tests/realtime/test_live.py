@@ -109,12 +109,18 @@ async def test_creates_edits_and_deletes_are_pushed_to_boards_and_lists(
     lead = (await stages(tenant_a))["Lead"]
     edited = await client_a.post_form(
         f"/deals/{deal}",
-        {"title": "Renamed deal", "amount": "5", "currency": "USD", "stage_id": str(lead.id)},
+        {
+            "title": "Renamed deal",
+            "amount": "5",
+            "currency": "USD",
+            "stage_id": str(lead.id),
+            "version": "1",
+        },
     )
     assert edited.status_code == 303
     update = await recv_until(watcher, "Renamed deal")
     assert f'id="deal-row-{deal}" hx-swap-oob="true"' in update and "5.00 USD" in update
-    await client_a.post_form(f"/deals/{deal}/delete")
+    await client_a.post_form(f"/deals/{deal}/delete", {"version": "2"})
     deleted = await recv_until(watcher, "delete")
     assert f'id="deal-{deal}" hx-swap-oob="delete"' in deleted
     await watcher.close()

@@ -1,0 +1,110 @@
+"""What the account pages accept: sign-up, login, reset, profile, team (app/core/forms)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from app.accounts.schemas import ROLES
+from app.core.forms import Choice, Email, Form, Password, Text, Token
+from app.security.passwords import MAX_LENGTH, password_problem
+
+CHOOSE_ROLE = "Choose owner, admin or member."
+MISMATCH = "The two passwords don't match."
+
+
+class SignupForm(Form):
+    name: Annotated[str, Text("your name", 200, required=True)]
+    email: Annotated[str, Email()]
+    company: Annotated[str, Text("your company name", 200, required=True)]
+    password: Annotated[str, Password("a password", max_length=MAX_LENGTH)]
+
+    def problems(self) -> dict[str, str]:
+        problem = password_problem(self.password, email=self.email, name=self.name)
+        return {"password": problem} if problem else {}
+
+
+class LoginForm(Form):
+    """Any text is a possible email here: a wrong one gets the one vague answer."""
+
+    email: Annotated[str, Text("your email address", 320, required=True)]
+    password: Annotated[str, Password()]
+    next: Annotated[str, Text("the page to open", 2000)] = ""
+
+
+class NextQuery(Form):
+    """`?next=…` of the login page (only local paths are followed: core.web.safe_local_path)."""
+
+    next: Annotated[str, Text("the page to open", 2000, lenient=True)] = "/app"
+
+
+class TokenQuery(Form):
+    """`?token=…` of a mailed link."""
+
+    token: Annotated[str, Token()] = ""
+
+
+class ForgotForm(Form):
+    email: Annotated[str, Text("your email address", 320, required=True)]
+
+
+class ResetForm(Form):
+    token: Annotated[str, Token()]
+    password: Annotated[str, Password("a new password", max_length=MAX_LENGTH)]
+    confirm: Annotated[str, Password("the new password again", required=False)] = ""
+
+    def problems(self) -> dict[str, str]:
+        errors: dict[str, str] = {}
+        problem = password_problem(self.password)
+        if problem:
+            errors["password"] = problem
+        if self.password != self.confirm:
+            errors["confirm"] = MISMATCH
+        return errors
+
+
+class ProfileSection(Form):
+    """Which of the profile page's forms was sent."""
+
+    section: Annotated[str, Choice("the section", ("name", "email", "password"), lenient=True)] = (
+        "name"
+    )
+
+
+class ProfileName(Form):
+    name: Annotated[str, Text("your name", 200, required=True)]
+
+
+class ProfileEmail(Form):
+    email: Annotated[str, Email()]
+    current_password: Annotated[str, Password("your current password")]
+
+
+class ProfilePassword(Form):
+    current_password: Annotated[str, Password("your current password")]
+    new_password: Annotated[str, Password("a new password", max_length=MAX_LENGTH)]
+    confirm: Annotated[str, Password("the new password again", required=False)] = ""
+
+    def problems(self) -> dict[str, str]:
+        return {"confirm": MISMATCH} if self.new_password != self.confirm else {}
+
+
+class CompanyNameForm(Form):
+    company: Annotated[str, Text("the company name", 200, required=True)]
+
+
+class InviteForm(Form):
+    email: Annotated[str, Email("their email address")]
+    role: Annotated[str, Choice("a role", ROLES, message=CHOOSE_ROLE)] = "member"
+
+
+class RoleForm(Form):
+    role: Annotated[str, Choice("a role", ROLES, message=CHOOSE_ROLE)]
+
+
+class InviteAcceptForm(Form):
+    """Accepting an invitation: name and password only when the address has no account yet
+    (the service knows which, and asks for them then)."""
+
+    token: Annotated[str, Token()]
+    name: Annotated[str, Text("your name", 200)] = ""
+    password: Annotated[str, Password("a password", required=False, max_length=MAX_LENGTH)] = ""

@@ -1,0 +1,61 @@
+"""Templates: a block that htmx or a push renders on its own must not rely on names that are
+imported or set outside it (jinja2-fragments renders the block alone: they'd be undefined)."""
+
+from __future__ import annotations
+
+from jinja2 import nodes
+
+from app.core.templating import env
+
+LAYOUTS = ("layout/base.html", "layout/app.html", "layout/auth.html")
+
+
+def _defined(tree: nodes.Node) -> set[str]:
+    """Names a (part of a) template imports, sets or defines as a macro."""
+    names: set[str] = set()
+    for node in tree.find_all((nodes.Import, nodes.FromImport, nodes.Assign, nodes.Macro)):
+        if isinstance(node, nodes.Import):
+            names.add(node.target)
+        elif isinstance(node, nodes.FromImport):
+            names.update(n if isinstance(n, str) else n[1] for n in node.names)
+        elif isinstance(node, nodes.Macro):
+            names.add(node.name)
+        else:
+            names.update(n.name for n in node.target.find_all(nodes.Name))
+    return names
+
+
+def _layout_blocks() -> set[str]:
+    """Blocks of the page layouts: always rendered inside the whole page."""
+    blocks: set[str] = set()
+    for name in LAYOUTS:
+        tree = env.parse(env.loader.get_source(env, name)[0])  # type: ignore[union-attr]
+        blocks.update(b.name for b in tree.find_all(nodes.Block))
+    return blocks
+
+
+def test_blocks_rendered_alone_define_what_they_use() -> None:
+    layout = _layout_blocks()
+    problems = []
+    checked = 0
+    for name in env.list_templates(extensions=["html"]):
+        tree = env.parse(env.loader.get_source(env, name)[0])  # type: ignore[union-attr]
+        outside = {
+            n
+            for node in tree.body
+            if not isinstance(node, nodes.Block)
+            for n in _defined(nodes.Template([node]))
+        } - set(env.globals)
+        for block in tree.find_all(nodes.Block):
+            if block.name in layout:
+                continue
+            checked += 1
+            inside = _defined(block) | {
+                n.name for n in block.find_all(nodes.Name) if n.ctx in ("store", "param")
+            }
+            used = {n.name for n in block.find_all(nodes.Name) if n.ctx == "load"}
+            missing = (used & outside) - inside
+            if missing:
+                problems.append(f"{name} block {block.name!r} uses {sorted(missing)}")
+    assert checked > 10
+    assert not problems, "\n".join(problems)
