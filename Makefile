@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint format migrate seed worker serve bench browser clean
+.PHONY: help install run test lint format migrate seed worker serve bench soak bench-tools browser clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -52,8 +52,14 @@ format: install ## apply ruff formatting and safe fixes
 test: install browser lint ## lint, then every test against real PostgreSQL + Valkey (+ chromium)
 	$(BIN)/pytest
 
-bench: install ## performance figures (tests/perf), each as a ratio to a floor measured in the same run
-	$(BIN)/pytest tests/perf -s -p no:cacheprovider --override-ini addopts=
+bench-tools: ## install Debian's wrk, the load generator of the benches (skipped if present)
+	@command -v wrk >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null) || (sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null)
+
+bench: install bench-tools ## performance figures vs floors of the same run; table + var/bench/<UTC time>.json
+	$(BIN)/pytest tests/perf -s -p no:cacheprovider --override-ini addopts= --timeout=3600
+
+soak: install bench-tools ## R8: 1,000 sockets on 2 web processes, 200 writes/s for 60 s (also in bench with BENCH_SOAK=1)
+	BENCH_SOAK=1 $(BIN)/pytest tests/perf/test_soak.py -s -p no:cacheprovider --override-ini addopts= --timeout=3600
 
 clean: ## remove the virtualenv, vendor files and local data (var/)
 	rm -rf $(VENV) node_modules static/vendor var

@@ -1,0 +1,175 @@
+"""Load from a non-Python generator: Debian's `wrk` (installed by `make bench-tools`) with
+tests/perf/pages.lua for signed-in sessions and path mixes, and the hello-world floor served by
+the real `odex serve`. Each run also measures the CPU time of wrk and of the server processes,
+so a bench can show that the generator was not the bottleneck."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+
+from tests.realtime.servers import WebProcess
+
+LUA = Path(__file__).with_name("pages.lua")
+SECONDS = float(os.environ.get("BENCH_SECONDS", "5"))
+WARMUP = float(os.environ.get("BENCH_WARMUP_SECONDS", "1"))
+HELLO_TEXT = "Hello, world"
+
+
+@dataclass
+class Load:
+    """What one wrk run saw: throughput, latency percentiles, errors and CPU split."""
+
+    requests: int
+    seconds: float
+    rps: float
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    errors: int
+    bad: int
+    sample: str
+    wrk_cpu: float
+    server_cpu: float
+
+    @property
+    def server_busy(self) -> float:
+        """Server CPU seconds per wall second (1.0 = one core fully used)."""
+        return self.server_cpu / self.seconds if self.seconds else 0.0
+
+    @property
+    def generator_share(self) -> float:
+        """wrk's CPU time as a share of the servers' (small = the servers are the limit)."""
+        return self.wrk_cpu / self.server_cpu if self.server_cpu else float("inf")
+
+    def summary(self) -> dict[str, float]:
+        return {
+            "rps": self.rps,
+            "p50_ms": self.p50_ms,
+            "p95_ms": self.p95_ms,
+            "p99_ms": self.p99_ms,
+            "requests": self.requests,
+            "wrk_cpu_s": self.wrk_cpu,
+            "server_cpu_s": self.server_cpu,
+            "server_busy": self.server_busy,
+        }
+
+
+def wrk_path() -> str:
+    found = shutil.which("wrk")
+    assert found, "wrk is missing: `make bench-tools` installs it (Debian package wrk)"
+    return found
+
+
+def _cpu(pids: Sequence[int]) -> float:
+    total = 0.0
+    for pid in pids:
+        times = psutil.Process(pid).cpu_times()
+        total += times.user + times.system
+    return total
+
+
+def run_wrk(
+    base_url: str,
+    paths: Sequence[str],
+    *,
+    server_pids: Sequence[int],
+    cookies: Sequence[str] = (),
+    connections: int = 20,
+    seconds: float = SECONDS,
+    expect: str = "",
+    warmup: float = WARMUP,
+) -> Load:
+    """Run wrk (one thread) against `base_url` over `paths` with `connections` connections;
+    every answer must be a 200 containing `expect`. A short unrecorded warm-up goes first."""
+    with tempfile.TemporaryDirectory(prefix="odex-wrk-") as tmp:
+        cookie_file, path_file = Path(tmp, "cookies"), Path(tmp, "paths")
+        cookie_file.write_text("".join(f"{c}\n" for c in cookies))
+        path_file.write_text("".join(f"{p}\n" for p in paths))
+        args = [str(cookie_file), str(path_file), expect]
+        if warmup > 0:
+            _wrk_once(base_url, args, connections, warmup, server_pids)
+        return _wrk_once(base_url, args, connections, seconds, server_pids)
+
+
+def _wrk_once(
+    base_url: str, args: list[str], connections: int, seconds: float, server_pids: Sequence[int]
+) -> Load:
+    command = [
+        wrk_path(), "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "30s",
+        "-s", str(LUA), base_url, "--", *args,
+    ]  # fmt: skip
+    server_before = _cpu(server_pids)
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert proc.stdout is not None
+    output = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)  # wrk's own CPU time, not other children's
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    server_cpu = _cpu(server_pids) - server_before
+    assert proc.returncode == 0, output
+    line = next((x for x in output.splitlines() if x.startswith("WRK_JSON ")), None)
+    assert line, f"wrk printed no result:\n{output}"
+    data = json.loads(line.removeprefix("WRK_JSON "))
+    sample = next((x for x in output.splitlines() if x.startswith("WRK_SAMPLE ")), "")
+    wall = data["duration_us"] / 1e6
+    return Load(
+        requests=data["requests"],
+        seconds=wall,
+        rps=data["requests"] / wall,
+        p50_ms=data["p50_us"] / 1000,
+        p95_ms=data["p95_us"] / 1000,
+        p99_ms=data["p99_us"] / 1000,
+        errors=sum(data[k] for k in ("connect", "read", "write", "status", "timeout")),
+        bad=data["bad"],
+        sample=sample.removeprefix("WRK_SAMPLE ").strip(),
+        wrk_cpu=usage.ru_utime + usage.ru_stime,
+        server_cpu=server_cpu,
+    )
+
+
+def assert_clean(load: Load, what: str) -> None:
+    """Every request answered, every answer the right page."""
+    assert load.requests > 0, f"{what}: no requests completed"
+    assert load.errors == 0 and load.bad == 0, (
+        f"{what}: {load.errors} socket/HTTP errors and {load.bad} wrong answers of "
+        f"{load.requests}; first: {load.sample}"
+    )
+
+
+class HelloProcess(WebProcess):
+    """The floor: tests/perf/hello_app through the real `odex serve` (same server, worker
+    count and flags as the app under test)."""
+
+    def start(self) -> HelloProcess:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.perf.hello_app", "serve", "--port", str(self.port)],
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        return self
+
+
+def wait_http(url: str, timeout: float = 30) -> None:
+    """Until `url` answers at all (the app's startup opens its pool and Redis first)."""
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            httpx.get(url, timeout=5)
+            return
+        except httpx.TransportError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
