@@ -52,8 +52,8 @@ format: install ## apply ruff formatting and safe fixes
 test: install browser lint ## lint, then every test against real PostgreSQL + Valkey (+ chromium)
 	$(BIN)/pytest
 
-bench-tools: ## install Debian's wrk, the load generator of the benches (skipped if present)
-	@command -v wrk >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null) || (sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null)
+bench-tools: ## install Debian's wrk and hey, the load generators of the benches (skipped if present)
+	@(command -v wrk && command -v hey) >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk hey >/dev/null) || (sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk hey >/dev/null)
 
 bench: install bench-tools ## performance figures vs floors of the same run; table + var/bench/<UTC time>.json
 	$(BIN)/pytest tests/perf -s -p no:cacheprovider --override-ini addopts= --timeout=3600

@@ -1,10 +1,13 @@
-"""Load from a non-Python generator: Debian's `wrk` (installed by `make bench-tools`) with
-tests/perf/pages.lua for signed-in sessions and path mixes, and the hello-world floor served by
-the real `odex serve`. Each run also measures the CPU time of wrk and of the server processes,
-so a bench can show that the generator was not the bottleneck."""
+"""Load from non-Python generators (Debian's `wrk` and `hey`, installed by `make bench-tools`):
+wrk with tests/perf/pages.lua for signed-in sessions and path mixes, hey where every request's
+latency is wanted; and the hello-world floor served by the real `odex serve`. A wrk run also
+measures the CPU time of wrk and of the server processes, so a bench can show that the
+generator was not the bottleneck."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import shutil
@@ -12,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,10 +69,26 @@ class Load:
         }
 
 
-def wrk_path() -> str:
-    found = shutil.which("wrk")
-    assert found, "wrk is missing: `make bench-tools` installs it (Debian package wrk)"
+def tool(name: str) -> str:
+    found = shutil.which(name)
+    assert found, f"{name} is missing: `make bench-tools` installs it (Debian package {name})"
     return found
+
+
+def run_hey(url: str, *, cookie: str, connections: int, seconds: float) -> list[float]:
+    """Every request's latency (ms) of a hey run of `seconds`; all must answer 200 (redirects
+    are not followed, so a lost session shows as a 303, not as the login page)."""
+    out = subprocess.run(
+        [
+            tool("hey"), "-z", f"{seconds}s", "-c", str(connections), "-disable-redirects",
+            "-H", f"Cookie: {cookie}", "-o", "csv", url,
+        ],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    rows = list(csv.DictReader(io.StringIO(out.stdout)))
+    statuses = Counter(row["status-code"] for row in rows)
+    assert rows and set(statuses) == {"200"}, f"hey {url}: answers {dict(statuses)} {out.stderr}"
+    return [float(row["response-time"]) * 1000 for row in rows]
 
 
 def _cpu(pids: Sequence[int]) -> float:
@@ -106,7 +126,7 @@ def _wrk_once(
     base_url: str, args: list[str], connections: int, seconds: float, server_pids: Sequence[int]
 ) -> Load:
     command = [
-        wrk_path(), "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "30s",
+        tool("wrk"), "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "30s",
         "-s", str(LUA), base_url, "--", *args,
     ]  # fmt: skip
     server_before = _cpu(server_pids)
