@@ -24,9 +24,10 @@ class FleetProcess:
         self.open_info: dict[str, Any] = {}
         self.reports: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self.reader: asyncio.Task[None] | None = None
-        self.log = tempfile.TemporaryFile()  # the fleet's stderr (a pipe could fill up)
+        # the fleet's stderr (a pipe could fill up unread); closed in close()
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115
 
-    async def start(self, timeout: float = 300) -> FleetProcess:
+    async def start(self, within: float = 300) -> FleetProcess:
         self.proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "tests.perf.ws_fleet",
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
@@ -38,7 +39,7 @@ class FleetProcess:
         self.reader = asyncio.create_task(self._read())
         opened = asyncio.create_task(self.opened.wait())
         ended = asyncio.create_task(self.proc.wait())
-        await asyncio.wait({opened, ended}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait({opened, ended}, timeout=within, return_when=asyncio.FIRST_COMPLETED)
         opened.cancel()
         ended.cancel()
         if not self.opened.is_set():
@@ -73,9 +74,9 @@ class FleetProcess:
     def event(self, key: int) -> asyncio.Event:
         return self.done.setdefault(key, asyncio.Event())
 
-    async def wait_done(self, key: int, timeout: float = 60) -> None:
+    async def wait_done(self, key: int, within: float = 60) -> None:
         """Until every socket has the message of round `key`."""
-        await asyncio.wait_for(self.event(key).wait(), timeout)
+        await asyncio.wait_for(self.event(key).wait(), within)
 
     async def report(self) -> dict[str, Any]:
         assert self.proc is not None and self.proc.stdin is not None

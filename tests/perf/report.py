@@ -1,5 +1,5 @@
 """How `make bench` keeps its figures: each beside its floor of the same run, the ratio, the
-issue's goal and the bound the bench asserts (the goal with 2× slack), written to
+issue's goal and the bound the bench asserts (the goal with 2x slack), written to
 `var/bench/<UTC date-time>.json` and printed as one table beside the previous run's ratios."""
 
 from __future__ import annotations
@@ -106,7 +106,7 @@ def _limit(fig: Figure, value: float | None) -> str:
     if value is None:
         return "-"
     sign = "≤" if fig.lower_is_better else "≥"
-    suffix = "×" if fig.floor is not None else f" {fig.unit}"
+    suffix = "x" if fig.floor is not None else f" {fig.unit}"
     return f"{sign} {_num(value)}{suffix}"
 
 
@@ -174,7 +174,7 @@ def table(started: datetime) -> str:
                 f.name,
                 f"{_num(f.value)} {f.unit}",
                 floor,
-                _num(f.ratio) + "×" if f.ratio is not None else "-",
+                _num(f.ratio) + "x" if f.ratio is not None else "-",
                 _limit(f, f.goal),
                 _limit(f, f.bound),
                 _num(previous.get(f.name)),

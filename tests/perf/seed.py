@@ -18,12 +18,19 @@ from app.deals.pipelines import DEFAULT_STAGES, ensure_default_pipeline
 from app.security.crypto import encrypt_text, key_ring
 
 CHUNK = 10_000
-FIRST = (
+
+
+def _words(text: str) -> tuple[str, ...]:
+    """Names written as prose (one list per line would run to hundreds of lines)."""
+    return tuple(text.split())
+
+
+FIRST = _words(
     "Anna Ben Clara David Emma Felix Greta Hugo Ida Jonas Karla Leon Mia Noah Olga Paul Rosa"
     " Sami Tara Uwe Vera Wim Xenia Yusuf Zoe Aiko Bruno Chloé Dmitri Élodie Farid Giulia Hana"
     " Igor Jana Kofi Lena Mateo Nina Oskar Priya Quentin Rania Sven Tomás Ulla Viktor Wanda"
-).split()
-LAST = (
+)
+LAST = _words(
     "Müller Schmidt Schneider Fischer Weber Meyer Wagner Becker Schulz Hoffmann Koch Richter"
     " Klein Wolf Schröder Neumann Schwarz Zimmermann Braun Krüger Hofmann Hartmann Lange Schmitt"
     " Werner Krause Meier Lehmann Schmid Schulze Maier Köhler Herrmann König Walter Mayer Huber"
@@ -42,11 +49,11 @@ LAST = (
     " Rodrigues Almeida Sánchez Pérez Gómez Fernández López Díaz Moreno Muñoz Álvarez Romero"
     " Navarro Torres Ramírez Gil Serrano Molina Suzuki Tanaka Watanabe Yamamoto Nakamura Kim"
     " Lee Park Chen Wang Li Zhang Liu Yang Huang Zhao Wu Zhou Xu Sun Ma Zhu Hu Guo He Lin Gao"
-).split()
+)
 TITLES = (
-    "CEO CTO CFO COO Head of Sales Account Executive Buyer Procurement Manager Engineer"
-    " Office Manager Consultant Founder Partner Director of Operations Marketing Lead"
-).split(" ")
+    "CEO", "CTO", "CFO", "Head of Sales", "Account Executive", "Buyer", "Procurement Manager",
+    "Engineer", "Office Manager", "Consultant", "Founder", "Partner", "Marketing Lead",
+)  # fmt: skip
 INDUSTRIES = ("Software", "Retail", "Logistics", "Health", "Finance", "Manufacturing", "Media")
 CURRENCIES = ("EUR", "EUR", "EUR", "USD", "GBP")
 
@@ -93,7 +100,8 @@ async def seed_contacts(tenant: Tenant, count: int, rng: random.Random) -> None:
     phone and their blind indexes; the search text comes from the app's trigger."""
     ring = key_ring()
     for part in _chunks(count):
-        rows: dict[str, list[Any]] = {k: [] for k in "id first last em eb ph pb title co own tag".split()}
+        columns = ("id", "first", "last", "em", "eb", "ph", "pb", "title", "co", "own", "tag")
+        rows: dict[str, list[Any]] = {k: [] for k in columns}
         for i in part:
             first, last = rng.choice(FIRST), rng.choice(LAST)
             email = f"{first}.{last}.{i}@example.com".lower()
@@ -192,11 +200,15 @@ async def seed_deals(
             tenant.deals[pipeline] = ids
 
 
-async def seed_history(tenant: Tenant, notes: int, activities: int, tasks: int, rng: random.Random) -> None:
+async def seed_history(
+    tenant: Tenant, notes: int, activities: int, tasks: int, rng: random.Random
+) -> None:
     """Sealed notes, timeline entries and tasks on the tenant's records; the first company gets
     its share of each so that its page is a busy one."""
     deals = [d for ids in tenant.deals.values() for d in ids]
-    subjects = [("company", c) for c in tenant.companies[:200]] + [("deal", d) for d in deals[:2000]]
+    subjects = [("company", c) for c in tenant.companies[:200]] + [
+        ("deal", d) for d in deals[:2000]
+    ]
     subjects += [("company", tenant.companies[0])] * 20
     async with tenant_transaction(tenant.tenant_id) as conn:
         picks = [rng.choice(subjects) for _ in range(notes)]

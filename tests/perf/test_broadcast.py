@@ -20,7 +20,7 @@ from tests.deals.helpers import make_deal, stages
 from tests.helpers import Account
 from tests.perf.fleet import FleetProcess
 from tests.perf.report import check, percentile, record
-from tests.realtime.servers import WebProcess, free_port, session_cookie, start_many
+from tests.realtime.servers import free_port, session_cookie, start_many
 
 SOCKETS = int(os.environ.get("BENCH_SOCKETS", "1000"))
 MOVES = int(os.environ.get("BENCH_MOVES", "30"))
@@ -109,16 +109,21 @@ class _Cpu:
         }
 
 
-async def _bare_rounds(
-    services: dict[str, str], payload: str
-) -> tuple[list[float], dict[str, float]]:
-    port = free_port()
-    bare = subprocess.Popen(
-        [sys.executable, "-m", "tests.perf.bare_broadcast", str(port)],
+def _spawn(args: list[str], services: dict[str, str]) -> subprocess.Popen[bytes]:
+    """A helper server process with the test services' environment (output discarded)."""
+    return subprocess.Popen(
+        [sys.executable, *args],
         env={**os.environ, **services},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+
+
+async def _bare_rounds(
+    services: dict[str, str], payload: str
+) -> tuple[list[float], dict[str, float]]:
+    port = free_port()
+    bare = _spawn(["-m", "tests.perf.bare_broadcast", str(port)], services)
     fleet = None
     try:
         url, origin = f"ws://127.0.0.1:{port}/", f"http://127.0.0.1:{port}"
@@ -190,4 +195,3 @@ async def test_p1_move_to_every_socket_vs_bare_broadcast(
             detail=cpu,
         )
     check(p99)
-

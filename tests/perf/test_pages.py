@@ -50,6 +50,11 @@ async def _sessions(app: Any, accounts: list[Account]) -> list[str]:
     return cookies
 
 
+async def _get(url: str, cookie: str) -> httpx.Response:
+    async with httpx.AsyncClient(headers={"Cookie": cookie}, timeout=60) as http:
+        return await http.get(url)
+
+
 def _start(services: dict[str, str]) -> tuple[WebProcess, HelloProcess]:
     server, hello = WebProcess(services).start(), HelloProcess(services).start()
     server.wait_ready()
@@ -107,7 +112,7 @@ async def test_p2_board_page_requests_per_second_vs_hello_world(
     (cookie,) = await _sessions(app, [tenant_a])
     server, hello = _start(services)
     try:
-        page = httpx.get(server.url + "/deals/board", headers={"Cookie": cookie}, timeout=30)
+        page = await _get(server.url + "/deals/board", cookie)
         assert page.status_code == 200 and page.text.count(CARD) == BOARD_DEALS
         before = await asyncio.to_thread(_hello, hello, P2_CONNECTIONS)
         board = await asyncio.to_thread(
@@ -190,7 +195,7 @@ async def test_p7_pages_under_load_vs_hello_world(
     loads: dict[str, Load] = {}
     try:
         for name, (path, marker) in pages.items():  # each page is the signed-in page it seems
-            page = httpx.get(server.url + path, headers={"Cookie": cookies[1]}, timeout=60)
+            page = await _get(server.url + path, cookies[1])
             assert page.status_code == 200 and marker in page.text, (name, page.status_code)
         before = await asyncio.to_thread(_hello, hello, USERS)
         for name, (path, marker) in pages.items():

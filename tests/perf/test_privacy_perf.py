@@ -100,9 +100,7 @@ async def test_p3_export_vs_copy_and_its_memory(
             "insert into exports (id, tenant_id, user_id) values ($1, $2, $3)",
             export_id, tenant_a.tenant_id, tenant_a.user_id,
         )  # fmt: skip
-    run = await asyncio.to_thread(
-        _job, services, "export", str(tenant_a.tenant_id), str(export_id)
-    )
+    run = await asyncio.to_thread(_job, services, "export", str(tenant_a.tenant_id), str(export_id))
     copy_after, _ = await _copy_seconds(tenant_a.tenant_id)
     async with tenant_transaction(tenant_a.tenant_id) as conn:
         status = await conn.fetchval("select status from exports where id = $1", export_id)
@@ -112,8 +110,9 @@ async def test_p3_export_vs_copy_and_its_memory(
     assert rows == CONTACTS, f"the export holds {rows:,} contacts, not {CONTACTS:,}"
     floor = (copy_before + copy_after) / 2
     print(
-        f"\nP3: export of {CONTACTS:,} contacts ({rows:,} rows in the zip, {archive.stat().st_size/1e6:.0f}"
-        f" MB) vs COPY of the same rows ({size / 1e6:.0f} MB CSV; {copy_before:.2f} s before,"
+        f"\nP3: export of {CONTACTS:,} contacts ({rows:,} rows in the zip,"
+        f" {archive.stat().st_size / 1e6:.0f} MB) vs COPY of the same rows ({size / 1e6:.0f} MB"
+        f" CSV; {copy_before:.2f} s before,"
         f" {copy_after:.2f} s after); worker RSS {run['rss_before_mb']:.0f} MB before the job,"
         f" peak {run['rss_peak_mb']:.0f} MB ({run['samples']} samples)"
     )

@@ -37,6 +37,7 @@ class Fleet:
         self.marker = re.compile(marker) if marker else None
         self.count_text: str = config.get("count", "")
         self.rounds: bool = config.get("rounds", True)
+        self.open_at_once: int = config.get("open_at_once", OPEN_AT_ONCE)
         self.sockets: list[Any] = []
         self.counts = [0] * len(self.specs)
         self.keys: list[set[int]] = [set() for _ in self.specs]
@@ -46,7 +47,7 @@ class Fleet:
         self.last = ""  # the last counted message (P1's floor broadcasts the same bytes)
 
     async def open(self) -> None:
-        gate = asyncio.Semaphore(OPEN_AT_ONCE)
+        gate = asyncio.Semaphore(self.open_at_once)
 
         async def one(spec: list[str]) -> Any:
             url, origin, cookie, _group = spec
