@@ -25,6 +25,7 @@ import psutil
 from tests.realtime.servers import WebProcess
 
 LUA = Path(__file__).with_name("pages.lua")
+PROFILES = Path(__file__).resolve().parents[2] / "var" / "bench" / "profiles"
 SECONDS = float(os.environ.get("BENCH_SECONDS", "5"))
 WARMUP = float(os.environ.get("BENCH_WARMUP_SECONDS", "1"))
 HELLO_TEXT = "Hello, world"
@@ -109,9 +110,12 @@ def run_wrk(
     seconds: float = SECONDS,
     expect: str = "",
     warmup: float = WARMUP,
+    profile: str = "",
 ) -> Load:
     """Run wrk (one thread) against `base_url` over `paths` with `connections` connections;
-    every answer must be a 200 containing `expect`. A short unrecorded warm-up goes first."""
+    every answer must be a 200 containing `expect`. A short unrecorded warm-up goes first.
+    With BENCH_PROFILE=1 (and py-spy installed) the first server is sampled during the run
+    into var/bench/profiles/<profile>.txt (collapsed stacks: tests/perf/profile_summary.py)."""
     with tempfile.TemporaryDirectory(prefix="odex-wrk-") as tmp:
         cookie_file, path_file = Path(tmp, "cookies"), Path(tmp, "paths")
         cookie_file.write_text("".join(f"{c}\n" for c in cookies))
@@ -119,7 +123,27 @@ def run_wrk(
         args = [str(cookie_file), str(path_file), expect]
         if warmup > 0:
             _wrk_once(base_url, args, connections, warmup, server_pids)
-        return _wrk_once(base_url, args, connections, seconds, server_pids)
+        spy = _profiler(profile, server_pids[0], seconds) if profile else None
+        try:
+            return _wrk_once(base_url, args, connections, seconds, server_pids)
+        finally:
+            if spy is not None:
+                spy.wait(60)
+
+
+def _profiler(label: str, pid: int, seconds: float) -> subprocess.Popen[bytes] | None:
+    """py-spy sampling `pid` for `seconds` (only with BENCH_PROFILE=1; the figures of a
+    profiled run are not comparable: the sampler takes CPU from a small machine)."""
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    if os.environ.get("BENCH_PROFILE") != "1" or not Path(spy).exists():
+        return None
+    PROFILES.mkdir(parents=True, exist_ok=True)
+    out = PROFILES / f"{label.replace(' ', '-')}.txt"
+    return subprocess.Popen(
+        [spy, "record", "-p", str(pid), "-d", str(max(1, round(seconds))), "-r", "100",
+         "--format", "raw", "-o", str(out)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
 
 
 def _wrk_once(

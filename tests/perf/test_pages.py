@@ -123,6 +123,7 @@ async def test_p2_board_page_requests_per_second_vs_hello_world(
             cookies=[cookie],
             connections=P2_CONNECTIONS,
             expect=CARD,
+            profile="P2 board",
         )
         assert_clean(board, "board page")
         after = await asyncio.to_thread(_hello, hello, P2_CONNECTIONS)
@@ -201,7 +202,7 @@ async def test_p7_pages_under_load_vs_hello_world(
         for name, (path, marker) in pages.items():
             loads[name] = await asyncio.to_thread(
                 run_wrk, server.url, [path], server_pids=[_pid(server)], cookies=cookies,
-                connections=USERS, expect=marker,
+                connections=USERS, expect=marker, profile=f"P7 {name}",
             )  # fmt: skip
             assert_clean(loads[name], name)
         mix_paths = [pages[name][0] for name, weight in MIX.items() for _ in range(weight)]
