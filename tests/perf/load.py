@@ -19,6 +19,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -146,25 +147,47 @@ def _profiler(label: str, pid: int, seconds: float) -> subprocess.Popen[bytes] |
     )  # fmt: skip
 
 
-def _wrk_once(
-    base_url: str, args: list[str], connections: int, seconds: float, server_pids: Sequence[int]
-) -> Load:
+@dataclass
+class WrkOutput:
+    """A wrk script's JSON line (WRK_JSON …), its sample line and wrk's own CPU seconds."""
+
+    data: dict[str, Any]
+    sample: str
+    cpu: float
+
+
+def run_wrk_script(
+    base_url: str, script: Path, args: Sequence[str], *, threads: int, connections: int,
+    seconds: float,
+) -> WrkOutput:  # fmt: skip
+    """Run wrk with one of our Lua scripts, whose done() prints `WRK_JSON {…}`."""
     command = [
-        tool("wrk"), "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "30s",
-        "-s", str(LUA), base_url, "--", *args,
+        tool("wrk"), f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s",
+        "--timeout", "30s", "-s", str(script), base_url, "--", *args,
     ]  # fmt: skip
-    server_before = _cpu(server_pids)
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert proc.stdout is not None
     output = proc.stdout.read()
     _, status, usage = os.wait4(proc.pid, 0)  # wrk's own CPU time, not other children's
     proc.returncode = os.waitstatus_to_exitcode(status)
-    server_cpu = _cpu(server_pids) - server_before
     assert proc.returncode == 0, output
     line = next((x for x in output.splitlines() if x.startswith("WRK_JSON ")), None)
     assert line, f"wrk printed no result:\n{output}"
-    data = json.loads(line.removeprefix("WRK_JSON "))
     sample = next((x for x in output.splitlines() if x.startswith("WRK_SAMPLE ")), "")
+    return WrkOutput(
+        json.loads(line.removeprefix("WRK_JSON ")),
+        sample.removeprefix("WRK_SAMPLE ").strip(),
+        usage.ru_utime + usage.ru_stime,
+    )
+
+
+def _wrk_once(
+    base_url: str, args: list[str], connections: int, seconds: float, server_pids: Sequence[int]
+) -> Load:
+    server_before = _cpu(server_pids)
+    out = run_wrk_script(base_url, LUA, args, threads=1, connections=connections, seconds=seconds)
+    server_cpu = _cpu(server_pids) - server_before
+    data = out.data
     wall = data["duration_us"] / 1e6
     return Load(
         requests=data["requests"],
@@ -175,8 +198,8 @@ def _wrk_once(
         p99_ms=data["p99_us"] / 1000,
         errors=sum(data[k] for k in ("connect", "read", "write", "status", "timeout")),
         bad=data["bad"],
-        sample=sample.removeprefix("WRK_SAMPLE ").strip(),
-        wrk_cpu=usage.ru_utime + usage.ru_stime,
+        sample=out.sample,
+        wrk_cpu=out.cpu,
         server_cpu=server_cpu,
     )
 
