@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test fuzz lint format migrate seed worker serve bench browser deploy-tools clean
+.PHONY: help install run test fuzz lint format migrate seed worker serve bench soak bench-tools browser deploy-tools clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -62,8 +62,14 @@ test: install browser deploy-tools lint ## lint, then every test against real Po
 fuzz: install ## the hostile-input sweep, longer (FUZZ_EXAMPLES sweeps of every route, default 25)
 	ODEX_FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-25} $(BIN)/pytest tests/core/test_no_server_errors.py -k generated -p no:cacheprovider --timeout=3600
 
-bench: install ## performance figures (tests/perf), each as a ratio to a floor measured in the same run
-	$(BIN)/pytest tests/perf -s -p no:cacheprovider --override-ini addopts=
+bench-tools: ## install Debian's wrk and hey, the load generators of the benches (skipped if present)
+	@(command -v wrk && command -v hey) >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk hey >/dev/null) || (sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk hey >/dev/null)
+
+bench: install bench-tools ## performance figures vs floors of the same run; table + var/bench/<UTC time>.json
+	$(BIN)/pytest tests/perf -s -p no:cacheprovider --override-ini addopts= --timeout=3600
+
+soak: install bench-tools ## R8: 1,000 sockets on 2 web processes, 200 writes/s for 60 s (also in bench with BENCH_SOAK=1)
+	BENCH_SOAK=1 $(BIN)/pytest tests/perf/test_soak.py -s -p no:cacheprovider --override-ini addopts= --timeout=3600
 
 clean: ## remove the virtualenv, vendor files and local data (var/)
 	rm -rf $(VENV) node_modules static/vendor var
