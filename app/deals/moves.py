@@ -10,6 +10,7 @@ from app.accounts.schemas import Current
 from app.core.db import tenant_transaction
 from app.crm.activity import field_diff, record_activity
 from app.deals import live
+from app.deals.queries import fetch_columns, lock_board
 from app.deals.schemas import MoveOutcome
 from app.deals.services import LOST_REASON_NEEDED, POSITION_GAP, _end_position
 
@@ -83,24 +84,24 @@ async def move_deal(
         )
         if deal is None:
             return MoveOutcome(False, GONE, deal_id, None, touched)
+        pipeline_id: UUID = deal["pipeline_id"]
+        await lock_board(conn, pipeline_id)
         touched = list(dict.fromkeys([*touched, deal["stage_id"]]))
+
+        async def refused(message: str, stage_ids: list[UUID]) -> MoveOutcome:
+            columns = await fetch_columns(conn, pipeline_id, only=stage_ids)
+            return MoveOutcome(False, message, deal_id, pipeline_id, stage_ids, columns)
+
         target = await conn.fetchrow("select * from stages where id = $1", stage_id)
         if target is None:
             others = [s for s in touched if s != stage_id]
-            return MoveOutcome(
-                False, "That stage doesn't exist any more.", deal_id, deal["pipeline_id"], others
-            )
-        if target["pipeline_id"] != deal["pipeline_id"]:
-            return MoveOutcome(
-                False,
-                "That stage belongs to another pipeline.",
-                deal_id,
-                deal["pipeline_id"],
-                [s for s in touched if s != stage_id],
-            )
+            return await refused("That stage doesn't exist any more.", others)
+        if target["pipeline_id"] != pipeline_id:
+            others = [s for s in touched if s != stage_id]
+            return await refused("That stage belongs to another pipeline.", others)
         reason = lost_reason  # read by MoveForm: trimmed, storable, at most 1000 characters
         if target["kind"] == "lost" and not reason and deal["stage_kind"] != "lost":
-            return MoveOutcome(False, LOST_REASON_NEEDED, deal_id, deal["pipeline_id"], touched)
+            return await refused(LOST_REASON_NEEDED, touched)
         new_reason = (reason or deal["lost_reason"]) if target["kind"] == "lost" else None
         position = await _place_after(conn, stage_id, deal_id, after_id)
         moved = await conn.fetchval(
@@ -114,7 +115,7 @@ async def move_deal(
             new_reason,
         )
         if moved is None:
-            return MoveOutcome(False, STALE, deal_id, deal["pipeline_id"], touched)
+            return await refused(STALE, touched)
         if deal["stage_id"] != stage_id:
             await record_activity(
                 current.tenant_id,
@@ -130,14 +131,12 @@ async def move_deal(
                     ("stage_id", "lost_reason"),
                 ),
             )
-        tenant_id, pipeline_id = current.tenant_id, deal["pipeline_id"]
-        columns = list(touched)
-
-        async def push() -> None:
-            await live.stages_changed(tenant_id, pipeline_id, columns)
-
-        live.push_after_commit(push)
-    return MoveOutcome(True, "", deal_id, pipeline_id, touched)
+        # The columns as this transaction leaves them: the mover's answer, and (after commit)
+        # the push to everyone watching. Moves on this board hold its lock, so each one reads
+        # after the previous one committed and the pushes never step back in time.
+        columns = await fetch_columns(conn, pipeline_id, only=touched)
+        live.publish_columns_after_commit(current.tenant_id, columns)
+    return MoveOutcome(True, "", deal_id, pipeline_id, touched, columns)
 
 
 async def _stage_name(conn: asyncpg.Connection, stage_id: UUID) -> str:

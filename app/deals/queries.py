@@ -55,6 +55,13 @@ def pipeline_from_row(row: asyncpg.Record) -> PipelineInfo:
     return PipelineInfo(row["id"], row["name"], row["is_default"], row["version"])
 
 
+async def lock_board(conn: asyncpg.Connection, pipeline_id: UUID) -> None:
+    """Serialise board moves of one pipeline until the transaction ends (the pipeline row,
+    FOR NO KEY UPDATE: deals' foreign-key checks are not blocked), so a move's own read of
+    its columns sees every move committed before it."""
+    await conn.execute("select 1 from pipelines where id = $1 for no key update", pipeline_id)
+
+
 async def fetch_stages(conn: asyncpg.Connection, pipeline_id: UUID) -> list[StageInfo]:
     rows = await conn.fetch(
         "select * from stages where pipeline_id = $1 order by position, created_at, id",
