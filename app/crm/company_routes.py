@@ -9,6 +9,7 @@ from uuid import UUID
 from litestar import Response, get, post
 
 from app.accounts.schemas import Current
+from app.core.db import tenant_transaction
 from app.core.errors import FormInvalid
 from app.core.forms import read_form, read_query
 from app.core.web import get_session, redirect, render
@@ -75,17 +76,19 @@ async def render_company(
     company_id: UUID,
     extra: dict[str, Any] | None = None,
 ) -> Response[str]:
-    """The company page; `extra` carries a notes/tasks form's errors and values."""
-    company = await companies.get_company(current, company_id)
-    panel = await subject_panel(current, "company", company_id)
+    """The company page; `extra` carries a notes/tasks form's errors and values. One
+    transaction: the services below join it, so the page is one consistent read."""
+    async with tenant_transaction(current.tenant_id, current.user_id):
+        company = await companies.get_company(current, company_id)
+        panel = await subject_panel(current, "company", company_id)
+        ctx = {
+            "company": company,
+            "contacts": await list_contacts(current, company_id=company_id, limit=100),
+            "deals": await company_deals(current, company_id),
+            "invoices": await company_invoices(current, company_id),
+            "panel": panel,
+        }
     panel.update(extra or {})
-    ctx = {
-        "company": company,
-        "contacts": await list_contacts(current, company_id=company_id, limit=100),
-        "deals": await company_deals(current, company_id),
-        "invoices": await company_invoices(current, company_id),
-        "panel": panel,
-    }
     return render(request, "crm/companies/detail.html", ctx)
 
 

@@ -9,6 +9,7 @@ from uuid import UUID
 from litestar import Response, get, post
 
 from app.accounts.schemas import Current
+from app.core.db import tenant_transaction
 from app.core.errors import FormInvalid
 from app.core.forms import read_form, read_query
 from app.core.web import get_session, redirect, render
@@ -87,11 +88,14 @@ async def render_contact(
     contact_id: UUID,
     extra: dict[str, Any] | None = None,
 ) -> Response[str]:
-    """The contact page; `extra` carries a notes/tasks form's errors and values."""
-    contact = await contacts.get_contact(current, contact_id)
-    panel = await subject_panel(current, "contact", contact_id)
+    """The contact page; `extra` carries a notes/tasks form's errors and values. One
+    transaction: the services below join it."""
+    async with tenant_transaction(current.tenant_id, current.user_id):
+        contact = await contacts.get_contact(current, contact_id)
+        panel = await subject_panel(current, "contact", contact_id)
+        deals = await contact_deals(current, contact_id)
     panel.update(extra or {})
-    ctx = {"contact": contact, "panel": panel, "deals": await contact_deals(current, contact_id)}
+    ctx = {"contact": contact, "panel": panel, "deals": deals}
     return render(request, "crm/contacts/detail.html", ctx)
 
 
