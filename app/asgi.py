@@ -9,6 +9,7 @@ from litestar.config.app import AppConfig
 from litestar.middleware import DefineMiddleware
 from litestar.static_files import create_static_files_router
 
+from app import domains
 from app.accounts import routes as accounts_routes
 from app.accounts import settings_routes
 from app.billing import routes as billing_routes
@@ -44,6 +45,7 @@ def create_app() -> Litestar:
     """Build the web app; Redis and the DB pool are opened on startup inside the loop (without
     waiting for either server: while one is down, pages answer 503 until it is back)."""
     settings = get_settings()
+    domains.load()
 
     async def on_startup() -> None:
         await db.start_pool()

@@ -29,6 +29,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: "/tests/e2e/" in str(item.path))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def wired_domains() -> None:
+    """Event subscribers and cross-domain wiring, as the web app and the worker have them."""
+    from app import domains
+
+    domains.load()
+
+
 @pytest.fixture(scope="session")
 def services() -> Iterator[dict[str, str]]:
     """Start (or adopt) PostgreSQL, Valkey and the mail sink; migrate; export the URLs."""

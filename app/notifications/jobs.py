@@ -21,7 +21,8 @@ from uuid import UUID
 import aiosmtplib
 
 from app.core.db import global_transaction, tenant_transaction, user_transaction
-from app.notifications.services import notify, queue_mail
+from app.core.mail import queue_mail
+from app.notifications.services import notify
 from app.settings import get_settings
 
 log = logging.getLogger("odex.mail")

@@ -1,7 +1,7 @@
 """CRM encryption at rest: contacts' emails/phones, note bodies and failed import rows' cells
 become AES-256-GCM ciphertext.
 
-Existing rows are encrypted by a Python step of this migration (app.security.crypto, with the
+Existing rows are encrypted by a Python step of this migration (app.core.crypto, with the
 FIELD_KEYS / BLIND_INDEX_KEY of the environment that migrates) and the plaintext columns are
 dropped in the same transaction. The alternative, keeping the plaintext columns nullable for the
 rotation job to encrypt later, would leave clear text on disk until that job ran and every read
@@ -76,7 +76,7 @@ BATCH = 1000
 async def encrypt_existing() -> None:
     """Encrypt the plaintext emails, phones, note bodies and import error cells already there."""
     from app.crm.secure import seal_contact
-    from app.security.crypto import encrypt_text
+    from app.core.crypto import encrypt_text
 
     txn = engine().current_transaction.get()
     if txn is None:

@@ -1,0 +1,14 @@
+"""The billing domain, declared once (see app.core.domain)."""
+
+from __future__ import annotations
+
+from app.billing.limits import check_seat_limit
+from app.core.domain import Domain, Subscription
+from app.core.events import SeatsRequested
+
+
+async def _seats_requested(event: SeatsRequested) -> None:
+    await check_seat_limit(event.tenant_id, event.adding)  # FormInvalid past the plan's seats
+
+
+DOMAIN = Domain(name="billing", subscriptions=(Subscription(SeatsRequested, _seats_requested),))
