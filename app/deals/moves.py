@@ -11,7 +11,7 @@ from app.core.db import tenant_transaction
 from app.crm.activity import field_diff, record_activity
 from app.deals import live
 from app.deals.schemas import MoveOutcome
-from app.deals.services import LOST_REASON_NEEDED, POSITION_GAP, _end_position
+from app.deals.services import LOST_REASON_NEEDED, POSITION_GAP, end_position
 
 STALE = "Someone else changed this deal a moment ago. The board now shows where it is."
 GONE = "This deal was deleted a moment ago."
@@ -35,7 +35,7 @@ async def _place_after(
                 deal_id,
             )
             if low is None:  # that card left the stage meanwhile: go to the bottom
-                return await _end_position(conn, stage_id)
+                return await end_position(conn, stage_id)
         high = await conn.fetchval(
             "select min(position) from deals where stage_id = $1 and id <> $2"
             + (" and position > $3" if low is not None else ""),

@@ -14,7 +14,7 @@ from app.core.errors import FormInvalid, RecordNotFound
 from app.crm.activity import edit_conflict, field_diff, record_activity, stale_page
 from app.deals import live
 from app.deals.money import format_amount
-from app.deals.pipelines import _ensure_default
+from app.deals.pipelines import ensure_default_in
 from app.deals.schemas import CHOOSE_STAGE, DealEdit, DealForm
 from app.notifications.services import notify
 
@@ -123,7 +123,8 @@ def _push_changed(tenant_id: UUID, deal_id: UUID, created: bool, stage_ids: list
     live.push_after_commit(push)
 
 
-async def _end_position(conn: asyncpg.Connection, stage_id: UUID) -> float:
+async def end_position(conn: asyncpg.Connection, stage_id: UUID) -> float:
+    """The position after the last deal of a stage (a card added or moved to its end)."""
     top = await conn.fetchval("select max(position) from deals where stage_id = $1", stage_id)
     return float(top) + POSITION_GAP if top is not None else POSITION_GAP
 
@@ -132,7 +133,7 @@ async def create_deal(current: Current, data: DealForm) -> UUID:
     """Create a deal at the bottom of its stage; viewers of the board and lists see it live."""
     deal_id = uuid.uuid4()
     async with tenant_transaction(current.tenant_id, current.user_id) as conn:
-        await _ensure_default(conn, current.tenant_id)
+        await ensure_default_in(conn, current.tenant_id)
         values = await _clean(conn, data)
         await conn.execute(
             "insert into deals (id, tenant_id, title, amount, currency, pipeline_id, stage_id,"
@@ -145,7 +146,7 @@ async def create_deal(current: Current, data: DealForm) -> UUID:
             values["currency"],
             values["pipeline_id"],
             values["stage_id"],
-            await _end_position(conn, values["stage_id"]),
+            await end_position(conn, values["stage_id"]),
             values["expected_close_date"],
             values["owner_id"],
             values["company_id"],
@@ -186,7 +187,7 @@ async def update_deal(current: Current, deal_id: UUID, data: DealEdit) -> None:
             )
         position = before["position"]
         if values["stage_id"] != before["stage_id"]:
-            position = await _end_position(conn, values["stage_id"])
+            position = await end_position(conn, values["stage_id"])
         saved = await conn.execute(
             "update deals set title = $3, amount = $4, currency = $5, pipeline_id = $6,"
             " stage_id = $7, position = $8, expected_close_date = $9, owner_id = $10,"

@@ -52,7 +52,7 @@ def _plain(details: dict[str, Any] | None) -> dict[str, Any]:
 @asynccontextmanager
 async def in_tenant(tenant_id: UUID) -> AsyncIterator[asyncpg.Connection]:
     """Join the caller's transaction for this tenant, or open one."""
-    scope = db._scope.get()  # the open transaction's (tenant, user), if any
+    scope = db.current_scope()  # the open transaction's (tenant, user), if any
     if scope is not None and scope[0] == tenant_id:
         txn = db.engine().current_transaction.get()
         assert txn is not None
