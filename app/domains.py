@@ -1,32 +1,39 @@
-"""The domains, in dependency order (lowest first): the one list to extend with a new domain.
+"""The domains as loaded objects: app.core.domain.DOMAIN_NAMES, each's app/<name>/domain.py.
 
-Layers (enforced by import-linter, `make lint`): app.settings < app.core < accounts < realtime
-< notifications < security < billing < crm < deals < invoices < support | privacy | ops
-< jobs < the composition roots (this module, app.asgi, app.cli, app.seed, app.processes).
+Composition root (with app.asgi, app.worker, app.seed, app.cli): it may import every domain.
+`load()` wires them once per process (event subscriptions, layout slots, registrations into
+lower domains); the web app, the worker, the demo seed and the test session call it.
 """
 
 from __future__ import annotations
 
-from app.billing.domain import DOMAIN as BILLING
-from app.core import events
-from app.core.domain import Domain
-from app.deals.domain import DOMAIN as DEALS
-from app.security.domain import DOMAIN as SECURITY
+import importlib
 
-DOMAINS: tuple[Domain, ...] = (SECURITY, BILLING, DEALS)
+from app.core import events, templating
+from app.core.domain import DOMAIN_NAMES, Domain
 
-_loaded = False
+_loaded: tuple[Domain, ...] = ()
+
+
+def _import(name: str) -> Domain:
+    domain = importlib.import_module(f"app.{name}.domain").DOMAIN
+    if not isinstance(domain, Domain) or domain.name != name:
+        raise TypeError(f"app/{name}/domain.py must export DOMAIN = Domain(name={name!r}, ...)")
+    return domain
 
 
 def load() -> tuple[Domain, ...]:
-    """Wire every domain once: event subscriptions, then the registrations into lower domains."""
+    """Every domain, lowest first, wired once: subscriptions, slots, then registrations."""
     global _loaded
     if not _loaded:
-        for domain in DOMAINS:
+        domains = tuple(_import(name) for name in DOMAIN_NAMES)
+        for domain in domains:
             for subscription in domain.subscriptions:
                 events.subscribe(subscription.event, subscription.handler)
+            for slot in domain.slots:
+                templating.add_slot(slot)
             for wire in domain.wiring:
                 wire()
         events.mark_wired()
-        _loaded = True
-    return DOMAINS
+        _loaded = domains
+    return _loaded

@@ -29,14 +29,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: "/tests/e2e/" in str(item.path))
 
 
-@pytest.fixture(scope="session", autouse=True)
-def wired_domains() -> None:
-    """Event subscribers and cross-domain wiring, as the web app and the worker have them."""
-    from app import domains
-
-    domains.load()
-
-
 @pytest.fixture(scope="session")
 def services() -> Iterator[dict[str, str]]:
     """Start (or adopt) PostgreSQL, Valkey and the mail sink; migrate; export the URLs."""
@@ -85,6 +77,9 @@ def services() -> Iterator[dict[str, str]]:
         env={**os.environ},
         stdout=subprocess.DEVNULL,
     )
+    from app import domains
+
+    domains.load()  # event subscribers, slots and wiring, as the web app and the worker have them
     yield env
     for service in reversed(started):
         service.stop()

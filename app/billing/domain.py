@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from app.billing import routes
+from app.billing.grace import GRACE_CRON
+from app.billing.jobs import BILLING_CRON, BILLING_FUNCTIONS
 from app.billing.limits import check_seat_limit
 from app.core.domain import Domain, Subscription
 from app.core.events import SeatsRequested
@@ -11,4 +14,10 @@ async def _seats_requested(event: SeatsRequested) -> None:
     await check_seat_limit(event.tenant_id, event.adding)  # FormInvalid past the plan's seats
 
 
-DOMAIN = Domain(name="billing", subscriptions=(Subscription(SeatsRequested, _seats_requested),))
+DOMAIN = Domain(
+    name="billing",
+    routes=routes.ROUTES,
+    jobs=BILLING_FUNCTIONS,
+    crons=(BILLING_CRON, GRACE_CRON),
+    subscriptions=(Subscription(SeatsRequested, _seats_requested),),
+)

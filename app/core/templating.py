@@ -8,27 +8,13 @@ from typing import Any
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from jinja2_fragments import render_block
 
+from app.core.domain import DOMAIN_NAMES, Slot
 from app.settings import ROOT
-
-DOMAINS = (
-    "accounts",
-    "notifications",
-    "core",
-    "crm",
-    "privacy",
-    "billing",
-    "security",
-    "deals",
-    "realtime",
-    "invoices",
-    "support",
-    "ops",
-)
 
 
 def _loaders() -> list[FileSystemLoader]:
     paths = [ROOT / "components"]
-    paths += [ROOT / "app" / d / "templates" for d in DOMAINS]
+    paths += [ROOT / "app" / d / "templates" for d in ("core", *DOMAIN_NAMES)]
     return [FileSystemLoader(str(p)) for p in paths if Path(p).exists()]
 
 
@@ -48,6 +34,26 @@ def render_html(template: str, context: dict[str, Any], block: str | None = None
         return env.get_template(template).render(context)
     return render_block(env, template, block, context)
 
+
+# area -> the domains' templates for it (app.core.domain.Slot), filled by app.domains.load():
+# shared layouts loop over an area and never name a domain's partial.
+_SLOTS: dict[str, list[Slot]] = {}
+
+
+def add_slot(slot: Slot) -> None:
+    """A domain's template for one layout area (at start-up)."""
+    area = _SLOTS.setdefault(slot.area, [])
+    if slot not in area:
+        area.append(slot)
+        area.sort(key=lambda s: s.order)
+
+
+def slots(area: str) -> list[str]:
+    """The templates of a layout area, in order (the layouts' `slots("header_actions")`)."""
+    return [slot.template for slot in _SLOTS.get(area, ())]
+
+
+env.globals["slots"] = slots
 
 # The UI macros are a global, so a block rendered on its own (htmx swap, websocket push) sees
 # them just like the full page does.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from app.core.domain import Domain, Subscription
 from app.core.events import WorkspaceCreated
 from app.crm.note_routes import register_record_page
+from app.deals import board_routes, routes
 from app.deals.pipelines import ensure_default_pipeline
 from app.deals.routes import render_deal
 
@@ -19,6 +20,7 @@ def _deal_record_page() -> None:
 
 DOMAIN = Domain(
     name="deals",
+    routes=(*routes.ROUTES, *board_routes.ROUTES),
     subscriptions=(Subscription(WorkspaceCreated, _workspace_created),),
     wiring=(_deal_record_page,),
 )

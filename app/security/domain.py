@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from app.core.domain import Domain, Subscription
+from arq import cron
+
+from app.core.domain import Domain, Slot, Subscription
 from app.core.events import AccountSecurityEvent, WorkspaceSecurityEvent
+from app.security import mfa_routes, routes
 from app.security.alerts import alert_user_workspaces, raise_security_alert
+from app.security.rotation import rotate_field_keys
 
 
 async def _workspace_alert(event: WorkspaceSecurityEvent) -> None:
@@ -19,6 +23,13 @@ async def _account_alert(event: AccountSecurityEvent) -> None:
 
 DOMAIN = Domain(
     name="security",
+    routes=(*routes.ROUTES, *mfa_routes.ROUTES),
+    jobs=(rotate_field_keys,),
+    crons=(cron(rotate_field_keys, hour={3}, minute={17}, timeout=3600),),  # no-op once rotated
+    slots=(
+        Slot("app_top", "security/_live_slot.html"),
+        Slot("header_actions", "security/_alerts_slot.html", order=10),
+    ),
     subscriptions=(
         Subscription(WorkspaceSecurityEvent, _workspace_alert),
         Subscription(AccountSecurityEvent, _account_alert),
