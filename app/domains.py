@@ -23,7 +23,7 @@ def _import(name: str) -> Domain:
 
 
 def load() -> tuple[Domain, ...]:
-    """Every domain, lowest first, wired once: subscriptions, slots, then registrations."""
+    """Every domain, lowest first, wired once: subscriptions, slots, sidebar, registrations."""
     global _loaded
     if not _loaded:
         domains = tuple(_import(name) for name in DOMAIN_NAMES)
@@ -32,6 +32,8 @@ def load() -> tuple[Domain, ...]:
                 events.subscribe(subscription.event, subscription.handler)
             for slot in domain.slots:
                 templating.add_slot(slot)
+            for entry in domain.nav:
+                templating.add_nav(entry)
             for wire in domain.wiring:
                 wire()
         events.mark_wired()

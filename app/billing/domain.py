@@ -6,7 +6,7 @@ from app.billing import routes
 from app.billing.grace import GRACE_CRON
 from app.billing.jobs import BILLING_CRON, BILLING_FUNCTIONS
 from app.billing.limits import check_seat_limit
-from app.core.domain import Domain, Subscription
+from app.core.domain import Domain, NavEntry, Subscription
 from app.core.events import SeatsRequested
 
 
@@ -20,4 +20,5 @@ DOMAIN = Domain(
     jobs=BILLING_FUNCTIONS,
     crons=(BILLING_CRON, GRACE_CRON),
     subscriptions=(Subscription(SeatsRequested, _seats_requested),),
+    nav=(NavEntry("workspace", "/settings/billing", "credit-card", "Billing", order=20),),
 )

@@ -52,6 +52,19 @@ class Slot:
 
 
 @dataclass(frozen=True)
+class NavEntry:
+    """A sidebar link in `section` ("main", "workspace", "account" or "help"), by `order`;
+    shown to every signed-in `audience="member"`, or only to admins / staff."""
+
+    section: str
+    href: str
+    icon: str
+    label: str
+    order: int = 50
+    audience: str = "member"
+
+
+@dataclass(frozen=True)
 class Domain:
     """One domain's contributions to the app, named once."""
 
@@ -60,6 +73,7 @@ class Domain:
     jobs: Sequence[Any] = ()  # arq job functions
     crons: Sequence[Any] = ()  # arq cron jobs
     slots: Sequence[Slot] = ()
+    nav: Sequence[NavEntry] = ()
     subscriptions: Sequence[Subscription] = ()
     # run once at start-up: register into a lower domain's registry (never the reverse import)
     wiring: Sequence[Callable[[], None]] = field(default_factory=tuple)

@@ -8,7 +8,7 @@ from typing import Any
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from jinja2_fragments import render_block
 
-from app.core.domain import DOMAIN_NAMES, Slot
+from app.core.domain import DOMAIN_NAMES, NavEntry, Slot
 from app.settings import ROOT
 
 
@@ -54,6 +54,36 @@ def slots(area: str) -> list[str]:
 
 
 env.globals["slots"] = slots
+
+_NAV: dict[str, list[NavEntry]] = {}
+
+
+def add_nav(entry: NavEntry) -> None:
+    """A domain's sidebar link (at start-up)."""
+    section = _NAV.setdefault(entry.section, [])
+    if entry not in section:
+        section.append(entry)
+        section.sort(key=lambda e: e.order)
+
+
+def nav(section: str, current: Any) -> list[NavEntry]:
+    """The sidebar links of a section that `current` (app.accounts.schemas.Current) may see."""
+    return [
+        entry
+        for entry in _NAV.get(section, ())
+        if entry.audience == "member"
+        or (entry.audience == "admin" and current.is_admin)
+        or (entry.audience == "staff" and current.is_staff)
+    ]
+
+
+def nav_paths(section: str) -> list[str]:
+    """Every link of a section (the sidebar opens the group holding the page shown)."""
+    return [entry.href for entry in _NAV.get(section, ())]
+
+
+env.globals["nav"] = nav
+env.globals["nav_paths"] = nav_paths
 
 # The UI macros are a global, so a block rendered on its own (htmx swap, websocket push) sees
 # them just like the full page does.

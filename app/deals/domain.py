@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.core.domain import Domain, Subscription
+from app.core.domain import Domain, NavEntry, Subscription
 from app.core.events import WorkspaceCreated
 from app.crm.note_routes import register_record_page
 from app.deals import board_routes, routes
@@ -23,4 +23,5 @@ DOMAIN = Domain(
     routes=(*routes.ROUTES, *board_routes.ROUTES),
     subscriptions=(Subscription(WorkspaceCreated, _workspace_created),),
     wiring=(_deal_record_page,),
+    nav=(NavEntry("main", "/deals/board", "kanban", "Deals", order=40),),
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from arq import cron
 
-from app.core.domain import Domain, Slot, Subscription
+from app.core.domain import Domain, NavEntry, Slot, Subscription
 from app.core.events import AccountSecurityEvent, WorkspaceSecurityEvent
 from app.security import mfa_routes, routes
 from app.security.alerts import alert_user_workspaces, raise_security_alert
@@ -33,5 +33,20 @@ DOMAIN = Domain(
     subscriptions=(
         Subscription(WorkspaceSecurityEvent, _workspace_alert),
         Subscription(AccountSecurityEvent, _account_alert),
+    ),
+    nav=(
+        NavEntry(
+            "workspace",
+            "/settings/alerts",
+            "shield-exclamation",
+            "Security alerts",
+            order=40,
+            audience="admin",
+        ),
+        NavEntry(
+            "workspace", "/settings/audit", "journal-text", "Audit log", order=50, audience="admin"
+        ),
+        NavEntry("account", "/settings/security", "shield-lock", "Security & MFA", order=20),
+        NavEntry("account", "/settings/sessions", "laptop", "Sessions", order=30),
     ),
 )
