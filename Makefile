@@ -47,10 +47,11 @@ browser: ## install Debian's chromium for the browser tests (skipped if present)
 deploy-tools: ## install Debian's haproxy and pgbouncer for the deployment test (skipped if present)
 	@command -v haproxy >/dev/null && command -v pgbouncer >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=300 --no-install-recommends haproxy pgbouncer >/dev/null) || (sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=300 --no-install-recommends haproxy pgbouncer >/dev/null)
 
-lint: install ## ruff format check, ruff lint, mypy strict on app/
+lint: install ## ruff format check, ruff lint, mypy strict on app/, import layers (no cycles)
 	$(BIN)/ruff format --check app tests piccolo_conf.py
 	$(BIN)/ruff check app tests piccolo_conf.py
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 format: install ## apply ruff formatting and safe fixes
 	$(BIN)/ruff format app tests piccolo_conf.py

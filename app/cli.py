@@ -108,7 +108,7 @@ def seed() -> None:
 
 def serve(host: str, port: int, certfile: str | None, keyfile: str | None) -> None:
     """The web server; with a certificate it serves HTTPS and wss:// with TLS 1.3 as minimum."""
-    from app.ops import processes
+    from app import processes
     from app.ops.tls import uvicorn_ssl_factory
 
     if bool(certfile) != bool(keyfile):
@@ -126,7 +126,7 @@ def serve(host: str, port: int, certfile: str | None, keyfile: str | None) -> No
 
 
 def worker() -> None:
-    from app.ops import processes
+    from app import processes
 
     processes.require_services("worker")
     processes.worker()
@@ -138,7 +138,7 @@ def run(host: str, port: int) -> None:
     A web or worker process that exits is started again (with backoff); only Ctrl-C (or
     SIGTERM) stops everything, the embedded PostgreSQL and Valkey last.
     """
-    from app.ops.processes import Child, say, supervise
+    from app.processes import Child, say, supervise
     from app.settings import get_settings
 
     settings = get_settings()

@@ -10,7 +10,8 @@ import os
 from piccolo.conf.apps import AppRegistry
 from piccolo.engine.postgres import PostgresEngine
 
-from app.settings import get_settings
+from app.core.domain import DOMAIN_NAMES
+from app.settings import ROOT, get_settings
 
 _settings = get_settings()
 _owner = os.environ.get("ODEX_DB_ROLE") == "owner"
@@ -27,18 +28,12 @@ DB = PostgresEngine(
     }
 )
 
+# every domain with a piccolo_app.py, in the one domain order (Piccolo then sorts by the apps'
+# migration_dependencies)
 APP_REGISTRY = AppRegistry(
     apps=[
-        "app.accounts.piccolo_app",
-        "app.notifications.piccolo_app",
-        "app.crm.piccolo_app",
-        "app.billing.piccolo_app",
-        "app.ops.piccolo_app",
-        "app.support.piccolo_app",
-        "app.privacy.piccolo_app",
-        "app.security.piccolo_app",
-        "app.deals.piccolo_app",
-        "app.invoices.piccolo_app",
-        "app.jobs.piccolo_app",
+        f"app.{name}.piccolo_app"
+        for name in DOMAIN_NAMES
+        if (ROOT / "app" / name / "piccolo_app.py").exists()
     ]
 )

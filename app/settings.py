@@ -44,7 +44,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     export_link_hours: int = 24  # how long an export download link works (privacy)
     deletion_grace_days: int = 14  # account/workspace deletion can be cancelled meanwhile
     deletion_reminder_days: int = 3  # reminder mail this many days before the purge
-    field_keys: str = ""  # "kid:base64key,kid:base64key", newest first (app/security/crypto.py)
+    field_keys: str = ""  # "kid:base64key,kid:base64key", newest first (app/core/crypto.py)
     blind_index_key: str = ""  # base64 HMAC key for searchable encrypted fields
     stripe_secret_key: str = ""  # empty: billing runs in local test mode (not in production)
     stripe_webhook_secret: str = ""  # whsec_…; dev/test derive a local one from secret_key

@@ -77,6 +77,9 @@ def services() -> Iterator[dict[str, str]]:
         env={**os.environ},
         stdout=subprocess.DEVNULL,
     )
+    from app import domains
+
+    domains.load()  # event subscribers, slots and wiring, as the web app and the worker have them
     yield env
     for service in reversed(started):
         service.stop()

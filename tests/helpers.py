@@ -114,8 +114,8 @@ async def run_jobs() -> None:
     from arq.worker import Worker
 
     from app.core.redis import redis_settings
-    from app.jobs.worker import WorkerSettings
     from app.settings import get_settings
+    from app.worker import WorkerSettings
 
     worker = Worker(
         functions=WorkerSettings.functions,

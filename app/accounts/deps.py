@@ -14,10 +14,10 @@ from litestar.types import Scope
 
 from app.accounts.schemas import Current
 from app.accounts.services import load_current
+from app.core import sessions
 from app.core.access import Level, level_router
 from app.core.errors import LoginRequired
 from app.core.web import SESSION_SCOPE_KEY
-from app.security import sessions
 
 CURRENT_SCOPE_KEY = "odex.current"  # read by the page layout (app.core.web.base_context)
 RESOLVED_SCOPE_KEY = "odex.current_resolved"

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from app.accounts.schemas import ROLES
 from app.core.forms import Choice, Email, Form, Password, Text, Token
-from app.security.passwords import MAX_LENGTH, password_problem
+from app.core.passwords import MAX_LENGTH, password_problem
 
 CHOOSE_ROLE = "Choose owner, admin or member."
 MISMATCH = "The two passwords don't match."

@@ -9,14 +9,14 @@ from uuid import UUID
 
 from litestar import Request, Response, get, post
 
-from app.accounts import services
+from app.accounts import guard, services
 from app.accounts.deps import routes_at
 from app.accounts.forms import ForgotForm, LoginForm, NextQuery, ResetForm, SignupForm, TokenQuery
+from app.core import sessions
 from app.core.access import Level
 from app.core.errors import FormInvalid
 from app.core.forms import read_form, read_query
 from app.core.web import get_session, redirect, refused_form, render, safe_local_path
-from app.security import guard, sessions
 
 Req = Request[Any, Any, Any]
 

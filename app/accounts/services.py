@@ -8,16 +8,15 @@ from uuid import UUID
 
 import asyncpg
 
+from app.accounts import second_factor
 from app.accounts.schemas import Current
 from app.accounts.tables import Membership, Tenant, User
 from app.accounts.tokens import issue_token, redeem_token, void_tokens
 from app.core.db import global_transaction, tenant_transaction, user_transaction
 from app.core.errors import Forbidden, FormInvalid
-from app.deals.pipelines import ensure_default_pipeline
-from app.notifications.services import queue_mail
-from app.security import mfa
-from app.security.alerts import alert_user_workspaces
-from app.security.passwords import hash_password, needs_rehash, password_problem, verify_password
+from app.core.events import AccountSecurityEvent, WorkspaceCreated, emit
+from app.core.mail import queue_mail
+from app.core.passwords import hash_password, needs_rehash, password_problem, verify_password
 from app.settings import get_settings
 
 DUPLICATE_EMAIL = "An account with this email already exists. Log in, or reset your password."
@@ -62,7 +61,7 @@ async def sign_up(name: str, email: str, company: str, password: str) -> tuple[U
             await Membership.insert(
                 Membership(id=uuid.uuid4(), tenant_id=tenant_id, user_id=user_id, role="owner")
             )
-            await ensure_default_pipeline(tenant_id)
+            await emit(WorkspaceCreated(tenant_id))  # deals: the default pipeline
             await _send_verification(user_id, email, name)
     except asyncpg.UniqueViolationError as exc:  # two sign-ups with one email at once
         raise FormInvalid({"email": DUPLICATE_EMAIL}) from exc
@@ -144,7 +143,7 @@ async def reset_password(token: str, password: str) -> UUID:
                 User.email_verified_at: datetime.now(UTC),
             }
         ).where(User.id == user_id)
-    await alert_user_workspaces(user_id, "password_changed", {"summary": "with a reset link"})
+    await emit(AccountSecurityEvent(user_id, "password_changed", {"summary": "with a reset link"}))
     return user_id
 
 
@@ -188,7 +187,7 @@ async def load_current(user_id: UUID, tenant_id: UUID) -> Current | None:
         )
         if row is None:
             return None
-        held = row["role"] == "owner" and await mfa.owner_must_enrol(conn, user_id)
+        held = row["role"] == "owner" and await second_factor.owner_must_enrol(conn, user_id)
     return Current(
         user_id=user_id,
         name=row["name"],
@@ -245,8 +244,8 @@ async def change_email(current: Current, new_email: str, password: str) -> None:
             new=email,
             contact=get_settings().privacy_contact,
         )
-    await alert_user_workspaces(
-        current.user_id, "email_changed", {"from": user["email"], "to": email}
+    await emit(
+        AccountSecurityEvent(current.user_id, "email_changed", {"from": user["email"], "to": email})
     )
 
 
@@ -264,7 +263,7 @@ async def change_password(current: Current, old: str, new: str) -> None:
             {User.password_hash: hash_password(new), User.updated_at: datetime.now(UTC)}
         ).where(User.id == current.user_id)
         await void_tokens(current.user_id, "reset")  # an older reset link can't undo this
-    await alert_user_workspaces(current.user_id, "password_changed", {})
+    await emit(AccountSecurityEvent(current.user_id, "password_changed", {}))
 
 
 async def rename_company(current: Current, name: str) -> None:

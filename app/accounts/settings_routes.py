@@ -9,7 +9,7 @@ from uuid import UUID
 
 from litestar import Request, Response, get, post
 
-from app.accounts import services, team
+from app.accounts import guard, services, team
 from app.accounts.deps import routes_at
 from app.accounts.forms import (
     CompanyNameForm,
@@ -24,11 +24,11 @@ from app.accounts.forms import (
 )
 from app.accounts.routes import link_refused, sign_in
 from app.accounts.schemas import ROLES, Current
+from app.core import sessions
 from app.core.access import Level
 from app.core.errors import FormInvalid, RecordNotFound, declare_form_page
 from app.core.forms import read_form, read_query
 from app.core.web import get_session, redirect, refused_form, render
-from app.security import guard, sessions
 
 Req = Request[Any, Any, Any]
 

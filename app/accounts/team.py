@@ -19,13 +19,12 @@ from app.accounts.schemas import (
 )
 from app.accounts.tables import Invitation, Membership, Tenant, User
 from app.accounts.tokens import issue_token, peek_token, redeem_token
-from app.billing.limits import check_seat_limit
 from app.core.access_events import announce_access_change
 from app.core.db import after_commit, global_transaction, tenant_transaction
 from app.core.errors import Forbidden, FormInvalid, RecordNotFound
-from app.notifications.services import queue_mail
-from app.security.alerts import raise_security_alert
-from app.security.passwords import hash_password, password_problem
+from app.core.events import SeatsRequested, WorkspaceSecurityEvent, emit
+from app.core.mail import queue_mail
+from app.core.passwords import hash_password, password_problem
 from app.settings import get_settings
 
 LAST_OWNER = "A workspace needs at least one owner. Make someone else an owner first."
@@ -73,7 +72,7 @@ async def invite(current: Current, email: str, role: str) -> UUID:
     if not current.verified:
         raise FormInvalid({"email": "Verify your own email address before inviting others."})
     _may_assign(current, role)
-    await check_seat_limit(current.tenant_id)  # plan limit (billing)
+    await emit(SeatsRequested(current.tenant_id))  # billing refuses past the plan's seats
     settings = get_settings()
     invitation_id = uuid.uuid4()
     ttl = timedelta(days=settings.invite_ttl_days)
@@ -112,7 +111,9 @@ async def invite(current: Current, email: str, role: str) -> UUID:
                 days=settings.invite_ttl_days,
             )
             alert = {"email": email, "role": role}
-            await raise_security_alert(current.tenant_id, "member_invited", current.user_id, alert)
+            await emit(
+                WorkspaceSecurityEvent(current.tenant_id, "member_invited", current.user_id, alert)
+            )
     except asyncpg.UniqueViolationError as exc:
         raise FormInvalid(
             {"email": "There is already an open invitation for this address."}
@@ -251,7 +252,9 @@ async def change_role(current: Current, membership_id: UUID, role: str) -> None:
         if status != "UPDATE 1":  # hidden by row-level security: not this workspace's
             raise RecordNotFound("member")
         change = {"member_id": member["user_id"], "from": member["role"], "to": role}
-        await raise_security_alert(current.tenant_id, "role_changed", current.user_id, change)
+        await emit(
+            WorkspaceSecurityEvent(current.tenant_id, "role_changed", current.user_id, change)
+        )
         changed = member["user_id"]
         after_commit(lambda: announce_access_change(changed))  # their sockets narrow now
 
@@ -267,7 +270,9 @@ async def remove_member(current: Current, membership_id: UUID) -> None:
         ):
             raise FormInvalid({"form": LAST_OWNER})
         removed = {"member_id": member["user_id"], "role": member["role"]}
-        await raise_security_alert(current.tenant_id, "member_removed", current.user_id, removed)
+        await emit(
+            WorkspaceSecurityEvent(current.tenant_id, "member_removed", current.user_id, removed)
+        )
         status = await conn.execute(
             "delete from memberships where id = $1 and tenant_id = $2",
             membership_id,

@@ -9,8 +9,8 @@ from arq import cron
 
 from app.billing.notices import send_billing_notice
 from app.billing.state import read_account
+from app.core.crypto import all_tenant_ids
 from app.core.db import tenant_transaction
-from app.security.crypto import all_tenant_ids
 
 
 async def announce_grace_end(tenant_id: UUID) -> bool:

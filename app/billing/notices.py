@@ -9,8 +9,9 @@ import asyncpg
 from redis.exceptions import RedisError
 
 from app.core.db import after_commit
+from app.core.mail import queue_mail
 from app.core.templating import render_html
-from app.notifications.services import notify, queue_mail
+from app.notifications.services import notify
 from app.realtime.channels import feed_channel, publish
 from app.settings import get_settings
 

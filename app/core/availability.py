@@ -1,7 +1,7 @@
 """Backing-service outages: which errors mean "PostgreSQL or Valkey is unreachable right now".
 
 A request that meets one gets a 503 page with Retry-After (app/core/errors.py); a long job that
-meets one is handed back to the queue instead of failing (app/jobs/lease.py). Both clients
+meets one is handed back to the queue instead of failing (app/core/lease.py). Both clients
 reconnect by themselves once the server is back (asyncpg's pool replaces closed connections,
 redis-py reconnects on the next command), so nothing here keeps state.
 """

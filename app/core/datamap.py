@@ -15,12 +15,13 @@ from __future__ import annotations
 import functools
 import importlib
 import importlib.util
-import pkgutil
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from uuid import UUID
+
+from app.core.domain import DOMAIN_NAMES
 
 KINDS = ("table", "file", "redis", "mail", "backup")
 HOLDERS = ("user", "contact", "workspace", "visitor", "platform")
@@ -190,16 +191,11 @@ def register(place: Place) -> Place:
 
 @functools.cache
 def _discover() -> None:
-    """Import ``app.<domain>.datamap`` of every domain package that has one."""
-    import app
-
-    for info in pkgutil.iter_modules(app.__path__):
-        if not info.ispkg:
-            continue
-        package = f"app.{info.name}"
-        spec = importlib.util.find_spec(f"{package}.datamap")
-        if spec is not None:
-            importlib.import_module(f"{package}.datamap")
+    """Import ``app.<domain>.datamap`` of every domain (app.core.domain.DOMAIN_NAMES) that has
+    one: each registers its places, and core names none of them."""
+    for name in DOMAIN_NAMES:
+        if importlib.util.find_spec(f"app.{name}.datamap") is not None:
+            importlib.import_module(f"app.{name}.datamap")
 
 
 def places() -> list[Place]:

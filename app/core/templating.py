@@ -8,27 +8,13 @@ from typing import Any
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from jinja2_fragments import render_block
 
+from app.core.domain import DOMAIN_NAMES, NavEntry, Slot
 from app.settings import ROOT
-
-DOMAINS = (
-    "accounts",
-    "notifications",
-    "core",
-    "crm",
-    "privacy",
-    "billing",
-    "security",
-    "deals",
-    "realtime",
-    "invoices",
-    "support",
-    "ops",
-)
 
 
 def _loaders() -> list[FileSystemLoader]:
     paths = [ROOT / "components"]
-    paths += [ROOT / "app" / d / "templates" for d in DOMAINS]
+    paths += [ROOT / "app" / d / "templates" for d in ("core", *DOMAIN_NAMES)]
     return [FileSystemLoader(str(p)) for p in paths if Path(p).exists()]
 
 
@@ -48,6 +34,56 @@ def render_html(template: str, context: dict[str, Any], block: str | None = None
         return env.get_template(template).render(context)
     return render_block(env, template, block, context)
 
+
+# area -> the domains' templates for it (app.core.domain.Slot), filled by app.domains.load():
+# shared layouts loop over an area and never name a domain's partial.
+_SLOTS: dict[str, list[Slot]] = {}
+
+
+def add_slot(slot: Slot) -> None:
+    """A domain's template for one layout area (at start-up)."""
+    area = _SLOTS.setdefault(slot.area, [])
+    if slot not in area:
+        area.append(slot)
+        area.sort(key=lambda s: s.order)
+
+
+def slots(area: str) -> list[str]:
+    """The templates of a layout area, in order (the layouts' `slots("header_actions")`)."""
+    return [slot.template for slot in _SLOTS.get(area, ())]
+
+
+env.globals["slots"] = slots
+
+_NAV: dict[str, list[NavEntry]] = {}
+
+
+def add_nav(entry: NavEntry) -> None:
+    """A domain's sidebar link (at start-up)."""
+    section = _NAV.setdefault(entry.section, [])
+    if entry not in section:
+        section.append(entry)
+        section.sort(key=lambda e: e.order)
+
+
+def nav(section: str, current: Any) -> list[NavEntry]:
+    """The sidebar links of a section that `current` (app.accounts.schemas.Current) may see."""
+    return [
+        entry
+        for entry in _NAV.get(section, ())
+        if entry.audience == "member"
+        or (entry.audience == "admin" and current.is_admin)
+        or (entry.audience == "staff" and current.is_staff)
+    ]
+
+
+def nav_paths(section: str) -> list[str]:
+    """Every link of a section (the sidebar opens the group holding the page shown)."""
+    return [entry.href for entry in _NAV.get(section, ())]
+
+
+env.globals["nav"] = nav
+env.globals["nav_paths"] = nav_paths
 
 # The UI macros are a global, so a block rendered on its own (htmx swap, websocket push) sees
 # them just like the full page does.

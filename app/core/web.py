@@ -12,9 +12,9 @@ from litestar.datastructures import Cookie
 from litestar.exceptions import PermissionDeniedException
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.core import sessions
 from app.core.errors import FormInvalid, FormPage, wants_fragment
 from app.core.templating import render_html
-from app.security import sessions
 from app.settings import Settings, get_settings
 
 SESSION_SCOPE_KEY = "odex.session"

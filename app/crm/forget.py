@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from uuid import UUID
 
+from app.core.crypto import DecryptionError, decrypt_list, decrypt_text, encrypt_text
 from app.core.datamap import ContactRef, Subject
 from app.core.db import tenant_transaction
 from app.crm.imports import import_path, open_csv
@@ -26,7 +27,6 @@ from app.crm.secure import (
     open_contact,
     phone_key,
 )
-from app.security.crypto import DecryptionError, decrypt_list, decrypt_text, encrypt_text
 
 ERASED = "[erased on request]"
 REDACTED = "[erased]"

@@ -21,12 +21,12 @@ from app.billing.limits import usage_and_plan
 from app.core.db import tenant_transaction
 from app.core.errors import FormInvalid
 from app.core.forms import parse
+from app.core.lease import fence, leased
 from app.crm.companies import company_data
 from app.crm.contacts import contact_data
 from app.crm.imports import IMPORT_JOB, import_path, open_csv
 from app.crm.schemas import CompanyForm, ContactRow
 from app.crm.secure import import_error_binding, seal_contact, seal_list
-from app.jobs.lease import fence, leased
 
 BATCH = 1000
 SEP = "\x1f"  # joins list fields for unnest (validated values never contain it)

@@ -19,12 +19,12 @@ import msgspec
 
 from app.accounts.schemas import Current
 from app.billing.limits import check_record_limit
+from app.core.crypto import decrypt_list
 from app.core.db import tenant_transaction
 from app.core.errors import FormInvalid, RecordNotFound
+from app.core.lease import job_key, run_state, schedule
 from app.core.spreadsheet import safe_cell
 from app.crm.secure import import_error_binding
-from app.jobs.lease import job_key, run_state, schedule
-from app.security.crypto import decrypt_list
 from app.settings import get_settings
 
 IMPORT_JOB = "import_crm_csv"

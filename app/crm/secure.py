@@ -1,7 +1,7 @@
 """Encrypted CRM fields: contacts' emails and phones (with blind indexes) and note bodies.
 
 Emails and phones are stored as ``emails_enc`` / ``phones_enc`` (text[] of AES-256-GCM
-ciphertexts, app/security/crypto.py) beside ``emails_bidx`` / ``phones_bidx`` (text[] of keyed
+ciphertexts, app/core/crypto.py) beside ``emails_bidx`` / ``phones_bidx`` (text[] of keyed
 HMACs) so that an exact email or phone number typed into the search box still finds the contact.
 Note bodies are ``notes.body_enc``, the cells of a failed CSV import row
 ``crm_import_errors.raw``. Every value is bound to its tenant, table, column and row id
@@ -15,7 +15,7 @@ import re
 from typing import Any
 from uuid import UUID
 
-from app.security.crypto import (
+from app.core.crypto import (
     Binding,
     bind,
     blind_index,

@@ -1,11 +1,11 @@
-"""Demo CRM records for `make run`: companies, contacts, notes, tasks and two invoices."""
+"""Demo CRM records for `make run`: companies, contacts, notes and tasks."""
 
 from __future__ import annotations
 
 from datetime import date, timedelta
 from uuid import UUID
 
-from app.accounts.services import load_current
+from app.accounts.schemas import Current
 from app.core.forms import parse
 from app.crm import companies, contacts, notes
 from app.crm.schemas import CompanyForm, ContactForm, TaskForm
@@ -99,14 +99,10 @@ DEMO_CONTACTS = (
 )
 
 
-async def seed_crm(tenant_id: UUID, user_id: UUID) -> int:
-    """Create the demo records through the real services; returns how many companies."""
-    from app.invoices.schemas import InvoiceForm
-    from app.invoices.services import change_status, create_invoice
-
-    current = await load_current(user_id, tenant_id)
-    if current is None:
-        return 0
+async def seed_crm(current: Current) -> list[UUID]:
+    """Create the demo records through the real services; returns the companies' ids (the
+    demo invoices and deals link to them)."""
+    user_id = current.user_id
     company_ids = []
     for name, domain, industry, size, address in DEMO_COMPANIES:
         values = {"name": name, "domain": domain, "industry": industry, "size": size}
@@ -141,39 +137,4 @@ async def seed_crm(tenant_id: UUID, user_id: UUID) -> int:
     for subject_type, subject_id, title, days in tasks:
         task = TaskForm(title=title, due_date=today + timedelta(days=days), assignee_id=user_id)
         await notes.add_task(current, subject_type, subject_id, task)
-    pilot_invoice = await create_invoice(
-        current,
-        parse(
-            InvoiceForm,
-            {
-                "company_id": str(company_ids[1]),
-                "currency": "EUR",
-                "due_date": (today + timedelta(days=30)).isoformat(),
-                "line-0-description": "Pick-and-place pilot: installation",
-                "line-0-quantity": "1",
-                "line-0-unit_price": "12500",
-                "line-0-tax_rate": "19",
-                "line-1-description": "On-site training (days)",
-                "line-1-quantity": "2.5",
-                "line-1-unit_price": "960",
-                "line-1-tax_rate": "19",
-            },
-        ),
-    )
-    await change_status(current, pilot_invoice, "sent", version=1)
-    await create_invoice(
-        current,
-        parse(
-            InvoiceForm,
-            {
-                "company_id": str(company_ids[3]),
-                "currency": "EUR",
-                "due_date": (today + timedelta(days=14)).isoformat(),
-                "line-0-description": "Gripper spare parts kit",
-                "line-0-quantity": "4",
-                "line-0-unit_price": "349.90",
-                "line-0-tax_rate": "20",
-            },
-        ),
-    )
-    return len(company_ids)
+    return company_ids

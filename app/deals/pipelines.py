@@ -28,7 +28,8 @@ MAX_STAGES = 30
 MAX_PIPELINES = 20
 
 
-async def _ensure_default(conn: asyncpg.Connection, tenant_id: UUID) -> UUID:
+async def ensure_default_in(conn: asyncpg.Connection, tenant_id: UUID) -> UUID:
+    """The default pipeline's id, created on `conn` (the tenant's transaction) if missing."""
     found = await conn.fetchval("select id from pipelines where is_default")
     if found is not None:
         return UUID(str(found))
@@ -61,12 +62,12 @@ async def ensure_default_pipeline(tenant_id: UUID) -> UUID:
     its own).
     """
     async with tenant_transaction(tenant_id) as conn:
-        return await _ensure_default(conn, tenant_id)
+        return await ensure_default_in(conn, tenant_id)
 
 
 async def list_pipelines(current: Current) -> list[PipelineInfo]:
     async with tenant_transaction(current.tenant_id, current.user_id) as conn:
-        await _ensure_default(conn, current.tenant_id)
+        await ensure_default_in(conn, current.tenant_id)
         rows = await conn.fetch("select * from pipelines order by position, created_at, id")
     return [pipeline_from_row(r) for r in rows]
 
@@ -74,7 +75,7 @@ async def list_pipelines(current: Current) -> list[PipelineInfo]:
 async def load_board(current: Current, pipeline_id: UUID | None = None) -> Board:
     """A pipeline's board (the default one when no id is given)."""
     async with tenant_transaction(current.tenant_id, current.user_id) as conn:
-        default_id = await _ensure_default(conn, current.tenant_id)
+        default_id = await ensure_default_in(conn, current.tenant_id)
         rows = await conn.fetch("select * from pipelines order by position, created_at, id")
         pipelines = [pipeline_from_row(r) for r in rows]
         wanted = pipeline_id or default_id
@@ -93,7 +94,7 @@ async def stages_of(current: Current, pipeline_id: UUID) -> list[StageInfo]:
 async def all_stages(current: Current) -> list[StageInfo]:
     """Every stage of every pipeline (for the deal form's stage picker)."""
     async with tenant_transaction(current.tenant_id, current.user_id) as conn:
-        await _ensure_default(conn, current.tenant_id)
+        await ensure_default_in(conn, current.tenant_id)
         rows = await conn.fetch(
             "select s.* from stages s join pipelines p on p.id = s.pipeline_id"
             " order by p.position, p.created_at, s.position, s.created_at"
@@ -121,7 +122,7 @@ async def create_pipeline(current: Current, name: str) -> UUID:
     _require_admin(current)
     pipeline_id = uuid.uuid4()
     async with tenant_transaction(current.tenant_id, current.user_id) as conn:
-        await _ensure_default(conn, current.tenant_id)
+        await ensure_default_in(conn, current.tenant_id)
         count = await conn.fetchval("select count(*) from pipelines")
         if count >= MAX_PIPELINES:
             raise FormInvalid({"name": f"A workspace can have up to {MAX_PIPELINES} pipelines."})

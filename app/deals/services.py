@@ -14,7 +14,7 @@ from app.core.errors import FormInvalid, RecordNotFound
 from app.crm.activity import edit_conflict, field_diff, record_activity, stale_page
 from app.deals import live
 from app.deals.money import format_amount
-from app.deals.pipelines import _ensure_default
+from app.deals.pipelines import ensure_default_in
 from app.deals.queries import end_position
 from app.deals.schemas import CHOOSE_STAGE, DealEdit, DealForm
 from app.notifications.services import notify
@@ -127,7 +127,7 @@ async def create_deal(current: Current, data: DealForm) -> UUID:
     """Create a deal at the bottom of its stage; viewers of the board and lists see it live."""
     deal_id = uuid.uuid4()
     async with tenant_transaction(current.tenant_id, current.user_id) as conn:
-        await _ensure_default(conn, current.tenant_id)
+        await ensure_default_in(conn, current.tenant_id)
         values = await _clean(conn, data)
         await conn.execute(
             "insert into deals (id, tenant_id, title, amount, currency, pipeline_id, stage_id,"

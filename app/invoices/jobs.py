@@ -36,7 +36,7 @@ async def mark_overdue_in_tenant(tenant_id: UUID) -> int:
 
 async def mark_overdue_invoices(ctx: dict[str, Any] | None = None) -> int:
     """arq cron job; idempotent, so an hourly run catches up on any missed day."""
-    from app.security.crypto import all_tenant_ids
+    from app.core.crypto import all_tenant_ids
 
     return sum([await mark_overdue_in_tenant(tenant_id) for tenant_id in await all_tenant_ids()])
 

@@ -21,7 +21,8 @@ from uuid import UUID
 import aiosmtplib
 
 from app.core.db import global_transaction, tenant_transaction, user_transaction
-from app.notifications.services import notify, queue_mail
+from app.core.mail import queue_mail
+from app.notifications.services import notify
 from app.settings import get_settings
 
 log = logging.getLogger("odex.mail")
@@ -213,3 +214,8 @@ async def _workspaces_concerned(row: dict[str, Any]) -> list[UUID]:
     async with user_transaction(user_id) as conn:
         rows = await conn.fetch("select tenant_id from memberships where user_id = $1", user_id)
     return [r["tenant_id"] for r in rows]
+
+
+async def sweep_outbox(ctx: dict[str, Any]) -> int:
+    """Catch mail whose job was lost (enqueue failed after commit, or retries ran out)."""
+    return await deliver_outbox(ctx, None)

@@ -2,7 +2,8 @@
 
 from piccolo.conf.apps import AppConfig
 
-from app.notifications.tables import Notification, OutboxMessage
+from app.core.mail import OutboxMessage
+from app.notifications.tables import Notification
 from app.settings import ROOT
 
 APP_CONFIG = AppConfig(

@@ -1,46 +1,12 @@
-"""Notification actions: queue service mail through the outbox, add to a user's in-app feed."""
+"""Notification actions: add to a user's in-app feed (service mail: app.core.mail)."""
 
 from __future__ import annotations
 
-import logging
 import uuid
-from typing import Any
 from uuid import UUID
 
-from app.core.availability import BACKEND_DOWN
-from app.core.db import after_commit, current_scope
-from app.core.redis import queue
-from app.core.templating import render_html
 from app.notifications.feed import push_after_commit
-from app.notifications.tables import Notification, OutboxMessage
-
-MAIL_JOB = "deliver_outbox"
-log = logging.getLogger("odex.mail")
-
-
-async def queue_mail(kind: str, to_addr: str, subject: str, template: str, **ctx: Any) -> int:
-    """Write a mail into the outbox (inside the caller's transaction); send after commit.
-
-    The body comes from a plain-text template in templates/mail/.
-    """
-    body = render_html(f"mail/{template}", ctx).strip() + "\n"
-    scope = current_scope()
-    workspace = scope[0] if scope else None  # its admins hear if the mail can't be delivered
-    rows = await OutboxMessage.insert(
-        OutboxMessage(
-            kind=kind, to_addr=to_addr, subject=subject, body_text=body, workspace_id=workspace
-        )
-    ).returning(OutboxMessage.id)
-    message_id = int(rows[0]["id"])
-
-    async def enqueue() -> None:
-        try:
-            await queue().enqueue_job(MAIL_JOB, message_id, _job_id=f"mail:{message_id}")
-        except BACKEND_DOWN as exc:  # the mail is committed: the minutely sweep sends it
-            log.warning("mail %s queued for the sweep (%s)", message_id, exc)
-
-    after_commit(enqueue)
-    return message_id
+from app.notifications.tables import Notification
 
 
 async def notify(

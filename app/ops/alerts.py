@@ -11,7 +11,7 @@ from uuid import UUID
 from app.accounts.schemas import Current
 from app.core.db import global_transaction
 from app.core.errors import Forbidden, RecordNotFound
-from app.notifications.services import queue_mail
+from app.core.mail import queue_mail
 from app.settings import get_settings
 
 log = logging.getLogger("odex.ops")

@@ -238,7 +238,7 @@ async def take_backup(
 async def release_stale(now: datetime, *, holding_lease: bool = False) -> int:
     """Mark backups left 'running' by a killed worker as failed, so the day can be retried.
 
-    The daily job runs under a lease (app/jobs/lease.py): while it holds it, no other scheduled
+    The daily job runs under a lease (app/core/lease.py): while it holds it, no other scheduled
     backup can be running, so any scheduled one still 'running' is a dead worker's at once.
     """
     too_old = Backup.started_at < now - STALE_AFTER

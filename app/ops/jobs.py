@@ -7,7 +7,7 @@ from typing import Any
 from arq import cron
 from arq.worker import func
 
-from app.jobs.lease import leased
+from app.core.lease import leased
 from app.ops.alerts import raise_operator_alert
 from app.ops.backups import BACKUP_TIMEOUT, run_scheduled_backup
 from app.settings import get_settings

@@ -12,12 +12,12 @@ import asyncpg
 from app.accounts.schemas import Current
 from app.core.db import global_transaction, tenant_transaction, user_transaction
 from app.core.errors import Forbidden, FormInvalid
+from app.core.mail import queue_mail
+from app.core.passwords import verify_password
 from app.core.redis import queue
-from app.notifications.services import queue_mail
 from app.privacy import hooks
 from app.privacy.purge import OPEN, PURGE_JOB, PurgeInterrupted, purge_deletion
 from app.privacy.tables import DeletionRequest
-from app.security.passwords import verify_password
 from app.settings import get_settings
 
 __all__ = ["PurgeInterrupted", "purge_deletion"]  # re-exported for callers of this module

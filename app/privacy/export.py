@@ -25,9 +25,10 @@ from app.core.availability import BACKEND_DOWN
 from app.core.datamap import ExportFile
 from app.core.db import tenant_transaction
 from app.core.errors import RecordNotFound
+from app.core.lease import fence, job_key, leased, run_state, schedule, timed_out
+from app.core.mail import queue_mail
 from app.core.redis import redis
-from app.jobs.lease import fence, job_key, leased, run_state, schedule, timed_out
-from app.notifications.services import notify, queue_mail
+from app.notifications.services import notify
 from app.privacy import hooks
 from app.privacy.export_files import args_for, file_sql, readme, write_copy, write_opened
 from app.privacy.tables import Export

@@ -1,4 +1,4 @@
-"""The privacy domain's arq functions and cron jobs (collected by app/jobs/worker.py)."""
+"""The privacy domain's arq functions and cron jobs (collected by app/worker.py)."""
 
 from __future__ import annotations
 

@@ -15,11 +15,11 @@ from typing import Any
 from litestar.datastructures import Cookie
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.core.sessions import Session
 from app.core.useragent import classify
 from app.core.web import SESSION_SCOPE_KEY, client_ip, scope_cookie, scope_header
 from app.privacy import consent, policy, usage
 from app.privacy.consent import ANALYTICS_COOKIE, STATE_KEY, PrivacyState
-from app.security.sessions import Session
 from app.settings import get_settings
 
 log = logging.getLogger("odex.privacy")

@@ -8,10 +8,9 @@ so nothing is cut off silently.
 from __future__ import annotations
 
 from app.accounts.schemas import Current
-from app.core import datamap
+from app.core import datamap, sessions
 from app.core.datamap import Place, Section, Viewer
 from app.core.errors import RecordNotFound
-from app.security import sessions
 
 PAGE = 25
 

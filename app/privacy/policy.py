@@ -14,9 +14,10 @@ from markdown_it import MarkdownIt
 from app.accounts.schemas import Current
 from app.core.db import after_commit, global_transaction, tenant_transaction, user_transaction
 from app.core.errors import Forbidden, FormInvalid
+from app.core.lease import leased, schedule
+from app.core.mail import queue_mail
 from app.core.redis import redis
-from app.jobs.lease import leased, schedule
-from app.notifications.services import notify, queue_mail
+from app.notifications.services import notify
 from app.privacy.tables import PolicyAck, PolicyNotice, PolicyVersion
 from app.settings import get_settings
 
@@ -129,7 +130,7 @@ async def publish_version(
             await redis().delete(LATEST_KEY)
 
         after_commit(forget_cached)
-        await schedule(NOTICE_JOB, version)  # survives a lost enqueue (app/jobs/lease.py)
+        await schedule(NOTICE_JOB, version)  # survives a lost enqueue (app/core/lease.py)
     return version
 
 

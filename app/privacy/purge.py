@@ -25,9 +25,9 @@ import asyncpg
 from app.core import datamap
 from app.core.datamap import Subject
 from app.core.db import global_transaction, tenant_transaction, user_transaction
+from app.core.lease import fence, leased
+from app.core.mail import queue_mail
 from app.core.redis import queue
-from app.jobs.lease import fence, leased
-from app.notifications.services import queue_mail
 from app.privacy import report
 from app.privacy.tables import DeletionRequest
 from app.settings import get_settings

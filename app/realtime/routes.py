@@ -18,12 +18,12 @@ from litestar.exceptions import WebSocketDisconnect
 from app.accounts.deps import routes_at
 from app.accounts.schemas import Current
 from app.accounts.services import load_current
+from app.core import sessions
 from app.core.access import Level
 from app.core.access_events import ACCESS_CHANGED, access_channel
 from app.core.web import cookie_name
 from app.realtime import presence
 from app.realtime.channels import alerts_channel, board_channel, feed_channel, presence_channel
-from app.security import sessions
 from app.settings import get_settings
 
 log = logging.getLogger("odex.realtime")

@@ -15,11 +15,11 @@ from typing import Any
 from uuid import UUID
 
 from app.accounts.schemas import Current
+from app.core import sessions
 from app.core.db import after_commit
 from app.core.errors import Forbidden, RecordNotFound
+from app.core.mail import queue_mail
 from app.core.templating import render_html
-from app.notifications.services import queue_mail
-from app.security import sessions
 from app.security.audit import in_tenant, record_audit
 from app.settings import get_settings
 

@@ -266,7 +266,7 @@ async def export_csv(tenant_id: UUID, flt: AuditFilter) -> AsyncIterator[str]:
 
 async def verify_all(tenant_id: UUID | None = None) -> list[ChainReport]:
     """Verify one tenant's chain, or every tenant's."""
-    from app.security.crypto import all_tenant_ids
+    from app.core.crypto import all_tenant_ids
 
     ids = [tenant_id] if tenant_id else await all_tenant_ids()
     return [await verify_chain(t) for t in ids]

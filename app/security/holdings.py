@@ -9,6 +9,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+from app.core import ratelimit, sessions
 from app.core.datamap import ExportFile as File
 from app.core.datamap import (
     Section,
@@ -24,7 +25,7 @@ from app.core.datamap import (
 from app.core.db import global_transaction, tenant_transaction
 from app.core.redis import redis
 from app.core.useragent import classify
-from app.security import mfa, ratelimit, sessions
+from app.security import mfa
 from app.security.audit_chain import erase_person
 
 FORMER = "a former member"

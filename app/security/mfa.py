@@ -1,6 +1,6 @@
 """TOTP two-factor authentication: enrolment with a QR code, recovery codes, verification.
 
-The TOTP secret is stored encrypted (AES-256-GCM, app/security/crypto.py); recovery codes are
+The TOTP secret is stored encrypted (AES-256-GCM, app/core/crypto.py); recovery codes are
 random and stored only as keyed hashes, each usable once. A TOTP time step is accepted once
 (`last_step`), so a code seen over someone's shoulder can't be replayed.
 """
@@ -13,22 +13,22 @@ import secrets
 import time
 import uuid
 from datetime import UTC, datetime
-from typing import Any
 from uuid import UUID
 
 import pyotp
 import segno
 
-from app.core.db import global_transaction, tenant_transaction, user_transaction
-from app.core.errors import FormInvalid
-from app.security.crypto import (
+from app.accounts.second_factor import is_enabled
+from app.core.crypto import (
     Binding,
     bind,
     decrypt_text,
     encrypt_text,
     register_encrypted_column,
 )
-from app.security.passwords import verify_password
+from app.core.db import global_transaction, tenant_transaction, user_transaction
+from app.core.errors import FormInvalid
+from app.core.passwords import verify_password
 from app.settings import get_settings
 
 register_encrypted_column("user_mfa", "secret_enc", key="user_id", tenant_scoped=False)
@@ -79,10 +79,6 @@ async def status(user_id: UUID) -> dict[str, object]:
             user_id,
         )
     return {"enabled": enabled is not None, "enabled_at": enabled, "codes_left": int(left or 0)}
-
-
-async def is_enabled(user_id: UUID) -> bool:
-    return bool((await status(user_id))["enabled"])
 
 
 def qr_svg_data_uri(uri: str) -> str:
@@ -256,20 +252,6 @@ async def workspaces_requiring_mfa(user_id: UUID) -> list[str]:
         if name:
             names.append(str(name))
     return names
-
-
-async def owner_must_enrol(conn: Any, user_id: UUID) -> bool:
-    """Inside a tenant transaction: does this workspace require MFA for owners while the user
-    has none? (Asked for owners on every request: a switch, a promotion or MFA turned off
-    elsewhere can't get around the rule.)"""
-    return bool(
-        await conn.fetchval(
-            "select coalesce((select mfa_required_for_owners from tenant_security limit 1), false)"
-            " and not exists (select 1 from user_mfa where user_id = $1"
-            " and enabled_at is not null)",
-            user_id,
-        )
-    )
 
 
 async def set_owner_requirement(tenant_id: UUID, user_id: UUID, required: bool) -> None:

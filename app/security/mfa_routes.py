@@ -8,14 +8,16 @@ from uuid import UUID
 
 from litestar import Request, Response, get, post
 
+from app.accounts import guard, second_factor
 from app.accounts.deps import routes_at
 from app.accounts.routes import sign_in
 from app.accounts.schemas import Current
+from app.core import ratelimit
 from app.core.access import Level
 from app.core.errors import FormInvalid, declare_form_page
 from app.core.forms import read_form
 from app.core.web import get_session, redirect, refused_form, render, safe_local_path
-from app.security import guard, mfa, ratelimit
+from app.security import mfa
 from app.security.alerts import alert_user_workspaces
 from app.security.forms import CodeForm, OwnerPolicy, PasswordAndCode, PasswordForm
 
@@ -93,7 +95,7 @@ async def mfa_codes(request: Req, current: Current) -> Response[str]:
 async def mfa_policy(request: Req, current: Current) -> Response[str]:
     form = await read_form(request, OwnerPolicy, page=partial(_refused, request, current))
     required = form.mfa_required_for_owners
-    if required and not await mfa.is_enabled(current.user_id):
+    if required and not await second_factor.is_enabled(current.user_id):
         raise FormInvalid({"form": "Turn on two-factor authentication for yourself first."})
     await mfa.set_owner_requirement(current.tenant_id, current.user_id, required)
     message = "Owners now need two-factor authentication." if required else "Policy saved."

@@ -1,5 +1,5 @@
 """Re-encryption: the `rotate_field_keys` job brings every registered column to ``enc2`` under the
-newest key, each value bound to its row (app/security/crypto.py).
+newest key, each value bound to its row (app/core/crypto.py).
 
 Tenant by tenant, in committed batches, walking each table by its key: a run that dies is
 finished by the next, which only finds what is left (rows already ``enc2`` under the newest
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from app.security.crypto import (
+from app.core.crypto import (
     ENCRYPTED_COLUMNS,
     ENCRYPTION_MODULES,
     PREFIX2,

@@ -10,13 +10,15 @@ from uuid import UUID
 from litestar import Request, Response, get, post
 from litestar.response import Stream
 
+from app.accounts import devices
 from app.accounts.deps import routes_at
 from app.accounts.schemas import Current
+from app.core import sessions
 from app.core.access import Level
 from app.core.errors import Forbidden, RecordNotFound
 from app.core.forms import read_query
 from app.core.web import content_disposition, get_session, is_htmx, redirect, render
-from app.security import alerts, audit, devices, sessions
+from app.security import alerts, audit
 from app.security.forms import AlertsQuery, AuditQuery
 
 Req = Request[Any, Any, Any]

@@ -9,8 +9,8 @@ from uuid import UUID
 from app.accounts.schemas import Current
 from app.core.db import global_transaction
 from app.core.errors import Forbidden, FormInvalid, RecordNotFound
-from app.notifications.services import queue_mail
-from app.security.ratelimit import Limit, hit, wait_text
+from app.core.mail import queue_mail
+from app.core.ratelimit import Limit, hit, wait_text
 from app.settings import get_settings
 from app.support.forms import MAX_MESSAGE, MAX_REPLY, STATUSES, TOPICS, InquiryForm
 from app.support.tables import SupportMessage, SupportTicket

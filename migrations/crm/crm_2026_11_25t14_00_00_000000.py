@@ -1,7 +1,8 @@
 """CRM encryption at rest: contacts' emails/phones, note bodies and failed import rows' cells
 become AES-256-GCM ciphertext.
 
-Existing rows are encrypted by a Python step of this migration (app.security.crypto, with the
+Existing rows are encrypted by a Python step of this migration (the ``enc1`` format and blind
+index of that time, frozen below rather than imported from the app, which has moved on; with the
 FIELD_KEYS / BLIND_INDEX_KEY of the environment that migrates) and the plaintext columns are
 dropped in the same transaction. The alternative, keeping the plaintext columns nullable for the
 rotation job to encrypt later, would leave clear text on disk until that job ran and every read
@@ -9,12 +10,20 @@ would have to handle both shapes; one transaction leaves no such window (nor a w
 plaintext). A database with no contacts or notes needs no key to migrate.
 """
 
+import base64
+import functools
+import hashlib
+import hmac
+import secrets
 from collections.abc import AsyncIterator
 from typing import Any
 from uuid import UUID
 
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
 from app.core.db import engine
 from app.core.migrations import sql_migration
+from app.settings import get_settings
 
 ID = "2026-11-25T14:00:00:000000"
 VERSION = "1.38.0"
@@ -73,11 +82,62 @@ alter table notes force row level security;
 BATCH = 1000
 
 
+# --- frozen: the field encryption and blind index as they were when this migration was written
+
+
+@functools.cache
+def _field_key() -> tuple[str, bytes]:
+    """(key id, AES-256 key): the newest entry of FIELD_KEYS ("kid:base64,kid:base64")."""
+    spec = get_settings().field_keys
+    first = next((p.strip() for p in spec.split(",") if p.strip()), "")
+    kid, sep, b64 = first.partition(":")
+    if not sep:
+        raise RuntimeError("FIELD_KEYS is needed to encrypt the existing CRM rows")
+    key = base64.b64decode(b64.strip(), validate=True)
+    if len(key) != 32:
+        raise RuntimeError(f"FIELD_KEYS key {kid!r} must be 32 bytes (AES-256)")
+    return kid, key
+
+
+@functools.cache
+def _blind_key() -> bytes:
+    spec = get_settings().blind_index_key
+    if not spec:
+        raise RuntimeError("BLIND_INDEX_KEY is needed to index the existing CRM rows")
+    key = base64.b64decode(spec.strip(), validate=True)
+    if len(key) != 32:
+        raise RuntimeError("BLIND_INDEX_KEY must be 32 bytes")
+    return key
+
+
+def encrypt_text(plaintext: str) -> str:
+    """``enc1:<kid>:<base64url(nonce + AES-GCM(plaintext, aad=kid))>`` (unbound, upgraded to
+    ``enc2`` by the rotation job later)."""
+    kid, key = _field_key()
+    nonce = secrets.token_bytes(12)
+    sealed = AESGCM(key).encrypt(nonce, plaintext.encode(), kid.encode())
+    return f"enc1:{kid}:" + base64.urlsafe_b64encode(nonce + sealed).decode().rstrip("=")
+
+
+def blind_index(value: str) -> str:
+    """Hex HMAC-SHA256 of the trimmed, case-folded value with inner whitespace collapsed."""
+    normalised = " ".join(value.split()).casefold()
+    return hmac.new(_blind_key(), normalised.encode(), hashlib.sha256).hexdigest()
+
+
+def seal_contact(emails: list[str], phones: list[str]) -> tuple[list[str], ...]:
+    """(emails_enc, emails_bidx, phones_enc, phones_bidx); a phone's index is of its digits."""
+    phone_keys = ["".join(ch for ch in phone if ch.isdigit()) for phone in phones]
+    return (
+        [encrypt_text(e) for e in emails],
+        [blind_index(e) for e in emails],
+        [encrypt_text(p) for p in phones],
+        [blind_index(k) for k in phone_keys if k],
+    )
+
+
 async def encrypt_existing() -> None:
     """Encrypt the plaintext emails, phones, note bodies and import error cells already there."""
-    from app.crm.secure import seal_contact
-    from app.security.crypto import encrypt_text
-
     txn = engine().current_transaction.get()
     if txn is None:
         raise RuntimeError("the crm encryption migration must run inside its transaction")

@@ -9,7 +9,7 @@ DESCRIPTION = "mfa, known devices, audit log chain, security alerts"
 SQL = (
     """
 -- Global: MFA belongs to the login identity and is checked before a workspace is chosen.
--- The TOTP secret is AES-256-GCM ciphertext (app/security/crypto.py).
+-- The TOTP secret is AES-256-GCM ciphertext (app/core/crypto.py).
 create table user_mfa (
     user_id uuid primary key references users (id) on delete cascade,
     secret_enc text not null,

@@ -7,7 +7,7 @@ from typing import Any
 
 from arq.worker import run_worker
 
-from app.jobs.worker import WorkerSettings
+from app.worker import WorkerSettings
 
 
 class JobsOnly:

@@ -19,12 +19,12 @@ from typing import Any
 import httpx
 
 from app.accounts import team
+from app.core import sessions
 from app.core.db import global_transaction, tenant_transaction
 from app.core.forms import parse
 from app.crm import imports
 from app.notifications.services import notify
 from app.privacy import deletion, export
-from app.security import sessions
 from app.security.alerts import raise_security_alert
 from app.support import services as support
 from tests.deals.helpers import current_of

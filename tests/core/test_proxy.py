@@ -9,10 +9,9 @@ from typing import Any
 import msgspec
 import pytest
 
-from app.core import proxy
+from app.core import proxy, ratelimit
 from app.core.proxy import forwarded_client, proxy_middleware, trusted_networks
 from app.core.redis import redis
-from app.security import ratelimit
 from app.settings import get_settings
 from tests.helpers import PASSWORD, Account, browser_client
 

@@ -13,7 +13,8 @@ from typing import Any
 
 import msgspec
 
-from app.security import crypto, rotation
+from app.core import crypto
+from app.security import rotation
 from app.settings import get_settings
 from tests.crm.test_import import import_id_of, upload
 from tests.crm.test_notes_tasks import add_colleague, notifications_of

@@ -166,7 +166,7 @@ async def test_killed_import_worker_is_taken_over_without_importing_a_row_twice(
     import os
     import sys
 
-    from app.jobs.lease import take_over_jobs
+    from app.core.lease import take_over_jobs
 
     await set_plan(tenant_a, "business")
     content, bad = contacts_csv(ROWS * 3)

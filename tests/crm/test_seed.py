@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.crm.seed import seed_crm
+from app.seed import seed_records
 from tests.helpers import Account
 
 
 async def test_seed_crm(client_a: Any, client_b: Any, tenant_a: Account, tenant_b: Account) -> None:
-    assert await seed_crm(tenant_a.tenant_id, tenant_a.user_id) == 5
+    assert await seed_records(tenant_a.tenant_id, tenant_a.user_id) == 5
     companies = await client_a.get("/companies")
     assert "Northwind Logistics" in companies.text and "Polar Pharma" in companies.text
     contacts = await client_a.get("/contacts")

@@ -28,7 +28,7 @@ from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import ConnectionClosed
 
 from app.core import embedded
-from app.jobs.lease import holder_pid
+from app.core.lease import holder_pid
 from tests.deploy.stack import Stack, start_stack
 from tests.helpers import PASSWORD, BrowserClient
 

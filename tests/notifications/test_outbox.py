@@ -13,9 +13,9 @@ import pytest
 
 from app.core.db import global_transaction, tenant_transaction
 from app.core.embedded import free_port
+from app.core.mail import queue_mail
 from app.notifications import jobs
 from app.notifications.jobs import deliver_outbox, retry_delay
-from app.notifications.services import queue_mail
 from app.settings import get_settings
 from tests.conftest import unique_email
 from tests.helpers import Account, Mailbox

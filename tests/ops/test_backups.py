@@ -262,7 +262,7 @@ async def test_prune_deletes_expired_backups_from_every_target(
 
 
 async def test_scheduled_backup_runs_once_a_day(settings: Settings) -> None:
-    from app.jobs.worker import WorkerSettings
+    from app.worker import WorkerSettings
 
     assert any(job.name.endswith("daily_backup") for job in WorkerSettings.cron_jobs)
     later = msgspec.structs.replace(settings, backup_hour=24)

@@ -14,8 +14,8 @@ from arq.constants import default_queue_name, job_key_prefix
 
 from app.accounts.services import load_current
 from app.core.db import global_transaction
+from app.core.lease import take_over_jobs
 from app.core.redis import redis
-from app.jobs.lease import take_over_jobs
 from app.ops.backups import release_stale
 from app.ops.tables import Backup
 from app.privacy import policy

@@ -12,10 +12,10 @@ from datetime import date, timedelta
 from typing import Any
 from uuid import UUID
 
+from app.core.crypto import encrypt_text, key_ring
 from app.core.db import tenant_transaction
 from app.crm.secure import email_indexes, phone_indexes, seal_list
 from app.deals.pipelines import DEFAULT_STAGES, ensure_default_pipeline
-from app.security.crypto import encrypt_text, key_ring
 
 CHUNK = 10_000
 

@@ -18,8 +18,8 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from app.core.crypto import encrypt_text
 from app.core.db import global_transaction, tenant_transaction
-from app.security.crypto import encrypt_text
 from tests.helpers import Account, browser_client
 from tests.perf.load import run_hey, wait_http
 from tests.perf.report import check, percentile, record

@@ -13,6 +13,7 @@ from uuid import UUID
 from app.accounts.services import load_current, request_password_reset
 from app.billing.stripe_client import TEST_SUB_PREFIX
 from app.core import datamap
+from app.core.crypto import bind, encrypt_text
 from app.core.datamap import Place, Subject
 from app.core.db import global_transaction, tenant_transaction
 from app.core.redis import queue, redis
@@ -21,7 +22,6 @@ from app.notifications.services import notify
 from app.privacy import policy
 from app.privacy.usage import flush_usage_events
 from app.realtime import presence
-from app.security.crypto import bind, encrypt_text
 from app.support.services import Inquiry, submit_inquiry
 from tests.crm.test_import import import_id_of, upload
 from tests.helpers import browser_client, run_jobs

@@ -6,9 +6,9 @@ import uuid
 from typing import Any
 from uuid import UUID
 
+from app.core.crypto import encrypt_text
 from app.core.db import tenant_transaction
 from app.crm.secure import seal_contact
-from app.security.crypto import encrypt_text
 
 # Cells a spreadsheet would run, plus quoting traps.
 FORMULA = '=HYPERLINK("http://evil.example","x")'
@@ -103,7 +103,7 @@ ENTITY_TABLES = {
 
 async def add_member(tenant_id: UUID, role: str = "member") -> tuple[UUID, str]:
     """A verified user with a membership in `tenant_id`; returns (user id, email)."""
-    from app.security.passwords import hash_password
+    from app.core.passwords import hash_password
     from tests.helpers import PASSWORD
 
     user_id = uuid.uuid4()

@@ -8,8 +8,8 @@ from uuid import UUID
 import pytest
 
 from app.core.db import global_transaction, tenant_transaction
+from app.core.lease import take_over_jobs
 from app.core.redis import redis
-from app.jobs.lease import take_over_jobs
 from app.privacy import deletion
 from tests.helpers import Account, browser_client, run_jobs
 from tests.privacy.seed import add_member, seed_crm

@@ -7,11 +7,11 @@ import uuid
 from typing import Any
 from uuid import UUID
 
+from app.core.crypto import decrypt_text, encrypt_text
 from app.core.db import tenant_transaction
 from app.crm.imports import import_path
 from app.crm.secure import import_error_binding, note_binding, seal_list
 from app.notifications.services import notify
-from app.security.crypto import decrypt_text, encrypt_text
 from tests.crm.test_import import import_id_of, upload
 from tests.helpers import Account
 from tests.privacy.seed import seed_crm

@@ -9,11 +9,11 @@ import re
 from typing import Any
 
 from app.core import datamap
+from app.core.crypto import bind, encrypt_text
 from app.core.db import global_transaction, tenant_transaction
 from app.notifications.services import notify
 from app.privacy import mydata
 from app.privacy.usage import flush_usage_events
-from app.security.crypto import bind, encrypt_text
 from app.support.services import Inquiry, submit_inquiry
 from tests.helpers import Account
 

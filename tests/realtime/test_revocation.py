@@ -11,10 +11,10 @@ from typing import Any
 
 from websockets.exceptions import ConnectionClosed
 
+from app.core import sessions
 from app.core.db import global_transaction, tenant_transaction
 from app.privacy import deletion
 from app.realtime.channels import alerts_channel, board_channel, publish
-from app.security import sessions
 from tests.helpers import PASSWORD, Account, browser_client
 from tests.realtime.servers import WebProcess, connect, session_cookie
 from tests.realtime.test_live import live_client, recv

@@ -10,7 +10,7 @@ from typing import Any
 import pyotp
 
 from app.core.db import tenant_transaction
-from app.security.passwords import hash_password
+from app.core.passwords import hash_password
 from tests.helpers import PASSWORD, Account, BrowserClient, browser_client
 
 FIREFOX = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0"
@@ -74,8 +74,8 @@ async def join_workspace(
 
 async def enable_mfa(user_id: uuid.UUID) -> pyotp.TOTP:
     """Turn MFA on for a user directly (a known secret, so the test can make codes)."""
+    from app.core.crypto import encrypt_text
     from app.core.db import global_transaction
-    from app.security.crypto import encrypt_text
 
     secret = pyotp.random_base32()
     async with global_transaction() as conn:

@@ -8,8 +8,9 @@ from typing import Any
 import msgspec
 import pytest
 
+from app.core import crypto
 from app.core.db import global_transaction, tenant_transaction
-from app.security import crypto, rotation
+from app.security import rotation
 from app.settings import get_settings
 from tests.helpers import Account
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import pyotp
 
+from app.core import crypto
 from app.core.db import global_transaction, tenant_transaction
-from app.security import crypto
 from tests.helpers import Account
 from tests.security.helpers import FIREFOX, add_member, browser
 

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
+from app.core import ratelimit
 from app.core.db import tenant_transaction
 from app.core.redis import redis
-from app.security import ratelimit
 from tests.conftest import unique_email
 from tests.helpers import PASSWORD, Account
 from tests.security.helpers import CHROME, FIREFOX, browser

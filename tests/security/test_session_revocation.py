@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from app.security import sessions
+from app.core import sessions
 from app.settings import get_settings
 from tests.helpers import PASSWORD, Account, browser_client
 

@@ -85,7 +85,7 @@ def _run_worker_once() -> None:
     from arq.worker import create_worker
 
     from app.core import db
-    from app.jobs.worker import WorkerSettings
+    from app.worker import WorkerSettings
 
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)

@@ -1,4 +1,4 @@
-"""Hooks the account routes call: rate limits, lockout, new-device alerts, MFA enforcement."""
+"""Hooks the sign-in routes call: rate limits, lockout, new-device alerts, MFA enforcement."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ from uuid import UUID
 from litestar import Request
 from litestar.datastructures import Cookie
 
+from app.accounts import devices, second_factor
+from app.core import ratelimit, sessions
 from app.core.db import global_transaction
+from app.core.events import AccountSecurityEvent, WorkspaceSecurityEvent, emit
 from app.core.web import client_ip, get_session, queue_cookie
-from app.security import devices, ratelimit, sessions
-from app.security.alerts import alert_user_workspaces, raise_security_alert
 from app.settings import get_settings
 
 Req = Request[Any, Any, Any]
@@ -70,7 +71,7 @@ async def login_failed(request: Req, email: str) -> None:
     }
     if outcome.locked_for:
         details["locked_for"] = ratelimit.wait_text(outcome.locked_for)
-    await alert_user_workspaces(user_id, kind, details)
+    await emit(AccountSecurityEvent(user_id, kind, details))
 
 
 async def login_succeeded(email: str) -> None:
@@ -106,12 +107,14 @@ async def after_sign_in(request: Req, user_id: UUID, tenant_id: UUID) -> None:
     ua, ip = _ua(request), _ip(request)
     is_new, had_others = await devices.remember_device(user_id, ua, ip)
     if is_new and had_others:
-        await raise_security_alert(
-            tenant_id,
-            "login_new_device",
-            user_id,
-            {"device": devices.describe(ua), "ip": ip},
-            session_key=sessions.session_key(session.sid),
+        await emit(
+            WorkspaceSecurityEvent(
+                tenant_id,
+                "login_new_device",
+                user_id,
+                {"device": devices.describe(ua), "ip": ip},
+                session_key=sessions.session_key(session.sid),
+            )
         )
 
 
@@ -139,9 +142,7 @@ MFA_STEP_SECONDS = 300
 async def needs_second_factor(request: Req, user_id: UUID, next_url: str, proved_at: float) -> bool:
     """After a correct password (or reset link): if the user has MFA, park the sign-in until
     the code comes. `proved_at` is when the first factor was checked."""
-    from app.security import mfa
-
-    if not await mfa.is_enabled(user_id):
+    if not await second_factor.is_enabled(user_id):
         return False
     session = get_session(request)
     session.mfa_user_id = str(user_id)

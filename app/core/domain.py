@@ -1,0 +1,79 @@
+"""What a domain declares about itself, once, in app/<domain>/domain.py, and the one ordered
+list of the domains.
+
+The composition roots iterate `DOMAIN_NAMES` (app.domains loads each `Domain`): app.asgi takes
+their routes, app.worker their jobs and crons, app.piccolo_conf their Piccolo apps, templating
+their template folders and layout slots, the data map their `datamap` modules. A new domain is a
+folder with a domain.py and one name added here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+# Lowest first: a domain imports only those before it (enforced by import-linter in
+# `make lint`, whose layers in pyproject.toml follow this order; siblings there are independent).
+DOMAIN_NAMES: tuple[str, ...] = (
+    "accounts",
+    "realtime",
+    "notifications",
+    "security",
+    "billing",
+    "crm",
+    "deals",
+    "invoices",
+    "jobs",
+    "ops",
+    "privacy",
+    "support",
+)
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """`handler` runs on every `event` emitted (app.core.events)."""
+
+    event: type
+    handler: Callable[[Any], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A template a shared layout includes in one of its areas, by `order` (low first).
+
+    Areas: "body_top" (every page, layout/base.html), "app_top" (signed-in pages, before the
+    shell) and "header_actions" (signed-in pages, the header's right-hand buttons)."""
+
+    area: str
+    template: str
+    order: int = 50
+
+
+@dataclass(frozen=True)
+class NavEntry:
+    """A sidebar link in `section` ("main", "workspace", "account" or "help"), by `order`;
+    shown to every signed-in `audience="member"`, or only to admins / staff."""
+
+    section: str
+    href: str
+    icon: str
+    label: str
+    order: int = 50
+    audience: str = "member"
+
+
+@dataclass(frozen=True)
+class Domain:
+    """One domain's contributions to the app, named once."""
+
+    name: str
+    routes: Sequence[Any] = ()  # Litestar routers and handlers
+    jobs: Sequence[Any] = ()  # arq job functions
+    crons: Sequence[Any] = ()  # arq cron jobs
+    slots: Sequence[Slot] = ()
+    nav: Sequence[NavEntry] = ()
+    subscriptions: Sequence[Subscription] = ()
+    # run once at start-up: register into a lower domain's registry (never the reverse import)
+    wiring: Sequence[Callable[[], None]] = field(default_factory=tuple)

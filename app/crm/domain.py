@@ -1,0 +1,19 @@
+"""The crm domain, declared once (see app.core.domain)."""
+
+from __future__ import annotations
+
+from app.core.domain import Domain, NavEntry
+from app.crm import routes
+from app.crm.import_jobs import CRM_FUNCTIONS
+
+DOMAIN = Domain(
+    name="crm",
+    routes=routes.ROUTES,
+    jobs=CRM_FUNCTIONS,
+    nav=(
+        NavEntry("main", "/app", "speedometer2", "Dashboard", order=10),
+        NavEntry("main", "/contacts", "person-lines-fill", "Contacts", order=20),
+        NavEntry("main", "/companies", "buildings", "Companies", order=30),
+        NavEntry("main", "/tasks", "check2-square", "Tasks", order=60),
+    ),
+)

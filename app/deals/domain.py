@@ -1,0 +1,27 @@
+"""The deals domain, declared once (see app.core.domain)."""
+
+from __future__ import annotations
+
+from app.core.domain import Domain, NavEntry, Subscription
+from app.core.events import WorkspaceCreated
+from app.crm.note_routes import register_record_page
+from app.deals import board_routes, routes
+from app.deals.pipelines import ensure_default_pipeline
+from app.deals.routes import render_deal
+
+
+async def _workspace_created(event: WorkspaceCreated) -> None:
+    await ensure_default_pipeline(event.tenant_id)  # joins the sign-up transaction
+
+
+def _deal_record_page() -> None:
+    register_record_page("deal", render_deal)  # a refused note/task form on a deal
+
+
+DOMAIN = Domain(
+    name="deals",
+    routes=(*routes.ROUTES, *board_routes.ROUTES),
+    subscriptions=(Subscription(WorkspaceCreated, _workspace_created),),
+    wiring=(_deal_record_page,),
+    nav=(NavEntry("main", "/deals/board", "kanban", "Deals", order=40),),
+)

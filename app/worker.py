@@ -1,0 +1,40 @@
+"""arq WorkerSettings: every domain's jobs and cron jobs, with the DB pool and Redis set up."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app import domains
+from app.core import db, redis
+from app.ops.targets import warn_about_placement
+from app.settings import get_settings
+
+DOMAINS = domains.load()  # event subscribers and cross-domain wiring, before any job runs
+
+
+async def startup(ctx: dict[str, Any]) -> None:
+    await db.start_pool(max_size=max(2, get_settings().database_pool_size // 2))
+    redis.use(ctx["redis"], ctx["redis"])
+    await warn_about_placement(get_settings())  # backups on one disk: told at every start
+
+
+async def shutdown(ctx: dict[str, Any]) -> None:
+    await db.close_pool()
+
+
+FUNCTIONS: list[Any] = [job for domain in DOMAINS for job in domain.jobs]
+CRON_JOBS: list[Any] = [job for domain in DOMAINS for job in domain.crons]
+
+
+class WorkerSettings:
+    functions = FUNCTIONS
+    cron_jobs = CRON_JOBS
+    on_startup = startup
+    on_shutdown = shutdown
+    redis_settings = redis.redis_settings(get_settings().redis_url or "redis://127.0.0.1:6379")
+    max_jobs = 10
+    job_timeout = 300
+    keep_result = 3600
+    # SIGTERM: stop taking jobs, give running ones this long, then cancel them (arq re-queues
+    # them and their lease is handed back, so another worker resumes them at once)
+    job_completion_wait = get_settings().worker_shutdown_seconds
