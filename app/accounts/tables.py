@@ -35,6 +35,7 @@ class Membership(Table, tablename="memberships"):
     user_id = UUID()
     role = Text()
     created_at = Timestamptz()
+    onboarding_hidden_at = Timestamptz(null=True, default=None)
 
 
 class Invitation(Table, tablename="invitations"):

@@ -202,6 +202,9 @@ def base_context(request: Request[Any, Any, Any]) -> dict[str, Any]:
         "current": request.scope.get("odex.current"),
         "settings": get_settings(),
         "path": request.url.path,
+        # where this page is, query included: return addresses (the cookie banner, the policy
+        # banner) must bring the visitor back to the same invitation or reset link
+        "here": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
     }
 
 

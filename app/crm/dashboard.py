@@ -12,6 +12,18 @@ from app.core.db import tenant_transaction
 from app.crm.notes import subject_link
 
 
+@dataclass(frozen=True)
+class Step:
+    """One item of the first-run checklist, done when the workspace's data says so."""
+
+    key: str
+    title: str
+    hint: str
+    link: str
+    action: str
+    done: bool
+
+
 @dataclass
 class Dashboard:
     """Figures for the home page of one workspace, as the signed-in user sees them."""
@@ -25,6 +37,11 @@ class Dashboard:
     unpaid_invoices: int = 0
     overdue_invoices: int = 0
     recent: list[dict[str, Any]] = field(default_factory=list)
+    onboarding: list[Step] = field(default_factory=list)
+
+    @property
+    def onboarding_left(self) -> int:
+        return sum(1 for step in self.onboarding if not step.done)
 
     @property
     def is_empty(self) -> bool:
@@ -75,4 +92,71 @@ async def load_dashboard(current: Current) -> Dashboard:
         board.recent = [
             {**dict(r), "link": subject_link(r["subject_type"], r["subject_id"])} for r in recent
         ]
+        board.onboarding = await _onboarding(conn, current)
     return board
+
+
+async def _onboarding(conn: Any, current: Current) -> list[Step]:
+    """The checklist for this person: the steps their role can take, ticked from the data
+    (an import or a contact, a colleague or an invitation, an edited or second pipeline, a
+    deal). Empty once hidden or all done."""
+    row = await conn.fetchrow(
+        "select"
+        " (select onboarding_hidden_at from memberships where user_id = $1) as hidden,"
+        " exists (select 1 from contacts) or exists (select 1 from crm_imports) as people,"
+        " (select count(*) from memberships) > 1"
+        "   or exists (select 1 from invitations) as team,"
+        " (select count(*) from pipelines) > 1 or exists (select 1 from stages where version > 1)"
+        "   or exists (select 1 from pipelines where version > 1) as pipeline,"
+        " exists (select 1 from deals) as deal",
+        current.user_id,
+    )
+    if row["hidden"] is not None:
+        return []
+    steps = [
+        Step(
+            "people",
+            "Bring in your contacts",
+            "Import a CSV from your old CRM or spreadsheet, or add people by hand.",
+            "/imports/new",
+            "Import contacts",
+            row["people"],
+        ),
+        Step(
+            "deal",
+            "Create your first deal",
+            "Put an opportunity on the board; your team sees every move live.",
+            "/deals/new",
+            "Create a deal",
+            row["deal"],
+        ),
+    ]
+    if current.is_admin:
+        team = Step(
+            "team",
+            "Invite your team",
+            "Colleagues join with the role you choose.",
+            "/settings/team",
+            "Invite people",
+            row["team"],
+        )
+        pipeline = Step(
+            "pipeline",
+            "Shape your pipeline",
+            "Rename, add or reorder the stages to match how you sell.",
+            "/deals/pipelines",
+            "Edit stages",
+            row["pipeline"],
+        )
+        steps[1:1] = [team, pipeline]
+    return [] if all(step.done for step in steps) else steps
+
+
+async def hide_onboarding(current: Current) -> None:
+    """Put the checklist away for this person in this workspace (for good)."""
+    async with tenant_transaction(current.tenant_id, current.user_id) as conn:
+        await conn.execute(
+            "update memberships set onboarding_hidden_at = now()"
+            " where user_id = $1 and onboarding_hidden_at is null",
+            current.user_id,
+        )

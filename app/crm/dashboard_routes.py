@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from litestar import Response, get
+from litestar import Response, get, post
 
 from app.accounts.schemas import Current
-from app.core.web import render
-from app.crm.dashboard import load_dashboard
+from app.core.web import redirect, render
+from app.crm.dashboard import hide_onboarding, load_dashboard
 from app.crm.web import Req
 
 
@@ -15,4 +15,10 @@ async def dashboard(request: Req, current: Current) -> Response[str]:
     return render(request, "crm/dashboard.html", {"board": await load_dashboard(current)})
 
 
-ROUTES = [dashboard]
+@post("/app/onboarding/hide")
+async def onboarding_hide(request: Req, current: Current) -> Response[str]:
+    await hide_onboarding(current)
+    return redirect(request, "/app")
+
+
+ROUTES = [dashboard, onboarding_hide]

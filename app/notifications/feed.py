@@ -82,8 +82,19 @@ def push_after_commit(tenant_id: UUID, user_id: UUID, notification_id: UUID | No
     after_commit(push)
 
 
-async def unread_count(current: Current) -> int:
+async def unread_count(current: Current, seen: str | None = None) -> int:
+    """The unread count; `seen` is the page the user has open: notifications that link to it
+    are read now (opening the deal you were assigned reads the assignment, however you got
+    there: the feed, a mail, the address bar)."""
     async with tenant_transaction(current.tenant_id, current.user_id) as conn:
+        if seen:
+            await conn.execute(
+                "update notifications set read_at = $3"
+                " where user_id = $1 and link = $2 and read_at is null",
+                current.user_id,
+                seen,
+                datetime.now(UTC),
+            )
         return await _unread(conn, current.user_id)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 from uuid import UUID
 
 from litestar import Request, Response, get, post
@@ -29,7 +29,10 @@ async def notifications_page(request: Req, current: Current) -> Response[str]:
 
 @get("/notifications/bell")
 async def bell(request: Req, current: Current) -> Response[str]:
-    html = feed.render_bell(current.tenant_id, await feed.unread_count(current))
+    # every page loads its bell through htmx, which names the page in HX-Current-URL
+    page = urlsplit(request.headers.get("hx-current-url", ""))
+    seen = safe_local_path(page.path + (f"?{page.query}" if page.query else ""), default="")
+    html = feed.render_bell(current.tenant_id, await feed.unread_count(current, seen or None))
     return Response(html, media_type="text/html")
 
 

@@ -40,6 +40,12 @@ class AcknowledgeForm(Form):
     next: Annotated[str, NEXT] = ""
 
 
+class ReturnQuery(Form):
+    """`?next=…` of the cookie preferences page: where the visitor came from."""
+
+    next: Annotated[str, NEXT] = ""
+
+
 class PolicyQuery(Form):
     """`/privacy?version=…`: one published version (an unknown one is a 404)."""
 

@@ -14,7 +14,7 @@ from app.core.errors import FormInvalid, RecordNotFound
 from app.core.forms import read_form, read_query
 from app.core.web import client_ip, get_session, redirect, render, safe_local_path
 from app.privacy import consent, policy
-from app.privacy.forms import AcknowledgeForm, ConsentForm, PolicyQuery, PublishForm
+from app.privacy.forms import AcknowledgeForm, ConsentForm, PolicyQuery, PublishForm, ReturnQuery
 from app.privacy.middleware import state_of
 from app.privacy.processors import processors
 from app.settings import get_settings
@@ -51,7 +51,10 @@ async def processors_page(request: Req) -> Response[str]:
 @get("/settings/cookies")
 async def cookies_page(request: Req) -> Response[str]:
     await optional_current(request)
-    return render(request, "privacy/cookies.html", {})
+    back = safe_local_path(read_query(request, ReturnQuery).next, default="")
+    if back.split("?", 1)[0] == "/settings/cookies":
+        back = ""
+    return render(request, "privacy/cookies.html", {"back": back})
 
 
 @post("/privacy/consent")
@@ -60,12 +63,13 @@ async def consent_submit(request: Req) -> Response[str]:
     form = await read_form(request, ConsentForm)
     session = get_session(request)
     granted = form.choice == "accept"
+    target = safe_local_path(form.next)
     await consent.record_choice(
         granted=granted,
         user_id=session.user_id,
         visitor_id=session.visitor_id,
         source=form.source,
-        page=safe_local_path(form.next),
+        page=target.split("?", 1)[0],  # proof of where, never a token of the query
         ip=client_ip(request.scope),
         user_agent=request.headers.get("user-agent", ""),
     )
@@ -76,7 +80,7 @@ async def consent_submit(request: Req) -> Response[str]:
         "success",
         "Analytics cookies allowed. Thank you!" if granted else "Analytics cookies are off.",
     )
-    return redirect(request, safe_local_path(form.next))
+    return redirect(request, target)
 
 
 @post("/privacy/acknowledge")

@@ -23,6 +23,15 @@
   }
   window.odexToast = showToast;
 
+  // The phone menu: the sidebar's links fold behind one button (CSS shows them on wide screens).
+  document.addEventListener("click", function (event) {
+    var toggle = event.target.closest ? event.target.closest("#nav-toggle") : null;
+    if (!toggle) return;
+    var sidebar = toggle.closest(".sidebar");
+    var open = sidebar.classList.toggle("nav-open");
+    toggle.setAttribute("aria-expanded", open ? "true" : "false");
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
     if (window.htmx) {
       // 422 carries a form with inline errors, 409 a form with someone else's newer values

@@ -120,6 +120,107 @@
     });
   }
 
+
+  // ---- Keyboard moves (WCAG 2.1.1): focus a card, Space picks it up, arrows move it between
+  // and within stages, Space drops (the same move request as a drag), Escape puts it back.
+  // Every step is announced in the live region #board-announce.
+  var lifted = null;  // {item, from, oldIndex}
+  var refocus = null;
+
+  function announce(text) {
+    var region = document.getElementById("board-announce");
+    if (region) { region.textContent = ""; setTimeout(function () { region.textContent = text; }, 30); }
+  }
+  function cardsOf(list) { return Array.prototype.filter.call(list.children, function (el) { return el.classList.contains("deal-card"); }); }
+  function where(item) {
+    var list = item.parentElement;
+    var cards = cardsOf(list);
+    return "Stage " + list.dataset.stageName + ", position " + (cards.indexOf(item) + 1) + " of " + cards.length + ".";
+  }
+  function titleOf(item) { var a = item.querySelector(".deal-title"); return a ? a.textContent.trim() : "Deal"; }
+
+  function lift(item) {
+    var from = item.parentElement;
+    lifted = { item: item, from: from, oldIndex: Array.prototype.indexOf.call(from.children, item) };
+    dragging = true;
+    item.classList.add("deal-card-lifted");
+    item.setAttribute("aria-grabbed", "true");
+    announce("Picked up " + titleOf(item) + ". " + where(item) + " Arrow keys move it, Space drops it, Escape cancels.");
+  }
+  function finish() {
+    var item = lifted.item;
+    item.classList.remove("deal-card-lifted");
+    item.removeAttribute("aria-grabbed");
+    dragging = false;
+    var state = lifted;
+    lifted = null;
+    return state;
+  }
+  function cancelLift() {
+    var state = finish();
+    revert({ item: state.item, from: state.from, oldIndex: state.oldIndex });
+    state.item.focus();
+    announce("Move cancelled. " + titleOf(state.item) + " is back in " + where(state.item));
+    if (missedPush) { missedPush = false; resync(); }
+  }
+  function drop() {
+    var state = finish();
+    var item = state.item;
+    var to = item.parentElement;
+    var newIndex = Array.prototype.indexOf.call(to.children, item);
+    var evt = { item: item, from: state.from, to: to, oldIndex: state.oldIndex, newIndex: newIndex };
+    if (to === state.from && newIndex === state.oldIndex) {
+      announce(titleOf(item) + " dropped where it was.");
+      if (missedPush) { missedPush = false; resync(); }
+      return;
+    }
+    refocus = item.dataset.dealId;
+    announce("Moving " + titleOf(item) + " to " + where(item));
+    onEnd(evt);
+  }
+  function step(key) {
+    var item = lifted.item;
+    var list = item.parentElement;
+    var cards = cardsOf(list);
+    var index = cards.indexOf(item);
+    if (key === "ArrowUp" && index > 0) list.insertBefore(item, cards[index - 1]);
+    else if (key === "ArrowDown" && index < cards.length - 1) list.insertBefore(item, cards[index + 1].nextSibling);
+    else if (key === "ArrowLeft" || key === "ArrowRight") {
+      var lists = Array.prototype.slice.call(document.querySelectorAll("#board-root .board-cards"));
+      var next = lists[lists.indexOf(list) + (key === "ArrowLeft" ? -1 : 1)];
+      if (!next) { announce("No stage further " + (key === "ArrowLeft" ? "left." : "right.")); return; }
+      var others = cardsOf(next);
+      next.insertBefore(item, others[Math.min(index, others.length)] || null);
+      item.scrollIntoView({ block: "nearest", inline: "nearest" });
+    } else { announce(where(item)); return; }
+    item.focus();
+    announce(where(item));
+  }
+  document.addEventListener("keydown", function (event) {
+    var item = event.target.closest ? event.target.closest("#board-root .deal-card") : null;
+    if (!item || event.target !== item || event.altKey || event.ctrlKey || event.metaKey) return;
+    if (!lifted && (event.key === " " || event.key === "Enter") ) {
+      if (event.key === "Enter") return;  // Enter on the card opens nothing; on its link it opens the deal
+      event.preventDefault(); lift(item); return;
+    }
+    if (!lifted || lifted.item !== item) return;
+    if (event.key === " " || event.key === "Enter") { event.preventDefault(); drop(); }
+    else if (event.key === "Escape") { event.preventDefault(); cancelLift(); }
+    else if (event.key.indexOf("Arrow") === 0) { event.preventDefault(); step(event.key); }
+  });
+  document.addEventListener("focusout", function (event) {
+    // leaving a lifted card (Tab, a click elsewhere) cancels, never half-moves it
+    if (lifted && event.target === lifted.item && !lifted.item.contains(event.relatedTarget)) {
+      var item = lifted.item;
+      setTimeout(function () { if (lifted && lifted.item === item && document.activeElement !== item) cancelLift(); }, 0);
+    }
+  });
+  document.addEventListener("htmx:afterSettle", function () {
+    if (!refocus) return;
+    var card = document.getElementById("deal-" + refocus);
+    if (card) { card.focus(); announce(titleOf(card) + " moved. " + where(card)); refocus = null; }
+  });
+
   function init() {
     if (!boardRoot()) return;
     withSortable(function () {

@@ -30,3 +30,39 @@ async def test_dashboard_sums_open_pipeline_and_lists_my_tasks(
     assert "777,777" not in text and "B secret deal" not in text
     other = html.unescape((await client_b.get("/app")).text)
     assert "777,777.00" in other and "Robot arms" not in other and "Send the quote" not in other
+
+
+def _steps(page: str) -> dict[str, str]:
+    import re
+
+    return dict(re.findall(r'data-step="(\w+)" data-done="(yes|no)"', page))
+
+
+async def test_first_run_checklist_ticks_itself_and_can_be_hidden(
+    app: Any, client_a: Any, client_b: Any, tenant_a: Account, tenant_b: Account
+) -> None:
+    from tests.conftest import unique_email
+    from tests.helpers import run_jobs
+
+    page = (await client_a.get("/app")).text
+    assert "Get " in page and _steps(page) == {
+        "people": "no",
+        "team": "no",
+        "pipeline": "no",
+        "deal": "no",
+    }
+    await make_deal(tenant_a, "First deal")
+    await client_a.post_form("/contacts/new", {"first_name": "Ada", "last_name": "Lovelace"})
+    invited = await client_a.post_form(
+        "/settings/team/invite", {"email": unique_email("onb"), "role": "member"}
+    )
+    assert invited.status_code == 303
+    await run_jobs()
+    steps = _steps((await client_a.get("/app")).text)
+    assert steps == {"people": "yes", "team": "yes", "pipeline": "no", "deal": "yes"}
+    # B's checklist is B's own: nothing of A's progress shows there
+    assert set(_steps((await client_b.get("/app")).text).values()) == {"no"}
+    hidden = await client_a.post_form("/app/onboarding/hide", {})
+    assert hidden.status_code == 303
+    assert 'id="onboarding"' not in (await client_a.get("/app")).text
+    assert 'id="onboarding"' in (await client_b.get("/app")).text  # hidden for A only

@@ -151,3 +151,61 @@ async def test_board_catches_up_after_the_web_process_restarts(
     assert await page.locator(f"#stage-{s['Lead'].id} {card}").count() == 0
     assert not [c for c in console if "Content Security Policy" in c], console
     await context.close()
+
+
+async def test_keyboard_move_is_announced_and_seen_live_by_a_colleague(
+    app: Any,
+    browser: Any,
+    live_server: LiveServer,
+    tenant_a: Account,
+    tenant_b: Account,
+    mailbox: Any,
+) -> None:
+    """No mouse: Tab to a card, Space picks it up, arrows move it, Space drops it; the move
+    is the same request as a drag, so a colleague's board shows it live. Escape cancels."""
+    mate = await _colleague(tenant_a, mailbox)
+    s = await stages(tenant_a)
+    first = await make_deal(tenant_a, "Keyed first", stage="Qualified")
+    mover = await make_deal(tenant_a, "Keyed mover")
+    ctx_a, page_a = await _open_board(browser, live_server, tenant_a)
+    ctx_m, page_m = await _open_board(browser, live_server, mate)
+    card = f"#deal-{mover}"
+    qualified = f"#stage-{s['Qualified'].id} .board-cards"
+
+    await page_a.focus(card)
+    await page_a.keyboard.press("Space")
+    await page_a.wait_for_selector(f"{card}.deal-card-lifted")
+    await page_a.keyboard.press("ArrowRight")  # Lead -> Qualified, at the same position
+    await page_a.wait_for_function(
+        "t => document.querySelector('#board-announce').textContent.includes(t)",
+        arg="Stage Qualified, position 1 of 2",
+    )
+    await page_a.keyboard.press("Escape")  # changed my mind: back to Lead, nothing sent
+    assert await page_a.locator(f"#stage-{s['Lead'].id} {card}").count() == 1
+    await page_a.wait_for_function(
+        "() => document.querySelector('#board-announce').textContent.includes('cancelled')"
+    )
+
+    await page_a.focus(card)
+    await page_a.keyboard.press("Space")
+    await page_a.keyboard.press("ArrowRight")
+    await page_a.keyboard.press("ArrowDown")  # below "Keyed first"
+    await page_a.keyboard.press("Space")
+    # the colleague's board shows it live, in the stage and the place it was dropped
+    await page_m.wait_for_selector(f"{qualified} {card}", timeout=WAIT_MS)
+    order = await page_m.eval_on_selector_all(
+        f"{qualified} .deal-card", "els => els.map(e => e.dataset.dealId)"
+    )
+    assert order.index(str(first)) < order.index(str(mover)), order
+    # the mover's focus stays on the card after the board is redrawn, and it is told so
+    await page_a.wait_for_function(
+        "id => document.activeElement && document.activeElement.id === 'deal-' + id",
+        arg=str(mover),
+        timeout=WAIT_MS,
+    )
+    await page_a.wait_for_function(
+        "() => document.querySelector('#board-announce').textContent.includes('moved')",
+        timeout=WAIT_MS,
+    )
+    for ctx in (ctx_a, ctx_m):
+        await ctx.close()

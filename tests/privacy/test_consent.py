@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 from typing import Any
 
 import asyncpg
@@ -9,7 +11,8 @@ import pytest
 
 from app.core.db import tenant_transaction
 from app.privacy.usage import flush_usage_events
-from tests.helpers import Account
+from tests.conftest import unique_email
+from tests.helpers import Account, browser_client, run_jobs
 
 
 def cookie_names(client: Any) -> set[str]:
@@ -161,3 +164,54 @@ async def test_consents_go_only_with_the_account(client_a: Any, tenant_a: Any) -
             )
             == 1
         )
+
+
+async def test_banner_keeps_the_invitation_link(
+    app: Any, client_a: Any, mailbox: Any, raw_conn: Any
+) -> None:
+    """Accept, Reject and Preferences on the invitation page bring the visitor back to the
+    same invitation (token and all); the consent ledger records the page, never the token."""
+    email = unique_email("banner")
+    sent = await client_a.post_form("/settings/team/invite", {"email": email, "role": "member"})
+    assert sent.status_code == 303
+    await run_jobs()
+    link = mailbox.last_link(email, "/invite/accept")
+    here = link[link.index("/invite/accept") :]
+    token = here.split("token=")[1]
+    for choice in ("accept", "reject"):
+        async with browser_client(app) as visitor:
+            page = await visitor.get(here)
+            assert page.status_code == 200 and 'id="cookie-banner"' in page.text
+            field = re.search(r'name="next" value="([^"]*)"', page.text)
+            assert field is not None and html.unescape(field.group(1)) == here
+            await visitor.refresh_csrf(here)
+            chose = await visitor.post_form(
+                "/privacy/consent", {"choice": choice, "next": here, "source": "banner"}
+            )
+            assert chose.status_code == 303 and chose.headers["location"] == here
+            back = await visitor.get(chose.headers["location"])
+            assert back.status_code == 200 and "didn't work" not in back.text
+            assert f'value="{token}"' in back.text  # the accept form still holds the token
+    # Preferences: the page offers the way back, and saving there keeps it
+    async with browser_client(app) as visitor:
+        page = await visitor.get(here)
+        prefs = re.search(r'href="(/settings/cookies\?next=[^"]*)"', page.text)
+        assert prefs is not None
+        cookies = await visitor.get(html.unescape(prefs.group(1)))
+        assert f'href="{html.escape(here)}" id="cookies-back"' in cookies.text
+    pages = await raw_conn.fetch("select page from consents where page like '/invite/accept%'")
+    assert pages and all(r["page"] == "/invite/accept" for r in pages)
+    assert not await raw_conn.fetchval(
+        "select count(*) from consents where page like '%' || $1 || '%'", token
+    )
+
+
+async def test_reset_page_banner_keeps_its_token(app: Any) -> None:
+    async with browser_client(app) as visitor:
+        here = "/password/reset?token=abc123DEF"
+        page = await visitor.get(here)
+        field = re.search(r'name="next" value="([^"]*)"', page.text)
+        assert field is not None and html.unescape(field.group(1)) == here
+        await visitor.refresh_csrf(here)
+        chose = await visitor.post_form("/privacy/consent", {"choice": "reject", "next": here})
+        assert chose.headers["location"] == here
