@@ -21,6 +21,14 @@ import pytest
 from tests.helpers import Account, browser_client, make_account
 
 ROOT = Path(__file__).resolve().parent.parent
+# argon2id at its minimum cost in tests (and in the app processes they start): the suite signs
+# up and logs in ~1,000 times, which at production cost (64 MiB, 3 passes) took minutes of CPU.
+# Production refuses these values (tests/security/test_password_hashing.py).
+FAST_PASSWORD_HASHING = {
+    "PASSWORD_HASH_TIME_COST": "1",
+    "PASSWORD_HASH_MEMORY_KIB": "1024",
+    "PASSWORD_HASH_PARALLELISM": "1",
+}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -37,7 +45,7 @@ def services() -> Iterator[dict[str, str]]:
     tmp = Path(tempfile.mkdtemp(prefix="odex-test-"))
     tmp.chmod(0o755)
     started: list[Any] = []
-    env: dict[str, str] = {"ODEX_ENV": "test", "ODEX_DATA_DIR": str(tmp)}
+    env: dict[str, str] = {"ODEX_ENV": "test", "ODEX_DATA_DIR": str(tmp), **FAST_PASSWORD_HASHING}
     admin = os.environ.get("TEST_DATABASE_URL")
     database = f"odex_test_{os.getpid()}"
     if admin:
