@@ -32,9 +32,18 @@ FAST_PASSWORD_HASHING = {
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Browser tests last: their live worker shares the job queue for the rest of the session,
-    and must not take jobs that in-process tests queue and then run themselves (run_jobs)."""
-    items.sort(key=lambda item: "/tests/e2e/" in str(item.path))
+    """Tests whose job visits every workspace first: the session's database grows with every
+    test (each seeds two workspaces), and so would their time (a minute for the key rotation
+    at the end of the suite, a few seconds at its start). Browser tests last: their live
+    worker shares the job queue for the rest of the session, and must not take jobs that
+    in-process tests queue and then run themselves (run_jobs)."""
+
+    def place(item: pytest.Item) -> int:
+        if "/tests/e2e/" in str(item.path):
+            return 2
+        return 0 if item.get_closest_marker("every_workspace") else 1
+
+    items.sort(key=place)
 
 
 @pytest.fixture(scope="session")
