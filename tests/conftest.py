@@ -18,25 +18,18 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import Account, browser_client, make_account
+from tests.helpers import FAST_PASSWORD_HASHING, Account, browser_client, make_account
 
 ROOT = Path(__file__).resolve().parent.parent
-# argon2id at its minimum cost in tests (and in the app processes they start): the suite signs
-# up and logs in ~1,000 times, which at production cost (64 MiB, 3 passes) took minutes of CPU.
-# Production refuses these values (tests/security/test_password_hashing.py).
-FAST_PASSWORD_HASHING = {
-    "PASSWORD_HASH_TIME_COST": "1",
-    "PASSWORD_HASH_MEMORY_KIB": "1024",
-    "PASSWORD_HASH_PARALLELISM": "1",
-}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Tests whose job visits every workspace first: the session's database grows with every
     test (each seeds two workspaces), and so would their time (a minute for the key rotation
-    at the end of the suite, a few seconds at its start). Browser tests last: their live
-    worker shares the job queue for the rest of the session, and must not take jobs that
-    in-process tests queue and then run themselves (run_jobs)."""
+    at the end of the suite, a few seconds at its start). Only tests that leave nothing that
+    others see (publishing a privacy policy puts a banner on every page). Browser tests last:
+    their live worker shares the job queue for the rest of the session, and must not take
+    jobs that in-process tests queue and then run themselves (run_jobs)."""
 
     def place(item: pytest.Item) -> int:
         if "/tests/e2e/" in str(item.path):

@@ -274,7 +274,11 @@ def start_stack(tmp: Path) -> Stack:
         "ODEX_DATA_DIR": str(tmp / "data"),
         "TRUSTED_PROXIES": "127.0.0.1",
         "JOB_LEASE_SECONDS": "3",
-        "SHUTDOWN_DRAIN_SECONDS": "2.5",
+        # HAProxy marks a node down after two failed checks 1 s apart (deploy/haproxy.cfg),
+        # counted from the end of the previous check: up to 2 s plus three checks' latency.
+        # At 2.5 s a loaded machine saw the node stop listening while HAProxy still sent it
+        # new connections (reset by the closed socket: a failed request in the rolling restart)
+        "SHUTDOWN_DRAIN_SECONDS": "4",
         "WORKER_SHUTDOWN_SECONDS": "2",
     }
     stack = Stack(tmp, pg, valkey, sink, Proc("pgbouncer", [], {}, tmp / "pgbouncer.out"), env=env)

@@ -86,7 +86,6 @@ async def test_notice_shorter_than_30_days_is_refused(tenant_a: Account, raw_con
         )
 
 
-@pytest.mark.every_workspace
 async def test_publish_notifies_every_user_exactly_once(
     tenant_a: Account, tenant_b: Account, client_a: Any, client_b: Any, mailbox: Any
 ) -> None:
