@@ -275,9 +275,10 @@ def start_stack(tmp: Path) -> Stack:
         "TRUSTED_PROXIES": "127.0.0.1",
         "JOB_LEASE_SECONDS": "3",
         # HAProxy marks a node down after two failed checks 1 s apart (deploy/haproxy.cfg),
-        # counted from the end of the previous check: up to 2 s plus three checks' latency.
-        # At 2.5 s a loaded machine saw the node stop listening while HAProxy still sent it
-        # new connections (reset by the closed socket: a failed request in the rolling restart)
+        # so up to 2 s after the drain begins plus the checks' own latency under load.
+        # At 2.5 s that left 0.5 s, less than check latency on a loaded machine: the node could
+        # stop listening while HAProxy still sent it connections (a failed request in the
+        # rolling restart)
         "SHUTDOWN_DRAIN_SECONDS": "4",
         "WORKER_SHUTDOWN_SECONDS": "2",
     }
