@@ -119,13 +119,17 @@ class LiveServer:
         return self
 
     def stop(self) -> None:
+        """SIGTERM both, give them 10 s together (not one after the other: a worker in the
+        middle of a sweep over the session's database may take all of it), then kill."""
         for proc in self.procs:
             proc.terminate()
+        deadline = time.monotonic() + 10
         for proc in self.procs:
             try:
-                proc.wait(10)
+                proc.wait(max(deadline - time.monotonic(), 0.1))
             except subprocess.TimeoutExpired:
                 proc.kill()
+                proc.wait(5)
 
 
 @pytest.fixture(scope="session")
