@@ -77,6 +77,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     mail_retry_hours: int = 24  # SMTP failures are retried with backoff this long, then alerted
     shutdown_drain_seconds: float = 0.0  # after SIGTERM /readyz says 503 this long, then stop
     worker_shutdown_seconds: int = 20  # after SIGTERM a job may finish this long, then re-queued
+    # argon2id cost of password hashes: argon2-cffi's default, RFC 9106's low-memory profile.
+    # Production refuses anything weaker; the test suite lowers it (it hashes ~1,000 passwords).
+    password_hash_time_cost: int = 3
+    password_hash_memory_kib: int = 64 * 1024
+    password_hash_parallelism: int = 4
 
     @property
     def is_production(self) -> bool:
@@ -217,8 +222,27 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         "mail_retry_hours": int(env.get("MAIL_RETRY_HOURS", "24")),
         "shutdown_drain_seconds": float(env.get("SHUTDOWN_DRAIN_SECONDS", "0")),
         "worker_shutdown_seconds": int(env.get("WORKER_SHUTDOWN_SECONDS", "20")),
+        "password_hash_time_cost": int(env.get("PASSWORD_HASH_TIME_COST", "3")),
+        "password_hash_memory_kib": int(env.get("PASSWORD_HASH_MEMORY_KIB", str(64 * 1024))),
+        "password_hash_parallelism": int(env.get("PASSWORD_HASH_PARALLELISM", "4")),
     }
-    return msgspec.convert(fields, Settings)
+    settings = msgspec.convert(fields, Settings)
+    if mode == "production" and weaker_password_hashing(settings):
+        raise SettingsError(
+            "PASSWORD_HASH_TIME_COST, PASSWORD_HASH_MEMORY_KIB and PASSWORD_HASH_PARALLELISM may"
+            " only be lowered in dev and test (production keeps at least 3, 65536 and 4)"
+        )
+    return settings
+
+
+def weaker_password_hashing(settings: Settings) -> bool:
+    """Whether the argon2id cost is below the defaults (allowed only outside production)."""
+    strong = Settings()
+    return (
+        settings.password_hash_time_cost < strong.password_hash_time_cost
+        or settings.password_hash_memory_kib < strong.password_hash_memory_kib
+        or settings.password_hash_parallelism < strong.password_hash_parallelism
+    )
 
 
 @functools.cache

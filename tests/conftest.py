@@ -18,15 +18,25 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import Account, browser_client, make_account
+from tests.helpers import FAST_PASSWORD_HASHING, Account, browser_client, make_account
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Browser tests last: their live worker shares the job queue for the rest of the session,
-    and must not take jobs that in-process tests queue and then run themselves (run_jobs)."""
-    items.sort(key=lambda item: "/tests/e2e/" in str(item.path))
+    """Tests whose job visits every workspace first: the session's database grows with every
+    test (each seeds two workspaces), and so would their time (a minute for the key rotation
+    at the end of the suite, a few seconds at its start). Only tests that leave nothing that
+    others see (publishing a privacy policy puts a banner on every page). Browser tests last:
+    their live worker shares the job queue for the rest of the session, and must not take
+    jobs that in-process tests queue and then run themselves (run_jobs)."""
+
+    def place(item: pytest.Item) -> int:
+        if "/tests/e2e/" in str(item.path):
+            return 2
+        return 0 if item.get_closest_marker("every_workspace") else 1
+
+    items.sort(key=place)
 
 
 @pytest.fixture(scope="session")
@@ -37,7 +47,7 @@ def services() -> Iterator[dict[str, str]]:
     tmp = Path(tempfile.mkdtemp(prefix="odex-test-"))
     tmp.chmod(0o755)
     started: list[Any] = []
-    env: dict[str, str] = {"ODEX_ENV": "test", "ODEX_DATA_DIR": str(tmp)}
+    env: dict[str, str] = {"ODEX_ENV": "test", "ODEX_DATA_DIR": str(tmp), **FAST_PASSWORD_HASHING}
     admin = os.environ.get("TEST_DATABASE_URL")
     database = f"odex_test_{os.getpid()}"
     if admin:

@@ -16,6 +16,15 @@ import httpx
 
 CSRF_RE = re.compile(r'name="csrf-token" content="([^"]+)"')
 PASSWORD = "correct horse battery staple"
+# argon2id at its minimum cost in tests (and in the app processes they start): the suite signs
+# up and logs in ~1,000 times, which at production cost (64 MiB, 3 passes) took minutes of CPU.
+# Production refuses these values (tests/security/test_password_hashing.py): a test that
+# starts a production process leaves them out.
+FAST_PASSWORD_HASHING = {
+    "PASSWORD_HASH_TIME_COST": "1",
+    "PASSWORD_HASH_MEMORY_KIB": "1024",
+    "PASSWORD_HASH_PARALLELISM": "1",
+}
 
 
 @dataclass

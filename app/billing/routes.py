@@ -31,9 +31,16 @@ async def _page(
     block: str | None = None,
 ) -> Response[str]:
     ctx = await services.billing_overview(current)
-    waiting = bool(waiting_from) and ctx["plan"].key == waiting_from
+    waiting = bool(waiting_from) and await _still_confirming(ctx, waiting_from)
     ctx.update({"errors": errors or {}, "waiting_from": waiting_from if waiting else ""})
     return render(request, PAGE, ctx, block=block)
+
+
+async def _still_confirming(ctx: dict[str, Any], from_plan: str) -> bool:
+    """After a checkout: the plan has not changed yet, or the events that came with the change
+    (the invoice) are still being applied, so the page keeps polling and reloads once all is
+    in (a reload at the plan change alone could show the new plan without its invoice)."""
+    return ctx["plan"].key == from_plan or await services.events_pending(ctx["account"]) > 0
 
 
 async def _refused(request: Req, current: Current, refused: FormInvalid) -> Response[str]:
@@ -55,8 +62,12 @@ async def billing_status(request: Req, current: Current) -> Response[str]:
     changed the whole page reloads (plans and invoices change with it)."""
     from_plan = read_query(request, BillingQuery).from_plan
     ctx = await services.billing_overview(current)
-    if from_plan and ctx["plan"].key != from_plan:
+    if from_plan and not await _still_confirming(ctx, from_plan):
         return Response("", status_code=200, headers={"HX-Refresh": "true"})
+    if from_plan and ctx["plan"].key != from_plan:
+        # the new plan is in, the rest of the checkout (its invoice) not yet: keep showing the
+        # waiting summary (204: htmx swaps nothing) and reload once it is all there
+        return Response("", status_code=204)
     return await _page(request, current, waiting_from=from_plan, block="summary")
 
 

@@ -54,6 +54,20 @@ async def billing_overview(current: Current) -> dict[str, Any]:
     }
 
 
+async def events_pending(account: AccountState) -> int:
+    """How many received Stripe events about this workspace's customer are not applied yet
+    (after a checkout: the plan may change before its invoice is recorded)."""
+    if not account.stripe_customer_id:
+        return 0
+    async with global_transaction() as conn:
+        pending = await conn.fetchval(
+            "select count(*) from stripe_events where processed_at is null"
+            " and payload -> 'data' -> 'object' ->> 'customer' = $1",
+            account.stripe_customer_id,
+        )
+    return int(pending or 0)
+
+
 def has_live_subscription(account: AccountState) -> bool:
     return bool(account.stripe_subscription_id) and account.status not in ENDED_STATUSES_ALL
 

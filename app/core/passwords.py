@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from app.settings import Settings, get_settings
+
 MIN_LENGTH = 8
 MAX_LENGTH = 128
-
-_hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
-_DUMMY_HASH = _hasher.hash("timing-equaliser-never-a-real-password")
 
 # The most common passwords of public breach corpora (a short list is enough to stop the worst).
 COMMON_PASSWORDS = frozenset(
@@ -85,19 +86,40 @@ def password_problem(password: str, *, email: str = "", name: str = "") -> str |
     return None
 
 
+@functools.cache
+def _hasher_for(time_cost: int, memory_kib: int, parallelism: int) -> tuple[PasswordHasher, str]:
+    """argon2id with these costs, and a hash to verify against when there is no account."""
+    argon2id = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism)
+    return argon2id, argon2id.hash("timing-equaliser-never-a-real-password")
+
+
+def hasher(settings: Settings | None = None) -> PasswordHasher:
+    """The argon2id hasher of PASSWORD_HASH_* (argon2-cffi's RFC 9106 profile by default; only
+    dev and test may lower it, see app/settings.py)."""
+    return _hasher_and_dummy(settings)[0]
+
+
+def _hasher_and_dummy(settings: Settings | None = None) -> tuple[PasswordHasher, str]:
+    s = settings or get_settings()
+    return _hasher_for(
+        s.password_hash_time_cost, s.password_hash_memory_kib, s.password_hash_parallelism
+    )
+
+
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return hasher().hash(password)
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     """Check a password; spends the same time when the account does not exist."""
     if len(password) > MAX_LENGTH:
         return False
+    current, dummy = _hasher_and_dummy()
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and bool(password_hash)
+        return current.verify(password_hash or dummy, password) and bool(password_hash)
     except (VerificationError, InvalidHashError):
         return False
 
 
 def needs_rehash(password_hash: str) -> bool:
-    return _hasher.check_needs_rehash(password_hash)
+    return hasher().check_needs_rehash(password_hash)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.billing import stripe_client
-from tests.billing.helpers import account, notices
+from tests.billing.helpers import account, invoices, notices
 from tests.helpers import Account, Mailbox, run_jobs
 
 
@@ -67,6 +67,45 @@ async def test_simulated_checkout_failed_payment_grace_and_cancel(
     # the other workspace is untouched
     assert 'id="current-plan">Free<' in (await client_b.get("/settings/billing")).text
     assert await notices(tenant_b.tenant_id) == []
+
+
+async def test_the_page_reloads_only_once_the_whole_checkout_is_applied(
+    client_a: Any, client_b: Any, tenant_a: Account, tenant_b: Account
+) -> None:
+    """The plan can change before the checkout's invoice is recorded (Stripe's events are
+    applied one by one, by concurrent jobs): the page keeps waiting until all of them are in,
+    so its one reload shows the plan and the invoice together."""
+    from app.billing.jobs import apply_stripe_event
+    from app.core.db import global_transaction
+
+    done = await client_a.post_form("/settings/billing/test-checkout", {"plan": "pro"})
+    assert done.headers["location"] == "/settings/billing?checkout=success&from=free"
+    state = await account(tenant_a.tenant_id)
+    async with global_transaction() as conn:
+        events = await conn.fetch(
+            "select id, type from stripe_events where processed_at is null"
+            " and payload -> 'data' -> 'object' ->> 'customer' = $1 order by received_at",
+            state.stripe_customer_id,
+        )
+    assert {e["type"] for e in events} >= {"customer.subscription.created", "invoice.paid"}
+    for event in events:  # everything but the invoice, as a worker might get to them
+        if event["type"] != "invoice.paid":
+            await apply_stripe_event({}, event["id"])
+    assert (await account(tenant_a.tenant_id)).plan == "pro"
+    assert await invoices(tenant_a.tenant_id) == []
+    status = "/settings/billing/status?from=free"
+    polled = await client_a.get(status, headers={"HX-Request": "true"})
+    assert polled.status_code == 204 and "hx-refresh" not in polled.headers  # not yet
+    page = (await client_a.get(done.headers["location"])).text
+    assert "confirming your new plan" in page and f'hx-get="{status}"' in page  # still polling
+    await run_jobs()
+    polled = await client_a.get(status, headers={"HX-Request": "true"})
+    assert polled.headers["hx-refresh"] == "true"
+    page = (await client_a.get(done.headers["location"])).text
+    assert 'id="current-plan">Pro<' in page and "confirming" not in page
+    assert "29.00 USD" in page and "Plan changed to Pro" in page
+    assert 'id="current-plan">Free<' in (await client_b.get("/settings/billing")).text
+    assert await invoices(tenant_b.tenant_id) == []
 
 
 async def test_simulation_is_refused_without_a_subscription(client_a: Any) -> None:

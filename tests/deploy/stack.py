@@ -274,7 +274,12 @@ def start_stack(tmp: Path) -> Stack:
         "ODEX_DATA_DIR": str(tmp / "data"),
         "TRUSTED_PROXIES": "127.0.0.1",
         "JOB_LEASE_SECONDS": "3",
-        "SHUTDOWN_DRAIN_SECONDS": "2.5",
+        # HAProxy marks a node down after two failed checks 1 s apart (deploy/haproxy.cfg),
+        # so up to 2 s after the drain begins plus the checks' own latency under load.
+        # At 2.5 s that left 0.5 s, less than check latency on a loaded machine: the node could
+        # stop listening while HAProxy still sent it connections (a failed request in the
+        # rolling restart)
+        "SHUTDOWN_DRAIN_SECONDS": "4",
         "WORKER_SHUTDOWN_SECONDS": "2",
     }
     stack = Stack(tmp, pg, valkey, sink, Proc("pgbouncer", [], {}, tmp / "pgbouncer.out"), env=env)

@@ -42,6 +42,36 @@ def _wait_for(port: int, proc: subprocess.Popen[bytes], timeout: float = 30) -> 
     raise RuntimeError(f"nothing listens on {port}")
 
 
+HEALTH_KEY = "arq:queue:health-check"
+
+
+def _wait_until_idle(queue: Any, worker: subprocess.Popen[bytes], timeout: float = 180) -> None:
+    """Wait until the new worker has run its start-up jobs: the sweeps that visit every
+    workspace of the session's (by now large) database, and anything earlier tests left
+    queued. Until then the browser tests' own jobs (mail, billing events) wait behind them,
+    and a page waiting for one of them can run out of time."""
+    deadline = time.monotonic() + timeout
+    while queue.get(HEALTH_KEY) is None:  # its first poll enqueues the start-up jobs
+        if worker.poll() is not None:
+            raise RuntimeError("the worker process exited during start-up")
+        if time.monotonic() > deadline:
+            raise RuntimeError("the worker never polled its queue")
+        time.sleep(0.05)
+    idle_since: float | None = None
+    while True:
+        due = queue.zcount("arq:queue", "-inf", time.time() * 1000)
+        now = time.monotonic()
+        if due:  # a job stays in the queue until it has finished
+            idle_since = None
+        elif idle_since is None:
+            idle_since = now
+        elif now - idle_since > 1.0:  # two polls of the worker (0.5 s) found nothing to do
+            return
+        if now > deadline:
+            raise RuntimeError("the worker's start-up jobs did not finish")
+        time.sleep(0.05)
+
+
 class LiveServer:
     """`odex serve` and `odex worker` as subprocesses against the test services."""
 
@@ -71,6 +101,10 @@ class LiveServer:
         _wait_for(self.port, self.procs[0])
 
     def start(self) -> LiveServer:
+        import redis
+
+        queue = redis.Redis.from_url(self.env["REDIS_URL"])
+        queue.delete(HEALTH_KEY)  # set again by the new worker's first poll
         web = self._web()
         worker = subprocess.Popen(
             [sys.executable, "-m", "app.cli", "worker"],
@@ -80,16 +114,22 @@ class LiveServer:
         )
         self.procs = [web, worker]
         _wait_for(self.port, web)
+        _wait_until_idle(queue, worker)
+        queue.close()
         return self
 
     def stop(self) -> None:
+        """SIGTERM both, give them 10 s together (not one after the other: a worker in the
+        middle of a sweep over the session's database may take all of it), then kill."""
         for proc in self.procs:
             proc.terminate()
+        deadline = time.monotonic() + 10
         for proc in self.procs:
             try:
-                proc.wait(10)
+                proc.wait(max(deadline - time.monotonic(), 0.1))
             except subprocess.TimeoutExpired:
                 proc.kill()
+                proc.wait(5)
 
 
 @pytest.fixture(scope="session")

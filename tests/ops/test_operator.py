@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from app.core.embedded import free_port
+from tests.helpers import FAST_PASSWORD_HASHING
 
 ROOT = Path(__file__).resolve().parents[2]
 ODEX = str(Path(sys.executable).parent / "odex")  # the console script pip installed
@@ -92,6 +93,8 @@ def test_make_serve_and_make_worker_run_the_production_processes(
         "REDIS_URL": services["REDIS_URL"].rsplit("/", 1)[0] + "/5",  # its own job queue
     }
     env.pop("ODEX_ENV")  # what make serve gets on a server: production
+    for name in FAST_PASSWORD_HASHING:  # (with production's password hashing cost)
+        env.pop(name)
     serve = subprocess.Popen(["make", "-s", "serve"], cwd=ROOT, env=env, text=True)
     worker = subprocess.Popen(
         ["make", "-s", "worker"], cwd=ROOT, env=env, text=True, stderr=subprocess.PIPE

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,7 +19,12 @@ CHROME = (
     "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/537.36 (KHTML, like Gecko)"
     " Chrome/126.0.0.0 Safari/537.36"
 )
-_HASH = hash_password(PASSWORD)
+
+
+@functools.cache
+def _password_hash() -> str:
+    """One hash of PASSWORD for every added member (made once the test settings are read)."""
+    return hash_password(PASSWORD)
 
 
 async def add_member(account: Account, role: str = "member", tag: str = "colleague") -> Account:
@@ -33,7 +39,7 @@ async def add_member(account: Account, role: str = "member", tag: str = "colleag
             user_id,
             email,
             name,
-            _HASH,
+            _password_hash(),
         )
         await conn.execute(
             "insert into memberships (id, tenant_id, user_id, role) values ($1, $2, $3, $4)",

@@ -53,6 +53,7 @@ def test_blind_index_normalises_and_is_keyed() -> None:
     assert crypto.blind_index("x") != hashlib.sha256(b"x").hexdigest()
 
 
+@pytest.mark.every_workspace
 async def test_rotation_re_encrypts_every_tenant_in_batches(
     tenant_a: Account, tenant_b: Account, monkeypatch: Any
 ) -> None:
@@ -198,6 +199,7 @@ async def _current(account: Account) -> Any:
     return await load_current(account.user_id, account.tenant_id)
 
 
+@pytest.mark.every_workspace
 async def test_old_values_are_upgraded_by_a_resumable_job(
     tenant_a: Account, tenant_b: Account, monkeypatch: Any
 ) -> None:
