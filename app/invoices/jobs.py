@@ -7,6 +7,7 @@ from uuid import UUID
 
 from arq import cron
 
+from app.core.crypto import all_tenant_ids
 from app.core.db import tenant_transaction
 from app.crm.activity import record_activity
 from app.invoices.schemas import invoice_number
@@ -36,8 +37,6 @@ async def mark_overdue_in_tenant(tenant_id: UUID) -> int:
 
 async def mark_overdue_invoices(ctx: dict[str, Any] | None = None) -> int:
     """arq cron job; idempotent, so an hourly run catches up on any missed day."""
-    from app.core.crypto import all_tenant_ids
-
     return sum([await mark_overdue_in_tenant(tenant_id) for tenant_id in await all_tenant_ids()])
 
 

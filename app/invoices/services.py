@@ -11,7 +11,7 @@ from uuid import UUID
 from app.accounts.schemas import Current
 from app.core.db import tenant_transaction
 from app.core.errors import FormInvalid, RecordNotFound
-from app.crm.activity import edit_conflict, record_activity, stale_page
+from app.crm.activity import edit_conflict, record_activity, stale_page, timeline
 from app.crm.common import conn
 from app.invoices.money import CURRENCIES, Line, Totals, compute_totals
 from app.invoices.schemas import (
@@ -225,8 +225,6 @@ async def change_status(current: Current, invoice_id: UUID, target: str, version
 
 
 async def get_invoice(current: Current, invoice_id: UUID) -> dict[str, Any]:
-    from app.crm.activity import timeline
-
     async with tenant_transaction(current.tenant_id, current.user_id) as c:
         row = await c.fetchrow(
             "select i.*, co.name as company_name, co.address as company_address,"

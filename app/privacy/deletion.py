@@ -10,6 +10,8 @@ from uuid import UUID
 import asyncpg
 
 from app.accounts.schemas import Current
+from app.accounts.services import load_current
+from app.accounts.team import change_role
 from app.core.db import global_transaction, tenant_transaction, user_transaction
 from app.core.errors import Forbidden, FormInvalid
 from app.core.mail import queue_mail
@@ -115,9 +117,6 @@ def _check_choices(sole: list[dict[str, Any]], choices: dict[str, str]) -> dict[
 
 async def _hand_over(user_id: UUID, tenant_id: UUID, member_id: UUID) -> None:
     """Make `member_id` an owner of the workspace (as the user would on the team page)."""
-    from app.accounts.services import load_current
-    from app.accounts.team import change_role
-
     current = await load_current(user_id, tenant_id)
     if current is None:
         raise FormInvalid({"form": "You no longer belong to that workspace."})

@@ -9,6 +9,9 @@ import logging
 from typing import Any
 from uuid import UUID
 
+from app.security.alerts import raise_security_alert
+from app.security.audit import record_audit
+
 log = logging.getLogger("odex.privacy")
 
 
@@ -19,13 +22,9 @@ async def security_event(
 
     Joins the caller's transaction for the same tenant, so the alert commits with the action.
     """
-    from app.security.alerts import raise_security_alert
-
     await raise_security_alert(tenant_id, kind, actor, details)
 
 
 async def audit(tenant_id: UUID, actor: UUID | None, action: str, target: str) -> None:
     """An audit-log entry without an alert (e.g. a contact's erasure)."""
-    from app.security.audit import record_audit
-
     await record_audit(tenant_id, actor, action, target)

@@ -28,6 +28,7 @@ from app.core.db import global_transaction, tenant_transaction, user_transaction
 from app.core.lease import fence, leased
 from app.core.mail import queue_mail
 from app.core.redis import queue
+from app.notifications.jobs import deliver_outbox
 from app.privacy import report
 from app.privacy.tables import DeletionRequest
 from app.settings import get_settings
@@ -279,8 +280,6 @@ async def _purge_account(request: dict[str, Any]) -> list[Subject]:
 async def _final_mail(request: dict[str, Any]) -> None:
     """Confirm to the address given at the request, then drop the mail from the outbox: the
     last copy of the address is the one the person receives."""
-    from app.notifications.jobs import deliver_outbox
-
     if not request["notify_email"]:
         return
     async with global_transaction():

@@ -15,11 +15,13 @@ from typing import Any
 from uuid import UUID
 
 from app.accounts.schemas import Current
+from app.accounts.services import workspaces_of
 from app.core import sessions
 from app.core.db import after_commit
 from app.core.errors import Forbidden, RecordNotFound
 from app.core.mail import queue_mail
 from app.core.templating import render_html
+from app.realtime.channels import alerts_channel, publish
 from app.security.audit import in_tenant, record_audit
 from app.settings import get_settings
 
@@ -135,8 +137,6 @@ async def _publish(tenant_id: UUID, html: str) -> None:
     """Push to the admins' sockets (with the header's open-alerts count); the alert is stored
     and mailed even if this fails."""
     try:
-        from app.realtime.channels import alerts_channel, publish
-
         badge = render_badge(await _open_count(tenant_id), oob=True)
         await publish(alerts_channel(tenant_id), html + badge)
     except Exception:  # a push is best effort: the page and the mail still carry the alert
@@ -290,8 +290,6 @@ async def alert_user_workspaces(
     user_id: UUID, kind: str, details: dict[str, Any] | None = None, session_key: str | None = None
 ) -> None:
     """Raise an account-level alert (password, email, MFA) in every workspace of the user."""
-    from app.accounts.services import workspaces_of
-
     for workspace in await workspaces_of(user_id):
         await raise_security_alert(
             UUID(str(workspace["tenant_id"])), kind, user_id, details, session_key

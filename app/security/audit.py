@@ -30,6 +30,7 @@ from uuid import UUID
 import asyncpg
 
 from app.core import db
+from app.core.crypto import all_tenant_ids
 from app.core.spreadsheet import safe_cell
 from app.security.audit_chain import (
     FORMAT,
@@ -266,8 +267,6 @@ async def export_csv(tenant_id: UUID, flt: AuditFilter) -> AsyncIterator[str]:
 
 async def verify_all(tenant_id: UUID | None = None) -> list[ChainReport]:
     """Verify one tenant's chain, or every tenant's."""
-    from app.core.crypto import all_tenant_ids
-
     ids = [tenant_id] if tenant_id else await all_tenant_ids()
     return [await verify_chain(t) for t in ids]
 
