@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from app.core.datamap import (
     ContactRef,
+    Place,
     Section,
     Subject,
     Viewer,
@@ -18,6 +19,7 @@ from app.core.datamap import (
 )
 from app.core.datamap import ExportFile as File
 from app.core.db import global_transaction, tenant_transaction
+from app.notifications import attachments
 
 OWNER = "notifications"
 
@@ -132,12 +134,13 @@ def _register() -> None:
             "outbox",
             OWNER,
             ("user",),
-            "service mail: recipient address, subject, body (names, alert summaries, links)",
+            "service mail: recipient address, subject, body (names, alert summaries, links),"
+            " the names of its attachments (an invoice's PDF to a customer)",
             retention="until sent; sent mail OUTBOX_KEEP_DAYS (30) days (raw token links are"
             " scrubbed from bodies once sent), then deleted by a daily job",
             access="not shown (the mail itself reached you)",
             export="not exported",
-            erasure="not affected (CRM records are never mailed)",
+            erasure="not affected (CRM records are never mailed; invoices name companies)",
             account_deletion="mail to or mentioning the person is delivered if waiting, then"
             " deleted; the deletion's confirmation is deleted once sent",
             workspace_purge="members who belong nowhere else: as an account deletion",
@@ -146,6 +149,29 @@ def _register() -> None:
             forget_user=_forget_mail,
             expire=_expire_mail,
             order=950,
+        )
+    )
+    register(
+        Place(
+            "file:mail_attachments",
+            "file",
+            OWNER,
+            ("workspace",),
+            "files attached to waiting mail: invoice PDFs (the seller's and the billed"
+            " company's names and addresses, amounts)",
+            retention="until the mail is sent or given up (then deleted at once); a file no"
+            " waiting mail lists is deleted by the daily job after a day",
+            access="not shown (the mail itself reached the customer)",
+            export="not exported (the invoice's PDF can be downloaded from the invoice)",
+            erasure="not affected (invoices name companies, not people)",
+            account_deletion="not affected (the workspace's invoices); mail to the person is"
+            " delivered first, which deletes its files",
+            workspace_purge="the workspace's folder is deleted",
+            pattern="mail_attachments/*/*",
+            purge=attachments.purge_workspace,
+            scan=lambda subject: attachments.scan_workspace(subject.workspace_id),
+            expire=attachments.expire_orphans,
+            order=951,
         )
     )
 

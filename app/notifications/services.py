@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from typing import Any
@@ -11,6 +12,8 @@ from app.core.availability import BACKEND_DOWN
 from app.core.db import after_commit, current_scope
 from app.core.redis import queue
 from app.core.templating import render_html
+from app.notifications import attachments as files
+from app.notifications.attachments import Attachment
 from app.notifications.feed import push_after_commit
 from app.notifications.tables import Notification, OutboxMessage
 
@@ -18,17 +21,32 @@ MAIL_JOB = "deliver_outbox"
 log = logging.getLogger("odex.mail")
 
 
-async def queue_mail(kind: str, to_addr: str, subject: str, template: str, **ctx: Any) -> int:
+async def queue_mail(
+    kind: str,
+    to_addr: str,
+    subject: str,
+    template: str,
+    *,
+    attachments: list[Attachment] | None = None,
+    **ctx: Any,
+) -> int:
     """Write a mail into the outbox (inside the caller's transaction); send after commit.
 
-    The body comes from a plain-text template in templates/mail/.
+    The body comes from a plain-text template in templates/mail/; `attachments` are kept under
+    the data directory until the mail is sent (app/notifications/attachments.py).
     """
     body = render_html(f"mail/{template}", ctx).strip() + "\n"
     scope = current_scope()
     workspace = scope[0] if scope else None  # its admins hear if the mail can't be delivered
+    stored = files.store(workspace, attachments) if attachments else []
     rows = await OutboxMessage.insert(
         OutboxMessage(
-            kind=kind, to_addr=to_addr, subject=subject, body_text=body, workspace_id=workspace
+            kind=kind,
+            to_addr=to_addr,
+            subject=subject,
+            body_text=body,
+            workspace_id=workspace,
+            attachments=json.dumps(stored),
         )
     ).returning(OutboxMessage.id)
     message_id = int(rows[0]["id"])

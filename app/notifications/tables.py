@@ -1,6 +1,6 @@
 """Piccolo tables of the notifications app."""
 
-from piccolo.columns import UUID, BigSerial, Integer, Text, Timestamptz
+from piccolo.columns import JSONB, UUID, BigSerial, Integer, Text, Timestamptz
 from piccolo.table import Table
 
 
@@ -20,6 +20,7 @@ class OutboxMessage(Table, tablename="outbox"):
     next_attempt_at = Timestamptz(null=True, default=None)
     failed_at = Timestamptz(null=True, default=None)
     workspace_id = UUID(null=True, default=None)
+    attachments = JSONB(default="[]")  # [{"name", "type", "path", "size"}] under the data dir
 
 
 class Notification(Table, tablename="notifications"):
