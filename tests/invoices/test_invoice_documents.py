@@ -17,7 +17,7 @@ from app.core.db import global_transaction, tenant_transaction
 from app.invoices.pdf import BASE_URL, static_file
 from app.settings import get_settings
 from tests.crm.test_records import make_company, make_contact
-from tests.helpers import Account, browser_client, run_jobs, version_on
+from tests.helpers import Account, browser_client, run_jobs
 from tests.invoices.test_invoices import invoice_form, make_invoice
 from tests.security.helpers import add_member
 
@@ -36,8 +36,16 @@ def pdf_text(data: bytes) -> str:
     return " ".join(" ".join((page.extract_text() or "").split()) for page in reader.pages)
 
 
+async def seller_version(client: Any) -> str:
+    """The version the seller form carries (not another form's, such as a policy banner's)."""
+    page = await client.get("/settings/company")
+    match = re.search(r'id="seller-form".*?name="version" value="(\d+)"', page.text, re.S)
+    assert match, page.text[:2000]
+    return match.group(1)
+
+
 async def set_seller(client: Any, **values: str) -> Any:
-    version = await version_on(client, "/settings/company")
+    version = await seller_version(client)
     return await client.post_form(
         "/settings/company/seller", {**SELLER, **values, "version": version}
     )
@@ -75,8 +83,9 @@ async def test_seller_details_validated_versioned_and_printed(
     assert htmx.status_code == 422 and 'id="seller-form"' in htmx.text
     assert "<html" not in htmx.text  # the form alone, swapped in place
 
-    stale = await version_on(client_a, "/settings/company")
-    assert (await set_seller(client_a)).status_code == 303
+    stale = await seller_version(client_a)
+    saved = await set_seller(client_a)
+    assert saved.status_code == 303, html.unescape(saved.text)[:3000]
     again = await client_a.post_form("/settings/company/seller", {**SELLER, "version": stale})
     assert again.status_code == 422 and "Someone changed the seller details" in again.text
     shown = await client_a.get("/settings/company")
