@@ -31,7 +31,10 @@ from app.invoices.schemas import (
     SendForm,
     StatusChange,
 )
+from app.security import ratelimit
 
+# mail to any address the member types: bounded so a workspace can't be used to send spam
+SENDS_PER_USER = ratelimit.Limit("invoice-mail-user", 60, 3600)
 LINE_KEY = re.compile(r"^line-(\d{1,4})-(\w+)$", re.ASCII)
 LINE_FIELDS = ("description", "quantity", "unit_price", "tax_rate")
 
@@ -193,6 +196,9 @@ async def invoice_send(request: Req, current: Current, invoice_id: UUID) -> Resp
     """Email the invoice with its PDF to the customer (through the outbox)."""
     page = partial(_send_refused, request, current, invoice_id)
     form = await read_form(request, SendForm, page=page)
+    await ratelimit.enforce(
+        SENDS_PER_USER, str(current.user_id), "You've emailed a lot of invoices in a short time."
+    )
     label = await services.send_invoice(current, invoice_id, form)
     get_session(request).flash("success", f"{label} is on its way to {form.to}.")
     return redirect(request, f"/invoices/{invoice_id}")

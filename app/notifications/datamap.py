@@ -93,6 +93,28 @@ async def _forget_mail(subject: Subject) -> int:
     return int(status.split()[-1])
 
 
+async def _erase_mail(contact: ContactRef) -> int:
+    """Mail the workspace sent to the contact's addresses (an emailed invoice): delivered first
+    if still waiting (one attempt), then deleted from the outbox."""
+    from app.notifications.jobs import deliver_outbox
+
+    emails = [e.lower() for e in contact.emails if e]
+    if not emails:
+        return 0
+    where = "workspace_id = $1 and lower(to_addr) = any($2::text[])"
+    async with global_transaction() as conn:
+        waiting = await conn.fetch(
+            f"select id from outbox where sent_at is null and failed_at is null and {where}",
+            contact.tenant_id,
+            emails,
+        )
+    for row in waiting:
+        await deliver_outbox({}, int(row["id"]))
+    async with global_transaction() as conn:
+        status = await conn.execute(f"delete from outbox where {where}", contact.tenant_id, emails)
+    return int(status.split()[-1])
+
+
 async def _expire_mail() -> int:
     """Sent mail older than OUTBOX_KEEP_DAYS; a deletion's confirmation once it is sent."""
     from app.settings import get_settings
@@ -140,13 +162,15 @@ def _register() -> None:
             " scrubbed from bodies once sent), then deleted by a daily job",
             access="not shown (the mail itself reached you)",
             export="not exported",
-            erasure="not affected (CRM records are never mailed; invoices name companies)",
+            erasure="mail the workspace sent to the contact's addresses (an emailed invoice) is"
+            " delivered if waiting, then deleted",
             account_deletion="mail to or mentioning the person is delivered if waiting, then"
             " deleted; the deletion's confirmation is deleted once sent",
             workspace_purge="members who belong nowhere else: as an account deletion",
             kind="mail",
             text_columns=("to_addr", "body_text"),
             forget_user=_forget_mail,
+            erase=_erase_mail,
             expire=_expire_mail,
             order=950,
         )

@@ -333,7 +333,7 @@ async def test_member_emails_the_invoice_with_its_pdf(
 
 
 async def test_send_record_erased_with_the_contact_address(
-    client_a: Any, tenant_a: Account
+    client_a: Any, tenant_a: Account, mailbox: Any
 ) -> None:
     from app.core.datamap import ContactRef, place
 
@@ -355,4 +355,9 @@ async def test_send_record_erased_with_the_contact_address(
     assert erase is not None and await erase(ref) == 1
     async with tenant_transaction(tenant_a.tenant_id) as conn:
         assert await conn.fetchval("select to_addr from invoice_sends") == "[erased]"
-    await run_jobs()  # the queued mail goes (its attachment file with it)
+    outbox = place("table:outbox").erase
+    assert outbox is not None and await outbox(ref) == 1  # delivered, then deleted
+    async with global_transaction() as conn:
+        assert not await conn.fetchval("select count(*) from outbox where to_addr = $1", address)
+    assert mailbox.to(address)  # the customer got it before it went
+    await run_jobs()
