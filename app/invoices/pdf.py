@@ -10,6 +10,7 @@ import mimetypes
 from pathlib import Path
 from typing import Any
 
+import anyio
 import anyio.to_thread
 
 from app.settings import ROOT
@@ -54,6 +55,13 @@ def _render(html: str) -> bytes:
     return bytes(document.write_pdf())
 
 
+_limiter: anyio.CapacityLimiter | None = None
+
+
 async def html_to_pdf(html: str) -> bytes:
-    """The PDF of a page (rendered in a worker thread: it takes a moment of CPU)."""
-    return await anyio.to_thread.run_sync(_render, html)
+    """The PDF of a page, rendered in a worker thread (it takes a moment of CPU), two at a time
+    per process so a burst of PDFs can't take every thread."""
+    global _limiter
+    if _limiter is None:
+        _limiter = anyio.CapacityLimiter(2)
+    return await anyio.to_thread.run_sync(_render, html, limiter=_limiter)
