@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test fuzz lint format migrate seed worker serve bench soak bench-tools browser deploy-tools clean
+.PHONY: help install run test fuzz lint format migrate seed worker serve bench soak bench-tools browser deploy-tools pdf-libs clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -20,7 +20,10 @@ $(STAMP): pyproject.toml package.json
 	$(BIN)/odex vendor
 	touch $(STAMP)
 
-install: $(STAMP) ## create .venv, install Python and npm packages, fill static/vendor
+install: $(STAMP) pdf-libs ## create .venv, install Python and npm packages, fill static/vendor
+
+pdf-libs: ## install Debian's pango, which WeasyPrint needs for invoice PDFs (skipped if present)
+	@(/sbin/ldconfig -p 2>/dev/null || ldconfig -p) | grep -q 'libpangoft2-1.0.so.0' || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=300 --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 >/dev/null) || (sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=300 --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 >/dev/null)
 
 # Local use is dev mode, said explicitly: without ODEX_ENV the `odex` command is a production
 # one (no dev mailbox, no demo seed, no simulated billing, every secret required).

@@ -223,6 +223,23 @@ def _register() -> None:
     )
     register(
         table_place(
+            "seller_details",
+            OWNER,
+            ("workspace",),
+            "what the workspace prints on its invoices as the seller: legal name, address, VAT"
+            " id, payment details (IBAN), footer; who changed them last",
+            retention="while the workspace exists",
+            access="not shown (Company settings, to the workspace's admins)",
+            export="not exported (printed on every invoice of the workspace)",
+            erasure="not affected (the workspace's own details)",
+            account_deletion="the last editor is cleared (set to null)",
+            workspace_purge="deleted",
+            tenant_scoped=True,
+            user_columns=("updated_by",),
+        )
+    )
+    register(
+        table_place(
             "invitations",
             OWNER,
             ("user", "workspace"),

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from app.accounts.schemas import ROLES
-from app.core.forms import Choice, Email, Form, Password, Text, Token
+from app.core.forms import Choice, Email, Form, Password, Text, Token, Version
 from app.core.passwords import MAX_LENGTH, password_problem
 
 CHOOSE_ROLE = "Choose owner, admin or member."
@@ -90,6 +91,28 @@ class ProfilePassword(Form):
 
 class CompanyNameForm(Form):
     company: Annotated[str, Text("the company name", 200, required=True)]
+
+
+VAT_ID_RE = re.compile(r"^[A-Za-z0-9 .-]*$")
+
+
+class SellerForm(Form):
+    """The seller details printed on the workspace's invoices (Company settings, admins)."""
+
+    version: Annotated[int, Version()]
+    legal_name: Annotated[str, Text("the legal name", 200)] = ""
+    address: Annotated[str, Text("the address", 1000, multiline=True)] = ""
+    vat_id: Annotated[str, Text("the VAT id", 40)] = ""
+    payment_details: Annotated[str, Text("the payment details", 1000, multiline=True)] = ""
+    invoice_footer: Annotated[str, Text("the invoice footer", 1000, multiline=True)] = ""
+
+    def problems(self) -> dict[str, str]:
+        if not VAT_ID_RE.match(self.vat_id):
+            return {
+                "vat_id": "A VAT id has letters, digits, spaces, dots and dashes only"
+                " (like DE123456789)."
+            }
+        return {}
 
 
 class InviteForm(Form):

@@ -2,12 +2,12 @@
 
 from piccolo.conf.apps import AppConfig
 
-from app.accounts.tables import EmailToken, Invitation, Membership, Tenant, User
+from app.accounts.tables import EmailToken, Invitation, Membership, SellerDetails, Tenant, User
 from app.settings import ROOT
 
 APP_CONFIG = AppConfig(
     app_name="accounts",
     migrations_folder_path=str(ROOT / "migrations" / "accounts"),
-    table_classes=[Tenant, User, Membership, Invitation, EmailToken],
+    table_classes=[Tenant, User, Membership, Invitation, EmailToken, SellerDetails],
     migration_dependencies=[],
 )

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 import asyncpg
 
 from app.accounts import second_factor
 from app.accounts.schemas import Current
-from app.accounts.tables import Membership, Tenant, User
+from app.accounts.tables import Membership, SellerDetails, Tenant, User
 from app.accounts.tokens import issue_token, redeem_token, void_tokens
 from app.core.db import global_transaction, tenant_transaction, user_transaction
 from app.core.errors import Forbidden, FormInvalid
@@ -264,6 +265,50 @@ async def change_password(current: Current, old: str, new: str) -> None:
         ).where(User.id == current.user_id)
         await void_tokens(current.user_id, "reset")  # an older reset link can't undo this
     await emit(AccountSecurityEvent(current.user_id, "password_changed", {}))
+
+
+SELLER_FIELDS = ("legal_name", "address", "vat_id", "payment_details", "invoice_footer")
+SELLER_STALE = (
+    "Someone changed the seller details since you opened this page. Reload it and make your"
+    " change again."
+)
+
+
+async def get_seller(current: Current) -> dict[str, Any]:
+    """The workspace's seller details (empty texts and version 1 until first saved)."""
+    async with tenant_transaction(current.tenant_id, current.user_id) as conn:
+        row = await conn.fetchrow(
+            "select * from seller_details where tenant_id = $1", current.tenant_id
+        )
+    if row is None:
+        return {**dict.fromkeys(SELLER_FIELDS, ""), "version": 1}
+    return {key: row[key] for key in (*SELLER_FIELDS, "version")}
+
+
+async def save_seller(current: Current, values: dict[str, Any], version: int) -> None:
+    """Admins and owners set the seller details, if they are still the `version` the page
+    showed (else FormInvalid: no lost update)."""
+    if not current.is_admin:
+        raise Forbidden("Only admins can change company settings.")
+    async with tenant_transaction(current.tenant_id, current.user_id) as conn:
+        await conn.execute(
+            "insert into seller_details (tenant_id) values ($1) on conflict do nothing",
+            current.tenant_id,
+        )
+        now = await conn.fetchval(
+            "select version from seller_details where tenant_id = $1 for update",
+            current.tenant_id,
+        )
+        if now != version:
+            raise FormInvalid({"form": SELLER_STALE})
+        await SellerDetails.update(
+            {
+                **{getattr(SellerDetails, key): values[key] for key in SELLER_FIELDS},
+                SellerDetails.version: version + 1,
+                SellerDetails.updated_by: current.user_id,
+                SellerDetails.updated_at: datetime.now(UTC),
+            }
+        ).where(SellerDetails.tenant_id == current.tenant_id)
 
 
 async def rename_company(current: Current, name: str) -> None:

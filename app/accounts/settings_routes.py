@@ -20,6 +20,7 @@ from app.accounts.forms import (
     ProfilePassword,
     ProfileSection,
     RoleForm,
+    SellerForm,
     TokenQuery,
 )
 from app.accounts.routes import link_refused, sign_in
@@ -62,18 +63,52 @@ async def profile_submit(request: Req, current: Current) -> Response[str]:
     return redirect(request, "/settings/profile")
 
 
+async def _company_page(
+    request: Req,
+    current: Current,
+    refused: FormInvalid | None = None,
+    *,
+    seller_refused: FormInvalid | None = None,
+) -> Response[str]:
+    """Company settings: the name form and the seller details form (either one refused)."""
+    seller = await services.get_seller(current)
+    ctx = {
+        "errors": refused.errors if refused else {},
+        "values": refused.shown() if refused else {},
+        "seller_errors": seller_refused.errors if seller_refused else {},
+        "seller_values": seller_refused.shown() if seller_refused else seller,
+    }
+    block = "seller_form" if seller_refused else "form"
+    return render(request, "accounts/company.html", ctx, block=block)
+
+
+async def _seller_refused(request: Req, current: Current, refused: FormInvalid) -> Response[str]:
+    return await _company_page(request, current, seller_refused=refused)
+
+
 @get("/settings/company")
 async def company_page(request: Req, current: Current) -> Response[str]:
-    return render(request, "accounts/company.html", {"errors": {}, "values": {}})
+    return await _company_page(request, current)
 
 
 @post("/settings/company")
 async def company_submit(request: Req, current: Current) -> Response[str]:
-    form = await read_form(
-        request, CompanyNameForm, page=refused_form(request, "accounts/company.html")
-    )
+    form = await read_form(request, CompanyNameForm, page=partial(_company_page, request, current))
     await services.rename_company(current, form.company)
     get_session(request).flash("success", "Company details saved.")
+    return redirect(request, "/settings/company")
+
+
+@post("/settings/company/seller")
+async def company_seller_submit(request: Req, current: Current) -> Response[str]:
+    """The seller details printed on invoices (legal name, address, VAT id, payment, footer)."""
+    page = partial(_seller_refused, request, current)
+    form = await read_form(request, SellerForm, page=page)
+    values = {key: getattr(form, key) for key in services.SELLER_FIELDS}
+    await services.save_seller(current, values, form.version)
+    get_session(request).flash(
+        "success", "Seller details saved. New invoice pages and PDFs show them."
+    )
     return redirect(request, "/settings/company")
 
 
@@ -189,7 +224,15 @@ ROUTES = [
     routes_at(Level.MEMBER, [team_page]),
     routes_at(
         Level.ADMIN,
-        [company_page, company_submit, team_invite, team_revoke, team_role, team_remove],
+        [
+            company_page,
+            company_submit,
+            company_seller_submit,
+            team_invite,
+            team_revoke,
+            team_role,
+            team_remove,
+        ],
     ),
     routes_at(Level.PUBLIC, [invite_page, invite_submit]),
 ]

@@ -1,6 +1,6 @@
 """Piccolo tables of the accounts app (DDL and RLS live in migrations/accounts)."""
 
-from piccolo.columns import UUID, Boolean, Text, Timestamptz
+from piccolo.columns import UUID, Boolean, Integer, Text, Timestamptz
 from piccolo.table import Table
 
 
@@ -11,6 +11,20 @@ class Tenant(Table, tablename="tenants"):
     name = Text()
     status = Text(default="active")
     created_at = Timestamptz()
+    updated_at = Timestamptz()
+
+
+class SellerDetails(Table, tablename="seller_details"):
+    """What a workspace prints on its invoices as the seller (one versioned row, admins edit)."""
+
+    tenant_id = UUID(primary_key=True)
+    legal_name = Text(default="")
+    address = Text(default="")
+    vat_id = Text(default="")
+    payment_details = Text(default="")
+    invoice_footer = Text(default="")
+    version = Integer(default=1)  # bumped by every edit (no lost updates)
+    updated_by = UUID(null=True, default=None)
     updated_at = Timestamptz()
 
 

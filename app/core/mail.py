@@ -6,12 +6,14 @@ outbox's writing side lives in core; delivery, retries and the sweep are app.not
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
-from piccolo.columns import UUID, BigSerial, Integer, Text, Timestamptz
+from piccolo.columns import JSONB, UUID, BigSerial, Integer, Text, Timestamptz
 from piccolo.table import Table
 
+from app.core import mail_attachments as files
 from app.core.availability import BACKEND_DOWN
 from app.core.db import after_commit, current_scope
 from app.core.redis import queue
@@ -37,19 +39,35 @@ class OutboxMessage(Table, tablename="outbox"):
     next_attempt_at = Timestamptz(null=True, default=None)
     failed_at = Timestamptz(null=True, default=None)
     workspace_id = UUID(null=True, default=None)
+    attachments = JSONB(default="[]")  # [{"name", "type", "path", "size"}] under the data dir
 
 
-async def queue_mail(kind: str, to_addr: str, subject: str, template: str, **ctx: Any) -> int:
+async def queue_mail(
+    kind: str,
+    to_addr: str,
+    subject: str,
+    template: str,
+    *,
+    attachments: list[files.Attachment] | None = None,
+    **ctx: Any,
+) -> int:
     """Write a mail into the outbox (inside the caller's transaction); send after commit.
 
-    The body comes from a plain-text template in templates/mail/.
+    The body comes from a plain-text template in templates/mail/; `attachments` are kept under
+    the data directory until the mail is sent (app/core/mail_attachments.py).
     """
     body = render_html(f"mail/{template}", ctx).strip() + "\n"
     scope = current_scope()
     workspace = scope[0] if scope else None  # its admins hear if the mail can't be delivered
+    stored = files.store(workspace, attachments) if attachments else []
     rows = await OutboxMessage.insert(
         OutboxMessage(
-            kind=kind, to_addr=to_addr, subject=subject, body_text=body, workspace_id=workspace
+            kind=kind,
+            to_addr=to_addr,
+            subject=subject,
+            body_text=body,
+            workspace_id=workspace,
+            attachments=json.dumps(stored),
         )
     ).returning(OutboxMessage.id)
     message_id = int(rows[0]["id"])

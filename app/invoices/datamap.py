@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from app.core.datamap import ContactRef, Subject, col, in_each_tenant, register, table_place, utc
 from app.core.datamap import ExportFile as File
-from app.core.datamap import col, register, table_place, utc
+from app.core.db import tenant_transaction
 
 OWNER = "invoices"
 RETENTION = "until deleted by the workspace, or with it (keep invoices as long as tax law asks)"
@@ -70,6 +71,52 @@ LINES_FILE = File(
 )
 
 
+SENDS_FILE = File(
+    "invoice_sends.csv",
+    "Each time an invoice was emailed to the customer.",
+    'select i.number as "Invoice number", ' + utc("s.created_at") + ' as "Sent (UTC)",'
+    ' u.name as "Sent by", s.to_addr as "To", s.subject as "Subject" from invoice_sends s'
+    " join invoices i on i.id = s.invoice_id left join users u on u.id = s.sent_by"
+    " where {where}",
+    (
+        col("Invoice number", "The invoice (see invoices.csv)."),
+        col("Sent (UTC)", "When it was emailed."),
+        col("Sent by", "The member who sent it."),
+        col("To", "The address it was sent to."),
+        col("Subject", "The mail's subject."),
+    ),
+    own_where="s.sent_by = $1",
+    order_by="i.number, s.created_at",
+)
+ERASED = "[erased]"
+
+
+async def _erase_recipient(contact: ContactRef) -> int:
+    """Sends to the contact's addresses keep when and what; the address becomes [erased]."""
+    emails = [e.lower() for e in contact.emails]
+    if not emails:
+        return 0
+    async with tenant_transaction(contact.tenant_id) as conn:
+        status = await conn.execute(
+            "update invoice_sends set to_addr = $2 where lower(to_addr) = any($1::text[])",
+            emails,
+            ERASED,
+        )
+    return int(status.split()[-1])
+
+
+async def _forget_recipient(subject: Subject) -> int:
+    emails = [e.lower() for e in subject.emails]
+    if not emails:
+        return 0
+    return await in_each_tenant(
+        subject.tenant_ids,
+        "update invoice_sends set to_addr = $2 where lower(to_addr) = any($1::text[])",
+        emails,
+        ERASED,
+    )
+
+
 def _register() -> None:
     common = {
         "retention": RETENTION,
@@ -114,6 +161,27 @@ def _register() -> None:
             tenant_scoped=True,
             exports=(LINES_FILE,),
             **common,
+        )
+    )
+    register(
+        table_place(
+            "invoice_sends",
+            OWNER,
+            ("workspace", "contact", "user"),
+            "each email of an invoice: the recipient's address, the subject, who sent it",
+            retention=RETENTION,
+            access="not in My data (the workspace's record)",
+            export="invoice_sends.csv (admins: all; members: the ones they sent)",
+            erasure="the contact's address in sends to them becomes [erased]",
+            account_deletion="the sender is cleared; the person's addresses as recipient"
+            " become [erased]",
+            workspace_purge="deleted",
+            tenant_scoped=True,
+            user_columns=("sent_by",),
+            text_columns=("to_addr",),
+            exports=(SENDS_FILE,),
+            erase=_erase_recipient,
+            forget_user=_forget_recipient,
         )
     )
 

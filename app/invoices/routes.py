@@ -1,7 +1,9 @@
-"""Invoice pages: list, new, edit draft, detail with status actions, printable page."""
+"""Invoice pages: list, new, edit draft, detail with status actions, printable page, PDF,
+email to the customer."""
 
 from __future__ import annotations
 
+import re
 from functools import partial
 from typing import Any
 from uuid import UUID
@@ -10,10 +12,12 @@ from litestar import Response, get, post
 
 from app.accounts.deps import routes_at
 from app.accounts.schemas import Current
+from app.core import ratelimit
 from app.core.access import Level
-from app.core.errors import FormInvalid
+from app.core.errors import FormInvalid, RecordNotFound
 from app.core.forms import read_form, read_query
-from app.core.web import get_session, redirect, render
+from app.core.forms.parse import as_source
+from app.core.web import content_disposition, get_session, redirect, render
 from app.crm.web import Req
 from app.invoices import services
 from app.invoices.schemas import (
@@ -23,11 +27,22 @@ from app.invoices.schemas import (
     InvoiceEdit,
     InvoiceForm,
     InvoiceListQuery,
+    LineAction,
     NewInvoiceQuery,
+    SendForm,
     StatusChange,
 )
 
-BLANK_LINES = 3
+# mail to any address the member types: bounded so a workspace can't be used to send spam
+SENDS_PER_USER = ratelimit.Limit("invoice-mail-user", 60, 3600)
+LINE_KEY = re.compile(r"^line-(\d{1,4})-(\w+)$", re.ASCII)
+LINE_FIELDS = ("description", "quantity", "unit_price", "tax_rate")
+
+
+def _rows_in(values: dict[str, Any]) -> int:
+    """How many line rows the values hold (the highest row number sent, plus one)."""
+    found = [int(m.group(1)) for m in map(LINE_KEY.match, values) if m]
+    return max(found) + 1 if found else 0
 
 
 async def _form_page(
@@ -37,24 +52,48 @@ async def _form_page(
     refused: FormInvalid | None = None,
     *,
     values: dict[str, Any] | None = None,
+    rows: int | None = None,
 ) -> Response[str]:
-    """The invoice form: new, a draft to edit, or refused (messages + input kept)."""
+    """The invoice form: new (one row), a draft to edit, or refused (messages + input kept);
+    "Add line" adds rows in the browser (static/js/invoice-lines.js), or here without it."""
     invoice = await services.get_invoice(current, invoice_id) if invoice_id else None
     shown = refused.shown() if refused else values or {}
-    filled = [
-        i
-        for i in range(MAX_LINES)
-        if any(shown.get(f"line-{i}-{k}") for k in ("description", "quantity", "unit_price"))
-    ]
-    line_count = min((max(filled) + 1 if filled else 0) + BLANK_LINES, MAX_LINES)
+    wanted = rows if rows is not None else _rows_in(shown)
     ctx = {
         "values": shown,
         "errors": refused.errors if refused else {},
         "invoice": invoice,
-        "line_count": line_count,
+        "line_count": min(max(wanted, 1), MAX_LINES),
+        "max_lines": MAX_LINES,
         **await services.form_choices(current),
     }
     return render(request, "invoices/form.html", ctx, block="form")
+
+
+async def _line_action(
+    request: Req, current: Current, invoice_id: UUID | None
+) -> Response[str] | None:
+    """The form again with a row more or less when "Add line" or "Remove" was pressed (no
+    JavaScript); None when the form was submitted to be saved."""
+    action = await read_form(request, LineAction)
+    if not action.add_line and action.remove_line is None:
+        return None
+    source, _ = as_source(await request.form())
+    values = {k: v[-1] for k, v in source.items() if k != "_csrf"}
+    rows = _rows_in(values)
+    if action.remove_line is not None and action.remove_line < rows:
+        kept = [i for i in range(rows) if i != action.remove_line]
+        lines = {k: v for k, v in values.items() if LINE_KEY.match(k)}
+        values = {k: v for k, v in values.items() if not LINE_KEY.match(k)}
+        for new, old in enumerate(kept):
+            for field in LINE_FIELDS:
+                values[f"line-{new}-{field}"] = lines.get(f"line-{old}-{field}", "")
+        rows = len(kept)
+    elif action.add_line:
+        rows += 1
+    values.pop("add_line", None)
+    values.pop("remove_line", None)
+    return await _form_page(request, current, invoice_id, values=values, rows=rows)
 
 
 @get("/invoices")
@@ -79,6 +118,9 @@ async def invoice_new(request: Req, current: Current) -> Response[str]:
 
 @post("/invoices/new")
 async def invoice_create(request: Req, current: Current) -> Response[str]:
+    changed = await _line_action(request, current, None)
+    if changed is not None:
+        return changed
     form = await read_form(request, InvoiceForm, page=partial(_form_page, request, current, None))
     invoice_id = await services.create_invoice(current, form)
     get_session(request).flash("success", "Invoice created as a draft.")
@@ -86,23 +128,80 @@ async def invoice_create(request: Req, current: Current) -> Response[str]:
 
 
 async def _detail(
-    request: Req, current: Current, invoice_id: UUID, refused: FormInvalid | None = None
+    request: Req,
+    current: Current,
+    invoice_id: UUID,
+    refused: FormInvalid | None = None,
+    *,
+    send_refused: FormInvalid | None = None,
 ) -> Response[str]:
     invoice = await services.get_invoice(current, invoice_id)
     errors = refused.errors if refused else {}
-    ctx = {"invoice": invoice, "errors": errors, "action_labels": ACTION_LABELS}
+    if send_refused is not None:
+        send_values = send_refused.shown()
+    else:
+        to_addr = await services.customer_email(current, invoice["company_id"])
+        send_values = services.send_defaults(invoice, to_addr)
+    ctx = {
+        "invoice": invoice,
+        "errors": errors,
+        "action_labels": ACTION_LABELS,
+        "send_values": send_values,
+        "send_errors": send_refused.errors if send_refused else {},
+    }
     return render(request, "invoices/detail.html", ctx)
 
 
-@get("/invoices/{invoice_id:uuid}")
-async def invoice_detail(request: Req, current: Current, invoice_id: UUID) -> Response[str]:
-    return await _detail(request, current, invoice_id)
+async def _send_refused(
+    request: Req, current: Current, invoice_id: UUID, refused: FormInvalid
+) -> Response[str]:
+    return await _detail(request, current, invoice_id, send_refused=refused)
+
+
+def _invoice_id(text: str) -> UUID:
+    try:
+        return UUID(text)
+    except ValueError:
+        raise RecordNotFound("invoice") from None
+
+
+@get("/invoices/{invoice_ref:str}")
+async def invoice_detail(request: Req, current: Current, invoice_ref: str) -> Response[Any]:
+    """The invoice page, or its PDF as `/invoices/<id>.pdf` (one path segment: the router
+    can't tell `<uuid>.pdf` from `<uuid>` by type)."""
+    if invoice_ref.endswith(".pdf"):
+        return await _pdf(current, _invoice_id(invoice_ref.removesuffix(".pdf")))
+    return await _detail(request, current, _invoice_id(invoice_ref))
 
 
 @get("/invoices/{invoice_id:uuid}/print")
 async def invoice_print(request: Req, current: Current, invoice_id: UUID) -> Response[str]:
     invoice = await services.get_invoice(current, invoice_id)
-    return render(request, "invoices/print.html", {"invoice": invoice})
+    return render(request, "invoices/print.html", {"invoice": invoice, "pdf": False})
+
+
+async def _pdf(current: Current, invoice_id: UUID) -> Response[bytes]:
+    """The invoice as a PDF, from the print page's template (another workspace's id: 404)."""
+    invoice = await services.get_invoice(current, invoice_id)
+    pdf = await services.render_pdf(invoice)
+    headers = {
+        "Content-Disposition": content_disposition(f"{invoice['label']}.pdf", "inline"),
+        "Cache-Control": "private, no-store",
+    }
+    return Response(pdf, media_type="application/pdf", headers=headers)
+
+
+@post("/invoices/{invoice_id:uuid}/send")
+async def invoice_send(request: Req, current: Current, invoice_id: UUID) -> Response[str]:
+    """Email the invoice with its PDF to the customer (through the outbox)."""
+    page = partial(_send_refused, request, current, invoice_id)
+    form = await read_form(request, SendForm, page=page)
+    await ratelimit.enforce(
+        SENDS_PER_USER, str(current.user_id), "You've emailed a lot of invoices in a short time."
+    )
+    label = await services.send_invoice(current, invoice_id, form)
+    get_session(request).flash("success", f"{label} is on its way to {form.to}.")
+    return redirect(request, f"/invoices/{invoice_id}")
 
 
 @get("/invoices/{invoice_id:uuid}/edit")
@@ -116,6 +215,9 @@ async def invoice_edit(request: Req, current: Current, invoice_id: UUID) -> Resp
 
 @post("/invoices/{invoice_id:uuid}/edit")
 async def invoice_update(request: Req, current: Current, invoice_id: UUID) -> Response[str]:
+    changed = await _line_action(request, current, invoice_id)
+    if changed is not None:
+        return changed
     page = partial(_form_page, request, current, invoice_id)
     await services.update_invoice(
         current, invoice_id, await read_form(request, InvoiceEdit, page=page)
@@ -142,6 +244,7 @@ ROUTES = [
             invoice_create,
             invoice_detail,
             invoice_print,
+            invoice_send,
             invoice_edit,
             invoice_update,
             invoice_status,

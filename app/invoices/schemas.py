@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Annotated
 from uuid import UUID
 
-from app.core.forms import Amount, Choice, Day, Form, Integer, Ref, Rows, Text, Version
+from app.core.forms import Amount, Choice, Day, Email, Form, Integer, Ref, Rows, Text, Version
 from app.invoices.money import CURRENCIES, Line, compute_totals, to_cents
 
 STATUSES = ("draft", "sent", "paid", "overdue", "void")
@@ -118,6 +118,25 @@ class InvoiceForm(Form):
 
 
 class InvoiceEdit(InvoiceForm, kw_only=True):
+    version: Annotated[int, Version()]
+
+
+class LineAction(Form):
+    """The form's "Add line" / "Remove" buttons without JavaScript: the form comes back with a
+    row more or less instead of being saved."""
+
+    add_line: Annotated[str, Text("the add line button", 10, lenient=True)] = ""
+    remove_line: Annotated[
+        int | None, Integer("the line to remove", 0, MAX_LINES + 10, lenient=True)
+    ] = None
+
+
+class SendForm(Form):
+    """Email the invoice (its PDF attached) to the customer, from the version the page showed."""
+
+    to: Annotated[str, Email("the customer's email address")]
+    subject: Annotated[str, Text("the subject", 200, required=True)]
+    message: Annotated[str, Text("the message", 5000, multiline=True, required=True)]
     version: Annotated[int, Version()]
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -11,6 +11,8 @@ from uuid import UUID
 from app.accounts.schemas import Current
 from app.core.db import tenant_transaction
 from app.core.errors import FormInvalid, RecordNotFound
+from app.core.mail import queue_mail
+from app.core.mail_attachments import Attachment
 from app.crm.activity import edit_conflict, record_activity, stale_page, timeline
 from app.crm.common import conn
 from app.invoices.money import CURRENCIES, Line, Totals, compute_totals
@@ -18,6 +20,7 @@ from app.invoices.schemas import (
     TRANSITIONS,
     InvoiceEdit,
     InvoiceForm,
+    SendForm,
     invoice_number,
 )
 
@@ -228,9 +231,14 @@ async def get_invoice(current: Current, invoice_id: UUID) -> dict[str, Any]:
     async with tenant_transaction(current.tenant_id, current.user_id) as c:
         row = await c.fetchrow(
             "select i.*, co.name as company_name, co.address as company_address,"
-            " co.domain as company_domain, d.title as deal_title, t.name as tenant_name"
+            " co.domain as company_domain, d.title as deal_title, t.name as tenant_name,"
+            " coalesce(s.legal_name, '') as seller_legal_name,"
+            " coalesce(s.address, '') as seller_address, coalesce(s.vat_id, '') as seller_vat_id,"
+            " coalesce(s.payment_details, '') as seller_payment_details,"
+            " coalesce(s.invoice_footer, '') as seller_footer"
             " from invoices i join companies co on co.id = i.company_id"
             " left join deals d on d.id = i.deal_id join tenants t on t.id = i.tenant_id"
+            " left join seller_details s on s.tenant_id = i.tenant_id"
             " where i.id = $1",
             invoice_id,
         )
@@ -240,7 +248,17 @@ async def get_invoice(current: Current, invoice_id: UUID) -> dict[str, Any]:
             "select * from invoice_lines where invoice_id = $1 order by position", invoice_id
         )
         history = await timeline("invoice", invoice_id)
+        sends = await c.fetch(
+            "select s.created_at, s.to_addr, s.subject, u.name as sender, o.sent_at,"
+            " o.failed_at, o.last_error, o.attempts, o.id as outbox_row"
+            " from invoice_sends s left join users u on u.id = s.sent_by"
+            " left join outbox o on o.id = s.outbox_id"
+            " where s.invoice_id = $1 order by s.created_at desc limit 50",
+            invoice_id,
+        )
     invoice = dict(row)
+    invoice["seller_name"] = invoice["seller_legal_name"] or invoice["tenant_name"]
+    invoice["sends"] = [dict(r) | {"state": send_state(dict(r))} for r in sends]
     invoice["lines"] = [dict(ln) for ln in lines]
     invoice["totals"] = compute_totals(
         Line(ln["description"], ln["quantity"], ln["unit_price"], ln["tax_rate"]) for ln in lines
@@ -249,7 +267,168 @@ async def get_invoice(current: Current, invoice_id: UUID) -> dict[str, Any]:
     invoice["timeline"] = history
     invoice["next_statuses"] = TRANSITIONS[row["status"]]
     invoice["overdue_now"] = row["status"] == "sent" and row["due_date"] < date.today()
+    invoice["payment_note"] = payment_note(invoice)
     return invoice
+
+
+def send_state(send: dict[str, Any]) -> str:
+    """What became of an emailed invoice, from its outbox mail."""
+    if send["outbox_row"] is None:
+        return "no longer tracked"
+    if send["sent_at"] is not None:
+        return "delivered"
+    if send["failed_at"] is not None:
+        return f"failed: {send['last_error'] or 'not delivered'}"
+    return "retrying" if send["attempts"] else "queued"
+
+
+def _day(value: date | datetime) -> str:
+    return value.strftime("%d %B %Y")
+
+
+def payment_note(invoice: dict[str, Any]) -> str:
+    """The sentence about payment that the invoice page, print page, PDF and mail carry."""
+    status = invoice["status"]
+    amount = f"{invoice['total']:,.2f} {invoice['currency']}"
+    if status == "paid":
+        paid = invoice.get("paid_at")
+        return f"Paid on {_day(paid)}, thank you." if paid else "Paid, thank you."
+    if status == "void":
+        return "This invoice was cancelled: nothing is to be paid."
+    due = invoice["due_date"]
+    if status == "overdue" or (status == "sent" and due < date.today()):
+        return (
+            f"Overdue since {_day(due + timedelta(days=1))}: please pay {amount} now,"
+            f" quoting {invoice['label']}."
+        )
+    return f"Please pay {amount} by {_day(due)}, quoting {invoice['label']}."
+
+
+def send_defaults(invoice: dict[str, Any], to_addr: str) -> dict[str, str]:
+    """What the send form starts with."""
+    subject = f"Invoice {invoice['label']} from {invoice['seller_name']}"
+    if invoice["status"] == "void":
+        subject = f"Cancelled: invoice {invoice['label']} from {invoice['seller_name']}"
+    message = (
+        f"Hello,\n\nplease find attached invoice {invoice['label']} for"
+        f" {invoice['total']:,.2f} {invoice['currency']}.\n\n{invoice['payment_note']}"
+        f"\n\nKind regards,\n{invoice['seller_name']}"
+    )
+    return {
+        "to": to_addr,
+        "subject": subject[:200],
+        "message": message,
+        "version": str(invoice["version"]),
+    }
+
+
+async def customer_email(current: Current, company_id: UUID) -> str:
+    """The first email address of the billed company's contacts (oldest contact first), or ""."""
+    from app.crm.secure import contact_binding
+    from app.security.crypto import decrypt_list
+
+    async with tenant_transaction(current.tenant_id, current.user_id) as c:
+        rows = await c.fetch(
+            "select id, emails_enc from contacts where company_id = $1"
+            " and cardinality(emails_enc) > 0 order by created_at, id limit 5",
+            company_id,
+        )
+    for row in rows:
+        try:
+            emails = decrypt_list(
+                row["emails_enc"], contact_binding("emails_enc", current.tenant_id, row["id"])
+            )
+        except Exception:  # noqa: S112 - an undecryptable address is simply not offered
+            continue
+        if emails:
+            return emails[0]
+    return ""
+
+
+async def render_pdf(invoice: dict[str, Any]) -> bytes:
+    """The invoice's PDF: the print page's template, rendered without network access."""
+    from app.core.templating import render_html
+    from app.invoices.pdf import html_to_pdf
+
+    return await html_to_pdf(render_html("invoices/print.html", {"invoice": invoice, "pdf": True}))
+
+
+MAX_SENDS_PER_DAY = 20
+
+
+async def send_invoice(current: Current, invoice_id: UUID, form: SendForm) -> str:
+    """Email the invoice with its PDF to `form.to` through the outbox; a draft becomes sent.
+    Refused when the invoice changed since the page was shown; returns the invoice number."""
+    invoice = await get_invoice(current, invoice_id)
+    if invoice["version"] != form.version:
+        async with tenant_transaction(current.tenant_id, current.user_id):
+            raise await stale_page(
+                "invoice", invoice_id, "invoice", invoice["version"], "then send it again"
+            )
+    was_draft = invoice["status"] == "draft"
+    if was_draft:  # what the customer gets is the sent invoice, not the draft
+        invoice = {**invoice, "status": "sent", "sent_at": datetime.now(UTC)}
+        invoice["payment_note"] = payment_note(invoice)
+    pdf = await render_pdf(invoice)
+    label = invoice["label"]
+    async with tenant_transaction(current.tenant_id, current.user_id) as c:
+        row = await _locked(invoice_id)
+        if row["version"] != form.version:
+            raise await stale_page(
+                "invoice", invoice_id, "invoice", row["version"], "then send it again"
+            )
+        recent = await c.fetchval(
+            "select count(*) from invoice_sends where invoice_id = $1"
+            " and created_at > now() - interval '1 day'",
+            invoice_id,
+        )
+        if recent >= MAX_SENDS_PER_DAY:
+            raise FormInvalid(
+                {"form": f"{label} was emailed {recent} times today. Try again tomorrow."}
+            )
+        if was_draft:
+            await c.execute(
+                "update invoices set status = 'sent', sent_at = now(), version = version + 1,"
+                " updated_at = now() where id = $1",
+                invoice_id,
+            )
+            await record_activity(
+                current.tenant_id,
+                current.user_id,
+                "invoice",
+                invoice_id,
+                "status",
+                f"marked {label} as sent",
+                {"status": {"from": "draft", "to": "sent"}},
+            )
+        outbox_id = await queue_mail(
+            "invoice",
+            form.to,
+            form.subject,
+            "invoice.txt",
+            attachments=[Attachment(f"{label}.pdf", "application/pdf", pdf)],
+            message=form.message,
+        )
+        await c.execute(
+            "insert into invoice_sends (id, tenant_id, invoice_id, sent_by, to_addr, subject,"
+            " outbox_id) values ($1, $2, $3, $4, $5, $6, $7)",
+            uuid.uuid4(),
+            current.tenant_id,
+            invoice_id,
+            current.user_id,
+            form.to,
+            form.subject,
+            outbox_id,
+        )
+        await record_activity(
+            current.tenant_id,
+            current.user_id,
+            "invoice",
+            invoice_id,
+            "emailed",
+            f"emailed {label} with its PDF to the customer",
+        )
+    return label
 
 
 async def list_invoices(

@@ -1,6 +1,6 @@
 """Piccolo tables of the invoices app (DDL and RLS live in migrations/invoices)."""
 
-from piccolo.columns import UUID, Date, Integer, Numeric, Text, Timestamptz
+from piccolo.columns import UUID, BigInt, Date, Integer, Numeric, Text, Timestamptz
 from piccolo.table import Table
 
 from app.core.columns import Char
@@ -44,3 +44,16 @@ class InvoiceLine(Table, tablename="invoice_lines"):
     unit_price = Numeric(digits=(14, 2))
     tax_rate = Numeric(digits=(5, 2))
     net_amount = Numeric(digits=(14, 2))
+
+
+class InvoiceSend(Table, tablename="invoice_sends"):
+    """One email of an invoice to the customer (the PDF went through the outbox)."""
+
+    id = UUID(primary_key=True)
+    tenant_id = UUID()
+    invoice_id = UUID()
+    sent_by = UUID(null=True, default=None)
+    to_addr = Text()
+    subject = Text()
+    outbox_id = BigInt(null=True, default=None)
+    created_at = Timestamptz()

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from app.core import mail_attachments as attachments
 from app.core.datamap import (
     ContactRef,
+    Place,
     Section,
     Subject,
     Viewer,
@@ -91,6 +93,28 @@ async def _forget_mail(subject: Subject) -> int:
     return int(status.split()[-1])
 
 
+async def _erase_mail(contact: ContactRef) -> int:
+    """Mail the workspace sent to the contact's addresses (an emailed invoice): delivered first
+    if still waiting (one attempt), then deleted from the outbox."""
+    from app.notifications.jobs import deliver_outbox
+
+    emails = [e.lower() for e in contact.emails if e]
+    if not emails:
+        return 0
+    where = "workspace_id = $1 and lower(to_addr) = any($2::text[])"
+    async with global_transaction() as conn:
+        waiting = await conn.fetch(
+            f"select id from outbox where sent_at is null and failed_at is null and {where}",
+            contact.tenant_id,
+            emails,
+        )
+    for row in waiting:
+        await deliver_outbox({}, int(row["id"]))
+    async with global_transaction() as conn:
+        status = await conn.execute(f"delete from outbox where {where}", contact.tenant_id, emails)
+    return int(status.split()[-1])
+
+
 async def _expire_mail() -> int:
     """Sent mail older than OUTBOX_KEEP_DAYS; a deletion's confirmation once it is sent."""
     from app.settings import get_settings
@@ -132,20 +156,46 @@ def _register() -> None:
             "outbox",
             OWNER,
             ("user",),
-            "service mail: recipient address, subject, body (names, alert summaries, links)",
+            "service mail: recipient address, subject, body (names, alert summaries, links),"
+            " the names of its attachments (an invoice's PDF to a customer)",
             retention="until sent; sent mail OUTBOX_KEEP_DAYS (30) days (raw token links are"
             " scrubbed from bodies once sent), then deleted by a daily job",
             access="not shown (the mail itself reached you)",
             export="not exported",
-            erasure="not affected (CRM records are never mailed)",
+            erasure="mail the workspace sent to the contact's addresses (an emailed invoice) is"
+            " delivered if waiting, then deleted",
             account_deletion="mail to or mentioning the person is delivered if waiting, then"
             " deleted; the deletion's confirmation is deleted once sent",
             workspace_purge="members who belong nowhere else: as an account deletion",
             kind="mail",
             text_columns=("to_addr", "body_text"),
             forget_user=_forget_mail,
+            erase=_erase_mail,
             expire=_expire_mail,
             order=950,
+        )
+    )
+    register(
+        Place(
+            "file:mail_attachments",
+            "file",
+            OWNER,
+            ("workspace",),
+            "files attached to waiting mail: invoice PDFs (the seller's and the billed"
+            " company's names and addresses, amounts)",
+            retention="until the mail is sent or given up (then deleted at once); a file no"
+            " waiting mail lists is deleted by the daily job after a day",
+            access="not shown (the mail itself reached the customer)",
+            export="not exported (the invoice's PDF can be downloaded from the invoice)",
+            erasure="not affected (invoices name companies, not people)",
+            account_deletion="not affected (the workspace's invoices); mail to the person is"
+            " delivered first, which deletes its files",
+            workspace_purge="the workspace's folder is deleted",
+            pattern="mail_attachments/*/*",
+            purge=attachments.purge_workspace,
+            scan=lambda subject: attachments.scan_workspace(subject.workspace_id),
+            expire=attachments.expire_orphans,
+            order=951,
         )
     )
 

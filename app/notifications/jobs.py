@@ -20,6 +20,7 @@ from uuid import UUID
 
 import aiosmtplib
 
+from app.core import mail_attachments as files
 from app.core.db import global_transaction, tenant_transaction, user_transaction
 from app.core.mail import queue_mail
 from app.notifications.services import notify
@@ -72,6 +73,14 @@ async def _send(row: dict[str, Any]) -> None:
     message["Subject"] = row["subject"]
     message["X-Odex-Kind"] = row["kind"]
     message.set_content(row["body_text"])
+    for item in files.listed(row.get("attachments")):
+        maintype, _, subtype = str(item.get("type") or "application/octet-stream").partition("/")
+        message.add_attachment(
+            files.load(item),
+            maintype=maintype,
+            subtype=subtype or "octet-stream",
+            filename=str(item.get("name") or "attachment"),
+        )
     await aiosmtplib.send(
         message,
         hostname=url.hostname or "127.0.0.1",
@@ -96,6 +105,7 @@ async def deliver_outbox(ctx: dict[str, Any] | None, message_id: int | None = No
     given_up: list[dict[str, Any]] = []
     try:
         while True:
+            finished: list[dict[str, Any]] = []  # attachments of the mail sent or given up
             async with global_transaction() as conn:
                 query = (
                     "select * from outbox where sent_at is null and failed_at is null"
@@ -113,6 +123,7 @@ async def deliver_outbox(ctx: dict[str, Any] | None, message_id: int | None = No
                     final = await _record_failure(conn, dict(row), exc)
                     if final:
                         given_up.append({**dict(row), "reason": final})
+                        finished += files.listed(row["attachments"])
                     if isinstance(exc, SERVER_DOWN) and not final:
                         return sent
                 else:
@@ -123,6 +134,8 @@ async def deliver_outbox(ctx: dict[str, Any] | None, message_id: int | None = No
                         scrub_links(row["body_text"]),
                     )
                     sent += 1
+                    finished += files.listed(row["attachments"])
+            files.remove(finished)  # after the commit (a crash before it: sent again, with them)
             if message_id is not None:
                 return sent
     finally:

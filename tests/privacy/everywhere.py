@@ -16,6 +16,8 @@ from app.core import datamap
 from app.core.crypto import bind, encrypt_text
 from app.core.datamap import Place, Subject
 from app.core.db import global_transaction, tenant_transaction
+from app.core.mail_attachments import Attachment
+from app.core.mail_attachments import store as store_attachments
 from app.core.redis import queue, redis
 from app.crm.secure import import_error_binding, note_binding, seal_list
 from app.notifications.services import notify
@@ -115,6 +117,21 @@ async def seed_person(app: Any, who: Person, *, staff_extras: bool = False) -> N
         for table in ("contacts", "companies"):
             await conn.execute(f"update {table} set owner_id = $1", who.user_id)
         await conn.execute("update invoices set created_by = $1", who.user_id)
+        await conn.execute(  # the person sent an invoice, and was its recipient
+            "insert into invoice_sends (id, tenant_id, invoice_id, sent_by, to_addr, subject)"
+            " values ($1, $2, $3, $4, $5, 'Invoice')",
+            uuid.uuid4(),
+            tenant,
+            ids["invoice"],
+            who.user_id,
+            who.email,
+        )
+        await conn.execute(
+            "insert into seller_details (tenant_id, legal_name, updated_by) values ($1, 'S', $2)"
+            " on conflict (tenant_id) do update set updated_by = $2",
+            tenant,
+            who.user_id,
+        )
         await conn.execute(
             "insert into invitations (id, tenant_id, email, role, invited_by, expires_at,"
             " accepted_at) values ($1, $2, $3, 'member', null, now(), now())",
@@ -173,6 +190,7 @@ async def seed_workspace(who: Person) -> None:
             import_id,
             seal_list(["a@b.example"], import_error_binding(tenant, error_id)),
         )
+    store_attachments(tenant, [Attachment("INV-00001.pdf", "application/pdf", b"%PDF-1.7")])
     await redis().set(
         f"{TEST_SUB_PREFIX}sub_probe", json.dumps({"metadata": {"tenant_id": str(tenant)}})
     )
