@@ -15,9 +15,9 @@ from app.accounts.schemas import Current
 from app.billing.limits import check_record_limit
 from app.core.db import tenant_transaction
 from app.core.errors import FormInvalid, RecordNotFound
+from app.core.paging import Page, Params, SortSpec, keyset_page, like_pattern
 from app.crm.activity import edit_conflict, field_diff, record_activity, stale_page
 from app.crm.common import check_member, conn, readable
-from app.crm.listing import Page, Params, SortSpec, keyset_page, like_pattern
 from app.crm.schemas import UNKNOWN_COMPANY, ContactEdit, ContactForm
 from app.crm.secure import open_contact, redact_changes, seal_contact, search_indexes
 

@@ -21,6 +21,7 @@ from app.billing.limits import usage_and_plan
 from app.core.db import tenant_transaction
 from app.core.errors import FormInvalid
 from app.core.forms import parse
+from app.core.spreadsheet import unquote_cell
 from app.crm.companies import company_data
 from app.crm.contacts import contact_data
 from app.crm.imports import IMPORT_JOB, import_path, open_csv
@@ -52,20 +53,11 @@ def _split_name(full: str) -> tuple[str, str]:
     return " ".join(parts[:-1]), parts[-1]
 
 
-# A cell an Odex export (or a careful spreadsheet) kept from running as a formula: 'value
-EXPORT_QUOTED = ("'=", "'+", "'-", "'@", "'\t", "'\r")
-
-
-def _cell(value: str) -> str:
-    """A cell's value, without the quote an export put in front of a would-be formula."""
-    return value[1:] if value.startswith(EXPORT_QUOTED) else value
-
-
 def _values(row: list[str], mapping: dict[str, str]) -> dict[str, str]:
     values: dict[str, str] = {}
     for index, target in mapping.items():
         i = int(index)
-        values[target] = _cell(row[i]) if i < len(row) else ""
+        values[target] = unquote_cell(row[i]) if i < len(row) else ""
     if "full_name" in values:
         first, last = _split_name(values.pop("full_name"))
         values.setdefault("first_name", first)

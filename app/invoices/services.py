@@ -11,6 +11,8 @@ from uuid import UUID
 from app.accounts.schemas import Current
 from app.core.db import tenant_transaction
 from app.core.errors import FormInvalid, RecordNotFound
+from app.core.money import amount
+from app.core.paging import Params, SortSpec, keyset_page
 from app.crm.activity import edit_conflict, record_activity, stale_page
 from app.crm.common import conn
 from app.invoices.money import CURRENCIES, Line, Totals, compute_totals
@@ -40,7 +42,7 @@ async def _as_read(data: dict[str, Any], total: Decimal) -> dict[str, Any]:
     c = conn()
     company = await c.fetchval("select name from companies where id = $1", data["company_id"])
     deal = await c.fetchval("select title from deals where id = $1", data["deal_id"])
-    return {**data, "company_id": company, "deal_id": deal, "lines": f"total {total:,.2f}"}
+    return {**data, "company_id": company, "deal_id": deal, "lines": f"total {amount(total)}"}
 
 
 async def _check_refs(data: dict[str, Any]) -> None:
@@ -254,23 +256,31 @@ async def get_invoice(current: Current, invoice_id: UUID) -> dict[str, Any]:
     return invoice
 
 
+NEWEST_NUMBER = SortSpec("Newest first", ("i.number",), ("int",), descending=True)
+
+
 async def list_invoices(
-    current: Current, status: str = "", before_number: int | None = None, limit: int = 50
-) -> tuple[list[dict[str, Any]], int | None]:
-    """Newest number first (keyset on number); returns the rows and the next page's key."""
+    current: Current, status: str = "", before: str | None = None, limit: int = 50
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Newest number first (keyset on number); returns the rows and the next page's cursor."""
+    params = Params()
+    where = [f"i.tenant_id = {params.add(current.tenant_id)}"]
+    if status:
+        where.append(f"i.status = {params.add(status)}")
     async with tenant_transaction(current.tenant_id, current.user_id) as c:
-        rows = await c.fetch(
-            "select i.id, i.number, i.status, i.currency, i.total, i.due_date, i.issue_date,"
-            " co.name as company_name from invoices i join companies co on co.id = i.company_id"
-            " where i.tenant_id = $1 and ($2 = '' or i.status = $2)"
-            " and ($3::int is null or i.number < $3) order by i.number desc limit $4",
-            current.tenant_id,
-            status,
-            before_number,
-            limit + 1,
+        page = await keyset_page(
+            c,
+            select="i.id, i.number, i.status, i.currency, i.total, i.due_date, i.issue_date,"
+            " co.name as company_name",
+            from_sql="invoices i join companies co on co.id = i.company_id",
+            where=where,
+            params=params,
+            spec=NEWEST_NUMBER,
+            after=before,
+            limit=limit,
         )
-    items = [dict(r) | {"label": invoice_number(r["number"])} for r in rows[:limit]]
-    return items, (items[-1]["number"] if len(rows) > limit else None)
+    items = [r | {"label": invoice_number(r["number"])} for r in page.rows]
+    return items, page.next_cursor
 
 
 async def form_choices(current: Current) -> dict[str, Any]:
