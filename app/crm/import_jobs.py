@@ -21,9 +21,9 @@ from app.billing.limits import usage_and_plan
 from app.core.db import tenant_transaction
 from app.core.errors import FormInvalid
 from app.core.forms import parse
+from app.core.forms.values import form_data
 from app.core.spreadsheet import unquote_cell
-from app.crm.companies import company_data
-from app.crm.contacts import contact_data
+from app.crm import companies, contacts
 from app.crm.imports import IMPORT_JOB, import_path, open_csv
 from app.crm.schemas import CompanyForm, ContactRow
 from app.crm.secure import import_error_binding, seal_contact, seal_list
@@ -105,10 +105,10 @@ def _validate(
         try:
             if kind == "contacts":
                 row_data = parse(ContactRow, values)
-                data = contact_data(row_data)
+                data = form_data(row_data, contacts.FIELDS)
                 data["company"] = row_data.company
             else:
-                data = company_data(parse(CompanyForm, values))
+                data = form_data(parse(CompanyForm, values), companies.FIELDS)
         except FormInvalid as exc:
             batch.failed.append((number, _reason(exc), row))
             continue

@@ -5,9 +5,12 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+import msgspec
+
 from app.accounts.schemas import Current
 from app.core.db import tenant_transaction
 from app.core.errors import RecordNotFound
+from app.core.forms import values as form
 from app.core.paging import Params, SortSpec, keyset_page, like_pattern
 from app.deals.queries import CARD_SELECT, card_from_row
 from app.deals.schemas import ContactRef, DealCard, DealDetail, DealPage
@@ -69,19 +72,10 @@ async def get_deal(current: Current, deal_id: UUID) -> DealDetail:
 def form_values(detail: DealDetail) -> dict[str, Any]:
     """The edit form's starting values, as the form shows them."""
     card: DealCard = detail.card
-    return {
-        "title": card.title,
+    fields = ("title", "currency", "stage_id", "expected_close_date", "owner_id", "company_id")
+    return form.form_values(msgspec.structs.asdict(card), (*fields, "lost_reason", "version")) | {
         "amount": f"{card.amount:.2f}",
-        "currency": card.currency,
-        "stage_id": str(card.stage_id),
-        "expected_close_date": card.expected_close_date.isoformat()
-        if card.expected_close_date
-        else "",
-        "owner_id": str(card.owner_id or ""),
-        "company_id": str(card.company_id or ""),
         "contact_ids": [str(c.id) for c in detail.contacts],
-        "lost_reason": card.lost_reason or "",
-        "version": str(card.version),
     }
 
 

@@ -11,6 +11,7 @@ from uuid import UUID
 from app.accounts.schemas import Current
 from app.core.db import tenant_transaction
 from app.core.errors import FormInvalid, RecordNotFound
+from app.core.forms.values import form_data, form_values
 from app.core.money import amount
 from app.core.paging import Params, SortSpec, keyset_page
 from app.crm.activity import edit_conflict, record_activity, stale_page
@@ -27,14 +28,7 @@ CONFLICT_FIELDS = ("company_id", "deal_id", "currency", "issue_date", "due_date"
 
 
 def _invoice_data(form: InvoiceForm) -> dict[str, Any]:
-    return {
-        "company_id": form.company_id,
-        "deal_id": form.deal_id,
-        "currency": form.currency,
-        "issue_date": form.issue_date or date.today(),
-        "due_date": form.due_date,
-        "notes": form.notes,
-    }
+    return form_data(form, CONFLICT_FIELDS) | {"issue_date": form.issue_date or date.today()}
 
 
 async def _as_read(data: dict[str, Any], total: Decimal) -> dict[str, Any]:
@@ -300,15 +294,7 @@ async def form_choices(current: Current) -> dict[str, Any]:
 
 def as_form(invoice: dict[str, Any]) -> dict[str, str]:
     """An invoice's values as the edit form shows them."""
-    values = {
-        "version": str(invoice["version"]),
-        "company_id": str(invoice["company_id"]),
-        "deal_id": str(invoice["deal_id"] or ""),
-        "currency": invoice["currency"],
-        "issue_date": invoice["issue_date"].isoformat(),
-        "due_date": invoice["due_date"].isoformat(),
-        "notes": invoice["notes"],
-    }
+    values = form_values(invoice, ("version", *CONFLICT_FIELDS))
     for i, ln in enumerate(invoice["lines"]):
         values[f"line-{i}-description"] = ln["description"]
         values[f"line-{i}-quantity"] = f"{ln['quantity'].normalize():f}"
