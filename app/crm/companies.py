@@ -12,16 +12,9 @@ from app.core.db import tenant_transaction
 from app.core.errors import FormInvalid, RecordNotFound
 from app.core.forms.values import form_data
 from app.core.paging import Page, Params, SortSpec, keyset_page, like_pattern
+from app.crm import records
 from app.crm.activity import field_diff, record_activity
 from app.crm.common import check_member, readable
-from app.crm.records import (
-    delete_with_notes,
-    locked_row,
-    log_changes,
-    refuse_old_edit,
-    refuse_stale_delete,
-    save_edit,
-)
 from app.crm.schemas import CompanyEdit, CompanyForm
 
 FIELDS = ("name", "domain", "industry", "size", "address", "owner_id")
@@ -34,7 +27,7 @@ SORTS = {
 
 async def _row(company_id: UUID) -> dict[str, Any]:
     """The company, locked until the transaction ends (an edit or delete is decided on it)."""
-    return dict(await locked_row("companies", "company", company_id))
+    return dict(await records.locked_row("companies", "company", company_id))
 
 
 async def create_company(current: Current, form: CompanyForm) -> UUID:
@@ -68,11 +61,11 @@ async def update_company(current: Current, company_id: UUID, form: CompanyEdit) 
     async with tenant_transaction(current.tenant_id, current.user_id):
         before = await _row(company_id)
         await check_member(data["owner_id"], "owner_id", "an owner")
-        await refuse_old_edit("company", company_id, before, data, FIELDS, form.version)
+        await records.refuse_old_edit("company", company_id, before, data, FIELDS, form.version)
         values = [data[f] for f in FIELDS]
-        await save_edit("companies", "company", company_id, form.version, FIELDS, values)
+        await records.save_edit("companies", "company", company_id, form.version, FIELDS, values)
         changes = field_diff(await readable(before), await readable(data), FIELDS)
-        await log_changes(current, "company", company_id, changes)
+        await records.log_changes(current, "company", company_id, changes)
 
 
 async def delete_company(current: Current, company_id: UUID, version: int) -> str:
@@ -80,12 +73,12 @@ async def delete_company(current: Current, company_id: UUID, version: int) -> st
     the confirmation showed (else EditConflict: confirm again); returns its name."""
     async with tenant_transaction(current.tenant_id, current.user_id) as c:
         before = await _row(company_id)
-        await refuse_stale_delete("company", company_id, before, version)
+        await records.refuse_stale_delete("company", company_id, before, version)
         if await c.fetchval("select 1 from invoices where company_id = $1 limit 1", company_id):
             raise FormInvalid(
                 {"form": "This company has invoices, which must be kept. Void them instead."}
             )
-        await delete_with_notes(current, "companies", "company", company_id, before["name"])
+        await records.delete_with_notes(current, "companies", "company", company_id, before["name"])
     return str(before["name"])
 
 

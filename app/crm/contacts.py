@@ -17,16 +17,9 @@ from app.core.db import tenant_transaction
 from app.core.errors import FormInvalid, RecordNotFound
 from app.core.forms.values import form_data
 from app.core.paging import Page, Params, SortSpec, keyset_page, like_pattern
+from app.crm import records
 from app.crm.activity import field_diff, record_activity
 from app.crm.common import check_member, conn, readable
-from app.crm.records import (
-    delete_with_notes,
-    locked_row,
-    log_changes,
-    refuse_old_edit,
-    refuse_stale_delete,
-    save_edit,
-)
 from app.crm.schemas import UNKNOWN_COMPANY, ContactEdit, ContactForm
 from app.crm.secure import open_contact, redact_changes, seal_contact, search_indexes
 
@@ -76,7 +69,7 @@ def full_name(data: dict[str, Any]) -> str:
 
 async def _row(contact_id: UUID) -> dict[str, Any]:
     """The contact, locked until the transaction ends (an edit or delete is decided on it)."""
-    return open_contact(await locked_row("contacts", "contact", contact_id))
+    return open_contact(await records.locked_row("contacts", "contact", contact_id))
 
 
 def _stored(data: dict[str, Any], tenant_id: UUID, contact_id: UUID) -> list[Any]:
@@ -127,11 +120,13 @@ async def update_contact(current: Current, contact_id: UUID, form: ContactEdit) 
             before = await _row(contact_id)
             await check_company(data["company_id"])
             await check_member(data["owner_id"], "owner_id", "an owner")
-            await refuse_old_edit("contact", contact_id, before, data, FIELDS, form.version)
+            await records.refuse_old_edit("contact", contact_id, before, data, FIELDS, form.version)
             values = _stored(data, current.tenant_id, contact_id)
-            await save_edit("contacts", "contact", contact_id, form.version, STORED_COLUMNS, values)
+            await records.save_edit(
+                "contacts", "contact", contact_id, form.version, STORED_COLUMNS, values
+            )
             changes = field_diff(await readable(before), await readable(data), FIELDS)
-            await log_changes(current, "contact", contact_id, redact_changes(changes))
+            await records.log_changes(current, "contact", contact_id, redact_changes(changes))
     except asyncpg.ForeignKeyViolationError as exc:  # deleted meanwhile
         raise FormInvalid({"company_id": UNKNOWN_COMPANY}) from exc
 
@@ -141,8 +136,10 @@ async def delete_contact(current: Current, contact_id: UUID, version: int) -> st
     confirmation showed (else EditConflict: confirm again); returns its name."""
     async with tenant_transaction(current.tenant_id, current.user_id):
         before = await _row(contact_id)
-        await refuse_stale_delete("contact", contact_id, before, version)
-        await delete_with_notes(current, "contacts", "contact", contact_id, full_name(before))
+        await records.refuse_stale_delete("contact", contact_id, before, version)
+        await records.delete_with_notes(
+            current, "contacts", "contact", contact_id, full_name(before)
+        )
     return full_name(before)
 
 
