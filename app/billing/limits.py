@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from uuid import UUID
 
 import asyncpg
@@ -12,7 +10,7 @@ from markupsafe import Markup, escape
 
 from app.billing.plans import Plan
 from app.billing.state import read_account
-from app.core.db import CrossTenantNesting, engine, tenant_transaction
+from app.core.db import tenant_transaction
 from app.core.errors import FormInvalid
 
 BILLING_PATH = "/settings/billing"
@@ -31,22 +29,6 @@ class Usage(msgspec.Struct, frozen=True):
         return self.members + self.pending_invites
 
 
-@asynccontextmanager
-async def _tenant_conn(tenant_id: UUID) -> AsyncIterator[asyncpg.Connection]:
-    """The open transaction when it is this tenant's (so a check sees its own writes), else a
-    new tenant transaction."""
-    txn = engine().current_transaction.get()
-    if txn is None:
-        async with tenant_transaction(tenant_id) as conn:
-            yield conn
-        return
-    conn = txn.connection
-    current = await conn.fetchval("select nullif(current_setting('app.tenant_id', true), '')")
-    if current != str(tenant_id):
-        raise CrossTenantNesting("limit check inside another tenant's transaction")
-    yield conn
-
-
 async def _usage(conn: asyncpg.Connection) -> Usage:
     row = await conn.fetchrow(
         "select (select count(*) from memberships) as members,"
@@ -60,7 +42,8 @@ async def _usage(conn: asyncpg.Connection) -> Usage:
 
 async def usage_and_plan(tenant_id: UUID) -> tuple[Usage, Plan]:
     """The tenant's usage and the plan whose limits apply now."""
-    async with _tenant_conn(tenant_id) as conn:
+    # joins the caller's transaction for this tenant, so a check sees its own writes
+    async with tenant_transaction(tenant_id) as conn:
         account = await read_account(conn, tenant_id)
         return await _usage(conn), account.effective_plan()
 

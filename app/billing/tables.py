@@ -19,6 +19,7 @@ class BillingAccount(Table, tablename="billing_accounts"):
     cancel_at_period_end = Boolean(default=False)
     trial_end = Timestamptz(null=True, default=None)
     grace_until = Timestamptz(null=True, default=None)
+    grace_notice_for = Timestamptz(null=True, default=None)
     state_at = BigInt(default=0)
     created_at = Timestamptz()
     updated_at = Timestamptz()
@@ -28,7 +29,8 @@ class BillingInvoice(Table, tablename="billing_invoices"):
     """A Stripe invoice of the tenant, as last reported by a webhook."""
 
     tenant_id = UUID()
-    stripe_invoice_id = Text()
+    # the database's key is (tenant_id, stripe_invoice_id); Piccolo needs one column
+    stripe_invoice_id = Text(primary_key=True)
     number = Text(null=True, default=None)
     status = Text()
     amount_due = BigInt(default=0)

@@ -6,8 +6,8 @@ import asyncio
 import contextvars
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
-from typing import Any
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass, field
 from uuid import UUID
 
 import asyncpg
@@ -18,12 +18,27 @@ from app.core.availability import DATABASE_CONNECT_FAILED, DATABASE_DOWN, Servic
 
 log = logging.getLogger("odex.db")
 
-_after_commit: contextvars.ContextVar[list[Callable[[], Awaitable[Any]]] | None] = (
-    contextvars.ContextVar("odex_after_commit", default=None)
-)
-_scope: contextvars.ContextVar[tuple[UUID | None, UUID | None] | None] = contextvars.ContextVar(
-    "odex_db_scope", default=None
-)
+Scope = tuple[UUID | None, UUID | None]  # (tenant_id, user_id) set for RLS in a transaction
+AfterCommit = Callable[[], Awaitable[object]]
+
+
+@dataclass
+class _Open:
+    """The transaction open in this context: its scope, connection and after-commit hooks."""
+
+    scope: Scope
+    connection: asyncpg.Connection
+    after_commit: list[AfterCommit] = field(default_factory=list)
+
+
+_open: contextvars.ContextVar[_Open | None] = contextvars.ContextVar("odex_db_open", default=None)
+_begun = 0  # real BEGINs opened by this process (joined transactions are not counted)
+
+
+def transactions_begun() -> int:
+    """How many transactions this process has opened (a cheap counter for tests and stats:
+    a request's difference before and after is the number of units of work it used)."""
+    return _begun
 
 
 def engine() -> PostgresEngine:
@@ -38,41 +53,68 @@ class CrossTenantNesting(RuntimeError):
     """A transaction for one tenant was opened inside a transaction for another."""
 
 
+def joins(open_scope: Scope, wanted: Scope) -> bool:
+    """The one rule for nesting: the open transaction serves a request for `wanted` when it
+    already has everything asked for. A part left None is not asked for, except that a user
+    without a tenant (`user_transaction`) asks for "no workspace" too (RLS shows a user's own
+    memberships only outside a workspace), so:
+
+    - same tenant and user: join;
+    - a tenant without a user: join that tenant's transaction, whoever its user;
+    - nothing at all (`global_transaction`, global tables only): join any open transaction,
+      so a job row or an outbox mail commits with the change that asked for it;
+    - anything else (another tenant, another user, a tenant inside a global one): refused.
+    """
+    tenant, user = wanted
+    if user is not None:
+        return open_scope == wanted
+    return tenant is None or open_scope[0] == tenant
+
+
 @asynccontextmanager
 async def scoped_transaction(
     tenant_id: UUID | None = None, user_id: UUID | None = None
 ) -> AsyncIterator[asyncpg.Connection]:
-    """A transaction with `app.tenant_id` / `app.user_id` set locally (gone at commit).
-
-    Nested calls for the same scope join the outer transaction; a different scope is refused,
-    so one unit of work can never mix two tenants.
-    """
-    wanted = (tenant_id, user_id)
-    current = _scope.get()
+    """Use the open transaction or open one, with `app.tenant_id` / `app.user_id` set locally
+    (gone at commit). A nested call joins the outer transaction when `joins()` says so and
+    raises CrossTenantNesting otherwise: one unit of work never mixes two tenants."""
+    wanted: Scope = (tenant_id, user_id)
+    current = _open.get()
     if current is not None:
-        if current != wanted:
+        if not joins(current.scope, wanted):
             raise CrossTenantNesting("a transaction for another tenant or user is already open")
-        txn = engine().current_transaction.get()
-        assert txn is not None
-        yield txn.connection
+        yield current.connection
         return
+    global _begun
     async with _transaction() as txn:
+        _begun += 1
         conn: asyncpg.Connection = txn.connection
         await conn.execute(
             "select set_config('app.tenant_id', $1, true), set_config('app.user_id', $2, true)",
             str(tenant_id) if tenant_id else "",
             str(user_id) if user_id else "",
         )
-        token = _scope.set(wanted)
-        callbacks: list[Callable[[], Awaitable[Any]]] = []
-        hooks = _after_commit.set(callbacks)
+        opened = _Open(wanted, conn)
+        token = _open.set(opened)
         try:
             yield conn
         finally:
-            _scope.reset(token)
-            _after_commit.reset(hooks)
-    for callback in callbacks:  # reached only when the transaction committed
+            _open.reset(token)
+    for callback in opened.after_commit:  # reached only when the transaction committed
         await callback()
+
+
+def connection() -> asyncpg.Connection:
+    """The open transaction's connection (for services that run inside the caller's
+    transaction); a programming error outside one."""
+    current = _open.get()
+    if current is None:
+        raise RuntimeError("needs an open transaction (tenant_transaction or global_transaction)")
+    return current.connection
+
+
+def in_transaction() -> bool:
+    return _open.get() is not None
 
 
 async def _discard(db: PostgresEngine, txn: PostgresTransaction) -> None:
@@ -126,37 +168,39 @@ async def _transaction() -> AsyncIterator[PostgresTransaction]:
             raise
 
 
-def after_commit(callback: Callable[[], Awaitable[Any]]) -> None:
+def after_commit(callback: AfterCommit) -> None:
     """Run `callback` once the current transaction commits (enqueue jobs, publish events).
 
     Outside a transaction it is a programming error: events must never announce rolled-back
     writes, so there is no "run now" fallback.
     """
-    callbacks = _after_commit.get()
-    if callbacks is None:
+    current = _open.get()
+    if current is None:
         raise RuntimeError("after_commit() needs an open transaction")
-    callbacks.append(callback)
+    current.after_commit.append(callback)
 
 
-def current_scope() -> tuple[UUID | None, UUID | None] | None:
+def current_scope() -> Scope | None:
     """(tenant_id, user_id) of the open transaction, or None outside one."""
-    return _scope.get()
+    current = _open.get()
+    return current.scope if current is not None else None
 
 
 def tenant_transaction(
     tenant_id: UUID, user_id: UUID | None = None
-) -> Any:  # an async context manager yielding the connection
+) -> AbstractAsyncContextManager[asyncpg.Connection]:
     """The one way tenant data is touched: RLS sees only `tenant_id`'s rows inside it."""
     return scoped_transaction(tenant_id=tenant_id, user_id=user_id)
 
 
-def user_transaction(user_id: UUID) -> Any:
+def user_transaction(user_id: UUID) -> AbstractAsyncContextManager[asyncpg.Connection]:
     """A transaction that sees a user's own memberships across tenants (and nothing else)."""
     return scoped_transaction(user_id=user_id)
 
 
-def global_transaction() -> Any:
-    """A transaction for global tables only (users, tokens, outbox): no tenant is visible."""
+def global_transaction() -> AbstractAsyncContextManager[asyncpg.Connection]:
+    """A transaction for global tables only (users, tokens, outbox): no tenant is visible.
+    Inside any open transaction it joins it (see `joins`)."""
     return scoped_transaction()
 
 

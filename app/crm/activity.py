@@ -11,7 +11,7 @@ from uuid import UUID
 
 import msgspec
 
-from app.core.db import engine
+from app.core.db import connection
 from app.core.errors import EditConflict
 
 SUBJECT_TYPES = ("contact", "company", "deal", "invoice")
@@ -59,11 +59,8 @@ async def record_activity(
     """
     if subject_type not in SUBJECT_TYPES:
         raise ValueError(f"unknown subject type {subject_type!r}")
-    txn = engine().current_transaction.get()
-    if txn is None:
-        raise RuntimeError("record_activity() needs an open tenant_transaction")
     activity_id = uuid.uuid4()
-    await txn.connection.execute(
+    await connection().execute(
         "insert into activities (id, tenant_id, subject_type, subject_id, actor_id, action,"
         " summary, changes) values ($1, $2, $3, $4, $5, $6, $7, $8::jsonb)",
         activity_id,
@@ -89,10 +86,7 @@ class TimelineEntry:
 
 async def timeline(subject_type: str, subject_id: UUID, limit: int = 100) -> list[TimelineEntry]:
     """Newest first, inside the caller's tenant transaction."""
-    txn = engine().current_transaction.get()
-    if txn is None:
-        raise RuntimeError("timeline() needs an open tenant_transaction")
-    rows = await txn.connection.fetch(
+    rows = await connection().fetch(
         "select a.created_at, coalesce(u.name, 'Someone') as actor, a.action, a.summary,"
         " a.changes::text as changes from activities a left join users u on u.id = a.actor_id"
         " where a.subject_type = $1 and a.subject_id = $2"
@@ -120,10 +114,7 @@ def _as_text(value: Any) -> str:
 
 
 async def _last_editor(subject_type: str, subject_id: UUID) -> str:
-    txn = engine().current_transaction.get()
-    if txn is None:
-        raise RuntimeError("needs an open tenant_transaction")
-    name = await txn.connection.fetchval(
+    name = await connection().fetchval(
         "select u.name from activities a left join users u on u.id = a.actor_id"
         " where a.subject_type = $1 and a.subject_id = $2"
         " order by a.created_at desc, a.id desc limit 1",

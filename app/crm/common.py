@@ -9,7 +9,7 @@ from uuid import UUID
 import asyncpg
 
 from app.accounts.schemas import Current
-from app.core.db import engine, tenant_transaction
+from app.core.db import connection, tenant_transaction
 from app.core.errors import FormInvalid
 
 
@@ -22,11 +22,7 @@ class Person:
 
 def conn() -> asyncpg.Connection:
     """The connection of the open tenant transaction (services call this inside one)."""
-    txn = engine().current_transaction.get()
-    if txn is None:
-        raise RuntimeError("needs an open tenant_transaction")
-    connection: asyncpg.Connection = txn.connection
-    return connection
+    return connection()
 
 
 async def members() -> list[Person]:

@@ -13,6 +13,7 @@ from litestar import Response, get, post
 from litestar.handlers import HTTPRouteHandler
 
 from app.accounts.schemas import Current
+from app.core.db import tenant_transaction
 from app.core.errors import FormInvalid
 from app.core.forms import read_form, read_query
 from app.core.forms.values import form_values
@@ -103,11 +104,14 @@ def record_routes(p: RecordPages) -> tuple[list[HTTPRouteHandler], RenderRecord]
     async def render_record(
         request: Req, current: Current, record_id: UUID, extra: Values | None = None
     ) -> Response[str]:
-        """The record's page; `extra` carries a notes/tasks form's errors and values."""
-        record = await p.read(current, record_id)
-        panel = await subject_panel(current, p.kind, record_id)
+        """The record's page; `extra` carries a notes/tasks form's errors and values. One
+        transaction: the services below join it, so the page is one consistent read."""
+        async with tenant_transaction(current.tenant_id, current.user_id):
+            record = await p.read(current, record_id)
+            panel = await subject_panel(current, p.kind, record_id)
+            related = await p.related(current, record_id)
         panel.update(extra or {})
-        ctx = {p.kind: record, "panel": panel, **await p.related(current, record_id)}
+        ctx = {p.kind: record, "panel": panel, **related}
         return render(request, p.template("detail"), ctx)
 
     async def detail(request: Req, current: Current, record_id: UUID) -> Response[str]:

@@ -67,12 +67,9 @@ async def deal_move(request: Req, current: Current, deal_id: UUID) -> Response[s
         lost_reason=form.lost_reason,
         from_stage_id=form.from_stage_id,
     )
-    columns = []
-    if outcome.pipeline_id is not None and outcome.stage_ids:
-        columns = await live.columns_now(current.tenant_id, outcome.pipeline_id, outcome.stage_ids)
     toast = None if outcome.ok else ("warning", outcome.message)
     deleted = [deal_id] if not outcome.ok and outcome.pipeline_id is None else []
-    html = live.render_push(columns=columns, toast=toast, deleted=deleted)
+    html = live.render_push(columns=outcome.columns, toast=toast, deleted=deleted)
     headers = {} if outcome.ok else {"X-Odex-Move": "refused"}
     return Response(html, media_type="text/html", headers=headers, status_code=200)
 

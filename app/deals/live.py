@@ -54,6 +54,17 @@ def render_push(
     return render_html("deals/push.html", ctx)
 
 
+def publish_columns_after_commit(tenant_id: UUID, columns: Sequence[Column]) -> None:
+    """Push columns read inside the current transaction to the tenant's boards once it
+    commits (no second transaction: the writer read them under the board's lock)."""
+    html = render_push(columns=columns)
+
+    async def push() -> None:
+        await publish(board_channel(tenant_id), html)
+
+    push_after_commit(push)
+
+
 async def columns_now(
     tenant_id: UUID, pipeline_id: UUID, stage_ids: Sequence[UUID]
 ) -> list[Column]:

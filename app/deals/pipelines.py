@@ -8,7 +8,7 @@ from uuid import UUID
 import asyncpg
 
 from app.accounts.schemas import Current
-from app.core.db import engine, tenant_transaction
+from app.core.db import tenant_transaction
 from app.core.errors import Forbidden, FormInvalid, RecordNotFound
 from app.crm.activity import edit_conflict, stale_page
 from app.deals import live
@@ -26,13 +26,6 @@ DEFAULT_STAGES = (
 )
 MAX_STAGES = 30
 MAX_PIPELINES = 20
-
-
-async def _current_connection() -> asyncpg.Connection:
-    txn = engine().current_transaction.get()
-    assert txn is not None
-    conn: asyncpg.Connection = txn.connection
-    return conn
 
 
 async def _ensure_default(conn: asyncpg.Connection, tenant_id: UUID) -> UUID:
@@ -64,10 +57,9 @@ async def _ensure_default(conn: asyncpg.Connection, tenant_id: UUID) -> UUID:
 async def ensure_default_pipeline(tenant_id: UUID) -> UUID:
     """The tenant's default pipeline, created with the standard stages if it has none.
 
-    Joins the caller's transaction when one is open (sign-up calls it inside its own).
+    Joins the caller's transaction for this tenant when one is open (sign-up calls it inside
+    its own).
     """
-    if engine().current_transaction.get() is not None:
-        return await _ensure_default(await _current_connection(), tenant_id)
     async with tenant_transaction(tenant_id) as conn:
         return await _ensure_default(conn, tenant_id)
 

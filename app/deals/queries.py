@@ -1,4 +1,6 @@
-"""SQL shared by the deals services: the card select and row -> struct conversion."""
+"""The deals' SQL that Piccolo cannot say well, as named typed functions: the card select,
+the board's lock and position arithmetic, and the joined read a move decides on. Ordinary
+single-table reads and writes go through the Piccolo tables (app/deals/tables.py)."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
+import msgspec
 
 from app.deals.schemas import Column, DealCard, PipelineInfo, StageInfo
 
@@ -55,6 +58,13 @@ def pipeline_from_row(row: asyncpg.Record) -> PipelineInfo:
     return PipelineInfo(row["id"], row["name"], row["is_default"], row["version"])
 
 
+async def lock_board(conn: asyncpg.Connection, pipeline_id: UUID) -> None:
+    """Serialise board moves of one pipeline until the transaction ends (the pipeline row,
+    FOR NO KEY UPDATE: deals' foreign-key checks are not blocked), so a move's own read of
+    its columns sees every move committed before it."""
+    await conn.execute("select 1 from pipelines where id = $1 for no key update", pipeline_id)
+
+
 async def fetch_stages(conn: asyncpg.Connection, pipeline_id: UUID) -> list[StageInfo]:
     rows = await conn.fetch(
         "select * from stages where pipeline_id = $1 order by position, created_at, id",
@@ -80,3 +90,92 @@ async def fetch_columns(
     for row in rows:
         by_stage[row["stage_id"]].append(card_from_row(row))
     return [Column(stage=s, cards=by_stage[s.id]) for s in stages]
+
+
+# ---- board moves -------------------------------------------------------------------------
+
+POSITION_GAP = 1024.0  # cards sit at multiples of this; a move takes the middle of a gap
+
+
+class MovingDeal(msgspec.Struct, frozen=True):
+    """What a board move decides on: the deal and the stage it is in now."""
+
+    id: UUID
+    title: str
+    pipeline_id: UUID
+    stage_id: UUID
+    stage_name: str
+    stage_kind: str
+    lost_reason: str | None
+    version: int
+
+
+async def deal_to_move(conn: asyncpg.Connection, deal_id: UUID) -> MovingDeal | None:
+    row = await conn.fetchrow(
+        "select d.id, d.title, d.pipeline_id, d.stage_id, s.name as stage_name,"
+        " s.kind as stage_kind, d.lost_reason, d.version"
+        " from deals d join stages s on s.id = d.stage_id where d.id = $1",
+        deal_id,
+    )
+    if row is None:
+        return None
+    return MovingDeal(
+        id=row["id"],
+        title=row["title"],
+        pipeline_id=row["pipeline_id"],
+        stage_id=row["stage_id"],
+        stage_name=row["stage_name"],
+        stage_kind=row["stage_kind"],
+        lost_reason=row["lost_reason"],
+        version=row["version"],
+    )
+
+
+async def end_position(conn: asyncpg.Connection, stage_id: UUID) -> float:
+    """A position below the stage's last card."""
+    top = await conn.fetchval("select max(position) from deals where stage_id = $1", stage_id)
+    return float(top) + POSITION_GAP if top is not None else POSITION_GAP
+
+
+async def place_after(
+    conn: asyncpg.Connection, stage_id: UUID, deal_id: UUID, after: UUID | None
+) -> float:
+    """A position in `stage_id` right after the card `after` (at the top when None).
+
+    Positions are floats with gaps; when a gap runs out the stage is renumbered.
+    """
+    for _ in range(2):
+        low: float | None = None
+        if after is not None:
+            found = await conn.fetchval(
+                "select position from deals where id = $1 and stage_id = $2 and id <> $3",
+                after,
+                stage_id,
+                deal_id,
+            )
+            if found is None:  # that card left the stage meanwhile: go to the bottom
+                return await end_position(conn, stage_id)
+            low = float(found)
+        high_found = await conn.fetchval(
+            "select min(position) from deals where stage_id = $1 and id <> $2"
+            + (" and position > $3" if low is not None else ""),
+            *([stage_id, deal_id, low] if low is not None else [stage_id, deal_id]),
+        )
+        high = None if high_found is None else float(high_found)
+        if low is None and high is None:
+            return POSITION_GAP
+        if high is None:
+            assert low is not None
+            return low + POSITION_GAP
+        if low is None:
+            return high - POSITION_GAP
+        if high - low > 1e-6:
+            return (low + high) / 2
+        await conn.execute(
+            "update deals d set position = r.n * $2 from (select id, row_number() over"
+            " (order by position, id) as n from deals where stage_id = $1) r"
+            " where d.id = r.id",
+            stage_id,
+            POSITION_GAP,
+        )
+    raise RuntimeError("could not find a position")  # pragma: no cover

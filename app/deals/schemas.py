@@ -94,6 +94,7 @@ class MoveOutcome(msgspec.Struct, frozen=True):
     deal_id: UUID
     pipeline_id: UUID | None
     stage_ids: list[UUID]
+    columns: list[Column] = []  # those stages as the move's transaction left them
 
 
 class DealPage(msgspec.Struct, frozen=True):

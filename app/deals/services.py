@@ -15,10 +15,10 @@ from app.core.money import money
 from app.crm.activity import edit_conflict, field_diff, record_activity, stale_page
 from app.deals import live
 from app.deals.pipelines import _ensure_default
+from app.deals.queries import end_position
 from app.deals.schemas import CHOOSE_STAGE, DealEdit, DealForm
 from app.notifications.services import notify
 
-POSITION_GAP = 1024.0
 LOST_REASON_NEEDED = "Say why the deal was lost before moving it to a lost stage."
 DIFF_FIELDS = (
     "title",
@@ -123,11 +123,6 @@ def _push_changed(tenant_id: UUID, deal_id: UUID, created: bool, stage_ids: list
     live.push_after_commit(push)
 
 
-async def _end_position(conn: asyncpg.Connection, stage_id: UUID) -> float:
-    top = await conn.fetchval("select max(position) from deals where stage_id = $1", stage_id)
-    return float(top) + POSITION_GAP if top is not None else POSITION_GAP
-
-
 async def create_deal(current: Current, data: DealForm) -> UUID:
     """Create a deal at the bottom of its stage; viewers of the board and lists see it live."""
     deal_id = uuid.uuid4()
@@ -145,7 +140,7 @@ async def create_deal(current: Current, data: DealForm) -> UUID:
             values["currency"],
             values["pipeline_id"],
             values["stage_id"],
-            await _end_position(conn, values["stage_id"]),
+            await end_position(conn, values["stage_id"]),
             values["expected_close_date"],
             values["owner_id"],
             values["company_id"],
@@ -185,7 +180,7 @@ async def update_deal(current: Current, deal_id: UUID, data: DealEdit) -> None:
             )
         position = before["position"]
         if values["stage_id"] != before["stage_id"]:
-            position = await _end_position(conn, values["stage_id"])
+            position = await end_position(conn, values["stage_id"])
         saved = await conn.execute(
             "update deals set title = $3, amount = $4, currency = $5, pipeline_id = $6,"
             " stage_id = $7, position = $8, expected_close_date = $9, owner_id = $10,"

@@ -9,9 +9,10 @@ from piccolo.columns import (
     Numeric,
     Text,
     Timestamptz,
-    Varchar,
 )
 from piccolo.table import Table
+
+from app.core.columns import Char
 
 
 class Pipeline(Table, tablename="pipelines"):
@@ -48,7 +49,7 @@ class Deal(Table, tablename="deals"):
     tenant_id = UUID()
     title = Text()
     amount = Numeric(digits=(14, 2))
-    currency = Varchar(length=3)
+    currency = Char(length=3)
     pipeline_id = UUID()
     stage_id = UUID()
     position = DoublePrecision(default=0.0)

@@ -3,6 +3,8 @@
 from piccolo.columns import UUID, Date, Integer, Numeric, Text, Timestamptz
 from piccolo.table import Table
 
+from app.core.columns import Char
+
 
 class InvoiceCounter(Table, tablename="invoice_counters"):
     tenant_id = UUID(primary_key=True)
@@ -15,7 +17,7 @@ class Invoice(Table, tablename="invoices"):
     number = Integer()
     company_id = UUID()
     deal_id = UUID(null=True, default=None)
-    currency = Text(default="EUR")
+    currency = Char(length=3, default="EUR")
     status = Text(default="draft")
     issue_date = Date()
     due_date = Date()

@@ -30,7 +30,7 @@ from typing import Any, TypeVar
 import asyncpg
 
 from app.core.availability import BACKEND_DOWN
-from app.core.db import after_commit, engine, global_transaction
+from app.core.db import after_commit, global_transaction
 from app.core.redis import queue
 from app.settings import get_settings
 
@@ -270,14 +270,11 @@ async def schedule(function: str, *args: Any) -> None:
         except BACKEND_DOWN as exc:
             log.warning("could not queue %s now (%s): the takeover cron will", key, exc)
 
-    txn = engine().current_transaction.get()
-    if txn is not None:  # job_runs is global: it may be written in any tenant's transaction
-        await txn.connection.execute(sql, *values)
-        after_commit(enqueue)
-        return
+    # job_runs is global: this joins any open transaction (a tenant's too), so the row commits
+    # with the caller's write, and arq hears of it only after that commit
     async with global_transaction() as conn:
         await conn.execute(sql, *values)
-    await enqueue()
+        after_commit(enqueue)
 
 
 async def take_over_jobs(ctx: Any = None) -> int:

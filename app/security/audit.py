@@ -21,7 +21,7 @@ import json
 import secrets
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -49,17 +49,9 @@ def _plain(details: dict[str, Any] | None) -> dict[str, Any]:
     return result
 
 
-@asynccontextmanager
-async def in_tenant(tenant_id: UUID) -> AsyncIterator[asyncpg.Connection]:
+def in_tenant(tenant_id: UUID) -> AbstractAsyncContextManager[asyncpg.Connection]:
     """Join the caller's transaction for this tenant, or open one."""
-    scope = db._scope.get()  # the open transaction's (tenant, user), if any
-    if scope is not None and scope[0] == tenant_id:
-        txn = db.engine().current_transaction.get()
-        assert txn is not None
-        yield txn.connection
-        return
-    async with db.tenant_transaction(tenant_id) as conn:
-        yield conn
+    return db.tenant_transaction(tenant_id)
 
 
 async def record_audit(

@@ -1,6 +1,6 @@
 """Piccolo tables of the security app (DDL, grants and RLS live in migrations/security)."""
 
-from piccolo.columns import JSONB, UUID, BigInt, Boolean, Text, Timestamptz
+from piccolo.columns import JSONB, UUID, BigInt, Boolean, SmallInt, Text, Timestamptz
 from piccolo.table import Table
 
 
@@ -56,6 +56,10 @@ class AuditEntry(Table, tablename="audit_log"):
     details = JSONB(default="{}")
     prev_hash = Text()
     hash = Text()
+    format = SmallInt(default=1)  # 1: hash over the fields, 2: over a salted personal digest
+    salt = Text(null=True, default=None)
+    personal_digest = Text(null=True, default=None)
+    erased_at = Timestamptz(null=True, default=None)
 
 
 class AuditChainHead(Table, tablename="audit_chain_heads"):

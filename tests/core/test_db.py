@@ -1,0 +1,80 @@
+"""The one "use the open transaction or open one" rule of app.core.db, and its BEGIN counter."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.core import db
+from app.core.db import (
+    CrossTenantNesting,
+    global_transaction,
+    tenant_transaction,
+    transactions_begun,
+    user_transaction,
+)
+from tests.helpers import Account
+
+
+async def test_same_scope_and_tenant_only_join_the_open_transaction(tenant_a: Account) -> None:
+    before = transactions_begun()
+    async with tenant_transaction(tenant_a.tenant_id, tenant_a.user_id) as outer:
+        async with tenant_transaction(tenant_a.tenant_id, tenant_a.user_id) as same:
+            assert same is outer
+        async with tenant_transaction(tenant_a.tenant_id) as tenant_only:
+            assert tenant_only is outer  # a tenant without a user: whoever the user is
+        async with global_transaction() as global_work:
+            assert global_work is outer  # global rows commit with the change that asked
+        assert db.connection() is outer
+        assert db.current_scope() == (tenant_a.tenant_id, tenant_a.user_id)
+    assert transactions_begun() - before == 1
+
+
+async def test_another_scope_is_refused(tenant_a: Account, tenant_b: Account) -> None:
+    async with tenant_transaction(tenant_a.tenant_id, tenant_a.user_id):
+        with pytest.raises(CrossTenantNesting):
+            async with tenant_transaction(tenant_b.tenant_id):
+                pass
+        with pytest.raises(CrossTenantNesting):
+            async with tenant_transaction(tenant_a.tenant_id, tenant_b.user_id):
+                pass
+        with pytest.raises(CrossTenantNesting):  # "no workspace" is not this workspace
+            async with user_transaction(tenant_a.user_id):
+                pass
+    async with tenant_transaction(tenant_a.tenant_id):
+        with pytest.raises(CrossTenantNesting):  # a user is not asked for by this one
+            async with tenant_transaction(tenant_a.tenant_id, tenant_a.user_id):
+                pass
+    async with global_transaction():
+        with pytest.raises(CrossTenantNesting):  # never widen a global transaction to a tenant
+            async with tenant_transaction(tenant_a.tenant_id):
+                pass
+
+
+async def test_connection_outside_a_transaction_is_a_programming_error() -> None:
+    assert db.current_scope() is None and not db.in_transaction()
+    with pytest.raises(RuntimeError):
+        db.connection()
+    with pytest.raises(RuntimeError):
+        db.after_commit(lambda: _nothing())
+
+
+async def _nothing() -> None:
+    return None
+
+
+async def test_after_commit_runs_once_after_the_outer_commit_only(tenant_a: Account) -> None:
+    ran: list[str] = []
+
+    async def hook() -> None:
+        ran.append("x")
+
+    async with tenant_transaction(tenant_a.tenant_id):
+        async with global_transaction():
+            db.after_commit(hook)
+        assert ran == []
+    assert ran == ["x"]
+    with pytest.raises(ValueError):
+        async with tenant_transaction(tenant_a.tenant_id):
+            db.after_commit(hook)
+            raise ValueError("roll back")
+    assert ran == ["x"]
