@@ -58,8 +58,20 @@ def start_embedded_services() -> list[object]:
             "DATABASE_URL, MIGRATION_DATABASE_URL, REDIS_URL and SMTP_URL must be set in "
             "production: embedded servers are for local use (ODEX_ENV=dev) only"
         )
-    data = _data_dir()
     started: list[object] = []
+    try:
+        _start_missing(_data_dir(), started)
+    except embedded.LocalExtraMissing as exc:
+        stop_services(started)
+        sys.exit(f"odex: {exc}")
+    get_settings.cache_clear()
+    return started
+
+
+def _start_missing(data: Path, started: list[object]) -> None:
+    """Start the embedded server of each URL not configured, appending it to `started`."""
+    from app.core import embedded
+
     if not os.environ.get("DATABASE_URL"):
         pg = embedded.EmbeddedPostgres(data / "postgres").start()
         asyncio.run(pg.bootstrap())
@@ -78,8 +90,6 @@ def start_embedded_services() -> list[object]:
         os.environ.setdefault("MAILBOX_DIR", str(sink.mailbox_dir))
         started.append(sink)
         print(f"mail sink on {sink.url} (see /dev/mailbox)", flush=True)
-    get_settings.cache_clear()
-    return started
 
 
 def stop_services(services: list[object]) -> None:

@@ -139,6 +139,23 @@ PRODUCTION_SECRETS = ("SECRET_KEY", "FIELD_KEYS", "BLIND_INDEX_KEY")
 PRODUCTION_SERVICES = ("DATABASE_URL", "REDIS_URL", "SMTP_URL", "BASE_URL")
 
 
+# Fixed in code, never read from the environment (ENV and DATA_DIR come as ODEX_ENV and
+# ODEX_DATA_DIR); every other setting is read from its name in capitals, e.g. REDIS_URL.
+NOT_FROM_ENV = frozenset(
+    {
+        "env",
+        "data_dir",
+        "privacy_contact",
+        "session_idle_minutes",
+        "session_absolute_hours",
+        "token_ttl_hours",
+        "reset_ttl_minutes",
+        "invite_ttl_days",
+    }
+)
+READ: dict[object, type] = {int: int, float: float}  # how a variable's text becomes the value
+
+
 class SettingsError(RuntimeError):
     """The environment cannot run Odex (unknown mode, or production without its secrets)."""
 
@@ -167,65 +184,18 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             f"{', '.join(missing)} must be set in production (ODEX_ENV is unset or production;"
             " set ODEX_ENV=dev for local use)"
         )
-    fields = {
+    fields: dict[str, object] = {
         "env": mode,
-        "database_url": env.get("DATABASE_URL", ""),
-        "migration_database_url": env.get("MIGRATION_DATABASE_URL", ""),
-        "redis_url": env.get("REDIS_URL", ""),
-        "smtp_url": env.get("SMTP_URL", ""),
-        "secret_key": env.get("SECRET_KEY", ""),
-        "base_url": env.get("BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
-        "mail_from": env.get("MAIL_FROM", "Odex CRM <no-reply@crmodex.com>"),
-        "processor_hosting": env.get("PROCESSOR_HOSTING", ""),
-        "processor_email": env.get("PROCESSOR_EMAIL", ""),
-        "processor_backups": env.get("PROCESSOR_BACKUPS", ""),
         "data_dir": str(data_dir),
-        "mailbox_dir": env.get("MAILBOX_DIR", str(data_dir / "mailbox")),
-        "crm_import_max_bytes": int(env.get("CRM_IMPORT_MAX_BYTES", str(1024**3))),
-        "crm_upload_keep_hours": int(env.get("CRM_UPLOAD_KEEP_HOURS", "24")),
-        "outbox_keep_days": int(env.get("OUTBOX_KEEP_DAYS", "30")),
-        "usage_retention_days": int(env.get("USAGE_RETENTION_DAYS", "90")),
-        "export_link_hours": int(env.get("EXPORT_LINK_HOURS", "24")),
-        "deletion_grace_days": int(env.get("DELETION_GRACE_DAYS", "14")),
-        "deletion_reminder_days": int(env.get("DELETION_REMINDER_DAYS", "3")),
-        "field_keys": env.get("FIELD_KEYS", ""),
-        "blind_index_key": env.get("BLIND_INDEX_KEY", ""),
-        "stripe_secret_key": env.get("STRIPE_SECRET_KEY", ""),
-        "stripe_webhook_secret": env.get("STRIPE_WEBHOOK_SECRET", ""),
-        "stripe_api_base": env.get("STRIPE_API_BASE", ""),
-        "stripe_price_pro": env.get("STRIPE_PRICE_PRO", ""),
-        "stripe_price_business": env.get("STRIPE_PRICE_BUSINESS", ""),
-        "billing_grace_days": int(env.get("BILLING_GRACE_DAYS", "7")),
-        "billing_trial_days": int(env.get("BILLING_TRIAL_DAYS", "0")),
-        "backup_database_url": env.get("BACKUP_DATABASE_URL", ""),
-        "backup_key": env.get("BACKUP_KEY", ""),
-        "backup_old_keys": env.get("BACKUP_OLD_KEYS", ""),
-        "backup_dirs": env.get(
-            "BACKUP_DIRS",
-            f"{data_dir / 'backups' / 'primary'},{data_dir / 'backups' / 'secondary'}",
-        ),
-        "backup_s3_bucket": env.get("BACKUP_S3_BUCKET", ""),
-        "backup_s3_endpoint": env.get("BACKUP_S3_ENDPOINT", ""),
-        "backup_s3_region": env.get("BACKUP_S3_REGION", ""),
-        "backup_s3_prefix": env.get("BACKUP_S3_PREFIX", "odex-backups/"),
-        "backup_hour": int(env.get("BACKUP_HOUR", "2")),
-        "backup_keep_daily": int(env.get("BACKUP_KEEP_DAILY", "7")),
-        "backup_keep_weekly": int(env.get("BACKUP_KEEP_WEEKLY", "4")),
-        "backup_keep_monthly": int(env.get("BACKUP_KEEP_MONTHLY", "6")),
-        "operator_email": env.get("OPERATOR_EMAIL", ""),
-        "pg_dump": env.get("PG_DUMP", ""),
-        "pg_restore": env.get("PG_RESTORE", ""),
-        "trusted_proxies": env.get("TRUSTED_PROXIES", ""),
-        "database_pool_size": int(env.get("DATABASE_POOL_SIZE", "10")),
-        "database_statement_cache_size": int(env.get("DATABASE_STATEMENT_CACHE_SIZE", "100")),
-        "job_lease_seconds": int(env.get("JOB_LEASE_SECONDS", "30")),
-        "mail_retry_hours": int(env.get("MAIL_RETRY_HOURS", "24")),
-        "shutdown_drain_seconds": float(env.get("SHUTDOWN_DRAIN_SECONDS", "0")),
-        "worker_shutdown_seconds": int(env.get("WORKER_SHUTDOWN_SECONDS", "20")),
-        "password_hash_time_cost": int(env.get("PASSWORD_HASH_TIME_COST", "3")),
-        "password_hash_memory_kib": int(env.get("PASSWORD_HASH_MEMORY_KIB", str(64 * 1024))),
-        "password_hash_parallelism": int(env.get("PASSWORD_HASH_PARALLELISM", "4")),
+        "mailbox_dir": str(data_dir / "mailbox"),
+        "backup_dirs": f"{data_dir / 'backups' / 'primary'},{data_dir / 'backups' / 'secondary'}",
     }
+    for field in msgspec.structs.fields(Settings):  # FIELD_NAME from the environment if set
+        raw = env.get(field.name.upper())
+        if raw is not None and field.name not in NOT_FROM_ENV:
+            fields[field.name] = READ.get(field.type, str)(raw)
+    if "base_url" in fields:
+        fields["base_url"] = str(fields["base_url"]).rstrip("/")
     settings = msgspec.convert(fields, Settings)
     if mode == "production" and weaker_password_hashing(settings):
         raise SettingsError(

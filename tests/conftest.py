@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from tests.billing.fake_stripe import PRICE_BUSINESS, PRICE_PRO, WEBHOOK_SECRET, FakeStripe
 from tests.helpers import FAST_PASSWORD_HASHING, Account, browser_client, make_account
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -171,6 +172,24 @@ async def client_b(app: Any, tenant_b: Account) -> AsyncIterator[Any]:
     async with browser_client(app) as c:
         await c.login(tenant_b.email, tenant_b.password)
         yield c
+
+
+@pytest.fixture
+def fake_stripe(app: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeStripe]:
+    """Stripe keys set, every outgoing call sent to the local stand-in (settings re-read)."""
+    from app.settings import get_settings
+
+    fake = FakeStripe().start()
+    monkeypatch.setenv("STRIPE_SECRET_KEY", "sk_test_fake")
+    monkeypatch.setenv("STRIPE_API_BASE", fake.url)
+    monkeypatch.setenv("STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET)
+    monkeypatch.setenv("STRIPE_PRICE_PRO", PRICE_PRO)
+    monkeypatch.setenv("STRIPE_PRICE_BUSINESS", PRICE_BUSINESS)
+    get_settings.cache_clear()
+    yield fake
+    fake.stop()
+    monkeypatch.undo()
+    get_settings.cache_clear()
 
 
 @pytest.fixture

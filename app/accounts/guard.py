@@ -11,8 +11,8 @@ from litestar import Request
 from litestar.datastructures import Cookie
 
 from app.accounts import devices, second_factor
+from app.accounts.users import user_id_by_email
 from app.core import ratelimit, sessions
-from app.core.db import global_transaction
 from app.core.events import AccountSecurityEvent, WorkspaceSecurityEvent, emit
 from app.core.web import client_ip, get_session, queue_cookie
 from app.settings import get_settings
@@ -29,16 +29,6 @@ def _ua(request: Req) -> str:
     return request.headers.get("user-agent", "")[:300]
 
 
-async def _user_id_for(email: str) -> UUID | None:
-    if not email or len(email) > 254:
-        return None
-    async with global_transaction() as conn:
-        found = await conn.fetchval(
-            "select id from users where lower(email) = lower($1)", email.strip()
-        )
-    return UUID(str(found)) if found else None
-
-
 async def before_login(request: Req, email: str) -> None:
     """429 when this IP failed too often, or the account is locked (unless from a known device)."""
     wait = await ratelimit.blocked_for(ratelimit.LOGIN_FAILURES_PER_IP, _ip(request))
@@ -46,7 +36,7 @@ async def before_login(request: Req, email: str) -> None:
         raise ratelimit.too_many("Too many failed sign-ins from your network.", wait)
     wait = await ratelimit.lock_remaining(email)
     if wait:
-        user_id = await _user_id_for(email)
+        user_id = await user_id_by_email(email)
         if user_id and await devices.is_trusted_device(user_id, _device_token(request)):
             return  # a browser the owner signed in with before: an attacker can't lock them out
         raise ratelimit.too_many(
@@ -60,7 +50,7 @@ async def login_failed(request: Req, email: str) -> None:
     outcome = await ratelimit.record_failure(email)
     if not (outcome.burst or outcome.locked_for):
         return
-    user_id = await _user_id_for(email)
+    user_id = await user_id_by_email(email)
     if user_id is None:
         return
     kind = "lockout" if outcome.locked_for else "failed_logins"

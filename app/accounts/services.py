@@ -13,6 +13,7 @@ from app.accounts import second_factor
 from app.accounts.schemas import Current
 from app.accounts.tables import Membership, SellerDetails, Tenant, User
 from app.accounts.tokens import issue_token, redeem_token, void_tokens
+from app.accounts.users import user_by_email
 from app.core.db import global_transaction, tenant_transaction, user_transaction
 from app.core.errors import Forbidden, FormInvalid
 from app.core.events import AccountSecurityEvent, WorkspaceCreated, emit
@@ -21,11 +22,6 @@ from app.core.passwords import hash_password, needs_rehash, password_problem, ve
 from app.settings import get_settings
 
 DUPLICATE_EMAIL = "An account with this email already exists. Log in, or reset your password."
-
-
-async def _find_user_by_email(email: str) -> dict[str, object] | None:
-    rows = await User.raw("select * from users where lower(email) = lower({})", email)
-    return rows[0] if rows else None
 
 
 async def _send_verification(user_id: UUID, email: str, name: str) -> None:
@@ -53,7 +49,7 @@ async def sign_up(name: str, email: str, company: str, password: str) -> tuple[U
     user_id, tenant_id = uuid.uuid4(), uuid.uuid4()
     try:
         async with tenant_transaction(tenant_id, user_id):
-            if await _find_user_by_email(email):
+            if await user_by_email(email):
                 raise FormInvalid({"email": DUPLICATE_EMAIL})
             await User.insert(
                 User(id=user_id, email=email, name=name, password_hash=hash_password(password))
@@ -91,7 +87,7 @@ async def resend_verification(user_id: UUID) -> None:
 async def authenticate(email: str, password: str) -> UUID:
     """The user id for a correct email + password; one vague message otherwise."""
     async with global_transaction():
-        user = await _find_user_by_email(email.strip()) if len(email) <= 254 else None
+        user = await user_by_email(email)
         ok = verify_password(str(user["password_hash"]) if user else None, password)
         if not user or not ok:
             raise FormInvalid({"form": "That email and password don't match an account."})
@@ -107,7 +103,7 @@ async def request_password_reset(email: str) -> None:
     """Mail a single-use, expiring reset link if the address has an account (silent if not)."""
     settings = get_settings()
     async with global_transaction():
-        user = await _find_user_by_email(email.strip()) if len(email) <= 254 else None
+        user = await user_by_email(email)
         if user is None:
             return
         user_id = UUID(str(user["id"]))
@@ -220,7 +216,7 @@ async def change_email(current: Current, new_email: str, password: str) -> None:
             raise FormInvalid({"current_password": "That isn't your current password."})
         if email.lower() == str(user["email"]).lower():
             return
-        existing = await _find_user_by_email(email)
+        existing = await user_by_email(email)
         if existing:
             raise FormInvalid({"email": "Another account already uses this email."})
         try:

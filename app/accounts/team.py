@@ -19,6 +19,7 @@ from app.accounts.schemas import (
 )
 from app.accounts.tables import Invitation, Membership, Tenant, User
 from app.accounts.tokens import issue_token, peek_token, redeem_token
+from app.accounts.users import user_by_email
 from app.core.access_events import announce_access_change
 from app.core.db import after_commit, global_transaction, tenant_transaction
 from app.core.errors import Forbidden, FormInvalid, RecordNotFound
@@ -136,9 +137,7 @@ async def revoke_invitation(current: Current, invitation_id: UUID) -> None:
 async def preview_invitation(token: str) -> InvitationPreview:
     async with global_transaction():
         row = await peek_token(token, "invite")
-        has_account = bool(
-            await User.raw("select 1 from users where lower(email) = lower({})", row["email"])
-        )
+        has_account = await user_by_email(row["email"]) is not None
     tenant_id = UUID(str(row["target_tenant_id"]))
     async with tenant_transaction(tenant_id):
         invitation = await Invitation.select().where(Invitation.id == row["ref_id"]).first()
@@ -157,8 +156,7 @@ async def accept_invitation(
     """
     async with global_transaction():
         row = await peek_token(token, "invite")
-        found = await User.raw("select id from users where lower(email) = lower({})", row["email"])
-        existing = found[0] if found else None
+        existing = await user_by_email(row["email"])
     tenant_id = UUID(str(row["target_tenant_id"]))
     if existing is not None:
         user_id = UUID(str(existing["id"]))

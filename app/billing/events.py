@@ -21,6 +21,7 @@ from app.billing import stripe_client
 from app.billing.notices import send_billing_notice
 from app.billing.plans import plan_for_price, plans
 from app.billing.state import FAILING_STATUSES, LIVE_STATUSES, AccountState, save_account
+from app.core.money import amount, money
 from app.settings import get_settings
 
 log = logging.getLogger("odex.billing")
@@ -181,8 +182,8 @@ async def upsert_invoice(conn: asyncpg.Connection, tenant_id: UUID, inv: dict[st
 
 def _money(cents: int, currency: str) -> str:
     symbol = {"usd": "$", "eur": "€", "gbp": "£"}.get(currency.lower(), "")
-    amount = f"{cents / 100:,.2f}"
-    return f"{symbol}{amount}" if symbol else f"{amount} {currency.upper()}"
+    text = amount(cents / 100)
+    return f"{symbol}{text}" if symbol else money(cents / 100, currency.upper())
 
 
 def _day(value: datetime | None) -> str:

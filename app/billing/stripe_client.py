@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import json
 import secrets
+from collections.abc import Awaitable
 from typing import Any
 from urllib.parse import urlencode
 from uuid import UUID
@@ -202,25 +203,28 @@ async def cancel_subscription(subscription_id: str) -> None:
             sub["status"] = "canceled"
             await save_test_subscription(sub)
         return
-    try:
-        await _client().v1.subscriptions.cancel_async(
+    await _remove(
+        _client().v1.subscriptions.cancel_async(
             subscription_id, options={"idempotency_key": f"odex-cancel-{subscription_id}"}
         )
-    except stripe.InvalidRequestError as exc:
-        if exc.http_status != 404:
-            raise BillingUnavailable(str(exc)) from exc
-    except stripe.StripeError as exc:
-        raise BillingUnavailable(str(exc)) from exc
+    )
 
 
 async def delete_customer(customer_id: str) -> None:
     """Delete the Stripe customer (Stripe keeps only what the law requires of it)."""
     if is_test_mode():
         return
-    try:
-        await _client().v1.customers.delete_async(
+    await _remove(
+        _client().v1.customers.delete_async(
             customer_id, options={"idempotency_key": f"odex-delete-{customer_id}"}
         )
+    )
+
+
+async def _remove(call: Awaitable[object]) -> None:
+    """A cancel or delete at Stripe; what Stripe no longer has counts as removed."""
+    try:
+        await call
     except stripe.InvalidRequestError as exc:
         if exc.http_status != 404:
             raise BillingUnavailable(str(exc)) from exc

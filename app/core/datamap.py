@@ -22,6 +22,7 @@ from typing import Any
 from uuid import UUID
 
 from app.core.domain import DOMAIN_NAMES
+from app.core.paging import Params, SortSpec, keyset_page
 
 KINDS = ("table", "file", "redis", "mail", "backup")
 HOLDERS = ("user", "contact", "workspace", "visitor", "platform")
@@ -326,12 +327,7 @@ async def redis_keys_holding(pattern: str, needles: list[str]) -> list[bytes]:
     return found
 
 
-def page_of(
-    rows: list[Any], limit: int, cursor: Callable[[Any], str]
-) -> tuple[list[dict[str, Any]], str | None]:
-    """Rows fetched with ``limit + 1`` -> (this page, the cursor of the next one or None)."""
-    page = [dict(r) for r in rows[:limit]]
-    return page, (cursor(rows[limit - 1]) if len(rows) > limit and page else None)
+NEWEST_FIRST = SortSpec("Newest first", ("created_at", "id"), ("ts", "uuid"), descending=True)
 
 
 async def time_page(
@@ -347,37 +343,21 @@ async def time_page(
     user id; the table has ``id`` and ``created_at``): (rows, total, next page's cursor)."""
     from app.core.db import tenant_transaction
 
-    cursor = parse_time_cursor(after)
-    keyset = " and (created_at, id) < ($3, $4::uuid)" if cursor else ""
+    params = Params()
+    params.add(user_id)
     async with tenant_transaction(tenant_id) as conn:
         total = await conn.fetchval(f"select count(*) from {table} where {where}", user_id)
-        rows = await conn.fetch(
-            f"select id, created_at, {columns} from {table} where ({where}){keyset}"
-            " order by created_at desc, id desc limit $2",
-            user_id,
-            limit + 1,
-            *(cursor or ()),
+        page = await keyset_page(
+            conn,
+            select=f"id, created_at, {columns}",
+            from_sql=table,
+            where=[f"({where})"],
+            params=params,
+            spec=NEWEST_FIRST,
+            after=after,
+            limit=limit,
         )
-    page, next_after = page_of(rows, limit, time_cursor)
-    return page, int(total), next_after
-
-
-def time_cursor(row: Any, time_key: str = "created_at", id_key: str = "id") -> str:
-    """A keyset cursor ``<iso time>|<id>`` (newest-first pages: the next page is older)."""
-    return f"{row[time_key].isoformat()}|{row[id_key]}"
-
-
-def parse_time_cursor(after: str | None) -> tuple[Any, str] | None:
-    """(time, id) of a cursor from `time_cursor`, None when absent or not one."""
-    from datetime import datetime
-
-    if not after or "|" not in after:
-        return None
-    stamp, _, key = after.partition("|")
-    try:
-        return datetime.fromisoformat(stamp), key[:100]
-    except ValueError:
-        return None
+    return page.rows, int(total), page.next_cursor
 
 
 def utc(expr: str) -> str:

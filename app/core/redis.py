@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from typing import Any
-from urllib.parse import urlparse
 
 from arq.connections import ArqRedis, RedisSettings
 from redis.asyncio import ConnectionPool, Redis
@@ -39,13 +39,8 @@ def client_options() -> dict[str, Any]:
 
 def redis_settings(url: str) -> RedisSettings:
     """arq settings from a redis:// URL (the worker's own pool: same timeouts and retries)."""
-    parsed = urlparse(url)
-    return RedisSettings(
-        host=parsed.hostname or "127.0.0.1",
-        port=parsed.port or 6379,
-        database=int((parsed.path or "/0").lstrip("/") or 0),
-        password=parsed.password,
-        ssl=parsed.scheme == "rediss",
+    return dataclasses.replace(
+        RedisSettings.from_dsn(url),
         conn_timeout=int(CONNECT_TIMEOUT),
         conn_retries=2,
         retry_on_timeout=True,

@@ -2,7 +2,8 @@
 
 A text cell starting with = @ tab or CR, or with + or - unless it is a plain number such as a
 phone number ("+44 20 7946 0958", "-12.50"), gets a leading ' so that spreadsheets show it as
-text. `neutralise_sql` is the same rule in SQL, for files written by COPY.
+text. `neutralise_sql` is the same rule in SQL, for files written by COPY; `unquote_cell`
+undoes it for a file read back in (an import of an Odex export).
 """
 
 from __future__ import annotations
@@ -22,6 +23,15 @@ def safe_cell(value: str) -> str:
     ):
         return "'" + value
     return value
+
+
+# A cell an Odex export (or a careful spreadsheet) kept from running as a formula: 'value
+QUOTED_START = tuple("'" + start for start in FORMULA_START + SIGNS)
+
+
+def unquote_cell(value: str) -> str:
+    """A cell's value, without the quote an export put in front of a would-be formula."""
+    return value[1:] if value.startswith(QUOTED_START) else value
 
 
 def neutralise_sql(expr: str) -> str:

@@ -8,6 +8,7 @@ from typing import Any
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from jinja2_fragments import render_block
 
+from app.core import money
 from app.core.domain import DOMAIN_NAMES, NavEntry, Slot
 from app.settings import ROOT
 
@@ -26,6 +27,8 @@ env = Environment(
     lstrip_blocks=True,
     extensions=["jinja2.ext.do"],
 )
+env.filters["amount"] = money.amount  # {{ total|amount }} -> 12,500.00
+env.filters["money"] = money.money  # {{ total|money(currency) }} -> 12,500.00 EUR
 
 
 def render_html(template: str, context: dict[str, Any], block: str | None = None) -> str:

@@ -10,9 +10,11 @@ from app.accounts.schemas import Current
 from app.billing.limits import check_record_limit
 from app.core.db import tenant_transaction
 from app.core.errors import FormInvalid, RecordNotFound
-from app.crm.activity import edit_conflict, field_diff, record_activity, stale_page
-from app.crm.common import check_member, conn, readable
-from app.crm.listing import Page, Params, SortSpec, keyset_page, like_pattern
+from app.core.forms.values import form_data
+from app.core.paging import Page, Params, SortSpec, keyset_page, like_pattern
+from app.crm import records
+from app.crm.activity import field_diff, record_activity
+from app.crm.common import check_member, readable
 from app.crm.schemas import CompanyEdit, CompanyForm
 
 FIELDS = ("name", "domain", "industry", "size", "address", "owner_id")
@@ -23,21 +25,13 @@ SORTS = {
 }
 
 
-def company_data(form: CompanyForm) -> dict[str, Any]:
-    """The stored fields of a company form (FIELDS), without the form's version."""
-    return {name: getattr(form, name) for name in FIELDS}
-
-
 async def _row(company_id: UUID) -> dict[str, Any]:
     """The company, locked until the transaction ends (an edit or delete is decided on it)."""
-    row = await conn().fetchrow("select * from companies where id = $1 for update", company_id)
-    if row is None:
-        raise RecordNotFound("company")
-    return dict(row)
+    return dict(await records.locked_row("companies", "company", company_id))
 
 
 async def create_company(current: Current, form: CompanyForm) -> UUID:
-    data = company_data(form)
+    data = form_data(form, FIELDS)
     company_id = uuid.uuid4()
     async with tenant_transaction(current.tenant_id, current.user_id) as c:
         await check_record_limit(current.tenant_id, "companies")  # plan limit (billing)
@@ -63,41 +57,15 @@ async def create_company(current: Current, form: CompanyForm) -> UUID:
 
 async def update_company(current: Current, company_id: UUID, form: CompanyEdit) -> None:
     """Save an edit made from version `form.version`; EditConflict when it moved on since."""
-    data = company_data(form)
-    async with tenant_transaction(current.tenant_id, current.user_id) as c:
+    data = form_data(form, FIELDS)
+    async with tenant_transaction(current.tenant_id, current.user_id):
         before = await _row(company_id)
         await check_member(data["owner_id"], "owner_id", "an owner")
-        if before["version"] != form.version:
-            raise await edit_conflict(
-                "company",
-                company_id,
-                "company",
-                await readable(before),
-                await readable(data),
-                FIELDS,
-                before["version"],
-            )
-        saved = await c.execute(
-            "update companies set name = $3, domain = $4, industry = $5, size = $6,"
-            " address = $7, owner_id = $8, version = version + 1, updated_at = now()"
-            " where id = $1 and version = $2",
-            company_id,
-            form.version,
-            *(data[f] for f in FIELDS),
-        )
-        if saved != "UPDATE 1":  # the row lock makes this unreachable; never say "saved"
-            raise RecordNotFound("company")
+        await records.refuse_old_edit("company", company_id, before, data, FIELDS, form.version)
+        values = [data[f] for f in FIELDS]
+        await records.save_edit("companies", "company", company_id, form.version, FIELDS, values)
         changes = field_diff(await readable(before), await readable(data), FIELDS)
-        if changes:
-            await record_activity(
-                current.tenant_id,
-                current.user_id,
-                "company",
-                company_id,
-                "updated",
-                "changed " + ", ".join(k.removesuffix("_id") for k in changes),
-                changes,
-            )
+        await records.log_changes(current, "company", company_id, changes)
 
 
 async def delete_company(current: Current, company_id: UUID, version: int) -> str:
@@ -105,27 +73,12 @@ async def delete_company(current: Current, company_id: UUID, version: int) -> st
     the confirmation showed (else EditConflict: confirm again); returns its name."""
     async with tenant_transaction(current.tenant_id, current.user_id) as c:
         before = await _row(company_id)
-        if before["version"] != version:
-            raise await stale_page("company", company_id, "company", before["version"])
+        await records.refuse_stale_delete("company", company_id, before, version)
         if await c.fetchval("select 1 from invoices where company_id = $1 limit 1", company_id):
             raise FormInvalid(
                 {"form": "This company has invoices, which must be kept. Void them instead."}
             )
-        await c.execute(
-            "delete from notes where subject_type = 'company' and subject_id = $1", company_id
-        )
-        await c.execute(
-            "delete from tasks where subject_type = 'company' and subject_id = $1", company_id
-        )
-        await c.execute("delete from companies where id = $1", company_id)
-        await record_activity(
-            current.tenant_id,
-            current.user_id,
-            "company",
-            company_id,
-            "deleted",
-            f"deleted the company {before['name']}",
-        )
+        await records.delete_with_notes(current, "companies", "company", company_id, before["name"])
     return str(before["name"])
 
 

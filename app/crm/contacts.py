@@ -15,9 +15,11 @@ from app.accounts.schemas import Current
 from app.billing.limits import check_record_limit
 from app.core.db import tenant_transaction
 from app.core.errors import FormInvalid, RecordNotFound
-from app.crm.activity import edit_conflict, field_diff, record_activity, stale_page
+from app.core.forms.values import form_data
+from app.core.paging import Page, Params, SortSpec, keyset_page, like_pattern
+from app.crm import records
+from app.crm.activity import field_diff, record_activity
 from app.crm.common import check_member, conn, readable
-from app.crm.listing import Page, Params, SortSpec, keyset_page, like_pattern
 from app.crm.schemas import UNKNOWN_COMPANY, ContactEdit, ContactForm
 from app.crm.secure import open_contact, redact_changes, seal_contact, search_indexes
 
@@ -54,11 +56,6 @@ STORED_COLUMNS = (
 )
 
 
-def contact_data(form: ContactForm) -> dict[str, Any]:
-    """The stored fields of a contact form (FIELDS), without the form's version."""
-    return {name: getattr(form, name) for name in FIELDS}
-
-
 async def check_company(company_id: UUID | None) -> None:
     if company_id is None:
         return
@@ -72,10 +69,7 @@ def full_name(data: dict[str, Any]) -> str:
 
 async def _row(contact_id: UUID) -> dict[str, Any]:
     """The contact, locked until the transaction ends (an edit or delete is decided on it)."""
-    row = await conn().fetchrow("select * from contacts where id = $1 for update", contact_id)
-    if row is None:
-        raise RecordNotFound("contact")
-    return open_contact(row)
+    return open_contact(await records.locked_row("contacts", "contact", contact_id))
 
 
 def _stored(data: dict[str, Any], tenant_id: UUID, contact_id: UUID) -> list[Any]:
@@ -90,7 +84,7 @@ def _stored(data: dict[str, Any], tenant_id: UUID, contact_id: UUID) -> list[Any
 
 
 async def create_contact(current: Current, form: ContactForm) -> UUID:
-    data = contact_data(form)
+    data = form_data(form, FIELDS)
     contact_id = uuid.uuid4()
     try:
         async with tenant_transaction(current.tenant_id, current.user_id) as c:
@@ -120,46 +114,19 @@ async def create_contact(current: Current, form: ContactForm) -> UUID:
 
 async def update_contact(current: Current, contact_id: UUID, form: ContactEdit) -> None:
     """Save an edit made from version `form.version`; EditConflict when it moved on since."""
-    data = contact_data(form)
+    data = form_data(form, FIELDS)
     try:
-        async with tenant_transaction(current.tenant_id, current.user_id) as c:
+        async with tenant_transaction(current.tenant_id, current.user_id):
             before = await _row(contact_id)
             await check_company(data["company_id"])
             await check_member(data["owner_id"], "owner_id", "an owner")
-            if before["version"] != form.version:
-                raise await edit_conflict(
-                    "contact",
-                    contact_id,
-                    "contact",
-                    await readable(before),
-                    await readable(data),
-                    FIELDS,
-                    before["version"],
-                )
-            assignments = ", ".join(f"{col} = ${n}" for n, col in enumerate(STORED_COLUMNS, 3))
-            saved = await c.execute(
-                f"update contacts set {assignments}, version = version + 1, updated_at = now()"
-                " where id = $1 and version = $2",
-                contact_id,
-                form.version,
-                *_stored(data, current.tenant_id, contact_id),
+            await records.refuse_old_edit("contact", contact_id, before, data, FIELDS, form.version)
+            values = _stored(data, current.tenant_id, contact_id)
+            await records.save_edit(
+                "contacts", "contact", contact_id, form.version, STORED_COLUMNS, values
             )
-            if saved != "UPDATE 1":  # the row lock makes this unreachable; never say "saved"
-                raise RecordNotFound("contact")
-            changes = redact_changes(
-                field_diff(await readable(before), await readable(data), FIELDS)
-            )
-            if changes:
-                await record_activity(
-                    current.tenant_id,
-                    current.user_id,
-                    "contact",
-                    contact_id,
-                    "updated",
-                    "changed "
-                    + ", ".join(k.removesuffix("_id").replace("_", " ") for k in changes),
-                    changes,
-                )
+            changes = field_diff(await readable(before), await readable(data), FIELDS)
+            await records.log_changes(current, "contact", contact_id, redact_changes(changes))
     except asyncpg.ForeignKeyViolationError as exc:  # deleted meanwhile
         raise FormInvalid({"company_id": UNKNOWN_COMPANY}) from exc
 
@@ -167,24 +134,11 @@ async def update_contact(current: Current, contact_id: UUID, form: ContactEdit) 
 async def delete_contact(current: Current, contact_id: UUID, version: int) -> str:
     """Delete a contact with its notes and tasks, if it is still at the `version` the
     confirmation showed (else EditConflict: confirm again); returns its name."""
-    async with tenant_transaction(current.tenant_id, current.user_id) as c:
+    async with tenant_transaction(current.tenant_id, current.user_id):
         before = await _row(contact_id)
-        if before["version"] != version:
-            raise await stale_page("contact", contact_id, "contact", before["version"])
-        await c.execute(
-            "delete from notes where subject_type = 'contact' and subject_id = $1", contact_id
-        )
-        await c.execute(
-            "delete from tasks where subject_type = 'contact' and subject_id = $1", contact_id
-        )
-        await c.execute("delete from contacts where id = $1", contact_id)
-        await record_activity(
-            current.tenant_id,
-            current.user_id,
-            "contact",
-            contact_id,
-            "deleted",
-            f"deleted the contact {full_name(before)}",
+        await records.refuse_stale_delete("contact", contact_id, before, version)
+        await records.delete_with_notes(
+            current, "contacts", "contact", contact_id, full_name(before)
         )
     return full_name(before)
 

@@ -21,9 +21,10 @@ from app.billing.limits import usage_and_plan
 from app.core.db import tenant_transaction
 from app.core.errors import FormInvalid
 from app.core.forms import parse
+from app.core.forms.values import form_data
 from app.core.lease import fence, leased
-from app.crm.companies import company_data
-from app.crm.contacts import contact_data
+from app.core.spreadsheet import unquote_cell
+from app.crm import companies, contacts
 from app.crm.imports import IMPORT_JOB, import_path, open_csv
 from app.crm.schemas import CompanyForm, ContactRow
 from app.crm.secure import import_error_binding, seal_contact, seal_list
@@ -52,20 +53,11 @@ def _split_name(full: str) -> tuple[str, str]:
     return " ".join(parts[:-1]), parts[-1]
 
 
-# A cell an Odex export (or a careful spreadsheet) kept from running as a formula: 'value
-EXPORT_QUOTED = ("'=", "'+", "'-", "'@", "'\t", "'\r")
-
-
-def _cell(value: str) -> str:
-    """A cell's value, without the quote an export put in front of a would-be formula."""
-    return value[1:] if value.startswith(EXPORT_QUOTED) else value
-
-
 def _values(row: list[str], mapping: dict[str, str]) -> dict[str, str]:
     values: dict[str, str] = {}
     for index, target in mapping.items():
         i = int(index)
-        values[target] = _cell(row[i]) if i < len(row) else ""
+        values[target] = unquote_cell(row[i]) if i < len(row) else ""
     if "full_name" in values:
         first, last = _split_name(values.pop("full_name"))
         values.setdefault("first_name", first)
@@ -113,10 +105,10 @@ def _validate(
         try:
             if kind == "contacts":
                 row_data = parse(ContactRow, values)
-                data = contact_data(row_data)
+                data = form_data(row_data, contacts.FIELDS)
                 data["company"] = row_data.company
             else:
-                data = company_data(parse(CompanyForm, values))
+                data = form_data(parse(CompanyForm, values), companies.FIELDS)
         except FormInvalid as exc:
             batch.failed.append((number, _reason(exc), row))
             continue

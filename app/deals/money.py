@@ -22,8 +22,3 @@ def currencies() -> dict[str, str]:
     ordered = {code: names[code] for code in COMMON if code in names}
     ordered.update({code: names[code] for code in sorted(names) if code not in ordered})
     return ordered
-
-
-def format_amount(amount: Decimal, currency: str) -> str:
-    """12500 EUR -> "12,500.00 EUR" (no locale guessing: the same text for everyone)."""
-    return f"{amount:,.2f} {currency}"

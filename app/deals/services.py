@@ -11,9 +11,9 @@ import asyncpg
 from app.accounts.schemas import Current
 from app.core.db import tenant_transaction
 from app.core.errors import FormInvalid, RecordNotFound
+from app.core.money import money
 from app.crm.activity import edit_conflict, field_diff, record_activity, stale_page
 from app.deals import live
-from app.deals.money import format_amount
 from app.deals.pipelines import ensure_default_in
 from app.deals.queries import end_position
 from app.deals.schemas import CHOOSE_STAGE, DealEdit, DealForm
@@ -153,8 +153,7 @@ async def create_deal(current: Current, data: DealForm) -> UUID:
             "deal",
             deal_id,
             "created",
-            f"Created the deal “{values['title']}” "
-            f"({format_amount(values['amount'], values['currency'])})",
+            f"Created the deal “{values['title']}” ({money(values['amount'], values['currency'])})",
         )
         await _notify_owner(current, deal_id, values["title"], values["owner_id"])
         _push_changed(current.tenant_id, deal_id, True, [])

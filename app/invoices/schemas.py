@@ -7,7 +7,19 @@ from decimal import Decimal
 from typing import Annotated
 from uuid import UUID
 
-from app.core.forms import Amount, Choice, Day, Email, Form, Integer, Ref, Rows, Text, Version
+from app.core.forms import (
+    Amount,
+    Choice,
+    Cursor,
+    Day,
+    Email,
+    Form,
+    Integer,
+    Ref,
+    Rows,
+    Text,
+    Version,
+)
 from app.invoices.money import CURRENCIES, Line, compute_totals, to_cents
 
 STATUSES = ("draft", "sent", "paid", "overdue", "void")
@@ -151,7 +163,7 @@ class InvoiceListQuery(Form):
     """`/invoices?status=…&before=…` (an unknown status lists all; a bad page key, page 1)."""
 
     status: Annotated[str, Choice("the status", STATUSES, lenient=True, required=False)] = ""
-    before: Annotated[int | None, Integer("the page", 1, 2_147_483_647, lenient=True)] = None
+    before: Annotated[str | None, Cursor()] = None
 
 
 class NewInvoiceQuery(Form):

@@ -9,13 +9,20 @@ from typing import Any
 from uuid import UUID
 
 from app.accounts.schemas import Current
+from app.core.crypto import decrypt_list
 from app.core.db import tenant_transaction
 from app.core.errors import FormInvalid, RecordNotFound
+from app.core.forms.values import form_data, form_values
 from app.core.mail import queue_mail
 from app.core.mail_attachments import Attachment
+from app.core.money import amount
+from app.core.paging import Params, SortSpec, keyset_page
+from app.core.templating import render_html
 from app.crm.activity import edit_conflict, record_activity, stale_page, timeline
 from app.crm.common import conn
+from app.crm.secure import contact_binding
 from app.invoices.money import CURRENCIES, Line, Totals, compute_totals
+from app.invoices.pdf import html_to_pdf
 from app.invoices.schemas import (
     TRANSITIONS,
     InvoiceEdit,
@@ -28,14 +35,7 @@ CONFLICT_FIELDS = ("company_id", "deal_id", "currency", "issue_date", "due_date"
 
 
 def _invoice_data(form: InvoiceForm) -> dict[str, Any]:
-    return {
-        "company_id": form.company_id,
-        "deal_id": form.deal_id,
-        "currency": form.currency,
-        "issue_date": form.issue_date or date.today(),
-        "due_date": form.due_date,
-        "notes": form.notes,
-    }
+    return form_data(form, CONFLICT_FIELDS) | {"issue_date": form.issue_date or date.today()}
 
 
 async def _as_read(data: dict[str, Any], total: Decimal) -> dict[str, Any]:
@@ -43,7 +43,7 @@ async def _as_read(data: dict[str, Any], total: Decimal) -> dict[str, Any]:
     c = conn()
     company = await c.fetchval("select name from companies where id = $1", data["company_id"])
     deal = await c.fetchval("select title from deals where id = $1", data["deal_id"])
-    return {**data, "company_id": company, "deal_id": deal, "lines": f"total {total:,.2f}"}
+    return {**data, "company_id": company, "deal_id": deal, "lines": f"total {amount(total)}"}
 
 
 async def _check_refs(data: dict[str, Any]) -> None:
@@ -324,9 +324,6 @@ def send_defaults(invoice: dict[str, Any], to_addr: str) -> dict[str, str]:
 
 async def customer_email(current: Current, company_id: UUID) -> str:
     """The first email address of the billed company's contacts (oldest contact first), or ""."""
-    from app.crm.secure import contact_binding
-    from app.security.crypto import decrypt_list
-
     async with tenant_transaction(current.tenant_id, current.user_id) as c:
         rows = await c.fetch(
             "select id, emails_enc from contacts where company_id = $1"
@@ -347,9 +344,6 @@ async def customer_email(current: Current, company_id: UUID) -> str:
 
 async def render_pdf(invoice: dict[str, Any]) -> bytes:
     """The invoice's PDF: the print page's template, rendered without network access."""
-    from app.core.templating import render_html
-    from app.invoices.pdf import html_to_pdf
-
     return await html_to_pdf(render_html("invoices/print.html", {"invoice": invoice, "pdf": True}))
 
 
@@ -431,23 +425,31 @@ async def send_invoice(current: Current, invoice_id: UUID, form: SendForm) -> st
     return label
 
 
+NEWEST_NUMBER = SortSpec("Newest first", ("i.number",), ("int",), descending=True)
+
+
 async def list_invoices(
-    current: Current, status: str = "", before_number: int | None = None, limit: int = 50
-) -> tuple[list[dict[str, Any]], int | None]:
-    """Newest number first (keyset on number); returns the rows and the next page's key."""
+    current: Current, status: str = "", before: str | None = None, limit: int = 50
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Newest number first (keyset on number); returns the rows and the next page's cursor."""
+    params = Params()
+    where = [f"i.tenant_id = {params.add(current.tenant_id)}"]
+    if status:
+        where.append(f"i.status = {params.add(status)}")
     async with tenant_transaction(current.tenant_id, current.user_id) as c:
-        rows = await c.fetch(
-            "select i.id, i.number, i.status, i.currency, i.total, i.due_date, i.issue_date,"
-            " co.name as company_name from invoices i join companies co on co.id = i.company_id"
-            " where i.tenant_id = $1 and ($2 = '' or i.status = $2)"
-            " and ($3::int is null or i.number < $3) order by i.number desc limit $4",
-            current.tenant_id,
-            status,
-            before_number,
-            limit + 1,
+        page = await keyset_page(
+            c,
+            select="i.id, i.number, i.status, i.currency, i.total, i.due_date, i.issue_date,"
+            " co.name as company_name",
+            from_sql="invoices i join companies co on co.id = i.company_id",
+            where=where,
+            params=params,
+            spec=NEWEST_NUMBER,
+            after=before,
+            limit=limit,
         )
-    items = [dict(r) | {"label": invoice_number(r["number"])} for r in rows[:limit]]
-    return items, (items[-1]["number"] if len(rows) > limit else None)
+    items = [r | {"label": invoice_number(r["number"])} for r in page.rows]
+    return items, page.next_cursor
 
 
 async def form_choices(current: Current) -> dict[str, Any]:
@@ -467,15 +469,7 @@ async def form_choices(current: Current) -> dict[str, Any]:
 
 def as_form(invoice: dict[str, Any]) -> dict[str, str]:
     """An invoice's values as the edit form shows them."""
-    values = {
-        "version": str(invoice["version"]),
-        "company_id": str(invoice["company_id"]),
-        "deal_id": str(invoice["deal_id"] or ""),
-        "currency": invoice["currency"],
-        "issue_date": invoice["issue_date"].isoformat(),
-        "due_date": invoice["due_date"].isoformat(),
-        "notes": invoice["notes"],
-    }
+    values = form_values(invoice, ("version", *CONFLICT_FIELDS))
     for i, ln in enumerate(invoice["lines"]):
         values[f"line-{i}-description"] = ln["description"]
         values[f"line-{i}-quantity"] = f"{ln['quantity'].normalize():f}"

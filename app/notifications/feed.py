@@ -12,6 +12,7 @@ import msgspec
 from app.accounts.schemas import Current
 from app.core.db import after_commit, tenant_transaction
 from app.core.errors import RecordNotFound
+from app.core.paging import Params, SortSpec, keyset_page
 from app.core.templating import render_html
 from app.realtime.channels import feed_channel, publish
 
@@ -101,18 +102,7 @@ async def unread_count(current: Current, seen: str | None = None) -> int:
 PAGE = 50
 
 
-def _cursor_of(item: FeedItem) -> str:
-    return f"{item.created_at.isoformat()}_{item.id}"
-
-
-def _parse_cursor(cursor: str | None) -> tuple[datetime, UUID] | None:
-    if not cursor:
-        return None
-    try:
-        when, _, ident = cursor.partition("_")
-        return datetime.fromisoformat(when), UUID(ident)
-    except ValueError:
-        return None  # a mangled link shows the newest page
+NEWEST_FIRST = SortSpec("Newest first", ("created_at", "id"), ("ts", "uuid"), descending=True)
 
 
 async def list_feed(
@@ -120,18 +110,19 @@ async def list_feed(
 ) -> tuple[list[FeedItem], str | None]:
     """A page of the user's notifications in this workspace, newest first, and the cursor of
     the next (older) page or None."""
-    after_key = _parse_cursor(before)
+    params = Params()
     async with tenant_transaction(current.tenant_id, current.user_id) as conn:
-        rows = await conn.fetch(
-            "select * from notifications where user_id = $1"
-            + (" and (created_at, id) < ($3, $4)" if after_key else "")
-            + " order by created_at desc, id desc limit $2",
-            current.user_id,
-            limit + 1,
-            *(after_key or ()),
+        page = await keyset_page(
+            conn,
+            select="*",
+            from_sql="notifications",
+            where=[f"user_id = {params.add(current.user_id)}"],
+            params=params,
+            spec=NEWEST_FIRST,
+            after=before or None,
+            limit=limit,
         )
-    items = [_item(r) for r in rows[:limit]]
-    return items, (_cursor_of(items[-1]) if len(rows) > limit else None)
+    return [_item(r) for r in page.rows], page.next_cursor
 
 
 async def mark_read(current: Current, notification_id: UUID) -> str | None:

@@ -20,6 +20,7 @@ from uuid import UUID
 
 import aiosmtplib
 
+from app.accounts.users import user_id_by_email
 from app.core import mail_attachments as files
 from app.core.db import global_transaction, tenant_transaction, user_transaction
 from app.core.mail import queue_mail
@@ -218,10 +219,7 @@ async def _workspaces_concerned(row: dict[str, Any]) -> list[UUID]:
     """The workspace that queued the mail, else every workspace the recipient belongs to."""
     if row.get("workspace_id"):
         return [row["workspace_id"]]
-    async with global_transaction() as conn:
-        user_id = await conn.fetchval(
-            "select id from users where lower(email) = lower($1)", row["to_addr"]
-        )
+    user_id = await user_id_by_email(row["to_addr"])
     if user_id is None:
         return []
     async with user_transaction(user_id) as conn:

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -207,23 +210,22 @@ async def purge_expired_usage(ctx: dict[str, Any] | None = None, *, force: bool 
     cutoff = datetime.now(UTC) - timedelta(days=get_settings().usage_retention_days)
     deleted = 0
     for tenant_id in await all_workspace_ids():
-        while True:
-            async with tenant_transaction(tenant_id) as conn:
-                status = await conn.execute(
-                    "delete from usage_events where ctid in (select ctid from usage_events "
-                    "where created_at < $1 limit $2)",
-                    cutoff,
-                    PURGE_BATCH,
-                )
-            count = int(status.split()[-1])
-            deleted += count
-            if count < PURGE_BATCH:
-                break
+        deleted += await _delete_older(
+            partial(tenant_transaction, tenant_id), "usage_events", cutoff
+        )
+    return deleted + await _delete_older(global_transaction, "visitor_events", cutoff)
+
+
+async def _delete_older(
+    transaction: Callable[[], AbstractAsyncContextManager[Any]], table: str, cutoff: datetime
+) -> int:
+    """Delete `table`'s rows older than `cutoff`, PURGE_BATCH rows a transaction."""
+    deleted = 0
     while True:
-        async with global_transaction() as conn:
+        async with transaction() as conn:
             status = await conn.execute(
-                "delete from visitor_events where ctid in (select ctid from visitor_events "
-                "where created_at < $1 limit $2)",
+                f"delete from {table} where ctid in (select ctid from {table}"
+                " where created_at < $1 limit $2)",
                 cutoff,
                 PURGE_BATCH,
             )

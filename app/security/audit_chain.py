@@ -14,6 +14,12 @@ from app.core import db
 from app.core.datamap import like_any
 
 
+def _digest(fields: dict[str, Any], *, ensure_ascii: bool = False) -> str:
+    """SHA-256 (hex) of `fields` as canonical JSON (sorted keys, no spaces)."""
+    canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=ensure_ascii)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
 def entry_hash(
     *,
     tenant_id: UUID,
@@ -27,7 +33,7 @@ def entry_hash(
     prev_hash: str,
 ) -> str:
     """The SHA-256 (hex) that links an entry into its tenant's chain."""
-    canonical = json.dumps(
+    return _digest(
         {
             "tenant_id": str(tenant_id),
             "seq": seq,
@@ -38,12 +44,8 @@ def entry_hash(
             "target": target,
             "details": details,
             "prev_hash": prev_hash,
-        },
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
+        }
     )
-    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 FORMAT = 2
@@ -54,19 +56,15 @@ def personal_digest(
     salt: str, actor_id: UUID | None, actor_label: str, target: str, details: dict[str, Any]
 ) -> str:
     """The salted SHA-256 of an entry's personal fields (what a format 2 hash covers)."""
-    canonical = json.dumps(
+    return _digest(
         {
             "salt": salt,
             "actor_id": str(actor_id) if actor_id else None,
             "actor_label": actor_label,
             "target": target,
             "details": details,
-        },
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
+        }
     )
-    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def entry_hash_v2(
@@ -79,7 +77,7 @@ def entry_hash_v2(
     prev_hash: str,
 ) -> str:
     """The hash of a format 2 entry: its public fields and the digest of its personal ones."""
-    canonical = json.dumps(
+    return _digest(
         {
             "format": 2,
             "tenant_id": str(tenant_id),
@@ -89,10 +87,8 @@ def entry_hash_v2(
             "personal": personal,
             "prev_hash": prev_hash,
         },
-        sort_keys=True,
-        separators=(",", ":"),
+        ensure_ascii=True,  # format 2's hash was defined with \u escapes: it stays so
     )
-    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def details_of(value: Any) -> dict[str, Any]:

@@ -17,18 +17,19 @@ from app.core.datamap import (
     Viewer,
     col,
     like_any,
-    page_of,
     redis_keys_holding,
     time_page,
     utc,
 )
 from app.core.db import global_transaction, tenant_transaction
+from app.core.paging import Params, SortSpec, keyset_page
 from app.core.redis import redis
 from app.core.useragent import classify
 from app.security import mfa
 from app.security.audit_chain import erase_person
 
 FORMER = "a former member"
+LATEST_SEQ = SortSpec("Latest first", ("seq",), ("int",), descending=True)
 
 
 def scrub(text: str, subject: Subject) -> str:
@@ -120,26 +121,27 @@ async def read_alerts(viewer: Viewer, after: str | None, limit: int) -> Section:
 
 
 async def read_audit(viewer: Viewer, after: str | None, limit: int) -> Section:
-    start = int(after) if after and after.isdigit() else None
+    params = Params()
     async with tenant_transaction(viewer.tenant_id) as conn:
         total = await conn.fetchval(
             "select count(*) from audit_log where actor_id = $1", viewer.user_id
         )
-        rows = await conn.fetch(
-            "select seq, created_at, action, target from audit_log where actor_id = $1"
-            + (" and seq < $3" if start else "")
-            + " order by seq desc limit $2",
-            viewer.user_id,
-            limit + 1,
-            *([start] if start else []),
+        page = await keyset_page(
+            conn,
+            select="seq, created_at, action, target",
+            from_sql="audit_log",
+            where=[f"actor_id = {params.add(viewer.user_id)}"],
+            params=params,
+            spec=LATEST_SEQ,
+            after=after,
+            limit=limit,
         )
-    page, next_after = page_of(rows, limit, lambda r: str(r["seq"]))
     return Section(
         "Audit log entries about you (this workspace)",
         [("created_at", "When"), ("action", "Action"), ("target", "About")],
-        page,
+        page.rows,
         int(total),
-        next_after,
+        page.next_cursor,
     )
 
 

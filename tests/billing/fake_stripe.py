@@ -1,14 +1,26 @@
-"""A small local stand-in for the Stripe API endpoints Odex calls (no maintained fake has
-Checkout or the Customer Portal): customers, checkout sessions, portal sessions, subscriptions."""
+"""The tests' one stand-in for Stripe: a small local server for the API endpoints Odex calls (no
+maintained fake has Checkout or the Customer Portal: customers, checkout sessions, portal
+sessions, subscriptions), and the signed webhook events and objects Stripe would send.
+
+The `fake_stripe` fixture (tests/conftest.py) starts it and points the app's settings at it.
+"""
 
 from __future__ import annotations
 
 import json
 import secrets
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlparse
+from uuid import UUID
+
+import stripe
+
+WEBHOOK_SECRET = "whsec_test_" + secrets.token_hex(12)
+PRICE_PRO = "price_pro_monthly_test"
+PRICE_BUSINESS = "price_business_monthly_test"
 
 
 class FakeStripe:
@@ -144,3 +156,86 @@ class FakeStripe:
             with self.lock:
                 self.idempotent[(path, key)] = result
         return result
+
+
+def signed(payload: str, secret: str = WEBHOOK_SECRET, timestamp: int | None = None) -> str:
+    """The Stripe-Signature header, computed by the SDK's own scheme."""
+    return str(stripe.WebhookSignature.generate_signature_header(payload, secret, timestamp))
+
+
+def event(kind: str, obj: dict[str, Any], created: int | None = None) -> dict[str, Any]:
+    return {
+        "id": "evt_" + secrets.token_hex(10),
+        "object": "event",
+        "type": kind,
+        "created": created or int(time.time()),
+        "livemode": False,
+        "data": {"object": obj},
+    }
+
+
+async def deliver(client: Any, evt: dict[str, Any], secret: str = WEBHOOK_SECRET) -> Any:
+    payload = json.dumps(evt)
+    return await client.post(
+        "/billing/webhook",
+        content=payload.encode(),
+        headers={"Stripe-Signature": signed(payload, secret), "Content-Type": "application/json"},
+    )
+
+
+def subscription(
+    sub_id: str,
+    customer: str,
+    tenant_id: UUID,
+    *,
+    price: str = PRICE_PRO,
+    status: str = "active",
+    created: int | None = None,
+    trial_end: int | None = None,
+    cancel_at_period_end: bool = False,
+) -> dict[str, Any]:
+    now = int(time.time())
+    return {
+        "id": sub_id,
+        "object": "subscription",
+        "customer": customer,
+        "status": status,
+        "created": created or now,
+        "cancel_at_period_end": cancel_at_period_end,
+        "trial_end": trial_end,
+        "metadata": {"tenant_id": str(tenant_id)},
+        "items": {
+            "object": "list",
+            "data": [{"price": {"id": price}, "current_period_end": now + 30 * 86400}],
+        },
+    }
+
+
+def invoice(
+    sub: dict[str, Any], cents: int, status: str, inv_id: str | None = None
+) -> dict[str, Any]:
+    return {
+        "id": inv_id or "in_" + secrets.token_hex(8),
+        "object": "invoice",
+        "customer": sub["customer"],
+        "subscription": sub["id"],
+        "number": "INV-" + secrets.token_hex(3).upper(),
+        "status": status,
+        "amount_due": cents,
+        "amount_paid": cents if status == "paid" else 0,
+        "currency": "usd",
+        "hosted_invoice_url": "https://invoice.stripe.test/i/x",
+        "created": int(time.time()),
+    }
+
+
+def session_completed(sub: dict[str, Any], tenant_id: UUID) -> dict[str, Any]:
+    return {
+        "id": "cs_test_" + secrets.token_hex(8),
+        "object": "checkout.session",
+        "mode": "subscription",
+        "customer": sub["customer"],
+        "subscription": sub["id"],
+        "client_reference_id": str(tenant_id),
+        "metadata": {"tenant_id": str(tenant_id)},
+    }

@@ -7,15 +7,15 @@ from typing import Any
 
 from app.billing.services import cancel_and_delete_customer
 from app.core.errors import Forbidden
-from tests.billing.conftest import (
+from tests.billing.fake_stripe import (
     PRICE_PRO,
+    FakeStripe,
     deliver,
     event,
     invoice,
     session_completed,
     subscription,
 )
-from tests.billing.fake_stripe import FakeStripe
 from tests.billing.helpers import account, notices
 from tests.helpers import Account, Mailbox, run_jobs
 

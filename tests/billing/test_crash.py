@@ -12,8 +12,7 @@ from arq.constants import default_queue_name, in_progress_key_prefix, job_key_pr
 from app.billing.jobs import apply_stripe_event, recover_stripe_events
 from app.billing.services import start_checkout
 from app.core.redis import redis
-from tests.billing.conftest import deliver, event, invoice, subscription
-from tests.billing.fake_stripe import FakeStripe
+from tests.billing.fake_stripe import FakeStripe, deliver, event, invoice, subscription
 from tests.billing.helpers import account, invoices, notices
 from tests.helpers import Account, make_account
 

@@ -8,8 +8,9 @@ import time
 from typing import Any
 
 from app.billing.services import start_checkout
-from tests.billing.conftest import (
+from tests.billing.fake_stripe import (
     PRICE_BUSINESS,
+    FakeStripe,
     deliver,
     event,
     invoice,
@@ -17,7 +18,6 @@ from tests.billing.conftest import (
     signed,
     subscription,
 )
-from tests.billing.fake_stripe import FakeStripe
 from tests.billing.helpers import account, comparable, invoices, notices
 from tests.helpers import Account, make_account, run_jobs
 

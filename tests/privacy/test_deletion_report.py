@@ -19,8 +19,7 @@ from app.core.db import global_transaction, tenant_transaction
 from app.core.redis import redis
 from app.privacy import deletion
 from app.privacy.purge import person
-from tests.billing.conftest import fake_stripe, subscription  # noqa: F401 - the fixture
-from tests.billing.fake_stripe import FakeStripe
+from tests.billing.fake_stripe import FakeStripe, subscription
 from tests.helpers import PASSWORD, Account, browser_client, run_jobs
 from tests.privacy.everywhere import (
     Person,
@@ -74,7 +73,7 @@ async def test_sole_owner_deletes_account_and_workspace_nothing_left(
     app: Any,
     tenant_a: Account,
     tenant_b: Account,
-    fake_stripe: FakeStripe,  # noqa: F811 - the fixture
+    fake_stripe: FakeStripe,
     owner_conn: Any,
 ) -> None:
     stack = AsyncExitStack()

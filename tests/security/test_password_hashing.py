@@ -7,7 +7,7 @@ import pytest
 from argon2 import PasswordHasher
 from argon2.profiles import RFC_9106_LOW_MEMORY
 
-from app.security import passwords
+from app.core import passwords
 from app.settings import Settings, SettingsError, load_settings, weaker_password_hashing
 
 SECRETS = {

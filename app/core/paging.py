@@ -1,11 +1,17 @@
-"""Keyset pagination: pages ordered by an indexed key, cursors that encode the edge row's key."""
+"""Keyset pagination, the one home of it: pages ordered by an indexed key, cursors that encode
+the edge row's key (opaque url-safe strings), a malformed cursor showing the first page.
+
+`keyset_page` serves every paged list (contacts, companies, deals, invoices, the notification
+feed, the My-data sections).
+"""
 
 from __future__ import annotations
 
 import base64
 import binascii
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
@@ -19,7 +25,8 @@ class SortSpec:
 
     label: str
     exprs: tuple[str, ...]
-    kinds: tuple[str, ...]  # "text" | "ts" | "uuid", to decode a cursor back to values
+    # "text" | "ts" | "date" | "uuid" | "int" | "decimal", to decode a cursor back to values
+    kinds: tuple[str, ...]
     descending: bool = False
 
 
@@ -43,7 +50,7 @@ class Params:
 
 
 def encode_cursor(values: list[Any]) -> str:
-    plain = [v.isoformat() if isinstance(v, datetime) else str(v) for v in values]
+    plain = [v.isoformat() if isinstance(v, datetime | date) else str(v) for v in values]
     return base64.urlsafe_b64encode(msgspec.json.encode(plain)).decode().rstrip("=")
 
 
@@ -56,15 +63,20 @@ def decode_cursor(cursor: str, spec: SortSpec) -> list[Any] | None:
             return None
         values: list[Any] = []
         for item, kind in zip(items, spec.kinds, strict=True):
-            if kind == "ts":
-                values.append(datetime.fromisoformat(item))
-            elif kind == "uuid":
-                values.append(UUID(item))
-            else:
-                values.append(item)
+            values.append(DECODERS.get(kind, str)(item))
         return values
-    except (ValueError, binascii.Error, msgspec.DecodeError):
+    except (ValueError, binascii.Error, msgspec.DecodeError, ArithmeticError):
         return None
+
+
+# date.max is PostgreSQL's 'infinity' date for asyncpg, both ways
+DECODERS: dict[str, Any] = {
+    "ts": datetime.fromisoformat,
+    "date": date.fromisoformat,
+    "uuid": UUID,
+    "int": int,
+    "decimal": Decimal,
+}
 
 
 def like_pattern(query: str) -> str:
@@ -111,17 +123,17 @@ async def keyset_page(
     records = records[:limit]
     if backward:
         records = list(reversed(records))
-    rows = [dict(r) for r in records]
+    key_names = [f"_k{i}" for i in range(len(spec.exprs))]
 
-    def key_of(row: dict[str, Any]) -> str:
-        return encode_cursor([row[f"_k{i}"] for i in range(len(spec.exprs))])
+    def key_of(record: asyncpg.Record) -> str:
+        return encode_cursor([record[k] for k in key_names])
 
-    page = Page(rows)
-    if rows:
+    page = Page([{k: v for k, v in r.items() if k not in key_names} for r in records])
+    if records:
         if backward:
-            page.prev_cursor = key_of(rows[0]) if more else None
-            page.next_cursor = key_of(rows[-1])
+            page.prev_cursor = key_of(records[0]) if more else None
+            page.next_cursor = key_of(records[-1])
         else:
-            page.next_cursor = key_of(rows[-1]) if more else None
-            page.prev_cursor = key_of(rows[0]) if cursor is not None else None
+            page.next_cursor = key_of(records[-1]) if more else None
+            page.prev_cursor = key_of(records[0]) if cursor is not None else None
     return page

@@ -1,0 +1,164 @@
+"""The pages of a CRM record kind (contacts, companies), made once: list (search, sort, keyset
+pages), new, detail, edit, delete with confirm. A kind says what differs in a `RecordPages`."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+from uuid import UUID
+
+from litestar import Response, get, post
+from litestar.handlers import HTTPRouteHandler
+
+from app.accounts.schemas import Current
+from app.core.db import tenant_transaction
+from app.core.errors import FormInvalid
+from app.core.forms import read_form, read_query
+from app.core.forms.values import form_values
+from app.core.paging import Page, SortSpec
+from app.core.web import get_session, redirect, render
+from app.crm.notes import subject_panel
+from app.crm.schemas import ConfirmDelete, ListQuery
+from app.crm.web import Req, confirm_delete_page, list_context
+
+Values = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class RecordPages:
+    """What a record kind's pages need: its services, forms, and the few things that differ."""
+
+    kind: str  # "contact": the URL, template folder and context names follow from it
+    plural: str  # "contacts"
+    fields: tuple[str, ...]  # the stored fields its edit form shows
+    sorts: Mapping[str, SortSpec]
+    list_page: Callable[[Current, str, str, str | None, str | None], Awaitable[Page]]
+    read: Callable[[Current, UUID], Awaitable[Values]]
+    create: Callable[[Current, Any], Awaitable[UUID]]
+    update: Callable[[Current, UUID, Any], Awaitable[None]]
+    delete: Callable[[Current, UUID, int], Awaitable[str]]
+    form: type[Any]
+    edit_form: type[Any]
+    # the form's choices, given the values shown; the new form's values; the detail page's
+    # related lists; the record's name on the delete page and what deleting it does
+    form_context: Callable[[Current, Values], Awaitable[Values]]
+    new_values: Callable[[Req, Current], Values]
+    related: Callable[[Current, UUID], Awaitable[Values]]
+    name_of: Callable[[Values], str]
+    on_delete: str
+
+    @property
+    def base(self) -> str:
+        return f"/{self.plural}"
+
+    def template(self, name: str) -> str:
+        return f"crm/{self.plural}/{name}.html"
+
+
+RenderRecord = Callable[[Req, Current, UUID, Values | None], Awaitable[Response[str]]]
+
+
+def record_routes(p: RecordPages) -> tuple[list[HTTPRouteHandler], RenderRecord]:
+    """The kind's route handlers, and the function rendering its detail page (which the notes
+    and tasks routes use to show a refused form in place)."""
+    item = p.base + "/{record_id:uuid}"
+    title = p.kind.capitalize()
+
+    async def list_page(request: Req, current: Current) -> Response[str]:
+        query = read_query(request, ListQuery)
+        page = await p.list_page(current, query.q, query.sort, query.after, query.before)
+        ctx = list_context(p.base, page, query.q, query.sort, p.sorts)
+        return render(request, p.template("list"), ctx, block="results")
+
+    async def form_page(
+        request: Req,
+        current: Current,
+        record_id: UUID | None,
+        refused: FormInvalid | None = None,
+        *,
+        values: Values | None = None,
+    ) -> Response[str]:
+        """The form: empty, filled from the record, or refused (messages + input kept)."""
+        if refused is not None and record_id is not None:
+            await p.read(current, record_id)  # another workspace's (or a deleted) record: 404
+        shown = refused.shown() if refused else values or {}
+        ctx = {
+            "values": shown,
+            "errors": refused.errors if refused else {},
+            f"{p.kind}_id": record_id,
+            **await p.form_context(current, shown),
+        }
+        return render(request, p.template("form"), ctx, block="form")
+
+    async def new(request: Req, current: Current) -> Response[str]:
+        return await form_page(request, current, None, values=p.new_values(request, current))
+
+    async def create(request: Req, current: Current) -> Response[str]:
+        page = partial(form_page, request, current, None)
+        record_id = await p.create(current, await read_form(request, p.form, page=page))
+        get_session(request).flash("success", f"{title} created.")
+        return redirect(request, f"{p.base}/{record_id}")
+
+    async def render_record(
+        request: Req, current: Current, record_id: UUID, extra: Values | None = None
+    ) -> Response[str]:
+        """The record's page; `extra` carries a notes/tasks form's errors and values. One
+        transaction: the services below join it, so the page is one consistent read."""
+        async with tenant_transaction(current.tenant_id, current.user_id):
+            record = await p.read(current, record_id)
+            panel = await subject_panel(current, p.kind, record_id)
+            related = await p.related(current, record_id)
+        panel.update(extra or {})
+        ctx = {p.kind: record, "panel": panel, **related}
+        return render(request, p.template("detail"), ctx)
+
+    async def detail(request: Req, current: Current, record_id: UUID) -> Response[str]:
+        return await render_record(request, current, record_id)
+
+    async def edit(request: Req, current: Current, record_id: UUID) -> Response[str]:
+        values = form_values(await p.read(current, record_id), (*p.fields, "version"))
+        return await form_page(request, current, record_id, values=values)
+
+    async def update(request: Req, current: Current, record_id: UUID) -> Response[str]:
+        page = partial(form_page, request, current, record_id)
+        await p.update(current, record_id, await read_form(request, p.edit_form, page=page))
+        get_session(request).flash("success", f"{title} saved.")
+        return redirect(request, f"{p.base}/{record_id}")
+
+    async def confirm_page(
+        request: Req, current: Current, record_id: UUID, refused: FormInvalid | None = None
+    ) -> Response[str]:
+        record = await p.read(current, record_id)
+        link = f"{p.base}/{record_id}"
+        name = p.name_of(record)
+        return confirm_delete_page(
+            request, p.kind, name, link, record["version"], p.on_delete, refused
+        )
+
+    async def delete_confirm(request: Req, current: Current, record_id: UUID) -> Response[str]:
+        return await confirm_page(request, current, record_id)
+
+    async def delete(request: Req, current: Current, record_id: UUID) -> Response[str]:
+        page = partial(confirm_page, request, current, record_id)
+        form = await read_form(request, ConfirmDelete, page=page)
+        name = await p.delete(current, record_id, form.version)
+        get_session(request).flash("success", f"Deleted {name}.")
+        return redirect(request, p.base)
+
+    def named(fn: Any, action: str) -> Any:
+        fn.__name__ = fn.__qualname__ = f"{p.kind}_{action}"  # contact_list, company_edit…
+        return fn
+
+    handlers = [
+        get(p.base)(named(list_page, "list")),
+        get(p.base + "/new")(named(new, "new")),
+        post(p.base + "/new")(named(create, "create")),
+        get(item)(named(detail, "detail")),
+        get(item + "/edit")(named(edit, "edit")),
+        post(item + "/edit")(named(update, "update")),
+        get(item + "/delete")(named(delete_confirm, "delete_confirm")),
+        post(item + "/delete")(named(delete, "delete")),
+    ]
+    return handlers, render_record
