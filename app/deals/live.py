@@ -13,7 +13,7 @@ from uuid import UUID
 
 from app.core.db import after_commit, tenant_transaction
 from app.core.templating import render_html
-from app.deals.queries import CARD_SELECT, card_from_row, fetch_columns
+from app.deals.queries import deal_card, fetch_columns
 from app.deals.schemas import Column, DealCard
 from app.realtime.channels import board_channel, publish
 
@@ -95,10 +95,9 @@ async def deal_changed(
 ) -> None:
     """Push a created or edited deal: its row in open lists and the columns it touched."""
     async with tenant_transaction(tenant_id) as conn:
-        row = await conn.fetchrow(CARD_SELECT + " where d.id = $1", deal_id)
-        if row is None:
+        card = await deal_card(conn, deal_id)
+        if card is None:
             return
-        card = card_from_row(row)
         wanted = list(dict.fromkeys([*stage_ids, card.stage_id]))
         columns = await fetch_columns(conn, card.pipeline_id, only=wanted)
     html = render_push(

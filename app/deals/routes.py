@@ -67,7 +67,7 @@ async def deal_list(request: Req, current: Current) -> Response[str]:
         "q": query.q,
         "sort": query.sort,
         "cursor": query.cursor,
-        "sorts": [(key, spec.label) for key, spec in reading.SORTS.items()],
+        "sorts": reading.SORT_CHOICES,
     }
     return render(request, "deals/list.html", ctx, block="results")
 
