@@ -8,6 +8,7 @@ from functools import partial
 from typing import Any
 from uuid import UUID
 
+import msgspec
 from litestar import Response, get, post
 
 from app.accounts.deps import routes_at
@@ -65,7 +66,7 @@ async def _form_page(
         "invoice": invoice,
         "line_count": min(max(wanted, 1), MAX_LINES),
         "max_lines": MAX_LINES,
-        **await services.form_choices(current),
+        **msgspec.structs.asdict(await services.form_choices(current)),
     }
     return render(request, "invoices/form.html", ctx, block="form")
 
@@ -111,7 +112,7 @@ async def invoice_new(request: Req, current: Current) -> Response[str]:
     values = {
         "company_id": str(company or ""),
         "currency": "EUR",
-        "due_date": choices["default_due"],
+        "due_date": choices.default_due,
     }
     return await _form_page(request, current, None, values=values)
 
@@ -140,7 +141,7 @@ async def _detail(
     if send_refused is not None:
         send_values = send_refused.shown()
     else:
-        to_addr = await services.customer_email(current, invoice["company_id"])
+        to_addr = await services.customer_email(current, invoice.company_id)
         send_values = services.send_defaults(invoice, to_addr)
     ctx = {
         "invoice": invoice,
@@ -185,7 +186,7 @@ async def _pdf(current: Current, invoice_id: UUID) -> Response[bytes]:
     invoice = await services.get_invoice(current, invoice_id)
     pdf = await services.render_pdf(invoice)
     headers = {
-        "Content-Disposition": content_disposition(f"{invoice['label']}.pdf", "inline"),
+        "Content-Disposition": content_disposition(f"{invoice.label}.pdf", "inline"),
         "Cache-Control": "private, no-store",
     }
     return Response(pdf, media_type="application/pdf", headers=headers)
@@ -207,7 +208,7 @@ async def invoice_send(request: Req, current: Current, invoice_id: UUID) -> Resp
 @get("/invoices/{invoice_id:uuid}/edit")
 async def invoice_edit(request: Req, current: Current, invoice_id: UUID) -> Response[str]:
     invoice = await services.get_invoice(current, invoice_id)
-    if invoice["status"] != "draft":
+    if invoice.status != "draft":
         get_session(request).flash("error", "Only drafts can be edited.")
         return redirect(request, f"/invoices/{invoice_id}")
     return await _form_page(request, current, invoice_id, values=services.as_form(invoice))
