@@ -195,3 +195,31 @@ async def company_contact_emails(
         limit,
     )
     return as_structs(EncryptedEmails, rows)
+
+
+# A person's email address leaves the invoices' send records (when and what stay): $1 the
+# lower-cased addresses, $2 what replaces them; run per tenant by the data map.
+ERASE_SEND_ADDRESSES = (
+    "update invoice_sends set to_addr = $2 where lower(to_addr) = any($1::text[])"
+)
+
+
+# The deals domain is a sibling (neither imports the other), so its rows are read by name here.
+
+
+async def deal_title(conn: asyncpg.Connection, deal_id: UUID) -> str | None:
+    """The title of a deal of the workspace, or None."""
+    title = await conn.fetchval("select title from deals where id = $1", deal_id)
+    return None if title is None else str(title)
+
+
+class DealOwner(msgspec.Struct, frozen=True):
+    """The company a deal is with (None: no company)."""
+
+    company_id: UUID | None
+
+
+async def deal_owner(conn: asyncpg.Connection, deal_id: UUID) -> DealOwner | None:
+    """Which company a deal of the workspace is with; None when there is no such deal."""
+    row = await conn.fetchrow("select company_id from deals where id = $1", deal_id)
+    return None if row is None else as_struct(DealOwner, row)

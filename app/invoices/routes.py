@@ -4,6 +4,7 @@ email to the customer."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from functools import partial
 from typing import Any
 from uuid import UUID
@@ -40,7 +41,7 @@ LINE_KEY = re.compile(r"^line-(\d{1,4})-(\w+)$", re.ASCII)
 LINE_FIELDS = ("description", "quantity", "unit_price", "tax_rate")
 
 
-def _rows_in(values: dict[str, Any]) -> int:
+def _rows_in(values: Mapping[str, object]) -> int:
     """How many line rows the values hold (the highest row number sent, plus one)."""
     found = [int(m.group(1)) for m in map(LINE_KEY.match, values) if m]
     return max(found) + 1 if found else 0
@@ -52,7 +53,7 @@ async def _form_page(
     invoice_id: UUID | None,
     refused: FormInvalid | None = None,
     *,
-    values: dict[str, Any] | None = None,
+    values: Mapping[str, object] | None = None,
     rows: int | None = None,
 ) -> Response[str]:
     """The invoice form: new (one row), a draft to edit, or refused (messages + input kept);

@@ -26,7 +26,6 @@ from app.crm.activity import TimelineEntry, edit_conflict, record_activity, stal
 from app.crm.common import conn
 from app.crm.secure import contact_binding
 from app.crm.tables import Company
-from app.deals.tables import Deal
 from app.invoices import queries
 from app.invoices.money import CURRENCIES, Line, Totals, compute_totals
 from app.invoices.pdf import html_to_pdf
@@ -69,11 +68,12 @@ def _invoice_data(form: InvoiceForm) -> InvoiceValues:
 async def _as_read(data: Mapping[str, object], total: Decimal) -> dict[str, object]:
     """An invoice's fields as people read them (names, not ids), to show an edit conflict."""
     company = await Company.select(Company.name).where(Company.id == data["company_id"]).first()
-    deal = await Deal.select(Deal.title).where(Deal.id == data["deal_id"]).first()
+    deal_id = data["deal_id"]
+    deal = await queries.deal_title(conn(), deal_id) if isinstance(deal_id, UUID) else None
     return {
         **data,
         "company_id": None if company is None else company["name"],
-        "deal_id": None if deal is None else deal["title"],
+        "deal_id": deal,
         "lines": f"total {amount(total)}",
     }
 
@@ -82,10 +82,10 @@ async def _check_refs(data: InvoiceValues) -> None:
     if not await Company.exists().where(Company.id == data.company_id):
         raise FormInvalid({"company_id": "Choose a company from your workspace."})
     if data.deal_id is not None:
-        deal = await Deal.select(Deal.company_id).where(Deal.id == data.deal_id).first()
+        deal = await queries.deal_owner(conn(), data.deal_id)
         if deal is None:
             raise FormInvalid({"deal_id": "Choose a deal from your workspace."})
-        if deal["company_id"] not in (None, data.company_id):
+        if deal.company_id not in (None, data.company_id):
             raise FormInvalid({"deal_id": "That deal belongs to another company."})
 
 
