@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
 from uuid import UUID
 
 from app.core.db import after_commit, tenant_transaction
@@ -43,7 +42,7 @@ def render_push(
     toast: tuple[str, str] | None = None,
 ) -> str:
     """Out-of-band fragments: whole board, columns, list rows, deleted ids, a toast."""
-    ctx: dict[str, Any] = {
+    ctx: dict[str, object] = {
         "columns": columns,
         "board": board,
         "rows": rows,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
 from uuid import UUID
 
 import msgspec
@@ -44,14 +43,16 @@ async def get_deal(current: Current, deal_id: UUID) -> DealDetail:
     return DealDetail(card=card, contacts=contacts)
 
 
-def form_values(detail: DealDetail) -> dict[str, Any]:
+def form_values(detail: DealDetail) -> dict[str, str | list[str]]:
     """The edit form's starting values, as the form shows them."""
     card: DealCard = detail.card
     fields = ("title", "currency", "stage_id", "expected_close_date", "owner_id", "company_id")
-    return form.form_values(msgspec.structs.asdict(card), (*fields, "lost_reason", "version")) | {
-        "amount": f"{card.amount:.2f}",
-        "contact_ids": [str(c.id) for c in detail.contacts],
+    values: dict[str, str | list[str]] = {
+        **form.form_values(msgspec.structs.asdict(card), (*fields, "lost_reason", "version"))
     }
+    values["amount"] = f"{card.amount:.2f}"
+    values["contact_ids"] = [str(c.id) for c in detail.contacts]
+    return values
 
 
 class DealFormOptions(msgspec.Struct, frozen=True):
