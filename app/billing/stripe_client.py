@@ -12,7 +12,7 @@ import hmac
 import json
 import secrets
 from collections.abc import Awaitable
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, TypeVar
 from urllib.parse import urlencode
 from uuid import UUID
 
@@ -28,6 +28,7 @@ TOLERANCE_SECONDS = stripe.Webhook.DEFAULT_TOLERANCE  # 300 s, Stripe's own defa
 # A JSON object of Stripe's API as it arrives (event, subscription, invoice, session): read
 # key by key where used, with every value checked before it is stored.
 StripeObject: TypeAlias = dict[str, Any]
+T = TypeVar("T")
 
 _clients: dict[tuple[str, str], stripe.StripeClient] = {}
 
@@ -79,7 +80,7 @@ def _as_dict(obj: Any) -> StripeObject:
     return dict(obj.to_dict()) if hasattr(obj, "to_dict") else dict(obj)
 
 
-async def _call(coro: Any) -> Any:
+async def _call(coro: Awaitable[T]) -> T:
     try:
         return await coro
     except stripe.StripeError as exc:
