@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from app.billing import queries
 from app.billing.services import cancel_and_delete_customer
 from app.billing.stripe_client import TEST_SUB_PREFIX
 from app.core.datamap import (
@@ -29,8 +30,8 @@ HIDDEN = {"tenant_id", "state_at", "subscription_created"}
 
 async def _read_account(viewer: Viewer, after: str | None, limit: int) -> Section:
     async with tenant_transaction(viewer.tenant_id) as conn:
-        row = await conn.fetchrow("select * from billing_accounts")
-    rows = [{k: v for k, v in dict(row).items() if k not in HIDDEN}] if row else []
+        row = await queries.account_as_stored(conn)
+    rows = [{k: v for k, v in row.items() if k not in HIDDEN}] if row else []
     columns = [(k, k.replace("_", " ").capitalize()) for k in (rows[0] if rows else {})]
     return Section(
         "Billing details we hold (this workspace)",
@@ -42,11 +43,7 @@ async def _read_account(viewer: Viewer, after: str | None, limit: int) -> Sectio
 
 async def _read_invoices(viewer: Viewer, after: str | None, limit: int) -> Section:
     async with tenant_transaction(viewer.tenant_id) as conn:
-        rows = await conn.fetch(
-            "select number, status, amount_due, amount_paid, currency, invoice_created"
-            " from billing_invoices order by invoice_created desc nulls last limit $1",
-            limit,
-        )
+        rows = await queries.invoices_as_stored(conn, limit)
     return Section(
         "Subscription invoices (from Stripe, this workspace)",
         [
@@ -57,7 +54,7 @@ async def _read_invoices(viewer: Viewer, after: str | None, limit: int) -> Secti
             ("currency", "Currency"),
             ("invoice_created", "Date"),
         ],
-        [dict(r) for r in rows],
+        rows,
     )
 
 
@@ -70,12 +67,7 @@ async def _cancel_at_stripe(tenant_id: UUID) -> int:
 async def _scrub_events(needles: list[str]) -> int:
     """Stored webhooks keep their ids (a redelivery is still recognised), not their contents."""
     async with global_transaction() as conn:
-        status = await conn.execute(
-            "update stripe_events set payload = '{}'::jsonb where payload <> '{}'::jsonb"
-            " and payload::text ilike any($1::text[])",
-            like_any(needles),
-        )
-    return int(status.split()[-1])
+        return await queries.empty_events_mentioning(conn, like_any(needles))
 
 
 async def _purge_events(tenant_id: UUID) -> int:

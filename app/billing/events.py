@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime, timedelta
-from typing import Any
 from uuid import UUID
 
 import asyncpg
 import msgspec
 
-from app.billing import stripe_client
+from app.billing import queries, stripe_client
 from app.billing.notices import send_billing_notice
 from app.billing.plans import plan_for_price, plans
+from app.billing.queries import InvoiceRecord
 from app.billing.state import FAILING_STATUSES, LIVE_STATUSES, AccountState, save_account
+from app.billing.stripe_client import StripeObject
+from app.billing.tables import BillingInvoice
 from app.core.money import amount, money
 from app.settings import get_settings
 
@@ -37,23 +39,23 @@ HANDLED = (
 )
 
 
-def _ts(value: Any) -> datetime | None:
+def _ts(value: int | str | None) -> datetime | None:
     return datetime.fromtimestamp(int(value), UTC) if value else None
 
 
-def _id(value: Any) -> str | None:
+def _id(value: object) -> str | None:
     """A Stripe reference that may be an id or an expanded object."""
     if isinstance(value, dict):
         value = value.get("id")
     return str(value) if value else None
 
 
-def customer_of(obj: dict[str, Any]) -> str | None:
+def customer_of(obj: StripeObject) -> str | None:
     """The Stripe customer an object belongs to."""
     return _id(obj.get("customer"))
 
 
-def subscription_of(obj: dict[str, Any]) -> str | None:
+def subscription_of(obj: StripeObject) -> str | None:
     """The subscription an invoice or Checkout Session belongs to (old and new API shapes)."""
     found = _id(obj.get("subscription"))
     if found:
@@ -63,7 +65,7 @@ def subscription_of(obj: dict[str, Any]) -> str | None:
     return _id(details.get("subscription"))
 
 
-def tenant_hint(obj: dict[str, Any]) -> str | None:
+def tenant_hint(obj: StripeObject) -> str | None:
     """The tenant id we put in metadata (Checkout Session, subscription, invoice's parent)."""
     for source in (
         obj.get("metadata"),
@@ -78,14 +80,14 @@ def tenant_hint(obj: dict[str, Any]) -> str | None:
     return str(ref) if ref else None
 
 
-def _price(sub: dict[str, Any]) -> str | None:
+def _price(sub: StripeObject) -> str | None:
     items = (sub.get("items") or {}).get("data") or []
     if items:
         return _id((items[0] or {}).get("price"))
     return _id(sub.get("plan"))
 
 
-def _period_end(sub: dict[str, Any]) -> datetime | None:
+def _period_end(sub: StripeObject) -> datetime | None:
     if sub.get("current_period_end"):
         return _ts(sub["current_period_end"])
     items = (sub.get("items") or {}).get("data") or []
@@ -101,7 +103,7 @@ class Applied:
 
 
 def apply_subscription(
-    state: AccountState, sub: dict[str, Any], event_created: int, *, reread: bool
+    state: AccountState, sub: StripeObject, event_created: int, *, reread: bool
 ) -> bool:
     """Copy a subscription into the state; False when it is older than what is on record."""
     sub_created = int(sub.get("created") or 0)
@@ -138,7 +140,7 @@ def apply_subscription(
 
 
 async def refresh_subscription(
-    state: AccountState, subscription_id: str | None, snapshot: dict[str, Any] | None, created: int
+    state: AccountState, subscription_id: str | None, snapshot: StripeObject | None, created: int
 ) -> bool:
     """Re-read the subscription from Stripe and apply it (the event's copy as a fallback)."""
     if not subscription_id:
@@ -151,32 +153,28 @@ async def refresh_subscription(
     return False
 
 
-async def upsert_invoice(conn: asyncpg.Connection, tenant_id: UUID, inv: dict[str, Any]) -> str:
+async def upsert_invoice(conn: asyncpg.Connection, tenant_id: UUID, inv: StripeObject) -> str:
     """Record the invoice; a paid invoice never goes back to unpaid. Returns the prior status."""
-    previous = await conn.fetchval(
-        "select status from billing_invoices where stripe_invoice_id = $1", str(inv["id"])
+    found = await (
+        BillingInvoice.select(BillingInvoice.status)
+        .where(BillingInvoice.stripe_invoice_id == str(inv["id"]))
+        .first()
     )
+    previous = None if found is None else found["status"]
     status = str(inv.get("status") or "open")
     if previous == "paid":
         status = "paid"
-    await conn.execute(
-        "insert into billing_invoices (tenant_id, stripe_invoice_id, number, status, amount_due,"
-        " amount_paid, currency, hosted_invoice_url, invoice_created)"
-        " values ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-        " on conflict (tenant_id, stripe_invoice_id) do update set number = excluded.number,"
-        " status = excluded.status, amount_due = excluded.amount_due,"
-        " amount_paid = greatest(billing_invoices.amount_paid, excluded.amount_paid),"
-        " hosted_invoice_url = excluded.hosted_invoice_url, updated_at = now()",
-        tenant_id,
-        str(inv["id"]),
-        inv.get("number"),
-        status,
-        int(inv.get("amount_due") or 0),
-        int(inv.get("amount_paid") or 0),
-        str(inv.get("currency") or "usd"),
-        inv.get("hosted_invoice_url"),
-        _ts(inv.get("created")),
+    record = InvoiceRecord(
+        stripe_invoice_id=str(inv["id"]),
+        number=inv.get("number"),
+        status=status,
+        amount_due=int(inv.get("amount_due") or 0),
+        amount_paid=int(inv.get("amount_paid") or 0),
+        currency=str(inv.get("currency") or "usd"),
+        hosted_invoice_url=inv.get("hosted_invoice_url"),
+        invoice_created=_ts(inv.get("created")),
     )
+    await queries.upsert_invoice(conn, tenant_id, record)
     return str(previous or "")
 
 
@@ -190,11 +188,11 @@ def _day(value: datetime | None) -> str:
     return value.strftime("%B %-d, %Y") if value else "soon"
 
 
-async def apply_event(conn: asyncpg.Connection, state: AccountState, event: dict[str, Any]) -> str:
+async def apply_event(conn: asyncpg.Connection, state: AccountState, event: StripeObject) -> str:
     """Apply one event to the locked state, save it, send the notices; returns the outcome."""
     kind = str(event["type"])
     created = int(event.get("created") or 0)
-    obj: dict[str, Any] = (event.get("data") or {}).get("object") or {}
+    obj: StripeObject = (event.get("data") or {}).get("object") or {}
     tenant_id = state.tenant_id
     changed = Applied(state)
     notices: list[tuple[str, str, str, str]] = []

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
 from uuid import UUID
 
 from arq import cron
 
 from app.billing.notices import send_billing_notice
+from app.billing.queries import claim_grace_notice
 from app.billing.state import read_account
 from app.core.crypto import all_tenant_ids
 from app.core.db import tenant_transaction
@@ -19,11 +19,7 @@ async def announce_grace_end(tenant_id: UUID) -> bool:
         account = await read_account(conn, tenant_id)
         if not account.grace_expired() or account.grace_until is None:
             return False
-        claimed = await conn.fetchval(
-            "update billing_accounts set grace_notice_for = grace_until"
-            " where grace_notice_for is distinct from grace_until returning 1"
-        )
-        if not claimed:  # already announced (this lapse)
+        if not await claim_grace_notice(conn):  # already announced (this lapse)
             return False
         await send_billing_notice(
             conn,
@@ -37,7 +33,7 @@ async def announce_grace_end(tenant_id: UUID) -> bool:
         return True
 
 
-async def announce_grace_ends(ctx: dict[str, Any]) -> int:
+async def announce_grace_ends(ctx: dict[str, object]) -> int:
     """Hourly: visit every tenant (each in its own transaction) and announce lapsed graces."""
     sent = 0
     for tenant_id in await all_tenant_ids():

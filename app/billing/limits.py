@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from uuid import UUID
 
-import asyncpg
-import msgspec
 from markupsafe import Markup, escape
 
+from app.billing import queries
 from app.billing.plans import Plan
+from app.billing.queries import Usage
 from app.billing.state import read_account
 from app.core.db import tenant_transaction
 from app.core.errors import FormInvalid
@@ -17,35 +17,12 @@ BILLING_PATH = "/settings/billing"
 RECORD_KINDS = {"contacts": "contacts", "companies": "companies"}
 
 
-class Usage(msgspec.Struct, frozen=True):
-    """What a tenant uses of its plan's limits."""
-
-    members: int
-    pending_invites: int
-    records: int
-
-    @property
-    def seats(self) -> int:
-        return self.members + self.pending_invites
-
-
-async def _usage(conn: asyncpg.Connection) -> Usage:
-    row = await conn.fetchrow(
-        "select (select count(*) from memberships) as members,"
-        " (select count(*) from invitations where accepted_at is null and revoked_at is null"
-        "  and expires_at > now()) as pending,"
-        " (select count(*) from contacts) + (select count(*) from companies) as records"
-    )
-    assert row is not None
-    return Usage(int(row["members"]), int(row["pending"]), int(row["records"]))
-
-
 async def usage_and_plan(tenant_id: UUID) -> tuple[Usage, Plan]:
     """The tenant's usage and the plan whose limits apply now."""
     # joins the caller's transaction for this tenant, so a check sees its own writes
     async with tenant_transaction(tenant_id) as conn:
         account = await read_account(conn, tenant_id)
-        return await _usage(conn), account.effective_plan()
+        return await queries.usage(conn), account.effective_plan()
 
 
 def _upgrade_message(text: str) -> Markup:

@@ -8,6 +8,7 @@ from uuid import UUID
 import asyncpg
 from redis.exceptions import RedisError
 
+from app.billing.queries import notice_recipients
 from app.core.db import after_commit
 from app.core.mail import queue_mail
 from app.core.templating import render_html
@@ -30,27 +31,23 @@ async def send_billing_notice(
     """Mail and notify every owner and admin (inside the tenant transaction that made the
     change, so a notice exists exactly when the change committed); returns the recipients."""
     settings = get_settings()
-    rows = await conn.fetch(
-        "select u.id, u.email, u.name, t.name as company from memberships m"
-        " join users u on u.id = m.user_id join tenants t on t.id = m.tenant_id"
-        " where m.role in ('owner', 'admin') order by m.created_at"
-    )
+    rows = await notice_recipients(conn)
     link = f"{settings.base_url}{BILLING_PATH}"
     for row in rows:
-        await notify(tenant_id, row["id"], f"billing.{kind}", title, body, BILLING_PATH)
+        await notify(tenant_id, row.id, f"billing.{kind}", title, body, BILLING_PATH)
         await queue_mail(
             f"billing.{kind}",
-            row["email"],
-            f"{title} · {row['company']}",
+            row.email,
+            f"{title} · {row.company}",
             "billing_notice.txt",
-            name=row["name"],
+            name=row.name,
             body=body,
             link=link,
             link_label=link_label,
-            company=row["company"],
+            company=row.company,
         )
     toast = render_html("billing/_notice_toast.html", {"title": title, "kind": kind})
-    user_ids = [row["id"] for row in rows]
+    user_ids = [row.id for row in rows]
 
     async def push() -> None:
         for user_id in user_ids:

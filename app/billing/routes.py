@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
+import msgspec
 from litestar import Request, Response, get, post
 
 from app.accounts.deps import routes_at
@@ -30,17 +31,25 @@ async def _page(
     waiting_from: str = "",
     block: str | None = None,
 ) -> Response[str]:
-    ctx = await services.billing_overview(current)
-    waiting = bool(waiting_from) and await _still_confirming(ctx, waiting_from)
-    ctx.update({"errors": errors or {}, "waiting_from": waiting_from if waiting else ""})
+    overview = await services.billing_overview(current)
+    waiting = bool(waiting_from) and await _still_confirming(overview, waiting_from)
+    ctx = msgspec.structs.asdict(overview) | {
+        "errors": errors or {},
+        "waiting_from": waiting_from if waiting else "",
+    }
     return render(request, PAGE, ctx, block=block)
 
 
-async def _still_confirming(ctx: dict[str, Any], from_plan: str) -> bool:
+async def _overview_ctx(current: Current, **extra: object) -> dict[str, object]:
+    """The billing page's data as a template context, with `extra` names."""
+    return msgspec.structs.asdict(await services.billing_overview(current)) | extra
+
+
+async def _still_confirming(overview: services.BillingOverview, from_plan: str) -> bool:
     """After a checkout: the plan has not changed yet, or the events that came with the change
     (the invoice) are still being applied, so the page keeps polling and reloads once all is
     in (a reload at the plan change alone could show the new plan without its invoice)."""
-    return ctx["plan"].key == from_plan or await services.events_pending(ctx["account"]) > 0
+    return overview.plan.key == from_plan or await services.events_pending(overview.account) > 0
 
 
 async def _refused(request: Req, current: Current, refused: FormInvalid) -> Response[str]:
@@ -61,10 +70,10 @@ async def billing_status(request: Req, current: Current) -> Response[str]:
     """The plan summary, polled by the page while an upgrade is being confirmed; once the plan
     changed the whole page reloads (plans and invoices change with it)."""
     from_plan = read_query(request, BillingQuery).from_plan
-    ctx = await services.billing_overview(current)
-    if from_plan and not await _still_confirming(ctx, from_plan):
+    overview = await services.billing_overview(current)
+    if from_plan and not await _still_confirming(overview, from_plan):
         return Response("", status_code=200, headers={"HX-Refresh": "true"})
-    if from_plan and ctx["plan"].key != from_plan:
+    if from_plan and overview.plan.key != from_plan:
         # the new plan is in, the rest of the checkout (its invoice) not yet: keep showing the
         # waiting summary (204: htmx swaps nothing) and reload once it is all there
         return Response("", status_code=204)
@@ -96,15 +105,15 @@ async def test_checkout_page(request: Req, current: Current) -> Response[str]:
     if not stripe_client.is_test_mode():
         return redirect(request, BILLING)
     declare_form_page(request, partial(_refused, request, current))
-    ctx = await services.billing_overview(current)
-    ctx.update({"chosen": services.paid_plan(read_query(request, PlanQuery).plan), "errors": {}})
+    chosen = services.paid_plan(read_query(request, PlanQuery).plan)
+    ctx = await _overview_ctx(current, errors={}, chosen=chosen)
     return render(request, "billing/test_checkout.html", ctx)
 
 
 @post(f"{BILLING}/test-checkout")
 async def test_checkout_submit(request: Req, current: Current) -> Response[str]:
     form = await read_form(request, PlanForm, page=partial(_refused, request, current))
-    before = (await services.billing_overview(current))["plan"].key
+    before = (await services.billing_overview(current)).plan.key
     await simulate.simulate_checkout(current, form.plan)
     return redirect(request, f"{BILLING}?checkout=success&from={before}")
 
@@ -113,14 +122,12 @@ async def test_checkout_submit(request: Req, current: Current) -> Response[str]:
 async def test_portal_page(request: Req, current: Current) -> Response[str]:
     if not stripe_client.is_test_mode():
         return redirect(request, BILLING)
-    ctx = await services.billing_overview(current)
-    ctx["errors"] = {}
+    ctx = await _overview_ctx(current, errors={})
     return render(request, "billing/test_portal.html", ctx)
 
 
 async def _refused_portal(request: Req, current: Current, refused: FormInvalid) -> Response[str]:
-    ctx = await services.billing_overview(current)
-    ctx["errors"] = refused.errors
+    ctx = await _overview_ctx(current, errors=refused.errors)
     return render(request, "billing/test_portal.html", ctx)
 
 

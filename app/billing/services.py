@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import secrets
-from typing import Any
+from datetime import datetime
 from uuid import UUID
 
+import msgspec
+
 from app.accounts.schemas import Current
-from app.billing import stripe_client
+from app.billing import queries, stripe_client
 from app.billing.limits import usage_and_plan
 from app.billing.plans import Plan, plans
-from app.billing.state import ENDED_STATUSES_ALL, AccountState, lock_account, read_account
+from app.billing.queries import InvoiceRecord, Usage
+from app.billing.state import ENDED_STATUSES_ALL, NOW, AccountState, lock_account, read_account
+from app.billing.tables import BillingAccount
 from app.core.db import global_transaction, tenant_transaction
 from app.core.errors import Forbidden, FormInvalid
+from app.core.rows import as_structs
+from app.notifications.tables import Notification
 from app.settings import get_settings
 
 BILLING_PATH = "/settings/billing"
@@ -23,35 +29,60 @@ def require_billing_admin(current: Current) -> None:
         raise Forbidden("Only owners and admins can change the plan or the card.")
 
 
-async def billing_overview(current: Current) -> dict[str, Any]:
+class Notice(msgspec.Struct, frozen=True):
+    """A billing notification of the signed-in person."""
+
+    kind: str
+    title: str
+    body: str
+    created_at: datetime
+
+
+class BillingOverview(msgspec.Struct, frozen=True):
+    """What the billing page shows."""
+
+    account: AccountState
+    plan: Plan
+    subscribed_plan: Plan
+    plans: list[Plan]
+    usage: Usage
+    invoices: list[InvoiceRecord]
+    notices: list[Notice]
+    test_mode: bool
+    configured: bool
+    in_grace: bool
+    grace_expired: bool
+    has_subscription: bool
+
+
+async def billing_overview(current: Current) -> BillingOverview:
     """What the billing page shows: plan, usage against limits, invoices, recent notices."""
     usage, plan = await usage_and_plan(current.tenant_id)
     async with tenant_transaction(current.tenant_id, current.user_id) as conn:
         account = await read_account(conn, current.tenant_id)
-        invoices = await conn.fetch(
-            "select stripe_invoice_id, number, status, amount_due, amount_paid, currency,"
-            " hosted_invoice_url, invoice_created from billing_invoices"
-            " order by invoice_created desc nulls last limit 24"
+        invoices = await queries.recent_invoices(conn, 24)
+        notices = await (
+            Notification.select(
+                Notification.kind, Notification.title, Notification.body, Notification.created_at
+            )
+            .where((Notification.user_id == current.user_id) & Notification.kind.like("billing.%"))
+            .order_by(Notification.created_at, ascending=False)
+            .limit(5)
         )
-        notices = await conn.fetch(
-            "select kind, title, body, created_at from notifications"
-            " where user_id = $1 and kind like 'billing.%' order by created_at desc limit 5",
-            current.user_id,
-        )
-    return {
-        "account": account,
-        "plan": plan,
-        "subscribed_plan": plans().get(account.plan, plans()["free"]),
-        "plans": list(plans().values()),
-        "usage": usage,
-        "invoices": [dict(r) for r in invoices],
-        "notices": [dict(r) for r in notices],
-        "test_mode": stripe_client.is_test_mode(),
-        "configured": stripe_client.is_test_mode() or bool(get_settings().stripe_secret_key),
-        "in_grace": account.in_grace(),
-        "grace_expired": account.grace_expired(),
-        "has_subscription": has_live_subscription(account),
-    }
+    return BillingOverview(
+        account=account,
+        plan=plan,
+        subscribed_plan=plans().get(account.plan, plans()["free"]),
+        plans=list(plans().values()),
+        usage=usage,
+        invoices=invoices,
+        notices=as_structs(Notice, notices),
+        test_mode=stripe_client.is_test_mode(),
+        configured=stripe_client.is_test_mode() or bool(get_settings().stripe_secret_key),
+        in_grace=account.in_grace(),
+        grace_expired=account.grace_expired(),
+        has_subscription=has_live_subscription(account),
+    )
 
 
 async def events_pending(account: AccountState) -> int:
@@ -60,12 +91,7 @@ async def events_pending(account: AccountState) -> int:
     if not account.stripe_customer_id:
         return 0
     async with global_transaction() as conn:
-        pending = await conn.fetchval(
-            "select count(*) from stripe_events where processed_at is null"
-            " and payload -> 'data' -> 'object' ->> 'customer' = $1",
-            account.stripe_customer_id,
-        )
-    return int(pending or 0)
+        return await queries.unprocessed_events_of_customer(conn, account.stripe_customer_id)
 
 
 def has_live_subscription(account: AccountState) -> bool:
@@ -88,9 +114,9 @@ async def ensure_customer(current: Current) -> AccountState:
         customer_id = await stripe_client.create_customer(
             current.tenant_id, current.tenant_name, current.email
         )
-        await conn.execute(
-            "update billing_accounts set stripe_customer_id = $1, updated_at = now()", customer_id
-        )
+        await BillingAccount.update(
+            {BillingAccount.stripe_customer_id: customer_id, BillingAccount.updated_at: NOW}
+        ).where(BillingAccount.tenant_id == current.tenant_id)
         account.stripe_customer_id = customer_id
         return account
 
@@ -143,15 +169,16 @@ async def cancel_and_delete_customer(tenant_id: UUID) -> None:
         await stripe_client.cancel_subscription(account.stripe_subscription_id)
     if account.stripe_customer_id:
         await stripe_client.delete_customer(account.stripe_customer_id)
-    async with tenant_transaction(tenant_id) as conn:
-        await conn.execute(
-            "update billing_accounts set plan = 'free', status = 'canceled',"
-            " stripe_customer_id = null, grace_until = null, updated_at = now()"
-        )
+    async with tenant_transaction(tenant_id):
+        await BillingAccount.update(
+            {
+                BillingAccount.plan: "free",
+                BillingAccount.status: "canceled",
+                BillingAccount.stripe_customer_id: None,
+                BillingAccount.grace_until: None,
+                BillingAccount.updated_at: NOW,
+            }
+        ).where(BillingAccount.tenant_id == tenant_id)
     if account.stripe_customer_id:  # the events named this customer: keep ids, drop contents
         async with global_transaction() as conn:
-            await conn.execute(
-                "update stripe_events set payload = '{}'::jsonb"
-                " where payload -> 'data' -> 'object' ->> 'customer' = $1",
-                account.stripe_customer_id,
-            )
+            await queries.wipe_events_of_customer(conn, account.stripe_customer_id)

@@ -6,13 +6,13 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from typing import Any
 
 from app.accounts.schemas import Current
 from app.billing import stripe_client
 from app.billing.services import ensure_customer, has_live_subscription, paid_plan
 from app.billing.services import require_billing_admin as _require_admin
 from app.billing.state import read_account
+from app.billing.stripe_client import StripeObject
 from app.billing.webhooks import receive_webhook
 from app.core.db import tenant_transaction
 from app.core.errors import Forbidden, FormInvalid
@@ -27,7 +27,7 @@ def _require_test_mode() -> None:
         raise Forbidden("Simulated billing exists only in test mode.")
 
 
-async def deliver(kind: str, obj: dict[str, Any]) -> str:
+async def deliver(kind: str, obj: StripeObject) -> str:
     """Sign an event like Stripe does and hand it to the webhook receiver."""
     event = {
         "id": "evt_test_" + secrets.token_hex(12),
@@ -42,7 +42,7 @@ async def deliver(kind: str, obj: dict[str, Any]) -> str:
     return await receive_webhook(payload.encode(), stripe_client.sign_test_payload(payload))
 
 
-def _invoice(sub: dict[str, Any], cents: int, status: str) -> dict[str, Any]:
+def _invoice(sub: StripeObject, cents: int, status: str) -> StripeObject:
     return {
         "id": "in_test_" + secrets.token_hex(8),
         "object": "invoice",
@@ -58,7 +58,7 @@ def _invoice(sub: dict[str, Any], cents: int, status: str) -> dict[str, Any]:
     }
 
 
-def _sub_price(sub: dict[str, Any], price_id: str, period_end: int) -> None:
+def _sub_price(sub: StripeObject, price_id: str, period_end: int) -> None:
     sub["items"] = {
         "object": "list",
         "data": [{"price": {"id": price_id}, "current_period_end": period_end}],

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 from uuid import UUID
 
 import asyncpg
 import msgspec
+from piccolo.querystring import QueryString
 
 from app.billing.plans import Plan, plans
+from app.billing.tables import BillingAccount
+from app.core.rows import as_struct
 
 LIVE_STATUSES = ("active", "trialing")
 FAILING_STATUSES = ("past_due", "unpaid")
@@ -61,51 +63,51 @@ class AccountState(msgspec.Struct, kw_only=True):
         return catalogue["free"]
 
 
+A = BillingAccount
 COLUMNS = (
-    "plan, status, stripe_customer_id, stripe_subscription_id, stripe_price_id,"
-    " subscription_created, current_period_end, cancel_at_period_end, trial_end, grace_until,"
-    " state_at"
+    A.tenant_id,
+    A.plan,
+    A.status,
+    A.stripe_customer_id,
+    A.stripe_subscription_id,
+    A.stripe_price_id,
+    A.subscription_created,
+    A.current_period_end,
+    A.cancel_at_period_end,
+    A.trial_end,
+    A.grace_until,
+    A.state_at,
 )
-
-
-def _from_row(tenant_id: UUID, row: Any) -> AccountState:
-    if row is None:
-        return AccountState(tenant_id=tenant_id)
-    return AccountState(tenant_id=tenant_id, **dict(row))
+NOW = QueryString("now()")  # the transaction's time, as the database's defaults use
 
 
 async def read_account(conn: asyncpg.Connection, tenant_id: UUID) -> AccountState:
-    """The tenant's billing state (inside its tenant transaction)."""
-    row = await conn.fetchrow(f"select {COLUMNS} from billing_accounts")
-    return _from_row(tenant_id, row)
+    """The tenant's billing state (inside its tenant transaction, on `conn`)."""
+    row = await A.select(*COLUMNS).where(A.tenant_id == tenant_id).first()
+    return AccountState(tenant_id=tenant_id) if row is None else as_struct(AccountState, row)
 
 
 async def lock_account(conn: asyncpg.Connection, tenant_id: UUID) -> AccountState:
     """Create the row if needed and lock it: billing changes of one tenant run one at a time."""
-    await conn.execute(
-        "insert into billing_accounts (tenant_id) values ($1) on conflict (tenant_id) do nothing",
-        tenant_id,
-    )
-    row = await conn.fetchrow(f"select {COLUMNS} from billing_accounts for update")
-    return _from_row(tenant_id, row)
+    await A.insert(A(tenant_id=tenant_id)).on_conflict(target=A.tenant_id, action="DO NOTHING")
+    row = await A.select(*COLUMNS).where(A.tenant_id == tenant_id).lock_rows("UPDATE").first()
+    return AccountState(tenant_id=tenant_id) if row is None else as_struct(AccountState, row)
 
 
 async def save_account(conn: asyncpg.Connection, state: AccountState) -> None:
-    await conn.execute(
-        "update billing_accounts set plan = $2, status = $3, stripe_customer_id = $4,"
-        " stripe_subscription_id = $5, stripe_price_id = $6, subscription_created = $7,"
-        " current_period_end = $8, cancel_at_period_end = $9, trial_end = $10,"
-        " grace_until = $11, state_at = $12, updated_at = now() where tenant_id = $1",
-        state.tenant_id,
-        state.plan,
-        state.status,
-        state.stripe_customer_id,
-        state.stripe_subscription_id,
-        state.stripe_price_id,
-        state.subscription_created,
-        state.current_period_end,
-        state.cancel_at_period_end,
-        state.trial_end,
-        state.grace_until,
-        state.state_at,
-    )
+    await A.update(
+        {
+            A.plan: state.plan,
+            A.status: state.status,
+            A.stripe_customer_id: state.stripe_customer_id,
+            A.stripe_subscription_id: state.stripe_subscription_id,
+            A.stripe_price_id: state.stripe_price_id,
+            A.subscription_created: state.subscription_created,
+            A.current_period_end: state.current_period_end,
+            A.cancel_at_period_end: state.cancel_at_period_end,
+            A.trial_end: state.trial_end,
+            A.grace_until: state.grace_until,
+            A.state_at: state.state_at,
+            A.updated_at: NOW,
+        }
+    ).where(A.tenant_id == state.tenant_id)

@@ -12,7 +12,7 @@ import hmac
 import json
 import secrets
 from collections.abc import Awaitable
-from typing import Any
+from typing import Any, TypeAlias, TypeVar
 from urllib.parse import urlencode
 from uuid import UUID
 
@@ -24,6 +24,11 @@ from app.settings import Settings, get_settings
 TEST_SUB_PREFIX = "billing:test-sub:"
 TEST_SUB_TTL = 400 * 24 * 3600
 TOLERANCE_SECONDS = stripe.Webhook.DEFAULT_TOLERANCE  # 300 s, Stripe's own default
+
+# A JSON object of Stripe's API as it arrives (event, subscription, invoice, session): read
+# key by key where used, with every value checked before it is stored.
+StripeObject: TypeAlias = dict[str, Any]
+T = TypeVar("T")
 
 _clients: dict[tuple[str, str], stripe.StripeClient] = {}
 
@@ -71,11 +76,11 @@ def _client() -> stripe.StripeClient:
     return client
 
 
-def _as_dict(obj: Any) -> dict[str, Any]:
+def _as_dict(obj: Any) -> StripeObject:
     return dict(obj.to_dict()) if hasattr(obj, "to_dict") else dict(obj)
 
 
-async def _call(coro: Any) -> Any:
+async def _call(coro: Awaitable[T]) -> T:
     try:
         return await coro
     except stripe.StripeError as exc:
@@ -85,7 +90,7 @@ async def _call(coro: Any) -> Any:
 # ---- webhooks ---------------------------------------------------------------------------
 
 
-def verify_event(payload: bytes, signature: str | None) -> dict[str, Any]:
+def verify_event(payload: bytes, signature: str | None) -> StripeObject:
     """Check the Stripe-Signature header over the raw body (SDK, 300 s tolerance); the event."""
     secret = webhook_secret()
     if not secret:
@@ -142,7 +147,7 @@ async def create_checkout_session(
     if is_test_mode():
         return "/settings/billing/test-checkout?" + urlencode({"plan": plan_key})
     metadata = {"tenant_id": str(tenant_id), "plan": plan_key}
-    subscription_data: dict[str, Any] = {"metadata": metadata}
+    subscription_data: StripeObject = {"metadata": metadata}
     if trial_days > 0:
         subscription_data["trial_period_days"] = trial_days
     params: Any = {
@@ -179,7 +184,7 @@ async def create_portal_session(customer_id: str, return_url: str, request_key: 
 # ---- subscriptions ----------------------------------------------------------------------
 
 
-async def retrieve_subscription(subscription_id: str) -> dict[str, Any] | None:
+async def retrieve_subscription(subscription_id: str) -> StripeObject | None:
     """The subscription as Stripe has it now (None when Stripe does not know it)."""
     if is_test_mode():
         raw = await redis().get(TEST_SUB_PREFIX + subscription_id)
@@ -232,7 +237,7 @@ async def _remove(call: Awaitable[object]) -> None:
         raise BillingUnavailable(str(exc)) from exc
 
 
-async def save_test_subscription(subscription: dict[str, Any]) -> None:
+async def save_test_subscription(subscription: StripeObject) -> None:
     """Test mode's stand-in for Stripe's record of a subscription."""
     if not is_test_mode():
         raise BillingUnavailable("Simulated subscriptions exist only in test mode.")

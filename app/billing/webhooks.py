@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import json
 
+from piccolo.querystring import QueryString
+
 from app.billing import stripe_client
+from app.billing.tables import StripeEvent
 from app.core.db import after_commit, global_transaction
 from app.core.redis import queue
 
 APPLY_JOB = "apply_stripe_event"
+NOW = QueryString("now()")  # the database's clock, which the recovery cron compares with
 
 
 def job_id(event_id: str) -> str:
@@ -23,20 +27,21 @@ async def receive_webhook(payload: bytes, signature: str | None) -> str:
     """
     event = stripe_client.verify_event(payload, signature)
     event_id = str(event["id"])
-    async with global_transaction() as conn:
-        await conn.execute(
-            "insert into stripe_events (id, type, created, livemode, payload)"
-            " values ($1, $2, $3, $4, $5::jsonb) on conflict (id) do nothing",
-            event_id,
-            str(event["type"]),
-            int(event.get("created") or 0),
-            bool(event.get("livemode")),
-            json.dumps(json.loads(payload)),
+    async with global_transaction():
+        await StripeEvent.insert(
+            StripeEvent(
+                id=event_id,
+                type=str(event["type"]),
+                created=int(event.get("created") or 0),
+                livemode=bool(event.get("livemode")),
+                payload=json.dumps(json.loads(payload)),
+                received_at=NOW,
+            )
+        ).on_conflict(target=StripeEvent.id, action="DO NOTHING")
+        row = await (
+            StripeEvent.select(StripeEvent.processed_at).where(StripeEvent.id == event_id).first()
         )
-        done = await conn.fetchval(
-            "select processed_at is not null from stripe_events where id = $1", event_id
-        )
-        if not done:
+        if row is None or row["processed_at"] is None:
 
             async def enqueue() -> None:
                 await queue().enqueue_job(APPLY_JOB, event_id, _job_id=job_id(event_id))

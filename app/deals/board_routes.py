@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Awaitable
 from functools import partial
-from typing import Any
 from uuid import UUID
 
-from litestar import Request, Response, get, post
+from litestar import Response, get, post
 
 from app.accounts.deps import routes_at
 from app.accounts.schemas import Current
@@ -16,6 +15,7 @@ from app.core.errors import FormInvalid, FormPage
 from app.core.forms import read_form, read_query
 from app.core.web import get_session, redirect, render
 from app.crm.schemas import ConfirmDelete
+from app.crm.web import Req
 from app.deals import live, moves, pipelines
 from app.deals.schemas import (
     STAGE_KINDS,
@@ -28,8 +28,6 @@ from app.deals.schemas import (
     StageMove,
 )
 from app.realtime import presence
-
-Req = Request[Any, Any, Any]
 
 
 @get("/deals/board")
@@ -91,7 +89,7 @@ async def _admin_page(
     return render(request, "deals/pipelines.html", ctx)
 
 
-async def _admin_action(request: Req, action: Awaitable[Any], message: str) -> Response[str]:
+async def _admin_action(request: Req, action: Awaitable[object], message: str) -> Response[str]:
     await action
     get_session(request).flash("success", message)
     return redirect(request, "/deals/pipelines")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from app.core.datamap import ContactRef, col, register, table_place, utc
 from app.core.datamap import ExportFile as File
 from app.core.db import tenant_transaction
+from app.deals.tables import DealContact
 
 OWNER = "deals"
 RETENTION = "until deleted by the workspace, or with it"
@@ -70,11 +71,13 @@ STAGES_FILE = File(
 
 
 async def _erase_links(contact: ContactRef) -> int:
-    async with tenant_transaction(contact.tenant_id) as conn:
-        status = await conn.execute(
-            "delete from deal_contacts where contact_id = $1", contact.contact_id
+    async with tenant_transaction(contact.tenant_id):
+        gone = await (
+            DealContact.delete()
+            .where(DealContact.contact_id == contact.contact_id)
+            .returning(DealContact.id)
         )
-    return int(status.split()[-1])
+    return len(gone)
 
 
 def _register() -> None:

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
 from uuid import UUID
 
 from app.core.db import after_commit, tenant_transaction
 from app.core.templating import render_html
-from app.deals.queries import CARD_SELECT, card_from_row, fetch_columns
+from app.deals.queries import deal_card, fetch_columns
 from app.deals.schemas import Column, DealCard
 from app.realtime.channels import board_channel, publish
 
@@ -43,7 +42,7 @@ def render_push(
     toast: tuple[str, str] | None = None,
 ) -> str:
     """Out-of-band fragments: whole board, columns, list rows, deleted ids, a toast."""
-    ctx: dict[str, Any] = {
+    ctx: dict[str, object] = {
         "columns": columns,
         "board": board,
         "rows": rows,
@@ -95,10 +94,9 @@ async def deal_changed(
 ) -> None:
     """Push a created or edited deal: its row in open lists and the columns it touched."""
     async with tenant_transaction(tenant_id) as conn:
-        row = await conn.fetchrow(CARD_SELECT + " where d.id = $1", deal_id)
-        if row is None:
+        card = await deal_card(conn, deal_id)
+        if card is None:
             return
-        card = card_from_row(row)
         wanted = list(dict.fromkeys([*stage_ids, card.stage_id]))
         columns = await fetch_columns(conn, card.pipeline_id, only=wanted)
     html = render_push(

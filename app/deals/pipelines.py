@@ -6,14 +6,19 @@ import uuid
 from uuid import UUID
 
 import asyncpg
+from piccolo.query.functions.aggregate import Max, Min
+from piccolo.querystring import QueryString
 
 from app.accounts.schemas import Current
 from app.core.db import tenant_transaction
 from app.core.errors import Forbidden, FormInvalid, RecordNotFound
+from app.core.rows import as_structs
 from app.crm.activity import edit_conflict, stale_page
 from app.deals import live
-from app.deals.queries import fetch_columns, fetch_stages, pipeline_from_row, stage_from_row
+from app.deals.queries import all_stages as all_stages_in_order
+from app.deals.queries import create_default_pipeline, fetch_columns, fetch_stages
 from app.deals.schemas import Board, PipelineInfo, StageInfo
+from app.deals.tables import Deal, Pipeline, Stage
 
 DEFAULT_PIPELINE = "Sales"
 DEFAULT_STAGES = (
@@ -26,33 +31,47 @@ DEFAULT_STAGES = (
 )
 MAX_STAGES = 30
 MAX_PIPELINES = 20
+NOW = QueryString("now()")  # the transaction's time, as the database's defaults use
 
 
 async def ensure_default_in(conn: asyncpg.Connection, tenant_id: UUID) -> UUID:
     """The default pipeline's id, created on `conn` (the tenant's transaction) if missing."""
-    found = await conn.fetchval("select id from pipelines where is_default")
+    found = await _default_pipeline_id()
     if found is not None:
-        return UUID(str(found))
+        return found
     pipeline_id = uuid.uuid4()
-    created = await conn.fetchval(
-        "insert into pipelines (id, tenant_id, name, position, is_default)"
-        " values ($1, $2, $3, 0, true)"
-        " on conflict (tenant_id) where is_default do nothing returning id",
-        pipeline_id,
-        tenant_id,
-        DEFAULT_PIPELINE,
-    )
-    if created is None:  # another request made it a moment ago
-        return UUID(str(await conn.fetchval("select id from pipelines where is_default")))
-    await conn.executemany(
-        "insert into stages (id, tenant_id, pipeline_id, name, position, kind)"
-        " values ($1, $2, $3, $4, $5, $6)",
-        [
-            (uuid.uuid4(), tenant_id, pipeline_id, name, index, kind)
-            for index, (name, kind) in enumerate(DEFAULT_STAGES)
-        ],
-    )
+    if not await create_default_pipeline(conn, pipeline_id, tenant_id, DEFAULT_PIPELINE):
+        made = await _default_pipeline_id()  # another request made it a moment ago
+        assert made is not None
+        return made
+    await _add_default_stages(tenant_id, pipeline_id)
     return pipeline_id
+
+
+async def _default_pipeline_id() -> UUID | None:
+    row = await Pipeline.select(Pipeline.id).where(Pipeline.is_default.eq(True)).first()
+    return None if row is None else UUID(str(row["id"]))
+
+
+async def _add_default_stages(tenant_id: UUID, pipeline_id: UUID) -> None:
+    await Stage.insert(
+        *(
+            Stage(
+                id=uuid.uuid4(),
+                tenant_id=tenant_id,
+                pipeline_id=pipeline_id,
+                name=name,
+                position=index,
+                kind=kind,
+            )
+            for index, (name, kind) in enumerate(DEFAULT_STAGES)
+        )
+    )
+
+
+async def _pipelines() -> list[PipelineInfo]:
+    rows = await Pipeline.select().order_by(Pipeline.position, Pipeline.created_at, Pipeline.id)
+    return as_structs(PipelineInfo, rows)
 
 
 async def ensure_default_pipeline(tenant_id: UUID) -> UUID:
@@ -68,16 +87,14 @@ async def ensure_default_pipeline(tenant_id: UUID) -> UUID:
 async def list_pipelines(current: Current) -> list[PipelineInfo]:
     async with tenant_transaction(current.tenant_id, current.user_id) as conn:
         await ensure_default_in(conn, current.tenant_id)
-        rows = await conn.fetch("select * from pipelines order by position, created_at, id")
-    return [pipeline_from_row(r) for r in rows]
+        return await _pipelines()
 
 
 async def load_board(current: Current, pipeline_id: UUID | None = None) -> Board:
     """A pipeline's board (the default one when no id is given)."""
     async with tenant_transaction(current.tenant_id, current.user_id) as conn:
         default_id = await ensure_default_in(conn, current.tenant_id)
-        rows = await conn.fetch("select * from pipelines order by position, created_at, id")
-        pipelines = [pipeline_from_row(r) for r in rows]
+        pipelines = await _pipelines()
         wanted = pipeline_id or default_id
         pipeline = next((p for p in pipelines if p.id == wanted), None)
         if pipeline is None:
@@ -95,11 +112,7 @@ async def all_stages(current: Current) -> list[StageInfo]:
     """Every stage of every pipeline (for the deal form's stage picker)."""
     async with tenant_transaction(current.tenant_id, current.user_id) as conn:
         await ensure_default_in(conn, current.tenant_id)
-        rows = await conn.fetch(
-            "select s.* from stages s join pipelines p on p.id = s.pipeline_id"
-            " order by p.position, p.created_at, s.position, s.created_at"
-        )
-    return [stage_from_row(r) for r in rows]
+        return await all_stages_in_order(conn)
 
 
 # ---- admins edit pipelines and stages ------------------------------------------------------
@@ -123,114 +136,101 @@ async def create_pipeline(current: Current, name: str) -> UUID:
     pipeline_id = uuid.uuid4()
     async with tenant_transaction(current.tenant_id, current.user_id) as conn:
         await ensure_default_in(conn, current.tenant_id)
-        count = await conn.fetchval("select count(*) from pipelines")
+        count = await Pipeline.count()
         if count >= MAX_PIPELINES:
             raise FormInvalid({"name": f"A workspace can have up to {MAX_PIPELINES} pipelines."})
-        await conn.execute(
-            "insert into pipelines (id, tenant_id, name, position) values ($1, $2, $3, $4)",
-            pipeline_id,
-            current.tenant_id,
-            name,
-            count,
+        await Pipeline.insert(
+            Pipeline(id=pipeline_id, tenant_id=current.tenant_id, name=name, position=count)
         )
-        await conn.executemany(
-            "insert into stages (id, tenant_id, pipeline_id, name, position, kind)"
-            " values ($1, $2, $3, $4, $5, $6)",
-            [
-                (uuid.uuid4(), current.tenant_id, pipeline_id, stage, index, kind)
-                for index, (stage, kind) in enumerate(DEFAULT_STAGES)
-            ],
-        )
+        await _add_default_stages(current.tenant_id, pipeline_id)
     return pipeline_id
 
 
 async def rename_pipeline(current: Current, pipeline_id: UUID, name: str, version: int) -> None:
     """Rename a pipeline still at `version` (EditConflict when renamed meanwhile)."""
     _require_admin(current)
-    async with tenant_transaction(current.tenant_id, current.user_id) as conn:
-        done = await conn.fetchval(
-            "update pipelines set name = $3, version = version + 1, updated_at = now()"
-            " where id = $1 and version = $2 returning id",
-            pipeline_id,
-            version,
-            name,
+    async with tenant_transaction(current.tenant_id, current.user_id):
+        done = await (
+            Pipeline.update(
+                {
+                    Pipeline.name: name,
+                    Pipeline.version: Pipeline.version + 1,
+                    Pipeline.updated_at: NOW,
+                }
+            )
+            .where((Pipeline.id == pipeline_id) & (Pipeline.version == version))
+            .returning(Pipeline.id)
         )
-        if done is None:
-            row = await conn.fetchrow("select * from pipelines where id = $1", pipeline_id)
+        if not done:
+            row = await Pipeline.objects().where(Pipeline.id == pipeline_id).first()
             if row is None:
                 raise RecordNotFound("pipeline")
             raise await edit_conflict(
                 "pipeline",
                 pipeline_id,
                 "pipeline",
-                {"name": row["name"]},
+                {"name": row.name},
                 {"name": name},
                 ("name",),
-                row["version"],
+                row.version,
             )
 
 
 async def delete_pipeline(current: Current, pipeline_id: UUID, version: int) -> None:
     """Delete an empty pipeline that is not the default one, as shown (at `version`)."""
     _require_admin(current)
-    async with tenant_transaction(current.tenant_id, current.user_id) as conn:
-        row = await conn.fetchrow("select * from pipelines where id = $1 for update", pipeline_id)
+    async with tenant_transaction(current.tenant_id, current.user_id):
+        row = await Pipeline.objects().where(Pipeline.id == pipeline_id).lock_rows("UPDATE").first()
         if row is None:
             raise RecordNotFound("pipeline")
-        if row["version"] != version:
-            raise await stale_page("pipeline", pipeline_id, "pipeline", row["version"])
-        if row["is_default"]:
+        if row.version != version:
+            raise await stale_page("pipeline", pipeline_id, "pipeline", row.version)
+        if row.is_default:
             raise FormInvalid({"form": "The default pipeline can't be deleted."})
-        deals = await conn.fetchval(
-            "select count(*) from deals where pipeline_id = $1", pipeline_id
-        )
+        deals = await Deal.count().where(Deal.pipeline_id == pipeline_id)
         if deals:
             raise FormInvalid(
                 {"form": f"This pipeline still has {deals} deal(s). Move or delete them first."}
             )
-        await conn.execute("delete from pipelines where id = $1", pipeline_id)
+        await Pipeline.delete().where(Pipeline.id == pipeline_id)
 
 
 async def add_stage(current: Current, pipeline_id: UUID, name: str, kind: str) -> UUID:
     """A new stage (`name` and `kind` read by StageForm)."""
     _require_admin(current)
     stage_id = uuid.uuid4()
-    async with tenant_transaction(current.tenant_id, current.user_id) as conn:
-        if await conn.fetchval("select 1 from pipelines where id = $1", pipeline_id) is None:
+    async with tenant_transaction(current.tenant_id, current.user_id):
+        if not await Pipeline.exists().where(Pipeline.id == pipeline_id):
             raise RecordNotFound("pipeline")
-        count = await conn.fetchval(
-            "select count(*) from stages where pipeline_id = $1", pipeline_id
-        )
+        in_pipeline = Stage.pipeline_id == pipeline_id
+        count = await Stage.count().where(in_pipeline)
         if count >= MAX_STAGES:
             raise FormInvalid({"name": f"A pipeline can have up to {MAX_STAGES} stages."})
         # new open stages go before the first won/lost stage; won/lost ones go last
         if kind == "open":
-            position = await conn.fetchval(
-                "select coalesce(min(position), $2) from stages"
-                " where pipeline_id = $1 and kind <> 'open'",
-                pipeline_id,
-                count,
+            first_closed = await (
+                Stage.select(Min(Stage.position, alias="low"))
+                .where(in_pipeline & (Stage.kind != "open"))
+                .first()
             )
-            await conn.execute(
-                "update stages set position = position + 1"
-                " where pipeline_id = $1 and position >= $2",
-                pipeline_id,
-                position,
+            low = None if first_closed is None else first_closed["low"]
+            position = count if low is None else int(low)
+            await Stage.update({Stage.position: Stage.position + 1}).where(
+                in_pipeline & (Stage.position >= position)
             )
         else:
-            position = await conn.fetchval(
-                "select coalesce(max(position) + 1, 0) from stages where pipeline_id = $1",
-                pipeline_id,
+            last = await Stage.select(Max(Stage.position, alias="high")).where(in_pipeline).first()
+            high = None if last is None else last["high"]
+            position = 0 if high is None else int(high) + 1
+        await Stage.insert(
+            Stage(
+                id=stage_id,
+                tenant_id=current.tenant_id,
+                pipeline_id=pipeline_id,
+                name=name,
+                position=position,
+                kind=kind,
             )
-        await conn.execute(
-            "insert into stages (id, tenant_id, pipeline_id, name, position, kind)"
-            " values ($1, $2, $3, $4, $5, $6)",
-            stage_id,
-            current.tenant_id,
-            pipeline_id,
-            name,
-            position,
-            kind,
         )
         _announce(current.tenant_id, pipeline_id)
     return stage_id
@@ -241,29 +241,33 @@ async def update_stage(
 ) -> None:
     """Rename a stage or change its kind (open, won, lost), if it is still at `version`."""
     _require_admin(current)
-    async with tenant_transaction(current.tenant_id, current.user_id) as conn:
-        pipeline_id = await conn.fetchval(
-            "update stages set name = $3, kind = $4, version = version + 1, updated_at = now()"
-            " where id = $1 and version = $2 returning pipeline_id",
-            stage_id,
-            version,
-            name,
-            kind,
+    async with tenant_transaction(current.tenant_id, current.user_id):
+        done = await (
+            Stage.update(
+                {
+                    Stage.name: name,
+                    Stage.kind: kind,
+                    Stage.version: Stage.version + 1,
+                    Stage.updated_at: NOW,
+                }
+            )
+            .where((Stage.id == stage_id) & (Stage.version == version))
+            .returning(Stage.pipeline_id)
         )
-        if pipeline_id is None:
-            row = await conn.fetchrow("select * from stages where id = $1", stage_id)
+        if not done:
+            row = await Stage.objects().where(Stage.id == stage_id).first()
             if row is None:
                 raise RecordNotFound("stage")
             raise await edit_conflict(
                 "stage",
                 stage_id,
                 "stage",
-                {"name": row["name"], "kind": row["kind"]},
+                {"name": row.name, "kind": row.kind},
                 {"name": name, "kind": kind},
                 ("name", "kind"),
-                row["version"],
+                row.version,
             )
-        _announce(current.tenant_id, pipeline_id)
+        _announce(current.tenant_id, UUID(str(done[0]["pipeline_id"])))
 
 
 async def reorder_stages(current: Current, pipeline_id: UUID, ordered: list[UUID]) -> None:
@@ -275,10 +279,10 @@ async def reorder_stages(current: Current, pipeline_id: UUID, ordered: list[UUID
             raise RecordNotFound("pipeline")
         if sorted(ordered) != sorted(s.id for s in stages):
             raise FormInvalid({"form": "The stages changed meanwhile. Reload and try again."})
-        await conn.executemany(
-            "update stages set position = $2, updated_at = now() where id = $1",
-            [(stage_id, index) for index, stage_id in enumerate(ordered)],
-        )
+        for index, stage_id in enumerate(ordered):
+            await Stage.update({Stage.position: index, Stage.updated_at: NOW}).where(
+                Stage.id == stage_id
+            )
         _announce(current.tenant_id, pipeline_id)
 
 
@@ -286,9 +290,10 @@ async def move_stage(current: Current, stage_id: UUID, direction: str) -> None:
     """Move a stage one place left ("up") or right ("down")."""
     _require_admin(current)
     async with tenant_transaction(current.tenant_id, current.user_id) as conn:
-        pipeline_id = await conn.fetchval("select pipeline_id from stages where id = $1", stage_id)
-        if pipeline_id is None:
+        found = await Stage.select(Stage.pipeline_id).where(Stage.id == stage_id).first()
+        if found is None:
             raise RecordNotFound("stage")
+        pipeline_id = UUID(str(found["pipeline_id"]))
         order = [s.id for s in await fetch_stages(conn, pipeline_id)]
     index = order.index(stage_id)
     other = index - 1 if direction == "up" else index + 1
@@ -300,26 +305,22 @@ async def move_stage(current: Current, stage_id: UUID, direction: str) -> None:
 async def delete_stage(current: Current, stage_id: UUID, version: int) -> None:
     """Delete a stage that has no deals (a pipeline keeps at least one stage), as shown."""
     _require_admin(current)
-    async with tenant_transaction(current.tenant_id, current.user_id) as conn:
-        row = await conn.fetchrow("select * from stages where id = $1 for update", stage_id)
+    async with tenant_transaction(current.tenant_id, current.user_id):
+        row = await Stage.objects().where(Stage.id == stage_id).lock_rows("UPDATE").first()
         if row is None:
             raise RecordNotFound("stage")
-        if row["version"] != version:
-            raise await stale_page("stage", stage_id, "stage", row["version"])
-        deals = await conn.fetchval("select count(*) from deals where stage_id = $1", stage_id)
+        if row.version != version:
+            raise await stale_page("stage", stage_id, "stage", row.version)
+        deals = await Deal.count().where(Deal.stage_id == stage_id)
         if deals:
-            raise FormInvalid(
-                {"form": f"“{row['name']}” still has {deals} deal(s). Move them first."}
-            )
-        left = await conn.fetchval(
-            "select count(*) from stages where pipeline_id = $1 and id <> $2",
-            row["pipeline_id"],
-            stage_id,
+            raise FormInvalid({"form": f"“{row.name}” still has {deals} deal(s). Move them first."})
+        left = await Stage.count().where(
+            (Stage.pipeline_id == row.pipeline_id) & (Stage.id != stage_id)
         )
         if not left:
             raise FormInvalid({"form": "A pipeline needs at least one stage."})
         try:
-            await conn.execute("delete from stages where id = $1", stage_id)
+            await Stage.delete().where(Stage.id == stage_id)
         except asyncpg.ForeignKeyViolationError as exc:  # a deal arrived meanwhile
             raise FormInvalid({"form": "A deal was just moved into this stage."}) from exc
-        _announce(current.tenant_id, row["pipeline_id"])
+        _announce(current.tenant_id, row.pipeline_id)

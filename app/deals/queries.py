@@ -1,17 +1,19 @@
-"""The deals' SQL that Piccolo cannot say well, as named typed functions: the card select,
-the board's lock and position arithmetic, and the joined read a move decides on. Ordinary
+"""The deals' SQL that Piccolo cannot say well, as named typed functions: the card select and
+its keyset pages, joined reads and pickers, the default pipeline's race-free insert, the
+board's lock and position arithmetic, and the joined read a move decides on. Ordinary
 single-table reads and writes go through the Piccolo tables (app/deals/tables.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 from uuid import UUID
 
 import asyncpg
 import msgspec
 
-from app.deals.schemas import Column, DealCard, PipelineInfo, StageInfo
+from app.core.paging import Params, SortSpec, keyset_page, like_pattern
+from app.core.rows import Row, as_struct, as_structs
+from app.deals.schemas import Column, ContactRef, DealCard, DealPage, StageInfo
 
 CARD_SELECT = """
 select d.id, d.title, d.amount, d.currency, d.pipeline_id, d.stage_id,
@@ -25,37 +27,116 @@ left join companies c on c.id = d.company_id
 """
 
 
-def card_from_row(row: asyncpg.Record | dict[str, Any]) -> DealCard:
-    return DealCard(
-        id=row["id"],
-        title=row["title"],
-        amount=row["amount"],
-        currency=row["currency"],
-        pipeline_id=row["pipeline_id"],
-        stage_id=row["stage_id"],
-        stage_name=row["stage_name"],
-        stage_kind=row["stage_kind"],
-        position=row["position"],
-        version=row["version"],
-        expected_close_date=row["expected_close_date"],
-        owner_id=row["owner_id"],
-        owner_name=row["owner_name"],
-        company_id=row["company_id"],
-        company_name=row["company_name"],
-        lost_reason=row["lost_reason"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
+def card_from_row(row: Row) -> DealCard:
+    return as_struct(DealCard, row)
+
+
+async def deal_card(conn: asyncpg.Connection, deal_id: UUID) -> DealCard | None:
+    """One deal as its card (stage, owner and company names joined), or None."""
+    row = await conn.fetchrow(CARD_SELECT + " where d.id = $1", deal_id)
+    return None if row is None else card_from_row(row)
+
+
+SORTS: dict[str, SortSpec] = {
+    "newest": SortSpec("Newest first", ("d.created_at", "d.id"), ("ts", "uuid"), True),
+    "title": SortSpec("Title A-Z", ("lower(d.title)", "d.id"), ("text", "uuid")),
+    "amount": SortSpec("Largest amount", ("d.amount", "d.id"), ("decimal", "uuid"), True),
+    "close": SortSpec(
+        "Closing soonest",
+        ("coalesce(d.expected_close_date, 'infinity'::date)", "d.id"),
+        ("date", "uuid"),
+    ),
+}
+
+
+async def deal_page(
+    conn: asyncpg.Connection, query: str, sort: str, cursor: str, limit: int
+) -> DealPage:
+    """A keyset page of cards whose title or company contains `query` (already tidied), in
+    the `sort` order (newest when unknown), after `cursor`."""
+    spec = SORTS.get(sort, SORTS["newest"])
+    params = Params()
+    where: list[str] = []
+    if query:
+        pattern = params.add(like_pattern(query))
+        where.append(f"(lower(d.title) like {pattern} or lower(d.company_name) like {pattern})")
+    page = await keyset_page(
+        conn,
+        select="d.*",
+        from_sql=f"({CARD_SELECT}) d",  # the card's columns, the names the sorts use
+        where=where,
+        params=params,
+        spec=spec,
+        after=cursor or None,
+        limit=limit,
     )
+    return DealPage(deals=[card_from_row(r) for r in page.rows], next_cursor=page.next_cursor)
 
 
-def stage_from_row(row: asyncpg.Record) -> StageInfo:
-    return StageInfo(
-        row["id"], row["pipeline_id"], row["name"], row["position"], row["kind"], row["version"]
+async def deal_contact_refs(conn: asyncpg.Connection, deal_id: UUID) -> list[ContactRef]:
+    """The contacts of a deal by last then first name ("(no name)" for nameless ones)."""
+    rows = await conn.fetch(
+        "select c.id, trim(c.first_name || ' ' || c.last_name) as name"
+        " from deal_contacts dc join contacts c on c.id = dc.contact_id"
+        " where dc.deal_id = $1 order by lower(c.last_name), lower(c.first_name)",
+        deal_id,
     )
+    return [ContactRef(r["id"], r["name"] or "(no name)") for r in rows]
 
 
-def pipeline_from_row(row: asyncpg.Record) -> PipelineInfo:
-    return PipelineInfo(row["id"], row["name"], row["is_default"], row["version"])
+Choices = list[tuple[str, str]]  # (id, label) pairs of a form's picker
+
+
+async def member_choices(conn: asyncpg.Connection) -> Choices:
+    """The workspace's members by name."""
+    rows = await conn.fetch(
+        "select u.id, u.name from memberships m join users u on u.id = m.user_id"
+        " order by lower(u.name)"
+    )
+    return [(str(r["id"]), r["name"]) for r in rows]
+
+
+async def company_choices(conn: asyncpg.Connection, limit: int) -> Choices:
+    """The first `limit` companies by name."""
+    rows = await conn.fetch(
+        "select id, name from companies order by lower(name), id limit $1", limit
+    )
+    return [(str(r["id"]), r["name"]) for r in rows]
+
+
+async def contact_choices(conn: asyncpg.Connection, limit: int) -> Choices:
+    """The first `limit` contacts by last then first name."""
+    rows = await conn.fetch(
+        "select id, trim(first_name || ' ' || last_name) as name from contacts"
+        " order by lower(last_name), lower(first_name), id limit $1",
+        limit,
+    )
+    return [(str(r["id"]), r["name"] or "(no name)") for r in rows]
+
+
+async def all_stages(conn: asyncpg.Connection) -> list[StageInfo]:
+    """Every stage of every pipeline, in board order (pipelines, then stages)."""
+    rows = await conn.fetch(
+        "select s.* from stages s join pipelines p on p.id = s.pipeline_id"
+        " order by p.position, p.created_at, s.position, s.created_at"
+    )
+    return as_structs(StageInfo, rows)
+
+
+async def create_default_pipeline(
+    conn: asyncpg.Connection, pipeline_id: UUID, tenant_id: UUID, name: str
+) -> bool:
+    """Insert the tenant's default pipeline unless one exists (the partial unique index on
+    `tenant_id where is_default` decides, so two racing requests make one); True if made."""
+    created = await conn.fetchval(
+        "insert into pipelines (id, tenant_id, name, position, is_default)"
+        " values ($1, $2, $3, 0, true)"
+        " on conflict (tenant_id) where is_default do nothing returning id",
+        pipeline_id,
+        tenant_id,
+        name,
+    )
+    return created is not None
 
 
 async def lock_board(conn: asyncpg.Connection, pipeline_id: UUID) -> None:
@@ -70,7 +151,7 @@ async def fetch_stages(conn: asyncpg.Connection, pipeline_id: UUID) -> list[Stag
         "select * from stages where pipeline_id = $1 order by position, created_at, id",
         pipeline_id,
     )
-    return [stage_from_row(r) for r in rows]
+    return as_structs(StageInfo, rows)
 
 
 async def fetch_columns(

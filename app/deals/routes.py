@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import partial
-from typing import Any
 from uuid import UUID
 
-from litestar import Request, Response, get, post
+from litestar import Response, get, post
 
 from app.accounts.deps import routes_at
 from app.accounts.schemas import Current
@@ -15,12 +15,12 @@ from app.core.errors import FormInvalid
 from app.core.forms import read_form, read_query
 from app.core.web import get_session, redirect, render
 from app.crm.notes import subject_panel
+from app.crm.web import Req
 from app.deals import pipelines, reading, services
 from app.deals.money import currencies
 from app.deals.schemas import DealDelete, DealEdit, DealForm, DealListQuery, PipelineQuery
 
-Req = Request[Any, Any, Any]
-BLANK_FORM: dict[str, Any] = {
+BLANK_FORM: dict[str, object] = {
     "title": "",
     "amount": "",
     "currency": "EUR",
@@ -40,7 +40,7 @@ async def _form_page(
     deal_id: UUID | None,
     refused: FormInvalid | None = None,
     *,
-    values: dict[str, Any] | None = None,
+    values: Mapping[str, object] | None = None,
 ) -> Response[str]:
     """The deal form: new, filled from the deal, or refused (messages + input kept)."""
     if refused is not None and deal_id is not None:
@@ -67,7 +67,7 @@ async def deal_list(request: Req, current: Current) -> Response[str]:
         "q": query.q,
         "sort": query.sort,
         "cursor": query.cursor,
-        "sorts": [(key, spec.label) for key, spec in reading.SORTS.items()],
+        "sorts": reading.SORT_CHOICES,
     }
     return render(request, "deals/list.html", ctx, block="results")
 
@@ -93,7 +93,7 @@ async def render_deal(
     request: Req,
     current: Current,
     deal_id: UUID,
-    extra: dict[str, Any] | None = None,
+    extra: Mapping[str, object] | None = None,
 ) -> Response[str]:
     """The deal page with its notes, tasks and timeline; `extra` carries a form's errors."""
     deal = await reading.get_deal(current, deal_id)

@@ -8,6 +8,7 @@ from uuid import UUID
 from app.accounts.services import load_current
 from app.core.db import tenant_transaction
 from app.core.forms import parse
+from app.crm.tables import Company
 from app.deals import pipelines, services
 from app.deals.schemas import DealForm
 
@@ -32,8 +33,9 @@ async def seed_deals(tenant_id: UUID, user_id: UUID) -> int:
     await pipelines.ensure_default_pipeline(tenant_id)
     board = await pipelines.load_board(current)
     by_name = {col.stage.name: col.stage.id for col in board.columns}
-    async with tenant_transaction(tenant_id, user_id) as conn:
-        companies = [r["id"] for r in await conn.fetch("select id from companies order by name")]
+    async with tenant_transaction(tenant_id, user_id):
+        rows = await Company.select(Company.id).order_by(Company.name)
+    companies = [r["id"] for r in rows]
     made = 0
     for index, (title, amount, currency, stage, days) in enumerate(DEMO_DEALS):
         if stage not in by_name:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from app.core.datamap import ContactRef, Subject, col, in_each_tenant, register, table_place, utc
 from app.core.datamap import ExportFile as File
-from app.core.db import tenant_transaction
+from app.invoices.queries import ERASE_SEND_ADDRESSES
 
 OWNER = "invoices"
 RETENTION = "until deleted by the workspace, or with it (keep invoices as long as tax law asks)"
@@ -96,25 +96,14 @@ async def _erase_recipient(contact: ContactRef) -> int:
     emails = [e.lower() for e in contact.emails]
     if not emails:
         return 0
-    async with tenant_transaction(contact.tenant_id) as conn:
-        status = await conn.execute(
-            "update invoice_sends set to_addr = $2 where lower(to_addr) = any($1::text[])",
-            emails,
-            ERASED,
-        )
-    return int(status.split()[-1])
+    return await in_each_tenant((contact.tenant_id,), ERASE_SEND_ADDRESSES, emails, ERASED)
 
 
 async def _forget_recipient(subject: Subject) -> int:
     emails = [e.lower() for e in subject.emails]
     if not emails:
         return 0
-    return await in_each_tenant(
-        subject.tenant_ids,
-        "update invoice_sends set to_addr = $2 where lower(to_addr) = any($1::text[])",
-        emails,
-        ERASED,
-    )
+    return await in_each_tenant(subject.tenant_ids, ERASE_SEND_ADDRESSES, emails, ERASED)
 
 
 def _register() -> None:

@@ -2,25 +2,31 @@
 
 from __future__ import annotations
 
-from typing import Any
 from uuid import UUID
 
 from arq import cron
+from piccolo.querystring import QueryString
 
 from app.core.crypto import all_tenant_ids
 from app.core.db import tenant_transaction
 from app.crm.activity import record_activity
 from app.invoices.schemas import invoice_number
+from app.invoices.tables import Invoice
+
+NOW = QueryString("now()")
 
 
 async def mark_overdue_in_tenant(tenant_id: UUID) -> int:
     """Sent invoices past their due date become overdue (with a timeline entry each)."""
-    async with tenant_transaction(tenant_id) as conn:
-        rows = await conn.fetch(
-            "update invoices set status = 'overdue', updated_at = now()"
-            " where tenant_id = $1 and status = 'sent' and due_date < current_date"
-            " returning id, number",
-            tenant_id,
+    async with tenant_transaction(tenant_id):
+        rows = await (
+            Invoice.update({Invoice.status: "overdue", Invoice.updated_at: NOW})
+            .where(
+                (Invoice.tenant_id == tenant_id)
+                & (Invoice.status == "sent")
+                & (Invoice.due_date < QueryString("current_date"))
+            )
+            .returning(Invoice.id, Invoice.number)
         )
         for row in rows:
             await record_activity(
@@ -35,7 +41,7 @@ async def mark_overdue_in_tenant(tenant_id: UUID) -> int:
     return len(rows)
 
 
-async def mark_overdue_invoices(ctx: dict[str, Any] | None = None) -> int:
+async def mark_overdue_invoices(ctx: dict[str, object] | None = None) -> int:
     """arq cron job; idempotent, so an hourly run catches up on any missed day."""
     return sum([await mark_overdue_in_tenant(tenant_id) for tenant_id in await all_tenant_ids()])
 

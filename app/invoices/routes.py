@@ -4,10 +4,12 @@ email to the customer."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from functools import partial
 from typing import Any
 from uuid import UUID
 
+import msgspec
 from litestar import Response, get, post
 
 from app.accounts.deps import routes_at
@@ -19,7 +21,7 @@ from app.core.forms import read_form, read_query
 from app.core.forms.parse import as_source
 from app.core.web import content_disposition, get_session, redirect, render
 from app.crm.web import Req
-from app.invoices import services
+from app.invoices import reading, services
 from app.invoices.schemas import (
     ACTION_LABELS,
     MAX_LINES,
@@ -39,7 +41,7 @@ LINE_KEY = re.compile(r"^line-(\d{1,4})-(\w+)$", re.ASCII)
 LINE_FIELDS = ("description", "quantity", "unit_price", "tax_rate")
 
 
-def _rows_in(values: dict[str, Any]) -> int:
+def _rows_in(values: Mapping[str, object]) -> int:
     """How many line rows the values hold (the highest row number sent, plus one)."""
     found = [int(m.group(1)) for m in map(LINE_KEY.match, values) if m]
     return max(found) + 1 if found else 0
@@ -51,12 +53,12 @@ async def _form_page(
     invoice_id: UUID | None,
     refused: FormInvalid | None = None,
     *,
-    values: dict[str, Any] | None = None,
+    values: Mapping[str, object] | None = None,
     rows: int | None = None,
 ) -> Response[str]:
     """The invoice form: new (one row), a draft to edit, or refused (messages + input kept);
     "Add line" adds rows in the browser (static/js/invoice-lines.js), or here without it."""
-    invoice = await services.get_invoice(current, invoice_id) if invoice_id else None
+    invoice = await reading.get_invoice(current, invoice_id) if invoice_id else None
     shown = refused.shown() if refused else values or {}
     wanted = rows if rows is not None else _rows_in(shown)
     ctx = {
@@ -65,7 +67,7 @@ async def _form_page(
         "invoice": invoice,
         "line_count": min(max(wanted, 1), MAX_LINES),
         "max_lines": MAX_LINES,
-        **await services.form_choices(current),
+        **msgspec.structs.asdict(await reading.form_choices(current)),
     }
     return render(request, "invoices/form.html", ctx, block="form")
 
@@ -99,7 +101,7 @@ async def _line_action(
 @get("/invoices")
 async def invoice_list(request: Req, current: Current) -> Response[str]:
     query = read_query(request, InvoiceListQuery)
-    items, next_key = await services.list_invoices(current, query.status, query.before)
+    items, next_key = await reading.list_invoices(current, query.status, query.before)
     ctx = {"invoices": items, "status": query.status, "statuses": STATUSES, "next_key": next_key}
     return render(request, "invoices/list.html", ctx)
 
@@ -107,11 +109,11 @@ async def invoice_list(request: Req, current: Current) -> Response[str]:
 @get("/invoices/new")
 async def invoice_new(request: Req, current: Current) -> Response[str]:
     company = read_query(request, NewInvoiceQuery).company
-    choices = await services.form_choices(current)
+    choices = await reading.form_choices(current)
     values = {
         "company_id": str(company or ""),
         "currency": "EUR",
-        "due_date": choices["default_due"],
+        "due_date": choices.default_due,
     }
     return await _form_page(request, current, None, values=values)
 
@@ -135,13 +137,13 @@ async def _detail(
     *,
     send_refused: FormInvalid | None = None,
 ) -> Response[str]:
-    invoice = await services.get_invoice(current, invoice_id)
+    invoice = await reading.get_invoice(current, invoice_id)
     errors = refused.errors if refused else {}
     if send_refused is not None:
         send_values = send_refused.shown()
     else:
-        to_addr = await services.customer_email(current, invoice["company_id"])
-        send_values = services.send_defaults(invoice, to_addr)
+        to_addr = await reading.customer_email(current, invoice.company_id)
+        send_values = reading.send_defaults(invoice, to_addr)
     ctx = {
         "invoice": invoice,
         "errors": errors,
@@ -176,16 +178,16 @@ async def invoice_detail(request: Req, current: Current, invoice_ref: str) -> Re
 
 @get("/invoices/{invoice_id:uuid}/print")
 async def invoice_print(request: Req, current: Current, invoice_id: UUID) -> Response[str]:
-    invoice = await services.get_invoice(current, invoice_id)
+    invoice = await reading.get_invoice(current, invoice_id)
     return render(request, "invoices/print.html", {"invoice": invoice, "pdf": False})
 
 
 async def _pdf(current: Current, invoice_id: UUID) -> Response[bytes]:
     """The invoice as a PDF, from the print page's template (another workspace's id: 404)."""
-    invoice = await services.get_invoice(current, invoice_id)
-    pdf = await services.render_pdf(invoice)
+    invoice = await reading.get_invoice(current, invoice_id)
+    pdf = await reading.render_pdf(invoice)
     headers = {
-        "Content-Disposition": content_disposition(f"{invoice['label']}.pdf", "inline"),
+        "Content-Disposition": content_disposition(f"{invoice.label}.pdf", "inline"),
         "Cache-Control": "private, no-store",
     }
     return Response(pdf, media_type="application/pdf", headers=headers)
@@ -206,11 +208,11 @@ async def invoice_send(request: Req, current: Current, invoice_id: UUID) -> Resp
 
 @get("/invoices/{invoice_id:uuid}/edit")
 async def invoice_edit(request: Req, current: Current, invoice_id: UUID) -> Response[str]:
-    invoice = await services.get_invoice(current, invoice_id)
-    if invoice["status"] != "draft":
+    invoice = await reading.get_invoice(current, invoice_id)
+    if invoice.status != "draft":
         get_session(request).flash("error", "Only drafts can be edited.")
         return redirect(request, f"/invoices/{invoice_id}")
-    return await _form_page(request, current, invoice_id, values=services.as_form(invoice))
+    return await _form_page(request, current, invoice_id, values=reading.as_form(invoice))
 
 
 @post("/invoices/{invoice_id:uuid}/edit")

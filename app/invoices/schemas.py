@@ -41,6 +41,10 @@ TOTAL_MAX = Decimal("99999999999.99")
 CURRENCY_MESSAGE = f"Choose one of {', '.join(CURRENCIES)}."
 
 
+# an invoice's stored fields besides its lines: what an edit changes and a conflict compares
+INVOICE_FIELDS = ("company_id", "deal_id", "currency", "issue_date", "due_date", "notes")
+
+
 def invoice_number(number: int) -> str:
     return f"INV-{number:05d}"
 

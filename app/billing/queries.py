@@ -1,0 +1,173 @@
+"""Billing's SQL that Piccolo cannot say well, as named typed functions: the usage counts, the
+notice recipients, the once-only grace claim, the invoice upsert that never lowers a payment,
+and the reads and wipes by the customer inside a stored event's JSON. Ordinary single-table
+reads and writes go through the Piccolo tables (app/billing/tables.py)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+import asyncpg
+import msgspec
+
+from app.core.rows import as_structs
+
+
+class Usage(msgspec.Struct, frozen=True):
+    """What a tenant uses of its plan's limits."""
+
+    members: int
+    pending_invites: int
+    records: int
+
+    @property
+    def seats(self) -> int:
+        return self.members + self.pending_invites
+
+
+async def usage(conn: asyncpg.Connection) -> Usage:
+    """The tenant's members, open invitations and records (contacts plus companies)."""
+    row = await conn.fetchrow(
+        "select (select count(*) from memberships) as members,"
+        " (select count(*) from invitations where accepted_at is null and revoked_at is null"
+        "  and expires_at > now()) as pending,"
+        " (select count(*) from contacts) + (select count(*) from companies) as records"
+    )
+    assert row is not None
+    return Usage(int(row["members"]), int(row["pending"]), int(row["records"]))
+
+
+class Recipient(msgspec.Struct, frozen=True):
+    """An owner or admin a billing notice goes to, with the workspace's name."""
+
+    id: UUID
+    email: str
+    name: str
+    company: str
+
+
+async def notice_recipients(conn: asyncpg.Connection) -> list[Recipient]:
+    """The workspace's owners and admins, longest-standing first."""
+    rows = await conn.fetch(
+        "select u.id, u.email, u.name, t.name as company from memberships m"
+        " join users u on u.id = m.user_id join tenants t on t.id = m.tenant_id"
+        " where m.role in ('owner', 'admin') order by m.created_at"
+    )
+    return as_structs(Recipient, rows)
+
+
+async def claim_grace_notice(conn: asyncpg.Connection) -> bool:
+    """Mark the current grace period as announced; False when it already was (this lapse)."""
+    claimed = await conn.fetchval(
+        "update billing_accounts set grace_notice_for = grace_until"
+        " where grace_notice_for is distinct from grace_until returning 1"
+    )
+    return bool(claimed)
+
+
+class InvoiceRecord(msgspec.Struct, frozen=True):
+    """A Stripe invoice as a webhook reported it."""
+
+    stripe_invoice_id: str
+    number: str | None
+    status: str
+    amount_due: int
+    amount_paid: int
+    currency: str
+    hosted_invoice_url: str | None
+    invoice_created: datetime | None
+
+
+async def upsert_invoice(conn: asyncpg.Connection, tenant_id: UUID, inv: InvoiceRecord) -> None:
+    """Insert or refresh the invoice; the amount paid never goes down."""
+    await conn.execute(
+        "insert into billing_invoices (tenant_id, stripe_invoice_id, number, status, amount_due,"
+        " amount_paid, currency, hosted_invoice_url, invoice_created)"
+        " values ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+        " on conflict (tenant_id, stripe_invoice_id) do update set number = excluded.number,"
+        " status = excluded.status, amount_due = excluded.amount_due,"
+        " amount_paid = greatest(billing_invoices.amount_paid, excluded.amount_paid),"
+        " hosted_invoice_url = excluded.hosted_invoice_url, updated_at = now()",
+        tenant_id,
+        inv.stripe_invoice_id,
+        inv.number,
+        inv.status,
+        inv.amount_due,
+        inv.amount_paid,
+        inv.currency,
+        inv.hosted_invoice_url,
+        inv.invoice_created,
+    )
+
+
+async def recent_invoices(conn: asyncpg.Connection, limit: int) -> list[InvoiceRecord]:
+    """The tenant's latest invoices, newest first (undated ones last)."""
+    rows = await conn.fetch(
+        "select stripe_invoice_id, number, status, amount_due, amount_paid, currency,"
+        " hosted_invoice_url, invoice_created from billing_invoices"
+        " order by invoice_created desc nulls last limit $1",
+        limit,
+    )
+    return as_structs(InvoiceRecord, rows)
+
+
+async def unprocessed_events_of_customer(conn: asyncpg.Connection, customer_id: str) -> int:
+    """How many received events about `customer_id` are not applied yet."""
+    pending = await conn.fetchval(
+        "select count(*) from stripe_events where processed_at is null"
+        " and payload -> 'data' -> 'object' ->> 'customer' = $1",
+        customer_id,
+    )
+    return int(pending or 0)
+
+
+async def wipe_events_of_customer(conn: asyncpg.Connection, customer_id: str) -> None:
+    """Empty the payloads of the events that named `customer_id` (their ids stay)."""
+    await conn.execute(
+        "update stripe_events set payload = '{}'::jsonb"
+        " where payload -> 'data' -> 'object' ->> 'customer' = $1",
+        customer_id,
+    )
+
+
+async def stale_unprocessed_events(
+    conn: asyncpg.Connection, older_than_seconds: int, limit: int
+) -> list[str]:
+    """Ids of events received more than `older_than_seconds` ago (database clock) and still
+    not applied, in Stripe's order."""
+    rows = await conn.fetch(
+        "select id from stripe_events where processed_at is null"
+        " and received_at < now() - make_interval(secs => $1) order by created, received_at"
+        " limit $2",
+        older_than_seconds,
+        limit,
+    )
+    return [str(r["id"]) for r in rows]
+
+
+async def account_as_stored(conn: asyncpg.Connection) -> dict[str, object] | None:
+    """The tenant's billing_accounts row, every column in the table's own order (what the
+    data map shows a person), or None."""
+    row = await conn.fetchrow("select * from billing_accounts")
+    return None if row is None else dict(row)
+
+
+async def invoices_as_stored(conn: asyncpg.Connection, limit: int) -> list[dict[str, object]]:
+    """The tenant's latest invoices as the data map shows them, newest first."""
+    rows = await conn.fetch(
+        "select number, status, amount_due, amount_paid, currency, invoice_created"
+        " from billing_invoices order by invoice_created desc nulls last limit $1",
+        limit,
+    )
+    return [dict(r) for r in rows]
+
+
+async def empty_events_mentioning(conn: asyncpg.Connection, patterns: list[str]) -> int:
+    """Empty the payloads that contain any of the ILIKE `patterns`; how many were emptied."""
+    status = await conn.execute(
+        "update stripe_events set payload = '{}'::jsonb where payload <> '{}'::jsonb"
+        " and payload::text ilike any($1::text[])",
+        patterns,
+    )
+    return int(status.split()[-1])

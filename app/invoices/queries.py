@@ -1,0 +1,225 @@
+"""The invoices' SQL that Piccolo cannot say well, as named typed functions: the per-tenant
+number counter, the joined reads of the invoice page, the list's keyset pages and the form's
+pickers. Ordinary single-table reads and writes go through the Piccolo tables
+(app/invoices/tables.py)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from uuid import UUID
+
+import asyncpg
+import msgspec
+
+from app.core.paging import Params, SortSpec, keyset_page
+from app.core.rows import as_struct, as_structs
+
+
+async def next_number(conn: asyncpg.Connection, tenant_id: UUID) -> int:
+    """The tenant's next invoice number: one counter row per tenant, bumped atomically (the row
+    lock holds until commit, so concurrent invoices queue up and numbers never repeat)."""
+    number = await conn.fetchval(
+        "insert into invoice_counters (tenant_id, last_number) values ($1, 1)"
+        " on conflict (tenant_id) do update set last_number = invoice_counters.last_number + 1"
+        " returning last_number",
+        tenant_id,
+    )
+    return int(number)
+
+
+class InvoiceHead(msgspec.Struct, kw_only=True):
+    """An invoice row with the names its pages print: customer, deal, seller."""
+
+    id: UUID
+    tenant_id: UUID
+    number: int
+    company_id: UUID
+    deal_id: UUID | None
+    currency: str
+    status: str
+    issue_date: date
+    due_date: date
+    notes: str
+    version: int
+    subtotal: Decimal
+    tax_total: Decimal
+    total: Decimal
+    sent_at: datetime | None
+    paid_at: datetime | None
+    voided_at: datetime | None
+    created_by: UUID | None
+    created_at: datetime
+    updated_at: datetime
+    company_name: str
+    company_address: str | None
+    company_domain: str | None
+    deal_title: str | None
+    tenant_name: str
+    seller_legal_name: str
+    seller_address: str
+    seller_vat_id: str
+    seller_payment_details: str
+    seller_footer: str
+
+
+async def invoice_head(conn: asyncpg.Connection, invoice_id: UUID) -> InvoiceHead | None:
+    """The invoice with its company, deal, workspace and seller details, or None."""
+    row = await conn.fetchrow(
+        "select i.*, co.name as company_name, co.address as company_address,"
+        " co.domain as company_domain, d.title as deal_title, t.name as tenant_name,"
+        " coalesce(s.legal_name, '') as seller_legal_name,"
+        " coalesce(s.address, '') as seller_address, coalesce(s.vat_id, '') as seller_vat_id,"
+        " coalesce(s.payment_details, '') as seller_payment_details,"
+        " coalesce(s.invoice_footer, '') as seller_footer"
+        " from invoices i join companies co on co.id = i.company_id"
+        " left join deals d on d.id = i.deal_id join tenants t on t.id = i.tenant_id"
+        " left join seller_details s on s.tenant_id = i.tenant_id"
+        " where i.id = $1",
+        invoice_id,
+    )
+    return None if row is None else as_struct(InvoiceHead, row)
+
+
+class SendRecord(msgspec.Struct, kw_only=True):
+    """One email of an invoice and what became of its outbox mail (`state`, in words)."""
+
+    created_at: datetime
+    to_addr: str
+    subject: str
+    sender: str | None
+    sent_at: datetime | None
+    failed_at: datetime | None
+    last_error: str | None
+    attempts: int | None
+    outbox_row: int | None
+    state: str = ""
+
+
+async def invoice_sends(conn: asyncpg.Connection, invoice_id: UUID, limit: int) -> list[SendRecord]:
+    """The invoice's latest `limit` emails, newest first, with sender and delivery."""
+    rows = await conn.fetch(
+        "select s.created_at, s.to_addr, s.subject, u.name as sender, o.sent_at,"
+        " o.failed_at, o.last_error, o.attempts, o.id as outbox_row"
+        " from invoice_sends s left join users u on u.id = s.sent_by"
+        " left join outbox o on o.id = s.outbox_id"
+        " where s.invoice_id = $1 order by s.created_at desc limit $2",
+        invoice_id,
+        limit,
+    )
+    return as_structs(SendRecord, rows)
+
+
+async def sends_in_last_day(conn: asyncpg.Connection, invoice_id: UUID) -> int:
+    """How many times the invoice was emailed in the last 24 hours."""
+    recent = await conn.fetchval(
+        "select count(*) from invoice_sends where invoice_id = $1"
+        " and created_at > now() - interval '1 day'",
+        invoice_id,
+    )
+    return int(recent)
+
+
+class InvoiceListRow(msgspec.Struct, kw_only=True):
+    """An invoice as the list shows it."""
+
+    id: UUID
+    number: int
+    status: str
+    currency: str
+    total: Decimal
+    due_date: date
+    issue_date: date
+    company_name: str
+    label: str = ""
+
+
+NEWEST_NUMBER = SortSpec("Newest first", ("i.number",), ("int",), descending=True)
+
+
+async def invoice_page(
+    conn: asyncpg.Connection, tenant_id: UUID, status: str, before: str | None, limit: int
+) -> tuple[list[InvoiceListRow], str | None]:
+    """Newest number first (keyset on number), only `status` when given; the rows and the
+    next page's cursor."""
+    params = Params()
+    where = [f"i.tenant_id = {params.add(tenant_id)}"]
+    if status:
+        where.append(f"i.status = {params.add(status)}")
+    page = await keyset_page(
+        conn,
+        select="i.id, i.number, i.status, i.currency, i.total, i.due_date, i.issue_date,"
+        " co.name as company_name",
+        from_sql="invoices i join companies co on co.id = i.company_id",
+        where=where,
+        params=params,
+        spec=NEWEST_NUMBER,
+        after=before,
+        limit=limit,
+    )
+    return as_structs(InvoiceListRow, page.rows), page.next_cursor
+
+
+Choices = list[tuple[str, str]]  # (id, label) pairs of a form's picker
+
+
+async def company_choices(conn: asyncpg.Connection, limit: int) -> Choices:
+    """The first `limit` companies by name."""
+    rows = await conn.fetch(
+        "select id, name from companies order by lower(name), id limit $1", limit
+    )
+    return [(str(r["id"]), r["name"]) for r in rows]
+
+
+async def deal_choices(conn: asyncpg.Connection, limit: int) -> Choices:
+    """The first `limit` deals by title."""
+    rows = await conn.fetch("select id, title from deals order by lower(title), id limit $1", limit)
+    return [(str(r["id"]), r["title"]) for r in rows]
+
+
+class EncryptedEmails(msgspec.Struct, frozen=True):
+    """A contact's id and its encrypted email addresses (decrypted by the caller)."""
+
+    id: UUID
+    emails_enc: list[str]
+
+
+async def company_contact_emails(
+    conn: asyncpg.Connection, company_id: UUID, limit: int
+) -> list[EncryptedEmails]:
+    """The company's first `limit` contacts (oldest first) that have an email address."""
+    rows = await conn.fetch(
+        "select id, emails_enc from contacts where company_id = $1"
+        " and cardinality(emails_enc) > 0 order by created_at, id limit $2",
+        company_id,
+        limit,
+    )
+    return as_structs(EncryptedEmails, rows)
+
+
+# A person's email address leaves the invoices' send records (when and what stay): $1 the
+# lower-cased addresses, $2 what replaces them; run per tenant by the data map.
+ERASE_SEND_ADDRESSES = (
+    "update invoice_sends set to_addr = $2 where lower(to_addr) = any($1::text[])"
+)
+
+
+# The deals domain is a sibling (neither imports the other), so its rows are read by name here.
+
+
+async def deal_title(conn: asyncpg.Connection, deal_id: UUID) -> str | None:
+    """The title of a deal of the workspace, or None."""
+    title = await conn.fetchval("select title from deals where id = $1", deal_id)
+    return None if title is None else str(title)
+
+
+class DealOwner(msgspec.Struct, frozen=True):
+    """The company a deal is with (None: no company)."""
+
+    company_id: UUID | None
+
+
+async def deal_owner(conn: asyncpg.Connection, deal_id: UUID) -> DealOwner | None:
+    """Which company a deal of the workspace is with; None when there is no such deal."""
+    row = await conn.fetchrow("select company_id from deals where id = $1", deal_id)
+    return None if row is None else as_struct(DealOwner, row)
