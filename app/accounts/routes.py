@@ -34,7 +34,7 @@ async def sign_in(
         workspaces = await services.list_workspaces(user_id)  # active workspaces only
         if not workspaces:
             raise FormInvalid({"form": "Your account isn't part of any workspace any more."})
-        tenant_id = UUID(str(workspaces[0]["tenant_id"]))
+        tenant_id = workspaces[0].tenant_id
     sessions.rotate(session)
     session.user_id = str(user_id)
     session.tenant_id = str(tenant_id)

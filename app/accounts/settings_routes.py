@@ -171,7 +171,7 @@ async def workspaces_page(request: Req, current: Current) -> Response[str]:
 @post("/workspaces/{tenant_id:uuid}/switch")
 async def workspace_switch(request: Req, current: Current, tenant_id: UUID) -> Response[str]:
     """Open another workspace the user belongs to (membership checked, else 404)."""
-    if tenant_id not in {w["tenant_id"] for w in await services.list_workspaces(current.user_id)}:
+    if tenant_id not in {w.tenant_id for w in await services.list_workspaces(current.user_id)}:
         raise RecordNotFound()
     session = get_session(request)
     session.tenant_id = str(tenant_id)
