@@ -286,11 +286,11 @@ def register_encrypted_column(
 
 async def all_tenant_ids() -> list[UUID]:
     """Every tenant's id, for platform jobs that visit tenants one by one (RLS hides them)."""
+    from app.core import queries
     from app.core.db import global_transaction
 
     async with global_transaction() as conn:
-        rows = await conn.fetch("select t.id from odex_private.tenant_ids() as t(id)")
-    return [r["id"] for r in rows]
+        return await queries.tenant_ids(conn)
 
 
 # Modules whose import registers encrypted columns (owners add a line here).
