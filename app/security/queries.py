@@ -11,6 +11,7 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
+from app.core.crypto import EncryptedColumn
 from app.core.rows import maybe_row_as, rows_as
 
 
@@ -228,3 +229,41 @@ async def lock_alert(conn: asyncpg.Connection, alert_id: UUID) -> dict[str, obje
     """An alert's row, locked for an acknowledgement or a session revoke."""
     row = await conn.fetchrow("select * from security_alerts where id = $1 for update", alert_id)
     return None if row is None else dict(row)
+
+
+# ---- key rotation (table and column names come from the registry, checked identifiers) ----
+
+RowKey = UUID | str | int
+Encrypted = str | list[str]
+
+
+async def stale_encrypted_values(
+    conn: asyncpg.Connection, col: EncryptedColumn, current: str, batch: int, after: RowKey | None
+) -> list[tuple[RowKey, Encrypted]]:
+    """Up to `batch` rows of a registered column (after key `after`) holding a value not yet
+    prefixed `current`, locked (other rotators skip them): (row key, value)."""
+    if col.is_array:
+        stale = (
+            f"exists (select 1 from unnest({col.column}) as e(v)"
+            " where v <> '' and left(v, $1) <> $2)"
+        )
+    else:
+        stale = f"{col.column} <> '' and left({col.column}, $1) <> $2"
+    after_sql = f"and {col.key} > $4 " if after is not None else ""
+    args: list[object] = [len(current), current, batch] + ([after] if after is not None else [])
+    rows = await conn.fetch(
+        f"select {col.key} as k, {col.column} as v from {col.table} "
+        f"where {col.column} is not null and {stale} {after_sql}"
+        f"order by {col.key} limit $3 for update skip locked",
+        *args,
+    )
+    return [(r["k"], r["v"]) for r in rows]
+
+
+async def write_encrypted_values(
+    conn: asyncpg.Connection, col: EncryptedColumn, updates: list[tuple[RowKey, Encrypted]]
+) -> None:
+    """Store re-encrypted values of a registered column by row key."""
+    await conn.executemany(
+        f"update {col.table} set {col.column} = $2 where {col.key} = $1", updates
+    )
