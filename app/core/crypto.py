@@ -28,7 +28,6 @@ import hmac
 import re
 import secrets
 from dataclasses import dataclass
-from typing import Any
 from uuid import UUID
 
 from cryptography.exceptions import InvalidTag
@@ -120,7 +119,7 @@ class Binding:
         return "\x1f".join(parts).encode()
 
 
-def bind(table: str, column: str, row: Any, tenant: UUID | None = None) -> Binding:
+def bind(table: str, column: str, row: object, tenant: UUID | None = None) -> Binding:
     """The binding of `table.column` in the row whose key is `row` (of `tenant`, if any)."""
     return Binding(table, column, str(row), tenant)
 

@@ -58,7 +58,7 @@ def holder_pid(owner: str) -> int:
     return int(owner.split(":")[1])
 
 
-def job_key(function: str, *args: Any) -> str:
+def job_key(function: str, *args: object) -> str:
     """The lease's name: the arq function and its arguments, e.g. `run_export:<tenant>:<id>`."""
     return ":".join([function, *(str(a) for a in args)])
 
@@ -79,7 +79,7 @@ class Lease:
 _current: contextvars.ContextVar[Lease | None] = contextvars.ContextVar("odex_lease", default=None)
 
 
-async def _acquire(key: str, function: str, args: list[Any], repeatable: bool) -> Lease | None:
+async def _acquire(key: str, function: str, args: list[object], repeatable: bool) -> Lease | None:
     """Take the job's lease unless a live worker holds it (or, for one-off jobs, it is done)."""
     ttl = get_settings().job_lease_seconds
     owner = worker_id()
@@ -216,7 +216,7 @@ async def _hand_back(lease: Lease, why: str) -> None:
         await _end(lease, status, f"interrupted: {why}")
 
 
-async def schedule(function: str, *args: Any) -> None:
+async def schedule(function: str, *args: object) -> None:
     """Queue a leased job from inside a transaction: its row commits with the caller's write
     and arq gets it after commit. If that enqueue is lost (Valkey down), the takeover cron
     queues it again, so a user's export or import is never silently dropped."""
@@ -235,7 +235,7 @@ async def schedule(function: str, *args: Any) -> None:
         after_commit(enqueue)
 
 
-async def take_over_jobs(ctx: Any = None) -> int:
+async def take_over_jobs(ctx: object = None) -> int:
     """Cron (every 5 s): re-queue jobs whose worker died (lease ran out) or whose queueing was
     lost; returns how many. Also forgets finished runs after KEEP_FINISHED_DAYS."""
     lost_after = 2 * get_settings().job_lease_seconds

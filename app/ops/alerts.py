@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import logging
 import uuid
-from typing import Any
+from datetime import datetime
 from uuid import UUID
 
+import msgspec
 from piccolo.querystring import QueryString
 
 from app.accounts.schemas import Current
@@ -15,6 +16,7 @@ from app.accounts.tables import User
 from app.core.db import global_transaction
 from app.core.errors import Forbidden, RecordNotFound
 from app.core.mail import queue_mail
+from app.core.rows import rows_as
 from app.ops import queries
 from app.ops.tables import OperatorAlert
 from app.settings import get_settings
@@ -58,14 +60,26 @@ def require_staff(current: Current) -> None:
         raise Forbidden("Only Odex staff (the platform's operators) can see operator alerts.")
 
 
-async def recent_alerts(current: Current, limit: int = 100) -> list[dict[str, Any]]:
+class OperatorAlertRow(msgspec.Struct, frozen=True):
+    """An operator alert as the staff page lists it."""
+
+    id: UUID
+    kind: str
+    summary: str
+    details: str
+    created_at: datetime
+    acknowledged_at: datetime | None
+    acknowledged_by: UUID | None
+
+
+async def recent_alerts(current: Current, limit: int = 100) -> list[OperatorAlertRow]:
     """The newest operator alerts (the staff page)."""
     require_staff(current)
     async with global_transaction():
         rows = await (
             OperatorAlert.select().order_by(OperatorAlert.created_at, ascending=False).limit(limit)
         )
-    return rows
+    return rows_as(OperatorAlertRow, rows)
 
 
 async def acknowledge(current: Current, alert_id: UUID) -> bool:

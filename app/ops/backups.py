@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import asyncpg
 
@@ -290,7 +291,7 @@ async def prune_backups(settings: Settings, targets: list[BackupTarget] | None =
         [(row["id"], row["started_at"]) for row in rows], Retention.from_settings(settings)
     )
     keys = backup_keys(settings)
-    anchors: dict[str, Any] = {}  # target label -> the newest copy there that verifies
+    anchors: dict[str, UUID] = {}  # target label -> the newest copy there that verifies
     problems: list[str] = []
     for target in targets:
         for row in (r for r in rows if target.label in (r["targets"] or [])):

@@ -16,6 +16,7 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
+import msgspec
 
 from app.accounts.schemas import Current
 from app.accounts.services import workspaces_of
@@ -24,6 +25,7 @@ from app.core import sessions
 from app.core.db import after_commit
 from app.core.errors import Forbidden, RecordNotFound
 from app.core.mail import queue_mail
+from app.core.rows import row_as
 from app.core.templating import render_html
 from app.realtime.channels import alerts_channel, publish
 from app.security import queries
@@ -52,6 +54,22 @@ KINDS: dict[str, tuple[str, str]] = {
 }
 PAGE_SIZE = 30
 log = logging.getLogger("odex.security")
+
+
+class AlertView(msgspec.Struct):
+    """A security alert as its card shows it (changed in place by an acknowledgement)."""
+
+    id: UUID
+    kind: str
+    summary: str
+    details: dict[str, object]
+    session_key: str | None
+    created_at: datetime
+    severity: str
+    acknowledged_at: datetime | None = None
+    acknowledged_by: UUID | None = None
+    session_revoked_at: datetime | None = None
+    subject_user_id: UUID | None = None
 
 
 async def _person(user_id: UUID | None) -> str:
@@ -117,17 +135,15 @@ async def raise_security_alert(
                 details=_detail_lines(details),
                 link=f"{settings.base_url}/settings/alerts",
             )
-        alert = {
-            "id": alert_id,
-            "kind": kind,
-            "summary": summary,
-            "details": details,
-            "session_key": session_key,
-            "created_at": created,
-            "acknowledged_at": None,
-            "session_revoked_at": None,
-            "severity": KINDS[kind][1],
-        }
+        alert = AlertView(
+            id=alert_id,
+            kind=kind,
+            summary=summary,
+            details=details,
+            session_key=session_key,
+            created_at=created,
+            severity=KINDS[kind][1],
+        )
         html = render_push(tenant_id, alert, toast=True)
 
         after_commit(lambda: _publish(tenant_id, html))
@@ -156,7 +172,7 @@ def _detail_lines(details: dict[str, Any]) -> list[str]:
     return [f"{k.replace('_', ' ')}: {v}" for k, v in details.items() if k != "summary"]
 
 
-def render_push(tenant_id: UUID, alert: dict[str, Any], *, toast: bool) -> str:
+def render_push(tenant_id: UUID, alert: AlertView, *, toast: bool) -> str:
     """The websocket message: the alert card (new or updated) and optionally a toast."""
     return render_html(
         "security/alert_push.html", {"alert": alert, "toast": toast, "tenant_id": tenant_id}
@@ -168,17 +184,16 @@ def _require_admin(current: Current) -> None:
         raise Forbidden("Only admins and owners can see security alerts.")
 
 
-def _row(r: Mapping[str, object]) -> dict[str, Any]:
-    alert = dict(r)
-    details = alert.get("details") or {}
-    alert["details"] = json.loads(details) if isinstance(details, str) else details
-    alert["severity"] = KINDS.get(str(alert["kind"]), ("", "info"))[1]
-    return alert
+def _row(r: Mapping[str, object]) -> AlertView:
+    details = r.get("details") or {}
+    severity = KINDS.get(str(r["kind"]), ("", "info"))[1]
+    parsed = json.loads(details) if isinstance(details, str) else details
+    return row_as(AlertView, {**r, "details": parsed, "severity": severity})
 
 
 async def list_alerts(
     current: Current, page: int = 1, open_only: bool = False
-) -> tuple[list[dict[str, Any]], bool]:
+) -> tuple[list[AlertView], bool]:
     """Newest first; and whether there is another page."""
     _require_admin(current)
     offset = (max(page, 1) - 1) * PAGE_SIZE
@@ -194,23 +209,23 @@ async def list_alerts(
     return [_row(r) for r in rows[:PAGE_SIZE]], len(rows) > PAGE_SIZE
 
 
-async def _load(conn: asyncpg.Connection, alert_id: UUID) -> dict[str, Any]:
+async def _load(conn: asyncpg.Connection, alert_id: UUID) -> AlertView:
     row = await queries.lock_alert(conn, alert_id)
     if row is None:
         raise RecordNotFound("alert")
     return _row(row)
 
 
-async def acknowledge(current: Current, alert_id: UUID) -> dict[str, Any]:
+async def acknowledge(current: Current, alert_id: UUID) -> AlertView:
     """Mark an alert as seen by this admin (audit-logged; other admins' pages update)."""
     _require_admin(current)
     async with in_tenant(current.tenant_id) as conn:
         alert = await _load(conn, alert_id)
-        if alert["acknowledged_at"] is None:
-            alert["acknowledged_at"] = datetime.now(UTC)
+        if alert.acknowledged_at is None:
+            alert.acknowledged_at = datetime.now(UTC)
             await SecurityAlert.update(
                 {
-                    SecurityAlert.acknowledged_at: alert["acknowledged_at"],
+                    SecurityAlert.acknowledged_at: alert.acknowledged_at,
                     SecurityAlert.acknowledged_by: current.user_id,
                 }
             ).where(SecurityAlert.id == alert_id)
@@ -218,7 +233,7 @@ async def acknowledge(current: Current, alert_id: UUID) -> dict[str, Any]:
                 current.tenant_id,
                 current.user_id,
                 "security.alert_acknowledged",
-                alert["summary"],
+                alert.summary,
                 {"alert_id": str(alert_id)},
                 actor_label=f"{current.name} ({current.email})",
             )
@@ -226,15 +241,15 @@ async def acknowledge(current: Current, alert_id: UUID) -> dict[str, Any]:
     return alert
 
 
-async def revoke_alert_session(current: Current, alert_id: UUID) -> dict[str, Any]:
+async def revoke_alert_session(current: Current, alert_id: UUID) -> AlertView:
     """End the session a login alert names (one click for the admin); also acknowledges."""
     _require_admin(current)
     async with in_tenant(current.tenant_id) as conn:
         alert = await _load(conn, alert_id)
-        key, user_id = alert["session_key"], alert["subject_user_id"]
+        key, user_id = alert.session_key, alert.subject_user_id
         if not key or user_id is None:
             raise RecordNotFound("session")
-        if alert["session_revoked_at"] is None:
+        if alert.session_revoked_at is None:
             session = await sessions.session_by_key(key)
             # only a session signed in to this workspace: an admin here can't reach elsewhere
             ended = (
@@ -243,20 +258,21 @@ async def revoke_alert_session(current: Current, alert_id: UUID) -> dict[str, An
                 and await sessions.revoke_key(str(user_id), key)
             )
             now = datetime.now(UTC)
-            alert["session_revoked_at"] = now
-            alert["acknowledged_at"] = alert["acknowledged_at"] or now
+            alert.session_revoked_at = now
+            alert.acknowledged_at = alert.acknowledged_at or now
+            alert.acknowledged_by = alert.acknowledged_by or current.user_id
             await SecurityAlert.update(  # the row is locked: these are its coalesces
                 {
                     SecurityAlert.session_revoked_at: now,
-                    SecurityAlert.acknowledged_at: alert["acknowledged_at"],
-                    SecurityAlert.acknowledged_by: alert["acknowledged_by"] or current.user_id,
+                    SecurityAlert.acknowledged_at: alert.acknowledged_at,
+                    SecurityAlert.acknowledged_by: alert.acknowledged_by,
                 }
             ).where(SecurityAlert.id == alert_id)
             await record_audit(
                 current.tenant_id,
                 current.user_id,
                 "security.session_revoked",
-                alert["summary"],
+                alert.summary,
                 {"alert_id": str(alert_id), "user_id": str(user_id), "was_active": ended},
                 actor_label=f"{current.name} ({current.email})",
             )
@@ -264,7 +280,7 @@ async def revoke_alert_session(current: Current, alert_id: UUID) -> dict[str, An
     return alert
 
 
-def _push_update(tenant_id: UUID, alert: dict[str, Any]) -> None:
+def _push_update(tenant_id: UUID, alert: AlertView) -> None:
     html = render_push(tenant_id, alert, toast=False)
     after_commit(lambda: _publish(tenant_id, html))
 

@@ -8,6 +8,7 @@ import json
 import re
 from datetime import UTC, datetime
 from typing import Any
+from uuid import UUID
 
 from app.core import ratelimit, sessions
 from app.core.datamap import ExportFile as File
@@ -185,7 +186,7 @@ async def scan_sessions(subject: Subject) -> list[str]:
     return found
 
 
-async def purge_sessions(tenant_id: Any) -> int:
+async def purge_sessions(tenant_id: UUID) -> int:
     """Sessions still pointing at the deleted workspace end (their owners sign in again)."""
     keys = await redis_keys_holding("sess:*", [str(tenant_id)])
     return int(await redis().delete(*keys)) if keys else 0

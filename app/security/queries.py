@@ -5,6 +5,7 @@ through the Piccolo tables (app/security/tables.py)."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
 from uuid import UUID
 
@@ -225,7 +226,7 @@ async def insert_alert(
     return created
 
 
-async def lock_alert(conn: asyncpg.Connection, alert_id: UUID) -> dict[str, object] | None:
+async def lock_alert(conn: asyncpg.Connection, alert_id: UUID) -> Mapping[str, object] | None:
     """An alert's row, locked for an acknowledgement or a session revoke."""
     row = await conn.fetchrow("select * from security_alerts where id = $1 for update", alert_id)
     return None if row is None else dict(row)

@@ -74,6 +74,17 @@ async def delete_tickets_of(conn: asyncpg.Connection, email: str, user_id: UUID 
     return len(rows)
 
 
+class MessageRow(msgspec.Struct, frozen=True):
+    """A message of a ticket's thread."""
+
+    id: int
+    ticket_id: int
+    author: str
+    staff_user_id: UUID | None
+    body: str
+    created_at: datetime
+
+
 class TicketSummary(msgspec.Struct, frozen=True):
     """A person's ticket with its number of messages (the "My data" page)."""
 

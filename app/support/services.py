@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 from uuid import UUID
 
 from app.accounts.schemas import Current
@@ -11,10 +10,11 @@ from app.core.db import global_transaction
 from app.core.errors import Forbidden, FormInvalid, RecordNotFound
 from app.core.mail import queue_mail
 from app.core.ratelimit import Limit, hit, wait_text
+from app.core.rows import row_as, rows_as
 from app.settings import get_settings
 from app.support import queries
 from app.support.forms import MAX_MESSAGE, MAX_REPLY, STATUSES, TOPICS, InquiryForm
-from app.support.queries import TicketRow
+from app.support.queries import MessageRow, TicketRow
 from app.support.tables import SupportMessage, SupportTicket
 
 __all__ = ["MAX_MESSAGE", "MAX_REPLY", "STATUSES", "TOPICS"]  # the pages read them from here
@@ -123,7 +123,7 @@ async def status_counts(current: Current) -> dict[str, int]:
     return counts
 
 
-async def get_ticket(current: Current, ticket_id: int) -> tuple[dict[str, Any], list[Any]]:
+async def get_ticket(current: Current, ticket_id: int) -> tuple[TicketRow, list[MessageRow]]:
     """A ticket and its thread, oldest message first."""
     _require_staff(current)
     async with global_transaction():
@@ -135,7 +135,7 @@ async def get_ticket(current: Current, ticket_id: int) -> tuple[dict[str, Any], 
             .where(SupportMessage.ticket_id == ticket_id)
             .order_by(SupportMessage.id)
         )
-    return ticket, list(thread)
+    return row_as(TicketRow, ticket), rows_as(MessageRow, thread)
 
 
 async def reply_to_ticket(current: Current, ticket_id: int, body: str, close: bool) -> None:
