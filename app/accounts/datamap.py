@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from app.accounts import queries
+from app.accounts.tables import Membership, Tenant, User
 from app.core.datamap import ExportFile as File
 from app.core.datamap import (
     Section,
@@ -19,13 +21,21 @@ OWNER = "accounts"
 
 
 async def _read_account(viewer: Viewer, after: str | None, limit: int) -> Section:
-    async with global_transaction() as conn:
-        row = await conn.fetchrow(
-            "select name, email, email_verified_at, is_staff, created_at, updated_at, id"
-            " from users where id = $1",
-            viewer.user_id,
+    async with global_transaction():
+        row = await (
+            User.select(
+                User.name,
+                User.email,
+                User.email_verified_at,
+                User.is_staff,
+                User.created_at,
+                User.updated_at,
+                User.id,
+            )
+            .where(User.id == viewer.user_id)
+            .first()
         )
-    rows = [dict(row)] if row else []
+    rows = [row] if row else []
     return Section(
         "Account",
         [
@@ -45,26 +55,23 @@ async def _forget_account(subject: Subject) -> int:
     """The login goes last: it cascades tokens, MFA, devices, policy notices, feed entries."""
     if subject.user_id is None:
         return 0
-    async with global_transaction() as conn:
-        status = await conn.execute("delete from users where id = $1", subject.user_id)
-    return int(status.split()[-1])
+    user_id = subject.user_id
+    async with global_transaction():
+        deleted = await User.delete().where(User.id == user_id).returning(User.id)
+    return len(deleted)
 
 
 async def _read_memberships(viewer: Viewer, after: str | None, limit: int) -> Section:
-    async with user_transaction(viewer.user_id) as conn:
-        rows = [
-            dict(r)
-            for r in await conn.fetch(
-                "select tenant_id, role, created_at from memberships where user_id = $1"
-                " order by created_at",
-                viewer.user_id,
-            )
-        ]
+    async with user_transaction(viewer.user_id):
+        rows = await (
+            Membership.select(Membership.tenant_id, Membership.role, Membership.created_at)
+            .where(Membership.user_id == viewer.user_id)
+            .order_by(Membership.created_at)
+        )
     for row in rows:  # a member may read their own workspace's name
-        async with tenant_transaction(row["tenant_id"]) as conn:
-            row["workspace"] = await conn.fetchval(
-                "select name from tenants where id = $1", row["tenant_id"]
-            )
+        async with tenant_transaction(row["tenant_id"]):
+            tenant = await Tenant.select(Tenant.name).where(Tenant.id == row["tenant_id"]).first()
+            row["workspace"] = tenant["name"] if tenant else None
     return Section(
         "Workspaces and roles",
         [("workspace", "Workspace"), ("role", "Role"), ("created_at", "Member since")],
@@ -79,15 +86,16 @@ async def _forget_memberships(subject: Subject) -> int:
 
 
 async def _read_workspace(viewer: Viewer, after: str | None, limit: int) -> Section:
-    async with tenant_transaction(viewer.tenant_id) as conn:
-        row = await conn.fetchrow(
-            "select name, status, created_at, updated_at from tenants where id = $1",
-            viewer.tenant_id,
+    async with tenant_transaction(viewer.tenant_id):
+        row = await (
+            Tenant.select(Tenant.name, Tenant.status, Tenant.created_at, Tenant.updated_at)
+            .where(Tenant.id == viewer.tenant_id)
+            .first()
         )
     return Section(
         "This workspace (company)",
         [("name", "Company"), ("status", "Status"), ("created_at", "Created")],
-        [dict(row)] if row else [],
+        [row] if row else [],
     )
 
 
@@ -102,22 +110,15 @@ async def _forget_invitations(subject: Subject) -> int:
 async def _forget_tokens(subject: Subject) -> int:
     """Mailed tokens for the address (an invitation's have no user yet)."""
     async with global_transaction() as conn:
-        status = await conn.execute(
-            "delete from email_tokens where user_id = $1 or lower(email) = any($2::text[])",
-            subject.user_id,
-            [e.lower() for e in subject.emails],
+        return await queries.delete_tokens_of(
+            conn, subject.user_id, [e.lower() for e in subject.emails]
         )
-    return int(status.split()[-1])
 
 
 async def _expire_tokens() -> int:
     """Used or expired links, a day on (the day lets a late click say "already used")."""
     async with global_transaction() as conn:
-        status = await conn.execute(
-            "delete from email_tokens where expires_at < now() - interval '1 day'"
-            " or used_at < now() - interval '1 day'"
-        )
-    return int(status.split()[-1])
+        return await queries.delete_spent_tokens(conn)
 
 
 def _my_account_file() -> File:

@@ -7,8 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from litestar import Request, Router
-from litestar.connection import ASGIConnection
+from litestar import Router
 from litestar.di import Provide
 from litestar.types import Scope
 
@@ -17,13 +16,14 @@ from app.accounts.services import load_current
 from app.core import sessions
 from app.core.access import Level, level_router
 from app.core.errors import LoginRequired
+from app.core.http_types import Connection, Req
 from app.core.web import SESSION_SCOPE_KEY
 
 CURRENT_SCOPE_KEY = "odex.current"  # read by the page layout (app.core.web.base_context)
 RESOLVED_SCOPE_KEY = "odex.current_resolved"
 
 
-async def resolve_current(connection: ASGIConnection[Any, Any, Any, Any]) -> Current | None:
+async def resolve_current(connection: Connection) -> Current | None:
     """The signed-in user in the session's workspace, or None; once per request.
 
     A session whose membership is gone (removed from the team, workspace being purged) is
@@ -60,7 +60,7 @@ async def provide_current(scope: Scope) -> Current:
     return current
 
 
-async def optional_current(request: Request[Any, Any, Any]) -> Current | None:
+async def optional_current(request: Req) -> Current | None:
     """The signed-in user on a public page, if any (for the layout and prefilled forms)."""
     return await resolve_current(request)
 

@@ -15,6 +15,7 @@ import secrets
 from datetime import UTC, datetime
 from uuid import UUID
 
+from app.accounts import queries
 from app.core.db import global_transaction
 from app.core.redis import redis
 from app.core.useragent import classify
@@ -52,19 +53,11 @@ async def remember_device(user_id: UUID, user_agent: str, ip: str) -> tuple[bool
     """Record a sign-in's device; returns (device was new, user had other devices before)."""
     digest = device_hash(user_agent, ip)
     async with global_transaction() as conn:
-        had_any = bool(
-            await conn.fetchval("select 1 from known_devices where user_id = $1 limit 1", user_id)
+        had_any = await queries.has_devices(conn, user_id)
+        inserted = await queries.remember_device(
+            conn, user_id, digest, describe(user_agent), datetime.now(UTC)
         )
-        inserted = await conn.fetchval(
-            "insert into known_devices (user_id, device_hash, label) values ($1, $2, $3)"
-            " on conflict (user_id, device_hash) do update set last_seen = $4"
-            " returning (xmax = 0)",
-            user_id,
-            digest,
-            describe(user_agent),
-            datetime.now(UTC),
-        )
-    return bool(inserted), had_any
+    return inserted, had_any
 
 
 def device_cookie_name(settings: Settings) -> str:

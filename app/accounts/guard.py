@@ -7,17 +7,16 @@ import time
 from typing import Any
 from uuid import UUID
 
-from litestar import Request
 from litestar.datastructures import Cookie
 
 from app.accounts import devices, second_factor
 from app.accounts.users import user_id_by_email
 from app.core import ratelimit, sessions
 from app.core.events import AccountSecurityEvent, WorkspaceSecurityEvent, emit
+from app.core.http_types import Req
 from app.core.web import client_ip, get_session, queue_cookie
 from app.settings import get_settings
 
-Req = Request[Any, Any, Any]
 log = logging.getLogger("odex.security")
 
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import time
 from functools import partial
-from typing import Any
 from uuid import UUID
 
-from litestar import Request, Response, get, post
+from litestar import Response, get, post
 
 from app.accounts import guard, services
 from app.accounts.deps import routes_at
@@ -16,9 +15,8 @@ from app.core import sessions
 from app.core.access import Level
 from app.core.errors import FormInvalid
 from app.core.forms import read_form, read_query
+from app.core.http_types import Req
 from app.core.web import get_session, redirect, refused_form, render, safe_local_path
-
-Req = Request[Any, Any, Any]
 
 
 async def sign_in(
@@ -34,7 +32,7 @@ async def sign_in(
         workspaces = await services.list_workspaces(user_id)  # active workspaces only
         if not workspaces:
             raise FormInvalid({"form": "Your account isn't part of any workspace any more."})
-        tenant_id = UUID(str(workspaces[0]["tenant_id"]))
+        tenant_id = workspaces[0].tenant_id
     sessions.rotate(session)
     session.user_id = str(user_id)
     session.tenant_id = str(tenant_id)

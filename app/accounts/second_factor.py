@@ -6,31 +6,22 @@ ask them on every request; the MFA tables stay security's.
 
 from __future__ import annotations
 
-from typing import Any
 from uuid import UUID
 
+import asyncpg
+
+from app.accounts import queries
 from app.core.db import global_transaction
 
 
 async def is_enabled(user_id: UUID) -> bool:
     """Has this user turned two-factor authentication on?"""
     async with global_transaction() as conn:
-        enabled = await conn.fetchval(
-            "select enabled_at from user_mfa where user_id = $1 and enabled_at is not null",
-            user_id,
-        )
-    return enabled is not None
+        return await queries.mfa_enabled(conn, user_id)
 
 
-async def owner_must_enrol(conn: Any, user_id: UUID) -> bool:
+async def owner_must_enrol(conn: asyncpg.Connection, user_id: UUID) -> bool:
     """Inside a tenant transaction: does this workspace require MFA for owners while the user
     has none? (Asked for owners on every request: a switch, a promotion or MFA turned off
     elsewhere can't get around the rule.)"""
-    return bool(
-        await conn.fetchval(
-            "select coalesce((select mfa_required_for_owners from tenant_security limit 1), false)"
-            " and not exists (select 1 from user_mfa where user_id = $1"
-            " and enabled_at is not null)",
-            user_id,
-        )
-    )
+    return await queries.owner_lacks_required_mfa(conn, user_id)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
 from uuid import UUID
 
 import asyncpg
 
-from app.accounts import second_factor
+from app.accounts import queries, second_factor
+from app.accounts.queries import Workspace
 from app.accounts.schemas import Current
 from app.accounts.tables import Membership, SellerDetails, Tenant, User
 from app.accounts.tokens import issue_token, redeem_token, void_tokens
@@ -70,9 +71,9 @@ async def verify_email(token: str) -> UUID:
     async with global_transaction():
         row = await redeem_token(token, "verify")
         await User.update({User.email_verified_at: datetime.now(UTC)}).where(
-            (User.id == row["user_id"]) & (User.email == row["email"])
+            (User.id == row.user_id) & (User.email == row.email)
         )
-        return UUID(str(row["user_id"]))
+        return UUID(str(row.user_id))
 
 
 async def resend_verification(user_id: UUID) -> None:
@@ -88,11 +89,11 @@ async def authenticate(email: str, password: str) -> UUID:
     """The user id for a correct email + password; one vague message otherwise."""
     async with global_transaction():
         user = await user_by_email(email)
-        ok = verify_password(str(user["password_hash"]) if user else None, password)
+        ok = verify_password(user.password_hash if user else None, password)
         if not user or not ok:
             raise FormInvalid({"form": "That email and password don't match an account."})
-        user_id = UUID(str(user["id"]))
-        if needs_rehash(str(user["password_hash"])):
+        user_id = user.id
+        if needs_rehash(user.password_hash):
             await User.update({User.password_hash: hash_password(password)}).where(
                 User.id == user_id
             )
@@ -106,20 +107,20 @@ async def request_password_reset(email: str) -> None:
         user = await user_by_email(email)
         if user is None:
             return
-        user_id = UUID(str(user["id"]))
+        user_id = user.id
         await void_tokens(user_id, "reset")
         token = await issue_token(
             "reset",
-            str(user["email"]),
+            user.email,
             timedelta(minutes=settings.reset_ttl_minutes),
             user_id=user_id,
         )
         await queue_mail(
             "reset",
-            str(user["email"]),
+            user.email,
             "Reset your Odex CRM password",
             "reset.txt",
-            name=user["name"],
+            name=user.name,
             link=f"{settings.base_url}/password/reset?token={token}",
             minutes=settings.reset_ttl_minutes,
         )
@@ -130,7 +131,7 @@ async def reset_password(token: str, password: str) -> UUID:
     works."""
     async with global_transaction():
         row = await redeem_token(token, "reset")
-        user_id = UUID(str(row["user_id"]))
+        user_id = UUID(str(row.user_id))
         await void_tokens(user_id, "reset")  # any other link sent before is void too
         await User.update(
             {
@@ -155,18 +156,12 @@ async def workspaces_of(user_id: UUID) -> list[dict[str, object]]:
     return [dict(r) for r in rows]
 
 
-async def list_workspaces(user_id: UUID) -> list[dict[str, object]]:
+async def list_workspaces(user_id: UUID) -> list[Workspace]:
     """The user's open workspaces with names and roles, in one query (the own-memberships
     and own-workspaces policies allow it outside a workspace); a workspace whose purge has
     started is left out: nobody signs in to it any more."""
     async with user_transaction(user_id) as conn:
-        rows = await conn.fetch(
-            "select m.tenant_id, t.name, m.role from memberships m"
-            " join tenants t on t.id = m.tenant_id"
-            " where m.user_id = $1 and t.status = 'active' order by m.created_at, m.tenant_id",
-            user_id,
-        )
-    return [{"tenant_id": r["tenant_id"], "name": r["name"], "role": r["role"]} for r in rows]
+        return await queries.open_workspaces(conn, user_id)
 
 
 async def load_current(user_id: UUID, tenant_id: UUID) -> Current | None:
@@ -174,26 +169,19 @@ async def load_current(user_id: UUID, tenant_id: UUID) -> Current | None:
     workspace is being purged. Only this workspace's membership row counts (never the user's
     rows of other workspaces), and an owner held by the owner-MFA rule is marked."""
     async with tenant_transaction(tenant_id, user_id) as conn:
-        row = await conn.fetchrow(
-            "select m.role, t.name as tenant_name, u.name, u.email, u.email_verified_at,"
-            " u.is_staff from memberships m join tenants t on t.id = m.tenant_id"
-            " join users u on u.id = m.user_id"
-            " where m.tenant_id = $1 and m.user_id = $2 and t.status = 'active'",
-            tenant_id,
-            user_id,
-        )
+        row = await queries.signed_in_row(conn, tenant_id, user_id)
         if row is None:
             return None
-        held = row["role"] == "owner" and await second_factor.owner_must_enrol(conn, user_id)
+        held = row.role == "owner" and await second_factor.owner_must_enrol(conn, user_id)
     return Current(
         user_id=user_id,
-        name=row["name"],
-        email=row["email"],
-        verified=row["email_verified_at"] is not None,
+        name=row.name,
+        email=row.email,
+        verified=row.email_verified_at is not None,
         tenant_id=tenant_id,
-        tenant_name=row["tenant_name"],
-        role=row["role"],
-        is_staff=row["is_staff"],
+        tenant_name=row.tenant_name,
+        role=row.role,
+        is_staff=row.is_staff,
         must_enrol_mfa=held,
     )
 
@@ -270,32 +258,26 @@ SELLER_STALE = (
 )
 
 
-async def get_seller(current: Current) -> dict[str, Any]:
+async def get_seller(current: Current) -> dict[str, str | int]:
     """The workspace's seller details (empty texts and version 1 until first saved)."""
-    async with tenant_transaction(current.tenant_id, current.user_id) as conn:
-        row = await conn.fetchrow(
-            "select * from seller_details where tenant_id = $1", current.tenant_id
+    async with tenant_transaction(current.tenant_id, current.user_id):
+        row = await (
+            SellerDetails.select().where(SellerDetails.tenant_id == current.tenant_id).first()
         )
     if row is None:
         return {**dict.fromkeys(SELLER_FIELDS, ""), "version": 1}
-    return {key: row[key] for key in (*SELLER_FIELDS, "version")}
+    values: dict[str, str | int] = {key: str(row[key]) for key in SELLER_FIELDS}
+    values["version"] = int(row["version"])
+    return values
 
 
-async def save_seller(current: Current, values: dict[str, Any], version: int) -> None:
+async def save_seller(current: Current, values: Mapping[str, object], version: int) -> None:
     """Admins and owners set the seller details, if they are still the `version` the page
     showed (else FormInvalid: no lost update)."""
     if not current.is_admin:
         raise Forbidden("Only admins can change company settings.")
     async with tenant_transaction(current.tenant_id, current.user_id) as conn:
-        await conn.execute(
-            "insert into seller_details (tenant_id) values ($1) on conflict do nothing",
-            current.tenant_id,
-        )
-        now = await conn.fetchval(
-            "select version from seller_details where tenant_id = $1 for update",
-            current.tenant_id,
-        )
-        if now != version:
+        if await queries.lock_seller_version(conn, current.tenant_id) != version:
             raise FormInvalid({"form": SELLER_STALE})
         await SellerDetails.update(
             {

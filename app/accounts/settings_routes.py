@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import time
 from functools import partial
-from typing import Any
 from uuid import UUID
 
-from litestar import Request, Response, get, post
+from litestar import Response, get, post
 
 from app.accounts import guard, services, team
 from app.accounts.deps import routes_at
@@ -29,9 +28,8 @@ from app.core import sessions
 from app.core.access import Level
 from app.core.errors import FormInvalid, RecordNotFound, declare_form_page
 from app.core.forms import read_form, read_query
+from app.core.http_types import Req
 from app.core.web import get_session, redirect, refused_form, render
-
-Req = Request[Any, Any, Any]
 
 
 @get("/settings/profile")
@@ -171,7 +169,7 @@ async def workspaces_page(request: Req, current: Current) -> Response[str]:
 @post("/workspaces/{tenant_id:uuid}/switch")
 async def workspace_switch(request: Req, current: Current, tenant_id: UUID) -> Response[str]:
     """Open another workspace the user belongs to (membership checked, else 404)."""
-    if tenant_id not in {w["tenant_id"] for w in await services.list_workspaces(current.user_id)}:
+    if tenant_id not in {w.tenant_id for w in await services.list_workspaces(current.user_id)}:
         raise RecordNotFound()
     session = get_session(request)
     session.tenant_id = str(tenant_id)

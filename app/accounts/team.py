@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any
 from uuid import UUID
 
 import asyncpg
 
+from app.accounts import queries
+from app.accounts.queries import LockedMember
 from app.accounts.schemas import (
     ROLE_RANK,
     ROLES,
@@ -45,13 +46,7 @@ def _may_assign(current: Current, role: str) -> None:
 
 async def list_members(current: Current) -> list[Member]:
     async with tenant_transaction(current.tenant_id, current.user_id) as conn:
-        rows = await conn.fetch(
-            "select m.id, m.user_id, u.name, u.email, m.role, m.created_at, u.email_verified_at"
-            " from memberships m join users u on u.id = m.user_id where m.tenant_id = $1"
-            " order by m.created_at",
-            current.tenant_id,
-        )
-    return [Member(r[0], r[1], r[2], r[3], r[4], r[5], r[6] is not None) for r in rows]
+        return await queries.team_members(conn, current.tenant_id)
 
 
 async def list_invitations(current: Current) -> list[PendingInvitation]:
@@ -79,13 +74,7 @@ async def invite(current: Current, email: str, role: str) -> UUID:
     ttl = timedelta(days=settings.invite_ttl_days)
     try:
         async with tenant_transaction(current.tenant_id, current.user_id) as conn:
-            already = await conn.fetchval(
-                "select 1 from memberships m join users u on u.id = m.user_id"
-                " where m.tenant_id = $2 and lower(u.email) = lower($1)",
-                email,
-                current.tenant_id,
-            )
-            if already:
+            if await queries.is_member_email(conn, current.tenant_id, email):
                 raise FormInvalid({"email": "This person is already in your team."})
             await Invitation.insert(
                 Invitation(
@@ -137,14 +126,14 @@ async def revoke_invitation(current: Current, invitation_id: UUID) -> None:
 async def preview_invitation(token: str) -> InvitationPreview:
     async with global_transaction():
         row = await peek_token(token, "invite")
-        has_account = await user_by_email(row["email"]) is not None
-    tenant_id = UUID(str(row["target_tenant_id"]))
+        has_account = await user_by_email(row.email) is not None
+    tenant_id = UUID(str(row.target_tenant_id))
     async with tenant_transaction(tenant_id):
-        invitation = await Invitation.select().where(Invitation.id == row["ref_id"]).first()
+        invitation = await Invitation.select().where(Invitation.id == row.ref_id).first()
         tenant = await Tenant.select(Tenant.name).first()
     if invitation is None or invitation["revoked_at"] is not None or tenant is None:
         raise FormInvalid({"token": "This invitation was withdrawn. Ask for a new one."})
-    return InvitationPreview(row["email"], invitation["role"], tenant["name"], has_account)
+    return InvitationPreview(row.email, invitation["role"], tenant["name"], has_account)
 
 
 async def accept_invitation(
@@ -156,17 +145,17 @@ async def accept_invitation(
     """
     async with global_transaction():
         row = await peek_token(token, "invite")
-        existing = await user_by_email(row["email"])
-    tenant_id = UUID(str(row["target_tenant_id"]))
+        existing = await user_by_email(row.email)
+    tenant_id = UUID(str(row.target_tenant_id))
     if existing is not None:
-        user_id = UUID(str(existing["id"]))
+        user_id = existing.id
         if signed_in_user != user_id:
-            raise FormInvalid({"form": f"Log in as {row['email']} to accept this invitation."})
+            raise FormInvalid({"form": f"Log in as {row.email} to accept this invitation."})
     else:  # a new account: name and password (read by InviteAcceptForm) are needed now
         errors: dict[str, str] = {}
         if not name:
             errors["name"] = "Enter your name."
-        problem = password_problem(password, email=row["email"], name=name)
+        problem = password_problem(password, email=row.email, name=name)
         if problem:
             errors["password"] = problem
         if errors:
@@ -175,14 +164,14 @@ async def accept_invitation(
     try:
         async with tenant_transaction(tenant_id, user_id):
             row = await redeem_token(token, "invite")
-            invitation = await Invitation.select().where(Invitation.id == row["ref_id"]).first()
+            invitation = await Invitation.select().where(Invitation.id == row.ref_id).first()
             if invitation is None or invitation["revoked_at"] is not None:
                 raise FormInvalid({"token": "This invitation was withdrawn. Ask for a new one."})
             if existing is None:
                 await User.insert(
                     User(
                         id=user_id,
-                        email=row["email"],
+                        email=row.email,
                         name=name,
                         password_hash=hash_password(password),
                         email_verified_at=datetime.now(UTC),  # the mailed link proves it
@@ -201,31 +190,24 @@ async def accept_invitation(
     return user_id, tenant_id
 
 
-async def _owners_left(conn: Any, tenant_id: UUID, exclude: UUID) -> int:
+async def _owners_left(tenant_id: UUID, exclude: UUID) -> int:
     """Owners of this workspace other than `exclude` (never the user's rows elsewhere)."""
-    return int(
-        await conn.fetchval(
-            "select count(*) from memberships where tenant_id = $1 and role = 'owner' and id <> $2",
-            tenant_id,
-            exclude,
-        )
+    return await Membership.count().where(
+        (Membership.tenant_id == tenant_id)
+        & (Membership.role == "owner")
+        & (Membership.id != exclude)
     )
 
 
-async def _lock_member(conn: Any, tenant_id: UUID, membership_id: UUID) -> dict[str, Any]:
+async def _lock_member(
+    conn: asyncpg.Connection, tenant_id: UUID, membership_id: UUID
+) -> LockedMember:
     """Lock this workspace's owners (two demotions at once can't leave it ownerless) and the
     membership acted on; a membership of another workspace is not found."""
-    await conn.execute(
-        "select id from memberships where tenant_id = $1 and role = 'owner' for update", tenant_id
-    )
-    member = await conn.fetchrow(
-        "select id, user_id, role from memberships where id = $1 and tenant_id = $2 for update",
-        membership_id,
-        tenant_id,
-    )
+    member = await queries.lock_member(conn, tenant_id, membership_id)
     if member is None:
         raise RecordNotFound("member")
-    return dict(member)
+    return member
 
 
 async def change_role(current: Current, membership_id: UUID, role: str) -> None:
@@ -233,27 +215,26 @@ async def change_role(current: Current, membership_id: UUID, role: str) -> None:
     _may_assign(current, role)
     async with tenant_transaction(current.tenant_id, current.user_id) as conn:
         member = await _lock_member(conn, current.tenant_id, membership_id)
-        if member["role"] == "owner" and not current.is_owner:
+        if member.role == "owner" and not current.is_owner:
             raise Forbidden("Only an owner can change another owner's role.")
         if (
-            member["role"] == "owner"
+            member.role == "owner"
             and role != "owner"
-            and not await _owners_left(conn, current.tenant_id, membership_id)
+            and not await _owners_left(current.tenant_id, membership_id)
         ):
             raise FormInvalid({"role": LAST_OWNER})
-        status = await conn.execute(
-            "update memberships set role = $3 where id = $1 and tenant_id = $2",
-            membership_id,
-            current.tenant_id,
-            role,
+        changed_rows = (
+            await Membership.update({Membership.role: role})
+            .where((Membership.id == membership_id) & (Membership.tenant_id == current.tenant_id))
+            .returning(Membership.id)
         )
-        if status != "UPDATE 1":  # hidden by row-level security: not this workspace's
+        if len(changed_rows) != 1:  # hidden by row-level security: not this workspace's
             raise RecordNotFound("member")
-        change = {"member_id": member["user_id"], "from": member["role"], "to": role}
+        change = {"member_id": member.user_id, "from": member.role, "to": role}
         await emit(
             WorkspaceSecurityEvent(current.tenant_id, "role_changed", current.user_id, change)
         )
-        changed = member["user_id"]
+        changed = member.user_id
         after_commit(lambda: announce_access_change(changed))  # their sockets narrow now
 
 
@@ -261,22 +242,20 @@ async def remove_member(current: Current, membership_id: UUID) -> None:
     _require_admin(current)
     async with tenant_transaction(current.tenant_id, current.user_id) as conn:
         member = await _lock_member(conn, current.tenant_id, membership_id)
-        if member["role"] == "owner" and not current.is_owner:
+        if member.role == "owner" and not current.is_owner:
             raise Forbidden("Only an owner can remove another owner.")
-        if member["role"] == "owner" and not await _owners_left(
-            conn, current.tenant_id, membership_id
-        ):
+        if member.role == "owner" and not await _owners_left(current.tenant_id, membership_id):
             raise FormInvalid({"form": LAST_OWNER})
-        removed = {"member_id": member["user_id"], "role": member["role"]}
+        removed = {"member_id": member.user_id, "role": member.role}
         await emit(
             WorkspaceSecurityEvent(current.tenant_id, "member_removed", current.user_id, removed)
         )
-        status = await conn.execute(
-            "delete from memberships where id = $1 and tenant_id = $2",
-            membership_id,
-            current.tenant_id,
+        deleted = (
+            await Membership.delete()
+            .where((Membership.id == membership_id) & (Membership.tenant_id == current.tenant_id))
+            .returning(Membership.id)
         )
-        if status != "DELETE 1":  # hidden by row-level security: not this workspace's
+        if len(deleted) != 1:  # hidden by row-level security: not this workspace's
             raise RecordNotFound("member")
-        gone = member["user_id"]
+        gone = member.user_id
         after_commit(lambda: announce_access_change(gone))  # their open sockets close now

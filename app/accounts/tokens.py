@@ -5,11 +5,27 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import UTC, datetime, timedelta
-from typing import Any
 from uuid import UUID
+
+import msgspec
 
 from app.accounts.tables import EmailToken
 from app.core.errors import FormInvalid
+from app.core.rows import row_as
+
+
+class TokenRow(msgspec.Struct, frozen=True):
+    """A stored mailed token (its hash, what it is for and whom)."""
+
+    token_hash: str
+    purpose: str
+    user_id: UUID | None
+    target_tenant_id: UUID | None
+    ref_id: UUID | None
+    email: str
+    expires_at: datetime
+    used_at: datetime | None
+    created_at: datetime
 
 
 def _hash(raw: str) -> str:
@@ -48,7 +64,7 @@ MESSAGES = {
 }
 
 
-async def peek_token(raw: str, purpose: str) -> dict[str, Any]:
+async def peek_token(raw: str, purpose: str) -> TokenRow:
     """Look at a token without using it; raises FormInvalid(token=…) if it can't be used."""
     row = (
         await EmailToken.select()
@@ -59,19 +75,20 @@ async def peek_token(raw: str, purpose: str) -> dict[str, Any]:
     )
     if row is None:
         raise FormInvalid({"token": MESSAGES["missing"]})
-    if row["used_at"] is not None:
+    token = row_as(TokenRow, row)
+    if token.used_at is not None:
         raise FormInvalid({"token": MESSAGES["used"]})
-    if row["expires_at"] <= datetime.now(UTC):
+    if token.expires_at <= datetime.now(UTC):
         raise FormInvalid({"token": MESSAGES["expired"]})
-    return dict(row)
+    return token
 
 
-async def redeem_token(raw: str, purpose: str) -> dict[str, Any]:
+async def redeem_token(raw: str, purpose: str) -> TokenRow:
     """Use a token once (inside the caller's transaction); a second use is refused."""
     row = await peek_token(raw, purpose)
     used = (
         await EmailToken.update({EmailToken.used_at: datetime.now(UTC)})
-        .where((EmailToken.token_hash == row["token_hash"]) & EmailToken.used_at.is_null())
+        .where((EmailToken.token_hash == row.token_hash) & EmailToken.used_at.is_null())
         .returning(EmailToken.token_hash)
     )
     if not used:  # a concurrent request won the race

@@ -11,7 +11,7 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
-from app.core.rows import as_structs
+from app.core.rows import rows_as
 
 
 class Usage(msgspec.Struct, frozen=True):
@@ -54,7 +54,7 @@ async def notice_recipients(conn: asyncpg.Connection) -> list[Recipient]:
         " join users u on u.id = m.user_id join tenants t on t.id = m.tenant_id"
         " where m.role in ('owner', 'admin') order by m.created_at"
     )
-    return as_structs(Recipient, rows)
+    return rows_as(Recipient, rows)
 
 
 async def claim_grace_notice(conn: asyncpg.Connection) -> bool:
@@ -109,7 +109,7 @@ async def recent_invoices(conn: asyncpg.Connection, limit: int) -> list[InvoiceR
         " order by invoice_created desc nulls last limit $1",
         limit,
     )
-    return as_structs(InvoiceRecord, rows)
+    return rows_as(InvoiceRecord, rows)
 
 
 async def unprocessed_events_of_customer(conn: asyncpg.Connection, customer_id: str) -> int:

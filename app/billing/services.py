@@ -17,7 +17,7 @@ from app.billing.state import ENDED_STATUSES_ALL, NOW, AccountState, lock_accoun
 from app.billing.tables import BillingAccount
 from app.core.db import global_transaction, tenant_transaction
 from app.core.errors import Forbidden, FormInvalid
-from app.core.rows import as_structs
+from app.core.rows import rows_as
 from app.notifications.tables import Notification
 from app.settings import get_settings
 
@@ -76,7 +76,7 @@ async def billing_overview(current: Current) -> BillingOverview:
         plans=list(plans().values()),
         usage=usage,
         invoices=invoices,
-        notices=as_structs(Notice, notices),
+        notices=rows_as(Notice, notices),
         test_mode=stripe_client.is_test_mode(),
         configured=stripe_client.is_test_mode() or bool(get_settings().stripe_secret_key),
         in_grace=account.in_grace(),

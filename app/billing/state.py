@@ -11,7 +11,7 @@ from piccolo.querystring import QueryString
 
 from app.billing.plans import Plan, plans
 from app.billing.tables import BillingAccount
-from app.core.rows import as_struct
+from app.core.rows import row_as
 
 LIVE_STATUSES = ("active", "trialing")
 FAILING_STATUSES = ("past_due", "unpaid")
@@ -84,14 +84,14 @@ NOW = QueryString("now()")  # the transaction's time, as the database's defaults
 async def read_account(conn: asyncpg.Connection, tenant_id: UUID) -> AccountState:
     """The tenant's billing state (inside its tenant transaction, on `conn`)."""
     row = await A.select(*COLUMNS).where(A.tenant_id == tenant_id).first()
-    return AccountState(tenant_id=tenant_id) if row is None else as_struct(AccountState, row)
+    return AccountState(tenant_id=tenant_id) if row is None else row_as(AccountState, row)
 
 
 async def lock_account(conn: asyncpg.Connection, tenant_id: UUID) -> AccountState:
     """Create the row if needed and lock it: billing changes of one tenant run one at a time."""
     await A.insert(A(tenant_id=tenant_id)).on_conflict(target=A.tenant_id, action="DO NOTHING")
     row = await A.select(*COLUMNS).where(A.tenant_id == tenant_id).lock_rows("UPDATE").first()
-    return AccountState(tenant_id=tenant_id) if row is None else as_struct(AccountState, row)
+    return AccountState(tenant_id=tenant_id) if row is None else row_as(AccountState, row)
 
 
 async def save_account(conn: asyncpg.Connection, state: AccountState) -> None:

@@ -28,7 +28,6 @@ import hmac
 import re
 import secrets
 from dataclasses import dataclass
-from typing import Any
 from uuid import UUID
 
 from cryptography.exceptions import InvalidTag
@@ -120,7 +119,7 @@ class Binding:
         return "\x1f".join(parts).encode()
 
 
-def bind(table: str, column: str, row: Any, tenant: UUID | None = None) -> Binding:
+def bind(table: str, column: str, row: object, tenant: UUID | None = None) -> Binding:
     """The binding of `table.column` in the row whose key is `row` (of `tenant`, if any)."""
     return Binding(table, column, str(row), tenant)
 
@@ -286,11 +285,11 @@ def register_encrypted_column(
 
 async def all_tenant_ids() -> list[UUID]:
     """Every tenant's id, for platform jobs that visit tenants one by one (RLS hides them)."""
+    from app.core import queries
     from app.core.db import global_transaction
 
     async with global_transaction() as conn:
-        rows = await conn.fetch("select t.id from odex_private.tenant_ids() as t(id)")
-    return [r["id"] for r in rows]
+        return await queries.tenant_ids(conn)
 
 
 # Modules whose import registers encrypted columns (owners add a line here).

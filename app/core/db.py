@@ -14,6 +14,7 @@ import asyncpg
 from piccolo.engine.finder import engine_finder
 from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
 
+from app.core import queries
 from app.core.availability import DATABASE_CONNECT_FAILED, DATABASE_DOWN, ServiceUnavailable
 
 log = logging.getLogger("odex.db")
@@ -89,11 +90,7 @@ async def scoped_transaction(
     async with _transaction() as txn:
         _begun += 1
         conn: asyncpg.Connection = txn.connection
-        await conn.execute(
-            "select set_config('app.tenant_id', $1, true), set_config('app.user_id', $2, true)",
-            str(tenant_id) if tenant_id else "",
-            str(user_id) if user_id else "",
-        )
+        await queries.set_scope(conn, tenant_id, user_id)
         opened = _Open(wanted, conn)
         token = _open.set(opened)
         try:

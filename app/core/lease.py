@@ -29,6 +29,7 @@ from typing import Any, TypeVar
 
 import asyncpg
 
+from app.core import queries
 from app.core.availability import BACKEND_DOWN
 from app.core.db import after_commit, global_transaction
 from app.core.redis import queue
@@ -57,7 +58,7 @@ def holder_pid(owner: str) -> int:
     return int(owner.split(":")[1])
 
 
-def job_key(function: str, *args: Any) -> str:
+def job_key(function: str, *args: object) -> str:
     """The lease's name: the arq function and its arguments, e.g. `run_export:<tenant>:<id>`."""
     return ":".join([function, *(str(a) for a in args)])
 
@@ -78,61 +79,29 @@ class Lease:
 _current: contextvars.ContextVar[Lease | None] = contextvars.ContextVar("odex_lease", default=None)
 
 
-async def _acquire(key: str, function: str, args: list[Any], repeatable: bool) -> Lease | None:
+async def _acquire(key: str, function: str, args: list[object], repeatable: bool) -> Lease | None:
     """Take the job's lease unless a live worker holds it (or, for one-off jobs, it is done)."""
     ttl = get_settings().job_lease_seconds
     owner = worker_id()
-    done_ok = "true" if repeatable else "job_runs.status <> 'done'"
     async with global_transaction() as conn:
-        row = await conn.fetchrow(
-            "insert into job_runs (key, function, args, status, owner, lease_until, attempts,"
-            " started_at, heartbeat_at) values ($1, $2, $3::jsonb, 'running', $4,"
-            " now() + make_interval(secs => $5), 1, now(), now())"
-            " on conflict (key) do update set status = 'running', owner = $4,"
-            " lease_until = now() + make_interval(secs => $5), attempts = job_runs.attempts + 1,"
-            " started_at = now(), heartbeat_at = now(), finished_at = null, error = null"
-            f" where {done_ok} and (job_runs.status <> 'running' or job_runs.lease_until < now())"
-            " returning attempts, takeovers",
-            key,
-            function,
-            json.dumps(args),
-            owner,
-            float(ttl),
+        claimed = await queries.claim_lease(
+            conn, key, function, json.dumps(args), owner, float(ttl), repeatable=repeatable
         )
-    if row is None:
+    if claimed is None:
         return None
-    return Lease(key, owner, ttl, int(row["attempts"]), int(row["takeovers"]))
+    return Lease(key, owner, ttl, claimed.attempts, claimed.takeovers)
 
 
 async def _renew(lease: Lease) -> bool:
     async with global_transaction() as conn:
-        status = await conn.execute(
-            "update job_runs set lease_until = now() + make_interval(secs => $3),"
-            " heartbeat_at = now() where key = $1 and owner = $2 and status = 'running'",
-            lease.key,
-            lease.owner,
-            float(lease.ttl),
-        )
-    return bool(status == "UPDATE 1")
+        return await queries.renew_lease(conn, lease.key, lease.owner, float(lease.ttl))
 
 
 async def _end(lease: Lease, status: str, error: str | None = None) -> None:
     """Record the outcome: done or failed (the owner stays, as history), or queued again
     (handed back, counted as a takeover)."""
-    handed_back = status == "queued"
     async with global_transaction() as conn:
-        await conn.execute(
-            "update job_runs set status = $3, error = $4, lease_until = null,"
-            " owner = case when $3 = 'queued' then null else owner end,"
-            " finished_at = case when $3 in ('done', 'failed') then now() end,"
-            " queued_at = now(), takeovers = takeovers + $5"
-            " where key = $1 and owner = $2",
-            lease.key,
-            lease.owner,
-            status,
-            (error or "")[:500] or None,
-            1 if handed_back else 0,
-        )
+        await queries.end_lease(conn, lease.key, lease.owner, status, (error or "")[:500] or None)
 
 
 async def _keep(lease: Lease, job: asyncio.Task[Any]) -> None:
@@ -160,12 +129,7 @@ async def fence(conn: asyncpg.Connection) -> None:
     lease = _current.get()
     if lease is None:  # not run under a lease (called directly, e.g. by a command)
         return
-    held = await conn.fetchval(
-        "select 1 from job_runs where key = $1 and owner = $2 and status = 'running' for update",
-        lease.key,
-        lease.owner,
-    )
-    if not held:
+    if not await queries.lock_held_lease(conn, lease.key, lease.owner):
         lease.lost = True
         raise LeaseLost(lease.key)
 
@@ -252,17 +216,11 @@ async def _hand_back(lease: Lease, why: str) -> None:
         await _end(lease, status, f"interrupted: {why}")
 
 
-async def schedule(function: str, *args: Any) -> None:
+async def schedule(function: str, *args: object) -> None:
     """Queue a leased job from inside a transaction: its row commits with the caller's write
     and arq gets it after commit. If that enqueue is lost (Valkey down), the takeover cron
     queues it again, so a user's export or import is never silently dropped."""
     key = job_key(function, *args)
-    sql = (
-        "insert into job_runs (key, function, args) values ($1, $2, $3::jsonb)"
-        " on conflict (key) do update set status = 'queued', queued_at = now(),"
-        " error = null, finished_at = null where job_runs.status <> 'running'"
-    )
-    values = (key, function, json.dumps(list(args)))
 
     async def enqueue() -> None:
         try:
@@ -273,49 +231,35 @@ async def schedule(function: str, *args: Any) -> None:
     # job_runs is global: this joins any open transaction (a tenant's too), so the row commits
     # with the caller's write, and arq hears of it only after that commit
     async with global_transaction() as conn:
-        await conn.execute(sql, *values)
+        await queries.queue_run(conn, key, function, json.dumps(list(args)))
         after_commit(enqueue)
 
 
-async def take_over_jobs(ctx: Any = None) -> int:
+async def take_over_jobs(ctx: object = None) -> int:
     """Cron (every 5 s): re-queue jobs whose worker died (lease ran out) or whose queueing was
     lost; returns how many. Also forgets finished runs after KEEP_FINISHED_DAYS."""
     lost_after = 2 * get_settings().job_lease_seconds
     async with global_transaction() as conn:
-        rows = await conn.fetch(
-            "with due as (select key from job_runs where (status = 'running' and lease_until"
-            " < now()) or (status = 'queued' and queued_at < now() - make_interval(secs => $1))"
-            " for update skip locked)"
-            " update job_runs j set status = 'queued', owner = null, lease_until = null,"
-            " queued_at = now(), takeovers = j.takeovers"
-            " + case when j.status = 'running' then 1 else 0 end"
-            " from due where j.key = due.key returning j.key, j.function, j.args::text as args,"
-            " j.status",
-            float(lost_after),
-        )
-        await conn.execute(
-            "delete from job_runs where status in ('done', 'failed')"
-            " and finished_at < now() - make_interval(days => $1)",
-            KEEP_FINISHED_DAYS,
-        )
+        rows = await queries.requeue_due_runs(conn, float(lost_after))
+        await queries.forget_finished_runs(conn, KEEP_FINISHED_DAYS)
     for row in rows:
-        log.warning("taking over %s (its worker stopped renewing the lease)", row["key"])
-        args = json.loads(row["args"])
-        await queue().enqueue_job(row["function"], *args, _job_id=f"{row['key']}@{time.time_ns()}")
+        log.warning("taking over %s (its worker stopped renewing the lease)", row.key)
+        args = json.loads(row.args)
+        await queue().enqueue_job(row.function, *args, _job_id=f"{row.key}@{time.time_ns()}")
     return len(rows)
 
 
 async def run_state(key: str) -> dict[str, Any] | None:
     """What a page shows about a job: its status and whether it is resuming after a stop."""
     async with global_transaction() as conn:
-        row = await conn.fetchrow(
-            "select status, attempts, takeovers, lease_until < now() as expired"
-            " from job_runs where key = $1",
-            key,
-        )
+        row = await queries.run_state(conn, key)
     if row is None:
         return None
-    state = dict(row)
-    open_ = state["status"] in ("queued", "running")
-    state["resuming"] = open_ and (state["takeovers"] > 0 or bool(state["expired"]))
-    return state
+    open_ = row.status in ("queued", "running")
+    return {
+        "status": row.status,
+        "attempts": row.attempts,
+        "takeovers": row.takeovers,
+        "expired": row.expired,
+        "resuming": open_ and (row.takeovers > 0 or bool(row.expired)),
+    }

@@ -1,4 +1,4 @@
-"""Rows as typed values: a query's row (Piccolo's dict, asyncpg's Record) as a msgspec Struct."""
+"""Typed rows: a database row (a Piccolo dict or an asyncpg Record) as a msgspec Struct."""
 
 from __future__ import annotations
 
@@ -8,15 +8,21 @@ from typing import TypeAlias, TypeVar
 import asyncpg
 import msgspec
 
-T = TypeVar("T", bound=msgspec.Struct)
+T = TypeVar("T")
 Row: TypeAlias = Mapping[str, object] | asyncpg.Record
 
 
-def as_struct(cls: type[T], row: Row) -> T:
-    """One row as `cls` (columns the Struct does not name are ignored; types are checked)."""
+def row_as(cls: type[T], row: Row) -> T:
+    """One row as `cls` (a msgspec Struct); its fields are checked against the row's values
+    (columns the Struct does not name are ignored)."""
     return msgspec.convert(dict(row.items()), cls)
 
 
-def as_structs(cls: type[T], rows: Iterable[Row]) -> list[T]:
-    """Every row as `cls`, in order."""
-    return [msgspec.convert(dict(row.items()), cls) for row in rows]
+def rows_as(cls: type[T], rows: Iterable[Row]) -> list[T]:
+    """Rows as a list of `cls`, in order."""
+    return [row_as(cls, r) for r in rows]
+
+
+def maybe_row_as(cls: type[T], row: Row | None) -> T | None:
+    """A row as `cls`, or None when there is none."""
+    return None if row is None else row_as(cls, row)

@@ -12,7 +12,7 @@ from piccolo.querystring import QueryString
 from app.accounts.schemas import Current
 from app.core.db import tenant_transaction
 from app.core.errors import Forbidden, FormInvalid, RecordNotFound
-from app.core.rows import as_structs
+from app.core.rows import rows_as
 from app.crm.activity import edit_conflict, stale_page
 from app.deals import live
 from app.deals.queries import all_stages as all_stages_in_order
@@ -71,7 +71,7 @@ async def _add_default_stages(tenant_id: UUID, pipeline_id: UUID) -> None:
 
 async def _pipelines() -> list[PipelineInfo]:
     rows = await Pipeline.select().order_by(Pipeline.position, Pipeline.created_at, Pipeline.id)
-    return as_structs(PipelineInfo, rows)
+    return rows_as(PipelineInfo, rows)
 
 
 async def ensure_default_pipeline(tenant_id: UUID) -> UUID:

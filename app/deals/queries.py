@@ -12,7 +12,7 @@ import asyncpg
 import msgspec
 
 from app.core.paging import Params, SortSpec, keyset_page, like_pattern
-from app.core.rows import Row, as_struct, as_structs
+from app.core.rows import Row, row_as, rows_as
 from app.deals.schemas import Column, ContactRef, DealCard, DealPage, StageInfo
 
 CARD_SELECT = """
@@ -28,7 +28,7 @@ left join companies c on c.id = d.company_id
 
 
 def card_from_row(row: Row) -> DealCard:
-    return as_struct(DealCard, row)
+    return row_as(DealCard, row)
 
 
 async def deal_card(conn: asyncpg.Connection, deal_id: UUID) -> DealCard | None:
@@ -120,7 +120,7 @@ async def all_stages(conn: asyncpg.Connection) -> list[StageInfo]:
         "select s.* from stages s join pipelines p on p.id = s.pipeline_id"
         " order by p.position, p.created_at, s.position, s.created_at"
     )
-    return as_structs(StageInfo, rows)
+    return rows_as(StageInfo, rows)
 
 
 async def create_default_pipeline(
@@ -151,7 +151,7 @@ async def fetch_stages(conn: asyncpg.Connection, pipeline_id: UUID) -> list[Stag
         "select * from stages where pipeline_id = $1 order by position, created_at, id",
         pipeline_id,
     )
-    return as_structs(StageInfo, rows)
+    return rows_as(StageInfo, rows)
 
 
 async def fetch_columns(

@@ -13,7 +13,7 @@ import asyncpg
 import msgspec
 
 from app.core.paging import Params, SortSpec, keyset_page
-from app.core.rows import as_struct, as_structs
+from app.core.rows import row_as, rows_as
 
 
 async def next_number(conn: asyncpg.Connection, tenant_id: UUID) -> int:
@@ -78,7 +78,7 @@ async def invoice_head(conn: asyncpg.Connection, invoice_id: UUID) -> InvoiceHea
         " where i.id = $1",
         invoice_id,
     )
-    return None if row is None else as_struct(InvoiceHead, row)
+    return None if row is None else row_as(InvoiceHead, row)
 
 
 class SendRecord(msgspec.Struct, kw_only=True):
@@ -107,7 +107,7 @@ async def invoice_sends(conn: asyncpg.Connection, invoice_id: UUID, limit: int) 
         invoice_id,
         limit,
     )
-    return as_structs(SendRecord, rows)
+    return rows_as(SendRecord, rows)
 
 
 async def sends_in_last_day(conn: asyncpg.Connection, invoice_id: UUID) -> int:
@@ -157,7 +157,7 @@ async def invoice_page(
         after=before,
         limit=limit,
     )
-    return as_structs(InvoiceListRow, page.rows), page.next_cursor
+    return rows_as(InvoiceListRow, page.rows), page.next_cursor
 
 
 Choices = list[tuple[str, str]]  # (id, label) pairs of a form's picker
@@ -194,7 +194,7 @@ async def company_contact_emails(
         company_id,
         limit,
     )
-    return as_structs(EncryptedEmails, rows)
+    return rows_as(EncryptedEmails, rows)
 
 
 # A person's email address leaves the invoices' send records (when and what stay): $1 the
@@ -222,4 +222,4 @@ class DealOwner(msgspec.Struct, frozen=True):
 async def deal_owner(conn: asyncpg.Connection, deal_id: UUID) -> DealOwner | None:
     """Which company a deal of the workspace is with; None when there is no such deal."""
     row = await conn.fetchrow("select company_id from deals where id = $1", deal_id)
-    return None if row is None else as_struct(DealOwner, row)
+    return None if row is None else row_as(DealOwner, row)

@@ -14,7 +14,7 @@ from app.core.crypto import decrypt_list
 from app.core.db import tenant_transaction
 from app.core.errors import RecordNotFound
 from app.core.forms.values import form_values
-from app.core.rows import as_structs
+from app.core.rows import rows_as
 from app.core.templating import render_html
 from app.crm.activity import TimelineEntry, timeline
 from app.crm.secure import contact_binding
@@ -57,7 +57,7 @@ async def get_invoice(current: Current, invoice_id: UUID) -> InvoiceView:
         head = await queries.invoice_head(c, invoice_id)
         if head is None:
             raise RecordNotFound("invoice")
-        lines = as_structs(
+        lines = rows_as(
             InvoiceLineRow,
             await InvoiceLine.select()
             .where(InvoiceLine.invoice_id == invoice_id)

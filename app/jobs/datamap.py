@@ -15,6 +15,7 @@ from app.core.datamap import (
 )
 from app.core.db import global_transaction
 from app.core.redis import redis
+from app.jobs import queries
 
 
 async def _drop_jobs(needles: list[str]) -> int:
@@ -33,22 +34,17 @@ async def _drop_jobs(needles: list[str]) -> int:
     return dropped
 
 
-# a lease's arguments are the job's ids as JSON strings: ["<workspace id>", "<export id>"]
-_NAMING = "from job_runs where args @> jsonb_build_array($1::text)"
-
-
 async def _purge_runs(tenant_id: UUID) -> int:
     """The leases of a purged workspace's jobs (finished or not) go with it."""
     async with global_transaction() as conn:
-        status = await conn.execute("delete " + _NAMING, str(tenant_id))
-    return int(status.split()[-1])
+        return await queries.delete_runs_naming(conn, tenant_id)
 
 
 async def _scan_runs(subject: Subject) -> list[str]:
     if subject.workspace_id is None:
         return []
     async with global_transaction() as conn:
-        left = await conn.fetchval("select count(*) " + _NAMING, str(subject.workspace_id))
+        left = await queries.count_runs_naming(conn, subject.workspace_id)
     return [f"{left} job leases name the workspace"] if left else []
 
 

@@ -20,6 +20,7 @@ from app.core.datamap import (
 )
 from app.core.datamap import ExportFile as File
 from app.core.db import global_transaction, tenant_transaction
+from app.notifications import queries
 
 OWNER = "notifications"
 
@@ -47,13 +48,9 @@ async def _erase_feed(contact: ContactRef) -> int:
     """Notifications about the contact (linking to the record or naming them) go."""
     needles = [contact.full_name, *contact.emails] if contact.full_name else [*contact.emails]
     async with tenant_transaction(contact.tenant_id) as conn:
-        status = await conn.execute(
-            "delete from notifications where link like $1 or title ilike any($2::text[])"
-            " or body ilike any($2::text[])",
-            f"/contacts/{contact.contact_id}%",
-            like_any([n for n in needles if n]),
+        return await queries.delete_notifications_about(
+            conn, f"/contacts/{contact.contact_id}", like_any([n for n in needles if n])
         )
-    return int(status.split()[-1])
 
 
 FEED_FILE = File(
@@ -81,16 +78,12 @@ async def _forget_mail(subject: Subject) -> int:
 
     patterns = like_any(subject.needles)
     emails = [e.lower() for e in subject.emails]
-    where = "(lower(to_addr) = any($1::text[]) or body_text ilike any($2::text[]))"
     async with global_transaction() as conn:
-        waiting = await conn.fetch(
-            f"select id from outbox where sent_at is null and {where}", emails, patterns
-        )
-    for row in waiting:
-        await deliver_outbox({}, int(row["id"]))
+        waiting = await queries.unsent_mail_to_person(conn, emails, patterns)
+    for message_id in waiting:
+        await deliver_outbox({}, message_id)
     async with global_transaction() as conn:
-        status = await conn.execute(f"delete from outbox where {where}", emails, patterns)
-    return int(status.split()[-1])
+        return await queries.delete_mail_to_person(conn, emails, patterns)
 
 
 async def _erase_mail(contact: ContactRef) -> int:
@@ -101,18 +94,12 @@ async def _erase_mail(contact: ContactRef) -> int:
     emails = [e.lower() for e in contact.emails if e]
     if not emails:
         return 0
-    where = "workspace_id = $1 and lower(to_addr) = any($2::text[])"
     async with global_transaction() as conn:
-        waiting = await conn.fetch(
-            f"select id from outbox where sent_at is null and failed_at is null and {where}",
-            contact.tenant_id,
-            emails,
-        )
-    for row in waiting:
-        await deliver_outbox({}, int(row["id"]))
+        waiting = await queries.waiting_mail_to_contact(conn, contact.tenant_id, emails)
+    for message_id in waiting:
+        await deliver_outbox({}, message_id)
     async with global_transaction() as conn:
-        status = await conn.execute(f"delete from outbox where {where}", contact.tenant_id, emails)
-    return int(status.split()[-1])
+        return await queries.delete_mail_to_contact(conn, contact.tenant_id, emails)
 
 
 async def _expire_mail() -> int:
@@ -120,13 +107,9 @@ async def _expire_mail() -> int:
     from app.settings import get_settings
 
     async with global_transaction() as conn:
-        status = await conn.execute(
-            "delete from outbox where sent_at is not null and (sent_at < now() - $1::interval"
-            " or (kind = 'deletion' and not exists (select 1 from users u"
-            " where lower(u.email) = lower(outbox.to_addr))))",
-            timedelta(days=get_settings().outbox_keep_days),
+        return await queries.delete_expired_mail(
+            conn, timedelta(days=get_settings().outbox_keep_days)
         )
-    return int(status.split()[-1])
 
 
 def _register() -> None:

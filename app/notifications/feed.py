@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 import msgspec
+from piccolo.querystring import QueryString
 
 from app.accounts.schemas import Current
 from app.core.db import after_commit, tenant_transaction
 from app.core.errors import RecordNotFound
 from app.core.paging import Params, SortSpec, keyset_page
 from app.core.templating import render_html
+from app.notifications.tables import Notification
 from app.realtime.channels import feed_channel, publish
 
 log = logging.getLogger("odex.notifications")
@@ -29,7 +32,7 @@ class FeedItem(msgspec.Struct, frozen=True):
     created_at: datetime
 
 
-def _item(row: Any) -> FeedItem:
+def _item(row: Mapping[str, Any]) -> FeedItem:
     return FeedItem(
         row["id"],
         row["kind"],
@@ -46,24 +49,22 @@ def render_bell(tenant_id: UUID, count: int, *, oob: bool = False, lazy: bool = 
     return render_html("notifications/_bell.html", ctx)
 
 
-async def _unread(conn: Any, user_id: UUID) -> int:
-    return int(
-        await conn.fetchval(
-            "select count(*) from notifications where user_id = $1 and read_at is null", user_id
-        )
+async def _unread(user_id: UUID) -> int:
+    return await Notification.count().where(
+        (Notification.user_id == user_id) & Notification.read_at.is_null()
     )
 
 
 async def push_bell(tenant_id: UUID, user_id: UUID, notification_id: UUID | None = None) -> None:
     """Send the user's unread count (and the new notification, if any) to their open pages."""
-    async with tenant_transaction(tenant_id, user_id) as conn:
-        count = await _unread(conn, user_id)
+    async with tenant_transaction(tenant_id, user_id):
+        count = await _unread(user_id)
         row = None
         if notification_id is not None:
-            row = await conn.fetchrow(
-                "select * from notifications where id = $1 and user_id = $2",
-                notification_id,
-                user_id,
+            row = await (
+                Notification.select()
+                .where((Notification.id == notification_id) & (Notification.user_id == user_id))
+                .first()
             )
     html = render_bell(tenant_id, count, oob=True)
     if row is not None:
@@ -87,16 +88,14 @@ async def unread_count(current: Current, seen: str | None = None) -> int:
     """The unread count; `seen` is the page the user has open: notifications that link to it
     are read now (opening the deal you were assigned reads the assignment, however you got
     there: the feed, a mail, the address bar)."""
-    async with tenant_transaction(current.tenant_id, current.user_id) as conn:
+    async with tenant_transaction(current.tenant_id, current.user_id):
         if seen:
-            await conn.execute(
-                "update notifications set read_at = $3"
-                " where user_id = $1 and link = $2 and read_at is null",
-                current.user_id,
-                seen,
-                datetime.now(UTC),
+            await Notification.update({Notification.read_at: datetime.now(UTC)}).where(
+                (Notification.user_id == current.user_id)
+                & (Notification.link == seen)
+                & Notification.read_at.is_null()
             )
-        return await _unread(conn, current.user_id)
+        return await _unread(current.user_id)
 
 
 PAGE = 50
@@ -127,26 +126,26 @@ async def list_feed(
 
 async def mark_read(current: Current, notification_id: UUID) -> str | None:
     """Mark one notification read; returns its link (to follow it)."""
-    async with tenant_transaction(current.tenant_id, current.user_id) as conn:
-        link = await conn.fetchrow(
-            "update notifications set read_at = coalesce(read_at, $3)"
-            " where id = $1 and user_id = $2 returning link",
-            notification_id,
-            current.user_id,
-            datetime.now(UTC),
+    async with tenant_transaction(current.tenant_id, current.user_id):
+        read_at = QueryString("coalesce(read_at, {})", datetime.now(UTC))
+        rows = (
+            await Notification.update({Notification.read_at: read_at})
+            .where((Notification.id == notification_id) & (Notification.user_id == current.user_id))
+            .returning(Notification.link)
         )
-        if link is None:
+        if not rows:
             raise RecordNotFound("notification")
         push_after_commit(current.tenant_id, current.user_id, None)
-    return str(link["link"]) if link["link"] else None
+    link = rows[0]["link"]
+    return str(link) if link else None
 
 
 async def mark_all_read(current: Current) -> int:
-    async with tenant_transaction(current.tenant_id, current.user_id) as conn:
-        result = await conn.execute(
-            "update notifications set read_at = $2 where user_id = $1 and read_at is null",
-            current.user_id,
-            datetime.now(UTC),
+    async with tenant_transaction(current.tenant_id, current.user_id):
+        rows = (
+            await Notification.update({Notification.read_at: datetime.now(UTC)})
+            .where((Notification.user_id == current.user_id) & Notification.read_at.is_null())
+            .returning(Notification.id)
         )
         push_after_commit(current.tenant_id, current.user_id, None)
-    return int(result.split()[-1])
+    return len(rows)

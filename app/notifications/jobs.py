@@ -19,11 +19,16 @@ from urllib.parse import urlparse
 from uuid import UUID
 
 import aiosmtplib
+import asyncpg
+from piccolo.querystring import QueryString
 
+from app.accounts.tables import Membership
 from app.accounts.users import user_id_by_email
 from app.core import mail_attachments as files
 from app.core.db import global_transaction, tenant_transaction, user_transaction
-from app.core.mail import queue_mail
+from app.core.mail import OutboxMessage, queue_mail
+from app.notifications import queries
+from app.notifications.queries import OutboxMail
 from app.notifications.services import notify
 from app.settings import get_settings
 
@@ -65,16 +70,16 @@ def is_permanent(exc: BaseException) -> bool:
     return not isinstance(exc, (*SERVER_DOWN, aiosmtplib.SMTPException))
 
 
-async def _send(row: dict[str, Any]) -> None:
+async def _send(row: OutboxMail) -> None:
     settings = get_settings()
     url = urlparse(settings.smtp_url)
     message = EmailMessage()
     message["From"] = settings.mail_from
-    message["To"] = row["to_addr"]
-    message["Subject"] = row["subject"]
-    message["X-Odex-Kind"] = row["kind"]
-    message.set_content(row["body_text"])
-    for item in files.listed(row.get("attachments")):
+    message["To"] = row.to_addr
+    message["Subject"] = row.subject
+    message["X-Odex-Kind"] = row.kind
+    message.set_content(row.body_text)
+    for item in files.listed(row.attachments):
         maintype, _, subtype = str(item.get("type") or "application/octet-stream").partition("/")
         message.add_attachment(
             files.load(item),
@@ -103,127 +108,107 @@ async def deliver_outbox(ctx: dict[str, Any] | None, message_id: int | None = No
     never stops the others; an unreachable server ends the sweep (the next one retries).
     """
     sent = 0
-    given_up: list[dict[str, Any]] = []
+    given_up: list[tuple[OutboxMail, str]] = []
     try:
         while True:
             finished: list[dict[str, Any]] = []  # attachments of the mail sent or given up
             async with global_transaction() as conn:
-                query = (
-                    "select * from outbox where sent_at is null and failed_at is null"
-                    " and (next_attempt_at is null or next_attempt_at <= now())"
-                    + (" and id = $1" if message_id is not None else "")
-                    + " order by id limit 1 for update skip locked"
-                )
-                args: list[Any] = [message_id] if message_id is not None else []
-                row = await conn.fetchrow(query, *args)
+                row = await queries.lock_due_mail(conn, message_id)
                 if row is None:
                     return sent
                 try:
-                    await _send(dict(row))
+                    await _send(row)
                 except Exception as exc:
-                    final = await _record_failure(conn, dict(row), exc)
+                    final = await _record_failure(conn, row, exc)
                     if final:
-                        given_up.append({**dict(row), "reason": final})
-                        finished += files.listed(row["attachments"])
+                        given_up.append((row, final))
+                        finished += files.listed(row.attachments)
                     if isinstance(exc, SERVER_DOWN) and not final:
                         return sent
                 else:
-                    await conn.execute(
-                        "update outbox set sent_at = now(), body_text = $2, last_error = null"
-                        " where id = $1",
-                        row["id"],
-                        scrub_links(row["body_text"]),
-                    )
+                    await OutboxMessage.update(
+                        {
+                            OutboxMessage.sent_at: QueryString("now()"),
+                            OutboxMessage.body_text: scrub_links(row.body_text),
+                            OutboxMessage.last_error: None,
+                        }
+                    ).where(OutboxMessage.id == row.id)
                     sent += 1
-                    finished += files.listed(row["attachments"])
+                    finished += files.listed(row.attachments)
             files.remove(finished)  # after the commit (a crash before it: sent again, with them)
             if message_id is not None:
                 return sent
     finally:
-        for row in given_up:  # after the commit: the failure is recorded whatever happens here
-            await _alert_undeliverable(row)
+        for mail, reason in given_up:  # after the commit: the failure is recorded whatever
+            await _alert_undeliverable(mail, reason)  # happens here
 
 
-async def _record_failure(conn: Any, row: dict[str, Any], exc: Exception) -> str | None:
+async def _record_failure(conn: asyncpg.Connection, row: OutboxMail, exc: Exception) -> str | None:
     """Schedule the next attempt, or give up; returns the reason when the mail is given up."""
     reason = f"{type(exc).__name__}: {exc}"[:500]
-    age = datetime.now(UTC) - row["created_at"]
+    age = datetime.now(UTC) - row.created_at
     window = timedelta(hours=get_settings().mail_retry_hours)
-    if is_permanent(exc) or age + retry_delay(row["attempts"] + 1) > window:
+    if is_permanent(exc) or age + retry_delay(row.attempts + 1) > window:
         final = reason if is_permanent(exc) else f"still failing after {window}: {reason}"
-        log.warning("mail %s to %s given up: %s", row["id"], row["to_addr"], final)
-        await conn.execute(
-            "update outbox set attempts = attempts + 1, last_error = $2, failed_at = now(),"
-            " body_text = $3, next_attempt_at = null where id = $1",
-            row["id"],
-            final,
-            scrub_links(row["body_text"]),
-        )
+        log.warning("mail %s to %s given up: %s", row.id, row.to_addr, final)
+        await queries.give_up_mail(conn, row.id, final, scrub_links(row.body_text))
         return final
-    wait = retry_delay(row["attempts"] + 1)
-    log.warning("mail %s failed (%s): next attempt in %s", row["id"], reason, wait)
-    await conn.execute(
-        "update outbox set attempts = attempts + 1, last_error = $2,"
-        " next_attempt_at = now() + $3::interval where id = $1",
-        row["id"],
-        reason,
-        wait,
-    )
+    wait = retry_delay(row.attempts + 1)
+    log.warning("mail %s failed (%s): next attempt in %s", row.id, reason, wait)
+    await queries.retry_mail_later(conn, row.id, reason, wait)
     return None
 
 
-async def _alert_undeliverable(row: dict[str, Any]) -> None:
+async def _alert_undeliverable(row: OutboxMail, reason: str) -> None:
     """Tell the workspace's admins (in the app) and the operator (log + mail) about a mail that
     will not be delivered."""
     settings = get_settings()
     log.error(
         "UNDELIVERABLE mail %s (%s) to %s: %s",
-        row["id"],
-        row["kind"],
-        row["to_addr"],
-        row["reason"],
+        row.id,
+        row.kind,
+        row.to_addr,
+        reason,
     )
-    if row["kind"] == OPERATOR_ALERT:
+    if row.kind == OPERATOR_ALERT:
         return  # the operator's own alert: the log line above is all that is left
     if settings.operator_email:
         async with global_transaction():
             await queue_mail(
                 OPERATOR_ALERT,
                 settings.operator_email,
-                f"Odex could not deliver a {row['kind']} mail",
+                f"Odex could not deliver a {row.kind} mail",
                 "operator_undeliverable.txt",
-                message_id=row["id"],
-                mail_kind=row["kind"],
-                recipient=row["to_addr"],
-                reason=row["reason"],
+                message_id=row.id,
+                mail_kind=row.kind,
+                recipient=row.to_addr,
+                reason=reason,
             )
     for tenant_id in await _workspaces_concerned(row):
-        async with tenant_transaction(tenant_id) as conn:
-            admins = await conn.fetch(
-                "select user_id from memberships where tenant_id = $1"
-                " and role in ('owner', 'admin')",
-                tenant_id,
+        async with tenant_transaction(tenant_id):
+            admins = await Membership.select(Membership.user_id).where(
+                (Membership.tenant_id == tenant_id) & Membership.role.is_in(["owner", "admin"])
             )
             for admin in admins:
                 await notify(
                     tenant_id,
                     admin["user_id"],
                     "mail_undeliverable",
-                    f"An email to {row['to_addr']} could not be delivered",
-                    f"“{row['subject']}” was not delivered: {row['reason']}. Check the address;"
+                    f"An email to {row.to_addr} could not be delivered",
+                    f"“{row.subject}” was not delivered: {reason}. Check the address;"
                     " if it is right, contact support.",
                 )
 
 
-async def _workspaces_concerned(row: dict[str, Any]) -> list[UUID]:
+async def _workspaces_concerned(row: OutboxMail) -> list[UUID]:
     """The workspace that queued the mail, else every workspace the recipient belongs to."""
-    if row.get("workspace_id"):
-        return [row["workspace_id"]]
-    user_id = await user_id_by_email(row["to_addr"])
+    if row.workspace_id:
+        return [row.workspace_id]
+    user_id = await user_id_by_email(row.to_addr)
     if user_id is None:
         return []
-    async with user_transaction(user_id) as conn:
-        rows = await conn.fetch("select tenant_id from memberships where user_id = $1", user_id)
+    async with user_transaction(user_id):
+        rows = await Membership.select(Membership.tenant_id).where(Membership.user_id == user_id)
     return [r["tenant_id"] for r in rows]
 
 

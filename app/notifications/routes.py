@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import quote, urlsplit
 from uuid import UUID
 
-from litestar import Request, Response, get, post
+from litestar import Response, get, post
 
 from app.accounts.deps import routes_at
 from app.accounts.schemas import Current
 from app.core.access import Level
 from app.core.forms import read_query
+from app.core.http_types import Req
 from app.core.web import redirect, render, safe_local_path
 from app.notifications import feed
 from app.notifications.forms import FeedQuery
-
-Req = Request[Any, Any, Any]
 
 
 @get("/notifications")

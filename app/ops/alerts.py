@@ -5,13 +5,20 @@ from __future__ import annotations
 
 import logging
 import uuid
-from typing import Any
+from datetime import datetime
 from uuid import UUID
 
+import msgspec
+from piccolo.querystring import QueryString
+
 from app.accounts.schemas import Current
+from app.accounts.tables import User
 from app.core.db import global_transaction
 from app.core.errors import Forbidden, RecordNotFound
 from app.core.mail import queue_mail
+from app.core.rows import rows_as
+from app.ops import queries
+from app.ops.tables import OperatorAlert
 from app.settings import get_settings
 
 log = logging.getLogger("odex.ops")
@@ -26,19 +33,13 @@ async def raise_operator_alert(
     conditions re-checked at every start).
     """
     async with global_transaction() as conn:
-        if once and await conn.fetchval(
-            "select 1 from operator_alerts where kind = $1 and acknowledged_at is null", kind
-        ):
+        unacknowledged = (OperatorAlert.kind == kind) & OperatorAlert.acknowledged_at.is_null()
+        if once and await OperatorAlert.exists().where(unacknowledged):
             return None
         alert_id = uuid.uuid4()
-        await conn.execute(
-            "insert into operator_alerts (id, kind, summary, details) values ($1, $2, $3, $4)",
-            alert_id,
-            kind,
-            summary[:500],
-            details[:4000],
-        )
-        staff = [r["email"] for r in await conn.fetch("select email from users where is_staff")]
+        await queries.insert_operator_alert(conn, alert_id, kind, summary[:500], details[:4000])
+        staff_rows = await User.select(User.email).where(User.is_staff.eq(True))
+        staff = [str(r["email"]) for r in staff_rows]
         extra = get_settings().operator_email
         for address in sorted({*staff, *([extra] if extra else [])}):
             await queue_mail(
@@ -59,31 +60,41 @@ def require_staff(current: Current) -> None:
         raise Forbidden("Only Odex staff (the platform's operators) can see operator alerts.")
 
 
-async def recent_alerts(current: Current, limit: int = 100) -> list[dict[str, Any]]:
+class OperatorAlertRow(msgspec.Struct, frozen=True):
+    """An operator alert as the staff page lists it."""
+
+    id: UUID
+    kind: str
+    summary: str
+    details: str
+    created_at: datetime
+    acknowledged_at: datetime | None
+    acknowledged_by: UUID | None
+
+
+async def recent_alerts(current: Current, limit: int = 100) -> list[OperatorAlertRow]:
     """The newest operator alerts (the staff page)."""
     require_staff(current)
-    async with global_transaction() as conn:
-        rows = await conn.fetch(
-            "select * from operator_alerts order by created_at desc limit $1", limit
+    async with global_transaction():
+        rows = await (
+            OperatorAlert.select().order_by(OperatorAlert.created_at, ascending=False).limit(limit)
         )
-    return [dict(r) for r in rows]
+    return rows_as(OperatorAlertRow, rows)
 
 
 async def acknowledge(current: Current, alert_id: UUID) -> bool:
     """Mark an alert seen (staff); False when it already was. RecordNotFound if none such."""
     require_staff(current)
     async with global_transaction() as conn:
-        seen = await conn.fetchrow(
-            "select acknowledged_at from operator_alerts where id = $1 for update", alert_id
-        )
-        if seen is None:
+        found, acknowledged_at = await queries.lock_operator_alert(conn, alert_id)
+        if not found:
             raise RecordNotFound()
-        if seen["acknowledged_at"] is not None:
+        if acknowledged_at is not None:
             return False
-        await conn.execute(
-            "update operator_alerts set acknowledged_at = now(), acknowledged_by = $2"
-            " where id = $1",
-            alert_id,
-            current.user_id,
-        )
+        await OperatorAlert.update(
+            {
+                OperatorAlert.acknowledged_at: QueryString("now()"),
+                OperatorAlert.acknowledged_by: current.user_id,
+            }
+        ).where(OperatorAlert.id == alert_id)
     return True

@@ -14,10 +14,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import asyncpg
 
 from app.core.db import global_transaction
+from app.ops import queries
 from app.ops.backup_crypto import (
     BackupCorrupt,
     BackupKeyMissing,
@@ -149,7 +151,7 @@ def verify_copy(target: BackupTarget, name: str, sha256: str, keys: list[bytes])
 
 async def server_major() -> int:
     async with global_transaction() as conn:
-        return int(await conn.fetchval("select current_setting('server_version_num')::int"))
+        return await queries.server_version_num(conn)
 
 
 async def take_backup(
@@ -289,7 +291,7 @@ async def prune_backups(settings: Settings, targets: list[BackupTarget] | None =
         [(row["id"], row["started_at"]) for row in rows], Retention.from_settings(settings)
     )
     keys = backup_keys(settings)
-    anchors: dict[str, Any] = {}  # target label -> the newest copy there that verifies
+    anchors: dict[str, UUID] = {}  # target label -> the newest copy there that verifies
     problems: list[str] = []
     for target in targets:
         for row in (r for r in rows if target.label in (r["targets"] or [])):
@@ -333,12 +335,10 @@ async def prune_backups(settings: Settings, targets: list[BackupTarget] | None =
             " verify",
             "\n".join(problems),
         )
-        async with global_transaction() as conn:
+        async with global_transaction():
             for line in problems:
                 name = line.split(" in ", 1)[0]
-                await conn.execute(
-                    "update backups set verify_error = $2 where file_name = $1", name, line
-                )
+                await Backup.update({Backup.verify_error: line}).where(Backup.file_name == name)
     for target in targets:
         if target.label not in anchors and any(target.label in (r["targets"] or []) for r in rows):
             await raise_operator_alert(

@@ -13,17 +13,12 @@ from pathlib import Path
 import asyncpg
 
 from app.core.db import global_transaction
+from app.ops import queries
 from app.ops.backup_crypto import BackupCorrupt, BackupKeyMissing, decode_key, decrypt_stream
 from app.ops.pgtools import find_tool, libpq_args
 from app.ops.tables import Backup
 from app.ops.targets import BackupTarget, configured_targets
 from app.settings import Settings
-
-USER_RELATIONS = """
-select count(*) from pg_class c join pg_namespace n on n.oid = c.relnamespace
- where n.nspname not in ('pg_catalog', 'information_schema')
-   and n.nspname not like 'pg_toast%' and n.nspname not like 'pg_temp%'
-"""
 
 
 class RestoreRefused(RuntimeError):
@@ -86,7 +81,7 @@ async def ensure_empty(target_url: str) -> None:
     except (OSError, asyncpg.PostgresError) as exc:
         raise RestoreRefused(f"cannot connect to the target database: {exc}") from exc
     try:
-        count = int(await conn.fetchval(USER_RELATIONS))
+        count = await queries.user_relation_count(conn)
     finally:
         await conn.close()
     if count:
@@ -152,19 +147,14 @@ async def restore_backup(
             raise RestoreRefused(f"{label} is not an intact backup: {exc}") from exc
         conn = await asyncpg.connect(target_url)
         try:
-            major = int(await conn.fetchval("select current_setting('server_version_num')::int"))
+            major = await queries.server_version_num(conn)
         finally:
             await conn.close()
         pg_restore = find_tool("pg_restore", settings.pg_restore, major // 10000)
         await asyncio.to_thread(_pg_restore, pg_restore, target_url, dump)
     conn = await asyncpg.connect(target_url)
     try:
-        tables = int(
-            await conn.fetchval(
-                "select count(*) from pg_tables where schemaname not in "
-                "('pg_catalog', 'information_schema')"
-            )
-        )
+        tables = await queries.user_table_count(conn)
     finally:
         await conn.close()
     return RestoreResult(label, tables)

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
 from uuid import UUID
 
-from litestar import Request, Response, get, post
+from litestar import Response, get, post
 
 from app.accounts.deps import routes_at
 from app.accounts.schemas import Current
 from app.core.access import Level
+from app.core.http_types import Req
 from app.core.web import get_session, redirect, render
 from app.ops import alerts
-
-Req = Request[Any, Any, Any]
 
 
 @get("/staff/operator-alerts")

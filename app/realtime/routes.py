@@ -7,11 +7,10 @@ import contextlib
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
-from typing import Any
 from urllib.parse import urlparse
 from uuid import UUID
 
-from litestar import WebSocket, websocket
+from litestar import websocket
 from litestar.channels import ChannelsPlugin
 from litestar.exceptions import WebSocketDisconnect
 
@@ -21,6 +20,7 @@ from app.accounts.services import load_current
 from app.core import sessions
 from app.core.access import Level
 from app.core.access_events import ACCESS_CHANGED, access_channel
+from app.core.http_types import Socket
 from app.core.web import cookie_name
 from app.realtime import presence
 from app.realtime.channels import alerts_channel, board_channel, feed_channel, presence_channel
@@ -69,7 +69,7 @@ def channels_for(current: Current) -> list[str]:
     return names
 
 
-def _place(socket: WebSocket[Any, Any, Any]) -> str | None:
+def _place(socket: Socket) -> str | None:
     """`board:<pipeline uuid>` when the page watches a board (its presence list)."""
     raw = socket.query_params.get("board")
     if not raw:
@@ -80,7 +80,7 @@ def _place(socket: WebSocket[Any, Any, Any]) -> str | None:
         return None
 
 
-async def _rights_now(socket: WebSocket[Any, Any, Any], current: Current) -> int | None:
+async def _rights_now(socket: Socket, current: Current) -> int | None:
     """Re-check the socket against the session and membership as they are now.
 
     None: unchanged. CLOSE_UNAUTHENTICATED: the session ended (logout, revoked, password
@@ -106,7 +106,7 @@ async def _rights_now(socket: WebSocket[Any, Any, Any], current: Current) -> int
 
 
 async def _keep_alive(
-    socket: WebSocket[Any, Any, Any],
+    socket: Socket,
     current: Current,
     place: str | None,
     socket_id: str,
@@ -129,9 +129,7 @@ async def _keep_alive(
             )
 
 
-def _sender(
-    socket: WebSocket[Any, Any, Any], recheck: asyncio.Event
-) -> Callable[[bytes], Awaitable[None]]:
+def _sender(socket: Socket, recheck: asyncio.Event) -> Callable[[bytes], Awaitable[None]]:
     """Send a fragment; a socket that went away just stops getting them. The access-changed
     message is not for the browser: it wakes the re-check instead."""
 
@@ -146,9 +144,7 @@ def _sender(
 
 
 @websocket("/ws")
-async def live_socket(
-    socket: WebSocket[Any, Any, Any], channels: ChannelsPlugin, current: Current
-) -> None:
+async def live_socket(socket: Socket, channels: ChannelsPlugin, current: Current) -> None:
     """Stream the user's channels as HTML fragments (members only: the access guard refused
     anyone else at the handshake); refuse other origins."""
     if not origin_allowed(socket.headers.get("origin"), socket.headers.get("host")):

@@ -10,19 +10,27 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
+import asyncpg
+import msgspec
+
 from app.accounts.schemas import Current
 from app.accounts.services import workspaces_of
+from app.accounts.tables import User
 from app.core import sessions
 from app.core.db import after_commit
 from app.core.errors import Forbidden, RecordNotFound
 from app.core.mail import queue_mail
+from app.core.rows import row_as
 from app.core.templating import render_html
 from app.realtime.channels import alerts_channel, publish
+from app.security import queries
 from app.security.audit import in_tenant, record_audit
+from app.security.tables import SecurityAlert
 from app.settings import get_settings
 
 # kind -> (headline, severity). The headline is completed by the details' "who".
@@ -48,10 +56,26 @@ PAGE_SIZE = 30
 log = logging.getLogger("odex.security")
 
 
-async def _person(conn: Any, user_id: UUID | None) -> str:
+class AlertView(msgspec.Struct):
+    """A security alert as its card shows it (changed in place by an acknowledgement)."""
+
+    id: UUID
+    kind: str
+    summary: str
+    details: dict[str, object]
+    session_key: str | None
+    created_at: datetime
+    severity: str
+    acknowledged_at: datetime | None = None
+    acknowledged_by: UUID | None = None
+    session_revoked_at: datetime | None = None
+    subject_user_id: UUID | None = None
+
+
+async def _person(user_id: UUID | None) -> str:
     if user_id is None:
         return "Someone"
-    row = await conn.fetchrow("select name, email from users where id = $1", user_id)
+    row = await User.select(User.name, User.email).where(User.id == user_id).first()
     return f"{row['name']} ({row['email']})" if row else "A former member"
 
 
@@ -81,14 +105,12 @@ async def raise_security_alert(
     details = json.loads(json.dumps(details or {}, default=str))
     alert_id = uuid.uuid4()
     async with in_tenant(tenant_id) as conn:
-        who = await _person(conn, actor)
+        who = await _person(actor)
         if details.get("member_id"):  # name the member a team change concerns
-            details["member"] = await _person(conn, UUID(str(details.pop("member_id"))))
+            details["member"] = await _person(UUID(str(details.pop("member_id"))))
         summary = summary_of(kind, who, details)
-        created = await conn.fetchval(
-            "insert into security_alerts (id, tenant_id, kind, actor_id, subject_user_id,"
-            " summary, details, session_key) values ($1, $2, $3, $4, $5, $6, $7::jsonb, $8)"
-            " returning created_at",
+        created = await queries.insert_alert(
+            conn,
             alert_id,
             tenant_id,
             kind,
@@ -99,34 +121,29 @@ async def raise_security_alert(
             session_key,
         )
         await record_audit(tenant_id, actor, f"security.{kind}", summary, details, actor_label=who)
-        admins = await conn.fetch(
-            "select u.email, u.name from memberships m join users u on u.id = m.user_id"
-            " where m.role in ('owner', 'admin') order by u.email"
-        )
+        admins = await queries.workspace_admins(conn)
         settings = get_settings()
         for admin in admins:
             await queue_mail(
                 "security_alert",
-                admin["email"],
+                admin.email,
                 f"Security alert: {summary}"[:200],
                 "security_alert.txt",
-                name=admin["name"],
+                name=admin.name,
                 summary=summary,
                 when=created.strftime("%d %b %Y %H:%M UTC"),
                 details=_detail_lines(details),
                 link=f"{settings.base_url}/settings/alerts",
             )
-        alert = {
-            "id": alert_id,
-            "kind": kind,
-            "summary": summary,
-            "details": details,
-            "session_key": session_key,
-            "created_at": created,
-            "acknowledged_at": None,
-            "session_revoked_at": None,
-            "severity": KINDS[kind][1],
-        }
+        alert = AlertView(
+            id=alert_id,
+            kind=kind,
+            summary=summary,
+            details=details,
+            session_key=session_key,
+            created_at=created,
+            severity=KINDS[kind][1],
+        )
         html = render_push(tenant_id, alert, toast=True)
 
         after_commit(lambda: _publish(tenant_id, html))
@@ -155,7 +172,7 @@ def _detail_lines(details: dict[str, Any]) -> list[str]:
     return [f"{k.replace('_', ' ')}: {v}" for k, v in details.items() if k != "summary"]
 
 
-def render_push(tenant_id: UUID, alert: dict[str, Any], *, toast: bool) -> str:
+def render_push(tenant_id: UUID, alert: AlertView, *, toast: bool) -> str:
     """The websocket message: the alert card (new or updated) and optionally a toast."""
     return render_html(
         "security/alert_push.html", {"alert": alert, "toast": toast, "tenant_id": tenant_id}
@@ -167,55 +184,56 @@ def _require_admin(current: Current) -> None:
         raise Forbidden("Only admins and owners can see security alerts.")
 
 
-def _row(r: Any) -> dict[str, Any]:
-    alert = dict(r)
-    details = alert.get("details") or {}
-    alert["details"] = json.loads(details) if isinstance(details, str) else details
-    alert["severity"] = KINDS.get(alert["kind"], ("", "info"))[1]
-    return alert
+def _row(r: Mapping[str, object]) -> AlertView:
+    details = r.get("details") or {}
+    severity = KINDS.get(str(r["kind"]), ("", "info"))[1]
+    parsed = json.loads(details) if isinstance(details, str) else details
+    return row_as(AlertView, {**r, "details": parsed, "severity": severity})
 
 
 async def list_alerts(
     current: Current, page: int = 1, open_only: bool = False
-) -> tuple[list[dict[str, Any]], bool]:
+) -> tuple[list[AlertView], bool]:
     """Newest first; and whether there is another page."""
     _require_admin(current)
     offset = (max(page, 1) - 1) * PAGE_SIZE
-    where = "acknowledged_at is null" if open_only else "true"
-    async with in_tenant(current.tenant_id) as conn:
-        rows = await conn.fetch(
-            f"select * from security_alerts where {where} order by created_at desc"
-            f" limit {PAGE_SIZE + 1} offset {offset}"
+    query = SecurityAlert.select()
+    if open_only:
+        query = query.where(SecurityAlert.acknowledged_at.is_null())
+    async with in_tenant(current.tenant_id):
+        rows = await (
+            query.order_by(SecurityAlert.created_at, ascending=False)
+            .limit(PAGE_SIZE + 1)
+            .offset(offset)
         )
     return [_row(r) for r in rows[:PAGE_SIZE]], len(rows) > PAGE_SIZE
 
 
-async def _load(conn: Any, alert_id: UUID) -> dict[str, Any]:
-    row = await conn.fetchrow("select * from security_alerts where id = $1 for update", alert_id)
+async def _load(conn: asyncpg.Connection, alert_id: UUID) -> AlertView:
+    row = await queries.lock_alert(conn, alert_id)
     if row is None:
         raise RecordNotFound("alert")
     return _row(row)
 
 
-async def acknowledge(current: Current, alert_id: UUID) -> dict[str, Any]:
+async def acknowledge(current: Current, alert_id: UUID) -> AlertView:
     """Mark an alert as seen by this admin (audit-logged; other admins' pages update)."""
     _require_admin(current)
     async with in_tenant(current.tenant_id) as conn:
         alert = await _load(conn, alert_id)
-        if alert["acknowledged_at"] is None:
-            alert["acknowledged_at"] = datetime.now(UTC)
-            await conn.execute(
-                "update security_alerts set acknowledged_at = $2, acknowledged_by = $3"
-                " where id = $1",
-                alert_id,
-                alert["acknowledged_at"],
-                current.user_id,
-            )
+        if alert.acknowledged_at is None:
+            alert.acknowledged_at = datetime.now(UTC)
+            await SecurityAlert.update(
+                {
+                    SecurityAlert.acknowledged_at: alert.acknowledged_at,
+                    SecurityAlert.acknowledged_by: current.user_id,
+                }
+            ).where(SecurityAlert.id == alert_id)
             await record_audit(
                 current.tenant_id,
                 current.user_id,
                 "security.alert_acknowledged",
-                alert["summary"],
+                alert.summary,
                 {"alert_id": str(alert_id)},
                 actor_label=f"{current.name} ({current.email})",
             )
@@ -223,15 +241,15 @@ async def acknowledge(current: Current, alert_id: UUID) -> dict[str, Any]:
     return alert
 
 
-async def revoke_alert_session(current: Current, alert_id: UUID) -> dict[str, Any]:
+async def revoke_alert_session(current: Current, alert_id: UUID) -> AlertView:
     """End the session a login alert names (one click for the admin); also acknowledges."""
     _require_admin(current)
     async with in_tenant(current.tenant_id) as conn:
         alert = await _load(conn, alert_id)
-        key, user_id = alert["session_key"], alert["subject_user_id"]
+        key, user_id = alert.session_key, alert.subject_user_id
         if not key or user_id is None:
             raise RecordNotFound("session")
-        if alert["session_revoked_at"] is None:
+        if alert.session_revoked_at is None:
             session = await sessions.session_by_key(key)
             # only a session signed in to this workspace: an admin here can't reach elsewhere
             ended = (
@@ -240,21 +258,21 @@ async def revoke_alert_session(current: Current, alert_id: UUID) -> dict[str, An
                 and await sessions.revoke_key(str(user_id), key)
             )
             now = datetime.now(UTC)
-            alert["session_revoked_at"] = now
-            alert["acknowledged_at"] = alert["acknowledged_at"] or now
-            await conn.execute(
-                "update security_alerts set session_revoked_at = $2,"
-                " acknowledged_at = coalesce(acknowledged_at, $2),"
-                " acknowledged_by = coalesce(acknowledged_by, $3) where id = $1",
-                alert_id,
-                now,
-                current.user_id,
-            )
+            alert.session_revoked_at = now
+            alert.acknowledged_at = alert.acknowledged_at or now
+            alert.acknowledged_by = alert.acknowledged_by or current.user_id
+            await SecurityAlert.update(  # the row is locked: these are its coalesces
+                {
+                    SecurityAlert.session_revoked_at: now,
+                    SecurityAlert.acknowledged_at: alert.acknowledged_at,
+                    SecurityAlert.acknowledged_by: alert.acknowledged_by,
+                }
+            ).where(SecurityAlert.id == alert_id)
             await record_audit(
                 current.tenant_id,
                 current.user_id,
                 "security.session_revoked",
-                alert["summary"],
+                alert.summary,
                 {"alert_id": str(alert_id), "user_id": str(user_id), "was_active": ended},
                 actor_label=f"{current.name} ({current.email})",
             )
@@ -262,18 +280,14 @@ async def revoke_alert_session(current: Current, alert_id: UUID) -> dict[str, An
     return alert
 
 
-def _push_update(tenant_id: UUID, alert: dict[str, Any]) -> None:
+def _push_update(tenant_id: UUID, alert: AlertView) -> None:
     html = render_push(tenant_id, alert, toast=False)
     after_commit(lambda: _publish(tenant_id, html))
 
 
 async def _open_count(tenant_id: UUID) -> int:
-    async with in_tenant(tenant_id) as conn:
-        return int(
-            await conn.fetchval(
-                "select count(*) from security_alerts where acknowledged_at is null"
-            )
-        )
+    async with in_tenant(tenant_id):
+        return await SecurityAlert.count().where(SecurityAlert.acknowledged_at.is_null())
 
 
 async def open_alert_count(current: Current) -> int:

@@ -28,10 +28,12 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
+from piccolo.custom_types import Combinable
 
 from app.core import db
 from app.core.crypto import all_tenant_ids
 from app.core.spreadsheet import safe_cell
+from app.security import queries
 from app.security.audit_chain import (
     FORMAT,
     details_of,
@@ -39,6 +41,7 @@ from app.security.audit_chain import (
     personal_digest,
     stored_entry_hash,
 )
+from app.security.tables import AuditChainHead, AuditEntry
 
 GENESIS = ""
 PAGE_SIZE = 50
@@ -71,15 +74,8 @@ async def record_audit(
     """
     plain = _plain(details)
     async with in_tenant(tenant_id) as conn:
-        await conn.execute(
-            "insert into audit_chain_heads (tenant_id) values ($1) on conflict do nothing",
-            tenant_id,
-        )
-        head = await conn.fetchrow(
-            "select seq, hash from audit_chain_heads where tenant_id = $1 for update", tenant_id
-        )
-        assert head is not None
-        seq, prev = int(head["seq"]) + 1, str(head["hash"])
+        head = await queries.lock_chain_head(conn, tenant_id)
+        seq, prev = head.seq + 1, head.hash
         created_at = datetime.now(UTC)
         salt = secrets.token_hex(16)
         label = actor_label[:200]
@@ -91,29 +87,25 @@ async def record_audit(
             personal=personal_digest(salt, actor_id, label, target, plain),
             prev_hash=prev,
         )
-        await conn.execute(
-            "insert into audit_log (id, tenant_id, seq, created_at, actor_id, actor_label,"
-            " action, target, details, prev_hash, hash, format, salt)"
-            " values ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10, $11, $12, $13)",
-            uuid.uuid4(),
-            tenant_id,
-            seq,
-            created_at,
-            actor_id,
-            label,
-            action,
-            target,
-            json.dumps(plain),
-            prev,
-            digest,
-            FORMAT,
-            salt,
+        await AuditEntry.insert(
+            AuditEntry(
+                id=uuid.uuid4(),
+                tenant_id=tenant_id,
+                seq=seq,
+                created_at=created_at,
+                actor_id=actor_id,
+                actor_label=label,
+                action=action,
+                target=target,
+                details=json.dumps(plain),
+                prev_hash=prev,
+                hash=digest,
+                format=FORMAT,
+                salt=salt,
+            )
         )
-        await conn.execute(
-            "update audit_chain_heads set seq = $2, hash = $3 where tenant_id = $1",
-            tenant_id,
-            seq,
-            digest,
+        await AuditChainHead.update({AuditChainHead.seq: seq, AuditChainHead.hash: digest}).where(
+            AuditChainHead.tenant_id == tenant_id
         )
     return seq
 
@@ -135,13 +127,13 @@ class ChainReport:
 async def verify_chain(tenant_id: UUID, batch: int = 1000) -> ChainReport:
     """Walk the tenant's chain in order; report the first entry that does not check out."""
     prev, expected_seq, checked = GENESIS, 1, 0
-    async with db.tenant_transaction(tenant_id) as conn:
+    async with db.tenant_transaction(tenant_id):
         while True:
-            rows = await conn.fetch(
-                "select * from audit_log where tenant_id = $1 and seq >= $2 order by seq limit $3",
-                tenant_id,
-                expected_seq,
-                batch,
+            rows = await (
+                AuditEntry.select()
+                .where((AuditEntry.tenant_id == tenant_id) & (AuditEntry.seq >= expected_seq))
+                .order_by(AuditEntry.seq)
+                .limit(batch)
             )
             for row in rows:
                 seq = int(row["seq"])
@@ -157,8 +149,10 @@ async def verify_chain(tenant_id: UUID, batch: int = 1000) -> ChainReport:
                 prev, expected_seq, checked = row["hash"], seq + 1, checked + 1
             if len(rows) < batch:
                 break
-        head = await conn.fetchrow(
-            "select seq, hash from audit_chain_heads where tenant_id = $1", tenant_id
+        head = await (
+            AuditChainHead.select(AuditChainHead.seq, AuditChainHead.hash)
+            .where(AuditChainHead.tenant_id == tenant_id)
+            .first()
         )
     if head is not None and (int(head["seq"]) != checked or head["hash"] != prev):
         return ChainReport(tenant_id, checked, checked + 1, "entries after this were removed")
@@ -178,20 +172,20 @@ class AuditFilter:
     since: datetime | None = None
     until: datetime | None = None
 
-    def where(self, start: int = 2) -> tuple[str, list[Any]]:
-        clauses: list[str] = ["true"]
-        args: list[Any] = []
-        for sql, value in (
-            ("action = ${}", self.action or None),
-            ("actor_label ilike ${}", f"%{_like(self.actor)}%" if self.actor else None),
-            ("target ilike ${}", f"%{_like(self.text)}%" if self.text else None),
-            ("created_at >= ${}", self.since),
-            ("created_at < ${}", self.until),
-        ):
-            if value is not None:
-                clauses.append(sql.format(start + len(args)))
-                args.append(value)
-        return " and ".join(clauses), args
+    def where(self, tenant_id: UUID) -> Combinable:
+        """The tenant's entries that pass the filter."""
+        clause: Combinable = AuditEntry.tenant_id == tenant_id
+        if self.action:
+            clause = clause & (AuditEntry.action == self.action)
+        if self.actor:
+            clause = clause & AuditEntry.actor_label.ilike(f"%{_like(self.actor)}%")
+        if self.text:
+            clause = clause & AuditEntry.target.ilike(f"%{_like(self.text)}%")
+        if self.since is not None:
+            clause = clause & (AuditEntry.created_at >= self.since)
+        if self.until is not None:
+            clause = clause & (AuditEntry.created_at < self.until)
+        return clause
 
 
 def _like(text: str) -> str:
@@ -202,26 +196,28 @@ async def list_entries(
     tenant_id: UUID, flt: AuditFilter, page: int = 1
 ) -> tuple[list[dict[str, Any]], bool]:
     """One page of entries, newest first; and whether there is a next page."""
-    where, args = flt.where()
     offset = (max(page, 1) - 1) * PAGE_SIZE
-    async with db.tenant_transaction(tenant_id) as conn:
-        rows = await conn.fetch(
-            f"select * from audit_log where tenant_id = $1 and {where}"
-            f" order by seq desc limit {PAGE_SIZE + 1} offset {offset}",
-            tenant_id,
-            *args,
+    async with db.tenant_transaction(tenant_id):
+        rows = await (
+            AuditEntry.select()
+            .where(flt.where(tenant_id))
+            .order_by(AuditEntry.seq, ascending=False)
+            .limit(PAGE_SIZE + 1)
+            .offset(offset)
         )
     entries = [dict(r, details=details_of(r["details"])) for r in rows[:PAGE_SIZE]]
     return entries, len(rows) > PAGE_SIZE
 
 
 async def distinct_actions(tenant_id: UUID) -> list[str]:
-    async with db.tenant_transaction(tenant_id) as conn:
-        rows = await conn.fetch(
-            "select distinct action from audit_log where tenant_id = $1 order by action",
-            tenant_id,
+    async with db.tenant_transaction(tenant_id):
+        rows = await (
+            AuditEntry.select(AuditEntry.action)
+            .where(AuditEntry.tenant_id == tenant_id)
+            .distinct()
+            .order_by(AuditEntry.action)
         )
-    return [r["action"] for r in rows]
+    return [str(r["action"]) for r in rows]
 
 
 CSV_COLUMNS = ["seq", "created_at", "actor_id", "actor_label", "action", "target", "details"]
@@ -229,19 +225,17 @@ CSV_COLUMNS = ["seq", "created_at", "actor_id", "actor_label", "action", "target
 
 async def export_csv(tenant_id: UUID, flt: AuditFilter) -> AsyncIterator[str]:
     """The filtered log as CSV, oldest first, streamed in batches; includes the hashes."""
-    where, args = flt.where(start=3)
     header = io.StringIO()
     csv.writer(header).writerow([*CSV_COLUMNS, "prev_hash", "hash"])
     yield header.getvalue()
     after = 0
     while True:
-        async with db.tenant_transaction(tenant_id) as conn:
-            rows = await conn.fetch(
-                f"select * from audit_log where tenant_id = $1 and seq > $2 and {where}"
-                " order by seq limit 1000",
-                tenant_id,
-                after,
-                *args,
+        async with db.tenant_transaction(tenant_id):
+            rows = await (
+                AuditEntry.select()
+                .where(flt.where(tenant_id) & (AuditEntry.seq > after))
+                .order_by(AuditEntry.seq)
+                .limit(1000)
             )
         if not rows:
             return

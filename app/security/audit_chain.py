@@ -12,6 +12,7 @@ from uuid import UUID
 
 from app.core import db
 from app.core.datamap import like_any
+from app.security import queries
 
 
 def _digest(fields: dict[str, Any], *, ensure_ascii: bool = False) -> str:
@@ -143,29 +144,15 @@ async def erase_person(
     erased = 0
     for tenant_id in tenant_ids:
         async with db.tenant_transaction(tenant_id) as conn:
-            rows = await conn.fetch(
-                "select id, salt, actor_id, actor_label, target, details from audit_log"
-                " where format = 2 and personal_digest is null and (actor_id = $1"
-                " or actor_label ilike any($2::text[]) or target ilike any($2::text[])"
-                " or details::text ilike any($2::text[])) for update",
-                user_id,
-                patterns,
-            )
+            rows = await queries.lock_entries_naming(conn, user_id, patterns)
             for row in rows:
                 digest = personal_digest(
-                    str(row["salt"]),
-                    row["actor_id"],
-                    row["actor_label"],
-                    row["target"],
-                    details_of(row["details"]),
+                    str(row.salt),
+                    row.actor_id,
+                    row.actor_label,
+                    row.target,
+                    details_of(row.details),
                 )
-                await conn.execute(
-                    "update audit_log set actor_id = null, actor_label = '', target = $2,"
-                    " details = '{}'::jsonb, salt = null, personal_digest = $3,"
-                    " erased_at = now() where id = $1",
-                    row["id"],
-                    ERASED_TARGET,
-                    digest,
-                )
+                await queries.erase_entry(conn, row.id, ERASED_TARGET, digest)
             erased += len(rows)
     return erased

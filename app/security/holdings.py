@@ -8,6 +8,7 @@ import json
 import re
 from datetime import UTC, datetime
 from typing import Any
+from uuid import UUID
 
 from app.core import ratelimit, sessions
 from app.core.datamap import ExportFile as File
@@ -25,8 +26,9 @@ from app.core.db import global_transaction, tenant_transaction
 from app.core.paging import Params, SortSpec, keyset_page
 from app.core.redis import redis
 from app.core.useragent import classify
-from app.security import mfa
+from app.security import mfa, queries
 from app.security.audit_chain import erase_person
+from app.security.tables import AuditEntry, KnownDevice
 
 FORMER = "a former member"
 LATEST_SEQ = SortSpec("Latest first", ("seq",), ("int",), descending=True)
@@ -61,16 +63,16 @@ async def read_mfa(viewer: Viewer, after: str | None, limit: int) -> Section:
 
 
 async def read_devices(viewer: Viewer, after: str | None, limit: int) -> Section:
-    async with global_transaction() as conn:
-        rows = await conn.fetch(
-            "select label, first_seen, last_seen from known_devices where user_id = $1"
-            " order by last_seen desc",
-            viewer.user_id,
+    async with global_transaction():
+        rows = await (
+            KnownDevice.select(KnownDevice.label, KnownDevice.first_seen, KnownDevice.last_seen)
+            .where(KnownDevice.user_id == viewer.user_id)
+            .order_by(KnownDevice.last_seen, ascending=False)
         )
     return Section(
         "Known devices",
         [("label", "Device"), ("first_seen", "First sign-in"), ("last_seen", "Last sign-in")],
-        [dict(r) for r in rows],
+        rows,
         note="A sign-in from a device not on this list alerts your workspaces' admins. We keep"
         " only a keyed hash of the browser, system and IP address, and this label.",
     )
@@ -123,9 +125,7 @@ async def read_alerts(viewer: Viewer, after: str | None, limit: int) -> Section:
 async def read_audit(viewer: Viewer, after: str | None, limit: int) -> Section:
     params = Params()
     async with tenant_transaction(viewer.tenant_id) as conn:
-        total = await conn.fetchval(
-            "select count(*) from audit_log where actor_id = $1", viewer.user_id
-        )
+        total = await AuditEntry.count().where(AuditEntry.actor_id == viewer.user_id)
         page = await keyset_page(
             conn,
             select="seq, created_at, action, target",
@@ -153,23 +153,13 @@ async def forget_alerts(subject: Subject) -> int:
     changed = 0
     for tenant_id in subject.tenant_ids:
         async with tenant_transaction(tenant_id) as conn:
-            rows = await conn.fetch(
-                "select id, summary, details::text as details from security_alerts"
-                " where actor_id = $1 or subject_user_id = $1 or acknowledged_by = $1"
-                " or summary ilike any($2::text[]) or details::text ilike any($2::text[])",
-                subject.user_id,
-                like_any(subject.needles),
-            )
+            rows = await queries.alerts_naming(conn, subject.user_id, like_any(subject.needles))
             for row in rows:
-                await conn.execute(
-                    "update security_alerts set summary = $2, details = $3::jsonb,"
-                    " actor_id = nullif(actor_id, $4), subject_user_id ="
-                    " nullif(subject_user_id, $4), acknowledged_by = nullif(acknowledged_by, $4),"
-                    " session_key = case when actor_id = $4 then null else session_key end"
-                    " where id = $1",
-                    row["id"],
-                    scrub(row["summary"], subject)[:1000],
-                    json.dumps(json.loads(scrub(row["details"], subject))),
+                await queries.anonymise_alert(
+                    conn,
+                    row.id,
+                    scrub(row.summary, subject)[:1000],
+                    json.dumps(json.loads(scrub(row.details, subject))),
                     subject.user_id,
                 )
             changed += len(rows)
@@ -196,7 +186,7 @@ async def scan_sessions(subject: Subject) -> list[str]:
     return found
 
 
-async def purge_sessions(tenant_id: Any) -> int:
+async def purge_sessions(tenant_id: UUID) -> int:
     """Sessions still pointing at the deleted workspace end (their owners sign in again)."""
     keys = await redis_keys_holding("sess:*", [str(tenant_id)])
     return int(await redis().delete(*keys)) if keys else 0

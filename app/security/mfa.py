@@ -11,14 +11,16 @@ import hashlib
 import hmac
 import secrets
 import time
-import uuid
 from datetime import UTC, datetime
 from uuid import UUID
 
+import asyncpg
 import pyotp
 import segno
+from piccolo.querystring import QueryString
 
 from app.accounts.second_factor import is_enabled
+from app.accounts.tables import Membership, User
 from app.core.crypto import (
     Binding,
     bind,
@@ -29,6 +31,8 @@ from app.core.crypto import (
 from app.core.db import global_transaction, tenant_transaction, user_transaction
 from app.core.errors import FormInvalid
 from app.core.passwords import verify_password
+from app.security import queries
+from app.security.tables import MfaRecoveryCode, TenantSecurity, UserMfa
 from app.settings import get_settings
 
 register_encrypted_column("user_mfa", "secret_enc", key="user_id", tenant_scoped=False)
@@ -60,8 +64,8 @@ def _new_recovery_codes() -> list[str]:
 
 async def _check_password(user_id: UUID, password: str) -> str:
     """Re-authentication before changing MFA; returns the user's email."""
-    async with global_transaction() as conn:
-        row = await conn.fetchrow("select email, password_hash from users where id = $1", user_id)
+    async with global_transaction():
+        row = await User.select(User.email, User.password_hash).where(User.id == user_id).first()
     if row is None or not verify_password(row["password_hash"], password):
         raise FormInvalid({"current_password": "That isn't your current password."})
     return str(row["email"])
@@ -69,15 +73,16 @@ async def _check_password(user_id: UUID, password: str) -> str:
 
 async def status(user_id: UUID) -> dict[str, object]:
     """Whether MFA is on, and how many unused recovery codes are left."""
-    async with global_transaction() as conn:
-        enabled = await conn.fetchval(
-            "select enabled_at from user_mfa where user_id = $1 and enabled_at is not null",
-            user_id,
+    async with global_transaction():
+        row = await (
+            UserMfa.select(UserMfa.enabled_at)
+            .where((UserMfa.user_id == user_id) & UserMfa.enabled_at.is_not_null())
+            .first()
         )
-        left = await conn.fetchval(
-            "select count(*) from mfa_recovery_codes where user_id = $1 and used_at is null",
-            user_id,
+        left = await MfaRecoveryCode.count().where(
+            (MfaRecoveryCode.user_id == user_id) & MfaRecoveryCode.used_at.is_null()
         )
+    enabled = row["enabled_at"] if row else None
     return {"enabled": enabled is not None, "enabled_at": enabled, "codes_left": int(left or 0)}
 
 
@@ -92,12 +97,8 @@ async def start_enrolment(user_id: UUID, email: str) -> dict[str, str]:
         raise FormInvalid({"form": "Two-factor authentication is already on."})
     secret = pyotp.random_base32()
     async with global_transaction() as conn:
-        await conn.execute(
-            "insert into user_mfa (user_id, secret_enc) values ($1, $2) on conflict (user_id)"
-            " do update set secret_enc = excluded.secret_enc, last_step = 0"
-            " where user_mfa.enabled_at is null",
-            user_id,
-            encrypt_text(secret, binding=_binding(user_id)),
+        await queries.store_pending_secret(
+            conn, user_id, encrypt_text(secret, binding=_binding(user_id))
         )
     uri = pyotp.TOTP(secret).provisioning_uri(name=email, issuer_name=ISSUER)
     return {"secret": secret, "uri": uri, "qr": qr_svg_data_uri(uri)}
@@ -105,13 +106,15 @@ async def start_enrolment(user_id: UUID, email: str) -> dict[str, str]:
 
 async def pending_enrolment(user_id: UUID, email: str) -> dict[str, str] | None:
     """The unconfirmed secret, to show the same QR code again after a typo."""
-    async with global_transaction() as conn:
-        enc = await conn.fetchval(
-            "select secret_enc from user_mfa where user_id = $1 and enabled_at is null", user_id
+    async with global_transaction():
+        row = await (
+            UserMfa.select(UserMfa.secret_enc)
+            .where((UserMfa.user_id == user_id) & UserMfa.enabled_at.is_null())
+            .first()
         )
-    if not enc:
+    if not row or not row["secret_enc"]:
         return None
-    secret = decrypt_text(enc, binding=_binding(user_id))
+    secret = decrypt_text(str(row["secret_enc"]), binding=_binding(user_id))
     uri = pyotp.TOTP(secret).provisioning_uri(name=email, issuer_name=ISSUER)
     return {"secret": secret, "uri": uri, "qr": qr_svg_data_uri(uri)}
 
@@ -134,32 +137,22 @@ async def confirm_enrolment(user_id: UUID, password: str, code: str) -> list[str
     await _check_password(user_id, password)
     codes = _new_recovery_codes()
     async with global_transaction() as conn:
-        row = await conn.fetchrow(
-            "select secret_enc, last_step from user_mfa where user_id = $1"
-            " and enabled_at is null for update",
-            user_id,
-        )
+        row = await queries.lock_secret(conn, user_id, enabled=False)
         if row is None:
             raise FormInvalid({"form": "Start again: scan a new QR code."})
-        secret = decrypt_text(row["secret_enc"], binding=_binding(user_id))
-        step = _matching_step(secret, code, int(row["last_step"]))
+        secret = decrypt_text(row.secret_enc, binding=_binding(user_id))
+        step = _matching_step(secret, code, row.last_step)
         if step is None:
             raise FormInvalid({"code": BAD_CODE})
-        await conn.execute(
-            "update user_mfa set enabled_at = now(), last_step = $2 where user_id = $1",
-            user_id,
-            step,
-        )
+        await UserMfa.update(
+            {UserMfa.enabled_at: QueryString("now()"), UserMfa.last_step: step}
+        ).where(UserMfa.user_id == user_id)
         await _store_codes(conn, user_id, codes)
     return codes
 
 
-async def _store_codes(conn: object, user_id: UUID, codes: list[str]) -> None:
-    await conn.execute("delete from mfa_recovery_codes where user_id = $1", user_id)  # type: ignore[attr-defined]
-    await conn.executemany(  # type: ignore[attr-defined]
-        "insert into mfa_recovery_codes (id, user_id, code_hash) values ($1, $2, $3)",
-        [(uuid.uuid4(), user_id, _code_hash(c)) for c in codes],
-    )
+async def _store_codes(conn: asyncpg.Connection, user_id: UUID, codes: list[str]) -> None:
+    await queries.replace_recovery_codes(conn, user_id, [_code_hash(c) for c in codes])
 
 
 async def regenerate_codes(user_id: UUID, password: str) -> list[str]:
@@ -178,28 +171,24 @@ async def verify_second_factor(user_id: UUID, code: str) -> bool:
     if not code or len(code) > 20:
         return False
     async with global_transaction() as conn:
-        row = await conn.fetchrow(
-            "select secret_enc, last_step from user_mfa where user_id = $1"
-            " and enabled_at is not null for update",
-            user_id,
-        )
+        row = await queries.lock_secret(conn, user_id, enabled=True)
         if row is None:
             return False
-        secret = decrypt_text(row["secret_enc"], binding=_binding(user_id))
-        step = _matching_step(secret, code, int(row["last_step"]))
+        secret = decrypt_text(row.secret_enc, binding=_binding(user_id))
+        step = _matching_step(secret, code, row.last_step)
         if step is not None:
-            await conn.execute(
-                "update user_mfa set last_step = $2 where user_id = $1", user_id, step
-            )
+            await UserMfa.update({UserMfa.last_step: step}).where(UserMfa.user_id == user_id)
             return True
-        used = await conn.fetchval(
-            "update mfa_recovery_codes set used_at = $3 where user_id = $1 and code_hash = $2"
-            " and used_at is null returning id",
-            user_id,
-            _code_hash(code),
-            datetime.now(UTC),
+        used = (
+            await MfaRecoveryCode.update({MfaRecoveryCode.used_at: datetime.now(UTC)})
+            .where(
+                (MfaRecoveryCode.user_id == user_id)
+                & (MfaRecoveryCode.code_hash == _code_hash(code))
+                & MfaRecoveryCode.used_at.is_null()
+            )
+            .returning(MfaRecoveryCode.id)
         )
-        return used is not None
+        return bool(used)
 
 
 async def disable(user_id: UUID, password: str, code: str) -> None:
@@ -217,40 +206,36 @@ async def disable(user_id: UUID, password: str, code: str) -> None:
         )
     if not await verify_second_factor(user_id, code):
         raise FormInvalid({"code": BAD_CODE})
-    async with global_transaction() as conn:
-        await conn.execute("delete from mfa_recovery_codes where user_id = $1", user_id)
-        await conn.execute("delete from user_mfa where user_id = $1", user_id)
+    async with global_transaction():
+        await MfaRecoveryCode.delete().where(MfaRecoveryCode.user_id == user_id)
+        await UserMfa.delete().where(UserMfa.user_id == user_id)
 
 
 # --- workspace policy: MFA required for owners --------------------------------------------
 
 
 async def owners_must_use_mfa(tenant_id: UUID) -> bool:
-    async with tenant_transaction(tenant_id) as conn:
-        return bool(
-            await conn.fetchval("select mfa_required_for_owners from tenant_security limit 1")
-        )
+    async with tenant_transaction(tenant_id):
+        row = await TenantSecurity.select(TenantSecurity.mfa_required_for_owners).first()
+    return bool(row and row["mfa_required_for_owners"])
 
 
 async def workspaces_requiring_mfa(user_id: UUID) -> list[str]:
     """Names of the workspaces the user owns that require MFA for owners (MFA can't be turned
     off while there is one, from whichever workspace the settings page is opened)."""
-    async with user_transaction(user_id) as conn:
-        owned = await conn.fetch(
-            "select tenant_id from memberships where user_id = $1 and role = 'owner'"
-            " order by created_at",
-            user_id,
+    async with user_transaction(user_id):
+        owned = await (
+            Membership.select(Membership.tenant_id)
+            .where((Membership.user_id == user_id) & (Membership.role == "owner"))
+            .order_by(Membership.created_at)
         )
     names = []
     for row in owned:
-        async with tenant_transaction(row["tenant_id"]) as conn:
-            name = await conn.fetchval(
-                "select t.name from tenants t join tenant_security s on s.tenant_id = t.id"
-                " where t.id = $1 and s.mfa_required_for_owners",
-                row["tenant_id"],
-            )
+        tenant_id: UUID = row["tenant_id"]
+        async with tenant_transaction(tenant_id) as conn:
+            name = await queries.workspace_name_if_mfa_required(conn, tenant_id)
         if name:
-            names.append(str(name))
+            names.append(name)
     return names
 
 
@@ -259,13 +244,7 @@ async def set_owner_requirement(tenant_id: UUID, user_id: UUID, required: bool) 
     from app.security.audit import record_audit
 
     async with tenant_transaction(tenant_id, user_id) as conn:
-        await conn.execute(
-            "insert into tenant_security (tenant_id, mfa_required_for_owners, updated_at)"
-            " values ($1, $2, now()) on conflict (tenant_id) do update"
-            " set mfa_required_for_owners = excluded.mfa_required_for_owners, updated_at = now()",
-            tenant_id,
-            required,
-        )
+        await queries.set_owner_mfa_rule(conn, tenant_id, required)
         await record_audit(
             tenant_id,
             user_id,

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import Any
 from uuid import UUID
 
-from litestar import Request, Response, get, post
+from litestar import Response, get, post
 
 from app.accounts import guard, second_factor
 from app.accounts.deps import routes_at
@@ -16,12 +15,12 @@ from app.core import ratelimit
 from app.core.access import Level
 from app.core.errors import FormInvalid, declare_form_page
 from app.core.forms import read_form
+from app.core.http_types import Req
 from app.core.web import get_session, redirect, refused_form, render, safe_local_path
 from app.security import mfa
 from app.security.alerts import alert_user_workspaces
 from app.security.forms import CodeForm, OwnerPolicy, PasswordAndCode, PasswordForm
 
-Req = Request[Any, Any, Any]
 PAGE = "security/security.html"
 
 

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+import asyncpg
+
 from app.core.crypto import (
     ENCRYPTED_COLUMNS,
     ENCRYPTION_MODULES,
@@ -30,6 +32,8 @@ from app.core.crypto import (
     is_encrypted,
     key_ring,
 )
+from app.security import queries
+from app.security.queries import Encrypted, RowKey
 
 log = logging.getLogger("odex.crypto")
 
@@ -53,52 +57,36 @@ class RotationStats:
 
 
 async def _rotate_batch(
-    conn: Any,
+    conn: asyncpg.Connection,
     col: EncryptedColumn,
     ring: KeyRing,
     batch: int,
     tenant: UUID | None,
-    after: Any,
+    after: RowKey | None,
     stats: RotationStats,
-) -> Any:
+) -> RowKey | None:
     """Re-encrypt up to `batch` rows after key `after` that are not yet ``enc2`` under the
     newest key; returns the last key looked at (None when there were no more rows)."""
     current = f"{PREFIX2}:{ring.current_id}:"
-    if col.is_array:
-        stale = (
-            f"exists (select 1 from unnest({col.column}) as e(v)"
-            " where v <> '' and left(v, $1) <> $2)"
-        )
-    else:
-        stale = f"{col.column} <> '' and left({col.column}, $1) <> $2"
-    after_sql = f"and {col.key} > $4 " if after is not None else ""
-    args: list[Any] = [len(current), current, batch] + ([after] if after is not None else [])
-    rows = await conn.fetch(
-        f"select {col.key} as k, {col.column} as v from {col.table} "
-        f"where {col.column} is not null and {stale} {after_sql}"
-        f"order by {col.key} limit $3 for update skip locked",
-        *args,
-    )
-    updates: list[tuple[Any, Any]] = []
-    for row in rows:
-        where = bind(col.table, col.column, row["k"], tenant)
+    rows = await queries.stale_encrypted_values(conn, col, current, batch, after)
+    updates: list[tuple[RowKey, Encrypted]] = []
+    for key, value in rows:
+        where = bind(col.table, col.column, key, tenant)
         try:
-            if col.is_array:
-                new: Any = [_reencrypt(v, ring, where) if v else v for v in row["v"]]
+            new: Encrypted
+            if isinstance(value, list):
+                new = [_reencrypt(v, ring, where) if v else v for v in value]
             else:
-                new = _reencrypt(row["v"], ring, where)
+                new = _reencrypt(value, ring, where)
         except DecryptionError as exc:
             stats.refused += 1
-            log.warning("rotation: %s.%s row %s refused: %s", col.table, col.column, row["k"], exc)
+            log.warning("rotation: %s.%s row %s refused: %s", col.table, col.column, key, exc)
             continue
-        updates.append((row["k"], new))
+        updates.append((key, new))
     if updates:
-        await conn.executemany(
-            f"update {col.table} set {col.column} = $2 where {col.key} = $1",
-            updates,
-        )
+        await queries.write_encrypted_values(conn, col, updates)
     stats.rewritten += len(updates)
-    return rows[-1]["k"] if len(rows) == batch else None
+    return rows[-1][0] if len(rows) == batch else None
 
 
 async def rotate_column(
@@ -114,7 +102,7 @@ async def rotate_column(
     before = stats.rewritten
     scopes: list[UUID | None] = list(await all_tenant_ids()) if col.tenant_scoped else [None]
     for tenant_id in scopes:
-        after: Any = None
+        after: RowKey | None = None
         while True:
             transaction = (
                 tenant_transaction(tenant_id) if tenant_id is not None else global_transaction()

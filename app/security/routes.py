@@ -7,7 +7,7 @@ from typing import Any
 from urllib.parse import urlencode
 from uuid import UUID
 
-from litestar import Request, Response, get, post
+from litestar import Response, get, post
 from litestar.response import Stream
 
 from app.accounts import devices
@@ -17,12 +17,10 @@ from app.core import sessions
 from app.core.access import Level
 from app.core.errors import Forbidden, RecordNotFound
 from app.core.forms import read_query
+from app.core.http_types import Req
 from app.core.web import content_disposition, get_session, is_htmx, redirect, render
 from app.security import alerts, audit
 from app.security.forms import AlertsQuery, AuditQuery
-
-Req = Request[Any, Any, Any]
-
 
 # --- alerts -------------------------------------------------------------------------------
 
@@ -52,7 +50,7 @@ async def alerts_badge(current: Current) -> Response[str]:
     )
 
 
-def _card(request: Req, alert: dict[str, Any]) -> Response[str]:
+def _card(request: Req, alert: alerts.AlertView) -> Response[str]:
     if is_htmx(request):
         return render(request, "security/_alert_card.html", {"alert": alert})
     return redirect(request, "/settings/alerts")

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import msgspec
+
 from app.core.datamap import ExportFile as File
 from app.core.datamap import Section, Subject, Viewer, col, register, table_place, utc
 from app.core.db import global_transaction
+from app.support import queries
 from app.support.services import forget_requester
 
 OWNER = "support"
@@ -12,14 +15,7 @@ OWNER = "support"
 
 async def _read_tickets(viewer: Viewer, after: str | None, limit: int) -> Section:
     async with global_transaction() as conn:
-        rows = await conn.fetch(
-            "select t.id, t.created_at, t.subject, t.topic, t.status, t.email,"
-            " (select count(*) from support_messages m where m.ticket_id = t.id) as messages"
-            " from support_tickets t where t.user_id = $1 or lower(t.email) = lower($2)"
-            " order by t.created_at desc",
-            viewer.user_id,
-            viewer.email,
-        )
+        rows = await queries.tickets_of(conn, viewer.user_id, viewer.email)
     return Section(
         "Support tickets",
         [
@@ -30,7 +26,7 @@ async def _read_tickets(viewer: Viewer, after: str | None, limit: int) -> Sectio
             ("email", "Reply address"),
             ("messages", "Messages"),
         ],
-        [dict(r) for r in rows],
+        [msgspec.structs.asdict(r) for r in rows],
     )
 
 

@@ -6,13 +6,14 @@ from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
-from litestar import Request, Response, get, post
+from litestar import Response, get, post
 
 from app.accounts.deps import optional_current, routes_at
 from app.accounts.schemas import Current
 from app.core.access import Level
 from app.core.errors import FormInvalid
 from app.core.forms import read_form, read_query
+from app.core.http_types import Req
 from app.core.web import client_ip, get_session, redirect, render
 from app.support import services
 from app.support.forms import (
@@ -23,8 +24,6 @@ from app.support.forms import (
     SupportQuery,
     TicketStatus,
 )
-
-Req = Request[Any, Any, Any]
 
 
 def _form_context(

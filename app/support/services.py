@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 from uuid import UUID
 
 from app.accounts.schemas import Current
@@ -11,8 +10,11 @@ from app.core.db import global_transaction
 from app.core.errors import Forbidden, FormInvalid, RecordNotFound
 from app.core.mail import queue_mail
 from app.core.ratelimit import Limit, hit, wait_text
+from app.core.rows import row_as, rows_as
 from app.settings import get_settings
+from app.support import queries
 from app.support.forms import MAX_MESSAGE, MAX_REPLY, STATUSES, TOPICS, InquiryForm
+from app.support.queries import MessageRow, TicketRow
 from app.support.tables import SupportMessage, SupportTicket
 
 __all__ = ["MAX_MESSAGE", "MAX_REPLY", "STATUSES", "TOPICS"]  # the pages read them from here
@@ -83,35 +85,23 @@ INBOX_PAGE = 50
 
 async def list_tickets(
     current: Current, status: str | None, q: str = "", before: str | None = None
-) -> tuple[list[dict[str, Any]], str | None]:
+) -> tuple[list[TicketRow], str | None]:
     """A page of the inbox, newest activity first, optionally one status and a search over
     subject, name and email; returns the tickets and the cursor of the next (older) page."""
     _require_staff(current)
-    conditions: list[str] = ["true"]
-    args: list[object] = []
-    if status in STATUSES:
-        args.append(status)
-        conditions.append(f"status = ${len(args)}")
-    if q.strip():
-        args.append(f"%{q.strip().lower()[:200]}%")
-        n = len(args)
-        conditions.append(
-            f"(lower(subject) like ${n} or lower(name) like ${n} or lower(email) like ${n})"
-        )
-    cursor = _parse_cursor(before)
-    if cursor:
-        args += list(cursor)
-        conditions.append(f"(updated_at, id) < (${len(args) - 1}, ${len(args)})")
+    pattern = f"%{q.strip().lower()[:200]}%" if q.strip() else None
     async with global_transaction() as conn:
-        rows = await conn.fetch(
-            f"select * from support_tickets where {' and '.join(conditions)}"
-            f" order by updated_at desc, id desc limit {INBOX_PAGE + 1}",
-            *args,
+        rows = await queries.inbox_page(
+            conn,
+            status if status in STATUSES else None,
+            pattern,
+            _parse_cursor(before) or None,
+            INBOX_PAGE + 1,
         )
-    tickets = [dict(r) for r in rows[:INBOX_PAGE]]
+    tickets = rows[:INBOX_PAGE]
     more = len(rows) > INBOX_PAGE
     last = tickets[-1] if tickets else None
-    return tickets, (f"{last['updated_at'].isoformat()}_{last['id']}" if more and last else None)
+    return tickets, (f"{last.updated_at.isoformat()}_{last.id}" if more and last else None)
 
 
 def _parse_cursor(cursor: str | None) -> tuple[datetime, int] | None:
@@ -127,13 +117,13 @@ def _parse_cursor(cursor: str | None) -> tuple[datetime, int] | None:
 async def status_counts(current: Current) -> dict[str, int]:
     _require_staff(current)
     async with global_transaction() as conn:
-        rows = await conn.fetch("select status, count(*) from support_tickets group by status")
+        found = await queries.tickets_by_status(conn)
     counts = {status: 0 for status in STATUSES}
-    counts.update({row["status"]: int(row["count"]) for row in rows})
+    counts.update(found)
     return counts
 
 
-async def get_ticket(current: Current, ticket_id: int) -> tuple[dict[str, Any], list[Any]]:
+async def get_ticket(current: Current, ticket_id: int) -> tuple[TicketRow, list[MessageRow]]:
     """A ticket and its thread, oldest message first."""
     _require_staff(current)
     async with global_transaction():
@@ -145,7 +135,7 @@ async def get_ticket(current: Current, ticket_id: int) -> tuple[dict[str, Any], 
             .where(SupportMessage.ticket_id == ticket_id)
             .order_by(SupportMessage.id)
         )
-    return ticket, list(thread)
+    return row_as(TicketRow, ticket), rows_as(MessageRow, thread)
 
 
 async def reply_to_ticket(current: Current, ticket_id: int, body: str, close: bool) -> None:
@@ -202,10 +192,4 @@ async def forget_requester(user_id: UUID | None, email: str) -> int:
     For the privacy domain's account deletion job: call it outside any tenant transaction.
     """
     async with global_transaction() as conn:
-        rows = await conn.fetch(
-            "delete from support_tickets where lower(email) = lower($1) or user_id = $2"
-            " returning id",
-            email.strip(),
-            user_id,
-        )
-    return len(rows)
+        return await queries.delete_tickets_of(conn, email.strip(), user_id)

@@ -1,0 +1,205 @@
+"""The accounts' SQL that Piccolo cannot say well, as named typed functions: joins of
+memberships with users and workspaces, row locks, and upserts. Ordinary single-table reads
+and writes go through the Piccolo tables (app/accounts/tables.py)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+import asyncpg
+import msgspec
+
+from app.accounts.schemas import Member
+from app.core.rows import maybe_row_as, rows_as
+
+
+class Workspace(msgspec.Struct, frozen=True):
+    """One of a user's open workspaces, for the switcher."""
+
+    tenant_id: UUID
+    name: str
+    role: str
+
+
+class SignedInRow(msgspec.Struct, frozen=True):
+    """What the request's `Current` is built from: the membership, workspace and user."""
+
+    role: str
+    tenant_name: str
+    name: str
+    email: str
+    email_verified_at: datetime | None
+    is_staff: bool
+
+
+class LockedMember(msgspec.Struct, frozen=True):
+    """A membership locked for a role change or a removal."""
+
+    id: UUID
+    user_id: UUID
+    role: str
+
+
+class AccountRow(msgspec.Struct, frozen=True):
+    """A user's account row (the password hash included: for sign-in only)."""
+
+    id: UUID
+    email: str
+    name: str
+    password_hash: str
+    email_verified_at: datetime | None
+    is_staff: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+async def user_with_email(conn: asyncpg.Connection, email: str) -> AccountRow | None:
+    """The account with this address in any case (PostgreSQL's lower() on both sides)."""
+    row = await conn.fetchrow("select * from users where lower(email) = lower($1)", email)
+    return maybe_row_as(AccountRow, row)
+
+
+async def open_workspaces(conn: asyncpg.Connection, user_id: UUID) -> list[Workspace]:
+    """The user's memberships of active workspaces, oldest first (own-memberships policy)."""
+    rows = await conn.fetch(
+        "select m.tenant_id, t.name, m.role from memberships m"
+        " join tenants t on t.id = m.tenant_id"
+        " where m.user_id = $1 and t.status = 'active' order by m.created_at, m.tenant_id",
+        user_id,
+    )
+    return rows_as(Workspace, rows)
+
+
+async def signed_in_row(
+    conn: asyncpg.Connection, tenant_id: UUID, user_id: UUID
+) -> SignedInRow | None:
+    """This workspace's membership of the user with the workspace and user, if active."""
+    row = await conn.fetchrow(
+        "select m.role, t.name as tenant_name, u.name, u.email, u.email_verified_at,"
+        " u.is_staff from memberships m join tenants t on t.id = m.tenant_id"
+        " join users u on u.id = m.user_id"
+        " where m.tenant_id = $1 and m.user_id = $2 and t.status = 'active'",
+        tenant_id,
+        user_id,
+    )
+    return maybe_row_as(SignedInRow, row)
+
+
+async def owner_lacks_required_mfa(conn: asyncpg.Connection, user_id: UUID) -> bool:
+    """In a tenant transaction: the workspace requires MFA for owners and the user has none."""
+    held = await conn.fetchval(
+        "select coalesce((select mfa_required_for_owners from tenant_security limit 1), false)"
+        " and not exists (select 1 from user_mfa where user_id = $1"
+        " and enabled_at is not null)",
+        user_id,
+    )
+    return bool(held)
+
+
+async def team_members(conn: asyncpg.Connection, tenant_id: UUID) -> list[Member]:
+    """The workspace's members with their accounts, in joining order."""
+    rows = await conn.fetch(
+        "select m.id, m.user_id, u.name, u.email, m.role, m.created_at, u.email_verified_at"
+        " from memberships m join users u on u.id = m.user_id where m.tenant_id = $1"
+        " order by m.created_at",
+        tenant_id,
+    )
+    return [Member(r[0], r[1], r[2], r[3], r[4], r[5], r[6] is not None) for r in rows]
+
+
+async def is_member_email(conn: asyncpg.Connection, tenant_id: UUID, email: str) -> bool:
+    """Is an account with this address (any case) already in the workspace?"""
+    found = await conn.fetchval(
+        "select 1 from memberships m join users u on u.id = m.user_id"
+        " where m.tenant_id = $2 and lower(u.email) = lower($1)",
+        email,
+        tenant_id,
+    )
+    return bool(found)
+
+
+async def lock_member(
+    conn: asyncpg.Connection, tenant_id: UUID, membership_id: UUID
+) -> LockedMember | None:
+    """Lock the workspace's owners (two demotions at once can't leave it ownerless) and the
+    membership acted on; None for a membership of another workspace."""
+    await conn.execute(
+        "select id from memberships where tenant_id = $1 and role = 'owner' for update", tenant_id
+    )
+    row = await conn.fetchrow(
+        "select id, user_id, role from memberships where id = $1 and tenant_id = $2 for update",
+        membership_id,
+        tenant_id,
+    )
+    return maybe_row_as(LockedMember, row)
+
+
+async def lock_seller_version(conn: asyncpg.Connection, tenant_id: UUID) -> int:
+    """Create the seller row if missing and lock it; its current version."""
+    await conn.execute(
+        "insert into seller_details (tenant_id) values ($1) on conflict do nothing", tenant_id
+    )
+    version = await conn.fetchval(
+        "select version from seller_details where tenant_id = $1 for update", tenant_id
+    )
+    return int(version)
+
+
+async def remember_device(
+    conn: asyncpg.Connection, user_id: UUID, digest: str, label: str, now: datetime
+) -> bool:
+    """Record a sign-in from a device (insert, or touch `last_seen`); True when it is new."""
+    inserted = await conn.fetchval(
+        "insert into known_devices (user_id, device_hash, label) values ($1, $2, $3)"
+        " on conflict (user_id, device_hash) do update set last_seen = $4"
+        " returning (xmax = 0)",
+        user_id,
+        digest,
+        label,
+        now,
+    )
+    return bool(inserted)
+
+
+async def has_devices(conn: asyncpg.Connection, user_id: UUID) -> bool:
+    """Has the user signed in from any device before? (known_devices is security's table.)"""
+    return bool(
+        await conn.fetchval("select 1 from known_devices where user_id = $1 limit 1", user_id)
+    )
+
+
+async def mfa_enabled(conn: asyncpg.Connection, user_id: UUID) -> bool:
+    """Has the user turned two-factor authentication on? (user_mfa is security's table.)"""
+    enabled = await conn.fetchval(
+        "select enabled_at from user_mfa where user_id = $1 and enabled_at is not null", user_id
+    )
+    return enabled is not None
+
+
+def _count(status: str) -> int:
+    """The row count of a command status ("DELETE 3")."""
+    return int(status.split()[-1])
+
+
+async def delete_tokens_of(
+    conn: asyncpg.Connection, user_id: UUID | None, emails: list[str]
+) -> int:
+    """Forget the mailed tokens of a user or of any of these (lower-cased) addresses."""
+    return _count(
+        await conn.execute(
+            "delete from email_tokens where user_id = $1 or lower(email) = any($2::text[])",
+            user_id,
+            emails,
+        )
+    )
+
+
+async def delete_spent_tokens(conn: asyncpg.Connection) -> int:
+    """Used or expired tokens, a day on (the day lets a late click say "already used")."""
+    return _count(
+        await conn.execute(
+            "delete from email_tokens where expires_at < now() - interval '1 day'"
+            " or used_at < now() - interval '1 day'"
+        )
+    )

@@ -1,0 +1,270 @@
+"""The security domain's SQL that Piccolo cannot say well, as named typed functions: row
+locks, upserts, batch inserts and pattern searches. Ordinary single-table reads and writes go
+through the Piccolo tables (app/security/tables.py)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import datetime
+from uuid import UUID
+
+import asyncpg
+import msgspec
+
+from app.core.crypto import EncryptedColumn
+from app.core.rows import maybe_row_as, rows_as
+
+
+class PendingSecret(msgspec.Struct, frozen=True):
+    """A user's TOTP secret (ciphertext) and the last time step used."""
+
+    secret_enc: str
+    last_step: int
+
+
+async def lock_secret(
+    conn: asyncpg.Connection, user_id: UUID, *, enabled: bool
+) -> PendingSecret | None:
+    """The user's TOTP secret, locked: the enabled one, or the pending one (enabled=False)."""
+    state = "is not null" if enabled else "is null"
+    row = await conn.fetchrow(
+        "select secret_enc, last_step from user_mfa where user_id = $1"
+        f" and enabled_at {state} for update",
+        user_id,
+    )
+    return maybe_row_as(PendingSecret, row)
+
+
+async def store_pending_secret(conn: asyncpg.Connection, user_id: UUID, secret_enc: str) -> None:
+    """A new pending secret, replacing an unconfirmed one (never an enabled one)."""
+    await conn.execute(
+        "insert into user_mfa (user_id, secret_enc) values ($1, $2) on conflict (user_id)"
+        " do update set secret_enc = excluded.secret_enc, last_step = 0"
+        " where user_mfa.enabled_at is null",
+        user_id,
+        secret_enc,
+    )
+
+
+async def replace_recovery_codes(
+    conn: asyncpg.Connection, user_id: UUID, code_hashes: list[str]
+) -> None:
+    """The user's recovery codes become exactly these (keyed hashes)."""
+    await conn.execute("delete from mfa_recovery_codes where user_id = $1", user_id)
+    await conn.executemany(
+        "insert into mfa_recovery_codes (id, user_id, code_hash) values ($1, $2, $3)",
+        [(uuid.uuid4(), user_id, h) for h in code_hashes],
+    )
+
+
+async def set_owner_mfa_rule(conn: asyncpg.Connection, tenant_id: UUID, required: bool) -> None:
+    """Upsert the workspace's "MFA required for owners" setting."""
+    await conn.execute(
+        "insert into tenant_security (tenant_id, mfa_required_for_owners, updated_at)"
+        " values ($1, $2, now()) on conflict (tenant_id) do update"
+        " set mfa_required_for_owners = excluded.mfa_required_for_owners, updated_at = now()",
+        tenant_id,
+        required,
+    )
+
+
+async def workspace_name_if_mfa_required(conn: asyncpg.Connection, tenant_id: UUID) -> str | None:
+    """The workspace's name when it requires MFA for owners, else None."""
+    name = await conn.fetchval(
+        "select t.name from tenants t join tenant_security s on s.tenant_id = t.id"
+        " where t.id = $1 and s.mfa_required_for_owners",
+        tenant_id,
+    )
+    return None if name is None else str(name)
+
+
+class ChainHead(msgspec.Struct, frozen=True):
+    """The last sequence number and hash of a tenant's audit chain."""
+
+    seq: int
+    hash: str
+
+
+async def lock_chain_head(conn: asyncpg.Connection, tenant_id: UUID) -> ChainHead:
+    """The tenant's chain head, created when missing and locked until the transaction ends
+    (concurrent appends queue up, so the sequence has no gaps)."""
+    await conn.execute(
+        "insert into audit_chain_heads (tenant_id) values ($1) on conflict do nothing", tenant_id
+    )
+    row = await conn.fetchrow(
+        "select seq, hash from audit_chain_heads where tenant_id = $1 for update", tenant_id
+    )
+    assert row is not None
+    return ChainHead(int(row["seq"]), str(row["hash"]))
+
+
+class ErasableEntry(msgspec.Struct, frozen=True):
+    """An audit entry's personal fields, for erasing a person."""
+
+    id: UUID
+    salt: str | None
+    actor_id: UUID | None
+    actor_label: str
+    target: str
+    details: str
+
+
+async def lock_entries_naming(
+    conn: asyncpg.Connection, user_id: UUID | None, patterns: list[str]
+) -> list[ErasableEntry]:
+    """Format-2 entries not yet erased that name the person (by id or by any of the ILIKE
+    patterns), locked."""
+    rows = await conn.fetch(
+        "select id, salt, actor_id, actor_label, target, details::text as details"
+        " from audit_log where format = 2 and personal_digest is null and (actor_id = $1"
+        " or actor_label ilike any($2::text[]) or target ilike any($2::text[])"
+        " or details::text ilike any($2::text[])) for update",
+        user_id,
+        patterns,
+    )
+    return rows_as(ErasableEntry, rows)
+
+
+async def erase_entry(conn: asyncpg.Connection, entry_id: UUID, target: str, digest: str) -> None:
+    """Blank an entry's personal fields and keep their digest (the chain still verifies)."""
+    await conn.execute(
+        "update audit_log set actor_id = null, actor_label = '', target = $2,"
+        " details = '{}'::jsonb, salt = null, personal_digest = $3,"
+        " erased_at = now() where id = $1",
+        entry_id,
+        target,
+        digest,
+    )
+
+
+class AlertText(msgspec.Struct, frozen=True):
+    """An alert's texts naming a person, for anonymising."""
+
+    id: UUID
+    summary: str
+    details: str
+
+
+async def alerts_naming(
+    conn: asyncpg.Connection, user_id: UUID | None, patterns: list[str]
+) -> list[AlertText]:
+    """Alerts by or about the person, or whose texts match any of the ILIKE patterns."""
+    rows = await conn.fetch(
+        "select id, summary, details::text as details from security_alerts"
+        " where actor_id = $1 or subject_user_id = $1 or acknowledged_by = $1"
+        " or summary ilike any($2::text[]) or details::text ilike any($2::text[])",
+        user_id,
+        patterns,
+    )
+    return rows_as(AlertText, rows)
+
+
+async def anonymise_alert(
+    conn: asyncpg.Connection,
+    alert_id: UUID,
+    summary: str,
+    details_json: str,
+    user_id: UUID | None,
+) -> None:
+    """Replace an alert's texts and drop the person's ids (and their session's key)."""
+    await conn.execute(
+        "update security_alerts set summary = $2, details = $3::jsonb,"
+        " actor_id = nullif(actor_id, $4), subject_user_id ="
+        " nullif(subject_user_id, $4), acknowledged_by = nullif(acknowledged_by, $4),"
+        " session_key = case when actor_id = $4 then null else session_key end"
+        " where id = $1",
+        alert_id,
+        summary,
+        details_json,
+        user_id,
+    )
+
+
+class AdminContact(msgspec.Struct, frozen=True):
+    """Where a workspace admin's security mail goes."""
+
+    email: str
+    name: str
+
+
+async def workspace_admins(conn: asyncpg.Connection) -> list[AdminContact]:
+    """The open workspace's owners and admins (RLS: this tenant's memberships only)."""
+    rows = await conn.fetch(
+        "select u.email, u.name from memberships m join users u on u.id = m.user_id"
+        " where m.role in ('owner', 'admin') order by u.email"
+    )
+    return rows_as(AdminContact, rows)
+
+
+async def insert_alert(
+    conn: asyncpg.Connection,
+    alert_id: UUID,
+    tenant_id: UUID,
+    kind: str,
+    actor: UUID | None,
+    subject: UUID | None,
+    summary: str,
+    details_json: str,
+    session_key: str | None,
+) -> datetime:
+    """Store an alert (created_at from the database's clock); returns its created_at."""
+    created = await conn.fetchval(
+        "insert into security_alerts (id, tenant_id, kind, actor_id, subject_user_id,"
+        " summary, details, session_key) values ($1, $2, $3, $4, $5, $6, $7::jsonb, $8)"
+        " returning created_at",
+        alert_id,
+        tenant_id,
+        kind,
+        actor,
+        subject,
+        summary,
+        details_json,
+        session_key,
+    )
+    assert isinstance(created, datetime)
+    return created
+
+
+async def lock_alert(conn: asyncpg.Connection, alert_id: UUID) -> Mapping[str, object] | None:
+    """An alert's row, locked for an acknowledgement or a session revoke."""
+    row = await conn.fetchrow("select * from security_alerts where id = $1 for update", alert_id)
+    return None if row is None else dict(row)
+
+
+# ---- key rotation (table and column names come from the registry, checked identifiers) ----
+
+RowKey = UUID | str | int
+Encrypted = str | list[str]
+
+
+async def stale_encrypted_values(
+    conn: asyncpg.Connection, col: EncryptedColumn, current: str, batch: int, after: RowKey | None
+) -> list[tuple[RowKey, Encrypted]]:
+    """Up to `batch` rows of a registered column (after key `after`) holding a value not yet
+    prefixed `current`, locked (other rotators skip them): (row key, value)."""
+    if col.is_array:
+        stale = (
+            f"exists (select 1 from unnest({col.column}) as e(v)"
+            " where v <> '' and left(v, $1) <> $2)"
+        )
+    else:
+        stale = f"{col.column} <> '' and left({col.column}, $1) <> $2"
+    after_sql = f"and {col.key} > $4 " if after is not None else ""
+    args: list[object] = [len(current), current, batch] + ([after] if after is not None else [])
+    rows = await conn.fetch(
+        f"select {col.key} as k, {col.column} as v from {col.table} "
+        f"where {col.column} is not null and {stale} {after_sql}"
+        f"order by {col.key} limit $3 for update skip locked",
+        *args,
+    )
+    return [(r["k"], r["v"]) for r in rows]
+
+
+async def write_encrypted_values(
+    conn: asyncpg.Connection, col: EncryptedColumn, updates: list[tuple[RowKey, Encrypted]]
+) -> None:
+    """Store re-encrypted values of a registered column by row key."""
+    await conn.executemany(
+        f"update {col.table} set {col.column} = $2 where {col.key} = $1", updates
+    )
