@@ -13,6 +13,8 @@ import msgspec
 
 from app.core.db import connection
 from app.core.errors import EditConflict
+from app.crm.queries import DEFAULT, last_editor, timeline_rows
+from app.crm.tables import Activity
 
 SUBJECT_TYPES = ("contact", "company", "deal", "invoice")
 
@@ -59,18 +61,20 @@ async def record_activity(
     """
     if subject_type not in SUBJECT_TYPES:
         raise ValueError(f"unknown subject type {subject_type!r}")
+    connection()  # a programming error outside the caller's transaction (RLS needs its tenant)
     activity_id = uuid.uuid4()
-    await connection().execute(
-        "insert into activities (id, tenant_id, subject_type, subject_id, actor_id, action,"
-        " summary, changes) values ($1, $2, $3, $4, $5, $6, $7, $8::jsonb)",
-        activity_id,
-        tenant_id,
-        subject_type,
-        subject_id,
-        actor_id,
-        action[:50],
-        summary[:500],
-        msgspec.json.encode(changes or {}).decode(),
+    await Activity.insert(
+        Activity(
+            id=activity_id,
+            tenant_id=tenant_id,
+            subject_type=subject_type,
+            subject_id=subject_id,
+            actor_id=actor_id,
+            action=action[:50],
+            summary=summary[:500],
+            changes=msgspec.json.encode(changes or {}).decode(),
+            created_at=DEFAULT,
+        )
     )
     return activity_id
 
@@ -86,23 +90,9 @@ class TimelineEntry:
 
 async def timeline(subject_type: str, subject_id: UUID, limit: int = 100) -> list[TimelineEntry]:
     """Newest first, inside the caller's tenant transaction."""
-    rows = await connection().fetch(
-        "select a.created_at, coalesce(u.name, 'Someone') as actor, a.action, a.summary,"
-        " a.changes::text as changes from activities a left join users u on u.id = a.actor_id"
-        " where a.subject_type = $1 and a.subject_id = $2"
-        " order by a.created_at desc, a.id desc limit $3",
-        subject_type,
-        subject_id,
-        limit,
-    )
+    rows = await timeline_rows(connection(), subject_type, subject_id, limit)
     return [
-        TimelineEntry(
-            r["created_at"],
-            r["actor"],
-            r["action"],
-            r["summary"],
-            msgspec.json.decode(r["changes"]),
-        )
+        TimelineEntry(r.created_at, r.actor, r.action, r.summary, msgspec.json.decode(r.changes))
         for r in rows
     ]
 
@@ -114,14 +104,8 @@ def _as_text(value: Any) -> str:
 
 
 async def _last_editor(subject_type: str, subject_id: UUID) -> str:
-    name = await connection().fetchval(
-        "select u.name from activities a left join users u on u.id = a.actor_id"
-        " where a.subject_type = $1 and a.subject_id = $2"
-        " order by a.created_at desc, a.id desc limit 1",
-        subject_type,
-        subject_id,
-    )
-    return str(name) if name else "Someone else"
+    name = await last_editor(connection(), subject_type, subject_id)
+    return name or "Someone else"
 
 
 async def edit_conflict(
