@@ -5,6 +5,7 @@ aggregates. Ordinary single-table reads and writes go through the Piccolo tables
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -334,3 +335,30 @@ async def onboarding_state(conn: asyncpg.Connection, user_id: UUID) -> Onboardin
     )
     assert row is not None  # a select without from always answers one row
     return OnboardingState(**row)
+
+
+# ---- erasure -----------------------------------------------------------------------------
+
+
+class SealedNote(msgspec.Struct, frozen=True):
+    """A note's id and its sealed body (app/crm/secure.py opens it)."""
+
+    id: UUID
+    body_enc: str
+
+
+async def every_note(conn: asyncpg.Connection) -> AsyncIterator[SealedNote]:
+    """Every note of the workspace, streamed (bodies are sealed: the database can't search)."""
+    async for row in conn.cursor("select id, body_enc from notes"):
+        yield SealedNote(row["id"], row["body_enc"])
+
+
+async def replace_in_timeline(conn: asyncpg.Connection, old: str, new: str) -> int:
+    """Replace the JSON text `old` by `new` in every timeline diff holding it; how many."""
+    status: str = await conn.execute(
+        "update activities set changes = replace(changes::text, $1, $2)::jsonb"
+        " where strpos(changes::text, $1) > 0",
+        old,
+        new,
+    )
+    return int(status.split()[-1])
