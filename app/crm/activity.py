@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TypeAlias
 from uuid import UUID
 
 import msgspec
@@ -19,7 +20,12 @@ from app.crm.tables import Activity
 SUBJECT_TYPES = ("contact", "company", "deal", "invoice")
 
 
-def _plain(value: Any) -> Any:
+# A field value as the timeline stores it (JSON), and a diff of {field: {"from", "to"}}.
+Plain: TypeAlias = "bool | int | str | list[Plain] | None"
+Diff: TypeAlias = "dict[str, dict[str, Plain]]"
+
+
+def _plain(value: object) -> Plain:
     """A JSON-safe, human-readable form of a field value for the stored diff."""
     if value is None or isinstance(value, (bool, int, str)):
         return value
@@ -33,10 +39,12 @@ def _plain(value: Any) -> Any:
 
 
 def field_diff(
-    before: dict[str, Any] | None, after: dict[str, Any] | None, fields: list[str] | tuple[str, ...]
-) -> dict[str, dict[str, Any]]:
+    before: Mapping[str, object] | None,
+    after: Mapping[str, object] | None,
+    fields: list[str] | tuple[str, ...],
+) -> Diff:
     """{field: {"from": old, "to": new}} for the fields whose value changed."""
-    changes: dict[str, dict[str, Any]] = {}
+    changes: Diff = {}
     for name in fields:
         old = _plain((before or {}).get(name))
         new = _plain((after or {}).get(name))
@@ -52,7 +60,7 @@ async def record_activity(
     subject_id: UUID,
     action: str,
     summary: str = "",
-    changes: dict[str, dict[str, Any]] | None = None,
+    changes: Mapping[str, Mapping[str, object]] | None = None,
 ) -> UUID:
     """Append one timeline entry; call inside the caller's `tenant_transaction`.
 
@@ -85,7 +93,7 @@ class TimelineEntry:
     actor: str
     action: str
     summary: str
-    changes: dict[str, dict[str, Any]]
+    changes: Diff
 
 
 async def timeline(subject_type: str, subject_id: UUID, limit: int = 100) -> list[TimelineEntry]:
@@ -97,7 +105,7 @@ async def timeline(subject_type: str, subject_id: UUID, limit: int = 100) -> lis
     ]
 
 
-def _as_text(value: Any) -> str:
+def _as_text(value: Plain) -> str:
     if value in (None, "", []):
         return "(empty)"
     return ", ".join(map(str, value)) if isinstance(value, list) else str(value)
@@ -112,8 +120,8 @@ async def edit_conflict(
     subject_type: str,
     subject_id: UUID,
     what: str,
-    stored: dict[str, Any] | None,
-    mine: dict[str, Any] | None,
+    stored: Mapping[str, object] | None,
+    mine: Mapping[str, object] | None,
     fields: tuple[str, ...],
     version: int,
 ) -> EditConflict:

@@ -21,6 +21,7 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
+import msgspec
 from piccolo.querystring import QueryString
 
 from app.accounts.tables import Membership, Tenant, User
@@ -114,15 +115,43 @@ async def person(user_id: UUID, extra_emails: tuple[str, ...] = ()) -> Subject:
     )
 
 
-async def _load(request_id: UUID) -> dict[str, Any] | None:
+Progress = dict[str, Any]  # the purge's JSON progress record (counts, subjects, handlers)
+
+
+class PurgeRequest(msgspec.Struct, frozen=True):
+    """What a purge reads of its deletion request."""
+
+    id: UUID
+    scope: str
+    status: str
+    due_at: datetime
+    workspace_id: UUID | None
+    subject_user_id: UUID | None
+    notify_email: str | None
+    with_account: UUID | None
+    progress: Progress
+
+
+async def _load(request_id: UUID) -> PurgeRequest | None:
     async with global_transaction():
         row = await DeletionRequest.select().where(DeletionRequest.id == request_id).first()
-    if row is not None and isinstance(row["progress"], str):
-        row["progress"] = json.loads(row["progress"])
-    return row
+    if row is None:
+        return None
+    progress = row["progress"]
+    return PurgeRequest(
+        id=row["id"],
+        scope=row["scope"],
+        status=row["status"],
+        due_at=row["due_at"],
+        workspace_id=row["workspace_id"],
+        subject_user_id=row["subject_user_id"],
+        notify_email=row["notify_email"],
+        with_account=row["with_account"],
+        progress=(json.loads(progress) if isinstance(progress, str) else progress) or {},
+    )
 
 
-async def _save_progress(request_id: UUID, progress: dict[str, Any], rows: int = 0) -> None:
+async def _save_progress(request_id: UUID, progress: Progress, rows: int = 0) -> None:
     """Record the purge's progress (inside the caller's transaction)."""
     await DeletionRequest.update(
         {
@@ -132,7 +161,7 @@ async def _save_progress(request_id: UUID, progress: dict[str, Any], rows: int =
     ).where(DeletionRequest.id == request_id)
 
 
-async def _save(request_id: UUID, progress: dict[str, Any], rows: int = 0) -> None:
+async def _save(request_id: UUID, progress: Progress, rows: int = 0) -> None:
     async with global_transaction():
         await _save_progress(request_id, progress, rows)
 
@@ -141,7 +170,7 @@ async def _delete_batches(
     tenant_id: UUID,
     request_id: UUID,
     table: str,
-    progress: dict[str, Any],
+    progress: Progress,
     stop: list[int] | None = None,
 ) -> bool:
     """Delete a table's rows of the tenant batch by batch; False if a foreign key blocked it."""
@@ -163,9 +192,7 @@ async def _delete_batches(
         await asyncio.sleep(PURGE_PAUSE_SECONDS)
 
 
-async def forget_person(
-    subject: Subject, request_id: UUID, progress: dict[str, Any], key: str
-) -> None:
+async def forget_person(subject: Subject, request_id: UUID, progress: Progress, key: str) -> None:
     """Every place's ``forget_user`` handler for one person, each recorded once done."""
     done: dict[str, int] = progress.setdefault(key, {})
     for place in datamap.places():
@@ -183,14 +210,14 @@ async def purge_deletion(
     lease, so a dead worker's purge is taken over within a minute)."""
     rid = UUID(request_id)
     request = await _load(rid)
-    if request is None or request["status"] not in OPEN or request["due_at"] > datetime.now(UTC):
+    if request is None or request.status not in OPEN or request.due_at > datetime.now(UTC):
         return "skipped"
-    if request["scope"] == "account" and await linked_workspaces_open(rid):
+    if request.scope == "account" and await linked_workspaces_open(rid):
         return "waiting"  # the workspaces deleted with the account go first
     async with global_transaction() as conn:
         await mark_purging(conn, rid)
     stop = [stop_after] if stop_after else None
-    if request["scope"] == "workspace":
+    if request.scope == "workspace":
         subjects = await _purge_workspace(request, stop)
     else:
         subjects = await _purge_account(request)
@@ -206,10 +233,10 @@ async def linked_workspaces_open(request_id: UUID) -> bool:
         )
 
 
-async def _purge_workspace(request: dict[str, Any], stop: list[int] | None) -> list[Subject]:
-    tenant_id = UUID(str(request["workspace_id"]))
-    rid = UUID(str(request["id"]))
-    progress: dict[str, Any] = dict(request["progress"] or {})
+async def _purge_workspace(request: PurgeRequest, stop: list[int] | None) -> list[Subject]:
+    tenant_id = UUID(str(request.workspace_id))
+    rid = request.id
+    progress: Progress = dict(request.progress)
     if "members" not in progress:  # read once: memberships are purged with everything else
         async with tenant_transaction(tenant_id):
             members = [m["user_id"] for m in await Membership.select(Membership.user_id)]
@@ -245,12 +272,12 @@ async def _purge_workspace(request: dict[str, Any], stop: list[int] | None) -> l
     return [Subject(workspace_id=tenant_id), *removed]
 
 
-async def _purge_account(request: dict[str, Any]) -> list[Subject]:
-    user_id = UUID(str(request["subject_user_id"]))
-    rid = UUID(str(request["id"]))
-    progress: dict[str, Any] = dict(request["progress"] or {})
+async def _purge_account(request: PurgeRequest) -> list[Subject]:
+    user_id = UUID(str(request.subject_user_id))
+    rid = request.id
+    progress: Progress = dict(request.progress)
     if "subject" not in progress:  # read once: the handlers delete what identifies them
-        extra = (str(request["notify_email"]),) if request["notify_email"] else ()
+        extra = (request.notify_email,) if request.notify_email else ()
         progress["subject"] = subject_to_json(await person(user_id, extra))
         await _save(rid, progress)
     subject = subject_from_json(progress["subject"])
@@ -258,18 +285,18 @@ async def _purge_account(request: dict[str, Any]) -> list[Subject]:
     return [subject]
 
 
-async def _final_mail(request: dict[str, Any]) -> None:
+async def _final_mail(request: PurgeRequest) -> None:
     """Confirm to the address given at the request, then drop the mail from the outbox: the
     last copy of the address is the one the person receives."""
-    if not request["notify_email"]:
+    if not request.notify_email:
         return
     async with global_transaction():
         message_id = await queue_mail(
             "deletion",
-            request["notify_email"],
-            f"Your {request['scope']} has been deleted",
+            request.notify_email,
+            f"Your {request.scope} has been deleted",
             "privacy_deletion_done.txt",
-            scope=request["scope"],
+            scope=request.scope,
             contact=get_settings().privacy_contact,
         )
     await deliver_outbox({}, message_id)
@@ -279,15 +306,15 @@ async def _final_mail(request: dict[str, Any]) -> None:
         )
 
 
-async def _finish(request: dict[str, Any], subjects: list[Subject]) -> None:
+async def _finish(request: PurgeRequest, subjects: list[Subject]) -> None:
     async with global_transaction() as conn:
         await fence(conn)  # only the lease holder announces the deletion (once)
     await _final_mail(request)
-    rid = UUID(str(request["id"]))
+    rid = request.id
     result = await report.scan(subjects)
-    await report.record_report(rid, str(request["scope"]), result)
+    await report.record_report(rid, request.scope, result)
     current = await _load(rid)
-    progress = dict(current["progress"] or {}) if current else {}
+    progress = dict(current.progress) if current else {}
     minimal = {  # counts only: the subject's addresses and workspaces are dropped
         "tables": progress.get("tables", {}),
         "handlers": progress.get("handlers", {}),
@@ -303,7 +330,7 @@ async def _finish(request: dict[str, Any], subjects: list[Subject]) -> None:
                 DeletionRequest.progress: json.dumps(minimal),
             }
         ).where(DeletionRequest.id == rid)
-    account = request.get("with_account")
+    account = request.with_account
     if account is not None and not await linked_workspaces_open(account):
         # the account that waited for this workspace can go now
         await queue().enqueue_job(PURGE_JOB, str(account), _job_id=f"purge:{account}:{rid}")
