@@ -3,21 +3,29 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TypeAlias
 from uuid import UUID
 
 import msgspec
 
 from app.core.db import connection
 from app.core.errors import EditConflict
+from app.crm.queries import DEFAULT, last_editor, timeline_rows
+from app.crm.tables import Activity
 
 SUBJECT_TYPES = ("contact", "company", "deal", "invoice")
 
 
-def _plain(value: Any) -> Any:
+# A field value as the timeline stores it (JSON), and a diff of {field: {"from", "to"}}.
+Plain: TypeAlias = "bool | int | str | list[Plain] | None"
+Diff: TypeAlias = "dict[str, dict[str, Plain]]"
+
+
+def _plain(value: object) -> Plain:
     """A JSON-safe, human-readable form of a field value for the stored diff."""
     if value is None or isinstance(value, (bool, int, str)):
         return value
@@ -31,10 +39,12 @@ def _plain(value: Any) -> Any:
 
 
 def field_diff(
-    before: dict[str, Any] | None, after: dict[str, Any] | None, fields: list[str] | tuple[str, ...]
-) -> dict[str, dict[str, Any]]:
+    before: Mapping[str, object] | None,
+    after: Mapping[str, object] | None,
+    fields: list[str] | tuple[str, ...],
+) -> Diff:
     """{field: {"from": old, "to": new}} for the fields whose value changed."""
-    changes: dict[str, dict[str, Any]] = {}
+    changes: Diff = {}
     for name in fields:
         old = _plain((before or {}).get(name))
         new = _plain((after or {}).get(name))
@@ -50,7 +60,7 @@ async def record_activity(
     subject_id: UUID,
     action: str,
     summary: str = "",
-    changes: dict[str, dict[str, Any]] | None = None,
+    changes: Mapping[str, Mapping[str, object]] | None = None,
 ) -> UUID:
     """Append one timeline entry; call inside the caller's `tenant_transaction`.
 
@@ -59,18 +69,20 @@ async def record_activity(
     """
     if subject_type not in SUBJECT_TYPES:
         raise ValueError(f"unknown subject type {subject_type!r}")
+    connection()  # a programming error outside the caller's transaction (RLS needs its tenant)
     activity_id = uuid.uuid4()
-    await connection().execute(
-        "insert into activities (id, tenant_id, subject_type, subject_id, actor_id, action,"
-        " summary, changes) values ($1, $2, $3, $4, $5, $6, $7, $8::jsonb)",
-        activity_id,
-        tenant_id,
-        subject_type,
-        subject_id,
-        actor_id,
-        action[:50],
-        summary[:500],
-        msgspec.json.encode(changes or {}).decode(),
+    await Activity.insert(
+        Activity(
+            id=activity_id,
+            tenant_id=tenant_id,
+            subject_type=subject_type,
+            subject_id=subject_id,
+            actor_id=actor_id,
+            action=action[:50],
+            summary=summary[:500],
+            changes=msgspec.json.encode(changes or {}).decode(),
+            created_at=DEFAULT,
+        )
     )
     return activity_id
 
@@ -81,55 +93,35 @@ class TimelineEntry:
     actor: str
     action: str
     summary: str
-    changes: dict[str, dict[str, Any]]
+    changes: Diff
 
 
 async def timeline(subject_type: str, subject_id: UUID, limit: int = 100) -> list[TimelineEntry]:
     """Newest first, inside the caller's tenant transaction."""
-    rows = await connection().fetch(
-        "select a.created_at, coalesce(u.name, 'Someone') as actor, a.action, a.summary,"
-        " a.changes::text as changes from activities a left join users u on u.id = a.actor_id"
-        " where a.subject_type = $1 and a.subject_id = $2"
-        " order by a.created_at desc, a.id desc limit $3",
-        subject_type,
-        subject_id,
-        limit,
-    )
+    rows = await timeline_rows(connection(), subject_type, subject_id, limit)
     return [
-        TimelineEntry(
-            r["created_at"],
-            r["actor"],
-            r["action"],
-            r["summary"],
-            msgspec.json.decode(r["changes"]),
-        )
+        TimelineEntry(r.created_at, r.actor, r.action, r.summary, msgspec.json.decode(r.changes))
         for r in rows
     ]
 
 
-def _as_text(value: Any) -> str:
+def _as_text(value: Plain) -> str:
     if value in (None, "", []):
         return "(empty)"
     return ", ".join(map(str, value)) if isinstance(value, list) else str(value)
 
 
 async def _last_editor(subject_type: str, subject_id: UUID) -> str:
-    name = await connection().fetchval(
-        "select u.name from activities a left join users u on u.id = a.actor_id"
-        " where a.subject_type = $1 and a.subject_id = $2"
-        " order by a.created_at desc, a.id desc limit 1",
-        subject_type,
-        subject_id,
-    )
-    return str(name) if name else "Someone else"
+    name = await last_editor(connection(), subject_type, subject_id)
+    return name or "Someone else"
 
 
 async def edit_conflict(
     subject_type: str,
     subject_id: UUID,
     what: str,
-    stored: dict[str, Any] | None,
-    mine: dict[str, Any] | None,
+    stored: Mapping[str, object] | None,
+    mine: Mapping[str, object] | None,
     fields: tuple[str, ...],
     version: int,
 ) -> EditConflict:

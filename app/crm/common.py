@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 
 from app.accounts.schemas import Current
+from app.accounts.tables import Membership, User
 from app.core.db import connection, tenant_transaction
 from app.core.errors import FormInvalid
-
-
-@dataclass(frozen=True)
-class Person:
-    user_id: UUID
-    name: str
-    email: str
+from app.crm.queries import Person as Person
+from app.crm.queries import workspace_members
+from app.crm.tables import Company
 
 
 def conn() -> asyncpg.Connection:
@@ -27,19 +23,14 @@ def conn() -> asyncpg.Connection:
 
 async def members() -> list[Person]:
     """People in the current workspace, by name."""
-    rows = await conn().fetch(
-        "select u.id, u.name, u.email from memberships m join users u on u.id = m.user_id"
-        " order by lower(u.name)"
-    )
-    return [Person(r["id"], r["name"], r["email"]) for r in rows]
+    return await workspace_members(conn())
 
 
 async def check_member(user_id: UUID | None, field: str, label: str) -> None:
     """Refuse a user id that is not a member of the current workspace."""
     if user_id is None:
         return
-    found = await conn().fetchval("select 1 from memberships where user_id = $1", user_id)
-    if not found:
+    if not await Membership.exists().where(Membership.user_id == user_id):
         raise FormInvalid({field: f"Choose {label} from your workspace."})
 
 
@@ -49,13 +40,11 @@ async def readable(data: dict[str, Any] | None) -> dict[str, Any] | None:
         return None
     out = dict(data)
     if out.get("company_id"):
-        out["company_id"] = await conn().fetchval(
-            "select name from companies where id = $1", out["company_id"]
-        )
+        company = await Company.select(Company.name).where(Company.id == out["company_id"]).first()
+        out["company_id"] = company["name"] if company else None
     if out.get("owner_id"):
-        out["owner_id"] = await conn().fetchval(
-            "select name from users where id = $1", out["owner_id"]
-        )
+        owner = await User.select(User.name).where(User.id == out["owner_id"]).first()
+        out["owner_id"] = owner["name"] if owner else None
     return out
 
 

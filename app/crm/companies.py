@@ -11,11 +11,13 @@ from app.billing.limits import check_record_limit
 from app.core.db import tenant_transaction
 from app.core.errors import FormInvalid, RecordNotFound
 from app.core.forms.values import form_data
-from app.core.paging import Page, Params, SortSpec, keyset_page, like_pattern
-from app.crm import records
+from app.core.paging import Page, SortSpec
+from app.crm import queries, records
 from app.crm.activity import field_diff, record_activity
 from app.crm.common import check_member, readable
+from app.crm.queries import DEFAULT
 from app.crm.schemas import CompanyEdit, CompanyForm
+from app.crm.tables import Company
 
 FIELDS = ("name", "domain", "industry", "size", "address", "owner_id")
 SIZES = ("1-10", "11-50", "51-200", "201-1000", "1001-5000", "5000+")
@@ -27,21 +29,25 @@ SORTS = {
 
 async def _row(company_id: UUID) -> dict[str, Any]:
     """The company, locked until the transaction ends (an edit or delete is decided on it)."""
-    return dict(await records.locked_row("companies", "company", company_id))
+    return await records.locked_row(Company, "company", company_id)
 
 
 async def create_company(current: Current, form: CompanyForm) -> UUID:
     data = form_data(form, FIELDS)
     company_id = uuid.uuid4()
-    async with tenant_transaction(current.tenant_id, current.user_id) as c:
+    async with tenant_transaction(current.tenant_id, current.user_id):
         await check_record_limit(current.tenant_id, "companies")  # plan limit (billing)
         await check_member(data["owner_id"], "owner_id", "an owner")
-        await c.execute(
-            "insert into companies (id, tenant_id, name, domain, industry, size, address,"
-            " owner_id) values ($1, $2, $3, $4, $5, $6, $7, $8)",
-            company_id,
-            current.tenant_id,
-            *(data[f] for f in FIELDS),
+        await Company.insert(
+            Company(
+                id=company_id,
+                tenant_id=current.tenant_id,
+                **{f: data[f] for f in FIELDS},
+                version=DEFAULT,
+                created_at=DEFAULT,
+                updated_at=DEFAULT,
+                sort_name=DEFAULT,
+            )
         )
         await record_activity(
             current.tenant_id,
@@ -63,7 +69,7 @@ async def update_company(current: Current, company_id: UUID, form: CompanyEdit) 
         await check_member(data["owner_id"], "owner_id", "an owner")
         await records.refuse_old_edit("company", company_id, before, data, FIELDS, form.version)
         values = [data[f] for f in FIELDS]
-        await records.save_edit("companies", "company", company_id, form.version, FIELDS, values)
+        await records.save_edit(Company, "company", company_id, form.version, FIELDS, values)
         changes = field_diff(await readable(before), await readable(data), FIELDS)
         await records.log_changes(current, "company", company_id, changes)
 
@@ -74,24 +80,20 @@ async def delete_company(current: Current, company_id: UUID, version: int) -> st
     async with tenant_transaction(current.tenant_id, current.user_id) as c:
         before = await _row(company_id)
         await records.refuse_stale_delete("company", company_id, before, version)
-        if await c.fetchval("select 1 from invoices where company_id = $1 limit 1", company_id):
+        if await queries.company_has_invoices(c, company_id):
             raise FormInvalid(
                 {"form": "This company has invoices, which must be kept. Void them instead."}
             )
-        await records.delete_with_notes(current, "companies", "company", company_id, before["name"])
+        await records.delete_with_notes(current, Company, "company", company_id, before["name"])
     return str(before["name"])
 
 
 async def get_company(current: Current, company_id: UUID) -> dict[str, Any]:
     async with tenant_transaction(current.tenant_id, current.user_id) as c:
-        row = await c.fetchrow(
-            "select c.*, u.name as owner_name from companies c"
-            " left join users u on u.id = c.owner_id where c.id = $1",
-            company_id,
-        )
+        row = await queries.company_with_owner(c, company_id)
     if row is None:
         raise RecordNotFound("company")
-    return dict(row)
+    return row
 
 
 async def list_companies(
@@ -103,32 +105,19 @@ async def list_companies(
     limit: int = 50,
 ) -> Page:
     spec = SORTS.get(sort, SORTS["name"])
-    params = Params()
-    where = [f"c.tenant_id = {params.add(current.tenant_id)}"]
-    query = q.strip()[:200]
-    if query:
-        pattern = params.add(like_pattern(query))
-        where.append(f"lower(c.name || ' ' || coalesce(c.domain, '')) like {pattern}")
     async with tenant_transaction(current.tenant_id, current.user_id) as c:
-        return await keyset_page(
-            c,
-            select="c.id, c.name, c.domain, c.industry, c.size, u.name as owner_name",
-            from_sql="companies c left join users u on u.id = c.owner_id",
-            where=where,
-            params=params,
-            spec=spec,
-            after=after,
-            before=before,
-            limit=limit,
+        return await queries.company_page(
+            c, current.tenant_id, q.strip()[:200], spec, after, before, limit
         )
 
 
 async def company_choices(current: Current, limit: int = 500) -> list[tuple[str, str]]:
     """(id, name) pairs for a company select (the first `limit` by name)."""
-    async with tenant_transaction(current.tenant_id, current.user_id) as c:
-        rows = await c.fetch(
-            "select id, name from companies where tenant_id = $1 order by sort_name, id limit $2",
-            current.tenant_id,
-            limit,
+    async with tenant_transaction(current.tenant_id, current.user_id):
+        rows = (
+            await Company.select(Company.id, Company.name)
+            .where(Company.tenant_id == current.tenant_id)
+            .order_by(Company.sort_name, Company.id)
+            .limit(limit)
         )
     return [(str(r["id"]), r["name"]) for r in rows]

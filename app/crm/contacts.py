@@ -16,12 +16,14 @@ from app.billing.limits import check_record_limit
 from app.core.db import tenant_transaction
 from app.core.errors import FormInvalid, RecordNotFound
 from app.core.forms.values import form_data
-from app.core.paging import Page, Params, SortSpec, keyset_page, like_pattern
-from app.crm import records
+from app.core.paging import Page, SortSpec
+from app.crm import queries, records
 from app.crm.activity import field_diff, record_activity
-from app.crm.common import check_member, conn, readable
+from app.crm.common import check_member, readable
+from app.crm.queries import DEFAULT
 from app.crm.schemas import UNKNOWN_COMPANY, ContactEdit, ContactForm
 from app.crm.secure import open_contact, redact_changes, seal_contact, search_indexes
+from app.crm.tables import Company, Contact
 
 FIELDS = (
     "first_name",
@@ -59,7 +61,7 @@ STORED_COLUMNS = (
 async def check_company(company_id: UUID | None) -> None:
     if company_id is None:
         return
-    if not await conn().fetchval("select 1 from companies where id = $1", company_id):
+    if not await Company.exists().where(Company.id == company_id):
         raise FormInvalid({"company_id": UNKNOWN_COMPANY})
 
 
@@ -69,10 +71,10 @@ def full_name(data: dict[str, Any]) -> str:
 
 async def _row(contact_id: UUID) -> dict[str, Any]:
     """The contact, locked until the transaction ends (an edit or delete is decided on it)."""
-    return open_contact(await records.locked_row("contacts", "contact", contact_id))
+    return open_contact(await records.locked_row(Contact, "contact", contact_id))
 
 
-def _stored(data: dict[str, Any], tenant_id: UUID, contact_id: UUID) -> list[Any]:
+def _stored(data: dict[str, Any], tenant_id: UUID, contact_id: UUID) -> list[object]:
     """The column values of FIELDS as stored: emails and phones sealed to the contact's row
     (see STORED_COLUMNS)."""
     return [
@@ -87,16 +89,24 @@ async def create_contact(current: Current, form: ContactForm) -> UUID:
     data = form_data(form, FIELDS)
     contact_id = uuid.uuid4()
     try:
-        async with tenant_transaction(current.tenant_id, current.user_id) as c:
+        async with tenant_transaction(current.tenant_id, current.user_id):
             await check_record_limit(current.tenant_id, "contacts")  # plan limit (billing)
             await check_company(data["company_id"])
             await check_member(data["owner_id"], "owner_id", "an owner")
-            await c.execute(
-                f"insert into contacts (id, tenant_id, {', '.join(STORED_COLUMNS)})"
-                " values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-                contact_id,
-                current.tenant_id,
-                *_stored(data, current.tenant_id, contact_id),
+            sealed = _stored(data, current.tenant_id, contact_id)
+            stored: dict[str, Any] = dict(zip(STORED_COLUMNS, sealed, strict=True))
+            await Contact.insert(
+                Contact(
+                    id=contact_id,
+                    tenant_id=current.tenant_id,
+                    **stored,
+                    search_text=DEFAULT,  # set by the contacts_search_text trigger
+                    version=DEFAULT,
+                    created_at=DEFAULT,
+                    updated_at=DEFAULT,
+                    sort_last=DEFAULT,
+                    sort_first=DEFAULT,
+                )
             )
             await record_activity(
                 current.tenant_id,
@@ -123,7 +133,7 @@ async def update_contact(current: Current, contact_id: UUID, form: ContactEdit) 
             await records.refuse_old_edit("contact", contact_id, before, data, FIELDS, form.version)
             values = _stored(data, current.tenant_id, contact_id)
             await records.save_edit(
-                "contacts", "contact", contact_id, form.version, STORED_COLUMNS, values
+                Contact, "contact", contact_id, form.version, STORED_COLUMNS, values
             )
             changes = field_diff(await readable(before), await readable(data), FIELDS)
             await records.log_changes(current, "contact", contact_id, redact_changes(changes))
@@ -137,20 +147,13 @@ async def delete_contact(current: Current, contact_id: UUID, version: int) -> st
     async with tenant_transaction(current.tenant_id, current.user_id):
         before = await _row(contact_id)
         await records.refuse_stale_delete("contact", contact_id, before, version)
-        await records.delete_with_notes(
-            current, "contacts", "contact", contact_id, full_name(before)
-        )
+        await records.delete_with_notes(current, Contact, "contact", contact_id, full_name(before))
     return full_name(before)
 
 
 async def get_contact(current: Current, contact_id: UUID) -> dict[str, Any]:
     async with tenant_transaction(current.tenant_id, current.user_id) as c:
-        row = await c.fetchrow(
-            "select c.*, co.name as company_name, u.name as owner_name from contacts c"
-            " left join companies co on co.id = c.company_id"
-            " left join users u on u.id = c.owner_id where c.id = $1",
-            contact_id,
-        )
+        row = await queries.contact_with_names(c, contact_id)
     if row is None:
         raise RecordNotFound("contact")
     return open_contact(row)
@@ -166,35 +169,11 @@ async def list_contacts(
     company_id: UUID | None = None,
 ) -> Page:
     spec = SORTS.get(sort, SORTS["name"])
-    params = Params()
-    where = [f"c.tenant_id = {params.add(current.tenant_id)}"]
     query = q.strip()[:200]
-    if query:
-        # names and title by substring; an exact email or phone number by its blind index
-        pattern, indexes = params.add(like_pattern(query)), params.add(search_indexes(query))
-        where.append(
-            f"(c.search_text like {pattern} or c.emails_bidx && {indexes}::text[]"
-            f" or c.phones_bidx && {indexes}::text[])"
-        )
-    if company_id is not None:
-        where.append(f"c.company_id = {params.add(company_id)}")
+    indexes = search_indexes(query) if query else []
     async with tenant_transaction(current.tenant_id, current.user_id) as c:
-        page = await keyset_page(
-            c,
-            select=(
-                "c.id, c.first_name, c.last_name, c.emails_enc, c.phones_enc, c.title, c.tags,"
-                " c.company_id, co.name as company_name, u.name as owner_name"
-            ),
-            from_sql=(
-                "contacts c left join companies co on co.id = c.company_id"
-                " left join users u on u.id = c.owner_id"
-            ),
-            where=where,
-            params=params,
-            spec=spec,
-            after=after,
-            before=before,
-            limit=limit,
+        page = await queries.contact_page(
+            c, current.tenant_id, query, indexes, company_id, spec, after, before, limit
         )
     page.rows = [open_contact(row, current.tenant_id) for row in page.rows]
     return page

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from uuid import UUID
+
+import asyncpg
+import msgspec
+from piccolo.querystring import QueryString
 
 from app.accounts.schemas import Current
+from app.accounts.tables import Membership
 from app.core.db import tenant_transaction
+from app.crm import queries
 from app.crm.notes import subject_link
+from app.crm.tables import Company, Contact, Task
 
 
 @dataclass(frozen=True)
@@ -24,6 +31,29 @@ class Step:
     done: bool
 
 
+class MyTask(msgspec.Struct, frozen=True):
+    """An open task given to the signed-in user, with its record's page."""
+
+    id: UUID
+    title: str
+    due_date: date | None
+    subject_type: str
+    subject_id: UUID
+    link: str
+    overdue: bool
+
+
+class RecentEntry(msgspec.Struct, frozen=True):
+    """A recent timeline entry with its record's page."""
+
+    summary: str
+    created_at: datetime
+    subject_type: str
+    subject_id: UUID
+    actor: str | None
+    link: str
+
+
 @dataclass
 class Dashboard:
     """Figures for the home page of one workspace, as the signed-in user sees them."""
@@ -33,10 +63,10 @@ class Dashboard:
     open_deals: int = 0
     pipeline: list[tuple[str, Decimal]] = field(default_factory=list)
     won_this_month: list[tuple[str, Decimal]] = field(default_factory=list)
-    my_tasks: list[dict[str, Any]] = field(default_factory=list)
+    my_tasks: list[MyTask] = field(default_factory=list)
     unpaid_invoices: int = 0
     overdue_invoices: int = 0
-    recent: list[dict[str, Any]] = field(default_factory=list)
+    recent: list[RecentEntry] = field(default_factory=list)
     onboarding: list[Step] = field(default_factory=list)
 
     @property
@@ -53,65 +83,51 @@ async def load_dashboard(current: Current) -> Dashboard:
     board = Dashboard()
     month_start = date.today().replace(day=1)
     async with tenant_transaction(current.tenant_id, current.user_id) as conn:
-        board.contacts = await conn.fetchval("select count(*) from contacts")
-        board.companies = await conn.fetchval("select count(*) from companies")
-        rows = await conn.fetch(
-            "select s.kind, d.currency, count(*) as n, sum(d.amount) as total"
-            " from deals d join stages s on s.id = d.stage_id"
-            " where s.kind = 'open' or (s.kind = 'won' and d.updated_at >= $1)"
-            " group by s.kind, d.currency order by total desc",
-            month_start,
+        board.contacts = await Contact.count()
+        board.companies = await Company.count()
+        totals = await queries.deal_totals(conn, month_start)
+        board.open_deals = sum(t.n for t in totals if t.kind == "open")
+        board.pipeline = [(t.currency, t.total) for t in totals if t.kind == "open"]
+        board.won_this_month = [(t.currency, t.total) for t in totals if t.kind == "won"]
+        tasks = (
+            await Task.select(
+                Task.id, Task.title, Task.due_date, Task.subject_type, Task.subject_id
+            )
+            .where((Task.assignee_id == current.user_id) & Task.done_at.is_null())
+            .order_by(Task.due_date, Task.created_at)  # ascending: undated (null) last
+            .limit(6)
         )
-        board.open_deals = sum(r["n"] for r in rows if r["kind"] == "open")
-        board.pipeline = [(r["currency"], r["total"]) for r in rows if r["kind"] == "open"]
-        board.won_this_month = [(r["currency"], r["total"]) for r in rows if r["kind"] == "won"]
-        tasks = await conn.fetch(
-            "select id, title, due_date, subject_type, subject_id from tasks"
-            " where assignee_id = $1 and done_at is null"
-            " order by due_date nulls last, created_at limit 6",
-            current.user_id,
-        )
+        today = date.today()
         board.my_tasks = [
-            {
-                **dict(t),
-                "link": subject_link(t["subject_type"], t["subject_id"]),
-                "overdue": t["due_date"] is not None and t["due_date"] < date.today(),
-            }
+            MyTask(
+                **t,
+                link=subject_link(t["subject_type"], t["subject_id"]),
+                overdue=t["due_date"] is not None and t["due_date"] < today,
+            )
             for t in tasks
         ]
-        invoices = await conn.fetchrow(
-            "select count(*) filter (where status in ('sent', 'overdue')) as unpaid,"
-            " count(*) filter (where status = 'overdue') as overdue from invoices"
-        )
-        board.unpaid_invoices, board.overdue_invoices = invoices["unpaid"], invoices["overdue"]
-        recent = await conn.fetch(
-            "select a.summary, a.created_at, a.subject_type, a.subject_id, u.name as actor"
-            " from activities a left join users u on u.id = a.actor_id"
-            " order by a.created_at desc limit 8"
-        )
+        board.unpaid_invoices, board.overdue_invoices = await queries.unpaid_invoice_counts(conn)
         board.recent = [
-            {**dict(r), "link": subject_link(r["subject_type"], r["subject_id"])} for r in recent
+            RecentEntry(
+                r.summary,
+                r.created_at,
+                r.subject_type,
+                r.subject_id,
+                r.actor,
+                subject_link(r.subject_type, r.subject_id),
+            )
+            for r in await queries.recent_activities(conn, 8)
         ]
         board.onboarding = await _onboarding(conn, current)
     return board
 
 
-async def _onboarding(conn: Any, current: Current) -> list[Step]:
+async def _onboarding(conn: asyncpg.Connection, current: Current) -> list[Step]:
     """The checklist for this person: the steps their role can take, ticked from the data
     (an import or a contact, a colleague or an invitation, an edited or second pipeline, a
     deal). Empty once hidden or all done."""
-    row = await conn.fetchrow(
-        "select"
-        " (select onboarding_hidden_at from memberships where user_id = $1) as hidden,"
-        " exists (select 1 from contacts) or exists (select 1 from crm_imports) as people,"
-        " (select count(*) from memberships) > 1"
-        "   or exists (select 1 from invitations) as team,"
-        " (select count(*) from pipelines) > 1 or exists (select 1 from stages where version > 1)"
-        "   or exists (select 1 from pipelines where version > 1) as pipeline,"
-        " exists (select 1 from deals) as deal",
-        current.user_id,
-    )
-    if row["hidden"] is not None:
+    row = await queries.onboarding_state(conn, current.user_id)
+    if row.hidden:
         return []
     steps = [
         Step(
@@ -120,7 +136,7 @@ async def _onboarding(conn: Any, current: Current) -> list[Step]:
             "Import a CSV from your old CRM or spreadsheet, or add people by hand.",
             "/imports/new",
             "Import contacts",
-            row["people"],
+            row.people,
         ),
         Step(
             "deal",
@@ -128,7 +144,7 @@ async def _onboarding(conn: Any, current: Current) -> list[Step]:
             "Put an opportunity on the board; your team sees every move live.",
             "/deals/new",
             "Create a deal",
-            row["deal"],
+            row.deal,
         ),
     ]
     if current.is_admin:
@@ -138,7 +154,7 @@ async def _onboarding(conn: Any, current: Current) -> list[Step]:
             "Colleagues join with the role you choose.",
             "/settings/team",
             "Invite people",
-            row["team"],
+            row.team,
         )
         pipeline = Step(
             "pipeline",
@@ -146,7 +162,7 @@ async def _onboarding(conn: Any, current: Current) -> list[Step]:
             "Rename, add or reorder the stages to match how you sell.",
             "/deals/pipelines",
             "Edit stages",
-            row["pipeline"],
+            row.pipeline,
         )
         steps[1:1] = [team, pipeline]
     return [] if all(step.done for step in steps) else steps
@@ -154,9 +170,7 @@ async def _onboarding(conn: Any, current: Current) -> list[Step]:
 
 async def hide_onboarding(current: Current) -> None:
     """Put the checklist away for this person in this workspace (for good)."""
-    async with tenant_transaction(current.tenant_id, current.user_id) as conn:
-        await conn.execute(
-            "update memberships set onboarding_hidden_at = now()"
-            " where user_id = $1 and onboarding_hidden_at is null",
-            current.user_id,
+    async with tenant_transaction(current.tenant_id, current.user_id):
+        await Membership.update({Membership.onboarding_hidden_at: QueryString("now()")}).where(
+            (Membership.user_id == current.user_id) & Membership.onboarding_hidden_at.is_null()
         )

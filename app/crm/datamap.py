@@ -7,6 +7,8 @@ import shutil
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
+from piccolo.querystring import QueryString
+
 from app.core.datamap import (
     Place,
     Subject,
@@ -23,6 +25,7 @@ from app.crm.export_files import (
     TASKS_FILE,
     TIMELINE_FILE,
 )
+from app.crm.tables import CrmImport
 from app.settings import get_settings
 
 OWNER = "crm"
@@ -49,11 +52,9 @@ async def _expire_uploads() -> int:
             tenant_id = UUID(folder.name)
         except ValueError:
             continue
-        async with tenant_transaction(tenant_id) as conn:
-            rows = {
-                str(r["id"]): r
-                for r in await conn.fetch("select id, status, updated_at from crm_imports")
-            }
+        async with tenant_transaction(tenant_id):
+            imports = await CrmImport.select(CrmImport.id, CrmImport.status, CrmImport.updated_at)
+            rows = {str(r["id"]): r for r in imports}
             for path in folder.iterdir():
                 row = rows.get(path.stem)
                 idle = row is not None and row["status"] in ("uploaded", "failed")
@@ -61,13 +62,15 @@ async def _expire_uploads() -> int:
                     path.unlink(missing_ok=True)
                     removed += 1
                     if row is not None and row["status"] == "uploaded":
-                        await conn.execute(
-                            "update crm_imports set status = 'failed', error = $2,"
-                            " updated_at = now() where id = $1",
-                            row["id"],
-                            "The upload was never imported, so it was deleted after"
-                            f" {get_settings().crm_upload_keep_hours} hours. Upload it again.",
-                        )
+                        hours = get_settings().crm_upload_keep_hours
+                        await CrmImport.update(
+                            {
+                                CrmImport.status: "failed",
+                                CrmImport.error: "The upload was never imported, so it was"
+                                f" deleted after {hours} hours. Upload it again.",
+                                CrmImport.updated_at: QueryString("now()"),
+                            }
+                        ).where(CrmImport.id == row["id"])
     return removed
 
 

@@ -17,16 +17,21 @@ from collections.abc import Iterable
 from pathlib import Path
 from uuid import UUID
 
+from piccolo.querystring import QueryString
+
 from app.core.crypto import DecryptionError, decrypt_list, decrypt_text, encrypt_text
 from app.core.datamap import ContactRef, Subject
 from app.core.db import tenant_transaction
+from app.crm.import_queries import every_failed_import_row
 from app.crm.imports import import_path, open_csv
+from app.crm.queries import every_note, replace_in_timeline
 from app.crm.secure import (
     import_error_binding,
     note_binding,
     open_contact,
     phone_key,
 )
+from app.crm.tables import Activity, Contact, CrmImport, CrmImportError, Note, Task
 
 ERASED = "[erased on request]"
 REDACTED = "[erased]"
@@ -40,11 +45,18 @@ FILE_GONE = (
 
 async def identify_contact(tenant_id: UUID, contact_id: UUID) -> ContactRef | None:
     """The contact as an erasure needs it: names, addresses, numbers (decrypted)."""
-    async with tenant_transaction(tenant_id) as conn:
-        row = await conn.fetchrow(
-            "select id, tenant_id, first_name, last_name, emails_enc, phones_enc from contacts"
-            " where id = $1",
-            contact_id,
+    async with tenant_transaction(tenant_id):
+        row = (
+            await Contact.select(
+                Contact.id,
+                Contact.tenant_id,
+                Contact.first_name,
+                Contact.last_name,
+                Contact.emails_enc,
+                Contact.phones_enc,
+            )
+            .where(Contact.id == contact_id)
+            .first()
         )
     if row is None:
         return None
@@ -100,11 +112,13 @@ async def redact_notes(tenant_id: UUID, patterns: list[re.Pattern[str]]) -> int:
     changed = 0
     after = UUID(int=0)
     while True:
-        async with tenant_transaction(tenant_id) as conn:
-            rows = await conn.fetch(
-                "select id, body_enc from notes where id > $1 order by id limit $2 for update",
-                after,
-                BATCH,
+        async with tenant_transaction(tenant_id):
+            rows = (
+                await Note.select(Note.id, Note.body_enc)
+                .where(Note.id > after)
+                .order_by(Note.id)
+                .limit(BATCH)
+                .lock_rows()
             )
             for row in rows:
                 binding = note_binding(tenant_id, row["id"])
@@ -114,11 +128,12 @@ async def redact_notes(tenant_id: UUID, patterns: list[re.Pattern[str]]) -> int:
                     continue  # not readable here: nothing we could match either
                 new = redact(body, patterns)
                 if new != body:
-                    await conn.execute(
-                        "update notes set body_enc = $2, updated_at = now() where id = $1",
-                        row["id"],
-                        encrypt_text(new, binding=binding),
-                    )
+                    await Note.update(
+                        {
+                            Note.body_enc: encrypt_text(new, binding=binding),
+                            Note.updated_at: QueryString("now()"),
+                        }
+                    ).where(Note.id == row["id"])
                     changed += 1
         if len(rows) < BATCH:
             return changed
@@ -131,9 +146,9 @@ async def count_notes_matching(tenant_id: UUID, patterns: list[re.Pattern[str]])
         return 0
     found = 0
     async with tenant_transaction(tenant_id) as conn:
-        async for row in conn.cursor("select id, body_enc from notes"):
+        async for note in every_note(conn):
             try:
-                body = decrypt_text(row["body_enc"], binding=note_binding(tenant_id, row["id"]))
+                body = decrypt_text(note.body_enc, binding=note_binding(tenant_id, note.id))
             except DecryptionError:
                 continue
             found += any(p.search(body) for p in patterns)
@@ -145,41 +160,44 @@ async def count_notes_matching(tenant_id: UUID, patterns: list[re.Pattern[str]])
 
 async def erase_notes(contact: ContactRef) -> int:
     """Notes about the contact go; other notes keep their text with the contact blanked."""
-    async with tenant_transaction(contact.tenant_id) as conn:
-        status = await conn.execute(
-            "delete from notes where subject_type = 'contact' and subject_id = $1",
-            contact.contact_id,
+    async with tenant_transaction(contact.tenant_id):
+        deleted = await (
+            Note.delete()
+            .where((Note.subject_type == "contact") & (Note.subject_id == contact.contact_id))
+            .returning(Note.id)
         )
-    return int(status.split()[-1]) + await redact_notes(
-        contact.tenant_id, contact_patterns(contact)
-    )
+    return len(deleted) + await redact_notes(contact.tenant_id, contact_patterns(contact))
 
 
 async def erase_tasks(contact: ContactRef) -> int:
-    async with tenant_transaction(contact.tenant_id) as conn:
-        status = await conn.execute(
-            "delete from tasks where subject_type = 'contact' and subject_id = $1",
-            contact.contact_id,
+    async with tenant_transaction(contact.tenant_id):
+        deleted = await (
+            Task.delete()
+            .where((Task.subject_type == "contact") & (Task.subject_id == contact.contact_id))
+            .returning(Task.id)
         )
-    return int(status.split()[-1])
+    return len(deleted)
 
 
 async def erase_timeline(contact: ContactRef) -> int:
     """The contact's timeline keeps who did what when; its text and diffs are blanked."""
-    async with tenant_transaction(contact.tenant_id) as conn:
-        status = await conn.execute(
-            "update activities set summary = $2, changes = '{}'::jsonb"
-            " where subject_type = 'contact' and subject_id = $1",
-            contact.contact_id,
-            ERASED,
+    async with tenant_transaction(contact.tenant_id):
+        blanked = await (
+            Activity.update({Activity.summary: ERASED, Activity.changes: "{}"})
+            .where(
+                (Activity.subject_type == "contact") & (Activity.subject_id == contact.contact_id)
+            )
+            .returning(Activity.id)
         )
-    return int(status.split()[-1])
+    return len(blanked)
 
 
 async def erase_contact_row(contact: ContactRef) -> int:
-    async with tenant_transaction(contact.tenant_id) as conn:
-        status = await conn.execute("delete from contacts where id = $1", contact.contact_id)
-    return int(status.split()[-1])
+    async with tenant_transaction(contact.tenant_id):
+        deleted = await (
+            Contact.delete().where(Contact.id == contact.contact_id).returning(Contact.id)
+        )
+    return len(deleted)
 
 
 def _row_names(cells: list[str], contact: ContactRef) -> bool:
@@ -201,16 +219,16 @@ async def erase_import_errors(contact: ContactRef) -> int:
     """Failed import rows that hold the contact (their cells are sealed: opened here)."""
     doomed: list[UUID] = []
     async with tenant_transaction(contact.tenant_id) as conn:
-        async for row in conn.cursor("select id, raw from crm_import_errors"):
-            binding = import_error_binding(contact.tenant_id, row["id"])
+        async for failed in every_failed_import_row(conn):
+            binding = import_error_binding(contact.tenant_id, failed.id)
             try:
-                cells = decrypt_list(row["raw"], binding)
+                cells = decrypt_list(failed.raw, binding)
             except DecryptionError:
                 continue
             if _row_names(cells, contact):
-                doomed.append(row["id"])
+                doomed.append(failed.id)
         if doomed:
-            await conn.execute("delete from crm_import_errors where id = any($1::uuid[])", doomed)
+            await CrmImportError.delete().where(CrmImportError.id.is_in(doomed))
     return len(doomed)
 
 
@@ -225,8 +243,8 @@ def _file_holds(path: Path, encoding: str, delimiter: str, contact: ContactRef) 
 async def erase_import_files(contact: ContactRef) -> int:
     """Uploaded files still kept (imports not finished) that hold the contact are deleted, so
     a later run can't bring the person back; their import says why."""
-    async with tenant_transaction(contact.tenant_id) as conn:
-        imports = await conn.fetch("select id, encoding, delimiter from crm_imports")
+    async with tenant_transaction(contact.tenant_id):
+        imports = await CrmImport.select(CrmImport.id, CrmImport.encoding, CrmImport.delimiter)
     removed = 0
     for item in imports:
         path = import_path(contact.tenant_id, item["id"])
@@ -235,13 +253,14 @@ async def erase_import_files(contact: ContactRef) -> int:
         if await asyncio.to_thread(_file_holds, path, item["encoding"], item["delimiter"], contact):
             path.unlink(missing_ok=True)
             removed += 1
-            async with tenant_transaction(contact.tenant_id) as conn:
-                await conn.execute(
-                    "update crm_imports set status = 'failed', error = $2, updated_at = now()"
-                    " where id = $1 and status <> 'done'",
-                    item["id"],
-                    FILE_GONE,
-                )
+            async with tenant_transaction(contact.tenant_id):
+                await CrmImport.update(
+                    {
+                        CrmImport.status: "failed",
+                        CrmImport.error: FILE_GONE,
+                        CrmImport.updated_at: QueryString("now()"),
+                    }
+                ).where((CrmImport.id == item["id"]) & (CrmImport.status != "done"))
     return removed
 
 
@@ -271,11 +290,5 @@ async def forget_member_in_timeline(subject: Subject) -> int:
                 if not value:
                     continue
                 quoted = json.dumps(value, ensure_ascii=False)  # as jsonb prints strings
-                status = await conn.execute(
-                    "update activities set changes = replace(changes::text, $1, $2)::jsonb"
-                    " where strpos(changes::text, $1) > 0",
-                    quoted,
-                    json.dumps(FORMER),
-                )
-                changed += int(status.split()[-1])
+                changed += await replace_in_timeline(conn, quoted, json.dumps(FORMER))
     return changed

@@ -14,8 +14,10 @@ from itertools import islice
 from typing import Any
 from uuid import UUID
 
+import asyncpg
 import msgspec
 from arq.worker import func
+from piccolo.querystring import QueryString
 
 from app.billing.limits import usage_and_plan
 from app.core.db import tenant_transaction
@@ -24,13 +26,14 @@ from app.core.forms import parse
 from app.core.forms.values import form_data
 from app.core.lease import fence, leased
 from app.core.spreadsheet import unquote_cell
-from app.crm import companies, contacts
+from app.crm import companies, contacts, import_queries
+from app.crm.import_queries import SEP, FailedRow, NewCompany, NewContact
 from app.crm.imports import IMPORT_JOB, import_path, open_csv
 from app.crm.schemas import CompanyForm, ContactRow
 from app.crm.secure import import_error_binding, seal_contact, seal_list
+from app.crm.tables import CrmImport
 
 BATCH = 1000
-SEP = "\x1f"  # joins list fields for unnest (validated values never contain it)
 
 
 def _count_rows(tenant_id: UUID, data: dict[str, Any]) -> int:
@@ -118,127 +121,91 @@ def _validate(
 
 
 async def _company_ids(
-    c: Any, tenant_id: UUID, user_id: UUID | None, names: set[str]
+    c: asyncpg.Connection, tenant_id: UUID, user_id: UUID | None, names: set[str]
 ) -> dict[str, UUID]:
     """Ids of the named companies (lower-cased name), creating the ones that don't exist."""
     if not names:
         return {}
-    rows = await c.fetch(
-        "select distinct on (sort_name) sort_name as key, id from companies"
-        " where tenant_id = $1 and sort_name = any($2::text[]) order by sort_name, created_at",
-        tenant_id,
-        [n.lower() for n in names],
-    )
-    found = {r["key"]: r["id"] for r in rows}
+    found = await import_queries.companies_by_name(c, tenant_id, [n.lower() for n in names])
     missing = {n.lower(): n for n in names if n.lower() not in found}
     if missing:
         ids = [uuid.uuid4() for _ in missing]
-        await c.execute(
-            "insert into companies (id, tenant_id, name, owner_id)"
-            " select u.id, $1, u.name, $2 from unnest($3::uuid[], $4::text[]) as u(id, name)",
-            tenant_id,
-            user_id,
-            ids,
-            list(missing.values()),
+        await import_queries.insert_named_companies(
+            c, tenant_id, user_id, ids, list(missing.values())
         )
-        await _activities(c, tenant_id, user_id, "company", ids, "created the company (CSV import)")
+        await import_queries.insert_created_activities(
+            c, tenant_id, user_id, "company", ids, "created the company (CSV import)"
+        )
         found.update(zip(missing.keys(), ids, strict=True))
     return found
 
 
-async def _activities(
-    c: Any, tenant_id: UUID, user_id: UUID | None, subject: str, ids: list[UUID], summary: str
-) -> None:
-    await c.execute(
-        "insert into activities (id, tenant_id, subject_type, subject_id, actor_id, action,"
-        " summary) select gen_random_uuid(), $1, $2, u.id, $3, 'created', $4"
-        " from unnest($5::uuid[]) as u(id)",
-        tenant_id,
-        subject,
-        user_id,
-        summary,
-        ids,
-    )
-
-
 async def _insert_contacts(
-    c: Any, tenant_id: UUID, user_id: UUID | None, rows: list[dict[str, Any]]
+    c: asyncpg.Connection, tenant_id: UUID, user_id: UUID | None, rows: list[dict[str, Any]]
 ) -> None:
     companies = await _company_ids(
         c, tenant_id, user_id, {r["company"] for r in rows if r["company"]}
     )
-    ids = [uuid.uuid4() for _ in rows]
-    # (emails_enc, emails_bidx, phones_enc, phones_bidx) of each row, each list joined by SEP
-    sealed = [
-        [SEP.join(part) for part in seal_contact(r["emails"], r["phones"], tenant_id, cid)]
-        for r, cid in zip(rows, ids, strict=True)
-    ]
-    await c.execute(
-        "insert into contacts (id, tenant_id, owner_id, first_name, last_name, emails_enc,"
-        " emails_bidx, phones_enc, phones_bidx, title, company_id, tags)"
-        " select u.id, $1, $2, u.fn, u.ln, string_to_array(u.em, $3), string_to_array(u.emi, $3),"
-        " string_to_array(u.ph, $3), string_to_array(u.phi, $3), u.ti, u.co,"
-        " string_to_array(u.tg, $3)"
-        " from unnest($4::uuid[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],"
-        " $10::text[], $11::text[], $12::uuid[], $13::text[])"
-        " as u(id, fn, ln, em, emi, ph, phi, ti, co, tg)",
-        tenant_id,
-        user_id,
-        SEP,
-        ids,
-        [r["first_name"] for r in rows],
-        [r["last_name"] for r in rows],
-        *([s[i] for s in sealed] for i in range(4)),
-        [r["title"] for r in rows],
-        [companies.get(r["company"].lower()) if r["company"] else None for r in rows],
-        [SEP.join(r["tags"]) for r in rows],
+    batch: list[NewContact] = []
+    for r in rows:
+        cid = uuid.uuid4()
+        emails_enc, emails_bidx, phones_enc, phones_bidx = seal_contact(
+            r["emails"], r["phones"], tenant_id, cid
+        )
+        batch.append(
+            NewContact(
+                id=cid,
+                first_name=r["first_name"],
+                last_name=r["last_name"],
+                emails_enc=emails_enc,
+                emails_bidx=emails_bidx,
+                phones_enc=phones_enc,
+                phones_bidx=phones_bidx,
+                title=r["title"],
+                company_id=companies.get(r["company"].lower()) if r["company"] else None,
+                tags=r["tags"],
+            )
+        )
+    await import_queries.insert_contacts(c, tenant_id, user_id, batch)
+    await import_queries.insert_created_activities(
+        c, tenant_id, user_id, "contact", [r.id for r in batch], "created the contact (CSV import)"
     )
-    await _activities(c, tenant_id, user_id, "contact", ids, "created the contact (CSV import)")
 
 
 async def _insert_companies(
-    c: Any, tenant_id: UUID, user_id: UUID | None, rows: list[dict[str, Any]]
+    c: asyncpg.Connection, tenant_id: UUID, user_id: UUID | None, rows: list[dict[str, Any]]
 ) -> None:
-    ids = [uuid.uuid4() for _ in rows]
-    await c.execute(
-        "insert into companies (id, tenant_id, owner_id, name, domain, industry, size, address)"
-        " select u.id, $1, $2, u.name, u.domain, u.industry, u.size, u.address"
-        " from unnest($3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])"
-        " as u(id, name, domain, industry, size, address)",
-        tenant_id,
-        user_id,
-        ids,
-        *([r[f] for r in rows] for f in ("name", "domain", "industry", "size", "address")),
+    batch = [
+        NewCompany(
+            id=uuid.uuid4(),
+            name=r["name"],
+            domain=r["domain"],
+            industry=r["industry"],
+            size=r["size"],
+            address=r["address"],
+        )
+        for r in rows
+    ]
+    await import_queries.insert_companies(c, tenant_id, user_id, batch)
+    await import_queries.insert_created_activities(
+        c, tenant_id, user_id, "company", [r.id for r in batch], "created the company (CSV import)"
     )
-    await _activities(c, tenant_id, user_id, "company", ids, "created the company (CSV import)")
 
 
 async def _insert_errors(
-    c: Any, tenant_id: UUID, import_id: UUID, failed: list[tuple[int, str, list[str]]]
+    c: asyncpg.Connection,
+    tenant_id: UUID,
+    import_id: UUID,
+    failed: list[tuple[int, str, list[str]]],
 ) -> None:
     """Keep the failed rows for the error report, their cells sealed to each error's row."""
-    ids = [uuid.uuid4() for _ in failed]
-    await c.execute(
-        "insert into crm_import_errors (id, tenant_id, import_id, row_number, reason, raw)"
-        " select u.id, $1, $2, u.n, u.reason, string_to_array(u.raw, $3)"
-        " from unnest($4::uuid[], $5::int[], $6::text[], $7::text[]) as u(id, n, reason, raw)"
-        " on conflict do nothing",
-        tenant_id,
-        import_id,
-        SEP,
-        ids,
-        [n for n, _, _ in failed],
-        [r for _, r, _ in failed],
-        [
-            SEP.join(
-                seal_list(
-                    [cell.replace(SEP, " ")[:1000] for cell in raw],
-                    import_error_binding(tenant_id, error_id),
-                )
-            )
-            for error_id, (_, _, raw) in zip(ids, failed, strict=True)
-        ],
-    )
+    rows: list[FailedRow] = []
+    for number, reason, raw in failed:
+        error_id = uuid.uuid4()
+        cells = [cell.replace(SEP, " ")[:1000] for cell in raw]
+        sealed = seal_list(cells, import_error_binding(tenant_id, error_id))
+        rows.append(FailedRow(error_id, number, reason, sealed))
+    await import_queries.insert_failed_rows(c, tenant_id, import_id, rows)
 
 
 def _numbered_rows(reader: Iterator[list[str]], skip: int) -> Iterator[tuple[int, list[str]]]:
@@ -263,27 +230,26 @@ async def import_crm_csv(
     resumption.
     """
     tenant, job_id = UUID(tenant_id), UUID(import_id)
-    async with tenant_transaction(tenant) as c:
-        row = await c.fetchrow(
-            "select *, mapping::text as mapping_json from crm_imports where id = $1", job_id
-        )
+    async with tenant_transaction(tenant):
+        row = await CrmImport.select().where(CrmImport.id == job_id).first()
         if row is None or row["status"] in ("done", "uploaded"):
             return 0
-        data = dict(row)
-    mapping: dict[str, str] = msgspec.json.decode(data["mapping_json"])
+        data = row
+    mapping: dict[str, str] = msgspec.json.decode(data["mapping"])
     user_id: UUID | None = data["user_id"]
     if not import_path(tenant, job_id).exists():  # erased or expired meanwhile: say so, stop
         await _fail_without_file(tenant, job_id)
         return 0
     if not data["total_rows"]:
         data["total_rows"] = _count_rows(tenant, data)
-    async with tenant_transaction(tenant) as c:
-        await c.execute(
-            "update crm_imports set status = 'running', total_rows = $2, updated_at = now()"
-            " where id = $1",
-            job_id,
-            data["total_rows"],
-        )
+    async with tenant_transaction(tenant):
+        await CrmImport.update(
+            {
+                CrmImport.status: "running",
+                CrmImport.total_rows: data["total_rows"],
+                CrmImport.updated_at: QueryString("now()"),
+            }
+        ).where(CrmImport.id == job_id)
     done = int(data["rows_done"])
     processed = batches = 0
     width = len(data["headers"])
@@ -305,10 +271,13 @@ async def import_crm_csv(
             batch = _validate(data["kind"], width, chunk, mapping)
             async with tenant_transaction(tenant, user_id) as c:
                 # at-least-once delivery: if another run got further, this one stops here
-                progress = await c.fetchval(
-                    "select rows_done from crm_imports where id = $1 for update", job_id
+                progress = (
+                    await CrmImport.select(CrmImport.rows_done)
+                    .where(CrmImport.id == job_id)
+                    .lock_rows()
+                    .first()
                 )
-                if progress != done:
+                if progress is None or progress["rows_done"] != done:
                     return processed
                 last_row = chunk[-1][0]
                 if batch.good:
@@ -328,14 +297,14 @@ async def import_crm_csv(
                 if batch.failed:
                     await _insert_errors(c, tenant, job_id, batch.failed)
                 done = last_row
-                await c.execute(
-                    "update crm_imports set rows_done = $2, rows_ok = rows_ok + $3,"
-                    " rows_failed = rows_failed + $4, updated_at = now() where id = $1",
-                    job_id,
-                    done,
-                    len(batch.good),
-                    len(batch.failed),
-                )
+                await CrmImport.update(
+                    {
+                        CrmImport.rows_done: done,
+                        CrmImport.rows_ok: CrmImport.rows_ok + len(batch.good),
+                        CrmImport.rows_failed: CrmImport.rows_failed + len(batch.failed),
+                        CrmImport.updated_at: QueryString("now()"),
+                    }
+                ).where(CrmImport.id == job_id)
             processed += len(chunk)
             batches += 1
             if failure is not None:
@@ -344,13 +313,7 @@ async def import_crm_csv(
                 return processed
     async with tenant_transaction(tenant) as c:
         await fence(c)  # a worker that lost its lease leaves the ending to the new holder
-        await c.execute(
-            "update crm_imports set status = $2, error = $3, total_rows = greatest(total_rows,"
-            " rows_done), updated_at = now() where id = $1",
-            job_id,
-            "failed" if failure else "done",
-            failure,
-        )
+        await import_queries.finish_import(c, job_id, "failed" if failure else "done", failure)
     # finished (a broken file fails the same way again): the upload's plaintext goes. Stopped
     # at the plan's limit, it stays for a resume after an upgrade (the retention sweep deletes
     # it after CRM_UPLOAD_KEEP_HOURS without one).
@@ -361,11 +324,8 @@ async def import_crm_csv(
 
 async def _fail_without_file(tenant_id: UUID, import_id: UUID) -> None:
     async with tenant_transaction(tenant_id) as c:
-        await c.execute(
-            "update crm_imports set status = 'failed', error = coalesce(error, $2),"
-            " updated_at = now() where id = $1",
-            import_id,
-            "The uploaded file is no longer kept. Upload it again to import it.",
+        await import_queries.fail_import(
+            c, import_id, "The uploaded file is no longer kept. Upload it again to import it."
         )
 
 

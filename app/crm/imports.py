@@ -16,6 +16,7 @@ from typing import Any
 from uuid import UUID
 
 import msgspec
+from piccolo.querystring import QueryString
 
 from app.accounts.schemas import Current
 from app.billing.limits import check_record_limit
@@ -24,7 +25,11 @@ from app.core.db import tenant_transaction
 from app.core.errors import FormInvalid, RecordNotFound
 from app.core.lease import job_key, run_state, schedule
 from app.core.spreadsheet import safe_cell
+from app.crm import import_queries
+from app.crm.import_queries import ImportSummary
+from app.crm.queries import DEFAULT
 from app.crm.secure import import_error_binding
+from app.crm.tables import CrmImport, CrmImportError
 from app.settings import get_settings
 
 IMPORT_JOB = "import_crm_csv"
@@ -174,47 +179,39 @@ async def start_import(current: Current, kind: str, filename: str, upload: Path)
     final = import_path(current.tenant_id, import_id)
     final.parent.mkdir(parents=True, exist_ok=True)
     os.replace(upload, final)
-    async with tenant_transaction(current.tenant_id, current.user_id) as c:
-        await c.execute(
-            "insert into crm_imports (id, tenant_id, user_id, kind, filename, encoding, delimiter,"
-            " headers, mapping) values ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb)",
-            import_id,
-            current.tenant_id,
-            current.user_id,
-            kind,
-            (filename or "upload.csv")[:300],
-            encoding,
-            delimiter,
-            headers,
-            msgspec.json.encode(guess_mapping(kind, headers)).decode(),
+    async with tenant_transaction(current.tenant_id, current.user_id):
+        await CrmImport.insert(
+            CrmImport(
+                id=import_id,
+                tenant_id=current.tenant_id,
+                user_id=current.user_id,
+                kind=kind,
+                filename=(filename or "upload.csv")[:300],
+                encoding=encoding,
+                delimiter=delimiter,
+                headers=headers,
+                mapping=msgspec.json.encode(guess_mapping(kind, headers)).decode(),
+                status=DEFAULT,
+                created_at=DEFAULT,
+                updated_at=DEFAULT,
+            )
         )
     return import_id
 
 
-async def recent_imports(current: Current, limit: int = 50) -> list[dict[str, Any]]:
+async def recent_imports(current: Current, limit: int = 50) -> list[ImportSummary]:
     """The workspace's latest imports, newest first."""
     async with tenant_transaction(current.tenant_id, current.user_id) as c:
-        rows = await c.fetch(
-            "select i.id, i.kind, i.filename, i.status, i.total_rows, i.rows_done, i.rows_ok,"
-            " i.rows_failed, i.created_at, coalesce(u.name, 'Someone') as user_name"
-            " from crm_imports i left join users u on u.id = i.user_id"
-            " where i.tenant_id = $1 order by i.created_at desc limit $2",
-            current.tenant_id,
-            limit,
-        )
-    return [dict(r) for r in rows]
+        return await import_queries.recent_imports(c, current.tenant_id, limit)
 
 
 async def get_import(current: Current, import_id: UUID) -> dict[str, Any]:
-    async with tenant_transaction(current.tenant_id, current.user_id) as c:
-        row = await c.fetchrow(
-            "select *, mapping::text as mapping_json from crm_imports where id = $1", import_id
-        )
-    if row is None:
+    async with tenant_transaction(current.tenant_id, current.user_id):
+        data = await CrmImport.select().where(CrmImport.id == import_id).first()
+    if data is None:
         raise RecordNotFound("import")
-    data = dict(row)
-    data["mapping"] = msgspec.json.decode(row["mapping_json"])
-    data["note"] = CP1252_NOTE if row["encoding"] == "cp1252" else ""
+    data["mapping"] = msgspec.json.decode(data["mapping"])
+    data["note"] = CP1252_NOTE if data["encoding"] == "cp1252" else ""
     data["stalled"] = is_stalled(data)
     state = await run_state(job_key(IMPORT_JOB, current.tenant_id, import_id))
     data["resuming"] = bool(state and state["resuming"]) and data["status"] in ("queued", "running")
@@ -259,20 +256,20 @@ def clean_mapping(kind: str, headers: list[str], columns: dict[int, str]) -> dic
 
 async def run_import(current: Current, import_id: UUID, columns: dict[int, str]) -> None:
     """Save the mapping and queue the import job (after commit)."""
-    async with tenant_transaction(current.tenant_id, current.user_id) as c:
-        row = await c.fetchrow("select * from crm_imports where id = $1 for update", import_id)
-        if row is None:
-            raise RecordNotFound("import")
+    async with tenant_transaction(current.tenant_id, current.user_id):
+        row = await _locked(import_id)
         if row["status"] not in ("uploaded", "failed"):
             raise FormInvalid({"form": "This import has already started."})
         await check_record_limit(current.tenant_id, row["kind"])  # plan limit (billing)
         mapping = clean_mapping(row["kind"], list(row["headers"]), columns)
-        await c.execute(
-            "update crm_imports set mapping = $2::jsonb, status = 'queued', error = null,"
-            " updated_at = now() where id = $1",
-            import_id,
-            msgspec.json.encode(mapping).decode(),
-        )
+        await CrmImport.update(
+            {
+                CrmImport.mapping: msgspec.json.encode(mapping).decode(),
+                CrmImport.status: "queued",
+                CrmImport.error: None,
+                CrmImport.updated_at: QueryString("now()"),
+            }
+        ).where(CrmImport.id == import_id)
         await schedule(IMPORT_JOB, str(current.tenant_id), str(import_id))
 
 
@@ -285,43 +282,70 @@ def is_stalled(data: dict[str, Any]) -> bool:
 
 async def resume_import(current: Current, import_id: UUID) -> None:
     """Queue a stalled or stopped import again; it continues after the last committed row."""
-    async with tenant_transaction(current.tenant_id, current.user_id) as c:
-        row = await c.fetchrow("select * from crm_imports where id = $1 for update", import_id)
-        if row is None:
-            raise RecordNotFound("import")
-        if not (row["status"] == "failed" or is_stalled(dict(row))):
+    async with tenant_transaction(current.tenant_id, current.user_id):
+        row = await _locked(import_id)
+        if not (row["status"] == "failed" or is_stalled(row)):
             raise FormInvalid({"form": "This import is still running or already finished."})
-        await c.execute(
-            "update crm_imports set status = 'queued', error = null, updated_at = now()"
-            " where id = $1",
-            import_id,
-        )
+        await CrmImport.update(
+            {
+                CrmImport.status: "queued",
+                CrmImport.error: None,
+                CrmImport.updated_at: QueryString("now()"),
+            }
+        ).where(CrmImport.id == import_id)
         await schedule(IMPORT_JOB, str(current.tenant_id), str(import_id))
 
 
-async def error_rows(current: Current, import_id: UUID) -> tuple[dict[str, Any], list[Any]]:
+class ImportErrorRow(msgspec.Struct, frozen=True):
+    """A refused row of an import: its number in the file, why, and its cells (opened)."""
+
+    row_number: int
+    reason: str
+    raw: list[str]
+
+
+async def _locked(import_id: UUID) -> dict[str, Any]:
+    """The import, locked until the transaction ends (a run or resume is decided on it)."""
+    row = await CrmImport.select().where(CrmImport.id == import_id).lock_rows().first()
+    if row is None:
+        raise RecordNotFound("import")
+    return row
+
+
+async def error_rows(
+    current: Current, import_id: UUID
+) -> tuple[dict[str, Any], list[ImportErrorRow]]:
     """The import and its failed rows (row number, reason, raw values)."""
     data = await get_import(current, import_id)
-    async with tenant_transaction(current.tenant_id, current.user_id) as c:
-        rows = await c.fetch(
-            "select id, row_number, reason, raw from crm_import_errors where import_id = $1"
-            " order by row_number",
-            import_id,
+    async with tenant_transaction(current.tenant_id, current.user_id):
+        rows = (
+            await CrmImportError.select(
+                CrmImportError.id,
+                CrmImportError.row_number,
+                CrmImportError.reason,
+                CrmImportError.raw_cells.as_alias("cells"),
+            )
+            .where(CrmImportError.import_id == import_id)
+            .order_by(CrmImportError.row_number)
         )
     # the cells are sealed to their row (they hold emails and phones in the clear otherwise)
     return data, [
-        {**dict(r), "raw": decrypt_list(r["raw"], import_error_binding(current.tenant_id, r["id"]))}
+        ImportErrorRow(
+            r["row_number"],
+            r["reason"],
+            decrypt_list(r["cells"], import_error_binding(current.tenant_id, r["id"])),
+        )
         for r in rows
     ]
 
 
-def errors_csv(headers: list[str], rows: list[Any]) -> Iterator[str]:
+def errors_csv(headers: list[str], rows: list[ImportErrorRow]) -> Iterator[str]:
     """CSV lines: the row number, the reason, then the row as it was in the file."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(["row", "reason", *(safe_cell(h) for h in headers)])
     for row in rows:
-        writer.writerow([row["row_number"], row["reason"], *(safe_cell(c) for c in row["raw"])])
+        writer.writerow([row.row_number, row.reason, *(safe_cell(c) for c in row.raw)])
         if buffer.tell() > 64 * 1024:
             yield buffer.getvalue()
             buffer.seek(0)

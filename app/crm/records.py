@@ -8,17 +8,21 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-import asyncpg
+from piccolo.columns import Column
+from piccolo.querystring import QueryString
 
 from app.accounts.schemas import Current
 from app.core.errors import RecordNotFound
 from app.crm.activity import edit_conflict, record_activity, stale_page
-from app.crm.common import conn, readable
+from app.crm.common import readable
+from app.crm.tables import Company, Contact, Note, Task
+
+Record = type[Company] | type[Contact]
 
 
-async def locked_row(table: str, kind: str, record_id: UUID) -> asyncpg.Record:
+async def locked_row(table: Record, kind: str, record_id: UUID) -> dict[str, Any]:
     """The record, locked until the transaction ends (an edit or delete is decided on it)."""
-    row = await conn().fetchrow(f"select * from {table} where id = $1 for update", record_id)
+    row = await table.select().where(table.id == record_id).lock_rows().first()
     if row is None:
         raise RecordNotFound(kind)
     return row
@@ -46,23 +50,23 @@ async def refuse_old_edit(
 
 
 async def save_edit(
-    table: str,
+    table: Record,
     kind: str,
     record_id: UUID,
     version: int,
     columns: Sequence[str],
-    values: Sequence[Any],
+    values: Sequence[object],
 ) -> None:
     """Write `columns` = `values` and the next version, if the row is still at `version`."""
-    assignments = ", ".join(f"{col} = ${n}" for n, col in enumerate(columns, 3))
-    saved = await conn().execute(
-        f"update {table} set {assignments}, version = version + 1, updated_at = now()"
-        " where id = $1 and version = $2",
-        record_id,
-        version,
-        *values,
+    changes: dict[Column | str, object] = dict(zip(columns, values, strict=True))
+    changes[table.version] = table.version + 1
+    changes[table.updated_at] = QueryString("now()")
+    saved = await (
+        table.update(changes)
+        .where((table.id == record_id) & (table.version == version))
+        .returning(table.id)
     )
-    if saved != "UPDATE 1":  # the row lock makes this unreachable; never say "saved"
+    if len(saved) != 1:  # the row lock makes this unreachable; never say "saved"
         raise RecordNotFound(kind)
 
 
@@ -91,17 +95,12 @@ async def refuse_stale_delete(
 
 
 async def delete_with_notes(
-    current: Current, table: str, kind: str, record_id: UUID, name: str
+    current: Current, table: Record, kind: str, record_id: UUID, name: str
 ) -> None:
     """Delete the record with its notes and tasks; the timeline keeps a record of it."""
-    c = conn()
-    await c.execute(
-        f"delete from notes where subject_type = '{kind}' and subject_id = $1", record_id
-    )
-    await c.execute(
-        f"delete from tasks where subject_type = '{kind}' and subject_id = $1", record_id
-    )
-    await c.execute(f"delete from {table} where id = $1", record_id)
+    await Note.delete().where((Note.subject_type == kind) & (Note.subject_id == record_id))
+    await Task.delete().where((Task.subject_type == kind) & (Task.subject_id == record_id))
+    await table.delete().where(table.id == record_id)
     await record_activity(
         current.tenant_id, current.user_id, kind, record_id, "deleted", f"deleted the {kind} {name}"
     )

@@ -56,7 +56,7 @@ def seal_list(values: list[str], binding: Binding | None = None) -> list[str]:
     return [encrypt_text(v, ring=ring, binding=binding) for v in values]
 
 
-def contact_binding(column: str, tenant_id: UUID | None, contact_id: Any) -> Binding:
+def contact_binding(column: str, tenant_id: UUID | None, contact_id: object) -> Binding:
     return bind("contacts", column, contact_id, tenant_id)
 
 
@@ -101,7 +101,7 @@ def search_indexes(query: str) -> list[str]:
     return found
 
 
-def note_binding(tenant_id: UUID | None, note_id: Any) -> Binding:
+def note_binding(tenant_id: UUID | None, note_id: object) -> Binding:
     return bind("notes", "body_enc", note_id, tenant_id)
 
 
@@ -119,7 +119,7 @@ def open_note(row: Any, tenant_id: UUID | None = None) -> dict[str, Any]:
     return data
 
 
-def import_error_binding(tenant_id: UUID | None, error_id: Any) -> Binding:
+def import_error_binding(tenant_id: UUID | None, error_id: object) -> Binding:
     return bind("crm_import_errors", "raw", error_id, tenant_id)
 
 

@@ -8,9 +8,13 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
+import msgspec
+from piccolo.columns import Column
+from piccolo.querystring import QueryString
 
 from app.accounts.schemas import Current
 from app.accounts.services import load_current
+from app.accounts.tables import Membership, Tenant, User
 from app.accounts.team import change_role
 from app.core.db import global_transaction, tenant_transaction, user_transaction
 from app.core.errors import Forbidden, FormInvalid
@@ -19,20 +23,38 @@ from app.core.passwords import verify_password
 from app.core.redis import queue
 from app.privacy import hooks
 from app.privacy.purge import OPEN, PURGE_JOB, PurgeInterrupted, purge_deletion
+from app.privacy.queries import Successor, due_deletions, possible_successors
 from app.privacy.tables import DeletionRequest
 from app.settings import get_settings
 
 __all__ = ["PurgeInterrupted", "purge_deletion"]  # re-exported for callers of this module
 
 
-async def _check_password(user_id: UUID, password: str) -> dict[str, Any]:
-    async with global_transaction() as conn:
-        user = await conn.fetchrow(
-            "select email, name, password_hash from users where id = $1", user_id
+class Requester(msgspec.Struct, frozen=True):
+    """Who asks for a deletion: where the mails about it go, and how they are greeted."""
+
+    email: str
+    name: str
+
+
+class SoleOwned(msgspec.Struct, frozen=True):
+    """A workspace the user is the only owner of, and who could take it over."""
+
+    tenant_id: UUID
+    name: str
+    members: list[Successor]
+
+
+async def _check_password(user_id: UUID, password: str) -> Requester:
+    async with global_transaction():
+        user = (
+            await User.select(User.email, User.name, User.password_hash)
+            .where(User.id == user_id)
+            .first()
         )
     if user is None or not verify_password(str(user["password_hash"]), password):
         raise FormInvalid({"password": "That isn't your password."})
-    return dict(user)
+    return Requester(user["email"], user["name"])
 
 
 async def open_requests(current: Current) -> dict[str, dict[str, Any] | None]:
@@ -59,54 +81,47 @@ async def open_requests(current: Current) -> dict[str, dict[str, Any] | None]:
     return {"workspace": workspace, "account": account}
 
 
-async def sole_owned(user_id: UUID) -> list[dict[str, Any]]:
+async def sole_owned(user_id: UUID) -> list[SoleOwned]:
     """Workspaces the user is the only owner of, with the members who could take them over.
 
     Deleting the account would leave each of them without an owner (and still billing), so the
     user chooses for each: hand it to a member, or delete it with the account.
     """
-    async with user_transaction(user_id) as conn:
-        owned = await conn.fetch(
-            "select tenant_id from memberships where user_id = $1 and role = 'owner'", user_id
+    async with user_transaction(user_id):
+        owned = await Membership.select(Membership.tenant_id).where(
+            (Membership.user_id == user_id) & (Membership.role == "owner")
         )
     found = []
     for row in owned:
-        tenant_id = row["tenant_id"]
+        tenant_id: UUID = row["tenant_id"]
         async with tenant_transaction(tenant_id) as conn:
-            owners = await conn.fetchval(
-                "select count(*) from memberships where tenant_id = $1 and role = 'owner'",
-                tenant_id,
+            owners = await Membership.count().where(
+                (Membership.tenant_id == tenant_id) & (Membership.role == "owner")
             )
             if owners != 1:
                 continue
-            name = await conn.fetchval("select name from tenants where id = $1", tenant_id)
-            others = await conn.fetch(
-                "select m.user_id, u.name, u.email from memberships m join users u"
-                " on u.id = m.user_id where m.tenant_id = $1 and m.user_id <> $2"
-                " order by u.name, u.email",
-                tenant_id,
-                user_id,
-            )
-        found.append({"tenant_id": tenant_id, "name": name, "members": [dict(o) for o in others]})
+            tenant = await Tenant.select(Tenant.name).where(Tenant.id == tenant_id).first()
+            others = await possible_successors(conn, tenant_id, user_id)
+        found.append(SoleOwned(tenant_id, tenant["name"] if tenant else "", others))
     return found
 
 
-def _check_choices(sole: list[dict[str, Any]], choices: dict[str, str]) -> dict[UUID, UUID | None]:
+def _check_choices(sole: list[SoleOwned], choices: dict[str, str]) -> dict[UUID, UUID | None]:
     """{workspace: member to hand it to, or None to delete it}; FormInvalid if one is missing."""
     decided: dict[UUID, UUID | None] = {}
     errors: dict[str, str] = {}
     for workspace in sole:
-        field = f"workspace_{workspace['tenant_id']}"
+        field = f"workspace_{workspace.tenant_id}"
         choice = choices.get(field, "")
-        members = {str(m["user_id"]): m["user_id"] for m in workspace["members"]}
+        members = {str(m.user_id): m.user_id for m in workspace.members}
         if choice == "delete":
-            decided[workspace["tenant_id"]] = None
+            decided[workspace.tenant_id] = None
         elif choice in members:
-            decided[workspace["tenant_id"]] = members[choice]
+            decided[workspace.tenant_id] = members[choice]
         else:
             errors[field] = "Choose: hand it to a member, or delete it with your account."
     if errors:
-        names = ", ".join(str(w["name"]) for w in sole)
+        names = ", ".join(w.name for w in sole)
         errors["form"] = (
             f"You are the only owner of {names}. For each, choose whether to hand it to another"
             " member first or to delete it with your account."
@@ -120,29 +135,33 @@ async def _hand_over(user_id: UUID, tenant_id: UUID, member_id: UUID) -> None:
     current = await load_current(user_id, tenant_id)
     if current is None:
         raise FormInvalid({"form": "You no longer belong to that workspace."})
-    async with tenant_transaction(tenant_id) as conn:
-        membership = await conn.fetchval(
-            "select id from memberships where tenant_id = $1 and user_id = $2",
-            tenant_id,
-            member_id,
+    async with tenant_transaction(tenant_id):
+        found = (
+            await Membership.select(Membership.id)
+            .where((Membership.tenant_id == tenant_id) & (Membership.user_id == member_id))
+            .first()
         )
+    membership: UUID | None = found["id"] if found else None
     if membership is None:
         raise FormInvalid({f"workspace_{tenant_id}": "That person has left the workspace."})
     await change_role(current, membership, "owner")
 
 
 async def _delete_with_account(
-    user: dict[str, Any], user_id: UUID, tenant_id: UUID, due: datetime, account_request: UUID
+    user: Requester, user_id: UUID, tenant_id: UUID, due: datetime, account_request: UUID
 ) -> None:
     """Schedule the workspace's deletion with the account's (cancelling one cancels both)."""
-    async with tenant_transaction(tenant_id) as conn:
-        linked = await conn.fetchval(
-            "update deletion_requests set with_account = $2 where workspace_id = $1"
-            " and scope = 'workspace' and status in ('scheduled', 'purging') returning id",
-            tenant_id,
-            account_request,
+    async with tenant_transaction(tenant_id):
+        linked = await (
+            DeletionRequest.update({DeletionRequest.with_account: account_request})
+            .where(
+                (DeletionRequest.workspace_id == tenant_id)
+                & (DeletionRequest.scope == "workspace")
+                & DeletionRequest.status.is_in(list(OPEN))
+            )
+            .returning(DeletionRequest.id)
         )
-        if linked is not None:
+        if linked:
             return
         request_id = uuid.uuid4()
         await DeletionRequest.insert(
@@ -151,7 +170,7 @@ async def _delete_with_account(
                 scope="workspace",
                 workspace_id=tenant_id,
                 subject_user_id=user_id,
-                notify_email=user["email"],
+                notify_email=user.email,
                 due_at=due,
                 with_account=account_request,
             )
@@ -184,7 +203,7 @@ async def request_deletion(
     sole = await sole_owned(current.user_id) if scope == "account" else []
     if sole:
         decided = _check_choices(sole, choices or {})
-    going = [str(w["name"]) for w in sole if decided[w["tenant_id"]] is None]
+    going = [w.name for w in sole if decided[w.tenant_id] is None]
     settings = get_settings()
     due = datetime.now(UTC) + timedelta(days=settings.deletion_grace_days)
     request_id = uuid.uuid4()
@@ -199,17 +218,17 @@ async def request_deletion(
                     scope=scope,
                     workspace_id=current.tenant_id,
                     subject_user_id=current.user_id,
-                    notify_email=user["email"],
+                    notify_email=user.email,
                     due_at=due,
                 )
             )
             await queue_mail(
                 "deletion",
-                str(user["email"]),
+                user.email,
                 f"Your {'workspace' if scope == 'workspace' else 'account'} will be deleted on "
                 f"{due:%d %b %Y}",
                 "privacy_deletion_requested.txt",
-                name=user["name"],
+                name=user.name,
                 scope=scope,
                 workspace=current.tenant_name,
                 workspaces=going,
@@ -237,19 +256,23 @@ async def cancel_deletion(current: Current, scope: str) -> None:
     pending = (await open_requests(current)).get(scope)
     if pending is None or pending["status"] != "scheduled":
         raise FormInvalid({"form": "There is no deletion to cancel (or it has already started)."})
-    async with tenant_transaction(current.tenant_id) as conn:
-        status = await conn.execute(
-            "update deletion_requests set status = 'cancelled', cancelled_at = now(), "
-            "notify_email = null where id = $1 and status = 'scheduled'",
-            pending["id"],
+    cancelled: dict[Column | str, object] = {
+        DeletionRequest.status: "cancelled",
+        DeletionRequest.cancelled_at: QueryString("now()"),
+        DeletionRequest.notify_email: None,
+    }
+    scheduled = DeletionRequest.status == "scheduled"
+    async with tenant_transaction(current.tenant_id):
+        changed = await (
+            DeletionRequest.update(cancelled)
+            .where((DeletionRequest.id == pending["id"]) & scheduled)
+            .returning(DeletionRequest.id)
         )
-        if status != "UPDATE 1":
+        if len(changed) != 1:
             raise FormInvalid({"form": "The deletion has already started."})
         # workspaces the user chose to delete with the account stay
-        await conn.execute(
-            "update deletion_requests set status = 'cancelled', cancelled_at = now(),"
-            " notify_email = null where with_account = $1 and status = 'scheduled'",
-            pending["id"],
+        await DeletionRequest.update(cancelled).where(
+            (DeletionRequest.with_account == pending["id"]) & scheduled
         )
         await queue_mail(
             "deletion",
@@ -273,12 +296,21 @@ async def sweep_deletions(ctx: dict[str, Any] | None = None) -> int:
     settings = get_settings()
     now = datetime.now(UTC)
     async with global_transaction() as conn:
-        reminders = await conn.fetch(
-            "update deletion_requests set reminder_sent_at = now() where status = 'scheduled' "
-            "and reminder_sent_at is null and due_at > $1 and due_at <= $2 "
-            "returning id, scope, notify_email, due_at",
-            now,
-            now + timedelta(days=settings.deletion_reminder_days),
+        soon = now + timedelta(days=settings.deletion_reminder_days)
+        reminders = await (
+            DeletionRequest.update({DeletionRequest.reminder_sent_at: QueryString("now()")})
+            .where(
+                (DeletionRequest.status == "scheduled")
+                & DeletionRequest.reminder_sent_at.is_null()
+                & (DeletionRequest.due_at > now)
+                & (DeletionRequest.due_at <= soon)
+            )
+            .returning(
+                DeletionRequest.id,
+                DeletionRequest.scope,
+                DeletionRequest.notify_email,
+                DeletionRequest.due_at,
+            )
         )
         for row in reminders:
             if row["notify_email"]:
@@ -291,13 +323,7 @@ async def sweep_deletions(ctx: dict[str, Any] | None = None) -> int:
                     due=f"{row['due_at']:%d %b %Y %H:%M} UTC",
                     link=f"{settings.base_url}/settings/export",
                 )
-        due = await conn.fetch(  # an account waits for the workspaces deleted with it
-            "select r.id from deletion_requests r where r.status in ('scheduled', 'purging')"
-            " and r.due_at <= $1 and not exists (select 1 from deletion_requests w"
-            " where w.with_account = r.id and w.status in ('scheduled', 'purging'))"
-            " order by r.due_at",
-            now,
-        )
-    for row in due:
-        await queue().enqueue_job(PURGE_JOB, str(row["id"]), _job_id=f"purge:{row['id']}")
+        due = await due_deletions(conn, now)  # an account waits for its workspaces
+    for request_id in due:
+        await queue().enqueue_job(PURGE_JOB, str(request_id), _job_id=f"purge:{request_id}")
     return len(due)

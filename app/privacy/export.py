@@ -20,6 +20,7 @@ from typing import Any
 from uuid import UUID
 
 from app.accounts.schemas import Current
+from app.accounts.tables import Membership, Tenant, User
 from app.core import datamap
 from app.core.availability import BACKEND_DOWN
 from app.core.datamap import ExportFile
@@ -71,14 +72,15 @@ async def request_export(current: Current, bom: bool, visitor_id: str | None = N
     """Start an export for the current user (or return the one running): the workspace for
     admins, their own data for members. `visitor_id` is the browser's consent id (the
     consents file lists the same entries as the My data page)."""
-    async with tenant_transaction(current.tenant_id) as conn:
-        running = await conn.fetchval(
-            "select id from exports where user_id = $1 and status in ('queued', 'running') "
-            "order by created_at desc limit 1",
-            current.user_id,
+    async with tenant_transaction(current.tenant_id):
+        running = (
+            await Export.select(Export.id)
+            .where((Export.user_id == current.user_id) & Export.status.is_in(["queued", "running"]))
+            .order_by(Export.created_at, ascending=False)
+            .first()
         )
         if running:
-            return UUID(str(running))
+            return UUID(str(running["id"]))
         export_id = uuid.uuid4()
         await Export.insert(
             Export(
@@ -152,16 +154,17 @@ async def export_file(current: Current, export_id: UUID) -> tuple[Path, str]:
 async def _scope_of_row(tenant_id: UUID, user_id: UUID) -> tuple[str, str]:
     """(scope, workspace name) for the requester as they are now (a demoted admin gets their
     own data only)."""
-    async with tenant_transaction(tenant_id) as conn:
-        role = await conn.fetchval(
-            "select role from memberships where tenant_id = $1 and user_id = $2",
-            tenant_id,
-            user_id,
+    async with tenant_transaction(tenant_id):
+        membership = (
+            await Membership.select(Membership.role)
+            .where((Membership.tenant_id == tenant_id) & (Membership.user_id == user_id))
+            .first()
         )
-        name = await conn.fetchval("select name from tenants where id = $1", tenant_id)
-    if role is None:
+        tenant = await Tenant.select(Tenant.name).where(Tenant.id == tenant_id).first()
+    if membership is None:
         raise RecordNotFound()
-    return ("workspace" if role in ("owner", "admin") else "own"), str(name)
+    name = tenant["name"] if tenant else None
+    return ("workspace" if membership["role"] in ("owner", "admin") else "own"), str(name)
 
 
 @leased(EXPORT_JOB, skipped="skipped", timeout=lambda: EXPORT_TIMEOUT_SECONDS)
@@ -260,10 +263,9 @@ async def sweep_export_files(ctx: dict[str, Any] | None = None) -> int:
             tenant_id = UUID(folder.name)
         except ValueError:
             continue
-        async with tenant_transaction(tenant_id) as conn:
+        async with tenant_transaction(tenant_id):
             rows = {
-                str(r["id"]): r["status"]
-                for r in await conn.fetch("select id, status from exports")
+                str(r["id"]): r["status"] for r in await Export.select(Export.id, Export.status)
             }
         for path in folder.iterdir():
             export_id = path.name.lstrip(".").split(".")[0]
@@ -303,7 +305,7 @@ async def _finish(
                 Export.expires_at: expires,
             }
         ).where(Export.id == export_id)
-        user = await conn.fetchrow("select email, name from users where id = $1", user_id)
+        user = await User.select(User.email, User.name).where(User.id == user_id).first()
         await notify(
             tenant_id,
             user_id,

@@ -33,7 +33,7 @@ SAFE_TYPES = {
 PARAM = re.compile(r"\$(\d+)")
 
 
-def cell(value: Any) -> str:
+def cell(value: object) -> str:
     """A Python value as the CSV cell COPY would write (text made safe; numbers stay)."""
     if value is None:
         return ""
@@ -55,15 +55,15 @@ def file_sql(spec: ExportFile, scope: str) -> str:
     return sql + (f" order by {spec.order_by}" if spec.order_by else "")
 
 
-def args_for(sql: str, values: list[Any]) -> list[Any]:
+def args_for(sql: str, values: list[object]) -> list[object]:
     """As many of ($1 user, $2 browser, $3 workspace) as the query uses."""
     used = max((int(n) for n in PARAM.findall(sql)), default=0)
     return values[:used]
 
 
 async def _check_columns(
-    conn: asyncpg.Connection, spec: ExportFile, sql: str, args: list[Any]
-) -> list[Any]:
+    conn: asyncpg.Connection, spec: ExportFile, sql: str, args: list[object]
+) -> list[asyncpg.Attribute]:
     """The query's columns; the documented ones must come first and in order."""
     stmt = await conn.prepare(f"select * from ({sql}) as q limit 0")
     attributes = list(stmt.get_attributes())
@@ -79,7 +79,7 @@ async def write_copy(
     archive: zipfile.ZipFile,
     spec: ExportFile,
     sql: str,
-    args: list[Any],
+    args: list[object],
     bom: bool,
 ) -> dict[str, Any]:
     """One file by ``COPY (query) TO STDOUT``, text neutralised in SQL."""
@@ -111,7 +111,7 @@ async def write_opened(
     archive: zipfile.ZipFile,
     spec: ExportFile,
     sql: str,
-    args: list[Any],
+    args: list[object],
     bom: bool,
 ) -> dict[str, Any]:
     """One file with encrypted columns: a cursor, chunks, the domain's opener, Python CSV."""

@@ -4,24 +4,25 @@ usage, exports, policy notices and their Redis caches (registered in app/privacy
 from __future__ import annotations
 
 import shutil
-from typing import Any
 from uuid import UUID
 
-from app.core.datamap import ExportFile as File
 from app.core.datamap import (
+    ContactRef,
     Section,
     Subject,
     Viewer,
     col,
-    in_each_tenant,
     redis_keys,
     time_page,
     utc,
 )
+from app.core.datamap import ExportFile as File
 from app.core.db import global_transaction, tenant_transaction
 from app.core.redis import redis
 from app.privacy import consent, policy
 from app.privacy.export import export_dir
+from app.privacy.queries import delete_usage_of, erase_contact_paths, forget_consents_of
+from app.privacy.tables import Export
 from app.privacy.usage import DEAD_KEY, INFLIGHT_KEY, QUEUE_KEY
 
 BATCH = 1000
@@ -61,7 +62,7 @@ async def forget_consents(subject: Subject) -> int:
     """The person's entries, and those of the browsers they gave them from, once the account
     is gone (the ledger is append-only for the app: a narrow function does this one delete)."""
     async with global_transaction() as conn:
-        return int(await conn.fetchval("select odex_private.forget_consents($1)", subject.user_id))
+        return await forget_consents_of(conn, subject.user_id)
 
 
 CONSENTS_FILE = File(
@@ -122,12 +123,8 @@ async def forget_usage(subject: Subject) -> int:
     total = 0
     for tenant_id in subject.tenant_ids:
         while True:
-            done = await in_each_tenant(
-                (tenant_id,),
-                "delete from usage_events where ctid = any(array(select ctid from usage_events"
-                f" where user_id = $1 limit {BATCH}))",
-                subject.user_id,
-            )
+            async with tenant_transaction(tenant_id) as conn:
+                done = await delete_usage_of(conn, subject.user_id, BATCH)
             total += done
             if done < BATCH:
                 break
@@ -180,12 +177,14 @@ async def purge_buffer(tenant_id: UUID) -> int:
 
 
 async def read_exports(viewer: Viewer, after: str | None, limit: int) -> Section:
-    async with tenant_transaction(viewer.tenant_id) as conn:
-        rows = await conn.fetch(
-            "select created_at, status, file_name, expires_at from exports where user_id = $1"
-            " order by created_at desc limit $2",
-            viewer.user_id,
-            limit,
+    async with tenant_transaction(viewer.tenant_id):
+        rows = (
+            await Export.select(
+                Export.created_at, Export.status, Export.file_name, Export.expires_at
+            )
+            .where(Export.user_id == viewer.user_id)
+            .order_by(Export.created_at, ascending=False)
+            .limit(limit)
         )
     return Section(
         "Your exports (this workspace)",
@@ -195,7 +194,7 @@ async def read_exports(viewer: Viewer, after: str | None, limit: int) -> Section
             ("file_name", "File"),
             ("expires_at", "Link expires"),
         ],
-        [dict(r) for r in rows],
+        rows,
     )
 
 
@@ -203,20 +202,16 @@ async def forget_exports(subject: Subject) -> int:
     """The person's export files, then their rows."""
     removed = 0
     for tenant_id in subject.tenant_ids:
-        async with tenant_transaction(tenant_id) as conn:
-            ids = [
-                r["id"]
-                for r in await conn.fetch(
-                    "select id from exports where user_id = $1", subject.user_id
-                )
-            ]
+        async with tenant_transaction(tenant_id):
+            mine = await Export.select(Export.id).where(Export.user_id == subject.user_id)
+        ids = [r["id"] for r in mine]
         for export_id in ids:
             for path in (export_dir() / str(tenant_id)).glob(f"*{export_id}*"):
                 path.unlink(missing_ok=True)
                 removed += 1
-    await in_each_tenant(
-        subject.tenant_ids, "delete from exports where user_id = $1", subject.user_id
-    )
+    for tenant_id in subject.tenant_ids:
+        async with tenant_transaction(tenant_id):
+            await Export.delete().where(Export.user_id == subject.user_id)
     return removed
 
 
@@ -237,8 +232,8 @@ async def scan_export_files(subject: Subject) -> list[str]:
         folder = export_dir() / str(tenant_id)
         if not folder.exists():
             continue
-        async with tenant_transaction(tenant_id) as conn:
-            known = {str(r["id"]) for r in await conn.fetch("select id from exports")}
+        async with tenant_transaction(tenant_id):
+            known = {str(r["id"]) for r in await Export.select(Export.id)}
         orphans += sum(1 for p in folder.iterdir() if not any(k in p.name for k in known))
     return [f"{orphans} export files whose export is gone"] if orphans else []
 
@@ -263,13 +258,7 @@ async def forget_policy_keys(subject: Subject) -> int:
     return int(await redis().delete(*keys)) if keys else 0
 
 
-async def erase_usage_paths(contact: Any) -> int:
+async def erase_usage_paths(contact: ContactRef) -> int:
     """Page views of the contact's record keep their count, not the record's id."""
     async with tenant_transaction(contact.tenant_id) as conn:
-        status = await conn.execute(
-            "update usage_events set path = regexp_replace(path, $1, '/contacts/(erased)')"
-            " where path like $2",
-            f"/contacts/{contact.contact_id}",
-            f"/contacts/{contact.contact_id}%",
-        )
-    return int(status.split()[-1])
+        return await erase_contact_paths(conn, contact.contact_id)

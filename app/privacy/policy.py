@@ -12,12 +12,14 @@ import msgspec
 from markdown_it import MarkdownIt
 
 from app.accounts.schemas import Current
+from app.accounts.tables import Membership
 from app.core.db import after_commit, global_transaction, tenant_transaction, user_transaction
 from app.core.errors import Forbidden, FormInvalid
 from app.core.lease import leased, schedule
 from app.core.mail import queue_mail
 from app.core.redis import redis
 from app.notifications.services import notify
+from app.privacy.queries import DEFAULT, NoticeRecipient, users_not_told
 from app.privacy.tables import PolicyAck, PolicyNotice, PolicyVersion
 from app.settings import get_settings
 
@@ -112,10 +114,13 @@ async def publish_version(
         errors["body_md"] = "The policy text is too long."
     if errors:
         raise FormInvalid(errors)
-    async with global_transaction() as conn:
-        version = int(
-            await conn.fetchval("select coalesce(max(version), 0) + 1 from policy_versions")
+    async with global_transaction():
+        last = (
+            await PolicyVersion.select(PolicyVersion.version)
+            .order_by(PolicyVersion.version, ascending=False)
+            .first()
         )
+        version = int(last["version"]) + 1 if last else 1
         await PolicyVersion.insert(
             PolicyVersion(
                 version=version,
@@ -135,27 +140,30 @@ async def publish_version(
 
 
 async def _first_workspace(user_id: UUID) -> UUID | None:
-    async with user_transaction(user_id) as conn:
-        value = await conn.fetchval(
-            "select tenant_id from memberships where user_id = $1 order by created_at limit 1",
-            user_id,
+    async with user_transaction(user_id):
+        first = (
+            await Membership.select(Membership.tenant_id)
+            .where(Membership.user_id == user_id)
+            .order_by(Membership.created_at)
+            .first()
         )
-    return UUID(str(value)) if value else None
+    return UUID(str(first["tenant_id"])) if first else None
 
 
-async def _notify_user(row: dict[str, Any], meta: dict[str, Any]) -> bool:
+async def _notify_user(row: NoticeRecipient, meta: dict[str, Any]) -> bool:
     """One user's notice: the unique row, the in-app notification and the mail commit together."""
-    user_id = UUID(str(row["id"]))
+    user_id = row.id
     tenant_id = await _first_workspace(user_id)
     scope = tenant_transaction(tenant_id, user_id) if tenant_id else global_transaction()
-    async with scope as conn:
-        inserted = await conn.fetchval(
-            "insert into policy_notices (version, user_id) values ($1, $2) "
-            "on conflict do nothing returning user_id",
-            meta["version"],
-            user_id,
+    async with scope:
+        inserted = await (
+            PolicyNotice.insert(
+                PolicyNotice(version=meta["version"], user_id=user_id, created_at=DEFAULT)
+            )
+            .on_conflict(action="DO NOTHING")
+            .returning(PolicyNotice.user_id)
         )
-        if inserted is None:
+        if not inserted:
             return False
         date_text = meta["effective_at"].strftime("%B %-d, %Y")
         if tenant_id:
@@ -169,10 +177,10 @@ async def _notify_user(row: dict[str, Any], meta: dict[str, Any]) -> bool:
             )
         await queue_mail(
             "policy",
-            str(row["email"]),
+            row.email,
             f"Our privacy policy changes on {date_text}",
             "privacy_policy_notice.txt",
-            name=row["name"],
+            name=row.name,
             summary=meta["summary"],
             effective=date_text,
             link=f"{get_settings().base_url}/privacy",
@@ -192,19 +200,12 @@ async def send_policy_notices(ctx: dict[str, Any] | None, version: int) -> int:
     cursor = UUID(int=0)
     while True:
         async with global_transaction() as conn:
-            batch = await conn.fetch(
-                "select id, email, name from users u where id > $1 and not exists "
-                "(select 1 from policy_notices n where n.version = $2 and n.user_id = u.id) "
-                "order by id limit $3",
-                cursor,
-                version,
-                NOTICE_BATCH,
-            )
+            batch = await users_not_told(conn, version, cursor, NOTICE_BATCH)
         if not batch:
             break
         for row in batch:
-            sent += await _notify_user(dict(row), meta)
-            cursor = UUID(str(row["id"]))
+            sent += await _notify_user(row, meta)
+            cursor = row.id
     async with global_transaction():
         await PolicyVersion.update({PolicyVersion.notified_at: datetime.now(UTC)}).where(
             PolicyVersion.version == version
@@ -256,15 +257,12 @@ async def pending_notice(user_id: str) -> dict[str, Any] | None:
 
 async def acknowledge(user_id: UUID, version: int) -> None:
     """Record that the user has seen `version` (idempotent); the banner goes away."""
-    async with global_transaction() as conn:
-        exists = await conn.fetchval("select 1 from policy_versions where version = $1", version)
-        if not exists:
+    async with global_transaction():
+        if not await PolicyVersion.exists().where(PolicyVersion.version == version):
             raise FormInvalid({"version": "That policy version does not exist."})
-        await conn.execute(
-            "insert into policy_acks (user_id, version) values ($1, $2) on conflict do nothing",
-            user_id,
-            version,
-        )
+        await PolicyAck.insert(
+            PolicyAck(user_id=user_id, version=version, acknowledged_at=DEFAULT)
+        ).on_conflict(action="DO NOTHING")
     await redis().set(f"privacy:policy:ack:{version}:{user_id}", b"1", ex=30 * 86400)
 
 

@@ -21,15 +21,25 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
+import msgspec
+from piccolo.querystring import QueryString
 
+from app.accounts.tables import Membership, Tenant, User
 from app.core import datamap
 from app.core.datamap import Subject
 from app.core.db import global_transaction, tenant_transaction, user_transaction
 from app.core.lease import fence, leased
-from app.core.mail import queue_mail
+from app.core.mail import OutboxMessage, queue_mail
 from app.core.redis import queue
 from app.notifications.jobs import deliver_outbox
 from app.privacy import report
+from app.privacy.queries import (
+    deletable_tables,
+    delete_some,
+    foreign_key_edges,
+    mark_purging,
+    token_emails,
+)
 from app.privacy.tables import DeletionRequest
 from app.settings import get_settings
 
@@ -51,21 +61,11 @@ class PurgeInterrupted(RuntimeError):
 async def tenant_tables(conn: asyncpg.Connection) -> list[str]:
     """The data map's tenant tables the app may delete from, children before parents."""
     mapped = [p.table for p in datamap.places() if p.tenant_scoped and p.table]
-    rows = await conn.fetch(
-        "select t from unnest($1::text[]) as t where to_regclass('public.' || t) is not null"
-        " and has_table_privilege('public.' || t, 'DELETE')",
-        mapped,
-    )
-    names = sorted(r["t"] for r in rows if r["t"] not in LAST_TABLES)
-    edges = await conn.fetch(
-        "select src.relname as child, dst.relname as parent from pg_constraint k "
-        "join pg_class src on src.oid = k.conrelid join pg_class dst on dst.oid = k.confrelid "
-        "where k.contype = 'f' and k.conrelid <> k.confrelid"
-    )
+    names = sorted(t for t in await deletable_tables(conn, mapped) if t not in LAST_TABLES)
     children: dict[str, set[str]] = {name: set() for name in names}
-    for edge in edges:
-        if edge["child"] in children and edge["parent"] in children:
-            children[edge["parent"]].add(edge["child"])
+    for child, parent in await foreign_key_edges(conn):
+        if child in children and parent in children:
+            children[parent].add(child)
     ordered: list[str] = []
     remaining = set(names)
     while remaining:  # a table goes once all tables pointing at it are gone
@@ -99,14 +99,12 @@ async def person(user_id: UUID, extra_emails: tuple[str, ...] = ()) -> Subject:
     """Everything that identifies a user in the data: id, addresses (the current one, those
     mailed tokens, those given at the request), name, and the workspaces they belong to."""
     async with global_transaction() as conn:
-        user = await conn.fetchrow("select email, name from users where id = $1", user_id)
-        tokens = await conn.fetch(
-            "select distinct lower(email) as email from email_tokens where user_id = $1", user_id
-        )
-    async with user_transaction(user_id) as conn:
-        tenants = await conn.fetch("select tenant_id from memberships where user_id = $1", user_id)
+        user = await User.select(User.email, User.name).where(User.id == user_id).first()
+        tokens = await token_emails(conn, user_id)
+    async with user_transaction(user_id):
+        tenants = await Membership.select(Membership.tenant_id).where(Membership.user_id == user_id)
     emails = {e.lower() for e in extra_emails if e}
-    emails |= {str(t["email"]) for t in tokens}
+    emails |= set(tokens)
     if user:
         emails.add(str(user["email"]).lower())
     return Subject(
@@ -117,36 +115,62 @@ async def person(user_id: UUID, extra_emails: tuple[str, ...] = ()) -> Subject:
     )
 
 
-async def _load(request_id: UUID) -> dict[str, Any] | None:
+Progress = dict[str, Any]  # the purge's JSON progress record (counts, subjects, handlers)
+
+
+class PurgeRequest(msgspec.Struct, frozen=True):
+    """What a purge reads of its deletion request."""
+
+    id: UUID
+    scope: str
+    status: str
+    due_at: datetime
+    workspace_id: UUID | None
+    subject_user_id: UUID | None
+    notify_email: str | None
+    with_account: UUID | None
+    progress: Progress
+
+
+async def _load(request_id: UUID) -> PurgeRequest | None:
     async with global_transaction():
         row = await DeletionRequest.select().where(DeletionRequest.id == request_id).first()
-    if row is not None and isinstance(row["progress"], str):
-        row["progress"] = json.loads(row["progress"])
-    return row
-
-
-async def _save_progress(
-    conn: asyncpg.Connection, request_id: UUID, progress: dict[str, Any], rows: int = 0
-) -> None:
-    await conn.execute(
-        "update deletion_requests set progress = $2::jsonb, rows_deleted = rows_deleted + $3 "
-        "where id = $1",
-        request_id,
-        json.dumps(progress),
-        rows,
+    if row is None:
+        return None
+    progress = row["progress"]
+    return PurgeRequest(
+        id=row["id"],
+        scope=row["scope"],
+        status=row["status"],
+        due_at=row["due_at"],
+        workspace_id=row["workspace_id"],
+        subject_user_id=row["subject_user_id"],
+        notify_email=row["notify_email"],
+        with_account=row["with_account"],
+        progress=(json.loads(progress) if isinstance(progress, str) else progress) or {},
     )
 
 
-async def _save(request_id: UUID, progress: dict[str, Any], rows: int = 0) -> None:
-    async with global_transaction() as conn:
-        await _save_progress(conn, request_id, progress, rows)
+async def _save_progress(request_id: UUID, progress: Progress, rows: int = 0) -> None:
+    """Record the purge's progress (inside the caller's transaction)."""
+    await DeletionRequest.update(
+        {
+            DeletionRequest.progress: json.dumps(progress),
+            DeletionRequest.rows_deleted: DeletionRequest.rows_deleted + rows,
+        }
+    ).where(DeletionRequest.id == request_id)
+
+
+async def _save(request_id: UUID, progress: Progress, rows: int = 0) -> None:
+    async with global_transaction():
+        await _save_progress(request_id, progress, rows)
 
 
 async def _delete_batches(
     tenant_id: UUID,
     request_id: UUID,
     table: str,
-    progress: dict[str, Any],
+    progress: Progress,
     stop: list[int] | None = None,
 ) -> bool:
     """Delete a table's rows of the tenant batch by batch; False if a foreign key blocked it."""
@@ -154,13 +178,9 @@ async def _delete_batches(
     while True:
         try:
             async with tenant_transaction(tenant_id) as conn:
-                status = await conn.execute(
-                    f'delete from "{table}" where ctid = any(array(select ctid from "{table}" '
-                    f"limit {PURGE_BATCH}))"
-                )
-                count = int(status.split()[-1])
+                count = await delete_some(conn, table, PURGE_BATCH)
                 counts[table] = counts.get(table, 0) + count
-                await _save_progress(conn, request_id, progress, count)
+                await _save_progress(request_id, progress, count)
         except asyncpg.ForeignKeyViolationError:
             return False
         if stop is not None:
@@ -172,9 +192,7 @@ async def _delete_batches(
         await asyncio.sleep(PURGE_PAUSE_SECONDS)
 
 
-async def forget_person(
-    subject: Subject, request_id: UUID, progress: dict[str, Any], key: str
-) -> None:
+async def forget_person(subject: Subject, request_id: UUID, progress: Progress, key: str) -> None:
     """Every place's ``forget_user`` handler for one person, each recorded once done."""
     done: dict[str, int] = progress.setdefault(key, {})
     for place in datamap.places():
@@ -192,18 +210,14 @@ async def purge_deletion(
     lease, so a dead worker's purge is taken over within a minute)."""
     rid = UUID(request_id)
     request = await _load(rid)
-    if request is None or request["status"] not in OPEN or request["due_at"] > datetime.now(UTC):
+    if request is None or request.status not in OPEN or request.due_at > datetime.now(UTC):
         return "skipped"
-    if request["scope"] == "account" and await linked_workspaces_open(rid):
+    if request.scope == "account" and await linked_workspaces_open(rid):
         return "waiting"  # the workspaces deleted with the account go first
     async with global_transaction() as conn:
-        await conn.execute(
-            "update deletion_requests set status = 'purging', "
-            "started_at = coalesce(started_at, now()) where id = $1 and status = 'scheduled'",
-            rid,
-        )
+        await mark_purging(conn, rid)
     stop = [stop_after] if stop_after else None
-    if request["scope"] == "workspace":
+    if request.scope == "workspace":
         subjects = await _purge_workspace(request, stop)
     else:
         subjects = await _purge_account(request)
@@ -213,24 +227,20 @@ async def purge_deletion(
 
 async def linked_workspaces_open(request_id: UUID) -> bool:
     """Does an account's deletion still wait for a workspace chosen to go with it?"""
-    async with global_transaction() as conn:
-        return bool(
-            await conn.fetchval(
-                "select 1 from deletion_requests where with_account = $1"
-                " and status in ('scheduled', 'purging')",
-                request_id,
-            )
+    async with global_transaction():
+        return await DeletionRequest.exists().where(
+            (DeletionRequest.with_account == request_id) & DeletionRequest.status.is_in(list(OPEN))
         )
 
 
-async def _purge_workspace(request: dict[str, Any], stop: list[int] | None) -> list[Subject]:
-    tenant_id = UUID(str(request["workspace_id"]))
-    rid = UUID(str(request["id"]))
-    progress: dict[str, Any] = dict(request["progress"] or {})
+async def _purge_workspace(request: PurgeRequest, stop: list[int] | None) -> list[Subject]:
+    tenant_id = UUID(str(request.workspace_id))
+    rid = request.id
+    progress: Progress = dict(request.progress)
     if "members" not in progress:  # read once: memberships are purged with everything else
-        async with tenant_transaction(tenant_id) as conn:
-            members = [m["user_id"] for m in await conn.fetch("select user_id from memberships")]
-            await conn.execute("update tenants set status = 'deleting' where id = $1", tenant_id)
+        async with tenant_transaction(tenant_id):
+            members = [m["user_id"] for m in await Membership.select(Membership.user_id)]
+            await Tenant.update({Tenant.status: "deleting"}).where(Tenant.id == tenant_id)
         progress["members"] = [subject_to_json(await person(m)) for m in members]
         await _save(rid, progress)
     handlers: dict[str, int] = progress.setdefault("handlers", {})
@@ -248,28 +258,26 @@ async def _purge_workspace(request: dict[str, Any], stop: list[int] | None) -> l
         if len(blocked) == len(pending):
             raise RuntimeError(f"purge blocked by foreign keys on {blocked}")
         pending = blocked
-    async with tenant_transaction(tenant_id) as conn:  # cascades append-only tables (activities…)
-        await conn.execute("delete from tenants where id = $1", tenant_id)
+    async with tenant_transaction(tenant_id):  # cascades append-only tables (activities…)
+        await Tenant.delete().where(Tenant.id == tenant_id)
     removed: list[Subject] = []
     for index, data in enumerate(progress["members"]):
         member = subject_from_json(data)
         assert member.user_id is not None
-        async with user_transaction(member.user_id) as conn:
-            elsewhere = await conn.fetchval(
-                "select count(*) from memberships where user_id = $1", member.user_id
-            )
+        async with user_transaction(member.user_id):
+            elsewhere = await Membership.count().where(Membership.user_id == member.user_id)
         if not elsewhere:
             await forget_person(member, rid, progress, f"member-{index}")
             removed.append(member)
     return [Subject(workspace_id=tenant_id), *removed]
 
 
-async def _purge_account(request: dict[str, Any]) -> list[Subject]:
-    user_id = UUID(str(request["subject_user_id"]))
-    rid = UUID(str(request["id"]))
-    progress: dict[str, Any] = dict(request["progress"] or {})
+async def _purge_account(request: PurgeRequest) -> list[Subject]:
+    user_id = UUID(str(request.subject_user_id))
+    rid = request.id
+    progress: Progress = dict(request.progress)
     if "subject" not in progress:  # read once: the handlers delete what identifies them
-        extra = (str(request["notify_email"]),) if request["notify_email"] else ()
+        extra = (request.notify_email,) if request.notify_email else ()
         progress["subject"] = subject_to_json(await person(user_id, extra))
         await _save(rid, progress)
     subject = subject_from_json(progress["subject"])
@@ -277,34 +285,36 @@ async def _purge_account(request: dict[str, Any]) -> list[Subject]:
     return [subject]
 
 
-async def _final_mail(request: dict[str, Any]) -> None:
+async def _final_mail(request: PurgeRequest) -> None:
     """Confirm to the address given at the request, then drop the mail from the outbox: the
     last copy of the address is the one the person receives."""
-    if not request["notify_email"]:
+    if not request.notify_email:
         return
     async with global_transaction():
         message_id = await queue_mail(
             "deletion",
-            request["notify_email"],
-            f"Your {request['scope']} has been deleted",
+            request.notify_email,
+            f"Your {request.scope} has been deleted",
             "privacy_deletion_done.txt",
-            scope=request["scope"],
+            scope=request.scope,
             contact=get_settings().privacy_contact,
         )
     await deliver_outbox({}, message_id)
-    async with global_transaction() as conn:
-        await conn.execute("delete from outbox where id = $1 and sent_at is not null", message_id)
+    async with global_transaction():
+        await OutboxMessage.delete().where(
+            (OutboxMessage.id == message_id) & OutboxMessage.sent_at.is_not_null()
+        )
 
 
-async def _finish(request: dict[str, Any], subjects: list[Subject]) -> None:
+async def _finish(request: PurgeRequest, subjects: list[Subject]) -> None:
     async with global_transaction() as conn:
         await fence(conn)  # only the lease holder announces the deletion (once)
     await _final_mail(request)
-    rid = UUID(str(request["id"]))
+    rid = request.id
     result = await report.scan(subjects)
-    await report.record_report(rid, str(request["scope"]), result)
+    await report.record_report(rid, request.scope, result)
     current = await _load(rid)
-    progress = dict(current["progress"] or {}) if current else {}
+    progress = dict(current.progress) if current else {}
     minimal = {  # counts only: the subject's addresses and workspaces are dropped
         "tables": progress.get("tables", {}),
         "handlers": progress.get("handlers", {}),
@@ -312,13 +322,15 @@ async def _finish(request: dict[str, Any], subjects: list[Subject]) -> None:
     }
     async with global_transaction() as conn:
         await fence(conn)
-        await conn.execute(
-            "update deletion_requests set status = 'completed', completed_at = now(), "
-            "notify_email = null, progress = $2::jsonb where id = $1",
-            rid,
-            json.dumps(minimal),
-        )
-    account = request.get("with_account")
+        await DeletionRequest.update(
+            {
+                DeletionRequest.status: "completed",
+                DeletionRequest.completed_at: QueryString("now()"),
+                DeletionRequest.notify_email: None,
+                DeletionRequest.progress: json.dumps(minimal),
+            }
+        ).where(DeletionRequest.id == rid)
+    account = request.with_account
     if account is not None and not await linked_workspaces_open(account):
         # the account that waited for this workspace can go now
         await queue().enqueue_job(PURGE_JOB, str(account), _job_id=f"purge:{account}:{rid}")

@@ -19,9 +19,11 @@ from typing import Any
 from uuid import UUID
 
 from app.accounts.schemas import Current
-from app.core.datamap import Place, Subject, like_any, places, redis_keys_holding
+from app.core.datamap import Place, Subject, places, redis_keys_holding
 from app.core.db import global_transaction, tenant_transaction
 from app.core.errors import Forbidden
+from app.privacy.queries import DEFAULT, can_name, count_naming, count_rows
+from app.privacy.tables import DeletionReport
 
 log = logging.getLogger("odex.privacy")
 
@@ -39,48 +41,26 @@ class Report:
         return not self.findings
 
 
-def _where(place: Place, subject: Subject, start: int) -> tuple[str, list[Any]]:
-    """The condition that finds the subject in a table (``false`` if it can't be there)."""
-    clauses: list[str] = []
-    args: list[Any] = []
-    if subject.user_id is not None and place.user_columns:
-        args.append(subject.user_id)
-        n = start + len(args) - 1
-        clauses += [f'"{c}" = ${n}::uuid' for c in place.user_columns]
-    if subject.workspace_id is not None and place.workspace_columns:
-        args.append(subject.workspace_id)
-        n = start + len(args) - 1
-        clauses += [f'"{c}" = ${n}::uuid' for c in place.workspace_columns]
-    if place.text_columns and subject.needles:
-        args.append(like_any(subject.needles))
-        n = start + len(args) - 1
-        clauses += [f'"{c}"::text ilike any(${n}::text[])' for c in place.text_columns]
-    return (" or ".join(clauses) or "false"), args
-
-
 async def scan_table(place: Place, subject: Subject) -> list[str]:
     """Rows of a table that still hold the subject (see the module's docstring)."""
-    table = f'"{place.table}"'
+    table = place.table
+    assert table is not None  # scan_place calls this for table places only
     if place.tenant_scoped:
         if subject.workspace_id is not None:
             async with tenant_transaction(subject.workspace_id) as conn:
-                count = int(await conn.fetchval(f"select count(*) from {table}"))
+                count = await count_rows(conn, table)
             return [f"{count} rows of the workspace"] if count else []
-        where, args = _where(place, subject, 1)
-        if where == "false":
+        if not can_name(place, subject):
             return []
         count = 0
         for tenant_id in subject.tenant_ids:
             async with tenant_transaction(tenant_id) as conn:
-                count += int(
-                    await conn.fetchval(f"select count(*) from {table} where {where}", *args)
-                )
+                count += await count_naming(conn, place, subject)
         return [f"{count} rows name the person"] if count else []
-    where, args = _where(place, subject, 1)
-    if where == "false":
+    if not can_name(place, subject):
         return []
     async with global_transaction() as conn:
-        count = int(await conn.fetchval(f"select count(*) from {table} where {where}", *args))
+        count = await count_naming(conn, place, subject)
     return [f"{count} rows name the subject"] if count else []
 
 
@@ -120,17 +100,18 @@ async def scan(subjects: list[Subject]) -> Report:
 async def record_report(request_id: UUID, scope: str, report: Report) -> UUID:
     """Store the report (places and counts only) and log its outcome."""
     report_id = uuid.uuid4()
-    async with global_transaction() as conn:
-        await conn.execute(
-            "insert into deletion_reports (id, request_id, scope, clean, places_checked,"
-            " findings, kept) values ($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb)",
-            report_id,
-            request_id,
-            scope,
-            report.clean,
-            report.places_checked,
-            json.dumps(report.findings),
-            json.dumps(report.kept),
+    async with global_transaction():
+        await DeletionReport.insert(
+            DeletionReport(
+                id=report_id,
+                request_id=request_id,
+                scope=scope,
+                clean=report.clean,
+                places_checked=report.places_checked,
+                findings=json.dumps(report.findings),
+                kept=json.dumps(report.kept),
+                created_at=DEFAULT,
+            )
         )
     if report.clean:
         log.info(
@@ -149,13 +130,15 @@ async def latest_reports(current: Current, limit: int = 50) -> list[dict[str, An
     """The newest reports (for staff)."""
     if not current.is_staff:
         raise Forbidden("Only Odex staff can see deletion reports.")
-    async with global_transaction() as conn:
-        rows = await conn.fetch(
-            "select * from deletion_reports order by created_at desc limit $1", limit
+    async with global_transaction():
+        rows = (
+            await DeletionReport.select()
+            .order_by(DeletionReport.created_at, ascending=False)
+            .limit(limit)
         )
     return [
         {
-            **dict(r),
+            **r,
             "findings": json.loads(r["findings"])
             if isinstance(r["findings"], str)
             else r["findings"],

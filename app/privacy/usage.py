@@ -19,8 +19,17 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
+from app.accounts.tables import Membership, User
 from app.core.db import global_transaction, tenant_transaction, user_transaction
 from app.core.redis import redis
+from app.privacy.queries import (
+    Tally,
+    delete_older,
+    insert_usage_events,
+    insert_visitor_events,
+    usage_breakdown,
+)
+from app.privacy.tables import UsageEvent
 from app.settings import get_settings
 
 log = logging.getLogger("odex.privacy")
@@ -81,14 +90,8 @@ async def enqueue(events: list[Event]) -> None:
         await redis().rpush(QUEUE_KEY, *[_encoder.encode(e) for e in events])  # type: ignore[misc]
 
 
-_COLUMNS = "id, category, kind, path, feature, browser, os, device, ip, analytics_id, created_at"
-_UNNEST = (
-    "unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], "
-    "$7::text[], $8::text[], $9::text[], $10::text[], $11::timestamptz[])"
-)
-
-
-def _columns(events: list[Event]) -> list[list[Any]]:
+def _columns(events: list[Event]) -> list[list[object]]:
+    """The events as the arrays queries.insert_usage_events and insert_visitor_events take."""
     return [
         [UUID(e.id) for e in events],
         [e.category for e in events],
@@ -108,28 +111,12 @@ async def _insert_tenant(tenant_id: UUID, events: list[Event]) -> None:
     """Insert one workspace's events; rows of a deleted user or workspace are dropped."""
     users = [UUID(e.user_id) if e.user_id else None for e in events]
     async with tenant_transaction(tenant_id) as conn:
-        await conn.execute(
-            f"insert into usage_events (tenant_id, user_id, {_COLUMNS}) "
-            f"select $12, u.user_id, {_COLUMNS} from {_UNNEST} "
-            "with ordinality as e(id, category, kind, path, feature, browser, os, device, ip, "
-            "analytics_id, created_at, n) "
-            "join unnest($13::uuid[]) with ordinality as u(user_id, n) using (n) "
-            "where exists (select 1 from tenants t where t.id = $12) "
-            "and (u.user_id is null or exists (select 1 from users x where x.id = u.user_id)) "
-            "on conflict (id) do nothing",
-            *_columns(events),
-            tenant_id,
-            users,
-        )
+        await insert_usage_events(conn, tenant_id, users, _columns(events))
 
 
 async def _insert_visitors(events: list[Event]) -> None:
     async with global_transaction() as conn:
-        await conn.execute(
-            f"insert into visitor_events ({_COLUMNS}) select * from {_UNNEST} "
-            "on conflict (id) do nothing",
-            *_columns(events),
-        )
+        await insert_visitor_events(conn, _columns(events))
 
 
 async def _store(raw: list[bytes]) -> None:
@@ -181,17 +168,15 @@ async def all_workspace_ids() -> list[UUID]:
     found: set[UUID] = set()
     cursor = UUID(int=0)
     while True:
-        async with global_transaction() as conn:
-            ids = await conn.fetch(
-                "select id from users where id > $1 order by id limit 500", cursor
-            )
+        async with global_transaction():
+            ids = await User.select(User.id).where(User.id > cursor).order_by(User.id).limit(500)
         if not ids:
             return sorted(found)
         for row in ids:
             cursor = row["id"]
-            async with user_transaction(cursor) as conn:
-                for m in await conn.fetch(
-                    "select tenant_id from memberships where user_id = $1", cursor
+            async with user_transaction(cursor):
+                for m in await Membership.select(Membership.tenant_id).where(
+                    Membership.user_id == cursor
                 ):
                     found.add(m["tenant_id"])
 
@@ -217,19 +202,15 @@ async def purge_expired_usage(ctx: dict[str, Any] | None = None, *, force: bool 
 
 
 async def _delete_older(
-    transaction: Callable[[], AbstractAsyncContextManager[Any]], table: str, cutoff: datetime
+    transaction: Callable[[], AbstractAsyncContextManager[asyncpg.Connection]],
+    table: str,
+    cutoff: datetime,
 ) -> int:
     """Delete `table`'s rows older than `cutoff`, PURGE_BATCH rows a transaction."""
     deleted = 0
     while True:
         async with transaction() as conn:
-            status = await conn.execute(
-                f"delete from {table} where ctid in (select ctid from {table}"
-                " where created_at < $1 limit $2)",
-                cutoff,
-                PURGE_BATCH,
-            )
-        count = int(status.split()[-1])
+            count = await delete_older(conn, table, cutoff, PURGE_BATCH)
         deleted += count
         if count < PURGE_BATCH:
             return deleted
@@ -239,63 +220,43 @@ async def dashboard(tenant_id: UUID, days: int = 30) -> dict[str, Any]:
     """The admin usage dashboard's figures for one workspace (last `days` days)."""
     since = datetime.now(UTC) - timedelta(days=days)
     async with tenant_transaction(tenant_id) as conn:
-        active = await conn.fetch(
-            "select (created_at at time zone 'UTC')::date as day, count(distinct user_id) as n "
-            "from usage_events where created_at >= $1 and user_id is not null "
-            "group by day order by day",
-            since,
-        )
-        pages = await conn.fetch(
-            "select path as label, count(*) as n from usage_events where created_at >= $1 "
-            "and kind = 'page' group by path order by n desc, path limit 10",
-            since,
-        )
-        features = await conn.fetch(
-            "select feature as label, count(*) as n from usage_events where created_at >= $1 "
-            "and kind = 'feature' group by feature order by n desc, feature limit 10",
-            since,
-        )
-        browsers = await conn.fetch(
-            "select browser as label, count(*) as n from usage_events where created_at >= $1 "
-            "and category = 'analytics' group by browser order by n desc limit 8",
-            since,
-        )
-        devices = await conn.fetch(
-            "select device as label, count(*) as n from usage_events where created_at >= $1 "
-            "and category = 'analytics' group by device order by n desc limit 8",
-            since,
-        )
-        security = await conn.fetch(
-            "select kind as label, count(*) as n from usage_events where created_at >= $1 "
-            "and category = 'security' group by kind order by n desc",
-            since,
-        )
+        figures = await usage_breakdown(conn, since)
 
-    def series(rows: list[Any]) -> dict[str, list[Any]]:
-        return {"labels": [str(r["label"]) for r in rows], "values": [int(r["n"]) for r in rows]}
+    def series(rows: list[Tally]) -> dict[str, list[str] | list[int]]:
+        return {"labels": [r.label for r in rows], "values": [r.n for r in rows]}
 
     return {
         "days": days,
         "active": {
-            "labels": [r["day"].isoformat() for r in active],
-            "values": [int(r["n"]) for r in active],
+            "labels": [day.isoformat() for day, _ in figures.active],
+            "values": [n for _, n in figures.active],
         },
-        "pages": series(pages),
-        "features": series(features),
-        "browsers": series(browsers),
-        "devices": series(devices),
-        "security": series(security),
+        "pages": series(figures.pages),
+        "features": series(figures.features),
+        "browsers": series(figures.browsers),
+        "devices": series(figures.devices),
+        "security": series(figures.security),
     }
 
 
 async def events_of_user(tenant_id: UUID, user_id: UUID, limit: int = 100) -> dict[str, Any]:
     """The usage events held about a user in this workspace (count and the latest)."""
-    async with tenant_transaction(tenant_id) as conn:
-        total = await conn.fetchval("select count(*) from usage_events where user_id = $1", user_id)
-        rows = await conn.fetch(
-            "select created_at, category, kind, path, feature, browser, os, device, ip "
-            "from usage_events where user_id = $1 order by created_at desc limit $2",
-            user_id,
-            limit,
+    async with tenant_transaction(tenant_id):
+        total = await UsageEvent.count().where(UsageEvent.user_id == user_id)
+        rows = (
+            await UsageEvent.select(
+                UsageEvent.created_at,
+                UsageEvent.category,
+                UsageEvent.kind,
+                UsageEvent.path,
+                UsageEvent.feature,
+                UsageEvent.browser,
+                UsageEvent.os,
+                UsageEvent.device,
+                UsageEvent.ip,
+            )
+            .where(UsageEvent.user_id == user_id)
+            .order_by(UsageEvent.created_at, ascending=False)
+            .limit(limit)
         )
-    return {"total": int(total), "latest": [dict(r) for r in rows]}
+    return {"total": total, "latest": rows}

@@ -1,0 +1,364 @@
+"""The CRM's SQL that Piccolo cannot say well, as named typed functions: joins with the users,
+deals, stages and invoices of other domains, the lists' keyset pages, the dashboard's
+aggregates. Ordinary single-table reads and writes go through the Piccolo tables
+(app/crm/tables.py). Call inside the caller's tenant transaction."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import msgspec
+from piccolo.querystring import QueryString
+
+from app.core.paging import Page, Params, SortSpec, keyset_page, like_pattern
+
+# A Piccolo insert names every column: this leaves one to the database (its default, the
+# transaction's now(), or a generated column's expression), as an SQL insert leaving it out.
+DEFAULT = QueryString("DEFAULT")
+
+
+class Person(msgspec.Struct, frozen=True):
+    """A member of the current workspace."""
+
+    user_id: UUID
+    name: str
+    email: str
+
+
+async def workspace_members(conn: asyncpg.Connection) -> list[Person]:
+    """People in the current workspace, by name."""
+    rows = await conn.fetch(
+        "select u.id, u.name, u.email from memberships m join users u on u.id = m.user_id"
+        " order by lower(u.name)"
+    )
+    return [Person(r["id"], r["name"], r["email"]) for r in rows]
+
+
+# ---- record pages ------------------------------------------------------------------------
+
+
+async def company_with_owner(conn: asyncpg.Connection, company_id: UUID) -> dict[str, Any] | None:
+    """Every column of the company and `owner_name` (the record page's and the form's values)."""
+    row = await conn.fetchrow(
+        "select c.*, u.name as owner_name from companies c"
+        " left join users u on u.id = c.owner_id where c.id = $1",
+        company_id,
+    )
+    return None if row is None else dict(row)
+
+
+async def contact_with_names(conn: asyncpg.Connection, contact_id: UUID) -> dict[str, Any] | None:
+    """Every column of the contact with `company_name` and `owner_name` (still sealed)."""
+    row = await conn.fetchrow(
+        "select c.*, co.name as company_name, u.name as owner_name from contacts c"
+        " left join companies co on co.id = c.company_id"
+        " left join users u on u.id = c.owner_id where c.id = $1",
+        contact_id,
+    )
+    return None if row is None else dict(row)
+
+
+# ---- list pages (keyset) -----------------------------------------------------------------
+
+
+async def company_page(
+    conn: asyncpg.Connection,
+    tenant_id: UUID,
+    query: str,
+    spec: SortSpec,
+    after: str | None,
+    before: str | None,
+    limit: int,
+) -> Page:
+    """One page of the company list, `query` matching name or domain."""
+    params = Params()
+    where = [f"c.tenant_id = {params.add(tenant_id)}"]
+    if query:
+        pattern = params.add(like_pattern(query))
+        where.append(f"lower(c.name || ' ' || coalesce(c.domain, '')) like {pattern}")
+    return await keyset_page(
+        conn,
+        select="c.id, c.name, c.domain, c.industry, c.size, u.name as owner_name",
+        from_sql="companies c left join users u on u.id = c.owner_id",
+        where=where,
+        params=params,
+        spec=spec,
+        after=after,
+        before=before,
+        limit=limit,
+    )
+
+
+async def contact_page(
+    conn: asyncpg.Connection,
+    tenant_id: UUID,
+    query: str,
+    indexes: list[str],
+    company_id: UUID | None,
+    spec: SortSpec,
+    after: str | None,
+    before: str | None,
+    limit: int,
+) -> Page:
+    """One page of the contact list (rows still sealed): names and title by substring, an
+    exact email or phone number by its blind `indexes`, optionally one company's only."""
+    params = Params()
+    where = [f"c.tenant_id = {params.add(tenant_id)}"]
+    if query:
+        pattern, wanted = params.add(like_pattern(query)), params.add(indexes)
+        where.append(
+            f"(c.search_text like {pattern} or c.emails_bidx && {wanted}::text[]"
+            f" or c.phones_bidx && {wanted}::text[])"
+        )
+    if company_id is not None:
+        where.append(f"c.company_id = {params.add(company_id)}")
+    return await keyset_page(
+        conn,
+        select=(
+            "c.id, c.first_name, c.last_name, c.emails_enc, c.phones_enc, c.title, c.tags,"
+            " c.company_id, co.name as company_name, u.name as owner_name"
+        ),
+        from_sql=(
+            "contacts c left join companies co on co.id = c.company_id"
+            " left join users u on u.id = c.owner_id"
+        ),
+        where=where,
+        params=params,
+        spec=spec,
+        after=after,
+        before=before,
+        limit=limit,
+    )
+
+
+# ---- related records of other domains ----------------------------------------------------
+
+
+class RelatedDeal(msgspec.Struct, frozen=True):
+    """A deal on a company's or contact's page."""
+
+    id: UUID
+    title: str
+    amount: Decimal
+    currency: str
+    stage_name: str | None
+    stage_kind: str | None
+
+
+class RelatedInvoice(msgspec.Struct, frozen=True):
+    """An invoice on a company's page."""
+
+    id: UUID
+    number: int
+    status: str
+    currency: str
+    total: Decimal
+    due_date: date
+
+
+async def company_deals(
+    conn: asyncpg.Connection, tenant_id: UUID, company_id: UUID, limit: int
+) -> list[RelatedDeal]:
+    """Deals of a company with their stage, newest first."""
+    rows = await conn.fetch(
+        "select d.id, d.title, d.amount, d.currency, s.name as stage_name, s.kind as stage_kind"
+        " from deals d left join stages s on s.id = d.stage_id"
+        " where d.tenant_id = $1 and d.company_id = $2 order by d.created_at desc limit $3",
+        tenant_id,
+        company_id,
+        limit,
+    )
+    return [RelatedDeal(**r) for r in rows]
+
+
+async def contact_deals(
+    conn: asyncpg.Connection, tenant_id: UUID, contact_id: UUID, limit: int
+) -> list[RelatedDeal]:
+    """Deals a contact takes part in, newest first."""
+    rows = await conn.fetch(
+        "select d.id, d.title, d.amount, d.currency, s.name as stage_name, s.kind as stage_kind"
+        " from deal_contacts dc join deals d on d.id = dc.deal_id"
+        " left join stages s on s.id = d.stage_id"
+        " where dc.tenant_id = $1 and dc.contact_id = $2 order by d.created_at desc limit $3",
+        tenant_id,
+        contact_id,
+        limit,
+    )
+    return [RelatedDeal(**r) for r in rows]
+
+
+async def company_invoices(
+    conn: asyncpg.Connection, tenant_id: UUID, company_id: UUID, limit: int
+) -> list[RelatedInvoice]:
+    """Invoices of a company, newest number first."""
+    rows = await conn.fetch(
+        "select id, number, status, currency, total, due_date from invoices"
+        " where tenant_id = $1 and company_id = $2 order by number desc limit $3",
+        tenant_id,
+        company_id,
+        limit,
+    )
+    return [RelatedInvoice(**r) for r in rows]
+
+
+async def company_has_invoices(conn: asyncpg.Connection, company_id: UUID) -> bool:
+    """Whether invoices name the company (they must be kept, so it cannot be deleted)."""
+    return bool(
+        await conn.fetchval("select 1 from invoices where company_id = $1 limit 1", company_id)
+    )
+
+
+# ---- the timeline ------------------------------------------------------------------------
+
+
+class TimelineRow(msgspec.Struct, frozen=True):
+    """An activity with its actor's name (`Someone` when the actor is gone); `changes` is the
+    stored diff as JSON text."""
+
+    created_at: datetime
+    actor: str
+    action: str
+    summary: str
+    changes: str
+
+
+async def timeline_rows(
+    conn: asyncpg.Connection, subject_type: str, subject_id: UUID, limit: int
+) -> list[TimelineRow]:
+    """A record's timeline, newest first."""
+    rows = await conn.fetch(
+        "select a.created_at, coalesce(u.name, 'Someone') as actor, a.action, a.summary,"
+        " a.changes::text as changes from activities a left join users u on u.id = a.actor_id"
+        " where a.subject_type = $1 and a.subject_id = $2"
+        " order by a.created_at desc, a.id desc limit $3",
+        subject_type,
+        subject_id,
+        limit,
+    )
+    return [TimelineRow(**r) for r in rows]
+
+
+async def last_editor(conn: asyncpg.Connection, subject_type: str, subject_id: UUID) -> str | None:
+    """The name of whoever made the record's latest timeline entry (None: nobody known)."""
+    name: str | None = await conn.fetchval(
+        "select u.name from activities a left join users u on u.id = a.actor_id"
+        " where a.subject_type = $1 and a.subject_id = $2"
+        " order by a.created_at desc, a.id desc limit 1",
+        subject_type,
+        subject_id,
+    )
+    return name
+
+
+# ---- the dashboard -----------------------------------------------------------------------
+
+
+class DealTotal(msgspec.Struct, frozen=True):
+    """Open deals, or deals won since a day, of one currency."""
+
+    kind: str
+    currency: str
+    n: int
+    total: Decimal
+
+
+async def deal_totals(conn: asyncpg.Connection, won_since: date) -> list[DealTotal]:
+    """Open deals and those won since `won_since`, per stage kind and currency, largest first."""
+    rows = await conn.fetch(
+        "select s.kind, d.currency, count(*) as n, sum(d.amount) as total"
+        " from deals d join stages s on s.id = d.stage_id"
+        " where s.kind = 'open' or (s.kind = 'won' and d.updated_at >= $1)"
+        " group by s.kind, d.currency order by total desc",
+        won_since,
+    )
+    return [DealTotal(**r) for r in rows]
+
+
+async def unpaid_invoice_counts(conn: asyncpg.Connection) -> tuple[int, int]:
+    """(unpaid, overdue) invoices of the workspace."""
+    row = await conn.fetchrow(
+        "select count(*) filter (where status in ('sent', 'overdue')) as unpaid,"
+        " count(*) filter (where status = 'overdue') as overdue from invoices"
+    )
+    assert row is not None  # an aggregate always answers one row
+    return int(row["unpaid"]), int(row["overdue"])
+
+
+class RecentActivity(msgspec.Struct, frozen=True):
+    summary: str
+    created_at: datetime
+    subject_type: str
+    subject_id: UUID
+    actor: str | None
+
+
+async def recent_activities(conn: asyncpg.Connection, limit: int) -> list[RecentActivity]:
+    """The workspace's latest timeline entries with their actors' names."""
+    rows = await conn.fetch(
+        "select a.summary, a.created_at, a.subject_type, a.subject_id, u.name as actor"
+        " from activities a left join users u on u.id = a.actor_id"
+        " order by a.created_at desc limit $1",
+        limit,
+    )
+    return [RecentActivity(**r) for r in rows]
+
+
+class OnboardingState(msgspec.Struct, frozen=True):
+    """What the first-run checklist is ticked from."""
+
+    hidden: bool
+    people: bool
+    team: bool
+    pipeline: bool
+    deal: bool
+
+
+async def onboarding_state(conn: asyncpg.Connection, user_id: UUID) -> OnboardingState:
+    """The checklist's facts for this person: hidden, contacts or an import, a colleague or an
+    invitation, an edited or second pipeline, a deal."""
+    row = await conn.fetchrow(
+        "select"
+        " (select onboarding_hidden_at from memberships where user_id = $1) is not null"
+        "   as hidden,"
+        " exists (select 1 from contacts) or exists (select 1 from crm_imports) as people,"
+        " (select count(*) from memberships) > 1"
+        "   or exists (select 1 from invitations) as team,"
+        " (select count(*) from pipelines) > 1 or exists (select 1 from stages where version > 1)"
+        "   or exists (select 1 from pipelines where version > 1) as pipeline,"
+        " exists (select 1 from deals) as deal",
+        user_id,
+    )
+    assert row is not None  # a select without from always answers one row
+    return OnboardingState(**row)
+
+
+# ---- erasure -----------------------------------------------------------------------------
+
+
+class SealedNote(msgspec.Struct, frozen=True):
+    """A note's id and its sealed body (app/crm/secure.py opens it)."""
+
+    id: UUID
+    body_enc: str
+
+
+async def every_note(conn: asyncpg.Connection) -> AsyncIterator[SealedNote]:
+    """Every note of the workspace, streamed (bodies are sealed: the database can't search)."""
+    async for row in conn.cursor("select id, body_enc from notes"):
+        yield SealedNote(row["id"], row["body_enc"])
+
+
+async def replace_in_timeline(conn: asyncpg.Connection, old: str, new: str) -> int:
+    """Replace the JSON text `old` by `new` in every timeline diff holding it; how many."""
+    status: str = await conn.execute(
+        "update activities set changes = replace(changes::text, $1, $2)::jsonb"
+        " where strpos(changes::text, $1) > 0",
+        old,
+        new,
+    )
+    return int(status.split()[-1])
