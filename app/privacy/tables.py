@@ -30,34 +30,30 @@ class Consent(Created, Table, tablename="consents"):
     user_agent = Text(default="")
 
 
-class UsageEvent(TenantRow, Created, Table, tablename="usage_events"):
+class EventColumns:
+    """What a usage or visitor event records: its category and kind, where, in which browser."""
+
+    category = Text()
+    kind = Text()
+    path = Text(default="")
+    feature = Text(default="")
+    browser = Text(default="")
+    os = Text(default="")
+    device = Text(default="")
+    ip = Text(default="")
+    analytics_id = Text(null=True, default=None)
+
+
+class UsageEvent(TenantRow, EventColumns, Created, Table, tablename="usage_events"):
     """A page view, feature use or security event of a signed-in user in a workspace."""
 
     user_id = UUID(null=True, default=None)
-    category = Text()
-    kind = Text()
-    path = Text(default="")
-    feature = Text(default="")
-    browser = Text(default="")
-    os = Text(default="")
-    device = Text(default="")
-    ip = Text(default="")
-    analytics_id = Text(null=True, default=None)
 
 
-class VisitorEvent(Created, Table, tablename="visitor_events"):
+class VisitorEvent(EventColumns, Created, Table, tablename="visitor_events"):
     """An event of a visitor outside any workspace (global)."""
 
     id = UUID(primary_key=True)
-    category = Text()
-    kind = Text()
-    path = Text(default="")
-    feature = Text(default="")
-    browser = Text(default="")
-    os = Text(default="")
-    device = Text(default="")
-    ip = Text(default="")
-    analytics_id = Text(null=True, default=None)
 
 
 class Export(TenantRow, Created, Table, tablename="exports"):
