@@ -13,6 +13,7 @@ from app.core.datamap import (
     in_each_tenant,
     register,
     table_place,
+    tenant_table,
     utc,
 )
 from app.core.db import global_transaction, tenant_transaction, user_transaction
@@ -184,7 +185,7 @@ def _register() -> None:
         )
     )
     register(
-        table_place(
+        tenant_table(
             "memberships",
             OWNER,
             ("user", "workspace"),
@@ -192,10 +193,7 @@ def _register() -> None:
             retention="while the person belongs to the workspace",
             access="shown (Workspaces and roles)",
             export="my_workspaces.csv",
-            erasure="not affected",
             account_deletion="deleted in every workspace",
-            workspace_purge="deleted",
-            tenant_scoped=True,
             user_columns=("user_id",),
             read=_read_memberships,
             shown=3,
@@ -205,7 +203,7 @@ def _register() -> None:
         )
     )
     register(
-        table_place(
+        tenant_table(
             "tenants",
             OWNER,
             ("workspace",),
@@ -213,17 +211,15 @@ def _register() -> None:
             retention="while the workspace exists",
             access="shown (This workspace)",
             export="named in my_workspaces.csv",
-            erasure="not affected",
             account_deletion="kept: the workspace is the company's (a sole owner chooses to"
             " hand it over or to delete it with the account)",
             workspace_purge="deleted last, after every other row of the workspace",
-            tenant_scoped=True,
             read=_read_workspace,
             shown=2,
         )
     )
     register(
-        table_place(
+        tenant_table(
             "seller_details",
             OWNER,
             ("workspace",),
@@ -234,25 +230,19 @@ def _register() -> None:
             export="not exported (printed on every invoice of the workspace)",
             erasure="not affected (the workspace's own details)",
             account_deletion="the last editor is cleared (set to null)",
-            workspace_purge="deleted",
-            tenant_scoped=True,
             user_columns=("updated_by",),
         )
     )
     register(
-        table_place(
+        tenant_table(
             "invitations",
             OWNER,
             ("user", "workspace"),
             "the invited address, who invited, the role offered",
             retention="kept as the record of who was invited, until the workspace is deleted",
             access="not shown (the invitation is the workspace's record)",
-            export="not exported",
-            erasure="not affected",
             account_deletion="invitations to the person's addresses are deleted in their"
             " workspaces; those they sent lose the sender (set to null)",
-            workspace_purge="deleted",
-            tenant_scoped=True,
             user_columns=("invited_by",),
             text_columns=("email",),
             forget_user=_forget_invitations,

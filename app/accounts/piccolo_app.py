@@ -1,13 +1,5 @@
 """Piccolo app config for accounts."""
 
-from piccolo.conf.apps import AppConfig
+from app.core.piccolo_apps import domain_app
 
-from app.accounts.tables import EmailToken, Invitation, Membership, SellerDetails, Tenant, User
-from app.settings import ROOT
-
-APP_CONFIG = AppConfig(
-    app_name="accounts",
-    migrations_folder_path=str(ROOT / "migrations" / "accounts"),
-    table_classes=[Tenant, User, Membership, Invitation, EmailToken, SellerDetails],
-    migration_dependencies=[],
-)
+APP_CONFIG = domain_app("accounts", after=())

@@ -1,20 +1,20 @@
 """Piccolo tables of the accounts app (DDL and RLS live in migrations/accounts)."""
 
-from piccolo.columns import UUID, Boolean, Integer, Text, Timestamptz
+from piccolo.columns import UUID, Boolean, Text, Timestamptz
 from piccolo.table import Table
 
+from app.core.columns import Created, Stamped, TenantRow, Versioned
 
-class Tenant(Table, tablename="tenants"):
+
+class Tenant(Stamped, Table, tablename="tenants"):
     """A workspace: one company's isolated CRM."""
 
     id = UUID(primary_key=True)
     name = Text()
     status = Text(default="active")
-    created_at = Timestamptz()
-    updated_at = Timestamptz()
 
 
-class SellerDetails(Table, tablename="seller_details"):
+class SellerDetails(Versioned, Table, tablename="seller_details"):
     """What a workspace prints on its invoices as the seller (one versioned row, admins edit)."""
 
     tenant_id = UUID(primary_key=True)
@@ -23,12 +23,11 @@ class SellerDetails(Table, tablename="seller_details"):
     vat_id = Text(default="")
     payment_details = Text(default="")
     invoice_footer = Text(default="")
-    version = Integer(default=1)  # bumped by every edit (no lost updates)
     updated_by = UUID(null=True, default=None)
     updated_at = Timestamptz()
 
 
-class User(Table, tablename="users"):
+class User(Stamped, Table, tablename="users"):
     """A person's login identity (global: it exists before and across workspaces)."""
 
     id = UUID(primary_key=True)
@@ -37,36 +36,28 @@ class User(Table, tablename="users"):
     password_hash = Text()
     email_verified_at = Timestamptz(null=True, default=None)
     is_staff = Boolean(default=False)
-    created_at = Timestamptz()
-    updated_at = Timestamptz()
 
 
-class Membership(Table, tablename="memberships"):
+class Membership(TenantRow, Created, Table, tablename="memberships"):
     """A user's role in a tenant."""
 
-    id = UUID(primary_key=True)
-    tenant_id = UUID()
     user_id = UUID()
     role = Text()
-    created_at = Timestamptz()
     onboarding_hidden_at = Timestamptz(null=True, default=None)
 
 
-class Invitation(Table, tablename="invitations"):
+class Invitation(TenantRow, Created, Table, tablename="invitations"):
     """An open, accepted or revoked invitation of an email address to a tenant."""
 
-    id = UUID(primary_key=True)
-    tenant_id = UUID()
     email = Text()
     role = Text()
     invited_by = UUID(null=True, default=None)
     expires_at = Timestamptz()
     accepted_at = Timestamptz(null=True, default=None)
     revoked_at = Timestamptz(null=True, default=None)
-    created_at = Timestamptz()
 
 
-class EmailToken(Table, tablename="email_tokens"):
+class EmailToken(Created, Table, tablename="email_tokens"):
     """A single-use mailed token (only its SHA-256 hash is stored)."""
 
     token_hash = Text(primary_key=True)
@@ -77,4 +68,3 @@ class EmailToken(Table, tablename="email_tokens"):
     email = Text()
     expires_at = Timestamptz()
     used_at = Timestamptz(null=True, default=None)
-    created_at = Timestamptz()

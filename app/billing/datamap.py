@@ -12,14 +12,15 @@ from app.billing import queries
 from app.billing.services import cancel_and_delete_customer
 from app.billing.stripe_client import TEST_SUB_PREFIX
 from app.core.datamap import (
-    Place,
     Section,
     Subject,
     Viewer,
     like_any,
+    redis_family,
     redis_keys_holding,
     register,
     table_place,
+    tenant_table,
 )
 from app.core.db import global_transaction, tenant_transaction
 from app.core.redis import redis
@@ -85,7 +86,7 @@ async def _purge_test_subscriptions(tenant_id: UUID) -> int:
 
 def _register() -> None:
     register(
-        table_place(
+        tenant_table(
             "billing_accounts",
             OWNER,
             ("workspace",),
@@ -94,11 +95,9 @@ def _register() -> None:
             retention="while the workspace exists",
             access="shown (Billing details we hold)",
             export="not exported (see Settings → Billing)",
-            erasure="not affected",
             account_deletion="not affected (the workspace's)",
             workspace_purge="the subscription is cancelled at Stripe and the Stripe customer"
             " deleted first; then the row is deleted",
-            tenant_scoped=True,
             read=_read_account,
             shown=70,
             purge=_cancel_at_stripe,
@@ -106,7 +105,7 @@ def _register() -> None:
         )
     )
     register(
-        table_place(
+        tenant_table(
             "billing_invoices",
             OWNER,
             ("workspace",),
@@ -114,10 +113,7 @@ def _register() -> None:
             retention="while the workspace exists (Stripe keeps its own copy)",
             access="shown (Subscription invoices)",
             export="not exported (downloadable from Stripe's invoice pages)",
-            erasure="not affected",
             account_deletion="not affected (the workspace's)",
-            workspace_purge="deleted",
-            tenant_scoped=True,
             read=_read_invoices,
             shown=71,
         )
@@ -143,19 +139,18 @@ def _register() -> None:
         )
     )
     register(
-        Place(
-            "redis:billing-test-mode",
-            "redis",
+        redis_family(
+            "billing-test-mode",
             OWNER,
             ("workspace",),
             "simulated subscriptions of billing's local test mode (no Stripe keys)",
+            f"{TEST_SUB_PREFIX}*",
             retention="400 days, test mode only",
             access="not shown",
             export="not exported",
             erasure="not affected",
             account_deletion="not affected",
             workspace_purge="deleted",
-            pattern=f"{TEST_SUB_PREFIX}*",
             purge=_purge_test_subscriptions,
         )
     )

@@ -1,13 +1,5 @@
 """Piccolo app config for billing."""
 
-from piccolo.conf.apps import AppConfig
+from app.core.piccolo_apps import domain_app
 
-from app.billing.tables import BillingAccount, BillingInvoice, StripeEvent
-from app.settings import ROOT
-
-APP_CONFIG = AppConfig(
-    app_name="billing",
-    migrations_folder_path=str(ROOT / "migrations" / "billing"),
-    table_classes=[BillingAccount, BillingInvoice, StripeEvent],
-    migration_dependencies=["app.accounts.piccolo_app"],
-)
+APP_CONFIG = domain_app("billing")

@@ -4,8 +4,10 @@ from piccolo.columns import UUID, BigInt, Boolean, Text, Timestamptz
 from piccolo.columns.column_types import JSONB
 from piccolo.table import Table
 
+from app.core.columns import Stamped
 
-class BillingAccount(Table, tablename="billing_accounts"):
+
+class BillingAccount(Stamped, Table, tablename="billing_accounts"):
     """A tenant's plan and the Stripe subscription behind it (ids only, never card data)."""
 
     tenant_id = UUID(primary_key=True)
@@ -21,8 +23,6 @@ class BillingAccount(Table, tablename="billing_accounts"):
     grace_until = Timestamptz(null=True, default=None)
     grace_notice_for = Timestamptz(null=True, default=None)
     state_at = BigInt(default=0)
-    created_at = Timestamptz()
-    updated_at = Timestamptz()
 
 
 class BillingInvoice(Table, tablename="billing_invoices"):

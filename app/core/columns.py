@@ -1,8 +1,11 @@
-"""Piccolo column types the migrations use and Piccolo does not ship."""
+"""Piccolo column types the migrations use and Piccolo does not ship, and the column mixins
+the tables share: plain classes holding columns, listed before ``Table``
+(``class Deal(TenantRow, Versioned, Stamped, Table, tablename="deals")``); Piccolo copies a
+mixin's columns into each table that uses it."""
 
 from __future__ import annotations
 
-from piccolo.columns import Varchar
+from piccolo.columns import UUID, Integer, Timestamptz, Varchar
 
 
 class Char(Varchar):
@@ -11,3 +14,28 @@ class Char(Varchar):
     @property
     def column_type(self) -> str:
         return f"CHAR({self.length})" if self.length else "CHAR"
+
+
+class TenantRow:
+    """A row of a tenant table (RLS on ``tenant_id``) with a UUID key."""
+
+    id = UUID(primary_key=True)
+    tenant_id = UUID()
+
+
+class Versioned:
+    """A record edited by people: ``version`` is bumped by every edit (no lost updates)."""
+
+    version = Integer(default=1)
+
+
+class Created:
+    """A row that records when it was written."""
+
+    created_at = Timestamptz()
+
+
+class Stamped(Created):
+    """A row that records when it was written and last changed."""
+
+    updated_at = Timestamptz()

@@ -228,6 +228,56 @@ def table_place(
     return Place(name=f"table:{table}", owner=owner, table=table, **fields)
 
 
+# Treatments most tenant tables share; a preset's entry names only what differs.
+TENANT_TABLE: dict[str, Any] = {
+    "tenant_scoped": True,
+    "export": "not exported",
+    "erasure": "not affected",
+    "workspace_purge": "deleted",
+}
+WORKSPACE_RECORD: dict[str, Any] = {
+    **TENANT_TABLE,
+    "holds": ("workspace",),
+    "retention": "while the workspace exists",
+    "access": "not shown",
+    "account_deletion": "not affected",
+}
+USER_TABLE: dict[str, Any] = {
+    "holds": ("user",),
+    "user_columns": ("user_id",),
+    "retention": "while the account exists",
+    "export": "not exported",
+    "erasure": "not affected",
+    "account_deletion": "deleted (cascade from the account)",
+    "workspace_purge": "deleted with members who belong nowhere else",
+}
+
+
+def tenant_table(table: str, owner: str, holds: tuple[str, ...], what: str, **fields: Any) -> Place:
+    """A tenant table (RLS) whose rows the workspace purge deletes; by default not exported
+    and not touched by a contact's erasure."""
+    return table_place(table, owner, holds, what, **{**TENANT_TABLE, **fields})
+
+
+def workspace_record(table: str, owner: str, what: str, **fields: Any) -> Place:
+    """A tenant table of the workspace's own settings or records: not shown, not exported,
+    no person's deletion touches it, kept while the workspace exists."""
+    return table_place(table, owner, what=what, **{**WORKSPACE_RECORD, **fields})
+
+
+def user_table(table: str, owner: str, what: str, **fields: Any) -> Place:
+    """A global table of a user's own rows (``user_id``), deleted with the account (cascade)
+    and with members a workspace purge leaves in no workspace."""
+    return table_place(table, owner, what=what, **{**USER_TABLE, **fields})
+
+
+def redis_family(
+    name: str, owner: str, holds: tuple[str, ...], what: str, pattern: str, **fields: Any
+) -> Place:
+    """A family of Redis keys (``pattern``; more patterns in ``also``): ``redis:<name>``."""
+    return Place(f"redis:{name}", "redis", owner, holds, what, pattern=pattern, **fields)
+
+
 def _patterns(kinds: tuple[str, ...]) -> list[str]:
     found: list[str] = []
     for p in places():

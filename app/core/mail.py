@@ -15,6 +15,7 @@ from piccolo.table import Table
 
 from app.core import mail_attachments as files
 from app.core.availability import BACKEND_DOWN
+from app.core.columns import Created
 from app.core.db import after_commit, current_scope
 from app.core.redis import queue
 from app.core.templating import render_html
@@ -23,7 +24,7 @@ MAIL_JOB = "deliver_outbox"
 log = logging.getLogger("odex.mail")
 
 
-class OutboxMessage(Table, tablename="outbox"):
+class OutboxMessage(Created, Table, tablename="outbox"):
     """A service mail waiting for (or done with) delivery."""
 
     id = BigSerial(primary_key=True)
@@ -32,7 +33,6 @@ class OutboxMessage(Table, tablename="outbox"):
     subject = Text()
     body_text = Text()
     body_html = Text(null=True, default=None)
-    created_at = Timestamptz()
     sent_at = Timestamptz(null=True, default=None)
     attempts = Integer(default=0)
     last_error = Text(null=True, default=None)

@@ -14,7 +14,7 @@ from app.core.datamap import (
     Subject,
     data_dir,
     register,
-    table_place,
+    tenant_table,
 )
 from app.core.db import tenant_transaction
 from app.crm import forget
@@ -84,18 +84,16 @@ async def _scan_uploads(subject: Subject) -> list[str]:
 def _register() -> None:
     not_exported_to_me = "not in My data (the workspace's record)"
     register(
-        table_place(
+        tenant_table(
             "contacts",
             OWNER,
-            holds=("contact",),
-            what="names, job title, tags, email addresses and phone numbers (AES-256-GCM,"
+            ("contact",),
+            "names, job title, tags, email addresses and phone numbers (AES-256-GCM,"
             " bound to the row) with their keyed-hash search indexes",
             access=not_exported_to_me,
             export="contacts.csv (admins: all; members: the ones they own)",
             erasure="deleted",
             account_deletion="the owner is cleared where it was the person",
-            workspace_purge="deleted",
-            tenant_scoped=True,
             user_columns=("owner_id",),
             exports=(CONTACTS_FILE,),
             identify=forget.identify_contact,
@@ -105,36 +103,32 @@ def _register() -> None:
         )
     )
     register(
-        table_place(
+        tenant_table(
             "companies",
             OWNER,
-            holds=("workspace",),
-            what="company names, domains, addresses, the owning member",
+            ("workspace",),
+            "company names, domains, addresses, the owning member",
             access=not_exported_to_me,
             export="companies.csv (admins: all; members: the ones they own)",
             erasure="not affected (companies are not people)",
             account_deletion="the owner is cleared where it was the person",
-            workspace_purge="deleted",
-            tenant_scoped=True,
             user_columns=("owner_id",),
             exports=(COMPANIES_FILE,),
             retention=RETENTION,
         )
     )
     register(
-        table_place(
+        tenant_table(
             "notes",
             OWNER,
-            holds=("contact", "user"),
-            what="free text about people (AES-256-GCM, bound to the row), the author",
+            ("contact", "user"),
+            "free text about people (AES-256-GCM, bound to the row), the author",
             access=not_exported_to_me,
             export="notes.csv (admins: all; members: the ones they wrote)",
             erasure="notes about the contact are deleted; in other notes the contact's"
             " @mentions, name, addresses and numbers are replaced by [erased]",
             account_deletion="the author is cleared; the person's addresses and @mentions in"
             " notes are replaced by [erased]",
-            workspace_purge="deleted",
-            tenant_scoped=True,
             user_columns=("author_id",),
             exports=(NOTES_FILE,),
             erase=forget.erase_notes,
@@ -144,17 +138,15 @@ def _register() -> None:
         )
     )
     register(
-        table_place(
+        tenant_table(
             "tasks",
             OWNER,
-            holds=("contact", "user"),
-            what="task titles about records, assignee and creator",
+            ("contact", "user"),
+            "task titles about records, assignee and creator",
             access=not_exported_to_me,
             export="tasks.csv (admins: all; members: those they created or were given)",
             erasure="tasks on the contact are deleted",
             account_deletion="assignee and creator are cleared where they were the person",
-            workspace_purge="deleted",
-            tenant_scoped=True,
             user_columns=("assignee_id", "created_by"),
             exports=(TASKS_FILE,),
             erase=forget.erase_tasks,
@@ -162,11 +154,11 @@ def _register() -> None:
         )
     )
     register(
-        table_place(
+        tenant_table(
             "activities",
             OWNER,
-            holds=("contact", "user"),
-            what="the timeline: who changed which record, a summary and the changed fields",
+            ("contact", "user"),
+            "the timeline: who changed which record, a summary and the changed fields",
             access=not_exported_to_me,
             export="timeline.csv (admins: all; members: their own actions)",
             erasure="the contact's entries keep who/what/when; text and diffs become"
@@ -174,7 +166,6 @@ def _register() -> None:
             account_deletion="the actor is cleared; the person's name and id in diffs become"
             " 'a former member'",
             workspace_purge="deleted with the workspace (append-only: cascade)",
-            tenant_scoped=True,
             user_columns=("actor_id",),
             text_columns=("summary", "changes"),
             exports=(TIMELINE_FILE,),
@@ -184,34 +175,29 @@ def _register() -> None:
         )
     )
     register(
-        table_place(
+        tenant_table(
             "crm_imports",
             OWNER,
-            holds=("workspace", "user"),
-            what="an upload's file name, column names and counts; who uploaded it",
+            ("workspace", "user"),
+            "an upload's file name, column names and counts; who uploaded it",
             access="not shown (the workspace's imports page)",
-            export="not exported",
             erasure="an import whose uploaded file held the contact is marked failed (the file"
             " goes)",
             account_deletion="the uploader is cleared",
-            workspace_purge="deleted",
-            tenant_scoped=True,
             user_columns=("user_id",),
             retention=RETENTION,
         )
     )
     register(
-        table_place(
+        tenant_table(
             "crm_import_errors",
             OWNER,
-            holds=("contact",),
-            what="the cells of CSV rows that failed to import (AES-256-GCM, bound to the row)",
+            ("contact",),
+            "the cells of CSV rows that failed to import (AES-256-GCM, bound to the row)",
             access="not shown (the import's error report, to the workspace)",
             export="not exported (the import's error report downloads them)",
             erasure="rows holding the contact's address, number or name are deleted",
             account_deletion="not affected",
-            workspace_purge="deleted",
-            tenant_scoped=True,
             erase=forget.erase_import_errors,
             retention=RETENTION,
         )

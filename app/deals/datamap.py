@@ -6,7 +6,14 @@ lists every pipeline's stages in order.
 
 from __future__ import annotations
 
-from app.core.datamap import ContactRef, col, register, table_place, utc
+from app.core.datamap import (
+    ContactRef,
+    col,
+    register,
+    tenant_table,
+    utc,
+    workspace_record,
+)
 from app.core.datamap import ExportFile as File
 from app.core.db import tenant_transaction
 from app.deals.tables import DealContact
@@ -84,23 +91,17 @@ def _register() -> None:
     none = "no personal data: the workspace's sales process"
     for table, what in (("pipelines", none), ("stages", none)):
         register(
-            table_place(
+            workspace_record(
                 table,
                 OWNER,
-                ("workspace",),
                 what,
                 retention=RETENTION,
-                access="not shown",
                 export="stages.csv (admins)",
-                erasure="not affected",
-                account_deletion="not affected",
-                workspace_purge="deleted",
-                tenant_scoped=True,
                 exports=(STAGES_FILE,) if table == "stages" else (),
             )
         )
     register(
-        table_place(
+        tenant_table(
             "deals",
             OWNER,
             ("workspace",),
@@ -110,14 +111,12 @@ def _register() -> None:
             export="deals.csv (admins: all; members: the ones they own)",
             erasure="the contact's name leaves the deal's people (see deal_contacts)",
             account_deletion="the owner is cleared (with the membership)",
-            workspace_purge="deleted",
-            tenant_scoped=True,
             user_columns=("owner_id",),
             exports=(DEALS_FILE,),
         )
     )
     register(
-        table_place(
+        tenant_table(
             "deal_contacts",
             OWNER,
             ("contact",),
@@ -127,8 +126,6 @@ def _register() -> None:
             export="the Contacts column of deals.csv",
             erasure="deleted",
             account_deletion="not affected",
-            workspace_purge="deleted",
-            tenant_scoped=True,
             erase=_erase_links,
         )
     )

@@ -1,13 +1,5 @@
 """Piccolo app config for deals."""
 
-from piccolo.conf.apps import AppConfig
+from app.core.piccolo_apps import domain_app
 
-from app.deals.tables import Deal, DealContact, Pipeline, Stage
-from app.settings import ROOT
-
-APP_CONFIG = AppConfig(
-    app_name="deals",
-    migrations_folder_path=str(ROOT / "migrations" / "deals"),
-    table_classes=[Pipeline, Stage, Deal, DealContact],
-    migration_dependencies=["app.accounts.piccolo_app", "app.crm.piccolo_app"],
-)
+APP_CONFIG = domain_app("deals", after=("accounts", "crm"))

@@ -8,45 +8,32 @@ from piccolo.columns import (
     Integer,
     Numeric,
     Text,
-    Timestamptz,
 )
 from piccolo.table import Table
 
-from app.core.columns import Char
+from app.core.columns import Char, Created, Stamped, TenantRow, Versioned
 
 
-class Pipeline(Table, tablename="pipelines"):
+class Pipeline(TenantRow, Versioned, Stamped, Table, tablename="pipelines"):
     """A sales process: an ordered list of stages."""
 
-    id = UUID(primary_key=True)
-    tenant_id = UUID()
     name = Text()
     position = Integer(default=0)
     is_default = Boolean(default=False)
-    version = Integer(default=1)  # bumped by every edit (no lost updates)
-    created_at = Timestamptz()
-    updated_at = Timestamptz()
 
 
-class Stage(Table, tablename="stages"):
+class Stage(TenantRow, Versioned, Stamped, Table, tablename="stages"):
     """One column of a pipeline; `kind` is open, won or lost."""
 
-    id = UUID(primary_key=True)
-    tenant_id = UUID()
     pipeline_id = UUID()
     name = Text()
     position = Integer(default=0)
     kind = Text(default="open")
-    version = Integer(default=1)  # bumped by every edit (no lost updates)
-    created_at = Timestamptz()
-    updated_at = Timestamptz()
 
 
-class Deal(Table, tablename="deals"):
+class Deal(TenantRow, Versioned, Stamped, Table, tablename="deals"):
     """A sales opportunity on a pipeline; `version` guards concurrent moves and edits."""
 
-    id = UUID(primary_key=True)
-    tenant_id = UUID()
     title = Text()
     amount = Numeric(digits=(14, 2))
     currency = Char(length=3)
@@ -56,17 +43,11 @@ class Deal(Table, tablename="deals"):
     expected_close_date = Date(null=True, default=None)
     owner_id = UUID(null=True, default=None)
     company_id = UUID(null=True, default=None)
-    version = Integer(default=1)
     lost_reason = Text(null=True, default=None)
-    created_at = Timestamptz()
-    updated_at = Timestamptz()
 
 
-class DealContact(Table, tablename="deal_contacts"):
+class DealContact(TenantRow, Created, Table, tablename="deal_contacts"):
     """A contact involved in a deal."""
 
-    id = UUID(primary_key=True)
-    tenant_id = UUID()
     deal_id = UUID()
     contact_id = UUID()
-    created_at = Timestamptz()

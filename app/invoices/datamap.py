@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from app.core.datamap import ContactRef, Subject, col, in_each_tenant, register, table_place, utc
+from app.core.datamap import (
+    ContactRef,
+    Subject,
+    col,
+    in_each_tenant,
+    register,
+    tenant_table,
+    utc,
+)
 from app.core.datamap import ExportFile as File
 from app.invoices.queries import ERASE_SEND_ADDRESSES
 
@@ -114,46 +122,42 @@ def _register() -> None:
         "workspace_purge": "deleted",
     }
     register(
-        table_place(
+        tenant_table(
             "invoice_counters",
             OWNER,
             ("workspace",),
             "no personal data: the last invoice number",
-            export="not exported",
             account_deletion="not affected",
-            tenant_scoped=True,
             **common,
         )
     )
     register(
-        table_place(
+        tenant_table(
             "invoices",
             OWNER,
             ("workspace",),
             "the company billed, amounts, notes, who created it",
             export="invoices.csv (admins: all; members: the ones they created)",
             account_deletion="the creator is cleared",
-            tenant_scoped=True,
             user_columns=("created_by",),
             exports=(INVOICES_FILE,),
             **common,
         )
     )
     register(
-        table_place(
+        tenant_table(
             "invoice_lines",
             OWNER,
             ("workspace",),
             "what was billed, quantities, prices",
             export="invoice_lines.csv",
             account_deletion="not affected",
-            tenant_scoped=True,
             exports=(LINES_FILE,),
             **common,
         )
     )
     register(
-        table_place(
+        tenant_table(
             "invoice_sends",
             OWNER,
             ("workspace", "contact", "user"),
@@ -164,8 +168,6 @@ def _register() -> None:
             erasure="the contact's address in sends to them becomes [erased]",
             account_deletion="the sender is cleared; the person's addresses as recipient"
             " become [erased]",
-            workspace_purge="deleted",
-            tenant_scoped=True,
             user_columns=("sent_by",),
             text_columns=("to_addr",),
             exports=(SENDS_FILE,),

@@ -10,42 +10,34 @@ from app.core.forms import parse
 from app.invoices.schemas import InvoiceForm
 from app.invoices.services import change_status, create_invoice
 
+Line = tuple[str, str, str, str]  # description, quantity, unit price, tax rate
+
+
+async def _draft(current: Current, company_id: UUID, due_in_days: int, lines: list[Line]) -> UUID:
+    """A EUR draft invoice made through the real form and service."""
+    values = {
+        "company_id": str(company_id),
+        "currency": "EUR",
+        "due_date": (date.today() + timedelta(days=due_in_days)).isoformat(),
+    }
+    for index, line in enumerate(lines):
+        for field, value in zip(
+            ("description", "quantity", "unit_price", "tax_rate"), line, strict=True
+        ):
+            values[f"line-{index}-{field}"] = value
+    return await create_invoice(current, parse(InvoiceForm, values))
+
 
 async def seed_invoices(current: Current, company_ids: list[UUID]) -> None:
     """Two invoices through the real services (app.crm.seed made the companies)."""
-    today = date.today()
-    pilot_invoice = await create_invoice(
+    pilot_invoice = await _draft(
         current,
-        parse(
-            InvoiceForm,
-            {
-                "company_id": str(company_ids[1]),
-                "currency": "EUR",
-                "due_date": (today + timedelta(days=30)).isoformat(),
-                "line-0-description": "Pick-and-place pilot: installation",
-                "line-0-quantity": "1",
-                "line-0-unit_price": "12500",
-                "line-0-tax_rate": "19",
-                "line-1-description": "On-site training (days)",
-                "line-1-quantity": "2.5",
-                "line-1-unit_price": "960",
-                "line-1-tax_rate": "19",
-            },
-        ),
+        company_ids[1],
+        30,
+        [
+            ("Pick-and-place pilot: installation", "1", "12500", "19"),
+            ("On-site training (days)", "2.5", "960", "19"),
+        ],
     )
     await change_status(current, pilot_invoice, "sent", version=1)
-    await create_invoice(
-        current,
-        parse(
-            InvoiceForm,
-            {
-                "company_id": str(company_ids[3]),
-                "currency": "EUR",
-                "due_date": (today + timedelta(days=14)).isoformat(),
-                "line-0-description": "Gripper spare parts kit",
-                "line-0-quantity": "4",
-                "line-0-unit_price": "349.90",
-                "line-0-tax_rate": "20",
-            },
-        ),
-    )
+    await _draft(current, company_ids[3], 14, [("Gripper spare parts kit", "4", "349.90", "20")])

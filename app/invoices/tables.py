@@ -3,7 +3,7 @@
 from piccolo.columns import UUID, BigInt, Date, Integer, Numeric, Text, Timestamptz
 from piccolo.table import Table
 
-from app.core.columns import Char
+from app.core.columns import Char, Created, Stamped, TenantRow, Versioned
 
 
 class InvoiceCounter(Table, tablename="invoice_counters"):
@@ -11,9 +11,7 @@ class InvoiceCounter(Table, tablename="invoice_counters"):
     last_number = Integer()
 
 
-class Invoice(Table, tablename="invoices"):
-    id = UUID(primary_key=True)
-    tenant_id = UUID()
+class Invoice(TenantRow, Versioned, Stamped, Table, tablename="invoices"):
     number = Integer()
     company_id = UUID()
     deal_id = UUID(null=True, default=None)
@@ -22,7 +20,6 @@ class Invoice(Table, tablename="invoices"):
     issue_date = Date()
     due_date = Date()
     notes = Text(default="")
-    version = Integer(default=1)  # bumped by every edit (no lost updates)
     subtotal = Numeric(digits=(14, 2))
     tax_total = Numeric(digits=(14, 2))
     total = Numeric(digits=(14, 2))
@@ -30,13 +27,9 @@ class Invoice(Table, tablename="invoices"):
     paid_at = Timestamptz(null=True, default=None)
     voided_at = Timestamptz(null=True, default=None)
     created_by = UUID(null=True, default=None)
-    created_at = Timestamptz()
-    updated_at = Timestamptz()
 
 
-class InvoiceLine(Table, tablename="invoice_lines"):
-    id = UUID(primary_key=True)
-    tenant_id = UUID()
+class InvoiceLine(TenantRow, Table, tablename="invoice_lines"):
     invoice_id = UUID()
     position = Integer()
     description = Text()
@@ -46,14 +39,11 @@ class InvoiceLine(Table, tablename="invoice_lines"):
     net_amount = Numeric(digits=(14, 2))
 
 
-class InvoiceSend(Table, tablename="invoice_sends"):
+class InvoiceSend(TenantRow, Created, Table, tablename="invoice_sends"):
     """One email of an invoice to the customer (the PDF went through the outbox)."""
 
-    id = UUID(primary_key=True)
-    tenant_id = UUID()
     invoice_id = UUID()
     sent_by = UUID(null=True, default=None)
     to_addr = Text()
     subject = Text()
     outbox_id = BigInt(null=True, default=None)
-    created_at = Timestamptz()

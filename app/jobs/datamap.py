@@ -6,8 +6,8 @@ from __future__ import annotations
 from uuid import UUID
 
 from app.core.datamap import (
-    Place,
     Subject,
+    redis_family,
     redis_keys,
     redis_keys_holding,
     register,
@@ -57,20 +57,19 @@ async def _purge_jobs(tenant_id: UUID) -> int:
 
 
 register(
-    Place(
-        "redis:jobs",
-        "redis",
+    redis_family(
+        "jobs",
         "jobs",
         ("user", "workspace"),
         "queued background jobs and their kept results: workspace, export, import and mail ids"
         " as arguments (never addresses or CRM data)",
+        "arq:*",
         retention="until run; results 1 hour (keep_result)",
         access="not shown",
         export="not exported",
         erasure="not affected (jobs name contacts only through an import's id)",
         account_deletion="jobs and results naming the person are dropped",
         workspace_purge="jobs and results naming the workspace are dropped",
-        pattern="arq:*",
         forget_user=_forget_jobs,
         purge=_purge_jobs,
         order=980,

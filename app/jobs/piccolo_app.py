@@ -1,13 +1,5 @@
-"""Piccolo app config for jobs (the leases of long jobs)."""
+"""Piccolo app config for jobs."""
 
-from piccolo.conf.apps import AppConfig
+from app.core.piccolo_apps import domain_app
 
-from app.jobs.tables import JobRun
-from app.settings import ROOT
-
-APP_CONFIG = AppConfig(
-    app_name="jobs",
-    migrations_folder_path=str(ROOT / "migrations" / "jobs"),
-    table_classes=[JobRun],
-    migration_dependencies=["app.accounts.piccolo_app"],
-)
+APP_CONFIG = domain_app("jobs")

@@ -15,6 +15,7 @@ from app.core.datamap import (
     like_any,
     register,
     table_place,
+    tenant_table,
     time_page,
     utc,
 )
@@ -114,7 +115,7 @@ async def _expire_mail() -> int:
 
 def _register() -> None:
     register(
-        table_place(
+        tenant_table(
             "notifications",
             OWNER,
             ("user", "contact"),
@@ -124,8 +125,6 @@ def _register() -> None:
             export="my_notifications.csv",
             erasure="notifications linking to or naming the contact are deleted",
             account_deletion="deleted (cascade from the account)",
-            workspace_purge="deleted",
-            tenant_scoped=True,
             user_columns=("user_id",),
             text_columns=("title", "body"),
             read=_read_feed,

@@ -3,16 +3,15 @@
 from piccolo.columns import UUID, Text, Timestamptz
 from piccolo.table import Table
 
+from app.core.columns import Created, TenantRow
 
-class Notification(Table, tablename="notifications"):
+
+class Notification(TenantRow, Created, Table, tablename="notifications"):
     """An in-app notification for one user in one tenant."""
 
-    id = UUID(primary_key=True)
-    tenant_id = UUID()
     user_id = UUID()
     kind = Text()
     title = Text()
     body = Text(default="")
     link = Text(null=True, default=None)
     read_at = Timestamptz(null=True, default=None)
-    created_at = Timestamptz()

@@ -1,13 +1,5 @@
-"""Piccolo app config for ops (the backups register)."""
+"""Piccolo app config for ops."""
 
-from piccolo.conf.apps import AppConfig
+from app.core.piccolo_apps import domain_app
 
-from app.ops.tables import Backup, OperatorAlert
-from app.settings import ROOT
-
-APP_CONFIG = AppConfig(
-    app_name="ops",
-    migrations_folder_path=str(ROOT / "migrations" / "ops"),
-    table_classes=[Backup, OperatorAlert],
-    migration_dependencies=["app.accounts.piccolo_app"],
-)
+APP_CONFIG = domain_app("ops")

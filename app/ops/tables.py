@@ -3,6 +3,8 @@
 from piccolo.columns import UUID, Array, BigInt, Date, Text, Timestamptz
 from piccolo.table import Table
 
+from app.core.columns import Created
+
 
 class Backup(Table, tablename="backups"):
     """One encrypted database backup: where its copies are, how big, its SHA-256."""
@@ -24,13 +26,12 @@ class Backup(Table, tablename="backups"):
     verify_error = Text(null=True, default=None)
 
 
-class OperatorAlert(Table, tablename="operator_alerts"):
+class OperatorAlert(Created, Table, tablename="operator_alerts"):
     """Something the platform's operators must look at (a backup failed or doesn't verify)."""
 
     id = UUID(primary_key=True)
     kind = Text()
     summary = Text()
     details = Text(default="")
-    created_at = Timestamptz()
     acknowledged_at = Timestamptz(null=True, default=None)
     acknowledged_by = UUID(null=True, default=None)

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from app.core.datamap import (
     Place,
+    redis_family,
     register,
     table_place,
+    tenant_table,
+    user_table,
 )
 from app.privacy.holdings import (
     CONSENTS_FILE,
@@ -51,7 +54,7 @@ def _register() -> None:
         )
     )
     register(
-        table_place(
+        tenant_table(
             "usage_events",
             OWNER,
             ("user", "workspace"),
@@ -62,8 +65,6 @@ def _register() -> None:
             export="my_usage_events.csv",
             erasure="page paths naming the contact are blanked",
             account_deletion="deleted in batches",
-            workspace_purge="deleted",
-            tenant_scoped=True,
             user_columns=("user_id",),
             read=read_usage,
             shown=30,
@@ -87,18 +88,15 @@ def _register() -> None:
         )
     )
     register(
-        table_place(
+        tenant_table(
             "exports",
             OWNER,
             ("user", "workspace"),
             "who exported when, the file's name and manifest, the browser's consent id",
             retention="while the workspace exists (the zip itself: EXPORT_LINK_HOURS)",
             access="shown (Your exports)",
-            export="not exported",
             erasure="not affected (past exports are the requester's copies)",
             account_deletion="deleted with the person's export files",
-            workspace_purge="deleted",
-            tenant_scoped=True,
             user_columns=("user_id",),
             read=read_exports,
             shown=50,
@@ -179,55 +177,46 @@ def _register() -> None:
         ("policy_acks", "which policy version a person acknowledged, when"),
     ):
         register(
-            table_place(
+            user_table(
                 table,
                 OWNER,
-                ("user",),
                 what,
-                retention="while the account exists",
                 access="shown (Privacy policy notices)",
-                export="not exported",
-                erasure="not affected",
-                account_deletion="deleted (cascade from the account)",
-                workspace_purge="deleted with members who belong nowhere else",
-                user_columns=("user_id",),
                 read=read_policy if table == "policy_notices" else None,
                 shown=21,
             )
         )
     register(
-        Place(
-            "redis:usage-buffer",
-            "redis",
+        redis_family(
+            "usage-buffer",
             OWNER,
             ("user", "workspace", "visitor"),
             "usage events waiting (seconds) to be written: ids, path, browser, IP address",
+            "privacy:usage:*",
             retention="until the next flush (every 10 seconds)",
             access="shown once flushed (Usage data)",
             export="once flushed",
             erasure="not affected",
             account_deletion="queued events of the person are dropped",
             workspace_purge="queued events of the workspace are dropped",
-            pattern="privacy:usage:*",
             forget_user=forget_buffer,
             purge=purge_buffer,
         )
     )
     register(
-        Place(
-            "redis:privacy-cache",
-            "redis",
+        redis_family(
+            "privacy-cache",
             OWNER,
             ("user", "visitor"),
             "cached consent choice and policy acknowledgement per user/browser id; an export's"
             " progress",
+            "privacy:consent:*",
             retention="6 hours (consent), 30 days (acknowledgement), 1 day (progress)",
             access="the same data is shown from the database",
             export="not exported (copies of the ledger)",
             erasure="not affected",
             account_deletion="the person's keys are deleted",
             workspace_purge="not kept per workspace",
-            pattern="privacy:consent:*",
             also=("privacy:policy:*", "privacy:export:*", "privacy:retention:*"),
             forget_user=forget_policy_keys,
         )

@@ -1,37 +1,5 @@
 """Piccolo app config for privacy."""
 
-from piccolo.conf.apps import AppConfig
+from app.core.piccolo_apps import domain_app
 
-from app.privacy.tables import (
-    Consent,
-    DeletionReport,
-    DeletionRequest,
-    Export,
-    PolicyAck,
-    PolicyNotice,
-    PolicyVersion,
-    UsageEvent,
-    VisitorEvent,
-)
-from app.settings import ROOT
-
-APP_CONFIG = AppConfig(
-    app_name="privacy",
-    migrations_folder_path=str(ROOT / "migrations" / "privacy"),
-    table_classes=[
-        Consent,
-        UsageEvent,
-        VisitorEvent,
-        Export,
-        DeletionRequest,
-        DeletionReport,
-        PolicyVersion,
-        PolicyNotice,
-        PolicyAck,
-    ],
-    migration_dependencies=[
-        "app.accounts.piccolo_app",
-        "app.notifications.piccolo_app",
-        "app.crm.piccolo_app",
-    ],
-)
+APP_CONFIG = domain_app("privacy", after=("accounts", "notifications", "crm"))

@@ -12,8 +12,10 @@ from piccolo.columns import (
 )
 from piccolo.table import Table
 
+from app.core.columns import Created, TenantRow
 
-class Consent(Table, tablename="consents"):
+
+class Consent(Created, Table, tablename="consents"):
     """One entry of the append-only consent ledger (global: a person or a browser)."""
 
     id = BigSerial(primary_key=True)
@@ -26,15 +28,11 @@ class Consent(Table, tablename="consents"):
     page = Text(default="")
     ip = Text(default="")
     user_agent = Text(default="")
-    created_at = Timestamptz()
 
 
-class UsageEvent(Table, tablename="usage_events"):
-    """A page view, feature use or security event of a signed-in user in a workspace."""
+class EventColumns:
+    """What a usage or visitor event records: its category and kind, where, in which browser."""
 
-    id = UUID(primary_key=True)
-    tenant_id = UUID()
-    user_id = UUID(null=True, default=None)
     category = Text()
     kind = Text()
     path = Text(default="")
@@ -44,30 +42,23 @@ class UsageEvent(Table, tablename="usage_events"):
     device = Text(default="")
     ip = Text(default="")
     analytics_id = Text(null=True, default=None)
-    created_at = Timestamptz()
 
 
-class VisitorEvent(Table, tablename="visitor_events"):
+class UsageEvent(TenantRow, EventColumns, Created, Table, tablename="usage_events"):
+    """A page view, feature use or security event of a signed-in user in a workspace."""
+
+    user_id = UUID(null=True, default=None)
+
+
+class VisitorEvent(EventColumns, Created, Table, tablename="visitor_events"):
     """An event of a visitor outside any workspace (global)."""
 
     id = UUID(primary_key=True)
-    category = Text()
-    kind = Text()
-    path = Text(default="")
-    feature = Text(default="")
-    browser = Text(default="")
-    os = Text(default="")
-    device = Text(default="")
-    ip = Text(default="")
-    analytics_id = Text(null=True, default=None)
-    created_at = Timestamptz()
 
 
-class Export(Table, tablename="exports"):
+class Export(TenantRow, Created, Table, tablename="exports"):
     """A CSV export of a workspace, requested by one user (only they can download it)."""
 
-    id = UUID(primary_key=True)
-    tenant_id = UUID()
     user_id = UUID()
     status = Text(default="queued")
     progress = Integer(default=0)
@@ -77,7 +68,6 @@ class Export(Table, tablename="exports"):
     size_bytes = BigInt(null=True, default=None)
     manifest = JSONB(null=True, default=None)
     error = Text(null=True, default=None)
-    created_at = Timestamptz()
     started_at = Timestamptz(null=True, default=None)
     finished_at = Timestamptz(null=True, default=None)
     expires_at = Timestamptz(null=True, default=None)
@@ -104,7 +94,7 @@ class DeletionRequest(Table, tablename="deletion_requests"):
     with_account = UUID(null=True, default=None)  # a workspace deleted with this account
 
 
-class DeletionReport(Table, tablename="deletion_reports"):
+class DeletionReport(Created, Table, tablename="deletion_reports"):
     """What the scan of every data-map place found after a purge (places and counts only)."""
 
     id = UUID(primary_key=True)
@@ -114,7 +104,6 @@ class DeletionReport(Table, tablename="deletion_reports"):
     places_checked = Integer()
     findings = JSONB(default="[]")
     kept = JSONB(default="[]")
-    created_at = Timestamptz()
 
 
 class PolicyVersion(Table, tablename="policy_versions"):
@@ -129,12 +118,11 @@ class PolicyVersion(Table, tablename="policy_versions"):
     notified_at = Timestamptz(null=True, default=None)
 
 
-class PolicyNotice(Table, tablename="policy_notices"):
+class PolicyNotice(Created, Table, tablename="policy_notices"):
     """The one change notice a user got for a version."""
 
     version = Integer(primary_key=True)
     user_id = UUID()
-    created_at = Timestamptz()
 
 
 class PolicyAck(Table, tablename="policy_acks"):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from app.core.datamap import Place, Subject, redis_keys, redis_keys_holding, register
+from app.core.datamap import Subject, redis_family, redis_keys, redis_keys_holding, register
 from app.core.redis import redis
 
 
@@ -26,19 +26,18 @@ async def _purge_presence(tenant_id: UUID) -> int:
 
 
 register(
-    Place(
-        "redis:presence",
-        "redis",
+    redis_family(
+        "presence",
         "realtime",
         ("user",),
         "who has a page open: user id and name per open socket",
+        "presence:*",
         retention="30 seconds after the socket's last heartbeat",
         access="seen by the people on the same page",
         export="not exported",
         erasure="not affected",
         account_deletion="the person's entries are removed",
         workspace_purge="the workspace's sets are deleted",
-        pattern="presence:*",
         forget_user=_forget_presence,
         purge=_purge_presence,
     )

@@ -3,25 +3,25 @@
 from piccolo.columns import JSONB, UUID, BigInt, Boolean, SmallInt, Text, Timestamptz
 from piccolo.table import Table
 
+from app.core.columns import Created, TenantRow
 
-class UserMfa(Table, tablename="user_mfa"):
+
+class UserMfa(Created, Table, tablename="user_mfa"):
     """A user's TOTP secret (ciphertext); enabled once the first code was confirmed."""
 
     user_id = UUID(primary_key=True)
     secret_enc = Text()
     enabled_at = Timestamptz(null=True, default=None)
     last_step = BigInt(default=0)
-    created_at = Timestamptz()
 
 
-class MfaRecoveryCode(Table, tablename="mfa_recovery_codes"):
+class MfaRecoveryCode(Created, Table, tablename="mfa_recovery_codes"):
     """A single-use recovery code (keyed hash only)."""
 
     id = UUID(primary_key=True)
     user_id = UUID()
     code_hash = Text()
     used_at = Timestamptz(null=True, default=None)
-    created_at = Timestamptz()
 
 
 class KnownDevice(Table, tablename="known_devices"):
@@ -42,13 +42,10 @@ class TenantSecurity(Table, tablename="tenant_security"):
     updated_at = Timestamptz()
 
 
-class AuditEntry(Table, tablename="audit_log"):
+class AuditEntry(TenantRow, Created, Table, tablename="audit_log"):
     """One append-only, hash-chained audit log entry."""
 
-    id = UUID(primary_key=True)
-    tenant_id = UUID()
     seq = BigInt()
-    created_at = Timestamptz()
     actor_id = UUID(null=True, default=None)
     actor_label = Text(default="")
     action = Text()
@@ -70,18 +67,15 @@ class AuditChainHead(Table, tablename="audit_chain_heads"):
     hash = Text(default="")
 
 
-class SecurityAlert(Table, tablename="security_alerts"):
+class SecurityAlert(TenantRow, Created, Table, tablename="security_alerts"):
     """A security event shown (and mailed) to the workspace's admins."""
 
-    id = UUID(primary_key=True)
-    tenant_id = UUID()
     kind = Text()
     actor_id = UUID(null=True, default=None)
     subject_user_id = UUID(null=True, default=None)
     summary = Text()
     details = JSONB(default="{}")
     session_key = Text(null=True, default=None)
-    created_at = Timestamptz()
     acknowledged_at = Timestamptz(null=True, default=None)
     acknowledged_by = UUID(null=True, default=None)
     session_revoked_at = Timestamptz(null=True, default=None)

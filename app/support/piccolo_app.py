@@ -1,13 +1,5 @@
 """Piccolo app config for support."""
 
-from piccolo.conf.apps import AppConfig
+from app.core.piccolo_apps import domain_app
 
-from app.settings import ROOT
-from app.support.tables import SupportMessage, SupportTicket
-
-APP_CONFIG = AppConfig(
-    app_name="support",
-    migrations_folder_path=str(ROOT / "migrations" / "support"),
-    table_classes=[SupportTicket, SupportMessage],
-    migration_dependencies=["app.accounts.piccolo_app"],
-)
+APP_CONFIG = domain_app("support")

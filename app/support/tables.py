@@ -1,10 +1,12 @@
 """Piccolo tables of the support app (DDL lives in migrations/support)."""
 
-from piccolo.columns import UUID, BigInt, BigSerial, Text, Timestamptz
+from piccolo.columns import UUID, BigInt, BigSerial, Text
 from piccolo.table import Table
 
+from app.core.columns import Created, Stamped
 
-class SupportTicket(Table, tablename="support_tickets"):
+
+class SupportTicket(Stamped, Table, tablename="support_tickets"):
     """One inquiry from a person (signed in or not) to the platform's staff."""
 
     id = BigSerial(primary_key=True)
@@ -14,11 +16,9 @@ class SupportTicket(Table, tablename="support_tickets"):
     topic = Text()
     subject = Text()
     status = Text(default="open")  # open | answered | closed
-    created_at = Timestamptz()
-    updated_at = Timestamptz()
 
 
-class SupportMessage(Table, tablename="support_messages"):
+class SupportMessage(Created, Table, tablename="support_messages"):
     """A message in a ticket's thread: the request itself or a staff reply."""
 
     id = BigSerial(primary_key=True)
@@ -26,4 +26,3 @@ class SupportMessage(Table, tablename="support_messages"):
     author = Text()  # requester | staff
     staff_user_id = UUID(null=True, default=None)
     body = Text()
-    created_at = Timestamptz()
