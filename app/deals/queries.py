@@ -11,17 +11,30 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
-from app.deals.schemas import Column, DealCard, PipelineInfo, StageInfo
+from app.deals.schemas import Column, DealCard, NextActivity, PipelineInfo, StageInfo
 
 CARD_SELECT = """
 select d.id, d.title, d.amount, d.currency, d.pipeline_id, d.stage_id,
        s.name as stage_name, s.kind as stage_kind, d.position, d.version,
        d.expected_close_date, d.owner_id, u.name as owner_name,
-       d.company_id, c.name as company_name, d.lost_reason, d.created_at, d.updated_at
+       d.company_id, c.name as company_name, d.lost_reason, d.created_at, d.updated_at,
+       na.kind as next_kind, na.title as next_title, na.due_at as next_due_at,
+       na.due_date as next_due_date, coalesce(na.overdue, false) as next_overdue
 from deals d
 join stages s on s.id = d.stage_id
 left join users u on u.id = d.owner_id
 left join companies c on c.id = d.company_id
+-- the deal's next open activity (index tasks_open_by_subject): one lateral in the same read
+left join lateral (
+    select t.kind, t.title, t.due_at, t.due_date,
+           t.due_at < now() or t.due_date < current_date as overdue
+    from tasks t
+    where t.tenant_id = d.tenant_id and t.subject_type = 'deal' and t.subject_id = d.id
+      and t.done_at is null
+    order by coalesce(t.due_at, t.due_date::timestamp at time zone 'UTC') nulls last,
+             t.created_at
+    limit 1
+) na on true
 """
 
 
@@ -45,6 +58,15 @@ def card_from_row(row: asyncpg.Record | dict[str, Any]) -> DealCard:
         lost_reason=row["lost_reason"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
+        next_activity=None
+        if row["next_title"] is None
+        else NextActivity(
+            kind=row["next_kind"],
+            title=row["next_title"],
+            due_at=row["next_due_at"],
+            due_date=row["next_due_date"],
+            overdue=bool(row["next_overdue"]),
+        ),
     )
 
 
