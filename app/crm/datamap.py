@@ -145,10 +145,12 @@ def _register() -> None:
             "tasks",
             OWNER,
             holds=("contact", "user"),
-            what="task titles about records, assignee and creator",
+            what="activities on records (to-dos, calls, meetings, emails): subject, time,"
+            " outcome, participant contacts, notes (encrypted), assignee and creator",
             access=not_exported_to_me,
             export="tasks.csv (admins: all; members: those they created or were given)",
-            erasure="tasks on the contact are deleted",
+            erasure="activities on the contact are deleted; the contact is removed from other"
+            " activities' participants and blanked in their notes",
             account_deletion="assignee and creator are cleared where they were the person",
             workspace_purge="deleted",
             tenant_scoped=True,
