@@ -191,6 +191,17 @@ async def edit_activity(current: Current, activity_id: UUID, form: ActivityEdit)
         )
         if not saved:  # the row lock makes this unreachable; never say "saved"
             raise RecordNotFound("activity")
+        handed = form.assignee_id not in (None, before["assignee_id"], current.user_id)
+        if handed and form.assignee_id is not None and not form.done:
+            await notify(
+                current.tenant_id,
+                form.assignee_id,
+                "task_assigned",
+                f"{current.name} assigned you a {KIND_WORDS[form.kind]} on "
+                f"{await subject_name(before['subject_type'], before['subject_id'])}",
+                form.title,
+                subject_link(before["subject_type"], before["subject_id"]),
+            )
         if changes:
             await record_activity(
                 current.tenant_id,

@@ -5,12 +5,12 @@ from __future__ import annotations
 from app.core.domain import Domain, NavEntry
 from app.crm import routes
 from app.crm.import_jobs import CRM_FUNCTIONS
-from app.crm.reminders import REMINDER_CRON, send_due_reminders
+from app.crm.reminders import REMINDER_CRON
 
 DOMAIN = Domain(
     name="crm",
     routes=routes.ROUTES,
-    jobs=(*CRM_FUNCTIONS, send_due_reminders),
+    jobs=CRM_FUNCTIONS,
     crons=(REMINDER_CRON,),
     nav=(
         NavEntry("main", "/app", "speedometer2", "Dashboard", order=10),

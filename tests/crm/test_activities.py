@@ -344,3 +344,19 @@ async def test_fetch_activity_of_another_tenant_is_none(
         row = await fetch_activity(conn, UUID(activity))
     assert row is not None
     assert open_activity_notes(row.notes_enc, tenant_a.tenant_id, row.id) == "private"
+
+
+async def test_handing_an_activity_to_a_colleague_notifies_them(
+    client_a: Any, tenant_a: Account
+) -> None:
+    colleague = await add_colleague(tenant_a, "Handed")
+    company = await make_company(client_a, "Pied Piper")
+    mine = {"title": "Demo the compression", "assignee_id": str(tenant_a.user_id)}
+    assert (await client_a.post_form(f"/records/company/{company}/tasks", mine)).status_code == 303
+    [activity] = await activity_ids(client_a, f"/companies/{company}")
+    handed = {**mine, "assignee_id": str(colleague.user_id), "version": "1"}
+    assert (await client_a.post_form(f"/tasks/{activity}/edit", handed)).status_code == 303
+    [note] = await notifications_of(colleague, tenant_a.tenant_id)
+    assert note["kind"] == "task_assigned" and "assigned you a task on Pied Piper" in note["title"]
+    page = (await client_a.get(f"/companies/{company}")).text
+    assert "changed the task “Demo the compression”: assignee" in page
