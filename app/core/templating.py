@@ -8,7 +8,7 @@ from typing import Any
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from jinja2_fragments import render_block
 
-from app.core import money
+from app.core import clock, money
 from app.core.domain import DOMAIN_NAMES, NavEntry, Slot
 from app.settings import ROOT
 
@@ -29,6 +29,8 @@ env = Environment(
 )
 env.filters["amount"] = money.amount  # {{ total|amount }} -> 12,500.00
 env.filters["money"] = money.money  # {{ total|money(currency) }} -> 12,500.00 EUR
+env.filters["local_time"] = clock.local_time  # {{ at|local_time(zone) }} -> 02 Dec 2026 14:30
+env.filters["local_input"] = clock.local_input  # a datetime-local input's value
 
 
 def render_html(template: str, context: dict[str, Any], block: str | None = None) -> str:

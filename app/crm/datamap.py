@@ -141,11 +141,13 @@ def _register() -> None:
         tenant_table(
             "tasks",
             OWNER,
-            ("contact", "user"),
-            "task titles about records, assignee and creator",
+            holds=("contact", "user"),
+            what="activities on records (to-dos, calls, meetings, emails): subject, time,"
+            " outcome, participant contacts, notes (encrypted), assignee and creator",
             access=not_exported_to_me,
             export="tasks.csv (admins: all; members: those they created or were given)",
-            erasure="tasks on the contact are deleted",
+            erasure="activities on the contact are deleted; the contact is removed from other"
+            " activities' participants and blanked in their notes",
             account_deletion="assignee and creator are cleared where they were the person",
             user_columns=("assignee_id", "created_by"),
             exports=(TASKS_FILE,),

@@ -9,7 +9,7 @@ from typing import Any
 from app.core.datamap import ExportFile as File
 from app.core.datamap import col, joined, utc
 from app.crm.notes import SUBJECTS
-from app.crm.secure import open_contact, open_note
+from app.crm.secure import open_activity_notes, open_contact, open_note
 
 
 def record_name(type_col: str, id_col: str) -> str:
@@ -129,28 +129,46 @@ NOTES_FILE = File(
     opener=_open_note_row,
 )
 
+
+def _open_activity_row(row: dict[str, Any]) -> dict[str, Any]:
+    row["Notes"] = open_activity_notes(row["_notes"], row["_tenant"], row["Task id"])
+    return row
+
+
 TASKS_FILE = File(
     "tasks.csv",
-    "Tasks on contacts, companies and deals.",
+    "Activities (to-dos, calls, meetings, emails) on contacts, companies and deals.",
     f'select t.subject_type as "Record type", {record_name("t.subject_type", "t.subject_id")}'
-    ' as "Record", t.title as "Task", t.due_date as "Due", a.name as "Assigned to",'
+    ' as "Record", t.kind as "Kind", t.title as "Task", t.due_date as "Due",'
+    f' {utc("t.due_at")} as "When (UTC)", t.duration_minutes as "Minutes",'
+    " t.outcome as \"Outcome\", (select string_agg(trim(p.first_name || ' ' || p.last_name),"
+    " '; ' order by p.last_name) from contacts p where p.id = any(t.participant_ids))"
+    ' as "Participants", null::text as "Notes", a.name as "Assigned to",'
     f' c.name as "Created by", {utc("t.done_at")} as "Done (UTC)",'
-    f' {utc("t.created_at")} as "Created (UTC)", t.id as "Task id"'
+    f' {utc("t.created_at")} as "Created (UTC)", t.id as "Task id",'
+    ' t.tenant_id as "_tenant", t.notes_enc as "_notes"'
     " from tasks t left join users a on a.id = t.assignee_id"
     " left join users c on c.id = t.created_by where {where}",
     (
         RECORD_TYPE,
         RECORD,
-        col("Task", "What needs doing."),
-        col("Due", "The due date (YYYY-MM-DD)."),
+        col("Kind", "task (a to-do), call, meeting or email."),
+        col("Task", "What needs doing, or what happened."),
+        col("Due", "The due date of a to-do (YYYY-MM-DD)."),
+        col("When (UTC)", "The time of a call, meeting or email."),
+        col("Minutes", "How long it took."),
+        col("Outcome", "connected, no_answer, left_voicemail, held, cancelled, sent, replied."),
+        col("Participants", "The contacts who took part."),
+        col("Notes", "Notes on it (stored encrypted, decrypted here)."),
         col("Assigned to", "Who should do it."),
         col("Created by", "Who added it."),
-        col("Done (UTC)", "When it was completed (empty: open)."),
+        col("Done (UTC)", "When it was completed or logged (empty: open)."),
         CREATED,
         col("Task id", "Odex's identifier of the task."),
     ),
     own_where="(t.created_by = $1 or t.assignee_id = $1)",
     order_by="t.created_at, t.id",
+    opener=_open_activity_row,
 )
 
 TIMELINE_FILE = File(

@@ -13,25 +13,27 @@ import asyncio
 import csv
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 from piccolo.querystring import QueryString
 
-from app.core.crypto import DecryptionError, decrypt_list, decrypt_text, encrypt_text
+from app.core.crypto import Binding, DecryptionError, decrypt_list, decrypt_text, encrypt_text
 from app.core.datamap import ContactRef, Subject
 from app.core.db import tenant_transaction
 from app.crm.import_queries import every_failed_import_row
 from app.crm.imports import import_path, open_csv
-from app.crm.queries import every_note, replace_in_timeline
+from app.crm.queries import replace_in_timeline
 from app.crm.secure import (
+    activity_notes_binding,
     import_error_binding,
     note_binding,
     open_contact,
     phone_key,
 )
-from app.crm.tables import Activity, Contact, CrmImport, CrmImportError, Note, Task
+from app.crm.tables import Activity, Contact, CrmImport, CrmImportError, Note
 
 ERASED = "[erased on request]"
 REDACTED = "[erased]"
@@ -102,56 +104,75 @@ def redact(text: str, patterns: Iterable[re.Pattern[str]]) -> str:
     return text
 
 
-async def redact_notes(tenant_id: UUID, patterns: list[re.Pattern[str]]) -> int:
-    """Rewrite every note of the workspace that matches, re-sealed to its row; returns count.
+async def redact_sealed(
+    tenant_id: UUID,
+    patterns: list[re.Pattern[str]],
+    table: str = "notes",
+    column: str = "body_enc",
+    binding: Callable[[UUID, Any], Binding] = note_binding,
+) -> int:
+    """Rewrite every sealed text of the workspace (note bodies, activities' notes) that
+    matches, re-sealed to its row; returns count.
 
-    Bodies are encrypted, so the database can't search them: each is opened in batches.
+    The texts are encrypted, so the database can't search them: each is opened in batches.
     """
     if not patterns:
         return 0
     changed = 0
     after = UUID(int=0)
     while True:
-        async with tenant_transaction(tenant_id):
-            rows = (
-                await Note.select(Note.id, Note.body_enc)
-                .where(Note.id > after)
-                .order_by(Note.id)
-                .limit(BATCH)
-                .lock_rows()
+        async with tenant_transaction(tenant_id) as conn:
+            rows = await conn.fetch(
+                f"select id, {column} as sealed from {table} where id > $1"
+                f" and {column} is not null order by id limit $2 for update",
+                after,
+                BATCH,
             )
             for row in rows:
-                binding = note_binding(tenant_id, row["id"])
+                bound = binding(tenant_id, row["id"])
                 try:
-                    body = decrypt_text(row["body_enc"], binding=binding)
+                    body = decrypt_text(row["sealed"], binding=bound)
                 except DecryptionError:
                     continue  # not readable here: nothing we could match either
                 new = redact(body, patterns)
                 if new != body:
-                    await Note.update(
-                        {
-                            Note.body_enc: encrypt_text(new, binding=binding),
-                            Note.updated_at: QueryString("now()"),
-                        }
-                    ).where(Note.id == row["id"])
+                    await conn.execute(
+                        f"update {table} set {column} = $2, updated_at = now() where id = $1",
+                        row["id"],
+                        encrypt_text(new, binding=bound),
+                    )
                     changed += 1
         if len(rows) < BATCH:
             return changed
         after = rows[-1]["id"]
 
 
+async def redact_notes(tenant_id: UUID, patterns: list[re.Pattern[str]]) -> int:
+    """Notes and activities' notes of the workspace with `patterns` blanked; returns count."""
+    return await redact_sealed(tenant_id, patterns) + await redact_sealed(
+        tenant_id, patterns, "tasks", "notes_enc", activity_notes_binding
+    )
+
+
 async def count_notes_matching(tenant_id: UUID, patterns: list[re.Pattern[str]]) -> int:
-    """How many notes of the workspace still match (the deletion report's check)."""
+    """How many notes (and activities' notes) of the workspace still match (the deletion
+    report's check)."""
     if not patterns:
         return 0
     found = 0
+    sources: list[tuple[str, Callable[[UUID, Any], Binding]]] = [
+        ("select id, body_enc as sealed from notes", note_binding),
+        ("select id, notes_enc as sealed from tasks where notes_enc is not null",
+         activity_notes_binding),
+    ]  # fmt: skip
     async with tenant_transaction(tenant_id) as conn:
-        async for note in every_note(conn):
-            try:
-                body = decrypt_text(note.body_enc, binding=note_binding(tenant_id, note.id))
-            except DecryptionError:
-                continue
-            found += any(p.search(body) for p in patterns)
+        for sql, binding in sources:
+            async for row in conn.cursor(sql):
+                try:
+                    body = decrypt_text(row["sealed"], binding=binding(tenant_id, row["id"]))
+                except DecryptionError:
+                    continue
+                found += any(p.search(body) for p in patterns)
     return found
 
 
@@ -170,13 +191,18 @@ async def erase_notes(contact: ContactRef) -> int:
 
 
 async def erase_tasks(contact: ContactRef) -> int:
-    async with tenant_transaction(contact.tenant_id):
-        deleted = await (
-            Task.delete()
-            .where((Task.subject_type == "contact") & (Task.subject_id == contact.contact_id))
-            .returning(Task.id)
+    """Activities on the contact go; in others the contact stops being a participant."""
+    async with tenant_transaction(contact.tenant_id) as conn:
+        status = await conn.execute(
+            "delete from tasks where subject_type = 'contact' and subject_id = $1",
+            contact.contact_id,
         )
-    return len(deleted)
+        taken = await conn.execute(
+            "update tasks set participant_ids = array_remove(participant_ids, $1),"
+            " updated_at = now() where $1 = any(participant_ids)",
+            contact.contact_id,
+        )
+    return int(status.split()[-1]) + int(taken.split()[-1])
 
 
 async def erase_timeline(contact: ContactRef) -> int:

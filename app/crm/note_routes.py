@@ -1,4 +1,4 @@
-"""Notes and tasks on any record (contact, company, deal) and the "my tasks" page."""
+"""Notes on any record (contact, company, deal); the record pages that show refused forms."""
 
 from __future__ import annotations
 
@@ -7,16 +7,16 @@ from functools import partial
 from typing import Any
 from uuid import UUID
 
-from litestar import Response, get, post
+from litestar import Response, post
 
 from app.accounts.schemas import Current
 from app.core.errors import FormInvalid, RecordNotFound
 from app.core.forms import read_form
-from app.core.web import get_session, redirect, render
+from app.core.web import get_session, redirect
 from app.crm import notes
 from app.crm.company_routes import render_company
 from app.crm.contact_routes import render_contact
-from app.crm.schemas import NextPage, NoteForm, TaskForm
+from app.crm.schemas import NoteForm
 from app.crm.web import Req
 
 RecordPage = Callable[[Req, Current, UUID, dict[str, Any]], Awaitable[Response[str]]]
@@ -31,7 +31,7 @@ def register_record_page(subject_type: str, page: RecordPage) -> None:
     RECORD_PAGES[subject_type] = page
 
 
-async def _record_page(
+async def record_page(
     request: Req,
     current: Current,
     subject_type: str,
@@ -49,7 +49,7 @@ async def _record_page(
     return await RECORD_PAGES[subject_type](request, current, subject_id, extra)
 
 
-def _check_type(subject_type: str) -> None:
+def check_type(subject_type: str) -> None:
     if subject_type not in notes.SUBJECTS:
         raise RecordNotFound(subject_type)
 
@@ -58,8 +58,8 @@ def _check_type(subject_type: str) -> None:
 async def note_create(
     request: Req, current: Current, subject_type: str, subject_id: UUID
 ) -> Response[str]:
-    _check_type(subject_type)
-    page = partial(_record_page, request, current, subject_type, subject_id, "note")
+    check_type(subject_type)
+    page = partial(record_page, request, current, subject_type, subject_id, "note")
     form = await read_form(request, NoteForm, page=page)
     await notes.add_note(current, subject_type, subject_id, form.body)
     get_session(request).flash("success", "Note added.")
@@ -73,39 +73,4 @@ async def note_delete(request: Req, current: Current, note_id: UUID) -> Response
     return redirect(request, notes.subject_link(subject_type, subject_id))
 
 
-@post("/records/{subject_type:str}/{subject_id:uuid}/tasks")
-async def task_create(
-    request: Req, current: Current, subject_type: str, subject_id: UUID
-) -> Response[str]:
-    _check_type(subject_type)
-    page = partial(_record_page, request, current, subject_type, subject_id, "task")
-    form = await read_form(request, TaskForm, page=page)
-    await notes.add_task(current, subject_type, subject_id, form)
-    get_session(request).flash("success", "Task added.")
-    return redirect(request, notes.subject_link(subject_type, subject_id))
-
-
-async def _set_done(request: Req, current: Current, task_id: UUID, done: bool) -> Response[str]:
-    back = (await read_form(request, NextPage)).next
-    task = await notes.set_task_done(current, task_id, done)
-    get_session(request).flash("success", "Task done." if done else "Task reopened.")
-    target = back or None
-    return redirect(request, target or notes.subject_link(task["subject_type"], task["subject_id"]))
-
-
-@post("/tasks/{task_id:uuid}/done")
-async def task_done(request: Req, current: Current, task_id: UUID) -> Response[str]:
-    return await _set_done(request, current, task_id, True)
-
-
-@post("/tasks/{task_id:uuid}/reopen")
-async def task_reopen(request: Req, current: Current, task_id: UUID) -> Response[str]:
-    return await _set_done(request, current, task_id, False)
-
-
-@get("/tasks")
-async def my_tasks(request: Req, current: Current) -> Response[str]:
-    return render(request, "crm/tasks.html", {"tasks": await notes.my_open_tasks(current)})
-
-
-ROUTES = [note_create, note_delete, task_create, task_done, task_reopen, my_tasks]
+ROUTES = [note_create, note_delete]

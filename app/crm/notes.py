@@ -1,4 +1,5 @@
-"""Notes and tasks on contacts, companies and deals; @mentions and assignments notify people.
+"""Notes on contacts, companies and deals (activities: app/crm/activities.py); @mentions
+notify people.
 
 Note bodies are stored encrypted (notes.body_enc, app/crm/secure.py): mentions are read from the
 plaintext before it is sealed, and the mention notification names the record, not the note.
@@ -8,16 +9,16 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import date
 from typing import Any
 from uuid import UUID
 
 from app.accounts.schemas import Current
+from app.core.clock import user_zone
 from app.core.db import tenant_transaction
 from app.core.errors import Forbidden, RecordNotFound
 from app.crm.activity import record_activity
-from app.crm.common import Person, check_member, conn, members
-from app.crm.schemas import TaskForm
+from app.crm.common import Person, conn, members
+from app.crm.schemas import OUTCOMES, ActivityForm, TaskForm
 from app.crm.secure import open_note, seal_note
 from app.notifications.services import notify
 
@@ -122,78 +123,16 @@ async def delete_note(current: Current, note_id: UUID) -> tuple[str, UUID]:
 
 
 async def add_task(current: Current, subject_type: str, subject_id: UUID, form: TaskForm) -> UUID:
-    """Add a task; the assignee (when not the creator) gets a "task_assigned" notification."""
-    title, due, assignee = form.title, form.due_date, form.assignee_id
-    task_id = uuid.uuid4()
-    async with tenant_transaction(current.tenant_id, current.user_id) as c:
-        name = await subject_name(subject_type, subject_id)
-        await check_member(assignee, "assignee_id", "someone")
-        await c.execute(
-            "insert into tasks (id, tenant_id, subject_type, subject_id, title, due_date,"
-            " assignee_id, created_by) values ($1, $2, $3, $4, $5, $6, $7, $8)",
-            task_id,
-            current.tenant_id,
-            subject_type,
-            subject_id,
-            title,
-            due,
-            assignee,
-            current.user_id,
-        )
-        await record_activity(
-            current.tenant_id,
-            current.user_id,
-            subject_type,
-            subject_id,
-            "task",
-            f"added the task “{title}”",
-        )
-        if assignee is not None and assignee != current.user_id:
-            when = f" (due {due.isoformat()})" if due else ""
-            await notify(
-                current.tenant_id,
-                assignee,
-                "task_assigned",
-                f"{current.name} assigned you a task on {name}",
-                f"{title}{when}",
-                subject_link(subject_type, subject_id),
-            )
-    return task_id
+    """Add a to-do (the seed's and older callers' form); see activities.add_activity."""
+    from app.crm.activities import add_activity
+
+    activity = ActivityForm(title=form.title, due_date=form.due_date, assignee_id=form.assignee_id)
+    return await add_activity(current, subject_type, subject_id, activity)
 
 
-async def set_task_done(current: Current, task_id: UUID, done: bool) -> dict[str, Any]:
-    async with tenant_transaction(current.tenant_id, current.user_id) as c:
-        row = await c.fetchrow(
-            "update tasks set done_at = case when $2 then coalesce(done_at, now()) end,"
-            " updated_at = now() where id = $1 returning *",
-            task_id,
-            done,
-        )
-        if row is None:
-            raise RecordNotFound("task")
-        await record_activity(
-            current.tenant_id,
-            current.user_id,
-            row["subject_type"],
-            row["subject_id"],
-            "task",
-            f"{'completed' if done else 'reopened'} the task “{row['title']}”",
-        )
-    return dict(row)
-
-
-async def delete_task(current: Current, task_id: UUID) -> tuple[str, UUID]:
-    async with tenant_transaction(current.tenant_id, current.user_id) as c:
-        row = await c.fetchrow("delete from tasks where id = $1 returning *", task_id)
-        if row is None:
-            raise RecordNotFound("task")
-    return str(row["subject_type"]), row["subject_id"]
-
-
-async def notes_and_tasks(subject_type: str, subject_id: UUID) -> dict[str, Any]:
-    """Notes (newest first) and tasks (open first, by due date) inside a tenant transaction."""
-    c = conn()
-    notes = await c.fetch(
+async def record_notes(subject_type: str, subject_id: UUID) -> list[dict[str, Any]]:
+    """A record's notes, newest first, inside a tenant transaction."""
+    notes = await conn().fetch(
         "select n.id, n.tenant_id, n.body_enc, n.created_at, n.author_id,"
         " coalesce(u.name, 'Someone') as author"
         " from notes n left join users u on u.id = n.author_id"
@@ -201,50 +140,32 @@ async def notes_and_tasks(subject_type: str, subject_id: UUID) -> dict[str, Any]
         subject_type,
         subject_id,
     )
-    tasks = await c.fetch(
-        "select t.*, u.name as assignee_name from tasks t left join users u on u.id = t.assignee_id"
-        " where t.subject_type = $1 and t.subject_id = $2"
-        " order by t.done_at is not null, t.due_date nulls last, t.created_at limit 200",
-        subject_type,
-        subject_id,
+    return [open_note(n) for n in notes]
+
+
+async def contact_choices() -> list[tuple[UUID, str]]:
+    """(id, name) of the workspace's contacts, for an activity's participants."""
+    rows = await conn().fetch(
+        "select id, trim(first_name || ' ' || last_name) as name from contacts"
+        " order by lower(last_name), lower(first_name), id limit 500"
     )
-    return {"notes": [open_note(n) for n in notes], "tasks": [dict(t) for t in tasks]}
-
-
-async def my_open_tasks(current: Current, limit: int = 200) -> list[dict[str, Any]]:
-    """Open tasks assigned to the current user, soonest due first, with their record's name."""
-    async with tenant_transaction(current.tenant_id, current.user_id) as c:
-        rows = await c.fetch(
-            "select t.*, coalesce(nullif(trim(ct.first_name || ' ' || ct.last_name), ''),"
-            " co.name, d.title, initcap(t.subject_type)) as subject_name from tasks t"
-            " left join contacts ct on t.subject_type = 'contact' and ct.id = t.subject_id"
-            " left join companies co on t.subject_type = 'company' and co.id = t.subject_id"
-            " left join deals d on t.subject_type = 'deal' and d.id = t.subject_id"
-            " where t.tenant_id = $1 and t.assignee_id = $2 and t.done_at is null"
-            " order by t.due_date nulls last, t.id limit $3",
-            current.tenant_id,
-            current.user_id,
-            limit,
-        )
-    today = date.today()
-    return [
-        {
-            **dict(r),
-            "link": subject_link(r["subject_type"], r["subject_id"]),
-            "overdue": r["due_date"] is not None and r["due_date"] < today,
-        }
-        for r in rows
-    ]
+    return [(r["id"], r["name"] or "(no name)") for r in rows]
 
 
 async def subject_panel(current: Current, subject_type: str, subject_id: UUID) -> dict[str, Any]:
-    """Notes, tasks, timeline and members for a record's detail page (one transaction)."""
+    """Notes, activities, timeline, members and contacts for a record's detail page (one
+    transaction)."""
+    from app.crm.activities import record_panel
     from app.crm.activity import timeline
 
     async with tenant_transaction(current.tenant_id, current.user_id):
-        panel = await notes_and_tasks(subject_type, subject_id)
+        panel: dict[str, Any] = {"notes": await record_notes(subject_type, subject_id)}
+        panel["tasks"] = await record_panel(subject_type, subject_id)
         panel["timeline"] = await timeline(subject_type, subject_id)
         panel["members"] = await members()
+        panel["contacts"] = await contact_choices()
+    panel["zone"] = user_zone(current)
+    panel["outcomes"] = OUTCOMES
     panel["subject_type"] = subject_type
     panel["subject_id"] = subject_id
     return panel

@@ -4,6 +4,7 @@ from typing import Any
 
 from app.accounts.deps import routes_at
 from app.core.access import Level
+from app.crm.activity_routes import ROUTES as ACTIVITY_ROUTES
 from app.crm.company_routes import ROUTES as COMPANY_ROUTES
 from app.crm.contact_routes import ROUTES as CONTACT_ROUTES
 from app.crm.dashboard_routes import ROUTES as DASHBOARD_ROUTES
@@ -13,6 +14,13 @@ from app.crm.note_routes import ROUTES as NOTE_ROUTES
 ROUTES: list[Any] = [
     routes_at(
         Level.MEMBER,
-        [*DASHBOARD_ROUTES, *CONTACT_ROUTES, *COMPANY_ROUTES, *NOTE_ROUTES, *IMPORT_ROUTES],
+        [
+            *DASHBOARD_ROUTES,
+            *CONTACT_ROUTES,
+            *COMPANY_ROUTES,
+            *NOTE_ROUTES,
+            *ACTIVITY_ROUTES,
+            *IMPORT_ROUTES,
+        ],
     )
 ]

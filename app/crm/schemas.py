@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated
 from uuid import UUID
 
@@ -12,10 +12,14 @@ from app.core.forms import (
     Day,
     Domain,
     Emails,
+    Flag,
     Form,
+    Integer,
+    Moment,
     Numbered,
     Phones,
     Ref,
+    Refs,
     Tags,
     Text,
     Version,
@@ -103,8 +107,63 @@ class TaskForm(Form):
     assignee_id: Annotated[UUID | None, Ref("Choose someone from your workspace.")] = None
 
 
+ACTIVITY_KINDS = ("task", "call", "meeting", "email")
+# outcome -> (its words, the kinds it fits)
+OUTCOMES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "connected": ("Connected", ("call",)),
+    "no_answer": ("No answer", ("call",)),
+    "left_voicemail": ("Left voicemail", ("call",)),
+    "held": ("Held", ("meeting",)),
+    "cancelled": ("Cancelled", ("meeting", "call")),
+    "sent": ("Sent", ("email",)),
+    "replied": ("Replied", ("email",)),
+}
+UNKNOWN_CONTACT = "Choose participants from your workspace's contacts."
+
+
+class ActivityForm(Form, kw_only=True):
+    """A call, meeting, email or to-do on a record: planned (a due time) or logged (done)."""
+
+    kind: Annotated[str, Choice("the kind of activity", ACTIVITY_KINDS)] = "task"
+    title: Annotated[str, Text("the subject", 300, required=True)]
+    due_date: Annotated[date | None, Day("the due date")] = None
+    due_at: Annotated[datetime | None, Moment("the date and time")] = None
+    duration_minutes: Annotated[int | None, Integer("the duration in minutes", 0, 1440)] = None
+    outcome: Annotated[str, Choice("the outcome", tuple(OUTCOMES), required=False)] = ""
+    participant_ids: Annotated[list[UUID], Refs(UNKNOWN_CONTACT, 50)] = []
+    notes: Annotated[str, Text("the notes", 10000, multiline=True)] = ""
+    assignee_id: Annotated[UUID | None, Ref("Choose someone from your workspace.")] = None
+    done: Annotated[bool, Flag("done")] = False
+
+    def problems(self) -> dict[str, str]:
+        if self.outcome and self.kind not in OUTCOMES[self.outcome][1]:
+            words = OUTCOMES[self.outcome][0]
+            return {"outcome": f"“{words}” is not an outcome of {self.kind}s. Choose another."}
+        return {}
+
+
+class ActivityEdit(ActivityForm, kw_only=True):
+    """An edit names the version it was made from."""
+
+    version: Annotated[int, Version()]
+
+
+class ActivityDelete(Form, kw_only=True):
+    """A delete of the activity as the page showed it, and where to go back to."""
+
+    version: Annotated[int, Version()]
+    next: Annotated[str, Choice("the page", ("", "/tasks"), lenient=True, required=False)] = ""
+
+
+class AgendaQuery(Form):
+    """The agenda's filter (admins may see everyone's) and page."""
+
+    who: Annotated[str, Choice("whose", ("mine", "everyone"), lenient=True)] = "mine"
+    page: Annotated[int | None, Integer("the page", 1, 10_000, lenient=True)] = None
+
+
 class NextPage(Form):
-    """Where a task's done/reopen button returns to."""
+    """Where a task's done/reopen/delete button returns to."""
 
     next: Annotated[str, Choice("the page", ("", "/tasks"), lenient=True, required=False)] = ""
 

@@ -3,10 +3,11 @@
 Emails and phones are stored as ``emails_enc`` / ``phones_enc`` (text[] of AES-256-GCM
 ciphertexts, app/core/crypto.py) beside ``emails_bidx`` / ``phones_bidx`` (text[] of keyed
 HMACs) so that an exact email or phone number typed into the search box still finds the contact.
-Note bodies are ``notes.body_enc``, the cells of a failed CSV import row
-``crm_import_errors.raw``. Every value is bound to its tenant, table, column and row id
-(crypto.Binding): copied into another row it no longer decrypts. Importing this module
-registers the columns for the key rotation job (it is listed in crypto.ENCRYPTION_MODULES).
+Note bodies are ``notes.body_enc``, activities' notes ``tasks.notes_enc``, the cells of a
+failed CSV import row ``crm_import_errors.raw``. Every value is bound to its tenant, table,
+column and row id (crypto.Binding): copied into another row it no longer decrypts. Importing
+this module registers the columns for the key rotation job (it is listed in
+crypto.ENCRYPTION_MODULES).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from app.core.crypto import (
 register_encrypted_column("contacts", "emails_enc", is_array=True)
 register_encrypted_column("contacts", "phones_enc", is_array=True)
 register_encrypted_column("notes", "body_enc")
+register_encrypted_column("tasks", "notes_enc")  # an activity's notes (a call's, a meeting's)
 register_encrypted_column("crm_import_errors", "raw", is_array=True)  # a failed CSV row's cells
 
 SENSITIVE = ("emails", "phones")  # contact fields never written to the timeline in clear
@@ -117,6 +119,24 @@ def open_note(row: Any, tenant_id: UUID | None = None) -> dict[str, Any]:
     tenant = tenant_id or data.get("tenant_id")
     data["body"] = decrypt_text(data.pop("body_enc"), binding=note_binding(tenant, data["id"]))
     return data
+
+
+def activity_notes_binding(tenant_id: UUID | None, activity_id: object) -> Binding:
+    return bind("tasks", "notes_enc", activity_id, tenant_id)
+
+
+def seal_activity_notes(notes: str, tenant_id: UUID, activity_id: UUID) -> str | None:
+    """An activity's notes sealed to its row (None when there are none)."""
+    if not notes:
+        return None
+    return encrypt_text(notes, binding=activity_notes_binding(tenant_id, activity_id))
+
+
+def open_activity_notes(sealed: str | None, tenant_id: UUID, activity_id: UUID) -> str:
+    """An activity's notes in clear ("" when there are none)."""
+    if not sealed:
+        return ""
+    return decrypt_text(sealed, binding=activity_notes_binding(tenant_id, activity_id))
 
 
 def import_error_binding(tenant_id: UUID | None, error_id: object) -> Binding:

@@ -54,14 +54,23 @@ class Note(TenantRow, Stamped, Table, tablename="notes"):
     body_enc = Text()  # ciphertext (app/crm/secure.py)
 
 
-class Task(TenantRow, Stamped, Table, tablename="tasks"):
+class Task(TenantRow, Versioned, Stamped, Table, tablename="tasks"):
+    """An activity on a record: a to-do, call, meeting or email; planned (due) or logged (done)."""
+
     subject_type = Text()
     subject_id = UUID()
+    kind = Text(default="task")  # task | call | meeting | email
     title = Text()
-    due_date = Date(null=True, default=None)
+    due_date = Date(null=True, default=None)  # a dated to-do (reminded in the morning)
+    due_at = Timestamptz(null=True, default=None)  # a timed one (reminded at that time)
+    duration_minutes = Integer(null=True, default=None)
+    outcome = Text(null=True, default=None)
+    participant_ids = Array(base_column=UUID())  # contacts of the workspace
+    notes_enc = Text(null=True, default=None)  # ciphertext (app/crm/secure.py)
     assignee_id = UUID(null=True, default=None)
     created_by = UUID(null=True, default=None)
     done_at = Timestamptz(null=True, default=None)
+    reminded_at = Timestamptz(null=True, default=None)  # set with the reminder, once
 
 
 class CrmImport(TenantRow, Stamped, Table, tablename="crm_imports"):

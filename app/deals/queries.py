@@ -13,22 +13,54 @@ import msgspec
 
 from app.core.paging import Params, SortSpec, keyset_page, like_pattern
 from app.core.rows import Row, row_as, rows_as
-from app.deals.schemas import Column, ContactRef, DealCard, DealPage, StageInfo
+from app.deals.schemas import (
+    Column,
+    ContactRef,
+    DealCard,
+    DealPage,
+    StageInfo,
+)
 
 CARD_SELECT = """
 select d.id, d.title, d.amount, d.currency, d.pipeline_id, d.stage_id,
        s.name as stage_name, s.kind as stage_kind, d.position, d.version,
        d.expected_close_date, d.owner_id, u.name as owner_name,
-       d.company_id, c.name as company_name, d.lost_reason, d.created_at, d.updated_at
+       d.company_id, c.name as company_name, d.lost_reason, d.created_at, d.updated_at,
+       na.kind as next_kind, na.title as next_title, na.due_at as next_due_at,
+       na.due_date as next_due_date, coalesce(na.overdue, false) as next_overdue
 from deals d
 join stages s on s.id = d.stage_id
 left join users u on u.id = d.owner_id
 left join companies c on c.id = d.company_id
+-- the deal's next open activity (index tasks_open_by_subject): one lateral in the same read
+left join lateral (
+    select t.kind, t.title, t.due_at, t.due_date,
+           t.due_at < now() or t.due_date < current_date as overdue
+    from tasks t
+    where t.tenant_id = d.tenant_id and t.subject_type = 'deal' and t.subject_id = d.id
+      and t.done_at is null
+    order by coalesce(t.due_at, t.due_date::timestamp at time zone 'UTC') nulls last,
+             t.created_at
+    limit 1
+) na on true
 """
 
 
 def card_from_row(row: Row) -> DealCard:
-    return row_as(DealCard, row)
+    """A card from CARD_SELECT's row (its `next_*` columns: the deal's next open activity)."""
+    values: dict[str, object] = dict(row.items())
+    values["next_activity"] = (
+        None
+        if values.get("next_title") is None
+        else {
+            "kind": values["next_kind"],
+            "title": values["next_title"],
+            "due_at": values["next_due_at"],
+            "due_date": values["next_due_date"],
+            "overdue": bool(values["next_overdue"]),
+        }
+    )
+    return row_as(DealCard, values)
 
 
 async def deal_card(conn: asyncpg.Connection, deal_id: UUID) -> DealCard | None:

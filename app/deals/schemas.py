@@ -33,6 +33,16 @@ class PipelineInfo(msgspec.Struct, frozen=True):
     version: int = 1
 
 
+class NextActivity(msgspec.Struct, frozen=True):
+    """A deal's next open activity (soonest due) as its card shows it."""
+
+    kind: str
+    title: str
+    due_at: datetime | None
+    due_date: date | None
+    overdue: bool
+
+
 class DealCard(msgspec.Struct, frozen=True):
     """What a board card and a list row show."""
 
@@ -54,6 +64,7 @@ class DealCard(msgspec.Struct, frozen=True):
     lost_reason: str | None
     created_at: datetime
     updated_at: datetime
+    next_activity: NextActivity | None = None
 
 
 class Column(msgspec.Struct, frozen=True):

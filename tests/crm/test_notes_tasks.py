@@ -132,4 +132,4 @@ async def test_note_and_task_bad_input(client_a: Any, client_b: Any, tenant_b: A
     missing = await client_a.post_form(f"/records/contact/{uuid.uuid4()}/notes", {"body": "hi"})
     assert missing.status_code == 404
     page = await client_a.get(f"/companies/{company}")
-    assert "No notes yet." in page.text and "No tasks yet." in page.text
+    assert "No notes yet." in page.text and "No activities yet." in page.text

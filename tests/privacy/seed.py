@@ -8,7 +8,7 @@ from uuid import UUID
 
 from app.core.crypto import encrypt_text
 from app.core.db import tenant_transaction
-from app.crm.secure import seal_contact
+from app.crm.secure import seal_activity_notes, seal_contact
 
 # Cells a spreadsheet would run, plus quoting traps.
 FORMULA = '=HYPERLINK("http://evil.example","x")'
@@ -47,6 +47,18 @@ async def seed_crm(tenant_id: UUID, user_id: UUID, tag: str, contacts: int = 3) 
             "values ($1, $2, 'contact', $3, $4, $5)",
             uuid.uuid4(), tenant_id, target, f"Send Jane {tag} the offer", user_id,
         )  # fmt: skip
+        call = uuid.uuid4()  # a logged call on the company with the contact taking part
+        await conn.execute(
+            "insert into tasks (id, tenant_id, subject_type, subject_id, kind, title, due_at,"
+            " duration_minutes, outcome, participant_ids, notes_enc, created_by, done_at,"
+            " created_at) values ($1, $2, 'company', $3, 'call', $4, now(), 15, 'connected',"
+            " $5, $6, $7, now(), now() + interval '1 second')",
+            call, tenant_id, company, f"Pricing call {tag}", [target],
+            seal_activity_notes(f"Jane1 {tag} Doe {tag} asked about volume pricing", tenant_id,
+                                call),
+            user_id,
+        )  # fmt: skip
+        ids["call"] = call
         await conn.execute(
             "insert into activities (id, tenant_id, subject_type, subject_id, actor_id, action, "
             "summary, changes) values ($1, $2, 'contact', $3, $4, 'created', $5, $6::jsonb)",

@@ -10,7 +10,7 @@ from uuid import UUID
 from app.core.crypto import decrypt_text, encrypt_text
 from app.core.db import tenant_transaction
 from app.crm.imports import import_path
-from app.crm.secure import import_error_binding, note_binding, seal_list
+from app.crm.secure import import_error_binding, note_binding, open_activity_notes, seal_list
 from app.notifications.services import notify
 from tests.crm.test_import import import_id_of, upload
 from tests.helpers import Account
@@ -125,6 +125,12 @@ async def test_erasure_leaves_no_trace(
     assert NAME not in mention and EMAIL not in mention.lower() and "@Bob" in mention
     assert mention.count("[erased]") == 2
     assert await _body(tenant, a["other"]) == "Nothing about anyone."
+    # the logged call on the company: the person no longer takes part nor is named in its notes
+    async with tenant_transaction(tenant) as conn:
+        call = await conn.fetchrow("select * from tasks where id = $1", a["call"])
+    assert call["participant_ids"] == []
+    notes = open_activity_notes(call["notes_enc"], tenant, a["call"])
+    assert NAME not in notes and "asked about volume pricing" in notes
 
     # workspace B: the same kind of person, untouched
     async with tenant_transaction(tenant_b.tenant_id) as conn:
@@ -132,3 +138,9 @@ async def test_erasure_leaves_no_trace(
         assert await conn.fetchval("select count(*) from crm_import_errors") == 2
     assert import_path(tenant_b.tenant_id, UUID(b_upload)).exists()
     assert "Jane1 bravo Doe bravo" in await _body(tenant_b.tenant_id, b["mention"])
+    async with tenant_transaction(tenant_b.tenant_id) as conn:
+        b_call = await conn.fetchrow("select * from tasks where id = $1", b["call"])
+    assert b_call["participant_ids"] == [b["target"]]
+    assert "Jane1 bravo Doe bravo" in open_activity_notes(
+        b_call["notes_enc"], tenant_b.tenant_id, b["call"]
+    )

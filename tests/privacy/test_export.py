@@ -112,8 +112,11 @@ async def test_admin_export_is_readable_complete_and_safe(
     note = rows_of(archive, "notes.csv")[0]
     assert note["Record"] == "Jane1 alpha Doe alpha" and "divorce" in note["Note"]
     assert note["Author"] == tenant_a.name and note["Record type"] == "contact"
-    task = rows_of(archive, "tasks.csv")[0]
+    task, call = rows_of(archive, "tasks.csv")[:2]
     assert task["Record"] == "Jane1 alpha Doe alpha" and task["Created by"] == tenant_a.name
+    assert (call["Kind"], call["Outcome"], call["Minutes"]) == ("call", "connected", "15")
+    assert call["Participants"] == "Jane1 alpha Doe alpha" and call["Record"] == "Acme alpha"
+    assert "volume pricing" in call["Notes"]  # decrypted
     lines = rows_of(archive, "invoice_lines.csv")
     assert {line["Invoice number"] for line in lines} == {"1"}
     assert lines[0]["Description"] == "'@SUM(A1) line 1 alpha" and lines[0]["Net amount"] == "50.00"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -273,6 +273,30 @@ class Day(Rule):
                 f"Enter {self.label} between the years {self.first_year} and {self.last_year}."
             )
         return parsed
+
+
+class Moment(Rule):
+    """A wall-clock date and time (YYYY-MM-DDTHH:MM, a datetime-local input), naive: the
+    service reads it in the user's time zone (app/core/clock.py); None when left empty."""
+
+    def __init__(self, label: str, *, first_year: int = 1900, last_year: int = 2200) -> None:
+        self.label, self.first_year, self.last_year = label, first_year, last_year
+
+    def read(self, values: list[str]) -> datetime | None:
+        raw = storable(self.one(values), self.label).strip()
+        if not raw:
+            return None
+        try:
+            parsed = datetime.fromisoformat(raw)
+        except ValueError as exc:
+            raise Invalid(f"Enter {self.label} as a date and time (YYYY-MM-DD HH:MM).") from exc
+        if parsed.tzinfo is not None:
+            raise Invalid(f"Enter {self.label} as a date and time (YYYY-MM-DD HH:MM).")
+        if not self.first_year <= parsed.year <= self.last_year:
+            raise Invalid(
+                f"Enter {self.label} between the years {self.first_year} and {self.last_year}."
+            )
+        return parsed.replace(second=0, microsecond=0)
 
 
 class Flag(Rule):
