@@ -27,7 +27,9 @@ class ConsentForm(Form):
 
 
 class AcknowledgeForm(Form):
-    version: Annotated[
+    # not `version`: the banner is on every page, beside record forms whose `version` field
+    # carries the record's version (no-lost-update checks)
+    policy_version: Annotated[
         int,
         Integer(
             "the policy version",

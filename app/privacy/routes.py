@@ -86,7 +86,7 @@ async def consent_submit(request: Req) -> Response[str]:
 @post("/privacy/acknowledge")
 async def acknowledge_submit(request: Req, current: Current) -> Response[str]:
     form = await read_form(request, AcknowledgeForm)
-    await policy.acknowledge(current.user_id, form.version)
+    await policy.acknowledge(current.user_id, form.policy_version)
     state = state_of(request.scope)
     if state is not None:
         state.policy_notice = None

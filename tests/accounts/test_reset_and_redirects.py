@@ -128,7 +128,9 @@ async def test_no_next_parameter_leads_off_site(
     for target in OFF_SITE:
         consent = await client_a.post_form("/privacy/consent", {"choice": "reject", "next": target})
         assert consent.headers["location"] == "/app", repr(target)
-        ack = await client_a.post_form("/privacy/acknowledge", {"version": "x", "next": target})
+        ack = await client_a.post_form(
+            "/privacy/acknowledge", {"policy_version": "x", "next": target}
+        )
         assert "evil" not in ack.headers.get("location", ""), repr(target)
     async with browser_client(app) as client:
         for target in OFF_SITE[:6]:

@@ -118,7 +118,9 @@ async def test_publish_notifies_every_user_exactly_once(
     # the banner shows until acknowledged; /privacy lists the upcoming version with its date
     page = await client_b.get("/app")
     assert 'id="policy-banner"' in page.text and "We add a new email processor." in page.text
-    await client_b.post_form("/privacy/acknowledge", {"version": str(version), "next": "/app"})
+    await client_b.post_form(
+        "/privacy/acknowledge", {"policy_version": str(version), "next": "/app"}
+    )
     page = await client_b.get("/app")
     assert 'id="policy-banner"' not in page.text
     assert 'id="policy-banner"' in (await client_a.get("/app")).text  # A has not acknowledged
