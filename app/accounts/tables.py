@@ -37,6 +37,8 @@ class User(Table, tablename="users"):
     password_hash = Text()
     email_verified_at = Timestamptz(null=True, default=None)
     is_staff = Boolean(default=False)
+    time_zone = Text(default="UTC")
+    locale = Text(default="en-GB")
     created_at = Timestamptz()
     updated_at = Timestamptz()
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from app.accounts.schemas import Current
+from app.core import formats
 from app.core.db import tenant_transaction
 from app.crm.notes import subject_link
 
@@ -51,7 +51,8 @@ class Dashboard:
 async def load_dashboard(current: Current) -> Dashboard:
     """One tenant transaction, a handful of indexed aggregate queries (tenant_id leads)."""
     board = Dashboard()
-    month_start = date.today().replace(day=1)
+    today = formats.today(current.time_zone)  # the reader's day and month
+    month_start = today.replace(day=1)
     async with tenant_transaction(current.tenant_id, current.user_id) as conn:
         board.contacts = await conn.fetchval("select count(*) from contacts")
         board.companies = await conn.fetchval("select count(*) from companies")
@@ -75,7 +76,7 @@ async def load_dashboard(current: Current) -> Dashboard:
             {
                 **dict(t),
                 "link": subject_link(t["subject_type"], t["subject_id"]),
-                "overdue": t["due_date"] is not None and t["due_date"] < date.today(),
+                "overdue": t["due_date"] is not None and t["due_date"] < today,
             }
             for t in tasks
         ]

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import date
 from typing import Any
 from uuid import UUID
 
 from app.accounts.schemas import Current
+from app.core import formats
 from app.core.db import tenant_transaction
 from app.core.errors import Forbidden, RecordNotFound
 from app.crm.activity import record_activity
@@ -226,7 +226,7 @@ async def my_open_tasks(current: Current, limit: int = 200) -> list[dict[str, An
             current.user_id,
             limit,
         )
-    today = date.today()
+    today = formats.today()  # the reader's today (their time zone)
     return [
         {
             **dict(r),

@@ -26,6 +26,7 @@ from app.deals.schemas import (
     StageEdit,
     StageForm,
     StageMove,
+    board_summary,
 )
 from app.realtime import presence
 
@@ -36,7 +37,8 @@ Req = Request[Any, Any, Any]
 async def board_page(request: Req, current: Current) -> Response[str]:
     board = await pipelines.load_board(current, read_query(request, PipelineQuery).pipeline)
     people = await presence.viewers(current.tenant_id, f"board:{board.pipeline.id}")
-    return render(request, "deals/board.html", {"board": board, "people": people})
+    ctx = {"board": board, "people": people, "summary": board_summary(board.columns)}
+    return render(request, "deals/board.html", ctx)
 
 
 @get("/deals/board/{pipeline_id:uuid}/columns")
@@ -118,7 +120,9 @@ async def pipeline_create(request: Req, current: Current) -> Response[str]:
 @post("/deals/pipelines/{pipeline_id:uuid}/rename")
 async def pipeline_rename(request: Req, current: Current, pipeline_id: UUID) -> Response[str]:
     form = await read_form(request, PipelineRename, page=_admin_refusals(request, current))
-    action = pipelines.rename_pipeline(current, pipeline_id, form.name, form.version)
+    action = pipelines.rename_pipeline(
+        current, pipeline_id, form.name, form.version, form.stale_days
+    )
     return await _admin_action(request, action, "Pipeline renamed.")
 
 
@@ -139,7 +143,9 @@ async def stage_add(request: Req, current: Current, pipeline_id: UUID) -> Respon
 @post("/deals/stages/{stage_id:uuid}")
 async def stage_update(request: Req, current: Current, stage_id: UUID) -> Response[str]:
     form = await read_form(request, StageEdit, page=_admin_refusals(request, current))
-    action = pipelines.update_stage(current, stage_id, form.name, form.kind, form.version)
+    action = pipelines.update_stage(
+        current, stage_id, form.name, form.kind, form.version, form.probability
+    )
     return await _admin_action(request, action, "Stage saved.")
 
 

@@ -14,7 +14,7 @@ from uuid import UUID
 from app.core.db import after_commit, tenant_transaction
 from app.core.templating import render_html
 from app.deals.queries import CARD_SELECT, card_from_row, fetch_columns
-from app.deals.schemas import Column, DealCard
+from app.deals.schemas import Column, DealCard, board_summary
 from app.realtime.channels import board_channel, publish
 
 log = logging.getLogger("odex.deals")
@@ -50,6 +50,7 @@ def render_push(
         "new_rows": new_rows,
         "deleted": deleted,
         "toast": toast,
+        "summary": board_summary(board[1]) if board else None,
     }
     return render_html("deals/push.html", ctx)
 

@@ -24,6 +24,15 @@ DEFAULT_STAGES = (
     ("Won", "won"),
     ("Lost", "lost"),
 )
+# the win probability (%) a new stage starts with; won 100, lost 0, a new open stage 0
+DEFAULT_PROBABILITY = {
+    "Lead": 10,
+    "Qualified": 25,
+    "Proposal": 50,
+    "Negotiation": 75,
+    "Won": 100,
+    "Lost": 0,
+}
 MAX_STAGES = 30
 MAX_PIPELINES = 20
 
@@ -45,10 +54,10 @@ async def ensure_default_in(conn: asyncpg.Connection, tenant_id: UUID) -> UUID:
     if created is None:  # another request made it a moment ago
         return UUID(str(await conn.fetchval("select id from pipelines where is_default")))
     await conn.executemany(
-        "insert into stages (id, tenant_id, pipeline_id, name, position, kind)"
-        " values ($1, $2, $3, $4, $5, $6)",
+        "insert into stages (id, tenant_id, pipeline_id, name, position, kind, probability)"
+        " values ($1, $2, $3, $4, $5, $6, $7)",
         [
-            (uuid.uuid4(), tenant_id, pipeline_id, name, index, kind)
+            (uuid.uuid4(), tenant_id, pipeline_id, name, index, kind, DEFAULT_PROBABILITY[name])
             for index, (name, kind) in enumerate(DEFAULT_STAGES)
         ],
     )
@@ -134,26 +143,39 @@ async def create_pipeline(current: Current, name: str) -> UUID:
             count,
         )
         await conn.executemany(
-            "insert into stages (id, tenant_id, pipeline_id, name, position, kind)"
-            " values ($1, $2, $3, $4, $5, $6)",
+            "insert into stages (id, tenant_id, pipeline_id, name, position, kind, probability)"
+            " values ($1, $2, $3, $4, $5, $6, $7)",
             [
-                (uuid.uuid4(), current.tenant_id, pipeline_id, stage, index, kind)
+                (
+                    uuid.uuid4(),
+                    current.tenant_id,
+                    pipeline_id,
+                    stage,
+                    index,
+                    kind,
+                    DEFAULT_PROBABILITY.get(stage, 0),
+                )
                 for index, (stage, kind) in enumerate(DEFAULT_STAGES)
             ],
         )
     return pipeline_id
 
 
-async def rename_pipeline(current: Current, pipeline_id: UUID, name: str, version: int) -> None:
-    """Rename a pipeline still at `version` (EditConflict when renamed meanwhile)."""
+async def rename_pipeline(
+    current: Current, pipeline_id: UUID, name: str, version: int, stale_days: int | None = None
+) -> None:
+    """Rename a pipeline still at `version` (EditConflict when renamed meanwhile), and set its
+    stale limit when given."""
     _require_admin(current)
     async with tenant_transaction(current.tenant_id, current.user_id) as conn:
         done = await conn.fetchval(
-            "update pipelines set name = $3, version = version + 1, updated_at = now()"
+            "update pipelines set name = $3, stale_days = coalesce($4, stale_days),"
+            " version = version + 1, updated_at = now()"
             " where id = $1 and version = $2 returning id",
             pipeline_id,
             version,
             name,
+            stale_days,
         )
         if done is None:
             row = await conn.fetchrow("select * from pipelines where id = $1", pipeline_id)
@@ -223,32 +245,42 @@ async def add_stage(current: Current, pipeline_id: UUID, name: str, kind: str) -
                 pipeline_id,
             )
         await conn.execute(
-            "insert into stages (id, tenant_id, pipeline_id, name, position, kind)"
-            " values ($1, $2, $3, $4, $5, $6)",
+            "insert into stages (id, tenant_id, pipeline_id, name, position, kind, probability)"
+            " values ($1, $2, $3, $4, $5, $6, $7)",
             stage_id,
             current.tenant_id,
             pipeline_id,
             name,
             position,
             kind,
+            100 if kind == "won" else 0,
         )
         _announce(current.tenant_id, pipeline_id)
     return stage_id
 
 
 async def update_stage(
-    current: Current, stage_id: UUID, name: str, kind: str, version: int
+    current: Current,
+    stage_id: UUID,
+    name: str,
+    kind: str,
+    version: int,
+    probability: int | None = None,
 ) -> None:
-    """Rename a stage or change its kind (open, won, lost), if it is still at `version`."""
+    """Rename a stage, change its kind (open, won, lost) or its win probability (won stages
+    are 100, lost ones 0; None keeps an open stage's), if it is still at `version`."""
     _require_admin(current)
+    fixed = {"won": 100, "lost": 0}.get(kind, probability)
     async with tenant_transaction(current.tenant_id, current.user_id) as conn:
         pipeline_id = await conn.fetchval(
-            "update stages set name = $3, kind = $4, version = version + 1, updated_at = now()"
+            "update stages set name = $3, kind = $4, probability = coalesce($5, probability),"
+            " version = version + 1, updated_at = now()"
             " where id = $1 and version = $2 returning pipeline_id",
             stage_id,
             version,
             name,
             kind,
+            fixed,
         )
         if pipeline_id is None:
             row = await conn.fetchrow("select * from stages where id = $1", stage_id)

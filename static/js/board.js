@@ -106,6 +106,13 @@
     else sendMove(evt, "");
   }
 
+  function dropOver(column) {
+    document.querySelectorAll("#board-root .drop-over").forEach(function (el) {
+      if (el !== column) el.classList.remove("drop-over");
+    });
+    if (column && column.dataset.kind !== "open") column.classList.add("drop-over");
+  }
+
   function attach(list) {
     if (list.dataset.sortableBound) return;
     list.dataset.sortableBound = "1";
@@ -115,7 +122,15 @@
       draggable: ".deal-card",
       animation: 150,
       ghostClass: "deal-card-ghost",
+      // dragging near the board's left or right edge scrolls it (every stage reachable)
+      scroll: true,
+      bubbleScroll: true,
+      scrollSensitivity: 120,
+      scrollSpeed: 20,
       onStart: function () { dragging = true; },
+      // the Won and Lost drop zones widen under a dragged card
+      onMove: function (evt) { dropOver(evt.to.closest(".board-column")); },
+      onUnchoose: function () { dropOver(null); },
       onEnd: onEnd,
     });
   }
