@@ -127,6 +127,9 @@
       bubbleScroll: true,
       scrollSensitivity: 120,
       scrollSpeed: 20,
+      // no "nearest empty list" guess: open stages scrolled out of view lie under the Won
+      // and Lost zones, and a card must land in the list under the pointer
+      emptyInsertThreshold: 0,
       onStart: function () { dragging = true; },
       // the Won and Lost drop zones widen under a dragged card
       onMove: function (evt) { dropOver(evt.to.closest(".board-column")); },
