@@ -1,4 +1,4 @@
-"""On a 1920×1080 screen every stage of a long pipeline is reachable: Won and Lost stay in the
+"""On a 1920 x 1080 screen every stage of a long pipeline is reachable: Won and Lost stay in the
 viewport as drop zones at the board's right edge, and a card dropped on Won lands there."""
 
 from __future__ import annotations
