@@ -1,7 +1,9 @@
 """Piccolo tables of the accounts app (DDL and RLS live in migrations/accounts)."""
 
-from piccolo.columns import UUID, Boolean, Integer, Text, Timestamptz
+from piccolo.columns import UUID, Boolean, Integer, Numeric, Text, Timestamptz
 from piccolo.table import Table
+
+from app.core.columns import Char
 
 
 class Tenant(Table, tablename="tenants"):
@@ -10,7 +12,19 @@ class Tenant(Table, tablename="tenants"):
     id = UUID(primary_key=True)
     name = Text()
     status = Text(default="active")
+    default_currency = Char(length=3, default="EUR")  # deal totals on the board
+    currency_version = Integer(default=1)  # bumped by every currency/rates save
     created_at = Timestamptz()
+    updated_at = Timestamptz()
+
+
+class ExchangeRate(Table, tablename="exchange_rates"):
+    """One unit of `currency` is `rate` units of the workspace's default currency (admins
+    keep them on Company settings; the primary key is (tenant_id, currency))."""
+
+    tenant_id = UUID(primary_key=True)
+    currency = Char(length=3)
+    rate = Numeric(digits=(20, 10))
     updated_at = Timestamptz()
 
 

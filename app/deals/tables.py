@@ -7,6 +7,7 @@ from piccolo.columns import (
     DoublePrecision,
     Integer,
     Numeric,
+    SmallInt,
     Text,
     Timestamptz,
 )
@@ -23,6 +24,7 @@ class Pipeline(Table, tablename="pipelines"):
     name = Text()
     position = Integer(default=0)
     is_default = Boolean(default=False)
+    stale_days = Integer(default=14)  # cards untouched this long are marked on the board
     version = Integer(default=1)  # bumped by every edit (no lost updates)
     created_at = Timestamptz()
     updated_at = Timestamptz()
@@ -37,6 +39,7 @@ class Stage(Table, tablename="stages"):
     name = Text()
     position = Integer(default=0)
     kind = Text(default="open")
+    probability = SmallInt(default=0)  # % chance of winning (won 100, lost 0)
     version = Integer(default=1)  # bumped by every edit (no lost updates)
     created_at = Timestamptz()
     updated_at = Timestamptz()

@@ -185,3 +185,33 @@ async def test_stale_marker_after_the_pipeline_limit(
             {"name": "Sales", "version": "2", "stale_days": bad},
         )
         assert refused.status_code == 422 and message in refused.text, bad[:10]
+
+
+async def _board_queries(account: Account) -> int:
+    """How many statements one board read sends (a query logger on the joined transaction)."""
+    from app.core.db import tenant_transaction
+    from app.deals import pipelines
+    from tests.deals.helpers import current_of
+
+    current = await current_of(account)
+    sent: list[str] = []
+    async with tenant_transaction(current.tenant_id, current.user_id) as conn:
+        conn.add_query_logger(lambda record: sent.append(record.query))
+        try:
+            board = await pipelines.load_board(current)
+        finally:
+            conn.remove_query_logger(sent.append)  # a no-op if not the same callable
+    assert board.columns
+    return len(sent)
+
+
+async def test_the_board_reads_in_a_fixed_number_of_queries(
+    client_a: Any, tenant_a: Account, tenant_b: Account
+) -> None:
+    await _currency(client_a, "EUR", "USD 0.9")
+    await make_deal(tenant_a, "One", currency="USD")
+    few = await _board_queries(tenant_a)
+    for index in range(30):
+        await make_deal(tenant_a, f"Deal {index}", stage=("Lead", "Proposal", "Won")[index % 3])
+    many = await _board_queries(tenant_a)
+    assert few == many <= 10, (few, many)  # 7 statements, plus type introspection
