@@ -49,6 +49,14 @@ async def board_columns(request: Req, current: Current, pipeline_id: UUID) -> Re
     return Response(html, media_type="text/html")
 
 
+@get("/deals/board/{pipeline_id:uuid}/summary")
+async def board_summary_part(request: Req, current: Current, pipeline_id: UUID) -> Response[str]:
+    """The board's totals line as the database has it now (after a live move)."""
+    board = await pipelines.load_board(current, pipeline_id)
+    ctx = {"summary": board_summary(board.columns), "pipeline_id": board.pipeline.id}
+    return render(request, "deals/summary.html", ctx)
+
+
 async def _refused_move(refused: FormInvalid) -> Response[str]:
     """A drag the board could not have sent: a toast (the board puts the card back)."""
     message = " ".join(refused.errors.values())
@@ -164,7 +172,7 @@ async def stage_delete(request: Req, current: Current, stage_id: UUID) -> Respon
 
 
 ROUTES = [
-    routes_at(Level.MEMBER, [board_page, board_columns, deal_move]),
+    routes_at(Level.MEMBER, [board_page, board_columns, board_summary_part, deal_move]),
     routes_at(
         Level.ADMIN,
         [

@@ -296,6 +296,28 @@
     });
   });
 
+  // The board's totals line, read again once pushed or answered columns have landed (a move
+  // anywhere changes the sums). A plain fetch: no htmx settle events that the keyboard mover's
+  // refocus is waiting for.
+  var summaryTimer = null;
+  function refreshSummary() {
+    var line = document.getElementById("board-summary");
+    if (!line || !line.dataset.src) return;
+    fetch(line.dataset.src, { credentials: "same-origin", headers: { "HX-Request": "true" } })
+      .then(function (r) { return r.ok ? r.text() : null; })
+      .then(function (html) {
+        var now = document.getElementById("board-summary");
+        if (html && now) now.outerHTML = html.trim();
+      })
+      .catch(function () {});
+  }
+  document.addEventListener("htmx:oobAfterSwap", function (event) {
+    var target = event.target;
+    if (!target || !target.classList || !target.classList.contains("board-column")) return;
+    clearTimeout(summaryTimer);
+    summaryTimer = setTimeout(refreshSummary, 400);
+  });
+
   window.odexBoard = { init: init, resync: resync };
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
   else init();

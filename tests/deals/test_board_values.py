@@ -215,3 +215,23 @@ async def test_the_board_reads_in_a_fixed_number_of_queries(
         await make_deal(tenant_a, f"Deal {index}", stage=("Lead", "Proposal", "Won")[index % 3])
     many = await _board_queries(tenant_a)
     assert few == many <= 10, (few, many)  # 7 statements, plus type introspection
+
+
+async def test_the_summary_line_reads_again_after_a_move(
+    client_a: Any, client_b: Any, tenant_a: Account, tenant_b: Account
+) -> None:
+    s = await stages(tenant_a)
+    deal = await make_deal(tenant_a, "Moving", amount="1000")
+    board = (await client_a.get("/deals/board")).text
+    pipeline = board.split('data-pipeline-id="')[1].split('"')[0]
+    assert f'data-src="/deals/board/{pipeline}/summary"' in board
+    moved = await client_a.post_form(
+        f"/deals/{deal}/move", {"stage_id": str(s["Won"].id), "version": "1"}, htmx=True
+    )
+    assert moved.status_code == 200
+    line = (
+        await client_a.get(f"/deals/board/{pipeline}/summary", headers={"HX-Request": "true"})
+    ).text
+    assert "won <strong" in line and "1,000.00 EUR" in line and "<html" not in line
+    other = await client_b.get(f"/deals/board/{pipeline}/summary")
+    assert other.status_code == 404 and "1,000.00" not in other.text

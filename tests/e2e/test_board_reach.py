@@ -67,6 +67,8 @@ async def test_won_and_lost_are_in_view_at_1920_and_take_a_drop(
             await page.wait_for_timeout(100)
         assert detail.card.stage_id == s["Won"].id and detail.card.stage_kind == "won"
         assert await page.locator(f"#stage-{s['Won'].id} .stage-total").inner_text() != ""
+        # the board's line reads again after the move: the deal now counts as won
+        await page.wait_for_selector(".board-sum-won >> text=4,200.00 EUR", timeout=WAIT_MS)
         assert await page.locator("text=Not yours").count() == 0
     finally:
         await context.close()
