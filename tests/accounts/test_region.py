@@ -82,3 +82,19 @@ def test_today_is_the_readers_day() -> None:
         timedelta(days=2),
     )
     assert formats.today("Not/AZone") == formats.today()  # an unknown zone: the reader's
+
+
+async def test_pushes_to_everyone_use_the_defaults_not_the_senders(tenant_a: Account) -> None:
+    from app.deals import live, pipelines
+    from tests.deals.helpers import current_of
+
+    await make_deal(tenant_a, "Shared view", amount="1234.50", currency="EUR")
+    columns = (await pipelines.load_board(await current_of(tenant_a))).columns
+    formats.use("Asia/Tokyo", "de-DE")  # the mover's own request
+    try:
+        assert "1.234,50 €" in live.render_push(columns=columns)  # the mover's answer
+        shared = live.broadcast_push(columns=columns)  # what colleagues receive
+        assert "1,234.50 EUR" in shared and "1.234,50 €" not in shared
+        assert formats.current().locale == "de-DE"  # the mover's context is untouched
+    finally:
+        formats.use(None, None)
