@@ -234,7 +234,23 @@ def _register() -> None:
         )
     )
     register(
-        tenant_table(
+        table_place(
+            "exchange_rates",
+            OWNER,
+            ("workspace",),
+            "the workspace's exchange rates to its default currency (currency code and rate),"
+            " for deal totals on the board",
+            retention="while the workspace exists",
+            access="not shown (Company settings, to the workspace's admins)",
+            export="not exported (workspace settings, no personal data)",
+            erasure="not affected (no personal data)",
+            account_deletion="not affected (no personal data)",
+            workspace_purge="deleted",
+            tenant_scoped=True,
+        )
+    )
+    register(
+        table_place(
             "invitations",
             OWNER,
             ("user", "workspace"),

@@ -13,7 +13,7 @@ from litestar.types import Scope
 
 from app.accounts.schemas import Current
 from app.accounts.services import load_current
-from app.core import sessions
+from app.core import formats, sessions
 from app.core.access import Level, level_router
 from app.core.errors import LoginRequired
 from app.core.http_types import Connection, Req
@@ -47,6 +47,8 @@ async def _resolve(scope: Any) -> Current | None:
             session.user_id = session.tenant_id = None
             session.dirty = True
     scope[RESOLVED_SCOPE_KEY] = True
+    # this request's dates and numbers read as the person chose (defaults when signed out)
+    formats.use(current.time_zone if current else None, current.locale if current else None)
     if current is not None:
         scope[CURRENT_SCOPE_KEY] = current
     return current

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from typing import Annotated
 
 from app.accounts.schemas import ROLES
+from app.core import formats
 from app.core.forms import Choice, Email, Form, Password, Text, Token, Version
+from app.core.money import currencies
 from app.core.passwords import MAX_LENGTH, password_problem
 
 CHOOSE_ROLE = "Choose owner, admin or member."
@@ -66,13 +69,34 @@ class ResetForm(Form):
 class ProfileSection(Form):
     """Which of the profile page's forms was sent."""
 
-    section: Annotated[str, Choice("the section", ("name", "email", "password"), lenient=True)] = (
-        "name"
-    )
+    section: Annotated[
+        str, Choice("the section", ("name", "email", "password", "region"), lenient=True)
+    ] = "name"
 
 
 class ProfileName(Form):
     name: Annotated[str, Text("your name", 200, required=True)]
+
+
+class ProfileRegion(Form):
+    """How dates, times, numbers and money read for this person."""
+
+    time_zone: Annotated[
+        str,
+        Choice(
+            "the time zone",
+            formats.time_zones,
+            message="Choose a time zone from the list (like Europe/Berlin or Asia/Tokyo).",
+        ),
+    ]
+    locale: Annotated[
+        str,
+        Choice(
+            "the format",
+            formats.LOCALES,
+            message="Choose one of the listed formats (like en-GB or de-DE).",
+        ),
+    ]
 
 
 class ProfileEmail(Form):
@@ -131,3 +155,58 @@ class InviteAcceptForm(Form):
     token: Annotated[str, Token()]
     name: Annotated[str, Text("your name", 200)] = ""
     password: Annotated[str, Password("a password", required=False, max_length=MAX_LENGTH)] = ""
+
+
+MAX_RATES = 50
+RATE_LINE = re.compile(r"^([A-Za-z]{3})\s*[=:]?\s*([0-9]{1,9}(?:[.,][0-9]{1,10})?)$")
+
+
+class CurrencyForm(Form):
+    """The workspace's default currency and its exchange rates (Company settings, admins):
+    one line per currency, "USD 0.92" = one US dollar is 0.92 of the default currency."""
+
+    version: Annotated[int, Version()]
+    default_currency: Annotated[
+        str,
+        Choice(
+            "the default currency",
+            currencies,
+            upper=True,
+            message="Choose a currency from the list (ISO 4217 code, like EUR or USD).",
+        ),
+    ]
+    rates: Annotated[str, Text("the exchange rates", 5000, multiline=True)] = ""
+
+    def parsed_rates(self) -> dict[str, Decimal]:
+        """{currency: rate}; call after `problems` found none."""
+        return parse_rates(self.rates, self.default_currency)[0]
+
+    def problems(self) -> dict[str, str]:
+        problem = parse_rates(self.rates, self.default_currency)[1]
+        return {"rates": problem} if problem else {}
+
+
+def parse_rates(text: str, default: str) -> tuple[dict[str, Decimal], str]:
+    """The rate lines as {code: rate}, or the first problem with them, said for people."""
+    rates: dict[str, Decimal] = {}
+    known = currencies()
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line:
+            continue
+        found = RATE_LINE.match(line)
+        if not found:
+            return {}, f"Line {number}: write a currency code and a rate, like “USD 0.92”."
+        code, rate = found.group(1).upper(), Decimal(found.group(2).replace(",", "."))
+        if code not in known:
+            return {}, f"Line {number}: {code} is not a currency code we know (ISO 4217)."
+        if code == default:
+            return {}, f"Line {number}: {code} is the default currency; it needs no rate."
+        if code in rates:
+            return {}, f"Line {number}: {code} is listed twice."
+        if not Decimal("0.0000000001") <= rate < Decimal(1_000_000_000):
+            return {}, f"Line {number}: the rate of {code} must be above 0."
+        rates[code] = rate
+        if len(rates) > MAX_RATES:
+            return {}, f"Up to {MAX_RATES} exchange rates, please."
+    return rates, ""

@@ -31,6 +31,8 @@ class SignedInRow(msgspec.Struct, frozen=True):
     email: str
     email_verified_at: datetime | None
     is_staff: bool
+    time_zone: str = "UTC"
+    locale: str = "en-GB"
 
 
 class LockedMember(msgspec.Struct, frozen=True):
@@ -77,7 +79,8 @@ async def signed_in_row(
     """This workspace's membership of the user with the workspace and user, if active."""
     row = await conn.fetchrow(
         "select m.role, t.name as tenant_name, u.name, u.email, u.email_verified_at,"
-        " u.is_staff from memberships m join tenants t on t.id = m.tenant_id"
+        " u.is_staff, u.time_zone, u.locale"
+        " from memberships m join tenants t on t.id = m.tenant_id"
         " join users u on u.id = m.user_id"
         " where m.tenant_id = $1 and m.user_id = $2 and t.status = 'active'",
         tenant_id,

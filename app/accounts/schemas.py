@@ -25,6 +25,9 @@ class Current(msgspec.Struct, frozen=True):
     # an owner in a workspace that requires MFA for owners, without MFA: held at the
     # enrolment page (app.core.access) until they turn it on, on every request path
     must_enrol_mfa: bool = False
+    # how dates, times, numbers and money read for them (app/core/formats.py)
+    time_zone: str = "UTC"
+    locale: str = "en-GB"
 
     @property
     def is_admin(self) -> bool:

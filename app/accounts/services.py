@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -183,6 +185,8 @@ async def load_current(user_id: UUID, tenant_id: UUID) -> Current | None:
         role=row.role,
         is_staff=row.is_staff,
         must_enrol_mfa=held,
+        time_zone=row.time_zone,
+        locale=row.locale,
     )
 
 
@@ -296,4 +300,54 @@ async def rename_company(current: Current, name: str) -> None:
     async with tenant_transaction(current.tenant_id, current.user_id):
         await Tenant.update({Tenant.name: name, Tenant.updated_at: datetime.now(UTC)}).where(
             Tenant.id == current.tenant_id
+        )
+
+
+async def update_region(current: Current, time_zone: str, locale: str) -> None:
+    """The person's time zone and locale (read by ProfileRegion: a known zone and locale)."""
+    async with global_transaction():
+        await User.update(
+            {User.time_zone: time_zone, User.locale: locale, User.updated_at: datetime.now(UTC)}
+        ).where(User.id == current.user_id)
+
+
+async def get_currency(current: Current) -> dict[str, Any]:
+    """The workspace's default currency, its exchange rates as the form's lines, the version."""
+    async with tenant_transaction(current.tenant_id, current.user_id) as conn:
+        row = await conn.fetchrow(
+            "select default_currency, currency_version from tenants where id = $1",
+            current.tenant_id,
+        )
+        rates = await conn.fetch("select currency, rate from exchange_rates order by currency")
+    lines = "\n".join(f"{r['currency']} {r['rate'].normalize():f}" for r in rates)
+    return {
+        "default_currency": row["default_currency"] if row else "EUR",
+        "rates": lines,
+        "version": row["currency_version"] if row else 1,
+    }
+
+
+async def save_currency(
+    current: Current, default_currency: str, rates: dict[str, Decimal], version: int
+) -> None:
+    """Admins set the default currency and replace the exchange rates, if the page showed the
+    current `version` (else FormInvalid: no lost update)."""
+    if not current.is_admin:
+        raise Forbidden("Only admins can change company settings.")
+    async with tenant_transaction(current.tenant_id, current.user_id) as conn:
+        done = await conn.fetchval(
+            "update tenants set default_currency = $2, currency_version = currency_version + 1,"
+            " updated_at = now() where id = $1 and currency_version = $3 returning id",
+            current.tenant_id,
+            default_currency,
+            version,
+        )
+        if done is None:
+            raise FormInvalid(
+                {"form": "Someone changed the currency settings meanwhile. Reload and try again."}
+            )
+        await conn.execute("delete from exchange_rates")
+        await conn.executemany(
+            "insert into exchange_rates (tenant_id, currency, rate) values ($1, $2, $3)",
+            [(current.tenant_id, code, rate) for code, rate in rates.items()],
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from functools import partial
 from uuid import UUID
 
@@ -12,11 +13,13 @@ from app.accounts import guard, services, team
 from app.accounts.deps import routes_at
 from app.accounts.forms import (
     CompanyNameForm,
+    CurrencyForm,
     InviteAcceptForm,
     InviteForm,
     ProfileEmail,
     ProfileName,
     ProfilePassword,
+    ProfileRegion,
     ProfileSection,
     RoleForm,
     SellerForm,
@@ -24,24 +27,38 @@ from app.accounts.forms import (
 )
 from app.accounts.routes import link_refused, sign_in
 from app.accounts.schemas import ROLES, Current
-from app.core import sessions
+from app.core import formats, sessions
 from app.core.access import Level
 from app.core.errors import FormInvalid, RecordNotFound, declare_form_page
 from app.core.forms import read_form, read_query
 from app.core.http_types import Req
+from app.core.money import currencies
 from app.core.web import get_session, redirect, refused_form, render
 
 
 @get("/settings/profile")
 async def profile_page(request: Req, current: Current) -> Response[str]:
-    return render(request, "accounts/profile.html", {"errors": {}, "values": {}})
+    return render(request, "accounts/profile.html", {"errors": {}, "values": {}, **_region()})
+
+
+def _region() -> dict[str, object]:
+    """The time zone and format choices of the profile page."""
+    return {
+        "time_zones": sorted(formats.time_zones()),
+        "locales": formats.LOCALES,
+        "now": datetime.now(UTC),
+    }
 
 
 @post("/settings/profile")
 async def profile_submit(request: Req, current: Current) -> Response[str]:
     section = (await read_form(request, ProfileSection)).section
-    page = refused_form(request, "accounts/profile.html", block=None, section=section)
-    if section == "email":
+    page = refused_form(request, "accounts/profile.html", block=None, section=section, **_region())
+    if section == "region":
+        region = await read_form(request, ProfileRegion, page=page)
+        await services.update_region(current, region.time_zone, region.locale)
+        message = "Time zone and formats saved."
+    elif section == "email":
         email = await read_form(request, ProfileEmail, page=page)
         await services.change_email(current, email.email, email.current_password)
         message = "Email changed. We sent a link to the new address to verify it."
@@ -67,21 +84,30 @@ async def _company_page(
     refused: FormInvalid | None = None,
     *,
     seller_refused: FormInvalid | None = None,
+    currency_refused: FormInvalid | None = None,
 ) -> Response[str]:
-    """Company settings: the name form and the seller details form (either one refused)."""
+    """Company settings: the name, seller details and currency forms (any one refused)."""
     seller = await services.get_seller(current)
+    currency = await services.get_currency(current)
     ctx = {
         "errors": refused.errors if refused else {},
         "values": refused.shown() if refused else {},
         "seller_errors": seller_refused.errors if seller_refused else {},
         "seller_values": seller_refused.shown() if seller_refused else seller,
+        "currency_errors": currency_refused.errors if currency_refused else {},
+        "currency_values": currency_refused.shown() if currency_refused else currency,
+        "currencies": currencies(),
     }
-    block = "seller_form" if seller_refused else "form"
+    block = "seller_form" if seller_refused else "currency_form" if currency_refused else "form"
     return render(request, "accounts/company.html", ctx, block=block)
 
 
 async def _seller_refused(request: Req, current: Current, refused: FormInvalid) -> Response[str]:
     return await _company_page(request, current, seller_refused=refused)
+
+
+async def _currency_refused(request: Req, current: Current, refused: FormInvalid) -> Response[str]:
+    return await _company_page(request, current, currency_refused=refused)
 
 
 @get("/settings/company")
@@ -107,6 +133,15 @@ async def company_seller_submit(request: Req, current: Current) -> Response[str]
     get_session(request).flash(
         "success", "Seller details saved. New invoice pages and PDFs show them."
     )
+    return redirect(request, "/settings/company")
+
+
+@post("/settings/company/currency")
+async def company_currency_submit(request: Req, current: Current) -> Response[str]:
+    """The default currency of deal totals and the exchange rates to it."""
+    form = await read_form(request, CurrencyForm, page=partial(_currency_refused, request, current))
+    await services.save_currency(current, form.default_currency, form.parsed_rates(), form.version)
+    get_session(request).flash("success", "Currency and exchange rates saved.")
     return redirect(request, "/settings/company")
 
 
@@ -226,6 +261,7 @@ ROUTES = [
             company_page,
             company_submit,
             company_seller_submit,
+            company_currency_submit,
             team_invite,
             team_revoke,
             team_role,

@@ -1,9 +1,9 @@
 """Piccolo tables of the accounts app (DDL and RLS live in migrations/accounts)."""
 
-from piccolo.columns import UUID, Boolean, Text, Timestamptz
+from piccolo.columns import UUID, Boolean, Integer, Numeric, Text, Timestamptz
 from piccolo.table import Table
 
-from app.core.columns import Created, Stamped, TenantRow, Versioned
+from app.core.columns import Char, Created, Stamped, TenantRow, Versioned
 
 
 class Tenant(Stamped, Table, tablename="tenants"):
@@ -12,6 +12,17 @@ class Tenant(Stamped, Table, tablename="tenants"):
     id = UUID(primary_key=True)
     name = Text()
     status = Text(default="active")
+    default_currency = Char(length=3, default="EUR")  # deal totals on the board
+    currency_version = Integer(default=1)  # bumped by every currency/rates save
+
+
+class ExchangeRate(Table, tablename="exchange_rates"):
+    """One unit of `currency` is `rate` units of the workspace's default currency (admins
+    keep them on Company settings; the primary key is (tenant_id, currency))."""
+
+    tenant_id = UUID(primary_key=True)
+    currency = Char(length=3)
+    rate = Numeric(digits=(20, 10))
 
 
 class SellerDetails(Versioned, Table, tablename="seller_details"):
@@ -36,6 +47,8 @@ class User(Stamped, Table, tablename="users"):
     password_hash = Text()
     email_verified_at = Timestamptz(null=True, default=None)
     is_staff = Boolean(default=False)
+    time_zone = Text(default="UTC")
+    locale = Text(default="en-GB")
 
 
 class Membership(TenantRow, Created, Table, tablename="memberships"):

@@ -8,7 +8,7 @@ from typing import Any
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from jinja2_fragments import render_block
 
-from app.core import clock, money
+from app.core import clock, formats
 from app.core.domain import DOMAIN_NAMES, NavEntry, Slot
 from app.settings import ROOT
 
@@ -27,8 +27,13 @@ env = Environment(
     lstrip_blocks=True,
     extensions=["jinja2.ext.do"],
 )
-env.filters["amount"] = money.amount  # {{ total|amount }} -> 12,500.00
-env.filters["money"] = money.money  # {{ total|money(currency) }} -> 12,500.00 EUR
+# in the reader's locale and time zone (app/core/formats.py); en-GB and UTC shown here
+env.filters["amount"] = formats.format_amount  # {{ total|amount }} -> 12,500.00
+env.filters["money"] = formats.format_money  # {{ total|money(currency) }} -> 12,500.00 EUR
+env.filters["number"] = formats.format_number  # {{ count|number }} -> 1,234
+env.filters["date"] = formats.format_date  # {{ day|date }} -> 31 Dec 2026
+env.filters["datetime"] = formats.format_datetime  # {{ moment|datetime }} -> 31 Dec 2026, 18:05
+env.filters["time"] = formats.format_time  # {{ moment|time }} -> 18:05
 env.filters["local_time"] = clock.local_time  # {{ at|local_time(zone) }} -> 02 Dec 2026 14:30
 env.filters["local_input"] = clock.local_input  # a datetime-local input's value
 

@@ -13,6 +13,7 @@ from piccolo.querystring import QueryString
 
 from app.accounts.schemas import Current
 from app.accounts.tables import Membership
+from app.core import formats
 from app.core.db import tenant_transaction
 from app.crm import queries
 from app.crm.notes import subject_link
@@ -81,7 +82,8 @@ class Dashboard:
 async def load_dashboard(current: Current) -> Dashboard:
     """One tenant transaction, a handful of indexed aggregate queries (tenant_id leads)."""
     board = Dashboard()
-    month_start = date.today().replace(day=1)
+    today = formats.today(current.time_zone)  # the reader's day and month
+    month_start = today.replace(day=1)
     async with tenant_transaction(current.tenant_id, current.user_id) as conn:
         board.contacts = await Contact.count()
         board.companies = await Company.count()
@@ -97,7 +99,6 @@ async def load_dashboard(current: Current) -> Dashboard:
             .order_by(Task.due_date, Task.created_at)  # ascending: undated (null) last
             .limit(6)
         )
-        today = date.today()
         board.my_tasks = [
             MyTask(
                 **t,

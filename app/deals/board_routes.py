@@ -26,6 +26,7 @@ from app.deals.schemas import (
     StageEdit,
     StageForm,
     StageMove,
+    board_summary,
 )
 from app.realtime import presence
 
@@ -34,7 +35,8 @@ from app.realtime import presence
 async def board_page(request: Req, current: Current) -> Response[str]:
     board = await pipelines.load_board(current, read_query(request, PipelineQuery).pipeline)
     people = await presence.viewers(current.tenant_id, f"board:{board.pipeline.id}")
-    return render(request, "deals/board.html", {"board": board, "people": people})
+    ctx = {"board": board, "people": people, "summary": board_summary(board.columns)}
+    return render(request, "deals/board.html", ctx)
 
 
 @get("/deals/board/{pipeline_id:uuid}/columns")
@@ -43,6 +45,14 @@ async def board_columns(request: Req, current: Current, pipeline_id: UUID) -> Re
     board = await pipelines.load_board(current, pipeline_id)
     html = live.render_push(board=(board.pipeline.id, board.columns))
     return Response(html, media_type="text/html")
+
+
+@get("/deals/board/{pipeline_id:uuid}/summary")
+async def board_summary_part(request: Req, current: Current, pipeline_id: UUID) -> Response[str]:
+    """The board's totals line as the database has it now (after a live move)."""
+    board = await pipelines.load_board(current, pipeline_id)
+    ctx = {"summary": board_summary(board.columns), "pipeline_id": board.pipeline.id}
+    return render(request, "deals/summary.html", ctx)
 
 
 async def _refused_move(refused: FormInvalid) -> Response[str]:
@@ -116,7 +126,9 @@ async def pipeline_create(request: Req, current: Current) -> Response[str]:
 @post("/deals/pipelines/{pipeline_id:uuid}/rename")
 async def pipeline_rename(request: Req, current: Current, pipeline_id: UUID) -> Response[str]:
     form = await read_form(request, PipelineRename, page=_admin_refusals(request, current))
-    action = pipelines.rename_pipeline(current, pipeline_id, form.name, form.version)
+    action = pipelines.rename_pipeline(
+        current, pipeline_id, form.name, form.version, form.stale_days
+    )
     return await _admin_action(request, action, "Pipeline renamed.")
 
 
@@ -137,7 +149,9 @@ async def stage_add(request: Req, current: Current, pipeline_id: UUID) -> Respon
 @post("/deals/stages/{stage_id:uuid}")
 async def stage_update(request: Req, current: Current, stage_id: UUID) -> Response[str]:
     form = await read_form(request, StageEdit, page=_admin_refusals(request, current))
-    action = pipelines.update_stage(current, stage_id, form.name, form.kind, form.version)
+    action = pipelines.update_stage(
+        current, stage_id, form.name, form.kind, form.version, form.probability
+    )
     return await _admin_action(request, action, "Stage saved.")
 
 
@@ -156,7 +170,7 @@ async def stage_delete(request: Req, current: Current, stage_id: UUID) -> Respon
 
 
 ROUTES = [
-    routes_at(Level.MEMBER, [board_page, board_columns, deal_move]),
+    routes_at(Level.MEMBER, [board_page, board_columns, board_summary_part, deal_move]),
     routes_at(
         Level.ADMIN,
         [

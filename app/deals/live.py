@@ -6,14 +6,17 @@ looks the same on first load, in an htmx response and in a websocket push.
 
 from __future__ import annotations
 
+import contextvars
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 from uuid import UUID
 
 from app.core.db import after_commit, tenant_transaction
 from app.core.templating import render_html
 from app.deals.queries import deal_card, fetch_columns
-from app.deals.schemas import Column, DealCard
+from app.deals.schemas import Column, DealCard, board_summary
 from app.realtime.channels import board_channel, publish
 
 log = logging.getLogger("odex.deals")
@@ -49,14 +52,22 @@ def render_push(
         "new_rows": new_rows,
         "deleted": deleted,
         "toast": toast,
+        "summary": board_summary(board[1]) if board else None,
     }
     return render_html("deals/push.html", ctx)
+
+
+def broadcast_push(**parts: Any) -> str:  # render_push's keywords, passed on
+    """`render_push` for everyone watching: one message goes to people with different time
+    zones and locales, so it is written in the defaults (UTC, en-GB), never in the sender's
+    (a fresh context: app.core.formats reads none); each page reads its own on reload."""
+    return contextvars.Context().run(functools.partial(render_push, **parts))
 
 
 def publish_columns_after_commit(tenant_id: UUID, columns: Sequence[Column]) -> None:
     """Push columns read inside the current transaction to the tenant's boards once it
     commits (no second transaction: the writer read them under the board's lock)."""
-    html = render_push(columns=columns)
+    html = broadcast_push(columns=columns)
 
     async def push() -> None:
         await publish(board_channel(tenant_id), html)
@@ -75,14 +86,14 @@ async def columns_now(
 async def stages_changed(tenant_id: UUID, pipeline_id: UUID, stage_ids: Sequence[UUID]) -> None:
     """Push the named columns to every viewer of the tenant's boards."""
     columns = await columns_now(tenant_id, pipeline_id, stage_ids)
-    await publish(board_channel(tenant_id), render_push(columns=columns))
+    await publish(board_channel(tenant_id), broadcast_push(columns=columns))
 
 
 async def board_changed(tenant_id: UUID, pipeline_id: UUID) -> None:
     """Push a whole board (its stages were added, renamed, reordered or deleted)."""
     async with tenant_transaction(tenant_id) as conn:
         columns = await fetch_columns(conn, pipeline_id)
-    await publish(board_channel(tenant_id), render_push(board=(pipeline_id, columns)))
+    await publish(board_channel(tenant_id), broadcast_push(board=(pipeline_id, columns)))
 
 
 async def deal_changed(
@@ -99,7 +110,7 @@ async def deal_changed(
             return
         wanted = list(dict.fromkeys([*stage_ids, card.stage_id]))
         columns = await fetch_columns(conn, card.pipeline_id, only=wanted)
-    html = render_push(
+    html = broadcast_push(
         columns=columns,
         rows=[] if created else [card],
         new_rows=[card] if created else [],
@@ -109,4 +120,4 @@ async def deal_changed(
 
 async def deal_deleted(tenant_id: UUID, deal_id: UUID, pipeline_id: UUID, stage_id: UUID) -> None:
     columns = await columns_now(tenant_id, pipeline_id, [stage_id])
-    await publish(board_channel(tenant_id), render_push(columns=columns, deleted=[deal_id]))
+    await publish(board_channel(tenant_id), broadcast_push(columns=columns, deleted=[deal_id]))

@@ -1,24 +1,12 @@
-"""Money on deals: the ISO 4217 currency list (from pycountry) and how amounts read."""
+"""Money on deals: the largest amount; the ISO 4217 list lives in app/core/money.py (the
+workspace's default currency in accounts picks from it too)."""
 
 from __future__ import annotations
 
-import functools
 from decimal import Decimal
 
-import pycountry
+from app.core.money import COMMON, currencies
 
 MAX_AMOUNT = Decimal("999999999999.99")  # numeric(14, 2)
-# Codes ISO 4217 lists that are not money one prices a deal in (precious metals, testing,
-# fund units, "no currency").
-_NOT_TRADED = {"XAG", "XAU", "XBA", "XBB", "XBC", "XBD", "XDR", "XPD", "XPT", "XSU", "XTS", "XUA"}
-_NOT_TRADED |= {"XXX", "BOV", "CHE", "CHW", "CLF", "COU", "MXV", "USN", "UYI", "UYW"}
-COMMON = ("EUR", "USD", "GBP", "CHF", "JPY", "CAD", "AUD", "SEK", "NOK", "DKK", "PLN")
 
-
-@functools.cache
-def currencies() -> dict[str, str]:
-    """ISO 4217 code -> name, the commonly used ones first, then the rest by code."""
-    names = {c.alpha_3: c.name for c in pycountry.currencies if c.alpha_3 not in _NOT_TRADED}
-    ordered = {code: names[code] for code in COMMON if code in names}
-    ordered.update({code: names[code] for code in sorted(names) if code not in ordered})
-    return ordered
+__all__ = ["COMMON", "MAX_AMOUNT", "currencies"]

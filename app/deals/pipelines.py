@@ -29,6 +29,15 @@ DEFAULT_STAGES = (
     ("Won", "won"),
     ("Lost", "lost"),
 )
+# the win probability (%) a new stage starts with; won 100, lost 0, a new open stage 0
+DEFAULT_PROBABILITY = {
+    "Lead": 10,
+    "Qualified": 25,
+    "Proposal": 50,
+    "Negotiation": 75,
+    "Won": 100,
+    "Lost": 0,
+}
 MAX_STAGES = 30
 MAX_PIPELINES = 20
 NOW = QueryString("now()")  # the transaction's time, as the database's defaults use
@@ -63,6 +72,7 @@ async def _add_default_stages(tenant_id: UUID, pipeline_id: UUID) -> None:
                 name=name,
                 position=index,
                 kind=kind,
+                probability=DEFAULT_PROBABILITY.get(name, 0),
             )
             for index, (name, kind) in enumerate(DEFAULT_STAGES)
         )
@@ -146,8 +156,11 @@ async def create_pipeline(current: Current, name: str) -> UUID:
     return pipeline_id
 
 
-async def rename_pipeline(current: Current, pipeline_id: UUID, name: str, version: int) -> None:
-    """Rename a pipeline still at `version` (EditConflict when renamed meanwhile)."""
+async def rename_pipeline(
+    current: Current, pipeline_id: UUID, name: str, version: int, stale_days: int | None = None
+) -> None:
+    """Rename a pipeline still at `version` (EditConflict when renamed meanwhile), and set its
+    stale limit when given."""
     _require_admin(current)
     async with tenant_transaction(current.tenant_id, current.user_id):
         done = await (
@@ -156,6 +169,7 @@ async def rename_pipeline(current: Current, pipeline_id: UUID, name: str, versio
                     Pipeline.name: name,
                     Pipeline.version: Pipeline.version + 1,
                     Pipeline.updated_at: NOW,
+                    **({Pipeline.stale_days: stale_days} if stale_days is not None else {}),
                 }
             )
             .where((Pipeline.id == pipeline_id) & (Pipeline.version == version))
@@ -230,6 +244,7 @@ async def add_stage(current: Current, pipeline_id: UUID, name: str, kind: str) -
                 name=name,
                 position=position,
                 kind=kind,
+                probability=100 if kind == "won" else 0,
             )
         )
         _announce(current.tenant_id, pipeline_id)
@@ -237,10 +252,17 @@ async def add_stage(current: Current, pipeline_id: UUID, name: str, kind: str) -
 
 
 async def update_stage(
-    current: Current, stage_id: UUID, name: str, kind: str, version: int
+    current: Current,
+    stage_id: UUID,
+    name: str,
+    kind: str,
+    version: int,
+    probability: int | None = None,
 ) -> None:
-    """Rename a stage or change its kind (open, won, lost), if it is still at `version`."""
+    """Rename a stage, change its kind (open, won, lost) or its win probability (won stages
+    are 100, lost ones 0; None keeps an open stage's), if it is still at `version`."""
     _require_admin(current)
+    fixed = {"won": 100, "lost": 0}.get(kind, probability)
     async with tenant_transaction(current.tenant_id, current.user_id):
         done = await (
             Stage.update(
@@ -249,6 +271,7 @@ async def update_stage(
                     Stage.kind: kind,
                     Stage.version: Stage.version + 1,
                     Stage.updated_at: NOW,
+                    **({Stage.probability: fixed} if fixed is not None else {}),
                 }
             )
             .where((Stage.id == stage_id) & (Stage.version == version))

@@ -18,6 +18,7 @@ from app.deals.schemas import (
     ContactRef,
     DealCard,
     DealPage,
+    Rates,
     StageInfo,
 )
 
@@ -195,14 +196,48 @@ async def fetch_columns(
         stages = [s for s in stages if s.id in set(only)]
     if not stages:
         return []
+    stage_ids = [s.id for s in stages]
     rows = await conn.fetch(
         CARD_SELECT + " where d.stage_id = any($1::uuid[]) order by d.position, d.id",
-        [s.id for s in stages],
+        stage_ids,
     )
+    setting = await conn.fetchrow(BOARD_SETTINGS, pipeline_id)
+    stale_days = int(setting["stale_days"]) if setting else 14
+    rates = Rates(
+        currency=setting["default_currency"] if setting else "EUR",
+        rates={r["currency"]: r["rate"] for r in await conn.fetch(RATES)},
+    )
+    stale = {r["id"]: int(r["idle_days"]) for r in await conn.fetch(STALE, stage_ids, stale_days)}
     by_stage: dict[UUID, list[DealCard]] = {s.id: [] for s in stages}
     for row in rows:
         by_stage[row["stage_id"]].append(card_from_row(row))
-    return [Column(stage=s, cards=by_stage[s.id]) for s in stages]
+    return [
+        Column(stage=s, cards=by_stage[s.id], rates=rates, stale=stale, stale_days=stale_days)
+        for s in stages
+    ]
+
+
+# The pipeline's stale limit and the workspace's currency (one row), the rates to it.
+BOARD_SETTINGS = """
+select p.stale_days, t.default_currency
+from pipelines p join tenants t on t.id = p.tenant_id where p.id = $1
+"""
+RATES = "select currency, rate from exchange_rates"
+# Open deals untouched (no move or edit, note, task or logged activity) for $2 days or more.
+STALE = """
+select x.id, extract(day from now() - x.touched)::int as idle_days from (
+  select d.id, greatest(
+    d.updated_at,
+    (select max(a.created_at) from activities a
+      where a.subject_type = 'deal' and a.subject_id = d.id),
+    (select max(n.updated_at) from notes n where n.subject_type = 'deal' and n.subject_id = d.id),
+    (select max(t.updated_at) from tasks t where t.subject_type = 'deal' and t.subject_id = d.id)
+  ) as touched
+  from deals d join stages s on s.id = d.stage_id
+  where d.stage_id = any($1::uuid[]) and s.kind = 'open'
+) x
+where x.touched <= now() - make_interval(days => $2)
+"""
 
 
 # ---- board moves -------------------------------------------------------------------------

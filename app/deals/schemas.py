@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated
@@ -9,10 +10,11 @@ from uuid import UUID
 
 import msgspec
 
-from app.core.forms import Amount, Choice, Cursor, Day, Form, Ref, Refs, Text, Version
+from app.core.forms import Amount, Choice, Cursor, Day, Form, Integer, Ref, Refs, Text, Version
 from app.deals.money import MAX_AMOUNT, currencies
 
 STAGE_KINDS = ("open", "won", "lost")
+CENT = Decimal("0.01")
 MAX_CONTACTS = 50
 DEAL_SORTS = ("newest", "title", "amount", "close")
 
@@ -24,6 +26,7 @@ class StageInfo(msgspec.Struct, frozen=True):
     position: int
     kind: str
     version: int = 1
+    probability: int = 0  # % chance a deal here is won (won 100, lost 0): weighted values
 
 
 class PipelineInfo(msgspec.Struct, frozen=True):
@@ -31,6 +34,21 @@ class PipelineInfo(msgspec.Struct, frozen=True):
     name: str
     is_default: bool
     version: int = 1
+    stale_days: int = 14  # cards untouched this long are marked on the board
+
+
+class Rates(msgspec.Struct, frozen=True):
+    """The workspace's default currency and its admins' rates to it (1 unit = rate)."""
+
+    currency: str = "EUR"
+    rates: dict[str, Decimal] = {}
+
+    def convert(self, amount: Decimal, currency: str) -> Decimal | None:
+        """`amount` in the default currency, or None when `currency` has no rate."""
+        if currency == self.currency:
+            return amount
+        rate = self.rates.get(currency)
+        return None if rate is None else amount * rate
 
 
 class NextActivity(msgspec.Struct, frozen=True):
@@ -72,6 +90,9 @@ class Column(msgspec.Struct, frozen=True):
 
     stage: StageInfo
     cards: list[DealCard]
+    rates: Rates = msgspec.field(default_factory=Rates)
+    stale: dict[UUID, int] = {}  # card id -> whole days untouched (open stages, past the limit)
+    stale_days: int = 14
 
     @property
     def totals(self) -> list[tuple[str, Decimal]]:
@@ -80,11 +101,41 @@ class Column(msgspec.Struct, frozen=True):
             sums[card.currency] = sums.get(card.currency, Decimal(0)) + card.amount
         return sorted(sums.items(), key=lambda item: -item[1])
 
+    @property
+    def total(self) -> Decimal:
+        """The cards' amounts in the workspace currency (those with a rate)."""
+        converted = (self.rates.convert(c.amount, c.currency) for c in self.cards)
+        return sum((a for a in converted if a is not None), Decimal(0)).quantize(CENT)
+
+    @property
+    def unconverted(self) -> int:
+        """How many cards are in a currency without a rate (left out of `total`)."""
+        return sum(1 for c in self.cards if self.rates.convert(c.amount, c.currency) is None)
+
+    @property
+    def weighted(self) -> Decimal:
+        """`total` times the stage's probability."""
+        return (self.total * self.stage.probability / 100).quantize(CENT)
+
 
 class Board(msgspec.Struct, frozen=True):
     pipeline: PipelineInfo
     pipelines: list[PipelineInfo]
     columns: list[Column]
+
+
+def board_summary(columns: Sequence[Column]) -> dict[str, object]:
+    """The board's line: open value and its weighted value, won value, in the workspace
+    currency, and how many open deals have no rate to it."""
+    open_columns = [c for c in columns if c.stage.kind == "open"]
+    return {
+        "currency": columns[0].rates.currency if columns else "EUR",
+        "open": sum((c.total for c in open_columns), Decimal(0)),
+        "weighted": sum((c.weighted for c in open_columns), Decimal(0)),
+        "won": sum((c.total for c in columns if c.stage.kind == "won"), Decimal(0)),
+        "unconverted": sum(c.unconverted for c in open_columns),
+        "deals": sum(len(c.cards) for c in open_columns),
+    }
 
 
 class ContactRef(msgspec.Struct, frozen=True):
@@ -199,6 +250,10 @@ class NameForm(Form):
 
 class PipelineRename(NameForm, kw_only=True):
     version: Annotated[int, Version()]
+    # None: as it was (a form without the field)
+    stale_days: Annotated[int | None, Integer("the days before a deal is marked stale", 1, 365)] = (
+        None
+    )
 
 
 class StageForm(NameForm):
@@ -209,6 +264,8 @@ class StageForm(NameForm):
 
 class StageEdit(StageForm, kw_only=True):
     version: Annotated[int, Version()]
+    # None: as it was; won stages are always 100 and lost ones 0
+    probability: Annotated[int | None, Integer("the probability", 0, 100)] = None
 
 
 class StageMove(Form):

@@ -7,6 +7,7 @@ from piccolo.columns import (
     DoublePrecision,
     Integer,
     Numeric,
+    SmallInt,
     Text,
 )
 from piccolo.table import Table
@@ -20,6 +21,7 @@ class Pipeline(TenantRow, Versioned, Stamped, Table, tablename="pipelines"):
     name = Text()
     position = Integer(default=0)
     is_default = Boolean(default=False)
+    stale_days = Integer(default=14)  # cards untouched this long are marked on the board
 
 
 class Stage(TenantRow, Versioned, Stamped, Table, tablename="stages"):
@@ -29,6 +31,7 @@ class Stage(TenantRow, Versioned, Stamped, Table, tablename="stages"):
     name = Text()
     position = Integer(default=0)
     kind = Text(default="open")
+    probability = SmallInt(default=0)  # % chance of winning (won 100, lost 0)
 
 
 class Deal(TenantRow, Versioned, Stamped, Table, tablename="deals"):

@@ -106,6 +106,13 @@
     else sendMove(evt, "");
   }
 
+  function dropOver(column) {
+    document.querySelectorAll("#board-root .drop-over").forEach(function (el) {
+      if (el !== column) el.classList.remove("drop-over");
+    });
+    if (column && column.dataset.kind !== "open") column.classList.add("drop-over");
+  }
+
   function attach(list) {
     if (list.dataset.sortableBound) return;
     list.dataset.sortableBound = "1";
@@ -115,7 +122,18 @@
       draggable: ".deal-card",
       animation: 150,
       ghostClass: "deal-card-ghost",
+      // dragging near the board's left or right edge scrolls it (every stage reachable)
+      scroll: true,
+      bubbleScroll: true,
+      scrollSensitivity: 120,
+      scrollSpeed: 20,
+      // no "nearest empty list" guess: open stages scrolled out of view lie under the Won
+      // and Lost zones, and a card must land in the list under the pointer
+      emptyInsertThreshold: 0,
       onStart: function () { dragging = true; },
+      // the Won and Lost drop zones widen under a dragged card
+      onMove: function (evt) { dropOver(evt.to.closest(".board-column")); },
+      onUnchoose: function () { dropOver(null); },
       onEnd: onEnd,
     });
   }
@@ -276,6 +294,28 @@
       el.setAttribute("data-timer", "1");
       setTimeout(function () { el.remove(); }, 6000);
     });
+  });
+
+  // The board's totals line, read again once pushed or answered columns have landed (a move
+  // anywhere changes the sums). A plain fetch: no htmx settle events that the keyboard mover's
+  // refocus is waiting for.
+  var summaryTimer = null;
+  function refreshSummary() {
+    var line = document.getElementById("board-summary");
+    if (!line || !line.dataset.src) return;
+    fetch(line.dataset.src, { credentials: "same-origin", headers: { "HX-Request": "true" } })
+      .then(function (r) { return r.ok ? r.text() : null; })
+      .then(function (html) {
+        var now = document.getElementById("board-summary");
+        if (html && now) now.outerHTML = html.trim();
+      })
+      .catch(function () {});
+  }
+  document.addEventListener("htmx:oobAfterSwap", function (event) {
+    var target = event.target;
+    if (!target || !target.classList || !target.classList.contains("board-column")) return;
+    clearTimeout(summaryTimer);
+    summaryTimer = setTimeout(refreshSummary, 400);
   });
 
   window.odexBoard = { init: init, resync: resync };

@@ -133,6 +133,11 @@ async def seed_person(app: Any, who: Person, *, staff_extras: bool = False) -> N
             who.user_id,
         )
         await conn.execute(
+            "insert into exchange_rates (tenant_id, currency, rate) values ($1, 'USD', 0.9)"
+            " on conflict do nothing",
+            tenant,
+        )
+        await conn.execute(
             "insert into invitations (id, tenant_id, email, role, invited_by, expires_at,"
             " accepted_at) values ($1, $2, $3, 'member', null, now(), now())",
             uuid.uuid4(),

@@ -126,6 +126,6 @@ async def test_publish_notifies_every_user_exactly_once(
     assert 'id="policy-banner"' in (await client_a.get("/app")).text  # A has not acknowledged
     overview = await client_b.get("/privacy")
     assert f'id="upcoming-{version}"' in overview.text
-    assert effective.strftime("%B %-d, %Y") in overview.text
+    assert effective.strftime(f"{effective.day} %B %Y") in overview.text  # en-GB, the default
     old = await client_b.get(f"/privacy?version={version}")
     assert "We add a new email processor." in old.text
