@@ -15,6 +15,7 @@ from app.core.datamap import (
     table_place,
     tenant_table,
     utc,
+    workspace_record,
 )
 from app.core.db import global_transaction, tenant_transaction, user_transaction
 
@@ -234,23 +235,19 @@ def _register() -> None:
         )
     )
     register(
-        table_place(
+        workspace_record(
             "exchange_rates",
             OWNER,
-            ("workspace",),
             "the workspace's exchange rates to its default currency (currency code and rate),"
             " for deal totals on the board",
-            retention="while the workspace exists",
             access="not shown (Company settings, to the workspace's admins)",
             export="not exported (workspace settings, no personal data)",
             erasure="not affected (no personal data)",
             account_deletion="not affected (no personal data)",
-            workspace_purge="deleted",
-            tenant_scoped=True,
         )
     )
     register(
-        table_place(
+        tenant_table(
             "invitations",
             OWNER,
             ("user", "workspace"),
