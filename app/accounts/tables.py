@@ -23,6 +23,7 @@ class ExchangeRate(Table, tablename="exchange_rates"):
     tenant_id = UUID(primary_key=True)
     currency = Char(length=3)
     rate = Numeric(digits=(20, 10))
+    updated_at = Timestamptz()
 
 
 class SellerDetails(Versioned, Table, tablename="seller_details"):
