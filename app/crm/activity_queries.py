@@ -142,18 +142,21 @@ class DueReminder(msgspec.Struct, frozen=True):
     assignee_id: UUID
     assignee_name: str
     assignee_email: str
+    assignee_zone: str = "UTC"  # the assignee's time zone: the reminder's times are in it
 
 
 async def claim_due_reminders(
     conn: asyncpg.Connection, morning_hour: int, window_hours: int, limit: int
 ) -> list[DueReminder]:
     """Mark the tenant's open activities that are due now (a timed one at its time, a dated
-    to-do at `morning_hour` UTC of its day; none older than `window_hours`) as reminded and
-    return them. Rows another transaction holds are skipped and `reminded_at` is set here,
-    so each one is claimed exactly once, however many workers run this at the same time."""
-    remind_at = "coalesce(t.due_at, (t.due_date + make_time($1, 0, 0)) at time zone 'UTC')"
+    to-do at `morning_hour` of its day in the assignee's time zone; none older than
+    `window_hours`) as reminded and return them. Rows another transaction holds are skipped
+    and `reminded_at` is set here, so each one is claimed exactly once, however many workers
+    run this at the same time."""
+    remind_at = "coalesce(t.due_at, (t.due_date + make_time($1, 0, 0)) at time zone u.time_zone)"
     rows = await conn.fetch(
-        "with due as (select t.id from tasks t where t.done_at is null and t.reminded_at is null"
+        "with due as (select t.id from tasks t join users u on u.id = t.assignee_id"
+        " where t.done_at is null and t.reminded_at is null"
         " and t.assignee_id is not null and (t.due_at is not null or t.due_date is not null)"
         f" and {remind_at} <= now()"
         f" and {remind_at} > now() - make_interval(hours => $2)"
@@ -168,7 +171,8 @@ async def claim_due_reminders(
         return []
     found = await conn.fetch(
         "select t.id, t.subject_type, t.subject_id, t.kind, t.title, t.due_date, t.due_at,"
-        f" t.assignee_id, u.name as assignee_name, u.email as assignee_email, {SUBJECT_NAME}"
+        " t.assignee_id, u.name as assignee_name, u.email as assignee_email,"
+        f" u.time_zone as assignee_zone, {SUBJECT_NAME}"
         " as subject_name from tasks t join users u on u.id = t.assignee_id"
         + SUBJECT_JOINS
         + f" where t.id = any($1::uuid[]) order by {DUE_KEY}, t.id",
@@ -187,6 +191,7 @@ async def claim_due_reminders(
             assignee_id=r["assignee_id"],
             assignee_name=r["assignee_name"],
             assignee_email=r["assignee_email"],
+            assignee_zone=r["assignee_zone"] or "UTC",
         )
         for r in found
     ]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 from uuid import UUID
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from arq import cron
 
@@ -21,14 +22,19 @@ from app.notifications.services import notify
 from app.settings import get_settings
 
 REMINDER_JOB = "send_due_reminders"
-MORNING_HOUR = 8  # a dated to-do is reminded at 08:00 (UTC until people have time zones)
+MORNING_HOUR = 8  # a dated to-do is reminded at 08:00 in the assignee's time zone
 WINDOW_HOURS = 36  # older dues (a worker down for days, a to-do typed in late) get none
 BATCH = 500
 
 
 def due_words(item: DueReminder) -> str:
     if item.due_at is not None:
-        return f"due {item.due_at:%d %b %Y %H:%M} UTC"
+        try:
+            zone = ZoneInfo(item.assignee_zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            zone = ZoneInfo("UTC")
+        local = item.due_at.astimezone(zone)
+        return f"due {local:%d %b %Y %H:%M} ({item.assignee_zone})"
     return f"due {item.due_date:%d %b %Y}" if item.due_date else "due"
 
 

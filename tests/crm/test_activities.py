@@ -360,3 +360,26 @@ async def test_handing_an_activity_to_a_colleague_notifies_them(
     assert note["kind"] == "task_assigned" and "assigned you a task on Pied Piper" in note["title"]
     page = (await client_a.get(f"/companies/{company}")).text
     assert "changed the task “Demo the compression”: assignee" in page
+
+
+async def test_a_dated_to_do_is_reminded_in_the_morning_of_the_assignees_time_zone(
+    client_a: Any, tenant_a: Account, tenant_b: Account
+) -> None:
+    """08:00 is the assignee's 08:00: at every hour of the UTC day, pick a zone and a due date
+    for which the assignee's morning and UTC's morning disagree, and check the assignee's wins."""
+    colleague = await add_colleague(tenant_a, "Zoned")
+    company = UUID(await make_company(client_a, "Zone Corp"))
+    now = datetime.now(UTC)
+    if 8 <= now.hour < 20:  # far west (UTC-12): today's 08:00 there is 20:00 UTC, still ahead
+        zone, day, expected = "Etc/GMT+12", now.date(), False
+    else:  # far east (UTC+14): its 08:00 comes 14 h before UTC's, already passed there
+        day = now.date() + timedelta(days=1) if now.hour >= 20 else now.date()
+        zone, expected = "Etc/GMT-14", True
+    async with tenant_transaction(tenant_a.tenant_id) as conn:
+        await conn.execute("update users set time_zone = $1 where id = $2", zone, colleague.user_id)
+    to_do = await _due_activity(
+        tenant_a.tenant_id, "company", company, colleague.user_id, title="Zoned", due_date=day
+    )
+    await remind_in_tenant(tenant_a.tenant_id)
+    reminded = (await row_of(tenant_a.tenant_id, str(to_do)))["reminded_at"] is not None
+    assert reminded is expected, (zone, day, now)

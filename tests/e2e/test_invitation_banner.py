@@ -1,0 +1,44 @@
+"""Browser: an invited person answers the cookie banner first (Reject, then Accept through
+Preferences) and still lands on their invitation, token and all, and can join."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from app.accounts import team
+from tests.deals.helpers import current_of
+from tests.e2e.conftest import LiveServer, wait_for_mail
+from tests.helpers import PASSWORD, Account
+
+WAIT_MS = 15_000
+
+
+async def test_invitation_survives_the_cookie_banner(
+    app: Any, browser: Any, live_server: LiveServer, tenant_a: Account, tenant_b: Account,
+    mailbox: Any,
+) -> None:  # fmt: skip
+    email = f"banner-{uuid.uuid4().hex[:8]}@example.com"
+    await team.invite(await current_of(tenant_a), email, "member")
+    link = await wait_for_mail(mailbox, email, "/invite/accept")
+    here = link[link.index("/invite/accept") :]
+    context = await browser.new_context(viewport={"width": 1280, "height": 900})
+    page = await context.new_page()
+    await page.goto(f"{live_server.url}{here}")
+    await page.click("#cookie-banner button:has-text('Reject')")
+    await page.wait_for_url(f"{live_server.url}{here}", timeout=WAIT_MS)
+    assert await page.locator("#cookie-banner").count() == 0
+    assert "didn't work" not in await page.content()
+
+    # Preferences: the page offers the way back to the invitation
+    await page.goto(f"{live_server.url}/settings/cookies?next={here.replace('?', '%3F')}")
+    await page.click("button:has-text('Allow analytics')")
+    await page.click("#cookies-back", timeout=WAIT_MS)
+    await page.wait_for_url(f"{live_server.url}{here}", timeout=WAIT_MS)
+
+    # and the invitation still works: join with a name and password
+    await page.fill("input[name=name]", "Banner Person")
+    await page.fill("input[name=password]", PASSWORD)
+    await page.click("button:has-text('Accept invitation')")
+    await page.wait_for_url(f"{live_server.url}/app", timeout=WAIT_MS)
+    await context.close()
