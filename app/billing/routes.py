@@ -6,7 +6,7 @@ from functools import partial
 from typing import Any
 
 import msgspec
-from litestar import Request, Response, get, post
+from litestar import Response, get, post
 
 from app.accounts.deps import routes_at
 from app.accounts.schemas import Current
@@ -16,9 +16,9 @@ from app.billing.webhooks import receive_webhook
 from app.core.access import Level
 from app.core.errors import FormInvalid, declare_form_page
 from app.core.forms import read_form, read_query
+from app.core.http_types import Req
 from app.core.web import get_session, redirect, render
 
-Req = Request[Any, Any, Any]
 PAGE = "billing/page.html"
 BILLING = "/settings/billing"
 

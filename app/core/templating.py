@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,7 @@ env.filters["local_time"] = clock.local_time  # {{ at|local_time(zone) }} -> 02 
 env.filters["local_input"] = clock.local_input  # a datetime-local input's value
 
 
-def render_html(template: str, context: dict[str, Any], block: str | None = None) -> str:
+def render_html(template: str, context: Mapping[str, object], block: str | None = None) -> str:
     """Render a template, or just one named block of it (for htmx swaps and websocket pushes)."""
     if block is None:
         return env.get_template(template).render(context)

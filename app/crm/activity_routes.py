@@ -13,6 +13,7 @@ from app.core.clock import local_input, user_zone
 from app.core.db import tenant_transaction
 from app.core.errors import FormInvalid
 from app.core.forms import read_form, read_query
+from app.core.http_types import Req
 from app.core.web import get_session, redirect, render
 from app.crm import activities, agenda
 from app.crm.activities import ActivityView
@@ -27,7 +28,6 @@ from app.crm.schemas import (
     AgendaQuery,
     NextPage,
 )
-from app.crm.web import Req
 
 
 @post("/records/{subject_type:str}/{subject_id:uuid}/tasks")

@@ -6,13 +6,13 @@ from typing import Any
 from uuid import UUID
 
 from app.accounts.schemas import Current
+from app.core.http_types import Req
 from app.crm import companies
 from app.crm.common import member_options
 from app.crm.contacts import list_contacts
 from app.crm.record_routes import RecordPages, record_routes
 from app.crm.related import company_deals, company_invoices
 from app.crm.schemas import CompanyEdit, CompanyForm
-from app.crm.web import Req
 
 
 async def _form_context(current: Current, shown: dict[str, Any]) -> dict[str, Any]:

@@ -7,13 +7,13 @@ from uuid import UUID
 
 from app.accounts.schemas import Current
 from app.core.forms import read_query
+from app.core.http_types import Req
 from app.crm import contacts
 from app.crm.common import member_options
 from app.crm.companies import company_choices
 from app.crm.record_routes import RecordPages, record_routes
 from app.crm.related import contact_deals
 from app.crm.schemas import ContactEdit, ContactForm, NewContactQuery
-from app.crm.web import Req
 
 
 async def _form_context(current: Current, shown: dict[str, Any]) -> dict[str, Any]:

@@ -17,11 +17,12 @@ from app.core.db import tenant_transaction
 from app.core.errors import FormInvalid
 from app.core.forms import read_form, read_query
 from app.core.forms.values import form_values
+from app.core.http_types import Req
 from app.core.paging import Page, SortSpec
 from app.core.web import get_session, redirect, render
 from app.crm.notes import subject_panel
 from app.crm.schemas import ConfirmDelete, ListQuery
-from app.crm.web import Req, confirm_delete_page, list_context
+from app.crm.web import confirm_delete_page, list_context
 
 Values = dict[str, Any]
 

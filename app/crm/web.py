@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from litestar import Request, Response
+from litestar import Response
 
 from app.core.errors import FormInvalid
+from app.core.http_types import Req
 from app.core.web import render
-
-Req = Request[Any, Any, Any]
 
 
 def list_url(base: str, q: str, sort: str, **cursor: str | None) -> str:
