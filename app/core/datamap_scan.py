@@ -103,7 +103,7 @@ async def time_page(
     user_id: UUID,
     after: str | None,
     limit: int,
-) -> tuple[list[dict[str, Any]], int, str | None]:
+) -> tuple[list[dict[str, object]], int, str | None]:
     """One newest-first page of a user's rows of a tenant table (``where`` uses ``$1``, the
     user id; the table has ``id`` and ``created_at``): (rows, total, next page's cursor)."""
     from app.core.db import tenant_transaction

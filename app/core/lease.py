@@ -249,7 +249,7 @@ async def take_over_jobs(ctx: object = None) -> int:
     return len(rows)
 
 
-async def run_state(key: str) -> dict[str, Any] | None:
+async def run_state(key: str) -> dict[str, object] | None:
     """What a page shows about a job: its status and whether it is resuming after a stop."""
     async with global_transaction() as conn:
         row = await queries.run_state(conn, key)

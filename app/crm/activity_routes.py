@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import Any
 from uuid import UUID
 
 from litestar import Response, get, post
@@ -44,7 +43,7 @@ async def activity_create(
     return redirect(request, subject_link(subject_type, subject_id))
 
 
-def edit_values(item: ActivityView, zone: str) -> dict[str, Any]:
+def edit_values(item: ActivityView, zone: str) -> dict[str, object]:
     """The edit form's values from the saved activity."""
     row = item.row
     return {

@@ -18,7 +18,7 @@ def list_url(base: str, q: str, sort: str, **cursor: str | None) -> str:
     return f"{base}?{urlencode({k: val for k, val in params.items() if val})}"
 
 
-def list_context(base: str, page: Any, q: str, sort: str, sorts: Any) -> dict[str, Any]:
+def list_context(base: str, page: Any, q: str, sort: str, sorts: Any) -> dict[str, object]:
     """What a searchable, sortable, keyset-paginated list page renders."""
     return {
         "page": page,

@@ -29,7 +29,7 @@ class PrivacyState(msgspec.Struct, kw_only=True):
 
     consent: bool | None = None
     analytics_id: str | None = None
-    policy_notice: dict[str, Any] | None = None
+    policy_notice: dict[str, object] | None = None
 
 
 def _user_key(user_id: str) -> str:
@@ -119,7 +119,7 @@ async def record_choice(
         await pipe.execute()
 
 
-async def history(user_id: UUID, visitor_id: str | None = None) -> list[dict[str, Any]]:
+async def history(user_id: UUID, visitor_id: str | None = None) -> list[dict[str, object]]:
     """Every ledger entry about the user (and this browser), newest first."""
     async with global_transaction():
         where: Any = Consent.user_id == user_id
