@@ -18,7 +18,7 @@ async def startup(ctx: dict[str, Any]) -> None:
     await warn_about_placement(get_settings())  # backups on one disk: told at every start
 
 
-async def shutdown(ctx: dict[str, Any]) -> None:
+async def shutdown(ctx: dict[str, object]) -> None:
     await db.close_pool()
 
 

@@ -41,7 +41,7 @@ class FormInvalid(Exception):
         self.errors = errors
         self.values = values
 
-    def shown(self) -> dict[str, Any]:
+    def shown(self) -> dict[str, object]:
         """The values the refused form shows again."""
         return dict(self.values or {})
 
@@ -75,7 +75,7 @@ class EditConflict(FormInvalid):
         self.theirs = theirs
         self.version = version
 
-    def shown(self) -> dict[str, Any]:
+    def shown(self) -> dict[str, object]:
         """The user's input, carrying the version saved now (saving again applies it)."""
         return {**(self.values or {}), "version": str(self.version)}
 

@@ -104,7 +104,7 @@ async def _end(lease: Lease, status: str, error: str | None = None) -> None:
         await queries.end_lease(conn, lease.key, lease.owner, status, (error or "")[:500] or None)
 
 
-async def _keep(lease: Lease, job: asyncio.Task[Any]) -> None:
+async def _keep(lease: Lease, job: asyncio.Task[object]) -> None:
     """Renew the lease while the job runs; cancel the job once the lease is surely gone (taken
     over, or not renewable for a whole lease period, after which another worker may take it)."""
     renewed = time.monotonic()

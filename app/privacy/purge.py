@@ -204,7 +204,7 @@ async def forget_person(subject: Subject, request_id: UUID, progress: Progress, 
 
 @leased(PURGE_JOB, repeatable=True, skipped="skipped")
 async def purge_deletion(
-    ctx: dict[str, Any] | None, request_id: str, *, stop_after: int | None = None
+    ctx: dict[str, object] | None, request_id: str, *, stop_after: int | None = None
 ) -> str:
     """arq job: carry out a due deletion request (resumable; a finished one is skipped; under a
     lease, so a dead worker's purge is taken over within a minute)."""
