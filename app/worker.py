@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from arq.cron import CronJob
+
 from app import domains
 from app.core import db, redis
+from app.core.domain import ArqJob
 from app.ops.targets import warn_about_placement
 from app.settings import get_settings
 
@@ -22,8 +25,8 @@ async def shutdown(ctx: dict[str, object]) -> None:
     await db.close_pool()
 
 
-FUNCTIONS: list[Any] = [job for domain in DOMAINS for job in domain.jobs]
-CRON_JOBS: list[Any] = [job for domain in DOMAINS for job in domain.crons]
+FUNCTIONS: list[ArqJob] = [job for domain in DOMAINS for job in domain.jobs]
+CRON_JOBS: list[CronJob] = [job for domain in DOMAINS for job in domain.crons]
 
 
 class WorkerSettings:

@@ -15,13 +15,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Protocol
 
 from litestar import Litestar, Router
 from litestar.enums import ScopeType
 from litestar.exceptions import WebSocketException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.routes import ASGIRoute, HTTPRoute, WebSocketRoute
+from litestar.types import ControllerRouterHandler, Dependencies
 
 from app.core.errors import Forbidden, LoginRequired
 from app.core.http_types import Connection
@@ -125,10 +126,10 @@ def access_guard(resolve: Resolve) -> Callable[..., Awaitable[None]]:
 
 def level_router(
     level: Level,
-    handlers: Sequence[Any],
+    handlers: Sequence[ControllerRouterHandler],
     *,
     resolve: Resolve,
-    dependencies: dict[str, Any] | None = None,
+    dependencies: Dependencies | None = None,
 ) -> Router:
     """A router at `/` whose handlers all need `level` (the guard and dependencies once)."""
     return Router(
@@ -144,7 +145,7 @@ async def _nobody(connection: Connection) -> Principal | None:
     return None
 
 
-def public_router(handlers: Sequence[Any]) -> Router:
+def public_router(handlers: Sequence[ControllerRouterHandler]) -> Router:
     """Routes anyone may use (core's own and static files: no principal is ever resolved)."""
     return level_router(Level.PUBLIC, handlers, resolve=_nobody)
 
