@@ -40,7 +40,7 @@ log = logging.getLogger("odex.jobs")
 MAX_INTERRUPTIONS = 20  # a job handed back this often (outages, SIGTERM) is failed for good
 TAKEOVER_JOB = "take_over_jobs"
 KEEP_FINISHED_DAYS = 7
-F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
+F = TypeVar("F", bound=Callable[..., Awaitable[object]])
 
 
 class LeaseLost(RuntimeError):
@@ -147,7 +147,7 @@ def leased(
     function: str,
     *,
     repeatable: bool = False,
-    skipped: Any = None,
+    skipped: object = None,
     timeout: Callable[[], float] | None = None,
 ) -> Callable[[F], F]:
     """Run an arq job under a lease named after `function` (its arq name) and its arguments.

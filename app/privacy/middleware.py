@@ -10,6 +10,7 @@ always), so recording never waits for PostgreSQL.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from litestar.datastructures import Cookie
@@ -49,7 +50,7 @@ def _set_cookie(value: str, max_age: int) -> tuple[bytes, bytes]:
     return (b"set-cookie", cookie.to_header(header="").encode("latin-1"))
 
 
-def state_of(scope: Any) -> PrivacyState | None:
+def state_of(scope: Mapping[str, object]) -> PrivacyState | None:
     state = scope.get(STATE_KEY)
     return state if isinstance(state, PrivacyState) else None
 
