@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import TypedDict
 
 from litestar.datastructures import Cookie
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -48,6 +48,13 @@ def _set_cookie(value: str, max_age: int) -> tuple[bytes, bytes]:
         secure=settings.secure_cookies,
     )
     return (b"set-cookie", cookie.to_header(header="").encode("latin-1"))
+
+
+class _Sent(TypedDict):
+    """What the response started with: its status and content type."""
+
+    status: int
+    type: str
 
 
 def state_of(scope: Mapping[str, object]) -> PrivacyState | None:
@@ -138,7 +145,7 @@ def privacy_middleware(app: ASGIApp) -> ASGIApp:
         cookie_id = scope_cookie(scope, ANALYTICS_COOKIE)
         state.analytics_id = cookie_id
         scope[STATE_KEY] = state  # type: ignore[literal-required]
-        response: dict[str, Any] = {"status": 500, "type": ""}
+        response: _Sent = {"status": 500, "type": ""}
 
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
