@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from functools import partial
-from typing import Any
 from uuid import UUID
 
 from litestar import Response, post
@@ -19,7 +18,7 @@ from app.crm.company_routes import render_company
 from app.crm.contact_routes import render_contact
 from app.crm.schemas import NoteForm
 
-RecordPage = Callable[[Req, Current, UUID, dict[str, Any]], Awaitable[Response[str]]]
+RecordPage = Callable[[Req, Current, UUID, dict[str, object]], Awaitable[Response[str]]]
 
 # subject type -> its record page; a higher domain with notes on its records (deals) adds its own
 # at start-up (its Domain's wiring), so crm never imports it.
