@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import Any
 
 import msgspec
 from litestar import Response, get, post
@@ -141,7 +140,7 @@ async def test_portal_submit(request: Req, current: Current) -> Response[str]:
 
 
 @post("/billing/webhook", status_code=200)
-async def stripe_webhook(request: Req) -> Response[Any]:
+async def stripe_webhook(request: Req) -> Response[dict[str, str]]:
     """Stripe's webhook: 200 once stored (the job applies it), 400 when the signature fails."""
     session = get_session(request)
     session.dirty = session.is_new = False  # Stripe gets no session stored and no cookie

@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 import importlib
 import importlib.util
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -148,7 +148,9 @@ class ExportFile:
     own_where: str | None = None
     order_by: str = ""
     opener: Callable[[dict[str, object]], dict[str, object]] | None = None
-    extra_args: Callable[[dict[str, object]], list[Any]] | None = None  # values for $2, $3...
+    extra_args: Callable[[dict[str, object]], Sequence[object]] | None = (
+        None  # values for $2, $3...
+    )
 
 
 Reader = Callable[[Viewer, "str | None", int], Awaitable[Section]]

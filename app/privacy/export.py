@@ -287,7 +287,7 @@ async def _finish(
     export_id: UUID,
     file_name: str,
     size: int,
-    manifest: dict[str, Any],
+    manifest: dict[str, object],
 ) -> None:
     settings = get_settings()
     expires = datetime.now(UTC) + timedelta(hours=settings.export_link_hours)
