@@ -148,9 +148,8 @@ class ExportFile:
     own_where: str | None = None
     order_by: str = ""
     opener: Callable[[dict[str, object]], dict[str, object]] | None = None
-    extra_args: Callable[[dict[str, object]], Sequence[object]] | None = (
-        None  # values for $2, $3...
-    )
+    # values for $2, $3...
+    extra_args: Callable[[dict[str, object]], Sequence[object]] | None = None
 
 
 Reader = Callable[[Viewer, "str | None", int], Awaitable[Section]]
