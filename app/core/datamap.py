@@ -286,7 +286,9 @@ USER_TABLE: dict[str, object] = {
 }
 
 
-def tenant_table(table: str, owner: str, holds: tuple[str, ...], what: str, **fields: Any) -> Place:
+def tenant_table(
+    table: str, owner: str, holds: tuple[str, ...], what: str, **fields: object
+) -> Place:
     """A tenant table (RLS) whose rows the workspace purge deletes; by default not exported
     and not touched by a contact's erasure."""
     return table_place(table, owner, holds, what, **{**TENANT_TABLE, **fields})

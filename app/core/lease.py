@@ -25,7 +25,7 @@ import socket
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import asyncpg
 
@@ -161,7 +161,7 @@ def leased(
 
     def decorate(fn: F) -> F:
         @functools.wraps(fn)
-        async def run(ctx: Any, *args: Any, **kwargs: Any) -> Any:
+        async def run(ctx: object, *args: object, **kwargs: object) -> object:
             key = job_key(function, *args)
             lease = await _acquire(key, function, list(args), repeatable)
             if lease is None:

@@ -38,7 +38,7 @@ def backup_command(list_only: bool) -> None:
             )
         return
 
-    async def work() -> Any:
+    async def work() -> object:
         record = await take_backup(settings, "manual")
         pruned = await prune_backups(settings)
         return record, pruned

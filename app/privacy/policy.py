@@ -233,11 +233,11 @@ async def latest_notice() -> dict[str, Any] | None:
         )
         await redis().set(LATEST_KEY, _latest_encoder.encode(data), ex=300)
         return data or None
-    decoded: dict[str, Any] = msgspec.json.decode(raw)
+    decoded: dict[str, object] = msgspec.json.decode(raw)
     return decoded or None
 
 
-async def pending_notice(user_id: str) -> dict[str, Any] | None:
+async def pending_notice(user_id: str) -> dict[str, object] | None:
     """The version this user has not acknowledged yet (shown as a banner), or None."""
     latest = await latest_notice()
     if latest is None:
