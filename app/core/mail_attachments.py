@@ -15,7 +15,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 from uuid import UUID
 
 from app.settings import get_settings
@@ -63,7 +62,7 @@ def store(workspace_id: UUID | None, attachments: list[Attachment]) -> list[dict
     return listed
 
 
-def listed(raw: Any) -> list[dict[str, object]]:
+def listed(raw: str | bytes | list[object] | None) -> list[dict[str, object]]:
     """The attachments column as read from the database (jsonb arrives as text)."""
     value = json.loads(raw) if isinstance(raw, str | bytes) else raw
     return [a for a in value or [] if isinstance(a, dict) and "path" in a]

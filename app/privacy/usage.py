@@ -13,7 +13,7 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import TypedDict, Unpack
 from uuid import UUID
 
 import asyncpg
@@ -74,7 +74,21 @@ _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder(Event)
 
 
-def new_event(category: str, kind: str, **fields: Any) -> Event:
+class EventFields(TypedDict, total=False):
+    """The optional fields of an Event (see Event)."""
+
+    tenant_id: str | None
+    user_id: str | None
+    path: str
+    feature: str
+    browser: str
+    os: str
+    device: str
+    ip: str
+    analytics_id: str | None
+
+
+def new_event(category: str, kind: str, **fields: Unpack[EventFields]) -> Event:
     return Event(
         id=str(uuid.uuid4()),
         category=category,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -92,7 +93,7 @@ def entry_hash_v2(
     )
 
 
-def details_of(value: Any) -> dict[str, object]:
+def details_of(value: str | Mapping[str, object] | None) -> dict[str, object]:
     if isinstance(value, str):
         parsed: dict[str, object] = json.loads(value)
         return parsed
