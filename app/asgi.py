@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from litestar import Litestar
 from litestar.config.app import AppConfig
 from litestar.middleware import DefineMiddleware
 from litestar.static_files import create_static_files_router
+from litestar.types import ControllerRouterHandler
 
 from app import domains
 from app.core import db, redis
@@ -40,7 +39,7 @@ def create_app() -> Litestar:
         await redis.disconnect()
         await db.close_pool()
 
-    route_handlers: list[Any] = [
+    route_handlers: list[ControllerRouterHandler] = [
         *core_routes.ROUTES,
         *(route for domain in domains.load() for route in domain.routes),
         public_router([create_static_files_router(path="/static", directories=[ROOT / "static"])]),

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from arq.cron import CronJob
+
 from app import domains
 from app.core import db, redis
+from app.core.domain import ArqJob
 from app.ops.targets import warn_about_placement
 from app.settings import get_settings
 
@@ -18,12 +21,12 @@ async def startup(ctx: dict[str, Any]) -> None:
     await warn_about_placement(get_settings())  # backups on one disk: told at every start
 
 
-async def shutdown(ctx: dict[str, Any]) -> None:
+async def shutdown(ctx: dict[str, object]) -> None:
     await db.close_pool()
 
 
-FUNCTIONS: list[Any] = [job for domain in DOMAINS for job in domain.jobs]
-CRON_JOBS: list[Any] = [job for domain in DOMAINS for job in domain.crons]
+FUNCTIONS: list[ArqJob] = [job for domain in DOMAINS for job in domain.jobs]
+CRON_JOBS: list[CronJob] = [job for domain in DOMAINS for job in domain.crons]
 
 
 class WorkerSettings:

@@ -9,7 +9,7 @@ from uuid import UUID
 
 from litestar import Router
 from litestar.di import Provide
-from litestar.types import Scope
+from litestar.types import ControllerRouterHandler, Scope
 
 from app.accounts.schemas import Current
 from app.accounts.services import load_current
@@ -67,7 +67,7 @@ async def optional_current(request: Req) -> Current | None:
     return await resolve_current(request)
 
 
-def routes_at(level: Level, handlers: Sequence[Any]) -> Router:
+def routes_at(level: Level, handlers: Sequence[ControllerRouterHandler]) -> Router:
     """Declare `handlers` at `level`: one router with the access guard and `current`."""
     dependencies = {} if level is Level.PUBLIC else {"current": Provide(provide_current)}
     return level_router(level, handlers, resolve=resolve_current, dependencies=dependencies)

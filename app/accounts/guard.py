@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
 from uuid import UUID
 
 from litestar.datastructures import Cookie
@@ -53,7 +52,7 @@ async def login_failed(request: Req, email: str) -> None:
     if user_id is None:
         return
     kind = "lockout" if outcome.locked_for else "failed_logins"
-    details: dict[str, Any] = {
+    details: dict[str, object] = {
         "failed_attempts": outcome.failures,
         "ip": _ip(request),
         "device": devices.describe(_ua(request)),

@@ -6,7 +6,6 @@ import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -311,7 +310,7 @@ async def update_region(current: Current, time_zone: str, locale: str) -> None:
         ).where(User.id == current.user_id)
 
 
-async def get_currency(current: Current) -> dict[str, Any]:
+async def get_currency(current: Current) -> dict[str, object]:
     """The workspace's default currency, its exchange rates as the form's lines, the version."""
     async with tenant_transaction(current.tenant_id, current.user_id) as conn:
         row = await conn.fetchrow(

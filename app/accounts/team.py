@@ -100,7 +100,7 @@ async def invite(current: Current, email: str, role: str) -> UUID:
                 link=f"{settings.base_url}/invite/accept?token={token}",
                 days=settings.invite_ttl_days,
             )
-            alert = {"email": email, "role": role}
+            alert: dict[str, object] = {"email": email, "role": role}
             await emit(
                 WorkspaceSecurityEvent(current.tenant_id, "member_invited", current.user_id, alert)
             )

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import Any
 
 import msgspec
-from litestar import Request, Response, get, post
+from litestar import Response, get, post
 
 from app.accounts.deps import routes_at
 from app.accounts.schemas import Current
@@ -16,9 +15,9 @@ from app.billing.webhooks import receive_webhook
 from app.core.access import Level
 from app.core.errors import FormInvalid, declare_form_page
 from app.core.forms import read_form, read_query
+from app.core.http_types import Req
 from app.core.web import get_session, redirect, render
 
-Req = Request[Any, Any, Any]
 PAGE = "billing/page.html"
 BILLING = "/settings/billing"
 
@@ -141,7 +140,7 @@ async def test_portal_submit(request: Req, current: Current) -> Response[str]:
 
 
 @post("/billing/webhook", status_code=200)
-async def stripe_webhook(request: Req) -> Response[Any]:
+async def stripe_webhook(request: Req) -> Response[dict[str, str]]:
     """Stripe's webhook: 200 once stored (the job applies it), 400 when the signature fails."""
     session = get_session(request)
     session.dirty = session.is_new = False  # Stripe gets no session stored and no cookie

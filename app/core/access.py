@@ -15,16 +15,17 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Protocol
 
 from litestar import Litestar, Router
-from litestar.connection import ASGIConnection
 from litestar.enums import ScopeType
 from litestar.exceptions import WebSocketException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.routes import ASGIRoute, HTTPRoute, WebSocketRoute
+from litestar.types import ControllerRouterHandler, Dependencies
 
 from app.core.errors import Forbidden, LoginRequired
+from app.core.http_types import Connection
 
 LEVEL_KEY = "access"  # the handler `opt` entry that carries the declared level
 
@@ -69,7 +70,7 @@ class Principal(Protocol):
     def must_enrol_mfa(self) -> bool: ...
 
 
-Resolve = Callable[[ASGIConnection[Any, Any, Any, Any]], Awaitable[Principal | None]]
+Resolve = Callable[[Connection], Awaitable[Principal | None]]
 
 
 def refusal(level: Level, principal: Principal | None) -> str | None:
@@ -103,9 +104,7 @@ def level_of(handler: BaseRouteHandler) -> Level | None:
 def access_guard(resolve: Resolve) -> Callable[..., Awaitable[None]]:
     """The guard of every router: judges the connection against the handler's level."""
 
-    async def guard(
-        connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
-    ) -> None:
+    async def guard(connection: Connection, handler: BaseRouteHandler) -> None:
         level = level_of(handler)
         if level is None:  # check_declared refuses such an app; never let one through
             raise Forbidden("This page has no declared access level.")
@@ -127,10 +126,10 @@ def access_guard(resolve: Resolve) -> Callable[..., Awaitable[None]]:
 
 def level_router(
     level: Level,
-    handlers: Sequence[Any],
+    handlers: Sequence[ControllerRouterHandler],
     *,
     resolve: Resolve,
-    dependencies: dict[str, Any] | None = None,
+    dependencies: Dependencies | None = None,
 ) -> Router:
     """A router at `/` whose handlers all need `level` (the guard and dependencies once)."""
     return Router(
@@ -142,11 +141,11 @@ def level_router(
     )
 
 
-async def _nobody(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal | None:
+async def _nobody(connection: Connection) -> Principal | None:
     return None
 
 
-def public_router(handlers: Sequence[Any]) -> Router:
+def public_router(handlers: Sequence[ControllerRouterHandler]) -> Router:
     """Routes anyone may use (core's own and static files: no principal is ever resolved)."""
     return level_router(Level.PUBLIC, handlers, resolve=_nobody)
 

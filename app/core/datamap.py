@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 import importlib
 import importlib.util
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -115,7 +115,7 @@ class Section:
 
     title: str
     columns: list[tuple[str, str]]  # (key, label)
-    rows: list[dict[str, Any]]
+    rows: list[dict[str, object]]
     total: int | None = None
     next_after: str | None = None
     note: str = ""
@@ -147,8 +147,9 @@ class ExportFile:
     workspace_where: str | None = "true"
     own_where: str | None = None
     order_by: str = ""
-    opener: Callable[[dict[str, Any]], dict[str, Any]] | None = None
-    extra_args: Callable[[dict[str, Any]], list[Any]] | None = None  # values for $2, $3...
+    opener: Callable[[dict[str, object]], dict[str, object]] | None = None
+    # values for $2, $3...
+    extra_args: Callable[[dict[str, object]], Sequence[object]] | None = None
 
 
 Reader = Callable[[Viewer, "str | None", int], Awaitable[Section]]
@@ -261,20 +262,20 @@ def table_place(
 
 
 # Treatments most tenant tables share; a preset's entry names only what differs.
-TENANT_TABLE: dict[str, Any] = {
+TENANT_TABLE: dict[str, object] = {
     "tenant_scoped": True,
     "export": "not exported",
     "erasure": "not affected",
     "workspace_purge": "deleted",
 }
-WORKSPACE_RECORD: dict[str, Any] = {
+WORKSPACE_RECORD: dict[str, object] = {
     **TENANT_TABLE,
     "holds": ("workspace",),
     "retention": "while the workspace exists",
     "access": "not shown",
     "account_deletion": "not affected",
 }
-USER_TABLE: dict[str, Any] = {
+USER_TABLE: dict[str, object] = {
     "holds": ("user",),
     "user_columns": ("user_id",),
     "retention": "while the account exists",
@@ -285,7 +286,9 @@ USER_TABLE: dict[str, Any] = {
 }
 
 
-def tenant_table(table: str, owner: str, holds: tuple[str, ...], what: str, **fields: Any) -> Place:
+def tenant_table(
+    table: str, owner: str, holds: tuple[str, ...], what: str, **fields: object
+) -> Place:
     """A tenant table (RLS) whose rows the workspace purge deletes; by default not exported
     and not touched by a contact's erasure."""
     return table_place(table, owner, holds, what, **{**TENANT_TABLE, **fields})

@@ -20,7 +20,7 @@ def data_dir() -> Path:
 # --- helpers the domains' handlers share ---------------------------------------------------
 
 
-async def in_each_tenant(tenant_ids: tuple[UUID, ...], sql: str, *args: Any) -> int:
+async def in_each_tenant(tenant_ids: tuple[UUID, ...], sql: str, *args: object) -> int:
     """Run one statement in each of `tenant_ids` (its own tenant transaction); rows affected."""
     from app.core.db import tenant_transaction
 
@@ -32,7 +32,7 @@ async def in_each_tenant(tenant_ids: tuple[UUID, ...], sql: str, *args: Any) -> 
     return total
 
 
-async def count_in_each_tenant(tenant_ids: tuple[UUID, ...], sql: str, *args: Any) -> int:
+async def count_in_each_tenant(tenant_ids: tuple[UUID, ...], sql: str, *args: object) -> int:
     """Sum of a count query run in each of `tenant_ids`."""
     from app.core.db import tenant_transaction
 
@@ -103,7 +103,7 @@ async def time_page(
     user_id: UUID,
     after: str | None,
     limit: int,
-) -> tuple[list[dict[str, Any]], int, str | None]:
+) -> tuple[list[dict[str, object]], int, str | None]:
     """One newest-first page of a user's rows of a tenant table (``where`` uses ``$1``, the
     user id; the table has ``id`` and ``created_at``): (rows, total, next page's cursor)."""
     from app.core.db import tenant_transaction

@@ -13,6 +13,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from arq.cron import CronJob
+from arq.worker import Function
+from litestar.types import ControllerRouterHandler
+
 # Lowest first: a domain imports only those before it (enforced by import-linter in
 # `make lint`, whose layers in pyproject.toml follow this order; siblings there are independent).
 DOMAIN_NAMES: tuple[str, ...] = (
@@ -29,6 +33,10 @@ DOMAIN_NAMES: tuple[str, ...] = (
     "privacy",
     "support",
 )
+
+
+# an arq job: its coroutine function (ctx first), or the function wrapped by arq.func
+ArqJob = Callable[..., Awaitable[object]] | Function
 
 
 @dataclass(frozen=True)
@@ -69,9 +77,9 @@ class Domain:
     """One domain's contributions to the app, named once."""
 
     name: str
-    routes: Sequence[Any] = ()  # Litestar routers and handlers
-    jobs: Sequence[Any] = ()  # arq job functions
-    crons: Sequence[Any] = ()  # arq cron jobs
+    routes: Sequence[ControllerRouterHandler] = ()  # Litestar routers and handlers
+    jobs: Sequence[ArqJob] = ()  # arq job functions
+    crons: Sequence[CronJob] = ()  # arq cron jobs
     slots: Sequence[Slot] = ()
     nav: Sequence[NavEntry] = ()
     subscriptions: Sequence[Subscription] = ()

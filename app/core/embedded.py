@@ -10,12 +10,12 @@ import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from email import message_from_bytes
 from email.message import Message
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 
@@ -219,6 +219,9 @@ def wipe(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
 
 
-def run(coro: Any) -> Any:
+T = TypeVar("T")
+
+
+def run(coro: Coroutine[object, object, T]) -> T:
     """Run a coroutine from synchronous CLI code."""
     return asyncio.run(coro)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 from urllib.parse import urlencode
 
-from litestar import Request, Response
+from litestar import Response
 from litestar.exceptions import (
     HTTPException,
     NotAuthorizedException,
@@ -16,12 +16,14 @@ from litestar.exceptions import (
     PermissionDeniedException,
     ValidationException,
 )
+from litestar.types import Receive, Scope, Send
 
 from app.core.availability import (
     BACKEND_DOWN,
     RETRY_AFTER_SECONDS,
     which_service,
 )
+from app.core.http_types import Req
 from app.core.templating import render_html
 
 log = logging.getLogger("odex")
@@ -34,12 +36,12 @@ class FormInvalid(Exception):
 
     status = 422
 
-    def __init__(self, errors: dict[str, str], values: dict[str, Any] | None = None) -> None:
+    def __init__(self, errors: dict[str, str], values: Mapping[str, object] | None = None) -> None:
         super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
         self.errors = errors
         self.values = values
 
-    def shown(self) -> dict[str, Any]:
+    def shown(self) -> dict[str, object]:
         """The values the refused form shows again."""
         return dict(self.values or {})
 
@@ -73,7 +75,7 @@ class EditConflict(FormInvalid):
         self.theirs = theirs
         self.version = version
 
-    def shown(self) -> dict[str, Any]:
+    def shown(self) -> dict[str, object]:
         """The user's input, carrying the version saved now (saving again applies it)."""
         return {**(self.values or {}), "version": str(self.version)}
 
@@ -97,18 +99,18 @@ class LoginRequired(NotAuthorizedException):
     """The page needs a signed-in user."""
 
 
-FormPage = Callable[[FormInvalid], Awaitable[Response[Any]]]
+FormPage = Callable[[FormInvalid], Awaitable[Response[str]]]
 FORM_PAGE_KEY = "odex.form_page"
 FORM_VALUES_KEY = "odex.form_values"
 
 
-def declare_form_page(request: Request[Any, Any, Any], page: FormPage) -> None:
+def declare_form_page(request: Req, page: FormPage) -> None:
     """Say how this request's form is shown again when its input is refused: `page` renders
     it with the exception's errors and values (the one handler sets the status)."""
     request.scope[FORM_PAGE_KEY] = page  # type: ignore[literal-required]
 
 
-def remember_form_values(request: Request[Any, Any, Any], values: dict[str, Any]) -> None:
+def remember_form_values(request: Req, values: Mapping[str, object]) -> None:
     """The submitted values as a refused form shows them back."""
     request.scope[FORM_VALUES_KEY] = values  # type: ignore[literal-required]
 
@@ -139,7 +141,7 @@ HINTS = {
 }
 
 
-def wants_fragment(request: Request[Any, Any, Any]) -> bool:
+def wants_fragment(request: Req) -> bool:
     """An htmx request that swaps part of a page (a history restore needs the whole page)."""
     return (
         request.headers.get("hx-request") == "true"
@@ -147,7 +149,7 @@ def wants_fragment(request: Request[Any, Any, Any]) -> bool:
     )
 
 
-def _error_page(request: Request[Any, Any, Any], status: int, detail: str) -> Response[str]:
+def _error_page(request: Req, status: int, detail: str) -> Response[str]:
     title = TITLES.get(status, "Something went wrong")
     hint = HINTS.get(status, "Go back and try again.")
     if wants_fragment(request):
@@ -159,7 +161,7 @@ def _error_page(request: Request[Any, Any, Any], status: int, detail: str) -> Re
     return Response(html, status_code=status, media_type="text/html")
 
 
-def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+def http_exception_handler(request: Req, exc: HTTPException) -> Response[str]:
     status = exc.status_code
     if isinstance(exc, LoginRequired) or status == 401:
         target = "/login?" + urlencode({"next": request.url.path}, safe="/")
@@ -179,22 +181,22 @@ def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) 
     return response
 
 
-def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+def internal_error_handler(request: Req, exc: Exception) -> Response[str]:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return _error_page(request, 500, "")
 
 
-def forbidden_handler(request: Request[Any, Any, Any], exc: Forbidden) -> Response[Any]:
+def forbidden_handler(request: Req, exc: Forbidden) -> Response[str]:
     """A guard or a service refused an action for the user's role."""
     return _error_page(request, 403, exc.message)
 
 
-def not_found_handler(request: Request[Any, Any, Any], exc: RecordNotFound) -> Response[Any]:
+def not_found_handler(request: Req, exc: RecordNotFound) -> Response[str]:
     """A service could not find a record in the current tenant (or it belongs to another)."""
     return _error_page(request, 404, "")
 
 
-def unavailable_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+def unavailable_handler(request: Req, exc: Exception) -> Response[str]:
     """PostgreSQL or Valkey is unreachable: answer at once with 503 and Retry-After (the
     clients reconnect by themselves), never a trace and never a generic 500."""
     log.warning(
@@ -210,14 +212,14 @@ class _DeferredResponse(Response[str]):
     """A response rendered when it is sent: exception handlers are synchronous, while a form
     page needs the database (choices, the record) to render."""
 
-    def __init__(self, render: Callable[[], Awaitable[Response[Any]]], status: int) -> None:
+    def __init__(self, render: Callable[[], Awaitable[Response[str]]], status: int) -> None:
         super().__init__("", status_code=status)
         self._render = render
 
-    def to_asgi_response(self, app: Any, request: Request[Any, Any, Any], **kwargs: Any) -> Any:
+    def to_asgi_response(self, app: Any, request: Req, **kwargs: Any) -> Any:
         render, status = self._render, self.status_code
 
-        async def send_rendered(scope: Any, receive: Any, send: Any) -> None:
+        async def send_rendered(scope: Scope, receive: Receive, send: Send) -> None:
             try:
                 response = await render()
                 if response.status_code in (None, 200):  # None: "the route's default"
@@ -229,7 +231,7 @@ class _DeferredResponse(Response[str]):
         return send_rendered
 
 
-def _refused(request: Request[Any, Any, Any], exc: FormInvalid) -> Response[str]:
+def _refused(request: Req, exc: FormInvalid) -> Response[str]:
     """Refused input with no form page declared: the messages as a page (or, for htmx, a
     toast: the target keeps its content)."""
     text = " ".join(exc.errors.values()) or "Some of what was sent is missing or malformed."
@@ -239,7 +241,7 @@ def _refused(request: Request[Any, Any, Any], exc: FormInvalid) -> Response[str]
     return _error_page(request, exc.status, text)
 
 
-def form_invalid_handler(request: Request[Any, Any, Any], exc: FormInvalid) -> Response[Any]:
+def form_invalid_handler(request: Req, exc: FormInvalid) -> Response[str]:
     """The one path for refused input: the route's form again with every message inline and
     the values kept (422, or 409 for an edit conflict), as a page or as the htmx fragment."""
     scope: dict[str, Any] = request.scope  # type: ignore[assignment]
@@ -251,7 +253,7 @@ def form_invalid_handler(request: Request[Any, Any, Any], exc: FormInvalid) -> R
     return _DeferredResponse(lambda: page(exc), exc.status)
 
 
-def _handler_for(exc: Exception) -> Callable[[Request[Any, Any, Any], Any], Response[Any]]:
+def _handler_for(exc: Exception) -> Callable[[Req, Any], Response[str]]:
     for kind, handler in EXCEPTION_HANDLERS.items():
         if isinstance(exc, kind):
             return handler

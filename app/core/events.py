@@ -45,7 +45,7 @@ class WorkspaceSecurityEvent:
     tenant_id: UUID
     kind: str
     actor_id: UUID | None
-    details: dict[str, Any] = field(default_factory=dict)
+    details: dict[str, object] = field(default_factory=dict)
     session_key: str | None = None
 
 
@@ -56,7 +56,7 @@ class AccountSecurityEvent:
 
     user_id: UUID
     kind: str
-    details: dict[str, Any] = field(default_factory=dict)
+    details: dict[str, object] = field(default_factory=dict)
     session_key: str | None = None
 
 

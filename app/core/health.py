@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import re
-from typing import Any
+from collections.abc import Awaitable, Callable
 
 from app.core.availability import BACKEND_DOWN
 from app.core.db import global_transaction
@@ -50,7 +50,7 @@ async def _valkey() -> str:
     return "ok"
 
 
-async def _check(probe: Any) -> str:
+async def _check(probe: Callable[[], Awaitable[object]]) -> str:
     try:
         return str(await asyncio.wait_for(probe(), CHECK_TIMEOUT))
     except TimeoutError:

@@ -8,7 +8,9 @@ from typing import Any
 
 from litestar import Request, WebSocket
 from litestar.connection import ASGIConnection
+from litestar.datastructures import State
 
-Req = Request[Any, Any, Any]
-Socket = WebSocket[Any, Any, Any]
-Connection = ASGIConnection[Any, Any, Any, Any]
+Req = Request[object, object, State]
+Socket = WebSocket[object, object, State]
+# any route handler: a guard's connection is a Request's or a WebSocket's
+Connection = ASGIConnection[Any, object, object, State]

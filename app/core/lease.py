@@ -25,7 +25,7 @@ import socket
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import asyncpg
 
@@ -40,7 +40,7 @@ log = logging.getLogger("odex.jobs")
 MAX_INTERRUPTIONS = 20  # a job handed back this often (outages, SIGTERM) is failed for good
 TAKEOVER_JOB = "take_over_jobs"
 KEEP_FINISHED_DAYS = 7
-F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
+F = TypeVar("F", bound=Callable[..., Awaitable[object]])
 
 
 class LeaseLost(RuntimeError):
@@ -104,7 +104,7 @@ async def _end(lease: Lease, status: str, error: str | None = None) -> None:
         await queries.end_lease(conn, lease.key, lease.owner, status, (error or "")[:500] or None)
 
 
-async def _keep(lease: Lease, job: asyncio.Task[Any]) -> None:
+async def _keep(lease: Lease, job: asyncio.Task[object]) -> None:
     """Renew the lease while the job runs; cancel the job once the lease is surely gone (taken
     over, or not renewable for a whole lease period, after which another worker may take it)."""
     renewed = time.monotonic()
@@ -147,7 +147,7 @@ def leased(
     function: str,
     *,
     repeatable: bool = False,
-    skipped: Any = None,
+    skipped: object = None,
     timeout: Callable[[], float] | None = None,
 ) -> Callable[[F], F]:
     """Run an arq job under a lease named after `function` (its arq name) and its arguments.
@@ -161,7 +161,7 @@ def leased(
 
     def decorate(fn: F) -> F:
         @functools.wraps(fn)
-        async def run(ctx: Any, *args: Any, **kwargs: Any) -> Any:
+        async def run(ctx: object, *args: object, **kwargs: object) -> object:
             key = job_key(function, *args)
             lease = await _acquire(key, function, list(args), repeatable)
             if lease is None:
@@ -249,7 +249,7 @@ async def take_over_jobs(ctx: object = None) -> int:
     return len(rows)
 
 
-async def run_state(key: str) -> dict[str, Any] | None:
+async def run_state(key: str) -> dict[str, object] | None:
     """What a page shows about a job: its status and whether it is resuming after a stop."""
     async with global_transaction() as conn:
         row = await queries.run_state(conn, key)

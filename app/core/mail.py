@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
 
 from piccolo.columns import JSONB, UUID, BigSerial, Integer, Text, Timestamptz
 from piccolo.table import Table
@@ -49,7 +48,7 @@ async def queue_mail(
     template: str,
     *,
     attachments: list[files.Attachment] | None = None,
-    **ctx: Any,
+    **ctx: object,
 ) -> int:
     """Write a mail into the outbox (inside the caller's transaction); send after commit.
 

@@ -15,7 +15,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 from uuid import UUID
 
 from app.settings import get_settings
@@ -42,7 +41,7 @@ def root() -> Path:
     return Path(get_settings().data_dir) / FOLDER
 
 
-def store(workspace_id: UUID | None, attachments: list[Attachment]) -> list[dict[str, Any]]:
+def store(workspace_id: UUID | None, attachments: list[Attachment]) -> list[dict[str, object]]:
     """Write the files; what the outbox row lists about them."""
     if sum(len(a.data) for a in attachments) > MAX_TOTAL_BYTES:
         raise ValueError("attachments over 10 MB")
@@ -63,13 +62,13 @@ def store(workspace_id: UUID | None, attachments: list[Attachment]) -> list[dict
     return listed
 
 
-def listed(raw: Any) -> list[dict[str, Any]]:
+def listed(raw: str | bytes | list[object] | None) -> list[dict[str, object]]:
     """The attachments column as read from the database (jsonb arrives as text)."""
     value = json.loads(raw) if isinstance(raw, str | bytes) else raw
     return [a for a in value or [] if isinstance(a, dict) and "path" in a]
 
 
-def _path(item: dict[str, Any]) -> Path:
+def _path(item: dict[str, object]) -> Path:
     base = Path(get_settings().data_dir).resolve()
     path = (base / str(item["path"])).resolve()
     if not path.is_relative_to(root().resolve()):
@@ -77,14 +76,14 @@ def _path(item: dict[str, Any]) -> Path:
     return path
 
 
-def load(item: dict[str, Any]) -> bytes:
+def load(item: dict[str, object]) -> bytes:
     try:
         return _path(item).read_bytes()
     except FileNotFoundError as exc:
         raise AttachmentMissing(f"attachment {item.get('name')!r} is gone") from exc
 
 
-def remove(items: list[dict[str, Any]]) -> None:
+def remove(items: list[dict[str, object]]) -> None:
     """Delete the files of a mail that is sent or given up."""
     for item in items:
         try:

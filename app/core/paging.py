@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
 from uuid import UUID
 
 import asyncpg
 import msgspec
+
+# a key value a cursor carries, as DECODERS read it back ("text" stays a str)
+CursorValue = datetime | date | UUID | int | Decimal | str
 
 
 @dataclass(frozen=True)
@@ -32,36 +35,36 @@ class SortSpec:
 
 @dataclass
 class Page:
-    rows: list[dict[str, Any]]
+    rows: list[dict[str, object]]
     next_cursor: str | None = None
     prev_cursor: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, object] = field(default_factory=dict)
 
 
 class Params:
     """Collects positional parameters and hands out their $n placeholders."""
 
     def __init__(self) -> None:
-        self.values: list[Any] = []
+        self.values: list[object] = []
 
-    def add(self, value: Any) -> str:
+    def add(self, value: object) -> str:
         self.values.append(value)
         return f"${len(self.values)}"
 
 
-def encode_cursor(values: list[Any]) -> str:
+def encode_cursor(values: Sequence[object]) -> str:
     plain = [v.isoformat() if isinstance(v, datetime | date) else str(v) for v in values]
     return base64.urlsafe_b64encode(msgspec.json.encode(plain)).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str, spec: SortSpec) -> list[Any] | None:
+def decode_cursor(cursor: str, spec: SortSpec) -> list[CursorValue] | None:
     """The key values of a cursor, or None when it is malformed (then the first page is shown)."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         items = msgspec.json.decode(raw, type=list[str])
         if len(items) != len(spec.exprs):
             return None
-        values: list[Any] = []
+        values: list[CursorValue] = []
         for item, kind in zip(items, spec.kinds, strict=True):
             values.append(DECODERS.get(kind, str)(item))
         return values
@@ -70,7 +73,7 @@ def decode_cursor(cursor: str, spec: SortSpec) -> list[Any] | None:
 
 
 # date.max is PostgreSQL's 'infinity' date for asyncpg, both ways
-DECODERS: dict[str, Any] = {
+DECODERS: dict[str, Callable[[str], CursorValue]] = {
     "ts": datetime.fromisoformat,
     "date": date.fromisoformat,
     "uuid": UUID,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-from typing import Any
+from typing import TypedDict
 
 from arq.connections import ArqRedis, RedisSettings
 from redis.asyncio import ConnectionPool, Redis
@@ -19,13 +19,32 @@ from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-_state: dict[str, Any] = {}
+
+class _Clients(TypedDict, total=False):
+    """The shared clients, once connected (or adopted from the arq worker)."""
+
+    redis: Redis
+    arq: ArqRedis
+
+
+class ClientOptions(TypedDict):
+    """Connection options shared by every client of ours (web, worker, pub/sub)."""
+
+    socket_connect_timeout: float
+    socket_timeout: float
+    socket_keepalive: bool
+    health_check_interval: int
+    retry: Retry
+    retry_on_error: list[type[Exception]]
+
+
+_state: _Clients = {}
 
 CONNECT_TIMEOUT = 2.0
 COMMAND_TIMEOUT = 5.0
 
 
-def client_options() -> dict[str, Any]:
+def client_options() -> ClientOptions:
     """Connection options shared by every client of ours (web, worker, pub/sub)."""
     return {
         "socket_connect_timeout": CONNECT_TIMEOUT,

@@ -6,18 +6,17 @@ import re
 from email import message_from_bytes
 from email.message import Message
 from pathlib import Path
-from typing import Any
 
-from litestar import Request, Response, get
+from litestar import Response, get
 from litestar.exceptions import NotFoundException
 
 from app.core.access import public_router
 from app.core.availability import RETRY_AFTER_SECONDS
 from app.core.health import readiness
+from app.core.http_types import Req
 from app.core.web import content_disposition, get_session, redirect, render
 from app.settings import get_settings
 
-Req = Request[Any, Any, Any]
 MAIL_FILE = re.compile(r"^\d{1,30}$", re.ASCII)  # a caught mail's file name (time.time_ns())
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Protocol
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from jinja2_fragments import render_block
@@ -38,7 +39,17 @@ env.filters["local_time"] = clock.local_time  # {{ at|local_time(zone) }} -> 02 
 env.filters["local_input"] = clock.local_input  # a datetime-local input's value
 
 
-def render_html(template: str, context: dict[str, Any], block: str | None = None) -> str:
+class Viewer(Protocol):
+    """What the sidebar reads of the signed-in user (app.accounts.schemas.Current)."""
+
+    @property
+    def is_admin(self) -> bool: ...
+
+    @property
+    def is_staff(self) -> bool: ...
+
+
+def render_html(template: str, context: Mapping[str, object], block: str | None = None) -> str:
     """Render a template, or just one named block of it (for htmx swaps and websocket pushes)."""
     if block is None:
         return env.get_template(template).render(context)
@@ -76,7 +87,7 @@ def add_nav(entry: NavEntry) -> None:
         section.sort(key=lambda e: e.order)
 
 
-def nav(section: str, current: Any) -> list[NavEntry]:
+def nav(section: str, current: Viewer) -> list[NavEntry]:
     """The sidebar links of a section that `current` (app.accounts.schemas.Current) may see."""
     return [
         entry

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import hmac
 import time
-from typing import Any
+from collections.abc import Mapping
 from urllib.parse import quote, urlsplit
 
-from litestar import Request, Response
+from litestar import Response
 from litestar.datastructures import Cookie
 from litestar.exceptions import PermissionDeniedException
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core import sessions
 from app.core.errors import FormInvalid, FormPage, wants_fragment
+from app.core.http_types import Req
 from app.core.templating import render_html
 from app.settings import Settings, get_settings
 
@@ -105,17 +106,17 @@ def session_middleware(app: ASGIApp) -> ASGIApp:
     return middleware
 
 
-def queue_cookie(request: Request[Any, Any, Any], cookie: Cookie) -> None:
+def queue_cookie(request: Req, cookie: Cookie) -> None:
     """Set `cookie` on this request's response, whatever the handler returns (e.g. a redirect
     decided elsewhere): the session middleware adds it with the session cookie."""
     request.scope.setdefault(EXTRA_COOKIES_KEY, []).append(cookie)  # type: ignore[misc]
 
 
-def get_session(request: Request[Any, Any, Any]) -> sessions.Session:
+def get_session(request: Req) -> sessions.Session:
     return request.scope[SESSION_SCOPE_KEY]  # type: ignore[literal-required]
 
 
-async def check_csrf(request: Request[Any, Any, Any]) -> None:
+async def check_csrf(request: Req) -> None:
     """Refuse an unsafe request whose CSRF token does not match the session's (htmx included)."""
     if request.method in SAFE_METHODS or request.url.path.startswith(CSRF_EXEMPT_PREFIXES):
         return
@@ -138,7 +139,7 @@ async def check_csrf(request: Request[Any, Any, Any]) -> None:
         )
 
 
-def is_htmx(request: Request[Any, Any, Any]) -> bool:
+def is_htmx(request: Req) -> bool:
     """htmx asks for a block of the page: not a boosted link, not a history restore (the
     browser's Back after a cache miss), which both need the whole page."""
     return wants_fragment(request) and request.headers.get("hx-boosted") != "true"
@@ -161,9 +162,9 @@ async def vary_on_htmx(message: Message, scope: Scope) -> None:
 
 
 def render(
-    request: Request[Any, Any, Any],
+    request: Req,
     template: str,
-    context: dict[str, Any] | None = None,
+    context: Mapping[str, object] | None = None,
     *,
     block: str | None = None,
     status: int = 200,
@@ -176,11 +177,11 @@ def render(
 
 
 def refused_form(
-    request: Request[Any, Any, Any],
+    request: Req,
     template: str,
     *,
     block: str | None = "form",
-    **context: Any,
+    **context: object,
 ) -> FormPage:
     """The FormPage of a simple form: `template` (its `block` for htmx) rendered again with
     the refusal's messages and the values that were sent (never passwords)."""
@@ -192,7 +193,7 @@ def refused_form(
     return page
 
 
-def base_context(request: Request[Any, Any, Any]) -> dict[str, Any]:
+def base_context(request: Req) -> dict[str, object]:
     """What every page needs: the session's CSRF token, toasts, the signed-in user."""
     session = get_session(request)
     return {
@@ -239,7 +240,7 @@ def content_disposition(filename: str, disposition: str = "attachment") -> str:
     return f"{disposition}; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
-def redirect(request: Request[Any, Any, Any], url: str) -> Response[str]:
+def redirect(request: Req, url: str) -> Response[str]:
     """Redirect a normal request with 303, an htmx request with HX-Redirect."""
     if wants_fragment(request):
         return Response("", status_code=200, headers={"HX-Redirect": url})

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import Any
 from uuid import UUID
 
 from litestar import Response, get, post
@@ -13,6 +12,7 @@ from app.core.clock import local_input, user_zone
 from app.core.db import tenant_transaction
 from app.core.errors import FormInvalid
 from app.core.forms import read_form, read_query
+from app.core.http_types import Req
 from app.core.web import get_session, redirect, render
 from app.crm import activities, agenda
 from app.crm.activities import ActivityView
@@ -27,7 +27,6 @@ from app.crm.schemas import (
     AgendaQuery,
     NextPage,
 )
-from app.crm.web import Req
 
 
 @post("/records/{subject_type:str}/{subject_id:uuid}/tasks")
@@ -44,7 +43,7 @@ async def activity_create(
     return redirect(request, subject_link(subject_type, subject_id))
 
 
-def edit_values(item: ActivityView, zone: str) -> dict[str, Any]:
+def edit_values(item: ActivityView, zone: str) -> dict[str, object]:
     """The edit form's values from the saved activity."""
     row = item.row
     return {

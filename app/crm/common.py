@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -34,7 +33,7 @@ async def check_member(user_id: UUID | None, field: str, label: str) -> None:
         raise FormInvalid({field: f"Choose {label} from your workspace."})
 
 
-async def readable(data: dict[str, Any] | None) -> dict[str, Any] | None:
+async def readable(data: dict[str, object] | None) -> dict[str, object] | None:
     """`data` with company_id / owner_id replaced by names, so the timeline reads well."""
     if data is None:
         return None

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
 from uuid import UUID
 
 from app.accounts.schemas import Current
+from app.core.http_types import Req
 from app.crm import companies
 from app.crm.common import member_options
 from app.crm.contacts import list_contacts
 from app.crm.record_routes import RecordPages, record_routes
 from app.crm.related import company_deals, company_invoices
 from app.crm.schemas import CompanyEdit, CompanyForm
-from app.crm.web import Req
 
 
-async def _form_context(current: Current, shown: dict[str, Any]) -> dict[str, Any]:
+async def _form_context(current: Current, shown: dict[str, object]) -> dict[str, object]:
     size = shown.get("size")
     return {
         "member_options": await member_options(current),
@@ -25,11 +24,11 @@ async def _form_context(current: Current, shown: dict[str, Any]) -> dict[str, An
     }
 
 
-def _new_values(request: Req, current: Current) -> dict[str, Any]:
+def _new_values(request: Req, current: Current) -> dict[str, object]:
     return {"owner_id": str(current.user_id)}
 
 
-async def _related(current: Current, company_id: UUID) -> dict[str, Any]:
+async def _related(current: Current, company_id: UUID) -> dict[str, object]:
     return {
         "contacts": await list_contacts(current, company_id=company_id, limit=100),
         "deals": await company_deals(current, company_id),
@@ -37,7 +36,7 @@ async def _related(current: Current, company_id: UUID) -> dict[str, Any]:
     }
 
 
-def _name(company: dict[str, Any]) -> str:
+def _name(company: dict[str, object]) -> str:
     return str(company["name"])
 
 

@@ -2,33 +2,32 @@
 
 from __future__ import annotations
 
-from typing import Any
 from uuid import UUID
 
 from app.accounts.schemas import Current
 from app.core.forms import read_query
+from app.core.http_types import Req
 from app.crm import contacts
 from app.crm.common import member_options
 from app.crm.companies import company_choices
 from app.crm.record_routes import RecordPages, record_routes
 from app.crm.related import contact_deals
 from app.crm.schemas import ContactEdit, ContactForm, NewContactQuery
-from app.crm.web import Req
 
 
-async def _form_context(current: Current, shown: dict[str, Any]) -> dict[str, Any]:
+async def _form_context(current: Current, shown: dict[str, object]) -> dict[str, object]:
     return {
         "companies": await company_choices(current),
         "member_options": await member_options(current),
     }
 
 
-def _new_values(request: Req, current: Current) -> dict[str, Any]:
+def _new_values(request: Req, current: Current) -> dict[str, object]:
     company = read_query(request, NewContactQuery).company
     return {"company_id": str(company or ""), "owner_id": str(current.user_id)}
 
 
-async def _related(current: Current, contact_id: UUID) -> dict[str, Any]:
+async def _related(current: Current, contact_id: UUID) -> dict[str, object]:
     return {"deals": await contact_deals(current, contact_id)}
 
 

@@ -65,11 +65,11 @@ async def check_company(company_id: UUID | None) -> None:
         raise FormInvalid({"company_id": UNKNOWN_COMPANY})
 
 
-def full_name(data: dict[str, Any]) -> str:
+def full_name(data: dict[str, object]) -> str:
     return f"{data.get('first_name') or ''} {data.get('last_name') or ''}".strip()
 
 
-async def _row(contact_id: UUID) -> dict[str, Any]:
+async def _row(contact_id: UUID) -> dict[str, object]:
     """The contact, locked until the transaction ends (an edit or delete is decided on it)."""
     return open_contact(await records.locked_row(Contact, "contact", contact_id))
 

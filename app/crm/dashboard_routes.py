@@ -5,9 +5,9 @@ from __future__ import annotations
 from litestar import Response, get, post
 
 from app.accounts.schemas import Current
+from app.core.http_types import Req
 from app.core.web import redirect, render
 from app.crm.dashboard import hide_onboarding, load_dashboard
-from app.crm.web import Req
 
 
 @get("/app")

@@ -24,7 +24,7 @@ def record_name(type_col: str, id_col: str) -> str:
     )
 
 
-def _open_contact_row(row: dict[str, Any]) -> dict[str, Any]:
+def _open_contact_row(row: dict[str, object]) -> dict[str, object]:
     opened = open_contact(
         {
             "id": row["_id"],
@@ -38,7 +38,7 @@ def _open_contact_row(row: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def _open_note_row(row: dict[str, Any]) -> dict[str, Any]:
+def _open_note_row(row: dict[str, object]) -> dict[str, object]:
     opened = open_note({"id": row["_id"], "tenant_id": row["_tenant"], "body_enc": row["_body"]})
     row["Note"] = opened["body"]
     return row

@@ -15,7 +15,6 @@ import json
 import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
 from uuid import UUID
 
 from piccolo.querystring import QueryString
@@ -109,7 +108,7 @@ async def redact_sealed(
     patterns: list[re.Pattern[str]],
     table: str = "notes",
     column: str = "body_enc",
-    binding: Callable[[UUID, Any], Binding] = note_binding,
+    binding: Callable[[UUID, object], Binding] = note_binding,
 ) -> int:
     """Rewrite every sealed text of the workspace (note bodies, activities' notes) that
     matches, re-sealed to its row; returns count.
@@ -160,7 +159,7 @@ async def count_notes_matching(tenant_id: UUID, patterns: list[re.Pattern[str]])
     if not patterns:
         return 0
     found = 0
-    sources: list[tuple[str, Callable[[UUID, Any], Binding]]] = [
+    sources: list[tuple[str, Callable[[UUID, object], Binding]]] = [
         ("select id, body_enc as sealed from notes", note_binding),
         ("select id, notes_enc as sealed from tasks where notes_enc is not null",
          activity_notes_binding),

@@ -14,11 +14,11 @@ from litestar.response import Stream
 from app.accounts.schemas import Current
 from app.core.errors import FormInvalid, UploadRefused, declare_form_page
 from app.core.forms import parse, printable, read_form, read_query
+from app.core.http_types import Req
 from app.core.web import content_disposition, redirect, render
 from app.crm import imports
 from app.crm.schemas import ImportMapping, ImportUpload, NewImportQuery
 from app.crm.upload import UploadMalformed, UploadTooLarge, receive_upload
-from app.crm.web import Req
 from app.settings import get_settings
 
 MULTIPART_SLACK = 1024 * 1024  # room for the form's other fields and part headers

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from functools import partial
-from typing import Any
 from uuid import UUID
 
 from litestar import Response, post
@@ -12,14 +11,14 @@ from litestar import Response, post
 from app.accounts.schemas import Current
 from app.core.errors import FormInvalid, RecordNotFound
 from app.core.forms import read_form
+from app.core.http_types import Req
 from app.core.web import get_session, redirect
 from app.crm import notes
 from app.crm.company_routes import render_company
 from app.crm.contact_routes import render_contact
 from app.crm.schemas import NoteForm
-from app.crm.web import Req
 
-RecordPage = Callable[[Req, Current, UUID, dict[str, Any]], Awaitable[Response[str]]]
+RecordPage = Callable[[Req, Current, UUID, dict[str, object]], Awaitable[Response[str]]]
 
 # subject type -> its record page; a higher domain with notes on its records (deals) adds its own
 # at start-up (its Domain's wiring), so crm never imports it.

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import uuid
-from typing import Any
 from uuid import UUID
 
 from app.accounts.schemas import Current
@@ -130,7 +129,7 @@ async def add_task(current: Current, subject_type: str, subject_id: UUID, form: 
     return await add_activity(current, subject_type, subject_id, activity)
 
 
-async def record_notes(subject_type: str, subject_id: UUID) -> list[dict[str, Any]]:
+async def record_notes(subject_type: str, subject_id: UUID) -> list[dict[str, object]]:
     """A record's notes, newest first, inside a tenant transaction."""
     notes = await conn().fetch(
         "select n.id, n.tenant_id, n.body_enc, n.created_at, n.author_id,"
@@ -152,14 +151,14 @@ async def contact_choices() -> list[tuple[UUID, str]]:
     return [(r["id"], r["name"] or "(no name)") for r in rows]
 
 
-async def subject_panel(current: Current, subject_type: str, subject_id: UUID) -> dict[str, Any]:
+async def subject_panel(current: Current, subject_type: str, subject_id: UUID) -> dict[str, object]:
     """Notes, activities, timeline, members and contacts for a record's detail page (one
     transaction)."""
     from app.crm.activities import record_panel
     from app.crm.activity import timeline
 
     async with tenant_transaction(current.tenant_id, current.user_id):
-        panel: dict[str, Any] = {"notes": await record_notes(subject_type, subject_id)}
+        panel: dict[str, object] = {"notes": await record_notes(subject_type, subject_id)}
         panel["tasks"] = await record_panel(subject_type, subject_id)
         panel["timeline"] = await timeline(subject_type, subject_id)
         panel["members"] = await members()

@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -42,7 +41,9 @@ async def workspace_members(conn: asyncpg.Connection) -> list[Person]:
 # ---- record pages ------------------------------------------------------------------------
 
 
-async def company_with_owner(conn: asyncpg.Connection, company_id: UUID) -> dict[str, Any] | None:
+async def company_with_owner(
+    conn: asyncpg.Connection, company_id: UUID
+) -> dict[str, object] | None:
     """Every column of the company and `owner_name` (the record page's and the form's values)."""
     row = await conn.fetchrow(
         "select c.*, u.name as owner_name from companies c"
@@ -52,7 +53,9 @@ async def company_with_owner(conn: asyncpg.Connection, company_id: UUID) -> dict
     return None if row is None else dict(row)
 
 
-async def contact_with_names(conn: asyncpg.Connection, contact_id: UUID) -> dict[str, Any] | None:
+async def contact_with_names(
+    conn: asyncpg.Connection, contact_id: UUID
+) -> dict[str, object] | None:
     """Every column of the contact with `company_name` and `owner_name` (still sealed)."""
     row = await conn.fetchrow(
         "select c.*, co.name as company_name, u.name as owner_name from contacts c"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 from litestar import Response, get, post
@@ -15,19 +15,23 @@ from litestar.handlers import HTTPRouteHandler
 from app.accounts.schemas import Current
 from app.core.db import tenant_transaction
 from app.core.errors import FormInvalid
-from app.core.forms import read_form, read_query
+from app.core.forms import Form, read_form, read_query
 from app.core.forms.values import form_values
+from app.core.http_types import Req
 from app.core.paging import Page, SortSpec
 from app.core.web import get_session, redirect, render
 from app.crm.notes import subject_panel
 from app.crm.schemas import ConfirmDelete, ListQuery
-from app.crm.web import Req, confirm_delete_page, list_context
+from app.crm.web import confirm_delete_page, list_context
 
 Values = dict[str, Any]
+NewF = TypeVar("NewF", bound=Form)
+EditF = TypeVar("EditF", bound=Form)
+Handler = TypeVar("Handler", bound=Callable[..., Awaitable[Response[str]]])
 
 
 @dataclass(frozen=True)
-class RecordPages:
+class RecordPages(Generic[NewF, EditF]):
     """What a record kind's pages need: its services, forms, and the few things that differ."""
 
     kind: str  # "contact": the URL, template folder and context names follow from it
@@ -36,11 +40,11 @@ class RecordPages:
     sorts: Mapping[str, SortSpec]
     list_page: Callable[[Current, str, str, str | None, str | None], Awaitable[Page]]
     read: Callable[[Current, UUID], Awaitable[Values]]
-    create: Callable[[Current, Any], Awaitable[UUID]]
-    update: Callable[[Current, UUID, Any], Awaitable[None]]
+    create: Callable[[Current, NewF], Awaitable[UUID]]
+    update: Callable[[Current, UUID, EditF], Awaitable[None]]
     delete: Callable[[Current, UUID, int], Awaitable[str]]
-    form: type[Any]
-    edit_form: type[Any]
+    form: type[NewF]
+    edit_form: type[EditF]
     # the form's choices, given the values shown; the new form's values; the detail page's
     # related lists; the record's name on the delete page and what deleting it does
     form_context: Callable[[Current, Values], Awaitable[Values]]
@@ -60,7 +64,7 @@ class RecordPages:
 RenderRecord = Callable[[Req, Current, UUID, Values | None], Awaitable[Response[str]]]
 
 
-def record_routes(p: RecordPages) -> tuple[list[HTTPRouteHandler], RenderRecord]:
+def record_routes(p: RecordPages[NewF, EditF]) -> tuple[list[HTTPRouteHandler], RenderRecord]:
     """The kind's route handlers, and the function rendering its detail page (which the notes
     and tasks routes use to show a refused form in place)."""
     item = p.base + "/{record_id:uuid}"
@@ -147,7 +151,7 @@ def record_routes(p: RecordPages) -> tuple[list[HTTPRouteHandler], RenderRecord]
         get_session(request).flash("success", f"Deleted {name}.")
         return redirect(request, p.base)
 
-    def named(fn: Any, action: str) -> Any:
+    def named(fn: Handler, action: str) -> Handler:
         fn.__name__ = fn.__qualname__ = f"{p.kind}_{action}"  # contact_list, company_edit…
         return fn
 

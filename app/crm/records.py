@@ -4,7 +4,7 @@ delete with the record's notes and tasks. Call inside the caller's tenant transa
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -20,7 +20,7 @@ from app.crm.tables import Company, Contact, Note, Task
 Record = type[Company] | type[Contact]
 
 
-async def locked_row(table: Record, kind: str, record_id: UUID) -> dict[str, Any]:
+async def locked_row(table: Record, kind: str, record_id: UUID) -> dict[str, object]:
     """The record, locked until the transaction ends (an edit or delete is decided on it)."""
     row = await table.select().where(table.id == record_id).lock_rows().first()
     if row is None:
@@ -32,7 +32,7 @@ async def refuse_old_edit(
     kind: str,
     record_id: UUID,
     before: dict[str, Any],
-    data: dict[str, Any],
+    data: dict[str, object],
     fields: tuple[str, ...],
     version: int,
 ) -> None:
@@ -71,7 +71,7 @@ async def save_edit(
 
 
 async def log_changes(
-    current: Current, kind: str, record_id: UUID, changes: dict[str, dict[str, Any]]
+    current: Current, kind: str, record_id: UUID, changes: Mapping[str, Mapping[str, object]]
 ) -> None:
     """The timeline entry of an edit, naming the fields it changed (none: no entry)."""
     if changes:

@@ -6,7 +6,6 @@ runs under a lease, so two workers never remind twice."""
 
 from __future__ import annotations
 
-from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -65,7 +64,7 @@ async def remind_in_tenant(tenant_id: UUID) -> int:
 
 
 @leased(REMINDER_JOB, repeatable=True, skipped=0)
-async def send_due_reminders(ctx: dict[str, Any] | None = None) -> int:
+async def send_due_reminders(ctx: dict[str, object] | None = None) -> int:
     """arq cron job (every minute); returns how many reminders went out."""
     return sum([await remind_in_tenant(t) for t in await all_tenant_ids()])
 

@@ -1,6 +1,6 @@
 """Every route of the crm app, for app/asgi.py: all of it is the members' own CRM."""
 
-from typing import Any
+from litestar.types import ControllerRouterHandler
 
 from app.accounts.deps import routes_at
 from app.core.access import Level
@@ -11,7 +11,7 @@ from app.crm.dashboard_routes import ROUTES as DASHBOARD_ROUTES
 from app.crm.import_routes import ROUTES as IMPORT_ROUTES
 from app.crm.note_routes import ROUTES as NOTE_ROUTES
 
-ROUTES: list[Any] = [
+ROUTES: list[ControllerRouterHandler] = [
     routes_at(
         Level.MEMBER,
         [

@@ -112,7 +112,7 @@ def seal_note(body: str, tenant_id: UUID, note_id: UUID) -> str:
     return encrypt_text(body, binding=note_binding(tenant_id, note_id))
 
 
-def open_note(row: Any, tenant_id: UUID | None = None) -> dict[str, Any]:
+def open_note(row: Any, tenant_id: UUID | None = None) -> dict[str, object]:
     """A note row (with ``id`` and, unless given, ``tenant_id``) with ``body`` decrypted (and
     ``body_enc`` left out)."""
     data = dict(row)

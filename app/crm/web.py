@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
 from urllib.parse import urlencode
 
-from litestar import Request, Response
+from litestar import Response
 
 from app.core.errors import FormInvalid
+from app.core.http_types import Req
+from app.core.paging import Page
 from app.core.web import render
-
-Req = Request[Any, Any, Any]
 
 
 def list_url(base: str, q: str, sort: str, **cursor: str | None) -> str:
@@ -19,7 +19,9 @@ def list_url(base: str, q: str, sort: str, **cursor: str | None) -> str:
     return f"{base}?{urlencode({k: val for k, val in params.items() if val})}"
 
 
-def list_context(base: str, page: Any, q: str, sort: str, sorts: Any) -> dict[str, Any]:
+def list_context(
+    base: str, page: Page, q: str, sort: str, sorts: Mapping[str, object]
+) -> dict[str, object]:
     """What a searchable, sortable, keyset-paginated list page renders."""
     return {
         "page": page,

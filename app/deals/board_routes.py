@@ -13,9 +13,9 @@ from app.accounts.schemas import Current
 from app.core.access import Level
 from app.core.errors import FormInvalid, FormPage
 from app.core.forms import read_form, read_query
+from app.core.http_types import Req
 from app.core.web import get_session, redirect, render
 from app.crm.schemas import ConfirmDelete
-from app.crm.web import Req
 from app.deals import live, moves, pipelines
 from app.deals.schemas import (
     STAGE_KINDS,

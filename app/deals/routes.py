@@ -13,9 +13,9 @@ from app.accounts.schemas import Current
 from app.core.access import Level
 from app.core.errors import FormInvalid
 from app.core.forms import read_form, read_query
+from app.core.http_types import Req
 from app.core.web import get_session, redirect, render
 from app.crm.notes import subject_panel
-from app.crm.web import Req
 from app.deals import pipelines, reading, services
 from app.deals.money import currencies
 from app.deals.schemas import DealDelete, DealEdit, DealForm, DealListQuery, PipelineQuery

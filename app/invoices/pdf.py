@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import mimetypes
 from pathlib import Path
-from typing import Any
 
 import anyio
 import anyio.to_thread
@@ -32,13 +31,13 @@ def static_file(url: str) -> Path | None:
     return path
 
 
-def _fetcher() -> Any:
+def _fetcher() -> object:
     from weasyprint.urls import URLFetcher, URLFetcherResponse
 
     class StaticOnly(URLFetcher):
         """Serves /static/ files from disk; refuses every other URL (no network, no file:)."""
 
-        def fetch(self, url: str, headers: Any = None) -> Any:
+        def fetch(self, url: str, headers: object = None) -> object:
             path = static_file(url)
             if path is None:
                 raise ValueError(f"not fetched while rendering a PDF: {url[:200]}")

@@ -19,8 +19,8 @@ from app.core.access import Level
 from app.core.errors import FormInvalid, RecordNotFound
 from app.core.forms import read_form, read_query
 from app.core.forms.parse import as_source
+from app.core.http_types import Req
 from app.core.web import content_disposition, get_session, redirect, render
-from app.crm.web import Req
 from app.invoices import reading, services
 from app.invoices.schemas import (
     ACTION_LABELS,
@@ -139,6 +139,7 @@ async def _detail(
 ) -> Response[str]:
     invoice = await reading.get_invoice(current, invoice_id)
     errors = refused.errors if refused else {}
+    send_values: Mapping[str, object]
     if send_refused is not None:
         send_values = send_refused.shown()
     else:

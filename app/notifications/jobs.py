@@ -14,7 +14,6 @@ import logging
 import re
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
-from typing import Any
 from urllib.parse import urlparse
 from uuid import UUID
 
@@ -99,7 +98,7 @@ async def _send(row: OutboxMail) -> None:
     )
 
 
-async def deliver_outbox(ctx: dict[str, Any] | None, message_id: int | None = None) -> int:
+async def deliver_outbox(ctx: dict[str, object] | None, message_id: int | None = None) -> int:
     """Send one queued mail (or every mail that is due when `message_id` is None); returns the
     number sent.
 
@@ -111,7 +110,7 @@ async def deliver_outbox(ctx: dict[str, Any] | None, message_id: int | None = No
     given_up: list[tuple[OutboxMail, str]] = []
     try:
         while True:
-            finished: list[dict[str, Any]] = []  # attachments of the mail sent or given up
+            finished: list[dict[str, object]] = []  # attachments of the mail sent or given up
             async with global_transaction() as conn:
                 row = await queries.lock_due_mail(conn, message_id)
                 if row is None:
@@ -212,6 +211,6 @@ async def _workspaces_concerned(row: OutboxMail) -> list[UUID]:
     return [r["tenant_id"] for r in rows]
 
 
-async def sweep_outbox(ctx: dict[str, Any]) -> int:
+async def sweep_outbox(ctx: dict[str, object]) -> int:
     """Catch mail whose job was lost (enqueue failed after commit, or retries ran out)."""
     return await deliver_outbox(ctx, None)

@@ -13,7 +13,6 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -370,7 +369,7 @@ async def run_scheduled_backup(
     return f"backup {record.file_name}; pruned {len(pruned)}"
 
 
-async def list_backups(limit: int = 50) -> list[dict[str, Any]]:
+async def list_backups(limit: int = 50) -> list[dict[str, object]]:
     """The newest entries of the register (for `odex backup --list`)."""
     async with global_transaction():
         return list(await Backup.select().order_by(Backup.started_at, ascending=False).limit(limit))

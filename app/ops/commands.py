@@ -5,14 +5,16 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from app.core import db
 from app.settings import get_settings
 
+T = TypeVar("T")
 
-def _with_pool(work: Callable[[], Awaitable[Any]]) -> Any:
-    async def wrapped() -> Any:
+
+def _with_pool(work: Callable[[], Awaitable[T]]) -> T:
+    async def wrapped() -> T:
         await db.start_pool(max_size=2)
         try:
             return await work()
@@ -36,7 +38,7 @@ def backup_command(list_only: bool) -> None:
             )
         return
 
-    async def work() -> Any:
+    async def work() -> object:
         record = await take_backup(settings, "manual")
         pruned = await prune_backups(settings)
         return record, pruned
@@ -66,11 +68,11 @@ def backup_command(list_only: bool) -> None:
 
 def restore_command(source: str, target_url: str) -> None:
     """Restore a backup (register id, file name, or path) into an empty database."""
-    from app.ops.restore import RestoreRefused, restore_backup
+    from app.ops.restore import RestoreRefused, RestoreResult, restore_backup
 
     settings = get_settings()
 
-    async def work() -> Any:
+    async def work() -> RestoreResult:
         return await restore_backup(source, target_url, settings)
 
     try:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from arq import cron
 from arq.worker import func
 
@@ -14,7 +12,7 @@ from app.settings import get_settings
 
 
 @leased("daily_backup", repeatable=True, skipped="taken by another worker")
-async def daily_backup(ctx: dict[str, Any]) -> str:
+async def daily_backup(ctx: dict[str, object]) -> str:
     """Take today's encrypted backup if it has not happened yet, then apply retention.
 
     Under a lease: if the worker taking it dies, another one takes the day's backup over within

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ssl
 from collections.abc import Callable
-from typing import Any
 
 MINIMUM_TLS = ssl.TLSVersion.TLSv1_3
 
@@ -24,7 +23,7 @@ def server_context(certfile: str, keyfile: str | None = None) -> ssl.SSLContext:
 
 
 def uvicorn_ssl_factory(
-    config: Any, default_factory: Callable[[], ssl.SSLContext]
+    config: object, default_factory: Callable[[], ssl.SSLContext]
 ) -> ssl.SSLContext:
     """uvicorn's `ssl_context_factory` hook: its own context (cert, key, ALPN), TLS 1.3 minimum.
 

@@ -7,10 +7,10 @@ privacy middleware once analytics consent is granted and deleted as soon as it i
 from __future__ import annotations
 
 import secrets
-from typing import Any
 from uuid import UUID
 
 import msgspec
+from piccolo.custom_types import Combinable
 
 from app.core.db import global_transaction
 from app.core.redis import redis
@@ -29,7 +29,7 @@ class PrivacyState(msgspec.Struct, kw_only=True):
 
     consent: bool | None = None
     analytics_id: str | None = None
-    policy_notice: dict[str, Any] | None = None
+    policy_notice: dict[str, object] | None = None
 
 
 def _user_key(user_id: str) -> str:
@@ -119,10 +119,10 @@ async def record_choice(
         await pipe.execute()
 
 
-async def history(user_id: UUID, visitor_id: str | None = None) -> list[dict[str, Any]]:
+async def history(user_id: UUID, visitor_id: str | None = None) -> list[dict[str, object]]:
     """Every ledger entry about the user (and this browser), newest first."""
     async with global_transaction():
-        where: Any = Consent.user_id == user_id
+        where: Combinable = Consent.user_id == user_id
         if visitor_id:
             where = where | (Consent.visitor_id == visitor_id)
         rows = await Consent.select().where(where).order_by(Consent.id, ascending=False)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -57,7 +56,7 @@ async def _check_password(user_id: UUID, password: str) -> Requester:
     return Requester(user["email"], user["name"])
 
 
-async def open_requests(current: Current) -> dict[str, dict[str, Any] | None]:
+async def open_requests(current: Current) -> dict[str, dict[str, object] | None]:
     """The open account and workspace deletion requests that concern the current user."""
     async with global_transaction():
         workspace = (
@@ -288,7 +287,7 @@ async def cancel_deletion(current: Current, scope: str) -> None:
         )
 
 
-async def sweep_deletions(ctx: dict[str, Any] | None = None) -> int:
+async def sweep_deletions(ctx: dict[str, object] | None = None) -> int:
     """Cron: mail reminders before the end of the grace period; start purges that are due.
 
     Also restarts purges a dead worker left in 'purging' (the purge resumes where it stopped).

@@ -10,7 +10,6 @@ contacts, so they keep their legal content.
 
 from __future__ import annotations
 
-from typing import Any
 from uuid import UUID
 
 from app.accounts.schemas import Current
@@ -29,7 +28,7 @@ async def _identify(tenant_id: UUID, contact_id: UUID) -> ContactRef:
     raise RecordNotFound()
 
 
-async def contact_summary(current: Current, contact_id: UUID) -> dict[str, Any]:
+async def contact_summary(current: Current, contact_id: UUID) -> dict[str, object]:
     """What will be erased (the confirmation page lists what each place does)."""
     contact = await _identify(current.tenant_id, contact_id)
     treatments = [

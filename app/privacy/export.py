@@ -107,7 +107,7 @@ async def request_export(current: Current, bom: bool, visitor_id: str | None = N
     return export_id
 
 
-async def export_status(current: Current, export_id: UUID) -> dict[str, Any]:
+async def export_status(current: Current, export_id: UUID) -> dict[str, object]:
     """The requester's view of an export (others get 404): status, live progress, link."""
     async with tenant_transaction(current.tenant_id):
         row = (
@@ -128,7 +128,7 @@ async def export_status(current: Current, export_id: UUID) -> dict[str, Any]:
     return row
 
 
-async def latest_exports(current: Current, limit: int = 5) -> list[dict[str, Any]]:
+async def latest_exports(current: Current, limit: int = 5) -> list[dict[str, object]]:
     async with tenant_transaction(current.tenant_id):
         rows = (
             await Export.select()
@@ -168,7 +168,7 @@ async def _scope_of_row(tenant_id: UUID, user_id: UUID) -> tuple[str, str]:
 
 
 @leased(EXPORT_JOB, skipped="skipped", timeout=lambda: EXPORT_TIMEOUT_SECONDS)
-async def run_export(ctx: dict[str, Any] | None, tenant: str, export_id: str) -> str:
+async def run_export(ctx: dict[str, object] | None, tenant: str, export_id: str) -> str:
     """arq job: write the zip (temp name, then rename), then notify and mail the requester.
 
     Safe to run twice: a finished export is skipped, an interrupted one starts over (under a
@@ -248,7 +248,7 @@ async def run_export(ctx: dict[str, Any] | None, tenant: str, export_id: str) ->
     return "ready"
 
 
-async def sweep_export_files(ctx: dict[str, Any] | None = None) -> int:
+async def sweep_export_files(ctx: dict[str, object] | None = None) -> int:
     """Cron: delete zips past their link, temp files of jobs that died or timed out (older than
     the job's timeout, or of an export that has ended), and files whose export is gone."""
     root = export_dir()
@@ -287,7 +287,7 @@ async def _finish(
     export_id: UUID,
     file_name: str,
     size: int,
-    manifest: dict[str, Any],
+    manifest: dict[str, object],
 ) -> None:
     settings = get_settings()
     expires = datetime.now(UTC) + timedelta(hours=settings.export_link_hours)

@@ -15,7 +15,6 @@ import hashlib
 import io
 import re
 import zipfile
-from typing import Any
 
 import asyncpg
 
@@ -81,7 +80,7 @@ async def write_copy(
     sql: str,
     args: list[object],
     bom: bool,
-) -> dict[str, Any]:
+) -> dict[str, object]:
     """One file by ``COPY (query) TO STDOUT``, text neutralised in SQL."""
     attributes = await _check_columns(conn, spec, sql, args)
     columns = []
@@ -113,7 +112,7 @@ async def write_opened(
     sql: str,
     args: list[object],
     bom: bool,
-) -> dict[str, Any]:
+) -> dict[str, object]:
     """One file with encrypted columns: a cursor, chunks, the domain's opener, Python CSV."""
     await _check_columns(conn, spec, sql, args)
     assert spec.opener is not None
@@ -147,7 +146,7 @@ async def write_opened(
     return {"rows": rows, "bytes": size, "sha256": digest.hexdigest()}
 
 
-def readme(manifest: dict[str, Any], specs: list[ExportFile]) -> str:
+def readme(manifest: dict[str, object], specs: list[ExportFile]) -> str:
     """README.txt: what the export is, its conventions, and every file's columns."""
     whose = (
         "everything in the workspace"

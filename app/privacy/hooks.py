@@ -6,7 +6,6 @@ Billing, files and every other domain's data are reached through the data map in
 from __future__ import annotations
 
 import logging
-from typing import Any
 from uuid import UUID
 
 from app.security.alerts import raise_security_alert
@@ -16,7 +15,7 @@ log = logging.getLogger("odex.privacy")
 
 
 async def security_event(
-    tenant_id: UUID, kind: str, actor: UUID | None, details: dict[str, Any]
+    tenant_id: UUID, kind: str, actor: UUID | None, details: dict[str, object]
 ) -> None:
     """Audit entry + live alert to the workspace's admins (app.security.alerts).
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from arq import cron
+from arq.cron import CronJob
 from arq.worker import func
 
+from app.core.domain import ArqJob
 from app.privacy.deletion import sweep_deletions
 from app.privacy.export import EXPORT_TIMEOUT_SECONDS, run_export, sweep_export_files
 from app.privacy.policy import send_policy_notices
@@ -15,13 +15,13 @@ from app.privacy.retention import apply_retention
 from app.privacy.usage import flush_usage_events, purge_expired_usage
 
 HOUR = 3600
-PRIVACY_FUNCTIONS: list[Any] = [
+PRIVACY_FUNCTIONS: list[ArqJob] = [
     func(flush_usage_events, timeout=300),
     func(run_export, timeout=EXPORT_TIMEOUT_SECONDS, max_tries=3),
     func(send_policy_notices, timeout=2 * HOUR, max_tries=5),
     func(purge_deletion, timeout=4 * HOUR, max_tries=10),
 ]
-PRIVACY_CRON_JOBS: list[Any] = [
+PRIVACY_CRON_JOBS: list[CronJob] = [
     cron(flush_usage_events, second={0, 10, 20, 30, 40, 50}, timeout=300),
     cron(purge_expired_usage, hour={3}, minute={15}, run_at_startup=True, timeout=2 * HOUR),
     cron(sweep_deletions, minute=set(range(0, 60, 5)), run_at_startup=True, timeout=300),

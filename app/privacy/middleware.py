@@ -10,7 +10,8 @@ always), so recording never waits for PostgreSQL.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Mapping
+from typing import TypedDict
 
 from litestar.datastructures import Cookie
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -49,7 +50,14 @@ def _set_cookie(value: str, max_age: int) -> tuple[bytes, bytes]:
     return (b"set-cookie", cookie.to_header(header="").encode("latin-1"))
 
 
-def state_of(scope: Any) -> PrivacyState | None:
+class _Sent(TypedDict):
+    """What the response started with: its status and content type."""
+
+    status: int
+    type: str
+
+
+def state_of(scope: Mapping[str, object]) -> PrivacyState | None:
     state = scope.get(STATE_KEY)
     return state if isinstance(state, PrivacyState) else None
 
@@ -137,7 +145,7 @@ def privacy_middleware(app: ASGIApp) -> ASGIApp:
         cookie_id = scope_cookie(scope, ANALYTICS_COOKIE)
         state.analytics_id = cookie_id
         scope[STATE_KEY] = state  # type: ignore[literal-required]
-        response: dict[str, Any] = {"status": 500, "type": ""}
+        response: _Sent = {"status": 500, "type": ""}
 
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -190,7 +190,7 @@ async def _notify_user(row: NoticeRecipient, meta: dict[str, Any]) -> bool:
 
 
 @leased(NOTICE_JOB, skipped=0)
-async def send_policy_notices(ctx: dict[str, Any] | None, version: int) -> int:
+async def send_policy_notices(ctx: dict[str, object] | None, version: int) -> int:
     """arq job: notify every user of `version` in batches; resumable and exactly once per user."""
     async with global_transaction():
         meta = await PolicyVersion.select().where(PolicyVersion.version == version).first()
@@ -233,11 +233,11 @@ async def latest_notice() -> dict[str, Any] | None:
         )
         await redis().set(LATEST_KEY, _latest_encoder.encode(data), ex=300)
         return data or None
-    decoded: dict[str, Any] = msgspec.json.decode(raw)
+    decoded: dict[str, object] = msgspec.json.decode(raw)
     return decoded or None
 
 
-async def pending_notice(user_id: str) -> dict[str, Any] | None:
+async def pending_notice(user_id: str) -> dict[str, object] | None:
     """The version this user has not acknowledged yet (shown as a banner), or None."""
     latest = await latest_notice()
     if latest is None:
@@ -266,11 +266,11 @@ async def acknowledge(user_id: UUID, version: int) -> None:
     await redis().set(f"privacy:policy:ack:{version}:{user_id}", b"1", ex=30 * 86400)
 
 
-async def notices_of(user_id: UUID) -> list[dict[str, Any]]:
+async def notices_of(user_id: UUID) -> list[dict[str, object]]:
     async with global_transaction():
         return list(await PolicyNotice.select().where(PolicyNotice.user_id == user_id))
 
 
-async def acks_of(user_id: UUID) -> list[dict[str, Any]]:
+async def acks_of(user_id: UUID) -> list[dict[str, object]]:
     async with global_transaction():
         return list(await PolicyAck.select().where(PolicyAck.user_id == user_id))

@@ -9,7 +9,6 @@ to Stripe (STRIPE_SECRET_KEY set).
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import urlparse
 
 from app.settings import Settings
@@ -21,9 +20,9 @@ ENCRYPTED = (
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", ""}
 
 
-def processors(settings: Settings) -> list[dict[str, Any]]:
+def processors(settings: Settings) -> list[dict[str, object]]:
     """The processors (and where nobody is one, what happens instead) for the public page."""
-    found: list[dict[str, Any]] = []
+    found: list[dict[str, object]] = []
     found.append(
         {
             "category": "hosting",

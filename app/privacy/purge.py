@@ -17,7 +17,7 @@ import asyncio
 import json
 import logging
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypedDict
 from uuid import UUID
 
 import asyncpg
@@ -77,7 +77,16 @@ async def tenant_tables(conn: asyncpg.Connection) -> list[str]:
     return ordered
 
 
-def subject_to_json(subject: Subject) -> dict[str, Any]:
+class SubjectJSON(TypedDict):
+    """A Subject as the purge's progress record keeps it."""
+
+    user_id: str | None
+    emails: list[str]
+    names: list[str]
+    tenants: list[str]
+
+
+def subject_to_json(subject: Subject) -> SubjectJSON:
     return {
         "user_id": str(subject.user_id) if subject.user_id else None,
         "emails": list(subject.emails),
@@ -86,7 +95,7 @@ def subject_to_json(subject: Subject) -> dict[str, Any]:
     }
 
 
-def subject_from_json(data: dict[str, Any]) -> Subject:
+def subject_from_json(data: SubjectJSON) -> Subject:
     return Subject(
         user_id=UUID(data["user_id"]) if data.get("user_id") else None,
         emails=tuple(data.get("emails", [])),
@@ -204,7 +213,7 @@ async def forget_person(subject: Subject, request_id: UUID, progress: Progress, 
 
 @leased(PURGE_JOB, repeatable=True, skipped="skipped")
 async def purge_deletion(
-    ctx: dict[str, Any] | None, request_id: str, *, stop_after: int | None = None
+    ctx: dict[str, object] | None, request_id: str, *, stop_after: int | None = None
 ) -> str:
     """arq job: carry out a due deletion request (resumable; a finished one is skipped; under a
     lease, so a dead worker's purge is taken over within a minute)."""

@@ -15,7 +15,6 @@ import json
 import logging
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
 from uuid import UUID
 
 from app.accounts.schemas import Current
@@ -126,7 +125,7 @@ async def record_report(request_id: UUID, scope: str, report: Report) -> UUID:
     return report_id
 
 
-async def latest_reports(current: Current, limit: int = 50) -> list[dict[str, Any]]:
+async def latest_reports(current: Current, limit: int = 50) -> list[dict[str, object]]:
     """The newest reports (for staff)."""
     if not current.is_staff:
         raise Forbidden("Only Odex staff can see deletion reports.")

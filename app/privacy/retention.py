@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from typing import Any
 
 from app.core import datamap
 from app.core.redis import redis
@@ -14,7 +13,7 @@ log = logging.getLogger("odex.privacy")
 
 
 async def apply_retention(
-    ctx: dict[str, Any] | None = None, *, force: bool = False
+    ctx: dict[str, object] | None = None, *, force: bool = False
 ) -> dict[str, int]:
     """Daily cron (and at worker start; arq doesn't catch up missed runs): each place's sweep,
     once a day. Returns how much each place deleted."""

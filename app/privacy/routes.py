@@ -3,23 +3,21 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import Any
 
-from litestar import Request, Response, get, post
+from litestar import Response, get, post
 
 from app.accounts.deps import optional_current, routes_at
 from app.accounts.schemas import Current
 from app.core.access import Level
 from app.core.errors import FormInvalid, RecordNotFound
 from app.core.forms import read_form, read_query
+from app.core.http_types import Req
 from app.core.web import client_ip, get_session, redirect, render, safe_local_path
 from app.privacy import consent, policy
 from app.privacy.forms import AcknowledgeForm, ConsentForm, PolicyQuery, PublishForm, ReturnQuery
 from app.privacy.middleware import state_of
 from app.privacy.processors import processors
 from app.settings import get_settings
-
-Req = Request[Any, Any, Any]
 
 
 @get("/privacy")

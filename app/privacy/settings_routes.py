@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import json
 from functools import partial
-from typing import Any
 from uuid import UUID
 
-from litestar import Request, Response, get, post
+from litestar import Response, get, post
 from litestar.response import File
 
 from app.accounts.deps import routes_at
@@ -15,12 +14,11 @@ from app.accounts.schemas import Current
 from app.core.access import Level
 from app.core.errors import FormInvalid
 from app.core.forms import read_form, read_query
+from app.core.http_types import Req
 from app.core.web import content_disposition, get_session, is_htmx, redirect, render
 from app.privacy import deletion, erasure, export, mydata, report, usage
 from app.privacy.forms import CancelDeletion, DeletionForm, ExportForm, MoreQuery
 from app.settings import get_settings
-
-Req = Request[Any, Any, Any]
 
 
 @get("/settings/my-data")

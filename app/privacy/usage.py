@@ -13,7 +13,7 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import TypedDict, Unpack
 from uuid import UUID
 
 import asyncpg
@@ -74,7 +74,21 @@ _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder(Event)
 
 
-def new_event(category: str, kind: str, **fields: Any) -> Event:
+class EventFields(TypedDict, total=False):
+    """The optional fields of an Event (see Event)."""
+
+    tenant_id: str | None
+    user_id: str | None
+    path: str
+    feature: str
+    browser: str
+    os: str
+    device: str
+    ip: str
+    analytics_id: str | None
+
+
+def new_event(category: str, kind: str, **fields: Unpack[EventFields]) -> Event:
     return Event(
         id=str(uuid.uuid4()),
         category=category,
@@ -136,7 +150,7 @@ async def _store(raw: list[bytes]) -> None:
             await redis().rpush(DEAD_KEY, *[_encoder.encode(e) for e in group])  # type: ignore[misc]
 
 
-async def flush_usage_events(ctx: dict[str, Any] | None = None) -> int:
+async def flush_usage_events(ctx: dict[str, object] | None = None) -> int:
     """arq job (and cron): move queued events into PostgreSQL in batches. Returns how many."""
     client = redis()
     if not await client.set(LOCK_KEY, b"1", nx=True, ex=120):
@@ -181,7 +195,7 @@ async def all_workspace_ids() -> list[UUID]:
                     found.add(m["tenant_id"])
 
 
-async def purge_expired_usage(ctx: dict[str, Any] | None = None, *, force: bool = False) -> int:
+async def purge_expired_usage(ctx: dict[str, object] | None = None, *, force: bool = False) -> int:
     """Daily cron: delete usage events older than USAGE_RETENTION_DAYS, in batches.
 
     Missed cron runs are not caught up by arq, so it runs at startup too and checks itself
@@ -216,7 +230,7 @@ async def _delete_older(
             return deleted
 
 
-async def dashboard(tenant_id: UUID, days: int = 30) -> dict[str, Any]:
+async def dashboard(tenant_id: UUID, days: int = 30) -> dict[str, object]:
     """The admin usage dashboard's figures for one workspace (last `days` days)."""
     since = datetime.now(UTC) - timedelta(days=days)
     async with tenant_transaction(tenant_id) as conn:
@@ -239,7 +253,7 @@ async def dashboard(tenant_id: UUID, days: int = 30) -> dict[str, Any]:
     }
 
 
-async def events_of_user(tenant_id: UUID, user_id: UUID, limit: int = 100) -> dict[str, Any]:
+async def events_of_user(tenant_id: UUID, user_id: UUID, limit: int = 100) -> dict[str, object]:
     """The usage events held about a user in this workspace (count and the latest)."""
     async with tenant_transaction(tenant_id):
         total = await UsageEvent.count().where(UsageEvent.user_id == user_id)

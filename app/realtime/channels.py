@@ -7,7 +7,6 @@ Messages are HTML fragments with `hx-swap-oob`, swapped by htmx's websocket exte
 from __future__ import annotations
 
 import logging
-from typing import Any
 from uuid import UUID
 
 from litestar.channels import ChannelsPlugin
@@ -18,7 +17,7 @@ from app.core.redis import redis
 from app.realtime.outage import ResilientPubSubBackend
 
 log = logging.getLogger("odex.realtime")
-_state: dict[str, Any] = {}
+_state: dict[str, object] = {}
 
 
 def board_channel(tenant_id: UUID | str) -> str:

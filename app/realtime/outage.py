@@ -16,7 +16,6 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncGenerator, Iterable
-from typing import Any
 
 from litestar.channels.backends.base import ChannelsBackend
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -158,7 +157,7 @@ class ResilientPubSubBackend(ChannelsBackend):
             await self._pubsub.subscribe(*self._wanted)
             self._event().set()
 
-    async def stream_events(self) -> AsyncGenerator[tuple[str, Any], None]:
+    async def stream_events(self) -> AsyncGenerator[tuple[str, bytes], None]:
         delay = 0.25
         announced = False  # the sockets were closed for the current outage
         while True:

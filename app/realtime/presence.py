@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
 from uuid import UUID
 
 from app.core.redis import redis
@@ -41,7 +40,7 @@ async def viewers(tenant_id: UUID, place: str) -> list[dict[str, str]]:
 
 def render_presence(place: str, people: list[dict[str, str]]) -> str:
     """The presence list as an out-of-band fragment (also included in the page itself)."""
-    ctx: dict[str, Any] = {"presence_id": dom_id(place), "people": people, "oob": True}
+    ctx: dict[str, object] = {"presence_id": dom_id(place), "people": people, "oob": True}
     return render_html("realtime/presence.html", ctx)
 
 

@@ -12,7 +12,6 @@ import logging
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -79,7 +78,7 @@ async def _person(user_id: UUID | None) -> str:
     return f"{row['name']} ({row['email']})" if row else "A former member"
 
 
-def summary_of(kind: str, who: str, details: dict[str, Any]) -> str:
+def summary_of(kind: str, who: str, details: dict[str, object]) -> str:
     """One line for the toast, the list and the mail subject."""
     headline = KINDS.get(kind, (kind.replace("_", " "), "info"))[0]
     text = f"{who} {headline}"
@@ -91,7 +90,7 @@ async def raise_security_alert(
     tenant_id: UUID,
     kind: str,
     actor: UUID | None,
-    details: dict[str, Any] | None = None,
+    details: dict[str, object] | None = None,
     session_key: str | None = None,
 ) -> UUID:
     """Record a security event for a workspace and tell its admins at once.
@@ -160,7 +159,7 @@ async def _publish(tenant_id: UUID, html: str) -> None:
         log.exception("could not push security alert to tenant %s", tenant_id)
 
 
-def _subject(details: dict[str, Any], actor: UUID | None) -> UUID | None:
+def _subject(details: dict[str, object], actor: UUID | None) -> UUID | None:
     raw = details.get("user_id")
     try:
         return UUID(str(raw)) if raw else actor
@@ -168,7 +167,7 @@ def _subject(details: dict[str, Any], actor: UUID | None) -> UUID | None:
         return actor
 
 
-def _detail_lines(details: dict[str, Any]) -> list[str]:
+def _detail_lines(details: dict[str, object]) -> list[str]:
     return [f"{k.replace('_', ' ')}: {v}" for k, v in details.items() if k != "summary"]
 
 
@@ -301,7 +300,10 @@ def render_badge(count: int, *, oob: bool = False) -> str:
 
 
 async def alert_user_workspaces(
-    user_id: UUID, kind: str, details: dict[str, Any] | None = None, session_key: str | None = None
+    user_id: UUID,
+    kind: str,
+    details: dict[str, object] | None = None,
+    session_key: str | None = None,
 ) -> None:
     """Raise an account-level alert (password, email, MFA) in every workspace of the user."""
     for workspace in await workspaces_of(user_id):

@@ -20,11 +20,10 @@ import io
 import json
 import secrets
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -47,9 +46,9 @@ GENESIS = ""
 PAGE_SIZE = 50
 
 
-def _plain(details: dict[str, Any] | None) -> dict[str, Any]:
+def _plain(details: Mapping[str, object] | None) -> dict[str, object]:
     """Details as JSON data (what jsonb will give back), so hashing is stable."""
-    result: dict[str, Any] = json.loads(json.dumps(details or {}, default=str))
+    result: dict[str, object] = json.loads(json.dumps(details or {}, default=str))
     return result
 
 
@@ -63,7 +62,7 @@ async def record_audit(
     actor_id: UUID | None,
     action: str,
     target: str = "",
-    details: dict[str, Any] | None = None,
+    details: Mapping[str, object] | None = None,
     *,
     actor_label: str = "",
 ) -> int:
@@ -194,7 +193,7 @@ def _like(text: str) -> str:
 
 async def list_entries(
     tenant_id: UUID, flt: AuditFilter, page: int = 1
-) -> tuple[list[dict[str, Any]], bool]:
+) -> tuple[list[dict[str, object]], bool]:
     """One page of entries, newest first; and whether there is a next page."""
     offset = (max(page, 1) - 1) * PAGE_SIZE
     async with db.tenant_transaction(tenant_id):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -15,7 +16,7 @@ from app.core.datamap import like_any
 from app.security import queries
 
 
-def _digest(fields: dict[str, Any], *, ensure_ascii: bool = False) -> str:
+def _digest(fields: dict[str, object], *, ensure_ascii: bool = False) -> str:
     """SHA-256 (hex) of `fields` as canonical JSON (sorted keys, no spaces)."""
     canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=ensure_ascii)
     return hashlib.sha256(canonical.encode()).hexdigest()
@@ -30,7 +31,7 @@ def entry_hash(
     actor_label: str,
     action: str,
     target: str,
-    details: dict[str, Any],
+    details: dict[str, object],
     prev_hash: str,
 ) -> str:
     """The SHA-256 (hex) that links an entry into its tenant's chain."""
@@ -54,7 +55,7 @@ ERASED_TARGET = ""
 
 
 def personal_digest(
-    salt: str, actor_id: UUID | None, actor_label: str, target: str, details: dict[str, Any]
+    salt: str, actor_id: UUID | None, actor_label: str, target: str, details: dict[str, object]
 ) -> str:
     """The salted SHA-256 of an entry's personal fields (what a format 2 hash covers)."""
     return _digest(
@@ -92,9 +93,9 @@ def entry_hash_v2(
     )
 
 
-def details_of(value: Any) -> dict[str, Any]:
+def details_of(value: str | Mapping[str, object] | None) -> dict[str, object]:
     if isinstance(value, str):
-        parsed: dict[str, Any] = json.loads(value)
+        parsed: dict[str, object] = json.loads(value)
         return parsed
     return dict(value or {})
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import importlib
 import logging
 from dataclasses import dataclass
-from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -114,7 +113,9 @@ async def rotate_column(
     return stats.rewritten - before
 
 
-async def rotate_field_keys(ctx: dict[str, Any] | None = None, batch: int = ROTATION_BATCH) -> int:
+async def rotate_field_keys(
+    ctx: dict[str, object] | None = None, batch: int = ROTATION_BATCH
+) -> int:
     """arq job: bring every registered column to ``enc2`` under the newest key (bound to its
     row); returns rows rewritten. Resumable: each batch commits, a rerun continues."""
     _import_registrations()

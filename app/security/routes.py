@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import TypedDict
 from urllib.parse import urlencode
 from uuid import UUID
 
@@ -131,9 +131,20 @@ async def audit_export(request: Req, current: Current) -> Stream:
 # --- sessions -----------------------------------------------------------------------------
 
 
-async def _session_rows(request: Req, current: Current) -> list[dict[str, Any]]:
+class SessionRow(TypedDict):
+    """One signed-in session as the sessions page lists it."""
+
+    id: str
+    current: bool
+    device: str
+    ip: str
+    last_seen: datetime
+    created: datetime
+
+
+async def _session_rows(request: Req, current: Current) -> list[SessionRow]:
     mine = sessions.session_key(get_session(request).sid)
-    rows: list[dict[str, Any]] = []
+    rows: list[SessionRow] = []
     for key, s in await sessions.user_sessions(str(current.user_id)):
         rows.append(
             {

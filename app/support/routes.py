@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import partial
-from typing import Any
 from urllib.parse import urlencode
 
 from litestar import Response, get, post
@@ -27,8 +27,8 @@ from app.support.forms import (
 
 
 def _form_context(
-    values: dict[str, str], errors: dict[str, str], who: Current | None, sent: bool = False
-) -> dict[str, Any]:
+    values: Mapping[str, object], errors: dict[str, str], who: Current | None, sent: bool = False
+) -> dict[str, object]:
     return {
         "values": values,
         "errors": errors,

@@ -10,7 +10,6 @@ import re
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
 
 from app.core.forms.text import (
     DOMAIN_RE,
@@ -40,7 +39,7 @@ class Rule:
     lenient = False  # a bad value falls back to the field's default (query strings)
     hidden = False  # a hidden input: its message goes to the top of the form ("form")
 
-    def take(self, source: Source, name: str) -> Any:
+    def take(self, source: Source, name: str) -> object:
         """The field's value from the submitted `source` (most rules need only their name)."""
         return self.read(source.get(name, []))
 
@@ -50,10 +49,10 @@ class Rule:
             raise Invalid(f"{capitalised(self.label)} was sent more than once. Send it once.")
         return values[0] if values else ""
 
-    def read(self, values: list[str]) -> Any:
+    def read(self, values: list[str]) -> object:
         raise NotImplementedError
 
-    def shown(self, values: list[str]) -> Any:
+    def shown(self, values: list[str]) -> object:
         """What a refused form shows back in this field."""
         return values[-1] if values else ""
 

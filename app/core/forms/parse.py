@@ -9,13 +9,13 @@ from collections.abc import Mapping
 from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
 
 import msgspec
-from litestar import Request
 from litestar.datastructures import UploadFile
 from litestar.exceptions import HTTPException
 
 from app.core.errors import FormInvalid, FormPage, declare_form_page, remember_form_values
 from app.core.forms.fields import Rule, Source
 from app.core.forms.text import Invalid, capitalised, printable
+from app.core.http_types import Req
 
 F = TypeVar("F", bound="Form")
 UNREADABLE = "We couldn't read what your browser sent. Reload the page and try again."
@@ -38,7 +38,7 @@ def _rules(schema: type[Form]) -> list[tuple[str, Rule, bool, bool]]:
     for field in msgspec.structs.fields(schema):
         rule = None
         allows_none = False
-        kind: Any = field.type
+        kind: object = field.type
         if get_origin(kind) is Annotated:
             kind, *meta = get_args(kind)
             rule = next((m for m in meta if isinstance(m, Rule)), None)
@@ -68,18 +68,18 @@ def as_source(data: Any) -> tuple[Source, set[str]]:
     return source, files
 
 
-def _pairs(data: Mapping[str, Any]) -> list[tuple[str, Any]]:
-    pairs: list[tuple[str, Any]] = []
+def _pairs(data: Mapping[str, object]) -> list[tuple[str, object]]:
+    pairs: list[tuple[str, object]] = []
     for name, value in data.items():
         values = value if isinstance(value, list | tuple) else [value]
         pairs += [(name, "" if v is None else v) for v in values]
     return pairs
 
 
-def shown_values(schema: type[Form], source: Source) -> dict[str, Any]:
+def shown_values(schema: type[Form], source: Source) -> dict[str, object]:
     """The submitted values as a refused form shows them back (secrets left out)."""
     rules = {name: rule for name, rule, _, _ in _rules(schema)}
-    shown: dict[str, Any] = {}
+    shown: dict[str, object] = {}
     for name, values in source.items():
         rule = rules.get(name)
         if rule is not None and rule.secret:
@@ -96,7 +96,7 @@ def parse(schema: type[F], data: Any) -> F:
     """
     source, files = data if isinstance(data, tuple) else as_source(data)
     errors: dict[str, str] = {}
-    out: dict[str, Any] = {}
+    out: dict[str, object] = {}
     for name, rule, allows_none, has_default in _rules(schema):
         if name not in source and name not in files and has_default and not rule.many:
             continue  # not sent at all: the field's default (sent empty: the rule decides)
@@ -127,9 +127,7 @@ def parse(schema: type[F], data: Any) -> F:
     raise FormInvalid(errors, shown_values(schema, source))
 
 
-async def read_form(
-    request: Request[Any, Any, Any], schema: type[F], *, page: FormPage | None = None
-) -> F:
+async def read_form(request: Req, schema: type[F], *, page: FormPage | None = None) -> F:
     """The request's form (urlencoded or multipart) read into `schema`; when it is refused,
     the one handler answers with `page` (the form again, inline messages, 422)."""
     if page is not None:
@@ -146,9 +144,7 @@ async def read_form(
     return parse(schema, (source, files))
 
 
-def read_query(
-    request: Request[Any, Any, Any], schema: type[F], *, page: FormPage | None = None
-) -> F:
+def read_query(request: Req, schema: type[F], *, page: FormPage | None = None) -> F:
     """The query string read into `schema` (a bad value: 422 with `page`, or the generic
     page; a lenient field falls back to its default instead)."""
     if page is not None:
@@ -175,7 +171,7 @@ class Rows(Rule):
         self.filled_by = filled_by  # the fields that make a row count (default: any)
         self.key = re.compile(rf"^{re.escape(prefix)}-(\d{{1,4}})-(\w+)$", re.ASCII)
 
-    def take(self, source: Source, name: str) -> list[Any]:
+    def take(self, source: Source, name: str) -> list[Form]:
         rows: dict[int, Source] = {}
         for key, vals in source.items():
             match = self.key.match(key)
@@ -183,7 +179,7 @@ class Rows(Rule):
                 rows.setdefault(int(match.group(1)), {})[match.group(2)] = vals
         if len(rows) > self.max_rows + 10:  # room for the form's blank rows
             raise Invalid(f"{capitalised(self.label)}: at most {self.max_rows} rows.")
-        parsed: list[Any] = []
+        parsed: list[Form] = []
         errors: dict[str, str] = {}
         for index in sorted(rows):
             row = rows[index]
@@ -209,11 +205,11 @@ class Prefixed(Rule):
         self.prefix, self.rule, self.max_items, self.label = prefix, rule, max_items, label
         self.key = re.compile(rf"^{re.escape(prefix)}[\w-]{{1,64}}$", re.ASCII)
 
-    def take(self, source: Source, name: str) -> dict[str, Any]:
+    def take(self, source: Source, name: str) -> dict[str, object]:
         names = [key for key in source if self.key.match(key)]
         if len(names) > self.max_items:
             raise Invalid(f"{capitalised(self.label)}: at most {self.max_items}.")
-        found: dict[str, Any] = {}
+        found: dict[str, object] = {}
         errors: dict[str, str] = {}
         for key in names:
             try:

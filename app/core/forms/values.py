@@ -24,6 +24,6 @@ def form_text(value: object) -> str:
     return str(value)
 
 
-def form_values(row: Mapping[str, Any], fields: Iterable[str]) -> dict[str, str]:
+def form_values(row: Mapping[str, object], fields: Iterable[str]) -> dict[str, str]:
     """`fields` of a record as its edit form shows them (see `form_text`)."""
     return {name: form_text(row[name]) for name in fields}
