@@ -9,7 +9,7 @@ from litestar.static_files import create_static_files_router
 from litestar.types import ControllerRouterHandler
 
 from app import domains
-from app.core import db, redis
+from app.core import db, health, redis
 from app.core import routes as core_routes
 from app.core.access import check_declared, public_router
 from app.core.errors import EXCEPTION_HANDLERS
@@ -33,9 +33,12 @@ def create_app() -> Litestar:
     async def on_startup() -> None:
         await db.start_pool()
         await redis.connect(settings.redis_url)
-        await warn_about_placement(settings)  # backups on one disk: told at every start
+        # backups on one disk: told at every start, once the schema is current (a release
+        # starts processes while `odex migrate` still runs)
+        health.when_migrated(lambda: warn_about_placement(settings), name="backup placement")
 
     async def on_shutdown() -> None:
+        await health.stop_background()
         await redis.disconnect()
         await db.close_pool()
 

@@ -7,7 +7,7 @@ from typing import Any
 from arq.cron import CronJob
 
 from app import domains
-from app.core import db, redis
+from app.core import db, health, redis
 from app.core.domain import ArqJob
 from app.ops.targets import warn_about_placement
 from app.settings import get_settings
@@ -18,10 +18,13 @@ DOMAINS = domains.load()  # event subscribers and cross-domain wiring, before an
 async def startup(ctx: dict[str, Any]) -> None:
     await db.start_pool(max_size=max(2, get_settings().database_pool_size // 2))
     redis.use(ctx["redis"], ctx["redis"])
-    await warn_about_placement(get_settings())  # backups on one disk: told at every start
+    # backups on one disk: told at every start, once the schema is current (workers may start
+    # while `odex migrate` still runs)
+    health.when_migrated(lambda: warn_about_placement(get_settings()), name="backup placement")
 
 
 async def shutdown(ctx: dict[str, object]) -> None:
+    await health.stop_background()
     await db.close_pool()
 
 

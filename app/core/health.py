@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import re
 from collections.abc import Awaitable, Callable
+
+import asyncpg
 
 from app.core.availability import BACKEND_DOWN
 from app.core.db import global_transaction
@@ -19,6 +22,8 @@ from app.settings import ROOT
 CHECK_TIMEOUT = 2.0
 MIGRATION_ID = re.compile(r'^ID = "([^"]+)"', re.MULTILINE)
 _state = {"draining": False}
+_background: set[asyncio.Task[None]] = set()
+log = logging.getLogger("odex.health")
 
 
 def start_draining() -> None:
@@ -66,3 +71,44 @@ async def readiness() -> tuple[bool, dict[str, str]]:
         report["process"] = "shutting down"
     ready = all(value == "ok" for value in report.values())
     return ready, {"status": "ready" if ready else "unavailable", **report}
+
+
+async def migrations_current() -> bool:
+    """Whether this release's migrations are all applied (False while PostgreSQL is down or
+    `odex migrate` has not finished, e.g. during a release)."""
+    try:
+        return await _check(_database) == "ok"
+    except asyncpg.PostgresError:  # before the first migration: no `migration` table yet
+        return False
+
+
+def when_migrated(
+    action: Callable[[], Awaitable[object]], *, name: str, poll: float = 1.0
+) -> asyncio.Task[None]:
+    """Run `action` in the background once the schema is current.
+
+    Processes start while `odex migrate` may still run (their /readyz says so); start-up work
+    that reads tables must wait for it rather than fail, and its failure is logged, never fatal
+    to the process. `stop_background()` cancels what is still waiting at shutdown.
+    """
+
+    async def run() -> None:
+        while not await migrations_current():
+            await asyncio.sleep(poll)
+        try:
+            await action()
+        except Exception:
+            log.exception("start-up task %s failed", name)
+
+    task = asyncio.get_running_loop().create_task(run(), name=name)
+    _background.add(task)
+    task.add_done_callback(_background.discard)
+    return task
+
+
+async def stop_background() -> None:
+    """Cancel start-up tasks still waiting (shutdown)."""
+    tasks = list(_background)
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)

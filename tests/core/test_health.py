@@ -28,3 +28,35 @@ async def test_healthz_and_readyz(client: Any, monkeypatch: pytest.MonkeyPatch) 
     draining = await client.get("/readyz")
     assert draining.status_code == 503 and draining.json()["process"] == "shutting down"
     assert (await client.get("/healthz")).status_code == 200  # still alive, still serving
+
+
+async def test_start_up_work_waits_for_the_migrations(
+    client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A process started during a release (`odex migrate` still running) does its start-up reads
+    once the schema is current, and a failing start-up task never takes the process down."""
+    import asyncio
+
+    shipped = health.shipped_migrations() | {("crm", "2999-01-01T00:00:00:000000")}
+    monkeypatch.setattr(health, "shipped_migrations", lambda: shipped)
+    ran: list[str] = []
+
+    async def read_tables() -> None:
+        ran.append("read")
+
+    task = health.when_migrated(read_tables, name="test", poll=0.05)
+    await asyncio.sleep(0.3)
+    assert ran == [] and not task.done()  # still waiting for `odex migrate`
+    monkeypatch.undo()  # the release's migration is applied
+    await asyncio.wait_for(task, 5)
+    assert ran == ["read"]
+
+    async def broken() -> None:
+        raise RuntimeError("boom")
+
+    await asyncio.wait_for(health.when_migrated(broken, name="broken", poll=0.05), 5)  # logged
+
+    waiting = health.when_migrated(read_tables, name="never", poll=0.05)
+    monkeypatch.setattr(health, "shipped_migrations", lambda: shipped)
+    await health.stop_background()
+    assert waiting.cancelled() and ran == ["read"]

@@ -54,6 +54,8 @@ async def test_admin_sees_live_alert_and_revokes_the_session(
     admin = await admin_ctx.new_page()
     admin.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     admin.on("dialog", lambda d: asyncio.ensure_future(d.accept()))
+    seen: list[str] = []  # what the admin's page asked and got: said when a wait fails
+    admin.on("response", lambda r: seen.append(f"{r.request.method} {r.url} {r.status}"))
     await _log_in(admin, live_server, owner.email, owner.password)
     await admin.goto(f"{live_server.url}/settings/alerts")
     assert "No security alerts" in await admin.content()
@@ -74,7 +76,11 @@ async def test_admin_sees_live_alert_and_revokes_the_session(
     await admin.screenshot(path=str(SHOTS / "security-alert.png"), full_page=True)
 
     await card.get_by_role("button", name="Revoke session").click()
-    await admin.locator(".alert-card", has_text="Session signed out").wait_for(timeout=10_000)
+    try:
+        await admin.locator(".alert-card", has_text="Session signed out").wait_for(timeout=10_000)
+    except Exception as exc:
+        cards = await admin.locator("#alert-list").inner_html()
+        raise AssertionError(f"no signed-out card\n{seen[-15:]}\n{errors}\n{cards}") from exc
 
     await newcomer.goto(f"{live_server.url}/app")
     await newcomer.wait_for_url(f"{live_server.url}/login**")  # that session is gone
