@@ -35,6 +35,9 @@ async def test_invitation_survives_the_cookie_banner(
     # Preferences: the page offers the way back to the invitation
     await page.goto(f"{live_server.url}/settings/cookies?next={here.replace('?', '%3F')}")
     await page.click("button:has-text('Allow analytics')")
+    # the form posts and comes back to this page: wait for the new page before going back
+    # (a click on the old page's link while the post is under way races its redirect)
+    await page.locator("#consent-status", has_text="analytics allowed").wait_for(timeout=WAIT_MS)
     await page.click("#cookies-back", timeout=WAIT_MS)
     await page.wait_for_url(f"{live_server.url}{here}", timeout=WAIT_MS)
 
