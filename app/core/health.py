@@ -93,7 +93,7 @@ def when_migrated(
     """
 
     async def run() -> None:
-        while not await migrations_current():
+        while not await migrations_current():  # noqa: ASYNC110 - polls the database, not a flag
             await asyncio.sleep(poll)
         try:
             await action()
