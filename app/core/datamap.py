@@ -14,11 +14,16 @@ from __future__ import annotations
 
 import functools
 import importlib
+import importlib.resources
 import importlib.util
+import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
+
+import msgspec
+import msgspec.toml
 
 # the runtime helpers the domains' map entries use, kept importable from here
 from app.core.datamap_scan import (
@@ -225,11 +230,19 @@ def register(place: Place) -> Place:
 
 @functools.cache
 def _discover() -> None:
-    """Import ``app.<domain>.datamap`` of every domain (app.core.domain.DOMAIN_NAMES) that has
-    one: each registers its places, and core names none of them."""
+    """Load the data map of every domain (app.core.domain.DOMAIN_NAMES) that has one:
+    ``app/<domain>/datamap.toml``, naming the code of ``app/<domain>/datamap.py``'s
+    ``TREATMENTS``. Core names none of the places."""
     for name in DOMAIN_NAMES:
+        document = importlib.resources.files(f"app.{name}") / "datamap.toml"
+        if not document.is_file():
+            continue
+        treatments = Treatments()
         if importlib.util.find_spec(f"app.{name}.datamap") is not None:
-            importlib.import_module(f"app.{name}.datamap")
+            module = importlib.import_module(f"app.{name}.datamap")
+            treatments = getattr(module, "TREATMENTS", treatments)
+        for found in load(name, document.read_bytes(), treatments):
+            register(found)
 
 
 def places() -> list[Place]:
@@ -249,68 +262,206 @@ def tables() -> dict[str, Place]:
     return {p.table: p for p in places() if p.table}
 
 
-def table_place(
-    table: str, owner: str, holds: tuple[str, ...] = (), what: str = "", **fields: Any
-) -> Place:
-    """A table's place: named ``table:<table>``."""
-    if holds:
-        fields["holds"] = holds
-    if what:
-        fields["what"] = what
-    fields.setdefault("kind", "table")
-    return Place(name=f"table:{table}", owner=owner, table=table, **fields)
+# --- the domains' map files (app/<domain>/datamap.toml) --------------------------------------
+
+Identify = Callable[[UUID, UUID], Awaitable[ContactRef | None]]
+Erase = Callable[[ContactRef], Awaitable[int]]
+Forget = Callable[[Subject], Awaitable[int]]
+Purge = Callable[[UUID], Awaitable[int]]
+Expire = Callable[[], Awaitable[int]]
 
 
-# Treatments most tenant tables share; a preset's entry names only what differs.
+def _by_name(functions: Sequence[Callable[..., object]]) -> dict[str, Any]:
+    """Functions by the name a map file uses: their own, without a leading underscore."""
+    return {f.__name__.lstrip("_"): f for f in functions}
+
+
+class Treatments:
+    """The code a domain's map file may name, by role: a ``read = "read_account"`` in the file
+    is the reader ``_read_account`` (or ``read_account``) given here. ``files`` are export
+    files built in Python (with an ``opener`` or ``extra_args``), named by their file name."""
+
+    def __init__(
+        self,
+        *,
+        read: Sequence[Reader] = (),
+        identify: Sequence[Identify] = (),
+        erase: Sequence[Erase] = (),
+        forget_user: Sequence[Forget] = (),
+        purge: Sequence[Purge] = (),
+        scan: Sequence[Scanner] = (),
+        expire: Sequence[Expire] = (),
+        files: Sequence[ExportFile] = (),
+    ) -> None:
+        self.roles: dict[str, dict[str, Any]] = {
+            "read": _by_name(read),
+            "identify": _by_name(identify),
+            "erase": _by_name(erase),
+            "forget_user": _by_name(forget_user),
+            "purge": _by_name(purge),
+            "scan": _by_name(scan),
+            "expire": _by_name(expire),
+        }
+        self.files = {f.name: f for f in files}
+
+
+class FileSpec(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """An export file as a map file writes it (``[file."name.csv"]``)."""
+
+    description: str
+    sql: str  # utc(expr) stands for app.core.datamap_scan.utc(expr)
+    columns: dict[str, str]  # column name -> what it means, in the file's order
+    workspace_where: str = "true"
+    own_where: str | msgspec.UnsetType = msgspec.UNSET  # absent: not in the own-data export
+    order_by: str = ""
+
+
+Text = str | msgspec.UnsetType
+Names = tuple[str, ...] | msgspec.UnsetType
+
+
+class PlaceSpec(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """A place as a map file writes it (``[[place]]``); see ``Place`` for the fields. The kind
+    is the name's prefix and a ``table:`` place's table its rest, unless given; a preset
+    supplies the treatments most places of its sort share; callables are named by role."""
+
+    name: str
+    preset: Literal["tenant_table", "workspace_record", "user_table"] | None = None
+    kind: Text = msgspec.UNSET
+    table: Text = msgspec.UNSET
+    holds: Names = msgspec.UNSET
+    what: str
+    retention: Text = msgspec.UNSET
+    access: Text = msgspec.UNSET
+    export: Text = msgspec.UNSET
+    erasure: Text = msgspec.UNSET
+    account_deletion: Text = msgspec.UNSET
+    workspace_purge: Text = msgspec.UNSET
+    tenant_scoped: bool | msgspec.UnsetType = msgspec.UNSET
+    user_columns: Names = msgspec.UNSET
+    workspace_columns: Names = msgspec.UNSET
+    text_columns: Names = msgspec.UNSET
+    pattern: Text = msgspec.UNSET
+    also: Names = msgspec.UNSET
+    kept: Text = msgspec.UNSET
+    read: Text = msgspec.UNSET
+    exports: tuple[str, ...] = ()
+    identify: Text = msgspec.UNSET
+    erase: Text = msgspec.UNSET
+    forget_user: Text = msgspec.UNSET
+    purge: Text = msgspec.UNSET
+    scan: Text = msgspec.UNSET
+    expire: Text = msgspec.UNSET
+    order: int | msgspec.UnsetType = msgspec.UNSET
+    shown: int | msgspec.UnsetType = msgspec.UNSET
+
+
+class MapFile(msgspec.Struct, forbid_unknown_fields=True):
+    """A domain's ``datamap.toml``: its places, and the export files they name."""
+
+    place: list[PlaceSpec]
+    file: dict[str, FileSpec] = {}
+
+
+# Treatments most places of a sort share; a preset's entry names only what differs.
 TENANT_TABLE: dict[str, object] = {
     "tenant_scoped": True,
     "export": "not exported",
     "erasure": "not affected",
     "workspace_purge": "deleted",
 }
-WORKSPACE_RECORD: dict[str, object] = {
-    **TENANT_TABLE,
-    "holds": ("workspace",),
-    "retention": "while the workspace exists",
-    "access": "not shown",
-    "account_deletion": "not affected",
+PRESETS: dict[str, dict[str, object]] = {
+    # a tenant table (RLS) whose rows the workspace purge deletes
+    "tenant_table": TENANT_TABLE,
+    # a tenant table of the workspace's own settings or records: not shown, not exported, no
+    # person's deletion touches it, kept while the workspace exists
+    "workspace_record": {
+        **TENANT_TABLE,
+        "holds": ("workspace",),
+        "retention": "while the workspace exists",
+        "access": "not shown",
+        "account_deletion": "not affected",
+    },
+    # a global table of a user's own rows (user_id), deleted with the account (cascade) and
+    # with members a workspace purge leaves in no workspace
+    "user_table": {
+        "holds": ("user",),
+        "user_columns": ("user_id",),
+        "retention": "while the account exists",
+        "export": "not exported",
+        "erasure": "not affected",
+        "account_deletion": "deleted (cascade from the account)",
+        "workspace_purge": "deleted with members who belong nowhere else",
+    },
 }
-USER_TABLE: dict[str, object] = {
-    "holds": ("user",),
-    "user_columns": ("user_id",),
-    "retention": "while the account exists",
-    "export": "not exported",
-    "erasure": "not affected",
-    "account_deletion": "deleted (cascade from the account)",
-    "workspace_purge": "deleted with members who belong nowhere else",
-}
+ROLES = ("read", "identify", "erase", "forget_user", "purge", "scan", "expire")
+UTC_MACRO = re.compile(r"\butc\(([\w.]+)\)")
 
 
-def tenant_table(
-    table: str, owner: str, holds: tuple[str, ...], what: str, **fields: object
-) -> Place:
-    """A tenant table (RLS) whose rows the workspace purge deletes; by default not exported
-    and not touched by a contact's erasure."""
-    return table_place(table, owner, holds, what, **{**TENANT_TABLE, **fields})
+def _export_file(name: str, spec: FileSpec) -> ExportFile:
+    return ExportFile(
+        name,
+        spec.description,
+        UTC_MACRO.sub(lambda m: utc(m.group(1)), spec.sql),
+        tuple(ExportColumn(k, v) for k, v in spec.columns.items()),
+        workspace_where=spec.workspace_where,
+        own_where=None if isinstance(spec.own_where, msgspec.UnsetType) else spec.own_where,
+        order_by=spec.order_by,
+    )
 
 
-def workspace_record(table: str, owner: str, what: str, **fields: Any) -> Place:
-    """A tenant table of the workspace's own settings or records: not shown, not exported,
-    no person's deletion touches it, kept while the workspace exists."""
-    return table_place(table, owner, what=what, **{**WORKSPACE_RECORD, **fields})
-
-
-def user_table(table: str, owner: str, what: str, **fields: Any) -> Place:
-    """A global table of a user's own rows (``user_id``), deleted with the account (cascade)
-    and with members a workspace purge leaves in no workspace."""
-    return table_place(table, owner, what=what, **{**USER_TABLE, **fields})
-
-
-def redis_family(
-    name: str, owner: str, holds: tuple[str, ...], what: str, pattern: str, **fields: Any
-) -> Place:
-    """A family of Redis keys (``pattern``; more patterns in ``also``): ``redis:<name>``."""
-    return Place(f"redis:{name}", "redis", owner, holds, what, pattern=pattern, **fields)
+def load(owner: str, document: bytes | str, treatments: Treatments) -> list[Place]:
+    """The places of ``owner``'s map file, their callables and export files resolved; a name
+    that resolves to nothing, a treatment or file nothing names, or a malformed entry raises
+    ValueError (at start-up: the map is loaded before the app serves)."""
+    where = f"app/{owner}/datamap.toml"
+    try:
+        doc = msgspec.toml.decode(document, type=MapFile)
+    except msgspec.ValidationError as exc:
+        raise ValueError(f"{where}: {exc}") from exc
+    files = dict(treatments.files)
+    for name, file_spec in doc.file.items():
+        if name in files:
+            raise ValueError(f"{where}: file {name} is defined twice")
+        files[name] = _export_file(name, file_spec)
+    unused = {(role, n) for role, named in treatments.roles.items() for n in named}
+    unused |= {("file", n) for n in files}
+    found = []
+    for spec in doc.place:
+        fields: dict[str, Any] = dict(PRESETS[spec.preset]) if spec.preset else {}
+        fields |= {
+            k: getattr(spec, k)
+            for k in spec.__struct_fields__
+            if getattr(spec, k) is not msgspec.UNSET and k not in ("preset", "exports")
+        }
+        prefix, _, rest = spec.name.partition(":")
+        fields.setdefault("kind", prefix)
+        if prefix == "table":
+            fields.setdefault("table", rest)
+        for role in ROLES:
+            if role in fields:
+                named = treatments.roles[role]
+                if fields[role] not in named:
+                    raise ValueError(
+                        f"{where}: {spec.name}: no {role} function named {fields[role]!r}"
+                        f" in the domain's TREATMENTS (known: {', '.join(sorted(named))})"
+                    )
+                unused.discard((role, fields[role]))
+                fields[role] = named[fields[role]]
+        for name in spec.exports:
+            if name not in files:
+                raise ValueError(f"{where}: {spec.name}: no export file named {name!r}")
+            unused.discard(("file", name))
+        try:
+            found.append(
+                Place(owner=owner, exports=tuple(files[n] for n in spec.exports), **fields)
+            )
+        except TypeError as exc:  # a required treatment left out
+            raise ValueError(f"{where}: {spec.name}: {exc}") from exc
+    if unused:
+        listed = ", ".join(f"{role} {name}" for role, name in sorted(unused))
+        raise ValueError(f"{where}: named by no place: {listed}")
+    return found
 
 
 def _patterns(kinds: tuple[str, ...]) -> list[str]:

@@ -11,12 +11,9 @@ from app.core.datamap import (
     Section,
     Subject,
     Viewer,
-    col,
     redis_keys,
     time_page,
-    utc,
 )
-from app.core.datamap import ExportFile as File
 from app.core.db import global_transaction, tenant_transaction
 from app.core.redis import redis
 from app.privacy import consent, policy
@@ -65,29 +62,6 @@ async def forget_consents(subject: Subject) -> int:
         return await forget_consents_of(conn, subject.user_id)
 
 
-CONSENTS_FILE = File(
-    "my_consents.csv",
-    "Your cookie choices: yours, and those made in the browser you exported from (the same"
-    " list as the My data page).",
-    f'select {utc("created_at")} as "When (UTC)", purpose as "Purpose",'
-    " case when granted then 'granted' else 'withdrawn' end as \"Choice\","
-    ' policy_version as "Policy version", source as "Where", page as "Page",'
-    ' ip as "IP address", user_agent as "Browser" from consents'
-    " where user_id = $1 or ($2 <> '' and visitor_id = $2) order by id",
-    (
-        col("When (UTC)", "When the choice was made."),
-        col("Purpose", "What it was about (analytics cookies)."),
-        col("Choice", "granted or withdrawn."),
-        col("Policy version", "The privacy policy version in force then."),
-        col("Where", "banner, preferences or settings."),
-        col("Page", "The page it was made on."),
-        col("IP address", "The address the choice came from (proof of consent)."),
-        col("Browser", "The browser's user agent."),
-    ),
-    own_where="true",
-)
-
-
 # --- usage ----------------------------------------------------------------------------------
 
 
@@ -129,28 +103,6 @@ async def forget_usage(subject: Subject) -> int:
             if done < BATCH:
                 break
     return total
-
-
-USAGE_FILE = File(
-    "my_usage_events.csv",
-    "Usage data about you in this workspace.",
-    f'select {utc("created_at")} as "When (UTC)", category as "Category",'
-    ' kind as "Event", path as "Page", feature as "Feature", browser as "Browser",'
-    ' os as "System", device as "Device", ip as "IP address" from usage_events'
-    " where user_id = $1 order by created_at",
-    (
-        col("When (UTC)", "When it happened."),
-        col("Category", "analytics (only with consent) or security."),
-        col("Event", "page, feature, login, logout…"),
-        col("Page", "The page's path."),
-        col("Feature", "The feature used."),
-        col("Browser", "Browser family."),
-        col("System", "Operating system."),
-        col("Device", "desktop, mobile or tablet."),
-        col("IP address", "Where the request came from."),
-    ),
-    own_where="true",
-)
 
 
 async def _drop_queued(needles: list[str]) -> int:
