@@ -12,11 +12,13 @@ kind or a Redis key family is not on the map.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import importlib
 import importlib.resources
 import importlib.util
 import re
+import typing
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -52,6 +54,9 @@ from app.core.datamap_scan import (
 )
 from app.core.datamap_scan import (
     redis_value as redis_value,
+)
+from app.core.datamap_scan import (
+    tenant_folders as tenant_folders,
 )
 from app.core.datamap_scan import (
     time_page as time_page,
@@ -231,17 +236,18 @@ def register(place: Place) -> Place:
 @functools.cache
 def _discover() -> None:
     """Load the data map of every domain (app.core.domain.DOMAIN_NAMES) that has one:
-    ``app/<domain>/datamap.toml``, naming the code of ``app/<domain>/datamap.py``'s
-    ``TREATMENTS``. Core names none of the places."""
+    ``app/<domain>/datamap.toml``, naming the code of its module's ``TREATMENTS``
+    (``app/<domain>/datamap.py`` unless the file says ``code = ...``). Core names no place."""
     for name in DOMAIN_NAMES:
         document = importlib.resources.files(f"app.{name}") / "datamap.toml"
         if not document.is_file():
             continue
+        text = document.read_bytes()
+        code = read_map(name, text).code or f"app.{name}.datamap"
         treatments = Treatments()
-        if importlib.util.find_spec(f"app.{name}.datamap") is not None:
-            module = importlib.import_module(f"app.{name}.datamap")
-            treatments = getattr(module, "TREATMENTS", treatments)
-        for found in load(name, document.read_bytes(), treatments):
+        if importlib.util.find_spec(code) is not None:
+            treatments = getattr(importlib.import_module(code), "TREATMENTS", treatments)
+        for found in load(name, text, treatments):
             register(found)
 
 
@@ -271,38 +277,36 @@ Purge = Callable[[UUID], Awaitable[int]]
 Expire = Callable[[], Awaitable[int]]
 
 
-def _by_name(functions: Sequence[Callable[..., object]]) -> dict[str, Any]:
-    """Functions by the name a map file uses: their own, without a leading underscore."""
-    return {f.__name__.lstrip("_"): f for f in functions}
-
-
+@dataclass(frozen=True, kw_only=True)
 class Treatments:
-    """The code a domain's map file may name, by role: a ``read = "read_account"`` in the file
-    is the reader ``_read_account`` (or ``read_account``) given here. ``files`` are export
+    """The code a domain's map file may name, by role: ``read = "read_account"`` in the file
+    is the reader ``_read_account`` (or ``read_account``) listed here. ``files`` are export
     files built in Python (with an ``opener`` or ``extra_args``), named by their file name."""
 
-    def __init__(
-        self,
-        *,
-        read: Sequence[Reader] = (),
-        identify: Sequence[Identify] = (),
-        erase: Sequence[Erase] = (),
-        forget_user: Sequence[Forget] = (),
-        purge: Sequence[Purge] = (),
-        scan: Sequence[Scanner] = (),
-        expire: Sequence[Expire] = (),
-        files: Sequence[ExportFile] = (),
-    ) -> None:
-        self.roles: dict[str, dict[str, Any]] = {
-            "read": _by_name(read),
-            "identify": _by_name(identify),
-            "erase": _by_name(erase),
-            "forget_user": _by_name(forget_user),
-            "purge": _by_name(purge),
-            "scan": _by_name(scan),
-            "expire": _by_name(expire),
-        }
-        self.files = {f.name: f for f in files}
+    read: Sequence[Reader] = ()
+    identify: Sequence[Identify] = ()
+    erase: Sequence[Erase] = ()
+    forget_user: Sequence[Forget] = ()
+    purge: Sequence[Purge] = ()
+    scan: Sequence[Scanner] = ()
+    expire: Sequence[Expire] = ()
+    files: Sequence[ExportFile] = ()
+
+    def named(self, role: str) -> dict[str, Any]:
+        """The functions of ``role`` by the name a map file uses (without a leading ``_``)."""
+        functions: Sequence[Callable[..., object]] = getattr(self, role)
+        return {f.__name__.lstrip("_"): f for f in functions}
+
+
+class SectionSpec(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """A My data section that is one newest-first page of the viewer's rows of the place's
+    tenant table (``[place.section]``): the reader is built from it, no code needed."""
+
+    title: str
+    select: str  # the columns read (besides id and created_at)
+    where: str  # the viewer's rows; $1 is their user id
+    columns: dict[str, str]  # key -> label, in the order shown
+    note: str = ""
 
 
 class FileSpec(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -316,50 +320,12 @@ class FileSpec(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     order_by: str = ""
 
 
-Text = str | msgspec.UnsetType
-Names = tuple[str, ...] | msgspec.UnsetType
-
-
-class PlaceSpec(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """A place as a map file writes it (``[[place]]``); see ``Place`` for the fields. The kind
-    is the name's prefix and a ``table:`` place's table its rest, unless given; a preset
-    supplies the treatments most places of its sort share; callables are named by role."""
-
-    name: str
-    preset: Literal["tenant_table", "workspace_record", "user_table"] | None = None
-    kind: Text = msgspec.UNSET
-    table: Text = msgspec.UNSET
-    holds: Names = msgspec.UNSET
-    what: str
-    retention: Text = msgspec.UNSET
-    access: Text = msgspec.UNSET
-    export: Text = msgspec.UNSET
-    erasure: Text = msgspec.UNSET
-    account_deletion: Text = msgspec.UNSET
-    workspace_purge: Text = msgspec.UNSET
-    tenant_scoped: bool | msgspec.UnsetType = msgspec.UNSET
-    user_columns: Names = msgspec.UNSET
-    workspace_columns: Names = msgspec.UNSET
-    text_columns: Names = msgspec.UNSET
-    pattern: Text = msgspec.UNSET
-    also: Names = msgspec.UNSET
-    kept: Text = msgspec.UNSET
-    read: Text = msgspec.UNSET
-    exports: tuple[str, ...] = ()
-    identify: Text = msgspec.UNSET
-    erase: Text = msgspec.UNSET
-    forget_user: Text = msgspec.UNSET
-    purge: Text = msgspec.UNSET
-    scan: Text = msgspec.UNSET
-    expire: Text = msgspec.UNSET
-    order: int | msgspec.UnsetType = msgspec.UNSET
-    shown: int | msgspec.UnsetType = msgspec.UNSET
-
-
 class MapFile(msgspec.Struct, forbid_unknown_fields=True):
-    """A domain's ``datamap.toml``: its places, and the export files they name."""
+    """A domain's ``datamap.toml``: its places, the export files they name, and the module
+    whose ``TREATMENTS`` holds the code they name (by default ``app.<domain>.datamap``)."""
 
-    place: list[PlaceSpec]
+    place: list[dict[str, Any]]  # each decoded into PLACE_SPEC
+    code: str | None = None
     file: dict[str, FileSpec] = {}
 
 
@@ -398,6 +364,28 @@ ROLES = ("read", "identify", "erase", "forget_user", "purge", "scan", "expire")
 UTC_MACRO = re.compile(r"\butc\(([\w.]+)\)")
 
 
+def _place_spec() -> Any:
+    """The Struct a map file's ``[[place]]`` decodes into, derived from ``Place``: its fields
+    as they are typed there, callables by name; all optional but the name (a preset, the name
+    or the defaults supply the rest); and the file's own keys ``preset``, ``section`` (a My
+    data section built without code, instead of ``read``) and ``exports`` (file names)."""
+    hints = typing.get_type_hints(Place)
+    fields: list[tuple[str, Any] | tuple[str, Any, Any]] = [
+        ("name", str),
+        ("preset", Literal["tenant_table", "workspace_record", "user_table"] | None, None),
+        ("section", SectionSpec | None, None),
+        ("exports", tuple[str, ...], ()),
+    ]
+    for field in dataclasses.fields(Place):
+        if field.name not in ("name", "owner", "exports"):
+            kind = str if field.name in ROLES else hints[field.name]
+            fields.append((field.name, kind | msgspec.UnsetType, msgspec.UNSET))
+    return msgspec.defstruct("PlaceSpec", fields, kw_only=True, forbid_unknown_fields=True)
+
+
+PLACE_SPEC = _place_spec()
+
+
 def _export_file(name: str, spec: FileSpec) -> ExportFile:
     return ExportFile(
         name,
@@ -410,37 +398,63 @@ def _export_file(name: str, spec: FileSpec) -> ExportFile:
     )
 
 
+def _section_reader(table: str, spec: SectionSpec) -> Reader:
+    async def read(viewer: Viewer, after: str | None, limit: int) -> Section:
+        rows, total, next_after = await time_page(
+            viewer.tenant_id, table, spec.select, spec.where, viewer.user_id, after, limit
+        )
+        return Section(spec.title, list(spec.columns.items()), rows, total, next_after, spec.note)
+
+    read.__name__ = f"read_{table}"
+    return read
+
+
+def read_map(owner: str, document: bytes | str) -> MapFile:
+    """A domain's map file, decoded (ValueError naming the file if it is malformed)."""
+    try:
+        return msgspec.toml.decode(document, type=MapFile)
+    except msgspec.ValidationError as exc:
+        raise ValueError(f"app/{owner}/datamap.toml: {exc}") from exc
+
+
 def load(owner: str, document: bytes | str, treatments: Treatments) -> list[Place]:
     """The places of ``owner``'s map file, their callables and export files resolved; a name
     that resolves to nothing, a treatment or file nothing names, or a malformed entry raises
     ValueError (at start-up: the map is loaded before the app serves)."""
     where = f"app/{owner}/datamap.toml"
-    try:
-        doc = msgspec.toml.decode(document, type=MapFile)
-    except msgspec.ValidationError as exc:
-        raise ValueError(f"{where}: {exc}") from exc
-    files = dict(treatments.files)
+    doc = read_map(owner, document)
+    roles = {role: treatments.named(role) for role in ROLES}
+    files = {f.name: f for f in treatments.files}
     for name, file_spec in doc.file.items():
         if name in files:
             raise ValueError(f"{where}: file {name} is defined twice")
         files[name] = _export_file(name, file_spec)
-    unused = {(role, n) for role, named in treatments.roles.items() for n in named}
+    unused = {(role, n) for role, named in roles.items() for n in named}
     unused |= {("file", n) for n in files}
     found = []
-    for spec in doc.place:
-        fields: dict[str, Any] = dict(PRESETS[spec.preset]) if spec.preset else {}
-        fields |= {
+    for entry in doc.place:
+        try:
+            spec = msgspec.convert(entry, PLACE_SPEC)
+        except msgspec.ValidationError as exc:
+            raise ValueError(f"{where}: {entry.get('name', 'a place')}: {exc}") from exc
+        fields = {
             k: getattr(spec, k)
             for k in spec.__struct_fields__
-            if getattr(spec, k) is not msgspec.UNSET and k not in ("preset", "exports")
+            if getattr(spec, k) is not msgspec.UNSET and k not in ("preset", "exports", "section")
         }
+        if spec.preset:
+            fields = PRESETS[spec.preset] | fields
         prefix, _, rest = spec.name.partition(":")
         fields.setdefault("kind", prefix)
         if prefix == "table":
             fields.setdefault("table", rest)
+        if spec.section is not None:
+            if "read" in fields or "table" not in fields:
+                raise ValueError(f"{where}: {spec.name}: a section is a table's, instead of read")
+            fields["read"] = _section_reader(fields["table"], spec.section)
         for role in ROLES:
-            if role in fields:
-                named = treatments.roles[role]
+            if role in fields and isinstance(fields[role], str):
+                named = roles[role]
                 if fields[role] not in named:
                     raise ValueError(
                         f"{where}: {spec.name}: no {role} function named {fields[role]!r}"

@@ -9,7 +9,7 @@ from uuid import UUID
 
 from piccolo.querystring import QueryString
 
-from app.core.datamap import Subject, Treatments, data_dir
+from app.core.datamap import Subject, Treatments, data_dir, tenant_folders
 from app.core.db import tenant_transaction
 from app.crm import forget
 from app.crm.export_files import (
@@ -33,16 +33,9 @@ async def _purge_uploads(tenant_id: UUID) -> int:
 async def _expire_uploads() -> int:
     """Uploads of finished imports, of imports gone, and never imported after
     CRM_UPLOAD_KEEP_HOURS (that import is marked failed, saying why)."""
-    root = data_dir() / "imports"
-    if not root.exists():
-        return 0
     limit = datetime.now(UTC) - timedelta(hours=get_settings().crm_upload_keep_hours)
     removed = 0
-    for folder in (p for p in root.iterdir() if p.is_dir()):
-        try:
-            tenant_id = UUID(folder.name)
-        except ValueError:
-            continue
+    for tenant_id, folder in tenant_folders(data_dir() / "imports"):
         async with tenant_transaction(tenant_id):
             imports = await CrmImport.select(CrmImport.id, CrmImport.status, CrmImport.updated_at)
             rows = {str(r["id"]): r for r in imports}

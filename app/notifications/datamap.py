@@ -6,28 +6,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from app.core import mail_attachments as attachments
-from app.core.datamap import ContactRef, Section, Subject, Treatments, Viewer, like_any, time_page
+from app.core.datamap import ContactRef, Subject, Treatments, like_any
 from app.core.db import global_transaction, tenant_transaction
 from app.notifications import queries
-
-
-async def _read_feed(viewer: Viewer, after: str | None, limit: int) -> Section:
-    page, total, next_after = await time_page(
-        viewer.tenant_id,
-        "notifications",
-        "title, body, read_at",
-        "user_id = $1",
-        viewer.user_id,
-        after,
-        limit,
-    )
-    return Section(
-        "Notifications (this workspace)",
-        [("created_at", "When"), ("title", "Notification"), ("read_at", "Read")],
-        page,
-        total,
-        next_after,
-    )
 
 
 async def _erase_feed(contact: ContactRef) -> int:
@@ -85,7 +66,6 @@ async def _scan_attachments(subject: Subject) -> list[str]:
 
 
 TREATMENTS = Treatments(
-    read=[_read_feed],
     erase=[_erase_feed, _erase_mail],
     forget_user=[_forget_mail],
     purge=[attachments.purge_workspace],

@@ -1,19 +1,12 @@
 """What the privacy domain holds about people, read and forgotten for the data map: consents,
-usage, exports, policy notices and their Redis caches (registered in app/privacy/datamap.py)."""
+usage, exports, policy notices and their Redis caches (named in app/privacy/datamap.toml)."""
 
 from __future__ import annotations
 
 import shutil
 from uuid import UUID
 
-from app.core.datamap import (
-    ContactRef,
-    Section,
-    Subject,
-    Viewer,
-    redis_keys,
-    time_page,
-)
+from app.core.datamap import ContactRef, Section, Subject, Treatments, Viewer, redis_keys
 from app.core.db import global_transaction, tenant_transaction
 from app.core.redis import redis
 from app.privacy import consent, policy
@@ -63,33 +56,6 @@ async def forget_consents(subject: Subject) -> int:
 
 
 # --- usage ----------------------------------------------------------------------------------
-
-
-async def read_usage(viewer: Viewer, after: str | None, limit: int) -> Section:
-    page, total, next_after = await time_page(
-        viewer.tenant_id,
-        "usage_events",
-        "category || ': ' || kind as event, coalesce(nullif(feature, ''), path) as what,"
-        " concat_ws(' / ', browser, os, device) as browser, ip",
-        "user_id = $1",
-        viewer.user_id,
-        after,
-        limit,
-    )
-    return Section(
-        "Usage data about you (this workspace)",
-        [
-            ("created_at", "When"),
-            ("event", "Event"),
-            ("what", "Page / feature"),
-            ("browser", "Browser"),
-            ("ip", "IP address"),
-        ],
-        page,
-        total,
-        next_after,
-        note="Analytics events only with your consent; security events always.",
-    )
 
 
 async def forget_usage(subject: Subject) -> int:
@@ -214,3 +180,12 @@ async def erase_usage_paths(contact: ContactRef) -> int:
     """Page views of the contact's record keep their count, not the record's id."""
     async with tenant_transaction(contact.tenant_id) as conn:
         return await erase_contact_paths(conn, contact.contact_id)
+
+
+TREATMENTS = Treatments(
+    read=[read_consents, read_exports, read_policy],
+    erase=[erase_usage_paths],
+    forget_user=[forget_consents, forget_usage, forget_exports, forget_buffer, forget_policy_keys],
+    purge=[purge_buffer, purge_export_files],
+    scan=[scan_export_files],
+)

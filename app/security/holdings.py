@@ -1,6 +1,5 @@
 """What the security domain holds about people, read and forgotten for the data map: MFA,
-devices, sessions, rate limits, the audit log and alerts (registered in
-app/security/datamap.py)."""
+devices, sessions, rate limits, the audit log and alerts (named in app/security/datamap.toml)."""
 
 from __future__ import annotations
 
@@ -11,14 +10,7 @@ from typing import Any
 from uuid import UUID
 
 from app.core import ratelimit, sessions
-from app.core.datamap import (
-    Section,
-    Subject,
-    Viewer,
-    like_any,
-    redis_keys_holding,
-    time_page,
-)
+from app.core.datamap import Section, Subject, Treatments, Viewer, like_any, redis_keys_holding
 from app.core.db import global_transaction, tenant_transaction
 from app.core.paging import Params, SortSpec, keyset_page
 from app.core.redis import redis
@@ -97,25 +89,6 @@ async def read_sessions(viewer: Viewer, after: str | None, limit: int) -> Sectio
             ("last_seen", "Last seen"),
         ],
         found,
-    )
-
-
-async def read_alerts(viewer: Viewer, after: str | None, limit: int) -> Section:
-    page, total, next_after = await time_page(
-        viewer.tenant_id,
-        "security_alerts",
-        "kind, summary, acknowledged_at",
-        "actor_id = $1 or subject_user_id = $1",
-        viewer.user_id,
-        after,
-        limit,
-    )
-    return Section(
-        "Security alerts about you (this workspace)",
-        [("created_at", "When"), ("summary", "Alert"), ("acknowledged_at", "Acknowledged")],
-        page,
-        total,
-        next_after,
     )
 
 
@@ -199,3 +172,11 @@ async def scan_limits(subject: Subject) -> list[str]:
         digest = ratelimit.subject_hash(email)
         found += len([k async for k in redis().scan_iter(match=f"*{digest}*")])
     return [f"{found} rate-limit or lockout keys for the address"] if found else []
+
+
+TREATMENTS = Treatments(
+    read=[read_mfa, read_devices, read_audit, read_sessions],
+    forget_user=[forget_audit, forget_alerts, forget_sessions, forget_limits],
+    purge=[purge_sessions],
+    scan=[scan_sessions, scan_limits],
+)
