@@ -1,13 +1,16 @@
-"""The data map: every place personal data lives, registered by the domain that owns it.
+"""The data map: every place personal data lives, declared by the domain that owns it.
 
-Each domain describes its places in its own ``app/<domain>/datamap.py`` (tables and columns,
+Each domain declares its places as data in ``app/<domain>/datamap.toml`` (tables and columns,
 files under the data directory, Redis keys, mail bodies, backups): whose data it is, how long
 it is kept, and how the five privacy features treat it — access ("My data"), export, the
-erasure of one contact, the deletion of an account and the purge of a workspace. A place also
-carries the code of those treatments (``read``, ``erase``, ``forget_user``, ``purge``) and of
-the deletion report's check (``scan``), so the privacy domain runs them without importing any
-domain's internals. The catalogue test (tests/core/test_tenancy.py) fails when a table, a file
-kind or a Redis key family is not on the map.
+erasure of one contact, the deletion of an account and the purge of a workspace — and the
+export files it writes. A place also names the code of those treatments (``read``,
+``erase``, ``forget_user``, ``purge``) and of the deletion report's check (``scan``), given by
+role in the domain's ``TREATMENTS`` (``app/<domain>/datamap.py``), so the privacy domain runs
+them without importing any domain's internals. The files are decoded and checked when the map
+is first used (a name that resolves to nothing fails; tests/core/test_datamap_files.py). The
+catalogue test (tests/core/test_tenancy.py) fails when a table, a file kind or a Redis key
+family is not on the map.
 """
 
 from __future__ import annotations
@@ -209,7 +212,7 @@ _PLACES: dict[str, Place] = {}
 
 
 def register(place: Place) -> Place:
-    """Put a place on the map (call at import of the owner's ``datamap`` module)."""
+    """Put a place on the map (the loader does, for each place of the domains' map files)."""
     if place.kind not in KINDS:
         raise ValueError(f"{place.name}: kind must be one of {KINDS}")
     if not place.holds or any(h not in HOLDERS for h in place.holds):
