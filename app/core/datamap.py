@@ -453,7 +453,7 @@ def load(owner: str, document: bytes | str, treatments: Treatments) -> list[Plac
             fields.setdefault("table", rest)
         if spec.section is not None:
             if "read" in fields or "table" not in fields:
-                raise ValueError(f"{where}: {spec.name}: a section is a table's, instead of read")
+                raise ValueError(f"{where}: {spec.name}: a section reads a table, instead of read")
             fields["read"] = _section_reader(fields["table"], spec.section)
         for role in ROLES:
             if role in fields and isinstance(fields[role], str):
