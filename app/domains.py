@@ -2,14 +2,15 @@
 
 Composition root (with app.asgi, app.worker, app.seed, app.cli): it may import every domain.
 `load()` wires them once per process (event subscriptions, layout slots, registrations into
-lower domains); the web app, the worker, the demo seed and the test session call it.
+lower domains, the data map's files loaded and checked); the web app, the worker, the demo seed
+and the test session call it.
 """
 
 from __future__ import annotations
 
 import importlib
 
-from app.core import events, templating
+from app.core import datamap, events, templating
 from app.core.domain import DOMAIN_NAMES, Domain
 
 _loaded: tuple[Domain, ...] = ()
@@ -37,5 +38,6 @@ def load() -> tuple[Domain, ...]:
             for wire in domain.wiring:
                 wire()
         events.mark_wired()
+        datamap.places()  # the domains' map files, checked now: a slip in one fails start-up
         _loaded = domains
     return _loaded

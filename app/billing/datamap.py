@@ -1,4 +1,5 @@
-"""Where billing keeps data: the plan and Stripe references, Stripe's invoices and events.
+"""The code of billing's data map (app/billing/datamap.toml): the plan and Stripe references,
+Stripe's invoices and events.
 
 Card details never reach Odex (Stripe's pages take them). Deleting a workspace cancels its
 subscription at Stripe and deletes the Stripe customer before its rows go.
@@ -11,21 +12,10 @@ from uuid import UUID
 from app.billing import queries
 from app.billing.services import cancel_and_delete_customer
 from app.billing.stripe_client import TEST_SUB_PREFIX
-from app.core.datamap import (
-    Section,
-    Subject,
-    Viewer,
-    like_any,
-    redis_family,
-    redis_keys_holding,
-    register,
-    table_place,
-    tenant_table,
-)
+from app.core.datamap import Section, Subject, Treatments, Viewer, like_any, redis_keys_holding
 from app.core.db import global_transaction, tenant_transaction
 from app.core.redis import redis
 
-OWNER = "billing"
 HIDDEN = {"tenant_id", "state_at", "subscription_created"}
 
 
@@ -84,76 +74,8 @@ async def _purge_test_subscriptions(tenant_id: UUID) -> int:
     return int(await redis().delete(*keys)) if keys else 0
 
 
-def _register() -> None:
-    register(
-        tenant_table(
-            "billing_accounts",
-            OWNER,
-            ("workspace",),
-            "plan, subscription status, Stripe customer and subscription ids (the billing name"
-            " and address are kept at Stripe)",
-            retention="while the workspace exists",
-            access="shown (Billing details we hold)",
-            export="not exported (see Settings → Billing)",
-            account_deletion="not affected (the workspace's)",
-            workspace_purge="the subscription is cancelled at Stripe and the Stripe customer"
-            " deleted first; then the row is deleted",
-            read=_read_account,
-            shown=70,
-            purge=_cancel_at_stripe,
-            order=10,
-        )
-    )
-    register(
-        tenant_table(
-            "billing_invoices",
-            OWNER,
-            ("workspace",),
-            "Stripe's invoices for the subscription: numbers, amounts, links",
-            retention="while the workspace exists (Stripe keeps its own copy)",
-            access="shown (Subscription invoices)",
-            export="not exported (downloadable from Stripe's invoice pages)",
-            account_deletion="not affected (the workspace's)",
-            read=_read_invoices,
-            shown=71,
-        )
-    )
-    register(
-        table_place(
-            "stripe_events",
-            OWNER,
-            ("workspace",),
-            "webhook payloads from Stripe (customer name and address, amounts, our workspace"
-            " id in metadata)",
-            retention="ids kept for ever (to recognise redeliveries); payloads until the"
-            " workspace is deleted",
-            access="not shown",
-            export="not exported",
-            erasure="not affected",
-            account_deletion="payloads naming the person's address are emptied",
-            workspace_purge="payloads naming the workspace or its customer are emptied",
-            text_columns=("payload",),
-            purge=_purge_events,
-            forget_user=_forget_events,
-            order=20,
-        )
-    )
-    register(
-        redis_family(
-            "billing-test-mode",
-            OWNER,
-            ("workspace",),
-            "simulated subscriptions of billing's local test mode (no Stripe keys)",
-            f"{TEST_SUB_PREFIX}*",
-            retention="400 days, test mode only",
-            access="not shown",
-            export="not exported",
-            erasure="not affected",
-            account_deletion="not affected",
-            workspace_purge="deleted",
-            purge=_purge_test_subscriptions,
-        )
-    )
-
-
-_register()
+TREATMENTS = Treatments(
+    read=[_read_account, _read_invoices],
+    forget_user=[_forget_events],
+    purge=[_cancel_at_stripe, _purge_events, _purge_test_subscriptions],
+)

@@ -17,6 +17,17 @@ def data_dir() -> Path:
     return Path(get_settings().data_dir)
 
 
+def tenant_folders(root: Path) -> list[tuple[UUID, Path]]:
+    """The folders under `root` named by a workspace id (others are passed over), with it."""
+    found = []
+    for folder in sorted(root.iterdir()) if root.is_dir() else []:
+        try:
+            found.append((UUID(folder.name), folder))
+        except ValueError:
+            continue
+    return [(tenant_id, folder) for tenant_id, folder in found if folder.is_dir()]
+
+
 # --- helpers the domains' handlers share ---------------------------------------------------
 
 

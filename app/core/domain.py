@@ -3,8 +3,8 @@ list of the domains.
 
 The composition roots iterate `DOMAIN_NAMES` (app.domains loads each `Domain`): app.asgi takes
 their routes, app.worker their jobs and crons, app.piccolo_conf their Piccolo apps, templating
-their template folders and layout slots, the data map their `datamap` modules. A new domain is a
-folder with a domain.py and one name added here.
+their template folders and layout slots, the data map their `datamap.toml` files. A new domain is
+a folder with a domain.py and one name added here.
 """
 
 from __future__ import annotations

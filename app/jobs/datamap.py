@@ -1,18 +1,12 @@
-"""Where the job queue keeps data: arq's queued jobs and kept results, and the leases of long
-jobs (`job_runs`) — ids as arguments, never a name, an address or a value."""
+"""The code of the job queue's data map (app/jobs/datamap.toml): arq's queued jobs and kept
+results, and the leases of long jobs (`job_runs`) — ids as arguments, never a name, an
+address or a value."""
 
 from __future__ import annotations
 
 from uuid import UUID
 
-from app.core.datamap import (
-    Subject,
-    redis_family,
-    redis_keys,
-    redis_keys_holding,
-    register,
-    table_place,
-)
+from app.core.datamap import Subject, Treatments, redis_keys, redis_keys_holding
 from app.core.db import global_transaction
 from app.core.redis import redis
 from app.jobs import queries
@@ -56,40 +50,6 @@ async def _purge_jobs(tenant_id: UUID) -> int:
     return await _drop_jobs([str(tenant_id)])
 
 
-register(
-    redis_family(
-        "jobs",
-        "jobs",
-        ("user", "workspace"),
-        "queued background jobs and their kept results: workspace, export, import and mail ids"
-        " as arguments (never addresses or CRM data)",
-        "arq:*",
-        retention="until run; results 1 hour (keep_result)",
-        access="not shown",
-        export="not exported",
-        erasure="not affected (jobs name contacts only through an import's id)",
-        account_deletion="jobs and results naming the person are dropped",
-        workspace_purge="jobs and results naming the workspace are dropped",
-        forget_user=_forget_jobs,
-        purge=_purge_jobs,
-        order=980,
-    )
-)
-register(
-    table_place(
-        "job_runs",
-        "jobs",
-        ("platform",),
-        "no personal data: which long job (export, import, purge, backup, notices) runs for which"
-        " workspace and record id, its worker and heartbeat",
-        retention="finished runs are forgotten after 7 days",
-        access="not shown (plumbing; an export or import shows its own progress)",
-        export="not exported",
-        erasure="not affected (ids only)",
-        account_deletion="not affected (ids only)",
-        workspace_purge="every lease naming the workspace is deleted",
-        purge=_purge_runs,
-        scan=_scan_runs,
-        order=970,
-    )
+TREATMENTS = Treatments(
+    forget_user=[_forget_jobs], purge=[_purge_jobs, _purge_runs], scan=[_scan_runs]
 )

@@ -1,22 +1,12 @@
 """What the privacy domain holds about people, read and forgotten for the data map: consents,
-usage, exports, policy notices and their Redis caches (registered in app/privacy/datamap.py)."""
+usage, exports, policy notices and their Redis caches (named in app/privacy/datamap.toml)."""
 
 from __future__ import annotations
 
 import shutil
 from uuid import UUID
 
-from app.core.datamap import (
-    ContactRef,
-    Section,
-    Subject,
-    Viewer,
-    col,
-    redis_keys,
-    time_page,
-    utc,
-)
-from app.core.datamap import ExportFile as File
+from app.core.datamap import ContactRef, Section, Subject, Treatments, Viewer, redis_keys
 from app.core.db import global_transaction, tenant_transaction
 from app.core.redis import redis
 from app.privacy import consent, policy
@@ -65,57 +55,7 @@ async def forget_consents(subject: Subject) -> int:
         return await forget_consents_of(conn, subject.user_id)
 
 
-CONSENTS_FILE = File(
-    "my_consents.csv",
-    "Your cookie choices: yours, and those made in the browser you exported from (the same"
-    " list as the My data page).",
-    f'select {utc("created_at")} as "When (UTC)", purpose as "Purpose",'
-    " case when granted then 'granted' else 'withdrawn' end as \"Choice\","
-    ' policy_version as "Policy version", source as "Where", page as "Page",'
-    ' ip as "IP address", user_agent as "Browser" from consents'
-    " where user_id = $1 or ($2 <> '' and visitor_id = $2) order by id",
-    (
-        col("When (UTC)", "When the choice was made."),
-        col("Purpose", "What it was about (analytics cookies)."),
-        col("Choice", "granted or withdrawn."),
-        col("Policy version", "The privacy policy version in force then."),
-        col("Where", "banner, preferences or settings."),
-        col("Page", "The page it was made on."),
-        col("IP address", "The address the choice came from (proof of consent)."),
-        col("Browser", "The browser's user agent."),
-    ),
-    own_where="true",
-)
-
-
 # --- usage ----------------------------------------------------------------------------------
-
-
-async def read_usage(viewer: Viewer, after: str | None, limit: int) -> Section:
-    page, total, next_after = await time_page(
-        viewer.tenant_id,
-        "usage_events",
-        "category || ': ' || kind as event, coalesce(nullif(feature, ''), path) as what,"
-        " concat_ws(' / ', browser, os, device) as browser, ip",
-        "user_id = $1",
-        viewer.user_id,
-        after,
-        limit,
-    )
-    return Section(
-        "Usage data about you (this workspace)",
-        [
-            ("created_at", "When"),
-            ("event", "Event"),
-            ("what", "Page / feature"),
-            ("browser", "Browser"),
-            ("ip", "IP address"),
-        ],
-        page,
-        total,
-        next_after,
-        note="Analytics events only with your consent; security events always.",
-    )
 
 
 async def forget_usage(subject: Subject) -> int:
@@ -129,28 +69,6 @@ async def forget_usage(subject: Subject) -> int:
             if done < BATCH:
                 break
     return total
-
-
-USAGE_FILE = File(
-    "my_usage_events.csv",
-    "Usage data about you in this workspace.",
-    f'select {utc("created_at")} as "When (UTC)", category as "Category",'
-    ' kind as "Event", path as "Page", feature as "Feature", browser as "Browser",'
-    ' os as "System", device as "Device", ip as "IP address" from usage_events'
-    " where user_id = $1 order by created_at",
-    (
-        col("When (UTC)", "When it happened."),
-        col("Category", "analytics (only with consent) or security."),
-        col("Event", "page, feature, login, logout…"),
-        col("Page", "The page's path."),
-        col("Feature", "The feature used."),
-        col("Browser", "Browser family."),
-        col("System", "Operating system."),
-        col("Device", "desktop, mobile or tablet."),
-        col("IP address", "Where the request came from."),
-    ),
-    own_where="true",
-)
 
 
 async def _drop_queued(needles: list[str]) -> int:
@@ -262,3 +180,12 @@ async def erase_usage_paths(contact: ContactRef) -> int:
     """Page views of the contact's record keep their count, not the record's id."""
     async with tenant_transaction(contact.tenant_id) as conn:
         return await erase_contact_paths(conn, contact.contact_id)
+
+
+TREATMENTS = Treatments(
+    read=[read_consents, read_exports, read_policy],
+    erase=[erase_usage_paths],
+    forget_user=[forget_consents, forget_usage, forget_exports, forget_buffer, forget_policy_keys],
+    purge=[purge_buffer, purge_export_files],
+    scan=[scan_export_files],
+)

@@ -1,10 +1,11 @@
-"""Where real time keeps personal data: presence (who looks at a page now), for seconds."""
+"""The code of real time's data map (app/realtime/datamap.toml): presence (who looks at a page
+now), for seconds."""
 
 from __future__ import annotations
 
 from uuid import UUID
 
-from app.core.datamap import Subject, redis_family, redis_keys, redis_keys_holding, register
+from app.core.datamap import Subject, Treatments, redis_keys, redis_keys_holding
 from app.core.redis import redis
 
 
@@ -25,20 +26,4 @@ async def _purge_presence(tenant_id: UUID) -> int:
     return int(await redis().delete(*keys)) if keys else 0
 
 
-register(
-    redis_family(
-        "presence",
-        "realtime",
-        ("user",),
-        "who has a page open: user id and name per open socket",
-        "presence:*",
-        retention="30 seconds after the socket's last heartbeat",
-        access="seen by the people on the same page",
-        export="not exported",
-        erasure="not affected",
-        account_deletion="the person's entries are removed",
-        workspace_purge="the workspace's sets are deleted",
-        forget_user=_forget_presence,
-        purge=_purge_presence,
-    )
-)
+TREATMENTS = Treatments(forget_user=[_forget_presence], purge=[_purge_presence])

@@ -1,6 +1,5 @@
 """What the security domain holds about people, read and forgotten for the data map: MFA,
-devices, sessions, rate limits, the audit log and alerts (registered in
-app/security/datamap.py)."""
+devices, sessions, rate limits, the audit log and alerts (named in app/security/datamap.toml)."""
 
 from __future__ import annotations
 
@@ -11,17 +10,7 @@ from typing import Any
 from uuid import UUID
 
 from app.core import ratelimit, sessions
-from app.core.datamap import ExportFile as File
-from app.core.datamap import (
-    Section,
-    Subject,
-    Viewer,
-    col,
-    like_any,
-    redis_keys_holding,
-    time_page,
-    utc,
-)
+from app.core.datamap import Section, Subject, Treatments, Viewer, like_any, redis_keys_holding
 from app.core.db import global_transaction, tenant_transaction
 from app.core.paging import Params, SortSpec, keyset_page
 from app.core.redis import redis
@@ -100,25 +89,6 @@ async def read_sessions(viewer: Viewer, after: str | None, limit: int) -> Sectio
             ("last_seen", "Last seen"),
         ],
         found,
-    )
-
-
-async def read_alerts(viewer: Viewer, after: str | None, limit: int) -> Section:
-    page, total, next_after = await time_page(
-        viewer.tenant_id,
-        "security_alerts",
-        "kind, summary, acknowledged_at",
-        "actor_id = $1 or subject_user_id = $1",
-        viewer.user_id,
-        after,
-        limit,
-    )
-    return Section(
-        "Security alerts about you (this workspace)",
-        [("created_at", "When"), ("summary", "Alert"), ("acknowledged_at", "Acknowledged")],
-        page,
-        total,
-        next_after,
     )
 
 
@@ -204,47 +174,9 @@ async def scan_limits(subject: Subject) -> list[str]:
     return [f"{found} rate-limit or lockout keys for the address"] if found else []
 
 
-def files() -> tuple[File, File, File]:
-    devices = File(
-        "my_devices.csv",
-        "Devices you signed in from (new ones alert your admins).",
-        f'select label as "Device", {utc("first_seen")} as "First sign-in (UTC)",'
-        f' {utc("last_seen")} as "Last sign-in (UTC)" from known_devices'
-        " where user_id = $1 order by last_seen desc",
-        (
-            col("Device", "Browser and system, as the sessions page shows them."),
-            col("First sign-in (UTC)", "The first sign-in from it."),
-            col("Last sign-in (UTC)", "The latest sign-in from it."),
-        ),
-        own_where="true",
-    )
-    alerts = File(
-        "my_security_alerts.csv",
-        "Security alerts of this workspace about you or raised by what you did.",
-        f'select {utc("created_at")} as "When (UTC)", kind as "Kind",'
-        ' summary as "Alert",'
-        f' {utc("acknowledged_at")} as "Acknowledged (UTC)" from security_alerts'
-        " where actor_id = $1 or subject_user_id = $1 order by created_at",
-        (
-            col("When (UTC)", "When it was raised."),
-            col("Kind", "What happened, e.g. login_new_device or export_requested."),
-            col("Alert", "What the workspace's admins were told."),
-            col("Acknowledged (UTC)", "When an admin acknowledged it (empty: open)."),
-        ),
-        own_where="true",
-    )
-    audit = File(
-        "my_audit_entries.csv",
-        "This workspace's audit log entries of actions you took.",
-        f'select seq as "Entry", {utc("created_at")} as "When (UTC)",'
-        ' action as "Action", target as "About" from audit_log where actor_id = $1'
-        " order by seq",
-        (
-            col("Entry", "The entry's number in the workspace's hash-chained log."),
-            col("When (UTC)", "When it happened."),
-            col("Action", "What was done."),
-            col("About", "What it was done to."),
-        ),
-        own_where="true",
-    )
-    return devices, alerts, audit
+TREATMENTS = Treatments(
+    read=[read_mfa, read_devices, read_audit, read_sessions],
+    forget_user=[forget_audit, forget_alerts, forget_sessions, forget_limits],
+    purge=[purge_sessions],
+    scan=[scan_sessions, scan_limits],
+)
