@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from uuid import UUID
 
 import asyncpg
@@ -163,31 +164,8 @@ async def rename_pipeline(
     stale limit when given."""
     _require_admin(current)
     async with tenant_transaction(current.tenant_id, current.user_id):
-        done = await (
-            Pipeline.update(
-                {
-                    Pipeline.name: name,
-                    Pipeline.version: Pipeline.version + 1,
-                    Pipeline.updated_at: NOW,
-                    **({Pipeline.stale_days: stale_days} if stale_days is not None else {}),
-                }
-            )
-            .where((Pipeline.id == pipeline_id) & (Pipeline.version == version))
-            .returning(Pipeline.id)
-        )
-        if not done:
-            row = await Pipeline.objects().where(Pipeline.id == pipeline_id).first()
-            if row is None:
-                raise RecordNotFound("pipeline")
-            raise await edit_conflict(
-                "pipeline",
-                pipeline_id,
-                "pipeline",
-                {"name": row.name},
-                {"name": name},
-                ("name",),
-                row.version,
-            )
+        changes = {} if stale_days is None else {"stale_days": stale_days}
+        await _save_at_version(Pipeline, pipeline_id, version, {"name": name}, changes)
 
 
 async def delete_pipeline(current: Current, pipeline_id: UUID, version: int) -> None:
@@ -264,33 +242,41 @@ async def update_stage(
     _require_admin(current)
     fixed = {"won": 100, "lost": 0}.get(kind, probability)
     async with tenant_transaction(current.tenant_id, current.user_id):
-        done = await (
-            Stage.update(
-                {
-                    Stage.name: name,
-                    Stage.kind: kind,
-                    Stage.version: Stage.version + 1,
-                    Stage.updated_at: NOW,
-                    **({Stage.probability: fixed} if fixed is not None else {}),
-                }
-            )
-            .where((Stage.id == stage_id) & (Stage.version == version))
-            .returning(Stage.pipeline_id)
+        changes = {} if fixed is None else {"probability": fixed}
+        mine = {"name": name, "kind": kind}
+        saved = await _save_at_version(Stage, stage_id, version, mine, changes)
+        _announce(current.tenant_id, UUID(str(saved["pipeline_id"])))
+
+
+async def _save_at_version(
+    table: type[Pipeline] | type[Stage],
+    record_id: UUID,
+    version: int,
+    mine: Mapping[str, object],
+    changes: Mapping[str, object],
+) -> dict[str, object]:
+    """Write the user's fields (`mine`) and other `changes`, by column name, to a pipeline or
+    stage still at `version`, bumping it; the saved row. RecordNotFound when it is gone,
+    EditConflict (the stored fields beside `mine`) when it was saved meanwhile."""
+    done = await (
+        table.update(
+            {
+                **{table._meta.get_column_by_name(k): v for k, v in {**mine, **changes}.items()},
+                table.version: table.version + 1,
+                table.updated_at: NOW,
+            }
         )
-        if not done:
-            row = await Stage.objects().where(Stage.id == stage_id).first()
-            if row is None:
-                raise RecordNotFound("stage")
-            raise await edit_conflict(
-                "stage",
-                stage_id,
-                "stage",
-                {"name": row.name, "kind": row.kind},
-                {"name": name, "kind": kind},
-                ("name", "kind"),
-                row.version,
-            )
-        _announce(current.tenant_id, UUID(str(done[0]["pipeline_id"])))
+        .where((table.id == record_id) & (table.version == version))
+        .returning(*table.all_columns())
+    )
+    if done:
+        return done[0]
+    what = "pipeline" if table is Pipeline else "stage"
+    row = await table.objects().where(table.id == record_id).first()
+    if row is None:
+        raise RecordNotFound(what)
+    stored = {k: getattr(row, k) for k in mine}
+    raise await edit_conflict(what, record_id, what, stored, mine, tuple(mine), row.version)
 
 
 async def reorder_stages(current: Current, pipeline_id: UUID, ordered: list[UUID]) -> None:
