@@ -220,26 +220,34 @@ async def change_status(current: Current, invoice_id: UUID, target: str, version
             raise FormInvalid({"status": f"A {status} invoice can't be marked as {target}."})
         if target == "overdue" and row.due_date >= date.today():
             raise FormInvalid({"status": "It isn't overdue yet: the due date hasn't passed."})
-        changes: dict[Column | str, object] = {
-            Invoice.status: target,
-            Invoice.version: Invoice.version + 1,
-            Invoice.updated_at: NOW,
-        }
-        stamp = {"sent": Invoice.sent_at, "paid": Invoice.paid_at, "void": Invoice.voided_at}
-        if target in stamp:
-            changes[stamp[target]] = NOW
-        await Invoice.update(changes).where(Invoice.id == invoice_id)
         number = invoice_number(row.number)
-        await record_activity(
-            current.tenant_id,
-            current.user_id,
-            "invoice",
-            invoice_id,
-            "status",
-            f"marked {number} as {target}",
-            {"status": {"from": status, "to": target}},
-        )
+        await _move_status(current, invoice_id, number, status, target)
     return number
+
+
+async def _move_status(
+    current: Current, invoice_id: UUID, label: str, status: str, target: str
+) -> None:
+    """Write the invoice's new status (stamping when it was sent, paid or voided, and
+    bumping its version) and record the move in its timeline."""
+    changes: dict[Column | str, object] = {
+        Invoice.status: target,
+        Invoice.version: Invoice.version + 1,
+        Invoice.updated_at: NOW,
+    }
+    stamp = {"sent": Invoice.sent_at, "paid": Invoice.paid_at, "void": Invoice.voided_at}
+    if target in stamp:
+        changes[stamp[target]] = NOW
+    await Invoice.update(changes).where(Invoice.id == invoice_id)
+    await record_activity(
+        current.tenant_id,
+        current.user_id,
+        "invoice",
+        invoice_id,
+        "status",
+        f"marked {label} as {target}",
+        {"status": {"from": status, "to": target}},
+    )
 
 
 MAX_SENDS_PER_DAY = 20
@@ -272,23 +280,7 @@ async def send_invoice(current: Current, invoice_id: UUID, form: SendForm) -> st
                 {"form": f"{label} was emailed {recent} times today. Try again tomorrow."}
             )
         if was_draft:
-            await Invoice.update(
-                {
-                    Invoice.status: "sent",
-                    Invoice.sent_at: NOW,
-                    Invoice.version: Invoice.version + 1,
-                    Invoice.updated_at: NOW,
-                }
-            ).where(Invoice.id == invoice_id)
-            await record_activity(
-                current.tenant_id,
-                current.user_id,
-                "invoice",
-                invoice_id,
-                "status",
-                f"marked {label} as sent",
-                {"status": {"from": "draft", "to": "sent"}},
-            )
+            await _move_status(current, invoice_id, label, "draft", "sent")
         outbox_id = await queue_mail(
             "invoice",
             form.to,
