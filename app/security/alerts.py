@@ -17,6 +17,7 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
+from app.accounts.queries import workspace_admins
 from app.accounts.schemas import Current
 from app.accounts.services import workspaces_of
 from app.accounts.tables import User
@@ -120,7 +121,7 @@ async def raise_security_alert(
             session_key,
         )
         await record_audit(tenant_id, actor, f"security.{kind}", summary, details, actor_label=who)
-        admins = await queries.workspace_admins(conn)
+        admins = await workspace_admins(conn)
         settings = get_settings()
         for admin in admins:
             await queue_mail(
