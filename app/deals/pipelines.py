@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from typing import overload
 from uuid import UUID
 
 import asyncpg
@@ -172,11 +173,7 @@ async def delete_pipeline(current: Current, pipeline_id: UUID, version: int) -> 
     """Delete an empty pipeline that is not the default one, as shown (at `version`)."""
     _require_admin(current)
     async with tenant_transaction(current.tenant_id, current.user_id):
-        row = await Pipeline.objects().where(Pipeline.id == pipeline_id).lock_rows("UPDATE").first()
-        if row is None:
-            raise RecordNotFound("pipeline")
-        if row.version != version:
-            raise await stale_page("pipeline", pipeline_id, "pipeline", row.version)
+        row = await _lock_as_shown(Pipeline, pipeline_id, version)
         if row.is_default:
             raise FormInvalid({"form": "The default pipeline can't be deleted."})
         deals = await Deal.count().where(Deal.pipeline_id == pipeline_id)
@@ -271,12 +268,34 @@ async def _save_at_version(
     )
     if done:
         return done[0]
-    what = "pipeline" if table is Pipeline else "stage"
+    what = _what(table)
     row = await table.objects().where(table.id == record_id).first()
     if row is None:
         raise RecordNotFound(what)
     stored = {k: getattr(row, k) for k in mine}
     raise await edit_conflict(what, record_id, what, stored, mine, tuple(mine), row.version)
+
+
+def _what(table: type[Pipeline] | type[Stage]) -> str:
+    return "pipeline" if table is Pipeline else "stage"
+
+
+@overload
+async def _lock_as_shown(table: type[Pipeline], record_id: UUID, version: int) -> Pipeline: ...
+@overload
+async def _lock_as_shown(table: type[Stage], record_id: UUID, version: int) -> Stage: ...
+async def _lock_as_shown(
+    table: type[Pipeline] | type[Stage], record_id: UUID, version: int
+) -> Pipeline | Stage:
+    """The pipeline or stage locked for a delete chosen on a page that showed `version`:
+    RecordNotFound when it is gone, the page again (EditConflict) when it changed since."""
+    row = await table.objects().where(table.id == record_id).lock_rows("UPDATE").first()
+    what = _what(table)
+    if row is None:
+        raise RecordNotFound(what)
+    if row.version != version:
+        raise await stale_page(what, record_id, what, row.version)
+    return row
 
 
 async def reorder_stages(current: Current, pipeline_id: UUID, ordered: list[UUID]) -> None:
@@ -315,11 +334,7 @@ async def delete_stage(current: Current, stage_id: UUID, version: int) -> None:
     """Delete a stage that has no deals (a pipeline keeps at least one stage), as shown."""
     _require_admin(current)
     async with tenant_transaction(current.tenant_id, current.user_id):
-        row = await Stage.objects().where(Stage.id == stage_id).lock_rows("UPDATE").first()
-        if row is None:
-            raise RecordNotFound("stage")
-        if row.version != version:
-            raise await stale_page("stage", stage_id, "stage", row.version)
+        row = await _lock_as_shown(Stage, stage_id, version)
         deals = await Deal.count().where(Deal.stage_id == stage_id)
         if deals:
             raise FormInvalid({"form": f"“{row.name}” still has {deals} deal(s). Move them first."})
