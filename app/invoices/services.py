@@ -175,18 +175,10 @@ async def update_invoice(current: Current, invoice_id: UUID, form: InvoiceEdit) 
                 (*INVOICE_FIELDS, "lines"),
                 before.version,
             )
+        saving: dict[Column | str, object] = {Invoice.version: Invoice.version + 1}
+        saving.update(wanted.items())  # the same fields as create_invoice stores
         saved = await (
-            Invoice.update(
-                {
-                    Invoice.company_id: data.company_id,
-                    Invoice.deal_id: data.deal_id,
-                    Invoice.currency: data.currency,
-                    Invoice.issue_date: data.issue_date,
-                    Invoice.due_date: data.due_date,
-                    Invoice.notes: data.notes,
-                    Invoice.version: Invoice.version + 1,
-                }
-            )
+            Invoice.update(saving)
             .where((Invoice.id == invoice_id) & (Invoice.version == form.version))
             .returning(Invoice.id)
         )
