@@ -15,6 +15,7 @@ from app.accounts.schemas import Current
 from app.core.db import tenant_transaction
 from app.core.errors import Forbidden, FormInvalid, RecordNotFound
 from app.core.rows import rows_as
+from app.core.versioned import update_at_version
 from app.crm.activity import edit_conflict, stale_page
 from app.deals import live
 from app.deals.queries import all_stages as all_stages_in_order
@@ -255,19 +256,11 @@ async def _save_at_version(
     """Write the user's fields (`mine`) and other `changes`, by column name, to a pipeline or
     stage still at `version`, bumping it; the saved row. RecordNotFound when it is gone,
     EditConflict (the stored fields beside `mine`) when it was saved meanwhile."""
-    done = await (
-        table.update(
-            {
-                **{table._meta.get_column_by_name(k): v for k, v in {**mine, **changes}.items()},
-                table.version: table.version + 1,
-                table.updated_at: NOW,
-            }
-        )
-        .where((table.id == record_id) & (table.version == version))
-        .returning(*table.all_columns())
+    saved = await update_at_version(
+        table, record_id, version, {**mine, **changes, "updated_at": NOW}
     )
-    if done:
-        return done[0]
+    if saved is not None:
+        return saved
     what = _what(table)
     row = await table.objects().where(table.id == record_id).first()
     if row is None:

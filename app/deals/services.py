@@ -8,7 +8,6 @@ from decimal import Decimal
 from uuid import UUID
 
 import msgspec
-from piccolo.columns import Column
 from piccolo.querystring import QueryString
 
 from app.accounts.schemas import Current
@@ -16,6 +15,7 @@ from app.accounts.tables import Membership, User
 from app.core.db import tenant_transaction
 from app.core.errors import FormInvalid, RecordNotFound
 from app.core.money import money
+from app.core.versioned import update_at_version
 from app.crm.activity import edit_conflict, field_diff, record_activity, stale_page
 from app.crm.tables import Company, Contact
 from app.deals import live
@@ -211,18 +211,9 @@ async def update_deal(current: Current, deal_id: UUID, data: DealEdit) -> None:
         position = before.position
         if values.stage_id != before.stage_id:
             position = await end_position(conn, values.stage_id)
-        saving: dict[Column | str, object] = {
-            Deal.position: position,
-            Deal.version: Deal.version + 1,
-            Deal.updated_at: QueryString("now()"),
-        }
-        saving.update(values.columns().items())
-        saved = await (
-            Deal.update(saving)
-            .where((Deal.id == deal_id) & (Deal.version == data.version))
-            .returning(Deal.id)
-        )
-        if not saved:  # the row lock makes this unreachable; never say "saved"
+        saving = {**values.columns(), "position": position, "updated_at": QueryString("now()")}
+        # the row lock makes a miss unreachable; never say "saved" all the same
+        if await update_at_version(Deal, deal_id, data.version, saving) is None:
             raise RecordNotFound("deal")
         await _set_contacts(current.tenant_id, deal_id, values.contact_ids)
         changes = field_diff(stored, wanted, DIFF_FIELDS)

@@ -19,6 +19,7 @@ from app.core.errors import FormInvalid, RecordNotFound
 from app.core.mail import queue_mail
 from app.core.mail_attachments import Attachment
 from app.core.money import amount
+from app.core.versioned import update_at_version
 from app.crm.activity import edit_conflict, record_activity, stale_page
 from app.crm.common import conn
 from app.crm.tables import Company
@@ -175,14 +176,9 @@ async def update_invoice(current: Current, invoice_id: UUID, form: InvoiceEdit) 
                 (*INVOICE_FIELDS, "lines"),
                 before.version,
             )
-        saving: dict[Column | str, object] = {Invoice.version: Invoice.version + 1}
-        saving.update(wanted.items())  # the same fields as create_invoice stores
-        saved = await (
-            Invoice.update(saving)
-            .where((Invoice.id == invoice_id) & (Invoice.version == form.version))
-            .returning(Invoice.id)
-        )
-        if not saved:  # the row lock makes this unreachable; never say "saved"
+        # `wanted`: the fields create_invoice stores. The row lock makes a miss unreachable;
+        # never say "saved" all the same
+        if await update_at_version(Invoice, invoice_id, form.version, wanted) is None:
             raise RecordNotFound("invoice")
         totals = await _write_lines(current.tenant_id, invoice_id, lines)
         changes: dict[str, dict[str, object]] = {}
