@@ -111,6 +111,26 @@ async def team_members(conn: asyncpg.Connection, tenant_id: UUID) -> list[Member
     return [Member(r[0], r[1], r[2], r[3], r[4], r[5], r[6] is not None) for r in rows]
 
 
+class WorkspaceAdmin(msgspec.Struct, frozen=True):
+    """An owner or admin of the open workspace, with the workspace's name (for notices)."""
+
+    id: UUID
+    email: str
+    name: str
+    workspace: str
+
+
+async def workspace_admins(conn: asyncpg.Connection) -> list[WorkspaceAdmin]:
+    """The open workspace's owners and admins, longest-standing first (RLS: this tenant's
+    memberships only); billing notices and security alerts go to them."""
+    rows = await conn.fetch(
+        "select u.id, u.email, u.name, t.name as workspace from memberships m"
+        " join users u on u.id = m.user_id join tenants t on t.id = m.tenant_id"
+        " where m.role in ('owner', 'admin') order by m.created_at"
+    )
+    return rows_as(WorkspaceAdmin, rows)
+
+
 async def is_member_email(conn: asyncpg.Connection, tenant_id: UUID, email: str) -> bool:
     """Is an account with this address (any case) already in the workspace?"""
     found = await conn.fetchval(

@@ -8,7 +8,7 @@ from uuid import UUID
 import asyncpg
 from redis.exceptions import RedisError
 
-from app.billing.queries import notice_recipients
+from app.accounts.queries import workspace_admins
 from app.core.db import after_commit
 from app.core.mail import queue_mail
 from app.core.templating import render_html
@@ -31,20 +31,20 @@ async def send_billing_notice(
     """Mail and notify every owner and admin (inside the tenant transaction that made the
     change, so a notice exists exactly when the change committed); returns the recipients."""
     settings = get_settings()
-    rows = await notice_recipients(conn)
+    rows = await workspace_admins(conn)
     link = f"{settings.base_url}{BILLING_PATH}"
     for row in rows:
         await notify(tenant_id, row.id, f"billing.{kind}", title, body, BILLING_PATH)
         await queue_mail(
             f"billing.{kind}",
             row.email,
-            f"{title} · {row.company}",
+            f"{title} · {row.workspace}",
             "billing_notice.txt",
             name=row.name,
             body=body,
             link=link,
             link_label=link_label,
-            company=row.company,
+            company=row.workspace,
         )
     toast = render_html("billing/_notice_toast.html", {"title": title, "kind": kind})
     user_ids = [row.id for row in rows]

@@ -38,25 +38,6 @@ async def usage(conn: asyncpg.Connection) -> Usage:
     return Usage(int(row["members"]), int(row["pending"]), int(row["records"]))
 
 
-class Recipient(msgspec.Struct, frozen=True):
-    """An owner or admin a billing notice goes to, with the workspace's name."""
-
-    id: UUID
-    email: str
-    name: str
-    company: str
-
-
-async def notice_recipients(conn: asyncpg.Connection) -> list[Recipient]:
-    """The workspace's owners and admins, longest-standing first."""
-    rows = await conn.fetch(
-        "select u.id, u.email, u.name, t.name as company from memberships m"
-        " join users u on u.id = m.user_id join tenants t on t.id = m.tenant_id"
-        " where m.role in ('owner', 'admin') order by m.created_at"
-    )
-    return rows_as(Recipient, rows)
-
-
 async def claim_grace_notice(conn: asyncpg.Connection) -> bool:
     """Mark the current grace period as announced; False when it already was (this lapse)."""
     claimed = await conn.fetchval(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from jinja2_fragments import render_block
@@ -61,12 +61,27 @@ def render_html(template: str, context: Mapping[str, object], block: str | None 
 _SLOTS: dict[str, list[Slot]] = {}
 
 
+class _Placed(Protocol):
+    """A registered piece with its place among its neighbours (Slot, NavEntry)."""
+
+    @property
+    def order(self) -> int: ...
+
+
+P = TypeVar("P", bound=_Placed)
+
+
+def _place(registry: dict[str, list[P]], key: str, item: P) -> None:
+    """Add `item` under `key` once (a domain loaded again adds nothing), kept in order."""
+    placed = registry.setdefault(key, [])
+    if item not in placed:
+        placed.append(item)
+        placed.sort(key=lambda p: p.order)
+
+
 def add_slot(slot: Slot) -> None:
     """A domain's template for one layout area (at start-up)."""
-    area = _SLOTS.setdefault(slot.area, [])
-    if slot not in area:
-        area.append(slot)
-        area.sort(key=lambda s: s.order)
+    _place(_SLOTS, slot.area, slot)
 
 
 def slots(area: str) -> list[str]:
@@ -81,10 +96,7 @@ _NAV: dict[str, list[NavEntry]] = {}
 
 def add_nav(entry: NavEntry) -> None:
     """A domain's sidebar link (at start-up)."""
-    section = _NAV.setdefault(entry.section, [])
-    if entry not in section:
-        section.append(entry)
-        section.sort(key=lambda e: e.order)
+    _place(_NAV, entry.section, entry)
 
 
 def nav(section: str, current: Viewer) -> list[NavEntry]:

@@ -11,6 +11,7 @@ from piccolo.querystring import QueryString
 
 from app.accounts.schemas import Current
 from app.core.db import tenant_transaction
+from app.core.versioned import update_at_version
 from app.crm.activity import field_diff, record_activity
 from app.deals import live
 from app.deals.queries import deal_to_move, fetch_columns, lock_board, place_after
@@ -62,20 +63,18 @@ async def move_deal(
             return await refused(LOST_REASON_NEEDED, touched)
         new_reason = (reason or deal.lost_reason) if target.kind == "lost" else None
         position = await place_after(conn, stage_id, deal_id, after_id)
-        moved = await (
-            Deal.update(
-                {
-                    Deal.stage_id: stage_id,
-                    Deal.position: position,
-                    Deal.lost_reason: new_reason,
-                    Deal.version: Deal.version + 1,
-                    Deal.updated_at: QueryString("now()"),
-                }
-            )
-            .where((Deal.id == deal_id) & (Deal.version == version))
-            .returning(Deal.version)
+        moved = await update_at_version(
+            Deal,
+            deal_id,
+            version,
+            {
+                "stage_id": stage_id,
+                "position": position,
+                "lost_reason": new_reason,
+                "updated_at": QueryString("now()"),
+            },
         )
-        if not moved:
+        if moved is None:
             return await refused(STALE, touched)
         if deal.stage_id != stage_id:
             await record_activity(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
+from typing import overload
 from uuid import UUID
 
 import asyncpg
@@ -13,6 +15,7 @@ from app.accounts.schemas import Current
 from app.core.db import tenant_transaction
 from app.core.errors import Forbidden, FormInvalid, RecordNotFound
 from app.core.rows import rows_as
+from app.core.versioned import update_at_version
 from app.crm.activity import edit_conflict, stale_page
 from app.deals import live
 from app.deals.queries import all_stages as all_stages_in_order
@@ -163,42 +166,15 @@ async def rename_pipeline(
     stale limit when given."""
     _require_admin(current)
     async with tenant_transaction(current.tenant_id, current.user_id):
-        done = await (
-            Pipeline.update(
-                {
-                    Pipeline.name: name,
-                    Pipeline.version: Pipeline.version + 1,
-                    Pipeline.updated_at: NOW,
-                    **({Pipeline.stale_days: stale_days} if stale_days is not None else {}),
-                }
-            )
-            .where((Pipeline.id == pipeline_id) & (Pipeline.version == version))
-            .returning(Pipeline.id)
-        )
-        if not done:
-            row = await Pipeline.objects().where(Pipeline.id == pipeline_id).first()
-            if row is None:
-                raise RecordNotFound("pipeline")
-            raise await edit_conflict(
-                "pipeline",
-                pipeline_id,
-                "pipeline",
-                {"name": row.name},
-                {"name": name},
-                ("name",),
-                row.version,
-            )
+        changes = {} if stale_days is None else {"stale_days": stale_days}
+        await _save_at_version(Pipeline, pipeline_id, version, {"name": name}, changes)
 
 
 async def delete_pipeline(current: Current, pipeline_id: UUID, version: int) -> None:
     """Delete an empty pipeline that is not the default one, as shown (at `version`)."""
     _require_admin(current)
     async with tenant_transaction(current.tenant_id, current.user_id):
-        row = await Pipeline.objects().where(Pipeline.id == pipeline_id).lock_rows("UPDATE").first()
-        if row is None:
-            raise RecordNotFound("pipeline")
-        if row.version != version:
-            raise await stale_page("pipeline", pipeline_id, "pipeline", row.version)
+        row = await _lock_as_shown(Pipeline, pipeline_id, version)
         if row.is_default:
             raise FormInvalid({"form": "The default pipeline can't be deleted."})
         deals = await Deal.count().where(Deal.pipeline_id == pipeline_id)
@@ -264,33 +240,55 @@ async def update_stage(
     _require_admin(current)
     fixed = {"won": 100, "lost": 0}.get(kind, probability)
     async with tenant_transaction(current.tenant_id, current.user_id):
-        done = await (
-            Stage.update(
-                {
-                    Stage.name: name,
-                    Stage.kind: kind,
-                    Stage.version: Stage.version + 1,
-                    Stage.updated_at: NOW,
-                    **({Stage.probability: fixed} if fixed is not None else {}),
-                }
-            )
-            .where((Stage.id == stage_id) & (Stage.version == version))
-            .returning(Stage.pipeline_id)
-        )
-        if not done:
-            row = await Stage.objects().where(Stage.id == stage_id).first()
-            if row is None:
-                raise RecordNotFound("stage")
-            raise await edit_conflict(
-                "stage",
-                stage_id,
-                "stage",
-                {"name": row.name, "kind": row.kind},
-                {"name": name, "kind": kind},
-                ("name", "kind"),
-                row.version,
-            )
-        _announce(current.tenant_id, UUID(str(done[0]["pipeline_id"])))
+        changes = {} if fixed is None else {"probability": fixed}
+        mine = {"name": name, "kind": kind}
+        saved = await _save_at_version(Stage, stage_id, version, mine, changes)
+        _announce(current.tenant_id, UUID(str(saved["pipeline_id"])))
+
+
+async def _save_at_version(
+    table: type[Pipeline] | type[Stage],
+    record_id: UUID,
+    version: int,
+    mine: Mapping[str, object],
+    changes: Mapping[str, object],
+) -> dict[str, object]:
+    """Write the user's fields (`mine`) and other `changes`, by column name, to a pipeline or
+    stage still at `version`, bumping it; the saved row. RecordNotFound when it is gone,
+    EditConflict (the stored fields beside `mine`) when it was saved meanwhile."""
+    saved = await update_at_version(
+        table, record_id, version, {**mine, **changes, "updated_at": NOW}
+    )
+    if saved is not None:
+        return saved
+    what = _what(table)
+    row = await table.objects().where(table.id == record_id).first()
+    if row is None:
+        raise RecordNotFound(what)
+    stored = {k: getattr(row, k) for k in mine}
+    raise await edit_conflict(what, record_id, what, stored, mine, tuple(mine), row.version)
+
+
+def _what(table: type[Pipeline] | type[Stage]) -> str:
+    return "pipeline" if table is Pipeline else "stage"
+
+
+@overload
+async def _lock_as_shown(table: type[Pipeline], record_id: UUID, version: int) -> Pipeline: ...
+@overload
+async def _lock_as_shown(table: type[Stage], record_id: UUID, version: int) -> Stage: ...
+async def _lock_as_shown(
+    table: type[Pipeline] | type[Stage], record_id: UUID, version: int
+) -> Pipeline | Stage:
+    """The pipeline or stage locked for a delete chosen on a page that showed `version`:
+    RecordNotFound when it is gone, the page again (EditConflict) when it changed since."""
+    row = await table.objects().where(table.id == record_id).lock_rows("UPDATE").first()
+    what = _what(table)
+    if row is None:
+        raise RecordNotFound(what)
+    if row.version != version:
+        raise await stale_page(what, record_id, what, row.version)
+    return row
 
 
 async def reorder_stages(current: Current, pipeline_id: UUID, ordered: list[UUID]) -> None:
@@ -329,11 +327,7 @@ async def delete_stage(current: Current, stage_id: UUID, version: int) -> None:
     """Delete a stage that has no deals (a pipeline keeps at least one stage), as shown."""
     _require_admin(current)
     async with tenant_transaction(current.tenant_id, current.user_id):
-        row = await Stage.objects().where(Stage.id == stage_id).lock_rows("UPDATE").first()
-        if row is None:
-            raise RecordNotFound("stage")
-        if row.version != version:
-            raise await stale_page("stage", stage_id, "stage", row.version)
+        row = await _lock_as_shown(Stage, stage_id, version)
         deals = await Deal.count().where(Deal.stage_id == stage_id)
         if deals:
             raise FormInvalid({"form": f"“{row.name}” still has {deals} deal(s). Move them first."})

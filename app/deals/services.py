@@ -15,6 +15,7 @@ from app.accounts.tables import Membership, User
 from app.core.db import tenant_transaction
 from app.core.errors import FormInvalid, RecordNotFound
 from app.core.money import money
+from app.core.versioned import update_at_version
 from app.crm.activity import edit_conflict, field_diff, record_activity, stale_page
 from app.crm.tables import Company, Contact
 from app.deals import live
@@ -50,6 +51,12 @@ class DealValues(msgspec.Struct, kw_only=True):
     owner_id: UUID | None
     company_id: UUID | None
     contact_ids: list[UUID]
+
+    def columns(self) -> dict[str, object]:
+        """The values stored on the deal's row, by column (its contacts are links, apart)."""
+        stored = msgspec.structs.asdict(self)
+        del stored["contact_ids"]
+        return stored
 
 
 async def _clean(data: DealForm) -> DealValues:
@@ -158,19 +165,13 @@ async def create_deal(current: Current, data: DealForm) -> UUID:
         await ensure_default_in(conn, current.tenant_id)
         values = await _clean(data)
         await Deal.insert(
-            Deal(
-                id=deal_id,
-                tenant_id=current.tenant_id,
-                title=values.title,
-                amount=values.amount,
-                currency=values.currency,
-                pipeline_id=values.pipeline_id,
-                stage_id=values.stage_id,
-                position=await end_position(conn, values.stage_id),
-                expected_close_date=values.expected_close_date,
-                owner_id=values.owner_id,
-                company_id=values.company_id,
-                lost_reason=values.lost_reason,
+            Deal.from_dict(
+                {
+                    "id": deal_id,
+                    "tenant_id": current.tenant_id,
+                    "position": await end_position(conn, values.stage_id),
+                    **values.columns(),
+                }
             )
         )
         await _set_contacts(current.tenant_id, deal_id, values.contact_ids)
@@ -210,27 +211,9 @@ async def update_deal(current: Current, deal_id: UUID, data: DealEdit) -> None:
         position = before.position
         if values.stage_id != before.stage_id:
             position = await end_position(conn, values.stage_id)
-        saved = await (
-            Deal.update(
-                {
-                    Deal.title: values.title,
-                    Deal.amount: values.amount,
-                    Deal.currency: values.currency,
-                    Deal.pipeline_id: values.pipeline_id,
-                    Deal.stage_id: values.stage_id,
-                    Deal.position: position,
-                    Deal.expected_close_date: values.expected_close_date,
-                    Deal.owner_id: values.owner_id,
-                    Deal.company_id: values.company_id,
-                    Deal.lost_reason: values.lost_reason,
-                    Deal.version: Deal.version + 1,
-                    Deal.updated_at: QueryString("now()"),
-                }
-            )
-            .where((Deal.id == deal_id) & (Deal.version == data.version))
-            .returning(Deal.id)
-        )
-        if not saved:  # the row lock makes this unreachable; never say "saved"
+        saving = {**values.columns(), "position": position, "updated_at": QueryString("now()")}
+        # the row lock makes a miss unreachable; never say "saved" all the same
+        if await update_at_version(Deal, deal_id, data.version, saving) is None:
             raise RecordNotFound("deal")
         await _set_contacts(current.tenant_id, deal_id, values.contact_ids)
         changes = field_diff(stored, wanted, DIFF_FIELDS)

@@ -19,6 +19,7 @@ from app.core.errors import FormInvalid, RecordNotFound
 from app.core.mail import queue_mail
 from app.core.mail_attachments import Attachment
 from app.core.money import amount
+from app.core.versioned import update_at_version
 from app.crm.activity import edit_conflict, record_activity, stale_page
 from app.crm.common import conn
 from app.crm.tables import Company
@@ -175,22 +176,9 @@ async def update_invoice(current: Current, invoice_id: UUID, form: InvoiceEdit) 
                 (*INVOICE_FIELDS, "lines"),
                 before.version,
             )
-        saved = await (
-            Invoice.update(
-                {
-                    Invoice.company_id: data.company_id,
-                    Invoice.deal_id: data.deal_id,
-                    Invoice.currency: data.currency,
-                    Invoice.issue_date: data.issue_date,
-                    Invoice.due_date: data.due_date,
-                    Invoice.notes: data.notes,
-                    Invoice.version: Invoice.version + 1,
-                }
-            )
-            .where((Invoice.id == invoice_id) & (Invoice.version == form.version))
-            .returning(Invoice.id)
-        )
-        if not saved:  # the row lock makes this unreachable; never say "saved"
+        # `wanted`: the fields create_invoice stores. The row lock makes a miss unreachable;
+        # never say "saved" all the same
+        if await update_at_version(Invoice, invoice_id, form.version, wanted) is None:
             raise RecordNotFound("invoice")
         totals = await _write_lines(current.tenant_id, invoice_id, lines)
         changes: dict[str, dict[str, object]] = {}
@@ -220,26 +208,34 @@ async def change_status(current: Current, invoice_id: UUID, target: str, version
             raise FormInvalid({"status": f"A {status} invoice can't be marked as {target}."})
         if target == "overdue" and row.due_date >= date.today():
             raise FormInvalid({"status": "It isn't overdue yet: the due date hasn't passed."})
-        changes: dict[Column | str, object] = {
-            Invoice.status: target,
-            Invoice.version: Invoice.version + 1,
-            Invoice.updated_at: NOW,
-        }
-        stamp = {"sent": Invoice.sent_at, "paid": Invoice.paid_at, "void": Invoice.voided_at}
-        if target in stamp:
-            changes[stamp[target]] = NOW
-        await Invoice.update(changes).where(Invoice.id == invoice_id)
         number = invoice_number(row.number)
-        await record_activity(
-            current.tenant_id,
-            current.user_id,
-            "invoice",
-            invoice_id,
-            "status",
-            f"marked {number} as {target}",
-            {"status": {"from": status, "to": target}},
-        )
+        await _move_status(current, invoice_id, number, status, target)
     return number
+
+
+async def _move_status(
+    current: Current, invoice_id: UUID, label: str, status: str, target: str
+) -> None:
+    """Write the invoice's new status (stamping when it was sent, paid or voided, and
+    bumping its version) and record the move in its timeline."""
+    changes: dict[Column | str, object] = {
+        Invoice.status: target,
+        Invoice.version: Invoice.version + 1,
+        Invoice.updated_at: NOW,
+    }
+    stamp = {"sent": Invoice.sent_at, "paid": Invoice.paid_at, "void": Invoice.voided_at}
+    if target in stamp:
+        changes[stamp[target]] = NOW
+    await Invoice.update(changes).where(Invoice.id == invoice_id)
+    await record_activity(
+        current.tenant_id,
+        current.user_id,
+        "invoice",
+        invoice_id,
+        "status",
+        f"marked {label} as {target}",
+        {"status": {"from": status, "to": target}},
+    )
 
 
 MAX_SENDS_PER_DAY = 20
@@ -272,23 +268,7 @@ async def send_invoice(current: Current, invoice_id: UUID, form: SendForm) -> st
                 {"form": f"{label} was emailed {recent} times today. Try again tomorrow."}
             )
         if was_draft:
-            await Invoice.update(
-                {
-                    Invoice.status: "sent",
-                    Invoice.sent_at: NOW,
-                    Invoice.version: Invoice.version + 1,
-                    Invoice.updated_at: NOW,
-                }
-            ).where(Invoice.id == invoice_id)
-            await record_activity(
-                current.tenant_id,
-                current.user_id,
-                "invoice",
-                invoice_id,
-                "status",
-                f"marked {label} as sent",
-                {"status": {"from": "draft", "to": "sent"}},
-            )
+            await _move_status(current, invoice_id, label, "draft", "sent")
         outbox_id = await queue_mail(
             "invoice",
             form.to,

@@ -58,26 +58,23 @@ async def _check_password(user_id: UUID, password: str) -> Requester:
 
 async def open_requests(current: Current) -> dict[str, dict[str, object] | None]:
     """The open account and workspace deletion requests that concern the current user."""
+    concerns = {
+        "workspace": DeletionRequest.workspace_id == current.tenant_id,
+        "account": DeletionRequest.subject_user_id == current.user_id,
+    }
+    found: dict[str, dict[str, object] | None] = {}
     async with global_transaction():
-        workspace = (
-            await DeletionRequest.select()
-            .where(
-                (DeletionRequest.scope == "workspace")
-                & (DeletionRequest.workspace_id == current.tenant_id)
-                & DeletionRequest.status.is_in(list(OPEN))
+        for scope, concerned in concerns.items():
+            found[scope] = (
+                await DeletionRequest.select()
+                .where(
+                    (DeletionRequest.scope == scope)
+                    & concerned
+                    & DeletionRequest.status.is_in(list(OPEN))
+                )
+                .first()
             )
-            .first()
-        )
-        account = (
-            await DeletionRequest.select()
-            .where(
-                (DeletionRequest.scope == "account")
-                & (DeletionRequest.subject_user_id == current.user_id)
-                & DeletionRequest.status.is_in(list(OPEN))
-            )
-            .first()
-        )
-    return {"workspace": workspace, "account": account}
+    return found
 
 
 async def sole_owned(user_id: UUID) -> list[SoleOwned]:

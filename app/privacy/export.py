@@ -31,7 +31,7 @@ from app.core.mail import queue_mail
 from app.core.redis import redis
 from app.notifications.services import notify
 from app.privacy import hooks
-from app.privacy.export_files import args_for, file_sql, readme, write_copy, write_opened
+from app.privacy.export_files import args_for, file_sql, readme, write_file
 from app.privacy.tables import Export
 from app.settings import get_settings
 
@@ -216,8 +216,7 @@ async def run_export(ctx: dict[str, object] | None, tenant: str, export_id: str)
                         _progress_key(eid), f"{index * 100 // len(specs)}:{spec.name}", ex=86400
                     )
                     sql = file_sql(spec, scope)
-                    write = write_opened if spec.opener else write_copy
-                    written = await write(
+                    written = await write_file(
                         conn, archive, spec, sql, args_for(sql, values), bool(row["bom"])
                     )
                     manifest["files"].append(

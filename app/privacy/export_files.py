@@ -15,6 +15,7 @@ import hashlib
 import io
 import re
 import zipfile
+from typing import IO
 
 import asyncpg
 
@@ -73,7 +74,19 @@ async def _check_columns(
     return attributes
 
 
-async def write_copy(
+class _Member:
+    """A file of the archive being written: its bytes counted and hashed for the manifest."""
+
+    def __init__(self, member: IO[bytes]) -> None:
+        self.member, self.digest, self.size = member, hashlib.sha256(), 0
+
+    async def write(self, chunk: bytes) -> None:
+        self.member.write(chunk)
+        self.digest.update(chunk)
+        self.size += len(chunk)
+
+
+async def write_file(
     conn: asyncpg.Connection,
     archive: zipfile.ZipFile,
     spec: ExportFile,
@@ -81,69 +94,68 @@ async def write_copy(
     args: list[object],
     bom: bool,
 ) -> dict[str, object]:
-    """One file by ``COPY (query) TO STDOUT``, text neutralised in SQL."""
+    """One file of the export into the archive (BOM first when asked); its manifest entry's
+    rows, bytes and SHA-256."""
     attributes = await _check_columns(conn, spec, sql, args)
+    with archive.open(spec.name, "w", force_zip64=True) as opened:
+        member = _Member(opened)
+        if bom:
+            await member.write(BOM)
+        if spec.opener is None:
+            rows = await _copy_rows(conn, member, attributes, sql, args)
+        else:
+            rows = await _opened_rows(conn, member, spec, sql, args)
+    return {"rows": rows, "bytes": member.size, "sha256": member.digest.hexdigest()}
+
+
+async def _copy_rows(
+    conn: asyncpg.Connection,
+    member: _Member,
+    attributes: list[asyncpg.Attribute],
+    sql: str,
+    args: list[object],
+) -> int:
+    """A file without encrypted columns by ``COPY (query) TO STDOUT``, text neutralised in
+    SQL; how many rows."""
     columns = []
     for attr in attributes:
         col = "q." + _ident(attr.name)
         safe = attr.type.name in SAFE_TYPES
         columns.append(col if safe else f"{neutralise_sql(col)} as {_ident(attr.name)}")
     query = f"select {', '.join(columns)} from ({sql}) as q"
-    digest = hashlib.sha256()
-    size = 0
-    with archive.open(spec.name, "w", force_zip64=True) as member:
-
-        async def write(chunk: bytes) -> None:
-            nonlocal size
-            member.write(chunk)
-            digest.update(chunk)
-            size += len(chunk)
-
-        if bom:
-            await write(BOM)
-        status = await conn.copy_from_query(query, *args, output=write, format="csv", header=True)
-    return {"rows": int(status.split()[-1]), "bytes": size, "sha256": digest.hexdigest()}
+    status = await conn.copy_from_query(
+        query, *args, output=member.write, format="csv", header=True
+    )
+    return int(status.split()[-1])
 
 
-async def write_opened(
-    conn: asyncpg.Connection,
-    archive: zipfile.ZipFile,
-    spec: ExportFile,
-    sql: str,
-    args: list[object],
-    bom: bool,
-) -> dict[str, object]:
-    """One file with encrypted columns: a cursor, chunks, the domain's opener, Python CSV."""
-    await _check_columns(conn, spec, sql, args)
+async def _opened_rows(
+    conn: asyncpg.Connection, member: _Member, spec: ExportFile, sql: str, args: list[object]
+) -> int:
+    """A file with encrypted columns: a cursor, chunks, the domain's opener, Python CSV; how
+    many rows."""
     assert spec.opener is not None
     header = [c.name for c in spec.columns]
-    digest = hashlib.sha256()
-    size = rows = 0
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    with archive.open(spec.name, "w", force_zip64=True) as member:
 
-        def flush() -> None:
-            nonlocal size
-            chunk = buffer.getvalue().encode()
-            buffer.seek(0)
-            buffer.truncate()
-            member.write(chunk)
-            digest.update(chunk)
-            size += len(chunk)
+    async def flush() -> None:
+        chunk = buffer.getvalue().encode()
+        buffer.seek(0)
+        buffer.truncate()
+        await member.write(chunk)
 
-        if bom:
-            buffer.write(BOM.decode())
-        writer.writerow(header)
-        cursor = await conn.cursor(sql, *args)
-        while records := await cursor.fetch(EXPORT_CHUNK):
-            for record in records:
-                opened = spec.opener(dict(record))
-                writer.writerow([cell(opened[name]) for name in header])
-            rows += len(records)
-            flush()
-        flush()
-    return {"rows": rows, "bytes": size, "sha256": digest.hexdigest()}
+    writer.writerow(header)
+    rows = 0
+    cursor = await conn.cursor(sql, *args)
+    while records := await cursor.fetch(EXPORT_CHUNK):
+        for record in records:
+            opened = spec.opener(dict(record))
+            writer.writerow([cell(opened[name]) for name in header])
+        rows += len(records)
+        await flush()
+    await flush()
+    return rows
 
 
 def readme(manifest: dict[str, object], specs: list[ExportFile]) -> str:

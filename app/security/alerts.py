@@ -17,6 +17,7 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
+from app.accounts.queries import workspace_admins
 from app.accounts.schemas import Current
 from app.accounts.services import workspaces_of
 from app.accounts.tables import User
@@ -120,7 +121,7 @@ async def raise_security_alert(
             session_key,
         )
         await record_audit(tenant_id, actor, f"security.{kind}", summary, details, actor_label=who)
-        admins = await queries.workspace_admins(conn)
+        admins = await workspace_admins(conn)
         settings = get_settings()
         for admin in admins:
             await queue_mail(
@@ -222,21 +223,8 @@ async def acknowledge(current: Current, alert_id: UUID) -> AlertView:
         alert = await _load(conn, alert_id)
         if alert.acknowledged_at is None:
             alert.acknowledged_at = datetime.now(UTC)
-            await SecurityAlert.update(
-                {
-                    SecurityAlert.acknowledged_at: alert.acknowledged_at,
-                    SecurityAlert.acknowledged_by: current.user_id,
-                }
-            ).where(SecurityAlert.id == alert_id)
-            await record_audit(
-                current.tenant_id,
-                current.user_id,
-                "security.alert_acknowledged",
-                alert.summary,
-                {"alert_id": str(alert_id)},
-                actor_label=f"{current.name} ({current.email})",
-            )
-            _push_update(current.tenant_id, alert)
+            alert.acknowledged_by = current.user_id
+            await _save_handling(current, alert, "security.alert_acknowledged", {})
     return alert
 
 
@@ -260,23 +248,32 @@ async def revoke_alert_session(current: Current, alert_id: UUID) -> AlertView:
             alert.session_revoked_at = now
             alert.acknowledged_at = alert.acknowledged_at or now
             alert.acknowledged_by = alert.acknowledged_by or current.user_id
-            await SecurityAlert.update(  # the row is locked: these are its coalesces
-                {
-                    SecurityAlert.session_revoked_at: now,
-                    SecurityAlert.acknowledged_at: alert.acknowledged_at,
-                    SecurityAlert.acknowledged_by: alert.acknowledged_by,
-                }
-            ).where(SecurityAlert.id == alert_id)
-            await record_audit(
-                current.tenant_id,
-                current.user_id,
-                "security.session_revoked",
-                alert.summary,
-                {"alert_id": str(alert_id), "user_id": str(user_id), "was_active": ended},
-                actor_label=f"{current.name} ({current.email})",
-            )
-            _push_update(current.tenant_id, alert)
+            details = {"user_id": str(user_id), "was_active": ended}
+            await _save_handling(current, alert, "security.session_revoked", details)
     return alert
+
+
+async def _save_handling(
+    current: Current, alert: AlertView, action: str, details: dict[str, object]
+) -> None:
+    """Store what an admin did to a (locked) alert as its view now says, audit it as
+    `action` by that admin, and update the other admins' open pages."""
+    await SecurityAlert.update(
+        {
+            SecurityAlert.acknowledged_at: alert.acknowledged_at,
+            SecurityAlert.acknowledged_by: alert.acknowledged_by,
+            SecurityAlert.session_revoked_at: alert.session_revoked_at,
+        }
+    ).where(SecurityAlert.id == alert.id)
+    await record_audit(
+        current.tenant_id,
+        current.user_id,
+        action,
+        alert.summary,
+        {"alert_id": str(alert.id), **details},
+        actor_label=f"{current.name} ({current.email})",
+    )
+    _push_update(current.tenant_id, alert)
 
 
 def _push_update(tenant_id: UUID, alert: AlertView) -> None:

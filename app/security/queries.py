@@ -181,22 +181,6 @@ async def anonymise_alert(
     )
 
 
-class AdminContact(msgspec.Struct, frozen=True):
-    """Where a workspace admin's security mail goes."""
-
-    email: str
-    name: str
-
-
-async def workspace_admins(conn: asyncpg.Connection) -> list[AdminContact]:
-    """The open workspace's owners and admins (RLS: this tenant's memberships only)."""
-    rows = await conn.fetch(
-        "select u.email, u.name from memberships m join users u on u.id = m.user_id"
-        " where m.role in ('owner', 'admin') order by u.email"
-    )
-    return rows_as(AdminContact, rows)
-
-
 async def insert_alert(
     conn: asyncpg.Connection,
     alert_id: UUID,

@@ -302,8 +302,7 @@ async def test_a_timed_out_export_leaves_no_temp_file(
         await asyncio.sleep(3600)
         raise AssertionError("not reached")
 
-    monkeypatch.setattr(export, "write_copy", hang)
-    monkeypatch.setattr(export, "write_opened", hang)
+    monkeypatch.setattr(export, "write_file", hang)
     monkeypatch.setattr(export, "EXPORT_TIMEOUT_SECONDS", 1.5)
     job = asyncio.create_task(export.run_export(None, str(tenant_a.tenant_id), str(export_id)))
     await started.wait()

@@ -38,6 +38,7 @@ class Rule:
     secret = False  # never shown back in a refused form
     lenient = False  # a bad value falls back to the field's default (query strings)
     hidden = False  # a hidden input: its message goes to the top of the form ("form")
+    required = False  # an empty value is refused
 
     def take(self, source: Source, name: str) -> object:
         """The field's value from the submitted `source` (most rules need only their name)."""
@@ -48,6 +49,14 @@ class Rule:
         if len(set(values)) > 1:
             raise Invalid(f"{capitalised(self.label)} was sent more than once. Send it once.")
         return values[0] if values else ""
+
+    def filled(self, values: list[str], missing: str = "") -> str | None:
+        """The field's single value, stripped; None when left empty (refused with `missing`,
+        or "Enter <label>.", when the field is required)."""
+        raw = storable(self.one(values), self.label).strip()
+        if not raw and self.required:
+            raise Invalid(missing or f"Enter {self.label}.")
+        return raw or None
 
     def read(self, values: list[str]) -> object:
         raise NotImplementedError
@@ -129,10 +138,8 @@ class Email(Rule):
         self.label, self.required, self.message = label, required, message
 
     def read(self, values: list[str]) -> str:
-        email = storable(self.one(values), self.label).strip()
-        if not email:
-            if self.required:
-                raise Invalid(self.message or f"Enter {self.label}.")
+        email = self.filled(values, self.message)
+        if email is None:
             return ""
         if len(email) > 254 or not EMAIL_RE.match(email):
             raise Invalid("Enter a valid email address, like name@company.com.")
@@ -183,10 +190,8 @@ class Integer(Rule):
         self.required, self.lenient, self.message = required, lenient, message
 
     def read(self, values: list[str]) -> int | None:
-        raw = storable(self.one(values), self.label).strip()
-        if not raw:
-            if self.required:
-                raise Invalid(self.message or f"Enter {self.label}.")
+        raw = self.filled(values, self.message)
+        if raw is None:
             return None
         if not INTEGER_RE.match(raw) or not self.minimum <= int(raw) <= self.maximum:
             raise Invalid(
@@ -241,7 +246,28 @@ class Amount(Rule):
         return value
 
 
-class Day(Rule):
+class _Dated(Rule):
+    """A date, or a date and time, within sensible years; None when left empty."""
+
+    def __init__(self, label: str, *, first_year: int = 1900, last_year: int = 2200) -> None:
+        self.label, self.first_year, self.last_year = label, first_year, last_year
+
+    def parse(self, raw: str) -> date:
+        raise NotImplementedError
+
+    def read(self, values: list[str]) -> date | None:
+        raw = self.filled(values)
+        if raw is None:
+            return None
+        parsed = self.parse(raw)
+        if not self.first_year <= parsed.year <= self.last_year:
+            raise Invalid(
+                f"Enter {self.label} between the years {self.first_year} and {self.last_year}."
+            )
+        return parsed
+
+
+class Day(_Dated):
     """A calendar date (YYYY-MM-DD) within sensible years; None when left empty."""
 
     def __init__(
@@ -254,47 +280,27 @@ class Day(Rule):
         message: str = "",
         lenient: bool = False,
     ) -> None:
-        self.label, self.first_year, self.last_year = label, first_year, last_year
+        super().__init__(label, first_year=first_year, last_year=last_year)
         self.required, self.message, self.lenient = required, message, lenient
 
-    def read(self, values: list[str]) -> date | None:
-        raw = storable(self.one(values), self.label).strip()
-        if not raw:
-            if self.required:
-                raise Invalid(f"Enter {self.label}.")
-            return None
+    def parse(self, raw: str) -> date:
         try:
-            parsed = date.fromisoformat(raw)
+            return date.fromisoformat(raw)
         except ValueError as exc:
             raise Invalid(self.message or f"Enter {self.label} as a date (YYYY-MM-DD).") from exc
-        if not self.first_year <= parsed.year <= self.last_year:
-            raise Invalid(
-                f"Enter {self.label} between the years {self.first_year} and {self.last_year}."
-            )
-        return parsed
 
 
-class Moment(Rule):
+class Moment(_Dated):
     """A wall-clock date and time (YYYY-MM-DDTHH:MM, a datetime-local input), naive: the
     service reads it in the user's time zone (app/core/clock.py); None when left empty."""
 
-    def __init__(self, label: str, *, first_year: int = 1900, last_year: int = 2200) -> None:
-        self.label, self.first_year, self.last_year = label, first_year, last_year
-
-    def read(self, values: list[str]) -> datetime | None:
-        raw = storable(self.one(values), self.label).strip()
-        if not raw:
-            return None
+    def parse(self, raw: str) -> datetime:
         try:
             parsed = datetime.fromisoformat(raw)
         except ValueError as exc:
             raise Invalid(f"Enter {self.label} as a date and time (YYYY-MM-DD HH:MM).") from exc
         if parsed.tzinfo is not None:
             raise Invalid(f"Enter {self.label} as a date and time (YYYY-MM-DD HH:MM).")
-        if not self.first_year <= parsed.year <= self.last_year:
-            raise Invalid(
-                f"Enter {self.label} between the years {self.first_year} and {self.last_year}."
-            )
         return parsed.replace(second=0, microsecond=0)
 
 
