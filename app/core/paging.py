@@ -33,6 +33,18 @@ class SortSpec:
     descending: bool = False
 
 
+@dataclass(frozen=True)
+class Window:
+    """Which page of a list is asked for: its order, the cursor it comes after or before (none:
+    the first page), and how many rows at the most. It travels whole from a list's route to
+    its query."""
+
+    spec: SortSpec
+    after: str | None = None
+    before: str | None = None
+    limit: int = 50
+
+
 @dataclass
 class Page:
     rows: list[dict[str, object]]
@@ -140,3 +152,26 @@ async def keyset_page(
             page.next_cursor = key_of(records[-1]) if more else None
             page.prev_cursor = key_of(records[0]) if cursor is not None else None
     return page
+
+
+async def window_page(
+    conn: asyncpg.Connection,
+    window: Window,
+    *,
+    select: str,
+    from_sql: str,
+    where: list[str],
+    params: Params,
+) -> Page:
+    """`keyset_page` for the page a `Window` asks for."""
+    return await keyset_page(
+        conn,
+        select=select,
+        from_sql=from_sql,
+        where=where,
+        params=params,
+        spec=window.spec,
+        after=window.after,
+        before=window.before,
+        limit=window.limit,
+    )

@@ -26,3 +26,13 @@ def rows_as(cls: type[T], rows: Iterable[Row]) -> list[T]:
 def maybe_row_as(cls: type[T], row: Row | None) -> T | None:
     """A row as `cls`, or None when there is none."""
     return None if row is None else row_as(cls, row)
+
+
+async def fetch_as(conn: asyncpg.Connection, cls: type[T], sql: str, *args: object) -> list[T]:
+    """The rows a query answers, as a list of `cls` in order."""
+    return rows_as(cls, await conn.fetch(sql, *args))
+
+
+async def fetch_one_as(conn: asyncpg.Connection, cls: type[T], sql: str, *args: object) -> T | None:
+    """The row a query answers as `cls`, or None when it answers none."""
+    return maybe_row_as(cls, await conn.fetchrow(sql, *args))

@@ -11,7 +11,7 @@ from app.billing.limits import check_record_limit
 from app.core.db import tenant_transaction
 from app.core.errors import FormInvalid, RecordNotFound
 from app.core.forms.values import form_data
-from app.core.paging import Page, SortSpec
+from app.core.paging import Page, SortSpec, Window
 from app.crm import queries, records
 from app.crm.activity import field_diff, record_activity
 from app.crm.common import check_member, readable
@@ -104,11 +104,9 @@ async def list_companies(
     before: str | None = None,
     limit: int = 50,
 ) -> Page:
-    spec = SORTS.get(sort, SORTS["name"])
+    window = Window(SORTS.get(sort, SORTS["name"]), after, before, limit)
     async with tenant_transaction(current.tenant_id, current.user_id) as c:
-        return await queries.company_page(
-            c, current.tenant_id, q.strip()[:200], spec, after, before, limit
-        )
+        return await queries.company_page(c, current.tenant_id, q.strip()[:200], window)
 
 
 async def company_choices(current: Current, limit: int = 500) -> list[tuple[str, str]]:

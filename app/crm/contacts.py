@@ -16,7 +16,7 @@ from app.billing.limits import check_record_limit
 from app.core.db import tenant_transaction
 from app.core.errors import FormInvalid, RecordNotFound
 from app.core.forms.values import form_data
-from app.core.paging import Page, SortSpec
+from app.core.paging import Page, SortSpec, Window
 from app.crm import queries, records
 from app.crm.activity import field_diff, record_activity
 from app.crm.common import check_member, readable
@@ -168,12 +168,10 @@ async def list_contacts(
     limit: int = 50,
     company_id: UUID | None = None,
 ) -> Page:
-    spec = SORTS.get(sort, SORTS["name"])
+    window = Window(SORTS.get(sort, SORTS["name"]), after, before, limit)
     query = q.strip()[:200]
     indexes = search_indexes(query) if query else []
     async with tenant_transaction(current.tenant_id, current.user_id) as c:
-        page = await queries.contact_page(
-            c, current.tenant_id, query, indexes, company_id, spec, after, before, limit
-        )
+        page = await queries.contact_page(c, current.tenant_id, query, indexes, company_id, window)
     page.rows = [open_contact(row, current.tenant_id) for row in page.rows]
     return page

@@ -12,6 +12,8 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
+from app.core.rows import fetch_as
+
 SEP = "\x1f"  # joins list fields for unnest (validated values never contain it)
 
 
@@ -34,7 +36,9 @@ async def recent_imports(
     conn: asyncpg.Connection, tenant_id: UUID, limit: int
 ) -> list[ImportSummary]:
     """The workspace's latest imports with who uploaded them, newest first."""
-    rows = await conn.fetch(
+    return await fetch_as(
+        conn,
+        ImportSummary,
         "select i.id, i.kind, i.filename, i.status, i.total_rows, i.rows_done, i.rows_ok,"
         " i.rows_failed, i.created_at, coalesce(u.name, 'Someone') as user_name"
         " from crm_imports i left join users u on u.id = i.user_id"
@@ -42,7 +46,6 @@ async def recent_imports(
         tenant_id,
         limit,
     )
-    return [ImportSummary(**r) for r in rows]
 
 
 class NewContact(msgspec.Struct, frozen=True):
