@@ -39,11 +39,10 @@ ACTIVITY_SELECT = (
 )
 
 
-class ActivityRow(msgspec.Struct, frozen=True):
-    """An activity as the pages show it (`notes_enc` still sealed: app/crm/secure.py)."""
+class ActivityHead(msgspec.Struct, frozen=True):
+    """An activity's kind, title and due time, and the record it is on."""
 
     id: UUID
-    tenant_id: UUID
     subject_type: str
     subject_id: UUID
     subject_name: str
@@ -51,6 +50,12 @@ class ActivityRow(msgspec.Struct, frozen=True):
     title: str
     due_date: date | None
     due_at: datetime | None
+
+
+class ActivityRow(ActivityHead, frozen=True):
+    """An activity as the pages show it (`notes_enc` still sealed: app/crm/secure.py)."""
+
+    tenant_id: UUID
     duration_minutes: int | None
     outcome: str | None
     participant_ids: list[UUID]
@@ -108,17 +113,9 @@ async def contacts_found(conn: asyncpg.Connection, contact_ids: list[UUID]) -> i
     )
 
 
-class DueReminder(msgspec.Struct, frozen=True):
+class DueReminder(ActivityHead, frozen=True):
     """An activity whose reminder is being sent now, with whom to remind."""
 
-    id: UUID
-    subject_type: str
-    subject_id: UUID
-    subject_name: str
-    kind: str
-    title: str
-    due_date: date | None
-    due_at: datetime | None
     assignee_id: UUID
     assignee_name: str
     assignee_email: str
