@@ -12,10 +12,10 @@ from app.core.db import tenant_transaction
 from app.core.errors import FormInvalid, RecordNotFound
 from app.core.forms.values import form_data
 from app.core.paging import Page, SortSpec, Window
+from app.core.rows import insert_new
 from app.crm import queries, records
 from app.crm.activity import field_diff, record_activity
 from app.crm.common import check_member, readable
-from app.crm.queries import DEFAULT
 from app.crm.schemas import CompanyEdit, CompanyForm
 from app.crm.tables import Company
 
@@ -38,17 +38,8 @@ async def create_company(current: Current, form: CompanyForm) -> UUID:
     async with tenant_transaction(current.tenant_id, current.user_id):
         await check_record_limit(current.tenant_id, "companies")  # plan limit (billing)
         await check_member(data["owner_id"], "owner_id", "an owner")
-        await Company.insert(
-            Company(
-                id=company_id,
-                tenant_id=current.tenant_id,
-                **{f: data[f] for f in FIELDS},
-                version=DEFAULT,
-                created_at=DEFAULT,
-                updated_at=DEFAULT,
-                sort_name=DEFAULT,
-            )
-        )
+        values = {f: data[f] for f in FIELDS}
+        await insert_new(Company, id=company_id, tenant_id=current.tenant_id, **values)
         await record_activity(
             current.tenant_id,
             current.user_id,

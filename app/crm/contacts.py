@@ -17,10 +17,10 @@ from app.core.db import tenant_transaction
 from app.core.errors import FormInvalid, RecordNotFound
 from app.core.forms.values import form_data
 from app.core.paging import Page, SortSpec, Window
+from app.core.rows import insert_new
 from app.crm import queries, records
 from app.crm.activity import field_diff, record_activity
 from app.crm.common import check_member, readable
-from app.crm.queries import DEFAULT
 from app.crm.schemas import UNKNOWN_COMPANY, ContactEdit, ContactForm
 from app.crm.secure import open_contact, redact_changes, seal_contact, search_indexes
 from app.crm.tables import Company, Contact
@@ -95,19 +95,8 @@ async def create_contact(current: Current, form: ContactForm) -> UUID:
             await check_member(data["owner_id"], "owner_id", "an owner")
             sealed = _stored(data, current.tenant_id, contact_id)
             stored: dict[str, Any] = dict(zip(STORED_COLUMNS, sealed, strict=True))
-            await Contact.insert(
-                Contact(
-                    id=contact_id,
-                    tenant_id=current.tenant_id,
-                    **stored,
-                    search_text=DEFAULT,  # set by the contacts_search_text trigger
-                    version=DEFAULT,
-                    created_at=DEFAULT,
-                    updated_at=DEFAULT,
-                    sort_last=DEFAULT,
-                    sort_first=DEFAULT,
-                )
-            )
+            # search_text: set by the contacts_search_text trigger, sort_*: generated
+            await insert_new(Contact, id=contact_id, tenant_id=current.tenant_id, **stored)
             await record_activity(
                 current.tenant_id,
                 current.user_id,

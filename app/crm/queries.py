@@ -12,14 +12,9 @@ from uuid import UUID
 
 import asyncpg
 import msgspec
-from piccolo.querystring import QueryString
 
 from app.core.paging import Page, Params, Window, like_pattern, window_page
 from app.core.rows import fetch_as, row_as
-
-# A Piccolo insert names every column: this leaves one to the database (its default, the
-# transaction's now(), or a generated column's expression), as an SQL insert leaving it out.
-DEFAULT = QueryString("DEFAULT")
 
 
 class Person(msgspec.Struct, frozen=True):
