@@ -9,7 +9,7 @@ from uuid import UUID
 from app.accounts.schemas import Current
 from app.billing.limits import check_record_limit
 from app.core.db import tenant_transaction
-from app.core.errors import FormInvalid, RecordNotFound
+from app.core.errors import FormInvalid
 from app.core.forms.values import form_data
 from app.core.paging import Page, SortSpec, Window
 from app.core.rows import insert_new
@@ -80,11 +80,7 @@ async def delete_company(current: Current, company_id: UUID, version: int) -> st
 
 
 async def get_company(current: Current, company_id: UUID) -> dict[str, Any]:
-    async with tenant_transaction(current.tenant_id, current.user_id) as c:
-        row = await queries.company_with_owner(c, company_id)
-    if row is None:
-        raise RecordNotFound("company")
-    return row
+    return await records.read_record(current, "company", queries.company_with_owner, company_id)
 
 
 async def list_companies(

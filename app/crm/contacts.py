@@ -14,7 +14,7 @@ import asyncpg
 from app.accounts.schemas import Current
 from app.billing.limits import check_record_limit
 from app.core.db import tenant_transaction
-from app.core.errors import FormInvalid, RecordNotFound
+from app.core.errors import FormInvalid
 from app.core.forms.values import form_data
 from app.core.paging import Page, SortSpec, Window
 from app.core.rows import insert_new
@@ -141,11 +141,8 @@ async def delete_contact(current: Current, contact_id: UUID, version: int) -> st
 
 
 async def get_contact(current: Current, contact_id: UUID) -> dict[str, Any]:
-    async with tenant_transaction(current.tenant_id, current.user_id) as c:
-        row = await queries.contact_with_names(c, contact_id)
-    if row is None:
-        raise RecordNotFound("contact")
-    return open_contact(row)
+    read = queries.contact_with_names
+    return open_contact(await records.read_record(current, "contact", read, contact_id))
 
 
 async def list_contacts(
