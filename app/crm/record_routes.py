@@ -86,7 +86,8 @@ def record_routes(p: RecordPages[NewF, EditF]) -> tuple[list[HTTPRouteHandler], 
     async def list_page(request: Req, current: Current) -> Response[str]:
         query = read_query(request, ListQuery)
         page = await p.list_page(current, query.q, query.sort, query.after, query.before)
-        ctx = list_context(p.base, page, query.q, query.sort, p.sorts)
+        ctx: Values = {"kind": p.kind, "plural": p.plural}
+        ctx |= list_context(p.base, page, query.q, query.sort, p.sorts)
         return render(request, p.template("list"), ctx, block="results")
 
     async def form_page(
