@@ -1,8 +1,9 @@
 """Keyset pagination, the one home of it: pages ordered by an indexed key, cursors that encode
 the edge row's key (opaque url-safe strings), a malformed cursor showing the first page.
 
-`keyset_page` serves every paged list (contacts, companies, deals, invoices, the notification
-feed, the My-data sections).
+`window_page` serves every paged list (contacts, companies, deals, invoices, the notification
+feed, the My-data sections): a `Window` (order, cursor, size) goes from the route to the query
+whole; `keyset_page` is the same with the window's parts given one by one.
 """
 
 from __future__ import annotations
@@ -31,6 +32,18 @@ class SortSpec:
     # "text" | "ts" | "date" | "uuid" | "int" | "decimal", to decode a cursor back to values
     kinds: tuple[str, ...]
     descending: bool = False
+
+
+@dataclass(frozen=True)
+class Window:
+    """Which page of a list is asked for: its order, the cursor it comes after or before (none:
+    the first page), and how many rows at the most. It travels whole from a list's route to
+    its query."""
+
+    spec: SortSpec
+    after: str | None = None
+    before: str | None = None
+    limit: int = 50
 
 
 @dataclass
@@ -100,7 +113,25 @@ async def keyset_page(
     before: str | None = None,
     limit: int = 50,
 ) -> Page:
-    """One page of `select ... from ... where ...` in `spec` order, after or before a cursor."""
+    """One page of `select ... from ... where ...` in `spec` order, after or before a cursor
+    (`window_page` with the window's parts given one by one)."""
+    window = Window(spec, after, before, limit)
+    return await window_page(
+        conn, window, select=select, from_sql=from_sql, where=where, params=params
+    )
+
+
+async def window_page(
+    conn: asyncpg.Connection,
+    window: Window,
+    *,
+    select: str,
+    from_sql: str,
+    where: list[str],
+    params: Params,
+) -> Page:
+    """One page of `select ... from ... where ...`: the one the `window` asks for."""
+    spec, after, before, limit = window.spec, window.after, window.before, window.limit
     backward = bool(before) and not after
     cursor = (
         decode_cursor((before if backward else after) or "", spec) if (after or before) else None

@@ -1,14 +1,20 @@
-"""Typed rows: a database row (a Piccolo dict or an asyncpg Record) as a msgspec Struct."""
+"""Typed rows: a database row (a Piccolo dict or an asyncpg Record) as a msgspec Struct; a new
+row inserted with what the database fills itself left to it."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import TypeAlias, TypeVar
+from typing import Any, TypeAlias, TypeVar
 
 import asyncpg
 import msgspec
+from piccolo.querystring import QueryString
+from piccolo.table import Table
 
 T = TypeVar("T")
+# A Piccolo insert names every column: this leaves one to the database (its default, the
+# transaction's now(), or a generated column's expression), as an SQL insert leaving it out.
+DEFAULT = QueryString("DEFAULT")
 Row: TypeAlias = Mapping[str, object] | asyncpg.Record
 
 
@@ -26,3 +32,21 @@ def rows_as(cls: type[T], rows: Iterable[Row]) -> list[T]:
 def maybe_row_as(cls: type[T], row: Row | None) -> T | None:
     """A row as `cls`, or None when there is none."""
     return None if row is None else row_as(cls, row)
+
+
+async def fetch_as(conn: asyncpg.Connection, cls: type[T], sql: str, *args: object) -> list[T]:
+    """The rows a query answers, as a list of `cls` in order."""
+    return rows_as(cls, await conn.fetch(sql, *args))
+
+
+async def fetch_one_as(conn: asyncpg.Connection, cls: type[T], sql: str, *args: object) -> T | None:
+    """The row a query answers as `cls`, or None when it answers none."""
+    return maybe_row_as(cls, await conn.fetchrow(sql, *args))
+
+
+async def insert_new(table: type[Table], **values: object) -> None:
+    """Insert one row of `table` with `values`; every column they do not name is left to the
+    database (DEFAULT), as an SQL insert leaving it out."""
+    row: dict[str, Any] = {c._meta.name: DEFAULT for c in table._meta.columns}
+    row.update(values)
+    await table.insert(table(**row))

@@ -6,6 +6,7 @@ the assignee hears of a new assignment at once and of a due activity through the
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -64,6 +65,19 @@ def _summary(verb: str, kind: str, title: str) -> str:
     return f"{verb} the {KIND_WORDS[kind]} “{title}”"
 
 
+async def _log(
+    current: Current,
+    subject_type: str,
+    subject_id: UUID,
+    summary: str,
+    changes: Mapping[str, Mapping[str, object]] | None = None,
+) -> None:
+    """The timeline entry, on the activity's record, of what the person acting did to it."""
+    await record_activity(
+        current.tenant_id, current.user_id, subject_type, subject_id, "task", summary, changes
+    )
+
+
 async def add_activity(
     current: Current, subject_type: str, subject_id: UUID, form: ActivityForm
 ) -> UUID:
@@ -94,12 +108,10 @@ async def add_activity(
             )
         )
         verb = "logged" if form.done else ("added" if form.kind == "task" else "planned")
-        await record_activity(
-            current.tenant_id,
-            current.user_id,
+        await _log(
+            current,
             subject_type,
             subject_id,
-            "task",
             _summary(verb, form.kind, form.title),
         )
         if form.assignee_id is not None and form.assignee_id != current.user_id and not form.done:
@@ -203,12 +215,10 @@ async def edit_activity(current: Current, activity_id: UUID, form: ActivityEdit)
                 subject_link(before["subject_type"], before["subject_id"]),
             )
         if changes:
-            await record_activity(
-                current.tenant_id,
-                current.user_id,
+            await _log(
+                current,
                 before["subject_type"],
                 before["subject_id"],
-                "task",
                 _summary("changed", form.kind, form.title)
                 + ": "
                 + ", ".join(k.removesuffix("_id").replace("_", " ") for k in changes),
@@ -227,12 +237,10 @@ async def delete_activity(current: Current, activity_id: UUID, version: int) -> 
                 before["subject_type"], before["subject_id"], "activity", before["version"]
             )
         await Task.delete().where(Task.id == activity_id)
-        await record_activity(
-            current.tenant_id,
-            current.user_id,
+        await _log(
+            current,
             before["subject_type"],
             before["subject_id"],
-            "task",
             _summary("deleted", before["kind"], before["title"]),
         )
     return subject_link(before["subject_type"], before["subject_id"])
@@ -249,12 +257,10 @@ async def set_done(current: Current, activity_id: UUID, done: bool) -> str:
         )
         if row is None:
             raise RecordNotFound("activity")
-        await record_activity(
-            current.tenant_id,
-            current.user_id,
+        await _log(
+            current,
             row["subject_type"],
             row["subject_id"],
-            "task",
             _summary("completed" if done else "reopened", row["kind"], row["title"]),
         )
     return subject_link(row["subject_type"], row["subject_id"])

@@ -14,7 +14,8 @@ import msgspec
 
 from app.core.db import connection
 from app.core.errors import EditConflict
-from app.crm.queries import DEFAULT, last_editor, timeline_rows
+from app.core.rows import insert_new
+from app.crm.queries import last_editor, timeline_rows
 from app.crm.tables import Activity
 
 SUBJECT_TYPES = ("contact", "company", "deal", "invoice")
@@ -71,18 +72,16 @@ async def record_activity(
         raise ValueError(f"unknown subject type {subject_type!r}")
     connection()  # a programming error outside the caller's transaction (RLS needs its tenant)
     activity_id = uuid.uuid4()
-    await Activity.insert(
-        Activity(
-            id=activity_id,
-            tenant_id=tenant_id,
-            subject_type=subject_type,
-            subject_id=subject_id,
-            actor_id=actor_id,
-            action=action[:50],
-            summary=summary[:500],
-            changes=msgspec.json.encode(changes or {}).decode(),
-            created_at=DEFAULT,
-        )
+    await insert_new(
+        Activity,
+        id=activity_id,
+        tenant_id=tenant_id,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        actor_id=actor_id,
+        action=action[:50],
+        summary=summary[:500],
+        changes=msgspec.json.encode(changes or {}).decode(),
     )
     return activity_id
 

@@ -10,13 +10,15 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
+from app.core.rows import fetch_as, fetch_one_as
+
 # when an activity is due, as one instant (a dated to-do: the start of its day, UTC); the
 # partial indexes of migrations/crm (tasks_open_by_subject, tasks_reminder_due) use it too
 DUE_KEY = "coalesce(t.due_at, t.due_date::timestamp at time zone 'UTC')"
 # the name of the record an activity is on, whatever its type
 SUBJECT_NAME = (
-    "coalesce(nullif(trim(ct.first_name || ' ' || ct.last_name), ''), co.name, d.title,"
-    " initcap(t.subject_type))"
+    "coalesce(nullif(coalesce(nullif(trim(ct.first_name || ' ' || ct.last_name), ''), co.name,"
+    " d.title, initcap(t.subject_type)), ''), '(no name)')"
 )
 SUBJECT_JOINS = (
     " left join contacts ct on t.subject_type = 'contact' and ct.id = t.subject_id"
@@ -28,18 +30,19 @@ ACTIVITY_SELECT = (
     " t.due_at, t.duration_minutes, t.outcome, t.participant_ids, t.notes_enc, t.assignee_id,"
     " u.name as assignee_name, t.done_at, t.version, t.created_at,"
     f" {SUBJECT_NAME} as subject_name,"
-    " coalesce((select array_agg(trim(p.first_name || ' ' || p.last_name) order by p.last_name,"
-    " p.first_name) from contacts p where p.id = any(t.participant_ids)), '{}') as participants,"
-    " t.done_at is null and (t.due_at < now() or t.due_date < current_date) as overdue"
+    " coalesce((select array_agg(p.name order by p.last_name, p.first_name) from (select"
+    " nullif(trim(first_name || ' ' || last_name), '') as name, first_name, last_name"
+    " from contacts where id = any(t.participant_ids)) p where p.name is not null), '{}')"
+    " as participants, coalesce(t.done_at is null"
+    " and (t.due_at < now() or t.due_date < current_date), false) as overdue"
     " from tasks t left join users u on u.id = t.assignee_id" + SUBJECT_JOINS
 )
 
 
-class ActivityRow(msgspec.Struct, frozen=True):
-    """An activity as the pages show it (`notes_enc` still sealed: app/crm/secure.py)."""
+class ActivityHead(msgspec.Struct, frozen=True):
+    """An activity's kind, title and due time, and the record it is on."""
 
     id: UUID
-    tenant_id: UUID
     subject_type: str
     subject_id: UUID
     subject_name: str
@@ -47,6 +50,12 @@ class ActivityRow(msgspec.Struct, frozen=True):
     title: str
     due_date: date | None
     due_at: datetime | None
+
+
+class ActivityRow(ActivityHead, frozen=True):
+    """An activity as the pages show it (`notes_enc` still sealed: app/crm/secure.py)."""
+
+    tenant_id: UUID
     duration_minutes: int | None
     outcome: str | None
     participant_ids: list[UUID]
@@ -60,42 +69,18 @@ class ActivityRow(msgspec.Struct, frozen=True):
     overdue: bool
 
 
-def activity_from_row(row: asyncpg.Record) -> ActivityRow:
-    return ActivityRow(
-        id=row["id"],
-        tenant_id=row["tenant_id"],
-        subject_type=row["subject_type"],
-        subject_id=row["subject_id"],
-        subject_name=row["subject_name"] or "(no name)",
-        kind=row["kind"],
-        title=row["title"],
-        due_date=row["due_date"],
-        due_at=row["due_at"],
-        duration_minutes=row["duration_minutes"],
-        outcome=row["outcome"],
-        participant_ids=list(row["participant_ids"]),
-        participants=[p for p in row["participants"] if p],
-        notes_enc=row["notes_enc"],
-        assignee_id=row["assignee_id"],
-        assignee_name=row["assignee_name"],
-        done_at=row["done_at"],
-        version=row["version"],
-        created_at=row["created_at"],
-        overdue=bool(row["overdue"]),
-    )
-
-
 async def fetch_activity(conn: asyncpg.Connection, activity_id: UUID) -> ActivityRow | None:
     """One activity of the current tenant (None: not there, or another tenant's)."""
-    row = await conn.fetchrow(ACTIVITY_SELECT + " where t.id = $1", activity_id)
-    return None if row is None else activity_from_row(row)
+    return await fetch_one_as(conn, ActivityRow, ACTIVITY_SELECT + " where t.id = $1", activity_id)
 
 
 async def record_activities(
     conn: asyncpg.Connection, subject_type: str, subject_id: UUID, limit: int = 200
 ) -> list[ActivityRow]:
     """A record's activities: open ones first, soonest due first; then logged ones, newest."""
-    rows = await conn.fetch(
+    return await fetch_as(
+        conn,
+        ActivityRow,
         ACTIVITY_SELECT + " where t.subject_type = $1 and t.subject_id = $2"
         f" order by t.done_at is not null, {DUE_KEY} nulls last, t.done_at desc, t.created_at"
         " limit $3",
@@ -103,7 +88,6 @@ async def record_activities(
         subject_id,
         limit,
     )
-    return [activity_from_row(r) for r in rows]
 
 
 async def agenda_page(
@@ -111,14 +95,15 @@ async def agenda_page(
 ) -> list[ActivityRow]:
     """Open activities (of `assignee_id`, or everyone's), overdue first, then by due time;
     undated ones last."""
-    rows = await conn.fetch(
+    return await fetch_as(
+        conn,
+        ActivityRow,
         ACTIVITY_SELECT + " where t.done_at is null and ($1::uuid is null or t.assignee_id = $1)"
         f" order by {DUE_KEY} nulls last, t.created_at, t.id limit $2 offset $3",
         assignee_id,
         limit,
         offset,
     )
-    return [activity_from_row(r) for r in rows]
 
 
 async def contacts_found(conn: asyncpg.Connection, contact_ids: list[UUID]) -> int:
@@ -128,17 +113,9 @@ async def contacts_found(conn: asyncpg.Connection, contact_ids: list[UUID]) -> i
     )
 
 
-class DueReminder(msgspec.Struct, frozen=True):
+class DueReminder(ActivityHead, frozen=True):
     """An activity whose reminder is being sent now, with whom to remind."""
 
-    id: UUID
-    subject_type: str
-    subject_id: UUID
-    subject_name: str
-    kind: str
-    title: str
-    due_date: date | None
-    due_at: datetime | None
     assignee_id: UUID
     assignee_name: str
     assignee_email: str
@@ -169,29 +146,14 @@ async def claim_due_reminders(
     )
     if not rows:
         return []
-    found = await conn.fetch(
+    return await fetch_as(
+        conn,
+        DueReminder,
         "select t.id, t.subject_type, t.subject_id, t.kind, t.title, t.due_date, t.due_at,"
         " t.assignee_id, u.name as assignee_name, u.email as assignee_email,"
-        f" u.time_zone as assignee_zone, {SUBJECT_NAME}"
+        f" coalesce(nullif(u.time_zone, ''), 'UTC') as assignee_zone, {SUBJECT_NAME}"
         " as subject_name from tasks t join users u on u.id = t.assignee_id"
         + SUBJECT_JOINS
         + f" where t.id = any($1::uuid[]) order by {DUE_KEY}, t.id",
         [r["id"] for r in rows],
     )
-    return [
-        DueReminder(
-            id=r["id"],
-            subject_type=r["subject_type"],
-            subject_id=r["subject_id"],
-            subject_name=r["subject_name"] or "(no name)",
-            kind=r["kind"],
-            title=r["title"],
-            due_date=r["due_date"],
-            due_at=r["due_at"],
-            assignee_id=r["assignee_id"],
-            assignee_name=r["assignee_name"],
-            assignee_email=r["assignee_email"],
-            assignee_zone=r["assignee_zone"] or "UTC",
-        )
-        for r in found
-    ]

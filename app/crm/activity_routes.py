@@ -17,7 +17,7 @@ from app.core.web import get_session, redirect, render
 from app.crm import activities, agenda
 from app.crm.activities import ActivityView
 from app.crm.common import members
-from app.crm.note_routes import check_type, record_page
+from app.crm.note_routes import read_record_form
 from app.crm.notes import contact_choices, subject_link
 from app.crm.schemas import (
     OUTCOMES,
@@ -34,9 +34,7 @@ async def activity_create(
     request: Req, current: Current, subject_type: str, subject_id: UUID
 ) -> Response[str]:
     """Plan or log an activity on a record (the record's page shows a refused form again)."""
-    check_type(subject_type)
-    page = partial(record_page, request, current, subject_type, subject_id, "task")
-    form = await read_form(request, ActivityForm, page=page)
+    form = await read_record_form(request, current, subject_type, subject_id, ActivityForm, "task")
     await activities.add_activity(current, subject_type, subject_id, form)
     word = "logged" if form.done else "added"
     get_session(request).flash("success", f"{form.kind.capitalize()} {word}.")

@@ -9,13 +9,13 @@ from uuid import UUID
 from app.accounts.schemas import Current
 from app.billing.limits import check_record_limit
 from app.core.db import tenant_transaction
-from app.core.errors import FormInvalid, RecordNotFound
+from app.core.errors import FormInvalid
 from app.core.forms.values import form_data
-from app.core.paging import Page, SortSpec
+from app.core.paging import Page, SortSpec, Window
+from app.core.rows import insert_new
 from app.crm import queries, records
 from app.crm.activity import field_diff, record_activity
 from app.crm.common import check_member, readable
-from app.crm.queries import DEFAULT
 from app.crm.schemas import CompanyEdit, CompanyForm
 from app.crm.tables import Company
 
@@ -38,17 +38,8 @@ async def create_company(current: Current, form: CompanyForm) -> UUID:
     async with tenant_transaction(current.tenant_id, current.user_id):
         await check_record_limit(current.tenant_id, "companies")  # plan limit (billing)
         await check_member(data["owner_id"], "owner_id", "an owner")
-        await Company.insert(
-            Company(
-                id=company_id,
-                tenant_id=current.tenant_id,
-                **{f: data[f] for f in FIELDS},
-                version=DEFAULT,
-                created_at=DEFAULT,
-                updated_at=DEFAULT,
-                sort_name=DEFAULT,
-            )
-        )
+        values = {f: data[f] for f in FIELDS}
+        await insert_new(Company, id=company_id, tenant_id=current.tenant_id, **values)
         await record_activity(
             current.tenant_id,
             current.user_id,
@@ -89,11 +80,7 @@ async def delete_company(current: Current, company_id: UUID, version: int) -> st
 
 
 async def get_company(current: Current, company_id: UUID) -> dict[str, Any]:
-    async with tenant_transaction(current.tenant_id, current.user_id) as c:
-        row = await queries.company_with_owner(c, company_id)
-    if row is None:
-        raise RecordNotFound("company")
-    return row
+    return await records.read_record(current, "company", queries.company_with_owner, company_id)
 
 
 async def list_companies(
@@ -104,11 +91,9 @@ async def list_companies(
     before: str | None = None,
     limit: int = 50,
 ) -> Page:
-    spec = SORTS.get(sort, SORTS["name"])
+    window = Window(SORTS.get(sort, SORTS["name"]), after, before, limit)
     async with tenant_transaction(current.tenant_id, current.user_id) as c:
-        return await queries.company_page(
-            c, current.tenant_id, q.strip()[:200], spec, after, before, limit
-        )
+        return await queries.company_page(c, current.tenant_id, q.strip()[:200], window)
 
 
 async def company_choices(current: Current, limit: int = 500) -> list[tuple[str, str]]:

@@ -8,30 +8,34 @@ from app.accounts.schemas import Current
 from app.core.forms import read_query
 from app.core.http_types import Req
 from app.crm import contacts
-from app.crm.common import member_options
 from app.crm.companies import company_choices
-from app.crm.record_routes import RecordPages, record_routes
+from app.crm.record_routes import RecordPages, Values, record_routes
 from app.crm.related import contact_deals
 from app.crm.schemas import ContactEdit, ContactForm, NewContactQuery
 
 
-async def _form_context(current: Current, shown: dict[str, object]) -> dict[str, object]:
-    return {
-        "companies": await company_choices(current),
-        "member_options": await member_options(current),
-    }
+class ContactPages(RecordPages[ContactForm, ContactEdit]):
+    """A contact's form offers the companies (a new one can start at one); its page lists its
+    deals; its name is first and last name."""
+
+    async def form_context(self, current: Current, shown: Values) -> Values:
+        return {
+            "companies": await company_choices(current),
+            **await super().form_context(current, shown),
+        }
+
+    def new_values(self, request: Req, current: Current) -> Values:
+        company = read_query(request, NewContactQuery).company
+        return {"company_id": str(company or ""), **super().new_values(request, current)}
+
+    async def related(self, current: Current, record_id: UUID) -> Values:
+        return {"deals": await contact_deals(current, record_id)}
+
+    def name_of(self, record: Values) -> str:
+        return contacts.full_name(record)
 
 
-def _new_values(request: Req, current: Current) -> dict[str, object]:
-    company = read_query(request, NewContactQuery).company
-    return {"company_id": str(company or ""), "owner_id": str(current.user_id)}
-
-
-async def _related(current: Current, contact_id: UUID) -> dict[str, object]:
-    return {"deals": await contact_deals(current, contact_id)}
-
-
-CONTACTS = RecordPages(
+CONTACTS = ContactPages(
     kind="contact",
     plural="contacts",
     fields=contacts.FIELDS,
@@ -43,10 +47,6 @@ CONTACTS = RecordPages(
     delete=contacts.delete_contact,
     form=ContactForm,
     edit_form=ContactEdit,
-    form_context=_form_context,
-    new_values=_new_values,
-    related=_related,
-    name_of=contacts.full_name,
     on_delete="Its notes and tasks are deleted too. The timeline keeps a record.",
 )
 

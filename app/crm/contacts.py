@@ -14,13 +14,13 @@ import asyncpg
 from app.accounts.schemas import Current
 from app.billing.limits import check_record_limit
 from app.core.db import tenant_transaction
-from app.core.errors import FormInvalid, RecordNotFound
+from app.core.errors import FormInvalid
 from app.core.forms.values import form_data
-from app.core.paging import Page, SortSpec
+from app.core.paging import Page, SortSpec, Window
+from app.core.rows import insert_new
 from app.crm import queries, records
 from app.crm.activity import field_diff, record_activity
 from app.crm.common import check_member, readable
-from app.crm.queries import DEFAULT
 from app.crm.schemas import UNKNOWN_COMPANY, ContactEdit, ContactForm
 from app.crm.secure import open_contact, redact_changes, seal_contact, search_indexes
 from app.crm.tables import Company, Contact
@@ -95,19 +95,8 @@ async def create_contact(current: Current, form: ContactForm) -> UUID:
             await check_member(data["owner_id"], "owner_id", "an owner")
             sealed = _stored(data, current.tenant_id, contact_id)
             stored: dict[str, Any] = dict(zip(STORED_COLUMNS, sealed, strict=True))
-            await Contact.insert(
-                Contact(
-                    id=contact_id,
-                    tenant_id=current.tenant_id,
-                    **stored,
-                    search_text=DEFAULT,  # set by the contacts_search_text trigger
-                    version=DEFAULT,
-                    created_at=DEFAULT,
-                    updated_at=DEFAULT,
-                    sort_last=DEFAULT,
-                    sort_first=DEFAULT,
-                )
-            )
+            # search_text: set by the contacts_search_text trigger, sort_*: generated
+            await insert_new(Contact, id=contact_id, tenant_id=current.tenant_id, **stored)
             await record_activity(
                 current.tenant_id,
                 current.user_id,
@@ -152,11 +141,8 @@ async def delete_contact(current: Current, contact_id: UUID, version: int) -> st
 
 
 async def get_contact(current: Current, contact_id: UUID) -> dict[str, Any]:
-    async with tenant_transaction(current.tenant_id, current.user_id) as c:
-        row = await queries.contact_with_names(c, contact_id)
-    if row is None:
-        raise RecordNotFound("contact")
-    return open_contact(row)
+    read = queries.contact_with_names
+    return open_contact(await records.read_record(current, "contact", read, contact_id))
 
 
 async def list_contacts(
@@ -168,12 +154,10 @@ async def list_contacts(
     limit: int = 50,
     company_id: UUID | None = None,
 ) -> Page:
-    spec = SORTS.get(sort, SORTS["name"])
+    window = Window(SORTS.get(sort, SORTS["name"]), after, before, limit)
     query = q.strip()[:200]
     indexes = search_indexes(query) if query else []
     async with tenant_transaction(current.tenant_id, current.user_id) as c:
-        page = await queries.contact_page(
-            c, current.tenant_id, query, indexes, company_id, spec, after, before, limit
-        )
+        page = await queries.contact_page(c, current.tenant_id, query, indexes, company_id, window)
     page.rows = [open_contact(row, current.tenant_id) for row in page.rows]
     return page

@@ -5,12 +5,17 @@ the import's ending. Ordinary reads and writes of crm_imports go through the Pic
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime
+from types import NoneType
+from typing import get_args, get_origin
 from uuid import UUID
 
 import asyncpg
 import msgspec
+
+from app.core.paging import Params
+from app.core.rows import fetch_as
 
 SEP = "\x1f"  # joins list fields for unnest (validated values never contain it)
 
@@ -34,7 +39,9 @@ async def recent_imports(
     conn: asyncpg.Connection, tenant_id: UUID, limit: int
 ) -> list[ImportSummary]:
     """The workspace's latest imports with who uploaded them, newest first."""
-    rows = await conn.fetch(
+    return await fetch_as(
+        conn,
+        ImportSummary,
         "select i.id, i.kind, i.filename, i.status, i.total_rows, i.rows_done, i.rows_ok,"
         " i.rows_failed, i.created_at, coalesce(u.name, 'Someone') as user_name"
         " from crm_imports i left join users u on u.id = i.user_id"
@@ -42,7 +49,6 @@ async def recent_imports(
         tenant_id,
         limit,
     )
-    return [ImportSummary(**r) for r in rows]
 
 
 class NewContact(msgspec.Struct, frozen=True):
@@ -71,8 +77,8 @@ class NewCompany(msgspec.Struct, frozen=True):
     address: str | None
 
 
-class FailedRow(msgspec.Struct, frozen=True):
-    """A refused row of an import batch, its cells already sealed to `id`."""
+class FailedRow(msgspec.Struct, frozen=True, rename={"sealed_cells": "raw"}):
+    """A refused row of an import batch, its cells already sealed to `id` (stored as `raw`)."""
 
     id: UUID
     row_number: int
@@ -135,68 +141,64 @@ async def insert_created_activities(
 async def insert_contacts(
     conn: asyncpg.Connection, tenant_id: UUID, owner_id: UUID | None, rows: list[NewContact]
 ) -> None:
-    """A batch of contacts in one statement (each list field joined by SEP for unnest)."""
-    await conn.execute(
-        "insert into contacts (id, tenant_id, owner_id, first_name, last_name, emails_enc,"
-        " emails_bidx, phones_enc, phones_bidx, title, company_id, tags)"
-        " select u.id, $1, $2, u.fn, u.ln, string_to_array(u.em, $3), string_to_array(u.emi, $3),"
-        " string_to_array(u.ph, $3), string_to_array(u.phi, $3), u.ti, u.co,"
-        " string_to_array(u.tg, $3)"
-        " from unnest($4::uuid[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],"
-        " $10::text[], $11::text[], $12::uuid[], $13::text[])"
-        " as u(id, fn, ln, em, emi, ph, phi, ti, co, tg)",
-        tenant_id,
-        owner_id,
-        SEP,
-        [r.id for r in rows],
-        [r.first_name for r in rows],
-        [r.last_name for r in rows],
-        [SEP.join(r.emails_enc) for r in rows],
-        [SEP.join(r.emails_bidx) for r in rows],
-        [SEP.join(r.phones_enc) for r in rows],
-        [SEP.join(r.phones_bidx) for r in rows],
-        [r.title for r in rows],
-        [r.company_id for r in rows],
-        [SEP.join(r.tags) for r in rows],
-    )
+    """A batch of contacts in one statement."""
+    await _insert_batch(conn, "contacts", {"tenant_id": tenant_id, "owner_id": owner_id}, rows)
 
 
 async def insert_companies(
     conn: asyncpg.Connection, tenant_id: UUID, owner_id: UUID | None, rows: list[NewCompany]
 ) -> None:
     """A batch of companies in one statement."""
-    await conn.execute(
-        "insert into companies (id, tenant_id, owner_id, name, domain, industry, size, address)"
-        " select u.id, $1, $2, u.name, u.domain, u.industry, u.size, u.address"
-        " from unnest($3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])"
-        " as u(id, name, domain, industry, size, address)",
-        tenant_id,
-        owner_id,
-        [r.id for r in rows],
-        [r.name for r in rows],
-        [r.domain for r in rows],
-        [r.industry for r in rows],
-        [r.size for r in rows],
-        [r.address for r in rows],
-    )
+    await _insert_batch(conn, "companies", {"tenant_id": tenant_id, "owner_id": owner_id}, rows)
 
 
 async def insert_failed_rows(
     conn: asyncpg.Connection, tenant_id: UUID, import_id: UUID, rows: list[FailedRow]
 ) -> None:
     """Keep a batch's refused rows for the error report (a row already kept stays as it is)."""
+    fixed = {"tenant_id": tenant_id, "import_id": import_id}
+    await _insert_batch(conn, "crm_import_errors", fixed, rows, " on conflict do nothing")
+
+
+def _sql_type(annotation: object) -> str:
+    """The SQL type of a batch Struct's field: uuid, text, int, or text[] (a list of str)."""
+    if get_origin(annotation) is list:
+        return "text[]"
+    [kind] = [a for a in get_args(annotation) if a is not NoneType] or [annotation]  # optional
+    return {UUID: "uuid", str: "text", int: "int"}[kind]
+
+
+async def _insert_batch(
+    conn: asyncpg.Connection,
+    table: str,
+    fixed: Mapping[str, object],
+    rows: Sequence[msgspec.Struct],
+    suffix: str = "",
+) -> None:
+    """Insert `rows` (Structs of one type, a field per column, named as it encodes) in one
+    statement through unnest(), each with the `fixed` columns too. A list field is sent joined
+    by SEP (unnest would flatten an array of arrays) and split back by the database."""
+    if not rows:
+        return
+    params = Params()
+    names, picks, arrays, aliases = list(fixed), [params.add(v) for v in fixed.values()], [], []
+    sep = ""  # its placeholder, once a list field needs it
+    for i, field in enumerate(msgspec.structs.fields(type(rows[0]))):
+        sql_type = _sql_type(field.type)
+        values = [getattr(r, field.name) for r in rows]
+        names.append(field.encode_name)
+        aliases.append(f"c{i}")
+        if sql_type == "text[]":
+            sep = sep or params.add(SEP)
+            picks.append(f"string_to_array(u.c{i}, {sep})")
+            arrays.append(f"{params.add([SEP.join(v) for v in values])}::text[]")
+        else:
+            picks.append(f"u.c{i}")
+            arrays.append(f"{params.add(values)}::{sql_type}[]")
     await conn.execute(
-        "insert into crm_import_errors (id, tenant_id, import_id, row_number, reason, raw)"
-        " select u.id, $1, $2, u.n, u.reason, string_to_array(u.raw, $3)"
-        " from unnest($4::uuid[], $5::int[], $6::text[], $7::text[]) as u(id, n, reason, raw)"
-        " on conflict do nothing",
-        tenant_id,
-        import_id,
-        SEP,
-        [r.id for r in rows],
-        [r.row_number for r in rows],
-        [r.reason for r in rows],
-        [SEP.join(r.sealed_cells) for r in rows],
+        f"insert into {table} ({', '.join(names)}) select {', '.join(picks)}"
+        f" from unnest({', '.join(arrays)}) as u({', '.join(aliases)}){suffix}",
+        *params.values,
     )
 
 

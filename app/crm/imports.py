@@ -24,10 +24,10 @@ from app.core.crypto import decrypt_list
 from app.core.db import tenant_transaction
 from app.core.errors import FormInvalid, RecordNotFound
 from app.core.lease import job_key, run_state, schedule
+from app.core.rows import insert_new
 from app.core.spreadsheet import safe_cell
 from app.crm import import_queries
 from app.crm.import_queries import ImportSummary
-from app.crm.queries import DEFAULT
 from app.crm.secure import import_error_binding
 from app.crm.tables import CrmImport, CrmImportError
 from app.settings import get_settings
@@ -180,21 +180,17 @@ async def start_import(current: Current, kind: str, filename: str, upload: Path)
     final.parent.mkdir(parents=True, exist_ok=True)
     os.replace(upload, final)
     async with tenant_transaction(current.tenant_id, current.user_id):
-        await CrmImport.insert(
-            CrmImport(
-                id=import_id,
-                tenant_id=current.tenant_id,
-                user_id=current.user_id,
-                kind=kind,
-                filename=(filename or "upload.csv")[:300],
-                encoding=encoding,
-                delimiter=delimiter,
-                headers=headers,
-                mapping=msgspec.json.encode(guess_mapping(kind, headers)).decode(),
-                status=DEFAULT,
-                created_at=DEFAULT,
-                updated_at=DEFAULT,
-            )
+        await insert_new(
+            CrmImport,
+            id=import_id,
+            tenant_id=current.tenant_id,
+            user_id=current.user_id,
+            kind=kind,
+            filename=(filename or "upload.csv")[:300],
+            encoding=encoding,
+            delimiter=delimiter,
+            headers=headers,
+            mapping=msgspec.json.encode(guess_mapping(kind, headers)).decode(),
         )
     return import_id
 

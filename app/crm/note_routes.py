@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from functools import partial
+from typing import TypeVar
 from uuid import UUID
 
 from litestar import Response, post
 
 from app.accounts.schemas import Current
 from app.core.errors import FormInvalid, RecordNotFound
-from app.core.forms import read_form
+from app.core.forms import Form, read_form
 from app.core.http_types import Req
 from app.core.web import get_session, redirect
 from app.crm import notes
@@ -18,6 +19,7 @@ from app.crm.company_routes import render_company
 from app.crm.contact_routes import render_contact
 from app.crm.schemas import NoteForm
 
+F = TypeVar("F", bound=Form)
 RecordPage = Callable[[Req, Current, UUID, dict[str, object]], Awaitable[Response[str]]]
 
 # subject type -> its record page; a higher domain with notes on its records (deals) adds its own
@@ -30,7 +32,7 @@ def register_record_page(subject_type: str, page: RecordPage) -> None:
     RECORD_PAGES[subject_type] = page
 
 
-async def record_page(
+async def _record_page(
     request: Req,
     current: Current,
     subject_type: str,
@@ -48,18 +50,22 @@ async def record_page(
     return await RECORD_PAGES[subject_type](request, current, subject_id, extra)
 
 
-def check_type(subject_type: str) -> None:
+async def read_record_form(
+    request: Req, current: Current, subject_type: str, subject_id: UUID, schema: type[F], form: str
+) -> F:
+    """The `form` ("note" or "task") posted on a record (404: no such kind of record); when it
+    is refused, the record's page shows it again with its messages."""
     if subject_type not in notes.SUBJECTS:
         raise RecordNotFound(subject_type)
+    page = partial(_record_page, request, current, subject_type, subject_id, form)
+    return await read_form(request, schema, page=page)
 
 
 @post("/records/{subject_type:str}/{subject_id:uuid}/notes")
 async def note_create(
     request: Req, current: Current, subject_type: str, subject_id: UUID
 ) -> Response[str]:
-    check_type(subject_type)
-    page = partial(record_page, request, current, subject_type, subject_id, "note")
-    form = await read_form(request, NoteForm, page=page)
+    form = await read_record_form(request, current, subject_type, subject_id, NoteForm, "note")
     await notes.add_note(current, subject_type, subject_id, form.body)
     get_session(request).flash("success", "Note added.")
     return redirect(request, notes.subject_link(subject_type, subject_id))

@@ -12,13 +12,9 @@ from uuid import UUID
 
 import asyncpg
 import msgspec
-from piccolo.querystring import QueryString
 
-from app.core.paging import Page, Params, SortSpec, keyset_page, like_pattern
-
-# A Piccolo insert names every column: this leaves one to the database (its default, the
-# transaction's now(), or a generated column's expression), as an SQL insert leaving it out.
-DEFAULT = QueryString("DEFAULT")
+from app.core.paging import Page, Params, Window, like_pattern, window_page
+from app.core.rows import fetch_as, row_as
 
 
 class Person(msgspec.Struct, frozen=True):
@@ -31,11 +27,12 @@ class Person(msgspec.Struct, frozen=True):
 
 async def workspace_members(conn: asyncpg.Connection) -> list[Person]:
     """People in the current workspace, by name."""
-    rows = await conn.fetch(
-        "select u.id, u.name, u.email from memberships m join users u on u.id = m.user_id"
-        " order by lower(u.name)"
+    return await fetch_as(
+        conn,
+        Person,
+        "select u.id as user_id, u.name, u.email from memberships m"
+        " join users u on u.id = m.user_id order by lower(u.name)",
     )
-    return [Person(r["id"], r["name"], r["email"]) for r in rows]
 
 
 # ---- record pages ------------------------------------------------------------------------
@@ -70,13 +67,7 @@ async def contact_with_names(
 
 
 async def company_page(
-    conn: asyncpg.Connection,
-    tenant_id: UUID,
-    query: str,
-    spec: SortSpec,
-    after: str | None,
-    before: str | None,
-    limit: int,
+    conn: asyncpg.Connection, tenant_id: UUID, query: str, window: Window
 ) -> Page:
     """One page of the company list, `query` matching name or domain."""
     params = Params()
@@ -84,16 +75,13 @@ async def company_page(
     if query:
         pattern = params.add(like_pattern(query))
         where.append(f"lower(c.name || ' ' || coalesce(c.domain, '')) like {pattern}")
-    return await keyset_page(
+    return await window_page(
         conn,
+        window,
         select="c.id, c.name, c.domain, c.industry, c.size, u.name as owner_name",
         from_sql="companies c left join users u on u.id = c.owner_id",
         where=where,
         params=params,
-        spec=spec,
-        after=after,
-        before=before,
-        limit=limit,
     )
 
 
@@ -103,10 +91,7 @@ async def contact_page(
     query: str,
     indexes: list[str],
     company_id: UUID | None,
-    spec: SortSpec,
-    after: str | None,
-    before: str | None,
-    limit: int,
+    window: Window,
 ) -> Page:
     """One page of the contact list (rows still sealed): names and title by substring, an
     exact email or phone number by its blind `indexes`, optionally one company's only."""
@@ -120,8 +105,9 @@ async def contact_page(
         )
     if company_id is not None:
         where.append(f"c.company_id = {params.add(company_id)}")
-    return await keyset_page(
+    return await window_page(
         conn,
+        window,
         select=(
             "c.id, c.first_name, c.last_name, c.emails_enc, c.phones_enc, c.title, c.tags,"
             " c.company_id, co.name as company_name, u.name as owner_name"
@@ -132,10 +118,6 @@ async def contact_page(
         ),
         where=where,
         params=params,
-        spec=spec,
-        after=after,
-        before=before,
-        limit=limit,
     )
 
 
@@ -164,49 +146,53 @@ class RelatedInvoice(msgspec.Struct, frozen=True):
     due_date: date
 
 
+RELATED_DEAL = "d.id, d.title, d.amount, d.currency, s.name as stage_name, s.kind as stage_kind"
+
+
 async def company_deals(
     conn: asyncpg.Connection, tenant_id: UUID, company_id: UUID, limit: int
 ) -> list[RelatedDeal]:
     """Deals of a company with their stage, newest first."""
-    rows = await conn.fetch(
-        "select d.id, d.title, d.amount, d.currency, s.name as stage_name, s.kind as stage_kind"
-        " from deals d left join stages s on s.id = d.stage_id"
+    return await fetch_as(
+        conn,
+        RelatedDeal,
+        f"select {RELATED_DEAL} from deals d left join stages s on s.id = d.stage_id"
         " where d.tenant_id = $1 and d.company_id = $2 order by d.created_at desc limit $3",
         tenant_id,
         company_id,
         limit,
     )
-    return [RelatedDeal(**r) for r in rows]
 
 
 async def contact_deals(
     conn: asyncpg.Connection, tenant_id: UUID, contact_id: UUID, limit: int
 ) -> list[RelatedDeal]:
     """Deals a contact takes part in, newest first."""
-    rows = await conn.fetch(
-        "select d.id, d.title, d.amount, d.currency, s.name as stage_name, s.kind as stage_kind"
-        " from deal_contacts dc join deals d on d.id = dc.deal_id"
+    return await fetch_as(
+        conn,
+        RelatedDeal,
+        f"select {RELATED_DEAL} from deal_contacts dc join deals d on d.id = dc.deal_id"
         " left join stages s on s.id = d.stage_id"
         " where dc.tenant_id = $1 and dc.contact_id = $2 order by d.created_at desc limit $3",
         tenant_id,
         contact_id,
         limit,
     )
-    return [RelatedDeal(**r) for r in rows]
 
 
 async def company_invoices(
     conn: asyncpg.Connection, tenant_id: UUID, company_id: UUID, limit: int
 ) -> list[RelatedInvoice]:
     """Invoices of a company, newest number first."""
-    rows = await conn.fetch(
+    return await fetch_as(
+        conn,
+        RelatedInvoice,
         "select id, number, status, currency, total, due_date from invoices"
         " where tenant_id = $1 and company_id = $2 order by number desc limit $3",
         tenant_id,
         company_id,
         limit,
     )
-    return [RelatedInvoice(**r) for r in rows]
 
 
 async def company_has_invoices(conn: asyncpg.Connection, company_id: UUID) -> bool:
@@ -234,7 +220,9 @@ async def timeline_rows(
     conn: asyncpg.Connection, subject_type: str, subject_id: UUID, limit: int
 ) -> list[TimelineRow]:
     """A record's timeline, newest first."""
-    rows = await conn.fetch(
+    return await fetch_as(
+        conn,
+        TimelineRow,
         "select a.created_at, coalesce(u.name, 'Someone') as actor, a.action, a.summary,"
         " a.changes::text as changes from activities a left join users u on u.id = a.actor_id"
         " where a.subject_type = $1 and a.subject_id = $2"
@@ -243,7 +231,6 @@ async def timeline_rows(
         subject_id,
         limit,
     )
-    return [TimelineRow(**r) for r in rows]
 
 
 async def last_editor(conn: asyncpg.Connection, subject_type: str, subject_id: UUID) -> str | None:
@@ -272,14 +259,15 @@ class DealTotal(msgspec.Struct, frozen=True):
 
 async def deal_totals(conn: asyncpg.Connection, won_since: date) -> list[DealTotal]:
     """Open deals and those won since `won_since`, per stage kind and currency, largest first."""
-    rows = await conn.fetch(
+    return await fetch_as(
+        conn,
+        DealTotal,
         "select s.kind, d.currency, count(*) as n, sum(d.amount) as total"
         " from deals d join stages s on s.id = d.stage_id"
         " where s.kind = 'open' or (s.kind = 'won' and d.updated_at >= $1)"
         " group by s.kind, d.currency order by total desc",
         won_since,
     )
-    return [DealTotal(**r) for r in rows]
 
 
 async def unpaid_invoice_counts(conn: asyncpg.Connection) -> tuple[int, int]:
@@ -302,13 +290,14 @@ class RecentActivity(msgspec.Struct, frozen=True):
 
 async def recent_activities(conn: asyncpg.Connection, limit: int) -> list[RecentActivity]:
     """The workspace's latest timeline entries with their actors' names."""
-    rows = await conn.fetch(
+    return await fetch_as(
+        conn,
+        RecentActivity,
         "select a.summary, a.created_at, a.subject_type, a.subject_id, u.name as actor"
         " from activities a left join users u on u.id = a.actor_id"
         " order by a.created_at desc limit $1",
         limit,
     )
-    return [RecentActivity(**r) for r in rows]
 
 
 class OnboardingState(msgspec.Struct, frozen=True):
@@ -337,7 +326,7 @@ async def onboarding_state(conn: asyncpg.Connection, user_id: UUID) -> Onboardin
         user_id,
     )
     assert row is not None  # a select without from always answers one row
-    return OnboardingState(**row)
+    return row_as(OnboardingState, row)
 
 
 # ---- erasure -----------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from app.core.forms.values import form_values
 from app.core.http_types import Req
 from app.core.paging import Page, SortSpec
 from app.core.web import get_session, redirect, render
+from app.crm.common import member_options
 from app.crm.notes import subject_panel
 from app.crm.schemas import ConfirmDelete, ListQuery
 from app.crm.web import confirm_delete_page, list_context
@@ -45,13 +46,25 @@ class RecordPages(Generic[NewF, EditF]):
     delete: Callable[[Current, UUID, int], Awaitable[str]]
     form: type[NewF]
     edit_form: type[EditF]
-    # the form's choices, given the values shown; the new form's values; the detail page's
-    # related lists; the record's name on the delete page and what deleting it does
-    form_context: Callable[[Current, Values], Awaitable[Values]]
-    new_values: Callable[[Req, Current], Values]
-    related: Callable[[Current, UUID], Awaitable[Values]]
-    name_of: Callable[[Values], str]
-    on_delete: str
+    on_delete: str  # what deleting a record does, said on the delete page
+
+    # what a kind's subclass overrides or extends where it differs
+
+    async def form_context(self, current: Current, shown: Values) -> Values:
+        """The form's choices, given the values shown: every record has an owner."""
+        return {"member_options": await member_options(current)}
+
+    def new_values(self, request: Req, current: Current) -> Values:
+        """The new form's values: whoever adds the record owns it."""
+        return {"owner_id": str(current.user_id)}
+
+    async def related(self, current: Current, record_id: UUID) -> Values:
+        """The detail page's lists of related records."""
+        return {}
+
+    def name_of(self, record: Values) -> str:
+        """The record's name on the delete page."""
+        return str(record["name"])
 
     @property
     def base(self) -> str:
@@ -73,7 +86,8 @@ def record_routes(p: RecordPages[NewF, EditF]) -> tuple[list[HTTPRouteHandler], 
     async def list_page(request: Req, current: Current) -> Response[str]:
         query = read_query(request, ListQuery)
         page = await p.list_page(current, query.q, query.sort, query.after, query.before)
-        ctx = list_context(p.base, page, query.q, query.sort, p.sorts)
+        ctx: Values = {"kind": p.kind, "plural": p.plural}
+        ctx |= list_context(p.base, page, query.q, query.sort, p.sorts)
         return render(request, p.template("list"), ctx, block="results")
 
     async def form_page(

@@ -4,20 +4,35 @@ delete with the record's notes and tasks. Call inside the caller's tenant transa
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
+import asyncpg
 from piccolo.columns import Column
 from piccolo.querystring import QueryString
 
 from app.accounts.schemas import Current
+from app.core.db import tenant_transaction
 from app.core.errors import RecordNotFound
 from app.crm.activity import edit_conflict, record_activity, stale_page
 from app.crm.common import readable
 from app.crm.tables import Company, Contact, Note, Task
 
 Record = type[Company] | type[Contact]
+ReadRecord = Callable[[asyncpg.Connection, UUID], Awaitable[dict[str, object] | None]]
+
+
+async def read_record(
+    current: Current, kind: str, read: ReadRecord, record_id: UUID
+) -> dict[str, Any]:
+    """The record as `read` gives it, in its own tenant transaction (RecordNotFound: not
+    there, or another tenant's)."""
+    async with tenant_transaction(current.tenant_id, current.user_id) as c:
+        row = await read(c, record_id)
+    if row is None:
+        raise RecordNotFound(kind)
+    return row
 
 
 async def locked_row(table: Record, kind: str, record_id: UUID) -> dict[str, object]:
