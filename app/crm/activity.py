@@ -14,6 +14,7 @@ import msgspec
 
 from app.core.db import connection
 from app.core.errors import EditConflict
+from app.core.events import RecordChanged, emit
 from app.crm.queries import DEFAULT, last_editor, timeline_rows
 from app.crm.tables import Activity
 
@@ -84,6 +85,9 @@ async def record_activity(
             created_at=DEFAULT,
         )
     )
+    plain = {k: {"from": v.get("from"), "to": v.get("to")} for k, v in (changes or {}).items()}
+    # webhooks (and any other subscriber) hear of it in this transaction
+    await emit(RecordChanged(tenant_id, subject_type, subject_id, action, actor_id, plain))
     return activity_id
 
 

@@ -1,0 +1,135 @@
+"""Sending deliveries: one arq job per delivery, retries with backoff for a day, one record's
+deliveries in order, and subscriptions that keep failing turned off (their admins alerted).
+
+A delivery is locked while it is sent and its outcome written in the same transaction, so two
+workers never send it twice. A delivery whose elder (same subscription, same record) is still
+pending waits: when the elder is delivered or given up, its job queues the next one. The sweep
+(every minute) queues pending deliveries whose job was lost.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+from app.core.crypto import all_tenant_ids
+from app.core.db import after_commit, tenant_transaction
+from app.security.alerts import raise_security_alert
+from app.settings import get_settings
+from app.webhooks import queries, sender
+from app.webhooks.outbox import enqueue_delivery
+from app.webhooks.schemas import (
+    DELIVERY_HEADER,
+    EVENT_HEADER,
+    SIGNATURE_HEADER,
+    signature_header,
+)
+from app.webhooks.secret import open_secret
+
+log = logging.getLogger("odex.webhooks")
+
+RETRY_FOR = timedelta(hours=24)  # a delivery is retried this long after it was made
+FIRST_RETRY_SECONDS = 15.0
+LONGEST_WAIT_SECONDS = 3600.0
+DISABLE_AFTER_FAILURES = 100  # consecutive failed attempts that turn a subscription off...
+DISABLE_AFTER_FAILING = timedelta(hours=24)  # ...or failing attempts, none good, this long
+KEEP_DAYS = 30  # finished deliveries (their bodies hold CRM data) are kept this long
+SWEEP_LATE_SECONDS = 60.0
+
+
+def retry_delay(attempts: int) -> float:
+    """Seconds before attempt `attempts + 1`: 15 s, 30 s, 1 min … at most an hour."""
+    return min(FIRST_RETRY_SECONDS * 2 ** max(attempts - 1, 0), LONGEST_WAIT_SECONDS)
+
+
+def allow_local_targets() -> bool:
+    """Loopback and private addresses, and plain http: only in dev (and the tests' receiver)."""
+    return get_settings().dev_features
+
+
+async def _give_up_on_hook(
+    tenant_id: UUID, hook_id: UUID, failing: queries.Failing, why: str
+) -> None:
+    """Turn the subscription off, fail its pending deliveries, alert the workspace's admins."""
+    async with tenant_transaction(tenant_id) as conn:
+        dropped = await queries.disable_hook(conn, tenant_id, hook_id, f"turned off: {why}")
+        details: dict[str, object] = {
+            "summary": f"{failing.url} ({why})",
+            "webhook_id": str(hook_id),
+            "deliveries_given_up": dropped,
+        }
+        await raise_security_alert(tenant_id, "webhook_disabled", failing.created_by, details)
+    log.warning("webhook %s of tenant %s turned off: %s", hook_id, tenant_id, why)
+
+
+async def deliver_webhook(ctx: object, tenant: str, delivery: str) -> str:
+    """Send one delivery (arq job); what happened: delivered, retry, failed, waiting or skip."""
+    tenant_id, delivery_id = UUID(tenant), UUID(delivery)
+    disable_why = ""
+    async with tenant_transaction(tenant_id) as conn:
+        sending = await queries.lock_pending(conn, tenant_id, delivery_id)
+        if sending is None:  # done, or being sent by another worker
+            return "skip"
+        if not sending.due or not sending.enabled:
+            return "skip"  # a later job (or re-enabling) sends it
+        if await queries.waits_for_earlier(conn, sending):
+            return "waiting"  # the elder's job queues this one when it is done
+        body = sending.payload.encode()
+        secret = open_secret(sending.secret_enc, tenant_id, sending.subscription_id)
+        stamp = int(time.time())
+        headers = {
+            SIGNATURE_HEADER: signature_header(secret, stamp, body),
+            EVENT_HEADER: sending.event,
+            DELIVERY_HEADER: str(sending.id),
+        }
+        outcome = await sender.post(sending.url, body, headers, allow_local=allow_local_targets())
+        attempts = sending.attempts + 1
+        expired = sending.created_at + RETRY_FOR <= datetime.now(UTC)
+        if outcome.ok:
+            status, wait = "delivered", 0.0
+            await queries.hook_succeeded(conn, tenant_id, sending.subscription_id)
+        else:
+            wait = retry_delay(attempts)
+            status = "failed" if expired else "pending"
+            failing = await queries.hook_failed(conn, tenant_id, sending.subscription_id)
+            if failing.consecutive_failures >= DISABLE_AFTER_FAILURES:
+                disable_why = f"{failing.consecutive_failures} failed deliveries in a row"
+            elif failing.failing_for_seconds >= DISABLE_AFTER_FAILING.total_seconds():
+                disable_why = "every delivery failed for 24 hours"
+        await queries.record_attempt(
+            conn,
+            delivery_id,
+            status,
+            outcome.status,
+            outcome.latency_ms,
+            outcome.excerpt,
+            outcome.error,
+            wait,
+        )
+        if status == "pending":
+            after_commit(lambda: enqueue_delivery(tenant_id, delivery_id, wait))
+        else:  # done with: the record's next delivery may go now
+            following = await queries.next_in_chain(
+                conn, tenant_id, sending.subscription_id, sending.order_key
+            )
+            if following is not None:
+                after_commit(lambda: enqueue_delivery(tenant_id, following))
+    if disable_why:
+        await _give_up_on_hook(tenant_id, sending.subscription_id, failing, disable_why)
+    return status
+
+
+async def sweep_webhooks(ctx: object = None) -> int:
+    """Cron (every minute): queue pending deliveries whose job was lost, and forget finished
+    deliveries after KEEP_DAYS; returns how many were queued."""
+    queued = 0
+    for tenant_id in await all_tenant_ids():
+        async with tenant_transaction(tenant_id) as conn:
+            due = await queries.due_deliveries(conn, tenant_id, SWEEP_LATE_SECONDS)
+            await queries.forget_old(conn, tenant_id, KEEP_DAYS)
+        for delivery_id in due:
+            await enqueue_delivery(tenant_id, delivery_id)
+        queued += len(due)
+    return queued
