@@ -11,6 +11,7 @@ from app.core.datamap import (
     tenant_table,
 )
 from app.core.db import tenant_transaction
+from app.webhooks.jobs import forget_old_deliveries
 
 OWNER = "webhooks"
 
@@ -66,5 +67,6 @@ register(
         text_columns=("payload", "response_excerpt"),
         erase=_erase_deliveries,
         forget_user=_forget_user,
+        expire=forget_old_deliveries,
     )
 )

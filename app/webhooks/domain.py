@@ -14,8 +14,8 @@ DOMAIN = Domain(
     name="webhooks",
     routes=routes.ROUTES,
     jobs=(deliver_webhook,),
-    # lost enqueues are queued again, old finished deliveries forgotten (app/webhooks/jobs.py)
-    crons=(cron(sweep_webhooks, second={30}, run_at_startup=True, timeout=120),),
+    # retries that are due and first attempts whose job was lost (app/webhooks/jobs.py)
+    crons=(cron(sweep_webhooks, second={0, 15, 30, 45}, run_at_startup=True, timeout=60),),
     subscriptions=(
         Subscription(RecordChanged, on_record_changed),
         Subscription(MemberJoined, on_member_joined),

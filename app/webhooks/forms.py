@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from app.core.forms import Form, Integer, Text
+from app.core.forms import Form, Integer, Text, Version
 from app.core.forms.fields import Rule
 from app.core.forms.text import Invalid, storable
 from app.webhooks.schemas import EVENTS
@@ -42,3 +42,7 @@ class WebhookForm(Form):
 
 class LogQuery(Form):
     before: Annotated[int | None, Integer("the page", 1, 999_999_999_999, lenient=True)] = None
+
+
+class DeleteForm(Form):
+    version: Annotated[int, Version()]

@@ -1,10 +1,13 @@
-"""Sending deliveries: one arq job per delivery, retries with backoff for a day, one record's
-deliveries in order, and subscriptions that keep failing turned off (their admins alerted).
+"""Sending deliveries: an arq job per delivery attempt, retries with backoff for a day, one
+record's deliveries in order, and subscriptions that keep failing turned off (their admins
+alerted).
 
 A delivery is locked while it is sent and its outcome written in the same transaction, so two
 workers never send it twice. A delivery whose elder (same subscription, same record) is still
-pending waits: when the elder is delivered or given up, its job queues the next one. The sweep
-(every minute) queues pending deliveries whose job was lost.
+pending waits: when the elder is delivered or given up, its job queues the next one. A failed
+attempt sets the time of the next; the sweep (every 15 s, one query for every workspace)
+queues the deliveries that are due, and the first attempts whose job was lost. Retries are
+never parked in arq as deferred jobs: the database is the one schedule.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from app.core.crypto import all_tenant_ids
-from app.core.db import after_commit, tenant_transaction
+from app.core.db import after_commit, global_transaction, tenant_transaction
 from app.security.alerts import raise_security_alert
 from app.settings import get_settings
 from app.webhooks import queries, sender
@@ -36,7 +39,8 @@ LONGEST_WAIT_SECONDS = 3600.0
 DISABLE_AFTER_FAILURES = 100  # consecutive failed attempts that turn a subscription off...
 DISABLE_AFTER_FAILING = timedelta(hours=24)  # ...or failing attempts, none good, this long
 KEEP_DAYS = 30  # finished deliveries (their bodies hold CRM data) are kept this long
-SWEEP_LATE_SECONDS = 60.0
+SWEEP_BATCH = 1000
+OFF = "the webhook was turned off"
 
 
 def retry_delay(attempts: int) -> float:
@@ -54,11 +58,11 @@ async def _give_up_on_hook(
 ) -> None:
     """Turn the subscription off, fail its pending deliveries, alert the workspace's admins."""
     async with tenant_transaction(tenant_id) as conn:
-        dropped = await queries.disable_hook(conn, tenant_id, hook_id, f"turned off: {why}")
+        done = await queries.disable_hook(conn, tenant_id, hook_id, f"turned off: {why}")
         details: dict[str, object] = {
             "summary": f"{failing.url} ({why})",
             "webhook_id": str(hook_id),
-            "deliveries_given_up": dropped,
+            "deliveries_given_up": done[1] if done else 0,
         }
         await raise_security_alert(tenant_id, "webhook_disabled", failing.created_by, details)
     log.warning("webhook %s of tenant %s turned off: %s", hook_id, tenant_id, why)
@@ -70,10 +74,13 @@ async def deliver_webhook(ctx: object, tenant: str, delivery: str) -> str:
     disable_why = ""
     async with tenant_transaction(tenant_id) as conn:
         sending = await queries.lock_pending(conn, tenant_id, delivery_id)
-        if sending is None:  # done, or being sent by another worker
+        if sending is None:  # done (another worker sent it, or gave it up)
             return "skip"
-        if not sending.due or not sending.enabled:
-            return "skip"  # a later job (or re-enabling) sends it
+        if not sending.due:
+            return "skip"  # an early or repeated job: the sweep queues it when it is due
+        if not sending.enabled:  # turned off since: given up, like the rest of its queue
+            await queries.record_attempt(conn, delivery_id, "failed", None, 0, "", OFF, 0)
+            return "failed"
         if await queries.waits_for_earlier(conn, sending):
             return "waiting"  # the elder's job queues this one when it is done
         body = sending.payload.encode()
@@ -108,9 +115,7 @@ async def deliver_webhook(ctx: object, tenant: str, delivery: str) -> str:
             outcome.error,
             wait,
         )
-        if status == "pending":
-            after_commit(lambda: enqueue_delivery(tenant_id, delivery_id, wait))
-        else:  # done with: the record's next delivery may go now
+        if status != "pending":  # done with: the record's next delivery may go now
             following = await queries.next_in_chain(
                 conn, tenant_id, sending.subscription_id, sending.order_key
             )
@@ -122,14 +127,20 @@ async def deliver_webhook(ctx: object, tenant: str, delivery: str) -> str:
 
 
 async def sweep_webhooks(ctx: object = None) -> int:
-    """Cron (every minute): queue pending deliveries whose job was lost, and forget finished
-    deliveries after KEEP_DAYS; returns how many were queued."""
-    queued = 0
+    """Cron (every 15 s): queue the deliveries that are due (retries, and first attempts whose
+    job was lost); returns how many."""
+    async with global_transaction() as conn:
+        due = await queries.due_everywhere(conn, SWEEP_BATCH)
+    for tenant_id, delivery_id in due:
+        await enqueue_delivery(tenant_id, delivery_id)
+    return len(due)
+
+
+async def forget_old_deliveries() -> int:
+    """The daily retention sweep (the data map's `expire`): finished deliveries older than
+    KEEP_DAYS go, workspace by workspace; how many."""
+    forgotten = 0
     for tenant_id in await all_tenant_ids():
         async with tenant_transaction(tenant_id) as conn:
-            due = await queries.due_deliveries(conn, tenant_id, SWEEP_LATE_SECONDS)
-            await queries.forget_old(conn, tenant_id, KEEP_DAYS)
-        for delivery_id in due:
-            await enqueue_delivery(tenant_id, delivery_id)
-        queued += len(due)
-    return queued
+            forgotten += await queries.forget_old(conn, tenant_id, KEEP_DAYS)
+    return forgotten

@@ -42,7 +42,7 @@ _SHAPES: dict[str, type[ContactData | CompanyData | DealData | InvoiceData]] = {
 }
 
 
-async def enqueue_delivery(tenant_id: UUID, delivery_id: UUID, defer_seconds: float = 0) -> None:
+async def enqueue_delivery(tenant_id: UUID, delivery_id: UUID) -> None:
     """Queue one delivery's job now (call after commit); a lost enqueue is left to the sweep."""
     try:
         await queue().enqueue_job(
@@ -50,7 +50,6 @@ async def enqueue_delivery(tenant_id: UUID, delivery_id: UUID, defer_seconds: fl
             str(tenant_id),
             str(delivery_id),
             _job_id=f"webhook:{delivery_id}:{time.time_ns()}",
-            _defer_by=defer_seconds or None,
         )
     except BACKEND_DOWN as exc:
         log.warning("webhook delivery %s left for the sweep (%s)", delivery_id, exc)

@@ -146,7 +146,8 @@ async def insert_delivery(
 async def lock_pending(
     conn: asyncpg.Connection, tenant_id: UUID, delivery_id: UUID
 ) -> Sending | None:
-    """The delivery, locked (skipped when another worker holds it), if still pending."""
+    """The delivery, locked, if still pending (a second job for it waits for the first, then
+    finds it done)."""
     row = await conn.fetchrow(
         "select d.id, d.tenant_id, d.subscription_id, d.seq, d.event, d.order_key, d.payload,"
         " d.attempts, d.next_attempt_at, d.created_at, s.url, s.secret_enc, s.enabled,"
@@ -154,7 +155,7 @@ async def lock_pending(
         " from webhook_deliveries d join webhook_subscriptions s"
         " on s.id = d.subscription_id and s.tenant_id = d.tenant_id"
         " where d.tenant_id = $1 and d.id = $2 and d.status = 'pending'"
-        " for update of d skip locked",
+        " for update of d",
         tenant_id,
         delivery_id,
     )
@@ -246,16 +247,21 @@ async def hook_failed(conn: asyncpg.Connection, tenant_id: UUID, hook_id: UUID) 
     return msgspec.convert(dict(row), Failing)
 
 
-async def disable_hook(conn: asyncpg.Connection, tenant_id: UUID, hook_id: UUID, why: str) -> int:
-    """Turn the subscription off and give up its pending deliveries; how many were pending."""
-    await conn.execute(
+async def disable_hook(
+    conn: asyncpg.Connection, tenant_id: UUID, hook_id: UUID, why: str
+) -> tuple[str, int] | None:
+    """Turn the subscription off and give up its pending deliveries: its url and how many
+    were pending, or None when there is no such subscription."""
+    url = await conn.fetchval(
         "update webhook_subscriptions set enabled = false, disabled_at = now(),"
         " disabled_reason = $3, updated_at = now(), version = version + 1"
-        " where tenant_id = $1 and id = $2",
+        " where tenant_id = $1 and id = $2 returning url",
         tenant_id,
         hook_id,
         why[:500],
     )
+    if url is None:
+        return None
     status = await conn.execute(
         "update webhook_deliveries set status = 'failed', finished_at = now(),"
         " error = coalesce(error, '') || ' (subscription turned off)'"
@@ -263,39 +269,28 @@ async def disable_hook(conn: asyncpg.Connection, tenant_id: UUID, hook_id: UUID,
         tenant_id,
         hook_id,
     )
-    return int(status.split()[-1])
+    return str(url), int(status.split()[-1])
 
 
-async def set_hook_enabled(
-    conn: asyncpg.Connection, tenant_id: UUID, hook_id: UUID, enabled: bool
-) -> str | None:
-    """Turn a subscription on (its failure streak starts again) or off; its url, or None."""
+async def enable_hook(conn: asyncpg.Connection, tenant_id: UUID, hook_id: UUID) -> str | None:
+    """Turn a subscription on again (its failure streak starts over); its url, or None."""
     return await conn.fetchval(
-        "update webhook_subscriptions set enabled = $3, consecutive_failures = 0,"
-        " failing_since = null, version = version + 1, updated_at = now(),"
-        " disabled_at = case when $3 then null else now() end,"
-        " disabled_reason = case when $3 then null else 'turned off by an admin' end"
-        " where tenant_id = $1 and id = $2 returning url",
+        "update webhook_subscriptions set enabled = true, consecutive_failures = 0,"
+        " failing_since = null, disabled_at = null, disabled_reason = null,"
+        " version = version + 1, updated_at = now() where tenant_id = $1 and id = $2"
+        " returning url",
         tenant_id,
         hook_id,
-        enabled,
     )
 
 
-async def due_deliveries(
-    conn: asyncpg.Connection, tenant_id: UUID, late_seconds: float
-) -> list[UUID]:
-    """Pending deliveries due for longer than `late_seconds`: their job was lost (a crash
-    between commit and enqueue, Valkey away), so the sweep queues them again."""
+async def due_everywhere(conn: asyncpg.Connection, limit: int) -> list[tuple[UUID, UUID]]:
+    """(tenant, delivery) of pending deliveries due now in every workspace, elders first
+    (odex_private.due_webhook_deliveries: ids only; a first attempt counts after a minute)."""
     rows = await conn.fetch(
-        "select d.id from webhook_deliveries d join webhook_subscriptions s"
-        " on s.id = d.subscription_id and s.tenant_id = d.tenant_id and s.enabled"
-        " where d.tenant_id = $1 and d.status = 'pending'"
-        " and d.next_attempt_at < now() - make_interval(secs => $2) order by d.seq limit 500",
-        tenant_id,
-        late_seconds,
+        "select tenant_id, delivery_id from odex_private.due_webhook_deliveries($1)", limit
     )
-    return [r["id"] for r in rows]
+    return [(r["tenant_id"], r["delivery_id"]) for r in rows]
 
 
 async def deliveries(

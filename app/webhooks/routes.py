@@ -17,7 +17,7 @@ from app.core.forms import read_form, read_query
 from app.core.http_types import Req
 from app.core.web import get_session, redirect, render
 from app.webhooks import services
-from app.webhooks.forms import LogQuery, WebhookForm
+from app.webhooks.forms import DeleteForm, LogQuery, WebhookForm
 from app.webhooks.schemas import EVENTS, SIGNATURE_HEADER
 
 BASE = "/settings/webhooks"
@@ -79,6 +79,11 @@ async def _log_page(request: Req, current: Current, hook_id: UUID) -> Response[s
     return render(request, "webhooks/webhook.html", ctx, block="log")
 
 
+async def _refused_delete(request: Req, current: Current, refused: FormInvalid) -> Response[str]:
+    """A delete from a stale or broken form: back to the list, saying why (422)."""
+    return await _list_page(request, current, errors=refused.beside(), status=422)
+
+
 @get(BASE + "/{hook_id:uuid}")
 async def webhook_log(request: Req, current: Current, hook_id: UUID) -> Response[str]:
     return await _log_page(request, current, hook_id)
@@ -100,7 +105,8 @@ async def webhook_disable(request: Req, current: Current, hook_id: UUID) -> Resp
 
 @post(BASE + "/{hook_id:uuid}/delete")
 async def webhook_delete(request: Req, current: Current, hook_id: UUID) -> Response[str]:
-    await services.delete_hook(current, hook_id)
+    form = await read_form(request, DeleteForm, page=partial(_refused_delete, request, current))
+    await services.delete_hook(current, hook_id, form.version)
     get_session(request).flash("success", "The webhook and its delivery log are deleted.")
     return redirect(request, BASE)
 

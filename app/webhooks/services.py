@@ -23,6 +23,8 @@ from app.webhooks.tables import WebhookSubscription
 
 MAX_HOOKS = 20  # per workspace
 LOG_PAGE = 25
+TURNED_OFF = "turned off by an admin"
+STALE = "This webhook changed since the page was opened. Look at it again, then delete it."
 
 
 def _require_admin(current: Current) -> None:
@@ -92,11 +94,16 @@ async def create_hook(current: Current, form: WebhookForm) -> Created:
     return Created(hook_id, secret)
 
 
-async def set_enabled(current: Current, hook_id: UUID, enabled: bool) -> Hook:
-    """Turn a subscription on (its failure count starts again) or off."""
+async def set_enabled(current: Current, hook_id: UUID, enabled: bool) -> None:
+    """Turn a subscription on (its failure streak starts over) or off (its pending deliveries
+    are given up: they can be sent again from the log)."""
     _require_admin(current)
     async with tenant_transaction(current.tenant_id, current.user_id) as conn:
-        url = await queries.set_hook_enabled(conn, current.tenant_id, hook_id, enabled)
+        if enabled:
+            url = await queries.enable_hook(conn, current.tenant_id, hook_id)
+        else:
+            off = await queries.disable_hook(conn, current.tenant_id, hook_id, TURNED_OFF)
+            url = off[0] if off else None
         if url is None:
             raise RecordNotFound("webhook")
         await record_audit(
@@ -106,23 +113,19 @@ async def set_enabled(current: Current, hook_id: UUID, enabled: bool) -> Hook:
             url,
             actor_label=_label(current),
         )
-        found = await queries.hook(conn, current.tenant_id, hook_id)
-        if enabled:  # what waited while it was off goes now
-            for delivery_id in await queries.due_deliveries(conn, current.tenant_id, 0):
-                enqueue_after_commit(current.tenant_id, delivery_id)
-    assert found is not None
-    return found
 
 
-async def delete_hook(current: Current, hook_id: UUID) -> None:
-    """Delete a subscription with its delivery log."""
+async def delete_hook(current: Current, hook_id: UUID, version: int) -> None:
+    """Delete a subscription with its delivery log (as the page showed it: `version`)."""
     _require_admin(current)
     async with tenant_transaction(current.tenant_id, current.user_id):
         gone = await (
             WebhookSubscription.delete()
-            .where(WebhookSubscription.id == hook_id)
+            .where((WebhookSubscription.id == hook_id) & (WebhookSubscription.version == version))
             .returning(WebhookSubscription.url)
         )
+        if not gone and await WebhookSubscription.exists().where(WebhookSubscription.id == hook_id):
+            raise FormInvalid({"form": STALE})
         if not gone:
             raise RecordNotFound("webhook")
         await record_audit(

@@ -58,9 +58,33 @@ create table webhook_deliveries (
 create index webhook_deliveries_log on webhook_deliveries (tenant_id, subscription_id, seq desc);
 create index webhook_deliveries_chain on webhook_deliveries
     (tenant_id, subscription_id, order_key, seq) where status = 'pending';
-create index webhook_deliveries_due on webhook_deliveries
-    (tenant_id, next_attempt_at) where status = 'pending';
+-- the sweep's: pending deliveries are few (delivered or given up within a day)
+create index webhook_deliveries_due on webhook_deliveries (next_attempt_at)
+    where status = 'pending';
 create index webhook_deliveries_age on webhook_deliveries (tenant_id, created_at);
+
+-- The sweep (every 15 s, app/webhooks/jobs.py) queues the pending deliveries that are due, in
+-- every workspace at once: a tiny SECURITY DEFINER function returning ids only (like
+-- odex_private.tenant_ids). FORCE ROW LEVEL SECURITY binds its owner too, hence the owner-only
+-- read policy, limited to pending rows. A first attempt counts as lost after a minute (its
+-- job is queued at commit); a delivery whose elder for the same record is pending waits.
+create policy platform_owner_reads_pending on webhook_deliveries for select to odex_owner
+    using (status = 'pending');
+create or replace function odex_private.due_webhook_deliveries(max_rows integer)
+    returns table (tenant_id uuid, delivery_id uuid)
+    language sql stable security definer set search_path = ''
+    as $$
+    select d.tenant_id, d.id from public.webhook_deliveries d
+     where d.status = 'pending'
+       and d.next_attempt_at < now() - case when d.attempts = 0
+           then interval '60 seconds' else interval '0 seconds' end
+       and not exists (select 1 from public.webhook_deliveries e
+            where e.tenant_id = d.tenant_id and e.subscription_id = d.subscription_id
+              and e.order_key = d.order_key and e.status = 'pending' and e.seq < d.seq)
+     order by d.next_attempt_at limit max_rows
+    $$;
+revoke all on function odex_private.due_webhook_deliveries(integer) from public;
+grant execute on function odex_private.due_webhook_deliveries(integer) to odex_app;
 """
     + tenant_rls("webhook_subscriptions")
     + tenant_rls("webhook_deliveries")
