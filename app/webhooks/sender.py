@@ -179,16 +179,23 @@ async def _exchange(target: Target, body: bytes, headers: dict[str, str]) -> tup
 
 
 async def post(url: str, body: bytes, headers: dict[str, str], *, allow_local: bool) -> Outcome:
-    """POST `body` to `url` once; never raises for the target's faults (the Outcome says)."""
+    """Check and resolve `url`, then POST `body` to the address it resolved to, once; never
+    raises for the target's faults (the Outcome says)."""
+    started = time.monotonic()
+    try:
+        target = await resolve(url, allow_local=allow_local)
+    except TargetRefused as exc:
+        return Outcome(None, int((time.monotonic() - started) * 1000), error=str(exc))
+    return await send(target, body, headers)
+
+
+async def send(target: Target, body: bytes, headers: dict[str, str]) -> Outcome:
+    """POST to a checked Target: connect to its address, name it by its host."""
     started = time.monotonic()
 
     def took() -> int:
         return int((time.monotonic() - started) * 1000)
 
-    try:
-        target = await resolve(url, allow_local=allow_local)
-    except TargetRefused as exc:
-        return Outcome(None, took(), error=str(exc))
     try:
         async with asyncio.timeout(TOTAL_SECONDS):
             status, excerpt = await _exchange(target, body, headers)
