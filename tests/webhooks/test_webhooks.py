@@ -19,10 +19,13 @@ from app.core.db import tenant_transaction
 from app.core.forms import parse
 from app.crm import contacts
 from app.crm.schemas import ContactEdit, ContactForm
+from app.deals.moves import move_deal
+from app.invoices.services import change_status
 from app.webhooks import jobs, sender
 from app.webhooks.schemas import verify
 from tests.deals.helpers import add_colleague, current_of
 from tests.helpers import Account, BrowserClient, Mailbox, browser_client, run_jobs
+from tests.privacy.seed import seed_crm
 from tests.security.helpers import add_member
 from tests.webhooks.receiver import Receiver
 
@@ -349,16 +352,34 @@ async def test_members_cannot_see_or_manage_webhooks(
         assert (await client.get(f"/settings/webhooks/{hook_id}")).status_code == 200
 
 
-async def test_member_joined_and_deal_events_are_delivered(
+async def test_member_joined_deal_moved_and_invoice_paid_are_delivered(
     client_a: BrowserClient, tenant_a: Account, receiver: Receiver, mailbox: Mailbox
 ) -> None:
-    await subscribe(client_a, receiver.url, ["member.joined"])
+    await subscribe(client_a, receiver.url, ["member.joined", "deal.moved", "invoice.paid"])
     colleague = await add_colleague(tenant_a, mailbox)
+    seeded = await seed_crm(tenant_a.tenant_id, tenant_a.user_id, "hooks")
+    won = uuid.uuid4()
+    async with tenant_transaction(tenant_a.tenant_id) as conn:
+        await conn.execute(
+            "insert into stages (id, tenant_id, pipeline_id, name, position)"
+            " values ($1, $2, $3, 'Won', 1)",
+            won,
+            tenant_a.tenant_id,
+            seeded["pipeline"],
+        )
+    current = await current_of(tenant_a)
+    await move_deal(current, seeded["deal"], won, 1)
+    await change_status(current, seeded["invoice"], "sent", 1)  # not chosen: not sent
+    await change_status(current, seeded["invoice"], "paid", 2)
     await drain(tenant_a)
     bodies = [json.loads(r.body) for r in receiver.received]
-    assert [b["type"] for b in bodies] == ["member.joined"]
-    assert bodies[0]["data"] == {
+    assert [b["type"] for b in bodies] == ["member.joined", "deal.moved", "invoice.paid"]
+    joined, moved, paid = bodies
+    assert joined["data"] == {
         "object": "member",
         "user_id": str(colleague.user_id),
         "role": "member",
     }
+    assert moved["data"]["stage_name"] == "Won" and moved["data"]["amount"] == "1200.00"
+    assert paid["data"]["status"] == "paid" and paid["data"]["paid_at"]
+    assert "notes" not in paid["data"]  # only the fields the event's shape names
