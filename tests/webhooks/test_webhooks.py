@@ -383,3 +383,32 @@ async def test_member_joined_deal_moved_and_invoice_paid_are_delivered(
     assert moved["data"]["stage_name"] == "Won" and moved["data"]["amount"] == "1200.00"
     assert paid["data"]["status"] == "paid" and paid["data"]["paid_at"]
     assert "notes" not in paid["data"]  # only the fields the event's shape names
+
+
+async def test_the_sweep_queues_what_is_due_in_every_workspace_but_not_what_waits(
+    client_a: BrowserClient, tenant_a: Account, receiver: Receiver
+) -> None:
+    from app.core.db import global_transaction
+    from app.webhooks import queries
+
+    await subscribe(client_a, receiver.url)
+    await receiver.stop()
+    contact_id = await new_contact(tenant_a)
+    await rename(tenant_a, contact_id, "Augusta", 1)
+    first, second = await deliveries(tenant_a)
+    async with global_transaction() as conn:
+        due = await queries.due_everywhere(conn, 10_000)
+    assert (tenant_a.tenant_id, first["id"]) not in due  # its job was queued a moment ago
+    async with tenant_transaction(tenant_a.tenant_id) as conn:  # ...and then lost
+        await conn.execute(
+            "update webhook_deliveries set next_attempt_at = now() - interval '2 minutes'"
+        )
+    async with global_transaction() as conn:
+        due = await queries.due_everywhere(conn, 10_000)
+    assert (tenant_a.tenant_id, first["id"]) in due
+    assert (tenant_a.tenant_id, second["id"]) not in due  # waits for its elder
+    await receiver.start()
+    assert await jobs.sweep_webhooks() >= 1
+    await run_jobs()
+    assert [d["status"] for d in await deliveries(tenant_a)] == ["delivered", "delivered"]
+    assert [r.headers["odex-event"] for r in receiver.received] == CONTACT_EVENTS[:2]
