@@ -41,6 +41,7 @@ DISABLE_AFTER_FAILING = timedelta(hours=24)  # ...or failing attempts, none good
 KEEP_DAYS = 30  # finished deliveries (their bodies hold CRM data) are kept this long
 SWEEP_BATCH = 1000
 OFF = "the webhook was turned off"
+IN_FLIGHT = timedelta(seconds=60)  # a claimed attempt's lease (the request takes 10 s at most)
 
 
 def retry_delay(attempts: int) -> float:
@@ -68,38 +69,53 @@ async def _give_up_on_hook(
     log.warning("webhook %s of tenant %s turned off: %s", hook_id, tenant_id, why)
 
 
-async def deliver_webhook(ctx: object, tenant: str, delivery: str) -> str:
-    """Send one delivery (arq job); what happened: delivered, retry, failed, waiting or skip."""
-    tenant_id, delivery_id = UUID(tenant), UUID(delivery)
-    disable_why = ""
+async def _claim(tenant_id: UUID, delivery_id: UUID) -> queries.Sending | str:
+    """Take the delivery for one attempt: its row, or why not (skip, waiting, failed). The
+    claim moves its next attempt IN_FLIGHT ahead, so no other job sends it meanwhile, and a
+    worker that dies mid-send leaves it to the sweep after that."""
     async with tenant_transaction(tenant_id) as conn:
         sending = await queries.lock_pending(conn, tenant_id, delivery_id)
         if sending is None:  # done (another worker sent it, or gave it up)
             return "skip"
         if not sending.due:
-            return "skip"  # an early or repeated job: the sweep queues it when it is due
+            return "skip"  # in flight elsewhere, or early: the sweep queues it when due
         if not sending.enabled:  # turned off since: given up, like the rest of its queue
             await queries.record_attempt(conn, delivery_id, "failed", None, 0, "", OFF, 0)
             return "failed"
         if await queries.waits_for_earlier(conn, sending):
             return "waiting"  # the elder's job queues this one when it is done
-        body = sending.payload.encode()
-        secret = open_secret(sending.secret_enc, tenant_id, sending.subscription_id)
-        stamp = int(time.time())
-        headers = {
-            SIGNATURE_HEADER: signature_header(secret, stamp, body),
-            EVENT_HEADER: sending.event,
-            DELIVERY_HEADER: str(sending.id),
-        }
-        outcome = await sender.post(sending.url, body, headers, allow_local=allow_local_targets())
-        attempts = sending.attempts + 1
+        await queries.claim(conn, delivery_id, IN_FLIGHT.total_seconds())
+    return sending
+
+
+async def deliver_webhook(ctx: object, tenant: str, delivery: str) -> str:
+    """Send one delivery (arq job); what happened: delivered, pending (a retry is scheduled),
+    failed (given up), waiting (for the record's earlier delivery) or skip.
+
+    No transaction is held while the request is out (up to 10 s): the claim, the request, then
+    the outcome in a second transaction, if the delivery is still this job's."""
+    tenant_id, delivery_id = UUID(tenant), UUID(delivery)
+    sending = await _claim(tenant_id, delivery_id)
+    if isinstance(sending, str):
+        return sending
+    body = sending.payload.encode()
+    secret = open_secret(sending.secret_enc, tenant_id, sending.subscription_id)
+    headers = {
+        SIGNATURE_HEADER: signature_header(secret, int(time.time()), body),
+        EVENT_HEADER: sending.event,
+        DELIVERY_HEADER: str(sending.id),
+    }
+    outcome = await sender.post(sending.url, body, headers, allow_local=allow_local_targets())
+    disable_why, failing = "", None
+    async with tenant_transaction(tenant_id) as conn:
+        if not await queries.still_pending(conn, tenant_id, delivery_id):
+            return "skip"  # given up meanwhile (the webhook was turned off)
         expired = sending.created_at + RETRY_FOR <= datetime.now(UTC)
         if outcome.ok:
             status, wait = "delivered", 0.0
             await queries.hook_succeeded(conn, tenant_id, sending.subscription_id)
         else:
-            wait = retry_delay(attempts)
-            status = "failed" if expired else "pending"
+            status, wait = ("failed" if expired else "pending"), retry_delay(sending.attempts + 1)
             failing = await queries.hook_failed(conn, tenant_id, sending.subscription_id)
             if failing.consecutive_failures >= DISABLE_AFTER_FAILURES:
                 disable_why = f"{failing.consecutive_failures} failed deliveries in a row"
@@ -121,7 +137,7 @@ async def deliver_webhook(ctx: object, tenant: str, delivery: str) -> str:
             )
             if following is not None:
                 after_commit(lambda: enqueue_delivery(tenant_id, following))
-    if disable_why:
+    if failing is not None and disable_why:
         await _give_up_on_hook(tenant_id, sending.subscription_id, failing, disable_why)
     return status
 

@@ -162,6 +162,28 @@ async def lock_pending(
     return maybe_row_as(Sending, row)
 
 
+async def claim(conn: asyncpg.Connection, delivery_id: UUID, seconds: float) -> None:
+    """Mark a locked delivery in flight: not due again for `seconds`."""
+    await conn.execute(
+        "update webhook_deliveries set next_attempt_at = now() + make_interval(secs => $2)"
+        " where id = $1",
+        delivery_id,
+        seconds,
+    )
+
+
+async def still_pending(conn: asyncpg.Connection, tenant_id: UUID, delivery_id: UUID) -> bool:
+    """Lock the delivery again for its outcome; False once it was given up meanwhile."""
+    return bool(
+        await conn.fetchval(
+            "select true from webhook_deliveries where tenant_id = $1 and id = $2"
+            " and status = 'pending' for update",
+            tenant_id,
+            delivery_id,
+        )
+    )
+
+
 async def waits_for_earlier(conn: asyncpg.Connection, sending: Sending) -> bool:
     """An earlier delivery of the same record to the same subscription is still pending."""
     return bool(
