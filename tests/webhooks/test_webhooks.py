@@ -11,6 +11,7 @@ import re
 import time
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -32,6 +33,15 @@ from tests.webhooks.receiver import Receiver
 SECRET_RE = re.compile(r'value="(whsec_[A-Za-z0-9_-]+)"')
 HOOK_RE = re.compile(r'id="webhook-([0-9a-f-]{36})"')
 CONTACT_EVENTS = ["contact.created", "contact.updated", "contact.deleted"]
+
+
+def _readme_snippet() -> Any:
+    """The README's verification snippet, run as written."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    code = readme.split("## Webhooks", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    namespace: dict[str, Any] = {}
+    exec(code, namespace)  # noqa: S102 - our own README's example
+    return namespace["verify"]
 
 
 @pytest.fixture
@@ -123,6 +133,10 @@ async def test_signed_events_of_one_record_arrive_in_order_through_arq(
         assert verify(secret, got.headers["odex-signature"], got.body, int(time.time()))
         assert not verify("whsec_wrong", got.headers["odex-signature"], got.body, int(time.time()))
         assert not verify(secret, got.headers["odex-signature"], got.body + b" ", int(time.time()))
+    readme_verify = _readme_snippet()  # what the README tells receivers to run
+    for got in receiver.received:
+        assert readme_verify(secret, got.headers["odex-signature"], got.body)
+        assert not readme_verify(secret, got.headers["odex-signature"], got.body[:-1])
     created, updated, deleted = (json.loads(r.body) for r in receiver.received)
     assert created["type"] == "contact.created" and created["object"] == "contact"
     assert created["workspace_id"] == str(tenant_a.tenant_id)
@@ -350,6 +364,7 @@ async def test_members_cannot_see_or_manage_webhooks(
     async with browser_client(app) as client:
         await client.login(admin.email, admin.password)
         assert (await client.get(f"/settings/webhooks/{hook_id}")).status_code == 200
+        assert "/settings/webhooks" in (await client.get("/app")).text  # in the admin's sidebar
 
 
 async def test_member_joined_deal_moved_and_invoice_paid_are_delivered(
