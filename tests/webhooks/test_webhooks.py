@@ -427,3 +427,27 @@ async def test_the_sweep_queues_what_is_due_in_every_workspace_but_not_what_wait
     await run_jobs()
     assert [d["status"] for d in await deliveries(tenant_a)] == ["delivered", "delivered"]
     assert [r.headers["odex-event"] for r in receiver.received] == CONTACT_EVENTS[:2]
+
+
+async def test_a_change_rolled_back_sends_nothing_and_old_deliveries_are_forgotten(
+    client_a: BrowserClient, tenant_a: Account, receiver: Receiver
+) -> None:
+    from app.webhooks import queries
+
+    await subscribe(client_a, receiver.url)
+    current = await current_of(tenant_a)
+    form = parse(ContactForm, {"first_name": "Never", "last_name": "Saved"})
+    with pytest.raises(RuntimeError):
+        async with tenant_transaction(tenant_a.tenant_id, tenant_a.user_id):
+            await contacts.create_contact(current, form)  # joins this transaction
+            raise RuntimeError("the process dies before the commit")
+    assert await deliveries(tenant_a) == []
+    await run_jobs()
+    assert receiver.received == []
+
+    await new_contact(tenant_a)
+    assert await drain(tenant_a) == ["delivered"]
+    async with tenant_transaction(tenant_a.tenant_id) as conn:
+        assert await queries.forget_old(conn, tenant_a.tenant_id, jobs.KEEP_DAYS) == 0
+        await conn.execute("update webhook_deliveries set created_at = now() - interval '31 days'")
+        assert await queries.forget_old(conn, tenant_a.tenant_id, jobs.KEEP_DAYS) == 1
