@@ -71,6 +71,11 @@ def is_public(ip: IPAddress) -> bool:
 
 def parse_url(url: str, *, allow_local: bool) -> tuple[str, str, int, str]:
     """(scheme, host, port, path) of a webhook address, or TargetRefused."""
+    if not url.isascii():
+        raise TargetRefused(
+            "Use an address in plain ASCII: percent-encode other characters, and write an"
+            " international domain name in its xn-- form."
+        )
     try:
         parts = urlsplit(url.strip())
         port = parts.port

@@ -271,6 +271,8 @@ async def test_a_webhook_failing_for_a_day_is_turned_off_and_admins_alerted(
         "http://93.184.215.14/hook",  # public, but plain http
         "ftp://93.184.215.14/hook",
         "https://user:pw@93.184.215.14/hook",
+        "https://93.184.215.14/hoök",
+        "https://93.184.215.14/a\r\nX-Injected: 1",
     ],
 )
 async def test_private_and_plain_targets_are_refused_outside_dev(url: str) -> None:
