@@ -24,7 +24,7 @@ from app.accounts.users import user_by_email
 from app.core.access_events import announce_access_change
 from app.core.db import after_commit, global_transaction, tenant_transaction
 from app.core.errors import Forbidden, FormInvalid, RecordNotFound
-from app.core.events import SeatsRequested, WorkspaceSecurityEvent, emit
+from app.core.events import MemberJoined, SeatsRequested, WorkspaceSecurityEvent, emit
 from app.core.mail import queue_mail
 from app.core.passwords import hash_password, password_problem
 from app.settings import get_settings
@@ -185,6 +185,7 @@ async def accept_invitation(
             await Invitation.update({Invitation.accepted_at: datetime.now(UTC)}).where(
                 Invitation.id == invitation["id"]
             )
+            await emit(MemberJoined(tenant_id, user_id, str(invitation["role"])))
     except asyncpg.UniqueViolationError as exc:
         raise FormInvalid({"form": "You are already a member of this workspace."}) from exc
     return user_id, tenant_id

@@ -296,4 +296,5 @@ async def all_tenant_ids() -> list[UUID]:
 ENCRYPTION_MODULES: list[str] = [
     "app.security.mfa",
     "app.crm.secure",
+    "app.webhooks.secret",
 ]

@@ -60,6 +60,30 @@ class AccountSecurityEvent:
     session_key: str | None = None
 
 
+@dataclass(frozen=True)
+class RecordChanged:
+    """A CRM record (contact, company, deal, invoice) was written: its timeline entry
+    (`app.crm.activity.record_activity`) emits this inside the writing transaction, so a
+    subscriber's rows commit, or roll back, with the change. `changes` is the timeline's
+    (redacted) field diff: {field: {"from", "to"}}."""
+
+    tenant_id: UUID
+    subject_type: str
+    subject_id: UUID
+    action: str  # created | updated | deleted | moved | status | ...
+    actor_id: UUID | None
+    changes: dict[str, dict[str, object]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class MemberJoined:
+    """Someone joined a workspace (an accepted invitation), inside that transaction."""
+
+    tenant_id: UUID
+    user_id: UUID
+    role: str
+
+
 def subscribe(event_type: type[E], handler: Callable[[E], Awaitable[None]]) -> None:
     """Run `handler` on every `event_type` emitted (registered once, at start-up)."""
     handlers = _handlers.setdefault(event_type, [])

@@ -14,6 +14,7 @@ import msgspec
 
 from app.core.db import connection
 from app.core.errors import EditConflict
+from app.core.events import RecordChanged, emit
 from app.core.rows import insert_new
 from app.crm.queries import last_editor, timeline_rows
 from app.crm.tables import Activity
@@ -83,6 +84,9 @@ async def record_activity(
         summary=summary[:500],
         changes=msgspec.json.encode(changes or {}).decode(),
     )
+    plain = {k: {"from": v.get("from"), "to": v.get("to")} for k, v in (changes or {}).items()}
+    # webhooks (and any other subscriber) hear of it in this transaction
+    await emit(RecordChanged(tenant_id, subject_type, subject_id, action, actor_id, plain))
     return activity_id
 
 

@@ -51,6 +51,11 @@ KINDS: dict[str, tuple[str, str]] = {
     "workspace_deletion_requested": ("requested deletion of the workspace", "danger"),
     "workspace_deletion_cancelled": ("cancelled the deletion of the workspace", "info"),
     "sessions_revoked": ("signed sessions out", "info"),
+    "webhook_created": ("added a webhook that sends workspace events to an address", "warning"),
+    "webhook_disabled": (
+        "added a webhook that was turned off: its deliveries kept failing",
+        "danger",
+    ),
 }
 PAGE_SIZE = 30
 log = logging.getLogger("odex.security")

@@ -31,6 +31,7 @@ from tests.deals.helpers import current_of
 from tests.helpers import PASSWORD, Account, BrowserClient, make_account, set_plan
 from tests.privacy.seed import seed_crm
 from tests.security.helpers import add_member, enable_mfa, join_workspace, require_owner_mfa
+from tests.webhooks.helpers import sample_webhook
 
 ORIGIN = "http://testserver"
 # path parameters that name a workspace's record (another workspace's must give 404)
@@ -51,6 +52,8 @@ FOREIGN_PARAMS = (
     "invitation_id",
     "membership_id",
     "tenant_id",
+    "hook_id",
+    "delivery_id",
 )
 
 
@@ -113,6 +116,7 @@ async def _samples(owner: Account, victim: Account, tag: str) -> dict[str, str]:
         owner.tenant_id, "login_new_device", victim.user_id, {"device": "x"}, "sess:none"
     )
     invitation = await team.invite(current, f"guest-{uuid.uuid4().hex[:8]}@example.com", "member")
+    hook, delivery = await sample_webhook(current)
     found = {
         "contact_id": str(seeded["contacts"][0]),
         "subject_id": str(seeded["contacts"][1]),
@@ -130,6 +134,8 @@ async def _samples(owner: Account, victim: Account, tag: str) -> dict[str, str]:
         "invitation_id": str(invitation),
         "membership_id": await _membership(victim),
         "tenant_id": str(owner.tenant_id),
+        "hook_id": str(hook),
+        "delivery_id": str(delivery),
     }
     assert set(found) == set(FOREIGN_PARAMS)
     return found

@@ -48,6 +48,7 @@ SIGNED_IN = [
     "/settings/usage",
     "/settings/cookies",
     "/settings/billing",
+    "/settings/webhooks",
     "/support",
 ]
 RECORDS = ["/contacts", "/companies", "/deals"]  # the first record of each list, too

@@ -155,6 +155,25 @@ async def seed_person(app: Any, who: Person, *, staff_extras: bool = False) -> N
                 f"Ask @{who.name} ({who.email}) about it", binding=note_binding(tenant, note_id)
             ),
         )
+        hook_id = uuid.uuid4()  # a webhook the person added, and a delivery about them
+        await conn.execute(
+            "insert into webhook_subscriptions (id, tenant_id, url, events, secret_enc,"
+            " created_by) values ($1, $2, 'https://hooks.example.com/in', '{member.joined}',"
+            " 'x', $3)",
+            hook_id,
+            tenant,
+            who.user_id,
+        )
+        await conn.execute(
+            "insert into webhook_deliveries (id, tenant_id, subscription_id, event_id, event,"
+            " order_key, payload, status) values ($1, $2, $3, $1, 'member.joined', $4, $5,"
+            " 'delivered')",
+            uuid.uuid4(),
+            tenant,
+            hook_id,
+            f"member:{who.user_id}",
+            json.dumps({"data": {"object": "member", "user_id": str(who.user_id)}}),
+        )
 
 
 async def seed_workspace(who: Person) -> None:

@@ -1,0 +1,1 @@
+"""Webhooks: signed outbound HTTP calls that tell a workspace's own systems of its events."""

@@ -1,0 +1,136 @@
+"""Webhook settings (admins and owners): subscriptions, the secret shown once, the delivery log
+with redelivery. One template serves the page and its htmx fragments."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import partial
+from uuid import UUID
+
+from litestar import Response, get, post
+
+from app.accounts.deps import routes_at
+from app.accounts.schemas import Current
+from app.core.access import Level
+from app.core.errors import FormInvalid
+from app.core.forms import read_form, read_query
+from app.core.http_types import Req
+from app.core.web import get_session, redirect, render
+from app.webhooks import services
+from app.webhooks.forms import DeleteForm, LogQuery, WebhookForm
+from app.webhooks.schemas import EVENTS, SIGNATURE_HEADER
+
+BASE = "/settings/webhooks"
+
+
+async def _list_page(
+    request: Req,
+    current: Current,
+    *,
+    values: Mapping[str, object] | None = None,
+    errors: dict[str, str] | None = None,
+    created: services.Created | None = None,
+    status: int = 200,
+) -> Response[str]:
+    ctx = {
+        "hooks": await services.list_hooks(current),
+        "events": list(EVENTS.items()),
+        "values": values or {"events": []},
+        "errors": errors or {},
+        "created": created,
+        "signature_header": SIGNATURE_HEADER,
+    }
+    return render(request, "webhooks/webhooks.html", ctx, block="hooks", status=status)
+
+
+@get(BASE)
+async def webhooks_page(request: Req, current: Current) -> Response[str]:
+    return await _list_page(request, current)
+
+
+async def _refused(request: Req, current: Current, refused: FormInvalid) -> Response[str]:
+    return await _list_page(
+        request, current, values=refused.shown(), errors=refused.errors, status=422
+    )
+
+
+@post(BASE)
+async def webhook_create(request: Req, current: Current) -> Response[str]:
+    form = await read_form(request, WebhookForm, page=partial(_refused, request, current))
+    try:
+        created = await services.create_hook(current, form)
+    except FormInvalid as refused:
+        refused.values = refused.values or {"url": form.url, "events": form.events}
+        return await _refused(request, current, refused)
+    # the secret is shown in this answer only (never stored in clear, never in a redirect)
+    return await _list_page(request, current, created=created)
+
+
+async def _log_page(request: Req, current: Current, hook_id: UUID) -> Response[str]:
+    query = read_query(request, LogQuery)
+    hook = await services.get_hook(current, hook_id)
+    rows, more = await services.delivery_log(current, hook_id, query.before)
+    ctx = {
+        "hook": hook,
+        "deliveries": rows,
+        "next_url": f"{BASE}/{hook_id}?before={more}" if more else None,
+        "events": EVENTS,
+    }
+    return render(request, "webhooks/webhook.html", ctx, block="log")
+
+
+async def _refused_delete(request: Req, current: Current, refused: FormInvalid) -> Response[str]:
+    """A delete from a stale or broken form: back to the list, saying why (422)."""
+    return await _list_page(request, current, errors=refused.beside(), status=422)
+
+
+@get(BASE + "/{hook_id:uuid}")
+async def webhook_log(request: Req, current: Current, hook_id: UUID) -> Response[str]:
+    return await _log_page(request, current, hook_id)
+
+
+@post(BASE + "/{hook_id:uuid}/enable")
+async def webhook_enable(request: Req, current: Current, hook_id: UUID) -> Response[str]:
+    await services.set_enabled(current, hook_id, True)
+    get_session(request).flash("success", "The webhook is on again.")
+    return redirect(request, f"{BASE}/{hook_id}")
+
+
+@post(BASE + "/{hook_id:uuid}/disable")
+async def webhook_disable(request: Req, current: Current, hook_id: UUID) -> Response[str]:
+    await services.set_enabled(current, hook_id, False)
+    get_session(request).flash("success", "The webhook is off: no events are sent to it.")
+    return redirect(request, f"{BASE}/{hook_id}")
+
+
+@post(BASE + "/{hook_id:uuid}/delete")
+async def webhook_delete(request: Req, current: Current, hook_id: UUID) -> Response[str]:
+    form = await read_form(request, DeleteForm, page=partial(_refused_delete, request, current))
+    await services.delete_hook(current, hook_id, form.version)
+    get_session(request).flash("success", "The webhook and its delivery log are deleted.")
+    return redirect(request, BASE)
+
+
+@post(BASE + "/{hook_id:uuid}/deliveries/{delivery_id:uuid}/redeliver")
+async def webhook_redeliver(
+    request: Req, current: Current, hook_id: UUID, delivery_id: UUID
+) -> Response[str]:
+    await services.redeliver(current, hook_id, delivery_id)
+    get_session(request).flash("success", "Sent again: the new delivery is at the top of the log.")
+    return redirect(request, f"{BASE}/{hook_id}")
+
+
+ROUTES = [
+    routes_at(
+        Level.ADMIN,
+        [
+            webhooks_page,
+            webhook_create,
+            webhook_log,
+            webhook_enable,
+            webhook_disable,
+            webhook_delete,
+            webhook_redeliver,
+        ],
+    )
+]

@@ -1,0 +1,152 @@
+"""The events a subscription can choose, the JSON shape of a delivery's body (msgspec, stable:
+fields are only ever added), and the signature over it."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import date, datetime
+from decimal import Decimal
+from uuid import UUID
+
+import msgspec
+
+# event -> what the settings page calls it
+EVENTS: dict[str, str] = {
+    "contact.created": "Contact created",
+    "contact.updated": "Contact updated",
+    "contact.deleted": "Contact deleted",
+    "company.created": "Company created",
+    "company.updated": "Company updated",
+    "company.deleted": "Company deleted",
+    "deal.created": "Deal created",
+    "deal.updated": "Deal updated",
+    "deal.deleted": "Deal deleted",
+    "deal.moved": "Deal moved to another stage",
+    "invoice.paid": "Invoice paid",
+    "member.joined": "Member joined the workspace",
+}
+
+SIGNATURE_HEADER = "Odex-Signature"
+EVENT_HEADER = "Odex-Event"
+DELIVERY_HEADER = "Odex-Delivery"
+
+
+def event_name(subject_type: str, action: str, changes: dict[str, dict[str, object]]) -> str | None:
+    """The webhook event a timeline entry is, or None (notes, tasks, other statuses...)."""
+    if subject_type == "invoice":
+        paid = action == "status" and changes.get("status", {}).get("to") == "paid"
+        return "invoice.paid" if paid else None
+    name = f"{subject_type}.{action}"
+    return name if name in EVENTS else None
+
+
+class ContactData(msgspec.Struct, tag="contact", tag_field="object"):
+    id: UUID
+    first_name: str
+    last_name: str
+    emails: list[str]
+    phones: list[str]
+    title: str | None
+    company_id: UUID | None
+    owner_id: UUID | None
+    tags: list[str]
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class CompanyData(msgspec.Struct, tag="company", tag_field="object"):
+    id: UUID
+    name: str
+    domain: str | None
+    industry: str | None
+    size: str | None
+    address: str | None
+    owner_id: UUID | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class DealData(msgspec.Struct, tag="deal", tag_field="object"):
+    id: UUID
+    title: str
+    amount: Decimal
+    currency: str
+    pipeline_id: UUID
+    stage_id: UUID
+    stage_name: str
+    expected_close_date: date | None
+    owner_id: UUID | None
+    company_id: UUID | None
+    lost_reason: str | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class InvoiceData(msgspec.Struct, tag="invoice", tag_field="object"):
+    id: UUID
+    number: int
+    company_id: UUID
+    deal_id: UUID | None
+    currency: str
+    status: str
+    issue_date: date
+    due_date: date
+    subtotal: Decimal
+    tax_total: Decimal
+    total: Decimal
+    paid_at: datetime | None
+    version: int
+
+
+class MemberData(msgspec.Struct, tag="member", tag_field="object"):
+    user_id: UUID
+    role: str
+
+
+Data = ContactData | CompanyData | DealData | InvoiceData | MemberData
+
+
+class EventBody(msgspec.Struct):
+    """The JSON body of every delivery. `data` is the object as it was right after the event
+    (None once deleted); `changed` names the fields an update changed."""
+
+    id: UUID  # the event's id: the same in every subscription's delivery of it
+    type: str  # one of EVENTS
+    created_at: datetime
+    workspace_id: UUID
+    actor_id: UUID | None
+    object: str  # contact | company | deal | invoice | member
+    object_id: UUID
+    data: Data | None
+    changed: list[str]
+
+
+def encode_body(body: EventBody) -> bytes:
+    return msgspec.json.encode(body)
+
+
+def signature(secret: str, timestamp: int, body: bytes) -> str:
+    """HMAC-SHA256 (hex) of `"<timestamp>.<body>"` with the subscription's secret."""
+    signed = str(timestamp).encode() + b"." + body
+    return hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+
+
+def signature_header(secret: str, timestamp: int, body: bytes) -> str:
+    """The Odex-Signature header: `t=<unix seconds>,v1=<hex>`."""
+    return f"t={timestamp},v1={signature(secret, timestamp, body)}"
+
+
+def verify(secret: str, header: str, body: bytes, now: int, tolerance: int = 300) -> bool:
+    """What a receiver does (the README shows it): the header's v1 matches and t is recent."""
+    fields = dict(part.split("=", 1) for part in header.split(",") if "=" in part)
+    try:
+        timestamp = int(fields.get("t", ""))
+    except ValueError:
+        return False
+    expected = signature(secret, timestamp, body).encode()
+    given = fields.get("v1", "").encode()
+    return abs(now - timestamp) <= tolerance and hmac.compare_digest(expected, given)

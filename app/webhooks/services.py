@@ -1,0 +1,181 @@
+"""Webhook actions for a workspace's admins: subscribe an address, turn it on or off, delete
+it, read its delivery log and send a delivery again. Every action is audit-logged; adding a
+subscription also raises a security alert (it sends workspace data to another address)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from uuid import UUID
+
+from app.accounts.schemas import Current
+from app.core.db import tenant_transaction
+from app.core.errors import Forbidden, FormInvalid, RecordNotFound
+from app.security.alerts import raise_security_alert
+from app.security.audit import record_audit
+from app.webhooks import queries, sender
+from app.webhooks.forms import WebhookForm
+from app.webhooks.jobs import allow_local_targets
+from app.webhooks.outbox import enqueue_after_commit
+from app.webhooks.queries import DeliveryRow, Hook
+from app.webhooks.secret import new_secret, seal_secret
+from app.webhooks.tables import WebhookSubscription
+
+MAX_HOOKS = 20  # per workspace
+LOG_PAGE = 25
+TURNED_OFF = "turned off by an admin"
+STALE = "This webhook changed since the page was opened. Look at it again, then delete it."
+
+
+def _require_admin(current: Current) -> None:
+    if not current.is_admin:
+        raise Forbidden("Only admins and owners can manage webhooks.")
+
+
+def _label(current: Current) -> str:
+    return f"{current.name} ({current.email})"
+
+
+async def list_hooks(current: Current) -> list[Hook]:
+    _require_admin(current)
+    async with tenant_transaction(current.tenant_id) as conn:
+        return await queries.hooks(conn, current.tenant_id)
+
+
+async def get_hook(current: Current, hook_id: UUID) -> Hook:
+    _require_admin(current)
+    async with tenant_transaction(current.tenant_id) as conn:
+        found = await queries.hook(conn, current.tenant_id, hook_id)
+    if found is None:
+        raise RecordNotFound("webhook")
+    return found
+
+
+@dataclass(frozen=True)
+class Created:
+    """A new subscription and its secret (shown this once, never again)."""
+
+    hook_id: UUID
+    secret: str
+
+
+async def create_hook(current: Current, form: WebhookForm) -> Created:
+    """Subscribe `form.url` to `form.events`; the address must be allowed (https, public)."""
+    _require_admin(current)
+    try:
+        await sender.resolve(form.url, allow_local=allow_local_targets())
+    except sender.TargetRefused as exc:
+        raise FormInvalid({"url": str(exc)}) from exc
+    hook_id, secret = uuid.uuid4(), new_secret()
+    async with tenant_transaction(current.tenant_id, current.user_id):
+        if await WebhookSubscription.count() >= MAX_HOOKS:
+            raise FormInvalid({"form": f"A workspace can have at most {MAX_HOOKS} webhooks."})
+        await WebhookSubscription.insert(
+            WebhookSubscription(
+                id=hook_id,
+                tenant_id=current.tenant_id,
+                url=form.url.strip(),
+                events=form.events,
+                description=form.description,
+                secret_enc=seal_secret(secret, current.tenant_id, hook_id),
+                created_by=current.user_id,
+            )
+        )
+        details: dict[str, object] = {"summary": form.url, "events": ", ".join(form.events)}
+        await record_audit(
+            current.tenant_id,
+            current.user_id,
+            "webhooks.created",
+            form.url,
+            details,
+            actor_label=_label(current),
+        )
+        await raise_security_alert(current.tenant_id, "webhook_created", current.user_id, details)
+    return Created(hook_id, secret)
+
+
+async def set_enabled(current: Current, hook_id: UUID, enabled: bool) -> None:
+    """Turn a subscription on (its failure streak starts over) or off (its pending deliveries
+    are given up: they can be sent again from the log)."""
+    _require_admin(current)
+    async with tenant_transaction(current.tenant_id, current.user_id) as conn:
+        if enabled:
+            url = await queries.enable_hook(conn, current.tenant_id, hook_id)
+        else:
+            off = await queries.disable_hook(conn, current.tenant_id, hook_id, TURNED_OFF)
+            url = off[0] if off else None
+        if url is None:
+            raise RecordNotFound("webhook")
+        await record_audit(
+            current.tenant_id,
+            current.user_id,
+            "webhooks.enabled" if enabled else "webhooks.disabled",
+            url,
+            actor_label=_label(current),
+        )
+
+
+async def delete_hook(current: Current, hook_id: UUID, version: int) -> None:
+    """Delete a subscription with its delivery log (as the page showed it: `version`)."""
+    _require_admin(current)
+    async with tenant_transaction(current.tenant_id, current.user_id):
+        gone = await (
+            WebhookSubscription.delete()
+            .where((WebhookSubscription.id == hook_id) & (WebhookSubscription.version == version))
+            .returning(WebhookSubscription.url)
+        )
+        if not gone and await WebhookSubscription.exists().where(WebhookSubscription.id == hook_id):
+            raise FormInvalid({"form": STALE})
+        if not gone:
+            raise RecordNotFound("webhook")
+        await record_audit(
+            current.tenant_id,
+            current.user_id,
+            "webhooks.deleted",
+            str(gone[0]["url"]),
+            actor_label=_label(current),
+        )
+
+
+async def delivery_log(
+    current: Current, hook_id: UUID, before: int | None
+) -> tuple[list[DeliveryRow], int | None]:
+    """A page of the subscription's deliveries, newest first, and the cursor of the next."""
+    _require_admin(current)
+    async with tenant_transaction(current.tenant_id) as conn:
+        if await queries.hook(conn, current.tenant_id, hook_id) is None:
+            raise RecordNotFound("webhook")
+        rows = await queries.deliveries(conn, current.tenant_id, hook_id, before, LOG_PAGE + 1)
+    more = rows[LOG_PAGE - 1].seq if len(rows) > LOG_PAGE else None
+    return rows[:LOG_PAGE], more
+
+
+async def redeliver(current: Current, hook_id: UUID, delivery_id: UUID) -> UUID:
+    """Send a delivery's body again, as a new delivery (after the record's pending ones)."""
+    _require_admin(current)
+    async with tenant_transaction(current.tenant_id, current.user_id) as conn:
+        copy = await queries.delivery_to_copy(conn, current.tenant_id, hook_id, delivery_id)
+        if copy is None:
+            raise RecordNotFound("delivery")
+        new_id = uuid.uuid4()
+        await queries.insert_delivery(
+            conn,
+            new_id,
+            current.tenant_id,
+            hook_id,
+            copy.event_id,
+            copy.event,
+            copy.order_key,
+            copy.payload,
+            redelivery_of=copy.id,
+        )
+        await record_audit(
+            current.tenant_id,
+            current.user_id,
+            "webhooks.redelivered",
+            copy.event,
+            {"delivery_id": str(copy.id)},
+            actor_label=_label(current),
+        )
+        enqueue_after_commit(current.tenant_id, new_id)
+    return new_id

@@ -1,0 +1,38 @@
+"""A webhook with one finished delivery, for tests that need ids of every kind of record."""
+
+from __future__ import annotations
+
+import uuid
+
+from app.accounts.schemas import Current
+from app.core.db import tenant_transaction
+from app.core.forms import parse
+from app.webhooks import queries, services
+from app.webhooks.forms import WebhookForm
+
+# nothing listens on the discard port: a delivery (a redelivery by the matrix) fails at once
+NOWHERE = "http://127.0.0.1:9/hook"
+
+
+async def sample_webhook(current: Current) -> tuple[uuid.UUID, uuid.UUID]:
+    """(webhook id, delivery id) in the current workspace; the delivery is already failed,
+    so no job ever sends it."""
+    form = parse(WebhookForm, {"url": NOWHERE, "events": ["member.joined"]})
+    created = await services.create_hook(current, form)
+    delivery = uuid.uuid4()
+    async with tenant_transaction(current.tenant_id) as conn:
+        await queries.insert_delivery(
+            conn,
+            delivery,
+            current.tenant_id,
+            created.hook_id,
+            uuid.uuid4(),
+            "member.joined",
+            f"member:{current.user_id}",
+            "{}",
+        )
+        await conn.execute(
+            "update webhook_deliveries set status = 'failed', finished_at = now() where id = $1",
+            delivery,
+        )
+    return created.hook_id, delivery
