@@ -1,5 +1,6 @@
 """The code of the webhooks domain's data map (app/webhooks/datamap.toml): subscriptions
-(who added them) and the delivery log, whose bodies are copies of CRM records sent to the workspace's own addresses."""
+(who added them) and the delivery log, whose bodies are copies of CRM records sent to the
+workspace's own addresses."""
 
 from __future__ import annotations
 
