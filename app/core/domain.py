@@ -32,6 +32,7 @@ DOMAIN_NAMES: tuple[str, ...] = (
     "ops",
     "privacy",
     "support",
+    "api",
 )
 
 

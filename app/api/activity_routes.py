@@ -1,0 +1,167 @@
+"""/api/v1/notes and /api/v1/tasks (calls, meetings, emails, to-dos): thin routes over the
+CRM's note and activity services (timeline entries, mentions and assignments notified)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+import msgspec
+from litestar import Response, delete, get, patch, post
+
+from app.accounts.schemas import Current
+from app.api.auth import needs
+from app.api.crm_routes import tagged
+from app.api.listing import Filters, Listing, list_page, merged, one_row, version_of
+from app.api.listing import form_source as source
+from app.api.schemas import NoteIn, NoteList, NoteOut, TaskIn, TaskList, TaskOut
+from app.core.clock import user_zone, zone_info
+from app.core.errors import FormInvalid
+from app.core.forms import parse
+from app.core.http_types import Req
+from app.crm import activities, notes
+from app.crm.schemas import SUBJECT_TYPES, ActivityEdit, ActivityForm, NoteForm
+from app.crm.secure import open_activity_notes, open_note
+
+NOTES = Listing(
+    from_sql="notes r",
+    select="r.id, r.tenant_id, r.subject_type, r.subject_id, r.author_id, r.body_enc, r.created_at",
+    search="r.subject_type",  # bodies are encrypted: q matches the record kind only
+    owner="r.author_id",
+)
+TASKS = Listing(
+    from_sql="tasks r",
+    select=(
+        "r.id, r.tenant_id, r.subject_type, r.subject_id, r.kind, r.title, r.due_date, r.due_at,"
+        " r.duration_minutes, r.outcome, r.participant_ids, r.notes_enc, r.assignee_id,"
+        " r.done_at is not null as done, r.version, r.created_at, r.updated_at"
+    ),
+    search="r.title",
+    owner="r.assignee_id",
+)
+TASK_FIELDS = (
+    "kind",
+    "title",
+    "due_date",
+    "due_at",
+    "duration_minutes",
+    "outcome",
+    "participant_ids",
+    "notes",
+    "assignee_id",
+    "done",
+)
+
+
+def _subject(subject_type: object) -> str:
+    if subject_type not in SUBJECT_TYPES:
+        raise FormInvalid({"subject_type": "Name a contact, company or deal."})
+    return str(subject_type)
+
+
+# ---- notes -------------------------------------------------------------------------------
+
+
+def _note_out(row: dict[str, object]) -> NoteOut:
+    return msgspec.convert(open_note(row), NoteOut)
+
+
+@get("/notes", opt=needs("notes", "read"))
+async def list_notes(current: Current, filters: Filters) -> NoteList:
+    """Notes (owner: the author; updated_since), sorted, paged."""
+    page = await list_page(current, NOTES, filters)
+    return NoteList([_note_out(row) for row in page.rows], page.next_cursor)
+
+
+@get("/notes/{note_id:uuid}", opt=needs("notes", "read"))
+async def get_note(current: Current, note_id: UUID) -> NoteOut:
+    return _note_out(await one_row(current, NOTES, note_id))
+
+
+@post("/notes", opt=needs("notes", "write"))
+async def create_note(current: Current, data: NoteIn) -> NoteOut:
+    """A note on a contact, company or deal (members @mentioned are notified)."""
+    form = parse(NoteForm, {"body": data.body})
+    note_id = await notes.add_note(current, _subject(data.subject_type), data.subject_id, form.body)
+    return _note_out(await one_row(current, NOTES, note_id))
+
+
+@delete("/notes/{note_id:uuid}", opt=needs("notes", "write"))
+async def delete_note(current: Current, note_id: UUID) -> None:
+    """Delete a note (its author, or an admin)."""
+    await notes.delete_note(current, note_id)
+
+
+# ---- tasks -------------------------------------------------------------------------------
+
+
+def _task_out(row: dict[str, Any]) -> TaskOut:
+    row["notes"] = open_activity_notes(row.pop("notes_enc"), row["tenant_id"], row["id"])
+    return msgspec.convert(row, TaskOut)
+
+
+def _local(current: Current, values: dict[str, Any]) -> dict[str, Any]:
+    """`due_at` as the wall-clock time the activity form reads (the member's time zone);
+    a time sent without an offset is UTC."""
+    due_at = values.get("due_at")
+    if isinstance(due_at, datetime):
+        aware = due_at if due_at.tzinfo else due_at.replace(tzinfo=UTC)
+        local = aware.astimezone(zone_info(user_zone(current))).replace(tzinfo=None)
+        values["due_at"] = local.strftime("%Y-%m-%dT%H:%M")
+    return values
+
+
+@get("/tasks", opt=needs("tasks", "read"))
+async def list_tasks(current: Current, filters: Filters) -> TaskList:
+    """Tasks and other activities (q: subject; owner: the assignee; updated_since), paged."""
+    page = await list_page(current, TASKS, filters)
+    return TaskList([_task_out(row) for row in page.rows], page.next_cursor)
+
+
+@get("/tasks/{task_id:uuid}", opt=needs("tasks", "read"))
+async def get_task(current: Current, task_id: UUID) -> Response[TaskOut]:
+    found = _task_out(await one_row(current, TASKS, task_id))
+    return tagged(found, found.version)  # type: ignore[return-value]
+
+
+@post("/tasks", opt=needs("tasks", "write"))
+async def create_task(current: Current, data: TaskIn) -> TaskOut:
+    """Plan or log an activity on a contact, company or deal."""
+    subject = _subject(data.subject_type)
+    if not isinstance(data.subject_id, UUID):
+        raise FormInvalid({"subject_id": "Name the record the activity is on."})
+    form = parse(ActivityForm, source(_local(current, merged({}, data, TASK_FIELDS))))
+    task_id = await activities.add_activity(current, subject, data.subject_id, form)
+    return _task_out(await one_row(current, TASKS, task_id))
+
+
+@patch("/tasks/{task_id:uuid}", opt=needs("tasks", "write"))
+async def update_task(request: Req, current: Current, task_id: UUID, data: TaskIn) -> TaskOut:
+    """Change the fields sent (`done` ticks it off); a stale version is 409."""
+    version = version_of(request, data.version)
+    before = _task_out(await one_row(current, TASKS, task_id))
+    values = _local(current, merged(msgspec.structs.asdict(before), data, TASK_FIELDS))
+    form = parse(ActivityEdit, source({**values, "version": version}))
+    await activities.edit_activity(current, task_id, form)
+    return _task_out(await one_row(current, TASKS, task_id))
+
+
+@delete("/tasks/{task_id:uuid}", opt=needs("tasks", "write"))
+async def delete_task(
+    request: Req, current: Current, task_id: UUID, version: int | None = None
+) -> None:
+    await activities.delete_activity(current, task_id, version_of(request, version))
+
+
+ROUTES = [
+    list_notes,
+    get_note,
+    create_note,
+    delete_note,
+    list_tasks,
+    get_task,
+    create_task,
+    update_task,
+    delete_task,
+]
