@@ -13,7 +13,15 @@ from litestar import Response, delete, get, patch, post
 from app.accounts.schemas import Current
 from app.api.auth import needs
 from app.api.crm_routes import tagged
-from app.api.listing import Filters, Listing, list_page, merged, one_row, version_of
+from app.api.listing import (
+    Filters,
+    Listing,
+    list_page,
+    merged,
+    one_row,
+    sent_fields,
+    version_of,
+)
 from app.api.listing import form_source as source
 from app.api.schemas import NoteIn, NoteList, NoteOut, TaskIn, TaskList, TaskOut
 from app.core.clock import user_zone, zone_info
@@ -131,7 +139,7 @@ async def create_task(current: Current, data: TaskIn) -> TaskOut:
     subject = _subject(data.subject_type)
     if not isinstance(data.subject_id, UUID):
         raise FormInvalid({"subject_id": "Name the record the activity is on."})
-    form = parse(ActivityForm, source(_local(current, merged({}, data, TASK_FIELDS))))
+    form = parse(ActivityForm, source(_local(current, sent_fields(data))))
     task_id = await activities.add_activity(current, subject, data.subject_id, form)
     return _task_out(await one_row(current, TASKS, task_id))
 

@@ -71,7 +71,7 @@ async def resolve_token(connection: Connection) -> Current | None:
 
 async def provide_api_current(scope: Scope) -> Current:
     """The `current` dependency of API routes (the guard resolved it)."""
-    current = scope.get(CURRENT_KEY)  # type: ignore[call-overload]
+    current = scope.get(CURRENT_KEY)
     if not isinstance(current, Current):
         raise LoginRequired()
     return current
@@ -80,7 +80,7 @@ async def provide_api_current(scope: Scope) -> Current:
 async def scope_guard(connection: Connection, handler: BaseRouteHandler) -> None:
     """Refuse a route whose object and access the token's scopes don't include (403)."""
     wanted = handler.opt.get(SCOPE_OPT)
-    holder = connection.scope.get(HOLDER_KEY)  # type: ignore[call-overload]
+    holder = connection.scope.get(HOLDER_KEY)
     if not isinstance(holder, TokenHolder) or wanted is None:
         return
     obj, access = wanted
@@ -106,4 +106,3 @@ def api_routes(handlers: Sequence[ControllerRouterHandler]) -> Router:
 def needs(obj: str, access: str) -> dict[str, object]:
     """A handler's `opt` naming the scope it needs: `@get(..., opt=needs("deals", "read"))`."""
     return {SCOPE_OPT: (obj, access)}
-

@@ -9,7 +9,15 @@ from litestar import Response, delete, get, patch, post
 
 from app.accounts.schemas import Current
 from app.api.auth import needs
-from app.api.listing import Filters, Listing, list_page, merged, one_row, version_of
+from app.api.listing import (
+    Filters,
+    Listing,
+    list_page,
+    merged,
+    one_row,
+    sent_fields,
+    version_of,
+)
 from app.api.listing import form_source as source
 from app.api.schemas import CompanyIn, CompanyList, CompanyOut, ContactIn, ContactList, ContactOut
 from app.core.forms import parse
@@ -67,7 +75,7 @@ async def get_contact(current: Current, contact_id: UUID) -> Response[ContactOut
 
 @post("/contacts", opt=needs("contacts", "write"))
 async def create_contact(current: Current, data: ContactIn) -> ContactOut:
-    form = parse(ContactForm, source(merged({}, data, contacts.FIELDS)))
+    form = parse(ContactForm, source(sent_fields(data)))
     return await _contact(current, await contacts.create_contact(current, form))
 
 
@@ -115,7 +123,7 @@ async def get_company(current: Current, company_id: UUID) -> Response[CompanyOut
 
 @post("/companies", opt=needs("companies", "write"))
 async def create_company(current: Current, data: CompanyIn) -> CompanyOut:
-    form = parse(CompanyForm, source(merged({}, data, COMPANY_FIELDS)))
+    form = parse(CompanyForm, source(sent_fields(data)))
     return await _company(current, await companies.create_company(current, form))
 
 

@@ -11,7 +11,15 @@ from litestar import Response, delete, get, patch, post
 from app.accounts.schemas import Current
 from app.api.auth import needs
 from app.api.crm_routes import tagged
-from app.api.listing import Filters, Listing, list_page, merged, one_row, version_of
+from app.api.listing import (
+    Filters,
+    Listing,
+    list_page,
+    merged,
+    one_row,
+    sent_fields,
+    version_of,
+)
 from app.api.listing import form_source as source
 from app.api.schemas import (
     DealIn,
@@ -72,7 +80,7 @@ async def get_deal(current: Current, deal_id: UUID) -> Response[DealOut]:
 @post("/deals", opt=needs("deals", "write"))
 async def create_deal(current: Current, data: DealIn) -> DealOut:
     """A new deal at the bottom of its stage (on every open board at once)."""
-    form = parse(DealForm, source(merged({}, data, DEAL_FIELDS)))
+    form = parse(DealForm, source(sent_fields(data)))
     return await _deal(current, await services.create_deal(current, form))
 
 
@@ -97,7 +105,9 @@ async def delete_deal(
     await services.delete_deal(current, deal_id, version_of(request, version))
 
 
-async def _card_after(current: Current, stage_id: UUID, deal_id: UUID, position: int) -> UUID | None:
+async def _card_after(
+    current: Current, stage_id: UUID, deal_id: UUID, position: int
+) -> UUID | None:
     """The card a move to `position` (0 = top) of `stage_id` goes after."""
     if position <= 0:
         return None

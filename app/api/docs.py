@@ -22,7 +22,7 @@ VERSION = "1"
 DESCRIPTION = (
     "Send a token made under Settings → API tokens as `Authorization: Bearer odx_…`. "
     "Every error is RFC 9457 problem details (`application/problem+json`). "
-    "Updates and deletes name the version read (`If-Match: \"<version>\"` or a `version` "
+    'Updates and deletes name the version read (`If-Match: "<version>"` or a `version` '
     "field); a stale one answers 409."
 )
 METHODS = ("get", "post", "put", "patch", "delete")

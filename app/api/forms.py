@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from app.api.tokens import ALL_SCOPES, EXPIRY_DAYS, READ_ONLY
+from app.api.tokens import ALL_SCOPES, EXPIRY_DAYS, OFFERED
 from app.core.forms import Choice, Form, Integer, Text
 from app.core.forms.lists import Items
-
-OFFERED = tuple(s for s in ALL_SCOPES if not (s.split(":")[0] in READ_ONLY and s.endswith(":write")))
 
 
 class Scopes(Items):
@@ -28,9 +26,7 @@ class TokenForm(Form):
     name: Annotated[str, Text("the token's name", 100, required=True)]
     scopes: Annotated[list[str], Scopes()] = []
     days: Annotated[str, Choice("when it expires", tuple(str(d) for d in EXPIRY_DAYS))] = "90"
-    rate_per_minute: Annotated[
-        int | None, Integer("the requests a minute", 1, 10000)
-    ] = None
+    rate_per_minute: Annotated[int | None, Integer("the requests a minute", 1, 10000)] = None
 
     def problems(self) -> dict[str, str]:
         return {} if self.scopes else {"scopes": "Choose at least one scope."}

@@ -103,7 +103,7 @@ def version_of(request: Req, sent: object) -> int:
     if header:
         tag = header.removeprefix("W/").strip('"')
         if not tag.isdigit() or len(tag) > 9:
-            raise FormInvalid({"version": "If-Match must be the record's ETag, like \"3\"."})
+            raise FormInvalid({"version": 'If-Match must be the record\'s ETag, like "3".'})
         return int(tag)
     if isinstance(sent, int) and not isinstance(sent, bool):
         return sent
@@ -131,12 +131,12 @@ def form_source(values: Mapping[str, object]) -> dict[str, object]:
 
 def sent_fields(body: msgspec.Struct) -> dict[str, Any]:
     """The fields a request body set (left-out fields are UNSET and keep their value)."""
-    return {
-        k: v for k, v in msgspec.structs.asdict(body).items() if v is not msgspec.UNSET
-    }
+    return {k: v for k, v in msgspec.structs.asdict(body).items() if v is not msgspec.UNSET}
 
 
-def merged(before: Mapping[str, object], body: msgspec.Struct, fields: tuple[str, ...]) -> dict[str, Any]:
+def merged(
+    before: Mapping[str, object], body: msgspec.Struct, fields: tuple[str, ...]
+) -> dict[str, Any]:
     """The record's `fields` as they are, with the body's changes on top (a partial update)."""
     sent = sent_fields(body)
     return {f: sent.get(f, before.get(f)) for f in fields}

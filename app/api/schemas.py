@@ -37,9 +37,9 @@ class ContactIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     last_name: str | UnsetType = UNSET
     emails: list[str] | UnsetType = UNSET
     phones: list[str] | UnsetType = UNSET
-    title: str | None | UnsetType = UNSET
-    company_id: UUID | None | UnsetType = UNSET
-    owner_id: UUID | None | UnsetType = UNSET
+    title: str | UnsetType | None = UNSET
+    company_id: UUID | UnsetType | None = UNSET
+    owner_id: UUID | UnsetType | None = UNSET
     tags: list[str] | UnsetType = UNSET
     version: int | UnsetType = UNSET  # updates: the version read (or send If-Match)
 
@@ -67,11 +67,11 @@ class CompanyOut(msgspec.Struct, frozen=True):
 
 class CompanyIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     name: str | UnsetType = UNSET
-    domain: str | None | UnsetType = UNSET
-    industry: str | None | UnsetType = UNSET
-    size: str | None | UnsetType = UNSET
-    address: str | None | UnsetType = UNSET
-    owner_id: UUID | None | UnsetType = UNSET
+    domain: str | UnsetType | None = UNSET
+    industry: str | UnsetType | None = UNSET
+    size: str | UnsetType | None = UNSET
+    address: str | UnsetType | None = UNSET
+    owner_id: UUID | UnsetType | None = UNSET
     version: int | UnsetType = UNSET
 
 
@@ -105,9 +105,9 @@ class DealIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     stage_id: UUID | UnsetType = UNSET
     amount: Decimal | UnsetType = UNSET
     currency: str | UnsetType = UNSET
-    expected_close_date: date | None | UnsetType = UNSET
-    owner_id: UUID | None | UnsetType = UNSET
-    company_id: UUID | None | UnsetType = UNSET
+    expected_close_date: date | UnsetType | None = UNSET
+    owner_id: UUID | UnsetType | None = UNSET
+    company_id: UUID | UnsetType | None = UNSET
     contact_ids: list[UUID] | UnsetType = UNSET
     lost_reason: str | UnsetType = UNSET
     version: int | UnsetType = UNSET
@@ -194,13 +194,13 @@ class TaskIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     subject_id: UUID | UnsetType = UNSET  # create only
     kind: str | UnsetType = UNSET  # task | call | meeting | email
     title: str | UnsetType = UNSET
-    due_date: date | None | UnsetType = UNSET
-    due_at: datetime | None | UnsetType = UNSET
-    duration_minutes: int | None | UnsetType = UNSET
+    due_date: date | UnsetType | None = UNSET
+    due_at: datetime | UnsetType | None = UNSET
+    duration_minutes: int | UnsetType | None = UNSET
     outcome: str | UnsetType = UNSET
     participant_ids: list[UUID] | UnsetType = UNSET
     notes: str | UnsetType = UNSET
-    assignee_id: UUID | None | UnsetType = UNSET
+    assignee_id: UUID | UnsetType | None = UNSET
     done: bool | UnsetType = UNSET
     version: int | UnsetType = UNSET
 

@@ -6,9 +6,9 @@ from uuid import UUID
 
 from litestar import Response, get, post
 
-from app.api import tokens
-from app.api.forms import OFFERED, TokenForm
 from app.accounts.schemas import Current
+from app.api import tokens
+from app.api.forms import TokenForm
 from app.core.errors import FormInvalid
 from app.core.forms import read_form
 from app.core.http_types import Req
@@ -29,7 +29,7 @@ async def _page(
     ctx = {
         "tokens": await tokens.list_tokens(current),
         "objects": tokens.OBJECTS,
-        "offered": OFFERED,
+        "offered": tokens.OFFERED,
         "expiry_days": tokens.EXPIRY_DAYS,
         "created": created,
         "errors": errors or {},

@@ -285,7 +285,9 @@ def api_problem(request: Req, exc: Exception) -> Response[bytes]:
         return problem(404, "No such record in this workspace.")
     if isinstance(exc, ValidationException):
         errors = _validation_errors(exc)
-        return problem(422, "The request is malformed or has values of the wrong type.", errors=errors)
+        return problem(
+            422, "The request is malformed or has values of the wrong type.", errors=errors
+        )
     if isinstance(exc, HTTPException) and exc.status_code == 401:
         detail = str(request.scope.get(AUTH_DETAIL_KEY) or "Send a valid API token.")
         return problem(401, detail, headers={"WWW-Authenticate": 'Bearer realm="odex"'})
@@ -300,7 +302,9 @@ def api_problem(request: Req, exc: Exception) -> Response[bytes]:
     return problem(500, "")
 
 
-def _or_problem(handler: Callable[[Req, Any], Response[Any]]) -> Callable[[Req, Any], Response[Any]]:
+def _or_problem(
+    handler: Callable[[Req, Any], Response[Any]],
+) -> Callable[[Req, Any], Response[Any]]:
     """`handler` for pages; problem details on API paths."""
 
     def handle(request: Req, exc: Any) -> Response[Any]:
@@ -313,12 +317,14 @@ def _or_problem(handler: Callable[[Req, Any], Response[Any]]) -> Callable[[Req, 
 
 EXCEPTION_HANDLERS: dict[Any, Any] = {
     kind: _or_problem(handler)
-    for kind, handler in {
-        FormInvalid: form_invalid_handler,
-        HTTPException: http_exception_handler,
-        Forbidden: forbidden_handler,
-        RecordNotFound: not_found_handler,
-        **dict.fromkeys(BACKEND_DOWN, unavailable_handler),
-        Exception: internal_error_handler,
-    }.items()
+    for kind, handler in dict[Any, Callable[[Req, Any], Response[Any]]](
+        {
+            FormInvalid: form_invalid_handler,
+            HTTPException: http_exception_handler,
+            Forbidden: forbidden_handler,
+            RecordNotFound: not_found_handler,
+            **dict.fromkeys(BACKEND_DOWN, unavailable_handler),
+            Exception: internal_error_handler,
+        }
+    ).items()
 }
