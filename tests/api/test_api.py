@@ -9,9 +9,9 @@ from typing import Any
 from app.accounts import team
 from app.api import tokens
 from app.core.db import tenant_transaction
+from app.core.forms import parse
 from app.crm import contacts
 from app.crm.schemas import ContactForm
-from app.core.forms import parse
 from tests.api.helpers import READ_ONLY, api_client, is_problem, token_for
 from tests.deals.helpers import add_colleague, current_of, make_deal, stages
 from tests.helpers import Account, Mailbox
@@ -68,7 +68,9 @@ async def test_validation_and_malformed_input_are_problem_details(
 ) -> None:
     async with api_client(app, await token_for(tenant_a)) as api:
         no_name = is_problem(await api.post("/api/v1/contacts", json={"title": "x"}), 422)
-        assert no_name["errors"] == [{"name": "first_name", "detail": "Enter a first or last name."}]
+        assert no_name["errors"] == [
+            {"name": "first_name", "detail": "Enter a first or last name."}
+        ]
         bad_email = await api.post(
             "/api/v1/contacts", json={"first_name": "A", "emails": ["not-an-address"]}
         )
@@ -190,7 +192,7 @@ async def test_deals_move_and_pipelines(app: Any, tenant_a: Account, tenant_b: A
     s = await stages(tenant_a)
     async with api_client(app, await token_for(tenant_a)) as api:
         pipelines = (await api.get("/api/v1/pipelines")).json()["data"]
-        assert [st["name"] for st in pipelines[0]["stages"]][0] == "Lead"
+        assert pipelines[0]["stages"][0]["name"] == "Lead"
         one = await api.get(f"/api/v1/pipelines/{pipelines[0]['id']}")
         assert one.status_code == 200
         first = (
@@ -211,7 +213,9 @@ async def test_deals_move_and_pipelines(app: Any, tenant_a: Account, tenant_b: A
         assert moved.status_code == 200, moved.text
         assert moved.json()["stage_id"] == str(s["Won"].id)
         won = (await api.get("/api/v1/deals", params={"q": "", "limit": 100})).json()["data"]
-        in_won = sorted((d for d in won if d["stage_id"] == str(s["Won"].id)), key=lambda d: d["position"])
+        in_won = sorted(
+            (d for d in won if d["stage_id"] == str(s["Won"].id)), key=lambda d: d["position"]
+        )
         assert [d["title"] for d in in_won] == ["API deal", "First"]
         stale = await api.post(
             f"/api/v1/deals/{deal['id']}/move",
@@ -231,13 +235,9 @@ async def test_deals_move_and_pipelines(app: Any, tenant_a: Account, tenant_b: A
         )
         is_problem(await api.get(f"/api/v1/deals/{b_deal}"), 404)
         b_stage = (await stages(tenant_b))["Won"].id
-        cross = await api.post(
-            "/api/v1/deals", json={"title": "Sneaky", "stage_id": str(b_stage)}
-        )
+        cross = await api.post("/api/v1/deals", json={"title": "Sneaky", "stage_id": str(b_stage)})
         assert cross.status_code == 422
-        edited = await api.patch(
-            f"/api/v1/deals/{deal['id']}", json={"amount": "99", "version": 2}
-        )
+        edited = await api.patch(f"/api/v1/deals/{deal['id']}", json={"amount": "99", "version": 2})
         assert edited.status_code == 200 and edited.json()["amount"] == "99.00", edited.text
 
 
@@ -250,7 +250,8 @@ async def test_notes_tasks_and_invoices(app: Any, tenant_a: Account, tenant_b: A
         )
         assert note.status_code == 201 and note.json()["body"] == "Hello"
         bad_subject = await api.post(
-            "/api/v1/notes", json={"subject_type": "planet", "subject_id": company["id"], "body": "x"}
+            "/api/v1/notes",
+            json={"subject_type": "planet", "subject_id": company["id"], "body": "x"},
         )
         is_problem(bad_subject, 422)
         task = await api.post(
@@ -319,7 +320,7 @@ async def test_list_filters_sort_and_cursor(app: Any, tenant_a: Account) -> None
         await api.patch(f"/api/v1/companies/{ids[0]}", json={"owner_id": owner, "version": 1})
         mine = (await api.get("/api/v1/companies", params={"owner": owner})).json()["data"]
         assert [c["id"] for c in mine] == [ids[0]]
-        later = (await api.get("/api/v1/companies", params={"updated_since": "2999-01-01T00:00:00Z"}))
+        later = await api.get("/api/v1/companies", params={"updated_since": "2999-01-01T00:00:00Z"})
         assert later.json()["data"] == []
 
 
@@ -339,9 +340,7 @@ async def test_settings_page_creates_shows_once_lists_and_revokes(
 ) -> None:
     page = await client_a.get("/settings/api-tokens")
     assert page.status_code == 200 and "New token" in page.text
-    refused = await client_a.post_form(
-        "/settings/api-tokens", {"name": "Empty"}, htmx=True
-    )
+    refused = await client_a.post_form("/settings/api-tokens", {"name": "Empty"}, htmx=True)
     assert refused.status_code == 422 and "Choose at least one scope." in refused.text
     created = await client_a.post_form(
         "/settings/api-tokens",
