@@ -1,5 +1,5 @@
-"""/api/v1/notes and /api/v1/tasks (calls, meetings, emails, to-dos): thin routes over the
-CRM's note and activity services (timeline entries, mentions and assignments notified)."""
+"""/api/v1/notes and /api/v1/tasks (calls, meetings, emails, to-dos): the CRM's note and
+activity services behind them (timeline entries; mentions and assignments notified)."""
 
 from __future__ import annotations
 
@@ -8,58 +8,20 @@ from typing import Any
 from uuid import UUID
 
 import msgspec
-from litestar import Response, delete, get, patch, post
+from litestar import delete, post
 
 from app.accounts.schemas import Current
 from app.api.auth import needs
-from app.api.crm_routes import tagged
-from app.api.listing import (
-    Filters,
-    Listing,
-    list_page,
-    merged,
-    one_row,
-    sent_fields,
-    version_of,
-)
+from app.api.listing import Listing, sent_fields
 from app.api.listing import form_source as source
+from app.api.resource import Resource, Values
 from app.api.schemas import NoteIn, NoteList, NoteOut, TaskIn, TaskList, TaskOut
 from app.core.clock import user_zone, zone_info
 from app.core.errors import FormInvalid
 from app.core.forms import parse
-from app.core.http_types import Req
 from app.crm import activities, notes
 from app.crm.schemas import SUBJECT_TYPES, ActivityEdit, ActivityForm, NoteForm
 from app.crm.secure import open_activity_notes, open_note
-
-NOTES = Listing(
-    from_sql="notes r",
-    select="r.id, r.tenant_id, r.subject_type, r.subject_id, r.author_id, r.body_enc, r.created_at",
-    search="r.subject_type",  # bodies are encrypted: q matches the record kind only
-    owner="r.author_id",
-)
-TASKS = Listing(
-    from_sql="tasks r",
-    select=(
-        "r.id, r.tenant_id, r.subject_type, r.subject_id, r.kind, r.title, r.due_date, r.due_at,"
-        " r.duration_minutes, r.outcome, r.participant_ids, r.notes_enc, r.assignee_id,"
-        " r.done_at is not null as done, r.version, r.created_at, r.updated_at"
-    ),
-    search="r.title",
-    owner="r.assignee_id",
-)
-TASK_FIELDS = (
-    "kind",
-    "title",
-    "due_date",
-    "due_at",
-    "duration_minutes",
-    "outcome",
-    "participant_ids",
-    "notes",
-    "assignee_id",
-    "done",
-)
 
 
 def _subject(subject_type: object) -> str:
@@ -71,28 +33,12 @@ def _subject(subject_type: object) -> str:
 # ---- notes -------------------------------------------------------------------------------
 
 
-def _note_out(row: dict[str, object]) -> NoteOut:
-    return msgspec.convert(open_note(row), NoteOut)
-
-
-@get("/notes", opt=needs("notes", "read"))
-async def list_notes(current: Current, filters: Filters) -> NoteList:
-    """Notes (owner: the author; updated_since), sorted, paged."""
-    page = await list_page(current, NOTES, filters)
-    return NoteList([_note_out(row) for row in page.rows], page.next_cursor)
-
-
-@get("/notes/{note_id:uuid}", opt=needs("notes", "read"))
-async def get_note(current: Current, note_id: UUID) -> NoteOut:
-    return _note_out(await one_row(current, NOTES, note_id))
-
-
 @post("/notes", opt=needs("notes", "write"))
 async def create_note(current: Current, data: NoteIn) -> NoteOut:
     """A note on a contact, company or deal (members @mentioned are notified)."""
     form = parse(NoteForm, {"body": data.body})
     note_id = await notes.add_note(current, _subject(data.subject_type), data.subject_id, form.body)
-    return _note_out(await one_row(current, NOTES, note_id))
+    return await NOTES.read(current, note_id)
 
 
 @delete("/notes/{note_id:uuid}", opt=needs("notes", "write"))
@@ -101,15 +47,34 @@ async def delete_note(current: Current, note_id: UUID) -> None:
     await notes.delete_note(current, note_id)
 
 
+NOTES = Resource(
+    name="notes",
+    one="note",
+    listing=Listing(
+        from_sql="notes r",
+        select=(
+            "r.id, r.tenant_id, r.subject_type, r.subject_id, r.author_id, r.body_enc, r.created_at"
+        ),
+        search="r.subject_type",  # bodies are encrypted: q matches the record kind only
+        owner="r.author_id",
+    ),
+    out=NoteOut,
+    page=NoteList,
+    shown=lambda row: msgspec.convert(open_note(row), NoteOut),
+    about="Notes (owner: the author; updated_since), sorted, paged.",
+    extra=(create_note, delete_note),
+)
+
+
 # ---- tasks -------------------------------------------------------------------------------
 
 
-def _task_out(row: dict[str, Any]) -> TaskOut:
+def _task(row: dict[str, Any]) -> TaskOut:
     row["notes"] = open_activity_notes(row.pop("notes_enc"), row["tenant_id"], row["id"])
     return msgspec.convert(row, TaskOut)
 
 
-def _local(current: Current, values: dict[str, Any]) -> dict[str, Any]:
+def _local(current: Current, values: Values) -> Values:
     """`due_at` as the wall-clock time the activity form reads (the member's time zone);
     a time sent without an offset is UTC."""
     due_at = values.get("due_at")
@@ -120,19 +85,6 @@ def _local(current: Current, values: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-@get("/tasks", opt=needs("tasks", "read"))
-async def list_tasks(current: Current, filters: Filters) -> TaskList:
-    """Tasks and other activities (q: subject; owner: the assignee; updated_since), paged."""
-    page = await list_page(current, TASKS, filters)
-    return TaskList([_task_out(row) for row in page.rows], page.next_cursor)
-
-
-@get("/tasks/{task_id:uuid}", opt=needs("tasks", "read"))
-async def get_task(current: Current, task_id: UUID) -> Response[TaskOut]:
-    found = _task_out(await one_row(current, TASKS, task_id))
-    return tagged(found, found.version)  # type: ignore[return-value]
-
-
 @post("/tasks", opt=needs("tasks", "write"))
 async def create_task(current: Current, data: TaskIn) -> TaskOut:
     """Plan or log an activity on a contact, company or deal."""
@@ -141,35 +93,44 @@ async def create_task(current: Current, data: TaskIn) -> TaskOut:
         raise FormInvalid({"subject_id": "Name the record the activity is on."})
     form = parse(ActivityForm, source(_local(current, sent_fields(data))))
     task_id = await activities.add_activity(current, subject, data.subject_id, form)
-    return _task_out(await one_row(current, TASKS, task_id))
+    return await TASKS.read(current, task_id)
 
 
-@patch("/tasks/{task_id:uuid}", opt=needs("tasks", "write"))
-async def update_task(request: Req, current: Current, task_id: UUID, data: TaskIn) -> TaskOut:
-    """Change the fields sent (`done` ticks it off); a stale version is 409."""
-    version = version_of(request, data.version)
-    before = _task_out(await one_row(current, TASKS, task_id))
-    values = _local(current, merged(msgspec.structs.asdict(before), data, TASK_FIELDS))
-    form = parse(ActivityEdit, source({**values, "version": version}))
-    await activities.edit_activity(current, task_id, form)
-    return _task_out(await one_row(current, TASKS, task_id))
+TASKS = Resource(
+    name="tasks",
+    one="task",
+    listing=Listing(
+        from_sql="tasks r",
+        select=(
+            "r.id, r.tenant_id, r.subject_type, r.subject_id, r.kind, r.title, r.due_date,"
+            " r.due_at, r.duration_minutes, r.outcome, r.participant_ids, r.notes_enc,"
+            " r.assignee_id, r.done_at is not null as done, r.version, r.created_at, r.updated_at"
+        ),
+        search="r.title",
+        owner="r.assignee_id",
+    ),
+    out=TaskOut,
+    page=TaskList,
+    body=TaskIn,
+    fields=(
+        "kind",
+        "title",
+        "due_date",
+        "due_at",
+        "duration_minutes",
+        "outcome",
+        "participant_ids",
+        "notes",
+        "assignee_id",
+        "done",
+    ),
+    edit_form=ActivityEdit,
+    update=activities.edit_activity,
+    delete=activities.delete_activity,
+    shown=_task,
+    local=_local,
+    about="Tasks and other activities (q: subject; owner: the assignee; updated_since), paged.",
+    extra=(create_task,),
+)
 
-
-@delete("/tasks/{task_id:uuid}", opt=needs("tasks", "write"))
-async def delete_task(
-    request: Req, current: Current, task_id: UUID, version: int | None = None
-) -> None:
-    await activities.delete_activity(current, task_id, version_of(request, version))
-
-
-ROUTES = [
-    list_notes,
-    get_note,
-    create_note,
-    delete_note,
-    list_tasks,
-    get_task,
-    create_task,
-    update_task,
-    delete_task,
-]
+ROUTES = [*NOTES.routes(), *TASKS.routes()]

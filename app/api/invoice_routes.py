@@ -6,54 +6,33 @@ from typing import Any
 from uuid import UUID
 
 import msgspec
-from litestar import Response, get, post
+from litestar import post
 
 from app.accounts.schemas import Current
 from app.api.auth import needs
-from app.api.crm_routes import tagged
-from app.api.listing import Filters, Listing, form_source, list_page
+from app.api.listing import Listing, form_source
+from app.api.resource import Resource
 from app.api.schemas import InvoiceIn, InvoiceLineOut, InvoiceList, InvoiceOut
 from app.core.forms import parse
 from app.invoices import reading, services
 from app.invoices.schemas import InvoiceForm, invoice_number
 
-INVOICES = Listing(
-    from_sql="invoices r",
-    select=(
-        "r.id, r.number, r.company_id, r.deal_id, r.currency, r.status, r.issue_date,"
-        " r.due_date, r.notes, r.subtotal, r.tax_total, r.total, r.version, r.created_at,"
-        " r.updated_at"
-    ),
-    search="r.notes",
-    owner="r.created_by",
-)
-
 
 def _out(row: dict[str, Any], lines: list[InvoiceLineOut] | None = None) -> InvoiceOut:
-    return msgspec.convert(
-        {**row, "number": invoice_number(int(row["number"])), "lines": lines or []}, InvoiceOut
-    )
+    values = {**row, "number": invoice_number(int(row["number"])), "lines": lines or []}
+    return msgspec.convert(values, InvoiceOut)
 
 
-async def _invoice(current: Current, invoice_id: UUID) -> InvoiceOut:
-    view = await reading.get_invoice(current, invoice_id)
-    lines = [
-        InvoiceLineOut(ln.description, ln.quantity, ln.unit_price, ln.tax_rate) for ln in view.lines
-    ]
-    return _out(msgspec.structs.asdict(view), lines)
+class InvoiceResource(Resource):
+    """Invoices read one at a time with their lines (the invoices domain's own read)."""
 
-
-@get("/invoices", opt=needs("invoices", "read"))
-async def list_invoices(current: Current, filters: Filters) -> InvoiceList:
-    """Invoices without their lines (q: notes; owner: who created it; updated_since)."""
-    page = await list_page(current, INVOICES, filters)
-    return InvoiceList([_out(row) for row in page.rows], page.next_cursor)
-
-
-@get("/invoices/{invoice_id:uuid}", opt=needs("invoices", "read"))
-async def get_invoice(current: Current, invoice_id: UUID) -> Response[InvoiceOut]:
-    found = await _invoice(current, invoice_id)
-    return tagged(found, found.version)  # type: ignore[return-value]
+    async def read(self, current: Current, record_id: UUID) -> InvoiceOut:
+        view = await reading.get_invoice(current, record_id)
+        lines = [
+            InvoiceLineOut(ln.description, ln.quantity, ln.unit_price, ln.tax_rate)
+            for ln in view.lines
+        ]
+        return _out(msgspec.structs.asdict(view), lines)
 
 
 @post("/invoices", opt=needs("invoices", "write"))
@@ -66,7 +45,27 @@ async def create_invoice(current: Current, data: InvoiceIn) -> InvoiceOut:
         for field, value in msgspec.structs.asdict(line).items():
             values[f"line-{index}-{field}"] = value
     form = parse(InvoiceForm, form_source(values))
-    return await _invoice(current, await services.create_invoice(current, form))
+    return await INVOICES.read(current, await services.create_invoice(current, form))
 
 
-ROUTES = [list_invoices, get_invoice, create_invoice]
+INVOICES = InvoiceResource(
+    name="invoices",
+    one="invoice",
+    listing=Listing(
+        from_sql="invoices r",
+        select=(
+            "r.id, r.number, r.company_id, r.deal_id, r.currency, r.status, r.issue_date,"
+            " r.due_date, r.notes, r.subtotal, r.tax_total, r.total, r.version, r.created_at,"
+            " r.updated_at"
+        ),
+        search="r.notes",
+        owner="r.created_by",
+    ),
+    out=InvoiceOut,
+    page=InvoiceList,
+    shown=_out,
+    about="Invoices without their lines (q: notes; owner: who created it; updated_since).",
+    extra=(create_invoice,),
+)
+
+ROUTES = INVOICES.routes()
