@@ -64,14 +64,9 @@ async def move_deal(request: Req, current: Current, deal_id: UUID, data: DealMov
     }
     form = parse(MoveForm, source(values))  # the board's own move input
     outcome = await moves.move_deal(
-        current,
-        deal_id,
-        form.stage_id,
-        form.version,
-        after_id=form.after_id,
-        lost_reason=form.lost_reason,
-        from_stage_id=form.from_stage_id,
-    )
+        current, deal_id, form.stage_id, form.version, form.after_id, form.lost_reason,
+        form.from_stage_id,
+    )  # fmt: skip
     if outcome.ok:
         return await DEALS.read(current, deal_id)
     if outcome.pipeline_id is None:

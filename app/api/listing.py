@@ -21,6 +21,7 @@ from litestar.params import Parameter
 from app.accounts.schemas import Current
 from app.core.db import tenant_transaction
 from app.core.errors import FormInvalid, RecordNotFound
+from app.core.forms import Invalid, clean_text
 from app.core.http_types import Req
 from app.core.paging import Page, Params, SortSpec, keyset_page, like_pattern
 
@@ -32,6 +33,7 @@ SORTS: dict[str, SortSpec] = {
     "created_at": SortSpec("Oldest", ("r.created_at", "r.id"), ("ts", "uuid")),
 }
 MAX_LIMIT = 100
+MAX_VERSION = 2**31 - 1  # versions are PostgreSQL integers
 VERSION_NEEDED = "Send the record's version: an If-Match header or a `version` field."
 
 
@@ -104,10 +106,12 @@ def version_of(request: Req, sent: object) -> int:
         tag = header.removeprefix("W/").strip('"')
         if not tag.isdigit() or len(tag) > 9:
             raise FormInvalid({"version": 'If-Match must be the record\'s ETag, like "3".'})
-        return int(tag)
-    if isinstance(sent, int) and not isinstance(sent, bool):
-        return sent
-    raise FormInvalid({"version": VERSION_NEEDED})
+        sent = int(tag)
+    if not isinstance(sent, int) or isinstance(sent, bool):
+        raise FormInvalid({"version": VERSION_NEEDED})
+    if not 1 <= sent <= MAX_VERSION:
+        raise FormInvalid({"version": "That is not a version of this record."})
+    return sent
 
 
 def form_source(values: Mapping[str, object]) -> dict[str, object]:
@@ -151,4 +155,8 @@ async def provide_filters(
     limit: Annotated[int, Parameter(ge=1, le=MAX_LIMIT)] = 50,
 ) -> Filters:
     """The list parameters every resource takes (the `filters` dependency)."""
-    return Filters(q[:200], owner, updated_since, sort, cursor[:500], limit)
+    try:
+        query = clean_text(q, "the search")[:200]  # no NUL or control characters (422)
+    except Invalid as exc:
+        raise FormInvalid({"q": exc.message}) from exc
+    return Filters(query, owner, updated_since, sort, cursor[:500], limit)

@@ -9,10 +9,26 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
 import msgspec
 from msgspec import UNSET, UnsetType
+
+
+def changes(
+    name: str, out: type[msgspec.Struct], names: tuple[str, ...], *extra: tuple[str, Any]
+) -> Any:
+    """The body of a create or a partial update: the fields `names` of `out` (and `extra`
+    ones), each optional (left out: UNSET, kept as it is), and the `version` an update was
+    made from (or send If-Match). Unknown fields are refused (422)."""
+    types = {f.name: f.type for f in msgspec.structs.fields(out)}
+    fields = [(n, types[n] | UnsetType, UNSET) for n in names]
+    fields += [(n, t | UnsetType, UNSET) for n, t in (*extra, ("version", int))]
+    return msgspec.defstruct(
+        name, fields, kw_only=True, forbid_unknown_fields=True, module=__name__
+    )
+
 
 # ---- contacts ----------------------------------------------------------------------------
 
@@ -32,16 +48,7 @@ class ContactOut(msgspec.Struct, frozen=True):
     updated_at: datetime
 
 
-class ContactIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    first_name: str | UnsetType = UNSET
-    last_name: str | UnsetType = UNSET
-    emails: list[str] | UnsetType = UNSET
-    phones: list[str] | UnsetType = UNSET
-    title: str | UnsetType | None = UNSET
-    company_id: UUID | UnsetType | None = UNSET
-    owner_id: UUID | UnsetType | None = UNSET
-    tags: list[str] | UnsetType = UNSET
-    version: int | UnsetType = UNSET  # updates: the version read (or send If-Match)
+ContactIn = changes("ContactIn", ContactOut, ContactOut.__struct_fields__[1:9])
 
 
 class ContactList(msgspec.Struct, frozen=True):
@@ -65,14 +72,7 @@ class CompanyOut(msgspec.Struct, frozen=True):
     updated_at: datetime
 
 
-class CompanyIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    name: str | UnsetType = UNSET
-    domain: str | UnsetType | None = UNSET
-    industry: str | UnsetType | None = UNSET
-    size: str | UnsetType | None = UNSET
-    address: str | UnsetType | None = UNSET
-    owner_id: UUID | UnsetType | None = UNSET
-    version: int | UnsetType = UNSET
+CompanyIn = changes("CompanyIn", CompanyOut, CompanyOut.__struct_fields__[1:7])
 
 
 class CompanyList(msgspec.Struct, frozen=True):
@@ -100,17 +100,13 @@ class DealOut(msgspec.Struct, frozen=True):
     updated_at: datetime
 
 
-class DealIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    title: str | UnsetType = UNSET
-    stage_id: UUID | UnsetType = UNSET
-    amount: Decimal | UnsetType = UNSET
-    currency: str | UnsetType = UNSET
-    expected_close_date: date | UnsetType | None = UNSET
-    owner_id: UUID | UnsetType | None = UNSET
-    company_id: UUID | UnsetType | None = UNSET
-    contact_ids: list[UUID] | UnsetType = UNSET
-    lost_reason: str | UnsetType = UNSET
-    version: int | UnsetType = UNSET
+DealIn = changes(
+    "DealIn",
+    DealOut,
+    ("title", "stage_id", "amount", "currency", "expected_close_date", "owner_id", "company_id"),
+    ("contact_ids", list[UUID]),
+    ("lost_reason", str),
+)
 
 
 class DealMove(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -189,20 +185,8 @@ class TaskOut(msgspec.Struct, frozen=True):
     updated_at: datetime
 
 
-class TaskIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    subject_type: str | UnsetType = UNSET  # create only: contact | company | deal
-    subject_id: UUID | UnsetType = UNSET  # create only
-    kind: str | UnsetType = UNSET  # task | call | meeting | email
-    title: str | UnsetType = UNSET
-    due_date: date | UnsetType | None = UNSET
-    due_at: datetime | UnsetType | None = UNSET
-    duration_minutes: int | UnsetType | None = UNSET
-    outcome: str | UnsetType = UNSET
-    participant_ids: list[UUID] | UnsetType = UNSET
-    notes: str | UnsetType = UNSET
-    assignee_id: UUID | UnsetType | None = UNSET
-    done: bool | UnsetType = UNSET
-    version: int | UnsetType = UNSET
+# subject_type (contact | company | deal) and subject_id: on create only
+TaskIn = changes("TaskIn", TaskOut, TaskOut.__struct_fields__[1:13])
 
 
 class TaskList(msgspec.Struct, frozen=True):
