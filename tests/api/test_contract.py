@@ -9,9 +9,9 @@ import time
 from typing import Any
 
 import schemathesis
-from schemathesis import GenerationMode
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
+from schemathesis import GenerationMode
 
 from app.api.docs import openapi_document
 from tests.api.helpers import api_client, token_for
