@@ -47,17 +47,14 @@ async def delete_note(current: Current, note_id: UUID) -> None:
     await notes.delete_note(current, note_id)
 
 
+# q matches the record kind only: bodies are encrypted
+NOTES_COLUMNS = (
+    "r.id, r.tenant_id, r.subject_type, r.subject_id, r.author_id, r.body_enc, r.created_at"
+)
 NOTES = Resource(
     name="notes",
     one="note",
-    listing=Listing(
-        from_sql="notes r",
-        select=(
-            "r.id, r.tenant_id, r.subject_type, r.subject_id, r.author_id, r.body_enc, r.created_at"
-        ),
-        search="r.subject_type",  # bodies are encrypted: q matches the record kind only
-        owner="r.author_id",
-    ),
+    listing=Listing("notes r", NOTES_COLUMNS, "r.subject_type", "r.author_id"),
     out=NoteOut,
     page=NoteList,
     shown=lambda row: msgspec.convert(open_note(row), NoteOut),
@@ -96,19 +93,15 @@ async def create_task(current: Current, data: TaskIn) -> TaskOut:
     return await TASKS.read(current, task_id)
 
 
+TASKS_COLUMNS = (
+    "r.id, r.tenant_id, r.subject_type, r.subject_id, r.kind, r.title, r.due_date,"
+    " r.due_at, r.duration_minutes, r.outcome, r.participant_ids, r.notes_enc,"
+    " r.assignee_id, r.done_at is not null as done, r.version, r.created_at, r.updated_at"
+)
 TASKS = Resource(
     name="tasks",
     one="task",
-    listing=Listing(
-        from_sql="tasks r",
-        select=(
-            "r.id, r.tenant_id, r.subject_type, r.subject_id, r.kind, r.title, r.due_date,"
-            " r.due_at, r.duration_minutes, r.outcome, r.participant_ids, r.notes_enc,"
-            " r.assignee_id, r.done_at is not null as done, r.version, r.created_at, r.updated_at"
-        ),
-        search="r.title",
-        owner="r.assignee_id",
-    ),
+    listing=Listing("tasks r", TASKS_COLUMNS, "r.title", "r.assignee_id"),
     out=TaskOut,
     page=TaskList,
     body=TaskIn,

@@ -18,18 +18,14 @@ def _contact(row: dict[str, Any]) -> ContactOut:
     return msgspec.convert(open_contact(row), ContactOut)  # emails and phones opened
 
 
+CONTACTS_COLUMNS = (
+    "r.id, r.tenant_id, r.first_name, r.last_name, r.emails_enc, r.phones_enc, r.title,"
+    " r.company_id, r.owner_id, r.tags, r.version, r.created_at, r.updated_at"
+)
 CONTACTS = Resource(
     name="contacts",
     one="contact",
-    listing=Listing(
-        from_sql="contacts r",
-        select=(
-            "r.id, r.tenant_id, r.first_name, r.last_name, r.emails_enc, r.phones_enc, r.title,"
-            " r.company_id, r.owner_id, r.tags, r.version, r.created_at, r.updated_at"
-        ),
-        search="r.search_text",
-        owner="r.owner_id",
-    ),
+    listing=Listing("contacts r", CONTACTS_COLUMNS, "r.search_text", "r.owner_id"),
     out=ContactOut,
     page=ContactList,
     body=ContactIn,
@@ -42,18 +38,14 @@ CONTACTS = Resource(
     shown=_contact,
     about="Contacts (q: name, title or tag; owner; updated_since), sorted, paged.",
 )
+COMPANIES_COLUMNS = (
+    "r.id, r.name, r.domain, r.industry, r.size, r.address, r.owner_id, r.version,"
+    " r.created_at, r.updated_at"
+)
 COMPANIES = Resource(
     name="companies",
     one="company",
-    listing=Listing(
-        from_sql="companies r",
-        select=(
-            "r.id, r.name, r.domain, r.industry, r.size, r.address, r.owner_id, r.version,"
-            " r.created_at, r.updated_at"
-        ),
-        search="r.name",
-        owner="r.owner_id",
-    ),
+    listing=Listing("companies r", COMPANIES_COLUMNS, "r.name", "r.owner_id"),
     out=CompanyOut,
     page=CompanyList,
     body=CompanyIn,

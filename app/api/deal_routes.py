@@ -77,19 +77,15 @@ async def move_deal(request: Req, current: Current, deal_id: UUID, data: DealMov
     raise FormInvalid({"stage_id": outcome.message})
 
 
+DEALS_COLUMNS = (
+    "r.id, r.title, r.amount, r.currency, r.pipeline_id, r.stage_id, r.position,"
+    " r.owner_id, r.company_id, r.expected_close_date, r.lost_reason, r.version,"
+    " r.created_at, r.updated_at"
+)
 DEALS = Resource(
     name="deals",
     one="deal",
-    listing=Listing(
-        from_sql="deals r",
-        select=(
-            "r.id, r.title, r.amount, r.currency, r.pipeline_id, r.stage_id, r.position,"
-            " r.owner_id, r.company_id, r.expected_close_date, r.lost_reason, r.version,"
-            " r.created_at, r.updated_at"
-        ),
-        search="r.title",
-        owner="r.owner_id",
-    ),
+    listing=Listing("deals r", DEALS_COLUMNS, "r.title", "r.owner_id"),
     out=DealOut,
     page=DealList,
     body=DealIn,

@@ -48,19 +48,15 @@ async def create_invoice(current: Current, data: InvoiceIn) -> InvoiceOut:
     return await INVOICES.read(current, await services.create_invoice(current, form))
 
 
+INVOICES_COLUMNS = (
+    "r.id, r.number, r.company_id, r.deal_id, r.currency, r.status, r.issue_date,"
+    " r.due_date, r.notes, r.subtotal, r.tax_total, r.total, r.version, r.created_at,"
+    " r.updated_at"
+)
 INVOICES = InvoiceResource(
     name="invoices",
     one="invoice",
-    listing=Listing(
-        from_sql="invoices r",
-        select=(
-            "r.id, r.number, r.company_id, r.deal_id, r.currency, r.status, r.issue_date,"
-            " r.due_date, r.notes, r.subtotal, r.tax_total, r.total, r.version, r.created_at,"
-            " r.updated_at"
-        ),
-        search="r.notes",
-        owner="r.created_by",
-    ),
+    listing=Listing("invoices r", INVOICES_COLUMNS, "r.notes", "r.created_by"),
     out=InvoiceOut,
     page=InvoiceList,
     shown=_out,
