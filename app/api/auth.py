@@ -23,9 +23,11 @@ from app.api.tokens import TokenHolder, allows, holder_of
 from app.core import formats
 from app.core.access import LEVEL_KEY, Level, access_guard
 from app.core.errors import Forbidden, LoginRequired
-from app.core.http_types import Connection
-from app.core.problems import AUTH_DETAIL_KEY
+from app.core.http_types import Connection, Req
+from app.core.problems import AUTH_DETAIL_KEY, FAILED_KEY
 from app.core.ratelimit import Limit, hit, too_many
+from app.core.web import SAFE_METHODS
+from app.security.audit import record_audit
 
 CURRENT_KEY = "odex.api_current"
 HOLDER_KEY = "odex.api_holder"
@@ -88,6 +90,23 @@ async def scope_guard(connection: Connection, handler: BaseRouteHandler) -> None
         raise Forbidden(f"This token's scopes don't include {obj}:{access}.")
 
 
+async def audit_write(request: Req) -> None:
+    """A write that went through is in the audit log, naming the token (reads are not: they
+    would flood it; a token's last use is on its settings row)."""
+    holder, current = request.scope.get(HOLDER_KEY), request.scope.get(CURRENT_KEY)
+    if request.method in SAFE_METHODS or request.scope.get(FAILED_KEY):
+        return
+    if isinstance(holder, TokenHolder) and isinstance(current, Current):
+        await record_audit(
+            holder.tenant_id,
+            holder.user_id,
+            "api.write",
+            f"api_token:{holder.id}",
+            {"method": request.method, "path": request.url.path},
+            actor_label=current.email,
+        )
+
+
 def api_routes(handlers: Sequence[ControllerRouterHandler]) -> Router:
     """Routes under /api/v1 for any member holding a token (services check the role)."""
     return Router(
@@ -100,6 +119,7 @@ def api_routes(handlers: Sequence[ControllerRouterHandler]) -> Router:
             "filters": Provide(provide_filters),
         },
         opt={LEVEL_KEY: Level.MEMBER},
+        after_response=audit_write,
     )
 
 

@@ -24,7 +24,7 @@ from app.core.availability import (
     which_service,
 )
 from app.core.http_types import Req
-from app.core.problems import AUTH_DETAIL_KEY, is_api_path, problem
+from app.core.problems import AUTH_DETAIL_KEY, FAILED_KEY, is_api_path, problem
 from app.core.templating import render_html
 
 log = logging.getLogger("odex")
@@ -272,6 +272,12 @@ def _validation_errors(exc: ValidationException) -> dict[str, str]:
 
 def api_problem(request: Req, exc: Exception) -> Response[bytes]:
     """Any exception on an API path as problem details (app/core/problems.py), never a page."""
+    response = _problem_for(request, exc)
+    request.scope[FAILED_KEY] = response.status_code  # type: ignore[literal-required]
+    return response
+
+
+def _problem_for(request: Req, exc: Exception) -> Response[bytes]:
     if isinstance(exc, EditConflict):
         rest = {k: v for k, v in exc.errors.items() if k != "form"}
         return problem(409, exc.errors.get("form", ""), errors=rest, version=exc.version)

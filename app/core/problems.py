@@ -13,6 +13,7 @@ from litestar import Response
 API_PREFIX = "/api/"
 # why a presented API token was refused, told in the 401 (set by the api domain's resolver)
 AUTH_DETAIL_KEY = "odex.api_auth_detail"
+FAILED_KEY = "odex.api_failed"  # the status of a request answered with a problem
 PROBLEM_TYPE = "application/problem+json"
 # status -> (type slug, title): the `type` is a relative URI documented at /api/docs
 KINDS: dict[int, tuple[str, str]] = {

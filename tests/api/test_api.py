@@ -58,6 +58,11 @@ async def test_contacts_crud_versions_and_another_workspaces_ids(
         gone = await api.delete(f"/api/v1/contacts/{cid}", headers={"If-Match": '"2"'})
         assert gone.status_code == 204
         is_problem(await api.get(f"/api/v1/contacts/{cid}"), 404)
+    async with tenant_transaction(tenant_a.tenant_id) as conn:  # writes audited, refusals not
+        audited = await conn.fetch(
+            "select details->>'method' as m from audit_log where action = 'api.write' order by seq"
+        )
+    assert [r["m"] for r in audited] == ["POST", "PATCH", "DELETE"]
     # B's contact is untouched
     async with api_client(app, await token_for(tenant_b)) as api_b:
         assert (await api_b.get(f"/api/v1/contacts/{b_id}")).json()["first_name"] == "Bea"
