@@ -14,7 +14,7 @@ from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from app.api.router import api_router
-from app.core.problems import KINDS
+from app.core.problems import KINDS, PROBLEM_TYPE, Problem
 from app.core.templating import render_html
 
 TITLE = "Odex CRM API"
@@ -26,6 +26,7 @@ DESCRIPTION = (
     "field); a stale one answers 409."
 )
 METHODS = ("get", "post", "put", "patch", "delete")
+PROBLEM_STATUSES = (401, 403, 404, 409, 422, 429, 500)
 
 
 @functools.cache
@@ -49,7 +50,24 @@ def openapi_document() -> dict[str, Any]:
     app = Litestar(route_handlers=[api_router()], openapi_config=config)
     schema: dict[str, Any] = app.openapi_schema.to_schema()
     schema["paths"] = {p: v for p, v in schema["paths"].items() if p.startswith("/api/v1/")}
+    _describe_problems(schema)
     return schema
+
+
+def _describe_problems(schema: dict[str, Any]) -> None:
+    """Every operation's error answers, as the one problem-details shape (app/core/problems)."""
+    (ref,), components = msgspec.json.schema_components(
+        [Problem], ref_template="#/components/schemas/{name}"
+    )
+    schema.setdefault("components", {}).setdefault("schemas", {}).update(components)
+    answer = {"content": {PROBLEM_TYPE: {"schema": ref}}}
+    for item in schema["paths"].values():
+        for method in METHODS:
+            if method in item:
+                responses = item[method].setdefault("responses", {})
+                responses.pop("400", None)  # Litestar's default; malformed input answers 422
+                for status in PROBLEM_STATUSES:
+                    responses.setdefault(str(status), {"description": KINDS[status][1], **answer})
 
 
 @get("/api/openapi.json", include_in_schema=False)
