@@ -100,7 +100,7 @@ async def one_row(current: Current, listing: Listing, record_id: UUID) -> dict[s
 
 def version_of(request: Req, sent: object) -> int:
     """The version an update or delete was made from: `If-Match` (an ETag we sent, "3") or
-    the body's `version`; 428 when neither is there, 422 when it isn't a number."""
+    the body's `version`; 422 when neither is there or it isn't one of ours."""
     header = request.headers.get("if-match", "").strip()
     if header:
         tag = header.removeprefix("W/").strip('"')
