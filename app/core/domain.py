@@ -33,6 +33,7 @@ DOMAIN_NAMES: tuple[str, ...] = (
     "privacy",
     "support",
     "webhooks",
+    "api",
 )
 
 

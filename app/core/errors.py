@@ -24,6 +24,7 @@ from app.core.availability import (
     which_service,
 )
 from app.core.http_types import Req
+from app.core.problems import AUTH_DETAIL_KEY, FAILED_KEY, is_api_path, problem
 from app.core.templating import render_html
 
 log = logging.getLogger("odex")
@@ -260,11 +261,76 @@ def _handler_for(exc: Exception) -> Callable[[Req, Any], Response[str]]:
     return internal_error_handler
 
 
+def _validation_errors(exc: ValidationException) -> dict[str, str]:
+    """Litestar's decoding problems (a body or parameter of the wrong type) by field."""
+    found: dict[str, str] = {}
+    for item in exc.extra if isinstance(exc.extra, list) else []:
+        if isinstance(item, dict):
+            found[str(item.get("key") or "body")] = str(item.get("message") or "Invalid value.")
+    return found
+
+
+def api_problem(request: Req, exc: Exception) -> Response[bytes]:
+    """Any exception on an API path as problem details (app/core/problems.py), never a page."""
+    response = _problem_for(request, exc)
+    request.scope[FAILED_KEY] = response.status_code  # type: ignore[literal-required]
+    return response
+
+
+def _problem_for(request: Req, exc: Exception) -> Response[bytes]:
+    if isinstance(exc, EditConflict):
+        rest = {k: v for k, v in exc.errors.items() if k != "form"}
+        return problem(409, exc.errors.get("form", ""), errors=rest, version=exc.version)
+    if isinstance(exc, FormInvalid):
+        errors = exc.errors
+        detail = errors.get("form") or "Some fields are missing or invalid; see errors."
+        return problem(exc.status, detail, errors={k: v for k, v in errors.items() if k != "form"})
+    if isinstance(exc, Forbidden):
+        return problem(403, exc.message)
+    if isinstance(exc, RecordNotFound):
+        return problem(404, "No such record in this workspace.")
+    if isinstance(exc, ValidationException):
+        errors = _validation_errors(exc)
+        return problem(
+            422, "The request is malformed or has values of the wrong type.", errors=errors
+        )
+    if isinstance(exc, HTTPException) and exc.status_code == 401:
+        detail = str(request.scope.get(AUTH_DETAIL_KEY) or "Send a valid API token.")
+        return problem(401, detail, headers={"WWW-Authenticate": 'Bearer realm="odex"'})
+    if isinstance(exc, HTTPException) and exc.status_code < 500:
+        detail = exc.detail if exc.detail not in ("Not Found", "Forbidden") else ""
+        return problem(exc.status_code, detail, headers=dict(exc.headers or {}))
+    if isinstance(exc, BACKEND_DOWN):
+        log.warning("%s unreachable on %s %s", which_service(exc), request.method, request.url)
+        detail = "The service is briefly unavailable. Try again in a few seconds."
+        return problem(503, detail, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return problem(500, "")
+
+
+def _or_problem(
+    handler: Callable[[Req, Any], Response[Any]],
+) -> Callable[[Req, Any], Response[Any]]:
+    """`handler` for pages; problem details on API paths."""
+
+    def handle(request: Req, exc: Any) -> Response[Any]:
+        if is_api_path(request.url.path):
+            return api_problem(request, exc)
+        return handler(request, exc)
+
+    return handle
+
+
 EXCEPTION_HANDLERS: dict[Any, Any] = {
-    FormInvalid: form_invalid_handler,
-    HTTPException: http_exception_handler,
-    Forbidden: forbidden_handler,
-    RecordNotFound: not_found_handler,
-    **dict.fromkeys(BACKEND_DOWN, unavailable_handler),
-    Exception: internal_error_handler,
+    kind: _or_problem(handler)
+    for kind, handler in dict[Any, Callable[[Req, Any], Response[Any]]](
+        {
+            FormInvalid: form_invalid_handler,
+            HTTPException: http_exception_handler,
+            Forbidden: forbidden_handler,
+            RecordNotFound: not_found_handler,
+            **dict.fromkeys(BACKEND_DOWN, unavailable_handler),
+            Exception: internal_error_handler,
+        }
+    ).items()
 }

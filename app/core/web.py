@@ -23,7 +23,8 @@ EXTRA_COOKIES_KEY = "odex.set_cookies"
 CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "_csrf"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS", "TRACE"}
-CSRF_EXEMPT_PREFIXES = ("/billing/webhook",)  # signed by Stripe instead
+# the webhook is signed by Stripe; the API authenticates by bearer token only, never cookies
+CSRF_EXEMPT_PREFIXES = ("/billing/webhook", "/api/")
 
 
 def cookie_name(settings: Settings) -> str:
@@ -56,7 +57,8 @@ def session_middleware(app: ASGIApp) -> ASGIApp:
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         kind = str(scope["type"])
-        if kind not in ("http", "websocket") or scope["path"].startswith("/static/"):
+        # the API never reads nor sets the session cookie (bearer tokens only)
+        if kind not in ("http", "websocket") or scope["path"].startswith(("/static/", "/api/")):
             await app(scope, receive, send)
             return
         settings = get_settings()

@@ -19,6 +19,8 @@ from typing import Any
 import httpx
 
 from app.accounts import team
+from app.accounts.services import load_current
+from app.api import tokens
 from app.core import sessions
 from app.core.db import global_transaction, tenant_transaction
 from app.core.forms import parse
@@ -69,6 +71,9 @@ class Principal:
     held: bool = False  # an owner the workspace's MFA rule holds at the enrolment page
     in_w: bool = False  # the session is in workspace W (so W's ids are its own)
     anonymous: bool = False
+    # the API token the same person holds (/api/v1 never reads cookies): made while they could,
+    # so a removed member's, a revoked or an expired one answers 401 like their session
+    token: str | None = None
 
 
 @dataclass
@@ -139,6 +144,14 @@ async def _samples(owner: Account, victim: Account, tag: str) -> dict[str, str]:
     }
     assert set(found) == set(FOREIGN_PARAMS)
     return found
+
+
+async def _token(account: Account, workspace: Account) -> str:
+    """An API token with every scope, made by `account` in `workspace`."""
+    current = await load_current(account.user_id, workspace.tenant_id)
+    assert current is not None
+    raw, _ = await tokens.issue_token(current, "matrix", list(tokens.OFFERED), 30, 10_000)
+    return raw
 
 
 async def build_world(app: Any, stack: AsyncExitStack) -> World:
@@ -216,6 +229,10 @@ async def build_world(app: Any, stack: AsyncExitStack) -> World:
     await people[8].client.refresh_csrf("/login/mfa")
     await _sign_in(people[11].client, held)
     await people[11].client.refresh_csrf("/settings/security")  # the one page open to them
+    api_tokens = {
+        p.name: await _token(account, w if p.in_w else account)
+        for p, account in [*signed, (people[8], half), (people[11], held)]
+    }
     # what happened to them after they signed in
     await team.remove_member(await current_of(w), uuid.UUID(await _membership(removed)))
     await sessions.destroy_user_sessions(str(revoked.user_id))
@@ -224,6 +241,17 @@ async def build_world(app: Any, stack: AsyncExitStack) -> World:
             "update tenants set status = 'deleting' where id = $1", purging.tenant_id
         )
 
+    async with tenant_transaction(w.tenant_id) as conn:  # revoked with the session; not past MFA
+        await conn.execute(
+            "update api_tokens set revoked_at = now() where token_hash = $1",
+            tokens.token_hash(api_tokens[people[7].name]),
+        )
+        await conn.execute(
+            "update api_tokens set expires_at = now() - interval '1 second' where token_hash = $1",
+            tokens.token_hash(api_tokens[people[8].name]),
+        )
+    for p in people:
+        p.token = api_tokens.get(p.name)
     ids: dict[str, tuple[str, str | None]] = {k: (v, foreign[k]) for k, v in own.items()}
     ids["subject_type"] = ("contact", None)
     ids["session_id"] = ("not-a-session-of-theirs", None)

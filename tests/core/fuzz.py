@@ -227,6 +227,9 @@ def human_message(response: Any) -> str:
     """What a refusal says to the person: inline messages, an alert, the error page's words,
     a toast, or the plain text an htmx request gets."""
     kind = response.headers.get("content-type", "")
+    if kind.startswith("application/problem+json"):  # the API's errors (RFC 9457)
+        problem = response.json()
+        return " ".join(filter(None, [problem.get("detail"), problem.get("title")]))
     if kind.startswith(("text/plain", "application/json")):
         return str(response.text).strip()
     html = str(response.text)

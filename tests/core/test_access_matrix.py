@@ -11,6 +11,11 @@ during the grace period); the owner of a workspace being purged; an owner held b
 workspace's owner-MFA rule. The ids of workspace X (and of W, for those not in W) are
 another workspace's: a principal the guard lets through must get 404 for them.
 
+The /api/v1 routes authenticate by bearer token only: each principal sends the token the same
+person would hold (issued while they could; the removed member's went with the membership, the
+revoked session's is revoked, the one short of MFA holds an expired one), the outcome follows
+the person's role *now*, and the session cookie alone is refused (401).
+
 Public routes have no guard: every principal reads them (GET), and only the anonymous
 visitor sends them forms (a signed-in principal posting /logout would end its own session).
 """
@@ -35,6 +40,7 @@ from tests.core.access_world import ORIGIN, Principal, World, build_world
 
 LOGIN, FORBIDDEN, HELD, ALLOWED = "sign-in", "refused for the role", "held for MFA", "allowed"
 RANK = {"member": 1, "admin": 2, "owner": 3}
+API = "/api/v1/"  # bearer-token routes (app/api): each principal sends its token there
 PARAM = re.compile(r"\{([a-z_]+)(?::[a-z]+)?\}")
 
 
@@ -71,6 +77,9 @@ def outcome(response: httpx.Response, level: Level) -> str:
     """Which of the four outcomes a response is (a guard's refusal, or anything else)."""
     target = response.headers.get("location") or response.headers.get("hx-redirect") or ""
     if response.status_code in (200, 303) and target.startswith("/login"):
+        return LOGIN
+    problem = response.headers.get("content-type", "").startswith("application/problem+json")
+    if response.status_code == 401 and problem:  # the API's "send a valid token"
         return LOGIN
     if response.status_code == 403 and _says(response, MFA_HOLD):
         return HELD
@@ -152,15 +161,25 @@ async def run_principal(app: Any, world: World, p: Principal) -> tuple[list[str]
         for url, is_foreign in ((own_url, not p.in_w), (fill(path, world.ids, True), True)):
             if url is None or (is_foreign and want != ALLOWED):
                 continue
+            api = path.startswith(API)
             for htmx in (False, True) if want != ALLOWED else (False,):
                 headers = {"X-CSRF-Token": p.client.csrf}
                 if htmx:
                     headers["HX-Request"] = "true"
+                if api and p.token:  # the API reads the bearer token only (cookies go too)
+                    headers["Authorization"] = f"Bearer {p.token}"
                 data = {} if method != "GET" else None
                 response = await p.client.request(method, url, data=data, headers=headers)
                 sent += 1
                 got = outcome(response, level)
                 where = f"{p.name}: {method} {url}{' (htmx)' if htmx else ''} [{level}]"
+                if api and p.signed_in and not is_foreign and not htmx:
+                    # the same request with the session cookie alone: never let in
+                    cookie_only = {k: v for k, v in headers.items() if k != "Authorization"}
+                    alone = await p.client.request(method, url, data=data, headers=cookie_only)
+                    sent += 1
+                    if outcome(alone, level) != LOGIN:
+                        problems.append(f"{where} -> {alone.status_code} with a cookie, no token")
                 if response.status_code >= 500:
                     problems.append(f"{where} -> {response.status_code}")
                 elif level is Level.PUBLIC:

@@ -82,6 +82,10 @@ async def seed_person(app: Any, who: Person, *, staff_extras: bool = False) -> N
         await run_jobs()
         import_id_of(await upload(browser, f"Name,Email\nX Y,{who.email}\n".encode()))
         await browser.get("/contacts")  # a usage event still waiting in the buffer
+        made = await browser.post_form(  # an API token (its name, scopes, last use)
+            "/settings/api-tokens", {"name": f"{who.name}'s script", "scopes": "contacts:read"}
+        )
+        assert made.status_code == 200 and 'id="new-token-value"' in made.text
     async with browser_client(app) as stranger:  # a failed sign-in: a lockout counter
         await stranger.refresh_csrf("/login")
         await stranger.post_form("/login", {"email": who.email, "password": "wrong password"})

@@ -1,0 +1,1 @@
+"""The public REST API under /api/v1: scoped bearer tokens, JSON resources, problem details."""

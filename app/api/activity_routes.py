@@ -1,0 +1,129 @@
+"""/api/v1/notes and /api/v1/tasks (calls, meetings, emails, to-dos): the CRM's note and
+activity services behind them (timeline entries; mentions and assignments notified)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+import msgspec
+from litestar import delete, post
+
+from app.accounts.schemas import Current
+from app.api.auth import needs
+from app.api.listing import Listing, sent_fields
+from app.api.listing import form_source as source
+from app.api.resource import Resource, Values
+from app.api.schemas import NoteIn, NoteList, NoteOut, TaskIn, TaskList, TaskOut
+from app.core.clock import user_zone, zone_info
+from app.core.errors import FormInvalid
+from app.core.forms import parse
+from app.crm import activities, notes
+from app.crm.schemas import SUBJECT_TYPES, ActivityEdit, ActivityForm, NoteForm
+from app.crm.secure import open_activity_notes, open_note
+
+
+def _subject(subject_type: object) -> str:
+    if subject_type not in SUBJECT_TYPES:
+        raise FormInvalid({"subject_type": "Name a contact, company or deal."})
+    return str(subject_type)
+
+
+# ---- notes -------------------------------------------------------------------------------
+
+
+@post("/notes", opt=needs("notes", "write"))
+async def create_note(current: Current, data: NoteIn) -> NoteOut:
+    """A note on a contact, company or deal (members @mentioned are notified)."""
+    form = parse(NoteForm, {"body": data.body})
+    note_id = await notes.add_note(current, _subject(data.subject_type), data.subject_id, form.body)
+    return await NOTES.read(current, note_id)
+
+
+@delete("/notes/{note_id:uuid}", opt=needs("notes", "write"))
+async def delete_note(current: Current, note_id: UUID) -> None:
+    """Delete a note (its author, or an admin)."""
+    await notes.delete_note(current, note_id)
+
+
+# q matches the record kind only: bodies are encrypted
+NOTES_COLUMNS = (
+    "r.id, r.tenant_id, r.subject_type, r.subject_id, r.author_id, r.body_enc, r.created_at"
+)
+NOTES = Resource(
+    name="notes",
+    one="note",
+    listing=Listing("notes r", NOTES_COLUMNS, "r.subject_type", "r.author_id"),
+    out=NoteOut,
+    page=NoteList,
+    shown=lambda row: msgspec.convert(open_note(row), NoteOut),
+    about="Notes (owner: the author; updated_since), sorted, paged.",
+    extra=(create_note, delete_note),
+)
+
+
+# ---- tasks -------------------------------------------------------------------------------
+
+
+def _task(row: dict[str, Any]) -> TaskOut:
+    row["notes"] = open_activity_notes(row.pop("notes_enc"), row["tenant_id"], row["id"])
+    return msgspec.convert(row, TaskOut)
+
+
+def _local(current: Current, values: Values) -> Values:
+    """`due_at` as the wall-clock time the activity form reads (the member's time zone);
+    a time sent without an offset is UTC."""
+    due_at = values.get("due_at")
+    if isinstance(due_at, datetime):
+        aware = due_at if due_at.tzinfo else due_at.replace(tzinfo=UTC)
+        local = aware.astimezone(zone_info(user_zone(current))).replace(tzinfo=None)
+        values["due_at"] = local.strftime("%Y-%m-%dT%H:%M")
+    return values
+
+
+@post("/tasks", opt=needs("tasks", "write"))
+async def create_task(current: Current, data: TaskIn) -> TaskOut:
+    """Plan or log an activity on a contact, company or deal."""
+    subject = _subject(data.subject_type)
+    if not isinstance(data.subject_id, UUID):
+        raise FormInvalid({"subject_id": "Name the record the activity is on."})
+    form = parse(ActivityForm, source(_local(current, sent_fields(data))))
+    task_id = await activities.add_activity(current, subject, data.subject_id, form)
+    return await TASKS.read(current, task_id)
+
+
+TASKS_COLUMNS = (
+    "r.id, r.tenant_id, r.subject_type, r.subject_id, r.kind, r.title, r.due_date,"
+    " r.due_at, r.duration_minutes, r.outcome, r.participant_ids, r.notes_enc,"
+    " r.assignee_id, r.done_at is not null as done, r.version, r.created_at, r.updated_at"
+)
+TASKS = Resource(
+    name="tasks",
+    one="task",
+    listing=Listing("tasks r", TASKS_COLUMNS, "r.title", "r.assignee_id"),
+    out=TaskOut,
+    page=TaskList,
+    body=TaskIn,
+    fields=(
+        "kind",
+        "title",
+        "due_date",
+        "due_at",
+        "duration_minutes",
+        "outcome",
+        "participant_ids",
+        "notes",
+        "assignee_id",
+        "done",
+    ),
+    edit_form=ActivityEdit,
+    update=activities.edit_activity,
+    delete=activities.delete_activity,
+    shown=_task,
+    local=_local,
+    about="Tasks and other activities (q: subject; owner: the assignee; updated_since), paged.",
+    extra=(create_task,),
+)
+
+ROUTES = [*NOTES.routes(), *TASKS.routes()]

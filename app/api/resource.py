@@ -1,0 +1,210 @@
+"""One API resource declared once: its list, one record, create, partial update and delete
+become Litestar handlers (with their real types, so the OpenAPI document describes them), each
+a thin call into the domain's own service and form Struct.
+
+`Resource.routes()` builds the handlers; a resource names only what differs: its table listing,
+its output and body Structs, its forms and services.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+import msgspec
+from litestar import Response, delete, get, patch, post
+from litestar.handlers import HTTPRouteHandler
+
+from app.accounts.schemas import Current
+from app.api.auth import needs
+from app.api.listing import Filters, Listing, list_page, merged, one_row, sent_fields, version_of
+from app.api.listing import form_source as source
+from app.core.forms import Form, parse
+from app.core.http_types import Req
+
+Values = dict[str, Any]
+
+
+def _same(current: Current, values: Values) -> Values:
+    return values
+
+
+def tagged(body: Any, version: int) -> Response[Any]:
+    """A record with its version as the ETag (send it back as If-Match to update)."""
+    return Response(body, headers={"ETag": f'"{version}"'})
+
+
+def handler(
+    target: Callable[..., Awaitable[Any]],
+    name: str,
+    doc: str,
+    params: dict[str, Any],
+    returns: Any,
+    defaults: dict[str, Any] | None = None,
+) -> Callable[..., Awaitable[Any]]:
+    """`target(**kwargs)` presented to Litestar as `name(<params>) -> returns` (Litestar reads
+    the signature and the type hints to inject, validate and document the parameters)."""
+    defaults = defaults or {}
+
+    async def fn(**kwargs: Any) -> Any:
+        return await target(**kwargs)
+
+    fn.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [
+            inspect.Parameter(
+                k,
+                inspect.Parameter.KEYWORD_ONLY,
+                annotation=v,
+                default=defaults.get(k, inspect.Parameter.empty),
+            )
+            for k, v in params.items()
+        ],
+        return_annotation=returns,
+    )
+    fn.__annotations__ = {**params, "return": returns}
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = doc
+    return fn
+
+
+@dataclass(frozen=True)
+class Resource:
+    """A resource at /api/v1/<name> (the scope object is the name too)."""
+
+    name: str  # "contacts"
+    one: str  # "contact": the handlers' names, and `<one>_id` the path parameter
+    listing: Listing
+    out: type[msgspec.Struct]
+    page: type[msgspec.Struct]  # {data: list[out], next_cursor}
+    body: type[msgspec.Struct] | None = None
+    fields: tuple[str, ...] = ()  # what an update may change
+    new_form: type[Form] | None = None
+    edit_form: type[Form] | None = None
+    create: Callable[[Current, Any], Awaitable[UUID]] | None = None
+    update: Callable[[Current, UUID, Any], Awaitable[object]] | None = None
+    delete: Callable[[Current, UUID, int], Awaitable[object]] | None = None
+    # a stored row as the output (decrypting what is sealed)
+    shown: Callable[[Values], Any] | None = None
+    # the record an update starts from (default: its output)
+    before: Callable[[Current, UUID], Awaitable[Values]] | None = None
+    # values as the forms read them (e.g. a time in the member's zone)
+    local: Callable[[Current, Values], Values] = _same
+    about: str = ""
+    extra: tuple[HTTPRouteHandler, ...] = field(default=())
+
+    @property
+    def param(self) -> str:
+        return f"{self.one}_id"
+
+    def as_out(self, row: Values) -> Any:
+        return self.shown(row) if self.shown else msgspec.convert(row, self.out)
+
+    async def read(self, current: Current, record_id: UUID) -> Any:
+        """One record of the workspace (404 for another workspace's or a missing one)."""
+        return self.as_out(await one_row(current, self.listing, record_id))
+
+    async def _before(self, current: Current, record_id: UUID) -> Values:
+        if self.before is not None:
+            return await self.before(current, record_id)
+        return msgspec.structs.asdict(await self.read(current, record_id))
+
+    def routes(self) -> list[HTTPRouteHandler]:
+        base, item = f"/{self.name}", f"/{self.name}/{{{self.param}:uuid}}"
+        read, write = needs(self.name, "read"), needs(self.name, "write")
+        found: list[HTTPRouteHandler] = [
+            get(base, opt=read)(
+                handler(
+                    self._list,
+                    f"list_{self.name}",
+                    self.about or f"{self.name.capitalize()}, filtered, sorted and paged.",
+                    {"current": Current, "filters": Filters},
+                    self.page,
+                )
+            ),
+            get(item, opt=read)(
+                handler(
+                    self._get,
+                    f"get_{self.one}",
+                    f"One {self.one}; its version is the ETag.",
+                    {"current": Current, self.param: UUID},
+                    Response[self.out],  # type: ignore[name-defined]
+                )
+            ),
+        ]
+        if self.create is not None and self.body is not None:
+            found.append(
+                post(base, opt=write)(
+                    handler(
+                        self._create,
+                        f"create_{self.one}",
+                        f"A new {self.one} (the same rules as the page's form).",
+                        {"current": Current, "data": self.body},
+                        self.out,
+                    )
+                )
+            )
+        if self.update is not None and self.body is not None:
+            found.append(
+                patch(item, opt=write)(
+                    handler(
+                        self._update,
+                        f"update_{self.one}",
+                        f"Change the fields sent of a {self.one}; the version read (If-Match"
+                        " or `version`) must still be current, else 409.",
+                        {"request": Req, "current": Current, self.param: UUID, "data": self.body},
+                        self.out,
+                    )
+                )
+            )
+        if self.delete is not None:
+            found.append(
+                delete(item, opt=write)(
+                    handler(
+                        self._delete,
+                        f"delete_{self.one}",
+                        f"Delete a {self.one} at the version read (If-Match or ?version=).",
+                        {
+                            "request": Req,
+                            "current": Current,
+                            self.param: UUID,
+                            "version": int | None,
+                        },
+                        None,
+                        {"version": None},
+                    )
+                )
+            )
+        return [*found, *self.extra]
+
+    async def _list(self, *, current: Current, filters: Filters) -> Any:
+        page = await list_page(current, self.listing, filters)
+        return self.page(data=[self.as_out(row) for row in page.rows], next_cursor=page.next_cursor)
+
+    async def _get(self, *, current: Current, **path: UUID) -> Response[Any]:
+        found = await self.read(current, path[self.param])
+        return tagged(found, found.version)
+
+    async def _create(self, *, current: Current, data: msgspec.Struct) -> Any:
+        assert self.create is not None and self.new_form is not None
+        form = parse(self.new_form, source(self.local(current, sent_fields(data))))
+        return await self.read(current, await self.create(current, form))
+
+    async def _update(
+        self, *, request: Req, current: Current, data: msgspec.Struct, **path: UUID
+    ) -> Any:
+        assert self.update is not None and self.edit_form is not None
+        record_id = path[self.param]
+        version = version_of(request, getattr(data, "version", None))
+        values = merged(await self._before(current, record_id), data, self.fields)
+        form = parse(self.edit_form, source({**self.local(current, values), "version": version}))
+        await self.update(current, record_id, form)
+        return await self.read(current, record_id)
+
+    async def _delete(
+        self, *, request: Req, current: Current, version: int | None = None, **path: UUID
+    ) -> None:
+        assert self.delete is not None
+        await self.delete(current, path[self.param], version_of(request, version))

@@ -1,0 +1,245 @@
+"""What the API reads and answers: msgspec Structs (they are also its OpenAPI schema).
+
+Writes are read into these Structs by Litestar (wrong JSON types: 422), then handed to the very
+form Structs the pages use (app.core.forms.parse), so the API and the UI share every rule.
+Updates are partial: a field left out keeps its value.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+import msgspec
+from msgspec import UNSET, UnsetType
+
+
+def changes(
+    name: str, out: type[msgspec.Struct], names: tuple[str, ...], *extra: tuple[str, Any]
+) -> Any:
+    """The body of a create or a partial update: the fields `names` of `out` (and `extra`
+    ones), each optional (left out: UNSET, kept as it is), and the `version` an update was
+    made from (or send If-Match). Unknown fields are refused (422)."""
+    types = {f.name: f.type for f in msgspec.structs.fields(out)}
+    fields = [(n, types[n] | UnsetType, UNSET) for n in names]
+    fields += [(n, t | UnsetType, UNSET) for n, t in (*extra, ("version", int))]
+    return msgspec.defstruct(
+        name, fields, kw_only=True, forbid_unknown_fields=True, module=__name__
+    )
+
+
+# ---- contacts ----------------------------------------------------------------------------
+
+
+class ContactOut(msgspec.Struct, frozen=True):
+    id: UUID
+    first_name: str
+    last_name: str
+    emails: list[str]
+    phones: list[str]
+    title: str | None
+    company_id: UUID | None
+    owner_id: UUID | None
+    tags: list[str]
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+ContactIn = changes("ContactIn", ContactOut, ContactOut.__struct_fields__[1:9])
+
+
+class ContactList(msgspec.Struct, frozen=True):
+    data: list[ContactOut]
+    next_cursor: str | None
+
+
+# ---- companies ---------------------------------------------------------------------------
+
+
+class CompanyOut(msgspec.Struct, frozen=True):
+    id: UUID
+    name: str
+    domain: str | None
+    industry: str | None
+    size: str | None
+    address: str | None
+    owner_id: UUID | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+CompanyIn = changes("CompanyIn", CompanyOut, CompanyOut.__struct_fields__[1:7])
+
+
+class CompanyList(msgspec.Struct, frozen=True):
+    data: list[CompanyOut]
+    next_cursor: str | None
+
+
+# ---- deals, pipelines, stages ------------------------------------------------------------
+
+
+class DealOut(msgspec.Struct, frozen=True):
+    id: UUID
+    title: str
+    amount: Decimal
+    currency: str
+    pipeline_id: UUID
+    stage_id: UUID
+    position: float
+    owner_id: UUID | None
+    company_id: UUID | None
+    expected_close_date: date | None
+    lost_reason: str | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+DealIn = changes(
+    "DealIn",
+    DealOut,
+    ("title", "stage_id", "amount", "currency", "expected_close_date", "owner_id", "company_id"),
+    ("contact_ids", list[UUID]),
+    ("lost_reason", str),
+)
+
+
+class DealMove(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """A board move: to `stage_id`, at `position` (0 = top) in that column."""
+
+    stage_id: UUID
+    position: int = msgspec.field(default=0)
+    lost_reason: str = ""
+    version: int | UnsetType = UNSET
+
+
+class DealList(msgspec.Struct, frozen=True):
+    data: list[DealOut]
+    next_cursor: str | None
+
+
+class StageOut(msgspec.Struct, frozen=True):
+    id: UUID
+    pipeline_id: UUID
+    name: str
+    position: int
+    kind: str
+    probability: int
+
+
+class PipelineOut(msgspec.Struct, frozen=True):
+    id: UUID
+    name: str
+    is_default: bool
+    stages: list[StageOut]
+
+
+class PipelineList(msgspec.Struct, frozen=True):
+    data: list[PipelineOut]
+
+
+# ---- notes and tasks ---------------------------------------------------------------------
+
+
+class NoteOut(msgspec.Struct, frozen=True):
+    id: UUID
+    subject_type: str
+    subject_id: UUID
+    author_id: UUID | None
+    body: str
+    created_at: datetime
+
+
+class NoteIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    subject_type: str  # contact | company | deal
+    subject_id: UUID
+    body: str
+
+
+class NoteList(msgspec.Struct, frozen=True):
+    data: list[NoteOut]
+    next_cursor: str | None
+
+
+class TaskOut(msgspec.Struct, frozen=True):
+    id: UUID
+    subject_type: str
+    subject_id: UUID
+    kind: str
+    title: str
+    due_date: date | None
+    due_at: datetime | None
+    duration_minutes: int | None
+    outcome: str | None
+    participant_ids: list[UUID]
+    notes: str
+    assignee_id: UUID | None
+    done: bool
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+# subject_type (contact | company | deal) and subject_id: on create only
+TaskIn = changes("TaskIn", TaskOut, TaskOut.__struct_fields__[1:13])
+
+
+class TaskList(msgspec.Struct, frozen=True):
+    data: list[TaskOut]
+    next_cursor: str | None
+
+
+# ---- invoices ----------------------------------------------------------------------------
+
+
+class InvoiceLineOut(msgspec.Struct, frozen=True):
+    description: str
+    quantity: Decimal
+    unit_price: Decimal
+    tax_rate: Decimal
+
+
+class InvoiceOut(msgspec.Struct, frozen=True):
+    id: UUID
+    number: str
+    company_id: UUID
+    deal_id: UUID | None
+    currency: str
+    status: str
+    issue_date: date
+    due_date: date
+    notes: str
+    subtotal: Decimal
+    tax_total: Decimal
+    total: Decimal
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    lines: list[InvoiceLineOut] = []
+
+
+class InvoiceLineIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    description: str
+    unit_price: Decimal
+    quantity: Decimal = Decimal(1)
+    tax_rate: Decimal = Decimal(0)
+
+
+class InvoiceIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    company_id: UUID
+    due_date: date
+    deal_id: UUID | None = None
+    currency: str = "EUR"
+    issue_date: date | None = None
+    notes: str = ""
+    lines: list[InvoiceLineIn] = []
+
+
+class InvoiceList(msgspec.Struct, frozen=True):
+    data: list[InvoiceOut]
+    next_cursor: str | None
