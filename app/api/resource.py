@@ -185,7 +185,8 @@ class Resource:
 
     async def _get(self, *, current: Current, **path: UUID) -> Response[Any]:
         found = await self.read(current, path[self.param])
-        return tagged(found, found.version)
+        version = getattr(found, "version", None)  # notes have none: they are not edited
+        return tagged(found, version) if isinstance(version, int) else Response(found)
 
     async def _create(self, *, current: Current, data: msgspec.Struct) -> Any:
         assert self.create is not None and self.new_form is not None

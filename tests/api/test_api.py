@@ -254,6 +254,9 @@ async def test_notes_tasks_and_invoices(app: Any, tenant_a: Account, tenant_b: A
             json={"subject_type": "company", "subject_id": company["id"], "body": "Hello"},
         )
         assert note.status_code == 201 and note.json()["body"] == "Hello"
+        read = await api.get(f"/api/v1/notes/{note.json()['id']}")  # notes have no version
+        assert read.status_code == 200 and read.json() == note.json()
+        assert "etag" not in read.headers
         bad_subject = await api.post(
             "/api/v1/notes",
             json={"subject_type": "planet", "subject_id": company["id"], "body": "x"},
