@@ -1,0 +1,212 @@
+"""The search's SQL: one ranked query per record type, run inside the caller's tenant
+transaction (RLS sees the workspace's rows only; each query also names `tenant_id`, which
+leads the GIN indexes of migrations/search).
+
+Rank: 0 an exact email or phone number (blind index), 1 the whole name, 2 the name's start,
+3 a word's start, 4 anywhere in it; then trigram similarity, then the name's order. Each row
+carries `total`, the count of all matches (window count before the limit)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from uuid import UUID
+
+import asyncpg
+import msgspec
+
+from app.core.paging import Params
+from app.core.rows import rows_as
+
+
+class Pattern(msgspec.Struct, frozen=True):
+    """A query lower-cased, and its LIKE patterns with LIKE's wildcards escaped."""
+
+    text: str  # lower-cased
+    anywhere: str  # %q%
+    start: str  # q%
+    word: str  # % q%
+
+    @classmethod
+    def of(cls, query: str) -> Pattern:
+        text = query.lower()
+        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        return cls(text, f"%{escaped}%", f"{escaped}%", f"% {escaped}%")
+
+
+def _rank(expr: str, params: Params, p: Pattern) -> str:
+    """1 the whole of `expr` (lower-case text), 2 its start, 3 a word's start, else 4."""
+    return (
+        f"case when {expr} = {params.add(p.text)} then 1"
+        f" when {expr} like {params.add(p.start)} then 2"
+        f" when ' ' || {expr} like {params.add(p.word)} then 3 else 4 end"
+    )
+
+
+class ContactHit(msgspec.Struct, frozen=True):
+    id: UUID
+    first_name: str
+    last_name: str
+    title: str | None
+    company_name: str | None
+    rank: int
+    total: int
+
+
+async def contacts(
+    conn: asyncpg.Connection,
+    tenant_id: UUID,
+    p: Pattern,
+    indexes: list[str],
+    domain: Pattern | None,
+    limit: int,
+) -> list[ContactHit]:
+    """Contacts whose name or title holds the query, whose email or phone is exactly it (its
+    blind `indexes`), or, for an email-like query, who work at a company whose web `domain`
+    holds the query's domain part."""
+    params = Params()
+    tenant, keys = params.add(tenant_id), params.add(indexes)
+    matches = [
+        f"c.search_text like {params.add(p.anywhere)}",
+        f"c.emails_bidx && {keys}::text[]",
+        f"c.phones_bidx && {keys}::text[]",
+    ]
+    if domain is not None:
+        matches.append(
+            f"c.company_id in (select d.id from companies d where d.tenant_id = {tenant}"
+            f" and lower(coalesce(d.domain, '')) like {params.add(domain.anywhere)})"
+        )
+    name = "lower(trim(c.first_name || ' ' || c.last_name))"
+    rows = await conn.fetch(
+        "select c.id, c.first_name, c.last_name, c.title, co.name as company_name,"
+        f" case when c.emails_bidx && {keys}::text[] or c.phones_bidx && {keys}::text[] then 0"
+        f" else least({_rank(name, params, p)}, {_rank('c.search_text', params, p)}) end as rank,"
+        " count(*) over () as total"
+        " from contacts c left join companies co on co.id = c.company_id"
+        f" where c.tenant_id = {tenant} and ({' or '.join(matches)})"
+        f" order by rank, similarity(c.search_text, {params.add(p.text)}) desc,"
+        f" c.sort_last, c.sort_first, c.id limit {params.add(limit)}",
+        *params.values,
+    )
+    return rows_as(ContactHit, rows)
+
+
+class CompanyHit(msgspec.Struct, frozen=True):
+    id: UUID
+    name: str
+    domain: str | None
+    rank: int
+    total: int
+
+
+async def companies(
+    conn: asyncpg.Connection, tenant_id: UUID, p: Pattern, limit: int
+) -> list[CompanyHit]:
+    """Companies whose name or web domain holds the query."""
+    params = Params()
+    domain = "lower(coalesce(c.domain, ''))"
+    rows = await conn.fetch(
+        "select c.id, c.name, c.domain,"
+        f" least({_rank('lower(c.name)', params, p)}, {_rank(domain, params, p)}) as rank,"
+        " count(*) over () as total from companies c"
+        f" where c.tenant_id = {params.add(tenant_id)}"
+        f" and lower(c.name || ' ' || coalesce(c.domain, '')) like {params.add(p.anywhere)}"
+        f" order by rank, similarity(lower(c.name), {params.add(p.text)}) desc, c.sort_name, c.id"
+        f" limit {params.add(limit)}",
+        *params.values,
+    )
+    return rows_as(CompanyHit, rows)
+
+
+class DealHit(msgspec.Struct, frozen=True):
+    id: UUID
+    title: str
+    amount: Decimal
+    currency: str
+    stage_name: str | None
+    company_name: str | None
+    rank: int
+    total: int
+
+
+async def deals(conn: asyncpg.Connection, tenant_id: UUID, p: Pattern, limit: int) -> list[DealHit]:
+    """Deals whose title holds the query."""
+    params = Params()
+    rows = await conn.fetch(
+        "select d.id, d.title, d.amount, d.currency, s.name as stage_name,"
+        f" co.name as company_name, {_rank('lower(d.title)', params, p)} as rank,"
+        " count(*) over () as total from deals d"
+        " left join stages s on s.id = d.stage_id left join companies co on co.id = d.company_id"
+        f" where d.tenant_id = {params.add(tenant_id)} and lower(d.title) like"
+        f" {params.add(p.anywhere)} order by rank,"
+        f" similarity(lower(d.title), {params.add(p.text)}) desc, lower(d.title), d.id"
+        f" limit {params.add(limit)}",
+        *params.values,
+    )
+    return rows_as(DealHit, rows)
+
+
+class InvoiceHit(msgspec.Struct, frozen=True):
+    id: UUID
+    number: int
+    status: str
+    currency: str
+    total_amount: Decimal
+    company_name: str | None
+    rank: int
+    total: int
+
+
+async def invoices(
+    conn: asyncpg.Connection, tenant_id: UUID, p: Pattern, number: int | None, limit: int
+) -> list[InvoiceHit]:
+    """Invoices whose number as shown (INV-00042) holds the query; `number` exactly first.
+    (A workspace's invoices are few enough to compare each label; no index needed.)"""
+    params = Params()
+    rows = await conn.fetch(
+        "select i.id, i.number, i.status, i.currency, i.total as total_amount,"
+        f" co.name as company_name,"
+        f" case when i.number = {params.add(number)}::integer then 1 else 4 end as rank,"
+        " count(*) over () as total from invoices i"
+        " left join companies co on co.id = i.company_id"
+        f" where i.tenant_id = {params.add(tenant_id)}"
+        f" and 'inv-' || lpad(i.number::text, 5, '0') like {params.add(p.anywhere)}"
+        f" order by rank, i.number desc limit {params.add(limit)}",
+        *params.values,
+    )
+    return rows_as(InvoiceHit, rows)
+
+
+class SealedNote(msgspec.Struct, frozen=True):
+    id: UUID
+    tenant_id: UUID
+    subject_type: str
+    subject_id: UUID
+    body_enc: str
+    created_at: datetime
+    subject_name: str | None
+
+
+async def recent_notes(conn: asyncpg.Connection, tenant_id: UUID, limit: int) -> list[SealedNote]:
+    """The workspace's newest `limit` notes, still sealed, with their record's name."""
+    rows = await conn.fetch(
+        "select n.id, n.tenant_id, n.subject_type, n.subject_id, n.body_enc, n.created_at,"
+        " case n.subject_type when 'contact' then trim(ct.first_name || ' ' || ct.last_name)"
+        " when 'company' then co.name when 'deal' then d.title end as subject_name"
+        " from notes n"
+        " left join contacts ct on n.subject_type = 'contact' and ct.id = n.subject_id"
+        " left join companies co on n.subject_type = 'company' and co.id = n.subject_id"
+        " left join deals d on n.subject_type = 'deal' and d.id = n.subject_id"
+        " where n.tenant_id = $1 order by n.created_at desc, n.id desc limit $2",
+        tenant_id,
+        limit,
+    )
+    return rows_as(SealedNote, rows)
+
+
+class Choice(msgspec.Struct, frozen=True):
+    """A record a picker offers: its id, its label and a hint beside it."""
+
+    id: UUID
+    label: str
+    detail: str | None = None
