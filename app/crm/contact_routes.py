@@ -6,6 +6,7 @@ from uuid import UUID
 
 from app.accounts.schemas import Current
 from app.core.forms import read_query
+from app.core.forms.values import chosen_ids
 from app.core.http_types import Req
 from app.crm import contacts
 from app.crm.common import member_options
@@ -17,7 +18,7 @@ from app.crm.schemas import ContactEdit, ContactForm, NewContactQuery
 
 async def _form_context(current: Current, shown: dict[str, object]) -> dict[str, object]:
     return {
-        "companies": await company_choices(current),
+        "companies": await company_choices(current, chosen_ids(shown.get("company_id"))),
         "member_options": await member_options(current),
     }
 
