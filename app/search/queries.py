@@ -1,6 +1,10 @@
 """The search's SQL: one ranked query per record type, run inside the caller's tenant
-transaction (RLS sees the workspace's rows only; each query also names `tenant_id`, which
-leads the GIN indexes of migrations/search).
+transaction (RLS sees the workspace's rows only; each query also names `tenant_id`).
+
+A substring is found through `search_grams` (migrations/search): the records holding every
+three-character piece of the query's words, looked up with `=` (leakproof, so PostgreSQL uses
+the index under RLS, which it never does for LIKE), then LIKE rechecked on those few. A query
+with no word of three characters scans the workspace's rows.
 
 Rank: 0 an exact email or phone number (blind index), 1 the whole name, 2 the name's start,
 3 a word's start, 4 anywhere in it; then trigram similarity, then the name's order. Each row
@@ -8,6 +12,7 @@ carries `total`, the count of all matches (window count before the limit)."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
@@ -32,6 +37,26 @@ class Pattern(msgspec.Struct, frozen=True):
         text = query.lower()
         escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         return cls(text, f"%{escaped}%", f"{escaped}%", f"% {escaped}%")
+
+
+WORD = re.compile(r"[^\W_]{3,}")
+
+
+def has_grams(text: str) -> bool:
+    """Has `text` a word of three letters or digits (so `search_grams` can narrow it)?"""
+    return WORD.search(text) is not None
+
+
+def _grams(alias: str, kind: str, tenant: str, params: Params, p: Pattern) -> str:
+    """`alias`.id among the `kind` records holding every piece of the query (when it has any)."""
+    if not has_grams(p.text):
+        return "true"
+    q = params.add(p.text)
+    return (
+        f"{alias}.id in (select g.record_id from search_grams g where g.tenant_id = {tenant}"
+        f" and g.kind = '{kind}' and g.gram = any(search_grams_of({q}))"
+        f" group by g.record_id having count(*) = cardinality(search_grams_of({q})))"
+    )
 
 
 def _rank(expr: str, params: Params, p: Pattern) -> str:
@@ -59,11 +84,12 @@ def contacts_sql(
     """The contact search's SQL and parameters (`contacts` runs it; tests EXPLAIN it)."""
     params = Params()
     tenant, keys = params.add(tenant_id), params.add(indexes)
-    matches = [
-        f"c.search_text like {params.add(p.anywhere)}",
-        f"c.emails_bidx && {keys}::text[]",
-        f"c.phones_bidx && {keys}::text[]",
-    ]
+    named = f"c.search_text like {params.add(p.anywhere)}"
+    # an exact email or phone number: blind indexes (&& is not leakproof: a workspace scan)
+    if indexes:
+        matches = [named, f"c.emails_bidx && {keys}::text[]", f"c.phones_bidx && {keys}::text[]"]
+    else:
+        matches = [f"{named} and {_grams('c', 'contact', tenant, params, p)}"]
     if domain is not None:
         matches.append(
             f"c.company_id in (select d.id from companies d where d.tenant_id = {tenant}"
@@ -111,12 +137,13 @@ async def companies(
 ) -> list[CompanyHit]:
     """Companies whose name or web domain holds the query."""
     params = Params()
+    tenant = params.add(tenant_id)
     domain = "lower(coalesce(c.domain, ''))"
     rows = await conn.fetch(
         "select c.id, c.name, c.domain,"
         f" least({_rank('lower(c.name)', params, p)}, {_rank(domain, params, p)}) as rank,"
         " count(*) over () as total from companies c"
-        f" where c.tenant_id = {params.add(tenant_id)}"
+        f" where c.tenant_id = {tenant} and {_grams('c', 'company', tenant, params, p)}"
         f" and lower(c.name || ' ' || coalesce(c.domain, '')) like {params.add(p.anywhere)}"
         f" order by rank, similarity(lower(c.name), {params.add(p.text)}) desc, c.sort_name, c.id"
         f" limit {params.add(limit)}",
@@ -139,12 +166,14 @@ class DealHit(msgspec.Struct, frozen=True):
 async def deals(conn: asyncpg.Connection, tenant_id: UUID, p: Pattern, limit: int) -> list[DealHit]:
     """Deals whose title holds the query."""
     params = Params()
+    tenant = params.add(tenant_id)
     rows = await conn.fetch(
         "select d.id, d.title, d.amount, d.currency, s.name as stage_name,"
         f" co.name as company_name, {_rank('lower(d.title)', params, p)} as rank,"
         " count(*) over () as total from deals d"
         " left join stages s on s.id = d.stage_id left join companies co on co.id = d.company_id"
-        f" where d.tenant_id = {params.add(tenant_id)} and lower(d.title) like"
+        f" where d.tenant_id = {tenant} and {_grams('d', 'deal', tenant, params, p)}"
+        " and lower(d.title) like"
         f" {params.add(p.anywhere)} order by rank,"
         f" similarity(lower(d.title), {params.add(p.text)}) desc, lower(d.title), d.id"
         f" limit {params.add(limit)}",

@@ -21,7 +21,7 @@ from app.accounts.schemas import Current
 from app.core.db import tenant_transaction
 from app.core.formats import format_money
 from app.crm.notes import subject_link
-from app.crm.secure import open_note, search_indexes
+from app.crm.secure import PHONE_QUERY, open_note, search_indexes
 from app.search import queries
 from app.search.queries import Pattern
 
@@ -69,6 +69,12 @@ def _name(first: str, last: str) -> str:
     return f"{first} {last}".strip() or "(no name)"
 
 
+def _keys(query: str) -> list[str]:
+    """Blind indexes of a query that may be a whole email address or phone number."""
+    query = query.strip()
+    return search_indexes(query) if "@" in query or PHONE_QUERY.match(query) else []
+
+
 def _domain_part(query: str) -> str | None:
     """The part of an email-like query that a company's web domain may hold."""
     if not EMAIL_LIKE.search(query):
@@ -99,7 +105,7 @@ async def search_workspace(current: Current, query: str, per_group: int = PER_GR
             conn,
             current.tenant_id,
             p,
-            search_indexes(query),
+            _keys(query),
             Pattern.of(domain) if domain else None,
             per_group,
         )
@@ -201,8 +207,7 @@ async def pick(current: Current, kind: str, query: str) -> list[Pick]:
             firms = await queries.companies(conn, current.tenant_id, p, PICKS)
             return [Pick(str(c.id), c.name, c.domain or "") for c in firms]
         if kind == "contacts":
-            keys = search_indexes(query.strip()) if query.strip() else []
-            people = await queries.contacts(conn, current.tenant_id, p, keys, None, PICKS)
+            people = await queries.contacts(conn, current.tenant_id, p, _keys(query), None, PICKS)
             return [
                 Pick(str(c.id), _name(c.first_name, c.last_name), c.company_name or "")
                 for c in people
