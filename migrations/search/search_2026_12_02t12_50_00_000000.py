@@ -44,44 +44,92 @@ create table search_grams (
 create index search_grams_record on search_grams (tenant_id, kind, record_id);
 grant select, insert, delete on search_grams to odex_app;
 
--- kind, then the record's searchable columns (TG_ARGV); runs as the writer, under RLS
-create function search_grams_refresh() returns trigger
+-- Statement triggers with transition tables: one insert per statement, so a CSV import of
+-- thousands of rows costs one set-based write, not one per row. TG_ARGV: the kind, then the
+-- record's searchable columns. They run as the writer, under RLS.
+create function search_grams_text(kind text, rec jsonb) returns text
+    language sql immutable parallel safe
+    set search_path = pg_catalog
+    as $$
+        select concat_ws(' ', rec ->> 'first_name', rec ->> 'last_name', rec ->> 'title')
+         where kind = 'contact'
+        union all
+        select concat_ws(' ', rec ->> 'name', rec ->> 'domain') where kind = 'company'
+        union all
+        select rec ->> 'title' where kind = 'deal'
+    $$;
+
+create function search_grams_added() returns trigger
     language plpgsql
     set search_path = public, pg_catalog
     as $$
-    declare
-        record_kind text := tg_argv[0];
-        cols text[] := tg_argv[1:];
-        fresh text;
     begin
-        if tg_op = 'UPDATE' then
-            if (select array_agg(to_jsonb(new) ->> c) from unnest(cols) c)
-                is not distinct from (select array_agg(to_jsonb(old) ->> c) from unnest(cols) c)
-            then
-                return null;
-            end if;
-        end if;
-        if tg_op in ('UPDATE', 'DELETE') then
-            delete from search_grams g
-             where g.tenant_id = old.tenant_id and g.kind = record_kind
-               and g.record_id = old.id;
-        end if;
-        if tg_op in ('INSERT', 'UPDATE') then
-            fresh := (select string_agg(to_jsonb(new) ->> c, ' ') from unnest(cols) c);
-            insert into search_grams (tenant_id, kind, gram, record_id)
-                 select new.tenant_id, record_kind, gram, new.id
-                   from unnest(search_grams_of(fresh)) as gram;
-        end if;
+        insert into search_grams (tenant_id, kind, gram, record_id)
+             select n.tenant_id, tg_argv[0], unnest(search_grams_of(
+                    search_grams_text(tg_argv[0], to_jsonb(n)))), n.id
+               from new_rows n;
         return null;
     end
     $$;
 
-create trigger search_grams after insert or update or delete on contacts
-    for each row execute function search_grams_refresh('contact', 'first_name', 'last_name', 'title');
-create trigger search_grams after insert or update or delete on companies
-    for each row execute function search_grams_refresh('company', 'name', 'domain');
-create trigger search_grams after insert or update or delete on deals
-    for each row execute function search_grams_refresh('deal', 'title');
+create function search_grams_changed() returns trigger
+    language plpgsql
+    set search_path = public, pg_catalog
+    as $$
+    begin
+        -- only the rows whose searchable text changed (a deal moved on the board keeps its)
+        delete from search_grams g using new_rows n, old_rows o
+         where o.id = n.id and g.tenant_id = o.tenant_id and g.kind = tg_argv[0]
+           and g.record_id = o.id
+           and search_grams_text(tg_argv[0], to_jsonb(n))
+               is distinct from search_grams_text(tg_argv[0], to_jsonb(o));
+        insert into search_grams (tenant_id, kind, gram, record_id)
+             select n.tenant_id, tg_argv[0], unnest(search_grams_of(
+                    search_grams_text(tg_argv[0], to_jsonb(n)))), n.id
+               from new_rows n join old_rows o on o.id = n.id
+              where search_grams_text(tg_argv[0], to_jsonb(n))
+                    is distinct from search_grams_text(tg_argv[0], to_jsonb(o));
+        return null;
+    end
+    $$;
+
+create function search_grams_removed() returns trigger
+    language plpgsql
+    set search_path = public, pg_catalog
+    as $$
+    begin
+        delete from search_grams g using old_rows o
+         where g.tenant_id = o.tenant_id and g.kind = tg_argv[0] and g.record_id = o.id;
+        return null;
+    end
+    $$;
+create trigger search_grams_added after insert on contacts
+    referencing new table as new_rows
+    for each statement execute function search_grams_added('contact');
+create trigger search_grams_changed after update on contacts
+    referencing old table as old_rows new table as new_rows
+    for each statement execute function search_grams_changed('contact');
+create trigger search_grams_removed after delete on contacts
+    referencing old table as old_rows
+    for each statement execute function search_grams_removed('contact');
+create trigger search_grams_added after insert on companies
+    referencing new table as new_rows
+    for each statement execute function search_grams_added('company');
+create trigger search_grams_changed after update on companies
+    referencing old table as old_rows new table as new_rows
+    for each statement execute function search_grams_changed('company');
+create trigger search_grams_removed after delete on companies
+    referencing old table as old_rows
+    for each statement execute function search_grams_removed('company');
+create trigger search_grams_added after insert on deals
+    referencing new table as new_rows
+    for each statement execute function search_grams_added('deal');
+create trigger search_grams_changed after update on deals
+    referencing old table as old_rows new table as new_rows
+    for each statement execute function search_grams_changed('deal');
+create trigger search_grams_removed after delete on deals
+    referencing old table as old_rows
+    for each statement execute function search_grams_removed('deal');
 """
     + tenant_rls("search_grams")
     + """
@@ -91,13 +139,14 @@ alter table companies no force row level security;
 alter table deals no force row level security;
 alter table search_grams no force row level security;
 insert into search_grams (tenant_id, kind, gram, record_id)
-    select tenant_id, 'contact', unnest(search_grams_of(concat_ws(' ', first_name, last_name,
-           title))), id from contacts
+    select tenant_id, 'contact', unnest(search_grams_of(search_grams_text('contact',
+           to_jsonb(c)))), id from contacts c
     union all
-    select tenant_id, 'company', unnest(search_grams_of(concat_ws(' ', name, domain))), id
-      from companies
+    select tenant_id, 'company', unnest(search_grams_of(search_grams_text('company',
+           to_jsonb(c)))), id from companies c
     union all
-    select tenant_id, 'deal', unnest(search_grams_of(title)), id from deals;
+    select tenant_id, 'deal', unnest(search_grams_of(search_grams_text('deal', to_jsonb(d)))),
+           id from deals d;
 alter table contacts force row level security;
 alter table companies force row level security;
 alter table deals force row level security;
