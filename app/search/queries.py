@@ -68,14 +68,83 @@ def _rank(expr: str, params: Params, p: Pattern) -> str:
     )
 
 
-class ContactHit(msgspec.Struct, frozen=True):
+def _ranked(params: Params, select: str, source: str, where: str, order: str, limit: int) -> str:
+    """One ranked search: `select` (with its `rank`) and the count of every match, best
+    `limit` first."""
+    return (
+        f"select {select}, count(*) over () as total from {source} where {where}"
+        f" order by rank, {order} limit {params.add(limit)}"
+    )
+
+
+class Found(msgspec.Struct, frozen=True):
+    """What every search row carries: its rank and the count of all matches."""
+
+    rank: int
+    total: int
+
+
+class Searched(msgspec.Struct, frozen=True):
+    """A record type found by the text of one expression (`text`, lower-case), ranked by the
+    best of `ranked` (lower-case expressions), then similarity to `named`, then `order`."""
+
+    kind: str  # search_grams.kind
+    alias: str
+    select: str
+    source: str
+    text: str
+    ranked: tuple[str, ...]
+    named: str
+    order: str
+
+
+COMPANIES = Searched(
+    "company",
+    "c",
+    "c.id, c.name, c.domain",
+    "companies c",
+    "lower(c.name || ' ' || coalesce(c.domain, ''))",
+    ("lower(c.name)", "lower(coalesce(c.domain, ''))"),
+    "lower(c.name)",
+    "c.sort_name, c.id",
+)
+DEALS = Searched(
+    "deal",
+    "d",
+    "d.id, d.title, d.amount, d.currency, s.name as stage_name, co.name as company_name",
+    "deals d left join stages s on s.id = d.stage_id"
+    " left join companies co on co.id = d.company_id",
+    "lower(d.title)",
+    ("lower(d.title)",),
+    "lower(d.title)",
+    "lower(d.title), d.id",
+)
+
+
+async def _by_text(
+    conn: asyncpg.Connection, spec: Searched, tenant_id: UUID, p: Pattern, limit: int
+) -> list[asyncpg.Record]:
+    params = Params()
+    tenant = params.add(tenant_id)
+    ranks = ", ".join(_rank(expr, params, p) for expr in spec.ranked)
+    sql = _ranked(
+        params,
+        f"{spec.select}, least({ranks}) as rank",
+        spec.source,
+        f"{spec.alias}.tenant_id = {tenant} and {_grams(spec.alias, spec.kind, tenant, params, p)}"
+        f" and {spec.text} like {params.add(p.anywhere)}",
+        f"similarity({spec.named}, {params.add(p.text)}) desc, {spec.order}",
+        limit,
+    )
+    return list(await conn.fetch(sql, *params.values))
+
+
+class ContactHit(Found, frozen=True):
     id: UUID
     first_name: str
     last_name: str
     title: str | None
     company_name: str | None
-    rank: int
-    total: int
 
 
 def contacts_sql(
@@ -96,15 +165,15 @@ def contacts_sql(
             f" and lower(coalesce(d.domain, '')) like {params.add(domain.anywhere)})"
         )
     name = "lower(trim(c.first_name || ' ' || c.last_name))"
-    sql = (
-        "select c.id, c.first_name, c.last_name, c.title, co.name as company_name,"
+    sql = _ranked(
+        params,
+        "c.id, c.first_name, c.last_name, c.title, co.name as company_name,"
         f" case when c.emails_bidx && {keys}::text[] or c.phones_bidx && {keys}::text[] then 0"
-        f" else least({_rank(name, params, p)}, {_rank('c.search_text', params, p)}) end as rank,"
-        " count(*) over () as total"
-        " from contacts c left join companies co on co.id = c.company_id"
-        f" where c.tenant_id = {tenant} and ({' or '.join(matches)})"
-        f" order by rank, similarity(c.search_text, {params.add(p.text)}) desc,"
-        f" c.sort_last, c.sort_first, c.id limit {params.add(limit)}"
+        f" else least({_rank(name, params, p)}, {_rank('c.search_text', params, p)}) end as rank",
+        "contacts c left join companies co on co.id = c.company_id",
+        f"c.tenant_id = {tenant} and ({' or '.join(matches)})",
+        f"similarity(c.search_text, {params.add(p.text)}) desc, c.sort_last, c.sort_first, c.id",
+        limit,
     )
     return sql, params.values
 
@@ -124,73 +193,40 @@ async def contacts(
     return rows_as(ContactHit, await conn.fetch(sql, *values))
 
 
-class CompanyHit(msgspec.Struct, frozen=True):
+class CompanyHit(Found, frozen=True):
     id: UUID
     name: str
     domain: str | None
-    rank: int
-    total: int
 
 
 async def companies(
     conn: asyncpg.Connection, tenant_id: UUID, p: Pattern, limit: int
 ) -> list[CompanyHit]:
     """Companies whose name or web domain holds the query."""
-    params = Params()
-    tenant = params.add(tenant_id)
-    domain = "lower(coalesce(c.domain, ''))"
-    rows = await conn.fetch(
-        "select c.id, c.name, c.domain,"
-        f" least({_rank('lower(c.name)', params, p)}, {_rank(domain, params, p)}) as rank,"
-        " count(*) over () as total from companies c"
-        f" where c.tenant_id = {tenant} and {_grams('c', 'company', tenant, params, p)}"
-        f" and lower(c.name || ' ' || coalesce(c.domain, '')) like {params.add(p.anywhere)}"
-        f" order by rank, similarity(lower(c.name), {params.add(p.text)}) desc, c.sort_name, c.id"
-        f" limit {params.add(limit)}",
-        *params.values,
-    )
-    return rows_as(CompanyHit, rows)
+    return rows_as(CompanyHit, await _by_text(conn, COMPANIES, tenant_id, p, limit))
 
 
-class DealHit(msgspec.Struct, frozen=True):
+class DealHit(Found, frozen=True):
     id: UUID
     title: str
     amount: Decimal
     currency: str
     stage_name: str | None
     company_name: str | None
-    rank: int
-    total: int
 
 
 async def deals(conn: asyncpg.Connection, tenant_id: UUID, p: Pattern, limit: int) -> list[DealHit]:
     """Deals whose title holds the query."""
-    params = Params()
-    tenant = params.add(tenant_id)
-    rows = await conn.fetch(
-        "select d.id, d.title, d.amount, d.currency, s.name as stage_name,"
-        f" co.name as company_name, {_rank('lower(d.title)', params, p)} as rank,"
-        " count(*) over () as total from deals d"
-        " left join stages s on s.id = d.stage_id left join companies co on co.id = d.company_id"
-        f" where d.tenant_id = {tenant} and {_grams('d', 'deal', tenant, params, p)}"
-        " and lower(d.title) like"
-        f" {params.add(p.anywhere)} order by rank,"
-        f" similarity(lower(d.title), {params.add(p.text)}) desc, lower(d.title), d.id"
-        f" limit {params.add(limit)}",
-        *params.values,
-    )
-    return rows_as(DealHit, rows)
+    return rows_as(DealHit, await _by_text(conn, DEALS, tenant_id, p, limit))
 
 
-class InvoiceHit(msgspec.Struct, frozen=True):
+class InvoiceHit(Found, frozen=True):
     id: UUID
     number: int
     status: str
     currency: str
     total_amount: Decimal
     company_name: str | None
-    rank: int
-    total: int
 
 
 async def invoices(
@@ -199,17 +235,17 @@ async def invoices(
     """Invoices whose number as shown (INV-00042) holds the query; `number` exactly first.
     (A workspace's invoices are few enough to compare each label; no index needed.)"""
     params = Params()
-    rows = await conn.fetch(
-        "select i.id, i.number, i.status, i.currency, i.total as total_amount,"
-        f" co.name as company_name,"
-        f" case when i.number = {params.add(number)}::integer then 1 else 4 end as rank,"
-        " count(*) over () as total from invoices i"
-        " left join companies co on co.id = i.company_id"
-        f" where i.tenant_id = {params.add(tenant_id)}"
-        f" and 'inv-' || lpad(i.number::text, 5, '0') like {params.add(p.anywhere)}"
-        f" order by rank, i.number desc limit {params.add(limit)}",
-        *params.values,
+    sql = _ranked(
+        params,
+        "i.id, i.number, i.status, i.currency, i.total as total_amount, co.name as company_name,"
+        f" case when i.number = {params.add(number)}::integer then 1 else 4 end as rank",
+        "invoices i left join companies co on co.id = i.company_id",
+        f"i.tenant_id = {params.add(tenant_id)}"
+        f" and 'inv-' || lpad(i.number::text, 5, '0') like {params.add(p.anywhere)}",
+        "i.number desc",
+        limit,
     )
+    rows = await conn.fetch(sql, *params.values)
     return rows_as(InvoiceHit, rows)
 
 
@@ -223,20 +259,24 @@ class SealedNote(msgspec.Struct, frozen=True):
     subject_name: str | None
 
 
+# a note with its record's name (notes of any record type)
+RECENT_NOTES = """
+select n.id, n.tenant_id, n.subject_type, n.subject_id, n.body_enc, n.created_at,
+       case n.subject_type when 'contact' then trim(ct.first_name || ' ' || ct.last_name)
+            when 'company' then co.name when 'deal' then d.title end as subject_name
+  from notes n
+  left join contacts ct on n.subject_type = 'contact' and ct.id = n.subject_id
+  left join companies co on n.subject_type = 'company' and co.id = n.subject_id
+  left join deals d on n.subject_type = 'deal' and d.id = n.subject_id
+ where n.tenant_id = $1
+ order by n.created_at desc, n.id desc
+ limit $2
+"""
+
+
 async def recent_notes(conn: asyncpg.Connection, tenant_id: UUID, limit: int) -> list[SealedNote]:
     """The workspace's newest `limit` notes, still sealed, with their record's name."""
-    rows = await conn.fetch(
-        "select n.id, n.tenant_id, n.subject_type, n.subject_id, n.body_enc, n.created_at,"
-        " case n.subject_type when 'contact' then trim(ct.first_name || ' ' || ct.last_name)"
-        " when 'company' then co.name when 'deal' then d.title end as subject_name"
-        " from notes n"
-        " left join contacts ct on n.subject_type = 'contact' and ct.id = n.subject_id"
-        " left join companies co on n.subject_type = 'company' and co.id = n.subject_id"
-        " left join deals d on n.subject_type = 'deal' and d.id = n.subject_id"
-        " where n.tenant_id = $1 order by n.created_at desc, n.id desc limit $2",
-        tenant_id,
-        limit,
-    )
+    rows = await conn.fetch(RECENT_NOTES, tenant_id, limit)
     return rows_as(SealedNote, rows)
 
 

@@ -103,34 +103,21 @@ create function search_grams_removed() returns trigger
         return null;
     end
     $$;
-create trigger search_grams_added after insert on contacts
-    referencing new table as new_rows
-    for each statement execute function search_grams_added('contact');
-create trigger search_grams_changed after update on contacts
-    referencing old table as old_rows new table as new_rows
-    for each statement execute function search_grams_changed('contact');
-create trigger search_grams_removed after delete on contacts
-    referencing old table as old_rows
-    for each statement execute function search_grams_removed('contact');
-create trigger search_grams_added after insert on companies
-    referencing new table as new_rows
-    for each statement execute function search_grams_added('company');
-create trigger search_grams_changed after update on companies
-    referencing old table as old_rows new table as new_rows
-    for each statement execute function search_grams_changed('company');
-create trigger search_grams_removed after delete on companies
-    referencing old table as old_rows
-    for each statement execute function search_grams_removed('company');
-create trigger search_grams_added after insert on deals
-    referencing new table as new_rows
-    for each statement execute function search_grams_added('deal');
-create trigger search_grams_changed after update on deals
-    referencing old table as old_rows new table as new_rows
-    for each statement execute function search_grams_changed('deal');
-create trigger search_grams_removed after delete on deals
-    referencing old table as old_rows
-    for each statement execute function search_grams_removed('deal');
 """
+    + "".join(
+        f"""
+create trigger search_grams_added after insert on {table}
+    referencing new table as new_rows
+    for each statement execute function search_grams_added('{kind}');
+create trigger search_grams_changed after update on {table}
+    referencing old table as old_rows new table as new_rows
+    for each statement execute function search_grams_changed('{kind}');
+create trigger search_grams_removed after delete on {table}
+    referencing old table as old_rows
+    for each statement execute function search_grams_removed('{kind}');
+"""
+        for table, kind in (("contacts", "contact"), ("companies", "company"), ("deals", "deal"))
+    )
     + tenant_rls("search_grams")
     + """
 -- the records already there (RLS unforced for this transaction only: the owner sees them)
