@@ -7,7 +7,8 @@ from typing import Any
 from uuid import UUID
 
 from app.core.db import tenant_transaction
-from tests.crm.test_records import make_contact
+from tests.crm.test_activities import activity_ids, call_form
+from tests.crm.test_records import make_company, make_contact
 from tests.deals.helpers import make_deal
 from tests.helpers import Account, set_plan
 from tests.invoices.test_invoices import make_invoice
@@ -94,3 +95,38 @@ async def test_picker_searches_the_workspace_only(
     await make_contact(client_a, "Pia", "Picker", emails="pia@example.org")
     by_email = await client_a.get("/search/pick/contacts", params={"q": "PIA@example.org"})
     assert "Pia Picker" in by_email.text and "<html" in by_email.text  # opened directly: a page
+
+
+async def test_activity_participants_past_the_old_cap_are_kept(
+    client_a: Any, client_b: Any, tenant_a: Account, tenant_b: Account
+) -> None:
+    """The activity form's participant picker shows the chosen contacts by id: editing keeps
+    a participant the old first-500 list would not have held, and a refused form keeps them."""
+    await set_plan(tenant_a, "pro")
+    async with tenant_transaction(tenant_a.tenant_id) as conn:
+        await conn.execute(
+            "insert into contacts (id, tenant_id, first_name, last_name)"
+            " select gen_random_uuid(), $1, 'Aaron', 'Early ' || g"
+            " from generate_series(1, 600) g",
+            tenant_a.tenant_id,
+        )
+    company = await make_company(client_a, "Initech")
+    zed = await make_contact(client_a, "Zed", "Zimmerman")  # last by name: past 500
+    refused = await client_a.post_form(
+        f"/records/company/{company}/tasks", {**call_form(), "participant_ids": zed, "kind": "x"}
+    )
+    assert refused.status_code == 422 and "Zed Zimmerman" in refused.text
+    made = await client_a.post_form(
+        f"/records/company/{company}/tasks", {**call_form(), "participant_ids": zed}
+    )
+    assert made.status_code == 303
+    [activity] = await activity_ids(client_a, f"/companies/{company}")
+    edit = f"/tasks/{activity}/edit"
+    (saved, shown) = await save_as_shown(client_a, edit, edit)
+    assert saved.status_code == 303, saved.text[:500]
+    assert shown["participant_ids"] == zed
+    async with tenant_transaction(tenant_a.tenant_id) as conn:
+        kept = await conn.fetchval(
+            "select participant_ids from tasks where id = $1", UUID(activity)
+        )
+    assert kept == [UUID(zed)]
