@@ -84,6 +84,15 @@ class Found(msgspec.Struct, frozen=True):
     total: int
 
 
+class InvoiceHit(Found, frozen=True):
+    id: UUID
+    number: int
+    status: str
+    currency: str
+    total_amount: Decimal
+    company_name: str | None
+
+
 class Searched(msgspec.Struct, frozen=True):
     """A record type found by the text of one expression (`text`, lower-case), ranked by the
     best of `ranked` (lower-case expressions), then similarity to `named`, then `order`."""
@@ -218,15 +227,6 @@ class DealHit(Found, frozen=True):
 async def deals(conn: asyncpg.Connection, tenant_id: UUID, p: Pattern, limit: int) -> list[DealHit]:
     """Deals whose title holds the query."""
     return rows_as(DealHit, await _by_text(conn, DEALS, tenant_id, p, limit))
-
-
-class InvoiceHit(Found, frozen=True):
-    id: UUID
-    number: int
-    status: str
-    currency: str
-    total_amount: Decimal
-    company_name: str | None
 
 
 async def invoices(

@@ -13,6 +13,7 @@ from tests.deals.helpers import make_deal
 from tests.helpers import Account, set_plan
 from tests.invoices.test_invoices import make_invoice
 from tests.search.forms import form_fields
+from tests.search.test_search_scale import seed_contacts
 
 
 async def seed_companies(account: Account, count: int, prefix: str) -> list[UUID]:
@@ -103,13 +104,7 @@ async def test_activity_participants_past_the_old_cap_are_kept(
     """The activity form's participant picker shows the chosen contacts by id: editing keeps
     a participant the old first-500 list would not have held, and a refused form keeps them."""
     await set_plan(tenant_a, "pro")
-    async with tenant_transaction(tenant_a.tenant_id) as conn:
-        await conn.execute(
-            "insert into contacts (id, tenant_id, first_name, last_name)"
-            " select gen_random_uuid(), $1, 'Aaron', 'Early ' || g"
-            " from generate_series(1, 600) g",
-            tenant_a.tenant_id,
-        )
+    await seed_contacts(tenant_a, 600)  # last names of hex digits: all before "Zimmerman"
     company = await make_company(client_a, "Initech")
     zed = await make_contact(client_a, "Zed", "Zimmerman")  # last by name: past 500
     refused = await client_a.post_form(
