@@ -178,7 +178,7 @@ def _matching_notes(sealed: list[queries.SealedNote], text: str) -> list[Hit]:
         at = body.lower().find(text)
         if at < 0:
             continue
-        href = subject_link(note.subject_type, note.subject_id) + "#notes"
+        href = subject_link(note.subject_type, note.subject_id) + "#note-form"  # the notes card
         title = f"Note on {note.subject_name or note.subject_type}"
         found.append(Hit(href, title, _snippet(body, at, len(text))))
     return found
