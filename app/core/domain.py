@@ -31,6 +31,7 @@ DOMAIN_NAMES: tuple[str, ...] = (
     "jobs",
     "ops",
     "privacy",
+    "search",
     "support",
     "webhooks",
     "api",

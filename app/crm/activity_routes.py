@@ -12,6 +12,7 @@ from app.core.clock import local_input, user_zone
 from app.core.db import tenant_transaction
 from app.core.errors import FormInvalid
 from app.core.forms import read_form, read_query
+from app.core.forms.values import chosen_ids
 from app.core.http_types import Req
 from app.core.web import get_session, redirect, render
 from app.crm import activities, agenda
@@ -67,12 +68,13 @@ async def _edit_page(
 ) -> Response[str]:
     item = await activities.read_activity(current, activity_id)
     zone = user_zone(current)
+    values = refused.shown() if refused else edit_values(item, zone)
     async with tenant_transaction(current.tenant_id, current.user_id):
         people = await members()
-        contacts = await contact_choices()
+        contacts = await contact_choices(chosen_ids(values.get("participant_ids")))
     ctx = {
         "item": item,
-        "values": refused.shown() if refused else edit_values(item, zone),
+        "values": values,
         "errors": refused.errors if refused else {},
         "members": people,
         "contacts": contacts,

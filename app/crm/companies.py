@@ -96,13 +96,15 @@ async def list_companies(
         return await queries.company_page(c, current.tenant_id, q.strip()[:200], window)
 
 
-async def company_choices(current: Current, limit: int = 500) -> list[tuple[str, str]]:
-    """(id, name) pairs for a company select (the first `limit` by name)."""
+async def company_choices(current: Current, ids: list[UUID]) -> list[tuple[str, str]]:
+    """(id, name) pairs of the companies `ids` a form's picker shows as chosen (the picker
+    searches the rest on the server, app/search: no first-N list that could drop a link)."""
+    if not ids:
+        return []
     async with tenant_transaction(current.tenant_id, current.user_id):
         rows = (
             await Company.select(Company.id, Company.name)
-            .where(Company.tenant_id == current.tenant_id)
+            .where(Company.tenant_id == current.tenant_id, Company.id.is_in(ids))
             .order_by(Company.sort_name, Company.id)
-            .limit(limit)
         )
     return [(str(r["id"]), r["name"]) for r in rows]

@@ -6,6 +6,7 @@ from uuid import UUID
 
 from app.accounts.schemas import Current
 from app.core.forms import read_query
+from app.core.forms.values import chosen_ids
 from app.core.http_types import Req
 from app.crm import contacts
 from app.crm.companies import company_choices
@@ -20,7 +21,7 @@ class ContactPages(RecordPages[ContactForm, ContactEdit]):
 
     async def form_context(self, current: Current, shown: Values) -> Values:
         return {
-            "companies": await company_choices(current),
+            "companies": await company_choices(current, chosen_ids(shown.get("company_id"))),
             **await super().form_context(current, shown),
         }
 

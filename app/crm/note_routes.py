@@ -10,8 +10,10 @@ from uuid import UUID
 from litestar import Response, post
 
 from app.accounts.schemas import Current
+from app.core.db import tenant_transaction
 from app.core.errors import FormInvalid, RecordNotFound
 from app.core.forms import Form, read_form
+from app.core.forms.values import chosen_ids
 from app.core.http_types import Req
 from app.core.web import get_session, redirect
 from app.crm import notes
@@ -42,11 +44,15 @@ async def _record_page(
 ) -> Response[str]:
     """The record's page again, the refused note or task form with its messages and input."""
     shown = refused.shown()
-    extra = (
+    extra: dict[str, object] = (
         {"note_errors": refused.errors, "note_body": shown.get("body", "")}
         if form == "note"
         else {"task_errors": refused.errors, "task_values": shown}
     )
+    if form != "note":  # the participants chosen so far, by name
+        async with tenant_transaction(current.tenant_id, current.user_id):
+            chosen = chosen_ids(shown.get("participant_ids"))
+            extra["contacts"] = await notes.contact_choices(chosen)
     return await RECORD_PAGES[subject_type](request, current, subject_id, extra)
 
 

@@ -142,11 +142,13 @@ async def record_notes(subject_type: str, subject_id: UUID) -> list[dict[str, ob
     return [open_note(n) for n in notes]
 
 
-async def contact_choices() -> list[tuple[UUID, str]]:
-    """(id, name) of the workspace's contacts, for an activity's participants."""
+async def contact_choices(ids: list[UUID]) -> list[tuple[UUID, str]]:
+    """(id, name) of the contacts `ids`, an activity's participants as its form shows them
+    chosen (the picker searches the rest on the server, app/search: no first-500 list)."""
     rows = await conn().fetch(
         "select id, trim(first_name || ' ' || last_name) as name from contacts"
-        " order by lower(last_name), lower(first_name), id limit 500"
+        " where id = any($1::uuid[]) order by lower(last_name), lower(first_name), id",
+        ids,
     )
     return [(r["id"], r["name"] or "(no name)") for r in rows]
 
@@ -162,7 +164,7 @@ async def subject_panel(current: Current, subject_type: str, subject_id: UUID) -
         panel["tasks"] = await record_panel(subject_type, subject_id)
         panel["timeline"] = await timeline(subject_type, subject_id)
         panel["members"] = await members()
-        panel["contacts"] = await contact_choices()
+        panel["contacts"] = []  # a new activity's participants: none chosen yet
     panel["zone"] = user_zone(current)
     panel["outcomes"] = OUTCOMES
     panel["subject_type"] = subject_type

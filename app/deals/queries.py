@@ -129,20 +129,20 @@ async def member_choices(conn: asyncpg.Connection) -> Choices:
     return [(str(r["id"]), r["name"]) for r in rows]
 
 
-async def company_choices(conn: asyncpg.Connection, limit: int) -> Choices:
-    """The first `limit` companies by name."""
+async def company_choices(conn: asyncpg.Connection, ids: list[UUID]) -> Choices:
+    """The companies `ids` (a form's chosen ones) by name."""
     rows = await conn.fetch(
-        "select id, name from companies order by lower(name), id limit $1", limit
+        "select id, name from companies where id = any($1::uuid[]) order by lower(name), id", ids
     )
     return [(str(r["id"]), r["name"]) for r in rows]
 
 
-async def contact_choices(conn: asyncpg.Connection, limit: int) -> Choices:
-    """The first `limit` contacts by last then first name."""
+async def contact_choices(conn: asyncpg.Connection, ids: list[UUID]) -> Choices:
+    """The contacts `ids` (a form's chosen ones) by last then first name."""
     rows = await conn.fetch(
         "select id, trim(first_name || ' ' || last_name) as name from contacts"
-        " order by lower(last_name), lower(first_name), id limit $1",
-        limit,
+        " where id = any($1::uuid[]) order by lower(last_name), lower(first_name), id",
+        ids,
     )
     return [(str(r["id"]), r["name"] or "(no name)") for r in rows]
 

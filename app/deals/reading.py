@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from uuid import UUID
 
 import msgspec
@@ -63,11 +64,12 @@ class DealFormOptions(msgspec.Struct, frozen=True):
     contacts: Choices
 
 
-async def form_options(current: Current, extra_company: str = "") -> DealFormOptions:
-    """Choices for the deal form: members, companies and contacts (the first 500 by name)."""
+async def form_options(current: Current, shown: Mapping[str, object]) -> DealFormOptions:
+    """Choices for the deal form: members, and the company and contacts `shown` as chosen
+    (their pickers search the rest on the server, app/search)."""
     async with tenant_transaction(current.tenant_id, current.user_id) as conn:
         return DealFormOptions(
             members=await member_choices(conn),
-            companies=await company_choices(conn, 500),
-            contacts=await contact_choices(conn, 500),
+            companies=await company_choices(conn, form.chosen_ids(shown.get("company_id"))),
+            contacts=await contact_choices(conn, form.chosen_ids(shown.get("contact_ids"))),
         )

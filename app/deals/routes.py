@@ -53,7 +53,7 @@ async def _form_page(
         "currencies": [(code, f"{code} · {name}") for code, name in currencies().items()],
         "pipelines": await pipelines.list_pipelines(current),
         "stages": await pipelines.all_stages(current),
-        "options": await reading.form_options(current),
+        "options": await reading.form_options(current, shown),
     }
     return render(request, "deals/form.html", ctx, block="form")
 

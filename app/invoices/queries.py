@@ -163,17 +163,19 @@ async def invoice_page(
 Choices = list[tuple[str, str]]  # (id, label) pairs of a form's picker
 
 
-async def company_choices(conn: asyncpg.Connection, limit: int) -> Choices:
-    """The first `limit` companies by name."""
+async def company_choices(conn: asyncpg.Connection, ids: list[UUID]) -> Choices:
+    """The companies `ids` (a form's chosen one) by name."""
     rows = await conn.fetch(
-        "select id, name from companies order by lower(name), id limit $1", limit
+        "select id, name from companies where id = any($1::uuid[]) order by lower(name), id", ids
     )
     return [(str(r["id"]), r["name"]) for r in rows]
 
 
-async def deal_choices(conn: asyncpg.Connection, limit: int) -> Choices:
-    """The first `limit` deals by title."""
-    rows = await conn.fetch("select id, title from deals order by lower(title), id limit $1", limit)
+async def deal_choices(conn: asyncpg.Connection, ids: list[UUID]) -> Choices:
+    """The deals `ids` (a form's chosen one) by title."""
+    rows = await conn.fetch(
+        "select id, title from deals where id = any($1::uuid[]) order by lower(title), id", ids
+    )
     return [(str(r["id"]), r["title"]) for r in rows]
 
 

@@ -3,6 +3,7 @@ the list's keyset pages, the form's choices and values."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from uuid import UUID
@@ -13,7 +14,7 @@ from app.accounts.schemas import Current
 from app.core.crypto import decrypt_list
 from app.core.db import tenant_transaction
 from app.core.errors import RecordNotFound
-from app.core.forms.values import form_values
+from app.core.forms.values import chosen_ids, form_values
 from app.core.rows import rows_as
 from app.core.templating import render_html
 from app.crm.activity import TimelineEntry, timeline
@@ -174,12 +175,13 @@ class FormChoices(msgspec.Struct, frozen=True):
     default_due: str
 
 
-async def form_choices(current: Current) -> FormChoices:
-    """Companies and deals to pick from on the invoice form."""
+async def form_choices(current: Current, shown: Mapping[str, object]) -> FormChoices:
+    """The company and deal `shown` as chosen on the invoice form (their pickers search the
+    rest on the server, app/search), its currencies and default due date."""
     async with tenant_transaction(current.tenant_id, current.user_id) as c:
         return FormChoices(
-            company_options=await queries.company_choices(c, 1000),
-            deal_options=await queries.deal_choices(c, 1000),
+            company_options=await queries.company_choices(c, chosen_ids(shown.get("company_id"))),
+            deal_options=await queries.deal_choices(c, chosen_ids(shown.get("deal_id"))),
             currencies=CURRENCIES,
             default_due=(date.today() + timedelta(days=30)).isoformat(),
         )

@@ -67,7 +67,7 @@ async def _form_page(
         "invoice": invoice,
         "line_count": min(max(wanted, 1), MAX_LINES),
         "max_lines": MAX_LINES,
-        **msgspec.structs.asdict(await reading.form_choices(current)),
+        **msgspec.structs.asdict(await reading.form_choices(current, shown)),
     }
     return render(request, "invoices/form.html", ctx, block="form")
 
@@ -109,7 +109,7 @@ async def invoice_list(request: Req, current: Current) -> Response[str]:
 @get("/invoices/new")
 async def invoice_new(request: Req, current: Current) -> Response[str]:
     company = read_query(request, NewInvoiceQuery).company
-    choices = await reading.form_choices(current)
+    choices = await reading.form_choices(current, {})
     values = {
         "company_id": str(company or ""),
         "currency": "EUR",

@@ -50,8 +50,10 @@ PURGE_BATCH = 1000
 # A pause between batches keeps the purge from crowding out other tenants' queries (P5).
 PURGE_PAUSE_SECONDS = 0.01
 OPEN = ("scheduled", "purging")
-# The tenant row goes last, by itself: deleting it cascades what is left.
-LAST_TABLES = {"tenants"}
+# The tenant row goes last, by itself: deleting it cascades what is left. search_grams is
+# emptied by the triggers of the records it indexes (contacts, companies, deals) as they go,
+# and cascades with the tenant; deleting it first would spend the batches on an index.
+LAST_TABLES = {"tenants", "search_grams"}
 
 
 class PurgeInterrupted(RuntimeError):

@@ -34,6 +34,7 @@ SIGNED_IN = [
     "/invoices",
     "/invoices/new",
     "/tasks",
+    "/search?q=an",
     "/imports/new",
     "/notifications",
     "/settings/profile",

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any
+from uuid import UUID
 
 
 def form_data(form: object, fields: Iterable[str]) -> dict[str, Any]:
@@ -27,3 +28,17 @@ def form_text(value: object) -> str:
 def form_values(row: Mapping[str, object], fields: Iterable[str]) -> dict[str, str]:
     """`fields` of a record as its edit form shows them (see `form_text`)."""
     return {name: form_text(row[name]) for name in fields}
+
+
+def chosen_ids(*values: object) -> list[UUID]:
+    """The record ids a form shows as chosen (one value, a list of them, or comma-separated
+    text from a refused form), for its pickers' labels; what is not an id is left out."""
+    found: list[UUID] = []
+    for value in values:
+        items = value if isinstance(value, list | tuple) else str(value or "").split(",")
+        for item in items:
+            try:
+                found.append(UUID(str(item).strip()))
+            except ValueError:
+                continue
+    return found
