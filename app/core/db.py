@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from uuid import UUID
 
@@ -34,12 +34,28 @@ class _Open:
 
 _open: contextvars.ContextVar[_Open | None] = contextvars.ContextVar("odex_db_open", default=None)
 _begun = 0  # real BEGINs opened by this process (joined transactions are not counted)
+# the tally of the work under way in this context and the tasks it starts (see `tally()`)
+_tally: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar(
+    "odex_db_tally", default=None
+)
 
 
 def transactions_begun() -> int:
-    """How many transactions this process has opened (a cheap counter for tests and stats:
-    a request's difference before and after is the number of units of work it used)."""
+    """How many transactions this process has opened (a cheap counter for stats)."""
     return _begun
+
+
+@contextmanager
+def tally() -> Iterator[list[int]]:
+    """Count the transactions opened by the work done inside (and by the tasks it starts:
+    they inherit the context), not by other work of the process running meanwhile (a request's
+    units of work; `[0]` holds the count)."""
+    counter = [0]
+    token = _tally.set(counter)
+    try:
+        yield counter
+    finally:
+        _tally.reset(token)
 
 
 def engine() -> PostgresEngine:
@@ -89,6 +105,9 @@ async def scoped_transaction(
     global _begun
     async with _transaction() as txn:
         _begun += 1
+        counter = _tally.get()
+        if counter is not None:
+            counter[0] += 1
         conn: asyncpg.Connection = txn.connection
         await queries.set_scope(conn, tenant_id, user_id)
         opened = _Open(wanted, conn)

@@ -12,7 +12,7 @@ from collections.abc import Awaitable
 from typing import Any, TypeVar
 
 from app.accounts.services import load_current
-from app.core.db import tenant_transaction, transactions_begun
+from app.core.db import tally, tenant_transaction
 from tests.crm.test_records import make_company, make_contact
 from tests.deals.helpers import make_deal, stages, version_of
 from tests.helpers import Account, make_account
@@ -21,10 +21,11 @@ T = TypeVar("T")
 
 
 async def begun(work: Awaitable[T]) -> tuple[T, int]:
-    """`work`'s result and how many transactions it opened."""
-    before = transactions_begun()
-    result = await work
-    return result, transactions_begun() - before
+    """`work`'s result and how many transactions it opened (not counting what other tasks of
+    the process, such as start-up work or a previous test's after-commit jobs, open meanwhile)."""
+    with tally() as opened:
+        result = await work
+    return result, opened[0]
 
 
 async def signed_in(account: Account) -> int:
