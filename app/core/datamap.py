@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import importlib
 import importlib.util
+import zipfile
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -153,6 +154,9 @@ class ExportFile:
 
 
 Reader = Callable[[Viewer, "str | None", int], Awaitable[Section]]
+# Writes a place's files as they are (not CSV) into an export zip: (archive, tenant id,
+# requester's user id, scope "workspace" or "own") -> one manifest entry per file written.
+FileWriter = Callable[[zipfile.ZipFile, UUID, UUID, str], Awaitable[list[dict[str, object]]]]
 Scanner = Callable[[Subject], Awaitable[list[str]]]
 
 
@@ -185,6 +189,7 @@ class Place:
     kept: str = ""  # why a deleted subject's data stays here (the report lists, not flags, it)
     read: Reader | None = None
     exports: tuple[ExportFile, ...] = ()
+    export_files: FileWriter | None = None  # files put into the export zip as they are
     identify: Callable[[UUID, UUID], Awaitable[ContactRef | None]] | None = None
     erase: Callable[[ContactRef], Awaitable[int]] | None = None
     forget_user: Callable[[Subject], Awaitable[int]] | None = None
