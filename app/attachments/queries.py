@@ -82,8 +82,8 @@ async def attachment(conn: asyncpg.Connection, attachment_id: UUID) -> Attachmen
 async def lock_storage(conn: asyncpg.Connection, tenant_id: UUID) -> None:
     """Serialise the workspace's uploads until the transaction ends (the storage check)."""
     await conn.execute(
-        "select pg_advisory_xact_lock(hashtextextended('attachments:' || $1::text, 0))",
-        tenant_id,
+        "select pg_advisory_xact_lock(hashtextextended('attachments:' || $1, 0))",
+        str(tenant_id),
     )
 
 
