@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import tempfile
 import uuid
+from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,6 +52,7 @@ FOREIGN_PARAMS = (
     "invitation_id",
     "membership_id",
     "tenant_id",
+    "attachment_id",
 )
 
 
@@ -97,6 +99,24 @@ async def _membership(account: Account) -> str:
     return str(found)
 
 
+async def _sample_attachment(current: Any, contact_id: Any) -> uuid.UUID:
+    """A small file attached to a contact, through the real upload service."""
+    from app.attachments.services import upload_attachment
+
+    body = (
+        b'--sample\r\nContent-Disposition: form-data; name="file"; filename="sample.txt"'
+        b"\r\n\r\nhello\r\n--sample--\r\n"
+    )
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield body
+
+    row = await upload_attachment(
+        current, "contact", contact_id, "multipart/form-data; boundary=sample", chunks()
+    )
+    return row.id
+
+
 async def _samples(owner: Account, victim: Account, tag: str) -> dict[str, str]:
     """One record of every kind a route takes an id of, in the owner's workspace."""
     seeded = await seed_crm(owner.tenant_id, owner.user_id, tag, contacts=2)
@@ -113,6 +133,7 @@ async def _samples(owner: Account, victim: Account, tag: str) -> dict[str, str]:
         owner.tenant_id, "login_new_device", victim.user_id, {"device": "x"}, "sess:none"
     )
     invitation = await team.invite(current, f"guest-{uuid.uuid4().hex[:8]}@example.com", "member")
+    attachment = await _sample_attachment(current, seeded["contacts"][0])
     found = {
         "contact_id": str(seeded["contacts"][0]),
         "subject_id": str(seeded["contacts"][1]),
@@ -130,6 +151,7 @@ async def _samples(owner: Account, victim: Account, tag: str) -> dict[str, str]:
         "invitation_id": str(invitation),
         "membership_id": await _membership(victim),
         "tenant_id": str(owner.tenant_id),
+        "attachment_id": str(attachment),
     }
     assert set(found) == set(FOREIGN_PARAMS)
     return found
