@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -144,3 +145,29 @@ def remove_scratch_before(timestamp: float) -> int:
                 path.unlink()
                 removed += 1
     return removed
+
+
+def rewrite_under_newest_key(tenant_id: UUID, attachment_id: UUID, part: str) -> bool:
+    """Re-encrypt a stored part under the newest FIELD_KEYS key when it names an older one;
+    True when it did. Missing parts are skipped. Blocking: run in a thread."""
+    from app.core.crypto import key_ring
+    from app.core.filecrypt import key_id_of_file
+
+    store = target(tenant_id)
+    try:
+        with store.open_read(_name(attachment_id, part)) as handle:
+            kid = key_id_of_file(handle)
+    except FileNotFoundError:
+        return False
+    if kid is None or kid == key_ring().current_id:
+        return False
+    plain = scratch_path(tenant_id)
+    try:
+        fd = os.open(plain, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            for segment in read(tenant_id, attachment_id, part):
+                out.write(segment)
+        save(tenant_id, attachment_id, part, plain)
+    finally:
+        plain.unlink(missing_ok=True)
+    return True

@@ -98,3 +98,11 @@ def decrypt_segments(source: IO[bytes], binding: Binding) -> Iterator[bytes]:
         if last:
             return
         index, current = index + 1, following
+
+
+def key_id_of_file(source: IO[bytes]) -> str | None:
+    """The key id an encrypted file names in its header (None: not one of ours)."""
+    head = _read(source, len(MAGIC) + 1)
+    if len(head) != len(MAGIC) + 1 or head[: len(MAGIC)] != MAGIC:
+        return None
+    return _read(source, head[-1]).decode("ascii", "replace")

@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+import msgspec
+import pytest
 from PIL import Image
 
 from app.attachments import store
@@ -276,3 +278,34 @@ async def test_missing_upload_and_junk_bodies(client_a: Any) -> None:
     not_multipart = await client_a.post(url, content=b"abc", headers=headers)
     assert not_multipart.status_code == 422
     assert (await client_a.get("/records/planet/1/attachments")).status_code == 404
+
+
+async def test_key_rotation_rewrites_files(
+    client_a: Any, tenant_a: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.attachments.jobs import rotate_attachment_keys
+    from app.core import crypto
+    from app.core.filecrypt import key_id_of_file
+    from app.settings import get_settings
+
+    contact = await make_contact(client_a, "Key", "Rotation")
+    image = png_bytes((40, 30))
+    assert (await attach(client_a, f"contact/{contact}", "k.png", image)).status_code == 200
+    (attachment_id,) = await ids_on(client_a, f"contact/{contact}")
+    original = get_settings().field_keys
+    spec = crypto.new_key_spec("files2") + "," + original
+    patched = msgspec.structs.replace(get_settings(), field_keys=spec)
+    monkeypatch.setattr(crypto, "get_settings", lambda: patched)
+    assert await rotate_attachment_keys(None) >= 2  # the file and its thumbnail
+    assert await rotate_attachment_keys(None) == 0  # restartable: nothing left
+    for path in stored_files(tenant_a.tenant_id):
+        with path.open("rb") as handle:
+            assert key_id_of_file(handle) == "files2"
+    only_new = msgspec.structs.replace(patched, field_keys=spec.split(",")[0])
+    monkeypatch.setattr(crypto, "get_settings", lambda: only_new)  # the old key retired
+    assert (await client_a.get(f"/attachments/{attachment_id}")).content == image
+    assert (await client_a.get(f"/attachments/{attachment_id}/thumbnail")).status_code == 200
+    # back under the session's key, so later tests (in any workspace) read every file
+    back = msgspec.structs.replace(patched, field_keys=original + "," + spec.split(",")[0])
+    monkeypatch.setattr(crypto, "get_settings", lambda: back)
+    assert await rotate_attachment_keys(None) >= 2
