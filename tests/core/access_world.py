@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import tempfile
 import uuid
-from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +29,7 @@ from app.security.alerts import raise_security_alert
 from app.support import services as support
 from tests.deals.helpers import current_of
 from tests.helpers import PASSWORD, Account, BrowserClient, make_account, set_plan
+from tests.privacy.everywhere import attach_sample
 from tests.privacy.seed import seed_crm
 from tests.security.helpers import add_member, enable_mfa, join_workspace, require_owner_mfa
 
@@ -99,24 +99,6 @@ async def _membership(account: Account) -> str:
     return str(found)
 
 
-async def _sample_attachment(current: Any, contact_id: Any) -> uuid.UUID:
-    """A small file attached to a contact, through the real upload service."""
-    from app.attachments.services import upload_attachment
-
-    body = (
-        b'--sample\r\nContent-Disposition: form-data; name="file"; filename="sample.txt"'
-        b"\r\n\r\nhello\r\n--sample--\r\n"
-    )
-
-    async def chunks() -> AsyncIterator[bytes]:
-        yield body
-
-    row = await upload_attachment(
-        current, "contact", contact_id, "multipart/form-data; boundary=sample", chunks()
-    )
-    return row.id
-
-
 async def _samples(owner: Account, victim: Account, tag: str) -> dict[str, str]:
     """One record of every kind a route takes an id of, in the owner's workspace."""
     seeded = await seed_crm(owner.tenant_id, owner.user_id, tag, contacts=2)
@@ -133,7 +115,7 @@ async def _samples(owner: Account, victim: Account, tag: str) -> dict[str, str]:
         owner.tenant_id, "login_new_device", victim.user_id, {"device": "x"}, "sess:none"
     )
     invitation = await team.invite(current, f"guest-{uuid.uuid4().hex[:8]}@example.com", "member")
-    attachment = await _sample_attachment(current, seeded["contacts"][0])
+    attachment = await attach_sample(current)
     found = {
         "contact_id": str(seeded["contacts"][0]),
         "subject_id": str(seeded["contacts"][1]),
