@@ -3,10 +3,14 @@ upload, downloads and thumbnails (decrypted as they stream), and delete."""
 
 from __future__ import annotations
 
+import asyncio
 from functools import partial
+from pathlib import Path
+from typing import IO
 from uuid import UUID
 
 from litestar import Response, get, post
+from litestar.datastructures import UploadFile
 from litestar.response import Stream
 
 from app.accounts.deps import routes_at
@@ -17,11 +21,11 @@ from app.billing.plans import plans
 from app.core.access import Level
 from app.core.errors import FormInvalid, RecordNotFound, declare_form_page
 from app.core.http_types import Req
-from app.core.web import content_disposition, get_session, redirect, render
+from app.core.web import CSRF_HEADER, content_disposition, get_session, redirect, render
+from app.crm.upload import UploadMalformed, UploadTooLarge
 
-MULTIPART_SLACK = 1024 * 1024  # room for the form's other fields and part headers
 # the largest file any plan takes: the server refuses bodies beyond it before reading them
-BODY_LIMIT = max(p.attachment_max_bytes for p in plans().values()) + MULTIPART_SLACK
+BODY_LIMIT = max(p.attachment_max_bytes for p in plans().values()) + services.MULTIPART_SLACK
 LIST_TEMPLATE = "attachments/_list.html"
 
 
@@ -63,6 +67,27 @@ async def _refused(
     return await _list(request, current, subject_type, subject_id, refused.errors, refused.status)
 
 
+def _from_form(request: Req) -> services.Receiver:
+    async def receive(path: Path, limit: int) -> str:
+        upload = (await request.form()).get("file")
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            raise UploadMalformed("Choose a file to attach.")
+        await asyncio.to_thread(_copy_limited, upload.file, path, limit)
+        return upload.filename
+
+    return receive
+
+
+def _copy_limited(source: IO[bytes], path: Path, limit: int) -> None:
+    size = 0
+    with path.open("wb") as out:
+        while chunk := source.read(1024 * 1024):
+            size += len(chunk)
+            if size > limit:
+                raise UploadTooLarge()
+            out.write(chunk)
+
+
 @post(
     "/records/{subject_type:str}/{subject_id:uuid}/attachments",
     request_max_body_size=BODY_LIMIT,
@@ -72,12 +97,18 @@ async def attachment_upload(
 ) -> Response[str]:
     _check_type(subject_type)
     declare_form_page(request, partial(_refused, request, current, subject_type, subject_id))
+    declared = request.headers.get("content-length", "")
+    # the CSRF check read a form whose token came in the body (a browser without JavaScript):
+    # the body is parsed already, so the file comes from the parsed form
+    parsed = not request.headers.get(CSRF_HEADER)
     row = await services.upload_attachment(
         current,
         subject_type,
         subject_id,
         request.headers.get("content-type", ""),
         request.stream(),
+        int(declared) if declared.isdigit() else None,
+        _from_form(request) if parsed else None,
     )
     get_session(request).flash("success", f"Attached {row.file_name}.")
     if request.headers.get("hx-request") == "true":

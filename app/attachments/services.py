@@ -24,6 +24,7 @@ from app.crm.activity import record_activity
 from app.crm.upload import UploadMalformed, UploadTooLarge, receive_upload
 
 NAME_LIMIT = 255
+MULTIPART_SLACK = 1024 * 1024  # room for the form's other fields and part headers
 RECORD_PATHS = {
     "contact": "/contacts/",
     "company": "/companies/",
@@ -79,12 +80,27 @@ def _head_and_digest(path: Path) -> tuple[bytes, str, int]:
     return head, digest.hexdigest(), path.stat().st_size
 
 
+# writes the uploaded file to the path (refusing it past the limit) and returns its name
+Receiver = Callable[[Path, int], Awaitable[str]]
+
+
+def streamed(content_type: str, body: AsyncIterator[bytes]) -> Receiver:
+    """The multipart request body's "file" part, streamed to disk (nothing held in memory)."""
+
+    async def receive(path: Path, limit: int) -> str:
+        return (await receive_upload(content_type, body, "file", path, limit)).filename
+
+    return receive
+
+
 async def upload_attachment(
     current: Current,
     subject_type: str,
     subject_id: UUID,
     content_type: str,
     body: AsyncIterator[bytes],
+    declared_length: int | None = None,
+    receiver: Receiver | None = None,
 ) -> AttachmentRow:
     """Receive a multipart upload (field "file") onto the record, streamed to disk within the
     plan's limits, sniffed, encrypted into the store, listed and put on the timeline."""
@@ -93,16 +109,19 @@ async def upload_attachment(
         await _require_record(tenant_id, subject_type, subject_id)
         used = await queries.stored_bytes(conn)
     limit, too_large = await attachment_room(tenant_id, used)
+    if declared_length is not None and declared_length > limit + MULTIPART_SLACK:
+        raise UploadRefused({"file": too_large})  # refused before a byte of it is read
     scratch = store.scratch_path(tenant_id)
     try:
+        receive = receiver or streamed(content_type, body)
         try:
-            upload = await receive_upload(content_type, body, "file", scratch, limit)
+            file_name = await receive(scratch, limit)
         except UploadTooLarge as exc:
             raise UploadRefused({"file": too_large}) from exc
         except UploadMalformed as exc:
             message = str(exc) if "multipart" in str(exc) else "Choose a file to attach."
             raise FormInvalid({"file": message}) from exc
-        name = clean_file_name(upload.filename)
+        name = clean_file_name(file_name)
         head, sha256, size = await asyncio.to_thread(_head_and_digest, scratch)
         if size == 0:
             raise FormInvalid({"file": "That file is empty."})

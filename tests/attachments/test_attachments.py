@@ -215,6 +215,16 @@ async def test_plan_limits(client_a: Any, tenant_a: Account) -> None:
     refused = await attach(client_a, record, "big.txt", six_mb)
     assert refused.status_code == 413
     assert "Free plan takes files up to 5 MB" in refused.text
+    just_over = b"a" * (5 * 1024 * 1024 + 1)  # within the declared-length slack: streamed
+    streamed = await attach(client_a, record, "over.txt", just_over)
+    assert streamed.status_code == 413 and 'id="e-attachment"' in streamed.text
+    # the CSRF token in the form body (a browser without JavaScript) works too
+    plain = await client_a.post(
+        f"/records/{record}/attachments",
+        data={"_csrf": client_a.csrf},
+        files={"file": ("plain.txt", b"no script\n", "text/plain")},
+    )
+    assert plain.status_code == 303
     await set_plan(tenant_a, "pro")
     assert (await attach(client_a, record, "big.txt", six_mb)).status_code == 200
     # a full storage refuses the next file with the plan's total
