@@ -166,6 +166,11 @@ async def test_each_record_kind_member_rights_and_purge(
         assert refused.status_code == 403
         assert await attach(mc, f"company/{company}", "mine.txt", b"my note\n")
         own = (await ids_on(mc, f"company/{company}"))[0]
+        # a member's own export holds the files they attached, not the others'
+        names = (await download_export(mc)).namelist()
+        assert [n for n in names if n.startswith("attachments/")] == [
+            f"attachments/company/{own}-mine.txt"
+        ]
         assert (await mc.post_form(f"/attachments/{own}/delete")).status_code == 303
     assert owners_file in await ids_on(client_a, f"company/{company}")
     timeline = (await client_a.get(f"/companies/{company}")).text
