@@ -4,6 +4,7 @@ two workspaces, roles and hostile file names."""
 from __future__ import annotations
 
 import io
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -324,3 +325,24 @@ async def test_key_rotation_rewrites_files(
     back = msgspec.structs.replace(patched, field_keys=original + "," + spec.split(",")[0])
     monkeypatch.setattr(crypto, "get_settings", lambda: back)
     assert await rotate_attachment_keys(None) >= 2
+
+
+async def test_files_of_a_deleted_record_go_at_the_daily_sweep(
+    client_a: Any, tenant_a: Account
+) -> None:
+    from app.core import datamap
+
+    contact = await make_contact(client_a, "Gone", "Soon")
+    assert (await attach(client_a, f"contact/{contact}", "a.txt", b"bye\n")).status_code == 200
+    stray = store.root() / str(tenant_a.tenant_id) / "00000000-0000-4000-8000-000000000001.bin"
+    stray.write_bytes(b"no row")  # a crash between the file and its row
+    old = 1_000_000_000  # long ago
+    os.utime(stray, (old, old))
+    async with tenant_transaction(tenant_a.tenant_id) as conn:
+        await conn.execute("delete from contacts where id = $1", UUID(contact))
+    expire = datamap.place("file:attachments").expire
+    assert expire is not None
+    assert await expire() >= 2
+    async with tenant_transaction(tenant_a.tenant_id) as conn:
+        assert await conn.fetchval("select count(*) from attachments") == 0
+    assert stored_files(tenant_a.tenant_id) == []
