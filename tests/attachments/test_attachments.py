@@ -14,16 +14,16 @@ import msgspec
 import pytest
 from PIL import Image
 
+from app.accounts.services import load_current
 from app.attachments import store
 from app.attachments.sniff import sniff
 from app.core.crypto import DecryptionError
-from app.core.db import tenant_transaction
+from app.core.db import global_transaction, tenant_transaction
 from app.privacy import deletion
 from tests.crm.test_records import make_company, make_contact
 from tests.deals.helpers import make_deal
 from tests.helpers import Account, browser_client, run_jobs, set_plan
 from tests.invoices.test_invoices import make_invoice
-from tests.privacy.test_deletion import _current, _make_due
 from tests.privacy.test_export import download_export
 from tests.security.helpers import add_member
 
@@ -183,9 +183,14 @@ async def test_each_record_kind_member_rights_and_purge(
     await client_a.post_form(
         "/settings/delete", {"scope": "workspace", "password": tenant_a.password}
     )
-    pending = (await deletion.open_requests(await _current(tenant_a)))["workspace"]
+    owner = await load_current(tenant_a.user_id, tenant_a.tenant_id)
+    pending = (await deletion.open_requests(owner))["workspace"]
     assert pending is not None
-    await _make_due(pending["id"])
+    async with global_transaction() as conn:  # the grace period is over
+        await conn.execute(
+            "update deletion_requests set due_at = now() - interval '1 second' where id = $1",
+            pending["id"],
+        )
     await deletion.purge_deletion(None, str(pending["id"]))
     async with tenant_transaction(tenant_a.tenant_id) as conn:
         assert await conn.fetchval("select count(*) from attachments") == 0
