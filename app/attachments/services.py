@@ -184,9 +184,7 @@ async def _store(
 async def delete_attachment(current: Current, attachment_id: UUID) -> AttachmentRow:
     """Delete a file: its uploader or an admin (as notes); a timeline entry says so."""
     async with tenant_transaction(current.tenant_id, current.user_id) as conn:
-        row = await queries.attachment(conn, attachment_id)
-        if row is None:
-            raise RecordNotFound("file")
+        row = await get_attachment(current, attachment_id)  # joins this transaction
         if row.uploaded_by != current.user_id and not current.is_admin:
             raise Forbidden("Only the member who attached this file or an admin can delete it.")
         if not await queries.delete_attachment(conn, attachment_id):
