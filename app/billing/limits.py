@@ -11,7 +11,7 @@ from app.billing.plans import Plan
 from app.billing.queries import Usage
 from app.billing.state import read_account
 from app.core.db import tenant_transaction
-from app.core.errors import FormInvalid
+from app.core.errors import FormInvalid, UploadRefused
 
 BILLING_PATH = "/settings/billing"
 RECORD_KINDS = {"contacts": "contacts", "companies": "companies"}
@@ -59,3 +59,25 @@ async def check_record_limit(tenant_id: UUID, kind: str, adding: int = 1) -> Non
         )
         detail += f", so {adding:,} more {what} won't fit ({left:,} left)." if adding > 1 else "."
         raise FormInvalid({"form": _upgrade_message(detail)})
+
+
+def _size(count: int) -> str:
+    return f"{count / 1024**3:g} GB" if count >= 1024**3 else f"{count / 1024**2:.3g} MB"
+
+
+async def attachment_room(tenant_id: UUID, stored_bytes: int) -> tuple[int, str]:
+    """The largest file the plan lets the workspace attach now, given the `stored_bytes` its
+    files already use, and the message shown when an upload is larger. Refuses (413) when the
+    storage is full."""
+    _, plan = await usage_and_plan(tenant_id)
+    left = max(plan.storage_limit_bytes - stored_bytes, 0)
+    if left < plan.attachment_max_bytes:
+        message = (
+            f"Your {plan.name} plan stores {_size(plan.storage_limit_bytes)} of files, and"
+            f" {_size(stored_bytes)} are used ({_size(left)} left)."
+        )
+    else:
+        message = f"Your {plan.name} plan takes files up to {_size(plan.attachment_max_bytes)}."
+    if left <= 0:
+        raise UploadRefused({"file": _upgrade_message(message)})
+    return min(left, plan.attachment_max_bytes), _upgrade_message(message)

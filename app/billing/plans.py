@@ -6,6 +6,8 @@ import msgspec
 
 from app.settings import Settings, get_settings
 
+MB = 1024**2
+GB = 1024**3
 TEST_PRICE_PRO = "price_test_pro"
 TEST_PRICE_BUSINESS = "price_test_business"
 
@@ -19,6 +21,8 @@ class Plan(msgspec.Struct, frozen=True, kw_only=True):
     monthly_usd: int
     seat_limit: int
     record_limit: int
+    attachment_max_bytes: int  # one attached file
+    storage_limit_bytes: int  # every attached file of the workspace together
     features: tuple[str, ...]
 
     @property
@@ -37,7 +41,14 @@ def plans(settings: Settings | None = None) -> dict[str, Plan]:
             monthly_usd=0,
             seat_limit=3,
             record_limit=500,
-            features=("Up to 3 team members", "500 contacts and companies", "Deals board"),
+            attachment_max_bytes=5 * MB,
+            storage_limit_bytes=100 * MB,
+            features=(
+                "Up to 3 team members",
+                "500 contacts and companies",
+                "Deals board",
+                "Files up to 5 MB, 100 MB in all",
+            ),
         ),
         "pro": Plan(
             key="pro",
@@ -46,10 +57,13 @@ def plans(settings: Settings | None = None) -> dict[str, Plan]:
             monthly_usd=29,
             seat_limit=10,
             record_limit=10_000,
+            attachment_max_bytes=25 * MB,
+            storage_limit_bytes=10 * GB,
             features=(
                 "Up to 10 team members",
                 "10,000 contacts and companies",
                 "CSV import and export",
+                "Files up to 25 MB, 10 GB in all",
                 "Email support",
             ),
         ),
@@ -60,10 +74,13 @@ def plans(settings: Settings | None = None) -> dict[str, Plan]:
             monthly_usd=99,
             seat_limit=50,
             record_limit=100_000,
+            attachment_max_bytes=100 * MB,
+            storage_limit_bytes=100 * GB,
             features=(
                 "Up to 50 team members",
                 "100,000 contacts and companies",
                 "Security alerts and audit log",
+                "Files up to 100 MB, 100 GB in all",
                 "Priority support",
             ),
         ),

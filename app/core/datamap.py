@@ -22,6 +22,7 @@ import importlib.resources
 import importlib.util
 import re
 import typing
+import zipfile
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -166,6 +167,9 @@ class ExportFile:
 
 
 Reader = Callable[[Viewer, "str | None", int], Awaitable[Section]]
+# Writes a place's files as they are (not CSV) into an export zip: (archive, tenant id,
+# requester's user id, scope "workspace" or "own") -> one manifest entry per file written.
+FileWriter = Callable[[zipfile.ZipFile, UUID, UUID, str], Awaitable[list[dict[str, object]]]]
 Scanner = Callable[[Subject], Awaitable[list[str]]]
 
 
@@ -198,6 +202,7 @@ class Place:
     kept: str = ""  # why a deleted subject's data stays here (the report lists, not flags, it)
     read: Reader | None = None
     exports: tuple[ExportFile, ...] = ()
+    export_files: FileWriter | None = None  # files put into the export zip as they are
     identify: Callable[[UUID, UUID], Awaitable[ContactRef | None]] | None = None
     erase: Callable[[ContactRef], Awaitable[int]] | None = None
     forget_user: Callable[[Subject], Awaitable[int]] | None = None
@@ -293,6 +298,7 @@ class Treatments:
     purge: Sequence[Purge] = ()
     scan: Sequence[Scanner] = ()
     expire: Sequence[Expire] = ()
+    export_files: Sequence[FileWriter] = ()
     files: Sequence[ExportFile] = ()
 
     def named(self, role: str) -> dict[str, Any]:
@@ -363,7 +369,7 @@ PRESETS: dict[str, dict[str, object]] = {
         "workspace_purge": "deleted with members who belong nowhere else",
     },
 }
-ROLES = ("read", "identify", "erase", "forget_user", "purge", "scan", "expire")
+ROLES = ("read", "identify", "erase", "forget_user", "purge", "scan", "expire", "export_files")
 UTC_MACRO = re.compile(r"\butc\(([\w.]+)\)")
 
 

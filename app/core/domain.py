@@ -35,6 +35,7 @@ DOMAIN_NAMES: tuple[str, ...] = (
     "support",
     "webhooks",
     "api",
+    "attachments",
 )
 
 
@@ -55,7 +56,9 @@ class Slot:
     """A template a shared layout includes in one of its areas, by `order` (low first).
 
     Areas: "body_top" (every page, layout/base.html), "app_top" (signed-in pages, before the
-    shell) and "header_actions" (signed-in pages, the header's right-hand buttons)."""
+    shell), "header_actions" (signed-in pages, the header's right-hand buttons) and
+    "record_panel" (below a contact's, company's, deal's or invoice's page; `record_type` and
+    `record_id` say which record)."""
 
     area: str
     template: str

@@ -6,66 +6,15 @@ is): callers run them in a thread.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import shutil
 from pathlib import Path
-from typing import Any, Protocol
+from typing import IO, Any
 
+from app.core.storage import DirectoryTarget as DirectoryTarget
+from app.core.storage import StorageTarget
 from app.settings import Settings
 
-
-class BackupTarget(Protocol):
-    """One place a copy of every backup is written to."""
-
-    @property
-    def label(self) -> str:
-        """Where it is, for the backups table and messages (never holds credentials)."""
-        ...
-
-    def put(self, name: str, source: Path) -> None:
-        """Store `source` as `name`, atomically: a reader never sees half a file."""
-
-    def fetch(self, name: str, dest: Path) -> None:
-        """Copy `name` into `dest`; FileNotFoundError when this target lacks it."""
-
-    def names(self) -> list[str]:
-        """Every backup file name held here."""
-
-    def delete(self, name: str) -> None:
-        """Remove `name`; a missing file is not an error (pruning is idempotent)."""
-
-
-class DirectoryTarget:
-    """A directory (a local disk, or a mounted volume in another location)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    @property
-    def label(self) -> str:
-        return f"dir:{self.path}"
-
-    def put(self, name: str, source: Path) -> None:
-        self.path.mkdir(parents=True, exist_ok=True, mode=0o700)
-        partial = self.path / f".{name}.partial"
-        shutil.copyfile(source, partial)
-        partial.chmod(0o600)
-        with partial.open("rb") as handle:
-            os.fsync(handle.fileno())
-        os.replace(partial, self.path / name)
-
-    def fetch(self, name: str, dest: Path) -> None:
-        shutil.copyfile(self.path / name, dest)
-
-    def names(self) -> list[str]:
-        if not self.path.exists():
-            return []
-        return sorted(p.name for p in self.path.iterdir() if not p.name.startswith("."))
-
-    def delete(self, name: str) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            (self.path / name).unlink()
+# the interface and the directory target live in core, shared with attachments
+BackupTarget = StorageTarget
 
 
 class S3Target:
@@ -99,6 +48,10 @@ class S3Target:
             if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey"):
                 raise FileNotFoundError(f"{self.label}{name}") from exc
             raise
+
+    def open_read(self, name: str) -> IO[bytes]:
+        body: IO[bytes] = self.client.get_object(Bucket=self.bucket, Key=self.prefix + name)["Body"]
+        return body
 
     def names(self) -> list[str]:
         found: list[str] = []

@@ -229,6 +229,11 @@ async def run_export(ctx: dict[str, object] | None, tenant: str, export_id: str)
                             ],
                         }
                     )
+                for place in datamap.places():  # files kept as they are (attachments)
+                    if place.export_files is not None:
+                        manifest.setdefault("attached_files", []).extend(
+                            await place.export_files(archive, tenant_id, user_id, scope)
+                        )
                 archive.writestr("manifest.json", json.dumps(manifest, indent=2))
                 archive.writestr("README.txt", readme(manifest, specs))
         os.replace(temp, final)

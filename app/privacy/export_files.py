@@ -183,6 +183,8 @@ def readme(manifest: dict[str, object], specs: list[ExportFile]) -> str:
         "- contacts.csv and companies.csv can be imported again (Contacts or Companies →"
         " Import): the columns are recognised, and the leading ' above is removed.",
         "- manifest.json lists every file with its row count, size and SHA-256.",
+        "- attachments/<record type>/ holds the files attached to records, as they were"
+        " uploaded (attachments.csv lists them; the file name starts with its id).",
         "",
     ]
     for spec in specs:

@@ -31,6 +31,7 @@ from app.security.alerts import raise_security_alert
 from app.support import services as support
 from tests.deals.helpers import current_of
 from tests.helpers import PASSWORD, Account, BrowserClient, make_account, set_plan
+from tests.privacy.everywhere import attach_sample
 from tests.privacy.seed import seed_crm
 from tests.security.helpers import add_member, enable_mfa, join_workspace, require_owner_mfa
 from tests.webhooks.helpers import sample_webhook
@@ -56,6 +57,7 @@ FOREIGN_PARAMS = (
     "tenant_id",
     "hook_id",
     "delivery_id",
+    "attachment_id",
 )
 
 
@@ -122,6 +124,7 @@ async def _samples(owner: Account, victim: Account, tag: str) -> dict[str, str]:
     )
     invitation = await team.invite(current, f"guest-{uuid.uuid4().hex[:8]}@example.com", "member")
     hook, delivery = await sample_webhook(current)
+    attachment = await attach_sample(current)
     found = {
         "contact_id": str(seeded["contacts"][0]),
         "subject_id": str(seeded["contacts"][1]),
@@ -141,6 +144,7 @@ async def _samples(owner: Account, victim: Account, tag: str) -> dict[str, str]:
         "tenant_id": str(owner.tenant_id),
         "hook_id": str(hook),
         "delivery_id": str(delivery),
+        "attachment_id": str(attachment),
     }
     assert set(found) == set(FOREIGN_PARAMS)
     return found

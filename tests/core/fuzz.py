@@ -194,6 +194,9 @@ def body_for(
             data = _raw(value) + (b"\xff\xfe\xc3\x28" if mangle and index % 2 == 0 else b"")
             as_file = mangle and index % 3 == 1  # a file where text is expected
             disposition = f'form-data; name="{name}"' + ('; filename="x.csv"' if as_file else "")
+            if name == "file":  # an upload field: a file part whose name is the hostile value
+                disposition = f'form-data; name="file"; filename="{value[:300]}"'
+                data = b"Name,Email\r\nA,a@example.com\r\n" + _raw(value)
             chunks.append(
                 f"--{boundary}\r\nContent-Disposition: {disposition}\r\n\r\n".encode(
                     "utf-8", "surrogatepass"

@@ -116,6 +116,7 @@ RECORD_QUERIES = {  # path parameter -> a record of workspace A to aim at
     "export_id": "select id from exports",
     "alert_id": "select id from security_alerts",
     "notification_id": "select id from notifications",
+    "attachment_id": "select id from attachments",
 }
 
 
@@ -146,6 +147,11 @@ async def _seed(client: Any, tenant_a: Account) -> dict[str, str]:
     deal = await make_deal(tenant_a, "Fuzz deal")
     invoice = await make_invoice(client, company, ("Work", "1", "10", "0"))
     await client.post_form(f"/records/contact/{contact}/notes", {"body": "A note"})
+    await client.post(
+        f"/records/contact/{contact}/attachments",
+        files={"file": ("fuzz.txt", b"A file\n", "text/plain")},
+        headers={"X-CSRF-Token": client.csrf},
+    )
     await client.post_form(f"/records/deal/{deal}/tasks", {"title": "A task"})
     await client.post_form("/settings/team/invite", {"email": unique_email("f"), "role": "admin"})
     await client.post_form("/settings/export", {})

@@ -195,9 +195,17 @@ async def test_catalogue_every_file_kind_is_on_the_data_map(
     client_a: Any, tenant_a: Account
 ) -> None:
     """Every file under the data dir (uploads, exports, backups…) belongs to a mapped kind."""
+    from tests.attachments.test_attachments import png_bytes
     from tests.crm.test_import import upload
+    from tests.crm.test_records import make_contact
 
     await upload(client_a, b"Name,Email\nAda Lovelace,ada@example.com\n")
+    contact = await make_contact(client_a, "Filed", "Person")
+    await client_a.post(
+        f"/records/contact/{contact}/attachments",
+        files={"file": ("scan.png", png_bytes(), "image/png")},
+        headers={"X-CSRF-Token": client_a.csrf},
+    )
     await client_a.post_form("/settings/export", {})
     await run_jobs()
     root = datamap.data_dir()
@@ -213,6 +221,7 @@ async def test_catalogue_every_file_kind_is_on_the_data_map(
     assert seen and not unmapped, f"files of a kind not on the data map: {unmapped[:20]}"
     assert any(fnmatch.fnmatch(p.as_posix(), "imports/*/*") for p in _relative(root, "imports"))
     assert any(fnmatch.fnmatch(p.as_posix(), "exports/*/*") for p in _relative(root, "exports"))
+    assert any(p.name.endswith(".thumb") for p in _relative(root, "attachments"))
 
 
 def _relative(root: Path, folder: str) -> list[Path]:

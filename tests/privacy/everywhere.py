@@ -219,10 +219,32 @@ async def seed_workspace(who: Person) -> None:
             seal_list(["a@b.example"], import_error_binding(tenant, error_id)),
         )
     store_attachments(tenant, [Attachment("INV-00001.pdf", "application/pdf", b"%PDF-1.7")])
+    await attach_sample(current)
     await redis().set(
         f"{TEST_SUB_PREFIX}sub_probe", json.dumps({"metadata": {"tenant_id": str(tenant)}})
     )
     await queue().enqueue_job("flush_usage_events", _job_id=f"probe:{tenant}")
+
+
+async def attach_sample(current: Any) -> UUID:
+    """A file attached to a contact of the workspace, through the real upload service."""
+    from app.attachments.services import upload_attachment
+
+    async with tenant_transaction(current.tenant_id) as conn:
+        contact_id = await conn.fetchval("select id from contacts limit 1")
+    assert contact_id is not None, "seed the CRM first"
+    body = (
+        b'--s\r\nContent-Disposition: form-data; name="file"; filename="sample.txt"'
+        b"\r\n\r\nhello\r\n--s--\r\n"
+    )
+
+    async def chunks() -> Any:
+        yield body
+
+    row = await upload_attachment(
+        current, "contact", contact_id, "multipart/form-data; boundary=s", chunks()
+    )
+    return row.id
 
 
 async def found_places(subjects: list[Subject]) -> set[str]:

@@ -1,0 +1,1 @@
+"""File attachments on contacts, companies, deals and invoices: encrypted at rest, sniffed."""

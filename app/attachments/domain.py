@@ -1,0 +1,18 @@
+"""The attachments domain, declared once (see app.core.domain)."""
+
+from __future__ import annotations
+
+from arq.cron import cron
+
+from app.attachments import routes
+from app.attachments.jobs import rotate_attachment_keys
+from app.core.domain import Domain, Slot
+
+DOMAIN = Domain(
+    name="attachments",
+    routes=routes.ROUTES,
+    jobs=(rotate_attachment_keys,),
+    # after the field rotation (03:17); a no-op once every file is under the newest key
+    crons=(cron(rotate_attachment_keys, hour={3}, minute={47}, timeout=3600),),
+    slots=(Slot("record_panel", "attachments/_slot.html"),),
+)
