@@ -78,11 +78,13 @@ create function search_grams_changed() returns trigger
     as $$
     begin
         -- only the rows whose searchable text changed (a deal moved on the board keeps its)
-        delete from search_grams g using new_rows n, old_rows o
-         where o.id = n.id and g.tenant_id = o.tenant_id and g.kind = tg_argv[0]
-           and g.record_id = o.id
-           and search_grams_text(tg_argv[0], to_jsonb(n))
-               is distinct from search_grams_text(tg_argv[0], to_jsonb(o));
+        delete from search_grams
+         where tenant_id = any(array(select distinct tenant_id from old_rows))
+           and kind = tg_argv[0]
+           and record_id = any(array(
+               select o.id from old_rows o join new_rows n on n.id = o.id
+                where search_grams_text(tg_argv[0], to_jsonb(n))
+                      is distinct from search_grams_text(tg_argv[0], to_jsonb(o))));
         insert into search_grams (tenant_id, kind, gram, record_id)
              select n.tenant_id, tg_argv[0], unnest(search_grams_of(
                     search_grams_text(tg_argv[0], to_jsonb(n)))), n.id
@@ -98,8 +100,11 @@ create function search_grams_removed() returns trigger
     set search_path = public, pg_catalog
     as $$
     begin
-        delete from search_grams g using old_rows o
-         where g.tenant_id = o.tenant_id and g.kind = tg_argv[0] and g.record_id = o.id;
+        -- ids as arrays: an index scan on (tenant_id, kind, record_id) whatever the planner
+        -- guesses of the transition table (a join scanned every gram of the workspace)
+        delete from search_grams
+         where tenant_id = any(array(select distinct tenant_id from old_rows))
+           and kind = tg_argv[0] and record_id = any(array(select id from old_rows));
         return null;
     end
     $$;
