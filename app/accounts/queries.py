@@ -11,7 +11,7 @@ import asyncpg
 import msgspec
 
 from app.accounts.schemas import Member
-from app.core.rows import maybe_row_as, rows_as
+from app.core.rows import fetch_as, fetch_one_as
 
 
 class Workspace(msgspec.Struct, frozen=True):
@@ -58,26 +58,30 @@ class AccountRow(msgspec.Struct, frozen=True):
 
 async def user_with_email(conn: asyncpg.Connection, email: str) -> AccountRow | None:
     """The account with this address in any case (PostgreSQL's lower() on both sides)."""
-    row = await conn.fetchrow("select * from users where lower(email) = lower($1)", email)
-    return maybe_row_as(AccountRow, row)
+    return await fetch_one_as(
+        conn, AccountRow, "select * from users where lower(email) = lower($1)", email
+    )
 
 
 async def open_workspaces(conn: asyncpg.Connection, user_id: UUID) -> list[Workspace]:
     """The user's memberships of active workspaces, oldest first (own-memberships policy)."""
-    rows = await conn.fetch(
+    return await fetch_as(
+        conn,
+        Workspace,
         "select m.tenant_id, t.name, m.role from memberships m"
         " join tenants t on t.id = m.tenant_id"
         " where m.user_id = $1 and t.status = 'active' order by m.created_at, m.tenant_id",
         user_id,
     )
-    return rows_as(Workspace, rows)
 
 
 async def signed_in_row(
     conn: asyncpg.Connection, tenant_id: UUID, user_id: UUID
 ) -> SignedInRow | None:
     """This workspace's membership of the user with the workspace and user, if active."""
-    row = await conn.fetchrow(
+    return await fetch_one_as(
+        conn,
+        SignedInRow,
         "select m.role, t.name as tenant_name, u.name, u.email, u.email_verified_at,"
         " u.is_staff, u.time_zone, u.locale"
         " from memberships m join tenants t on t.id = m.tenant_id"
@@ -86,7 +90,6 @@ async def signed_in_row(
         tenant_id,
         user_id,
     )
-    return maybe_row_as(SignedInRow, row)
 
 
 async def owner_lacks_required_mfa(conn: asyncpg.Connection, user_id: UUID) -> bool:
@@ -123,12 +126,13 @@ class WorkspaceAdmin(msgspec.Struct, frozen=True):
 async def workspace_admins(conn: asyncpg.Connection) -> list[WorkspaceAdmin]:
     """The open workspace's owners and admins, longest-standing first (RLS: this tenant's
     memberships only); billing notices and security alerts go to them."""
-    rows = await conn.fetch(
+    return await fetch_as(
+        conn,
+        WorkspaceAdmin,
         "select u.id, u.email, u.name, t.name as workspace from memberships m"
         " join users u on u.id = m.user_id join tenants t on t.id = m.tenant_id"
-        " where m.role in ('owner', 'admin') order by m.created_at"
+        " where m.role in ('owner', 'admin') order by m.created_at",
     )
-    return rows_as(WorkspaceAdmin, rows)
 
 
 async def is_member_email(conn: asyncpg.Connection, tenant_id: UUID, email: str) -> bool:
@@ -150,12 +154,13 @@ async def lock_member(
     await conn.execute(
         "select id from memberships where tenant_id = $1 and role = 'owner' for update", tenant_id
     )
-    row = await conn.fetchrow(
+    return await fetch_one_as(
+        conn,
+        LockedMember,
         "select id, user_id, role from memberships where id = $1 and tenant_id = $2 for update",
         membership_id,
         tenant_id,
     )
-    return maybe_row_as(LockedMember, row)
 
 
 async def lock_seller_version(conn: asyncpg.Connection, tenant_id: UUID) -> int:

@@ -11,7 +11,7 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
-from app.core.rows import rows_as
+from app.core.rows import fetch_as
 
 
 class Usage(msgspec.Struct, frozen=True):
@@ -84,13 +84,14 @@ async def upsert_invoice(conn: asyncpg.Connection, tenant_id: UUID, inv: Invoice
 
 async def recent_invoices(conn: asyncpg.Connection, limit: int) -> list[InvoiceRecord]:
     """The tenant's latest invoices, newest first (undated ones last)."""
-    rows = await conn.fetch(
+    return await fetch_as(
+        conn,
+        InvoiceRecord,
         "select stripe_invoice_id, number, status, amount_due, amount_paid, currency,"
         " hosted_invoice_url, invoice_created from billing_invoices"
         " order by invoice_created desc nulls last limit $1",
         limit,
     )
-    return rows_as(InvoiceRecord, rows)
 
 
 async def unprocessed_events_of_customer(conn: asyncpg.Connection, customer_id: str) -> int:

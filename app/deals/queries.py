@@ -12,7 +12,7 @@ import asyncpg
 import msgspec
 
 from app.core.paging import Params, SortSpec, keyset_page, like_pattern
-from app.core.rows import Row, row_as, rows_as
+from app.core.rows import Row, fetch_as, fetch_one_as, row_as
 from app.deals.schemas import (
     Column,
     ContactRef,
@@ -149,11 +149,12 @@ async def contact_choices(conn: asyncpg.Connection, limit: int) -> Choices:
 
 async def all_stages(conn: asyncpg.Connection) -> list[StageInfo]:
     """Every stage of every pipeline, in board order (pipelines, then stages)."""
-    rows = await conn.fetch(
+    return await fetch_as(
+        conn,
+        StageInfo,
         "select s.* from stages s join pipelines p on p.id = s.pipeline_id"
-        " order by p.position, p.created_at, s.position, s.created_at"
+        " order by p.position, p.created_at, s.position, s.created_at",
     )
-    return rows_as(StageInfo, rows)
 
 
 async def create_default_pipeline(
@@ -180,11 +181,12 @@ async def lock_board(conn: asyncpg.Connection, pipeline_id: UUID) -> None:
 
 
 async def fetch_stages(conn: asyncpg.Connection, pipeline_id: UUID) -> list[StageInfo]:
-    rows = await conn.fetch(
+    return await fetch_as(
+        conn,
+        StageInfo,
         "select * from stages where pipeline_id = $1 order by position, created_at, id",
         pipeline_id,
     )
-    return rows_as(StageInfo, rows)
 
 
 async def fetch_columns(
@@ -259,23 +261,13 @@ class MovingDeal(msgspec.Struct, frozen=True):
 
 
 async def deal_to_move(conn: asyncpg.Connection, deal_id: UUID) -> MovingDeal | None:
-    row = await conn.fetchrow(
+    return await fetch_one_as(
+        conn,
+        MovingDeal,
         "select d.id, d.title, d.pipeline_id, d.stage_id, s.name as stage_name,"
         " s.kind as stage_kind, d.lost_reason, d.version"
         " from deals d join stages s on s.id = d.stage_id where d.id = $1",
         deal_id,
-    )
-    if row is None:
-        return None
-    return MovingDeal(
-        id=row["id"],
-        title=row["title"],
-        pipeline_id=row["pipeline_id"],
-        stage_id=row["stage_id"],
-        stage_name=row["stage_name"],
-        stage_kind=row["stage_kind"],
-        lost_reason=row["lost_reason"],
-        version=row["version"],
     )
 
 

@@ -13,7 +13,7 @@ import asyncpg
 import msgspec
 
 from app.core.paging import Params, SortSpec, keyset_page
-from app.core.rows import row_as, rows_as
+from app.core.rows import fetch_as, fetch_one_as, rows_as
 
 
 async def next_number(conn: asyncpg.Connection, tenant_id: UUID) -> int:
@@ -65,7 +65,9 @@ class InvoiceHead(msgspec.Struct, kw_only=True):
 
 async def invoice_head(conn: asyncpg.Connection, invoice_id: UUID) -> InvoiceHead | None:
     """The invoice with its company, deal, workspace and seller details, or None."""
-    row = await conn.fetchrow(
+    return await fetch_one_as(
+        conn,
+        InvoiceHead,
         "select i.*, co.name as company_name, co.address as company_address,"
         " co.domain as company_domain, d.title as deal_title, t.name as tenant_name,"
         " coalesce(s.legal_name, '') as seller_legal_name,"
@@ -78,7 +80,6 @@ async def invoice_head(conn: asyncpg.Connection, invoice_id: UUID) -> InvoiceHea
         " where i.id = $1",
         invoice_id,
     )
-    return None if row is None else row_as(InvoiceHead, row)
 
 
 class SendRecord(msgspec.Struct, kw_only=True):
@@ -98,7 +99,9 @@ class SendRecord(msgspec.Struct, kw_only=True):
 
 async def invoice_sends(conn: asyncpg.Connection, invoice_id: UUID, limit: int) -> list[SendRecord]:
     """The invoice's latest `limit` emails, newest first, with sender and delivery."""
-    rows = await conn.fetch(
+    return await fetch_as(
+        conn,
+        SendRecord,
         "select s.created_at, s.to_addr, s.subject, u.name as sender, o.sent_at,"
         " o.failed_at, o.last_error, o.attempts, o.id as outbox_row"
         " from invoice_sends s left join users u on u.id = s.sent_by"
@@ -107,7 +110,6 @@ async def invoice_sends(conn: asyncpg.Connection, invoice_id: UUID, limit: int) 
         invoice_id,
         limit,
     )
-    return rows_as(SendRecord, rows)
 
 
 async def sends_in_last_day(conn: asyncpg.Connection, invoice_id: UUID) -> int:
@@ -188,13 +190,14 @@ async def company_contact_emails(
     conn: asyncpg.Connection, company_id: UUID, limit: int
 ) -> list[EncryptedEmails]:
     """The company's first `limit` contacts (oldest first) that have an email address."""
-    rows = await conn.fetch(
+    return await fetch_as(
+        conn,
+        EncryptedEmails,
         "select id, emails_enc from contacts where company_id = $1"
         " and cardinality(emails_enc) > 0 order by created_at, id limit $2",
         company_id,
         limit,
     )
-    return rows_as(EncryptedEmails, rows)
 
 
 # A person's email address leaves the invoices' send records (when and what stay): $1 the
@@ -221,5 +224,6 @@ class DealOwner(msgspec.Struct, frozen=True):
 
 async def deal_owner(conn: asyncpg.Connection, deal_id: UUID) -> DealOwner | None:
     """Which company a deal of the workspace is with; None when there is no such deal."""
-    row = await conn.fetchrow("select company_id from deals where id = $1", deal_id)
-    return None if row is None else row_as(DealOwner, row)
+    return await fetch_one_as(
+        conn, DealOwner, "select company_id from deals where id = $1", deal_id
+    )

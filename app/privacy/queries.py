@@ -11,13 +11,9 @@ from uuid import UUID
 
 import asyncpg
 import msgspec
-from piccolo.querystring import QueryString
 
 from app.core.datamap import Place, Subject, like_any
-
-# A Piccolo insert names every column: this leaves one to the database (its default, the
-# transaction's now()), as an SQL insert leaving it out.
-DEFAULT = QueryString("DEFAULT")
+from app.core.rows import fetch_as
 
 # ---- the purge ---------------------------------------------------------------------------
 
@@ -96,14 +92,15 @@ async def possible_successors(
     conn: asyncpg.Connection, tenant_id: UUID, user_id: UUID
 ) -> list[Successor]:
     """The workspace's members other than `user_id`, by name."""
-    rows = await conn.fetch(
+    return await fetch_as(
+        conn,
+        Successor,
         "select m.user_id, u.name, u.email from memberships m join users u"
         " on u.id = m.user_id where m.tenant_id = $1 and m.user_id <> $2"
         " order by u.name, u.email",
         tenant_id,
         user_id,
     )
-    return [Successor(r["user_id"], r["name"], r["email"]) for r in rows]
 
 
 # ---- what the privacy domain holds -------------------------------------------------------
@@ -152,7 +149,9 @@ async def users_not_told(
     conn: asyncpg.Connection, version: int, after: UUID, limit: int
 ) -> list[NoticeRecipient]:
     """The next `limit` users (by id, after `after`) without a notice of `version`."""
-    rows = await conn.fetch(
+    return await fetch_as(
+        conn,
+        NoticeRecipient,
         "select id, email, name from users u where id > $1 and not exists "
         "(select 1 from policy_notices n where n.version = $2 and n.user_id = u.id) "
         "order by id limit $3",
@@ -160,7 +159,6 @@ async def users_not_told(
         version,
         limit,
     )
-    return [NoticeRecipient(r["id"], r["email"], r["name"]) for r in rows]
 
 
 # ---- the deletion report's generic table scan ---------------------------------------------
@@ -276,7 +274,7 @@ class UsageBreakdown(msgspec.Struct, frozen=True):
 
 
 async def _tallies(conn: asyncpg.Connection, sql: str, since: datetime) -> list[Tally]:
-    return [Tally(str(r["label"]), int(r["n"])) for r in await conn.fetch(sql, since)]
+    return await fetch_as(conn, Tally, sql, since)
 
 
 async def usage_breakdown(conn: asyncpg.Connection, since: datetime) -> UsageBreakdown:

@@ -13,7 +13,7 @@ import asyncpg
 import msgspec
 
 from app.core.crypto import EncryptedColumn
-from app.core.rows import maybe_row_as, rows_as
+from app.core.rows import fetch_as, fetch_one_as
 
 
 class PendingSecret(msgspec.Struct, frozen=True):
@@ -28,12 +28,13 @@ async def lock_secret(
 ) -> PendingSecret | None:
     """The user's TOTP secret, locked: the enabled one, or the pending one (enabled=False)."""
     state = "is not null" if enabled else "is null"
-    row = await conn.fetchrow(
+    return await fetch_one_as(
+        conn,
+        PendingSecret,
         "select secret_enc, last_step from user_mfa where user_id = $1"
         f" and enabled_at {state} for update",
         user_id,
     )
-    return maybe_row_as(PendingSecret, row)
 
 
 async def store_pending_secret(conn: asyncpg.Connection, user_id: UUID, secret_enc: str) -> None:
@@ -115,7 +116,9 @@ async def lock_entries_naming(
 ) -> list[ErasableEntry]:
     """Format-2 entries not yet erased that name the person (by id or by any of the ILIKE
     patterns), locked."""
-    rows = await conn.fetch(
+    return await fetch_as(
+        conn,
+        ErasableEntry,
         "select id, salt, actor_id, actor_label, target, details::text as details"
         " from audit_log where format = 2 and personal_digest is null and (actor_id = $1"
         " or actor_label ilike any($2::text[]) or target ilike any($2::text[])"
@@ -123,7 +126,6 @@ async def lock_entries_naming(
         user_id,
         patterns,
     )
-    return rows_as(ErasableEntry, rows)
 
 
 async def erase_entry(conn: asyncpg.Connection, entry_id: UUID, target: str, digest: str) -> None:
@@ -150,14 +152,15 @@ async def alerts_naming(
     conn: asyncpg.Connection, user_id: UUID | None, patterns: list[str]
 ) -> list[AlertText]:
     """Alerts by or about the person, or whose texts match any of the ILIKE patterns."""
-    rows = await conn.fetch(
+    return await fetch_as(
+        conn,
+        AlertText,
         "select id, summary, details::text as details from security_alerts"
         " where actor_id = $1 or subject_user_id = $1 or acknowledged_by = $1"
         " or summary ilike any($2::text[]) or details::text ilike any($2::text[])",
         user_id,
         patterns,
     )
-    return rows_as(AlertText, rows)
 
 
 async def anonymise_alert(

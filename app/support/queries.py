@@ -10,7 +10,7 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
-from app.core.rows import rows_as
+from app.core.rows import fetch_as
 
 
 class TicketRow(msgspec.Struct, frozen=True):
@@ -50,12 +50,13 @@ async def inbox_page(
     if before is not None:
         args += list(before)
         conditions.append(f"(updated_at, id) < (${len(args) - 1}, ${len(args)})")
-    rows = await conn.fetch(
+    return await fetch_as(
+        conn,
+        TicketRow,
         f"select * from support_tickets where {' and '.join(conditions)}"
         f" order by updated_at desc, id desc limit {int(limit)}",
         *args,
     )
-    return rows_as(TicketRow, rows)
 
 
 async def tickets_by_status(conn: asyncpg.Connection) -> dict[str, int]:
@@ -101,7 +102,9 @@ async def tickets_of(
     conn: asyncpg.Connection, user_id: UUID | None, email: str
 ) -> list[TicketSummary]:
     """The person's tickets (by account or by address in any case), newest first."""
-    rows = await conn.fetch(
+    return await fetch_as(
+        conn,
+        TicketSummary,
         "select t.id, t.created_at, t.subject, t.topic, t.status, t.email,"
         " (select count(*) from support_messages m where m.ticket_id = t.id) as messages"
         " from support_tickets t where t.user_id = $1 or lower(t.email) = lower($2)"
@@ -109,4 +112,3 @@ async def tickets_of(
         user_id,
         email,
     )
-    return rows_as(TicketSummary, rows)
