@@ -11,7 +11,7 @@ import asyncpg
 import msgspec
 
 from app.accounts.schemas import Member
-from app.core.rows import fetch_as, fetch_one_as
+from app.core.rows import execute_count, fetch_as, fetch_one_as
 
 
 class Workspace(msgspec.Struct, frozen=True):
@@ -205,29 +205,22 @@ async def mfa_enabled(conn: asyncpg.Connection, user_id: UUID) -> bool:
     return enabled is not None
 
 
-def _count(status: str) -> int:
-    """The row count of a command status ("DELETE 3")."""
-    return int(status.split()[-1])
-
-
 async def delete_tokens_of(
     conn: asyncpg.Connection, user_id: UUID | None, emails: list[str]
 ) -> int:
     """Forget the mailed tokens of a user or of any of these (lower-cased) addresses."""
-    return _count(
-        await conn.execute(
-            "delete from email_tokens where user_id = $1 or lower(email) = any($2::text[])",
-            user_id,
-            emails,
-        )
+    return await execute_count(
+        conn,
+        "delete from email_tokens where user_id = $1 or lower(email) = any($2::text[])",
+        user_id,
+        emails,
     )
 
 
 async def delete_spent_tokens(conn: asyncpg.Connection) -> int:
     """Used or expired tokens, a day on (the day lets a late click say "already used")."""
-    return _count(
-        await conn.execute(
-            "delete from email_tokens where expires_at < now() - interval '1 day'"
-            " or used_at < now() - interval '1 day'"
-        )
+    return await execute_count(
+        conn,
+        "delete from email_tokens where expires_at < now() - interval '1 day'"
+        " or used_at < now() - interval '1 day'",
     )

@@ -11,7 +11,7 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
-from app.core.rows import fetch_as
+from app.core.rows import execute_count, fetch_as, fetch_values
 
 
 class Usage(msgspec.Struct, frozen=True):
@@ -118,14 +118,15 @@ async def stale_unprocessed_events(
 ) -> list[str]:
     """Ids of events received more than `older_than_seconds` ago (database clock) and still
     not applied, in Stripe's order."""
-    rows = await conn.fetch(
+    return await fetch_values(
+        conn,
+        str,
         "select id from stripe_events where processed_at is null"
         " and received_at < now() - make_interval(secs => $1) order by created, received_at"
         " limit $2",
         older_than_seconds,
         limit,
     )
-    return [str(r["id"]) for r in rows]
 
 
 async def account_as_stored(conn: asyncpg.Connection) -> dict[str, object] | None:
@@ -147,9 +148,9 @@ async def invoices_as_stored(conn: asyncpg.Connection, limit: int) -> list[dict[
 
 async def empty_events_mentioning(conn: asyncpg.Connection, patterns: list[str]) -> int:
     """Empty the payloads that contain any of the ILIKE `patterns`; how many were emptied."""
-    status = await conn.execute(
+    return await execute_count(
+        conn,
         "update stripe_events set payload = '{}'::jsonb where payload <> '{}'::jsonb"
         " and payload::text ilike any($1::text[])",
         patterns,
     )
-    return int(status.split()[-1])

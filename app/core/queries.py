@@ -9,7 +9,7 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
-from app.core.rows import fetch_as, fetch_one_as
+from app.core.rows import fetch_as, fetch_one_as, fetch_values
 
 
 async def set_scope(conn: asyncpg.Connection, tenant_id: UUID | None, user_id: UUID | None) -> None:
@@ -23,8 +23,7 @@ async def set_scope(conn: asyncpg.Connection, tenant_id: UUID | None, user_id: U
 
 async def tenant_ids(conn: asyncpg.Connection) -> list[UUID]:
     """Every tenant's id (through the definer function: RLS hides the tenants themselves)."""
-    rows = await conn.fetch("select t.id from odex_private.tenant_ids() as t(id)")
-    return [r["id"] for r in rows]
+    return await fetch_values(conn, UUID, "select t.id from odex_private.tenant_ids() as t(id)")
 
 
 # ---- job leases --------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import asyncpg
 import msgspec
 
 from app.core.paging import Params, SortSpec, keyset_page, like_pattern
-from app.core.rows import Row, fetch_as, fetch_one_as, row_as
+from app.core.rows import Choices, Row, fetch_as, fetch_choices, fetch_one_as, row_as
 from app.deals.schemas import (
     Column,
     ContactRef,
@@ -117,34 +117,23 @@ async def deal_contact_refs(conn: asyncpg.Connection, deal_id: UUID) -> list[Con
     return [ContactRef(r["id"], r["name"] or "(no name)") for r in rows]
 
 
-Choices = list[tuple[str, str]]  # (id, label) pairs of a form's picker
-
-
 async def member_choices(conn: asyncpg.Connection) -> Choices:
     """The workspace's members by name."""
-    rows = await conn.fetch(
+    return await fetch_choices(
+        conn,
         "select u.id, u.name from memberships m join users u on u.id = m.user_id"
-        " order by lower(u.name)"
+        " order by lower(u.name)",
     )
-    return [(str(r["id"]), r["name"]) for r in rows]
-
-
-async def company_choices(conn: asyncpg.Connection, limit: int) -> Choices:
-    """The first `limit` companies by name."""
-    rows = await conn.fetch(
-        "select id, name from companies order by lower(name), id limit $1", limit
-    )
-    return [(str(r["id"]), r["name"]) for r in rows]
 
 
 async def contact_choices(conn: asyncpg.Connection, limit: int) -> Choices:
-    """The first `limit` contacts by last then first name."""
-    rows = await conn.fetch(
-        "select id, trim(first_name || ' ' || last_name) as name from contacts"
-        " order by lower(last_name), lower(first_name), id limit $1",
+    """The first `limit` contacts by last then first name ("(no name)" for nameless ones)."""
+    return await fetch_choices(
+        conn,
+        "select id, coalesce(nullif(trim(first_name || ' ' || last_name), ''), '(no name)')"
+        " from contacts order by lower(last_name), lower(first_name), id limit $1",
         limit,
     )
-    return [(str(r["id"]), r["name"] or "(no name)") for r in rows]
 
 
 async def all_stages(conn: asyncpg.Connection) -> list[StageInfo]:

@@ -13,7 +13,8 @@ import asyncpg
 import msgspec
 
 from app.core.paging import Params, SortSpec, keyset_page
-from app.core.rows import fetch_as, fetch_one_as, rows_as
+from app.core.rows import Choices, fetch_as, fetch_choices, fetch_one_as, rows_as
+from app.crm.queries import RelatedInvoice
 
 
 async def next_number(conn: asyncpg.Connection, tenant_id: UUID) -> int:
@@ -122,15 +123,10 @@ async def sends_in_last_day(conn: asyncpg.Connection, invoice_id: UUID) -> int:
     return int(recent)
 
 
-class InvoiceListRow(msgspec.Struct, kw_only=True):
-    """An invoice as the list shows it."""
+class InvoiceListRow(RelatedInvoice, kw_only=True):
+    """An invoice as the list shows it: as a company's page does, with its date, customer and
+    printed number."""
 
-    id: UUID
-    number: int
-    status: str
-    currency: str
-    total: Decimal
-    due_date: date
     issue_date: date
     company_name: str
     label: str = ""
@@ -162,21 +158,11 @@ async def invoice_page(
     return rows_as(InvoiceListRow, page.rows), page.next_cursor
 
 
-Choices = list[tuple[str, str]]  # (id, label) pairs of a form's picker
-
-
-async def company_choices(conn: asyncpg.Connection, limit: int) -> Choices:
-    """The first `limit` companies by name."""
-    rows = await conn.fetch(
-        "select id, name from companies order by lower(name), id limit $1", limit
-    )
-    return [(str(r["id"]), r["name"]) for r in rows]
-
-
 async def deal_choices(conn: asyncpg.Connection, limit: int) -> Choices:
     """The first `limit` deals by title."""
-    rows = await conn.fetch("select id, title from deals order by lower(title), id limit $1", limit)
-    return [(str(r["id"]), r["title"]) for r in rows]
+    return await fetch_choices(
+        conn, "select id, title from deals order by lower(title), id limit $1", limit
+    )
 
 
 class EncryptedEmails(msgspec.Struct, frozen=True):

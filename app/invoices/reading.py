@@ -14,14 +14,15 @@ from app.core.crypto import decrypt_list
 from app.core.db import tenant_transaction
 from app.core.errors import RecordNotFound
 from app.core.forms.values import form_values
-from app.core.rows import rows_as
+from app.core.rows import Choices, rows_as
 from app.core.templating import render_html
 from app.crm.activity import TimelineEntry, timeline
+from app.crm.queries import company_choices
 from app.crm.secure import contact_binding
 from app.invoices import queries
 from app.invoices.money import CURRENCIES, Line, Totals, compute_totals
 from app.invoices.pdf import html_to_pdf
-from app.invoices.queries import Choices, InvoiceHead, InvoiceListRow, SendRecord
+from app.invoices.queries import InvoiceHead, InvoiceListRow, SendRecord
 from app.invoices.schemas import INVOICE_FIELDS, TRANSITIONS, invoice_number
 from app.invoices.tables import InvoiceLine
 
@@ -178,7 +179,7 @@ async def form_choices(current: Current) -> FormChoices:
     """Companies and deals to pick from on the invoice form."""
     async with tenant_transaction(current.tenant_id, current.user_id) as c:
         return FormChoices(
-            company_options=await queries.company_choices(c, 1000),
+            company_options=await company_choices(c, 1000),
             deal_options=await queries.deal_choices(c, 1000),
             currencies=CURRENCIES,
             default_due=(date.today() + timedelta(days=30)).isoformat(),

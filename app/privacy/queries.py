@@ -13,19 +13,20 @@ import asyncpg
 import msgspec
 
 from app.core.datamap import Place, Subject, like_any
-from app.core.rows import fetch_as
+from app.core.rows import execute_count, fetch_as, fetch_values
 
 # ---- the purge ---------------------------------------------------------------------------
 
 
 async def deletable_tables(conn: asyncpg.Connection, names: list[str]) -> list[str]:
     """Those of `names` that exist and that the app's role may delete from."""
-    rows = await conn.fetch(
+    return await fetch_values(
+        conn,
+        str,
         "select t from unnest($1::text[]) as t where to_regclass('public.' || t) is not null"
         " and has_table_privilege('public.' || t, 'DELETE')",
         names,
     )
-    return [str(r["t"]) for r in rows]
 
 
 async def foreign_key_edges(conn: asyncpg.Connection) -> list[tuple[str, str]]:
@@ -41,10 +42,10 @@ async def foreign_key_edges(conn: asyncpg.Connection) -> list[tuple[str, str]]:
 async def delete_some(conn: asyncpg.Connection, table: str, limit: int) -> int:
     """Delete up to `limit` rows of `table` that RLS shows (any rows: the whole tenant goes);
     how many. `table` comes from the data map, never from input."""
-    status: str = await conn.execute(
-        f'delete from "{table}" where ctid = any(array(select ctid from "{table}" limit {limit}))'
+    return await execute_count(
+        conn,
+        f'delete from "{table}" where ctid = any(array(select ctid from "{table}" limit {limit}))',
     )
-    return int(status.split()[-1])
 
 
 async def mark_purging(conn: asyncpg.Connection, request_id: UUID) -> None:
@@ -58,10 +59,12 @@ async def mark_purging(conn: asyncpg.Connection, request_id: UUID) -> None:
 
 async def token_emails(conn: asyncpg.Connection, user_id: UUID) -> list[str]:
     """The addresses (lower-cased) that mailed tokens of the user went to."""
-    rows = await conn.fetch(
-        "select distinct lower(email) as email from email_tokens where user_id = $1", user_id
+    return await fetch_values(
+        conn,
+        str,
+        "select distinct lower(email) as email from email_tokens where user_id = $1",
+        user_id,
     )
-    return [str(r["email"]) for r in rows]
 
 
 # ---- self-service deletion ---------------------------------------------------------------
@@ -70,14 +73,15 @@ async def token_emails(conn: asyncpg.Connection, user_id: UUID) -> list[str]:
 async def due_deletions(conn: asyncpg.Connection, now: datetime) -> list[UUID]:
     """Requests due by `now`, oldest first; an account's waits for the workspaces deleted
     with it."""
-    rows = await conn.fetch(
+    return await fetch_values(
+        conn,
+        UUID,
         "select r.id from deletion_requests r where r.status in ('scheduled', 'purging')"
         " and r.due_at <= $1 and not exists (select 1 from deletion_requests w"
         " where w.with_account = r.id and w.status in ('scheduled', 'purging'))"
         " order by r.due_at",
         now,
     )
-    return [r["id"] for r in rows]
 
 
 class Successor(msgspec.Struct, frozen=True):
@@ -115,23 +119,23 @@ async def forget_consents_of(conn: asyncpg.Connection, user_id: UUID | None) -> 
 
 async def delete_usage_of(conn: asyncpg.Connection, user_id: UUID | None, limit: int) -> int:
     """Delete up to `limit` of the user's usage events (a batch); how many."""
-    status: str = await conn.execute(
+    return await execute_count(
+        conn,
         "delete from usage_events where ctid = any(array(select ctid from usage_events"
         f" where user_id = $1 limit {int(limit)}))",
         user_id,
     )
-    return int(status.split()[-1])
 
 
 async def erase_contact_paths(conn: asyncpg.Connection, contact_id: UUID) -> int:
     """Page views of a contact's record keep their count, not the record's id; how many."""
-    status: str = await conn.execute(
+    return await execute_count(
+        conn,
         "update usage_events set path = regexp_replace(path, $1, '/contacts/(erased)')"
         " where path like $2",
         f"/contacts/{contact_id}",
         f"/contacts/{contact_id}%",
     )
-    return int(status.split()[-1])
 
 
 # ---- policy notices ----------------------------------------------------------------------
@@ -246,13 +250,13 @@ async def insert_visitor_events(conn: asyncpg.Connection, columns: list[list[obj
 
 async def delete_older(conn: asyncpg.Connection, table: str, cutoff: datetime, limit: int) -> int:
     """Delete up to `limit` rows of an events table created before `cutoff`; how many."""
-    status: str = await conn.execute(
+    return await execute_count(
+        conn,
         f"delete from {table} where ctid in (select ctid from {table}"
         " where created_at < $1 limit $2)",
         cutoff,
         limit,
     )
-    return int(status.split()[-1])
 
 
 class Tally(msgspec.Struct, frozen=True):
