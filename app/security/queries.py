@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from datetime import datetime
 from uuid import UUID
 
 import asyncpg
@@ -194,12 +193,12 @@ async def insert_alert(
     summary: str,
     details_json: str,
     session_key: str | None,
-) -> datetime:
-    """Store an alert (created_at from the database's clock); returns its created_at."""
-    created = await conn.fetchval(
+) -> dict[str, object]:
+    """Store an alert (created_at from the database's clock); the row as stored."""
+    row = await conn.fetchrow(
         "insert into security_alerts (id, tenant_id, kind, actor_id, subject_user_id,"
         " summary, details, session_key) values ($1, $2, $3, $4, $5, $6, $7::jsonb, $8)"
-        " returning created_at",
+        " returning *",
         alert_id,
         tenant_id,
         kind,
@@ -209,8 +208,8 @@ async def insert_alert(
         details_json,
         session_key,
     )
-    assert isinstance(created, datetime)
-    return created
+    assert row is not None  # an insert returning answers its row
+    return dict(row)
 
 
 async def lock_alert(conn: asyncpg.Connection, alert_id: UUID) -> Mapping[str, object] | None:
