@@ -11,7 +11,7 @@ import asyncpg
 import msgspec
 
 from app.accounts.schemas import Member
-from app.core.rows import execute_count, fetch_as, fetch_one_as
+from app.core.rows import answers, execute_count, fetch_as, fetch_one_as, fetch_value
 
 
 class Workspace(msgspec.Struct, frozen=True):
@@ -94,24 +94,27 @@ async def signed_in_row(
 
 async def owner_lacks_required_mfa(conn: asyncpg.Connection, user_id: UUID) -> bool:
     """In a tenant transaction: the workspace requires MFA for owners and the user has none."""
-    held = await conn.fetchval(
+    return await fetch_value(
+        conn,
+        bool,
         "select coalesce((select mfa_required_for_owners from tenant_security limit 1), false)"
         " and not exists (select 1 from user_mfa where user_id = $1"
         " and enabled_at is not null)",
         user_id,
     )
-    return bool(held)
 
 
 async def team_members(conn: asyncpg.Connection, tenant_id: UUID) -> list[Member]:
     """The workspace's members with their accounts, in joining order."""
-    rows = await conn.fetch(
-        "select m.id, m.user_id, u.name, u.email, m.role, m.created_at, u.email_verified_at"
+    return await fetch_as(
+        conn,
+        Member,
+        "select m.id as membership_id, m.user_id, u.name, u.email, m.role,"
+        " m.created_at as joined_at, u.email_verified_at is not null as verified"
         " from memberships m join users u on u.id = m.user_id where m.tenant_id = $1"
         " order by m.created_at",
         tenant_id,
     )
-    return [Member(r[0], r[1], r[2], r[3], r[4], r[5], r[6] is not None) for r in rows]
 
 
 class WorkspaceAdmin(msgspec.Struct, frozen=True):
@@ -137,13 +140,13 @@ async def workspace_admins(conn: asyncpg.Connection) -> list[WorkspaceAdmin]:
 
 async def is_member_email(conn: asyncpg.Connection, tenant_id: UUID, email: str) -> bool:
     """Is an account with this address (any case) already in the workspace?"""
-    found = await conn.fetchval(
+    return await answers(
+        conn,
         "select 1 from memberships m join users u on u.id = m.user_id"
         " where m.tenant_id = $2 and lower(u.email) = lower($1)",
         email,
         tenant_id,
     )
-    return bool(found)
 
 
 async def lock_member(
@@ -168,17 +171,18 @@ async def lock_seller_version(conn: asyncpg.Connection, tenant_id: UUID) -> int:
     await conn.execute(
         "insert into seller_details (tenant_id) values ($1) on conflict do nothing", tenant_id
     )
-    version = await conn.fetchval(
-        "select version from seller_details where tenant_id = $1 for update", tenant_id
+    return await fetch_value(
+        conn, int, "select version from seller_details where tenant_id = $1 for update", tenant_id
     )
-    return int(version)
 
 
 async def remember_device(
     conn: asyncpg.Connection, user_id: UUID, digest: str, label: str, now: datetime
 ) -> bool:
     """Record a sign-in from a device (insert, or touch `last_seen`); True when it is new."""
-    inserted = await conn.fetchval(
+    return await fetch_value(
+        conn,
+        bool,
         "insert into known_devices (user_id, device_hash, label) values ($1, $2, $3)"
         " on conflict (user_id, device_hash) do update set last_seen = $4"
         " returning (xmax = 0)",
@@ -187,22 +191,18 @@ async def remember_device(
         label,
         now,
     )
-    return bool(inserted)
 
 
 async def has_devices(conn: asyncpg.Connection, user_id: UUID) -> bool:
     """Has the user signed in from any device before? (known_devices is security's table.)"""
-    return bool(
-        await conn.fetchval("select 1 from known_devices where user_id = $1 limit 1", user_id)
-    )
+    return await answers(conn, "select 1 from known_devices where user_id = $1 limit 1", user_id)
 
 
 async def mfa_enabled(conn: asyncpg.Connection, user_id: UUID) -> bool:
     """Has the user turned two-factor authentication on? (user_mfa is security's table.)"""
-    enabled = await conn.fetchval(
-        "select enabled_at from user_mfa where user_id = $1 and enabled_at is not null", user_id
+    return await answers(
+        conn, "select 1 from user_mfa where user_id = $1 and enabled_at is not null", user_id
     )
-    return enabled is not None
 
 
 async def delete_tokens_of(

@@ -11,7 +11,7 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
-from app.core.rows import execute_count, fetch_as, fetch_values
+from app.core.rows import answers, execute_count, fetch_as, fetch_value, fetch_values
 
 
 class Usage(msgspec.Struct, frozen=True):
@@ -40,11 +40,11 @@ async def usage(conn: asyncpg.Connection) -> Usage:
 
 async def claim_grace_notice(conn: asyncpg.Connection) -> bool:
     """Mark the current grace period as announced; False when it already was (this lapse)."""
-    claimed = await conn.fetchval(
+    return await answers(
+        conn,
         "update billing_accounts set grace_notice_for = grace_until"
-        " where grace_notice_for is distinct from grace_until returning 1"
+        " where grace_notice_for is distinct from grace_until returning 1",
     )
-    return bool(claimed)
 
 
 class InvoiceRecord(msgspec.Struct, frozen=True):
@@ -96,12 +96,13 @@ async def recent_invoices(conn: asyncpg.Connection, limit: int) -> list[InvoiceR
 
 async def unprocessed_events_of_customer(conn: asyncpg.Connection, customer_id: str) -> int:
     """How many received events about `customer_id` are not applied yet."""
-    pending = await conn.fetchval(
+    return await fetch_value(
+        conn,
+        int,
         "select count(*) from stripe_events where processed_at is null"
         " and payload -> 'data' -> 'object' ->> 'customer' = $1",
         customer_id,
     )
-    return int(pending or 0)
 
 
 async def wipe_events_of_customer(conn: asyncpg.Connection, customer_id: str) -> None:

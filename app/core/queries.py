@@ -9,7 +9,7 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
-from app.core.rows import fetch_as, fetch_one_as, fetch_values
+from app.core.rows import answers, fetch_as, fetch_one_as, fetch_values
 
 
 async def set_scope(conn: asyncpg.Connection, tenant_id: UUID | None, user_id: UUID | None) -> None:
@@ -101,12 +101,12 @@ async def end_lease(
 
 async def lock_held_lease(conn: asyncpg.Connection, key: str, owner: str) -> bool:
     """Lock the run's row if this owner still holds its lease (until commit)."""
-    held = await conn.fetchval(
+    return await answers(
+        conn,
         "select 1 from job_runs where key = $1 and owner = $2 and status = 'running' for update",
         key,
         owner,
     )
-    return bool(held)
 
 
 async def queue_run(conn: asyncpg.Connection, key: str, function: str, args_json: str) -> None:

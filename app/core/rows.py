@@ -50,6 +50,16 @@ async def fetch_values(conn: asyncpg.Connection, cls: type[T], sql: str, *args: 
     return [msgspec.convert(r[0], cls) for r in await conn.fetch(sql, *args)]
 
 
+async def fetch_value(conn: asyncpg.Connection, cls: type[T], sql: str, *args: object) -> T:
+    """The one value a query answers (a count, a flag, a returned column), as `cls`."""
+    return msgspec.convert(await conn.fetchval(sql, *args), cls)
+
+
+async def answers(conn: asyncpg.Connection, sql: str, *args: object) -> bool:
+    """Whether a query (or a command with RETURNING) answers any row."""
+    return await conn.fetchrow(sql, *args) is not None
+
+
 async def execute_count(conn: asyncpg.Connection, sql: str, *args: object) -> int:
     """Run a command (insert, update, delete); how many rows it touched (its status's count)."""
     status: str = await conn.execute(sql, *args)

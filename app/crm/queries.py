@@ -14,7 +14,7 @@ import asyncpg
 import msgspec
 
 from app.core.paging import Page, Params, Window, like_pattern, window_page
-from app.core.rows import Choices, execute_count, fetch_as, fetch_choices, row_as
+from app.core.rows import Choices, answers, execute_count, fetch_as, fetch_choices, row_as
 
 
 class Person(msgspec.Struct, frozen=True):
@@ -204,9 +204,7 @@ async def company_choices(conn: asyncpg.Connection, limit: int) -> Choices:
 
 async def company_has_invoices(conn: asyncpg.Connection, company_id: UUID) -> bool:
     """Whether invoices name the company (they must be kept, so it cannot be deleted)."""
-    return bool(
-        await conn.fetchval("select 1 from invoices where company_id = $1 limit 1", company_id)
-    )
+    return await answers(conn, "select 1 from invoices where company_id = $1 limit 1", company_id)
 
 
 # ---- the timeline ------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import asyncpg
 import msgspec
 
 from app.core.paging import Params, SortSpec, keyset_page, like_pattern
-from app.core.rows import Choices, Row, fetch_as, fetch_choices, fetch_one_as, row_as
+from app.core.rows import Choices, Row, answers, fetch_as, fetch_choices, fetch_one_as, row_as
 from app.deals.schemas import (
     Column,
     ContactRef,
@@ -108,13 +108,14 @@ async def deal_page(
 
 async def deal_contact_refs(conn: asyncpg.Connection, deal_id: UUID) -> list[ContactRef]:
     """The contacts of a deal by last then first name ("(no name)" for nameless ones)."""
-    rows = await conn.fetch(
-        "select c.id, trim(c.first_name || ' ' || c.last_name) as name"
-        " from deal_contacts dc join contacts c on c.id = dc.contact_id"
+    return await fetch_as(
+        conn,
+        ContactRef,
+        "select c.id, coalesce(nullif(trim(c.first_name || ' ' || c.last_name), ''), '(no name)')"
+        " as name from deal_contacts dc join contacts c on c.id = dc.contact_id"
         " where dc.deal_id = $1 order by lower(c.last_name), lower(c.first_name)",
         deal_id,
     )
-    return [ContactRef(r["id"], r["name"] or "(no name)") for r in rows]
 
 
 async def member_choices(conn: asyncpg.Connection) -> Choices:
@@ -151,7 +152,8 @@ async def create_default_pipeline(
 ) -> bool:
     """Insert the tenant's default pipeline unless one exists (the partial unique index on
     `tenant_id where is_default` decides, so two racing requests make one); True if made."""
-    created = await conn.fetchval(
+    return await answers(
+        conn,
         "insert into pipelines (id, tenant_id, name, position, is_default)"
         " values ($1, $2, $3, 0, true)"
         " on conflict (tenant_id) where is_default do nothing returning id",
@@ -159,7 +161,6 @@ async def create_default_pipeline(
         tenant_id,
         name,
     )
-    return created is not None
 
 
 async def lock_board(conn: asyncpg.Connection, pipeline_id: UUID) -> None:

@@ -13,20 +13,21 @@ import asyncpg
 import msgspec
 
 from app.core.paging import Params, SortSpec, keyset_page
-from app.core.rows import Choices, fetch_as, fetch_choices, fetch_one_as, rows_as
+from app.core.rows import Choices, fetch_as, fetch_choices, fetch_one_as, fetch_value, rows_as
 from app.crm.queries import RelatedInvoice
 
 
 async def next_number(conn: asyncpg.Connection, tenant_id: UUID) -> int:
     """The tenant's next invoice number: one counter row per tenant, bumped atomically (the row
     lock holds until commit, so concurrent invoices queue up and numbers never repeat)."""
-    number = await conn.fetchval(
+    return await fetch_value(
+        conn,
+        int,
         "insert into invoice_counters (tenant_id, last_number) values ($1, 1)"
         " on conflict (tenant_id) do update set last_number = invoice_counters.last_number + 1"
         " returning last_number",
         tenant_id,
     )
-    return int(number)
 
 
 class InvoiceHead(msgspec.Struct, kw_only=True):
@@ -115,12 +116,13 @@ async def invoice_sends(conn: asyncpg.Connection, invoice_id: UUID, limit: int) 
 
 async def sends_in_last_day(conn: asyncpg.Connection, invoice_id: UUID) -> int:
     """How many times the invoice was emailed in the last 24 hours."""
-    recent = await conn.fetchval(
+    return await fetch_value(
+        conn,
+        int,
         "select count(*) from invoice_sends where invoice_id = $1"
         " and created_at > now() - interval '1 day'",
         invoice_id,
     )
-    return int(recent)
 
 
 class InvoiceListRow(RelatedInvoice, kw_only=True):

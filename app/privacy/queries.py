@@ -13,7 +13,7 @@ import asyncpg
 import msgspec
 
 from app.core.datamap import Place, Subject, like_any
-from app.core.rows import execute_count, fetch_as, fetch_values
+from app.core.rows import execute_count, fetch_as, fetch_value, fetch_values
 
 # ---- the purge ---------------------------------------------------------------------------
 
@@ -113,8 +113,7 @@ async def possible_successors(
 async def forget_consents_of(conn: asyncpg.Connection, user_id: UUID | None) -> int:
     """Delete the person's consent entries and those of the browsers they gave them from (the
     ledger is append-only for the app: a narrow SECURITY DEFINER function does it); how many."""
-    count = await conn.fetchval("select odex_private.forget_consents($1)", user_id)
-    return int(count)
+    return await fetch_value(conn, int, "select odex_private.forget_consents($1)", user_id)
 
 
 async def delete_usage_of(conn: asyncpg.Connection, user_id: UUID | None, limit: int) -> int:
