@@ -1,5 +1,5 @@
 """The support desk's SQL that Piccolo cannot say well, as named typed functions: the inbox's
-keyset page (a row comparison), the status counts, and the lookups by address in any case.
+page (app.core.paging's keyset window), the status counts, and the lookups by address in any case.
 Ordinary reads and writes go through the Piccolo tables (app/support/tables.py)."""
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
+from app.core.paging import Page, Params, SortSpec, Window, like_pattern, window_page
 from app.core.rows import fetch_as
 
 
@@ -27,35 +28,23 @@ class TicketRow(msgspec.Struct, frozen=True):
     updated_at: datetime
 
 
+LATEST_ACTIVITY = SortSpec("Latest activity", ("updated_at", "id"), ("ts", "int"), descending=True)
+
+
 async def inbox_page(
-    conn: asyncpg.Connection,
-    status: str | None,
-    pattern: str | None,
-    before: tuple[datetime, int] | None,
-    limit: int,
-) -> list[TicketRow]:
-    """Up to `limit` tickets, newest activity first: of one status (None: all), whose subject,
-    name or email matches the lower-case LIKE `pattern` (None: all), older than `before`."""
-    conditions: list[str] = ["true"]
-    args: list[object] = []
+    conn: asyncpg.Connection, status: str | None, query: str, window: Window
+) -> Page:
+    """One page of tickets, newest activity first: of one status (None: all), whose subject,
+    name or email contains `query` (empty: all)."""
+    params = Params()
+    where: list[str] = []
     if status is not None:
-        args.append(status)
-        conditions.append(f"status = ${len(args)}")
-    if pattern is not None:
-        args.append(pattern)
-        n = len(args)
-        conditions.append(
-            f"(lower(subject) like ${n} or lower(name) like ${n} or lower(email) like ${n})"
-        )
-    if before is not None:
-        args += list(before)
-        conditions.append(f"(updated_at, id) < (${len(args) - 1}, ${len(args)})")
-    return await fetch_as(
-        conn,
-        TicketRow,
-        f"select * from support_tickets where {' and '.join(conditions)}"
-        f" order by updated_at desc, id desc limit {int(limit)}",
-        *args,
+        where.append(f"status = {params.add(status)}")
+    if query:
+        n = params.add(like_pattern(query))
+        where.append(f"(lower(subject) like {n} or lower(name) like {n} or lower(email) like {n})")
+    return await window_page(
+        conn, window, select="*", from_sql="support_tickets", where=where, params=params
     )
 
 
