@@ -11,7 +11,7 @@ import asyncpg
 import msgspec
 
 from app.accounts.schemas import Member
-from app.core.rows import maybe_row_as, rows_as
+from app.core.rows import answers, execute_count, fetch_as, fetch_one_as, fetch_value
 
 
 class Workspace(msgspec.Struct, frozen=True):
@@ -58,26 +58,30 @@ class AccountRow(msgspec.Struct, frozen=True):
 
 async def user_with_email(conn: asyncpg.Connection, email: str) -> AccountRow | None:
     """The account with this address in any case (PostgreSQL's lower() on both sides)."""
-    row = await conn.fetchrow("select * from users where lower(email) = lower($1)", email)
-    return maybe_row_as(AccountRow, row)
+    return await fetch_one_as(
+        conn, AccountRow, "select * from users where lower(email) = lower($1)", email
+    )
 
 
 async def open_workspaces(conn: asyncpg.Connection, user_id: UUID) -> list[Workspace]:
     """The user's memberships of active workspaces, oldest first (own-memberships policy)."""
-    rows = await conn.fetch(
+    return await fetch_as(
+        conn,
+        Workspace,
         "select m.tenant_id, t.name, m.role from memberships m"
         " join tenants t on t.id = m.tenant_id"
         " where m.user_id = $1 and t.status = 'active' order by m.created_at, m.tenant_id",
         user_id,
     )
-    return rows_as(Workspace, rows)
 
 
 async def signed_in_row(
     conn: asyncpg.Connection, tenant_id: UUID, user_id: UUID
 ) -> SignedInRow | None:
     """This workspace's membership of the user with the workspace and user, if active."""
-    row = await conn.fetchrow(
+    return await fetch_one_as(
+        conn,
+        SignedInRow,
         "select m.role, t.name as tenant_name, u.name, u.email, u.email_verified_at,"
         " u.is_staff, u.time_zone, u.locale"
         " from memberships m join tenants t on t.id = m.tenant_id"
@@ -86,29 +90,31 @@ async def signed_in_row(
         tenant_id,
         user_id,
     )
-    return maybe_row_as(SignedInRow, row)
 
 
 async def owner_lacks_required_mfa(conn: asyncpg.Connection, user_id: UUID) -> bool:
     """In a tenant transaction: the workspace requires MFA for owners and the user has none."""
-    held = await conn.fetchval(
+    return await fetch_value(
+        conn,
+        bool,
         "select coalesce((select mfa_required_for_owners from tenant_security limit 1), false)"
         " and not exists (select 1 from user_mfa where user_id = $1"
         " and enabled_at is not null)",
         user_id,
     )
-    return bool(held)
 
 
 async def team_members(conn: asyncpg.Connection, tenant_id: UUID) -> list[Member]:
     """The workspace's members with their accounts, in joining order."""
-    rows = await conn.fetch(
-        "select m.id, m.user_id, u.name, u.email, m.role, m.created_at, u.email_verified_at"
+    return await fetch_as(
+        conn,
+        Member,
+        "select m.id as membership_id, m.user_id, u.name, u.email, m.role,"
+        " m.created_at as joined_at, u.email_verified_at is not null as verified"
         " from memberships m join users u on u.id = m.user_id where m.tenant_id = $1"
         " order by m.created_at",
         tenant_id,
     )
-    return [Member(r[0], r[1], r[2], r[3], r[4], r[5], r[6] is not None) for r in rows]
 
 
 class WorkspaceAdmin(msgspec.Struct, frozen=True):
@@ -123,23 +129,24 @@ class WorkspaceAdmin(msgspec.Struct, frozen=True):
 async def workspace_admins(conn: asyncpg.Connection) -> list[WorkspaceAdmin]:
     """The open workspace's owners and admins, longest-standing first (RLS: this tenant's
     memberships only); billing notices and security alerts go to them."""
-    rows = await conn.fetch(
+    return await fetch_as(
+        conn,
+        WorkspaceAdmin,
         "select u.id, u.email, u.name, t.name as workspace from memberships m"
         " join users u on u.id = m.user_id join tenants t on t.id = m.tenant_id"
-        " where m.role in ('owner', 'admin') order by m.created_at"
+        " where m.role in ('owner', 'admin') order by m.created_at",
     )
-    return rows_as(WorkspaceAdmin, rows)
 
 
 async def is_member_email(conn: asyncpg.Connection, tenant_id: UUID, email: str) -> bool:
     """Is an account with this address (any case) already in the workspace?"""
-    found = await conn.fetchval(
+    return await answers(
+        conn,
         "select 1 from memberships m join users u on u.id = m.user_id"
         " where m.tenant_id = $2 and lower(u.email) = lower($1)",
         email,
         tenant_id,
     )
-    return bool(found)
 
 
 async def lock_member(
@@ -150,12 +157,13 @@ async def lock_member(
     await conn.execute(
         "select id from memberships where tenant_id = $1 and role = 'owner' for update", tenant_id
     )
-    row = await conn.fetchrow(
+    return await fetch_one_as(
+        conn,
+        LockedMember,
         "select id, user_id, role from memberships where id = $1 and tenant_id = $2 for update",
         membership_id,
         tenant_id,
     )
-    return maybe_row_as(LockedMember, row)
 
 
 async def lock_seller_version(conn: asyncpg.Connection, tenant_id: UUID) -> int:
@@ -163,17 +171,18 @@ async def lock_seller_version(conn: asyncpg.Connection, tenant_id: UUID) -> int:
     await conn.execute(
         "insert into seller_details (tenant_id) values ($1) on conflict do nothing", tenant_id
     )
-    version = await conn.fetchval(
-        "select version from seller_details where tenant_id = $1 for update", tenant_id
+    return await fetch_value(
+        conn, int, "select version from seller_details where tenant_id = $1 for update", tenant_id
     )
-    return int(version)
 
 
 async def remember_device(
     conn: asyncpg.Connection, user_id: UUID, digest: str, label: str, now: datetime
 ) -> bool:
     """Record a sign-in from a device (insert, or touch `last_seen`); True when it is new."""
-    inserted = await conn.fetchval(
+    return await fetch_value(
+        conn,
+        bool,
         "insert into known_devices (user_id, device_hash, label) values ($1, $2, $3)"
         " on conflict (user_id, device_hash) do update set last_seen = $4"
         " returning (xmax = 0)",
@@ -182,47 +191,36 @@ async def remember_device(
         label,
         now,
     )
-    return bool(inserted)
 
 
 async def has_devices(conn: asyncpg.Connection, user_id: UUID) -> bool:
     """Has the user signed in from any device before? (known_devices is security's table.)"""
-    return bool(
-        await conn.fetchval("select 1 from known_devices where user_id = $1 limit 1", user_id)
-    )
+    return await answers(conn, "select 1 from known_devices where user_id = $1 limit 1", user_id)
 
 
 async def mfa_enabled(conn: asyncpg.Connection, user_id: UUID) -> bool:
     """Has the user turned two-factor authentication on? (user_mfa is security's table.)"""
-    enabled = await conn.fetchval(
-        "select enabled_at from user_mfa where user_id = $1 and enabled_at is not null", user_id
+    return await answers(
+        conn, "select 1 from user_mfa where user_id = $1 and enabled_at is not null", user_id
     )
-    return enabled is not None
-
-
-def _count(status: str) -> int:
-    """The row count of a command status ("DELETE 3")."""
-    return int(status.split()[-1])
 
 
 async def delete_tokens_of(
     conn: asyncpg.Connection, user_id: UUID | None, emails: list[str]
 ) -> int:
     """Forget the mailed tokens of a user or of any of these (lower-cased) addresses."""
-    return _count(
-        await conn.execute(
-            "delete from email_tokens where user_id = $1 or lower(email) = any($2::text[])",
-            user_id,
-            emails,
-        )
+    return await execute_count(
+        conn,
+        "delete from email_tokens where user_id = $1 or lower(email) = any($2::text[])",
+        user_id,
+        emails,
     )
 
 
 async def delete_spent_tokens(conn: asyncpg.Connection) -> int:
     """Used or expired tokens, a day on (the day lets a late click say "already used")."""
-    return _count(
-        await conn.execute(
-            "delete from email_tokens where expires_at < now() - interval '1 day'"
-            " or used_at < now() - interval '1 day'"
-        )
+    return await execute_count(
+        conn,
+        "delete from email_tokens where expires_at < now() - interval '1 day'"
+        " or used_at < now() - interval '1 day'",
     )

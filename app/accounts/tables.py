@@ -3,13 +3,12 @@
 from piccolo.columns import UUID, Boolean, Integer, Numeric, Text, Timestamptz
 from piccolo.table import Table
 
-from app.core.columns import Char, Created, Stamped, TenantRow, Versioned
+from app.core.columns import Char, Created, Stamped, TenantRow, UuidKey, Versioned
 
 
-class Tenant(Stamped, Table, tablename="tenants"):
+class Tenant(UuidKey, Stamped, Table, tablename="tenants"):
     """A workspace: one company's isolated CRM."""
 
-    id = UUID(primary_key=True)
     name = Text()
     status = Text(default="active")
     default_currency = Char(length=3, default="EUR")  # deal totals on the board
@@ -39,10 +38,9 @@ class SellerDetails(Versioned, Table, tablename="seller_details"):
     updated_at = Timestamptz()
 
 
-class User(Stamped, Table, tablename="users"):
+class User(UuidKey, Stamped, Table, tablename="users"):
     """A person's login identity (global: it exists before and across workspaces)."""
 
-    id = UUID(primary_key=True)
     email = Text()
     name = Text()
     password_hash = Text()

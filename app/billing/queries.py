@@ -11,7 +11,7 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
-from app.core.rows import rows_as
+from app.core.rows import answers, execute_count, fetch_as, fetch_value, fetch_values
 
 
 class Usage(msgspec.Struct, frozen=True):
@@ -40,11 +40,11 @@ async def usage(conn: asyncpg.Connection) -> Usage:
 
 async def claim_grace_notice(conn: asyncpg.Connection) -> bool:
     """Mark the current grace period as announced; False when it already was (this lapse)."""
-    claimed = await conn.fetchval(
+    return await answers(
+        conn,
         "update billing_accounts set grace_notice_for = grace_until"
-        " where grace_notice_for is distinct from grace_until returning 1"
+        " where grace_notice_for is distinct from grace_until returning 1",
     )
-    return bool(claimed)
 
 
 class InvoiceRecord(msgspec.Struct, frozen=True):
@@ -84,23 +84,25 @@ async def upsert_invoice(conn: asyncpg.Connection, tenant_id: UUID, inv: Invoice
 
 async def recent_invoices(conn: asyncpg.Connection, limit: int) -> list[InvoiceRecord]:
     """The tenant's latest invoices, newest first (undated ones last)."""
-    rows = await conn.fetch(
+    return await fetch_as(
+        conn,
+        InvoiceRecord,
         "select stripe_invoice_id, number, status, amount_due, amount_paid, currency,"
         " hosted_invoice_url, invoice_created from billing_invoices"
         " order by invoice_created desc nulls last limit $1",
         limit,
     )
-    return rows_as(InvoiceRecord, rows)
 
 
 async def unprocessed_events_of_customer(conn: asyncpg.Connection, customer_id: str) -> int:
     """How many received events about `customer_id` are not applied yet."""
-    pending = await conn.fetchval(
+    return await fetch_value(
+        conn,
+        int,
         "select count(*) from stripe_events where processed_at is null"
         " and payload -> 'data' -> 'object' ->> 'customer' = $1",
         customer_id,
     )
-    return int(pending or 0)
 
 
 async def wipe_events_of_customer(conn: asyncpg.Connection, customer_id: str) -> None:
@@ -117,14 +119,15 @@ async def stale_unprocessed_events(
 ) -> list[str]:
     """Ids of events received more than `older_than_seconds` ago (database clock) and still
     not applied, in Stripe's order."""
-    rows = await conn.fetch(
+    return await fetch_values(
+        conn,
+        str,
         "select id from stripe_events where processed_at is null"
         " and received_at < now() - make_interval(secs => $1) order by created, received_at"
         " limit $2",
         older_than_seconds,
         limit,
     )
-    return [str(r["id"]) for r in rows]
 
 
 async def account_as_stored(conn: asyncpg.Connection) -> dict[str, object] | None:
@@ -146,9 +149,9 @@ async def invoices_as_stored(conn: asyncpg.Connection, limit: int) -> list[dict[
 
 async def empty_events_mentioning(conn: asyncpg.Connection, patterns: list[str]) -> int:
     """Empty the payloads that contain any of the ILIKE `patterns`; how many were emptied."""
-    status = await conn.execute(
+    return await execute_count(
+        conn,
         "update stripe_events set payload = '{}'::jsonb where payload <> '{}'::jsonb"
         " and payload::text ilike any($1::text[])",
         patterns,
     )
-    return int(status.split()[-1])

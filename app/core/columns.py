@@ -1,11 +1,11 @@
 """Piccolo column types the migrations use and Piccolo does not ship, and the column mixins
 the tables share: plain classes holding columns, listed before ``Table``
-(``class Deal(TenantRow, Versioned, Stamped, Table, tablename="deals")``); Piccolo copies a
+(``class Deal(TenantRecord, Table, tablename="deals")``); Piccolo copies a
 mixin's columns into each table that uses it."""
 
 from __future__ import annotations
 
-from piccolo.columns import UUID, Integer, Timestamptz, Varchar
+from piccolo.columns import UUID, Integer, Text, Timestamptz, Varchar
 
 
 class Char(Varchar):
@@ -16,10 +16,15 @@ class Char(Varchar):
         return f"CHAR({self.length})" if self.length else "CHAR"
 
 
-class TenantRow:
-    """A row of a tenant table (RLS on ``tenant_id``) with a UUID key."""
+class UuidKey:
+    """A row keyed by a UUID (made by the app, or by the database's default)."""
 
     id = UUID(primary_key=True)
+
+
+class TenantRow(UuidKey):
+    """A row of a tenant table (RLS on ``tenant_id``) with a UUID key."""
+
     tenant_id = UUID()
 
 
@@ -39,3 +44,15 @@ class Stamped(Created):
     """A row that records when it was written and last changed."""
 
     updated_at = Timestamptz()
+
+
+class TenantRecord(TenantRow, Versioned, Stamped):
+    """A tenant's record that people edit (a company, contact, deal, invoice…): its key, its
+    tenant, its version and when it was written and last changed."""
+
+
+class OnRecord:
+    """An entry on a record's page (a timeline entry, note or task): the record it is about."""
+
+    subject_type = Text()  # company | contact | deal
+    subject_id = UUID()

@@ -33,9 +33,6 @@ import msgspec.toml
 
 # the runtime helpers the domains' map entries use, kept importable from here
 from app.core.datamap_scan import (
-    NEWEST_FIRST as NEWEST_FIRST,
-)
-from app.core.datamap_scan import (
     count_in_each_tenant as count_in_each_tenant,
 )
 from app.core.datamap_scan import (
@@ -69,6 +66,7 @@ from app.core.datamap_scan import (
     utc as utc,
 )
 from app.core.domain import DOMAIN_NAMES
+from app.core.paging import NEWEST_FIRST as NEWEST_FIRST
 
 KINDS = ("table", "file", "redis", "mail", "backup")
 HOLDERS = ("user", "contact", "workspace", "visitor", "platform")

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from app.core.paging import Params, SortSpec, keyset_page
+from app.core.paging import NEWEST_FIRST, Params, keyset_page
 
 
 def data_dir() -> Path:
@@ -101,9 +101,6 @@ async def redis_keys_holding(pattern: str, needles: list[str]) -> list[bytes]:
         if any(n in value for n in wanted):
             found.append(key)
     return found
-
-
-NEWEST_FIRST = SortSpec("Newest first", ("created_at", "id"), ("ts", "uuid"), descending=True)
 
 
 async def time_page(

@@ -46,6 +46,10 @@ class Window:
     limit: int = 50
 
 
+# the order of a log's or a person's rows: the latest written first
+NEWEST_FIRST = SortSpec("Newest first", ("created_at", "id"), ("ts", "uuid"), descending=True)
+
+
 @dataclass
 class Page:
     rows: list[dict[str, object]]
@@ -118,6 +122,18 @@ async def keyset_page(
     window = Window(spec, after, before, limit)
     return await window_page(
         conn, window, select=select, from_sql=from_sql, where=where, params=params
+    )
+
+
+async def rows_of(
+    conn: asyncpg.Connection, window: Window, *, select: str, table: str, column: str, value: object
+) -> Page:
+    """One page of the rows of `table` whose `column` is `value` (a person's notifications,
+    the audit entries of an actor): the one the `window` asks for."""
+    params = Params()
+    where = [f"{column} = {params.add(value)}"]
+    return await window_page(
+        conn, window, select=select, from_sql=table, where=where, params=params
     )
 
 

@@ -9,6 +9,8 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
+from app.core.rows import answers, fetch_as, fetch_one_as, fetch_values
+
 
 async def set_scope(conn: asyncpg.Connection, tenant_id: UUID | None, user_id: UUID | None) -> None:
     """Set `app.tenant_id` / `app.user_id` for the transaction (RLS reads them; gone at commit)."""
@@ -21,8 +23,7 @@ async def set_scope(conn: asyncpg.Connection, tenant_id: UUID | None, user_id: U
 
 async def tenant_ids(conn: asyncpg.Connection) -> list[UUID]:
     """Every tenant's id (through the definer function: RLS hides the tenants themselves)."""
-    rows = await conn.fetch("select t.id from odex_private.tenant_ids() as t(id)")
-    return [r["id"] for r in rows]
+    return await fetch_values(conn, UUID, "select t.id from odex_private.tenant_ids() as t(id)")
 
 
 # ---- job leases --------------------------------------------------------------------------
@@ -48,7 +49,9 @@ async def claim_lease(
     """Take the job's lease for `ttl` seconds unless a live worker holds it (or, for a one-off
     job, it is done); None when not taken."""
     done_ok = "true" if repeatable else "job_runs.status <> 'done'"
-    row = await conn.fetchrow(
+    return await fetch_one_as(
+        conn,
+        Claimed,
         "insert into job_runs (key, function, args, status, owner, lease_until, attempts,"
         " started_at, heartbeat_at) values ($1, $2, $3::jsonb, 'running', $4,"
         " now() + make_interval(secs => $5), 1, now(), now())"
@@ -63,7 +66,6 @@ async def claim_lease(
         owner,
         ttl,
     )
-    return None if row is None else Claimed(int(row["attempts"]), int(row["takeovers"]))
 
 
 async def renew_lease(conn: asyncpg.Connection, key: str, owner: str, ttl: float) -> bool:
@@ -99,12 +101,12 @@ async def end_lease(
 
 async def lock_held_lease(conn: asyncpg.Connection, key: str, owner: str) -> bool:
     """Lock the run's row if this owner still holds its lease (until commit)."""
-    held = await conn.fetchval(
+    return await answers(
+        conn,
         "select 1 from job_runs where key = $1 and owner = $2 and status = 'running' for update",
         key,
         owner,
     )
-    return bool(held)
 
 
 async def queue_run(conn: asyncpg.Connection, key: str, function: str, args_json: str) -> None:
@@ -131,7 +133,9 @@ class DueRun(msgspec.Struct, frozen=True):
 async def requeue_due_runs(conn: asyncpg.Connection, lost_after: float) -> list[DueRun]:
     """Queue again the runs whose lease ran out, and those queued `lost_after` seconds ago
     that never started (their enqueue was lost); the running ones count a takeover."""
-    rows = await conn.fetch(
+    return await fetch_as(
+        conn,
+        DueRun,
         "with due as (select key from job_runs where (status = 'running' and lease_until"
         " < now()) or (status = 'queued' and queued_at < now() - make_interval(secs => $1))"
         " for update skip locked)"
@@ -142,7 +146,6 @@ async def requeue_due_runs(conn: asyncpg.Connection, lost_after: float) -> list[
         " j.status",
         lost_after,
     )
-    return [DueRun(r["key"], r["function"], r["args"], r["status"]) for r in rows]
 
 
 async def forget_finished_runs(conn: asyncpg.Connection, days: int) -> None:
@@ -165,11 +168,10 @@ class RunState(msgspec.Struct, frozen=True):
 
 async def run_state(conn: asyncpg.Connection, key: str) -> RunState | None:
     """The run's status, counts and whether its lease has run out."""
-    row = await conn.fetchrow(
+    return await fetch_one_as(
+        conn,
+        RunState,
         "select status, attempts, takeovers, lease_until < now() as expired"
         " from job_runs where key = $1",
         key,
     )
-    if row is None:
-        return None
-    return RunState(row["status"], row["attempts"], row["takeovers"], row["expired"])

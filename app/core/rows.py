@@ -1,4 +1,5 @@
-"""Typed rows: a database row (a Piccolo dict or an asyncpg Record) as a msgspec Struct; a new
+"""Typed rows: a database row (a Piccolo dict or an asyncpg Record) as a msgspec Struct, a
+column's values as a typed list, a picker's (id, label) pairs, a command's row count; a new
 row inserted with what the database fills itself left to it."""
 
 from __future__ import annotations
@@ -42,6 +43,35 @@ async def fetch_as(conn: asyncpg.Connection, cls: type[T], sql: str, *args: obje
 async def fetch_one_as(conn: asyncpg.Connection, cls: type[T], sql: str, *args: object) -> T | None:
     """The row a query answers as `cls`, or None when it answers none."""
     return maybe_row_as(cls, await conn.fetchrow(sql, *args))
+
+
+async def fetch_values(conn: asyncpg.Connection, cls: type[T], sql: str, *args: object) -> list[T]:
+    """The first column of the rows a query answers, each as `cls`, in order."""
+    return [msgspec.convert(r[0], cls) for r in await conn.fetch(sql, *args)]
+
+
+async def fetch_value(conn: asyncpg.Connection, cls: type[T], sql: str, *args: object) -> T:
+    """The one value a query answers (a count, a flag, a returned column), as `cls`."""
+    return msgspec.convert(await conn.fetchval(sql, *args), cls)
+
+
+async def answers(conn: asyncpg.Connection, sql: str, *args: object) -> bool:
+    """Whether a query (or a command with RETURNING) answers any row."""
+    return await conn.fetchrow(sql, *args) is not None
+
+
+async def execute_count(conn: asyncpg.Connection, sql: str, *args: object) -> int:
+    """Run a command (insert, update, delete); how many rows it touched (its status's count)."""
+    status: str = await conn.execute(sql, *args)
+    return int(status.split()[-1])
+
+
+Choices: TypeAlias = list[tuple[str, str]]  # (id, label) pairs of a form's picker
+
+
+async def fetch_choices(conn: asyncpg.Connection, sql: str, *args: object) -> Choices:
+    """A picker's (id, label) pairs: the first two columns of the rows a query answers."""
+    return [(str(r[0]), str(r[1])) for r in await conn.fetch(sql, *args)]
 
 
 async def insert_new(table: type[Table], **values: object) -> None:

@@ -14,7 +14,7 @@ import asyncpg
 import msgspec
 
 from app.core.paging import Page, Params, Window, like_pattern, window_page
-from app.core.rows import fetch_as, row_as
+from app.core.rows import Choices, answers, execute_count, fetch_as, fetch_choices, row_as
 
 
 class Person(msgspec.Struct, frozen=True):
@@ -135,8 +135,8 @@ class RelatedDeal(msgspec.Struct, frozen=True):
     stage_kind: str | None
 
 
-class RelatedInvoice(msgspec.Struct, frozen=True):
-    """An invoice on a company's page."""
+class RelatedInvoice(msgspec.Struct):
+    """An invoice on a company's page (the invoice list's rows add to it)."""
 
     id: UUID
     number: int
@@ -195,11 +195,18 @@ async def company_invoices(
     )
 
 
+async def company_choices(conn: asyncpg.Connection, ids: list[UUID]) -> Choices:
+    """The companies `ids` (a form's chosen ones) by name (the pickers search the rest)."""
+    return await fetch_choices(
+        conn,
+        "select id, name from companies where id = any($1::uuid[]) order by lower(name), id",
+        ids,
+    )
+
+
 async def company_has_invoices(conn: asyncpg.Connection, company_id: UUID) -> bool:
     """Whether invoices name the company (they must be kept, so it cannot be deleted)."""
-    return bool(
-        await conn.fetchval("select 1 from invoices where company_id = $1 limit 1", company_id)
-    )
+    return await answers(conn, "select 1 from invoices where company_id = $1 limit 1", company_id)
 
 
 # ---- the timeline ------------------------------------------------------------------------
@@ -347,10 +354,10 @@ async def every_note(conn: asyncpg.Connection) -> AsyncIterator[SealedNote]:
 
 async def replace_in_timeline(conn: asyncpg.Connection, old: str, new: str) -> int:
     """Replace the JSON text `old` by `new` in every timeline diff holding it; how many."""
-    status: str = await conn.execute(
+    return await execute_count(
+        conn,
         "update activities set changes = replace(changes::text, $1, $2)::jsonb"
         " where strpos(changes::text, $1) > 0",
         old,
         new,
     )
-    return int(status.split()[-1])

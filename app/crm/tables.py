@@ -3,10 +3,10 @@
 from piccolo.columns import JSONB, UUID, Array, Date, Integer, Text, Timestamptz
 from piccolo.table import Table
 
-from app.core.columns import Created, Stamped, TenantRow, Versioned
+from app.core.columns import Created, OnRecord, Stamped, TenantRecord, TenantRow
 
 
-class Company(TenantRow, Versioned, Stamped, Table, tablename="companies"):
+class Company(TenantRecord, Table, tablename="companies"):
     name = Text()
     domain = Text(null=True, default=None)
     industry = Text(null=True, default=None)
@@ -17,7 +17,7 @@ class Company(TenantRow, Versioned, Stamped, Table, tablename="companies"):
     sort_name = Text(null=True, default=None)
 
 
-class Contact(TenantRow, Versioned, Stamped, Table, tablename="contacts"):
+class Contact(TenantRecord, Table, tablename="contacts"):
     first_name = Text(default="")
     last_name = Text(default="")
     # AES-256-GCM ciphertexts and blind indexes (app/crm/secure.py), never plaintext
@@ -36,29 +36,23 @@ class Contact(TenantRow, Versioned, Stamped, Table, tablename="contacts"):
     sort_first = Text(null=True, default=None)
 
 
-class Activity(TenantRow, Created, Table, tablename="activities"):
+class Activity(TenantRow, OnRecord, Created, Table, tablename="activities"):
     """One entry of a record's timeline (append-only)."""
 
-    subject_type = Text()
-    subject_id = UUID()
     actor_id = UUID(null=True, default=None)
     action = Text()
     summary = Text(default="")
     changes = JSONB(default={})
 
 
-class Note(TenantRow, Stamped, Table, tablename="notes"):
-    subject_type = Text()
-    subject_id = UUID()
+class Note(TenantRow, OnRecord, Stamped, Table, tablename="notes"):
     author_id = UUID(null=True, default=None)
     body_enc = Text()  # ciphertext (app/crm/secure.py)
 
 
-class Task(TenantRow, Versioned, Stamped, Table, tablename="tasks"):
+class Task(TenantRecord, OnRecord, Table, tablename="tasks"):
     """An activity on a record: a to-do, call, meeting or email; planned (due) or logged (done)."""
 
-    subject_type = Text()
-    subject_id = UUID()
     kind = Text(default="task")  # task | call | meeting | email
     title = Text()
     due_date = Date(null=True, default=None)  # a dated to-do (reminded in the morning)

@@ -12,7 +12,7 @@ import asyncpg
 import msgspec
 
 from app.core.paging import Params, SortSpec, keyset_page, like_pattern
-from app.core.rows import Row, row_as, rows_as
+from app.core.rows import Choices, Row, answers, fetch_as, fetch_choices, fetch_one_as, row_as
 from app.deals.schemas import (
     Column,
     ContactRef,
@@ -108,52 +108,45 @@ async def deal_page(
 
 async def deal_contact_refs(conn: asyncpg.Connection, deal_id: UUID) -> list[ContactRef]:
     """The contacts of a deal by last then first name ("(no name)" for nameless ones)."""
-    rows = await conn.fetch(
-        "select c.id, trim(c.first_name || ' ' || c.last_name) as name"
-        " from deal_contacts dc join contacts c on c.id = dc.contact_id"
+    return await fetch_as(
+        conn,
+        ContactRef,
+        "select c.id, coalesce(nullif(trim(c.first_name || ' ' || c.last_name), ''), '(no name)')"
+        " as name from deal_contacts dc join contacts c on c.id = dc.contact_id"
         " where dc.deal_id = $1 order by lower(c.last_name), lower(c.first_name)",
         deal_id,
     )
-    return [ContactRef(r["id"], r["name"] or "(no name)") for r in rows]
-
-
-Choices = list[tuple[str, str]]  # (id, label) pairs of a form's picker
 
 
 async def member_choices(conn: asyncpg.Connection) -> Choices:
     """The workspace's members by name."""
-    rows = await conn.fetch(
+    return await fetch_choices(
+        conn,
         "select u.id, u.name from memberships m join users u on u.id = m.user_id"
-        " order by lower(u.name)"
+        " order by lower(u.name)",
     )
-    return [(str(r["id"]), r["name"]) for r in rows]
-
-
-async def company_choices(conn: asyncpg.Connection, ids: list[UUID]) -> Choices:
-    """The companies `ids` (a form's chosen ones) by name."""
-    rows = await conn.fetch(
-        "select id, name from companies where id = any($1::uuid[]) order by lower(name), id", ids
-    )
-    return [(str(r["id"]), r["name"]) for r in rows]
 
 
 async def contact_choices(conn: asyncpg.Connection, ids: list[UUID]) -> Choices:
-    """The contacts `ids` (a form's chosen ones) by last then first name."""
-    rows = await conn.fetch(
-        "select id, trim(first_name || ' ' || last_name) as name from contacts"
-        " where id = any($1::uuid[]) order by lower(last_name), lower(first_name), id",
+    """The contacts `ids` (a form's chosen ones) by last then first name ("(no name)" for
+    nameless ones)."""
+    return await fetch_choices(
+        conn,
+        "select id, coalesce(nullif(trim(first_name || ' ' || last_name), ''), '(no name)')"
+        " from contacts where id = any($1::uuid[])"
+        " order by lower(last_name), lower(first_name), id",
         ids,
     )
-    return [(str(r["id"]), r["name"] or "(no name)") for r in rows]
 
 
 async def all_stages(conn: asyncpg.Connection) -> list[StageInfo]:
     """Every stage of every pipeline, in board order (pipelines, then stages)."""
-    rows = await conn.fetch(
+    return await fetch_as(
+        conn,
+        StageInfo,
         "select s.* from stages s join pipelines p on p.id = s.pipeline_id"
-        " order by p.position, p.created_at, s.position, s.created_at"
+        " order by p.position, p.created_at, s.position, s.created_at",
     )
-    return rows_as(StageInfo, rows)
 
 
 async def create_default_pipeline(
@@ -161,7 +154,8 @@ async def create_default_pipeline(
 ) -> bool:
     """Insert the tenant's default pipeline unless one exists (the partial unique index on
     `tenant_id where is_default` decides, so two racing requests make one); True if made."""
-    created = await conn.fetchval(
+    return await answers(
+        conn,
         "insert into pipelines (id, tenant_id, name, position, is_default)"
         " values ($1, $2, $3, 0, true)"
         " on conflict (tenant_id) where is_default do nothing returning id",
@@ -169,7 +163,6 @@ async def create_default_pipeline(
         tenant_id,
         name,
     )
-    return created is not None
 
 
 async def lock_board(conn: asyncpg.Connection, pipeline_id: UUID) -> None:
@@ -180,11 +173,12 @@ async def lock_board(conn: asyncpg.Connection, pipeline_id: UUID) -> None:
 
 
 async def fetch_stages(conn: asyncpg.Connection, pipeline_id: UUID) -> list[StageInfo]:
-    rows = await conn.fetch(
+    return await fetch_as(
+        conn,
+        StageInfo,
         "select * from stages where pipeline_id = $1 order by position, created_at, id",
         pipeline_id,
     )
-    return rows_as(StageInfo, rows)
 
 
 async def fetch_columns(
@@ -259,23 +253,13 @@ class MovingDeal(msgspec.Struct, frozen=True):
 
 
 async def deal_to_move(conn: asyncpg.Connection, deal_id: UUID) -> MovingDeal | None:
-    row = await conn.fetchrow(
+    return await fetch_one_as(
+        conn,
+        MovingDeal,
         "select d.id, d.title, d.pipeline_id, d.stage_id, s.name as stage_name,"
         " s.kind as stage_kind, d.lost_reason, d.version"
         " from deals d join stages s on s.id = d.stage_id where d.id = $1",
         deal_id,
-    )
-    if row is None:
-        return None
-    return MovingDeal(
-        id=row["id"],
-        title=row["title"],
-        pipeline_id=row["pipeline_id"],
-        stage_id=row["stage_id"],
-        stage_name=row["stage_name"],
-        stage_kind=row["stage_kind"],
-        lost_reason=row["lost_reason"],
-        version=row["version"],
     )
 
 

@@ -11,10 +11,10 @@ from app.accounts.schemas import Current
 from app.core.db import tenant_transaction
 from app.core.errors import RecordNotFound
 from app.core.forms import values as form
+from app.core.rows import Choices
+from app.crm.queries import company_choices
 from app.deals.queries import (
     SORTS,
-    Choices,
-    company_choices,
     contact_choices,
     deal_card,
     deal_contact_refs,

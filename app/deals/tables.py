@@ -12,10 +12,10 @@ from piccolo.columns import (
 )
 from piccolo.table import Table
 
-from app.core.columns import Char, Created, Stamped, TenantRow, Versioned
+from app.core.columns import Char, Created, TenantRecord, TenantRow
 
 
-class Pipeline(TenantRow, Versioned, Stamped, Table, tablename="pipelines"):
+class Pipeline(TenantRecord, Table, tablename="pipelines"):
     """A sales process: an ordered list of stages."""
 
     name = Text()
@@ -24,7 +24,7 @@ class Pipeline(TenantRow, Versioned, Stamped, Table, tablename="pipelines"):
     stale_days = Integer(default=14)  # cards untouched this long are marked on the board
 
 
-class Stage(TenantRow, Versioned, Stamped, Table, tablename="stages"):
+class Stage(TenantRecord, Table, tablename="stages"):
     """One column of a pipeline; `kind` is open, won or lost."""
 
     pipeline_id = UUID()
@@ -34,7 +34,7 @@ class Stage(TenantRow, Versioned, Stamped, Table, tablename="stages"):
     probability = SmallInt(default=0)  # % chance of winning (won 100, lost 0)
 
 
-class Deal(TenantRow, Versioned, Stamped, Table, tablename="deals"):
+class Deal(TenantRecord, Table, tablename="deals"):
     """A sales opportunity on a pipeline; `version` guards concurrent moves and edits."""
 
     title = Text()

@@ -13,19 +13,21 @@ import asyncpg
 import msgspec
 
 from app.core.paging import Params, SortSpec, keyset_page
-from app.core.rows import row_as, rows_as
+from app.core.rows import Choices, fetch_as, fetch_choices, fetch_one_as, fetch_value, rows_as
+from app.crm.queries import RelatedInvoice
 
 
 async def next_number(conn: asyncpg.Connection, tenant_id: UUID) -> int:
     """The tenant's next invoice number: one counter row per tenant, bumped atomically (the row
     lock holds until commit, so concurrent invoices queue up and numbers never repeat)."""
-    number = await conn.fetchval(
+    return await fetch_value(
+        conn,
+        int,
         "insert into invoice_counters (tenant_id, last_number) values ($1, 1)"
         " on conflict (tenant_id) do update set last_number = invoice_counters.last_number + 1"
         " returning last_number",
         tenant_id,
     )
-    return int(number)
 
 
 class InvoiceHead(msgspec.Struct, kw_only=True):
@@ -65,7 +67,9 @@ class InvoiceHead(msgspec.Struct, kw_only=True):
 
 async def invoice_head(conn: asyncpg.Connection, invoice_id: UUID) -> InvoiceHead | None:
     """The invoice with its company, deal, workspace and seller details, or None."""
-    row = await conn.fetchrow(
+    return await fetch_one_as(
+        conn,
+        InvoiceHead,
         "select i.*, co.name as company_name, co.address as company_address,"
         " co.domain as company_domain, d.title as deal_title, t.name as tenant_name,"
         " coalesce(s.legal_name, '') as seller_legal_name,"
@@ -78,7 +82,6 @@ async def invoice_head(conn: asyncpg.Connection, invoice_id: UUID) -> InvoiceHea
         " where i.id = $1",
         invoice_id,
     )
-    return None if row is None else row_as(InvoiceHead, row)
 
 
 class SendRecord(msgspec.Struct, kw_only=True):
@@ -98,7 +101,9 @@ class SendRecord(msgspec.Struct, kw_only=True):
 
 async def invoice_sends(conn: asyncpg.Connection, invoice_id: UUID, limit: int) -> list[SendRecord]:
     """The invoice's latest `limit` emails, newest first, with sender and delivery."""
-    rows = await conn.fetch(
+    return await fetch_as(
+        conn,
+        SendRecord,
         "select s.created_at, s.to_addr, s.subject, u.name as sender, o.sent_at,"
         " o.failed_at, o.last_error, o.attempts, o.id as outbox_row"
         " from invoice_sends s left join users u on u.id = s.sent_by"
@@ -107,28 +112,23 @@ async def invoice_sends(conn: asyncpg.Connection, invoice_id: UUID, limit: int) 
         invoice_id,
         limit,
     )
-    return rows_as(SendRecord, rows)
 
 
 async def sends_in_last_day(conn: asyncpg.Connection, invoice_id: UUID) -> int:
     """How many times the invoice was emailed in the last 24 hours."""
-    recent = await conn.fetchval(
+    return await fetch_value(
+        conn,
+        int,
         "select count(*) from invoice_sends where invoice_id = $1"
         " and created_at > now() - interval '1 day'",
         invoice_id,
     )
-    return int(recent)
 
 
-class InvoiceListRow(msgspec.Struct, kw_only=True):
-    """An invoice as the list shows it."""
+class InvoiceListRow(RelatedInvoice, kw_only=True):
+    """An invoice as the list shows it: as a company's page does, with its date, customer and
+    printed number."""
 
-    id: UUID
-    number: int
-    status: str
-    currency: str
-    total: Decimal
-    due_date: date
     issue_date: date
     company_name: str
     label: str = ""
@@ -160,23 +160,13 @@ async def invoice_page(
     return rows_as(InvoiceListRow, page.rows), page.next_cursor
 
 
-Choices = list[tuple[str, str]]  # (id, label) pairs of a form's picker
-
-
-async def company_choices(conn: asyncpg.Connection, ids: list[UUID]) -> Choices:
-    """The companies `ids` (a form's chosen one) by name."""
-    rows = await conn.fetch(
-        "select id, name from companies where id = any($1::uuid[]) order by lower(name), id", ids
-    )
-    return [(str(r["id"]), r["name"]) for r in rows]
-
-
 async def deal_choices(conn: asyncpg.Connection, ids: list[UUID]) -> Choices:
     """The deals `ids` (a form's chosen one) by title."""
-    rows = await conn.fetch(
-        "select id, title from deals where id = any($1::uuid[]) order by lower(title), id", ids
+    return await fetch_choices(
+        conn,
+        "select id, title from deals where id = any($1::uuid[]) order by lower(title), id",
+        ids,
     )
-    return [(str(r["id"]), r["title"]) for r in rows]
 
 
 class EncryptedEmails(msgspec.Struct, frozen=True):
@@ -190,13 +180,14 @@ async def company_contact_emails(
     conn: asyncpg.Connection, company_id: UUID, limit: int
 ) -> list[EncryptedEmails]:
     """The company's first `limit` contacts (oldest first) that have an email address."""
-    rows = await conn.fetch(
+    return await fetch_as(
+        conn,
+        EncryptedEmails,
         "select id, emails_enc from contacts where company_id = $1"
         " and cardinality(emails_enc) > 0 order by created_at, id limit $2",
         company_id,
         limit,
     )
-    return rows_as(EncryptedEmails, rows)
 
 
 # A person's email address leaves the invoices' send records (when and what stay): $1 the
@@ -223,5 +214,6 @@ class DealOwner(msgspec.Struct, frozen=True):
 
 async def deal_owner(conn: asyncpg.Connection, deal_id: UUID) -> DealOwner | None:
     """Which company a deal of the workspace is with; None when there is no such deal."""
-    row = await conn.fetchrow("select company_id from deals where id = $1", deal_id)
-    return None if row is None else row_as(DealOwner, row)
+    return await fetch_one_as(
+        conn, DealOwner, "select company_id from deals where id = $1", deal_id
+    )

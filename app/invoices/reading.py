@@ -15,14 +15,15 @@ from app.core.crypto import decrypt_list
 from app.core.db import tenant_transaction
 from app.core.errors import RecordNotFound
 from app.core.forms.values import chosen_ids, form_values
-from app.core.rows import rows_as
+from app.core.rows import Choices, rows_as
 from app.core.templating import render_html
 from app.crm.activity import TimelineEntry, timeline
+from app.crm.queries import company_choices
 from app.crm.secure import contact_binding
 from app.invoices import queries
 from app.invoices.money import CURRENCIES, Line, Totals, compute_totals
 from app.invoices.pdf import html_to_pdf
-from app.invoices.queries import Choices, InvoiceHead, InvoiceListRow, SendRecord
+from app.invoices.queries import InvoiceHead, InvoiceListRow, SendRecord
 from app.invoices.schemas import INVOICE_FIELDS, TRANSITIONS, invoice_number
 from app.invoices.tables import InvoiceLine
 
@@ -180,7 +181,7 @@ async def form_choices(current: Current, shown: Mapping[str, object]) -> FormCho
     rest on the server, app/search), its currencies and default due date."""
     async with tenant_transaction(current.tenant_id, current.user_id) as c:
         return FormChoices(
-            company_options=await queries.company_choices(c, chosen_ids(shown.get("company_id"))),
+            company_options=await company_choices(c, chosen_ids(shown.get("company_id"))),
             deal_options=await queries.deal_choices(c, chosen_ids(shown.get("deal_id"))),
             currencies=CURRENCIES,
             default_due=(date.today() + timedelta(days=30)).isoformat(),

@@ -3,7 +3,7 @@
 from piccolo.columns import UUID, BigInt, Date, Integer, Numeric, Text, Timestamptz
 from piccolo.table import Table
 
-from app.core.columns import Char, Created, Stamped, TenantRow, Versioned
+from app.core.columns import Char, Created, TenantRecord, TenantRow
 
 
 class InvoiceCounter(Table, tablename="invoice_counters"):
@@ -11,7 +11,7 @@ class InvoiceCounter(Table, tablename="invoice_counters"):
     last_number = Integer()
 
 
-class Invoice(TenantRow, Versioned, Stamped, Table, tablename="invoices"):
+class Invoice(TenantRecord, Table, tablename="invoices"):
     number = Integer()
     company_id = UUID()
     deal_id = UUID(null=True, default=None)

@@ -8,14 +8,15 @@ from uuid import UUID
 
 import asyncpg
 
+from app.core.rows import execute_count
+
 # a lease's arguments are the job's ids as JSON strings: ["<workspace id>", "<export id>"]
 _NAMING = "from job_runs where args @> jsonb_build_array($1::text)"
 
 
 async def delete_runs_naming(conn: asyncpg.Connection, workspace_id: UUID) -> int:
     """Delete every lease (finished or not) whose arguments name the workspace; how many."""
-    status = await conn.execute("delete " + _NAMING, str(workspace_id))
-    return int(status.split()[-1])
+    return await execute_count(conn, "delete " + _NAMING, str(workspace_id))
 
 
 async def count_runs_naming(conn: asyncpg.Connection, workspace_id: UUID) -> int:

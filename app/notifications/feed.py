@@ -14,7 +14,7 @@ from piccolo.querystring import QueryString
 from app.accounts.schemas import Current
 from app.core.db import after_commit, tenant_transaction
 from app.core.errors import RecordNotFound
-from app.core.paging import Params, SortSpec, keyset_page
+from app.core.paging import NEWEST_FIRST, Window, rows_of
 from app.core.templating import render_html
 from app.notifications.tables import Notification
 from app.realtime.channels import feed_channel, publish
@@ -101,25 +101,15 @@ async def unread_count(current: Current, seen: str | None = None) -> int:
 PAGE = 50
 
 
-NEWEST_FIRST = SortSpec("Newest first", ("created_at", "id"), ("ts", "uuid"), descending=True)
-
-
 async def list_feed(
     current: Current, before: str | None = None, limit: int = PAGE
 ) -> tuple[list[FeedItem], str | None]:
     """A page of the user's notifications in this workspace, newest first, and the cursor of
     the next (older) page or None."""
-    params = Params()
+    window = Window(NEWEST_FIRST, after=before or None, limit=limit)
     async with tenant_transaction(current.tenant_id, current.user_id) as conn:
-        page = await keyset_page(
-            conn,
-            select="*",
-            from_sql="notifications",
-            where=[f"user_id = {params.add(current.user_id)}"],
-            params=params,
-            spec=NEWEST_FIRST,
-            after=before or None,
-            limit=limit,
+        page = await rows_of(
+            conn, window, select="*", table="notifications", column="user_id", value=current.user_id
         )
     return [_item(r) for r in page.rows], page.next_cursor
 

@@ -11,7 +11,7 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
-from app.core.rows import maybe_row_as
+from app.core.rows import execute_count, fetch_values, maybe_row_as
 
 
 class OutboxMail(msgspec.Struct, frozen=True):
@@ -66,23 +66,17 @@ async def retry_mail_later(
     )
 
 
-def _count(status: str) -> int:
-    """The row count of a command status ("DELETE 3")."""
-    return int(status.split()[-1])
-
-
 async def delete_notifications_about(
     conn: asyncpg.Connection, link_prefix: str, patterns: list[str]
 ) -> int:
     """Delete the open workspace's notifications linking under `link_prefix` or whose title or
     body matches any of the ILIKE patterns; how many."""
-    return _count(
-        await conn.execute(
-            "delete from notifications where link like $1 or title ilike any($2::text[])"
-            " or body ilike any($2::text[])",
-            link_prefix + "%",
-            patterns,
-        )
+    return await execute_count(
+        conn,
+        "delete from notifications where link like $1 or title ilike any($2::text[])"
+        " or body ilike any($2::text[])",
+        link_prefix + "%",
+        patterns,
     )
 
 
@@ -93,17 +87,16 @@ async def unsent_mail_to_person(
     conn: asyncpg.Connection, emails: list[str], patterns: list[str]
 ) -> list[int]:
     """Unsent mail to any of the (lower-case) addresses or whose body matches a pattern."""
-    rows = await conn.fetch(
-        f"select id from outbox where sent_at is null and {_TO_PERSON}", emails, patterns
+    return await fetch_values(
+        conn, int, f"select id from outbox where sent_at is null and {_TO_PERSON}", emails, patterns
     )
-    return [int(r["id"]) for r in rows]
 
 
 async def delete_mail_to_person(
     conn: asyncpg.Connection, emails: list[str], patterns: list[str]
 ) -> int:
     """Delete the mail to any of the addresses or whose body matches a pattern; how many."""
-    return _count(await conn.execute(f"delete from outbox where {_TO_PERSON}", emails, patterns))
+    return await execute_count(conn, f"delete from outbox where {_TO_PERSON}", emails, patterns)
 
 
 _TO_CONTACT = "workspace_id = $1 and lower(to_addr) = any($2::text[])"
@@ -113,31 +106,31 @@ async def waiting_mail_to_contact(
     conn: asyncpg.Connection, workspace_id: UUID, emails: list[str]
 ) -> list[int]:
     """A workspace's mail to any of the (lower-case) addresses still waiting to be sent."""
-    rows = await conn.fetch(
+    return await fetch_values(
+        conn,
+        int,
         f"select id from outbox where sent_at is null and failed_at is null and {_TO_CONTACT}",
         workspace_id,
         emails,
     )
-    return [int(r["id"]) for r in rows]
 
 
 async def delete_mail_to_contact(
     conn: asyncpg.Connection, workspace_id: UUID, emails: list[str]
 ) -> int:
     """Delete a workspace's mail to any of the addresses; how many."""
-    return _count(
-        await conn.execute(f"delete from outbox where {_TO_CONTACT}", workspace_id, emails)
+    return await execute_count(
+        conn, f"delete from outbox where {_TO_CONTACT}", workspace_id, emails
     )
 
 
 async def delete_expired_mail(conn: asyncpg.Connection, keep: timedelta) -> int:
     """Sent mail older than `keep`, and a deletion's confirmation once sent (its account is
     gone); how many."""
-    return _count(
-        await conn.execute(
-            "delete from outbox where sent_at is not null and (sent_at < now() - $1::interval"
-            " or (kind = 'deletion' and not exists (select 1 from users u"
-            " where lower(u.email) = lower(outbox.to_addr))))",
-            keep,
-        )
+    return await execute_count(
+        conn,
+        "delete from outbox where sent_at is not null and (sent_at < now() - $1::interval"
+        " or (kind = 'deletion' and not exists (select 1 from users u"
+        " where lower(u.email) = lower(outbox.to_addr))))",
+        keep,
     )

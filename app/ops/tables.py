@@ -3,13 +3,12 @@
 from piccolo.columns import UUID, Array, BigInt, Date, Text, Timestamptz
 from piccolo.table import Table
 
-from app.core.columns import Created
+from app.core.columns import Created, UuidKey
 
 
-class Backup(Table, tablename="backups"):
+class Backup(UuidKey, Table, tablename="backups"):
     """One encrypted database backup: where its copies are, how big, its SHA-256."""
 
-    id = UUID(primary_key=True)
     kind = Text()  # scheduled | manual
     backup_day = Date()
     status = Text(default="running")  # running | complete | failed | pruned
@@ -26,10 +25,9 @@ class Backup(Table, tablename="backups"):
     verify_error = Text(null=True, default=None)
 
 
-class OperatorAlert(Created, Table, tablename="operator_alerts"):
+class OperatorAlert(UuidKey, Created, Table, tablename="operator_alerts"):
     """Something the platform's operators must look at (a backup failed or doesn't verify)."""
 
-    id = UUID(primary_key=True)
     kind = Text()
     summary = Text()
     details = Text(default="")

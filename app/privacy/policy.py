@@ -18,8 +18,9 @@ from app.core.errors import Forbidden, FormInvalid
 from app.core.lease import leased, schedule
 from app.core.mail import queue_mail
 from app.core.redis import redis
+from app.core.rows import DEFAULT
 from app.notifications.services import notify
-from app.privacy.queries import DEFAULT, NoticeRecipient, users_not_told
+from app.privacy.queries import NoticeRecipient, users_not_told
 from app.privacy.tables import PolicyAck, PolicyNotice, PolicyVersion
 from app.settings import get_settings
 

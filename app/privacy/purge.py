@@ -31,6 +31,7 @@ from app.core.db import global_transaction, tenant_transaction, user_transaction
 from app.core.lease import fence, leased
 from app.core.mail import OutboxMessage, queue_mail
 from app.core.redis import queue
+from app.core.rows import row_as
 from app.notifications.jobs import deliver_outbox
 from app.privacy import report
 from app.privacy.queries import (
@@ -149,17 +150,8 @@ async def _load(request_id: UUID) -> PurgeRequest | None:
     if row is None:
         return None
     progress = row["progress"]
-    return PurgeRequest(
-        id=row["id"],
-        scope=row["scope"],
-        status=row["status"],
-        due_at=row["due_at"],
-        workspace_id=row["workspace_id"],
-        subject_user_id=row["subject_user_id"],
-        notify_email=row["notify_email"],
-        with_account=row["with_account"],
-        progress=(json.loads(progress) if isinstance(progress, str) else progress) or {},
-    )
+    parsed = (json.loads(progress) if isinstance(progress, str) else progress) or {}
+    return row_as(PurgeRequest, {**row, "progress": parsed})
 
 
 async def _save_progress(request_id: UUID, progress: Progress, rows: int = 0) -> None:

@@ -11,25 +11,22 @@ from uuid import UUID
 
 import asyncpg
 import msgspec
-from piccolo.querystring import QueryString
 
 from app.core.datamap import Place, Subject, like_any
-
-# A Piccolo insert names every column: this leaves one to the database (its default, the
-# transaction's now()), as an SQL insert leaving it out.
-DEFAULT = QueryString("DEFAULT")
+from app.core.rows import execute_count, fetch_as, fetch_value, fetch_values
 
 # ---- the purge ---------------------------------------------------------------------------
 
 
 async def deletable_tables(conn: asyncpg.Connection, names: list[str]) -> list[str]:
     """Those of `names` that exist and that the app's role may delete from."""
-    rows = await conn.fetch(
+    return await fetch_values(
+        conn,
+        str,
         "select t from unnest($1::text[]) as t where to_regclass('public.' || t) is not null"
         " and has_table_privilege('public.' || t, 'DELETE')",
         names,
     )
-    return [str(r["t"]) for r in rows]
 
 
 async def foreign_key_edges(conn: asyncpg.Connection) -> list[tuple[str, str]]:
@@ -45,10 +42,10 @@ async def foreign_key_edges(conn: asyncpg.Connection) -> list[tuple[str, str]]:
 async def delete_some(conn: asyncpg.Connection, table: str, limit: int) -> int:
     """Delete up to `limit` rows of `table` that RLS shows (any rows: the whole tenant goes);
     how many. `table` comes from the data map, never from input."""
-    status: str = await conn.execute(
-        f'delete from "{table}" where ctid = any(array(select ctid from "{table}" limit {limit}))'
+    return await execute_count(
+        conn,
+        f'delete from "{table}" where ctid = any(array(select ctid from "{table}" limit {limit}))',
     )
-    return int(status.split()[-1])
 
 
 async def mark_purging(conn: asyncpg.Connection, request_id: UUID) -> None:
@@ -62,10 +59,12 @@ async def mark_purging(conn: asyncpg.Connection, request_id: UUID) -> None:
 
 async def token_emails(conn: asyncpg.Connection, user_id: UUID) -> list[str]:
     """The addresses (lower-cased) that mailed tokens of the user went to."""
-    rows = await conn.fetch(
-        "select distinct lower(email) as email from email_tokens where user_id = $1", user_id
+    return await fetch_values(
+        conn,
+        str,
+        "select distinct lower(email) as email from email_tokens where user_id = $1",
+        user_id,
     )
-    return [str(r["email"]) for r in rows]
 
 
 # ---- self-service deletion ---------------------------------------------------------------
@@ -74,14 +73,15 @@ async def token_emails(conn: asyncpg.Connection, user_id: UUID) -> list[str]:
 async def due_deletions(conn: asyncpg.Connection, now: datetime) -> list[UUID]:
     """Requests due by `now`, oldest first; an account's waits for the workspaces deleted
     with it."""
-    rows = await conn.fetch(
+    return await fetch_values(
+        conn,
+        UUID,
         "select r.id from deletion_requests r where r.status in ('scheduled', 'purging')"
         " and r.due_at <= $1 and not exists (select 1 from deletion_requests w"
         " where w.with_account = r.id and w.status in ('scheduled', 'purging'))"
         " order by r.due_at",
         now,
     )
-    return [r["id"] for r in rows]
 
 
 class Successor(msgspec.Struct, frozen=True):
@@ -96,14 +96,15 @@ async def possible_successors(
     conn: asyncpg.Connection, tenant_id: UUID, user_id: UUID
 ) -> list[Successor]:
     """The workspace's members other than `user_id`, by name."""
-    rows = await conn.fetch(
+    return await fetch_as(
+        conn,
+        Successor,
         "select m.user_id, u.name, u.email from memberships m join users u"
         " on u.id = m.user_id where m.tenant_id = $1 and m.user_id <> $2"
         " order by u.name, u.email",
         tenant_id,
         user_id,
     )
-    return [Successor(r["user_id"], r["name"], r["email"]) for r in rows]
 
 
 # ---- what the privacy domain holds -------------------------------------------------------
@@ -112,29 +113,28 @@ async def possible_successors(
 async def forget_consents_of(conn: asyncpg.Connection, user_id: UUID | None) -> int:
     """Delete the person's consent entries and those of the browsers they gave them from (the
     ledger is append-only for the app: a narrow SECURITY DEFINER function does it); how many."""
-    count = await conn.fetchval("select odex_private.forget_consents($1)", user_id)
-    return int(count)
+    return await fetch_value(conn, int, "select odex_private.forget_consents($1)", user_id)
 
 
 async def delete_usage_of(conn: asyncpg.Connection, user_id: UUID | None, limit: int) -> int:
     """Delete up to `limit` of the user's usage events (a batch); how many."""
-    status: str = await conn.execute(
+    return await execute_count(
+        conn,
         "delete from usage_events where ctid = any(array(select ctid from usage_events"
         f" where user_id = $1 limit {int(limit)}))",
         user_id,
     )
-    return int(status.split()[-1])
 
 
 async def erase_contact_paths(conn: asyncpg.Connection, contact_id: UUID) -> int:
     """Page views of a contact's record keep their count, not the record's id; how many."""
-    status: str = await conn.execute(
+    return await execute_count(
+        conn,
         "update usage_events set path = regexp_replace(path, $1, '/contacts/(erased)')"
         " where path like $2",
         f"/contacts/{contact_id}",
         f"/contacts/{contact_id}%",
     )
-    return int(status.split()[-1])
 
 
 # ---- policy notices ----------------------------------------------------------------------
@@ -152,7 +152,9 @@ async def users_not_told(
     conn: asyncpg.Connection, version: int, after: UUID, limit: int
 ) -> list[NoticeRecipient]:
     """The next `limit` users (by id, after `after`) without a notice of `version`."""
-    rows = await conn.fetch(
+    return await fetch_as(
+        conn,
+        NoticeRecipient,
         "select id, email, name from users u where id > $1 and not exists "
         "(select 1 from policy_notices n where n.version = $2 and n.user_id = u.id) "
         "order by id limit $3",
@@ -160,7 +162,6 @@ async def users_not_told(
         version,
         limit,
     )
-    return [NoticeRecipient(r["id"], r["email"], r["name"]) for r in rows]
 
 
 # ---- the deletion report's generic table scan ---------------------------------------------
@@ -248,13 +249,13 @@ async def insert_visitor_events(conn: asyncpg.Connection, columns: list[list[obj
 
 async def delete_older(conn: asyncpg.Connection, table: str, cutoff: datetime, limit: int) -> int:
     """Delete up to `limit` rows of an events table created before `cutoff`; how many."""
-    status: str = await conn.execute(
+    return await execute_count(
+        conn,
         f"delete from {table} where ctid in (select ctid from {table}"
         " where created_at < $1 limit $2)",
         cutoff,
         limit,
     )
-    return int(status.split()[-1])
 
 
 class Tally(msgspec.Struct, frozen=True):
@@ -276,7 +277,7 @@ class UsageBreakdown(msgspec.Struct, frozen=True):
 
 
 async def _tallies(conn: asyncpg.Connection, sql: str, since: datetime) -> list[Tally]:
-    return [Tally(str(r["label"]), int(r["n"])) for r in await conn.fetch(sql, since)]
+    return await fetch_as(conn, Tally, sql, since)
 
 
 async def usage_breakdown(conn: asyncpg.Connection, since: datetime) -> UsageBreakdown:

@@ -21,7 +21,8 @@ from app.accounts.schemas import Current
 from app.core.datamap import Place, Subject, places, redis_keys_holding
 from app.core.db import global_transaction, tenant_transaction
 from app.core.errors import Forbidden
-from app.privacy.queries import DEFAULT, can_name, count_naming, count_rows
+from app.core.rows import DEFAULT
+from app.privacy.queries import can_name, count_naming, count_rows
 from app.privacy.tables import DeletionReport
 
 log = logging.getLogger("odex.privacy")

@@ -12,7 +12,7 @@ from piccolo.columns import (
 )
 from piccolo.table import Table
 
-from app.core.columns import Created, TenantRow
+from app.core.columns import Created, TenantRow, UuidKey
 
 
 class Consent(Created, Table, tablename="consents"):
@@ -50,10 +50,8 @@ class UsageEvent(TenantRow, EventColumns, Created, Table, tablename="usage_event
     user_id = UUID(null=True, default=None)
 
 
-class VisitorEvent(EventColumns, Created, Table, tablename="visitor_events"):
+class VisitorEvent(UuidKey, EventColumns, Created, Table, tablename="visitor_events"):
     """An event of a visitor outside any workspace (global)."""
-
-    id = UUID(primary_key=True)
 
 
 class Export(TenantRow, Created, Table, tablename="exports"):
@@ -74,10 +72,9 @@ class Export(TenantRow, Created, Table, tablename="exports"):
     visitor_id = Text(null=True, default=None)  # the browser it was asked from (consents)
 
 
-class DeletionRequest(Table, tablename="deletion_requests"):
+class DeletionRequest(UuidKey, Table, tablename="deletion_requests"):
     """A scheduled account or workspace deletion; after the purge, the minimal record."""
 
-    id = UUID(primary_key=True)
     scope = Text()
     workspace_id = UUID(null=True, default=None)
     subject_user_id = UUID(null=True, default=None)
@@ -94,10 +91,9 @@ class DeletionRequest(Table, tablename="deletion_requests"):
     with_account = UUID(null=True, default=None)  # a workspace deleted with this account
 
 
-class DeletionReport(Created, Table, tablename="deletion_reports"):
+class DeletionReport(UuidKey, Created, Table, tablename="deletion_reports"):
     """What the scan of every data-map place found after a purge (places and counts only)."""
 
-    id = UUID(primary_key=True)
     request_id = UUID()
     scope = Text()
     clean = Boolean()

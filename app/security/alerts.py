@@ -114,7 +114,7 @@ async def raise_security_alert(
         if details.get("member_id"):  # name the member a team change concerns
             details["member"] = await _person(UUID(str(details.pop("member_id"))))
         summary = summary_of(kind, who, details)
-        created = await queries.insert_alert(
+        stored = await queries.insert_alert(
             conn,
             alert_id,
             tenant_id,
@@ -125,6 +125,7 @@ async def raise_security_alert(
             json.dumps(details),
             session_key,
         )
+        alert = _row(stored)
         await record_audit(tenant_id, actor, f"security.{kind}", summary, details, actor_label=who)
         admins = await workspace_admins(conn)
         settings = get_settings()
@@ -136,19 +137,10 @@ async def raise_security_alert(
                 "security_alert.txt",
                 name=admin.name,
                 summary=summary,
-                when=created.strftime("%d %b %Y %H:%M UTC"),
+                when=alert.created_at.strftime("%d %b %Y %H:%M UTC"),
                 details=_detail_lines(details),
                 link=f"{settings.base_url}/settings/alerts",
             )
-        alert = AlertView(
-            id=alert_id,
-            kind=kind,
-            summary=summary,
-            details=details,
-            session_key=session_key,
-            created_at=created,
-            severity=KINDS[kind][1],
-        )
         html = render_push(tenant_id, alert, toast=True)
 
         after_commit(lambda: _publish(tenant_id, html))

@@ -12,7 +12,7 @@ from uuid import UUID
 from app.core import ratelimit, sessions
 from app.core.datamap import Section, Subject, Treatments, Viewer, like_any, redis_keys_holding
 from app.core.db import global_transaction, tenant_transaction
-from app.core.paging import Params, SortSpec, keyset_page
+from app.core.paging import SortSpec, Window, rows_of
 from app.core.redis import redis
 from app.core.useragent import classify
 from app.security import mfa, queries
@@ -93,18 +93,16 @@ async def read_sessions(viewer: Viewer, after: str | None, limit: int) -> Sectio
 
 
 async def read_audit(viewer: Viewer, after: str | None, limit: int) -> Section:
-    params = Params()
+    window = Window(LATEST_SEQ, after=after, limit=limit)
     async with tenant_transaction(viewer.tenant_id) as conn:
         total = await AuditEntry.count().where(AuditEntry.actor_id == viewer.user_id)
-        page = await keyset_page(
+        page = await rows_of(
             conn,
+            window,
             select="seq, created_at, action, target",
-            from_sql="audit_log",
-            where=[f"actor_id = {params.add(viewer.user_id)}"],
-            params=params,
-            spec=LATEST_SEQ,
-            after=after,
-            limit=limit,
+            table="audit_log",
+            column="actor_id",
+            value=viewer.user_id,
         )
     return Section(
         "Audit log entries about you (this workspace)",

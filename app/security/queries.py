@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from datetime import datetime
 from uuid import UUID
 
 import asyncpg
 import msgspec
 
 from app.core.crypto import EncryptedColumn
-from app.core.rows import maybe_row_as, rows_as
+from app.core.rows import fetch_as, fetch_one_as
 
 
 class PendingSecret(msgspec.Struct, frozen=True):
@@ -28,12 +27,13 @@ async def lock_secret(
 ) -> PendingSecret | None:
     """The user's TOTP secret, locked: the enabled one, or the pending one (enabled=False)."""
     state = "is not null" if enabled else "is null"
-    row = await conn.fetchrow(
+    return await fetch_one_as(
+        conn,
+        PendingSecret,
         "select secret_enc, last_step from user_mfa where user_id = $1"
         f" and enabled_at {state} for update",
         user_id,
     )
-    return maybe_row_as(PendingSecret, row)
 
 
 async def store_pending_secret(conn: asyncpg.Connection, user_id: UUID, secret_enc: str) -> None:
@@ -115,7 +115,9 @@ async def lock_entries_naming(
 ) -> list[ErasableEntry]:
     """Format-2 entries not yet erased that name the person (by id or by any of the ILIKE
     patterns), locked."""
-    rows = await conn.fetch(
+    return await fetch_as(
+        conn,
+        ErasableEntry,
         "select id, salt, actor_id, actor_label, target, details::text as details"
         " from audit_log where format = 2 and personal_digest is null and (actor_id = $1"
         " or actor_label ilike any($2::text[]) or target ilike any($2::text[])"
@@ -123,7 +125,6 @@ async def lock_entries_naming(
         user_id,
         patterns,
     )
-    return rows_as(ErasableEntry, rows)
 
 
 async def erase_entry(conn: asyncpg.Connection, entry_id: UUID, target: str, digest: str) -> None:
@@ -150,14 +151,15 @@ async def alerts_naming(
     conn: asyncpg.Connection, user_id: UUID | None, patterns: list[str]
 ) -> list[AlertText]:
     """Alerts by or about the person, or whose texts match any of the ILIKE patterns."""
-    rows = await conn.fetch(
+    return await fetch_as(
+        conn,
+        AlertText,
         "select id, summary, details::text as details from security_alerts"
         " where actor_id = $1 or subject_user_id = $1 or acknowledged_by = $1"
         " or summary ilike any($2::text[]) or details::text ilike any($2::text[])",
         user_id,
         patterns,
     )
-    return rows_as(AlertText, rows)
 
 
 async def anonymise_alert(
@@ -191,12 +193,12 @@ async def insert_alert(
     summary: str,
     details_json: str,
     session_key: str | None,
-) -> datetime:
-    """Store an alert (created_at from the database's clock); returns its created_at."""
-    created = await conn.fetchval(
+) -> dict[str, object]:
+    """Store an alert (created_at from the database's clock); the row as stored."""
+    row = await conn.fetchrow(
         "insert into security_alerts (id, tenant_id, kind, actor_id, subject_user_id,"
         " summary, details, session_key) values ($1, $2, $3, $4, $5, $6, $7::jsonb, $8)"
-        " returning created_at",
+        " returning *",
         alert_id,
         tenant_id,
         kind,
@@ -206,8 +208,8 @@ async def insert_alert(
         details_json,
         session_key,
     )
-    assert isinstance(created, datetime)
-    return created
+    assert row is not None  # an insert returning answers its row
+    return dict(row)
 
 
 async def lock_alert(conn: asyncpg.Connection, alert_id: UUID) -> Mapping[str, object] | None:

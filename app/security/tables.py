@@ -3,7 +3,7 @@
 from piccolo.columns import JSONB, UUID, BigInt, Boolean, SmallInt, Text, Timestamptz
 from piccolo.table import Table
 
-from app.core.columns import Created, TenantRow
+from app.core.columns import Created, TenantRow, UuidKey
 
 
 class UserMfa(Created, Table, tablename="user_mfa"):
@@ -15,10 +15,9 @@ class UserMfa(Created, Table, tablename="user_mfa"):
     last_step = BigInt(default=0)
 
 
-class MfaRecoveryCode(Created, Table, tablename="mfa_recovery_codes"):
+class MfaRecoveryCode(UuidKey, Created, Table, tablename="mfa_recovery_codes"):
     """A single-use recovery code (keyed hash only)."""
 
-    id = UUID(primary_key=True)
     user_id = UUID()
     code_hash = Text()
     used_at = Timestamptz(null=True, default=None)

@@ -1,5 +1,5 @@
 """The support desk's SQL that Piccolo cannot say well, as named typed functions: the inbox's
-keyset page (a row comparison), the status counts, and the lookups by address in any case.
+page (app.core.paging's keyset window), the status counts, and the lookups by address in any case.
 Ordinary reads and writes go through the Piccolo tables (app/support/tables.py)."""
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
-from app.core.rows import rows_as
+from app.core.paging import Page, Params, SortSpec, Window, like_pattern, window_page
+from app.core.rows import fetch_as
 
 
 class TicketRow(msgspec.Struct, frozen=True):
@@ -27,35 +28,24 @@ class TicketRow(msgspec.Struct, frozen=True):
     updated_at: datetime
 
 
+LATEST_ACTIVITY = SortSpec("Latest activity", ("updated_at", "id"), ("ts", "int"), descending=True)
+
+
 async def inbox_page(
-    conn: asyncpg.Connection,
-    status: str | None,
-    pattern: str | None,
-    before: tuple[datetime, int] | None,
-    limit: int,
-) -> list[TicketRow]:
-    """Up to `limit` tickets, newest activity first: of one status (None: all), whose subject,
-    name or email matches the lower-case LIKE `pattern` (None: all), older than `before`."""
-    conditions: list[str] = ["true"]
-    args: list[object] = []
+    conn: asyncpg.Connection, status: str | None, query: str, window: Window
+) -> Page:
+    """One page of tickets, newest activity first: of one status (None: all), whose subject,
+    name or email contains `query` (empty: all)."""
+    params = Params()
+    where: list[str] = []
     if status is not None:
-        args.append(status)
-        conditions.append(f"status = ${len(args)}")
-    if pattern is not None:
-        args.append(pattern)
-        n = len(args)
-        conditions.append(
-            f"(lower(subject) like ${n} or lower(name) like ${n} or lower(email) like ${n})"
-        )
-    if before is not None:
-        args += list(before)
-        conditions.append(f"(updated_at, id) < (${len(args) - 1}, ${len(args)})")
-    rows = await conn.fetch(
-        f"select * from support_tickets where {' and '.join(conditions)}"
-        f" order by updated_at desc, id desc limit {int(limit)}",
-        *args,
+        where.append(f"status = {params.add(status)}")
+    if query:
+        n = params.add(like_pattern(query))
+        where.append(f"(lower(subject) like {n} or lower(name) like {n} or lower(email) like {n})")
+    return await window_page(
+        conn, window, select="*", from_sql="support_tickets", where=where, params=params
     )
-    return rows_as(TicketRow, rows)
 
 
 async def tickets_by_status(conn: asyncpg.Connection) -> dict[str, int]:
@@ -101,7 +91,9 @@ async def tickets_of(
     conn: asyncpg.Connection, user_id: UUID | None, email: str
 ) -> list[TicketSummary]:
     """The person's tickets (by account or by address in any case), newest first."""
-    rows = await conn.fetch(
+    return await fetch_as(
+        conn,
+        TicketSummary,
         "select t.id, t.created_at, t.subject, t.topic, t.status, t.email,"
         " (select count(*) from support_messages m where m.ticket_id = t.id) as messages"
         " from support_tickets t where t.user_id = $1 or lower(t.email) = lower($2)"
@@ -109,4 +101,3 @@ async def tickets_of(
         user_id,
         email,
     )
-    return rows_as(TicketSummary, rows)

@@ -9,6 +9,7 @@ from app.accounts.schemas import Current
 from app.core.db import global_transaction
 from app.core.errors import Forbidden, FormInvalid, RecordNotFound
 from app.core.mail import queue_mail
+from app.core.paging import Window
 from app.core.ratelimit import Limit, hit, wait_text
 from app.core.rows import row_as, rows_as
 from app.settings import get_settings
@@ -89,29 +90,11 @@ async def list_tickets(
     """A page of the inbox, newest activity first, optionally one status and a search over
     subject, name and email; returns the tickets and the cursor of the next (older) page."""
     _require_staff(current)
-    pattern = f"%{q.strip().lower()[:200]}%" if q.strip() else None
+    window = Window(queries.LATEST_ACTIVITY, after=before or None, limit=INBOX_PAGE)
+    chosen = status if status in STATUSES else None
     async with global_transaction() as conn:
-        rows = await queries.inbox_page(
-            conn,
-            status if status in STATUSES else None,
-            pattern,
-            _parse_cursor(before) or None,
-            INBOX_PAGE + 1,
-        )
-    tickets = rows[:INBOX_PAGE]
-    more = len(rows) > INBOX_PAGE
-    last = tickets[-1] if tickets else None
-    return tickets, (f"{last.updated_at.isoformat()}_{last.id}" if more and last else None)
-
-
-def _parse_cursor(cursor: str | None) -> tuple[datetime, int] | None:
-    if not cursor:
-        return None
-    try:
-        when, _, ident = cursor.partition("_")
-        return datetime.fromisoformat(when), int(ident)
-    except ValueError:
-        return None  # a mangled link shows the first page
+        page = await queries.inbox_page(conn, chosen, q.strip()[:200], window)
+    return rows_as(TicketRow, page.rows), page.next_cursor
 
 
 async def status_counts(current: Current) -> dict[str, int]:
