@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from functools import partial
+from typing import TypeVar
 from uuid import UUID
 
 from litestar import Response, get, post
+from litestar.handlers import HTTPRouteHandler
 
 from app.accounts.deps import routes_at
 from app.accounts.schemas import Current
 from app.core.access import Level
-from app.core.errors import FormInvalid, FormPage
-from app.core.forms import read_form, read_query
+from app.core.errors import FormInvalid
+from app.core.forms import Form, read_form, read_query
 from app.core.http_types import Req
 from app.core.web import get_session, redirect, render
 from app.crm.schemas import ConfirmDelete
@@ -29,6 +31,8 @@ from app.deals.schemas import (
     board_summary,
 )
 from app.realtime import presence
+
+F = TypeVar("F", bound=Form)
 
 
 @get("/deals/board")
@@ -99,17 +103,6 @@ async def _admin_page(
     return render(request, "deals/pipelines.html", ctx)
 
 
-async def _admin_action(request: Req, action: Awaitable[object], message: str) -> Response[str]:
-    await action
-    get_session(request).flash("success", message)
-    return redirect(request, "/deals/pipelines")
-
-
-def _admin_refusals(request: Req, current: Current) -> FormPage:
-    """Refused pipeline and stage changes show the pipelines page again (422 / 409)."""
-    return partial(_admin_page, request, current)
-
-
 @get("/deals/pipelines")
 async def pipelines_page(request: Req, current: Current) -> Response[str]:
     return await _admin_page(request, current)
@@ -117,56 +110,78 @@ async def pipelines_page(request: Req, current: Current) -> Response[str]:
 
 @post("/deals/pipelines")
 async def pipeline_create(request: Req, current: Current) -> Response[str]:
-    form = await read_form(request, NameForm, page=_admin_refusals(request, current))
-    return await _admin_action(
+    form = await read_form(request, NameForm, page=partial(_admin_page, request, current))
+    return await _admin_done(
         request, pipelines.create_pipeline(current, form.name), "Pipeline added."
     )
 
 
-@post("/deals/pipelines/{pipeline_id:uuid}/rename")
-async def pipeline_rename(request: Req, current: Current, pipeline_id: UUID) -> Response[str]:
-    form = await read_form(request, PipelineRename, page=_admin_refusals(request, current))
-    action = pipelines.rename_pipeline(
-        current, pipeline_id, form.name, form.version, form.stale_days
-    )
-    return await _admin_action(request, action, "Pipeline renamed.")
+async def _admin_done(request: Req, change: Awaitable[object], done: str) -> Response[str]:
+    await change
+    get_session(request).flash("success", done)
+    return redirect(request, "/deals/pipelines")
 
 
-@post("/deals/pipelines/{pipeline_id:uuid}/delete")
-async def pipeline_delete(request: Req, current: Current, pipeline_id: UUID) -> Response[str]:
-    form = await read_form(request, ConfirmDelete, page=_admin_refusals(request, current))
-    action = pipelines.delete_pipeline(current, pipeline_id, form.version)
-    return await _admin_action(request, action, "Pipeline deleted.")
+def _admin_post(
+    path: str, schema: type[F], change: Callable[[Current, UUID, F], Awaitable[object]], done: str
+) -> HTTPRouteHandler:
+    """A change to the pipeline or stage whose id is in `path`, posted from the pipelines
+    page: `change` with the form read into `schema`; refused, the page says why (422 / 409)."""
+
+    async def submit(request: Req, current: Current) -> Response[str]:
+        form = await read_form(request, schema, page=partial(_admin_page, request, current))
+        return await _admin_done(request, change(current, _path_id(request), form), done)
+
+    return post(path)(submit)
 
 
-@post("/deals/pipelines/{pipeline_id:uuid}/stages")
-async def stage_add(request: Req, current: Current, pipeline_id: UUID) -> Response[str]:
-    form = await read_form(request, StageForm, page=_admin_refusals(request, current))
-    action = pipelines.add_stage(current, pipeline_id, form.name, form.kind)
-    return await _admin_action(request, action, "Stage added.")
+def _path_id(request: Req) -> UUID:
+    """The one id in the path, the pipeline's or the stage's (the router made it a UUID)."""
+    (found,) = request.path_params.values()
+    return found if isinstance(found, UUID) else UUID(str(found))
 
 
-@post("/deals/stages/{stage_id:uuid}")
-async def stage_update(request: Req, current: Current, stage_id: UUID) -> Response[str]:
-    form = await read_form(request, StageEdit, page=_admin_refusals(request, current))
-    action = pipelines.update_stage(
-        current, stage_id, form.name, form.kind, form.version, form.probability
-    )
-    return await _admin_action(request, action, "Stage saved.")
-
-
-@post("/deals/stages/{stage_id:uuid}/move")
-async def stage_move(request: Req, current: Current, stage_id: UUID) -> Response[str]:
-    form = await read_form(request, StageMove, page=_admin_refusals(request, current))
-    action = pipelines.move_stage(current, stage_id, form.direction)
-    return await _admin_action(request, action, "Stage moved.")
-
-
-@post("/deals/stages/{stage_id:uuid}/delete")
-async def stage_delete(request: Req, current: Current, stage_id: UUID) -> Response[str]:
-    form = await read_form(request, ConfirmDelete, page=_admin_refusals(request, current))
-    action = pipelines.delete_stage(current, stage_id, form.version)
-    return await _admin_action(request, action, "Stage deleted.")
+PIPELINE, STAGE = "/deals/pipelines/{pipeline_id:uuid}", "/deals/stages/{stage_id:uuid}"
+pipeline_rename = _admin_post(
+    f"{PIPELINE}/rename",
+    PipelineRename,
+    lambda c, pipeline_id, f: pipelines.rename_pipeline(
+        c, pipeline_id, f.name, f.version, f.stale_days
+    ),
+    "Pipeline renamed.",
+)
+pipeline_delete = _admin_post(
+    f"{PIPELINE}/delete",
+    ConfirmDelete,
+    lambda c, pipeline_id, f: pipelines.delete_pipeline(c, pipeline_id, f.version),
+    "Pipeline deleted.",
+)
+stage_add = _admin_post(
+    f"{PIPELINE}/stages",
+    StageForm,
+    lambda c, pipeline_id, f: pipelines.add_stage(c, pipeline_id, f.name, f.kind),
+    "Stage added.",
+)
+stage_update = _admin_post(
+    STAGE,
+    StageEdit,
+    lambda c, stage_id, f: pipelines.update_stage(
+        c, stage_id, f.name, f.kind, f.version, f.probability
+    ),
+    "Stage saved.",
+)
+stage_move = _admin_post(
+    f"{STAGE}/move",
+    StageMove,
+    lambda c, stage_id, f: pipelines.move_stage(c, stage_id, f.direction),
+    "Stage moved.",
+)
+stage_delete = _admin_post(
+    f"{STAGE}/delete",
+    ConfirmDelete,
+    lambda c, stage_id, f: pipelines.delete_stage(c, stage_id, f.version),
+    "Stage deleted.",
+)
 
 
 ROUTES = [
