@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from functools import partial
 from typing import TypeVar
 from uuid import UUID
 
 from litestar import Response, get, post
-from litestar.handlers import HTTPRouteHandler
 
 from app.accounts.deps import routes_at
+from app.accounts.pages import FormsPage, said
 from app.accounts.schemas import Current
 from app.core.access import Level
 from app.core.errors import FormInvalid
 from app.core.forms import Form, read_form, read_query
 from app.core.http_types import Req
-from app.core.web import get_session, redirect, render
+from app.core.web import render
 from app.crm.schemas import ConfirmDelete
 from app.deals import live, moves, pipelines
 from app.deals.schemas import (
@@ -89,9 +87,7 @@ async def deal_move(request: Req, current: Current, deal_id: UUID) -> Response[s
 # ---- admin: pipelines and stages ---------------------------------------------------------
 
 
-async def _admin_page(
-    request: Req, current: Current, refused: FormInvalid | None = None
-) -> Response[str]:
+async def _admin_context(current: Current, refused: FormInvalid | None) -> dict[str, object]:
     """The pipelines page; a refused change says why at the top (every form on the page has
     the same field names, so the messages can't sit beside one of them)."""
     items = [
@@ -99,88 +95,56 @@ async def _admin_page(
         for p in await pipelines.list_pipelines(current)
     ]
     errors = refused.beside() if refused else {}
-    ctx = {"pipelines": items, "kinds": STAGE_KINDS, "errors": errors}
-    return render(request, "deals/pipelines.html", ctx)
+    return {"pipelines": items, "kinds": STAGE_KINDS, "errors": errors}
 
 
-@get("/deals/pipelines")
-async def pipelines_page(request: Req, current: Current) -> Response[str]:
-    return await _admin_page(request, current)
-
-
-@post("/deals/pipelines")
-async def pipeline_create(request: Req, current: Current) -> Response[str]:
-    form = await read_form(request, NameForm, page=partial(_admin_page, request, current))
-    return await _admin_done(
-        request, pipelines.create_pipeline(current, form.name), "Pipeline added."
-    )
-
-
-async def _admin_done(request: Req, change: Awaitable[object], done: str) -> Response[str]:
-    await change
-    get_session(request).flash("success", done)
-    return redirect(request, "/deals/pipelines")
-
-
-def _admin_post(
-    path: str, schema: type[F], change: Callable[[Current, UUID, F], Awaitable[object]], done: str
-) -> HTTPRouteHandler:
-    """A change to the pipeline or stage whose id is in `path`, posted from the pipelines
-    page: `change` with the form read into `schema`; refused, the page says why (422 / 409)."""
-
-    async def submit(request: Req, current: Current) -> Response[str]:
-        form = await read_form(request, schema, page=partial(_admin_page, request, current))
-        return await _admin_done(request, change(current, _path_id(request), form), done)
-
-    return post(path)(submit)
-
-
-def _path_id(request: Req) -> UUID:
-    """The one id in the path, the pipeline's or the stage's (the router made it a UUID)."""
-    (found,) = request.path_params.values()
-    return found if isinstance(found, UUID) else UUID(str(found))
-
-
+ADMIN = FormsPage("/deals/pipelines", "deals/pipelines.html", _admin_context)
 PIPELINE, STAGE = "/deals/pipelines/{pipeline_id:uuid}", "/deals/stages/{stage_id:uuid}"
-pipeline_rename = _admin_post(
+pipelines_page = ADMIN.page()
+pipeline_create = ADMIN.action(
+    ADMIN.path,
+    NameForm,
+    lambda c, f: said(pipelines.create_pipeline(c, f.name), "Pipeline added."),
+)
+pipeline_rename = ADMIN.item_action(
     f"{PIPELINE}/rename",
     PipelineRename,
-    lambda c, pipeline_id, f: pipelines.rename_pipeline(
-        c, pipeline_id, f.name, f.version, f.stale_days
+    lambda c, pipeline_id, f: said(
+        pipelines.rename_pipeline(c, pipeline_id, f.name, f.version, f.stale_days),
+        "Pipeline renamed.",
     ),
-    "Pipeline renamed.",
 )
-pipeline_delete = _admin_post(
+pipeline_delete = ADMIN.item_action(
     f"{PIPELINE}/delete",
     ConfirmDelete,
-    lambda c, pipeline_id, f: pipelines.delete_pipeline(c, pipeline_id, f.version),
-    "Pipeline deleted.",
+    lambda c, pipeline_id, f: said(
+        pipelines.delete_pipeline(c, pipeline_id, f.version), "Pipeline deleted."
+    ),
 )
-stage_add = _admin_post(
+stage_add = ADMIN.item_action(
     f"{PIPELINE}/stages",
     StageForm,
-    lambda c, pipeline_id, f: pipelines.add_stage(c, pipeline_id, f.name, f.kind),
-    "Stage added.",
+    lambda c, pipeline_id, f: said(
+        pipelines.add_stage(c, pipeline_id, f.name, f.kind), "Stage added."
+    ),
 )
-stage_update = _admin_post(
+stage_update = ADMIN.item_action(
     STAGE,
     StageEdit,
-    lambda c, stage_id, f: pipelines.update_stage(
-        c, stage_id, f.name, f.kind, f.version, f.probability
+    lambda c, stage_id, f: said(
+        pipelines.update_stage(c, stage_id, f.name, f.kind, f.version, f.probability),
+        "Stage saved.",
     ),
-    "Stage saved.",
 )
-stage_move = _admin_post(
+stage_move = ADMIN.item_action(
     f"{STAGE}/move",
     StageMove,
-    lambda c, stage_id, f: pipelines.move_stage(c, stage_id, f.direction),
-    "Stage moved.",
+    lambda c, stage_id, f: said(pipelines.move_stage(c, stage_id, f.direction), "Stage moved."),
 )
-stage_delete = _admin_post(
+stage_delete = ADMIN.item_action(
     f"{STAGE}/delete",
     ConfirmDelete,
-    lambda c, stage_id, f: pipelines.delete_stage(c, stage_id, f.version),
-    "Stage deleted.",
+    lambda c, stage_id, f: said(pipelines.delete_stage(c, stage_id, f.version), "Stage deleted."),
 )
 
 
