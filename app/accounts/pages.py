@@ -19,28 +19,37 @@ from app.core.http_types import Req
 from app.core.web import get_session, redirect, render
 
 F = TypeVar("F", bound=Form)
-Context = Callable[[Current, FormInvalid | None], Awaitable[Mapping[str, object]]]
+Context = Callable[[Current], Awaitable[Mapping[str, object]]]
+
+
+def _errors(refused: FormInvalid) -> Mapping[str, str]:
+    return refused.errors
 
 
 @dataclass(frozen=True)
 class FormsPage:
-    """The page at `path` rendering `template` (its `block` for htmx) with `context`: what it
-    shows besides a refused form's "errors" and "values" (it may put its own "errors")."""
+    """The page at `path` rendering `template` (its `block` for htmx) with `context`, and the
+    messages and values of a refused form: "errors" and "values", or for a form posted with
+    a `slot`, "<slot>_errors" and "<slot>_values" (and its block "<slot>_form")."""
 
     path: str
     template: str
     context: Context
     block: str | None = None
+    errors_of: Callable[[FormInvalid], Mapping[str, str]] = _errors  # where messages show
 
     async def show(
-        self, request: Req, current: Current, refused: FormInvalid | None = None
+        self,
+        request: Req,
+        current: Current,
+        refused: FormInvalid | None = None,
+        slot: str | None = None,
     ) -> Response[str]:
-        ctx = {
-            "errors": refused.errors if refused else {},
-            "values": refused.shown() if refused else {},
-            **await self.context(current, refused),
-        }
-        return render(request, self.template, ctx, block=self.block)
+        ctx = {"errors": {}, "values": {}, **await self.context(current)}
+        prefix = f"{slot}_" if slot else ""
+        if refused is not None:
+            ctx |= {f"{prefix}errors": self.errors_of(refused), f"{prefix}values": refused.shown()}
+        return render(request, self.template, ctx, block=f"{slot}_form" if slot else self.block)
 
     def page(self) -> HTTPRouteHandler:
         """The GET of the page."""
@@ -56,15 +65,14 @@ class FormsPage:
         schema: type[F],
         act: Callable[[Current, F], Awaitable[str]],
         level: str = "success",
+        slot: str | None = None,
     ) -> HTTPRouteHandler:
-        """A form posted to `path`: read into `schema`, `act` does it and says what it did
-        (a toast at `level`), back to the page; refused, the page again."""
+        """A form posted to `path`: see `submit`."""
 
-        async def submit(request: Req, current: Current) -> Response[str]:
-            form = await self._read(request, current, schema)
-            return await self._done(request, act(current, form), level)
+        async def action(request: Req, current: Current) -> Response[str]:
+            return await self.submit(request, current, schema, act, level, slot)
 
-        return post(path)(submit)
+        return post(path)(action)
 
     def item_action(
         self,
@@ -73,22 +81,35 @@ class FormsPage:
         act: Callable[[Current, UUID, F], Awaitable[str]],
         level: str = "success",
     ) -> HTTPRouteHandler:
-        """`action` on the record whose id is the one parameter of `path`."""
+        """A form posted to `path` about the record whose id is the path's one parameter."""
 
-        async def submit(request: Req, current: Current) -> Response[str]:
-            form = await self._read(request, current, schema)
-            return await self._done(request, act(current, path_id(request), form), level)
+        async def action(request: Req, current: Current) -> Response[str]:
+            record_id = path_id(request)
 
-        return post(path)(submit)
+            def on_record(current: Current, form: F) -> Awaitable[str]:
+                return act(current, record_id, form)
 
-    async def _read(self, request: Req, current: Current, schema: type[F]) -> F:
+            return await self.submit(request, current, schema, on_record, level)
+
+        return post(path)(action)
+
+    async def submit(
+        self,
+        request: Req,
+        current: Current,
+        schema: type[F],
+        act: Callable[[Current, F], Awaitable[str]],
+        level: str = "success",
+        slot: str | None = None,
+    ) -> Response[str]:
+        """The form read into `schema`; `act` does it and says what it did (a toast at
+        `level`), then back to the page. Refused, the page again with the messages."""
+
         async def again(refused: FormInvalid) -> Response[str]:
-            return await self.show(request, current, refused)
+            return await self.show(request, current, refused, slot)
 
-        return await read_form(request, schema, page=again)
-
-    async def _done(self, request: Req, act: Awaitable[str], level: str) -> Response[str]:
-        get_session(request).flash(level, await act)
+        form = await read_form(request, schema, page=again)
+        get_session(request).flash(level, await act(current, form))
         return redirect(request, self.path)
 
 

@@ -87,18 +87,19 @@ async def deal_move(request: Req, current: Current, deal_id: UUID) -> Response[s
 # ---- admin: pipelines and stages ---------------------------------------------------------
 
 
-async def _admin_context(current: Current, refused: FormInvalid | None) -> dict[str, object]:
-    """The pipelines page; a refused change says why at the top (every form on the page has
-    the same field names, so the messages can't sit beside one of them)."""
+async def _admin_context(current: Current) -> dict[str, object]:
     items = [
         {"pipeline": p, "stages": await pipelines.stages_of(current, p.id)}
         for p in await pipelines.list_pipelines(current)
     ]
-    errors = refused.beside() if refused else {}
-    return {"pipelines": items, "kinds": STAGE_KINDS, "errors": errors}
+    return {"pipelines": items, "kinds": STAGE_KINDS}
 
 
-ADMIN = FormsPage("/deals/pipelines", "deals/pipelines.html", _admin_context)
+# a refused change says why at the top (every form on the page has the same field names, so
+# the messages can't sit beside one of them)
+ADMIN = FormsPage(
+    "/deals/pipelines", "deals/pipelines.html", _admin_context, errors_of=FormInvalid.beside
+)
 PIPELINE, STAGE = "/deals/pipelines/{pipeline_id:uuid}", "/deals/stages/{stage_id:uuid}"
 pipelines_page = ADMIN.page()
 pipeline_create = ADMIN.action(
