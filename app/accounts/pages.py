@@ -16,7 +16,7 @@ from app.accounts.schemas import Current
 from app.core.errors import FormInvalid
 from app.core.forms import Form, read_form
 from app.core.http_types import Req
-from app.core.web import get_session, redirect, render
+from app.core.web import redirect, render
 
 F = TypeVar("F", bound=Form)
 Context = Callable[[Current], Awaitable[Mapping[str, object]]]
@@ -109,8 +109,7 @@ class FormsPage:
             return await self.show(request, current, refused, slot)
 
         form = await read_form(request, schema, page=again)
-        get_session(request).flash(level, await act(current, form))
-        return redirect(request, self.path)
+        return redirect(request, self.path, await act(current, form), level)
 
 
 async def said(change: Awaitable[object], message: str) -> str:

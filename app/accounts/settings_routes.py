@@ -75,8 +75,7 @@ async def profile_submit(request: Req, current: Current) -> Response[str]:
         name = await read_form(request, ProfileName, page=page)
         await services.update_profile(current, name.name)
         message = "Profile saved."
-    get_session(request).flash("success", message)
-    return redirect(request, "/settings/profile")
+    return redirect(request, "/settings/profile", message)
 
 
 async def _company_context(current: Current) -> dict[str, object]:
@@ -146,8 +145,7 @@ async def team_invite(request: Req, current: Current) -> Response[str]:
 @post("/settings/team/invitations/{invitation_id:uuid}/revoke")
 async def team_revoke(request: Req, current: Current, invitation_id: UUID) -> Response[str]:
     await team.revoke_invitation(current, invitation_id)
-    get_session(request).flash("info", "Invitation withdrawn.")
-    return redirect(request, TEAM.path)
+    return redirect(request, TEAM.path, "Invitation withdrawn.", level="info")
 
 
 team_role = TEAM.item_action(
@@ -161,8 +159,7 @@ team_role = TEAM.item_action(
 async def team_remove(request: Req, current: Current, membership_id: UUID) -> Response[str]:
     declare_form_page(request, partial(TEAM.show, request, current))
     await team.remove_member(current, membership_id)
-    get_session(request).flash("success", "Member removed from the workspace.")
-    return redirect(request, TEAM.path)
+    return redirect(request, TEAM.path, "Member removed from the workspace.")
 
 
 @get("/workspaces")

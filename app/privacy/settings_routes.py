@@ -143,8 +143,7 @@ async def erase_page(request: Req, current: Current, contact_id: UUID) -> Respon
 @post("/privacy/contacts/{contact_id:uuid}/erase")
 async def erase_submit(request: Req, current: Current, contact_id: UUID) -> Response[str]:
     await erasure.erase_contact(current, contact_id)
-    get_session(request).flash("success", "The contact's personal data was erased.")
-    return redirect(request, "/contacts")
+    return redirect(request, "/contacts", "The contact's personal data was erased.")
 
 
 @get("/staff/deletion-reports")
