@@ -10,64 +10,54 @@ TEST_PRICE_PRO = "price_test_pro"
 TEST_PRICE_BUSINESS = "price_test_business"
 
 
-class Plan(msgspec.Struct, frozen=True, kw_only=True):
-    """One plan; `price_id` is the Stripe price (empty for Free)."""
+class Plan(msgspec.Struct, frozen=True):
+    """One plan; `price_id` is the Stripe price (empty for Free); `extras` what it offers
+    besides its limits."""
 
     key: str
-    name: str
     price_id: str
     monthly_usd: int
     seat_limit: int
     record_limit: int
-    features: tuple[str, ...]
+    extras: tuple[str, ...]
+
+    @property
+    def name(self) -> str:
+        return self.key.capitalize()
 
     @property
     def is_paid(self) -> bool:
         return bool(self.price_id)
 
+    @property
+    def features(self) -> tuple[str, ...]:
+        """What the plan page lists: its limits, then its extras."""
+        return (
+            f"Up to {self.seat_limit} team members",
+            f"{self.record_limit:,} contacts and companies",
+            *self.extras,
+        )
+
 
 def plans(settings: Settings | None = None) -> dict[str, Plan]:
     """The plans in display order; price ids come from settings (test ids in test mode)."""
     settings = settings or get_settings()
-    return {
-        "free": Plan(
-            key="free",
-            name="Free",
-            price_id="",
-            monthly_usd=0,
-            seat_limit=3,
-            record_limit=500,
-            features=("Up to 3 team members", "500 contacts and companies", "Deals board"),
+    pro_price = settings.stripe_price_pro or TEST_PRICE_PRO
+    business_price = settings.stripe_price_business or TEST_PRICE_BUSINESS
+    catalogue = (
+        # key, Stripe price, $ a month, seats, contacts and companies, what else it offers
+        Plan("free", "", 0, 3, 500, ("Deals board",)),
+        Plan("pro", pro_price, 29, 10, 10_000, ("CSV import and export", "Email support")),
+        Plan(
+            "business",
+            business_price,
+            99,
+            50,
+            100_000,
+            ("Security alerts and audit log", "Priority support"),
         ),
-        "pro": Plan(
-            key="pro",
-            name="Pro",
-            price_id=settings.stripe_price_pro or TEST_PRICE_PRO,
-            monthly_usd=29,
-            seat_limit=10,
-            record_limit=10_000,
-            features=(
-                "Up to 10 team members",
-                "10,000 contacts and companies",
-                "CSV import and export",
-                "Email support",
-            ),
-        ),
-        "business": Plan(
-            key="business",
-            name="Business",
-            price_id=settings.stripe_price_business or TEST_PRICE_BUSINESS,
-            monthly_usd=99,
-            seat_limit=50,
-            record_limit=100_000,
-            features=(
-                "Up to 50 team members",
-                "100,000 contacts and companies",
-                "Security alerts and audit log",
-                "Priority support",
-            ),
-        ),
-    }
+    )
+    return {plan.key: plan for plan in catalogue}
 
 
 def plan_for_price(price_id: str | None) -> Plan | None:
