@@ -25,6 +25,7 @@ from app.accounts.forms import (
     SellerForm,
     TokenQuery,
 )
+from app.accounts.pages import FormsPage, said
 from app.accounts.routes import link_refused, sign_in
 from app.accounts.schemas import ROLES, Current
 from app.core import formats, sessions
@@ -74,125 +75,91 @@ async def profile_submit(request: Req, current: Current) -> Response[str]:
         name = await read_form(request, ProfileName, page=page)
         await services.update_profile(current, name.name)
         message = "Profile saved."
-    get_session(request).flash("success", message)
-    return redirect(request, "/settings/profile")
+    return redirect(request, "/settings/profile", message)
 
 
-async def _company_page(
-    request: Req,
-    current: Current,
-    refused: FormInvalid | None = None,
-    *,
-    seller_refused: FormInvalid | None = None,
-    currency_refused: FormInvalid | None = None,
-) -> Response[str]:
+async def _company_context(current: Current) -> dict[str, object]:
     """Company settings: the name, seller details and currency forms (any one refused)."""
-    seller = await services.get_seller(current)
-    currency = await services.get_currency(current)
-    ctx = {
-        "errors": refused.errors if refused else {},
-        "values": refused.shown() if refused else {},
-        "seller_errors": seller_refused.errors if seller_refused else {},
-        "seller_values": seller_refused.shown() if seller_refused else seller,
-        "currency_errors": currency_refused.errors if currency_refused else {},
-        "currency_values": currency_refused.shown() if currency_refused else currency,
+    return {
+        "seller_errors": {},
+        "seller_values": await services.get_seller(current),
+        "currency_errors": {},
+        "currency_values": await services.get_currency(current),
         "currencies": currencies(),
     }
-    block = "seller_form" if seller_refused else "currency_form" if currency_refused else "form"
-    return render(request, "accounts/company.html", ctx, block=block)
 
 
-async def _seller_refused(request: Req, current: Current, refused: FormInvalid) -> Response[str]:
-    return await _company_page(request, current, seller_refused=refused)
+COMPANY = FormsPage("/settings/company", "accounts/company.html", _company_context, block="form")
+company_page = COMPANY.page()
+company_submit = COMPANY.action(
+    COMPANY.path,
+    CompanyNameForm,
+    lambda c, f: said(services.rename_company(c, f.company), "Company details saved."),
+)
 
 
-async def _currency_refused(request: Req, current: Current, refused: FormInvalid) -> Response[str]:
-    return await _company_page(request, current, currency_refused=refused)
-
-
-@get("/settings/company")
-async def company_page(request: Req, current: Current) -> Response[str]:
-    return await _company_page(request, current)
-
-
-@post("/settings/company")
-async def company_submit(request: Req, current: Current) -> Response[str]:
-    form = await read_form(request, CompanyNameForm, page=partial(_company_page, request, current))
-    await services.rename_company(current, form.company)
-    get_session(request).flash("success", "Company details saved.")
-    return redirect(request, "/settings/company")
-
-
-@post("/settings/company/seller")
-async def company_seller_submit(request: Req, current: Current) -> Response[str]:
+async def _save_seller(current: Current, form: SellerForm) -> str:
     """The seller details printed on invoices (legal name, address, VAT id, payment, footer)."""
-    page = partial(_seller_refused, request, current)
-    form = await read_form(request, SellerForm, page=page)
     values = {key: getattr(form, key) for key in services.SELLER_FIELDS}
     await services.save_seller(current, values, form.version)
-    get_session(request).flash(
-        "success", "Seller details saved. New invoice pages and PDFs show them."
-    )
-    return redirect(request, "/settings/company")
+    return "Seller details saved. New invoice pages and PDFs show them."
 
 
-@post("/settings/company/currency")
-async def company_currency_submit(request: Req, current: Current) -> Response[str]:
+async def _save_currency(current: Current, form: CurrencyForm) -> str:
     """The default currency of deal totals and the exchange rates to it."""
-    form = await read_form(request, CurrencyForm, page=partial(_currency_refused, request, current))
     await services.save_currency(current, form.default_currency, form.parsed_rates(), form.version)
-    get_session(request).flash("success", "Currency and exchange rates saved.")
-    return redirect(request, "/settings/company")
+    return "Currency and exchange rates saved."
 
 
-async def _team_page(
-    request: Req, current: Current, refused: FormInvalid | None = None
-) -> Response[str]:
-    ctx = {
+company_seller_submit = COMPANY.action(
+    "/settings/company/seller", SellerForm, _save_seller, slot="seller"
+)
+company_currency_submit = COMPANY.action(
+    "/settings/company/currency", CurrencyForm, _save_currency, slot="currency"
+)
+
+
+async def _team_context(current: Current) -> dict[str, object]:
+    return {
         "members": await team.list_members(current),
         "invitations": await team.list_invitations(current),
         "roles": ROLES,
-        "errors": refused.errors if refused else {},
-        "values": refused.shown() if refused else {},
     }
-    return render(request, "accounts/team.html", ctx)
 
 
-@get("/settings/team")
-async def team_page(request: Req, current: Current) -> Response[str]:
-    return await _team_page(request, current)
+TEAM = FormsPage("/settings/team", "accounts/team.html", _team_context)
+team_page = TEAM.page()
+
+
+async def _invite(current: Current, form: InviteForm) -> str:
+    await team.invite(current, form.email, form.role)
+    return f"Invitation sent to {form.email}."
 
 
 @post("/settings/team/invite")
 async def team_invite(request: Req, current: Current) -> Response[str]:
-    await guard.limit_invitations(request, current.user_id)
-    form = await read_form(request, InviteForm, page=partial(_team_page, request, current))
-    await team.invite(current, form.email, form.role)
-    get_session(request).flash("success", f"Invitation sent to {form.email}.")
-    return redirect(request, "/settings/team")
+    await guard.limit_invitations(request, current.user_id)  # every send counts, refused too
+    return await TEAM.submit(request, current, InviteForm, _invite)
 
 
 @post("/settings/team/invitations/{invitation_id:uuid}/revoke")
 async def team_revoke(request: Req, current: Current, invitation_id: UUID) -> Response[str]:
     await team.revoke_invitation(current, invitation_id)
-    get_session(request).flash("info", "Invitation withdrawn.")
-    return redirect(request, "/settings/team")
+    return redirect(request, TEAM.path, "Invitation withdrawn.", level="info")
 
 
-@post("/settings/team/members/{membership_id:uuid}/role")
-async def team_role(request: Req, current: Current, membership_id: UUID) -> Response[str]:
-    form = await read_form(request, RoleForm, page=partial(_team_page, request, current))
-    await team.change_role(current, membership_id, form.role)
-    get_session(request).flash("success", "Role updated.")
-    return redirect(request, "/settings/team")
+team_role = TEAM.item_action(
+    "/settings/team/members/{membership_id:uuid}/role",
+    RoleForm,
+    lambda c, membership_id, f: said(team.change_role(c, membership_id, f.role), "Role updated."),
+)
 
 
 @post("/settings/team/members/{membership_id:uuid}/remove")
 async def team_remove(request: Req, current: Current, membership_id: UUID) -> Response[str]:
-    declare_form_page(request, partial(_team_page, request, current))
+    declare_form_page(request, partial(TEAM.show, request, current))
     await team.remove_member(current, membership_id)
-    get_session(request).flash("success", "Member removed from the workspace.")
-    return redirect(request, "/settings/team")
+    return redirect(request, TEAM.path, "Member removed from the workspace.")
 
 
 @get("/workspaces")

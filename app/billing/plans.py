@@ -12,79 +12,74 @@ TEST_PRICE_PRO = "price_test_pro"
 TEST_PRICE_BUSINESS = "price_test_business"
 
 
-class Plan(msgspec.Struct, frozen=True, kw_only=True):
-    """One plan; `price_id` is the Stripe price (empty for Free)."""
+def _size(n: int) -> str:
+    return f"{n // GB} GB" if n >= GB else f"{n // MB} MB"
+
+
+class Plan(msgspec.Struct, frozen=True):
+    """One plan; `price_id` is the Stripe price (empty for Free); `extras` what it offers
+    besides its limits."""
 
     key: str
-    name: str
     price_id: str
     monthly_usd: int
     seat_limit: int
     record_limit: int
     attachment_max_bytes: int  # one attached file
     storage_limit_bytes: int  # every attached file of the workspace together
-    features: tuple[str, ...]
+    extras: tuple[str, ...]
+
+    @property
+    def name(self) -> str:
+        return self.key.capitalize()
 
     @property
     def is_paid(self) -> bool:
         return bool(self.price_id)
 
+    @property
+    def features(self) -> tuple[str, ...]:
+        """What the plan page lists: its limits, then its extras."""
+        return (
+            f"Up to {self.seat_limit} team members",
+            f"{self.record_limit:,} contacts and companies",
+            f"Files up to {_size(self.attachment_max_bytes)},"
+            f" {_size(self.storage_limit_bytes)} in all",
+            *self.extras,
+        )
+
 
 def plans(settings: Settings | None = None) -> dict[str, Plan]:
     """The plans in display order; price ids come from settings (test ids in test mode)."""
     settings = settings or get_settings()
-    return {
-        "free": Plan(
-            key="free",
-            name="Free",
-            price_id="",
-            monthly_usd=0,
-            seat_limit=3,
-            record_limit=500,
-            attachment_max_bytes=5 * MB,
-            storage_limit_bytes=100 * MB,
-            features=(
-                "Up to 3 team members",
-                "500 contacts and companies",
-                "Deals board",
-                "Files up to 5 MB, 100 MB in all",
-            ),
+    pro_price = settings.stripe_price_pro or TEST_PRICE_PRO
+    business_price = settings.stripe_price_business or TEST_PRICE_BUSINESS
+    catalogue = (
+        # key, Stripe price, $ a month, seats, contacts and companies, largest file, all files,
+        # what else it offers
+        Plan("free", "", 0, 3, 500, 5 * MB, 100 * MB, ("Deals board",)),
+        Plan(
+            "pro",
+            pro_price,
+            29,
+            10,
+            10_000,
+            25 * MB,
+            10 * GB,
+            ("CSV import and export", "Email support"),
         ),
-        "pro": Plan(
-            key="pro",
-            name="Pro",
-            price_id=settings.stripe_price_pro or TEST_PRICE_PRO,
-            monthly_usd=29,
-            seat_limit=10,
-            record_limit=10_000,
-            attachment_max_bytes=25 * MB,
-            storage_limit_bytes=10 * GB,
-            features=(
-                "Up to 10 team members",
-                "10,000 contacts and companies",
-                "CSV import and export",
-                "Files up to 25 MB, 10 GB in all",
-                "Email support",
-            ),
+        Plan(
+            "business",
+            business_price,
+            99,
+            50,
+            100_000,
+            100 * MB,
+            100 * GB,
+            ("Security alerts and audit log", "Priority support"),
         ),
-        "business": Plan(
-            key="business",
-            name="Business",
-            price_id=settings.stripe_price_business or TEST_PRICE_BUSINESS,
-            monthly_usd=99,
-            seat_limit=50,
-            record_limit=100_000,
-            attachment_max_bytes=100 * MB,
-            storage_limit_bytes=100 * GB,
-            features=(
-                "Up to 50 team members",
-                "100,000 contacts and companies",
-                "Security alerts and audit log",
-                "Files up to 100 MB, 100 GB in all",
-                "Priority support",
-            ),
-        ),
-    }
+    )
+    return {plan.key: plan for plan in catalogue}
 
 
 def plan_for_price(price_id: str | None) -> Plan | None:

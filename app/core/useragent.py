@@ -5,29 +5,30 @@ from __future__ import annotations
 
 import re
 
-_BROWSERS = (
-    ("Edge", re.compile(r"Edg(e|A|iOS)?/")),
-    ("Opera", re.compile(r"OPR/|Opera")),
-    ("Samsung Internet", re.compile(r"SamsungBrowser/")),
-    ("Firefox", re.compile(r"Firefox/|FxiOS/")),
-    ("Chrome", re.compile(r"Chrome/|CriOS/|Chromium/")),
-    ("Safari", re.compile(r"Safari/")),
-)
-_OSES = (
-    ("iOS", re.compile(r"iPhone|iPad|iPod")),
-    ("Android", re.compile(r"Android")),
-    ("Windows", re.compile(r"Windows")),
-    ("macOS", re.compile(r"Mac OS X|Macintosh")),
-    ("ChromeOS", re.compile(r"CrOS")),
-    ("Linux", re.compile(r"Linux|X11")),
-)
+# (name, pattern) in the order they are tried: the first that matches names it
+_BROWSERS = {
+    "Edge": r"Edg(e|A|iOS)?/",
+    "Opera": r"OPR/|Opera",
+    "Samsung Internet": r"SamsungBrowser/",
+    "Firefox": r"Firefox/|FxiOS/",
+    "Chrome": r"Chrome/|CriOS/|Chromium/",
+    "Safari": r"Safari/",
+}
+_OSES = {
+    "iOS": r"iPhone|iPad|iPod",
+    "Android": r"Android",
+    "Windows": r"Windows",
+    "macOS": r"Mac OS X|Macintosh",
+    "ChromeOS": r"CrOS",
+    "Linux": r"Linux|X11",
+}
 _BOT = re.compile(r"bot|crawl|spider|slurp|curl|wget|python|httpx|headless", re.IGNORECASE)
 
 
 def classify(user_agent: str) -> tuple[str, str, str]:
     """(browser, os, device) for a User-Agent header; 'Other' when unknown."""
-    browser = next((name for name, rx in _BROWSERS if rx.search(user_agent)), "Other")
-    os_name = next((name for name, rx in _OSES if rx.search(user_agent)), "Other")
+    browser = _first(_BROWSERS, user_agent)
+    os_name = _first(_OSES, user_agent)
     if _BOT.search(user_agent):
         device = "Bot"
     elif "iPad" in user_agent or "Tablet" in user_agent:
@@ -37,3 +38,8 @@ def classify(user_agent: str) -> tuple[str, str, str]:
     else:
         device = "Desktop"
     return browser, os_name, device
+
+
+def _first(patterns: dict[str, str], user_agent: str) -> str:
+    """The name of the first pattern that matches (re caches the compiled ones), else 'Other'."""
+    return next((name for name, rx in patterns.items() if re.search(rx, user_agent)), "Other")

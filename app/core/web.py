@@ -242,8 +242,13 @@ def content_disposition(filename: str, disposition: str = "attachment") -> str:
     return f"{disposition}; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
-def redirect(request: Req, url: str) -> Response[str]:
-    """Redirect a normal request with 303, an htmx request with HX-Redirect."""
+def redirect(
+    request: Req, url: str, message: str | None = None, level: str = "success"
+) -> Response[str]:
+    """Redirect a normal request with 303, an htmx request with HX-Redirect; `message`, when
+    given, is a toast (at `level`) on the page it leads to."""
+    if message is not None:
+        get_session(request).flash(level, message)
     if wants_fragment(request):
         return Response("", status_code=200, headers={"HX-Redirect": url})
     return Response("", status_code=303, headers={"Location": url})

@@ -6,7 +6,6 @@ the assignee hears of a new assignment at once and of a due activity through the
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -18,7 +17,7 @@ from app.core.clock import from_local, user_zone
 from app.core.db import tenant_transaction
 from app.core.errors import FormInvalid, RecordNotFound
 from app.crm import activity_queries as queries
-from app.crm.activity import edit_conflict, field_diff, record_activity, stale_page
+from app.crm.activity import edit_conflict, field_diff, log_activity, stale_page
 from app.crm.activity_queries import ActivityRow
 from app.crm.common import check_member, conn
 from app.crm.notes import subject_link, subject_name
@@ -65,19 +64,6 @@ def _summary(verb: str, kind: str, title: str) -> str:
     return f"{verb} the {KIND_WORDS[kind]} “{title}”"
 
 
-async def _log(
-    current: Current,
-    subject_type: str,
-    subject_id: UUID,
-    summary: str,
-    changes: Mapping[str, Mapping[str, object]] | None = None,
-) -> None:
-    """The timeline entry, on the activity's record, of what the person acting did to it."""
-    await record_activity(
-        current.tenant_id, current.user_id, subject_type, subject_id, "task", summary, changes
-    )
-
-
 async def add_activity(
     current: Current, subject_type: str, subject_id: UUID, form: ActivityForm
 ) -> UUID:
@@ -108,12 +94,8 @@ async def add_activity(
             )
         )
         verb = "logged" if form.done else ("added" if form.kind == "task" else "planned")
-        await _log(
-            current,
-            subject_type,
-            subject_id,
-            _summary(verb, form.kind, form.title),
-        )
+        summary = _summary(verb, form.kind, form.title)
+        await log_activity(current, subject_type, subject_id, "task", summary)
         if form.assignee_id is not None and form.assignee_id != current.user_id and not form.done:
             when = ""
             if due_at is not None:
@@ -215,10 +197,11 @@ async def edit_activity(current: Current, activity_id: UUID, form: ActivityEdit)
                 subject_link(before["subject_type"], before["subject_id"]),
             )
         if changes:
-            await _log(
+            await log_activity(
                 current,
                 before["subject_type"],
                 before["subject_id"],
+                "task",
                 _summary("changed", form.kind, form.title)
                 + ": "
                 + ", ".join(k.removesuffix("_id").replace("_", " ") for k in changes),
@@ -237,12 +220,8 @@ async def delete_activity(current: Current, activity_id: UUID, version: int) -> 
                 before["subject_type"], before["subject_id"], "activity", before["version"]
             )
         await Task.delete().where(Task.id == activity_id)
-        await _log(
-            current,
-            before["subject_type"],
-            before["subject_id"],
-            _summary("deleted", before["kind"], before["title"]),
-        )
+        summary = _summary("deleted", before["kind"], before["title"])
+        await log_activity(current, before["subject_type"], before["subject_id"], "task", summary)
     return subject_link(before["subject_type"], before["subject_id"])
 
 
@@ -257,12 +236,8 @@ async def set_done(current: Current, activity_id: UUID, done: bool) -> str:
         )
         if row is None:
             raise RecordNotFound("activity")
-        await _log(
-            current,
-            row["subject_type"],
-            row["subject_id"],
-            _summary("completed" if done else "reopened", row["kind"], row["title"]),
-        )
+        summary = _summary("completed" if done else "reopened", row["kind"], row["title"])
+        await log_activity(current, row["subject_type"], row["subject_id"], "task", summary)
     return subject_link(row["subject_type"], row["subject_id"])
 
 

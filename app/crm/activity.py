@@ -12,6 +12,7 @@ from uuid import UUID
 
 import msgspec
 
+from app.accounts.schemas import Current
 from app.core.db import connection
 from app.core.errors import EditConflict
 from app.core.events import RecordChanged, emit
@@ -88,6 +89,20 @@ async def record_activity(
     # webhooks (and any other subscriber) hear of it in this transaction
     await emit(RecordChanged(tenant_id, subject_type, subject_id, action, actor_id, plain))
     return activity_id
+
+
+async def log_activity(
+    current: Current,
+    subject_type: str,
+    subject_id: UUID,
+    action: str,
+    summary: str,
+    changes: Mapping[str, Mapping[str, object]] | None = None,
+) -> UUID:
+    """`record_activity` by the signed-in person, in their workspace."""
+    return await record_activity(
+        current.tenant_id, current.user_id, subject_type, subject_id, action, summary, changes
+    )
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from app.core.errors import FormInvalid
 from app.core.forms import read_form, read_query
 from app.core.forms.values import chosen_ids
 from app.core.http_types import Req
-from app.core.web import get_session, redirect, render
+from app.core.web import redirect, render
 from app.crm import activities, agenda
 from app.crm.activities import ActivityView
 from app.crm.common import members
@@ -38,8 +38,9 @@ async def activity_create(
     form = await read_record_form(request, current, subject_type, subject_id, ActivityForm, "task")
     await activities.add_activity(current, subject_type, subject_id, form)
     word = "logged" if form.done else "added"
-    get_session(request).flash("success", f"{form.kind.capitalize()} {word}.")
-    return redirect(request, subject_link(subject_type, subject_id))
+    return redirect(
+        request, subject_link(subject_type, subject_id), f"{form.kind.capitalize()} {word}."
+    )
 
 
 def edit_values(item: ActivityView, zone: str) -> dict[str, object]:
@@ -96,8 +97,7 @@ async def activity_edit(request: Req, current: Current, activity_id: UUID) -> Re
     page = partial(_edit_page, request, current, activity_id)
     form = await read_form(request, ActivityEdit, page=page)
     link = await activities.edit_activity(current, activity_id, form)
-    get_session(request).flash("success", f"{form.kind.capitalize()} saved.")
-    return redirect(request, link)
+    return redirect(request, link, f"{form.kind.capitalize()} saved.")
 
 
 @post("/tasks/{activity_id:uuid}/delete")
@@ -105,15 +105,13 @@ async def activity_delete(request: Req, current: Current, activity_id: UUID) -> 
     page = partial(_edit_page, request, current, activity_id)
     form = await read_form(request, ActivityDelete, page=page)
     link = await activities.delete_activity(current, activity_id, form.version)
-    get_session(request).flash("info", "Activity deleted.")
-    return redirect(request, form.next or link)
+    return redirect(request, form.next or link, "Activity deleted.", level="info")
 
 
 async def _set_done(request: Req, current: Current, activity_id: UUID, done: bool) -> Response[str]:
     back = (await read_form(request, NextPage)).next
     link = await activities.set_done(current, activity_id, done)
-    get_session(request).flash("success", "Marked done." if done else "Opened again.")
-    return redirect(request, back or link)
+    return redirect(request, back or link, "Marked done." if done else "Opened again.")
 
 
 @post("/tasks/{activity_id:uuid}/done")

@@ -14,7 +14,7 @@ from app.core.forms.values import form_data
 from app.core.paging import Page, SortSpec, Window
 from app.core.rows import insert_new
 from app.crm import queries, records
-from app.crm.activity import field_diff, record_activity
+from app.crm.activity import field_diff, log_activity
 from app.crm.common import check_member, readable
 from app.crm.schemas import CompanyEdit, CompanyForm
 from app.crm.tables import Company
@@ -40,15 +40,9 @@ async def create_company(current: Current, form: CompanyForm) -> UUID:
         await check_member(data["owner_id"], "owner_id", "an owner")
         values = {f: data[f] for f in FIELDS}
         await insert_new(Company, id=company_id, tenant_id=current.tenant_id, **values)
-        await record_activity(
-            current.tenant_id,
-            current.user_id,
-            "company",
-            company_id,
-            "created",
-            f"created the company {data['name']}",
-            field_diff(None, await readable(data), FIELDS),
-        )
+        changes = field_diff(None, await readable(data), FIELDS)
+        summary = f"created the company {data['name']}"
+        await log_activity(current, "company", company_id, "created", summary, changes)
     return company_id
 
 

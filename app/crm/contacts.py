@@ -19,7 +19,7 @@ from app.core.forms.values import form_data
 from app.core.paging import Page, SortSpec, Window
 from app.core.rows import insert_new
 from app.crm import queries, records
-from app.crm.activity import field_diff, record_activity
+from app.crm.activity import field_diff, log_activity
 from app.crm.common import check_member, readable
 from app.crm.schemas import UNKNOWN_COMPANY, ContactEdit, ContactForm
 from app.crm.secure import open_contact, redact_changes, seal_contact, search_indexes
@@ -97,15 +97,9 @@ async def create_contact(current: Current, form: ContactForm) -> UUID:
             stored: dict[str, Any] = dict(zip(STORED_COLUMNS, sealed, strict=True))
             # search_text: set by the contacts_search_text trigger, sort_*: generated
             await insert_new(Contact, id=contact_id, tenant_id=current.tenant_id, **stored)
-            await record_activity(
-                current.tenant_id,
-                current.user_id,
-                "contact",
-                contact_id,
-                "created",
-                f"created the contact {full_name(data)}",
-                redact_changes(field_diff(None, await readable(data), FIELDS)),
-            )
+            changes = redact_changes(field_diff(None, await readable(data), FIELDS))
+            summary = f"created the contact {full_name(data)}"
+            await log_activity(current, "contact", contact_id, "created", summary, changes)
     except asyncpg.ForeignKeyViolationError as exc:  # deleted meanwhile
         raise FormInvalid({"company_id": UNKNOWN_COMPANY}) from exc
     return contact_id

@@ -15,7 +15,7 @@ from piccolo.querystring import QueryString
 from app.accounts.schemas import Current
 from app.core.db import tenant_transaction
 from app.core.errors import RecordNotFound
-from app.crm.activity import edit_conflict, record_activity, stale_page
+from app.crm.activity import edit_conflict, log_activity, record_activity, stale_page
 from app.crm.common import readable
 from app.crm.tables import Company, Contact, Note, Task
 
@@ -90,15 +90,8 @@ async def log_changes(
 ) -> None:
     """The timeline entry of an edit, naming the fields it changed (none: no entry)."""
     if changes:
-        await record_activity(
-            current.tenant_id,
-            current.user_id,
-            kind,
-            record_id,
-            "updated",
-            "changed " + ", ".join(k.removesuffix("_id").replace("_", " ") for k in changes),
-            changes,
-        )
+        names = ", ".join(k.removesuffix("_id").replace("_", " ") for k in changes)
+        await log_activity(current, kind, record_id, "updated", f"changed {names}", changes)
 
 
 async def refuse_stale_delete(

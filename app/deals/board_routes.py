@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
-from functools import partial
+from typing import TypeVar
 from uuid import UUID
 
 from litestar import Response, get, post
 
 from app.accounts.deps import routes_at
+from app.accounts.pages import FormsPage, said
 from app.accounts.schemas import Current
 from app.core.access import Level
-from app.core.errors import FormInvalid, FormPage
-from app.core.forms import read_form, read_query
+from app.core.errors import FormInvalid
+from app.core.forms import Form, read_form, read_query
 from app.core.http_types import Req
-from app.core.web import get_session, redirect, render
+from app.core.web import render
 from app.crm.schemas import ConfirmDelete
 from app.deals import live, moves, pipelines
 from app.deals.schemas import (
@@ -29,6 +29,8 @@ from app.deals.schemas import (
     board_summary,
 )
 from app.realtime import presence
+
+F = TypeVar("F", bound=Form)
 
 
 @get("/deals/board")
@@ -85,88 +87,66 @@ async def deal_move(request: Req, current: Current, deal_id: UUID) -> Response[s
 # ---- admin: pipelines and stages ---------------------------------------------------------
 
 
-async def _admin_page(
-    request: Req, current: Current, refused: FormInvalid | None = None
-) -> Response[str]:
-    """The pipelines page; a refused change says why at the top (every form on the page has
-    the same field names, so the messages can't sit beside one of them)."""
+async def _admin_context(current: Current) -> dict[str, object]:
     items = [
         {"pipeline": p, "stages": await pipelines.stages_of(current, p.id)}
         for p in await pipelines.list_pipelines(current)
     ]
-    errors = refused.beside() if refused else {}
-    ctx = {"pipelines": items, "kinds": STAGE_KINDS, "errors": errors}
-    return render(request, "deals/pipelines.html", ctx)
+    return {"pipelines": items, "kinds": STAGE_KINDS}
 
 
-async def _admin_action(request: Req, action: Awaitable[object], message: str) -> Response[str]:
-    await action
-    get_session(request).flash("success", message)
-    return redirect(request, "/deals/pipelines")
-
-
-def _admin_refusals(request: Req, current: Current) -> FormPage:
-    """Refused pipeline and stage changes show the pipelines page again (422 / 409)."""
-    return partial(_admin_page, request, current)
-
-
-@get("/deals/pipelines")
-async def pipelines_page(request: Req, current: Current) -> Response[str]:
-    return await _admin_page(request, current)
-
-
-@post("/deals/pipelines")
-async def pipeline_create(request: Req, current: Current) -> Response[str]:
-    form = await read_form(request, NameForm, page=_admin_refusals(request, current))
-    return await _admin_action(
-        request, pipelines.create_pipeline(current, form.name), "Pipeline added."
-    )
-
-
-@post("/deals/pipelines/{pipeline_id:uuid}/rename")
-async def pipeline_rename(request: Req, current: Current, pipeline_id: UUID) -> Response[str]:
-    form = await read_form(request, PipelineRename, page=_admin_refusals(request, current))
-    action = pipelines.rename_pipeline(
-        current, pipeline_id, form.name, form.version, form.stale_days
-    )
-    return await _admin_action(request, action, "Pipeline renamed.")
-
-
-@post("/deals/pipelines/{pipeline_id:uuid}/delete")
-async def pipeline_delete(request: Req, current: Current, pipeline_id: UUID) -> Response[str]:
-    form = await read_form(request, ConfirmDelete, page=_admin_refusals(request, current))
-    action = pipelines.delete_pipeline(current, pipeline_id, form.version)
-    return await _admin_action(request, action, "Pipeline deleted.")
-
-
-@post("/deals/pipelines/{pipeline_id:uuid}/stages")
-async def stage_add(request: Req, current: Current, pipeline_id: UUID) -> Response[str]:
-    form = await read_form(request, StageForm, page=_admin_refusals(request, current))
-    action = pipelines.add_stage(current, pipeline_id, form.name, form.kind)
-    return await _admin_action(request, action, "Stage added.")
-
-
-@post("/deals/stages/{stage_id:uuid}")
-async def stage_update(request: Req, current: Current, stage_id: UUID) -> Response[str]:
-    form = await read_form(request, StageEdit, page=_admin_refusals(request, current))
-    action = pipelines.update_stage(
-        current, stage_id, form.name, form.kind, form.version, form.probability
-    )
-    return await _admin_action(request, action, "Stage saved.")
-
-
-@post("/deals/stages/{stage_id:uuid}/move")
-async def stage_move(request: Req, current: Current, stage_id: UUID) -> Response[str]:
-    form = await read_form(request, StageMove, page=_admin_refusals(request, current))
-    action = pipelines.move_stage(current, stage_id, form.direction)
-    return await _admin_action(request, action, "Stage moved.")
-
-
-@post("/deals/stages/{stage_id:uuid}/delete")
-async def stage_delete(request: Req, current: Current, stage_id: UUID) -> Response[str]:
-    form = await read_form(request, ConfirmDelete, page=_admin_refusals(request, current))
-    action = pipelines.delete_stage(current, stage_id, form.version)
-    return await _admin_action(request, action, "Stage deleted.")
+# a refused change says why at the top (every form on the page has the same field names, so
+# the messages can't sit beside one of them)
+ADMIN = FormsPage(
+    "/deals/pipelines", "deals/pipelines.html", _admin_context, errors_of=FormInvalid.beside
+)
+PIPELINE, STAGE = "/deals/pipelines/{pipeline_id:uuid}", "/deals/stages/{stage_id:uuid}"
+pipelines_page = ADMIN.page()
+pipeline_create = ADMIN.action(
+    ADMIN.path,
+    NameForm,
+    lambda c, f: said(pipelines.create_pipeline(c, f.name), "Pipeline added."),
+)
+pipeline_rename = ADMIN.item_action(
+    f"{PIPELINE}/rename",
+    PipelineRename,
+    lambda c, pipeline_id, f: said(
+        pipelines.rename_pipeline(c, pipeline_id, f.name, f.version, f.stale_days),
+        "Pipeline renamed.",
+    ),
+)
+pipeline_delete = ADMIN.item_action(
+    f"{PIPELINE}/delete",
+    ConfirmDelete,
+    lambda c, pipeline_id, f: said(
+        pipelines.delete_pipeline(c, pipeline_id, f.version), "Pipeline deleted."
+    ),
+)
+stage_add = ADMIN.item_action(
+    f"{PIPELINE}/stages",
+    StageForm,
+    lambda c, pipeline_id, f: said(
+        pipelines.add_stage(c, pipeline_id, f.name, f.kind), "Stage added."
+    ),
+)
+stage_update = ADMIN.item_action(
+    STAGE,
+    StageEdit,
+    lambda c, stage_id, f: said(
+        pipelines.update_stage(c, stage_id, f.name, f.kind, f.version, f.probability),
+        "Stage saved.",
+    ),
+)
+stage_move = ADMIN.item_action(
+    f"{STAGE}/move",
+    StageMove,
+    lambda c, stage_id, f: said(pipelines.move_stage(c, stage_id, f.direction), "Stage moved."),
+)
+stage_delete = ADMIN.item_action(
+    f"{STAGE}/delete",
+    ConfirmDelete,
+    lambda c, stage_id, f: said(pipelines.delete_stage(c, stage_id, f.version), "Stage deleted."),
+)
 
 
 ROUTES = [

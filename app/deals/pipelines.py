@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import overload
 from uuid import UUID
 
@@ -65,20 +65,32 @@ async def _default_pipeline_id() -> UUID | None:
     return None if row is None else UUID(str(row["id"]))
 
 
-async def _add_default_stages(tenant_id: UUID, pipeline_id: UUID) -> None:
+async def _insert_stages(
+    tenant_id: UUID, pipeline_id: UUID, stages: Iterable[tuple[UUID, str, str, int, int]]
+) -> None:
+    """Store new stages of a pipeline: (id, name, kind, position, probability) each."""
     await Stage.insert(
         *(
             Stage(
-                id=uuid.uuid4(),
+                id=stage_id,
                 tenant_id=tenant_id,
                 pipeline_id=pipeline_id,
                 name=name,
-                position=index,
+                position=position,
                 kind=kind,
-                probability=DEFAULT_PROBABILITY.get(name, 0),
+                probability=probability,
             )
-            for index, (name, kind) in enumerate(DEFAULT_STAGES)
+            for stage_id, name, kind, position, probability in stages
         )
+    )
+
+
+async def _add_default_stages(tenant_id: UUID, pipeline_id: UUID) -> None:
+    defaults = enumerate(DEFAULT_STAGES)
+    await _insert_stages(
+        tenant_id,
+        pipeline_id,
+        [(uuid.uuid4(), n, k, i, DEFAULT_PROBABILITY.get(n, 0)) for i, (n, k) in defaults],
     )
 
 
@@ -212,17 +224,9 @@ async def add_stage(current: Current, pipeline_id: UUID, name: str, kind: str) -
             last = await Stage.select(Max(Stage.position, alias="high")).where(in_pipeline).first()
             high = None if last is None else last["high"]
             position = 0 if high is None else int(high) + 1
-        await Stage.insert(
-            Stage(
-                id=stage_id,
-                tenant_id=current.tenant_id,
-                pipeline_id=pipeline_id,
-                name=name,
-                position=position,
-                kind=kind,
-                probability=100 if kind == "won" else 0,
-            )
-        )
+        probability = 100 if kind == "won" else 0
+        new = (stage_id, name, kind, position, probability)
+        await _insert_stages(current.tenant_id, pipeline_id, [new])
         _announce(current.tenant_id, pipeline_id)
     return stage_id
 

@@ -14,7 +14,7 @@ from app.core.access import Level
 from app.core.errors import FormInvalid
 from app.core.forms import read_form, read_query
 from app.core.http_types import Req
-from app.core.web import get_session, redirect, render
+from app.core.web import redirect, render
 from app.crm.notes import subject_panel
 from app.deals import pipelines, reading, services
 from app.deals.money import currencies
@@ -85,8 +85,7 @@ async def deal_new(request: Req, current: Current) -> Response[str]:
 async def deal_create(request: Req, current: Current) -> Response[str]:
     form = await read_form(request, DealForm, page=partial(_form_page, request, current, None))
     deal_id = await services.create_deal(current, form)
-    get_session(request).flash("success", "Deal created.")
-    return redirect(request, f"/deals/{deal_id}")
+    return redirect(request, f"/deals/{deal_id}", "Deal created.")
 
 
 async def render_deal(
@@ -117,8 +116,7 @@ async def deal_edit(request: Req, current: Current, deal_id: UUID) -> Response[s
 async def deal_update(request: Req, current: Current, deal_id: UUID) -> Response[str]:
     page = partial(_form_page, request, current, deal_id)
     await services.update_deal(current, deal_id, await read_form(request, DealEdit, page=page))
-    get_session(request).flash("success", "Deal saved.")
-    return redirect(request, f"/deals/{deal_id}")
+    return redirect(request, f"/deals/{deal_id}", "Deal saved.")
 
 
 async def _refused_delete(
@@ -133,8 +131,7 @@ async def deal_delete(request: Req, current: Current, deal_id: UUID) -> Response
     page = partial(_refused_delete, request, current, deal_id)
     form = await read_form(request, DealDelete, page=page)
     title = await services.delete_deal(current, deal_id, form.version)
-    get_session(request).flash("info", f"Deleted the deal “{title}”.")
-    return redirect(request, "/deals")
+    return redirect(request, "/deals", f"Deleted the deal “{title}”.", level="info")
 
 
 ROUTES = [

@@ -16,7 +16,7 @@ from app.core.db import tenant_transaction
 from app.core.errors import FormInvalid, RecordNotFound
 from app.core.money import money
 from app.core.versioned import update_at_version
-from app.crm.activity import edit_conflict, field_diff, record_activity, stale_page
+from app.crm.activity import edit_conflict, field_diff, log_activity, record_activity, stale_page
 from app.crm.tables import Company, Contact
 from app.deals import live
 from app.deals.pipelines import ensure_default_in
@@ -175,14 +175,8 @@ async def create_deal(current: Current, data: DealForm) -> UUID:
             )
         )
         await _set_contacts(current.tenant_id, deal_id, values.contact_ids)
-        await record_activity(
-            current.tenant_id,
-            current.user_id,
-            "deal",
-            deal_id,
-            "created",
-            f"Created the deal “{values.title}” ({money(values.amount, values.currency)})",
-        )
+        summary = f"Created the deal “{values.title}” ({money(values.amount, values.currency)})"
+        await log_activity(current, "deal", deal_id, "created", summary)
         await _notify_owner(current, deal_id, values.title, values.owner_id)
         _push_changed(current.tenant_id, deal_id, True, [])
     return deal_id

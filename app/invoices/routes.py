@@ -20,7 +20,7 @@ from app.core.errors import FormInvalid, RecordNotFound
 from app.core.forms import read_form, read_query
 from app.core.forms.parse import as_source
 from app.core.http_types import Req
-from app.core.web import content_disposition, get_session, redirect, render
+from app.core.web import content_disposition, redirect, render
 from app.invoices import reading, services
 from app.invoices.schemas import (
     ACTION_LABELS,
@@ -125,8 +125,7 @@ async def invoice_create(request: Req, current: Current) -> Response[str]:
         return changed
     form = await read_form(request, InvoiceForm, page=partial(_form_page, request, current, None))
     invoice_id = await services.create_invoice(current, form)
-    get_session(request).flash("success", "Invoice created as a draft.")
-    return redirect(request, f"/invoices/{invoice_id}")
+    return redirect(request, f"/invoices/{invoice_id}", "Invoice created as a draft.")
 
 
 async def _detail(
@@ -203,16 +202,16 @@ async def invoice_send(request: Req, current: Current, invoice_id: UUID) -> Resp
         SENDS_PER_USER, str(current.user_id), "You've emailed a lot of invoices in a short time."
     )
     label = await services.send_invoice(current, invoice_id, form)
-    get_session(request).flash("success", f"{label} is on its way to {form.to}.")
-    return redirect(request, f"/invoices/{invoice_id}")
+    return redirect(request, f"/invoices/{invoice_id}", f"{label} is on its way to {form.to}.")
 
 
 @get("/invoices/{invoice_id:uuid}/edit")
 async def invoice_edit(request: Req, current: Current, invoice_id: UUID) -> Response[str]:
     invoice = await reading.get_invoice(current, invoice_id)
     if invoice.status != "draft":
-        get_session(request).flash("error", "Only drafts can be edited.")
-        return redirect(request, f"/invoices/{invoice_id}")
+        return redirect(
+            request, f"/invoices/{invoice_id}", "Only drafts can be edited.", level="error"
+        )
     return await _form_page(request, current, invoice_id, values=reading.as_form(invoice))
 
 
@@ -225,8 +224,7 @@ async def invoice_update(request: Req, current: Current, invoice_id: UUID) -> Re
     await services.update_invoice(
         current, invoice_id, await read_form(request, InvoiceEdit, page=page)
     )
-    get_session(request).flash("success", "Invoice saved.")
-    return redirect(request, f"/invoices/{invoice_id}")
+    return redirect(request, f"/invoices/{invoice_id}", "Invoice saved.")
 
 
 @post("/invoices/{invoice_id:uuid}/status")
@@ -234,8 +232,7 @@ async def invoice_status(request: Req, current: Current, invoice_id: UUID) -> Re
     page = partial(_detail, request, current, invoice_id)
     form = await read_form(request, StatusChange, page=page)
     number = await services.change_status(current, invoice_id, form.status, form.version)
-    get_session(request).flash("success", f"{number} is now {form.status}.")
-    return redirect(request, f"/invoices/{invoice_id}")
+    return redirect(request, f"/invoices/{invoice_id}", f"{number} is now {form.status}.")
 
 
 ROUTES = [

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from functools import partial
-
 from litestar import Response, get, post
 
 from app.accounts.deps import optional_current, routes_at
+from app.accounts.pages import FormsPage
 from app.accounts.schemas import Current
 from app.core.access import Level
-from app.core.errors import FormInvalid, RecordNotFound
+from app.core.errors import RecordNotFound
 from app.core.forms import read_form, read_query
 from app.core.http_types import Req
 from app.core.web import client_ip, get_session, redirect, render, safe_local_path
@@ -91,32 +90,22 @@ async def acknowledge_submit(request: Req, current: Current) -> Response[str]:
     return redirect(request, safe_local_path(form.next))
 
 
-async def _publish_page(
-    request: Req, current: Current, refused: FormInvalid | None = None
-) -> Response[str]:
-    ctx = {
-        "errors": refused.errors if refused else {},
-        "values": refused.shown() if refused else {},
+async def _publish_context(current: Current) -> dict[str, object]:
+    return {
         "earliest": policy.earliest_effective().date().isoformat(),
         "versions": await policy.versions(),
     }
-    return render(request, "privacy/publish.html", ctx)
 
 
-@get("/privacy/admin")
-async def publish_page(request: Req, current: Current) -> Response[str]:
-    return await _publish_page(request, current)
-
-
-@post("/privacy/admin")
-async def publish_submit(request: Req, current: Current) -> Response[str]:
-    form = await read_form(request, PublishForm, page=partial(_publish_page, request, current))
+async def _publish(current: Current, form: PublishForm) -> str:
     effective = policy.parse_effective(form.effective_at)
     version = await policy.publish_version(current, form.summary, effective, form.body_md)
-    get_session(request).flash(
-        "success", f"Version {version} published. Every user is being notified."
-    )
-    return redirect(request, "/privacy/admin")
+    return f"Version {version} published. Every user is being notified."
+
+
+PUBLISH = FormsPage("/privacy/admin", "privacy/publish.html", _publish_context)
+publish_page = PUBLISH.page()
+publish_submit = PUBLISH.action(PUBLISH.path, PublishForm, _publish)
 
 
 ROUTES = [

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import json
-from functools import partial
 from uuid import UUID
 
 from litestar import Response, get, post
 from litestar.response import File
 
 from app.accounts.deps import routes_at
+from app.accounts.pages import FormsPage, said
 from app.accounts.schemas import Current
 from app.core.access import Level
 from app.core.errors import FormInvalid
-from app.core.forms import read_form, read_query
+from app.core.forms import read_query
 from app.core.http_types import Req
 from app.core.web import content_disposition, get_session, is_htmx, redirect, render
 from app.privacy import deletion, erasure, export, mydata, report, usage
@@ -50,21 +50,24 @@ async def my_data_more(request: Req, current: Current) -> Response[str]:
     return render(request, "privacy/my_data_more.html", ctx)
 
 
-async def _export_page(
-    request: Req, current: Current, refused: FormInvalid | None = None
-) -> Response[str]:
-    """Export and deletion; a refused deletion's messages sit in its scope's card."""
-    refused_scope = str(refused.shown().get("scope", "")) if refused else ""
+def _deletion_errors(refused: FormInvalid) -> dict[str, str]:
+    """A refused deletion's messages sit in its scope's card: the password, each workspace's
+    choice, the rest at the top."""
+    refused_scope = str(refused.shown().get("scope", ""))
     if refused_scope not in ("account", "workspace"):
         refused_scope = "account"
     errors: dict[str, str] = {}
-    for field, message in (refused.errors if refused else {}).items():
-        # what the page shows: the password, each workspace's choice, the rest at the top
+    for field, message in refused.errors.items():
         where = field if field == "password" or field.startswith("workspace_") else "form"
         key = f"{refused_scope}_{where}"
         errors[key] = f"{errors[key]} {message}" if key in errors else message
+    return errors
+
+
+async def _export_context(current: Current) -> dict[str, object]:
+    """Export and deletion."""
     scope = export.scope_of(current)  # what this person's export holds (workspace or own)
-    ctx = {
+    return {
         "scope": scope,
         "files": export.files_for(scope),
         "sole_owned": await deletion.sole_owned(current.user_id),
@@ -72,22 +75,24 @@ async def _export_page(
         "requests": await deletion.open_requests(current),
         "grace_days": get_settings().deletion_grace_days,
         "link_hours": get_settings().export_link_hours,
-        "errors": errors,
     }
-    return render(request, "privacy/export.html", ctx)
 
 
-@get("/settings/export")
-async def export_page(request: Req, current: Current) -> Response[str]:
-    return await _export_page(request, current)
+EXPORT = FormsPage(
+    "/settings/export", "privacy/export.html", _export_context, errors_of=_deletion_errors
+)
+export_page = EXPORT.page()
 
 
 @post("/settings/export")
 async def export_start(request: Req, current: Current) -> Response[str]:
-    form = await read_form(request, ExportForm, page=partial(_export_page, request, current))
-    await export.request_export(current, form.bom, get_session(request).visitor_id)
-    get_session(request).flash("info", "Your export has started. We'll tell you when it's ready.")
-    return redirect(request, "/settings/export")
+    visitor_id = get_session(request).visitor_id
+
+    async def start(current: Current, form: ExportForm) -> str:
+        await export.request_export(current, form.bom, visitor_id)
+        return "Your export has started. We'll tell you when it's ready."
+
+    return await EXPORT.submit(request, current, ExportForm, start, "info")
 
 
 @get("/settings/export/{export_id:uuid}/progress")
@@ -107,24 +112,20 @@ async def export_download(request: Req, current: Current, export_id: UUID) -> Fi
     )
 
 
-@post("/settings/delete")
-async def delete_request(request: Req, current: Current) -> Response[str]:
-    form = await read_form(request, DeletionForm, page=partial(_export_page, request, current))
+async def _request_deletion(current: Current, form: DeletionForm) -> str:
     await deletion.request_deletion(current, form.scope, form.password, form.workspaces)
     days = get_settings().deletion_grace_days
-    get_session(request).flash(
-        "warning", f"Deletion scheduled in {days} days. You can cancel it until then."
-    )
-    return redirect(request, "/settings/export")
+    return f"Deletion scheduled in {days} days. You can cancel it until then."
 
 
-@post("/settings/delete/cancel")
-async def delete_cancel(request: Req, current: Current) -> Response[str]:
-    page = partial(_export_page, request, current)
-    form = await read_form(request, CancelDeletion, page=page)
-    await deletion.cancel_deletion(current, form.scope)
-    get_session(request).flash("success", "Deletion cancelled. Nothing was deleted.")
-    return redirect(request, "/settings/export")
+delete_request = EXPORT.action("/settings/delete", DeletionForm, _request_deletion, "warning")
+delete_cancel = EXPORT.action(
+    "/settings/delete/cancel",
+    CancelDeletion,
+    lambda c, f: said(
+        deletion.cancel_deletion(c, f.scope), "Deletion cancelled. Nothing was deleted."
+    ),
+)
 
 
 @get("/settings/usage")
@@ -142,8 +143,7 @@ async def erase_page(request: Req, current: Current, contact_id: UUID) -> Respon
 @post("/privacy/contacts/{contact_id:uuid}/erase")
 async def erase_submit(request: Req, current: Current, contact_id: UUID) -> Response[str]:
     await erasure.erase_contact(current, contact_id)
-    get_session(request).flash("success", "The contact's personal data was erased.")
-    return redirect(request, "/contacts")
+    return redirect(request, "/contacts", "The contact's personal data was erased.")
 
 
 @get("/staff/deletion-reports")

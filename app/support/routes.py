@@ -14,7 +14,7 @@ from app.core.access import Level
 from app.core.errors import FormInvalid
 from app.core.forms import read_form, read_query
 from app.core.http_types import Req
-from app.core.web import client_ip, get_session, redirect, render
+from app.core.web import client_ip, redirect, render
 from app.support import services
 from app.support.forms import (
     Honeypot,
@@ -65,10 +65,11 @@ async def support_submit(request: Req) -> Response[str]:
     ticket_id = await services.submit_inquiry(
         inquiry, who.user_id if who else None, client_ip(request.scope)
     )
-    get_session(request).flash(
-        "success", f"Thanks! We received your request #{ticket_id} and mailed you a copy."
+    return redirect(
+        request,
+        "/support?sent=1",
+        f"Thanks! We received your request #{ticket_id} and mailed you a copy.",
     )
-    return redirect(request, "/support?sent=1")
 
 
 @get("/staff/support")
@@ -119,8 +120,9 @@ async def ticket_reply(request: Req, current: Current, ticket_id: int) -> Respon
     page = partial(_ticket_page, request, current, ticket_id)
     form = await read_form(request, ReplyForm, page=page)
     await services.reply_to_ticket(current, ticket_id, form.body, form.close)
-    get_session(request).flash("success", f"Reply sent to the requester of #{ticket_id}.")
-    return redirect(request, f"/staff/support/{ticket_id}")
+    return redirect(
+        request, f"/staff/support/{ticket_id}", f"Reply sent to the requester of #{ticket_id}."
+    )
 
 
 @post("/staff/support/{ticket_id:int}/status")
@@ -128,8 +130,9 @@ async def ticket_status(request: Req, current: Current, ticket_id: int) -> Respo
     page = partial(_ticket_page, request, current, ticket_id)
     form = await read_form(request, TicketStatus, page=page)
     await services.set_ticket_status(current, ticket_id, form.status)
-    get_session(request).flash("success", f"Request #{ticket_id} is now {form.status}.")
-    return redirect(request, f"/staff/support/{ticket_id}")
+    return redirect(
+        request, f"/staff/support/{ticket_id}", f"Request #{ticket_id} is now {form.status}."
+    )
 
 
 ROUTES = [
