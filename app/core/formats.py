@@ -114,7 +114,16 @@ def format_date(value: date | datetime | None, format: str = "medium") -> str:
     if value is None:
         return ""
     day = local(value).date() if isinstance(value, datetime) else value
-    return babel_dates.format_date(day, format, locale=_babel())
+    return _date_text(day, format, _prefs.get().locale)
+
+
+# Formatting through babel costs tens of microseconds a call, and a board or a list formats
+# the same few dates and amounts hundreds of times: the text of a (value, format, locale) never
+# changes, so it is kept (bounded). Numbers are keyed by type and text too: 1, 1.0 and
+# Decimal("1.00") are equal keys to Python but not the same number to show.
+@functools.lru_cache(maxsize=4096)
+def _date_text(day: date, format: str, code: str) -> str:
+    return babel_dates.format_date(day, format, locale=_locale(code))
 
 
 def format_time(value: datetime | None, format: str = "short") -> str:
@@ -143,10 +152,17 @@ def format_number(value: Decimal | float | int | None, digits: int | None = None
     """1234 -> "1,234" (en-GB), "1.234" (de-DE); `digits` fixes the decimals."""
     if value is None:
         return ""
+    return _number_text(type(value), str(value), value, digits, _prefs.get().locale)
+
+
+@functools.lru_cache(maxsize=4096)
+def _number_text(
+    kind: type, text: str, value: Decimal | float | int, digits: int | None, code: str
+) -> str:
     if digits is None:  # every digit it has (a quantity of 1.2345 stays that)
-        return numbers.format_decimal(value, locale=_babel(), decimal_quantization=False)
+        return numbers.format_decimal(value, locale=_locale(code), decimal_quantization=False)
     pattern = "#,##0" + ("." + "0" * digits if digits > 0 else "")
-    return numbers.format_decimal(value, pattern, locale=_babel(), decimal_quantization=True)
+    return numbers.format_decimal(value, pattern, locale=_locale(code), decimal_quantization=True)
 
 
 def format_amount(value: Decimal | float | int) -> str:
@@ -156,12 +172,18 @@ def format_amount(value: Decimal | float | int) -> str:
 
 def format_money(value: Decimal | float | int, currency: str) -> str:
     """1234.5, "EUR" -> "1,234.50 EUR" (English), "1.234,50 €" (de-DE)."""
-    code = _prefs.get().locale
+    return _money_text(type(value), str(value), value, currency, _prefs.get().locale)
+
+
+@functools.lru_cache(maxsize=4096)
+def _money_text(
+    kind: type, text: str, value: Decimal | float | int, currency: str, code: str
+) -> str:
     pattern = _MONEY_PATTERN.get(code)
     try:
-        text = numbers.format_currency(
-            value, currency, pattern, locale=_babel(), currency_digits=pattern is None
+        shown = numbers.format_currency(
+            value, currency, pattern, locale=_locale(code), currency_digits=pattern is None
         )
     except (numbers.UnknownCurrencyError, ValueError):  # pragma: no cover - checked codes
         return f"{format_amount(value)} {currency}"
-    return text.replace("\xa0", " ")
+    return shown.replace("\xa0", " ")
