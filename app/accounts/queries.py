@@ -98,7 +98,8 @@ def _owner_lacks_mfa(user: str) -> str:
     parameter `user`) has none."""
     return (
         "coalesce((select mfa_required_for_owners from tenant_security limit 1), false)"
-        f" and not exists (select 1 from user_mfa where user_id = {user} and enabled_at is not null)"
+        f" and not exists (select 1 from user_mfa where user_id = {user}"
+        " and enabled_at is not null)"
     )
 
 

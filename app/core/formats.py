@@ -152,12 +152,12 @@ def format_number(value: Decimal | float | int | None, digits: int | None = None
     """1234 -> "1,234" (en-GB), "1.234" (de-DE); `digits` fixes the decimals."""
     if value is None:
         return ""
-    return _number_text(type(value), str(value), value, digits, _prefs.get().locale)
+    return _number_text(type(value).__name__, str(value), value, digits, _prefs.get().locale)
 
 
 @functools.lru_cache(maxsize=4096)
 def _number_text(
-    kind: type, text: str, value: Decimal | float | int, digits: int | None, code: str
+    kind: str, text: str, value: Decimal | float | int, digits: int | None, code: str
 ) -> str:
     if digits is None:  # every digit it has (a quantity of 1.2345 stays that)
         return numbers.format_decimal(value, locale=_locale(code), decimal_quantization=False)
@@ -172,12 +172,12 @@ def format_amount(value: Decimal | float | int) -> str:
 
 def format_money(value: Decimal | float | int, currency: str) -> str:
     """1234.5, "EUR" -> "1,234.50 EUR" (English), "1.234,50 €" (de-DE)."""
-    return _money_text(type(value), str(value), value, currency, _prefs.get().locale)
+    return _money_text(type(value).__name__, str(value), value, currency, _prefs.get().locale)
 
 
 @functools.lru_cache(maxsize=4096)
 def _money_text(
-    kind: type, text: str, value: Decimal | float | int, currency: str, code: str
+    kind: str, text: str, value: Decimal | float | int, currency: str, code: str
 ) -> str:
     pattern = _MONEY_PATTERN.get(code)
     try:

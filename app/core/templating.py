@@ -70,7 +70,7 @@ def fragment(name: str, macro: Callable[..., Markup], *values: Hashable) -> Mark
     key = (name, values, formats.current())
     html = _fragments.get(key)
     if html is None:
-        html = Markup(macro(*values))
+        html = macro(*values)  # a macro's output is Markup already (autoescaped)
         if len(_fragments) >= FRAGMENTS_KEPT:
             del _fragments[next(iter(_fragments))]
         _fragments[key] = html
