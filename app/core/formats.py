@@ -129,7 +129,20 @@ def _date_text(day: date, format: str, code: str) -> str:
 def format_time(value: datetime | None, format: str = "short") -> str:
     if value is None:
         return ""
-    return babel_dates.format_time(local(value), format, locale=_babel())
+    prefs = _prefs.get()
+    return _time_text(value, format, prefs.time_zone, prefs.locale)
+
+
+@functools.lru_cache(maxsize=4096)
+def _time_text(value: datetime, format: str, zone_name: str, code: str) -> str:
+    return babel_dates.format_time(_in_zone(value, zone_name), format, locale=_locale(code))
+
+
+def _in_zone(value: datetime, zone_name: str) -> datetime:
+    """`local` for a zone given by name (naive values are UTC)."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(_zone(zone_name))
 
 
 def format_datetime(value: datetime | date | None, format: str = "medium") -> str:
@@ -139,13 +152,21 @@ def format_datetime(value: datetime | date | None, format: str = "medium") -> st
         return ""
     if not isinstance(value, datetime):
         return format_date(value, format if format in ("short", "medium", "long") else "medium")
-    moment = local(value)
+    prefs = _prefs.get()
+    return _datetime_text(value, format, prefs.time_zone, prefs.locale)
+
+
+# Timelines show the same moments on every view: kept like dates (an instant is the same key
+# in any zone it is written in, and gives the same text in the reader's zone).
+@functools.lru_cache(maxsize=4096)
+def _datetime_text(value: datetime, format: str, zone_name: str, code: str) -> str:
+    moment, locale = _in_zone(value, zone_name), _locale(code)
     if format in ("short", "medium", "long", "full"):
-        pattern = _babel().datetime_formats[format if format != "full" else "long"]
-        day = babel_dates.format_date(moment.date(), format, locale=_babel())
-        clock = babel_dates.format_time(moment, "short", locale=_babel())
+        pattern = locale.datetime_formats[format if format != "full" else "long"]
+        day = babel_dates.format_date(moment.date(), format, locale=locale)
+        clock = babel_dates.format_time(moment, "short", locale=locale)
         return str(pattern).replace("{1}", day).replace("{0}", clock).replace("'", "")
-    return babel_dates.format_datetime(moment, format, tzinfo=zone(), locale=_babel())
+    return babel_dates.format_datetime(moment, format, tzinfo=_zone(zone_name), locale=locale)
 
 
 def format_number(value: Decimal | float | int | None, digits: int | None = None) -> str:
