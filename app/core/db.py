@@ -207,16 +207,7 @@ async def start_pool(max_size: int | None = None) -> None:
     from app.settings import get_settings
 
     size = max_size or get_settings().database_pool_size
-    await engine().start_connection_pool(min_size=0, max_size=size, reset=_keep_session)
-
-
-async def _keep_session(conn: asyncpg.Connection) -> None:
-    """What a connection needs on its way back to the pool beyond asyncpg's own rollback of
-    an open transaction: nothing. The app keeps no session state on a connection (the RLS
-    scope is `set_config(…, true)`, gone at commit; no SET, LISTEN, session advisory lock or
-    holdable cursor), so asyncpg's default `RESET ALL; UNLISTEN *; …` would be one more round
-    trip per transaction for nothing."""
-    return None
+    await engine().start_connection_pool(min_size=0, max_size=size)
 
 
 POOL_CLOSE_SECONDS = 5.0
