@@ -73,6 +73,10 @@ def serve(host: str, port: int, ssl_kwargs: dict[str, Any]) -> None:
         # X-Forwarded-For is read by the app itself, from TRUSTED_PROXIES only (app/core/proxy)
         proxy_headers=False,
         log_level="info",
+        # uvloop and httptools (uvicorn[standard]): what "auto" picks too, said explicitly so a
+        # missing one fails the start instead of quietly serving on the slower pure-Python pair
+        loop="uvloop",
+        http="httptools",
         ws="websockets",
         timeout_graceful_shutdown=GRACEFUL_SECONDS,
         **ssl_kwargs,

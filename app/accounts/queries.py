@@ -33,6 +33,8 @@ class SignedInRow(msgspec.Struct, frozen=True):
     is_staff: bool
     time_zone: str = "UTC"
     locale: str = "en-GB"
+    # an owner held by the workspace's owner-MFA rule (owner_lacks_required_mfa, same query)
+    mfa_held: bool = False
 
 
 class LockedMember(msgspec.Struct, frozen=True):
@@ -78,12 +80,14 @@ async def open_workspaces(conn: asyncpg.Connection, user_id: UUID) -> list[Works
 async def signed_in_row(
     conn: asyncpg.Connection, tenant_id: UUID, user_id: UUID
 ) -> SignedInRow | None:
-    """This workspace's membership of the user with the workspace and user, if active."""
+    """This workspace's membership of the user with the workspace and user, if active, and
+    whether the owner-MFA rule holds them (asked on every request: one round trip)."""
     return await fetch_one_as(
         conn,
         SignedInRow,
         "select m.role, t.name as tenant_name, u.name, u.email, u.email_verified_at,"
-        " u.is_staff, u.time_zone, u.locale"
+        " u.is_staff, u.time_zone, u.locale,"
+        f" m.role = 'owner' and {_owner_lacks_mfa('$2')} as mfa_held"
         " from memberships m join tenants t on t.id = m.tenant_id"
         " join users u on u.id = m.user_id"
         " where m.tenant_id = $1 and m.user_id = $2 and t.status = 'active'",
@@ -92,16 +96,19 @@ async def signed_in_row(
     )
 
 
+def _owner_lacks_mfa(user: str) -> str:
+    """SQL, in a tenant transaction: the workspace requires MFA for owners and the user (the
+    parameter `user`) has none."""
+    return (
+        "coalesce((select mfa_required_for_owners from tenant_security limit 1), false)"
+        f" and not exists (select 1 from user_mfa where user_id = {user}"
+        " and enabled_at is not null)"
+    )
+
+
 async def owner_lacks_required_mfa(conn: asyncpg.Connection, user_id: UUID) -> bool:
     """In a tenant transaction: the workspace requires MFA for owners and the user has none."""
-    return await fetch_value(
-        conn,
-        bool,
-        "select coalesce((select mfa_required_for_owners from tenant_security limit 1), false)"
-        " and not exists (select 1 from user_mfa where user_id = $1"
-        " and enabled_at is not null)",
-        user_id,
-    )
+    return await fetch_value(conn, bool, f"select {_owner_lacks_mfa('$1')}", user_id)
 
 
 async def team_members(conn: asyncpg.Connection, tenant_id: UUID) -> list[Member]:

@@ -114,13 +114,35 @@ def format_date(value: date | datetime | None, format: str = "medium") -> str:
     if value is None:
         return ""
     day = local(value).date() if isinstance(value, datetime) else value
-    return babel_dates.format_date(day, format, locale=_babel())
+    return _date_text(day, format, _prefs.get().locale)
+
+
+# Formatting through babel costs tens of microseconds a call, and a board or a list formats
+# the same few dates and amounts hundreds of times: the text of a (value, format, locale) never
+# changes, so it is kept (bounded). Numbers are keyed by type and text too: 1, 1.0 and
+# Decimal("1.00") are equal keys to Python but not the same number to show.
+@functools.lru_cache(maxsize=4096)
+def _date_text(day: date, format: str, code: str) -> str:
+    return babel_dates.format_date(day, format, locale=_locale(code))
 
 
 def format_time(value: datetime | None, format: str = "short") -> str:
     if value is None:
         return ""
-    return babel_dates.format_time(local(value), format, locale=_babel())
+    prefs = _prefs.get()
+    return _time_text(value, format, prefs.time_zone, prefs.locale)
+
+
+@functools.lru_cache(maxsize=4096)
+def _time_text(value: datetime, format: str, zone_name: str, code: str) -> str:
+    return babel_dates.format_time(_in_zone(value, zone_name), format, locale=_locale(code))
+
+
+def _in_zone(value: datetime, zone_name: str) -> datetime:
+    """`local` for a zone given by name (naive values are UTC)."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(_zone(zone_name))
 
 
 def format_datetime(value: datetime | date | None, format: str = "medium") -> str:
@@ -130,23 +152,38 @@ def format_datetime(value: datetime | date | None, format: str = "medium") -> st
         return ""
     if not isinstance(value, datetime):
         return format_date(value, format if format in ("short", "medium", "long") else "medium")
-    moment = local(value)
+    prefs = _prefs.get()
+    return _datetime_text(value, format, prefs.time_zone, prefs.locale)
+
+
+# Timelines show the same moments on every view: kept like dates (an instant is the same key
+# in any zone it is written in, and gives the same text in the reader's zone).
+@functools.lru_cache(maxsize=4096)
+def _datetime_text(value: datetime, format: str, zone_name: str, code: str) -> str:
+    moment, locale = _in_zone(value, zone_name), _locale(code)
     if format in ("short", "medium", "long", "full"):
-        pattern = _babel().datetime_formats[format if format != "full" else "long"]
-        day = babel_dates.format_date(moment.date(), format, locale=_babel())
-        clock = babel_dates.format_time(moment, "short", locale=_babel())
+        pattern = locale.datetime_formats[format if format != "full" else "long"]
+        day = babel_dates.format_date(moment.date(), format, locale=locale)
+        clock = babel_dates.format_time(moment, "short", locale=locale)
         return str(pattern).replace("{1}", day).replace("{0}", clock).replace("'", "")
-    return babel_dates.format_datetime(moment, format, tzinfo=zone(), locale=_babel())
+    return babel_dates.format_datetime(moment, format, tzinfo=_zone(zone_name), locale=locale)
 
 
 def format_number(value: Decimal | float | int | None, digits: int | None = None) -> str:
     """1234 -> "1,234" (en-GB), "1.234" (de-DE); `digits` fixes the decimals."""
     if value is None:
         return ""
+    return _number_text(type(value).__name__, str(value), value, digits, _prefs.get().locale)
+
+
+@functools.lru_cache(maxsize=4096)
+def _number_text(
+    kind: str, text: str, value: Decimal | float | int, digits: int | None, code: str
+) -> str:
     if digits is None:  # every digit it has (a quantity of 1.2345 stays that)
-        return numbers.format_decimal(value, locale=_babel(), decimal_quantization=False)
+        return numbers.format_decimal(value, locale=_locale(code), decimal_quantization=False)
     pattern = "#,##0" + ("." + "0" * digits if digits > 0 else "")
-    return numbers.format_decimal(value, pattern, locale=_babel(), decimal_quantization=True)
+    return numbers.format_decimal(value, pattern, locale=_locale(code), decimal_quantization=True)
 
 
 def format_amount(value: Decimal | float | int) -> str:
@@ -156,12 +193,18 @@ def format_amount(value: Decimal | float | int) -> str:
 
 def format_money(value: Decimal | float | int, currency: str) -> str:
     """1234.5, "EUR" -> "1,234.50 EUR" (English), "1.234,50 €" (de-DE)."""
-    code = _prefs.get().locale
+    return _money_text(type(value).__name__, str(value), value, currency, _prefs.get().locale)
+
+
+@functools.lru_cache(maxsize=4096)
+def _money_text(
+    kind: str, text: str, value: Decimal | float | int, currency: str, code: str
+) -> str:
     pattern = _MONEY_PATTERN.get(code)
     try:
-        text = numbers.format_currency(
-            value, currency, pattern, locale=_babel(), currency_digits=pattern is None
+        shown = numbers.format_currency(
+            value, currency, pattern, locale=_locale(code), currency_digits=pattern is None
         )
     except (numbers.UnknownCurrencyError, ValueError):  # pragma: no cover - checked codes
         return f"{format_amount(value)} {currency}"
-    return text.replace("\xa0", " ")
+    return shown.replace("\xa0", " ")

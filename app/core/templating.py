@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Hashable, Mapping
 from pathlib import Path
 from typing import Protocol, TypeVar
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from jinja2_fragments import render_block
+from markupsafe import Markup
 
 from app.core import clock, formats
 from app.core.domain import DOMAIN_NAMES, NavEntry, Slot
@@ -55,6 +56,28 @@ def render_html(template: str, context: Mapping[str, object], block: str | None 
         return env.get_template(template).render(context)
     return render_block(env, template, block, context)
 
+
+# name -> (values, reader's prefs) -> rendered text; oldest dropped first past FRAGMENTS_KEPT
+_fragments: dict[tuple[str, tuple[Hashable, ...], formats.Prefs], Markup] = {}
+FRAGMENTS_KEPT = 2000
+
+
+def fragment(name: str, macro: Callable[..., Markup], *values: Hashable) -> Markup:
+    """`macro(*values)`, kept in process memory per (name, values, the reader's locale and time
+    zone): for markup a page repeats many times over the same data (a board's cards). The
+    values must be immutable (frozen structs, ids, numbers) and the macro must read nothing
+    else but the format filters, so the kept text is exactly what rendering would give."""
+    key = (name, values, formats.current())
+    html = _fragments.get(key)
+    if html is None:
+        html = macro(*values)  # a macro's output is Markup already (autoescaped)
+        if len(_fragments) >= FRAGMENTS_KEPT:
+            del _fragments[next(iter(_fragments))]
+        _fragments[key] = html
+    return html
+
+
+env.globals["fragment"] = fragment
 
 # area -> the domains' templates for it (app.core.domain.Slot), filled by app.domains.load():
 # shared layouts loop over an area and never name a domain's partial.

@@ -118,8 +118,11 @@ async def list_pipelines(current: Current) -> list[PipelineInfo]:
 async def load_board(current: Current, pipeline_id: UUID | None = None) -> Board:
     """A pipeline's board (the default one when no id is given)."""
     async with tenant_transaction(current.tenant_id, current.user_id) as conn:
-        default_id = await ensure_default_in(conn, current.tenant_id)
-        pipelines = await _pipelines()
+        pipelines = await _pipelines()  # the default among them (made first if missing)
+        default_id = next((p.id for p in pipelines if p.is_default), None)
+        if default_id is None:
+            default_id = await ensure_default_in(conn, current.tenant_id)
+            pipelines = await _pipelines()
         wanted = pipeline_id or default_id
         pipeline = next((p for p in pipelines if p.id == wanted), None)
         if pipeline is None:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import AbstractAsyncContextManager
 from uuid import UUID
 
+import asyncpg
 import msgspec
 
 from app.accounts.schemas import Current
@@ -33,6 +35,12 @@ async def list_deals(
     query = " ".join(query.split())[:200]
     async with tenant_transaction(current.tenant_id, current.user_id) as conn:
         return await deal_page(conn, query, sort, cursor, limit)
+
+
+def one_transaction(current: Current) -> AbstractAsyncContextManager[asyncpg.Connection]:
+    """One tenant transaction for a page that reads several parts (each part's own
+    `tenant_transaction` joins it): one unit of work instead of one per part."""
+    return tenant_transaction(current.tenant_id, current.user_id)
 
 
 async def get_deal(current: Current, deal_id: UUID) -> DealDetail:

@@ -43,17 +43,21 @@ async def _form_page(
     values: Mapping[str, object] | None = None,
 ) -> Response[str]:
     """The deal form: new, filled from the deal, or refused (messages + input kept)."""
-    if refused is not None and deal_id is not None:
-        await reading.get_deal(current, deal_id)  # another workspace's (or a deleted) deal: 404
     shown = refused.shown() if refused else values or {}
+    async with reading.one_transaction(current):
+        if refused is not None and deal_id is not None:
+            await reading.get_deal(current, deal_id)  # another workspace's (or a deleted): 404
+        choices = {
+            "pipelines": await pipelines.list_pipelines(current),
+            "stages": await pipelines.all_stages(current),
+            "options": await reading.form_options(current, shown),
+        }
     ctx = {
         "values": {**BLANK_FORM, **shown},
         "errors": refused.errors if refused else {},
         "deal_id": deal_id,
         "currencies": [(code, f"{code} · {name}") for code, name in currencies().items()],
-        "pipelines": await pipelines.list_pipelines(current),
-        "stages": await pipelines.all_stages(current),
-        "options": await reading.form_options(current, shown),
+        **choices,
     }
     return render(request, "deals/form.html", ctx, block="form")
 

@@ -7,6 +7,7 @@ privacy middleware once analytics consent is granted and deleted as soon as it i
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from uuid import UUID
 
 import msgspec
@@ -59,13 +60,21 @@ async def _latest_from_ledger(user_id: str | None, visitor_id: str | None) -> bo
     return None if row is None else bool(row["granted"])
 
 
-async def analytics_consent(user_id: str | None, visitor_id: str) -> bool | None:
+def cache_keys(user_id: str | None, visitor_id: str) -> list[str]:
+    """The Redis keys `analytics_consent` reads (a caller may fetch them with others)."""
+    return [_visitor_key(visitor_id)] + ([_user_key(user_id)] if user_id else [])
+
+
+async def analytics_consent(
+    user_id: str | None, visitor_id: str, cached: Sequence[bytes | None] | None = None
+) -> bool | None:
     """The current analytics choice: the user's if signed in, else this browser's; None = none.
 
-    Read from a Redis cache in front of the ledger (one round trip per request).
+    Read from a Redis cache in front of the ledger (one round trip per request; none when the
+    caller fetched `cache_keys` already and passes their values as `cached`).
     """
-    keys = [_visitor_key(visitor_id)] + ([_user_key(user_id)] if user_id else [])
-    cached: list[bytes | None] = await redis().mget(keys)
+    if cached is None:
+        cached = await redis().mget(cache_keys(user_id, visitor_id))
     if user_id:
         raw = cached[1]
         if raw is None:

@@ -16,6 +16,7 @@ from typing import TypedDict
 from litestar.datastructures import Cookie
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.core.redis import redis
 from app.core.sessions import Session
 from app.core.useragent import classify
 from app.core.web import SESSION_SCOPE_KEY, client_ip, scope_cookie, scope_header
@@ -124,6 +125,25 @@ def _events(
     return events
 
 
+async def _read_state(state: PrivacyState, session: Session) -> None:
+    """The consent and the policy banner of this request, from one Redis round trip (the
+    consent cache and the latest policy together; more only when a cache is cold or a newer
+    policy waits to be acknowledged)."""
+    if session.is_new and not session.user_id:  # a new browser hasn't chosen
+        return
+    keys = consent.cache_keys(session.user_id, session.visitor_id)
+    if session.user_id:
+        keys.append(policy.LATEST_KEY)
+    cached: list[bytes | None] = await redis().mget(keys)
+    if session.user_id:
+        state.consent = await consent.analytics_consent(
+            session.user_id, session.visitor_id, cached[:-1]
+        )
+        state.policy_notice = await policy.pending_notice(session.user_id, cached[-1])
+    else:
+        state.consent = await consent.analytics_consent(None, session.visitor_id, cached)
+
+
 def privacy_middleware(app: ASGIApp) -> ASGIApp:
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         session = scope.get(SESSION_SCOPE_KEY)
@@ -136,10 +156,7 @@ def privacy_middleware(app: ASGIApp) -> ASGIApp:
             return
         state = PrivacyState()
         try:
-            if not (session.is_new and not session.user_id):  # a new browser hasn't chosen
-                state.consent = await consent.analytics_consent(session.user_id, session.visitor_id)
-            if session.user_id:
-                state.policy_notice = await policy.pending_notice(session.user_id)
+            await _read_state(state, session)
         except Exception:  # privacy extras must never take a page down; consent stays "none"
             log.exception("privacy state unavailable")
         cookie_id = scope_cookie(scope, ANALYTICS_COOKIE)

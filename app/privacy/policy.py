@@ -217,9 +217,10 @@ async def send_policy_notices(ctx: dict[str, object] | None, version: int) -> in
 _latest_encoder = msgspec.json.Encoder()
 
 
-async def latest_notice() -> dict[str, Any] | None:
-    """The newest version after the first (cached briefly): what users must acknowledge."""
-    raw = await redis().get(LATEST_KEY)
+async def latest_notice(cached: bytes | None = None) -> dict[str, Any] | None:
+    """The newest version after the first (cached briefly): what users must acknowledge.
+    `cached`: LATEST_KEY's value when the caller fetched it already."""
+    raw = cached if cached is not None else await redis().get(LATEST_KEY)
     if raw is None:
         rows = await versions()
         latest = rows[0] if rows and rows[0]["version"] > 1 else None
@@ -238,9 +239,10 @@ async def latest_notice() -> dict[str, Any] | None:
     return decoded or None
 
 
-async def pending_notice(user_id: str) -> dict[str, object] | None:
-    """The version this user has not acknowledged yet (shown as a banner), or None."""
-    latest = await latest_notice()
+async def pending_notice(user_id: str, cached: bytes | None = None) -> dict[str, object] | None:
+    """The version this user has not acknowledged yet (shown as a banner), or None.
+    `cached`: LATEST_KEY's value when the caller fetched it already."""
+    latest = await latest_notice(cached)
     if latest is None:
         return None
     key = f"privacy:policy:ack:{latest['version']}:{user_id}"

@@ -20,7 +20,7 @@ from tests.perf.load import HELLO_TEXT, HelloProcess, Load, assert_clean, run_wr
 from tests.perf.report import Figure, check, record
 from tests.realtime.servers import WebProcess, session_cookie
 
-CARD = 'class="deal-card card"'
+CARD = 'class="deal-card card'  # stale cards add a class: counted too
 P2_CONNECTIONS = 16
 USERS = int(os.environ.get("BENCH_P7_USERS", "20"))
 CONTACTS = int(os.environ.get("BENCH_P7_CONTACTS", "100000"))
