@@ -369,21 +369,22 @@ async def test_settings_page_creates_shows_once_lists_and_revokes(
         is_problem(await api.get("/api/v1/contacts"), 401)
 
 
+async def _draft(api: Any, company: str, description: str, price: str) -> dict[str, Any]:
+    """A new company and a draft invoice for it with one line, through the API."""
+    made = (await api.post("/api/v1/companies", json={"name": company})).json()
+    line = {"description": description, "unit_price": price}
+    body = {"company_id": made["id"], "due_date": "2030-02-01", "lines": [line]}
+    invoice = await api.post("/api/v1/invoices", json=body)
+    assert invoice.status_code == 201, invoice.text
+    return {**invoice.json(), "company": made}
+
+
 async def test_invoice_drafts_edit_and_change_status(
     app: Any, tenant_a: Account, tenant_b: Account
 ) -> None:
     async with api_client(app, await token_for(tenant_b)) as api_b:
-        b_company = (await api_b.post("/api/v1/companies", json={"name": "Initech"})).json()
-        b_invoice = await api_b.post(
-            "/api/v1/invoices",
-            json={
-                "company_id": b_company["id"],
-                "due_date": "2030-02-01",
-                "lines": [{"description": "B work", "unit_price": "10"}],
-            },
-        )
-        assert b_invoice.status_code == 201, b_invoice.text
-        b_id = b_invoice.json()["id"]
+        b_invoice = await _draft(api_b, "Initech", "B work", "10")
+        b_company, b_id = b_invoice["company"], b_invoice["id"]
     async with api_client(app, await token_for(tenant_a)) as api:
         company = (await api.post("/api/v1/companies", json={"name": "Globex"})).json()
         made = await api.post(
@@ -462,3 +463,55 @@ async def test_invoice_drafts_edit_and_change_status(
     async with api_client(app, await token_for(tenant_b)) as api_b:  # B's draft is untouched
         untouched = (await api_b.get(f"/api/v1/invoices/{b_id}")).json()
         assert untouched["status"] == "draft" and untouched["version"] == 1
+
+
+async def test_hostile_invoice_edits_and_status_changes_are_problems_not_errors(
+    app: Any, tenant_a: Account
+) -> None:
+    """Malformed bodies against a real draft (the contract test's ids are made up, so it
+    never reaches one): each a 4xx problem, and the draft unchanged."""
+    async with api_client(app, await token_for(tenant_a)) as api:
+        base = f"/api/v1/invoices/{(await _draft(api, 'Hooli', 'Work', '100'))['id']}"
+        line = {"description": "x", "unit_price": "1"}
+        edits: list[Any] = [
+            {"version": 1, "lines": [{**line, "unit_price": "1e400"}]},
+            {"version": 1, "lines": [{**line, "unit_price": "NaN"}]},
+            {"version": 1, "lines": [{**line, "quantity": "-1"}]},
+            {"version": 1, "lines": [{**line, "tax_rate": "101"}]},
+            {"version": 1, "lines": [{**line, "colour": "red"}]},
+            {"version": 1, "lines": [line] * 101},
+            {"version": 1, "lines": [{**line, "unit_price": "99999999", "quantity": "999999"}]},
+            {"version": 1, "lines": None},
+            {"version": 1, "company_id": None},
+            {"version": 1, "deal_id": "not-a-uuid"},
+            {"version": 1, "deal_id": str(uuid.uuid4())},
+            {"version": 1, "currency": "XXX"},
+            {"version": 1, "notes": "\x00"},
+            {"version": 1, "issue_date": "2026-13-45"},
+            {"version": 0},
+            {"version": 2**40},
+            {"version": True},
+            {"version": 1, "status": "paid"},
+            [],
+        ]
+        for body in edits:
+            refused = await api.patch(base, json=body)
+            assert 400 <= refused.status_code < 500, (body, refused.text[:300])
+            is_problem(refused, refused.status_code)
+        odd = await api.patch(base, json={"notes": "x"}, headers={"If-Match": '"abc"'})
+        is_problem(odd, 422)
+        for change in (
+            {"status": "draft", "version": 1},
+            {"status": "overdue", "version": 1},
+            {"status": "", "version": 1},
+            {"status": "x" * 10_000, "version": 1},
+            {"status": None, "version": 1},
+            {"status": "sent", "version": -1},
+            {"status": "sent"},
+            {},
+        ):
+            refused = await api.post(f"{base}/status", json=change)
+            assert 400 <= refused.status_code < 500, (change, refused.text[:300])
+            is_problem(refused, refused.status_code)
+        after = (await api.get(base)).json()
+    assert after["version"] == 1 and after["status"] == "draft" and after["total"] == "100.00"

@@ -403,17 +403,15 @@ async def test_member_joined_deal_moved_and_invoice_paid_are_delivered(
 
 
 async def test_an_invoice_paid_through_the_api_is_delivered_as_invoice_paid(
-    app: Any,
-    client_a: BrowserClient,
-    client_b: BrowserClient,
-    tenant_a: Account,
-    tenant_b: Account,
-    receiver: Receiver,
+    app: Any, client_a: BrowserClient, tenant_a: Account, tenant_b: Account, receiver: Receiver
 ) -> None:
+    from app.webhooks.forms import WebhookForm
+    from app.webhooks.services import create_hook
     from tests.api.helpers import api_client, token_for
 
     await subscribe(client_a, receiver.url, ["invoice.paid"])
-    await subscribe(client_b, receiver.url, ["invoice.paid"])
+    b_hook = parse(WebhookForm, {"url": receiver.url, "events": ["invoice.paid"]})
+    await create_hook(await current_of(tenant_b), b_hook)  # B listens for the same event
     seeded = await seed_crm(tenant_a.tenant_id, tenant_a.user_id, "api-paid")
     status = f"/api/v1/invoices/{seeded['invoice']}/status"
     async with api_client(app, await token_for(tenant_a)) as api:
