@@ -1,4 +1,8 @@
-"""/api/v1/invoices: read and create drafts, through the invoices domain's services."""
+"""/api/v1/invoices: read, create and edit drafts, and the status changes of the invoice page,
+through the invoices domain's own services (timeline, webhooks such as `invoice.paid`).
+
+There is no delete: the invoice pages have none either (an invoice number, once given, is
+never taken back; a wrong invoice is voided)."""
 
 from __future__ import annotations
 
@@ -10,17 +14,42 @@ from litestar import post
 
 from app.accounts.schemas import Current
 from app.api.auth import needs
-from app.api.listing import Listing, form_source
-from app.api.resource import Resource
-from app.api.schemas import InvoiceIn, InvoiceLineOut, InvoiceList, InvoiceOut
+from app.api.listing import Listing, form_source, version_of
+from app.api.resource import Resource, Values
+from app.api.schemas import (
+    InvoiceIn,
+    InvoiceLineOut,
+    InvoiceList,
+    InvoiceOut,
+    InvoicePatch,
+    InvoiceStatusIn,
+)
 from app.core.forms import parse
+from app.core.http_types import Req
 from app.invoices import reading, services
-from app.invoices.schemas import InvoiceForm, invoice_number
+from app.invoices.schemas import (
+    INVOICE_FIELDS,
+    InvoiceEdit,
+    InvoiceForm,
+    StatusChange,
+    invoice_number,
+)
 
 
 def _out(row: dict[str, Any], lines: list[InvoiceLineOut] | None = None) -> InvoiceOut:
     values = {**row, "number": invoice_number(int(row["number"])), "lines": lines or []}
     return msgspec.convert(values, InvoiceOut)
+
+
+def _as_form(current: Current, values: Values) -> Values:
+    """The invoice's values as the invoice form posts them: each line's fields as
+    `line-<n>-<field>` (lines sent as JSON objects or read back as Structs alike)."""
+    found = {k: v for k, v in values.items() if k != "lines"}
+    for index, line in enumerate(values.get("lines") or []):
+        fields = msgspec.structs.asdict(line) if isinstance(line, msgspec.Struct) else line
+        for field, value in fields.items():
+            found[f"line-{index}-{field}"] = value
+    return found
 
 
 class InvoiceResource(Resource):
@@ -38,14 +67,21 @@ class InvoiceResource(Resource):
 @post("/invoices", opt=needs("invoices", "write"))
 async def create_invoice(current: Current, data: InvoiceIn) -> InvoiceOut:
     """A draft invoice for a company of the workspace, with its line items."""
-    values: dict[str, object] = {
-        k: v for k, v in msgspec.structs.asdict(data).items() if k != "lines"
-    }
-    for index, line in enumerate(data.lines):
-        for field, value in msgspec.structs.asdict(line).items():
-            values[f"line-{index}-{field}"] = value
-    form = parse(InvoiceForm, form_source(values))
+    form = parse(InvoiceForm, form_source(_as_form(current, msgspec.structs.asdict(data))))
     return await INVOICES.read(current, await services.create_invoice(current, form))
+
+
+@post("/invoices/{invoice_id:uuid}/status", opt=needs("invoices", "write"), status_code=200)
+async def change_invoice_status(
+    request: Req, current: Current, invoice_id: UUID, data: InvoiceStatusIn
+) -> InvoiceOut:
+    """Mark the invoice as sent, paid, overdue or void, as the invoice page's buttons do (the
+    same transitions; paid emits the `invoice.paid` webhook). The version read (If-Match or
+    `version`) must still be current, else 409."""
+    values = {"status": data.status, "version": version_of(request, data.version)}
+    form = parse(StatusChange, form_source(values))  # the page's own status input
+    await services.change_status(current, invoice_id, form.status, form.version)
+    return await INVOICES.read(current, invoice_id)
 
 
 INVOICES_COLUMNS = (
@@ -59,9 +95,14 @@ INVOICES = InvoiceResource(
     listing=Listing("invoices r", INVOICES_COLUMNS, "r.notes", "r.created_by"),
     out=InvoiceOut,
     page=InvoiceList,
+    body=InvoicePatch,
+    fields=(*INVOICE_FIELDS, "lines"),
+    edit_form=InvoiceEdit,
+    update=services.update_invoice,
     shown=_out,
+    local=_as_form,
     about="Invoices without their lines (q: notes; owner: who created it; updated_since).",
-    extra=(create_invoice,),
+    extra=(create_invoice, change_invoice_status),
 )
 
 ROUTES = INVOICES.routes()

@@ -240,6 +240,24 @@ class InvoiceIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     lines: list[InvoiceLineIn] = []
 
 
+# a draft's edit: the invoice's own fields and, when sent, all of its lines (they replace the
+# lines it had); fields left out keep their value
+InvoicePatch = changes(
+    "InvoicePatch",
+    InvoiceOut,
+    ("company_id", "deal_id", "currency", "issue_date", "due_date", "notes"),
+    ("lines", list[InvoiceLineIn]),
+)
+
+
+class InvoiceStatusIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """A status change the invoice page offers (draft → sent or void; sent → paid, overdue or
+    void; overdue → paid or void), from the version read (or send If-Match)."""
+
+    status: str
+    version: int | UnsetType = UNSET
+
+
 class InvoiceList(msgspec.Struct, frozen=True):
     data: list[InvoiceOut]
     next_cursor: str | None

@@ -367,3 +367,151 @@ async def test_settings_page_creates_shows_once_lists_and_revokes(
         revoked = await client_a.post_form(f"/settings/api-tokens/{token_id}/revoke", htmx=True)
         assert revoked.status_code == 200 and "Revoked" in revoked.text
         is_problem(await api.get("/api/v1/contacts"), 401)
+
+
+async def _draft(api: Any, company: str, description: str, price: str) -> dict[str, Any]:
+    """A new company and a draft invoice for it with one line, through the API."""
+    made = (await api.post("/api/v1/companies", json={"name": company})).json()
+    line = {"description": description, "unit_price": price}
+    body = {"company_id": made["id"], "due_date": "2030-02-01", "lines": [line]}
+    invoice = await api.post("/api/v1/invoices", json=body)
+    assert invoice.status_code == 201, invoice.text
+    return {**invoice.json(), "company": made}
+
+
+async def test_invoice_drafts_edit_and_change_status(
+    app: Any, tenant_a: Account, tenant_b: Account
+) -> None:
+    async with api_client(app, await token_for(tenant_b)) as api_b:
+        b_invoice = await _draft(api_b, "Initech", "B work", "10")
+        b_company, b_id = b_invoice["company"], b_invoice["id"]
+    async with api_client(app, await token_for(tenant_a)) as api:
+        company = (await api.post("/api/v1/companies", json={"name": "Globex"})).json()
+        made = await api.post(
+            "/api/v1/invoices",
+            json={
+                "company_id": company["id"],
+                "due_date": "2030-02-01",
+                "notes": "Net 30",
+                "lines": [{"description": "Work", "unit_price": "100", "quantity": "2"}],
+            },
+        )
+        invoice = made.json()
+        iid, base = invoice["id"], f"/api/v1/invoices/{invoice['id']}"
+        # partial: the notes change, the lines and dates stay
+        noted = await api.patch(base, json={"notes": "Net 14"}, headers={"If-Match": '"1"'})
+        assert noted.status_code == 200, noted.text
+        assert noted.json()["notes"] == "Net 14" and noted.json()["version"] == 2
+        assert noted.json()["lines"] == invoice["lines"] and noted.json()["total"] == "200.00"
+        assert noted.json()["due_date"] == "2030-02-01"
+        # lines sent replace the lines it had (the totals follow)
+        relined = await api.patch(
+            base,
+            json={
+                "version": 2,
+                "lines": [
+                    {"description": "Design", "unit_price": "50", "tax_rate": "20"},
+                    {"description": "Build", "unit_price": "100", "quantity": "3"},
+                ],
+            },
+        )
+        assert relined.status_code == 200, relined.text
+        assert [ln["description"] for ln in relined.json()["lines"]] == ["Design", "Build"]
+        assert relined.json()["total"] == "360.00" and relined.json()["notes"] == "Net 14"
+        stale = await api.patch(base, json={"notes": "Old", "version": 2})
+        assert is_problem(stale, 409)["version"] == 3
+        bad = await api.patch(base, json={"due_date": "2000-01-01", "version": 3})
+        assert is_problem(bad, 422)["errors"][0]["name"] == "due_date"
+        no_lines = await api.patch(base, json={"lines": [], "version": 3})
+        assert is_problem(no_lines, 422)["errors"][0]["name"] == "lines"
+        foreign = await api.patch(base, json={"company_id": b_company["id"], "version": 3})
+        assert is_problem(foreign, 422)["errors"][0]["name"] == "company_id"
+        # status changes: the page's transitions, at the version read
+        status = f"{base}/status"
+        stale_status = await api.post(status, json={"status": "sent", "version": 2})
+        assert is_problem(stale_status, 409)["version"] == 3
+        wrong = await api.post(status, json={"status": "paid", "version": 3})  # a draft
+        assert is_problem(wrong, 422)["errors"][0]["name"] == "status"
+        unknown = await api.post(status, json={"status": "lost", "version": 3})
+        assert is_problem(unknown, 422)["errors"][0]["name"] == "status"
+        sent = await api.post(status, json={"status": "sent"}, headers={"If-Match": '"3"'})
+        assert sent.status_code == 200, sent.text
+        assert sent.json()["status"] == "sent" and sent.json()["version"] == 4
+        # a sent invoice is a legal document: no more edits (void and reissue)
+        locked = await api.patch(base, json={"notes": "Later", "version": 4})
+        assert is_problem(locked, 422)["detail"].startswith("Only drafts can be edited.")
+        paid = await api.post(status, json={"status": "paid", "version": 4})
+        assert paid.status_code == 200 and paid.json()["status"] == "paid"
+        # there is no delete, in the API as in the pages
+        assert (await api.delete(base, params={"version": 5})).status_code == 405
+        # the other workspace's invoice is not there, whatever the method
+        is_problem(await api.patch(f"/api/v1/invoices/{b_id}", json={"version": 1}), 404)
+        b_status = {"status": "void", "version": 1}
+        is_problem(await api.post(f"/api/v1/invoices/{b_id}/status", json=b_status), 404)
+    async with tenant_transaction(tenant_a.tenant_id) as conn:  # the UI's timeline entries
+        timeline = await conn.fetch(
+            "select action, summary from activities where subject_id = $1 order by created_at",
+            uuid.UUID(iid),
+        )
+        audited = await conn.fetchval(
+            "select count(*) from audit_log where action = 'api.write' and details->>'path' = $1",
+            base,
+        )
+    assert [r["action"] for r in timeline] == ["created", "updated", "updated", "status", "status"]
+    assert timeline[-1]["summary"].endswith("as paid")
+    assert audited == 2  # the two edits that went through (the status posts have their path)
+    async with api_client(app, await token_for(tenant_b)) as api_b:  # B's draft is untouched
+        untouched = (await api_b.get(f"/api/v1/invoices/{b_id}")).json()
+        assert untouched["status"] == "draft" and untouched["version"] == 1
+
+
+async def test_hostile_invoice_edits_and_status_changes_are_problems_not_errors(
+    app: Any, tenant_a: Account
+) -> None:
+    """Malformed bodies against a real draft (the contract test's ids are made up, so it
+    never reaches one): each a 4xx problem, and the draft unchanged."""
+    async with api_client(app, await token_for(tenant_a)) as api:
+        base = f"/api/v1/invoices/{(await _draft(api, 'Hooli', 'Work', '100'))['id']}"
+        line = {"description": "x", "unit_price": "1"}
+        edits: list[Any] = [
+            {"version": 1, "lines": [{**line, "unit_price": "1e400"}]},
+            {"version": 1, "lines": [{**line, "unit_price": "NaN"}]},
+            {"version": 1, "lines": [{**line, "quantity": "-1"}]},
+            {"version": 1, "lines": [{**line, "tax_rate": "101"}]},
+            {"version": 1, "lines": [{**line, "colour": "red"}]},
+            {"version": 1, "lines": [line] * 101},
+            {"version": 1, "lines": [{**line, "unit_price": "99999999", "quantity": "999999"}]},
+            {"version": 1, "lines": None},
+            {"version": 1, "company_id": None},
+            {"version": 1, "deal_id": "not-a-uuid"},
+            {"version": 1, "deal_id": str(uuid.uuid4())},
+            {"version": 1, "currency": "XXX"},
+            {"version": 1, "notes": "\x00"},
+            {"version": 1, "issue_date": "2026-13-45"},
+            {"version": 0},
+            {"version": 2**40},
+            {"version": True},
+            {"version": 1, "status": "paid"},
+            [],
+        ]
+        for body in edits:
+            refused = await api.patch(base, json=body)
+            assert 400 <= refused.status_code < 500, (body, refused.text[:300])
+            is_problem(refused, refused.status_code)
+        odd = await api.patch(base, json={"notes": "x"}, headers={"If-Match": '"abc"'})
+        is_problem(odd, 422)
+        for change in (
+            {"status": "draft", "version": 1},
+            {"status": "overdue", "version": 1},
+            {"status": "", "version": 1},
+            {"status": "x" * 10_000, "version": 1},
+            {"status": None, "version": 1},
+            {"status": "sent", "version": -1},
+            {"status": "sent"},
+            {},
+        ):
+            refused = await api.post(f"{base}/status", json=change)
+            assert 400 <= refused.status_code < 500, (change, refused.text[:300])
+            is_problem(refused, refused.status_code)
+        after = (await api.get(base)).json()
+    assert after["version"] == 1 and after["status"] == "draft" and after["total"] == "100.00"

@@ -402,6 +402,33 @@ async def test_member_joined_deal_moved_and_invoice_paid_are_delivered(
     assert "notes" not in paid["data"]  # only the fields the event's shape names
 
 
+async def test_an_invoice_paid_through_the_api_is_delivered_as_invoice_paid(
+    app: Any, client_a: BrowserClient, tenant_a: Account, tenant_b: Account, receiver: Receiver
+) -> None:
+    from app.webhooks.forms import WebhookForm
+    from app.webhooks.services import create_hook
+    from tests.api.helpers import api_client, token_for
+
+    await subscribe(client_a, receiver.url, ["invoice.paid"])
+    b_hook = parse(WebhookForm, {"url": receiver.url, "events": ["invoice.paid"]})
+    await create_hook(await current_of(tenant_b), b_hook)  # B listens for the same event
+    seeded = await seed_crm(tenant_a.tenant_id, tenant_a.user_id, "api-paid")
+    status = f"/api/v1/invoices/{seeded['invoice']}/status"
+    async with api_client(app, await token_for(tenant_a)) as api:
+        sent = await api.post(status, json={"status": "sent", "version": 1})
+        assert sent.status_code == 200, sent.text
+        assert await deliveries(tenant_a) == []  # sent is not an event
+        paid = await api.post(status, json={"status": "paid", "version": 2})
+        assert paid.status_code == 200, paid.text
+    (row,) = await deliveries(tenant_a)
+    assert row["event"] == "invoice.paid" and row["order_key"].endswith(str(seeded["invoice"]))
+    assert json.loads(row["payload"])["data"]["id"] == str(seeded["invoice"])
+    assert await deliveries(tenant_b) == []  # B's subscription hears nothing of A's invoices
+    assert await drain(tenant_a) == ["delivered"]
+    (body,) = [json.loads(r.body) for r in receiver.received]
+    assert body["type"] == "invoice.paid" and body["data"]["status"] == "paid"
+
+
 async def test_the_sweep_queues_what_is_due_in_every_workspace_but_not_what_waits(
     client_a: BrowserClient, tenant_a: Account, receiver: Receiver
 ) -> None:
