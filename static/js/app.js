@@ -80,6 +80,21 @@
     showToast((event.detail && event.detail.value) || "Something was refused.", "warning");
   });
 
+  // A fragment request answered with a whole page (a redirect followed to the sign-in page
+  // after the session ended, or any page where a fragment was expected) must not be pasted
+  // inside a card, with a second layout: the browser goes to that page instead.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var xhr = event.detail.xhr;
+    var target = event.detail.target;
+    if (!xhr || !event.detail.shouldSwap || !target || target === document.body) return;
+    var elt = event.detail.requestConfig && event.detail.requestConfig.elt;
+    if (elt && elt.closest && elt.closest("[hx-select]")) return; // picks its part of a page
+    if (/^\s*<!doctype html/i.test(xhr.responseText || "")) {
+      event.detail.shouldSwap = false;
+      window.location.assign(xhr.responseURL || window.location.href);
+    }
+  });
+
   document.addEventListener("htmx:responseError", function (event) {
     var xhr = event.detail.xhr;
     var text = xhr && xhr.responseText && xhr.responseText.length < 300 ? xhr.responseText : "";
