@@ -50,7 +50,7 @@ async def _list(
         "record_path": services.record_path(subject_type, subject_id),
         "errors": errors or {},
     }
-    return render(request, LIST_TEMPLATE, ctx, status=status)
+    return render(request, LIST_TEMPLATE, ctx, block="attachments", status=status)
 
 
 @get("/records/{subject_type:str}/{subject_id:uuid}/attachments")

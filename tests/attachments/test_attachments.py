@@ -55,6 +55,10 @@ async def attach(
 async def ids_on(client: Any, record: str) -> list[str]:
     page = await client.get(f"/records/{record}/attachments", headers={"HX-Request": "true"})
     assert page.status_code == 200, page.text[:500]
+    # the record page's Files card swaps this in: the card alone, never a second layout
+    assert page.text.lstrip().startswith('<div id="attachments"'), page.text[:200]
+    whole = await client.get(f"/records/{record}/attachments")  # opened directly: a page
+    assert whole.text.lstrip().lower().startswith("<!doctype html")
     return ATTACHMENT_LINK.findall(page.text)
 
 
