@@ -8,7 +8,7 @@ from uuid import UUID
 
 import pytest
 
-from app.core import datamap
+from app.core import datamap, datamap_files
 from app.core.datamap import ExportFile, Section, Subject, Treatments, Viewer
 from app.core.domain import DOMAIN_NAMES
 
@@ -48,7 +48,7 @@ def test_every_domain_map_file_loads_and_is_installed() -> None:
 
 
 def test_a_place_takes_its_preset_its_name_and_its_code() -> None:
-    (place,) = datamap.load("things", PLACE, TREATMENTS)
+    (place,) = datamap_files.load("things", PLACE, TREATMENTS)
     assert (place.name, place.kind, place.table, place.owner) == (
         "table:things",
         "table",
@@ -89,7 +89,7 @@ def test_a_slip_in_a_map_file_fails_at_load(
     document: str, treatments: Treatments, message: str
 ) -> None:
     with pytest.raises(ValueError, match=message):
-        datamap.load("things", document, treatments)
+        datamap_files.load("things", document, treatments)
 
 
 def test_export_files_are_written_as_data_or_given_as_code() -> None:
@@ -102,7 +102,7 @@ def test_export_files_are_written_as_data_or_given_as_code() -> None:
     )
     more = ExportFile("more.csv", "More.", "select 1", ())
     treatments = Treatments(forget_user=[_forget_things], files=[more])
-    (place,) = datamap.load("things", document, treatments)
+    (place,) = datamap_files.load("things", document, treatments)
     things, given = place.exports
     assert given is more
     when = datamap.utc("t.created_at")
@@ -116,10 +116,10 @@ def test_a_section_is_a_paged_reader_of_the_places_table() -> None:
         '[place.section]\ntitle = "Things"\nselect = "a, b"\nwhere = "user_id = $1"\n'
         'columns = { created_at = "When", a = "A" }\n'
     )
-    (place,) = datamap.load("things", document, TREATMENTS)
+    (place,) = datamap_files.load("things", document, TREATMENTS)
     assert place.read is not None and place.read.__name__ == "read_things"
     with pytest.raises(ValueError, match="instead of read"):
-        datamap.load(
+        datamap_files.load(
             "things",
             document.replace("[place.section]", 'read = "read_things"\n[place.section]'),
             Treatments(forget_user=[_forget_things], read=[_read_things]),
