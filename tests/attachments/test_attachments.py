@@ -351,3 +351,52 @@ async def test_files_of_a_deleted_record_go_at_the_daily_sweep(
     async with tenant_transaction(tenant_a.tenant_id) as conn:
         assert await conn.fetchval("select count(*) from attachments") == 0
     assert stored_files(tenant_a.tenant_id) == []
+
+
+async def test_files_of_a_deleted_record_go_at_once(
+    client_a: Any, client_b: Any, tenant_a: Account, tenant_b: Account
+) -> None:
+    from tests.helpers import version_on
+
+    contact = await make_contact(client_a, "Delete", "Me")
+    company = await make_company(client_a, "Doomed Ltd")
+    deal = await make_deal(tenant_a, "Doomed deal")
+    kept = await make_contact(client_a, "Keep", "Me")
+    other = await make_contact(client_b, "Other", "Workspace")
+    for client, record in (
+        (client_a, f"contact/{contact}"),
+        (client_a, f"company/{company}"),
+        (client_a, f"deal/{deal}"),
+        (client_a, f"contact/{kept}"),
+        (client_b, f"contact/{other}"),
+    ):
+        assert (await attach(client, record, "f.txt", b"some text\n")).status_code == 200
+    kept_id = (await ids_on(client_a, f"contact/{kept}"))[0]
+    other_id = (await ids_on(client_b, f"contact/{other}"))[0]
+    b_files = stored_files(tenant_b.tenant_id)
+
+    # the other workspace can't delete these records, so nothing of theirs goes
+    assert (
+        await client_b.post_form(f"/contacts/{contact}/delete", {"version": "1"})
+    ).status_code == 404
+    assert len(stored_files(tenant_a.tenant_id)) == 4
+
+    for path in (f"/contacts/{contact}/delete", f"/companies/{company}/delete"):
+        version = await version_on(client_a, path)
+        assert (await client_a.post_form(path, {"version": version})).status_code == 303
+    version = await version_on(client_a, f"/deals/{deal}")
+    assert (
+        await client_a.post_form(f"/deals/{deal}/delete", {"version": version})
+    ).status_code == 303
+
+    # no sweep ran: rows and files of the three records are gone, the others' stay
+    async with tenant_transaction(tenant_a.tenant_id) as conn:
+        assert [r["id"] for r in await conn.fetch("select id from attachments")] == [UUID(kept_id)]
+    assert [p.name for p in stored_files(tenant_a.tenant_id)] == [f"{kept_id}.bin"]
+    assert stored_files(tenant_b.tenant_id) == b_files
+    assert (await client_b.get(f"/attachments/{other_id}/download")).content == b"some text\n"
+
+    # a delete refused as stale (rolled back) keeps the record's files
+    stale = await client_a.post_form(f"/contacts/{kept}/delete", {"version": "999"})
+    assert stale.status_code in (409, 422)
+    assert (await client_a.get(f"/attachments/{kept_id}/download")).content == b"some text\n"
