@@ -19,8 +19,8 @@ from app.attachments.sniff import HEAD_BYTES, THUMBNAIL_TYPES, RefusedFile, snif
 from app.billing.limits import attachment_room
 from app.core.crypto import DecryptionError
 from app.core.db import after_commit, tenant_transaction
-from app.core.events import RecordChanged
 from app.core.errors import Forbidden, FormInvalid, RecordNotFound, UploadRefused
+from app.core.events import RecordChanged
 from app.crm.activity import record_activity
 from app.crm.upload import UploadMalformed, UploadTooLarge, receive_upload
 
