@@ -30,6 +30,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     processor_hosting: str = ""  # e.g. "Hetzner Online GmbH, Germany"; empty: own servers
     processor_email: str = ""  # e.g. "Postmark (ActiveCampaign LLC), USA"; empty: SMTP_URL's host
     processor_backups: str = ""  # the S3 provider's name; empty: BACKUP_S3_ENDPOINT's host
+    processor_attachments: str = ""  # with ATTACHMENTS_S3_BUCKET; empty: its endpoint's host
     data_dir: str = str(ROOT / "var")
     mailbox_dir: str = ""
     session_idle_minutes: int = 12 * 60
@@ -62,6 +63,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     backup_s3_endpoint: str = ""
     backup_s3_region: str = ""
     backup_s3_prefix: str = "odex-backups/"
+    # attachments (app/attachments/store.py): in an S3-compatible bucket when set, else under
+    # the data dir; credentials as for backups (AWS_* / a profile / an instance role)
+    attachments_s3_bucket: str = ""
+    attachments_s3_endpoint: str = ""  # empty: BACKUP_S3_ENDPOINT (empty too: AWS S3)
+    attachments_s3_region: str = ""  # empty: BACKUP_S3_REGION
+    attachments_s3_prefix: str = "odex-attachments/"  # then <workspace id>/<file>
     backup_hour: int = 2  # UTC hour from which the day's backup is due
     backup_keep_daily: int = 7
     backup_keep_weekly: int = 4

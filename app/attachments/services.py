@@ -20,6 +20,7 @@ from app.billing.limits import attachment_room
 from app.core.crypto import DecryptionError
 from app.core.db import after_commit, tenant_transaction
 from app.core.errors import Forbidden, FormInvalid, RecordNotFound, UploadRefused
+from app.core.events import RecordChanged
 from app.crm.activity import record_activity
 from app.crm.upload import UploadMalformed, UploadTooLarge, receive_upload
 
@@ -227,6 +228,17 @@ async def open_part(tenant_id: UUID, attachment_id: UUID, part: str) -> AsyncIte
             segment = await asyncio.to_thread(next, segments, done)
 
     return rest()
+
+
+async def on_record_changed(change: RecordChanged) -> None:
+    """A record was deleted: its files go with it, rows now (in the deleting transaction, so
+    a rolled-back delete keeps them) and bytes once that commits."""
+    if change.action != "deleted" or change.subject_type not in RECORD_PATHS:
+        return
+    async with tenant_transaction(change.tenant_id) as conn:
+        ids = await queries.delete_of_record(conn, change.subject_type, change.subject_id)
+        if ids:
+            after_commit(_remover(change.tenant_id, ids))
 
 
 # ---- the data map's treatments (app/attachments/datamap.py) ------------------------------

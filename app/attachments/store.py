@@ -1,25 +1,30 @@
 """Where attachments' bytes live: one directory per workspace under the data dir
-(``attachments/<tenant id>/``), written through the storage-target interface backups use
-(app/core/storage.py), each file encrypted (app/core/filecrypt.py) and bound to its tenant,
-attachment id and part ("file" or "thumbnail"). File names on disk are made from ids only:
-nothing a person typed reaches a path.
+(``attachments/<tenant id>/``), or, when ATTACHMENTS_S3_BUCKET is set, one key prefix per
+workspace in that S3-compatible bucket (``<ATTACHMENTS_S3_PREFIX><tenant id>/``); either way
+written through the storage-target interface backups use (app/core/storage.py). Uploads'
+plaintext scratch files stay on local disk (``attachments/.incoming``). Each file is
+encrypted (app/core/filecrypt.py) and bound to its tenant, attachment id and part ("file" or
+"thumbnail"). Stored names are made from ids only: nothing a person typed reaches a path.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import os
 import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 from app.core.crypto import Binding, bind
 from app.core.datamap import data_dir
 from app.core.filecrypt import decrypt_segments, encrypt_file
-from app.core.storage import DirectoryTarget, StorageTarget
+from app.core.storage import DirectoryTarget, S3Target, StorageTarget, s3_client
+from app.settings import get_settings
 
 THUMBNAIL_PX = 256
 MAX_IMAGE_PIXELS = 40_000_000  # larger images get no thumbnail (decompression bombs)
@@ -30,8 +35,23 @@ def root() -> Path:
     return data_dir() / "attachments"
 
 
+@functools.cache
+def _client(endpoint: str, region: str) -> Any:
+    return s3_client(endpoint, region)  # one per process (boto3 clients are thread-safe)
+
+
 def target(tenant_id: UUID) -> StorageTarget:
-    """The workspace's store (a directory under the data dir)."""
+    """The workspace's store: its prefix in ATTACHMENTS_S3_BUCKET when that is set, else a
+    directory under the data dir."""
+    settings = get_settings()
+    if settings.attachments_s3_bucket:
+        endpoint = settings.attachments_s3_endpoint or settings.backup_s3_endpoint
+        region = settings.attachments_s3_region or settings.backup_s3_region
+        return S3Target(
+            settings.attachments_s3_bucket,
+            f"{settings.attachments_s3_prefix}{tenant_id}/",
+            client=_client(endpoint, region),
+        )
     return DirectoryTarget(root() / str(tenant_id))
 
 
@@ -77,8 +97,12 @@ def remove(tenant_id: UUID, attachment_id: UUID) -> None:
 
 
 def remove_workspace(tenant_id: UUID) -> int:
-    """Delete every stored file of a workspace; how many there were."""
-    count = 0
+    """Delete every stored file of a workspace (and its scratch files); how many there were."""
+    store = target(tenant_id)
+    names = store.names()
+    for name in names:
+        store.delete(name)
+    count = len(names)
     for folder in (root() / str(tenant_id), root() / ".incoming" / str(tenant_id)):
         if folder.exists():
             count += sum(1 for p in folder.iterdir() if p.is_file())
@@ -121,10 +145,9 @@ def remove_unknown(tenant_id: UUID, known: set[UUID], before: float) -> int:
     between the two; younger ones may belong to an upload finishing now)."""
     removed = 0
     store = target(tenant_id)
-    for name in store.names():
-        with contextlib.suppress(FileNotFoundError):
-            if (root() / str(tenant_id) / name).stat().st_mtime >= before:
-                continue
+    for name, written in store.modified().items():
+        if written >= before:
+            continue
         stem = name.split(".", 1)[0]
         try:
             attachment_id = UUID(stem)

@@ -1,8 +1,9 @@
 """Flat stores of named files: the interface backups (app/ops/targets.py) and attachments
-(app/attachments/store.py) write through, and its local-directory implementation.
+(app/attachments/store.py) write through, with two implementations: a local directory, and a
+bucket (and key prefix) on S3 or any S3-compatible service.
 
-A target is synchronous (boto3 is, for the S3 one in ops): callers run it in a thread. Names
-are flat (no "/"): callers make them from ids, never from user input.
+A target is synchronous (boto3 is): callers run it in a thread. Names are flat (no "/"):
+callers make them from ids, never from user input.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import contextlib
 import os
 import shutil
 from pathlib import Path
-from typing import IO, Protocol
+from typing import IO, Any, Protocol
 
 
 class StorageTarget(Protocol):
@@ -34,6 +35,10 @@ class StorageTarget(Protocol):
 
     def names(self) -> list[str]:
         """Every file name held here."""
+        ...
+
+    def modified(self) -> dict[str, float]:
+        """Every file name held here with when it was last written (Unix seconds)."""
         ...
 
     def delete(self, name: str) -> None:
@@ -70,6 +75,90 @@ class DirectoryTarget:
             return []
         return sorted(p.name for p in self.path.iterdir() if not p.name.startswith("."))
 
+    def modified(self) -> dict[str, float]:
+        found: dict[str, float] = {}
+        for name in self.names():
+            with contextlib.suppress(FileNotFoundError):  # deleted meanwhile
+                found[name] = (self.path / name).stat().st_mtime
+        return found
+
     def delete(self, name: str) -> None:
         with contextlib.suppress(FileNotFoundError):
             (self.path / name).unlink()
+
+
+def s3_client(endpoint: str = "", region: str = "") -> Any:
+    """A boto3 S3 client; boto3 finds credentials the usual way (AWS_ACCESS_KEY_ID /
+    AWS_SECRET_ACCESS_KEY, a profile or an instance role). Clients are thread-safe: share one."""
+    import boto3
+
+    return boto3.client("s3", endpoint_url=endpoint or None, region_name=region or None)
+
+
+class S3Target:
+    """A bucket (and key prefix) on S3 or any S3-compatible service."""
+
+    def __init__(
+        self,
+        bucket: str,
+        prefix: str = "",
+        endpoint: str = "",
+        region: str = "",
+        client: Any = None,
+    ) -> None:
+        self.bucket = bucket
+        self.prefix = prefix
+        self.client: Any = client if client is not None else s3_client(endpoint, region)
+
+    @property
+    def label(self) -> str:
+        return f"s3://{self.bucket}/{self.prefix}"
+
+    def put(self, name: str, source: Path) -> None:
+        # one PUT (or a multipart upload completed at the end): never visible half-written
+        self.client.upload_file(str(source), self.bucket, self.prefix + name)
+
+    def _missing(self, exc: Exception, name: str) -> FileNotFoundError | None:
+        code = getattr(exc, "response", {}).get("Error", {}).get("Code")
+        return FileNotFoundError(f"{self.label}{name}") if code in ("404", "NoSuchKey") else None
+
+    def fetch(self, name: str, dest: Path) -> None:
+        from botocore.exceptions import ClientError
+
+        try:
+            self.client.download_file(self.bucket, self.prefix + name, str(dest))
+        except ClientError as exc:
+            if missing := self._missing(exc, name):
+                raise missing from exc
+            raise
+
+    def open_read(self, name: str) -> IO[bytes]:
+        from botocore.exceptions import ClientError
+
+        try:
+            found = self.client.get_object(Bucket=self.bucket, Key=self.prefix + name)
+        except ClientError as exc:
+            if missing := self._missing(exc, name):
+                raise missing from exc
+            raise
+        body: IO[bytes] = found["Body"]  # streamed: read as the caller reads
+        return body
+
+    def _listing(self) -> dict[str, float]:
+        found: dict[str, float] = {}
+        paginator = self.client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix):
+            for item in page.get("Contents", []):
+                name = str(item["Key"])[len(self.prefix) :]
+                if name and "/" not in name:
+                    found[name] = item["LastModified"].timestamp()
+        return found
+
+    def names(self) -> list[str]:
+        return sorted(self._listing())
+
+    def modified(self) -> dict[str, float]:
+        return self._listing()
+
+    def delete(self, name: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=self.prefix + name)

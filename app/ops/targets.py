@@ -7,64 +7,14 @@ is): callers run them in a thread.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import IO, Any
 
 from app.core.storage import DirectoryTarget as DirectoryTarget
+from app.core.storage import S3Target as S3Target
 from app.core.storage import StorageTarget
 from app.settings import Settings
 
-# the interface and the directory target live in core, shared with attachments
+# the interface and both targets live in core, shared with attachments
 BackupTarget = StorageTarget
-
-
-class S3Target:
-    """A bucket (and key prefix) on S3 or any S3-compatible service; boto3 finds credentials
-    the usual way (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, a profile or an instance role).
-    """
-
-    def __init__(self, bucket: str, prefix: str = "", endpoint: str = "", region: str = "") -> None:
-        import boto3
-
-        self.bucket = bucket
-        self.prefix = prefix
-        self.client: Any = boto3.client(
-            "s3", endpoint_url=endpoint or None, region_name=region or None
-        )
-
-    @property
-    def label(self) -> str:
-        return f"s3://{self.bucket}/{self.prefix}"
-
-    def put(self, name: str, source: Path) -> None:
-        # one PUT (or a multipart upload completed at the end): never visible half-written
-        self.client.upload_file(str(source), self.bucket, self.prefix + name)
-
-    def fetch(self, name: str, dest: Path) -> None:
-        from botocore.exceptions import ClientError
-
-        try:
-            self.client.download_file(self.bucket, self.prefix + name, str(dest))
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey"):
-                raise FileNotFoundError(f"{self.label}{name}") from exc
-            raise
-
-    def open_read(self, name: str) -> IO[bytes]:
-        body: IO[bytes] = self.client.get_object(Bucket=self.bucket, Key=self.prefix + name)["Body"]
-        return body
-
-    def names(self) -> list[str]:
-        found: list[str] = []
-        paginator = self.client.get_paginator("list_objects_v2")
-        for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix):
-            for item in page.get("Contents", []):
-                name = str(item["Key"])[len(self.prefix) :]
-                if name and "/" not in name:
-                    found.append(name)
-        return sorted(found)
-
-    def delete(self, name: str) -> None:
-        self.client.delete_object(Bucket=self.bucket, Key=self.prefix + name)
 
 
 def configured_targets(settings: Settings) -> list[BackupTarget]:

@@ -1,9 +1,10 @@
 """The processors page's list, from the settings: who processes data for this installation.
 
-Nothing here is a placeholder: the hosting provider, the mail relay and the backup storage are
-named by the operator (PROCESSOR_HOSTING, PROCESSOR_EMAIL, PROCESSOR_BACKUPS) or, when not
-set, described as what the configuration really does (the operator's own servers, the SMTP
-server in SMTP_URL, the S3 endpoint in BACKUP_S3_*). Stripe is listed only when billing talks
+Nothing here is a placeholder: the hosting provider, the mail relay and the backup and file
+storage are named by the operator (PROCESSOR_HOSTING, PROCESSOR_EMAIL, PROCESSOR_BACKUPS,
+PROCESSOR_ATTACHMENTS) or, when not set, described as what the configuration really does (the
+operator's own servers, the SMTP server in SMTP_URL, the S3 endpoints in BACKUP_S3_* and
+ATTACHMENTS_S3_*). Stripe is listed only when billing talks
 to Stripe (STRIPE_SECRET_KEY set).
 """
 
@@ -69,6 +70,20 @@ def processors(settings: Settings) -> list[dict[str, object]]:
                 "purpose": "Keeps a copy of the daily backups in another place.",
                 "data": "Whole-database backups, encrypted by Odex (AES-256-GCM) under a key the"
                 " storage never sees.",
+            }
+        )
+    if settings.attachments_s3_bucket:
+        endpoint = urlparse(
+            settings.attachments_s3_endpoint or settings.backup_s3_endpoint
+        ).hostname
+        found.append(
+            {
+                "category": "file storage",
+                "name": settings.processor_attachments
+                or (f"S3-compatible storage at {endpoint}" if endpoint else "Amazon S3 (AWS)"),
+                "purpose": "Keeps the files attached to contacts, companies, deals and invoices.",
+                "data": "The attached files and their thumbnails, encrypted by Odex (AES-256-GCM)"
+                " under keys the storage never sees; names and types stay in the database.",
             }
         )
     return found

@@ -40,6 +40,10 @@ class WebhookForm(Form):
     description: Annotated[str, Text("the description", 200)] = ""
 
 
+class WebhookEdit(WebhookForm, kw_only=True):
+    version: Annotated[int, Version()]
+
+
 class LogQuery(Form):
     before: Annotated[int | None, Integer("the page", 1, 999_999_999_999, lenient=True)] = None
 

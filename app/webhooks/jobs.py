@@ -100,8 +100,13 @@ async def deliver_webhook(ctx: object, tenant: str, delivery: str) -> str:
         return sending
     body = sending.payload.encode()
     secret = open_secret(sending.secret_enc, tenant_id, sending.subscription_id)
+    previous = None
+    if sending.previous_secret_enc is not None:  # a rotation's overlap: signed with both
+        previous = open_secret(
+            sending.previous_secret_enc, tenant_id, sending.subscription_id, "previous_secret_enc"
+        )
     headers = {
-        SIGNATURE_HEADER: signature_header(secret, int(time.time()), body),
+        SIGNATURE_HEADER: signature_header(secret, int(time.time()), body, previous),
         EVENT_HEADER: sending.event,
         DELIVERY_HEADER: str(sending.id),
     }

@@ -28,6 +28,7 @@ class Hook(msgspec.Struct):
     last_success_at: datetime | None
     created_at: datetime
     version: int
+    previous_secret_until: datetime | None  # the replaced secret still signs until then
 
 
 class DeliveryRow(msgspec.Struct):
@@ -66,13 +67,16 @@ class Sending(msgspec.Struct):
     created_at: datetime
     url: str
     secret_enc: str
+    previous_secret_enc: str | None  # only while the rotation's overlap lasts
     enabled: bool
     due: bool
 
 
 HOOK_COLUMNS = (
     "id, url, events, description, enabled, disabled_at, disabled_reason, consecutive_failures,"
-    " failing_since, last_success_at, created_at, version"
+    " failing_since, last_success_at, created_at, version,"
+    " case when previous_secret_until > now() then previous_secret_until end"
+    " as previous_secret_until"
 )
 
 
@@ -150,7 +154,9 @@ async def lock_pending(
     finds it done)."""
     row = await conn.fetchrow(
         "select d.id, d.tenant_id, d.subscription_id, d.seq, d.event, d.order_key, d.payload,"
-        " d.attempts, d.next_attempt_at, d.created_at, s.url, s.secret_enc, s.enabled,"
+        " d.attempts, d.next_attempt_at, d.created_at, s.url, s.secret_enc,"
+        " case when s.previous_secret_until > now() then s.previous_secret_enc end"
+        " as previous_secret_enc, s.enabled,"
         " d.next_attempt_at <= now() as due"
         " from webhook_deliveries d join webhook_subscriptions s"
         " on s.id = d.subscription_id and s.tenant_id = d.tenant_id"
@@ -364,3 +370,72 @@ async def forget_old(conn: asyncpg.Connection, tenant_id: UUID, days: int) -> in
         days,
     )
     return int(status.split()[-1])
+
+
+class Editable(msgspec.Struct):
+    """A subscription locked for an edit or a rotation."""
+
+    url: str
+    events: list[str]
+    description: str
+    secret_enc: str
+    version: int
+
+
+async def lock_hook(conn: asyncpg.Connection, tenant_id: UUID, hook_id: UUID) -> Editable | None:
+    row = await conn.fetchrow(
+        "select url, events, description, secret_enc, version from webhook_subscriptions"
+        " where tenant_id = $1 and id = $2 for update",
+        tenant_id,
+        hook_id,
+    )
+    return maybe_row_as(Editable, row)
+
+
+async def update_hook(
+    conn: asyncpg.Connection,
+    tenant_id: UUID,
+    hook_id: UUID,
+    version: int,
+    url: str,
+    events: list[str],
+    description: str,
+) -> bool:
+    """Save an edit made from `version` (bumping it); False when the row moved on."""
+    result = await conn.execute(
+        "update webhook_subscriptions set url = $4, events = $5, description = $6,"
+        " version = version + 1, updated_at = now()"
+        " where tenant_id = $1 and id = $2 and version = $3",
+        tenant_id,
+        hook_id,
+        version,
+        url,
+        events,
+        description,
+    )
+    return bool(result != "UPDATE 0")
+
+
+async def rotate_secret(
+    conn: asyncpg.Connection,
+    tenant_id: UUID,
+    hook_id: UUID,
+    version: int,
+    sealed: tuple[str, str],  # the new secret, the replaced one (each sealed to its column)
+    overlap_seconds: float,
+) -> datetime | None:
+    """Put a new secret in place, keeping the replaced one for `overlap_seconds`; until when
+    (None when the row moved on since `version`)."""
+    until: datetime | None = await conn.fetchval(
+        "update webhook_subscriptions set secret_enc = $4, previous_secret_enc = $5,"
+        " previous_secret_until = now() + make_interval(secs => $6),"
+        " version = version + 1, updated_at = now()"
+        " where tenant_id = $1 and id = $2 and version = $3 returning previous_secret_until",
+        tenant_id,
+        hook_id,
+        version,
+        sealed[0],
+        sealed[1],
+        overlap_seconds,
+    )
+    return until

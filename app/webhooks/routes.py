@@ -17,7 +17,7 @@ from app.core.forms import read_form, read_query
 from app.core.http_types import Req
 from app.core.web import get_session, redirect, render
 from app.webhooks import services
-from app.webhooks.forms import DeleteForm, LogQuery, WebhookForm
+from app.webhooks.forms import DeleteForm, LogQuery, WebhookEdit, WebhookForm
 from app.webhooks.schemas import EVENTS, SIGNATURE_HEADER
 
 BASE = "/settings/webhooks"
@@ -66,7 +66,15 @@ async def webhook_create(request: Req, current: Current) -> Response[str]:
     return await _list_page(request, current, created=created)
 
 
-async def _log_page(request: Req, current: Current, hook_id: UUID) -> Response[str]:
+async def _log_page(
+    request: Req,
+    current: Current,
+    hook_id: UUID,
+    *,
+    rotated: services.Created | None = None,
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+) -> Response[str]:
     query = read_query(request, LogQuery)
     hook = await services.get_hook(current, hook_id)
     rows, more = await services.delivery_log(current, hook_id, query.before)
@@ -75,8 +83,80 @@ async def _log_page(request: Req, current: Current, hook_id: UUID) -> Response[s
         "deliveries": rows,
         "next_url": f"{BASE}/{hook_id}?before={more}" if more else None,
         "events": EVENTS,
+        "rotated": rotated,
+        "errors": errors or {},
+        "signature_header": SIGNATURE_HEADER,
     }
-    return render(request, "webhooks/webhook.html", ctx, block="log")
+    return render(request, "webhooks/webhook.html", ctx, block="log", status=status)
+
+
+async def _edit_page(
+    request: Req,
+    current: Current,
+    hook_id: UUID,
+    refused: FormInvalid | None = None,
+) -> Response[str]:
+    """The edit form: the webhook as stored, or the refused input with its messages."""
+    hook = await services.get_hook(current, hook_id)
+    values: Mapping[str, object] = {
+        "url": hook.url,
+        "events": hook.events,
+        "description": hook.description,
+        "version": str(hook.version),
+    }
+    if refused is not None:
+        values = {**values, **(refused.shown() or {})}
+    ctx = {
+        "hook": hook,
+        "events": list(EVENTS.items()),
+        "values": values,
+        "errors": refused.errors if refused else {},
+    }
+    return render(
+        request, "webhooks/webhook_edit.html", ctx, status=refused.status if refused else 200
+    )
+
+
+@get(BASE + "/{hook_id:uuid}/edit")
+async def webhook_edit(request: Req, current: Current, hook_id: UUID) -> Response[str]:
+    return await _edit_page(request, current, hook_id)
+
+
+@post(BASE + "/{hook_id:uuid}/edit")
+async def webhook_update(request: Req, current: Current, hook_id: UUID) -> Response[str]:
+    page = partial(_edit_page, request, current, hook_id)
+    form = await read_form(request, WebhookEdit, page=page)
+    try:
+        await services.update_hook(current, hook_id, form)
+    except FormInvalid as refused:  # the address refused, or changed meanwhile (409)
+        refused.values = refused.values or {
+            "url": form.url,
+            "events": form.events,
+            "description": form.description,
+            "version": str(form.version),
+        }
+        return await _edit_page(request, current, hook_id, refused)
+    get_session(request).flash("success", "The webhook is saved.")
+    return redirect(request, f"{BASE}/{hook_id}")
+
+
+async def _refused_rotate(
+    request: Req, current: Current, hook_id: UUID, refused: FormInvalid
+) -> Response[str]:
+    """A rotation from a stale or broken form: the webhook's page again, saying why (422)."""
+    return await _log_page(request, current, hook_id, errors=refused.beside(), status=422)
+
+
+@post(BASE + "/{hook_id:uuid}/rotate")
+async def webhook_rotate(request: Req, current: Current, hook_id: UUID) -> Response[str]:
+    page = partial(_refused_rotate, request, current, hook_id)
+    form = await read_form(request, DeleteForm, page=page)
+    try:
+        rotated = await services.rotate_secret(current, hook_id, form.version)
+    except FormInvalid as refused:
+        return await _refused_rotate(request, current, hook_id, refused)
+    # the new secret is shown in this answer only (never stored in clear, never in a redirect)
+    return await _log_page(request, current, hook_id, rotated=rotated)
 
 
 async def _refused_delete(request: Req, current: Current, refused: FormInvalid) -> Response[str]:
@@ -127,6 +207,9 @@ ROUTES = [
             webhooks_page,
             webhook_create,
             webhook_log,
+            webhook_edit,
+            webhook_update,
+            webhook_rotate,
             webhook_enable,
             webhook_disable,
             webhook_delete,

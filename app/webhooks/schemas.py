@@ -135,18 +135,26 @@ def signature(secret: str, timestamp: int, body: bytes) -> str:
     return hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
 
 
-def signature_header(secret: str, timestamp: int, body: bytes) -> str:
-    """The Odex-Signature header: `t=<unix seconds>,v1=<hex>`."""
-    return f"t={timestamp},v1={signature(secret, timestamp, body)}"
+def signature_header(secret: str, timestamp: int, body: bytes, previous: str | None = None) -> str:
+    """The Odex-Signature header: `t=<unix seconds>,v1=<hex>`; while a rotation's overlap
+    lasts, a second `v1` signed with the replaced secret follows (as Stripe does)."""
+    header = f"t={timestamp},v1={signature(secret, timestamp, body)}"
+    if previous is not None:
+        header += f",v1={signature(previous, timestamp, body)}"
+    return header
 
 
 def verify(secret: str, header: str, body: bytes, now: int, tolerance: int = 300) -> bool:
-    """What a receiver does (the README shows it): the header's v1 matches and t is recent."""
-    fields = dict(part.split("=", 1) for part in header.split(",") if "=" in part)
+    """What a receiver does (the README shows it): one of the header's v1 values matches and
+    t is recent."""
+    pairs = [part.split("=", 1) for part in header.split(",") if "=" in part]
     try:
-        timestamp = int(fields.get("t", ""))
+        timestamp = int(next((v for k, v in pairs if k == "t"), ""))
     except ValueError:
         return False
     expected = signature(secret, timestamp, body).encode()
-    given = fields.get("v1", "").encode()
-    return abs(now - timestamp) <= tolerance and hmac.compare_digest(expected, given)
+    matched = False
+    for key, value in pairs:  # every one is compared: the time doesn't say which matched
+        if key == "v1":
+            matched |= hmac.compare_digest(expected, value.encode())
+    return abs(now - timestamp) <= tolerance and matched

@@ -6,25 +6,34 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from uuid import UUID
 
 from app.accounts.schemas import Current
 from app.core.db import tenant_transaction
-from app.core.errors import Forbidden, FormInvalid, RecordNotFound
+from app.core.errors import EditConflict, Forbidden, FormInvalid, RecordNotFound
 from app.security.alerts import raise_security_alert
 from app.security.audit import record_audit
 from app.webhooks import queries, sender
-from app.webhooks.forms import WebhookForm
+from app.webhooks.forms import WebhookEdit, WebhookForm
 from app.webhooks.jobs import allow_local_targets
 from app.webhooks.outbox import enqueue_after_commit
 from app.webhooks.queries import DeliveryRow, Hook
-from app.webhooks.secret import new_secret, seal_secret
+from app.webhooks.secret import new_secret, open_secret, seal_secret
 from app.webhooks.tables import WebhookSubscription
 
 MAX_HOOKS = 20  # per workspace
 LOG_PAGE = 25
 TURNED_OFF = "turned off by an admin"
 STALE = "This webhook changed since the page was opened. Look at it again, then delete it."
+STALE_ROTATE = (
+    "This webhook changed since the page was opened. Look at it again, then make a new secret."
+)
+CHANGED = (
+    "Someone changed this webhook after you opened this page. Check it again;"
+    " saving once more keeps your version."
+)
+OVERLAP = timedelta(hours=24)  # how long the replaced secret still signs after a rotation
 
 
 def _require_admin(current: Current) -> None:
@@ -53,19 +62,27 @@ async def get_hook(current: Current, hook_id: UUID) -> Hook:
 
 @dataclass(frozen=True)
 class Created:
-    """A new subscription and its secret (shown this once, never again)."""
+    """A new subscription (or a rotated secret) and its secret (shown this once, never
+    again); after a rotation, until when the replaced secret still signs."""
 
     hook_id: UUID
     secret: str
+    previous_until: datetime | None = None
+
+
+async def _check_url(url: str) -> None:
+    """The address must be allowed (https, public): the same rules when it is created, edited
+    and whenever a delivery goes out."""
+    try:
+        await sender.resolve(url, allow_local=allow_local_targets())
+    except sender.TargetRefused as exc:
+        raise FormInvalid({"url": str(exc)}) from exc
 
 
 async def create_hook(current: Current, form: WebhookForm) -> Created:
     """Subscribe `form.url` to `form.events`; the address must be allowed (https, public)."""
     _require_admin(current)
-    try:
-        await sender.resolve(form.url, allow_local=allow_local_targets())
-    except sender.TargetRefused as exc:
-        raise FormInvalid({"url": str(exc)}) from exc
+    await _check_url(form.url)
     hook_id, secret = uuid.uuid4(), new_secret()
     async with tenant_transaction(current.tenant_id, current.user_id):
         if await WebhookSubscription.count() >= MAX_HOOKS:
@@ -92,6 +109,83 @@ async def create_hook(current: Current, form: WebhookForm) -> Created:
         )
         await raise_security_alert(current.tenant_id, "webhook_created", current.user_id, details)
     return Created(hook_id, secret)
+
+
+async def update_hook(current: Current, hook_id: UUID, form: WebhookEdit) -> None:
+    """Change a subscription's address (checked by the same rules as a new one), events and
+    description, as the page showed it (`form.version`; EditConflict when it moved on). A
+    new address raises a security alert, as adding a webhook does."""
+    _require_admin(current)
+    url = form.url.strip()
+    async with tenant_transaction(current.tenant_id, current.user_id) as conn:
+        before = await queries.lock_hook(conn, current.tenant_id, hook_id)
+        if before is None:
+            raise RecordNotFound("webhook")
+        if before.version != form.version:
+            theirs = {
+                name: shown
+                for name, mine, stored, shown in (
+                    ("url", url, before.url, before.url),
+                    ("events", form.events, before.events, ", ".join(before.events)),
+                    ("description", form.description, before.description, before.description),
+                )
+                if mine != stored
+            }
+            raise EditConflict(CHANGED, theirs, before.version)
+        await _check_url(url)
+        saved = await queries.update_hook(
+            conn, current.tenant_id, hook_id, form.version, url, form.events, form.description
+        )
+        if not saved:  # the row lock makes this unreachable; never say "saved" all the same
+            raise RecordNotFound("webhook")
+        details: dict[str, object] = {"summary": url, "events": ", ".join(form.events)}
+        if url != before.url:
+            details["previous_url"] = before.url
+        await record_audit(
+            current.tenant_id,
+            current.user_id,
+            "webhooks.updated",
+            url,
+            details,
+            actor_label=_label(current),
+        )
+        if url != before.url:
+            await raise_security_alert(
+                current.tenant_id, "webhook_created", current.user_id, details
+            )
+
+
+async def rotate_secret(current: Current, hook_id: UUID, version: int) -> Created:
+    """A new signing secret (shown once); the one it replaces still signs every delivery
+    beside it for 24 hours, so the receiver can switch without refusing a call. A second
+    rotation within that time drops the oldest secret."""
+    _require_admin(current)
+    async with tenant_transaction(current.tenant_id, current.user_id) as conn:
+        before = await queries.lock_hook(conn, current.tenant_id, hook_id)
+        if before is None:
+            raise RecordNotFound("webhook")
+        if before.version != version:
+            raise FormInvalid({"form": STALE_ROTATE})
+        tenant_id, secret = current.tenant_id, new_secret()
+        replaced = open_secret(before.secret_enc, tenant_id, hook_id)
+        sealed = (
+            seal_secret(secret, tenant_id, hook_id),
+            seal_secret(replaced, tenant_id, hook_id, "previous_secret_enc"),
+        )
+        until = await queries.rotate_secret(
+            conn, tenant_id, hook_id, version, sealed, OVERLAP.total_seconds()
+        )
+        if until is None:  # the row lock makes this unreachable
+            raise RecordNotFound("webhook")
+        await record_audit(
+            tenant_id,
+            current.user_id,
+            "webhooks.secret_rotated",
+            before.url,
+            {"summary": before.url, "previous_valid_until": until.isoformat()},
+            actor_label=_label(current),
+        )
+    return Created(hook_id, secret, until)
 
 
 async def set_enabled(current: Current, hook_id: UUID, enabled: bool) -> None:

@@ -13,6 +13,9 @@ class WebhookSubscription(TenantRow, Versioned, Stamped, Table, tablename="webho
     events = Array(base_column=Text())
     description = Text(default="")
     secret_enc = Text()  # ciphertext (app/core/crypto.py), bound to the row
+    # after a rotation: the replaced secret (ciphertext) still signs deliveries until then
+    previous_secret_enc = Text(null=True, default=None)
+    previous_secret_until = Timestamptz(null=True, default=None)
     enabled = Boolean(default=True)
     disabled_at = Timestamptz(null=True, default=None)
     disabled_reason = Text(null=True, default=None)

@@ -355,3 +355,169 @@ async def test_files_of_a_deleted_record_go_at_the_daily_sweep(
     async with tenant_transaction(tenant_a.tenant_id) as conn:
         assert await conn.fetchval("select count(*) from attachments") == 0
     assert stored_files(tenant_a.tenant_id) == []
+
+
+async def test_files_of_a_deleted_record_go_at_once(
+    client_a: Any, client_b: Any, tenant_a: Account, tenant_b: Account
+) -> None:
+    from tests.helpers import version_on
+
+    contact = await make_contact(client_a, "Delete", "Me")
+    company = await make_company(client_a, "Doomed Ltd")
+    deal = await make_deal(tenant_a, "Doomed deal")
+    kept = await make_contact(client_a, "Keep", "Me")
+    other = await make_contact(client_b, "Other", "Workspace")
+    for client, record in (
+        (client_a, f"contact/{contact}"),
+        (client_a, f"company/{company}"),
+        (client_a, f"deal/{deal}"),
+        (client_a, f"contact/{kept}"),
+        (client_b, f"contact/{other}"),
+    ):
+        assert (await attach(client, record, "f.txt", b"some text\n")).status_code == 200
+    kept_id = (await ids_on(client_a, f"contact/{kept}"))[0]
+    other_id = (await ids_on(client_b, f"contact/{other}"))[0]
+    b_files = stored_files(tenant_b.tenant_id)
+
+    # the other workspace can't delete these records, so nothing of theirs goes
+    assert (
+        await client_b.post_form(f"/contacts/{contact}/delete", {"version": "1"})
+    ).status_code == 404
+    assert len(stored_files(tenant_a.tenant_id)) == 4
+
+    for path in (f"/contacts/{contact}/delete", f"/companies/{company}/delete"):
+        version = await version_on(client_a, path)
+        assert (await client_a.post_form(path, {"version": version})).status_code == 303
+    version = await version_on(client_a, f"/deals/{deal}")
+    assert (
+        await client_a.post_form(f"/deals/{deal}/delete", {"version": version})
+    ).status_code == 303
+
+    # no sweep ran: rows and files of the three records are gone, the others' stay
+    async with tenant_transaction(tenant_a.tenant_id) as conn:
+        assert [r["id"] for r in await conn.fetch("select id from attachments")] == [UUID(kept_id)]
+    assert [p.name for p in stored_files(tenant_a.tenant_id)] == [f"{kept_id}.bin"]
+    assert stored_files(tenant_b.tenant_id) == b_files
+    assert (await client_b.get(f"/attachments/{other_id}/download")).content == b"some text\n"
+
+    # a delete refused as stale (rolled back) keeps the record's files
+    stale = await client_a.post_form(f"/contacts/{kept}/delete", {"version": "999"})
+    assert stale.status_code in (409, 422)
+    assert (await client_a.get(f"/attachments/{kept_id}/download")).content == b"some text\n"
+
+
+async def test_files_in_an_s3_bucket(
+    client_a: Any,
+    client_b: Any,
+    tenant_a: Account,
+    tenant_b: Account,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """ATTACHMENTS_S3_BUCKET: upload, streamed download, delete, the sweep, erasure and the
+    purge all work on the bucket (moto's in-process S3), nothing lands in the data dir."""
+    import boto3
+    from moto import mock_aws
+
+    from app.attachments import datamap as attachments_datamap
+    from app.core import datamap
+    from app.settings import get_settings
+    from tests.helpers import version_on
+
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(name, "testing")
+    with mock_aws():
+        bucket = "odex-files-test"
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket=bucket)
+        configured = msgspec.structs.replace(
+            get_settings(), attachments_s3_bucket=bucket, attachments_s3_region="us-east-1"
+        )
+        monkeypatch.setattr(store, "get_settings", lambda: configured)
+
+        def keys(tenant: Account) -> list[str]:
+            prefix = f"odex-attachments/{tenant.tenant_id}/"
+            found = s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])
+            return sorted(str(o["Key"])[len(prefix) :] for o in found)
+
+        contact = await make_contact(client_a, "Bucket", "Person")
+        other = await make_contact(client_b, "Bucket", "Other")
+        big = os.urandom(200_000)  # several encrypted segments: the download streams them
+        image = png_bytes((80, 60))
+        assert (await attach(client_a, f"contact/{contact}", "big.bin", big)).status_code == 200
+        assert (await attach(client_a, f"contact/{contact}", "p.png", image)).status_code == 200
+        assert (await attach(client_b, f"contact/{other}", "b.pdf", PDF)).status_code == 200
+        png_id, big_id = await ids_on(client_a, f"contact/{contact}")
+        (b_id,) = await ids_on(client_b, f"contact/{other}")
+
+        # the processors page names the bucket's provider
+        from app.privacy.processors import processors
+
+        listed = {str(p["category"]): p for p in processors(configured)}
+        assert listed["file storage"]["name"] == "Amazon S3 (AWS)"
+        assert "file storage" not in {str(p["category"]) for p in processors(get_settings())}
+
+        # in the bucket, under each workspace's prefix, encrypted; nothing in the data dir
+        assert keys(tenant_a) == sorted([f"{big_id}.bin", f"{png_id}.bin", f"{png_id}.thumb"])
+        assert keys(tenant_b) == [f"{b_id}.bin"]
+        assert stored_files(tenant_a.tenant_id) == [] and stored_files(tenant_b.tenant_id) == []
+        sealed = s3.get_object(
+            Bucket=bucket, Key=f"odex-attachments/{tenant_a.tenant_id}/{big_id}.bin"
+        )["Body"].read()
+        assert big[:1000] not in sealed and sealed.startswith(b"ODEXF1")
+
+        # downloads stream the decrypted bytes back; the other workspace gets 404
+        assert (await client_a.get(f"/attachments/{big_id}/download")).content == big
+        assert (await client_a.get(f"/attachments/{png_id}")).content == image
+        thumb = await client_a.get(f"/attachments/{png_id}/thumbnail")
+        assert thumb.status_code == 200 and thumb.content.startswith(b"\x89PNG")
+        assert (await client_b.get(f"/attachments/{big_id}/download")).status_code == 404
+        assert (await client_a.get(f"/attachments/{b_id}/download")).status_code == 404
+        assert (await client_b.get(f"/attachments/{b_id}")).content == PDF
+
+        # deleting a file removes its objects (file and thumbnail)
+        assert (await client_a.post_form(f"/attachments/{png_id}/delete")).status_code == 303
+        assert keys(tenant_a) == [f"{big_id}.bin"]
+
+        # the sweep: an object without a row, and the files of a record deleted behind the
+        # app's back, go (the age limit moved so that objects written now count as old)
+        s3.put_object(
+            Bucket=bucket,
+            Key=f"odex-attachments/{tenant_a.tenant_id}/00000000-0000-4000-8000-000000000002.bin",
+            Body=b"no row",
+        )
+        gone = await make_contact(client_a, "Swept", "Away")
+        assert (await attach(client_a, f"contact/{gone}", "s.txt", b"sweep\n")).status_code == 200
+        (swept_id,) = await ids_on(client_a, f"contact/{gone}")
+        async with tenant_transaction(tenant_a.tenant_id) as conn:
+            await conn.execute("delete from contacts where id = $1", UUID(gone))
+        monkeypatch.setattr(attachments_datamap, "SCRATCH_HOURS", -1)
+        expire = datamap.place("file:attachments").expire
+        assert expire is not None
+        assert await expire() >= 2
+        assert keys(tenant_a) == [f"{big_id}.bin"]
+        assert keys(tenant_b) == [f"{b_id}.bin"]  # the other workspace's file is known: kept
+        assert swept_id not in str(keys(tenant_a))
+
+        # a deleted record's files go at once, from the bucket too
+        doomed = await make_contact(client_a, "Deleted", "Record")
+        assert (await attach(client_a, f"contact/{doomed}", "d.txt", b"doom\n")).status_code == 200
+
+        version = await version_on(client_a, f"/contacts/{doomed}/delete")
+        deleted = await client_a.post_form(f"/contacts/{doomed}/delete", {"version": version})
+        assert deleted.status_code == 303
+        assert keys(tenant_a) == [f"{big_id}.bin"]
+
+        # erasing the contact removes its files from the bucket
+        erased = await client_a.post_form(f"/privacy/contacts/{contact}/erase", {})
+        assert erased.status_code in (200, 303)
+        assert keys(tenant_a) == []
+        assert keys(tenant_b) == [f"{b_id}.bin"]
+
+        # the workspace purge empties the workspace's prefix, and only that one
+        last = await make_contact(client_a, "Last", "File")
+        assert (await attach(client_a, f"contact/{last}", "q.txt", b"q\n")).status_code == 200
+        assert len(keys(tenant_a)) == 1
+        purge = datamap.place("file:attachments").purge
+        assert purge is not None
+        assert await purge(tenant_a.tenant_id) == 1
+        assert keys(tenant_a) == [] and keys(tenant_b) == [f"{b_id}.bin"]

@@ -480,3 +480,151 @@ async def test_a_change_rolled_back_sends_nothing_and_old_deliveries_are_forgott
         assert await queries.forget_old(conn, tenant_a.tenant_id, jobs.KEEP_DAYS) == 0
         await conn.execute("update webhook_deliveries set created_at = now() - interval '31 days'")
         assert await queries.forget_old(conn, tenant_a.tenant_id, jobs.KEEP_DAYS) == 1
+
+
+async def hook_row(account: Account) -> dict[str, Any]:
+    async with tenant_transaction(account.tenant_id) as conn:
+        row = await conn.fetchrow("select * from webhook_subscriptions")
+    assert row is not None
+    return dict(row)
+
+
+async def test_editing_a_webhook_with_its_version_and_the_same_address_rules(
+    client_a: BrowserClient,
+    client_b: BrowserClient,
+    tenant_a: Account,
+    tenant_b: Account,
+    receiver: Receiver,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import msgspec
+
+    from app.settings import get_settings
+
+    hook_id, _ = await subscribe(client_a, receiver.url)
+    base = f"/settings/webhooks/{hook_id}"
+    form = await client_a.get(base + "/edit")
+    assert form.status_code == 200 and receiver.url in form.text
+    assert 'name="version" value="1"' in form.text
+    assert f"{base}/edit" in (await client_a.get(base)).text
+
+    # another workspace reaches nothing of it
+    assert (await client_b.get(base + "/edit")).status_code == 404
+    edit: Any = {"url": "http://127.0.0.1:9/x", "events": ["contact.created"], "version": "1"}
+    assert (await client_b.post_form(base + "/edit", edit)).status_code == 404
+    assert (await client_b.post_form(base + "/rotate", {"version": "1"})).status_code == 404
+    assert (await hook_row(tenant_a))["url"] == receiver.url
+
+    # the events and description change; only the chosen events are sent from now on
+    saved = await client_a.post_form(
+        base + "/edit",
+        {"url": receiver.url, "events": ["contact.created"], "description": "New", "version": "1"},
+    )
+    assert saved.status_code == 303, saved.text[:1000]
+    row = await hook_row(tenant_a)
+    assert (row["events"], row["description"], row["version"]) == (["contact.created"], "New", 2)
+    contact_id = await new_contact(tenant_a)
+    await rename(tenant_a, contact_id, "Augusta", 1)
+    assert await drain(tenant_a) == ["delivered"]
+    assert [r.headers["odex-event"] for r in receiver.received] == ["contact.created"]
+
+    # a form opened before that save: the conflict page (409) saying what changed meanwhile
+    stale = await client_a.post_form(
+        base + "/edit", {"url": receiver.url, "events": CONTACT_EVENTS, "version": "1"}
+    )
+    assert stale.status_code == 409, stale.text[:500]
+    assert "Someone changed this webhook" in stale.text and 'value="2"' in stale.text
+    assert (await hook_row(tenant_a))["version"] == 2
+
+    # bad input: 422 with the message beside the field, nothing saved
+    for data in (
+        {"url": "ftp://example.com/x", "events": "contact.created", "version": "2"},
+        {"url": receiver.url, "version": "2"},
+        {"url": receiver.url, "events": "contact.created"},
+    ):
+        refused = await client_a.post_form(base + "/edit", data)
+        assert refused.status_code == 422, (data, refused.text[:500])
+    assert (await hook_row(tenant_a))["version"] == 2
+
+    # outside dev, an edit is refused an address the SSRF rules refuse, as a new webhook is
+    production = msgspec.structs.replace(get_settings(), env="production")
+    monkeypatch.setattr(jobs, "get_settings", lambda: production)
+    for url in (
+        "https://127.0.0.1/hook",
+        "https://169.254.169.254/latest/meta-data/",
+        "https://10.1.2.3/in",
+        "https://localhost/hook",
+        "http://93.184.215.14/hook",
+    ):
+        refused = await client_a.post_form(
+            base + "/edit", {"url": url, "events": "contact.created", "version": "2"}
+        )
+        assert refused.status_code == 422, (url, refused.text[:500])
+        assert "public internet" in refused.text or "https://" in refused.text
+    assert (await hook_row(tenant_a))["url"] == receiver.url
+    monkeypatch.undo()
+
+    # a new address: checked, saved, audited, alerted; deliveries go there
+    other = await Receiver().start()
+    try:
+        moved = await client_a.post_form(
+            base + "/edit", {"url": other.url, "events": "contact.created", "version": "2"}
+        )
+        assert moved.status_code == 303
+        await new_contact(tenant_a, "Grace")
+        assert await drain(tenant_a) == ["delivered"]
+        assert len(other.received) == 1 and len(receiver.received) == 1
+    finally:
+        await other.stop()
+    async with tenant_transaction(tenant_a.tenant_id) as conn:
+        actions = [r["action"] for r in await conn.fetch("select action from audit_log")]
+    assert actions.count("webhooks.updated") == 2
+
+
+async def test_rotating_the_secret_signs_with_both_for_a_day(
+    client_a: BrowserClient, tenant_a: Account, tenant_b: Account, receiver: Receiver
+) -> None:
+    hook_id, old = await subscribe(client_a, receiver.url)
+    base = f"/settings/webhooks/{hook_id}"
+    rotated = await client_a.post_form(base + "/rotate", {"version": "1"})
+    assert rotated.status_code == 200, rotated.text[:1000]
+    shown = SECRET_RE.search(rotated.text)
+    assert shown and shown.group(1) != old
+    new = shown.group(1)
+    page = await client_a.get(base)
+    assert new not in page.text and old not in page.text  # shown once
+    assert "Signed with the new and the previous secret until" in page.text
+    row = await hook_row(tenant_a)
+    assert row["version"] == 2 and row["previous_secret_until"] is not None
+    assert old not in row["previous_secret_enc"] and new not in row["secret_enc"]
+
+    # during the overlap: `v1=<new>,v1=<old>`, each verifies (ours and the README's)
+    await new_contact(tenant_a)
+    assert await drain(tenant_a) == ["delivered"]
+    header = receiver.received[-1].headers["odex-signature"]
+    assert header.count("v1=") == 2
+    body, now = receiver.received[-1].body, int(time.time())
+    readme_verify = _readme_snippet()
+    for secret in (new, old):
+        assert verify(secret, header, body, now) and readme_verify(secret, header, body)
+    assert not verify("whsec_wrong", header, body, now)
+    assert not readme_verify("whsec_wrong", header, body)
+    assert not verify(old, header, body + b" ", now)
+
+    # a rotation from a page showing an older version is refused (422), nothing changes
+    stale = await client_a.post_form(base + "/rotate", {"version": "1"})
+    assert stale.status_code == 422 and "changed since the page was opened" in stale.text
+    assert (await hook_row(tenant_a))["secret_enc"] == row["secret_enc"]
+
+    # after 24 hours only the new secret signs
+    async with tenant_transaction(tenant_a.tenant_id) as conn:
+        await conn.execute(
+            "update webhook_subscriptions set previous_secret_until = now() - interval '1 second'"
+        )
+    await new_contact(tenant_a, "Grace")
+    assert await drain(tenant_a) == ["delivered"]
+    header = receiver.received[-1].headers["odex-signature"]
+    body, now = receiver.received[-1].body, int(time.time())
+    assert header.count("v1=") == 1
+    assert verify(new, header, body, now) and not verify(old, header, body, now)
+    assert "previous secret" not in (await client_a.get(base)).text
