@@ -109,8 +109,13 @@ def read_view(request: Req, schema: type[V]) -> V:
 
 
 def parse_view(schema: type[V], data: Any) -> V:
+    """`data` (a query string's multi-dict, a dict, or (name, value) pairs) read into the
+    view `schema`; unknown names are refused."""
     source: Source = {}
-    items = data.multi_items() if hasattr(data, "multi_items") else data
+    if hasattr(data, "multi_items"):
+        items = data.multi_items()
+    else:
+        items = data.items() if isinstance(data, Mapping) else data
     for name, value in items:
         source.setdefault(str(name), []).append(str(value))
     known = {f.encode_name for f in msgspec.structs.fields(schema)}

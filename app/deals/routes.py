@@ -14,8 +14,11 @@ from app.core.access import Level
 from app.core.errors import FormInvalid
 from app.core.forms import read_form, read_query
 from app.core.http_types import Req
+from app.core.paging import Page
 from app.core.web import redirect, render
+from app.crm.filters import DealView, read_view
 from app.crm.notes import subject_panel
+from app.crm.web import view_context
 from app.deals import pipelines, reading, services
 from app.deals.money import currencies
 from app.deals.schemas import DealDelete, DealEdit, DealForm, DealListQuery, PipelineQuery
@@ -70,6 +73,18 @@ async def deal_list(request: Req, current: Current) -> Response[str]:
         "sorts": reading.SORT_CHOICES,
     }
     return render(request, "deals/list.html", ctx, block="results")
+
+
+@get("/deals/list")
+async def deal_table(request: Req, current: Current) -> Response[str]:
+    """The pipeline's deals as a table: filters, sortable columns, keyset pages, totals per
+    currency of the whole view, the saved views (the URL holds the view)."""
+    view = read_view(request, DealView)
+    shown = await pipelines.deal_table(current, view)
+    page = Page([], shown.table.next_cursor, shown.table.prev_cursor, {"count": shown.table.count})
+    ctx = await view_context(current, "deals", "/deals/list", page, view, pipelines.DEAL_COLUMNS)
+    ctx |= {"shown": shown, "kind": "deal", "plural": "deals"}
+    return render(request, "deals/table.html", ctx, block="results")
 
 
 @get("/deals/new")
@@ -137,6 +152,15 @@ async def deal_delete(request: Req, current: Current, deal_id: UUID) -> Response
 ROUTES = [
     routes_at(
         Level.MEMBER,
-        [deal_list, deal_new, deal_create, deal_detail, deal_edit, deal_update, deal_delete],
+        [
+            deal_list,
+            deal_table,
+            deal_new,
+            deal_create,
+            deal_detail,
+            deal_edit,
+            deal_update,
+            deal_delete,
+        ],
     )
 ]
