@@ -23,7 +23,7 @@ from app.core.errors import FormInvalid
 from app.core.forms import Amount, Choice, Cursor, Day, Form, Ref, Refs, Tags, Text, parse
 from app.core.forms.fields import Source
 from app.core.http_types import Req
-from app.core.paging import Params, SortSpec
+from app.core.paging import Params, SortSpec, like_pattern
 
 OWNER_OPS = ("is", "is_not", "empty")
 TAG_OPS = ("any", "none")
@@ -213,6 +213,14 @@ def common_where(view: ListView, params: Params, alias: str, tenant_id: UUID) ->
         if end is not None:  # through that day
             where.append(f"{alias}.{field}_at < {params.add(_start(end + timedelta(days=1)))}")
     return where
+
+
+def search_where(params: Params, query: str, *texts: str) -> list[str]:
+    """The condition that one of the SQL `texts` contains `query` (none for no query)."""
+    if not query:
+        return []
+    pattern = params.add(like_pattern(query))
+    return ["(" + " or ".join(f"lower({text}) like {pattern}" for text in texts) + ")"]
 
 
 def contact_where(view: ContactView, params: Params, tenant_id: UUID) -> list[str]:

@@ -15,7 +15,7 @@ import msgspec
 
 from app.core.paging import Page, Params, Window, like_pattern, window_page
 from app.core.rows import Choices, answers, execute_count, fetch_as, fetch_choices, row_as
-from app.crm.filters import CompanyView, ContactView, common_where, contact_where
+from app.crm.filters import CompanyView, ContactView, common_where, contact_where, search_where
 
 
 class Person(msgspec.Struct, frozen=True):
@@ -85,9 +85,7 @@ async def count_of(
 def _company_where(tenant_id: UUID, query: str, view: CompanyView) -> tuple[list[str], Params]:
     params = Params()
     where = common_where(view, params, "c", tenant_id)
-    if query:
-        pattern = params.add(like_pattern(query))
-        where.append(f"lower(c.name || ' ' || coalesce(c.domain, '')) like {pattern}")
+    where += search_where(params, query, "c.name || ' ' || coalesce(c.domain, '')")
     return where, params
 
 
