@@ -67,6 +67,7 @@ async def contact_with_names(
 # ---- list pages (keyset) -----------------------------------------------------------------
 
 
+COUNT_CAP = 10_000
 COMPANY_FROM = "companies c left join users u on u.id = c.owner_id"
 CONTACT_FROM = (
     "contacts c left join companies co on co.id = c.company_id"
@@ -77,9 +78,15 @@ CONTACT_FROM = (
 async def count_of(
     conn: asyncpg.Connection, from_sql: str, where: list[str], params: Params
 ) -> int:
-    """How many rows a list's filtered view holds (every page of it)."""
-    sql = f"select count(*) from {from_sql} where {' and '.join(where)}"
-    return int(await conn.fetchval(sql, *params.values))
+    """How many rows a list's filtered view holds (every page of it), counted up to
+    COUNT_CAP + 1 (shown as "10,000+"): a count of every one of 100k contacts costs a scan of
+    them all (27 ms) on each page, the page itself reads 51 rows by an index."""
+    counting = Params()  # the view's parameters and the cap (the page adds its own after)
+    counting.values = list(params.values)
+    limit = counting.add(COUNT_CAP + 1)
+    sql = f"select count(*) from (select 1 from {from_sql} where {' and '.join(where)}"
+    sql += f" limit {limit}) as counted"
+    return int(await conn.fetchval(sql, *counting.values))
 
 
 def _company_where(tenant_id: UUID, query: str, view: CompanyView) -> tuple[list[str], Params]:

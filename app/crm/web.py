@@ -14,6 +14,7 @@ from app.core.paging import Page
 from app.core.web import render
 from app.crm.common import member_options
 from app.crm.filters import Column, ListView, is_filtered, view_query, view_url
+from app.crm.queries import COUNT_CAP
 from app.crm.saved_views import list_views
 
 
@@ -38,6 +39,7 @@ async def view_context(
     return {
         "page": page,
         "count": page.extra.get("count"),
+        "count_cap": COUNT_CAP,
         "view": view,
         "q": view.q,
         "sort": sort,
