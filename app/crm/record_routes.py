@@ -87,9 +87,10 @@ def record_routes(p: RecordPages[NewF, EditF]) -> tuple[list[HTTPRouteHandler], 
 
     async def list_page(request: Req, current: Current) -> Response[str]:
         view = read_view(request, p.view_schema)
-        page = await p.list_page(current, view)
         ctx: Values = {"kind": p.kind, "plural": p.plural}
-        ctx |= await view_context(current, p.plural, p.base, page, view, p.columns)
+        async with tenant_transaction(current.tenant_id, current.user_id):  # one read
+            page = await p.list_page(current, view)
+            ctx |= await view_context(current, p.plural, p.base, page, view, p.columns)
         return render(request, p.template("list"), ctx, block="results")
 
     async def form_page(

@@ -11,6 +11,7 @@ from litestar import Response, get, post
 from app.accounts.deps import routes_at
 from app.accounts.schemas import Current
 from app.core.access import Level
+from app.core.db import tenant_transaction
 from app.core.errors import FormInvalid
 from app.core.forms import read_form, read_query
 from app.core.http_types import Req
@@ -80,9 +81,12 @@ async def deal_table(request: Req, current: Current) -> Response[str]:
     """The pipeline's deals as a table: filters, sortable columns, keyset pages, totals per
     currency of the whole view, the saved views (the URL holds the view)."""
     view = read_view(request, DealView)
-    shown = await pipelines.deal_table(current, view)
-    page = Page([], shown.table.next_cursor, shown.table.prev_cursor, {"count": shown.table.count})
-    ctx = await view_context(current, "deals", "/deals/list", page, view, pipelines.DEAL_COLUMNS)
+    async with tenant_transaction(current.tenant_id, current.user_id):  # one read
+        shown = await pipelines.deal_table(current, view)
+        table = shown.table
+        page = Page([], table.next_cursor, table.prev_cursor, {"count": table.count})
+        columns = pipelines.DEAL_COLUMNS
+        ctx = await view_context(current, "deals", "/deals/list", page, view, columns)
     ctx |= {"shown": shown, "kind": "deal", "plural": "deals"}
     return render(request, "deals/table.html", ctx, block="results")
 
