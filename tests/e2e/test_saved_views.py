@@ -1,4 +1,5 @@
-"""Browser: filter the contact list, save the view, open it again from the list."""
+"""Browser: filter the contact list, save the view, open it again from the list, rename and
+delete it."""
 
 from __future__ import annotations
 
@@ -47,4 +48,14 @@ async def test_filter_save_and_reopen_a_view(
     await page.wait_for_selector("#results >> text=Vera Viewson", timeout=WAIT_MS)
     assert await page.locator("#results >> text=Walt Viewson").count() == 0
     assert await page.input_value("#f-tags") == "vip"
+    # rename it, then delete it, from its menu
+    view = page.locator(".saved-view", has_text="VIP people")
+    await view.locator(".dropdown-toggle").click()
+    await view.locator("input[name=name]").fill("Top people")
+    await view.locator("button:has-text('Rename')").click()
+    await page.wait_for_selector(".saved-view a:has-text('Top people')", timeout=WAIT_MS)
+    view = page.locator(".saved-view", has_text="Top people")
+    await view.locator(".dropdown-toggle").click()
+    await view.locator("button:has-text('Delete view')").click()
+    await page.wait_for_selector(".saved-view", state="detached", timeout=WAIT_MS)
     await context.close()
