@@ -142,6 +142,20 @@ async def test_deal_table_totals_per_currency_for_the_whole_view(
         for direction in ("asc", "desc"):
             r = await client_a.get("/deals/list", params={"sort": column, "dir": direction})
             assert r.status_code == 200, (column, direction)
+    # another workspace's stage matches nothing here; owner and date filters on deals
+    b_won = (await stages(tenant_b))["Won"].id
+    r = await client_a.get("/deals/list", params={"q": "Vw", "stage": str(b_won)})
+    assert r.status_code == 200 and count_of(r.text) == 0
+    await make_deal(tenant_a, "VwOwned", owner_id=tenant_a.user_id)  # the others: no owner
+    owner = str(tenant_a.user_id)
+    r = await client_a.get("/deals/list", params={"q": "Vw", "owner_op": "is", "owner": owner})
+    assert count_of(r.text) == 1 and "VwOwned" in r.text
+    r = await client_a.get("/deals/list", params={"q": "Vw", "owner_op": "is_not", "owner": owner})
+    assert count_of(r.text) == 4 and "VwOwned" not in r.text
+    r = await client_a.get("/deals/list", params={"q": "Vw", "owner_op": "empty"})
+    assert count_of(r.text) == 4
+    r = await client_a.get("/deals/list", params={"q": "Vw", "created_after": "2200-01-01"})
+    assert count_of(r.text) == 0 and "No deals match this view" in r.text
     # another workspace's pipeline: not there
     b_pipeline = (await stages(tenant_b))["Won"].pipeline_id
     r = await client_a.get("/deals/list", params={"pipeline": str(b_pipeline)})
