@@ -11,19 +11,27 @@ from app.billing.limits import check_record_limit
 from app.core.db import tenant_transaction
 from app.core.errors import FormInvalid
 from app.core.forms.values import form_data
-from app.core.paging import Page, SortSpec, Window
+from app.core.paging import Page, Window
 from app.core.rows import insert_new
 from app.crm import queries, records
 from app.crm.activity import field_diff, log_activity
 from app.crm.common import check_member, readable
+from app.crm.filters import Column, CompanyView, sort_spec, text_column, time_column
 from app.crm.schemas import CompanyEdit, CompanyForm
 from app.crm.tables import Company
 
 FIELDS = ("name", "domain", "industry", "size", "address", "owner_id")
 SIZES = ("1-10", "11-50", "51-200", "201-1000", "1001-5000", "5000+")
-SORTS = {
-    "name": SortSpec("Name A-Z", ("c.sort_name", "c.id"), ("text", "uuid")),
-    "newest": SortSpec("Newest", ("c.created_at", "c.id"), ("ts", "uuid"), descending=True),
+# the list's columns, each sortable both ways ("name" by the (tenant_id, sort_name) index)
+COLUMNS = {
+    "name": Column("Name", ("c.sort_name",), ("text",)),
+    "domain": text_column("Domain", "c.domain"),
+    "industry": text_column("Industry", "c.industry"),
+    "size": text_column("Size", "c.size"),
+    "owner": text_column("Owner", "u.name"),
+    "created": time_column("Created", "c.created_at"),
+    "updated": time_column("Updated", "c.updated_at"),
+    "newest": time_column("Newest", "c.created_at"),
 }
 
 
@@ -78,16 +86,14 @@ async def get_company(current: Current, company_id: UUID) -> dict[str, Any]:
 
 
 async def list_companies(
-    current: Current,
-    q: str = "",
-    sort: str = "name",
-    after: str | None = None,
-    before: str | None = None,
-    limit: int = 50,
+    current: Current, view: CompanyView | None = None, limit: int = 50
 ) -> Page:
-    window = Window(SORTS.get(sort, SORTS["name"]), after, before, limit)
+    """A page of the companies `view` shows (search, filters, order, cursor)."""
+    view = view or CompanyView()
+    spec = sort_spec(COLUMNS, "name", view, "c.id")
+    window = Window(spec, view.after or None, view.before or None, limit)
     async with tenant_transaction(current.tenant_id, current.user_id) as c:
-        return await queries.company_page(c, current.tenant_id, q.strip()[:200], window)
+        return await queries.company_page(c, current.tenant_id, view.q.strip()[:200], window, view)
 
 
 async def company_choices(current: Current, ids: list[UUID]) -> list[tuple[str, str]]:

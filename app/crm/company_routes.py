@@ -7,6 +7,7 @@ from uuid import UUID
 from app.accounts.schemas import Current
 from app.crm import companies
 from app.crm.contacts import list_contacts
+from app.crm.filters import CompanyView
 from app.crm.record_routes import RecordPages, Values, record_routes
 from app.crm.related import company_deals, company_invoices
 from app.crm.schemas import CompanyEdit, CompanyForm
@@ -37,7 +38,8 @@ COMPANIES = CompanyPages(
     kind="company",
     plural="companies",
     fields=companies.FIELDS,
-    sorts=companies.SORTS,
+    columns=companies.COLUMNS,
+    view_schema=CompanyView,
     list_page=companies.list_companies,
     read=companies.get_company,
     create=companies.create_company,

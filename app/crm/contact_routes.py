@@ -10,6 +10,7 @@ from app.core.forms.values import chosen_ids
 from app.core.http_types import Req
 from app.crm import contacts
 from app.crm.companies import company_choices
+from app.crm.filters import ContactView
 from app.crm.record_routes import RecordPages, Values, record_routes
 from app.crm.related import contact_deals
 from app.crm.schemas import ContactEdit, ContactForm, NewContactQuery
@@ -40,7 +41,8 @@ CONTACTS = ContactPages(
     kind="contact",
     plural="contacts",
     fields=contacts.FIELDS,
-    sorts=contacts.SORTS,
+    columns=contacts.COLUMNS,
+    view_schema=ContactView,
     list_page=contacts.list_contacts,
     read=contacts.get_contact,
     create=contacts.create_contact,

@@ -16,11 +16,12 @@ from app.billing.limits import check_record_limit
 from app.core.db import tenant_transaction
 from app.core.errors import FormInvalid
 from app.core.forms.values import form_data
-from app.core.paging import Page, SortSpec, Window
+from app.core.paging import Page, Window
 from app.core.rows import insert_new
 from app.crm import queries, records
 from app.crm.activity import field_diff, log_activity
 from app.crm.common import check_member, readable
+from app.crm.filters import Column, ContactView, sort_spec, text_column, time_column
 from app.crm.schemas import UNKNOWN_COMPANY, ContactEdit, ContactForm
 from app.crm.secure import open_contact, redact_changes, seal_contact, search_indexes
 from app.crm.tables import Company, Contact
@@ -35,13 +36,15 @@ FIELDS = (
     "owner_id",
     "tags",
 )
-SORTS = {
-    "name": SortSpec(
-        "Name A-Z",
-        ("c.sort_last", "c.sort_first", "c.id"),
-        ("text", "text", "uuid"),
-    ),
-    "newest": SortSpec("Newest", ("c.created_at", "c.id"), ("ts", "uuid"), descending=True),
+# the list's columns, each sortable both ways ("name" by the (tenant_id, sort_last…) index)
+COLUMNS = {
+    "name": Column("Name", ("c.sort_last", "c.sort_first"), ("text", "text")),
+    "title": text_column("Title", "c.title"),
+    "company": text_column("Company", "co.name"),
+    "owner": text_column("Owner", "u.name"),
+    "created": time_column("Created", "c.created_at"),
+    "updated": time_column("Updated", "c.updated_at"),
+    "newest": time_column("Newest", "c.created_at"),
 }
 # FIELDS as columns: emails and phones are stored as ciphertexts and blind indexes
 STORED_COLUMNS = (
@@ -141,17 +144,19 @@ async def get_contact(current: Current, contact_id: UUID) -> dict[str, Any]:
 
 async def list_contacts(
     current: Current,
-    q: str = "",
-    sort: str = "name",
-    after: str | None = None,
-    before: str | None = None,
+    view: ContactView | None = None,
     limit: int = 50,
     company_id: UUID | None = None,
 ) -> Page:
-    window = Window(SORTS.get(sort, SORTS["name"]), after, before, limit)
-    query = q.strip()[:200]
+    """A page of the contacts `view` shows (search, filters, order, cursor)."""
+    view = view or ContactView()
+    spec = sort_spec(COLUMNS, "name", view, "c.id")
+    window = Window(spec, view.after or None, view.before or None, limit)
+    query = view.q.strip()[:200]
     indexes = search_indexes(query) if query else []
     async with tenant_transaction(current.tenant_id, current.user_id) as c:
-        page = await queries.contact_page(c, current.tenant_id, query, indexes, company_id, window)
+        page = await queries.contact_page(
+            c, current.tenant_id, query, indexes, company_id, window, view
+        )
     page.rows = [open_contact(row, current.tenant_id) for row in page.rows]
     return page

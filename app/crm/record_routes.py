@@ -15,15 +15,16 @@ from litestar.handlers import HTTPRouteHandler
 from app.accounts.schemas import Current
 from app.core.db import tenant_transaction
 from app.core.errors import FormInvalid
-from app.core.forms import Form, read_form, read_query
+from app.core.forms import Form, read_form
 from app.core.forms.values import form_values
 from app.core.http_types import Req
-from app.core.paging import Page, SortSpec
+from app.core.paging import Page
 from app.core.web import get_session, redirect, render
 from app.crm.common import member_options
+from app.crm.filters import Column, ListView, read_view
 from app.crm.notes import subject_panel
-from app.crm.schemas import ConfirmDelete, ListQuery
-from app.crm.web import confirm_delete_page, list_context
+from app.crm.schemas import ConfirmDelete
+from app.crm.web import confirm_delete_page, view_context
 
 Values = dict[str, Any]
 NewF = TypeVar("NewF", bound=Form)
@@ -38,8 +39,9 @@ class RecordPages(Generic[NewF, EditF]):
     kind: str  # "contact": the URL, template folder and context names follow from it
     plural: str  # "contacts"
     fields: tuple[str, ...]  # the stored fields its edit form shows
-    sorts: Mapping[str, SortSpec]
-    list_page: Callable[[Current, str, str, str | None, str | None], Awaitable[Page]]
+    columns: Mapping[str, Column]  # the list's sortable columns
+    view_schema: type[ListView]  # the list's filters (app/crm/filters.py)
+    list_page: Callable[[Current, Any], Awaitable[Page]]
     read: Callable[[Current, UUID], Awaitable[Values]]
     create: Callable[[Current, NewF], Awaitable[UUID]]
     update: Callable[[Current, UUID, EditF], Awaitable[None]]
@@ -84,10 +86,11 @@ def record_routes(p: RecordPages[NewF, EditF]) -> tuple[list[HTTPRouteHandler], 
     title = p.kind.capitalize()
 
     async def list_page(request: Req, current: Current) -> Response[str]:
-        query = read_query(request, ListQuery)
-        page = await p.list_page(current, query.q, query.sort, query.after, query.before)
+        view = read_view(request, p.view_schema)
         ctx: Values = {"kind": p.kind, "plural": p.plural}
-        ctx |= list_context(p.base, page, query.q, query.sort, p.sorts)
+        async with tenant_transaction(current.tenant_id, current.user_id):  # one read
+            page = await p.list_page(current, view)
+            ctx |= await view_context(current, p.plural, p.base, page, view, p.columns)
         return render(request, p.template("list"), ctx, block="results")
 
     async def form_page(

@@ -10,6 +10,7 @@ from app.crm.contact_routes import ROUTES as CONTACT_ROUTES
 from app.crm.dashboard_routes import ROUTES as DASHBOARD_ROUTES
 from app.crm.import_routes import ROUTES as IMPORT_ROUTES
 from app.crm.note_routes import ROUTES as NOTE_ROUTES
+from app.crm.view_routes import ROUTES as VIEW_ROUTES
 
 ROUTES: list[ControllerRouterHandler] = [
     routes_at(
@@ -21,6 +22,7 @@ ROUTES: list[ControllerRouterHandler] = [
             *NOTE_ROUTES,
             *ACTIVITY_ROUTES,
             *IMPORT_ROUTES,
+            *VIEW_ROUTES,
         ],
     )
 ]

@@ -1,6 +1,6 @@
 """Piccolo tables of the crm app (DDL and RLS live in migrations/crm)."""
 
-from piccolo.columns import JSONB, UUID, Array, Date, Integer, Text, Timestamptz
+from piccolo.columns import JSONB, UUID, Array, Boolean, Date, Integer, Text, Timestamptz
 from piccolo.table import Table
 
 from app.core.columns import Created, OnRecord, Stamped, TenantRecord, TenantRow
@@ -93,3 +93,13 @@ class CrmImportError(TenantRow, Table, tablename="crm_import_errors"):
     row_number = Integer()
     reason = Text()
     raw_cells = Array(base_column=Text(), db_column_name="raw")  # `raw` is Table.raw()
+
+
+class SavedView(TenantRow, Stamped, Table, tablename="saved_views"):
+    """A member's named view of a list (its query string), private or shared."""
+
+    user_id = UUID()
+    kind = Text()  # contacts | companies | deals
+    name = Text()
+    query = Text()
+    shared = Boolean(default=False)

@@ -1,35 +1,58 @@
-"""Route helpers shared by the CRM pages: list URLs, the delete page."""
+"""Route helpers shared by the CRM pages: a list view's context, the delete page."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from urllib.parse import urlencode
 
+import msgspec
 from litestar import Response
 
+from app.accounts.schemas import Current
 from app.core.errors import FormInvalid
 from app.core.http_types import Req
 from app.core.paging import Page
 from app.core.web import render
+from app.crm.common import member_options
+from app.crm.filters import Column, ListView, is_filtered, view_query, view_url
+from app.crm.queries import COUNT_CAP
+from app.crm.saved_views import list_views
 
 
-def list_url(base: str, q: str, sort: str, **cursor: str | None) -> str:
-    """A list page's URL with its search, sort and cursor (empty ones left out)."""
-    params = {"q": q, "sort": sort, **{k: c for k, c in cursor.items() if c}}
-    return f"{base}?{urlencode({k: val for k, val in params.items() if val})}"
-
-
-def list_context(
-    base: str, page: Page, q: str, sort: str, sorts: Mapping[str, object]
+async def view_context(
+    current: Current,
+    kind: str,
+    base: str,
+    page: Page,
+    view: ListView,
+    columns: Mapping[str, Column],
 ) -> dict[str, object]:
-    """What a searchable, sortable, keyset-paginated list page renders."""
+    """What a filtered, sortable, keyset-paginated list page renders: the page and how many
+    the view holds, the view (filters shown back), its URL pieces (column sort links, pages,
+    the query a saved view keeps), the owner choices and the saved views above the list."""
+    sort = getattr(view, "sort", "") or next(iter(columns))
+    descending = columns[sort].descending if not view.dir else view.dir == "desc"
+
+    def sort_url(name: str) -> str:
+        flip = ("asc" if descending else "desc") if name == sort else ""
+        return view_url(base, msgspec.structs.replace(view, sort=name, dir=flip))
+
     return {
         "page": page,
-        "q": q,
-        "sort": sort if sort in sorts else "name",
-        "sorts": sorts,
-        "next_url": list_url(base, q, sort, after=page.next_cursor) if page.next_cursor else None,
-        "prev_url": list_url(base, q, sort, before=page.prev_cursor) if page.prev_cursor else None,
+        "count": page.extra.get("count"),
+        "count_cap": COUNT_CAP,
+        "view": view,
+        "q": view.q,
+        "sort": sort,
+        "descending": descending,
+        "columns": columns,
+        "sort_urls": {name: sort_url(name) for name in columns},
+        "filtered": is_filtered(view),
+        "view_query": view_query(view),
+        "base": base,
+        "next_url": view_url(base, view, after=page.next_cursor) if page.next_cursor else None,
+        "prev_url": view_url(base, view, before=page.prev_cursor) if page.prev_cursor else None,
+        "member_options": await member_options(current),
+        "saved_views": await list_views(current, kind),
     }
 
 

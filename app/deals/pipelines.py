@@ -8,19 +8,22 @@ from typing import overload
 from uuid import UUID
 
 import asyncpg
+import msgspec
 from piccolo.query.functions.aggregate import Max, Min
 from piccolo.querystring import QueryString
 
 from app.accounts.schemas import Current
 from app.core.db import tenant_transaction
 from app.core.errors import Forbidden, FormInvalid, RecordNotFound
+from app.core.paging import Window
 from app.core.rows import rows_as
 from app.core.versioned import update_at_version
 from app.crm.activity import edit_conflict, stale_page
-from app.deals import live
+from app.crm.filters import Column, DealView, sort_spec, text_column, time_column
+from app.deals import live, queries
 from app.deals.queries import all_stages as all_stages_in_order
 from app.deals.queries import create_default_pipeline, fetch_columns, fetch_stages
-from app.deals.schemas import Board, PipelineInfo, StageInfo
+from app.deals.schemas import Board, DealTable, PipelineInfo, StageInfo
 from app.deals.tables import Deal, Pipeline, Stage
 
 DEFAULT_PIPELINE = "Sales"
@@ -129,6 +132,47 @@ async def load_board(current: Current, pipeline_id: UUID | None = None) -> Board
             raise RecordNotFound("pipeline")
         columns = await fetch_columns(conn, pipeline.id)
     return Board(pipeline=pipeline, pipelines=pipelines, columns=columns)
+
+
+# the deals table's sortable columns (app/crm/filters.py); "created", its default, first
+DEAL_COLUMNS = {
+    "created": time_column("Created", "d.created_at"),
+    "title": text_column("Title", "d.title"),
+    "amount": Column("Value", ("d.amount",), ("decimal",), descending=True),
+    "stage": Column("Stage", ("s.position",), ("int",)),
+    "owner": text_column("Owner", "u.name"),
+    "company": text_column("Company", "c.name"),
+    "close": Column(
+        "Expected close", ("coalesce(d.expected_close_date, 'infinity'::date)",), ("date",)
+    ),
+    "updated": time_column("Updated", "d.updated_at"),
+}
+
+
+class TableView(msgspec.Struct, frozen=True):
+    """The deals table of a pipeline: its page and totals, the pipelines and its stages."""
+
+    pipeline: PipelineInfo
+    pipelines: list[PipelineInfo]
+    stages: list[StageInfo]
+    table: DealTable
+
+
+async def deal_table(current: Current, view: DealView, limit: int = 50) -> TableView:
+    """The pipeline's deals `view` shows (the default pipeline when it names none; another
+    workspace's: RecordNotFound), a page of them and the totals per currency of them all."""
+    spec = sort_spec(DEAL_COLUMNS, "created", view, "d.id")
+    window = Window(spec, view.after or None, view.before or None, limit)
+    async with tenant_transaction(current.tenant_id, current.user_id) as conn:
+        default_id = await ensure_default_in(conn, current.tenant_id)
+        pipelines = await _pipelines()
+        wanted = view.pipeline or default_id
+        pipeline = next((p for p in pipelines if p.id == wanted), None)
+        if pipeline is None:
+            raise RecordNotFound("pipeline")
+        stages = await fetch_stages(conn, pipeline.id)
+        table = await queries.deal_table(conn, current.tenant_id, pipeline.id, view, window)
+    return TableView(pipeline=pipeline, pipelines=pipelines, stages=stages, table=table)
 
 
 async def stages_of(current: Current, pipeline_id: UUID) -> list[StageInfo]:

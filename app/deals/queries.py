@@ -11,13 +11,17 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
-from app.core.paging import Params, SortSpec, keyset_page, like_pattern
+from app.core.paging import Params, SortSpec, Window, keyset_page, like_pattern, window_page
 from app.core.rows import Choices, Row, answers, fetch_as, fetch_choices, fetch_one_as, row_as
+from app.crm.filters import DealView, deal_where, search_where
 from app.deals.schemas import (
     Column,
     ContactRef,
+    CurrencyTotal,
     DealCard,
     DealPage,
+    DealRow,
+    DealTable,
     Rates,
     StageInfo,
 )
@@ -311,3 +315,49 @@ async def place_after(
             POSITION_GAP,
         )
     raise RuntimeError("could not find a position")  # pragma: no cover
+
+
+# ---- the deals table (/deals/list): a pipeline's deals, filtered, with totals --------------
+
+DEAL_FROM = (
+    "deals d join stages s on s.id = d.stage_id"
+    " left join users u on u.id = d.owner_id"
+    " left join companies c on c.id = d.company_id"
+)
+DEAL_ROW = (
+    "d.id, d.title, d.amount, d.currency, d.stage_id, s.name as stage_name,"
+    " s.kind as stage_kind, d.owner_id, u.name as owner_name, d.company_id,"
+    " c.name as company_name, d.expected_close_date, d.created_at, d.updated_at"
+)
+
+
+def _table_where(tenant_id: UUID, pipeline_id: UUID, view: DealView) -> tuple[list[str], Params]:
+    params = Params()
+    where = deal_where(view, params, tenant_id)
+    where.insert(1, f"d.pipeline_id = {params.add(pipeline_id)}")
+    where += search_where(params, " ".join(view.q.split())[:200], "d.title", "c.name")
+    return where, params
+
+
+async def deal_table(
+    conn: asyncpg.Connection, tenant_id: UUID, pipeline_id: UUID, view: DealView, window: Window
+) -> DealTable:
+    """One page of the pipeline's deals that `view` shows, and the totals per currency of
+    every deal in the view (not only the page), from the same conditions."""
+    where, params = _table_where(tenant_id, pipeline_id, view)
+    totals = await fetch_as(
+        conn,
+        CurrencyTotal,
+        f"select d.currency, count(*) as deals, sum(d.amount) as amount from {DEAL_FROM}"
+        f" where {' and '.join(where)} group by d.currency order by d.currency",
+        *params.values,
+    )
+    page = await window_page(
+        conn, window, select=DEAL_ROW, from_sql=DEAL_FROM, where=where, params=params
+    )
+    return DealTable(
+        rows=[row_as(DealRow, r) for r in page.rows],
+        totals=totals,
+        next_cursor=page.next_cursor,
+        prev_cursor=page.prev_cursor,
+    )

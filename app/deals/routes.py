@@ -11,11 +11,15 @@ from litestar import Response, get, post
 from app.accounts.deps import routes_at
 from app.accounts.schemas import Current
 from app.core.access import Level
+from app.core.db import tenant_transaction
 from app.core.errors import FormInvalid
 from app.core.forms import read_form, read_query
 from app.core.http_types import Req
+from app.core.paging import Page
 from app.core.web import redirect, render
+from app.crm.filters import DealView, read_view
 from app.crm.notes import subject_panel
+from app.crm.web import view_context
 from app.deals import pipelines, reading, services
 from app.deals.money import currencies
 from app.deals.schemas import DealDelete, DealEdit, DealForm, DealListQuery, PipelineQuery
@@ -74,6 +78,21 @@ async def deal_list(request: Req, current: Current) -> Response[str]:
         "sorts": reading.SORT_CHOICES,
     }
     return render(request, "deals/list.html", ctx, block="results")
+
+
+@get("/deals/list")
+async def deal_table(request: Req, current: Current) -> Response[str]:
+    """The pipeline's deals as a table: filters, sortable columns, keyset pages, totals per
+    currency of the whole view, the saved views (the URL holds the view)."""
+    view = read_view(request, DealView)
+    async with tenant_transaction(current.tenant_id, current.user_id):  # one read
+        shown = await pipelines.deal_table(current, view)
+        table = shown.table
+        page = Page([], table.next_cursor, table.prev_cursor, {"count": table.count})
+        columns = pipelines.DEAL_COLUMNS
+        ctx = await view_context(current, "deals", "/deals/list", page, view, columns)
+    ctx |= {"shown": shown, "kind": "deal", "plural": "deals"}
+    return render(request, "deals/table.html", ctx, block="results")
 
 
 @get("/deals/new")
@@ -141,6 +160,15 @@ async def deal_delete(request: Req, current: Current, deal_id: UUID) -> Response
 ROUTES = [
     routes_at(
         Level.MEMBER,
-        [deal_list, deal_new, deal_create, deal_detail, deal_edit, deal_update, deal_delete],
+        [
+            deal_list,
+            deal_table,
+            deal_new,
+            deal_create,
+            deal_detail,
+            deal_edit,
+            deal_update,
+            deal_delete,
+        ],
     )
 ]

@@ -166,6 +166,46 @@ class DealPage(msgspec.Struct, frozen=True):
     next_cursor: str | None
 
 
+class DealRow(msgspec.Struct, frozen=True):
+    """A row of the deals table (/deals/list)."""
+
+    id: UUID
+    title: str
+    amount: Decimal
+    currency: str
+    stage_id: UUID
+    stage_name: str
+    stage_kind: str
+    owner_id: UUID | None
+    owner_name: str | None
+    company_id: UUID | None
+    company_name: str | None
+    expected_close_date: date | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class CurrencyTotal(msgspec.Struct, frozen=True):
+    """How many deals of a view are in a currency, and their value."""
+
+    currency: str
+    deals: int
+    amount: Decimal
+
+
+class DealTable(msgspec.Struct, frozen=True):
+    """One page of the deals table, with the totals of the whole view per currency."""
+
+    rows: list[DealRow]
+    totals: list[CurrencyTotal]
+    next_cursor: str | None
+    prev_cursor: str | None
+
+    @property
+    def count(self) -> int:
+        return sum(t.deals for t in self.totals)
+
+
 # ---- what the deal pages accept (app/core/forms) --------------------------------------------
 
 CHOOSE_STAGE = "Choose a stage from the list."

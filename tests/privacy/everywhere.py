@@ -86,6 +86,10 @@ async def seed_person(app: Any, who: Person, *, staff_extras: bool = False) -> N
             "/settings/api-tokens", {"name": f"{who.name}'s script", "scopes": "contacts:read"}
         )
         assert made.status_code == 200 and 'id="new-token-value"' in made.text
+        saved = await browser.post_form(  # a saved view of a list (its name, its search)
+            "/views", {"kind": "contacts", "name": f"{who.name}'s view", "query": "q=vip"}
+        )
+        assert saved.status_code == 303, saved.text[:300]
     async with browser_client(app) as stranger:  # a failed sign-in: a lockout counter
         await stranger.refresh_csrf("/login")
         await stranger.post_form("/login", {"email": who.email, "password": "wrong password"})
