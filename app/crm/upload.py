@@ -6,9 +6,12 @@ import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from python_multipart.multipart import MultipartParser, parse_options_header
+
+if TYPE_CHECKING:  # a TypedDict the parser declares for type checkers only
+    from python_multipart.multipart import MultipartCallbacks
 
 FIELD_LIMIT = 64 * 1024  # text fields of the upload form are tiny
 
@@ -101,7 +104,7 @@ async def receive_upload(
         elif state["name"]:
             result.fields[state["name"]] = bytes(state["buf"]).decode("utf-8", "replace")
 
-    callbacks: Any = {
+    callbacks: MultipartCallbacks = {
         "on_part_begin": on_part_begin,
         "on_part_data": on_part_data,
         "on_part_end": on_part_end,
