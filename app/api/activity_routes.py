@@ -18,7 +18,7 @@ from app.api.resource import Resource, Values
 from app.api.schemas import NoteIn, NoteList, NoteOut, TaskIn, TaskList, TaskOut
 from app.core.clock import user_zone, zone_info
 from app.core.errors import FormInvalid
-from app.core.forms import parse
+from app.core.forms import Form, parse
 from app.crm import activities, notes
 from app.crm.schemas import SUBJECT_TYPES, ActivityEdit, ActivityForm, NoteForm
 from app.crm.secure import open_activity_notes, open_note
@@ -51,7 +51,7 @@ async def delete_note(current: Current, note_id: UUID) -> None:
 NOTES_COLUMNS = (
     "r.id, r.tenant_id, r.subject_type, r.subject_id, r.author_id, r.body_enc, r.created_at"
 )
-NOTES = Resource(
+NOTES: Resource[NoteOut, Form, Form] = Resource(
     name="notes",
     one="note",
     listing=Listing("notes r", NOTES_COLUMNS, "r.subject_type", "r.author_id"),
@@ -98,7 +98,7 @@ TASKS_COLUMNS = (
     " r.due_at, r.duration_minutes, r.outcome, r.participant_ids, r.notes_enc,"
     " r.assignee_id, r.done_at is not null as done, r.version, r.created_at, r.updated_at"
 )
-TASKS = Resource(
+TASKS: Resource[TaskOut, Form, ActivityEdit] = Resource(
     name="tasks",
     one="task",
     listing=Listing("tasks r", TASKS_COLUMNS, "r.title", "r.assignee_id"),

@@ -24,7 +24,7 @@ from app.api.schemas import (
     InvoicePatch,
     InvoiceStatusIn,
 )
-from app.core.forms import parse
+from app.core.forms import Form, parse
 from app.core.http_types import Req
 from app.invoices import reading, services
 from app.invoices.schemas import (
@@ -45,14 +45,15 @@ def _as_form(current: Current, values: Values) -> Values:
     """The invoice's values as the invoice form posts them: each line's fields as
     `line-<n>-<field>` (lines sent as JSON objects or read back as Structs alike)."""
     found = {k: v for k, v in values.items() if k != "lines"}
-    for index, line in enumerate(values.get("lines") or []):
+    lines = values.get("lines") or []
+    for index, line in enumerate(lines if isinstance(lines, list) else []):
         fields = msgspec.structs.asdict(line) if isinstance(line, msgspec.Struct) else line
         for field, value in fields.items():
             found[f"line-{index}-{field}"] = value
     return found
 
 
-class InvoiceResource(Resource):
+class InvoiceResource(Resource[InvoiceOut, Form, InvoiceEdit]):
     """Invoices read one at a time with their lines (the invoices domain's own read)."""
 
     async def read(self, current: Current, record_id: UUID) -> InvoiceOut:

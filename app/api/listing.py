@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
 import msgspec
@@ -133,14 +133,14 @@ def form_source(values: Mapping[str, object]) -> dict[str, object]:
     return {k: text(v) for k, v in values.items() if v is not msgspec.UNSET}
 
 
-def sent_fields(body: msgspec.Struct) -> dict[str, Any]:
+def sent_fields(body: msgspec.Struct) -> dict[str, object]:
     """The fields a request body set (left-out fields are UNSET and keep their value)."""
     return {k: v for k, v in msgspec.structs.asdict(body).items() if v is not msgspec.UNSET}
 
 
 def merged(
     before: Mapping[str, object], body: msgspec.Struct, fields: tuple[str, ...]
-) -> dict[str, Any]:
+) -> dict[str, object]:
     """The record's `fields` as they are, with the body's changes on top (a partial update)."""
     sent = sent_fields(body)
     return {f: sent.get(f, before.get(f)) for f in fields}

@@ -11,7 +11,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Generic, TypeVar
 from uuid import UUID
 
 import msgspec
@@ -25,31 +25,34 @@ from app.api.listing import form_source as source
 from app.core.forms import Form, parse
 from app.core.http_types import Req
 
-Values = dict[str, Any]
+Values = dict[str, object]
+Out = TypeVar("Out", bound=msgspec.Struct)
+New = TypeVar("New", bound=Form)
+Edit = TypeVar("Edit", bound=Form)
 
 
 def _same(current: Current, values: Values) -> Values:
     return values
 
 
-def tagged(body: Any, version: int) -> Response[Any]:
+def tagged(body: Out, version: int) -> Response[Out]:
     """A record with its version as the ETag (send it back as If-Match to update)."""
     return Response(body, headers={"ETag": f'"{version}"'})
 
 
 def handler(
-    target: Callable[..., Awaitable[Any]],
+    target: Callable[..., Awaitable[object]],
     name: str,
     doc: str,
-    params: dict[str, Any],
-    returns: Any,
-    defaults: dict[str, Any] | None = None,
-) -> Callable[..., Awaitable[Any]]:
+    params: dict[str, object],
+    returns: object,
+    defaults: dict[str, object] | None = None,
+) -> Callable[..., Awaitable[object]]:
     """`target(**kwargs)` presented to Litestar as `name(<params>) -> returns` (Litestar reads
     the signature and the type hints to inject, validate and document the parameters)."""
     defaults = defaults or {}
 
-    async def fn(**kwargs: Any) -> Any:
+    async def fn(**kwargs: object) -> object:
         return await target(**kwargs)
 
     fn.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
@@ -71,23 +74,23 @@ def handler(
 
 
 @dataclass(frozen=True)
-class Resource:
+class Resource(Generic[Out, New, Edit]):
     """A resource at /api/v1/<name> (the scope object is the name too)."""
 
     name: str  # "contacts"
     one: str  # "contact": the handlers' names, and `<one>_id` the path parameter
     listing: Listing
-    out: type[msgspec.Struct]
+    out: type[Out]
     page: type[msgspec.Struct]  # {data: list[out], next_cursor}
     body: type[msgspec.Struct] | None = None
     fields: tuple[str, ...] = ()  # what an update may change
-    new_form: type[Form] | None = None
-    edit_form: type[Form] | None = None
-    create: Callable[[Current, Any], Awaitable[UUID]] | None = None
-    update: Callable[[Current, UUID, Any], Awaitable[object]] | None = None
+    new_form: type[New] | None = None
+    edit_form: type[Edit] | None = None
+    create: Callable[[Current, New], Awaitable[UUID]] | None = None
+    update: Callable[[Current, UUID, Edit], Awaitable[object]] | None = None
     delete: Callable[[Current, UUID, int], Awaitable[object]] | None = None
     # a stored row as the output (decrypting what is sealed)
-    shown: Callable[[Values], Any] | None = None
+    shown: Callable[[Values], Out] | None = None
     # the record an update starts from (default: its output)
     before: Callable[[Current, UUID], Awaitable[Values]] | None = None
     # values as the forms read them (e.g. a time in the member's zone)
@@ -99,10 +102,10 @@ class Resource:
     def param(self) -> str:
         return f"{self.one}_id"
 
-    def as_out(self, row: Values) -> Any:
+    def as_out(self, row: Values) -> Out:
         return self.shown(row) if self.shown else msgspec.convert(row, self.out)
 
-    async def read(self, current: Current, record_id: UUID) -> Any:
+    async def read(self, current: Current, record_id: UUID) -> Out:
         """One record of the workspace (404 for another workspace's or a missing one)."""
         return self.as_out(await one_row(current, self.listing, record_id))
 
@@ -179,23 +182,23 @@ class Resource:
             )
         return [*found, *self.extra]
 
-    async def _list(self, *, current: Current, filters: Filters) -> Any:
+    async def _list(self, *, current: Current, filters: Filters) -> msgspec.Struct:
         page = await list_page(current, self.listing, filters)
         return self.page(data=[self.as_out(row) for row in page.rows], next_cursor=page.next_cursor)
 
-    async def _get(self, *, current: Current, **path: UUID) -> Response[Any]:
+    async def _get(self, *, current: Current, **path: UUID) -> Response[Out]:
         found = await self.read(current, path[self.param])
         version = getattr(found, "version", None)  # notes have none: they are not edited
         return tagged(found, version) if isinstance(version, int) else Response(found)
 
-    async def _create(self, *, current: Current, data: msgspec.Struct) -> Any:
+    async def _create(self, *, current: Current, data: msgspec.Struct) -> Out:
         assert self.create is not None and self.new_form is not None
         form = parse(self.new_form, source(self.local(current, sent_fields(data))))
         return await self.read(current, await self.create(current, form))
 
     async def _update(
         self, *, request: Req, current: Current, data: msgspec.Struct, **path: UUID
-    ) -> Any:
+    ) -> Out:
         assert self.update is not None and self.edit_form is not None
         record_id = path[self.param]
         version = version_of(request, getattr(data, "version", None))

@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 from uuid import UUID
 
 import stripe
+from stripe.params.checkout import SessionCreateParams, SessionCreateParamsSubscriptionData
 
 from app.core.redis import redis
 from app.settings import Settings, get_settings
@@ -147,10 +148,10 @@ async def create_checkout_session(
     if is_test_mode():
         return "/settings/billing/test-checkout?" + urlencode({"plan": plan_key})
     metadata = {"tenant_id": str(tenant_id), "plan": plan_key}
-    subscription_data: StripeObject = {"metadata": metadata}
+    subscription_data: SessionCreateParamsSubscriptionData = {"metadata": metadata}
     if trial_days > 0:
         subscription_data["trial_period_days"] = trial_days
-    params: Any = {
+    params: SessionCreateParams = {
         "mode": "subscription",
         "customer": customer_id,
         "client_reference_id": str(tenant_id),

@@ -32,7 +32,7 @@ class ServiceUnavailable(Exception):
 
 # Every error that says "the server is down, restarting or unreachable", never "your query is
 # wrong". PgBouncer reports a PostgreSQL it cannot reach as a protocol violation (class 08).
-DATABASE_DOWN: tuple[type[BaseException], ...] = (
+DATABASE_DOWN: tuple[type[Exception], ...] = (
     PostgresConnectionError,  # class 08: connection gone, refused, protocol violation
     CannotConnectNowError,  # starting up or shutting down
     AdminShutdownError,
@@ -43,13 +43,13 @@ DATABASE_DOWN: tuple[type[BaseException], ...] = (
 )
 # Opening a connection can also fail with these; only there do they mean "server down" (a
 # route that reads a missing file must still get its own error, not a 503).
-DATABASE_CONNECT_FAILED: tuple[type[BaseException], ...] = (
+DATABASE_CONNECT_FAILED: tuple[type[Exception], ...] = (
     *DATABASE_DOWN,
     OSError,  # e.g. the unix socket file is gone while PostgreSQL is stopped
     TimeoutError,  # the connect timeout
 )
-REDIS_DOWN: tuple[type[BaseException], ...] = (RedisConnectionError, RedisTimeoutError)
-BACKEND_DOWN: tuple[type[BaseException], ...] = (ServiceUnavailable, *REDIS_DOWN, *DATABASE_DOWN)
+REDIS_DOWN: tuple[type[Exception], ...] = (RedisConnectionError, RedisTimeoutError)
+BACKEND_DOWN: tuple[type[Exception], ...] = (ServiceUnavailable, *REDIS_DOWN, *DATABASE_DOWN)
 
 
 def which_service(exc: BaseException) -> str:

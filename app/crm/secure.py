@@ -13,8 +13,11 @@ crypto.ENCRYPTION_MODULES).
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
+
+if TYPE_CHECKING:
+    from app.crm.activity import Diff
 
 from app.core.crypto import (
     Binding,
@@ -143,7 +146,7 @@ def import_error_binding(tenant_id: UUID | None, error_id: object) -> Binding:
     return bind("crm_import_errors", "raw", error_id, tenant_id)
 
 
-def redact_changes(changes: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+def redact_changes(changes: Diff) -> Diff:
     """A timeline diff with emails and phones replaced by how many there are: the activity log
     is append-only (never re-encrypted, kept after a contact is edited), so no values in it."""
     labels = {"emails": ("email address", "email addresses"), "phones": ("phone", "phones")}
@@ -152,7 +155,9 @@ def redact_changes(changes: dict[str, dict[str, Any]]) -> dict[str, dict[str, An
         if name in out:
             one, many = labels[name]
             out[name] = {
-                side: (f"{len(v)} {one if len(v) == 1 else many}" if v else None)
+                side: f"{len(v)} {one if len(v) == 1 else many}"
+                if isinstance(v, list) and v
+                else None
                 for side, v in out[name].items()
             }
     return out
