@@ -350,6 +350,11 @@ async def test_settings_page_creates_shows_once_lists_and_revokes(
     assert page.status_code == 200 and "New token" in page.text
     refused = await client_a.post_form("/settings/api-tokens", {"name": "Empty"}, htmx=True)
     assert refused.status_code == 422 and "Choose at least one scope." in refused.text
+    assert 'role="alert"' in refused.text.split("Choose at least one scope.")[0][-200:]
+    # a value the expiry list doesn't offer (the hostile-input sweep found it said nothing)
+    bad_days = {"name": "x", "scopes": "contacts:read", "days": "<"}
+    refused = await client_a.post_form("/settings/api-tokens", bad_days, htmx=True)
+    assert refused.status_code == 422 and 'id="days-error"' in refused.text
     created = await client_a.post_form(
         "/settings/api-tokens",
         {"name": "Zapier", "scopes": "contacts:read", "days": "7"},
