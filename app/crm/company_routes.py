@@ -13,7 +13,7 @@ from app.crm.related import company_deals, company_invoices
 from app.crm.schemas import CompanyEdit, CompanyForm
 
 
-class CompanyPages(RecordPages[CompanyForm, CompanyEdit]):
+class CompanyPages(RecordPages[CompanyForm, CompanyEdit, CompanyView]):
     """A company's form offers the sizes (and a stored one no longer offered); its page lists
     its contacts, deals and invoices."""
 

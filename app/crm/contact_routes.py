@@ -16,7 +16,7 @@ from app.crm.related import contact_deals
 from app.crm.schemas import ContactEdit, ContactForm, NewContactQuery
 
 
-class ContactPages(RecordPages[ContactForm, ContactEdit]):
+class ContactPages(RecordPages[ContactForm, ContactEdit, ContactView]):
     """A contact's form offers the companies (a new one can start at one); its page lists its
     deals; its name is first and last name."""
 

@@ -29,19 +29,20 @@ from app.crm.web import confirm_delete_page, view_context
 Values = dict[str, Any]
 NewF = TypeVar("NewF", bound=Form)
 EditF = TypeVar("EditF", bound=Form)
+View = TypeVar("View", bound=ListView)
 Handler = TypeVar("Handler", bound=Callable[..., Awaitable[Response[str]]])
 
 
 @dataclass(frozen=True)
-class RecordPages(Generic[NewF, EditF]):
+class RecordPages(Generic[NewF, EditF, View]):
     """What a record kind's pages need: its services, forms, and the few things that differ."""
 
     kind: str  # "contact": the URL, template folder and context names follow from it
     plural: str  # "contacts"
     fields: tuple[str, ...]  # the stored fields its edit form shows
     columns: Mapping[str, Column]  # the list's sortable columns
-    view_schema: type[ListView]  # the list's filters (app/crm/filters.py)
-    list_page: Callable[[Current, Any], Awaitable[Page]]
+    view_schema: type[View]  # the list's filters (app/crm/filters.py)
+    list_page: Callable[[Current, View], Awaitable[Page]]
     read: Callable[[Current, UUID], Awaitable[Values]]
     create: Callable[[Current, NewF], Awaitable[UUID]]
     update: Callable[[Current, UUID, EditF], Awaitable[None]]
@@ -79,7 +80,7 @@ class RecordPages(Generic[NewF, EditF]):
 RenderRecord = Callable[[Req, Current, UUID, Values | None], Awaitable[Response[str]]]
 
 
-def record_routes(p: RecordPages[NewF, EditF]) -> tuple[list[HTTPRouteHandler], RenderRecord]:
+def record_routes(p: RecordPages[NewF, EditF, View]) -> tuple[list[HTTPRouteHandler], RenderRecord]:
     """The kind's route handlers, and the function rendering its detail page (which the notes
     and tasks routes use to show a refused form in place)."""
     item = p.base + "/{record_id:uuid}"
