@@ -17,6 +17,7 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 from app.core.crypto import Binding, bind
@@ -35,6 +36,10 @@ def root() -> Path:
 
 
 @functools.cache
+def _client(endpoint: str, region: str) -> Any:
+    return s3_client(endpoint, region)  # one per process (boto3 clients are thread-safe)
+
+
 def target(tenant_id: UUID) -> StorageTarget:
     """The workspace's store: its prefix in ATTACHMENTS_S3_BUCKET when that is set, else a
     directory under the data dir."""
@@ -45,7 +50,7 @@ def target(tenant_id: UUID) -> StorageTarget:
         return S3Target(
             settings.attachments_s3_bucket,
             f"{settings.attachments_s3_prefix}{tenant_id}/",
-            client=s3_client(endpoint, region),
+            client=_client(endpoint, region),
         )
     return DirectoryTarget(root() / str(tenant_id))
 

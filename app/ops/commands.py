@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from app.core import db
 from app.settings import get_settings
@@ -26,7 +26,13 @@ def _with_pool(work: Callable[[], Awaitable[T]]) -> T:
 
 def backup_command(list_only: bool) -> None:
     """Take a backup now (kept like the daily ones, then retention applies) or list them."""
-    from app.ops.backups import BackupFailed, list_backups, prune_backups, take_backup
+    from app.ops.backups import (
+        BackupFailed,
+        BackupRecord,
+        list_backups,
+        prune_backups,
+        take_backup,
+    )
 
     settings = get_settings()
     if list_only:
@@ -38,12 +44,12 @@ def backup_command(list_only: bool) -> None:
             )
         return
 
-    async def work() -> object:
+    async def work() -> tuple[BackupRecord | None, list[str]]:
         record = await take_backup(settings, "manual")
         pruned = await prune_backups(settings)
         return record, pruned
 
-    async def alerted() -> Any:
+    async def alerted() -> tuple[BackupRecord | None, list[str]]:
         from app.ops.alerts import raise_operator_alert
 
         try:
@@ -56,6 +62,8 @@ def backup_command(list_only: bool) -> None:
         record, pruned = _with_pool(alerted)
     except BackupFailed as exc:
         sys.exit(f"backup failed: {exc}")
+    if record is None:  # only a scheduled backup is ever skipped; a manual one always runs
+        sys.exit("backup skipped: another backup of this kind is already taken or running")
     print(
         f"backup {record.id}\n  file    {record.file_name}\n  size    {record.size_bytes:,}"
         f" bytes\n  sha256  {record.sha256}"
