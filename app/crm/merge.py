@@ -57,7 +57,7 @@ class MergeForm(Form, kw_only=True):
     owner_id: Annotated[str, _keep("whose owner stays")] = "this"
 
 
-def _union(first: list[str], second: list[str]) -> list[str]:
+def union(first: list[str], second: list[str]) -> list[str]:
     """Both lists' values, the first's order first, each once (case-insensitively)."""
     seen: set[str] = set()
     out: list[str] = []
@@ -72,19 +72,28 @@ def merged_values(this: dict[str, Any], other: dict[str, Any], form: MergeForm) 
     """The survivor's fields after the merge."""
     data = {f: (other if getattr(form, f) == "other" else this)[f] for f in CHOSEN}
     for f in UNIONED:
-        data[f] = _union(list(this[f] or []), list(other[f] or []))
+        data[f] = union(list(this[f] or []), list(other[f] or []))
     return data
 
 
-async def merge_pair(current: Current, survivor_id: UUID, other_id: UUID) -> dict[str, Any]:
-    """Both contacts as the merge page shows them (RecordNotFound: either isn't there)."""
-    if survivor_id == other_id:
-        raise FormInvalid({"other_id": SAME_CONTACT})
+async def merge_pair(
+    current: Current, survivor_id: UUID, other_id: UUID | None
+) -> dict[str, Any] | None:
+    """Both contacts as the merge page shows them (None: no other chosen); RecordNotFound
+    when either isn't there (or is another workspace's)."""
+    wanted = [survivor_id] if other_id is None else [survivor_id, other_id]
     async with tenant_transaction(current.tenant_id, current.user_id):
-        rows = await Contact.select().where(Contact.id.is_in([survivor_id, other_id]))
+        rows = await Contact.select().where(Contact.id.is_in(wanted))
         found = {row["id"]: await readable(open_contact(row)) for row in rows}
-    this, other = found.get(survivor_id), found.get(other_id)
-    if this is None or other is None:
+    this = found.get(survivor_id)
+    if this is None:
+        raise RecordNotFound("contact")
+    if other_id is None:
+        return None
+    if other_id == survivor_id:
+        raise FormInvalid({"other_id": SAME_CONTACT})
+    other = found.get(other_id)
+    if other is None:
         raise RecordNotFound("contact")
     return {"this": this, "other": other}
 

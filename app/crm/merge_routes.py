@@ -43,7 +43,7 @@ async def merge_page(
 ) -> Response[str]:
     """The merge page: both contacts side by side, a choice per field (refused: the
     messages, the choices kept, both records read again)."""
-    pair = await merge.merge_pair(current, record_id, other_id) if other_id else None
+    pair = await merge.merge_pair(current, record_id, other_id)
     shown = refused.shown() if refused else {}
     ctx = {
         "record_id": record_id,
