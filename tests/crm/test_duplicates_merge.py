@@ -9,9 +9,10 @@ from uuid import UUID
 
 from app.core.db import tenant_transaction
 from tests.crm.test_activities import call_form
+from tests.crm.test_import import count, import_id_of, upload
 from tests.crm.test_records import created_id, make_company, make_contact
 from tests.deals.helpers import make_deal
-from tests.helpers import Account
+from tests.helpers import Account, run_jobs
 
 WARNING = "This looks like a contact you already have."
 
@@ -183,3 +184,52 @@ async def test_merge_moves_everything(
         assert {r["summary"] for r in old} == {"merged into another contact"}
     # the stranger of tenant b is untouched
     assert (await _counts(tenant_b, stranger))["contacts"] == 1
+
+
+CSV = (
+    b"First Name,Last Name,Email,Title,Phone\n"
+    b"Michael,Bolton,michael@initech.com,Programmer,+1 555 0111\n"
+    b"Tom,Smykowski,tom@initech.com,Liaison,\n"
+    b"Joanna,,joanna@chotchkies.com,Waitress,\n"
+)
+MAPPING = {
+    "col_0": "first_name",
+    "col_1": "last_name",
+    "col_2": "emails",
+    "col_3": "title",
+    "col_4": "phones",
+}
+
+
+async def _import(client: Any, on_duplicate: str | None) -> int:
+    import_id = import_id_of(await upload(client, CSV))
+    page = await client.get(f"/imports/{import_id}")
+    assert "Update contacts with the same email" in page.text
+    form = MAPPING if on_duplicate is None else {**MAPPING, "on_duplicate": on_duplicate}
+    started = await client.post_form(f"/imports/{import_id}/run", form)
+    assert started.status_code == 303, started.text[:500]
+    return await run_jobs()
+
+
+async def test_import_updates_known_contacts_instead_of_duplicating(
+    client_a: Any, client_b: Any, tenant_a: Account, tenant_b: Account
+) -> None:
+    known = await make_contact(client_a, "Mike", "B", emails="MICHAEL@initech.com", tags="dev")
+    await make_contact(client_b, "Michael", "Other", emails="michael@initech.com")
+    await _import(client_a, None)  # the default: update
+    assert await count(tenant_a, "contacts") == 3
+    detail = (await client_a.get(f"/contacts/{known}")).text
+    assert "Michael" in detail and "Bolton" in detail and "Programmer" in detail
+    assert "+1 555 0111" in detail and "dev" in detail
+    # re-importing the same file creates nothing new, whether updating or skipping
+    await _import(client_a, "update")
+    await _import(client_a, "skip")
+    assert await count(tenant_a, "contacts") == 3
+    assert await count(tenant_b, "contacts") == 1  # the other workspace's twin: untouched
+    await _import(client_a, "create")
+    assert await count(tenant_a, "contacts") == 6
+    import_id = import_id_of(await upload(client_a, CSV))
+    hostile = await client_a.post_form(
+        f"/imports/{import_id}/run", {**MAPPING, "on_duplicate": "merge'; drop table x"}
+    )
+    assert hostile.status_code == 422
