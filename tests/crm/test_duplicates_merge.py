@@ -8,10 +8,11 @@ from typing import Any
 from uuid import UUID
 
 from app.core.db import tenant_transaction
+from app.privacy.erasure import erase_contact
 from tests.crm.test_activities import call_form
 from tests.crm.test_import import count, import_id_of, upload
 from tests.crm.test_records import created_id, make_company, make_contact
-from tests.deals.helpers import make_deal
+from tests.deals.helpers import current_of, make_deal
 from tests.helpers import Account, run_jobs
 
 WARNING = "This looks like a contact you already have."
@@ -233,3 +234,21 @@ async def test_import_updates_known_contacts_instead_of_duplicating(
         f"/imports/{import_id}/run", {**MAPPING, "on_duplicate": "merge'; drop table x"}
     )
     assert hostile.status_code == 422
+
+
+async def test_erasure_reaches_what_a_merge_brought(client_a: Any, tenant_a: Account) -> None:
+    keep = await make_contact(client_a, "Lawrence", "N", emails="lawrence@example.com")
+    gone = await make_contact(client_a, "Larry", "Neighbour", emails="larry@example.com")
+    await client_a.post_form(f"/records/contact/{gone}/notes", {"body": "fence"})
+    form = {"other_id": gone, "version": "1", "other_version": "1"}
+    merged = await client_a.post_form(f"/contacts/{keep}/merge", form)
+    assert merged.status_code in (200, 303), merged.text[:500]
+    await erase_contact(await current_of(tenant_a), UUID(keep))
+    counts = await _counts(tenant_a, keep)
+    assert counts["contacts"] == 0 and counts["notes"] == 0
+    async with tenant_transaction(tenant_a.tenant_id) as conn:
+        texts = await conn.fetch(
+            "select summary, changes::text as changes from activities where subject_id = any($1)",
+            [UUID(keep), UUID(gone)],
+        )
+    assert texts and not any("Larry" in r["summary"] or "Larry" in r["changes"] for r in texts)
