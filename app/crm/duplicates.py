@@ -115,21 +115,18 @@ _KEYS = (
 )
 
 
-async def duplicate_pairs(
-    conn: asyncpg.Connection, tenant_id: UUID, limit: int, offset: int
-) -> list[Pair]:
-    """A page of the workspace's likely duplicate pairs, by the first one's name."""
-    return await fetch_as(
-        conn,
-        Pair,
-        _KEYS + " select p.first_id, btrim(a.first_name || ' ' || a.last_name) as first_name,"
-        " p.second_id, btrim(b.first_name || ' ' || b.last_name) as second_name, p.reason"
-        " from pairs p join contacts a on a.id = p.first_id join contacts b on b.id = p.second_id"
-        " order by a.sort_last, a.sort_first, p.first_id, p.second_id limit $2 offset $3",
-        tenant_id,
-        limit,
-        offset,
-    )
+_PAIRS_PAGE = (
+    _KEYS + " select p.first_id, btrim(a.first_name || ' ' || a.last_name) as first_name,"
+    " p.second_id, btrim(b.first_name || ' ' || b.last_name) as second_name, p.reason"
+    " from pairs p join contacts a on a.id = p.first_id join contacts b on b.id = p.second_id"
+    " order by a.sort_last, a.sort_first, p.first_id, p.second_id limit $2 offset $3"
+)
+
+
+async def duplicate_pairs(conn: asyncpg.Connection, tenant_id: UUID, page: int) -> list[Pair]:
+    """The `page`th page of the workspace's likely duplicate pairs, by the first one's name."""
+    offset = (page - 1) * PAGE_SIZE
+    return await fetch_as(conn, Pair, _PAIRS_PAGE, tenant_id, PAGE_SIZE, offset)
 
 
 async def count_pairs(conn: asyncpg.Connection, tenant_id: UUID) -> int:
@@ -167,5 +164,5 @@ async def pairs_page(current: Current, page: int) -> tuple[list[Pair], int]:
     """The `page`th page of likely pairs, and how many pairs there are."""
     async with tenant_transaction(current.tenant_id, current.user_id) as c:
         total = await count_pairs(c, current.tenant_id)
-        rows = await duplicate_pairs(c, current.tenant_id, PAGE_SIZE, (page - 1) * PAGE_SIZE)
+        rows = await duplicate_pairs(c, current.tenant_id, page)
     return rows, total

@@ -8,6 +8,7 @@ from typing import Any
 from uuid import UUID
 
 from app.core.db import tenant_transaction
+from app.deals.tables import DealContact
 from app.privacy.erasure import erase_contact
 from tests.crm.test_activities import call_form
 from tests.crm.test_import import count, import_id_of, upload
@@ -123,15 +124,9 @@ async def test_merge_moves_everything(
     assert call.status_code in (200, 303), call.text[:500]
     both = await make_deal(tenant_a, "Both", contact_ids=keep)
     await make_deal(tenant_a, "Gone only", contact_ids=gone)
-    async with tenant_transaction(tenant_a.tenant_id) as conn:
-        await conn.execute(
-            "insert into deal_contacts (id, tenant_id, deal_id, contact_id)"
-            " values ($1, $2, $3, $4)",
-            uuid.uuid4(),
-            tenant_a.tenant_id,
-            both,
-            UUID(gone),
-        )
+    async with tenant_transaction(tenant_a.tenant_id):  # a deal of both
+        link = DealContact(tenant_id=tenant_a.tenant_id, deal_id=both, contact_id=UUID(gone))
+        await DealContact.insert(link)
     await _attach(tenant_a, gone)
     before_keep, before_gone = await _counts(tenant_a, keep), await _counts(tenant_a, gone)
     assert before_gone["deal_contacts"] == 2 and before_gone["participant"] == 1
