@@ -34,9 +34,9 @@ MERGED_AWAY = "merged into another contact"
 
 
 class MergeQuery(Form):
-    """`/contacts/{id}/merge?other=…`: the contact to merge into this one."""
+    """`/contacts/{id}/merge?other=…`: the contact to merge into this one (none: pick one)."""
 
-    other: Annotated[UUID | None, Ref(UNKNOWN_OTHER, required=True)] = None
+    other: Annotated[UUID | None, Ref(UNKNOWN_OTHER)] = None
 
 
 def _keep(label: str) -> Any:

@@ -131,6 +131,10 @@ async def test_merge_moves_everything(
     before_keep, before_gone = await _counts(tenant_a, keep), await _counts(tenant_a, gone)
     assert before_gone["deal_contacts"] == 2 and before_gone["participant"] == 1
 
+    picker = await client_a.get(f"/contacts/{keep}/merge")  # from the contact's page
+    assert picker.status_code == 200 and "/search/pick/contacts" in picker.text
+    assert f'href="/contacts/{keep}/merge"' in (await client_a.get(f"/contacts/{keep}")).text
+    assert (await client_b.get(f"/contacts/{keep}/merge")).status_code == 404
     page = await client_a.get(f"/contacts/{keep}/merge?other={gone}")
     assert page.status_code == 200 and "Nagheenanajar" in page.text
     # another workspace can neither see nor merge them; hostile input is refused
