@@ -81,11 +81,26 @@ async def absorb_known(
     )
     owner = {i: k.id for k in known for i in k.emails_bidx}
     kept: Rows = ([], [])
+    earlier: dict[str, dict[str, Any]] = {}  # this batch's new rows by their emails' indexes
     for data, cells, found in zip(good, numbered, indexes, strict=True):
         match = next((owner[i] for i in found if i in owner), None)
-        if match is None:
+        twin = next((earlier[i] for i in found if i in earlier), None)
+        if match is not None:
+            if on_duplicate == "update":
+                await _update(c, tenant_id, user_id, match, data)
+        elif twin is not None:  # the file names the same person twice: one contact
+            if on_duplicate == "update":
+                _fold(twin, data)
+        else:
             kept[0].append(data)
             kept[1].append(cells)
-        elif on_duplicate == "update":
-            await _update(c, tenant_id, user_id, match, data)
+            earlier.update(dict.fromkeys(found, data))
     return kept
+
+
+def _fold(into: dict[str, Any], row: dict[str, Any]) -> None:
+    """A later row of the same person into the earlier one (both still to be inserted)."""
+    for field in ("first_name", "last_name", "title"):
+        into[field] = row[field] or into[field]
+    for field in ("emails", "phones", "tags"):
+        into[field] = union(into[field], row[field])
