@@ -8,21 +8,22 @@ from app.accounts.schemas import Current
 from app.core.forms import read_query
 from app.core.forms.values import chosen_ids
 from app.core.http_types import Req
-from app.crm import contacts
+from app.crm import contacts, duplicates
 from app.crm.companies import company_choices
 from app.crm.filters import ContactView
 from app.crm.record_routes import RecordPages, Values, record_routes
 from app.crm.related import contact_deals
-from app.crm.schemas import ContactEdit, ContactForm, NewContactQuery
+from app.crm.schemas import ContactEdit, NewContactQuery
 
 
-class ContactPages(RecordPages[ContactForm, ContactEdit, ContactView]):
+class ContactPages(RecordPages[duplicates.NewContact, ContactEdit, ContactView]):
     """A contact's form offers the companies (a new one can start at one); its page lists its
     deals; its name is first and last name."""
 
     async def form_context(self, current: Current, shown: Values) -> Values:
         return {
             "companies": await company_choices(current, chosen_ids(shown.get("company_id"))),
+            "duplicates": shown.get("duplicates") or [],  # a LikelyDuplicate's matches
             **await super().form_context(current, shown),
         }
 
@@ -45,10 +46,10 @@ CONTACTS = ContactPages(
     view_schema=ContactView,
     list_page=contacts.list_contacts,
     read=contacts.get_contact,
-    create=contacts.create_contact,
+    create=duplicates.create_unless_duplicate,
     update=contacts.update_contact,
     delete=contacts.delete_contact,
-    form=ContactForm,
+    form=duplicates.NewContact,
     edit_form=ContactEdit,
     on_delete="Its notes and tasks are deleted too. The timeline keeps a record.",
 )

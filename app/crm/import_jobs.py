@@ -27,6 +27,7 @@ from app.core.forms.values import form_data
 from app.core.lease import fence, leased
 from app.core.spreadsheet import unquote_cell
 from app.crm import companies, contacts, import_queries
+from app.crm.import_dupes import absorb_known
 from app.crm.import_queries import SEP, FailedRow, NewCompany, NewContact
 from app.crm.imports import IMPORT_JOB, import_path, open_csv
 from app.crm.schemas import CompanyForm, ContactRow
@@ -279,6 +280,12 @@ async def import_crm_csv(
                 )
                 if progress is None or progress["rows_done"] != done:
                     return processed
+                if data["kind"] == "contacts":  # rows of known contacts: update, skip or create
+                    known = (batch.good, batch.good_rows)
+                    rule = data["on_duplicate"]
+                    batch.good, batch.good_rows = await absorb_known(
+                        c, tenant, user_id, known, rule
+                    )
                 last_row = chunk[-1][0]
                 if batch.good:
                     usage, plan = await usage_and_plan(tenant)

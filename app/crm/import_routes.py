@@ -115,7 +115,7 @@ async def import_progress(request: Req, current: Current, import_id: UUID) -> Re
 async def import_run(request: Req, current: Current, import_id: UUID) -> Response[str]:
     page = partial(_import_page, request, current, import_id)
     form = await read_form(request, ImportMapping, page=page)
-    await imports.run_import(current, import_id, form.columns)
+    await imports.run_import(current, import_id, form.columns, form.on_duplicate)
     return redirect(request, f"/imports/{import_id}")
 
 

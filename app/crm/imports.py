@@ -250,8 +250,11 @@ def clean_mapping(kind: str, headers: list[str], columns: dict[int, str]) -> dic
     return mapping
 
 
-async def run_import(current: Current, import_id: UUID, columns: dict[int, str]) -> None:
-    """Save the mapping and queue the import job (after commit)."""
+async def run_import(
+    current: Current, import_id: UUID, columns: dict[int, str], on_duplicate: str = "create"
+) -> None:
+    """Save the mapping (and what to do with rows of known contacts) and queue the import job
+    (after commit)."""
     async with tenant_transaction(current.tenant_id, current.user_id):
         row = await _locked(import_id)
         if row["status"] not in ("uploaded", "failed"):
@@ -261,6 +264,7 @@ async def run_import(current: Current, import_id: UUID, columns: dict[int, str])
         await CrmImport.update(
             {
                 CrmImport.mapping: msgspec.json.encode(mapping).decode(),
+                CrmImport.on_duplicate: on_duplicate,
                 CrmImport.status: "queued",
                 CrmImport.error: None,
                 CrmImport.updated_at: QueryString("now()"),

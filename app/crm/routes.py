@@ -9,6 +9,7 @@ from app.crm.company_routes import ROUTES as COMPANY_ROUTES
 from app.crm.contact_routes import ROUTES as CONTACT_ROUTES
 from app.crm.dashboard_routes import ROUTES as DASHBOARD_ROUTES
 from app.crm.import_routes import ROUTES as IMPORT_ROUTES
+from app.crm.merge_routes import ROUTES as MERGE_ROUTES
 from app.crm.note_routes import ROUTES as NOTE_ROUTES
 from app.crm.view_routes import ROUTES as VIEW_ROUTES
 
@@ -17,6 +18,7 @@ ROUTES: list[ControllerRouterHandler] = [
         Level.MEMBER,
         [
             *DASHBOARD_ROUTES,
+            *MERGE_ROUTES,
             *CONTACT_ROUTES,
             *COMPANY_ROUTES,
             *NOTE_ROUTES,
