@@ -21,7 +21,7 @@ import asyncpg
 import msgspec
 
 from app.accounts.schemas import Current
-from app.core.db import tenant_transaction
+from app.core.db import after_commit, tenant_transaction
 from app.core.errors import FormInvalid, RecordNotFound
 from app.core.forms import Choice, Flag, Form, Ref, Refs, Tags, Text
 from app.core.paging import Params, like_pattern
@@ -40,6 +40,7 @@ from app.crm.filters import (
 )
 from app.crm.secure import search_indexes
 from app.crm.tables import BulkChange, Company, Contact
+from app.realtime.channels import board_channel, publish
 
 MAX_IN_REQUEST = 200  # a selection this large runs in the request, in one transaction
 UNDO_MINUTES = 10
@@ -226,7 +227,19 @@ async def apply(current: Current, selection: Selection) -> tuple[UUID, int, int]
                 created_at=datetime.now(UTC),
             )
         )
+        push_list(current.tenant_id, kind)
     return change_id, changed, skipped
+
+
+def push_list(tenant_id: UUID, kind: str) -> None:
+    """Once the transaction commits, tell the workspace's open `kind` lists to re-read their
+    view (an out-of-band span on the tenant's channel, every page's socket hears it)."""
+    html = f'<span id="crm-live-{kind}" hx-swap-oob="true" hidden></span>'
+
+    async def push() -> None:
+        await publish(board_channel(tenant_id), html)
+
+    after_commit(push)
 
 
 async def _has_invoices(conn: asyncpg.Connection, company_id: UUID) -> bool:
@@ -338,6 +351,7 @@ async def undo(current: Current, change_id: UUID) -> tuple[int, int]:
             )
             await records.log_changes(current, singular, now["id"], changes)
             restored += 1
+        push_list(current.tenant_id, kind)
         await BulkChange.update({BulkChange.undone_at: datetime.now(UTC)}).where(
             BulkChange.id == change_id
         )
