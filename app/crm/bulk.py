@@ -25,6 +25,7 @@ from app.core.db import after_commit, tenant_transaction
 from app.core.errors import FormInvalid, RecordNotFound
 from app.core.forms import Choice, Flag, Form, Ref, Refs, Tags, Text
 from app.core.paging import Params, like_pattern
+from app.core.rows import insert_new
 from app.crm import queries, records
 from app.crm.activity import field_diff
 from app.crm.common import check_member, readable
@@ -215,18 +216,10 @@ async def apply(current: Current, selection: Selection) -> tuple[UUID, int, int]
             previous.append(Previous(record_id, before["version"] + 1, plain))
         changed = len(previous)
         summary = _summary(selection, changed, skipped)
-        await BulkChange.insert(
-            BulkChange(
-                id=change_id,
-                tenant_id=current.tenant_id,
-                user_id=current.user_id,
-                kind=kind,
-                action=form.action,
-                summary=summary[:500],
-                previous=msgspec.json.encode(previous).decode(),
-                created_at=datetime.now(UTC),
-            )
-        )
+        what = {"kind": kind, "action": form.action, "summary": summary[:500]}
+        what["previous"] = msgspec.json.encode(previous).decode()
+        who = {"tenant_id": current.tenant_id, "user_id": current.user_id}
+        await insert_new(BulkChange, id=change_id, **who, **what)
         push_list(current.tenant_id, kind)
     return change_id, changed, skipped
 
