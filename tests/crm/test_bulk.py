@@ -180,3 +180,30 @@ async def test_hostile_bulk_input_is_refused_not_a_server_error(
     assert refused.status_code == 422
     assert (await client_b.get(f"/contacts/{theirs}")).status_code == 200
     assert (await client_a.get(f"/bulk/{uuid.uuid4()}")).status_code == 404
+
+
+async def test_undo_roles_and_its_time_limit(
+    app: Any, client_a: Any, tenant_a: Account, mailbox: Any
+) -> None:
+    ids = [await make_contact(client_a, f"BkRole{n}", "Person") for n in range(2)]
+    change = await confirmed(client_a, "contacts", {"action": "add_tag", "tag": "t", "ids": ids})
+    member = await add_colleague(tenant_a, mailbox, "member")
+    async with browser_client(app) as colleague:
+        await colleague.login(member.email, member.password)
+        # a member sees it but may not undo the owner's change
+        seen = await colleague.get(f"/bulk/{change}")
+        assert seen.status_code == 200 and "Undo</button>" not in seen.text
+        refused = await colleague.post_form(f"/bulk/{change}/undo")
+        assert refused.status_code == 422 and "Only the member who made" in refused.text
+        # a member may bulk-delete; a delete has no undo
+        mine = await confirmed(colleague, "contacts", {"action": "delete", "ids": ids[:1]})
+        assert (await colleague.post_form(f"/bulk/{mine}/undo")).status_code == 422
+    assert (await contact_row(tenant_a, ids[1]))["tags"] == ["t"]
+    async with tenant_transaction(tenant_a.tenant_id, tenant_a.user_id) as conn:
+        await conn.execute(
+            "update bulk_changes set created_at = now() - interval '11 minutes' where id = $1",
+            uuid.UUID(change),
+        )
+    late = await client_a.post_form(f"/bulk/{change}/undo")
+    assert late.status_code == 422 and "can no longer be undone" in late.text
+    assert (await contact_row(tenant_a, ids[1]))["tags"] == ["t"]
