@@ -5,6 +5,7 @@ from litestar.types import ControllerRouterHandler
 from app.accounts.deps import routes_at
 from app.core.access import Level
 from app.crm.activity_routes import ROUTES as ACTIVITY_ROUTES
+from app.crm.bulk_routes import ROUTES as BULK_ROUTES
 from app.crm.company_routes import ROUTES as COMPANY_ROUTES
 from app.crm.contact_routes import ROUTES as CONTACT_ROUTES
 from app.crm.dashboard_routes import ROUTES as DASHBOARD_ROUTES
@@ -25,6 +26,7 @@ ROUTES: list[ControllerRouterHandler] = [
             *ACTIVITY_ROUTES,
             *IMPORT_ROUTES,
             *VIEW_ROUTES,
+            *BULK_ROUTES,
         ],
     )
 ]

@@ -104,3 +104,15 @@ class SavedView(TenantRow, Stamped, Table, tablename="saved_views"):
     name = Text()
     query = Text()
     shared = Boolean(default=False)
+
+
+class BulkChange(TenantRow, Created, Table, tablename="bulk_changes"):
+    """What one bulk action on a list changed: per record its previous values and the version
+    the change left it at (the undo restores only records still at that version)."""
+
+    user_id = UUID(null=True, default=None)
+    kind = Text()  # contacts | companies
+    action = Text()  # owner | add_tag | remove_tag | delete
+    summary = Text()
+    previous = JSONB(default=[])
+    undone_at = Timestamptz(null=True, default=None)

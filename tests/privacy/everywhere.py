@@ -90,6 +90,15 @@ async def seed_person(app: Any, who: Person, *, staff_extras: bool = False) -> N
             "/views", {"kind": "contacts", "name": f"{who.name}'s view", "query": "q=vip"}
         )
         assert saved.status_code == 303, saved.text[:300]
+        made = await browser.post_form(
+            "/contacts/new", {"first_name": "Bulk", "last_name": "Tagged"}
+        )
+        contact_id = made.headers["location"].rsplit("/", 1)[1]
+        tagged = await browser.post_form(  # a bulk change (its actor), kept for its undo
+            "/contacts/bulk",
+            {"action": "add_tag", "tag": "bulk", "ids": contact_id, "confirmed": "1"},
+        )
+        assert tagged.status_code == 303, tagged.text[:300]
     async with browser_client(app) as stranger:  # a failed sign-in: a lockout counter
         await stranger.refresh_csrf("/login")
         await stranger.post_form("/login", {"email": who.email, "password": "wrong password"})
