@@ -14,7 +14,7 @@ from app.core.db import tenant_transaction
 from app.core.errors import EditConflict, Forbidden, FormInvalid, RecordNotFound
 from app.security.alerts import raise_security_alert
 from app.security.audit import record_audit
-from app.webhooks import queries, sender
+from app.webhooks import hook_queries, queries, sender
 from app.webhooks.forms import WebhookEdit, WebhookForm
 from app.webhooks.jobs import allow_local_targets
 from app.webhooks.outbox import enqueue_after_commit
@@ -118,7 +118,7 @@ async def update_hook(current: Current, hook_id: UUID, form: WebhookEdit) -> Non
     _require_admin(current)
     url = form.url.strip()
     async with tenant_transaction(current.tenant_id, current.user_id) as conn:
-        before = await queries.lock_hook(conn, current.tenant_id, hook_id)
+        before = await hook_queries.lock_hook(conn, current.tenant_id, hook_id)
         if before is None:
             raise RecordNotFound("webhook")
         if before.version != form.version:
@@ -133,7 +133,7 @@ async def update_hook(current: Current, hook_id: UUID, form: WebhookEdit) -> Non
             }
             raise EditConflict(CHANGED, theirs, before.version)
         await _check_url(url)
-        saved = await queries.update_hook(
+        saved = await hook_queries.update_hook(
             conn, current.tenant_id, hook_id, form.version, url, form.events, form.description
         )
         if not saved:  # the row lock makes this unreachable; never say "saved" all the same
@@ -161,7 +161,7 @@ async def rotate_secret(current: Current, hook_id: UUID, version: int) -> Create
     rotation within that time drops the oldest secret."""
     _require_admin(current)
     async with tenant_transaction(current.tenant_id, current.user_id) as conn:
-        before = await queries.lock_hook(conn, current.tenant_id, hook_id)
+        before = await hook_queries.lock_hook(conn, current.tenant_id, hook_id)
         if before is None:
             raise RecordNotFound("webhook")
         if before.version != version:
@@ -172,7 +172,7 @@ async def rotate_secret(current: Current, hook_id: UUID, version: int) -> Create
             seal_secret(secret, tenant_id, hook_id),
             seal_secret(replaced, tenant_id, hook_id, "previous_secret_enc"),
         )
-        until = await queries.rotate_secret(
+        until = await hook_queries.rotate_secret(
             conn, tenant_id, hook_id, version, sealed, OVERLAP.total_seconds()
         )
         if until is None:  # the row lock makes this unreachable
