@@ -11,9 +11,10 @@ undo, for UNDO_MINUTES, restores the records still at that version and leaves th
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import parse_qsl
 from uuid import UUID
 
@@ -164,10 +165,13 @@ async def select(current: Current, kind: str, form: BulkForm) -> Selection:
     return Selection(kind, form, ids, owner_name)
 
 
-def _new_value(action: str, before: dict[str, Any], form: BulkForm) -> Any:
+def _new_value(
+    action: str, before: Mapping[str, object], form: BulkForm
+) -> UUID | list[str] | None:
     if action == "owner":
         return form.owner_id
-    tags: list[str] = list(before["tags"] or [])
+    stored = before["tags"]
+    tags = [str(t) for t in stored] if isinstance(stored, list) else []
     tag = form.tag[0]
     if action == "add_tag":
         return tags if tag.lower() in (t.lower() for t in tags) else [*tags, tag]
@@ -267,8 +271,9 @@ class ChangeView:
     undone: bool
 
 
-def _undoable(row: dict[str, Any], now: datetime) -> bool:
-    fresh = row["created_at"] > now - timedelta(minutes=UNDO_MINUTES)
+def _undoable(row: Mapping[str, object], now: datetime) -> bool:
+    made = row["created_at"]
+    fresh = isinstance(made, datetime) and made > now - timedelta(minutes=UNDO_MINUTES)
     return row["action"] != "delete" and row["undone_at"] is None and fresh
 
 
@@ -326,12 +331,12 @@ async def undo(current: Current, change_id: UUID) -> tuple[int, int]:
             prev = wanted[now["id"]]
             if now["version"] != prev.version:
                 continue  # edited since: theirs stands
-            value: Any = (
+            value: object = (
                 UUID(prev.value)
                 if field == "owner_id" and isinstance(prev.value, str)
                 else prev.value
             )
-            if field == "owner_id" and value is not None:
+            if field == "owner_id" and isinstance(value, UUID):
                 try:
                     await check_member(value, "owner_id", "an owner")
                 except FormInvalid:
