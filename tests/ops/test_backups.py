@@ -54,7 +54,7 @@ def admin_url(services: dict[str, str]) -> Callable[[str], str]:
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def settings(tmp_path: Path, services: dict[str, str]) -> Settings:
     """The test settings with two fresh backup directories (the default two targets)."""
     dirs = f"{tmp_path / 'site-a'},{tmp_path / 'site-b'}"
     return msgspec.structs.replace(get_settings(), backup_dirs=dirs, backup_hour=0)
