@@ -36,11 +36,13 @@ class Moved(msgspec.Struct, kw_only=True):
 
     moved: int = 0  # rows switched to the destination
     missing: int = 0  # rows whose bytes are in no known place (left as they are)
+    elsewhere: int = 0  # rows saying a place not configured now (left as they are)
     cleaned: int = 0  # source copies deleted at the end (left by a run stopped before)
 
     def add(self, other: Moved) -> None:
         self.moved += other.moved
         self.missing += other.missing
+        self.elsewhere += other.elsewhere
         self.cleaned += other.cleaned
 
 
@@ -71,8 +73,17 @@ async def move_workspace(tenant_id: UUID, dest: str, say: Say) -> Moved:
     """Move one workspace's files to `dest`, telling the progress as it goes."""
     done = Moved()
     async with tenant_transaction(tenant_id) as conn:
-        rows = await queries.not_in(conn, dest)
+        listed = await queries.not_in(conn, dest)
         already = await queries.count_in(conn, dest)
+    known = store.known_places()
+    rows = [r for r in listed if r.stored_in is None or r.stored_in in known]
+    others = sorted({str(r.stored_in) for r in listed} - set(known) - {"None"})
+    done.elsewhere = len(listed) - len(rows)
+    if others:  # its credentials and endpoint are not known: name it as the former bucket
+        say(
+            f"workspace {tenant_id}: {done.elsewhere} files are in {', '.join(others)}, which"
+            " is not configured now: set ATTACHMENTS_S3_FORMER_BUCKET to it to move them"
+        )
     total = already + len(rows)
     step = max(1, len(rows) // 10)
     for index, row in enumerate(rows, 1):
@@ -124,6 +135,6 @@ def migrate_storage_command() -> int:
         return 1
     print(
         f"done: {result['moved']} moved, {result['cleaned']} left-over copies deleted,"
-        f" {result['missing']} missing"
+        f" {result['missing']} missing, {result['elsewhere']} in places not configured"
     )
-    return 1 if result["missing"] else 0
+    return 1 if result["missing"] or result["elsewhere"] else 0
