@@ -77,7 +77,7 @@ async def move_workspace(tenant_id: UUID, dest: str, say: Say) -> Moved:
         already = await queries.count_in(conn, dest)
     known = store.known_places()
     rows = [r for r in listed if r.stored_in is None or r.stored_in in known]
-    others = sorted({str(r.stored_in) for r in listed} - set(known) - {"None"})
+    others = sorted({r.stored_in for r in listed if r.stored_in and r.stored_in not in known})
     done.elsewhere = len(listed) - len(rows)
     if others:  # its credentials and endpoint are not known: name it as the former bucket
         say(
