@@ -98,9 +98,9 @@ async def queue_event(
         data=data,
         changed=changed,
     )
-    payloads: dict[tuple[bool, bool], str] = {}  # one body per (contacts:read, personal data)
+    payloads: dict[tuple[tuple[str, ...], bool], str] = {}  # one body per view of the event
     for hook in wanting:
-        view = (CONTACTS in hook.scopes, hook.personal_data)
+        view = (tuple(hook.scopes), hook.personal_data)
         if view not in payloads:
             payloads[view] = encode_body(cut_body(body, hook.scopes, hook.personal_data)).decode()
         payload = payloads[view]

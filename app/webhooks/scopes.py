@@ -32,7 +32,7 @@ SCOPES: dict[str, str] = {
     "companies:read": "Companies",
     "deals:read": "Deals",
     "invoices:read": "Invoices",
-    "members:read": "Members joining",
+    "members:read": "Members",
 }
 # an event's object ("contact" of "contact.created") -> the scope that lets it through
 OBJECT_SCOPE: dict[str, str] = {

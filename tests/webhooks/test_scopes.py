@@ -140,7 +140,7 @@ async def test_an_event_outside_the_scopes_is_refused_by_the_form_and_never_deli
     none = await client_a.post_form(
         "/settings/webhooks", {"url": receiver.url, "events": "member.joined"}, htmx=True
     )
-    assert none.status_code == 422 and "Tick Members joining" in none.text
+    assert none.status_code == 422 and "Tick Members under" in none.text
     async with tenant_transaction(tenant_a.tenant_id) as conn:
         assert await conn.fetchval("select count(*) from webhook_subscriptions") == 0
 
