@@ -191,7 +191,7 @@ async def import_crm_csv(
                             " in Settings → Billing, then resume the import."
                         )
                 if batch.good:
-                    await kind.store(c, tenant, user_id, batch.good)
+                    await kind.store(c, tenant, user_id, batch)
                 if batch.failed:
                     await _insert_errors(c, tenant, job_id, batch.failed)
                 done = last_row
@@ -200,6 +200,9 @@ async def import_crm_csv(
                         CrmImport.rows_done: done,
                         CrmImport.rows_ok: CrmImport.rows_ok + len(batch.good),
                         CrmImport.rows_failed: CrmImport.rows_failed + len(batch.failed),
+                        CrmImport.companies_created: (
+                            CrmImport.companies_created + batch.companies_created
+                        ),
                         CrmImport.updated_at: QueryString("now()"),
                     }
                 ).where(CrmImport.id == job_id)

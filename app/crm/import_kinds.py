@@ -25,6 +25,7 @@ class Batch:
         self.good: list[RowValues] = []
         self.good_rows: list[tuple[int, list[str]]] = []  # row number and cells of each good row
         self.failed: list[tuple[int, str, list[str]]] = []
+        self.companies_created = 0  # by `store` or `prepare`, for rows naming a new company
 
     def stop_before(self, room: int) -> int:
         """Keep the first `room` good rows and the failures before the first row that does not
@@ -51,8 +52,8 @@ class Batch:
 
 # (connection, tenant id, importing user, batch, on_duplicate): settle rows against the database
 Prepare = Callable[[asyncpg.Connection, UUID, UUID | None, Batch, str], Awaitable[None]]
-# (connection, tenant id, importing user, checked rows): insert a batch
-Store = Callable[[asyncpg.Connection, UUID, UUID | None, list[RowValues]], Awaitable[None]]
+# (connection, tenant id, importing user, batch): insert the batch's good rows
+Store = Callable[[asyncpg.Connection, UUID, UUID | None, Batch], Awaitable[None]]
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,6 @@ Emails and phones are sealed (app/crm/secure.py) batch by batch before the inser
 from __future__ import annotations
 
 import uuid
-from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -45,9 +44,10 @@ def _check_company(values: dict[str, str]) -> RowValues:
 
 
 async def company_ids(
-    c: asyncpg.Connection, tenant_id: UUID, user_id: UUID | None, names: set[str]
+    c: asyncpg.Connection, tenant_id: UUID, user_id: UUID | None, batch: Batch, names: set[str]
 ) -> dict[str, UUID]:
-    """Ids of the named companies (lower-cased name), creating the ones that don't exist."""
+    """Ids of the named companies (lower-cased name), creating the ones that don't exist
+    (counted on the batch)."""
     if not names:
         return {}
     found = await import_queries.companies_by_name(c, tenant_id, [n.lower() for n in names])
@@ -61,6 +61,7 @@ async def company_ids(
             c, tenant_id, user_id, "company", ids, "created the company (CSV import)"
         )
         found.update(zip(missing.keys(), ids, strict=True))
+        batch.companies_created += len(ids)
     return found
 
 
@@ -73,16 +74,18 @@ async def _absorb_contacts(
 
 
 async def _insert_contacts(
-    c: asyncpg.Connection, tenant_id: UUID, user_id: UUID | None, rows: list[dict[str, Any]]
+    c: asyncpg.Connection, tenant_id: UUID, user_id: UUID | None, batch: Batch
 ) -> None:
-    named = await company_ids(c, tenant_id, user_id, {r["company"] for r in rows if r["company"]})
-    batch: list[NewContact] = []
+    rows = batch.good
+    wanted = {r["company"] for r in rows if r["company"]}
+    named = await company_ids(c, tenant_id, user_id, batch, wanted)
+    new: list[NewContact] = []
     for r in rows:
         cid = uuid.uuid4()
         emails_enc, emails_bidx, phones_enc, phones_bidx = seal_contact(
             r["emails"], r["phones"], tenant_id, cid
         )
-        batch.append(
+        new.append(
             NewContact(
                 id=cid,
                 first_name=r["first_name"],
@@ -96,16 +99,16 @@ async def _insert_contacts(
                 tags=r["tags"],
             )
         )
-    await import_queries.insert_contacts(c, tenant_id, user_id, batch)
+    await import_queries.insert_contacts(c, tenant_id, user_id, new)
     await import_queries.insert_created_activities(
-        c, tenant_id, user_id, "contact", [r.id for r in batch], "created the contact (CSV import)"
+        c, tenant_id, user_id, "contact", [r.id for r in new], "created the contact (CSV import)"
     )
 
 
 async def _insert_companies(
-    c: asyncpg.Connection, tenant_id: UUID, user_id: UUID | None, rows: list[dict[str, Any]]
+    c: asyncpg.Connection, tenant_id: UUID, user_id: UUID | None, batch: Batch
 ) -> None:
-    batch = [
+    rows = [
         NewCompany(
             id=uuid.uuid4(),
             name=r["name"],
@@ -114,11 +117,11 @@ async def _insert_companies(
             size=r["size"],
             address=r["address"],
         )
-        for r in rows
+        for r in batch.good
     ]
-    await import_queries.insert_companies(c, tenant_id, user_id, batch)
+    await import_queries.insert_companies(c, tenant_id, user_id, rows)
     await import_queries.insert_created_activities(
-        c, tenant_id, user_id, "company", [r.id for r in batch], "created the company (CSV import)"
+        c, tenant_id, user_id, "company", [r.id for r in rows], "created the company (CSV import)"
     )
 
 

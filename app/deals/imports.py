@@ -199,6 +199,8 @@ async def _settle(
 ) -> None:
     """Look the batch's rows up in the workspace: fail the rows that name what isn't there,
     skip known deals ("skip"), create the companies that are new while the plan has room."""
+    if not batch.good:
+        return
     rows = [_row(data) for data in batch.good]
     space = await _workspace(c, tenant_id, rows)
     usage, plan = await usage_and_plan(tenant_id)
@@ -240,6 +242,7 @@ async def _settle(
         await crm_queries.insert_created_activities(
             c, tenant_id, user_id, "company", ids, "created the company (CSV import of deals)"
         )
+        batch.companies_created += len(ids)
         created = dict(zip(new_companies, ids, strict=True))
         for data in batch.good:
             deal, row = _deal(data), _row(data)
@@ -250,11 +253,11 @@ async def _settle(
 
 
 async def _store(
-    c: asyncpg.Connection, tenant_id: UUID, user_id: UUID | None, rows: list[RowValues]
+    c: asyncpg.Connection, tenant_id: UUID, user_id: UUID | None, batch: Batch
 ) -> None:
     """Insert the batch's deals at the end of their stages; boards get the columns after
     commit (one push per pipeline per batch, not per row)."""
-    deals = [_deal(data) for data in rows]
+    deals = [_deal(data) for data in batch.good]
     ends = await import_queries.stage_ends(c, sorted({d.stage_id for d in deals}))
     positions: list[float] = []
     for deal in deals:

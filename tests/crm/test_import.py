@@ -103,6 +103,7 @@ async def test_import_contacts_end_to_end(
     )
     assert await count(tenant_a, "contacts") == ROWS - len(bad)
     assert await count(tenant_a, "companies") == 7  # "Company 0".."Company 6", created once each
+    assert "7 companies created" in progress.text
     assert await count(tenant_b, "contacts") == 0  # B's upload was never mapped nor run
 
     report = await client_a.get(f"/imports/{import_id}/errors.csv")

@@ -129,6 +129,7 @@ async def test_deal_import_matches_the_workspace_and_reports_bad_rows(
     done = html.unescape((await client_a.get(f"/imports/{import_id}")).text)
     assert "Import finished" in done and "7 imported" in done and "9 failed" in done
     assert 'href="/deals"' in done and "are created" in done
+    assert "2 companies created for rows naming a company you didn't have" in done
     deals = await deals_of(tenant_a)
     assert set(deals) == {
         "Big deal",
@@ -190,6 +191,7 @@ async def test_deal_import_matches_the_workspace_and_reports_bad_rows(
     again = await run(client_a, content)
     again_page = html.unescape((await client_a.get(f"/imports/{again}")).text)
     assert "0 imported" in again_page and "9 failed" in again_page
+    assert "companies created" not in again_page
     assert len(await deals_of(tenant_a)) == 7
     # ... unless asked to import them as new deals
     await run(client_a, content, on_duplicate="create")
