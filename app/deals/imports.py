@@ -275,8 +275,7 @@ async def _store(
             stages.append(deal.stage_id)
 
     async def push() -> None:
-        for pipeline_id, stage_ids in touched.items():
-            await live.stages_changed(tenant_id, pipeline_id, stage_ids)
+        await live.cards_landed(tenant_id, touched)
 
     live.push_after_commit(push)
 

@@ -1,5 +1,6 @@
-"""A deals CSV import reaches the workspace's open boards once per batch (not once per row),
-and never another workspace's: the import runs in this process, the sockets listen on a web
+"""A deals CSV import reaches the workspace's open boards once per batch (not once per row;
+the columns, or a "read the board again" signal once they are long), and never another
+workspace's: the import runs in this process, the sockets listen on a web
 process of their own."""
 
 from __future__ import annotations
@@ -7,8 +8,9 @@ from __future__ import annotations
 import html
 from typing import Any
 
+from app.deals.live import BOARD_RESYNC
 from tests.crm.test_import import import_id_of, upload
-from tests.deals.helpers import make_deal
+from tests.deals.helpers import make_deal, stages
 from tests.deals.test_import import GUESSED, deals_csv
 from tests.helpers import Account, run_jobs, set_plan
 from tests.realtime.servers import WebProcess, connect, session_cookie
@@ -31,16 +33,19 @@ async def test_imported_deals_are_pushed_per_batch_to_the_own_workspace_only(
     await run_jobs()  # two batches: 1,000 rows, then 100
 
     pushes: list[str] = []
-    while True:
+    while len(pushes) < 2:
         message = await recv(watcher_a)
         if "presence" in message and "hx-swap-oob" not in message:
             continue
         pushes.append(message)
-        if "Live 1100" in message:
-            break
-    assert len(pushes) == 2  # one per batch, each with the batch's stages
-    assert "Live 999" in pushes[0] and "Live 1100" not in pushes[0]
-    assert "Live 1000" in pushes[0] and "Live 1099" in pushes[1]
+    # one push per batch: the first batch's columns (1,000 cards), then, the columns being
+    # longer than LIVE_CARDS, the signal that makes open boards read themselves again
+    assert 'class="board-column' in pushes[0] and "Live 999" in pushes[0]
+    assert "Live 1000" in pushes[0] and "Live 1001" not in pushes[0]
+    assert pushes[1] == BOARD_RESYNC
+    pipeline = (await stages(tenant_a))["Lead"].pipeline_id
+    resync = await client_a.get(f"/deals/board/{pipeline}/columns")  # what board.js reads
+    assert "Live 1100" in resync.text and "Live 1" in resync.text
     done = html.unescape((await client_a.get(f"/imports/{import_id}")).text)
     assert "1,100 imported" in done
 
