@@ -264,3 +264,27 @@ async def test_deal_import_resumes_after_a_crash_exactly_once(
     page = html.unescape((await client_a.get(f"/imports/{import_id}")).text)
     assert "Import finished" in page and "2,500 imported" in page
     assert await count(tenant_b, "deals") == 0
+
+
+def test_common_header_names_are_guessed() -> None:
+    from app.crm.imports import guess_mapping
+    from app.deals.imports import DEALS
+
+    headers = ["Title", "Value", "Company", "Email", "Deal owner", "Expected close date", "Notes"]
+    assert guess_mapping(DEALS, headers) == {
+        "0": "title",
+        "1": "value",
+        "2": "company",
+        "3": "contact",
+        "4": "owner",
+        "5": "expected_close_date",
+    }
+    other = ["Name", "Amount", "Deal stage", "Organisation", "Person", "Close date", "Status"]
+    assert guess_mapping(DEALS, other) == {
+        "0": "title",
+        "1": "value",
+        "2": "stage",
+        "3": "company",
+        "4": "contact",
+        "5": "expected_close_date",
+    }
