@@ -111,9 +111,12 @@ async def _workspace(c: asyncpg.Connection, tenant_id: UUID, rows: list[DealRow]
     stages: dict[UUID, list[StageInfo]] = {p.id: [] for p in pipelines}
     for stage in await all_stages(c):
         stages.setdefault(stage.pipeline_id, []).append(stage)
+    by_name: dict[str, import_queries.PipelineName] = {}
+    for pipeline in pipelines:
+        by_name.setdefault(pipeline.name.lower(), pipeline)  # the first of a name wins
     space = _Workspace(
         currency=await import_queries.default_currency(c, tenant_id),
-        pipelines={p.name.lower(): p for p in reversed(pipelines)},  # the first of a name wins
+        pipelines=by_name,
         default_pipeline=next(p for p in pipelines if p.is_default),
         stages=stages,
     )
