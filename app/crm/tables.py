@@ -84,6 +84,7 @@ class CrmImport(TenantRow, Stamped, Table, tablename="crm_imports"):
     rows_failed = Integer(default=0)
     error = Text(null=True, default=None)
     on_duplicate = Text(default="create")  # a contact row with a known email: update|skip|create
+    companies_created = Integer(default=0)  # for rows naming a company the workspace didn't have
 
 
 class CrmImportError(TenantRow, Table, tablename="crm_import_errors"):
