@@ -6,6 +6,7 @@ from app.core.domain import Domain, NavEntry, Subscription
 from app.core.events import WorkspaceCreated
 from app.crm.note_routes import register_record_page
 from app.deals import board_routes, routes
+from app.deals.bulk import register_deal_bulk
 from app.deals.pipelines import ensure_default_pipeline
 from app.deals.routes import render_deal
 
@@ -22,6 +23,6 @@ DOMAIN = Domain(
     name="deals",
     routes=(*routes.ROUTES, *board_routes.ROUTES),
     subscriptions=(Subscription(WorkspaceCreated, _workspace_created),),
-    wiring=(_deal_record_page,),
+    wiring=(_deal_record_page, register_deal_bulk),
     nav=(NavEntry("main", "/deals/board", "kanban", "Deals", order=40),),
 )
