@@ -229,7 +229,7 @@ def undoable(row: Mapping[str, object], now: datetime) -> bool:
     the last UNDO_MINUTES (a job counts from its end)."""
     made = row.get("finished_at") or row["created_at"]
     fresh = isinstance(made, datetime) and made > now - timedelta(minutes=UNDO_MINUTES)
-    finished = row.get("status", "done") in ("done", "cancelled")
+    finished = row.get("status", "done") in ("done", "cancelled", "failed")
     not_undo = row["action"] not in ("delete", "undo")
     return not_undo and finished and row["undone_at"] is None and fresh
 

@@ -9,7 +9,6 @@ Cancelling stops it before the next batch; the undo of a job is a job too.
 
 from __future__ import annotations
 
-import logging
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -30,12 +29,12 @@ from app.core.paging import Params
 from app.core.rows import insert_new
 from app.crm import bulk_queries
 from app.crm.bulk import MAX_IN_JOB, TOO_BIG, Selection, describe, lock_for_undo, summary
-from app.crm.bulk_kinds import BulkParams, Previous, steps_of, view_pairs
+from app.crm.bulk_kinds import BulkParams, KindSteps, Previous, steps_of, view_pairs
 from app.crm.tables import BulkChange
 
 BULK_JOB = "run_bulk_change"
 BATCH = 500
-log = logging.getLogger("odex.crm")
+JOB_TIMEOUT = 3600  # 100,000 records at a few thousand a minute; a stopped job resumes
 
 
 async def start_job(current: Current, selection: Selection) -> UUID:
@@ -137,7 +136,43 @@ async def _end(tenant: UUID, change_id: UUID, status: str, text: str, error: str
         ).where(BulkChange.id == change_id)
 
 
-@leased(BULK_JOB, skipped=0, timeout=lambda: 3600.0)
+async def _batch(
+    current: Current,
+    cid: UUID,
+    steps: KindSteps,
+    params: BulkParams,
+    origin: Mapping[str, Any] | None,
+) -> int:
+    """One committed batch: the next records to do, changed (or, for an undo, restored), their
+    items marked and the count done raised, all in one transaction; how many (0: none left,
+    or the change was cancelled)."""
+    tenant = current.tenant_id
+    async with tenant_transaction(tenant, current.user_id) as conn:
+        # the change's row, held until commit: a cancel waits for the batch and counts it
+        state = await conn.fetchval(
+            "select status from bulk_changes where id = $1 for no key update", cid
+        )
+        if state != "running":
+            return 0  # cancelled (or ended by another run)
+        ids = await bulk_queries.next_batch(conn, tenant, cid, BATCH)
+        if not ids:
+            return 0
+        if origin is not None:  # an undo: put back what the original change changed
+            previous = await bulk_queries.previous_of(conn, tenant, origin["id"], ids)
+            restored = await steps.restore(current, conn, str(origin["action"]), previous)
+            back = [Previous(record_id, 0, None) for record_id in restored]
+            await bulk_queries.mark_batch(conn, tenant, cid, ids, back)
+        else:
+            outcome = await steps.apply(current, conn, params, ids)
+            await bulk_queries.mark_batch(conn, tenant, cid, ids, outcome.changed)
+        await BulkChange.update({BulkChange.done: BulkChange.done + len(ids)}).where(
+            BulkChange.id == cid
+        )
+        steps.push(tenant)
+    return len(ids)
+
+
+@leased(BULK_JOB, skipped=0, timeout=lambda: float(JOB_TIMEOUT))
 async def run_bulk_change(
     ctx: dict[str, Any], tenant_id: str, change_id: str, stop_after_batches: int | None = None
 ) -> int:
@@ -151,43 +186,28 @@ async def run_bulk_change(
             origin = await BulkChange.select().where(BulkChange.id == row["undo_of"]).first()
     if row is None or row["status"] not in ("queued", "running"):
         return 0
-    kind = str(row["kind"])
-    steps = steps_of(kind)
+    steps = steps_of(str(row["kind"]))
     params = msgspec.json.decode(_text(row["params"]), type=BulkParams)
     current = await load_current(row["user_id"], tenant) if row["user_id"] else None
     if current is None or (row["undo_of"] is not None and origin is None):
         why = "The member who started this change is no longer in the workspace."
         await _end(tenant, cid, "failed", str(row["summary"]), why)
         return 0
-    async with tenant_transaction(tenant) as conn:
+    async with tenant_transaction(tenant):
         await BulkChange.update({BulkChange.status: "running"}).where(
             (BulkChange.id == cid) & (BulkChange.status == "queued")
         )
     handled = batches = 0
+    failure = ""
     while True:
-        async with tenant_transaction(tenant, current.user_id) as conn:
-            state = await conn.fetch(
-                "select status from bulk_changes where id = $1 for no key update", cid
-            )
-            if not state or state[0]["status"] != "running":
-                break  # cancelled (or ended by another run)
-            ids = await bulk_queries.next_batch(conn, tenant, cid, BATCH)
-            if not ids:
-                break
-            if origin is not None:  # an undo: put back what the original change changed
-                previous = await bulk_queries.previous_of(conn, tenant, origin["id"], ids)
-                action = str(origin["action"])
-                restored = await steps.restore(current, conn, action, previous)
-                back = [Previous(record_id, 0, None) for record_id in restored]
-                await bulk_queries.mark_batch(conn, tenant, cid, ids, back)
-            else:
-                outcome = await steps.apply(current, conn, params, ids)
-                await bulk_queries.mark_batch(conn, tenant, cid, ids, outcome.changed)
-            await BulkChange.update({BulkChange.done: BulkChange.done + len(ids)}).where(
-                BulkChange.id == cid
-            )
-            steps.push(tenant)
-        handled += len(ids)
+        try:
+            count = await _batch(current, cid, steps, params, origin)
+        except (FormInvalid, RecordNotFound) as exc:  # e.g. the new owner left meanwhile
+            failure = _why(exc)
+            break
+        if not count:
+            break
+        handled += count
         batches += 1
         if stop_after_batches is not None and batches >= stop_after_batches:
             return handled
@@ -195,9 +215,16 @@ async def run_bulk_change(
         status_row = await BulkChange.select().where(BulkChange.id == cid).first()
         assert status_row is not None
         status = "cancelled" if status_row["status"] == "cancelled" else "done"
+        status = "failed" if failure else status
         text = await _final_summary(conn, tenant, status_row, status)
-    await _end(tenant, cid, status, text)
+    await _end(tenant, cid, status, text, failure)
     return handled
+
+
+def _why(exc: FormInvalid | RecordNotFound) -> str:
+    if isinstance(exc, FormInvalid):
+        return "Stopped: " + " ".join(exc.errors.values())
+    return "Stopped: a record it needed is gone. What was done so far stays (and can be undone)."
 
 
 async def _final_summary(
@@ -227,4 +254,4 @@ def _text(value: object) -> str:
     return value if isinstance(value, str) else msgspec.json.encode(value).decode()
 
 
-BULK_FUNCTIONS: list[Any] = [func(run_bulk_change, name=BULK_JOB, timeout=3600)]
+BULK_FUNCTIONS: list[Any] = [func(run_bulk_change, name=BULK_JOB, timeout=JOB_TIMEOUT)]

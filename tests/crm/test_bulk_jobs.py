@@ -209,3 +209,32 @@ async def test_job_leases_name_the_workspace(client_a: Any, tenant_a: Account) -
     assert "Deleted 250 contacts." in page.text and "Undo</button>" not in page.text
     assert (await client_a.post_form(f"/bulk/{change}/undo")).status_code == 422
     assert (await client_a.get(f"/bulk/{uuid.uuid4()}")).status_code == 404
+
+
+async def test_a_job_whose_new_owner_left_stops_with_the_reason(
+    client_a: Any, tenant_a: Account, mailbox: Any
+) -> None:
+    from app.accounts import team
+    from tests.deals.helpers import current_of
+
+    member = await add_colleague(tenant_a, mailbox, "member")
+    await insert_contacts(tenant_a, 700, "bjleft", "BjLeft")
+    form = {
+        "action": "owner",
+        "owner_id": str(member.user_id),
+        "scope": "view",
+        "view_query": VIEW.format(tag="bjleft"),
+    }
+    change = await confirmed(client_a, "contacts", form)
+    await run_bulk_change({}, str(tenant_a.tenant_id), change, stop_after_batches=1)
+    await die_holding_the_lease(tenant_a, change)
+    owner = await current_of(tenant_a)
+    mine = [m for m in await team.list_members(owner) if m.user_id == member.user_id]
+    await team.remove_member(owner, mine[0].membership_id)
+    await take_over_jobs()
+    await run_jobs()
+    row = await change_row(tenant_a, change)
+    assert row["status"] == "failed" and row["done"] == BATCH
+    page = await client_a.get(f"/bulk/{change}")
+    assert "Stopped: Choose an owner from your workspace." in page.text
+    assert "Assigned 500 contacts to" in page.text and "Undo</button>" in page.text
