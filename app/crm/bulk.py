@@ -27,7 +27,7 @@ from app.core.forms import Choice, Flag, Form, Ref, Refs, Tags, Text
 from app.core.paging import Params
 from app.core.rows import insert_new
 from app.crm import bulk_queries
-from app.crm.bulk_kinds import BulkParams, KindSteps, Previous, steps_of, view_pairs
+from app.crm.bulk_kinds import BulkParams, KindSteps, Previous, steps_of, view_filters
 from app.crm.tables import BulkChange
 
 MAX_IN_REQUEST = 200  # a selection this large runs in the request, in one transaction
@@ -147,7 +147,7 @@ async def select(current: Current, kind: str, form: BulkForm) -> Selection:
         params = await steps.describe(conn, form.params())
         if form.scope == "view":
             sql_params = Params()
-            pairs = view_pairs(form.view_query)
+            pairs = view_filters(form.view_query)
             from_sql, id_col, where = await steps.view_sql(
                 conn, pairs, current.tenant_id, sql_params
             )

@@ -29,7 +29,7 @@ from app.core.paging import Params
 from app.core.rows import insert_new
 from app.crm import bulk_queries
 from app.crm.bulk import MAX_IN_JOB, TOO_BIG, Selection, describe, lock_for_undo, summary
-from app.crm.bulk_kinds import BulkParams, KindSteps, Previous, steps_of, view_pairs
+from app.crm.bulk_kinds import BulkParams, KindSteps, Previous, steps_of, view_filters
 from app.crm.tables import BulkChange
 
 BULK_JOB = "run_bulk_change"
@@ -56,7 +56,7 @@ async def start_job(current: Current, selection: Selection) -> UUID:
             status="queued",
         )
         sql_params = Params()
-        pairs = view_pairs(selection.form.view_query)
+        pairs = view_filters(selection.form.view_query)
         from_sql, id_col, where = await steps.view_sql(conn, pairs, current.tenant_id, sql_params)
         total = await bulk_queries.freeze_view(
             conn, current.tenant_id, change_id, from_sql, id_col, where, sql_params

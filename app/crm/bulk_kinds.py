@@ -112,7 +112,7 @@ def steps_of(kind: str) -> KindSteps:
     return STEPS[kind]
 
 
-def view_pairs(view_query: str) -> list[tuple[str, str]]:
+def view_filters(view_query: str) -> list[tuple[str, str]]:
     """The list view's filters and search from its query string (not its page or order)."""
     pairs = parse_qsl(view_query[:4000], keep_blank_values=True)
     return [(k, v) for k, v in pairs if k not in VIEW_KEYS_IGNORED]
