@@ -27,7 +27,14 @@ from app.core.forms import Choice, Flag, Form, Ref, Refs, Tags, Text
 from app.core.paging import Params
 from app.core.rows import insert_new
 from app.crm import bulk_queries
-from app.crm.bulk_kinds import BulkParams, KindSteps, Previous, steps_of, view_filters
+from app.crm.bulk_kinds import (
+    BulkParams,
+    KindSteps,
+    Previous,
+    json_text,
+    steps_of,
+    view_filters,
+)
 from app.crm.tables import BulkChange
 
 MAX_IN_REQUEST = 200  # a selection this large runs in the request, in one transaction
@@ -240,11 +247,11 @@ async def get_change(current: Current, change_id: UUID) -> ChangeView:
         row = await BulkChange.select().where(BulkChange.id == change_id).first()
         if row is None:
             raise RecordNotFound("bulk change")
-        params = msgspec.json.decode(_text(row["params"]), type=BulkParams | None)
+        params = msgspec.json.decode(json_text(row["params"]), type=BulkParams | None)
         if params is not None and params.job:
             count = await bulk_queries.changed_count(conn, current.tenant_id, change_id)
         else:
-            count = len(msgspec.json.decode(_text(row["previous"]), type=list[Previous]))
+            count = len(msgspec.json.decode(json_text(row["previous"]), type=list[Previous]))
     mine = row["user_id"] == current.user_id or current.is_admin
     return ChangeView(
         row["id"],
@@ -264,12 +271,6 @@ async def get_change(current: Current, change_id: UUID) -> ChangeView:
     )
 
 
-def _text(value: object) -> str:
-    if value is None or value == {}:
-        return "null"
-    return value if isinstance(value, str) else msgspec.json.encode(value).decode()
-
-
 async def undo(current: Current, change_id: UUID) -> tuple[int, int]:
     """Restore what a change made in the request changed, on the records still at the version
     it left them at; (restored, left: edited or deleted since). FormInvalid when it can no
@@ -278,7 +279,7 @@ async def undo(current: Current, change_id: UUID) -> tuple[int, int]:
     async with tenant_transaction(current.tenant_id, current.user_id) as conn:
         row = await lock_for_undo(current, change_id)
         steps = steps_of(str(row["kind"]))
-        previous = msgspec.json.decode(_text(row["previous"]), type=list[Previous] | None) or []
+        previous = msgspec.json.decode(json_text(row["previous"]), type=list[Previous] | None) or []
         restored = len(await steps.restore(current, conn, str(row["action"]), previous))
         steps.push(current.tenant_id)
         await BulkChange.update({BulkChange.undone_at: datetime.now(UTC)}).where(

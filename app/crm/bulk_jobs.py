@@ -29,7 +29,14 @@ from app.core.paging import Params
 from app.core.rows import insert_new
 from app.crm import bulk_queries
 from app.crm.bulk import MAX_IN_JOB, TOO_BIG, Selection, describe, lock_for_undo, summary
-from app.crm.bulk_kinds import BulkParams, KindSteps, Previous, steps_of, view_filters
+from app.crm.bulk_kinds import (
+    BulkParams,
+    KindSteps,
+    Previous,
+    json_text,
+    steps_of,
+    view_filters,
+)
 from app.crm.tables import BulkChange
 
 BULK_JOB = "run_bulk_change"
@@ -187,7 +194,7 @@ async def run_bulk_change(
     if row is None or row["status"] not in ("queued", "running"):
         return 0
     steps = steps_of(str(row["kind"]))
-    params = msgspec.json.decode(_text(row["params"]), type=BulkParams)
+    params = msgspec.json.decode(json_text(row["params"]), type=BulkParams)
     current = await load_current(row["user_id"], tenant) if row["user_id"] else None
     if current is None or (row["undo_of"] is not None and origin is None):
         why = "The member who started this change is no longer in the workspace."
@@ -234,7 +241,7 @@ async def _final_summary(
     on 1,199 contacts (1 edited since …).", "Cancelled after 500 of 1,100. Assigned …"."""
     changed = await bulk_queries.changed_count(conn, tenant, row["id"])
     kind, done = str(row["kind"]), int(row["done"])
-    params = msgspec.json.decode(_text(row["params"]), type=BulkParams)
+    params = msgspec.json.decode(json_text(row["params"]), type=BulkParams)
     if row["undo_of"] is not None:
         text = f"Undone on {changed:,} {kind}"
         if done - changed:
@@ -246,12 +253,6 @@ async def _final_summary(
     if status == "cancelled":
         text = f"Cancelled after {done:,} of {int(row['total']):,}. {text}"
     return text[:500]
-
-
-def _text(value: object) -> str:
-    if value is None:
-        return "null"
-    return value if isinstance(value, str) else msgspec.json.encode(value).decode()
 
 
 BULK_FUNCTIONS: list[Any] = [func(run_bulk_change, name=BULK_JOB, timeout=JOB_TIMEOUT)]

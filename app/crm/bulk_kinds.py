@@ -112,6 +112,14 @@ def steps_of(kind: str) -> KindSteps:
     return STEPS[kind]
 
 
+def json_text(value: object) -> str:
+    """A JSONB column's value as JSON text (asyncpg hands it back as text, Piccolo may decode
+    it); an empty object (the default of changes made before jobs) reads as null."""
+    if value is None or value == {} or value == "{}":
+        return "null"
+    return value if isinstance(value, str) else msgspec.json.encode(value).decode()
+
+
 def view_filters(view_query: str) -> list[tuple[str, str]]:
     """The list view's filters and search from its query string (not its page or order)."""
     pairs = parse_qsl(view_query[:4000], keep_blank_values=True)
