@@ -7,6 +7,7 @@ from app.core.events import WorkspaceCreated
 from app.crm.import_kinds import register_import_kind
 from app.crm.note_routes import register_record_page
 from app.deals import board_routes, routes
+from app.deals.bulk import register_deal_bulk
 from app.deals.imports import DEALS
 from app.deals.pipelines import ensure_default_pipeline
 from app.deals.routes import render_deal
@@ -28,6 +29,6 @@ DOMAIN = Domain(
     name="deals",
     routes=(*routes.ROUTES, *board_routes.ROUTES),
     subscriptions=(Subscription(WorkspaceCreated, _workspace_created),),
-    wiring=(_deal_record_page, _deal_import),
+    wiring=(_deal_record_page, _deal_import, register_deal_bulk),
     nav=(NavEntry("main", "/deals/board", "kanban", "Deals", order=40),),
 )
