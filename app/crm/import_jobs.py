@@ -280,12 +280,15 @@ async def import_crm_csv(
                 )
                 if progress is None or progress["rows_done"] != done:
                     return processed
-                if data["kind"] == "contacts":  # rows of known contacts: update, skip or create
-                    known = (batch.good, batch.good_rows)
-                    rule = data["on_duplicate"]
-                    batch.good, batch.good_rows = await absorb_known(
-                        c, tenant, user_id, known, rule
-                    )
+                # rows of known contacts or companies: update, skip or create
+                batch.good, batch.good_rows = await absorb_known(
+                    c,
+                    tenant,
+                    user_id,
+                    data["kind"],
+                    (batch.good, batch.good_rows),
+                    data["on_duplicate"],
+                )
                 last_row = chunk[-1][0]
                 if batch.good:
                     usage, plan = await usage_and_plan(tenant)

@@ -180,9 +180,10 @@ class ImportMapping(Form):
     """Which field each column of the uploaded file goes to (`col_<n>`)."""
 
     columns: Annotated[dict[int, str], Numbered("col_", 200, "the field")] = {}
-    # contacts whose email a contact already has: update it, skip the row, or create anyway
+    # rows of a contact (same email) or company (same domain or name) the workspace already
+    # has: update it, skip the row, or create anyway
     on_duplicate: Annotated[
-        str, Choice("what to do with contacts you already have", ("update", "skip", "create"))
+        str, Choice("what to do with records you already have", ("update", "skip", "create"))
     ] = "update"
 
 

@@ -87,7 +87,7 @@ class CrmImport(TenantRow, Stamped, Table, tablename="crm_imports"):
     rows_ok = Integer(default=0)
     rows_failed = Integer(default=0)
     error = Text(null=True, default=None)
-    on_duplicate = Text(default="create")  # a contact row with a known email: update|skip|create
+    on_duplicate = Text(default="create")  # a row of a known record: update|skip|create
 
 
 class CrmImportError(TenantRow, Table, tablename="crm_import_errors"):

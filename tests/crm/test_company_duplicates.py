@@ -10,9 +10,10 @@ from typing import Any
 from uuid import UUID
 
 from app.core.db import tenant_transaction
+from tests.crm.test_import import count, import_id_of, upload
 from tests.crm.test_records import created_id, make_company, make_contact
 from tests.deals.helpers import add_colleague, make_deal
-from tests.helpers import Account, browser_client
+from tests.helpers import Account, browser_client, run_jobs
 from tests.invoices.test_invoices import make_invoice
 
 WARNING = "This looks like a company you already have."
@@ -261,3 +262,55 @@ async def test_members_merge_only_companies_they_own(
     # the admin merges anyone's
     form = {"other_id": own, "version": "1", "other_version": "2"}
     assert (await client_a.post_form(f"/companies/{theirs}/merge", form)).status_code == 303
+
+
+COMPANIES_CSV = (
+    b"Name,Domain,Industry\n"
+    b"Initech Ltd.,initech.com,Software\n"  # the known Initech, by name
+    b"Initrode,www.hooli.com,Search\n"  # the known Hooli, by domain
+    b"Chotchkie's,chotchkies.com,Food\n"
+    b"CHOTCHKIES INC,,Restaurants\n"  # the same company twice in one file
+)
+
+
+async def _import(client: Any, on_duplicate: str | None) -> None:
+    import_id = import_id_of(await upload(client, COMPANIES_CSV, kind="companies"))
+    page = await client.get(f"/imports/{import_id}")
+    assert "Update companies with the same domain or name" in page.text
+    mapping = {"col_0": "name", "col_1": "domain", "col_2": "industry"}
+    form = mapping if on_duplicate is None else {**mapping, "on_duplicate": on_duplicate}
+    started = await client.post_form(f"/imports/{import_id}/run", form)
+    assert started.status_code == 303, started.text[:500]
+    await run_jobs()
+
+
+async def test_import_updates_known_companies(
+    client_a: Any, client_b: Any, tenant_a: Account, tenant_b: Account
+) -> None:
+    initech = await make_company(client_a, "Initech")
+    hooli = await make_company(client_a, "Hooli", domain="hooli.com")
+    await make_company(client_b, "Initech")
+    await _import(client_a, None)  # the default: update
+    assert await count(tenant_a, "companies") == 3
+    page = (await client_a.get(f"/companies/{initech}")).text
+    assert "Initech Ltd." in page and "initech.com" in page and "Software" in page
+    page = (await client_a.get(f"/companies/{hooli}")).text
+    assert "Initrode" in page and "hooli.com" in page and "Search" in page
+    assert "updated the company (CSV import)" in page
+    async with tenant_transaction(tenant_a.tenant_id) as conn:
+        industry = await conn.fetchval(
+            "select industry from companies where name_key = 'chotchkies'"
+        )
+    assert industry == "Restaurants"  # the later row of the same company, folded in
+    await _import(client_a, "update")
+    await _import(client_a, "skip")
+    assert await count(tenant_a, "companies") == 3
+    assert await count(tenant_b, "companies") == 1  # the other workspace's twin: untouched
+    await _import(client_a, "create")
+    assert await count(tenant_a, "companies") == 7  # "create" keeps every row
+    import_id = import_id_of(await upload(client_a, COMPANIES_CSV, kind="companies"))
+    for hostile in ("merge'; drop table x", "\x00", "u" * 100_000):
+        refused = await client_a.post_form(
+            f"/imports/{import_id}/run", {"col_0": "name", "on_duplicate": hostile}
+        )
+        assert refused.status_code == 422
