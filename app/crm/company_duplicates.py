@@ -43,6 +43,13 @@ class CompanyMatch(msgspec.Struct, frozen=True):
         return self.domain
 
 
+MATCHING = (
+    "select id, name, domain from companies where tenant_id = $1"
+    " and (name_key = company_name_key($2) or domain_key = company_domain_key($3))"
+    " order by sort_name, id limit $4"
+)
+
+
 async def matching_companies(
     conn: asyncpg.Connection, tenant_id: UUID, name: str, domain: str | None
 ) -> list[CompanyMatch]:
@@ -50,9 +57,7 @@ async def matching_companies(
     return await fetch_as(
         conn,
         CompanyMatch,
-        "select id, name, domain from companies where tenant_id = $1"
-        " and (name_key = company_name_key($2) or domain_key = company_domain_key($3))"
-        " order by sort_name, id limit $4",
+        MATCHING,
         tenant_id,
         name,
         domain or "",
@@ -60,21 +65,28 @@ async def matching_companies(
     )
 
 
-# the pairs sharing a key: the index on (tenant_id, key, id) finds each one's twins
+class CountedPair(Pair, frozen=True):
+    total: int  # how many pairs there are in all
+
+
+# the pairs sharing a key: the keys more than one company has (a scan of the key index,
+# grouped), their companies (looked up by key), paired
 _PAIRS = (
-    "with pairs as (select first_id, second_id, min(reason) as reason from ("
-    " select a.id as first_id, b.id as second_id, 'domain' as reason from companies a"
-    " join companies b on b.tenant_id = $1 and b.domain_key = a.domain_key and b.id > a.id"
-    " where a.tenant_id = $1 and a.domain_key is not null"
-    " union all"
-    " select a.id, b.id, 'name' from companies a"
-    " join companies b on b.tenant_id = $1 and b.name_key = a.name_key and b.id > a.id"
-    " where a.tenant_id = $1 and a.name_key is not null"
-    ") k group by first_id, second_id)"
+    "with twin_names as (select name_key from companies where tenant_id = $1"
+    " and name_key is not null group by name_key having count(*) > 1),"
+    " twin_domains as (select domain_key from companies where tenant_id = $1"
+    " and domain_key is not null group by domain_key having count(*) > 1),"
+    " keys as (select c.id, 'name' as reason, c.name_key as k from companies c"
+    " join twin_names t on c.name_key = t.name_key where c.tenant_id = $1"
+    " union all select c.id, 'domain', c.domain_key from companies c"
+    " join twin_domains t on c.domain_key = t.domain_key where c.tenant_id = $1),"
+    " pairs as (select a.id as first_id, b.id as second_id, min(a.reason) as reason"
+    " from keys a join keys b on a.reason = b.reason and a.k = b.k and a.id < b.id"
+    " group by a.id, b.id)"
 )
 _PAIRS_PAGE = (
     _PAIRS + " select p.first_id, a.name as first_name, p.second_id, b.name as second_name,"
-    " p.reason from pairs p join companies a on a.id = p.first_id"
+    " p.reason, count(*) over () as total from pairs p join companies a on a.id = p.first_id"
     " join companies b on b.id = p.second_id"
     " order by a.sort_name, p.first_id, p.second_id limit $2 offset $3"
 )
@@ -82,11 +94,18 @@ _PAIRS_PAGE = (
 
 async def pairs_page(current: Current, page: int) -> tuple[list[Pair], int]:
     """The `page`th page of likely pairs (by the first one's name), and how many there are."""
+    offset = (page - 1) * PAGE_SIZE
     async with tenant_transaction(current.tenant_id, current.user_id) as c:
-        total = await fetch_value(c, int, _PAIRS + " select count(*) from pairs", current.tenant_id)
-        offset = (page - 1) * PAGE_SIZE
-        rows = await fetch_as(c, Pair, _PAIRS_PAGE, current.tenant_id, PAGE_SIZE, offset)
-    return rows, total
+        rows = await fetch_as(c, CountedPair, _PAIRS_PAGE, current.tenant_id, PAGE_SIZE, offset)
+        if rows:  # each row carries the count: the pairs are found once
+            total = rows[0].total
+        else:  # past the last page
+            total = await fetch_value(
+                c, int, _PAIRS + " select count(*) from pairs", current.tenant_id
+            )
+    return [
+        Pair(r.first_id, r.first_name, r.second_id, r.second_name, r.reason) for r in rows
+    ], total
 
 
 async def create_unless_duplicate(current: Current, form: NewCompany) -> UUID:
