@@ -143,11 +143,6 @@ async def merge_pair(
     return {side: record for side, record in shown.items() if record is not None}
 
 
-def _version(row: Shown) -> int:
-    version = row["version"]
-    return version if isinstance(version, int) else 0
-
-
 async def _move(conn: asyncpg.Connection, spec: MergeKind[F], keep: UUID, gone: UUID) -> None:
     """Everything of `gone` becomes `keep`'s (the search_grams triggers follow the rows)."""
     for table in SUBJECT_TABLES:
@@ -195,7 +190,7 @@ async def merge_records(current: Current, spec: MergeKind[F], survivor_id: UUID,
         check_may_merge(current, spec.kind, this, other)
         for record, shown in ((this, form.version), (other, form.other_version)):
             if record["version"] != shown:
-                version = _version(this)
+                version = records.version_of(this)
                 raise await stale_page(spec.kind, survivor_id, spec.kind, version, spec.retry)
         data = merged_values(spec, this, other, form)
         await _move(conn, spec, survivor_id, other_id)

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import re
 import time
-import uuid
 from typing import Any
 from uuid import UUID
 
 from app.core.db import tenant_transaction
 from app.crm import company_duplicates
 from app.crm.duplicates import PAGE_SIZE
+from tests.crm.test_duplicates_merge import attach
 from tests.crm.test_import import count, import_id_of, upload
 from tests.crm.test_records import created_id, make_company, make_contact
 from tests.deals.helpers import add_colleague, make_deal
@@ -115,8 +115,9 @@ async def _references(account: Account, ids: list[str]) -> dict[str, int]:
             " c.table_name and k.table_schema = 'public' and k.column_name = 'kind') as kinded"
             " from information_schema.columns c where c.table_schema = 'public'"
             " and c.column_name in ('company_id', 'subject_id', 'record_id')"
-            " and has_table_privilege(quote_ident(c.table_schema) || '.' || quote_ident(c.table_name),"
-            " 'select') order by 1, 2"
+            " and has_table_privilege("
+            " quote_ident(c.table_schema) || '.' || quote_ident(c.table_name), 'select')"
+            " order by 1, 2"
         )
         counts = {
             "companies": await conn.fetchval(
@@ -138,18 +139,6 @@ async def _references(account: Account, ids: list[str]) -> dict[str, int]:
     assert {"notes.subject_id", "tasks.subject_id", "attachments.subject_id"} <= set(counts)
     assert {"activities.subject_id", "search_grams.record_id"} <= set(counts)
     return counts
-
-
-async def _attach(account: Account, company: str) -> None:
-    async with tenant_transaction(account.tenant_id) as conn:
-        await conn.execute(
-            "insert into attachments (id, tenant_id, subject_type, subject_id, file_name,"
-            " content_type, size_bytes, sha256) values ($1, $2, 'company', $3, 'a.txt',"
-            " 'text/plain', 1, repeat('0', 64))",
-            uuid.uuid4(),
-            account.tenant_id,
-            UUID(company),
-        )
 
 
 async def _fill(client: Any, account: Account, company: str, tag: str) -> None:
@@ -182,7 +171,7 @@ async def test_merge_moves_every_reference(
     await _fill(client_a, tenant_a, keep, "Keep")
     await _fill(client_a, tenant_a, gone, "Gone")
     await make_invoice(client_a, gone, ("Ad", "1", "100", "0"))
-    await _attach(tenant_a, gone)
+    await attach(tenant_a, gone, "company")
     stranger = await make_company(client_b, "Pendant Publishing", domain="pendant.com")
     before = await _references(tenant_a, [keep, gone])
     before_gone = await _references(tenant_a, [gone])
@@ -226,15 +215,15 @@ async def test_merge_moves_every_reference(
     assert merged.status_code == 303, merged.text[:800]
     after = await _references(tenant_a, [keep, gone])
     after_gone = await _references(tenant_a, [gone])
-    for table, count in after.items():
+    for table, rows in after.items():
         if table == "companies":
-            assert count == 1
+            assert rows == 1
         elif table == "activities.subject_id":  # the copies and the merge entry
-            assert count == before[table] + before_gone[table] + 1
+            assert rows == before[table] + before_gone[table] + 1
         elif table != "search_grams.record_id":  # the survivor's text decides its grams
-            assert count == before[table], table
-    for table, count in after_gone.items():  # only the blanked originals stay
-        assert count == (before_gone[table] if table == "activities.subject_id" else 0), table
+            assert rows == before[table], table
+    for table, rows in after_gone.items():  # only the blanked originals stay
+        assert rows == (before_gone[table] if table == "activities.subject_id" else 0), table
     detail = await client_a.get(f"/companies/{keep}")
     assert "Books" in detail.text and "1 Park Ave" in detail.text
     assert "Keepfirst" in detail.text and "Gonefirst" in detail.text
@@ -338,7 +327,8 @@ async def test_review_list_at_50k_companies_uses_the_key_indexes(
             " from generate_series(1, 49300) as g"
             " union all select gen_random_uuid(), $1::uuid, 'Firm ' || g * 90 || ' GmbH', null"
             " from generate_series(1, 500) as g"
-            " union all select gen_random_uuid(), $1::uuid, 'Other ' || g, 'www.firm' || g * 7 || '.com'"
+            " union all select gen_random_uuid(), $1::uuid, 'Other ' || g,"
+            " 'www.firm' || g * 7 || '.com'"
             " from generate_series(1, 200) as g",
             tenant,
         )
