@@ -20,7 +20,7 @@ from app.core.forms import Flag
 from app.core.rows import fetch_as, fetch_value
 from app.crm import companies
 from app.crm.duplicates import MATCHES_SHOWN, PAGE_SIZE, LikelyDuplicate, Pair
-from app.crm.schemas import CompanyForm
+from app.crm.schemas import CompanyEdit, CompanyForm
 
 DUPLICATE_MESSAGE = "This looks like a company you already have."
 
@@ -29,6 +29,12 @@ class NewCompany(CompanyForm):
     """The new-company form: "Create anyway" sends create_anyway after the duplicate warning."""
 
     create_anyway: Annotated[bool, Flag("create anyway")] = False
+
+
+class EditedCompany(CompanyEdit, kw_only=True):
+    """The edit form: "Save anyway" sends create_anyway after the duplicate warning."""
+
+    create_anyway: Annotated[bool, Flag("save anyway")] = False
 
 
 class CompanyMatch(msgspec.Struct, frozen=True):
@@ -67,6 +73,18 @@ async def matching_companies(
 
 class CountedPair(Pair, frozen=True):
     total: int  # how many pairs there are in all
+
+
+# an edited company's new twins: only for a key the edit changes (an edit of the industry
+# doesn't warn again of a twin the company already had)
+EDIT_MATCHING = (
+    "select m.id, m.name, m.domain from companies c join companies m"
+    " on m.tenant_id = c.tenant_id and m.id <> c.id and ("
+    " (m.name_key = company_name_key($2) and c.name_key is distinct from company_name_key($2))"
+    " or (m.domain_key = company_domain_key($3)"
+    " and c.domain_key is distinct from company_domain_key($3)))"
+    " where c.id = $1 order by m.sort_name, m.id limit $4"
+)
 
 
 # the pairs sharing a key: the keys more than one company has (a scan of the key index,
@@ -116,3 +134,22 @@ async def create_unless_duplicate(current: Current, form: NewCompany) -> UUID:
         if matches:
             raise LikelyDuplicate(matches, DUPLICATE_MESSAGE)
     return await companies.create_company(current, form)
+
+
+async def update_unless_duplicate(current: Current, company_id: UUID, form: EditedCompany) -> None:
+    """Save the edit, unless its new name or domain is probably another company's and "Save
+    anyway" wasn't pressed."""
+    if not form.create_anyway:
+        async with tenant_transaction(current.tenant_id, current.user_id) as c:
+            matches = await fetch_as(
+                c,
+                CompanyMatch,
+                EDIT_MATCHING,
+                company_id,
+                form.name,
+                form.domain or "",
+                MATCHES_SHOWN,
+            )
+        if matches:
+            raise LikelyDuplicate(matches, DUPLICATE_MESSAGE)
+    await companies.update_company(current, company_id, form)

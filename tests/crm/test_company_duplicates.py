@@ -61,9 +61,17 @@ async def test_create_warns_of_likely_duplicates(client_a: Any, client_b: Any) -
         assert 'name="create_anyway"' in refused.text and "Open existing" in refused.text
     page = await client_a.post_form("/companies/new", {"name": "initech"})  # as a page
     assert page.status_code == 422 and WARNING in page.text
-    await make_company(client_a, "Initrode", domain="initrode.com")  # no duplicate
+    initrode = await make_company(client_a, "Initrode", domain="initrode.com")  # no duplicate
     anyway = await client_a.post_form("/companies/new", {"name": "Initech", "create_anyway": "1"})
-    created_id(anyway, "companies")
+    twin = created_id(anyway, "companies")
+    # an edit warns when it gives the company another's domain or name, not otherwise
+    edit = {"name": "Initrode", "domain": "initech.com", "version": "1"}
+    refused = await client_a.post_form(f"/companies/{initrode}/edit", edit, htmx=True)
+    assert refused.status_code == 422 and WARNING in refused.text and "Save anyway" in refused.text
+    saved = await client_a.post_form(f"/companies/{initrode}/edit", {**edit, "create_anyway": "1"})
+    assert saved.status_code == 303, saved.text[:500]
+    kept = {"name": "Initech", "industry": "Software", "version": "1"}
+    assert (await client_a.post_form(f"/companies/{twin}/edit", kept)).status_code == 303
     # another workspace's companies are neither matched nor shown
     await make_company(client_b, "Initech Ltd", domain="initech.com")
     for hostile in (
