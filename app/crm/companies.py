@@ -35,7 +35,7 @@ COLUMNS = {
 }
 
 
-async def _row(company_id: UUID) -> dict[str, Any]:
+async def _row(company_id: UUID) -> dict[str, object]:
     """The company, locked until the transaction ends (an edit or delete is decided on it)."""
     return await records.locked_row(Company, "company", company_id)
 
@@ -77,7 +77,8 @@ async def delete_company(current: Current, company_id: UUID, version: int) -> st
             raise FormInvalid(
                 {"form": "This company has invoices, which must be kept. Void them instead."}
             )
-        await records.delete_with_notes(current, Company, "company", company_id, before["name"])
+        name = str(before["name"])
+        await records.delete_with_notes(current, Company, "company", company_id, name)
     return str(before["name"])
 
 

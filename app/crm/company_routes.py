@@ -6,14 +6,19 @@ from uuid import UUID
 
 from app.accounts.schemas import Current
 from app.crm import companies
+from app.crm.company_duplicates import (
+    EditedCompany,
+    NewCompany,
+    create_unless_duplicate,
+    update_unless_duplicate,
+)
 from app.crm.contacts import list_contacts
 from app.crm.filters import CompanyView
 from app.crm.record_routes import RecordPages, Values, record_routes
 from app.crm.related import company_deals, company_invoices
-from app.crm.schemas import CompanyEdit, CompanyForm
 
 
-class CompanyPages(RecordPages[CompanyForm, CompanyEdit, CompanyView]):
+class CompanyPages(RecordPages[NewCompany, EditedCompany, CompanyView]):
     """A company's form offers the sizes (and a stored one no longer offered); its page lists
     its contacts, deals and invoices."""
 
@@ -42,11 +47,11 @@ COMPANIES = CompanyPages(
     view_schema=CompanyView,
     list_page=companies.list_companies,
     read=companies.get_company,
-    create=companies.create_company,
-    update=companies.update_company,
+    create=create_unless_duplicate,
+    update=update_unless_duplicate,
     delete=companies.delete_company,
-    form=CompanyForm,
-    edit_form=CompanyEdit,
+    form=NewCompany,
+    edit_form=EditedCompany,
     on_delete="Its contacts stay, without a company. Its notes and tasks are deleted.",
 )
 

@@ -23,7 +23,6 @@ class ContactPages(RecordPages[duplicates.NewContact, ContactEdit, ContactView])
     async def form_context(self, current: Current, shown: Values) -> Values:
         return {
             "companies": await company_choices(current, chosen_ids(shown.get("company_id"))),
-            "duplicates": shown.get("duplicates") or [],  # a LikelyDuplicate's matches
             **await super().form_context(current, shown),
         }
 

@@ -97,7 +97,7 @@ async def create_contact(current: Current, form: ContactForm) -> UUID:
             await check_company(data["company_id"])
             await check_member(data["owner_id"], "owner_id", "an owner")
             sealed = _stored(data, current.tenant_id, contact_id)
-            stored: dict[str, Any] = dict(zip(STORED_COLUMNS, sealed, strict=True))
+            stored: dict[str, object] = dict(zip(STORED_COLUMNS, sealed, strict=True))
             # search_text: set by the contacts_search_text trigger, sort_*: generated
             await insert_new(Contact, id=contact_id, tenant_id=current.tenant_id, **stored)
             changes = redact_changes(field_diff(None, await readable(data), FIELDS))

@@ -5,6 +5,7 @@ only their blind indexes (app/crm/secure.py) are."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated
 from uuid import UUID
 
@@ -36,7 +37,7 @@ class NewContact(ContactForm):
 
 
 class DuplicatesQuery(Form):
-    """`/contacts/duplicates?page=…`."""
+    """`/contacts/duplicates?page=…` (and `/companies/duplicates`)."""
 
     page: Annotated[int | None, Integer("the page", 1, 10_000, lenient=True)] = None
 
@@ -53,15 +54,19 @@ class Match(msgspec.Struct, frozen=True):
     def name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
 
+    @property
+    def detail(self) -> str | None:
+        return self.company
+
 
 class Pair(msgspec.Struct, frozen=True):
-    """Two contacts of the workspace that are probably the same person, and why."""
+    """Two records of the workspace that are probably the same, and why."""
 
     first_id: UUID
     first_name: str
     second_id: UUID
     second_name: str
-    reason: str  # email | phone | name
+    reason: str  # email | phone | name (contacts), domain | name (companies)
 
 
 def normal_name(first: str, last: str) -> str:
@@ -134,11 +139,11 @@ async def count_pairs(conn: asyncpg.Connection, tenant_id: UUID) -> int:
 
 
 class LikelyDuplicate(FormInvalid):
-    """The new contact probably exists already: the form again with links to the matches and
+    """The new record probably exists already: the form again with links to the matches and
     a "Create anyway" button."""
 
-    def __init__(self, matches: list[Match]) -> None:
-        super().__init__({"form": DUPLICATE_MESSAGE})
+    def __init__(self, matches: Sequence[msgspec.Struct], message: str = DUPLICATE_MESSAGE) -> None:
+        super().__init__({"form": message})
         self.matches = matches
 
     def shown(self) -> dict[str, object]:

@@ -70,7 +70,17 @@ async def _absorb_contacts(
 ) -> None:
     """Rows of contacts whose email is known: updated into them, skipped, or created."""
     known = (batch.good, batch.good_rows)
-    batch.good, batch.good_rows = await absorb_known(c, tenant_id, user_id, known, rule)
+    batch.good, batch.good_rows = await absorb_known(c, tenant_id, user_id, "contacts", known, rule)
+
+
+async def _absorb_companies(
+    c: asyncpg.Connection, tenant_id: UUID, user_id: UUID | None, batch: Batch, rule: str
+) -> None:
+    """Rows of companies already there (same domain, or name key): updated, skipped, or created."""
+    known = (batch.good, batch.good_rows)
+    batch.good, batch.good_rows = await absorb_known(
+        c, tenant_id, user_id, "companies", known, rule
+    )
 
 
 async def _insert_contacts(
@@ -193,6 +203,18 @@ COMPANIES = ImportKind(
     required_message="Map a column to the company name.",
     check_row=_check_company,
     store=_insert_companies,
+    prepare=_absorb_companies,
+    duplicates=tuple(
+        zip(
+            ON_DUPLICATE,
+            ("Update companies with the same domain or name", "Skip", "Create duplicates"),
+            strict=True,
+        )
+    ),
+    duplicates_legend=(
+        "Companies you already have (the same website domain, or name: Ltd, GmbH, Inc… and"
+        " punctuation aside)"
+    ),
 )
 
 BUILT_IN = (CONTACTS, COMPANIES)

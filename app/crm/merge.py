@@ -1,60 +1,87 @@
-"""Merging two contacts: the survivor keeps, field by field, the value chosen (emails, phones
-and tags are unioned), and takes over everything of the other (notes, activities and their
-participants, deal links, attachments, timeline); the other is deleted. One transaction, on
-both records' versions as the merge page showed them (moved on since: EditConflict).
+"""Merging two records of a kind (contacts, companies): the survivor keeps, field by field,
+the value chosen (list fields are unioned), and takes over everything of the other (notes,
+activities, attachments, timeline, and what the kind's declaration moves: deal links, a
+company's contacts, deals and invoices); the other is deleted. One transaction, on both
+records' versions as the merge page showed them (moved on since: EditConflict, 409). Only an
+admin, or the owner of both records, may merge them.
 
-Deal links and attachments belong to later domains (deals, attachments): they are moved by SQL
-here, not through those domains' code, as crm comes first in the layers."""
+A kind is declared once in app/crm/merge_kinds.py (a `MergeKind`); this module is the one
+merge. Records of later domains (deals, invoices, attachments) are moved by SQL here, not
+through those domains' code, as crm comes first in the layers."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Annotated, Generic, TypeVar
 from uuid import UUID
 
 import asyncpg
 
 from app.accounts.schemas import Current
 from app.core.db import tenant_transaction
-from app.core.errors import FormInvalid, RecordNotFound
+from app.core.errors import Forbidden, FormInvalid, RecordNotFound
 from app.core.forms import Choice, Form, Ref, Version
 from app.crm import records
 from app.crm.activity import log_activity, stale_page
 from app.crm.common import readable
-from app.crm.contacts import STORED_COLUMNS, full_name
-from app.crm.secure import open_contact, seal_contact
-from app.crm.tables import Contact
 
 KEEP = ("this", "other")
-CHOSEN = ("first_name", "last_name", "title", "company_id", "owner_id")  # one value kept
-UNIONED = ("emails", "phones", "tags")
-SAME_CONTACT = "Choose another contact to merge: a contact can't be merged into itself."
-UNKNOWN_OTHER = "Choose the contact to merge into this one."
-RETRY = "merge them again if they are still the same person"
-MERGED_AWAY = "merged into another contact"
+UNKNOWN_OTHER = "Choose the record to merge into this one."
+MERGED_AWAY = "merged into another {kind}"
+# every table whose rows hang on a record by (subject_type, subject_id)
+SUBJECT_TABLES = ("notes", "tasks", "attachments")
+Shown = dict[str, object]  # a record as the merge page shows it (decrypted)
 
 
 class MergeQuery(Form):
-    """`/contacts/{id}/merge?other=…`: the contact to merge into this one (none: pick one)."""
+    """`/{plural}/{id}/merge?other=…`: the record to merge into this one (none: pick one)."""
 
     other: Annotated[UUID | None, Ref(UNKNOWN_OTHER)] = None
 
 
-def _keep(label: str) -> Any:
+def keep(label: str) -> Choice:
+    """A merge form's field: whose value stays ("this" or "other")."""
     return Choice(label, KEEP)
 
 
 class MergeForm(Form, kw_only=True):
-    """The merge page's choices: the other contact, both versions shown, and per field whose
-    value stays ("this": the survivor's, "other": the merged contact's)."""
+    """The merge page's choices: the other record and both versions shown; a kind's subclass
+    adds a field per chosen value ("this": the survivor's, "other": the merged record's)."""
 
     other_id: Annotated[UUID | None, Ref(UNKNOWN_OTHER, required=True)] = None
     version: Annotated[int, Version()]
     other_version: Annotated[int, Version()]
-    first_name: Annotated[str, _keep("whose first name stays")] = "this"
-    last_name: Annotated[str, _keep("whose last name stays")] = "this"
-    title: Annotated[str, _keep("whose job title stays")] = "this"
-    company_id: Annotated[str, _keep("whose company stays")] = "this"
-    owner_id: Annotated[str, _keep("whose owner stays")] = "this"
+
+
+F = TypeVar("F", bound=MergeForm)
+
+
+@dataclass(frozen=True)
+class MergeKind(Generic[F]):
+    """What differs between kinds' merges; everything else is `merge_records`."""
+
+    kind: str  # "company": subject_type, URLs and messages follow from it
+    plural: str  # "companies"
+    table: records.Record
+    form: type[F]
+    chosen: Mapping[str, str]  # field: label, one value kept (a field of `form`)
+    unioned: Mapping[str, str]  # field: label, both lists kept
+    open: Callable[[Mapping[str, object]], Shown]  # the stored row as shown
+    # the survivor's stored columns and values, given its merged fields
+    stored: Callable[[Current, UUID, Shown], tuple[Sequence[str], Sequence[object]]]
+    name_of: Callable[[Shown], str]
+    moves: Sequence[str] = ()  # SQL moving the other's related rows: $1 survivor, $2 other
+    # TODO(customfields): when records carry custom values (jsonb), add them to `chosen`
+    # per field or merge them here (the survivor's keys first, then the other's).
+
+    @property
+    def same(self) -> str:
+        return f"Choose another {self.kind} to merge: a {self.kind} can't be merged into itself."
+
+    @property
+    def retry(self) -> str:
+        return f"merge them again if they are still the same {self.kind}"
 
 
 def union(first: list[str], second: list[str]) -> list[str]:
@@ -68,113 +95,110 @@ def union(first: list[str], second: list[str]) -> list[str]:
     return out
 
 
-def merged_values(this: dict[str, Any], other: dict[str, Any], form: MergeForm) -> dict[str, Any]:
+def strings(value: object) -> list[str]:
+    """A list field's values (none: empty)."""
+    return [str(v) for v in value] if isinstance(value, list) else []
+
+
+def merged_values(spec: MergeKind[F], this: Shown, other: Shown, form: F) -> Shown:
     """The survivor's fields after the merge."""
-    data = {f: (other if getattr(form, f) == "other" else this)[f] for f in CHOSEN}
-    for f in UNIONED:
-        data[f] = union(list(this[f] or []), list(other[f] or []))
+    data = {f: (other if getattr(form, f) == "other" else this)[f] for f in spec.chosen}
+    for f in spec.unioned:
+        data[f] = union(strings(this[f]), strings(other[f]))
     return data
 
 
+def check_may_merge(current: Current, kind: str, *rows: Mapping[str, object]) -> None:
+    """Admins merge any two records; a member only two records they own."""
+    if current.is_admin or all(row["owner_id"] == current.user_id for row in rows):
+        return
+    raise Forbidden(
+        f"Only an admin, or the owner of both, can merge these {kind} records."
+        " Ask an admin, or the owner, to merge them."
+    )
+
+
 async def merge_pair(
-    current: Current, survivor_id: UUID, other_id: UUID | None
-) -> dict[str, Any] | None:
-    """Both contacts as the merge page shows them (None: no other chosen); RecordNotFound
+    current: Current, spec: MergeKind[F], survivor_id: UUID, other_id: UUID | None
+) -> dict[str, Shown] | None:
+    """Both records as the merge page shows them (None: no other chosen); RecordNotFound
     when either isn't there (or is another workspace's)."""
     wanted = [survivor_id] if other_id is None else [survivor_id, other_id]
+    table = spec.table
     async with tenant_transaction(current.tenant_id, current.user_id):
-        rows = await Contact.select().where(Contact.id.is_in(wanted))
-        found = {row["id"]: await readable(open_contact(row)) for row in rows}
-    this = found.get(survivor_id)
-    if this is None:
-        raise RecordNotFound("contact")
-    if other_id is None:
-        return None
-    if other_id == survivor_id:
-        raise FormInvalid({"other_id": SAME_CONTACT})
-    other = found.get(other_id)
-    if other is None:
-        raise RecordNotFound("contact")
-    return {"this": this, "other": other}
+        rows = await table.select().where(table.id.is_in(wanted))
+        found = {row["id"]: spec.open(row) for row in rows}
+        this = found.get(survivor_id)
+        if this is None:
+            raise RecordNotFound(spec.kind)
+        if other_id is None:
+            return None
+        if other_id == survivor_id:
+            raise FormInvalid({"other_id": spec.same})
+        other = found.get(other_id)
+        if other is None:
+            raise RecordNotFound(spec.kind)
+        check_may_merge(current, spec.kind, this, other)
+        shown = {"this": await readable(this), "other": await readable(other)}
+    return {side: record for side, record in shown.items() if record is not None}
 
 
-async def _move(conn: asyncpg.Connection, keep: UUID, gone: UUID) -> None:
+async def _move(conn: asyncpg.Connection, spec: MergeKind[F], keep: UUID, gone: UUID) -> None:
     """Everything of `gone` becomes `keep`'s (the search_grams triggers follow the rows)."""
-    for table in ("notes", "tasks", "attachments"):
+    for table in SUBJECT_TABLES:
         await conn.execute(
             f"update {table} set subject_id = $1"  # a fixed table name
-            " where subject_type = 'contact' and subject_id = $2",
+            " where subject_type = $3 and subject_id = $2",
             keep,
             gone,
+            spec.kind,
         )
-    await conn.execute(
-        "update tasks set participant_ids = array(select distinct p from"
-        " unnest(array_replace(participant_ids, $2, $1)) as p), updated_at = now()"
-        " where $2 = any(participant_ids)",
-        keep,
-        gone,
-    )
-    await conn.execute(
-        "update deal_contacts d set contact_id = $1 where contact_id = $2 and not exists"
-        " (select 1 from deal_contacts k where k.deal_id = d.deal_id and k.contact_id = $1)",
-        keep,
-        gone,
-    )
-    await conn.execute("delete from deal_contacts where contact_id = $1", gone)
+    for sql in spec.moves:
+        await conn.execute(sql, keep, gone)
     # the timeline is append-only: its entries are copied to the survivor (erasing it blanks
     # them there) and the originals keep only that they were merged away
     await conn.execute(
         "insert into activities (id, tenant_id, subject_type, subject_id, actor_id, action,"
         " summary, changes, created_at)"
         " select gen_random_uuid(), tenant_id, subject_type, $1, actor_id, action, summary,"
-        " changes, created_at from activities where subject_type = 'contact'"
-        " and subject_id = $2",
+        " changes, created_at from activities where subject_type = $3 and subject_id = $2",
         keep,
         gone,
+        spec.kind,
     )
     await conn.execute(
         "update activities set summary = $2, changes = '{}'"
-        " where subject_type = 'contact' and subject_id = $1",
+        " where subject_type = $3 and subject_id = $1",
         gone,
-        MERGED_AWAY,
+        MERGED_AWAY.format(kind=spec.kind),
+        spec.kind,
     )
 
 
-async def merge_contacts(current: Current, survivor_id: UUID, form: MergeForm) -> str:
-    """Merge `form.other_id` into the survivor; returns the merged contact's name."""
+async def merge_records(current: Current, spec: MergeKind[F], survivor_id: UUID, form: F) -> str:
+    """Merge `form.other_id` into the survivor; returns the merged record's name."""
     other_id = form.other_id
     if other_id is None or other_id == survivor_id:
-        raise FormInvalid({"other_id": SAME_CONTACT if other_id else UNKNOWN_OTHER})
+        raise FormInvalid({"other_id": spec.same if other_id else UNKNOWN_OTHER})
     async with tenant_transaction(current.tenant_id, current.user_id) as conn:
         # locked in id order: two merges of the same pair can't deadlock
-        first, second = sorted([survivor_id, other_id])
         locked = {
-            first: await records.locked_row(Contact, "contact", first),
-            second: await records.locked_row(Contact, "contact", second),
+            record_id: await records.locked_row(spec.table, spec.kind, record_id)
+            for record_id in sorted([survivor_id, other_id])
         }
-        this, other = open_contact(locked[survivor_id]), open_contact(locked[other_id])
-        for contact, shown in ((this, form.version), (other, form.other_version)):
-            if contact["version"] != shown:
-                raise await stale_page("contact", contact["id"], "contact", this["version"], RETRY)
-        data = merged_values(this, other, form)
-        await _move(conn, survivor_id, other_id)
-        await Contact.delete().where(Contact.id == other_id)
-        sealed = seal_contact(data["emails"], data["phones"], current.tenant_id, survivor_id)
-        values = [
-            data["first_name"],
-            data["last_name"],
-            *sealed,
-            data["title"],
-            data["company_id"],
-            data["owner_id"],
-            data["tags"],
-        ]
-        await records.save_edit(
-            Contact, "contact", survivor_id, form.version, STORED_COLUMNS, values
-        )
-        name = full_name(other) or "a contact"
+        this, other = spec.open(locked[survivor_id]), spec.open(locked[other_id])
+        check_may_merge(current, spec.kind, this, other)
+        for record, shown in ((this, form.version), (other, form.other_version)):
+            if record["version"] != shown:
+                version = records.version_of(this)
+                raise await stale_page(spec.kind, survivor_id, spec.kind, version, spec.retry)
+        data = merged_values(spec, this, other, form)
+        await _move(conn, spec, survivor_id, other_id)
+        await spec.table.delete().where(spec.table.id == other_id)
+        columns, values = spec.stored(current, survivor_id, data)
+        await records.save_edit(spec.table, spec.kind, survivor_id, form.version, columns, values)
+        name = spec.name_of(other) or f"a {spec.kind}"
         changes = {"merged_id": {"from": None, "to": str(other_id)}}
-        await log_activity(
-            current, "contact", survivor_id, "merged", f"merged {name} into this contact", changes
-        )
+        summary = f"merged {name} into this {spec.kind}"
+        await log_activity(current, spec.kind, survivor_id, "merged", summary, changes)
     return name

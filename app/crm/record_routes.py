@@ -54,8 +54,12 @@ class RecordPages(Generic[NewF, EditF, View]):
     # what a kind's subclass overrides or extends where it differs
 
     async def form_context(self, current: Current, shown: Values) -> Values:
-        """The form's choices, given the values shown: every record has an owner."""
-        return {"member_options": await member_options(current)}
+        """The form's choices, given the values shown: every record has an owner; a new one
+        may be refused as a likely duplicate (LikelyDuplicate's matches)."""
+        return {
+            "member_options": await member_options(current),
+            "duplicates": shown.get("duplicates") or [],
+        }
 
     def new_values(self, request: Req, current: Current) -> Values:
         """The new form's values: whoever adds the record owns it."""

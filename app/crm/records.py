@@ -43,16 +43,22 @@ async def locked_row(table: Record, kind: str, record_id: UUID) -> dict[str, obj
     return row
 
 
+def version_of(row: Mapping[str, object]) -> int:
+    """The record's version (a row always has one)."""
+    version = row["version"]
+    return version if isinstance(version, int) else 0
+
+
 async def refuse_old_edit(
     kind: str,
     record_id: UUID,
-    before: dict[str, Any],
+    before: dict[str, object],
     data: dict[str, object],
     fields: tuple[str, ...],
     version: int,
 ) -> None:
     """EditConflict when the record moved on since `version`, the one the form was made from."""
-    if before["version"] != version:
+    if version_of(before) != version:
         raise await edit_conflict(
             kind,
             record_id,
@@ -60,7 +66,7 @@ async def refuse_old_edit(
             await readable(before),
             await readable(data),
             fields,
-            before["version"],
+            version_of(before),
         )
 
 

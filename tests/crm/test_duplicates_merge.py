@@ -88,15 +88,17 @@ async def _counts(account: Account, contact: str) -> dict[str, int]:
     return counts
 
 
-async def _attach(account: Account, contact: str) -> None:
+async def attach(account: Account, record: str, kind: str = "contact") -> None:
+    """A (stand-in) attachment on the record."""
     async with tenant_transaction(account.tenant_id) as conn:
         await conn.execute(
             "insert into attachments (id, tenant_id, subject_type, subject_id, file_name,"
-            " content_type, size_bytes, sha256) values ($1, $2, 'contact', $3, 'a.txt',"
+            " content_type, size_bytes, sha256) values ($1, $2, $4, $3, 'a.txt',"
             " 'text/plain', 1, repeat('0', 64))",
             uuid.uuid4(),
             account.tenant_id,
-            UUID(contact),
+            UUID(record),
+            kind,
         )
 
 
@@ -127,7 +129,7 @@ async def test_merge_moves_everything(
     async with tenant_transaction(tenant_a.tenant_id):  # a deal of both
         link = DealContact(tenant_id=tenant_a.tenant_id, deal_id=both, contact_id=UUID(gone))
         await DealContact.insert(link)
-    await _attach(tenant_a, gone)
+    await attach(tenant_a, gone)
     before_keep, before_gone = await _counts(tenant_a, keep), await _counts(tenant_a, gone)
     assert before_gone["deal_contacts"] == 2 and before_gone["participant"] == 1
 
