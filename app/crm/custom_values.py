@@ -14,13 +14,19 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 from urllib.parse import urlsplit
 from uuid import UUID
 
+import msgspec
+
+from app.accounts.schemas import Current
+from app.core.db import tenant_transaction
 from app.core.errors import FormInvalid
 from app.core.forms import Invalid, clean_text, parse_decimal, places
 from app.core.forms.text import capitalised, split_items, storable
 from app.core.money import currencies
+from app.crm.activity import Diff
 from app.crm.custom_fields import (
     INPUT_PREFIX,
     FieldDef,
@@ -28,7 +34,10 @@ from app.crm.custom_fields import (
     Stored,
     Values,
     as_text,
+    form_texts,
     kind_fields,
+    shown_fields,
+    stored_values,
     workspace_people,
 )
 
@@ -38,8 +47,6 @@ URL_MAX = 2000
 NUMBER_PLACES = 6
 TRUE = ("true", "on", "1", "yes", "y", "x")
 FALSE = ("false", "off", "0", "no", "n")
-# a diff of {label: {"from": text, "to": text}} (app/crm/activity.py's shape)
-Diff = dict[str, dict[str, "bool | int | str | list[str] | None"]]
 
 
 def _one(field: FieldDef, raw: Sequence[str]) -> str:
@@ -220,3 +227,34 @@ def custom_diff(
         if old != new:
             changes[field.label] = {"from": old, "to": new}
     return changes
+
+
+def encoded(values: Values) -> str:
+    """The values as the jsonb column takes them."""
+    return msgspec.json.encode(values).decode()
+
+
+async def with_custom(current: Current, kind: str, record: dict[str, Any]) -> dict[str, Any]:
+    """`record` with its custom values read: `custom_values` decoded, `custom_shown` the
+    active fields with their text (record page), `custom_form` as its edit form shows them."""
+    async with tenant_transaction(current.tenant_id, current.user_id):
+        fields = await kind_fields(kind)
+        people = await workspace_people(current.tenant_id) if _has_user(fields) else []
+    values = stored_values(record.get("custom_values"))
+    names = {str(p.user_id): p.name or p.email for p in people}
+    return {
+        **record,
+        "custom_values": values,
+        "custom_shown": shown_fields(fields, values, names),
+        "custom_form": form_texts(fields, values),
+    }
+
+
+def _has_user(fields: Sequence[FieldDef]) -> bool:
+    return any(f.field_type == "user" for f in fields)
+
+
+async def custom_field_list(current: Current, kind: str) -> list[FieldDef]:
+    """The active custom fields of `kind`, in order (a form's inputs)."""
+    async with tenant_transaction(current.tenant_id, current.user_id):
+        return await kind_fields(kind)

@@ -18,9 +18,11 @@ from app.core.errors import FormInvalid
 from app.core.forms import Form, read_form
 from app.core.forms.values import form_values
 from app.core.http_types import Req
+from app.core.money import currencies
 from app.core.paging import Page
 from app.core.web import get_session, redirect, render
 from app.crm.common import member_options
+from app.crm.custom_values import custom_field_list
 from app.crm.filters import Column, ListView, read_view
 from app.crm.notes import subject_panel
 from app.crm.schemas import ConfirmDelete
@@ -54,8 +56,13 @@ class RecordPages(Generic[NewF, EditF, View]):
     # what a kind's subclass overrides or extends where it differs
 
     async def form_context(self, current: Current, shown: Values) -> Values:
-        """The form's choices, given the values shown: every record has an owner."""
-        return {"member_options": await member_options(current)}
+        """The form's choices, given the values shown: every record has an owner, and the
+        workspace's custom fields of the kind."""
+        return {
+            "member_options": await member_options(current),
+            "custom_fields": await custom_field_list(current, self.kind),
+            "currency_codes": list(currencies()),
+        }
 
     def new_values(self, request: Req, current: Current) -> Values:
         """The new form's values: whoever adds the record owns it."""
@@ -140,7 +147,8 @@ def record_routes(p: RecordPages[NewF, EditF, View]) -> tuple[list[HTTPRouteHand
         return await render_record(request, current, record_id)
 
     async def edit(request: Req, current: Current, record_id: UUID) -> Response[str]:
-        values = form_values(await p.read(current, record_id), (*p.fields, "version"))
+        record = await p.read(current, record_id)
+        values = form_values(record, (*p.fields, "version")) | record.get("custom_form", {})
         return await form_page(request, current, record_id, values=values)
 
     async def update(request: Req, current: Current, record_id: UUID) -> Response[str]:
