@@ -28,7 +28,6 @@ from app.core.forms.text import capitalised, split_items, storable
 from app.core.money import currencies
 from app.crm.activity import Diff
 from app.crm.custom_fields import (
-    INPUT_PREFIX,
     FieldDef,
     Member,
     Stored,
@@ -155,16 +154,14 @@ def decode(
 
 
 def unknown_keys(fields: Sequence[FieldDef], sent: Mapping[str, object]) -> dict[str, str]:
-    """A message for each sent key that is no active field of this kind."""
+    """The message (for the whole form) naming the sent keys that are no active field of this
+    kind (another workspace's, an archived one, a typo)."""
     known = {f.key for f in fields}
-    problems = {}
-    for name in sent:
-        key = name.removesuffix(".currency")
-        if key not in known:
-            problems[INPUT_PREFIX + name] = (
-                f"There is no custom field “{key[:40]}” here. Reload the page, or ask an admin."
-            )
-    return problems
+    unknown = sorted({n.removesuffix(".currency") for n in sent} - known)
+    if not unknown:
+        return {}
+    names = ", ".join(f"“{k[:40]}”" for k in unknown[:5])
+    return {"form": f"There is no custom field {names} here. Reload the page, or ask an admin."}
 
 
 @dataclass(frozen=True)
