@@ -194,6 +194,8 @@ async def check_custom(
         if field.key not in sent and field.key + ".currency" not in sent:
             continue
         raw, currency = sent.get(field.key, ()), sent.get(field.key + ".currency", ())
+        if _unchanged(raw, currency, values.get(str(field.id))):
+            continue  # kept as stored (even if a choice or member it names has gone since)
         try:
             value = decode(field, raw, currency, people)
         except Invalid as exc:
@@ -211,6 +213,18 @@ async def check_custom(
         raise FormInvalid(errors)
     names = {str(p.user_id): p.name or p.email for p in people}
     return Checked(values, custom_diff(fields, before or {}, values, names))
+
+
+def _unchanged(raw: Sequence[str], currency: Sequence[str], stored: Stored | None) -> bool:
+    """Whether the input is the stored value as an edit form or the API showed it."""
+    sent = [v for v in raw if v]
+    if stored is None or isinstance(stored, bool):
+        return False
+    if isinstance(stored, dict):
+        return sent == [stored.get("amount")] and list(currency) == [stored.get("currency")]
+    if isinstance(stored, list):
+        return sent == stored
+    return sent == [stored]
 
 
 def custom_diff(
