@@ -152,3 +152,27 @@ def form_texts(fields: Iterable[FieldDef], values: Values) -> dict[str, object]:
 def by_key(fields: Iterable[FieldDef], values: Values) -> dict[str, Stored]:
     """The active fields' values keyed by field key (the API's `custom` object)."""
     return {f.key: values[str(f.id)] for f in fields if not f.archived and str(f.id) in values}
+
+
+async def people_here() -> list[Member]:
+    """The members of the workspace of the open tenant transaction."""
+    rows = await connection().fetch(
+        "select u.id as user_id, u.name, u.email from memberships m join users u"
+        " on u.id = m.user_id where m.tenant_id ="
+        " (select nullif(current_setting('app.tenant_id', true), ''))::uuid"
+    )
+    return [Member(r["user_id"], r["name"], r["email"]) for r in rows]
+
+
+def column_names(fields: Iterable[FieldDef], taken: Iterable[str]) -> list[str]:
+    """The export's column name of each field: its label (a label another column has gets
+    its key added, so every column is named once)."""
+    used = {t.lower() for t in taken}
+    names = []
+    for field in fields:
+        name = field.label
+        if name.lower() in used:
+            name = f"{field.label} ({field.key})"
+        used.add(name.lower())
+        names.append(name)
+    return names

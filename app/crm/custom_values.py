@@ -179,6 +179,7 @@ async def check_custom(
     before: Values | None,
     *,
     fields: Sequence[FieldDef] | None = None,
+    people: Sequence[Member] | None = None,
 ) -> Checked:
     """The record's values with `sent` (field key -> texts) applied: fields not sent keep
     their value, archived fields keep theirs (hidden), required fields must end up filled.
@@ -186,9 +187,8 @@ async def check_custom(
     if fields is None:
         fields = await kind_fields(kind)
     errors = unknown_keys(fields, sent)
-    people = (
-        await workspace_people(tenant_id) if any(f.field_type == "user" for f in fields) else []
-    )
+    if people is None:
+        people = await workspace_people(tenant_id) if _has_user(fields) else []
     values: Values = dict(before or {})
     for field in fields:
         if field.key not in sent and field.key + ".currency" not in sent:

@@ -26,7 +26,7 @@ from app.core.forms import parse
 from app.core.forms.values import form_data
 from app.core.lease import fence, leased
 from app.core.spreadsheet import unquote_cell
-from app.crm import companies, contacts, import_queries
+from app.crm import companies, contacts, import_custom, import_queries
 from app.crm.import_dupes import absorb_known
 from app.crm.import_queries import SEP, FailedRow, NewCompany, NewContact
 from app.crm.imports import IMPORT_JOB, import_path, open_csv
@@ -109,10 +109,10 @@ def _validate(
         try:
             if kind == "contacts":
                 row_data = parse(ContactRow, values)
-                data = form_data(row_data, contacts.FIELDS)
+                data = form_data(row_data, (*contacts.FIELDS, "custom"))
                 data["company"] = row_data.company
             else:
-                data = form_data(parse(CompanyForm, values), companies.FIELDS)
+                data = form_data(parse(CompanyForm, values), (*companies.FIELDS, "custom"))
         except FormInvalid as exc:
             batch.failed.append((number, _reason(exc), row))
             continue
@@ -149,7 +149,7 @@ async def _insert_contacts(
     )
     batch: list[NewContact] = []
     for r in rows:
-        cid = uuid.uuid4()
+        cid = r.get("id") or uuid.uuid4()  # given when it has custom values to store
         emails_enc, emails_bidx, phones_enc, phones_bidx = seal_contact(
             r["emails"], r["phones"], tenant_id, cid
         )
@@ -178,7 +178,7 @@ async def _insert_companies(
 ) -> None:
     batch = [
         NewCompany(
-            id=uuid.uuid4(),
+            id=r.get("id") or uuid.uuid4(),
             name=r["name"],
             domain=r["domain"],
             industry=r["industry"],
@@ -280,6 +280,7 @@ async def import_crm_csv(
                 )
                 if progress is None or progress["rows_done"] != done:
                     return processed
+                await import_custom.check_rows(tenant, data["kind"], batch, _reason)
                 if data["kind"] == "contacts":  # rows of known contacts: update, skip or create
                     known = (batch.good, batch.good_rows)
                     rule = data["on_duplicate"]
@@ -301,6 +302,7 @@ async def import_crm_csv(
                 if batch.good:
                     insert = _insert_contacts if data["kind"] == "contacts" else _insert_companies
                     await insert(c, tenant, user_id, batch.good)
+                    await import_custom.store_values(c, data["kind"], batch.good)
                 if batch.failed:
                     await _insert_errors(c, tenant, job_id, batch.failed)
                 done = last_row

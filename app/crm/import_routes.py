@@ -92,7 +92,7 @@ async def _import_page(
     mapping = refused.shown() if refused else {f"col_{k}": t for k, t in data["mapping"].items()}
     ctx: dict[str, Any] = {
         "imp": data,
-        "targets": imports.TARGETS[data["kind"]],
+        "targets": await imports.import_targets(current, data["kind"]),
         "mapping": mapping,
         "errors": refused.errors if refused else {},
         "preview": imports.preview(data, current) if data["status"] == "uploaded" else [],
