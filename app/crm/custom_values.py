@@ -21,7 +21,7 @@ from uuid import UUID
 import msgspec
 
 from app.accounts.schemas import Current
-from app.core.db import tenant_transaction
+from app.core.db import connection, tenant_transaction
 from app.core.errors import FormInvalid
 from app.core.forms import Invalid, clean_text, parse_decimal, places
 from app.core.forms.text import capitalised, split_items, storable
@@ -63,7 +63,7 @@ def _number(field: FieldDef, text: str, decimals: int) -> str:
         raise Invalid(f"Enter {field.label} as a number, like 1234.50.")
     if places(value) > decimals:
         raise Invalid(f"{capitalised(field.label)} can have at most {decimals} decimals.")
-    return str(value.normalize() if places(value) == 0 else value).removeprefix("+")
+    return (format(value.normalize(), "f") if places(value) == 0 else str(value)).removeprefix("+")
 
 
 def _url(field: FieldDef, text: str) -> str:
@@ -269,3 +269,37 @@ async def custom_field_list(current: Current, kind: str) -> list[FieldDef]:
     """The active custom fields of `kind`, in order (a form's inputs)."""
     async with tenant_transaction(current.tenant_id, current.user_id):
         return await kind_fields(kind)
+
+
+LIST_TABLES = {"contact": "contacts", "company": "companies"}  # fixed names, never input
+
+
+async def list_context(
+    tenant_id: UUID, kind: str, cf: Mapping[str, object], cols: Sequence[str], rows: Sequence[Any]
+) -> dict[str, object]:
+    """A list page's custom fields (inside its tenant transaction): all of them (the filters and
+    the column chooser), the chosen columns, each row's cells by id; an unknown key in the
+    view's filters or columns is a 422 that names it."""
+    fields = await kind_fields(kind)
+    known = {f.key: f for f in fields}
+    wanted = [*cols, *(str(name).partition(".")[0] for name in cf)]
+    unknown = [k for k in wanted if k not in known]
+    if unknown:
+        raise FormInvalid(
+            {"form": f"There is no custom field “{unknown[0]}” here. Remove it from the address."}
+        )
+    shown = [known[k] for k in cols]
+    cells: dict[str, list[str]] = {}
+    if shown and rows and kind in LIST_TABLES:
+        ids = [row["id"] for row in rows]
+        found = await connection().fetch(
+            f"select id, custom_values::text as cv from {LIST_TABLES[kind]}"  # a fixed name
+            " where id = any($1::uuid[])",
+            ids,
+        )
+        people = await workspace_people(tenant_id) if _has_user(shown) else []
+        names = {str(p.user_id): p.name or p.email for p in people}
+        for record in found:
+            values = stored_values(record["cv"])
+            cells[str(record["id"])] = [as_text(f, values.get(str(f.id)), names) for f in shown]
+    return {"custom_all": fields, "custom_cols": shown, "custom_cells": cells}

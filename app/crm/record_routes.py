@@ -22,7 +22,7 @@ from app.core.money import currencies
 from app.core.paging import Page
 from app.core.web import get_session, redirect, render
 from app.crm.common import member_options
-from app.crm.custom_values import custom_field_list
+from app.crm.custom_values import custom_field_list, list_context
 from app.crm.filters import Column, ListView, read_view
 from app.crm.notes import subject_panel
 from app.crm.schemas import ConfirmDelete
@@ -99,6 +99,7 @@ def record_routes(p: RecordPages[NewF, EditF, View]) -> tuple[list[HTTPRouteHand
         async with tenant_transaction(current.tenant_id, current.user_id):  # one read
             page = await p.list_page(current, view)
             ctx |= await view_context(current, p.plural, p.base, page, view, p.columns)
+            ctx |= await list_context(current.tenant_id, p.kind, view.cf, view.cols, page.rows)
         return render(request, p.template("list"), ctx, block="results")
 
     async def form_page(

@@ -256,3 +256,67 @@ async def test_company_fields_and_bad_definitions(client_a: Any, tenant_a: Accou
         response = await client_a.post_form(BASE, {"object_kind": "company", **data}, htmx=True)
         assert response.status_code == 422, (data, response.text[:300])
         assert message in response.text, (message, response.text[:3000])
+
+
+async def test_list_filters_and_columns_stay_in_the_workspace(
+    client_a: Any, client_b: Any, tenant_a: Account, tenant_b: Account
+) -> None:
+    for client, account in ((client_a, tenant_a), (client_b, tenant_b)):
+        await add_field(client, account, "contact", "Score", "number")
+        await add_field(client, account, "contact", "Plan", "multi_select", options="Pro\nTeam")
+        await add_field(client, account, "contact", "Vip", "checkbox")
+        await add_field(client, account, "contact", "Since", "date")
+        await add_field(client, account, "contact", "Note", "text")
+        await add_field(client, account, "contact", "Budget", "money")
+    people = {
+        "CfAda": {"score": "10", "plan": "Pro", "vip": "true", "since": "2026-01-05",
+                  "note": "likes tea", "budget": "500"},
+        "CfBob": {"score": "25.5", "plan": ["Pro", "Team"], "since": "2026-06-01",
+                  "budget": "1500"},
+        "CfCy": {"note": "Tea & cake"},
+    }  # fmt: skip
+    for first, values in people.items():
+        data = {f"custom.{k}": v for k, v in values.items()}
+        if "budget" in values:
+            data["custom.budget.currency"] = "EUR"
+        await make_contact(client_a, first, "Filter", **data)
+        await make_contact(client_b, first.replace("Cf", "Cx"), "Filter", **data)
+
+    async def shown(**params: Any) -> list[str]:
+        response = await client_a.get("/contacts", params={"q": "Filter", **params})
+        assert response.status_code == 200, response.text[:800]
+        assert "CfX" not in response.text and "Cx" not in response.text
+        return sorted(set(re.findall(r"(Cf\w+) Filter", response.text)))
+
+    assert await shown() == ["CfAda", "CfBob", "CfCy"]
+    assert await shown(**{"cf.score.min": "11"}) == ["CfBob"]
+    assert await shown(**{"cf.score.max": "10"}) == ["CfAda"]
+    assert await shown(**{"cf.budget.min": "1000"}) == ["CfBob"]
+    assert await shown(**{"cf.plan": ["Team"]}) == ["CfBob"]
+    assert await shown(**{"cf.plan": ["Pro", "Team"]}) == ["CfAda", "CfBob"]
+    assert await shown(**{"cf.vip": "yes"}) == ["CfAda"]
+    assert await shown(**{"cf.vip": "no"}) == ["CfBob", "CfCy"]
+    assert await shown(**{"cf.since.after": "2026-03-01"}) == ["CfBob"]
+    assert await shown(**{"cf.since.before": "2026-03-01"}) == ["CfAda"]
+    assert await shown(**{"cf.note.contains": "TEA"}) == ["CfAda", "CfCy"]
+    assert await shown(**{"cf.note.contains": "%"}) == []
+    assert await shown(**{"cf.score.empty": "yes"}) == ["CfCy"]
+    assert await shown(**{"cf.score.empty": "no", "cf.note.contains": "tea"}) == ["CfAda"]
+    # a saved view keeps them; the columns chosen show the values
+    page = await client_a.get("/contacts", params={"q": "Filter", "cols": ["score", "budget"]})
+    assert 'data-custom="score"' in page.text and "500.00 EUR" in page.text
+    assert "25.5" in page.text
+    # wrong values and unknown fields: 422 with a message, never a server error
+    for params in (
+        {"cf.score.min": "ten"},
+        {"cf.since.after": "2026-02-30"},
+        {"cf.vip.empty": "maybe"},
+        {"cf.nope": "x"},
+        {"cf.Bad Key": "x"},
+        {"cols": "nope"},
+        {"cf.note.contains": "\x00"},
+        {"cf.note.contains": "x" * 20_000},
+        {"cf.note.sideways": "x"},
+    ):
+        response = await client_a.get("/contacts", params=params)
+        assert response.status_code == 422, (params, response.status_code)
