@@ -303,3 +303,15 @@ async def list_context(
             values = stored_values(record["cv"])
             cells[str(record["id"])] = [as_text(f, values.get(str(f.id)), names) for f in shown]
     return {"custom_all": fields, "custom_cols": shown, "custom_cells": cells}
+
+
+async def stored_record(current: Current, kind: str, record_id: UUID) -> dict[str, Any]:
+    """A record's custom values as its page and edit form show them (`custom_shown`,
+    `custom_form`), for kinds whose pages read them apart (deals)."""
+    table = {**LIST_TABLES, "deal": "deals"}[kind]
+    async with tenant_transaction(current.tenant_id, current.user_id) as conn:
+        raw = await conn.fetchval(
+            f"select custom_values::text from {table} where id = $1",  # a fixed name
+            record_id,
+        )
+    return await with_custom(current, kind, {"custom_values": raw})

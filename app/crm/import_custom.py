@@ -18,7 +18,7 @@ from app.crm.custom_fields import FieldDef, kind_fields, workspace_people
 from app.crm.custom_values import check_custom, encoded
 
 # an import kind (plural) -> the record kind its custom fields are defined on
-SINGULAR = {"contacts": "contact", "companies": "company", "deals": "deal"}
+SINGULAR = {"contacts": "contact", "companies": "company"}  # deals: not yet imported
 
 
 async def custom_targets(kind: str) -> list[tuple[str, str]]:

@@ -159,6 +159,8 @@ async def _copy_rows(
     SQL; how many rows."""
     columns = []
     for attr in attributes:
+        if attr.name.startswith("_"):  # for the cursor path only (e.g. custom values)
+            continue
         col = "q." + _ident(attr.name)
         safe = attr.type.name in SAFE_TYPES
         columns.append(col if safe else f"{neutralise_sql(col)} as {_ident(attr.name)}")

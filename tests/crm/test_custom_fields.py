@@ -320,3 +320,59 @@ async def test_list_filters_and_columns_stay_in_the_workspace(
     ):
         response = await client_a.get("/contacts", params=params)
         assert response.status_code == 422, (params, response.status_code)
+
+
+async def test_account_deletion_clears_member_fields_naming_the_person(
+    client_a: Any, tenant_a: Account, mailbox: Any
+) -> None:
+    from app.core.datamap import Subject
+    from app.crm.custom_forget import forget_member_in_custom_values
+
+    field = await add_field(client_a, tenant_a, "contact", "Account manager", "user")
+    colleague = await add_colleague(tenant_a, mailbox, "member")
+    mine = await make_contact(
+        client_a, "Kept", "Manager", **{"custom.account_manager": str(tenant_a.user_id)}
+    )
+    theirs = await make_contact(
+        client_a, "Gone", "Manager", **{"custom.account_manager": colleague.email}
+    )
+    assert (await custom_values(tenant_a, theirs))[str(field["id"])] == str(colleague.user_id)
+    subject = Subject(user_id=colleague.user_id, tenant_ids=(tenant_a.tenant_id,))
+    assert await forget_member_in_custom_values(subject) == 1
+    assert str(field["id"]) not in await custom_values(tenant_a, theirs)
+    assert (await custom_values(tenant_a, mine))[str(field["id"])] == str(tenant_a.user_id)
+
+
+async def test_deal_fields_in_form_page_timeline_and_filters(
+    client_a: Any, tenant_a: Account
+) -> None:
+    from tests.deals.helpers import stages
+
+    await add_field(
+        client_a, tenant_a, "deal", "Source", "select", options="Web\nEvent", required="1"
+    )
+    stage = (await stages(tenant_a))["Lead"].id
+    base = {"title": "Cf deal", "amount": "10", "currency": "EUR", "stage_id": str(stage)}
+    refused = await client_a.post_form("/deals", base)
+    assert refused.status_code == 422 and "Source: it is required" in refused.text
+    made = await client_a.post_form("/deals", {**base, "custom.source": "event"})
+    assert made.status_code == 303, made.text[:500]
+    deal_path = made.headers["location"]
+    page = await client_a.get(deal_path)
+    assert 'data-custom="source">Event<' in page.text
+    edit = await client_a.get(deal_path + "/edit")
+    assert "<option selected>Event</option>" in edit.text
+    version = re.search(r'name="version" value="(\d+)"', edit.text)
+    assert version is not None
+    saved = await client_a.post_form(
+        deal_path, {**base, "custom.source": "Web", "version": version[1]}
+    )
+    assert saved.status_code == 303, saved.text[:800]
+    assert 'data-custom="source">Web<' in (await client_a.get(deal_path)).text
+    async with tenant_transaction(tenant_a.tenant_id):
+        entries = await Activity.select().where(Activity.subject_type == "deal")
+    assert any("Source" in str(e["changes"]) for e in entries)
+    table = await client_a.get("/deals/list", params={"cf.source": "Web"})
+    assert table.status_code == 200 and "Cf deal" in table.text
+    none = await client_a.get("/deals/list", params={"cf.source": "Event"})
+    assert "Cf deal" not in none.text
