@@ -62,3 +62,40 @@ async def test_a_custom_field_through_import_and_export(
     assert "Cfe2e" not in await page_b.content()
     await other.close()
     await context.close()
+
+
+async def test_custom_field_inputs_filters_and_pages_pass_axe(
+    browser: Any, live_server: LiveServer, tenant_a: Account, tenant_b: Account
+) -> None:
+    from tests.api.test_custom_fields_api import define
+    from tests.e2e.test_accessibility import AXE, _check
+
+    assert AXE.exists()
+    options = {"select": "Gold\nSilver", "multi_select": "Ai\nDb"}
+    for kind in ("contact", "deal"):
+        for field_type in ("text", "number", "money", "date", "select", "multi_select",
+                           "checkbox", "url", "user"):  # fmt: skip
+            extra = {"options": options[field_type]} if field_type in options else {}
+            await define(tenant_a, kind, f"A11y {field_type}", field_type, **extra)
+    context = await browser.new_context(bypass_csp=True, viewport={"width": 1400, "height": 900})
+    page = await context.new_page()
+    await page.goto(f"{live_server.url}/login")
+    await page.fill("#f-email", tenant_a.email)
+    await page.fill("#f-password", tenant_a.password)
+    await page.click("button[type=submit]")
+    await page.wait_for_url(f"{live_server.url}/app")
+    await page.goto(f"{live_server.url}/contacts/new")
+    await page.fill("#f-first_name", "Axe")
+    await page.fill("[id='f-custom.a11y_number']", "lots")  # refused: the inline message too
+    await page.click("button:has-text('Save contact')")
+    await page.wait_for_selector("text=as a number", timeout=WAIT_MS)
+    report: dict[str, Any] = {}
+    for path in (
+        "/settings/custom-fields",
+        "/contacts/new",
+        "/deals/new",
+        "/contacts?cols=a11y_money&cols=a11y_select&cf.a11y_select=Gold",
+    ):
+        await _check(page, f"{live_server.url}{path}", report)
+    await context.close()
+    assert not report, report
