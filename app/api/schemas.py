@@ -106,6 +106,7 @@ class DealOut(msgspec.Struct, frozen=True):
     version: int
     created_at: datetime
     updated_at: datetime
+    custom: dict[str, CustomValue]  # custom field key -> value (GET /custom-fields)
 
 
 DealIn = changes(
@@ -114,6 +115,7 @@ DealIn = changes(
     ("title", "stage_id", "amount", "currency", "expected_close_date", "owner_id", "company_id"),
     ("contact_ids", list[UUID]),
     ("lost_reason", str),
+    ("custom", dict[str, CustomIn]),
 )
 
 

@@ -115,3 +115,28 @@ async def test_custom_object_read_write_and_validated(
             "/api/v1/contacts", json={"first_name": "B", "custom": {"tier": "Gold"}}
         )
         is_problem(made, 422)
+
+
+async def test_deals_carry_custom_values(app: Any, tenant_a: Account) -> None:
+    from tests.deals.helpers import stages
+
+    await define(tenant_a, "deal", "Renewal", "date")
+    stage = str((await stages(tenant_a))["Lead"].id)
+    async with api_client(app, await token_for(tenant_a)) as api:
+        body = {"title": "Api deal", "stage_id": stage, "amount": "5", "currency": "EUR"}
+        bad = await api.post("/api/v1/deals", json={**body, "custom": {"renewal": "soon"}})
+        assert is_problem(bad, 422)["errors"][0]["name"] == "custom.renewal"
+        made = await api.post("/api/v1/deals", json={**body, "custom": {"renewal": "2027-03-01"}})
+        assert made.status_code == 201, made.text
+        deal = made.json()
+        assert deal["custom"] == {"renewal": "2027-03-01"}
+        moved = await api.patch(
+            f"/api/v1/deals/{deal['id']}", json={"title": "Renamed"}, headers={"If-Match": '"1"'}
+        )
+        assert moved.status_code == 200 and moved.json()["custom"] == {"renewal": "2027-03-01"}
+        cleared = await api.patch(
+            f"/api/v1/deals/{deal['id']}",
+            json={"custom": {"renewal": None}},
+            headers={"If-Match": '"2"'},
+        )
+        assert cleared.status_code == 200 and cleared.json()["custom"] == {}
