@@ -376,3 +376,7 @@ async def test_deal_fields_in_form_page_timeline_and_filters(
     assert table.status_code == 200 and "Cf deal" in table.text
     none = await client_a.get("/deals/list", params={"cf.source": "Event"})
     assert "Cf deal" not in none.text
+    from tests.privacy.test_export import download_export, rows_of
+
+    deals = rows_of(await download_export(client_a), "deals.csv")
+    assert [d["Source"] for d in deals if d["Title"] == "Cf deal"] == ["Web"]
