@@ -171,6 +171,18 @@ async def test_each_type_is_validated_and_stored_typed(
         "/contacts/new", {"first_name": "Long", name["text"]: "x" * 100_000}, htmx=True
     )
     assert response.status_code == 422 and "at most 2000" in response.text
+    kept = await client_a.post_form(
+        "/contacts/new",
+        {
+            "first_name": "Kept",
+            name["number"]: "x",
+            name["multi_select"]: ["", "Email", "Post"],
+            name["checkbox"]: ["", "true"],
+        },
+    )
+    assert kept.status_code == 422  # every choice and the tick come back with the message
+    assert len(re.findall(r'value="(Email|Post)" checked', kept.text)) == 2
+    assert re.search(rf'name="{re.escape(name["checkbox"])}" value="true" checked', kept.text)
     ok = await client_a.post_form("/contacts/new", {"first_name": "Ok", name["text"]: "Ünï 日本"})
     assert ok.status_code == 303
 
