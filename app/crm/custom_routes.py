@@ -88,13 +88,14 @@ async def custom_field_update(request: Req, current: Current, field_id: UUID) ->
     return redirect(request, BASE)
 
 
-async def _moved(request: Req, current: Current, field_id: UUID) -> CustomFieldMove:
+async def _as_shown(request: Req, current: Current) -> CustomFieldMove:
+    """The version of the field the page showed (a stale or broken one: the page again)."""
     return await read_form(request, CustomFieldMove, page=partial(_list_page, request, current))
 
 
 @post(BASE + "/{field_id:uuid}/archive")
 async def custom_field_archive(request: Req, current: Current, field_id: UUID) -> Response[str]:
-    form = await _moved(request, current, field_id)
+    form = await _as_shown(request, current)
     label = await custom_admin.set_archived(current, field_id, form.version, True)
     get_session(request).flash(
         "success", f"Archived {label}: hidden everywhere, its values kept. Restore brings it back."
@@ -104,7 +105,7 @@ async def custom_field_archive(request: Req, current: Current, field_id: UUID) -
 
 @post(BASE + "/{field_id:uuid}/restore")
 async def custom_field_restore(request: Req, current: Current, field_id: UUID) -> Response[str]:
-    form = await _moved(request, current, field_id)
+    form = await _as_shown(request, current)
     label = await custom_admin.set_archived(current, field_id, form.version, False)
     get_session(request).flash("success", f"Restored {label} with its values.")
     return redirect(request, BASE)
@@ -112,14 +113,14 @@ async def custom_field_restore(request: Req, current: Current, field_id: UUID) -
 
 @post(BASE + "/{field_id:uuid}/move")
 async def custom_field_move(request: Req, current: Current, field_id: UUID) -> Response[str]:
-    form = await _moved(request, current, field_id)
+    form = await _as_shown(request, current)
     await custom_admin.move_field(current, field_id, form.version, form.direction or "up")
     return redirect(request, BASE)
 
 
 @post(BASE + "/{field_id:uuid}/purge")
 async def custom_field_purge(request: Req, current: Current, field_id: UUID) -> Response[str]:
-    form = await _moved(request, current, field_id)
+    form = await _as_shown(request, current)
     label = await custom_admin.purge_field(current, field_id, form.version)
     get_session(request).flash("success", f"Deleted {label} and its values.")
     return redirect(request, BASE)

@@ -107,6 +107,14 @@ async def test_admin_defines_fields_members_cannot_and_b_never_sees_them(
         assert refused.status_code == 403
         # but the member's contact form shows the field
         assert "custom.renewal_date" in (await other.get("/contacts/new")).text
+    admin = await add_colleague(tenant_a, mailbox, "admin")
+    async with browser_client(client_a._transport.app) as other:
+        await other.login(admin.email, admin.password)
+        assert (await other.get(BASE)).status_code == 200
+        added = await other.post_form(
+            BASE, {"object_kind": "company", "label": "By admin", "field_type": "checkbox"}
+        )
+        assert added.status_code == 303
 
 
 async def test_each_type_is_validated_and_stored_typed(
@@ -255,6 +263,9 @@ async def test_company_fields_and_bad_definitions(client_a: Any, tenant_a: Accou
         client_a, "Initech", **{"custom.website": "http://initech.example"}
     )
     assert "http://initech.example" in (await client_a.get(f"/companies/{company}")).text
+    listed = await client_a.get("/companies", params={"cols": "website", "cf.website.empty": "no"})
+    assert listed.status_code == 200 and 'data-custom="website"' in listed.text
+    assert "http://initech.example" in listed.text
     for data, message in (
         ({"label": "", "field_type": "text"}, "Enter the field"),
         ({"label": "S", "field_type": "select", "options": ""}, "List the choices"),
