@@ -17,7 +17,7 @@ from app.core.forms import read_form, read_query
 from app.core.http_types import Req
 from app.core.paging import Page
 from app.core.web import redirect, render
-from app.crm.custom_values import custom_field_list, stored_record
+from app.crm.custom_values import custom_field_list, list_context, stored_record
 from app.crm.filters import DealView, read_view
 from app.crm.notes import subject_panel
 from app.crm.web import view_context
@@ -94,6 +94,7 @@ async def deal_table(request: Req, current: Current) -> Response[str]:
         page = Page([], table.next_cursor, table.prev_cursor, {"count": table.count})
         columns = pipelines.DEAL_COLUMNS
         ctx = await view_context(current, "deals", "/deals/list", page, view, columns)
+        ctx |= await list_context(current.tenant_id, "deal", view.cf, [], [])
     ctx |= {"shown": shown, "kind": "deal", "plural": "deals"}
     return render(request, "deals/table.html", ctx, block="results")
 

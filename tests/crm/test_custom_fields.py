@@ -399,6 +399,8 @@ async def test_deal_fields_in_form_page_timeline_and_filters(
     assert table.status_code == 200 and "Cf deal" in table.text
     none = await client_a.get("/deals/list", params={"cf.source": "Event"})
     assert "Cf deal" not in none.text
+    assert 'name="cf.source"' in none.text  # the filter form offers the field
+    assert (await client_a.get("/deals/list", params={"cf.nope": "x"})).status_code == 422
     from tests.privacy.test_export import download_export, rows_of
 
     deals = rows_of(await download_export(client_a), "deals.csv")
