@@ -1,4 +1,5 @@
-"""The `odex` command: run (everything), serve, worker, migrate, seed, vendor."""
+"""The `odex` command: run (everything), serve, worker, migrate, seed, vendor, backup, restore,
+audit-verify, attachments migrate-storage."""
 
 from __future__ import annotations
 
@@ -198,6 +199,12 @@ def main(argv: list[str] | None = None) -> None:
     restore.add_argument("source", help="backup id or file name from `backup --list`, or a path")
     restore.add_argument("--target-url", required=True, help="the empty database, as its owner")
     sub.add_parser("audit-verify", help="verify the audit log hash chains").add_argument("--tenant")
+    files = sub.add_parser("attachments", help="attachments' storage")
+    files.add_argument(
+        "action",
+        choices=["migrate-storage"],
+        help="migrate-storage: move every file to where new ones go (ATTACHMENTS_S3_BUCKET)",
+    )
     args = parser.parse_args(argv)
     try:
         _dispatch(args)
@@ -233,6 +240,15 @@ def _dispatch(args: argparse.Namespace) -> None:
                 restore_command(args.source, args.target_url)
         finally:
             stop_services(services)
+    elif args.command == "attachments":
+        from app.attachments.relocate import migrate_storage_command
+
+        services = [] if os.environ.get("DATABASE_URL") else start_embedded_services()
+        try:
+            status = migrate_storage_command()
+        finally:
+            stop_services(services)
+        sys.exit(status)
     elif args.command == "audit-verify":
         from app.security.audit import audit_verify_command
 

@@ -69,6 +69,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     attachments_s3_endpoint: str = ""  # empty: BACKUP_S3_ENDPOINT (empty too: AWS S3)
     attachments_s3_region: str = ""  # empty: BACKUP_S3_REGION
     attachments_s3_prefix: str = "odex-attachments/"  # then <workspace id>/<file>
+    # the bucket files were in before (same endpoint and credentials): read from until
+    # `odex attachments migrate-storage` has moved them (its prefix empty: the current one)
+    attachments_s3_former_bucket: str = ""
+    attachments_s3_former_prefix: str = ""
     backup_hour: int = 2  # UTC hour from which the day's backup is due
     backup_keep_daily: int = 7
     backup_keep_weekly: int = 4

@@ -14,6 +14,7 @@ from litestar import post
 
 from app.accounts.schemas import Current
 from app.api.auth import needs
+from app.api.invoice_send import send_invoice
 from app.api.listing import Listing, form_source, version_of
 from app.api.resource import Resource, Values
 from app.api.schemas import (
@@ -103,7 +104,7 @@ INVOICES = InvoiceResource(
     shown=_out,
     local=_as_form,
     about="Invoices without their lines (q: notes; owner: who created it; updated_since).",
-    extra=(create_invoice, change_invoice_status),
+    extra=(create_invoice, change_invoice_status, send_invoice),
 )
 
 ROUTES = INVOICES.routes()

@@ -32,6 +32,7 @@ class AttachmentRow(msgspec.Struct, frozen=True):
     uploaded_by: UUID | None
     uploader: str | None
     created_at: datetime
+    stored_in: str | None  # where its bytes are (app/attachments/store.py)
 
     @property
     def size_label(self) -> str:
@@ -45,7 +46,7 @@ class AttachmentRow(msgspec.Struct, frozen=True):
 
 _SELECT = (
     "select a.id, a.subject_type, a.subject_id, a.file_name, a.content_type, a.size_bytes,"
-    " a.has_thumbnail, a.uploaded_by, u.name as uploader, a.created_at"
+    " a.has_thumbnail, a.uploaded_by, u.name as uploader, a.created_at, a.stored_in"
     " from attachments a left join users u on u.id = a.uploaded_by"
 )
 
@@ -103,11 +104,12 @@ async def insert_attachment(
     sha256: str,
     has_thumbnail: bool,
     uploaded_by: UUID,
+    stored_in: str,
 ) -> None:
     await conn.execute(
         "insert into attachments (id, tenant_id, subject_type, subject_id, file_name,"
-        " content_type, size_bytes, sha256, has_thumbnail, uploaded_by)"
-        " values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        " content_type, size_bytes, sha256, has_thumbnail, uploaded_by, stored_in)"
+        " values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         attachment_id,
         tenant_id,
         subject[0],
@@ -118,6 +120,7 @@ async def insert_attachment(
         sha256,
         has_thumbnail,
         uploaded_by,
+        stored_in,
     )
 
 
@@ -161,3 +164,48 @@ async def delete_orphans(conn: asyncpg.Connection) -> list[UUID]:
     )
     rows = await conn.fetch(f"delete from attachments a where {checks} returning a.id")
     return [r["id"] for r in rows]
+
+
+class Placed(msgspec.Struct, frozen=True):
+    """An attachment's id, parts and where its bytes are (the storage move's worklist)."""
+
+    id: UUID
+    has_thumbnail: bool
+    stored_in: str | None
+
+
+async def not_in(conn: asyncpg.Connection, location: str) -> list[Placed]:
+    """The workspace's attachments whose bytes are not (known to be) in `location`."""
+    rows = await conn.fetch(
+        "select id, has_thumbnail, stored_in from attachments"
+        " where stored_in is distinct from $1 order by id",
+        location,
+    )
+    return rows_as(Placed, rows)
+
+
+async def count_in(conn: asyncpg.Connection, location: str) -> int:
+    """How many of the workspace's attachments are in `location`."""
+    return int(
+        await conn.fetchval("select count(*) from attachments where stored_in = $1", location)
+    )
+
+
+async def placed_in(conn: asyncpg.Connection, location: str) -> set[UUID]:
+    """The ids of the workspace's attachments in `location`."""
+    rows = await conn.fetch("select id from attachments where stored_in = $1", location)
+    return {row["id"] for row in rows}
+
+
+async def move_row(
+    conn: asyncpg.Connection, attachment_id: UUID, before: str | None, after: str
+) -> bool:
+    """Say the attachment's bytes are in `after` now, if the row still says `before` (False:
+    deleted, or moved by someone else, meanwhile)."""
+    status = await conn.execute(
+        "update attachments set stored_in = $3 where id = $1 and stored_in is not distinct from $2",
+        attachment_id,
+        before,
+        after,
+    )
+    return status.endswith(" 1")

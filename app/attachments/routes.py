@@ -132,7 +132,7 @@ def _download_headers(name: str, content_type: str, inline: bool) -> dict[str, s
 async def _send(current: Current, attachment_id: UUID, inline: bool) -> Stream:
     row = await services.get_attachment(current, attachment_id)
     inline = inline and is_inline(row.content_type)
-    body = await services.open_part(current.tenant_id, attachment_id, "file")
+    body = await services.open_part(current.tenant_id, attachment_id, "file", row.stored_in)
     media_type = row.content_type if inline or row.content_type.startswith("text/") else OCTET
     if media_type.startswith("text/"):
         media_type += "; charset=utf-8"
@@ -157,7 +157,7 @@ async def attachment_thumbnail(current: Current, attachment_id: UUID) -> Stream:
     row = await services.get_attachment(current, attachment_id)
     if not row.has_thumbnail:
         raise RecordNotFound("thumbnail")
-    body = await services.open_part(current.tenant_id, attachment_id, "thumbnail")
+    body = await services.open_part(current.tenant_id, attachment_id, "thumbnail", row.stored_in)
     headers = _download_headers(f"{row.file_name}.png", "image/png", True)
     return Stream(body, media_type="image/png", headers=headers)
 

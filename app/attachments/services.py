@@ -147,6 +147,7 @@ async def _store(
 ) -> AttachmentRow:
     tenant_id, attachment_id = current.tenant_id, uuid.uuid4()
     sha256, size = checked
+    stored_in = store.here()  # where save puts it
     await asyncio.to_thread(store.save, tenant_id, attachment_id, "file", plaintext)
     try:
         thumb = content_type in THUMBNAIL_TYPES and await asyncio.to_thread(
@@ -170,6 +171,7 @@ async def _store(
                 sha256,
                 thumb,
                 current.user_id,
+                stored_in,
             )
             await record_activity(
                 tenant_id, current.user_id, *subject, "attached", f"attached the file {name}"
@@ -210,11 +212,13 @@ def _remover(tenant_id: UUID, attachment_ids: list[UUID]) -> Callable[[], Awaita
     return remove
 
 
-async def open_part(tenant_id: UUID, attachment_id: UUID, part: str) -> AsyncIterator[bytes]:
-    """The plaintext of a stored file (or thumbnail) as a stream, decrypted in a thread. The
-    first segment is read now, so a missing or foreign file is RecordNotFound before any
-    header is sent."""
-    segments: Iterator[bytes] = store.read(tenant_id, attachment_id, part)
+async def open_part(
+    tenant_id: UUID, attachment_id: UUID, part: str, stored_in: str | None = None
+) -> AsyncIterator[bytes]:
+    """The plaintext of a stored file (or thumbnail) as a stream, decrypted in a thread, from
+    where its row says it is. The first segment is read now, so a missing or foreign file is
+    RecordNotFound before any header is sent."""
+    segments: Iterator[bytes] = store.read(tenant_id, attachment_id, part, stored_in)
     done = b""  # the end; an empty segment can only be the last one, so it may end it too
     try:
         first = await asyncio.to_thread(next, segments, done)
@@ -269,7 +273,7 @@ async def write_export(
     for row in rows:
         path = f"attachments/{row.subject_type}/{row.id}-{row.file_name.replace('/', '_')}"
         try:
-            await asyncio.to_thread(_copy_into, archive, path, tenant_id, row.id)
+            await asyncio.to_thread(_copy_into, archive, path, tenant_id, row)
         except (FileNotFoundError, ValueError):  # lost or unreadable: listed, not fatal
             written.append({"file": path, "missing": True})
             continue
@@ -285,7 +289,7 @@ async def write_export(
     return written
 
 
-def _copy_into(archive: zipfile.ZipFile, path: str, tenant_id: UUID, attachment_id: UUID) -> None:
+def _copy_into(archive: zipfile.ZipFile, path: str, tenant_id: UUID, row: AttachmentRow) -> None:
     with archive.open(path, "w", force_zip64=True) as out:
-        for segment in store.read(tenant_id, attachment_id):
+        for segment in store.read(tenant_id, row.id, "file", row.stored_in):
             out.write(segment)

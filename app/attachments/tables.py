@@ -17,3 +17,4 @@ class Attachment(TenantRow, Created, Table, tablename="attachments"):
     sha256 = Text()  # of the plaintext
     has_thumbnail = Boolean(default=False)
     uploaded_by = UUID(null=True, default=None)
+    stored_in = Text(null=True, default=None)  # store.py's place: 'dir' or 's3:<bucket>/<prefix>'

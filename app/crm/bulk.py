@@ -1,11 +1,12 @@
-"""Bulk actions on the contact and company lists: assign an owner, add or remove a tag
-(contacts), delete, on the rows picked or on the whole filtered view; and their undo.
+"""Bulk actions on the contact, company and deal lists: assign an owner, add or remove a tag
+(contacts), move to a stage (deals), delete, on the rows picked or on the whole filtered view;
+and their undo.
 
-Each record goes through the steps a single edit or delete takes (app/crm/records.py: the
-locked row, the versioned save, the timeline entry; the delete with notes and tasks, a
-company with invoices kept), all in one tenant transaction. What an edit changed is kept in
-`bulk_changes` (each record's previous value and the version the change left it at): the
-undo, for UNDO_MINUTES, restores the records still at that version and leaves the others.
+Each record goes through the steps its single edit or delete takes (app/crm/bulk_kinds.py and,
+for deals, app/deals/bulk.py). Up to MAX_IN_REQUEST records change in the request, in one
+tenant transaction, their previous values kept in `bulk_changes.previous`; a larger selection
+runs as a background job in batches (app/crm/bulk_jobs.py), its records in `bulk_items`. The
+undo, for UNDO_MINUTES, restores the records still at the version the change left them at.
 """
 
 from __future__ import annotations
@@ -15,40 +16,33 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
-from urllib.parse import parse_qsl
 from uuid import UUID
 
-import asyncpg
 import msgspec
 
 from app.accounts.schemas import Current
-from app.core.db import after_commit, tenant_transaction
+from app.core.db import tenant_transaction
 from app.core.errors import FormInvalid, RecordNotFound
 from app.core.forms import Choice, Flag, Form, Ref, Refs, Tags, Text
-from app.core.paging import Params, like_pattern
+from app.core.paging import Params
 from app.core.rows import insert_new
-from app.crm import queries, records
-from app.crm.activity import field_diff
-from app.crm.common import check_member, readable
-from app.crm.contacts import full_name
-from app.crm.filters import (
-    CompanyView,
-    ContactView,
-    ListView,
-    common_where,
-    contact_where,
-    parse_view,
-    search_where,
+from app.crm import bulk_queries
+from app.crm.bulk_kinds import (
+    BulkParams,
+    KindSteps,
+    Previous,
+    json_text,
+    steps_of,
+    view_filters,
 )
-from app.crm.secure import search_indexes
-from app.crm.tables import BulkChange, Company, Contact
-from app.realtime.channels import board_channel, publish
+from app.crm.tables import BulkChange
 
 MAX_IN_REQUEST = 200  # a selection this large runs in the request, in one transaction
+MAX_IN_JOB = 100_000  # beyond this, narrow the view first
 UNDO_MINUTES = 10
-KINDS = {"contacts": "contact", "companies": "company"}
-ACTIONS = ("owner", "add_tag", "remove_tag", "delete")
-TOO_MANY = f"Choose at most {MAX_IN_REQUEST:,} records at a time: narrow the view with its filters."
+ACTIONS = ("owner", "add_tag", "remove_tag", "stage", "delete")
+TOO_MANY = f"Choose at most {MAX_IN_REQUEST:,} rows by ticking them, or take all of the view."
+TOO_BIG = f"A bulk change takes at most {MAX_IN_JOB:,} records: narrow the view with its filters."
 
 
 class BulkForm(Form):
@@ -62,205 +56,156 @@ class BulkForm(Form):
     view_query: Annotated[str, Text("the view", 4000)] = ""
     owner_id: Annotated[UUID | None, Ref("Choose an owner from your workspace.")] = None
     tag: Annotated[list[str], Tags()] = []
+    stage_id: Annotated[UUID | None, Ref("Choose a stage of this pipeline.")] = None
+    lost_reason: Annotated[str, Text("the reason", 1000)] = ""
     confirmed: Annotated[bool, Flag("the confirmation")] = False
 
     def problems(self) -> dict[str, str]:
         if self.action in ("add_tag", "remove_tag") and len(self.tag) != 1:
             return {"tag": "Type one tag."}
+        if self.action == "stage" and self.stage_id is None:
+            return {"stage_id": "Choose the stage to move the deals to."}
         if self.scope != "view" and not self.ids:
             return {"form": "Tick the records to change first."}
         return {}
 
+    def params(self) -> BulkParams:
+        return BulkParams(
+            action=self.action,
+            owner_id=self.owner_id,
+            tag=self.tag[0] if self.tag else "",
+            stage_id=self.stage_id,
+            lost_reason=self.lost_reason.strip(),
+        )
+
 
 @dataclass(frozen=True)
 class Selection:
-    """The records a bulk action will change (this workspace's only) and what it will do."""
+    """The records a bulk action will change (this workspace's only) and what it will do:
+    `ids` when they are few enough for the request, else only `total` (a job freezes the view's
+    ids when it starts)."""
 
-    kind: str  # contacts | companies
+    kind: str  # contacts | companies | deals
     form: BulkForm
     ids: list[UUID]
-    owner_name: str | None = None
+    total: int
+    params: BulkParams
+    list_url: str
+    lost: bool = False  # the target stage is a lost one: the confirmation asks why
 
     @property
     def count(self) -> int:
-        return len(self.ids)
+        return self.total
 
-    def noun(self) -> str:
-        return KINDS[self.kind] if self.count == 1 else self.kind
+    @property
+    def as_job(self) -> bool:
+        return self.total > MAX_IN_REQUEST
 
     def question(self) -> str:
         """The confirmation's question, naming the count: "Delete 1,234 contacts?"."""
-        what = f"{self.count:,} {self.noun()}"
-        action = self.form.action
-        if action == "delete":
-            return f"Delete {what}?"
-        if action == "owner":
-            return f"Assign {what} to {self.owner_name or 'no owner'}?"
-        tag = self.form.tag[0] if self.form.tag else ""
-        if action == "add_tag":
-            return f"Add the tag “{tag}” to {what}?"
-        return f"Remove the tag “{tag}” from {what}?"
+        return describe(self.kind, self.params, self.total, asking=True)
 
 
-class Previous(msgspec.Struct, frozen=True):
-    """One changed record in `bulk_changes.previous`: its value before, its version after."""
+def describe(kind: str, params: BulkParams, count: int, *, asking: bool = False) -> str:
+    """An action in words: "Delete 3 deals?" (asking), or "Deleted 3 deals"."""
+    steps = steps_of(kind)
+    what = f"{count:,} {steps.singular if count == 1 else kind}"
+    tag, owner = params.tag, params.owner_name or "no owner"
+    if asking:
+        text = {
+            "owner": f"Assign {what} to {owner}",
+            "add_tag": f"Add the tag “{tag}” to {what}",
+            "remove_tag": f"Remove the tag “{tag}” from {what}",
+            "stage": f"Move {what} to {params.stage_name}",
+            "delete": f"Delete {what}",
+        }
+        return text[params.action] + "?"
+    done = {
+        "owner": f"Assigned {what} to {owner}",
+        "add_tag": f"Tagged {what} “{tag}”",
+        "remove_tag": f"Removed the tag “{tag}” from {what}",
+        "stage": f"Moved {what} to {params.stage_name}",
+        "delete": f"Deleted {what}",
+    }
+    return done[params.action]
 
-    id: UUID
-    version: int
-    value: str | list[str] | None
+
+def summary(kind: str, params: BulkParams, changed: int, kept: int) -> str:
+    """The change's summary once done: "Deleted 4 companies (1 with invoices kept)."."""
+    text = describe(kind, params, changed)
+    note = steps_of(kind).kept_note
+    if kept and note:
+        text += f" ({kept:,} {note})"
+    return (text + ".")[:500]
 
 
-async def _view_ids(
-    conn: asyncpg.Connection, kind: str, view_query: str, tenant_id: UUID
-) -> list[UUID]:
-    """The ids the list's whole filtered view holds (its search and filters), up to one more
-    than MAX_IN_REQUEST (to tell "too many"); inside the caller's tenant transaction."""
-    pairs = parse_qsl(view_query[:4000], keep_blank_values=True)
-    keep = [(k, v) for k, v in pairs if k not in ("after", "before", "view", "sort", "dir")]
-    params = Params()
-    view: ListView
-    if kind == "contacts":
-        view = parse_view(ContactView, keep)
-        assert isinstance(view, ContactView)
-        where = contact_where(view, params, tenant_id)
-        query = view.q.strip()[:200]
-        if query:
-            pattern, wanted = params.add(like_pattern(query)), params.add(search_indexes(query))
-            where.append(
-                f"(c.search_text like {pattern} or c.emails_bidx && {wanted}::text[]"
-                f" or c.phones_bidx && {wanted}::text[])"
-            )
-        table = "contacts"
-    else:
-        view = parse_view(CompanyView, keep)
-        where = common_where(view, params, "c", tenant_id)
-        where += search_where(
-            params, view.q.strip()[:200], "c.name || ' ' || coalesce(c.domain, '')"
-        )
-        table = "companies"
-    limit = params.add(MAX_IN_REQUEST + 1)
-    sql = f"select c.id from {table} c where {' and '.join(where)} order by c.id limit {limit}"
-    return [r["id"] for r in await conn.fetch(sql, *params.values)]
+def _steps_for(kind: str, action: str) -> KindSteps:
+    steps = steps_of(kind)
+    if action not in steps.actions:
+        raise FormInvalid({"action": f"That action isn't available on the {kind} list."})
+    return steps
 
 
 async def select(current: Current, kind: str, form: BulkForm) -> Selection:
     """The selection `form` names, read in this workspace: another workspace's ids (and ones
     deleted meanwhile) are left out; FormInvalid when it is empty or too large."""
+    steps = _steps_for(kind, form.action)
     async with tenant_transaction(current.tenant_id, current.user_id) as conn:
+        params = await steps.describe(conn, form.params())
         if form.scope == "view":
-            ids = await _view_ids(conn, kind, form.view_query, current.tenant_id)
+            sql_params = Params()
+            pairs = view_filters(form.view_query)
+            from_sql, id_col, where = await steps.view_sql(
+                conn, pairs, current.tenant_id, sql_params
+            )
+            total = await bulk_queries.count_view(conn, from_sql, id_col, where, sql_params)
+            ids: list[UUID] = []
+            if total <= MAX_IN_REQUEST:
+                ids = await bulk_queries.view_ids(
+                    conn, from_sql, id_col, where, sql_params, MAX_IN_REQUEST
+                )
+                total = len(ids)
         else:
-            table = Contact if kind == "contacts" else Company
-            rows = await table.select(table.id).where(table.id.is_in(form.ids)).order_by(table.id)
-            ids = [r["id"] for r in rows]
-        if len(ids) > MAX_IN_REQUEST:
-            raise FormInvalid({"form": TOO_MANY})
-        if not ids:
-            raise FormInvalid({"form": f"None of the chosen {kind} are there any more."})
-        owner_name = None
-        if form.action == "owner":
-            await check_member(form.owner_id, "owner_id", "an owner")
-            named = await readable({"owner_id": form.owner_id})
-            owner_name = str((named or {}).get("owner_id") or "") or None
-    return Selection(kind, form, ids, owner_name)
-
-
-def _new_value(
-    action: str, before: Mapping[str, object], form: BulkForm
-) -> UUID | list[str] | None:
-    if action == "owner":
-        return form.owner_id
-    stored = before["tags"]
-    tags = [str(t) for t in stored] if isinstance(stored, list) else []
-    tag = form.tag[0]
-    if action == "add_tag":
-        return tags if tag.lower() in (t.lower() for t in tags) else [*tags, tag]
-    return [t for t in tags if t.lower() != tag.lower()]
+            ids = await steps.record_ids(conn, form.ids)
+            total = len(ids)
+    if total > MAX_IN_JOB:
+        raise FormInvalid({"form": TOO_BIG})
+    if not total:
+        raise FormInvalid({"form": f"None of the chosen {kind} are there any more."})
+    lost = params.action == "stage" and params.stage_kind == "lost"
+    return Selection(kind, form, ids, total, params, steps.list_url, lost)
 
 
 async def apply(current: Current, selection: Selection) -> tuple[UUID, int, int]:
-    """Carry out the confirmed action in one transaction; (bulk change id, changed, skipped).
-    A record already as asked is left alone (no version bump, no timeline entry); a company
-    with invoices is not deleted (skipped), as on its own delete page."""
-    kind, form = selection.kind, selection.form
-    singular = KINDS[kind]
-    table = Contact if kind == "contacts" else Company
-    if form.action in ("add_tag", "remove_tag") and kind != "contacts":
-        raise FormInvalid({"action": "Only contacts have tags."})
+    """Carry out the confirmed action on a selection of at most MAX_IN_REQUEST records, in
+    one transaction; (bulk change id, changed, kept). A record already as asked is left
+    alone (no version bump, no timeline entry)."""
+    steps = steps_of(selection.kind)
     change_id = uuid.uuid4()
-    previous: list[Previous] = []
-    skipped = 0
     async with tenant_transaction(current.tenant_id, current.user_id) as conn:
-        if form.action == "owner":
-            await check_member(form.owner_id, "owner_id", "an owner")
-        rows = (
-            await table.select().where(table.id.is_in(selection.ids)).order_by(table.id).lock_rows()
+        outcome = await steps.apply(current, conn, selection.params, selection.ids)
+        changed = len(outcome.changed)
+        text = summary(selection.kind, selection.params, changed, outcome.kept)
+        await insert_new(
+            BulkChange,
+            id=change_id,
+            tenant_id=current.tenant_id,
+            user_id=current.user_id,
+            kind=selection.kind,
+            action=selection.params.action,
+            summary=text,
+            previous=msgspec.json.encode(outcome.changed).decode(),
+            params=msgspec.json.encode(selection.params).decode(),
+            total=selection.total,
+            done=selection.total,
         )
-        for before in rows:
-            record_id = before["id"]
-            if form.action == "delete":
-                if kind == "companies" and await _has_invoices(conn, record_id):
-                    skipped += 1
-                    continue
-                name = full_name(before) if kind == "contacts" else str(before["name"])
-                await records.delete_with_notes(current, table, singular, record_id, name)
-                previous.append(Previous(record_id, before["version"], None))
-                continue
-            field = "owner_id" if form.action == "owner" else "tags"
-            value = _new_value(form.action, before, form)
-            if value == before[field]:
-                continue
-            await records.save_edit(table, singular, record_id, before["version"], [field], [value])
-            changes = field_diff(
-                await readable({field: before[field]}), await readable({field: value}), (field,)
-            )
-            await records.log_changes(current, singular, record_id, changes)
-            old = before[field]
-            plain = str(old) if isinstance(old, UUID) else old
-            previous.append(Previous(record_id, before["version"] + 1, plain))
-        changed = len(previous)
-        summary = _summary(selection, changed, skipped)
-        what = {"kind": kind, "action": form.action, "summary": summary[:500]}
-        what["previous"] = msgspec.json.encode(previous).decode()
-        who = {"tenant_id": current.tenant_id, "user_id": current.user_id}
-        await insert_new(BulkChange, id=change_id, **who, **what)
-        push_list(current.tenant_id, kind)
-    return change_id, changed, skipped
-
-
-def push_list(tenant_id: UUID, kind: str) -> None:
-    """Once the transaction commits, tell the workspace's open `kind` lists to re-read their
-    view (an out-of-band span on the tenant's channel, every page's socket hears it)."""
-    html = f'<span id="crm-live-{kind}" hx-swap-oob="true" hidden></span>'
-
-    async def push() -> None:
-        await publish(board_channel(tenant_id), html)
-
-    after_commit(push)
-
-
-async def _has_invoices(conn: asyncpg.Connection, company_id: UUID) -> bool:
-    return await queries.company_has_invoices(conn, company_id)
-
-
-def _summary(selection: Selection, changed: int, skipped: int) -> str:
-    noun = KINDS[selection.kind] if changed == 1 else selection.kind
-    form = selection.form
-    tag = form.tag[0] if form.tag else ""
-    what = {
-        "owner": f"Assigned {changed:,} {noun} to {selection.owner_name or 'no owner'}",
-        "add_tag": f"Tagged {changed:,} {noun} “{tag}”",
-        "remove_tag": f"Removed the tag “{tag}” from {changed:,} {noun}",
-        "delete": f"Deleted {changed:,} {noun}",
-    }[form.action]
-    if skipped:
-        what += f" ({skipped:,} with invoices kept)"
-    return what + "."
+        steps.push(current.tenant_id)
+    return change_id, changed, outcome.kept
 
 
 @dataclass(frozen=True)
 class ChangeView:
-    """A bulk change as its page shows it."""
+    """A bulk change as its page shows it: what, how far, and whether it can be undone."""
 
     id: UUID
     kind: str
@@ -269,88 +214,89 @@ class ChangeView:
     count: int
     undoable: bool
     undone: bool
+    status: str = "done"
+    total: int = 0
+    done: int = 0
+    list_url: str = ""
+    cancellable: bool = False
+    error: str = ""
+    is_job: bool = False
+
+    @property
+    def running(self) -> bool:
+        return self.status in ("queued", "running")
+
+    @property
+    def percent(self) -> int:
+        return 100 if not self.total else min(100, self.done * 100 // self.total)
 
 
-def _undoable(row: Mapping[str, object], now: datetime) -> bool:
-    made = row["created_at"]
+def undoable(row: Mapping[str, object], now: datetime) -> bool:
+    """Can this change still be undone: not a delete or an undo, not undone, finished within
+    the last UNDO_MINUTES (a job counts from its end)."""
+    made = row.get("finished_at") or row["created_at"]
     fresh = isinstance(made, datetime) and made > now - timedelta(minutes=UNDO_MINUTES)
-    return row["action"] != "delete" and row["undone_at"] is None and fresh
+    finished = row.get("status", "done") in ("done", "cancelled", "failed")
+    not_undo = row["action"] not in ("delete", "undo")
+    return not_undo and finished and row["undone_at"] is None and fresh
 
 
 async def get_change(current: Current, change_id: UUID) -> ChangeView:
     """A bulk change of this workspace (RecordNotFound: not there, or another's)."""
-    async with tenant_transaction(current.tenant_id, current.user_id):
+    async with tenant_transaction(current.tenant_id, current.user_id) as conn:
         row = await BulkChange.select().where(BulkChange.id == change_id).first()
-    if row is None:
-        raise RecordNotFound("bulk change")
-    previous = msgspec.json.decode(_text(row["previous"]), type=list[Previous])
-    allowed = row["user_id"] == current.user_id or current.is_admin
+        if row is None:
+            raise RecordNotFound("bulk change")
+        params = msgspec.json.decode(json_text(row["params"]), type=BulkParams | None)
+        if params is not None and params.job:
+            count = await bulk_queries.changed_count(conn, current.tenant_id, change_id)
+        else:
+            count = len(msgspec.json.decode(json_text(row["previous"]), type=list[Previous]))
+    mine = row["user_id"] == current.user_id or current.is_admin
     return ChangeView(
         row["id"],
         row["kind"],
         row["action"],
         row["summary"],
-        len(previous),
-        _undoable(row, datetime.now(UTC)) and allowed,
+        count,
+        undoable(row, datetime.now(UTC)) and mine,
         row["undone_at"] is not None,
+        status=row["status"],
+        total=row["total"],
+        done=row["done"],
+        list_url=steps_of(row["kind"]).list_url,
+        cancellable=row["status"] in ("queued", "running") and mine,
+        error=row["error"] or "",
+        is_job=bool(params and params.job),
     )
 
 
-def _text(value: object) -> str:
-    return value if isinstance(value, str) else msgspec.json.encode(value).decode()
-
-
 async def undo(current: Current, change_id: UUID) -> tuple[int, int]:
-    """Restore what the bulk change changed, on the records still at the version it left
-    them at; (restored, left: edited or deleted since). FormInvalid when it can no longer
-    be undone (undone already, too old, a delete, or someone else's for a member)."""
-    async with tenant_transaction(current.tenant_id, current.user_id):
-        row = await BulkChange.select().where(BulkChange.id == change_id).lock_rows().first()
-        if row is None:
-            raise RecordNotFound("bulk change")
-        if row["user_id"] != current.user_id and not current.is_admin:
-            raise FormInvalid(
-                {"form": "Only the member who made this change, or an admin, can undo it."}
-            )
-        if not _undoable(row, datetime.now(UTC)):
-            raise FormInvalid({"form": "This change can no longer be undone."})
-        kind = row["kind"]
-        singular = KINDS[kind]
-        table = Contact if kind == "contacts" else Company
-        field = "owner_id" if row["action"] == "owner" else "tags"
-        previous = msgspec.json.decode(_text(row["previous"]), type=list[Previous])
-        wanted = {p.id: p for p in previous}
-        rows = (
-            await table.select()
-            .where(table.id.is_in(list(wanted) or [uuid.uuid4()]))
-            .order_by(table.id)
-            .lock_rows()
-        )
-        restored = 0
-        for now in rows:
-            prev = wanted[now["id"]]
-            if now["version"] != prev.version:
-                continue  # edited since: theirs stands
-            value: object = (
-                UUID(prev.value)
-                if field == "owner_id" and isinstance(prev.value, str)
-                else prev.value
-            )
-            if field == "owner_id" and isinstance(value, UUID):
-                try:
-                    await check_member(value, "owner_id", "an owner")
-                except FormInvalid:
-                    continue  # the previous owner left the workspace
-            if field == "tags" and value is None:
-                value = []
-            await records.save_edit(table, singular, now["id"], prev.version, [field], [value])
-            changes = field_diff(
-                await readable({field: now[field]}), await readable({field: value}), (field,)
-            )
-            await records.log_changes(current, singular, now["id"], changes)
-            restored += 1
-        push_list(current.tenant_id, kind)
+    """Restore what a change made in the request changed, on the records still at the version
+    it left them at; (restored, left: edited or deleted since). FormInvalid when it can no
+    longer be undone (undone already, too old, a delete, someone else's for a member). A job's
+    change is undone by a job: see app/crm/bulk_jobs.py `start_undo`."""
+    async with tenant_transaction(current.tenant_id, current.user_id) as conn:
+        row = await lock_for_undo(current, change_id)
+        steps = steps_of(str(row["kind"]))
+        previous = msgspec.json.decode(json_text(row["previous"]), type=list[Previous] | None) or []
+        restored = len(await steps.restore(current, conn, str(row["action"]), previous))
+        steps.push(current.tenant_id)
         await BulkChange.update({BulkChange.undone_at: datetime.now(UTC)}).where(
             BulkChange.id == change_id
         )
     return restored, len(previous) - restored
+
+
+async def lock_for_undo(current: Current, change_id: UUID) -> dict[str, object]:
+    """Inside a tenant transaction: the change's row, locked, if `current` may undo it now."""
+    row = await BulkChange.select().where(BulkChange.id == change_id).lock_rows().first()
+    if row is None:
+        raise RecordNotFound("bulk change")
+    if row["user_id"] != current.user_id and not current.is_admin:
+        raise FormInvalid(
+            {"form": "Only the member who made this change, or an admin, can undo it."}
+        )
+    if not undoable(row, datetime.now(UTC)):
+        raise FormInvalid({"form": "This change can no longer be undone."})
+    return dict(row)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from app.core.domain import Domain, NavEntry
 from app.crm import routes
+from app.crm.bulk_jobs import BULK_FUNCTIONS
 from app.crm.import_jobs import CRM_FUNCTIONS
 from app.crm.reminders import REMINDER_CRON
 
 DOMAIN = Domain(
     name="crm",
     routes=routes.ROUTES,
-    jobs=CRM_FUNCTIONS,
+    jobs=[*CRM_FUNCTIONS, *BULK_FUNCTIONS],
     crons=(REMINDER_CRON,),
     nav=(
         NavEntry("main", "/app", "speedometer2", "Dashboard", order=10),

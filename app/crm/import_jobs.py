@@ -1,7 +1,7 @@
-"""The CSV import job: validates rows, inserts batches with unnest(), records progress to resume.
+"""The CSV import job: checks rows, stores them in batches through the import's kind
+(app/crm/import_kinds.py), records progress to resume.
 
-Emails and phones are sealed (app/crm/secure.py) batch by batch before the insert, and so are the
-cells of a failed row kept for the error report.
+The cells of a failed row kept for the error report are sealed (app/crm/secure.py).
 """
 
 from __future__ import annotations
@@ -22,16 +22,13 @@ from piccolo.querystring import QueryString
 from app.billing.limits import usage_and_plan
 from app.core.db import tenant_transaction
 from app.core.errors import FormInvalid
-from app.core.forms import parse
-from app.core.forms.values import form_data
 from app.core.lease import fence, leased
 from app.core.spreadsheet import unquote_cell
-from app.crm import companies, contacts, import_custom, import_queries
-from app.crm.import_dupes import absorb_known
-from app.crm.import_queries import SEP, FailedRow, NewCompany, NewContact
-from app.crm.imports import IMPORT_JOB, import_path, open_csv
-from app.crm.schemas import CompanyForm, ContactRow
-from app.crm.secure import import_error_binding, seal_contact, seal_list
+from app.crm import import_custom, import_queries
+from app.crm.import_kinds import Batch, ImportKind
+from app.crm.import_queries import SEP, FailedRow
+from app.crm.imports import IMPORT_JOB, import_path, kinds, open_csv
+from app.crm.secure import import_error_binding, seal_list
 from app.crm.tables import CrmImport
 
 BATCH = 1000
@@ -50,22 +47,11 @@ def _count_rows(tenant_id: UUID, data: dict[str, Any]) -> int:
         return count
 
 
-def _split_name(full: str) -> tuple[str, str]:
-    parts = full.split()
-    if len(parts) < 2:
-        return (parts[0] if parts else ""), ""
-    return " ".join(parts[:-1]), parts[-1]
-
-
 def _values(row: list[str], mapping: dict[str, str]) -> dict[str, str]:
     values: dict[str, str] = {}
     for index, target in mapping.items():
         i = int(index)
         values[target] = unquote_cell(row[i]) if i < len(row) else ""
-    if "full_name" in values:
-        first, last = _split_name(values.pop("full_name"))
-        values.setdefault("first_name", first)
-        values.setdefault("last_name", last)
     return values
 
 
@@ -78,25 +64,8 @@ def _reason(exc: FormInvalid) -> str:
     return QUOTED_VALUE.sub("“…”", " ".join(exc.errors.values()))[:500]
 
 
-class Batch:
-    """Validated rows of one batch and the failed ones with their reason."""
-
-    def __init__(self) -> None:
-        self.good: list[dict[str, Any]] = []
-        self.good_rows: list[tuple[int, list[str]]] = []  # row number and cells of each good row
-        self.failed: list[tuple[int, str, list[str]]] = []
-
-    def stop_before(self, room: int) -> int:
-        """Keep the first `room` good rows and the failures before the first row that does not
-        fit (the plan's record limit); returns the number of the last row handled."""
-        first_left_out = self.good_rows[room][0]
-        del self.good[room:], self.good_rows[room:]
-        self.failed = [f for f in self.failed if f[0] < first_left_out]
-        return first_left_out - 1
-
-
 def _validate(
-    kind: str, width: int, rows: list[tuple[int, list[str]]], mapping: dict[str, str]
+    kind: ImportKind, width: int, rows: list[tuple[int, list[str]]], mapping: dict[str, str]
 ) -> Batch:
     batch = Batch()
     for number, row in rows:
@@ -105,92 +74,14 @@ def _validate(
                 (number, f"The row has {len(row)} fields but the header has {width}.", row)
             )
             continue
-        values = _values(row, mapping)
         try:
-            if kind == "contacts":
-                row_data = parse(ContactRow, values)
-                data = form_data(row_data, (*contacts.FIELDS, "custom"))
-                data["company"] = row_data.company
-            else:
-                data = form_data(parse(CompanyForm, values), (*companies.FIELDS, "custom"))
+            data = kind.check_row(_values(row, mapping))
         except FormInvalid as exc:
             batch.failed.append((number, _reason(exc), row))
             continue
         batch.good.append(data)
         batch.good_rows.append((number, row))
     return batch
-
-
-async def _company_ids(
-    c: asyncpg.Connection, tenant_id: UUID, user_id: UUID | None, names: set[str]
-) -> dict[str, UUID]:
-    """Ids of the named companies (lower-cased name), creating the ones that don't exist."""
-    if not names:
-        return {}
-    found = await import_queries.companies_by_name(c, tenant_id, [n.lower() for n in names])
-    missing = {n.lower(): n for n in names if n.lower() not in found}
-    if missing:
-        ids = [uuid.uuid4() for _ in missing]
-        await import_queries.insert_named_companies(
-            c, tenant_id, user_id, ids, list(missing.values())
-        )
-        await import_queries.insert_created_activities(
-            c, tenant_id, user_id, "company", ids, "created the company (CSV import)"
-        )
-        found.update(zip(missing.keys(), ids, strict=True))
-    return found
-
-
-async def _insert_contacts(
-    c: asyncpg.Connection, tenant_id: UUID, user_id: UUID | None, rows: list[dict[str, Any]]
-) -> None:
-    companies = await _company_ids(
-        c, tenant_id, user_id, {r["company"] for r in rows if r["company"]}
-    )
-    batch: list[NewContact] = []
-    for r in rows:
-        cid = r.get("id") or uuid.uuid4()  # given when it has custom values to store
-        emails_enc, emails_bidx, phones_enc, phones_bidx = seal_contact(
-            r["emails"], r["phones"], tenant_id, cid
-        )
-        batch.append(
-            NewContact(
-                id=cid,
-                first_name=r["first_name"],
-                last_name=r["last_name"],
-                emails_enc=emails_enc,
-                emails_bidx=emails_bidx,
-                phones_enc=phones_enc,
-                phones_bidx=phones_bidx,
-                title=r["title"],
-                company_id=companies.get(r["company"].lower()) if r["company"] else None,
-                tags=r["tags"],
-            )
-        )
-    await import_queries.insert_contacts(c, tenant_id, user_id, batch)
-    await import_queries.insert_created_activities(
-        c, tenant_id, user_id, "contact", [r.id for r in batch], "created the contact (CSV import)"
-    )
-
-
-async def _insert_companies(
-    c: asyncpg.Connection, tenant_id: UUID, user_id: UUID | None, rows: list[dict[str, Any]]
-) -> None:
-    batch = [
-        NewCompany(
-            id=r.get("id") or uuid.uuid4(),
-            name=r["name"],
-            domain=r["domain"],
-            industry=r["industry"],
-            size=r["size"],
-            address=r["address"],
-        )
-        for r in rows
-    ]
-    await import_queries.insert_companies(c, tenant_id, user_id, batch)
-    await import_queries.insert_created_activities(
-        c, tenant_id, user_id, "company", [r.id for r in batch], "created the company (CSV import)"
-    )
 
 
 async def _insert_errors(
@@ -237,6 +128,11 @@ async def import_crm_csv(
             return 0
         data = row
     mapping: dict[str, str] = msgspec.json.decode(data["mapping"])
+    kind = kinds().get(data["kind"])
+    if kind is None:  # a kind no longer offered (its domain is gone): say so, stop
+        async with tenant_transaction(tenant) as c:
+            await import_queries.fail_import(c, job_id, "This kind of import is no longer offered.")
+        return 0
     user_id: UUID | None = data["user_id"]
     if not import_path(tenant, job_id).exists():  # erased or expired meanwhile: say so, stop
         await _fail_without_file(tenant, job_id)
@@ -269,7 +165,7 @@ async def import_crm_csv(
                 break
             if not chunk:
                 break
-            batch = _validate(data["kind"], width, chunk, mapping)
+            batch = _validate(kind, width, chunk, mapping)
             async with tenant_transaction(tenant, user_id) as c:
                 # at-least-once delivery: if another run got further, this one stops here
                 progress = (
@@ -281,14 +177,10 @@ async def import_crm_csv(
                 if progress is None or progress["rows_done"] != done:
                     return processed
                 await import_custom.check_rows(tenant, data["kind"], batch, _reason)
-                if data["kind"] == "contacts":  # rows of known contacts: update, skip or create
-                    known = (batch.good, batch.good_rows)
-                    rule = data["on_duplicate"]
-                    batch.good, batch.good_rows = await absorb_known(
-                        c, tenant, user_id, known, rule
-                    )
+                if kind.prepare is not None:  # rows of known records, links to others
+                    await kind.prepare(c, tenant, user_id, batch, data["on_duplicate"])
                 last_row = chunk[-1][0]
-                if batch.good:
+                if batch.good and kind.counts_records:
                     usage, plan = await usage_and_plan(tenant)
                     room = max(plan.record_limit - usage.records, 0)
                     if room < len(batch.good):  # stop here: no error row per remaining row
@@ -300,8 +192,7 @@ async def import_crm_csv(
                             " in Settings → Billing, then resume the import."
                         )
                 if batch.good:
-                    insert = _insert_contacts if data["kind"] == "contacts" else _insert_companies
-                    await insert(c, tenant, user_id, batch.good)
+                    await kind.store(c, tenant, user_id, batch)
                     await import_custom.store_values(c, data["kind"], batch.good)
                 if batch.failed:
                     await _insert_errors(c, tenant, job_id, batch.failed)
@@ -311,6 +202,9 @@ async def import_crm_csv(
                         CrmImport.rows_done: done,
                         CrmImport.rows_ok: CrmImport.rows_ok + len(batch.good),
                         CrmImport.rows_failed: CrmImport.rows_failed + len(batch.failed),
+                        CrmImport.companies_created: (
+                            CrmImport.companies_created + batch.companies_created
+                        ),
                         CrmImport.updated_at: QueryString("now()"),
                     }
                 ).where(CrmImport.id == job_id)

@@ -124,17 +124,19 @@ async def insert_created_activities(
     subject_type: str,
     ids: list[UUID],
     summary: str,
+    action: str = "created",
 ) -> None:
-    """One "created" timeline entry for each of `ids`."""
+    """One "created" (or `action`) timeline entry for each of `ids`."""
     await conn.execute(
         "insert into activities (id, tenant_id, subject_type, subject_id, actor_id, action,"
-        " summary) select gen_random_uuid(), $1, $2, u.id, $3, 'created', $4"
+        " summary) select gen_random_uuid(), $1, $2, u.id, $3, $6, $4"
         " from unnest($5::uuid[]) as u(id)",
         tenant_id,
         subject_type,
         actor_id,
         summary,
         ids,
+        action,
     )
 
 

@@ -37,7 +37,8 @@ async def import_list(request: Req, current: Current) -> Response[str]:
 
 
 def _upload_page(request: Req, kind: str, errors: dict[str, str]) -> Response[str]:
-    ctx = {"kind": kind if kind in imports.KINDS else "contacts", "kinds": imports.KINDS}
+    kinds = {name: kind.label for name, kind in imports.kinds().items()}
+    ctx = {"kind": kind if kind in kinds else "contacts", "kinds": kinds}
     ctx["errors"] = errors
     return render(request, "crm/imports/upload.html", ctx)
 
@@ -90,8 +91,10 @@ async def _import_page(
     """The import's page: mapping and preview, progress, or the refused mapping again."""
     data = await imports.get_import(current, import_id)
     mapping = refused.shown() if refused else {f"col_{k}": t for k, t in data["mapping"].items()}
+    kind = imports.kind_of(data["kind"])
     ctx: dict[str, Any] = {
         "imp": data,
+        "kind": kind,
         "targets": await imports.import_targets(current, data["kind"]),
         "mapping": mapping,
         "errors": refused.errors if refused else {},

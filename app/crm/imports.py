@@ -28,47 +28,14 @@ from app.core.rows import insert_new
 from app.core.spreadsheet import safe_cell
 from app.crm import import_queries
 from app.crm.import_custom import custom_targets, guess_custom
+from app.crm.import_kinds import ImportKind, registered_kinds
 from app.crm.import_queries import ImportSummary
+from app.crm.import_rows import BUILT_IN
 from app.crm.secure import import_error_binding
 from app.crm.tables import CrmImport, CrmImportError
 from app.settings import get_settings
 
 IMPORT_JOB = "import_crm_csv"
-KINDS = {"contacts": "Contacts", "companies": "Companies"}
-TARGETS: dict[str, list[tuple[str, str]]] = {
-    "contacts": [
-        ("first_name", "First name"),
-        ("last_name", "Last name"),
-        ("full_name", "Full name (split into first and last)"),
-        ("emails", "Email addresses"),
-        ("phones", "Phone numbers"),
-        ("title", "Job title"),
-        ("company", "Company name (created if new)"),
-        ("tags", "Tags"),
-    ],
-    "companies": [
-        ("name", "Name"),
-        ("domain", "Domain"),
-        ("industry", "Industry"),
-        ("size", "Size"),
-        ("address", "Address"),
-    ],
-}
-SYNONYMS = {
-    "first_name": {"first name", "firstname", "given name", "first", "vorname", "prenom"},
-    "last_name": {"last name", "lastname", "surname", "family name", "last", "nachname", "nom"},
-    "full_name": {"name", "full name", "fullname", "contact", "contact name"},
-    "emails": {"email", "e-mail", "emails", "email address", "mail", "e-mail address"},
-    "phones": {"phone", "phones", "telephone", "phone number", "mobile", "tel"},
-    "title": {"title", "job title", "position", "role"},
-    "company": {"company", "company name", "organization", "organisation", "account"},
-    "tags": {"tags", "tag", "labels"},
-    "name": {"name", "company", "company name", "organization", "organisation"},
-    "domain": {"domain", "website", "web", "url", "site"},
-    "industry": {"industry", "sector"},
-    "size": {"size", "employees", "headcount", "company size"},
-    "address": {"address", "street", "location"},
-}
 PREVIEW_ROWS = 5
 STALLED_AFTER = timedelta(minutes=10)
 CP1252_NOTE = (
@@ -139,8 +106,27 @@ def read_head(path: Path, encoding: str, delimiter: str) -> tuple[list[str], lis
     return [h.strip()[:100] for h in headers], rows
 
 
+def kinds() -> dict[str, ImportKind]:
+    """Every kind of import, by name: the crm domain's, then those higher domains registered."""
+    return {kind.name: kind for kind in (*BUILT_IN, *registered_kinds())}
+
+
+def kind_of(name: str) -> ImportKind:
+    """The kind an import was made as (FormInvalid for one no longer offered)."""
+    found = kinds().get(name)
+    if found is None:
+        raise FormInvalid({"kind": kind_message()})
+    return found
+
+
+def kind_message() -> str:
+    """The message for a kind not offered: "Choose contacts, companies or deals."."""
+    names = [kind.name for kind in kinds().values()]
+    return f"Choose {', '.join(names[:-1])} or {names[-1]}." if len(names) > 1 else "Choose one."
+
+
 def guess_mapping(
-    kind: str, headers: list[str], custom: list[tuple[str, str]] | None = None
+    kind: ImportKind, headers: list[str], custom: Sequence[tuple[str, str]] = ()
 ) -> dict[str, str]:
     """{column index: target} from the column names (first match wins; then the `custom`
     fields' targets by their names)."""
@@ -148,15 +134,16 @@ def guess_mapping(
     taken: set[str] = set()
     for index, header in enumerate(headers):
         key = re.sub(r"[_\s]+", " ", header.lower()).strip()
-        for target, _ in TARGETS[kind]:
-            if target not in taken and key in SYNONYMS.get(target, set()):
+        for target, _ in kind.targets:
+            if target not in taken and key in kind.synonyms.get(target, frozenset()):
                 mapping[str(index)] = target
                 taken.add(target)
                 break
-    if kind == "contacts" and {"first_name", "last_name"} & taken:
-        mapping = {k: t for k, t in mapping.items() if t != "full_name"}
+    for dropped, when in kind.guess_drops.items():
+        if when & taken:
+            mapping = {k: t for k, t in mapping.items() if t != dropped}
     left = [h if str(i) not in mapping else "" for i, h in enumerate(headers)]
-    return mapping | guess_custom(left, custom or [], taken)
+    return mapping | guess_custom(left, custom, taken)
 
 
 def inspect_upload(upload: Path) -> tuple[str, str, list[str]]:
@@ -173,8 +160,7 @@ def inspect_upload(upload: Path) -> tuple[str, str, list[str]]:
 async def start_import(current: Current, kind: str, filename: str, upload: Path) -> UUID:
     """Register an uploaded file: check it reads as CSV, guess the mapping; the job comes later."""
     try:
-        if kind not in KINDS:
-            raise FormInvalid({"kind": "Choose contacts or companies."})
+        declared = kind_of(kind)
         # reading a big file through the UTF-8 decoder takes a while: not on the event loop
         encoding, delimiter, headers = await asyncio.to_thread(inspect_upload, upload)
     except FormInvalid:
@@ -196,7 +182,7 @@ async def start_import(current: Current, kind: str, filename: str, upload: Path)
             encoding=encoding,
             delimiter=delimiter,
             headers=headers,
-            mapping=msgspec.json.encode(guess_mapping(kind, headers, custom)).decode(),
+            mapping=msgspec.json.encode(guess_mapping(declared, headers, custom)).decode(),
         )
     return import_id
 
@@ -211,7 +197,7 @@ async def import_targets(current: Current, kind: str) -> list[tuple[str, str]]:
     """What a column of an import of `kind` can be mapped to: the fields, then the custom
     fields of the workspace."""
     async with tenant_transaction(current.tenant_id, current.user_id):
-        return [*TARGETS[kind], *await custom_targets(kind)]
+        return [*kind_of(kind).targets, *await custom_targets(kind)]
 
 
 async def get_import(current: Current, import_id: UUID) -> dict[str, Any]:
@@ -236,11 +222,14 @@ def preview(data: dict[str, Any], current: Current) -> list[list[str]]:
 
 
 def clean_mapping(
-    kind: str, headers: list[str], columns: dict[int, str], custom: Sequence[tuple[str, str]] = ()
+    kind: ImportKind,
+    headers: list[str],
+    columns: dict[int, str],
+    custom: Sequence[tuple[str, str]] = (),
 ) -> dict[str, str]:
     """{column index: target} from the mapping form's {column: field} (ImportMapping), the
     `custom` fields' targets allowed too; FormInvalid for an unknown, missing or doubled one."""
-    allowed = {t for t, _ in [*TARGETS[kind], *custom]}
+    allowed = {t for t, _ in [*kind.targets, *custom]}
     mapping: dict[str, str] = {}
     errors: dict[str, str] = {}
     seen: dict[str, str] = {}
@@ -255,18 +244,26 @@ def clean_mapping(
         else:
             seen[target] = str(index)
             mapping[str(index)] = target
-    targets = set(mapping.values())
-    if kind == "contacts" and not targets & {"first_name", "last_name", "full_name"}:
-        errors["form"] = "Map a column to the first name, last name or full name."
-    if kind == "companies" and "name" not in targets:
-        errors["form"] = "Map a column to the company name."
+    if not set(mapping.values()) & kind.required:
+        errors["form"] = kind.required_message
     if errors:
         raise FormInvalid(errors)
     return mapping
 
 
+def duplicate_rule(kind: ImportKind, chosen: str) -> str:
+    """What to do with rows of records already there: `chosen` if the kind offers it, its
+    default when the form left it out; FormInvalid otherwise."""
+    offered = [value for value, _ in kind.duplicates]
+    if not chosen:
+        return kind.default_duplicate
+    if chosen not in offered:
+        raise FormInvalid({"on_duplicate": "Choose what to do with rows you already have."})
+    return chosen
+
+
 async def run_import(
-    current: Current, import_id: UUID, columns: dict[int, str], on_duplicate: str = "create"
+    current: Current, import_id: UUID, columns: dict[int, str], on_duplicate: str = ""
 ) -> None:
     """Save the mapping (and what to do with rows of known contacts) and queue the import job
     (after commit)."""
@@ -274,9 +271,12 @@ async def run_import(
         row = await _locked(import_id)
         if row["status"] not in ("uploaded", "failed"):
             raise FormInvalid({"form": "This import has already started."})
-        await check_record_limit(current.tenant_id, row["kind"])  # plan limit (billing)
+        kind = kind_of(row["kind"])
+        if kind.counts_records:
+            await check_record_limit(current.tenant_id, row["kind"])  # plan limit (billing)
         custom = await custom_targets(row["kind"])
-        mapping = clean_mapping(row["kind"], list(row["headers"]), columns, custom)
+        mapping = clean_mapping(kind, list(row["headers"]), columns, custom)
+        on_duplicate = duplicate_rule(kind, on_duplicate)
         await CrmImport.update(
             {
                 CrmImport.mapping: msgspec.json.encode(mapping).decode(),

@@ -31,7 +31,6 @@ from app.crm.custom_fields import FIELD_TYPES, INPUT_PREFIX, OBJECT_KINDS
 
 UNKNOWN_COMPANY = "Choose a company from your workspace."
 UNKNOWN_OWNER = "Choose an owner from your workspace."
-IMPORT_KINDS = ("contacts", "companies")
 SUBJECT_TYPES = ("contact", "company", "deal")
 
 
@@ -211,25 +210,28 @@ class NextPage(Form):
 class ImportUpload(Form):
     """The upload form's fields beside the file (read by the streaming upload)."""
 
-    kind: Annotated[
-        str, Choice("what to import", IMPORT_KINDS, message="Choose contacts or companies.")
-    ]
+    # one of the registered import kinds (app/crm/import_kinds.py): checked by the service
+    kind: Annotated[str, Text("what to import", 40, required=True)]
 
 
 class ImportMapping(Form):
     """Which field each column of the uploaded file goes to (`col_<n>`)."""
 
     columns: Annotated[dict[int, str], Numbered("col_", 200, "the field")] = {}
-    # contacts whose email a contact already has: update it, skip the row, or create anyway
+    # rows of records already there (contacts by email, deals by title and company): update
+    # them, skip the row, or create anyway; "" is the kind's default (checked by the service)
     on_duplicate: Annotated[
-        str, Choice("what to do with contacts you already have", ("update", "skip", "create"))
-    ] = "update"
+        str,
+        Choice(
+            "what to do with rows you already have", ("update", "skip", "create"), required=False
+        ),
+    ] = ""
 
 
 class NewImportQuery(Form):
     """`/imports/new?kind=…`: what the upload form starts with."""
 
-    kind: Annotated[str, Choice("what to import", IMPORT_KINDS, lenient=True)] = "contacts"
+    kind: Annotated[str, Text("what to import", 40, lenient=True)] = "contacts"
 
 
 OPTION_MAX = 100

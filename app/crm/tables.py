@@ -86,6 +86,7 @@ class CrmImport(TenantRow, Stamped, Table, tablename="crm_imports"):
     rows_failed = Integer(default=0)
     error = Text(null=True, default=None)
     on_duplicate = Text(default="create")  # a contact row with a known email: update|skip|create
+    companies_created = Integer(default=0)  # for rows naming a company the workspace didn't have
 
 
 class CrmImportError(TenantRow, Table, tablename="crm_import_errors"):
@@ -113,11 +114,33 @@ class BulkChange(TenantRow, Created, Table, tablename="bulk_changes"):
     the change left it at (the undo restores only records still at that version)."""
 
     user_id = UUID(null=True, default=None)
-    kind = Text()  # contacts | companies
-    action = Text()  # owner | add_tag | remove_tag | delete
+    kind = Text()  # contacts | companies | deals
+    action = Text()  # owner | add_tag | remove_tag | delete | stage | undo
     summary = Text()
     previous = JSONB(default=[])
     undone_at = Timestamptz(null=True, default=None)
+    # a large selection runs as a job (app/crm/bulk_jobs.py): its state and progress
+    status = Text(default="done")  # queued | running | done | cancelled | failed
+    total = Integer(default=0)
+    done = Integer(default=0)
+    params = JSONB(default={})  # the action's values (owner, tag, stage, reason)
+    undo_of = UUID(null=True, default=None)  # an undo run as a job: the change it undoes
+    error = Text(null=True, default=None)
+    finished_at = Timestamptz(null=True, default=None)
+
+
+class BulkItem(Table, tablename="bulk_items"):
+    """One record of a bulk job's selection, frozen when the job starts: to do, changed (its
+    previous value and the version the change left) or skipped. The key is (tenant_id,
+    change_id, record_id) in the database; rows are read and written in SQL
+    (app/crm/bulk_queries.py), so Piccolo's single-column key here is never used."""
+
+    tenant_id = UUID()
+    change_id = UUID()
+    record_id = UUID(primary_key=True)
+    state = Text(default="todo")  # todo | changed | skipped
+    version = Integer(null=True, default=None)
+    previous = JSONB(null=True, default=None)
 
 
 class CustomField(TenantRow, Stamped, Table, tablename="custom_fields"):

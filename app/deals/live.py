@@ -15,7 +15,7 @@ from uuid import UUID
 
 from app.core.db import after_commit, tenant_transaction
 from app.core.templating import render_html
-from app.deals.queries import deal_card, fetch_columns
+from app.deals.queries import count_cards, deal_card, fetch_columns
 from app.deals.schemas import Column, DealCard, board_summary
 from app.realtime.channels import board_channel, publish
 
@@ -87,6 +87,30 @@ async def stages_changed(tenant_id: UUID, pipeline_id: UUID, stage_ids: Sequence
     """Push the named columns to every viewer of the tenant's boards."""
     columns = await columns_now(tenant_id, pipeline_id, stage_ids)
     await publish(board_channel(tenant_id), broadcast_push(columns=columns))
+
+
+LIVE_CARDS = 1000  # past this many cards in the touched columns, boards are told to re-read
+BOARD_RESYNC = '<span id="deals-live-board" hx-swap-oob="true" hidden></span>'
+
+
+async def cards_landed(tenant_id: UUID, touched: dict[UUID, list[UUID]]) -> None:
+    """Push the columns a batch of new deals landed in (a CSV import's batch); when they hold
+    more than LIVE_CARDS cards, a small "re-read the board" signal instead (static/js/board.js
+    fetches its own board then): the worker never renders thousands of cards per batch for
+    boards nobody may be watching."""
+    async with tenant_transaction(tenant_id) as conn:
+        stage_ids = [s for stages in touched.values() for s in stages]
+        cards = await count_cards(conn, stage_ids)
+        if cards > LIVE_CARDS:
+            html = BOARD_RESYNC
+        else:
+            columns = [
+                column
+                for pipeline_id, stages in touched.items()
+                for column in await fetch_columns(conn, pipeline_id, only=stages)
+            ]
+            html = broadcast_push(columns=columns)
+    await publish(board_channel(tenant_id), html)
 
 
 async def board_changed(tenant_id: UUID, pipeline_id: UUID) -> None:

@@ -267,6 +267,15 @@ async def deal_to_move(conn: asyncpg.Connection, deal_id: UUID) -> MovingDeal | 
     )
 
 
+async def count_cards(conn: asyncpg.Connection, stage_ids: list[UUID]) -> int:
+    """How many deals the stages hold together."""
+    return int(
+        await conn.fetchval(
+            "select count(*) from deals where stage_id = any($1::uuid[])", stage_ids
+        )
+    )
+
+
 async def end_position(conn: asyncpg.Connection, stage_id: UUID) -> float:
     """A position below the stage's last card."""
     top = await conn.fetchval("select max(position) from deals where stage_id = $1", stage_id)

@@ -17,6 +17,7 @@ from app.core.forms import read_form, read_query
 from app.core.http_types import Req
 from app.core.paging import Page
 from app.core.web import redirect, render
+from app.crm.bulk_routes import bulk_action
 from app.crm.custom_values import custom_field_list, list_context, stored_record
 from app.crm.filters import DealView, read_view
 from app.crm.notes import subject_panel
@@ -165,10 +166,17 @@ async def deal_delete(request: Req, current: Current, deal_id: UUID) -> Response
     return redirect(request, "/deals", f"Deleted the deal “{title}”.", level="info")
 
 
+@post("/deals/bulk")
+async def deals_bulk(request: Req, current: Current) -> Response[str]:
+    """Bulk owner, stage or delete on the deals list (app/deals/bulk.py)."""
+    return await bulk_action(request, current, "deals")
+
+
 ROUTES = [
     routes_at(
         Level.MEMBER,
         [
+            deals_bulk,
             deal_list,
             deal_table,
             deal_new,

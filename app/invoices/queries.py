@@ -87,6 +87,8 @@ async def invoice_head(conn: asyncpg.Connection, invoice_id: UUID) -> InvoiceHea
 class SendRecord(msgspec.Struct, kw_only=True):
     """One email of an invoice and what became of its outbox mail (`state`, in words)."""
 
+    id: UUID
+    invoice_id: UUID
     created_at: datetime
     to_addr: str
     subject: str
@@ -99,30 +101,49 @@ class SendRecord(msgspec.Struct, kw_only=True):
     state: str = ""
 
 
+SENDS_SQL = (
+    "select s.id, s.invoice_id, s.created_at, s.to_addr, s.subject, u.name as sender,"
+    " o.sent_at, o.failed_at, o.last_error, o.attempts, o.id as outbox_row"
+    " from invoice_sends s left join users u on u.id = s.sent_by"
+    " left join outbox o on o.id = s.outbox_id"
+)
+
+
 async def invoice_sends(conn: asyncpg.Connection, invoice_id: UUID, limit: int) -> list[SendRecord]:
     """The invoice's latest `limit` emails, newest first, with sender and delivery."""
     return await fetch_as(
         conn,
         SendRecord,
-        "select s.created_at, s.to_addr, s.subject, u.name as sender, o.sent_at,"
-        " o.failed_at, o.last_error, o.attempts, o.id as outbox_row"
-        " from invoice_sends s left join users u on u.id = s.sent_by"
-        " left join outbox o on o.id = s.outbox_id"
-        " where s.invoice_id = $1 order by s.created_at desc limit $2",
+        f"{SENDS_SQL} where s.invoice_id = $1 order by s.created_at desc limit $2",
         invoice_id,
         limit,
     )
 
 
-async def sends_in_last_day(conn: asyncpg.Connection, invoice_id: UUID) -> int:
-    """How many times the invoice was emailed in the last 24 hours."""
-    return await fetch_value(
+async def send_record(conn: asyncpg.Connection, send_id: UUID) -> SendRecord | None:
+    """One email of an invoice, with sender and delivery."""
+    return await fetch_one_as(conn, SendRecord, f"{SENDS_SQL} where s.id = $1", send_id)
+
+
+class DaySends(msgspec.Struct, frozen=True):
+    """The invoice's emails of the last 24 hours, and the seconds until the oldest of them
+    leaves that window."""
+
+    count: int
+    frees_in: int
+
+
+async def sends_in_last_day(conn: asyncpg.Connection, invoice_id: UUID) -> DaySends:
+    """How many times the invoice was emailed in the last 24 hours (and when one more may go)."""
+    found = await fetch_one_as(
         conn,
-        int,
-        "select count(*) from invoice_sends where invoice_id = $1"
-        " and created_at > now() - interval '1 day'",
+        DaySends,
+        "select count(*)::int as count, coalesce(ceil(extract(epoch from"
+        " min(created_at) + interval '1 day' - now())), 0)::int as frees_in"
+        " from invoice_sends where invoice_id = $1 and created_at > now() - interval '1 day'",
         invoice_id,
     )
+    return found or DaySends(0, 0)
 
 
 class InvoiceListRow(RelatedInvoice, kw_only=True):

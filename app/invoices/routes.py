@@ -14,7 +14,6 @@ from litestar import Response, get, post
 
 from app.accounts.deps import routes_at
 from app.accounts.schemas import Current
-from app.core import ratelimit
 from app.core.access import Level
 from app.core.errors import FormInvalid, RecordNotFound
 from app.core.forms import read_form, read_query
@@ -35,8 +34,6 @@ from app.invoices.schemas import (
     StatusChange,
 )
 
-# mail to any address the member types: bounded so a workspace can't be used to send spam
-SENDS_PER_USER = ratelimit.Limit("invoice-mail-user", 60, 3600)
 LINE_KEY = re.compile(r"^line-(\d{1,4})-(\w+)$", re.ASCII)
 LINE_FIELDS = ("description", "quantity", "unit_price", "tax_rate")
 
@@ -198,11 +195,8 @@ async def invoice_send(request: Req, current: Current, invoice_id: UUID) -> Resp
     """Email the invoice with its PDF to the customer (through the outbox)."""
     page = partial(_send_refused, request, current, invoice_id)
     form = await read_form(request, SendForm, page=page)
-    await ratelimit.enforce(
-        SENDS_PER_USER, str(current.user_id), "You've emailed a lot of invoices in a short time."
-    )
-    label = await services.send_invoice(current, invoice_id, form)
-    return redirect(request, f"/invoices/{invoice_id}", f"{label} is on its way to {form.to}.")
+    sent = await services.send_invoice(current, invoice_id, form)
+    return redirect(request, f"/invoices/{invoice_id}", f"{sent.label} is on its way to {form.to}.")
 
 
 @get("/invoices/{invoice_id:uuid}/edit")

@@ -14,6 +14,7 @@ from piccolo.columns import Column
 from piccolo.querystring import QueryString
 
 from app.accounts.schemas import Current
+from app.core import ratelimit
 from app.core.db import tenant_transaction
 from app.core.errors import FormInvalid, RecordNotFound
 from app.core.mail import queue_mail
@@ -239,23 +240,47 @@ async def _move_status(
 
 
 MAX_SENDS_PER_DAY = 20
+# mail to any address the member types: bounded so a workspace can't be used to send spam
+SENDS_PER_USER = ratelimit.Limit("invoice-mail-user", 60, 3600)
 
 
-async def send_invoice(current: Current, invoice_id: UUID, form: SendForm) -> str:
+class SendLimitReached(FormInvalid):
+    """The invoice was emailed MAX_SENDS_PER_DAY times in the last 24 hours (the form again
+    with the message; `retry_after`: the seconds until one more may go)."""
+
+    def __init__(self, reason: str, retry_after: int) -> None:
+        super().__init__({"form": f"{reason} Try again tomorrow."})
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+class Sent(msgspec.Struct, frozen=True):
+    """An email of an invoice on its way: the invoice's number and the send record's id."""
+
+    label: str
+    send_id: UUID
+
+
+async def send_invoice(current: Current, invoice_id: UUID, form: SendForm) -> Sent:
     """Email the invoice with its PDF to `form.to` through the outbox; a draft becomes sent.
-    Refused when the invoice changed since the page was shown; returns the invoice number."""
+    Refused when the invoice changed since the page was shown, and past the send limits (the
+    member's per hour: 429; the invoice's per day: SendLimitReached)."""
     invoice = await get_invoice(current, invoice_id)
     if invoice.version != form.version:
         async with tenant_transaction(current.tenant_id, current.user_id):
             raise await stale_page(
                 "invoice", invoice_id, "invoice", invoice.version, "then send it again"
             )
+    await ratelimit.enforce(
+        SENDS_PER_USER, str(current.user_id), "You've emailed a lot of invoices in a short time."
+    )
     was_draft = invoice.status == "draft"
     if was_draft:  # what the customer gets is the sent invoice, not the draft
         invoice = msgspec.structs.replace(invoice, status="sent", sent_at=datetime.now(UTC))
         invoice.payment_note = payment_note(invoice)
     pdf = await render_pdf(invoice)
     label = invoice.label
+    send_id = uuid.uuid4()
     async with tenant_transaction(current.tenant_id, current.user_id) as c:
         row = await _locked(invoice_id)
         if row.version != form.version:
@@ -263,9 +288,10 @@ async def send_invoice(current: Current, invoice_id: UUID, form: SendForm) -> st
                 "invoice", invoice_id, "invoice", row.version, "then send it again"
             )
         recent = await queries.sends_in_last_day(c, invoice_id)
-        if recent >= MAX_SENDS_PER_DAY:
-            raise FormInvalid(
-                {"form": f"{label} was emailed {recent} times today. Try again tomorrow."}
+        if recent.count >= MAX_SENDS_PER_DAY:
+            raise SendLimitReached(
+                f"{label} was emailed {recent.count} times today.",
+                recent.frees_in,
             )
         if was_draft:
             await _move_status(current, invoice_id, label, "draft", "sent")
@@ -279,7 +305,7 @@ async def send_invoice(current: Current, invoice_id: UUID, form: SendForm) -> st
         )
         await InvoiceSend.insert(
             InvoiceSend(
-                id=uuid.uuid4(),
+                id=send_id,
                 tenant_id=current.tenant_id,
                 invoice_id=invoice_id,
                 sent_by=current.user_id,
@@ -296,4 +322,4 @@ async def send_invoice(current: Current, invoice_id: UUID, form: SendForm) -> st
             "emailed",
             f"emailed {label} with its PDF to the customer",
         )
-    return label
+    return Sent(label, send_id)

@@ -1,5 +1,6 @@
 """The SQL of editing a webhook subscription: lock it as the editor saw it, save a new
-address and events at its version, rotate its signing secret (the old one kept for the overlap).
+address, events and scopes at its version (its pending bodies cut again to narrower scopes),
+rotate its signing secret (the old one kept for the overlap).
 Inside a tenant transaction (RLS); every statement names the tenant too."""
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
-from app.core.rows import maybe_row_as
+from app.core.rows import maybe_row_as, rows_as
 
 
 class Editable(msgspec.Struct):
@@ -18,6 +19,8 @@ class Editable(msgspec.Struct):
 
     url: str
     events: list[str]
+    scopes: list[str]
+    personal_data: bool
     description: str
     secret_enc: str
     version: int
@@ -25,7 +28,8 @@ class Editable(msgspec.Struct):
 
 async def lock_hook(conn: asyncpg.Connection, tenant_id: UUID, hook_id: UUID) -> Editable | None:
     row = await conn.fetchrow(
-        "select url, events, description, secret_enc, version from webhook_subscriptions"
+        "select url, events, scopes, personal_data, description, secret_enc, version"
+        " from webhook_subscriptions"
         " where tenant_id = $1 and id = $2 for update",
         tenant_id,
         hook_id,
@@ -40,18 +44,22 @@ async def update_hook(
     version: int,
     url: str,
     events: list[str],
+    scopes: list[str],
+    personal_data: bool,
     description: str,
 ) -> bool:
     """Save an edit made from `version` (bumping it); False when the row moved on."""
     result = await conn.execute(
-        "update webhook_subscriptions set url = $4, events = $5, description = $6,"
-        " version = version + 1, updated_at = now()"
+        "update webhook_subscriptions set url = $4, events = $5, scopes = $6,"
+        " personal_data = $7, description = $8, version = version + 1, updated_at = now()"
         " where tenant_id = $1 and id = $2 and version = $3",
         tenant_id,
         hook_id,
         version,
         url,
         events,
+        scopes,
+        personal_data,
         description,
     )
     return bool(result != "UPDATE 0")
@@ -80,3 +88,47 @@ async def rotate_secret(
         overlap_seconds,
     )
     return until
+
+
+class PendingBody(msgspec.Struct):
+    """A delivery not yet sent, with its body (to cut again when the scopes narrow)."""
+
+    id: UUID
+    event: str
+    payload: str
+
+
+async def lock_pending_bodies(
+    conn: asyncpg.Connection, tenant_id: UUID, hook_id: UUID
+) -> list[PendingBody]:
+    """The subscription's pending deliveries, locked (before the subscription's row, in the
+    order a delivery job takes its locks)."""
+    rows = await conn.fetch(
+        "select id, event, payload from webhook_deliveries where tenant_id = $1"
+        " and subscription_id = $2 and status = 'pending' order by seq for update",
+        tenant_id,
+        hook_id,
+    )
+    return rows_as(PendingBody, rows)
+
+
+async def rewrite_payload(
+    conn: asyncpg.Connection, tenant_id: UUID, delivery_id: UUID, payload: str
+) -> None:
+    await conn.execute(
+        "update webhook_deliveries set payload = $3 where tenant_id = $1 and id = $2",
+        tenant_id,
+        delivery_id,
+        payload,
+    )
+
+
+async def give_up(conn: asyncpg.Connection, tenant_id: UUID, ids: list[UUID], why: str) -> None:
+    """Fail pending deliveries for good (they are never sent), saying why in the log."""
+    await conn.execute(
+        "update webhook_deliveries set status = 'failed', finished_at = now(), error = $3"
+        " where tenant_id = $1 and id = any($2::uuid[]) and status = 'pending'",
+        tenant_id,
+        ids,
+        why[:500],
+    )

@@ -19,6 +19,8 @@ class Hook(msgspec.Struct):
     id: UUID
     url: str
     events: list[str]
+    scopes: list[str]
+    personal_data: bool
     description: str
     enabled: bool
     disabled_at: datetime | None
@@ -73,8 +75,8 @@ class Sending(msgspec.Struct):
 
 
 HOOK_COLUMNS = (
-    "id, url, events, description, enabled, disabled_at, disabled_reason, consecutive_failures,"
-    " failing_since, last_success_at, created_at, version,"
+    "id, url, events, scopes, personal_data, description, enabled, disabled_at,"
+    " disabled_reason, consecutive_failures, failing_since, last_success_at, created_at, version,"
     " case when previous_secret_until > now() then previous_secret_until end"
     " as previous_secret_until"
 )
@@ -98,15 +100,28 @@ async def hook(conn: asyncpg.Connection, tenant_id: UUID, hook_id: UUID) -> Hook
     return maybe_row_as(Hook, row)
 
 
-async def hooks_wanting(conn: asyncpg.Connection, tenant_id: UUID, event: str) -> list[UUID]:
-    """The enabled subscriptions of the workspace that chose `event`."""
+class Wanting(msgspec.Struct):
+    """A subscription an event goes to, with what it may read."""
+
+    id: UUID
+    scopes: list[str]
+    personal_data: bool
+
+
+async def hooks_wanting(
+    conn: asyncpg.Connection, tenant_id: UUID, event: str, scope: str
+) -> list[Wanting]:
+    """The enabled subscriptions of the workspace that chose `event` and may read its object
+    (`scope`): an event outside a subscription's scopes is never delivered."""
     rows = await conn.fetch(
-        "select id from webhook_subscriptions"
-        " where tenant_id = $1 and enabled and $2 = any(events) order by id",
+        "select id, scopes, personal_data from webhook_subscriptions"
+        " where tenant_id = $1 and enabled and $2 = any(events) and $3 = any(scopes)"
+        " order by id",
         tenant_id,
         event,
+        scope,
     )
-    return [r["id"] for r in rows]
+    return rows_as(Wanting, rows)
 
 
 async def record(conn: asyncpg.Connection, kind: str, record_id: UUID) -> asyncpg.Record | None:
@@ -119,6 +134,17 @@ async def record(conn: asyncpg.Connection, kind: str, record_id: UUID) -> asyncp
         "invoice": "select * from invoices where id = $1",
     }[kind]
     return await conn.fetchrow(sql, record_id)
+
+
+async def deal_contacts(conn: asyncpg.Connection, deal_id: UUID) -> list[asyncpg.Record]:
+    """The contacts of a deal (rows to open with app.crm.secure.open_contact), by name."""
+    return await conn.fetch(
+        "select c.id, c.tenant_id, c.first_name, c.last_name, c.emails_enc, c.phones_enc"
+        " from deal_contacts dc join contacts c on c.id = dc.contact_id"
+        " and c.tenant_id = dc.tenant_id where dc.deal_id = $1"
+        " order by c.last_name, c.first_name, c.id",
+        deal_id,
+    )
 
 
 async def insert_delivery(

@@ -19,8 +19,20 @@ from app.core.web import get_session, redirect, render
 from app.webhooks import services
 from app.webhooks.forms import DeleteForm, LogQuery, WebhookEdit, WebhookForm
 from app.webhooks.schemas import EVENTS, SIGNATURE_HEADER
+from app.webhooks.scopes import PERSONAL_LABEL, SCOPES, scope_of
 
 BASE = "/settings/webhooks"
+# unticked boxes send nothing: a refused form shows them unticked, not as stored
+UNTICKED: dict[str, object] = {"events": [], "scopes": [], "personal_data": ""}
+
+
+def _choices() -> dict[str, object]:
+    """What the webhook form offers: the events (each with the scope it needs), the scopes."""
+    return {
+        "events": [(e, label, SCOPES[scope_of(e)]) for e, label in EVENTS.items()],
+        "scopes": list(SCOPES.items()),
+        "personal_label": PERSONAL_LABEL,
+    }
 
 
 async def _list_page(
@@ -34,8 +46,9 @@ async def _list_page(
 ) -> Response[str]:
     ctx = {
         "hooks": await services.list_hooks(current),
-        "events": list(EVENTS.items()),
-        "values": values or {"events": []},
+        **_choices(),
+        "scope_names": SCOPES,
+        "values": values or UNTICKED,
         "errors": errors or {},
         "created": created,
         "signature_header": SIGNATURE_HEADER,
@@ -60,7 +73,13 @@ async def webhook_create(request: Req, current: Current) -> Response[str]:
     try:
         created = await services.create_hook(current, form)
     except FormInvalid as refused:
-        refused.values = refused.values or {"url": form.url, "events": form.events}
+        refused.values = refused.values or {
+            "url": form.url,
+            "events": form.events,
+            "scopes": form.scopes,
+            "personal_data": "on" if form.personal_data else "",
+            "description": form.description,
+        }
         return await _refused(request, current, refused)
     # the secret is shown in this answer only (never stored in clear, never in a redirect)
     return await _list_page(request, current, created=created)
@@ -83,6 +102,8 @@ async def _log_page(
         "deliveries": rows,
         "next_url": f"{BASE}/{hook_id}?before={more}" if more else None,
         "events": EVENTS,
+        "scope_names": SCOPES,
+        "personal_label": PERSONAL_LABEL,
         "rotated": rotated,
         "errors": errors or {},
         "signature_header": SIGNATURE_HEADER,
@@ -101,14 +122,16 @@ async def _edit_page(
     values: Mapping[str, object] = {
         "url": hook.url,
         "events": hook.events,
+        "scopes": hook.scopes,
+        "personal_data": "on" if hook.personal_data else "",
         "description": hook.description,
         "version": str(hook.version),
     }
     if refused is not None:
-        values = {**values, **(refused.shown() or {})}
+        values = {**values, **UNTICKED, **(refused.shown() or {})}
     ctx = {
         "hook": hook,
-        "events": list(EVENTS.items()),
+        **_choices(),
         "values": values,
         "errors": refused.errors if refused else {},
     }
@@ -132,6 +155,8 @@ async def webhook_update(request: Req, current: Current, hook_id: UUID) -> Respo
         refused.values = refused.values or {
             "url": form.url,
             "events": form.events,
+            "scopes": form.scopes,
+            "personal_data": "on" if form.personal_data else "",
             "description": form.description,
             "version": str(form.version),
         }
@@ -195,7 +220,10 @@ async def webhook_delete(request: Req, current: Current, hook_id: UUID) -> Respo
 async def webhook_redeliver(
     request: Req, current: Current, hook_id: UUID, delivery_id: UUID
 ) -> Response[str]:
-    await services.redeliver(current, hook_id, delivery_id)
+    try:
+        await services.redeliver(current, hook_id, delivery_id)
+    except FormInvalid as refused:  # the webhook may no longer read the event's record
+        return await _log_page(request, current, hook_id, errors=refused.beside(), status=422)
     get_session(request).flash("success", "Sent again: the new delivery is at the top of the log.")
     return redirect(request, f"{BASE}/{hook_id}")
 

@@ -10,6 +10,7 @@ from decimal import Decimal
 from uuid import UUID
 
 import msgspec
+from msgspec import UNSET, UnsetType
 
 # event -> what the settings page calls it
 EVENTS: dict[str, str] = {
@@ -41,12 +42,16 @@ def event_name(subject_type: str, action: str, changes: dict[str, dict[str, obje
     return name if name in EVENTS else None
 
 
-class ContactData(msgspec.Struct, tag="contact", tag_field="object"):
+# A field typed `... | UnsetType = UNSET` is left out of the body when the subscription's scopes
+# don't allow it (app/webhooks/scopes.py): personal data, a deal's contacts.
+
+
+class ContactData(msgspec.Struct, tag="contact", tag_field="object", kw_only=True):
     id: UUID
     first_name: str
     last_name: str
-    emails: list[str]
-    phones: list[str]
+    emails: list[str] | UnsetType = UNSET  # personal data
+    phones: list[str] | UnsetType = UNSET  # personal data
     title: str | None
     company_id: UUID | None
     owner_id: UUID | None
@@ -69,7 +74,17 @@ class CompanyData(msgspec.Struct, tag="company", tag_field="object"):
     updated_at: datetime
 
 
-class DealData(msgspec.Struct, tag="deal", tag_field="object"):
+class DealContact(msgspec.Struct, kw_only=True):
+    """A contact of a deal, inside the deal's data (with the contacts:read scope only)."""
+
+    id: UUID
+    first_name: str
+    last_name: str
+    emails: list[str] | UnsetType = UNSET  # personal data
+    phones: list[str] | UnsetType = UNSET  # personal data
+
+
+class DealData(msgspec.Struct, tag="deal", tag_field="object", kw_only=True):
     id: UUID
     title: str
     amount: Decimal
@@ -84,6 +99,7 @@ class DealData(msgspec.Struct, tag="deal", tag_field="object"):
     version: int
     created_at: datetime
     updated_at: datetime
+    contacts: list[DealContact] | UnsetType = UNSET  # with the contacts:read scope
 
 
 class InvoiceData(msgspec.Struct, tag="invoice", tag_field="object"):

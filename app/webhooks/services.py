@@ -1,6 +1,7 @@
-"""Webhook actions for a workspace's admins: subscribe an address, turn it on or off, delete
-it, read its delivery log and send a delivery again. Every action is audit-logged; adding a
-subscription also raises a security alert (it sends workspace data to another address)."""
+"""Webhook actions for a workspace's admins: subscribe an address (with what it may read), turn
+it on or off, delete it, read its delivery log and send a delivery again. Every action is
+audit-logged; adding a subscription, giving it a new address or personal data also raises a
+security alert (it sends workspace data to another address)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
+
+import asyncpg
 
 from app.accounts.schemas import Current
 from app.core.db import tenant_transaction
@@ -17,8 +20,9 @@ from app.security.audit import record_audit
 from app.webhooks import hook_queries, queries, sender
 from app.webhooks.forms import WebhookEdit, WebhookForm
 from app.webhooks.jobs import allow_local_targets
-from app.webhooks.outbox import enqueue_after_commit
+from app.webhooks.outbox import enqueue_after_commit, recut
 from app.webhooks.queries import DeliveryRow, Hook
+from app.webhooks.scopes import PERSONAL_LABEL, SCOPES
 from app.webhooks.secret import new_secret, open_secret, seal_secret
 from app.webhooks.tables import WebhookSubscription
 
@@ -34,6 +38,17 @@ CHANGED = (
     " saving once more keeps your version."
 )
 OVERLAP = timedelta(hours=24)  # how long the replaced secret still signs after a rotation
+OUT_OF_SCOPE = "not sent: the webhook may no longer read this"
+REDELIVER_REFUSED = (
+    "This delivery can't be sent again: the webhook may no longer read its event's record."
+    " Tick its scope on the webhook's Edit page first."
+)
+
+
+def _reads(scopes: list[str], personal: bool) -> str:
+    """What a subscription may read, as the audit log and the alerts say it."""
+    names = ", ".join(SCOPES[s] for s in scopes if s in SCOPES) or "nothing"
+    return f"{names}; {PERSONAL_LABEL} {'included' if personal else 'left out'}"
 
 
 def _require_admin(current: Current) -> None:
@@ -93,12 +108,18 @@ async def create_hook(current: Current, form: WebhookForm) -> Created:
                 tenant_id=current.tenant_id,
                 url=form.url.strip(),
                 events=form.events,
+                scopes=form.scopes,
+                personal_data=form.personal_data,
                 description=form.description,
                 secret_enc=seal_secret(secret, current.tenant_id, hook_id),
                 created_by=current.user_id,
             )
         )
-        details: dict[str, object] = {"summary": form.url, "events": ", ".join(form.events)}
+        details: dict[str, object] = {
+            "summary": form.url,
+            "events": ", ".join(form.events),
+            "reads": _reads(form.scopes, form.personal_data),
+        }
         await record_audit(
             current.tenant_id,
             current.user_id,
@@ -111,13 +132,34 @@ async def create_hook(current: Current, form: WebhookForm) -> Created:
     return Created(hook_id, secret)
 
 
+async def _recut_pending(
+    conn: asyncpg.Connection,
+    tenant_id: UUID,
+    pending: list[hook_queries.PendingBody],
+    form: WebhookEdit,
+) -> None:
+    """Bodies not sent yet, cut to the scopes just saved: nothing leaves that they forbid
+    (a delivery whose event they no longer reach is given up)."""
+    outside: list[UUID] = []
+    for delivery in pending:
+        payload = recut(delivery.payload, form.scopes, form.personal_data)
+        if payload is None:
+            outside.append(delivery.id)
+        elif payload != delivery.payload:
+            await hook_queries.rewrite_payload(conn, tenant_id, delivery.id, payload)
+    if outside:
+        await hook_queries.give_up(conn, tenant_id, outside, OUT_OF_SCOPE)
+
+
 async def update_hook(current: Current, hook_id: UUID, form: WebhookEdit) -> None:
-    """Change a subscription's address (checked by the same rules as a new one), events and
-    description, as the page showed it (`form.version`; EditConflict when it moved on). A
-    new address raises a security alert, as adding a webhook does."""
+    """Change a subscription's address (checked by the same rules as a new one), events,
+    scopes, personal-data choice and description, as the page showed it (`form.version`;
+    EditConflict when it moved on). Pending deliveries are cut to the new scopes. A new
+    address, or personal data turned on, raises a security alert, as adding a webhook does."""
     _require_admin(current)
     url = form.url.strip()
     async with tenant_transaction(current.tenant_id, current.user_id) as conn:
+        pending = await hook_queries.lock_pending_bodies(conn, current.tenant_id, hook_id)
         before = await hook_queries.lock_hook(conn, current.tenant_id, hook_id)
         if before is None:
             raise RecordNotFound("webhook")
@@ -127,6 +169,12 @@ async def update_hook(current: Current, hook_id: UUID, form: WebhookEdit) -> Non
                 for name, mine, stored, shown in (
                     ("url", url, before.url, before.url),
                     ("events", form.events, before.events, ", ".join(before.events)),
+                    (
+                        "scopes",
+                        (form.scopes, form.personal_data),
+                        (before.scopes, before.personal_data),
+                        _reads(before.scopes, before.personal_data),
+                    ),
                     ("description", form.description, before.description, before.description),
                 )
                 if mine != stored
@@ -134,13 +182,27 @@ async def update_hook(current: Current, hook_id: UUID, form: WebhookEdit) -> Non
             raise EditConflict(CHANGED, theirs, before.version)
         await _check_url(url)
         saved = await hook_queries.update_hook(
-            conn, current.tenant_id, hook_id, form.version, url, form.events, form.description
+            conn,
+            current.tenant_id,
+            hook_id,
+            form.version,
+            url,
+            form.events,
+            form.scopes,
+            form.personal_data,
+            form.description,
         )
         if not saved:  # the row lock makes this unreachable; never say "saved" all the same
             raise RecordNotFound("webhook")
-        details: dict[str, object] = {"summary": url, "events": ", ".join(form.events)}
+        await _recut_pending(conn, current.tenant_id, pending, form)
+        details: dict[str, object] = {
+            "summary": url,
+            "events": ", ".join(form.events),
+            "reads": _reads(form.scopes, form.personal_data),
+        }
         if url != before.url:
             details["previous_url"] = before.url
+        wider = form.personal_data and not before.personal_data
         await record_audit(
             current.tenant_id,
             current.user_id,
@@ -149,7 +211,7 @@ async def update_hook(current: Current, hook_id: UUID, form: WebhookEdit) -> Non
             details,
             actor_label=_label(current),
         )
-        if url != before.url:
+        if url != before.url or wider:
             await raise_security_alert(
                 current.tenant_id, "webhook_created", current.user_id, details
             )
@@ -245,12 +307,17 @@ async def delivery_log(
 
 
 async def redeliver(current: Current, hook_id: UUID, delivery_id: UUID) -> UUID:
-    """Send a delivery's body again, as a new delivery (after the record's pending ones)."""
+    """Send a delivery's body again, as a new delivery (after the record's pending ones), cut
+    to what the subscription may read now; refused when that no longer covers its event."""
     _require_admin(current)
     async with tenant_transaction(current.tenant_id, current.user_id) as conn:
         copy = await queries.delivery_to_copy(conn, current.tenant_id, hook_id, delivery_id)
-        if copy is None:
+        hook = await queries.hook(conn, current.tenant_id, hook_id)
+        if copy is None or hook is None:
             raise RecordNotFound("delivery")
+        payload = recut(copy.payload, hook.scopes, hook.personal_data)
+        if payload is None:
+            raise FormInvalid({"form": REDELIVER_REFUSED})
         new_id = uuid.uuid4()
         await queries.insert_delivery(
             conn,
@@ -260,7 +327,7 @@ async def redeliver(current: Current, hook_id: UUID, delivery_id: UUID) -> UUID:
             copy.event_id,
             copy.event,
             copy.order_key,
-            copy.payload,
+            payload,
             redelivery_of=copy.id,
         )
         await record_audit(

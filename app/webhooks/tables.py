@@ -11,6 +11,9 @@ class WebhookSubscription(TenantRow, Versioned, Stamped, Table, tablename="webho
 
     url = Text()
     events = Array(base_column=Text())
+    # read scopes ("contacts:read", ...) and whether emails and phones are sent (scopes.py)
+    scopes = Array(base_column=Text())
+    personal_data = Boolean(default=False)
     description = Text(default="")
     secret_enc = Text()  # ciphertext (app/core/crypto.py), bound to the row
     # after a rotation: the replaced secret (ciphertext) still signs deliveries until then

@@ -318,6 +318,14 @@
     summaryTimer = setTimeout(refreshSummary, 400);
   });
 
+  // A big change (a CSV import's batch into long columns) is announced, not pushed: the
+  // `deals-live-board` span lands and the board reads itself again (app/deals/live.py).
+  document.addEventListener("htmx:oobAfterSwap", function (event) {
+    var target = event.target;
+    if (!target || target.id !== "deals-live-board" || !boardRoot()) return;
+    if (dragging) missedPush = true; else resync();
+  });
+
   window.odexBoard = { init: init, resync: resync };
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
   else init();

@@ -103,6 +103,7 @@ async def test_import_contacts_end_to_end(
     )
     assert await count(tenant_a, "contacts") == ROWS - len(bad)
     assert await count(tenant_a, "companies") == 7  # "Company 0".."Company 6", created once each
+    assert "7 companies created" in progress.text
     assert await count(tenant_b, "contacts") == 0  # B's upload was never mapped nor run
 
     report = await client_a.get(f"/imports/{import_id}/errors.csv")
@@ -233,8 +234,9 @@ async def test_import_encodings_and_bad_files(
         headers={"X-CSRF-Token": client_a.csrf},
     )
     assert nofile.status_code == 422 and "Choose a CSV file" in nofile.text
-    wrong_kind = await upload(client_a, b"a,b\n1,2\n", kind="deals")
-    assert wrong_kind.status_code == 422 and "Choose contacts or companies." in wrong_kind.text
+    wrong_kind = await upload(client_a, b"a,b\n1,2\n", kind="invoices")
+    assert wrong_kind.status_code == 422
+    assert "Choose contacts, companies or deals." in wrong_kind.text
     huge = await client_a.post(
         "/imports",
         content=b"--x--\r\n",

@@ -99,6 +99,24 @@ async def seed_person(app: Any, who: Person, *, staff_extras: bool = False) -> N
             {"action": "add_tag", "tag": "bulk", "ids": contact_id, "confirmed": "1"},
         )
         assert tagged.status_code == 303, tagged.text[:300]
+        async with tenant_transaction(who.tenant_id) as conn:  # a view too large for a request
+            await conn.execute(
+                "insert into contacts (id, tenant_id, first_name, tags) select"
+                " gen_random_uuid(), $1, 'Bulk job', array['bulkjob']"
+                " from generate_series(1, 201)",
+                who.tenant_id,
+            )
+        queued = await browser.post_form(  # a bulk job: its frozen selection (bulk_items)
+            "/contacts/bulk",
+            {
+                "action": "add_tag",
+                "tag": "job",
+                "scope": "view",
+                "view_query": "tags_op=any&tags=bulkjob",
+                "confirmed": "1",
+            },
+        )
+        assert queued.status_code == 303, queued.text[:300]
     async with browser_client(app) as stranger:  # a failed sign-in: a lockout counter
         await stranger.refresh_csrf("/login")
         await stranger.post_form("/login", {"email": who.email, "password": "wrong password"})

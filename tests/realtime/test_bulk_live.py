@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from tests.crm.test_records import make_company, make_contact
+from tests.deals.helpers import make_deal, stages
+from tests.helpers import Account
 from tests.realtime.servers import WebProcess, connect, session_cookie
 from tests.realtime.test_live import recv_until
 
@@ -31,3 +33,22 @@ async def test_a_bulk_change_is_pushed_to_the_own_workspace_only(
     assert 'id="crm-live-companies"' in await recv_until(watcher_b, "crm-live-")
     for ws in (watcher_a, watcher_b):
         await ws.close()
+
+
+async def test_a_bulk_stage_move_reaches_the_colleagues_board_and_deal_list(
+    two_servers: list[WebProcess], client_a: Any, tenant_a: Account
+) -> None:
+    """The touched board columns (with the moved cards) and the deal lists' re-read arrive on
+    another process's socket once the bulk change commits."""
+    deals = [await make_deal(tenant_a, f"LiveBulk{n}") for n in range(2)]
+    won = (await stages(tenant_a))["Won"].id
+    watcher = await connect(two_servers[1], session_cookie(client_a))
+    done = await client_a.post_form(
+        "/deals/bulk",
+        {"action": "stage", "stage_id": str(won), "ids": [str(d) for d in deals], "confirmed": "1"},
+    )
+    assert done.status_code == 303, done.text[:500]
+    column = await recv_until(watcher, "LiveBulk")
+    assert f"deal-{deals[0]}" in column and f"deal-{deals[1]}" in column
+    assert 'id="crm-live-deals"' in await recv_until(watcher, "crm-live-")
+    await watcher.close()

@@ -24,6 +24,7 @@ from app.deals.moves import move_deal
 from app.invoices.services import change_status
 from app.webhooks import jobs, sender
 from app.webhooks.schemas import verify
+from app.webhooks.scopes import scopes_for
 from tests.deals.helpers import add_colleague, current_of
 from tests.helpers import Account, BrowserClient, Mailbox, browser_client, run_jobs
 from tests.privacy.seed import seed_crm
@@ -52,10 +53,18 @@ async def receiver() -> AsyncIterator[Receiver]:
 
 
 async def subscribe(
-    client: BrowserClient, url: str, events: list[str] = CONTACT_EVENTS
+    client: BrowserClient,
+    url: str,
+    events: list[str] = CONTACT_EVENTS,
+    scopes: list[str] | None = None,
+    personal: bool = True,
 ) -> tuple[str, str]:
-    """Add a webhook through the settings page: (its id, the secret shown once)."""
+    """Add a webhook through the settings page: (its id, the secret shown once); it may read
+    what its events need (or `scopes`), personal data included unless told otherwise."""
     data: Any = {"url": url, "description": "CRM sync", "events": events}
+    data["scopes"] = scopes_for(events) if scopes is None else scopes
+    if personal:
+        data["personal_data"] = "on"
     response = await client.post_form("/settings/webhooks", data, htmx=True)
     assert response.status_code == 200, response.text[:2000]
     secret = SECRET_RE.search(response.text)
@@ -410,7 +419,10 @@ async def test_an_invoice_paid_through_the_api_is_delivered_as_invoice_paid(
     from tests.api.helpers import api_client, token_for
 
     await subscribe(client_a, receiver.url, ["invoice.paid"])
-    b_hook = parse(WebhookForm, {"url": receiver.url, "events": ["invoice.paid"]})
+    b_hook = parse(
+        WebhookForm,
+        {"url": receiver.url, "events": ["invoice.paid"], "scopes": ["invoices:read"]},
+    )
     await create_hook(await current_of(tenant_b), b_hook)  # B listens for the same event
     seeded = await seed_crm(tenant_a.tenant_id, tenant_a.user_id, "api-paid")
     status = f"/api/v1/invoices/{seeded['invoice']}/status"
@@ -511,6 +523,7 @@ async def test_editing_a_webhook_with_its_version_and_the_same_address_rules(
     # another workspace reaches nothing of it
     assert (await client_b.get(base + "/edit")).status_code == 404
     edit: Any = {"url": "http://127.0.0.1:9/x", "events": ["contact.created"], "version": "1"}
+    edit["scopes"] = "contacts:read"
     assert (await client_b.post_form(base + "/edit", edit)).status_code == 404
     assert (await client_b.post_form(base + "/rotate", {"version": "1"})).status_code == 404
     assert (await hook_row(tenant_a))["url"] == receiver.url
@@ -518,7 +531,13 @@ async def test_editing_a_webhook_with_its_version_and_the_same_address_rules(
     # the events and description change; only the chosen events are sent from now on
     saved = await client_a.post_form(
         base + "/edit",
-        {"url": receiver.url, "events": ["contact.created"], "description": "New", "version": "1"},
+        {
+            "url": receiver.url,
+            "events": ["contact.created"],
+            "scopes": "contacts:read",
+            "description": "New",
+            "version": "1",
+        },
     )
     assert saved.status_code == 303, saved.text[:1000]
     row = await hook_row(tenant_a)
@@ -530,7 +549,8 @@ async def test_editing_a_webhook_with_its_version_and_the_same_address_rules(
 
     # a form opened before that save: the conflict page (409) saying what changed meanwhile
     stale = await client_a.post_form(
-        base + "/edit", {"url": receiver.url, "events": CONTACT_EVENTS, "version": "1"}
+        base + "/edit",
+        {"url": receiver.url, "events": CONTACT_EVENTS, "scopes": "contacts:read", "version": "1"},
     )
     assert stale.status_code == 409, stale.text[:500]
     assert "Someone changed this webhook" in stale.text and 'value="2"' in stale.text
@@ -557,7 +577,8 @@ async def test_editing_a_webhook_with_its_version_and_the_same_address_rules(
         "http://93.184.215.14/hook",
     ):
         refused = await client_a.post_form(
-            base + "/edit", {"url": url, "events": "contact.created", "version": "2"}
+            base + "/edit",
+            {"url": url, "events": "contact.created", "scopes": "contacts:read", "version": "2"},
         )
         assert refused.status_code == 422, (url, refused.text[:500])
         assert "public internet" in refused.text or "https://" in refused.text
@@ -568,7 +589,13 @@ async def test_editing_a_webhook_with_its_version_and_the_same_address_rules(
     other = await Receiver().start()
     try:
         moved = await client_a.post_form(
-            base + "/edit", {"url": other.url, "events": "contact.created", "version": "2"}
+            base + "/edit",
+            {
+                "url": other.url,
+                "events": "contact.created",
+                "scopes": "contacts:read",
+                "version": "2",
+            },
         )
         assert moved.status_code == 303
         await new_contact(tenant_a, "Grace")

@@ -1,0 +1,198 @@
+"""The crm domain's import kinds, contacts and companies: their fields, guessed header names,
+row checks and batch inserts (the machinery is in imports.py and import_jobs.py).
+
+Emails and phones are sealed (app/crm/secure.py) batch by batch before the insert.
+"""
+
+from __future__ import annotations
+
+import uuid
+from uuid import UUID
+
+import asyncpg
+
+from app.core.forms import parse
+from app.core.forms.values import form_data
+from app.crm import companies, contacts, import_queries
+from app.crm.import_dupes import ON_DUPLICATE, absorb_known
+from app.crm.import_kinds import Batch, ImportKind, RowValues
+from app.crm.import_queries import NewCompany, NewContact
+from app.crm.schemas import CompanyForm, ContactRow
+from app.crm.secure import seal_contact
+
+
+def _split_name(full: str) -> tuple[str, str]:
+    parts = full.split()
+    if len(parts) < 2:
+        return (parts[0] if parts else ""), ""
+    return " ".join(parts[:-1]), parts[-1]
+
+
+def _check_contact(values: dict[str, str]) -> RowValues:
+    if "full_name" in values:
+        first, last = _split_name(values.pop("full_name"))
+        values.setdefault("first_name", first)
+        values.setdefault("last_name", last)
+    row = parse(ContactRow, values)
+    data = form_data(row, (*contacts.FIELDS, "custom"))  # custom: checked in the batch
+    data["company"] = row.company
+    return data
+
+
+def _check_company(values: dict[str, str]) -> RowValues:
+    return form_data(parse(CompanyForm, values), (*companies.FIELDS, "custom"))
+
+
+async def company_ids(
+    c: asyncpg.Connection, tenant_id: UUID, user_id: UUID | None, batch: Batch, names: set[str]
+) -> dict[str, UUID]:
+    """Ids of the named companies (lower-cased name), creating the ones that don't exist
+    (counted on the batch)."""
+    if not names:
+        return {}
+    found = await import_queries.companies_by_name(c, tenant_id, [n.lower() for n in names])
+    missing = {n.lower(): n for n in names if n.lower() not in found}
+    if missing:
+        ids = [uuid.uuid4() for _ in missing]
+        await import_queries.insert_named_companies(
+            c, tenant_id, user_id, ids, list(missing.values())
+        )
+        await import_queries.insert_created_activities(
+            c, tenant_id, user_id, "company", ids, "created the company (CSV import)"
+        )
+        found.update(zip(missing.keys(), ids, strict=True))
+        batch.companies_created += len(ids)
+    return found
+
+
+async def _absorb_contacts(
+    c: asyncpg.Connection, tenant_id: UUID, user_id: UUID | None, batch: Batch, rule: str
+) -> None:
+    """Rows of contacts whose email is known: updated into them, skipped, or created."""
+    known = (batch.good, batch.good_rows)
+    batch.good, batch.good_rows = await absorb_known(c, tenant_id, user_id, known, rule)
+
+
+async def _insert_contacts(
+    c: asyncpg.Connection, tenant_id: UUID, user_id: UUID | None, batch: Batch
+) -> None:
+    rows = batch.good
+    wanted = {r["company"] for r in rows if r["company"]}
+    named = await company_ids(c, tenant_id, user_id, batch, wanted)
+    new: list[NewContact] = []
+    for r in rows:
+        cid = r.get("id") or uuid.uuid4()  # given when it has custom values to store
+        emails_enc, emails_bidx, phones_enc, phones_bidx = seal_contact(
+            r["emails"], r["phones"], tenant_id, cid
+        )
+        new.append(
+            NewContact(
+                id=cid,
+                first_name=r["first_name"],
+                last_name=r["last_name"],
+                emails_enc=emails_enc,
+                emails_bidx=emails_bidx,
+                phones_enc=phones_enc,
+                phones_bidx=phones_bidx,
+                title=r["title"],
+                company_id=named.get(r["company"].lower()) if r["company"] else None,
+                tags=r["tags"],
+            )
+        )
+    await import_queries.insert_contacts(c, tenant_id, user_id, new)
+    await import_queries.insert_created_activities(
+        c, tenant_id, user_id, "contact", [r.id for r in new], "created the contact (CSV import)"
+    )
+
+
+async def _insert_companies(
+    c: asyncpg.Connection, tenant_id: UUID, user_id: UUID | None, batch: Batch
+) -> None:
+    rows = [
+        NewCompany(
+            id=r.get("id") or uuid.uuid4(),
+            name=r["name"],
+            domain=r["domain"],
+            industry=r["industry"],
+            size=r["size"],
+            address=r["address"],
+        )
+        for r in batch.good
+    ]
+    await import_queries.insert_companies(c, tenant_id, user_id, rows)
+    await import_queries.insert_created_activities(
+        c, tenant_id, user_id, "company", [r.id for r in rows], "created the company (CSV import)"
+    )
+
+
+CONTACTS = ImportKind(
+    name="contacts",
+    label="Contacts",
+    targets=(
+        ("first_name", "First name"),
+        ("last_name", "Last name"),
+        ("full_name", "Full name (split into first and last)"),
+        ("emails", "Email addresses"),
+        ("phones", "Phone numbers"),
+        ("title", "Job title"),
+        ("company", "Company name (created if new)"),
+        ("tags", "Tags"),
+    ),
+    synonyms={
+        "first_name": frozenset(
+            {"first name", "firstname", "given name", "first", "vorname", "prenom"}
+        ),
+        "last_name": frozenset(
+            {"last name", "lastname", "surname", "family name", "last", "nachname", "nom"}
+        ),
+        "full_name": frozenset({"name", "full name", "fullname", "contact", "contact name"}),
+        "emails": frozenset(
+            {"email", "e-mail", "emails", "email address", "mail", "e-mail address"}
+        ),
+        "phones": frozenset({"phone", "phones", "telephone", "phone number", "mobile", "tel"}),
+        "title": frozenset({"title", "job title", "position", "role"}),
+        "company": frozenset(
+            {"company", "company name", "organization", "organisation", "account"}
+        ),
+        "tags": frozenset({"tags", "tag", "labels"}),
+    },
+    required=frozenset({"first_name", "last_name", "full_name"}),
+    required_message="Map a column to the first name, last name or full name.",
+    check_row=_check_contact,
+    store=_insert_contacts,
+    prepare=_absorb_contacts,
+    duplicates=tuple(
+        zip(
+            ON_DUPLICATE,
+            ("Update contacts with the same email", "Skip", "Create duplicates"),
+            strict=True,
+        )
+    ),
+    duplicates_legend="Contacts whose email address you already have",
+    guess_drops={"full_name": frozenset({"first_name", "last_name"})},
+)
+
+COMPANIES = ImportKind(
+    name="companies",
+    label="Companies",
+    targets=(
+        ("name", "Name"),
+        ("domain", "Domain"),
+        ("industry", "Industry"),
+        ("size", "Size"),
+        ("address", "Address"),
+    ),
+    synonyms={
+        "name": frozenset({"name", "company", "company name", "organization", "organisation"}),
+        "domain": frozenset({"domain", "website", "web", "url", "site"}),
+        "industry": frozenset({"industry", "sector"}),
+        "size": frozenset({"size", "employees", "headcount", "company size"}),
+        "address": frozenset({"address", "street", "location"}),
+    },
+    required=frozenset({"name"}),
+    required_message="Map a column to the company name.",
+    check_row=_check_company,
+    store=_insert_companies,
+)
+
+BUILT_IN = (CONTACTS, COMPANIES)

@@ -1,0 +1,174 @@
+"""The deals import's SQL (app/deals/imports.py): the workspace's pipelines, members, companies
+and contacts looked up a batch at a time, deals already there, and the batch insert with
+unnest(). Call inside the import batch's tenant transaction; every query names the tenant."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from uuid import UUID
+
+import asyncpg
+import msgspec
+
+from app.core.rows import fetch_as, fetch_value
+from app.deals.queries import POSITION_GAP
+
+
+class PipelineName(msgspec.Struct, frozen=True):
+    id: UUID
+    name: str
+    is_default: bool
+
+
+class NewDeal(msgspec.Struct, frozen=True):
+    """A deal of an import batch, resolved to the workspace's records."""
+
+    id: UUID
+    title: str
+    amount: Decimal
+    currency: str
+    pipeline_id: UUID
+    stage_id: UUID
+    expected_close_date: date | None
+    owner_id: UUID | None
+    company_id: UUID | None
+    contact_id: UUID | None
+    lost_reason: str | None
+
+
+async def pipelines(conn: asyncpg.Connection, tenant_id: UUID) -> list[PipelineName]:
+    """The workspace's pipelines in board order."""
+    return await fetch_as(
+        conn,
+        PipelineName,
+        "select id, name, is_default from pipelines where tenant_id = $1"
+        " order by position, created_at, id",
+        tenant_id,
+    )
+
+
+async def default_currency(conn: asyncpg.Connection, tenant_id: UUID) -> str:
+    """The workspace's currency (a row without a currency gets it)."""
+    return await fetch_value(
+        conn, str, "select default_currency from tenants where id = $1", tenant_id
+    )
+
+
+async def members_by_email(
+    conn: asyncpg.Connection, tenant_id: UUID, lowered: list[str]
+) -> dict[str, UUID]:
+    """{lower-cased email: user id} of the workspace's members among `lowered` (memberships
+    have a second policy: the tenant is named, so another workspace's member never matches)."""
+    rows = await conn.fetch(
+        "select lower(u.email) as key, u.id from memberships m join users u on u.id = m.user_id"
+        " where m.tenant_id = $1 and lower(u.email) = any($2::text[])",
+        tenant_id,
+        lowered,
+    )
+    return {r["key"]: r["id"] for r in rows}
+
+
+async def companies_by_domain(
+    conn: asyncpg.Connection, tenant_id: UUID, domains: list[str]
+) -> dict[str, UUID]:
+    """{domain: id} of the oldest company with each of `domains`."""
+    rows = await conn.fetch(
+        "select distinct on (lower(domain)) lower(domain) as key, id from companies"
+        " where tenant_id = $1 and lower(domain) = any($2::text[])"
+        " order by lower(domain), created_at",
+        tenant_id,
+        domains,
+    )
+    return {r["key"]: r["id"] for r in rows}
+
+
+async def contacts_by_email_index(
+    conn: asyncpg.Connection, tenant_id: UUID, indexes: list[str]
+) -> dict[str, UUID]:
+    """{blind index: id} of the oldest contact having each email (matched by blind index)."""
+    rows = await conn.fetch(
+        "select i.key, c.id from contacts c cross join unnest(c.emails_bidx) as i(key)"
+        " where c.tenant_id = $1 and c.emails_bidx && $2::text[] and i.key = any($2::text[])"
+        " order by c.created_at desc",
+        tenant_id,
+        indexes,
+    )
+    return {r["key"]: r["id"] for r in rows}  # the oldest is written last: it wins
+
+
+async def contacts_by_name(
+    conn: asyncpg.Connection, tenant_id: UUID, lowered: list[str]
+) -> dict[str, UUID]:
+    """{lower-cased "first last": id} of the oldest contact of each full name in `lowered`."""
+    rows = await conn.fetch(
+        "select distinct on (key) key, id from ("
+        " select lower(trim(first_name || ' ' || last_name)) as key, id, created_at"
+        " from contacts where tenant_id = $1) named"
+        " where key = any($2::text[]) order by key, created_at",
+        tenant_id,
+        lowered,
+    )
+    return {r["key"]: r["id"] for r in rows}
+
+
+async def known_deals(
+    conn: asyncpg.Connection, tenant_id: UUID, lowered_titles: list[str]
+) -> set[tuple[str, UUID | None]]:
+    """(lower-cased title, company id) of the workspace's deals with one of these titles."""
+    rows = await conn.fetch(
+        "select lower(title) as key, company_id from deals"
+        " where tenant_id = $1 and lower(title) = any($2::text[])",
+        tenant_id,
+        lowered_titles,
+    )
+    return {(r["key"], r["company_id"]) for r in rows}
+
+
+async def stage_ends(conn: asyncpg.Connection, stage_ids: list[UUID]) -> dict[UUID, float]:
+    """The position below each stage's last card (POSITION_GAP for an empty stage)."""
+    rows = await conn.fetch(
+        "select stage_id, max(position) as top from deals where stage_id = any($1::uuid[])"
+        " group by stage_id",
+        stage_ids,
+    )
+    ends = dict.fromkeys(stage_ids, 0.0)
+    ends.update({r["stage_id"]: float(r["top"]) for r in rows})
+    return {stage: top + POSITION_GAP for stage, top in ends.items()}
+
+
+async def insert_deals(
+    conn: asyncpg.Connection, tenant_id: UUID, rows: list[NewDeal], positions: list[float]
+) -> None:
+    """A batch of deals in one statement, and their contact links in another."""
+    await conn.execute(
+        "insert into deals (id, tenant_id, title, amount, currency, pipeline_id, stage_id,"
+        " position, expected_close_date, owner_id, company_id, lost_reason)"
+        " select u.id, $1, u.title, u.amount, u.currency, u.pipeline_id, u.stage_id, u.position,"
+        " u.close, u.owner_id, u.company_id, u.lost_reason from unnest($2::uuid[], $3::text[],"
+        " $4::numeric[], $5::text[], $6::uuid[], $7::uuid[], $8::float8[], $9::date[],"
+        " $10::uuid[], $11::uuid[], $12::text[]) as u(id, title, amount, currency, pipeline_id,"
+        " stage_id, position, close, owner_id, company_id, lost_reason)",
+        tenant_id,
+        [r.id for r in rows],
+        [r.title for r in rows],
+        [r.amount for r in rows],
+        [r.currency for r in rows],
+        [r.pipeline_id for r in rows],
+        [r.stage_id for r in rows],
+        positions,
+        [r.expected_close_date for r in rows],
+        [r.owner_id for r in rows],
+        [r.company_id for r in rows],
+        [r.lost_reason for r in rows],
+    )
+    linked = [r for r in rows if r.contact_id is not None]
+    if linked:
+        await conn.execute(
+            "insert into deal_contacts (id, tenant_id, deal_id, contact_id)"
+            " select gen_random_uuid(), $1, u.deal_id, u.contact_id"
+            " from unnest($2::uuid[], $3::uuid[]) as u(deal_id, contact_id)",
+            tenant_id,
+            [r.id for r in linked],
+            [r.contact_id for r in linked],
+        )
