@@ -10,6 +10,7 @@ from litestar import get, post
 
 from app.accounts.schemas import Current
 from app.api.auth import needs
+from app.api.custom_routes import custom_in, custom_out, custom_sql
 from app.api.listing import Listing, version_of
 from app.api.listing import form_source as source
 from app.api.resource import Resource, Values
@@ -80,8 +81,14 @@ async def move_deal(request: Req, current: Current, deal_id: UUID, data: DealMov
 DEALS_COLUMNS = (
     "r.id, r.title, r.amount, r.currency, r.pipeline_id, r.stage_id, r.position,"
     " r.owner_id, r.company_id, r.expected_close_date, r.lost_reason, r.version,"
-    " r.created_at, r.updated_at"
+    " r.created_at, r.updated_at, " + custom_sql("deal")
 )
+
+
+def _deal(row: Values) -> DealOut:
+    return msgspec.convert(custom_out(row), DealOut)
+
+
 DEALS = Resource(
     name="deals",
     one="deal",
@@ -99,6 +106,7 @@ DEALS = Resource(
         "company_id",
         "contact_ids",
         "lost_reason",
+        "custom",
     ),
     new_form=DealForm,
     edit_form=DealEdit,
@@ -106,6 +114,8 @@ DEALS = Resource(
     update=services.update_deal,
     delete=services.delete_deal,
     before=_editable,
+    shown=_deal,
+    local=custom_in,
     about="Deals (q: title; owner; updated_since), sorted, paged.",
     extra=(move_deal,),
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from litestar import Router
 
-from app.api import activity_routes, crm_routes, deal_routes, invoice_routes
+from app.api import activity_routes, crm_routes, custom_routes, deal_routes, invoice_routes
 from app.api.auth import api_routes
 
 
@@ -13,6 +13,7 @@ def api_router() -> Router:
     return api_routes(
         [
             *crm_routes.ROUTES,
+            *custom_routes.ROUTES,
             *deal_routes.ROUTES,
             *activity_routes.ROUTES,
             *invoice_routes.ROUTES,

@@ -15,6 +15,8 @@ from uuid import UUID
 import msgspec
 from msgspec import UNSET, UnsetType
 
+from app.api.custom_routes import CustomIn, CustomValue
+
 
 def changes(
     name: str, out: type[msgspec.Struct], names: tuple[str, ...], *extra: tuple[str, Any]
@@ -46,9 +48,12 @@ class ContactOut(msgspec.Struct, frozen=True):
     version: int
     created_at: datetime
     updated_at: datetime
+    custom: dict[str, CustomValue]  # custom field key -> value (GET /custom-fields)
 
 
-ContactIn = changes("ContactIn", ContactOut, ContactOut.__struct_fields__[1:9])
+ContactIn = changes(
+    "ContactIn", ContactOut, ContactOut.__struct_fields__[1:9], ("custom", dict[str, CustomIn])
+)
 
 
 class ContactList(msgspec.Struct, frozen=True):
@@ -70,9 +75,12 @@ class CompanyOut(msgspec.Struct, frozen=True):
     version: int
     created_at: datetime
     updated_at: datetime
+    custom: dict[str, CustomValue]  # custom field key -> value (GET /custom-fields)
 
 
-CompanyIn = changes("CompanyIn", CompanyOut, CompanyOut.__struct_fields__[1:7])
+CompanyIn = changes(
+    "CompanyIn", CompanyOut, CompanyOut.__struct_fields__[1:7], ("custom", dict[str, CustomIn])
+)
 
 
 class CompanyList(msgspec.Struct, frozen=True):
@@ -98,6 +106,7 @@ class DealOut(msgspec.Struct, frozen=True):
     version: int
     created_at: datetime
     updated_at: datetime
+    custom: dict[str, CustomValue]  # custom field key -> value (GET /custom-fields)
 
 
 DealIn = changes(
@@ -106,6 +115,7 @@ DealIn = changes(
     ("title", "stage_id", "amount", "currency", "expected_close_date", "owner_id", "company_id"),
     ("contact_ids", list[UUID]),
     ("lost_reason", str),
+    ("custom", dict[str, CustomIn]),
 )
 
 

@@ -156,6 +156,9 @@ class ExportFile:
     opener: Callable[[dict[str, object]], dict[str, object]] | None = None
     # values for $2, $3...
     extra_args: Callable[[dict[str, object]], Sequence[object]] | None = None
+    # the record kind whose custom fields follow the columns, one a field, named by its label
+    # (the query then selects the record's custom_values as text, as "_custom")
+    custom_kind: str | None = None
 
 
 Reader = Callable[[Viewer, "str | None", int], Awaitable[Section]]

@@ -48,6 +48,7 @@ class FileSpec(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     workspace_where: str = "true"
     own_where: str | msgspec.UnsetType = msgspec.UNSET  # absent: not in the own-data export
     order_by: str = ""
+    custom_kind: str | None = None  # its custom fields follow as columns (ExportFile's)
 
 
 class MapFile(msgspec.Struct, forbid_unknown_fields=True):
@@ -125,6 +126,7 @@ def _export_file(name: str, spec: FileSpec) -> ExportFile:
         workspace_where=spec.workspace_where,
         own_where=None if isinstance(spec.own_where, msgspec.UnsetType) else spec.own_where,
         order_by=spec.order_by,
+        custom_kind=spec.custom_kind,
     )
 
 

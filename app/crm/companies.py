@@ -16,6 +16,8 @@ from app.core.rows import insert_new
 from app.crm import queries, records
 from app.crm.activity import field_diff, log_activity
 from app.crm.common import check_member, readable
+from app.crm.custom_fields import stored_values
+from app.crm.custom_values import check_custom, encoded, with_custom
 from app.crm.filters import Column, CompanyView, sort_spec, text_column, time_column
 from app.crm.schemas import CompanyEdit, CompanyForm
 from app.crm.tables import Company
@@ -46,9 +48,11 @@ async def create_company(current: Current, form: CompanyForm) -> UUID:
     async with tenant_transaction(current.tenant_id, current.user_id):
         await check_record_limit(current.tenant_id, "companies")  # plan limit (billing)
         await check_member(data["owner_id"], "owner_id", "an owner")
+        custom = await check_custom(current.tenant_id, "company", form.custom, None)
         values = {f: data[f] for f in FIELDS}
+        values["custom_values"] = encoded(custom.values)
         await insert_new(Company, id=company_id, tenant_id=current.tenant_id, **values)
-        changes = field_diff(None, await readable(data), FIELDS)
+        changes = field_diff(None, await readable(data), FIELDS) | custom.changes
         summary = f"created the company {data['name']}"
         await log_activity(current, "company", company_id, "created", summary, changes)
     return company_id
@@ -61,9 +65,13 @@ async def update_company(current: Current, company_id: UUID, form: CompanyEdit) 
         before = await _row(company_id)
         await check_member(data["owner_id"], "owner_id", "an owner")
         await records.refuse_old_edit("company", company_id, before, data, FIELDS, form.version)
-        values = [data[f] for f in FIELDS]
-        await records.save_edit(Company, "company", company_id, form.version, FIELDS, values)
+        was = stored_values(before["custom_values"])
+        custom = await check_custom(current.tenant_id, "company", form.custom, was)
+        values = [*(data[f] for f in FIELDS), encoded(custom.values)]
+        columns = (*FIELDS, "custom_values")
+        await records.save_edit(Company, "company", company_id, form.version, columns, values)
         changes = field_diff(await readable(before), await readable(data), FIELDS)
+        changes |= custom.changes
         await records.log_changes(current, "company", company_id, changes)
 
 
@@ -83,7 +91,9 @@ async def delete_company(current: Current, company_id: UUID, version: int) -> st
 
 
 async def get_company(current: Current, company_id: UUID) -> dict[str, Any]:
-    return await records.read_record(current, "company", queries.company_with_owner, company_id)
+    read = queries.company_with_owner
+    record = await records.read_record(current, "company", read, company_id)
+    return await with_custom(current, "company", record)
 
 
 async def list_companies(

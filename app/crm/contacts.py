@@ -21,6 +21,8 @@ from app.core.rows import insert_new
 from app.crm import queries, records
 from app.crm.activity import field_diff, log_activity
 from app.crm.common import check_member, readable
+from app.crm.custom_fields import stored_values
+from app.crm.custom_values import check_custom, encoded, with_custom
 from app.crm.filters import Column, ContactView, sort_spec, text_column, time_column
 from app.crm.schemas import UNKNOWN_COMPANY, ContactEdit, ContactForm
 from app.crm.secure import open_contact, redact_changes, seal_contact, search_indexes
@@ -96,11 +98,14 @@ async def create_contact(current: Current, form: ContactForm) -> UUID:
             await check_record_limit(current.tenant_id, "contacts")  # plan limit (billing)
             await check_company(data["company_id"])
             await check_member(data["owner_id"], "owner_id", "an owner")
+            custom = await check_custom(current.tenant_id, "contact", form.custom, None)
             sealed = _stored(data, current.tenant_id, contact_id)
             stored: dict[str, object] = dict(zip(STORED_COLUMNS, sealed, strict=True))
+            stored["custom_values"] = encoded(custom.values)
             # search_text: set by the contacts_search_text trigger, sort_*: generated
             await insert_new(Contact, id=contact_id, tenant_id=current.tenant_id, **stored)
             changes = redact_changes(field_diff(None, await readable(data), FIELDS))
+            changes |= custom.changes
             summary = f"created the contact {full_name(data)}"
             await log_activity(current, "contact", contact_id, "created", summary, changes)
     except asyncpg.ForeignKeyViolationError as exc:  # deleted meanwhile
@@ -117,12 +122,14 @@ async def update_contact(current: Current, contact_id: UUID, form: ContactEdit) 
             await check_company(data["company_id"])
             await check_member(data["owner_id"], "owner_id", "an owner")
             await records.refuse_old_edit("contact", contact_id, before, data, FIELDS, form.version)
-            values = _stored(data, current.tenant_id, contact_id)
-            await records.save_edit(
-                Contact, "contact", contact_id, form.version, STORED_COLUMNS, values
-            )
+            was = stored_values(before["custom_values"])
+            custom = await check_custom(current.tenant_id, "contact", form.custom, was)
+            values = [*_stored(data, current.tenant_id, contact_id), encoded(custom.values)]
+            columns = (*STORED_COLUMNS, "custom_values")
+            await records.save_edit(Contact, "contact", contact_id, form.version, columns, values)
             changes = field_diff(await readable(before), await readable(data), FIELDS)
-            await records.log_changes(current, "contact", contact_id, redact_changes(changes))
+            changes = redact_changes(changes) | custom.changes
+            await records.log_changes(current, "contact", contact_id, changes)
     except asyncpg.ForeignKeyViolationError as exc:  # deleted meanwhile
         raise FormInvalid({"company_id": UNKNOWN_COMPANY}) from exc
 
@@ -139,7 +146,8 @@ async def delete_contact(current: Current, contact_id: UUID, version: int) -> st
 
 async def get_contact(current: Current, contact_id: UUID) -> dict[str, Any]:
     read = queries.contact_with_names
-    return open_contact(await records.read_record(current, "contact", read, contact_id))
+    record = open_contact(await records.read_record(current, "contact", read, contact_id))
+    return await with_custom(current, "contact", record)
 
 
 async def list_contacts(

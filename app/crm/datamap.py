@@ -12,6 +12,7 @@ from piccolo.querystring import QueryString
 from app.core.datamap import Subject, Treatments, data_dir, tenant_folders
 from app.core.db import tenant_transaction
 from app.crm import forget
+from app.crm.custom_forget import forget_member_in_custom_values
 from app.crm.export_files import (
     COMPANIES_FILE,
     CONTACTS_FILE,
@@ -75,7 +76,11 @@ TREATMENTS = Treatments(
         forget.erase_import_errors,
         forget.erase_import_files,
     ],
-    forget_user=[forget.forget_member_in_notes, forget.forget_member_in_timeline],
+    forget_user=[
+        forget.forget_member_in_notes,
+        forget.forget_member_in_timeline,
+        forget_member_in_custom_values,
+    ],
     purge=[_purge_uploads],
     scan=[forget.scan_notes, _scan_uploads],
     expire=[_expire_uploads],

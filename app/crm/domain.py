@@ -18,5 +18,13 @@ DOMAIN = Domain(
         NavEntry("main", "/contacts", "person-lines-fill", "Contacts", order=20),
         NavEntry("main", "/companies", "buildings", "Companies", order=30),
         NavEntry("main", "/tasks", "calendar-check", "Activities", order=60),
+        NavEntry(
+            "workspace",
+            "/settings/custom-fields",
+            "ui-checks",
+            "Custom fields",
+            order=55,
+            audience="admin",
+        ),
     ),
 )

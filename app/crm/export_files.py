@@ -1,6 +1,7 @@
 """The CRM's export files, written for people: names beside ids, lists as ``a; b``, times in
 UTC as ``YYYY-MM-DD HH:MM:SS``, no internal columns. contacts.csv and companies.csv use the
-column names the CSV import recognises, so an export can be imported again."""
+column names the CSV import recognises, so an export can be imported again; the workspace's
+custom fields follow as columns named by their labels (written by app/privacy/export_files.py)."""
 
 from __future__ import annotations
 
@@ -57,7 +58,7 @@ CONTACTS_FILE = File(
     f' {joined("c.tags")} as "Tags", {utc("c.created_at")} as "Created (UTC)",'
     f' {utc("c.updated_at")} as "Updated (UTC)", c.id as "Contact id",'
     ' c.company_id as "Company id", c.id as "_id", c.tenant_id as "_tenant",'
-    ' c.emails_enc as "_emails", c.phones_enc as "_phones"'
+    ' c.emails_enc as "_emails", c.phones_enc as "_phones", c.custom_values::text as "_custom"'
     " from contacts c left join companies co on co.id = c.company_id"
     " left join users u on u.id = c.owner_id where {where}",
     (
@@ -77,6 +78,7 @@ CONTACTS_FILE = File(
     own_where="c.owner_id = $1",
     order_by="c.sort_last, c.sort_first, c.id",
     opener=_open_contact_row,
+    custom_kind="contact",
 )
 
 COMPANIES_FILE = File(
@@ -85,8 +87,8 @@ COMPANIES_FILE = File(
     'select c.name as "Name", c.domain as "Domain", c.industry as "Industry",'
     ' c.size as "Size", c.address as "Address", u.name as "Owner",'
     f' {utc("c.created_at")} as "Created (UTC)", {utc("c.updated_at")} as "Updated (UTC)",'
-    ' c.id as "Company id" from companies c left join users u on u.id = c.owner_id'
-    " where {where}",
+    ' c.id as "Company id", c.custom_values::text as "_custom"'
+    " from companies c left join users u on u.id = c.owner_id where {where}",
     (
         col("Name", "The company's name."),
         col("Domain", "Its web domain."),
@@ -100,6 +102,7 @@ COMPANIES_FILE = File(
     ),
     own_where="c.owner_id = $1",
     order_by="c.sort_name, c.id",
+    custom_kind="company",
 )
 
 RECORD_TYPE = col("Record type", "contact, company, deal (or invoice for the timeline).")

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, ClassVar, TypeVar
 from urllib.parse import urlencode
 from uuid import UUID
 
@@ -24,6 +24,7 @@ from app.core.forms import Amount, Choice, Cursor, Day, Form, Ref, Refs, Tags, T
 from app.core.forms.fields import Source
 from app.core.http_types import Req
 from app.core.paging import Params, SortSpec, like_pattern
+from app.crm.custom_filters import ColumnKeys, CustomFilters, custom_where
 
 OWNER_OPS = ("is", "is_not", "empty")
 TAG_OPS = ("any", "none")
@@ -57,6 +58,9 @@ class ListView(Form, kw_only=True):
     after: Annotated[str, Cursor()] = ""
     before: Annotated[str, Cursor()] = ""
     view: Annotated[UUID | None, Ref("That saved view is not there.", lenient=True)] = None
+    cf: Annotated[dict[str, list[str]], CustomFilters()] = {}  # app/crm/custom_filters.py
+    cols: Annotated[list[str], ColumnKeys()] = []  # custom fields shown as columns
+    custom_kind: ClassVar[str] = ""  # the record kind whose custom fields it filters on
 
     def problems(self) -> dict[str, str]:
         for field in ("created", "updated"):
@@ -73,6 +77,7 @@ DEAL_SORTS = ("title", "amount", "stage", "owner", "company", "close", "created"
 
 
 class ContactView(ListView, kw_only=True):
+    custom_kind: ClassVar[str] = "contact"
     sort: Annotated[str, Choice("the order", CONTACT_SORTS, required=False)] = ""
     tags_op: Annotated[str, Choice("the tags filter", TAG_OPS, required=False)] = ""
     tags: Annotated[list[str], Tags()] = []
@@ -82,10 +87,12 @@ class ContactView(ListView, kw_only=True):
 
 
 class CompanyView(ListView, kw_only=True):
+    custom_kind: ClassVar[str] = "company"
     sort: Annotated[str, Choice("the order", COMPANY_SORTS, required=False)] = ""
 
 
 class DealView(ListView, kw_only=True):
+    custom_kind: ClassVar[str] = "deal"
     sort: Annotated[str, Choice("the order", DEAL_SORTS, required=False)] = ""
     pipeline: Annotated[UUID | None, Ref("Choose a pipeline.", lenient=True)] = None
     stage: Annotated[list[UUID], Refs("Choose stages from the list.", 50)] = []
@@ -119,7 +126,7 @@ def parse_view(schema: type[V], data: Any) -> V:
     for name, value in items:
         source.setdefault(str(name), []).append(str(value))
     known = {f.encode_name for f in msgspec.structs.fields(schema)}
-    unknown = sorted(set(source) - known)
+    unknown = sorted(n for n in set(source) - known if not n.startswith("cf."))
     if unknown:
         name = unknown[0][:40]
         raise FormInvalid({"form": f"There is no filter “{name}”. Remove it from the address."})
@@ -138,6 +145,8 @@ def view_pairs(view: ListView) -> list[tuple[str, str]]:
             continue
         if field.name == "tags":
             pairs.append(("tags", ", ".join(value)))
+        elif isinstance(value, dict):  # the custom field filters
+            pairs += [(f"cf.{name}", str(v)) for name, vs in sorted(value.items()) for v in vs]
         elif isinstance(value, list):
             pairs += [(field.name, str(v)) for v in value]
         else:
@@ -157,7 +166,7 @@ def view_url(base: str, view: ListView, **extra: str | None) -> str:
 
 def is_filtered(view: ListView) -> bool:
     """Whether the view narrows the list (not only orders it)."""
-    return any(name not in ("sort", "dir") for name, _ in view_pairs(view))
+    return any(name not in ("sort", "dir", "cols") for name, _ in view_pairs(view))
 
 
 # ---- SQL ----------------------------------------------------------------------------------
@@ -212,6 +221,8 @@ def common_where(view: ListView, params: Params, alias: str, tenant_id: UUID) ->
             where.append(f"{alias}.{field}_at >= {params.add(_start(start))}")
         if end is not None:  # through that day
             where.append(f"{alias}.{field}_at < {params.add(_start(end + timedelta(days=1)))}")
+    if view.cf and view.custom_kind:
+        where += custom_where(view.cf, view.custom_kind, params, alias)
     return where
 
 

@@ -24,7 +24,7 @@ from app.core.db import tenant_transaction
 from app.core.errors import FormInvalid
 from app.core.lease import fence, leased
 from app.core.spreadsheet import unquote_cell
-from app.crm import import_queries
+from app.crm import import_custom, import_queries
 from app.crm.import_kinds import Batch, ImportKind
 from app.crm.import_queries import SEP, FailedRow
 from app.crm.imports import IMPORT_JOB, import_path, kinds, open_csv
@@ -176,6 +176,7 @@ async def import_crm_csv(
                 )
                 if progress is None or progress["rows_done"] != done:
                     return processed
+                await import_custom.check_rows(tenant, data["kind"], batch, _reason)
                 if kind.prepare is not None:  # rows of known records, links to others
                     await kind.prepare(c, tenant, user_id, batch, data["on_duplicate"])
                 last_row = chunk[-1][0]
@@ -192,6 +193,7 @@ async def import_crm_csv(
                         )
                 if batch.good:
                     await kind.store(c, tenant, user_id, batch)
+                    await import_custom.store_values(c, data["kind"], batch.good)
                 if batch.failed:
                     await _insert_errors(c, tenant, job_id, batch.failed)
                 done = last_row

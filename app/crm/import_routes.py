@@ -95,7 +95,7 @@ async def _import_page(
     ctx: dict[str, Any] = {
         "imp": data,
         "kind": kind,
-        "targets": kind.targets,
+        "targets": await imports.import_targets(current, data["kind"]),
         "mapping": mapping,
         "errors": refused.errors if refused else {},
         "preview": imports.preview(data, current) if data["status"] == "uploaded" else [],

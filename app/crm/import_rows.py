@@ -34,13 +34,13 @@ def _check_contact(values: dict[str, str]) -> RowValues:
         values.setdefault("first_name", first)
         values.setdefault("last_name", last)
     row = parse(ContactRow, values)
-    data = form_data(row, contacts.FIELDS)
+    data = form_data(row, (*contacts.FIELDS, "custom"))  # custom: checked in the batch
     data["company"] = row.company
     return data
 
 
 def _check_company(values: dict[str, str]) -> RowValues:
-    return form_data(parse(CompanyForm, values), companies.FIELDS)
+    return form_data(parse(CompanyForm, values), (*companies.FIELDS, "custom"))
 
 
 async def company_ids(
@@ -91,7 +91,7 @@ async def _insert_contacts(
     named = await company_ids(c, tenant_id, user_id, batch, wanted)
     new: list[NewContact] = []
     for r in rows:
-        cid = uuid.uuid4()
+        cid = r.get("id") or uuid.uuid4()  # given when it has custom values to store
         emails_enc, emails_bidx, phones_enc, phones_bidx = seal_contact(
             r["emails"], r["phones"], tenant_id, cid
         )
@@ -120,7 +120,7 @@ async def _insert_companies(
 ) -> None:
     rows = [
         NewCompany(
-            id=uuid.uuid4(),
+            id=r.get("id") or uuid.uuid4(),
             name=r["name"],
             domain=r["domain"],
             industry=r["industry"],

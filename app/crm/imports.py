@@ -9,7 +9,7 @@ import io
 import os
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ from app.core.lease import job_key, run_state, schedule
 from app.core.rows import insert_new
 from app.core.spreadsheet import safe_cell
 from app.crm import import_queries
+from app.crm.import_custom import custom_targets, guess_custom
 from app.crm.import_kinds import ImportKind, registered_kinds
 from app.crm.import_queries import ImportSummary
 from app.crm.import_rows import BUILT_IN
@@ -124,8 +125,11 @@ def kind_message() -> str:
     return f"Choose {', '.join(names[:-1])} or {names[-1]}." if len(names) > 1 else "Choose one."
 
 
-def guess_mapping(kind: ImportKind, headers: list[str]) -> dict[str, str]:
-    """{column index: target} from the column names (first match wins)."""
+def guess_mapping(
+    kind: ImportKind, headers: list[str], custom: Sequence[tuple[str, str]] = ()
+) -> dict[str, str]:
+    """{column index: target} from the column names (first match wins; then the `custom`
+    fields' targets by their names)."""
     mapping: dict[str, str] = {}
     taken: set[str] = set()
     for index, header in enumerate(headers):
@@ -138,7 +142,8 @@ def guess_mapping(kind: ImportKind, headers: list[str]) -> dict[str, str]:
     for dropped, when in kind.guess_drops.items():
         if when & taken:
             mapping = {k: t for k, t in mapping.items() if t != dropped}
-    return mapping
+    left = [h if str(i) not in mapping else "" for i, h in enumerate(headers)]
+    return mapping | guess_custom(left, custom, taken)
 
 
 def inspect_upload(upload: Path) -> tuple[str, str, list[str]]:
@@ -166,6 +171,7 @@ async def start_import(current: Current, kind: str, filename: str, upload: Path)
     final.parent.mkdir(parents=True, exist_ok=True)
     os.replace(upload, final)
     async with tenant_transaction(current.tenant_id, current.user_id):
+        custom = await custom_targets(kind)
         await insert_new(
             CrmImport,
             id=import_id,
@@ -176,7 +182,7 @@ async def start_import(current: Current, kind: str, filename: str, upload: Path)
             encoding=encoding,
             delimiter=delimiter,
             headers=headers,
-            mapping=msgspec.json.encode(guess_mapping(declared, headers)).decode(),
+            mapping=msgspec.json.encode(guess_mapping(declared, headers, custom)).decode(),
         )
     return import_id
 
@@ -185,6 +191,13 @@ async def recent_imports(current: Current, limit: int = 50) -> list[ImportSummar
     """The workspace's latest imports, newest first."""
     async with tenant_transaction(current.tenant_id, current.user_id) as c:
         return await import_queries.recent_imports(c, current.tenant_id, limit)
+
+
+async def import_targets(current: Current, kind: str) -> list[tuple[str, str]]:
+    """What a column of an import of `kind` can be mapped to: the fields, then the custom
+    fields of the workspace."""
+    async with tenant_transaction(current.tenant_id, current.user_id):
+        return [*kind_of(kind).targets, *await custom_targets(kind)]
 
 
 async def get_import(current: Current, import_id: UUID) -> dict[str, Any]:
@@ -208,10 +221,15 @@ def preview(data: dict[str, Any], current: Current) -> list[list[str]]:
     return [[cell[:200] for cell in row] for row in rows]
 
 
-def clean_mapping(kind: ImportKind, headers: list[str], columns: dict[int, str]) -> dict[str, str]:
-    """{column index: target} from the mapping form's {column: field} (ImportMapping);
-    FormInvalid for an unknown, missing or doubled field."""
-    allowed = {t for t, _ in kind.targets}
+def clean_mapping(
+    kind: ImportKind,
+    headers: list[str],
+    columns: dict[int, str],
+    custom: Sequence[tuple[str, str]] = (),
+) -> dict[str, str]:
+    """{column index: target} from the mapping form's {column: field} (ImportMapping), the
+    `custom` fields' targets allowed too; FormInvalid for an unknown, missing or doubled one."""
+    allowed = {t for t, _ in [*kind.targets, *custom]}
     mapping: dict[str, str] = {}
     errors: dict[str, str] = {}
     seen: dict[str, str] = {}
@@ -256,7 +274,8 @@ async def run_import(
         kind = kind_of(row["kind"])
         if kind.counts_records:
             await check_record_limit(current.tenant_id, row["kind"])  # plan limit (billing)
-        mapping = clean_mapping(kind, list(row["headers"]), columns)
+        custom = await custom_targets(row["kind"])
+        mapping = clean_mapping(kind, list(row["headers"]), columns, custom)
         on_duplicate = duplicate_rule(kind, on_duplicate)
         await CrmImport.update(
             {

@@ -18,9 +18,11 @@ from app.core.errors import FormInvalid
 from app.core.forms import Form, read_form
 from app.core.forms.values import form_values
 from app.core.http_types import Req
+from app.core.money import currencies
 from app.core.paging import Page
 from app.core.web import get_session, redirect, render
 from app.crm.common import member_options
+from app.crm.custom_values import custom_field_list, list_context
 from app.crm.filters import Column, ListView, read_view
 from app.crm.notes import subject_panel
 from app.crm.schemas import ConfirmDelete
@@ -54,11 +56,14 @@ class RecordPages(Generic[NewF, EditF, View]):
     # what a kind's subclass overrides or extends where it differs
 
     async def form_context(self, current: Current, shown: Values) -> Values:
-        """The form's choices, given the values shown: every record has an owner; a new one
-        may be refused as a likely duplicate (LikelyDuplicate's matches)."""
+        """The form's choices, given the values shown: every record has an owner, the
+        workspace's custom fields of the kind; a new one may be refused as a likely duplicate
+        (LikelyDuplicate's matches)."""
         return {
             "member_options": await member_options(current),
             "duplicates": shown.get("duplicates") or [],
+            "custom_fields": await custom_field_list(current, self.kind),
+            "currency_codes": list(currencies()),
         }
 
     def new_values(self, request: Req, current: Current) -> Values:
@@ -96,6 +101,7 @@ def record_routes(p: RecordPages[NewF, EditF, View]) -> tuple[list[HTTPRouteHand
         async with tenant_transaction(current.tenant_id, current.user_id):  # one read
             page = await p.list_page(current, view)
             ctx |= await view_context(current, p.plural, p.base, page, view, p.columns)
+            ctx |= await list_context(current.tenant_id, p.kind, view.cf, view.cols, page.rows)
         return render(request, p.template("list"), ctx, block="results")
 
     async def form_page(
@@ -144,7 +150,8 @@ def record_routes(p: RecordPages[NewF, EditF, View]) -> tuple[list[HTTPRouteHand
         return await render_record(request, current, record_id)
 
     async def edit(request: Req, current: Current, record_id: UUID) -> Response[str]:
-        values = form_values(await p.read(current, record_id), (*p.fields, "version"))
+        record = await p.read(current, record_id)
+        values = form_values(record, (*p.fields, "version")) | record.get("custom_form", {})
         return await form_page(request, current, record_id, values=values)
 
     async def update(request: Req, current: Current, record_id: UUID) -> Response[str]:

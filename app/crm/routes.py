@@ -1,4 +1,5 @@
-"""Every route of the crm app, for app/asgi.py: all of it is the members' own CRM."""
+"""Every route of the crm app, for app/asgi.py: the members' own CRM, and the custom fields'
+settings (admins)."""
 
 from litestar.types import ControllerRouterHandler
 
@@ -8,6 +9,7 @@ from app.crm.activity_routes import ROUTES as ACTIVITY_ROUTES
 from app.crm.bulk_routes import ROUTES as BULK_ROUTES
 from app.crm.company_routes import ROUTES as COMPANY_ROUTES
 from app.crm.contact_routes import ROUTES as CONTACT_ROUTES
+from app.crm.custom_routes import ROUTES as CUSTOM_FIELD_ROUTES
 from app.crm.dashboard_routes import ROUTES as DASHBOARD_ROUTES
 from app.crm.import_routes import ROUTES as IMPORT_ROUTES
 from app.crm.merge_routes import ROUTES as MERGE_ROUTES
@@ -28,5 +30,6 @@ ROUTES: list[ControllerRouterHandler] = [
             *VIEW_ROUTES,
             *BULK_ROUTES,
         ],
-    )
+    ),
+    CUSTOM_FIELD_ROUTES,  # admins and owners only
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Annotated
 from uuid import UUID
@@ -24,10 +25,47 @@ from app.core.forms import (
     Text,
     Version,
 )
+from app.core.forms.fields import Rule, Source
+from app.core.forms.text import Invalid, storable
+from app.crm.custom_fields import FIELD_TYPES, INPUT_PREFIX, OBJECT_KINDS
 
 UNKNOWN_COMPANY = "Choose a company from your workspace."
 UNKNOWN_OWNER = "Choose an owner from your workspace."
 SUBJECT_TYPES = ("contact", "company", "deal")
+
+
+CUSTOM_INPUT_RE = re.compile(r"^custom\.([a-z][a-z0-9_]{0,39})(\.currency)?$", re.ASCII)
+MAX_CUSTOM_INPUTS = 400
+
+
+class CustomInput(Rule):
+    """The custom fields' inputs of a record form (`custom.<key>`, a money field's currency
+    `custom.<key>.currency`) as sent, by key without the prefix; the service checks them
+    against the workspace's fields (app/crm/custom_values.py)."""
+
+    label = "the custom fields"
+    many = True
+
+    def take(self, source: Source, name: str) -> dict[str, list[str]]:
+        sent = {k: v for k, v in source.items() if k.startswith(INPUT_PREFIX)}
+        if len(sent) > MAX_CUSTOM_INPUTS:
+            raise Invalid(f"Send at most {MAX_CUSTOM_INPUTS} custom fields.")
+        found: dict[str, list[str]] = {}
+        errors: dict[str, str] = {}
+        for key, values in sent.items():
+            match = CUSTOM_INPUT_RE.match(key)
+            if match is None:
+                errors["form"] = "A custom field's name is not one of ours. Reload the page."
+                continue
+            try:
+                found[key.removeprefix(INPUT_PREFIX)] = [
+                    storable(v, "a custom field") for v in values
+                ]
+            except Invalid as exc:
+                errors[key] = exc.message
+        if errors:
+            raise Invalid("", fields=errors)
+        return found
 
 
 class ContactForm(Form):
@@ -41,6 +79,7 @@ class ContactForm(Form):
     company_id: Annotated[UUID | None, Ref(UNKNOWN_COMPANY)] = None
     owner_id: Annotated[UUID | None, Ref(UNKNOWN_OWNER)] = None
     tags: Annotated[list[str], Tags()] = []
+    custom: Annotated[dict[str, list[str]], CustomInput()] = {}
 
     def problems(self) -> dict[str, str]:
         if not self.first_name and not self.last_name:
@@ -69,6 +108,7 @@ class CompanyForm(Form):
     size: Annotated[str | None, Text("the size", 50)] = None
     address: Annotated[str | None, Text("the address", 1000, multiline=True)] = None
     owner_id: Annotated[UUID | None, Ref(UNKNOWN_OWNER)] = None
+    custom: Annotated[dict[str, list[str]], CustomInput()] = {}
 
 
 class CompanyEdit(CompanyForm, kw_only=True):
@@ -192,3 +232,73 @@ class NewImportQuery(Form):
     """`/imports/new?kind=…`: what the upload form starts with."""
 
     kind: Annotated[str, Text("what to import", 40, lenient=True)] = "contacts"
+
+
+OPTION_MAX = 100
+MAX_OPTIONS = 100
+
+
+class Options(Rule):
+    """A select's choices, one a line: trimmed, none empty, no commas or semicolons (a multi
+    select's cell in a CSV separates them with those), no duplicates."""
+
+    label = "the choices"
+
+    def read(self, values: list[str]) -> list[str]:
+        text = storable(self.one(values), self.label)
+        found: dict[str, str] = {}
+        for line in text.split("\n"):
+            option = " ".join(line.split())
+            if not option:
+                continue
+            if "," in option or ";" in option:
+                raise Invalid(f"“{option[:60]}”: a choice can't hold a comma or semicolon.")
+            if len(option) > OPTION_MAX:
+                raise Invalid(f"A choice can be at most {OPTION_MAX} characters.")
+            if option.lower() in found:
+                raise Invalid(f"“{option}” is listed twice. List each choice once.")
+            found[option.lower()] = option
+        if len(found) > MAX_OPTIONS:
+            raise Invalid(f"A field can have at most {MAX_OPTIONS} choices.")
+        return list(found.values())
+
+    def shown(self, values: list[str]) -> object:
+        return values[-1] if values else ""
+
+
+class CustomFieldForm(Form, kw_only=True):
+    """A new custom field (Settings → Custom fields, admins)."""
+
+    object_kind: Annotated[str, Choice("what the field is on", tuple(OBJECT_KINDS))]
+    label: Annotated[str, Text("the field's name", 100, required=True)]
+    key: Annotated[str, Text("the key", 40)] = ""
+    field_type: Annotated[str, Choice("the type", tuple(FIELD_TYPES))]
+    options: Annotated[list[str], Options()] = []
+    required: Annotated[bool, Flag("required")] = False
+    personal: Annotated[bool, Flag("personal data")] = False
+
+    def problems(self) -> dict[str, str]:
+        if self.key and not re.fullmatch(r"[a-z][a-z0-9_]{0,39}", self.key):
+            return {
+                "key": "Use lowercase letters, digits and _ for the key, starting with a letter."
+            }
+        if self.field_type in ("select", "multi_select") and not self.options:
+            return {"options": "List the choices, one a line."}
+        return {}
+
+
+class CustomFieldEdit(Form, kw_only=True):
+    """A custom field's name, choices and flags changed (its kind, key and type stay)."""
+
+    label: Annotated[str, Text("the field's name", 100, required=True)]
+    options: Annotated[list[str], Options()] = []
+    required: Annotated[bool, Flag("required")] = False
+    personal: Annotated[bool, Flag("personal data")] = False
+    version: Annotated[int, Version()]
+
+
+class CustomFieldMove(Form, kw_only=True):
+    """Archive, restore, purge or move a field, as the page showed it (its version)."""
+
+    version: Annotated[int, Version()]
+    direction: Annotated[str, Choice("the direction", ("up", "down"), required=False)] = ""

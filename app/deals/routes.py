@@ -18,6 +18,7 @@ from app.core.http_types import Req
 from app.core.paging import Page
 from app.core.web import redirect, render
 from app.crm.bulk_routes import bulk_action
+from app.crm.custom_values import custom_field_list, list_context, stored_record
 from app.crm.filters import DealView, read_view
 from app.crm.notes import subject_panel
 from app.crm.web import view_context
@@ -56,12 +57,14 @@ async def _form_page(
             "pipelines": await pipelines.list_pipelines(current),
             "stages": await pipelines.all_stages(current),
             "options": await reading.form_options(current, shown),
+            "custom_fields": await custom_field_list(current, "deal"),
         }
     ctx = {
         "values": {**BLANK_FORM, **shown},
         "errors": refused.errors if refused else {},
         "deal_id": deal_id,
         "currencies": [(code, f"{code} · {name}") for code, name in currencies().items()],
+        "currency_codes": list(currencies()),
         **choices,
     }
     return render(request, "deals/form.html", ctx, block="form")
@@ -92,6 +95,7 @@ async def deal_table(request: Req, current: Current) -> Response[str]:
         page = Page([], table.next_cursor, table.prev_cursor, {"count": table.count})
         columns = pipelines.DEAL_COLUMNS
         ctx = await view_context(current, "deals", "/deals/list", page, view, columns)
+        ctx |= await list_context(current.tenant_id, "deal", view.cf, [], [])
     ctx |= {"shown": shown, "kind": "deal", "plural": "deals"}
     return render(request, "deals/table.html", ctx, block="results")
 
@@ -122,7 +126,9 @@ async def render_deal(
     deal = await reading.get_deal(current, deal_id)
     panel = await subject_panel(current, "deal", deal_id)
     panel.update(extra or {})
-    return render(request, "deals/detail.html", {"deal": deal, "panel": panel})
+    custom = await stored_record(current, "deal", deal_id)
+    ctx = {"deal": deal, "panel": panel, "custom_shown": custom["custom_shown"]}
+    return render(request, "deals/detail.html", ctx)
 
 
 @get("/deals/{deal_id:uuid}")
@@ -133,7 +139,9 @@ async def deal_detail(request: Req, current: Current, deal_id: UUID) -> Response
 @get("/deals/{deal_id:uuid}/edit")
 async def deal_edit(request: Req, current: Current, deal_id: UUID) -> Response[str]:
     deal = await reading.get_deal(current, deal_id)
-    return await _form_page(request, current, deal_id, values=reading.form_values(deal))
+    custom = await stored_record(current, "deal", deal_id)
+    values = reading.form_values(deal) | custom["custom_form"]
+    return await _form_page(request, current, deal_id, values=values)
 
 
 @post("/deals/{deal_id:uuid}")

@@ -11,6 +11,7 @@ from uuid import UUID
 import msgspec
 
 from app.core.forms import Amount, Choice, Cursor, Day, Form, Integer, Ref, Refs, Text, Version
+from app.crm.schemas import CustomInput
 from app.deals.money import MAX_AMOUNT, currencies
 
 STAGE_KINDS = ("open", "won", "lost")
@@ -237,6 +238,7 @@ class DealForm(Form):
     ] = None
     owner_id: Annotated[UUID | None, Ref("Choose an owner from your team.")] = None
     company_id: Annotated[UUID | None, Ref("Choose a company from the list.")] = None
+    custom: Annotated[dict[str, list[str]], CustomInput()] = {}  # app/crm/custom_values.py
     contact_ids: Annotated[
         list[UUID],
         Refs(

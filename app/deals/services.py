@@ -17,6 +17,8 @@ from app.core.errors import FormInvalid, RecordNotFound
 from app.core.money import money
 from app.core.versioned import update_at_version
 from app.crm.activity import edit_conflict, field_diff, log_activity, record_activity, stale_page
+from app.crm.custom_fields import stored_values
+from app.crm.custom_values import check_custom, encoded
 from app.crm.tables import Company, Contact
 from app.deals import live
 from app.deals.pipelines import ensure_default_in
@@ -164,19 +166,21 @@ async def create_deal(current: Current, data: DealForm) -> UUID:
     async with tenant_transaction(current.tenant_id, current.user_id) as conn:
         await ensure_default_in(conn, current.tenant_id)
         values = await _clean(data)
+        custom = await check_custom(current.tenant_id, "deal", data.custom, None)
         await Deal.insert(
             Deal.from_dict(
                 {
                     "id": deal_id,
                     "tenant_id": current.tenant_id,
                     "position": await end_position(conn, values.stage_id),
+                    "custom_values": encoded(custom.values),
                     **values.columns(),
                 }
             )
         )
         await _set_contacts(current.tenant_id, deal_id, values.contact_ids)
         summary = f"Created the deal “{values.title}” ({money(values.amount, values.currency)})"
-        await log_activity(current, "deal", deal_id, "created", summary)
+        await log_activity(current, "deal", deal_id, "created", summary, custom.changes)
         await _notify_owner(current, deal_id, values.title, values.owner_id)
         _push_changed(current.tenant_id, deal_id, True, [])
     return deal_id
@@ -202,15 +206,18 @@ async def update_deal(current: Current, deal_id: UUID, data: DealEdit) -> None:
                 DIFF_FIELDS,
                 before.version,
             )
+        was = stored_values(stored.get("custom_values"))
+        custom = await check_custom(current.tenant_id, "deal", data.custom, was)
         position = before.position
         if values.stage_id != before.stage_id:
             position = await end_position(conn, values.stage_id)
         saving = {**values.columns(), "position": position, "updated_at": QueryString("now()")}
+        saving["custom_values"] = encoded(custom.values)
         # the row lock makes a miss unreachable; never say "saved" all the same
         if await update_at_version(Deal, deal_id, data.version, saving) is None:
             raise RecordNotFound("deal")
         await _set_contacts(current.tenant_id, deal_id, values.contact_ids)
-        changes = field_diff(stored, wanted, DIFF_FIELDS)
+        changes = field_diff(stored, wanted, DIFF_FIELDS) | custom.changes
         if changes:
             await record_activity(
                 current.tenant_id,

@@ -1,6 +1,7 @@
 """Piccolo tables of the deals app (DDL and RLS live in migrations/deals)."""
 
 from piccolo.columns import (
+    JSONB,
     UUID,
     Boolean,
     Date,
@@ -47,6 +48,7 @@ class Deal(TenantRecord, Table, tablename="deals"):
     owner_id = UUID(null=True, default=None)
     company_id = UUID(null=True, default=None)
     lost_reason = Text(null=True, default=None)
+    custom_values = JSONB(default={})  # custom field id -> value (app/crm/custom_fields.py)
 
 
 class DealContact(TenantRow, Created, Table, tablename="deal_contacts"):

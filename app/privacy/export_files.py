@@ -21,6 +21,14 @@ import asyncpg
 
 from app.core.datamap import ExportFile
 from app.core.spreadsheet import neutralise_sql, safe_cell
+from app.crm.custom_fields import (
+    FieldDef,
+    as_text,
+    column_names,
+    kind_fields,
+    people_here,
+    stored_values,
+)
 
 BOM = b"\xef\xbb\xbf"
 EXPORT_CHUNK = 1000
@@ -97,15 +105,47 @@ async def write_file(
     """One file of the export into the archive (BOM first when asked); its manifest entry's
     rows, bytes and SHA-256."""
     attributes = await _check_columns(conn, spec, sql, args)
+    custom = await _custom_columns(spec)
     with archive.open(spec.name, "w", force_zip64=True) as opened:
         member = _Member(opened)
         if bom:
             await member.write(BOM)
-        if spec.opener is None:
+        if spec.opener is None and custom is None:
             rows = await _copy_rows(conn, member, attributes, sql, args)
         else:
-            rows = await _opened_rows(conn, member, spec, sql, args)
-    return {"rows": rows, "bytes": member.size, "sha256": member.digest.hexdigest()}
+            rows = await _opened_rows(conn, member, spec, sql, args, custom)
+    written: dict[str, object] = {
+        "rows": rows,
+        "bytes": member.size,
+        "sha256": member.digest.hexdigest(),
+    }
+    if custom is not None:
+        written["custom_columns"] = custom.names
+    return written
+
+
+class _Custom:
+    """A file's custom field columns: the fields, their column names, members' emails."""
+
+    def __init__(self, fields: list[FieldDef], names: list[str], emails: dict[str, str]) -> None:
+        self.fields, self.names, self.emails = fields, names, emails
+
+    def cells(self, raw: object) -> list[str]:
+        """A row's custom values (its `_custom` text) as its cells; a member by email, so
+        that the file imports again."""
+        values = stored_values(raw)
+        return [as_text(f, values.get(str(f.id)), self.emails) for f in self.fields]
+
+
+async def _custom_columns(spec: ExportFile) -> _Custom | None:
+    """The workspace's active custom fields of the file's kind (None: none, or no kind)."""
+    if spec.custom_kind is None:
+        return None
+    fields = await kind_fields(spec.custom_kind)
+    if not fields:
+        return None
+    emails = {str(p.user_id): p.email for p in await people_here()}
+    return _Custom(fields, column_names(fields, [c.name for c in spec.columns]), emails)
 
 
 async def _copy_rows(
@@ -119,6 +159,8 @@ async def _copy_rows(
     SQL; how many rows."""
     columns = []
     for attr in attributes:
+        if attr.name.startswith("_"):  # for the cursor path only (e.g. custom values)
+            continue
         col = "q." + _ident(attr.name)
         safe = attr.type.name in SAFE_TYPES
         columns.append(col if safe else f"{neutralise_sql(col)} as {_ident(attr.name)}")
@@ -130,11 +172,15 @@ async def _copy_rows(
 
 
 async def _opened_rows(
-    conn: asyncpg.Connection, member: _Member, spec: ExportFile, sql: str, args: list[object]
+    conn: asyncpg.Connection,
+    member: _Member,
+    spec: ExportFile,
+    sql: str,
+    args: list[object],
+    custom: _Custom | None = None,
 ) -> int:
-    """A file with encrypted columns: a cursor, chunks, the domain's opener, Python CSV; how
-    many rows."""
-    assert spec.opener is not None
+    """A file with encrypted columns or custom fields: a cursor, chunks, the domain's opener,
+    the custom columns, Python CSV; how many rows."""
     header = [c.name for c in spec.columns]
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -145,13 +191,14 @@ async def _opened_rows(
         buffer.truncate()
         await member.write(chunk)
 
-    writer.writerow(header)
+    writer.writerow(header + (custom.names if custom else []))
     rows = 0
     cursor = await conn.cursor(sql, *args)
     while records := await cursor.fetch(EXPORT_CHUNK):
         for record in records:
-            opened = spec.opener(dict(record))
-            writer.writerow([cell(opened[name]) for name in header])
+            opened = spec.opener(dict(record)) if spec.opener else dict(record)
+            extra = custom.cells(opened.get("_custom")) if custom else []
+            writer.writerow([cell(opened[name]) for name in header] + [cell(v) for v in extra])
         rows += len(records)
         await flush()
     await flush()
@@ -177,6 +224,9 @@ def readme(manifest: dict[str, object], specs: list[ExportFile]) -> str:
         + ", comma separated, first line = column names.",
         "- Times are UTC, written YYYY-MM-DD HH:MM:SS; dates YYYY-MM-DD; amounts plain numbers.",
         "- Lists (emails, phones, tags, a deal's people) are separated by '; '.",
+        "- The workspace's custom fields follow a file's columns, each named by its label:"
+        " money as '12.50 EUR', checkboxes Yes/No, multiple choices separated by '; ',"
+        " members by email.",
         "- Names stand beside ids; the ids let you match rows across files.",
         "- A text cell a spreadsheet would run as a formula (starting with = @ tab CR, or + -"
         " when it is not a plain number) starts with ' so that it is shown, not run.",

@@ -50,6 +50,7 @@ SIGNED_IN = [
     "/settings/cookies",
     "/settings/billing",
     "/settings/webhooks",
+    "/settings/custom-fields",
     "/support",
 ]
 RECORDS = ["/contacts", "/companies", "/deals"]  # the first record of each list, too

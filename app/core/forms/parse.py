@@ -85,7 +85,10 @@ def shown_values(schema: type[Form], source: Source) -> dict[str, object]:
         if rule is not None and rule.secret:
             continue
         safe = [printable(v) for v in values]
-        shown[name] = rule.shown(safe) if rule is not None else safe[-1]
+        if rule is not None:
+            shown[name] = rule.shown(safe)
+        else:  # a repeated input without a rule of its own (custom fields' choices) stays a list
+            shown[name] = safe[-1] if len(safe) == 1 else safe
     return shown
 
 
