@@ -72,8 +72,6 @@ class MergeKind(Generic[F]):
     stored: Callable[[Current, UUID, Shown], tuple[Sequence[str], Sequence[object]]]
     name_of: Callable[[Shown], str]
     moves: Sequence[str] = ()  # SQL moving the other's related rows: $1 survivor, $2 other
-    # TODO(customfields): when records carry custom values (jsonb), add them to `chosen`
-    # per field or merge them here (the survivor's keys first, then the other's).
 
     @property
     def same(self) -> str:
@@ -155,6 +153,14 @@ async def _move(conn: asyncpg.Connection, spec: MergeKind[F], keep: UUID, gone: 
         )
     for sql in spec.moves:
         await conn.execute(sql, keep, gone)
+    # custom values: the survivor's, then the other's for fields the survivor left empty
+    table = spec.table._meta.tablename
+    await conn.execute(
+        f"update {table} set custom_values = (select o.custom_values from {table} o"  # fixed name
+        " where o.id = $2) || custom_values where id = $1",
+        keep,
+        gone,
+    )
     # the timeline is append-only: its entries are copied to the survivor (erasing it blanks
     # them there) and the originals keep only that they were merged away
     await conn.execute(

@@ -405,3 +405,22 @@ async def test_deal_fields_in_form_page_timeline_and_filters(
 
     deals = rows_of(await download_export(client_a), "deals.csv")
     assert [d["Source"] for d in deals if d["Title"] == "Cf deal"] == ["Web"]
+
+
+async def test_merge_keeps_both_contacts_custom_values(client_a: Any, tenant_a: Account) -> None:
+    """A merge keeps the survivor's values and takes the other's for fields it left empty."""
+    tier = await add_field(client_a, tenant_a, "contact", "Merge tier", "select", options="A\nB")
+    region = await add_field(client_a, tenant_a, "contact", "Merge region", "text")
+    keep = await make_contact(client_a, "Ada", "Keep", **{f"custom.{tier['key']}": "A"})
+    gone = await make_contact(
+        client_a,
+        "Ada",
+        "Gone",
+        **{f"custom.{tier['key']}": "B", f"custom.{region['key']}": "North"},
+    )
+    form = {"other_id": gone, "version": "1", "other_version": "1", "last_name": "this"}
+    merged = await client_a.post_form(f"/contacts/{keep}/merge", form)
+    assert merged.status_code in (200, 303), merged.text[:800]
+    values = await custom_values(tenant_a, keep)
+    assert values[str(tier["id"])] == "A"  # the survivor's own value wins
+    assert values[str(region["id"])] == "North"  # the other's fills the gap
