@@ -25,7 +25,7 @@ from app.accounts.schemas import Current
 from app.core.db import after_commit, tenant_transaction
 from app.core.errors import FormInvalid, RecordNotFound
 from app.core.forms import Choice, Flag, Form, Ref, Refs, Tags, Text
-from app.core.paging import Params, like_pattern
+from app.core.paging import Params
 from app.core.rows import insert_new
 from app.crm import queries, records
 from app.crm.activity import field_diff
@@ -36,11 +36,12 @@ from app.crm.filters import (
     ContactView,
     ListView,
     common_where,
+    company_search,
+    contact_search,
     contact_where,
     parse_view,
-    search_where,
 )
-from app.crm.secure import search_indexes
+from app.crm.secure import lookup_indexes
 from app.crm.tables import BulkChange, Company, Contact
 from app.realtime.channels import board_channel, publish
 
@@ -124,19 +125,13 @@ async def _view_ids(
         assert isinstance(view, ContactView)
         where = contact_where(view, params, tenant_id)
         query = view.q.strip()[:200]
-        if query:
-            pattern, wanted = params.add(like_pattern(query)), params.add(search_indexes(query))
-            where.append(
-                f"(c.search_text like {pattern} or c.emails_bidx && {wanted}::text[]"
-                f" or c.phones_bidx && {wanted}::text[])"
-            )
+        if query:  # the list's own search (app/crm/list_queries.py)
+            where.append(contact_search(params, query, lookup_indexes(query), tenant_id))
         table = "contacts"
     else:
         view = parse_view(CompanyView, keep)
         where = common_where(view, params, "c", tenant_id)
-        where += search_where(
-            params, view.q.strip()[:200], "c.name || ' ' || coalesce(c.domain, '')"
-        )
+        where += company_search(params, view.q.strip()[:200], tenant_id)
         table = "companies"
     limit = params.add(MAX_IN_REQUEST + 1)
     sql = f"select c.id from {table} c where {' and '.join(where)} order by c.id limit {limit}"

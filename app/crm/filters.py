@@ -22,6 +22,7 @@ import msgspec
 from app.core.errors import FormInvalid
 from app.core.forms import Amount, Choice, Cursor, Day, Form, Ref, Refs, Tags, Text, parse
 from app.core.forms.fields import Source
+from app.core.grams import gram_filter, has_grams
 from app.core.http_types import Req
 from app.core.paging import Params, SortSpec, like_pattern
 
@@ -215,12 +216,77 @@ def common_where(view: ListView, params: Params, alias: str, tenant_id: UUID) ->
     return where
 
 
-def search_where(params: Params, query: str, *texts: str) -> list[str]:
-    """The condition that one of the SQL `texts` contains `query` (none for no query)."""
+def is_short_search(query: str) -> bool:
+    """A search with no word of three letters or digits: the lists match it at the start of
+    their name only (a substring that short would walk every record)."""
+    return bool(query.strip()) and not has_grams(query)
+
+
+def starts_with(params: Params, key: str, query: str) -> str:
+    """`key` (a lower-cased sort column) starts with `query`: a range on its index (text
+    comparisons are leakproof, so RLS lets them drive it), rechecked exactly."""
+    low = query.lower()
+    last = ord(low[-1])
+    upper = low[:-1] + chr(last + 1) if last < 0x10FFFF else ""
+    where = f"{key} >= {params.add(low)}"
+    where += f" and {key} < {params.add(upper)}" if upper else ""
+    return f"({where} and starts_with({key}, {params.add(low)}))"
+
+
+def text_search(
+    params: Params, query: str, tenant_id: UUID, kind: str, alias: str, text: str, *keys: str
+) -> str:
+    """The condition that the record `alias` of `kind` matches the list search `query`: the
+    lower-cased SQL `text` holds it (found through `search_grams`, then LIKE rechecked on
+    those candidates), or, for a short query, one of its sort `keys` starts with it."""
+    if not has_grams(query):
+        return "(" + " or ".join(starts_with(params, key, query) for key in keys) + ")"
+    tenant = params.add(tenant_id)
+    return (
+        f"({gram_filter(params, tenant, kind, alias, query)}"
+        f" and {text} like {params.add(like_pattern(query))})"
+    )
+
+
+def contact_search(params: Params, query: str, indexes: list[str], tenant_id: UUID) -> str:
+    """The contact list's search: names and title (`text_search`); an email- or phone-like
+    query (it has blind `indexes`) finds an exact address or number too, and its substring in
+    names and title by LIKE (a workspace scan: OR-ed with the array operators, which are not
+    leakproof, no index could narrow it)."""
+    if not indexes:
+        keys = ("c.sort_last", "c.sort_first")
+        return text_search(params, query, tenant_id, "contact", "c", "c.search_text", *keys)
+    pattern, wanted = params.add(like_pattern(query)), params.add(indexes)
+    return (
+        f"(c.search_text like {pattern} or c.emails_bidx && {wanted}::text[]"
+        f" or c.phones_bidx && {wanted}::text[])"
+    )
+
+
+def company_search(params: Params, query: str, tenant_id: UUID) -> list[str]:
+    """The company list's search: name or web domain (`text_search`)."""
     if not query:
         return []
-    pattern = params.add(like_pattern(query))
-    return ["(" + " or ".join(f"lower({text}) like {pattern}" for text in texts) + ")"]
+    text = "lower(c.name || ' ' || coalesce(c.domain, ''))"
+    return [text_search(params, query, tenant_id, "company", "c", text, "c.sort_name")]
+
+
+def deal_search(params: Params, query: str, tenant_id: UUID) -> list[str]:
+    """The deals table's search: the deal's title or its company's name (`c`) holds the
+    query, through `search_grams` as `text_search`; a short query: either starts with it."""
+    if not query:
+        return []
+    if not has_grams(query):
+        low = params.add(query.lower())
+        title, company = "lower(d.title)", "lower(coalesce(c.name, ''))"
+        return [f"(starts_with({title}, {low}) or starts_with({company}, {low}))"]
+    tenant, pattern = params.add(tenant_id), params.add(like_pattern(query))
+    deal = gram_filter(params, tenant, "deal", "d", query)
+    company = gram_filter(params, tenant, "company", "c", query)
+    return [
+        f"(({deal} and lower(d.title) like {pattern})"
+        f" or ({company} and lower(c.name) like {pattern}))"
+    ]
 
 
 def contact_where(view: ContactView, params: Params, tenant_id: UUID) -> list[str]:
