@@ -223,13 +223,15 @@ def is_short_search(query: str) -> bool:
 
 
 def starts_with(params: Params, key: str, query: str) -> str:
-    """`key` (a lower-cased sort column) starts with `query`: a range on its index (text
-    comparisons are leakproof, so RLS lets them drive it), rechecked exactly."""
+    """`key` (a lower-cased sort column) starts with `query`: a range in the "C" collation
+    (code points: exact, whatever the database's collation) on its index of that collation
+    (migrations/crm; text comparisons are leakproof, so RLS lets them drive it)."""
     low = query.lower()
-    last = ord(low[-1])
-    upper = low[:-1] + chr(last + 1) if last < 0x10FFFF else ""
-    where = f"{key} >= {params.add(low)}"
-    where += f" and {key} < {params.add(upper)}" if upper else ""
+    following = ord(low[-1]) + 1
+    following = 0xE000 if 0xD800 <= following < 0xE000 else following  # no surrogates
+    upper = low[:-1] + chr(following) if following <= 0x10FFFF else ""
+    where = f'{key} collate "C" >= {params.add(low)}'
+    where += f' and {key} collate "C" < {params.add(upper)}' if upper else ""
     return f"({where} and starts_with({key}, {params.add(low)}))"
 
 

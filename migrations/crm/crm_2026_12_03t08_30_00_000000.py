@@ -1,7 +1,7 @@
 """Record counts: how many contacts and companies each workspace holds, kept by statement
 triggers (with transition tables) on insert and delete, so the dashboard and the unfiltered
-lists read one row instead of counting 100k rows under RLS (60-90 ms a page). And an index on
-contacts' first names for the lists' short searches (the start of a name).
+lists read one row instead of counting 100k rows under RLS (60-90 ms a page). And indexes for the
+lists' short searches (the start of a name).
 
 A tenant table (RLS forced). The added-rows trigger upserts `total = total + n` (concurrent
 writers of one workspace queue on its row until commit, never lose a count); the
@@ -13,7 +13,7 @@ from app.core.migrations import sql_migration, tenant_rls
 
 ID = "2026-12-03T08:30:00:000000"
 VERSION = "1.39.0"
-DESCRIPTION = "record counts of contacts and companies, kept by triggers; first-name index"
+DESCRIPTION = "record counts of contacts and companies, kept by triggers; name prefix indexes"
 
 SQL = (
     """
@@ -25,10 +25,13 @@ create table record_counts (
 );
 grant select, insert, update, delete on record_counts to odex_app;
 
--- a list search of one or two letters matches the start of a contact's last or first name:
--- ranges on the sort columns (text comparisons are leakproof: RLS lets them use an index);
--- the last name has contacts_tenant_sort, the first name this one
-create index contacts_tenant_first on contacts (tenant_id, sort_first);
+-- a list search of one or two letters matches the start of a name: a range on its sort
+-- column (text comparisons are leakproof: RLS lets them use an index), compared in the "C"
+-- collation, where every string starting with 'ab' lies in ['ab', 'ac') whatever the
+-- database's collation (a linguistic one may put 'abz' after 'ac{')
+create index contacts_tenant_last_c on contacts (tenant_id, (sort_last collate "C"));
+create index contacts_tenant_first_c on contacts (tenant_id, (sort_first collate "C"));
+create index companies_tenant_name_c on companies (tenant_id, (sort_name collate "C"));
 
 -- TG_ARGV[0]: the kind. They run as the writer, under RLS; one statement of any size costs
 -- one upsert per workspace it touched (ordered by tenant: no lock-order deadlock between two

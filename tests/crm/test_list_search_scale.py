@@ -147,3 +147,8 @@ async def test_company_list_search_through_grams(client_a: Any, client_b: Any) -
     short = await client_a.get("/companies", params={"q": "Gr"})
     assert "Grambling Tools" in short.text and "Program Works" not in short.text
     assert 'id="short-search"' in short.text and "starts with" in short.text
+    # a prefix ending in "z": its range ends at "a{" (in code points, whatever the collation)
+    await make_company(client_a, "Azimuth Übersee")
+    assert "Azimuth Übersee" in (await client_a.get("/companies", params={"q": "AZ"})).text
+    assert "Azimuth Übersee" in (await client_a.get("/companies", params={"q": "übers"})).text
+    assert (await client_a.get("/companies", params={"q": "\U0010ffff"})).status_code == 200
