@@ -23,7 +23,7 @@ import msgspec
 from app.accounts.schemas import Current
 from app.core.db import after_commit
 from app.core.errors import FormInvalid
-from app.core.paging import Params, like_pattern
+from app.core.paging import Params
 from app.crm import queries, records
 from app.crm.activity import field_diff
 from app.crm.common import check_member, readable
@@ -32,11 +32,12 @@ from app.crm.filters import (
     CompanyView,
     ContactView,
     common_where,
+    company_search,
+    contact_search,
     contact_where,
     parse_view,
-    search_where,
 )
-from app.crm.secure import search_indexes
+from app.crm.secure import lookup_indexes
 from app.crm.tables import Company, Contact
 from app.realtime.channels import board_channel, publish
 
@@ -236,12 +237,8 @@ async def _contact_view(
     assert isinstance(view, ContactView)
     where = contact_where(view, params, tenant_id)
     query = view.q.strip()[:200]
-    if query:
-        pattern, wanted = params.add(like_pattern(query)), params.add(search_indexes(query))
-        where.append(
-            f"(c.search_text like {pattern} or c.emails_bidx && {wanted}::text[]"
-            f" or c.phones_bidx && {wanted}::text[])"
-        )
+    if query:  # the list's own search (app/crm/filters.py)
+        where.append(contact_search(params, query, lookup_indexes(query), tenant_id))
     return "contacts c", "c.id", where
 
 
@@ -250,7 +247,7 @@ async def _company_view(
 ) -> ViewSql:
     view = parse_view(CompanyView, pairs)
     where = common_where(view, params, "c", tenant_id)
-    where += search_where(params, view.q.strip()[:200], "c.name || ' ' || coalesce(c.domain, '')")
+    where += company_search(params, view.q.strip()[:200], tenant_id)
     return "companies c", "c.id", where
 
 

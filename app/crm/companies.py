@@ -13,7 +13,7 @@ from app.core.errors import FormInvalid
 from app.core.forms.values import form_data
 from app.core.paging import Page, Window
 from app.core.rows import insert_new
-from app.crm import queries, records
+from app.crm import list_queries, queries, records
 from app.crm.activity import field_diff, log_activity
 from app.crm.common import check_member, readable
 from app.crm.custom_fields import stored_values
@@ -104,7 +104,9 @@ async def list_companies(
     spec = sort_spec(COLUMNS, "name", view, "c.id")
     window = Window(spec, view.after or None, view.before or None, limit)
     async with tenant_transaction(current.tenant_id, current.user_id) as c:
-        return await queries.company_page(c, current.tenant_id, view.q.strip()[:200], window, view)
+        return await list_queries.company_page(
+            c, current.tenant_id, view.q.strip()[:200], window, view
+        )
 
 
 async def company_choices(current: Current, ids: list[UUID]) -> list[tuple[str, str]]:

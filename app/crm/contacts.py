@@ -18,14 +18,14 @@ from app.core.errors import FormInvalid
 from app.core.forms.values import form_data
 from app.core.paging import Page, Window
 from app.core.rows import insert_new
-from app.crm import queries, records
+from app.crm import list_queries, queries, records
 from app.crm.activity import field_diff, log_activity
 from app.crm.common import check_member, readable
 from app.crm.custom_fields import stored_values
 from app.crm.custom_values import check_custom, encoded, with_custom
 from app.crm.filters import Column, ContactView, sort_spec, text_column, time_column
 from app.crm.schemas import UNKNOWN_COMPANY, ContactEdit, ContactForm
-from app.crm.secure import open_contact, redact_changes, seal_contact, search_indexes
+from app.crm.secure import lookup_indexes, open_contact, redact_changes, seal_contact
 from app.crm.tables import Company, Contact
 
 FIELDS = (
@@ -161,9 +161,9 @@ async def list_contacts(
     spec = sort_spec(COLUMNS, "name", view, "c.id")
     window = Window(spec, view.after or None, view.before or None, limit)
     query = view.q.strip()[:200]
-    indexes = search_indexes(query) if query else []
+    indexes = lookup_indexes(query)
     async with tenant_transaction(current.tenant_id, current.user_id) as c:
-        page = await queries.contact_page(
+        page = await list_queries.contact_page(
             c, current.tenant_id, query, indexes, company_id, window, view
         )
     page.rows = [open_contact(row, current.tenant_id) for row in page.rows]

@@ -15,9 +15,9 @@ from app.accounts.schemas import Current
 from app.accounts.tables import Membership
 from app.core import formats
 from app.core.db import tenant_transaction
-from app.crm import queries
+from app.crm import list_queries, queries
 from app.crm.notes import subject_link
-from app.crm.tables import Company, Contact, Task
+from app.crm.tables import Task
 
 
 @dataclass(frozen=True)
@@ -85,8 +85,8 @@ async def load_dashboard(current: Current) -> Dashboard:
     today = formats.today(current.time_zone)  # the reader's day and month
     month_start = today.replace(day=1)
     async with tenant_transaction(current.tenant_id, current.user_id) as conn:
-        board.contacts = await Contact.count()
-        board.companies = await Company.count()
+        counts = await list_queries.record_counts(conn, current.tenant_id)  # kept by triggers
+        board.contacts, board.companies = counts["contact"], counts["company"]
         totals = await queries.deal_totals(conn, month_start)
         board.open_deals = sum(t.n for t in totals if t.kind == "open")
         board.pipeline = [(t.currency, t.total) for t in totals if t.kind == "open"]

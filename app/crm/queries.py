@@ -1,7 +1,7 @@
 """The CRM's SQL that Piccolo cannot say well, as named typed functions: joins with the users,
-deals, stages and invoices of other domains, the lists' keyset pages, the dashboard's
-aggregates. Ordinary single-table reads and writes go through the Piccolo tables
-(app/crm/tables.py). Call inside the caller's tenant transaction."""
+deals, stages and invoices of other domains, the dashboard's aggregates (the lists' keyset
+pages: app/crm/list_queries.py). Ordinary single-table reads and writes go through the
+Piccolo tables (app/crm/tables.py). Call inside the caller's tenant transaction."""
 
 from __future__ import annotations
 
@@ -13,9 +13,7 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
-from app.core.paging import Page, Params, Window, like_pattern, window_page
 from app.core.rows import Choices, answers, execute_count, fetch_as, fetch_choices, row_as
-from app.crm.filters import CompanyView, ContactView, common_where, contact_where, search_where
 
 
 class Person(msgspec.Struct, frozen=True):
@@ -62,95 +60,6 @@ async def contact_with_names(
         contact_id,
     )
     return None if row is None else dict(row)
-
-
-# ---- list pages (keyset) -----------------------------------------------------------------
-
-
-COUNT_CAP = 10_000
-COMPANY_FROM = "companies c left join users u on u.id = c.owner_id"
-CONTACT_FROM = (
-    "contacts c left join companies co on co.id = c.company_id"
-    " left join users u on u.id = c.owner_id"
-)
-
-
-async def count_of(
-    conn: asyncpg.Connection, from_sql: str, where: list[str], params: Params
-) -> int:
-    """How many rows a list's filtered view holds (every page of it), counted up to
-    COUNT_CAP + 1 (shown as "10,000+"): a count of every one of 100k contacts costs a scan of
-    them all (27 ms) on each page, the page itself reads 51 rows by an index."""
-    counting = Params()  # the view's parameters and the cap (the page adds its own after)
-    counting.values = list(params.values)
-    limit = counting.add(COUNT_CAP + 1)
-    sql = f"select count(*) from (select 1 from {from_sql} where {' and '.join(where)}"
-    sql += f" limit {limit}) as counted"
-    return int(await conn.fetchval(sql, *counting.values))
-
-
-def _company_where(tenant_id: UUID, query: str, view: CompanyView) -> tuple[list[str], Params]:
-    params = Params()
-    where = common_where(view, params, "c", tenant_id)
-    where += search_where(params, query, "c.name || ' ' || coalesce(c.domain, '')")
-    return where, params
-
-
-async def company_page(
-    conn: asyncpg.Connection, tenant_id: UUID, query: str, window: Window, view: CompanyView
-) -> Page:
-    """One page of the company list, `query` matching name or domain, filtered by `view`;
-    `extra["count"]`: how many the whole view holds."""
-    where, params = _company_where(tenant_id, query, view)
-    count = await count_of(conn, COMPANY_FROM, where, params)
-    page = await window_page(
-        conn,
-        window,
-        select="c.id, c.name, c.domain, c.industry, c.size, u.name as owner_name",
-        from_sql=COMPANY_FROM,
-        where=where,
-        params=params,
-    )
-    page.extra["count"] = count
-    return page
-
-
-async def contact_page(
-    conn: asyncpg.Connection,
-    tenant_id: UUID,
-    query: str,
-    indexes: list[str],
-    company_id: UUID | None,
-    window: Window,
-    view: ContactView,
-) -> Page:
-    """One page of the contact list (rows still sealed): names and title by substring, an
-    exact email or phone number by its blind `indexes`, optionally one company's only,
-    filtered by `view`; `extra["count"]`: how many the whole view holds."""
-    params = Params()
-    where = contact_where(view, params, tenant_id)
-    if query:
-        pattern, wanted = params.add(like_pattern(query)), params.add(indexes)
-        where.append(
-            f"(c.search_text like {pattern} or c.emails_bidx && {wanted}::text[]"
-            f" or c.phones_bidx && {wanted}::text[])"
-        )
-    if company_id is not None:
-        where.append(f"c.company_id = {params.add(company_id)}")
-    count = await count_of(conn, CONTACT_FROM, where, params)
-    page = await window_page(
-        conn,
-        window,
-        select=(
-            "c.id, c.first_name, c.last_name, c.emails_enc, c.phones_enc, c.title, c.tags,"
-            " c.company_id, co.name as company_name, u.name as owner_name"
-        ),
-        from_sql=CONTACT_FROM,
-        where=where,
-        params=params,
-    )
-    page.extra["count"] = count
-    return page
 
 
 # ---- related records of other domains ----------------------------------------------------

@@ -106,6 +106,12 @@ def search_indexes(query: str) -> list[str]:
     return found
 
 
+def lookup_indexes(query: str) -> list[str]:
+    """`search_indexes` of a query that may be a whole email address (an @) or phone number;
+    none for other text, which no stored address or number can equal."""
+    return search_indexes(query) if "@" in query or PHONE_QUERY.match(query) else []
+
+
 def note_binding(tenant_id: UUID | None, note_id: object) -> Binding:
     return bind("notes", "body_enc", note_id, tenant_id)
 

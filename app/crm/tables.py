@@ -1,6 +1,6 @@
 """Piccolo tables of the crm app (DDL and RLS live in migrations/crm)."""
 
-from piccolo.columns import JSONB, UUID, Array, Boolean, Date, Integer, Text, Timestamptz
+from piccolo.columns import JSONB, UUID, Array, BigInt, Boolean, Date, Integer, Text, Timestamptz
 from piccolo.table import Table
 
 from app.core.columns import Created, OnRecord, Stamped, TenantRecord, TenantRow
@@ -161,3 +161,13 @@ class CustomField(TenantRow, Stamped, Table, tablename="custom_fields"):
     position = Integer(default=0)
     archived_at = Timestamptz(null=True, default=None)
     version = Integer(default=1)
+
+
+class RecordCount(Table, tablename="record_counts"):
+    """How many records of a kind (contact, company) a workspace holds, kept by triggers
+    (migrations/crm). The database's key is (tenant_id, kind); Piccolo is given `tenant_id`
+    as its key: the app never writes this table. `total`, not `count`: Table.count exists."""
+
+    tenant_id = UUID(primary_key=True)
+    kind = Text()
+    total = BigInt(default=0)

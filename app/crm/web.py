@@ -13,8 +13,8 @@ from app.core.http_types import Req
 from app.core.paging import Page
 from app.core.web import render
 from app.crm.common import member_options
-from app.crm.filters import Column, ListView, is_filtered, view_query, view_url
-from app.crm.queries import COUNT_CAP
+from app.crm.filters import Column, ListView, is_filtered, is_short_search, view_query, view_url
+from app.crm.list_queries import COUNT_CAP
 from app.crm.saved_views import list_views
 
 
@@ -47,6 +47,7 @@ async def view_context(
         "columns": columns,
         "sort_urls": {name: sort_url(name) for name in columns},
         "filtered": is_filtered(view),
+        "short_search": is_short_search(view.q),
         "view_query": view_query(view),
         "base": base,
         "next_url": view_url(base, view, after=page.next_cursor) if page.next_cursor else None,

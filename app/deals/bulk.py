@@ -34,7 +34,7 @@ from app.crm.bulk_kinds import (
     register,
 )
 from app.crm.common import check_member
-from app.crm.filters import DealView, deal_where, parse_view, search_where
+from app.crm.filters import DealView, deal_search, deal_where, parse_view
 from app.deals import live
 from app.deals.pipelines import ensure_default_in
 from app.deals.queries import DEAL_FROM, end_position, fetch_columns, fetch_stages, lock_board
@@ -61,7 +61,7 @@ async def _view_sql(
     pipeline = view.pipeline or await ensure_default_in(conn, tenant_id)
     where = deal_where(view, params, tenant_id)
     where.insert(1, f"d.pipeline_id = {params.add(pipeline)}")
-    where += search_where(params, " ".join(view.q.split())[:200], "d.title", "c.name")
+    where += deal_search(params, " ".join(view.q.split())[:200], tenant_id)
     return DEAL_FROM, "d.id", where
 
 

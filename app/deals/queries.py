@@ -13,7 +13,7 @@ import msgspec
 
 from app.core.paging import Params, SortSpec, Window, keyset_page, like_pattern, window_page
 from app.core.rows import Choices, Row, answers, fetch_as, fetch_choices, fetch_one_as, row_as
-from app.crm.filters import DealView, deal_where, search_where
+from app.crm.filters import DealView, deal_search, deal_where
 from app.deals.schemas import (
     Column,
     ContactRef,
@@ -344,7 +344,7 @@ def _table_where(tenant_id: UUID, pipeline_id: UUID, view: DealView) -> tuple[li
     params = Params()
     where = deal_where(view, params, tenant_id)
     where.insert(1, f"d.pipeline_id = {params.add(pipeline_id)}")
-    where += search_where(params, " ".join(view.q.split())[:200], "d.title", "c.name")
+    where += deal_search(params, " ".join(view.q.split())[:200], tenant_id)
     return where, params
 
 

@@ -12,7 +12,6 @@ carries `total`, the count of all matches (window count before the limit)."""
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
@@ -20,6 +19,7 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
+from app.core.grams import gram_candidates, has_grams
 from app.core.paging import Params
 from app.core.rows import rows_as
 
@@ -39,24 +39,11 @@ class Pattern(msgspec.Struct, frozen=True):
         return cls(text, f"%{escaped}%", f"{escaped}%", f"% {escaped}%")
 
 
-WORD = re.compile(r"[^\W_]{3,}")
-
-
-def has_grams(text: str) -> bool:
-    """Has `text` a word of three letters or digits (so `search_grams` can narrow it)?"""
-    return WORD.search(text) is not None
-
-
 def _grams(alias: str, kind: str, tenant: str, params: Params, p: Pattern) -> str:
     """`alias`.id among the `kind` records holding every piece of the query (when it has any)."""
     if not has_grams(p.text):
         return "true"
-    q = params.add(p.text)
-    return (
-        f"{alias}.id in (select g.record_id from search_grams g where g.tenant_id = {tenant}"
-        f" and g.kind = '{kind}' and g.gram = any(search_grams_of({q}))"
-        f" group by g.record_id having count(*) = cardinality(search_grams_of({q})))"
-    )
+    return f"{alias}.id in ({gram_candidates(params, tenant, kind, p.text)})"
 
 
 def _rank(expr: str, params: Params, p: Pattern) -> str:
