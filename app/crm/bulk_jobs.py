@@ -23,6 +23,7 @@ from piccolo.querystring import QueryString
 from app.accounts.schemas import Current
 from app.accounts.services import load_current
 from app.core.db import tenant_transaction
+from app.core.domain import ArqJob
 from app.core.errors import FormInvalid, RecordNotFound
 from app.core.lease import fence, leased, schedule
 from app.core.paging import Params
@@ -181,7 +182,7 @@ async def _batch(
 
 @leased(BULK_JOB, skipped=0, timeout=lambda: float(JOB_TIMEOUT))
 async def run_bulk_change(
-    ctx: dict[str, Any], tenant_id: str, change_id: str, stop_after_batches: int | None = None
+    ctx: dict[str, object], tenant_id: str, change_id: str, stop_after_batches: int | None = None
 ) -> int:
     """Work through a bulk change's frozen selection in batches; how many records this run
     handled. `stop_after_batches` exists for the tests of resumption (a worker dying)."""
@@ -255,4 +256,4 @@ async def _final_summary(
     return text[:500]
 
 
-BULK_FUNCTIONS: list[Any] = [func(run_bulk_change, name=BULK_JOB, timeout=JOB_TIMEOUT)]
+BULK_FUNCTIONS: list[ArqJob] = [func(run_bulk_change, name=BULK_JOB, timeout=JOB_TIMEOUT)]

@@ -21,6 +21,7 @@ from piccolo.querystring import QueryString
 
 from app.billing.limits import usage_and_plan
 from app.core.db import tenant_transaction
+from app.core.domain import ArqJob
 from app.core.errors import FormInvalid
 from app.core.lease import fence, leased
 from app.core.spreadsheet import unquote_cell
@@ -109,7 +110,7 @@ def _numbered_rows(reader: Iterator[list[str]], skip: int) -> Iterator[tuple[int
 
 @leased(IMPORT_JOB, skipped=0)
 async def import_crm_csv(
-    ctx: dict[str, Any], tenant_id: str, import_id: str, stop_after_batches: int | None = None
+    ctx: dict[str, object], tenant_id: str, import_id: str, stop_after_batches: int | None = None
 ) -> int:
     """Import an uploaded CSV in batches; each batch commits its rows, errors and progress together,
     so a re-run (after a crash or a kill) continues after the last committed row. It runs under a
@@ -233,4 +234,4 @@ async def _fail_without_file(tenant_id: UUID, import_id: UUID) -> None:
 
 
 # arq functions of the crm app (a big file takes a while: give the job room, it resumes anyway)
-CRM_FUNCTIONS: list[Any] = [func(import_crm_csv, name=IMPORT_JOB, timeout=4 * 3600)]
+CRM_FUNCTIONS: list[ArqJob] = [func(import_crm_csv, name=IMPORT_JOB, timeout=4 * 3600)]
