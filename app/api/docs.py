@@ -12,6 +12,7 @@ from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
+from app.api.conformance import body_structs, conform
 from app.api.router import api_router
 from app.core.problems import KINDS, PROBLEM_TYPE, Problem
 from app.core.templating import render_html
@@ -52,7 +53,19 @@ def openapi_document() -> dict[str, object]:
     assert isinstance(paths, dict)
     schema["paths"] = {p: v for p, v in paths.items() if p.startswith("/api/v1/")}
     _describe_problems(schema)
+    conform(schema, body_structs(_bodies(app)))
     return schema
+
+
+def _bodies(app: Litestar) -> list[object]:
+    """The declared type of every API handler's request body (its `data` parameter)."""
+    found: list[object] = []
+    for route in app.routes:
+        for handler in getattr(route, "route_handlers", []):
+            data = handler.parsed_fn_signature.parameters.get("data")
+            if data is not None:
+                found.append(data.annotation)
+    return found
 
 
 def _describe_problems(schema: dict[str, object]) -> None:
@@ -70,7 +83,6 @@ def _describe_problems(schema: dict[str, object]) -> None:
         for method in METHODS:
             if method in item:
                 responses = item[method].setdefault("responses", {})
-                responses.pop("400", None)  # Litestar's default; malformed input answers 422
                 for status in PROBLEM_STATUSES:
                     responses.setdefault(str(status), {"description": KINDS[status][1], **answer})
 

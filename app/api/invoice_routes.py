@@ -14,10 +14,12 @@ from litestar import post
 
 from app.accounts.schemas import Current
 from app.api.auth import needs
+from app.api.conformance import bind
 from app.api.listing import Listing, form_source, version_of
 from app.api.resource import Resource, Values
 from app.api.schemas import (
     InvoiceIn,
+    InvoiceLineIn,
     InvoiceLineOut,
     InvoiceList,
     InvoiceOut,
@@ -31,6 +33,7 @@ from app.invoices.schemas import (
     INVOICE_FIELDS,
     InvoiceEdit,
     InvoiceForm,
+    LineForm,
     StatusChange,
     invoice_number,
 )
@@ -106,4 +109,7 @@ INVOICES = InvoiceResource(
     extra=(create_invoice, change_invoice_status),
 )
 
+bind(InvoiceIn, InvoiceForm, create=(InvoiceForm,))
+bind(InvoiceLineIn, LineForm)
+bind(InvoiceStatusIn, StatusChange)
 ROUTES = INVOICES.routes()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
@@ -113,7 +113,7 @@ class DealMove(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """A board move: to `stage_id`, at `position` (0 = top) in that column."""
 
     stage_id: UUID
-    position: int = msgspec.field(default=0)
+    position: Annotated[int, msgspec.Meta(ge=0, le=100_000)] = 0
     lost_reason: str = ""
     version: int | UnsetType = UNSET
 

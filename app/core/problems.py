@@ -14,6 +14,9 @@ API_PREFIX = "/api/"
 # why a presented API token was refused, told in the 401 (set by the api domain's resolver)
 AUTH_DETAIL_KEY = "odex.api_auth_detail"
 FAILED_KEY = "odex.api_failed"  # the status of a request answered with a problem
+# the request passed its operation's schema (app/api/enforce.py): a form or service refusing
+# it after that did so because of the data as it is now, answered 409, not 422
+SCHEMA_CHECKED_KEY = "odex.api_schema_checked"
 PROBLEM_TYPE = "application/problem+json"
 # status -> (type slug, title): the `type` is a relative URI documented at /api/docs
 KINDS: dict[int, tuple[str, str]] = {
