@@ -180,6 +180,16 @@ def _constrain(component: Schema, body: type[msgspec.Struct]) -> None:
         component["additionalProperties"] = False
 
 
+def _filled_one_of(body: type[msgspec.Struct]) -> list[Schema]:
+    """A create's `anyOf`: one of the fields its forms name in `filled_one_of` is filled."""
+    _, forms = _BOUND.get(body, ((), ()))
+    return [
+        {"required": [name], "properties": {name: {"type": "string", "pattern": FILLED}}}
+        for form in forms
+        for name in form.filled_one_of
+    ]
+
+
 def _required_on_create(body: type[msgspec.Struct]) -> list[str]:
     _, forms = _BOUND.get(body, ((), ()))
     found: list[str] = []
@@ -275,14 +285,18 @@ def _body_of_operation(
     had = _names(component.get("required"))
     wanted = set(had)
     on_record = "{" in path
+    any_of: list[Schema] = []
     if method == "post" and not on_record:
         wanted |= {f for f in _required_on_create(structs[name]) if f in names}
+        any_of = _filled_one_of(structs[name])
     elif "version" in names:
         wanted.add("version")
-    if wanted == had:
+    if wanted == had and not any_of:
         return
     own = copy.deepcopy(component)
     own["required"] = sorted(wanted)
+    if any_of:
+        own["anyOf"] = any_of
     suffix = "New" if method == "post" and not on_record else "Change"
     own_name = re.sub(r"(In|Patch)?$", suffix, name, count=1)
     own["title"] = own_name

@@ -117,9 +117,16 @@ class Checker:
                 except Refused as exc:
                     first = first or exc
                     continue
-                errors.update(trial)
-                return
-            raise first or Refused("Send a value of the documented type.")
+                if trial:  # an object option: its fields' problems
+                    first = first or Refused(" ".join(dict.fromkeys(trial.values())))
+                    continue
+                break
+            else:
+                filled = [o["required"][0] for o in options if o.get("required")]
+                if not filled:
+                    raise first or Refused("Send a value of the documented type.")
+                prefix = f"{name}." if name != "body" else ""
+                errors[prefix + filled[0]] = f"Fill in {' or '.join(filled)}."
         kind = schema.get("type")
         if not _type_ok(kind, value):
             raise Refused(f"Send {KINDS.get(str(kind), str(kind))} here.")
@@ -139,7 +146,9 @@ class Checker:
             self.object(schema, value, errors, name)
 
     def text(self, schema: Schema, value: str, about: str) -> None:
-        most = schema.get("maxLength")
+        least, most = schema.get("minLength"), schema.get("maxLength")
+        if isinstance(least, int) and len(value) < least:
+            raise Refused(f"Use at least {least} characters.")
         if isinstance(most, int) and len(value) > most:
             raise Refused(f"Use at most {most} characters (this has {len(value)}).")
         pattern = schema.get("pattern")
@@ -151,7 +160,9 @@ class Checker:
             raise Refused(f"Send {fmt} here, like {like.get(str(fmt), fmt)}.")
 
     def items(self, schema: Schema, value: list[object], errors: dict[str, str], name: str) -> None:
-        most = schema.get("maxItems")
+        least, most = schema.get("minItems"), schema.get("maxItems")
+        if isinstance(least, int) and len(value) < least:
+            raise Refused(f"Send at least {least} item{'s' if least > 1 else ''}.")
         if isinstance(most, int) and len(value) > most:
             raise Refused(f"Send at most {most} items.")
         inner = schema.get("items")
@@ -166,7 +177,9 @@ class Checker:
         prefix = f"{name}." if name != "body" else ""
         for key in schema.get("required") or []:
             if key not in value and not (key == "version" and self.if_match):
-                errors[f"{prefix}{key}"] = NEEDS_VERSION if key == "version" else "Send it."
+                errors[f"{prefix}{key}"] = (
+                    NEEDS_VERSION if key == "version" else f"Send {key}: it is required."
+                )
         for key, item in value.items():
             if key in props:
                 self.check(props[key], item, errors, f"{prefix}{key}")
@@ -232,6 +245,16 @@ async def _body(op: Schema, request: Req, checker: Checker, errors: dict[str, st
         checker.check(schema, value, errors, "body")
 
 
+def _if_match(request: Req) -> dict[str, str]:
+    """An If-Match that is not one of our ETags ("3") is a malformed request (422), whatever
+    the record; whether it is still current is the data's to say (409)."""
+    header = request.headers.get("if-match", "").strip()
+    tag = header.removeprefix("W/").strip('"')
+    if header and not (tag.isdigit() and len(tag) <= 9 and int(tag) >= 1):
+        return {"version": 'If-Match must be the record\'s ETag, like "3".'}
+    return {}
+
+
 def allowed(document: dict[str, object], path: str) -> str:
     """The `Allow` of a documented path: its methods, and OPTIONS."""
     paths = document.get("paths")
@@ -252,8 +275,8 @@ def checked_requests(document: Document) -> Callable[[Req], Awaitable[Response[N
         if op is None:
             return None
         checker = Checker(schemas)
-        checker.if_match = bool(request.headers.get("if-match"))
-        errors: dict[str, str] = {}
+        checker.if_match = bool(request.headers.get("if-match", "").strip())
+        errors: dict[str, str] = _if_match(request)
         _parameters(op, request, checker, errors)
         await _body(op, request, checker, errors)
         if errors:

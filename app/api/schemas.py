@@ -230,14 +230,18 @@ class InvoiceLineIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     tax_rate: Decimal = Decimal(0)
 
 
+# an invoice has 1 to 100 lines (app/invoices/schemas.py MAX_LINES)
+Lines = Annotated[list["InvoiceLineIn"], msgspec.Meta(min_length=1, max_length=100)]
+
+
 class InvoiceIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     company_id: UUID
     due_date: date
+    lines: Lines
     deal_id: UUID | None = None
     currency: str = "EUR"
     issue_date: date | None = None
     notes: str = ""
-    lines: list[InvoiceLineIn] = []
 
 
 # a draft's edit: the invoice's own fields and, when sent, all of its lines (they replace the
@@ -246,7 +250,7 @@ InvoicePatch = changes(
     "InvoicePatch",
     InvoiceOut,
     ("company_id", "deal_id", "currency", "issue_date", "due_date", "notes"),
-    ("lines", list[InvoiceLineIn]),
+    ("lines", Lines),
 )
 
 

@@ -42,6 +42,7 @@ class ContactForm(Form):
     company_id: Annotated[UUID | None, Ref(UNKNOWN_COMPANY)] = None
     owner_id: Annotated[UUID | None, Ref(UNKNOWN_OWNER)] = None
     tags: Annotated[list[str], Tags()] = []
+    filled_one_of = ("first_name", "last_name")
 
     def problems(self) -> dict[str, str]:
         if not self.first_name and not self.last_name:
