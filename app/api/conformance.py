@@ -321,6 +321,26 @@ def _versioned(op: Schema) -> None:
     op["description"] = f"{op.get('description') or ''} {IF_MATCH_NOTE}".strip()
 
 
+def _etag(op: Schema, schemas: Schema) -> None:
+    """A versioned record read answers its version as the ETag header."""
+    responses = op.get("responses")
+    ok = responses.get("200") if isinstance(responses, dict) else None
+    if not isinstance(ok, dict):
+        return
+    media = (ok.get("content") or {}).get("application/json") or {}
+    ref = (media.get("schema") or {}).get("$ref", "")
+    component = schemas.get(str(ref).rsplit("/", 1)[-1])
+    props = component.get("properties") if isinstance(component, dict) else None
+    if isinstance(props, dict) and "version" in props:
+        ok["headers"] = {
+            "ETag": {
+                "required": True,
+                "description": 'The record\'s version, quoted ("3"): send it back as If-Match.',
+                "schema": {"type": "string", "pattern": '^"[0-9]+"$'},
+            }
+        }
+
+
 def conform(document: Schema, bodies: dict[str, type[msgspec.Struct]]) -> None:
     """The rules, required fields, headers and statuses of every operation of `document`
     (`bodies`: the request Structs by component name, see `body_structs`)."""
@@ -353,6 +373,8 @@ def conform(document: Schema, bodies: dict[str, type[msgspec.Struct]]) -> None:
             )
             if versioned:
                 _versioned(op)
+            if method == "get" and "{" in path:
+                _etag(op, schemas)
             statuses = [401, 403, 422, 429, 500, 503]
             statuses += [400, 413, 415] if has_body else []
             statuses += [404] if "{" in path else []
