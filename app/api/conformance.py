@@ -22,6 +22,7 @@ from typing import Annotated, get_args, get_origin, get_type_hints
 
 import msgspec
 
+from app.api.answers import etag, links, problems
 from app.core.forms import (
     Amount,
     Choice,
@@ -36,7 +37,6 @@ from app.core.forms import (
     Version,
 )
 from app.core.forms.fields import MAX_VERSION
-from app.core.problems import PROBLEM_TYPE
 
 Schema = dict[str, object]
 METHODS = ("get", "post", "put", "patch", "delete")
@@ -224,30 +224,6 @@ def body_structs(kinds: Iterable[object]) -> dict[str, type[msgspec.Struct]]:
     return found
 
 
-def _problems(op: Schema, statuses: list[int]) -> None:
-    responses = op.setdefault("responses", {})
-    assert isinstance(responses, dict)
-    answer = {"content": {PROBLEM_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
-    for status in sorted(statuses):
-        responses[str(status)] = {"description": _STATUS_NOTES.get(status, ""), **answer}
-
-
-_STATUS_NOTES = {
-    400: "The body is not JSON (or not UTF-8).",
-    401: "No token, or a token expired, revoked or of a member no longer in the workspace.",
-    403: "The token's scopes or the member's role don't allow this.",
-    404: "No such record in this workspace.",
-    409: "Refused by the data as it is now: a stale version, a referenced record not in the"
-    " workspace, a change the record's state doesn't allow, or a rule across fields.",
-    413: "The body is too large.",
-    415: "The body is not application/json.",
-    422: "The request breaks this schema (see `errors`).",
-    429: "The token's rate limit was reached; retry after Retry-After seconds.",
-    500: "A fault of ours.",
-    503: "Briefly unavailable; retry after Retry-After seconds.",
-}
-
-
 def _ref_name(op: Schema) -> str:
     body = op.get("requestBody")
     if not isinstance(body, dict):
@@ -321,26 +297,6 @@ def _versioned(op: Schema) -> None:
     op["description"] = f"{op.get('description') or ''} {IF_MATCH_NOTE}".strip()
 
 
-def _etag(op: Schema, schemas: Schema) -> None:
-    """A versioned record read answers its version as the ETag header."""
-    responses = op.get("responses")
-    ok = responses.get("200") if isinstance(responses, dict) else None
-    if not isinstance(ok, dict):
-        return
-    media = (ok.get("content") or {}).get("application/json") or {}
-    ref = (media.get("schema") or {}).get("$ref", "")
-    component = schemas.get(str(ref).rsplit("/", 1)[-1])
-    props = component.get("properties") if isinstance(component, dict) else None
-    if isinstance(props, dict) and "version" in props:
-        ok["headers"] = {
-            "ETag": {
-                "required": True,
-                "description": 'The record\'s version, quoted ("3"): send it back as If-Match.',
-                "schema": {"type": "string", "pattern": '^"[0-9]+"$'},
-            }
-        }
-
-
 def conform(document: Schema, bodies: dict[str, type[msgspec.Struct]]) -> None:
     """The rules, required fields, headers and statuses of every operation of `document`
     (`bodies`: the request Structs by component name, see `body_structs`)."""
@@ -374,11 +330,12 @@ def conform(document: Schema, bodies: dict[str, type[msgspec.Struct]]) -> None:
             if versioned:
                 _versioned(op)
             if method == "get" and "{" in path:
-                _etag(op, schemas)
+                etag(op, schemas)
             statuses = [401, 403, 422, 429, 500, 503]
             statuses += [400, 413, 415] if has_body else []
             statuses += [404] if "{" in path else []
             statuses += [409] if method != "get" else []
             responses = op.setdefault("responses", {})
             responses.pop("400", None)  # Litestar's own, replaced by the problem one
-            _problems(op, statuses)
+            problems(op, statuses)
+    links(paths)

@@ -302,6 +302,9 @@ def _problem_for(request: Req, exc: Exception) -> Response[bytes]:
     if isinstance(exc, Forbidden):
         return problem(403, exc.message)
     if isinstance(exc, RecordNotFound):
+        if request.scope.get(SCHEMA_CHECKED_KEY) and not request.path_params:
+            # no record in the path: the missing one is named in the body (a reference)
+            return problem(409, "A record this request names is not in this workspace.")
         return problem(404, "No such record in this workspace.")
     if isinstance(exc, ValidationException):
         errors = _validation_errors(exc)
