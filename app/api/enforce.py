@@ -24,9 +24,12 @@ from app.core.problems import SCHEMA_CHECKED_KEY
 
 Document = Callable[[], dict[str, object]]
 Schema = dict[str, Any]
+# the formats as JSON Schema validators read them (stricter than Python's parsers)
+DATE = re.compile(r"^\d{4}-\d{2}-\d{2}\Z", re.ASCII)
 RFC3339 = re.compile(
-    r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$", re.ASCII
+    r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})\Z", re.ASCII
 )
+UUID_TEXT = re.compile(r"^[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}\Z", re.ASCII)
 KINDS = {
     "string": "text (a JSON string)",
     "integer": "a whole number",
@@ -48,13 +51,11 @@ class Refused(Exception):
 def _format_ok(fmt: object, value: str) -> bool:
     try:
         if fmt == "uuid":
-            UUID(value)
-        elif fmt == "date":
-            date.fromisoformat(value) if len(value) == 10 else date.fromisoformat("x")
-        elif fmt == "date-time":
-            if not RFC3339.match(value):
-                return False
-            datetime.fromisoformat(value.upper().replace(" ", "T"))
+            return bool(UUID_TEXT.match(value)) and bool(UUID(value))
+        if fmt == "date":
+            return bool(DATE.match(value)) and bool(date.fromisoformat(value))
+        if fmt == "date-time":
+            return bool(RFC3339.match(value)) and bool(datetime.fromisoformat(value.upper()))
     except ValueError:
         return False
     return True
