@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import msgspec
 from litestar import Response
+from markupsafe import Markup
 
 API_PREFIX = "/api/"
 # why a presented API token was refused, told in the 401 (set by the api domain's resolver)
@@ -54,6 +55,12 @@ class Problem(msgspec.Struct, frozen=True, omit_defaults=True):
     version: int | None = None
 
 
+def plain(text: str) -> str:
+    """A message as plain text: one written for the pages as HTML (Markup, e.g. with a link
+    to the billing page) loses its tags (and JSON can't carry a str subclass anyway)."""
+    return text.striptags() if isinstance(text, Markup) else str(text)
+
+
 def is_api_path(path: str) -> bool:
     return path.startswith(API_PREFIX)
 
@@ -77,8 +84,8 @@ def problem(
         type=problem_type(status),
         title=title,
         status=status,
-        detail=detail,
-        errors=[FieldProblem(k, v) for k, v in (errors or {}).items()],
+        detail=plain(detail),
+        errors=[FieldProblem(k, plain(v)) for k, v in (errors or {}).items()],
         version=version,
     )
     return Response(

@@ -28,7 +28,8 @@ from schemathesis.checks import (
 from schemathesis.core.parameters import ParameterLocation
 
 from app.api.docs import openapi_document
-from tests.api.helpers import api_client, token_for
+from app.core.db import tenant_transaction
+from tests.api.helpers import api_client, is_problem, token_for
 from tests.helpers import Account
 
 EXAMPLES = int(os.environ.get("ODEX_API_CONFORMANCE_EXAMPLES", "150"))
@@ -184,3 +185,23 @@ def test_the_schema_carries_the_forms_rules() -> None:
     delete = DOCUMENT["paths"]["/api/v1/contacts/{contact_id}"]["delete"]
     assert set(delete["responses"]) >= {"204", "401", "403", "404", "409", "422", "429"}
     assert "If-Match" in delete["description"]
+
+
+async def test_a_refusal_written_for_the_pages_is_a_plain_409(
+    app: Any, tenant_a: Account, tenant_b: Account
+) -> None:
+    """The plan's record limit (a message with a link to billing, for the pages) reaches an API
+    client as a 409 problem in plain text, not a 500; B is not limited by A's records."""
+    async with tenant_transaction(tenant_a.tenant_id) as conn:
+        await conn.execute(
+            "insert into companies (id, tenant_id, name)"
+            " select gen_random_uuid(), $1, 'Filler ' || g from generate_series(1, 500) g",
+            tenant_a.tenant_id,
+        )
+    async with api_client(app, await token_for(tenant_a)) as api:
+        full = await api.post("/api/v1/contacts", json={"first_name": "One", "last_name": "More"})
+    body = is_problem(full, 409)
+    assert "plan holds 500" in body["detail"] and "<a" not in body["detail"]
+    async with api_client(app, await token_for(tenant_b)) as api:
+        fine = await api.post("/api/v1/contacts", json={"first_name": "Bea"})
+    assert fine.status_code == 201, fine.text
