@@ -4,7 +4,7 @@ activity services behind them (timeline entries; mentions and assignments notifi
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
@@ -12,16 +12,26 @@ from litestar import delete, post
 
 from app.accounts.schemas import Current
 from app.api.auth import needs
+from app.api.conformance import bind
 from app.api.listing import Listing, sent_fields
 from app.api.listing import form_source as source
 from app.api.resource import Resource, Values
 from app.api.schemas import NoteIn, NoteList, NoteOut, TaskIn, TaskList, TaskOut
 from app.core.clock import user_zone, zone_info
 from app.core.errors import FormInvalid
-from app.core.forms import Form, parse
+from app.core.forms import Choice, Form, Ref, parse
 from app.crm import activities, notes
 from app.crm.schemas import SUBJECT_TYPES, ActivityEdit, ActivityForm, NoteForm
 from app.crm.secure import open_activity_notes, open_note
+
+
+class SubjectForm(Form):
+    """What a new note or task is on (its rules are the API body's: app/api/conformance)."""
+
+    subject_type: Annotated[
+        str, Choice("the record type", SUBJECT_TYPES, message="Name a contact, company or deal.")
+    ]
+    subject_id: Annotated[UUID, Ref("Name the record the activity is on.", required=True)]
 
 
 def _subject(subject_type: object) -> str:
@@ -126,4 +136,6 @@ TASKS: Resource[TaskOut, Form, ActivityEdit] = Resource(
     extra=(create_task,),
 )
 
+bind(NoteIn, SubjectForm, NoteForm)
+bind(TaskIn, SubjectForm, create=(SubjectForm, ActivityForm))
 ROUTES = [*NOTES.routes(), *TASKS.routes()]

@@ -14,7 +14,7 @@ from typing import Any
 from litestar import Router
 from litestar.di import Provide
 from litestar.handlers.base import BaseRouteHandler
-from litestar.types import ControllerRouterHandler, Scope
+from litestar.types import BeforeRequestHookHandler, ControllerRouterHandler, Scope
 
 from app.accounts.schemas import Current
 from app.accounts.services import load_current
@@ -107,8 +107,12 @@ async def audit_write(request: Req) -> None:
         )
 
 
-def api_routes(handlers: Sequence[ControllerRouterHandler]) -> Router:
-    """Routes under /api/v1 for any member holding a token (services check the role)."""
+def api_routes(
+    handlers: Sequence[ControllerRouterHandler],
+    before_request: BeforeRequestHookHandler | None = None,
+) -> Router:
+    """Routes under /api/v1 for any member holding a token (services check the role);
+    `before_request` checks each request against the API's schema (app/api/enforce.py)."""
     return Router(
         path="/api/v1",
         route_handlers=list(handlers),
@@ -120,6 +124,7 @@ def api_routes(handlers: Sequence[ControllerRouterHandler]) -> Router:
         },
         opt={LEVEL_KEY: Level.MEMBER},
         after_response=audit_write,
+        before_request=before_request,
     )
 
 

@@ -10,6 +10,7 @@ from litestar import get, post
 
 from app.accounts.schemas import Current
 from app.api.auth import needs
+from app.api.conformance import bind
 from app.api.custom_routes import custom_in, custom_out, custom_sql
 from app.api.listing import Listing, version_of
 from app.api.listing import form_source as source
@@ -151,4 +152,5 @@ async def get_pipeline(current: Current, pipeline_id: UUID) -> PipelineOut:
     raise RecordNotFound("pipeline")
 
 
+bind(DealMove, MoveForm)
 ROUTES = [*DEALS.routes(), list_pipelines, get_pipeline]

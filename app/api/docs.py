@@ -12,8 +12,9 @@ from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
+from app.api.conformance import body_structs, conform
 from app.api.router import api_router
-from app.core.problems import KINDS, PROBLEM_TYPE, Problem
+from app.core.problems import KINDS, Problem
 from app.core.templating import render_html
 
 TITLE = "Odex CRM API"
@@ -25,7 +26,6 @@ DESCRIPTION = (
     "field); a stale one answers 409."
 )
 METHODS = ("get", "post", "put", "patch", "delete")
-PROBLEM_STATUSES = (401, 403, 404, 409, 422, 429, 500)
 
 
 @functools.cache
@@ -52,27 +52,30 @@ def openapi_document() -> dict[str, object]:
     assert isinstance(paths, dict)
     schema["paths"] = {p: v for p, v in paths.items() if p.startswith("/api/v1/")}
     _describe_problems(schema)
+    conform(schema, body_structs(_bodies(app)))
     return schema
 
 
+def _bodies(app: Litestar) -> list[object]:
+    """The declared type of every API handler's request body (its `data` parameter)."""
+    found: list[object] = []
+    for route in app.routes:
+        for handler in getattr(route, "route_handlers", []):
+            data = handler.parsed_fn_signature.parameters.get("data")
+            if data is not None:
+                found.append(data.annotation)
+    return found
+
+
 def _describe_problems(schema: dict[str, object]) -> None:
-    """Every operation's error answers, as the one problem-details shape (app/core/problems)."""
-    (ref,), components = msgspec.json.schema_components(
+    """The one problem-details shape of every error (app/core/problems); which statuses each
+    operation answers is app/api/conformance.py's (app/api/answers.py)."""
+    _, components = msgspec.json.schema_components(
         [Problem], ref_template="#/components/schemas/{name}"
     )
     found = schema.setdefault("components", {})
     assert isinstance(found, dict)
     found.setdefault("schemas", {}).update(components)
-    answer = {"content": {PROBLEM_TYPE: {"schema": ref}}}
-    paths = schema["paths"]
-    assert isinstance(paths, dict)
-    for item in paths.values():
-        for method in METHODS:
-            if method in item:
-                responses = item[method].setdefault("responses", {})
-                responses.pop("400", None)  # Litestar's default; malformed input answers 422
-                for status in PROBLEM_STATUSES:
-                    responses.setdefault(str(status), {"description": KINDS[status][1], **answer})
 
 
 @get("/api/openapi.json", include_in_schema=False)

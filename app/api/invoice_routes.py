@@ -14,11 +14,13 @@ from litestar import post
 
 from app.accounts.schemas import Current
 from app.api.auth import needs
+from app.api.conformance import bind
 from app.api.invoice_send import send_invoice
 from app.api.listing import Listing, form_source, version_of
 from app.api.resource import Resource, Values
 from app.api.schemas import (
     InvoiceIn,
+    InvoiceLineIn,
     InvoiceLineOut,
     InvoiceList,
     InvoiceOut,
@@ -32,6 +34,7 @@ from app.invoices.schemas import (
     INVOICE_FIELDS,
     InvoiceEdit,
     InvoiceForm,
+    LineForm,
     StatusChange,
     invoice_number,
 )
@@ -107,4 +110,7 @@ INVOICES = InvoiceResource(
     extra=(create_invoice, change_invoice_status, send_invoice),
 )
 
+bind(InvoiceIn, InvoiceForm, create=(InvoiceForm,))
+bind(InvoiceLineIn, LineForm)
+bind(InvoiceStatusIn, StatusChange)
 ROUTES = INVOICES.routes()

@@ -13,6 +13,7 @@ from msgspec import UNSET, UnsetType
 
 from app.accounts.schemas import Current
 from app.api.auth import needs
+from app.api.conformance import bind
 from app.api.listing import form_source, version_of
 from app.core.db import tenant_transaction
 from app.core.errors import RecordNotFound
@@ -32,6 +33,9 @@ class InvoiceSendIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     subject: str | UnsetType = UNSET
     message: str | UnsetType = UNSET
     version: int | UnsetType = UNSET
+
+
+bind(InvoiceSendIn, SendForm)
 
 
 class InvoiceSendOut(msgspec.Struct, frozen=True):

@@ -19,6 +19,7 @@ import msgspec
 from litestar.params import Parameter
 
 from app.accounts.schemas import Current
+from app.api.conformance import STORABLE
 from app.core.db import tenant_transaction
 from app.core.errors import FormInvalid, RecordNotFound
 from app.core.forms import Invalid, clean_text
@@ -34,6 +35,7 @@ SORTS: dict[str, SortSpec] = {
 }
 MAX_LIMIT = 100
 MAX_VERSION = 2**31 - 1  # versions are PostgreSQL integers
+CURSOR = "^[\x21-\x7e]*$"  # the next_cursor of a page: printable ASCII
 VERSION_NEEDED = "Send the record's version: an If-Match header or a `version` field."
 
 
@@ -147,11 +149,11 @@ def merged(
 
 
 async def provide_filters(
-    q: str = "",
+    q: Annotated[str, Parameter(max_length=200, pattern=STORABLE)] = "",
     owner: UUID | None = None,
     updated_since: datetime | None = None,
     sort: Sort = "-updated_at",
-    cursor: str = "",
+    cursor: Annotated[str, Parameter(max_length=500, pattern=CURSOR)] = "",
     limit: Annotated[int, Parameter(ge=1, le=MAX_LIMIT)] = 50,
 ) -> Filters:
     """The list parameters every resource takes (the `filters` dependency)."""

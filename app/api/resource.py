@@ -20,6 +20,7 @@ from litestar.handlers import HTTPRouteHandler
 
 from app.accounts.schemas import Current
 from app.api.auth import needs
+from app.api.conformance import bind
 from app.api.listing import Filters, Listing, list_page, merged, one_row, sent_fields, version_of
 from app.api.listing import form_source as source
 from app.core.forms import Form, parse
@@ -116,6 +117,9 @@ class Resource(Generic[Out, New, Edit]):
 
     def routes(self) -> list[HTTPRouteHandler]:
         base, item = f"/{self.name}", f"/{self.name}/{{{self.param}:uuid}}"
+        if self.body is not None:  # the forms' rules are the body's schema
+            forms = [f for f in (self.edit_form, self.new_form) if f is not None]
+            bind(self.body, *forms, create=(self.new_form,) if self.new_form else ())
         read, write = needs(self.name, "read"), needs(self.name, "write")
         found: list[HTTPRouteHandler] = [
             get(base, opt=read)(

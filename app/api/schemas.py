@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
@@ -123,7 +123,7 @@ class DealMove(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """A board move: to `stage_id`, at `position` (0 = top) in that column."""
 
     stage_id: UUID
-    position: int = msgspec.field(default=0)
+    position: Annotated[int, msgspec.Meta(ge=0, le=100_000)] = 0
     lost_reason: str = ""
     version: int | UnsetType = UNSET
 
@@ -240,14 +240,18 @@ class InvoiceLineIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     tax_rate: Decimal = Decimal(0)
 
 
+# an invoice has 1 to 100 lines (app/invoices/schemas.py MAX_LINES)
+Lines = Annotated[list["InvoiceLineIn"], msgspec.Meta(min_length=1, max_length=100)]
+
+
 class InvoiceIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     company_id: UUID
     due_date: date
+    lines: Lines
     deal_id: UUID | None = None
     currency: str = "EUR"
     issue_date: date | None = None
     notes: str = ""
-    lines: list[InvoiceLineIn] = []
 
 
 # a draft's edit: the invoice's own fields and, when sent, all of its lines (they replace the
@@ -256,7 +260,7 @@ InvoicePatch = changes(
     "InvoicePatch",
     InvoiceOut,
     ("company_id", "deal_id", "currency", "issue_date", "due_date", "notes"),
-    ("lines", list[InvoiceLineIn]),
+    ("lines", Lines),
 )
 
 

@@ -24,7 +24,13 @@ from app.core.availability import (
     which_service,
 )
 from app.core.http_types import Req
-from app.core.problems import AUTH_DETAIL_KEY, FAILED_KEY, is_api_path, problem
+from app.core.problems import (
+    AUTH_DETAIL_KEY,
+    FAILED_KEY,
+    SCHEMA_CHECKED_KEY,
+    is_api_path,
+    problem,
+)
 from app.core.templating import render_html
 
 log = logging.getLogger("odex")
@@ -284,11 +290,21 @@ def _problem_for(request: Req, exc: Exception) -> Response[bytes]:
         return problem(409, exc.errors.get("form", ""), errors=rest, version=exc.version)
     if isinstance(exc, FormInvalid):
         errors = exc.errors
-        detail = errors.get("form") or "Some fields are missing or invalid; see errors."
-        return problem(exc.status, detail, errors={k: v for k, v in errors.items() if k != "form"})
+        status = exc.status
+        if status == 422 and request.scope.get(SCHEMA_CHECKED_KEY):
+            status = 409  # the schema allows it; the data as it is now doesn't
+        detail = errors.get("form") or (
+            "Some fields are missing or invalid; see errors."
+            if status == 422
+            else "The workspace's data as it is now doesn't allow this; see errors."
+        )
+        return problem(status, detail, errors={k: v for k, v in errors.items() if k != "form"})
     if isinstance(exc, Forbidden):
         return problem(403, exc.message)
     if isinstance(exc, RecordNotFound):
+        if request.scope.get(SCHEMA_CHECKED_KEY) and not request.path_params:
+            # no record in the path: the missing one is named in the body (a reference)
+            return problem(409, "A record this request names is not in this workspace.")
         return problem(404, "No such record in this workspace.")
     if isinstance(exc, ValidationException):
         errors = _validation_errors(exc)

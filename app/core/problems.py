@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import msgspec
 from litestar import Response
+from markupsafe import Markup
 
 API_PREFIX = "/api/"
 # why a presented API token was refused, told in the 401 (set by the api domain's resolver)
 AUTH_DETAIL_KEY = "odex.api_auth_detail"
 FAILED_KEY = "odex.api_failed"  # the status of a request answered with a problem
+# the request passed its operation's schema (app/api/enforce.py): a form or service refusing
+# it after that did so because of the data as it is now, answered 409, not 422
+SCHEMA_CHECKED_KEY = "odex.api_schema_checked"
 PROBLEM_TYPE = "application/problem+json"
 # status -> (type slug, title): the `type` is a relative URI documented at /api/docs
 KINDS: dict[int, tuple[str, str]] = {
@@ -51,6 +55,12 @@ class Problem(msgspec.Struct, frozen=True, omit_defaults=True):
     version: int | None = None
 
 
+def plain(text: str) -> str:
+    """A message as plain text: one written for the pages as HTML (Markup, e.g. with a link
+    to the billing page) loses its tags (and JSON can't carry a str subclass anyway)."""
+    return text.striptags() if isinstance(text, Markup) else str(text)
+
+
 def is_api_path(path: str) -> bool:
     return path.startswith(API_PREFIX)
 
@@ -74,8 +84,8 @@ def problem(
         type=problem_type(status),
         title=title,
         status=status,
-        detail=detail,
-        errors=[FieldProblem(k, v) for k, v in (errors or {}).items()],
+        detail=plain(detail),
+        errors=[FieldProblem(k, plain(v)) for k, v in (errors or {}).items()],
         version=version,
     )
     return Response(

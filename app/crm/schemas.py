@@ -80,6 +80,7 @@ class ContactForm(Form):
     owner_id: Annotated[UUID | None, Ref(UNKNOWN_OWNER)] = None
     tags: Annotated[list[str], Tags()] = []
     custom: Annotated[dict[str, list[str]], CustomInput()] = {}
+    filled_one_of = ("first_name", "last_name")
 
     def problems(self) -> dict[str, str]:
         if not self.first_name and not self.last_name:

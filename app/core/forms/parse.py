@@ -6,7 +6,7 @@ import functools
 import re
 import types
 from collections.abc import Mapping
-from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
+from typing import Annotated, Any, ClassVar, TypeVar, Union, get_args, get_origin
 
 import msgspec
 from litestar.datastructures import UploadFile
@@ -24,8 +24,12 @@ UNREADABLE = "We couldn't read what your browser sent. Reload the page and try a
 class Form(msgspec.Struct, kw_only=True):
     """Base of every form and query Struct: each field is `Annotated[type, Rule(...)]`.
 
-    `problems` adds rules that span fields (checked once every field is valid on its own).
+    `problems` adds rules that span fields (checked once every field is valid on its own);
+    `filled_one_of` names fields of which one must be filled, a rule across fields the API's
+    schema can state (app/api/conformance.py; `problems` still says it for the pages).
     """
+
+    filled_one_of: ClassVar[tuple[str, ...]] = ()
 
     def problems(self) -> dict[str, str]:
         return {}
