@@ -18,7 +18,7 @@ from app.crm.custom_fields import FieldDef, kind_fields, workspace_people
 from app.crm.custom_values import check_custom, encoded
 
 # an import kind (plural) -> the record kind its custom fields are defined on
-SINGULAR = {"contacts": "contact", "companies": "company"}  # deals: not yet imported
+SINGULAR = {"contacts": "contact", "companies": "company", "deals": "deal"}
 
 
 async def custom_targets(kind: str) -> list[tuple[str, str]]:
@@ -92,7 +92,7 @@ async def check_rows(tenant_id: UUID, kind: str, batch: Checked, reason: Any) ->
 
 async def store_values(c: asyncpg.Connection, kind: str, rows: list[dict[str, Any]]) -> None:
     """Write the inserted rows' custom values (one statement; rows without any are skipped)."""
-    table = {"contacts": "contacts", "companies": "companies"}.get(kind)
+    table = {"contacts": "contacts", "companies": "companies", "deals": "deals"}.get(kind)
     with_values = [r for r in rows if r.get("custom_values")]
     if table is None or not with_values:
         return
