@@ -102,3 +102,15 @@ async def store_values(c: asyncpg.Connection, kind: str, rows: list[dict[str, An
         [r["id"] for r in with_values],
         [encoded(r["custom_values"]) for r in with_values],
     )
+
+
+async def new_company_refusal() -> str | None:
+    """Why an import can't create a company for a row naming a new one (None: it can): the
+    workspace's companies have required custom fields, which a name alone can't fill in."""
+    required = [f.label for f in await kind_fields("company") if f.required]
+    if not required:
+        return None
+    return (
+        f"The company is new, and companies need {', '.join(required)} (required): import the"
+        " companies first, or name one you have."
+    )[:500]

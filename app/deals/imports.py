@@ -25,6 +25,7 @@ import msgspec
 from app.billing.limits import usage_and_plan
 from app.core.forms import Amount, Choice, Day, Form, Text, parse
 from app.crm import import_queries as crm_queries
+from app.crm.import_custom import new_company_refusal
 from app.crm.import_kinds import Batch, ImportKind, RowValues
 from app.crm.schemas import CustomInput
 from app.crm.secure import email_indexes
@@ -215,6 +216,7 @@ async def _settle(
     seen: set[tuple[str, UUID | str | None]] = set()
     known = await import_queries.known_deals(c, tenant_id, sorted({r.title.lower() for r in rows}))
     verdicts: list[str | bool | None] = []
+    refusal = await new_company_refusal()  # companies with required fields aren't made here
     for data, row in zip(batch.good, rows, strict=True):
         deal = _resolve(space, row)
         if isinstance(deal, str):
@@ -224,6 +226,9 @@ async def _settle(
             deal = msgspec.structs.replace(deal, id=data["id"])
         company: UUID | str | None = deal.company_id
         if row.company and company is None:
+            if refusal:
+                verdicts.append(refusal)
+                continue
             company = row.company.lower()  # new: created below, once
             if company not in new_companies and len(new_companies) >= room:
                 verdicts.append(
