@@ -158,3 +158,21 @@ async def test_a_job_sized_selection_sets_and_undoes(
     for contact_id in ours[:5]:
         values, version = await values_of(tenant_a, "contacts", contact_id)
         assert values == {} and version == 3
+
+
+async def test_the_deals_table_shows_chosen_custom_columns(
+    client_a: Any, client_b: Any, tenant_a: Account, tenant_b: Account
+) -> None:
+    await add_field(client_a, tenant_a, "deal", "Region", "text")
+    await add_field(client_b, tenant_b, "deal", "Secret", "text")
+    await make_deal(tenant_a, "CfCol deal", **{"custom.region": "Nordics"})
+    table = await client_a.get("/deals/list", params={"cols": "region"})
+    assert table.status_code == 200, table.text[:800]
+    assert '<th data-custom="region">Region</th>' in table.text
+    assert "<td>Nordics</td>" in table.text
+    assert 'name="cols" value="region"' in table.text  # the column chooser offers it
+    plain = await client_a.get("/deals/list")
+    assert 'data-custom="region">Region</th>' not in plain.text
+    # another workspace's field is no column here
+    refused = await client_a.get("/deals/list", params={"cols": "secret"})
+    assert refused.status_code == 422
