@@ -48,6 +48,13 @@ async def test_set_a_contact_field_undo_and_the_other_workspace(
     asked = await bulk(client_a, "contacts", {**form, "ids": [*ours, theirs]})
     assert asked.status_code == 200, asked.text[:1000]
     assert "Set Tier to “Gold” on 3 contacts?" in asked.text
+    # the confirmation reposts the field and the value as typed
+    assert f'name="field_id" value="{tier["id"]}"' in asked.text
+    assert 'name="custom_value" value="gold"' in asked.text
+    listed = await client_a.get("/contacts")
+    assert '<option value="custom">Set a custom field</option>' in listed.text
+    assert f'<option value="{tier["id"]}">Tier</option>' in listed.text
+    assert str(theirs_field["id"]) not in listed.text
     change = await confirmed(client_a, "contacts", {**form, "ids": [*ours, theirs]})
     key = str(tier["id"])
     for contact_id in ours:
