@@ -27,6 +27,7 @@ from app.core.forms import Choice, Flag, Form, Ref, Refs, Tags, Text
 from app.core.paging import Params
 from app.core.rows import insert_new
 from app.crm import bulk_queries
+from app.crm.bulk_custom import describe_custom
 from app.crm.bulk_kinds import (
     BulkParams,
     KindSteps,
@@ -40,7 +41,7 @@ from app.crm.tables import BulkChange
 MAX_IN_REQUEST = 200  # a selection this large runs in the request, in one transaction
 MAX_IN_JOB = 100_000  # beyond this, narrow the view first
 UNDO_MINUTES = 10
-ACTIONS = ("owner", "add_tag", "remove_tag", "stage", "delete")
+ACTIONS = ("owner", "add_tag", "remove_tag", "stage", "custom", "delete")
 TOO_MANY = f"Choose at most {MAX_IN_REQUEST:,} rows by ticking them, or take all of the view."
 TOO_BIG = f"A bulk change takes at most {MAX_IN_JOB:,} records: narrow the view with its filters."
 
@@ -58,6 +59,9 @@ class BulkForm(Form):
     tag: Annotated[list[str], Tags()] = []
     stage_id: Annotated[UUID | None, Ref("Choose a stage of this pipeline.")] = None
     lost_reason: Annotated[str, Text("the reason", 1000)] = ""
+    field_id: Annotated[UUID | None, Ref("Choose one of this list's custom fields.")] = None
+    custom_value: Annotated[str, Text("the value", 2000)] = ""
+    clear: Annotated[bool, Flag("Clear it")] = False
     confirmed: Annotated[bool, Flag("the confirmation")] = False
 
     def problems(self) -> dict[str, str]:
@@ -65,6 +69,8 @@ class BulkForm(Form):
             return {"tag": "Type one tag."}
         if self.action == "stage" and self.stage_id is None:
             return {"stage_id": "Choose the stage to move the deals to."}
+        if self.action == "custom" and self.field_id is None:
+            return {"field_id": "Choose the custom field to set."}
         if self.scope != "view" and not self.ids:
             return {"form": "Tick the records to change first."}
         return {}
@@ -76,6 +82,9 @@ class BulkForm(Form):
             tag=self.tag[0] if self.tag else "",
             stage_id=self.stage_id,
             lost_reason=self.lost_reason.strip(),
+            field_id=self.field_id if self.action == "custom" else None,
+            custom_raw=self.custom_value if self.action == "custom" else "",
+            clear=self.clear and self.action == "custom",
         )
 
 
@@ -111,12 +120,16 @@ def describe(kind: str, params: BulkParams, count: int, *, asking: bool = False)
     steps = steps_of(kind)
     what = f"{count:,} {steps.singular if count == 1 else kind}"
     tag, owner = params.tag, params.owner_name or "no owner"
+    label, value = params.field_label, params.custom_text
+    if params.action == "custom" and params.clear:
+        return f"Clear {label} on {what}" + ("?" if asking else "")
     if asking:
         text = {
             "owner": f"Assign {what} to {owner}",
             "add_tag": f"Add the tag “{tag}” to {what}",
             "remove_tag": f"Remove the tag “{tag}” from {what}",
             "stage": f"Move {what} to {params.stage_name}",
+            "custom": f"Set {label} to “{value}” on {what}",
             "delete": f"Delete {what}",
         }
         return text[params.action] + "?"
@@ -125,6 +138,7 @@ def describe(kind: str, params: BulkParams, count: int, *, asking: bool = False)
         "add_tag": f"Tagged {what} “{tag}”",
         "remove_tag": f"Removed the tag “{tag}” from {what}",
         "stage": f"Moved {what} to {params.stage_name}",
+        "custom": f"Set {label} to “{value}” on {what}",
         "delete": f"Deleted {what}",
     }
     return done[params.action]
@@ -151,7 +165,10 @@ async def select(current: Current, kind: str, form: BulkForm) -> Selection:
     deleted meanwhile) are left out; FormInvalid when it is empty or too large."""
     steps = _steps_for(kind, form.action)
     async with tenant_transaction(current.tenant_id, current.user_id) as conn:
-        params = await steps.describe(conn, form.params())
+        if form.action == "custom":
+            params = await describe_custom(steps.singular, form.params())
+        else:
+            params = await steps.describe(conn, form.params())
         if form.scope == "view":
             sql_params = Params()
             pairs = view_filters(form.view_query)

@@ -13,7 +13,7 @@ returns the ids it restored.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from urllib.parse import parse_qsl
 from uuid import UUID, uuid4
 
@@ -26,6 +26,10 @@ from app.core.errors import FormInvalid
 from app.core.paging import Params
 from app.crm import queries, records
 from app.crm.activity import field_diff
+from app.crm.bulk_custom import apply_custom, restore_custom
+from app.crm.bulk_types import BulkParams as BulkParams
+from app.crm.bulk_types import Outcome as Outcome
+from app.crm.bulk_types import Previous as Previous
 from app.crm.common import check_member, readable
 from app.crm.contacts import full_name
 from app.crm.filters import (
@@ -42,38 +46,6 @@ from app.crm.tables import Company, Contact
 from app.realtime.channels import board_channel, publish
 
 VIEW_KEYS_IGNORED = ("after", "before", "view", "sort", "dir")
-
-
-class BulkParams(msgspec.Struct, frozen=True):
-    """A bulk action and its values, as the confirmation named them (kept with the change, so
-    that its job reads exactly what the person confirmed)."""
-
-    action: str
-    owner_id: UUID | None = None
-    owner_name: str | None = None
-    tag: str = ""
-    stage_id: UUID | None = None
-    stage_name: str = ""
-    stage_kind: str = ""  # open | won | lost
-    lost_reason: str = ""
-    job: bool = False  # run as a background job (its records in bulk_items)
-
-
-class Previous(msgspec.Struct, frozen=True):
-    """One changed record: its value before, and the version the change left it at."""
-
-    id: UUID
-    version: int
-    value: str | list[str] | None
-
-
-@dataclass
-class Outcome:
-    """What a batch did: the records changed (with their previous values), and how many were
-    left alone because a rule keeps them (a company with invoices, a deal of another pipeline)."""
-
-    changed: list[Previous] = field(default_factory=list)
-    kept: int = 0
 
 
 # the view's rows: (FROM clause, the id column, WHERE conditions), parameters added to Params
@@ -170,6 +142,8 @@ async def _apply_records(
 ) -> Outcome:
     singular = "contact" if kind == "contacts" else "company"
     table = Contact if kind == "contacts" else Company
+    if params.action == "custom":
+        return await apply_custom(current, conn, singular, params, ids)
     if params.action == "owner":
         await check_member(params.owner_id, "owner_id", "an owner")
     outcome = Outcome()
@@ -200,9 +174,11 @@ async def _apply_records(
 
 
 async def _restore_records(
-    current: Current, kind: str, action: str, previous: list[Previous]
+    current: Current, conn: asyncpg.Connection, kind: str, action: str, previous: list[Previous]
 ) -> list[UUID]:
     singular = "contact" if kind == "contacts" else "company"
+    if action == "custom":
+        return await restore_custom(current, conn, singular, previous)
     table = Contact if kind == "contacts" else Company
     column = "owner_id" if action == "owner" else "tags"
     wanted = {p.id: p for p in previous}
@@ -262,7 +238,7 @@ def _steps(kind: str, actions: tuple[str, ...], kept_note: str) -> KindSteps:
     async def restore(
         current: Current, conn: asyncpg.Connection, action: str, previous: list[Previous]
     ) -> list[UUID]:
-        return await _restore_records(current, kind, action, previous)
+        return await _restore_records(current, conn, kind, action, previous)
 
     async def record_ids(conn: asyncpg.Connection, ids: list[UUID]) -> list[UUID]:
         rows = (
@@ -288,5 +264,5 @@ def _steps(kind: str, actions: tuple[str, ...], kept_note: str) -> KindSteps:
     )
 
 
-register(_steps("contacts", ("owner", "add_tag", "remove_tag", "delete"), ""))
-register(_steps("companies", ("owner", "delete"), "with invoices kept"))
+register(_steps("contacts", ("owner", "add_tag", "remove_tag", "custom", "delete"), ""))
+register(_steps("companies", ("owner", "custom", "delete"), "with invoices kept"))

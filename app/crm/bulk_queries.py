@@ -11,7 +11,7 @@ import msgspec
 
 from app.core.paging import Params
 from app.core.rows import execute_count
-from app.crm.bulk_kinds import Previous
+from app.crm.bulk_types import Previous
 
 
 async def count_view(
@@ -150,3 +150,32 @@ async def changed_count(conn: asyncpg.Connection, tenant_id: UUID, change_id: UU
             change_id,
         )
     )
+
+
+CUSTOM_TABLES = {"contact": "contacts", "company": "companies", "deal": "deals"}  # never input
+
+
+async def lock_custom_values(
+    conn: asyncpg.Connection, singular: str, ids: list[UUID]
+) -> list[tuple[UUID, int, str]]:
+    """(id, version, custom values as JSON text) of these records, locked, in id order."""
+    rows = await conn.fetch(
+        f"select id, version, custom_values::text as cv from {CUSTOM_TABLES[singular]}"
+        " where id = any($1::uuid[]) order by id for update",
+        ids,
+    )
+    return [(r["id"], r["version"], r["cv"]) for r in rows]
+
+
+async def save_custom_values(
+    conn: asyncpg.Connection, singular: str, record_id: UUID, version: int, values: str
+) -> bool:
+    """Write a record's custom values and its next version, if still at `version`."""
+    saved = await conn.fetchval(
+        f"update {CUSTOM_TABLES[singular]} set custom_values = $3::jsonb,"
+        " version = version + 1, updated_at = now() where id = $1 and version = $2 returning id",
+        record_id,
+        version,
+        values,
+    )
+    return saved is not None

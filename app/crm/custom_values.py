@@ -271,7 +271,7 @@ async def custom_field_list(current: Current, kind: str) -> list[FieldDef]:
         return await kind_fields(kind)
 
 
-LIST_TABLES = {"contact": "contacts", "company": "companies"}  # fixed names, never input
+LIST_TABLES = {"contact": "contacts", "company": "companies", "deal": "deals"}  # never input
 
 
 async def list_context(
@@ -308,7 +308,7 @@ async def list_context(
 async def stored_record(current: Current, kind: str, record_id: UUID) -> dict[str, Any]:
     """A record's custom values as its page and edit form show them (`custom_shown`,
     `custom_form`), for kinds whose pages read them apart (deals)."""
-    table = {**LIST_TABLES, "deal": "deals"}[kind]
+    table = LIST_TABLES[kind]
     async with tenant_transaction(current.tenant_id, current.user_id) as conn:
         raw = await conn.fetchval(
             f"select custom_values::text from {table} where id = $1",  # a fixed name

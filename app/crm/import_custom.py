@@ -18,7 +18,7 @@ from app.crm.custom_fields import FieldDef, kind_fields, workspace_people
 from app.crm.custom_values import check_custom, encoded
 
 # an import kind (plural) -> the record kind its custom fields are defined on
-SINGULAR = {"contacts": "contact", "companies": "company"}  # deals: not yet imported
+SINGULAR = {"contacts": "contact", "companies": "company", "deals": "deal"}
 
 
 async def custom_targets(kind: str) -> list[tuple[str, str]]:
@@ -92,7 +92,7 @@ async def check_rows(tenant_id: UUID, kind: str, batch: Checked, reason: Any) ->
 
 async def store_values(c: asyncpg.Connection, kind: str, rows: list[dict[str, Any]]) -> None:
     """Write the inserted rows' custom values (one statement; rows without any are skipped)."""
-    table = {"contacts": "contacts", "companies": "companies"}.get(kind)
+    table = {"contacts": "contacts", "companies": "companies", "deals": "deals"}.get(kind)
     with_values = [r for r in rows if r.get("custom_values")]
     if table is None or not with_values:
         return
@@ -102,3 +102,15 @@ async def store_values(c: asyncpg.Connection, kind: str, rows: list[dict[str, An
         [r["id"] for r in with_values],
         [encoded(r["custom_values"]) for r in with_values],
     )
+
+
+async def new_company_refusal() -> str | None:
+    """Why an import can't create a company for a row naming a new one (None: it can): the
+    workspace's companies have required custom fields, which a name alone can't fill in."""
+    required = [f.label for f in await kind_fields("company") if f.required]
+    if not required:
+        return None
+    return (
+        f"The company is new, and companies need {', '.join(required)} (required): import the"
+        " companies first, or name one you have."
+    )[:500]

@@ -13,7 +13,7 @@ import asyncpg
 
 from app.core.forms import parse
 from app.core.forms.values import form_data
-from app.crm import companies, contacts, import_queries
+from app.crm import companies, contacts, import_custom, import_queries
 from app.crm.import_dupes import ON_DUPLICATE, absorb_known
 from app.crm.import_kinds import Batch, ImportKind, RowValues
 from app.crm.import_queries import NewCompany, NewContact
@@ -71,6 +71,11 @@ async def _absorb_contacts(
     """Rows of contacts whose email is known: updated into them, skipped, or created."""
     known = (batch.good, batch.good_rows)
     batch.good, batch.good_rows = await absorb_known(c, tenant_id, user_id, "contacts", known, rule)
+    refusal = await import_custom.new_company_refusal()
+    wanted = [str(r["company"] or "").lower() for r in batch.good]
+    if refusal and any(wanted):  # a company it would create couldn't have its required fields
+        found = await import_queries.companies_by_name(c, tenant_id, sorted(set(wanted) - {""}))
+        batch.sift([refusal if name and name not in found else None for name in wanted])
 
 
 async def _absorb_companies(

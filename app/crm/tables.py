@@ -119,7 +119,7 @@ class BulkChange(TenantRow, Created, Table, tablename="bulk_changes"):
 
     user_id = UUID(null=True, default=None)
     kind = Text()  # contacts | companies | deals
-    action = Text()  # owner | add_tag | remove_tag | delete | stage | undo
+    action = Text()  # owner | add_tag | remove_tag | delete | stage | custom | undo
     summary = Text()
     previous = JSONB(default=[])
     undone_at = Timestamptz(null=True, default=None)

@@ -23,6 +23,7 @@ from app.core.errors import FormInvalid
 from app.core.paging import Params
 from app.core.versioned import update_at_version
 from app.crm.activity import field_diff, log_activity
+from app.crm.bulk_custom import apply_custom, restore_custom
 from app.crm.bulk_kinds import (
     BulkParams,
     KindSteps,
@@ -155,6 +156,8 @@ async def _publish_touched(
 async def _apply(
     current: Current, conn: asyncpg.Connection, params: BulkParams, ids: list[UUID]
 ) -> Outcome:
+    if params.action == "custom":
+        return await apply_custom(current, conn, "deal", params, ids)
     outcome = Outcome()
     target = None
     if params.action == "owner":
@@ -209,6 +212,8 @@ async def _apply(
 async def _restore(
     current: Current, conn: asyncpg.Connection, action: str, previous: list[Previous]
 ) -> list[UUID]:
+    if action == "custom":
+        return await restore_custom(current, conn, "deal", previous)
     wanted = {p.id: p for p in previous}
     rows = await _locked(list(wanted))
     names = await _stage_names(
@@ -256,7 +261,7 @@ def register_deal_bulk() -> None:
             plural="deals",
             singular="deal",
             list_url="/deals/list",
-            actions=("owner", "stage", "delete"),
+            actions=("owner", "stage", "custom", "delete"),
             apply=_apply,
             restore=_restore,
             view_sql=_view_sql,

@@ -25,7 +25,9 @@ import msgspec
 from app.billing.limits import usage_and_plan
 from app.core.forms import Amount, Choice, Day, Form, Text, parse
 from app.crm import import_queries as crm_queries
+from app.crm.import_custom import new_company_refusal
 from app.crm.import_kinds import Batch, ImportKind, RowValues
+from app.crm.schemas import CustomInput
 from app.crm.secure import email_indexes
 from app.deals import import_queries, live
 from app.deals.money import MAX_AMOUNT, currencies
@@ -65,10 +67,12 @@ class DealRow(Form):
         Day("the expected close date", first_year=2000, last_year=2100),
     ] = None
     lost_reason: Annotated[str, Text("the lost reason", 1000, multiline=True)] = ""
+    custom: Annotated[dict[str, list[str]], CustomInput()] = {}
 
 
 def _check(values: dict[str, str]) -> RowValues:
-    return {"row": parse(DealRow, values)}
+    row = parse(DealRow, values)
+    return {"row": row, "custom": row.custom}  # custom: checked in the batch (import_custom)
 
 
 def _row(data: RowValues) -> DealRow:
@@ -212,13 +216,19 @@ async def _settle(
     seen: set[tuple[str, UUID | str | None]] = set()
     known = await import_queries.known_deals(c, tenant_id, sorted({r.title.lower() for r in rows}))
     verdicts: list[str | bool | None] = []
+    refusal = await new_company_refusal()  # companies with required fields aren't made here
     for data, row in zip(batch.good, rows, strict=True):
         deal = _resolve(space, row)
         if isinstance(deal, str):
             verdicts.append(deal)
             continue
+        if isinstance(data.get("id"), UUID):  # given with its custom values (import_custom)
+            deal = msgspec.structs.replace(deal, id=data["id"])
         company: UUID | str | None = deal.company_id
         if row.company and company is None:
+            if refusal:
+                verdicts.append(refusal)
+                continue
             company = row.company.lower()  # new: created below, once
             if company not in new_companies and len(new_companies) >= room:
                 verdicts.append(

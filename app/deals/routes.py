@@ -95,7 +95,8 @@ async def deal_table(request: Req, current: Current) -> Response[str]:
         page = Page([], table.next_cursor, table.prev_cursor, {"count": table.count})
         columns = pipelines.DEAL_COLUMNS
         ctx = await view_context(current, "deals", "/deals/list", page, view, columns)
-        ctx |= await list_context(current.tenant_id, "deal", view.cf, [], [])
+        ids = [{"id": row.id} for row in table.rows]
+        ctx |= await list_context(current.tenant_id, "deal", view.cf, view.cols, ids)
     ctx |= {"shown": shown, "kind": "deal", "plural": "deals"}
     return render(request, "deals/table.html", ctx, block="results")
 
