@@ -1,7 +1,8 @@
-"""Required custom fields can't be left out by the REST API or the CSV import: creating a contact,
-company or deal without one is a 422 naming it (API) or a row error naming it (CSV), and so is
-clearing one; companies an import would create for rows naming a new one are refused too while
-companies have a required field (a row error saying so)."""
+"""Required custom fields can't be left out by the REST API or the CSV import: creating a
+contact, company or deal without one is refused naming it (API: 409, as the workspace's own
+fields are its data; CSV: a row error), and so is clearing one; companies an import would create
+for rows naming a new one are refused too while companies have a required field (a row error
+saying so)."""
 
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ async def test_the_api_refuses_records_without_a_required_field(
     stage = str((await stages(tenant_a))["Lead"].id)
     deal = {"title": "Rq deal", "stage_id": stage, "amount": "5", "currency": "EUR"}
     async with api_client(app, await token_for(tenant_a)) as api:
-        company = is_problem(await api.post("/api/v1/companies", json={"name": "RqCo"}), 422)
+        company = is_problem(await api.post("/api/v1/companies", json={"name": "RqCo"}), 409)
         assert {e["name"] for e in company["errors"]} == {"custom.sector"}
         assert "Sector" in str(company)
         made = await api.post("/api/v1/companies", json={"name": "RqCo", "custom": {"sector": "x"}})
@@ -47,12 +48,12 @@ async def test_the_api_refuses_records_without_a_required_field(
             json={"custom": {"sector": None}},
             headers={"If-Match": '"1"'},
         )
-        assert {e["name"] for e in is_problem(cleared, 422)["errors"]} == {"custom.sector"}
+        assert {e["name"] for e in is_problem(cleared, 409)["errors"]} == {"custom.sector"}
         empty = await api.post(
             "/api/v1/companies", json={"name": "RqCo2", "custom": {"sector": ""}}
         )
-        is_problem(empty, 422)
-        missing = is_problem(await api.post("/api/v1/deals", json=deal), 422)
+        is_problem(empty, 409)
+        missing = is_problem(await api.post("/api/v1/deals", json=deal), 409)
         assert {e["name"] for e in missing["errors"]} == {"custom.channel"}
         ok = await api.post("/api/v1/deals", json={**deal, "custom": {"channel": "web"}})
         assert ok.status_code == 201, ok.text
