@@ -20,7 +20,7 @@ import asyncpg
 import msgspec
 
 # a key value a cursor carries, as DECODERS read it back ("text" stays a str)
-CursorValue = datetime | date | UUID | int | Decimal | str
+CursorValue = datetime | date | UUID | int | Decimal | str  # bool: an int
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,7 @@ class SortSpec:
 
     label: str
     exprs: tuple[str, ...]
-    # "text" | "ts" | "date" | "uuid" | "int" | "decimal", to decode a cursor back to values
+    # "text" | "ts" | "date" | "uuid" | "int" | "decimal" | "bool": to read a cursor back
     kinds: tuple[str, ...]
     descending: bool = False
 
@@ -85,7 +85,7 @@ def decode_cursor(cursor: str, spec: SortSpec) -> list[CursorValue] | None:
         for item, kind in zip(items, spec.kinds, strict=True):
             values.append(DECODERS.get(kind, str)(item))
         return values
-    except (ValueError, binascii.Error, msgspec.DecodeError, ArithmeticError):
+    except (ValueError, KeyError, binascii.Error, msgspec.DecodeError, ArithmeticError):
         return None
 
 
@@ -96,6 +96,7 @@ DECODERS: dict[str, Callable[[str], CursorValue]] = {
     "uuid": UUID,
     "int": int,
     "decimal": Decimal,
+    "bool": lambda text: {"True": True, "False": False}[text],  # a KeyError: malformed
 }
 
 

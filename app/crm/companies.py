@@ -17,8 +17,9 @@ from app.crm import list_queries, queries, records
 from app.crm.activity import field_diff, log_activity
 from app.crm.common import check_member, readable
 from app.crm.custom_fields import stored_values
+from app.crm.custom_sort import list_spec
 from app.crm.custom_values import check_custom, encoded, with_custom
-from app.crm.filters import Column, CompanyView, sort_spec, text_column, time_column
+from app.crm.filters import Column, CompanyView, text_column, time_column
 from app.crm.schemas import CompanyEdit, CompanyForm
 from app.crm.tables import Company
 
@@ -101,9 +102,9 @@ async def list_companies(
 ) -> Page:
     """A page of the companies `view` shows (search, filters, order, cursor)."""
     view = view or CompanyView()
-    spec = sort_spec(COLUMNS, "name", view, "c.id")
-    window = Window(spec, view.after or None, view.before or None, limit)
     async with tenant_transaction(current.tenant_id, current.user_id) as c:
+        spec = await list_spec(COLUMNS, "name", view, "c", "c.id")
+        window = Window(spec, view.after or None, view.before or None, limit)
         return await list_queries.company_page(
             c, current.tenant_id, view.q.strip()[:200], window, view
         )

@@ -22,8 +22,9 @@ from app.crm import list_queries, queries, records
 from app.crm.activity import field_diff, log_activity
 from app.crm.common import check_member, readable
 from app.crm.custom_fields import stored_values
+from app.crm.custom_sort import list_spec
 from app.crm.custom_values import check_custom, encoded, with_custom
-from app.crm.filters import Column, ContactView, sort_spec, text_column, time_column
+from app.crm.filters import Column, ContactView, text_column, time_column
 from app.crm.schemas import UNKNOWN_COMPANY, ContactEdit, ContactForm
 from app.crm.secure import lookup_indexes, open_contact, redact_changes, seal_contact
 from app.crm.tables import Company, Contact
@@ -158,11 +159,11 @@ async def list_contacts(
 ) -> Page:
     """A page of the contacts `view` shows (search, filters, order, cursor)."""
     view = view or ContactView()
-    spec = sort_spec(COLUMNS, "name", view, "c.id")
-    window = Window(spec, view.after or None, view.before or None, limit)
     query = view.q.strip()[:200]
     indexes = lookup_indexes(query)
     async with tenant_transaction(current.tenant_id, current.user_id) as c:
+        spec = await list_spec(COLUMNS, "name", view, "c", "c.id")
+        window = Window(spec, view.after or None, view.before or None, limit)
         page = await list_queries.contact_page(
             c, current.tenant_id, query, indexes, company_id, window, view
         )

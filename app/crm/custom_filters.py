@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from app.core.forms import Invalid, parse_decimal
+from app.core.forms import Choice, Invalid, parse_decimal
 from app.core.forms.fields import Rule, Source
 from app.core.forms.text import storable
 from app.core.paging import Params, like_pattern
@@ -67,6 +67,19 @@ def _checked(op: str, value: str) -> str:
     if op == "empty" and value not in ("yes", "no"):
         raise Invalid("Choose yes or no for the “is empty” filter.")
     return value
+
+
+class SortChoice(Choice):
+    """A list's order: one of its columns, or `cf.<key>`, a custom field's column (whether the
+    field is there and shown is the list's to check: app/crm/custom_sort.py)."""
+
+    def read(self, values: list[str]) -> str:
+        value = storable(self.one(values), self.label).strip()
+        if not value.startswith("cf."):
+            return super().read(values)
+        if not KEY_RE.match(value.removeprefix("cf.")):
+            raise Invalid(f"Choose {self.label} from the list.")
+        return value
 
 
 class ColumnKeys(Rule):

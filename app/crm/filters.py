@@ -26,7 +26,7 @@ from app.core.forms.fields import Source
 from app.core.grams import gram_filter, has_grams
 from app.core.http_types import Req
 from app.core.paging import Params, SortSpec, like_pattern
-from app.crm.custom_filters import ColumnKeys, CustomFilters, custom_where
+from app.crm.custom_filters import ColumnKeys, CustomFilters, SortChoice, custom_where
 
 OWNER_OPS = ("is", "is_not", "empty")
 TAG_OPS = ("any", "none")
@@ -80,7 +80,7 @@ DEAL_SORTS = ("title", "amount", "stage", "owner", "company", "close", "created"
 
 class ContactView(ListView, kw_only=True):
     custom_kind: ClassVar[str] = "contact"
-    sort: Annotated[str, Choice("the order", CONTACT_SORTS, required=False)] = ""
+    sort: Annotated[str, SortChoice("the order", CONTACT_SORTS, required=False)] = ""
     tags_op: Annotated[str, Choice("the tags filter", TAG_OPS, required=False)] = ""
     tags: Annotated[list[str], Tags()] = []
 
@@ -90,12 +90,12 @@ class ContactView(ListView, kw_only=True):
 
 class CompanyView(ListView, kw_only=True):
     custom_kind: ClassVar[str] = "company"
-    sort: Annotated[str, Choice("the order", COMPANY_SORTS, required=False)] = ""
+    sort: Annotated[str, SortChoice("the order", COMPANY_SORTS, required=False)] = ""
 
 
 class DealView(ListView, kw_only=True):
     custom_kind: ClassVar[str] = "deal"
-    sort: Annotated[str, Choice("the order", DEAL_SORTS, required=False)] = ""
+    sort: Annotated[str, SortChoice("the order", DEAL_SORTS, required=False)] = ""
     pipeline: Annotated[UUID | None, Ref("Choose a pipeline.", lenient=True)] = None
     stage: Annotated[list[UUID], Refs("Choose stages from the list.", 50)] = []
     amount_min: Annotated[Decimal | None, MaybeAmount("the smallest amount", MAX_AMOUNT)] = None

@@ -30,7 +30,9 @@ async def view_context(
     the view holds, the view (filters shown back), its URL pieces (column sort links, pages,
     the query a saved view keeps), the owner choices and the saved views above the list."""
     sort = getattr(view, "sort", "") or next(iter(columns))
-    descending = columns[sort].descending if not view.dir else view.dir == "desc"
+    natural = columns[sort].descending if sort in columns else False  # a custom column: up
+    descending = natural if not view.dir else view.dir == "desc"
+    sortable = [*columns, *(f"cf.{key}" for key in view.cols)]  # app/crm/custom_sort.py
 
     def sort_url(name: str) -> str:
         flip = ("asc" if descending else "desc") if name == sort else ""
@@ -45,7 +47,7 @@ async def view_context(
         "sort": sort,
         "descending": descending,
         "columns": columns,
-        "sort_urls": {name: sort_url(name) for name in columns},
+        "sort_urls": {name: sort_url(name) for name in sortable},
         "filtered": is_filtered(view),
         "short_search": is_short_search(view.q),
         "view_query": view_query(view),

@@ -19,7 +19,8 @@ from app.core.paging import Window
 from app.core.rows import rows_as
 from app.core.versioned import update_at_version
 from app.crm.activity import edit_conflict, stale_page
-from app.crm.filters import Column, DealView, sort_spec, text_column, time_column
+from app.crm.custom_sort import list_spec
+from app.crm.filters import Column, DealView, text_column, time_column
 from app.deals import live, queries
 from app.deals.queries import all_stages as all_stages_in_order
 from app.deals.queries import create_default_pipeline, fetch_columns, fetch_stages
@@ -161,9 +162,9 @@ class TableView(msgspec.Struct, frozen=True):
 async def deal_table(current: Current, view: DealView, limit: int = 50) -> TableView:
     """The pipeline's deals `view` shows (the default pipeline when it names none; another
     workspace's: RecordNotFound), a page of them and the totals per currency of them all."""
-    spec = sort_spec(DEAL_COLUMNS, "created", view, "d.id")
-    window = Window(spec, view.after or None, view.before or None, limit)
     async with tenant_transaction(current.tenant_id, current.user_id) as conn:
+        spec = await list_spec(DEAL_COLUMNS, "created", view, "d", "d.id")
+        window = Window(spec, view.after or None, view.before or None, limit)
         default_id = await ensure_default_in(conn, current.tenant_id)
         pipelines = await _pipelines()
         wanted = view.pipeline or default_id
