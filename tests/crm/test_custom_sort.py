@@ -144,3 +144,45 @@ async def test_sorting_by_a_field_not_there_or_not_shown_is_refused(
     assert sector.status_code == 200
     deals = await client_a.get("/deals/list", params={"sort": "cf.tier", "cols": "tier"})
     assert deals.status_code == 422
+
+
+async def test_every_type_sorts_and_pages_by_its_cursor(client_a: Any, tenant_a: Account) -> None:
+    from tests.crm.test_custom_fields import every_type
+
+    fields = await every_type(client_a, tenant_a)
+    values = [
+        {"money": "9.50", "checkbox": "yes", "multi_select": "Post", "text": "beta"},
+        {"money": "100", "checkbox": "no", "multi_select": "Email, Post", "text": "Alpha"},
+        {"money": "", "checkbox": "", "multi_select": "", "text": ""},
+    ]
+    for n, row in enumerate(values):
+        data = {f"custom.{fields[t]['key']}": v for t, v in row.items()}
+        data[f"custom.{fields['money']['key']}.currency"] = "EUR"
+        data[f"custom.{fields['user']['key']}"] = tenant_a.email if n == 0 else ""
+        data[f"custom.{fields['url']['key']}"] = "https://b.example" if n == 1 else ""
+        await make_contact(client_a, f"SrtType{n}", "Typed", **data)
+    keys = ",".join(f["key"] for f in fields.values())
+    current = await current_of(tenant_a)
+    for field_type, field in fields.items():
+        for direction in ("asc", "desc"):
+            names: list[str] = []
+            after = ""
+            while True:
+                params = {"q": "SrtType", "cols": keys, "sort": f"cf.{field['key']}"}
+                view = parse_view(ContactView, {**params, "dir": direction, "after": after})
+                page = await list_contacts(current, view, limit=1)
+                names += [str(row["first_name"]) for row in page.rows]
+                if not page.next_cursor:
+                    break
+                after = page.next_cursor
+            assert sorted(names) == ["SrtType0", "SrtType1", "SrtType2"], (field_type, names)
+            if field_type in ("money", "multi_select", "text"):
+                # case-blind text; a multi select by its first value ("Email" < "Post")
+                expected = ["SrtType0", "SrtType1"] if field_type == "money" else []
+                expected = expected or ["SrtType1", "SrtType0"]
+                first_two = expected if direction == "asc" else expected[::-1]
+                assert names == [*first_two, "SrtType2"], (field_type, direction, names)
+            if field_type == "checkbox":  # unticked before ticked (left empty: unticked)
+                assert names[-1 if direction == "asc" else 0] == "SrtType0", names
+        response = await client_a.get("/contacts", params={**params, "dir": "desc"})
+        assert response.status_code == 200, (field_type, response.text[:800])
