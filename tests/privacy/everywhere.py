@@ -212,7 +212,8 @@ async def seed_person(app: Any, who: Person, *, staff_extras: bool = False) -> N
 
 
 async def seed_workspace(who: Person) -> None:
-    """What only a workspace has: billing, counters, settings, a failed import row."""
+    """What only a workspace has: billing, counters, settings, a custom field, a failed import
+    row."""
     tenant = who.tenant_id
     current = await load_current(who.user_id, tenant)
     assert current is not None
@@ -232,6 +233,12 @@ async def seed_workspace(who: Person) -> None:
         )
         await conn.execute(
             "insert into tenant_security (tenant_id, mfa_required_for_owners) values ($1, true)",
+            tenant,
+        )
+        await conn.execute(  # a custom field of the workspace's contacts
+            "insert into custom_fields (id, tenant_id, object_kind, key, label, field_type)"
+            " values ($1, $2, 'contact', 'tier', 'Tier', 'text')",
+            uuid.uuid4(),
             tenant,
         )
         import_id, error_id = uuid.uuid4(), uuid.uuid4()
