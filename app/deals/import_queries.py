@@ -55,53 +55,63 @@ async def default_currency(conn: asyncpg.Connection, tenant_id: UUID) -> str:
     )
 
 
+async def ids_by_key(
+    conn: asyncpg.Connection, sql: str, tenant_id: UUID, keys: list[str]
+) -> dict[str, UUID]:
+    """{key: id} from a lookup `sql` selecting `key, id` for the workspace ($1) and `keys` ($2);
+    a later row of a key wins."""
+    rows = await conn.fetch(sql, tenant_id, keys)
+    return {r["key"]: r["id"] for r in rows}
+
+
 async def members_by_email(
     conn: asyncpg.Connection, tenant_id: UUID, lowered: list[str]
 ) -> dict[str, UUID]:
     """{lower-cased email: user id} of the workspace's members among `lowered` (memberships
     have a second policy: the tenant is named, so another workspace's member never matches)."""
-    rows = await conn.fetch(
+    return await ids_by_key(
+        conn,
         "select lower(u.email) as key, u.id from memberships m join users u on u.id = m.user_id"
         " where m.tenant_id = $1 and lower(u.email) = any($2::text[])",
         tenant_id,
         lowered,
     )
-    return {r["key"]: r["id"] for r in rows}
 
 
 async def companies_by_domain(
     conn: asyncpg.Connection, tenant_id: UUID, domains: list[str]
 ) -> dict[str, UUID]:
     """{domain: id} of the oldest company with each of `domains`."""
-    rows = await conn.fetch(
+    return await ids_by_key(
+        conn,
         "select distinct on (lower(domain)) lower(domain) as key, id from companies"
         " where tenant_id = $1 and lower(domain) = any($2::text[])"
         " order by lower(domain), created_at",
         tenant_id,
         domains,
     )
-    return {r["key"]: r["id"] for r in rows}
 
 
 async def contacts_by_email_index(
     conn: asyncpg.Connection, tenant_id: UUID, indexes: list[str]
 ) -> dict[str, UUID]:
     """{blind index: id} of the oldest contact having each email (matched by blind index)."""
-    rows = await conn.fetch(
+    return await ids_by_key(
+        conn,
         "select i.key, c.id from contacts c cross join unnest(c.emails_bidx) as i(key)"
         " where c.tenant_id = $1 and c.emails_bidx && $2::text[] and i.key = any($2::text[])"
         " order by c.created_at desc",
         tenant_id,
         indexes,
-    )
-    return {r["key"]: r["id"] for r in rows}  # the oldest is written last: it wins
+    )  # the oldest is written last: it wins
 
 
 async def contacts_by_name(
     conn: asyncpg.Connection, tenant_id: UUID, lowered: list[str]
 ) -> dict[str, UUID]:
     """{lower-cased "first last": id} of the oldest contact of each full name in `lowered`."""
-    rows = await conn.fetch(
+    return await ids_by_key(
+        conn,
         "select distinct on (key) key, id from ("
         " select lower(trim(first_name || ' ' || last_name)) as key, id, created_at"
         " from contacts where tenant_id = $1) named"
@@ -109,7 +119,6 @@ async def contacts_by_name(
         tenant_id,
         lowered,
     )
-    return {r["key"]: r["id"] for r in rows}
 
 
 async def known_deals(
