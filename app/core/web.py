@@ -9,7 +9,8 @@ from urllib.parse import quote, urlsplit
 
 from litestar import Response
 from litestar.datastructures import Cookie
-from litestar.exceptions import PermissionDeniedException
+from litestar.exceptions import ClientException, PermissionDeniedException
+from litestar.status_codes import HTTP_413_REQUEST_ENTITY_TOO_LARGE
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core import sessions
@@ -132,6 +133,10 @@ async def check_csrf(request: Req) -> None:
             form = await request.form()
             token = str(form.get(CSRF_FIELD, ""))
         except (ValueError, UnicodeDecodeError):  # a body that isn't text: no token in it
+            token = ""
+        except ClientException as exc:  # a body that can't be parsed: no token in it either
+            if exc.status_code == HTTP_413_REQUEST_ENTITY_TOO_LARGE:
+                raise  # too large is answered as such, whatever the token
             token = ""
     # bytes: compare_digest raises TypeError on non-ASCII str (a forged "_csrf=é")
     sent = token.encode("utf-8", "replace")

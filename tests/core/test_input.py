@@ -177,4 +177,20 @@ async def test_the_issue_500s_are_422_or_403(client_a: Any, tenant_a: Account) -
             "/contacts/new", data={"first_name": "X"}, headers={"X-CSRF-Token": csrf.encode()}
         )
         assert header.status_code == 403
+    # a multipart body that can't be parsed (bad UTF-8, no closing boundary) holds no token
+    # either: the answer is the CSRF refusal, not a 400 about the body
+    broken = [
+        b'--b\r\nContent-Disposition: form-data; name="_csrf"\r\n\r\n\xc3\r\n--b\r\n'
+        b'Content-Disposition: form-data; name="file"; filename="\xff\xfe"\r\n\r\nx',
+        b"--b\r\nnot a part at all",
+    ]
+    for body in broken:
+        for htmx in ({}, {"HX-Request": "true"}):
+            refused = await client_a.post(
+                "/contacts/new",
+                content=body,
+                headers={"Content-Type": "multipart/form-data; boundary=b", **htmx},
+            )
+            assert refused.status_code == 403, (body, refused.status_code, refused.text[:200])
+            assert "form expired" in refused.text
     assert "No contacts yet" in (await client_a.get("/contacts")).text  # nothing was stored

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
-from app.privacy.usage import flush_usage_events
+from app.core.redis import redis
+from app.privacy.usage import INFLIGHT_KEY, LOCK_KEY, QUEUE_KEY, flush_usage_events
 from tests.e2e.conftest import LiveServer
 
 
@@ -12,19 +14,38 @@ async def _names(context: Any) -> list[str]:
     return sorted(c["name"] for c in await context.cookies())
 
 
-async def _analytics_events(raw_conn: Any, analytics_id: str | None = None) -> int:
-    await flush_usage_events()
-    if analytics_id is None:
-        return int(
-            await raw_conn.fetchval(
+async def _drained() -> None:
+    """Flush the usage queue until nothing is queued, in flight or being flushed elsewhere (the
+    live server's worker flushes on its own cron: while it holds the lock ours does nothing)."""
+    client = redis()
+    for _ in range(100):
+        await flush_usage_events()
+        busy = await client.exists(LOCK_KEY, INFLIGHT_KEY) + await client.llen(QUEUE_KEY)  # type: ignore[misc]
+        if not busy:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError("the usage queue never drained")
+
+
+async def _analytics_events(
+    raw_conn: Any, analytics_id: str | None = None, at_least: int = 0
+) -> int:
+    """Analytics events stored so far (of one visitor id), once the queue has drained; with
+    `at_least`, wait up to 10 s for that many (events are queued after each response)."""
+    for _ in range(50):
+        await _drained()
+        if analytics_id is None:
+            count = await raw_conn.fetchval(
                 "select count(*) from visitor_events where category = 'analytics'"
             )
-        )
-    return int(
-        await raw_conn.fetchval(
-            "select count(*) from visitor_events where analytics_id = $1", analytics_id
-        )
-    )
+        else:
+            count = await raw_conn.fetchval(
+                "select count(*) from visitor_events where analytics_id = $1", analytics_id
+            )
+        if int(count) >= at_least:
+            return int(count)
+        await asyncio.sleep(0.2)
+    return int(count)
 
 
 async def test_reject_accept_withdraw(
@@ -60,7 +81,7 @@ async def test_reject_accept_withdraw(
     await page.goto(f"{live_server.url}/privacy")
     await page.goto(f"{live_server.url}/login")
     await page.goto(f"{live_server.url}/settings/cookies")
-    seen = await _analytics_events(raw_conn, analytics_id)
+    seen = await _analytics_events(raw_conn, analytics_id, at_least=3)
     assert seen >= 3  # /settings/cookies (after the redirect), /privacy, /login, this page
 
     await page.get_by_role("button", name="Withdraw consent").click()
