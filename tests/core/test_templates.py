@@ -3,6 +3,9 @@ imported or set outside it (jinja2-fragments renders the block alone: they'd be 
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 from jinja2 import nodes
 
 from app.core.templating import env
@@ -59,3 +62,17 @@ def test_blocks_rendered_alone_define_what_they_use() -> None:
                 problems.append(f"{name} block {block.name!r} uses {sorted(missing)}")
     assert checked > 10
     assert not problems, "\n".join(problems)
+
+
+def test_an_element_that_selects_its_part_of_a_page_passes_nothing_down() -> None:
+    """htmx inherits hx-select (and hx-target, hx-swap) into every child: a button inside an
+    `hx-select="#alert-list"` list would filter its own reply through that selector and swap
+    its card with nothing (the alert card vanished when the reply beat the websocket push).
+    Every element with hx-select says hx-disinherit="*"."""
+    app_dir = Path(__file__).resolve().parents[2] / "app"
+    missing = []
+    for path in app_dir.rglob("*.html"):
+        for tag in re.findall(r"<[a-zA-Z][^<>]*\bhx-select=[^<>]*>", path.read_text()):
+            if 'hx-disinherit="*"' not in tag:
+                missing.append(f"{path.relative_to(app_dir)}: {tag[:120]}")
+    assert not missing, "\n".join(missing)
