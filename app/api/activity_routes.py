@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-import msgspec
 from litestar import delete, post
 
 from app.accounts.schemas import Current
@@ -16,7 +15,7 @@ from app.api.conformance import bind
 from app.api.listing import Listing, sent_fields
 from app.api.listing import form_source as source
 from app.api.resource import Resource, Values
-from app.api.schemas import NoteIn, NoteList, NoteOut, TaskIn, TaskList, TaskOut
+from app.api.schemas import NoteIn, NoteOut, TaskIn, TaskOut
 from app.core.clock import user_zone, zone_info
 from app.core.errors import FormInvalid
 from app.core.forms import Choice, Form, Ref, parse
@@ -66,8 +65,7 @@ NOTES: Resource[NoteOut, Form, Form] = Resource(
     one="note",
     listing=Listing("notes r", NOTES_COLUMNS, "r.subject_type", "r.author_id"),
     out=NoteOut,
-    page=NoteList,
-    shown=lambda row: msgspec.convert(open_note(row), NoteOut),
+    opened=open_note,
     about="Notes (owner: the author; updated_since), sorted, paged.",
     extra=(create_note, delete_note),
 )
@@ -76,9 +74,9 @@ NOTES: Resource[NoteOut, Form, Form] = Resource(
 # ---- tasks -------------------------------------------------------------------------------
 
 
-def _task(row: dict[str, Any]) -> TaskOut:
+def _task(row: dict[str, Any]) -> dict[str, Any]:
     row["notes"] = open_activity_notes(row.pop("notes_enc"), row["tenant_id"], row["id"])
-    return msgspec.convert(row, TaskOut)
+    return row
 
 
 def _local(current: Current, values: Values) -> Values:
@@ -113,24 +111,12 @@ TASKS: Resource[TaskOut, Form, ActivityEdit] = Resource(
     one="task",
     listing=Listing("tasks r", TASKS_COLUMNS, "r.title", "r.assignee_id"),
     out=TaskOut,
-    page=TaskList,
     body=TaskIn,
-    fields=(
-        "kind",
-        "title",
-        "due_date",
-        "due_at",
-        "duration_minutes",
-        "outcome",
-        "participant_ids",
-        "notes",
-        "assignee_id",
-        "done",
-    ),
+    fields=TaskIn.__struct_fields__[2:12],  # subject_type and subject_id: on create only
     edit_form=ActivityEdit,
     update=activities.edit_activity,
     delete=activities.delete_activity,
-    shown=_task,
+    opened=_task,
     local=_local,
     about="Tasks and other activities (q: subject; owner: the assignee; updated_since), paged.",
     extra=(create_task,),

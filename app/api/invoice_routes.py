@@ -22,7 +22,6 @@ from app.api.schemas import (
     InvoiceIn,
     InvoiceLineIn,
     InvoiceLineOut,
-    InvoiceList,
     InvoiceOut,
     InvoicePatch,
     InvoiceStatusIn,
@@ -31,7 +30,6 @@ from app.core.forms import Form, parse
 from app.core.http_types import Req
 from app.invoices import reading, services
 from app.invoices.schemas import (
-    INVOICE_FIELDS,
     InvoiceEdit,
     InvoiceForm,
     LineForm,
@@ -40,9 +38,8 @@ from app.invoices.schemas import (
 )
 
 
-def _out(row: dict[str, Any], lines: list[InvoiceLineOut] | None = None) -> InvoiceOut:
-    values = {**row, "number": invoice_number(int(row["number"])), "lines": lines or []}
-    return msgspec.convert(values, InvoiceOut)
+def _numbered(row: dict[str, Any]) -> dict[str, Any]:
+    return {**row, "number": invoice_number(int(row["number"]))}
 
 
 def _as_form(current: Current, values: Values) -> Values:
@@ -66,7 +63,7 @@ class InvoiceResource(Resource[InvoiceOut, Form, InvoiceEdit]):
             InvoiceLineOut(ln.description, ln.quantity, ln.unit_price, ln.tax_rate)
             for ln in view.lines
         ]
-        return _out(msgspec.structs.asdict(view), lines)
+        return self.as_out({**msgspec.structs.asdict(view), "lines": lines})
 
 
 @post("/invoices", opt=needs("invoices", "write"))
@@ -99,12 +96,10 @@ INVOICES = InvoiceResource(
     one="invoice",
     listing=Listing("invoices r", INVOICES_COLUMNS, "r.notes", "r.created_by"),
     out=InvoiceOut,
-    page=InvoiceList,
     body=InvoicePatch,
-    fields=(*INVOICE_FIELDS, "lines"),
     edit_form=InvoiceEdit,
     update=services.update_invoice,
-    shown=_out,
+    opened=_numbered,
     local=_as_form,
     about="Invoices without their lines (q: notes; owner: who created it; updated_since).",
     extra=(create_invoice, change_invoice_status, send_invoice),

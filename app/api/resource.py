@@ -8,9 +8,10 @@ its output and body Structs, its forms and services.
 
 from __future__ import annotations
 
+import functools
 import inspect
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Generic, TypeVar
 from uuid import UUID
 
@@ -21,8 +22,10 @@ from litestar.handlers import HTTPRouteHandler
 from app.accounts.schemas import Current
 from app.api.auth import needs
 from app.api.conformance import bind
+from app.api.custom_routes import custom_in, custom_out, custom_sql
 from app.api.listing import Filters, Listing, list_page, merged, one_row, sent_fields, version_of
 from app.api.listing import form_source as source
+from app.api.schemas import page_of
 from app.core.forms import Form, parse
 from app.core.http_types import Req
 
@@ -82,20 +85,23 @@ class Resource(Generic[Out, New, Edit]):
     one: str  # "contact": the handlers' names, and `<one>_id` the path parameter
     listing: Listing
     out: type[Out]
-    page: type[msgspec.Struct]  # {data: list[out], next_cursor}
     body: type[msgspec.Struct] | None = None
-    fields: tuple[str, ...] = ()  # what an update may change
+    # what an update may change (default: the body's fields but its `version`)
+    fields: tuple[str, ...] | None = None
     new_form: type[New] | None = None
     edit_form: type[Edit] | None = None
     create: Callable[[Current, New], Awaitable[UUID]] | None = None
     update: Callable[[Current, UUID, Edit], Awaitable[object]] | None = None
     delete: Callable[[Current, UUID, int], Awaitable[object]] | None = None
-    # a stored row as the output (decrypting what is sealed)
-    shown: Callable[[Values], Out] | None = None
+    # a stored row as the output's values (decrypting what is sealed)
+    opened: Callable[[Values], Mapping[str, object]] | None = None
     # the record an update starts from (default: its output)
     before: Callable[[Current, UUID], Awaitable[Values]] | None = None
     # values as the forms read them (e.g. a time in the member's zone)
     local: Callable[[Current, Values], Values] = _same
+    # the custom fields' kind ("contact"): the record carries their `custom` object, read by
+    # one SQL expression and written through the pages' forms (app/api/custom_routes.py)
+    custom: str | None = None
     about: str = ""
     extra: tuple[HTTPRouteHandler, ...] = field(default=())
 
@@ -103,12 +109,38 @@ class Resource(Generic[Out, New, Edit]):
     def param(self) -> str:
         return f"{self.one}_id"
 
+    @property
+    def page(self) -> type[msgspec.Struct]:
+        """A page of the list: {data: list[out], next_cursor}."""
+        return page_of(self.out)
+
+    @property
+    def changeable(self) -> tuple[str, ...]:
+        """What an update may change."""
+        if self.fields is not None:
+            return self.fields
+        sent = self.body.__struct_fields__ if self.body is not None else ()
+        return tuple(f for f in sent if f != "version")
+
+    @functools.cached_property
+    def reads(self) -> Listing:
+        """The listing, with the `custom` object among its columns."""
+        if self.custom is None:
+            return self.listing
+        return replace(self.listing, select=f"{self.listing.select}, {custom_sql(self.custom)}")
+
     def as_out(self, row: Values) -> Out:
-        return self.shown(row) if self.shown else msgspec.convert(row, self.out)
+        found = self.opened(row) if self.opened else row
+        return msgspec.convert(custom_out(found) if self.custom else found, self.out)
+
+    def as_form(self, current: Current, values: Values) -> Values:
+        """A body's values as the forms read them."""
+        values = self.local(current, values)
+        return custom_in(current, values) if self.custom else values
 
     async def read(self, current: Current, record_id: UUID) -> Out:
         """One record of the workspace (404 for another workspace's or a missing one)."""
-        return self.as_out(await one_row(current, self.listing, record_id))
+        return self.as_out(await one_row(current, self.reads, record_id))
 
     async def _before(self, current: Current, record_id: UUID) -> Values:
         if self.before is not None:
@@ -187,7 +219,7 @@ class Resource(Generic[Out, New, Edit]):
         return [*found, *self.extra]
 
     async def _list(self, *, current: Current, filters: Filters) -> msgspec.Struct:
-        page = await list_page(current, self.listing, filters)
+        page = await list_page(current, self.reads, filters)
         return self.page(data=[self.as_out(row) for row in page.rows], next_cursor=page.next_cursor)
 
     async def _get(self, *, current: Current, **path: UUID) -> Response[Out]:
@@ -197,7 +229,7 @@ class Resource(Generic[Out, New, Edit]):
 
     async def _create(self, *, current: Current, data: msgspec.Struct) -> Out:
         assert self.create is not None and self.new_form is not None
-        form = parse(self.new_form, source(self.local(current, sent_fields(data))))
+        form = parse(self.new_form, source(self.as_form(current, sent_fields(data))))
         return await self.read(current, await self.create(current, form))
 
     async def _update(
@@ -206,8 +238,8 @@ class Resource(Generic[Out, New, Edit]):
         assert self.update is not None and self.edit_form is not None
         record_id = path[self.param]
         version = version_of(request, getattr(data, "version", None))
-        values = merged(await self._before(current, record_id), data, self.fields)
-        form = parse(self.edit_form, source({**self.local(current, values), "version": version}))
+        values = merged(await self._before(current, record_id), data, self.changeable)
+        form = parse(self.edit_form, source({**self.as_form(current, values), "version": version}))
         await self.update(current, record_id, form)
         return await self.read(current, record_id)
 

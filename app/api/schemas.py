@@ -7,6 +7,8 @@ Updates are partial: a field left out keeps its value.
 
 from __future__ import annotations
 
+import functools
+import types
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
@@ -30,6 +32,14 @@ def changes(
     return msgspec.defstruct(
         name, fields, kw_only=True, forbid_unknown_fields=True, module=__name__
     )
+
+
+@functools.cache
+def page_of(out: type[msgspec.Struct]) -> type[msgspec.Struct]:
+    """A page of a list of `out` records (ContactOut: ContactList): {data, next_cursor}."""
+    fields = [("data", types.GenericAlias(list, (out,))), ("next_cursor", str | None)]
+    name = out.__name__.removesuffix("Out") + "List"
+    return msgspec.defstruct(name, fields, frozen=True, module=__name__)
 
 
 # ---- contacts ----------------------------------------------------------------------------
@@ -56,11 +66,6 @@ ContactIn = changes(
 )
 
 
-class ContactList(msgspec.Struct, frozen=True):
-    data: list[ContactOut]
-    next_cursor: str | None
-
-
 # ---- companies ---------------------------------------------------------------------------
 
 
@@ -81,11 +86,6 @@ class CompanyOut(msgspec.Struct, frozen=True):
 CompanyIn = changes(
     "CompanyIn", CompanyOut, CompanyOut.__struct_fields__[1:7], ("custom", dict[str, CustomIn])
 )
-
-
-class CompanyList(msgspec.Struct, frozen=True):
-    data: list[CompanyOut]
-    next_cursor: str | None
 
 
 # ---- deals, pipelines, stages ------------------------------------------------------------
@@ -128,11 +128,6 @@ class DealMove(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     version: int | UnsetType = UNSET
 
 
-class DealList(msgspec.Struct, frozen=True):
-    data: list[DealOut]
-    next_cursor: str | None
-
-
 class StageOut(msgspec.Struct, frozen=True):
     id: UUID
     pipeline_id: UUID
@@ -171,11 +166,6 @@ class NoteIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     body: str
 
 
-class NoteList(msgspec.Struct, frozen=True):
-    data: list[NoteOut]
-    next_cursor: str | None
-
-
 class TaskOut(msgspec.Struct, frozen=True):
     id: UUID
     subject_type: str
@@ -197,11 +187,6 @@ class TaskOut(msgspec.Struct, frozen=True):
 
 # subject_type (contact | company | deal) and subject_id: on create only
 TaskIn = changes("TaskIn", TaskOut, TaskOut.__struct_fields__[1:13])
-
-
-class TaskList(msgspec.Struct, frozen=True):
-    data: list[TaskOut]
-    next_cursor: str | None
 
 
 # ---- invoices ----------------------------------------------------------------------------
@@ -270,8 +255,3 @@ class InvoiceStatusIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
     status: str
     version: int | UnsetType = UNSET
-
-
-class InvoiceList(msgspec.Struct, frozen=True):
-    data: list[InvoiceOut]
-    next_cursor: str | None
