@@ -33,6 +33,22 @@ Values = dict[str, object]
 Out = TypeVar("Out", bound=msgspec.Struct)
 New = TypeVar("New", bound=Form)
 Edit = TypeVar("Edit", bound=Form)
+Method = type[get] | type[post] | type[patch] | type[delete]
+
+
+# each operation's handler name and what its documentation says ({name}: "contacts",
+# {one}: "contact")
+OPERATIONS = {
+    "list": ("list_{name}", "{Name}, filtered, sorted and paged."),
+    "get": ("get_{one}", "One {one}; its version is the ETag."),
+    "create": ("create_{one}", "A new {one} (the same rules as the page's form)."),
+    "update": (
+        "update_{one}",
+        "Change the fields sent of a {one}; the version read (If-Match or `version`) must still"
+        " be current, else 409.",
+    ),
+    "delete": ("delete_{one}", "Delete a {one} at the version read (If-Match or ?version=)."),
+}
 
 
 def _same(current: Current, values: Values) -> Values:
@@ -152,71 +168,41 @@ class Resource(Generic[Out, New, Edit]):
         if self.body is not None:  # the forms' rules are the body's schema
             forms = [f for f in (self.edit_form, self.new_form) if f is not None]
             bind(self.body, *forms, create=(self.new_form,) if self.new_form else ())
-        read, write = needs(self.name, "read"), needs(self.name, "write")
-        found: list[HTTPRouteHandler] = [
-            get(base, opt=read)(
-                handler(
-                    self._list,
-                    f"list_{self.name}",
-                    self.about or f"{self.name.capitalize()}, filtered, sorted and paged.",
-                    {"current": Current, "filters": Filters},
-                    self.page,
-                )
-            ),
-            get(item, opt=read)(
-                handler(
-                    self._get,
-                    f"get_{self.one}",
-                    f"One {self.one}; its version is the ETag.",
-                    {"current": Current, self.param: UUID},
-                    Response[self.out],  # type: ignore[name-defined]
-                )
-            ),
+        one: dict[str, object] = {"current": Current, self.param: UUID}
+        changed: dict[str, object] = {"request": Req, **one}
+        found = [
+            self._route(get, base, self._list, {"current": Current, "filters": Filters}, self.page),
+            self._route(get, item, self._get, one, Response[self.out]),  # type: ignore[name-defined]
         ]
         if self.create is not None and self.body is not None:
-            found.append(
-                post(base, opt=write)(
-                    handler(
-                        self._create,
-                        f"create_{self.one}",
-                        f"A new {self.one} (the same rules as the page's form).",
-                        {"current": Current, "data": self.body},
-                        self.out,
-                    )
-                )
-            )
+            made = {"current": Current, "data": self.body}
+            found.append(self._route(post, base, self._create, made, self.out))
         if self.update is not None and self.body is not None:
-            found.append(
-                patch(item, opt=write)(
-                    handler(
-                        self._update,
-                        f"update_{self.one}",
-                        f"Change the fields sent of a {self.one}; the version read (If-Match"
-                        " or `version`) must still be current, else 409.",
-                        {"request": Req, "current": Current, self.param: UUID, "data": self.body},
-                        self.out,
-                    )
-                )
-            )
+            edited = {**changed, "data": self.body}
+            found.append(self._route(patch, item, self._update, edited, self.out))
         if self.delete is not None:
-            found.append(
-                delete(item, opt=write)(
-                    handler(
-                        self._delete,
-                        f"delete_{self.one}",
-                        f"Delete a {self.one} at the version read (If-Match or ?version=).",
-                        {
-                            "request": Req,
-                            "current": Current,
-                            self.param: UUID,
-                            "version": int | None,
-                        },
-                        None,
-                        {"version": None},
-                    )
-                )
-            )
+            params = {**changed, "version": int | None}
+            found.append(self._route(delete, item, self._delete, params, None, {"version": None}))
         return [*found, *self.extra]
+
+    def _route(
+        self,
+        method: Method,
+        path: str,
+        target: Callable[..., Awaitable[object]],
+        params: dict[str, object],
+        returns: object,
+        defaults: dict[str, object] | None = None,
+    ) -> HTTPRouteHandler:
+        """`target` as the `method` handler at `path`, named and described as OPERATIONS says
+        (reads need the resource's read scope, the rest its write scope)."""
+        operation = target.__name__.removeprefix("_")
+        name, doc = OPERATIONS[operation]
+        names = {"name": self.name, "Name": self.name.capitalize(), "one": self.one}
+        about = self.about if operation == "list" and self.about else doc.format(**names)
+        scope = needs(self.name, "read" if method is get else "write")
+        fn = handler(target, name.format(**names), about, params, returns, defaults)
+        return method(path, opt=scope)(fn)
 
     async def _list(self, *, current: Current, filters: Filters) -> msgspec.Struct:
         page = await list_page(current, self.reads, filters)
