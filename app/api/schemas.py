@@ -8,9 +8,9 @@ Updates are partial: a field left out keeps its value.
 from __future__ import annotations
 
 import functools
-import types
 from datetime import date, datetime
 from decimal import Decimal
+from types import GenericAlias
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -24,9 +24,12 @@ def changes(
     name: str, out: type[msgspec.Struct], names: tuple[str, ...], *extra: tuple[str, Any]
 ) -> Any:
     """The body of a create or a partial update: the fields `names` of `out` (and `extra`
-    ones), each optional (left out: UNSET, kept as it is), and the `version` an update was
-    made from (or send If-Match). Unknown fields are refused (422)."""
+    ones; the `custom` object when `out` has one), each optional (left out: UNSET, kept as it
+    is), and the `version` an update was made from (or send If-Match). Unknown fields are
+    refused (422)."""
     types = {f.name: f.type for f in msgspec.structs.fields(out)}
+    if "custom" in types:
+        extra = (*extra, ("custom", dict[str, CustomIn]))
     fields = [(n, types[n] | UnsetType, UNSET) for n in names]
     fields += [(n, t | UnsetType, UNSET) for n, t in (*extra, ("version", int))]
     return msgspec.defstruct(
@@ -37,7 +40,7 @@ def changes(
 @functools.cache
 def page_of(out: type[msgspec.Struct]) -> type[msgspec.Struct]:
     """A page of a list of `out` records (ContactOut: ContactList): {data, next_cursor}."""
-    fields = [("data", types.GenericAlias(list, (out,))), ("next_cursor", str | None)]
+    fields = [("data", GenericAlias(list, (out,))), ("next_cursor", str | None)]
     name = out.__name__.removesuffix("Out") + "List"
     return msgspec.defstruct(name, fields, frozen=True, module=__name__)
 
@@ -61,9 +64,7 @@ class ContactOut(msgspec.Struct, frozen=True):
     custom: dict[str, CustomValue]  # custom field key -> value (GET /custom-fields)
 
 
-ContactIn = changes(
-    "ContactIn", ContactOut, ContactOut.__struct_fields__[1:9], ("custom", dict[str, CustomIn])
-)
+ContactIn = changes("ContactIn", ContactOut, ContactOut.__struct_fields__[1:9])
 
 
 # ---- companies ---------------------------------------------------------------------------
@@ -83,9 +84,7 @@ class CompanyOut(msgspec.Struct, frozen=True):
     custom: dict[str, CustomValue]  # custom field key -> value (GET /custom-fields)
 
 
-CompanyIn = changes(
-    "CompanyIn", CompanyOut, CompanyOut.__struct_fields__[1:7], ("custom", dict[str, CustomIn])
-)
+CompanyIn = changes("CompanyIn", CompanyOut, CompanyOut.__struct_fields__[1:7])
 
 
 # ---- deals, pipelines, stages ------------------------------------------------------------
@@ -115,7 +114,6 @@ DealIn = changes(
     ("title", "stage_id", "amount", "currency", "expected_close_date", "owner_id", "company_id"),
     ("contact_ids", list[UUID]),
     ("lost_reason", str),
-    ("custom", dict[str, CustomIn]),
 )
 
 
