@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-from app.api.listing import Listing
 from app.api.resource import Resource
 from app.api.schemas import CompanyIn, CompanyOut, ContactIn, ContactOut
 from app.crm import companies, contacts
 from app.crm.schemas import CompanyEdit, CompanyForm, ContactEdit, ContactForm
 from app.crm.secure import open_contact
 
-CONTACTS_COLUMNS = (
-    "r.id, r.tenant_id, r.first_name, r.last_name, r.emails_enc, r.phones_enc, r.title,"
-    " r.company_id, r.owner_id, r.tags, r.version, r.created_at, r.updated_at"
-)
 CONTACTS = Resource(
     name="contacts",
     one="contact",
-    listing=Listing("contacts r", CONTACTS_COLUMNS, "r.search_text", "r.owner_id"),
+    search="r.search_text",
     out=ContactOut,
     body=ContactIn,
     new_form=ContactForm,
@@ -24,18 +19,14 @@ CONTACTS = Resource(
     create=contacts.create_contact,
     update=contacts.update_contact,
     delete=contacts.delete_contact,
+    columns={"emails": "r.emails_enc", "phones": "r.phones_enc"},
     opened=open_contact,  # emails, phones
-    custom="contact",
     about="Contacts (q: name, title or tag; owner; updated_since), sorted, paged.",
-)
-COMPANIES_COLUMNS = (
-    "r.id, r.name, r.domain, r.industry, r.size, r.address, r.owner_id, r.version,"
-    " r.created_at, r.updated_at"
 )
 COMPANIES = Resource(
     name="companies",
     one="company",
-    listing=Listing("companies r", COMPANIES_COLUMNS, "r.name", "r.owner_id"),
+    search="r.name",
     out=CompanyOut,
     body=CompanyIn,
     new_form=CompanyForm,
@@ -43,7 +34,6 @@ COMPANIES = Resource(
     create=companies.create_company,
     update=companies.update_company,
     delete=companies.delete_company,
-    custom="company",
     about="Companies (q: name; owner; updated_since), sorted, paged.",
 )
 

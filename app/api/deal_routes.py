@@ -11,8 +11,8 @@ from litestar import get, post
 from app.accounts.schemas import Current
 from app.api.auth import needs
 from app.api.conformance import bind
-from app.api.listing import Listing, version_of
 from app.api.listing import form_source as source
+from app.api.listing import version_of
 from app.api.resource import Resource, Values
 from app.api.schemas import DealIn, DealMove, DealOut, PipelineList, PipelineOut, StageOut
 from app.core.db import tenant_transaction
@@ -78,17 +78,10 @@ async def move_deal(request: Req, current: Current, deal_id: UUID, data: DealMov
     raise FormInvalid({"stage_id": outcome.message})
 
 
-DEALS_COLUMNS = (
-    "r.id, r.title, r.amount, r.currency, r.pipeline_id, r.stage_id, r.position,"
-    " r.owner_id, r.company_id, r.expected_close_date, r.lost_reason, r.version,"
-    " r.created_at, r.updated_at"
-)
-
-
 DEALS = Resource(
     name="deals",
     one="deal",
-    listing=Listing("deals r", DEALS_COLUMNS, "r.title", "r.owner_id"),
+    search="r.title",
     out=DealOut,
     body=DealIn,
     new_form=DealForm,
@@ -97,7 +90,6 @@ DEALS = Resource(
     update=services.update_deal,
     delete=services.delete_deal,
     before=_editable,
-    custom="deal",
     about="Deals (q: title; owner; updated_since), sorted, paged.",
     extra=(move_deal,),
 )

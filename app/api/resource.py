@@ -2,8 +2,9 @@
 become Litestar handlers (with their real types, so the OpenAPI document describes them), each
 a thin call into the domain's own service and form Struct.
 
-`Resource.routes()` builds the handlers; a resource names only what differs: its table listing,
-its output and body Structs, its forms and services.
+`Resource.routes()` builds the handlers; a resource names only what differs: its output and
+body Structs (the columns read, its list page and what an update may change follow from them),
+the text it searches, its forms and services.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 from uuid import UUID
 
@@ -99,7 +100,7 @@ class Resource(Generic[Out, New, Edit]):
 
     name: str  # "contacts"
     one: str  # "contact": the handlers' names, and `<one>_id` the path parameter
-    listing: Listing
+    search: str  # the text `q` searches (in SQL, the table is `r`)
     out: type[Out]
     body: type[msgspec.Struct] | None = None
     # what an update may change (default: the body's fields but its `version`)
@@ -115,9 +116,11 @@ class Resource(Generic[Out, New, Edit]):
     before: Callable[[Current, UUID], Awaitable[Values]] | None = None
     # values as the forms read them (e.g. a time in the member's zone)
     local: Callable[[Current, Values], Values] = _same
-    # the custom fields' kind ("contact"): the record carries their `custom` object, read by
-    # one SQL expression and written through the pages' forms (app/api/custom_routes.py)
-    custom: str | None = None
+    owner: str = "r.owner_id"  # what the `owner` filter compares
+    # the output fields read by another SQL expression than r.<field> (None: not a column);
+    # every other field is its column, and `custom` (the record's custom fields' object, when
+    # its output has one) is read by one expression (app/api/custom_routes.py)
+    columns: Mapping[str, str | None] = field(default_factory=dict)
     about: str = ""
     extra: tuple[HTTPRouteHandler, ...] = field(default=())
 
@@ -138,12 +141,20 @@ class Resource(Generic[Out, New, Edit]):
         sent = self.body.__struct_fields__ if self.body is not None else ()
         return tuple(f for f in sent if f != "version")
 
+    @property
+    def custom(self) -> bool:
+        """Whether the record carries its custom fields' `custom` object."""
+        return "custom" in self.out.__struct_fields__
+
     @functools.cached_property
-    def reads(self) -> Listing:
-        """The listing, with the `custom` object among its columns."""
-        if self.custom is None:
-            return self.listing
-        return replace(self.listing, select=f"{self.listing.select}, {custom_sql(self.custom)}")
+    def listing(self) -> Listing:
+        """Its table as `r`, read as the output's fields (the tenant too: sealed values are
+        opened with it)."""
+        found = {"tenant_id": "r.tenant_id"} | {f: f"r.{f}" for f in self.out.__struct_fields__}
+        if self.custom:
+            found["custom"] = custom_sql(self.one)
+        select = ", ".join(e for e in (found | dict(self.columns)).values() if e is not None)
+        return Listing(f"{self.name} r", select, self.search, self.owner)
 
     def as_out(self, row: Values) -> Out:
         found = self.opened(row) if self.opened else row
@@ -156,7 +167,7 @@ class Resource(Generic[Out, New, Edit]):
 
     async def read(self, current: Current, record_id: UUID) -> Out:
         """One record of the workspace (404 for another workspace's or a missing one)."""
-        return self.as_out(await one_row(current, self.reads, record_id))
+        return self.as_out(await one_row(current, self.listing, record_id))
 
     async def _before(self, current: Current, record_id: UUID) -> Values:
         if self.before is not None:
@@ -205,7 +216,7 @@ class Resource(Generic[Out, New, Edit]):
         return method(path, opt=scope)(fn)
 
     async def _list(self, *, current: Current, filters: Filters) -> msgspec.Struct:
-        page = await list_page(current, self.reads, filters)
+        page = await list_page(current, self.listing, filters)
         return self.page(data=[self.as_out(row) for row in page.rows], next_cursor=page.next_cursor)
 
     async def _get(self, *, current: Current, **path: UUID) -> Response[Out]:
