@@ -105,10 +105,9 @@ class Resource(Generic[Out, New, Edit]):
     body: type[msgspec.Struct] | None = None
     # what an update may change (default: the body's fields but its `version`)
     fields: tuple[str, ...] | None = None
-    new_form: type[New] | None = None
-    edit_form: type[Edit] | None = None
-    create: Callable[[Current, New], Awaitable[UUID]] | None = None
-    update: Callable[[Current, UUID, Edit], Awaitable[object]] | None = None
+    # a create and an update: the page's form a body is read into, and the service taking it
+    create: tuple[type[New], Callable[[Current, New], Awaitable[UUID]]] | None = None
+    update: tuple[type[Edit], Callable[[Current, UUID, Edit], Awaitable[object]]] | None = None
     delete: Callable[[Current, UUID, int], Awaitable[object]] | None = None
     # a stored row as the output's values (decrypting what is sealed)
     opened: Callable[[Values], Mapping[str, object]] | None = None
@@ -177,8 +176,9 @@ class Resource(Generic[Out, New, Edit]):
     def routes(self) -> list[HTTPRouteHandler]:
         base, item = f"/{self.name}", f"/{self.name}/{{{self.param}:uuid}}"
         if self.body is not None:  # the forms' rules are the body's schema
-            forms = [f for f in (self.edit_form, self.new_form) if f is not None]
-            bind(self.body, *forms, create=(self.new_form,) if self.new_form else ())
+            edit = (self.update[0],) if self.update else ()
+            new = (self.create[0],) if self.create else ()
+            bind(self.body, *edit, *new, create=new)
         one: dict[str, object] = {"current": Current, self.param: UUID}
         changed: dict[str, object] = {"request": Req, **one}
         found = [
@@ -225,19 +225,21 @@ class Resource(Generic[Out, New, Edit]):
         return tagged(found, version) if isinstance(version, int) else Response(found)
 
     async def _create(self, *, current: Current, data: msgspec.Struct) -> Out:
-        assert self.create is not None and self.new_form is not None
-        form = parse(self.new_form, source(self.as_form(current, sent_fields(data))))
-        return await self.read(current, await self.create(current, form))
+        assert self.create is not None
+        new_form, create = self.create
+        form = parse(new_form, source(self.as_form(current, sent_fields(data))))
+        return await self.read(current, await create(current, form))
 
     async def _update(
         self, *, request: Req, current: Current, data: msgspec.Struct, **path: UUID
     ) -> Out:
-        assert self.update is not None and self.edit_form is not None
+        assert self.update is not None
+        edit_form, update = self.update
         record_id = path[self.param]
         version = version_of(request, getattr(data, "version", None))
         values = merged(await self._before(current, record_id), data, self.changeable)
-        form = parse(self.edit_form, source({**self.as_form(current, values), "version": version}))
-        await self.update(current, record_id, form)
+        form = parse(edit_form, source({**self.as_form(current, values), "version": version}))
+        await update(current, record_id, form)
         return await self.read(current, record_id)
 
     async def _delete(
