@@ -7,16 +7,15 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-import msgspec
 from litestar import delete, post
 
 from app.accounts.schemas import Current
 from app.api.auth import needs
 from app.api.conformance import bind
-from app.api.listing import Listing, sent_fields
 from app.api.listing import form_source as source
+from app.api.listing import sent_fields
 from app.api.resource import Resource, Values
-from app.api.schemas import NoteIn, NoteList, NoteOut, TaskIn, TaskList, TaskOut
+from app.api.schemas import NoteIn, NoteOut, TaskIn, TaskOut
 from app.core.clock import user_zone, zone_info
 from app.core.errors import FormInvalid
 from app.core.forms import Choice, Form, Ref, parse
@@ -57,17 +56,14 @@ async def delete_note(current: Current, note_id: UUID) -> None:
     await notes.delete_note(current, note_id)
 
 
-# q matches the record kind only: bodies are encrypted
-NOTES_COLUMNS = (
-    "r.id, r.tenant_id, r.subject_type, r.subject_id, r.author_id, r.body_enc, r.created_at"
-)
 NOTES: Resource[NoteOut, Form, Form] = Resource(
     name="notes",
     one="note",
-    listing=Listing("notes r", NOTES_COLUMNS, "r.subject_type", "r.author_id"),
+    search="r.subject_type",  # the record kind only: bodies are encrypted
+    owner="r.author_id",
+    columns={"body": "r.body_enc"},
     out=NoteOut,
-    page=NoteList,
-    shown=lambda row: msgspec.convert(open_note(row), NoteOut),
+    opened=open_note,
     about="Notes (owner: the author; updated_since), sorted, paged.",
     extra=(create_note, delete_note),
 )
@@ -76,9 +72,9 @@ NOTES: Resource[NoteOut, Form, Form] = Resource(
 # ---- tasks -------------------------------------------------------------------------------
 
 
-def _task(row: dict[str, Any]) -> TaskOut:
+def _task(row: dict[str, Any]) -> dict[str, Any]:
     row["notes"] = open_activity_notes(row.pop("notes_enc"), row["tenant_id"], row["id"])
-    return msgspec.convert(row, TaskOut)
+    return row
 
 
 def _local(current: Current, values: Values) -> Values:
@@ -103,34 +99,18 @@ async def create_task(current: Current, data: TaskIn) -> TaskOut:
     return await TASKS.read(current, task_id)
 
 
-TASKS_COLUMNS = (
-    "r.id, r.tenant_id, r.subject_type, r.subject_id, r.kind, r.title, r.due_date,"
-    " r.due_at, r.duration_minutes, r.outcome, r.participant_ids, r.notes_enc,"
-    " r.assignee_id, r.done_at is not null as done, r.version, r.created_at, r.updated_at"
-)
 TASKS: Resource[TaskOut, Form, ActivityEdit] = Resource(
     name="tasks",
     one="task",
-    listing=Listing("tasks r", TASKS_COLUMNS, "r.title", "r.assignee_id"),
+    search="r.title",
+    owner="r.assignee_id",
+    columns={"notes": "r.notes_enc", "done": "r.done_at is not null as done"},
     out=TaskOut,
-    page=TaskList,
     body=TaskIn,
-    fields=(
-        "kind",
-        "title",
-        "due_date",
-        "due_at",
-        "duration_minutes",
-        "outcome",
-        "participant_ids",
-        "notes",
-        "assignee_id",
-        "done",
-    ),
-    edit_form=ActivityEdit,
-    update=activities.edit_activity,
+    fields=TaskIn.__struct_fields__[2:12],  # subject_type and subject_id: on create only
+    update=(ActivityEdit, activities.edit_activity),
     delete=activities.delete_activity,
-    shown=_task,
+    opened=_task,
     local=_local,
     about="Tasks and other activities (q: subject; owner: the assignee; updated_since), paged.",
     extra=(create_task,),

@@ -11,11 +11,10 @@ from litestar import get, post
 from app.accounts.schemas import Current
 from app.api.auth import needs
 from app.api.conformance import bind
-from app.api.custom_routes import custom_in, custom_out, custom_sql
-from app.api.listing import Listing, version_of
 from app.api.listing import form_source as source
+from app.api.listing import version_of
 from app.api.resource import Resource, Values
-from app.api.schemas import DealIn, DealList, DealMove, DealOut, PipelineList, PipelineOut, StageOut
+from app.api.schemas import DealIn, DealMove, DealOut, PipelineList, PipelineOut, StageOut
 from app.core.db import tenant_transaction
 from app.core.errors import EditConflict, FormInvalid, RecordNotFound
 from app.core.forms import parse
@@ -79,44 +78,16 @@ async def move_deal(request: Req, current: Current, deal_id: UUID, data: DealMov
     raise FormInvalid({"stage_id": outcome.message})
 
 
-DEALS_COLUMNS = (
-    "r.id, r.title, r.amount, r.currency, r.pipeline_id, r.stage_id, r.position,"
-    " r.owner_id, r.company_id, r.expected_close_date, r.lost_reason, r.version,"
-    " r.created_at, r.updated_at, " + custom_sql("deal")
-)
-
-
-def _deal(row: Values) -> DealOut:
-    return msgspec.convert(custom_out(row), DealOut)
-
-
 DEALS = Resource(
     name="deals",
     one="deal",
-    listing=Listing("deals r", DEALS_COLUMNS, "r.title", "r.owner_id"),
+    search="r.title",
     out=DealOut,
-    page=DealList,
     body=DealIn,
-    fields=(
-        "title",
-        "stage_id",
-        "amount",
-        "currency",
-        "expected_close_date",
-        "owner_id",
-        "company_id",
-        "contact_ids",
-        "lost_reason",
-        "custom",
-    ),
-    new_form=DealForm,
-    edit_form=DealEdit,
-    create=services.create_deal,
-    update=services.update_deal,
+    create=(DealForm, services.create_deal),
+    update=(DealEdit, services.update_deal),
     delete=services.delete_deal,
     before=_editable,
-    shown=_deal,
-    local=custom_in,
     about="Deals (q: title; owner; updated_since), sorted, paged.",
     extra=(move_deal,),
 )

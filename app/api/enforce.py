@@ -40,12 +40,31 @@ KINDS = {
     "null": "null",
 }
 NEEDS_VERSION = "Send the record's version: an If-Match header or a `version` field."
+# the size limits of a text and of a list: the schema's keys, and what a value under or over
+# them is told ({n}: the limit, {size}: the value's, {s}: "s" when the limit is plural)
+SIZES = {
+    "text": (
+        ("minLength", "Use at least {n} characters."),
+        ("maxLength", "Use at most {n} characters (this has {size})."),
+    ),
+    "list": (("minItems", "Send at least {n} item{s}."), ("maxItems", "Send at most {n} items.")),
+}
 
 
 class Refused(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+
+def _check_size(schema: Schema, what: str, size: int) -> None:
+    """Refuse a text or list (`what`) of `size` under or over its schema's limits."""
+    (low, too_few), (high, too_many) = SIZES[what]
+    least, most = schema.get(low), schema.get(high)
+    if isinstance(least, int) and size < least:
+        raise Refused(too_few.format(n=least, size=size, s="s" if least > 1 else ""))
+    if isinstance(most, int) and size > most:
+        raise Refused(too_many.format(n=most, size=size))
 
 
 def _format_ok(fmt: object, value: str) -> bool:
@@ -152,11 +171,7 @@ class Checker:
             self.object(schema, value, errors, name)
 
     def text(self, schema: Schema, value: str, about: str) -> None:
-        least, most = schema.get("minLength"), schema.get("maxLength")
-        if isinstance(least, int) and len(value) < least:
-            raise Refused(f"Use at least {least} characters.")
-        if isinstance(most, int) and len(value) > most:
-            raise Refused(f"Use at most {most} characters (this has {len(value)}).")
+        _check_size(schema, "text", len(value))
         pattern = schema.get("pattern")
         if isinstance(pattern, str) and not _matches(pattern, value):
             raise Refused(f"Send {about}." if about else "This value has the wrong form.")
@@ -166,11 +181,7 @@ class Checker:
             raise Refused(f"Send {fmt} here, like {like.get(str(fmt), fmt)}.")
 
     def items(self, schema: Schema, value: list[object], errors: dict[str, str], name: str) -> None:
-        least, most = schema.get("minItems"), schema.get("maxItems")
-        if isinstance(least, int) and len(value) < least:
-            raise Refused(f"Send at least {least} item{'s' if least > 1 else ''}.")
-        if isinstance(most, int) and len(value) > most:
-            raise Refused(f"Send at most {most} items.")
+        _check_size(schema, "list", len(value))
         inner = schema.get("items")
         if isinstance(inner, dict):
             for item in value:

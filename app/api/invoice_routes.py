@@ -16,13 +16,12 @@ from app.accounts.schemas import Current
 from app.api.auth import needs
 from app.api.conformance import bind
 from app.api.invoice_send import send_invoice
-from app.api.listing import Listing, form_source, version_of
+from app.api.listing import form_source, version_of
 from app.api.resource import Resource, Values
 from app.api.schemas import (
     InvoiceIn,
     InvoiceLineIn,
     InvoiceLineOut,
-    InvoiceList,
     InvoiceOut,
     InvoicePatch,
     InvoiceStatusIn,
@@ -31,7 +30,6 @@ from app.core.forms import Form, parse
 from app.core.http_types import Req
 from app.invoices import reading, services
 from app.invoices.schemas import (
-    INVOICE_FIELDS,
     InvoiceEdit,
     InvoiceForm,
     LineForm,
@@ -40,9 +38,8 @@ from app.invoices.schemas import (
 )
 
 
-def _out(row: dict[str, Any], lines: list[InvoiceLineOut] | None = None) -> InvoiceOut:
-    values = {**row, "number": invoice_number(int(row["number"])), "lines": lines or []}
-    return msgspec.convert(values, InvoiceOut)
+def _numbered(row: dict[str, Any]) -> dict[str, Any]:
+    return {**row, "number": invoice_number(int(row["number"]))}
 
 
 def _as_form(current: Current, values: Values) -> Values:
@@ -66,7 +63,7 @@ class InvoiceResource(Resource[InvoiceOut, Form, InvoiceEdit]):
             InvoiceLineOut(ln.description, ln.quantity, ln.unit_price, ln.tax_rate)
             for ln in view.lines
         ]
-        return _out(msgspec.structs.asdict(view), lines)
+        return self.as_out({**msgspec.structs.asdict(view), "lines": lines})
 
 
 @post("/invoices", opt=needs("invoices", "write"))
@@ -89,22 +86,16 @@ async def change_invoice_status(
     return await INVOICES.read(current, invoice_id)
 
 
-INVOICES_COLUMNS = (
-    "r.id, r.number, r.company_id, r.deal_id, r.currency, r.status, r.issue_date,"
-    " r.due_date, r.notes, r.subtotal, r.tax_total, r.total, r.version, r.created_at,"
-    " r.updated_at"
-)
 INVOICES = InvoiceResource(
     name="invoices",
     one="invoice",
-    listing=Listing("invoices r", INVOICES_COLUMNS, "r.notes", "r.created_by"),
+    search="r.notes",
+    owner="r.created_by",
+    columns={"lines": None},  # read one invoice at a time (InvoiceResource.read)
     out=InvoiceOut,
-    page=InvoiceList,
     body=InvoicePatch,
-    fields=(*INVOICE_FIELDS, "lines"),
-    edit_form=InvoiceEdit,
-    update=services.update_invoice,
-    shown=_out,
+    update=(InvoiceEdit, services.update_invoice),
+    opened=_numbered,
     local=_as_form,
     about="Invoices without their lines (q: notes; owner: who created it; updated_since).",
     extra=(create_invoice, change_invoice_status, send_invoice),

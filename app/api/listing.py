@@ -61,15 +61,15 @@ class Filters:
 
 
 def _where(current: Current, listing: Listing, flt: Filters, params: Params) -> list[str]:
-    where = [f"r.tenant_id = {params.add(current.tenant_id)}"]
     query = flt.q.strip()[:200]
-    if query:
-        where.append(f"lower({listing.search}) like {params.add(like_pattern(query))}")
-    if flt.owner is not None:
-        where.append(f"{listing.owner} = {params.add(flt.owner)}")
-    if flt.updated_since is not None:
-        where.append(f"r.updated_at >= {params.add(flt.updated_since)}")
-    return where
+    # each condition with its value; a filter not given (None) adds none
+    conditions: list[tuple[str, object]] = [
+        ("r.tenant_id =", current.tenant_id),
+        (f"lower({listing.search}) like", like_pattern(query) if query else None),
+        (f"{listing.owner} =", flt.owner),
+        ("r.updated_at >=", flt.updated_since),
+    ]
+    return [f"{sql} {params.add(value)}" for sql, value in conditions if value is not None]
 
 
 async def list_page(current: Current, listing: Listing, flt: Filters) -> Page:

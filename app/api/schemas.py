@@ -7,8 +7,10 @@ Updates are partial: a field left out keeps its value.
 
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime
 from decimal import Decimal
+from types import GenericAlias
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -22,14 +24,25 @@ def changes(
     name: str, out: type[msgspec.Struct], names: tuple[str, ...], *extra: tuple[str, Any]
 ) -> Any:
     """The body of a create or a partial update: the fields `names` of `out` (and `extra`
-    ones), each optional (left out: UNSET, kept as it is), and the `version` an update was
-    made from (or send If-Match). Unknown fields are refused (422)."""
+    ones; the `custom` object when `out` has one), each optional (left out: UNSET, kept as it
+    is), and the `version` an update was made from (or send If-Match). Unknown fields are
+    refused (422)."""
     types = {f.name: f.type for f in msgspec.structs.fields(out)}
+    if "custom" in types:
+        extra = (*extra, ("custom", dict[str, CustomIn]))
     fields = [(n, types[n] | UnsetType, UNSET) for n in names]
     fields += [(n, t | UnsetType, UNSET) for n, t in (*extra, ("version", int))]
     return msgspec.defstruct(
         name, fields, kw_only=True, forbid_unknown_fields=True, module=__name__
     )
+
+
+@functools.cache
+def page_of(out: type[msgspec.Struct]) -> type[msgspec.Struct]:
+    """A page of a list of `out` records (ContactOut: ContactList): {data, next_cursor}."""
+    fields = [("data", GenericAlias(list, (out,))), ("next_cursor", str | None)]
+    name = out.__name__.removesuffix("Out") + "List"
+    return msgspec.defstruct(name, fields, frozen=True, module=__name__)
 
 
 # ---- contacts ----------------------------------------------------------------------------
@@ -51,14 +64,7 @@ class ContactOut(msgspec.Struct, frozen=True):
     custom: dict[str, CustomValue]  # custom field key -> value (GET /custom-fields)
 
 
-ContactIn = changes(
-    "ContactIn", ContactOut, ContactOut.__struct_fields__[1:9], ("custom", dict[str, CustomIn])
-)
-
-
-class ContactList(msgspec.Struct, frozen=True):
-    data: list[ContactOut]
-    next_cursor: str | None
+ContactIn = changes("ContactIn", ContactOut, ContactOut.__struct_fields__[1:9])
 
 
 # ---- companies ---------------------------------------------------------------------------
@@ -78,14 +84,7 @@ class CompanyOut(msgspec.Struct, frozen=True):
     custom: dict[str, CustomValue]  # custom field key -> value (GET /custom-fields)
 
 
-CompanyIn = changes(
-    "CompanyIn", CompanyOut, CompanyOut.__struct_fields__[1:7], ("custom", dict[str, CustomIn])
-)
-
-
-class CompanyList(msgspec.Struct, frozen=True):
-    data: list[CompanyOut]
-    next_cursor: str | None
+CompanyIn = changes("CompanyIn", CompanyOut, CompanyOut.__struct_fields__[1:7])
 
 
 # ---- deals, pipelines, stages ------------------------------------------------------------
@@ -115,7 +114,6 @@ DealIn = changes(
     ("title", "stage_id", "amount", "currency", "expected_close_date", "owner_id", "company_id"),
     ("contact_ids", list[UUID]),
     ("lost_reason", str),
-    ("custom", dict[str, CustomIn]),
 )
 
 
@@ -126,11 +124,6 @@ class DealMove(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     position: Annotated[int, msgspec.Meta(ge=0, le=100_000)] = 0
     lost_reason: str = ""
     version: int | UnsetType = UNSET
-
-
-class DealList(msgspec.Struct, frozen=True):
-    data: list[DealOut]
-    next_cursor: str | None
 
 
 class StageOut(msgspec.Struct, frozen=True):
@@ -171,11 +164,6 @@ class NoteIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     body: str
 
 
-class NoteList(msgspec.Struct, frozen=True):
-    data: list[NoteOut]
-    next_cursor: str | None
-
-
 class TaskOut(msgspec.Struct, frozen=True):
     id: UUID
     subject_type: str
@@ -197,11 +185,6 @@ class TaskOut(msgspec.Struct, frozen=True):
 
 # subject_type (contact | company | deal) and subject_id: on create only
 TaskIn = changes("TaskIn", TaskOut, TaskOut.__struct_fields__[1:13])
-
-
-class TaskList(msgspec.Struct, frozen=True):
-    data: list[TaskOut]
-    next_cursor: str | None
 
 
 # ---- invoices ----------------------------------------------------------------------------
@@ -270,8 +253,3 @@ class InvoiceStatusIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
     status: str
     version: int | UnsetType = UNSET
-
-
-class InvoiceList(msgspec.Struct, frozen=True):
-    data: list[InvoiceOut]
-    next_cursor: str | None
