@@ -24,16 +24,24 @@ async def seed_crm(tenant_id: UUID, user_id: UUID, tag: str, contacts: int = 3) 
             company, tenant_id, f"Acme {tag}",
         )  # fmt: skip
         contact_ids = [uuid.uuid4() for _ in range(contacts)]
-        for i, cid in enumerate(contact_ids):
-            first = FORMULA if i == 0 else f"Jane{i} {tag}"
-            title = 'Head of "Ops", Europe\nand more' if i == 1 else "-2+3"
-            await conn.execute(
-                "insert into contacts (id, tenant_id, first_name, last_name, emails_enc,"
-                " emails_bidx, phones_enc, phones_bidx, title, company_id)"
-                " values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-                cid, tenant_id, first, f"Doe {tag}",
-                *seal_contact([f"jane{i}-{tag}@example.com"], []), title, company,
-            )  # fmt: skip
+        sealed = [seal_contact([f"jane{i}-{tag}@example.com"], []) for i in range(contacts)]
+        # one statement (not one per row): the record_counts trigger then updates the
+        # workspace's counter once, not 30k times in one transaction (one email, no phone)
+        await conn.execute(
+            "insert into contacts (id, tenant_id, first_name, last_name, emails_enc,"
+            " emails_bidx, phones_enc, phones_bidx, title, company_id)"
+            " select c.id, $2, c.first, $4, array[c.em], array[c.eb], '{}', '{}', c.title, $5"
+            " from unnest($1::uuid[], $3::text[], $6::text[], $7::text[], $8::text[])"
+            " as c(id, first, em, eb, title)",
+            contact_ids,
+            tenant_id,
+            [FORMULA if i == 0 else f"Jane{i} {tag}" for i in range(contacts)],
+            f"Doe {tag}",
+            company,
+            [em[0] for em, _, _, _ in sealed],
+            [eb[0] for _, eb, _, _ in sealed],
+            ['Head of "Ops", Europe\nand more' if i == 1 else "-2+3" for i in range(contacts)],
+        )
         ids["company"], ids["contacts"] = company, contact_ids
         target = contact_ids[1]
         await conn.execute(
