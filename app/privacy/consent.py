@@ -106,7 +106,7 @@ async def record_choice(
 
     if source not in SOURCES:
         source = "settings"
-    version = (await current_version()).version
+    version = (await current_version())["version"]
     async with global_transaction():
         await Consent.insert(
             Consent(

@@ -31,7 +31,7 @@ LATEST_KEY = "privacy:policy:latest"
 _md = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
 
 
-class PolicyVersionRow(msgspec.Struct, frozen=True):
+class PolicyVersionRow(TypedDict):
     """A published version of the policy."""
 
     version: int
@@ -71,7 +71,7 @@ def bundled_text(version: int) -> str:
 
 
 def policy_html(row: PolicyVersionRow) -> str:
-    text = row.body_md or bundled_text(row.version) or bundled_text(1)
+    text = row["body_md"] or bundled_text(row["version"]) or bundled_text(1)
     return render_markdown(text)
 
 
@@ -86,7 +86,7 @@ async def current_version() -> PolicyVersionRow:
     """The version in force now (the newest whose effective date has passed)."""
     now = datetime.now(UTC)
     for row in await versions():
-        if row.effective_at <= now:
+        if row["effective_at"] <= now:
             return row
     raise RuntimeError("no policy version in force: migrations not applied?")
 
@@ -95,8 +95,8 @@ async def overview() -> PolicyOverview:
     """Current, upcoming (published, not yet in force) and the full history."""
     now = datetime.now(UTC)
     rows = await versions()
-    current = next(r for r in rows if r.effective_at <= now)
-    upcoming = [r for r in rows if r.effective_at > now]
+    current = next(r for r in rows if r["effective_at"] <= now)
+    upcoming = [r for r in rows if r["effective_at"] > now]
     return {"current": current, "upcoming": list(reversed(upcoming)), "history": rows}
 
 
@@ -186,21 +186,21 @@ async def _notify_user(row: NoticeRecipient, meta: PolicyVersionRow) -> bool:
     async with scope:
         inserted = await (
             PolicyNotice.insert(
-                PolicyNotice(version=meta.version, user_id=user_id, created_at=DEFAULT)
+                PolicyNotice(version=meta["version"], user_id=user_id, created_at=DEFAULT)
             )
             .on_conflict(action="DO NOTHING")
             .returning(PolicyNotice.user_id)
         )
         if not inserted:
             return False
-        date_text = meta.effective_at.strftime("%B %-d, %Y")
+        date_text = meta["effective_at"].strftime("%B %-d, %Y")
         if tenant_id:
             await notify(
                 tenant_id,
                 user_id,
                 "policy",
                 f"Our privacy policy changes on {date_text}",
-                meta.summary[:500],
+                meta["summary"][:500],
                 "/privacy",
             )
         await queue_mail(
@@ -209,7 +209,7 @@ async def _notify_user(row: NoticeRecipient, meta: PolicyVersionRow) -> bool:
             f"Our privacy policy changes on {date_text}",
             "privacy_policy_notice.txt",
             name=row.name,
-            summary=meta.summary,
+            summary=meta["summary"],
             effective=date_text,
             link=f"{get_settings().base_url}/privacy",
             contact=get_settings().privacy_contact,
@@ -251,13 +251,13 @@ async def latest_notice(cached: bytes | None = None) -> LatestNotice | None:
     raw = cached if cached is not None else await redis().get(LATEST_KEY)
     if raw is None:
         rows = await versions()
-        latest = rows[0] if rows and rows[0].version > 1 else None
+        latest = rows[0] if rows and rows[0]["version"] > 1 else None
         data: LatestNotice | None = (
-            LatestNotice(
-                version=latest.version,
-                summary=latest.summary,
-                effective_at=latest.effective_at.isoformat(),
-            )
+            {
+                "version": latest["version"],
+                "summary": latest["summary"],
+                "effective_at": latest["effective_at"].isoformat(),
+            }
             if latest
             else None
         )

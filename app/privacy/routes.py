@@ -26,7 +26,7 @@ async def policy_page(request: Req) -> Response[str]:
     info = await policy.overview()
     shown: policy.PolicyVersionRow | None = info["current"]
     if version is not None:
-        shown = next((r for r in info["history"] if r.version == version), None)
+        shown = next((r for r in info["history"] if r["version"] == version), None)
     if shown is None:
         raise RecordNotFound()
     ctx = {

@@ -8,9 +8,8 @@ import hashlib
 import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import TypedDict
 from uuid import UUID
-
-import msgspec
 
 from app.core import db
 from app.core.datamap import like_any
@@ -102,8 +101,8 @@ def details_of(value: str | Mapping[str, object] | None) -> dict[str, object]:
     return dict(value or {})
 
 
-class StoredEntry(msgspec.Struct, frozen=True):
-    """An audit entry as read back, with what its hash was computed over."""
+class StoredEntry(TypedDict):
+    """An audit entry as read back: what its hash was computed over."""
 
     tenant_id: UUID
     seq: int
@@ -123,35 +122,35 @@ def stored_entry_hash(stored: Row) -> str | None:
     """The hash an entry read back should have (None: an erasure that changed more than the
     personal fields, or left them readable)."""
     row = row_as(StoredEntry, stored)
-    details = details_of(row.details)
-    if row.format == 1:
+    details = details_of(row["details"])
+    if row["format"] == 1:
         return entry_hash(
-            tenant_id=row.tenant_id,
-            seq=row.seq,
-            created_at=row.created_at,
-            actor_id=row.actor_id,
-            actor_label=row.actor_label,
-            action=row.action,
-            target=row.target,
+            tenant_id=row["tenant_id"],
+            seq=int(row["seq"]),
+            created_at=row["created_at"],
+            actor_id=row["actor_id"],
+            actor_label=row["actor_label"],
+            action=row["action"],
+            target=row["target"],
             details=details,
-            prev_hash=row.prev_hash,
+            prev_hash=row["prev_hash"],
         )
-    if row.personal_digest is not None:  # erased: only the placeholder may remain
-        blank = (row.actor_id, row.actor_label, row.target, details, row.salt)
+    if row["personal_digest"] is not None:  # erased: only the placeholder may remain
+        blank = (row["actor_id"], row["actor_label"], row["target"], details, row["salt"])
         if blank != (None, "", ERASED_TARGET, {}, None):
             return None
-        personal = row.personal_digest
+        personal = str(row["personal_digest"])
     else:
         personal = personal_digest(
-            str(row.salt), row.actor_id, row.actor_label, row.target, details
+            str(row["salt"]), row["actor_id"], row["actor_label"], row["target"], details
         )
     return entry_hash_v2(
-        tenant_id=row.tenant_id,
-        seq=row.seq,
-        created_at=row.created_at,
-        action=row.action,
+        tenant_id=row["tenant_id"],
+        seq=int(row["seq"]),
+        created_at=row["created_at"],
+        action=row["action"],
         personal=personal,
-        prev_hash=row.prev_hash,
+        prev_hash=row["prev_hash"],
     )
 
 
