@@ -125,7 +125,7 @@ def serve(host: str, port: int, certfile: str | None, keyfile: str | None) -> No
     if bool(certfile) != bool(keyfile):
         sys.exit("--certfile and --keyfile go together")
     processes.require_services("serve")
-    ssl_kwargs: dict[str, object] = {}
+    ssl_kwargs: processes.SslOptions = {}
     if certfile and keyfile:
         # uvicorn builds the context from the files; the factory raises its floor to TLS 1.3.
         ssl_kwargs = {

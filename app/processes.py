@@ -8,6 +8,7 @@ import asyncio
 import logging
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import threading
@@ -15,7 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import FrameType
-from typing import Any
+from typing import TypedDict
 
 from app.core.availability import BACKEND_DOWN, which_service
 from app.settings import PRODUCTION_SERVICES, get_settings, missing_for_production
@@ -25,6 +26,14 @@ log = logging.getLogger("odex.ops")
 GRACEFUL_SECONDS = 20  # in-flight requests may finish this long after SIGTERM
 RESTART_BACKOFF_MAX = 30.0
 STABLE_AFTER = 60.0  # a child that ran this long starts its backoff from the beginning again
+
+
+class SslOptions(TypedDict, total=False):
+    """uvicorn's TLS settings `odex serve --certfile --keyfile` passes on."""
+
+    ssl_certfile: str
+    ssl_keyfile: str
+    ssl_context_factory: Callable[[object, Callable[[], ssl.SSLContext]], ssl.SSLContext]
 
 
 def require_services(command: str) -> None:
@@ -45,7 +54,7 @@ def require_services(command: str) -> None:
         )
 
 
-def serve(host: str, port: int, ssl_kwargs: dict[str, Any]) -> None:
+def serve(host: str, port: int, ssl_kwargs: SslOptions) -> None:
     """uvicorn with a graceful stop: on SIGTERM /readyz turns 503 for SHUTDOWN_DRAIN_SECONDS
     (the load balancer stops sending), then no new connections, in-flight requests finish and
     open websockets are closed with 1012 (service restart), which browsers reconnect after."""

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from arq.connections import ArqRedis
 from arq.cron import CronJob
 
 from app import domains
@@ -15,9 +14,12 @@ from app.settings import get_settings
 DOMAINS = domains.load()  # event subscribers and cross-domain wiring, before any job runs
 
 
-async def startup(ctx: dict[str, Any]) -> None:
+async def startup(ctx: dict[str, object]) -> None:
     await db.start_pool(max_size=max(2, get_settings().database_pool_size // 2))
-    redis.use(ctx["redis"], ctx["redis"])
+    pool = ctx["redis"]  # arq's own pool, which its jobs are queued with
+    if not isinstance(pool, ArqRedis):
+        raise TypeError(f"arq's worker context holds {type(pool).__name__}, not ArqRedis")
+    redis.use(pool, pool)
     # backups on one disk: told at every start, once the schema is current (workers may start
     # while `odex migrate` still runs)
     health.when_migrated(lambda: warn_about_placement(get_settings()), name="backup placement")

@@ -20,13 +20,13 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 from uuid import UUID
 
 from app.core.crypto import Binding, bind
 from app.core.datamap import data_dir
 from app.core.filecrypt import decrypt_segments, encrypt_file
-from app.core.storage import DirectoryTarget, S3Target, StorageTarget, s3_client
+from app.core.storage import DirectoryTarget, S3Client, S3Target, StorageTarget, s3_client
 from app.settings import get_settings
 
 THUMBNAIL_PX = 256
@@ -39,7 +39,7 @@ def root() -> Path:
 
 
 @functools.cache
-def _client(endpoint: str, region: str) -> Any:
+def _client(endpoint: str, region: str) -> S3Client:
     return s3_client(endpoint, region)  # one per process (boto3 clients are thread-safe)
 
 

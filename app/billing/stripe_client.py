@@ -77,8 +77,9 @@ def _client() -> stripe.StripeClient:
     return client
 
 
-def _as_dict(obj: Any) -> StripeObject:
-    return dict(obj.to_dict()) if hasattr(obj, "to_dict") else dict(obj)
+def _as_dict(obj: stripe.StripeObject) -> StripeObject:
+    """An SDK object (an event, a subscription) as the plain JSON object it was received as."""
+    return dict(obj.to_dict())
 
 
 async def _call(coro: Awaitable[T]) -> T:

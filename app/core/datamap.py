@@ -22,7 +22,6 @@ import importlib.util
 import zipfile
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 from uuid import UUID
 
 # the runtime helpers the domains' map entries use, kept importable from here
@@ -298,7 +297,7 @@ class Treatments:
     export_files: Sequence[FileWriter] = ()
     files: Sequence[ExportFile] = ()
 
-    def named(self, role: str) -> dict[str, Any]:
+    def named(self, role: str) -> dict[str, Callable[..., object]]:
         """The functions of ``role`` by the name a map file uses (without a leading ``_``)."""
         functions: Sequence[Callable[..., object]] = getattr(self, role)
         return {f.__name__.lstrip("_"): f for f in functions}

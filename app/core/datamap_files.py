@@ -55,7 +55,7 @@ class MapFile(msgspec.Struct, forbid_unknown_fields=True):
     """A domain's ``datamap.toml``: its places, the export files they name, and the module
     whose ``TREATMENTS`` holds the code they name (by default ``app.<domain>.datamap``)."""
 
-    place: list[dict[str, Any]]  # each decoded into PLACE_SPEC
+    place: list[dict[str, object]]  # each decoded into PLACE_SPEC
     code: str | None = None
     file: dict[str, FileSpec] = {}
 
@@ -101,7 +101,7 @@ def _place_spec() -> Any:
     or the defaults supply the rest); and the file's own keys ``preset``, ``section`` (a My
     data section built without code, instead of ``read``) and ``exports`` (file names)."""
     hints = typing.get_type_hints(Place)
-    fields: list[tuple[str, Any] | tuple[str, Any, Any]] = [
+    fields: list[tuple[str, object] | tuple[str, object, object]] = [
         ("name", str),
         ("preset", Literal["tenant_table", "workspace_record", "user_table"] | None, None),
         ("section", SectionSpec | None, None),

@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
-from typing import Any
 
 import msgspec
 
@@ -141,13 +140,13 @@ async def save_session(session: Session, settings: Settings) -> bool:
     key = _key(session.sid)
     user = session.user_id or "-"
     proof = session.authenticated_at if session.is_new and session.user_id else None
-    keys_and_args: list[Any] = [
+    keys_and_args: list[str] = [  # as redis sends them: text (JSON, numbers in decimal)
         key,
         _user_index(user),
         _revoked(user),
         session.replaces or key,
-        _encoder.encode(data),
-        ttl,
+        _encoder.encode(data).decode(),
+        str(ttl),
         "1" if session.is_new else "0",
         repr(proof) if proof is not None else "",
         "1" if session.user_id else "0",

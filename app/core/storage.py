@@ -11,8 +11,10 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+from collections.abc import Iterable
+from datetime import datetime
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import IO, Protocol, TypedDict
 
 
 class StorageTarget(Protocol):
@@ -87,7 +89,40 @@ class DirectoryTarget:
             (self.path / name).unlink()
 
 
-def s3_client(endpoint: str = "", region: str = "") -> Any:
+class S3Object(TypedDict):
+    """An object of a `list_objects_v2` page (the keys read here)."""
+
+    Key: str
+    LastModified: datetime
+
+
+class S3ListPage(TypedDict, total=False):
+    """A page of `list_objects_v2` (without `Contents` when the prefix holds nothing)."""
+
+    Contents: list[S3Object]
+
+
+class S3Body(TypedDict):
+    """What `get_object` answers (the key read here): the object's streamed body."""
+
+    Body: IO[bytes]
+
+
+class S3Paginator(Protocol):
+    def paginate(self, *, Bucket: str, Prefix: str) -> Iterable[S3ListPage]: ...  # noqa: N803
+
+
+class S3Client(Protocol):
+    """The calls of boto3's S3 client the targets make (boto3 ships no types)."""
+
+    def upload_file(self, filename: str, bucket: str, key: str) -> None: ...
+    def download_file(self, bucket: str, key: str, filename: str) -> None: ...
+    def get_object(self, *, Bucket: str, Key: str) -> S3Body: ...  # noqa: N803
+    def get_paginator(self, operation_name: str) -> S3Paginator: ...
+    def delete_object(self, *, Bucket: str, Key: str) -> object: ...  # noqa: N803
+
+
+def s3_client(endpoint: str = "", region: str = "") -> S3Client:
     """A boto3 S3 client; boto3 finds credentials the usual way (AWS_ACCESS_KEY_ID /
     AWS_SECRET_ACCESS_KEY, a profile or an instance role). Clients are thread-safe: share one."""
     import boto3
@@ -104,11 +139,11 @@ class S3Target:
         prefix: str = "",
         endpoint: str = "",
         region: str = "",
-        client: Any = None,
+        client: S3Client | None = None,
     ) -> None:
         self.bucket = bucket
         self.prefix = prefix
-        self.client: Any = client if client is not None else s3_client(endpoint, region)
+        self.client: S3Client = client if client is not None else s3_client(endpoint, region)
 
     @property
     def label(self) -> str:
@@ -141,8 +176,7 @@ class S3Target:
             if missing := self._missing(exc, name):
                 raise missing from exc
             raise
-        body: IO[bytes] = found["Body"]  # streamed: read as the caller reads
-        return body
+        return found["Body"]  # streamed: read as the caller reads
 
     def _listing(self) -> dict[str, float]:
         found: dict[str, float] = {}

@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from functools import partial
-from typing import Any
 from uuid import UUID
 
 import msgspec
@@ -165,7 +164,9 @@ def _invoice_id(text: str) -> UUID:
 
 
 @get("/invoices/{invoice_ref:str}")
-async def invoice_detail(request: Req, current: Current, invoice_ref: str) -> Response[Any]:
+async def invoice_detail(
+    request: Req, current: Current, invoice_ref: str
+) -> Response[str] | Response[bytes]:
     """The invoice page, or its PDF as `/invoices/<id>.pdf` (one path segment: the router
     can't tell `<uuid>.pdf` from `<uuid>` by type)."""
     if invoice_ref.endswith(".pdf"):

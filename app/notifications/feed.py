@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
 from uuid import UUID
 
 import msgspec
@@ -15,6 +14,7 @@ from app.accounts.schemas import Current
 from app.core.db import after_commit, tenant_transaction
 from app.core.errors import RecordNotFound
 from app.core.paging import NEWEST_FIRST, Window, rows_of
+from app.core.rows import row_as
 from app.core.templating import render_html
 from app.notifications.tables import Notification
 from app.realtime.channels import feed_channel, publish
@@ -32,16 +32,9 @@ class FeedItem(msgspec.Struct, frozen=True):
     created_at: datetime
 
 
-def _item(row: Mapping[str, Any]) -> FeedItem:
-    return FeedItem(
-        row["id"],
-        row["kind"],
-        row["title"],
-        row["body"],
-        row["link"],
-        row["read_at"] is not None,
-        row["created_at"],
-    )
+def _item(row: Mapping[str, object]) -> FeedItem:
+    """A notification's row as the feed shows it (read once `read_at` is set)."""
+    return row_as(FeedItem, {**row, "read": row["read_at"] is not None})
 
 
 def render_bell(tenant_id: UUID, count: int, *, oob: bool = False, lazy: bool = False) -> str:

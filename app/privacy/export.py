@@ -16,7 +16,6 @@ import uuid
 import zipfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 from uuid import UUID
 
 from app.accounts.schemas import Current
@@ -194,7 +193,9 @@ async def run_export(ctx: dict[str, object] | None, tenant: str, export_id: str)
             await Export.update(
                 {Export.status: "running", Export.started_at: stamp, Export.progress: 0}
             ).where(Export.id == eid)
-        manifest: dict[str, Any] = {
+        files: list[dict[str, object]] = []
+        attached: list[dict[str, object]] = []
+        manifest: dict[str, object] = {
             "export_id": export_id,
             "workspace": workspace,
             "workspace_id": str(tenant_id),
@@ -205,7 +206,7 @@ async def run_export(ctx: dict[str, object] | None, tenant: str, export_id: str)
             "encoding": "utf-8-sig" if row["bom"] else "utf-8",
             "formula_cells": "text cells starting with = @ tab CR, or + - when not a plain number,"
             " are prefixed with '",
-            "files": [],
+            "files": files,
         }
         specs = files_for(scope)
         values = [user_id, row["visitor_id"] or "", tenant_id]
@@ -219,7 +220,7 @@ async def run_export(ctx: dict[str, object] | None, tenant: str, export_id: str)
                     written = await write_file(
                         conn, archive, spec, sql, args_for(sql, values), bool(row["bom"])
                     )
-                    manifest["files"].append(
+                    files.append(
                         {
                             "file": spec.name,
                             "description": spec.description,
@@ -231,7 +232,8 @@ async def run_export(ctx: dict[str, object] | None, tenant: str, export_id: str)
                     )
                 for place in datamap.places():  # files kept as they are (attachments)
                     if place.export_files is not None:
-                        manifest.setdefault("attached_files", []).extend(
+                        manifest["attached_files"] = attached
+                        attached.extend(
                             await place.export_files(archive, tenant_id, user_id, scope)
                         )
                 archive.writestr("manifest.json", json.dumps(manifest, indent=2))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TypedDict
 from uuid import UUID
 
 import msgspec
@@ -18,7 +18,7 @@ from app.core.errors import Forbidden, FormInvalid
 from app.core.lease import leased, schedule
 from app.core.mail import queue_mail
 from app.core.redis import redis
-from app.core.rows import DEFAULT
+from app.core.rows import DEFAULT, row_as, rows_as
 from app.notifications.services import notify
 from app.privacy.queries import NoticeRecipient, users_not_told
 from app.privacy.tables import PolicyAck, PolicyNotice, PolicyVersion
@@ -29,6 +29,33 @@ NOTICE_BATCH = 200
 NOTICE_JOB = "send_policy_notices"
 LATEST_KEY = "privacy:policy:latest"
 _md = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
+
+
+class PolicyVersionRow(TypedDict):
+    """A published version of the policy."""
+
+    version: int
+    summary: str
+    body_md: str | None
+    published_at: datetime
+    effective_at: datetime
+    notified_at: datetime | None
+
+
+class PolicyOverview(TypedDict):
+    """The version in force, those published but not yet in force (soonest first), and all."""
+
+    current: PolicyVersionRow
+    upcoming: list[PolicyVersionRow]
+    history: list[PolicyVersionRow]
+
+
+class LatestNotice(TypedDict):
+    """The newest version after the first, as cached: what users must acknowledge."""
+
+    version: int
+    summary: str
+    effective_at: str  # ISO 8601
 
 
 def render_markdown(text: str) -> str:
@@ -43,19 +70,19 @@ def bundled_text(version: int) -> str:
     return path.read_text(encoding="utf-8") if path.exists() else ""
 
 
-def policy_html(row: dict[str, Any]) -> str:
-    text = row.get("body_md") or bundled_text(int(row["version"])) or bundled_text(1)
+def policy_html(row: PolicyVersionRow) -> str:
+    text = row["body_md"] or bundled_text(row["version"]) or bundled_text(1)
     return render_markdown(text)
 
 
-async def versions() -> list[dict[str, Any]]:
+async def versions() -> list[PolicyVersionRow]:
     """Every published version, newest first."""
     async with global_transaction():
         rows = await PolicyVersion.select().order_by(PolicyVersion.version, ascending=False)
-    return list(rows)
+    return rows_as(PolicyVersionRow, rows)
 
 
-async def current_version() -> dict[str, Any]:
+async def current_version() -> PolicyVersionRow:
     """The version in force now (the newest whose effective date has passed)."""
     now = datetime.now(UTC)
     for row in await versions():
@@ -64,7 +91,7 @@ async def current_version() -> dict[str, Any]:
     raise RuntimeError("no policy version in force: migrations not applied?")
 
 
-async def overview() -> dict[str, Any]:
+async def overview() -> PolicyOverview:
     """Current, upcoming (published, not yet in force) and the full history."""
     now = datetime.now(UTC)
     rows = await versions()
@@ -151,7 +178,7 @@ async def _first_workspace(user_id: UUID) -> UUID | None:
     return UUID(str(first["tenant_id"])) if first else None
 
 
-async def _notify_user(row: NoticeRecipient, meta: dict[str, Any]) -> bool:
+async def _notify_user(row: NoticeRecipient, meta: PolicyVersionRow) -> bool:
     """One user's notice: the unique row, the in-app notification and the mail commit together."""
     user_id = row.id
     tenant_id = await _first_workspace(user_id)
@@ -194,9 +221,10 @@ async def _notify_user(row: NoticeRecipient, meta: dict[str, Any]) -> bool:
 async def send_policy_notices(ctx: dict[str, object] | None, version: int) -> int:
     """arq job: notify every user of `version` in batches; resumable and exactly once per user."""
     async with global_transaction():
-        meta = await PolicyVersion.select().where(PolicyVersion.version == version).first()
-    if meta is None:
+        found = await PolicyVersion.select().where(PolicyVersion.version == version).first()
+    if found is None:
         return 0
+    meta = row_as(PolicyVersionRow, found)
     sent = 0
     cursor = UUID(int=0)
     while True:
@@ -217,26 +245,26 @@ async def send_policy_notices(ctx: dict[str, object] | None, version: int) -> in
 _latest_encoder = msgspec.json.Encoder()
 
 
-async def latest_notice(cached: bytes | None = None) -> dict[str, Any] | None:
+async def latest_notice(cached: bytes | None = None) -> LatestNotice | None:
     """The newest version after the first (cached briefly): what users must acknowledge.
     `cached`: LATEST_KEY's value when the caller fetched it already."""
     raw = cached if cached is not None else await redis().get(LATEST_KEY)
     if raw is None:
         rows = await versions()
         latest = rows[0] if rows and rows[0]["version"] > 1 else None
-        data = (
+        data: LatestNotice | None = (
             {
                 "version": latest["version"],
                 "summary": latest["summary"],
                 "effective_at": latest["effective_at"].isoformat(),
             }
             if latest
-            else {}
+            else None
         )
-        await redis().set(LATEST_KEY, _latest_encoder.encode(data), ex=300)
-        return data or None
-    decoded: dict[str, object] = msgspec.json.decode(raw)
-    return decoded or None
+        await redis().set(LATEST_KEY, _latest_encoder.encode(data or {}), ex=300)
+        return data
+    decoded: dict[str, object] = msgspec.json.decode(raw)  # {}: no version to acknowledge
+    return msgspec.convert(decoded, LatestNotice) if decoded else None
 
 
 async def pending_notice(user_id: str, cached: bytes | None = None) -> dict[str, object] | None:

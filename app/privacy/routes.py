@@ -24,11 +24,11 @@ async def policy_page(request: Req) -> Response[str]:
     version = read_query(request, PolicyQuery).version
     await optional_current(request)
     info = await policy.overview()
-    shown = info["current"]
+    shown: policy.PolicyVersionRow | None = info["current"]
     if version is not None:
         shown = next((r for r in info["history"] if r["version"] == version), None)
-        if shown is None:
-            raise RecordNotFound()
+    if shown is None:
+        raise RecordNotFound()
     ctx = {
         "in_force": info["current"],  # not "current": that is the signed-in user
         "upcoming": info["upcoming"],

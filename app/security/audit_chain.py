@@ -8,11 +8,12 @@ import hashlib
 import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import TypedDict
 from uuid import UUID
 
 from app.core import db
 from app.core.datamap import like_any
+from app.core.rows import Row, row_as
 from app.security import queries
 
 
@@ -100,9 +101,27 @@ def details_of(value: str | Mapping[str, object] | None) -> dict[str, object]:
     return dict(value or {})
 
 
-def stored_entry_hash(row: Any) -> str | None:
+class StoredEntry(TypedDict):
+    """An audit entry as read back: what its hash was computed over."""
+
+    tenant_id: UUID
+    seq: int
+    created_at: datetime
+    actor_id: UUID | None
+    actor_label: str
+    action: str
+    target: str
+    details: str | dict[str, object] | None
+    prev_hash: str
+    format: int
+    salt: str | None
+    personal_digest: str | None
+
+
+def stored_entry_hash(stored: Row) -> str | None:
     """The hash an entry read back should have (None: an erasure that changed more than the
     personal fields, or left them readable)."""
+    row = row_as(StoredEntry, stored)
     details = details_of(row["details"])
     if row["format"] == 1:
         return entry_hash(

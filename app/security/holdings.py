@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime
-from typing import Any
 from uuid import UUID
 
 from app.core import ratelimit, sessions
@@ -68,18 +67,17 @@ async def read_devices(viewer: Viewer, after: str | None, limit: int) -> Section
 
 
 async def read_sessions(viewer: Viewer, after: str | None, limit: int) -> Section:
-    found: list[dict[str, Any]] = []
-    for key, session in await sessions.user_sessions(str(viewer.user_id)):
-        found.append(
-            {
-                "device": "{} on {} ({})".format(*classify(session.user_agent))
-                + (" — this browser" if key == viewer.session_key else ""),
-                "ip": session.ip,
-                "created_at": datetime.fromtimestamp(session.created_at, UTC),
-                "last_seen": datetime.fromtimestamp(session.last_seen, UTC),
-            }
-        )
-    found.sort(key=lambda s: s["last_seen"], reverse=True)
+    open_sessions = await sessions.user_sessions(str(viewer.user_id))
+    found: list[dict[str, object]] = [
+        {
+            "device": "{} on {} ({})".format(*classify(session.user_agent))
+            + (" — this browser" if key == viewer.session_key else ""),
+            "ip": session.ip,
+            "created_at": datetime.fromtimestamp(session.created_at, UTC),
+            "last_seen": datetime.fromtimestamp(session.last_seen, UTC),
+        }
+        for key, session in sorted(open_sessions, key=lambda ks: ks[1].last_seen, reverse=True)
+    ]
     return Section(
         "Sessions",
         [

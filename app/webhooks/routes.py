@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import partial
+from typing import Protocol
 from uuid import UUID
 
 from litestar import Response, get, post
@@ -24,6 +25,35 @@ from app.webhooks.scopes import PERSONAL_LABEL, SCOPES, scope_of
 BASE = "/settings/webhooks"
 # unticked boxes send nothing: a refused form shows them unticked, not as stored
 UNTICKED: dict[str, object] = {"events": [], "scopes": [], "personal_data": ""}
+
+
+class _HookFields(Protocol):
+    """What the webhook form shows: a submitted form's fields or the stored webhook's."""
+
+    @property
+    def url(self) -> str: ...
+    @property
+    def events(self) -> list[str]: ...
+    @property
+    def scopes(self) -> list[str]: ...
+    @property
+    def personal_data(self) -> bool: ...
+    @property
+    def description(self) -> str: ...
+
+
+def _shown(hook: _HookFields, version: int | None = None) -> dict[str, object]:
+    """The form's values as the template shows them (the edit form's with the version)."""
+    values: dict[str, object] = {
+        "url": hook.url,
+        "events": hook.events,
+        "scopes": hook.scopes,
+        "personal_data": "on" if hook.personal_data else "",
+        "description": hook.description,
+    }
+    if version is not None:
+        values["version"] = str(version)
+    return values
 
 
 def _choices() -> dict[str, object]:
@@ -73,13 +103,7 @@ async def webhook_create(request: Req, current: Current) -> Response[str]:
     try:
         created = await services.create_hook(current, form)
     except FormInvalid as refused:
-        refused.values = refused.values or {
-            "url": form.url,
-            "events": form.events,
-            "scopes": form.scopes,
-            "personal_data": "on" if form.personal_data else "",
-            "description": form.description,
-        }
+        refused.values = refused.values or _shown(form)
         return await _refused(request, current, refused)
     # the secret is shown in this answer only (never stored in clear, never in a redirect)
     return await _list_page(request, current, created=created)
@@ -119,14 +143,7 @@ async def _edit_page(
 ) -> Response[str]:
     """The edit form: the webhook as stored, or the refused input with its messages."""
     hook = await services.get_hook(current, hook_id)
-    values: Mapping[str, object] = {
-        "url": hook.url,
-        "events": hook.events,
-        "scopes": hook.scopes,
-        "personal_data": "on" if hook.personal_data else "",
-        "description": hook.description,
-        "version": str(hook.version),
-    }
+    values: Mapping[str, object] = _shown(hook, hook.version)
     if refused is not None:
         values = {**values, **UNTICKED, **(refused.shown() or {})}
     ctx = {
@@ -152,14 +169,7 @@ async def webhook_update(request: Req, current: Current, hook_id: UUID) -> Respo
     try:
         await services.update_hook(current, hook_id, form)
     except FormInvalid as refused:  # the address refused, or changed meanwhile (409)
-        refused.values = refused.values or {
-            "url": form.url,
-            "events": form.events,
-            "scopes": form.scopes,
-            "personal_data": "on" if form.personal_data else "",
-            "description": form.description,
-            "version": str(form.version),
-        }
+        refused.values = refused.values or _shown(form, form.version)
         return await _edit_page(request, current, hook_id, refused)
     get_session(request).flash("success", "The webhook is saved.")
     return redirect(request, f"{BASE}/{hook_id}")

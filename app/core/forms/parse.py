@@ -6,10 +6,11 @@ import functools
 import re
 import types
 from collections.abc import Mapping
-from typing import Annotated, Any, ClassVar, TypeVar, Union, get_args, get_origin
+from typing import Annotated, ClassVar, TypeAlias, TypeVar, Union, get_args, get_origin
 
 import msgspec
 from litestar.datastructures import UploadFile
+from litestar.datastructures.multi_dicts import MultiMixin
 from litestar.exceptions import HTTPException
 
 from app.core.errors import FormInvalid, FormPage, declare_form_page, remember_form_values
@@ -57,11 +58,15 @@ def _rules(schema: type[Form]) -> list[tuple[str, Rule, bool, bool]]:
     return found
 
 
-def as_source(data: Any) -> tuple[Source, set[str]]:
+# what a form is read from: a request's form or query string, or a dict of strings or lists
+FormInput: TypeAlias = MultiMixin[object] | Mapping[str, object]
+
+
+def as_source(data: FormInput) -> tuple[Source, set[str]]:
     """Every submitted name with its values as strings, and the names that carried a file."""
     source: Source = {}
     files: set[str] = set()
-    items = data.multi_items() if hasattr(data, "multi_items") else _pairs(data)
+    items = data.multi_items() if isinstance(data, MultiMixin) else _pairs(data)
     for name, value in items:
         if isinstance(value, UploadFile):
             files.add(name)
@@ -96,7 +101,7 @@ def shown_values(schema: type[Form], source: Source) -> dict[str, object]:
     return shown
 
 
-def parse(schema: type[F], data: Any) -> F:
+def parse(schema: type[F], data: FormInput | tuple[Source, set[str]]) -> F:
     """`data` (a form, a query string, a dict of strings or lists) read into `schema`.
 
     Raises FormInvalid with a message for every field that is wrong, and the values to show.
