@@ -15,7 +15,7 @@ from app.crm import contacts, list_queries
 from app.crm.filters import ContactView, sort_spec
 from tests.crm.test_records import make_company
 from tests.helpers import Account
-from tests.search.test_search_scale import seed_contacts
+from tests.search.test_search_scale import drop_contacts, seed_contacts
 
 CONTACTS = 20_000
 
@@ -88,51 +88,54 @@ async def like_matches(account: Account, query: str) -> list[Any]:
 async def test_list_search_uses_the_grams_index_at_scale(
     tenant_a: Account, tenant_b: Account, owner_conn: Any
 ) -> None:
-    await seed_contacts(tenant_a, CONTACTS)
-    await seed_contacts(tenant_b, 500)
-    await owner_conn.execute("analyze contacts, companies, search_grams")
-    async with tenant_transaction(tenant_a.tenant_id) as conn:
-        wanted = await conn.fetchval(
-            "select last_name from contacts order by id limit 1 offset 12345"
-        )
-    # a rare piece of a last name, and a first name 2,000 contacts share
-    for query in (wanted[1:6], "Anna"):
+    try:
+        await seed_contacts(tenant_a, CONTACTS)
+        await seed_contacts(tenant_b, 500)
+        await owner_conn.execute("analyze contacts, companies, search_grams")
+        async with tenant_transaction(tenant_a.tenant_id) as conn:
+            wanted = await conn.fetchval(
+                "select last_name from contacts order by id limit 1 offset 12345"
+            )
+        # a rare piece of a last name, and a first name 2,000 contacts share
+        for query in (wanted[1:6], "Anna"):
+            started = time.perf_counter()
+            first, plans = await contact_page(tenant_a, query)
+            took = time.perf_counter() - started
+            truth = await like_matches(tenant_a, query)
+            print(f"list search {query!r} over {CONTACTS} contacts: {took * 1000:.1f} ms")
+            for plan in plans:  # the count and the page: the grams' index, no scan of contacts
+                assert '"Index Name": "search_grams_pkey"' in plan, plan
+                assert "contacts" not in seq_scanned(plan), plan
+            assert took < 1.0, f"list search {query!r} took {took:.3f} s"
+            assert first.extra["count"] == len(truth)
+            shown = [row["id"] for row in first.rows]
+            if first.next_cursor:  # the keyset's next page continues the same order
+                second, _ = await contact_page(tenant_a, query, after=first.next_cursor)
+                shown += [row["id"] for row in second.rows]
+            assert shown == truth[: len(shown)] and shown, query
+
+        # sorted by another column, the search still narrows through the grams
+        newest, plans = await contact_page(tenant_a, "Anna", sort="created")
+        assert all('"search_grams_pkey"' in plan for plan in plans)
+        assert len(newest.rows) == 50
+
+        # one or two letters: the start of a name, a range on the sort index (no grams)
         started = time.perf_counter()
-        first, plans = await contact_page(tenant_a, query)
+        short, plans = await contact_page(tenant_a, wanted[:2])
         took = time.perf_counter() - started
-        truth = await like_matches(tenant_a, query)
-        print(f"list search {query!r} over {CONTACTS} contacts: {took * 1000:.1f} ms")
-        for plan in plans:  # the count and the page: the grams' index, no scan of contacts
-            assert '"Index Name": "search_grams_pkey"' in plan, plan
-            assert "contacts" not in seq_scanned(plan), plan
-        assert took < 1.0, f"list search {query!r} took {took:.3f} s"
-        assert first.extra["count"] == len(truth)
-        shown = [row["id"] for row in first.rows]
-        if first.next_cursor:  # the keyset's next page continues the same order
-            second, _ = await contact_page(tenant_a, query, after=first.next_cursor)
-            shown += [row["id"] for row in second.rows]
-        assert shown == truth[: len(shown)] and shown, query
-
-    # sorted by another column, the search still narrows through the grams
-    newest, plans = await contact_page(tenant_a, "Anna", sort="created")
-    assert all('"search_grams_pkey"' in plan for plan in plans)
-    assert len(newest.rows) == 50
-
-    # one or two letters: the start of a name, a range on the sort index (no grams)
-    started = time.perf_counter()
-    short, plans = await contact_page(tenant_a, wanted[:2])
-    took = time.perf_counter() - started
-    assert all("contacts" not in seq_scanned(plan) for plan in plans), plans
-    assert short.rows and all(
-        row["last_name"].lower().startswith(wanted[:2].lower())
-        or row["first_name"].lower().startswith(wanted[:2].lower())
-        for row in short.rows
-    )
-    assert took < 1.0, f"short list search took {took:.3f} s"
-    # the other workspace's contacts never show (RLS and the tenant condition)
-    async with tenant_transaction(tenant_b.tenant_id) as conn:
-        theirs = {r["id"] for r in await conn.fetch("select id from contacts")}
-    assert not theirs & {row["id"] for row in short.rows}
+        assert all("contacts" not in seq_scanned(plan) for plan in plans), plans
+        assert short.rows and all(
+            row["last_name"].lower().startswith(wanted[:2].lower())
+            or row["first_name"].lower().startswith(wanted[:2].lower())
+            for row in short.rows
+        )
+        assert took < 1.0, f"short list search took {took:.3f} s"
+        # the other workspace's contacts never show (RLS and the tenant condition)
+        async with tenant_transaction(tenant_b.tenant_id) as conn:
+            theirs = {r["id"] for r in await conn.fetch("select id from contacts")}
+        assert not theirs & {row["id"] for row in short.rows}
+    finally:
+        await drop_contacts(owner_conn, tenant_a, tenant_b)
 
 
 async def test_company_list_search_through_grams(client_a: Any, client_b: Any) -> None:

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tests.e2e.conftest import LiveServer
+from tests.e2e.conftest import LiveServer, idle
 from tests.e2e.test_history import _seed
 from tests.helpers import Account
 
@@ -74,7 +74,8 @@ async def _violations(page: Any) -> list[dict[str, Any]]:
 async def _check(page: Any, url: str, report: dict[str, Any]) -> None:
     response = await page.goto(url)
     assert response is not None and response.status < 400, url
-    await page.wait_for_load_state("networkidle")
+    # what htmx loads after the page (the alert shield, the bell) is in before axe looks
+    await idle(page)
     found = await _violations(page)
     if found:
         report[url] = found

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.e2e.conftest import LiveServer
+from tests.e2e.conftest import LiveServer, idle
 from tests.e2e.test_accessibility import PUBLIC, SIGNED_IN
 from tests.e2e.test_history import _seed
 from tests.helpers import Account
@@ -64,7 +64,7 @@ async def test_every_main_page_fits_a_phone(
     await page.wait_for_url(f"{live_server.url}/app")
     for path in SIGNED_IN:
         await page.goto(f"{live_server.url}{path}")
-        await page.wait_for_load_state("networkidle")
+        await idle(page)
         if found := await _overflow(page):
             report[path] = found
     assert not report, report

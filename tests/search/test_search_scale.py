@@ -31,6 +31,14 @@ async def seed_contacts(account: Account, count: int) -> None:
         )
 
 
+async def drop_contacts(owner_conn: Any, *accounts: Account) -> None:
+    """Remove what a scale test seeded: later tests (the backups dump the whole database)
+    must not carry 20k contacts and their grams."""
+    await owner_conn.execute(
+        "delete from contacts where tenant_id = any($1::uuid[])", [a.tenant_id for a in accounts]
+    )
+
+
 def plan_of(explained: Any) -> str:
     return json.dumps(explained if isinstance(explained, list) else json.loads(explained))
 
@@ -38,35 +46,38 @@ def plan_of(explained: Any) -> str:
 async def test_contact_search_uses_its_index_at_scale(
     tenant_a: Account, tenant_b: Account, owner_conn: Any
 ) -> None:
-    await seed_contacts(tenant_a, CONTACTS)
-    await seed_contacts(tenant_b, 500)
-    await owner_conn.execute("analyze contacts, search_grams")
-    async with tenant_transaction(tenant_a.tenant_id) as conn:
-        wanted = await conn.fetchval(
-            "select last_name from contacts order by id limit 1 offset 12345"
-        )
-        sql, values = contacts_sql(tenant_a.tenant_id, Pattern.of(wanted[1:6]), [], None, 6)
-        plan = plan_of(await conn.fetchval("explain (format json) " + sql, *values))
-    # the pieces are looked up in search_grams' index (under RLS, as odex_app), and the
-    # contacts read by id: no scan of the workspace's 20k rows
-    assert '"Index Name": "search_grams_pkey"' in plan, plan
-    assert '"Node Type": "Seq Scan"' not in plan, plan
+    try:
+        await seed_contacts(tenant_a, CONTACTS)
+        await seed_contacts(tenant_b, 500)
+        await owner_conn.execute("analyze contacts, search_grams")
+        async with tenant_transaction(tenant_a.tenant_id) as conn:
+            wanted = await conn.fetchval(
+                "select last_name from contacts order by id limit 1 offset 12345"
+            )
+            sql, values = contacts_sql(tenant_a.tenant_id, Pattern.of(wanted[1:6]), [], None, 6)
+            plan = plan_of(await conn.fetchval("explain (format json) " + sql, *values))
+        # the pieces are looked up in search_grams' index (under RLS, as odex_app), and the
+        # contacts read by id: no scan of the workspace's 20k rows
+        assert '"Index Name": "search_grams_pkey"' in plan, plan
+        assert '"Node Type": "Seq Scan"' not in plan, plan
 
-    current = await load_current(tenant_a.user_id, tenant_a.tenant_id)
-    assert current is not None
-    started = time.perf_counter()
-    results = await services.search_workspace(current, wanted[1:6])
-    took = time.perf_counter() - started
-    names = [hit.title for group in results.groups for hit in group.hits]
-    assert any(wanted in name for name in names)
-    print(f"search over {CONTACTS} contacts: {took * 1000:.1f} ms")
-    assert took < 1.0, f"search took {took:.3f} s"
-
-    # no word of three characters ("an") or an exact email: a scan of the workspace's rows
-    # (the blind-index && is not leakproof either), still well inside the bound
-    for query in ("an", "nobody@example.com"):
+        current = await load_current(tenant_a.user_id, tenant_a.tenant_id)
+        assert current is not None
         started = time.perf_counter()
-        await services.search_workspace(current, query)
+        results = await services.search_workspace(current, wanted[1:6])
         took = time.perf_counter() - started
-        print(f"search {query!r} over {CONTACTS} contacts: {took * 1000:.1f} ms")
-        assert took < 2.0, f"search {query!r} took {took:.3f} s"
+        names = [hit.title for group in results.groups for hit in group.hits]
+        assert any(wanted in name for name in names)
+        print(f"search over {CONTACTS} contacts: {took * 1000:.1f} ms")
+        assert took < 1.0, f"search took {took:.3f} s"
+
+        # no word of three characters ("an") or an exact email: a scan of the workspace's rows
+        # (the blind-index && is not leakproof either), still well inside the bound
+        for query in ("an", "nobody@example.com"):
+            started = time.perf_counter()
+            await services.search_workspace(current, query)
+            took = time.perf_counter() - started
+            print(f"search {query!r} over {CONTACTS} contacts: {took * 1000:.1f} ms")
+            assert took < 2.0, f"search {query!r} took {took:.3f} s"
+    finally:
+        await drop_contacts(owner_conn, tenant_a, tenant_b)
