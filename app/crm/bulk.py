@@ -25,7 +25,6 @@ from app.core.db import tenant_transaction
 from app.core.errors import FormInvalid, RecordNotFound
 from app.core.forms import Choice, Flag, Form, Ref, Refs, Tags, Text
 from app.core.paging import Params
-from app.core.rows import insert_new
 from app.crm import bulk_queries
 from app.crm.bulk_custom import describe_custom
 from app.crm.bulk_kinds import (
@@ -36,6 +35,7 @@ from app.crm.bulk_kinds import (
     steps_of,
     view_filters,
 )
+from app.crm.common import insert_mine
 from app.crm.tables import BulkChange
 
 MAX_IN_REQUEST = 200  # a selection this large runs in the request, in one transaction
@@ -193,6 +193,23 @@ async def select(current: Current, kind: str, form: BulkForm) -> Selection:
     return Selection(kind, form, ids, total, params, steps.list_url, lost)
 
 
+async def record_change(
+    current: Current, change_id: UUID, kind: str, params: BulkParams, text: str, **rest: object
+) -> None:
+    """Keep the bulk change `change_id` on `kind`: its action and parameters, said as `text`;
+    `rest` are the columns only some changes set (the previous values, a job's status…)."""
+    await insert_mine(
+        BulkChange,
+        current,
+        change_id,
+        kind=kind,
+        action=params.action,
+        summary=text,
+        params=msgspec.json.encode(params).decode(),
+        **rest,
+    )
+
+
 async def apply(current: Current, selection: Selection) -> tuple[UUID, int, int]:
     """Carry out the confirmed action on a selection of at most MAX_IN_REQUEST records, in
     one transaction; (bulk change id, changed, kept). A record already as asked is left
@@ -203,16 +220,13 @@ async def apply(current: Current, selection: Selection) -> tuple[UUID, int, int]
         outcome = await steps.apply(current, conn, selection.params, selection.ids)
         changed = len(outcome.changed)
         text = summary(selection.kind, selection.params, changed, outcome.kept)
-        await insert_new(
-            BulkChange,
-            id=change_id,
-            tenant_id=current.tenant_id,
-            user_id=current.user_id,
-            kind=selection.kind,
-            action=selection.params.action,
-            summary=text,
+        await record_change(
+            current,
+            change_id,
+            selection.kind,
+            selection.params,
+            text,
             previous=msgspec.json.encode(outcome.changed).decode(),
-            params=msgspec.json.encode(selection.params).decode(),
             total=selection.total,
             done=selection.total,
         )

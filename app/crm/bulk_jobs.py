@@ -27,9 +27,16 @@ from app.core.domain import ArqJob
 from app.core.errors import FormInvalid, RecordNotFound
 from app.core.lease import fence, leased, schedule
 from app.core.paging import Params
-from app.core.rows import insert_new
 from app.crm import bulk_queries
-from app.crm.bulk import MAX_IN_JOB, TOO_BIG, Selection, describe, lock_for_undo, summary
+from app.crm.bulk import (
+    MAX_IN_JOB,
+    TOO_BIG,
+    Selection,
+    describe,
+    lock_for_undo,
+    record_change,
+    summary,
+)
 from app.crm.bulk_kinds import (
     BulkParams,
     KindSteps,
@@ -52,17 +59,8 @@ async def start_job(current: Current, selection: Selection) -> UUID:
     change_id = uuid.uuid4()
     params = msgspec.structs.replace(selection.params, job=True)
     async with tenant_transaction(current.tenant_id, current.user_id) as conn:
-        await insert_new(
-            BulkChange,
-            id=change_id,
-            tenant_id=current.tenant_id,
-            user_id=current.user_id,
-            kind=selection.kind,
-            action=params.action,
-            summary=describe(selection.kind, params, selection.total, asking=True)[:-1] + "…",
-            params=msgspec.json.encode(params).decode(),
-            status="queued",
-        )
+        asking = describe(selection.kind, params, selection.total, asking=True)[:-1] + "…"
+        await record_change(current, change_id, selection.kind, params, asking, status="queued")
         sql_params = Params()
         pairs = view_filters(selection.form.view_query)
         from_sql, id_col, where = await steps.view_sql(conn, pairs, current.tenant_id, sql_params)
@@ -85,15 +83,12 @@ async def start_undo(current: Current, change_id: UUID) -> UUID:
         row = await lock_for_undo(current, change_id)
         kind = str(row["kind"])
         total = 0
-        await insert_new(
-            BulkChange,
-            id=undo_id,
-            tenant_id=current.tenant_id,
-            user_id=current.user_id,
-            kind=kind,
-            action="undo",
-            summary=f"Undoing: {row['summary']}"[:500],
-            params=msgspec.json.encode(BulkParams(action="undo", job=True)).decode(),
+        await record_change(
+            current,
+            undo_id,
+            kind,
+            BulkParams(action="undo", job=True),
+            f"Undoing: {row['summary']}"[:500],
             status="queued",
             undo_of=change_id,
         )

@@ -24,9 +24,9 @@ from app.core.crypto import decrypt_list
 from app.core.db import tenant_transaction
 from app.core.errors import FormInvalid, RecordNotFound
 from app.core.lease import job_key, run_state, schedule
-from app.core.rows import insert_new
 from app.core.spreadsheet import safe_cell
 from app.crm import import_queries
+from app.crm.common import insert_mine
 from app.crm.import_custom import custom_targets, guess_custom
 from app.crm.import_kinds import ImportKind, registered_kinds
 from app.crm.import_queries import ImportSummary
@@ -172,11 +172,10 @@ async def start_import(current: Current, kind: str, filename: str, upload: Path)
     os.replace(upload, final)
     async with tenant_transaction(current.tenant_id, current.user_id):
         custom = await custom_targets(kind)
-        await insert_new(
+        await insert_mine(
             CrmImport,
-            id=import_id,
-            tenant_id=current.tenant_id,
-            user_id=current.user_id,
+            current,
+            import_id,
             kind=kind,
             filename=(filename or "upload.csv")[:300],
             encoding=encoding,

@@ -4,8 +4,7 @@ unnest(). Call inside the import batch's tenant transaction; every query names t
 
 from __future__ import annotations
 
-from datetime import date
-from decimal import Decimal
+from enum import StrEnum
 from uuid import UUID
 
 import asyncpg
@@ -13,6 +12,7 @@ import msgspec
 
 from app.core.rows import fetch_as, fetch_value
 from app.deals.queries import POSITION_GAP
+from app.deals.schemas import DealFields
 
 
 class PipelineName(msgspec.Struct, frozen=True):
@@ -21,20 +21,11 @@ class PipelineName(msgspec.Struct, frozen=True):
     is_default: bool
 
 
-class NewDeal(msgspec.Struct, frozen=True):
+class NewDeal(DealFields, frozen=True, kw_only=True):
     """A deal of an import batch, resolved to the workspace's records."""
 
     id: UUID
-    title: str
-    amount: Decimal
-    currency: str
-    pipeline_id: UUID
-    stage_id: UUID
-    expected_close_date: date | None
-    owner_id: UUID | None
-    company_id: UUID | None
     contact_id: UUID | None
-    lost_reason: str | None
 
 
 async def pipelines(conn: asyncpg.Connection, tenant_id: UUID) -> list[PipelineName]:
@@ -55,70 +46,43 @@ async def default_currency(conn: asyncpg.Connection, tenant_id: UUID) -> str:
     )
 
 
-async def ids_by_key(
-    conn: asyncpg.Connection, sql: str, tenant_id: UUID, keys: list[str]
-) -> dict[str, UUID]:
-    """{key: id} from a lookup `sql` selecting `key, id` for the workspace ($1) and `keys` ($2);
-    a later row of a key wins."""
-    rows = await conn.fetch(sql, tenant_id, keys)
-    return {r["key"]: r["id"] for r in rows}
+class Lookup(StrEnum):
+    """The workspace's records by a key an import row names: each member is the SQL selecting
+    `key, id` for the workspace ($1) among the keys ($2); a later row of a key wins."""
 
-
-async def members_by_email(
-    conn: asyncpg.Connection, tenant_id: UUID, lowered: list[str]
-) -> dict[str, UUID]:
-    """{lower-cased email: user id} of the workspace's members among `lowered` (memberships
-    have a second policy: the tenant is named, so another workspace's member never matches)."""
-    return await ids_by_key(
-        conn,
+    # a member by lower-cased email (memberships have a second policy: the tenant is named, so
+    # another workspace's member never matches)
+    MEMBER_BY_EMAIL = (
         "select lower(u.email) as key, u.id from memberships m join users u on u.id = m.user_id"
-        " where m.tenant_id = $1 and lower(u.email) = any($2::text[])",
-        tenant_id,
-        lowered,
+        " where m.tenant_id = $1 and lower(u.email) = any($2::text[])"
     )
-
-
-async def companies_by_domain(
-    conn: asyncpg.Connection, tenant_id: UUID, domains: list[str]
-) -> dict[str, UUID]:
-    """{domain: id} of the oldest company with each of `domains`."""
-    return await ids_by_key(
-        conn,
+    # the oldest company with each domain
+    COMPANY_BY_DOMAIN = (
         "select distinct on (lower(domain)) lower(domain) as key, id from companies"
         " where tenant_id = $1 and lower(domain) = any($2::text[])"
-        " order by lower(domain), created_at",
-        tenant_id,
-        domains,
+        " order by lower(domain), created_at"
     )
-
-
-async def contacts_by_email_index(
-    conn: asyncpg.Connection, tenant_id: UUID, indexes: list[str]
-) -> dict[str, UUID]:
-    """{blind index: id} of the oldest contact having each email (matched by blind index)."""
-    return await ids_by_key(
-        conn,
+    # the oldest contact having each email, by blind index (the oldest is written last: it wins)
+    CONTACT_BY_EMAIL_INDEX = (
         "select i.key, c.id from contacts c cross join unnest(c.emails_bidx) as i(key)"
         " where c.tenant_id = $1 and c.emails_bidx && $2::text[] and i.key = any($2::text[])"
-        " order by c.created_at desc",
-        tenant_id,
-        indexes,
-    )  # the oldest is written last: it wins
-
-
-async def contacts_by_name(
-    conn: asyncpg.Connection, tenant_id: UUID, lowered: list[str]
-) -> dict[str, UUID]:
-    """{lower-cased "first last": id} of the oldest contact of each full name in `lowered`."""
-    return await ids_by_key(
-        conn,
+        " order by c.created_at desc"
+    )
+    # the oldest contact of each lower-cased full name ("first last")
+    CONTACT_BY_NAME = (
         "select distinct on (key) key, id from ("
         " select lower(trim(first_name || ' ' || last_name)) as key, id, created_at"
         " from contacts where tenant_id = $1) named"
-        " where key = any($2::text[]) order by key, created_at",
-        tenant_id,
-        lowered,
+        " where key = any($2::text[]) order by key, created_at"
     )
+
+
+async def ids_by_key(
+    conn: asyncpg.Connection, lookup: Lookup, tenant_id: UUID, keys: list[str]
+) -> dict[str, UUID]:
+    """{key: id} of the workspace's records `lookup` finds among `keys`."""
+    rows = await conn.fetch(lookup.value, tenant_id, keys)
+    return {r["key"]: r["id"] for r in rows}
 
 
 async def known_deals(
