@@ -53,16 +53,30 @@ async def company_ids(
     found = await import_queries.companies_by_name(c, tenant_id, [n.lower() for n in names])
     missing = {n.lower(): n for n in names if n.lower() not in found}
     if missing:
-        ids = [uuid.uuid4() for _ in missing]
-        await import_queries.insert_named_companies(
-            c, tenant_id, user_id, ids, list(missing.values())
-        )
-        await import_queries.insert_created_activities(
-            c, tenant_id, user_id, "company", ids, "created the company (CSV import)"
+        ids = await create_companies(
+            c, tenant_id, user_id, batch, list(missing.values()), "(CSV import)"
         )
         found.update(zip(missing.keys(), ids, strict=True))
-        batch.companies_created += len(ids)
     return found
+
+
+async def create_companies(
+    c: asyncpg.Connection,
+    tenant_id: UUID,
+    user_id: UUID | None,
+    batch: Batch,
+    names: list[str],
+    how: str,
+) -> list[UUID]:
+    """New companies named `names` for a batch's rows (counted on it), their timelines saying
+    they were created `how`; their ids, in order."""
+    ids = [uuid.uuid4() for _ in names]
+    await import_queries.insert_named_companies(c, tenant_id, user_id, ids, names)
+    await import_queries.insert_created_activities(
+        c, tenant_id, user_id, "company", ids, f"created the company {how}"
+    )
+    batch.companies_created += len(ids)
+    return ids
 
 
 async def _absorb_contacts(

@@ -27,6 +27,7 @@ from app.core.forms import Amount, Day, Form, Text, parse
 from app.crm import import_queries as crm_queries
 from app.crm.import_custom import new_company_refusal
 from app.crm.import_kinds import Batch, ImportKind, RowValues, target
+from app.crm.import_rows import create_companies
 from app.crm.schemas import CustomInput
 from app.crm.secure import email_indexes
 from app.deals import import_queries, live
@@ -245,14 +246,9 @@ async def _settle(
         verdicts.append(None)
     batch.sift(verdicts)
     if new_companies:
-        ids = [uuid.uuid4() for _ in new_companies]
-        await crm_queries.insert_named_companies(
-            c, tenant_id, user_id, ids, list(new_companies.values())
+        ids = await create_companies(
+            c, tenant_id, user_id, batch, list(new_companies.values()), "(CSV import of deals)"
         )
-        await crm_queries.insert_created_activities(
-            c, tenant_id, user_id, "company", ids, "created the company (CSV import of deals)"
-        )
-        batch.companies_created += len(ids)
         created = dict(zip(new_companies, ids, strict=True))
         for data in batch.good:
             deal, row = _deal(data), _row(data)
