@@ -32,15 +32,8 @@ from app.crm.bulk_types import Outcome as Outcome
 from app.crm.bulk_types import Previous as Previous
 from app.crm.common import check_member, readable
 from app.crm.contacts import full_name
-from app.crm.filters import (
-    CompanyView,
-    ContactView,
-    common_where,
-    company_search,
-    contact_search,
-    contact_where,
-    parse_view,
-)
+from app.crm.filters import CompanyView, ContactView, parse_view
+from app.crm.list_queries import company_conditions, contact_conditions
 from app.crm.secure import lookup_indexes
 from app.crm.tables import Company, Contact
 from app.realtime.channels import board_channel, publish
@@ -211,20 +204,18 @@ async def _contact_view(
 ) -> ViewSql:
     view = parse_view(ContactView, pairs)
     assert isinstance(view, ContactView)
-    where = contact_where(view, params, tenant_id)
-    query = view.q.strip()[:200]
-    if query:  # the list's own search (app/crm/filters.py)
-        where.append(contact_search(params, query, lookup_indexes(query), tenant_id))
-    return "contacts c", "c.id", where
+    query = view.q.strip()[:200]  # the list's own search
+    indexes = lookup_indexes(query)
+    return "contacts c", "c.id", contact_conditions(params, tenant_id, query, indexes, view)
 
 
 async def _company_view(
     conn: asyncpg.Connection, pairs: list[tuple[str, str]], tenant_id: UUID, params: Params
 ) -> ViewSql:
     view = parse_view(CompanyView, pairs)
-    where = common_where(view, params, "c", tenant_id)
-    where += company_search(params, view.q.strip()[:200], tenant_id)
-    return "companies c", "c.id", where
+    assert isinstance(view, CompanyView)
+    query = view.q.strip()[:200]
+    return "companies c", "c.id", company_conditions(params, tenant_id, query, view)
 
 
 def _steps(kind: str, actions: tuple[str, ...], kept_note: str) -> KindSteps:
