@@ -86,10 +86,27 @@ def json_text(value: object) -> str:
     return value if isinstance(value, str) else msgspec.json.encode(value).decode()
 
 
+def stored_params(row: Mapping[str, object]) -> BulkParams:
+    """The parameters a job's bulk change row keeps."""
+    return msgspec.json.decode(json_text(row["params"]), type=BulkParams)
+
+
 def view_filters(view_query: str) -> list[tuple[str, str]]:
     """The list view's filters and search from its query string (not its page or order)."""
     pairs = parse_qsl(view_query[:4000], keep_blank_values=True)
     return [(k, v) for k, v in pairs if k not in VIEW_KEYS_IGNORED]
+
+
+async def view_selection(
+    conn: asyncpg.Connection, steps: KindSteps, tenant_id: UUID, view_query: str
+) -> tuple[str, str, list[str], Params]:
+    """The records of a list view (its query string): (from, id column, conditions, their
+    parameters) to count, read or freeze them."""
+    params = Params()
+    from_sql, id_col, where = await steps.view_sql(
+        conn, view_filters(view_query), tenant_id, params
+    )
+    return from_sql, id_col, where, params
 
 
 async def describe_owner(conn: asyncpg.Connection, params: BulkParams) -> BulkParams:
