@@ -99,11 +99,6 @@ class ImportKind:
         return tuple((t.field, t.label) for t in self.fields)
 
     @property
-    def synonyms(self) -> Mapping[str, frozenset[str]]:
-        """field -> header names guessed for it."""
-        return {t.field: t.headers for t in self.fields}
-
-    @property
     def default_duplicate(self) -> str:
         return self.duplicates[0][0] if self.duplicates else "create"
 

@@ -134,10 +134,10 @@ def guess_mapping(
     taken: set[str] = set()
     for index, header in enumerate(headers):
         key = re.sub(r"[_\s]+", " ", header.lower()).strip()
-        for target, _ in kind.targets:
-            if target not in taken and key in kind.synonyms.get(target, frozenset()):
-                mapping[str(index)] = target
-                taken.add(target)
+        for target in kind.fields:
+            if target.field not in taken and key in target.headers:
+                mapping[str(index)] = target.field
+                taken.add(target.field)
                 break
     for dropped, when in kind.guess_drops.items():
         if when & taken:
