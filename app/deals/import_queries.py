@@ -5,12 +5,13 @@ unnest(). Call inside the import batch's tenant transaction; every query names t
 from __future__ import annotations
 
 from enum import StrEnum
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import asyncpg
 import msgspec
 
 from app.core.rows import fetch_as, fetch_value
+from app.crm.import_queries import insert_batch
 from app.deals.queries import POSITION_GAP
 from app.deals.schemas import DealFields
 
@@ -22,10 +23,18 @@ class PipelineName(msgspec.Struct, frozen=True):
 
 
 class NewDeal(DealFields, frozen=True, kw_only=True):
-    """A deal of an import batch, resolved to the workspace's records."""
+    """A deal of an import batch, resolved to the workspace's records (`position`: at the end
+    of its stage, set when it is stored)."""
 
     id: UUID
-    contact_id: UUID | None
+    contact_id: UUID | None  # linked apart, in deal_contacts
+    position: float = 0.0
+
+
+class DealContactLink(msgspec.Struct, frozen=True):
+    id: UUID
+    deal_id: UUID
+    contact_id: UUID
 
 
 async def pipelines(conn: asyncpg.Connection, tenant_id: UUID) -> list[PipelineName]:
@@ -110,38 +119,9 @@ async def stage_ends(conn: asyncpg.Connection, stage_ids: list[UUID]) -> dict[UU
     return {stage: top + POSITION_GAP for stage, top in ends.items()}
 
 
-async def insert_deals(
-    conn: asyncpg.Connection, tenant_id: UUID, rows: list[NewDeal], positions: list[float]
-) -> None:
+async def insert_deals(conn: asyncpg.Connection, tenant_id: UUID, rows: list[NewDeal]) -> None:
     """A batch of deals in one statement, and their contact links in another."""
-    await conn.execute(
-        "insert into deals (id, tenant_id, title, amount, currency, pipeline_id, stage_id,"
-        " position, expected_close_date, owner_id, company_id, lost_reason)"
-        " select u.id, $1, u.title, u.amount, u.currency, u.pipeline_id, u.stage_id, u.position,"
-        " u.close, u.owner_id, u.company_id, u.lost_reason from unnest($2::uuid[], $3::text[],"
-        " $4::numeric[], $5::text[], $6::uuid[], $7::uuid[], $8::float8[], $9::date[],"
-        " $10::uuid[], $11::uuid[], $12::text[]) as u(id, title, amount, currency, pipeline_id,"
-        " stage_id, position, close, owner_id, company_id, lost_reason)",
-        tenant_id,
-        [r.id for r in rows],
-        [r.title for r in rows],
-        [r.amount for r in rows],
-        [r.currency for r in rows],
-        [r.pipeline_id for r in rows],
-        [r.stage_id for r in rows],
-        positions,
-        [r.expected_close_date for r in rows],
-        [r.owner_id for r in rows],
-        [r.company_id for r in rows],
-        [r.lost_reason for r in rows],
-    )
-    linked = [r for r in rows if r.contact_id is not None]
-    if linked:
-        await conn.execute(
-            "insert into deal_contacts (id, tenant_id, deal_id, contact_id)"
-            " select gen_random_uuid(), $1, u.deal_id, u.contact_id"
-            " from unnest($2::uuid[], $3::uuid[]) as u(deal_id, contact_id)",
-            tenant_id,
-            [r.id for r in linked],
-            [r.contact_id for r in linked],
-        )
+    fixed = {"tenant_id": tenant_id}
+    await insert_batch(conn, "deals", fixed, rows, leave_out={"contact_id"})
+    links = [DealContactLink(uuid4(), r.id, r.contact_id) for r in rows if r.contact_id is not None]
+    await insert_batch(conn, "deal_contacts", fixed, links)

@@ -265,11 +265,11 @@ async def _store(
     commit (one push per pipeline per batch, not per row)."""
     deals = [_deal(data) for data in batch.good]
     ends = await import_queries.stage_ends(c, sorted({d.stage_id for d in deals}))
-    positions: list[float] = []
+    placed: list[import_queries.NewDeal] = []
     for deal in deals:
-        positions.append(ends[deal.stage_id])
+        placed.append(msgspec.structs.replace(deal, position=ends[deal.stage_id]))
         ends[deal.stage_id] += POSITION_GAP
-    await import_queries.insert_deals(c, tenant_id, deals, positions)
+    await import_queries.insert_deals(c, tenant_id, placed)
     await crm_queries.insert_created_activities(
         c, tenant_id, user_id, "deal", [d.id for d in deals], "imported the deal (CSV import)",
         action="imported",
