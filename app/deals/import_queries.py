@@ -32,6 +32,8 @@ class NewDeal(DealFields, frozen=True, kw_only=True):
 
 
 class DealContactLink(msgspec.Struct, frozen=True):
+    """A new deal's contact (a row of deal_contacts)."""
+
     id: UUID
     deal_id: UUID
     contact_id: UUID
