@@ -24,18 +24,10 @@ from app.accounts.schemas import Current
 from app.core.db import tenant_transaction
 from app.core.errors import FormInvalid, RecordNotFound
 from app.core.forms import Choice, Flag, Form, Ref, Refs, Tags, Text
-from app.core.paging import Params
-from app.core.rows import insert_new
 from app.crm import bulk_queries
 from app.crm.bulk_custom import describe_custom
-from app.crm.bulk_kinds import (
-    BulkParams,
-    KindSteps,
-    Previous,
-    json_text,
-    steps_of,
-    view_filters,
-)
+from app.crm.bulk_kinds import BulkParams, KindSteps, Previous, json_text, steps_of, view_selection
+from app.crm.common import insert_mine
 from app.crm.tables import BulkChange
 
 MAX_IN_REQUEST = 200  # a selection this large runs in the request, in one transaction
@@ -170,10 +162,8 @@ async def select(current: Current, kind: str, form: BulkForm) -> Selection:
         else:
             params = await steps.describe(conn, form.params())
         if form.scope == "view":
-            sql_params = Params()
-            pairs = view_filters(form.view_query)
-            from_sql, id_col, where = await steps.view_sql(
-                conn, pairs, current.tenant_id, sql_params
+            from_sql, id_col, where, sql_params = await view_selection(
+                conn, steps, current.tenant_id, form.view_query
             )
             total = await bulk_queries.count_view(conn, from_sql, id_col, where, sql_params)
             ids: list[UUID] = []
@@ -193,6 +183,23 @@ async def select(current: Current, kind: str, form: BulkForm) -> Selection:
     return Selection(kind, form, ids, total, params, steps.list_url, lost)
 
 
+async def record_change(
+    current: Current, change_id: UUID, kind: str, params: BulkParams, text: str, **rest: object
+) -> None:
+    """Keep the bulk change `change_id` on `kind`: its action and parameters, said as `text`;
+    `rest` are the columns only some changes set (the previous values, a job's status…)."""
+    await insert_mine(
+        BulkChange,
+        current,
+        change_id,
+        kind=kind,
+        action=params.action,
+        summary=text,
+        params=msgspec.json.encode(params).decode(),
+        **rest,
+    )
+
+
 async def apply(current: Current, selection: Selection) -> tuple[UUID, int, int]:
     """Carry out the confirmed action on a selection of at most MAX_IN_REQUEST records, in
     one transaction; (bulk change id, changed, kept). A record already as asked is left
@@ -203,16 +210,13 @@ async def apply(current: Current, selection: Selection) -> tuple[UUID, int, int]
         outcome = await steps.apply(current, conn, selection.params, selection.ids)
         changed = len(outcome.changed)
         text = summary(selection.kind, selection.params, changed, outcome.kept)
-        await insert_new(
-            BulkChange,
-            id=change_id,
-            tenant_id=current.tenant_id,
-            user_id=current.user_id,
-            kind=selection.kind,
-            action=selection.params.action,
-            summary=text,
+        await record_change(
+            current,
+            change_id,
+            selection.kind,
+            selection.params,
+            text,
             previous=msgspec.json.encode(outcome.changed).decode(),
-            params=msgspec.json.encode(selection.params).decode(),
             total=selection.total,
             done=selection.total,
         )
@@ -305,15 +309,21 @@ async def undo(current: Current, change_id: UUID) -> tuple[int, int]:
     return restored, len(previous) - restored
 
 
-async def lock_for_undo(current: Current, change_id: UUID) -> dict[str, object]:
-    """Inside a tenant transaction: the change's row, locked, if `current` may undo it now."""
+async def lock_change(current: Current, change_id: UUID, refusal: str) -> dict[str, object]:
+    """Inside a tenant transaction: the change's row, locked, if `current` made it or is an
+    admin (else FormInvalid saying `refusal`)."""
     row = await BulkChange.select().where(BulkChange.id == change_id).lock_rows().first()
     if row is None:
         raise RecordNotFound("bulk change")
     if row["user_id"] != current.user_id and not current.is_admin:
-        raise FormInvalid(
-            {"form": "Only the member who made this change, or an admin, can undo it."}
-        )
+        raise FormInvalid({"form": refusal})
+    return dict(row)
+
+
+async def lock_for_undo(current: Current, change_id: UUID) -> dict[str, object]:
+    """Inside a tenant transaction: the change's row, locked, if `current` may undo it now."""
+    refusal = "Only the member who made this change, or an admin, can undo it."
+    row = await lock_change(current, change_id, refusal)
     if not undoable(row, datetime.now(UTC)):
         raise FormInvalid({"form": "This change can no longer be undone."})
-    return dict(row)
+    return row

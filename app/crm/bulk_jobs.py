@@ -26,17 +26,24 @@ from app.core.db import tenant_transaction
 from app.core.domain import ArqJob
 from app.core.errors import FormInvalid, RecordNotFound
 from app.core.lease import fence, leased, schedule
-from app.core.paging import Params
-from app.core.rows import insert_new
 from app.crm import bulk_queries
-from app.crm.bulk import MAX_IN_JOB, TOO_BIG, Selection, describe, lock_for_undo, summary
+from app.crm.bulk import (
+    MAX_IN_JOB,
+    TOO_BIG,
+    Selection,
+    describe,
+    lock_change,
+    lock_for_undo,
+    record_change,
+    summary,
+)
 from app.crm.bulk_kinds import (
     BulkParams,
     KindSteps,
     Previous,
-    json_text,
     steps_of,
-    view_filters,
+    stored_params,
+    view_selection,
 )
 from app.crm.tables import BulkChange
 
@@ -52,20 +59,11 @@ async def start_job(current: Current, selection: Selection) -> UUID:
     change_id = uuid.uuid4()
     params = msgspec.structs.replace(selection.params, job=True)
     async with tenant_transaction(current.tenant_id, current.user_id) as conn:
-        await insert_new(
-            BulkChange,
-            id=change_id,
-            tenant_id=current.tenant_id,
-            user_id=current.user_id,
-            kind=selection.kind,
-            action=params.action,
-            summary=describe(selection.kind, params, selection.total, asking=True)[:-1] + "…",
-            params=msgspec.json.encode(params).decode(),
-            status="queued",
+        asking = describe(selection.kind, params, selection.total, asking=True)[:-1] + "…"
+        await record_change(current, change_id, selection.kind, params, asking, status="queued")
+        from_sql, id_col, where, sql_params = await view_selection(
+            conn, steps, current.tenant_id, selection.form.view_query
         )
-        sql_params = Params()
-        pairs = view_filters(selection.form.view_query)
-        from_sql, id_col, where = await steps.view_sql(conn, pairs, current.tenant_id, sql_params)
         total = await bulk_queries.freeze_view(
             conn, current.tenant_id, change_id, from_sql, id_col, where, sql_params
         )
@@ -85,15 +83,12 @@ async def start_undo(current: Current, change_id: UUID) -> UUID:
         row = await lock_for_undo(current, change_id)
         kind = str(row["kind"])
         total = 0
-        await insert_new(
-            BulkChange,
-            id=undo_id,
-            tenant_id=current.tenant_id,
-            user_id=current.user_id,
-            kind=kind,
-            action="undo",
-            summary=f"Undoing: {row['summary']}"[:500],
-            params=msgspec.json.encode(BulkParams(action="undo", job=True)).decode(),
+        await record_change(
+            current,
+            undo_id,
+            kind,
+            BulkParams(action="undo", job=True),
+            f"Undoing: {row['summary']}"[:500],
             status="queued",
             undo_of=change_id,
         )
@@ -110,13 +105,8 @@ async def cancel(current: Current, change_id: UUID) -> bool:
     """Stop a running job before its next batch (what is done stays done, and can be undone);
     False when it had already ended."""
     async with tenant_transaction(current.tenant_id, current.user_id) as conn:
-        row = await BulkChange.select().where(BulkChange.id == change_id).lock_rows().first()
-        if row is None:
-            raise RecordNotFound("bulk change")
-        if row["user_id"] != current.user_id and not current.is_admin:
-            raise FormInvalid(
-                {"form": "Only the member who started this change, or an admin, can cancel it."}
-            )
+        refusal = "Only the member who started this change, or an admin, can cancel it."
+        row = await lock_change(current, change_id, refusal)
         if row["status"] not in ("queued", "running"):
             return False
         # a batch in progress holds this row: its records are counted here
@@ -195,7 +185,7 @@ async def run_bulk_change(
     if row is None or row["status"] not in ("queued", "running"):
         return 0
     steps = steps_of(str(row["kind"]))
-    params = msgspec.json.decode(json_text(row["params"]), type=BulkParams)
+    params = stored_params(row)
     current = await load_current(row["user_id"], tenant) if row["user_id"] else None
     if current is None or (row["undo_of"] is not None and origin is None):
         why = "The member who started this change is no longer in the workspace."
@@ -242,7 +232,7 @@ async def _final_summary(
     on 1,199 contacts (1 edited since …).", "Cancelled after 500 of 1,100. Assigned …"."""
     changed = await bulk_queries.changed_count(conn, tenant, row["id"])
     kind, done = str(row["kind"]), int(row["done"])
-    params = msgspec.json.decode(json_text(row["params"]), type=BulkParams)
+    params = stored_params(row)
     if row["undo_of"] is not None:
         text = f"Undone on {changed:,} {kind}"
         if done - changed:

@@ -32,15 +32,8 @@ from app.crm.bulk_types import Outcome as Outcome
 from app.crm.bulk_types import Previous as Previous
 from app.crm.common import check_member, readable
 from app.crm.contacts import full_name
-from app.crm.filters import (
-    CompanyView,
-    ContactView,
-    common_where,
-    company_search,
-    contact_search,
-    contact_where,
-    parse_view,
-)
+from app.crm.filters import CompanyView, ContactView, parse_view
+from app.crm.list_queries import company_conditions, contact_conditions
 from app.crm.secure import lookup_indexes
 from app.crm.tables import Company, Contact
 from app.realtime.channels import board_channel, publish
@@ -93,10 +86,27 @@ def json_text(value: object) -> str:
     return value if isinstance(value, str) else msgspec.json.encode(value).decode()
 
 
+def stored_params(row: Mapping[str, object]) -> BulkParams:
+    """The parameters a job's bulk change row keeps."""
+    return msgspec.json.decode(json_text(row["params"]), type=BulkParams)
+
+
 def view_filters(view_query: str) -> list[tuple[str, str]]:
     """The list view's filters and search from its query string (not its page or order)."""
     pairs = parse_qsl(view_query[:4000], keep_blank_values=True)
     return [(k, v) for k, v in pairs if k not in VIEW_KEYS_IGNORED]
+
+
+async def view_selection(
+    conn: asyncpg.Connection, steps: KindSteps, tenant_id: UUID, view_query: str
+) -> tuple[str, str, list[str], Params]:
+    """The records of a list view (its query string): (from, id column, conditions, their
+    parameters) to count, read or freeze them."""
+    params = Params()
+    from_sql, id_col, where = await steps.view_sql(
+        conn, view_filters(view_query), tenant_id, params
+    )
+    return from_sql, id_col, where, params
 
 
 async def describe_owner(conn: asyncpg.Connection, params: BulkParams) -> BulkParams:
@@ -211,20 +221,18 @@ async def _contact_view(
 ) -> ViewSql:
     view = parse_view(ContactView, pairs)
     assert isinstance(view, ContactView)
-    where = contact_where(view, params, tenant_id)
-    query = view.q.strip()[:200]
-    if query:  # the list's own search (app/crm/filters.py)
-        where.append(contact_search(params, query, lookup_indexes(query), tenant_id))
-    return "contacts c", "c.id", where
+    query = view.q.strip()[:200]  # the list's own search
+    indexes = lookup_indexes(query)
+    return "contacts c", "c.id", contact_conditions(params, tenant_id, query, indexes, view)
 
 
 async def _company_view(
     conn: asyncpg.Connection, pairs: list[tuple[str, str]], tenant_id: UUID, params: Params
 ) -> ViewSql:
     view = parse_view(CompanyView, pairs)
-    where = common_where(view, params, "c", tenant_id)
-    where += company_search(params, view.q.strip()[:200], tenant_id)
-    return "companies c", "c.id", where
+    assert isinstance(view, CompanyView)
+    query = view.q.strip()[:200]
+    return "companies c", "c.id", company_conditions(params, tenant_id, query, view)
 
 
 def _steps(kind: str, actions: tuple[str, ...], kept_note: str) -> KindSteps:

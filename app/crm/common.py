@@ -1,15 +1,18 @@
-"""Shared pieces of the CRM services: workspace members, the open connection, record lookups."""
+"""Shared pieces of the CRM services: workspace members, the open connection, record lookups,
+the current person's new rows."""
 
 from __future__ import annotations
 
 from uuid import UUID
 
 import asyncpg
+from piccolo.table import Table
 
 from app.accounts.schemas import Current
 from app.accounts.tables import Membership, User
 from app.core.db import connection, tenant_transaction
 from app.core.errors import FormInvalid
+from app.core.rows import insert_new
 from app.crm.queries import Person as Person
 from app.crm.queries import workspace_members
 from app.crm.tables import Company
@@ -18,6 +21,14 @@ from app.crm.tables import Company
 def conn() -> asyncpg.Connection:
     """The connection of the open tenant transaction (services call this inside one)."""
     return connection()
+
+
+async def insert_mine(table: type[Table], current: Current, row_id: UUID, **values: object) -> None:
+    """Insert the row `row_id` of `table` that the current person makes theirs (its tenant_id
+    and user_id are theirs) with `values`; other columns are left to the database."""
+    await insert_new(
+        table, id=row_id, tenant_id=current.tenant_id, user_id=current.user_id, **values
+    )
 
 
 async def members() -> list[Person]:

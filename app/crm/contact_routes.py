@@ -12,7 +12,7 @@ from app.crm import contacts, duplicates
 from app.crm.companies import company_choices
 from app.crm.filters import ContactView
 from app.crm.record_routes import RecordPages, Values, record_routes
-from app.crm.related import contact_deals
+from app.crm.related import related_deals
 from app.crm.schemas import ContactEdit, NewContactQuery
 
 
@@ -31,7 +31,7 @@ class ContactPages(RecordPages[duplicates.NewContact, ContactEdit, ContactView])
         return {"company_id": str(company or ""), **super().new_values(request, current)}
 
     async def related(self, current: Current, record_id: UUID) -> Values:
-        return {"deals": await contact_deals(current, record_id)}
+        return {"deals": await related_deals(current, "contact", record_id)}
 
     def name_of(self, record: Values) -> str:
         return contacts.full_name(record)

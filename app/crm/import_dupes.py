@@ -24,6 +24,14 @@ from app.crm.merge import union
 from app.crm.secure import email_indexes, open_contact, seal_contact
 
 ON_DUPLICATE = ("update", "skip", "create")
+
+
+def duplicate_choices(update: str) -> tuple[tuple[str, str], ...]:
+    """An import kind's choices for rows of records already there, `update` saying what
+    updating does (skipping and creating read the same for every kind)."""
+    return tuple(zip(ON_DUPLICATE, (update, "Skip", "Create duplicates"), strict=True))
+
+
 Row = dict[str, object]  # a validated row, as the import job inserts it
 Rows = tuple[list[Row], list[tuple[int, list[str]]]]
 

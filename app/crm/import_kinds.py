@@ -57,13 +57,27 @@ Store = Callable[[asyncpg.Connection, UUID, UUID | None, Batch], Awaitable[None]
 
 
 @dataclass(frozen=True)
+class Target:
+    """A field a column can be mapped to, with the header names (lower case) guessed for it."""
+
+    field: str
+    label: str
+    headers: frozenset[str]
+
+
+def target(field: str, label: str, headers: set[str]) -> Target:
+    """`field`, offered as `label`, guessed for a column named like it (`first_name`: "first
+    name") or one of `headers` (lower case)."""
+    return Target(field, label, frozenset({field.replace("_", " "), *headers}))
+
+
+@dataclass(frozen=True)
 class ImportKind:
     """One kind of record a CSV file can be imported as."""
 
     name: str  # the URL and crm_imports.kind value: "contacts"
     label: str  # "Contacts"
-    targets: tuple[tuple[str, str], ...]  # (field, label) offered for each column
-    synonyms: Mapping[str, frozenset[str]]  # field -> header names (lower case) guessed for it
+    fields: tuple[Target, ...]  # offered for each column, in this order
     required: frozenset[str]  # a column must be mapped to one of these
     required_message: str  # said when none is
     check_row: Callable[[dict[str, str]], RowValues]  # {field: cell} -> values; FormInvalid
@@ -78,6 +92,11 @@ class ImportKind:
     note: str = ""  # how rows are matched and what is created, said on the mapping page
     # a guessed field dropped when one of these was guessed too (full name vs first/last)
     guess_drops: Mapping[str, frozenset[str]] = field(default_factory=dict)
+
+    @property
+    def targets(self) -> tuple[tuple[str, str], ...]:
+        """(field, label) of each target."""
+        return tuple((t.field, t.label) for t in self.fields)
 
     @property
     def default_duplicate(self) -> str:

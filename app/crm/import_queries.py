@@ -5,8 +5,9 @@ the import's ending. Ordinary reads and writes of crm_imports go through the Pic
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
-from datetime import datetime
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
+from datetime import date, datetime
+from decimal import Decimal
 from types import NoneType
 from typing import get_args, get_origin
 from uuid import UUID
@@ -144,14 +145,14 @@ async def insert_contacts(
     conn: asyncpg.Connection, tenant_id: UUID, owner_id: UUID | None, rows: list[NewContact]
 ) -> None:
     """A batch of contacts in one statement."""
-    await _insert_batch(conn, "contacts", {"tenant_id": tenant_id, "owner_id": owner_id}, rows)
+    await insert_batch(conn, "contacts", {"tenant_id": tenant_id, "owner_id": owner_id}, rows)
 
 
 async def insert_companies(
     conn: asyncpg.Connection, tenant_id: UUID, owner_id: UUID | None, rows: list[NewCompany]
 ) -> None:
     """A batch of companies in one statement."""
-    await _insert_batch(conn, "companies", {"tenant_id": tenant_id, "owner_id": owner_id}, rows)
+    await insert_batch(conn, "companies", {"tenant_id": tenant_id, "owner_id": owner_id}, rows)
 
 
 async def insert_failed_rows(
@@ -159,33 +160,44 @@ async def insert_failed_rows(
 ) -> None:
     """Keep a batch's refused rows for the error report (a row already kept stays as it is)."""
     fixed = {"tenant_id": tenant_id, "import_id": import_id}
-    await _insert_batch(conn, "crm_import_errors", fixed, rows, " on conflict do nothing")
+    await insert_batch(conn, "crm_import_errors", fixed, rows, " on conflict do nothing")
 
 
 def _sql_type(annotation: object) -> str:
-    """The SQL type of a batch Struct's field: uuid, text, int, or text[] (a list of str)."""
+    """The SQL type of a batch Struct's field: uuid, text, a number, date, or text[] (a list of
+    str)."""
     if get_origin(annotation) is list:
         return "text[]"
     [kind] = [a for a in get_args(annotation) if a is not NoneType] or [annotation]  # optional
-    return {UUID: "uuid", str: "text", int: "int"}[kind]
+    return {
+        UUID: "uuid",
+        str: "text",
+        int: "int",
+        float: "float8",
+        Decimal: "numeric",
+        date: "date",
+    }[kind]
 
 
-async def _insert_batch(
+async def insert_batch(
     conn: asyncpg.Connection,
     table: str,
     fixed: Mapping[str, object],
     rows: Sequence[msgspec.Struct],
     suffix: str = "",
+    leave_out: Collection[str] = (),
 ) -> None:
-    """Insert `rows` (Structs of one type, a field per column, named as it encodes) in one
-    statement through unnest(), each with the `fixed` columns too. A list field is sent joined
-    by SEP (unnest would flatten an array of arrays) and split back by the database."""
+    """Insert `rows` (Structs of one type, a field per column, named as it encodes, but the
+    fields `leave_out` names) in one statement through unnest(), each with the `fixed` columns
+    too. A list field is sent joined by SEP (unnest would flatten an array of arrays) and split
+    back by the database."""
     if not rows:
         return
     params = Params()
     names, picks, arrays, aliases = list(fixed), [params.add(v) for v in fixed.values()], [], []
     sep = ""  # its placeholder, once a list field needs it
-    for i, field in enumerate(msgspec.structs.fields(type(rows[0]))):
+    stored = [f for f in msgspec.structs.fields(type(rows[0])) if f.name not in leave_out]
+    for i, field in enumerate(stored):
         sql_type = _sql_type(field.type)
         values = [getattr(r, field.name) for r in rows]
         names.append(field.encode_name)

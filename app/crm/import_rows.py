@@ -14,8 +14,8 @@ import asyncpg
 from app.core.forms import parse
 from app.core.forms.values import form_data
 from app.crm import companies, contacts, import_custom, import_queries
-from app.crm.import_dupes import ON_DUPLICATE, absorb_known
-from app.crm.import_kinds import Batch, ImportKind, RowValues
+from app.crm.import_dupes import absorb_known, duplicate_choices
+from app.crm.import_kinds import Batch, ImportKind, RowValues, target
 from app.crm.import_queries import NewCompany, NewContact
 from app.crm.schemas import CompanyForm, ContactRow
 from app.crm.secure import seal_contact
@@ -53,16 +53,30 @@ async def company_ids(
     found = await import_queries.companies_by_name(c, tenant_id, [n.lower() for n in names])
     missing = {n.lower(): n for n in names if n.lower() not in found}
     if missing:
-        ids = [uuid.uuid4() for _ in missing]
-        await import_queries.insert_named_companies(
-            c, tenant_id, user_id, ids, list(missing.values())
-        )
-        await import_queries.insert_created_activities(
-            c, tenant_id, user_id, "company", ids, "created the company (CSV import)"
+        ids = await create_companies(
+            c, tenant_id, user_id, batch, list(missing.values()), "(CSV import)"
         )
         found.update(zip(missing.keys(), ids, strict=True))
-        batch.companies_created += len(ids)
     return found
+
+
+async def create_companies(
+    c: asyncpg.Connection,
+    tenant_id: UUID,
+    user_id: UUID | None,
+    batch: Batch,
+    names: list[str],
+    how: str,
+) -> list[UUID]:
+    """New companies named `names` for a batch's rows (counted on it), their timelines saying
+    they were created `how`; their ids, in order."""
+    ids = [uuid.uuid4() for _ in names]
+    await import_queries.insert_named_companies(c, tenant_id, user_id, ids, names)
+    await import_queries.insert_created_activities(
+        c, tenant_id, user_id, "company", ids, f"created the company {how}"
+    )
+    batch.companies_created += len(ids)
+    return ids
 
 
 async def _absorb_contacts(
@@ -143,46 +157,40 @@ async def _insert_companies(
 CONTACTS = ImportKind(
     name="contacts",
     label="Contacts",
-    targets=(
-        ("first_name", "First name"),
-        ("last_name", "Last name"),
-        ("full_name", "Full name (split into first and last)"),
-        ("emails", "Email addresses"),
-        ("phones", "Phone numbers"),
-        ("title", "Job title"),
-        ("company", "Company name (created if new)"),
-        ("tags", "Tags"),
+    fields=(
+        target(
+            "first_name", "First name", {"firstname", "given name", "first", "vorname", "prenom"}
+        ),
+        target(
+            "last_name",
+            "Last name",
+            {"lastname", "surname", "family name", "last", "nachname", "nom"},
+        ),
+        target(
+            "full_name",
+            "Full name (split into first and last)",
+            {"name", "fullname", "contact", "contact name"},
+        ),
+        target(
+            "emails",
+            "Email addresses",
+            {"email", "e-mail", "email address", "mail", "e-mail address"},
+        ),
+        target("phones", "Phone numbers", {"phone", "telephone", "phone number", "mobile", "tel"}),
+        target("title", "Job title", {"job title", "position", "role"}),
+        target(
+            "company",
+            "Company name (created if new)",
+            {"company name", "organization", "organisation", "account"},
+        ),
+        target("tags", "Tags", {"tag", "labels"}),
     ),
-    synonyms={
-        "first_name": frozenset(
-            {"first name", "firstname", "given name", "first", "vorname", "prenom"}
-        ),
-        "last_name": frozenset(
-            {"last name", "lastname", "surname", "family name", "last", "nachname", "nom"}
-        ),
-        "full_name": frozenset({"name", "full name", "fullname", "contact", "contact name"}),
-        "emails": frozenset(
-            {"email", "e-mail", "emails", "email address", "mail", "e-mail address"}
-        ),
-        "phones": frozenset({"phone", "phones", "telephone", "phone number", "mobile", "tel"}),
-        "title": frozenset({"title", "job title", "position", "role"}),
-        "company": frozenset(
-            {"company", "company name", "organization", "organisation", "account"}
-        ),
-        "tags": frozenset({"tags", "tag", "labels"}),
-    },
     required=frozenset({"first_name", "last_name", "full_name"}),
     required_message="Map a column to the first name, last name or full name.",
     check_row=_check_contact,
     store=_insert_contacts,
     prepare=_absorb_contacts,
-    duplicates=tuple(
-        zip(
-            ON_DUPLICATE,
-            ("Update contacts with the same email", "Skip", "Create duplicates"),
-            strict=True,
-        )
-    ),
+    duplicates=duplicate_choices("Update contacts with the same email"),
     duplicates_legend="Contacts whose email address you already have",
     guess_drops={"full_name": frozenset({"first_name", "last_name"})},
 )
@@ -190,32 +198,19 @@ CONTACTS = ImportKind(
 COMPANIES = ImportKind(
     name="companies",
     label="Companies",
-    targets=(
-        ("name", "Name"),
-        ("domain", "Domain"),
-        ("industry", "Industry"),
-        ("size", "Size"),
-        ("address", "Address"),
+    fields=(
+        target("name", "Name", {"company", "company name", "organization", "organisation"}),
+        target("domain", "Domain", {"website", "web", "url", "site"}),
+        target("industry", "Industry", {"sector"}),
+        target("size", "Size", {"employees", "headcount", "company size"}),
+        target("address", "Address", {"street", "location"}),
     ),
-    synonyms={
-        "name": frozenset({"name", "company", "company name", "organization", "organisation"}),
-        "domain": frozenset({"domain", "website", "web", "url", "site"}),
-        "industry": frozenset({"industry", "sector"}),
-        "size": frozenset({"size", "employees", "headcount", "company size"}),
-        "address": frozenset({"address", "street", "location"}),
-    },
     required=frozenset({"name"}),
     required_message="Map a column to the company name.",
     check_row=_check_company,
     store=_insert_companies,
     prepare=_absorb_companies,
-    duplicates=tuple(
-        zip(
-            ON_DUPLICATE,
-            ("Update companies with the same domain or name", "Skip", "Create duplicates"),
-            strict=True,
-        )
-    ),
+    duplicates=duplicate_choices("Update companies with the same domain or name"),
     duplicates_legend=(
         "Companies you already have (the same website domain, or name: Ltd, GmbH, Inc… and"
         " punctuation aside)"

@@ -24,9 +24,9 @@ from app.core.crypto import decrypt_list
 from app.core.db import tenant_transaction
 from app.core.errors import FormInvalid, RecordNotFound
 from app.core.lease import job_key, run_state, schedule
-from app.core.rows import insert_new
 from app.core.spreadsheet import safe_cell
 from app.crm import import_queries
+from app.crm.common import insert_mine
 from app.crm.import_custom import custom_targets, guess_custom
 from app.crm.import_kinds import ImportKind, registered_kinds
 from app.crm.import_queries import ImportSummary
@@ -134,10 +134,10 @@ def guess_mapping(
     taken: set[str] = set()
     for index, header in enumerate(headers):
         key = re.sub(r"[_\s]+", " ", header.lower()).strip()
-        for target, _ in kind.targets:
-            if target not in taken and key in kind.synonyms.get(target, frozenset()):
-                mapping[str(index)] = target
-                taken.add(target)
+        for target in kind.fields:
+            if target.field not in taken and key in target.headers:
+                mapping[str(index)] = target.field
+                taken.add(target.field)
                 break
     for dropped, when in kind.guess_drops.items():
         if when & taken:
@@ -172,11 +172,10 @@ async def start_import(current: Current, kind: str, filename: str, upload: Path)
     os.replace(upload, final)
     async with tenant_transaction(current.tenant_id, current.user_id):
         custom = await custom_targets(kind)
-        await insert_new(
+        await insert_mine(
             CrmImport,
-            id=import_id,
-            tenant_id=current.tenant_id,
-            user_id=current.user_id,
+            current,
+            import_id,
             kind=kind,
             filename=(filename or "upload.csv")[:300],
             encoding=encoding,

@@ -64,12 +64,21 @@ async def _view_count(
     return await count_of(conn, *count_view)
 
 
-def company_where(tenant_id: UUID, query: str, view: CompanyView) -> tuple[list[str], Params]:
-    """The company list's conditions for `view` searched by `query`, and their parameters."""
-    params = Params()
-    where = common_where(view, params, "c", tenant_id)
-    where += company_search(params, query, tenant_id)
-    return where, params
+def company_conditions(params: Params, tenant_id: UUID, query: str, view: CompanyView) -> list[str]:
+    """The company list's conditions (on `c`) for `view` searched by `query`, their values
+    added to `params` (the list's pages, a bulk change's selection)."""
+    return common_where(view, params, "c", tenant_id) + company_search(params, query, tenant_id)
+
+
+def contact_conditions(
+    params: Params, tenant_id: UUID, query: str, indexes: list[str], view: ContactView
+) -> list[str]:
+    """The contact list's conditions (on `c`) for `view` searched by `query` (an exact email
+    or phone number by its blind `indexes`), their values added to `params`."""
+    where = contact_where(view, params, tenant_id)
+    if query:
+        where.append(contact_search(params, query, indexes, tenant_id))
+    return where
 
 
 async def company_page(
@@ -77,7 +86,8 @@ async def company_page(
 ) -> Page:
     """One page of the company list, `query` matching name or domain, filtered by `view`;
     `extra["count"]`: how many the whole view holds."""
-    where, params = company_where(tenant_id, query, view)
+    params = Params()
+    where = company_conditions(params, tenant_id, query, view)
     filtered = bool(query) or is_filtered(view)
     count = await _view_count(conn, "company", tenant_id, filtered, (COMPANY_FROM, where, params))
     page = await window_page(
@@ -106,9 +116,7 @@ async def contact_page(
     its blind `indexes`, optionally one company's only, filtered by `view`;
     `extra["count"]`: how many the whole view holds."""
     params = Params()
-    where = contact_where(view, params, tenant_id)
-    if query:
-        where.append(contact_search(params, query, indexes, tenant_id))
+    where = contact_conditions(params, tenant_id, query, indexes, view)
     if company_id is not None:
         where.append(f"c.company_id = {params.add(company_id)}")
     filtered = bool(query) or company_id is not None or is_filtered(view)

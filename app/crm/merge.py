@@ -46,12 +46,14 @@ def keep(label: str) -> Choice:
 
 
 class MergeForm(Form, kw_only=True):
-    """The merge page's choices: the other record and both versions shown; a kind's subclass
-    adds a field per chosen value ("this": the survivor's, "other": the merged record's)."""
+    """The merge page's choices: the other record and both versions shown, whose owner stays
+    (every record has one); a kind's subclass adds a field per other chosen value ("this": the
+    survivor's, "other": the merged record's)."""
 
     other_id: Annotated[UUID | None, Ref(UNKNOWN_OTHER, required=True)] = None
     version: Annotated[int, Version()]
     other_version: Annotated[int, Version()]
+    owner_id: Annotated[str, keep("whose owner stays")] = "this"
 
 
 F = TypeVar("F", bound=MergeForm)

@@ -19,7 +19,6 @@ class ContactMergeForm(MergeForm, kw_only=True):
     last_name: Annotated[str, keep("whose last name stays")] = "this"
     title: Annotated[str, keep("whose job title stays")] = "this"
     company_id: Annotated[str, keep("whose company stays")] = "this"
-    owner_id: Annotated[str, keep("whose owner stays")] = "this"
 
 
 class CompanyMergeForm(MergeForm, kw_only=True):
@@ -28,7 +27,6 @@ class CompanyMergeForm(MergeForm, kw_only=True):
     industry: Annotated[str, keep("whose industry stays")] = "this"
     size: Annotated[str, keep("whose size stays")] = "this"
     address: Annotated[str, keep("whose address stays")] = "this"
-    owner_id: Annotated[str, keep("whose owner stays")] = "this"
 
 
 def _open_contact(row: Mapping[str, object]) -> Shown:

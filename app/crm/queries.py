@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Literal
 from uuid import UUID
 
 import asyncpg
@@ -90,33 +91,32 @@ class RelatedInvoice(msgspec.Struct):
 RELATED_DEAL = "d.id, d.title, d.amount, d.currency, s.name as stage_name, s.kind as stage_kind"
 
 
-async def company_deals(
-    conn: asyncpg.Connection, tenant_id: UUID, company_id: UUID, limit: int
+# the deals of a company ($2), or those a contact ($2) takes part in: (from, where), deals as `d`
+DEALS_OF = {
+    "company": ("deals d", "d.tenant_id = $1 and d.company_id = $2"),
+    "contact": (
+        "deal_contacts dc join deals d on d.id = dc.deal_id",
+        "dc.tenant_id = $1 and dc.contact_id = $2",
+    ),
+}
+
+
+async def related_deals(
+    conn: asyncpg.Connection,
+    tenant_id: UUID,
+    kind: Literal["company", "contact"],
+    record_id: UUID,
+    limit: int,
 ) -> list[RelatedDeal]:
-    """Deals of a company with their stage, newest first."""
+    """Deals of a company, or those a contact takes part in, with their stage, newest first."""
+    deals, where = DEALS_OF[kind]
     return await fetch_as(
         conn,
         RelatedDeal,
-        f"select {RELATED_DEAL} from deals d left join stages s on s.id = d.stage_id"
-        " where d.tenant_id = $1 and d.company_id = $2 order by d.created_at desc limit $3",
+        f"select {RELATED_DEAL} from {deals} left join stages s on s.id = d.stage_id"
+        f" where {where} order by d.created_at desc limit $3",
         tenant_id,
-        company_id,
-        limit,
-    )
-
-
-async def contact_deals(
-    conn: asyncpg.Connection, tenant_id: UUID, contact_id: UUID, limit: int
-) -> list[RelatedDeal]:
-    """Deals a contact takes part in, newest first."""
-    return await fetch_as(
-        conn,
-        RelatedDeal,
-        f"select {RELATED_DEAL} from deal_contacts dc join deals d on d.id = dc.deal_id"
-        " left join stages s on s.id = d.stage_id"
-        " where dc.tenant_id = $1 and dc.contact_id = $2 order by d.created_at desc limit $3",
-        tenant_id,
-        contact_id,
+        record_id,
         limit,
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Literal
 from uuid import UUID
 
 from app.accounts.schemas import Current
@@ -10,16 +11,12 @@ from app.crm import queries
 from app.crm.queries import RelatedDeal, RelatedInvoice
 
 
-async def company_deals(current: Current, company_id: UUID, limit: int = 100) -> list[RelatedDeal]:
-    """Deals of a company with their stage, newest first."""
+async def related_deals(
+    current: Current, kind: Literal["company", "contact"], record_id: UUID, limit: int = 100
+) -> list[RelatedDeal]:
+    """Deals of a company, or those a contact takes part in, with their stage, newest first."""
     async with tenant_transaction(current.tenant_id, current.user_id) as c:
-        return await queries.company_deals(c, current.tenant_id, company_id, limit)
-
-
-async def contact_deals(current: Current, contact_id: UUID, limit: int = 100) -> list[RelatedDeal]:
-    """Deals a contact takes part in."""
-    async with tenant_transaction(current.tenant_id, current.user_id) as c:
-        return await queries.contact_deals(c, current.tenant_id, contact_id, limit)
+        return await queries.related_deals(c, current.tenant_id, kind, record_id, limit)
 
 
 async def company_invoices(

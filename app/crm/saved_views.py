@@ -15,7 +15,7 @@ from app.accounts.schemas import Current
 from app.core.db import tenant_transaction
 from app.core.errors import FormInvalid, RecordNotFound
 from app.core.forms import Choice, Flag, Form, Text
-from app.core.rows import insert_new
+from app.crm.common import insert_mine
 from app.crm.filters import CompanyView, ContactView, DealView, ListView, parse_view, view_query
 from app.crm.tables import SavedView
 
@@ -111,11 +111,10 @@ async def save_view(current: Current, form: SaveView) -> UUID:
         )
         if count >= MAX_VIEWS:
             raise FormInvalid({"name": f"You have {MAX_VIEWS} views of this list. Delete one."})
-        await insert_new(
+        await insert_mine(
             SavedView,
-            id=view_id,
-            tenant_id=current.tenant_id,
-            user_id=current.user_id,
+            current,
+            view_id,
             kind=form.kind,
             name=form.name,
             query=query,

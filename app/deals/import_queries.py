@@ -4,15 +4,16 @@ unnest(). Call inside the import batch's tenant transaction; every query names t
 
 from __future__ import annotations
 
-from datetime import date
-from decimal import Decimal
-from uuid import UUID
+from enum import StrEnum
+from uuid import UUID, uuid4
 
 import asyncpg
 import msgspec
 
 from app.core.rows import fetch_as, fetch_value
+from app.crm.import_queries import insert_batch
 from app.deals.queries import POSITION_GAP
+from app.deals.schemas import DealFields
 
 
 class PipelineName(msgspec.Struct, frozen=True):
@@ -21,20 +22,21 @@ class PipelineName(msgspec.Struct, frozen=True):
     is_default: bool
 
 
-class NewDeal(msgspec.Struct, frozen=True):
-    """A deal of an import batch, resolved to the workspace's records."""
+class NewDeal(DealFields, frozen=True, kw_only=True):
+    """A deal of an import batch, resolved to the workspace's records (`position`: at the end
+    of its stage, set when it is stored)."""
 
     id: UUID
-    title: str
-    amount: Decimal
-    currency: str
-    pipeline_id: UUID
-    stage_id: UUID
-    expected_close_date: date | None
-    owner_id: UUID | None
-    company_id: UUID | None
-    contact_id: UUID | None
-    lost_reason: str | None
+    contact_id: UUID | None  # linked apart, in deal_contacts
+    position: float = 0.0
+
+
+class DealContactLink(msgspec.Struct, frozen=True):
+    """A new deal's contact (a row of deal_contacts)."""
+
+    id: UUID
+    deal_id: UUID
+    contact_id: UUID
 
 
 async def pipelines(conn: asyncpg.Connection, tenant_id: UUID) -> list[PipelineName]:
@@ -55,70 +57,43 @@ async def default_currency(conn: asyncpg.Connection, tenant_id: UUID) -> str:
     )
 
 
-async def ids_by_key(
-    conn: asyncpg.Connection, sql: str, tenant_id: UUID, keys: list[str]
-) -> dict[str, UUID]:
-    """{key: id} from a lookup `sql` selecting `key, id` for the workspace ($1) and `keys` ($2);
-    a later row of a key wins."""
-    rows = await conn.fetch(sql, tenant_id, keys)
-    return {r["key"]: r["id"] for r in rows}
+class Lookup(StrEnum):
+    """The workspace's records by a key an import row names: each member is the SQL selecting
+    `key, id` for the workspace ($1) among the keys ($2); a later row of a key wins."""
 
-
-async def members_by_email(
-    conn: asyncpg.Connection, tenant_id: UUID, lowered: list[str]
-) -> dict[str, UUID]:
-    """{lower-cased email: user id} of the workspace's members among `lowered` (memberships
-    have a second policy: the tenant is named, so another workspace's member never matches)."""
-    return await ids_by_key(
-        conn,
+    # a member by lower-cased email (memberships have a second policy: the tenant is named, so
+    # another workspace's member never matches)
+    MEMBER_BY_EMAIL = (
         "select lower(u.email) as key, u.id from memberships m join users u on u.id = m.user_id"
-        " where m.tenant_id = $1 and lower(u.email) = any($2::text[])",
-        tenant_id,
-        lowered,
+        " where m.tenant_id = $1 and lower(u.email) = any($2::text[])"
     )
-
-
-async def companies_by_domain(
-    conn: asyncpg.Connection, tenant_id: UUID, domains: list[str]
-) -> dict[str, UUID]:
-    """{domain: id} of the oldest company with each of `domains`."""
-    return await ids_by_key(
-        conn,
+    # the oldest company with each domain
+    COMPANY_BY_DOMAIN = (
         "select distinct on (lower(domain)) lower(domain) as key, id from companies"
         " where tenant_id = $1 and lower(domain) = any($2::text[])"
-        " order by lower(domain), created_at",
-        tenant_id,
-        domains,
+        " order by lower(domain), created_at"
     )
-
-
-async def contacts_by_email_index(
-    conn: asyncpg.Connection, tenant_id: UUID, indexes: list[str]
-) -> dict[str, UUID]:
-    """{blind index: id} of the oldest contact having each email (matched by blind index)."""
-    return await ids_by_key(
-        conn,
+    # the oldest contact having each email, by blind index (the oldest is written last: it wins)
+    CONTACT_BY_EMAIL_INDEX = (
         "select i.key, c.id from contacts c cross join unnest(c.emails_bidx) as i(key)"
         " where c.tenant_id = $1 and c.emails_bidx && $2::text[] and i.key = any($2::text[])"
-        " order by c.created_at desc",
-        tenant_id,
-        indexes,
-    )  # the oldest is written last: it wins
-
-
-async def contacts_by_name(
-    conn: asyncpg.Connection, tenant_id: UUID, lowered: list[str]
-) -> dict[str, UUID]:
-    """{lower-cased "first last": id} of the oldest contact of each full name in `lowered`."""
-    return await ids_by_key(
-        conn,
+        " order by c.created_at desc"
+    )
+    # the oldest contact of each lower-cased full name ("first last")
+    CONTACT_BY_NAME = (
         "select distinct on (key) key, id from ("
         " select lower(trim(first_name || ' ' || last_name)) as key, id, created_at"
         " from contacts where tenant_id = $1) named"
-        " where key = any($2::text[]) order by key, created_at",
-        tenant_id,
-        lowered,
+        " where key = any($2::text[]) order by key, created_at"
     )
+
+
+async def ids_by_key(
+    conn: asyncpg.Connection, lookup: Lookup, tenant_id: UUID, keys: list[str]
+) -> dict[str, UUID]:
+    """{key: id} of the workspace's records `lookup` finds among `keys`."""
+    rows = await conn.fetch(lookup.value, tenant_id, keys)
+    return {r["key"]: r["id"] for r in rows}
 
 
 async def known_deals(
@@ -146,38 +121,9 @@ async def stage_ends(conn: asyncpg.Connection, stage_ids: list[UUID]) -> dict[UU
     return {stage: top + POSITION_GAP for stage, top in ends.items()}
 
 
-async def insert_deals(
-    conn: asyncpg.Connection, tenant_id: UUID, rows: list[NewDeal], positions: list[float]
-) -> None:
+async def insert_deals(conn: asyncpg.Connection, tenant_id: UUID, rows: list[NewDeal]) -> None:
     """A batch of deals in one statement, and their contact links in another."""
-    await conn.execute(
-        "insert into deals (id, tenant_id, title, amount, currency, pipeline_id, stage_id,"
-        " position, expected_close_date, owner_id, company_id, lost_reason)"
-        " select u.id, $1, u.title, u.amount, u.currency, u.pipeline_id, u.stage_id, u.position,"
-        " u.close, u.owner_id, u.company_id, u.lost_reason from unnest($2::uuid[], $3::text[],"
-        " $4::numeric[], $5::text[], $6::uuid[], $7::uuid[], $8::float8[], $9::date[],"
-        " $10::uuid[], $11::uuid[], $12::text[]) as u(id, title, amount, currency, pipeline_id,"
-        " stage_id, position, close, owner_id, company_id, lost_reason)",
-        tenant_id,
-        [r.id for r in rows],
-        [r.title for r in rows],
-        [r.amount for r in rows],
-        [r.currency for r in rows],
-        [r.pipeline_id for r in rows],
-        [r.stage_id for r in rows],
-        positions,
-        [r.expected_close_date for r in rows],
-        [r.owner_id for r in rows],
-        [r.company_id for r in rows],
-        [r.lost_reason for r in rows],
-    )
-    linked = [r for r in rows if r.contact_id is not None]
-    if linked:
-        await conn.execute(
-            "insert into deal_contacts (id, tenant_id, deal_id, contact_id)"
-            " select gen_random_uuid(), $1, u.deal_id, u.contact_id"
-            " from unnest($2::uuid[], $3::uuid[]) as u(deal_id, contact_id)",
-            tenant_id,
-            [r.id for r in linked],
-            [r.contact_id for r in linked],
-        )
+    fixed = {"tenant_id": tenant_id}
+    await insert_batch(conn, "deals", fixed, rows, leave_out={"contact_id"})
+    links = [DealContactLink(uuid4(), r.id, r.contact_id) for r in rows if r.contact_id is not None]
+    await insert_batch(conn, "deal_contacts", fixed, links)

@@ -23,17 +23,19 @@ import asyncpg
 import msgspec
 
 from app.billing.limits import usage_and_plan
-from app.core.forms import Amount, Choice, Day, Form, Text, parse
+from app.core.forms import Amount, Day, Form, Text, parse
 from app.crm import import_queries as crm_queries
 from app.crm.import_custom import new_company_refusal
-from app.crm.import_kinds import Batch, ImportKind, RowValues
+from app.crm.import_kinds import Batch, ImportKind, RowValues, target
+from app.crm.import_rows import create_companies
 from app.crm.schemas import CustomInput
 from app.crm.secure import email_indexes
 from app.deals import import_queries, live
-from app.deals.money import MAX_AMOUNT, currencies
+from app.deals.import_queries import Lookup, ids_by_key
+from app.deals.money import MAX_AMOUNT, currency_rule
 from app.deals.pipelines import ensure_default_in
 from app.deals.queries import POSITION_GAP, all_stages
-from app.deals.schemas import StageInfo
+from app.deals.schemas import DealTitle, StageInfo
 
 LOST_REASON_NEEDED = "The stage is a lost one: say why the deal was lost (map the lost reason)."
 NO_OWNER = "The owner must be the email address of a member of your workspace."
@@ -45,17 +47,11 @@ NO_CONTACT = (
 class DealRow(Form):
     """A CSV row of deals, read like the deal form (the names are looked up by the batch)."""
 
-    title: Annotated[str, Text("the title", 200, required=True, message="Give the deal a title.")]
+    title: DealTitle
     value: Annotated[Decimal, Amount("the value", MAX_AMOUNT, default=Decimal(0))] = Decimal(0)
     currency: Annotated[
         str,
-        Choice(
-            "the currency",
-            currencies,
-            upper=True,
-            required=False,
-            message="Write the currency as an ISO 4217 code, like EUR or USD.",
-        ),
+        currency_rule("Write the currency as an ISO 4217 code, like EUR or USD.", required=False),
     ] = ""
     pipeline: Annotated[str, Text("the pipeline", 100)] = ""
     stage: Annotated[str, Text("the stage", 100)] = ""
@@ -126,7 +122,7 @@ async def _workspace(c: asyncpg.Connection, tenant_id: UUID, rows: list[DealRow]
     )
     owners = sorted({r.owner.lower() for r in rows if r.owner})
     if owners:
-        space.owners = await import_queries.members_by_email(c, tenant_id, owners)
+        space.owners = await ids_by_key(c, Lookup.MEMBER_BY_EMAIL, tenant_id, owners)
     names = sorted({r.company.lower() for r in rows if r.company})
     if names:
         space.companies = await crm_queries.companies_by_name(c, tenant_id, names)
@@ -134,14 +130,16 @@ async def _workspace(c: asyncpg.Connection, tenant_id: UUID, rows: list[DealRow]
             {_bare_domain(n) for n in names if n not in space.companies and _looks_like_domain(n)}
         )
         if domains:
-            space.companies.update(await import_queries.companies_by_domain(c, tenant_id, domains))
+            space.companies.update(
+                await ids_by_key(c, Lookup.COMPANY_BY_DOMAIN, tenant_id, domains)
+            )
     emails = sorted({r.contact for r in rows if "@" in r.contact})
     if emails:
-        found = await import_queries.contacts_by_email_index(c, tenant_id, email_indexes(emails))
+        found = await ids_by_key(c, Lookup.CONTACT_BY_EMAIL_INDEX, tenant_id, email_indexes(emails))
         space.contacts.update(found)
     people = sorted({r.contact.lower() for r in rows if r.contact and "@" not in r.contact})
     if people:
-        space.contacts.update(await import_queries.contacts_by_name(c, tenant_id, people))
+        space.contacts.update(await ids_by_key(c, Lookup.CONTACT_BY_NAME, tenant_id, people))
     return space
 
 
@@ -248,14 +246,9 @@ async def _settle(
         verdicts.append(None)
     batch.sift(verdicts)
     if new_companies:
-        ids = [uuid.uuid4() for _ in new_companies]
-        await crm_queries.insert_named_companies(
-            c, tenant_id, user_id, ids, list(new_companies.values())
+        ids = await create_companies(
+            c, tenant_id, user_id, batch, list(new_companies.values()), "(CSV import of deals)"
         )
-        await crm_queries.insert_created_activities(
-            c, tenant_id, user_id, "company", ids, "created the company (CSV import of deals)"
-        )
-        batch.companies_created += len(ids)
         created = dict(zip(new_companies, ids, strict=True))
         for data in batch.good:
             deal, row = _deal(data), _row(data)
@@ -272,11 +265,11 @@ async def _store(
     commit (one push per pipeline per batch, not per row)."""
     deals = [_deal(data) for data in batch.good]
     ends = await import_queries.stage_ends(c, sorted({d.stage_id for d in deals}))
-    positions: list[float] = []
+    placed: list[import_queries.NewDeal] = []
     for deal in deals:
-        positions.append(ends[deal.stage_id])
+        placed.append(msgspec.structs.replace(deal, position=ends[deal.stage_id]))
         ends[deal.stage_id] += POSITION_GAP
-    await import_queries.insert_deals(c, tenant_id, deals, positions)
+    await import_queries.insert_deals(c, tenant_id, placed)
     await crm_queries.insert_created_activities(
         c, tenant_id, user_id, "deal", [d.id for d in deals], "imported the deal (CSV import)",
         action="imported",
@@ -296,36 +289,40 @@ async def _store(
 DEALS = ImportKind(
     name="deals",
     label="Deals",
-    targets=(
-        ("title", "Title"),
-        ("value", "Value (amount)"),
-        ("currency", "Currency (ISO code; the workspace's when empty)"),
-        ("pipeline", "Pipeline (by name; the default when empty)"),
-        ("stage", "Stage (by name in the pipeline)"),
-        ("owner", "Owner (a member's email)"),
-        ("company", "Company (by name or domain; created if new)"),
-        ("contact", "Contact (by email or full name)"),
-        ("expected_close_date", "Expected close date"),
-        ("lost_reason", "Lost reason"),
+    fields=(
+        target("title", "Title", {"deal", "deal name", "deal title", "name", "opportunity"}),
+        target(
+            "value", "Value (amount)", {"amount", "deal value", "price", "revenue", "deal amount"}
+        ),
+        target(
+            "currency",
+            "Currency (ISO code; the workspace's when empty)",
+            {"currency code", "value currency"},
+        ),
+        target("pipeline", "Pipeline (by name; the default when empty)", {"deal pipeline"}),
+        target("stage", "Stage (by name in the pipeline)", {"deal stage", "status"}),
+        target(
+            "owner",
+            "Owner (a member's email)",
+            {"deal owner", "owner email", "assigned to", "user"},
+        ),
+        target(
+            "company",
+            "Company (by name or domain; created if new)",
+            {"organization", "organisation", "organization name", "account"},
+        ),
+        target(
+            "contact",
+            "Contact (by email or full name)",
+            {"person", "email", "contact email", "person name", "contact person"},
+        ),
+        target(
+            "expected_close_date",
+            "Expected close date",
+            {"close date", "expected close", "closing date"},
+        ),
+        target("lost_reason", "Lost reason", {"reason lost", "loss reason"}),
     ),
-    synonyms={
-        "title": frozenset({"title", "deal", "deal name", "deal title", "name", "opportunity"}),
-        "value": frozenset({"value", "amount", "deal value", "price", "revenue", "deal amount"}),
-        "currency": frozenset({"currency", "currency code", "value currency"}),
-        "pipeline": frozenset({"pipeline", "deal pipeline"}),
-        "stage": frozenset({"stage", "deal stage", "status"}),
-        "owner": frozenset({"owner", "deal owner", "owner email", "assigned to", "user"}),
-        "company": frozenset(
-            {"company", "organization", "organisation", "organization name", "account"}
-        ),
-        "contact": frozenset(
-            {"contact", "person", "email", "contact email", "person name", "contact person"}
-        ),
-        "expected_close_date": frozenset(
-            {"close date", "expected close date", "expected close", "closing date"}
-        ),
-        "lost_reason": frozenset({"lost reason", "reason lost", "loss reason"}),
-    },
     required=frozenset({"title"}),
     required_message="Map a column to the deal's title.",
     check_row=_check,

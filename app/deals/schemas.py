@@ -12,7 +12,7 @@ import msgspec
 
 from app.core.forms import Amount, Choice, Cursor, Day, Form, Integer, Ref, Refs, Text, Version
 from app.crm.schemas import CustomInput
-from app.deals.money import MAX_AMOUNT, currencies
+from app.deals.money import MAX_AMOUNT, currency_rule
 
 STAGE_KINDS = ("open", "won", "lost")
 CENT = Decimal("0.01")
@@ -62,25 +62,30 @@ class NextActivity(msgspec.Struct, frozen=True):
     overdue: bool
 
 
-class DealCard(msgspec.Struct, frozen=True):
-    """What a board card and a list row show."""
+class DealFields(msgspec.Struct, frozen=True):
+    """The values a deal's row stores that people set (the form, an import row), by column."""
 
-    id: UUID
     title: str
     amount: Decimal
     currency: str
     pipeline_id: UUID
     stage_id: UUID
+    expected_close_date: date | None
+    lost_reason: str | None
+    owner_id: UUID | None
+    company_id: UUID | None
+
+
+class DealCard(DealFields, frozen=True):
+    """What a board card and a list row show."""
+
+    id: UUID
     stage_name: str
     stage_kind: str
     position: float
     version: int
-    expected_close_date: date | None
-    owner_id: UUID | None
     owner_name: str | None
-    company_id: UUID | None
     company_name: str | None
-    lost_reason: str | None
     created_at: datetime
     updated_at: datetime
     next_activity: NextActivity | None = None
@@ -210,22 +215,18 @@ class DealTable(msgspec.Struct, frozen=True):
 # ---- what the deal pages accept (app/core/forms) --------------------------------------------
 
 CHOOSE_STAGE = "Choose a stage from the list."
+# a deal's title as the form and an import row give it
+DealTitle = Annotated[str, Text("the title", 200, required=True, message="Give the deal a title.")]
 
 
 class DealForm(Form):
     """A new deal (the board's stage and the team's records are checked by the service)."""
 
-    title: Annotated[str, Text("the title", 200, required=True, message="Give the deal a title.")]
+    title: DealTitle
     stage_id: Annotated[UUID, Ref(CHOOSE_STAGE, required=True)]
     amount: Annotated[Decimal, Amount("the amount", MAX_AMOUNT, default=Decimal(0))] = Decimal(0)
     currency: Annotated[
-        str,
-        Choice(
-            "the currency",
-            currencies,
-            upper=True,
-            message="Choose a currency from the list (ISO 4217 code, like EUR or USD).",
-        ),
+        str, currency_rule("Choose a currency from the list (ISO 4217 code, like EUR or USD).")
     ] = "EUR"
     expected_close_date: Annotated[
         date | None,

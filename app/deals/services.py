@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
-from decimal import Decimal
 from uuid import UUID
 
 import msgspec
@@ -23,7 +21,7 @@ from app.crm.tables import Company, Contact
 from app.deals import live
 from app.deals.pipelines import ensure_default_in
 from app.deals.queries import end_position
-from app.deals.schemas import CHOOSE_STAGE, DealEdit, DealForm
+from app.deals.schemas import CHOOSE_STAGE, DealEdit, DealFields, DealForm
 from app.deals.tables import Deal, DealContact, Stage
 from app.notifications.services import notify
 
@@ -40,18 +38,9 @@ DIFF_FIELDS = (
 )
 
 
-class DealValues(msgspec.Struct, kw_only=True):
+class DealValues(DealFields, frozen=True, kw_only=True):
     """A deal form checked against the tenant's records: what create and edit store."""
 
-    title: str
-    amount: Decimal
-    currency: str
-    pipeline_id: UUID
-    stage_id: UUID
-    expected_close_date: date | None
-    lost_reason: str | None
-    owner_id: UUID | None
-    company_id: UUID | None
     contact_ids: list[UUID]
 
     def columns(self) -> dict[str, object]:
