@@ -359,6 +359,6 @@ async def test_review_list_at_20k_companies_uses_the_key_indexes(
         assert page.status_code == 200 and "700 pairs" in page.text and "Page 3 of 14" in page.text
         print(f"companies/duplicates at 20k companies: {elapsed * 1000:.0f} ms")
         assert elapsed < 3.0  # about 0.7 s on the shared 2-core test machine (load 11)
-    finally:
-        async with owner_conn.transaction():
-            await owner_conn.execute("delete from companies where tenant_id = $1", tenant)
+    finally:  # as the workspace (RLS is forced: the owner's connection would delete nothing)
+        async with tenant_transaction(tenant) as conn:
+            await conn.execute("delete from companies")

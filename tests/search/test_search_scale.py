@@ -33,10 +33,11 @@ async def seed_contacts(account: Account, count: int) -> None:
 
 async def drop_contacts(owner_conn: Any, *accounts: Account) -> None:
     """Remove what a scale test seeded: later tests (the backups dump the whole database)
-    must not carry 20k contacts and their grams."""
-    await owner_conn.execute(
-        "delete from contacts where tenant_id = any($1::uuid[])", [a.tenant_id for a in accounts]
-    )
+    must not carry 20k contacts and their grams. Through each workspace's own transaction:
+    RLS is forced, so the schema owner's connection would see (and delete) nothing."""
+    for account in accounts:
+        async with tenant_transaction(account.tenant_id) as conn:
+            await conn.execute("delete from contacts")
 
 
 def plan_of(explained: Any) -> str:
