@@ -9,7 +9,7 @@ from litestar.static_files import create_static_files_router
 from litestar.types import ControllerRouterHandler
 
 from app import domains
-from app.core import db, health, redis
+from app.core import db, health, redis, templating
 from app.core import routes as core_routes
 from app.core.access import check_declared, public_router
 from app.core.errors import EXCEPTION_HANDLERS
@@ -29,6 +29,9 @@ def create_app() -> Litestar:
     """Build the web app; Redis and the DB pool are opened on startup inside the loop (without
     waiting for either server: while one is down, pages answer 503 until it is back)."""
     settings = get_settings()
+    # templates are read again when their file changes only while developing (a page would
+    # otherwise check every template file it uses on every render)
+    templating.env.auto_reload = settings.is_dev
 
     async def on_startup() -> None:
         await db.start_pool()
