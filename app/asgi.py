@@ -15,7 +15,7 @@ from app.core.access import check_declared, public_router
 from app.core.errors import EXCEPTION_HANDLERS
 from app.core.headers import security_headers_before_send
 from app.core.proxy import proxy_middleware
-from app.core.web import check_csrf, session_middleware, vary_on_htmx
+from app.core.web import check_csrf, one_read_middleware, session_middleware, vary_on_htmx
 from app.ops.targets import warn_about_placement
 from app.privacy.middleware import privacy_middleware
 from app.realtime.channels import create_channels_plugin
@@ -63,6 +63,7 @@ def create_app() -> Litestar:
             DefineMiddleware(socket_registry_middleware),  # an outage closes every live socket
             DefineMiddleware(session_middleware),
             DefineMiddleware(privacy_middleware),  # after the session: consent + usage
+            DefineMiddleware(one_read_middleware),  # pages declared ONE_READ: one transaction
         ],
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=MAX_BODY,
