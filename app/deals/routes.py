@@ -16,7 +16,7 @@ from app.core.errors import FormInvalid
 from app.core.forms import read_form, read_query
 from app.core.http_types import Req
 from app.core.paging import Page
-from app.core.web import ONE_READ, redirect, render
+from app.core.web import redirect, render
 from app.crm.bulk_routes import bulk_action
 from app.crm.custom_values import custom_field_list, list_context, stored_record
 from app.crm.filters import DealView, read_view
@@ -137,7 +137,7 @@ async def deal_detail(request: Req, current: Current, deal_id: UUID) -> Response
     return await render_deal(request, current, deal_id)
 
 
-@get("/deals/{deal_id:uuid}/edit", opt=ONE_READ)
+@get("/deals/{deal_id:uuid}/edit")
 async def deal_edit(request: Req, current: Current, deal_id: UUID) -> Response[str]:
     deal = await reading.get_deal(current, deal_id)
     custom = await stored_record(current, "deal", deal_id)
