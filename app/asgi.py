@@ -9,13 +9,13 @@ from litestar.static_files import create_static_files_router
 from litestar.types import ControllerRouterHandler
 
 from app import domains
-from app.core import db, health, redis
+from app.core import db, health, redis, templating
 from app.core import routes as core_routes
 from app.core.access import check_declared, public_router
 from app.core.errors import EXCEPTION_HANDLERS
 from app.core.headers import security_headers_before_send
 from app.core.proxy import proxy_middleware
-from app.core.web import check_csrf, session_middleware, vary_on_htmx
+from app.core.web import check_csrf, one_read_middleware, session_middleware, vary_on_htmx
 from app.ops.targets import warn_about_placement
 from app.privacy.middleware import privacy_middleware
 from app.realtime.channels import create_channels_plugin
@@ -29,6 +29,9 @@ def create_app() -> Litestar:
     """Build the web app; Redis and the DB pool are opened on startup inside the loop (without
     waiting for either server: while one is down, pages answer 503 until it is back)."""
     settings = get_settings()
+    # templates are read again when their file changes only while developing (a page would
+    # otherwise check every template file it uses on every render)
+    templating.env.auto_reload = settings.is_dev
 
     async def on_startup() -> None:
         await db.start_pool()
@@ -60,6 +63,7 @@ def create_app() -> Litestar:
             DefineMiddleware(socket_registry_middleware),  # an outage closes every live socket
             DefineMiddleware(session_middleware),
             DefineMiddleware(privacy_middleware),  # after the session: consent + usage
+            DefineMiddleware(one_read_middleware),  # pages declared ONE_READ: one transaction
         ],
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=MAX_BODY,

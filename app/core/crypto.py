@@ -73,6 +73,13 @@ def _decode_key(text: str, what: str) -> bytes:
     return key
 
 
+@functools.lru_cache(maxsize=32)
+def _aead(key: bytes) -> AESGCM:
+    """The AES-GCM cipher of a ring key, made once (it holds no state between calls; a list
+    page opens a hundred values)."""
+    return AESGCM(key)
+
+
 @functools.cache
 def parse_key_ring(spec: str) -> KeyRing:
     """Parse ``"kid:base64,kid:base64"`` (newest first)."""
@@ -137,10 +144,10 @@ def encrypt_text(
     kid, key = ring.keys[0]
     nonce = secrets.token_bytes(NONCE_BYTES)
     if binding is None:
-        sealed = AESGCM(key).encrypt(nonce, plaintext.encode(), kid.encode())
+        sealed = _aead(key).encrypt(nonce, plaintext.encode(), kid.encode())
         prefix = PREFIX
     else:
-        sealed = AESGCM(key).encrypt(nonce, plaintext.encode(), binding.aad(kid))
+        sealed = _aead(key).encrypt(nonce, plaintext.encode(), binding.aad(kid))
         prefix = PREFIX2
     return f"{prefix}:{kid}:" + base64.urlsafe_b64encode(nonce + sealed).decode().rstrip("=")
 
@@ -190,7 +197,7 @@ def decrypt_text(value: str, *, ring: KeyRing | None = None, binding: Binding | 
     blob = value.split(":", 2)[2]
     try:
         raw = base64.urlsafe_b64decode(blob + "=" * (-len(blob) % 4))
-        return AESGCM(key).decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], aad).decode()
+        return _aead(key).decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], aad).decode()
     except (binascii.Error, ValueError, InvalidTag) as exc:
         raise DecryptionError(
             "the encrypted value was altered, is corrupt or belongs to another row"

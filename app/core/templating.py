@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from pathlib import Path
 from typing import Protocol, TypeVar
 
@@ -67,7 +67,23 @@ def fragment(name: str, macro: Callable[..., Markup], *values: Hashable) -> Mark
     zone): for markup a page repeats many times over the same data (a board's cards). The
     values must be immutable (frozen structs, ids, numbers) and the macro must read nothing
     else but the format filters, so the kept text is exactly what rendering would give."""
-    key = (name, values, formats.current())
+    return _kept(name, macro, values, formats.current())
+
+
+def fragments(
+    name: str, macro: Callable[..., Markup], rows: Iterable[tuple[Hashable, ...]]
+) -> Markup:
+    """`fragment(name, macro, *values)` for each `values` of `rows`, joined: the many cards
+    of a board in one call, without a template loop's cost per card (same text)."""
+    prefs = formats.current()
+    # every part is a macro's output, escaped when it was rendered: joined as it is
+    return Markup("".join([_kept(name, macro, values, prefs) for values in rows]))  # noqa: S704
+
+
+def _kept(
+    name: str, macro: Callable[..., Markup], values: tuple[Hashable, ...], prefs: formats.Prefs
+) -> Markup:
+    key = (name, values, prefs)
     html = _fragments.get(key)
     if html is None:
         html = macro(*values)  # a macro's output is Markup already (autoescaped)
@@ -78,6 +94,7 @@ def fragment(name: str, macro: Callable[..., Markup], *values: Hashable) -> Mark
 
 
 env.globals["fragment"] = fragment
+env.globals["fragments"] = fragments
 
 # area -> the domains' templates for it (app.core.domain.Slot), filled by app.domains.load():
 # shared layouts loop over an area and never name a domain's partial.

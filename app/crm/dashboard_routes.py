@@ -6,11 +6,11 @@ from litestar import Response, get, post
 
 from app.accounts.schemas import Current
 from app.core.http_types import Req
-from app.core.web import redirect, render
+from app.core.web import ONE_READ, redirect, render
 from app.crm.dashboard import hide_onboarding, load_dashboard
 
 
-@get("/app")
+@get("/app", opt=ONE_READ)
 async def dashboard(request: Req, current: Current) -> Response[str]:
     return render(request, "crm/dashboard.html", {"board": await load_dashboard(current)})
 

@@ -20,7 +20,7 @@ from app.core.forms.values import form_values
 from app.core.http_types import Req
 from app.core.money import currencies
 from app.core.paging import Page
-from app.core.web import get_session, redirect, render
+from app.core.web import ONE_READ, get_session, redirect, render
 from app.crm.common import member_options
 from app.crm.custom_values import custom_field_list, list_context
 from app.crm.filters import Column, ListView, read_view
@@ -185,7 +185,7 @@ def record_routes(p: RecordPages[NewF, EditF, View]) -> tuple[list[HTTPRouteHand
         return fn
 
     handlers = [
-        get(p.base)(named(list_page, "list")),
+        get(p.base, opt=ONE_READ)(named(list_page, "list")),
         get(p.base + "/new")(named(new, "new")),
         post(p.base + "/new")(named(create, "create")),
         get(item)(named(detail, "detail")),

@@ -101,6 +101,12 @@ class Column(msgspec.Struct, frozen=True):
     stale_days: int = 14
 
     @property
+    def card_values(self) -> list[tuple[DealCard, int | None]]:
+        """Each card with its stale days (None: not stale), what the card's markup reads."""
+        stale = self.stale
+        return [(card, stale.get(card.id)) for card in self.cards]
+
+    @property
     def totals(self) -> list[tuple[str, Decimal]]:
         sums: dict[str, Decimal] = {}
         for card in self.cards:

@@ -30,9 +30,12 @@ def dom_id(place: str) -> str:
 async def viewers(tenant_id: UUID, place: str) -> list[dict[str, str]]:
     """The people on `place` now, one entry per user (several tabs count once), by name."""
     key = _key(tenant_id, place)
-    await redis().zremrangebyscore(key, "-inf", time.time())
+    async with redis().pipeline(transaction=False) as pipe:  # one round trip, run in order
+        pipe.zremrangebyscore(key, "-inf", time.time())
+        pipe.zrange(key, 0, -1)
+        _, members = await pipe.execute()
     people: dict[str, dict[str, str]] = {}
-    for raw in await redis().zrange(key, 0, -1):
+    for raw in members:
         member = json.loads(raw)
         people[member["u"]] = {"user_id": member["u"], "name": member["n"]}
     return sorted(people.values(), key=lambda p: p["name"].lower())
