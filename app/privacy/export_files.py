@@ -209,7 +209,13 @@ async def _opened_rows(
 
     writer.writerow(header + (custom.names if custom else []))
     rows = 0
-    cursor = await conn.cursor(sql, *args)
+    columns = (  # ids as text: what they are written as, and quicker to read than uuids
+        f"q.{_ident(a.name)}::text as {_ident(a.name)}"
+        if a.type.name == "uuid"
+        else f"q.{_ident(a.name)}"
+        for a in attributes
+    )
+    cursor = await conn.cursor(f"select {', '.join(columns)} from ({sql}) as q", *args)
     fetching: asyncio.Future[list[asyncpg.Record]] = asyncio.ensure_future(
         cursor.fetch(EXPORT_CHUNK)
     )
@@ -218,13 +224,13 @@ async def _opened_rows(
             fetching = asyncio.ensure_future(cursor.fetch(EXPORT_CHUNK))
             await asyncio.sleep(0)  # the next chunk's request goes out: the server reads on
             opened = spec.opener(records) if spec.opener else {}
-            columns = [
+            cells = [
                 [cell(v) for v in opened[name]]
                 if name in opened
                 else _cells([r[position[name]] for r in records], kinds[name])
                 for name in header
             ]
-            lines: Iterable[Sequence[str]] = zip(*columns, strict=True)
+            lines: Iterable[Sequence[str]] = zip(*cells, strict=True)
             if custom is not None:
                 at = position.get("_custom")
                 extra = [
