@@ -203,8 +203,8 @@ async def _opened_rows(
         chunk = buffer.getvalue().encode()
         buffer.seek(0)
         buffer.truncate()
-        if writing is not None:
-            await writing
+        if writing is not None:  # shielded: a cancellation must not leave the thread writing
+            await asyncio.shield(writing)
         writing = asyncio.ensure_future(asyncio.to_thread(member.put, chunk))
 
     writer.writerow(header + (custom.names if custom else []))
@@ -242,7 +242,7 @@ async def _opened_rows(
             await flush()
         await flush()
         if writing is not None:
-            await writing
+            await asyncio.shield(writing)
     finally:  # an error or a cancellation: nothing left running on the connection or the zip
         for running in (fetching, writing):
             if running is not None and not running.done():
