@@ -20,8 +20,9 @@ import importlib
 import importlib.resources
 import importlib.util
 import zipfile
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
 # the runtime helpers the domains' map entries use, kept importable from here
@@ -142,7 +143,8 @@ class ExportFile:
     user id. ``workspace_where`` / ``own_where`` filter the rows for an admin's workspace
     export and for a member's own-data export (None: the file is not in that export).
     ``decrypt`` names columns holding ciphertext: the rows are then read through a cursor and
-    opened by ``opener`` (the owning domain's decryption, given the record).
+    opened by ``opener`` (the owning domain's decryption, given a chunk of records: the values
+    of the columns it fills, a list of one value a record for each column's name).
     """
 
     name: str
@@ -152,7 +154,7 @@ class ExportFile:
     workspace_where: str | None = "true"
     own_where: str | None = None
     order_by: str = ""
-    opener: Callable[[dict[str, object]], dict[str, object]] | None = None
+    opener: Callable[[Sequence[Mapping[str, Any]]], dict[str, list[object]]] | None = None
     # values for $2, $3...
     extra_args: Callable[[dict[str, object]], Sequence[object]] | None = None
     # the record kind whose custom fields follow the columns, one a field, named by its label

@@ -1,6 +1,7 @@
 """A one-job worker process for the privacy benchmarks (and the purge kill test): runs an
 export or a purge and prints, as JSON, its wall time and the memory of the job itself: resident
-memory sampled every 10 ms while the job runs, minus the resident memory just before it.
+memory (its child processes' too) sampled every 10 ms while the job runs, minus the resident
+memory just before it.
 
 Usage: python -m tests.perf.privacy_worker export TENANT EXPORT_ID | purge REQUEST_ID
 """
@@ -28,7 +29,14 @@ class RssSampler:
         self.thread = threading.Thread(target=self._run, daemon=True)
 
     def rss(self) -> int:
-        return int(self.process.memory_info().rss)
+        """This process's resident memory and its children's (a pool the job would start)."""
+        total = self.process.memory_info().rss
+        for child in self.process.children(recursive=True):
+            try:
+                total += child.memory_info().rss
+            except psutil.NoSuchProcess:
+                continue
+        return int(total)
 
     def _run(self) -> None:
         while not self.stopped.wait(SAMPLE_SECONDS):
