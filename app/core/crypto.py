@@ -76,8 +76,8 @@ def _decode_key(text: str, what: str) -> bytes:
 
 @functools.lru_cache(maxsize=32)
 def _aead(key: bytes) -> AESGCM:
-    """The AES-GCM cipher of a ring key, made once (it holds no state between calls; a list
-    page opens a hundred values)."""
+    """The AES-GCM cipher of a ring key, made once: building one costs more than a decryption
+    and it holds no state between calls (a list page opens a hundred values, an export millions)."""
     return AESGCM(key)
 
 
@@ -130,12 +130,6 @@ class Binding:
 def bind(table: str, column: str, row: object, tenant: UUID | None = None) -> Binding:
     """The binding of `table.column` in the row whose key is `row` (of `tenant`, if any)."""
     return Binding(table, column, str(row), tenant)
-
-
-@functools.lru_cache(maxsize=32)
-def _aead(key: bytes) -> AESGCM:
-    """The cipher of a key of the ring, built once (building one costs more than a decryption)."""
-    return AESGCM(key)
 
 
 def encrypt_text(
