@@ -15,7 +15,7 @@ from app.crm import contacts, list_queries
 from app.crm.filters import ContactView, sort_spec
 from tests.crm.test_records import make_company
 from tests.helpers import Account
-from tests.search.test_search_scale import drop_contacts, seed_contacts
+from tests.search.test_search_scale import at_scale
 
 CONTACTS = 20_000
 
@@ -88,14 +88,7 @@ async def like_matches(account: Account, query: str) -> list[Any]:
 async def test_list_search_uses_the_grams_index_at_scale(
     tenant_a: Account, tenant_b: Account, owner_conn: Any
 ) -> None:
-    try:
-        await seed_contacts(tenant_a, CONTACTS)
-        await seed_contacts(tenant_b, 500)
-        await owner_conn.execute("analyze contacts, companies, search_grams")
-        async with tenant_transaction(tenant_a.tenant_id) as conn:
-            wanted = await conn.fetchval(
-                "select last_name from contacts order by id limit 1 offset 12345"
-            )
+    async with at_scale(owner_conn, tenant_a, tenant_b) as wanted:
         # a rare piece of a last name, and a first name 2,000 contacts share
         for query in (wanted[1:6], "Anna"):
             started = time.perf_counter()
@@ -134,8 +127,6 @@ async def test_list_search_uses_the_grams_index_at_scale(
         async with tenant_transaction(tenant_b.tenant_id) as conn:
             theirs = {r["id"] for r in await conn.fetch("select id from contacts")}
         assert not theirs & {row["id"] for row in short.rows}
-    finally:
-        await drop_contacts(owner_conn, tenant_a, tenant_b)
 
 
 async def test_company_list_search_through_grams(client_a: Any, client_b: Any) -> None:

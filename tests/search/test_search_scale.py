@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from app.accounts.services import load_current
@@ -31,13 +33,24 @@ async def seed_contacts(account: Account, count: int) -> None:
         )
 
 
-async def drop_contacts(owner_conn: Any, *accounts: Account) -> None:
-    """Remove what a scale test seeded: later tests (the backups dump the whole database)
-    must not carry 20k contacts and their grams. Through each workspace's own transaction:
-    RLS is forced, so the schema owner's connection would see (and delete) nothing."""
-    for account in accounts:
-        async with tenant_transaction(account.tenant_id) as conn:
-            await conn.execute("delete from contacts")
+@asynccontextmanager
+async def at_scale(owner_conn: Any, many: Account, few: Account) -> AsyncIterator[str]:
+    """CONTACTS contacts in `many` and 500 in `few`, analysed; yields a last name of `many`'s.
+    After the test they are removed (later tests, the backups among them, must not carry 20k
+    contacts and their grams), through each workspace's own transaction: RLS is forced, so the
+    schema owner's connection would see, and delete, nothing."""
+    await seed_contacts(many, CONTACTS)
+    await seed_contacts(few, 500)
+    await owner_conn.execute("analyze contacts, companies, search_grams")
+    try:
+        async with tenant_transaction(many.tenant_id) as conn:
+            yield await conn.fetchval(
+                "select last_name from contacts order by id limit 1 offset 12345"
+            )
+    finally:
+        for account in (many, few):
+            async with tenant_transaction(account.tenant_id) as conn:
+                await conn.execute("delete from contacts")
 
 
 def plan_of(explained: Any) -> str:
@@ -47,14 +60,8 @@ def plan_of(explained: Any) -> str:
 async def test_contact_search_uses_its_index_at_scale(
     tenant_a: Account, tenant_b: Account, owner_conn: Any
 ) -> None:
-    try:
-        await seed_contacts(tenant_a, CONTACTS)
-        await seed_contacts(tenant_b, 500)
-        await owner_conn.execute("analyze contacts, search_grams")
+    async with at_scale(owner_conn, tenant_a, tenant_b) as wanted:
         async with tenant_transaction(tenant_a.tenant_id) as conn:
-            wanted = await conn.fetchval(
-                "select last_name from contacts order by id limit 1 offset 12345"
-            )
             sql, values = contacts_sql(tenant_a.tenant_id, Pattern.of(wanted[1:6]), [], None, 6)
             plan = plan_of(await conn.fetchval("explain (format json) " + sql, *values))
         # the pieces are looked up in search_grams' index (under RLS, as odex_app), and the
@@ -80,5 +87,3 @@ async def test_contact_search_uses_its_index_at_scale(
             took = time.perf_counter() - started
             print(f"search {query!r} over {CONTACTS} contacts: {took * 1000:.1f} ms")
             assert took < 2.0, f"search {query!r} took {took:.3f} s"
-    finally:
-        await drop_contacts(owner_conn, tenant_a, tenant_b)
