@@ -18,6 +18,7 @@ import msgspec
 from msgspec import UNSET, UnsetType
 
 from app.api.custom_routes import CustomIn, CustomValue
+from app.crm.published import CompanyRecord
 
 
 def changes(
@@ -70,17 +71,7 @@ ContactIn = changes("ContactIn", ContactOut, ContactOut.__struct_fields__[1:9])
 # ---- companies ---------------------------------------------------------------------------
 
 
-class CompanyOut(msgspec.Struct, frozen=True):
-    id: UUID
-    name: str
-    domain: str | None
-    industry: str | None
-    size: str | None
-    address: str | None
-    owner_id: UUID | None
-    version: int
-    created_at: datetime
-    updated_at: datetime
+class CompanyOut(CompanyRecord, frozen=True):
     custom: dict[str, CustomValue]  # custom field key -> value (GET /custom-fields)
 
 

@@ -17,6 +17,7 @@ import msgspec
 
 from app.core.paging import Params
 from app.core.rows import fetch_as
+from app.crm.published import CompanyFields
 
 SEP = "\x1f"  # joins list fields for unnest (validated values never contain it)
 
@@ -67,15 +68,8 @@ class NewContact(msgspec.Struct, frozen=True):
     tags: list[str]
 
 
-class NewCompany(msgspec.Struct, frozen=True):
+class NewCompany(CompanyFields, frozen=True):
     """A company row of an import batch."""
-
-    id: UUID
-    name: str
-    domain: str | None
-    industry: str | None
-    size: str | None
-    address: str | None
 
 
 class FailedRow(msgspec.Struct, frozen=True, rename={"sealed_cells": "raw"}):

@@ -12,6 +12,8 @@ from uuid import UUID
 import msgspec
 from msgspec import UNSET, UnsetType
 
+from app.crm.published import CompanyRecord
+
 # event -> what the settings page calls it
 EVENTS: dict[str, str] = {
     "contact.created": "Contact created",
@@ -61,17 +63,8 @@ class ContactData(msgspec.Struct, tag="contact", tag_field="object", kw_only=Tru
     updated_at: datetime
 
 
-class CompanyData(msgspec.Struct, tag="company", tag_field="object"):
-    id: UUID
-    name: str
-    domain: str | None
-    industry: str | None
-    size: str | None
-    address: str | None
-    owner_id: UUID | None
-    version: int
-    created_at: datetime
-    updated_at: datetime
+class CompanyData(CompanyRecord, tag="company", tag_field="object"):
+    pass
 
 
 class DealContact(msgspec.Struct, kw_only=True):
