@@ -1,6 +1,7 @@
 """The steps contacts and companies share when they are changed: the locked row an edit or
-delete is decided on, the version check, the versioned update, the timeline entry, and the
-delete with the record's notes and tasks. Call inside the caller's tenant transaction."""
+delete is decided on, the version check (deals and invoices use it too), the versioned update,
+the timeline entry, and the delete with the record's notes and tasks. Call inside the caller's
+tenant transaction."""
 
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ from app.crm.tables import Company, Contact, Note, Task
 
 Record = type[Company] | type[Contact]
 ReadRecord = Callable[[asyncpg.Connection, UUID], Awaitable[dict[str, object] | None]]
+# a record's fields as people read them (names instead of ids), for an edit conflict
+AsRead = Callable[[dict[str, object]], Awaitable[dict[str, object] | None]]
 
 
 async def read_record(
@@ -56,15 +59,18 @@ async def refuse_old_edit(
     data: dict[str, object],
     fields: tuple[str, ...],
     version: int,
+    as_read: AsRead = readable,
 ) -> None:
-    """EditConflict when the record moved on since `version`, the one the form was made from."""
+    """EditConflict when the record moved on since `version`, the one the form was made from:
+    the stored fields beside the input, both as `as_read` names them for people (deals and
+    invoices name theirs)."""
     if version_of(before) != version:
         raise await edit_conflict(
             kind,
             record_id,
             kind,
-            await readable(before),
-            await readable(data),
+            await as_read(before),
+            await as_read(data),
             fields,
             version_of(before),
         )

@@ -14,9 +14,10 @@ from app.core.db import tenant_transaction
 from app.core.errors import FormInvalid, RecordNotFound
 from app.core.money import money
 from app.core.versioned import update_at_version
-from app.crm.activity import edit_conflict, field_diff, log_activity, record_activity, stale_page
+from app.crm.activity import field_diff, log_activity, record_activity, stale_page
 from app.crm.custom_fields import stored_values
 from app.crm.custom_values import check_custom, encoded
+from app.crm.records import refuse_old_edit
 from app.crm.tables import Company, Contact
 from app.deals import live
 from app.deals.pipelines import ensure_default_in
@@ -185,16 +186,7 @@ async def update_deal(current: Current, deal_id: UUID, data: DealEdit) -> None:
         stored = before.to_dict()
         values = await _clean(data)
         wanted = msgspec.structs.asdict(values)
-        if data.version != before.version:
-            raise await edit_conflict(
-                "deal",
-                deal_id,
-                "deal",
-                await _as_read(stored),
-                await _as_read(wanted),
-                DIFF_FIELDS,
-                before.version,
-            )
+        await refuse_old_edit("deal", deal_id, stored, wanted, DIFF_FIELDS, data.version, _as_read)
         was = stored_values(stored.get("custom_values"))
         custom = await check_custom(current.tenant_id, "deal", data.custom, was)
         position = before.position

@@ -4,7 +4,6 @@ sending (reads are in reading.py)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from uuid import UUID
@@ -21,8 +20,9 @@ from app.core.mail import queue_mail
 from app.core.mail_attachments import Attachment
 from app.core.money import amount
 from app.core.versioned import update_at_version
-from app.crm.activity import edit_conflict, record_activity, stale_page
+from app.crm.activity import record_activity, stale_page
 from app.crm.common import conn
+from app.crm.records import refuse_old_edit
 from app.crm.tables import Company
 from app.invoices import queries
 from app.invoices.money import Line, Totals, compute_totals
@@ -62,8 +62,11 @@ def _invoice_data(form: InvoiceForm) -> InvoiceValues:
     )
 
 
-async def _as_read(data: Mapping[str, object], total: Decimal) -> dict[str, object]:
-    """An invoice's fields as people read them (names, not ids), to show an edit conflict."""
+async def _as_read(data: dict[str, object]) -> dict[str, object]:
+    """An invoice's fields as people read them (names, not ids; its lines by their `total`), to
+    show an edit conflict."""
+    total = data["total"]
+    assert isinstance(total, Decimal)
     company = await Company.select(Company.name).where(Company.id == data["company_id"]).first()
     deal_id = data["deal_id"]
     deal = await queries.deal_title(conn(), deal_id) if isinstance(deal_id, UUID) else None
@@ -167,16 +170,15 @@ async def update_invoice(current: Current, invoice_id: UUID, form: InvoiceEdit) 
             )
         await _check_refs(data)
         wanted = msgspec.structs.asdict(data)
-        if before.version != form.version:
-            raise await edit_conflict(
-                "invoice",
-                invoice_id,
-                "invoice",
-                await _as_read(before.to_dict(), before.total),
-                await _as_read(wanted, compute_totals(lines).total),
-                (*INVOICE_FIELDS, "lines"),
-                before.version,
-            )
+        await refuse_old_edit(
+            "invoice",
+            invoice_id,
+            before.to_dict(),
+            {**wanted, "total": compute_totals(lines).total},
+            (*INVOICE_FIELDS, "lines"),
+            form.version,
+            _as_read,
+        )
         # `wanted`: the fields create_invoice stores. The row lock makes a miss unreachable;
         # never say "saved" all the same
         if await update_at_version(Invoice, invoice_id, form.version, wanted) is None:
