@@ -63,7 +63,7 @@ class ContactData(msgspec.Struct, tag="contact", tag_field="object", kw_only=Tru
     updated_at: datetime
 
 
-class CompanyData(CompanyRecord, tag="company", tag_field="object"):
+class CompanyData(CompanyRecord, frozen=True, tag="company", tag_field="object"):
     pass
 
 
