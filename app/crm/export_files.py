@@ -50,6 +50,7 @@ def _open_note_rows(records: Sequence[Mapping[str, Any]]) -> dict[str, list[obje
 CREATED = col("Created (UTC)", "When the record was created.")
 UPDATED = col("Updated (UTC)", "When it last changed.")
 OWNER_COL = col("Owner", "The member responsible for it (empty: nobody, or a former member).")
+COMPANY_ID = col("Company id", "Odex's identifier of the company.")  # contacts.csv, companies.csv
 
 CONTACTS_FILE = File(
     "contacts.csv",
@@ -75,7 +76,7 @@ CONTACTS_FILE = File(
         CREATED,
         UPDATED,
         col("Contact id", "Odex's identifier of the contact (notes and tasks refer to it)."),
-        col("Company id", "Odex's identifier of the company."),
+        COMPANY_ID,
     ),
     own_where="c.owner_id = $1",
     order_by="c.sort_last, c.sort_first, c.id",
@@ -100,7 +101,7 @@ COMPANIES_FILE = File(
         OWNER_COL,
         CREATED,
         UPDATED,
-        col("Company id", "Odex's identifier of the company."),
+        COMPANY_ID,
     ),
     own_where="c.owner_id = $1",
     order_by="c.sort_name, c.id",
