@@ -37,14 +37,6 @@ class SignedInRow(msgspec.Struct, frozen=True):
     mfa_held: bool = False
 
 
-class LockedMember(msgspec.Struct, frozen=True):
-    """A membership locked for a role change or a removal."""
-
-    id: UUID
-    user_id: UUID
-    role: str
-
-
 class AccountRow(msgspec.Struct, frozen=True):
     """A user's account row (the password hash included: for sign-in only)."""
 
@@ -152,23 +144,6 @@ async def is_member_email(conn: asyncpg.Connection, tenant_id: UUID, email: str)
         "select 1 from memberships m join users u on u.id = m.user_id"
         " where m.tenant_id = $2 and lower(u.email) = lower($1)",
         email,
-        tenant_id,
-    )
-
-
-async def lock_member(
-    conn: asyncpg.Connection, tenant_id: UUID, membership_id: UUID
-) -> LockedMember | None:
-    """Lock the workspace's owners (two demotions at once can't leave it ownerless) and the
-    membership acted on; None for a membership of another workspace."""
-    await conn.execute(
-        "select id from memberships where tenant_id = $1 and role = 'owner' for update", tenant_id
-    )
-    return await fetch_one_as(
-        conn,
-        LockedMember,
-        "select id, user_id, role from memberships where id = $1 and tenant_id = $2 for update",
-        membership_id,
         tenant_id,
     )
 

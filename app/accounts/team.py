@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 import asyncpg
+import msgspec
 
 from app.accounts import queries
-from app.accounts.queries import LockedMember
 from app.accounts.schemas import (
     ROLE_RANK,
     ROLES,
@@ -27,6 +27,7 @@ from app.core.errors import Forbidden, FormInvalid, RecordNotFound
 from app.core.events import MemberJoined, SeatsRequested, WorkspaceSecurityEvent, emit
 from app.core.mail import queue_mail
 from app.core.passwords import hash_password, password_problem
+from app.core.rows import row_as
 from app.settings import get_settings
 
 LAST_OWNER = "A workspace needs at least one owner. Make someone else an owner first."
@@ -200,22 +201,39 @@ async def _owners_left(tenant_id: UUID, exclude: UUID) -> int:
     )
 
 
-async def _lock_member(
-    conn: asyncpg.Connection, tenant_id: UUID, membership_id: UUID
-) -> LockedMember:
+class LockedMember(msgspec.Struct, frozen=True):
+    """A membership locked for a role change or a removal."""
+
+    id: UUID
+    user_id: UUID
+    role: str
+
+
+async def _lock_member(tenant_id: UUID, membership_id: UUID) -> LockedMember:
     """Lock this workspace's owners (two demotions at once can't leave it ownerless) and the
     membership acted on; a membership of another workspace is not found."""
-    member = await queries.lock_member(conn, tenant_id, membership_id)
+    in_workspace = Membership.tenant_id == tenant_id
+    await (
+        Membership.select(Membership.id)
+        .where(in_workspace, Membership.role == "owner")
+        .lock_rows("UPDATE")
+    )
+    member = await (
+        Membership.select(Membership.id, Membership.user_id, Membership.role)
+        .where(in_workspace, Membership.id == membership_id)
+        .lock_rows("UPDATE")
+        .first()
+    )
     if member is None:
         raise RecordNotFound("member")
-    return member
+    return row_as(LockedMember, member)
 
 
 async def change_role(current: Current, membership_id: UUID, role: str) -> None:
     _require_admin(current)
     _may_assign(current, role)
-    async with tenant_transaction(current.tenant_id, current.user_id) as conn:
-        member = await _lock_member(conn, current.tenant_id, membership_id)
+    async with tenant_transaction(current.tenant_id, current.user_id):
+        member = await _lock_member(current.tenant_id, membership_id)
         if member.role == "owner" and not current.is_owner:
             raise Forbidden("Only an owner can change another owner's role.")
         if (
@@ -241,8 +259,8 @@ async def change_role(current: Current, membership_id: UUID, role: str) -> None:
 
 async def remove_member(current: Current, membership_id: UUID) -> None:
     _require_admin(current)
-    async with tenant_transaction(current.tenant_id, current.user_id) as conn:
-        member = await _lock_member(conn, current.tenant_id, membership_id)
+    async with tenant_transaction(current.tenant_id, current.user_id):
+        member = await _lock_member(current.tenant_id, membership_id)
         if member.role == "owner" and not current.is_owner:
             raise Forbidden("Only an owner can remove another owner.")
         if member.role == "owner" and not await _owners_left(current.tenant_id, membership_id):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from app.billing import queries
-from app.billing.services import cancel_and_delete_customer
+from app.billing.services import cancel_and_delete_customer, recent_invoices
 from app.billing.stripe_client import TEST_SUB_PREFIX
 from app.core.datamap import Section, Subject, Treatments, Viewer, like_any, redis_keys_holding
 from app.core.db import global_transaction, tenant_transaction
@@ -33,20 +33,18 @@ async def _read_account(viewer: Viewer, after: str | None, limit: int) -> Sectio
 
 
 async def _read_invoices(viewer: Viewer, after: str | None, limit: int) -> Section:
-    async with tenant_transaction(viewer.tenant_id) as conn:
-        rows = await queries.invoices_as_stored(conn, limit)
-    return Section(
-        "Subscription invoices (from Stripe, this workspace)",
-        [
-            ("number", "Number"),
-            ("status", "Status"),
-            ("amount_due", "Due (cents)"),
-            ("amount_paid", "Paid (cents)"),
-            ("currency", "Currency"),
-            ("invoice_created", "Date"),
-        ],
-        rows,
-    )
+    columns = [
+        ("number", "Number"),
+        ("status", "Status"),
+        ("amount_due", "Due (cents)"),
+        ("amount_paid", "Paid (cents)"),
+        ("currency", "Currency"),
+        ("invoice_created", "Date"),
+    ]
+    async with tenant_transaction(viewer.tenant_id):
+        invoices = await recent_invoices(limit)
+    rows: list[dict[str, object]] = [{k: getattr(i, k) for k, _ in columns} for i in invoices]
+    return Section("Subscription invoices (from Stripe, this workspace)", columns, rows)
 
 
 async def _cancel_at_stripe(tenant_id: UUID) -> int:

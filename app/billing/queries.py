@@ -11,7 +11,7 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
-from app.core.rows import answers, execute_count, fetch_as, fetch_value, fetch_values
+from app.core.rows import answers, execute_count, fetch_value, fetch_values
 
 
 class Usage(msgspec.Struct, frozen=True):
@@ -82,18 +82,6 @@ async def upsert_invoice(conn: asyncpg.Connection, tenant_id: UUID, inv: Invoice
     )
 
 
-async def recent_invoices(conn: asyncpg.Connection, limit: int) -> list[InvoiceRecord]:
-    """The tenant's latest invoices, newest first (undated ones last)."""
-    return await fetch_as(
-        conn,
-        InvoiceRecord,
-        "select stripe_invoice_id, number, status, amount_due, amount_paid, currency,"
-        " hosted_invoice_url, invoice_created from billing_invoices"
-        " order by invoice_created desc nulls last limit $1",
-        limit,
-    )
-
-
 async def unprocessed_events_of_customer(conn: asyncpg.Connection, customer_id: str) -> int:
     """How many received events about `customer_id` are not applied yet."""
     return await fetch_value(
@@ -135,16 +123,6 @@ async def account_as_stored(conn: asyncpg.Connection) -> dict[str, object] | Non
     data map shows a person), or None."""
     row = await conn.fetchrow("select * from billing_accounts")
     return None if row is None else dict(row)
-
-
-async def invoices_as_stored(conn: asyncpg.Connection, limit: int) -> list[dict[str, object]]:
-    """The tenant's latest invoices as the data map shows them, newest first."""
-    rows = await conn.fetch(
-        "select number, status, amount_due, amount_paid, currency, invoice_created"
-        " from billing_invoices order by invoice_created desc nulls last limit $1",
-        limit,
-    )
-    return [dict(r) for r in rows]
 
 
 async def empty_events_mentioning(conn: asyncpg.Connection, patterns: list[str]) -> int:

@@ -7,6 +7,7 @@ from datetime import datetime
 from uuid import UUID
 
 import msgspec
+from piccolo.query import OrderByRaw
 
 from app.accounts.schemas import Current
 from app.billing import queries, stripe_client
@@ -14,7 +15,7 @@ from app.billing.limits import usage_and_plan
 from app.billing.plans import Plan, plans
 from app.billing.queries import InvoiceRecord, Usage
 from app.billing.state import ENDED_STATUSES_ALL, NOW, AccountState, lock_account, read_account
-from app.billing.tables import BillingAccount
+from app.billing.tables import BillingAccount, BillingInvoice
 from app.core.db import global_transaction, tenant_transaction
 from app.core.errors import Forbidden, FormInvalid
 from app.core.rows import rows_as
@@ -55,12 +56,23 @@ class BillingOverview(msgspec.Struct, frozen=True):
     has_subscription: bool
 
 
+async def recent_invoices(limit: int) -> list[InvoiceRecord]:
+    """The tenant's latest invoices, newest first (undated ones last), in its transaction."""
+    rows = await (
+        BillingInvoice.select()
+        .order_by(OrderByRaw("invoice_created is null"))  # DESC NULLS LAST
+        .order_by(BillingInvoice.invoice_created, ascending=False)
+        .limit(limit)
+    )
+    return rows_as(InvoiceRecord, rows)
+
+
 async def billing_overview(current: Current) -> BillingOverview:
     """What the billing page shows: plan, usage against limits, invoices, recent notices."""
     usage, plan = await usage_and_plan(current.tenant_id)
     async with tenant_transaction(current.tenant_id, current.user_id) as conn:
         account = await read_account(conn, current.tenant_id)
-        invoices = await queries.recent_invoices(conn, 24)
+        invoices = await recent_invoices(24)
         notices = await (
             Notification.select(
                 Notification.kind, Notification.title, Notification.body, Notification.created_at

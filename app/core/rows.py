@@ -16,6 +16,7 @@ T = TypeVar("T")
 # A Piccolo insert names every column: this leaves one to the database (its default, the
 # transaction's now(), or a generated column's expression), as an SQL insert leaving it out.
 DEFAULT = QueryString("DEFAULT")
+NOW = QueryString("now()")  # the transaction's time, as the database's defaults use
 Row: TypeAlias = Mapping[str, object] | asyncpg.Record
 
 

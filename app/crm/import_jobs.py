@@ -24,6 +24,7 @@ from app.core.db import tenant_transaction
 from app.core.domain import ArqJob
 from app.core.errors import FormInvalid
 from app.core.lease import fence, leased
+from app.core.rows import NOW
 from app.core.spreadsheet import unquote_cell
 from app.crm import import_custom, import_queries
 from app.crm.import_kinds import Batch, ImportKind
@@ -131,8 +132,8 @@ async def import_crm_csv(
     mapping: dict[str, str] = msgspec.json.decode(data["mapping"])
     kind = kinds().get(data["kind"])
     if kind is None:  # a kind no longer offered (its domain is gone): say so, stop
-        async with tenant_transaction(tenant) as c:
-            await import_queries.fail_import(c, job_id, "This kind of import is no longer offered.")
+        async with tenant_transaction(tenant):
+            await _fail_import(job_id, "This kind of import is no longer offered.")
         return 0
     user_id: UUID | None = data["user_id"]
     if not import_path(tenant, job_id).exists():  # erased or expired meanwhile: say so, stop
@@ -217,7 +218,14 @@ async def import_crm_csv(
                 return processed
     async with tenant_transaction(tenant) as c:
         await fence(c)  # a worker that lost its lease leaves the ending to the new holder
-        await import_queries.finish_import(c, job_id, "failed" if failure else "done", failure)
+        await CrmImport.update(  # the total is at least the rows handled
+            {
+                CrmImport.status: "failed" if failure else "done",
+                CrmImport.error: failure,
+                CrmImport.total_rows: QueryString("greatest(total_rows, rows_done)"),
+                CrmImport.updated_at: NOW,
+            }
+        ).where(CrmImport.id == job_id)
     # finished (a broken file fails the same way again): the upload's plaintext goes. Stopped
     # at the plan's limit, it stays for a resume after an upgrade (the retention sweep deletes
     # it after CRM_UPLOAD_KEEP_HOURS without one).
@@ -227,10 +235,21 @@ async def import_crm_csv(
 
 
 async def _fail_without_file(tenant_id: UUID, import_id: UUID) -> None:
-    async with tenant_transaction(tenant_id) as c:
-        await import_queries.fail_import(
-            c, import_id, "The uploaded file is no longer kept. Upload it again to import it."
+    async with tenant_transaction(tenant_id):
+        await _fail_import(
+            import_id, "The uploaded file is no longer kept. Upload it again to import it."
         )
+
+
+async def _fail_import(import_id: UUID, error: str) -> None:
+    """Mark the import failed, keeping the reason it already has (else `error`)."""
+    await CrmImport.update(
+        {
+            CrmImport.status: "failed",
+            CrmImport.error: QueryString("coalesce(error, {})", error),
+            CrmImport.updated_at: NOW,
+        }
+    ).where(CrmImport.id == import_id)
 
 
 # arq functions of the crm app (a big file takes a while: give the job room, it resumes anyway)

@@ -1,6 +1,6 @@
 """The CSV import's SQL that Piccolo cannot say well, as named typed functions: the batches
 inserted with unnest(), companies found by name, the imports list with the uploader's name,
-the import's ending. Ordinary reads and writes of crm_imports go through the Piccolo tables
+Ordinary reads and writes of crm_imports go through the Piccolo tables
 (app/crm/tables.py). Call inside the caller's tenant transaction."""
 
 from __future__ import annotations
@@ -207,29 +207,6 @@ async def insert_batch(
         f"insert into {table} ({', '.join(names)}) select {', '.join(picks)}"
         f" from unnest({', '.join(arrays)}) as u({', '.join(aliases)}){suffix}",
         *params.values,
-    )
-
-
-async def finish_import(
-    conn: asyncpg.Connection, import_id: UUID, status: str, error: str | None
-) -> None:
-    """The import's ending: done or failed (why), the total at least the rows handled."""
-    await conn.execute(
-        "update crm_imports set status = $2, error = $3, total_rows = greatest(total_rows,"
-        " rows_done), updated_at = now() where id = $1",
-        import_id,
-        status,
-        error,
-    )
-
-
-async def fail_import(conn: asyncpg.Connection, import_id: UUID, error: str) -> None:
-    """Mark the import failed, keeping the reason it already has (else `error`)."""
-    await conn.execute(
-        "update crm_imports set status = 'failed', error = coalesce(error, $2),"
-        " updated_at = now() where id = $1",
-        import_id,
-        error,
     )
 
 

@@ -38,7 +38,8 @@ from app.crm.common import check_member
 from app.crm.filters import DealView, deal_search, deal_where, parse_view
 from app.deals import live
 from app.deals.pipelines import ensure_default_in
-from app.deals.queries import DEAL_FROM, end_position, fetch_columns, fetch_stages, lock_board
+from app.deals.queries import DEAL_FROM, end_position, fetch_columns, lock_board
+from app.deals.stages import pipeline_stages
 from app.deals.tables import Deal, Stage
 
 GONE_STAGE = "That stage doesn't exist any more: choose another."
@@ -80,7 +81,7 @@ async def _stage_names(conn: asyncpg.Connection, pipeline_ids: set[UUID]) -> dic
     names: dict[UUID, str] = {}
     for pipeline_id in sorted(pipeline_ids):
         await lock_board(conn, pipeline_id)  # moves of a board are serialised, as on the board
-        names.update({s.id: s.name for s in await fetch_stages(conn, pipeline_id)})
+        names.update({s.id: s.name for s in await pipeline_stages(pipeline_id)})
     return names
 
 

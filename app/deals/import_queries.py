@@ -1,4 +1,4 @@
-"""The deals import's SQL (app/deals/imports.py): the workspace's pipelines, members, companies
+"""The deals import's SQL (app/deals/imports.py): the workspace's members, companies
 and contacts looked up a batch at a time, deals already there, and the batch insert with
 unnest(). Call inside the import batch's tenant transaction; every query names the tenant."""
 
@@ -10,16 +10,9 @@ from uuid import UUID, uuid4
 import asyncpg
 import msgspec
 
-from app.core.rows import fetch_as, fetch_value
 from app.crm.import_queries import insert_batch
 from app.deals.queries import POSITION_GAP
 from app.deals.schemas import DealFields
-
-
-class PipelineName(msgspec.Struct, frozen=True):
-    id: UUID
-    name: str
-    is_default: bool
 
 
 class NewDeal(DealFields, frozen=True, kw_only=True):
@@ -37,24 +30,6 @@ class DealContactLink(msgspec.Struct, frozen=True):
     id: UUID
     deal_id: UUID
     contact_id: UUID
-
-
-async def pipelines(conn: asyncpg.Connection, tenant_id: UUID) -> list[PipelineName]:
-    """The workspace's pipelines in board order."""
-    return await fetch_as(
-        conn,
-        PipelineName,
-        "select id, name, is_default from pipelines where tenant_id = $1"
-        " order by position, created_at, id",
-        tenant_id,
-    )
-
-
-async def default_currency(conn: asyncpg.Connection, tenant_id: UUID) -> str:
-    """The workspace's currency (a row without a currency gets it)."""
-    return await fetch_value(
-        conn, str, "select default_currency from tenants where id = $1", tenant_id
-    )
 
 
 class Lookup(StrEnum):

@@ -22,6 +22,7 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
+from app.accounts.tables import Tenant
 from app.billing.limits import usage_and_plan
 from app.core.forms import Amount, Day, Form, Text, parse
 from app.crm import import_queries as crm_queries
@@ -33,9 +34,9 @@ from app.crm.secure import email_indexes
 from app.deals import import_queries, live
 from app.deals.import_queries import Lookup, ids_by_key
 from app.deals.money import MAX_AMOUNT, currency_rule
-from app.deals.pipelines import ensure_default_in
+from app.deals.pipelines import all_pipelines, ensure_default_in
 from app.deals.queries import POSITION_GAP, all_stages
-from app.deals.schemas import DealTitle, StageInfo
+from app.deals.schemas import DealTitle, PipelineInfo, StageInfo
 
 LOST_REASON_NEEDED = "The stage is a lost one: say why the deal was lost (map the lost reason)."
 NO_OWNER = "The owner must be the email address of a member of your workspace."
@@ -97,8 +98,8 @@ class _Workspace:
     """What a batch's rows are looked up in (read once per batch)."""
 
     currency: str
-    pipelines: dict[str, import_queries.PipelineName]  # by lower-cased name
-    default_pipeline: import_queries.PipelineName
+    pipelines: dict[str, PipelineInfo]  # by lower-cased name
+    default_pipeline: PipelineInfo
     stages: dict[UUID, list[StageInfo]]  # by pipeline, in board order
     owners: dict[str, UUID] = field(default_factory=dict)
     companies: dict[str, UUID] = field(default_factory=dict)  # lower name or bare domain
@@ -107,15 +108,17 @@ class _Workspace:
 
 async def _workspace(c: asyncpg.Connection, tenant_id: UUID, rows: list[DealRow]) -> _Workspace:
     await ensure_default_in(c, tenant_id)
-    pipelines = await import_queries.pipelines(c, tenant_id)
+    pipelines = await all_pipelines()
     stages: dict[UUID, list[StageInfo]] = {p.id: [] for p in pipelines}
     for stage in await all_stages(c):
         stages.setdefault(stage.pipeline_id, []).append(stage)
-    by_name: dict[str, import_queries.PipelineName] = {}
+    by_name: dict[str, PipelineInfo] = {}
     for pipeline in pipelines:
         by_name.setdefault(pipeline.name.lower(), pipeline)  # the first of a name wins
+    tenant = await Tenant.select(Tenant.default_currency).where(Tenant.id == tenant_id).first()
+    assert tenant is not None  # the transaction's own workspace
     space = _Workspace(
-        currency=await import_queries.default_currency(c, tenant_id),
+        currency=str(tenant["default_currency"]),
         pipelines=by_name,
         default_pipeline=next(p for p in pipelines if p.is_default),
         stages=stages,

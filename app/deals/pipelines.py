@@ -23,8 +23,9 @@ from app.crm.custom_sort import list_spec
 from app.crm.filters import Column, DealView, text_column, time_column
 from app.deals import live, queries
 from app.deals.queries import all_stages as all_stages_in_order
-from app.deals.queries import create_default_pipeline, fetch_columns, fetch_stages
+from app.deals.queries import create_default_pipeline, fetch_columns
 from app.deals.schemas import Board, DealTable, PipelineInfo, StageInfo
+from app.deals.stages import pipeline_stages
 from app.deals.tables import Deal, Pipeline, Stage
 
 DEFAULT_PIPELINE = "Sales"
@@ -69,23 +70,10 @@ async def _default_pipeline_id() -> UUID | None:
     return None if row is None else UUID(str(row["id"]))
 
 
-async def _insert_stages(
-    tenant_id: UUID, pipeline_id: UUID, stages: Iterable[tuple[UUID, str, str, int, int]]
-) -> None:
-    """Store new stages of a pipeline: (id, name, kind, position, probability) each."""
+async def _insert_stages(tenant_id: UUID, stages: Iterable[StageInfo]) -> None:
+    """Store new stages of a pipeline (each row from its stage's fields)."""
     await Stage.insert(
-        *(
-            Stage(
-                id=stage_id,
-                tenant_id=tenant_id,
-                pipeline_id=pipeline_id,
-                name=name,
-                position=position,
-                kind=kind,
-                probability=probability,
-            )
-            for stage_id, name, kind, position, probability in stages
-        )
+        *(Stage(tenant_id=tenant_id, **msgspec.structs.asdict(stage)) for stage in stages)
     )
 
 
@@ -93,12 +81,15 @@ async def _add_default_stages(tenant_id: UUID, pipeline_id: UUID) -> None:
     defaults = enumerate(DEFAULT_STAGES)
     await _insert_stages(
         tenant_id,
-        pipeline_id,
-        [(uuid.uuid4(), n, k, i, DEFAULT_PROBABILITY.get(n, 0)) for i, (n, k) in defaults],
+        [
+            StageInfo(uuid.uuid4(), pipeline_id, n, i, k, probability=DEFAULT_PROBABILITY.get(n, 0))
+            for i, (n, k) in defaults
+        ],
     )
 
 
-async def _pipelines() -> list[PipelineInfo]:
+async def all_pipelines() -> list[PipelineInfo]:
+    """The workspace's pipelines in board order (inside its tenant transaction)."""
     rows = await Pipeline.select().order_by(Pipeline.position, Pipeline.created_at, Pipeline.id)
     return rows_as(PipelineInfo, rows)
 
@@ -116,17 +107,17 @@ async def ensure_default_pipeline(tenant_id: UUID) -> UUID:
 async def list_pipelines(current: Current) -> list[PipelineInfo]:
     async with tenant_transaction(current.tenant_id, current.user_id) as conn:
         await ensure_default_in(conn, current.tenant_id)
-        return await _pipelines()
+        return await all_pipelines()
 
 
 async def load_board(current: Current, pipeline_id: UUID | None = None) -> Board:
     """A pipeline's board (the default one when no id is given)."""
     async with tenant_transaction(current.tenant_id, current.user_id) as conn:
-        pipelines = await _pipelines()  # the default among them (made first if missing)
+        pipelines = await all_pipelines()  # the default among them (made first if missing)
         default_id = next((p.id for p in pipelines if p.is_default), None)
         if default_id is None:
             default_id = await ensure_default_in(conn, current.tenant_id)
-            pipelines = await _pipelines()
+            pipelines = await all_pipelines()
         wanted = pipeline_id or default_id
         pipeline = next((p for p in pipelines if p.id == wanted), None)
         if pipeline is None:
@@ -166,19 +157,19 @@ async def deal_table(current: Current, view: DealView, limit: int = 50) -> Table
         spec = await list_spec(DEAL_COLUMNS, "created", view, "d", "d.id")
         window = Window(spec, view.after or None, view.before or None, limit)
         default_id = await ensure_default_in(conn, current.tenant_id)
-        pipelines = await _pipelines()
+        pipelines = await all_pipelines()
         wanted = view.pipeline or default_id
         pipeline = next((p for p in pipelines if p.id == wanted), None)
         if pipeline is None:
             raise RecordNotFound("pipeline")
-        stages = await fetch_stages(conn, pipeline.id)
+        stages = await pipeline_stages(pipeline.id)
         table = await queries.deal_table(conn, current.tenant_id, pipeline.id, view, window)
     return TableView(pipeline=pipeline, pipelines=pipelines, stages=stages, table=table)
 
 
 async def stages_of(current: Current, pipeline_id: UUID) -> list[StageInfo]:
-    async with tenant_transaction(current.tenant_id, current.user_id) as conn:
-        return await fetch_stages(conn, pipeline_id)
+    async with tenant_transaction(current.tenant_id, current.user_id):
+        return await pipeline_stages(pipeline_id)
 
 
 async def all_stages(current: Current) -> list[StageInfo]:
@@ -273,8 +264,8 @@ async def add_stage(current: Current, pipeline_id: UUID, name: str, kind: str) -
             high = None if last is None else last["high"]
             position = 0 if high is None else int(high) + 1
         probability = 100 if kind == "won" else 0
-        new = (stage_id, name, kind, position, probability)
-        await _insert_stages(current.tenant_id, pipeline_id, [new])
+        new = StageInfo(stage_id, pipeline_id, name, position, kind, probability=probability)
+        await _insert_stages(current.tenant_id, [new])
         _announce(current.tenant_id, pipeline_id)
     return stage_id
 
@@ -346,8 +337,8 @@ async def _lock_as_shown(
 async def reorder_stages(current: Current, pipeline_id: UUID, ordered: list[UUID]) -> None:
     """Put the pipeline's stages in the given order (every stage exactly once)."""
     _require_admin(current)
-    async with tenant_transaction(current.tenant_id, current.user_id) as conn:
-        stages = await fetch_stages(conn, pipeline_id)
+    async with tenant_transaction(current.tenant_id, current.user_id):
+        stages = await pipeline_stages(pipeline_id)
         if not stages:
             raise RecordNotFound("pipeline")
         if sorted(ordered) != sorted(s.id for s in stages):
@@ -362,12 +353,12 @@ async def reorder_stages(current: Current, pipeline_id: UUID, ordered: list[UUID
 async def move_stage(current: Current, stage_id: UUID, direction: str) -> None:
     """Move a stage one place left ("up") or right ("down")."""
     _require_admin(current)
-    async with tenant_transaction(current.tenant_id, current.user_id) as conn:
+    async with tenant_transaction(current.tenant_id, current.user_id):
         found = await Stage.select(Stage.pipeline_id).where(Stage.id == stage_id).first()
         if found is None:
             raise RecordNotFound("stage")
         pipeline_id = UUID(str(found["pipeline_id"]))
-        order = [s.id for s in await fetch_stages(conn, pipeline_id)]
+        order = [s.id for s in await pipeline_stages(pipeline_id)]
     index = order.index(stage_id)
     other = index - 1 if direction == "up" else index + 1
     if 0 <= other < len(order):

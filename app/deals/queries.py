@@ -25,6 +25,7 @@ from app.deals.schemas import (
     Rates,
     StageInfo,
 )
+from app.deals.stages import pipeline_stages
 
 CARD_SELECT = """
 select d.id, d.title, d.amount, d.currency, d.pipeline_id, d.stage_id,
@@ -122,15 +123,6 @@ async def deal_contact_refs(conn: asyncpg.Connection, deal_id: UUID) -> list[Con
     )
 
 
-async def member_choices(conn: asyncpg.Connection) -> Choices:
-    """The workspace's members by name."""
-    return await fetch_choices(
-        conn,
-        "select u.id, u.name from memberships m join users u on u.id = m.user_id"
-        " order by lower(u.name)",
-    )
-
-
 async def contact_choices(conn: asyncpg.Connection, ids: list[UUID]) -> Choices:
     """The contacts `ids` (a form's chosen ones) by last then first name ("(no name)" for
     nameless ones)."""
@@ -176,20 +168,11 @@ async def lock_board(conn: asyncpg.Connection, pipeline_id: UUID) -> None:
     await conn.execute("select 1 from pipelines where id = $1 for no key update", pipeline_id)
 
 
-async def fetch_stages(conn: asyncpg.Connection, pipeline_id: UUID) -> list[StageInfo]:
-    return await fetch_as(
-        conn,
-        StageInfo,
-        "select * from stages where pipeline_id = $1 order by position, created_at, id",
-        pipeline_id,
-    )
-
-
 async def fetch_columns(
     conn: asyncpg.Connection, pipeline_id: UUID, only: Sequence[UUID] | None = None
 ) -> list[Column]:
     """The pipeline's stages (or just `only`) with their cards in board order."""
-    stages = await fetch_stages(conn, pipeline_id)
+    stages = await pipeline_stages(pipeline_id)
     if only is not None:
         stages = [s for s in stages if s.id in set(only)]
     if not stages:

@@ -14,6 +14,7 @@ from app.core.db import tenant_transaction
 from app.core.errors import RecordNotFound
 from app.core.forms import values as form
 from app.core.rows import Choices
+from app.crm.common import members
 from app.crm.queries import company_choices
 from app.deals.queries import (
     SORTS,
@@ -21,7 +22,6 @@ from app.deals.queries import (
     deal_card,
     deal_contact_refs,
     deal_page,
-    member_choices,
 )
 from app.deals.schemas import DealCard, DealDetail, DealPage
 
@@ -77,7 +77,7 @@ async def form_options(current: Current, shown: Mapping[str, object]) -> DealFor
     (their pickers search the rest on the server, app/search)."""
     async with tenant_transaction(current.tenant_id, current.user_id) as conn:
         return DealFormOptions(
-            members=await member_choices(conn),
+            members=[(str(p.user_id), p.name) for p in await members()],
             companies=await company_choices(conn, form.chosen_ids(shown.get("company_id"))),
             contacts=await contact_choices(conn, form.chosen_ids(shown.get("contact_ids"))),
         )

@@ -190,27 +190,6 @@ async def deal_choices(conn: asyncpg.Connection, ids: list[UUID]) -> Choices:
     )
 
 
-class EncryptedEmails(msgspec.Struct, frozen=True):
-    """A contact's id and its encrypted email addresses (decrypted by the caller)."""
-
-    id: UUID
-    emails_enc: list[str]
-
-
-async def company_contact_emails(
-    conn: asyncpg.Connection, company_id: UUID, limit: int
-) -> list[EncryptedEmails]:
-    """The company's first `limit` contacts (oldest first) that have an email address."""
-    return await fetch_as(
-        conn,
-        EncryptedEmails,
-        "select id, emails_enc from contacts where company_id = $1"
-        " and cardinality(emails_enc) > 0 order by created_at, id limit $2",
-        company_id,
-        limit,
-    )
-
-
 # A person's email address leaves the invoices' send records (when and what stay): $1 the
 # lower-cased addresses, $2 what replaces them; run per tenant by the data map.
 ERASE_SEND_ADDRESSES = (

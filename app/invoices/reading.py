@@ -20,6 +20,7 @@ from app.core.templating import render_html
 from app.crm.activity import TimelineEntry, timeline
 from app.crm.queries import company_choices
 from app.crm.secure import contact_binding
+from app.crm.tables import Contact
 from app.invoices import queries
 from app.invoices.money import CURRENCIES, Line, Totals, compute_totals
 from app.invoices.pdf import html_to_pdf
@@ -137,12 +138,18 @@ def send_defaults(invoice: InvoiceView, to_addr: str) -> dict[str, str]:
 
 async def customer_email(current: Current, company_id: UUID) -> str:
     """The first email address of the billed company's contacts (oldest contact first), or ""."""
-    async with tenant_transaction(current.tenant_id, current.user_id) as c:
-        rows = await queries.company_contact_emails(c, company_id, 5)
+    async with tenant_transaction(current.tenant_id, current.user_id):
+        # the company's first contacts (oldest first) that have an email address
+        rows = await (
+            Contact.select(Contact.id, Contact.emails_enc)
+            .where(Contact.company_id == company_id, Contact.emails_enc != [])
+            .order_by(Contact.created_at, Contact.id)
+            .limit(5)
+        )
     for row in rows:
         try:
             emails = decrypt_list(
-                row.emails_enc, contact_binding("emails_enc", current.tenant_id, row.id)
+                row["emails_enc"], contact_binding("emails_enc", current.tenant_id, row["id"])
             )
         except Exception:  # noqa: S112 - an undecryptable address is simply not offered
             continue

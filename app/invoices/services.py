@@ -3,6 +3,7 @@ sending (reads are in reading.py)."""
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -100,11 +101,8 @@ async def _write_lines(tenant_id: UUID, invoice_id: UUID, lines: list[Line]) -> 
                     tenant_id=tenant_id,
                     invoice_id=invoice_id,
                     position=i,
-                    description=ln.description,
-                    quantity=ln.quantity,
-                    unit_price=ln.unit_price,
-                    tax_rate=ln.tax_rate,
                     net_amount=ln.net,
+                    **dataclasses.asdict(ln),  # description, quantity, unit price, tax rate
                 )
                 for i, ln in enumerate(lines)
             )

@@ -12,7 +12,7 @@ import msgspec
 from markdown_it import MarkdownIt
 
 from app.accounts.schemas import Current
-from app.accounts.tables import Membership
+from app.accounts.tables import Membership, User
 from app.core.db import after_commit, global_transaction, tenant_transaction, user_transaction
 from app.core.errors import Forbidden, FormInvalid
 from app.core.lease import leased, schedule
@@ -20,7 +20,6 @@ from app.core.mail import queue_mail
 from app.core.redis import redis
 from app.core.rows import DEFAULT, row_as, rows_as
 from app.notifications.services import notify
-from app.privacy.queries import NoticeRecipient, users_not_told
 from app.privacy.tables import PolicyAck, PolicyNotice, PolicyVersion
 from app.settings import get_settings
 
@@ -178,6 +177,26 @@ async def _first_workspace(user_id: UUID) -> UUID | None:
     return UUID(str(first["tenant_id"])) if first else None
 
 
+class NoticeRecipient(msgspec.Struct, frozen=True):
+    """A user still to be told about a policy version."""
+
+    id: UUID
+    email: str
+    name: str
+
+
+async def _users_not_told(version: int, after: UUID, limit: int) -> list[NoticeRecipient]:
+    """The next `limit` users (by id, after `after`) without a notice of `version`."""
+    told = PolicyNotice.select(PolicyNotice.user_id).where(PolicyNotice.version == version)
+    rows = await (
+        User.select(User.id, User.email, User.name)
+        .where(User.id > after, User.id.not_in(told))
+        .order_by(User.id)
+        .limit(limit)
+    )
+    return rows_as(NoticeRecipient, rows)
+
+
 async def _notify_user(row: NoticeRecipient, meta: PolicyVersionRow) -> bool:
     """One user's notice: the unique row, the in-app notification and the mail commit together."""
     user_id = row.id
@@ -228,8 +247,8 @@ async def send_policy_notices(ctx: dict[str, object] | None, version: int) -> in
     sent = 0
     cursor = UUID(int=0)
     while True:
-        async with global_transaction() as conn:
-            batch = await users_not_told(conn, version, cursor, NOTICE_BATCH)
+        async with global_transaction():
+            batch = await _users_not_told(version, cursor, NOTICE_BATCH)
         if not batch:
             break
         for row in batch:

@@ -137,33 +137,6 @@ async def erase_contact_paths(conn: asyncpg.Connection, contact_id: UUID) -> int
     )
 
 
-# ---- policy notices ----------------------------------------------------------------------
-
-
-class NoticeRecipient(msgspec.Struct, frozen=True):
-    """A user still to be told about a policy version."""
-
-    id: UUID
-    email: str
-    name: str
-
-
-async def users_not_told(
-    conn: asyncpg.Connection, version: int, after: UUID, limit: int
-) -> list[NoticeRecipient]:
-    """The next `limit` users (by id, after `after`) without a notice of `version`."""
-    return await fetch_as(
-        conn,
-        NoticeRecipient,
-        "select id, email, name from users u where id > $1 and not exists "
-        "(select 1 from policy_notices n where n.version = $2 and n.user_id = u.id) "
-        "order by id limit $3",
-        after,
-        version,
-        limit,
-    )
-
-
 # ---- the deletion report's generic table scan ---------------------------------------------
 
 

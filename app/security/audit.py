@@ -27,12 +27,13 @@ from datetime import UTC, datetime
 from uuid import UUID
 
 import asyncpg
+import msgspec
 from piccolo.custom_types import Combinable
 
 from app.core import db
 from app.core.crypto import all_tenant_ids
+from app.core.rows import row_as
 from app.core.spreadsheet import safe_cell
-from app.security import queries
 from app.security.audit_chain import (
     FORMAT,
     details_of,
@@ -57,6 +58,29 @@ def in_tenant(tenant_id: UUID) -> AbstractAsyncContextManager[asyncpg.Connection
     return db.tenant_transaction(tenant_id)
 
 
+class ChainHead(msgspec.Struct, frozen=True):
+    """The last sequence number and hash of a tenant's audit chain."""
+
+    seq: int
+    hash: str
+
+
+async def _lock_chain_head(tenant_id: UUID) -> ChainHead:
+    """The tenant's chain head (seq, hash), created when missing and locked until the
+    transaction ends (concurrent appends queue up, so the sequence has no gaps)."""
+    await AuditChainHead.insert(AuditChainHead(tenant_id=tenant_id)).on_conflict(
+        action="DO NOTHING"
+    )
+    head = await (
+        AuditChainHead.select(AuditChainHead.seq, AuditChainHead.hash)
+        .where(AuditChainHead.tenant_id == tenant_id)
+        .lock_rows("UPDATE")
+        .first()
+    )
+    assert head is not None
+    return row_as(ChainHead, head)
+
+
 async def record_audit(
     tenant_id: UUID,
     actor_id: UUID | None,
@@ -72,8 +96,8 @@ async def record_audit(
     back with the change it records); otherwise it runs in its own.
     """
     plain = _plain(details)
-    async with in_tenant(tenant_id) as conn:
-        head = await queries.lock_chain_head(conn, tenant_id)
+    async with in_tenant(tenant_id):
+        head = await _lock_chain_head(tenant_id)
         seq, prev = head.seq + 1, head.hash
         created_at = datetime.now(UTC)
         salt = secrets.token_hex(16)

@@ -13,8 +13,9 @@ from uuid import UUID
 
 from app.core import db
 from app.core.datamap import like_any
-from app.core.rows import Row, row_as
+from app.core.rows import NOW, Row, row_as
 from app.security import queries
+from app.security.tables import AuditEntry
 
 
 def _digest(fields: dict[str, object], *, ensure_ascii: bool = False) -> str:
@@ -173,6 +174,17 @@ async def erase_person(
                     row.target,
                     details_of(row.details),
                 )
-                await queries.erase_entry(conn, row.id, ERASED_TARGET, digest)
+                # the personal fields blanked, their digest kept (the chain still verifies)
+                await AuditEntry.update(
+                    {
+                        AuditEntry.actor_id: None,
+                        AuditEntry.actor_label: "",
+                        AuditEntry.target: ERASED_TARGET,
+                        AuditEntry.details: "{}",
+                        AuditEntry.salt: None,
+                        AuditEntry.personal_digest: digest,
+                        AuditEntry.erased_at: NOW,
+                    }
+                ).where(AuditEntry.id == row.id)
             erased += len(rows)
     return erased

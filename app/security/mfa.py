@@ -20,7 +20,7 @@ import segno
 from piccolo.querystring import QueryString
 
 from app.accounts.second_factor import is_enabled
-from app.accounts.tables import Membership, User
+from app.accounts.tables import Membership, Tenant, User
 from app.core.crypto import (
     Binding,
     bind,
@@ -232,10 +232,11 @@ async def workspaces_requiring_mfa(user_id: UUID) -> list[str]:
     names = []
     for row in owned:
         tenant_id: UUID = row["tenant_id"]
-        async with tenant_transaction(tenant_id) as conn:
-            name = await queries.workspace_name_if_mfa_required(conn, tenant_id)
-        if name:
-            names.append(name)
+        async with tenant_transaction(tenant_id):
+            if await owners_must_use_mfa(tenant_id):  # joins this transaction
+                tenant = await Tenant.select(Tenant.name).where(Tenant.id == tenant_id).first()
+                if tenant is not None:
+                    names.append(str(tenant["name"]))
     return names
 
 

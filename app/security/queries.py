@@ -69,36 +69,6 @@ async def set_owner_mfa_rule(conn: asyncpg.Connection, tenant_id: UUID, required
     )
 
 
-async def workspace_name_if_mfa_required(conn: asyncpg.Connection, tenant_id: UUID) -> str | None:
-    """The workspace's name when it requires MFA for owners, else None."""
-    name = await conn.fetchval(
-        "select t.name from tenants t join tenant_security s on s.tenant_id = t.id"
-        " where t.id = $1 and s.mfa_required_for_owners",
-        tenant_id,
-    )
-    return None if name is None else str(name)
-
-
-class ChainHead(msgspec.Struct, frozen=True):
-    """The last sequence number and hash of a tenant's audit chain."""
-
-    seq: int
-    hash: str
-
-
-async def lock_chain_head(conn: asyncpg.Connection, tenant_id: UUID) -> ChainHead:
-    """The tenant's chain head, created when missing and locked until the transaction ends
-    (concurrent appends queue up, so the sequence has no gaps)."""
-    await conn.execute(
-        "insert into audit_chain_heads (tenant_id) values ($1) on conflict do nothing", tenant_id
-    )
-    row = await conn.fetchrow(
-        "select seq, hash from audit_chain_heads where tenant_id = $1 for update", tenant_id
-    )
-    assert row is not None
-    return ChainHead(int(row["seq"]), str(row["hash"]))
-
-
 class ErasableEntry(msgspec.Struct, frozen=True):
     """An audit entry's personal fields, for erasing a person."""
 
@@ -124,18 +94,6 @@ async def lock_entries_naming(
         " or details::text ilike any($2::text[])) for update",
         user_id,
         patterns,
-    )
-
-
-async def erase_entry(conn: asyncpg.Connection, entry_id: UUID, target: str, digest: str) -> None:
-    """Blank an entry's personal fields and keep their digest (the chain still verifies)."""
-    await conn.execute(
-        "update audit_log set actor_id = null, actor_label = '', target = $2,"
-        " details = '{}'::jsonb, salt = null, personal_digest = $3,"
-        " erased_at = now() where id = $1",
-        entry_id,
-        target,
-        digest,
     )
 
 

@@ -11,7 +11,7 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
-from app.core.rows import maybe_row_as, rows_as
+from app.core.rows import maybe_row_as
 
 
 class Editable(msgspec.Struct):
@@ -88,47 +88,3 @@ async def rotate_secret(
         overlap_seconds,
     )
     return until
-
-
-class PendingBody(msgspec.Struct):
-    """A delivery not yet sent, with its body (to cut again when the scopes narrow)."""
-
-    id: UUID
-    event: str
-    payload: str
-
-
-async def lock_pending_bodies(
-    conn: asyncpg.Connection, tenant_id: UUID, hook_id: UUID
-) -> list[PendingBody]:
-    """The subscription's pending deliveries, locked (before the subscription's row, in the
-    order a delivery job takes its locks)."""
-    rows = await conn.fetch(
-        "select id, event, payload from webhook_deliveries where tenant_id = $1"
-        " and subscription_id = $2 and status = 'pending' order by seq for update",
-        tenant_id,
-        hook_id,
-    )
-    return rows_as(PendingBody, rows)
-
-
-async def rewrite_payload(
-    conn: asyncpg.Connection, tenant_id: UUID, delivery_id: UUID, payload: str
-) -> None:
-    await conn.execute(
-        "update webhook_deliveries set payload = $3 where tenant_id = $1 and id = $2",
-        tenant_id,
-        delivery_id,
-        payload,
-    )
-
-
-async def give_up(conn: asyncpg.Connection, tenant_id: UUID, ids: list[UUID], why: str) -> None:
-    """Fail pending deliveries for good (they are never sent), saying why in the log."""
-    await conn.execute(
-        "update webhook_deliveries set status = 'failed', finished_at = now(), error = $3"
-        " where tenant_id = $1 and id = any($2::uuid[]) and status = 'pending'",
-        tenant_id,
-        ids,
-        why[:500],
-    )

@@ -19,6 +19,7 @@ from uuid import UUID
 
 from app.core.crypto import all_tenant_ids
 from app.core.db import after_commit, global_transaction, tenant_transaction
+from app.core.rows import NOW
 from app.security.alerts import raise_security_alert
 from app.settings import get_settings
 from app.webhooks import queries, sender
@@ -30,6 +31,7 @@ from app.webhooks.schemas import (
     signature_header,
 )
 from app.webhooks.secret import open_secret
+from app.webhooks.tables import WebhookDelivery, WebhookSubscription
 
 log = logging.getLogger("odex.webhooks")
 
@@ -88,6 +90,21 @@ async def _claim(tenant_id: UUID, delivery_id: UUID) -> queries.Sending | str:
     return sending
 
 
+async def _still_pending(tenant_id: UUID, delivery_id: UUID) -> bool:
+    """Lock the delivery again for its outcome; False once it was given up meanwhile."""
+    row = await (
+        WebhookDelivery.select(WebhookDelivery.id)
+        .where(
+            WebhookDelivery.tenant_id == tenant_id,
+            WebhookDelivery.id == delivery_id,
+            WebhookDelivery.status == "pending",
+        )
+        .lock_rows("UPDATE")
+        .first()
+    )
+    return row is not None
+
+
 async def deliver_webhook(ctx: object, tenant: str, delivery: str) -> str:
     """Send one delivery (arq job); what happened: delivered, pending (a retry is scheduled),
     failed (given up), waiting (for the record's earlier delivery) or skip.
@@ -113,12 +130,21 @@ async def deliver_webhook(ctx: object, tenant: str, delivery: str) -> str:
     outcome = await sender.post(sending.url, body, headers, allow_local=allow_local_targets())
     disable_why, failing = "", None
     async with tenant_transaction(tenant_id) as conn:
-        if not await queries.still_pending(conn, tenant_id, delivery_id):
+        if not await _still_pending(tenant_id, delivery_id):
             return "skip"  # given up meanwhile (the webhook was turned off)
         expired = sending.created_at + RETRY_FOR <= datetime.now(UTC)
         if outcome.ok:
             status, wait = "delivered", 0.0
-            await queries.hook_succeeded(conn, tenant_id, sending.subscription_id)
+            await WebhookSubscription.update(
+                {
+                    WebhookSubscription.consecutive_failures: 0,
+                    WebhookSubscription.failing_since: None,
+                    WebhookSubscription.last_success_at: NOW,
+                }
+            ).where(
+                WebhookSubscription.tenant_id == tenant_id,
+                WebhookSubscription.id == sending.subscription_id,
+            )
         else:
             status, wait = ("failed" if expired else "pending"), retry_delay(sending.attempts + 1)
             failing = await queries.hook_failed(conn, tenant_id, sending.subscription_id)

@@ -204,18 +204,6 @@ async def claim(conn: asyncpg.Connection, delivery_id: UUID, seconds: float) -> 
     )
 
 
-async def still_pending(conn: asyncpg.Connection, tenant_id: UUID, delivery_id: UUID) -> bool:
-    """Lock the delivery again for its outcome; False once it was given up meanwhile."""
-    return bool(
-        await conn.fetchval(
-            "select true from webhook_deliveries where tenant_id = $1 and id = $2"
-            " and status = 'pending' for update",
-            tenant_id,
-            delivery_id,
-        )
-    )
-
-
 async def waits_for_earlier(conn: asyncpg.Connection, sending: Sending) -> bool:
     """An earlier delivery of the same record to the same subscription is still pending."""
     return bool(
@@ -267,15 +255,6 @@ async def record_attempt(
         excerpt[:2000],
         error[:500],
         retry_in_seconds,
-    )
-
-
-async def hook_succeeded(conn: asyncpg.Connection, tenant_id: UUID, hook_id: UUID) -> None:
-    await conn.execute(
-        "update webhook_subscriptions set consecutive_failures = 0, failing_since = null,"
-        " last_success_at = now() where tenant_id = $1 and id = $2",
-        tenant_id,
-        hook_id,
     )
 
 

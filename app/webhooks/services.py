@@ -10,11 +10,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
 
-import asyncpg
+import msgspec
 
 from app.accounts.schemas import Current
 from app.core.db import tenant_transaction
 from app.core.errors import EditConflict, Forbidden, FormInvalid, RecordNotFound
+from app.core.rows import NOW, rows_as
 from app.security.alerts import raise_security_alert
 from app.security.audit import record_audit
 from app.webhooks import hook_queries, queries, sender
@@ -24,7 +25,7 @@ from app.webhooks.outbox import enqueue_after_commit, recut
 from app.webhooks.queries import DeliveryRow, Hook
 from app.webhooks.scopes import PERSONAL_LABEL, SCOPES
 from app.webhooks.secret import new_secret, open_secret, seal_secret
-from app.webhooks.tables import WebhookSubscription
+from app.webhooks.tables import WebhookDelivery, WebhookSubscription
 
 MAX_HOOKS = 20  # per workspace
 LOG_PAGE = 25
@@ -132,23 +133,54 @@ async def create_hook(current: Current, form: WebhookForm) -> Created:
     return Created(hook_id, secret)
 
 
-async def _recut_pending(
-    conn: asyncpg.Connection,
-    tenant_id: UUID,
-    pending: list[hook_queries.PendingBody],
-    form: WebhookEdit,
-) -> None:
+class PendingBody(msgspec.Struct):
+    """A delivery not yet sent, with its body (to cut again when the scopes narrow)."""
+
+    id: UUID
+    event: str
+    payload: str
+
+
+async def _lock_pending_bodies(tenant_id: UUID, hook_id: UUID) -> list[PendingBody]:
+    """The subscription's pending deliveries, locked (before the subscription's row, in the
+    order a delivery job takes its locks)."""
+    rows = await (
+        WebhookDelivery.select(WebhookDelivery.id, WebhookDelivery.event, WebhookDelivery.payload)
+        .where(
+            WebhookDelivery.tenant_id == tenant_id,
+            WebhookDelivery.subscription_id == hook_id,
+            WebhookDelivery.status == "pending",
+        )
+        .order_by(WebhookDelivery.seq)
+        .lock_rows("UPDATE")
+    )
+    return rows_as(PendingBody, rows)
+
+
+async def _recut_pending(tenant_id: UUID, pending: list[PendingBody], form: WebhookEdit) -> None:
     """Bodies not sent yet, cut to the scopes just saved: nothing leaves that they forbid
-    (a delivery whose event they no longer reach is given up)."""
+    (a delivery whose event they no longer reach is given up, never sent, saying why)."""
     outside: list[UUID] = []
     for delivery in pending:
         payload = recut(delivery.payload, form.scopes, form.personal_data)
         if payload is None:
             outside.append(delivery.id)
         elif payload != delivery.payload:
-            await hook_queries.rewrite_payload(conn, tenant_id, delivery.id, payload)
+            await WebhookDelivery.update({WebhookDelivery.payload: payload}).where(
+                WebhookDelivery.tenant_id == tenant_id, WebhookDelivery.id == delivery.id
+            )
     if outside:
-        await hook_queries.give_up(conn, tenant_id, outside, OUT_OF_SCOPE)
+        await WebhookDelivery.update(
+            {
+                WebhookDelivery.status: "failed",
+                WebhookDelivery.finished_at: NOW,
+                WebhookDelivery.error: OUT_OF_SCOPE,
+            }
+        ).where(
+            WebhookDelivery.tenant_id == tenant_id,
+            WebhookDelivery.id.is_in(outside),
+            WebhookDelivery.status == "pending",
+        )
 
 
 async def update_hook(current: Current, hook_id: UUID, form: WebhookEdit) -> None:
@@ -159,7 +191,7 @@ async def update_hook(current: Current, hook_id: UUID, form: WebhookEdit) -> Non
     _require_admin(current)
     url = form.url.strip()
     async with tenant_transaction(current.tenant_id, current.user_id) as conn:
-        pending = await hook_queries.lock_pending_bodies(conn, current.tenant_id, hook_id)
+        pending = await _lock_pending_bodies(current.tenant_id, hook_id)
         before = await hook_queries.lock_hook(conn, current.tenant_id, hook_id)
         if before is None:
             raise RecordNotFound("webhook")
@@ -194,7 +226,7 @@ async def update_hook(current: Current, hook_id: UUID, form: WebhookEdit) -> Non
         )
         if not saved:  # the row lock makes this unreachable; never say "saved" all the same
             raise RecordNotFound("webhook")
-        await _recut_pending(conn, current.tenant_id, pending, form)
+        await _recut_pending(current.tenant_id, pending, form)
         details: dict[str, object] = {
             "summary": url,
             "events": ", ".join(form.events),
