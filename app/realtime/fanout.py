@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 import weakref
 from collections import deque
@@ -24,10 +25,14 @@ from litestar.types import Message, Send, WebSocketSendEvent
 
 from app.core.access_events import ACCESS_CHANGED
 
+log = logging.getLogger("odex.realtime")
+
 # a slow browser must not hold the process's memory: keep its newest 500 messages
 MAX_BACKLOG = 500
-# what a socket that went away raises on send (Litestar, uvicorn): it just stops getting pushes
-_GONE = (RuntimeError, OSError, ConnectionError)
+# A socket whose send fails (it went away: Litestar's WebSocketDisconnect, uvicorn's
+# ClientDisconnected or RuntimeError after a close) just stops getting pushes; whatever it
+# raised must never reach the channel's task, which serves every other socket too.
+_GONE = (Exception,)
 
 
 Step = Generator[Any, None, None]  # a started send: what `await` drives
@@ -158,7 +163,10 @@ class Fanout:
         channel.subscriber = subscriber
         channel.ready.set()
         async for data in subscriber.iter_events():
-            channel.deliver(data)
+            try:
+                channel.deliver(data)
+            except Exception:  # the channel's task must outlive any one message
+                log.exception("fan-out of a %s message failed", name.split(":", 1)[0])
 
     async def _join(self, names: Iterable[str], member: LiveSocket) -> list[str]:
         joined: list[str] = []

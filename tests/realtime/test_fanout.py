@@ -7,6 +7,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
+from litestar.exceptions import WebSocketDisconnect
+from uvicorn.protocols.utils import ClientDisconnected
+
 from app.core.access_events import ACCESS_CHANGED
 from app.realtime.fanout import MAX_BACKLOG, LiveSocket, _Channel
 
@@ -19,12 +23,12 @@ class Browser:
         self.texts: list[str] = []
         self.open = asyncio.Event()
         self.open.set()
-        self.gone = False
+        self.gone: Exception | None = None
 
     async def send(self, message: Any) -> None:
         await self.open.wait()
-        if self.gone:
-            raise OSError("client disconnected")
+        if self.gone is not None:
+            raise self.gone
         self.texts.append(message["text"])
 
 
@@ -79,12 +83,22 @@ async def test_a_slow_socket_stalls_nobody_and_keeps_only_its_newest_backlog() -
     assert slow.texts[-1] == "after" and fast.texts[-1] == "after"
 
 
-async def test_a_socket_that_went_away_stops_getting_pushes_and_the_rest_carry_on() -> None:
+@pytest.mark.parametrize(
+    "error",
+    [
+        WebSocketDisconnect(detail="gone"),  # Litestar, after the handler saw the disconnect
+        ClientDisconnected(),  # uvicorn
+        RuntimeError("Unexpected ASGI message 'websocket.send', after sending 'websocket.close'"),
+    ],
+)
+async def test_a_socket_that_went_away_stops_getting_pushes_and_the_rest_carry_on(
+    error: Exception,
+) -> None:
     channel, alive, dead = _Channel(), Browser(), Browser()
     sockets = _members(channel, alive, dead)
     for socket in sockets:
         socket.release()
-    dead.gone = True
+    dead.gone = error
     channel.deliver(b"one")
     channel.deliver(b"two")
     assert alive.texts == ["one", "two"] and dead.texts == []
