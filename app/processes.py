@@ -86,7 +86,10 @@ def serve(host: str, port: int, ssl_kwargs: SslOptions) -> None:
         # missing one fails the start instead of quietly serving on the slower pure-Python pair
         loop="uvloop",
         http="httptools",
-        ws="websockets",
+        # websockets' sans-I/O protocol: a send is framed and written at once (no drain/lock
+        # per message as in the legacy "websockets" one), which halves the CPU of a push to
+        # 1,000 sockets (P1, tests/perf/test_broadcast.py); wsproto measured slower
+        ws="websockets-sansio",
         timeout_graceful_shutdown=GRACEFUL_SECONDS,
         **ssl_kwargs,
     )

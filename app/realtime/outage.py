@@ -91,6 +91,9 @@ class ResilientPubSubBackend(ChannelsBackend):
         self._wanted: set[str] = set()
         self._listening: asyncio.Event | None = None
         self._broken: float | None = None  # when the connection broke (None: it works)
+        # one (un)subscribe at a time: redis-py's PubSub opens its connection on the first
+        # command, and concurrent first commands would each open one (all but one unread)
+        self._lock: asyncio.Lock | None = None
         self.outages = 0  # how many times the connection broke (tests, logs)
 
     def _redis(self) -> Redis:
@@ -113,25 +116,32 @@ class ResilientPubSubBackend(ChannelsBackend):
                 await self._client.aclose()
             self._client = None
 
+    def _serial(self) -> asyncio.Lock:
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        return self._lock
+
     async def subscribe(self, channels: Iterable[str]) -> None:
         names = set(channels)
         self._wanted |= names
-        if self._pubsub is None:
-            self._pubsub = self._redis().pubsub()
-        try:
-            await self._pubsub.subscribe(*names)
-            self._event().set()
-        except REDIS_DOWN as exc:  # the listener reconnects and subscribes to all of them
-            log.warning("subscribe failed (Valkey unreachable): %s", exc)
-            self._broken = self._broken or time.monotonic()
-            self._event().set()
+        async with self._serial():
+            if self._pubsub is None:
+                self._pubsub = self._redis().pubsub()
+            try:
+                await self._pubsub.subscribe(*names)
+                self._event().set()
+            except REDIS_DOWN as exc:  # the listener reconnects and subscribes to all of them
+                log.warning("subscribe failed (Valkey unreachable): %s", exc)
+                self._broken = self._broken or time.monotonic()
+                self._event().set()
 
     async def unsubscribe(self, channels: Iterable[str]) -> None:
         names = set(channels)
         self._wanted -= names
-        if self._pubsub is not None:
-            with contextlib.suppress(*REDIS_DOWN):
-                await self._pubsub.unsubscribe(*names)
+        async with self._serial():
+            if self._pubsub is not None:
+                with contextlib.suppress(*REDIS_DOWN):
+                    await self._pubsub.unsubscribe(*names)
 
     async def publish(self, data: bytes, channels: Iterable[str]) -> None:
         async with self._redis().pipeline(transaction=False) as pipe:
@@ -151,11 +161,12 @@ class ResilientPubSubBackend(ChannelsBackend):
 
     async def _resubscribe(self) -> None:
         """A fresh connection subscribed to every channel a socket here still wants."""
-        await self._drop()
-        self._pubsub = self._redis().pubsub()
-        if self._wanted:
-            await self._pubsub.subscribe(*self._wanted)
-            self._event().set()
+        async with self._serial():
+            await self._drop()
+            self._pubsub = self._redis().pubsub()
+            if self._wanted:
+                await self._pubsub.subscribe(*self._wanted)
+                self._event().set()
 
     async def stream_events(self) -> AsyncGenerator[tuple[str, bytes], None]:
         delay = 0.25

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
-from collections.abc import Awaitable, Callable
+import time
 from urllib.parse import urlparse
 from uuid import UUID
 
@@ -19,11 +19,12 @@ from app.accounts.schemas import Current
 from app.accounts.services import load_current
 from app.core import sessions
 from app.core.access import Level
-from app.core.access_events import ACCESS_CHANGED, access_channel
+from app.core.access_events import access_channel
 from app.core.http_types import Socket
 from app.core.web import cookie_name
 from app.realtime import presence
 from app.realtime.channels import alerts_channel, board_channel, feed_channel, presence_channel
+from app.realtime.fanout import LiveSocket, fanout_for
 from app.settings import get_settings
 
 log = logging.getLogger("odex.realtime")
@@ -80,7 +81,7 @@ def _place(socket: Socket) -> str | None:
         return None
 
 
-async def _rights_now(socket: Socket, current: Current) -> int | None:
+async def _rights_now(sid: str, current: Current) -> int | None:
     """Re-check the socket against the session and membership as they are now.
 
     None: unchanged. CLOSE_UNAUTHENTICATED: the session ended (logout, revoked, password
@@ -89,7 +90,6 @@ async def _rights_now(socket: Socket, current: Current) -> int | None:
     channels may be wrong: the browser reconnects and subscribes with the rights it has now.
     """
     settings = get_settings()
-    sid = socket.cookies.get(cookie_name(settings), "")
     session = await sessions.load_session(sid, settings) if sid else None
     if (
         session is None
@@ -105,20 +105,51 @@ async def _rights_now(socket: Socket, current: Current) -> int | None:
     return None
 
 
+# The rights checks in flight or just done, per session and rights: the sockets of one session
+# (its tabs, or a fleet) share one check instead of each reading the session and membership.
+_Key = tuple[str, UUID, UUID, str, bool]
+_checks: dict[_Key, tuple[float, asyncio.Task[int | None]]] = {}
+# a heartbeat's re-check may use a check started this recently (one told of an access change
+# only a check started after it was told)
+SHARE_HEARTBEAT_CHECK_SECONDS = presence.HEARTBEAT_SECONDS / 2
+
+
+def _forget(key: _Key, entry: tuple[float, asyncio.Task[int | None]]) -> None:
+    if _checks.get(key) is entry:
+        del _checks[key]
+
+
+async def _shared_rights(sid: str, current: Current, started_after: float) -> int | None:
+    """`_rights_now`, shared with this process's other sockets of the same session and rights
+    when a check of theirs started after `started_after`."""
+    key = (sid, current.user_id, current.tenant_id, current.role, current.must_enrol_mfa)
+    entry = _checks.get(key)
+    if entry is None or entry[0] <= started_after:
+        entry = _checks[key] = (time.monotonic(), asyncio.create_task(_rights_now(sid, current)))
+        asyncio.get_running_loop().call_later(
+            SHARE_HEARTBEAT_CHECK_SECONDS * 2, _forget, key, entry
+        )
+    return await asyncio.shield(entry[1])
+
+
 async def _keep_alive(
     socket: Socket,
     current: Current,
     place: str | None,
     socket_id: str,
-    recheck: asyncio.Event,
+    member: LiveSocket,
 ) -> None:
     """Renew presence; re-check the rights at once when told the user's access changed (and
     on every heartbeat, in case that message was lost); close the socket when they changed."""
+    sid = socket.cookies.get(cookie_name(get_settings()), "")
     while True:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(recheck.wait(), presence.HEARTBEAT_SECONDS)
-        recheck.clear()
-        code = await _rights_now(socket, current)
+        try:
+            await asyncio.wait_for(member.recheck.wait(), presence.HEARTBEAT_SECONDS)
+            started_after = member.woken_at  # told: only a check started since then will do
+        except TimeoutError:
+            started_after = time.monotonic() - SHARE_HEARTBEAT_CHECK_SECONDS
+        member.recheck.clear()
+        code = await _shared_rights(sid, current, started_after)
         if code is not None:
             with contextlib.suppress(Exception):
                 await socket.close(code=code, reason=CLOSE_REASONS[code])
@@ -127,33 +158,6 @@ async def _keep_alive(
             await presence.heartbeat(
                 current.tenant_id, place, socket_id, current.user_id, current.name
             )
-
-
-# The last message decoded: every socket of the process subscribed to a channel is handed
-# the same bytes object, so a push to 1,000 sockets is decoded once, not 1,000 times.
-_decoded: list[tuple[bytes, str]] = [(b"", "")]
-
-
-def _text(data: bytes) -> str:
-    last, text = _decoded[0]
-    if data is not last:
-        text = data.decode()
-        _decoded[0] = (data, text)
-    return text
-
-
-def _sender(socket: Socket, recheck: asyncio.Event) -> Callable[[bytes], Awaitable[None]]:
-    """Send a fragment; a socket that went away just stops getting them. The access-changed
-    message is not for the browser: it wakes the re-check instead."""
-
-    async def send(data: bytes) -> None:
-        if data == ACCESS_CHANGED:
-            recheck.set()
-            return
-        with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
-            await socket.send_text(_text(data))
-
-    return send
 
 
 @websocket("/ws")
@@ -165,36 +169,35 @@ async def live_socket(socket: Socket, channels: ChannelsPlugin, current: Current
         return
     place = _place(socket)
     socket_id = secrets.token_hex(8)
-    recheck = asyncio.Event()
-    # Subscribe before accepting, so nothing published after the handshake can be missed.
-    # join=False: after a disconnect there is nobody left to drain the queue for.
+    # Subscribe before accepting, so nothing published after the handshake can be missed:
+    # the process's one subscription per channel hands this socket every push from now on
+    # (app/realtime/fanout.py); they wait in its backlog until the ready message is out.
     names = [*channels_for(current), access_channel(current.user_id)]
-    async with channels.start_subscription(names) as subscriber:
+    member = LiveSocket(socket.send)
+    async with fanout_for(channels).subscribed(names, member):
         await socket.accept()
-        await socket.send_text(READY)  # what arrives meanwhile waits in the subscriber's queue
-        async with subscriber.run_in_background(_sender(socket, recheck), join=False):
+        await socket.send_text(READY)
+        member.release()  # what arrived meanwhile waited for the ready message
+        if place:
+            await presence.join(current.tenant_id, place, socket_id, current.user_id, current.name)
+        # a change between the guard's check and the subscription: look once now
+        member.wake()
+        keeper = asyncio.create_task(_keep_alive(socket, current, place, socket_id, member))
+        try:
+            while True:
+                message = await socket.receive()
+                if message["type"] == "websocket.disconnect":
+                    break
+        except WebSocketDisconnect:
+            pass
+        finally:
+            keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await keeper
             if place:
-                await presence.join(
+                await presence.leave(
                     current.tenant_id, place, socket_id, current.user_id, current.name
                 )
-            # a change between the guard's check and the subscription: look once now
-            recheck.set()
-            keeper = asyncio.create_task(_keep_alive(socket, current, place, socket_id, recheck))
-            try:
-                while True:
-                    message = await socket.receive()
-                    if message["type"] == "websocket.disconnect":
-                        break
-            except WebSocketDisconnect:
-                pass
-            finally:
-                keeper.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await keeper
-                if place:
-                    await presence.leave(
-                        current.tenant_id, place, socket_id, current.user_id, current.name
-                    )
 
 
 ROUTES = [routes_at(Level.MEMBER, [live_socket])]

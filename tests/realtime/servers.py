@@ -39,7 +39,7 @@ class WebProcess:
         )
         return self
 
-    def wait_ready(self, timeout: float = 30) -> None:
+    def wait_ready(self, timeout: float = 120) -> None:  # a loaded machine starts slowly
         assert self.proc is not None
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -64,8 +64,13 @@ class WebProcess:
 
 def start_many(env: dict[str, str], count: int) -> list[WebProcess]:
     procs = [WebProcess(env).start() for _ in range(count)]
-    for proc in procs:
-        proc.wait_ready()
+    try:
+        for proc in procs:
+            proc.wait_ready()
+    except BaseException:
+        for proc in procs:  # none outlives a failed start
+            proc.stop()
+        raise
     return procs
 
 
