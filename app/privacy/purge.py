@@ -53,7 +53,7 @@ PURGE_JOB = "purge_deletion"
 PURGE_BATCH = 1000
 # A pause between batches, as long as a share of the batch's own time, keeps the purge from
 # crowding out other tenants' queries whatever the machine's speed (P5)
-PURGE_PAUSE_RATIO = 0.25
+PURGE_PAUSE_RATIO = 0.5
 PURGE_PAUSE_MIN_SECONDS = 0.005
 OPEN = ("scheduled", "purging")
 # The tenant row goes last, by itself: deleting it cascades what is left. search_grams is
