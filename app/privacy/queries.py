@@ -41,11 +41,72 @@ async def foreign_key_edges(conn: asyncpg.Connection) -> list[tuple[str, str]]:
 
 async def delete_some(conn: asyncpg.Connection, table: str, limit: int) -> int:
     """Delete up to `limit` rows of `table` that RLS shows (any rows: the whole tenant goes);
-    how many. `table` comes from the data map, never from input."""
+    how many. `table` comes from the data map, never from input. For tables without a
+    tenant-leading unique index (small ones); the others go by `delete_after`."""
     return await execute_count(
         conn,
         f'delete from "{table}" where ctid = any(array(select ctid from "{table}" limit {limit}))',
     )
+
+
+async def tenant_key(conn: asyncpg.Connection, table: str) -> list[str] | None:
+    """The columns after ``tenant_id`` of the table's shortest unique index that starts with
+    it (plain columns, no predicate): the order a purge deletes the tenant's rows in, batch
+    after batch, each batch starting where the last ended (``[]``: one row per tenant). None
+    if there is no such index."""
+    keys = await fetch_values(
+        conn,
+        list,
+        "select array(select a.attname::text from unnest(i.indkey::int2[]) with ordinality"
+        " as k(attnum, n) join pg_attribute a on a.attrelid = i.indrelid"
+        " and a.attnum = k.attnum order by k.n) from pg_index i"
+        " where i.indrelid = ('public.' || quote_ident($1))::regclass and i.indisunique"
+        " and i.indisvalid and i.indpred is null and i.indexprs is null"
+        " and 0 <> all(i.indkey::int2[])",
+        table,
+    )
+    led = [list(k) for k in keys if k and k[0] == "tenant_id"]
+    return min(led, key=len)[1:] if led else None
+
+
+async def delete_after(
+    conn: asyncpg.Connection,
+    table: str,
+    tenant_id: UUID,
+    key: list[str],
+    after: list[object] | None,
+    limit: int,
+) -> tuple[int, list[object] | None]:
+    """Delete the tenant's first `limit` rows of `table` in `key` order (see `tenant_key`)
+    after the key values `after` (None: from the start): an index range that starts past the
+    rows already deleted, so a batch never reads their dead versions again. How many, and the
+    last key deleted (None if none). `table` and `key` come from the catalogue, never input."""
+    if not key:
+        count = await execute_count(conn, f'delete from "{table}" where tenant_id = $1', tenant_id)
+        return count, None
+    cols = ", ".join(f'"{c}"' for c in key)
+    if after is None:
+        since = ""
+    else:
+        marks = ", ".join(f"${n}" for n in range(2, len(key) + 2))
+        since = f" and ({cols}) > ({marks})"
+    last = ", ".join(f'"{c}" desc' for c in key)
+    # the key's index gives the order: no sort of the tenant's rows, whatever the statistics
+    # say of a table just filled or just emptied (a sort would read every row, dead ones too)
+    await conn.execute("set local enable_sort = off")
+    row = await conn.fetchrow(
+        f'with batch as materialized (select {cols} from "{table}" where tenant_id = $1'
+        f" {since} order by {cols} limit {int(limit)}),"
+        f' gone as (delete from "{table}" t where t.tenant_id = $1 and ({cols}) in'
+        f" (select {cols} from batch) returning 1)"
+        f" select (select count(*) from gone) as _n, * from batch order by {last} limit 1",
+        tenant_id,
+        *(after or ()),
+    )
+    await conn.execute("reset enable_sort")
+    if row is None:
+        return 0, None
+    return int(row["_n"]), [row[c] for c in key]
 
 
 async def mark_purging(conn: asyncpg.Connection, request_id: UUID) -> None:

@@ -268,3 +268,46 @@ async def test_killed_purge_worker_is_finished_by_the_next_run(
             "select status, takeovers from job_runs where key = $1", f"purge_deletion:{rid}"
         )
     assert (run["status"], run["takeovers"]) == ("done", 1)
+
+
+async def test_purge_batches_follow_the_tenant_key(tenant_a: Account, tenant_b: Account) -> None:
+    """The purge deletes a table's rows by its tenant-leading unique key, each batch after the
+    last key of the batch before (never rereading the dead rows of earlier batches); a pass
+    that reaches the end misses rows written behind it, which a pass from the start finds;
+    the other tenant's rows stay."""
+    from uuid import uuid4
+
+    from app.privacy.queries import delete_after, tenant_key
+
+    async def add_contacts(tenant_id: UUID, ids: list[UUID]) -> None:
+        async with tenant_transaction(tenant_id) as conn:
+            await conn.executemany(
+                "insert into contacts (id, tenant_id, first_name, last_name)"
+                " values ($1, $2, 'First', 'Last')",
+                [(i, tenant_id) for i in ids],
+            )
+
+    ids = sorted(uuid4() for _ in range(25))
+    await add_contacts(tenant_a.tenant_id, ids)
+    await add_contacts(tenant_b.tenant_id, [uuid4() for _ in range(3)])
+    async with tenant_transaction(tenant_a.tenant_id) as conn:
+        assert await tenant_key(conn, "contacts") == ["id"]  # by (tenant_id, id)
+        assert await tenant_key(conn, "search_grams") == ["kind", "gram", "record_id"]
+        assert await tenant_key(conn, "billing_accounts") == []  # one row a tenant
+        assert await tenant_key(conn, "notes") is None  # no such index: by ctid batches
+
+    async def batch(after: list[object] | None) -> tuple[int, list[object] | None]:
+        async with tenant_transaction(tenant_a.tenant_id) as conn:
+            return await delete_after(conn, "contacts", tenant_a.tenant_id, ["id"], after, 10)
+
+    assert await batch(None) == (10, [ids[9]])
+    behind = UUID(int=1)  # written meanwhile, before the pass's position
+    await add_contacts(tenant_a.tenant_id, [behind])
+    assert await batch([ids[9]]) == (10, [ids[19]])
+    assert await batch([ids[19]]) == (5, [ids[24]])  # the end of the key
+    assert await batch([ids[24]]) == (0, None)
+    assert await batch(None) == (1, [behind])  # the pass from the start finds it
+    async with tenant_transaction(tenant_a.tenant_id) as conn:
+        assert await conn.fetchval("select count(*) from contacts") == 0
+    async with tenant_transaction(tenant_b.tenant_id) as conn:
+        assert await conn.fetchval("select count(*) from contacts") == 3
