@@ -37,7 +37,7 @@ from app.crm.custom_fields import (
     people_here,
     stored_values,
 )
-from app.privacy.export_pool import Plan, SealedSlot, open_block, pool, pool_size
+from app.privacy.export_pool import Plan, SealedSlot, csv_sql, open_block, pool, pool_size
 
 BOM = b"\xef\xbb\xbf"
 EXPORT_CHUNK = 5000
@@ -190,9 +190,8 @@ def _copy_column(attr: asyncpg.Attribute) -> str:
 
 
 class _Blocks:
-    """COPY's CSV output cut into blocks of whole rows of about POOL_BLOCK bytes. A newline
-    ends a row unless it is inside a quoted cell, i.e. after an odd number of quotes (a quote
-    in a cell is doubled, a cell with one is quoted)."""
+    """COPY's output (text format: a newline in a cell is escaped) cut into blocks of whole
+    rows of about POOL_BLOCK bytes."""
 
     def __init__(self) -> None:
         self.parts: list[bytes] = []
@@ -206,14 +205,70 @@ class _Blocks:
             return None
         buffer = b"".join(self.parts)
         end = buffer.rfind(b"\n")
-        while end >= 0 and buffer.count(b'"', 0, end) % 2:
-            end = buffer.rfind(b"\n", 0, end)
         rest = buffer[end + 1 :]
         self.parts, self.size = [rest], len(rest)
         return buffer[: end + 1] if end >= 0 else None
 
     def rest(self) -> bytes:
         return b"".join(self.parts)
+
+
+def _pooled_query(
+    spec: ExportFile, attributes: list[asyncpg.Attribute], sql: str
+) -> tuple[str, Plan]:
+    """The COPY query of a pooled file and how the pool turns its rows into lines.
+
+    A row of it: each run of the file's other columns as one field, already CSV (text
+    neutralised as COPY's files are, then `csv_sql`), each sealed column's ciphertexts joined
+    by spaces, then the ids they are bound to. The columns are worked out in a subquery kept
+    as it is (offset 0), so that the CSV quoting reads each value once."""
+    header = [c.name for c in spec.columns]
+    kinds = {a.name: a.type.name for a in attributes}
+    sealed = {s.name: s for s in spec.sealed}
+    ids = list(dict.fromkeys(name for s in spec.sealed for name in (s.tenant, s.row)))
+    inner: list[str] = []  # the subquery's columns: c0, c1…
+    parts: list[str] = []  # the COPY's fields: a run of columns, or a sealed column
+    run: list[str] = []
+    at: dict[str, int] = {}
+
+    def name(expr: str) -> str:
+        inner.append(f"{expr} as c{len(inner)}")
+        return f"r.c{len(inner) - 1}"
+
+    def end_run() -> None:
+        if run:
+            parts.append(" || ',' || ".join(csv_sql(field) for field in run))
+            run.clear()
+
+    for column in header:
+        if column in sealed:
+            end_run()
+            at[column] = len(parts)
+            parts.append(f"array_to_string({name('q.' + _ident(sealed[column].source))}, ' ')")
+            continue
+        col = "q." + _ident(column)
+        if kinds[column] == "bool":  # as COPY and the cursor write it
+            text = f"case when {col} then 't' when not {col} then 'f' end"
+        else:
+            text = f"({col})::text" if kinds[column] in SAFE_TYPES else neutralise_sql(col)
+        run.append(name(f"coalesce({text}, '')"))
+    end_run()
+    width = len(parts)
+    parts += [f"{name('q.' + _ident(column))}::text" for column in ids]
+    plan = Plan(
+        width,
+        tuple(
+            SealedSlot(
+                at[s.name], width + ids.index(s.tenant), width + ids.index(s.row), s.table, s.column
+            )
+            for s in spec.sealed
+        ),
+    )
+    query = (
+        f"select {', '.join(parts)} from (select {', '.join(inner)} from ({sql}) as q offset 0)"
+        " as r"
+    )
+    return query, plan
 
 
 async def _pooled_rows(
@@ -225,37 +280,13 @@ async def _pooled_rows(
     args: list[object],
 ) -> int:
     """A file whose encrypted columns are all ``sealed`` lists: ``COPY (query) TO STDOUT``
-    with the ciphertexts joined by ',' in their columns and the ids they are bound to last,
-    cut into blocks of rows that the pool decrypts and writes as CSV lines (Python's csv, as
-    the cursor path), put into the zip in order on a thread; how many rows.
+    (`_pooled_query`) cut into blocks of rows that the pool decrypts and joins into CSV lines
+    (the cursor path's bytes), put into the zip in order on a thread; how many rows.
 
     A few blocks in flight at most: COPY waits while they are (memory stays flat)."""
-    header = [c.name for c in spec.columns]
-    by_name = {a.name: a for a in attributes}
-    sealed = {s.name: s for s in spec.sealed}
-    ids = list(dict.fromkeys(name for s in spec.sealed for name in (s.tenant, s.row)))
-    columns = [
-        f"array_to_string(q.{_ident(sealed[name].source)}, ',')"
-        if name in sealed
-        else _copy_column(by_name[name])
-        for name in header
-    ] + [f"q.{_ident(name)}" for name in ids]
-    width = len(header)
-    plan = Plan(
-        width,
-        tuple(
-            SealedSlot(
-                header.index(s.name),
-                width + ids.index(s.tenant),
-                width + ids.index(s.row),
-                s.table,
-                s.column,
-            )
-            for s in spec.sealed
-        ),
-    )
+    query, plan = _pooled_query(spec, attributes, sql)
     first = io.StringIO()
-    csv.writer(first, lineterminator="\n").writerow(header)
+    csv.writer(first, lineterminator="\n").writerow([c.name for c in spec.columns])
     await member.write(first.getvalue().encode())
     executor = pool(key_ring())
     in_flight = 2 * pool_size()
@@ -281,9 +312,7 @@ async def _pooled_rows(
             await send(block)
 
     try:
-        status = await conn.copy_from_query(
-            f"select {', '.join(columns)} from ({sql}) as q", *args, output=output, format="csv"
-        )
+        status = await conn.copy_from_query(query, *args, output=output, format="text")
         if rest := blocks.rest():
             await send(rest)
         while opening:
