@@ -206,14 +206,19 @@ def decrypt_text(value: str, *, ring: KeyRing | None = None, binding: Binding | 
 
 
 def decrypt_column(
-    cells: Iterable[tuple[list[str] | None, UUID | None, object]], table: str, column: str
+    cells: Iterable[tuple[list[str] | None, UUID | str | None, object]],
+    table: str,
+    column: str,
+    *,
+    ring: KeyRing | None = None,
 ) -> list[list[str]]:
     """`decrypt_list` of one text[] column over many rows, given (values, tenant, row key) a
     row: the key ring read once, each key's cipher built once, no call a value but the
     decryption (an export opens millions). Same results as `decrypt_list` with
     `bind(table, column, row, tenant)`; anything unusual goes through `decrypt_text`, which
-    raises its error."""
-    ring = key_ring()
+    raises its error. The tenant may be given as its id's text; `ring` (default: the
+    settings') lets a process without the settings (an export's decryption pool) decrypt."""
+    ring = ring or key_ring()
     ciphers = {kid: _aead(key) for kid, key in ring.keys}
     sep = "\x1f"
     tail = sep + table + sep + column + sep
@@ -238,7 +243,8 @@ def decrypt_column(
                 )
                 opened.append(cipher.decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], aad).decode())
             except (binascii.Error, ValueError, InvalidTag):
-                binding = Binding(table, column, str(row), tenant)
+                owner = UUID(tenant) if isinstance(tenant, str) else tenant
+                binding = Binding(table, column, str(row), owner)
                 opened.append(decrypt_text(value, ring=ring, binding=binding))
         out.append(opened)
     return out

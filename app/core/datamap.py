@@ -136,6 +136,21 @@ class ExportColumn:
 
 
 @dataclass(frozen=True)
+class SealedList:
+    """An export column filled from a text[] of ciphertexts (app/core/crypto.py): each row's
+    values decrypted (bound to ``table``.``column`` of the row whose id the query selects as
+    ``row``, in the workspace it selects as ``tenant``) and joined with '; '. Declared rather
+    than opened by the domain, so the export can decrypt it in its pool of processes."""
+
+    name: str  # the column of the file (the query selects a placeholder for it)
+    source: str  # the query's column of ciphertexts, e.g. "_emails"
+    table: str
+    column: str
+    tenant: str = "_tenant"
+    row: str = "_id"
+
+
+@dataclass(frozen=True)
 class ExportFile:
     """One CSV file of the export, produced by ``COPY (sql) TO STDOUT`` (or a cursor).
 
@@ -144,7 +159,9 @@ class ExportFile:
     export and for a member's own-data export (None: the file is not in that export).
     ``decrypt`` names columns holding ciphertext: the rows are then read through a cursor and
     opened by ``opener`` (the owning domain's decryption, given a chunk of records: the values
-    of the columns it fills, a list of one value a record for each column's name).
+    of the columns it fills, a list of one value a record for each column's name). Lists of
+    ciphertexts are better declared as ``sealed`` columns: a file whose only encrypted columns
+    are those is read by COPY and decrypted in a pool of processes (app/privacy/export_pool.py).
     """
 
     name: str
@@ -160,6 +177,8 @@ class ExportFile:
     # the record kind whose custom fields follow the columns, one a field, named by its label
     # (the query then selects the record's custom_values as text, as "_custom")
     custom_kind: str | None = None
+    # columns decrypted from lists of ciphertexts (see SealedList)
+    sealed: tuple[SealedList, ...] = ()
 
 
 Reader = Callable[[Viewer, "str | None", int], Awaitable[Section]]

@@ -9,9 +9,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from app.core.datamap import ExportFile as File
-from app.core.datamap import col, joined, utc
+from app.core.datamap import SealedList, col, joined, utc
 from app.crm.notes import SUBJECTS
-from app.crm.secure import open_activity_notes, open_contact_column, open_note
+from app.crm.secure import open_activity_notes, open_note
 
 
 def record_name(type_col: str, id_col: str) -> str:
@@ -24,18 +24,6 @@ def record_name(type_col: str, id_col: str) -> str:
         f"case {type_col} {cases} when 'invoice' then (select 'Invoice ' || number::text"
         f" from invoices where id = {id_col}) end"
     )
-
-
-def _open_contact_rows(records: Sequence[Mapping[str, Any]]) -> dict[str, list[object]]:
-    """A chunk of contacts' emails and phones, decrypted and joined with '; '."""
-    opened: dict[str, list[object]] = {}
-    for name, field, column in (
-        ("Emails", "_emails", "emails_enc"),
-        ("Phones", "_phones", "phones_enc"),
-    ):
-        cells = ((r[field], r["_tenant"], r["_id"]) for r in records)
-        opened[name] = ["; ".join(values) for values in open_contact_column(cells, column)]
-    return opened
 
 
 def _open_note_rows(records: Sequence[Mapping[str, Any]]) -> dict[str, list[object]]:
@@ -80,8 +68,11 @@ CONTACTS_FILE = File(
     ),
     own_where="c.owner_id = $1",
     order_by="c.sort_last, c.sort_first, c.id",
-    opener=_open_contact_rows,
     custom_kind="contact",
+    sealed=(  # decrypted by the export (bound to the contact's row and workspace)
+        SealedList("Emails", "_emails", "contacts", "emails_enc"),
+        SealedList("Phones", "_phones", "contacts", "phones_enc"),
+    ),
 )
 
 COMPANIES_FILE = File(

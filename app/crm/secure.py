@@ -13,7 +13,6 @@ crypto.ENCRYPTION_MODULES).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -25,7 +24,6 @@ from app.core.crypto import (
     bind,
     blind_index,
     blind_indexes,
-    decrypt_column,
     decrypt_list,
     decrypt_text,
     encrypt_text,
@@ -98,14 +96,6 @@ def open_contact(row: Any, tenant_id: UUID | None = None) -> dict[str, Any]:
     data.pop("emails_bidx", None)
     data.pop("phones_bidx", None)
     return data
-
-
-def open_contact_column(
-    cells: Iterable[tuple[list[str] | None, UUID | None, object]], column: str
-) -> list[list[str]]:
-    """Many contacts' `emails_enc` or `phones_enc` (`column`) decrypted, given (ciphertexts,
-    tenant id, contact id) a contact: what `open_contact` gives each, in one pass (exports)."""
-    return decrypt_column(cells, "contacts", column)
 
 
 def search_indexes(query: str) -> list[str]:

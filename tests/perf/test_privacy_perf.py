@@ -9,6 +9,7 @@ import csv
 import io
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -22,7 +23,7 @@ from app.core.crypto import encrypt_text
 from app.core.db import global_transaction, tenant_transaction
 from app.privacy.purge import PURGE_BATCH
 from tests.helpers import Account, browser_client
-from tests.perf.load import run_hey, wait_http
+from tests.perf.load import PROFILES, run_hey, wait_http
 from tests.perf.report import check, percentile, record
 from tests.realtime.servers import WebProcess, session_cookie
 
@@ -52,14 +53,24 @@ async def _seed_contacts(tenant_id: uuid.UUID, rows: int) -> None:
 
 
 def _job(services: dict[str, str], *args: str) -> dict[str, Any]:
+    command = [sys.executable, "-m", "tests.perf.privacy_worker", *args]
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    if os.environ.get("BENCH_PROFILE") == "1" and Path(spy).exists():
+        # the job and its child processes sampled into var/bench/profiles/<job>.txt (collapsed
+        # stacks: tests/perf/profile_summary.py); the figures of a profiled run are not
+        # comparable (the sampler takes CPU from a small machine)
+        PROFILES.mkdir(parents=True, exist_ok=True)
+        out_file = PROFILES / f"{args[0]}-job.txt"
+        command = [spy, "record", "-r", "100", "--subprocesses", "--format", "raw",
+                   "-o", str(out_file), "--", *command]  # fmt: skip
     out = subprocess.run(
-        [sys.executable, "-m", "tests.perf.privacy_worker", *args],
+        command,
         env={**os.environ, **services},
         check=True,
         capture_output=True,
         text=True,
     )
-    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+    return dict(json.loads([x for x in out.stdout.splitlines() if x.startswith("{")][-1]))
 
 
 async def _copy_seconds(tenant_id: uuid.UUID) -> tuple[float, int]:
@@ -114,7 +125,9 @@ async def test_p3_export_vs_copy_and_its_memory(
         f"\nP3: export of {CONTACTS:,} contacts ({rows:,} rows in the zip,"
         f" {archive.stat().st_size / 1e6:.0f} MB) vs COPY of the same rows ({size / 1e6:.0f} MB"
         f" CSV; {copy_before:.2f} s before,"
-        f" {copy_after:.2f} s after); worker RSS {run['rss_before_mb']:.0f} MB before the job,"
+        f" {copy_after:.2f} s after); export {run['seconds']:.1f} s, CPU"
+        f" {run['cpu_seconds']:.1f} s (children's too); worker RSS"
+        f" {run['rss_before_mb']:.0f} MB before the job,"
         f" peak {run['rss_peak_mb']:.0f} MB ({run['samples']} samples)"
     )
     ratio = record(
