@@ -60,8 +60,12 @@ format: install ## apply ruff formatting and safe fixes
 	$(BIN)/ruff format app tests piccolo_conf.py
 	$(BIN)/ruff check --fix app tests piccolo_conf.py
 
+# Two pytest processes (pytest-xdist), each with its own PostgreSQL, Valkey and mail sink: much
+# of the suite waits (subprocesses starting, the browser, outages), so two share the 2 cores well.
+TEST_WORKERS ?= 2
+
 test: install browser deploy-tools lint ## lint, then every test against real PostgreSQL + Valkey (+ chromium, haproxy, pgbouncer)
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist load
 
 fuzz: install ## the hostile-input sweep, longer (FUZZ_EXAMPLES sweeps of every route, default 25)
 	ODEX_FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-25} $(BIN)/pytest tests/core/test_no_server_errors.py -k generated -p no:cacheprovider --timeout=3600

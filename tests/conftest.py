@@ -30,7 +30,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     at the end of the suite, a few seconds at its start). Only tests that leave nothing that
     others see (publishing a privacy policy puts a banner on every page). Browser tests last:
     their live worker shares the job queue for the rest of the session, and must not take
-    jobs that in-process tests queue and then run themselves (run_jobs)."""
+    jobs that in-process tests queue and then run themselves (run_jobs).
+
+    Under pytest-xdist (`make test`: -n 2 --dist load) each worker process has services of its
+    own (database, Valkey, mail sink) and is handed items in this order, in increasing
+    positions, so both rules hold in every worker."""
 
     def place(item: pytest.Item) -> int:
         if "/tests/e2e/" in str(item.path):
@@ -69,7 +73,7 @@ def services() -> Iterator[dict[str, str]]:
         env["MIGRATION_DATABASE_URL"] = pg.url(embedded.OWNER_ROLE, database)
         env["PG_BIN"] = str(Path(pg.bin("psql")).parent)
     if os.environ.get("TEST_REDIS_URL"):
-        env["REDIS_URL"] = os.environ["TEST_REDIS_URL"]
+        env["REDIS_URL"] = _own_redis_database(os.environ["TEST_REDIS_URL"])
     else:
         valkey = embedded.EmbeddedValkey(tmp / "valkey", persist=False).start()
         started.append(valkey)
@@ -97,6 +101,18 @@ def services() -> Iterator[dict[str, str]]:
     if admin:  # leave the given server as we found it
         asyncio.run(_drop_database(admin.rsplit("/", 1)[0] + "/postgres", database))
     embedded.wipe(tmp)
+
+
+def _own_redis_database(url: str) -> str:
+    """A given Valkey shared by pytest-xdist workers: the URL's database number plus the
+    worker's (gw0 keeps the URL's), so that no worker runs another's jobs or sees its sessions
+    and rate limits."""
+    from urllib.parse import urlsplit
+
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0")[2:])
+    parts = urlsplit(url)
+    given = int(parts.path.strip("/") or 0)
+    return parts._replace(path=f"/{given + worker}").geturl() if worker else url
 
 
 async def _drop_database(admin_url: str, database: str) -> None:

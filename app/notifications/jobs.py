@@ -10,6 +10,7 @@ links in its body (verification, reset, invitation tokens) are removed from the 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 from datetime import UTC, datetime, timedelta
@@ -69,11 +70,9 @@ def is_permanent(exc: BaseException) -> bool:
     return not isinstance(exc, (*SERVER_DOWN, aiosmtplib.SMTPException))
 
 
-async def _send(row: OutboxMail) -> None:
-    settings = get_settings()
-    url = urlparse(settings.smtp_url)
+def _message(row: OutboxMail) -> EmailMessage:
     message = EmailMessage()
-    message["From"] = settings.mail_from
+    message["From"] = get_settings().mail_from
     message["To"] = row.to_addr
     message["Subject"] = row.subject
     message["X-Odex-Kind"] = row.kind
@@ -86,16 +85,60 @@ async def _send(row: OutboxMail) -> None:
             subtype=subtype or "octet-stream",
             filename=str(item.get("name") or "attachment"),
         )
-    await aiosmtplib.send(
-        message,
-        hostname=url.hostname or "127.0.0.1",
-        port=url.port or 25,
-        username=url.username,
-        password=url.password,
-        use_tls=url.scheme == "smtps",
-        start_tls=True if url.scheme == "smtp+starttls" else None,
-        timeout=30,
-    )
+    return message
+
+
+class Connection:
+    """One SMTP connection for a whole sweep (not one per mail: each costs a TCP, and in
+    production a TLS, handshake plus EHLO and AUTH), opened at its first mail.
+
+    After any failed mail it is dropped, so the next mail starts on a fresh connection (a
+    refused or malformed mail can leave the session mid-transaction). A kept connection that the
+    server has closed meanwhile (an idle timeout, a limit of mails per connection, a 421) gets
+    its mail one more try on a new connection; a failure there is that mail's own.
+    """
+
+    def __init__(self) -> None:
+        self._client: aiosmtplib.SMTP | None = None
+
+    async def _connect(self) -> aiosmtplib.SMTP:
+        url = urlparse(get_settings().smtp_url)
+        client = aiosmtplib.SMTP(
+            hostname=url.hostname or "127.0.0.1",
+            port=url.port or 25,
+            username=url.username,
+            password=url.password,
+            use_tls=url.scheme == "smtps",
+            start_tls=True if url.scheme == "smtp+starttls" else None,
+            timeout=30,
+        )
+        await client.connect()  # and STARTTLS and AUTH, as the URL says
+        self._client = client
+        return client
+
+    async def send(self, message: EmailMessage) -> None:
+        kept = self._client if self._client is not None and self._client.is_connected else None
+        try:
+            await (kept or await self._connect()).send_message(message)
+        except Exception:
+            lost = kept is not None and not kept.is_connected
+            await self.close()
+            if not lost:
+                raise
+            try:
+                await (await self._connect()).send_message(message)
+            except Exception:
+                await self.close()
+                raise
+
+    async def close(self) -> None:
+        client, self._client = self._client, None
+        if client is None:
+            return
+        if client.is_connected:
+            with contextlib.suppress(aiosmtplib.SMTPException, OSError):
+                await client.quit()
+        client.close()
 
 
 async def deliver_outbox(ctx: dict[str, object] | None, message_id: int | None = None) -> int:
@@ -108,6 +151,7 @@ async def deliver_outbox(ctx: dict[str, object] | None, message_id: int | None =
     """
     sent = 0
     given_up: list[tuple[OutboxMail, str]] = []
+    smtp = Connection()
     try:
         while True:
             finished: list[dict[str, object]] = []  # attachments of the mail sent or given up
@@ -116,7 +160,7 @@ async def deliver_outbox(ctx: dict[str, object] | None, message_id: int | None =
                 if row is None:
                     return sent
                 try:
-                    await _send(row)
+                    await smtp.send(_message(row))
                 except Exception as exc:
                     final = await _record_failure(conn, row, exc)
                     if final:
@@ -138,6 +182,7 @@ async def deliver_outbox(ctx: dict[str, object] | None, message_id: int | None =
             if message_id is not None:
                 return sent
     finally:
+        await smtp.close()
         for mail, reason in given_up:  # after the commit: the failure is recorded whatever
             await _alert_undeliverable(mail, reason)  # happens here
 

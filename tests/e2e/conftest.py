@@ -114,9 +114,14 @@ class LiveServer:
             stderr=subprocess.DEVNULL,
         )
         self.procs = [web, worker]
-        _wait_for(self.port, web)
-        _wait_until_idle(queue, worker)
-        queue.close()
+        try:
+            _wait_for(self.port, web)
+            _wait_until_idle(queue, worker)
+        except BaseException:  # none left running (every later test tries the set-up again)
+            self.stop()
+            raise
+        finally:
+            queue.close()
         return self
 
     def stop(self) -> None:

@@ -1,15 +1,18 @@
 """The outbox through a real SMTP sink: refused addresses fail one mail (never the sweep), an
-SMTP outage is retried with backoff for a day and then alerted, and one-time links do not stay
-in the outbox once a mail is sent or given up."""
+SMTP outage is retried with backoff for a day and then alerted, a sweep sends over one
+connection (a fresh one after a failed mail or when the server hangs up), and one-time links do
+not stay in the outbox once a mail is sent or given up."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import msgspec
 import pytest
+from aiosmtpd.controller import Controller
 
 from app.core.db import global_transaction, tenant_transaction
 from app.core.embedded import free_port
@@ -147,3 +150,56 @@ async def test_sent_mail_keeps_no_usable_link_in_the_outbox(client: Any, mailbox
         )
     assert token not in body and "token=[removed after sending]" in body  # …the outbox did not
     assert (await client.get(link)).status_code in (200, 303)
+
+
+class _CountingServer:
+    """An SMTP server that records the connection (the client's address) each mail came over
+    and, like many real ones, takes at most two mails per connection (then: 421, hang up)."""
+
+    def __init__(self) -> None:
+        self.peer_of: dict[str, Any] = {}  # recipient -> the connection it came over
+        self.per_connection: dict[Any, int] = {}
+
+    async def handle_MAIL(  # noqa: N802
+        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
+        if self.per_connection.get(session.peer, 0) >= 2:
+            return "421 4.7.0 Too many messages on this connection"
+        envelope.mail_from, envelope.mail_options = address, options
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        self.per_connection[session.peer] = self.per_connection.get(session.peer, 0) + 1
+        for rcpt in envelope.rcpt_tos:
+            self.peer_of[rcpt] = session.peer
+        return "250 Message accepted for delivery"
+
+
+@pytest.fixture
+def counting_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[_CountingServer]:
+    handler = _CountingServer()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    here = msgspec.structs.replace(get_settings(), smtp_url=f"smtp://127.0.0.1:{port}")
+    monkeypatch.setattr(jobs, "get_settings", lambda: here)
+    yield handler
+    controller.stop()
+
+
+async def test_a_sweep_keeps_one_connection_and_starts_a_fresh_one_when_it_must(
+    tenant_a: Account, counting_server: _CountingServer
+) -> None:
+    first, second, third, fourth = (unique_email(f"conn{n}") for n in range(1, 5))
+    ids = [await _queue(tenant_a, addr) for addr in (first, second, third)]
+    bad = await _queue(tenant_a, "(@x.com")
+    ids.append(await _queue(tenant_a, fourth))
+    await deliver_outbox(None)
+    for message_id in ids:  # every good mail went out at its first attempt
+        row = await _row(message_id)
+        assert row["sent_at"] is not None and row["last_error"] is None, row
+    assert (await _row(bad))["failed_at"] is not None
+    peer = counting_server.peer_of
+    assert peer[first] == peer[second]  # one connection for both…
+    assert peer[third] != peer[second]  # …until the server hung up (421): sent on a new one
+    assert peer[fourth] != peer[third]  # the refused mail's connection was not used again

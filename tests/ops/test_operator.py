@@ -4,6 +4,7 @@ processes (a crashed web or worker comes back; only Ctrl-C stops everything)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import re
@@ -159,8 +160,14 @@ def test_odex_run_restarts_crashed_processes_and_stops_all_only_on_ctrl_c(
     )
     for name in ("REDIS_URL", "SMTP_URL", "MAILBOX_DIR"):  # odex run starts its own
         env.pop(name, None)
-    run = subprocess.Popen(
-        [ODEX, "run"], env=env, cwd=tmp_path, stdout=subprocess.PIPE, text=True, bufsize=1
+    run = subprocess.Popen(  # a process group of its own: nothing it started outlives the test
+        [ODEX, "run"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        text=True,
+        bufsize=1,
+        start_new_session=True,
     )
     out = Lines(run)
     try:
@@ -188,5 +195,10 @@ def test_odex_run_restarts_crashed_processes_and_stops_all_only_on_ctrl_c(
         with pytest.raises(OSError):
             socket.create_connection(("127.0.0.1", valkey_port), timeout=2)
     finally:
-        if run.poll() is None:
-            run.kill()
+        if run.poll() is None:  # failed half-way: Ctrl-C stops all it started (Valkey too)…
+            run.send_signal(signal.SIGINT)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                run.wait(30)
+        with contextlib.suppress(ProcessLookupError):  # …else its web and worker are killed
+            os.killpg(run.pid, signal.SIGKILL)
+        run.wait(10)

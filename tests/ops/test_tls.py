@@ -97,6 +97,9 @@ def tls_server(services: dict[str, str], tmp_path_factory: Any) -> Iterator[tupl
             except httpx.TransportError:
                 pass
             if proc.poll() is not None or time.monotonic() > deadline:
+                if proc.poll() is None:  # out of time: stop it first (reading waits for its end)
+                    proc.kill()
+                    proc.wait(10)
                 stderr = proc.stderr.read().decode() if proc.stderr else ""
                 raise RuntimeError(f"odex serve did not start with TLS:\n{stderr[-2000:]}")
             time.sleep(0.1)

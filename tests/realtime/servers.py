@@ -63,6 +63,8 @@ class WebProcess:
 
 
 def start_many(env: dict[str, str], count: int) -> list[WebProcess]:
+    """`count` ready processes; if one never gets ready, all are stopped (none left running,
+    a session fixture whose set-up fails is tried again by every later test)."""
     procs = [WebProcess(env).start() for _ in range(count)]
     try:
         for proc in procs:
