@@ -16,19 +16,17 @@ from __future__ import annotations
 
 import asyncio
 import csv
-import hashlib
 import io
 import re
 import zipfile
-from collections import deque
 from collections.abc import Iterable, Sequence
-from typing import IO, Any
+from typing import Any
 
 import asyncpg
 
-from app.core.crypto import decrypt_column, key_ring
+from app.core.crypto import decrypt_column
 from app.core.datamap import ExportFile
-from app.core.spreadsheet import FORMULA_START, SIGNS, neutralise_sql, safe_cell
+from app.core.spreadsheet import FORMULA_START, SIGNS, safe_cell
 from app.crm.custom_fields import (
     FieldDef,
     as_text,
@@ -37,17 +35,10 @@ from app.crm.custom_fields import (
     people_here,
     stored_values,
 )
-from app.privacy.export_pool import Plan, SealedSlot, csv_sql, open_block, pool, pool_size
+from app.privacy.export_copy import Member, copy_rows, ident, pooled_rows
 
 BOM = b"\xef\xbb\xbf"
 EXPORT_CHUNK = 5000
-POOL_BLOCK = 1 << 20  # bytes of COPY's output a pool task opens (about 4,000 contacts)
-# Types whose values are numbers, dates, ids or booleans: never a formula, left untouched
-# (so a negative amount stays a number in the spreadsheet).
-SAFE_TYPES = {
-    "int2", "int4", "int8", "numeric", "float4", "float8", "money", "bool", "uuid",
-    "date", "time", "timetz", "timestamp", "timestamptz", "interval", "oid",
-}  # fmt: skip
 PARAM = re.compile(r"\$(\d+)")
 
 
@@ -60,10 +51,6 @@ def cell(value: object) -> str:
     if isinstance(value, bool):
         return "t" if value else "f"
     return str(value)
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def file_sql(spec: ExportFile, scope: str) -> str:
@@ -92,21 +79,6 @@ async def _check_columns(
     return attributes
 
 
-class _Member:
-    """A file of the archive being written: its bytes counted and hashed for the manifest."""
-
-    def __init__(self, member: IO[bytes]) -> None:
-        self.member, self.digest, self.size = member, hashlib.sha256(), 0
-
-    def put(self, chunk: bytes) -> None:
-        self.member.write(chunk)
-        self.digest.update(chunk)
-        self.size += len(chunk)
-
-    async def write(self, chunk: bytes) -> None:
-        self.put(chunk)
-
-
 async def write_file(
     conn: asyncpg.Connection,
     archive: zipfile.ZipFile,
@@ -120,13 +92,13 @@ async def write_file(
     attributes = await _check_columns(conn, spec, sql, args)
     custom = await _custom_columns(spec)
     with archive.open(spec.name, "w", force_zip64=True) as opened:
-        member = _Member(opened)
+        member = Member(opened)
         if bom:
             await member.write(BOM)
         if spec.opener is None and custom is None and not spec.sealed:
-            rows = await _copy_rows(conn, member, attributes, sql, args)
+            rows = await copy_rows(conn, member, attributes, sql, args)
         elif spec.opener is None and custom is None:
-            rows = await _pooled_rows(conn, member, spec, attributes, sql, args)
+            rows = await pooled_rows(conn, member, spec, attributes, sql, args)
         else:
             rows = await _opened_rows(conn, member, spec, attributes, sql, args, custom)
     written: dict[str, object] = {
@@ -163,173 +135,9 @@ async def _custom_columns(spec: ExportFile) -> _Custom | None:
     return _Custom(fields, column_names(fields, [c.name for c in spec.columns]), emails)
 
 
-async def _copy_rows(
-    conn: asyncpg.Connection,
-    member: _Member,
-    attributes: list[asyncpg.Attribute],
-    sql: str,
-    args: list[object],
-) -> int:
-    """A file without encrypted columns by ``COPY (query) TO STDOUT``, text neutralised in
-    SQL; how many rows."""
-    columns = [  # the _ columns are for the other paths only (e.g. custom values)
-        _copy_column(attr) for attr in attributes if not attr.name.startswith("_")
-    ]
-    query = f"select {', '.join(columns)} from ({sql}) as q"
-    status = await conn.copy_from_query(
-        query, *args, output=member.write, format="csv", header=True
-    )
-    return int(status.split()[-1])
-
-
-def _copy_column(attr: asyncpg.Attribute) -> str:
-    """A column of the query as COPY writes it: text neutralised in SQL, numbers as they are."""
-    col = "q." + _ident(attr.name)
-    safe = attr.type.name in SAFE_TYPES
-    return col if safe else f"{neutralise_sql(col)} as {_ident(attr.name)}"
-
-
-class _Blocks:
-    """COPY's output (text format: a newline in a cell is escaped) cut into blocks of whole
-    rows of about POOL_BLOCK bytes."""
-
-    def __init__(self) -> None:
-        self.parts: list[bytes] = []
-        self.size = 0
-
-    def feed(self, data: bytes) -> bytes | None:
-        """The rows ended so far once there are enough of them (None: not yet)."""
-        self.parts.append(data)
-        self.size += len(data)
-        if self.size < POOL_BLOCK:
-            return None
-        buffer = b"".join(self.parts)
-        end = buffer.rfind(b"\n")
-        rest = buffer[end + 1 :]
-        self.parts, self.size = [rest], len(rest)
-        return buffer[: end + 1] if end >= 0 else None
-
-    def rest(self) -> bytes:
-        return b"".join(self.parts)
-
-
-def _pooled_query(
-    spec: ExportFile, attributes: list[asyncpg.Attribute], sql: str
-) -> tuple[str, Plan]:
-    """The COPY query of a pooled file and how the pool turns its rows into lines.
-
-    A row of it: each run of the file's other columns as one field, already CSV (text
-    neutralised as COPY's files are, then `csv_sql`), each sealed column's ciphertexts joined
-    by spaces, then the ids they are bound to. The columns are worked out in a subquery kept
-    as it is (offset 0), so that the CSV quoting reads each value once."""
-    header = [c.name for c in spec.columns]
-    kinds = {a.name: a.type.name for a in attributes}
-    sealed = {s.name: s for s in spec.sealed}
-    ids = list(dict.fromkeys(name for s in spec.sealed for name in (s.tenant, s.row)))
-    inner: list[str] = []  # the subquery's columns: c0, c1…
-    parts: list[str] = []  # the COPY's fields: a run of columns, or a sealed column
-    run: list[str] = []
-    at: dict[str, int] = {}
-
-    def name(expr: str) -> str:
-        inner.append(f"{expr} as c{len(inner)}")
-        return f"r.c{len(inner) - 1}"
-
-    def end_run() -> None:
-        if run:
-            parts.append(" || ',' || ".join(csv_sql(field) for field in run))
-            run.clear()
-
-    for column in header:
-        if column in sealed:
-            end_run()
-            at[column] = len(parts)
-            parts.append(f"array_to_string({name('q.' + _ident(sealed[column].source))}, ' ')")
-            continue
-        col = "q." + _ident(column)
-        if kinds[column] == "bool":  # as COPY and the cursor write it
-            text = f"case when {col} then 't' when not {col} then 'f' end"
-        else:
-            text = f"({col})::text" if kinds[column] in SAFE_TYPES else neutralise_sql(col)
-        run.append(name(f"coalesce({text}, '')"))
-    end_run()
-    width = len(parts)
-    parts += [f"{name('q.' + _ident(column))}::text" for column in ids]
-    plan = Plan(
-        width,
-        tuple(
-            SealedSlot(
-                at[s.name], width + ids.index(s.tenant), width + ids.index(s.row), s.table, s.column
-            )
-            for s in spec.sealed
-        ),
-    )
-    query = (
-        f"select {', '.join(parts)} from (select {', '.join(inner)} from ({sql}) as q offset 0)"
-        " as r"
-    )
-    return query, plan
-
-
-async def _pooled_rows(
-    conn: asyncpg.Connection,
-    member: _Member,
-    spec: ExportFile,
-    attributes: list[asyncpg.Attribute],
-    sql: str,
-    args: list[object],
-) -> int:
-    """A file whose encrypted columns are all ``sealed`` lists: ``COPY (query) TO STDOUT``
-    (`_pooled_query`) cut into blocks of rows that the pool decrypts and joins into CSV lines
-    (the cursor path's bytes), put into the zip in order on a thread; how many rows.
-
-    A few blocks in flight at most: COPY waits while they are (memory stays flat)."""
-    query, plan = _pooled_query(spec, attributes, sql)
-    first = io.StringIO()
-    csv.writer(first, lineterminator="\n").writerow([c.name for c in spec.columns])
-    await member.write(first.getvalue().encode())
-    executor = pool(key_ring())
-    in_flight = 2 * pool_size()
-    loop = asyncio.get_running_loop()
-    opening: deque[asyncio.Future[bytes]] = deque()
-    writing: asyncio.Future[None] | None = None
-    blocks = _Blocks()
-
-    async def put_next() -> None:
-        nonlocal writing
-        lines = await opening.popleft()
-        if writing is not None:  # shielded: a cancellation must not leave the thread writing
-            await asyncio.shield(writing)
-        writing = asyncio.ensure_future(asyncio.to_thread(member.put, lines))
-
-    async def send(block: bytes) -> None:
-        opening.append(loop.run_in_executor(executor, open_block, block, plan))
-        while len(opening) > in_flight:
-            await put_next()
-
-    async def output(data: bytes) -> None:
-        if (block := blocks.feed(data)) is not None:
-            await send(block)
-
-    try:
-        status = await conn.copy_from_query(query, *args, output=output, format="text")
-        if rest := blocks.rest():
-            await send(rest)
-        while opening:
-            await put_next()
-        if writing is not None:
-            await asyncio.shield(writing)
-    finally:  # an error or a cancellation: no block left to open, the zip's thread done
-        for block_future in opening:
-            block_future.cancel()
-        if writing is not None and not writing.done():
-            await asyncio.wait([writing])
-    return int(status.split()[-1])
-
-
 async def _opened_rows(
     conn: asyncpg.Connection,
-    member: _Member,
+    member: Member,
     spec: ExportFile,
     attributes: list[asyncpg.Attribute],
     sql: str,
@@ -361,9 +169,9 @@ async def _opened_rows(
     writer.writerow(header + (custom.names if custom else []))
     rows = 0
     columns = (  # ids as text: what they are written as, and quicker to read than uuids
-        f"q.{_ident(a.name)}::text as {_ident(a.name)}"
+        f"q.{ident(a.name)}::text as {ident(a.name)}"
         if a.type.name == "uuid"
-        else f"q.{_ident(a.name)}"
+        else f"q.{ident(a.name)}"
         for a in attributes
     )
     cursor = await conn.cursor(f"select {', '.join(columns)} from ({sql}) as q", *args)

@@ -19,7 +19,7 @@ from app.core.crypto import DecryptionError
 from app.core.db import tenant_transaction
 from app.crm.export_files import CONTACTS_FILE
 from app.crm.secure import seal_contact
-from app.privacy import export_files, export_pool
+from app.privacy import export_copy, export_files, export_pool
 from app.privacy.export_files import args_for, file_sql, write_file
 from tests.helpers import Account
 
@@ -83,7 +83,7 @@ async def test_pooled_contacts_are_the_cursor_paths_bytes(
 ) -> None:
     await _seed(tenant_a.tenant_id)
     await _seed(tenant_b.tenant_id)  # not in A's file
-    monkeypatch.setattr(export_files, "POOL_BLOCK", 300)  # a block every two or three rows
+    monkeypatch.setattr(export_copy, "POOL_BLOCK", 300)  # a block every two or three rows
     pooled, pooled_entry = await _contacts_file(tenant_a, cursor=False)
     by_cursor, cursor_entry = await _contacts_file(tenant_a, cursor=True)
     assert pooled == by_cursor
@@ -113,11 +113,11 @@ async def test_a_moved_ciphertext_is_refused_in_the_pool(
 
 
 def test_blocks_end_at_row_ends_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(export_files, "POOL_BLOCK", 40)
+    monkeypatch.setattr(export_copy, "POOL_BLOCK", 40)
     rows = [f"r{n}\tsome\\ntext\\t{'x' * (n % 9)}\t\\N\n".encode() for n in range(50)]
     data = b"".join(rows)  # COPY's text format: a newline in a cell is escaped
     for step in (1, 7, 64, 1000):
-        blocks, cutter = [], export_files._Blocks()
+        blocks, cutter = [], export_copy.Blocks()
         for at in range(0, len(data), step):
             if (block := cutter.feed(data[at : at + step])) is not None:
                 blocks.append(block)
