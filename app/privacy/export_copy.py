@@ -10,6 +10,7 @@ import csv
 import hashlib
 import io
 from collections import deque
+from dataclasses import dataclass
 from typing import IO
 
 import asyncpg
@@ -47,21 +48,27 @@ class Member:
         self.put(chunk)
 
 
-async def copy_rows(
-    conn: asyncpg.Connection,
-    member: Member,
-    attributes: list[asyncpg.Attribute],
-    sql: str,
-    args: list[object],
-) -> int:
+@dataclass(frozen=True)
+class FileQuery:
+    """What every way of writing a file reads: the file's `spec`, its query `sql` with `args`
+    on `conn`, and the columns it answers (`attributes`)."""
+
+    conn: asyncpg.Connection
+    spec: ExportFile
+    attributes: list[asyncpg.Attribute]
+    sql: str
+    args: list[object]
+
+
+async def copy_rows(file: FileQuery, member: Member) -> int:
     """A file without encrypted columns by ``COPY (query) TO STDOUT``, text neutralised in
     SQL; how many rows."""
     columns = [  # the _ columns are for the other paths only (e.g. custom values)
-        copy_column(attr) for attr in attributes if not attr.name.startswith("_")
+        copy_column(attr) for attr in file.attributes if not attr.name.startswith("_")
     ]
-    query = f"select {', '.join(columns)} from ({sql}) as q"
-    status = await conn.copy_from_query(
-        query, *args, output=member.write, format="csv", header=True
+    query = f"select {', '.join(columns)} from ({file.sql}) as q"
+    status = await file.conn.copy_from_query(
+        query, *file.args, output=member.write, format="csv", header=True
     )
     return int(status.split()[-1])
 
@@ -155,19 +162,13 @@ def pooled_query(
     return query, plan
 
 
-async def pooled_rows(
-    conn: asyncpg.Connection,
-    member: Member,
-    spec: ExportFile,
-    attributes: list[asyncpg.Attribute],
-    sql: str,
-    args: list[object],
-) -> int:
+async def pooled_rows(file: FileQuery, member: Member) -> int:
     """A file whose encrypted columns are all ``sealed`` lists: ``COPY (query) TO STDOUT``
     (`pooled_query`) cut into blocks of rows that the pool decrypts and joins into CSV lines
     (the cursor path's bytes), put into the zip in order on a thread; how many rows.
 
     A few blocks in flight at most: COPY waits while they are (memory stays flat)."""
+    conn, spec, attributes, sql, args = file.conn, file.spec, file.attributes, file.sql, file.args
     query, plan = pooled_query(spec, attributes, sql)
     first = io.StringIO()
     csv.writer(first, lineterminator="\n").writerow([c.name for c in spec.columns])

@@ -35,7 +35,7 @@ from app.crm.custom_fields import (
     people_here,
     stored_values,
 )
-from app.privacy.export_copy import Member, copy_rows, ident, pooled_rows
+from app.privacy.export_copy import FileQuery, Member, copy_rows, ident, pooled_rows
 
 BOM = b"\xef\xbb\xbf"
 EXPORT_CHUNK = 5000
@@ -90,17 +90,18 @@ async def write_file(
     """One file of the export into the archive (BOM first when asked); its manifest entry's
     rows, bytes and SHA-256."""
     attributes = await _check_columns(conn, spec, sql, args)
+    query = FileQuery(conn, spec, attributes, sql, args)
     custom = await _custom_columns(spec)
     with archive.open(spec.name, "w", force_zip64=True) as opened:
         member = Member(opened)
         if bom:
             await member.write(BOM)
         if spec.opener is None and custom is None and not spec.sealed:
-            rows = await copy_rows(conn, member, attributes, sql, args)
+            rows = await copy_rows(query, member)
         elif spec.opener is None and custom is None:
-            rows = await pooled_rows(conn, member, spec, attributes, sql, args)
+            rows = await pooled_rows(query, member)
         else:
-            rows = await _opened_rows(conn, member, spec, attributes, sql, args, custom)
+            rows = await _opened_rows(query, member, custom)
     written: dict[str, object] = {
         "rows": rows,
         "bytes": member.size,
@@ -135,21 +136,14 @@ async def _custom_columns(spec: ExportFile) -> _Custom | None:
     return _Custom(fields, column_names(fields, [c.name for c in spec.columns]), emails)
 
 
-async def _opened_rows(
-    conn: asyncpg.Connection,
-    member: Member,
-    spec: ExportFile,
-    attributes: list[asyncpg.Attribute],
-    sql: str,
-    args: list[object],
-    custom: _Custom | None = None,
-) -> int:
+async def _opened_rows(file: FileQuery, member: Member, custom: _Custom | None = None) -> int:
     """A file with encrypted columns or custom fields: a cursor, chunks, the domain's opener,
     the custom columns, Python CSV; how many rows.
 
     A chunk at a time, column by column (no dict a row): the next chunk is fetched and the
     previous one compressed into the zip (on a thread: zlib lets go of the GIL) while this
     one is opened and written."""
+    conn, spec, attributes, sql, args = file.conn, file.spec, file.attributes, file.sql, file.args
     header = [c.name for c in spec.columns]
     position = {a.name: i for i, a in enumerate(attributes)}
     kinds = {a.name: a.type.name for a in attributes}
