@@ -19,6 +19,7 @@ from msgspec import UNSET, UnsetType
 
 from app.api.custom_routes import CustomIn, CustomValue
 from app.crm.published import CompanyRecord, ContactRecord
+from app.deals.published import DealHead
 from app.invoices.published import InvoiceTerms
 
 
@@ -72,13 +73,7 @@ CompanyIn = changes("CompanyIn", CompanyOut, CompanyOut.__struct_fields__[1:7])
 # ---- deals, pipelines, stages ------------------------------------------------------------
 
 
-class DealOut(msgspec.Struct, frozen=True):
-    id: UUID
-    title: str
-    amount: Decimal
-    currency: str
-    pipeline_id: UUID
-    stage_id: UUID
+class DealOut(DealHead, frozen=True, kw_only=True):
     position: float
     owner_id: UUID | None
     company_id: UUID | None

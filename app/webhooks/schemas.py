@@ -13,6 +13,7 @@ import msgspec
 from msgspec import UNSET, UnsetType
 
 from app.crm.published import CompanyRecord, ContactRecord
+from app.deals.published import DealHead
 from app.invoices.published import InvoiceTerms
 
 # event -> what the settings page calls it
@@ -67,13 +68,7 @@ class DealContact(msgspec.Struct, kw_only=True):
     phones: list[str] | UnsetType = UNSET  # personal data
 
 
-class DealData(msgspec.Struct, tag="deal", tag_field="object", kw_only=True):
-    id: UUID
-    title: str
-    amount: Decimal
-    currency: str
-    pipeline_id: UUID
-    stage_id: UUID
+class DealData(DealHead, frozen=True, kw_only=True, tag="deal", tag_field="object"):
     stage_name: str
     expected_close_date: date | None
     owner_id: UUID | None
