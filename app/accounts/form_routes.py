@@ -3,7 +3,8 @@ reads the form into its Struct and hands it to the save; refused input (422, or 
 record changed meanwhile) shows the page again with its messages and the input kept.
 
 The record's key is the one parameter of the page's path (`/tasks/{activity_id:uuid}/edit`);
-the handlers read it as the path converted it, so a page takes whatever key it names.
+the handlers read it as the path converted it, so a page takes whatever key it names. A new
+record's page has none (`/deals/new`): its page and its save are given None.
 """
 
 from __future__ import annotations
@@ -40,14 +41,21 @@ def form_routes(
     posts_to: str | None = None,
 ) -> list[HTTPRouteHandler]:
     """The page at `path` (handler `<name>_page`) and the post (handler `<name>`) to
-    `posts_to` (default: the page's own path), both with the record's key of `path`."""
-    (key,) = _PARAMETER.findall(path)
+    `posts_to` (default: the page's own path), both with the record's key of `path` (None
+    when `path` names none: a new record)."""
+    keys = _PARAMETER.findall(path)
+    if len(keys) > 1:
+        raise ValueError(f"{path}: a form page names one record at most")
+    key = keys[0] if keys else None
+
+    def record_of(request: Req) -> Any:
+        return None if key is None else request.path_params[key]
 
     async def page(request: Req, current: Current) -> Response[str]:
-        return await show(request, current, request.path_params[key], None)
+        return await show(request, current, record_of(request), None)
 
     async def submit(request: Req, current: Current) -> Response[str]:
-        record = request.path_params[key]
+        record = record_of(request)
         form = await read_form(request, schema, page=partial(show, request, current, record))
         return await save(request, current, record, form)
 

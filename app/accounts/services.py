@@ -6,18 +6,20 @@ import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from uuid import UUID
 
 import asyncpg
 
 from app.accounts import queries
 from app.accounts.queries import Workspace
+from app.accounts.roles import require_admin
 from app.accounts.schemas import Current
 from app.accounts.tables import Membership, SellerDetails, Tenant, User
 from app.accounts.tokens import issue_token, redeem_token, void_tokens
 from app.accounts.users import user_by_email
 from app.core.db import global_transaction, tenant_transaction, user_transaction
-from app.core.errors import Forbidden, FormInvalid
+from app.core.errors import FormInvalid
 from app.core.events import AccountSecurityEvent, WorkspaceCreated, emit
 from app.core.mail import queue_mail
 from app.core.passwords import hash_password, needs_rehash, password_problem, verify_password
@@ -258,6 +260,8 @@ SELLER_STALE = (
     "Someone changed the seller details since you opened this page. Reload it and make your"
     " change again."
 )
+# the company settings (seller details, name, currency) are the admins' and owners'
+_require_settings_admin = partial(require_admin, why="Only admins can change company settings.")
 
 
 async def get_seller(current: Current) -> dict[str, str | int]:
@@ -276,8 +280,7 @@ async def get_seller(current: Current) -> dict[str, str | int]:
 async def save_seller(current: Current, values: Mapping[str, object], version: int) -> None:
     """Admins and owners set the seller details, if they are still the `version` the page
     showed (else FormInvalid: no lost update)."""
-    if not current.is_admin:
-        raise Forbidden("Only admins can change company settings.")
+    _require_settings_admin(current)
     async with tenant_transaction(current.tenant_id, current.user_id) as conn:
         if await queries.lock_seller_version(conn, current.tenant_id) != version:
             raise FormInvalid({"form": SELLER_STALE})
@@ -293,8 +296,7 @@ async def save_seller(current: Current, values: Mapping[str, object], version: i
 
 async def rename_company(current: Current, name: str) -> None:
     """Admins and owners correct the company name."""
-    if not current.is_admin:
-        raise Forbidden("Only admins can change company settings.")
+    _require_settings_admin(current)
     async with tenant_transaction(current.tenant_id, current.user_id):
         await Tenant.update({Tenant.name: name, Tenant.updated_at: datetime.now(UTC)}).where(
             Tenant.id == current.tenant_id
@@ -330,8 +332,7 @@ async def save_currency(
 ) -> None:
     """Admins set the default currency and replace the exchange rates, if the page showed the
     current `version` (else FormInvalid: no lost update)."""
-    if not current.is_admin:
-        raise Forbidden("Only admins can change company settings.")
+    _require_settings_admin(current)
     async with tenant_transaction(current.tenant_id, current.user_id) as conn:
         done = await conn.fetchval(
             "update tenants set default_currency = $2, currency_version = currency_version + 1,"

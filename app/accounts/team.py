@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from uuid import UUID
 
 import asyncpg
 import msgspec
 
 from app.accounts import queries
+from app.accounts.roles import require_admin
 from app.accounts.schemas import (
     ROLE_RANK,
     ROLES,
@@ -33,9 +35,7 @@ from app.settings import get_settings
 LAST_OWNER = "A workspace needs at least one owner. Make someone else an owner first."
 
 
-def _require_admin(current: Current) -> None:
-    if not current.is_admin:
-        raise Forbidden("Only admins and owners can manage the team.")
+_require_admin = partial(require_admin, why="Only admins and owners can manage the team.")
 
 
 def _may_assign(current: Current, role: str) -> None:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import secrets
+from functools import partial
 from uuid import UUID
 
 import msgspec
 from piccolo.query import OrderByRaw
 
+from app.accounts.roles import require_admin
 from app.accounts.schemas import Current
 from app.billing import queries, stripe_client
 from app.billing.limits import usage_and_plan
@@ -16,7 +18,7 @@ from app.billing.queries import InvoiceRecord, Usage
 from app.billing.state import ENDED_STATUSES_ALL, NOW, AccountState, lock_account, read_account
 from app.billing.tables import BillingAccount, BillingInvoice
 from app.core.db import global_transaction, tenant_transaction
-from app.core.errors import Forbidden, FormInvalid
+from app.core.errors import FormInvalid
 from app.core.rows import rows_as
 from app.notifications.feed import FeedItem, latest_of_kind
 from app.settings import get_settings
@@ -24,9 +26,9 @@ from app.settings import get_settings
 BILLING_PATH = "/settings/billing"
 
 
-def require_billing_admin(current: Current) -> None:
-    if not current.is_admin:
-        raise Forbidden("Only owners and admins can change the plan or the card.")
+require_billing_admin = partial(
+    require_admin, why="Only owners and admins can change the plan or the card."
+)
 
 
 class BillingOverview(msgspec.Struct, frozen=True):

@@ -15,7 +15,7 @@ from app.crm.company_duplicates import (
 from app.crm.contacts import list_contacts
 from app.crm.filters import CompanyView
 from app.crm.record_routes import RecordPages, Values, record_routes
-from app.crm.related import company_invoices, related_deals
+from app.crm.related import company_invoices
 
 
 class CompanyPages(RecordPages[NewCompany, EditedCompany, CompanyView]):
@@ -34,7 +34,7 @@ class CompanyPages(RecordPages[NewCompany, EditedCompany, CompanyView]):
     async def related(self, current: Current, record_id: UUID) -> Values:
         return {
             "contacts": await list_contacts(current, company_id=record_id, limit=100),
-            "deals": await related_deals(current, "company", record_id),
+            **await super().related(current, record_id),
             "invoices": await company_invoices(current, record_id),
         }
 

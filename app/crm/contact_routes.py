@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from uuid import UUID
-
 from app.accounts.schemas import Current
 from app.core.forms import read_query
 from app.core.forms.values import chosen_ids
@@ -12,13 +10,12 @@ from app.crm import contacts, duplicates
 from app.crm.companies import company_choices
 from app.crm.filters import ContactView
 from app.crm.record_routes import RecordPages, Values, record_routes
-from app.crm.related import related_deals
 from app.crm.schemas import ContactEdit, NewContactQuery
 
 
 class ContactPages(RecordPages[duplicates.NewContact, ContactEdit, ContactView]):
-    """A contact's form offers the companies (a new one can start at one); its page lists its
-    deals; its name is first and last name."""
+    """A contact's form offers the companies (a new one can start at one); its name is first
+    and last name."""
 
     async def form_context(self, current: Current, shown: Values) -> Values:
         return {
@@ -29,9 +26,6 @@ class ContactPages(RecordPages[duplicates.NewContact, ContactEdit, ContactView])
     def new_values(self, request: Req, current: Current) -> Values:
         company = read_query(request, NewContactQuery).company
         return {"company_id": str(company or ""), **super().new_values(request, current)}
-
-    async def related(self, current: Current, record_id: UUID) -> Values:
-        return {"deals": await related_deals(current, "contact", record_id)}
 
     def name_of(self, record: Values) -> str:
         return contacts.full_name(record)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 from uuid import UUID
 
 from litestar import Response, get, post
@@ -25,6 +25,7 @@ from app.crm.common import member_options
 from app.crm.custom_values import custom_field_list, list_context
 from app.crm.filters import Column, ListView, read_view
 from app.crm.notes import subject_panel
+from app.crm.related import related_deals
 from app.crm.schemas import ConfirmDelete
 from app.crm.web import confirm_delete_page, view_context
 
@@ -39,7 +40,7 @@ Handler = TypeVar("Handler", bound=Callable[..., Awaitable[Response[str]]])
 class RecordPages(Generic[NewF, EditF, View]):
     """What a record kind's pages need: its services, forms, and the few things that differ."""
 
-    kind: str  # "contact": the URL, template folder and context names follow from it
+    kind: Literal["contact", "company"]  # the URL, template folder and context names follow
     plural: str  # "contacts"
     fields: tuple[str, ...]  # the stored fields its edit form shows
     columns: Mapping[str, Column]  # the list's sortable columns
@@ -71,8 +72,8 @@ class RecordPages(Generic[NewF, EditF, View]):
         return {"owner_id": str(current.user_id)}
 
     async def related(self, current: Current, record_id: UUID) -> Values:
-        """The detail page's lists of related records."""
-        return {}
+        """The detail page's lists of related records: every kind lists its deals."""
+        return {"deals": await related_deals(current, self.kind, record_id)}
 
     def name_of(self, record: Values) -> str:
         """The record's name on the delete page."""

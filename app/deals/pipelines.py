@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping
+from functools import partial
 from typing import overload
 from uuid import UUID
 
@@ -12,9 +13,10 @@ import msgspec
 from piccolo.query.functions.aggregate import Max, Min
 from piccolo.querystring import QueryString
 
+from app.accounts.roles import require_admin
 from app.accounts.schemas import Current
 from app.core.db import tenant_transaction
-from app.core.errors import Forbidden, FormInvalid, RecordNotFound
+from app.core.errors import FormInvalid, RecordNotFound
 from app.core.paging import Window
 from app.core.rows import rows_as
 from app.core.versioned import update_at_version
@@ -182,9 +184,9 @@ async def all_stages(current: Current) -> list[StageInfo]:
 # ---- admins edit pipelines and stages ------------------------------------------------------
 
 
-def _require_admin(current: Current) -> None:
-    if not current.is_admin:
-        raise Forbidden("Only admins and owners can change pipelines and stages.")
+_require_admin = partial(
+    require_admin, why="Only admins and owners can change pipelines and stages."
+)
 
 
 def _announce(tenant_id: UUID, pipeline_id: UUID) -> None:

@@ -9,6 +9,7 @@ from uuid import UUID
 from litestar import Response, get, post
 
 from app.accounts.deps import routes_at
+from app.accounts.form_routes import form_routes
 from app.accounts.schemas import Current
 from app.core.access import Level
 from app.core.db import tenant_transaction
@@ -101,8 +102,13 @@ async def deal_table(request: Req, current: Current) -> Response[str]:
     return render(request, "deals/table.html", ctx, block="results")
 
 
-@get("/deals/new")
-async def deal_new(request: Req, current: Current) -> Response[str]:
+async def _new_page(
+    request: Req, current: Current, _new: None, refused: FormInvalid | None = None
+) -> Response[str]:
+    """A new deal's form: at the first stage of the pipeline asked for (?pipeline=), owned by
+    whoever adds it; or the refused input with its messages."""
+    if refused is not None:
+        return await _form_page(request, current, None, refused)
     pipeline = read_query(request, PipelineQuery).pipeline
     stages = await pipelines.all_stages(current)
     first = next((s for s in stages if s.pipeline_id == pipeline), stages[0])
@@ -110,11 +116,14 @@ async def deal_new(request: Req, current: Current) -> Response[str]:
     return await _form_page(request, current, None, values=values)
 
 
-@post("/deals")
-async def deal_create(request: Req, current: Current) -> Response[str]:
-    form = await read_form(request, DealForm, page=partial(_form_page, request, current, None))
+async def _create(request: Req, current: Current, _new: None, form: DealForm) -> Response[str]:
     deal_id = await services.create_deal(current, form)
     return redirect(request, f"/deals/{deal_id}", "Deal created.")
+
+
+NEW_ROUTES = form_routes(
+    "deal_create", "/deals/new", _new_page, DealForm, _create, posts_to="/deals"
+)
 
 
 async def render_deal(
@@ -137,19 +146,27 @@ async def deal_detail(request: Req, current: Current, deal_id: UUID) -> Response
     return await render_deal(request, current, deal_id)
 
 
-@get("/deals/{deal_id:uuid}/edit")
-async def deal_edit(request: Req, current: Current, deal_id: UUID) -> Response[str]:
+async def _edit_page(
+    request: Req, current: Current, deal_id: UUID, refused: FormInvalid | None = None
+) -> Response[str]:
+    """The deal's edit form: as stored (its custom fields too), or the refused input."""
+    if refused is not None:
+        return await _form_page(request, current, deal_id, refused)
     deal = await reading.get_deal(current, deal_id)
     custom = await stored_record(current, "deal", deal_id)
     values = reading.form_values(deal) | custom["custom_form"]
     return await _form_page(request, current, deal_id, values=values)
 
 
-@post("/deals/{deal_id:uuid}")
-async def deal_update(request: Req, current: Current, deal_id: UUID) -> Response[str]:
-    page = partial(_form_page, request, current, deal_id)
-    await services.update_deal(current, deal_id, await read_form(request, DealEdit, page=page))
+async def _update(request: Req, current: Current, deal_id: UUID, form: DealEdit) -> Response[str]:
+    await services.update_deal(current, deal_id, form)
     return redirect(request, f"/deals/{deal_id}", "Deal saved.")
+
+
+DEAL = "/deals/{deal_id:uuid}"
+EDIT_ROUTES = form_routes(
+    "deal_update", DEAL + "/edit", _edit_page, DealEdit, _update, posts_to=DEAL
+)
 
 
 async def _refused_delete(
@@ -180,11 +197,9 @@ ROUTES = [
             deals_bulk,
             deal_list,
             deal_table,
-            deal_new,
-            deal_create,
+            *NEW_ROUTES,
             deal_detail,
-            deal_edit,
-            deal_update,
+            *EDIT_ROUTES,
             deal_delete,
         ],
     )

@@ -6,15 +6,17 @@ from __future__ import annotations
 import logging
 import uuid
 from datetime import datetime
+from functools import partial
 from uuid import UUID
 
 import msgspec
 from piccolo.querystring import QueryString
 
+from app.accounts import roles
 from app.accounts.schemas import Current
 from app.accounts.tables import User
 from app.core.db import global_transaction
-from app.core.errors import Forbidden, RecordNotFound
+from app.core.errors import RecordNotFound
 from app.core.mail import queue_mail
 from app.core.rows import rows_as
 from app.ops import queries
@@ -55,9 +57,9 @@ async def raise_operator_alert(
     return alert_id
 
 
-def require_staff(current: Current) -> None:
-    if not current.is_staff:
-        raise Forbidden("Only Odex staff (the platform's operators) can see operator alerts.")
+require_staff = partial(
+    roles.require_staff, why="Only Odex staff (the platform's operators) can see operator alerts."
+)
 
 
 class OperatorAlertRow(msgspec.Struct, frozen=True):

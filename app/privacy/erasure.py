@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from app.accounts.roles import require_admin
 from app.accounts.schemas import Current
 from app.core import datamap
 from app.core.datamap import ContactRef
-from app.core.errors import Forbidden, RecordNotFound
+from app.core.errors import RecordNotFound
 from app.privacy import hooks
 
 
@@ -48,8 +49,7 @@ async def contact_summary(current: Current, contact_id: UUID) -> dict[str, objec
 
 async def erase_contact(current: Current, contact_id: UUID) -> dict[str, int]:
     """Erase a contact and its personal data in this workspace (admins); counts per place."""
-    if not current.is_admin:
-        raise Forbidden("Only admins can erase a contact's personal data.")
+    require_admin(current, "Only admins can erase a contact's personal data.")
     contact = await _identify(current.tenant_id, contact_id)
     done: dict[str, int] = {}
     for place in datamap.places():

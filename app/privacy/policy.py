@@ -11,10 +11,11 @@ from uuid import UUID
 import msgspec
 from markdown_it import MarkdownIt
 
+from app.accounts.roles import require_staff
 from app.accounts.schemas import Current
 from app.accounts.tables import Membership, User
 from app.core.db import after_commit, global_transaction, tenant_transaction, user_transaction
-from app.core.errors import Forbidden, FormInvalid
+from app.core.errors import FormInvalid
 from app.core.lease import leased, schedule
 from app.core.mail import queue_mail
 from app.core.redis import redis
@@ -123,8 +124,7 @@ async def publish_version(
     The effective date must be at least 30 days after publication: checked here for a clear
     message, and by the database's CHECK constraint as the guarantee.
     """
-    if not current.is_staff:
-        raise Forbidden("Only Odex staff can publish a new privacy policy.")
+    require_staff(current, "Only Odex staff can publish a new privacy policy.")
     errors: dict[str, str] = {}
     summary = summary.strip()
     if not summary:

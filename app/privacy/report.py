@@ -17,10 +17,10 @@ import uuid
 from dataclasses import dataclass, field
 from uuid import UUID
 
+from app.accounts.roles import require_staff
 from app.accounts.schemas import Current
 from app.core.datamap import Place, Subject, places, redis_keys_holding
 from app.core.db import global_transaction, tenant_transaction
-from app.core.errors import Forbidden
 from app.core.rows import DEFAULT
 from app.privacy.queries import can_name, count_naming, count_rows
 from app.privacy.tables import DeletionReport
@@ -128,8 +128,7 @@ async def record_report(request_id: UUID, scope: str, report: Report) -> UUID:
 
 async def latest_reports(current: Current, limit: int = 50) -> list[dict[str, object]]:
     """The newest reports (for staff)."""
-    if not current.is_staff:
-        raise Forbidden("Only Odex staff can see deletion reports.")
+    require_staff(current, "Only Odex staff can see deletion reports.")
     async with global_transaction():
         rows = (
             await DeletionReport.select()

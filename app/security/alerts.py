@@ -12,18 +12,20 @@ import logging
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from functools import partial
 from uuid import UUID
 
 import asyncpg
 import msgspec
 
 from app.accounts.queries import workspace_admins
+from app.accounts.roles import require_admin
 from app.accounts.schemas import Current
 from app.accounts.services import workspaces_of
 from app.accounts.tables import User
 from app.core import sessions
 from app.core.db import after_commit
-from app.core.errors import Forbidden, RecordNotFound
+from app.core.errors import RecordNotFound
 from app.core.mail import queue_mail
 from app.core.rows import row_as
 from app.core.templating import render_html
@@ -176,9 +178,7 @@ def render_push(tenant_id: UUID, alert: AlertView, *, toast: bool) -> str:
     )
 
 
-def _require_admin(current: Current) -> None:
-    if not current.is_admin:
-        raise Forbidden("Only admins and owners can see security alerts.")
+_require_admin = partial(require_admin, why="Only admins and owners can see security alerts.")
 
 
 def _row(r: Mapping[str, object]) -> AlertView:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import partial
 from uuid import UUID
 
+from app.accounts.roles import require_staff
 from app.accounts.schemas import Current
 from app.core.db import global_transaction
-from app.core.errors import Forbidden, FormInvalid, RecordNotFound
+from app.core.errors import FormInvalid, RecordNotFound
 from app.core.mail import queue_mail
 from app.core.paging import Window
 from app.core.ratelimit import Limit, hit, wait_text
@@ -76,9 +78,7 @@ async def submit_inquiry(inquiry: Inquiry, user_id: UUID | None, ip: str) -> int
     return ticket_id
 
 
-def _require_staff(current: Current) -> None:
-    if not current.is_staff:
-        raise Forbidden("Only Odex staff can see support requests.")
+_require_staff = partial(require_staff, why="Only Odex staff can see support requests.")
 
 
 INBOX_PAGE = 50

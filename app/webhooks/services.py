@@ -8,13 +8,15 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from uuid import UUID
 
 import msgspec
 
+from app.accounts.roles import require_admin
 from app.accounts.schemas import Current
 from app.core.db import tenant_transaction
-from app.core.errors import EditConflict, Forbidden, FormInvalid, RecordNotFound
+from app.core.errors import EditConflict, FormInvalid, RecordNotFound
 from app.core.rows import NOW, rows_as
 from app.security.alerts import raise_security_alert
 from app.security.audit import record_audit
@@ -52,9 +54,7 @@ def _reads(scopes: list[str], personal: bool) -> str:
     return f"{names}; {PERSONAL_LABEL} {'included' if personal else 'left out'}"
 
 
-def _require_admin(current: Current) -> None:
-    if not current.is_admin:
-        raise Forbidden("Only admins and owners can manage webhooks.")
+_require_admin = partial(require_admin, why="Only admins and owners can manage webhooks.")
 
 
 def _label(current: Current) -> str:
