@@ -1,6 +1,6 @@
 """Piccolo tables of the accounts app (DDL and RLS live in migrations/accounts)."""
 
-from piccolo.columns import UUID, Boolean, Integer, Numeric, Text, Timestamptz
+from piccolo.columns import UUID, Boolean, ForeignKey, Integer, Numeric, Text, Timestamptz
 from piccolo.table import Table
 
 from app.core.columns import Char, Created, Stamped, TenantRow, UuidKey, Versioned
@@ -51,9 +51,11 @@ class User(UuidKey, Stamped, Table, tablename="users"):
 
 
 class Membership(TenantRow, Created, Table, tablename="memberships"):
-    """A user's role in a tenant."""
+    """A user's role in a tenant. Its workspace and user are foreign keys (as in the
+    migration), so Piccolo joins through them: `Membership.user_id.name`."""
 
-    user_id = UUID()
+    tenant_id = ForeignKey(Tenant, null=False)
+    user_id = ForeignKey(User, null=False)
     role = Text()
     onboarding_hidden_at = Timestamptz(null=True, default=None)
 
