@@ -6,11 +6,13 @@ from piccolo.columns import (
     Boolean,
     Date,
     DoublePrecision,
+    ForeignKey,
     Integer,
     Numeric,
     SmallInt,
     Text,
 )
+from piccolo.columns.base import OnDelete
 from piccolo.table import Table
 
 from app.core.columns import Char, Created, TenantRecord, TenantRow
@@ -28,7 +30,9 @@ class Pipeline(TenantRecord, Table, tablename="pipelines"):
 class Stage(TenantRecord, Table, tablename="stages"):
     """One column of a pipeline; `kind` is open, won or lost."""
 
-    pipeline_id = UUID()
+    # the migration's key is (tenant_id, pipeline_id) → pipelines (tenant_id, id); a pipeline id
+    # is unique, so Piccolo joins on it alone (`Stage.pipeline_id.position`)
+    pipeline_id = ForeignKey(Pipeline, null=False)
     name = Text()
     position = Integer(default=0)
     kind = Text(default="open")
@@ -42,7 +46,9 @@ class Deal(TenantRecord, Table, tablename="deals"):
     amount = Numeric(digits=(14, 2))
     currency = Char(length=3)
     pipeline_id = UUID()
-    stage_id = UUID()
+    # the migration's key is (tenant_id, pipeline_id, stage_id) → stages (tenant_id,
+    # pipeline_id, id); Piccolo joins on the stage's id (`Deal.stage_id.kind`)
+    stage_id = ForeignKey(Stage, null=False, on_delete=OnDelete.no_action)
     position = DoublePrecision(default=0.0)
     expected_close_date = Date(null=True, default=None)
     owner_id = UUID(null=True, default=None)
