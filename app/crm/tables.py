@@ -3,7 +3,7 @@
 from piccolo.columns import JSONB, UUID, Array, BigInt, Boolean, Date, Integer, Text, Timestamptz
 from piccolo.table import Table
 
-from app.core.columns import Created, OnRecord, Stamped, TenantRecord, TenantRow
+from app.core.columns import Created, Finished, OnRecord, Stamped, TenantRecord, TenantRow
 
 
 class Company(TenantRecord, Table, tablename="companies"):
@@ -113,7 +113,7 @@ class SavedView(TenantRow, Stamped, Table, tablename="saved_views"):
     shared = Boolean(default=False)
 
 
-class BulkChange(TenantRow, Created, Table, tablename="bulk_changes"):
+class BulkChange(TenantRow, Created, Finished, Table, tablename="bulk_changes"):
     """What one bulk action on a list changed: per record its previous values and the version
     the change left it at (the undo restores only records still at that version)."""
 
@@ -129,8 +129,6 @@ class BulkChange(TenantRow, Created, Table, tablename="bulk_changes"):
     done = Integer(default=0)
     params = JSONB(default={})  # the action's values (owner, tag, stage, reason)
     undo_of = UUID(null=True, default=None)  # an undo run as a job: the change it undoes
-    error = Text(null=True, default=None)
-    finished_at = Timestamptz(null=True, default=None)
 
 
 class BulkItem(Table, tablename="bulk_items"):
