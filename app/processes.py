@@ -90,6 +90,7 @@ def serve(host: str, port: int, ssl_kwargs: SslOptions) -> None:
         # per message as in the legacy "websockets" one), which halves the CPU of a push to
         # 1,000 sockets (P1, tests/perf/test_broadcast.py); wsproto measured slower
         ws="websockets-sansio",
+        ws_per_message_deflate=get_settings().live_compression,  # off unless LIVE_COMPRESSION
         timeout_graceful_shutdown=GRACEFUL_SECONDS,
         **ssl_kwargs,
     )

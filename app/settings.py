@@ -6,6 +6,7 @@ import base64
 import functools
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 
 import msgspec
@@ -87,6 +88,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     job_lease_seconds: int = 30  # a long job whose worker stops renewing this is taken over
     mail_retry_hours: int = 24  # SMTP failures are retried with backoff this long, then alerted
     shutdown_drain_seconds: float = 0.0  # after SIGTERM /readyz says 503 this long, then stop
+    # permessage-deflate on the live sockets: off, as Socket.IO and Phoenix ship it: each socket
+    # would compress every push on its own (a zlib context per socket: CPU per push and memory
+    # per tab); a board push is a few kB of HTML
+    live_compression: bool = False
     worker_shutdown_seconds: int = 20  # after SIGTERM a job may finish this long, then re-queued
     # argon2id cost of password hashes: argon2-cffi's default, RFC 9106's low-memory profile.
     # Production refuses anything weaker; the test suite lowers it (it hashes ~1,000 passwords).
@@ -164,7 +169,20 @@ NOT_FROM_ENV = frozenset(
         "invite_ttl_days",
     }
 )
-READ: dict[object, type] = {int: int, float: float}  # how a variable's text becomes the value
+
+
+def _flag(raw: str) -> bool:
+    """A yes/no setting: 1/true/yes/on or 0/false/no/off (any case; empty is no)."""
+    word = raw.strip().lower()
+    if word in ("1", "true", "yes", "on"):
+        return True
+    if word in ("", "0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"a yes/no setting is 1/true/yes/on or 0/false/no/off, not {raw!r}")
+
+
+# how a variable's text becomes the value
+READ: dict[object, Callable[[str], object]] = {int: int, float: float, bool: _flag}
 
 
 class SettingsError(RuntimeError):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
 from uuid import UUID
 
 import msgspec
@@ -19,7 +18,7 @@ from app.billing.tables import BillingAccount, BillingInvoice
 from app.core.db import global_transaction, tenant_transaction
 from app.core.errors import Forbidden, FormInvalid
 from app.core.rows import rows_as
-from app.notifications.tables import Notification
+from app.notifications.feed import FeedItem, latest_of_kind
 from app.settings import get_settings
 
 BILLING_PATH = "/settings/billing"
@@ -28,15 +27,6 @@ BILLING_PATH = "/settings/billing"
 def require_billing_admin(current: Current) -> None:
     if not current.is_admin:
         raise Forbidden("Only owners and admins can change the plan or the card.")
-
-
-class Notice(msgspec.Struct, frozen=True):
-    """A billing notification of the signed-in person."""
-
-    kind: str
-    title: str
-    body: str
-    created_at: datetime
 
 
 class BillingOverview(msgspec.Struct, frozen=True):
@@ -48,7 +38,7 @@ class BillingOverview(msgspec.Struct, frozen=True):
     plans: list[Plan]
     usage: Usage
     invoices: list[InvoiceRecord]
-    notices: list[Notice]
+    notices: list[FeedItem]  # the signed-in person's billing notifications
     test_mode: bool
     configured: bool
     in_grace: bool
@@ -73,14 +63,7 @@ async def billing_overview(current: Current) -> BillingOverview:
     async with tenant_transaction(current.tenant_id, current.user_id) as conn:
         account = await read_account(conn, current.tenant_id)
         invoices = await recent_invoices(24)
-        notices = await (
-            Notification.select(
-                Notification.kind, Notification.title, Notification.body, Notification.created_at
-            )
-            .where((Notification.user_id == current.user_id) & Notification.kind.like("billing.%"))
-            .order_by(Notification.created_at, ascending=False)
-            .limit(5)
-        )
+        notices = await latest_of_kind(current.user_id, "billing.", 5)
     return BillingOverview(
         account=account,
         plan=plan,
@@ -88,7 +71,7 @@ async def billing_overview(current: Current) -> BillingOverview:
         plans=list(plans().values()),
         usage=usage,
         invoices=invoices,
-        notices=rows_as(Notice, notices),
+        notices=notices,
         test_mode=stripe_client.is_test_mode(),
         configured=stripe_client.is_test_mode() or bool(get_settings().stripe_secret_key),
         in_grace=account.in_grace(),

@@ -1,7 +1,7 @@
-"""Typed rows: a database row (a Piccolo dict or an asyncpg Record) as a msgspec Struct, a
-column's values as a typed list, a picker's (id, label) pairs, a command's row count; a
-Piccolo select list read off a Struct's fields; a new row inserted with what the database
-fills itself left to it."""
+"""Typed rows: a database row (a Piccolo dict or an asyncpg Record) or another Struct's fields
+as a msgspec Struct, a column's values as a typed list, a picker's (id, label) pairs, a
+command's row count; a Piccolo select list read off a Struct's fields; a new row inserted with
+what the database fills itself left to it."""
 
 from __future__ import annotations
 
@@ -25,6 +25,12 @@ def row_as(cls: type[T], row: Row) -> T:
     """One row as `cls` (a msgspec Struct); its fields are checked against the row's values
     (columns the Struct does not name are ignored)."""
     return msgspec.convert(dict(row.items()), cls)
+
+
+def struct_as(cls: type[T], source: msgspec.Struct, **values: object) -> T:
+    """The fields of `source` (a form, a row's Struct) that `cls` names, with `values` over
+    them, as `cls` (a msgspec Struct), each checked against its type."""
+    return msgspec.convert({**msgspec.structs.asdict(source), **values}, cls)
 
 
 def rows_as(cls: type[T], rows: Iterable[Row]) -> list[T]:

@@ -54,6 +54,20 @@ def _when(form: ActivityForm, zone: str) -> tuple[date | None, datetime | None]:
     return (None if due_at is not None else form.due_date), due_at
 
 
+def _stored(current: Current, activity_id: UUID, form: ActivityForm) -> dict[str, Any]:
+    """The columns an activity form sets, by name, as adding and editing store them (the due
+    time in UTC, the notes sealed)."""
+    due_date, due_at = _when(form, user_zone(current))
+    return {
+        **{name: getattr(form, name) for name in EDITED},
+        "due_date": due_date,
+        "due_at": due_at,
+        "outcome": form.outcome or None,
+        "participant_ids": form.participant_ids,
+        "notes_enc": seal_activity_notes(form.notes, current.tenant_id, activity_id),
+    }
+
+
 async def _check_participants(ids: list[UUID]) -> None:
     """Refuse contact ids that are not the current workspace's (another tenant's: unseen)."""
     if ids and await queries.contacts_found(conn(), ids) != len(ids):
@@ -69,7 +83,8 @@ async def add_activity(
 ) -> UUID:
     """Plan or log an activity; the assignee (when not the creator) gets a notification."""
     activity_id = uuid.uuid4()
-    due_date, due_at = _when(form, user_zone(current))
+    stored = _stored(current, activity_id, form)
+    due_date, due_at = stored["due_date"], stored["due_at"]
     async with tenant_transaction(current.tenant_id, current.user_id):
         name = await subject_name(subject_type, subject_id)
         await check_member(form.assignee_id, "assignee_id", "someone")
@@ -80,17 +95,9 @@ async def add_activity(
                 tenant_id=current.tenant_id,
                 subject_type=subject_type,
                 subject_id=subject_id,
-                kind=form.kind,
-                title=form.title,
-                due_date=due_date,
-                due_at=due_at,
-                duration_minutes=form.duration_minutes,
-                outcome=form.outcome or None,
-                participant_ids=form.participant_ids,
-                notes_enc=seal_activity_notes(form.notes, current.tenant_id, activity_id),
-                assignee_id=form.assignee_id,
                 created_by=current.user_id,
                 done_at=await conn().fetchval("select now()") if form.done else None,
+                **stored,
             )
         )
         verb = "logged" if form.done else ("added" if form.kind == "task" else "planned")
@@ -132,16 +139,7 @@ async def _locked(activity_id: UUID) -> dict[str, Any]:
 async def edit_activity(current: Current, activity_id: UUID, form: ActivityEdit) -> str:
     """Save an edit made from `form.version` (EditConflict when someone saved meanwhile);
     a new due time is reminded again. Returns the record's link."""
-    due_date, due_at = _when(form, user_zone(current))
-    after: dict[str, Any] = {
-        "kind": form.kind,
-        "title": form.title,
-        "due_date": due_date,
-        "due_at": due_at,
-        "duration_minutes": form.duration_minutes,
-        "outcome": form.outcome or None,
-        "assignee_id": form.assignee_id,
-    }
+    after = _stored(current, activity_id, form)
     async with tenant_transaction(current.tenant_id, current.user_id):
         before = await _locked(activity_id)
         if before["version"] != form.version:
@@ -165,13 +163,11 @@ async def edit_activity(current: Current, activity_id: UUID, form: ActivityEdit)
                 "from": len(before["participant_ids"]),
                 "to": len(form.participant_ids),
             }
-        rescheduled = before["due_date"] != due_date or before["due_at"] != due_at
+        rescheduled = any(before[k] != after[k] for k in ("due_date", "due_at"))
         saved = (
             await Task.update(
                 {
                     **{getattr(Task, k): v for k, v in after.items()},
-                    Task.participant_ids: form.participant_ids,
-                    Task.notes_enc: seal_activity_notes(form.notes, current.tenant_id, activity_id),
                     Task.version: before["version"] + 1,
                     Task.updated_at: await conn().fetchval("select now()"),
                     Task.reminded_at: None if rescheduled else before["reminded_at"],

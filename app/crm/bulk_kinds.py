@@ -19,6 +19,7 @@ from uuid import UUID, uuid4
 
 import asyncpg
 import msgspec
+from piccolo.table import Table
 
 from app.accounts.schemas import Current
 from app.core.db import after_commit
@@ -61,9 +62,18 @@ class KindSteps:
     restore: Restore
     view_sql: ViewOf
     describe: Describe
-    record_ids: Callable[[asyncpg.Connection, list[UUID]], Awaitable[list[UUID]]]
-    push: Callable[[UUID], None]
+    table: type[Table]  # the records' own table
     kept_note: str = ""  # the summary's note on kept records: "with invoices kept"
+
+    async def record_ids(self, conn: asyncpg.Connection, ids: list[UUID]) -> list[UUID]:
+        """Those of `ids` that are records of this kind in the workspace (RLS), in id order."""
+        key = self.table._meta.primary_key
+        rows = await self.table.select(key).where(key.is_in(ids or [uuid4()])).order_by(key)
+        return [r[key._meta.name] for r in rows]
+
+    def push(self, tenant_id: UUID) -> None:
+        """Tell the workspace's open lists of this kind to re-read their view (push_list)."""
+        push_list(tenant_id, self.plural)
 
 
 STEPS: dict[str, KindSteps] = {}
@@ -248,15 +258,6 @@ def _steps(kind: str, actions: tuple[str, ...], kept_note: str) -> KindSteps:
     ) -> list[UUID]:
         return await _restore_records(current, conn, kind, action, previous)
 
-    async def record_ids(conn: asyncpg.Connection, ids: list[UUID]) -> list[UUID]:
-        rows = (
-            await table.select(table.id).where(table.id.is_in(ids or [uuid4()])).order_by(table.id)
-        )
-        return [r["id"] for r in rows]
-
-    def push(tenant_id: UUID) -> None:
-        push_list(tenant_id, kind)
-
     return KindSteps(
         plural=kind,
         singular="contact" if kind == "contacts" else "company",
@@ -266,8 +267,7 @@ def _steps(kind: str, actions: tuple[str, ...], kept_note: str) -> KindSteps:
         restore=restore,
         view_sql=_contact_view if kind == "contacts" else _company_view,
         describe=describe_owner,
-        record_ids=record_ids,
-        push=push,
+        table=table,
         kept_note=kept_note,
     )
 

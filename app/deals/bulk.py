@@ -31,7 +31,6 @@ from app.crm.bulk_kinds import (
     Previous,
     ViewSql,
     describe_owner,
-    push_list,
     register,
 )
 from app.crm.common import check_member
@@ -65,11 +64,6 @@ async def _view_sql(
     where.insert(1, f"d.pipeline_id = {params.add(pipeline)}")
     where += deal_search(params, " ".join(view.q.split())[:200], tenant_id)
     return DEAL_FROM, "d.id", where
-
-
-async def _record_ids(conn: asyncpg.Connection, ids: list[UUID]) -> list[UUID]:
-    rows = await Deal.select(Deal.id).where(Deal.id.is_in(ids or [uuid4()])).order_by(Deal.id)
-    return [r["id"] for r in rows]
 
 
 async def _locked(ids: list[UUID]) -> list[dict[str, object]]:
@@ -251,10 +245,6 @@ async def _restore(
     return restored
 
 
-def _push(tenant_id: UUID) -> None:
-    push_list(tenant_id, "deals")
-
-
 def register_deal_bulk() -> None:
     """Bulk actions on the deals list (the deals domain's wiring calls this once)."""
     register(
@@ -267,8 +257,7 @@ def register_deal_bulk() -> None:
             restore=_restore,
             view_sql=_view_sql,
             describe=_describe,
-            record_ids=_record_ids,
-            push=_push,
+            table=Deal,
             kept_note="in another pipeline left as they were",
         )
     )

@@ -13,8 +13,9 @@ from app.accounts.tables import Membership, User
 from app.core.db import tenant_transaction
 from app.core.errors import FormInvalid, RecordNotFound
 from app.core.money import money
+from app.core.rows import struct_as
 from app.core.versioned import update_at_version
-from app.crm.activity import field_diff, log_activity, record_activity, stale_page
+from app.crm.activity import field_diff, log_activity, stale_page
 from app.crm.custom_fields import stored_values
 from app.crm.custom_values import check_custom, encoded
 from app.crm.records import refuse_old_edit
@@ -77,17 +78,8 @@ async def _clean(data: DealForm) -> DealValues:
             errors["contact_ids"] = "Choose contacts from the list."
     if errors or stage is None:
         raise FormInvalid(errors)
-    return DealValues(
-        title=data.title,
-        amount=data.amount,
-        currency=data.currency,
-        pipeline_id=stage.pipeline_id,
-        stage_id=stage.id,
-        expected_close_date=data.expected_close_date,
-        lost_reason=lost_reason,
-        owner_id=data.owner_id,
-        company_id=data.company_id,
-        contact_ids=data.contact_ids,
+    return struct_as(
+        DealValues, data, pipeline_id=stage.pipeline_id, stage_id=stage.id, lost_reason=lost_reason
     )
 
 
@@ -200,15 +192,8 @@ async def update_deal(current: Current, deal_id: UUID, data: DealEdit) -> None:
         await _set_contacts(current.tenant_id, deal_id, values.contact_ids)
         changes = field_diff(stored, wanted, DIFF_FIELDS) | custom.changes
         if changes:
-            await record_activity(
-                current.tenant_id,
-                current.user_id,
-                "deal",
-                deal_id,
-                "updated",
-                f"Edited the deal “{values.title}”",
-                changes,
-            )
+            edited = f"Edited the deal “{values.title}”"
+            await log_activity(current, "deal", deal_id, "updated", edited, changes)
         if values.owner_id != before.owner_id:
             await _notify_owner(current, deal_id, values.title, values.owner_id)
         _push_changed(current.tenant_id, deal_id, False, [before.stage_id])
@@ -230,14 +215,7 @@ async def delete_deal(current: Current, deal_id: UUID, version: int) -> str:
             raise await stale_page("deal", deal_id, "deal", int(now["version"]))
         row = deleted[0]
         title = str(row["title"])
-        await record_activity(
-            current.tenant_id,
-            current.user_id,
-            "deal",
-            deal_id,
-            "deleted",
-            f"Deleted the deal “{title}”",
-        )
+        await log_activity(current, "deal", deal_id, "deleted", f"Deleted the deal “{title}”")
         tenant_id, pipeline_id, stage_id = current.tenant_id, row["pipeline_id"], row["stage_id"]
 
         async def push() -> None:

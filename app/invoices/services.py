@@ -20,8 +20,9 @@ from app.core.errors import FormInvalid, RecordNotFound
 from app.core.mail import queue_mail
 from app.core.mail_attachments import Attachment
 from app.core.money import amount
+from app.core.rows import struct_as
 from app.core.versioned import update_at_version
-from app.crm.activity import record_activity, stale_page
+from app.crm.activity import log_activity, stale_page
 from app.crm.common import conn
 from app.crm.records import refuse_old_edit
 from app.crm.tables import Company
@@ -53,14 +54,7 @@ class InvoiceValues(msgspec.Struct, kw_only=True):
 
 
 def _invoice_data(form: InvoiceForm) -> InvoiceValues:
-    return InvoiceValues(
-        company_id=form.company_id,
-        deal_id=form.deal_id,
-        currency=form.currency,
-        issue_date=form.issue_date or date.today(),
-        due_date=form.due_date,
-        notes=form.notes,
-    )
+    return struct_as(InvoiceValues, form, issue_date=form.issue_date or date.today())
 
 
 async def _as_read(data: dict[str, object]) -> dict[str, object]:
@@ -140,12 +134,8 @@ async def create_invoice(current: Current, form: InvoiceForm) -> UUID:
         )
         totals = await _write_lines(current.tenant_id, invoice_id, lines)
         summary = f"created invoice {invoice_number(number)} ({totals.total} {data.currency})"
-        await record_activity(
-            current.tenant_id, current.user_id, "invoice", invoice_id, "created", summary
-        )
-        await record_activity(
-            current.tenant_id, current.user_id, "company", data.company_id, "invoice", summary
-        )
+        await log_activity(current, "invoice", invoice_id, "created", summary)
+        await log_activity(current, "company", data.company_id, "invoice", summary)
     return invoice_id
 
 
@@ -185,15 +175,7 @@ async def update_invoice(current: Current, invoice_id: UUID, form: InvoiceEdit) 
         changes: dict[str, dict[str, object]] = {}
         if before.total != totals.total:
             changes["total"] = {"from": str(before.total), "to": str(totals.total)}
-        await record_activity(
-            current.tenant_id,
-            current.user_id,
-            "invoice",
-            invoice_id,
-            "updated",
-            "edited the draft",
-            changes,
-        )
+        await log_activity(current, "invoice", invoice_id, "updated", "edited the draft", changes)
 
 
 async def change_status(current: Current, invoice_id: UUID, target: str, version: int) -> str:
@@ -228,9 +210,8 @@ async def _move_status(
     if target in stamp:
         changes[stamp[target]] = NOW
     await Invoice.update(changes).where(Invoice.id == invoice_id)
-    await record_activity(
-        current.tenant_id,
-        current.user_id,
+    await log_activity(
+        current,
         "invoice",
         invoice_id,
         "status",
@@ -314,12 +295,6 @@ async def send_invoice(current: Current, invoice_id: UUID, form: SendForm) -> Se
                 outbox_id=outbox_id,
             )
         )
-        await record_activity(
-            current.tenant_id,
-            current.user_id,
-            "invoice",
-            invoice_id,
-            "emailed",
-            f"emailed {label} with its PDF to the customer",
-        )
+        emailed = f"emailed {label} with its PDF to the customer"
+        await log_activity(current, "invoice", invoice_id, "emailed", emailed)
     return Sent(label, send_id)

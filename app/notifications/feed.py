@@ -107,6 +107,18 @@ async def list_feed(
     return [_item(r) for r in page.rows], page.next_cursor
 
 
+async def latest_of_kind(user_id: UUID, prefix: str, limit: int) -> list[FeedItem]:
+    """A person's latest notifications whose kind starts with `prefix` (e.g. "billing."),
+    newest first, inside the caller's tenant transaction."""
+    rows = await (
+        Notification.select()
+        .where((Notification.user_id == user_id) & Notification.kind.like(f"{prefix}%"))
+        .order_by(Notification.created_at, ascending=False)
+        .limit(limit)
+    )
+    return [_item(r) for r in rows]
+
+
 async def mark_read(current: Current, notification_id: UUID) -> str | None:
     """Mark one notification read; returns its link (to follow it)."""
     async with tenant_transaction(current.tenant_id, current.user_id):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import TypedDict
+from typing import Any, TypedDict
 
 from litestar.datastructures import Cookie
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -76,7 +76,7 @@ def _events(
     template = str(scope.get("path_template") or path)
     ua = scope_header(scope, b"user-agent")
     browser, os_name, device = classify(ua)
-    common = {
+    common: dict[str, Any] = {  # the Event fields every event of this request shares
         "browser": browser,
         "os": os_name,
         "device": device,
@@ -95,8 +95,12 @@ def _events(
         who = after if after.user_id else before
         if kind:
             events.append(
-                usage.new_event(
-                    "security", kind, tenant_id=who.tenant_id, user_id=who.user_id, **common
+                usage.Event(
+                    category="security",
+                    kind=kind,
+                    tenant_id=who.tenant_id,
+                    user_id=who.user_id,
+                    **common,
                 )
             )
         return events
@@ -112,9 +116,9 @@ def _events(
     else:
         return events
     events.append(
-        usage.new_event(
-            "analytics",
-            kind,
+        usage.Event(
+            category="analytics",
+            kind=kind,
             tenant_id=after.tenant_id if after.user_id else None,
             user_id=after.user_id,
             feature=feature,

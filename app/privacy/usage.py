@@ -13,7 +13,6 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import TypedDict, Unpack
 from uuid import UUID
 
 import asyncpg
@@ -29,7 +28,6 @@ from app.privacy.queries import (
     insert_visitor_events,
     usage_breakdown,
 )
-from app.privacy.tables import UsageEvent
 from app.settings import get_settings
 
 log = logging.getLogger("odex.privacy")
@@ -55,10 +53,10 @@ return #items
 class Event(msgspec.Struct, kw_only=True, omit_defaults=True):
     """One usage or security event as queued (a compact JSON document)."""
 
-    id: str
     category: str  # analytics | security
     kind: str  # page | feature | login | login_failed | logout | signup | password_reset
-    ts: float
+    id: str = msgspec.field(default_factory=lambda: str(uuid.uuid4()))
+    ts: float = msgspec.field(default_factory=lambda: datetime.now(UTC).timestamp())
     tenant_id: str | None = None
     user_id: str | None = None
     path: str = ""
@@ -72,30 +70,6 @@ class Event(msgspec.Struct, kw_only=True, omit_defaults=True):
 
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder(Event)
-
-
-class EventFields(TypedDict, total=False):
-    """The optional fields of an Event (see Event)."""
-
-    tenant_id: str | None
-    user_id: str | None
-    path: str
-    feature: str
-    browser: str
-    os: str
-    device: str
-    ip: str
-    analytics_id: str | None
-
-
-def new_event(category: str, kind: str, **fields: Unpack[EventFields]) -> Event:
-    return Event(
-        id=str(uuid.uuid4()),
-        category=category,
-        kind=kind,
-        ts=datetime.now(UTC).timestamp(),
-        **fields,
-    )
 
 
 async def enqueue(events: list[Event]) -> None:
@@ -251,26 +225,3 @@ async def dashboard(tenant_id: UUID, days: int = 30) -> dict[str, object]:
         "devices": series(figures.devices),
         "security": series(figures.security),
     }
-
-
-async def events_of_user(tenant_id: UUID, user_id: UUID, limit: int = 100) -> dict[str, object]:
-    """The usage events held about a user in this workspace (count and the latest)."""
-    async with tenant_transaction(tenant_id):
-        total = await UsageEvent.count().where(UsageEvent.user_id == user_id)
-        rows = (
-            await UsageEvent.select(
-                UsageEvent.created_at,
-                UsageEvent.category,
-                UsageEvent.kind,
-                UsageEvent.path,
-                UsageEvent.feature,
-                UsageEvent.browser,
-                UsageEvent.os,
-                UsageEvent.device,
-                UsageEvent.ip,
-            )
-            .where(UsageEvent.user_id == user_id)
-            .order_by(UsageEvent.created_at, ascending=False)
-            .limit(limit)
-        )
-    return {"total": total, "latest": rows}

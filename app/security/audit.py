@@ -34,13 +34,7 @@ from app.core import db
 from app.core.crypto import all_tenant_ids
 from app.core.rows import row_as
 from app.core.spreadsheet import safe_cell
-from app.security.audit_chain import (
-    FORMAT,
-    details_of,
-    entry_hash_v2,
-    personal_digest,
-    stored_entry_hash,
-)
+from app.security.audit_chain import FORMAT, StoredEntry, details_of, stored_entry_hash
 from app.security.tables import AuditChainHead, AuditEntry
 
 GENESIS = ""
@@ -98,35 +92,25 @@ async def record_audit(
     plain = _plain(details)
     async with in_tenant(tenant_id):
         head = await _lock_chain_head(tenant_id)
-        seq, prev = head.seq + 1, head.hash
-        created_at = datetime.now(UTC)
-        salt = secrets.token_hex(16)
-        label = actor_label[:200]
-        digest = entry_hash_v2(
-            tenant_id=tenant_id,
-            seq=seq,
-            created_at=created_at,
-            action=action,
-            personal=personal_digest(salt, actor_id, label, target, plain),
-            prev_hash=prev,
-        )
-        await AuditEntry.insert(
-            AuditEntry(
-                id=uuid.uuid4(),
-                tenant_id=tenant_id,
-                seq=seq,
-                created_at=created_at,
-                actor_id=actor_id,
-                actor_label=label,
-                action=action,
-                target=target,
-                details=json.dumps(plain),
-                prev_hash=prev,
-                hash=digest,
-                format=FORMAT,
-                salt=salt,
-            )
-        )
+        seq = head.seq + 1
+        entry: StoredEntry = {
+            "tenant_id": tenant_id,
+            "seq": seq,
+            "created_at": datetime.now(UTC),
+            "actor_id": actor_id,
+            "actor_label": actor_label[:200],
+            "action": action,
+            "target": target,
+            "details": json.dumps(plain),
+            "prev_hash": head.hash,
+            "format": FORMAT,
+            "salt": secrets.token_hex(16),
+            "personal_digest": None,
+        }
+        # hashed as verify_chain will check it, by the one function that reads entries back
+        digest = stored_entry_hash(entry)
+        assert digest is not None  # a new entry is complete, never erased
+        await AuditEntry.insert(AuditEntry(id=uuid.uuid4(), hash=digest, **entry))
         await AuditChainHead.update({AuditChainHead.seq: seq, AuditChainHead.hash: digest}).where(
             AuditChainHead.tenant_id == tenant_id
         )

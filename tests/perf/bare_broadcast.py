@@ -1,6 +1,9 @@
 """The P1 floor: a bare `websockets` server that broadcasts whatever its control socket sends.
 
-Usage: python -m tests.perf.bare_broadcast PORT
+Usage: python -m tests.perf.bare_broadcast PORT [deflate]
+
+Its sockets compress (permessage-deflate) only with `deflate`: the bench passes it when the
+app's live sockets do (LIVE_COMPRESSION), so both sides of P1 send the same frames.
 """
 
 from __future__ import annotations
@@ -26,10 +29,11 @@ async def handler(ws: Any) -> None:
         CLIENTS.discard(ws)
 
 
-async def main(port: int) -> None:
-    async with serve(handler, "127.0.0.1", port, max_size=2**22):
+async def main(port: int, deflate: bool) -> None:
+    compression = "deflate" if deflate else None
+    async with serve(handler, "127.0.0.1", port, max_size=2**22, compression=compression):
         await asyncio.Future()
 
 
 if __name__ == "__main__":
-    asyncio.run(main(int(sys.argv[1])))
+    asyncio.run(main(int(sys.argv[1]), sys.argv[2:] == ["deflate"]))

@@ -16,6 +16,7 @@ import httpx
 import psutil
 from websockets.asyncio.client import connect
 
+from app.settings import load_settings
 from tests.deals.helpers import make_deal, stages
 from tests.helpers import Account
 from tests.perf.fleet import FleetProcess
@@ -123,7 +124,8 @@ async def _bare_rounds(
     services: dict[str, str], payload: str
 ) -> tuple[list[float], dict[str, float]]:
     port = free_port()
-    bare = _spawn(["-m", "tests.perf.bare_broadcast", str(port)], services)
+    deflate = ["deflate"] if load_settings({**os.environ, **services}).live_compression else []
+    bare = _spawn(["-m", "tests.perf.bare_broadcast", str(port), *deflate], services)
     fleet = None
     try:
         url, origin = f"ws://127.0.0.1:{port}/", f"http://127.0.0.1:{port}"

@@ -54,9 +54,9 @@ async def test_retention_purge(tenant_a: Account, tenant_b: Account) -> None:
 
 
 async def test_flush_recovers_a_batch_left_in_flight(tenant_a: Account) -> None:
-    event = usage.new_event(
-        "analytics", "page", tenant_id=str(tenant_a.tenant_id), user_id=str(tenant_a.user_id),
-        path="/in-flight",
+    event = usage.Event(
+        category="analytics", kind="page", tenant_id=str(tenant_a.tenant_id),
+        user_id=str(tenant_a.user_id), path="/in-flight",
     )  # fmt: skip
     raw = msgspec.json.encode(event)
     await redis().rpush(usage.INFLIGHT_KEY, raw, raw)  # a worker died after taking the batch
