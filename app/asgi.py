@@ -6,7 +6,7 @@ from litestar import Litestar
 from litestar.config.app import AppConfig
 from litestar.middleware import DefineMiddleware
 from litestar.static_files import create_static_files_router
-from litestar.types import ControllerRouterHandler
+from litestar.types import ASGIApp, ControllerRouterHandler
 
 from app import domains
 from app.core import db, health, redis, templating
@@ -19,6 +19,7 @@ from app.core.web import check_csrf, one_read_middleware, session_middleware, va
 from app.ops.targets import warn_about_placement
 from app.privacy.middleware import privacy_middleware
 from app.realtime.channels import create_channels_plugin
+from app.realtime.direct import keep_raw_send
 from app.realtime.outage import socket_registry_middleware
 from app.settings import ROOT, get_settings
 
@@ -72,3 +73,9 @@ def create_app() -> Litestar:
     app = Litestar.from_config(config)
     check_declared(app)  # a route without a declared access level: refuse to start
     return app
+
+
+def create_served_app() -> ASGIApp:
+    """create_app() as `odex serve` runs it: each websocket scope also carries the server's own
+    `send`, so the fan-out writes a push, serialised once, to every socket (app/realtime/direct)."""
+    return keep_raw_send(create_app())

@@ -75,7 +75,7 @@ def serve(host: str, port: int, ssl_kwargs: SslOptions) -> None:
             threading.Timer(drain, super().handle_exit, (sig, frame)).start()
 
     config = uvicorn.Config(
-        "app.asgi:create_app",
+        "app.asgi:create_served_app",
         factory=True,
         host=host,
         port=port,

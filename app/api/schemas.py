@@ -18,7 +18,9 @@ import msgspec
 from msgspec import UNSET, UnsetType
 
 from app.api.custom_routes import CustomIn, CustomValue
-from app.crm.published import CompanyRecord
+from app.crm.published import CompanyRecord, ContactRecord
+from app.deals.published import DealHead
+from app.invoices.published import InvoiceTerms
 
 
 def changes(
@@ -49,19 +51,9 @@ def page_of(out: type[msgspec.Struct]) -> type[msgspec.Struct]:
 # ---- contacts ----------------------------------------------------------------------------
 
 
-class ContactOut(msgspec.Struct, frozen=True):
-    id: UUID
-    first_name: str
-    last_name: str
-    emails: list[str]
+class ContactOut(ContactRecord, frozen=True, kw_only=True):
+    emails: list[str]  # the API always sends them
     phones: list[str]
-    title: str | None
-    company_id: UUID | None
-    owner_id: UUID | None
-    tags: list[str]
-    version: int
-    created_at: datetime
-    updated_at: datetime
     custom: dict[str, CustomValue]  # custom field key -> value (GET /custom-fields)
 
 
@@ -81,13 +73,7 @@ CompanyIn = changes("CompanyIn", CompanyOut, CompanyOut.__struct_fields__[1:7])
 # ---- deals, pipelines, stages ------------------------------------------------------------
 
 
-class DealOut(msgspec.Struct, frozen=True):
-    id: UUID
-    title: str
-    amount: Decimal
-    currency: str
-    pipeline_id: UUID
-    stage_id: UUID
+class DealOut(DealHead, frozen=True, kw_only=True):
     position: float
     owner_id: UUID | None
     company_id: UUID | None
@@ -188,15 +174,9 @@ class InvoiceLineOut(msgspec.Struct, frozen=True):
     tax_rate: Decimal
 
 
-class InvoiceOut(msgspec.Struct, frozen=True):
-    id: UUID
-    number: str
-    company_id: UUID
-    deal_id: UUID | None
-    currency: str
-    status: str
-    issue_date: date
-    due_date: date
+# not frozen, as its terms' other shape is not: the invoice page's row is filled in after reading
+class InvoiceOut(InvoiceTerms[str], kw_only=True):
+    number: str  # said again: the OpenAPI document reads the annotation, not the type argument
     notes: str
     subtotal: Decimal
     tax_total: Decimal

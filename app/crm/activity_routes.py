@@ -7,6 +7,7 @@ from uuid import UUID
 
 from litestar import Response, get, post
 
+from app.accounts.form_routes import form_routes
 from app.accounts.schemas import Current
 from app.core.clock import local_input, user_zone
 from app.core.db import tenant_transaction
@@ -67,6 +68,7 @@ async def _edit_page(
     activity_id: UUID,
     refused: FormInvalid | None = None,
 ) -> Response[str]:
+    """The activity's edit form: as stored, or the refused input with its messages."""
     item = await activities.read_activity(current, activity_id)
     zone = user_zone(current)
     values = refused.shown() if refused else edit_values(item, zone)
@@ -86,18 +88,17 @@ async def _edit_page(
     return render(request, "crm/activity_edit.html", ctx, status=status)
 
 
-@get("/tasks/{activity_id:uuid}/edit")
-async def activity_edit_page(request: Req, current: Current, activity_id: UUID) -> Response[str]:
-    return await _edit_page(request, current, activity_id)
-
-
-@post("/tasks/{activity_id:uuid}/edit")
-async def activity_edit(request: Req, current: Current, activity_id: UUID) -> Response[str]:
+async def _save_edit(
+    request: Req, current: Current, activity_id: UUID, form: ActivityEdit
+) -> Response[str]:
     """Save an edit (409 with both versions when someone saved meanwhile)."""
-    page = partial(_edit_page, request, current, activity_id)
-    form = await read_form(request, ActivityEdit, page=page)
     link = await activities.edit_activity(current, activity_id, form)
     return redirect(request, link, f"{form.kind.capitalize()} saved.")
+
+
+EDIT_ROUTES = form_routes(
+    "activity_edit", "/tasks/{activity_id:uuid}/edit", _edit_page, ActivityEdit, _save_edit
+)
 
 
 @post("/tasks/{activity_id:uuid}/delete")
@@ -134,8 +135,7 @@ async def agenda_page(request: Req, current: Current) -> Response[str]:
 
 ROUTES = [
     activity_create,
-    activity_edit_page,
-    activity_edit,
+    *EDIT_ROUTES,
     activity_delete,
     task_done,
     task_reopen,

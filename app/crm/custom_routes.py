@@ -10,6 +10,7 @@ from uuid import UUID
 from litestar import Response, get, post
 
 from app.accounts.deps import routes_at
+from app.accounts.form_routes import form_routes
 from app.accounts.schemas import Current
 from app.core.access import Level
 from app.core.errors import FormInvalid
@@ -54,6 +55,7 @@ async def custom_field_add(request: Req, current: Current) -> Response[str]:
 async def _edit_page(
     request: Req, current: Current, field_id: UUID, refused: FormInvalid | None = None
 ) -> Response[str]:
+    """The field's edit form: as stored, or the refused input with its messages."""
     field = await custom_admin.get_field(current, field_id)
     values: dict[str, object] = {
         "label": field.label,
@@ -73,19 +75,17 @@ async def _edit_page(
     return render(request, "crm/custom_field_edit.html", ctx, block="edit_form")
 
 
-@get(BASE + "/{field_id:uuid}/edit")
-async def custom_field_edit(request: Req, current: Current, field_id: UUID) -> Response[str]:
-    return await _edit_page(request, current, field_id)
-
-
-@post(BASE + "/{field_id:uuid}/edit")
-async def custom_field_update(request: Req, current: Current, field_id: UUID) -> Response[str]:
-    page = partial(_edit_page, request, current, field_id)
-    await custom_admin.edit_field(
-        current, field_id, await read_form(request, CustomFieldEdit, page=page)
-    )
+async def _save_edit(
+    request: Req, current: Current, field_id: UUID, form: CustomFieldEdit
+) -> Response[str]:
+    await custom_admin.edit_field(current, field_id, form)
     get_session(request).flash("success", "The field is saved.")
     return redirect(request, BASE)
+
+
+EDIT_ROUTES = form_routes(
+    "custom_field_update", BASE + "/{field_id:uuid}/edit", _edit_page, CustomFieldEdit, _save_edit
+)
 
 
 async def _as_shown(request: Req, current: Current) -> CustomFieldMove:
@@ -131,8 +131,7 @@ ROUTES = routes_at(
     [
         custom_fields_page,
         custom_field_add,
-        custom_field_edit,
-        custom_field_update,
+        *EDIT_ROUTES,
         custom_field_archive,
         custom_field_restore,
         custom_field_move,

@@ -15,6 +15,7 @@ import msgspec
 from app.core.paging import Params, SortSpec, keyset_page
 from app.core.rows import Choices, fetch_as, fetch_choices, fetch_one_as, fetch_value, rows_as
 from app.crm.queries import RelatedInvoice
+from app.invoices.published import InvoiceTerms
 
 
 async def next_number(conn: asyncpg.Connection, tenant_id: UUID) -> int:
@@ -30,18 +31,10 @@ async def next_number(conn: asyncpg.Connection, tenant_id: UUID) -> int:
     )
 
 
-class InvoiceHead(msgspec.Struct, kw_only=True):
+class InvoiceHead(InvoiceTerms[int], kw_only=True):
     """An invoice row with the names its pages print: customer, deal, seller."""
 
-    id: UUID
     tenant_id: UUID
-    number: int
-    company_id: UUID
-    deal_id: UUID | None
-    currency: str
-    status: str
-    issue_date: date
-    due_date: date
     notes: str
     version: int
     subtotal: Decimal

@@ -1,7 +1,8 @@
 """One subscription per channel per process, fanned out to this process's sockets.
 
-A push to a channel is decoded once and handed, as one shared ASGI message, to every local
-socket of that channel from a single task: no queue, task or wake-up per socket. uvicorn's
+A push to a channel is decoded once and handed, as one shared ASGI message (and, where the
+socket allows, as one websocket frame written straight out: app/realtime/direct.py), to every
+local socket of that channel from a single task: no queue, task or wake-up per socket. uvicorn's
 `send` normally finishes without suspending (it only waits while the socket's transport is
 paused, i.e. the browser reads too slowly), so each send is stepped right there; a send that
 does suspend is finished in a task of that socket alone, and what arrives for it meanwhile
@@ -24,6 +25,7 @@ from litestar.channels import ChannelsPlugin, Subscriber
 from litestar.types import Message, Send, WebSocketSendEvent
 
 from app.core.access_events import ACCESS_CHANGED
+from app.realtime.direct import Direct, frame_of
 
 log = logging.getLogger("odex.realtime")
 
@@ -58,10 +60,13 @@ class LiveSocket:
     """One accepted socket as the fan-out sees it: its ASGI `send`, the event that wakes its
     rights re-check, and the messages waiting while a send to it is suspended."""
 
-    __slots__ = ("backlog", "dropped", "gone", "held", "recheck", "send", "woken_at", "writer")
+    __slots__ = (
+        "backlog", "direct", "dropped", "gone", "held", "recheck", "send", "woken_at", "writer",
+    )  # fmt: skip
 
-    def __init__(self, send: Send) -> None:
+    def __init__(self, send: Send, direct: Direct | None = None) -> None:
         self.send = send
+        self.direct = direct  # write a push's shared frame straight out (app/realtime/direct)
         self.recheck = asyncio.Event()  # set: re-check the rights now
         self.woken_at = 0.0  # when it was last set (time.monotonic)
         self.backlog: deque[Message] = deque(maxlen=MAX_BACKLOG)
@@ -75,14 +80,17 @@ class LiveSocket:
         self.woken_at = time.monotonic() if at is None else at
         self.recheck.set()
 
-    def push(self, message: Message) -> None:
-        """Send now if nothing is waiting for this socket; else queue behind what is."""
+    def push(self, message: Message, frame: SharedFrame | None = None) -> None:
+        """Send now if nothing is waiting for this socket; else queue behind what is. `frame`
+        is the message serialised once for every socket of the channel."""
         if self.gone:
             return
         if self.held or self.writer is not None:
             if len(self.backlog) == MAX_BACKLOG:
                 self.dropped += 1
             self.backlog.append(message)
+            return
+        if frame is not None and self.direct is not None and self.direct.write(frame.bytes):
             return
         step = self.send(message).__await__()
         try:
@@ -143,8 +151,25 @@ class _Channel:
             "text": data.decode(),
             "bytes": None,
         }
+        frame = SharedFrame(message["text"] or "")
         for member in tuple(self.members):  # a send may end a socket (and its membership)
-            member.push(message)
+            member.push(message, frame)
+
+
+class SharedFrame:
+    """A channel message's websocket frame, serialised on first use (once per message)."""
+
+    __slots__ = ("_bytes", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._bytes: bytes | None = None
+
+    @property
+    def bytes(self) -> bytes:
+        if self._bytes is None:
+            self._bytes = frame_of(self.text)
+        return self._bytes
 
 
 class Fanout:

@@ -24,6 +24,7 @@ from app.core.http_types import Socket
 from app.core.web import cookie_name
 from app.realtime import presence
 from app.realtime.channels import alerts_channel, board_channel, feed_channel, presence_channel
+from app.realtime.direct import Direct
 from app.realtime.fanout import LiveSocket, fanout_for
 from app.settings import get_settings
 
@@ -173,7 +174,7 @@ async def live_socket(socket: Socket, channels: ChannelsPlugin, current: Current
     # the process's one subscription per channel hands this socket every push from now on
     # (app/realtime/fanout.py); they wait in its backlog until the ready message is out.
     names = [*channels_for(current), access_channel(current.user_id)]
-    member = LiveSocket(socket.send)
+    member = LiveSocket(socket.send, Direct.of(socket.scope))
     async with fanout_for(channels).subscribed(names, member):
         await socket.accept()
         await socket.send_text(READY)

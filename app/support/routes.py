@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 from litestar import Response, get, post
 
 from app.accounts.deps import optional_current, routes_at
+from app.accounts.form_routes import form_routes
 from app.accounts.schemas import Current
 from app.core.access import Level
 from app.core.errors import FormInvalid
@@ -99,6 +100,7 @@ async def inbox(request: Req, current: Current) -> Response[str]:
 async def _ticket_page(
     request: Req, current: Current, ticket_id: int, refused: FormInvalid | None = None
 ) -> Response[str]:
+    """The ticket with its thread and the reply form (a refused reply: that form again)."""
     ticket, thread = await services.get_ticket(current, ticket_id)
     ctx = {
         "ticket": ticket,
@@ -110,19 +112,20 @@ async def _ticket_page(
     return render(request, "support/ticket.html", ctx, block="reply" if refused else None)
 
 
-@get("/staff/support/{ticket_id:int}")
-async def ticket_detail(request: Req, current: Current, ticket_id: int) -> Response[str]:
-    return await _ticket_page(request, current, ticket_id)
-
-
-@post("/staff/support/{ticket_id:int}/reply")
-async def ticket_reply(request: Req, current: Current, ticket_id: int) -> Response[str]:
-    page = partial(_ticket_page, request, current, ticket_id)
-    form = await read_form(request, ReplyForm, page=page)
+async def _send_reply(
+    request: Req, current: Current, ticket_id: int, form: ReplyForm
+) -> Response[str]:
     await services.reply_to_ticket(current, ticket_id, form.body, form.close)
     return redirect(
         request, f"/staff/support/{ticket_id}", f"Reply sent to the requester of #{ticket_id}."
     )
+
+
+TICKET = "/staff/support/{ticket_id:int}"
+# the ticket's page and the reply form on it
+TICKET_ROUTES = form_routes(
+    "ticket_reply", TICKET, _ticket_page, ReplyForm, _send_reply, posts_to=TICKET + "/reply"
+)
 
 
 @post("/staff/support/{ticket_id:int}/status")
@@ -137,5 +140,5 @@ async def ticket_status(request: Req, current: Current, ticket_id: int) -> Respo
 
 ROUTES = [
     routes_at(Level.PUBLIC, [support_page, support_submit]),  # the form works signed out too
-    routes_at(Level.STAFF, [inbox, ticket_detail, ticket_reply, ticket_status]),
+    routes_at(Level.STAFF, [inbox, *TICKET_ROUTES, ticket_status]),
 ]

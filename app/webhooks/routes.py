@@ -11,6 +11,7 @@ from uuid import UUID
 from litestar import Response, get, post
 
 from app.accounts.deps import routes_at
+from app.accounts.form_routes import form_routes
 from app.accounts.schemas import Current
 from app.core.access import Level
 from app.core.errors import FormInvalid
@@ -157,15 +158,9 @@ async def _edit_page(
     )
 
 
-@get(BASE + "/{hook_id:uuid}/edit")
-async def webhook_edit(request: Req, current: Current, hook_id: UUID) -> Response[str]:
-    return await _edit_page(request, current, hook_id)
-
-
-@post(BASE + "/{hook_id:uuid}/edit")
-async def webhook_update(request: Req, current: Current, hook_id: UUID) -> Response[str]:
-    page = partial(_edit_page, request, current, hook_id)
-    form = await read_form(request, WebhookEdit, page=page)
+async def _save_edit(
+    request: Req, current: Current, hook_id: UUID, form: WebhookEdit
+) -> Response[str]:
     try:
         await services.update_hook(current, hook_id, form)
     except FormInvalid as refused:  # the address refused, or changed meanwhile (409)
@@ -173,6 +168,11 @@ async def webhook_update(request: Req, current: Current, hook_id: UUID) -> Respo
         return await _edit_page(request, current, hook_id, refused)
     get_session(request).flash("success", "The webhook is saved.")
     return redirect(request, f"{BASE}/{hook_id}")
+
+
+EDIT_ROUTES = form_routes(
+    "webhook_update", BASE + "/{hook_id:uuid}/edit", _edit_page, WebhookEdit, _save_edit
+)
 
 
 async def _refused_rotate(
@@ -245,8 +245,7 @@ ROUTES = [
             webhooks_page,
             webhook_create,
             webhook_log,
-            webhook_edit,
-            webhook_update,
+            *EDIT_ROUTES,
             webhook_rotate,
             webhook_enable,
             webhook_disable,

@@ -12,7 +12,9 @@ from uuid import UUID
 import msgspec
 from msgspec import UNSET, UnsetType
 
-from app.crm.published import CompanyRecord
+from app.crm.published import CompanyRecord, ContactRecord
+from app.deals.published import DealHead
+from app.invoices.published import InvoiceTerms
 
 # event -> what the settings page calls it
 EVENTS: dict[str, str] = {
@@ -48,19 +50,8 @@ def event_name(subject_type: str, action: str, changes: dict[str, dict[str, obje
 # don't allow it (app/webhooks/scopes.py): personal data, a deal's contacts.
 
 
-class ContactData(msgspec.Struct, tag="contact", tag_field="object", kw_only=True):
-    id: UUID
-    first_name: str
-    last_name: str
-    emails: list[str] | UnsetType = UNSET  # personal data
-    phones: list[str] | UnsetType = UNSET  # personal data
-    title: str | None
-    company_id: UUID | None
-    owner_id: UUID | None
-    tags: list[str]
-    version: int
-    created_at: datetime
-    updated_at: datetime
+class ContactData(ContactRecord, frozen=True, kw_only=True, tag="contact", tag_field="object"):
+    pass
 
 
 class CompanyData(CompanyRecord, frozen=True, tag="company", tag_field="object"):
@@ -77,13 +68,7 @@ class DealContact(msgspec.Struct, kw_only=True):
     phones: list[str] | UnsetType = UNSET  # personal data
 
 
-class DealData(msgspec.Struct, tag="deal", tag_field="object", kw_only=True):
-    id: UUID
-    title: str
-    amount: Decimal
-    currency: str
-    pipeline_id: UUID
-    stage_id: UUID
+class DealData(DealHead, frozen=True, kw_only=True, tag="deal", tag_field="object"):
     stage_name: str
     expected_close_date: date | None
     owner_id: UUID | None
@@ -95,15 +80,7 @@ class DealData(msgspec.Struct, tag="deal", tag_field="object", kw_only=True):
     contacts: list[DealContact] | UnsetType = UNSET  # with the contacts:read scope
 
 
-class InvoiceData(msgspec.Struct, tag="invoice", tag_field="object"):
-    id: UUID
-    number: int
-    company_id: UUID
-    deal_id: UUID | None
-    currency: str
-    status: str
-    issue_date: date
-    due_date: date
+class InvoiceData(InvoiceTerms[int], tag="invoice", tag_field="object", kw_only=True):
     subtotal: Decimal
     tax_total: Decimal
     total: Decimal
