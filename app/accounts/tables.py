@@ -3,7 +3,7 @@
 from piccolo.columns import UUID, Boolean, ForeignKey, Integer, Numeric, Text, Timestamptz
 from piccolo.table import Table
 
-from app.core.columns import Char, Created, Stamped, TenantRow, UuidKey, Versioned
+from app.core.columns import Char, Created, Revocable, Stamped, TenantRow, UuidKey, Versioned
 
 
 class Tenant(UuidKey, Stamped, Table, tablename="tenants"):
@@ -60,15 +60,13 @@ class Membership(TenantRow, Created, Table, tablename="memberships"):
     onboarding_hidden_at = Timestamptz(null=True, default=None)
 
 
-class Invitation(TenantRow, Created, Table, tablename="invitations"):
+class Invitation(TenantRow, Created, Revocable, Table, tablename="invitations"):
     """An open, accepted or revoked invitation of an email address to a tenant."""
 
     email = Text()
     role = Text()
     invited_by = UUID(null=True, default=None)
-    expires_at = Timestamptz()
     accepted_at = Timestamptz(null=True, default=None)
-    revoked_at = Timestamptz(null=True, default=None)
 
 
 class EmailToken(Created, Table, tablename="email_tokens"):

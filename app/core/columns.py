@@ -71,3 +71,11 @@ class Acknowledged:
 
     acknowledged_at = Timestamptz(null=True, default=None)
     acknowledged_by = UUID(null=True, default=None)
+
+
+class Revocable:
+    """A grant that lapses (an invitation, an API token): when it expires, and when it was
+    revoked, if it was."""
+
+    expires_at = Timestamptz()
+    revoked_at = Timestamptz(null=True, default=None)

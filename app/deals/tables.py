@@ -1,7 +1,6 @@
 """Piccolo tables of the deals app (DDL and RLS live in migrations/deals)."""
 
 from piccolo.columns import (
-    JSONB,
     UUID,
     Boolean,
     Date,
@@ -16,6 +15,7 @@ from piccolo.columns.base import OnDelete
 from piccolo.table import Table
 
 from app.core.columns import Char, Created, TenantRecord, TenantRow
+from app.crm.tables import CrmRecord
 
 
 class Pipeline(TenantRecord, Table, tablename="pipelines"):
@@ -39,7 +39,7 @@ class Stage(TenantRecord, Table, tablename="stages"):
     probability = SmallInt(default=0)  # % chance of winning (won 100, lost 0)
 
 
-class Deal(TenantRecord, Table, tablename="deals"):
+class Deal(CrmRecord, Table, tablename="deals"):
     """A sales opportunity on a pipeline; `version` guards concurrent moves and edits."""
 
     title = Text()
@@ -51,10 +51,8 @@ class Deal(TenantRecord, Table, tablename="deals"):
     stage_id = ForeignKey(Stage, null=False, on_delete=OnDelete.no_action)
     position = DoublePrecision(default=0.0)
     expected_close_date = Date(null=True, default=None)
-    owner_id = UUID(null=True, default=None)
     company_id = UUID(null=True, default=None)
     lost_reason = Text(null=True, default=None)
-    custom_values = JSONB(default={})  # custom field id -> value (app/crm/custom_fields.py)
 
 
 class DealContact(TenantRow, Created, Table, tablename="deal_contacts"):
