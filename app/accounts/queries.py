@@ -1,6 +1,7 @@
-"""The accounts' SQL that Piccolo cannot say well, as named typed functions: joins of
-memberships with users and workspaces, row locks, and upserts. Ordinary single-table reads
-and writes go through the Piccolo tables (app/accounts/tables.py)."""
+"""The accounts' reads and writes beyond one table, as named typed functions: memberships
+with their users and workspaces (Piccolo joins through the memberships' foreign keys), and
+the SQL Piccolo cannot say well (the signed-in check, row locks, upserts). Ordinary
+single-table reads and writes go through the Piccolo tables (app/accounts/tables.py)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,12 @@ from uuid import UUID
 
 import asyncpg
 import msgspec
+from piccolo.query.functions.string import Lower
+from piccolo.querystring import QueryString
 
 from app.accounts.schemas import Member
-from app.core.rows import answers, execute_count, fetch_as, fetch_one_as, fetch_value
+from app.accounts.tables import Membership
+from app.core.rows import answers, columns_of, execute_count, fetch_one_as, fetch_value, rows_as
 
 
 class Workspace(msgspec.Struct, frozen=True):
@@ -57,16 +61,15 @@ async def user_with_email(conn: asyncpg.Connection, email: str) -> AccountRow | 
     )
 
 
-async def open_workspaces(conn: asyncpg.Connection, user_id: UUID) -> list[Workspace]:
+async def open_workspaces(user_id: UUID) -> list[Workspace]:
     """The user's memberships of active workspaces, oldest first (own-memberships policy)."""
-    return await fetch_as(
-        conn,
-        Workspace,
-        "select m.tenant_id, t.name, m.role from memberships m"
-        " join tenants t on t.id = m.tenant_id"
-        " where m.user_id = $1 and t.status = 'active' order by m.created_at, m.tenant_id",
-        user_id,
+    m = Membership
+    rows = (
+        await m.select(*columns_of(Workspace, m, name=m.tenant_id.name))
+        .where((m.user_id == user_id) & (m.tenant_id.status == "active"))
+        .order_by(m.created_at, m.tenant_id)
     )
+    return rows_as(Workspace, rows)
 
 
 async def signed_in_row(
@@ -103,17 +106,36 @@ async def owner_lacks_required_mfa(conn: asyncpg.Connection, user_id: UUID) -> b
     return await fetch_value(conn, bool, f"select {_owner_lacks_mfa('$1')}", user_id)
 
 
-async def team_members(conn: asyncpg.Connection, tenant_id: UUID) -> list[Member]:
+class Person(msgspec.Struct, frozen=True):
+    """A member of the workspace: who they are, for pickers, mentions and hand-overs."""
+
+    user_id: UUID
+    name: str
+    email: str
+
+
+async def workspace_people() -> list[Person]:
+    """The members of the tenant transaction's workspace (RLS), by name then address."""
+    m = Membership
+    person = columns_of(Person, m, name=m.user_id.name, email=m.user_id.email)
+    rows = await m.select(*person).order_by(Lower(m.user_id.name), m.user_id.email)
+    return rows_as(Person, rows)
+
+
+async def team_members(tenant_id: UUID) -> list[Member]:
     """The workspace's members with their accounts, in joining order."""
-    return await fetch_as(
-        conn,
+    m = Membership
+    member = columns_of(
         Member,
-        "select m.id as membership_id, m.user_id, u.name, u.email, m.role,"
-        " m.created_at as joined_at, u.email_verified_at is not null as verified"
-        " from memberships m join users u on u.id = m.user_id where m.tenant_id = $1"
-        " order by m.created_at",
-        tenant_id,
+        m,
+        membership_id=m.id,
+        name=m.user_id.name,
+        email=m.user_id.email,
+        joined_at=m.created_at,
+        verified=QueryString("{} is not null", m.user_id.email_verified_at),
     )
+    rows = await m.select(*member).where(m.tenant_id == tenant_id).order_by(m.created_at)
+    return rows_as(Member, rows)
 
 
 class WorkspaceAdmin(msgspec.Struct, frozen=True):
@@ -125,26 +147,23 @@ class WorkspaceAdmin(msgspec.Struct, frozen=True):
     workspace: str
 
 
-async def workspace_admins(conn: asyncpg.Connection) -> list[WorkspaceAdmin]:
+async def workspace_admins() -> list[WorkspaceAdmin]:
     """The open workspace's owners and admins, longest-standing first (RLS: this tenant's
     memberships only); billing notices and security alerts go to them."""
-    return await fetch_as(
-        conn,
-        WorkspaceAdmin,
-        "select u.id, u.email, u.name, t.name as workspace from memberships m"
-        " join users u on u.id = m.user_id join tenants t on t.id = m.tenant_id"
-        " where m.role in ('owner', 'admin') order by m.created_at",
+    m = Membership
+    user = m.user_id
+    admin = columns_of(
+        WorkspaceAdmin, m, id=user, email=user.email, name=user.name, workspace=m.tenant_id.name
     )
+    rows = await m.select(*admin).where(m.role.is_in(["owner", "admin"])).order_by(m.created_at)
+    return rows_as(WorkspaceAdmin, rows)
 
 
 async def is_member_email(conn: asyncpg.Connection, tenant_id: UUID, email: str) -> bool:
     """Is an account with this address (any case) already in the workspace?"""
-    return await answers(
-        conn,
-        "select 1 from memberships m join users u on u.id = m.user_id"
-        " where m.tenant_id = $2 and lower(u.email) = lower($1)",
-        email,
-        tenant_id,
+    account = await user_with_email(conn, email)
+    return account is not None and await Membership.exists().where(
+        (Membership.tenant_id == tenant_id) & (Membership.user_id == account.id)
     )
 
 

@@ -163,8 +163,8 @@ async def list_workspaces(user_id: UUID) -> list[Workspace]:
     """The user's open workspaces with names and roles, in one query (the own-memberships
     and own-workspaces policies allow it outside a workspace); a workspace whose purge has
     started is left out: nobody signs in to it any more."""
-    async with user_transaction(user_id) as conn:
-        return await queries.open_workspaces(conn, user_id)
+    async with user_transaction(user_id):
+        return await queries.open_workspaces(user_id)
 
 
 async def load_current(user_id: UUID, tenant_id: UUID) -> Current | None:

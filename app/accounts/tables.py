@@ -1,9 +1,9 @@
 """Piccolo tables of the accounts app (DDL and RLS live in migrations/accounts)."""
 
-from piccolo.columns import UUID, Boolean, Integer, Numeric, Text, Timestamptz
+from piccolo.columns import UUID, Boolean, ForeignKey, Integer, Numeric, Text, Timestamptz
 from piccolo.table import Table
 
-from app.core.columns import Char, Created, Stamped, TenantRow, UuidKey, Versioned
+from app.core.columns import Char, Created, Revocable, Stamped, TenantRow, UuidKey, Versioned
 
 
 class Tenant(UuidKey, Stamped, Table, tablename="tenants"):
@@ -51,22 +51,22 @@ class User(UuidKey, Stamped, Table, tablename="users"):
 
 
 class Membership(TenantRow, Created, Table, tablename="memberships"):
-    """A user's role in a tenant."""
+    """A user's role in a tenant. Its workspace and user are foreign keys (as in the
+    migration), so Piccolo joins through them: `Membership.user_id.name`."""
 
-    user_id = UUID()
+    tenant_id = ForeignKey(Tenant, null=False)
+    user_id = ForeignKey(User, null=False)
     role = Text()
     onboarding_hidden_at = Timestamptz(null=True, default=None)
 
 
-class Invitation(TenantRow, Created, Table, tablename="invitations"):
+class Invitation(TenantRow, Created, Revocable, Table, tablename="invitations"):
     """An open, accepted or revoked invitation of an email address to a tenant."""
 
     email = Text()
     role = Text()
     invited_by = UUID(null=True, default=None)
-    expires_at = Timestamptz()
     accepted_at = Timestamptz(null=True, default=None)
-    revoked_at = Timestamptz(null=True, default=None)
 
 
 class EmailToken(Created, Table, tablename="email_tokens"):

@@ -46,8 +46,8 @@ def _may_assign(current: Current, role: str) -> None:
 
 
 async def list_members(current: Current) -> list[Member]:
-    async with tenant_transaction(current.tenant_id, current.user_id) as conn:
-        return await queries.team_members(conn, current.tenant_id)
+    async with tenant_transaction(current.tenant_id, current.user_id):
+        return await queries.team_members(current.tenant_id)
 
 
 async def list_invitations(current: Current) -> list[PendingInvitation]:

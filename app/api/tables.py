@@ -3,10 +3,10 @@
 from piccolo.columns import UUID, Array, Integer, Text, Timestamptz
 from piccolo.table import Table
 
-from app.core.columns import Created, TenantRow
+from app.core.columns import Created, Revocable, TenantRow
 
 
-class ApiToken(TenantRow, Created, Table, tablename="api_tokens"):
+class ApiToken(TenantRow, Created, Revocable, Table, tablename="api_tokens"):
     """A member's API token: only its keyed hash is stored; it acts as its membership, within
     its scopes, until it expires or is revoked."""
 
@@ -17,6 +17,4 @@ class ApiToken(TenantRow, Created, Table, tablename="api_tokens"):
     hint = Text()  # the last characters, so people can tell their tokens apart
     scopes = Array(base_column=Text())
     rate_per_minute = Integer(default=600)
-    expires_at = Timestamptz()
     last_used_at = Timestamptz(null=True, default=None)
-    revoked_at = Timestamptz(null=True, default=None)

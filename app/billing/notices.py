@@ -31,7 +31,7 @@ async def send_billing_notice(
     """Mail and notify every owner and admin (inside the tenant transaction that made the
     change, so a notice exists exactly when the change committed); returns the recipients."""
     settings = get_settings()
-    rows = await workspace_admins(conn)
+    rows = await workspace_admins()
     link = f"{settings.base_url}{BILLING_PATH}"
     for row in rows:
         await notify(tenant_id, row.id, f"billing.{kind}", title, body, BILLING_PATH)

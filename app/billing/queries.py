@@ -82,23 +82,20 @@ async def upsert_invoice(conn: asyncpg.Connection, tenant_id: UUID, inv: Invoice
     )
 
 
+# SQL: the Stripe event is about the customer $1 (its object's `customer`)
+_OF_CUSTOMER = "payload -> 'data' -> 'object' ->> 'customer' = $1"
+
+
 async def unprocessed_events_of_customer(conn: asyncpg.Connection, customer_id: str) -> int:
     """How many received events about `customer_id` are not applied yet."""
-    return await fetch_value(
-        conn,
-        int,
-        "select count(*) from stripe_events where processed_at is null"
-        " and payload -> 'data' -> 'object' ->> 'customer' = $1",
-        customer_id,
-    )
+    sql = f"select count(*) from stripe_events where processed_at is null and {_OF_CUSTOMER}"
+    return await fetch_value(conn, int, sql, customer_id)
 
 
 async def wipe_events_of_customer(conn: asyncpg.Connection, customer_id: str) -> None:
     """Empty the payloads of the events that named `customer_id` (their ids stay)."""
     await conn.execute(
-        "update stripe_events set payload = '{}'::jsonb"
-        " where payload -> 'data' -> 'object' ->> 'customer' = $1",
-        customer_id,
+        f"update stripe_events set payload = '{{}}'::jsonb where {_OF_CUSTOMER}", customer_id
     )
 
 

@@ -56,3 +56,26 @@ class OnRecord:
 
     subject_type = Text()  # company | contact | deal
     subject_id = UUID()
+
+
+class Finished:
+    """A piece of work that ends (a job, an export, a backup, a delivery): when it finished,
+    and why it failed if it did."""
+
+    error = Text(null=True, default=None)
+    finished_at = Timestamptz(null=True, default=None)
+
+
+class Acknowledged:
+    """An alert someone must look at: when it was acknowledged, and by whom."""
+
+    acknowledged_at = Timestamptz(null=True, default=None)
+    acknowledged_by = UUID(null=True, default=None)
+
+
+class Revocable:
+    """A grant that lapses (an invitation, an API token): when it expires, and when it was
+    revoked, if it was."""
+
+    expires_at = Timestamptz()
+    revoked_at = Timestamptz(null=True, default=None)

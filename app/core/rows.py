@@ -1,6 +1,7 @@
 """Typed rows: a database row (a Piccolo dict or an asyncpg Record) or another Struct's fields
 as a msgspec Struct, a column's values as a typed list, a picker's (id, label) pairs, a
-command's row count; a new row inserted with what the database fills itself left to it."""
+command's row count; a Piccolo select list read off a Struct's fields; a new row inserted with
+what the database fills itself left to it."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any, TypeAlias, TypeVar
 
 import asyncpg
 import msgspec
-from piccolo.querystring import QueryString
+from piccolo.querystring import QueryString, Selectable
 from piccolo.table import Table
 
 T = TypeVar("T")
@@ -79,6 +80,20 @@ Choices: TypeAlias = list[tuple[str, str]]  # (id, label) pairs of a form's pick
 async def fetch_choices(conn: asyncpg.Connection, sql: str, *args: object) -> Choices:
     """A picker's (id, label) pairs: the first two columns of the rows a query answers."""
     return [(str(r[0]), str(r[1])) for r in await conn.fetch(sql, *args)]
+
+
+def columns_of(
+    cls: type[msgspec.Struct], table: type[Table], **named: Selectable
+) -> list[Selectable]:
+    """The select list of `table` that answers rows of `cls`, in its fields' order: a field is
+    the column `named` gives for it (a joined column, an expression), under the field's name,
+    or else `table`'s column of that name. The Struct is the one list of what is read."""
+    return [
+        named[f.name].as_alias(f.name)
+        if f.name in named
+        else table._meta.get_column_by_name(f.name)
+        for f in msgspec.structs.fields(cls)
+    ]
 
 
 async def insert_new(table: type[Table], **values: object) -> None:

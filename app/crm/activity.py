@@ -17,7 +17,7 @@ from app.core.db import connection
 from app.core.errors import EditConflict
 from app.core.events import RecordChanged, emit
 from app.core.rows import insert_new
-from app.crm.queries import last_editor, timeline_rows
+from app.crm.queries import timeline_rows
 from app.crm.tables import Activity
 
 SUBJECT_TYPES = ("contact", "company", "deal", "invoice")
@@ -116,9 +116,11 @@ class TimelineEntry:
 
 async def timeline(subject_type: str, subject_id: UUID, limit: int = 100) -> list[TimelineEntry]:
     """Newest first, inside the caller's tenant transaction."""
-    rows = await timeline_rows(connection(), subject_type, subject_id, limit)
+    rows = await timeline_rows(connection(), limit, (subject_type, subject_id))
     return [
-        TimelineEntry(r.created_at, r.actor, r.action, r.summary, msgspec.json.decode(r.changes))
+        TimelineEntry(
+            r.created_at, r.actor or "Someone", r.action, r.summary, msgspec.json.decode(r.changes)
+        )
         for r in rows
     ]
 
@@ -130,8 +132,8 @@ def _as_text(value: Plain) -> str:
 
 
 async def _last_editor(subject_type: str, subject_id: UUID) -> str:
-    name = await last_editor(connection(), subject_type, subject_id)
-    return name or "Someone else"
+    latest = await timeline_rows(connection(), 1, (subject_type, subject_id))
+    return (latest[0].actor if latest else None) or "Someone else"
 
 
 async def edit_conflict(

@@ -62,16 +62,15 @@ async def freeze_view(
 async def freeze_changed(
     conn: asyncpg.Connection, tenant_id: UUID, undo_id: UUID, change_id: UUID
 ) -> int:
-    """An undo job's selection: the records the change changed; how many."""
-    return await execute_count(
-        conn,
-        "insert into bulk_items (tenant_id, change_id, record_id)"
-        " select tenant_id, $2, record_id from bulk_items"
-        " where tenant_id = $1 and change_id = $3 and state = 'changed'",
-        tenant_id,
-        undo_id,
-        change_id,
-    )
+    """An undo job's selection: the records the change changed (its items are the view it
+    freezes); how many."""
+    params = Params()
+    changed = [
+        f"tenant_id = {params.add(tenant_id)}",
+        f"change_id = {params.add(change_id)}",
+        "state = 'changed'",
+    ]
+    return await freeze_view(conn, tenant_id, undo_id, "bulk_items", "record_id", changed, params)
 
 
 async def next_batch(

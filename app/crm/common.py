@@ -8,13 +8,13 @@ from uuid import UUID
 import asyncpg
 from piccolo.table import Table
 
+from app.accounts.queries import Person as Person
+from app.accounts.queries import workspace_people
 from app.accounts.schemas import Current
 from app.accounts.tables import Membership, User
 from app.core.db import connection, tenant_transaction
 from app.core.errors import FormInvalid
 from app.core.rows import insert_new
-from app.crm.queries import Person as Person
-from app.crm.queries import workspace_members
 from app.crm.tables import Company
 
 
@@ -33,7 +33,7 @@ async def insert_mine(table: type[Table], current: Current, row_id: UUID, **valu
 
 async def members() -> list[Person]:
     """People in the current workspace, by name."""
-    return await workspace_members(conn())
+    return await workspace_people()
 
 
 async def check_member(user_id: UUID | None, field: str, label: str) -> None:

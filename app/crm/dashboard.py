@@ -117,7 +117,7 @@ async def load_dashboard(current: Current) -> Dashboard:
                 r.actor,
                 subject_link(r.subject_type, r.subject_id),
             )
-            for r in await queries.recent_activities(conn, 8)
+            for r in await queries.timeline_rows(conn, 8)
         ]
         board.onboarding = await _onboarding(conn, current)
     return board

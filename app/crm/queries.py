@@ -16,25 +16,6 @@ import msgspec
 
 from app.core.rows import Choices, answers, execute_count, fetch_as, fetch_choices, row_as
 
-
-class Person(msgspec.Struct, frozen=True):
-    """A member of the current workspace."""
-
-    user_id: UUID
-    name: str
-    email: str
-
-
-async def workspace_members(conn: asyncpg.Connection) -> list[Person]:
-    """People in the current workspace, by name."""
-    return await fetch_as(
-        conn,
-        Person,
-        "select u.id as user_id, u.name, u.email from memberships m"
-        " join users u on u.id = m.user_id order by lower(u.name)",
-    )
-
-
 # ---- record pages ------------------------------------------------------------------------
 
 
@@ -154,43 +135,35 @@ async def company_has_invoices(conn: asyncpg.Connection, company_id: UUID) -> bo
 
 
 class TimelineRow(msgspec.Struct, frozen=True):
-    """An activity with its actor's name (`Someone` when the actor is gone); `changes` is the
-    stored diff as JSON text."""
+    """An activity with its record and its actor's name (None when the actor is gone);
+    `changes` is the stored diff as JSON text."""
 
     created_at: datetime
-    actor: str
+    actor: str | None
     action: str
     summary: str
     changes: str
+    subject_type: str
+    subject_id: UUID
 
 
 async def timeline_rows(
-    conn: asyncpg.Connection, subject_type: str, subject_id: UUID, limit: int
+    conn: asyncpg.Connection, limit: int, subject: tuple[str, UUID] | None = None
 ) -> list[TimelineRow]:
-    """A record's timeline, newest first."""
+    """The latest timeline entries, newest first: a record's (`subject`: its type and id), or
+    the whole workspace's (the dashboard's recent activity)."""
+    where, args = (
+        ("where a.subject_type = $2 and a.subject_id = $3", subject) if subject else ("", ())
+    )
     return await fetch_as(
         conn,
         TimelineRow,
-        "select a.created_at, coalesce(u.name, 'Someone') as actor, a.action, a.summary,"
-        " a.changes::text as changes from activities a left join users u on u.id = a.actor_id"
-        " where a.subject_type = $1 and a.subject_id = $2"
-        " order by a.created_at desc, a.id desc limit $3",
-        subject_type,
-        subject_id,
+        "select a.created_at, u.name as actor, a.action, a.summary, a.changes::text as changes,"
+        " a.subject_type, a.subject_id from activities a left join users u on u.id = a.actor_id"
+        f" {where} order by a.created_at desc, a.id desc limit $1",
         limit,
+        *args,
     )
-
-
-async def last_editor(conn: asyncpg.Connection, subject_type: str, subject_id: UUID) -> str | None:
-    """The name of whoever made the record's latest timeline entry (None: nobody known)."""
-    name: str | None = await conn.fetchval(
-        "select u.name from activities a left join users u on u.id = a.actor_id"
-        " where a.subject_type = $1 and a.subject_id = $2"
-        " order by a.created_at desc, a.id desc limit 1",
-        subject_type,
-        subject_id,
-    )
-    return name
 
 
 # ---- the dashboard -----------------------------------------------------------------------
@@ -226,26 +199,6 @@ async def unpaid_invoice_counts(conn: asyncpg.Connection) -> tuple[int, int]:
     )
     assert row is not None  # an aggregate always answers one row
     return int(row["unpaid"]), int(row["overdue"])
-
-
-class RecentActivity(msgspec.Struct, frozen=True):
-    summary: str
-    created_at: datetime
-    subject_type: str
-    subject_id: UUID
-    actor: str | None
-
-
-async def recent_activities(conn: asyncpg.Connection, limit: int) -> list[RecentActivity]:
-    """The workspace's latest timeline entries with their actors' names."""
-    return await fetch_as(
-        conn,
-        RecentActivity,
-        "select a.summary, a.created_at, a.subject_type, a.subject_id, u.name as actor"
-        " from activities a left join users u on u.id = a.actor_id"
-        " order by a.created_at desc limit $1",
-        limit,
-    )
 
 
 class OnboardingState(msgspec.Struct, frozen=True):

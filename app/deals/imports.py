@@ -35,8 +35,9 @@ from app.deals import import_queries, live
 from app.deals.import_queries import Lookup, ids_by_key
 from app.deals.money import MAX_AMOUNT, currency_rule
 from app.deals.pipelines import all_pipelines, ensure_default_in
-from app.deals.queries import POSITION_GAP, all_stages
+from app.deals.queries import POSITION_GAP
 from app.deals.schemas import DealTitle, PipelineInfo, StageInfo
+from app.deals.stages import all_stages
 
 LOST_REASON_NEEDED = "The stage is a lost one: say why the deal was lost (map the lost reason)."
 NO_OWNER = "The owner must be the email address of a member of your workspace."
@@ -110,7 +111,7 @@ async def _workspace(c: asyncpg.Connection, tenant_id: UUID, rows: list[DealRow]
     await ensure_default_in(c, tenant_id)
     pipelines = await all_pipelines()
     stages: dict[UUID, list[StageInfo]] = {p.id: [] for p in pipelines}
-    for stage in await all_stages(c):
+    for stage in await all_stages():
         stages.setdefault(stage.pipeline_id, []).append(stage)
     by_name: dict[str, PipelineInfo] = {}
     for pipeline in pipelines:

@@ -40,7 +40,7 @@ async def move_deal(
     """
     touched: list[UUID] = [s for s in (from_stage_id, stage_id) if s is not None]
     async with tenant_transaction(current.tenant_id, current.user_id) as conn:
-        deal = await deal_to_move(conn, deal_id)
+        deal = await deal_to_move(deal_id)
         if deal is None:
             return MoveOutcome(False, GONE, deal_id, None, touched)
         pipeline_id = deal.pipeline_id

@@ -24,9 +24,9 @@ from app.crm.activity import edit_conflict, stale_page
 from app.crm.custom_sort import list_spec
 from app.crm.filters import Column, DealView, text_column, time_column
 from app.deals import live, queries
-from app.deals.queries import all_stages as all_stages_in_order
 from app.deals.queries import create_default_pipeline, fetch_columns
 from app.deals.schemas import Board, DealTable, PipelineInfo, StageInfo
+from app.deals.stages import all_stages as all_stages_in_order
 from app.deals.stages import pipeline_stages
 from app.deals.tables import Deal, Pipeline, Stage
 
@@ -178,7 +178,7 @@ async def all_stages(current: Current) -> list[StageInfo]:
     """Every stage of every pipeline (for the deal form's stage picker)."""
     async with tenant_transaction(current.tenant_id, current.user_id) as conn:
         await ensure_default_in(conn, current.tenant_id)
-        return await all_stages_in_order(conn)
+        return await all_stages_in_order()
 
 
 # ---- admins edit pipelines and stages ------------------------------------------------------

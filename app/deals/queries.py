@@ -1,7 +1,8 @@
 """The deals' SQL that Piccolo cannot say well, as named typed functions: the card select and
 its keyset pages, joined reads and pickers, the default pipeline's race-free insert, the
-board's lock and position arithmetic, and the joined read a move decides on. Ordinary
-single-table reads and writes go through the Piccolo tables (app/deals/tables.py)."""
+board's lock and position arithmetic; and the read a move decides on (a Piccolo join through
+`Deal.stage_id`). Ordinary single-table reads and writes go through the Piccolo tables
+(app/deals/tables.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,16 @@ import asyncpg
 import msgspec
 
 from app.core.paging import Params, SortSpec, Window, keyset_page, like_pattern, window_page
-from app.core.rows import Choices, Row, answers, fetch_as, fetch_choices, fetch_one_as, row_as
+from app.core.rows import (
+    Choices,
+    Row,
+    answers,
+    columns_of,
+    fetch_as,
+    fetch_choices,
+    maybe_row_as,
+    row_as,
+)
 from app.crm.filters import DealView, deal_search, deal_where
 from app.deals.schemas import (
     Column,
@@ -23,9 +33,9 @@ from app.deals.schemas import (
     DealRow,
     DealTable,
     Rates,
-    StageInfo,
 )
 from app.deals.stages import pipeline_stages
+from app.deals.tables import Deal
 
 CARD_SELECT = """
 select d.id, d.title, d.amount, d.currency, d.pipeline_id, d.stage_id,
@@ -111,37 +121,29 @@ async def deal_page(
     return DealPage(deals=[card_from_row(r) for r in page.rows], next_cursor=page.next_cursor)
 
 
+# SQL: a contact `c` as a deal names it (its id and name, "(no name)" for a nameless one),
+# and the order contacts are listed in (last then first name)
+_CONTACT_REF = (
+    "c.id, coalesce(nullif(trim(c.first_name || ' ' || c.last_name), ''), '(no name)') as name"
+)
+_BY_NAME = "order by lower(c.last_name), lower(c.first_name), c.id"
+
+
 async def deal_contact_refs(conn: asyncpg.Connection, deal_id: UUID) -> list[ContactRef]:
-    """The contacts of a deal by last then first name ("(no name)" for nameless ones)."""
+    """The contacts of a deal, by name."""
     return await fetch_as(
         conn,
         ContactRef,
-        "select c.id, coalesce(nullif(trim(c.first_name || ' ' || c.last_name), ''), '(no name)')"
-        " as name from deal_contacts dc join contacts c on c.id = dc.contact_id"
-        " where dc.deal_id = $1 order by lower(c.last_name), lower(c.first_name)",
+        f"select {_CONTACT_REF} from deal_contacts dc join contacts c on c.id = dc.contact_id"
+        f" where dc.deal_id = $1 {_BY_NAME}",
         deal_id,
     )
 
 
 async def contact_choices(conn: asyncpg.Connection, ids: list[UUID]) -> Choices:
-    """The contacts `ids` (a form's chosen ones) by last then first name ("(no name)" for
-    nameless ones)."""
+    """The contacts `ids` (a form's chosen ones), by name."""
     return await fetch_choices(
-        conn,
-        "select id, coalesce(nullif(trim(first_name || ' ' || last_name), ''), '(no name)')"
-        " from contacts where id = any($1::uuid[])"
-        " order by lower(last_name), lower(first_name), id",
-        ids,
-    )
-
-
-async def all_stages(conn: asyncpg.Connection) -> list[StageInfo]:
-    """Every stage of every pipeline, in board order (pipelines, then stages)."""
-    return await fetch_as(
-        conn,
-        StageInfo,
-        "select s.* from stages s join pipelines p on p.id = s.pipeline_id"
-        " order by p.position, p.created_at, s.position, s.created_at",
+        conn, f"select {_CONTACT_REF} from contacts c where c.id = any($1::uuid[]) {_BY_NAME}", ids
     )
 
 
@@ -239,15 +241,13 @@ class MovingDeal(msgspec.Struct, frozen=True):
     version: int
 
 
-async def deal_to_move(conn: asyncpg.Connection, deal_id: UUID) -> MovingDeal | None:
-    return await fetch_one_as(
-        conn,
-        MovingDeal,
-        "select d.id, d.title, d.pipeline_id, d.stage_id, s.name as stage_name,"
-        " s.kind as stage_kind, d.lost_reason, d.version"
-        " from deals d join stages s on s.id = d.stage_id where d.id = $1",
-        deal_id,
+async def deal_to_move(deal_id: UUID) -> MovingDeal | None:
+    """The deal with the stage it is in now (joined through `Deal.stage_id`), or None."""
+    stage = {"stage_name": Deal.stage_id.name, "stage_kind": Deal.stage_id.kind}
+    row = (
+        await Deal.select(*columns_of(MovingDeal, Deal, **stage)).where(Deal.id == deal_id).first()
     )
+    return maybe_row_as(MovingDeal, row)
 
 
 async def count_cards(conn: asyncpg.Connection, stage_ids: list[UUID]) -> int:

@@ -1,19 +1,21 @@
 """Piccolo tables of the deals app (DDL and RLS live in migrations/deals)."""
 
 from piccolo.columns import (
-    JSONB,
     UUID,
     Boolean,
     Date,
     DoublePrecision,
+    ForeignKey,
     Integer,
     Numeric,
     SmallInt,
     Text,
 )
+from piccolo.columns.base import OnDelete
 from piccolo.table import Table
 
 from app.core.columns import Char, Created, TenantRecord, TenantRow
+from app.crm.tables import CrmRecord
 
 
 class Pipeline(TenantRecord, Table, tablename="pipelines"):
@@ -28,27 +30,29 @@ class Pipeline(TenantRecord, Table, tablename="pipelines"):
 class Stage(TenantRecord, Table, tablename="stages"):
     """One column of a pipeline; `kind` is open, won or lost."""
 
-    pipeline_id = UUID()
+    # the migration's key is (tenant_id, pipeline_id) → pipelines (tenant_id, id); a pipeline id
+    # is unique, so Piccolo joins on it alone (`Stage.pipeline_id.position`)
+    pipeline_id = ForeignKey(Pipeline, null=False)
     name = Text()
     position = Integer(default=0)
     kind = Text(default="open")
     probability = SmallInt(default=0)  # % chance of winning (won 100, lost 0)
 
 
-class Deal(TenantRecord, Table, tablename="deals"):
+class Deal(CrmRecord, Table, tablename="deals"):
     """A sales opportunity on a pipeline; `version` guards concurrent moves and edits."""
 
     title = Text()
     amount = Numeric(digits=(14, 2))
     currency = Char(length=3)
     pipeline_id = UUID()
-    stage_id = UUID()
+    # the migration's key is (tenant_id, pipeline_id, stage_id) → stages (tenant_id,
+    # pipeline_id, id); Piccolo joins on the stage's id (`Deal.stage_id.kind`)
+    stage_id = ForeignKey(Stage, null=False, on_delete=OnDelete.no_action)
     position = DoublePrecision(default=0.0)
     expected_close_date = Date(null=True, default=None)
-    owner_id = UUID(null=True, default=None)
     company_id = UUID(null=True, default=None)
     lost_reason = Text(null=True, default=None)
-    custom_values = JSONB(default={})  # custom field id -> value (app/crm/custom_fields.py)
 
 
 class DealContact(TenantRow, Created, Table, tablename="deal_contacts"):

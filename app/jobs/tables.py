@@ -3,8 +3,10 @@
 from piccolo.columns import JSONB, Integer, Text, Timestamptz
 from piccolo.table import Table
 
+from app.core.columns import Finished
 
-class JobRun(Table, tablename="job_runs"):
+
+class JobRun(Finished, Table, tablename="job_runs"):
     """One long job's lease: who runs it, until when, how often it was taken over."""
 
     key = Text(primary_key=True)
@@ -15,8 +17,6 @@ class JobRun(Table, tablename="job_runs"):
     lease_until = Timestamptz(null=True, default=None)
     attempts = Integer(default=0)
     takeovers = Integer(default=0)
-    error = Text(null=True, default=None)
     queued_at = Timestamptz()
     started_at = Timestamptz(null=True, default=None)
     heartbeat_at = Timestamptz(null=True, default=None)
-    finished_at = Timestamptz(null=True, default=None)

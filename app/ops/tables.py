@@ -1,12 +1,12 @@
 """Piccolo tables of the ops app (DDL lives in migrations/ops)."""
 
-from piccolo.columns import UUID, Array, BigInt, Date, Text, Timestamptz
+from piccolo.columns import Array, BigInt, Date, Text, Timestamptz
 from piccolo.table import Table
 
-from app.core.columns import Created, UuidKey
+from app.core.columns import Acknowledged, Created, Finished, UuidKey
 
 
-class Backup(UuidKey, Table, tablename="backups"):
+class Backup(UuidKey, Finished, Table, tablename="backups"):
     """One encrypted database backup: where its copies are, how big, its SHA-256."""
 
     kind = Text()  # scheduled | manual
@@ -17,19 +17,15 @@ class Backup(UuidKey, Table, tablename="backups"):
     sha256 = Text(null=True, default=None)
     key_id = Text(null=True, default=None)
     targets = Array(base_column=Text())
-    error = Text(null=True, default=None)
     started_at = Timestamptz()
-    finished_at = Timestamptz(null=True, default=None)
     pruned_at = Timestamptz(null=True, default=None)
     verified_at = Timestamptz(null=True, default=None)
     verify_error = Text(null=True, default=None)
 
 
-class OperatorAlert(UuidKey, Created, Table, tablename="operator_alerts"):
+class OperatorAlert(UuidKey, Created, Acknowledged, Table, tablename="operator_alerts"):
     """Something the platform's operators must look at (a backup failed or doesn't verify)."""
 
     kind = Text()
     summary = Text()
     details = Text(default="")
-    acknowledged_at = Timestamptz(null=True, default=None)
-    acknowledged_by = UUID(null=True, default=None)

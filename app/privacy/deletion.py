@@ -11,6 +11,7 @@ import msgspec
 from piccolo.columns import Column
 from piccolo.querystring import QueryString
 
+from app.accounts.queries import Person, workspace_people
 from app.accounts.schemas import Current
 from app.accounts.services import load_current
 from app.accounts.tables import Membership, Tenant, User
@@ -22,7 +23,7 @@ from app.core.passwords import verify_password
 from app.core.redis import queue
 from app.privacy import hooks
 from app.privacy.purge import OPEN, PURGE_JOB, PurgeInterrupted, purge_deletion
-from app.privacy.queries import Successor, due_deletions, possible_successors
+from app.privacy.queries import due_deletions
 from app.privacy.tables import DeletionRequest
 from app.settings import get_settings
 
@@ -41,7 +42,7 @@ class SoleOwned(msgspec.Struct, frozen=True):
 
     tenant_id: UUID
     name: str
-    members: list[Successor]
+    members: list[Person]  # who could take it over: the other members, by name
 
 
 async def _check_password(user_id: UUID, password: str) -> Requester:
@@ -90,14 +91,14 @@ async def sole_owned(user_id: UUID) -> list[SoleOwned]:
     found = []
     for row in owned:
         tenant_id: UUID = row["tenant_id"]
-        async with tenant_transaction(tenant_id) as conn:
+        async with tenant_transaction(tenant_id):
             owners = await Membership.count().where(
                 (Membership.tenant_id == tenant_id) & (Membership.role == "owner")
             )
             if owners != 1:
                 continue
             tenant = await Tenant.select(Tenant.name).where(Tenant.id == tenant_id).first()
-            others = await possible_successors(conn, tenant_id, user_id)
+            others = [p for p in await workspace_people() if p.user_id != user_id]
         found.append(SoleOwned(tenant_id, tenant["name"] if tenant else "", others))
     return found
 

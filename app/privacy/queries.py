@@ -145,29 +145,6 @@ async def due_deletions(conn: asyncpg.Connection, now: datetime) -> list[UUID]:
     )
 
 
-class Successor(msgspec.Struct, frozen=True):
-    """A member a sole owner could hand the workspace to."""
-
-    user_id: UUID
-    name: str
-    email: str
-
-
-async def possible_successors(
-    conn: asyncpg.Connection, tenant_id: UUID, user_id: UUID
-) -> list[Successor]:
-    """The workspace's members other than `user_id`, by name."""
-    return await fetch_as(
-        conn,
-        Successor,
-        "select m.user_id, u.name, u.email from memberships m join users u"
-        " on u.id = m.user_id where m.tenant_id = $1 and m.user_id <> $2"
-        " order by u.name, u.email",
-        tenant_id,
-        user_id,
-    )
-
-
 # ---- what the privacy domain holds -------------------------------------------------------
 
 

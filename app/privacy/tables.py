@@ -12,7 +12,7 @@ from piccolo.columns import (
 )
 from piccolo.table import Table
 
-from app.core.columns import Created, TenantRow, UuidKey
+from app.core.columns import Created, Finished, TenantRow, UuidKey
 
 
 class Consent(Created, Table, tablename="consents"):
@@ -54,7 +54,7 @@ class VisitorEvent(UuidKey, EventColumns, Created, Table, tablename="visitor_eve
     """An event of a visitor outside any workspace (global)."""
 
 
-class Export(TenantRow, Created, Table, tablename="exports"):
+class Export(TenantRow, Created, Finished, Table, tablename="exports"):
     """A CSV export of a workspace, requested by one user (only they can download it)."""
 
     user_id = UUID()
@@ -65,9 +65,7 @@ class Export(TenantRow, Created, Table, tablename="exports"):
     file_name = Text(null=True, default=None)
     size_bytes = BigInt(null=True, default=None)
     manifest = JSONB(null=True, default=None)
-    error = Text(null=True, default=None)
     started_at = Timestamptz(null=True, default=None)
-    finished_at = Timestamptz(null=True, default=None)
     expires_at = Timestamptz(null=True, default=None)
     visitor_id = Text(null=True, default=None)  # the browser it was asked from (consents)
 

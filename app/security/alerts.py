@@ -129,7 +129,7 @@ async def raise_security_alert(
         )
         alert = _row(stored)
         await record_audit(tenant_id, actor, f"security.{kind}", summary, details, actor_label=who)
-        admins = await workspace_admins(conn)
+        admins = await workspace_admins()
         settings = get_settings()
         for admin in admins:
             await queue_mail(

@@ -69,6 +69,14 @@ async def set_owner_mfa_rule(conn: asyncpg.Connection, tenant_id: UUID, required
     )
 
 
+def _naming(id_columns: tuple[str, ...], text_columns: tuple[str, ...]) -> str:
+    """SQL: the row names the person: their id ($1) in one of `id_columns`, or one of the ILIKE
+    patterns ($2, a text[]) matching one of `text_columns` (read as text)."""
+    ids = [f"{c} = $1" for c in id_columns]
+    texts = [f"{c}::text ilike any($2::text[])" for c in text_columns]
+    return "(" + " or ".join(ids + texts) + ")"
+
+
 class ErasableEntry(msgspec.Struct, frozen=True):
     """An audit entry's personal fields, for erasing a person."""
 
@@ -85,13 +93,12 @@ async def lock_entries_naming(
 ) -> list[ErasableEntry]:
     """Format-2 entries not yet erased that name the person (by id or by any of the ILIKE
     patterns), locked."""
+    naming = _naming(("actor_id",), ("actor_label", "target", "details"))
     return await fetch_as(
         conn,
         ErasableEntry,
-        "select id, salt, actor_id, actor_label, target, details::text as details"
-        " from audit_log where format = 2 and personal_digest is null and (actor_id = $1"
-        " or actor_label ilike any($2::text[]) or target ilike any($2::text[])"
-        " or details::text ilike any($2::text[])) for update",
+        "select id, salt, actor_id, actor_label, target, details::text as details from audit_log"
+        f" where format = 2 and personal_digest is null and {naming} for update",
         user_id,
         patterns,
     )
@@ -109,12 +116,11 @@ async def alerts_naming(
     conn: asyncpg.Connection, user_id: UUID | None, patterns: list[str]
 ) -> list[AlertText]:
     """Alerts by or about the person, or whose texts match any of the ILIKE patterns."""
+    naming = _naming(("actor_id", "subject_user_id", "acknowledged_by"), ("summary", "details"))
     return await fetch_as(
         conn,
         AlertText,
-        "select id, summary, details::text as details from security_alerts"
-        " where actor_id = $1 or subject_user_id = $1 or acknowledged_by = $1"
-        " or summary ilike any($2::text[]) or details::text ilike any($2::text[])",
+        f"select id, summary, details::text as details from security_alerts where {naming}",
         user_id,
         patterns,
     )

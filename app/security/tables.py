@@ -3,7 +3,7 @@
 from piccolo.columns import JSONB, UUID, BigInt, Boolean, SmallInt, Text, Timestamptz
 from piccolo.table import Table
 
-from app.core.columns import Created, TenantRow, UuidKey
+from app.core.columns import Acknowledged, Created, TenantRow, UuidKey
 
 
 class UserMfa(Created, Table, tablename="user_mfa"):
@@ -66,7 +66,7 @@ class AuditChainHead(Table, tablename="audit_chain_heads"):
     hash = Text(default="")
 
 
-class SecurityAlert(TenantRow, Created, Table, tablename="security_alerts"):
+class SecurityAlert(TenantRow, Created, Acknowledged, Table, tablename="security_alerts"):
     """A security event shown (and mailed) to the workspace's admins."""
 
     kind = Text()
@@ -75,6 +75,4 @@ class SecurityAlert(TenantRow, Created, Table, tablename="security_alerts"):
     summary = Text()
     details = JSONB(default="{}")
     session_key = Text(null=True, default=None)
-    acknowledged_at = Timestamptz(null=True, default=None)
-    acknowledged_by = UUID(null=True, default=None)
     session_revoked_at = Timestamptz(null=True, default=None)

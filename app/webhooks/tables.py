@@ -3,7 +3,7 @@
 from piccolo.columns import UUID, Array, BigSerial, Boolean, Integer, Text, Timestamptz
 from piccolo.table import Table
 
-from app.core.columns import Created, Stamped, TenantRow, Versioned
+from app.core.columns import Created, Finished, Stamped, TenantRow, Versioned
 
 
 class WebhookSubscription(TenantRow, Versioned, Stamped, Table, tablename="webhook_subscriptions"):
@@ -28,7 +28,7 @@ class WebhookSubscription(TenantRow, Versioned, Stamped, Table, tablename="webho
     created_by = UUID(null=True, default=None)
 
 
-class WebhookDelivery(TenantRow, Created, Table, tablename="webhook_deliveries"):
+class WebhookDelivery(TenantRow, Created, Finished, Table, tablename="webhook_deliveries"):
     """One event for one subscription: the body sent and what became of it."""
 
     subscription_id = UUID()
@@ -44,6 +44,4 @@ class WebhookDelivery(TenantRow, Created, Table, tablename="webhook_deliveries")
     response_status = Integer(null=True, default=None)
     latency_ms = Integer(null=True, default=None)
     response_excerpt = Text(null=True, default=None)
-    error = Text(null=True, default=None)
     redelivery_of = UUID(null=True, default=None)
-    finished_at = Timestamptz(null=True, default=None)
