@@ -165,7 +165,9 @@ async def erase_person(
     erased = 0
     for tenant_id in tenant_ids:
         async with db.tenant_transaction(tenant_id) as conn:
-            rows = await queries.lock_entries_naming(conn, user_id, patterns)
+            rows = await queries.rows_naming(
+                conn, queries.AUDIT_NAMING, queries.ErasableEntry, user_id, patterns, lock=True
+            )
             for row in rows:
                 digest = personal_digest(
                     str(row.salt),

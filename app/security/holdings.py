@@ -119,7 +119,10 @@ async def forget_alerts(subject: Subject) -> int:
     changed = 0
     for tenant_id in subject.tenant_ids:
         async with tenant_transaction(tenant_id) as conn:
-            rows = await queries.alerts_naming(conn, subject.user_id, like_any(subject.needles))
+            needles = like_any(subject.needles)
+            rows = await queries.rows_naming(
+                conn, queries.ALERTS_NAMING, queries.AlertText, subject.user_id, needles
+            )
             for row in rows:
                 await queries.anonymise_alert(
                     conn,

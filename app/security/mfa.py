@@ -96,10 +96,8 @@ async def start_enrolment(user_id: UUID, email: str) -> dict[str, str]:
     if await is_enabled(user_id):
         raise FormInvalid({"form": "Two-factor authentication is already on."})
     secret = pyotp.random_base32()
-    async with global_transaction() as conn:
-        await queries.store_pending_secret(
-            conn, user_id, encrypt_text(secret, binding=_binding(user_id))
-        )
+    async with global_transaction():
+        await queries.store_pending_secret(user_id, encrypt_text(secret, binding=_binding(user_id)))
     uri = pyotp.TOTP(secret).provisioning_uri(name=email, issuer_name=ISSUER)
     return {"secret": secret, "uri": uri, "qr": qr_svg_data_uri(uri)}
 
@@ -244,8 +242,8 @@ async def set_owner_requirement(tenant_id: UUID, user_id: UUID, required: bool) 
     """Owners only (checked by the caller's role); audit-logged."""
     from app.security.audit import record_audit
 
-    async with tenant_transaction(tenant_id, user_id) as conn:
-        await queries.set_owner_mfa_rule(conn, tenant_id, required)
+    async with tenant_transaction(tenant_id, user_id):
+        await queries.set_owner_mfa_rule(tenant_id, required)
         await record_audit(
             tenant_id,
             user_id,

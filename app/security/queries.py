@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import TypeVar
 from uuid import UUID
 
 import asyncpg
@@ -13,6 +15,7 @@ import msgspec
 
 from app.core.crypto import EncryptedColumn
 from app.core.rows import fetch_as, fetch_one_as
+from app.security.tables import TenantSecurity, UserMfa
 
 
 class PendingSecret(msgspec.Struct, frozen=True):
@@ -36,14 +39,13 @@ async def lock_secret(
     )
 
 
-async def store_pending_secret(conn: asyncpg.Connection, user_id: UUID, secret_enc: str) -> None:
+async def store_pending_secret(user_id: UUID, secret_enc: str) -> None:
     """A new pending secret, replacing an unconfirmed one (never an enabled one)."""
-    await conn.execute(
-        "insert into user_mfa (user_id, secret_enc) values ($1, $2) on conflict (user_id)"
-        " do update set secret_enc = excluded.secret_enc, last_step = 0"
-        " where user_mfa.enabled_at is null",
-        user_id,
-        secret_enc,
+    await UserMfa.insert(UserMfa(user_id=user_id, secret_enc=secret_enc)).on_conflict(
+        target=UserMfa.user_id,
+        action="DO UPDATE",
+        values=[UserMfa.secret_enc, (UserMfa.last_step, 0)],
+        where=UserMfa.enabled_at.is_null(),
     )
 
 
@@ -58,23 +60,65 @@ async def replace_recovery_codes(
     )
 
 
-async def set_owner_mfa_rule(conn: asyncpg.Connection, tenant_id: UUID, required: bool) -> None:
+async def set_owner_mfa_rule(tenant_id: UUID, required: bool) -> None:
     """Upsert the workspace's "MFA required for owners" setting."""
-    await conn.execute(
-        "insert into tenant_security (tenant_id, mfa_required_for_owners, updated_at)"
-        " values ($1, $2, now()) on conflict (tenant_id) do update"
-        " set mfa_required_for_owners = excluded.mfa_required_for_owners, updated_at = now()",
-        tenant_id,
-        required,
+    rule = TenantSecurity(
+        tenant_id=tenant_id, mfa_required_for_owners=required, updated_at=datetime.now(UTC)
+    )
+    await TenantSecurity.insert(rule).on_conflict(
+        target=TenantSecurity.tenant_id,
+        action="DO UPDATE",
+        values=[TenantSecurity.mfa_required_for_owners, TenantSecurity.updated_at],
     )
 
 
-def _naming(id_columns: tuple[str, ...], text_columns: tuple[str, ...]) -> str:
-    """SQL: the row names the person: their id ($1) in one of `id_columns`, or one of the ILIKE
-    patterns ($2, a text[]) matching one of `text_columns` (read as text)."""
-    ids = [f"{c} = $1" for c in id_columns]
-    texts = [f"{c}::text ilike any($2::text[])" for c in text_columns]
-    return "(" + " or ".join(ids + texts) + ")"
+S = TypeVar("S", bound=msgspec.Struct)
+
+
+class Naming(msgspec.Struct, frozen=True):
+    """Where a person can be named in one table: their id in `ids`, or their name or address
+    in `texts` (read as text, so JSON details are searched too)."""
+
+    table: str
+    ids: tuple[str, ...]
+    texts: tuple[str, ...]
+    only: str = "true"  # which of the table's rows are searched at all
+
+
+AUDIT_NAMING = Naming(
+    "audit_log",
+    ("actor_id",),
+    ("actor_label", "target", "details"),
+    only="format = 2 and personal_digest is null",  # format-2 entries not yet erased
+)
+ALERTS_NAMING = Naming(
+    "security_alerts", ("actor_id", "subject_user_id", "acknowledged_by"), ("summary", "details")
+)
+
+
+async def rows_naming(
+    conn: asyncpg.Connection,
+    where: Naming,
+    row: type[S],
+    user_id: UUID | None,
+    patterns: list[str],
+    *,
+    lock: bool = False,
+) -> list[S]:
+    """The rows of `where.table` that name the person, by id ($1) or by any of the ILIKE
+    `patterns` ($2), as `row` (its fields are the columns, each read as the Struct types it:
+    JSON details arrive as their text); locked for update when `lock`."""
+    texts = set(where.texts)
+    columns = ", ".join(
+        f"{name}::text as {name}" if name in texts else name for name in row.__struct_fields__
+    )
+    naming = [f"{c} = $1" for c in where.ids] + [
+        f"{c}::text ilike any($2::text[])" for c in where.texts
+    ]
+    sql = f"select {columns} from {where.table} where {where.only} and ({' or '.join(naming)})" + (
+        " for update" if lock else ""
+    )
+    return await fetch_as(conn, row, sql, user_id, patterns)
 
 
 class ErasableEntry(msgspec.Struct, frozen=True):
@@ -88,42 +132,12 @@ class ErasableEntry(msgspec.Struct, frozen=True):
     details: str
 
 
-async def lock_entries_naming(
-    conn: asyncpg.Connection, user_id: UUID | None, patterns: list[str]
-) -> list[ErasableEntry]:
-    """Format-2 entries not yet erased that name the person (by id or by any of the ILIKE
-    patterns), locked."""
-    naming = _naming(("actor_id",), ("actor_label", "target", "details"))
-    return await fetch_as(
-        conn,
-        ErasableEntry,
-        "select id, salt, actor_id, actor_label, target, details::text as details from audit_log"
-        f" where format = 2 and personal_digest is null and {naming} for update",
-        user_id,
-        patterns,
-    )
-
-
 class AlertText(msgspec.Struct, frozen=True):
     """An alert's texts naming a person, for anonymising."""
 
     id: UUID
     summary: str
     details: str
-
-
-async def alerts_naming(
-    conn: asyncpg.Connection, user_id: UUID | None, patterns: list[str]
-) -> list[AlertText]:
-    """Alerts by or about the person, or whose texts match any of the ILIKE patterns."""
-    naming = _naming(("actor_id", "subject_user_id", "acknowledged_by"), ("summary", "details"))
-    return await fetch_as(
-        conn,
-        AlertText,
-        f"select id, summary, details::text as details from security_alerts where {naming}",
-        user_id,
-        patterns,
-    )
 
 
 async def anonymise_alert(
