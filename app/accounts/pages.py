@@ -12,6 +12,7 @@ from uuid import UUID
 from litestar import Response, get, post
 from litestar.handlers import HTTPRouteHandler
 
+from app.accounts.form_routes import FormVisit, shown_again
 from app.accounts.schemas import Current
 from app.core.errors import FormInvalid
 from app.core.forms import Form, read_form
@@ -38,24 +39,22 @@ class FormsPage:
     block: str | None = None
     errors_of: Callable[[FormInvalid], Mapping[str, str]] = _errors  # where messages show
 
-    async def show(
-        self,
-        request: Req,
-        current: Current,
-        refused: FormInvalid | None = None,
-        slot: str | None = None,
-    ) -> Response[str]:
-        ctx = {"errors": {}, "values": {}, **await self.context(current)}
+    async def show(self, visit: FormVisit, slot: str | None = None) -> Response[str]:
+        """The page; refused input shows on the form posted with `slot` (or the page's)."""
+        refused = visit.refused
+        ctx = {"errors": {}, "values": {}, **await self.context(visit.current)}
         prefix = f"{slot}_" if slot else ""
         if refused is not None:
             ctx |= {f"{prefix}errors": self.errors_of(refused), f"{prefix}values": refused.shown()}
-        return render(request, self.template, ctx, block=f"{slot}_form" if slot else self.block)
+        return render(
+            visit.request, self.template, ctx, block=f"{slot}_form" if slot else self.block
+        )
 
     def page(self) -> HTTPRouteHandler:
         """The GET of the page."""
 
         async def page(request: Req, current: Current) -> Response[str]:
-            return await self.show(request, current)
+            return await self.show(FormVisit(request, current))
 
         return get(self.path)(page)
 
@@ -104,11 +103,8 @@ class FormsPage:
     ) -> Response[str]:
         """The form read into `schema`; `act` does it and says what it did (a toast at
         `level`), then back to the page. Refused, the page again with the messages."""
-
-        async def again(refused: FormInvalid) -> Response[str]:
-            return await self.show(request, current, refused, slot)
-
-        form = await read_form(request, schema, page=again)
+        page = shown_again(self.show, request, current, slot)
+        form = await read_form(request, schema, page=page)
         return redirect(request, self.path, await act(current, form), level)
 
 

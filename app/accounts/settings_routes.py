@@ -11,6 +11,7 @@ from litestar import Response, get, post
 
 from app.accounts import guard, services, team
 from app.accounts.deps import routes_at
+from app.accounts.form_routes import shown_again
 from app.accounts.forms import (
     CompanyNameForm,
     CurrencyForm,
@@ -157,7 +158,7 @@ team_role = TEAM.item_action(
 
 @post("/settings/team/members/{membership_id:uuid}/remove")
 async def team_remove(request: Req, current: Current, membership_id: UUID) -> Response[str]:
-    declare_form_page(request, partial(TEAM.show, request, current))
+    declare_form_page(request, shown_again(TEAM.show, request, current))
     await team.remove_member(current, membership_id)
     return redirect(request, TEAM.path, "Member removed from the workspace.")
 

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from functools import partial
 from uuid import UUID
 
 from litestar import Response, get, post
 
-from app.accounts.form_routes import form_routes
+from app.accounts.form_routes import FormVisit, form_routes, shown_again
 from app.accounts.schemas import Current
 from app.core.clock import local_input, user_zone
 from app.core.db import tenant_transaction
-from app.core.errors import FormInvalid
 from app.core.forms import read_form, read_query
 from app.core.forms.values import chosen_ids
 from app.core.http_types import Req
@@ -62,13 +60,9 @@ def edit_values(item: ActivityView, zone: str) -> dict[str, object]:
     }
 
 
-async def _edit_page(
-    request: Req,
-    current: Current,
-    activity_id: UUID,
-    refused: FormInvalid | None = None,
-) -> Response[str]:
+async def _edit_page(visit: FormVisit, activity_id: UUID) -> Response[str]:
     """The activity's edit form: as stored, or the refused input with its messages."""
+    current, refused = visit.current, visit.refused
     item = await activities.read_activity(current, activity_id)
     zone = user_zone(current)
     values = refused.shown() if refused else edit_values(item, zone)
@@ -85,7 +79,7 @@ async def _edit_page(
         "zone": zone,
     }
     status = refused.status if refused else 200
-    return render(request, "crm/activity_edit.html", ctx, status=status)
+    return render(visit.request, "crm/activity_edit.html", ctx, status=status)
 
 
 async def _save_edit(
@@ -103,7 +97,7 @@ EDIT_ROUTES = form_routes(
 
 @post("/tasks/{activity_id:uuid}/delete")
 async def activity_delete(request: Req, current: Current, activity_id: UUID) -> Response[str]:
-    page = partial(_edit_page, request, current, activity_id)
+    page = shown_again(_edit_page, request, current, activity_id)
     form = await read_form(request, ActivityDelete, page=page)
     link = await activities.delete_activity(current, activity_id, form.version)
     return redirect(request, form.next or link, "Activity deleted.", level="info")

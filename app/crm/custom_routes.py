@@ -4,16 +4,14 @@ form comes back in place with its messages (422; a stale edit 409)."""
 
 from __future__ import annotations
 
-from functools import partial
 from uuid import UUID
 
 from litestar import Response, get, post
 
 from app.accounts.deps import routes_at
-from app.accounts.form_routes import form_routes
+from app.accounts.form_routes import FormVisit, form_routes, shown_again
 from app.accounts.schemas import Current
 from app.core.access import Level
-from app.core.errors import FormInvalid
 from app.core.forms import read_form
 from app.core.http_types import Req
 from app.core.web import get_session, redirect, render
@@ -24,27 +22,27 @@ from app.crm.schemas import CustomFieldEdit, CustomFieldForm, CustomFieldMove
 BASE = "/settings/custom-fields"
 
 
-async def _list_page(
-    request: Req, current: Current, refused: FormInvalid | None = None
-) -> Response[str]:
+async def _list_page(visit: FormVisit) -> Response[str]:
+    """The workspace's custom fields and the form adding one (refused: its input again)."""
+    refused = visit.refused
     ctx = {
-        "fields": await custom_admin.list_fields(current),
+        "fields": await custom_admin.list_fields(visit.current),
         "kinds": OBJECT_KINDS,
         "types": FIELD_TYPES,
         "values": refused.shown() if refused else {"object_kind": "contact", "field_type": "text"},
         "errors": refused.errors if refused else {},
     }
-    return render(request, "crm/custom_fields.html", ctx, block="custom_fields")
+    return render(visit.request, "crm/custom_fields.html", ctx, block="custom_fields")
 
 
 @get(BASE)
 async def custom_fields_page(request: Req, current: Current) -> Response[str]:
-    return await _list_page(request, current)
+    return await _list_page(FormVisit(request, current))
 
 
 @post(BASE)
 async def custom_field_add(request: Req, current: Current) -> Response[str]:
-    page = partial(_list_page, request, current)
+    page = shown_again(_list_page, request, current)
     field = await custom_admin.add_field(
         current, await read_form(request, CustomFieldForm, page=page)
     )
@@ -52,11 +50,10 @@ async def custom_field_add(request: Req, current: Current) -> Response[str]:
     return redirect(request, BASE)
 
 
-async def _edit_page(
-    request: Req, current: Current, field_id: UUID, refused: FormInvalid | None = None
-) -> Response[str]:
+async def _edit_page(visit: FormVisit, field_id: UUID) -> Response[str]:
     """The field's edit form: as stored, or the refused input with its messages."""
-    field = await custom_admin.get_field(current, field_id)
+    refused = visit.refused
+    field = await custom_admin.get_field(visit.current, field_id)
     values: dict[str, object] = {
         "label": field.label,
         "options": "\n".join(field.options),
@@ -72,7 +69,7 @@ async def _edit_page(
         "values": values,
         "errors": refused.errors if refused else {},
     }
-    return render(request, "crm/custom_field_edit.html", ctx, block="edit_form")
+    return render(visit.request, "crm/custom_field_edit.html", ctx, block="edit_form")
 
 
 async def _save_edit(
@@ -90,7 +87,7 @@ EDIT_ROUTES = form_routes(
 
 async def _as_shown(request: Req, current: Current) -> CustomFieldMove:
     """The version of the field the page showed (a stale or broken one: the page again)."""
-    return await read_form(request, CustomFieldMove, page=partial(_list_page, request, current))
+    return await read_form(request, CustomFieldMove, page=shown_again(_list_page, request, current))
 
 
 @post(BASE + "/{field_id:uuid}/archive")

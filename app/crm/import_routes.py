@@ -11,6 +11,7 @@ from uuid import UUID
 from litestar import Response, get, post
 from litestar.response import Stream
 
+from app.accounts.form_routes import FormVisit, shown_again
 from app.accounts.schemas import Current
 from app.core.errors import FormInvalid, UploadRefused, declare_form_page
 from app.core.forms import parse, printable, read_form, read_query
@@ -82,13 +83,10 @@ async def import_upload(request: Req, current: Current) -> Response[str]:
 
 
 async def _import_page(
-    request: Req,
-    current: Current,
-    import_id: UUID,
-    refused: FormInvalid | None = None,
-    block: str | None = None,
+    visit: FormVisit, import_id: UUID, block: str | None = None
 ) -> Response[str]:
     """The import's page: mapping and preview, progress, or the refused mapping again."""
+    current, refused = visit.current, visit.refused
     data = await imports.get_import(current, import_id)
     mapping = refused.shown() if refused else {f"col_{k}": t for k, t in data["mapping"].items()}
     kind = imports.kind_of(data["kind"])
@@ -101,22 +99,22 @@ async def _import_page(
         "preview": imports.preview(data, current) if data["status"] == "uploaded" else [],
         "percent": int(100 * data["rows_done"] / data["total_rows"]) if data["total_rows"] else 0,
     }
-    return render(request, "crm/imports/detail.html", ctx, block=block)
+    return render(visit.request, "crm/imports/detail.html", ctx, block=block)
 
 
 @get("/imports/{import_id:uuid}")
 async def import_detail(request: Req, current: Current, import_id: UUID) -> Response[str]:
-    return await _import_page(request, current, import_id)
+    return await _import_page(FormVisit(request, current), import_id)
 
 
 @get("/imports/{import_id:uuid}/progress")
 async def import_progress(request: Req, current: Current, import_id: UUID) -> Response[str]:
-    return await _import_page(request, current, import_id, block="progress")
+    return await _import_page(FormVisit(request, current), import_id, block="progress")
 
 
 @post("/imports/{import_id:uuid}/run")
 async def import_run(request: Req, current: Current, import_id: UUID) -> Response[str]:
-    page = partial(_import_page, request, current, import_id)
+    page = shown_again(_import_page, request, current, import_id)
     form = await read_form(request, ImportMapping, page=page)
     await imports.run_import(current, import_id, form.columns, form.on_duplicate)
     return redirect(request, f"/imports/{import_id}")
@@ -124,7 +122,7 @@ async def import_run(request: Req, current: Current, import_id: UUID) -> Respons
 
 @post("/imports/{import_id:uuid}/resume")
 async def import_resume(request: Req, current: Current, import_id: UUID) -> Response[str]:
-    declare_form_page(request, partial(_import_page, request, current, import_id))
+    declare_form_page(request, shown_again(_import_page, request, current, import_id))
     await imports.resume_import(current, import_id)
     return redirect(request, f"/imports/{import_id}")
 

@@ -9,6 +9,7 @@ from uuid import UUID
 from litestar import Response, get, post
 from litestar.handlers import HTTPRouteHandler
 
+from app.accounts.form_routes import FormVisit
 from app.accounts.schemas import Current
 from app.core.errors import FormInvalid
 from app.core.forms import read_form, read_query
@@ -40,16 +41,11 @@ def merge_routes(spec: merge.MergeKind[merge.F], pairs: PairsPage) -> list[HTTPR
         ctx = {**names, "pairs": rows, "total": total, "page": page, "pages": pages}
         return render(request, "crm/merge_duplicates.html", ctx)
 
-    async def merge_page(
-        request: Req,
-        current: Current,
-        record_id: UUID,
-        other_id: UUID | None,
-        refused: FormInvalid | None = None,
-    ) -> Response[str]:
+    async def merge_page(visit: FormVisit, record_id: UUID, other_id: UUID | None) -> Response[str]:
         """Both records side by side, a choice per field (refused: the messages, the choices
         kept, both records read again)."""
-        pair = await merge.merge_pair(current, spec, record_id, other_id)
+        refused = visit.refused
+        pair = await merge.merge_pair(visit.current, spec, record_id, other_id)
         shown = refused.shown() if refused else {}
         ctx = {
             **names,
@@ -62,21 +58,20 @@ def merge_routes(spec: merge.MergeKind[merge.F], pairs: PairsPage) -> list[HTTPR
             "errors": refused.errors if refused else {},
         }
         status = refused.status if refused else 200
-        return render(request, "crm/merge.html", ctx, status=status)
+        return render(visit.request, "crm/merge.html", ctx, status=status)
 
     async def open_merge(request: Req, current: Current, record_id: UUID) -> Response[str]:
         other = read_query(request, merge.MergeQuery).other
         try:
-            return await merge_page(request, current, record_id, other)
+            return await merge_page(FormVisit(request, current), record_id, other)
         except FormInvalid as refused:  # itself
-            return await merge_page(request, current, record_id, None, refused)
+            return await merge_page(FormVisit(request, current, refused), record_id, None)
 
     async def do_merge(request: Req, current: Current, record_id: UUID) -> Response[str]:
         async def page(refused: FormInvalid) -> Response[str]:
             other = _other_of(refused)
-            return await merge_page(
-                request, current, record_id, other if other != record_id else None, refused
-            )
+            visit = FormVisit(request, current, refused)
+            return await merge_page(visit, record_id, other if other != record_id else None)
 
         form = await read_form(request, spec.form, page=page)
         name = await merge.merge_records(current, spec, record_id, form)

@@ -5,16 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from functools import partial
 from typing import Any, Generic, Literal, TypeVar
 from uuid import UUID
 
 from litestar import Response, get, post
 from litestar.handlers import HTTPRouteHandler
 
+from app.accounts.form_routes import FormVisit, shown_again
 from app.accounts.schemas import Current
 from app.core.db import tenant_transaction
-from app.core.errors import FormInvalid
 from app.core.forms import Form, read_form
 from app.core.forms.values import form_values
 from app.core.http_types import Req
@@ -106,14 +105,10 @@ def record_routes(p: RecordPages[NewF, EditF, View]) -> tuple[list[HTTPRouteHand
         return render(request, p.template("list"), ctx, block="results")
 
     async def form_page(
-        request: Req,
-        current: Current,
-        record_id: UUID | None,
-        refused: FormInvalid | None = None,
-        *,
-        values: Values | None = None,
+        visit: FormVisit, record_id: UUID | None, *, values: Values | None = None
     ) -> Response[str]:
         """The form: empty, filled from the record, or refused (messages + input kept)."""
+        current, refused = visit.current, visit.refused
         if refused is not None and record_id is not None:
             await p.read(current, record_id)  # another workspace's (or a deleted) record: 404
         shown = refused.shown() if refused else values or {}
@@ -123,13 +118,14 @@ def record_routes(p: RecordPages[NewF, EditF, View]) -> tuple[list[HTTPRouteHand
             f"{p.kind}_id": record_id,
             **await p.form_context(current, shown),
         }
-        return render(request, p.template("form"), ctx, block="form")
+        return render(visit.request, p.template("form"), ctx, block="form")
 
     async def new(request: Req, current: Current) -> Response[str]:
-        return await form_page(request, current, None, values=p.new_values(request, current))
+        values = p.new_values(request, current)
+        return await form_page(FormVisit(request, current), None, values=values)
 
     async def create(request: Req, current: Current) -> Response[str]:
-        page = partial(form_page, request, current, None)
+        page = shown_again(form_page, request, current, None)
         record_id = await p.create(current, await read_form(request, p.form, page=page))
         get_session(request).flash("success", f"{title} created.")
         return redirect(request, f"{p.base}/{record_id}")
@@ -153,29 +149,28 @@ def record_routes(p: RecordPages[NewF, EditF, View]) -> tuple[list[HTTPRouteHand
     async def edit(request: Req, current: Current, record_id: UUID) -> Response[str]:
         record = await p.read(current, record_id)
         values = form_values(record, (*p.fields, "version")) | record.get("custom_form", {})
-        return await form_page(request, current, record_id, values=values)
+        return await form_page(FormVisit(request, current), record_id, values=values)
 
     async def update(request: Req, current: Current, record_id: UUID) -> Response[str]:
-        page = partial(form_page, request, current, record_id)
+        page = shown_again(form_page, request, current, record_id)
         await p.update(current, record_id, await read_form(request, p.edit_form, page=page))
         get_session(request).flash("success", f"{title} saved.")
         return redirect(request, f"{p.base}/{record_id}")
 
-    async def confirm_page(
-        request: Req, current: Current, record_id: UUID, refused: FormInvalid | None = None
-    ) -> Response[str]:
-        record = await p.read(current, record_id)
+    async def confirm_page(visit: FormVisit, record_id: UUID) -> Response[str]:
+        """ "Delete this record?" for the version stored (refused: asked again, with why)."""
+        record = await p.read(visit.current, record_id)
         link = f"{p.base}/{record_id}"
         name = p.name_of(record)
         return confirm_delete_page(
-            request, p.kind, name, link, record["version"], p.on_delete, refused
+            visit.request, p.kind, name, link, record["version"], p.on_delete, visit.refused
         )
 
     async def delete_confirm(request: Req, current: Current, record_id: UUID) -> Response[str]:
-        return await confirm_page(request, current, record_id)
+        return await confirm_page(FormVisit(request, current), record_id)
 
     async def delete(request: Req, current: Current, record_id: UUID) -> Response[str]:
-        page = partial(confirm_page, request, current, record_id)
+        page = shown_again(confirm_page, request, current, record_id)
         form = await read_form(request, ConfirmDelete, page=page)
         name = await p.delete(current, record_id, form.version)
         get_session(request).flash("success", f"Deleted {name}.")

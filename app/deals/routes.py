@@ -9,7 +9,7 @@ from uuid import UUID
 from litestar import Response, get, post
 
 from app.accounts.deps import routes_at
-from app.accounts.form_routes import form_routes
+from app.accounts.form_routes import FormVisit, form_routes
 from app.accounts.schemas import Current
 from app.core.access import Level
 from app.core.db import tenant_transaction
@@ -42,14 +42,10 @@ BLANK_FORM: dict[str, object] = {
 
 
 async def _form_page(
-    request: Req,
-    current: Current,
-    deal_id: UUID | None,
-    refused: FormInvalid | None = None,
-    *,
-    values: Mapping[str, object] | None = None,
+    visit: FormVisit, deal_id: UUID | None, *, values: Mapping[str, object] | None = None
 ) -> Response[str]:
     """The deal form: new, filled from the deal, or refused (messages + input kept)."""
+    current, refused = visit.current, visit.refused
     shown = refused.shown() if refused else values or {}
     async with reading.one_transaction(current):
         if refused is not None and deal_id is not None:
@@ -68,7 +64,7 @@ async def _form_page(
         "currency_codes": list(currencies()),
         **choices,
     }
-    return render(request, "deals/form.html", ctx, block="form")
+    return render(visit.request, "deals/form.html", ctx, block="form")
 
 
 @get("/deals")
@@ -102,18 +98,16 @@ async def deal_table(request: Req, current: Current) -> Response[str]:
     return render(request, "deals/table.html", ctx, block="results")
 
 
-async def _new_page(
-    request: Req, current: Current, _new: None, refused: FormInvalid | None = None
-) -> Response[str]:
+async def _new_page(visit: FormVisit, _new: None) -> Response[str]:
     """A new deal's form: at the first stage of the pipeline asked for (?pipeline=), owned by
     whoever adds it; or the refused input with its messages."""
-    if refused is not None:
-        return await _form_page(request, current, None, refused)
-    pipeline = read_query(request, PipelineQuery).pipeline
-    stages = await pipelines.all_stages(current)
+    if visit.refused is not None:
+        return await _form_page(visit, None)
+    pipeline = read_query(visit.request, PipelineQuery).pipeline
+    stages = await pipelines.all_stages(visit.current)
     first = next((s for s in stages if s.pipeline_id == pipeline), stages[0])
-    values = {"stage_id": str(first.id), "owner_id": str(current.user_id)}
-    return await _form_page(request, current, None, values=values)
+    values = {"stage_id": str(first.id), "owner_id": str(visit.current.user_id)}
+    return await _form_page(visit, None, values=values)
 
 
 async def _create(request: Req, current: Current, _new: None, form: DealForm) -> Response[str]:
@@ -146,16 +140,14 @@ async def deal_detail(request: Req, current: Current, deal_id: UUID) -> Response
     return await render_deal(request, current, deal_id)
 
 
-async def _edit_page(
-    request: Req, current: Current, deal_id: UUID, refused: FormInvalid | None = None
-) -> Response[str]:
+async def _edit_page(visit: FormVisit, deal_id: UUID) -> Response[str]:
     """The deal's edit form: as stored (its custom fields too), or the refused input."""
-    if refused is not None:
-        return await _form_page(request, current, deal_id, refused)
-    deal = await reading.get_deal(current, deal_id)
-    custom = await stored_record(current, "deal", deal_id)
+    if visit.refused is not None:
+        return await _form_page(visit, deal_id)
+    deal = await reading.get_deal(visit.current, deal_id)
+    custom = await stored_record(visit.current, "deal", deal_id)
     values = reading.form_values(deal) | custom["custom_form"]
-    return await _form_page(request, current, deal_id, values=values)
+    return await _form_page(visit, deal_id, values=values)
 
 
 async def _update(request: Req, current: Current, deal_id: UUID, form: DealEdit) -> Response[str]:

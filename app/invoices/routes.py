@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from functools import partial
 from uuid import UUID
 
 import msgspec
 from litestar import Response, get, post
 
 from app.accounts.deps import routes_at
+from app.accounts.form_routes import FormVisit, shown_again
 from app.accounts.schemas import Current
 from app.core.access import Level
-from app.core.errors import FormInvalid, RecordNotFound
+from app.core.errors import RecordNotFound
 from app.core.forms import read_form, read_query
 from app.core.forms.parse import as_source
 from app.core.http_types import Req
@@ -44,16 +44,15 @@ def _rows_in(values: Mapping[str, object]) -> int:
 
 
 async def _form_page(
-    request: Req,
-    current: Current,
+    visit: FormVisit,
     invoice_id: UUID | None,
-    refused: FormInvalid | None = None,
     *,
     values: Mapping[str, object] | None = None,
     rows: int | None = None,
 ) -> Response[str]:
     """The invoice form: new (one row), a draft to edit, or refused (messages + input kept);
     "Add line" adds rows in the browser (static/js/invoice-lines.js), or here without it."""
+    current, refused = visit.current, visit.refused
     invoice = await reading.get_invoice(current, invoice_id) if invoice_id else None
     shown = refused.shown() if refused else values or {}
     wanted = rows if rows is not None else _rows_in(shown)
@@ -65,7 +64,7 @@ async def _form_page(
         "max_lines": MAX_LINES,
         **msgspec.structs.asdict(await reading.form_choices(current, shown)),
     }
-    return render(request, "invoices/form.html", ctx, block="form")
+    return render(visit.request, "invoices/form.html", ctx, block="form")
 
 
 async def _line_action(
@@ -91,7 +90,7 @@ async def _line_action(
         rows += 1
     values.pop("add_line", None)
     values.pop("remove_line", None)
-    return await _form_page(request, current, invoice_id, values=values, rows=rows)
+    return await _form_page(FormVisit(request, current), invoice_id, values=values, rows=rows)
 
 
 @get("/invoices")
@@ -111,7 +110,7 @@ async def invoice_new(request: Req, current: Current) -> Response[str]:
         "currency": "EUR",
         "due_date": choices.default_due,
     }
-    return await _form_page(request, current, None, values=values)
+    return await _form_page(FormVisit(request, current), None, values=values)
 
 
 @post("/invoices/new")
@@ -119,19 +118,17 @@ async def invoice_create(request: Req, current: Current) -> Response[str]:
     changed = await _line_action(request, current, None)
     if changed is not None:
         return changed
-    form = await read_form(request, InvoiceForm, page=partial(_form_page, request, current, None))
+    page = shown_again(_form_page, request, current, None)
+    form = await read_form(request, InvoiceForm, page=page)
     invoice_id = await services.create_invoice(current, form)
     return redirect(request, f"/invoices/{invoice_id}", "Invoice created as a draft.")
 
 
-async def _detail(
-    request: Req,
-    current: Current,
-    invoice_id: UUID,
-    refused: FormInvalid | None = None,
-    *,
-    send_refused: FormInvalid | None = None,
-) -> Response[str]:
+async def _detail(visit: FormVisit, invoice_id: UUID, *, sending: bool = False) -> Response[str]:
+    """The invoice with its status actions and the form emailing it; refused input is the
+    status change's, or the email's when `sending`."""
+    current = visit.current
+    refused, send_refused = (None, visit.refused) if sending else (visit.refused, None)
     invoice = await reading.get_invoice(current, invoice_id)
     errors = refused.errors if refused else {}
     send_values: Mapping[str, object]
@@ -147,13 +144,7 @@ async def _detail(
         "send_values": send_values,
         "send_errors": send_refused.errors if send_refused else {},
     }
-    return render(request, "invoices/detail.html", ctx)
-
-
-async def _send_refused(
-    request: Req, current: Current, invoice_id: UUID, refused: FormInvalid
-) -> Response[str]:
-    return await _detail(request, current, invoice_id, send_refused=refused)
+    return render(visit.request, "invoices/detail.html", ctx)
 
 
 def _invoice_id(text: str) -> UUID:
@@ -171,7 +162,7 @@ async def invoice_detail(
     can't tell `<uuid>.pdf` from `<uuid>` by type)."""
     if invoice_ref.endswith(".pdf"):
         return await _pdf(current, _invoice_id(invoice_ref.removesuffix(".pdf")))
-    return await _detail(request, current, _invoice_id(invoice_ref))
+    return await _detail(FormVisit(request, current), _invoice_id(invoice_ref))
 
 
 @get("/invoices/{invoice_id:uuid}/print")
@@ -194,7 +185,7 @@ async def _pdf(current: Current, invoice_id: UUID) -> Response[bytes]:
 @post("/invoices/{invoice_id:uuid}/send")
 async def invoice_send(request: Req, current: Current, invoice_id: UUID) -> Response[str]:
     """Email the invoice with its PDF to the customer (through the outbox)."""
-    page = partial(_send_refused, request, current, invoice_id)
+    page = shown_again(_detail, request, current, invoice_id, sending=True)
     form = await read_form(request, SendForm, page=page)
     sent = await services.send_invoice(current, invoice_id, form)
     return redirect(request, f"/invoices/{invoice_id}", f"{sent.label} is on its way to {form.to}.")
@@ -207,7 +198,8 @@ async def invoice_edit(request: Req, current: Current, invoice_id: UUID) -> Resp
         return redirect(
             request, f"/invoices/{invoice_id}", "Only drafts can be edited.", level="error"
         )
-    return await _form_page(request, current, invoice_id, values=reading.as_form(invoice))
+    values = reading.as_form(invoice)
+    return await _form_page(FormVisit(request, current), invoice_id, values=values)
 
 
 @post("/invoices/{invoice_id:uuid}/edit")
@@ -215,7 +207,7 @@ async def invoice_update(request: Req, current: Current, invoice_id: UUID) -> Re
     changed = await _line_action(request, current, invoice_id)
     if changed is not None:
         return changed
-    page = partial(_form_page, request, current, invoice_id)
+    page = shown_again(_form_page, request, current, invoice_id)
     await services.update_invoice(
         current, invoice_id, await read_form(request, InvoiceEdit, page=page)
     )
@@ -224,7 +216,7 @@ async def invoice_update(request: Req, current: Current, invoice_id: UUID) -> Re
 
 @post("/invoices/{invoice_id:uuid}/status")
 async def invoice_status(request: Req, current: Current, invoice_id: UUID) -> Response[str]:
-    page = partial(_detail, request, current, invoice_id)
+    page = shown_again(_detail, request, current, invoice_id)
     form = await read_form(request, StatusChange, page=page)
     number = await services.change_status(current, invoice_id, form.status, form.version)
     return redirect(request, f"/invoices/{invoice_id}", f"{number} is now {form.status}.")

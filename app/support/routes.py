@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 from litestar import Response, get, post
 
 from app.accounts.deps import optional_current, routes_at
-from app.accounts.form_routes import form_routes
+from app.accounts.form_routes import FormVisit, form_routes, shown_again
 from app.accounts.schemas import Current
 from app.core.access import Level
 from app.core.errors import FormInvalid
@@ -97,11 +97,10 @@ async def inbox(request: Req, current: Current) -> Response[str]:
     return render(request, "support/inbox.html", ctx, block="inbox")
 
 
-async def _ticket_page(
-    request: Req, current: Current, ticket_id: int, refused: FormInvalid | None = None
-) -> Response[str]:
+async def _ticket_page(visit: FormVisit, ticket_id: int) -> Response[str]:
     """The ticket with its thread and the reply form (a refused reply: that form again)."""
-    ticket, thread = await services.get_ticket(current, ticket_id)
+    refused = visit.refused
+    ticket, thread = await services.get_ticket(visit.current, ticket_id)
     ctx = {
         "ticket": ticket,
         "thread": thread,
@@ -109,7 +108,7 @@ async def _ticket_page(
         "errors": refused.errors if refused else {},
         "values": {"body": refused.shown().get("body", "")} if refused else {"body": ""},
     }
-    return render(request, "support/ticket.html", ctx, block="reply" if refused else None)
+    return render(visit.request, "support/ticket.html", ctx, block="reply" if refused else None)
 
 
 async def _send_reply(
@@ -130,7 +129,7 @@ TICKET_ROUTES = form_routes(
 
 @post("/staff/support/{ticket_id:int}/status")
 async def ticket_status(request: Req, current: Current, ticket_id: int) -> Response[str]:
-    page = partial(_ticket_page, request, current, ticket_id)
+    page = shown_again(_ticket_page, request, current, ticket_id)
     form = await read_form(request, TicketStatus, page=page)
     await services.set_ticket_status(current, ticket_id, form.status)
     return redirect(

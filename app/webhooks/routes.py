@@ -11,7 +11,7 @@ from uuid import UUID
 from litestar import Response, get, post
 
 from app.accounts.deps import routes_at
-from app.accounts.form_routes import form_routes
+from app.accounts.form_routes import FormVisit, form_routes
 from app.accounts.schemas import Current
 from app.core.access import Level
 from app.core.errors import FormInvalid
@@ -136,14 +136,10 @@ async def _log_page(
     return render(request, "webhooks/webhook.html", ctx, block="log", status=status)
 
 
-async def _edit_page(
-    request: Req,
-    current: Current,
-    hook_id: UUID,
-    refused: FormInvalid | None = None,
-) -> Response[str]:
+async def _edit_page(visit: FormVisit, hook_id: UUID) -> Response[str]:
     """The edit form: the webhook as stored, or the refused input with its messages."""
-    hook = await services.get_hook(current, hook_id)
+    refused = visit.refused
+    hook = await services.get_hook(visit.current, hook_id)
     values: Mapping[str, object] = _shown(hook, hook.version)
     if refused is not None:
         values = {**values, **UNTICKED, **(refused.shown() or {})}
@@ -154,7 +150,7 @@ async def _edit_page(
         "errors": refused.errors if refused else {},
     }
     return render(
-        request, "webhooks/webhook_edit.html", ctx, status=refused.status if refused else 200
+        visit.request, "webhooks/webhook_edit.html", ctx, status=refused.status if refused else 200
     )
 
 
@@ -165,7 +161,7 @@ async def _save_edit(
         await services.update_hook(current, hook_id, form)
     except FormInvalid as refused:  # the address refused, or changed meanwhile (409)
         refused.values = refused.values or _shown(form, form.version)
-        return await _edit_page(request, current, hook_id, refused)
+        return await _edit_page(FormVisit(request, current, refused), hook_id)
     get_session(request).flash("success", "The webhook is saved.")
     return redirect(request, f"{BASE}/{hook_id}")
 
