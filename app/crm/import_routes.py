@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from functools import partial
 from pathlib import Path
-from typing import Any
 from uuid import UUID
 
 from litestar import Response, get, post
@@ -90,7 +89,7 @@ async def _import_page(
     data = await imports.get_import(current, import_id)
     mapping = refused.shown() if refused else {f"col_{k}": t for k, t in data["mapping"].items()}
     kind = imports.kind_of(data["kind"])
-    ctx: dict[str, Any] = {
+    ctx: dict[str, object] = {
         "imp": data,
         "kind": kind,
         "targets": await imports.import_targets(current, data["kind"]),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import Any, TypedDict
+from typing import TypedDict
 
 from litestar.datastructures import Cookie
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -63,6 +63,16 @@ def state_of(scope: Mapping[str, object]) -> PrivacyState | None:
     return state if isinstance(state, PrivacyState) else None
 
 
+class RequestFields(TypedDict):
+    """The usage Event fields every event of one request shares."""
+
+    browser: str
+    os: str
+    device: str
+    ip: str
+    path: str
+
+
 def _events(
     scope: Scope,
     status: int,
@@ -76,7 +86,7 @@ def _events(
     template = str(scope.get("path_template") or path)
     ua = scope_header(scope, b"user-agent")
     browser, os_name, device = classify(ua)
-    common: dict[str, Any] = {  # the Event fields every event of this request shares
+    common: RequestFields = {  # the Event fields every event of this request shares
         "browser": browser,
         "os": os_name,
         "device": device,

@@ -17,11 +17,14 @@ under RAW_SEND (Litestar wraps the `send` its handlers see).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from litestar.types import ASGIApp, Receive, Scope, Send
 from websockets.frames import Frame, Opcode
 from websockets.protocol import State
+
+if TYPE_CHECKING:
+    from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
 RAW_SEND = "odex.raw_send"  # scope key: the server's own ASGI send of a websocket
 
@@ -47,7 +50,7 @@ class Direct:
 
     __slots__ = ("protocol",)
 
-    def __init__(self, protocol: Any) -> None:
+    def __init__(self, protocol: WebSocketsSansIOProtocol) -> None:
         self.protocol = protocol
 
     @classmethod
