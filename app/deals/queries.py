@@ -22,8 +22,10 @@ from app.deals.schemas import (
     DealPage,
     DealRow,
     DealTable,
+    NextActivity,
     Rates,
     StageInfo,
+    stage_column,
 )
 from app.deals.stages import pipeline_stages
 
@@ -53,20 +55,40 @@ left join lateral (
 
 
 def card_from_row(row: Row) -> DealCard:
-    """A card from CARD_SELECT's row (its `next_*` columns: the deal's next open activity)."""
-    values: dict[str, object] = dict(row.items())
-    values["next_activity"] = (
-        None
-        if values.get("next_title") is None
-        else {
-            "kind": values["next_kind"],
-            "title": values["next_title"],
-            "due_at": values["next_due_at"],
-            "due_date": values["next_due_date"],
-            "overdue": bool(values["next_overdue"]),
-        }
+    """A card from CARD_SELECT's row (its `next_*` columns: the deal's next open activity).
+
+    Built field by field, not converted: a board makes 200 at a time, and the row's values
+    already have the card's types (asyncpg decodes uuid, numeric, float8, date, timestamptz)."""
+    next_title = row["next_title"]
+    return DealCard(
+        id=row["id"],
+        title=row["title"],
+        amount=row["amount"],
+        currency=row["currency"],
+        pipeline_id=row["pipeline_id"],
+        stage_id=row["stage_id"],
+        expected_close_date=row["expected_close_date"],
+        lost_reason=row["lost_reason"],
+        owner_id=row["owner_id"],
+        company_id=row["company_id"],
+        stage_name=row["stage_name"],
+        stage_kind=row["stage_kind"],
+        position=row["position"],
+        version=row["version"],
+        owner_name=row["owner_name"],
+        company_name=row["company_name"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        next_activity=None
+        if next_title is None
+        else NextActivity(
+            kind=row["next_kind"],
+            title=next_title,
+            due_at=row["next_due_at"],
+            due_date=row["next_due_date"],
+            overdue=bool(row["next_overdue"]),
+        ),
     )
-    return row_as(DealCard, values)
 
 
 async def deal_card(conn: asyncpg.Connection, deal_id: UUID) -> DealCard | None:
@@ -178,46 +200,51 @@ async def fetch_columns(
     if not stages:
         return []
     stage_ids = [s.id for s in stages]
-    rows = await conn.fetch(
-        CARD_SELECT + " where d.stage_id = any($1::uuid[]) order by d.position, d.id",
-        stage_ids,
-    )
     setting = await conn.fetchrow(BOARD_SETTINGS, pipeline_id)
-    stale_days = int(setting["stale_days"]) if setting else 14
+    stale_days = 14 if setting["stale_days"] is None else int(setting["stale_days"])
     rates = Rates(
-        currency=setting["default_currency"] if setting else "EUR",
-        rates={r["currency"]: r["rate"] for r in await conn.fetch(RATES)},
+        currency=setting["default_currency"] or "EUR",
+        rates=dict(zip(setting["currencies"] or [], setting["rates"] or [], strict=True)),
     )
-    stale = {r["id"]: int(r["idle_days"]) for r in await conn.fetch(STALE, stage_ids, stale_days)}
+    stale: dict[UUID, int] = {}
     by_stage: dict[UUID, list[DealCard]] = {s.id: [] for s in stages}
-    for row in rows:
+    for row in await conn.fetch(BOARD_CARDS, stage_ids, stale_days):
         by_stage[row["stage_id"]].append(card_from_row(row))
-    return [
-        Column(stage=s, cards=by_stage[s.id], rates=rates, stale=stale, stale_days=stale_days)
-        for s in stages
-    ]
+        if row["idle_days"] is not None:
+            stale[row["id"]] = int(row["idle_days"])
+    return [stage_column(s, by_stage[s.id], rates, stale, stale_days) for s in stages]
 
 
-# The pipeline's stale limit and the workspace's currency (one row), the rates to it.
+# The pipeline's stale limit and the workspace's currency (NULL when the pipeline is gone),
+# with the rates to it: one row, the two arrays aggregated together (in the same order).
 BOARD_SETTINGS = """
-select p.stale_days, t.default_currency
-from pipelines p join tenants t on t.id = p.tenant_id where p.id = $1
+select p.stale_days, p.default_currency, r.currencies, r.rates
+from (select array_agg(currency) as currencies, array_agg(rate) as rates from exchange_rates) r
+left join (
+  select p.stale_days, t.default_currency
+  from pipelines p join tenants t on t.id = p.tenant_id where p.id = $1
+) p on true
 """
-RATES = "select currency, rate from exchange_rates"
-# Open deals untouched (no move or edit, note, task or logged activity) for $2 days or more.
-STALE = """
-select x.id, extract(day from now() - x.touched)::int as idle_days from (
-  select d.id, greatest(
-    d.updated_at,
-    (select max(a.created_at) from activities a
-      where a.subject_type = 'deal' and a.subject_id = d.id),
-    (select max(n.updated_at) from notes n where n.subject_type = 'deal' and n.subject_id = d.id),
-    (select max(t.updated_at) from tasks t where t.subject_type = 'deal' and t.subject_id = d.id)
-  ) as touched
-  from deals d join stages s on s.id = d.stage_id
-  where d.stage_id = any($1::uuid[]) and s.kind = 'open'
-) x
-where x.touched <= now() - make_interval(days => $2)
+# The cards of stages $1 in board order; an open one untouched (no move or edit, note, task or
+# logged activity) for $2 days or more has its whole days untouched (NULL otherwise): one read
+# for the board's columns.
+BOARD_CARDS = f"""
+select c.*, x.idle_days from ({CARD_SELECT} where d.stage_id = any($1::uuid[])) c
+left join lateral (
+  select extract(day from now() - y.touched)::int as idle_days from (
+    select greatest(
+      c.updated_at,
+      (select max(a.created_at) from activities a
+        where a.subject_type = 'deal' and a.subject_id = c.id),
+      (select max(n.updated_at) from notes n
+        where n.subject_type = 'deal' and n.subject_id = c.id),
+      (select max(t.updated_at) from tasks t
+        where t.subject_type = 'deal' and t.subject_id = c.id)
+    ) as touched
+  ) y
+  where c.stage_kind = 'open' and y.touched <= now() - make_interval(days => $2)
+) x on true
+order by c.position, c.id
 """
 
 
