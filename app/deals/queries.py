@@ -5,14 +5,15 @@ single-table reads and writes go through the Piccolo tables (app/deals/tables.py
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 from uuid import UUID
 
 import asyncpg
 import msgspec
 
 from app.core.paging import Params, SortSpec, Window, keyset_page, like_pattern, window_page
-from app.core.rows import Choices, Row, answers, fetch_as, fetch_choices, fetch_one_as, row_as
+from app.core.rows import Choices, answers, fetch_as, fetch_choices, fetch_one_as, row_as
 from app.crm.filters import DealView, deal_search, deal_where
 from app.deals.schemas import (
     Column,
@@ -54,7 +55,7 @@ left join lateral (
 """
 
 
-def card_from_row(row: Row) -> DealCard:
+def card_from_row(row: Mapping[str, Any] | asyncpg.Record) -> DealCard:
     """A card from CARD_SELECT's row (its `next_*` columns: the deal's next open activity).
 
     Built field by field, not converted: a board makes 200 at a time, and the row's values
