@@ -228,23 +228,22 @@ left join (
 """
 # The cards of stages $1 in board order; an open one untouched (no move or edit, note, task or
 # logged activity) for $2 days or more has its whole days untouched (NULL otherwise): one read
-# for the board's columns.
+# for the board's columns. (`offset 0` keeps the lateral a subquery: pulled up, its three
+# lookups would be computed twice per card, once for the test and once for the days.)
 BOARD_CARDS = f"""
-select c.*, x.idle_days from ({CARD_SELECT} where d.stage_id = any($1::uuid[])) c
-left join lateral (
-  select extract(day from now() - y.touched)::int as idle_days from (
-    select greatest(
-      c.updated_at,
-      (select max(a.created_at) from activities a
-        where a.subject_type = 'deal' and a.subject_id = c.id),
-      (select max(n.updated_at) from notes n
-        where n.subject_type = 'deal' and n.subject_id = c.id),
-      (select max(t.updated_at) from tasks t
-        where t.subject_type = 'deal' and t.subject_id = c.id)
-    ) as touched
-  ) y
-  where c.stage_kind = 'open' and y.touched <= now() - make_interval(days => $2)
-) x on true
+select c.*, case when x.touched <= now() - make_interval(days => $2)
+                 then extract(day from now() - x.touched)::int end as idle_days
+from ({CARD_SELECT} where d.stage_id = any($1::uuid[])) c
+cross join lateral (
+  select case when c.stage_kind = 'open' then greatest(
+    c.updated_at,
+    (select max(a.created_at) from activities a
+      where a.subject_type = 'deal' and a.subject_id = c.id),
+    (select max(n.updated_at) from notes n where n.subject_type = 'deal' and n.subject_id = c.id),
+    (select max(t.updated_at) from tasks t where t.subject_type = 'deal' and t.subject_id = c.id)
+  ) end as touched
+  offset 0
+) x
 order by c.position, c.id
 """
 
