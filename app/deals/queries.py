@@ -28,7 +28,6 @@ from app.deals.schemas import (
     StageInfo,
     stage_column,
 )
-from app.deals.stages import pipeline_stages
 
 CARD_SELECT = """
 select d.id, d.title, d.amount, d.currency, d.pipeline_id, d.stage_id,
@@ -195,32 +194,40 @@ async def fetch_columns(
     conn: asyncpg.Connection, pipeline_id: UUID, only: Sequence[UUID] | None = None
 ) -> list[Column]:
     """The pipeline's stages (or just `only`) with their cards in board order."""
-    stages = await pipeline_stages(pipeline_id)
+    head = await conn.fetchrow(BOARD_HEAD, pipeline_id)
+    stages = [StageInfo(*stage) for stage in head["stages"] or []]
     if only is not None:
         stages = [s for s in stages if s.id in set(only)]
     if not stages:
         return []
-    stage_ids = [s.id for s in stages]
-    setting = await conn.fetchrow(BOARD_SETTINGS, pipeline_id)
-    stale_days = 14 if setting["stale_days"] is None else int(setting["stale_days"])
+    stale_days = 14 if head["stale_days"] is None else int(head["stale_days"])
     rates = Rates(
-        currency=setting["default_currency"] or "EUR",
-        rates=dict(zip(setting["currencies"] or [], setting["rates"] or [], strict=True)),
+        currency=head["default_currency"] or "EUR",
+        rates=dict(zip(head["currencies"] or [], head["rates"] or [], strict=True)),
     )
     stale: dict[UUID, int] = {}
     by_stage: dict[UUID, list[DealCard]] = {s.id: [] for s in stages}
-    for row in await conn.fetch(BOARD_CARDS, stage_ids, stale_days):
+    for row in await conn.fetch(BOARD_CARDS, [s.id for s in stages], stale_days):
         by_stage[row["stage_id"]].append(card_from_row(row))
         if row["idle_days"] is not None:
             stale[row["id"]] = int(row["idle_days"])
     return [stage_column(s, by_stage[s.id], rates, stale, stale_days) for s in stages]
 
 
-# The pipeline's stale limit and the workspace's currency (NULL when the pipeline is gone),
-# with the rates to it: one row, the two arrays aggregated together (in the same order).
-BOARD_SETTINGS = """
-select p.stale_days, p.default_currency, r.currencies, r.rates
+# A board's head in one row: the pipeline's stages in board order (by position, then age, then
+# id: a stable order; each in StageInfo's field order), its stale limit and the workspace's
+# currency (NULL when the pipeline is gone), with the rates to it (the two arrays aggregated
+# together, in the same order).
+BOARD_HEAD = """
+select st.stages, p.stale_days, p.default_currency, r.currencies, r.rates
 from (select array_agg(currency) as currencies, array_agg(rate) as rates from exchange_rates) r
+cross join (
+  select array_agg(
+    row(s.id, s.pipeline_id, s.name, s.position, s.kind, s.version, s.probability)
+    order by s.position, s.created_at, s.id
+  ) as stages
+  from stages s where s.pipeline_id = $1
+) st
 left join (
   select p.stale_days, t.default_currency
   from pipelines p join tenants t on t.id = p.tenant_id where p.id = $1
