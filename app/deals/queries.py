@@ -251,8 +251,10 @@ _board_cards = msgspec.json.Decoder(list[_OnBoard])
 
 # The cards of stages $1 in board order, as one JSON array of {card, idle_days}; an open card
 # untouched (no move or edit, note, task or logged activity) for $2 days or more has its whole
-# days untouched (null otherwise). (`offset 0` keeps the lateral a subquery: pulled up, its
-# three lookups would be computed twice per card, once for the test and once for the days.)
+# days untouched (null otherwise). Only a card whose own row is that old is looked up in its
+# notes, tasks and activities (the newest of them can only make it younger). (`offset 0` keeps
+# the lateral a subquery: pulled up, its three lookups would be computed twice per card, once
+# for the test and once for the days.)
 BOARD_CARDS = f"""
 select coalesce(
   json_agg(json_build_object('card', b, 'idle_days', b.idle_days) order by b.position, b.id),
@@ -268,7 +270,8 @@ from (
               then extract(day from now() - x.touched)::int end as idle_days
   from ({CARD_SELECT} where d.stage_id = any($1::uuid[])) c
   cross join lateral (
-    select case when c.stage_kind = 'open' then greatest(
+    select case when c.stage_kind = 'open' and c.updated_at <= now() - make_interval(days => $2)
+    then greatest(
       c.updated_at,
       (select max(a.created_at) from activities a
         where a.subject_type = 'deal' and a.subject_id = c.id),
