@@ -92,13 +92,18 @@ class DealCard(DealFields, frozen=True):
 
 
 class Column(msgspec.Struct, frozen=True):
-    """A stage with its cards, in board order."""
+    """A stage with its cards, in board order (built by `stage_column`, which sums it once)."""
 
     stage: StageInfo
     cards: list[DealCard]
     rates: Rates = msgspec.field(default_factory=Rates)
     stale: dict[UUID, int] = {}  # card id -> whole days untouched (open stages, past the limit)
     stale_days: int = 14
+    # the cards' amounts in the workspace currency (those with a rate), and how many cards are
+    # in a currency without a rate (left out of `total`): summed once, read by the column's
+    # header and the board's line
+    total: Decimal = Decimal(0)
+    unconverted: int = 0
 
     @property
     def card_values(self) -> list[tuple[DealCard, int | None]]:
@@ -107,27 +112,31 @@ class Column(msgspec.Struct, frozen=True):
         return [(card, stale.get(card.id)) for card in self.cards]
 
     @property
-    def totals(self) -> list[tuple[str, Decimal]]:
-        sums: dict[str, Decimal] = {}
-        for card in self.cards:
-            sums[card.currency] = sums.get(card.currency, Decimal(0)) + card.amount
-        return sorted(sums.items(), key=lambda item: -item[1])
-
-    @property
-    def total(self) -> Decimal:
-        """The cards' amounts in the workspace currency (those with a rate)."""
-        converted = (self.rates.convert(c.amount, c.currency) for c in self.cards)
-        return sum((a for a in converted if a is not None), Decimal(0)).quantize(CENT)
-
-    @property
-    def unconverted(self) -> int:
-        """How many cards are in a currency without a rate (left out of `total`)."""
-        return sum(1 for c in self.cards if self.rates.convert(c.amount, c.currency) is None)
-
-    @property
     def weighted(self) -> Decimal:
         """`total` times the stage's probability."""
         return (self.total * self.stage.probability / 100).quantize(CENT)
+
+
+def stage_column(
+    stage: StageInfo, cards: list[DealCard], rates: Rates, stale: dict[UUID, int], stale_days: int
+) -> Column:
+    """The stage's column with its sums, made in one pass over its cards."""
+    total, unconverted = Decimal(0), 0
+    for card in cards:
+        amount = rates.convert(card.amount, card.currency)
+        if amount is None:
+            unconverted += 1
+        else:
+            total += amount
+    return Column(
+        stage=stage,
+        cards=cards,
+        rates=rates,
+        stale=stale,
+        stale_days=stale_days,
+        total=total.quantize(CENT),
+        unconverted=unconverted,
+    )
 
 
 class Board(msgspec.Struct, frozen=True):
