@@ -209,12 +209,10 @@ async def fetch_columns(
     )
     stale: dict[UUID, int] = {}
     by_stage: dict[UUID, list[DealCard]] = {s.id: [] for s in stages}
-    cards = await conn.fetchval(BOARD_CARDS, [s.id for s in stages], stale_days)
-    for on_board in _board_cards.decode(cards):
-        card = on_board.card
-        by_stage[card.stage_id].append(card)
-        if on_board.idle_days is not None:
-            stale[card.id] = on_board.idle_days
+    for row in await conn.fetch(BOARD_CARDS, [s.id for s in stages], stale_days):
+        by_stage[row["stage_id"]].append(card_from_row(row))
+        if row["idle_days"] is not None:
+            stale[row["id"]] = int(row["idle_days"])
     return [stage_column(s, by_stage[s.id], rates, stale, stale_days) for s in stages]
 
 
@@ -237,54 +235,28 @@ left join (
   from pipelines p join tenants t on t.id = p.tenant_id where p.id = $1
 ) p on true
 """
-
-
-class _OnBoard(msgspec.Struct, frozen=True):
-    """A card as BOARD_CARDS answers it, with its whole days untouched when stale."""
-
-    card: DealCard
-    idle_days: int | None = None
-
-
-# BOARD_CARDS's JSON straight into cards: for 200 cards several times cheaper than asyncpg
-# decoding 25 columns per row and building each card from them (the card's fields are the
-# JSON's keys; CARD_SELECT's others, as next_*, are left out)
-_board_cards = msgspec.json.Decoder(list[_OnBoard])
-
-# The cards of stages $1 in board order, as one JSON array of {card, idle_days}; an open card
-# untouched (no move or edit, note, task or logged activity) for $2 days or more has its whole
-# days untouched (null otherwise). Only a card whose own row is that old is looked up in its
-# notes, tasks and activities (the newest of them can only make it younger). (`offset 0` keeps
-# the lateral a subquery: pulled up, its three lookups would be computed twice per card, once
-# for the test and once for the days.)
+# The cards of stages $1 in board order; an open one untouched (no move or edit, note, task or
+# logged activity) for $2 days or more has its whole days untouched (NULL otherwise): one read
+# for the board's columns. Only a card whose own row is that old is looked up in its notes,
+# tasks and activities (the newest of them can only make it younger). (`offset 0` keeps the
+# lateral a subquery: pulled up, its three lookups would be computed twice per card, once for
+# the test and once for the days.)
 BOARD_CARDS = f"""
-select coalesce(
-  json_agg(json_build_object('card', b, 'idle_days', b.idle_days) order by b.position, b.id),
-  '[]'
-)::text
-from (
-  select c.*,
-         case when c.next_title is not null then json_build_object(
-           'kind', c.next_kind, 'title', c.next_title, 'due_at', c.next_due_at,
-           'due_date', c.next_due_date, 'overdue', c.next_overdue
-         ) end as next_activity,
-         case when x.touched <= now() - make_interval(days => $2)
-              then extract(day from now() - x.touched)::int end as idle_days
-  from ({CARD_SELECT} where d.stage_id = any($1::uuid[])) c
-  cross join lateral (
-    select case when c.stage_kind = 'open' and c.updated_at <= now() - make_interval(days => $2)
-    then greatest(
-      c.updated_at,
-      (select max(a.created_at) from activities a
-        where a.subject_type = 'deal' and a.subject_id = c.id),
-      (select max(n.updated_at) from notes n
-        where n.subject_type = 'deal' and n.subject_id = c.id),
-      (select max(t.updated_at) from tasks t
-        where t.subject_type = 'deal' and t.subject_id = c.id)
-    ) end as touched
-    offset 0
-  ) x
-) b
+select c.*, case when x.touched <= now() - make_interval(days => $2)
+                 then extract(day from now() - x.touched)::int end as idle_days
+from ({CARD_SELECT} where d.stage_id = any($1::uuid[])) c
+cross join lateral (
+  select case when c.stage_kind = 'open' and c.updated_at <= now() - make_interval(days => $2)
+  then greatest(
+    c.updated_at,
+    (select max(a.created_at) from activities a
+      where a.subject_type = 'deal' and a.subject_id = c.id),
+    (select max(n.updated_at) from notes n where n.subject_type = 'deal' and n.subject_id = c.id),
+    (select max(t.updated_at) from tasks t where t.subject_type = 'deal' and t.subject_id = c.id)
+  ) end as touched
+  offset 0
+) x
+order by c.position, c.id
 """
 
 
