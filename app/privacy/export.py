@@ -36,6 +36,7 @@ from app.settings import get_settings
 
 EXPORT_JOB = "run_export"
 EXPORT_TIMEOUT_SECONDS = 2 * 3600  # the job's arq timeout (app/privacy/jobs.py)
+ZIP_LEVEL = 1
 SCOPES = {
     "workspace": "everything in the workspace (owners and admins)",
     "own": "your own data and the records you own, wrote, created or were given (members)",
@@ -211,7 +212,11 @@ async def run_export(ctx: dict[str, object] | None, tenant: str, export_id: str)
         specs = files_for(scope)
         values = [user_id, row["visitor_id"] or "", tenant_id]
         async with tenant_transaction(tenant_id, user_id) as conn:
-            with zipfile.ZipFile(temp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            # deflate's fastest level: a download's zip, written at the speed of the export's
+            # query (level 6 took over twice the CPU for a file about a tenth smaller)
+            with zipfile.ZipFile(
+                temp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=ZIP_LEVEL
+            ) as archive:
                 for index, spec in enumerate(specs):
                     await redis().set(
                         _progress_key(eid), f"{index * 100 // len(specs)}:{spec.name}", ex=86400
