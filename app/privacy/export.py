@@ -30,7 +30,7 @@ from app.core.mail import queue_mail
 from app.core.redis import redis
 from app.notifications.services import notify
 from app.privacy import hooks
-from app.privacy.export_files import args_for, file_sql, readme, write_file
+from app.privacy.export_files import args_for, file_sql, readme, start_pool, write_file
 from app.privacy.tables import Export
 from app.settings import get_settings
 
@@ -210,6 +210,7 @@ async def run_export(ctx: dict[str, object] | None, tenant: str, export_id: str)
             "files": files,
         }
         specs = files_for(scope)
+        start_pool(specs)  # its processes start while the first files are written
         values = [user_id, row["visitor_id"] or "", tenant_id]
         async with tenant_transaction(tenant_id, user_id) as conn:
             # deflate's fastest level: a download's zip, written at the speed of the export's

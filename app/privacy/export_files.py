@@ -24,7 +24,7 @@ from typing import Any
 
 import asyncpg
 
-from app.core.crypto import decrypt_column
+from app.core.crypto import decrypt_column, key_ring
 from app.core.datamap import ExportFile
 from app.core.spreadsheet import FORMULA_START, SIGNS, safe_cell
 from app.crm.custom_fields import (
@@ -36,6 +36,7 @@ from app.crm.custom_fields import (
     stored_values,
 )
 from app.privacy.export_copy import FileQuery, Member, copy_rows, ident, pooled_rows
+from app.privacy.export_pool import warm
 
 BOM = b"\xef\xbb\xbf"
 EXPORT_CHUNK = 5000
@@ -77,6 +78,13 @@ async def _check_columns(
     if names != documented:
         raise RuntimeError(f"{spec.name}: the query's columns {names} are not {documented}")
     return attributes
+
+
+def start_pool(specs: Sequence[ExportFile]) -> None:
+    """Start the decryption pool's processes if a file may need them (its encrypted columns
+    all sealed lists: it does unless the workspace has custom fields of its kind)."""
+    if any(spec.sealed and spec.opener is None for spec in specs):
+        warm(key_ring())
 
 
 async def write_file(
