@@ -30,12 +30,13 @@ from app.core.mail import queue_mail
 from app.core.redis import redis
 from app.notifications.services import notify
 from app.privacy import hooks
-from app.privacy.export_files import args_for, file_sql, readme, write_file
+from app.privacy.export_files import args_for, file_sql, readme, start_pool, write_file
 from app.privacy.tables import Export
 from app.settings import get_settings
 
 EXPORT_JOB = "run_export"
 EXPORT_TIMEOUT_SECONDS = 2 * 3600  # the job's arq timeout (app/privacy/jobs.py)
+ZIP_LEVEL = 1
 SCOPES = {
     "workspace": "everything in the workspace (owners and admins)",
     "own": "your own data and the records you own, wrote, created or were given (members)",
@@ -209,9 +210,14 @@ async def run_export(ctx: dict[str, object] | None, tenant: str, export_id: str)
             "files": files,
         }
         specs = files_for(scope)
+        start_pool(specs)  # its processes start while the first files are written
         values = [user_id, row["visitor_id"] or "", tenant_id]
         async with tenant_transaction(tenant_id, user_id) as conn:
-            with zipfile.ZipFile(temp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            # deflate's fastest level: a download's zip, written at the speed of the export's
+            # query (level 6 took over twice the CPU for a file about a tenth smaller)
+            with zipfile.ZipFile(
+                temp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=ZIP_LEVEL
+            ) as archive:
                 for index, spec in enumerate(specs):
                     await redis().set(
                         _progress_key(eid), f"{index * 100 // len(specs)}:{spec.name}", ex=86400

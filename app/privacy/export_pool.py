@@ -153,6 +153,20 @@ def pool(ring: KeyRing) -> ProcessPoolExecutor:
     return executor
 
 
+def _started() -> None:
+    """A task that does nothing: one a process makes the pool start them all (see `warm`)."""
+
+
+def warm(ring: KeyRing) -> None:
+    """Have this worker's pool for `ring` start its processes now, without waiting for them:
+    a process starts when a task finds none idle, and a spawned one takes a few hundred
+    milliseconds to import this module; started at the beginning of an export, they are
+    ready when its first encrypted file's rows come."""
+    executor = pool(ring)
+    for _ in range(pool_size()):  # (processes already there just take them)
+        executor.submit(_started)
+
+
 def close_pool() -> None:
     """Stop this worker's pool (worker shutdown, tests)."""
     global _pool
