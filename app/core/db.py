@@ -226,7 +226,20 @@ async def start_pool(max_size: int | None = None) -> None:
     from app.settings import get_settings
 
     size = max_size or get_settings().database_pool_size
-    await engine().start_connection_pool(min_size=0, max_size=size)
+    await engine().start_connection_pool(min_size=0, max_size=size, reset=keep_session)
+
+
+async def keep_session(conn: asyncpg.Connection) -> None:
+    """The pool's reset of a released connection: nothing to undo, so no round trip.
+
+    asyncpg's default reset sends `pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL`
+    after every transaction (a round trip, and work for the server, per unit of work). This
+    app leaves no session state: the RLS scope is `set_config(..., true)` (transaction-local,
+    gone at COMMIT or ROLLBACK), locks are transaction locks, cursors close with their
+    transaction, nothing LISTENs or SETs. An open transaction is rolled back by asyncpg before
+    this runs (`Connection._reset`), so the next user never inherits one. tests/core/test_db.py
+    checks that no scope survives a release."""
+    del conn
 
 
 POOL_CLOSE_SECONDS = 5.0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncpg
 import pytest
 
 from app.core import db
@@ -12,6 +13,7 @@ from app.core.db import (
     transactions_begun,
     user_transaction,
 )
+from app.core.queries import set_scope
 from tests.helpers import Account
 
 
@@ -78,3 +80,30 @@ async def test_after_commit_runs_once_after_the_outer_commit_only(tenant_a: Acco
             db.after_commit(hook)
             raise ValueError("roll back")
     assert ran == ["x"]
+
+
+async def test_a_released_connection_keeps_no_scope_nor_transaction(tenant_a: Account) -> None:
+    """The pool skips asyncpg's session reset (`db.keep_session`): what the next user of a
+    connection gets must still be clean: no tenant or user scope, no open transaction."""
+    pool = await asyncpg.create_pool(
+        **db.engine().config, min_size=1, max_size=1, reset=db.keep_session
+    )
+    scope = "select current_setting('app.tenant_id', true), current_setting('app.user_id', true)"
+    try:
+        async with pool.acquire() as conn, conn.transaction():  # committed
+            await set_scope(conn, tenant_a.tenant_id, tenant_a.user_id)
+        async with pool.acquire() as conn:  # the same connection: the pool holds one
+            assert tuple(await conn.fetchrow(scope)) in ((None, None), ("", ""))
+            with pytest.raises(asyncpg.DivisionByZeroError):  # rolled back
+                async with conn.transaction():
+                    await set_scope(conn, tenant_a.tenant_id, tenant_a.user_id)
+                    await conn.execute("select 1/0")
+        async with pool.acquire() as conn:
+            assert tuple(await conn.fetchrow(scope)) in ((None, None), ("", ""))
+            await conn.execute("begin")  # released with a transaction still open
+            await set_scope(conn, tenant_a.tenant_id, tenant_a.user_id)
+        async with pool.acquire() as conn:
+            assert not conn.is_in_transaction()
+            assert tuple(await conn.fetchrow(scope)) in ((None, None), ("", ""))
+    finally:
+        await pool.close()
