@@ -13,7 +13,7 @@ from app.core.db import (
     transactions_begun,
     user_transaction,
 )
-from app.core.queries import set_scope
+from app.core.queries import begin_scoped
 from tests.helpers import Account
 
 
@@ -90,20 +90,37 @@ async def test_a_released_connection_keeps_no_scope_nor_transaction(tenant_a: Ac
     )
     scope = "select current_setting('app.tenant_id', true), current_setting('app.user_id', true)"
     try:
-        async with pool.acquire() as conn, conn.transaction():  # committed
-            await set_scope(conn, tenant_a.tenant_id, tenant_a.user_id)
+        async with pool.acquire() as conn:  # committed
+            await conn.execute(begin_scoped(tenant_a.tenant_id, tenant_a.user_id))
+            await conn.execute("commit")
         async with pool.acquire() as conn:  # the same connection: the pool holds one
             assert tuple(await conn.fetchrow(scope)) in ((None, None), ("", ""))
-            with pytest.raises(asyncpg.DivisionByZeroError):  # rolled back
-                async with conn.transaction():
-                    await set_scope(conn, tenant_a.tenant_id, tenant_a.user_id)
-                    await conn.execute("select 1/0")
+            await conn.execute(begin_scoped(tenant_a.tenant_id, tenant_a.user_id))
+            with pytest.raises(asyncpg.DivisionByZeroError):
+                await conn.execute("select 1/0")
+            await conn.execute("rollback")
         async with pool.acquire() as conn:
             assert tuple(await conn.fetchrow(scope)) in ((None, None), ("", ""))
-            await conn.execute("begin")  # released with a transaction still open
-            await set_scope(conn, tenant_a.tenant_id, tenant_a.user_id)
+            # released with a transaction still open
+            await conn.execute(begin_scoped(tenant_a.tenant_id, tenant_a.user_id))
         async with pool.acquire() as conn:
             assert not conn.is_in_transaction()
             assert tuple(await conn.fetchrow(scope)) in ((None, None), ("", ""))
     finally:
         await pool.close()
+
+
+async def test_a_transaction_sets_its_scope_with_its_begin(tenant_a: Account) -> None:
+    """BEGIN and the RLS scope are one round trip (`queries.begin_scoped`): the scope is set
+    inside, gone after; ids are sent only as UUIDs."""
+    async with tenant_transaction(tenant_a.tenant_id, tenant_a.user_id) as conn:
+        assert conn.is_in_transaction()
+        scope = "select current_setting('app.tenant_id'), current_setting('app.user_id')"
+        assert tuple(await conn.fetchrow(scope)) == (
+            str(tenant_a.tenant_id),
+            str(tenant_a.user_id),
+        )
+    async with global_transaction() as conn:
+        assert tuple(await conn.fetchrow(scope)) == ("", "")
+    with pytest.raises(ValueError):
+        begin_scoped("x', true); drop table users; --", None)  # type: ignore[arg-type]
