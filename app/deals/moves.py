@@ -86,5 +86,5 @@ async def move_deal(
         # the push to everyone watching. Moves on this board hold its lock, so each one reads
         # after the previous one committed and the pushes never step back in time.
         columns = await fetch_columns(conn, pipeline_id, only=touched)
-        live.publish_columns_after_commit(current.tenant_id, columns)
-    return MoveOutcome(True, "", deal_id, pipeline_id, touched, columns)
+        pushed = live.publish_columns_after_commit(current.tenant_id, columns)
+    return MoveOutcome(True, "", deal_id, pipeline_id, touched, columns, pushed)
