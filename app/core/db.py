@@ -103,13 +103,12 @@ async def scoped_transaction(
         yield current.connection
         return
     global _begun
-    async with _transaction() as txn:
+    async with _transaction(wanted) as txn:
         _begun += 1
         counter = _tally.get()
         if counter is not None:
             counter[0] += 1
         conn: asyncpg.Connection = txn.connection
-        await queries.set_scope(conn, tenant_id, user_id)
         opened = _Open(wanted, conn)
         token = _open.set(opened)
         try:
@@ -147,9 +146,30 @@ async def _discard(db: PostgresEngine, txn: PostgresTransaction) -> None:
         conn.terminate()
 
 
+class _ScopedTransaction(PostgresTransaction):
+    """Piccolo's transaction whose BEGIN sets the RLS scope (`app.tenant_id`, `app.user_id`,
+    transaction-local) in the same round trip; COMMIT and ROLLBACK sent as such. Piccolo's
+    queries find its connection as they find any Piccolo transaction's."""
+
+    def __init__(self, db: PostgresEngine, scope: Scope) -> None:
+        super().__init__(engine=db)
+        self._begin = queries.begin_scoped(*scope)
+
+    async def begin(self) -> None:
+        await self.connection.execute(self._begin)
+
+    async def commit(self) -> None:
+        await self.connection.execute("COMMIT")
+        self._committed = True
+
+    async def rollback(self) -> None:
+        await self.connection.execute("ROLLBACK")
+        self._rolled_back = True
+
+
 @asynccontextmanager
-async def _transaction() -> AsyncIterator[PostgresTransaction]:
-    """Piccolo's transaction, made safe for outages.
+async def _transaction(scope: Scope) -> AsyncIterator[PostgresTransaction]:
+    """Piccolo's transaction with `scope` set for RLS, made safe for outages.
 
     Piccolo leaks the pooled connection when BEGIN or ROLLBACK fails on a dead connection (and
     leaves its context variable set); after a PostgreSQL restart that would exhaust the pool.
@@ -158,7 +178,7 @@ async def _transaction() -> AsyncIterator[PostgresTransaction]:
     """
     db = engine()
     for attempt in range(2):
-        txn = db.transaction()
+        txn = _ScopedTransaction(db, scope)
         try:
             await txn.__aenter__()
             break
@@ -166,6 +186,9 @@ async def _transaction() -> AsyncIterator[PostgresTransaction]:
             await _discard(db, txn)
             if attempt:
                 raise ServiceUnavailable("PostgreSQL") from exc
+        except BaseException:  # BEGIN refused: the connection goes back (rolled back if open)
+            await _discard(db, txn)
+            raise
     try:
         yield txn
     except BaseException as exc:
@@ -226,7 +249,20 @@ async def start_pool(max_size: int | None = None) -> None:
     from app.settings import get_settings
 
     size = max_size or get_settings().database_pool_size
-    await engine().start_connection_pool(min_size=0, max_size=size)
+    await engine().start_connection_pool(min_size=0, max_size=size, reset=keep_session)
+
+
+async def keep_session(conn: asyncpg.Connection) -> None:
+    """The pool's reset of a released connection: nothing to undo, so no round trip.
+
+    asyncpg's default reset sends `pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL`
+    after every transaction (a round trip, and work for the server, per unit of work). This
+    app leaves no session state: the RLS scope is `set_config(..., true)` (transaction-local,
+    gone at COMMIT or ROLLBACK), locks are transaction locks, cursors close with their
+    transaction, nothing LISTENs or SETs. An open transaction is rolled back by asyncpg before
+    this runs (`Connection._reset`), so the next user never inherits one. tests/core/test_db.py
+    checks that no scope survives a release."""
+    del conn
 
 
 POOL_CLOSE_SECONDS = 5.0

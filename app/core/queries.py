@@ -12,12 +12,14 @@ import msgspec
 from app.core.rows import answers, fetch_as, fetch_one_as, fetch_values
 
 
-async def set_scope(conn: asyncpg.Connection, tenant_id: UUID | None, user_id: UUID | None) -> None:
-    """Set `app.tenant_id` / `app.user_id` for the transaction (RLS reads them; gone at commit)."""
-    await conn.execute(
-        "select set_config('app.tenant_id', $1, true), set_config('app.user_id', $2, true)",
-        str(tenant_id) if tenant_id else "",
-        str(user_id) if user_id else "",
+def begin_scoped(tenant_id: UUID | None, user_id: UUID | None) -> str:
+    """BEGIN and `set_scope` as one simple query (one round trip). The ids are written as
+    literals: each is re-read as a UUID first, so nothing but hex digits and dashes is sent."""
+    tenant = str(UUID(str(tenant_id))) if tenant_id else ""
+    user = str(UUID(str(user_id))) if user_id else ""
+    return (
+        f"BEGIN; SELECT set_config('app.tenant_id', '{tenant}', true),"
+        f" set_config('app.user_id', '{user}', true)"
     )
 
 

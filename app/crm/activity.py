@@ -16,9 +16,7 @@ from app.accounts.schemas import Current
 from app.core.db import connection
 from app.core.errors import EditConflict
 from app.core.events import RecordChanged, emit
-from app.core.rows import insert_new
-from app.crm.queries import timeline_rows
-from app.crm.tables import Activity
+from app.crm.queries import insert_activity, timeline_rows
 
 SUBJECT_TYPES = ("contact", "company", "deal", "invoice")
 
@@ -72,18 +70,18 @@ async def record_activity(
     """
     if subject_type not in SUBJECT_TYPES:
         raise ValueError(f"unknown subject type {subject_type!r}")
-    connection()  # a programming error outside the caller's transaction (RLS needs its tenant)
+    # a programming error outside the caller's transaction (RLS needs its tenant)
+    conn = connection()
     activity_id = uuid.uuid4()
-    await insert_new(
-        Activity,
-        id=activity_id,
-        tenant_id=tenant_id,
-        subject_type=subject_type,
-        subject_id=subject_id,
-        actor_id=actor_id,
-        action=action[:50],
-        summary=summary[:500],
-        changes=msgspec.json.encode(changes or {}).decode(),
+    await insert_activity(
+        conn,
+        activity_id,
+        tenant_id,
+        (subject_type, subject_id),
+        actor_id,
+        action[:50],
+        summary[:500],
+        msgspec.json.encode(changes or {}).decode(),
     )
     plain = {k: {"from": v.get("from"), "to": v.get("to")} for k, v in (changes or {}).items()}
     # webhooks (and any other subscriber) hear of it in this transaction

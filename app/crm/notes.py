@@ -71,7 +71,9 @@ async def add_note(current: Current, subject_type: str, subject_id: UUID, body: 
     note_id = uuid.uuid4()
     async with tenant_transaction(current.tenant_id, current.user_id) as c:
         name = await subject_name(subject_type, subject_id)
-        people = mentioned(body, await members())  # parsed from the plaintext, before sealing
+        # parsed from the plaintext, before sealing; without an "@" nobody can be mentioned,
+        # so the members aren't read
+        people = mentioned(body, await members()) if "@" in body else []
         await c.execute(
             "insert into notes (id, tenant_id, subject_type, subject_id, author_id, body_enc)"
             " values ($1, $2, $3, $4, $5, $6)",

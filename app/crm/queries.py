@@ -147,6 +147,31 @@ class TimelineRow(msgspec.Struct, frozen=True):
     subject_id: UUID
 
 
+async def insert_activity(
+    conn: asyncpg.Connection,
+    activity_id: UUID,
+    tenant_id: UUID,
+    subject: tuple[str, UUID],
+    actor_id: UUID | None,
+    action: str,
+    summary: str,
+    changes: str,
+) -> None:
+    """Append one timeline entry (`changes`: its JSON). Plain SQL: every CRM write and every
+    board move appends one, so the Piccolo insert's object and query building is skipped."""
+    await conn.execute(
+        "insert into activities (id, tenant_id, subject_type, subject_id, actor_id, action,"
+        " summary, changes) values ($1, $2, $3, $4, $5, $6, $7, $8)",
+        activity_id,
+        tenant_id,
+        *subject,
+        actor_id,
+        action,
+        summary,
+        changes,
+    )
+
+
 async def timeline_rows(
     conn: asyncpg.Connection, limit: int, subject: tuple[str, UUID] | None = None
 ) -> list[TimelineRow]:

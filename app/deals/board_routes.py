@@ -77,9 +77,12 @@ async def deal_move(request: Req, current: Current, deal_id: UUID) -> Response[s
         lost_reason=form.lost_reason,
         from_stage_id=form.from_stage_id,
     )
-    toast = None if outcome.ok else ("warning", outcome.message)
-    deleted = [deal_id] if not outcome.ok and outcome.pipeline_id is None else []
-    html = live.render_push(columns=outcome.columns, toast=toast, deleted=deleted)
+    if outcome.ok:
+        html = live.columns_answer(outcome.columns, outcome.pushed)
+    else:
+        deleted = [deal_id] if outcome.pipeline_id is None else []
+        toast = ("warning", outcome.message)
+        html = live.render_push(columns=outcome.columns, toast=toast, deleted=deleted)
     headers = {} if outcome.ok else {"X-Odex-Move": "refused"}
     return Response(html, media_type="text/html", headers=headers, status_code=200)
 

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 from uuid import UUID
 
+from app.core import formats
 from app.core.db import after_commit, tenant_transaction
 from app.core.templating import render_html
 from app.deals.queries import count_cards, deal_card, fetch_columns
@@ -64,15 +65,27 @@ def broadcast_push(**parts: Any) -> str:  # render_push's keywords, passed on
     return contextvars.Context().run(functools.partial(render_push, **parts))
 
 
-def publish_columns_after_commit(tenant_id: UUID, columns: Sequence[Column]) -> None:
+def publish_columns_after_commit(tenant_id: UUID, columns: Sequence[Column]) -> str:
     """Push columns read inside the current transaction to the tenant's boards once it
-    commits (no second transaction: the writer read them under the board's lock)."""
+    commits (no second transaction: the writer read them under the board's lock); returns
+    the markup pushed (see `columns_answer`)."""
     html = broadcast_push(columns=columns)
 
     async def push() -> None:
         await publish(board_channel(tenant_id), html)
 
     push_after_commit(push)
+    return html
+
+
+def columns_answer(columns: Sequence[Column], pushed: str) -> str:
+    """The writer's own answer with `columns`: `pushed` (the same columns as
+    `publish_columns_after_commit` rendered them for everyone) when this request reads dates
+    and numbers in the defaults, as the push does, so the same markup is not rendered twice;
+    rendered in the request's own formats otherwise."""
+    if pushed and formats.current() == formats.DEFAULT:
+        return pushed
+    return render_push(columns=columns)
 
 
 async def columns_now(

@@ -1,23 +1,26 @@
 """Board moves: optimistic versions (`UPDATE ... WHERE id = $1 AND version = $2`), positions.
 
-Ordinary reads and writes go through the Piccolo tables; the joined read, the board lock and
-the position arithmetic are named functions in app/deals/queries.py."""
+The move's reads and writes (the deal read with its board's lock, the target stage, the position
+arithmetic, the versioned update) are named functions in app/deals/queries.py: plain SQL, as a
+move is the board's hot path."""
 
 from __future__ import annotations
 
 from uuid import UUID
 
-from piccolo.querystring import QueryString
-
 from app.accounts.schemas import Current
 from app.core.db import tenant_transaction
-from app.core.versioned import update_at_version
 from app.crm.activity import field_diff, record_activity
 from app.deals import live
-from app.deals.queries import deal_to_move, fetch_columns, lock_board, place_after
+from app.deals.queries import (
+    deal_to_move,
+    fetch_columns,
+    move_card,
+    place_after,
+    target_stage,
+)
 from app.deals.schemas import MoveOutcome
 from app.deals.services import LOST_REASON_NEEDED
-from app.deals.tables import Deal, Stage
 
 STALE = "Someone else changed this deal a moment ago. The board now shows where it is."
 GONE = "This deal was deleted a moment ago."
@@ -40,18 +43,17 @@ async def move_deal(
     """
     touched: list[UUID] = [s for s in (from_stage_id, stage_id) if s is not None]
     async with tenant_transaction(current.tenant_id, current.user_id) as conn:
-        deal = await deal_to_move(deal_id)
+        deal = await deal_to_move(conn, deal_id)  # and its board locked
         if deal is None:
             return MoveOutcome(False, GONE, deal_id, None, touched)
         pipeline_id = deal.pipeline_id
-        await lock_board(conn, pipeline_id)
         touched = list(dict.fromkeys([*touched, deal.stage_id]))
 
         async def refused(message: str, stage_ids: list[UUID]) -> MoveOutcome:
             columns = await fetch_columns(conn, pipeline_id, only=stage_ids)
             return MoveOutcome(False, message, deal_id, pipeline_id, stage_ids, columns)
 
-        target = await Stage.objects().where(Stage.id == stage_id).first()
+        target = await target_stage(conn, stage_id)
         if target is None:
             others = [s for s in touched if s != stage_id]
             return await refused("That stage doesn't exist any more.", others)
@@ -63,18 +65,7 @@ async def move_deal(
             return await refused(LOST_REASON_NEEDED, touched)
         new_reason = (reason or deal.lost_reason) if target.kind == "lost" else None
         position = await place_after(conn, stage_id, deal_id, after_id)
-        moved = await update_at_version(
-            Deal,
-            deal_id,
-            version,
-            {
-                "stage_id": stage_id,
-                "position": position,
-                "lost_reason": new_reason,
-                "updated_at": QueryString("now()"),
-            },
-        )
-        if moved is None:
+        if not await move_card(conn, deal_id, version, stage_id, position, new_reason):
             return await refused(STALE, touched)
         if deal.stage_id != stage_id:
             await record_activity(
@@ -95,5 +86,5 @@ async def move_deal(
         # the push to everyone watching. Moves on this board hold its lock, so each one reads
         # after the previous one committed and the pushes never step back in time.
         columns = await fetch_columns(conn, pipeline_id, only=touched)
-        live.publish_columns_after_commit(current.tenant_id, columns)
-    return MoveOutcome(True, "", deal_id, pipeline_id, touched, columns)
+        pushed = live.publish_columns_after_commit(current.tenant_id, columns)
+    return MoveOutcome(True, "", deal_id, pipeline_id, touched, columns, pushed)

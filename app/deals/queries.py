@@ -1,7 +1,7 @@
 """The deals' SQL that Piccolo cannot say well, as named typed functions: the card select and
 its keyset pages, joined reads and pickers, the default pipeline's race-free insert, the
-board's lock and position arithmetic; and the read a move decides on (a Piccolo join through
-`Deal.stage_id`). Ordinary single-table reads and writes go through the Piccolo tables
+board's lock and position arithmetic; and the reads a move decides on (plain SQL: the board's
+hot path). Ordinary single-table reads and writes go through the Piccolo tables
 (app/deals/tables.py)."""
 
 from __future__ import annotations
@@ -17,10 +17,8 @@ from app.core.paging import Params, SortSpec, Window, keyset_page, like_pattern,
 from app.core.rows import (
     Choices,
     answers,
-    columns_of,
     fetch_as,
     fetch_choices,
-    maybe_row_as,
     row_as,
 )
 from app.crm.filters import DealView, deal_search, deal_where
@@ -37,7 +35,6 @@ from app.deals.schemas import (
     StageInfo,
     stage_column,
 )
-from app.deals.tables import Deal
 
 CARD_SELECT = """
 select d.id, d.title, d.amount, d.currency, d.pipeline_id, d.stage_id,
@@ -278,13 +275,58 @@ class MovingDeal(msgspec.Struct, frozen=True):
     version: int
 
 
-async def deal_to_move(deal_id: UUID) -> MovingDeal | None:
-    """The deal with the stage it is in now (joined through `Deal.stage_id`), or None."""
-    stage = {"stage_name": Deal.stage_id.name, "stage_kind": Deal.stage_id.kind}
-    row = (
-        await Deal.select(*columns_of(MovingDeal, Deal, **stage)).where(Deal.id == deal_id).first()
+async def deal_to_move(conn: asyncpg.Connection, deal_id: UUID) -> MovingDeal | None:
+    """The deal with the stage it is in now, or None; and its board locked as `lock_board`
+    does (its pipeline's row, FOR NO KEY UPDATE, until the transaction ends), in one statement.
+
+    The deal's values are those of the statement's start, before any wait for the lock (as a
+    read made before `lock_board`): the move's `UPDATE ... AND version = $2` refuses a deal
+    moved meanwhile. Every read made after this one sees the moves committed before it."""
+    row = await conn.fetchrow(
+        "select d.id, d.title, d.pipeline_id, d.stage_id, s.name as stage_name,"
+        " s.kind as stage_kind, d.lost_reason, d.version"
+        " from deals d join stages s on s.id = d.stage_id"
+        " join pipelines p on p.id = d.pipeline_id"
+        " where d.id = $1 for no key update of p",
+        deal_id,
     )
-    return maybe_row_as(MovingDeal, row)
+    return None if row is None else MovingDeal(*row)
+
+
+async def move_card(
+    conn: asyncpg.Connection,
+    deal_id: UUID,
+    version: int,
+    stage_id: UUID,
+    position: float,
+    lost_reason: str | None,
+) -> bool:
+    """Put the deal at `position` in `stage_id` if it is still at `version`, bumping the
+    version (`update_at_version` for a move, without the row read back); False otherwise."""
+    return await answers(
+        conn,
+        "update deals set stage_id = $3, position = $4, lost_reason = $5, updated_at = now(),"
+        " version = version + 1 where id = $1 and version = $2 returning id",
+        deal_id,
+        version,
+        stage_id,
+        position,
+        lost_reason,
+    )
+
+
+class TargetStage(msgspec.Struct, frozen=True):
+    """The stage a move goes to: its pipeline, name and kind."""
+
+    pipeline_id: UUID
+    name: str
+    kind: str
+
+
+async def target_stage(conn: asyncpg.Connection, stage_id: UUID) -> TargetStage | None:
+    """The stage `stage_id`, or None (read after the board's lock, as the move decides on it)."""
+    row = await conn.fetchrow("select pipeline_id, name, kind from stages where id = $1", stage_id)
+    return None if row is None else TargetStage(*row)
 
 
 async def count_cards(conn: asyncpg.Connection, stage_ids: list[UUID]) -> int:

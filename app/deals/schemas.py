@@ -178,6 +178,7 @@ class MoveOutcome(msgspec.Struct, frozen=True):
     pipeline_id: UUID | None
     stage_ids: list[UUID]
     columns: list[Column] = []  # those stages as the move's transaction left them
+    pushed: str = ""  # the columns' markup as pushed to the boards (in the default formats)
 
 
 class DealPage(msgspec.Struct, frozen=True):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncpg
 import pytest
 
 from app.core import db
@@ -12,6 +13,7 @@ from app.core.db import (
     transactions_begun,
     user_transaction,
 )
+from app.core.queries import begin_scoped
 from tests.helpers import Account
 
 
@@ -78,3 +80,47 @@ async def test_after_commit_runs_once_after_the_outer_commit_only(tenant_a: Acco
             db.after_commit(hook)
             raise ValueError("roll back")
     assert ran == ["x"]
+
+
+async def test_a_released_connection_keeps_no_scope_nor_transaction(tenant_a: Account) -> None:
+    """The pool skips asyncpg's session reset (`db.keep_session`): what the next user of a
+    connection gets must still be clean: no tenant or user scope, no open transaction."""
+    pool = await asyncpg.create_pool(
+        **db.engine().config, min_size=1, max_size=1, reset=db.keep_session
+    )
+    scope = "select current_setting('app.tenant_id', true), current_setting('app.user_id', true)"
+    try:
+        async with pool.acquire() as conn:  # committed
+            await conn.execute(begin_scoped(tenant_a.tenant_id, tenant_a.user_id))
+            await conn.execute("commit")
+        async with pool.acquire() as conn:  # the same connection: the pool holds one
+            assert tuple(await conn.fetchrow(scope)) in ((None, None), ("", ""))
+            await conn.execute(begin_scoped(tenant_a.tenant_id, tenant_a.user_id))
+            with pytest.raises(asyncpg.DivisionByZeroError):
+                await conn.execute("select 1/0")
+            await conn.execute("rollback")
+        async with pool.acquire() as conn:
+            assert tuple(await conn.fetchrow(scope)) in ((None, None), ("", ""))
+            # released with a transaction still open
+            await conn.execute(begin_scoped(tenant_a.tenant_id, tenant_a.user_id))
+        async with pool.acquire() as conn:
+            assert not conn.is_in_transaction()
+            assert tuple(await conn.fetchrow(scope)) in ((None, None), ("", ""))
+    finally:
+        await pool.close()
+
+
+async def test_a_transaction_sets_its_scope_with_its_begin(tenant_a: Account) -> None:
+    """BEGIN and the RLS scope are one round trip (`queries.begin_scoped`): the scope is set
+    inside, gone after; ids are sent only as UUIDs."""
+    async with tenant_transaction(tenant_a.tenant_id, tenant_a.user_id) as conn:
+        assert conn.is_in_transaction()
+        scope = "select current_setting('app.tenant_id'), current_setting('app.user_id')"
+        assert tuple(await conn.fetchrow(scope)) == (
+            str(tenant_a.tenant_id),
+            str(tenant_a.user_id),
+        )
+    async with global_transaction() as conn:
+        assert tuple(await conn.fetchrow(scope)) == ("", "")
+    with pytest.raises(ValueError):
+        begin_scoped("x', true); drop table users; --", None)  # type: ignore[arg-type]

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import contextvars
 import re
 from typing import Any
 
+from app.core import formats
+from app.core.db import tenant_transaction
+from app.deals import live
+from app.deals.queries import fetch_columns
 from tests.deals.helpers import current_of, make_deal, stages, version_of
 from tests.helpers import Account
 
@@ -149,3 +154,27 @@ async def test_admins_edit_stages_members_cannot(
         assert refused.status_code == 403
         board = await col.get("/deals/board")
         assert "Blocker" in board.text  # members still work the board
+
+
+async def test_the_movers_answer_is_the_pushed_markup_only_in_the_default_formats(
+    tenant_a: Account,
+) -> None:
+    """A move renders its columns once for the push (default formats) and answers the mover
+    with the same markup when the mover reads the defaults too; otherwise in their own."""
+    s = await stages(tenant_a)
+    await make_deal(tenant_a, "Priced", amount="1234.50")
+    async with tenant_transaction(tenant_a.tenant_id) as conn:
+        pipeline_id = s["Lead"].pipeline_id
+        columns = await fetch_columns(conn, pipeline_id, only=[s["Lead"].id])
+
+    def answer(time_zone: str | None, locale: str | None) -> tuple[str, str]:
+        formats.use(time_zone, locale)
+        return live.columns_answer(columns, live.broadcast_push(columns=columns)), (
+            live.render_push(columns=columns)
+        )
+
+    pushed, own = contextvars.copy_context().run(answer, None, None)
+    assert pushed == own and "Priced" in pushed
+    pushed, own = contextvars.copy_context().run(answer, "Europe/Berlin", "de-DE")
+    assert pushed == own and "1.234,50" in own
+    assert own != live.broadcast_push(columns=columns)
