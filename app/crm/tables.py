@@ -46,6 +46,17 @@ class Contact(CrmRecord, Table, tablename="contacts"):
     sort_first = Text(null=True, default=None)
 
 
+class ContactEmailKey(Table, tablename="contact_email_keys"):
+    """One blind index of a contact's email addresses, kept by triggers on contacts
+    (migrations/crm): `key = any(...)` is an index lookup under RLS, where `emails_bidx && ...`
+    scans the workspace. The database's key is (tenant_id, key, contact_id); Piccolo is given
+    `tenant_id` as its key: the app never writes this table."""
+
+    tenant_id = UUID(primary_key=True)
+    key = Text()
+    contact_id = UUID()
+
+
 class Activity(TenantRow, OnRecord, Created, Table, tablename="activities"):
     """One entry of a record's timeline (append-only)."""
 
