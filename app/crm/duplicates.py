@@ -107,7 +107,8 @@ async def matching_contacts(
 # normalised name at its company
 _KEYS = (
     "with keys as ("
-    " select id, 'email' as reason, unnest(emails_bidx) as k from contacts where tenant_id = $1"
+    " select contact_id as id, 'email' as reason, key as k from contact_email_keys"
+    " where tenant_id = $1"
     " union all"
     " select id, 'phone', unnest(phones_bidx) from contacts where tenant_id = $1"
     " union all"

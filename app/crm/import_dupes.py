@@ -20,6 +20,7 @@ import msgspec
 
 from app.core.rows import fetch_as
 from app.crm.activity import record_activity
+from app.crm.import_queries import OLDEST_CONTACT_BY_EMAIL_KEY
 from app.crm.merge import union
 from app.crm.secure import email_indexes, open_contact, seal_contact
 
@@ -78,8 +79,8 @@ class ImportedCompany(msgspec.Struct):
 
 
 class KnownContact(msgspec.Struct, frozen=True):
+    key: str
     id: UUID
-    emails_bidx: list[str]
 
 
 class KnownCompany(msgspec.Struct, frozen=True):
@@ -109,14 +110,9 @@ async def _contact_keys(c: asyncpg.Connection, rows: list[ImportedContact]) -> l
 async def _known_contacts(
     c: asyncpg.Connection, tenant_id: UUID, keys: list[str]
 ) -> dict[str, UUID]:
-    known = await fetch_as(
-        c,
-        KnownContact,
-        "select id, emails_bidx from contacts where tenant_id = $1 and emails_bidx && $2::text[]",
-        tenant_id,
-        keys,
-    )
-    return {i: k.id for k in known for i in k.emails_bidx}
+    """The oldest contact having each known key."""
+    known = await fetch_as(c, KnownContact, OLDEST_CONTACT_BY_EMAIL_KEY, tenant_id, keys)
+    return {k.key: k.id for k in known}
 
 
 async def _update_contact(

@@ -21,6 +21,16 @@ from app.crm.published import CompanyFields
 
 SEP = "\x1f"  # joins list fields for unnest (validated values never contain it)
 
+# `key, id`: the oldest contact of the workspace ($1) having each email blind index of $2, by
+# the contact_email_keys btree (`&&` on contacts.emails_bidx cannot use an index under RLS:
+# array operators are not leakproof; `=` on text is)
+OLDEST_CONTACT_BY_EMAIL_KEY = (
+    "select distinct on (k.key) k.key, k.contact_id as id from contact_email_keys k"
+    " join contacts c on c.tenant_id = k.tenant_id and c.id = k.contact_id"
+    " where k.tenant_id = $1 and k.key = any($2::text[])"
+    " order by k.key, c.created_at, c.id"
+)
+
 
 class ImportSummary(msgspec.Struct, frozen=True):
     """An import on the imports list."""

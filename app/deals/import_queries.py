@@ -10,7 +10,7 @@ from uuid import UUID, uuid4
 import asyncpg
 import msgspec
 
-from app.crm.import_queries import insert_batch
+from app.crm.import_queries import OLDEST_CONTACT_BY_EMAIL_KEY, insert_batch
 from app.deals.queries import POSITION_GAP
 from app.deals.schemas import DealFields
 
@@ -48,12 +48,8 @@ class Lookup(StrEnum):
         " where tenant_id = $1 and lower(domain) = any($2::text[])"
         " order by lower(domain), created_at"
     )
-    # the oldest contact having each email, by blind index (the oldest is written last: it wins)
-    CONTACT_BY_EMAIL_INDEX = (
-        "select i.key, c.id from contacts c cross join unnest(c.emails_bidx) as i(key)"
-        " where c.tenant_id = $1 and c.emails_bidx && $2::text[] and i.key = any($2::text[])"
-        " order by c.created_at desc"
-    )
+    # the oldest contact having each email, by blind index
+    CONTACT_BY_EMAIL_INDEX = OLDEST_CONTACT_BY_EMAIL_KEY
     # the oldest contact of each lower-cased full name ("first last")
     CONTACT_BY_NAME = (
         "select distinct on (key) key, id from ("
