@@ -9,7 +9,7 @@ new role at once and a removed member's tokens answer 401.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import cast
 
 from litestar import Router
 from litestar.di import Provide
@@ -45,7 +45,7 @@ def _bearer(connection: Connection) -> str:
 async def resolve_token(connection: Connection) -> Current | None:
     """The token's member in the token's workspace (None: 401); once per request. Counts the
     request against the token's rate limit (429 with Retry-After past it)."""
-    scope: Any = connection.scope
+    scope = cast("dict[str, object]", connection.scope)
     if scope.get(RESOLVED_KEY):
         cached = scope.get(CURRENT_KEY)
         return cached if isinstance(cached, Current) else None

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 import msgspec
@@ -313,7 +313,7 @@ def checked_requests(document: Document) -> Callable[[Req], Awaitable[Response[N
         await _body(op, request, checker, errors)
         if errors:
             raise FormInvalid(errors)
-        scope: Any = request.scope
+        scope = cast("dict[str, object]", request.scope)
         scope[SCHEMA_CHECKED_KEY] = True
         return None
 

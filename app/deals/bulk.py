@@ -37,7 +37,8 @@ from app.crm.common import check_member
 from app.crm.filters import DealView, deal_search, deal_where, parse_view
 from app.deals import live
 from app.deals.pipelines import ensure_default_in
-from app.deals.queries import DEAL_FROM, end_position, fetch_columns, lock_board
+from app.deals.positions import end_position
+from app.deals.queries import DEAL_FROM, fetch_columns, lock_board
 from app.deals.stages import pipeline_stages
 from app.deals.tables import Deal, Stage
 

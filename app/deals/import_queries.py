@@ -11,7 +11,7 @@ import asyncpg
 import msgspec
 
 from app.crm.import_queries import OLDEST_CONTACT_BY_EMAIL_KEY, insert_batch
-from app.deals.queries import POSITION_GAP
+from app.deals.positions import POSITION_GAP
 from app.deals.schemas import DealFields
 
 

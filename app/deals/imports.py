@@ -35,7 +35,7 @@ from app.deals import import_queries, live
 from app.deals.import_queries import Lookup, ids_by_key
 from app.deals.money import MAX_AMOUNT, currency_rule
 from app.deals.pipelines import all_pipelines, ensure_default_in
-from app.deals.queries import POSITION_GAP
+from app.deals.positions import POSITION_GAP
 from app.deals.schemas import DealTitle, PipelineInfo, StageInfo
 from app.deals.stages import all_stages
 

@@ -16,7 +16,8 @@ from uuid import UUID
 from app.core import formats
 from app.core.db import after_commit, tenant_transaction
 from app.core.templating import render_html
-from app.deals.queries import count_cards, deal_card, fetch_columns
+from app.deals.positions import count_cards
+from app.deals.queries import deal_card, fetch_columns
 from app.deals.schemas import Column, DealCard, board_summary
 from app.realtime.channels import board_channel, publish
 

@@ -1,7 +1,7 @@
 """Board moves: optimistic versions (`UPDATE ... WHERE id = $1 AND version = $2`), positions.
 
 The move's reads and writes (the deal read with its board's lock, the target stage, the position
-arithmetic, the versioned update) are named functions in app/deals/queries.py: plain SQL, as a
+arithmetic, the versioned update) are named functions in app/deals/positions.py: plain SQL, as a
 move is the board's hot path."""
 
 from __future__ import annotations
@@ -12,13 +12,8 @@ from app.accounts.schemas import Current
 from app.core.db import tenant_transaction
 from app.crm.activity import field_diff, record_activity
 from app.deals import live
-from app.deals.queries import (
-    deal_to_move,
-    fetch_columns,
-    move_card,
-    place_after,
-    target_stage,
-)
+from app.deals.positions import deal_to_move, move_card, place_after, target_stage
+from app.deals.queries import fetch_columns
 from app.deals.schemas import MoveOutcome
 from app.deals.services import LOST_REASON_NEEDED
 

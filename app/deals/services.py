@@ -22,7 +22,7 @@ from app.crm.records import refuse_old_edit
 from app.crm.tables import Company, Contact
 from app.deals import live
 from app.deals.pipelines import ensure_default_in
-from app.deals.queries import end_position
+from app.deals.positions import end_position
 from app.deals.schemas import CHOOSE_STAGE, DealEdit, DealFields, DealForm
 from app.deals.tables import Deal, DealContact, Stage
 from app.notifications.services import notify
