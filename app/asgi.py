@@ -14,6 +14,7 @@ from app.core import routes as core_routes
 from app.core.access import check_declared, public_router
 from app.core.errors import EXCEPTION_HANDLERS
 from app.core.headers import security_headers_before_send
+from app.core.heap import settle_heap
 from app.core.proxy import proxy_middleware
 from app.core.web import check_csrf, one_read_middleware, session_middleware, vary_on_htmx
 from app.ops.targets import warn_about_placement
@@ -77,5 +78,8 @@ def create_app() -> Litestar:
 
 def create_served_app() -> ASGIApp:
     """create_app() as `odex serve` runs it: each websocket scope also carries the server's own
-    `send`, so the fan-out writes a push, serialised once, to every socket (app/realtime/direct)."""
-    return keep_raw_send(create_app())
+    `send`, so the fan-out writes a push, serialised once, to every socket (app/realtime/direct);
+    and the built app is frozen out of the garbage collector's walks (app/core/heap)."""
+    served = keep_raw_send(create_app())
+    settle_heap()  # the built app lives as long as the process: out of the collector's way
+    return served

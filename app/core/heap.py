@@ -1,0 +1,23 @@
+"""The garbage collector of a serving process, set for a web server's allocation pattern.
+
+A page allocates tens of thousands of short-lived objects (rows, cards, template strings), so
+CPython's default first-generation threshold (700) starts a collection many times per request,
+and every full collection walks the whole long-lived heap (modules, the app, compiled
+templates). py-spy on the board page showed 14 % of the web process in `gc_collect_main`.
+`settle_heap()` runs once the app is built: what exists then lives as long as the process, so
+it is moved out of the collector's sight (`gc.freeze`), and the young generation is collected
+every GEN0 allocations instead of every 700. Reference counting still frees almost everything
+at once; only cycles wait for a collection (bounded: GEN0 objects)."""
+
+from __future__ import annotations
+
+import gc
+
+GEN0, GEN1, GEN2 = 50_000, 20, 20
+
+
+def settle_heap() -> None:
+    """Collect what start-up left, freeze the rest, raise the young generation's threshold."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GEN0, GEN1, GEN2)
