@@ -136,3 +136,20 @@ async def contact_page(
         " c.company_id, co.name as company_name, u.name as owner_name"
     )
     return await _counted_page(conn, window, select, view_sql, total)
+
+
+async def company_contacts_page(
+    conn: asyncpg.Connection, tenant_id: UUID, company_id: UUID, window: Window
+) -> Page:
+    """One page of a company's contacts as its page lists them (name, title, first email
+    still sealed): no count (the page says only whether there are more), no joins."""
+    params = Params()
+    where = [f"c.tenant_id = {params.add(tenant_id)}", f"c.company_id = {params.add(company_id)}"]
+    return await window_page(
+        conn,
+        window,
+        select="c.id, c.first_name, c.last_name, c.title, c.emails_enc[1:1] as emails_enc",
+        from_sql="contacts c",
+        where=where,
+        params=params,
+    )

@@ -6,12 +6,14 @@ deleted meanwhile) still says how many the view holds."""
 from __future__ import annotations
 
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from app.core.db import tenant_transaction
 from app.core.paging import Page, Window
 from app.crm import contacts, list_queries
 from app.crm.filters import ContactView, sort_spec
+from app.crm.secure import seal_contact
+from tests.deals.helpers import current_of
 from tests.helpers import Account
 
 
@@ -88,3 +90,41 @@ async def test_page_and_count_in_one_statement(tenant_a: Account, tenant_b: Acco
     assert fourth.rows == [] and fourth.extra["count"] == 10 and len(statements) == 2
     gone, _ = await page_of(tenant_a, "nichtda")
     assert gone.rows == [] and gone.extra["count"] == 0
+
+
+async def test_company_contacts_by_name_with_their_first_address(
+    tenant_a: Account, tenant_b: Account
+) -> None:
+    async with tenant_transaction(tenant_a.tenant_id) as conn:
+        company = await conn.fetchval(
+            "insert into companies (id, tenant_id, name) values (gen_random_uuid(), $1, 'Firma')"
+            " returning id",
+            tenant_a.tenant_id,
+        )
+        for first, last in (("Zoe", "Alpha"), ("Ada", "Beta"), ("Bo", "Alpha")):
+            contact_id = uuid4()
+            emails, bidx, phones, pidx = seal_contact(
+                [f"{first}@firma.example", f"{first}.2@firma.example"],
+                ["+1 555 0100"],
+                tenant_a.tenant_id,
+                contact_id,
+            )
+            await conn.execute(
+                "insert into contacts (id, tenant_id, first_name, last_name, company_id,"
+                " emails_enc, emails_bidx, phones_enc, phones_bidx)"
+                " values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                contact_id, tenant_a.tenant_id, first, last, company, emails, bidx, phones, pidx,
+            )  # fmt: skip
+        await add(tenant_a, "Elsewhere", 2)  # no company: not listed
+    current = await current_of(tenant_a)
+    page = await contacts.company_contacts(current, company, limit=2)
+    assert [(r["first_name"], r["emails"]) for r in page.rows] == [
+        ("Bo", ["Bo@firma.example"]),
+        ("Zoe", ["Zoe@firma.example"]),
+    ]
+    assert (page.next_cursor and "phones" not in page.rows[0]) or page.rows[0]["phones"] == []
+    whole = await contacts.company_contacts(current, company)
+    assert [r["last_name"] for r in whole.rows] == ["Alpha", "Alpha", "Beta"]
+    assert whole.next_cursor is None
+    theirs = await contacts.company_contacts(await current_of(tenant_b), company)
+    assert theirs.rows == []
