@@ -26,7 +26,13 @@ from app.crm.custom_sort import list_spec
 from app.crm.custom_values import check_custom, encoded, with_custom
 from app.crm.filters import Column, ContactView, sort_spec, text_column, time_column
 from app.crm.schemas import UNKNOWN_COMPANY, ContactEdit, ContactForm
-from app.crm.secure import lookup_indexes, open_contact, redact_changes, seal_contact
+from app.crm.secure import (
+    lookup_indexes,
+    open_contact,
+    open_listed,
+    redact_changes,
+    seal_contact,
+)
 from app.crm.tables import Company, Contact
 
 FIELDS = (
@@ -167,7 +173,7 @@ async def list_contacts(
         page = await list_queries.contact_page(
             c, current.tenant_id, query, indexes, company_id, window, view
         )
-    page.rows = [open_contact(row, current.tenant_id) for row in page.rows]
+    page.rows = [open_listed(row, current.tenant_id) for row in page.rows]
     return page
 
 
@@ -179,5 +185,5 @@ async def company_contacts(current: Current, company_id: UUID, limit: int = 100)
         page = await list_queries.company_contacts_page(
             c, current.tenant_id, company_id, Window(spec, limit=limit)
         )
-    page.rows = [open_contact(row, current.tenant_id) for row in page.rows]
+    page.rows = [open_listed(row, current.tenant_id) for row in page.rows]
     return page

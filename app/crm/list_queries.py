@@ -120,7 +120,8 @@ async def contact_page(
     window: Window,
     view: ContactView,
 ) -> Page:
-    """One page of the contact list (rows still sealed): names and title by substring (at
+    """One page of the contact list (rows still sealed, the first email address only: what
+    the list shows; no phone numbers): names and title by substring (at
     their start for a query shorter than three letters), an exact email or phone number by
     its blind `indexes`, optionally one company's only, filtered by `view`;
     `extra["count"]`: how many the whole view holds."""
@@ -132,7 +133,7 @@ async def contact_page(
     view_sql = (CONTACT_FROM, where, params)
     total = _view_total("contact", tenant_id, filtered, view_sql)
     select = (
-        "c.id, c.first_name, c.last_name, c.emails_enc, c.phones_enc, c.title, c.tags,"
+        "c.id, c.first_name, c.last_name, c.emails_enc[1:1] as emails_enc, c.title, c.tags,"
         " c.company_id, co.name as company_name, u.name as owner_name"
     )
     return await _counted_page(conn, window, select, view_sql, total)
