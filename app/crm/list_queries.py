@@ -9,6 +9,7 @@ from uuid import UUID
 
 import asyncpg
 
+from app.core.grams import has_grams
 from app.core.paging import Page, Params, Window, window_page
 from app.crm.filters import (
     CompanyView,
@@ -37,14 +38,26 @@ async def record_counts(conn: asyncpg.Connection, tenant_id: UUID) -> dict[str, 
     return counts
 
 
+# the first page of a search through the grams reads every match to order them: it counts
+# them as it goes (a window count), instead of reading them all again for the count
+WINDOW_COUNT = "count(*) over ()"
+
+
 def _view_total(
-    kind: str, tenant_id: UUID, filtered: bool, count_view: tuple[str, list[str], Params]
+    kind: str,
+    tenant_id: UUID,
+    filtered: bool,
+    count_view: tuple[str, list[str], Params],
+    first_search_page: bool = False,
 ) -> str:
     """The scalar SQL of how many the list holds: the workspace's record count (kept by
     triggers in `record_counts`) for the whole list, else the view's rows counted up to
     COUNT_CAP + 1 (shown as "10,000+": a count of every one of 100k contacts costs a scan of
-    them all on each page, the page itself reads 51 rows by an index)."""
+    them all on each page, the page itself reads 51 rows by an index); on the first page of a
+    search by the grams, the window count of the rows the page orders."""
     from_sql, where, params = count_view
+    if first_search_page:
+        return WINDOW_COUNT
     if not filtered:
         tenant, which = params.add(tenant_id), params.add(kind)
         return (
@@ -56,6 +69,11 @@ def _view_total(
         f"(select count(*) from (select 1 from {from_sql} where {' and '.join(where)}"
         f" limit {limit}) as counted)"
     )
+
+
+def _first_search(query: str, window: Window) -> bool:
+    """Is this the first page of a search the grams narrow (every match read and ordered)?"""
+    return bool(query) and has_grams(query) and not (window.after or window.before)
 
 
 async def _counted_page(
@@ -76,7 +94,7 @@ async def _counted_page(
     found = page.extra.pop("total")
     if found is None and (window.after or window.before):
         found = await conn.fetchval(f"{params.prefix()}select {total}", *before)
-    page.extra["count"] = int(found or 0)  # type: ignore[call-overload]
+    page.extra["count"] = min(int(found or 0), COUNT_CAP + 1)  # type: ignore[call-overload]
     return page
 
 
@@ -106,7 +124,7 @@ async def company_page(
     where = company_conditions(params, tenant_id, query, view)
     filtered = bool(query) or is_filtered(view)
     view_sql = (COMPANY_FROM, where, params)
-    total = _view_total("company", tenant_id, filtered, view_sql)
+    total = _view_total("company", tenant_id, filtered, view_sql, _first_search(query, window))
     select = "c.id, c.name, c.domain, c.industry, c.size, u.name as owner_name"
     return await _counted_page(conn, window, select, view_sql, total)
 
@@ -131,7 +149,7 @@ async def contact_page(
         where.append(f"c.company_id = {params.add(company_id)}")
     filtered = bool(query) or company_id is not None or is_filtered(view)
     view_sql = (CONTACT_FROM, where, params)
-    total = _view_total("contact", tenant_id, filtered, view_sql)
+    total = _view_total("contact", tenant_id, filtered, view_sql, _first_search(query, window))
     select = (
         "c.id, c.first_name, c.last_name, c.emails_enc[1:1] as emails_enc, c.title, c.tags,"
         " c.company_id, co.name as company_name, u.name as owner_name"

@@ -73,8 +73,12 @@ async def test_page_and_count_in_one_statement(tenant_a: Account, tenant_b: Acco
     # the search's pieces are looked up once, for the page and its count
     assert statements[0].count("search_grams g") == 1
 
-    second, _ = await page_of(tenant_a, "zählw", after=first.next_cursor)
+    # the first page of a search counts the matches it orders (a window count); a later one
+    # counts the view (its own rows start after the cursor)
+    assert "count(*) over ()" in statements[0]
+    second, statements = await page_of(tenant_a, "zählw", after=first.next_cursor)
     assert second.extra["count"] == 12 and len(second.rows) == 5
+    assert "count(*) over ()" not in statements[0] and "as counted" in statements[0]
     assert {r["id"] for r in second.rows}.isdisjoint({r["id"] for r in first.rows})
 
     # the rows after the third page's cursor are gone: an empty page, the view still counted
