@@ -10,12 +10,20 @@ from uuid import UUID
 
 import asyncpg
 import msgspec
-from piccolo.query.functions.string import Lower
 from piccolo.querystring import QueryString
 
 from app.accounts.schemas import Member
 from app.accounts.tables import Membership
-from app.core.rows import answers, columns_of, execute_count, fetch_one_as, fetch_value, rows_as
+from app.core.db import connection
+from app.core.rows import (
+    answers,
+    columns_of,
+    execute_count,
+    fetch_as,
+    fetch_one_as,
+    fetch_value,
+    rows_as,
+)
 
 
 class Workspace(msgspec.Struct, frozen=True):
@@ -114,12 +122,16 @@ class Person(msgspec.Struct, frozen=True):
     email: str
 
 
+# one statement, prepared once per connection (the list pages' owner filter asks on every view)
+WORKSPACE_PEOPLE = (
+    "select m.user_id, u.name, u.email from memberships m left join users u on u.id = m.user_id"
+    " order by lower(u.name), u.email"
+)
+
+
 async def workspace_people() -> list[Person]:
     """The members of the tenant transaction's workspace (RLS), by name then address."""
-    m = Membership
-    person = columns_of(Person, m, name=m.user_id.name, email=m.user_id.email)
-    rows = await m.select(*person).order_by(Lower(m.user_id.name), m.user_id.email)
-    return rows_as(Person, rows)
+    return await fetch_as(connection(), Person, WORKSPACE_PEOPLE)
 
 
 async def team_members(tenant_id: UUID) -> list[Member]:

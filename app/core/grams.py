@@ -34,5 +34,8 @@ def gram_candidates(params: Params, tenant: str, kind: str, query: str) -> str:
 def gram_filter(params: Params, tenant: str, kind: str, alias: str, query: str) -> str:
     """The condition that `alias`.id holds every piece of `query`, as an array the planner
     reads once and looks up in the primary key (`in (subquery)` may instead walk a list's sort
-    index filtering each row through the subquery's hash)."""
-    return f"{alias}.id = any(array({gram_candidates(params, tenant, kind, query)}))"
+    index filtering each row through the subquery's hash). With sharing `params` the array is
+    a CTE of the statement: a list page and its count look the pieces up once."""
+    found = f"array({gram_candidates(params, tenant, kind, query)})"
+    shared = params.share(f"select {found} as ids")
+    return f"{alias}.id = any({f'(select ids from {shared})::uuid[]' if shared else found})"

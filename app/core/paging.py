@@ -59,14 +59,30 @@ class Page:
 
 
 class Params:
-    """Collects positional parameters and hands out their $n placeholders."""
+    """Collects positional parameters and hands out their $n placeholders. Made `sharing`, it
+    also collects common table expressions that the conditions name (`share`): a statement
+    that holds the same condition twice (a list page and its count) computes them once; the
+    statement then starts with `prefix()`."""
 
-    def __init__(self) -> None:
+    def __init__(self, sharing: bool = False) -> None:
         self.values: list[object] = []
+        self.ctes: list[str] | None = [] if sharing else None
 
     def add(self, value: object) -> str:
         self.values.append(value)
         return f"${len(self.values)}"
+
+    def share(self, sql: str) -> str | None:
+        """The name of a materialized CTE of `sql` (a query), or None when not sharing."""
+        if self.ctes is None:
+            return None
+        name = f"_shared{len(self.ctes)}"
+        self.ctes.append(f"{name} as materialized ({sql})")
+        return name
+
+    def prefix(self) -> str:
+        """The statement's `with ...` (empty when nothing is shared)."""
+        return f"with {', '.join(self.ctes)} " if self.ctes else ""
 
 
 def encode_cursor(values: Sequence[object]) -> str:
@@ -146,8 +162,11 @@ async def window_page(
     from_sql: str,
     where: list[str],
     params: Params,
+    total: str | None = None,
 ) -> Page:
-    """One page of `select ... from ... where ...`: the one the `window` asks for."""
+    """One page of `select ... from ... where ...`: the one the `window` asks for; with
+    `total` (a scalar SQL expression, computed once for the statement) its value goes to
+    `extra["total"]` (None when the page has no rows)."""
     spec, after, before, limit = window.spec, window.after, window.before, window.limit
     backward = bool(before) and not after
     cursor = (
@@ -164,8 +183,9 @@ async def window_page(
     direction = " desc" if descending else ""
     order = ", ".join(f"{e}{direction}" for e in spec.exprs)
     key_cols = ", ".join(f"{e} as _k{i}" for i, e in enumerate(spec.exprs))
+    key_cols += f", {total} as _total" if total else ""
     sql = (
-        f"select {select}, {key_cols} from {from_sql}"
+        f"{params.prefix()}select {select}, {key_cols} from {from_sql}"
         f" where {' and '.join(conditions) or 'true'} order by {order}"
         f" limit {params.add(limit + 1)}"
     )
@@ -175,11 +195,14 @@ async def window_page(
     if backward:
         records = list(reversed(records))
     key_names = [f"_k{i}" for i in range(len(spec.exprs))]
+    hidden = {*key_names, "_total"} if total else set(key_names)
 
     def key_of(record: asyncpg.Record) -> str:
         return encode_cursor([record[k] for k in key_names])
 
-    page = Page([{k: v for k, v in r.items() if k not in key_names} for r in records])
+    page = Page([{k: v for k, v in r.items() if k not in hidden} for r in records])
+    if total:
+        page.extra["total"] = records[0]["_total"] if records else None
     if records:
         if backward:
             page.prev_cursor = key_of(records[0]) if more else None

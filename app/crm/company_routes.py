@@ -12,7 +12,7 @@ from app.crm.company_duplicates import (
     create_unless_duplicate,
     update_unless_duplicate,
 )
-from app.crm.contacts import list_contacts
+from app.crm.contacts import company_contacts
 from app.crm.filters import CompanyView
 from app.crm.record_routes import RecordPages, Values, record_routes
 from app.crm.related import company_invoices
@@ -33,7 +33,7 @@ class CompanyPages(RecordPages[NewCompany, EditedCompany, CompanyView]):
 
     async def related(self, current: Current, record_id: UUID) -> Values:
         return {
-            "contacts": await list_contacts(current, company_id=record_id, limit=100),
+            "contacts": await company_contacts(current, record_id, limit=100),
             **await super().related(current, record_id),
             "invoices": await company_invoices(current, record_id),
         }

@@ -24,9 +24,15 @@ from app.crm.common import check_member, readable
 from app.crm.custom_fields import stored_values
 from app.crm.custom_sort import list_spec
 from app.crm.custom_values import check_custom, encoded, with_custom
-from app.crm.filters import Column, ContactView, text_column, time_column
+from app.crm.filters import Column, ContactView, sort_spec, text_column, time_column
 from app.crm.schemas import UNKNOWN_COMPANY, ContactEdit, ContactForm
-from app.crm.secure import lookup_indexes, open_contact, redact_changes, seal_contact
+from app.crm.secure import (
+    lookup_indexes,
+    open_contact,
+    open_listed,
+    redact_changes,
+    seal_contact,
+)
 from app.crm.tables import Company, Contact
 
 FIELDS = (
@@ -167,5 +173,17 @@ async def list_contacts(
         page = await list_queries.contact_page(
             c, current.tenant_id, query, indexes, company_id, window, view
         )
-    page.rows = [open_contact(row, current.tenant_id) for row in page.rows]
+    page.rows = [open_listed(row, current.tenant_id) for row in page.rows]
+    return page
+
+
+async def company_contacts(current: Current, company_id: UUID, limit: int = 100) -> Page:
+    """The first `limit` contacts of a company by name, with their first email address only
+    (what the company's page shows: no count, no phone numbers to decrypt)."""
+    spec = sort_spec(COLUMNS, "name", ContactView(), "c.id")
+    async with tenant_transaction(current.tenant_id, current.user_id) as c:
+        page = await list_queries.company_contacts_page(
+            c, current.tenant_id, company_id, Window(spec, limit=limit)
+        )
+    page.rows = [open_listed(row, current.tenant_id) for row in page.rows]
     return page

@@ -18,7 +18,7 @@ from uuid import UUID
 import msgspec
 
 from app.core.db import connection
-from app.crm.tables import CustomField
+from app.core.rows import rows_as
 
 # type -> its words (the admin page's choices, in this order)
 FIELD_TYPES: dict[str, str] = {
@@ -71,15 +71,19 @@ class FieldDef(msgspec.Struct, frozen=True):
 async def kind_fields(kind: str, *, archived: bool = False) -> list[FieldDef]:
     """The fields of records of `kind` (contact, company, deal) in order, without the
     archived ones unless asked; inside the caller's tenant transaction (RLS)."""
-    query = CustomField.select().where(CustomField.object_kind == kind)
-    if not archived:
-        query = query.where(CustomField.archived_at.is_null())
-    rows = (
-        await query.order_by(CustomField.position)
-        .order_by(CustomField.label)
-        .output(load_json=True)
-    )
-    return [msgspec.convert(row, FieldDef) for row in rows]
+    sql = _ALL_FIELDS if archived else _SHOWN_FIELDS
+    return rows_as(FieldDef, await connection().fetch(sql, kind))
+
+
+# the fields of a kind: every list, record and form page asks (a plain statement, prepared once
+# per connection, options as text[])
+_FIELDS_OF_KIND = (
+    "select id, object_kind, key, label, field_type, required, personal, position, archived_at,"
+    " version, array(select jsonb_array_elements_text(coalesce(options, '[]'))) as options"
+    " from custom_fields where object_kind = $1 {} order by position, label"
+)
+_SHOWN_FIELDS = _FIELDS_OF_KIND.format("and archived_at is null")
+_ALL_FIELDS = _FIELDS_OF_KIND.format("")
 
 
 def stored_values(raw: object) -> Values:

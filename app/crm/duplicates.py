@@ -18,6 +18,7 @@ from app.core.errors import FormInvalid
 from app.core.forms import Flag, Form, Integer
 from app.core.rows import fetch_as, fetch_value
 from app.crm import contacts
+from app.crm.contact_keys import has_key
 from app.crm.schemas import ContactForm
 from app.crm.secure import email_indexes, phone_indexes
 
@@ -90,8 +91,8 @@ async def matching_contacts(
         "select c.id, c.first_name, c.last_name, co.name as company from contacts c"
         " left join companies co on co.id = c.company_id"
         " where c.tenant_id = $1 and ("
-        "  (cardinality($2::text[]) > 0 and c.emails_bidx && $2::text[])"
-        "  or (cardinality($3::text[]) > 0 and c.phones_bidx && $3::text[])"
+        f"  {has_key('c', '$1', '$2', ('contact_email_keys',))}"
+        f"  or {has_key('c', '$1', '$3', ('contact_phone_keys',))}"
         f"  or ($4 <> '' and c.company_id = $5 and {NORMAL_NAME.format('c')} = $4))"
         " order by c.sort_last, c.sort_first, c.id limit $6",
         tenant_id,
@@ -110,7 +111,7 @@ _KEYS = (
     " select contact_id as id, 'email' as reason, key as k from contact_email_keys"
     " where tenant_id = $1"
     " union all"
-    " select id, 'phone', unnest(phones_bidx) from contacts where tenant_id = $1"
+    " select contact_id, 'phone', key from contact_phone_keys where tenant_id = $1"
     " union all"
     f" select c.id, 'name', c.company_id::text || ':' || {NORMAL_NAME.format('c')}"
     " from contacts c where c.tenant_id = $1 and c.company_id is not null),"

@@ -26,6 +26,7 @@ from app.core.forms.fields import Source
 from app.core.grams import gram_filter, has_grams
 from app.core.http_types import Req
 from app.core.paging import Params, SortSpec, like_pattern
+from app.crm.contact_keys import has_key
 from app.crm.custom_filters import ColumnKeys, CustomFilters, SortChoice, custom_where
 
 OWNER_OPS = ("is", "is_not", "empty")
@@ -272,17 +273,18 @@ def text_search(
 
 def contact_search(params: Params, query: str, indexes: list[str], tenant_id: UUID) -> str:
     """The contact list's search: names and title (`text_search`); an email- or phone-like
-    query (it has blind `indexes`) finds an exact address or number too, and its substring in
-    names and title by LIKE (a workspace scan: OR-ed with the array operators, which are not
-    leakproof, no index could narrow it)."""
+    query (it has blind `indexes`) finds an exact address or number too (the key tables'
+    btrees, app/crm/contact_keys.py), and its substring in names and title (by the grams
+    when it has a word of three characters, else by LIKE: a workspace scan)."""
     if not indexes:
         keys = ("c.sort_last", "c.sort_first")
         return text_search(params, query, tenant_id, "contact", "c", "c.search_text", *keys)
-    pattern, wanted = params.add(like_pattern(query)), params.add(indexes)
-    return (
-        f"(c.search_text like {pattern} or c.emails_bidx && {wanted}::text[]"
-        f" or c.phones_bidx && {wanted}::text[])"
-    )
+    if has_grams(query):
+        named = text_search(params, query, tenant_id, "contact", "c", "c.search_text")
+    else:
+        named = f"c.search_text like {params.add(like_pattern(query))}"
+    keyed = has_key("c", params.add(tenant_id), params.add(indexes))
+    return f"({named} or {keyed})"
 
 
 def company_search(params: Params, query: str, tenant_id: UUID) -> list[str]:

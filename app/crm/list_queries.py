@@ -1,7 +1,7 @@
 """The contact and company lists' SQL: keyset pages of a filtered view, and how many it holds
 (the unfiltered list's count is the workspace's record count, kept by triggers in
-`record_counts`; a filtered one is counted, up to a cap). Call inside the caller's tenant
-transaction."""
+`record_counts`; a filtered one is counted, up to a cap), both in one statement. Call inside
+the caller's tenant transaction."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from uuid import UUID
 
 import asyncpg
 
+from app.core.grams import has_grams
 from app.core.paging import Page, Params, Window, window_page
 from app.crm.filters import (
     CompanyView,
@@ -37,31 +38,64 @@ async def record_counts(conn: asyncpg.Connection, tenant_id: UUID) -> dict[str, 
     return counts
 
 
-async def count_of(
-    conn: asyncpg.Connection, from_sql: str, where: list[str], params: Params
-) -> int:
-    """How many rows a list's filtered view holds (every page of it), counted up to
-    COUNT_CAP + 1 (shown as "10,000+"): a count of every one of 100k contacts costs a scan of
-    them all (27 ms) on each page, the page itself reads 51 rows by an index."""
-    counting = Params()  # the view's parameters and the cap (the page adds its own after)
-    counting.values = list(params.values)
-    limit = counting.add(COUNT_CAP + 1)
-    sql = f"select count(*) from (select 1 from {from_sql} where {' and '.join(where)}"
-    sql += f" limit {limit}) as counted"
-    return int(await conn.fetchval(sql, *counting.values))
+# the first page of a search through the grams reads every match to order them: it counts
+# them as it goes (a window count), instead of reading them all again for the count
+WINDOW_COUNT = "count(*) over ()"
 
 
-async def _view_count(
-    conn: asyncpg.Connection,
+def _view_total(
     kind: str,
     tenant_id: UUID,
     filtered: bool,
     count_view: tuple[str, list[str], Params],
-) -> int:
-    """The record count for the whole list, else the view's rows counted."""
+    first_search_page: bool = False,
+) -> str:
+    """The scalar SQL of how many the list holds: the workspace's record count (kept by
+    triggers in `record_counts`) for the whole list, else the view's rows counted up to
+    COUNT_CAP + 1 (shown as "10,000+": a count of every one of 100k contacts costs a scan of
+    them all on each page, the page itself reads 51 rows by an index); on the first page of a
+    search by the grams, the window count of the rows the page orders."""
+    from_sql, where, params = count_view
+    if first_search_page:
+        return WINDOW_COUNT
     if not filtered:
-        return (await record_counts(conn, tenant_id))[kind]
-    return await count_of(conn, *count_view)
+        tenant, which = params.add(tenant_id), params.add(kind)
+        return (
+            f"coalesce((select r.total from record_counts r where r.tenant_id = {tenant}"
+            f" and r.kind = {which}), 0)"
+        )
+    limit = params.add(COUNT_CAP + 1)
+    return (
+        f"(select count(*) from (select 1 from {from_sql} where {' and '.join(where)}"
+        f" limit {limit}) as counted)"
+    )
+
+
+def _first_search(query: str, window: Window) -> bool:
+    """Is this the first page of a search the grams narrow (every match read and ordered)?"""
+    return bool(query) and has_grams(query) and not (window.after or window.before)
+
+
+async def _counted_page(
+    conn: asyncpg.Connection,
+    window: Window,
+    select: str,
+    count_view: tuple[str, list[str], Params],
+    total: str,
+) -> Page:
+    """The page, with `extra["count"]` the `total` its own statement computed (no round trip
+    of its own; with sharing Params a search's pieces are looked up once for both). A page
+    after a cursor that came back empty (its rows deleted meanwhile) has it computed alone."""
+    from_sql, where, params = count_view
+    before = list(params.values)  # the total's parameters, not yet the cursor's and limit's
+    page = await window_page(
+        conn, window, select=select, from_sql=from_sql, where=where, params=params, total=total
+    )
+    found = page.extra.pop("total")
+    if found is None and (window.after or window.before):
+        found = await conn.fetchval(f"{params.prefix()}select {total}", *before)
+    page.extra["count"] = min(int(found or 0), COUNT_CAP + 1)  # type: ignore[call-overload]
+    return page
 
 
 def company_conditions(params: Params, tenant_id: UUID, query: str, view: CompanyView) -> list[str]:
@@ -86,20 +120,13 @@ async def company_page(
 ) -> Page:
     """One page of the company list, `query` matching name or domain, filtered by `view`;
     `extra["count"]`: how many the whole view holds."""
-    params = Params()
+    params = Params(sharing=True)
     where = company_conditions(params, tenant_id, query, view)
     filtered = bool(query) or is_filtered(view)
-    count = await _view_count(conn, "company", tenant_id, filtered, (COMPANY_FROM, where, params))
-    page = await window_page(
-        conn,
-        window,
-        select="c.id, c.name, c.domain, c.industry, c.size, u.name as owner_name",
-        from_sql=COMPANY_FROM,
-        where=where,
-        params=params,
-    )
-    page.extra["count"] = count
-    return page
+    view_sql = (COMPANY_FROM, where, params)
+    total = _view_total("company", tenant_id, filtered, view_sql, _first_search(query, window))
+    select = "c.id, c.name, c.domain, c.industry, c.size, u.name as owner_name"
+    return await _counted_page(conn, window, select, view_sql, total)
 
 
 async def contact_page(
@@ -111,26 +138,37 @@ async def contact_page(
     window: Window,
     view: ContactView,
 ) -> Page:
-    """One page of the contact list (rows still sealed): names and title by substring (at
+    """One page of the contact list (rows still sealed, the first email address only: what
+    the list shows; no phone numbers): names and title by substring (at
     their start for a query shorter than three letters), an exact email or phone number by
     its blind `indexes`, optionally one company's only, filtered by `view`;
     `extra["count"]`: how many the whole view holds."""
-    params = Params()
+    params = Params(sharing=True)
     where = contact_conditions(params, tenant_id, query, indexes, view)
     if company_id is not None:
         where.append(f"c.company_id = {params.add(company_id)}")
     filtered = bool(query) or company_id is not None or is_filtered(view)
-    count = await _view_count(conn, "contact", tenant_id, filtered, (CONTACT_FROM, where, params))
-    page = await window_page(
+    view_sql = (CONTACT_FROM, where, params)
+    total = _view_total("contact", tenant_id, filtered, view_sql, _first_search(query, window))
+    select = (
+        "c.id, c.first_name, c.last_name, c.emails_enc[1:1] as emails_enc, c.title, c.tags,"
+        " c.company_id, co.name as company_name, u.name as owner_name"
+    )
+    return await _counted_page(conn, window, select, view_sql, total)
+
+
+async def company_contacts_page(
+    conn: asyncpg.Connection, tenant_id: UUID, company_id: UUID, window: Window
+) -> Page:
+    """One page of a company's contacts as its page lists them (name, title, first email
+    still sealed): no count (the page says only whether there are more), no joins."""
+    params = Params()
+    where = [f"c.tenant_id = {params.add(tenant_id)}", f"c.company_id = {params.add(company_id)}"]
+    return await window_page(
         conn,
         window,
-        select=(
-            "c.id, c.first_name, c.last_name, c.emails_enc, c.phones_enc, c.title, c.tags,"
-            " c.company_id, co.name as company_name, u.name as owner_name"
-        ),
-        from_sql=CONTACT_FROM,
+        select="c.id, c.first_name, c.last_name, c.title, c.emails_enc[1:1] as emails_enc",
+        from_sql="contacts c",
         where=where,
         params=params,
     )
-    page.extra["count"] = count
-    return page

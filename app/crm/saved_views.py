@@ -12,7 +12,7 @@ import msgspec
 from piccolo.querystring import QueryString
 
 from app.accounts.schemas import Current
-from app.core.db import tenant_transaction
+from app.core.db import connection, tenant_transaction
 from app.core.errors import FormInvalid, RecordNotFound
 from app.core.forms import Choice, Flag, Form, Text
 from app.crm.common import insert_mine
@@ -58,18 +58,17 @@ def _can_change(current: Current, user_id: UUID, shared: bool) -> bool:
     return user_id == current.user_id or (shared and current.is_admin)
 
 
+# a plain statement (prepared once per connection): every list page shows the views
+_VIEWS = (
+    "select id, name, query, shared, user_id from saved_views"
+    " where tenant_id = $1 and kind = $2 and (user_id = $3 or shared) order by name"
+)
+
+
 async def list_views(current: Current, kind: str) -> list[Saved]:
     """The member's own views of the list and the workspace's shared ones, by name."""
     async with tenant_transaction(current.tenant_id, current.user_id):
-        rows = (
-            await SavedView.select()
-            .where(
-                (SavedView.tenant_id == current.tenant_id)
-                & (SavedView.kind == kind)
-                & ((SavedView.user_id == current.user_id) | (SavedView.shared.eq(True)))
-            )
-            .order_by(SavedView.name)
-        )
+        rows = await connection().fetch(_VIEWS, current.tenant_id, kind, current.user_id)
     base = LIST_PATHS[kind]
     return [
         Saved(

@@ -13,6 +13,7 @@ crypto.ENCRYPTION_MODULES).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -30,6 +31,7 @@ from app.core.crypto import (
     key_ring,
     register_encrypted_column,
 )
+from app.core.rows import Fields
 
 register_encrypted_column("contacts", "emails_enc", is_array=True)
 register_encrypted_column("contacts", "phones_enc", is_array=True)
@@ -95,6 +97,15 @@ def open_contact(row: Any, tenant_id: UUID | None = None) -> dict[str, Any]:
     data["phones"] = decrypt_list(data.pop("phones_enc", None), ph)
     data.pop("emails_bidx", None)
     data.pop("phones_bidx", None)
+    return data
+
+
+def open_listed(row: Mapping[str, object], tenant_id: UUID) -> Fields:
+    """A contact row of a list (``id`` and ``emails_enc``, its first address only: what a list
+    shows) with ``emails`` decrypted, as Fields; no phone number is read or decrypted."""
+    data = Fields(row)
+    binding = contact_binding("emails_enc", tenant_id, data["id"])
+    data["emails"] = decrypt_list(data.pop("emails_enc", None), binding)  # type: ignore[arg-type]
     return data
 
 

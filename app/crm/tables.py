@@ -57,6 +57,15 @@ class ContactEmailKey(Table, tablename="contact_email_keys"):
     contact_id = UUID()
 
 
+class ContactPhoneKey(Table, tablename="contact_phone_keys"):
+    """One blind index of a contact's phone numbers, kept by triggers on contacts as
+    ContactEmailKey's (migrations/crm); the database's key is (tenant_id, key, contact_id)."""
+
+    tenant_id = UUID(primary_key=True)
+    key = Text()
+    contact_id = UUID()
+
+
 class Activity(TenantRow, OnRecord, Created, Table, tablename="activities"):
     """One entry of a record's timeline (append-only)."""
 

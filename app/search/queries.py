@@ -19,9 +19,10 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
-from app.core.grams import gram_candidates, has_grams
+from app.core.grams import gram_filter, has_grams
 from app.core.paging import Params
 from app.core.rows import rows_as
+from app.crm.contact_keys import has_key
 
 
 class Pattern(msgspec.Struct, frozen=True):
@@ -43,7 +44,7 @@ def _grams(alias: str, kind: str, tenant: str, params: Params, p: Pattern) -> st
     """`alias`.id among the `kind` records holding every piece of the query (when it has any)."""
     if not has_grams(p.text):
         return "true"
-    return f"{alias}.id in ({gram_candidates(params, tenant, kind, p.text)})"
+    return gram_filter(params, tenant, kind, alias, p.text)
 
 
 def _rank(expr: str, params: Params, p: Pattern) -> str:
@@ -148,23 +149,23 @@ def contacts_sql(
 ) -> tuple[str, list[object]]:
     """The contact search's SQL and parameters (`contacts` runs it; tests EXPLAIN it)."""
     params = Params()
-    tenant, keys = params.add(tenant_id), params.add(indexes)
+    tenant = params.add(tenant_id)
     named = f"c.search_text like {params.add(p.anywhere)}"
-    # an exact email or phone number: blind indexes (&& is not leakproof: a workspace scan)
+    matches = [f"{named} and {_grams('c', 'contact', tenant, params, p)}"]
+    # an exact email or phone number: by blind index in the key tables' btrees
+    keyed = has_key("c", tenant, params.add(indexes)) if indexes else "false"
     if indexes:
-        matches = [named, f"c.emails_bidx && {keys}::text[]", f"c.phones_bidx && {keys}::text[]"]
-    else:
-        matches = [f"{named} and {_grams('c', 'contact', tenant, params, p)}"]
+        matches.append(keyed)
     if domain is not None:
         matches.append(
-            f"c.company_id in (select d.id from companies d where d.tenant_id = {tenant}"
-            f" and lower(coalesce(d.domain, '')) like {params.add(domain.anywhere)})"
+            f"c.company_id = any(array(select d.id from companies d where d.tenant_id = {tenant}"
+            f" and lower(coalesce(d.domain, '')) like {params.add(domain.anywhere)}))"
         )
     name = "lower(trim(c.first_name || ' ' || c.last_name))"
     sql = _ranked(
         params,
         "c.id, c.first_name, c.last_name, c.title, co.name as company_name,"
-        f" case when c.emails_bidx && {keys}::text[] or c.phones_bidx && {keys}::text[] then 0"
+        f" case when {keyed} then 0"
         f" else least({_rank(name, params, p)}, {_rank('c.search_text', params, p)}) end as rank",
         "contacts c left join companies co on co.id = c.company_id",
         f"c.tenant_id = {tenant} and ({' or '.join(matches)})",

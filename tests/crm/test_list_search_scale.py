@@ -13,6 +13,7 @@ from app.core.db import tenant_transaction
 from app.core.paging import Page, Window
 from app.crm import contacts, list_queries
 from app.crm.filters import ContactView, sort_spec
+from app.crm.secure import lookup_indexes
 from tests.crm.test_records import make_company
 from tests.helpers import Account
 from tests.search.test_search_scale import at_scale, seq_scanned
@@ -51,7 +52,7 @@ async def contact_page(
             spy,
             account.tenant_id,
             query,
-            [],
+            lookup_indexes(query),
             None,
             window,
             view,
@@ -93,6 +94,13 @@ async def test_list_search_uses_the_grams_index_at_scale(
                 second, _ = await contact_page(tenant_a, query, after=first.next_cursor)
                 shown += [row["id"] for row in second.rows]
             assert shown == truth[: len(shown)] and shown, query
+
+        # an exact email or phone number: the key tables' and the grams' indexes, no scan
+        for query in ("nobody@example.com", "+49 30 1234567"):
+            _, plans = await contact_page(tenant_a, query)
+            for plan in plans:
+                assert "contacts" not in seq_scanned(plan), plan
+                assert '"contact_email_keys_pkey"' in plan and '"contact_phone_keys_pkey"' in plan
 
         # sorted by another column, the search still narrows through the grams
         newest, plans = await contact_page(tenant_a, "Anna", sort="created")

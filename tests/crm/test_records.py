@@ -70,6 +70,8 @@ async def test_company_and_contact_lifecycle(client_a: Any, client_b: Any) -> No
     assert page.status_code == 200
     assert "globex.com" in page.text  # domain cleaned from the URL
     assert f"/contacts/{contact}" in page.text and "Hank Scorpio" in page.text
+    # its contacts with their first address (company_contacts: the others are not read)
+    assert "hank@globex.com" in page.text and "h.scorpio@globex.com" not in page.text
     assert "created the company Globex Corporation" in page.text
 
     edited = await client_a.post_form(

@@ -19,7 +19,7 @@ from app.core.db import global_transaction, tenant_transaction
 from app.core.mail_attachments import Attachment
 from app.core.mail_attachments import store as store_attachments
 from app.core.redis import queue, redis
-from app.crm.secure import import_error_binding, note_binding, seal_list
+from app.crm.secure import import_error_binding, note_binding, seal_contact, seal_list
 from app.notifications.services import notify
 from app.privacy import policy
 from app.privacy.usage import flush_usage_events
@@ -234,6 +234,14 @@ async def seed_workspace(who: Person) -> None:
         await conn.execute(
             "insert into tenant_security (tenant_id, mfa_required_for_owners) values ($1, true)",
             tenant,
+        )
+        phoned = uuid.uuid4()  # a contact with a phone number (its key: contact_phone_keys)
+        await conn.execute(
+            "insert into contacts (id, tenant_id, first_name, last_name, phones_enc, phones_bidx)"
+            " values ($1, $2, 'Phoned', 'Contact', $3, $4)",
+            phoned,
+            tenant,
+            *seal_contact([], ["+1 555 0100"], tenant, phoned)[2:],
         )
         await conn.execute(  # a custom field of the workspace's contacts
             "insert into custom_fields (id, tenant_id, object_kind, key, label, field_type)"

@@ -11,6 +11,8 @@ from typing import Any
 
 from app.accounts.services import load_current
 from app.core.db import tenant_transaction
+from app.crm.contact_keys import KEY_TABLES
+from app.crm.secure import lookup_indexes
 from app.search import services
 from app.search.queries import Pattern, contacts_sql
 from tests.helpers import Account
@@ -98,8 +100,21 @@ async def test_contact_search_uses_its_index_at_scale(
         print(f"search over {CONTACTS} contacts: {took * 1000:.1f} ms")
         assert took < 1.0, f"search took {took:.3f} s"
 
-        # no word of three characters ("an") or an exact email: a scan of the workspace's rows
-        # (the blind-index && is not leakproof either), still well inside the bound
+        # an exact email or phone number: its blind indexes looked up in the key tables' index
+        # and its words in the grams' (with the company domain's part): no scan of contacts
+        for query in ("nobody@example.com", "+49 30 1234567"):
+            indexes = lookup_indexes(query)
+            domain = Pattern.of("example.com") if "@" in query else None
+            async with tenant_transaction(tenant_a.tenant_id) as conn:
+                sql, values = contacts_sql(
+                    tenant_a.tenant_id, Pattern.of(query), indexes, domain, 6
+                )
+                plan = plan_of(await conn.fetchval("explain (format json) " + sql, *values))
+            assert indexes and "contacts" not in seq_scanned(plan), plan
+            assert all(f'"Relation Name": "{t}"' in plan for t in KEY_TABLES), plan
+
+        # no word of three characters ("an"): a scan of the workspace's rows, still well inside
+        # the bound
         for query in ("an", "nobody@example.com"):
             started = time.perf_counter()
             await services.search_workspace(current, query)

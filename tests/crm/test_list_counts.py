@@ -1,0 +1,134 @@
+"""A list page and its count are one statement: the whole list's count is the kept record
+count, a search's or filter's is counted (the search's pieces looked up once for both); the
+count is the view's on every page, and a page after a cursor that came back empty (its rows
+deleted meanwhile) still says how many the view holds."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID, uuid4
+
+from app.core.db import tenant_transaction
+from app.core.paging import Page, Window
+from app.crm import contacts, list_queries
+from app.crm.filters import ContactView, sort_spec
+from app.crm.secure import seal_contact
+from tests.deals.helpers import current_of
+from tests.helpers import Account
+
+
+class Spy:
+    """The caller's connection, keeping each statement it runs."""
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+        self.statements: list[str] = []
+
+    async def fetch(self, sql: str, *args: Any) -> Any:
+        self.statements.append(sql)
+        return await self.conn.fetch(sql, *args)
+
+    async def fetchval(self, sql: str, *args: Any) -> Any:
+        self.statements.append(sql)
+        return await self.conn.fetchval(sql, *args)
+
+
+async def page_of(
+    account: Account, query: str = "", after: str | None = None, size: int = 5
+) -> tuple[Page, list[str]]:
+    view = ContactView(q=query)
+    window = Window(sort_spec(contacts.COLUMNS, "name", view, "c.id"), after, None, size)
+    async with tenant_transaction(account.tenant_id) as conn:
+        spy = Spy(conn)
+        page = await list_queries.contact_page(
+            spy, account.tenant_id, query, [], None, window, view
+        )
+    return page, spy.statements
+
+
+async def add(account: Account, last: str, count: int) -> list[UUID]:
+    async with tenant_transaction(account.tenant_id) as conn:
+        rows = await conn.fetch(
+            "insert into contacts (id, tenant_id, first_name, last_name)"
+            " select gen_random_uuid(), $1, 'Cnt' || lpad(g::text, 3, '0'), $2"
+            " from generate_series(1, $3) g returning id",
+            account.tenant_id,
+            last,
+            count,
+        )
+    return [r["id"] for r in rows]
+
+
+async def test_page_and_count_in_one_statement(tenant_a: Account, tenant_b: Account) -> None:
+    await add(tenant_b, "Zählwerk", 4)  # another workspace's matches are not counted
+    ids = await add(tenant_a, "Zählwerk", 12)
+    await add(tenant_a, "Andere", 3)
+
+    whole, statements = await page_of(tenant_a)
+    assert whole.extra["count"] == 15 and len(statements) == 1
+    assert "record_counts" in statements[0]
+
+    first, statements = await page_of(tenant_a, "zählw")
+    assert first.extra["count"] == 12 and len(first.rows) == 5 and len(statements) == 1
+    # the search's pieces are looked up once, for the page and its count
+    assert statements[0].count("search_grams g") == 1
+
+    # the first page of a search counts the matches it orders (a window count); a later one
+    # counts the view (its own rows start after the cursor)
+    assert "count(*) over ()" in statements[0]
+    second, statements = await page_of(tenant_a, "zählw", after=first.next_cursor)
+    assert second.extra["count"] == 12 and len(second.rows) == 5
+    assert "count(*) over ()" not in statements[0] and "as counted" in statements[0]
+    assert {r["id"] for r in second.rows}.isdisjoint({r["id"] for r in first.rows})
+
+    # the rows after the third page's cursor are gone: an empty page, the view still counted
+    third, _ = await page_of(tenant_a, "zählw", after=second.next_cursor)
+    assert len(third.rows) == 2
+    last = third.rows[-1]["id"]
+    async with tenant_transaction(tenant_a.tenant_id) as conn:
+        await conn.execute(
+            "delete from contacts where id = any($1::uuid[])", [r["id"] for r in third.rows]
+        )
+    assert last in ids
+    fourth, statements = await page_of(tenant_a, "zählw", after=second.next_cursor)
+    assert fourth.rows == [] and fourth.extra["count"] == 10 and len(statements) == 2
+    gone, _ = await page_of(tenant_a, "nichtda")
+    assert gone.rows == [] and gone.extra["count"] == 0
+
+
+async def test_company_contacts_by_name_with_their_first_address(
+    tenant_a: Account, tenant_b: Account
+) -> None:
+    async with tenant_transaction(tenant_a.tenant_id) as conn:
+        company = await conn.fetchval(
+            "insert into companies (id, tenant_id, name) values (gen_random_uuid(), $1, 'Firma')"
+            " returning id",
+            tenant_a.tenant_id,
+        )
+        for first, last in (("Zoe", "Alpha"), ("Ada", "Beta"), ("Bo", "Alpha")):
+            contact_id = uuid4()
+            emails, bidx, phones, pidx = seal_contact(
+                [f"{first}@firma.example", f"{first}.2@firma.example"],
+                ["+1 555 0100"],
+                tenant_a.tenant_id,
+                contact_id,
+            )
+            await conn.execute(
+                "insert into contacts (id, tenant_id, first_name, last_name, company_id,"
+                " emails_enc, emails_bidx, phones_enc, phones_bidx)"
+                " values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                contact_id, tenant_a.tenant_id, first, last, company, emails, bidx, phones, pidx,
+            )  # fmt: skip
+        await add(tenant_a, "Elsewhere", 2)  # no company: not listed
+    current = await current_of(tenant_a)
+    page = await contacts.company_contacts(current, company, limit=2)
+    assert [(r["first_name"], r["emails"]) for r in page.rows] == [
+        ("Bo", ["Bo@firma.example"]),
+        ("Zoe", ["Zoe@firma.example"]),
+    ]
+    assert (page.next_cursor and "phones" not in page.rows[0]) or page.rows[0]["phones"] == []
+    whole = await contacts.company_contacts(current, company)
+    assert [r["last_name"] for r in whole.rows] == ["Alpha", "Alpha", "Beta"]
+    assert whole.next_cursor is None
+    theirs = await contacts.company_contacts(await current_of(tenant_b), company)
+    assert theirs.rows == []
