@@ -13,8 +13,8 @@ removes its keys (foreign key, on delete cascade)."""
 
 from app.core.migrations import sql_migration, tenant_rls
 
-ID = "2026-12-04T18:30:00:000000"
-VERSION = "1.42.0"
+ID = "2026-12-04T18:35:00:000000"
+VERSION = "1.43.0"
 DESCRIPTION = "contact phone keys (blind indexes) for index lookups under RLS, kept by triggers"
 
 SQL = (
