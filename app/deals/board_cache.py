@@ -52,7 +52,7 @@ order by p.position, p.created_at, p.id
 """
 
 KEPT_BOARDS = 64  # boards kept per process (oldest used dropped first) ...
-KEPT_CHARS = 8_000_000  # ... and their markup's length in all
+KEPT_SIZE = 8_000_000  # ... and their markup's size in all (UTF-8 bytes, about)
 
 
 class BoardKey(NamedTuple):
@@ -69,9 +69,10 @@ class BoardKey(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class BoardMarkup:
-    """A board's columns (`board_columns`) and totals line (`board_summary`), rendered."""
+    """A board's columns (`board_columns`, as UTF-8: the page splices them in as they are) and
+    totals line (`board_summary`), rendered."""
 
-    columns: Markup
+    columns: bytes
     summary: Markup
 
 
@@ -81,7 +82,7 @@ class BoardView:
 
     pipeline: PipelineInfo
     pipelines: list[PipelineInfo]
-    columns: Markup
+    columns: bytes  # UTF-8
     summary: Markup
 
 
@@ -99,7 +100,7 @@ def _macros() -> _CardMacros:
 
 
 _kept: OrderedDict[BoardKey, BoardMarkup] = OrderedDict()
-_kept_chars = 0
+_kept_size = 0
 
 
 def kept_boards() -> int:
@@ -109,28 +110,29 @@ def kept_boards() -> int:
 
 def forget_all() -> None:
     """Drop every kept board (tests)."""
-    global _kept_chars
+    global _kept_size
     _kept.clear()
-    _kept_chars = 0
+    _kept_size = 0
 
 
 def _keep(key: BoardKey, markup: BoardMarkup) -> None:
-    global _kept_chars
+    global _kept_size
     size = len(markup.columns) + len(markup.summary)
-    if size > KEPT_CHARS:
+    if size > KEPT_SIZE:
         return
     _kept[key] = markup
-    _kept_chars += size
-    while len(_kept) > KEPT_BOARDS or _kept_chars > KEPT_CHARS:
+    _kept_size += size
+    while len(_kept) > KEPT_BOARDS or _kept_size > KEPT_SIZE:
         _, old = _kept.popitem(last=False)
-        _kept_chars -= len(old.columns) + len(old.summary)
+        _kept_size -= len(old.columns) + len(old.summary)
 
 
 def render_board(pipeline_id: UUID, columns: Sequence[Column]) -> BoardMarkup:
     """The columns and totals line as the board page writes them (the reader's formats)."""
     macros = _macros()
     summary = macros.board_summary(board_summary(columns), pipeline_id)
-    return BoardMarkup(columns=macros.board_columns(pipeline_id, columns), summary=summary)
+    html = macros.board_columns(pipeline_id, columns)
+    return BoardMarkup(columns=html.encode(), summary=summary)
 
 
 async def _pipelines(conn: asyncpg.Connection, tenant_id: UUID) -> list[asyncpg.Record]:

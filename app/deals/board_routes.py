@@ -14,7 +14,7 @@ from app.core.access import Level
 from app.core.errors import FormInvalid
 from app.core.forms import Form, read_form, read_query
 from app.core.http_types import Req
-from app.core.web import ONE_READ, render
+from app.core.web import ONE_READ, render, render_with_parts
 from app.crm.schemas import ConfirmDelete
 from app.deals import board_cache, live, moves, pipelines
 from app.deals.schemas import (
@@ -33,10 +33,11 @@ F = TypeVar("F", bound=Form)
 
 
 @get("/deals/board", opt=ONE_READ)
-async def board_page(request: Req, current: Current) -> Response[str]:
+async def board_page(request: Req, current: Current) -> Response[bytes]:
     board = await board_cache.board_view(current, read_query(request, PipelineQuery).pipeline)
     people = await presence.viewers(current.tenant_id, f"board:{board.pipeline.id}")
-    return render(request, "deals/board.html", {"board": board, "people": people})
+    ctx = {"board": board, "people": people}
+    return render_with_parts(request, "deals/board.html", ctx, {"board_columns": board.columns})
 
 
 @get("/deals/board/{pipeline_id:uuid}/columns")

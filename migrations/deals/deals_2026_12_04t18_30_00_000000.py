@@ -173,6 +173,10 @@ create constraint trigger board_company_renamed after update of name on companie
 create constraint trigger board_user_renamed after update of name on users
     deferrable initially deferred for each row when (old.name is distinct from new.name)
     execute function board_user_renamed();
+-- a deleted login clears its deals' owner (memberships, then deals: cascades that may run
+-- without any workspace's scope, so no board version would be bumped)
+create constraint trigger board_user_deleted after delete on users
+    deferrable initially deferred for each row execute function board_user_renamed();
 """
     + "".join(
         f"""
