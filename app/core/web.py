@@ -14,6 +14,7 @@ from litestar.datastructures import Cookie
 from litestar.exceptions import ClientException, PermissionDeniedException
 from litestar.status_codes import HTTP_413_REQUEST_ENTITY_TOO_LARGE
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from markupsafe import Markup
 
 from app.core import sessions
 from app.core.db import tenant_transaction
@@ -239,6 +240,30 @@ def render(
     ctx.update(context or {})
     html = render_html(template, ctx, block if block and is_htmx(request) else None)
     return Response(html, status_code=status, media_type="text/html")
+
+
+# a kept part's place in a rendered page: no text from the database can hold it (PostgreSQL
+# text has no NUL), and autoescaping leaves it as it is
+_PART = "\x00odex-part-{}\x00"
+
+
+def render_with_parts(
+    request: Req, template: str, context: Mapping[str, object], parts: Mapping[str, bytes]
+) -> Response[bytes]:
+    """A full page like `render`, with large parts kept already rendered as UTF-8 (a board's
+    cards): the template writes each `parts` name (a context variable) once, in the order
+    given, and the page is the rest of it encoded around the kept bytes, which are neither
+    joined as text nor encoded again per request."""
+    ctx = base_context(request)
+    ctx.update(context)
+    ctx.update({name: Markup(_PART.format(name)) for name in parts})  # noqa: S704
+    html = render_html(template, ctx)
+    chunks: list[bytes] = []
+    for name, part in parts.items():
+        before, html = html.split(_PART.format(name))
+        chunks += [before.encode(), part]
+    chunks.append(html.encode())
+    return Response(b"".join(chunks), media_type="text/html")
 
 
 def refused_form(

@@ -14,9 +14,9 @@ from app.core.access import Level
 from app.core.errors import FormInvalid
 from app.core.forms import Form, read_form, read_query
 from app.core.http_types import Req
-from app.core.web import ONE_READ, render
+from app.core.web import ONE_READ, render, render_with_parts
 from app.crm.schemas import ConfirmDelete
-from app.deals import live, moves, pipelines
+from app.deals import board_cache, live, moves, pipelines
 from app.deals.schemas import (
     STAGE_KINDS,
     MoveForm,
@@ -26,7 +26,6 @@ from app.deals.schemas import (
     StageEdit,
     StageForm,
     StageMove,
-    board_summary,
 )
 from app.realtime import presence
 
@@ -34,11 +33,11 @@ F = TypeVar("F", bound=Form)
 
 
 @get("/deals/board", opt=ONE_READ)
-async def board_page(request: Req, current: Current) -> Response[str]:
-    board = await pipelines.load_board(current, read_query(request, PipelineQuery).pipeline)
+async def board_page(request: Req, current: Current) -> Response[bytes]:
+    board = await board_cache.board_view(current, read_query(request, PipelineQuery).pipeline)
     people = await presence.viewers(current.tenant_id, f"board:{board.pipeline.id}")
-    ctx = {"board": board, "people": people, "summary": board_summary(board.columns)}
-    return render(request, "deals/board.html", ctx)
+    ctx = {"board": board, "people": people}
+    return render_with_parts(request, "deals/board.html", ctx, {"board_columns": board.columns})
 
 
 @get("/deals/board/{pipeline_id:uuid}/columns")
@@ -52,9 +51,8 @@ async def board_columns(request: Req, current: Current, pipeline_id: UUID) -> Re
 @get("/deals/board/{pipeline_id:uuid}/summary")
 async def board_summary_part(request: Req, current: Current, pipeline_id: UUID) -> Response[str]:
     """The board's totals line as the database has it now (after a live move)."""
-    board = await pipelines.load_board(current, pipeline_id)
-    ctx = {"summary": board_summary(board.columns), "pipeline_id": board.pipeline.id}
-    return render(request, "deals/summary.html", ctx)
+    board = await board_cache.board_view(current, pipeline_id)
+    return render(request, "deals/summary.html", {"summary": board.summary})
 
 
 async def _refused_move(refused: FormInvalid) -> Response[str]:

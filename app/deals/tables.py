@@ -2,6 +2,7 @@
 
 from piccolo.columns import (
     UUID,
+    BigInt,
     Boolean,
     Date,
     DoublePrecision,
@@ -60,3 +61,20 @@ class DealContact(TenantRow, Created, Table, tablename="deal_contacts"):
 
     deal_id = UUID()
     contact_id = UUID()
+
+
+class BoardVersion(Table, tablename="board_versions"):
+    """A pipeline's board version: bumped by triggers (migrations/deals) in the transaction of
+    any change a board of it shows; the app only reads it (app/deals/board_cache.py)."""
+
+    pipeline_id = UUID(primary_key=True)
+    tenant_id = UUID()
+    version = BigInt(default=0)
+
+
+class BoardEpoch(Table, tablename="board_epoch"):
+    """One platform-wide counter, bumped when a person's name changes (a card's owner: users
+    are global, so no workspace's board version can say it)."""
+
+    id = SmallInt(primary_key=True)
+    version = BigInt(default=0)

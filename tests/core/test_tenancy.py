@@ -44,6 +44,7 @@ GLOBAL_TABLES = {
     "deletion_reports": "the check after a deletion; must outlive the deleted workspace",
     "operator_alerts": "the platform operators' alerts (backups), not any workspace's",
     "job_runs": "leases of long jobs (function name, ids, worker, heartbeat): platform plumbing",
+    "board_epoch": "one counter bumped when a person's name changes (kept boards show owners)",
 }
 
 
