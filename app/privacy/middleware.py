@@ -19,7 +19,13 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from app.core.redis import redis
 from app.core.sessions import Session
 from app.core.useragent import classify
-from app.core.web import SESSION_SCOPE_KEY, client_ip, scope_cookie, scope_header
+from app.core.web import (
+    READ_WITH_SESSION_KEY,
+    SESSION_SCOPE_KEY,
+    client_ip,
+    scope_cookie,
+    scope_header,
+)
 from app.privacy import consent, policy, usage
 from app.privacy.consent import ANALYTICS_COOKIE, STATE_KEY, PrivacyState
 from app.settings import get_settings
@@ -139,16 +145,26 @@ def _events(
     return events
 
 
-async def _read_state(state: PrivacyState, session: Session) -> None:
-    """The consent and the policy banner of this request, from one Redis round trip (the
-    consent cache and the latest policy together; more only when a cache is cold or a newer
-    policy waits to be acknowledged)."""
+# read with the session in its round trip (app.core.web.session_middleware's `also_read`)
+READ_WITH_SESSION = (*consent.CACHE_KEY_TEMPLATES, policy.LATEST_KEY)
+
+
+async def _read_state(
+    state: PrivacyState, session: Session, read: Mapping[str, bytes | None]
+) -> None:
+    """The consent and the policy banner of this request: the consent cache and the latest
+    policy as read with the session (`read`; one Redis round trip of their own when they were
+    not), more only when a cache is cold or a newer policy waits to be acknowledged."""
     if session.is_new and not session.user_id:  # a new browser hasn't chosen
         return
     keys = consent.cache_keys(session.user_id, session.visitor_id)
     if session.user_id:
         keys.append(policy.LATEST_KEY)
-    cached: list[bytes | None] = await redis().mget(keys)
+    cached: list[bytes | None]
+    if all(key in read for key in keys):
+        cached = [read[key] for key in keys]
+    else:
+        cached = await redis().mget(keys)
     if session.user_id:
         state.consent = await consent.analytics_consent(
             session.user_id, session.visitor_id, cached[:-1]
@@ -170,7 +186,8 @@ def privacy_middleware(app: ASGIApp) -> ASGIApp:
             return
         state = PrivacyState()
         try:
-            await _read_state(state, session)
+            read = scope.get(READ_WITH_SESSION_KEY)
+            await _read_state(state, session, read if isinstance(read, dict) else {})
         except Exception:  # privacy extras must never take a page down; consent stays "none"
             log.exception("privacy state unavailable")
         cookie_id = scope_cookie(scope, ANALYTICS_COOKIE)
