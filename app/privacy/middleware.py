@@ -90,17 +90,9 @@ def _events(
     method = str(scope.get("method", "GET"))
     path = str(scope["path"])
     template = str(scope.get("path_template") or path)
-    ua = scope_header(scope, b"user-agent")
-    browser, os_name, device = classify(ua)
-    common: RequestFields = {  # the Event fields every event of this request shares
-        "browser": browser,
-        "os": os_name,
-        "device": device,
-        "ip": client_ip(scope),
-        "path": template,
-    }
-    events: list[usage.Event] = []
     security = SECURITY_ROUTES.get((method, path))
+    kind: str | None
+    feature = ""
     if security is not None:
         ok = status < 400
         kind = security[0] if ok else security[1]
@@ -108,30 +100,42 @@ def _events(
             kind = "rate_limited"
         elif ok and kind == "login" and not after.user_id:
             kind = "login_second_factor_pending"  # password right, MFA code still to come
-        who = after if after.user_id else before
-        if kind:
-            events.append(
-                usage.Event(
-                    category="security",
-                    kind=kind,
-                    tenant_id=who.tenant_id,
-                    user_id=who.user_id,
-                    **common,
-                )
-            )
-        return events
-    if state.consent is not True or status >= 400:
-        return events
-    htmx_partial = scope_header(scope, b"hx-request") == "true" and not scope_header(
-        scope, b"hx-boosted"
-    )
-    if method == "GET" and not htmx_partial and content_type.startswith("text/html"):
+        if not kind:
+            return []
+    elif state.consent is not True or status >= 400:
+        return []
+    elif method == "GET":
+        htmx_partial = scope_header(scope, b"hx-request") == "true" and not scope_header(
+            scope, b"hx-boosted"
+        )
+        if htmx_partial or not content_type.startswith("text/html"):
+            return []
         kind, feature = "page", ""
     elif method in ("POST", "PUT", "PATCH", "DELETE"):
         kind, feature = "feature", f"{method} {template}"
     else:
-        return events
-    events.append(
+        return []
+    # only now that there is something to record: the browser, from its user agent
+    browser, os_name, device = classify(scope_header(scope, b"user-agent"))
+    common: RequestFields = {  # the Event fields every event of this request shares
+        "browser": browser,
+        "os": os_name,
+        "device": device,
+        "ip": client_ip(scope),
+        "path": template,
+    }
+    if security is not None:
+        who = after if after.user_id else before
+        return [
+            usage.Event(
+                category="security",
+                kind=kind,
+                tenant_id=who.tenant_id,
+                user_id=who.user_id,
+                **common,
+            )
+        ]
+    return [
         usage.Event(
             category="analytics",
             kind=kind,
@@ -141,8 +145,7 @@ def _events(
             analytics_id=state.analytics_id,
             **common,
         )
-    )
-    return events
+    ]
 
 
 # read with the session in its round trip (app.core.web.session_middleware's `also_read`)
