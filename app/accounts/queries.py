@@ -84,18 +84,11 @@ async def signed_in_row(
     conn: asyncpg.Connection, tenant_id: UUID, user_id: UUID
 ) -> SignedInRow | None:
     """This workspace's membership of the user with the workspace and user, if active, and
-    whether the owner-MFA rule holds them (asked on every request: one round trip)."""
+    whether the owner-MFA rule holds them (asked on every request). One statement that sets
+    its RLS scope itself (migrations/accounts, 1.42.0): run it with `db.self_scoped`, one
+    round trip in all."""
     return await fetch_one_as(
-        conn,
-        SignedInRow,
-        "select m.role, t.name as tenant_name, u.name, u.email, u.email_verified_at,"
-        " u.is_staff, u.time_zone, u.locale,"
-        f" m.role = 'owner' and {_owner_lacks_mfa('$2')} as mfa_held"
-        " from memberships m join tenants t on t.id = m.tenant_id"
-        " join users u on u.id = m.user_id"
-        " where m.tenant_id = $1 and m.user_id = $2 and t.status = 'active'",
-        tenant_id,
-        user_id,
+        conn, SignedInRow, "select * from odex_signed_in($1, $2)", tenant_id, user_id
     )
 
 

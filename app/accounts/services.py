@@ -18,7 +18,7 @@ from app.accounts.schemas import Current
 from app.accounts.tables import Membership, SellerDetails, Tenant, User
 from app.accounts.tokens import issue_token, redeem_token, void_tokens
 from app.accounts.users import user_by_email
-from app.core.db import global_transaction, tenant_transaction, user_transaction
+from app.core.db import global_transaction, self_scoped, tenant_transaction, user_transaction
 from app.core.errors import FormInvalid
 from app.core.events import AccountSecurityEvent, WorkspaceCreated, emit
 from app.core.mail import queue_mail
@@ -171,10 +171,11 @@ async def load_current(user_id: UUID, tenant_id: UUID) -> Current | None:
     """The signed-in context, or None if the membership is gone (removed from the team) or the
     workspace is being purged. Only this workspace's membership row counts (never the user's
     rows of other workspaces), and an owner held by the owner-MFA rule is marked."""
-    async with tenant_transaction(tenant_id, user_id) as conn:
-        row = await queries.signed_in_row(conn, tenant_id, user_id)
-        if row is None:
-            return None
+    row = await self_scoped(
+        tenant_id, user_id, partial(queries.signed_in_row, tenant_id=tenant_id, user_id=user_id)
+    )
+    if row is None:
+        return None
     return Current(
         user_id=user_id,
         name=row.name,

@@ -8,6 +8,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
+from typing import TypeVar
 from uuid import UUID
 
 import asyncpg
@@ -21,6 +22,7 @@ log = logging.getLogger("odex.db")
 
 Scope = tuple[UUID | None, UUID | None]  # (tenant_id, user_id) set for RLS in a transaction
 AfterCommit = Callable[[], Awaitable[object]]
+R = TypeVar("R")
 
 
 @dataclass
@@ -205,6 +207,44 @@ async def _transaction(scope: Scope) -> AsyncIterator[PostgresTransaction]:
             await _discard(db, txn)
             db.current_transaction.reset(txn.context)
             raise
+
+
+async def self_scoped(
+    tenant_id: UUID, user_id: UUID, statement: Callable[[asyncpg.Connection], Awaitable[R]]
+) -> R:
+    """Run ONE statement that sets its own RLS scope before it reads (a function such as
+    `odex_signed_in(tenant, user)`, whose `set_config(..., true)` lasts as long as the
+    statement's own transaction) on a pooled connection in autocommit: one round trip, where
+    `tenant_transaction` takes three (BEGIN with the scope, the statement, COMMIT).
+
+    Inside an open transaction it runs there, and only for the same tenant and user (the
+    function then sets the scope already set; any other would change the open one's scope).
+    A connection that turns out dead (a restart) is dropped and the read tried once more."""
+    current = _open.get()
+    if current is not None:
+        if current.scope != (tenant_id, user_id):
+            raise CrossTenantNesting("a transaction for another tenant or user is already open")
+        return await statement(current.connection)
+    db = engine()
+    if db.pool is None:  # a script without the pool: an ordinary transaction
+        async with tenant_transaction(tenant_id, user_id) as conn:
+            return await statement(conn)
+    for attempt in range(2):
+        try:
+            conn = await db.pool.acquire()
+        except DATABASE_CONNECT_FAILED as exc:
+            if attempt:
+                raise ServiceUnavailable("PostgreSQL") from exc
+            continue
+        try:
+            return await statement(conn)
+        except DATABASE_DOWN:
+            conn.terminate()
+            if attempt:
+                raise
+        finally:
+            await db.pool.release(conn)
+    raise AssertionError("unreachable")
 
 
 def after_commit(callback: AfterCommit) -> None:

@@ -15,8 +15,10 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
+from collections.abc import Sequence
 
 import msgspec
+from redis.exceptions import NoScriptError
 
 from app.core.access_events import announce_access_change
 from app.core.redis import redis
@@ -92,19 +94,76 @@ def new_session(ip: str = "", user_agent: str = "") -> Session:
 
 
 async def load_session(sid: str, settings: Settings) -> Session | None:
-    raw = await redis().get(_key(sid))
-    if raw is None:
+    session, _ = await load_session_with(sid, settings, ())
+    return session
+
+
+# KEYS: the session; ARGV: key templates over the session's fields ("{visitor_id}"), each
+# read in the same round trip (false where the session lacks a field the template names).
+# The keys are derived here, so they are not declared: fine on one Valkey, not on a cluster.
+_LOAD = """
+local raw = redis.call("GET", KEYS[1])
+if not raw then return {false} end
+local ok, fields = pcall(cjson.decode, raw)
+local out = {raw}
+for i, template in ipairs(ARGV) do
+  local missing = not ok
+  local key = string.gsub(template, "{([%w_]+)}", function(name)
+    local value = ok and fields[name]
+    if type(value) ~= "string" or value == "" then missing = true; return "" end
+    return value
+  end)
+  out[i + 1] = (not missing) and redis.call("GET", key) or false
+end
+return out
+"""
+_LOAD_SHA = hashlib.sha1(_LOAD.encode(), usedforsecurity=False).hexdigest()  # EVALSHA
+
+
+def derived_key(template: str, session: Session) -> str | None:
+    """`template` with the session's fields filled in (as `_LOAD` does); None when a field it
+    names is empty."""
+    fields = {"visitor_id": session.visitor_id, "user_id": session.user_id or ""}
+    try:
+        key = template.format_map(fields)
+    except KeyError:
         return None
+    return key if all(fields[name] for name in _names(template)) else None
+
+
+def _names(template: str) -> list[str]:
+    return [part.split("}", 1)[0] for part in template.split("{")[1:]]
+
+
+async def load_session_with(
+    sid: str, settings: Settings, also: Sequence[str]
+) -> tuple[Session | None, dict[str, bytes | None]]:
+    """The session, and the keys `also` derives from it (templates such as
+    "privacy:consent:v:{visitor_id}") by their names, read in ONE round trip (a Lua script):
+    what every request needs from Valkey besides its session costs no second one."""
+    args = [_key(sid), *also]
+    try:
+        found: list[bytes | None] = await redis().evalsha(_LOAD_SHA, 1, *args)  # type: ignore[misc]
+    except NoScriptError:  # a new Valkey, or its script cache flushed
+        found = await redis().eval(_LOAD, 1, *args)  # type: ignore[misc]
+    raw = found[0] if found else None
+    if raw is None:
+        return None, {}
     session = _decoder.decode(raw)
     now = time.time()
     idle = settings.session_idle_minutes * 60
     absolute = settings.session_absolute_hours * 3600
     if now - session.last_seen > idle or now - session.created_at > absolute:
         await destroy_session(session)
-        return None
+        return None, {}
     session.dirty = False
     session.is_new = False
-    return session
+    read: dict[str, bytes | None] = {}
+    for template, value in zip(also, found[1:], strict=True):
+        key = derived_key(template, session)
+        if key is not None:
+            read[key] = value
+    return session, read
 
 
 # KEYS: session, the user's session index, the user's revocation marker, the replaced session

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hmac
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from contextlib import AsyncExitStack
 from urllib.parse import quote, urlsplit
 from uuid import UUID
@@ -24,6 +24,8 @@ from app.core.templating import render_html
 from app.settings import Settings, get_settings
 
 SESSION_SCOPE_KEY = "odex.session"
+# what the session middleware read with the session (its `also_read` keys, by name)
+READ_WITH_SESSION_KEY = "odex.read_with_session"
 EXTRA_COOKIES_KEY = "odex.set_cookies"
 CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "_csrf"
@@ -57,8 +59,12 @@ def scope_cookie(scope: Scope, name: str) -> str | None:
     return None
 
 
-def session_middleware(app: ASGIApp) -> ASGIApp:
-    """Load the server-side session into the scope; save it and set the cookie after."""
+def session_middleware(app: ASGIApp, also_read: Sequence[str] = ()) -> ASGIApp:
+    """Load the server-side session into the scope; save it and set the cookie after.
+
+    `also_read`: key templates over the session's fields (`sessions.derived_key`) that later
+    middleware reads on every request (the consent state): read with the session in its one
+    round trip, into the scope as {key: value} (READ_WITH_SESSION_KEY)."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         kind = str(scope["type"])
@@ -69,7 +75,10 @@ def session_middleware(app: ASGIApp) -> ASGIApp:
         settings = get_settings()
         name = cookie_name(settings)
         sid = scope_cookie(scope, name)
-        session = await sessions.load_session(sid, settings) if sid else None
+        session, read = (
+            await sessions.load_session_with(sid, settings, also_read) if sid else (None, {})
+        )
+        scope[READ_WITH_SESSION_KEY] = read  # type: ignore[literal-required]
         if session is None:
             session = sessions.new_session(client_ip(scope), scope_header(scope, b"user-agent"))
         elif time.time() - session.last_seen > 60:

@@ -33,12 +33,18 @@ class PrivacyState(msgspec.Struct, kw_only=True):
     policy_notice: dict[str, object] | None = None
 
 
+_USER_KEY = "privacy:consent:u:{user_id}"
+_VISITOR_KEY = "privacy:consent:v:{visitor_id}"
+# the consent caches as templates over a session's fields (read with the session)
+CACHE_KEY_TEMPLATES = (_VISITOR_KEY, _USER_KEY)
+
+
 def _user_key(user_id: str) -> str:
-    return f"privacy:consent:u:{user_id}"
+    return _USER_KEY.format(user_id=user_id)
 
 
 def _visitor_key(visitor_id: str) -> str:
-    return f"privacy:consent:v:{visitor_id}"
+    return _VISITOR_KEY.format(visitor_id=visitor_id)
 
 
 def _encode(value: bool | None) -> bytes:

@@ -19,7 +19,13 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from app.core.redis import redis
 from app.core.sessions import Session
 from app.core.useragent import classify
-from app.core.web import SESSION_SCOPE_KEY, client_ip, scope_cookie, scope_header
+from app.core.web import (
+    READ_WITH_SESSION_KEY,
+    SESSION_SCOPE_KEY,
+    client_ip,
+    scope_cookie,
+    scope_header,
+)
 from app.privacy import consent, policy, usage
 from app.privacy.consent import ANALYTICS_COOKIE, STATE_KEY, PrivacyState
 from app.settings import get_settings
@@ -84,17 +90,9 @@ def _events(
     method = str(scope.get("method", "GET"))
     path = str(scope["path"])
     template = str(scope.get("path_template") or path)
-    ua = scope_header(scope, b"user-agent")
-    browser, os_name, device = classify(ua)
-    common: RequestFields = {  # the Event fields every event of this request shares
-        "browser": browser,
-        "os": os_name,
-        "device": device,
-        "ip": client_ip(scope),
-        "path": template,
-    }
-    events: list[usage.Event] = []
     security = SECURITY_ROUTES.get((method, path))
+    kind: str | None
+    feature = ""
     if security is not None:
         ok = status < 400
         kind = security[0] if ok else security[1]
@@ -102,30 +100,42 @@ def _events(
             kind = "rate_limited"
         elif ok and kind == "login" and not after.user_id:
             kind = "login_second_factor_pending"  # password right, MFA code still to come
-        who = after if after.user_id else before
-        if kind:
-            events.append(
-                usage.Event(
-                    category="security",
-                    kind=kind,
-                    tenant_id=who.tenant_id,
-                    user_id=who.user_id,
-                    **common,
-                )
-            )
-        return events
-    if state.consent is not True or status >= 400:
-        return events
-    htmx_partial = scope_header(scope, b"hx-request") == "true" and not scope_header(
-        scope, b"hx-boosted"
-    )
-    if method == "GET" and not htmx_partial and content_type.startswith("text/html"):
+        if not kind:
+            return []
+    elif state.consent is not True or status >= 400:
+        return []
+    elif method == "GET":
+        htmx_partial = scope_header(scope, b"hx-request") == "true" and not scope_header(
+            scope, b"hx-boosted"
+        )
+        if htmx_partial or not content_type.startswith("text/html"):
+            return []
         kind, feature = "page", ""
     elif method in ("POST", "PUT", "PATCH", "DELETE"):
         kind, feature = "feature", f"{method} {template}"
     else:
-        return events
-    events.append(
+        return []
+    # only now that there is something to record: the browser, from its user agent
+    browser, os_name, device = classify(scope_header(scope, b"user-agent"))
+    common: RequestFields = {  # the Event fields every event of this request shares
+        "browser": browser,
+        "os": os_name,
+        "device": device,
+        "ip": client_ip(scope),
+        "path": template,
+    }
+    if security is not None:
+        who = after if after.user_id else before
+        return [
+            usage.Event(
+                category="security",
+                kind=kind,
+                tenant_id=who.tenant_id,
+                user_id=who.user_id,
+                **common,
+            )
+        ]
+    return [
         usage.Event(
             category="analytics",
             kind=kind,
@@ -135,20 +145,29 @@ def _events(
             analytics_id=state.analytics_id,
             **common,
         )
-    )
-    return events
+    ]
 
 
-async def _read_state(state: PrivacyState, session: Session) -> None:
-    """The consent and the policy banner of this request, from one Redis round trip (the
-    consent cache and the latest policy together; more only when a cache is cold or a newer
-    policy waits to be acknowledged)."""
+# read with the session in its round trip (app.core.web.session_middleware's `also_read`)
+READ_WITH_SESSION = (*consent.CACHE_KEY_TEMPLATES, policy.LATEST_KEY)
+
+
+async def _read_state(
+    state: PrivacyState, session: Session, read: Mapping[str, bytes | None]
+) -> None:
+    """The consent and the policy banner of this request: the consent cache and the latest
+    policy as read with the session (`read`; one Redis round trip of their own when they were
+    not), more only when a cache is cold or a newer policy waits to be acknowledged."""
     if session.is_new and not session.user_id:  # a new browser hasn't chosen
         return
     keys = consent.cache_keys(session.user_id, session.visitor_id)
     if session.user_id:
         keys.append(policy.LATEST_KEY)
-    cached: list[bytes | None] = await redis().mget(keys)
+    cached: list[bytes | None]
+    if all(key in read for key in keys):
+        cached = [read[key] for key in keys]
+    else:
+        cached = await redis().mget(keys)
     if session.user_id:
         state.consent = await consent.analytics_consent(
             session.user_id, session.visitor_id, cached[:-1]
@@ -170,7 +189,8 @@ def privacy_middleware(app: ASGIApp) -> ASGIApp:
             return
         state = PrivacyState()
         try:
-            await _read_state(state, session)
+            read = scope.get(READ_WITH_SESSION_KEY)
+            await _read_state(state, session, read if isinstance(read, dict) else {})
         except Exception:  # privacy extras must never take a page down; consent stays "none"
             log.exception("privacy state unavailable")
         cookie_id = scope_cookie(scope, ANALYTICS_COOKIE)

@@ -279,8 +279,8 @@ def _push_update(tenant_id: UUID, alert: AlertView) -> None:
 
 
 async def _open_count(tenant_id: UUID) -> int:
-    async with in_tenant(tenant_id):
-        return await SecurityAlert.count().where(SecurityAlert.acknowledged_at.is_null())
+    async with in_tenant(tenant_id) as conn:
+        return await queries.open_alert_count(conn)
 
 
 async def open_alert_count(current: Current) -> int:

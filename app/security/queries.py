@@ -14,7 +14,7 @@ import asyncpg
 import msgspec
 
 from app.core.crypto import EncryptedColumn
-from app.core.rows import fetch_as, fetch_one_as
+from app.core.rows import fetch_as, fetch_one_as, fetch_value
 from app.security.tables import TenantSecurity, UserMfa
 
 
@@ -158,6 +158,14 @@ async def anonymise_alert(
         summary,
         details_json,
         user_id,
+    )
+
+
+async def open_alert_count(conn: asyncpg.Connection) -> int:
+    """The workspace's alerts no admin has acknowledged (the header's badge, once per page:
+    plain SQL, no query building)."""
+    return await fetch_value(
+        conn, int, "select count(*) from security_alerts where acknowledged_at is null"
     )
 
 

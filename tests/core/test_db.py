@@ -124,3 +124,58 @@ async def test_a_transaction_sets_its_scope_with_its_begin(tenant_a: Account) ->
         assert tuple(await conn.fetchrow(scope)) == ("", "")
     with pytest.raises(ValueError):
         begin_scoped("x', true); drop table users; --", None)  # type: ignore[arg-type]
+
+
+async def test_a_self_scoped_statement_is_one_round_trip_and_leaves_no_scope(
+    tenant_a: Account, tenant_b: Account
+) -> None:
+    """`db.self_scoped`: the signed-in check sets its RLS scope inside its one statement
+    (odex_signed_in), in autocommit; nothing of it survives on the pooled connection, and it
+    sees only the workspace it was asked for."""
+    from app.accounts.queries import signed_in_row
+
+    scope = "select current_setting('app.tenant_id', true), current_setting('app.user_id', true)"
+
+    async def check_then_scope(conn: asyncpg.Connection) -> tuple[object, object]:
+        row = await signed_in_row(conn, tenant_a.tenant_id, tenant_a.user_id)
+        return row, (conn.is_in_transaction(), tuple(await conn.fetchrow(scope)))
+
+    before = transactions_begun()
+    row, (in_txn, after) = await db.self_scoped(
+        tenant_a.tenant_id, tenant_a.user_id, check_then_scope
+    )
+    assert row is not None and not in_txn
+    assert after in ((None, None), ("", ""))  # the scope ended with the statement
+    assert transactions_begun() == before
+    # another workspace's owner is no member of A's workspace: nothing, whatever is asked
+    assert (
+        await db.self_scoped(
+            tenant_a.tenant_id,
+            tenant_b.user_id,
+            lambda conn: signed_in_row(conn, tenant_a.tenant_id, tenant_b.user_id),
+        )
+        is None
+    )
+
+
+async def test_a_self_scoped_statement_joins_only_its_own_scope(
+    tenant_a: Account, tenant_b: Account
+) -> None:
+    """Inside an open transaction the statement would set that transaction's scope: only the
+    very same tenant and user may run it there."""
+    from app.accounts.queries import signed_in_row
+
+    async def check(conn: asyncpg.Connection) -> object:
+        return await signed_in_row(conn, tenant_a.tenant_id, tenant_a.user_id)
+
+    async with tenant_transaction(tenant_a.tenant_id, tenant_a.user_id) as outer:
+        assert await db.self_scoped(tenant_a.tenant_id, tenant_a.user_id, check) is not None
+        assert db.connection() is outer
+    for open_scope in (
+        tenant_transaction(tenant_a.tenant_id),  # a tenant without its user
+        tenant_transaction(tenant_b.tenant_id, tenant_b.user_id),
+        global_transaction(),
+    ):
+        async with open_scope:
+            with pytest.raises(CrossTenantNesting):
+                await db.self_scoped(tenant_a.tenant_id, tenant_a.user_id, check)

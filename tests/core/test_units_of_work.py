@@ -1,8 +1,8 @@
 """One transaction per request path where the work is one unit (app.core.db counts BEGINs).
 
 Every signed-in request also resolves who is asking (`load_current`: the session lives in
-Valkey, the membership check is one transaction of its own, before the route runs); the
-route's own work is measured on top of it.
+Valkey, the membership check is one self-scoped statement, no transaction of its own, before
+the route runs); the route's own work is measured on top of it.
 """
 
 from __future__ import annotations
@@ -34,8 +34,9 @@ async def signed_in(account: Account) -> int:
     return opened
 
 
-async def test_resolving_the_signed_in_user_is_one_transaction(tenant_a: Account) -> None:
-    assert await signed_in(tenant_a) == 1
+async def test_resolving_the_signed_in_user_opens_no_transaction(tenant_a: Account) -> None:
+    """One statement that sets its own scope (db.self_scoped): no BEGIN, no COMMIT."""
+    assert await signed_in(tenant_a) == 0
 
 
 async def test_a_board_move_is_one_transaction(client_a: Any, tenant_a: Account) -> None:

@@ -133,6 +133,11 @@ async def test_p2_board_page_requests_per_second_vs_hello_world(
         hello.stop()
     floor_rps, _, floor_detail = _floor(before, after)
     print(f"\nP2: board of {BOARD_DEALS} cards, wrk -c{P2_CONNECTIONS}, {board.seconds:.0f} s each")
+    print(
+        f"P2 server CPU per request: {board.server_cpu * 1000 / board.requests:.3f} ms"
+        f" (hello-world {before.server_cpu * 1000 / before.requests:.3f} ms,"
+        f" {after.server_cpu * 1000 / after.requests:.3f} ms)"
+    )
     fig = record(
         "P2 board page (200 cards) req/s",
         board.rps,
