@@ -12,7 +12,7 @@ of the same tenant and user (a page's one read) it sets the values already set."
 from app.core.migrations import sql_migration
 
 ID = "2026-12-04T18:45:00:000000"
-VERSION = "1.42.0"
+VERSION = "1.44.0"
 DESCRIPTION = "odex_signed_in(): a request's signed-in check with its RLS scope, one statement"
 
 SQL = """
