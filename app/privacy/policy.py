@@ -286,6 +286,13 @@ async def latest_notice(cached: bytes | None = None) -> LatestNotice | None:
     return msgspec.convert(decoded, LatestNotice) if decoded else None
 
 
+# a person's acknowledgement of a version, kept in Valkey: ACKED for 30 days; NOT_ACKED (the
+# banner shows) for a minute, so that a person who leaves the banner open does not cost every
+# page a database transaction; acknowledging sets ACKED at once
+ACKED, NOT_ACKED = b"1", b"0"
+NOT_ACKED_SECONDS = 60
+
+
 async def pending_notice(user_id: str, cached: bytes | None = None) -> dict[str, object] | None:
     """The version this user has not acknowledged yet (shown as a banner), or None.
     `cached`: LATEST_KEY's value when the caller fetched it already."""
@@ -293,15 +300,18 @@ async def pending_notice(user_id: str, cached: bytes | None = None) -> dict[str,
     if latest is None:
         return None
     key = f"privacy:policy:ack:{latest['version']}:{user_id}"
-    if await redis().exists(key):
+    seen = await redis().get(key)
+    if seen == ACKED:
         return None
-    async with global_transaction():
-        acked = await PolicyAck.exists().where(
-            (PolicyAck.user_id == UUID(user_id)) & (PolicyAck.version == latest["version"])
-        )
-    if acked:
-        await redis().set(key, b"1", ex=30 * 86400)
-        return None
+    if seen is None:  # not known here: the database says, and is not asked again for a while
+        async with global_transaction():
+            acked = await PolicyAck.exists().where(
+                (PolicyAck.user_id == UUID(user_id)) & (PolicyAck.version == latest["version"])
+            )
+        if acked:
+            await redis().set(key, ACKED, ex=30 * 86400)
+            return None
+        await redis().set(key, NOT_ACKED, ex=NOT_ACKED_SECONDS)
     return {**latest, "effective_at": datetime.fromisoformat(latest["effective_at"])}
 
 
@@ -313,7 +323,7 @@ async def acknowledge(user_id: UUID, version: int) -> None:
         await PolicyAck.insert(
             PolicyAck(user_id=user_id, version=version, acknowledged_at=DEFAULT)
         ).on_conflict(action="DO NOTHING")
-    await redis().set(f"privacy:policy:ack:{version}:{user_id}", b"1", ex=30 * 86400)
+    await redis().set(f"privacy:policy:ack:{version}:{user_id}", ACKED, ex=30 * 86400)
 
 
 async def notices_of(user_id: UUID) -> list[dict[str, object]]:
