@@ -259,12 +259,10 @@ def decrypt_joined(
     column: str,
     ring: KeyRing,
 ) -> list[bytes]:
-    """`decrypt_column` for bytes as COPY gives them, each row's list joined: given (its
-    ciphertexts separated by spaces, tenant id, row key) a row, its plaintexts joined by "; "
-    (UTF-8). Nothing is decoded and the associated data's head is built once a key and
-    workspace: the export's pool opens millions of values with it. Same results as
-    `decrypt_list` with `bind(table, column, row, tenant)`; anything unusual goes through
-    `decrypt_text`, which raises its error."""
+    """`decrypt_column` for bytes as COPY gives them: given (ciphertexts joined by spaces,
+    tenant id, row key) a row, its plaintexts joined by "; " (UTF-8), nothing decoded and the
+    associated data's head built once a key and workspace (an export opens millions). Same
+    results as `decrypt_list`; anything unusual goes through `decrypt_text` and its error."""
     ciphers = {kid.encode(): _aead(key) for kid, key in ring.keys}
     where = f"\x1f{table}\x1f{column}\x1f".encode()
     last: tuple[bytes, bytes] | None = None
@@ -287,8 +285,7 @@ def decrypt_joined(
                     aad = kid
                 else:
                     raise ValueError(value)
-                # (lenient base64: padding added, more than needed is ignored; a blob it
-                # reads wrongly fails the tag below)
+                # lenient base64 (extra padding ignored): a blob read wrongly fails the tag
                 raw = binascii.a2b_base64(blob.translate(_URLSAFE) + b"===")
                 opened.append(ciphers[kid].decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], aad))
             except (binascii.Error, ValueError, KeyError, InvalidTag):

@@ -1,14 +1,14 @@
 """The export's decryption pool: processes that turn blocks of an export file's rows, as
 PostgreSQL's ``COPY … TO STDOUT`` (text format) wrote them, into the file's CSV lines, their
 lists of ciphertexts decrypted (app/core/crypto.py ``decrypt_joined``), text made safe for a
-spreadsheet (app/core/spreadsheet.py) and every cell written by Python's csv writer (so the
-file is the cursor path's byte for byte), while the job's event loop only moves bytes.
+spreadsheet (app/core/spreadsheet.py) and cells quoted as Python's csv writer quotes them (so
+the file is the cursor path's byte for byte), while the job's event loop only moves bytes.
 
 The query (app/privacy/export_copy.py ``pooled_query``) gives a row's columns as they are
 (nulls as empty fields), each sealed list's ciphertexts joined by spaces, then the ids they
 are bound to: PostgreSQL only reads the rows (making text safe and quoting it in SQL took it
-longer than the query itself); a row's work here is a split, the decryptions, a check of
-each text cell's first character and the csv writer.
+longer than the query itself); a row's work here is a split, the decryptions and a join, a
+column at a time looked at whole for the rare cells to change (bytes, never decoded).
 
 One pool a worker process, started on the first export that needs it and kept (a process a
 core, spawned: nothing of the worker's memory is copied, the processes import only this
