@@ -168,25 +168,15 @@ async def deal_changed(
 
 
 async def publish_deal_after_commit(
-    conn: asyncpg.Connection,
-    tenant_id: UUID,
-    deal_id: UUID,
-    pipeline_id: UUID,
-    stage_ids: Sequence[UUID],
+    conn: asyncpg.Connection, tenant_id: UUID, deal_id: UUID, stage_ids: Sequence[UUID]
 ) -> None:
-    """`deal_changed` for an edit on its board (the stages it left and is in), read inside the
-    edit's own transaction (no second one) and pushed once it commits; its card is the one of
-    the columns read. The caller holds the board's lock (`deal_to_move`), as a move does:
-    each write of a board reads its columns after the previous one committed, so the pushes
-    never step back in time."""
-    columns = await fetch_columns(conn, pipeline_id, only=list(dict.fromkeys(stage_ids)))
-    card = next((c for column in columns for c in column.cards if c.id == deal_id), None)
-    if card is None:  # (not on these columns: read as deal_changed does)
-        html = await _deal_push(conn, deal_id, False, stage_ids)
-        if html is None:
-            return
-    else:
-        html = broadcast_push(columns=columns, rows=[card])
+    """`deal_changed` for an edit, read inside the edit's own transaction (no second one) and
+    pushed once it commits. The caller holds the deal's board lock (`deal_to_move`), as a
+    move does: each write of a board reads its columns after the previous one committed, so
+    the pushes never step back in time."""
+    html = await _deal_push(conn, deal_id, False, stage_ids)
+    if html is None:
+        return
 
     async def push() -> None:
         await publish(board_channel(tenant_id), html)

@@ -174,18 +174,17 @@ async def update_deal(current: Current, deal_id: UUID, data: DealEdit) -> None:
     it, so the push is read in this transaction and sent once it commits."""
     async with tenant_transaction(current.tenant_id, current.user_id) as conn:
         board = await deal_to_move(conn, deal_id)  # the board first, as a move locks them
-        row = await conn.fetchrow("select * from deals where id = $1 for update", deal_id)
-        if row is None or board is None:
+        before = await Deal.objects().where(Deal.id == deal_id).lock_rows("UPDATE").first()
+        if before is None or board is None:
             raise RecordNotFound("deal")
-        stored: dict[str, object] = dict(row)
-        before_stage: UUID = row["stage_id"]
+        stored = before.to_dict()
         values = await _clean(data)
         wanted = msgspec.structs.asdict(values)
         await refuse_old_edit("deal", deal_id, stored, wanted, DIFF_FIELDS, data.version, _as_read)
         was = stored_values(stored.get("custom_values"))
         custom = await check_custom(current.tenant_id, "deal", data.custom, was)
-        position = stored["position"]
-        if values.stage_id != before_stage:
+        position = before.position
+        if values.stage_id != before.stage_id:
             position = await end_position(conn, values.stage_id)
         saving = {**values.columns(), "position": position, "updated_at": QueryString("now()")}
         saving["custom_values"] = encoded(custom.values)
@@ -197,15 +196,14 @@ async def update_deal(current: Current, deal_id: UUID, data: DealEdit) -> None:
         if changes:
             edited = f"Edited the deal “{values.title}”"
             await log_activity(current, "deal", deal_id, "updated", edited, changes)
-        if values.owner_id != stored["owner_id"]:
+        if values.owner_id != before.owner_id:
             await _notify_owner(current, deal_id, values.title, values.owner_id)
-        stages = [before_stage, values.stage_id]
         if values.pipeline_id == board.pipeline_id:
             await live.publish_deal_after_commit(
-                conn, current.tenant_id, deal_id, values.pipeline_id, stages
+                conn, current.tenant_id, deal_id, [before.stage_id]
             )
         else:  # onto another board, not locked here: read once this commits
-            _push_changed(current.tenant_id, deal_id, False, stages[:1])
+            _push_changed(current.tenant_id, deal_id, False, [before.stage_id])
 
 
 async def delete_deal(current: Current, deal_id: UUID, version: int) -> str:
