@@ -13,8 +13,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 from uuid import UUID
 
-import asyncpg
-
 from app.core import formats
 from app.core.db import after_commit, tenant_transaction
 from app.core.templating import render_html
@@ -136,23 +134,6 @@ async def board_changed(tenant_id: UUID, pipeline_id: UUID) -> None:
     await publish(board_channel(tenant_id), broadcast_push(board=(pipeline_id, columns)))
 
 
-async def _deal_push(
-    conn: asyncpg.Connection, deal_id: UUID, created: bool, stage_ids: Sequence[UUID]
-) -> str | None:
-    """The push of a created or edited deal as `conn` reads it now: its row in open lists and
-    the columns it touched (None: the deal is gone)."""
-    card = await deal_card(conn, deal_id)
-    if card is None:
-        return None
-    wanted = list(dict.fromkeys([*stage_ids, card.stage_id]))
-    columns = await fetch_columns(conn, card.pipeline_id, only=wanted)
-    return broadcast_push(
-        columns=columns,
-        rows=[] if created else [card],
-        new_rows=[card] if created else [],
-    )
-
-
 async def deal_changed(
     tenant_id: UUID,
     deal_id: UUID,
@@ -162,26 +143,17 @@ async def deal_changed(
 ) -> None:
     """Push a created or edited deal: its row in open lists and the columns it touched."""
     async with tenant_transaction(tenant_id) as conn:
-        html = await _deal_push(conn, deal_id, created, stage_ids)
-    if html is not None:
-        await publish(board_channel(tenant_id), html)
-
-
-async def publish_deal_after_commit(
-    conn: asyncpg.Connection, tenant_id: UUID, deal_id: UUID, stage_ids: Sequence[UUID]
-) -> None:
-    """`deal_changed` for an edit, read inside the edit's own transaction (no second one) and
-    pushed once it commits. The caller holds the deal's board lock (`deal_to_move`), as a
-    move does: each write of a board reads its columns after the previous one committed, so
-    the pushes never step back in time."""
-    html = await _deal_push(conn, deal_id, False, stage_ids)
-    if html is None:
-        return
-
-    async def push() -> None:
-        await publish(board_channel(tenant_id), html)
-
-    push_after_commit(push)
+        card = await deal_card(conn, deal_id)
+        if card is None:
+            return
+        wanted = list(dict.fromkeys([*stage_ids, card.stage_id]))
+        columns = await fetch_columns(conn, card.pipeline_id, only=wanted)
+    html = broadcast_push(
+        columns=columns,
+        rows=[] if created else [card],
+        new_rows=[card] if created else [],
+    )
+    await publish(board_channel(tenant_id), html)
 
 
 async def deal_deleted(tenant_id: UUID, deal_id: UUID, pipeline_id: UUID, stage_id: UUID) -> None:

@@ -22,7 +22,7 @@ from app.crm.records import refuse_old_edit
 from app.crm.tables import Company, Contact
 from app.deals import live
 from app.deals.pipelines import ensure_default_in
-from app.deals.positions import deal_to_move, end_position
+from app.deals.positions import end_position
 from app.deals.schemas import CHOOSE_STAGE, DealEdit, DealFields, DealForm
 from app.deals.tables import Deal, DealContact, Stage
 from app.notifications.services import notify
@@ -170,12 +170,10 @@ async def create_deal(current: Current, data: DealForm) -> UUID:
 
 async def update_deal(current: Current, deal_id: UUID, data: DealEdit) -> None:
     """Save an edit made from version `data.version`; EditConflict when someone changed the
-    deal since the form was opened (a board move counts). Its board is locked as a move locks
-    it, so the push is read in this transaction and sent once it commits."""
+    deal since the form was opened (a board move counts)."""
     async with tenant_transaction(current.tenant_id, current.user_id) as conn:
-        board = await deal_to_move(conn, deal_id)  # the board first, as a move locks them
         before = await Deal.objects().where(Deal.id == deal_id).lock_rows("UPDATE").first()
-        if before is None or board is None:
+        if before is None:
             raise RecordNotFound("deal")
         stored = before.to_dict()
         values = await _clean(data)
@@ -198,12 +196,7 @@ async def update_deal(current: Current, deal_id: UUID, data: DealEdit) -> None:
             await log_activity(current, "deal", deal_id, "updated", edited, changes)
         if values.owner_id != before.owner_id:
             await _notify_owner(current, deal_id, values.title, values.owner_id)
-        if values.pipeline_id == board.pipeline_id:
-            await live.publish_deal_after_commit(
-                conn, current.tenant_id, deal_id, [before.stage_id]
-            )
-        else:  # onto another board, not locked here: read once this commits
-            _push_changed(current.tenant_id, deal_id, False, [before.stage_id])
+        _push_changed(current.tenant_id, deal_id, False, [before.stage_id])
 
 
 async def delete_deal(current: Current, deal_id: UUID, version: int) -> str:
