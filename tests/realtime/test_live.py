@@ -205,9 +205,8 @@ async def test_presence_shows_who_is_on_the_board(
 async def test_an_edit_pushes_the_columns_it_left_and_joined_even_onto_another_board(
     two_servers: list[WebProcess], client_a: Any, tenant_a: Account, tenant_b: Account
 ) -> None:
-    """An edit's push is read in its own transaction (its board locked): the card leaves its
-    old column and shows in the new one at once; edited onto another pipeline's stage, the
-    new board's column is pushed (read after commit)."""
+    """An edit's push carries the column the card left and the one it joined; edited onto
+    another pipeline's stage, the new board's column."""
     from app.deals import pipelines
     from tests.deals.helpers import current_of
 
