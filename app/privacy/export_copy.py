@@ -18,7 +18,7 @@ import asyncpg
 from app.core.crypto import key_ring
 from app.core.datamap import ExportFile
 from app.core.spreadsheet import neutralise_sql
-from app.privacy.export_pool import Plan, SealedSlot, csv_sql, open_block, pool, pool_size
+from app.privacy.export_pool import Plan, SealedSlot, open_block, pool, pool_size
 
 POOL_BLOCK = 1 << 20  # bytes of COPY's output a pool task opens (about 4,000 contacts)
 # Types whose values are numbers, dates, ids or booleans: never a formula, left untouched
@@ -109,63 +109,45 @@ def pooled_query(
 ) -> tuple[str, Plan]:
     """The COPY query of a pooled file and how the pool turns its rows into lines.
 
-    A row of it: each run of the file's other columns as one field, already CSV (text
-    neutralised as COPY's files are, then `csv_sql`), each sealed column's ciphertexts joined
-    by spaces, then the ids they are bound to. The columns are worked out in a subquery kept
-    as it is (offset 0), so that the CSV quoting reads each value once."""
+    A row of it: the file's columns as they are, each sealed column's ciphertexts joined by
+    spaces, then the ids they are bound to. COPY writes a value as its text (a boolean as t
+    or f), as the cursor path does; the pool makes the text columns safe for a spreadsheet
+    and writes the CSV."""
     header = [c.name for c in spec.columns]
     kinds = {a.name: a.type.name for a in attributes}
     sealed = {s.name: s for s in spec.sealed}
     ids = list(dict.fromkeys(name for s in spec.sealed for name in (s.tenant, s.row)))
-    inner: list[str] = []  # the subquery's columns: c0, c1…
-    parts: list[str] = []  # the COPY's fields: a run of columns, or a sealed column
-    run: list[str] = []
-    at: dict[str, int] = {}
-
-    def name(expr: str) -> str:
-        inner.append(f"{expr} as c{len(inner)}")
-        return f"r.c{len(inner) - 1}"
-
-    def end_run() -> None:
-        if run:
-            parts.append(" || ',' || ".join(csv_sql(field) for field in run))
-            run.clear()
-
-    for column in header:
-        if column in sealed:
-            end_run()
-            at[column] = len(parts)
-            parts.append(f"array_to_string({name('q.' + ident(sealed[column].source))}, ' ')")
-            continue
-        col = "q." + ident(column)
-        if kinds[column] == "bool":  # as COPY and the cursor write it
-            text = f"case when {col} then 't' when not {col} then 'f' end"
-        else:
-            text = f"({col})::text" if kinds[column] in SAFE_TYPES else neutralise_sql(col)
-        run.append(name(f"coalesce({text}, '')"))
-    end_run()
-    width = len(parts)
-    parts += [f"{name('q.' + ident(column))}::text" for column in ids]
+    fields = [
+        f"array_to_string(q.{ident(sealed[c].source)}, ' ')" if c in sealed else f"q.{ident(c)}"
+        for c in header
+    ]
+    width = len(fields)
+    fields += [f"q.{ident(column)}" for column in ids]
     plan = Plan(
         width,
         tuple(
             SealedSlot(
-                at[s.name], width + ids.index(s.tenant), width + ids.index(s.row), s.table, s.column
+                header.index(s.name),
+                width + ids.index(s.tenant),
+                width + ids.index(s.row),
+                s.table,
+                s.column,
             )
             for s in spec.sealed
         ),
+        tuple(
+            at
+            for at, column in enumerate(header)
+            if column not in sealed and kinds[column] not in SAFE_TYPES
+        ),
     )
-    query = (
-        f"select {', '.join(parts)} from (select {', '.join(inner)} from ({sql}) as q offset 0)"
-        " as r"
-    )
-    return query, plan
+    return f"select {', '.join(fields)} from ({sql}) as q", plan
 
 
 async def pooled_rows(file: FileQuery, member: Member) -> int:
     """A file whose encrypted columns are all ``sealed`` lists: ``COPY (query) TO STDOUT``
-    (`pooled_query`) cut into blocks of rows that the pool decrypts and joins into CSV lines
-    (the cursor path's bytes), put into the zip in order on a thread; how many rows.
+    (`pooled_query`) cut into blocks of rows that the pool decrypts, makes safe and writes as
+    CSV lines (the cursor path's bytes), put into the zip in order on a thread; how many rows.
 
     A few blocks in flight at most: COPY waits while they are (memory stays flat)."""
     conn, spec, attributes, sql, args = file.conn, file.spec, file.attributes, file.sql, file.args
@@ -197,7 +179,7 @@ async def pooled_rows(file: FileQuery, member: Member) -> int:
             await send(block)
 
     try:
-        status = await conn.copy_from_query(query, *args, output=output, format="text")
+        status = await conn.copy_from_query(query, *args, output=output, format="text", null="")
         if rest := blocks.rest():
             await send(rest)
         while opening:

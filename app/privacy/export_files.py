@@ -8,8 +8,8 @@ unless its only encrypted columns are declared lists of ciphertexts (``sealed``)
 custom fields: then COPY writes it too, and a pool of processes decrypts it block by block
 (app/privacy/export_pool.py) while the event loop moves the bytes. Memory stays flat anyway.
 Text cells that a spreadsheet would run as a formula are prefixed with a quote
-(app/core/spreadsheet.py), in SQL for COPY and in Python for the cursor and the decrypted
-lists.
+(app/core/spreadsheet.py), in SQL for COPY's own files and in Python for the cursor and the
+pool's files.
 """
 
 from __future__ import annotations

@@ -210,7 +210,11 @@ def _report(
     memory: Memory,
     cpu: dict[str, float],
 ) -> None:
-    seconds = max(out.data["duration_us"] for out in outputs) / 1e6
+    # the writes answered within the run, over the run asked for: each connection asks one
+    # every interval from its first at 0 s (writes.lua), RATE x SECONDS in all; wrk's own
+    # duration is a few milliseconds longer (its threads stop on their next timer)
+    seconds = float(max(1, round(SECONDS)))
+    ran = max(out.data["duration_us"] for out in outputs) / 1e6
     writes = sum(out.data["moves"] + out.data["edits"] + out.data["notes"] for out in outputs)
     ops = {k: sum(out.data[k] for out in outputs) for k in ("moves", "edits", "notes")}
     errors = sum(out.data["errors"] + out.data["bad"] for out in outputs)
@@ -225,9 +229,11 @@ def _report(
         g: (pushes[g], sorted(set(got))) for g, got in by_space.items() if min(got) < pushes[g]
     }
     growth = memory.growth()
+    web_ms = 1000 * sum(s for n, s in cpu.items() if n.startswith("web")) / max(1, writes)
     print(
         f"\nR8: {SOCKETS} sockets ({len(pushes)} workspaces) over 2 web processes + 1 worker;"
-        f" {writes:,} writes in {seconds:.1f} s ({writes / seconds:.0f}/s of {RATE:.0f}/s asked;"
+        f" {writes:,} writes in {seconds:.0f} s (wrk ran {ran:.2f} s; {writes / seconds:.1f}/s of"
+        f" {RATE:.0f}/s asked, {RATE * seconds:,.0f} writes;"
         f" {ops}); {errors} write errors {samples[:2]}; socket errors {report['error_count']};"
         f" board messages expected {sum(expected):,}, missing {short:,}"
         f"\nR8 workspaces whose sockets missed messages (expected, counts received): {starved}"
@@ -235,6 +241,7 @@ def _report(
         f" p99 {max(o.data['p99_us'] for o in outputs) / 1000:.0f} ms"
         "\nR8 CPU seconds: "
         + ", ".join(f"{n} {s:.1f}" for n, s in cpu.items())
+        + f"; web processes {web_ms:.2f} ms a write (their pushes included)"
         + "".join(
             f"\nR8 RSS {n}: {a:.0f} MB at {MEMORY_FROM:.0f} s -> {b:.0f} MB at the end ({g:+.1f} %)"
             for n, (a, b, g) in growth.items()

@@ -125,3 +125,18 @@ def test_blocks_end_at_row_ends_only(monkeypatch: pytest.MonkeyPatch) -> None:
         assert b"".join(blocks) == data
         assert all(block.endswith(b"\n") for block in blocks if block)  # whole rows
         assert len(blocks) > (5 if step < 40 else 1)  # cut often, whatever the pieces
+
+
+def test_cells_made_safe_on_bytes_as_safe_cell_does() -> None:
+    """The pool reads safe_cell's rule on a cell's bytes (ASCII) or its text: the same cells
+    whatever the characters after a sign (ASCII whitespace and digits as the str pattern
+    reads them, others through safe_cell)."""
+    from app.core.spreadsheet import safe_cell
+
+    tails = [chr(c) for c in range(128)] + ["\u00a0", "\u0663", "é", "\u2003"]
+    for first in ("+", "-", "=", "@", "\t", "\r", "a", "1", "'"):
+        for tail in tails:
+            value = f"{first}{tail}2"
+            assert export_pool._safe(value.encode()) == safe_cell(value).encode(), repr(value)
+    assert export_pool._quoted(b'a "b", c') == b'"a ""b"", c"'
+    assert export_pool._quoted("Zoë".encode()) == "Zoë".encode()

@@ -200,3 +200,38 @@ async def test_presence_shows_who_is_on_the_board(
         assert "B marker" in first and member.name not in first
         await owner_ws.close()
         await b_ws.close()
+
+
+async def test_an_edit_pushes_the_columns_it_left_and_joined_even_onto_another_board(
+    two_servers: list[WebProcess], client_a: Any, tenant_a: Account, tenant_b: Account
+) -> None:
+    """An edit's push carries the column the card left and the one it joined; edited onto
+    another pipeline's stage, the new board's column."""
+    from app.deals import pipelines
+    from tests.deals.helpers import current_of
+
+    watcher = await connect(two_servers[0], session_cookie(client_a))
+    s = await stages(tenant_a)
+    deal = await make_deal(tenant_a, "Travelling deal")
+    await recv_until(watcher, "Travelling deal")
+
+    async def edit(stage: Any, version: int, title: str) -> None:
+        form = {"title": title, "amount": "7", "currency": "EUR", "version": str(version)}
+        edited = await client_a.post_form(f"/deals/{deal}", {**form, "stage_id": str(stage)})
+        assert edited.status_code == 303, edited.text
+
+    await edit(s["Proposal"].id, 1, "Travelling deal, now in Proposal")
+    pushed = await recv_until(watcher, "now in Proposal")
+
+    def column(stage: Any, html: str) -> str:
+        return html.split(f'id="stage-{stage}"', 1)[1].split("<section", 1)[0]
+
+    assert f'id="deal-{deal}"' in column(s["Proposal"].id, pushed)
+    assert f'id="deal-{deal}"' not in column(s["Lead"].id, pushed)  # the column it left
+    current = await current_of(tenant_a)
+    renewals = await pipelines.create_pipeline(current, "Renewals")
+    other = (await pipelines.stages_of(current, renewals))[0]
+    await edit(other.id, 2, "Travelling deal, now in Renewals")
+    moved = await recv_until(watcher, "now in Renewals")
+    assert f'id="deal-{deal}"' in column(other.id, moved)
+    await watcher.close()

@@ -248,3 +248,24 @@ async def test_old_values_are_upgraded_by_a_resumable_job(
         assert all(crypto.is_bound(v) for v in row["emails_enc"]), row["emails_enc"]
         assert open_contact(row)["emails"][0].startswith("old")
     assert await rotation.rotate_column(column) == 0  # done: nothing left to upgrade
+
+
+def test_decrypt_joined_opens_as_decrypt_list_does() -> None:
+    """The export pool's reader of COPY's bytes: lists joined by "; ", empty lists, enc1
+    values, and a value moved to another row or altered refused as decrypt_text refuses it."""
+    tenant, row, other = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    binding = crypto.bind("contacts", "emails_enc", row, tenant)
+    values = [crypto.encrypt_text(v, binding=binding) for v in ("a@x.example", "Zoë@x.example")]
+    old = crypto.encrypt_text("old@x.example")  # enc1: bound to its key id only
+    cells = [
+        (" ".join(values).encode(), str(tenant).encode(), str(row).encode()),
+        (b"", str(tenant).encode(), str(other).encode()),
+        (old.encode(), str(tenant).encode(), str(other).encode()),
+    ]
+    opened = crypto.decrypt_joined(cells, "contacts", "emails_enc", crypto.key_ring())
+    assert opened == ["a@x.example; Zoë@x.example".encode(), b"", b"old@x.example"]
+    moved = [(values[0].encode(), str(tenant).encode(), str(other).encode())]
+    altered = [(values[0][:-2].encode() + b"AA", str(tenant).encode(), str(row).encode())]
+    for bad in (moved, altered):
+        with pytest.raises(crypto.DecryptionError):
+            crypto.decrypt_joined(bad, "contacts", "emails_enc", crypto.key_ring())
