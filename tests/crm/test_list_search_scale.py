@@ -100,7 +100,11 @@ async def test_list_search_uses_the_grams_index_at_scale(
             _, plans = await contact_page(tenant_a, query)
             for plan in plans:
                 assert "contacts" not in seq_scanned(plan), plan
-                assert '"contact_email_keys_pkey"' in plan and '"contact_phone_keys_pkey"' in plan
+                # through the key tables (index or, while they are small here, a scan of
+                # them: the seeded contacts have no emails or phones; which one is the
+                # planner's choice by their size), never through contacts
+                for keys in ("contact_email_keys", "contact_phone_keys"):
+                    assert f'"Relation Name": "{keys}"' in plan, plan
 
         # sorted by another column, the search still narrows through the grams
         newest, plans = await contact_page(tenant_a, "Anna", sort="created")
