@@ -324,3 +324,36 @@ async def test_kept_for_one_minute_and_bounded(
         await make_deal(tenant_a, f"More {n}", amount=str(n + 1))
         await _board(client_a)
     assert board_cache.kept_boards() == 2
+
+
+async def test_board_versions_are_invisible_and_unwritable_to_another_workspace(
+    client_b: Any, tenant_a: Account, tenant_b: Account
+) -> None:
+    """A's board counters under B's scope: not seen, not bumped, not forged (RLS forced)."""
+    await make_deal(tenant_a, "A deal")
+    async with tenant_transaction(tenant_a.tenant_id) as conn:
+        a_pipeline, a_version = await conn.fetchrow(
+            "select pipeline_id, version from board_versions limit 1"
+        )
+    async with tenant_transaction(tenant_b.tenant_id) as conn:
+        seen = await conn.fetch("select pipeline_id from board_versions")
+        assert a_pipeline not in [r["pipeline_id"] for r in seen] and seen  # B's own only
+        bumped = await conn.execute(
+            "update board_versions set version = version + 100 where pipeline_id = $1",
+            a_pipeline,
+        )
+        assert bumped == "UPDATE 0"
+    with pytest.raises(Exception, match="row-level security"):
+        async with tenant_transaction(tenant_b.tenant_id) as conn:
+            await conn.execute(
+                "insert into board_versions (pipeline_id, tenant_id) values ($1, $2)",
+                uuid.uuid4(),
+                tenant_a.tenant_id,
+            )
+    async with tenant_transaction(tenant_a.tenant_id) as conn:
+        assert (
+            await conn.fetchval(
+                "select version from board_versions where pipeline_id = $1", a_pipeline
+            )
+            == a_version
+        )
