@@ -68,7 +68,13 @@ class Load:
             "wrk_cpu_s": self.wrk_cpu,
             "server_cpu_s": self.server_cpu,
             "server_busy": self.server_busy,
+            "server_cpu_ms_per_request": self.server_cpu_ms,
         }
+
+    @property
+    def server_cpu_ms(self) -> float:
+        """Server CPU milliseconds per request (robust to a neighbour's load, unlike req/s)."""
+        return self.server_cpu * 1000 / self.requests if self.requests else 0.0
 
 
 def tool(name: str) -> str:
