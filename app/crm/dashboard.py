@@ -1,10 +1,23 @@
-"""The workspace dashboard: pipeline, won this month, my tasks, unpaid invoices, recent activity."""
+"""The workspace dashboard: pipeline, won this month, my tasks, unpaid invoices, recent activity.
+
+The workspace's figures (open pipeline, won this month, unpaid invoices, recent activity,
+whether any deal exists) are the same for each of its members: each web process keeps them
+while nothing they show changed, so a page costs one small statement instead of an aggregate
+over every deal. What they show is decided by the database's rows and the reader's month.
+The rows: `dashboard_versions.version`, bumped by triggers (migrations/invoices, 1.45.0) in
+the transaction of any change of the deals, stages, counted invoices or timeline entries of
+the workspace; `board_epoch`, bumped when a person's name (an entry's actor) changes. Both
+are read in the page's own transaction before the figures would be. The reader's month:
+"won this month" starts on the first day of the reader's month, part of the key. What is per
+person or one indexed row (my tasks, the checklist, the record counts) is read every time."""
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from typing import NamedTuple
 from uuid import UUID
 
 import asyncpg
@@ -15,9 +28,9 @@ from app.accounts.schemas import Current
 from app.accounts.tables import Membership
 from app.core import formats
 from app.core.db import tenant_transaction
-from app.crm import list_queries, queries
+from app.crm import dashboard_queries, queries
+from app.crm.dashboard_queries import DashboardState
 from app.crm.notes import subject_link
-from app.crm.tables import Task
 
 
 @dataclass(frozen=True)
@@ -79,56 +92,130 @@ class Dashboard:
         return not (self.contacts or self.companies or self.open_deals)
 
 
-async def load_dashboard(current: Current) -> Dashboard:
-    """One tenant transaction, a handful of indexed aggregate queries (tenant_id leads)."""
-    board = Dashboard()
-    today = formats.today(current.time_zone)  # the reader's day and month
-    month_start = today.replace(day=1)
-    async with tenant_transaction(current.tenant_id, current.user_id) as conn:
-        counts = await list_queries.record_counts(conn, current.tenant_id)  # kept by triggers
-        board.contacts, board.companies = counts["contact"], counts["company"]
-        totals = await queries.deal_totals(conn, month_start)
-        board.open_deals = sum(t.n for t in totals if t.kind == "open")
-        board.pipeline = [(t.currency, t.total) for t in totals if t.kind == "open"]
-        board.won_this_month = [(t.currency, t.total) for t in totals if t.kind == "won"]
-        tasks = (
-            await Task.select(
-                Task.id, Task.title, Task.due_date, Task.subject_type, Task.subject_id
-            )
-            .where((Task.assignee_id == current.user_id) & Task.done_at.is_null())
-            .order_by(Task.due_date, Task.created_at)  # ascending: undated (null) last
-            .limit(6)
+# workspaces' figures kept per process (oldest used dropped first): a few hundred bytes each
+KEPT_FIGURES = 256
+
+
+class FiguresKey(NamedTuple):
+    """Everything a workspace's kept figures depend on."""
+
+    tenant_id: UUID
+    version: int  # dashboard_versions.version
+    epoch: int  # board_epoch.version (the recent entries' actors' names)
+    month_start: date  # "won this month": the first day of the reader's month
+
+
+@dataclass(frozen=True, slots=True)
+class Figures:
+    """The workspace's figures, the same for each of its members: kept per process under a
+    FiguresKey while the dashboard version read in the page's transaction stays the same."""
+
+    open_deals: int
+    pipeline: list[tuple[str, Decimal]]
+    won_this_month: list[tuple[str, Decimal]]
+    unpaid_invoices: int
+    overdue_invoices: int
+    recent: list[RecentEntry]
+    any_deal: bool  # the checklist's "deal" step
+
+
+_kept: OrderedDict[FiguresKey, Figures] = OrderedDict()
+
+
+def forget_all() -> None:
+    """Drop every kept workspace's figures (tests)."""
+    _kept.clear()
+
+
+def kept_figures() -> int:
+    """How many workspaces' figures this process keeps (tests)."""
+    return len(_kept)
+
+
+async def read_figures(conn: asyncpg.Connection, month_start: date) -> Figures:
+    """The workspace's figures, read now (the deals' aggregate, invoices, timeline)."""
+    totals = await dashboard_queries.deal_totals(conn, month_start)
+    unpaid, overdue, any_deal = await dashboard_queries.invoice_and_deal_facts(conn)
+    recent = [
+        RecentEntry(
+            r.summary,
+            r.created_at,
+            r.subject_type,
+            r.subject_id,
+            r.actor,
+            subject_link(r.subject_type, r.subject_id),
         )
-        board.my_tasks = [
+        for r in await queries.timeline_rows(conn, 8)
+    ]
+    return Figures(
+        open_deals=sum(t.n for t in totals if t.kind == "open"),
+        pipeline=[(t.currency, t.total) for t in totals if t.kind == "open"],
+        won_this_month=[(t.currency, t.total) for t in totals if t.kind == "won"],
+        unpaid_invoices=unpaid,
+        overdue_invoices=overdue,
+        recent=recent,
+        any_deal=any_deal,
+    )
+
+
+async def _figures(
+    conn: asyncpg.Connection, current: Current, state: DashboardState, month_start: date
+) -> Figures:
+    """The kept figures when the versions read in this transaction match, else read now (and
+    kept). Read after the versions in the same transaction, figures are at least as new as the
+    versions they are kept under; a change committed since bumped the version (at its commit),
+    so the next page in every process reads again."""
+    if state.version is None:  # no row (never expected): read each time
+        return await read_figures(conn, month_start)
+    key = FiguresKey(current.tenant_id, state.version, state.epoch, month_start)
+    figures = _kept.get(key)
+    if figures is None:
+        figures = await read_figures(conn, month_start)
+        _kept[key] = figures
+        while len(_kept) > KEPT_FIGURES:
+            _kept.popitem(last=False)
+    else:
+        _kept.move_to_end(key)
+    return figures
+
+
+async def load_dashboard(current: Current) -> Dashboard:
+    """One tenant transaction: one statement (versions, my tasks, the checklist's facts, the
+    record counts), and the workspace's figures kept or read (a few aggregate queries)."""
+    today = formats.today(current.time_zone)  # the reader's day and month
+    async with tenant_transaction(current.tenant_id, current.user_id) as conn:
+        state = await dashboard_queries.dashboard_state(conn, current.tenant_id, current.user_id)
+        figures = await _figures(conn, current, state, today.replace(day=1))
+    return Dashboard(
+        contacts=state.contacts,
+        companies=state.companies,
+        open_deals=figures.open_deals,
+        pipeline=figures.pipeline,
+        won_this_month=figures.won_this_month,
+        my_tasks=[
             MyTask(
-                **t,
-                link=subject_link(t["subject_type"], t["subject_id"]),
-                overdue=t["due_date"] is not None and t["due_date"] < today,
+                t.id,
+                t.title,
+                t.due_date,
+                t.subject_type,
+                t.subject_id,
+                link=subject_link(t.subject_type, t.subject_id),
+                overdue=t.due_date is not None and t.due_date < today,
             )
-            for t in tasks
-        ]
-        board.unpaid_invoices, board.overdue_invoices = await queries.unpaid_invoice_counts(conn)
-        board.recent = [
-            RecentEntry(
-                r.summary,
-                r.created_at,
-                r.subject_type,
-                r.subject_id,
-                r.actor,
-                subject_link(r.subject_type, r.subject_id),
-            )
-            for r in await queries.timeline_rows(conn, 8)
-        ]
-        board.onboarding = await _onboarding(conn, current)
-    return board
+            for t in dashboard_queries.my_tasks(state)
+        ],
+        unpaid_invoices=figures.unpaid_invoices,
+        overdue_invoices=figures.overdue_invoices,
+        recent=figures.recent,
+        onboarding=_onboarding(current, state, figures.any_deal),
+    )
 
 
-async def _onboarding(conn: asyncpg.Connection, current: Current) -> list[Step]:
+def _onboarding(current: Current, state: DashboardState, any_deal: bool) -> list[Step]:
     """The checklist for this person: the steps their role can take, ticked from the data
     (an import or a contact, a colleague or an invitation, an edited or second pipeline, a
     deal). Empty once hidden or all done."""
-    row = await queries.onboarding_state(conn, current.user_id)
-    if row.hidden:
+    if state.hidden:
         return []
     steps = [
         Step(
@@ -137,7 +224,7 @@ async def _onboarding(conn: asyncpg.Connection, current: Current) -> list[Step]:
             "Import a CSV from your old CRM or spreadsheet, or add people by hand.",
             "/imports/new",
             "Import contacts",
-            row.people,
+            bool(state.people),
         ),
         Step(
             "deal",
@@ -145,7 +232,7 @@ async def _onboarding(conn: asyncpg.Connection, current: Current) -> list[Step]:
             "Put an opportunity on the board; your team sees every move live.",
             "/deals/new",
             "Create a deal",
-            row.deal,
+            any_deal,
         ),
     ]
     if current.is_admin:
@@ -155,7 +242,7 @@ async def _onboarding(conn: asyncpg.Connection, current: Current) -> list[Step]:
             "Colleagues join with the role you choose.",
             "/settings/team",
             "Invite people",
-            row.team,
+            bool(state.team),
         )
         pipeline = Step(
             "pipeline",
@@ -163,7 +250,7 @@ async def _onboarding(conn: asyncpg.Connection, current: Current) -> list[Step]:
             "Rename, add or reorder the stages to match how you sell.",
             "/deals/pipelines",
             "Edit stages",
-            row.pipeline,
+            bool(state.pipeline),
         )
         steps[1:1] = [team, pipeline]
     return [] if all(step.done for step in steps) else steps

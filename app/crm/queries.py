@@ -1,7 +1,7 @@
 """The CRM's SQL that Piccolo cannot say well, as named typed functions: joins with the users,
-deals, stages and invoices of other domains, the dashboard's aggregates (the lists' keyset
-pages: app/crm/list_queries.py). Ordinary single-table reads and writes go through the
-Piccolo tables (app/crm/tables.py). Call inside the caller's tenant transaction."""
+deals, stages and invoices of other domains (the lists' keyset pages: app/crm/list_queries.py;
+the dashboard's: app/crm/dashboard_queries.py). Ordinary single-table reads and writes go
+through the Piccolo tables (app/crm/tables.py). Call inside the caller's tenant transaction."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
-from app.core.rows import Choices, answers, execute_count, fetch_as, fetch_choices, row_as
+from app.core.rows import Choices, answers, execute_count, fetch_as, fetch_choices
 
 # ---- record pages ------------------------------------------------------------------------
 
@@ -189,70 +189,6 @@ async def timeline_rows(
         limit,
         *args,
     )
-
-
-# ---- the dashboard -----------------------------------------------------------------------
-
-
-class DealTotal(msgspec.Struct, frozen=True):
-    """Open deals, or deals won since a day, of one currency."""
-
-    kind: str
-    currency: str
-    n: int
-    total: Decimal
-
-
-async def deal_totals(conn: asyncpg.Connection, won_since: date) -> list[DealTotal]:
-    """Open deals and those won since `won_since`, per stage kind and currency, largest first."""
-    return await fetch_as(
-        conn,
-        DealTotal,
-        "select s.kind, d.currency, count(*) as n, sum(d.amount) as total"
-        " from deals d join stages s on s.id = d.stage_id"
-        " where s.kind = 'open' or (s.kind = 'won' and d.updated_at >= $1)"
-        " group by s.kind, d.currency order by total desc",
-        won_since,
-    )
-
-
-async def unpaid_invoice_counts(conn: asyncpg.Connection) -> tuple[int, int]:
-    """(unpaid, overdue) invoices of the workspace."""
-    row = await conn.fetchrow(
-        "select count(*) filter (where status in ('sent', 'overdue')) as unpaid,"
-        " count(*) filter (where status = 'overdue') as overdue from invoices"
-    )
-    assert row is not None  # an aggregate always answers one row
-    return int(row["unpaid"]), int(row["overdue"])
-
-
-class OnboardingState(msgspec.Struct, frozen=True):
-    """What the first-run checklist is ticked from."""
-
-    hidden: bool
-    people: bool
-    team: bool
-    pipeline: bool
-    deal: bool
-
-
-async def onboarding_state(conn: asyncpg.Connection, user_id: UUID) -> OnboardingState:
-    """The checklist's facts for this person: hidden, contacts or an import, a colleague or an
-    invitation, an edited or second pipeline, a deal."""
-    row = await conn.fetchrow(
-        "select"
-        " (select onboarding_hidden_at from memberships where user_id = $1) is not null"
-        "   as hidden,"
-        " exists (select 1 from contacts) or exists (select 1 from crm_imports) as people,"
-        " (select count(*) from memberships) > 1"
-        "   or exists (select 1 from invitations) as team,"
-        " (select count(*) from pipelines) > 1 or exists (select 1 from stages where version > 1)"
-        "   or exists (select 1 from pipelines where version > 1) as pipeline,"
-        " exists (select 1 from deals) as deal",
-        user_id,
-    )
-    assert row is not None  # a select without from always answers one row
-    return row_as(OnboardingState, row)
 
 
 # ---- erasure -----------------------------------------------------------------------------

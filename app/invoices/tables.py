@@ -11,6 +11,15 @@ class InvoiceCounter(Table, tablename="invoice_counters"):
     last_number = Integer()
 
 
+class DashboardVersion(Table, tablename="dashboard_versions"):
+    """A workspace's dashboard version: bumped by triggers (migrations/invoices) in the
+    transaction of any change of the dashboard's kept figures; the app only reads it
+    (app/crm/dashboard.py)."""
+
+    tenant_id = UUID(primary_key=True)
+    version = BigInt(default=0)
+
+
 class Invoice(TenantRecord, Table, tablename="invoices"):
     number = Integer()
     company_id = UUID()
