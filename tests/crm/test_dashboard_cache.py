@@ -7,6 +7,7 @@ checklist) or one indexed row (the record counts) is read on every page."""
 
 from __future__ import annotations
 
+import asyncio
 import html
 import re
 import uuid
@@ -21,7 +22,8 @@ from app.core.db import tenant_transaction
 from app.core.forms import parse
 from app.crm import dashboard
 from app.crm.activity import log_activity
-from app.deals import services
+from app.crm.secure import seal_note
+from app.deals import pipelines, services
 from app.deals.schemas import DealEdit
 from tests.crm.test_records import make_company
 from tests.deals.helpers import add_colleague, current_of, make_deal, stages, version_of
@@ -257,7 +259,8 @@ async def test_per_person_parts_are_read_every_time(
     client_a: Any, tenant_a: Account, tenant_b: Account, counts: Counts, mailbox: Mailbox
 ) -> None:
     """My tasks, the checklist and the record counts: never from another person's page."""
-    deal = await make_deal(tenant_a, "Task deal")
+    await make_deal(tenant_a, "Task deal")
+    company = uuid.uuid4()  # a task on a deal would bump its board, and so the dashboard
     colleague = await add_colleague(tenant_a, mailbox)
     page = await _page(client_a)
     reads = counts.reads
@@ -265,10 +268,10 @@ async def test_per_person_parts_are_read_every_time(
     await _sql(
         tenant_a,
         "insert into tasks (id, tenant_id, subject_type, subject_id, title, due_date,"
-        " assignee_id) values ($1, $2, 'deal', $3, 'Call the buyer', current_date - 1, $4)",
+        " assignee_id) values ($1, $2, 'company', $3, 'Call the buyer', current_date - 1, $4)",
         task,
         tenant_a.tenant_id,
-        deal,
+        company,
         colleague.user_id,
     )
     page = await _page(client_a)
@@ -349,3 +352,82 @@ async def test_dashboard_versions_are_invisible_and_unwritable_to_another_worksp
             )
     async with tenant_transaction(tenant_a.tenant_id) as conn:
         assert await conn.fetchval("select version from dashboard_versions") == a_version
+
+
+async def test_a_boards_bump_bumps_the_dashboard_first(
+    client_a: Any, tenant_a: Account, tenant_b: Account, counts: Counts
+) -> None:
+    """The lock order at commit (migrations/invoices, 1.45.0): anything that bumps a board bumps
+    its workspace's dashboard version too, before the board's, once per transaction."""
+    deal = await make_deal(tenant_a, "Noted deal")
+
+    async def versions() -> tuple[int, int]:
+        async with tenant_transaction(tenant_a.tenant_id) as conn:
+            row = await conn.fetchrow(
+                "select (select version from dashboard_versions) as dashboard,"
+                " (select sum(version) from board_versions) as boards"
+            )
+        return int(row["dashboard"]), int(row["boards"])
+
+    before = await versions()
+    async with tenant_transaction(tenant_a.tenant_id, tenant_a.user_id) as conn:
+        for _ in range(3):  # a note on a deal: the board's triggers only
+            note = uuid.uuid4()
+            await conn.execute(
+                "insert into notes (id, tenant_id, subject_type, subject_id, body_enc)"
+                " values ($1, $2, 'deal', $3, $4)",
+                note,
+                tenant_a.tenant_id,
+                deal,
+                seal_note("Still keen", tenant_a.tenant_id, note),
+            )
+    assert await versions() == (before[0] + 1, before[1] + 1)
+
+
+async def test_two_commits_over_two_boards_never_deadlock(
+    tenant_a: Account, tenant_b: Account, owner_conn: Any
+) -> None:
+    """A changes a deal on board 1 and then one on board 2; B another on board 2 in between. Their
+    bumps (fired early here by SET CONSTRAINTS, as a commit fires them) take the workspace's
+    dashboard row first: B waits for A holding no board, A finishes, then B (no deadlock)."""
+    current = await current_of(tenant_a)
+    first = await make_deal(tenant_a, "On the first board")
+    second = await make_deal(tenant_a, "On the second board")
+    third = await make_deal(tenant_a, "Also on the second board")
+    other = await pipelines.create_pipeline(current, "Renewals")
+    stage = (await pipelines.stages_of(current, other))[0]
+    await _sql(
+        tenant_a,
+        "update deals set pipeline_id = $2, stage_id = $3 where id = any($1::uuid[])",
+        [second, third],
+        other,
+        stage.id,
+    )
+    a_bumped, a_go = asyncio.Event(), asyncio.Event()
+
+    async def bump(conn: Any, deal: uuid.UUID) -> None:
+        await conn.execute("update deals set amount = amount + 1 where id = $1", deal)
+        await conn.execute("set constraints all immediate")  # the bumps now, as at commit
+
+    async def writer_a() -> None:
+        async with tenant_transaction(tenant_a.tenant_id, tenant_a.user_id) as conn:
+            await bump(conn, first)
+            a_bumped.set()
+            await a_go.wait()
+            await bump(conn, second)
+
+    async def writer_b() -> None:
+        await a_bumped.wait()
+        async with tenant_transaction(tenant_a.tenant_id, tenant_a.user_id) as conn:
+            await bump(conn, third)
+
+    writers = asyncio.gather(writer_a(), writer_b())
+    await a_bumped.wait()
+    for _ in range(100):  # until B waits for a lock
+        if await owner_conn.fetchval("select count(*) from pg_locks where not granted"):
+            break
+        await asyncio.sleep(0.05)
+    else:
+        raise AssertionError("B never waited for A")
+    a_go.set()
+    await asyncio.wait_for(writers, 20)  # a deadlock would fail one of them
