@@ -12,7 +12,7 @@ import logging
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from functools import partial
+from functools import lru_cache, partial
 from uuid import UUID
 
 import asyncpg
@@ -296,6 +296,13 @@ async def open_alert_count(current: Current) -> int:
 
 def render_badge(count: int, *, oob: bool = False) -> str:
     """The header's open-alerts shield (one template for the page and the live push)."""
+    return _badge(count, oob)
+
+
+@lru_cache(maxsize=256)
+def _badge(count: int, oob: bool) -> str:
+    """The shield for a count, rendered once: it reads nothing else (no names, no formats),
+    and every admin's page asks for it."""
     return render_html("security/_alerts_badge.html", {"count": count, "oob": oob})
 
 
