@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from litestar.types import Message, Scope
 
 from app.settings import get_settings
@@ -17,7 +19,9 @@ CSP = (
 )
 
 
+@functools.cache
 def _security_headers(secure: bool) -> dict[bytes, bytes]:
+    """The headers, built once per kind of connection (not per response)."""
     headers = {
         b"content-security-policy": CSP.encode(),
         b"x-content-type-options": b"nosniff",

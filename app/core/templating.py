@@ -137,6 +137,7 @@ _NAV: dict[str, list[NavEntry]] = {}
 def add_nav(entry: NavEntry) -> None:
     """A domain's sidebar link (at start-up)."""
     _place(_NAV, entry.section, entry)
+    _sidebars.clear()
 
 
 def nav(section: str, current: Viewer) -> list[NavEntry]:
@@ -158,6 +159,41 @@ def nav_paths(section: str) -> list[str]:
 env.globals["nav"] = nav
 env.globals["nav_paths"] = nav_paths
 
+
+def _active(href: str, path: str) -> bool:
+    """Whether `path` shows `href` as the page shown (ui.nav_link's own test)."""
+    return path == href or (href != "/app" and path.startswith(href))
+
+
+# (admin, staff, the links `path` is, the links it makes active) -> the sidebar's links
+_sidebars: dict[tuple[bool, bool, str | None, tuple[str, ...]], Markup] = {}
+SIDEBARS_KEPT = 256
+
+
+def sidebar_nav(current: Viewer, path: str) -> Markup:
+    """The sidebar's links (layout/_sidebar_nav.html), rendered once per viewer audience and
+    per what `path` changes in them (which links are active, which group is open), instead
+    of a macro call per link on every page: the links read nothing else (no names, no
+    formats), and the registry changes only at start-up (which forgets them)."""
+    hrefs = [entry.href for entries in _NAV.values() for entry in entries]
+    key = (
+        bool(current.is_admin),
+        bool(current.is_staff),
+        path if path in hrefs else None,  # an exact link: its group opens
+        tuple(href for href in hrefs if _active(href, path)),
+    )
+    html = _sidebars.get(key)
+    if html is None:
+        macro = env.get_template("layout/_sidebar_nav.html").module.sidebar_nav  # type: ignore[attr-defined]
+        html = Markup(macro(current, path))  # noqa: S704 (a macro's output: escaped already)
+        if len(_sidebars) >= SIDEBARS_KEPT:
+            del _sidebars[next(iter(_sidebars))]
+        _sidebars[key] = html
+    return html
+
+
 # The UI macros are a global, so a block rendered on its own (htmx swap, websocket push) sees
-# them just like the full page does.
+# them just like the full page does (the layouts use it without an `import` of their own, which
+# costs every page a set difference of the globals' names per import).
 env.globals["ui"] = env.get_template("ui/macros.html").make_module()
+env.globals["sidebar_nav"] = sidebar_nav

@@ -7,8 +7,9 @@ pipeline's `board_versions.version`, bumped by triggers (migrations/deals, 1.42.
 transaction of any change of its deals, stages, the deals' notes, tasks and activities, the
 deals' companies' names or the workspace's exchange rates; `board_epoch`, bumped when a
 person's name (a card's owner) changes; the workspace's currency and the pipeline itself
-(its stale limit), read beside them. All are read in the page's own transaction, before the
-cards would be: a kept board is at least as new as the versions it is kept under, and a
+(its stale limit), read beside them in one statement, and read again in the transaction that
+reads the cards when they must be rendered, before them: a kept board is at least as new as
+the versions it is kept under, and a
 change committed elsewhere (another process) is seen by the next page in every process. The
 clock: a card's "Overdue" and "Stale" badges are decided by the database's now() when the
 board is read, so a board is kept for the minute of that now() only (read in the same
@@ -21,7 +22,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, partial
 from typing import NamedTuple, Protocol, cast
 from uuid import UUID
 
@@ -30,7 +31,7 @@ from markupsafe import Markup
 
 from app.accounts.schemas import Current
 from app.core import formats
-from app.core.db import tenant_transaction
+from app.core.db import self_scoped, tenant_transaction
 from app.core.errors import RecordNotFound
 from app.core.templating import env
 from app.deals.pipelines import ensure_default_in
@@ -39,17 +40,10 @@ from app.deals.schemas import Column, PipelineInfo, board_summary
 
 # The workspace's pipelines in board order (as `all_pipelines`), each with its board's version
 # (NULL: none yet, never kept), the workspace's currency, the platform's name epoch and the
-# minute of the transaction's now() (the one the cards' badges are decided by).
-BOARD_PIPELINES = """
-select p.id, p.name, p.is_default, p.version, p.stale_days, v.version as board_version,
-       t.default_currency, e.version as epoch,
-       floor(extract(epoch from now()) / 60)::bigint as minute
-from pipelines p
-join tenants t on t.id = p.tenant_id
-left join board_versions v on v.pipeline_id = p.id
-cross join board_epoch e
-order by p.position, p.created_at, p.id
-"""
+# minute of the statement's now() (the one the cards' badges are decided by): one statement
+# that sets its RLS scope itself (migrations/deals, 1.46.0), so a kept board costs one round
+# trip, run by `db.self_scoped` (or in the open transaction of the same scope).
+BOARD_PIPELINES = "select * from odex_board_pipelines($1, $2)"
 
 KEPT_BOARDS = 64  # boards kept per process (oldest used dropped first) ...
 KEPT_SIZE = 8_000_000  # ... and their markup's size in all (UTF-8 bytes, about)
@@ -135,11 +129,18 @@ def render_board(pipeline_id: UUID, columns: Sequence[Column]) -> BoardMarkup:
     return BoardMarkup(columns=html.encode(), summary=summary)
 
 
-async def _pipelines(conn: asyncpg.Connection, tenant_id: UUID) -> list[asyncpg.Record]:
-    rows: list[asyncpg.Record] = await conn.fetch(BOARD_PIPELINES)
+async def _read_pipelines(
+    conn: asyncpg.Connection, tenant_id: UUID, user_id: UUID
+) -> list[asyncpg.Record]:
+    rows: list[asyncpg.Record] = await conn.fetch(BOARD_PIPELINES, tenant_id, user_id)
+    return rows
+
+
+async def _pipelines(conn: asyncpg.Connection, current: Current) -> list[asyncpg.Record]:
+    rows = await _read_pipelines(conn, current.tenant_id, current.user_id)
     if not any(r["is_default"] for r in rows):  # made first if missing
-        await ensure_default_in(conn, tenant_id)
-        rows = await conn.fetch(BOARD_PIPELINES)
+        await ensure_default_in(conn, current.tenant_id)
+        rows = await _read_pipelines(conn, current.tenant_id, current.user_id)
     return rows
 
 
@@ -153,32 +154,62 @@ def _info(row: asyncpg.Record) -> PipelineInfo:
     )
 
 
+def _board_key(
+    current: Current, rows: list[asyncpg.Record], pipeline_id: UUID | None
+) -> BoardKey | None:
+    """The key the wanted pipeline's markup is kept under; None when there is no default
+    pipeline yet (it is made in a transaction)."""
+    pipelines = [_info(r) for r in rows]
+    wanted = pipeline_id or next((p.id for p in pipelines if p.is_default), None)
+    if wanted is None:
+        return None
+    found = next((i for i, p in enumerate(pipelines) if p.id == wanted), None)
+    if found is None:
+        raise RecordNotFound("pipeline")
+    row = rows[found]
+    version = row["board_version"]
+    return BoardKey(
+        current.tenant_id,
+        pipelines[found],
+        -1 if version is None else int(version),
+        int(row["epoch"]),
+        str(row["default_currency"]),
+        formats.current(),
+        int(row["minute"]),
+    )
+
+
+def _view(rows: list[asyncpg.Record], key: BoardKey, markup: BoardMarkup) -> BoardView:
+    return BoardView(key.pipeline, [_info(r) for r in rows], markup.columns, markup.summary)
+
+
 async def board_view(current: Current, pipeline_id: UUID | None = None) -> BoardView:
     """A pipeline's board (the default one when no id is given; another workspace's or a
-    deleted one: RecordNotFound), its markup kept or rendered now (and kept)."""
+    deleted one: RecordNotFound), its markup kept or rendered now (and kept).
+
+    First the one self-scoped read of the versions: when the markup kept under them is there,
+    that is the whole page's database work (one round trip). Otherwise everything is read again
+    in one transaction, versions first, then the cards (a kept board is at least as new as the
+    versions it is kept under, and its badges are decided by that transaction's minute)."""
+    rows = await self_scoped(
+        current.tenant_id,
+        current.user_id,
+        partial(_read_pipelines, tenant_id=current.tenant_id, user_id=current.user_id),
+    )
+    key = _board_key(current, rows, pipeline_id)
+    markup = _kept.get(key) if key is not None else None
+    if key is not None and markup is not None:
+        _kept.move_to_end(key)
+        return _view(rows, key, markup)
     async with tenant_transaction(current.tenant_id, current.user_id) as conn:
-        rows = await _pipelines(conn, current.tenant_id)
-        pipelines = [_info(r) for r in rows]
-        wanted = pipeline_id or next(p.id for p in pipelines if p.is_default)
-        found = next((i for i, p in enumerate(pipelines) if p.id == wanted), None)
-        if found is None:
-            raise RecordNotFound("pipeline")
-        pipeline, row = pipelines[found], rows[found]
-        version = row["board_version"]
-        key = BoardKey(
-            current.tenant_id,
-            pipeline,
-            -1 if version is None else int(version),
-            int(row["epoch"]),
-            str(row["default_currency"]),
-            formats.current(),
-            int(row["minute"]),
-        )
+        rows = await _pipelines(conn, current)
+        key = _board_key(current, rows, pipeline_id)
+        assert key is not None  # _pipelines made the default
         markup = _kept.get(key)
         if markup is None:
-            markup = render_board(pipeline.id, await fetch_columns(conn, pipeline.id))
-            if version is not None:
+            markup = render_board(key.pipeline.id, await fetch_columns(conn, key.pipeline.id))
+            if key.version != -1:
                 _keep(key, markup)
         else:
             _kept.move_to_end(key)
-    return BoardView(pipeline, pipelines, markup.columns, markup.summary)
+    return _view(rows, key, markup)

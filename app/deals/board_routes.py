@@ -14,7 +14,7 @@ from app.core.access import Level
 from app.core.errors import FormInvalid
 from app.core.forms import Form, read_form, read_query
 from app.core.http_types import Req
-from app.core.web import ONE_READ, render, render_with_parts
+from app.core.web import render, render_with_parts
 from app.crm.schemas import ConfirmDelete
 from app.deals import board_cache, live, moves, pipelines
 from app.deals.schemas import (
@@ -32,7 +32,7 @@ from app.realtime import presence
 F = TypeVar("F", bound=Form)
 
 
-@get("/deals/board", opt=ONE_READ)
+@get("/deals/board")
 async def board_page(request: Req, current: Current) -> Response[bytes]:
     board = await board_cache.board_view(current, read_query(request, PipelineQuery).pipeline)
     people = await presence.viewers(current.tenant_id, f"board:{board.pipeline.id}")

@@ -29,11 +29,10 @@ def dom_id(place: str) -> str:
 
 async def viewers(tenant_id: UUID, place: str) -> list[dict[str, str]]:
     """The people on `place` now, one entry per user (several tabs count once), by name."""
-    key = _key(tenant_id, place)
-    async with redis().pipeline(transaction=False) as pipe:  # one round trip, run in order
-        pipe.zremrangebyscore(key, "-inf", time.time())
-        pipe.zrange(key, 0, -1)
-        _, members = await pipe.execute()
+    # the live entries only (heartbeat not yet expired), in one read: expired ones are left for
+    # the next heartbeat to prune (and the key expires with its last heartbeat)
+    live = f"({time.time()!r}"  # scored after now (exclusive), as the pruning left them
+    members = await redis().zrangebyscore(_key(tenant_id, place), live, "+inf")
     people: dict[str, dict[str, str]] = {}
     for raw in members:
         member = json.loads(raw)

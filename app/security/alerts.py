@@ -12,7 +12,7 @@ import logging
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from functools import partial
+from functools import lru_cache, partial
 from uuid import UUID
 
 import asyncpg
@@ -24,7 +24,7 @@ from app.accounts.schemas import Current
 from app.accounts.services import workspaces_of
 from app.accounts.tables import User
 from app.core import sessions
-from app.core.db import after_commit
+from app.core.db import after_commit, self_scoped
 from app.core.errors import RecordNotFound
 from app.core.mail import queue_mail
 from app.core.rows import row_as
@@ -284,12 +284,25 @@ async def _open_count(tenant_id: UUID) -> int:
 
 
 async def open_alert_count(current: Current) -> int:
-    """How many alerts no admin has acknowledged yet (0 for members, who don't see alerts)."""
-    return await _open_count(current.tenant_id) if current.is_admin else 0
+    """How many alerts no admin has acknowledged yet (0 for members, who don't see alerts):
+    one self-scoped statement, no transaction of its own (the badge of every admin's page)."""
+    if not current.is_admin:
+        return 0
+    count = partial(
+        queries.open_alert_count_scoped, tenant_id=current.tenant_id, user_id=current.user_id
+    )
+    return await self_scoped(current.tenant_id, current.user_id, count)
 
 
 def render_badge(count: int, *, oob: bool = False) -> str:
     """The header's open-alerts shield (one template for the page and the live push)."""
+    return _badge(count, oob)
+
+
+@lru_cache(maxsize=256)
+def _badge(count: int, oob: bool) -> str:
+    """The shield for a count, rendered once: it reads nothing else (no names, no formats),
+    and every admin's page asks for it."""
     return render_html("security/_alerts_badge.html", {"count": count, "oob": oob})
 
 

@@ -162,11 +162,17 @@ async def anonymise_alert(
 
 
 async def open_alert_count(conn: asyncpg.Connection) -> int:
-    """The workspace's alerts no admin has acknowledged (the header's badge, once per page:
-    plain SQL, no query building)."""
+    """The workspace's alerts no admin has acknowledged (plain SQL, no query building)."""
     return await fetch_value(
         conn, int, "select count(*) from security_alerts where acknowledged_at is null"
     )
+
+
+async def open_alert_count_scoped(conn: asyncpg.Connection, tenant_id: UUID, user_id: UUID) -> int:
+    """`open_alert_count` as one statement that sets its RLS scope itself (migrations/security,
+    1.45.0; the header's badge, once per page an admin opens): run it with `db.self_scoped`,
+    one round trip in all."""
+    return await fetch_value(conn, int, "select odex_open_alert_count($1, $2)", tenant_id, user_id)
 
 
 async def insert_alert(

@@ -76,3 +76,37 @@ def test_an_element_that_selects_its_part_of_a_page_passes_nothing_down() -> Non
             if 'hx-disinherit="*"' not in tag:
                 missing.append(f"{path.relative_to(app_dir)}: {tag[:120]}")
     assert not missing, "\n".join(missing)
+
+
+def test_kept_sidebar_links_are_what_rendering_gives_for_each_viewer_and_page() -> None:
+    """`sidebar_nav` keeps the links per viewer audience and per the links a path makes active
+    or open: whatever was kept first (an admin's, staff's, another page's), each viewer on
+    each page gets exactly the links a fresh render gives them (no admin link for a member)."""
+    from dataclasses import dataclass
+
+    from app import domains
+    from app.core import templating
+
+    domains.load()
+
+    @dataclass(frozen=True)
+    class Viewer:
+        is_admin: bool
+        is_staff: bool
+
+    module = env.get_template("layout/_sidebar_nav.html").module
+    fresh = module.sidebar_nav  # type: ignore[attr-defined]
+    links = [e for entries in templating._NAV.values() for e in entries]
+    admin_only = [e.href for e in links if e.audience == "admin"]
+    assert admin_only
+    paths = ["/app", "/zzz", *(e.href for e in links), *(e.href + "/x" for e in links)]
+    viewers = [Viewer(a, s) for a in (True, False) for s in (True, False)]
+    templating._sidebars.clear()
+    for _ in range(2):  # cold, then kept
+        for viewer in viewers:
+            for path in paths:
+                kept = str(templating.sidebar_nav(viewer, path))
+                assert kept == str(fresh(viewer, path)), (viewer, path)
+                if not viewer.is_admin:
+                    assert not any(f'href="{href}"' in kept for href in admin_only)
+    assert len(templating._sidebars) <= templating.SIDEBARS_KEPT

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from app.accounts import services as accounts
-from app.core.db import tenant_transaction
+from app.core.db import self_scoped, tally, tenant_transaction
 from app.core.forms import parse
 from app.crm import companies
 from app.crm.activity import log_activity
@@ -102,6 +102,32 @@ async def test_a_second_load_reuses_the_kept_board(
     board_cache.forget_all()
     assert await _board(client_a) == first
     assert counts.reads == 2
+
+
+async def test_a_kept_board_costs_no_transaction_and_its_read_leaves_no_scope(
+    client_a: Any, tenant_a: Account, tenant_b: Account, counts: Counts
+) -> None:
+    """A kept board page reads its versions in one self-scoped statement (no BEGIN, no COMMIT;
+    the signed-in check is one too): nothing of the scope survives on the pooled connection,
+    and another workspace's pipelines are never among the rows, whoever asks."""
+    await make_deal(tenant_a, "A deal")
+    await make_deal(tenant_b, "B deal")
+    first = await _board(client_a)
+    with tally() as opened:
+        assert await _board(client_a) == first
+    assert opened[0] == 0 and counts.renders == 1
+    scope = "select current_setting('app.tenant_id', true), current_setting('app.user_id', true)"
+
+    async def pipelines_then_scope(conn: Any) -> tuple[list[Any], tuple[Any, ...]]:
+        rows = await conn.fetch(board_cache.BOARD_PIPELINES, tenant_a.tenant_id, tenant_a.user_id)
+        return rows, tuple(await conn.fetchrow(scope))
+
+    rows, after = await self_scoped(tenant_a.tenant_id, tenant_a.user_id, pipelines_then_scope)
+    assert [str(r["id"]) for r in rows] == [_pipeline(first)]
+    assert after in ((None, None), ("", ""))
+    async with tenant_transaction(tenant_b.tenant_id) as conn:
+        b_ids = {r["id"] for r in await conn.fetch("select id from pipelines")}
+    assert b_ids and not b_ids & {r["id"] for r in rows}
 
 
 def _pipeline(board: str) -> str:

@@ -235,3 +235,28 @@ async def test_an_edit_pushes_the_columns_it_left_and_joined_even_onto_another_b
     moved = await recv_until(watcher, "now in Renewals")
     assert f'id="deal-{deal}"' in column(other.id, moved)
     await watcher.close()
+
+
+async def test_presence_viewers_are_the_live_entries_only(app: Any) -> None:
+    """`viewers` reads only entries whose heartbeat has not expired (one read, no pruning):
+    a socket of a process that died is gone from the list as soon as its entry expires."""
+    import json
+    import time
+    import uuid
+
+    from app.core.redis import redis
+    from app.realtime import presence
+
+    tenant, place = uuid.uuid4(), f"board:{uuid.uuid4()}"
+    key = f"presence:{tenant}:{place}"
+
+    def member(name: str) -> str:
+        return json.dumps({"c": uuid.uuid4().hex, "u": str(uuid.uuid4()), "n": name})
+
+    now = time.time()
+    await redis().zadd(key, {member("Gone"): now - 1, member("Here"): now + 30})
+    await redis().expire(key, 60)
+    try:
+        assert [p["name"] for p in await presence.viewers(tenant, place)] == ["Here"]
+    finally:
+        await redis().delete(key)

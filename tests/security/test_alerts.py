@@ -8,7 +8,8 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from app.core.db import tenant_transaction
+from app.core.db import self_scoped, tally, tenant_transaction
+from app.security import queries as security_queries
 from app.security.alerts import raise_security_alert
 from app.security.audit import verify_chain
 from tests.helpers import Account, browser_client, run_jobs
@@ -162,3 +163,27 @@ async def test_header_badge_counts_open_alerts_of_this_workspace(
     b_badge = (await client_b.get("/settings/alerts/badge")).text
     assert 'data-count="1"' in b_badge  # only B's own alert
     assert "badge check" not in b_badge
+    # the badge's count is one self-scoped statement: no transaction of its own
+    with tally() as opened:
+        assert (await client_b.get("/settings/alerts/badge")).status_code == 200
+    assert opened[0] == 0
+
+
+async def test_badge_count_statement_leaves_no_scope(tenant_a: Account, tenant_b: Account) -> None:
+    """odex_open_alert_count sets its RLS scope for its own statement only (autocommit): the
+    pooled connection keeps nothing of it, and it counts the asked workspace's alerts only."""
+    await raise_security_alert(
+        tenant_b.tenant_id, "export_requested", tenant_b.user_id, {"summary": "B only"}
+    )
+    scope = "select current_setting('app.tenant_id', true), current_setting('app.user_id', true)"
+
+    async def count_then_scope(conn: Any) -> tuple[int, tuple[Any, ...]]:
+        count = await security_queries.open_alert_count_scoped(
+            conn, tenant_a.tenant_id, tenant_a.user_id
+        )
+        return count, tuple(await conn.fetchrow(scope))
+
+    count, after = await self_scoped(tenant_a.tenant_id, tenant_a.user_id, count_then_scope)
+    assert after in ((None, None), ("", ""))
+    async with tenant_transaction(tenant_a.tenant_id) as conn:
+        assert count == await security_queries.open_alert_count(conn)
