@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from functools import partial
-from typing import TypeVar
+from typing import Any, TypeVar
 from uuid import UUID
 
 from litestar import Response, post
@@ -22,7 +22,7 @@ from app.crm.contact_routes import render_contact
 from app.crm.schemas import NoteForm
 
 F = TypeVar("F", bound=Form)
-RecordPage = Callable[[Req, Current, UUID, dict[str, object]], Awaitable[Response[str]]]
+RecordPage = Callable[[Req, Current, UUID, dict[str, object]], Awaitable[Response[Any]]]
 
 # subject type -> its record page; a higher domain with notes on its records (deals) adds its own
 # at start-up (its Domain's wiring), so crm never imports it.
