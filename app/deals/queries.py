@@ -31,6 +31,7 @@ from app.deals.schemas import (
     DealTable,
     NextActivity,
     Rates,
+    StageChoice,
     StageInfo,
     stage_column,
 )
@@ -162,6 +163,18 @@ async def contact_choices(conn: asyncpg.Connection, ids: list[UUID]) -> Choices:
     """The contacts `ids` (a form's chosen ones), by name."""
     return await fetch_choices(
         conn, f"select {_CONTACT_REF} from contacts c where c.id = any($1::uuid[]) {_BY_NAME}", ids
+    )
+
+
+async def stage_choices(conn: asyncpg.Connection) -> list[StageChoice]:
+    """Every stage of every pipeline in board order (the pipelines', then each one's), with
+    its pipeline's name: the deal form's stage picker, in one statement."""
+    return await fetch_as(
+        conn,
+        StageChoice,
+        "select s.id, s.pipeline_id, p.name as pipeline_name, s.name, s.kind"
+        " from stages s join pipelines p on p.id = s.pipeline_id"
+        " order by p.position, p.created_at, p.id, s.position, s.created_at, s.id",
     )
 
 

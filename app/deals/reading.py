@@ -22,8 +22,9 @@ from app.deals.queries import (
     deal_card,
     deal_contact_refs,
     deal_page,
+    stage_choices,
 )
-from app.deals.schemas import DealCard, DealDetail, DealPage
+from app.deals.schemas import DealCard, DealDetail, DealPage, StageChoice
 
 SORT_CHOICES = [(key, spec.label) for key, spec in SORTS.items()]  # the list's order picker
 
@@ -72,12 +73,40 @@ class DealFormOptions(msgspec.Struct, frozen=True):
     contacts: Choices
 
 
-async def form_options(current: Current, shown: Mapping[str, object]) -> DealFormOptions:
+async def form_options(
+    current: Current, shown: Mapping[str, object], known: DealDetail | None = None
+) -> DealFormOptions:
     """Choices for the deal form: members, and the company and contacts `shown` as chosen
-    (their pickers search the rest on the server, app/search)."""
+    (their pickers search the rest on the server, app/search). `known`: the deal as read in
+    this transaction, whose company and contacts' names are used when they are the ones
+    shown (its edit form, as stored), instead of reading them again."""
     async with tenant_transaction(current.tenant_id, current.user_id) as conn:
+        company_ids = form.chosen_ids(shown.get("company_id"))
+        contact_ids = form.chosen_ids(shown.get("contact_ids"))
+        card = known.card if known else None
+        if card is not None and company_ids == ([card.company_id] if card.company_id else []):
+            companies: Choices = [(str(i), card.company_name or "") for i in company_ids]
+        else:
+            companies = await company_choices(conn, company_ids)
+        if known is not None and contact_ids == [c.id for c in known.contacts]:
+            contacts: Choices = [(str(c.id), c.name) for c in known.contacts]
+        else:
+            contacts = await contact_choices(conn, contact_ids)
         return DealFormOptions(
             members=[(str(p.user_id), p.name) for p in await members()],
-            companies=await company_choices(conn, form.chosen_ids(shown.get("company_id"))),
-            contacts=await contact_choices(conn, form.chosen_ids(shown.get("contact_ids"))),
+            companies=companies,
+            contacts=contacts,
         )
+
+
+StageGroups = list[tuple[str, list[StageChoice]]]
+
+
+async def stage_groups(current: Current) -> StageGroups:
+    """The deal form's stage picker: (pipeline name, its stages) in board order."""
+    async with tenant_transaction(current.tenant_id, current.user_id) as conn:
+        stages = await stage_choices(conn)
+    groups: dict[UUID, tuple[str, list[StageChoice]]] = {}  # by id: names may repeat
+    for stage in stages:
+        groups.setdefault(stage.pipeline_id, (stage.pipeline_name, []))[1].append(stage)
+    return list(groups.values())
