@@ -305,17 +305,13 @@ async def list_context(
     return {"custom_all": fields, "custom_cols": shown, "custom_cells": cells}
 
 
-async def stored_form(
-    current: Current, kind: str, record_id: UUID
+async def custom_form(
+    current: Current, kind: str, raw: object
 ) -> tuple[list[FieldDef], dict[str, object]]:
-    """A record's edit form's custom inputs (the active fields of `kind`) and their values as
-    stored, for kinds whose forms read them apart (deals): one read of each."""
-    table = LIST_TABLES[kind]
-    async with tenant_transaction(current.tenant_id, current.user_id) as conn:
-        raw = await conn.fetchval(
-            f"select custom_values::text from {table} where id = $1",  # a fixed name
-            record_id,
-        )
+    """A record's edit form's custom inputs (the active fields of `kind`) and its values
+    `raw` (its custom_values as read) as the form shows them, for kinds whose forms read the
+    record apart (deals)."""
+    async with tenant_transaction(current.tenant_id, current.user_id):
         fields = await kind_fields(kind)
     return fields, form_texts(fields, stored_values(raw))
 

@@ -26,6 +26,7 @@ from app.deals.schemas import (
     ContactRef,
     CurrencyTotal,
     DealCard,
+    DealDetail,
     DealPage,
     DealRow,
     DealTable,
@@ -36,13 +37,14 @@ from app.deals.schemas import (
     stage_column,
 )
 
-CARD_SELECT = """
+CARD_COLUMNS = """
 select d.id, d.title, d.amount, d.currency, d.pipeline_id, d.stage_id,
        s.name as stage_name, s.kind as stage_kind, d.position, d.version,
        d.expected_close_date, d.owner_id, u.name as owner_name,
        d.company_id, c.name as company_name, d.lost_reason, d.created_at, d.updated_at,
        na.kind as next_kind, na.title as next_title, na.due_at as next_due_at,
-       na.due_date as next_due_date, coalesce(na.overdue, false) as next_overdue
+       na.due_date as next_due_date, coalesce(na.overdue, false) as next_overdue"""
+CARD_FROM = """
 from deals d
 join stages s on s.id = d.stage_id
 left join users u on u.id = d.owner_id
@@ -59,6 +61,7 @@ left join lateral (
     limit 1
 ) na on true
 """
+CARD_SELECT = CARD_COLUMNS + CARD_FROM
 
 
 def card_from_row(row: Mapping[str, Any] | asyncpg.Record) -> DealCard:
@@ -142,10 +145,23 @@ async def deal_page(
 
 # SQL: a contact `c` as a deal names it (its id and name, "(no name)" for a nameless one),
 # and the order contacts are listed in (last then first name)
-_CONTACT_REF = (
-    "c.id, coalesce(nullif(trim(c.first_name || ' ' || c.last_name), ''), '(no name)') as name"
-)
+_CONTACT_NAME = "coalesce(nullif(trim(c.first_name || ' ' || c.last_name), ''), '(no name)')"
+_CONTACT_REF = f"c.id, {_CONTACT_NAME} as name"
 _BY_NAME = "order by lower(c.last_name), lower(c.first_name), c.id"
+_DEAL_CONTACTS = (
+    "from deal_contacts dc join contacts c on c.id = dc.contact_id where dc.deal_id = d.id"
+)
+# a deal as its edit form shows it, in one statement: its card, its contacts (by name) and its
+# custom values (as text, decoded by app/crm/custom_fields.stored_values)
+FORM_SELECT = (
+    CARD_COLUMNS
+    + f""",
+       d.custom_values::text as custom_values,
+       array(select c.id {_DEAL_CONTACTS} {_BY_NAME}) as contact_ids,
+       array(select {_CONTACT_NAME} {_DEAL_CONTACTS} {_BY_NAME}) as contact_names"""
+    + CARD_FROM
+    + " where d.id = $1"
+)
 
 
 async def deal_contact_refs(conn: asyncpg.Connection, deal_id: UUID) -> list[ContactRef]:
@@ -157,6 +173,20 @@ async def deal_contact_refs(conn: asyncpg.Connection, deal_id: UUID) -> list[Con
         f" where dc.deal_id = $1 {_BY_NAME}",
         deal_id,
     )
+
+
+async def deal_form_row(
+    conn: asyncpg.Connection, deal_id: UUID
+) -> tuple[DealDetail, str | None] | None:
+    """A deal as its edit form shows it (its contacts by name) and its custom values as
+    stored (jsonb text), or None."""
+    row = await conn.fetchrow(FORM_SELECT, deal_id)
+    if row is None:
+        return None
+    contacts = [
+        ContactRef(i, n) for i, n in zip(row["contact_ids"], row["contact_names"], strict=True)
+    ]
+    return DealDetail(card=card_from_row(row), contacts=contacts), row["custom_values"]
 
 
 async def contact_choices(conn: asyncpg.Connection, ids: list[UUID]) -> Choices:

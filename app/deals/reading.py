@@ -21,6 +21,7 @@ from app.deals.queries import (
     contact_choices,
     deal_card,
     deal_contact_refs,
+    deal_form_row,
     deal_page,
     stage_choices,
 )
@@ -51,6 +52,16 @@ async def get_deal(current: Current, deal_id: UUID) -> DealDetail:
             raise RecordNotFound("deal")
         contacts = await deal_contact_refs(conn, deal_id)
     return DealDetail(card=card, contacts=contacts)
+
+
+async def deal_for_form(current: Current, deal_id: UUID) -> tuple[DealDetail, str | None]:
+    """A deal as its edit form shows it, and its custom values as stored (one statement);
+    another workspace's or a deleted deal: RecordNotFound."""
+    async with tenant_transaction(current.tenant_id, current.user_id) as conn:
+        found = await deal_form_row(conn, deal_id)
+    if found is None:
+        raise RecordNotFound("deal")
+    return found
 
 
 def form_values(detail: DealDetail) -> dict[str, str | list[str]]:
@@ -99,7 +110,8 @@ async def form_options(
         )
 
 
-StageGroups = list[tuple[str, list[StageChoice]]]
+# (pipeline name, its stages) in board order: immutable, so the picker's markup can be kept
+StageGroups = tuple[tuple[str, tuple[StageChoice, ...]], ...]
 
 
 async def stage_groups(current: Current) -> StageGroups:
@@ -109,4 +121,4 @@ async def stage_groups(current: Current) -> StageGroups:
     groups: dict[UUID, tuple[str, list[StageChoice]]] = {}  # by id: names may repeat
     for stage in stages:
         groups.setdefault(stage.pipeline_id, (stage.pipeline_name, []))[1].append(stage)
-    return list(groups.values())
+    return tuple((name, tuple(group)) for name, group in groups.values())

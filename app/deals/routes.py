@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Container, Mapping
 from functools import partial
+from typing import Any
 from uuid import UUID
 
 from litestar import Response, get, post
@@ -20,7 +21,7 @@ from app.core.paging import Page
 from app.core.web import redirect, render
 from app.crm.bulk_routes import bulk_action
 from app.crm.custom_fields import FieldDef
-from app.crm.custom_values import custom_field_list, list_context, stored_form, stored_record
+from app.crm.custom_values import custom_field_list, custom_form, list_context, stored_record
 from app.crm.filters import DealView, read_view
 from app.crm.notes import subject_panel
 from app.crm.web import view_context
@@ -67,21 +68,36 @@ async def _form_context(
     async with reading.one_transaction(current):
         if refused is not None and deal_id is not None:
             await reading.get_deal(current, deal_id)  # another workspace's (or a deleted): 404
-        choices = {
+        choices: dict[str, Any] = {
             "stage_groups": await reading.stage_groups(current),
             "options": await reading.form_options(current, shown, known),
             "custom_fields": (
                 fields if fields is not None else await custom_field_list(current, "deal")
             ),
         }
+    shown = {**BLANK_FORM, **shown}
+    owners = (("", "Nobody"), *choices["options"].members)
+    offered = {
+        "stage_id": {str(s.id) for _, group in choices["stage_groups"] for s in group},
+        "currency": currencies(),
+        "owner_id": {value for value, _ in owners},
+    }
     return {
-        "values": {**BLANK_FORM, **shown},
+        "values": shown,
         "errors": refused.errors if refused else {},
         "deal_id": deal_id,
         "currencies": CURRENCY_CHOICES,
         "currency_codes": list(currencies()),
+        "owners": owners,
+        # the pickers' chosen values among those offered ("" for anything else: no option is
+        # selected either way), so that their kept markup is one per choice, never per input
+        "picked": {name: _offered(shown.get(name), ids) for name, ids in offered.items()},
         **choices,
     }
+
+
+def _offered(value: object, offered: Container[str]) -> str:
+    return value if isinstance(value, str) and value in offered else ""
 
 
 async def _form_page(
@@ -171,8 +187,8 @@ async def _edit_page(visit: FormVisit, deal_id: UUID) -> Response[str]:
     if visit.refused is not None:
         return await _form_page(visit, deal_id)
     async with reading.one_transaction(visit.current):
-        deal = await reading.get_deal(visit.current, deal_id)
-        fields, custom = await stored_form(visit.current, "deal", deal_id)
+        deal, stored = await reading.deal_for_form(visit.current, deal_id)
+        fields, custom = await custom_form(visit.current, "deal", stored)
         values = reading.form_values(deal) | custom
         ctx = await _form_context(visit, deal_id, values, known=deal, fields=fields)
     return render(visit.request, "deals/form.html", ctx, block="form")
