@@ -199,13 +199,13 @@ async def contact_choices(conn: asyncpg.Connection, ids: list[UUID]) -> Choices:
 async def stage_choices(conn: asyncpg.Connection) -> list[StageChoice]:
     """Every stage of every pipeline in board order (the pipelines', then each one's), with
     its pipeline's name: the deal form's stage picker, in one statement."""
-    return await fetch_as(
-        conn,
-        StageChoice,
+    rows = await conn.fetch(
         "select s.id, s.pipeline_id, p.name as pipeline_name, s.name, s.kind"
         " from stages s join pipelines p on p.id = s.pipeline_id"
-        " order by p.position, p.created_at, p.id, s.position, s.created_at, s.id",
+        " order by p.position, p.created_at, p.id, s.position, s.created_at, s.id"
     )
+    # built field by field, not converted: the columns have the struct's types already
+    return [StageChoice(r[0], r[1], r[2], r[3], r[4]) for r in rows]
 
 
 async def create_default_pipeline(

@@ -15,9 +15,10 @@ from app.accounts import services as accounts
 from app.core.db import tenant_transaction
 from app.crm import company_page
 from app.crm.secure import seal_note
+from tests.crm.test_notes_tasks import add_colleague
 from tests.crm.test_records import make_company, make_contact
 from tests.deals.helpers import current_of, make_deal, stages
-from tests.helpers import Account
+from tests.helpers import Account, browser_client
 
 
 class Counts:
@@ -264,6 +265,10 @@ async def test_readers_roles_and_another_workspace(
     await client_a.post_form(f"/records/company/{company}/notes", {"body": "Secret note"})
     page = await _page(client_a, company)
     assert "Secret note" in page and "/delete" in _content(page)
+    # a refused note: the page with its message, rendered now and never kept
+    refused = await client_a.post_form(f"/records/company/{company}/notes", {"body": " "})
+    assert refused.status_code == 422 and "is-invalid" in refused.text
+    assert "is-invalid" not in await _same(client_a, counts, company, page)
     for _ in range(2):  # A's page is kept now: B still gets a 404 for its id
         refused = await client_b.get(f"/companies/{company}")
         assert refused.status_code == 404 and "Secret note" not in refused.text
@@ -303,3 +308,24 @@ async def test_record_versions_are_invisible_and_unwritable_to_another_workspace
         assert await conn.fetchval(
             "select version from record_versions where subject_id = $1", uuid.UUID(company)
         )
+
+
+async def test_each_reader_sees_their_own_buttons_and_token(
+    app: Any, client_a: Any, tenant_a: Account, tenant_b: Account, counts: Counts
+) -> None:
+    company = await make_company(client_a, "Shared Corp")
+    await client_a.post_form(f"/records/company/{company}/notes", {"body": "Owner's note"})
+    owner_page = await _page(client_a, company)
+    assert "/notes/" in owner_page and "/delete" in owner_page.split("Owner&#39;s note")[0]
+    colleague = await add_colleague(tenant_a, "pagereader")
+    async with browser_client(app) as other:
+        await other.login(colleague.email, colleague.password)
+        page = await _page(other, company)
+        # a member may not delete the owner's note; the colleague's own token is in the forms
+        assert "Owner&#39;s note" in page and 'action="/notes/' not in page
+        token = page.split('name="_csrf" value="')[1].split('"')[0]
+        assert token not in owner_page
+        # the default assignee is the reader
+        assert f'value="{colleague.user_id}" selected' in page
+        again = await _page(other, company)
+        assert _content(again) == _content(page) and counts.renders == 2
