@@ -15,8 +15,9 @@ participants' names) is read beside the counter, as a digest of those few rows' 
 The bumps run as deferred constraint triggers, at commit, so that the counter's row is locked
 last, after every row the transaction writes (as the boards' counters, deals 1.42.0).
 `odex.records_bumped` (transaction-local) remembers the records bumped so that a 10,000-row
-statement on one company bumps it once; it stops growing past ~100 records (a bulk change of
-many companies bumps each of the later ones once per row: the string search stays short). The
+statement on one company bumps it once (the triggers search it before they call the bump); it
+stops growing past ~900 records (a bulk change of more companies bumps each of the later ones
+once per row: the string search stays short). The
 triggers run as the writer, under RLS: a change made without the record's workspace scope bumps
 nothing (the app never writes tenant rows without it; a workspace's purge removes its pages)."""
 
@@ -71,7 +72,7 @@ create function record_bump(tenant uuid, kind text, subject uuid) returns void
             values (kind, subject, tenant, 1)
             on conflict (subject_type, subject_id)
             do update set version = record_versions.version + 1;
-        if length(done) < 4000 then
+        if length(done) < 40000 then
             perform set_config('odex.records_bumped', done || mark || ' ', true);
         end if;
     end
@@ -83,10 +84,16 @@ create function record_subject_changed() returns trigger
     set search_path = public, pg_catalog
     as $$
     begin
-        if tg_op <> 'INSERT' and old.subject_type = 'company' then
+        if tg_op <> 'INSERT' and old.subject_type = 'company' and strpos(
+            coalesce(current_setting('odex.records_bumped', true), ''),
+            'company:' || old.subject_id::text
+        ) = 0 then
             perform record_bump(old.tenant_id, 'company', old.subject_id);
         end if;
-        if tg_op <> 'DELETE' and new.subject_type = 'company' then
+        if tg_op <> 'DELETE' and new.subject_type = 'company' and strpos(
+            coalesce(current_setting('odex.records_bumped', true), ''),
+            'company:' || new.subject_id::text
+        ) = 0 then
             perform record_bump(new.tenant_id, 'company', new.subject_id);
         end if;
         return null;
@@ -99,10 +106,18 @@ create function record_company_linked() returns trigger
     set search_path = public, pg_catalog
     as $$
     begin
-        if tg_op <> 'INSERT' then
+        -- the test before the call: a 10,000-row statement on a few companies costs a string
+        -- search per row, not a function call
+        if tg_op <> 'INSERT' and old.company_id is not null and strpos(
+            coalesce(current_setting('odex.records_bumped', true), ''),
+            'company:' || old.company_id::text
+        ) = 0 then
             perform record_bump(old.tenant_id, 'company', old.company_id);
         end if;
-        if tg_op <> 'DELETE' then
+        if tg_op <> 'DELETE' and new.company_id is not null and strpos(
+            coalesce(current_setting('odex.records_bumped', true), ''),
+            'company:' || new.company_id::text
+        ) = 0 then
             perform record_bump(new.tenant_id, 'company', new.company_id);
         end if;
         return null;

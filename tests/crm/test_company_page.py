@@ -329,3 +329,19 @@ async def test_each_reader_sees_their_own_buttons_and_token(
         assert f'value="{colleague.user_id}" selected' in page
         again = await _page(other, company)
         assert _content(again) == _content(page) and counts.renders == 2
+
+
+async def test_one_statement_over_many_companies_bumps_each(
+    client_a: Any, tenant_a: Account, tenant_b: Account, counts: Counts
+) -> None:
+    firms = [await make_company(client_a, f"Bulk {n}") for n in range(3)]
+    for firm in firms:
+        await make_contact(client_a, "Bulk", f"Person {firm[:4]}", company_id=firm)
+    pages = [await _page(client_a, firm) for firm in firms]
+    await _sql(
+        tenant_a,
+        "update contacts set title = 'Bulk title' where company_id = any($1::uuid[])",
+        [uuid.UUID(f) for f in firms],
+    )
+    for firm, page in zip(firms, pages, strict=True):
+        assert "Bulk title" in await _changed(client_a, counts, firm, page)
