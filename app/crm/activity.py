@@ -16,6 +16,7 @@ from app.accounts.schemas import Current
 from app.core.db import connection
 from app.core.errors import EditConflict
 from app.core.events import RecordChanged, emit
+from app.core.paging import encode_cursor
 from app.crm.queries import insert_activity, timeline_rows
 
 SUBJECT_TYPES = ("contact", "company", "deal", "invoice")
@@ -110,17 +111,55 @@ class TimelineEntry:
     action: str
     summary: str
     changes: Diff
+    id: UUID
 
 
-async def timeline(subject_type: str, subject_id: UUID, limit: int = 100) -> list[TimelineEntry]:
-    """Newest first, inside the caller's tenant transaction."""
-    rows = await timeline_rows(connection(), limit, (subject_type, subject_id))
+TIMELINE_SHOWN = 20  # a record page's latest entries; "Show older" brings as many more
+
+
+@dataclass(frozen=True)
+class TimelinePage:
+    """Some of a record's timeline, newest first, and the link to the older entries (None:
+    there are no more)."""
+
+    entries: list[TimelineEntry]
+    older: str | None
+
+
+async def timeline(
+    subject_type: str,
+    subject_id: UUID,
+    limit: int = 100,
+    before: tuple[datetime, UUID] | None = None,
+) -> list[TimelineEntry]:
+    """Newest first (older than `before`: an entry's time and id), inside the caller's tenant
+    transaction."""
+    rows = await timeline_rows(connection(), limit, (subject_type, subject_id), before)
     return [
         TimelineEntry(
-            r.created_at, r.actor or "Someone", r.action, r.summary, msgspec.json.decode(r.changes)
+            r.created_at,
+            r.actor or "Someone",
+            r.action,
+            r.summary,
+            msgspec.json.decode(r.changes),
+            r.id,
         )
         for r in rows
     ]
+
+
+async def timeline_page(
+    subject_type: str, subject_id: UUID, before: tuple[datetime, UUID] | None = None
+) -> TimelinePage:
+    """TIMELINE_SHOWN entries of a record's timeline (older than `before`), and the address of
+    the next ones when there are more; inside the caller's tenant transaction."""
+    entries = await timeline(subject_type, subject_id, TIMELINE_SHOWN + 1, before)
+    if len(entries) <= TIMELINE_SHOWN:
+        return TimelinePage(entries, None)
+    last = entries[TIMELINE_SHOWN - 1]
+    cursor = encode_cursor([last.when, last.id])
+    older = f"/records/{subject_type}/{subject_id}/timeline?before={cursor}"
+    return TimelinePage(entries[:TIMELINE_SHOWN], older)
 
 
 def _as_text(value: Plain) -> str:

@@ -1,10 +1,16 @@
-"""Company pages: list, new, edit, delete with confirm, detail with contacts, deals, invoices."""
+"""Company pages: list, new, edit, delete with confirm, detail with contacts, deals, invoices
+(its content kept per process: app/crm/company_page.py)."""
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
+from litestar import Response
+
 from app.accounts.schemas import Current
+from app.core.http_types import Req
+from app.core.web import get_session, render_with_parts
 from app.crm import companies
 from app.crm.company_duplicates import (
     EditedCompany,
@@ -12,15 +18,14 @@ from app.crm.company_duplicates import (
     create_unless_duplicate,
     update_unless_duplicate,
 )
-from app.crm.contacts import company_contacts
+from app.crm.company_page import company_content
 from app.crm.filters import CompanyView
 from app.crm.record_routes import RecordPages, Values, record_routes
-from app.crm.related import company_invoices
 
 
 class CompanyPages(RecordPages[NewCompany, EditedCompany, CompanyView]):
     """A company's form offers the sizes (and a stored one no longer offered); its page lists
-    its contacts, deals and invoices."""
+    its contacts, deals and invoices, kept rendered while none of it changed."""
 
     async def form_context(self, current: Current, shown: Values) -> Values:
         size = shown.get("size")
@@ -31,12 +36,17 @@ class CompanyPages(RecordPages[NewCompany, EditedCompany, CompanyView]):
             + ([(size, size)] if size not in (None, "", *companies.SIZES) else []),
         }
 
-    async def related(self, current: Current, record_id: UUID) -> Values:
-        return {
-            "contacts": await company_contacts(current, record_id, limit=100),
-            **await super().related(current, record_id),
-            "invoices": await company_invoices(current, record_id),
-        }
+    async def detail_page(
+        self, request: Req, current: Current, record_id: UUID, extra: Values | None
+    ) -> Response[Any]:
+        """The company's content kept per process (app/crm/company_page.py) in the layout;
+        with `extra` (a refused note or activity form) rendered now, never kept."""
+        csrf = get_session(request).csrf
+        page = await company_content(current, record_id, csrf, extra)
+        ctx = {"company": page.company}
+        return render_with_parts(
+            request, self.template("detail"), ctx, {"company_content": page.content}
+        )
 
 
 COMPANIES = CompanyPages(

@@ -305,6 +305,17 @@ async def list_context(
     return {"custom_all": fields, "custom_cols": shown, "custom_cells": cells}
 
 
+async def custom_form(
+    current: Current, kind: str, raw: object
+) -> tuple[list[FieldDef], dict[str, object]]:
+    """A record's edit form's custom inputs (the active fields of `kind`) and its values
+    `raw` (its custom_values as read) as the form shows them, for kinds whose forms read the
+    record apart (deals)."""
+    async with tenant_transaction(current.tenant_id, current.user_id):
+        fields = await kind_fields(kind)
+    return fields, form_texts(fields, stored_values(raw))
+
+
 async def stored_record(current: Current, kind: str, record_id: UUID) -> dict[str, Any]:
     """A record's custom values as its page and edit form show them (`custom_shown`,
     `custom_form`), for kinds whose pages read them apart (deals)."""

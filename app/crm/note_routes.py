@@ -3,26 +3,29 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from functools import partial
-from typing import TypeVar
+from typing import Any, TypeVar
 from uuid import UUID
 
-from litestar import Response, post
+from litestar import Response, get, post
 
 from app.accounts.schemas import Current
 from app.core.db import tenant_transaction
 from app.core.errors import FormInvalid, RecordNotFound
-from app.core.forms import Form, read_form
+from app.core.forms import Form, read_form, read_query
 from app.core.forms.values import chosen_ids
 from app.core.http_types import Req
-from app.core.web import get_session, redirect
+from app.core.paging import NEWEST_FIRST, decode_cursor
+from app.core.web import get_session, redirect, render
 from app.crm import notes
+from app.crm.activity import timeline_page
 from app.crm.company_routes import render_company
 from app.crm.contact_routes import render_contact
-from app.crm.schemas import NoteForm
+from app.crm.schemas import NoteForm, TimelineQuery
 
 F = TypeVar("F", bound=Form)
-RecordPage = Callable[[Req, Current, UUID, dict[str, object]], Awaitable[Response[str]]]
+RecordPage = Callable[[Req, Current, UUID, dict[str, object]], Awaitable[Response[Any]]]
 
 # subject type -> its record page; a higher domain with notes on its records (deals) adds its own
 # at start-up (its Domain's wiring), so crm never imports it.
@@ -84,4 +87,21 @@ async def note_delete(request: Req, current: Current, note_id: UUID) -> Response
     return redirect(request, notes.subject_link(subject_type, subject_id))
 
 
-ROUTES = [note_create, note_delete]
+@get("/records/{subject_type:str}/{subject_id:uuid}/timeline")
+async def timeline_older(
+    request: Req, current: Current, subject_type: str, subject_id: UUID
+) -> Response[str]:
+    """A record's timeline entries older than `?before=` (the "Show older" item's answer: the
+    entries in its place for htmx, a page of them without); a broken cursor: the latest."""
+    cursor = read_query(request, TimelineQuery).before
+    key = decode_cursor(cursor, NEWEST_FIRST) if cursor else None
+    when, entry = key if key else (None, None)
+    before = (when, entry) if isinstance(when, datetime) and isinstance(entry, UUID) else None
+    async with tenant_transaction(current.tenant_id, current.user_id):
+        name = await notes.subject_name(subject_type, subject_id)  # 404: not this workspace's
+        page = await timeline_page(subject_type, subject_id, before)
+    ctx = {"page": page, "name": name, "link": notes.subject_link(subject_type, subject_id)}
+    return render(request, "crm/timeline.html", ctx, block="entries")
+
+
+ROUTES = [note_create, note_delete, timeline_older]

@@ -159,12 +159,12 @@ async def subject_panel(current: Current, subject_type: str, subject_id: UUID) -
     """Notes, activities, timeline, members and contacts for a record's detail page (one
     transaction)."""
     from app.crm.activities import record_panel
-    from app.crm.activity import timeline
+    from app.crm.activity import timeline_page
 
     async with tenant_transaction(current.tenant_id, current.user_id):
         panel: dict[str, object] = {"notes": await record_notes(subject_type, subject_id)}
         panel["tasks"] = await record_panel(subject_type, subject_id)
-        panel["timeline"] = await timeline(subject_type, subject_id)
+        panel["timeline"] = await timeline_page(subject_type, subject_id)
         panel["members"] = await members()
         panel["contacts"] = []  # a new activity's participants: none chosen yet
     panel["zone"] = user_zone(current)

@@ -145,6 +145,7 @@ class TimelineRow(msgspec.Struct, frozen=True):
     changes: str
     subject_type: str
     subject_id: UUID
+    id: UUID
 
 
 async def insert_activity(
@@ -173,19 +174,27 @@ async def insert_activity(
 
 
 async def timeline_rows(
-    conn: asyncpg.Connection, limit: int, subject: tuple[str, UUID] | None = None
+    conn: asyncpg.Connection,
+    limit: int,
+    subject: tuple[str, UUID] | None = None,
+    before: tuple[datetime, UUID] | None = None,
 ) -> list[TimelineRow]:
     """The latest timeline entries, newest first: a record's (`subject`: its type and id), or
-    the whole workspace's (the dashboard's recent activity)."""
-    where, args = (
-        ("where a.subject_type = $2 and a.subject_id = $3", subject) if subject else ("", ())
-    )
+    the whole workspace's (the dashboard's recent activity); with `before` (an entry's time
+    and id), the record's entries older than that one."""
+    where, args = "", []
+    if subject:
+        where, args = "where a.subject_type = $2 and a.subject_id = $3", [*subject]
+        if before:
+            where += " and (a.created_at, a.id) < ($4, $5)"
+            args += before
     return await fetch_as(
         conn,
         TimelineRow,
         "select a.created_at, u.name as actor, a.action, a.summary, a.changes::text as changes,"
-        " a.subject_type, a.subject_id from activities a left join users u on u.id = a.actor_id"
-        f" {where} order by a.created_at desc, a.id desc limit $1",
+        " a.subject_type, a.subject_id, a.id from activities a"
+        f" left join users u on u.id = a.actor_id {where}"
+        " order by a.created_at desc, a.id desc limit $1",
         limit,
         *args,
     )

@@ -32,7 +32,7 @@ Values = dict[str, Any]
 NewF = TypeVar("NewF", bound=Form)
 EditF = TypeVar("EditF", bound=Form)
 View = TypeVar("View", bound=ListView)
-Handler = TypeVar("Handler", bound=Callable[..., Awaitable[Response[str]]])
+Handler = TypeVar("Handler", bound=Callable[..., Awaitable[Response[Any]]])
 
 
 @dataclass(frozen=True)
@@ -70,6 +70,19 @@ class RecordPages(Generic[NewF, EditF, View]):
         """The new form's values: whoever adds the record owns it."""
         return {"owner_id": str(current.user_id)}
 
+    async def detail_page(
+        self, request: Req, current: Current, record_id: UUID, extra: Values | None
+    ) -> Response[Any]:
+        """The record's page; `extra` carries a notes/tasks form's errors and values. One
+        transaction: the services below join it, so the page is one consistent read."""
+        async with tenant_transaction(current.tenant_id, current.user_id):
+            record = await self.read(current, record_id)
+            panel = await subject_panel(current, self.kind, record_id)
+            related = await self.related(current, record_id)
+        panel.update(extra or {})
+        ctx = {self.kind: record, "panel": panel, **related}
+        return render(request, self.template("detail"), ctx)
+
     async def related(self, current: Current, record_id: UUID) -> Values:
         """The detail page's lists of related records: every kind lists its deals."""
         return {"deals": await related_deals(current, self.kind, record_id)}
@@ -86,7 +99,7 @@ class RecordPages(Generic[NewF, EditF, View]):
         return f"crm/{self.plural}/{name}.html"
 
 
-RenderRecord = Callable[[Req, Current, UUID, Values | None], Awaitable[Response[str]]]
+RenderRecord = Callable[[Req, Current, UUID, Values | None], Awaitable[Response[Any]]]
 
 
 def record_routes(p: RecordPages[NewF, EditF, View]) -> tuple[list[HTTPRouteHandler], RenderRecord]:
@@ -132,18 +145,11 @@ def record_routes(p: RecordPages[NewF, EditF, View]) -> tuple[list[HTTPRouteHand
 
     async def render_record(
         request: Req, current: Current, record_id: UUID, extra: Values | None = None
-    ) -> Response[str]:
-        """The record's page; `extra` carries a notes/tasks form's errors and values. One
-        transaction: the services below join it, so the page is one consistent read."""
-        async with tenant_transaction(current.tenant_id, current.user_id):
-            record = await p.read(current, record_id)
-            panel = await subject_panel(current, p.kind, record_id)
-            related = await p.related(current, record_id)
-        panel.update(extra or {})
-        ctx = {p.kind: record, "panel": panel, **related}
-        return render(request, p.template("detail"), ctx)
+    ) -> Response[Any]:
+        """The record's page (the kind's `detail_page`)."""
+        return await p.detail_page(request, current, record_id, extra)
 
-    async def detail(request: Req, current: Current, record_id: UUID) -> Response[str]:
+    async def detail(request: Req, current: Current, record_id: UUID) -> Response[Any]:
         return await render_record(request, current, record_id)
 
     async def edit(request: Req, current: Current, record_id: UUID) -> Response[str]:

@@ -137,6 +137,12 @@ class NewContactQuery(Form):
     company: Annotated[UUID | None, Ref(UNKNOWN_COMPANY, lenient=True)] = None
 
 
+class TimelineQuery(Form):
+    """`?before=…`: the cursor of the last timeline entry shown (older ones are asked for)."""
+
+    before: Annotated[str | None, Cursor()] = None
+
+
 class NoteForm(Form):
     body: Annotated[str, Text("the note", 10000, required=True, multiline=True)]
 

@@ -1,6 +1,17 @@
 """Piccolo tables of the crm app (DDL and RLS live in migrations/crm)."""
 
-from piccolo.columns import JSONB, UUID, Array, BigInt, Boolean, Date, Integer, Text, Timestamptz
+from piccolo.columns import (
+    JSONB,
+    UUID,
+    Array,
+    BigInt,
+    Boolean,
+    Date,
+    Integer,
+    SmallInt,
+    Text,
+    Timestamptz,
+)
 from piccolo.table import Table
 
 from app.core.columns import Created, Finished, OnRecord, Stamped, TenantRecord, TenantRow
@@ -193,3 +204,22 @@ class RecordCount(Table, tablename="record_counts"):
     tenant_id = UUID(primary_key=True)
     kind = Text()
     total = BigInt(default=0)
+
+
+class RecordVersion(Table, tablename="record_versions"):
+    """A record's page version (a company's): bumped by triggers (migrations/crm 1.45.0) in the
+    transaction of any change its page shows; the app only reads it (app/crm/company_page.py).
+    The database's key is (subject_type, subject_id); Piccolo is given `subject_id`."""
+
+    subject_id = UUID(primary_key=True)
+    subject_type = Text()
+    tenant_id = UUID()
+    version = BigInt(default=0)
+
+
+class RecordEpoch(Table, tablename="record_epoch"):
+    """One platform-wide counter, bumped when a person's name or address changes or a person
+    goes (record pages show authors, owners, assignees: users are global)."""
+
+    id = SmallInt(primary_key=True)
+    version = BigInt(default=0)

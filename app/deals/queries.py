@@ -26,22 +26,25 @@ from app.deals.schemas import (
     ContactRef,
     CurrencyTotal,
     DealCard,
+    DealDetail,
     DealPage,
     DealRow,
     DealTable,
     NextActivity,
     Rates,
+    StageChoice,
     StageInfo,
     stage_column,
 )
 
-CARD_SELECT = """
+CARD_COLUMNS = """
 select d.id, d.title, d.amount, d.currency, d.pipeline_id, d.stage_id,
        s.name as stage_name, s.kind as stage_kind, d.position, d.version,
        d.expected_close_date, d.owner_id, u.name as owner_name,
        d.company_id, c.name as company_name, d.lost_reason, d.created_at, d.updated_at,
        na.kind as next_kind, na.title as next_title, na.due_at as next_due_at,
-       na.due_date as next_due_date, coalesce(na.overdue, false) as next_overdue
+       na.due_date as next_due_date, coalesce(na.overdue, false) as next_overdue"""
+CARD_FROM = """
 from deals d
 join stages s on s.id = d.stage_id
 left join users u on u.id = d.owner_id
@@ -58,6 +61,7 @@ left join lateral (
     limit 1
 ) na on true
 """
+CARD_SELECT = CARD_COLUMNS + CARD_FROM
 
 
 def card_from_row(row: Mapping[str, Any] | asyncpg.Record) -> DealCard:
@@ -141,10 +145,23 @@ async def deal_page(
 
 # SQL: a contact `c` as a deal names it (its id and name, "(no name)" for a nameless one),
 # and the order contacts are listed in (last then first name)
-_CONTACT_REF = (
-    "c.id, coalesce(nullif(trim(c.first_name || ' ' || c.last_name), ''), '(no name)') as name"
-)
+_CONTACT_NAME = "coalesce(nullif(trim(c.first_name || ' ' || c.last_name), ''), '(no name)')"
+_CONTACT_REF = f"c.id, {_CONTACT_NAME} as name"
 _BY_NAME = "order by lower(c.last_name), lower(c.first_name), c.id"
+_DEAL_CONTACTS = (
+    "from deal_contacts dc join contacts c on c.id = dc.contact_id where dc.deal_id = d.id"
+)
+# a deal as its edit form shows it, in one statement: its card, its contacts (by name) and its
+# custom values (as text, decoded by app/crm/custom_fields.stored_values)
+FORM_SELECT = (
+    CARD_COLUMNS
+    + f""",
+       d.custom_values::text as custom_values,
+       array(select c.id {_DEAL_CONTACTS} {_BY_NAME}) as contact_ids,
+       array(select {_CONTACT_NAME} {_DEAL_CONTACTS} {_BY_NAME}) as contact_names"""
+    + CARD_FROM
+    + " where d.id = $1"
+)
 
 
 async def deal_contact_refs(conn: asyncpg.Connection, deal_id: UUID) -> list[ContactRef]:
@@ -158,11 +175,37 @@ async def deal_contact_refs(conn: asyncpg.Connection, deal_id: UUID) -> list[Con
     )
 
 
+async def deal_form_row(
+    conn: asyncpg.Connection, deal_id: UUID
+) -> tuple[DealDetail, str | None] | None:
+    """A deal as its edit form shows it (its contacts by name) and its custom values as
+    stored (jsonb text), or None."""
+    row = await conn.fetchrow(FORM_SELECT, deal_id)
+    if row is None:
+        return None
+    contacts = [
+        ContactRef(i, n) for i, n in zip(row["contact_ids"], row["contact_names"], strict=True)
+    ]
+    return DealDetail(card=card_from_row(row), contacts=contacts), row["custom_values"]
+
+
 async def contact_choices(conn: asyncpg.Connection, ids: list[UUID]) -> Choices:
     """The contacts `ids` (a form's chosen ones), by name."""
     return await fetch_choices(
         conn, f"select {_CONTACT_REF} from contacts c where c.id = any($1::uuid[]) {_BY_NAME}", ids
     )
+
+
+async def stage_choices(conn: asyncpg.Connection) -> list[StageChoice]:
+    """Every stage of every pipeline in board order (the pipelines', then each one's), with
+    its pipeline's name: the deal form's stage picker, in one statement."""
+    rows = await conn.fetch(
+        "select s.id, s.pipeline_id, p.name as pipeline_name, s.name, s.kind"
+        " from stages s join pipelines p on p.id = s.pipeline_id"
+        " order by p.position, p.created_at, p.id, s.position, s.created_at, s.id"
+    )
+    # built field by field, not converted: the columns have the struct's types already
+    return [StageChoice(r[0], r[1], r[2], r[3], r[4]) for r in rows]
 
 
 async def create_default_pipeline(

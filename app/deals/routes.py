@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Container, Mapping
 from functools import partial
+from typing import Any
 from uuid import UUID
 
 from litestar import Response, get, post
@@ -19,14 +20,25 @@ from app.core.http_types import Req
 from app.core.paging import Page
 from app.core.web import redirect, render
 from app.crm.bulk_routes import bulk_action
-from app.crm.custom_values import custom_field_list, list_context, stored_record
+from app.crm.custom_fields import FieldDef
+from app.crm.custom_values import custom_field_list, custom_form, list_context, stored_record
 from app.crm.filters import DealView, read_view
 from app.crm.notes import subject_panel
 from app.crm.web import view_context
 from app.deals import pipelines, reading, services
 from app.deals.money import currencies
-from app.deals.schemas import DealDelete, DealEdit, DealForm, DealListQuery, PipelineQuery
+from app.deals.schemas import (
+    DealDelete,
+    DealDetail,
+    DealEdit,
+    DealForm,
+    DealListQuery,
+    PipelineQuery,
+)
 
+# the currency picker's choices: the same tuple every time, so its options' markup is kept
+# (deals/form.html renders them through `fragment`)
+CURRENCY_CHOICES = tuple((code, f"{code} · {name}") for code, name in currencies().items())
 BLANK_FORM: dict[str, object] = {
     "title": "",
     "amount": "",
@@ -41,29 +53,58 @@ BLANK_FORM: dict[str, object] = {
 }
 
 
-async def _form_page(
-    visit: FormVisit, deal_id: UUID | None, *, values: Mapping[str, object] | None = None
-) -> Response[str]:
-    """The deal form: new, filled from the deal, or refused (messages + input kept)."""
+async def _form_context(
+    visit: FormVisit,
+    deal_id: UUID | None,
+    values: Mapping[str, object] | None = None,
+    known: DealDetail | None = None,
+    fields: list[FieldDef] | None = None,
+) -> dict[str, object]:
+    """The deal form's context: new, filled from the deal (`known` and its custom `fields`,
+    read in the caller's transaction), or refused (messages + input kept). Its choices are
+    read in one transaction (the caller's, when it has one)."""
     current, refused = visit.current, visit.refused
     shown = refused.shown() if refused else values or {}
     async with reading.one_transaction(current):
         if refused is not None and deal_id is not None:
             await reading.get_deal(current, deal_id)  # another workspace's (or a deleted): 404
-        choices = {
-            "pipelines": await pipelines.list_pipelines(current),
-            "stages": await pipelines.all_stages(current),
-            "options": await reading.form_options(current, shown),
-            "custom_fields": await custom_field_list(current, "deal"),
+        choices: dict[str, Any] = {
+            "stage_groups": await reading.stage_groups(current),
+            "options": await reading.form_options(current, shown, known),
+            "custom_fields": (
+                fields if fields is not None else await custom_field_list(current, "deal")
+            ),
         }
-    ctx = {
-        "values": {**BLANK_FORM, **shown},
+    shown = {**BLANK_FORM, **shown}
+    owners = (("", "Nobody"), *choices["options"].members)
+    offered = {
+        "stage_id": {str(s.id) for _, group in choices["stage_groups"] for s in group},
+        "currency": currencies(),
+        "owner_id": {value for value, _ in owners},
+    }
+    return {
+        "values": shown,
         "errors": refused.errors if refused else {},
         "deal_id": deal_id,
-        "currencies": [(code, f"{code} · {name}") for code, name in currencies().items()],
+        "currencies": CURRENCY_CHOICES,
         "currency_codes": list(currencies()),
+        "owners": owners,
+        # the pickers' chosen values among those offered ("" for anything else: no option is
+        # selected either way), so that their kept markup is one per choice, never per input
+        "picked": {name: _offered(shown.get(name), ids) for name, ids in offered.items()},
         **choices,
     }
+
+
+def _offered(value: object, offered: Container[str]) -> str:
+    return value if isinstance(value, str) and value in offered else ""
+
+
+async def _form_page(
+    visit: FormVisit, deal_id: UUID | None, *, values: Mapping[str, object] | None = None
+) -> Response[str]:
+    """The deal form (see `_form_context`)."""
+    ctx = await _form_context(visit, deal_id, values)
     return render(visit.request, "deals/form.html", ctx, block="form")
 
 
@@ -141,13 +182,16 @@ async def deal_detail(request: Req, current: Current, deal_id: UUID) -> Response
 
 
 async def _edit_page(visit: FormVisit, deal_id: UUID) -> Response[str]:
-    """The deal's edit form: as stored (its custom fields too), or the refused input."""
+    """The deal's edit form: as stored (its custom fields too), or the refused input. One
+    transaction: the deal, its custom values and the form's choices are one read."""
     if visit.refused is not None:
         return await _form_page(visit, deal_id)
-    deal = await reading.get_deal(visit.current, deal_id)
-    custom = await stored_record(visit.current, "deal", deal_id)
-    values = reading.form_values(deal) | custom["custom_form"]
-    return await _form_page(visit, deal_id, values=values)
+    async with reading.one_transaction(visit.current):
+        deal, stored = await reading.deal_for_form(visit.current, deal_id)
+        fields, custom = await custom_form(visit.current, "deal", stored)
+        values = reading.form_values(deal) | custom
+        ctx = await _form_context(visit, deal_id, values, known=deal, fields=fields)
+    return render(visit.request, "deals/form.html", ctx, block="form")
 
 
 async def _update(request: Req, current: Current, deal_id: UUID, form: DealEdit) -> Response[str]:

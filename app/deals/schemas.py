@@ -30,6 +30,16 @@ class StageInfo(msgspec.Struct, frozen=True):
     probability: int = 0  # % chance a deal here is won (won 100, lost 0): weighted values
 
 
+class StageChoice(msgspec.Struct, frozen=True):
+    """A stage as the deal form's stage picker offers it, under its pipeline's name."""
+
+    id: UUID
+    pipeline_id: UUID
+    pipeline_name: str
+    name: str
+    kind: str
+
+
 class PipelineInfo(msgspec.Struct, frozen=True):
     id: UUID
     name: str

@@ -45,6 +45,7 @@ GLOBAL_TABLES = {
     "operator_alerts": "the platform operators' alerts (backups), not any workspace's",
     "job_runs": "leases of long jobs (function name, ids, worker, heartbeat): platform plumbing",
     "board_epoch": "one counter bumped when a person's name changes (kept boards show owners)",
+    "record_epoch": "one counter bumped when a person's name changes (kept company pages)",
 }
 
 
