@@ -163,10 +163,16 @@ async def window_page(
     where: list[str],
     params: Params,
     total: str | None = None,
+    narrow: str | None = None,
 ) -> Page:
     """One page of `select ... from ... where ...`: the one the `window` asks for; with
     `total` (a scalar SQL expression, computed once for the statement) its value goes to
-    `extra["total"]` (None when the page has no rows)."""
+    `extra["total"]` (None when the page has no rows).
+
+    With `narrow` (the SQL of a listed row's unique key, e.g. "c.id") the page's keys are
+    picked first, ordered and limited, and only those rows are then read whole with their
+    joins: a page that sorts many matches (a search) joins and reads the wide columns of
+    its 51 rows instead of every match's."""
     spec, after, before, limit = window.spec, window.after, window.before, window.limit
     backward = bool(before) and not after
     cursor = (
@@ -183,12 +189,26 @@ async def window_page(
     direction = " desc" if descending else ""
     order = ", ".join(f"{e}{direction}" for e in spec.exprs)
     key_cols = ", ".join(f"{e} as _k{i}" for i, e in enumerate(spec.exprs))
-    key_cols += f", {total} as _total" if total else ""
-    sql = (
-        f"{params.prefix()}select {select}, {key_cols} from {from_sql}"
-        f" where {' and '.join(conditions) or 'true'} order by {order}"
-        f" limit {params.add(limit + 1)}"
-    )
+    filtered = f"where {' and '.join(conditions) or 'true'} order by {order}"
+    if narrow:
+        picked = f"{narrow} as _key" + (f", {total} as _total" if total else "")
+        page_cte = (
+            f"_page as materialized (select {picked} from {from_sql} {filtered}"
+            f" limit {params.add(limit + 1)})"
+        )
+        prefix = params.prefix()
+        prefix = f"{prefix[:-1]}, {page_cte} " if prefix else f"with {page_cte} "
+        key_cols += ", _page._total" if total else ""
+        sql = (
+            f"{prefix}select {select}, {key_cols} from {from_sql}"
+            f" join _page on _page._key = {narrow} order by {order}"
+        )
+    else:
+        key_cols += f", {total} as _total" if total else ""
+        sql = (
+            f"{params.prefix()}select {select}, {key_cols} from {from_sql} {filtered}"
+            f" limit {params.add(limit + 1)}"
+        )
     records = await conn.fetch(sql, *params.values)
     more = len(records) > limit
     records = records[:limit]

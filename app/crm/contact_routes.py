@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Mapping
+
 from app.accounts.schemas import Current
 from app.core.forms import read_query
 from app.core.forms.values import chosen_ids
@@ -29,6 +31,13 @@ class ContactPages(RecordPages[duplicates.NewContact, ContactEdit, ContactView])
 
     def name_of(self, record: Values) -> str:
         return contacts.full_name(record)
+
+    def listed(
+        self, rows: list[dict[str, object]], cells: Mapping[str, list[str]]
+    ) -> list[tuple[Hashable, ...]]:
+        """Each row as its kept fragment's values (crm/contacts/_row.html): a page of rows
+        shown before renders (and decrypts) nothing again."""
+        return [(contacts.listed(row), tuple(cells.get(str(row["id"]), ()))) for row in rows]
 
 
 CONTACTS = ContactPages(

@@ -82,19 +82,32 @@ async def _counted_page(
     select: str,
     count_view: tuple[str, list[str], Params],
     total: str,
+    filtered: bool,
+    searched: bool = False,
 ) -> Page:
     """The page, with `extra["count"]` the `total` its own statement computed (no round trip
     of its own; with sharing Params a search's pieces are looked up once for both). A page
-    after a cursor that came back empty (its rows deleted meanwhile) has it computed alone."""
+    after a cursor that came back empty (its rows deleted meanwhile) has it computed alone.
+    A `searched` page sorts every match: its rows are picked by key first and only those
+    51 read whole with their joins (`window_page`'s `narrow`). The whole (not `filtered`)
+    list's count is the kept record count, exact however large; a view's is capped."""
     from_sql, where, params = count_view
     before = list(params.values)  # the total's parameters, not yet the cursor's and limit's
     page = await window_page(
-        conn, window, select=select, from_sql=from_sql, where=where, params=params, total=total
+        conn,
+        window,
+        select=select,
+        from_sql=from_sql,
+        where=where,
+        params=params,
+        total=total,
+        narrow="c.id" if searched else None,
     )
     found = page.extra.pop("total")
     if found is None and (window.after or window.before):
         found = await conn.fetchval(f"{params.prefix()}select {total}", *before)
-    page.extra["count"] = min(int(found or 0), COUNT_CAP + 1)  # type: ignore[call-overload]
+    count = int(found or 0)  # type: ignore[call-overload]
+    page.extra["count"] = min(count, COUNT_CAP + 1) if filtered else count
     return page
 
 
@@ -126,7 +139,7 @@ async def company_page(
     view_sql = (COMPANY_FROM, where, params)
     total = _view_total("company", tenant_id, filtered, view_sql, _first_search(query, window))
     select = "c.id, c.name, c.domain, c.industry, c.size, u.name as owner_name"
-    return await _counted_page(conn, window, select, view_sql, total)
+    return await _counted_page(conn, window, select, view_sql, total, filtered, bool(query))
 
 
 async def contact_page(
@@ -154,7 +167,7 @@ async def contact_page(
         "c.id, c.first_name, c.last_name, c.emails_enc[1:1] as emails_enc, c.title, c.tags,"
         " c.company_id, co.name as company_name, u.name as owner_name"
     )
-    return await _counted_page(conn, window, select, view_sql, total)
+    return await _counted_page(conn, window, select, view_sql, total, filtered, bool(query))
 
 
 async def company_contacts_page(

@@ -3,7 +3,7 @@ pages), new, detail, edit, delete with confirm. A kind says what differs in a `R
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeVar
 from uuid import UUID
@@ -91,6 +91,13 @@ class RecordPages(Generic[NewF, EditF, View]):
         """The record's name on the delete page."""
         return str(record["name"])
 
+    def listed(
+        self, rows: list[dict[str, object]], cells: Mapping[str, list[str]]
+    ) -> list[tuple[Hashable, ...]] | None:
+        """The list's rows as the values of its kept row macro (`kept_row` of
+        crm/_records.html), each with its custom `cells`; None: the template writes them."""
+        return None
+
     @property
     def base(self) -> str:
         return f"/{self.plural}"
@@ -115,6 +122,7 @@ def record_routes(p: RecordPages[NewF, EditF, View]) -> tuple[list[HTTPRouteHand
             page = await p.list_page(current, view)
             ctx |= await view_context(current, p.plural, p.base, page, view, p.columns)
             ctx |= await list_context(current.tenant_id, p.kind, view.cf, view.cols, page.rows)
+        ctx["listed"] = p.listed(page.rows, ctx["custom_cells"])
         return render(request, p.template("list"), ctx, block="results")
 
     async def form_page(

@@ -109,6 +109,44 @@ def open_listed(row: Mapping[str, object], tenant_id: UUID) -> Fields:
     return data
 
 
+class Sealed:
+    """A listed value still sealed: equal and hashed by its ciphertext and where it lives (so
+    a list row can be a kept fragment's key, app/core/templating.py), decrypted only when its
+    text is first read (`str`, as a template prints it): a list page whose rows are kept
+    rendered decrypts nothing."""
+
+    __slots__ = ("_plain", "binding", "value")
+
+    def __init__(self, value: str, binding: Binding) -> None:
+        self.value, self.binding = value, binding
+        self._plain: str | None = None
+
+    def __str__(self) -> str:
+        if self._plain is None:
+            self._plain = decrypt_text(self.value, binding=self.binding)
+        return self._plain
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sealed):
+            return (self.value, self.binding) == (other.value, other.binding)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash((self.value, self.binding))
+
+    def __repr__(self) -> str:
+        return "Sealed(...)"  # never the text in a log or a traceback
+
+
+def sealed_listed(row: Mapping[str, object], tenant_id: UUID) -> Fields:
+    """`open_listed`, with the first address `Sealed` (decrypted when a template prints it)."""
+    data = Fields(row)
+    binding = contact_binding("emails_enc", tenant_id, data["id"])
+    values: list[str] = data.pop("emails_enc", None) or []  # type: ignore[assignment]
+    data["emails"] = [Sealed(v, binding) for v in values]
+    return data
+
+
 def search_indexes(query: str) -> list[str]:
     """Blind indexes an exact email or phone number typed into a search box would match."""
     found = [blind_index(query)]

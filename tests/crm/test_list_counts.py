@@ -132,3 +132,24 @@ async def test_company_contacts_by_name_with_their_first_address(
     assert whole.next_cursor is None
     theirs = await contacts.company_contacts(await current_of(tenant_b), company)
     assert theirs.rows == []
+
+
+async def test_whole_list_count_is_exact_past_the_cap(
+    client_a: Any, tenant_a: Account, tenant_b: Account
+) -> None:
+    """The whole list says how many contacts the workspace holds (the kept record count), even
+    past COUNT_CAP; a search over more than that says "10,000+"; another workspace's are not
+    counted; a delete shows at once."""
+    await add(tenant_b, "Fremd", 50)
+    await add(tenant_a, "Vielzahl", list_queries.COUNT_CAP + 2)
+    whole, _ = await page_of(tenant_a)
+    assert whole.extra["count"] == list_queries.COUNT_CAP + 2
+    page = (await client_a.get("/contacts")).text
+    assert 'id="view-count">10,002 contacts<' in page
+    searched, _ = await page_of(tenant_a, "vielzahl", after=whole.next_cursor)
+    assert searched.extra["count"] == list_queries.COUNT_CAP + 1  # shown as "10,000+"
+    listed = (await client_a.get("/contacts", params={"q": "vielz"})).text
+    assert 'id="view-count">10,000+ contacts in this view<' in listed
+    async with tenant_transaction(tenant_a.tenant_id) as conn:
+        await conn.execute("delete from contacts where first_name = 'Cnt001'")
+    assert 'id="view-count">10,001 contacts<' in (await client_a.get("/contacts")).text
