@@ -28,6 +28,8 @@ from app.accounts.schemas import Current
 from app.accounts.tables import Membership
 from app.core import formats
 from app.core.db import tenant_transaction
+from app.core.kept import CSRF_MARK, KeptMarkup, with_csrf
+from app.core.templating import render_html
 from app.crm import dashboard_queries, queries
 from app.crm.dashboard_queries import DashboardState
 from app.crm.notes import subject_link
@@ -123,8 +125,9 @@ _kept: OrderedDict[FiguresKey, Figures] = OrderedDict()
 
 
 def forget_all() -> None:
-    """Drop every kept workspace's figures (tests)."""
+    """Drop every kept workspace's figures and rendered content (tests)."""
     _kept.clear()
+    _contents.clear()
 
 
 def kept_figures() -> int:
@@ -179,13 +182,12 @@ async def _figures(
     return figures
 
 
-async def load_dashboard(current: Current) -> Dashboard:
-    """One tenant transaction: one statement (versions, my tasks, the checklist's facts, the
-    record counts), and the workspace's figures kept or read (a few aggregate queries)."""
-    today = formats.today(current.time_zone)  # the reader's day and month
-    async with tenant_transaction(current.tenant_id, current.user_id) as conn:
-        state = await dashboard_queries.dashboard_state(conn, current.tenant_id, current.user_id)
-        figures = await _figures(conn, current, state, today.replace(day=1))
+async def _dashboard(
+    conn: asyncpg.Connection, current: Current, state: DashboardState, today: date
+) -> Dashboard:
+    """The dashboard for `current` on their day `today`, from the state read in this
+    transaction and the workspace's figures (kept or read)."""
+    figures = await _figures(conn, current, state, today.replace(day=1))
     return Dashboard(
         contacts=state.contacts,
         companies=state.companies,
@@ -209,6 +211,56 @@ async def load_dashboard(current: Current) -> Dashboard:
         recent=figures.recent,
         onboarding=_onboarding(current, state, figures.any_deal),
     )
+
+
+class ContentKey(NamedTuple):
+    """Everything a kept dashboard content depends on: the state read on every page (the
+    versions of the kept figures, my tasks, the checklist's facts, the record counts), the
+    reader's day (overdue tasks, the month), role (the checklist's steps), workspace name,
+    locale and time zone."""
+
+    tenant_id: UUID
+    state: DashboardState
+    today: date
+    is_admin: bool
+    tenant_name: str
+    prefs: formats.Prefs
+
+
+KEPT_CONTENTS = 512  # rendered contents kept per process (a few kB each) ...
+KEPT_SIZE = 8_000_000  # ... and their size in all (UTF-8 bytes, about)
+_contents: KeptMarkup[ContentKey] = KeptMarkup(KEPT_CONTENTS, KEPT_SIZE)
+
+
+def kept_contents() -> int:
+    """How many rendered contents this process keeps (tests)."""
+    return len(_contents)
+
+
+async def dashboard_content(current: Current, csrf: str) -> bytes:
+    """The dashboard's content (UTF-8) for `current` with the CSRF token `csrf`: kept while
+    the state read in this transaction (one statement) is the same, else rendered from the
+    figures (kept or read) and kept. Rendered from what the key holds only, so the kept
+    content is what rendering now would give."""
+    today = formats.today(current.time_zone)
+    async with tenant_transaction(current.tenant_id, current.user_id) as conn:
+        state = await dashboard_queries.dashboard_state(conn, current.tenant_id, current.user_id)
+        key = ContentKey(
+            current.tenant_id,
+            state,
+            today,
+            current.is_admin,
+            current.tenant_name,
+            formats.current(),
+        )
+        content = _contents.get(key)
+        if content is None:
+            board = await _dashboard(conn, current, state, today)
+            ctx = {"board": board, "tenant_name": current.tenant_name, "csrf_token": CSRF_MARK}
+            content = render_html("crm/_dashboard.html", ctx).encode()
+            if state.version is not None:  # no version row (never expected): never kept
+                _contents.keep(key, content)
+    return with_csrf(content, csrf)
 
 
 def _onboarding(current: Current, state: DashboardState, any_deal: bool) -> list[Step]:

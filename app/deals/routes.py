@@ -18,7 +18,9 @@ from app.core.errors import FormInvalid
 from app.core.forms import read_form, read_query
 from app.core.http_types import Req
 from app.core.paging import Page
-from app.core.web import redirect, render
+from app.core.kept import CSRF_MARK
+from app.core.templating import render_html
+from app.core.web import get_session, is_htmx, redirect, render, render_with_parts
 from app.crm.bulk_routes import bulk_action
 from app.crm.custom_fields import FieldDef
 from app.crm.custom_values import custom_field_list, custom_form, list_context, stored_record
@@ -26,6 +28,7 @@ from app.crm.filters import DealView, read_view
 from app.crm.notes import subject_panel
 from app.crm.web import view_context
 from app.deals import pipelines, reading, services
+from app.deals.edit_form import edit_form
 from app.deals.money import currencies
 from app.deals.schemas import (
     DealDelete,
@@ -181,17 +184,25 @@ async def deal_detail(request: Req, current: Current, deal_id: UUID) -> Response
     return await render_deal(request, current, deal_id)
 
 
-async def _edit_page(visit: FormVisit, deal_id: UUID) -> Response[str]:
-    """The deal's edit form: as stored (its custom fields too), or the refused input. One
-    transaction: the deal, its custom values and the form's choices are one read."""
+async def _edit_page(visit: FormVisit, deal_id: UUID) -> Response[Any]:
+    """The deal's edit form: as stored (its custom fields too), kept rendered while nothing it
+    shows changed (app/deals/edit_form.py), or the refused input. One transaction: the deal,
+    its custom values and the form's choices are one read."""
     if visit.refused is not None:
         return await _form_page(visit, deal_id)
-    async with reading.one_transaction(visit.current):
-        deal, stored = await reading.deal_for_form(visit.current, deal_id)
-        fields, custom = await custom_form(visit.current, "deal", stored)
+    request, current = visit.request, visit.current
+
+    async def form_body() -> str:
+        deal, stored = await reading.deal_for_form(current, deal_id)
+        fields, custom = await custom_form(current, "deal", stored)
         values = reading.form_values(deal) | custom
         ctx = await _form_context(visit, deal_id, values, known=deal, fields=fields)
-    return render(visit.request, "deals/form.html", ctx, block="form")
+        return render_html("deals/form.html", {**ctx, "csrf_token": CSRF_MARK}, "form")
+
+    form = await edit_form(current, deal_id, get_session(request).csrf, form_body)
+    if is_htmx(request):
+        return Response(form, media_type="text/html")
+    return render_with_parts(request, "deals/edit.html", {}, {"deal_form": form})
 
 
 async def _update(request: Req, current: Current, deal_id: UUID, form: DealEdit) -> Response[str]:

@@ -1,0 +1,62 @@
+"""Rendered markup kept per web process under a key of everything it shows depends on (the
+versions read in the page's own transaction, the reader's role, locale and zone): the oldest
+used dropped first, bounded by count and size. The reader's CSRF token is never kept: kept
+markup holds CSRF_MARK where it goes, and `with_csrf` puts the request's token in."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Hashable
+from typing import Generic, TypeVar
+
+from markupsafe import escape
+
+# where the reader's CSRF token goes in kept markup: no text from the database can hold it
+# (PostgreSQL text has no NUL), and autoescaping leaves it as it is
+CSRF_MARK = "\x00odex-csrf\x00"
+_CSRF_BYTES = CSRF_MARK.encode()
+
+K = TypeVar("K", bound=Hashable)
+
+
+class KeptMarkup(Generic[K]):
+    """UTF-8 markup by key, at most `most` entries and about `size` bytes in all."""
+
+    def __init__(self, most: int, size: int) -> None:
+        self.most = most
+        self.size = size
+        self._kept: OrderedDict[K, bytes] = OrderedDict()
+        self._bytes = 0
+
+    def __len__(self) -> int:
+        return len(self._kept)
+
+    def get(self, key: K) -> bytes | None:
+        """The markup kept under `key` (now the most recently used), or None."""
+        found = self._kept.get(key)
+        if found is not None:
+            self._kept.move_to_end(key)
+        return found
+
+    def keep(self, key: K, content: bytes) -> None:
+        """Keep `content` under `key`, dropping the oldest used past the bounds."""
+        if len(content) > self.size:
+            return
+        old = self._kept.pop(key, None)
+        if old is not None:
+            self._bytes -= len(old)
+        self._kept[key] = content
+        self._bytes += len(content)
+        while len(self._kept) > self.most or self._bytes > self.size:
+            _, dropped = self._kept.popitem(last=False)
+            self._bytes -= len(dropped)
+
+    def clear(self) -> None:
+        """Drop everything kept (tests)."""
+        self._kept.clear()
+        self._bytes = 0
+
+
+def with_csrf(content: bytes, csrf: str) -> bytes:
+    """Kept markup with the request's CSRF token (escaped) where CSRF_MARK is."""
+    return content.replace(_CSRF_BYTES, str(escape(csrf)).encode())
