@@ -17,8 +17,8 @@ from app.core.db import tenant_transaction
 from app.core.errors import FormInvalid
 from app.core.forms import read_form, read_query
 from app.core.http_types import Req
-from app.core.paging import Page
 from app.core.kept import CSRF_MARK
+from app.core.paging import Page
 from app.core.templating import render_html
 from app.core.web import get_session, is_htmx, redirect, render, render_with_parts
 from app.crm.bulk_routes import bulk_action
