@@ -14,7 +14,7 @@ if any) and its record's key: `show(visit, key)`; `shown_again` makes it the `pa
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
@@ -72,10 +72,11 @@ def form_routes(
     save: Save[F],
     *,
     posts_to: str | None = None,
+    page_opt: Mapping[str, Any] | None = None,
 ) -> list[HTTPRouteHandler]:
-    """The page at `path` (handler `<name>_page`) and the post (handler `<name>`) to
-    `posts_to` (default: the page's own path), both with the record's key of `path` (None
-    when `path` names none: a new record)."""
+    """The page at `path` (handler `<name>_page`, with the route `opt` `page_opt`, e.g.
+    ONE_READ) and the post (handler `<name>`) to `posts_to` (default: the page's own path),
+    both with the record's key of `path` (None when `path` names none: a new record)."""
     keys = _PARAMETER.findall(path)
     if len(keys) > 1:
         raise ValueError(f"{path}: a form page names one record at most")
@@ -96,4 +97,4 @@ def form_routes(
     page.__doc__ = show.__doc__
     submit.__name__ = submit.__qualname__ = name
     submit.__doc__ = save.__doc__
-    return [get(path)(page), post(posts_to or path)(submit)]
+    return [get(path, opt=dict(page_opt or {}))(page), post(posts_to or path)(submit)]

@@ -198,7 +198,7 @@ def record_routes(p: RecordPages[NewF, EditF, View]) -> tuple[list[HTTPRouteHand
         get(p.base, opt=ONE_READ)(named(list_page, "list")),
         get(p.base + "/new")(named(new, "new")),
         post(p.base + "/new")(named(create, "create")),
-        get(item)(named(detail, "detail")),
+        get(item, opt=ONE_READ)(named(detail, "detail")),  # a read (the company's kept)
         get(item + "/edit")(named(edit, "edit")),
         post(item + "/edit")(named(update, "update")),
         get(item + "/delete")(named(delete_confirm, "delete_confirm")),
