@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -171,3 +173,12 @@ async def version_on(client: httpx.AsyncClient, path: str) -> str:
     match = VERSION_RE.search(page.text)
     assert match, f"no version field on {path} ({page.status_code})"
     return match.group(1)
+
+
+async def clear_of_a_minute_turn(margin: float = 15.0) -> None:
+    """Wait, if the clock is within `margin` seconds of a new minute, until that minute has
+    begun: kept markup keyed by the minute of now() (the board, the company page) is rendered
+    again when the minute turns, and a test counting renders must not see that by chance."""
+    left = 60 - time.time() % 60
+    if left < margin:
+        await asyncio.sleep(left + 0.05)

@@ -18,12 +18,18 @@ from app.crm.secure import seal_note
 from tests.crm.test_notes_tasks import add_colleague
 from tests.crm.test_records import make_company, make_contact
 from tests.deals.helpers import current_of, make_deal, stages
-from tests.helpers import Account, browser_client
+from tests.helpers import Account, browser_client, clear_of_a_minute_turn
 
 
 class Counts:
     def __init__(self) -> None:
         self.renders = 0
+
+
+@pytest.fixture(autouse=True)
+async def _clear_of_a_minute_turn() -> None:
+    """Each test starts at least 15 s before the minute turns (the kept markup's key)."""
+    await clear_of_a_minute_turn()
 
 
 @pytest.fixture

@@ -23,13 +23,19 @@ from app.deals.schemas import DealEdit
 from tests.deals.helpers import current_of, make_deal, stages, version_of
 from tests.deals.test_board import _column, _order
 from tests.deals.test_board_values import _age, _currency
-from tests.helpers import Account
+from tests.helpers import Account, clear_of_a_minute_turn
 
 
 class Counts:
     def __init__(self) -> None:
         self.reads = 0  # fetch_columns: the stages' head and cards (BOARD_HEAD, BOARD_CARDS)
         self.renders = 0
+
+
+@pytest.fixture(autouse=True)
+async def _clear_of_a_minute_turn() -> None:
+    """Each test starts at least 15 s before the minute turns (the kept markup's key)."""
+    await clear_of_a_minute_turn()
 
 
 @pytest.fixture
