@@ -67,8 +67,32 @@ def _cheap_access_log() -> dict[str, object]:
     logging.logMultiprocessing = False
     logging._srcfile = None  # no caller's file and line looked up per record
     config = copy.deepcopy(LOGGING_CONFIG)
-    config["formatters"]["access"] = {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}
+    config["formatters"]["access"] = {"()": AccessFormatter}
     return config
+
+
+class AccessFormatter(logging.Formatter):
+    """`%(asctime)s %(levelname)s %(name)s %(message)s` for the access line, with the time's
+    text made once a second (logging formats it with strftime for every record: a fifth of the
+    line's cost) and the line put together directly."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s %(message)s")
+        self._second = -1
+        self._stamp = ""
+
+    def format(self, record: logging.LogRecord) -> str:
+        second = int(record.created)
+        if second != self._second:
+            self._second = second
+            self._stamp = time.strftime(self.default_time_format, self.converter(second))
+        line = (
+            f"{self._stamp},{int(record.msecs):03d} {record.levelname} {record.name} "
+            f"{record.getMessage()}"
+        )
+        if record.exc_info or record.stack_info:  # never for an access line; kept as logging's
+            return super().format(record)
+        return line
 
 
 def serve(host: str, port: int, ssl_kwargs: SslOptions) -> None:
