@@ -154,6 +154,15 @@ async def rows_of(
     )
 
 
+def _rows_asked(limit: int) -> int:
+    """The LIMIT of a page's statement (one more row than shown: is there a next page?),
+    written as a literal: with a parameter there, PostgreSQL's generic plan of the prepared
+    statement guesses a tenth of the table for it, costs more than the custom plans and is
+    never chosen, so every run was planned again (0.27 ms of the contact list's 0.5 ms in
+    PostgreSQL); with the literal the generic plan is the custom one and is kept."""
+    return int(limit) + 1  # an int: nothing but digits reaches the SQL
+
+
 async def window_page(
     conn: asyncpg.Connection,
     window: Window,
@@ -194,7 +203,7 @@ async def window_page(
         picked = f"{narrow} as _key" + (f", {total} as _total" if total else "")
         page_cte = (
             f"_page as materialized (select {picked} from {from_sql} {filtered}"
-            f" limit {params.add(limit + 1)})"
+            f" limit {_rows_asked(limit)})"
         )
         prefix = params.prefix()
         prefix = f"{prefix[:-1]}, {page_cte} " if prefix else f"with {page_cte} "
@@ -207,7 +216,7 @@ async def window_page(
         key_cols += f", {total} as _total" if total else ""
         sql = (
             f"{params.prefix()}select {select}, {key_cols} from {from_sql} {filtered}"
-            f" limit {params.add(limit + 1)}"
+            f" limit {_rows_asked(limit)}"
         )
     records = await conn.fetch(sql, *params.values)
     more = len(records) > limit
