@@ -73,13 +73,29 @@ async def test_page_and_count_in_one_statement(tenant_a: Account, tenant_b: Acco
     # the search's pieces are looked up once, for the page and its count
     assert statements[0].count("search_grams g") == 1
 
-    # the first page of a search counts the matches it orders (a window count); a later one
-    # counts the view (its own rows start after the cursor)
+    # every page of a search counts the matches as it orders them (a window count taken
+    # before the cursor's condition): its matches are read once, not again for a count
     assert "count(*) over ()" in statements[0]
     second, statements = await page_of(tenant_a, "zählw", after=first.next_cursor)
     assert second.extra["count"] == 12 and len(second.rows) == 5
-    assert "count(*) over ()" not in statements[0] and "as counted" in statements[0]
+    assert "count(*) over ()" in statements[0] and "as counted" not in statements[0]
+    assert statements[0].count("from contacts c") == 2  # the matches, then the page's rows
     assert {r["id"] for r in second.rows}.isdisjoint({r["id"] for r in first.rows})
+    # back from the second page: the first page again, counted the same
+    view = ContactView(q="zählw")
+    spec = sort_spec(contacts.COLUMNS, "name", view, "c.id")
+    async with tenant_transaction(tenant_a.tenant_id) as conn:
+        back = await list_queries.contact_page(
+            conn,
+            tenant_a.tenant_id,
+            "zählw",
+            [],
+            None,
+            Window(spec, None, second.prev_cursor, 5),
+            view,
+        )
+    assert [r["id"] for r in back.rows] == [r["id"] for r in first.rows]
+    assert back.extra["count"] == 12 and back.prev_cursor is None
 
     # the rows after the third page's cursor are gone: an empty page, the view still counted
     third, _ = await page_of(tenant_a, "zählw", after=second.next_cursor)
