@@ -9,7 +9,8 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from app.core.db import tenant_transaction
-from app.core.paging import Page, Window
+from app.core.grams import rarest_pieces
+from app.core.paging import Page, Params, Window
 from app.crm import contacts, list_queries
 from app.crm.filters import ContactView, sort_spec
 from app.crm.secure import seal_contact
@@ -169,3 +170,31 @@ async def test_whole_list_count_is_exact_past_the_cap(
     async with tenant_transaction(tenant_a.tenant_id) as conn:
         await conn.execute("delete from contacts where first_name = 'Cnt001'")
     assert 'id="view-count">10,001 contacts<' in (await client_a.get("/contacts")).text
+
+
+async def test_search_narrows_by_its_rarest_pieces_and_stays_exact(
+    tenant_a: Account, tenant_b: Account
+) -> None:
+    """The grams narrow by the query's two rarest pieces in the workspace (counted up to a
+    cap), the LIKE keeps only true matches: records holding every piece of "müller" but not
+    the word, or only its rare pieces, are not shown; common pieces are never the ones read."""
+    await add(tenant_b, "Müller", 3)  # another workspace's matches are not counted
+    await add(tenant_a, "Keller", 30)  # "lle", "ler": common here
+    await add(tenant_a, "Müll Keller", 2)  # every piece of "müller", not the word
+    await add(tenant_a, "Müllfeld", 2)  # the rare pieces only
+    wanted = await add(tenant_a, "Müller", 4)
+    wanted += await add(tenant_a, "Ruhmüller", 1)
+    for query in ("müller", "MÜLLER", "üller", "mülle"):
+        page, statements = await page_of(tenant_a, query, size=50)
+        assert sorted(r["id"] for r in page.rows) == sorted(wanted), query
+        assert page.extra["count"] == 5 and len(statements) == 1
+    # the two rarest pieces are read: "mül" and "üll" (9 records each), not "lle", "ler"
+    params = Params()
+    tenant = params.add(tenant_a.tenant_id)
+    rarest = rarest_pieces(params, tenant, "contact", "Müller")
+    async with tenant_transaction(tenant_a.tenant_id) as conn:
+        assert await conn.fetchval(f"select {rarest}", *params.values) == ["mül", "üll"]
+        params = Params()
+        tenant = params.add(tenant_a.tenant_id)
+        short = rarest_pieces(params, tenant, "contact", "Kell")  # two pieces: both
+        assert sorted(await conn.fetchval(f"select {short}", *params.values)) == ["ell", "kel"]
