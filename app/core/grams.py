@@ -20,16 +20,50 @@ def has_grams(text: str) -> bool:
     return WORD.search(text) is not None
 
 
+# how many of a query's pieces narrow the records: the rarest ones in the workspace. Any
+# subset of the pieces is exact, since every caller rechecks its LIKE on the records found;
+# two of them leave few candidates beyond the matches
+PIECES_USED = 2
+# a piece's postings are counted up to this many to find the rarest (a common piece is not
+# read whole only to be left out)
+RARITY_CAP = 500
+
+
+def rarest_pieces(params: Params, tenant: str, kind: str, query: str) -> str:
+    """The SQL of the array of the PIECES_USED rarest pieces of `query` among the tenant's
+    `kind` records (all of them when it has no more), each piece's postings counted up to
+    RARITY_CAP; ties by the piece."""
+    q = params.add(query.lower())
+    capped = (
+        f"(select count(*) from (select from search_grams r where r.tenant_id = {tenant}"
+        f" and r.kind = '{kind}' and r.gram = p.gram limit {RARITY_CAP}) as capped)"
+    )
+    rarest = (
+        f"array(select p.gram from unnest(q.pieces) as p(gram) order by {capped}, p.gram"
+        f" limit {PIECES_USED})"
+    )
+    return (
+        f"(select case when cardinality(q.pieces) <= {PIECES_USED} then q.pieces"
+        f" else {rarest} end from (select search_grams_of({q}) as pieces) as q)"
+    )
+
+
 def gram_candidates(params: Params, tenant: str, kind: str, query: str) -> str:
     """A subquery of the ids of the `kind` records (contact, company, deal) of the tenant
-    (the SQL parameter `tenant`) holding every piece of `query` (which must have grams).
-    The pieces are counted once (a sub-select): a generic plan of the prepared statement would
-    otherwise call `search_grams_of` again for every candidate record (54 ms for 3,000)."""
-    q = params.add(query.lower())
+    (the SQL parameter `tenant`) holding the PIECES_USED rarest pieces of `query` (which
+    must have grams): a superset of the records holding all of them, so callers recheck
+    their LIKE (all do). The rarest are found by counting each piece's postings up to
+    RARITY_CAP: "müller" reads 435 + 435 postings of "mül" and "üll" and a capped count of
+    "lle" and "ler", instead of aggregating all 5,242 of the four (P7: 1.27 -> 0.75 ms).
+    The pieces are picked once (a materialized CTE): a generic plan of the prepared
+    statement would otherwise compute them again per candidate record."""
+    picked = (
+        f"_pieces as materialized (select {rarest_pieces(params, tenant, kind, query)} as grams)"
+    )
     return (
-        f"select g.record_id from search_grams g where g.tenant_id = {tenant}"
-        f" and g.kind = '{kind}' and g.gram = any(search_grams_of({q}))"
-        f" group by g.record_id having count(*) = (select cardinality(search_grams_of({q})))"
+        f"with {picked} select g.record_id from search_grams g where g.tenant_id = {tenant}"
+        f" and g.kind = '{kind}' and g.gram = any((select grams from _pieces)::text[])"
+        f" group by g.record_id having count(*) = (select cardinality(grams) from _pieces)"
     )
 
 

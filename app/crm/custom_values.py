@@ -275,12 +275,18 @@ LIST_TABLES = {"contact": "contacts", "company": "companies", "deal": "deals"}  
 
 
 async def list_context(
-    tenant_id: UUID, kind: str, cf: Mapping[str, object], cols: Sequence[str], rows: Sequence[Any]
+    tenant_id: UUID,
+    kind: str,
+    cf: Mapping[str, object],
+    cols: Sequence[str],
+    rows: Sequence[Any],
+    fields: Sequence[FieldDef] | None = None,
 ) -> dict[str, object]:
     """A list page's custom fields (inside its tenant transaction): all of them (the filters and
-    the column chooser), the chosen columns, each row's cells by id; an unknown key in the
-    view's filters or columns is a 422 that names it."""
-    fields = await kind_fields(kind)
+    the column chooser; `fields` when the page read them already, `list_frame`), the chosen
+    columns, each row's cells by id; an unknown key in the view's filters or columns is a 422
+    that names it."""
+    fields = list(fields) if fields is not None else await kind_fields(kind)
     known = {f.key: f for f in fields}
     wanted = [*cols, *(str(name).partition(".")[0] for name in cf)]
     unknown = [k for k in wanted if k not in known]

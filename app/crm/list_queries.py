@@ -38,26 +38,14 @@ async def record_counts(conn: asyncpg.Connection, tenant_id: UUID) -> dict[str, 
     return counts
 
 
-# the first page of a search through the grams reads every match to order them: it counts
-# them as it goes (a window count), instead of reading them all again for the count
-WINDOW_COUNT = "count(*) over ()"
-
-
 def _view_total(
-    kind: str,
-    tenant_id: UUID,
-    filtered: bool,
-    count_view: tuple[str, list[str], Params],
-    first_search_page: bool = False,
+    kind: str, tenant_id: UUID, filtered: bool, count_view: tuple[str, list[str], Params]
 ) -> str:
     """The scalar SQL of how many the list holds: the workspace's record count (kept by
     triggers in `record_counts`) for the whole list, else the view's rows counted up to
     COUNT_CAP + 1 (shown as "10,000+": a count of every one of 100k contacts costs a scan of
-    them all on each page, the page itself reads 51 rows by an index); on the first page of a
-    search by the grams, the window count of the rows the page orders."""
+    them all on each page, the page itself reads 51 rows by an index)."""
     from_sql, where, params = count_view
-    if first_search_page:
-        return WINDOW_COUNT
     if not filtered:
         tenant, which = params.add(tenant_id), params.add(kind)
         return (
@@ -71,28 +59,28 @@ def _view_total(
     )
 
 
-def _first_search(query: str, window: Window) -> bool:
-    """Is this the first page of a search the grams narrow (every match read and ordered)?"""
-    return bool(query) and has_grams(query) and not (window.after or window.before)
-
-
 async def _counted_page(
     conn: asyncpg.Connection,
     window: Window,
     select: str,
-    count_view: tuple[str, list[str], Params],
-    total: str,
+    view: tuple[str, list[str], Params],
+    kind: str,
+    tenant_id: UUID,
     filtered: bool,
-    searched: bool = False,
+    query: str,
 ) -> Page:
-    """The page, with `extra["count"]` the `total` its own statement computed (no round trip
-    of its own; with sharing Params a search's pieces are looked up once for both). A page
-    after a cursor that came back empty (its rows deleted meanwhile) has it computed alone.
-    A `searched` page sorts every match: its rows are picked by key first and only those
-    51 read whole with their joins (`window_page`'s `narrow`). The whole (not `filtered`)
-    list's count is the kept record count, exact however large; a view's is capped."""
-    from_sql, where, params = count_view
-    before = list(params.values)  # the total's parameters, not yet the cursor's and limit's
+    """The page, with `extra["count"]` how many the view holds, computed by its own statement
+    (no round trip of its own; with sharing Params a search's pieces are looked up once for
+    both). A searched page sorts every match: its rows are picked by key first and only those
+    51 read whole with their joins (`window_page`'s `narrow`); a search through the grams
+    counts its matches as it orders them, on every page (`count_all`: read once, not once for
+    the count and again for the page). A page after a cursor that came back empty (its rows
+    deleted meanwhile) has the count computed alone. The whole (not `filtered`) list's count
+    is the kept record count, exact however large; a view's is capped."""
+    from_sql, where, params = view
+    shared = (list(params.values), list(params.ctes or ()))  # the view's, before the page's
+    count_all = bool(query) and has_grams(query)
+    total = None if count_all else _view_total(kind, tenant_id, filtered, view)
     page = await window_page(
         conn,
         window,
@@ -101,11 +89,15 @@ async def _counted_page(
         where=where,
         params=params,
         total=total,
-        narrow="c.id" if searched else None,
+        narrow="c.id" if query else None,
+        count_all=count_all,
     )
     found = page.extra.pop("total")
     if found is None and (window.after or window.before):
-        found = await conn.fetchval(f"{params.prefix()}select {total}", *before)
+        alone = Params(sharing=True)
+        alone.values, alone.ctes = list(shared[0]), list(shared[1])
+        total = _view_total(kind, tenant_id, filtered, (from_sql, where, alone))
+        found = await conn.fetchval(f"{alone.prefix()}select {total}", *alone.values)
     count = int(found or 0)  # type: ignore[call-overload]
     page.extra["count"] = min(count, COUNT_CAP + 1) if filtered else count
     return page
@@ -137,9 +129,10 @@ async def company_page(
     where = company_conditions(params, tenant_id, query, view)
     filtered = bool(query) or is_filtered(view)
     view_sql = (COMPANY_FROM, where, params)
-    total = _view_total("company", tenant_id, filtered, view_sql, _first_search(query, window))
     select = "c.id, c.name, c.domain, c.industry, c.size, u.name as owner_name"
-    return await _counted_page(conn, window, select, view_sql, total, filtered, bool(query))
+    return await _counted_page(
+        conn, window, select, view_sql, "company", tenant_id, filtered, query
+    )
 
 
 async def contact_page(
@@ -162,12 +155,13 @@ async def contact_page(
         where.append(f"c.company_id = {params.add(company_id)}")
     filtered = bool(query) or company_id is not None or is_filtered(view)
     view_sql = (CONTACT_FROM, where, params)
-    total = _view_total("contact", tenant_id, filtered, view_sql, _first_search(query, window))
     select = (
         "c.id, c.first_name, c.last_name, c.emails_enc[1:1] as emails_enc, c.title, c.tags,"
         " c.company_id, co.name as company_name, u.name as owner_name"
     )
-    return await _counted_page(conn, window, select, view_sql, total, filtered, bool(query))
+    return await _counted_page(
+        conn, window, select, view_sql, "contact", tenant_id, filtered, query
+    )
 
 
 async def company_contacts_page(

@@ -23,6 +23,7 @@ from app.core.web import ONE_READ, get_session, redirect, render
 from app.crm.common import member_options
 from app.crm.custom_values import custom_field_list, list_context
 from app.crm.filters import Column, ListView, read_view
+from app.crm.list_frame import list_frame
 from app.crm.notes import subject_panel
 from app.crm.related import related_deals
 from app.crm.schemas import ConfirmDelete
@@ -120,8 +121,11 @@ def record_routes(p: RecordPages[NewF, EditF, View]) -> tuple[list[HTTPRouteHand
         ctx: Values = {"kind": p.kind, "plural": p.plural}
         async with tenant_transaction(current.tenant_id, current.user_id):  # one read
             page = await p.list_page(current, view)
-            ctx |= await view_context(current, p.plural, p.base, page, view, p.columns)
-            ctx |= await list_context(current.tenant_id, p.kind, view.cf, view.cols, page.rows)
+            frame = await list_frame(current, p.plural, p.kind)
+            ctx |= view_context(frame, p.base, page, view, p.columns)
+            ctx |= await list_context(
+                current.tenant_id, p.kind, view.cf, view.cols, page.rows, frame.fields
+            )
         ctx["listed"] = p.listed(page.rows, ctx["custom_cells"])
         return render(request, p.template("list"), ctx, block="results")
 

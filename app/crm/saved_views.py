@@ -12,7 +12,7 @@ import msgspec
 from piccolo.querystring import QueryString
 
 from app.accounts.schemas import Current
-from app.core.db import connection, tenant_transaction
+from app.core.db import tenant_transaction
 from app.core.errors import FormInvalid, RecordNotFound
 from app.core.forms import Choice, Flag, Form, Text
 from app.crm.common import insert_mine
@@ -58,28 +58,30 @@ def _can_change(current: Current, user_id: UUID, shared: bool) -> bool:
     return user_id == current.user_id or (shared and current.is_admin)
 
 
-# a plain statement (prepared once per connection): every list page shows the views
-_VIEWS = (
-    "select id, name, query, shared, user_id from saved_views"
-    " where tenant_id = $1 and kind = $2 and (user_id = $3 or shared) order by name"
-)
+class SavedRow(msgspec.Struct, frozen=True):
+    """A saved view as stored (read with the list page: app/crm/list_frame.py)."""
+
+    id: UUID
+    name: str
+    query: str
+    shared: bool
+    user_id: UUID
 
 
-async def list_views(current: Current, kind: str) -> list[Saved]:
-    """The member's own views of the list and the workspace's shared ones, by name."""
-    async with tenant_transaction(current.tenant_id, current.user_id):
-        rows = await connection().fetch(_VIEWS, current.tenant_id, kind, current.user_id)
+def saved_views(current: Current, kind: str, rows: list[SavedRow]) -> list[Saved]:
+    """The bar's views of the list `kind` ("contacts") from their stored rows: links, and
+    which ones the member may change."""
     base = LIST_PATHS[kind]
     return [
         Saved(
-            id=r["id"],
-            name=r["name"],
-            query=r["query"],
-            shared=r["shared"],
-            user_id=r["user_id"],
-            mine=r["user_id"] == current.user_id,
-            can_change=_can_change(current, r["user_id"], r["shared"]),
-            url=f"{base}?{r['query']}{'&' if r['query'] else ''}view={r['id']}",
+            id=r.id,
+            name=r.name,
+            query=r.query,
+            shared=r.shared,
+            user_id=r.user_id,
+            mine=r.user_id == current.user_id,
+            can_change=_can_change(current, r.user_id, r.shared),
+            url=f"{base}?{r.query}{'&' if r.query else ''}view={r.id}",
         )
         for r in rows
     ]

@@ -7,20 +7,17 @@ from collections.abc import Mapping
 import msgspec
 from litestar import Response
 
-from app.accounts.schemas import Current
 from app.core.errors import FormInvalid
 from app.core.http_types import Req
 from app.core.paging import Page
 from app.core.web import render
-from app.crm.common import member_options
 from app.crm.filters import Column, ListView, is_filtered, is_short_search, view_query, view_url
+from app.crm.list_frame import ListFrame
 from app.crm.list_queries import COUNT_CAP
-from app.crm.saved_views import list_views
 
 
-async def view_context(
-    current: Current,
-    kind: str,
+def view_context(
+    frame: ListFrame,
     base: str,
     page: Page,
     view: ListView,
@@ -28,7 +25,8 @@ async def view_context(
 ) -> dict[str, object]:
     """What a filtered, sortable, keyset-paginated list page renders: the page and how many
     the view holds, the view (filters shown back), its URL pieces (column sort links, pages,
-    the query a saved view keeps), the owner choices and the saved views above the list."""
+    the query a saved view keeps), the owner choices and the saved views above the list (of
+    its `frame`, read with the page: `list_frame`)."""
     sort = getattr(view, "sort", "") or next(iter(columns))
     natural = columns[sort].descending if sort in columns else False  # a custom column: up
     descending = natural if not view.dir else view.dir == "desc"
@@ -54,8 +52,8 @@ async def view_context(
         "base": base,
         "next_url": view_url(base, view, after=page.next_cursor) if page.next_cursor else None,
         "prev_url": view_url(base, view, before=page.prev_cursor) if page.prev_cursor else None,
-        "member_options": await member_options(current),
-        "saved_views": await list_views(current, kind),
+        "member_options": frame.member_options,
+        "saved_views": frame.views,
     }
 
 

@@ -25,6 +25,7 @@ from app.crm.bulk_routes import bulk_action
 from app.crm.custom_fields import FieldDef
 from app.crm.custom_values import custom_field_list, custom_form, list_context, stored_record
 from app.crm.filters import DealView, read_view
+from app.crm.list_frame import list_frame
 from app.crm.notes import subject_panel
 from app.crm.web import view_context
 from app.deals import pipelines, reading, services
@@ -135,9 +136,10 @@ async def deal_table(request: Req, current: Current) -> Response[str]:
         table = shown.table
         page = Page([], table.next_cursor, table.prev_cursor, {"count": table.count})
         columns = pipelines.DEAL_COLUMNS
-        ctx = await view_context(current, "deals", "/deals/list", page, view, columns)
+        frame = await list_frame(current, "deals", "deal")
+        ctx = view_context(frame, "/deals/list", page, view, columns)
         ids = [{"id": row.id} for row in table.rows]
-        ctx |= await list_context(current.tenant_id, "deal", view.cf, view.cols, ids)
+        ctx |= await list_context(current.tenant_id, "deal", view.cf, view.cols, ids, frame.fields)
     ctx |= {"shown": shown, "kind": "deal", "plural": "deals"}
     return render(request, "deals/table.html", ctx, block="results")
 

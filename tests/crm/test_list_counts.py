@@ -9,7 +9,8 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from app.core.db import tenant_transaction
-from app.core.paging import Page, Window
+from app.core.grams import rarest_pieces
+from app.core.paging import Page, Params, Window
 from app.crm import contacts, list_queries
 from app.crm.filters import ContactView, sort_spec
 from app.crm.secure import seal_contact
@@ -73,13 +74,29 @@ async def test_page_and_count_in_one_statement(tenant_a: Account, tenant_b: Acco
     # the search's pieces are looked up once, for the page and its count
     assert statements[0].count("search_grams g") == 1
 
-    # the first page of a search counts the matches it orders (a window count); a later one
-    # counts the view (its own rows start after the cursor)
+    # every page of a search counts the matches as it orders them (a window count taken
+    # before the cursor's condition): its matches are read once, not again for a count
     assert "count(*) over ()" in statements[0]
     second, statements = await page_of(tenant_a, "zählw", after=first.next_cursor)
     assert second.extra["count"] == 12 and len(second.rows) == 5
-    assert "count(*) over ()" not in statements[0] and "as counted" in statements[0]
+    assert "count(*) over ()" in statements[0] and "as counted" not in statements[0]
+    assert statements[0].count("from contacts c") == 2  # the matches, then the page's rows
     assert {r["id"] for r in second.rows}.isdisjoint({r["id"] for r in first.rows})
+    # back from the second page: the first page again, counted the same
+    view = ContactView(q="zählw")
+    spec = sort_spec(contacts.COLUMNS, "name", view, "c.id")
+    async with tenant_transaction(tenant_a.tenant_id) as conn:
+        back = await list_queries.contact_page(
+            conn,
+            tenant_a.tenant_id,
+            "zählw",
+            [],
+            None,
+            Window(spec, None, second.prev_cursor, 5),
+            view,
+        )
+    assert [r["id"] for r in back.rows] == [r["id"] for r in first.rows]
+    assert back.extra["count"] == 12 and back.prev_cursor is None
 
     # the rows after the third page's cursor are gone: an empty page, the view still counted
     third, _ = await page_of(tenant_a, "zählw", after=second.next_cursor)
@@ -153,3 +170,31 @@ async def test_whole_list_count_is_exact_past_the_cap(
     async with tenant_transaction(tenant_a.tenant_id) as conn:
         await conn.execute("delete from contacts where first_name = 'Cnt001'")
     assert 'id="view-count">10,001 contacts<' in (await client_a.get("/contacts")).text
+
+
+async def test_search_narrows_by_its_rarest_pieces_and_stays_exact(
+    tenant_a: Account, tenant_b: Account
+) -> None:
+    """The grams narrow by the query's two rarest pieces in the workspace (counted up to a
+    cap), the LIKE keeps only true matches: records holding every piece of "müller" but not
+    the word, or only its rare pieces, are not shown; common pieces are never the ones read."""
+    await add(tenant_b, "Müller", 3)  # another workspace's matches are not counted
+    await add(tenant_a, "Keller", 30)  # "lle", "ler": common here
+    await add(tenant_a, "Müll Keller", 2)  # every piece of "müller", not the word
+    await add(tenant_a, "Müllfeld", 2)  # the rare pieces only
+    wanted = await add(tenant_a, "Müller", 4)
+    wanted += await add(tenant_a, "Ruhmüller", 1)
+    for query in ("müller", "MÜLLER", "üller", "mülle"):
+        page, statements = await page_of(tenant_a, query, size=50)
+        assert sorted(r["id"] for r in page.rows) == sorted(wanted), query
+        assert page.extra["count"] == 5 and len(statements) == 1
+    # the two rarest pieces are read: "mül" and "üll" (9 records each), not "lle", "ler"
+    params = Params()
+    tenant = params.add(tenant_a.tenant_id)
+    rarest = rarest_pieces(params, tenant, "contact", "Müller")
+    async with tenant_transaction(tenant_a.tenant_id) as conn:
+        assert await conn.fetchval(f"select {rarest}", *params.values) == ["mül", "üll"]
+        params = Params()
+        tenant = params.add(tenant_a.tenant_id)
+        short = rarest_pieces(params, tenant, "contact", "Kell")  # two pieces: both
+        assert sorted(await conn.fetchval(f"select {short}", *params.values)) == ["ell", "kel"]
