@@ -4,9 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Protocol, TypeVar
 
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import (
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    pass_context,
+    select_autoescape,
+)
+from jinja2.runtime import Context
 from jinja2_fragments import render_block
 from markupsafe import Markup
 
@@ -130,6 +139,39 @@ def slots(area: str) -> list[str]:
 
 
 env.globals["slots"] = slots
+
+# (template, the values of its `kept_by` attributes of `current`) -> its rendered text
+_kept_slots: dict[tuple[str, tuple[Hashable, ...]], str] = {}
+KEPT_SLOTS_KEPT = 2000
+
+
+@pass_context
+def slots_html(context: Context, area: str) -> Markup:
+    """The templates of a layout area rendered in order, as `{% include %}` of each would give
+    them: a slot declared `kept_by` is kept per the values of those attributes of `current`
+    (the header's buttons: a template include per button per page otherwise), any other is
+    rendered with the page's whole context every time."""
+    parts: list[str] = []
+    for slot in _SLOTS.get(area, ()):
+        if slot.kept_by is None:
+            parts.append(env.get_template(slot.template).render(context.get_all()))
+            continue
+        current = context.get("current")
+        values = tuple(getattr(current, name) for name in slot.kept_by)
+        key = (slot.template, values)
+        html = _kept_slots.get(key)
+        if html is None:
+            # only the declared values in reach: a read of anything else is StrictUndefined
+            reads = SimpleNamespace(**dict(zip(slot.kept_by, values, strict=True)))
+            html = env.get_template(slot.template).render(current=reads)
+            if len(_kept_slots) >= KEPT_SLOTS_KEPT:
+                del _kept_slots[next(iter(_kept_slots))]
+            _kept_slots[key] = html
+        parts.append(html)
+    return Markup("".join(parts))  # noqa: S704 (templates' output: autoescaped already)
+
+
+env.globals["slots_html"] = slots_html
 
 _NAV: dict[str, list[NavEntry]] = {}
 
