@@ -154,7 +154,11 @@ def slots_html(context: Context, area: str) -> Markup:
     parts: list[str] = []
     for slot in _SLOTS.get(area, ()):
         if slot.kept_by is None:
-            parts.append(env.get_template(slot.template).render(context.get_all()))
+            # as `{% include %}` does: the page's context shared, not copied with the globals
+            template = env.get_template(slot.template)
+            parts.append(
+                "".join(template.root_render_func(template.new_context(context.get_all(), True)))
+            )
             continue
         current = context.get("current")
         values = tuple(getattr(current, name) for name in slot.kept_by)
