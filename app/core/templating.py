@@ -184,6 +184,7 @@ def add_nav(entry: NavEntry) -> None:
     """A domain's sidebar link (at start-up)."""
     _place(_NAV, entry.section, entry)
     _sidebars.clear()
+    _path_links.clear()
 
 
 def nav(section: str, current: Viewer) -> list[NavEntry]:
@@ -211,6 +212,9 @@ def _active(href: str, path: str) -> bool:
     return path == href or (href != "/app" and path.startswith(href))
 
 
+# path -> (the link it is, the links it makes active): read of the registry alone
+_path_links: dict[str, tuple[str | None, tuple[str, ...]]] = {}
+PATH_LINKS_KEPT = 2000
 # (admin, staff, the links `path` is, the links it makes active) -> the sidebar's links
 _sidebars: dict[tuple[bool, bool, str | None, tuple[str, ...]], Markup] = {}
 SIDEBARS_KEPT = 256
@@ -221,13 +225,18 @@ def sidebar_nav(current: Viewer, path: str) -> Markup:
     per what `path` changes in them (which links are active, which group is open), instead
     of a macro call per link on every page: the links read nothing else (no names, no
     formats), and the registry changes only at start-up (which forgets them)."""
-    hrefs = [entry.href for entries in _NAV.values() for entry in entries]
-    key = (
-        bool(current.is_admin),
-        bool(current.is_staff),
-        path if path in hrefs else None,  # an exact link: its group opens
-        tuple(href for href in hrefs if _active(href, path)),
-    )
+    links = _path_links.get(path)
+    if links is None:
+        hrefs = [entry.href for entries in _NAV.values() for entry in entries]
+        links = (
+            path if path in hrefs else None,  # an exact link: its group opens
+            tuple(href for href in hrefs if _active(href, path)),
+        )
+        if len(path) <= 200:  # a page's path, not any long address a visitor makes up
+            if len(_path_links) >= PATH_LINKS_KEPT:
+                del _path_links[next(iter(_path_links))]
+            _path_links[path] = links
+    key = (bool(current.is_admin), bool(current.is_staff), *links)
     html = _sidebars.get(key)
     if html is None:
         macro = env.get_template("layout/_sidebar_nav.html").module.sidebar_nav  # type: ignore[attr-defined]

@@ -102,6 +102,7 @@ def test_kept_sidebar_links_are_what_rendering_gives_for_each_viewer_and_page() 
     paths = ["/app", "/zzz", *(e.href for e in links), *(e.href + "/x" for e in links)]
     viewers = [Viewer(a, s) for a in (True, False) for s in (True, False)]
     templating._sidebars.clear()
+    templating._path_links.clear()
     for _ in range(2):  # cold, then kept
         for viewer in viewers:
             for path in paths:
