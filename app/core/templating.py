@@ -131,6 +131,8 @@ def _place(registry: dict[str, list[P]], key: str, item: P) -> None:
 def add_slot(slot: Slot) -> None:
     """A domain's template for one layout area (at start-up)."""
     _place(_SLOTS, slot.area, slot)
+    _area_reads.clear()
+    _kept_areas.clear()
 
 
 def slots(area: str) -> list[str]:
@@ -143,6 +145,10 @@ env.globals["slots"] = slots
 # (template, the values of its `kept_by` attributes of `current`) -> its rendered text
 _kept_slots: dict[tuple[str, tuple[Hashable, ...]], str] = {}
 KEPT_SLOTS_KEPT = 2000
+# area -> the attributes of `current` its slots read when every one of them is kept, else None
+_area_reads: dict[str, tuple[str, ...] | None] = {}
+# (area, the values of those attributes) -> the area's rendered text
+_kept_areas: dict[tuple[str, tuple[Hashable, ...]], Markup] = {}
 
 
 @pass_context
@@ -150,29 +156,48 @@ def slots_html(context: Context, area: str) -> Markup:
     """The templates of a layout area rendered in order, as `{% include %}` of each would give
     them: a slot declared `kept_by` is kept per the values of those attributes of `current`
     (the header's buttons: a template include per button per page otherwise), any other is
-    rendered with the page's whole context every time."""
-    parts: list[str] = []
-    for slot in _SLOTS.get(area, ()):
-        if slot.kept_by is None:
-            # as `{% include %}` does: the page's context shared, not copied with the globals
-            template = env.get_template(slot.template)
-            parts.append(
-                "".join(template.root_render_func(template.new_context(context.get_all(), True)))
-            )
-            continue
-        current = context.get("current")
-        values = tuple(getattr(current, name) for name in slot.kept_by)
-        key = (slot.template, values)
-        html = _kept_slots.get(key)
-        if html is None:
-            # only the declared values in reach: a read of anything else is StrictUndefined
-            reads = SimpleNamespace(**dict(zip(slot.kept_by, values, strict=True)))
-            html = env.get_template(slot.template).render(current=reads)
-            if len(_kept_slots) >= KEPT_SLOTS_KEPT:
-                del _kept_slots[next(iter(_kept_slots))]
-            _kept_slots[key] = html
-        parts.append(html)
-    return Markup("".join(parts))  # noqa: S704 (templates' output: autoescaped already)
+    rendered with the page's whole context every time. An area of kept slots only is kept
+    whole, per the values all its slots read (one look-up a page)."""
+    if area not in _area_reads:
+        placed = _SLOTS.get(area, ())
+        _area_reads[area] = (
+            None
+            if any(slot.kept_by is None for slot in placed)
+            else tuple(dict.fromkeys(name for slot in placed for name in slot.kept_by or ()))
+        )
+    reads = _area_reads[area]
+    if reads is None:
+        return Markup("".join([_slot_html(context, slot) for slot in _SLOTS.get(area, ())]))  # noqa: S704
+    current = context.get("current")
+    key = (area, tuple(getattr(current, name) for name in reads))
+    html = _kept_areas.get(key)
+    if html is None:
+        # each slot's own text: rendered with (and kept per) only what it declares
+        html = Markup("".join([_slot_html(context, slot) for slot in _SLOTS.get(area, ())]))  # noqa: S704
+        if len(_kept_areas) >= KEPT_SLOTS_KEPT:
+            del _kept_areas[next(iter(_kept_areas))]
+        _kept_areas[key] = html
+    return html
+
+
+def _slot_html(context: Context, slot: Slot) -> str:
+    """One slot's text, as `{% include %}` in the page would give it (autoescaped already)."""
+    if slot.kept_by is None:
+        # as `{% include %}` does: the page's context shared, not copied with the globals
+        template = env.get_template(slot.template)
+        return "".join(template.root_render_func(template.new_context(context.get_all(), True)))
+    current = context.get("current")
+    values = tuple(getattr(current, name) for name in slot.kept_by)
+    key = (slot.template, values)
+    html = _kept_slots.get(key)
+    if html is None:
+        # only the declared values in reach: a read of anything else is StrictUndefined
+        reads = SimpleNamespace(**dict(zip(slot.kept_by, values, strict=True)))
+        html = env.get_template(slot.template).render(current=reads)
+        if len(_kept_slots) >= KEPT_SLOTS_KEPT:
+            del _kept_slots[next(iter(_kept_slots))]
+        _kept_slots[key] = html
+    return html
 
 
 env.globals["slots_html"] = slots_html

@@ -162,6 +162,7 @@ def test_kept_layout_slots_are_what_including_them_gives_for_each_viewer() -> No
         SimpleNamespace(consent="accept", policy_notice=notice),
     ]
     templating._kept_slots.clear()
+    templating._kept_areas.clear()
     for _ in range(2):  # cold, then kept
         for viewer in viewers:
             for privacy in privacies:
