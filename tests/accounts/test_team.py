@@ -245,3 +245,25 @@ async def test_kept_header_follows_role_changes_and_never_shows_another_workspac
         assert 'id="alerts-badge"' not in page and f'id="bell-{tenant_a.tenant_id}"' in page
         assert "Ad Min" in page
     assert 'id="alerts-badge"' in (await client_a.get("/app")).text
+
+
+async def test_pages_with_kept_layout_parts_are_byte_identical_to_a_fresh_render(
+    client_a: Any, client_b: Any
+) -> None:
+    """Each signed-in page, full and htmx, for two workspaces' owners in turn: the same bytes
+    with the layout's kept parts (slots, sidebar) warm as with every kept part forgotten."""
+    from app.core import templating
+
+    paths = ["/app", "/deals/board", "/contacts", "/companies", "/settings/team", "/workspaces"]
+    for path in paths:  # each viewer's warm page follows the other's render of it
+        for client in (client_a, client_b, client_a):
+            for headers in ({}, {"HX-Request": "true"}):
+                warm = await client.get(path, headers=headers)
+                assert warm.status_code == 200, (path, warm.status_code)
+                for kept in (
+                    templating._kept_slots, templating._kept_areas,
+                    templating._sidebars, templating._path_links,
+                ):  # fmt: skip
+                    kept.clear()
+                fresh = await client.get(path, headers=headers)
+                assert warm.content == fresh.content, path
