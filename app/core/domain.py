@@ -58,11 +58,17 @@ class Slot:
     Areas: "body_top" (every page, layout/base.html), "app_top" (signed-in pages, before the
     shell), "header_actions" (signed-in pages, the header's right-hand buttons) and
     "record_panel" (below a contact's, company's, deal's or invoice's page; `record_type` and
-    `record_id` say which record)."""
+    `record_id` say which record).
+
+    `kept_by`: when the template reads nothing but these attributes of the signed-in user
+    (`current`) and the globals, its output is kept rendered per their values (rendered
+    with only them in reach, so reading anything else fails loudly); None: rendered on every
+    page with the whole context (a banner that reads the request)."""
 
     area: str
     template: str
     order: int = 50
+    kept_by: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)

@@ -4,9 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Protocol, TypeVar
 
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import (
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    pass_context,
+    select_autoescape,
+)
+from jinja2.runtime import Context
 from jinja2_fragments import render_block
 from markupsafe import Markup
 
@@ -122,6 +131,8 @@ def _place(registry: dict[str, list[P]], key: str, item: P) -> None:
 def add_slot(slot: Slot) -> None:
     """A domain's template for one layout area (at start-up)."""
     _place(_SLOTS, slot.area, slot)
+    _area_reads.clear()
+    _kept_areas.clear()
 
 
 def slots(area: str) -> list[str]:
@@ -131,6 +142,66 @@ def slots(area: str) -> list[str]:
 
 env.globals["slots"] = slots
 
+# (template, the values of its `kept_by` attributes of `current`) -> its rendered text
+_kept_slots: dict[tuple[str, tuple[Hashable, ...]], str] = {}
+KEPT_SLOTS_KEPT = 2000
+# area -> the attributes of `current` its slots read when every one of them is kept, else None
+_area_reads: dict[str, tuple[str, ...] | None] = {}
+# (area, the values of those attributes) -> the area's rendered text
+_kept_areas: dict[tuple[str, tuple[Hashable, ...]], Markup] = {}
+
+
+@pass_context
+def slots_html(context: Context, area: str) -> Markup:
+    """The templates of a layout area rendered in order, as `{% include %}` of each would give
+    them: a slot declared `kept_by` is kept per the values of those attributes of `current`
+    (the header's buttons: a template include per button per page otherwise), any other is
+    rendered with the page's whole context every time. An area of kept slots only is kept
+    whole, per the values all its slots read (one look-up a page)."""
+    if area not in _area_reads:
+        placed = _SLOTS.get(area, ())
+        _area_reads[area] = (
+            None
+            if any(slot.kept_by is None for slot in placed)
+            else tuple(dict.fromkeys(name for slot in placed for name in slot.kept_by or ()))
+        )
+    reads = _area_reads[area]
+    if reads is None:
+        return Markup("".join([_slot_html(context, slot) for slot in _SLOTS.get(area, ())]))  # noqa: S704
+    current = context.get("current")
+    key = (area, tuple(getattr(current, name) for name in reads))
+    html = _kept_areas.get(key)
+    if html is None:
+        # each slot's own text: rendered with (and kept per) only what it declares
+        html = Markup("".join([_slot_html(context, slot) for slot in _SLOTS.get(area, ())]))  # noqa: S704
+        if len(_kept_areas) >= KEPT_SLOTS_KEPT:
+            del _kept_areas[next(iter(_kept_areas))]
+        _kept_areas[key] = html
+    return html
+
+
+def _slot_html(context: Context, slot: Slot) -> str:
+    """One slot's text, as `{% include %}` in the page would give it (autoescaped already)."""
+    if slot.kept_by is None:
+        # as `{% include %}` does: the page's context shared, not copied with the globals
+        template = env.get_template(slot.template)
+        return "".join(template.root_render_func(template.new_context(context.get_all(), True)))
+    current = context.get("current")
+    values = tuple(getattr(current, name) for name in slot.kept_by)
+    key = (slot.template, values)
+    html = _kept_slots.get(key)
+    if html is None:
+        # only the declared values in reach: a read of anything else is StrictUndefined
+        reads = SimpleNamespace(**dict(zip(slot.kept_by, values, strict=True)))
+        html = env.get_template(slot.template).render(current=reads)
+        if len(_kept_slots) >= KEPT_SLOTS_KEPT:
+            del _kept_slots[next(iter(_kept_slots))]
+        _kept_slots[key] = html
+    return html
+
+
+env.globals["slots_html"] = slots_html
+
 _NAV: dict[str, list[NavEntry]] = {}
 
 
@@ -138,6 +209,7 @@ def add_nav(entry: NavEntry) -> None:
     """A domain's sidebar link (at start-up)."""
     _place(_NAV, entry.section, entry)
     _sidebars.clear()
+    _path_links.clear()
 
 
 def nav(section: str, current: Viewer) -> list[NavEntry]:
@@ -165,6 +237,9 @@ def _active(href: str, path: str) -> bool:
     return path == href or (href != "/app" and path.startswith(href))
 
 
+# path -> (the link it is, the links it makes active): read of the registry alone
+_path_links: dict[str, tuple[str | None, tuple[str, ...]]] = {}
+PATH_LINKS_KEPT = 2000
 # (admin, staff, the links `path` is, the links it makes active) -> the sidebar's links
 _sidebars: dict[tuple[bool, bool, str | None, tuple[str, ...]], Markup] = {}
 SIDEBARS_KEPT = 256
@@ -175,13 +250,18 @@ def sidebar_nav(current: Viewer, path: str) -> Markup:
     per what `path` changes in them (which links are active, which group is open), instead
     of a macro call per link on every page: the links read nothing else (no names, no
     formats), and the registry changes only at start-up (which forgets them)."""
-    hrefs = [entry.href for entries in _NAV.values() for entry in entries]
-    key = (
-        bool(current.is_admin),
-        bool(current.is_staff),
-        path if path in hrefs else None,  # an exact link: its group opens
-        tuple(href for href in hrefs if _active(href, path)),
-    )
+    links = _path_links.get(path)
+    if links is None:
+        hrefs = [entry.href for entries in _NAV.values() for entry in entries]
+        links = (
+            path if path in hrefs else None,  # an exact link: its group opens
+            tuple(href for href in hrefs if _active(href, path)),
+        )
+        if len(path) <= 200:  # a page's path, not any long address a visitor makes up
+            if len(_path_links) >= PATH_LINKS_KEPT:
+                del _path_links[next(iter(_path_links))]
+            _path_links[path] = links
+    key = (bool(current.is_admin), bool(current.is_staff), *links)
     html = _sidebars.get(key)
     if html is None:
         macro = env.get_template("layout/_sidebar_nav.html").module.sidebar_nav  # type: ignore[attr-defined]

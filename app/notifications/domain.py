@@ -13,5 +13,7 @@ DOMAIN = Domain(
     routes=routes.ROUTES,
     jobs=(deliver_outbox,),
     crons=(cron(sweep_outbox, second={0}, run_at_startup=True),),
-    slots=(Slot("header_actions", "notifications/_bell_slot.html", order=20),),
+    slots=(
+        Slot("header_actions", "notifications/_bell_slot.html", order=20, kept_by=("tenant_id",)),
+    ),
 )

@@ -10,7 +10,7 @@ DOMAIN = Domain(
     routes=routes.ROUTES,
     nav=(NavEntry("main", "/search", "search", "Search", order=5),),
     slots=(
-        Slot("app_top", "search/_dialog.html"),
-        Slot("header_actions", "search/_button.html", order=5),
+        Slot("app_top", "search/_dialog.html", kept_by=()),
+        Slot("header_actions", "search/_button.html", order=5, kept_by=()),
     ),
 )

@@ -27,8 +27,8 @@ DOMAIN = Domain(
     jobs=(rotate_field_keys,),
     crons=(cron(rotate_field_keys, hour={3}, minute={17}, timeout=3600),),  # no-op once rotated
     slots=(
-        Slot("app_top", "security/_live_slot.html"),
-        Slot("header_actions", "security/_alerts_slot.html", order=10),
+        Slot("app_top", "security/_live_slot.html", kept_by=("is_admin",)),
+        Slot("header_actions", "security/_alerts_slot.html", order=10, kept_by=("is_admin",)),
     ),
     subscriptions=(
         Subscription(WorkspaceSecurityEvent, _workspace_alert),

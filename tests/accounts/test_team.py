@@ -215,3 +215,55 @@ async def test_member_of_two_workspaces_switches_between_them(
     stranger = await make_account("S")
     refused = await client_a.post_form(f"/workspaces/{stranger.tenant_id}/switch")
     assert refused.status_code == 404
+
+
+async def test_kept_header_follows_role_changes_and_never_shows_another_workspace(
+    app: Any, client_a: Any, client_b: Any, tenant_a: Account, tenant_b: Account, mailbox: Any
+) -> None:
+    """The header's kept slots (templating.slots_html): the alerts button appears and goes
+    with the admin role on the next page, the bell is always the viewer's own workspace's."""
+    page_a, page_b = (await client_a.get("/app")).text, (await client_b.get("/app")).text
+    assert f'id="bell-{tenant_a.tenant_id}"' in page_a and 'id="alerts-badge"' in page_a
+    assert f'id="bell-{tenant_b.tenant_id}"' in page_b
+    assert f"bell-{tenant_a.tenant_id}" not in page_b and f"bell-{tenant_b.tenant_id}" not in page_a
+    email, link = await _invite_and_accept(app, client_a, mailbox, role="admin")
+    async with browser_client(app) as guest:
+        await guest.get(link)
+        await guest.refresh_csrf(link)
+        token = link.split("token=")[1]
+        await guest.post_form(
+            "/invite/accept", {"token": token, "name": "Ad Min", "password": PASSWORD}
+        )
+        page = (await guest.get("/app")).text
+        assert 'id="alerts-badge"' in page and f'id="bell-{tenant_a.tenant_id}"' in page
+        ids = await _member_ids(tenant_a)
+        demote = await client_a.post_form(
+            f"/settings/team/members/{ids[email]}/role", {"role": "member"}
+        )
+        assert demote.status_code == 303
+        page = (await guest.get("/app")).text
+        assert 'id="alerts-badge"' not in page and f'id="bell-{tenant_a.tenant_id}"' in page
+        assert "Ad Min" in page
+    assert 'id="alerts-badge"' in (await client_a.get("/app")).text
+
+
+async def test_pages_with_kept_layout_parts_are_byte_identical_to_a_fresh_render(
+    client_a: Any, client_b: Any
+) -> None:
+    """Each signed-in page, full and htmx, for two workspaces' owners in turn: the same bytes
+    with the layout's kept parts (slots, sidebar) warm as with every kept part forgotten."""
+    from app.core import templating
+
+    paths = ["/app", "/deals/board", "/contacts", "/companies", "/settings/team", "/workspaces"]
+    for path in paths:  # each viewer's warm page follows the other's render of it
+        for client in (client_a, client_b, client_a):
+            for headers in ({}, {"HX-Request": "true"}):
+                warm = await client.get(path, headers=headers)
+                assert warm.status_code == 200, (path, warm.status_code)
+                for kept in (
+                    templating._kept_slots, templating._kept_areas,
+                    templating._sidebars, templating._path_links,
+                ):  # fmt: skip
+                    kept.clear()
+                fresh = await client.get(path, headers=headers)
+                assert warm.content == fresh.content, path

@@ -102,6 +102,7 @@ def test_kept_sidebar_links_are_what_rendering_gives_for_each_viewer_and_page() 
     paths = ["/app", "/zzz", *(e.href for e in links), *(e.href + "/x" for e in links)]
     viewers = [Viewer(a, s) for a in (True, False) for s in (True, False)]
     templating._sidebars.clear()
+    templating._path_links.clear()
     for _ in range(2):  # cold, then kept
         for viewer in viewers:
             for path in paths:
@@ -110,3 +111,74 @@ def test_kept_sidebar_links_are_what_rendering_gives_for_each_viewer_and_page() 
                 if not viewer.is_admin:
                     assert not any(f'href="{href}"' in kept for href in admin_only)
     assert len(templating._sidebars) <= templating.SIDEBARS_KEPT
+
+
+def test_kept_layout_slots_are_what_including_them_gives_for_each_viewer() -> None:
+    """`slots_html` keeps the header's and the shell's slots per the values they declare
+    (`kept_by`): whatever was kept first (an admin's, another workspace's), every viewer gets
+    the page that including each slot on every request gives (the layouts as they were), with
+    the per-request banners (cookie, policy) and toasts still rendered each time; no admin
+    button for a member, no other workspace's bell."""
+    import datetime
+    from types import SimpleNamespace
+    from uuid import uuid4
+
+    from jinja2 import ChoiceLoader, DictLoader
+
+    from app import domains
+    from app.core import templating
+
+    domains.load()
+    included = {}  # the layouts with each slot included on every request
+    for name in ("layout/base.html", "layout/app.html"):
+        source = env.loader.get_source(env, name)[0]  # type: ignore[union-attr]
+        for area in ("body_top", "app_top", "header_actions"):
+            loop = '{% for slot in slots("AREA") %}{% include slot %}{% endfor %}'
+            loop = loop.replace("AREA", area)
+            call = '{{ slots_html("AREA") }}'.replace("AREA", area)
+            source = source.replace(call[:-2] + "-}}\n", loop + "\n").replace(call, loop)
+        assert "slots_html" not in source
+        included[name] = source
+    fresh_env = env.overlay(loader=ChoiceLoader([DictLoader(included), env.loader]))  # type: ignore[list-item]
+    assert any(s.kept_by is not None for area in templating._SLOTS.values() for s in area)
+
+    tenants = [uuid4(), uuid4()]
+    viewers = [
+        SimpleNamespace(
+            tenant_id=tenant, tenant_name=f"Acme <{n}>", user_id=uuid4(), name=f"Ann {n}",
+            email=f"ann{n}@example.com", role="admin" if admin else "member", is_admin=admin,
+            is_staff=False, verified=verified,
+        )
+        for n, (tenant, admin, verified) in enumerate(
+            (t, a, v) for t in tenants for a in (True, False) for v in (True, False)
+        )
+    ]  # fmt: skip
+    notice = SimpleNamespace(
+        effective_at=datetime.date(2027, 1, 1), summary="New <b>terms</b>", version=3
+    )
+    privacies = [
+        None,
+        SimpleNamespace(consent=None, policy_notice=None),
+        SimpleNamespace(consent="accept", policy_notice=notice),
+    ]
+    templating._kept_slots.clear()
+    templating._kept_areas.clear()
+    for _ in range(2):  # cold, then kept
+        for viewer in viewers:
+            for privacy in privacies:
+                ctx = {
+                    "request": SimpleNamespace(scope={"odex.privacy": privacy}),
+                    "csrf_token": f"csrf-{viewer.user_id}",
+                    "flashes": [("success", "Saved <x>")],
+                    "current": viewer,
+                    "settings": SimpleNamespace(privacy_contact="privacy@example.com"),
+                    "path": "/deals/board",
+                    "here": "/deals/board?pipeline=1",
+                }
+                page = env.get_template("layout/app.html").render(ctx)
+                assert page == fresh_env.get_template("layout/app.html").render(ctx)
+                assert f"bell-{viewer.tenant_id}" in page
+                assert f"bell-{tenants[1 - tenants.index(viewer.tenant_id)]}" not in page
+                assert ('id="alerts-badge"' in page) == viewer.is_admin
+                assert ('id="policy-banner"' in page) == bool(privacy and privacy.policy_notice)
+    assert len(templating._kept_slots) <= templating.KEPT_SLOTS_KEPT
