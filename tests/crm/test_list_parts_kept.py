@@ -95,6 +95,7 @@ async def test_list_parts_equal_a_fresh_render_and_follow_changes(
 
 async def test_kept_parts_are_bounded(client_a: Any, monkeypatch: Any) -> None:
     monkeypatch.setattr(templating, "PARTS_KEPT", 3)
+    templating._parts.clear()
     for n in range(6):
         assert (await client_a.get("/contacts", params={"q": f"bound{n}"})).status_code == 200
     assert len(templating._parts) <= 3
