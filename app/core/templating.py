@@ -7,6 +7,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Protocol, TypeVar
 
+import msgspec
 from jinja2 import (
     ChoiceLoader,
     Environment,
@@ -102,8 +103,46 @@ def _kept(
     return html
 
 
+# name -> (the values' JSON, reader's prefs) -> rendered text: the parts of a page around its
+# rows (a list's filter form, bulk bar, saved views), their own budget (rows do not push them out)
+_parts: dict[tuple[str, bytes, formats.Prefs], Markup] = {}
+PARTS_KEPT = 512
+_encode_key = msgspec.json.Encoder().encode
+
+
+def kept(name: str, macro: Callable[..., Markup], *values: object) -> Markup:
+    """`macro(*values)` kept like `fragment`, for values that are not hashable (lists, dicts,
+    structs holding them: a list's view, the workspace's people, its custom fields): kept
+    per their JSON encoding, i.e. per the exact values shown, so a change to any of them (a
+    member renamed, a view or a field added) is a new key, never stale text. The macro must
+    read nothing but its arguments and the format filters; values of one `name` must keep
+    their types (the encoding does not tell a date from its ISO text)."""
+    prefs = formats.current()
+    key = (name, _encode_key(values), prefs)
+    html = _parts.get(key)
+    if html is None:
+        html = macro(*values)
+        if len(_parts) >= PARTS_KEPT:
+            del _parts[next(iter(_parts))]
+        _parts[key] = html
+    return html
+
+
+# where a kept part prints the session's CSRF token: the part is kept once for every session,
+# `|csrf(token)` puts the reader's token in (no database text holds a NUL)
+CSRF_SLOT = "\x00odex-csrf\x00"
+
+
+def with_csrf(html: Markup, token: str) -> Markup:
+    """A kept part rendered with `CSRF_SLOT` for its token, with `token` (escaped) there."""
+    return html.replace(CSRF_SLOT, token)  # Markup.replace escapes `token`
+
+
 env.globals["fragment"] = fragment
 env.globals["fragments"] = fragments
+env.globals["kept"] = kept
+env.globals["csrf_slot"] = CSRF_SLOT
+env.filters["csrf"] = with_csrf
 
 # area -> the domains' templates for it (app.core.domain.Slot), filled by app.domains.load():
 # shared layouts loop over an area and never name a domain's partial.
