@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import re
 import time
 import uuid
@@ -182,3 +183,35 @@ async def clear_of_a_minute_turn(margin: float = 15.0) -> None:
     left = 60 - time.time() % 60
     if left < margin:
         await asyncio.sleep(left + 0.05)
+
+
+class Counts:
+    """How often a kept page read its data (`reads`) and rendered (`renders`) during a test."""
+
+    def __init__(self) -> None:
+        self.reads = 0
+        self.renders = 0
+
+
+def count_calls(monkeypatch: Any, counts: Counts, field: str, owner: Any, name: str) -> None:
+    """Replace `owner.name` (a function or a coroutine function) for the test by one that adds 1
+    to `counts.<field>` on each call, then does what it did."""
+    original = getattr(owner, name)
+
+    def bump() -> None:
+        setattr(counts, field, getattr(counts, field) + 1)
+
+    if inspect.iscoroutinefunction(original):
+
+        async def counted_async(*args: Any, **kwargs: Any) -> Any:
+            bump()
+            return await original(*args, **kwargs)
+
+        monkeypatch.setattr(owner, name, counted_async)
+    else:
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            bump()
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(owner, name, counted)

@@ -18,12 +18,7 @@ from app.crm.secure import seal_note
 from tests.crm.test_notes_tasks import add_colleague
 from tests.crm.test_records import make_company, make_contact
 from tests.deals.helpers import current_of, make_deal, stages
-from tests.helpers import Account, browser_client, clear_of_a_minute_turn
-
-
-class Counts:
-    def __init__(self) -> None:
-        self.renders = 0
+from tests.helpers import Account, Counts, browser_client, clear_of_a_minute_turn, count_calls
 
 
 @pytest.fixture(autouse=True)
@@ -36,13 +31,7 @@ async def _clear_of_a_minute_turn() -> None:
 def counts(monkeypatch: pytest.MonkeyPatch) -> Iterator[Counts]:
     """How often the company page read and rendered its content (kept pages dropped first)."""
     seen = Counts()
-    render = company_page._render
-
-    async def counted(*args: Any, **kwargs: Any) -> Any:
-        seen.renders += 1
-        return await render(*args, **kwargs)
-
-    monkeypatch.setattr(company_page, "_render", counted)
+    count_calls(monkeypatch, seen, "renders", company_page, "_render")
     company_page.forget_all()
     yield seen
     company_page.forget_all()

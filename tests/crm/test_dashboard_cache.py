@@ -27,26 +27,15 @@ from app.deals import pipelines, services
 from app.deals.schemas import DealEdit
 from tests.crm.test_records import make_company
 from tests.deals.helpers import add_colleague, current_of, make_deal, stages, version_of
-from tests.helpers import Account, Mailbox
+from tests.helpers import Account, Counts, Mailbox, count_calls
 from tests.invoices.test_invoices import make_invoice
-
-
-class Counts:
-    def __init__(self) -> None:
-        self.reads = 0  # read_figures: the deals' aggregate, invoices, timeline
 
 
 @pytest.fixture
 def counts(monkeypatch: pytest.MonkeyPatch) -> Iterator[Counts]:
     """How often a dashboard read the workspace's figures (kept figures dropped first)."""
     seen = Counts()
-    read = dashboard.read_figures
-
-    async def counted(*args: Any, **kwargs: Any) -> Any:
-        seen.reads += 1
-        return await read(*args, **kwargs)
-
-    monkeypatch.setattr(dashboard, "read_figures", counted)
+    count_calls(monkeypatch, seen, "reads", dashboard, "read_figures")
     dashboard.forget_all()
     yield seen
     dashboard.forget_all()

@@ -16,25 +16,14 @@ from app.core.kept import CSRF_MARK
 from app.crm import dashboard
 from tests.crm.test_notes_tasks import add_colleague
 from tests.deals.helpers import make_deal
-from tests.helpers import Account, browser_client
-
-
-class Counts:
-    def __init__(self) -> None:
-        self.renders = 0
+from tests.helpers import Account, Counts, browser_client, count_calls
 
 
 @pytest.fixture
 def counts(monkeypatch: pytest.MonkeyPatch) -> Iterator[Counts]:
     """How often a dashboard was built to be rendered (kept contents dropped first)."""
     seen = Counts()
-    build = dashboard._dashboard
-
-    async def counted(*args: Any, **kwargs: Any) -> Any:
-        seen.renders += 1
-        return await build(*args, **kwargs)
-
-    monkeypatch.setattr(dashboard, "_dashboard", counted)
+    count_calls(monkeypatch, seen, "renders", dashboard, "_dashboard")
     dashboard.forget_all()
     yield seen
     dashboard.forget_all()

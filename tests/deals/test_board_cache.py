@@ -23,13 +23,7 @@ from app.deals.schemas import DealEdit
 from tests.deals.helpers import current_of, make_deal, stages, version_of
 from tests.deals.test_board import _column, _order
 from tests.deals.test_board_values import _age, _currency
-from tests.helpers import Account, clear_of_a_minute_turn
-
-
-class Counts:
-    def __init__(self) -> None:
-        self.reads = 0  # fetch_columns: the stages' head and cards (BOARD_HEAD, BOARD_CARDS)
-        self.renders = 0
+from tests.helpers import Account, Counts, clear_of_a_minute_turn, count_calls
 
 
 @pytest.fixture(autouse=True)
@@ -42,18 +36,8 @@ async def _clear_of_a_minute_turn() -> None:
 def counts(monkeypatch: pytest.MonkeyPatch) -> Iterator[Counts]:
     """How often the board page read and rendered the cards (kept boards dropped first)."""
     seen = Counts()
-    read, render = board_cache.fetch_columns, board_cache.render_board
-
-    async def counted_read(*args: Any, **kwargs: Any) -> Any:
-        seen.reads += 1
-        return await read(*args, **kwargs)
-
-    def counted_render(*args: Any, **kwargs: Any) -> Any:
-        seen.renders += 1
-        return render(*args, **kwargs)
-
-    monkeypatch.setattr(board_cache, "fetch_columns", counted_read)
-    monkeypatch.setattr(board_cache, "render_board", counted_render)
+    count_calls(monkeypatch, seen, "reads", board_cache, "fetch_columns")
+    count_calls(monkeypatch, seen, "renders", board_cache, "render_board")
     board_cache.forget_all()
     yield seen
     board_cache.forget_all()

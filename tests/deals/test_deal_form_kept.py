@@ -20,25 +20,14 @@ from app.deals.schemas import DealEdit
 from tests.crm.test_notes_tasks import add_colleague
 from tests.crm.test_records import make_company, make_contact
 from tests.deals.helpers import current_of, make_deal, stages
-from tests.helpers import Account, browser_client
-
-
-class Counts:
-    def __init__(self) -> None:
-        self.renders = 0
+from tests.helpers import Account, Counts, browser_client, count_calls
 
 
 @pytest.fixture
 def counts(monkeypatch: pytest.MonkeyPatch) -> Iterator[Counts]:
     """How often the edit form read its deal and rendered (kept forms dropped first)."""
     seen = Counts()
-    read = reading.deal_for_form
-
-    async def counted(*args: Any, **kwargs: Any) -> Any:
-        seen.renders += 1
-        return await read(*args, **kwargs)
-
-    monkeypatch.setattr(reading, "deal_for_form", counted)
+    count_calls(monkeypatch, seen, "renders", reading, "deal_for_form")
     edit_form.forget_all()
     yield seen
     edit_form.forget_all()
