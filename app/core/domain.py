@@ -9,7 +9,7 @@ a folder with a domain.py and one name added here.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,12 +63,18 @@ class Slot:
     `kept_by`: when the template reads nothing but these attributes of the signed-in user
     (`current`) and the globals, its output is kept rendered per their values (rendered
     with only them in reach, so reading anything else fails loudly); None: rendered on every
-    page with the whole context (a banner that reads the request)."""
+    page with the whole context (a banner that reads the request).
+
+    `varies_by` (a slot that is not `kept_by`): what of the request (its ASGI scope) the
+    template reads besides the page's path, query, signed-in user and CSRF token, as a
+    hashable value, so a page kept rendered whole around its parts (`render_with_parts` with
+    `kept_by`) is kept per it too; a page that renders a slot with neither is never kept."""
 
     area: str
     template: str
     order: int = 50
     kept_by: tuple[str, ...] | None = None
+    varies_by: Callable[[Mapping[str, Any]], Hashable] | None = None
 
 
 @dataclass(frozen=True)

@@ -174,6 +174,28 @@ def add_slot(slot: Slot) -> None:
     _kept_areas.clear()
 
 
+def slots_variance(scope: Mapping[str, object]) -> tuple[Hashable, ...]:
+    """What every slot rendered with the page's context reads of the request (`varies_by`),
+    in one tuple: part of the key of a page kept whole (app.core.web.render_with_parts)."""
+    return tuple(
+        slot.varies_by(scope)
+        for placed in _SLOTS.values()
+        for slot in placed
+        if slot.kept_by is None and slot.varies_by is not None
+    )
+
+
+# how many slots were rendered with the page's whole context without saying what of the
+# request they read (`varies_by`): a page that rendered one is not kept whole (rendering is
+# synchronous: the count read before and after one render is that render's)
+_unkeepable_slots = 0
+
+
+def unkeepable_slots() -> int:
+    """The count of slots rendered that a page kept whole cannot hold (see `slots_variance`)."""
+    return _unkeepable_slots
+
+
 def slots(area: str) -> list[str]:
     """The templates of a layout area, in order (the layouts' `slots("header_actions")`)."""
     return [slot.template for slot in _SLOTS.get(area, ())]
@@ -221,7 +243,10 @@ def slots_html(context: Context, area: str) -> Markup:
 
 def _slot_html(context: Context, slot: Slot) -> str:
     """One slot's text, as `{% include %}` in the page would give it (autoescaped already)."""
+    global _unkeepable_slots
     if slot.kept_by is None:
+        if slot.varies_by is None:
+            _unkeepable_slots += 1
         # as `{% include %}` does: the page's context shared, not copied with the globals
         template = env.get_template(slot.template)
         return "".join(template.root_render_func(template.new_context(context.get_all(), True)))

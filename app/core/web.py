@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hmac
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from contextlib import AsyncExitStack
 from urllib.parse import quote, urlsplit
 from uuid import UUID
@@ -16,11 +16,12 @@ from litestar.status_codes import HTTP_413_REQUEST_ENTITY_TOO_LARGE
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from markupsafe import Markup
 
-from app.core import sessions
+from app.core import formats, sessions
 from app.core.db import tenant_transaction
 from app.core.errors import FormInvalid, FormPage, wants_fragment
 from app.core.http_types import Req
-from app.core.templating import render_html
+from app.core.kept import CSRF_MARK, KeptMarkup, with_csrf
+from app.core.templating import render_html, slots_variance, unkeepable_slots
 from app.settings import Settings, get_settings
 
 SESSION_SCOPE_KEY = "odex.session"
@@ -255,24 +256,87 @@ def render(
 # text has no NUL), and autoescaping leaves it as it is
 _PART = "\x00odex-part-{}\x00"
 
+# pages kept rendered whole around their parts (see `render_with_parts`): few bytes each
+# (the layout, the heading), per page and reader
+KEPT_SHELLS = 2048
+KEPT_SHELLS_SIZE = 16_000_000
+_shells: KeptMarkup[Hashable] = KeptMarkup(KEPT_SHELLS, KEPT_SHELLS_SIZE)
+KEPT_HERE_MAX = 2000  # a longer address (path and query) is a made-up one: never kept
+
+
+def kept_shells() -> int:
+    """How many pages are kept whole around their parts (tests)."""
+    return len(_shells)
+
+
+def forget_shells() -> None:
+    """Drop every page kept whole (tests)."""
+    _shells.clear()
+
 
 def render_with_parts(
-    request: Req, template: str, context: Mapping[str, object], parts: Mapping[str, bytes]
+    request: Req,
+    template: str,
+    context: Mapping[str, object],
+    parts: Mapping[str, bytes],
+    *,
+    kept_by: Hashable = None,
 ) -> Response[bytes]:
     """A full page like `render`, with large parts kept already rendered as UTF-8 (a board's
     cards): the template writes each `parts` name (a context variable) once, in the order
     given, and the page is the rest of it encoded around the kept bytes, which are neither
-    joined as text nor encoded again per request."""
+    joined as text nor encoded again per request.
+
+    `kept_by`: everything of `context` the page around the parts shows (a hashable value, not
+    None): that page is then kept rendered (UTF-8) per it, the reader (`current`: name,
+    role, workspace, formats), the address, what the layout's slots read of the request
+    (`varies_by`) and the parts' names, with the CSRF token put in per request; a page with
+    toasts to show, or one that renders a slot not saying what it reads, is rendered anew."""
     ctx = base_context(request)
-    ctx.update(context)
-    ctx.update({name: Markup(_PART.format(name)) for name in parts})  # noqa: S704
-    html = render_html(template, ctx)
+    here = str(ctx["here"])
+    marks = {name: Markup(_PART.format(name)) for name in parts}  # noqa: S704
+    if kept_by is None or ctx["flashes"] or len(here) > KEPT_HERE_MAX:
+        ctx.update(context)
+        ctx.update(marks)
+        return Response(_spliced(render_html(template, ctx), parts), media_type="text/html")
+    key = (
+        template,
+        kept_by,
+        ctx["current"],
+        formats.current(),
+        here,
+        slots_variance(request.scope),
+        tuple(parts),
+    )
+    token = str(ctx["csrf_token"])
+    shell = _shells.get(key)
+    if shell is None:
+        ctx.update(context)
+        ctx.update(marks)
+        ctx["csrf_token"] = CSRF_MARK
+        unkept = unkeepable_slots()
+        shell = _spliced(render_html(template, ctx), {name: b"" for name in parts}, marks=True)
+        if unkeepable_slots() == unkept:
+            _shells.keep(key, shell)
+    page = with_csrf(shell, token)
     chunks: list[bytes] = []
     for name, part in parts.items():
-        before, html = html.split(_PART.format(name))
-        chunks += [before.encode(), part]
-    chunks.append(html.encode())
+        before, page = page.split(_PART.format(name).encode(), 1)
+        chunks += [before, part]
+    chunks.append(page)
     return Response(b"".join(chunks), media_type="text/html")
+
+
+def _spliced(html: str, parts: Mapping[str, bytes], *, marks: bool = False) -> bytes:
+    """`html` rendered with each part's mark (`_PART`), encoded around the parts' bytes (with
+    `marks`: the marks left in place instead, for the parts to go in later)."""
+    chunks: list[bytes] = []
+    for name in parts:
+        mark = _PART.format(name)
+        before, html = html.split(mark, 1)
+        chunks += [before.encode(), mark.encode() if marks else parts[name]]
+    chunks.append(html.encode())
+    return b"".join(chunks)
 
 
 def refused_form(

@@ -45,7 +45,11 @@ class CompanyPages(RecordPages[NewCompany, EditedCompany, CompanyView]):
         page = await company_content(current, record_id, csrf, extra)
         ctx = {"company": page.company}
         return render_with_parts(
-            request, self.template("detail"), ctx, {"company_content": page.content}
+            request,
+            self.template("detail"),
+            ctx,
+            {"company_content": page.content},
+            kept_by=tuple(page.company.items()),
         )
 
 

@@ -34,10 +34,19 @@ F = TypeVar("F", bound=Form)
 
 @get("/deals/board")
 async def board_page(request: Req, current: Current) -> Response[bytes]:
+    """The board: its kept columns in the page, itself kept per the pipelines, totals and
+    viewers it shows (and the reader: the layout)."""
     board = await board_cache.board_view(current, read_query(request, PipelineQuery).pipeline)
-    people = await presence.viewers(current.tenant_id, f"board:{board.pipeline.id}")
+    people = await presence.recent_viewers(current.tenant_id, f"board:{board.pipeline.id}")
+    shown = (
+        board.pipeline,
+        tuple(board.pipelines),
+        board.summary,
+        tuple((p["user_id"], p["name"]) for p in people),
+    )
     ctx = {"board": board, "people": people}
-    return render_with_parts(request, "deals/board.html", ctx, {"board_columns": board.columns})
+    parts = {"board_columns": board.columns}
+    return render_with_parts(request, "deals/board.html", ctx, parts, kept_by=shown)
 
 
 @get("/deals/board/{pipeline_id:uuid}/columns")

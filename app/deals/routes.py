@@ -204,7 +204,7 @@ async def _edit_page(visit: FormVisit, deal_id: UUID) -> Response[Any]:
     form = await edit_form(current, deal_id, get_session(request).csrf, form_body)
     if is_htmx(request):
         return Response(form, media_type="text/html")
-    return render_with_parts(request, "deals/edit.html", {}, {"deal_form": form})
+    return render_with_parts(request, "deals/edit.html", {}, {"deal_form": form}, kept_by=())
 
 
 async def _update(request: Req, current: Current, deal_id: UUID, form: DealEdit) -> Response[str]:

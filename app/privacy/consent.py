@@ -7,7 +7,7 @@ privacy middleware once analytics consent is granted and deleted as soon as it i
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from uuid import UUID
 
 import msgspec
@@ -31,6 +31,15 @@ class PrivacyState(msgspec.Struct, kw_only=True):
     consent: bool | None = None
     analytics_id: str | None = None
     policy_notice: dict[str, object] | None = None
+
+
+def banners_state(scope: Mapping[str, object]) -> tuple[bool, bool, bytes]:
+    """What the banners (privacy/_banners.html) read of a request's state: whether there is
+    one, whether no choice was made, the policy notice (`Slot.varies_by`)."""
+    state = scope.get(STATE_KEY)
+    if not isinstance(state, PrivacyState):
+        return (False, False, b"")
+    return (True, state.consent is None, msgspec.json.encode(state.policy_notice))
 
 
 _USER_KEY = "privacy:consent:u:{user_id}"

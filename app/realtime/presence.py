@@ -40,6 +40,34 @@ async def viewers(tenant_id: UUID, place: str) -> list[dict[str, str]]:
     return sorted(people.values(), key=lambda p: p["name"].lower())
 
 
+# (tenant, place) -> (when read, the viewers then): the list a page starts with, read from
+# Redis at most once a RECENT_SECONDS per place by this process (the page's socket joins at
+# once, and that join pushes the live list to every viewer, this one too); the most recent
+# RECENT_KEPT places only
+_recent: dict[tuple[UUID, str], tuple[float, list[dict[str, str]]]] = {}
+RECENT_SECONDS = 1.0
+RECENT_KEPT = 4096
+
+
+def _remember(tenant_id: UUID, place: str, people: list[dict[str, str]]) -> None:
+    key = (tenant_id, place)
+    _recent.pop(key, None)
+    if len(_recent) >= RECENT_KEPT:
+        del _recent[next(iter(_recent))]
+    _recent[key] = (time.monotonic(), people)
+
+
+async def recent_viewers(tenant_id: UUID, place: str) -> list[dict[str, str]]:
+    """`viewers`, as this process read them less than RECENT_SECONDS ago (a page's first
+    paint: under load, one read a second per place instead of one per page), or read now."""
+    found = _recent.get((tenant_id, place))
+    if found is not None and time.monotonic() - found[0] < RECENT_SECONDS:
+        return found[1]
+    people = await viewers(tenant_id, place)
+    _remember(tenant_id, place, people)
+    return people
+
+
 def render_presence(place: str, people: list[dict[str, str]]) -> str:
     """The presence list as an out-of-band fragment (also included in the page itself)."""
     ctx: dict[str, object] = {"presence_id": dom_id(place), "people": people, "oob": True}
@@ -48,7 +76,9 @@ def render_presence(place: str, people: list[dict[str, str]]) -> str:
 
 async def announce(tenant_id: UUID, place: str) -> None:
     """Push the current presence list of `place` to the tenant's presence channel."""
-    html = render_presence(place, await viewers(tenant_id, place))
+    people = await viewers(tenant_id, place)
+    _remember(tenant_id, place, people)  # a join or leave here shows on this process's next page
+    html = render_presence(place, people)
     await publish(presence_channel(tenant_id), html)
 
 
