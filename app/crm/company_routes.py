@@ -66,6 +66,8 @@ COMPANIES = CompanyPages(
     delete=companies.delete_company,
     form=NewCompany,
     edit_form=EditedCompany,
+    # no page-wide transaction: a kept page is one self-scoped read (app/crm/company_page.py)
+    detail_opt={},
     on_delete="Its contacts stay, without a company. Its notes and tasks are deleted.",
 )
 

@@ -4,7 +4,7 @@ pages), new, detail, edit, delete with confirm. A kind says what differs in a `R
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Hashable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar
 from uuid import UUID
 
@@ -53,6 +53,9 @@ class RecordPages(Generic[NewF, EditF, View]):
     form: type[NewF]
     edit_form: type[EditF]
     on_delete: str  # what deleting a record does, said on the delete page
+    # the detail page's route `opt`: one transaction for the whole page (ONE_READ), or none
+    # when the kind's page runs its own reads (the company's kept page: one self-scoped read)
+    detail_opt: Mapping[str, Any] = field(default_factory=lambda: ONE_READ)
 
     # what a kind's subclass overrides or extends where it differs
 
@@ -202,7 +205,7 @@ def record_routes(p: RecordPages[NewF, EditF, View]) -> tuple[list[HTTPRouteHand
         get(p.base, opt=ONE_READ)(named(list_page, "list")),
         get(p.base + "/new")(named(new, "new")),
         post(p.base + "/new")(named(create, "create")),
-        get(item, opt=ONE_READ)(named(detail, "detail")),  # a read (the company's kept)
+        get(item, opt=p.detail_opt)(named(detail, "detail")),
         get(item + "/edit")(named(edit, "edit")),
         post(item + "/edit")(named(update, "update")),
         get(item + "/delete")(named(delete_confirm, "delete_confirm")),

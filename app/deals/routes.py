@@ -20,7 +20,7 @@ from app.core.http_types import Req
 from app.core.kept import CSRF_MARK
 from app.core.paging import Page
 from app.core.templating import render_html
-from app.core.web import ONE_READ, get_session, is_htmx, redirect, render, render_with_parts
+from app.core.web import get_session, is_htmx, redirect, render, render_with_parts
 from app.crm.bulk_routes import bulk_action
 from app.crm.custom_fields import FieldDef
 from app.crm.custom_values import custom_field_list, custom_form, list_context, stored_record
@@ -213,9 +213,10 @@ async def _update(request: Req, current: Current, deal_id: UUID, form: DealEdit)
 
 
 DEAL = "/deals/{deal_id:uuid}"
-# the form page is a read: the signed-in check and the form's reads in one transaction
+# the form page is a read: a kept form is one self-scoped statement besides the signed-in
+# check (app/deals/edit_form.py), no transaction; rendered, its reads are one transaction
 EDIT_ROUTES = form_routes(
-    "deal_update", DEAL + "/edit", _edit_page, DealEdit, _update, posts_to=DEAL, page_opt=ONE_READ
+    "deal_update", DEAL + "/edit", _edit_page, DealEdit, _update, posts_to=DEAL
 )
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from app.core import templating, web
-from app.core.db import tenant_transaction
+from app.core.db import self_scoped, tally, tenant_transaction
 from app.core.kept import CSRF_MARK
 from app.crm import company_page
 from app.deals import board_cache, edit_form
@@ -206,3 +206,40 @@ async def test_a_slot_that_does_not_say_what_it_reads_keeps_no_page(
     first = await _get(client_a, f"/deals/{deal}/edit")
     assert await _get(client_a, f"/deals/{deal}/edit") == first
     assert counts.renders == 2 and web.kept_shells() == 0
+
+
+async def test_a_kept_company_page_or_edit_form_opens_no_transaction(
+    client_a: Any, client_b: Any, tenant_a: Account, tenant_b: Account, counts: Counts
+) -> None:
+    """Kept, a company page and a deal's edit form read their state in one self-scoped
+    statement each (no BEGIN, no COMMIT): nothing of the scope survives on the pooled
+    connection, and another workspace's company or deal is not there, kept or not."""
+    company = uuid.UUID(await make_company(client_a, "Scoped Corp"))
+    deal = await make_deal(tenant_a, "Scoped deal")
+    paths = (f"/companies/{company}", f"/deals/{deal}/edit")
+    for path in paths:
+        await _get(client_a, path)  # rendered (and any toast shown)
+        with tally() as opened:
+            again = await _get(client_a, path)
+        assert opened[0] == 0 and again == await _get(client_a, path)
+        for _ in range(2):  # kept for A: still a 404 for B
+            assert (await client_b.get(path)).status_code == 404
+    scope = "select current_setting('app.tenant_id', true), current_setting('app.user_id', true)"
+    for statement, subject in (
+        (company_page.PAGE_STATE, company),
+        (edit_form.FORM_STATE, deal),
+    ):
+
+        async def state_then_scope(
+            conn: Any, statement: str = statement, subject: uuid.UUID = subject
+        ) -> tuple[list[Any], list[Any], tuple[Any, ...]]:
+            mine = await conn.fetch(statement, tenant_a.tenant_id, tenant_a.user_id, subject)
+            theirs = await conn.fetch(statement, tenant_b.tenant_id, tenant_b.user_id, subject)
+            return mine, theirs, tuple(await conn.fetchrow(scope))
+
+        mine, theirs, after = await self_scoped(
+            tenant_a.tenant_id, tenant_a.user_id, state_then_scope
+        )
+        assert after in ((None, None), ("", ""))  # the scope ended with the statement
+        assert len(mine) == 1 and next(iter(mine[0].values())) not in (None, False)
+        assert theirs == [] or theirs[0]["is_there"] is False
