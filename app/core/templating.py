@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import msgspec
 from jinja2 import (
@@ -169,20 +169,29 @@ def _place(registry: dict[str, list[P]], key: str, item: P) -> None:
 
 def add_slot(slot: Slot) -> None:
     """A domain's template for one layout area (at start-up)."""
+    global _variances
     _place(_SLOTS, slot.area, slot)
     _area_reads.clear()
     _kept_areas.clear()
+    _variances = None
 
 
-def slots_variance(scope: Mapping[str, object]) -> tuple[Hashable, ...]:
+# the `varies_by` of every slot rendered with the page's context (None: not listed yet)
+_variances: list[Callable[[Mapping[str, Any]], Hashable]] | None = None
+
+
+def slots_variance(scope: Mapping[str, Any]) -> tuple[Hashable, ...]:
     """What every slot rendered with the page's context reads of the request (`varies_by`),
     in one tuple: part of the key of a page kept whole (app.core.web.render_with_parts)."""
-    return tuple(
-        slot.varies_by(scope)
-        for placed in _SLOTS.values()
-        for slot in placed
-        if slot.kept_by is None and slot.varies_by is not None
-    )
+    global _variances
+    if _variances is None:
+        _variances = [
+            slot.varies_by
+            for placed in _SLOTS.values()
+            for slot in placed
+            if slot.kept_by is None and slot.varies_by is not None
+        ]
+    return tuple([varies_by(scope) for varies_by in _variances])
 
 
 # how many slots were rendered with the page's whole context without saying what of the
