@@ -11,7 +11,7 @@ from litestar.types import ASGIApp, ControllerRouterHandler
 from app import domains
 from app.core import db, health, redis, templating
 from app.core import routes as core_routes
-from app.core.access import check_declared, public_router
+from app.core.access import access_checked, check_declared, public_router
 from app.core.errors import EXCEPTION_HANDLERS
 from app.core.headers import security_headers_before_send
 from app.core.heap import settle_heap
@@ -57,7 +57,8 @@ def create_app() -> Litestar:
         plugins=[create_channels_plugin(settings.redis_url)],
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],
-        before_request=check_csrf,
+        # who may use the route (a level router's HTTP routes), then the CSRF token
+        before_request=access_checked(check_csrf),
         # also router 404s, which skip middleware
         before_send=[security_headers_before_send, vary_on_htmx],
         middleware=[

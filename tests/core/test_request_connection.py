@@ -111,7 +111,7 @@ async def test_a_transaction_takes_the_held_connection_over(tenant_a: Account) -
             assert await _pid(conn) == held
             assert tuple(await conn.fetchrow(SCOPE)) == tuple(str(i) for i in ids)
             assert int(await conn.fetchval(VISIBLE_MEMBERSHIPS)) >= 1
-        pid, scope, seen, in_txn = await db.self_scoped(*ids, _seen)
+        _, scope, seen, in_txn = await db.self_scoped(*ids, _seen)
         assert scope in NO_SCOPE and seen == 0 and not in_txn
 
 
