@@ -39,10 +39,11 @@ _open: contextvars.ContextVar[_Open | None] = contextvars.ContextVar("odex_db_op
 
 @dataclass(slots=True)
 class _Held:
-    """A request's pooled connection between its self-scoped statements (`request_connection`):
-    taken from the pool at the first one, used by the request's own task only and one statement
-    at a time, given back at the end of the request or handed over to the request's next
-    transaction (a request never holds two connections)."""
+    """A request's pooled connection between its first two self-scoped statements
+    (`request_connection`): taken from the pool at the first one, used by the request's own
+    task only and one statement at a time, given back after the second, at the end of the
+    request or handed over to the request's next transaction (a request never holds two
+    connections)."""
 
     owner: asyncio.Task[object] | None
     conn: asyncpg.Connection | None = None
@@ -289,13 +290,17 @@ async def self_scoped(
 async def _on_held(
     db: PostgresEngine, held: _Held, statement: Callable[[asyncpg.Connection], Awaitable[R]]
 ) -> R:
-    """`self_scoped`'s statement on the request's held connection (taken from the pool now if
-    none is held yet). In autocommit the statement's scope ends with it, so the connection
-    carries nothing from one statement to the next. A dead one is dropped and the read tried
-    once more; one interrupted mid-statement (a cancelled request) goes back to the pool, which
+    """`self_scoped`'s statement on the request's held connection: the first statement takes
+    it from the pool and keeps it, the second runs on it and gives it back (the signed-in
+    check and the page's first read: nothing else happens between them, while a page's later
+    work, its other reads from Valkey and rendering, would keep the connection from the rest
+    of the pool). In autocommit the statement's scope ends with it, so the connection carries
+    nothing from one statement to the next. A dead one is dropped and the read tried once
+    more; one interrupted mid-statement (a cancelled request) goes back to the pool, which
     cleans it up, rather than serving the request's next statement."""
     assert db.pool is not None
     for attempt in range(2):
+        reused = held.conn is not None
         if held.conn is None:
             try:
                 held.conn = await db.pool.acquire()
@@ -306,7 +311,7 @@ async def _on_held(
         conn = held.conn
         held.busy = True
         try:
-            return await statement(conn)
+            result = await statement(conn)
         except DATABASE_DOWN:
             held.conn = None
             conn.terminate()
@@ -322,6 +327,10 @@ async def _on_held(
             raise
         finally:
             held.busy = False
+        if reused:  # its second statement: the connection goes back, the request holds none
+            held.conn, held.owner = None, None
+            await _release(db, conn)
+        return result
     raise AssertionError("unreachable")
 
 
@@ -348,10 +357,11 @@ def _take_held() -> asyncpg.Connection | None:
 
 @asynccontextmanager
 async def request_connection() -> AsyncIterator[Callable[[], Awaitable[None]]]:
-    """One pooled connection for a web request's self-scoped statements (`self_scoped`):
-    taken at the first, kept for the next ones (each pool acquire and release costs as much
-    as a small statement), handed over to a transaction the request opens, given back when the
-    block ends or when the returned `give_back()` is awaited (before the response is sent).
+    """One pooled connection for a web request's first two self-scoped statements
+    (`self_scoped`: the signed-in check and the page's first read; each pool acquire and
+    release costs as much as a small statement): taken at the first, given back after the
+    second, or handed over to a transaction the request opens, or given back when the block
+    ends or the returned `give_back()` is awaited (before the response is sent).
 
     Only the request's own task uses it, one statement at a time: a task it starts takes its
     own from the pool. Only autocommit statements run on it, each setting its RLS scope with

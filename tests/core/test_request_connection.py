@@ -48,12 +48,14 @@ async def _pool_connections_seen() -> dict[int, tuple[object, ...]]:
         return found
 
 
-async def test_a_requests_self_scoped_statements_share_one_clean_connection(
+async def test_a_requests_first_two_self_scoped_statements_share_one_clean_connection(
     tenant_a: Account, tenant_b: Account
 ) -> None:
-    """Two workspaces' signed-in checks in one held connection (a request never asks for two,
-    but the connection must not care): each sees only its own workspace, and between them and
-    after them the connection has no scope and sees no tenant row."""
+    """The signed-in check and the page's first read on one held connection, which then goes
+    back to the pool at once (the request keeps none for its later work): between and after
+    them the connection has no scope and sees no tenant row; later statements take one from
+    the pool each. Two workspaces' statements in one request (never asked, but the connection
+    must not care) each see only their own workspace."""
     async with request_connection():
         a = await db.self_scoped(
             tenant_a.tenant_id,
@@ -61,6 +63,9 @@ async def test_a_requests_self_scoped_statements_share_one_clean_connection(
             lambda c: signed_in_row(c, tenant_a.tenant_id, tenant_a.user_id),
         )
         between = await db.self_scoped(tenant_a.tenant_id, tenant_a.user_id, _seen)
+        # given back after its second statement: in the pool, clean, while the request goes on
+        scope, seen, in_txn = (await _pool_connections_seen())[between[0]]
+        assert scope in NO_SCOPE and seen == 0 and not in_txn
         crossed = await db.self_scoped(
             tenant_a.tenant_id,
             tenant_b.user_id,
@@ -72,16 +77,26 @@ async def test_a_requests_self_scoped_statements_share_one_clean_connection(
             lambda c: signed_in_row(c, tenant_b.tenant_id, tenant_b.user_id),
         )
         after = await db.self_scoped(tenant_b.tenant_id, tenant_b.user_id, _seen)
-    assert a is not None and a.tenant_name != (b.tenant_name if b else None)
+    assert a is not None and b is not None and a.tenant_name != b.tenant_name
     assert crossed is None  # B's owner is no member of A's workspace
-    assert b is not None
-    pid, scope, seen, in_txn = between
-    assert after[0] == pid  # one connection for the request
     for _, scope, seen, in_txn in (between, after):
         assert scope in NO_SCOPE and seen == 0 and not in_txn
-    # back in the pool, as clean
-    scope, seen, in_txn = (await _pool_connections_seen())[pid]
-    assert scope in NO_SCOPE and seen == 0 and not in_txn
+    for scope, seen, in_txn in (await _pool_connections_seen()).values():
+        assert scope in NO_SCOPE and seen == 0 and not in_txn
+
+
+async def test_the_held_connection_serves_the_second_statement_only(tenant_a: Account) -> None:
+    """The connection the first statement took serves the second (one acquire for both) and
+    is then back in the pool: nothing is held while the page does its other work."""
+    ids = (tenant_a.tenant_id, tenant_a.user_id)
+    pool = db.engine().pool
+    assert pool is not None
+    async with request_connection():
+        first = await db.self_scoped(*ids, _pid)
+        assert await db.self_scoped(*ids, _pid) == first
+        async with pool.acquire() as conn:  # the one given back comes first (LIFO)
+            idle = await _pid(conn)
+        assert idle == first
 
 
 async def test_a_task_started_by_the_request_takes_its_own_connection(
@@ -97,7 +112,7 @@ async def test_a_task_started_by_the_request_takes_its_own_connection(
             asyncio.create_task(db.self_scoped(*ids, _pid)),
         )
         assert mine not in theirs
-        assert await db.self_scoped(*ids, _pid) == mine
+        assert await db.self_scoped(*ids, _pid) == mine  # still held for the second
 
 
 async def test_a_transaction_takes_the_held_connection_over(tenant_a: Account) -> None:
