@@ -11,14 +11,14 @@ from litestar.types import ASGIApp, ControllerRouterHandler
 from app import domains
 from app.core import db, health, redis, templating
 from app.core import routes as core_routes
-from app.core.access import check_declared, public_router
+from app.core.access import access_checked, check_declared, public_router
 from app.core.errors import EXCEPTION_HANDLERS
 from app.core.headers import security_headers_before_send
 from app.core.heap import settle_heap
 from app.core.proxy import proxy_middleware
-from app.core.web import check_csrf, one_read_middleware, session_middleware, vary_on_htmx
+from app.core.web import check_csrf, session_middleware, vary_on_htmx
 from app.ops.targets import warn_about_placement
-from app.privacy.middleware import READ_WITH_SESSION, privacy_middleware
+from app.privacy.middleware import READ_WITH_SESSION, privacy_part
 from app.realtime.channels import create_channels_plugin
 from app.realtime.direct import keep_raw_send
 from app.realtime.outage import socket_registry_middleware
@@ -57,16 +57,17 @@ def create_app() -> Litestar:
         plugins=[create_channels_plugin(settings.redis_url)],
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],
-        before_request=check_csrf,
+        # who may use the route (a level router's HTTP routes), then the CSRF token
+        before_request=access_checked(check_csrf),
         # also router 404s, which skip middleware
         before_send=[security_headers_before_send, vary_on_htmx],
         middleware=[
             DefineMiddleware(proxy_middleware),  # first: everything after sees the real client
             DefineMiddleware(socket_registry_middleware),  # an outage closes every live socket
-            # the consent caches and the latest policy come with the session (one round trip)
-            DefineMiddleware(session_middleware, also_read=READ_WITH_SESSION),
-            DefineMiddleware(privacy_middleware),  # after the session: consent + usage
-            DefineMiddleware(one_read_middleware),  # pages declared ONE_READ: one transaction
+            # one layer: the session (the consent caches and the latest policy read with it,
+            # one round trip), the privacy state (consent + usage), the request's pooled
+            # connection and the one transaction of pages declared ONE_READ
+            DefineMiddleware(session_middleware, also_read=READ_WITH_SESSION, hooks=[privacy_part]),
         ],
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=MAX_BODY,

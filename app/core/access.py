@@ -15,19 +15,21 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 from litestar import Litestar, Router
 from litestar.enums import ScopeType
 from litestar.exceptions import WebSocketException
+from litestar.handlers import HTTPRouteHandler, WebsocketRouteHandler
 from litestar.handlers.base import BaseRouteHandler
 from litestar.routes import ASGIRoute, HTTPRoute, WebSocketRoute
 from litestar.types import ControllerRouterHandler, Dependencies
 
 from app.core.errors import Forbidden, LoginRequired
-from app.core.http_types import Connection
+from app.core.http_types import Connection, Req
 
 LEVEL_KEY = "access"  # the handler `opt` entry that carries the declared level
+RESOLVE_KEY = "access_resolve"  # ... and the principal's `resolve` (level routers' HTTP routes)
 
 
 class Level(StrEnum):
@@ -101,27 +103,55 @@ def level_of(handler: BaseRouteHandler) -> Level | None:
     return raw if isinstance(raw, Level) else None
 
 
+async def judge(connection: Connection, level: Level | None, resolve: Resolve) -> None:
+    """Refuse `connection` unless its principal may use a route of `level`."""
+    if level is None:  # check_declared refuses such an app; never let one through
+        raise Forbidden("This page has no declared access level.")
+    if level is Level.PUBLIC:
+        return
+    why = refusal(level, await resolve(connection))
+    if why is None:
+        return
+    if connection.scope["type"] == ScopeType.WEBSOCKET:
+        code = WS_UNAUTHENTICATED if why == "" else WS_FORBIDDEN
+        raise WebSocketException(detail=why or "log in first", code=code)
+    if why == "":
+        raise LoginRequired()
+    raise Forbidden(why)
+
+
 def access_guard(resolve: Resolve) -> Callable[..., Awaitable[None]]:
-    """The guard of every router: judges the connection against the handler's level."""
+    """The guard of a router (websockets, the API): judges the connection against the
+    handler's level."""
 
     async def guard(connection: Connection, handler: BaseRouteHandler) -> None:
-        level = level_of(handler)
-        if level is None:  # check_declared refuses such an app; never let one through
-            raise Forbidden("This page has no declared access level.")
-        if level is Level.PUBLIC:
-            return
-        why = refusal(level, await resolve(connection))
-        if why is None:
-            return
-        if connection.scope["type"] == ScopeType.WEBSOCKET:
-            code = WS_UNAUTHENTICATED if why == "" else WS_FORBIDDEN
-            raise WebSocketException(detail=why or "log in first", code=code)
-        if why == "":
-            raise LoginRequired()
-        raise Forbidden(why)
+        await judge(connection, level_of(handler), resolve)
 
     guard.odex_access_guard = True  # type: ignore[attr-defined]
     return guard
+
+
+BeforeRequest = Callable[[Req], Awaitable[Any]]
+
+
+def access_checked(before_request: BeforeRequest) -> BeforeRequest:
+    """The app's `before_request` hook: the access check of a level router's HTTP route (its
+    level and `resolve` in the handler's `opt`), then `before_request` (the CSRF check).
+
+    The same judgement as the guard, run by our own hook: Litestar runs each guard with a copy
+    of the route handler (25 µs of every request), a hook with nothing to copy. A route that
+    relies on it but would not run it (a layer with its own `before_request`) makes
+    check_declared refuse to start."""
+
+    async def check(request: Req) -> Any:
+        handler = request.route_handler
+        resolve = handler.opt.get(RESOLVE_KEY)
+        if resolve is not None:
+            await judge(request, level_of(handler), resolve)
+        return await before_request(request)
+
+    check.odex_access_check = True  # type: ignore[attr-defined]
+    return check
 
 
 def level_router(
@@ -131,13 +161,18 @@ def level_router(
     resolve: Resolve,
     dependencies: Dependencies | None = None,
 ) -> Router:
-    """A router at `/` whose handlers all need `level` (the guard and dependencies once)."""
+    """A router at `/` whose handlers all need `level` (the check and dependencies once): its
+    HTTP routes are judged by the app's `before_request` (`access_checked`), from the level
+    and `resolve` in their `opt`; a websocket route by the access guard."""
+    sockets = [h for h in handlers if isinstance(h, WebsocketRouteHandler)]
+    others = [h for h in handlers if not isinstance(h, WebsocketRouteHandler)]
+    if sockets:
+        others.append(Router(path="/", route_handlers=sockets, guards=[access_guard(resolve)]))
     return Router(
         path="/",
-        route_handlers=list(handlers),
-        guards=[access_guard(resolve)],
+        route_handlers=others,
         dependencies=dependencies,
-        opt={LEVEL_KEY: level},
+        opt={LEVEL_KEY: level, RESOLVE_KEY: resolve},
     )
 
 
@@ -169,7 +204,12 @@ def check_declared(app: Litestar) -> None:
     missing = []
     for path, method, handler, level in route_levels(app):
         guarded = any(getattr(g, "odex_access_guard", False) for g in handler.resolve_guards())
-        if level is None or not guarded:
+        checked = (
+            isinstance(handler, HTTPRouteHandler)
+            and handler.opt.get(RESOLVE_KEY) is not None
+            and getattr(handler.resolve_before_request(), "odex_access_check", False)
+        )
+        if level is None or not (guarded or checked):
             missing.append(f"{method} {path}")
     if missing:
         raise RuntimeError(

@@ -35,6 +35,22 @@ class _Open:
 
 
 _open: contextvars.ContextVar[_Open | None] = contextvars.ContextVar("odex_db_open", default=None)
+
+
+@dataclass(slots=True)
+class _Held:
+    """A request's pooled connection between its first two self-scoped statements
+    (`request_connection`): taken from the pool at the first one, used by the request's own
+    task only and one statement at a time, given back after the second, at the end of the
+    request or handed over to the request's next transaction (a request never holds two
+    connections)."""
+
+    owner: asyncio.Task[object] | None
+    conn: asyncpg.Connection | None = None
+    busy: bool = False
+
+
+_held: contextvars.ContextVar[_Held | None] = contextvars.ContextVar("odex_db_held", default=None)
 _begun = 0  # real BEGINs opened by this process (joined transactions are not counted)
 # the tally of the work under way in this context and the tasks it starts (see `tally()`)
 _tally: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar(
@@ -113,7 +129,7 @@ async def scoped_transaction(
         yield current.connection
         return
     global _begun
-    async with _transaction(wanted) as txn:
+    async with _transaction(wanted, _take_held()) as txn:
         _begun += 1
         counter = _tally.get()
         if counter is not None:
@@ -161,9 +177,19 @@ class _ScopedTransaction(PostgresTransaction):
     transaction-local) in the same round trip; COMMIT and ROLLBACK sent as such. Piccolo's
     queries find its connection as they find any Piccolo transaction's."""
 
-    def __init__(self, db: PostgresEngine, scope: Scope) -> None:
+    def __init__(
+        self, db: PostgresEngine, scope: Scope, conn: asyncpg.Connection | None = None
+    ) -> None:
         super().__init__(engine=db)
         self._begin = queries.begin_scoped(*scope)
+        self._given = conn  # a pooled connection handed over (released at the end, as any)
+
+    async def get_connection(self) -> asyncpg.Connection:
+        given, self._given = self._given, None
+        if given is not None:
+            return given
+        conn: asyncpg.Connection = await super().get_connection()  # type: ignore[no-untyped-call]
+        return conn
 
     async def begin(self) -> None:
         await self.connection.execute(self._begin)
@@ -178,7 +204,9 @@ class _ScopedTransaction(PostgresTransaction):
 
 
 @asynccontextmanager
-async def _transaction(scope: Scope) -> AsyncIterator[PostgresTransaction]:
+async def _transaction(
+    scope: Scope, given: asyncpg.Connection | None = None
+) -> AsyncIterator[PostgresTransaction]:
     """Piccolo's transaction with `scope` set for RLS, made safe for outages.
 
     Piccolo leaks the pooled connection when BEGIN or ROLLBACK fails on a dead connection (and
@@ -188,7 +216,8 @@ async def _transaction(scope: Scope) -> AsyncIterator[PostgresTransaction]:
     """
     db = engine()
     for attempt in range(2):
-        txn = _ScopedTransaction(db, scope)
+        txn = _ScopedTransaction(db, scope, given)
+        given = None  # a retry takes a fresh one
         try:
             await txn.__aenter__()
             break
@@ -237,6 +266,9 @@ async def self_scoped(
     if db.pool is None:  # a script without the pool: an ordinary transaction
         async with tenant_transaction(tenant_id, user_id) as conn:
             return await statement(conn)
+    held = _held.get()
+    if held is not None and held.owner is asyncio.current_task() and not held.busy:
+        return await _on_held(db, held, statement)
     for attempt in range(2):
         try:
             conn = await db.pool.acquire()
@@ -253,6 +285,101 @@ async def self_scoped(
         finally:
             await db.pool.release(conn)
     raise AssertionError("unreachable")
+
+
+async def _on_held(
+    db: PostgresEngine, held: _Held, statement: Callable[[asyncpg.Connection], Awaitable[R]]
+) -> R:
+    """`self_scoped`'s statement on the request's held connection: the first statement takes
+    it from the pool and keeps it, the second runs on it and gives it back (the signed-in
+    check and the page's first read: nothing else happens between them, while a page's later
+    work, its other reads from Valkey and rendering, would keep the connection from the rest
+    of the pool). In autocommit the statement's scope ends with it, so the connection carries
+    nothing from one statement to the next. A dead one is dropped and the read tried once
+    more; one interrupted mid-statement (a cancelled request) goes back to the pool, which
+    cleans it up, rather than serving the request's next statement."""
+    assert db.pool is not None
+    for attempt in range(2):
+        reused = held.conn is not None
+        if held.conn is None:
+            try:
+                held.conn = await db.pool.acquire()
+            except DATABASE_CONNECT_FAILED as exc:
+                if attempt:
+                    raise ServiceUnavailable("PostgreSQL") from exc
+                continue
+        conn = held.conn
+        held.busy = True
+        try:
+            result = await statement(conn)
+        except DATABASE_DOWN:
+            held.conn = None
+            conn.terminate()
+            await _release(db, conn)
+            if attempt:
+                raise
+        except BaseException as exc:
+            # a failed statement leaves the connection idle (autocommit); one cancelled
+            # mid-statement is not for the next one
+            if not isinstance(exc, Exception):
+                held.conn = None
+                await _release(db, conn)
+            raise
+        finally:
+            held.busy = False
+        if reused:  # its second statement: the connection goes back, the request holds none
+            held.conn, held.owner = None, None
+            await _release(db, conn)
+        return result
+    raise AssertionError("unreachable")
+
+
+async def _release(db: PostgresEngine, conn: asyncpg.Connection) -> None:
+    try:
+        if db.pool is not None:
+            await db.pool.release(conn)
+        else:
+            conn.terminate()
+    except Exception:  # another pool's, or broken: never to be used again
+        conn.terminate()
+
+
+def _take_held() -> asyncpg.Connection | None:
+    """The request's held connection, handed over to the transaction opening now in its task
+    (which releases it at its end, as any): a request never waits for a second connection
+    while holding one (a full pool would wait for ever)."""
+    held = _held.get()
+    if held is None or held.owner is not asyncio.current_task() or held.busy:
+        return None
+    conn, held.conn = held.conn, None
+    return conn
+
+
+@asynccontextmanager
+async def request_connection() -> AsyncIterator[Callable[[], Awaitable[None]]]:
+    """One pooled connection for a web request's first two self-scoped statements
+    (`self_scoped`: the signed-in check and the page's first read; each pool acquire and
+    release costs as much as a small statement): taken at the first, given back after the
+    second, or handed over to a transaction the request opens, or given back when the block
+    ends or the returned `give_back()` is awaited (before the response is sent).
+
+    Only the request's own task uses it, one statement at a time: a task it starts takes its
+    own from the pool. Only autocommit statements run on it, each setting its RLS scope with
+    `set_config(..., true)` for its own implicit transaction, so no scope outlives a statement
+    (tests/core/test_request_connection.py)."""
+    held = _Held(asyncio.current_task())
+    token = _held.set(held)
+
+    async def give_back() -> None:
+        conn, held.conn, held.owner = held.conn, None, None
+        if conn is not None:
+            await _release(engine(), conn)
+
+    try:
+        yield give_back
+    finally:
+        _held.reset(token)
+        await give_back()
 
 
 def after_commit(callback: AfterCommit) -> None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hmac
 import time
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from contextlib import AsyncExitStack
+from typing import Protocol
 from urllib.parse import quote, urlsplit
 from uuid import UUID
 
@@ -17,7 +18,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from markupsafe import Markup
 
 from app.core import formats, sessions
-from app.core.db import tenant_transaction
+from app.core.db import request_connection, tenant_transaction
 from app.core.errors import FormInvalid, FormPage, wants_fragment
 from app.core.http_types import Req
 from app.core.kept import CSRF_MARK, KeptMarkup, with_csrf
@@ -60,8 +61,28 @@ def scope_cookie(scope: Scope, name: str) -> str | None:
     return None
 
 
-def session_middleware(app: ASGIApp, also_read: Sequence[str] = ()) -> ASGIApp:
-    """Load the server-side session into the scope; save it and set the cookie after.
+class RequestPart(Protocol):
+    """A part of one HTTP request's handling that `session_middleware` runs for a layer of
+    its own (the privacy state): `start` when the response starts (before the session is
+    saved; it may add headers), `finish` once the response is sent."""
+
+    def start(self, status: int, headers: list[tuple[bytes, bytes]]) -> None: ...
+
+    async def finish(self) -> None: ...
+
+
+# made once per HTTP request with a session, before the handler: its part, or None
+RequestHook = Callable[[Scope, sessions.Session], Awaitable[RequestPart | None]]
+
+
+def session_middleware(
+    app: ASGIApp, also_read: Sequence[str] = (), hooks: Sequence[RequestHook] = ()
+) -> ASGIApp:
+    """Load the server-side session into the scope; save it and set the cookie after. One
+    layer for what every page request needs around its handler, in this order: the session,
+    the `hooks`' parts (the consent state), the request's pooled connection
+    (`db.request_connection`) and the one transaction of a page declared ONE_READ; their
+    work at the response's start is done in one `send` wrapper, the reverse order.
 
     `also_read`: key templates over the session's fields (`sessions.derived_key`) that later
     middleware reads on every request (the consent state): read with the session in its one
@@ -90,92 +111,88 @@ def session_middleware(app: ASGIApp, also_read: Sequence[str] = ()) -> ASGIApp:
         if kind == "websocket":
             await app(scope, receive, send)
             return
+        parts = [part for hook in hooks if (part := await hook(scope, session)) is not None]
+        async with request_connection() as give_back:
+            read_txn = await _open_one_read(scope, session)
 
-        async def send_with_cookie(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                current: sessions.Session = scope[SESSION_SCOPE_KEY]  # type: ignore[literal-required]
-                if current.dirty:
-                    await sessions.save_session(current, settings)
-                if current.is_new:
-                    cookie = Cookie(
-                        key=name,
-                        value=current.sid,
-                        path="/",
-                        max_age=settings.session_absolute_hours * 3600,
-                        httponly=True,
-                        samesite="lax",
-                        secure=settings.secure_cookies,
-                    )
+            async def send_started(message: Message) -> None:
+                nonlocal read_txn
+                if message["type"] == "http.response.start":
+                    if read_txn is not None:
+                        txn, read_txn = read_txn, None
+                        await txn.aclose()  # commit (nothing was written: a read) before sending
+                    await give_back()
                     headers = list(message.get("headers", []))
-                    headers.append((b"set-cookie", cookie.to_header(header="").encode("latin-1")))
-                    message = {**message, "headers": headers}
-                extra: list[Cookie] = scope.get(EXTRA_COOKIES_KEY) or []  # type: ignore[assignment]
-                if extra:
-                    headers = list(message.get("headers", []))
+                    for part in reversed(parts):
+                        part.start(message["status"], headers)
+                    current: sessions.Session = scope[SESSION_SCOPE_KEY]  # type: ignore[literal-required]
+                    if current.dirty:
+                        await sessions.save_session(current, settings)
+                    if current.is_new:
+                        headers.append(_session_cookie(name, current.sid, settings))
+                    extra: list[Cookie] = scope.get(EXTRA_COOKIES_KEY) or []  # type: ignore[assignment]
                     headers += [
                         (b"set-cookie", c.to_header(header="").encode("latin-1")) for c in extra
                     ]
                     message = {**message, "headers": headers}
-            await send(message)
+                await send(message)
 
-        await app(scope, receive, send_with_cookie)
+            try:
+                await app(scope, receive, send_started)
+            except BaseException as exc:
+                if read_txn is not None:
+                    txn, read_txn = read_txn, None
+                    await txn.__aexit__(type(exc), exc, exc.__traceback__)
+                raise
+            if read_txn is not None:
+                txn, read_txn = read_txn, None
+                await txn.aclose()
+        for part in reversed(parts):
+            await part.finish()
 
     return middleware
 
 
-# a GET page handler's `opt`: the whole request reads in one transaction (see one_read_middleware)
+def _session_cookie(name: str, sid: str, settings: Settings) -> tuple[bytes, bytes]:
+    cookie = Cookie(
+        key=name,
+        value=sid,
+        path="/",
+        max_age=settings.session_absolute_hours * 3600,
+        httponly=True,
+        samesite="lax",
+        secure=settings.secure_cookies,
+    )
+    return (b"set-cookie", cookie.to_header(header="").encode("latin-1"))
+
+
+# a GET page handler's `opt`: the whole request reads in one transaction (see _open_one_read)
 ONE_READ = {"one_read": True}
 
 
-def one_read_middleware(app: ASGIApp) -> ASGIApp:
+async def _open_one_read(scope: Scope, session: sessions.Session) -> AsyncExitStack | None:
     """One tenant transaction for a signed-in GET of a page declared with `opt=ONE_READ`: the
     check of the signed-in user and the page's own reads join it (`joins`: same tenant and
     user), so the page costs one BEGIN/scope/COMMIT instead of one per read. It commits when
     the response starts, before the page is sent; an exception rolls it back. The session's
     ids only pick the RLS scope: who may see the page is still decided by the access guard
     inside it, as without it."""
-
-    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        handler = scope.get("route_handler")
-        session = scope.get(SESSION_SCOPE_KEY)
-        if (
-            str(scope["type"]) != "http"
-            or scope.get("method") not in ("GET", "HEAD")
-            or handler is None
-            or not handler.opt.get("one_read")
-            or not isinstance(session, sessions.Session)
-            or not session.user_id
-            or not session.tenant_id
-        ):
-            await app(scope, receive, send)
-            return
-        try:
-            tenant_id, user_id = UUID(session.tenant_id), UUID(session.user_id)
-        except ValueError:
-            await app(scope, receive, send)
-            return
-        read = AsyncExitStack()
-        await read.enter_async_context(tenant_transaction(tenant_id, user_id))
-        open_ = [True]
-
-        async def send_after_commit(message: Message) -> None:
-            if open_[0] and message["type"] == "http.response.start":
-                open_[0] = False
-                await read.aclose()  # commit (nothing was written: a read) before sending
-            await send(message)
-
-        try:
-            await app(scope, receive, send_after_commit)
-        except BaseException as exc:
-            if open_[0]:
-                open_[0] = False
-                await read.__aexit__(type(exc), exc, exc.__traceback__)
-            raise
-        if open_[0]:
-            open_[0] = False
-            await read.aclose()
-
-    return middleware
+    handler = scope.get("route_handler")
+    if (
+        scope.get("method") not in ("GET", "HEAD")
+        or handler is None
+        or not handler.opt.get("one_read")
+        or not session.user_id
+        or not session.tenant_id
+    ):
+        return None
+    try:
+        tenant_id, user_id = UUID(session.tenant_id), UUID(session.user_id)
+    except ValueError:
+        return None
+    read = AsyncExitStack()
+    await read.enter_async_context(tenant_transaction(tenant_id, user_id))
+    return read
 
 
 def queue_cookie(request: Req, cookie: Cookie) -> None:

@@ -7,7 +7,8 @@ over every deal. What they show is decided by the database's rows and the reader
 The rows: `dashboard_versions.version`, bumped by triggers (migrations/invoices, 1.45.0) in
 the transaction of any change of the deals, stages, counted invoices or timeline entries of
 the workspace; `board_epoch`, bumped when a person's name (an entry's actor) changes. Both
-are read in the page's own transaction before the figures would be. The reader's month:
+are read with the page's state (one self-scoped statement) and, when the
+figures must be read, again in their transaction before them. The reader's month:
 "won this month" starts on the first day of the reader's month, part of the key. What is per
 person or one indexed row (my tasks, the checklist, the record counts) is read every time."""
 
@@ -17,6 +18,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from functools import partial
 from typing import NamedTuple
 from uuid import UUID
 
@@ -27,7 +29,7 @@ from piccolo.querystring import QueryString
 from app.accounts.schemas import Current
 from app.accounts.tables import Membership
 from app.core import formats
-from app.core.db import tenant_transaction
+from app.core.db import self_scoped, tenant_transaction
 from app.core.kept import CSRF_MARK, KeptMarkup, with_csrf
 from app.core.templating import render_html
 from app.crm import dashboard_queries, queries
@@ -237,22 +239,34 @@ def kept_contents() -> int:
     return len(_contents)
 
 
+def _content_key(current: Current, state: DashboardState, today: date) -> ContentKey:
+    return ContentKey(
+        current.tenant_id,
+        state,
+        today,
+        current.is_admin,
+        current.tenant_name,
+        formats.current(),
+    )
+
+
 async def dashboard_content(current: Current, csrf: str) -> bytes:
     """The dashboard's content (UTF-8) for `current` with the CSRF token `csrf`: kept while
-    the state read in this transaction (one statement) is the same, else rendered from the
-    figures (kept or read) and kept. Rendered from what the key holds only, so the kept
-    content is what rendering now would give."""
+    the state (one self-scoped statement, `odex_dashboard_state`: one round trip, no
+    transaction) is the same, else everything is read again in one transaction, the state
+    first, and rendered from the figures (kept or read) and kept. Rendered from what the key
+    holds only, so the kept content is what rendering now would give."""
     today = formats.today(current.time_zone)
+    ids = {"tenant_id": current.tenant_id, "user_id": current.user_id}
+    state = await self_scoped(
+        current.tenant_id, current.user_id, partial(dashboard_queries.dashboard_state, **ids)
+    )
+    content = _contents.get(_content_key(current, state, today))
+    if content is not None:
+        return with_csrf(content, csrf)
     async with tenant_transaction(current.tenant_id, current.user_id) as conn:
-        state = await dashboard_queries.dashboard_state(conn, current.tenant_id, current.user_id)
-        key = ContentKey(
-            current.tenant_id,
-            state,
-            today,
-            current.is_admin,
-            current.tenant_name,
-            formats.current(),
-        )
+        state = await dashboard_queries.dashboard_state(conn, **ids)
+        key = _content_key(current, state, today)
         content = _contents.get(key)
         if content is None:
             board = await _dashboard(conn, current, state, today)

@@ -1,8 +1,8 @@
 """The dashboard's SQL: what every page reads (the versions its kept figures depend on, and the
 parts that are per person or one indexed row: my tasks, the checklist's facts, the record
-counts) in one statement, and the workspace's figures read when none are kept (open pipeline,
-won this month, unpaid invoices, whether any deal exists). Call inside the caller's tenant
-transaction."""
+counts) in one self-scoped statement, and the workspace's figures read when none are kept (open
+pipeline, won this month, unpaid invoices, whether any deal exists), inside the caller's
+tenant transaction."""
 
 from __future__ import annotations
 
@@ -43,39 +43,11 @@ class DashboardState(msgspec.Struct, frozen=True):
     tasks: str
 
 
-# $1 the tenant, $2 the user. The checklist's facts are read only while it is shown (a CASE
-# evaluates its sub-selects only when taken); the contact fact is the kept record count.
-DASHBOARD_STATE = """
-select v.version, e.version as epoch, rc.contacts, rc.companies,
-       m.onboarding_hidden_at is not null as hidden,
-       case when m.onboarding_hidden_at is null then
-            rc.contacts > 0 or exists (select 1 from crm_imports) end as people,
-       case when m.onboarding_hidden_at is null then
-            (select count(*) from memberships ms where ms.tenant_id = $1) > 1
-            or exists (select 1 from invitations) end as team,
-       case when m.onboarding_hidden_at is null then
-            (select count(*) from pipelines) > 1
-            or exists (select 1 from stages where version > 1)
-            or exists (select 1 from pipelines where version > 1) end as pipeline,
-       coalesce((
-            select json_agg(json_build_object('id', t.id, 'title', t.title,
-                                              'due_date', t.due_date,
-                                              'subject_type', t.subject_type,
-                                              'subject_id', t.subject_id)
-                            order by t.due_date, t.created_at)
-              from (select id, title, due_date, subject_type, subject_id, created_at
-                      from tasks where assignee_id = $2 and done_at is null
-                     order by due_date, created_at limit 6) t
-       ), '[]')::text as tasks
-from board_epoch e
-cross join lateral (
-    select coalesce(max(r.total) filter (where r.kind = 'contact'), 0) as contacts,
-           coalesce(max(r.total) filter (where r.kind = 'company'), 0) as companies
-      from record_counts r where r.tenant_id = $1
-) rc
-left join dashboard_versions v on v.tenant_id = $1
-left join memberships m on m.tenant_id = $1 and m.user_id = $2
-"""
+# $1 the tenant, $2 the user: one statement that sets its RLS scope itself (migrations/crm,
+# 1.48.0), run by `db.self_scoped` (or in the open transaction of the same scope). The
+# checklist's facts are read only while it is shown (a CASE evaluates its sub-selects only
+# when taken); the contact fact is the kept record count.
+DASHBOARD_STATE = "select * from odex_dashboard_state($1, $2)"
 
 _TASKS = msgspec.json.Decoder(list[MyTaskRow])
 
@@ -83,7 +55,8 @@ _TASKS = msgspec.json.Decoder(list[MyTaskRow])
 async def dashboard_state(
     conn: asyncpg.Connection, tenant_id: UUID, user_id: UUID
 ) -> DashboardState:
-    """The versions, my tasks, the checklist's facts and the record counts, in one statement."""
+    """The versions, my tasks, the checklist's facts and the record counts, in one statement
+    that sets its own RLS scope (a `db.self_scoped` statement)."""
     row = await conn.fetchrow(DASHBOARD_STATE, tenant_id, user_id)
     assert row is not None  # board_epoch has its one row
     return row_as(DashboardState, row)

@@ -6,13 +6,15 @@ from litestar import Response, get, post
 
 from app.accounts.schemas import Current
 from app.core.http_types import Req
-from app.core.web import ONE_READ, get_session, redirect, render_with_parts
+from app.core.web import get_session, redirect, render_with_parts
 from app.crm.dashboard import dashboard_content, hide_onboarding
 
 
-@get("/app", opt=ONE_READ)
+@get("/app")
 async def dashboard(request: Req, current: Current) -> Response[bytes]:
-    """The layout around the content kept per process (app/crm/dashboard.py)."""
+    """The layout around the content kept per process (app/crm/dashboard.py): the signed-in
+    check and the state are two self-scoped statements on the request's connection, no
+    transaction while the content is kept."""
     content = await dashboard_content(current, get_session(request).csrf)
     return render_with_parts(request, "crm/dashboard.html", {}, {"dashboard_content": content})
 

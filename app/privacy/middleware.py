@@ -1,7 +1,8 @@
 """The privacy middleware: consent state per request, the analytics cookie, usage recording.
 
-Runs inside the session middleware. Before the handler it puts a `PrivacyState` in the scope
-(templates show the cookie banner and the policy banner from it; the consent route updates it).
+Run by the session middleware (app.core.web, a hook). Before the handler it puts a
+`PrivacyState` in the scope (templates show the cookie banner and the policy banner from it; the
+consent route updates it).
 When the response starts it sets or deletes the analytics cookie to match the consent, and after
 the response it queues usage events in Redis (analytics only with consent; security events
 always), so recording never waits for PostgreSQL.
@@ -14,7 +15,7 @@ from collections.abc import Mapping
 from typing import TypedDict
 
 from litestar.datastructures import Cookie
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import Scope
 
 from app.core.redis import redis
 from app.core.sessions import Session
@@ -55,13 +56,6 @@ def _set_cookie(value: str, max_age: int) -> tuple[bytes, bytes]:
         secure=settings.secure_cookies,
     )
     return (b"set-cookie", cookie.to_header(header="").encode("latin-1"))
-
-
-class _Sent(TypedDict):
-    """What the response started with: its status and content type."""
-
-    status: int
-    type: str
 
 
 def state_of(scope: Mapping[str, object]) -> PrivacyState | None:
@@ -177,60 +171,62 @@ async def _read_state(
         state.consent = await consent.analytics_consent(None, session.visitor_id, cached)
 
 
-def privacy_middleware(app: ASGIApp) -> ASGIApp:
-    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        session = scope.get(SESSION_SCOPE_KEY)
-        if str(scope["type"]) != "http" or not isinstance(session, Session):
-            await app(scope, receive, send)
-            return
-        path = str(scope["path"])
-        if path.startswith("/static/"):
-            await app(scope, receive, send)
-            return
-        state = PrivacyState()
-        try:
-            read = scope.get(READ_WITH_SESSION_KEY)
-            await _read_state(state, session, read if isinstance(read, dict) else {})
-        except Exception:  # privacy extras must never take a page down; consent stays "none"
-            log.exception("privacy state unavailable")
-        cookie_id = scope_cookie(scope, ANALYTICS_COOKIE)
-        state.analytics_id = cookie_id
-        scope[STATE_KEY] = state  # type: ignore[literal-required]
-        response: _Sent = {"status": 500, "type": ""}
+class _PrivacyPart:
+    """One request's privacy work (a `RequestPart` of app.core.web.session_middleware)."""
 
-        async def send_wrapper(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                response["status"] = int(message["status"])
-                headers = list(message.get("headers", []))
-                for key, value in headers:
-                    if key.lower() == b"content-type":
-                        response["type"] = value.decode("latin-1")
-                current = state_of(scope) or state
-                if current.consent is True and not cookie_id:
-                    current.analytics_id = current.analytics_id or consent.new_analytics_id()
-                    days = consent.ANALYTICS_COOKIE_DAYS
-                    headers.append(_set_cookie(current.analytics_id, days * 86400))
-                elif current.consent is not True and cookie_id:
-                    current.analytics_id = None
-                    headers.append(_set_cookie("", 0))  # withdrawal deletes it at once
-                message = {**message, "headers": headers}
-            await send(message)
+    __slots__ = ("cookie_id", "scope", "session", "state", "status", "type")
 
-        await app(scope, receive, send_wrapper)
-        if path.startswith(UNTRACKED_PREFIXES):
+    def __init__(self, scope: Scope, session: Session, state: PrivacyState) -> None:
+        self.scope, self.session, self.state = scope, session, state
+        self.cookie_id = state.analytics_id
+        self.status, self.type = 500, ""
+
+    def start(self, status: int, headers: list[tuple[bytes, bytes]]) -> None:
+        """The response starts: note its status and type; the analytics cookie to match the
+        consent (set on consent, deleted at once on withdrawal)."""
+        self.status = status
+        for key, value in headers:
+            if key.lower() == b"content-type":
+                self.type = value.decode("latin-1")
+        current = state_of(self.scope) or self.state
+        if current.consent is True and not self.cookie_id:
+            current.analytics_id = current.analytics_id or consent.new_analytics_id()
+            days = consent.ANALYTICS_COOKIE_DAYS
+            headers.append(_set_cookie(current.analytics_id, days * 86400))
+        elif current.consent is not True and self.cookie_id:
+            current.analytics_id = None
+            headers.append(_set_cookie("", 0))
+
+    async def finish(self) -> None:
+        """The response is sent: queue its usage events."""
+        scope = self.scope
+        if str(scope["path"]).startswith(UNTRACKED_PREFIXES):
             return
         after = scope.get(SESSION_SCOPE_KEY)
         try:
             events = _events(
                 scope,
-                response["status"],
-                response["type"],
-                session,
-                after if isinstance(after, Session) else session,
-                state_of(scope) or state,
+                self.status,
+                self.type,
+                self.session,
+                after if isinstance(after, Session) else self.session,
+                state_of(scope) or self.state,
             )
             await usage.enqueue(events)
         except Exception:  # recording is best effort; the user's request already succeeded
             log.exception("usage event not queued")
 
-    return middleware
+
+async def privacy_part(scope: Scope, session: Session) -> _PrivacyPart:
+    """Before the handler: the request's `PrivacyState` into the scope (consent, policy
+    banner, analytics id). A hook of the session middleware (app.core.web), which runs it for
+    HTTP page requests with their session (not static files, not the API)."""
+    state = PrivacyState()
+    try:
+        read = scope.get(READ_WITH_SESSION_KEY)
+        await _read_state(state, session, read if isinstance(read, dict) else {})
+    except Exception:  # privacy extras must never take a page down; consent stays "none"
+        log.exception("privacy state unavailable")
+    state.analytics_id = scope_cookie(scope, ANALYTICS_COOKIE)
+    scope[STATE_KEY] = state  # type: ignore[literal-required]
+    return _PrivacyPart(scope, session, state)

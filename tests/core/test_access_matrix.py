@@ -239,6 +239,55 @@ async def test_every_route_declares_a_level_and_the_app_refuses_one_that_does_no
         check_declared(Litestar([public_router([]), forgotten]))
 
 
+async def test_a_route_whose_layer_would_skip_the_access_check_is_refused(app: Any) -> None:
+    """A level router's HTTP routes are judged by the app's `before_request`
+    (`access_checked`), not by a guard: a layer with a `before_request` of its own would
+    replace it, so the app refuses to start with such a route; with the check, it starts."""
+    from litestar import Litestar, Router, get
+
+    from app.accounts.deps import routes_at
+    from app.core.access import Level, access_checked, check_declared
+    from app.core.web import check_csrf
+
+    @get("/members-only")
+    async def members_only() -> str:
+        return "secret"
+
+    async def own_hook(request: Any) -> None:
+        return None
+
+    for level in (Level.MEMBER, Level.SIGNED_IN):
+        shadowed = Router(
+            "/", route_handlers=[routes_at(level, [members_only])], before_request=own_hook
+        )
+        with pytest.raises(RuntimeError, match="GET /members-only"):
+            check_declared(Litestar([shadowed], before_request=access_checked(check_csrf)))
+        with pytest.raises(RuntimeError, match="GET /members-only"):  # no check at all
+            check_declared(Litestar([routes_at(level, [members_only])]))
+        check_declared(
+            Litestar(
+                [routes_at(level, [members_only])],
+                before_request=access_checked(check_csrf),
+                openapi_config=None,  # its own schema routes declare no level
+            )
+        )
+    # every route of the app is judged by one or the other, and the page routes by the hook
+    judged = {
+        type(handler).__name__
+        for _, _, handler, _ in route_levels(app)
+        if not any(getattr(g, "odex_access_guard", False) for g in handler.resolve_guards())
+    }
+    assert judged and judged <= {
+        "get",
+        "head",
+        "post",
+        "put",
+        "patch",
+        "delete",
+        "HTTPRouteHandler",
+    }
+
+
 async def test_authorization_matrix(app: Any, world: World) -> None:
     started = time.monotonic()
     results = await asyncio.gather(*(run_principal(app, world, p) for p in world.principals))

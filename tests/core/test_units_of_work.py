@@ -96,3 +96,25 @@ async def test_the_workspace_switcher_is_one_transaction_whatever_the_count(
     switched, opened = await begun(client_a.post_form(f"/workspaces/{others[0].tenant_id}/switch"))
     assert switched.status_code == 303
     assert opened == await signed_in(tenant_a) + 1
+
+
+async def test_a_kept_dashboard_opens_no_transaction(
+    client_a: Any, client_b: Any, tenant_a: Account, tenant_b: Account
+) -> None:
+    """The dashboard's state is one self-scoped statement (odex_dashboard_state): once its
+    content is kept, a page is the signed-in check and that statement, no BEGIN/COMMIT; a
+    change makes the next page read (and render) again in one transaction. Each workspace
+    sees its own figures only."""
+    await make_contact(client_a, "Bill", "Lumbergh")
+    first, _ = await begun(client_a.get("/app"))
+    assert first.status_code == 200
+    kept, opened = await begun(client_a.get("/app"))
+    assert kept.status_code == 200 and opened == 0
+    await make_contact(client_a, "Samir", "Nagheenanajar")
+    changed, opened = await begun(client_a.get("/app"))
+    assert changed.status_code == 200 and opened == 1
+    assert changed.text != kept.text  # the count of contacts moved
+    other, _ = await begun(client_b.get("/app"))
+    again, opened = await begun(client_b.get("/app"))
+    assert other.status_code == again.status_code == 200 and opened == 0
+    assert tenant_a.company not in again.text and tenant_b.company in again.text
