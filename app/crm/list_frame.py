@@ -1,9 +1,12 @@
 """What a list page (contacts, companies, deals) shows around its rows, read in ONE statement:
 the workspace's people (the owner filter's and bulk bar's choices), the member's own and the
 shared saved views of the list, and the active custom fields of its kind (filters, column
-chooser). Each part was a statement of its own (three round trips a page view, about a tenth
-of the contact list's web CPU); the parts come back as JSON and are decoded into the same
-structs as before, in the same orders. Call inside the page's tenant transaction (RLS)."""
+chooser), and the versions a kept list page's result is kept under (app/crm/kept_lists.py:
+the workspace's list version and the people epoch; read here, before the page's rows, in the
+page's transaction). Each part was a statement of its own (three round trips a page view,
+about a tenth of the contact list's web CPU); the parts come back as JSON and are decoded into
+the same structs as before, in the same orders. Call inside the page's tenant transaction
+(RLS)."""
 
 from __future__ import annotations
 
@@ -22,6 +25,8 @@ class ListFrame(msgspec.Struct, frozen=True):
     people: list[Person]
     views: list[Saved]
     fields: list[FieldDef]
+    lists: int | None = None  # dashboard_versions.lists (None: no row, nothing is kept)
+    epoch: int = 0  # record_epoch.version (people's names: the owner column)
 
     @property
     def member_options(self) -> list[tuple[str, str]]:
@@ -33,6 +38,8 @@ class _Parts(msgspec.Struct, frozen=True):
     people: list[Person]
     views: list[SavedRow]
     fields: list[FieldDef]
+    lists: int | None
+    epoch: int
 
 
 # the orders are those of the separate statements they replace (accounts' workspace_people,
@@ -58,7 +65,9 @@ select json_build_object(
                  'options', array(select jsonb_array_elements_text(coalesce(f.options, '[]'))))
                order by f.position, f.label), '[]')
              from custom_fields f
-            where f.object_kind = $4 and f.archived_at is null)
+            where f.object_kind = $4 and f.archived_at is null),
+  'lists', (select d.lists from dashboard_versions d where d.tenant_id = $1),
+  'epoch', (select e.version from record_epoch e where e.id = 1)
 )::text
 """
 _DECODER = msgspec.json.Decoder(_Parts)
@@ -68,4 +77,5 @@ async def list_frame(current: Current, plural: str, kind: str) -> ListFrame:
     """The frame of the list `plural` ("contacts") of records of `kind` ("contact")."""
     raw = await connection().fetchval(_FRAME, current.tenant_id, plural, current.user_id, kind)
     parts = _DECODER.decode(raw)
-    return ListFrame(parts.people, saved_views(current, plural, parts.views), parts.fields)
+    views = saved_views(current, plural, parts.views)
+    return ListFrame(parts.people, views, parts.fields, parts.lists, parts.epoch)

@@ -23,6 +23,7 @@ from app.core.web import ONE_READ, get_session, redirect, render
 from app.crm.common import member_options
 from app.crm.custom_values import custom_field_list, list_context
 from app.crm.filters import Column, ListView, read_view
+from app.crm.kept_lists import kept_page
 from app.crm.list_frame import list_frame
 from app.crm.notes import subject_panel
 from app.crm.related import related_deals
@@ -120,8 +121,8 @@ def record_routes(p: RecordPages[NewF, EditF, View]) -> tuple[list[HTTPRouteHand
         view = read_view(request, p.view_schema)
         ctx: Values = {"kind": p.kind, "plural": p.plural}
         async with tenant_transaction(current.tenant_id, current.user_id):  # one read
-            page = await p.list_page(current, view)
-            frame = await list_frame(current, p.plural, p.kind)
+            frame = await list_frame(current, p.plural, p.kind)  # the versions first
+            page = await kept_page(current, p.kind, view, frame, p.list_page)
             ctx |= view_context(frame, p.base, page, view, p.columns)
             ctx |= await list_context(
                 current.tenant_id, p.kind, view.cf, view.cols, page.rows, frame.fields
