@@ -1,6 +1,10 @@
 """A contact or company list page's result (its rows, cursors and count) kept per web process
 while nothing it shows changed: a list page or search then reads no rows (a search of 100k
-contacts cost ~3 ms of PostgreSQL a page) and builds none, for every member who opens it.
+contacts cost ~3 ms of PostgreSQL a page) and builds none, for every member who opens it. And
+the page's rendered content (filter form and results, or the results htmx asks for) kept per
+reader under the list's frame as read (`list_frame`'s JSON text: the versions below, the
+people, the reader's saved views, the custom fields), the query string, the reader's id, role,
+locale and zone: a page shown before costs the frame's one statement and the layout.
 
 What a page's result shows is decided by the database's rows and the view asked for. The rows:
 the workspace's list version (`dashboard_versions.lists`, bumped by triggers, migrations/invoices
@@ -25,7 +29,8 @@ from uuid import UUID
 import msgspec
 
 from app.accounts.schemas import Current
-from app.core.kept import Kept
+from app.core import formats
+from app.core.kept import Kept, KeptMarkup
 from app.core.paging import Page
 from app.crm.filters import ListView
 from app.crm.list_frame import ListFrame
@@ -49,6 +54,50 @@ class ListKey(NamedTuple):
 _kept: Kept[ListKey, Page] = Kept(KEPT_PAGES, KEPT_SIZE)
 
 
+class ContentKey(NamedTuple):
+    """Everything a kept list content depends on: the frame as read (its JSON text holds the
+    list and people versions, the people, the reader's saved views and the custom fields),
+    the query string (the whole view, parsed the same every time), the part (the content or
+    htmx's results), the reader's id and role (their saved views' buttons), locale and zone."""
+
+    tenant_id: UUID
+    kind: str
+    frame: str
+    query: str
+    block: str
+    user_id: UUID
+    is_admin: bool
+    prefs: formats.Prefs
+
+
+KEPT_CONTENTS = 512  # rendered contents kept per process (~30-60 kB each) ...
+KEPT_CONTENT_SIZE = 24_000_000  # ... and their size in all (UTF-8 bytes)
+_contents: KeptMarkup[ContentKey] = KeptMarkup(KEPT_CONTENTS, KEPT_CONTENT_SIZE)
+
+
+def content_key(current: Current, kind: str, frame: str, query: str, block: str) -> ContentKey:
+    """The key of a list content shown to `current` (`frame`: `frame_text` as read now)."""
+    prefs = formats.current()
+    return ContentKey(
+        current.tenant_id, kind, frame, query, block, current.user_id, current.is_admin, prefs
+    )
+
+
+def kept_content(key: ContentKey) -> bytes | None:
+    """The content kept under `key` (UTF-8, CSRF_MARK for the reader's token), or None."""
+    return _contents.get(key)
+
+
+def keep_content(key: ContentKey, content: bytes) -> None:
+    """Keep a content rendered from what `key` says (and nothing else)."""
+    _contents.keep(key, content)
+
+
+def kept_contents() -> int:
+    """How many rendered contents this process keeps (tests)."""
+    return len(_contents)
+
+
 def kept_pages() -> int:
     """How many page results this process keeps (tests)."""
     return len(_kept)
@@ -60,8 +109,9 @@ def kept_size() -> int:
 
 
 def forget_all() -> None:
-    """Drop every kept page result (tests)."""
+    """Drop every kept page result and content (tests)."""
     _kept.clear()
+    _contents.clear()
 
 
 def result_size(page: Page) -> int:

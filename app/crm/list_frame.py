@@ -73,9 +73,20 @@ select json_build_object(
 _DECODER = msgspec.json.Decoder(_Parts)
 
 
-async def list_frame(current: Current, plural: str, kind: str) -> ListFrame:
-    """The frame of the list `plural` ("contacts") of records of `kind` ("contact")."""
+async def frame_text(current: Current, plural: str, kind: str) -> str:
+    """The frame of the list `plural` ("contacts") of records of `kind` ("contact") as read:
+    its JSON text, which holds everything the frame is (a kept list page is keyed by it)."""
     raw = await connection().fetchval(_FRAME, current.tenant_id, plural, current.user_id, kind)
+    return str(raw)
+
+
+def decoded_frame(current: Current, plural: str, raw: str) -> ListFrame:
+    """The frame of the list `plural` from its JSON text (`frame_text`)."""
     parts = _DECODER.decode(raw)
     views = saved_views(current, plural, parts.views)
     return ListFrame(parts.people, views, parts.fields, parts.lists, parts.epoch)
+
+
+async def list_frame(current: Current, plural: str, kind: str) -> ListFrame:
+    """The frame of the list `plural` ("contacts") of records of `kind` ("contact")."""
+    return decoded_frame(current, plural, await frame_text(current, plural, kind))

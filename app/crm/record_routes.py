@@ -17,14 +17,16 @@ from app.core.db import tenant_transaction
 from app.core.forms import Form, read_form
 from app.core.forms.values import form_values
 from app.core.http_types import Req
+from app.core.kept import CSRF_MARK, with_csrf
 from app.core.money import currencies
 from app.core.paging import Page
-from app.core.web import ONE_READ, get_session, redirect, render
+from app.core.templating import render_html
+from app.core.web import ONE_READ, get_session, is_htmx, redirect, render, render_with_parts
 from app.crm.common import member_options
 from app.crm.custom_values import custom_field_list, list_context
 from app.crm.filters import Column, ListView, read_view
-from app.crm.kept_lists import kept_page
-from app.crm.list_frame import list_frame
+from app.crm.kept_lists import content_key, keep_content, kept_content, kept_page
+from app.crm.list_frame import decoded_frame, frame_text
 from app.crm.notes import subject_panel
 from app.crm.related import related_deals
 from app.crm.schemas import ConfirmDelete
@@ -117,18 +119,37 @@ def record_routes(p: RecordPages[NewF, EditF, View]) -> tuple[list[HTTPRouteHand
     item = p.base + "/{record_id:uuid}"
     title = p.kind.capitalize()
 
-    async def list_page(request: Req, current: Current) -> Response[str]:
-        view = read_view(request, p.view_schema)
-        ctx: Values = {"kind": p.kind, "plural": p.plural}
+    async def list_page(request: Req, current: Current) -> Response[Any]:
+        """The list (or htmx's results): its content kept per the frame read now, the query
+        and the reader (app/crm/kept_lists.py), else rendered from the page's result (kept
+        or read) and kept; the layout around it rendered per request."""
+        block = "results" if is_htmx(request) else "list_content"
         async with tenant_transaction(current.tenant_id, current.user_id):  # one read
-            frame = await list_frame(current, p.plural, p.kind)  # the versions first
-            page = await kept_page(current, p.kind, view, frame, p.list_page)
-            ctx |= view_context(frame, p.base, page, view, p.columns)
-            ctx |= await list_context(
-                current.tenant_id, p.kind, view.cf, view.cols, page.rows, frame.fields
-            )
+            frame = await frame_text(current, p.plural, p.kind)  # the versions first
+            key = content_key(current, p.kind, frame, request.url.query, block)
+            content = kept_content(key)
+            if content is None:
+                content = await list_content(request, current, frame, block)
+                keep_content(key, content)
+        content = with_csrf(content, get_session(request).csrf)
+        if block == "results":
+            return Response(content, media_type="text/html")
+        ctx = {"kind": p.kind, "plural": p.plural}
+        return render_with_parts(request, p.template("list"), ctx, {"list_content": content})
+
+    async def list_content(request: Req, current: Current, raw: str, block: str) -> bytes:
+        """The list's `block` rendered (CSRF_MARK for the token), inside the page's read: the
+        page's result after the frame's versions (`raw`, read before it)."""
+        view = read_view(request, p.view_schema)
+        frame = decoded_frame(current, p.plural, raw)
+        ctx: Values = {"kind": p.kind, "plural": p.plural, "csrf_token": CSRF_MARK}
+        page = await kept_page(current, p.kind, view, frame, p.list_page)
+        ctx |= view_context(frame, p.base, page, view, p.columns)
+        ctx |= await list_context(
+            current.tenant_id, p.kind, view.cf, view.cols, page.rows, frame.fields
+        )
         ctx["listed"] = p.listed(page.rows, ctx["custom_cells"])
-        return render(request, p.template("list"), ctx, block="results")
+        return render_html(p.template("list"), ctx, block).encode()
 
     async def form_page(
         visit: FormVisit, record_id: UUID | None, *, values: Values | None = None

@@ -15,7 +15,7 @@ import pytest
 from app.accounts import services as accounts
 from app.core.db import tenant_transaction
 from app.core.forms import parse
-from app.core.kept import Kept
+from app.core.kept import Kept, KeptMarkup
 from app.crm import kept_lists, list_queries, saved_views
 from tests.crm.test_custom_fields import add_field
 from tests.crm.test_list_rows_kept import row_of
@@ -132,7 +132,8 @@ async def test_changes_committed_in_sql_elsewhere(
     new = uuid.uuid4()
     await app_sql(
         tenant_a,
-        "insert into contacts (id, tenant_id, first_name, last_name) values ($1, $2, 'Ina', 'Sert')",
+        "insert into contacts (id, tenant_id, first_name, last_name)"
+        " values ($1, $2, 'Ina', 'Sert')",
         new,
         tenant_a.tenant_id,
     )
@@ -221,18 +222,46 @@ async def test_member_and_admin_share_the_rows_not_their_parts(
         await saved_views.save_view(
             theirs, parse(saved_views.SaveView, {"kind": "contacts", "name": "Member own"})
         )
-        assert "Member own" in await _kept(colleague, counts)
-    assert "Member own" not in await _kept(client_a, counts)
+        member_page = await _kept(colleague, counts)
+        assert "Member own" in member_page
+        # each reader's own CSRF token in the kept content (the bulk bar's form), never a mark
+        assert colleague.csrf != client_a.csrf and "\x00" not in member_page
+        assert f'name="_csrf" value="{colleague.csrf}"' in _results(member_page)
+        assert client_a.csrf not in member_page
+    admin_page = await _kept(client_a, counts)
+    assert "Member own" not in admin_page and colleague.csrf not in admin_page
+    assert f'name="_csrf" value="{client_a.csrf}"' in _results(admin_page)
+
+
+async def test_htmx_results_are_kept_apart_and_follow_changes(
+    client_a: Any, tenant_a: Account, counts: Counts
+) -> None:
+    """htmx's search-as-you-type asks for the results alone: kept apart from the page's
+    content, both read again after a change."""
+    contact = await make_contact(client_a, "Hana", "Htmx")
+    hx = {"HX-Request": "true"}
+    part = await client_a.get("/contacts", params={"q": "Htmx"}, headers=hx)
+    assert part.status_code == 200 and part.text.startswith('<div id="results">')
+    assert row_of(part.text, contact) and "<html" not in part.text
+    page = await _kept(client_a, counts, q="Htmx")  # the page: the same result, kept
+    assert "<html" in page and row_of(page, contact)
+    assert (await client_a.get("/contacts", params={"q": "Htmx"}, headers=hx)).text == part.text
+    await app_sql(tenant_a, "update contacts set title = 'Swapped' where id = $1", contact)
+    reads = counts.reads
+    part = await client_a.get("/contacts", params={"q": "Htmx"}, headers=hx)
+    assert "Swapped" in row_of(part.text, contact) and counts.reads == reads + 1
+    assert "Swapped" in row_of(await _kept(client_a, counts, q="Htmx"), contact)
 
 
 async def test_the_kept_results_are_bounded(
     client_a: Any, tenant_a: Account, counts: Counts, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await make_contact(client_a, "Bea", "Bounded")
+    monkeypatch.setattr(kept_lists, "_contents", KeptMarkup(0, 0))  # the results alone
     monkeypatch.setattr(kept_lists, "_kept", Kept(2, 10_000_000))
     for q in ("a", "b", "c"):
         await _read(client_a, counts, q=q)
-    assert kept_lists.kept_pages() == 2
+    assert kept_lists.kept_pages() == 2 and kept_lists.kept_contents() == 0
     await _read(client_a, counts, q="a")  # the oldest used went first
     await _kept(client_a, counts, q="c")
     # by size: a result larger than the whole budget is not kept; the rest fit within it
@@ -245,6 +274,23 @@ async def test_the_kept_results_are_bounded(
     monkeypatch.setattr(kept_lists, "_kept", Kept(100, 10))
     assert _results(await _read(client_a, counts)) == _results(first)
     assert kept_lists.kept_pages() == 0
+
+
+async def test_the_kept_contents_are_bounded(
+    client_a: Any, tenant_a: Account, counts: Counts, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await make_contact(client_a, "Bo", "Bounded")
+    monkeypatch.setattr(kept_lists, "_contents", KeptMarkup(2, 10_000_000))
+    for q in ("a", "b", "c"):
+        await _list(client_a, q=q)
+    assert kept_lists.kept_contents() == 2
+    content = len(_results(await _list(client_a)).encode())
+    monkeypatch.setattr(kept_lists, "_contents", KeptMarkup(100, content * 3))
+    for q in ("a", "b", "c", "d", "e"):
+        await _list(client_a, q=q)
+    assert 1 <= kept_lists.kept_contents() <= 3
+    monkeypatch.setattr(kept_lists, "_contents", KeptMarkup(100, 100))  # none fits
+    assert "Bounded" in await _list(client_a) and kept_lists.kept_contents() == 0
 
 
 async def test_the_company_list_is_kept_too(
