@@ -30,7 +30,7 @@ import msgspec
 
 from app.accounts.schemas import Current
 from app.core import formats
-from app.core.kept import Kept, KeptMarkup
+from app.core.kept import Kept
 from app.core.paging import Page
 from app.crm.filters import ListView
 from app.crm.list_frame import ListFrame
@@ -72,7 +72,7 @@ class ContentKey(NamedTuple):
 
 KEPT_CONTENTS = 512  # rendered contents kept per process (~30-60 kB each) ...
 KEPT_CONTENT_SIZE = 24_000_000  # ... and their size in all (UTF-8 bytes)
-_contents: KeptMarkup[ContentKey] = KeptMarkup(KEPT_CONTENTS, KEPT_CONTENT_SIZE)
+_contents: Kept[ContentKey, bytes] = Kept(KEPT_CONTENTS, KEPT_CONTENT_SIZE)
 
 
 def content_key(current: Current, kind: str, frame: str, query: str, block: str) -> ContentKey:
@@ -89,8 +89,9 @@ def kept_content(key: ContentKey) -> bytes | None:
 
 
 def keep_content(key: ContentKey, content: bytes) -> None:
-    """Keep a content rendered from what `key` says (and nothing else)."""
-    _contents.keep(key, content)
+    """Keep a content rendered from what `key` says (and nothing else); its size counts the
+    key's long texts too (a view's query string may be long)."""
+    _contents.put(key, content, len(content) + len(key.frame) + len(key.query))
 
 
 def kept_contents() -> int:
@@ -146,5 +147,5 @@ async def kept_page(
     page = _kept.get(key)
     if page is None:
         page = await read(current, view)
-        _kept.put(key, page, result_size(page))
+        _kept.put(key, page, result_size(page) + len(key.view))
     return page

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Hashable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Generic, Literal, TypeVar
 from uuid import UUID
 
@@ -13,7 +14,7 @@ from litestar.handlers import HTTPRouteHandler
 
 from app.accounts.form_routes import FormVisit, shown_again
 from app.accounts.schemas import Current
-from app.core.db import tenant_transaction
+from app.core.db import self_scoped, tenant_transaction
 from app.core.forms import Form, read_form
 from app.core.forms.values import form_values
 from app.core.http_types import Req
@@ -122,24 +123,35 @@ def record_routes(p: RecordPages[NewF, EditF, View]) -> tuple[list[HTTPRouteHand
     async def list_page(request: Req, current: Current) -> Response[Any]:
         """The list (or htmx's results): its content kept per the frame read now, the query
         and the reader (app/crm/kept_lists.py), else rendered from the page's result (kept
-        or read) and kept; the layout around it rendered per request."""
+        or read) and kept; the layout around it rendered per request. A kept content costs
+        the frame's one self-scoped statement; otherwise one transaction reads the frame
+        again (the versions first) and the page's rows."""
         block = "results" if is_htmx(request) else "list_content"
-        async with tenant_transaction(current.tenant_id, current.user_id):  # one read
-            frame = await frame_text(current, p.plural, p.kind)  # the versions first
-            key = content_key(current, p.kind, frame, request.url.query, block)
-            content = kept_content(key)
-            if content is None:
-                content = await list_content(request, current, frame, block)
-                keep_content(key, content)
+        query = request.url.query
+        read = partial(frame_text, current=current, plural=p.plural, kind=p.kind)
+        frame = await self_scoped(current.tenant_id, current.user_id, read)
+        content = kept_content(content_key(current, p.kind, frame, query, block))
+        if content is None:
+            async with tenant_transaction(current.tenant_id, current.user_id) as conn:
+                frame = await read(conn)
+                key = content_key(current, p.kind, frame, query, block)
+                content = kept_content(key)
+                if content is None:
+                    content, versioned = await list_content(request, current, frame, block)
+                    if versioned:  # no list version row (never expected): never kept
+                        keep_content(key, content)
         content = with_csrf(content, get_session(request).csrf)
         if block == "results":
             return Response(content, media_type="text/html")
         ctx = {"kind": p.kind, "plural": p.plural}
         return render_with_parts(request, p.template("list"), ctx, {"list_content": content})
 
-    async def list_content(request: Req, current: Current, raw: str, block: str) -> bytes:
+    async def list_content(
+        request: Req, current: Current, raw: str, block: str
+    ) -> tuple[bytes, bool]:
         """The list's `block` rendered (CSRF_MARK for the token), inside the page's read: the
-        page's result after the frame's versions (`raw`, read before it)."""
+        page's result after the frame's versions (`raw`, read before it); and whether the
+        frame had a list version (else nothing may be kept under it)."""
         view = read_view(request, p.view_schema)
         frame = decoded_frame(current, p.plural, raw)
         ctx: Values = {"kind": p.kind, "plural": p.plural, "csrf_token": CSRF_MARK}
@@ -149,7 +161,8 @@ def record_routes(p: RecordPages[NewF, EditF, View]) -> tuple[list[HTTPRouteHand
             current.tenant_id, p.kind, view.cf, view.cols, page.rows, frame.fields
         )
         ctx["listed"] = p.listed(page.rows, ctx["custom_cells"])
-        return render_html(p.template("list"), ctx, block).encode()
+        html = render_html(p.template("list"), ctx, block)
+        return html.encode(), frame.lists is not None
 
     async def form_page(
         visit: FormVisit, record_id: UUID | None, *, values: Values | None = None
@@ -221,7 +234,7 @@ def record_routes(p: RecordPages[NewF, EditF, View]) -> tuple[list[HTTPRouteHand
         return fn
 
     handlers = [
-        get(p.base, opt=ONE_READ)(named(list_page, "list")),
+        get(p.base)(named(list_page, "list")),  # one self-scoped read while kept
         get(p.base + "/new")(named(new, "new")),
         post(p.base + "/new")(named(create, "create")),
         get(item, opt=ONE_READ)(named(detail, "detail")),  # a read (the company's kept)

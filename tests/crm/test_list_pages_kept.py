@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from app.accounts import services as accounts
-from app.core.db import tenant_transaction
+from app.core.db import tally, tenant_transaction
 from app.core.forms import parse
-from app.core.kept import Kept, KeptMarkup
+from app.core.kept import Kept
 from app.crm import kept_lists, list_queries, saved_views
 from tests.crm.test_custom_fields import add_field
 from tests.crm.test_list_rows_kept import row_of
@@ -257,7 +257,7 @@ async def test_the_kept_results_are_bounded(
     client_a: Any, tenant_a: Account, counts: Counts, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await make_contact(client_a, "Bea", "Bounded")
-    monkeypatch.setattr(kept_lists, "_contents", KeptMarkup(0, 0))  # the results alone
+    monkeypatch.setattr(kept_lists, "_contents", Kept(0, 0))  # the results alone
     monkeypatch.setattr(kept_lists, "_kept", Kept(2, 10_000_000))
     for q in ("a", "b", "c"):
         await _read(client_a, counts, q=q)
@@ -280,16 +280,16 @@ async def test_the_kept_contents_are_bounded(
     client_a: Any, tenant_a: Account, counts: Counts, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await make_contact(client_a, "Bo", "Bounded")
-    monkeypatch.setattr(kept_lists, "_contents", KeptMarkup(2, 10_000_000))
+    monkeypatch.setattr(kept_lists, "_contents", Kept(2, 10_000_000))
     for q in ("a", "b", "c"):
         await _list(client_a, q=q)
     assert kept_lists.kept_contents() == 2
     content = len(_results(await _list(client_a)).encode())
-    monkeypatch.setattr(kept_lists, "_contents", KeptMarkup(100, content * 3))
+    monkeypatch.setattr(kept_lists, "_contents", Kept(100, content * 3))
     for q in ("a", "b", "c", "d", "e"):
         await _list(client_a, q=q)
     assert 1 <= kept_lists.kept_contents() <= 3
-    monkeypatch.setattr(kept_lists, "_contents", KeptMarkup(100, 100))  # none fits
+    monkeypatch.setattr(kept_lists, "_contents", Kept(100, 100))  # none fits
     assert "Bounded" in await _list(client_a) and kept_lists.kept_contents() == 0
 
 
@@ -339,3 +339,17 @@ async def test_list_versions_bump_once_per_transaction_and_stay_in_the_workspace
         )
         assert bumped == "UPDATE 0"
     assert await _lists_version(tenant_b) == b_before
+
+
+async def test_a_kept_list_page_opens_no_transaction(
+    client_a: Any, tenant_a: Account, counts: Counts
+) -> None:
+    """Kept: the frame's one self-scoped statement (no BEGIN, no COMMIT); else one
+    transaction for the frame and the rows."""
+    await make_contact(client_a, "Una", "Units")
+    with tally() as opened:
+        await _read(client_a, counts, q="Units")
+    assert opened[0] == 1
+    with tally() as opened:
+        await _kept(client_a, counts, q="Units")
+    assert opened[0] == 0
