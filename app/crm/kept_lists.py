@@ -2,16 +2,17 @@
 while nothing it shows changed: a list page or search then reads no rows (a search of 100k
 contacts cost ~3 ms of PostgreSQL a page) and builds none, for every member who opens it. And
 the page's rendered content (filter form and results, or the results htmx asks for) kept per
-reader under the list's frame as read (`list_frame`'s JSON text: the versions below, the
-people, the reader's saved views, the custom fields), the query string, the reader's id, role,
-locale and zone: a page shown before costs the frame's one statement and the layout.
+reader under the list's frame as read (`frame_text`, app/crm/list_frame.py: the versions
+below, the people, the reader's saved views, the custom fields, one JSON text), the query
+string, the reader's id, role, locale and zone: a page shown before costs the frame's one
+self-scoped statement (no transaction) and the layout.
 
 What a page's result shows is decided by the database's rows and the view asked for. The rows:
 the workspace's list version (`dashboard_versions.lists`, bumped by triggers, migrations/invoices
 1.48.0, in the transaction of any change of its contacts, companies or custom field definitions:
 everything the lists' SQL reads, their search grams, key tables and record counts being kept by
-triggers on those rows) and `record_epoch` (people's names: the owner column). Both are read by
-`list_frame` in the page's own transaction, before the rows would be: a kept result is at least
+triggers on those rows) and `record_epoch` (people's names: the owner column). Both are read
+with the frame in the page's own transaction, before the rows would be: a kept result is at least
 as new as the versions it is kept under, and a change committed elsewhere (another process, or
 SQL) bumped them at its commit, so the next page in every process reads again. The view: the
 whole of it as read from the query string (search, filters, order, cursors, columns; a filter's
