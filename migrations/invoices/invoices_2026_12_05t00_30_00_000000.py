@@ -108,14 +108,20 @@ create function lists_changed() returns trigger
         return null;
     end
     $$;
+
+-- Named `version_lists_*` to sort after the `record_*` triggers (crm 1.45.0): PostgreSQL fires
+-- one event's triggers in name order, so a change of a contact or company locks its company's
+-- `record_versions` row before its workspace's dashboard row, the order a note or task on a
+-- company already takes (its row, then the dashboard row by its timeline entry): two commits
+-- never hold one each while waiting for the other's.
 """ + "".join(
     f"""
-create constraint trigger lists_{table}_added after insert on {table}
+create constraint trigger version_lists_{table}_added after insert on {table}
     deferrable initially deferred for each row execute function lists_changed();
-create constraint trigger lists_{table}_changed after update on {table}
+create constraint trigger version_lists_{table}_changed after update on {table}
     deferrable initially deferred for each row when (old.* is distinct from new.*)
     execute function lists_changed();
-create constraint trigger lists_{table}_removed after delete on {table}
+create constraint trigger version_lists_{table}_removed after delete on {table}
     deferrable initially deferred for each row execute function lists_changed();
 """
     for table in ("contacts", "companies", "custom_fields")

@@ -6,6 +6,7 @@ the workspace's list version (migrations/invoices 1.48.0) or the key missed a pa
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -17,6 +18,8 @@ from app.core.db import tally, tenant_transaction
 from app.core.forms import parse
 from app.core.kept import Kept
 from app.crm import kept_lists, list_queries, saved_views
+from app.crm.activity import record_activity
+from app.crm.secure import seal_note
 from tests.crm.test_custom_fields import add_field
 from tests.crm.test_list_rows_kept import row_of
 from tests.crm.test_records import make_company, make_contact
@@ -353,3 +356,50 @@ async def test_a_kept_list_page_opens_no_transaction(
     with tally() as opened:
         await _kept(client_a, counts, q="Units")
     assert opened[0] == 0
+
+
+async def test_a_contact_edit_and_a_note_on_its_company_never_deadlock(
+    client_a: Any, tenant_a: Account, owner_conn: Any
+) -> None:
+    """A note on a company locks the company's record version, then (its timeline entry) the
+    workspace's dashboard row; a contact edit of that company locks the same two in the same
+    order (the list version's triggers fire after the record version's). Bumps fired early
+    by SET CONSTRAINTS, as a commit fires them: the edit waits for the note's writer, which
+    holds no dashboard row yet; the note finishes, then the edit (no deadlock)."""
+    company = uuid.UUID(await make_company(client_a, "Lockco"))
+    contact = uuid.UUID(await make_contact(client_a, "Lou", "Locked", company_id=str(company)))
+    noted, note_go = asyncio.Event(), asyncio.Event()
+
+    async def note_writer() -> None:
+        async with tenant_transaction(tenant_a.tenant_id, tenant_a.user_id) as conn:
+            note = uuid.uuid4()
+            await conn.execute(
+                "insert into notes (id, tenant_id, subject_type, subject_id, body_enc)"
+                " values ($1, $2, 'company', $3, $4)",
+                note,
+                tenant_a.tenant_id,
+                company,
+                seal_note("Called", tenant_a.tenant_id, note),
+            )
+            await conn.execute("set constraints all immediate")  # the company's version
+            noted.set()
+            await note_go.wait()
+            await record_activity(tenant_a.tenant_id, None, "company", company, "note", "x")
+            await conn.execute("set constraints all immediate")  # the dashboard's row
+
+    async def contact_writer() -> None:
+        await noted.wait()
+        async with tenant_transaction(tenant_a.tenant_id, tenant_a.user_id) as conn:
+            await conn.execute("update contacts set title = 'Edited' where id = $1", contact)
+            await conn.execute("set constraints all immediate")
+
+    writers = asyncio.gather(note_writer(), contact_writer())
+    await noted.wait()
+    for _ in range(100):  # until the edit waits for a lock
+        if await owner_conn.fetchval("select count(*) from pg_locks where not granted"):
+            break
+        await asyncio.sleep(0.05)
+    else:
+        raise AssertionError("the edit never waited for the note")
+    note_go.set()
+    await asyncio.wait_for(writers, 20)  # a deadlock would fail one of them
