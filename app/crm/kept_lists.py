@@ -2,10 +2,10 @@
 while nothing it shows changed: a list page or search then reads no rows (a search of 100k
 contacts cost ~3 ms of PostgreSQL a page) and builds none, for every member who opens it. And
 the page's rendered content (filter form and results, or the results htmx asks for) kept per
-reader under the list's frame as read (`frame_text`, app/crm/list_frame.py: the versions
-below, the people, the reader's saved views, the custom fields, one JSON text), the query
-string, the reader's id, role, locale and zone: a page shown before costs the frame's one
-self-scoped statement (no transaction) and the layout.
+reader under the list's state as read (`list_state`, app/crm/list_frame.py: the versions
+below, digests of the memberships and of the reader's saved views), the query string, the
+reader's id, role, locale and zone: a page shown before costs that one self-scoped statement
+(no transaction) and the layout.
 
 What a page's result shows is decided by the database's rows and the view asked for. The rows:
 the workspace's list version (`dashboard_versions.lists`, bumped by triggers, migrations/invoices
@@ -34,7 +34,7 @@ from app.core import formats
 from app.core.kept import Kept
 from app.core.paging import Page
 from app.crm.filters import ListView
-from app.crm.list_frame import ListFrame
+from app.crm.list_frame import ListFrame, ListState
 
 KEPT_PAGES = 256  # page results kept per process (oldest used dropped first) ...
 KEPT_SIZE = 24_000_000  # ... and their size in all (bytes, about: `result_size`)
@@ -56,14 +56,15 @@ _kept: Kept[ListKey, Page] = Kept(KEPT_PAGES, KEPT_SIZE)
 
 
 class ContentKey(NamedTuple):
-    """Everything a kept list content depends on: the frame as read (its JSON text holds the
-    list and people versions, the people, the reader's saved views and the custom fields),
-    the query string (the whole view, parsed the same every time), the part (the content or
-    htmx's results), the reader's id and role (their saved views' buttons), locale and zone."""
+    """Everything a kept list content depends on: the list's state as read (`list_state`: the
+    list and people versions, digests of the memberships and of the reader's saved views;
+    the custom fields bump the list version), the query string (the whole view, parsed the
+    same every time), the part (the content or htmx's results), the reader's id and role
+    (their saved views' buttons), locale and zone."""
 
     tenant_id: UUID
     kind: str
-    frame: str
+    state: ListState
     query: str
     block: str
     user_id: UUID
@@ -76,11 +77,13 @@ KEPT_CONTENT_SIZE = 24_000_000  # ... and their size in all (UTF-8 bytes)
 _contents: Kept[ContentKey, bytes] = Kept(KEPT_CONTENTS, KEPT_CONTENT_SIZE)
 
 
-def content_key(current: Current, kind: str, frame: str, query: str, block: str) -> ContentKey:
-    """The key of a list content shown to `current` (`frame`: `frame_text` as read now)."""
+def content_key(
+    current: Current, kind: str, state: ListState, query: str, block: str
+) -> ContentKey:
+    """The key of a list content shown to `current` (`state`: `list_state` as read now)."""
     prefs = formats.current()
     return ContentKey(
-        current.tenant_id, kind, frame, query, block, current.user_id, current.is_admin, prefs
+        current.tenant_id, kind, state, query, block, current.user_id, current.is_admin, prefs
     )
 
 
@@ -91,8 +94,9 @@ def kept_content(key: ContentKey) -> bytes | None:
 
 def keep_content(key: ContentKey, content: bytes) -> None:
     """Keep a content rendered from what `key` says (and nothing else); its size counts the
-    key's long texts too (a view's query string may be long)."""
-    _contents.put(key, content, len(content) + len(key.frame) + len(key.query))
+    key's query string too (a view's may be long). Nothing is kept without a list version."""
+    if key.state.lists is not None:
+        _contents.put(key, content, len(content) + len(key.query))
 
 
 def kept_contents() -> int:

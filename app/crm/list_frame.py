@@ -10,6 +10,8 @@ into the same structs as before, in the same orders."""
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import asyncpg
 import msgspec
 
@@ -35,6 +37,25 @@ class ListFrame(msgspec.Struct, frozen=True):
         return [(str(p.user_id), p.name) for p in self.people]
 
 
+class ListState(NamedTuple):
+    """What a list's frame is, in versions (migrations/invoices 1.48.0, `odex_list_state`): the
+    list version (which custom field definitions bump too; None: no row, nothing is kept),
+    `record_epoch` (people's names and addresses), digests of the workspace's memberships and
+    of the saved views the member sees. The same state, the same frame."""
+
+    lists: int | None
+    epoch: int
+    members: str
+    views: str
+
+
+async def list_state(conn: asyncpg.Connection, current: Current, plural: str) -> ListState:
+    """The state of the list `plural` for `current`, in one self-scoped statement (on `conn`:
+    outside a transaction, `db.self_scoped`, or inside one of `current`'s own scope)."""
+    row = await conn.fetchrow(_STATE, current.tenant_id, current.user_id, plural)
+    return ListState(row["lists"], int(row["epoch"]), row["members"], row["views"])
+
+
 class _Parts(msgspec.Struct, frozen=True):
     people: list[Person]
     views: list[SavedRow]
@@ -46,6 +67,7 @@ class _Parts(msgspec.Struct, frozen=True):
 # one statement that sets its RLS scope itself (migrations/invoices 1.48.0): run by
 # `db.self_scoped` (one round trip) or in the open transaction of the same tenant and user
 _FRAME = "select odex_list_frame($1, $2, $3, $4)"
+_STATE = "select * from odex_list_state($1, $2, $3)"
 _DECODER = msgspec.json.Decoder(_Parts)
 
 

@@ -27,7 +27,7 @@ from app.crm.common import member_options
 from app.crm.custom_values import custom_field_list, list_context
 from app.crm.filters import Column, ListView, read_view
 from app.crm.kept_lists import content_key, keep_content, kept_content, kept_page
-from app.crm.list_frame import decoded_frame, frame_text
+from app.crm.list_frame import list_frame, list_state
 from app.crm.notes import subject_panel
 from app.crm.related import related_deals
 from app.crm.schemas import ConfirmDelete
@@ -121,39 +121,34 @@ def record_routes(p: RecordPages[NewF, EditF, View]) -> tuple[list[HTTPRouteHand
     title = p.kind.capitalize()
 
     async def list_page(request: Req, current: Current) -> Response[Any]:
-        """The list (or htmx's results): its content kept per the frame read now, the query
-        and the reader (app/crm/kept_lists.py), else rendered from the page's result (kept
-        or read) and kept; the layout around it rendered per request. A kept content costs
-        the frame's one self-scoped statement; otherwise one transaction reads the frame
-        again (the versions first) and the page's rows."""
+        """The list (or htmx's results): its content kept per the list's state read now, the
+        query and the reader (app/crm/kept_lists.py), else rendered from the frame and the
+        page's result (kept or read) and kept; the layout around it rendered per request. A
+        kept content costs the state's one self-scoped statement; otherwise one transaction
+        reads the state again, then the frame and the page's rows."""
         block = "results" if is_htmx(request) else "list_content"
         query = request.url.query
-        read = partial(frame_text, current=current, plural=p.plural, kind=p.kind)
-        frame = await self_scoped(current.tenant_id, current.user_id, read)
-        content = kept_content(content_key(current, p.kind, frame, query, block))
+        read = partial(list_state, current=current, plural=p.plural)
+        state = await self_scoped(current.tenant_id, current.user_id, read)
+        content = kept_content(content_key(current, p.kind, state, query, block))
         if content is None:
             async with tenant_transaction(current.tenant_id, current.user_id) as conn:
-                frame = await read(conn)
-                key = content_key(current, p.kind, frame, query, block)
+                key = content_key(current, p.kind, await read(conn), query, block)
                 content = kept_content(key)
                 if content is None:
-                    content, versioned = await list_content(request, current, frame, block)
-                    if versioned:  # no list version row (never expected): never kept
-                        keep_content(key, content)
+                    content = await list_content(request, current, block)
+                    keep_content(key, content)
         content = with_csrf(content, get_session(request).csrf)
         if block == "results":
             return Response(content, media_type="text/html")
         ctx = {"kind": p.kind, "plural": p.plural}
         return render_with_parts(request, p.template("list"), ctx, {"list_content": content})
 
-    async def list_content(
-        request: Req, current: Current, raw: str, block: str
-    ) -> tuple[bytes, bool]:
-        """The list's `block` rendered (CSRF_MARK for the token), inside the page's read: the
-        page's result after the frame's versions (`raw`, read before it); and whether the
-        frame had a list version (else nothing may be kept under it)."""
+    async def list_content(request: Req, current: Current, block: str) -> bytes:
+        """The list's `block` rendered (CSRF_MARK for the token), inside the page's read, after
+        its state: the frame (with its versions), then the page's result."""
         view = read_view(request, p.view_schema)
-        frame = decoded_frame(current, p.plural, raw)
+        frame = await list_frame(current, p.plural, p.kind)
         ctx: Values = {"kind": p.kind, "plural": p.plural, "csrf_token": CSRF_MARK}
         page = await kept_page(current, p.kind, view, frame, p.list_page)
         ctx |= view_context(frame, p.base, page, view, p.columns)
@@ -161,8 +156,7 @@ def record_routes(p: RecordPages[NewF, EditF, View]) -> tuple[list[HTTPRouteHand
             current.tenant_id, p.kind, view.cf, view.cols, page.rows, frame.fields
         )
         ctx["listed"] = p.listed(page.rows, ctx["custom_cells"])
-        html = render_html(p.template("list"), ctx, block)
-        return html.encode(), frame.lists is not None
+        return render_html(p.template("list"), ctx, block).encode()
 
     async def form_page(
         visit: FormVisit, record_id: UUID | None, *, values: Values | None = None

@@ -209,13 +209,18 @@ async def test_member_and_admin_share_the_rows_not_their_parts(
     """The rows are the workspace's: a member's page reuses the admin's result, but shows
     their own saved views and never the admin's private ones."""
     contact = await make_contact(client_a, "Mia", "Member")
-    member = await add_colleague(tenant_a, mailbox)
+    await _read(client_a, counts)
+    member = await add_colleague(tenant_a, mailbox)  # a new person in the owner choices
+    assert f">{member.name}</option>" in await _kept(client_a, counts)
     admin = await current_of(tenant_a)
-    await saved_views.save_view(
-        admin, parse(saved_views.SaveView, {"kind": "contacts", "name": "Admin private"})
+    saved = await saved_views.save_view(
+        admin, parse(saved_views.SaveView, {"kind": "contacts", "name": "Admin draft"})
     )
-    admin_page = await _read(client_a, counts)
-    assert "Admin private" in admin_page and row_of(admin_page, contact)
+    assert "Admin draft" in await _kept(client_a, counts)  # the same rows, the new view
+    await saved_views.rename_view(admin, saved, "Admin private")  # a view's row changed
+    admin_page = await _kept(client_a, counts)
+    assert "Admin private" in admin_page and "Admin draft" not in admin_page
+    assert row_of(admin_page, contact)
     async with browser_client(app) as colleague:
         await colleague.login(member.email, member.password)
         member_page = await _kept(colleague, counts)
