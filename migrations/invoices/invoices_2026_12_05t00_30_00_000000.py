@@ -20,69 +20,24 @@ bumps run like the dashboard's: deferred constraint triggers, at commit, once pe
 transaction (`odex.lists_bumped`, transaction-local), as the writer under RLS (a write made
 without the workspace's scope bumps nothing; the app never writes these tables without it).
 
-`odex_list_frame(tenant, user, plural, kind)`: what a list page reads every time (the people,
-the member's and the shared saved views, the kind's custom fields, the list version and
-`record_epoch`, as one JSON text: app/crm/list_frame.py) in one statement that sets its RLS scope
-itself, like `odex_board_pipelines` (deals 1.46.0): a list page whose content is kept costs this
-one round trip besides the signed-in check, instead of BEGIN, the read and COMMIT. Inside an open
-transaction of the same tenant and user it sets the values already set. Memberships are named by
-tenant as well (their second policy shows a user their own memberships elsewhere).
-
-`odex_list_state(tenant, user, plural)`: what a kept list content depends on beyond the reader
-and the query, without building the frame (about a third of its cost in PostgreSQL): the list
-version (the custom fields' definitions bump it too), `record_epoch` (people's names and
-addresses) and digests of the versions (`xmin`) of the workspace's memberships and of the
-saved views the member sees; the same self-scoped statement."""
+`odex_list_state(tenant, user, plural)`: what a kept list content (app/crm/kept_lists.py)
+depends on beyond the reader and the query, without building the list's frame (the people,
+saved views and custom fields as JSON, app/crm/list_frame.py: about three times its cost in
+PostgreSQL): the list version (the custom fields' definitions bump it too), `record_epoch`
+(people's names and addresses) and digests of the versions (`xmin`) of the workspace's
+memberships and of the saved views the member sees. It sets its RLS scope itself, like
+`odex_board_pipelines` (deals 1.46.0): a kept list page costs this one round trip besides the
+signed-in check, instead of BEGIN, the read and COMMIT. Inside an open transaction of the same
+tenant and user it sets the values already set."""
 
 from app.core.migrations import sql_migration
 
 ID = "2026-12-05T00:30:00:000000"
 VERSION = "1.48.0"
-DESCRIPTION = "list versions (dashboard_versions.lists, bumped by triggers), list frame and state"
+DESCRIPTION = "list versions (dashboard_versions.lists, bumped by triggers), odex_list_state()"
 
 SQL = """
 alter table dashboard_versions add column lists bigint not null default 0;
-
-create function odex_list_frame(p_tenant uuid, p_user uuid, p_plural text, p_kind text)
-    returns text
-    language plpgsql
-    set search_path = public, pg_catalog
-    as $$
-    begin
-        perform set_config('app.tenant_id', p_tenant::text, true),
-                set_config('app.user_id', p_user::text, true);
-        -- the orders are those of the statements the frame replaced (accounts'
-        -- workspace_people, the saved views by name, custom_fields.kind_fields)
-        return json_build_object(
-          'people', (select coalesce(json_agg(json_build_object(
-                         'user_id', m.user_id, 'name', u.name, 'email', u.email)
-                       order by lower(u.name), u.email), '[]')
-                     from memberships m left join users u on u.id = m.user_id
-                    where m.tenant_id = p_tenant),
-          'views', (select coalesce(json_agg(json_build_object(
-                        'id', v.id, 'name', v.name, 'query', v.query, 'shared', v.shared,
-                        'user_id', v.user_id) order by v.name), '[]')
-                    from saved_views v
-                   where v.tenant_id = p_tenant and v.kind = p_plural
-                     and (v.user_id = p_user or v.shared)),
-          'fields', (select coalesce(json_agg(json_build_object(
-                         'id', f.id, 'object_kind', f.object_kind, 'key', f.key,
-                         'label', f.label, 'field_type', f.field_type, 'required', f.required,
-                         'personal', f.personal, 'position', f.position,
-                         'archived_at', f.archived_at, 'version', f.version,
-                         'options', array(select jsonb_array_elements_text(
-                                              coalesce(f.options, '[]'))))
-                       order by f.position, f.label), '[]')
-                     from custom_fields f
-                    where f.tenant_id = p_tenant and f.object_kind = p_kind
-                      and f.archived_at is null),
-          'lists', (select d.lists from dashboard_versions d where d.tenant_id = p_tenant),
-          'epoch', (select e.version from record_epoch e where e.id = 1)
-        )::text;
-    end
-    $$;
-revoke all on function odex_list_frame(uuid, uuid, text, text) from public;
-grant execute on function odex_list_frame(uuid, uuid, text, text) to odex_app;
 
 create function odex_list_state(p_tenant uuid, p_user uuid, p_plural text)
     returns table (lists bigint, epoch bigint, members text, views text)
