@@ -215,3 +215,12 @@ def count_calls(monkeypatch: Any, counts: Counts, field: str, owner: Any, name: 
             return original(*args, **kwargs)
 
         monkeypatch.setattr(owner, name, counted)
+
+
+async def app_sql(account: Account, sql: str, *args: Any) -> None:
+    """One statement as the app role in the account's workspace, in its own transaction (a
+    change made beside the services: what another process, or a script, commits)."""
+    from app.core.db import tenant_transaction
+
+    async with tenant_transaction(account.tenant_id, account.user_id) as conn:
+        await conn.execute(sql, *args)

@@ -17,44 +17,61 @@ CSRF_MARK = "\x00odex-csrf\x00"
 _CSRF_BYTES = CSRF_MARK.encode()
 
 K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
 
 
-class KeptMarkup(Generic[K]):
-    """UTF-8 markup by key, at most `most` entries and about `size` bytes in all."""
+class Kept(Generic[K, V]):
+    """Values by key, at most `most` entries and about `size` bytes in all (each value's size
+    given when it is kept), the oldest used dropped first."""
 
     def __init__(self, most: int, size: int) -> None:
         self.most = most
         self.size = size
-        self._kept: OrderedDict[K, bytes] = OrderedDict()
+        self._kept: OrderedDict[K, tuple[V, int]] = OrderedDict()
         self._bytes = 0
 
     def __len__(self) -> int:
         return len(self._kept)
 
-    def get(self, key: K) -> bytes | None:
-        """The markup kept under `key` (now the most recently used), or None."""
-        found = self._kept.get(key)
-        if found is not None:
-            self._kept.move_to_end(key)
-        return found
+    @property
+    def bytes(self) -> int:
+        """The kept values' size in all, as given."""
+        return self._bytes
 
-    def keep(self, key: K, content: bytes) -> None:
-        """Keep `content` under `key`, dropping the oldest used past the bounds."""
-        if len(content) > self.size:
+    def get(self, key: K) -> V | None:
+        """The value kept under `key` (now the most recently used), or None."""
+        found = self._kept.get(key)
+        if found is None:
+            return None
+        self._kept.move_to_end(key)
+        return found[0]
+
+    def put(self, key: K, value: V, size: int) -> None:
+        """Keep `value` (about `size` bytes) under `key`, dropping the oldest used past the
+        bounds (a value larger than all of them is not kept)."""
+        if size > self.size:
             return
         old = self._kept.pop(key, None)
         if old is not None:
-            self._bytes -= len(old)
-        self._kept[key] = content
-        self._bytes += len(content)
+            self._bytes -= old[1]
+        self._kept[key] = (value, size)
+        self._bytes += size
         while len(self._kept) > self.most or self._bytes > self.size:
-            _, dropped = self._kept.popitem(last=False)
-            self._bytes -= len(dropped)
+            _, (_, dropped) = self._kept.popitem(last=False)
+            self._bytes -= dropped
 
     def clear(self) -> None:
         """Drop everything kept (tests)."""
         self._kept.clear()
         self._bytes = 0
+
+
+class KeptMarkup(Kept[K, bytes]):
+    """UTF-8 markup by key, at most `most` entries and about `size` bytes in all."""
+
+    def keep(self, key: K, content: bytes) -> None:
+        """Keep `content` under `key`, dropping the oldest used past the bounds."""
+        self.put(key, content, len(content))
 
 
 def with_csrf(content: bytes, csrf: str) -> bytes:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Hashable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Generic, Literal, TypeVar
 from uuid import UUID
 
@@ -13,17 +14,20 @@ from litestar.handlers import HTTPRouteHandler
 
 from app.accounts.form_routes import FormVisit, shown_again
 from app.accounts.schemas import Current
-from app.core.db import tenant_transaction
+from app.core.db import self_scoped, tenant_transaction
 from app.core.forms import Form, read_form
 from app.core.forms.values import form_values
 from app.core.http_types import Req
+from app.core.kept import CSRF_MARK, with_csrf
 from app.core.money import currencies
 from app.core.paging import Page
-from app.core.web import ONE_READ, get_session, redirect, render
+from app.core.templating import render_html
+from app.core.web import ONE_READ, get_session, is_htmx, redirect, render, render_with_parts
 from app.crm.common import member_options
 from app.crm.custom_values import custom_field_list, list_context
 from app.crm.filters import Column, ListView, read_view
-from app.crm.list_frame import list_frame
+from app.crm.kept_lists import content_key, keep_content, kept_content, kept_page
+from app.crm.list_frame import list_frame, list_state
 from app.crm.notes import subject_panel
 from app.crm.related import related_deals
 from app.crm.schemas import ConfirmDelete
@@ -119,18 +123,43 @@ def record_routes(p: RecordPages[NewF, EditF, View]) -> tuple[list[HTTPRouteHand
     item = p.base + "/{record_id:uuid}"
     title = p.kind.capitalize()
 
-    async def list_page(request: Req, current: Current) -> Response[str]:
+    async def list_page(request: Req, current: Current) -> Response[Any]:
+        """The list (or htmx's results): its content kept per the list's state read now, the
+        query and the reader (app/crm/kept_lists.py), else rendered from the frame and the
+        page's result (kept or read) and kept; the layout around it rendered per request. A
+        kept content costs the state's one self-scoped statement; otherwise one transaction
+        reads the state again, then the frame and the page's rows."""
+        block = "results" if is_htmx(request) else "list_content"
+        query = request.url.query
+        read = partial(list_state, current=current, plural=p.plural)
+        state = await self_scoped(current.tenant_id, current.user_id, read)
+        content = kept_content(content_key(current, p.kind, state, query, block))
+        if content is None:
+            async with tenant_transaction(current.tenant_id, current.user_id) as conn:
+                key = content_key(current, p.kind, await read(conn), query, block)
+                content = kept_content(key)
+                if content is None:
+                    content = await list_content(request, current, block)
+                    keep_content(key, content)
+        content = with_csrf(content, get_session(request).csrf)
+        if block == "results":
+            return Response(content, media_type="text/html")
+        ctx = {"kind": p.kind, "plural": p.plural}
+        return render_with_parts(request, p.template("list"), ctx, {"list_content": content})
+
+    async def list_content(request: Req, current: Current, block: str) -> bytes:
+        """The list's `block` rendered (CSRF_MARK for the token), inside the page's read, after
+        its state: the frame (with its versions), then the page's result."""
         view = read_view(request, p.view_schema)
-        ctx: Values = {"kind": p.kind, "plural": p.plural}
-        async with tenant_transaction(current.tenant_id, current.user_id):  # one read
-            page = await p.list_page(current, view)
-            frame = await list_frame(current, p.plural, p.kind)
-            ctx |= view_context(frame, p.base, page, view, p.columns)
-            ctx |= await list_context(
-                current.tenant_id, p.kind, view.cf, view.cols, page.rows, frame.fields
-            )
+        frame = await list_frame(current, p.plural, p.kind)
+        ctx: Values = {"kind": p.kind, "plural": p.plural, "csrf_token": CSRF_MARK}
+        page = await kept_page(current, p.kind, view, frame, p.list_page)
+        ctx |= view_context(frame, p.base, page, view, p.columns)
+        ctx |= await list_context(
+            current.tenant_id, p.kind, view.cf, view.cols, page.rows, frame.fields
+        )
         ctx["listed"] = p.listed(page.rows, ctx["custom_cells"])
-        return render(request, p.template("list"), ctx, block="results")
+        return render_html(p.template("list"), ctx, block).encode()
 
     async def form_page(
         visit: FormVisit, record_id: UUID | None, *, values: Values | None = None
@@ -202,7 +231,7 @@ def record_routes(p: RecordPages[NewF, EditF, View]) -> tuple[list[HTTPRouteHand
         return fn
 
     handlers = [
-        get(p.base, opt=ONE_READ)(named(list_page, "list")),
+        get(p.base)(named(list_page, "list")),  # one self-scoped read while kept
         get(p.base + "/new")(named(new, "new")),
         post(p.base + "/new")(named(create, "create")),
         get(item, opt=p.detail_opt)(named(detail, "detail")),

@@ -12,12 +12,14 @@ class InvoiceCounter(Table, tablename="invoice_counters"):
 
 
 class DashboardVersion(Table, tablename="dashboard_versions"):
-    """A workspace's dashboard version: bumped by triggers (migrations/invoices) in the
-    transaction of any change of the dashboard's kept figures; the app only reads it
-    (app/crm/dashboard.py)."""
+    """A workspace's dashboard version, and its list version (`lists`): each bumped by
+    triggers (migrations/invoices) in the transaction of any change of the dashboard's kept
+    figures, of what the contact and company lists' results show; the app only reads them
+    (app/crm/dashboard.py, app/crm/kept_lists.py)."""
 
     tenant_id = UUID(primary_key=True)
     version = BigInt(default=0)
+    lists = BigInt(default=0)
 
 
 class Invoice(TenantRecord, Table, tablename="invoices"):
