@@ -224,3 +224,13 @@ async def app_sql(account: Account, sql: str, *args: Any) -> None:
 
     async with tenant_transaction(account.tenant_id, account.user_id) as conn:
         await conn.execute(sql, *args)
+
+
+async def until_a_lock_is_waited(owner_conn: Any, what: str) -> None:
+    """Wait (up to 5 s) until some transaction waits for a lock another holds: the moment a
+    lock-order test lets the holder commit (`what` says who should be waiting)."""
+    for _ in range(100):
+        if await owner_conn.fetchval("select count(*) from pg_locks where not granted"):
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{what} never waited for a lock")

@@ -22,7 +22,7 @@ from app.realtime import presence
 from tests.crm.test_notes_tasks import add_colleague
 from tests.crm.test_records import make_company
 from tests.deals.helpers import make_deal
-from tests.helpers import Account, Counts, browser_client, count_calls
+from tests.helpers import Account, Counts, app_sql, browser_client, count_calls
 
 
 @pytest.fixture
@@ -51,11 +51,6 @@ async def _get(client: Any, path: str) -> str:
     assert page.status_code == 200, page.status_code
     assert CSRF_MARK not in page.text and "\x00" not in page.text
     return str(page.text)
-
-
-async def _sql(account: Account, sql: str, *args: Any) -> None:
-    async with tenant_transaction(account.tenant_id, account.user_id) as conn:
-        await conn.execute(sql, *args)
 
 
 async def test_a_kept_page_is_what_a_fresh_render_writes_with_each_sessions_token(
@@ -112,7 +107,7 @@ async def test_what_the_board_shows_around_its_cards_shows_on_the_next_page(
     assert 'class="dropdown-item active"' in board and ">Partners</a>" in board
     # the totals line (in the page around the cards): an amount changed
     assert "1,000.00 EUR</strong> in 1 deal" in board
-    await _sql(tenant_a, "update deals set amount = 2500 where id = $1", deal)
+    await app_sql(tenant_a, "update deals set amount = 2500 where id = $1", deal)
     board = await _get(client_a, "/deals/board")
     assert "2,500.00 EUR</strong> in 1 deal" in board
 
@@ -183,7 +178,7 @@ async def test_the_company_renamed_and_the_cookie_banner(
     assert "Company created." in page
     assert "Company created." not in await _get(client_a, f"/companies/{company}")
     assert "<title>Old Name Corp" in page and 'id="cookie-banner"' in page
-    await _sql(
+    await app_sql(
         tenant_a, "update companies set name = 'New Name Corp' where id = $1", uuid.UUID(company)
     )
     page = await _get(client_a, f"/companies/{company}")

@@ -18,7 +18,14 @@ from app.crm.secure import seal_note
 from tests.crm.test_notes_tasks import add_colleague
 from tests.crm.test_records import make_company, make_contact
 from tests.deals.helpers import current_of, make_deal, stages
-from tests.helpers import Account, Counts, browser_client, clear_of_a_minute_turn, count_calls
+from tests.helpers import (
+    Account,
+    Counts,
+    app_sql,
+    browser_client,
+    clear_of_a_minute_turn,
+    count_calls,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -46,12 +53,6 @@ async def _page(client: Any, company: str) -> str:
 def _content(page: str) -> str:
     """The kept part of a page (the layout around it carries toasts and the like)."""
     return page.split('<div class="row g-4">', 1)[1].rsplit("</main>", 1)[0]
-
-
-async def _sql(account: Account, sql: str, *args: Any) -> None:
-    """One statement as the app role in the account's workspace (its own transaction)."""
-    async with tenant_transaction(account.tenant_id, account.user_id) as conn:
-        await conn.execute(sql, *args)
 
 
 async def _changed(client: Any, counts: Counts, company: str, before: str) -> str:
@@ -99,7 +100,9 @@ async def test_the_company_its_notes_activities_and_timeline(
     assert edited.status_code in (200, 303)
     page = await _changed(client_a, counts, company, page)
     assert "Busy Corp Renamed" in page
-    await _sql(tenant_a, "update companies set address = 'Harbour Road 1' where id = $1", company)
+    await app_sql(
+        tenant_a, "update companies set address = 'Harbour Road 1' where id = $1", company
+    )
     page = await _changed(client_a, counts, company, page)
     assert "Harbour Road 1" in page
     # a note (the route), and one deleted
@@ -108,7 +111,7 @@ async def test_the_company_its_notes_activities_and_timeline(
     page = await _changed(client_a, counts, company, page)
     assert "Met the buyer" in page and "added a note" in page
     note = uuid.uuid4()
-    await _sql(
+    await app_sql(
         tenant_a,
         "insert into notes (id, tenant_id, subject_type, subject_id, body_enc)"
         " values ($1, $2, 'company', $3, $4)",
@@ -119,12 +122,12 @@ async def test_the_company_its_notes_activities_and_timeline(
     )
     page = await _changed(client_a, counts, company, page)
     assert "Written elsewhere" in page
-    await _sql(tenant_a, "delete from notes where id = $1", note)
+    await app_sql(tenant_a, "delete from notes where id = $1", note)
     page = await _changed(client_a, counts, company, page)
     assert "Written elsewhere" not in page
     # an activity, done and reopened
     task = uuid.uuid4()
-    await _sql(
+    await app_sql(
         tenant_a,
         "insert into tasks (id, tenant_id, subject_type, subject_id, title, kind, due_date)"
         " values ($1, $2, 'company', $3, 'Call the buyer', 'call', current_date - 1)",
@@ -134,11 +137,11 @@ async def test_the_company_its_notes_activities_and_timeline(
     )
     page = await _changed(client_a, counts, company, page)
     assert "Call the buyer" in page and "overdue" in page
-    await _sql(tenant_a, "update tasks set done_at = now() where id = $1", task)
+    await app_sql(tenant_a, "update tasks set done_at = now() where id = $1", task)
     page = await _changed(client_a, counts, company, page)
     assert "overdue" not in page
     # a timeline entry alone
-    await _sql(
+    await app_sql(
         tenant_a,
         "insert into activities (id, tenant_id, subject_type, subject_id, action, summary)"
         " values (gen_random_uuid(), $1, 'company', $2, 'updated', 'Looked it over')",
@@ -161,28 +164,28 @@ async def test_its_contacts_deals_and_invoices(
     contact = await make_contact(client_a, "Hank", "Scorpio", company_id=company)
     page = await _changed(client_a, counts, company, page)
     assert "Hank Scorpio" in page
-    await _sql(tenant_a, "update contacts set title = 'Chief buyer' where id = $1", contact)
+    await app_sql(tenant_a, "update contacts set title = 'Chief buyer' where id = $1", contact)
     page = await _changed(client_a, counts, company, page)
     assert "Chief buyer" in page
-    await _sql(tenant_a, "update contacts set company_id = null where id = $1", contact)
+    await app_sql(tenant_a, "update contacts set company_id = null where id = $1", contact)
     page = await _changed(client_a, counts, company, page)
     assert "Hank Scorpio" not in page
     # deals: added, edited, its stage renamed
     deal = await make_deal(tenant_a, "Linked deal", company_id=company)
     page = await _changed(client_a, counts, company, page)
     assert "Linked deal" in page and "Lead" in page
-    await _sql(tenant_a, "update deals set amount = 777 where id = $1", deal)
+    await app_sql(tenant_a, "update deals set amount = 777 where id = $1", deal)
     page = await _changed(client_a, counts, company, page)
     assert "777.00" in page
     lead = (await stages(tenant_a))["Lead"].id
-    await _sql(tenant_a, "update stages set name = 'Prospect' where id = $1", lead)
+    await app_sql(tenant_a, "update stages set name = 'Prospect' where id = $1", lead)
     page = await _changed(client_a, counts, company, page)
     assert "Prospect" in page
-    await _sql(tenant_a, "delete from deals where id = $1", deal)
+    await app_sql(tenant_a, "delete from deals where id = $1", deal)
     page = await _changed(client_a, counts, company, page)
     assert "Linked deal" not in page
     # invoices
-    await _sql(
+    await app_sql(
         tenant_a,
         "insert into invoices (id, tenant_id, number, company_id, status, due_date, issue_date,"
         " total) values (gen_random_uuid(), $1, 4242, $2, 'draft', current_date + 30,"
@@ -192,7 +195,7 @@ async def test_its_contacts_deals_and_invoices(
     )
     page = await _changed(client_a, counts, company, page)
     assert "INV-04242" in page
-    await _sql(tenant_a, "update invoices set status = 'paid' where number = 4242")
+    await app_sql(tenant_a, "update invoices set status = 'paid' where number = 4242")
     page = await _changed(client_a, counts, company, page)
     assert "Paid" in page
 
@@ -217,7 +220,7 @@ async def test_people_members_custom_fields_and_participants(
     renders = counts.renders  # a rename, anywhere: the epoch (read again, nothing differs)
     page = await _page(client_a, company)
     assert counts.renders == renders + 1
-    await _sql(
+    await app_sql(
         tenant_a,
         "insert into memberships (id, tenant_id, user_id, role) values ($1, $2, $3, 'member')",
         colleague,
@@ -227,7 +230,7 @@ async def test_people_members_custom_fields_and_participants(
     page = await _changed(client_a, counts, company, page)
     assert "Bea Colleague" in page
     # a custom field of companies
-    await _sql(
+    await app_sql(
         tenant_a,
         "insert into custom_fields (id, tenant_id, object_kind, key, label, field_type)"
         " values (gen_random_uuid(), $1, 'company', 'tier', 'Tier', 'text')",
@@ -237,7 +240,7 @@ async def test_people_members_custom_fields_and_participants(
     assert "Tier" in page
     # an activity's participant renamed
     contact = await make_contact(client_a, "Pat", "Partner")
-    await _sql(
+    await app_sql(
         tenant_a,
         "insert into tasks (id, tenant_id, subject_type, subject_id, title, kind,"
         " participant_ids) values (gen_random_uuid(), $1, 'company', $2, 'Lunch', 'meeting',"
@@ -248,7 +251,7 @@ async def test_people_members_custom_fields_and_participants(
     )
     page = await _changed(client_a, counts, company, page)
     assert "with Pat Partner" in page
-    await _sql(tenant_a, "update contacts set last_name = 'Renamed' where id = $1", contact)
+    await app_sql(tenant_a, "update contacts set last_name = 'Renamed' where id = $1", contact)
     page = await _changed(client_a, counts, company, page)
     assert "with Pat Renamed" in page
 
@@ -333,7 +336,7 @@ async def test_one_statement_over_many_companies_bumps_each(
     for firm in firms:
         await make_contact(client_a, "Bulk", f"Person {firm[:4]}", company_id=firm)
     pages = [await _page(client_a, firm) for firm in firms]
-    await _sql(
+    await app_sql(
         tenant_a,
         "update contacts set title = 'Bulk title' where company_id = any($1::uuid[])",
         [uuid.UUID(f) for f in firms],

@@ -27,7 +27,7 @@ from app.deals import pipelines, services
 from app.deals.schemas import DealEdit
 from tests.crm.test_records import make_company
 from tests.deals.helpers import add_colleague, current_of, make_deal, stages, version_of
-from tests.helpers import Account, Counts, Mailbox, count_calls
+from tests.helpers import Account, Counts, Mailbox, app_sql, count_calls, until_a_lock_is_waited
 from tests.invoices.test_invoices import make_invoice
 
 
@@ -59,12 +59,6 @@ def _recent(page: str) -> str:
 
 def _tasks(page: str) -> str:
     return page.split("My open tasks", 1)[1].split("Recent activity", 1)[0]
-
-
-async def _sql(account: Account, sql: str, *args: Any) -> None:
-    """One statement as the app role in the account's workspace (its own transaction)."""
-    async with tenant_transaction(account.tenant_id, account.user_id) as conn:
-        await conn.execute(sql, *args)
 
 
 async def _changed(client: Any, counts: Counts, before: str) -> str:
@@ -105,7 +99,7 @@ async def test_deals_created_edited_moved_won_and_deleted(
     assert "1 deal " in _stat(page, "Open pipeline") + " "
     # a new row alone (no timeline entry)
     copy = uuid.uuid4()
-    await _sql(
+    await app_sql(
         tenant_a,
         "insert into deals (id, tenant_id, title, amount, currency, pipeline_id, stage_id,"
         " position) select $2, tenant_id, 'Copied deal', 500, currency, pipeline_id,"
@@ -116,10 +110,10 @@ async def test_deals_created_edited_moved_won_and_deleted(
     page = await _changed(client_a, counts, page)
     assert "2 deals" in _stat(page, "Open pipeline") and "1,500.00" in page
     # an edit of the row alone, and through the service
-    await _sql(tenant_a, "update deals set amount = 777 where id = $1", copy)
+    await app_sql(tenant_a, "update deals set amount = 777 where id = $1", copy)
     page = await _changed(client_a, counts, page)
     assert "1,777.00" in _stat(page, "Open pipeline")
-    await _sql(tenant_a, "update deals set currency = 'USD' where id = $1", copy)
+    await app_sql(tenant_a, "update deals set currency = 'USD' where id = $1", copy)
     page = await _changed(client_a, counts, page)
     assert "USD" in _stat(page, "Open pipeline")
     edit = {"title": "Kept deal", "amount": "2000", "currency": "EUR", "version": "1"}
@@ -135,17 +129,17 @@ async def test_deals_created_edited_moved_won_and_deleted(
     assert moved.status_code == 200 and "toast" not in moved.text
     page = await _changed(client_a, counts, page)
     won = next(st for st in s.values() if st.kind == "won")
-    await _sql(tenant_a, "update deals set stage_id = $2 where id = $1", deal, won.id)
+    await app_sql(tenant_a, "update deals set stage_id = $2 where id = $1", deal, won.id)
     page = await _changed(client_a, counts, page)
     assert "2,000.00" in _stat(page, "Won this month")
     assert "1 deal " in _stat(page, "Open pipeline") + " "
     # won, but last month (the row alone: its time), then this month again
     for when, shown in (("date_trunc('month', now()) - interval '1 day'", False), ("now()", True)):
-        await _sql(tenant_a, f"update deals set updated_at = {when} where id = $1", deal)
+        await app_sql(tenant_a, f"update deals set updated_at = {when} where id = $1", deal)
         page = await _changed(client_a, counts, page)
         assert ("2,000.00" in _stat(page, "Won this month")) is shown
     # a delete of the row alone, and through the service
-    await _sql(tenant_a, "delete from deals where id = $1", deal)
+    await app_sql(tenant_a, "delete from deals where id = $1", deal)
     page = await _changed(client_a, counts, page)
     assert "2,000.00" not in _stat(page, "Won this month")
     await services.delete_deal(await current_of(tenant_a), copy, await version_of(tenant_a, copy))
@@ -161,12 +155,12 @@ async def test_a_stages_kind(
     await make_deal(tenant_a, "Staged deal", amount="300")
     page = await _page(client_a)
     assert "300.00" in _stat(page, "Open pipeline")
-    await _sql(tenant_a, "update stages set kind = 'won' where id = $1", s["Lead"].id)
+    await app_sql(tenant_a, "update stages set kind = 'won' where id = $1", s["Lead"].id)
     page = await _changed(client_a, counts, page)
     assert "300.00" in _stat(page, "Won this month") and "300.00" not in _stat(
         page, "Open pipeline"
     )
-    await _sql(tenant_a, "update stages set kind = 'open' where id = $1", s["Lead"].id)
+    await app_sql(tenant_a, "update stages set kind = 'open' where id = $1", s["Lead"].id)
     page = await _changed(client_a, counts, page)
     assert "300.00" in _stat(page, "Open pipeline")
 
@@ -180,11 +174,11 @@ async def test_invoices_sent_overdue_paid_and_removed(
     invoice = uuid.UUID(await make_invoice(client_a, company, ("Arc reactor", "1", "10", "0")))
     page = await _page(client_a)
     assert _stat(page, "Unpaid invoices").endswith("Unpaid invoices 0")
-    await _sql(tenant_a, "update invoices set status = 'sent' where id = $1", invoice)
+    await app_sql(tenant_a, "update invoices set status = 'sent' where id = $1", invoice)
     page = await _changed(client_a, counts, page)
     assert _stat(page, "Unpaid invoices").endswith("Unpaid invoices 1")
     # the overdue job (in each workspace's scope)
-    await _sql(
+    await app_sql(
         tenant_a,
         "update invoices set issue_date = current_date - 40, due_date = current_date - 1"
         " where id = $1",
@@ -194,12 +188,12 @@ async def test_invoices_sent_overdue_paid_and_removed(
     assert await mark_overdue_invoices() >= 1
     page = await _changed(client_a, counts, page)
     assert "1 overdue" in _stat(page, "Unpaid invoices")
-    await _sql(tenant_a, "update invoices set status = 'paid' where id = $1", invoice)
+    await app_sql(tenant_a, "update invoices set status = 'paid' where id = $1", invoice)
     page = await _changed(client_a, counts, page)
     assert _stat(page, "Unpaid invoices").endswith("Unpaid invoices 0")
     # a row added as sent, and removed
     added = uuid.uuid4()
-    await _sql(
+    await app_sql(
         tenant_a,
         "insert into invoices (id, tenant_id, number, company_id, status, due_date, issue_date,"
         " total, created_by) values ($1, $2, 99, $3, 'sent', current_date + 30, current_date,"
@@ -214,7 +208,7 @@ async def test_invoices_sent_overdue_paid_and_removed(
     async with tenant_transaction(tenant_a.tenant_id) as conn:
         can_delete = await conn.fetchval("select has_table_privilege('invoices', 'delete')")
     if can_delete:  # the purge's path
-        await _sql(tenant_a, "delete from invoices where id = $1", added)
+        await app_sql(tenant_a, "delete from invoices where id = $1", added)
         page = await _changed(client_a, counts, page)
         assert _stat(page, "Unpaid invoices").endswith("Unpaid invoices 0")
 
@@ -231,7 +225,7 @@ async def test_recent_activity_and_its_actors_names(
     page = await _changed(client_a, counts, page)
     assert "phoned the buyer" in _recent(page) and tenant_a.name in _recent(page)
     # the entry's text changed alone (erasure, a merge)
-    await _sql(
+    await app_sql(
         tenant_a,
         "update activities set summary = 'erased entry' where subject_id = $1",
         company,
@@ -254,7 +248,7 @@ async def test_per_person_parts_are_read_every_time(
     page = await _page(client_a)
     reads = counts.reads
     task = uuid.uuid4()
-    await _sql(
+    await app_sql(
         tenant_a,
         "insert into tasks (id, tenant_id, subject_type, subject_id, title, due_date,"
         " assignee_id) values ($1, $2, 'company', $3, 'Call the buyer', current_date - 1, $4)",
@@ -265,10 +259,12 @@ async def test_per_person_parts_are_read_every_time(
     )
     page = await _page(client_a)
     assert "Call the buyer" not in _tasks(page)  # the colleague's, not mine
-    await _sql(tenant_a, "update tasks set assignee_id = $2 where id = $1", task, tenant_a.user_id)
+    await app_sql(
+        tenant_a, "update tasks set assignee_id = $2 where id = $1", task, tenant_a.user_id
+    )
     page = await _page(client_a)
     assert "Call the buyer" in _tasks(page) and "text-danger" in _tasks(page)  # overdue
-    await _sql(tenant_a, "update tasks set done_at = now() where id = $1", task)
+    await app_sql(tenant_a, "update tasks set done_at = now() where id = $1", task)
     page = await _page(client_a)
     assert "Call the buyer" not in _tasks(page)
     await client_a.post_form("/contacts/new", {"first_name": "Ada", "last_name": "Lovelace"})
@@ -386,7 +382,7 @@ async def test_two_commits_over_two_boards_never_deadlock(
     third = await make_deal(tenant_a, "Also on the second board")
     other = await pipelines.create_pipeline(current, "Renewals")
     stage = (await pipelines.stages_of(current, other))[0]
-    await _sql(
+    await app_sql(
         tenant_a,
         "update deals set pipeline_id = $2, stage_id = $3 where id = any($1::uuid[])",
         [second, third],
@@ -413,11 +409,6 @@ async def test_two_commits_over_two_boards_never_deadlock(
 
     writers = asyncio.gather(writer_a(), writer_b())
     await a_bumped.wait()
-    for _ in range(100):  # until B waits for a lock
-        if await owner_conn.fetchval("select count(*) from pg_locks where not granted"):
-            break
-        await asyncio.sleep(0.05)
-    else:
-        raise AssertionError("B never waited for A")
+    await until_a_lock_is_waited(owner_conn, "B")
     a_go.set()
     await asyncio.wait_for(writers, 20)  # a deadlock would fail one of them

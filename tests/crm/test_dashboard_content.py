@@ -11,12 +11,11 @@ from typing import Any
 
 import pytest
 
-from app.core.db import tenant_transaction
 from app.core.kept import CSRF_MARK
 from app.crm import dashboard
 from tests.crm.test_notes_tasks import add_colleague
 from tests.deals.helpers import make_deal
-from tests.helpers import Account, Counts, browser_client, count_calls
+from tests.helpers import Account, Counts, app_sql, browser_client, count_calls
 
 
 @pytest.fixture
@@ -43,11 +42,6 @@ def _content(page: str) -> str:
     return page.split('id="onboarding"', 1)[1].rsplit("</main>", 1)[0]
 
 
-async def _sql(account: Account, sql: str, *args: Any) -> None:
-    async with tenant_transaction(account.tenant_id, account.user_id) as conn:
-        await conn.execute(sql, *args)
-
-
 async def test_kept_with_each_readers_token(
     app: Any, client_a: Any, tenant_a: Account, tenant_b: Account, counts: Counts
 ) -> None:
@@ -60,7 +54,7 @@ async def test_kept_with_each_readers_token(
     assert CSRF_MARK not in first and _token(first) == client_a.csrf
     # another reader of the same role: their own token in the same kept content
     colleague = await add_colleague(tenant_a, "dashreader")
-    await _sql(
+    await app_sql(
         tenant_a, "update memberships set role = 'owner' where user_id = $1", colleague.user_id
     )
     async with browser_client(app) as other:
@@ -81,18 +75,18 @@ async def test_role_workspace_name_and_hidden_checklist(
         await other.login(colleague.email, colleague.password)
         page = await _page(other)
         assert 'data-step="deal"' in page and 'data-step="team"' not in page  # a member
-        await _sql(
+        await app_sql(
             tenant_a, "update memberships set role = 'admin' where user_id = $1", colleague.user_id
         )
         page = await _page(other)
         assert 'data-step="team"' in page  # an admin's steps
-        await _sql(
+        await app_sql(
             tenant_a, "update memberships set role = 'member' where user_id = $1", colleague.user_id
         )
         page = await _page(other)
         assert 'data-step="team"' not in page
     renders = counts.renders
-    await _sql(
+    await app_sql(
         tenant_a, "update tenants set name = 'Renamed Workspace' where id = $1", tenant_a.tenant_id
     )
     page = await _page(client_a)

@@ -24,7 +24,16 @@ from tests.crm.test_custom_fields import add_field
 from tests.crm.test_list_rows_kept import row_of
 from tests.crm.test_records import make_company, make_contact
 from tests.deals.helpers import add_colleague, current_of
-from tests.helpers import Account, Counts, Mailbox, app_sql, browser_client, count_calls, version_on
+from tests.helpers import (
+    Account,
+    Counts,
+    Mailbox,
+    app_sql,
+    browser_client,
+    count_calls,
+    until_a_lock_is_waited,
+    version_on,
+)
 
 
 @pytest.fixture
@@ -400,11 +409,6 @@ async def test_a_contact_edit_and_a_note_on_its_company_never_deadlock(
 
     writers = asyncio.gather(note_writer(), contact_writer())
     await noted.wait()
-    for _ in range(100):  # until the edit waits for a lock
-        if await owner_conn.fetchval("select count(*) from pg_locks where not granted"):
-            break
-        await asyncio.sleep(0.05)
-    else:
-        raise AssertionError("the edit never waited for the note")
+    await until_a_lock_is_waited(owner_conn, "the edit")
     note_go.set()
     await asyncio.wait_for(writers, 20)  # a deadlock would fail one of them

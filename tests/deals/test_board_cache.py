@@ -23,7 +23,7 @@ from app.deals.schemas import DealEdit
 from tests.deals.helpers import current_of, make_deal, stages, version_of
 from tests.deals.test_board import _column, _order
 from tests.deals.test_board_values import _age, _currency
-from tests.helpers import Account, Counts, clear_of_a_minute_turn, count_calls
+from tests.helpers import Account, Counts, app_sql, clear_of_a_minute_turn, count_calls
 
 
 @pytest.fixture(autouse=True)
@@ -56,12 +56,6 @@ def _card(board: str, deal_id: Any) -> str:
 def _columns(board: str) -> str:
     """The kept part of a page: the totals line up to the end of the columns."""
     return board.split('id="board-summary"')[1].split('id="board-keys"')[0]
-
-
-async def _sql(account: Account, sql: str, *args: Any) -> None:
-    """One statement as the app role in the account's workspace (its own transaction)."""
-    async with tenant_transaction(account.tenant_id, account.user_id) as conn:
-        await conn.execute(sql, *args)
 
 
 async def _changed(client: Any, counts: Counts, before: str) -> str:
@@ -139,7 +133,7 @@ async def test_deals_created_edited_moved_and_deleted(
     await services.update_deal(await current_of(tenant_a), deal, parse(DealEdit, edit))
     board = await _changed(client_a, counts, board)
     assert "Renamed deal" in _card(board, deal)
-    await _sql(tenant_a, "update deals set amount = 777 where id = $1", deal)
+    await app_sql(tenant_a, "update deals set amount = 777 where id = $1", deal)
     board = await _changed(client_a, counts, board)
     assert "777.00 EUR" in _card(board, deal)
     # a move on the board
@@ -201,7 +195,7 @@ async def test_a_deals_tasks_notes_and_activities(
     board = await _board(client_a)
     assert "No next activity" in _card(board, deal)
     task = uuid.uuid4()
-    await _sql(
+    await app_sql(
         tenant_a,
         "insert into tasks (id, tenant_id, subject_type, subject_id, title, kind, due_date)"
         " values ($1, $2, 'deal', $3, 'Call the buyer', 'call', current_date - 1)",
@@ -211,12 +205,12 @@ async def test_a_deals_tasks_notes_and_activities(
     )
     board = await _changed(client_a, counts, board)
     assert "Call the buyer" in _card(board, deal) and "Overdue" in _card(board, deal)
-    await _sql(tenant_a, "update tasks set done_at = now() where id = $1", task)
+    await app_sql(tenant_a, "update tasks set done_at = now() where id = $1", task)
     board = await _changed(client_a, counts, board)
     assert "No next activity" in _card(board, deal)
-    await _sql(tenant_a, "update tasks set done_at = null where id = $1", task)
+    await app_sql(tenant_a, "update tasks set done_at = null where id = $1", task)
     board = await _changed(client_a, counts, board)
-    await _sql(tenant_a, "delete from tasks where id = $1", task)
+    await app_sql(tenant_a, "delete from tasks where id = $1", task)
     board = await _changed(client_a, counts, board)
     assert "Call the buyer" not in board
 
@@ -225,7 +219,7 @@ async def test_a_deals_tasks_notes_and_activities(
     board = await _changed(client_a, counts, board)
     assert "Stale · 20 days" in _card(board, deal)
     note = uuid.uuid4()
-    await _sql(
+    await app_sql(
         tenant_a,
         "insert into notes (id, tenant_id, subject_type, subject_id, body_enc)"
         " values ($1, $2, 'deal', $3, $4)",
@@ -236,7 +230,7 @@ async def test_a_deals_tasks_notes_and_activities(
     )
     board = await _changed(client_a, counts, board)
     assert "Stale" not in _card(board, deal)
-    await _sql(tenant_a, "delete from notes where id = $1", note)
+    await app_sql(tenant_a, "delete from notes where id = $1", note)
     board = await _changed(client_a, counts, board)
     assert "Stale · 20 days" in _card(board, deal)
     current = await current_of(tenant_a)
@@ -247,7 +241,7 @@ async def test_a_deals_tasks_notes_and_activities(
     # a note on something else leaves the board as it was
     await make_deal(tenant_b, "B deal")
     other = uuid.uuid4()
-    await _sql(
+    await app_sql(
         tenant_a,
         "insert into notes (id, tenant_id, subject_type, subject_id, body_enc)"
         " values ($1, $2, 'company', $3, $4)",
@@ -284,20 +278,20 @@ async def test_exchange_rates_and_the_workspace_currency(
     await make_deal(tenant_a, "Dollar deal", amount="1000", currency="USD")
     board = await _board(client_a)
     assert "500.00 EUR" in board
-    await _sql(tenant_a, "update exchange_rates set rate = 0.8 where currency = 'USD'")
+    await app_sql(tenant_a, "update exchange_rates set rate = 0.8 where currency = 'USD'")
     board = await _changed(client_a, counts, board)
     assert "800.00 EUR" in board
-    await _sql(tenant_a, "delete from exchange_rates")
+    await app_sql(tenant_a, "delete from exchange_rates")
     board = await _changed(client_a, counts, board)
     assert "+ 1 in other currencies" in board
-    await _sql(
+    await app_sql(
         tenant_a,
         "insert into exchange_rates (tenant_id, currency, rate) values ($1, 'USD', 2)",
         tenant_a.tenant_id,
     )
     board = await _changed(client_a, counts, board)
     assert "2,000.00 EUR" in board
-    await _sql(tenant_a, "update tenants set default_currency = 'USD'")
+    await app_sql(tenant_a, "update tenants set default_currency = 'USD'")
     board = await _changed(client_a, counts, board)
     assert "1,000.00 USD" in board
 

@@ -20,7 +20,7 @@ from app.deals.schemas import DealEdit
 from tests.crm.test_notes_tasks import add_colleague
 from tests.crm.test_records import make_company, make_contact
 from tests.deals.helpers import current_of, make_deal, stages
-from tests.helpers import Account, Counts, browser_client, count_calls
+from tests.helpers import Account, Counts, app_sql, browser_client, count_calls
 
 
 @pytest.fixture
@@ -46,12 +46,6 @@ def _content(page: str) -> str:
 
 def _token(page: str) -> str:
     return page.split('name="_csrf" value="')[1].split('"')[0]
-
-
-async def _sql(account: Account, sql: str, *args: Any) -> None:
-    """One statement as the app role in the account's workspace (its own transaction)."""
-    async with tenant_transaction(account.tenant_id, account.user_id) as conn:
-        await conn.execute(sql, *args)
 
 
 async def _changed(client: Any, counts: Counts, deal: uuid.UUID, before: str) -> str:
@@ -105,11 +99,11 @@ async def test_the_deal_its_version_and_custom_values(
     again = await _form(client_a, deal)
     assert "Stale" not in again and _content(again) == _content(page)
     # any column of the row: a board move (stage, position), the custom values
-    await _sql(tenant_a, "update deals set lost_reason = 'Too dear' where id = $1", deal)
+    await app_sql(tenant_a, "update deals set lost_reason = 'Too dear' where id = $1", deal)
     page = await _changed(client_a, counts, deal, page)
     assert "Too dear" in page
     field = uuid.uuid4()
-    await _sql(
+    await app_sql(
         tenant_a,
         "insert into custom_fields (id, tenant_id, object_kind, key, label, field_type)"
         " values ($1, $2, 'deal', 'tier', 'Tier', 'text')",
@@ -118,7 +112,7 @@ async def test_the_deal_its_version_and_custom_values(
     )
     page = await _changed(client_a, counts, deal, page)
     assert "Tier" in page
-    await _sql(
+    await app_sql(
         tenant_a,
         "update deals set custom_values = jsonb_build_object($2::text, 'Gold') where id = $1",
         deal,
@@ -126,7 +120,7 @@ async def test_the_deal_its_version_and_custom_values(
     )
     page = await _changed(client_a, counts, deal, page)
     assert 'value="Gold"' in page
-    await _sql(tenant_a, "update custom_fields set label = 'Level' where key = 'tier'")
+    await app_sql(tenant_a, "update custom_fields set label = 'Level' where key = 'tier'")
     page = await _changed(client_a, counts, deal, page)
     assert "Level" in page and "Tier" not in page
 
@@ -139,14 +133,14 @@ async def test_its_company_and_contacts(
     deal = await make_deal(tenant_a, "Linked deal", company_id=company, contact_ids=contact)
     page = await _form(client_a, deal)
     assert "Acme" in page and "Pat Buyer" in page
-    await _sql(tenant_a, "update companies set name = 'Acme Renamed' where id = $1", company)
+    await app_sql(tenant_a, "update companies set name = 'Acme Renamed' where id = $1", company)
     page = await _changed(client_a, counts, deal, page)
     assert "Acme Renamed" in page
-    await _sql(tenant_a, "update contacts set last_name = 'Seller' where id = $1", contact)
+    await app_sql(tenant_a, "update contacts set last_name = 'Seller' where id = $1", contact)
     page = await _changed(client_a, counts, deal, page)
     assert "Pat Seller" in page
     other = await make_contact(client_a, "Sam", "Second")
-    await _sql(
+    await app_sql(
         tenant_a,
         "insert into deal_contacts (id, tenant_id, deal_id, contact_id)"
         " values (gen_random_uuid(), $1, $2, $3)",
@@ -156,7 +150,7 @@ async def test_its_company_and_contacts(
     )
     page = await _changed(client_a, counts, deal, page)
     assert "Sam Second" in page
-    await _sql(tenant_a, "delete from deal_contacts where contact_id = $1", uuid.UUID(contact))
+    await app_sql(tenant_a, "delete from deal_contacts where contact_id = $1", uuid.UUID(contact))
     page = await _changed(client_a, counts, deal, page)
     assert "Pat Seller" not in page and "Sam Second" in page
 
@@ -167,7 +161,7 @@ async def test_members_stages_and_pipelines(
     deal = await make_deal(tenant_a, "Workspace deal")
     page = await _form(client_a, deal)
     # a member added (the owner picker), a member's name
-    await _sql(
+    await app_sql(
         tenant_a,
         "insert into memberships (id, tenant_id, user_id, role) values ($1, $2, $3, 'member')",
         uuid.uuid4(),
@@ -182,10 +176,10 @@ async def test_members_stages_and_pipelines(
     assert "Bea Renamed" in page
     # a stage renamed, a pipeline renamed, a pipeline added (the stage picker)
     lead = (await stages(tenant_a))["Lead"].id
-    await _sql(tenant_a, "update stages set name = 'First touch' where id = $1", lead)
+    await app_sql(tenant_a, "update stages set name = 'First touch' where id = $1", lead)
     page = await _changed(client_a, counts, deal, page)
     assert "First touch" in page
-    await _sql(tenant_a, "update pipelines set name = 'Main line'")
+    await app_sql(tenant_a, "update pipelines set name = 'Main line'")
     page = await _changed(client_a, counts, deal, page)
     assert '<optgroup label="Main line">' in page
     await pipelines.create_pipeline(await current_of(tenant_a), "Renewals")
