@@ -36,3 +36,31 @@ def sql_migration(migration_id: str, app_name: str, description: str, sql: str) 
 
     manager.add_raw(run_sql)
     return manager
+
+
+def self_scoped_function(name: str, params: str, returns: str, query: str) -> str:
+    """A read function that sets its own RLS scope, for `db.self_scoped` (one round trip in
+    autocommit instead of BEGIN with the scope, the read, COMMIT): `params` begin with
+    `p_tenant uuid, p_user uuid`, whose transaction-local `set_config(..., true)` scope the
+    body sets before `return query <query>` and which ends with the statement's transaction.
+    Security invoker (RLS applies as to any query of the app role); only odex_app may call
+    it. `returns`: e.g. `table (version bigint, ...)`."""
+    if not params.startswith("p_tenant uuid, p_user uuid"):
+        raise ValueError("a self-scoped function takes (p_tenant uuid, p_user uuid, ...)")
+    types = ", ".join(param.split()[-1] for param in params.split(","))
+    return f"""
+create function {name}({params})
+    returns {returns}
+    language plpgsql
+    set search_path = public, pg_catalog
+    as $$
+    begin
+        perform set_config('app.tenant_id', p_tenant::text, true),
+                set_config('app.user_id', p_user::text, true);
+        return query
+{query.strip(chr(10))};
+    end
+    $$;
+revoke all on function {name}({types}) from public;
+grant execute on function {name}({types}) to odex_app;
+"""

@@ -10,25 +10,20 @@ the scope ends with the statement's own transaction. Inside an open transaction 
 tenant and user (a page read again with its parts) it sets the values already set. Security
 invoker: RLS applies as for any query of the app role."""
 
-from app.core.migrations import sql_migration
+from app.core.migrations import self_scoped_function, sql_migration
 
 ID = "2026-12-05T00:40:00:000000"
 VERSION = "1.48.0"
 DESCRIPTION = "odex_company_page_state(): a company page's versions with their RLS scope"
 
-SQL = """
-create function odex_company_page_state(p_tenant uuid, p_user uuid, p_company uuid)
-    returns table (
+SQL = self_scoped_function(
+    "odex_company_page_state",
+    "p_tenant uuid, p_user uuid, p_company uuid",
+    """table (
         is_there boolean, record_version bigint, people_epoch bigint, fields_digest text,
         members_digest text, stages_digest text, participants_digest text, at_minute bigint
-    )
-    language plpgsql
-    set search_path = public, pg_catalog
-    as $$
-    begin
-        perform set_config('app.tenant_id', p_tenant::text, true),
-                set_config('app.user_id', p_user::text, true);
-        return query
+    )""",
+    """
             select exists (select 1 from companies c where c.id = p_company),
                    coalesce((select v.version from record_versions v
                              where v.subject_type = 'company' and v.subject_id = p_company), 0),
@@ -51,12 +46,9 @@ create function odex_company_page_state(p_tenant uuid, p_user uuid, p_company uu
                      where p.id in (select unnest(t.participant_ids) from tasks t
                                     where t.tenant_id = p_tenant and t.subject_type = 'company'
                                       and t.subject_id = p_company)),
-                   floor(extract(epoch from now()) / 60)::bigint;
-    end
-    $$;
-revoke all on function odex_company_page_state(uuid, uuid, uuid) from public;
-grant execute on function odex_company_page_state(uuid, uuid, uuid) to odex_app;
-"""
+                   floor(extract(epoch from now()) / 60)::bigint
+""",
+)
 
 
 async def forwards():  # type: ignore[no-untyped-def]

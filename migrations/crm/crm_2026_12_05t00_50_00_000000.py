@@ -10,25 +10,20 @@ transaction. Inside an open transaction of the same tenant and user (the state r
 with the figures) it sets the values already set. Security invoker: RLS applies as for any
 query of the app role. The query is app/crm/dashboard_queries.py's DASHBOARD_STATE."""
 
-from app.core.migrations import sql_migration
+from app.core.migrations import self_scoped_function, sql_migration
 
 ID = "2026-12-05T00:50:00:000000"
 VERSION = "1.48.0"
 DESCRIPTION = "odex_dashboard_state(): the dashboard's every-page read with its RLS scope"
 
-SQL = """
-create function odex_dashboard_state(p_tenant uuid, p_user uuid)
-    returns table (
+SQL = self_scoped_function(
+    "odex_dashboard_state",
+    "p_tenant uuid, p_user uuid",
+    """table (
         version bigint, epoch bigint, contacts bigint, companies bigint, hidden boolean,
         people boolean, team boolean, pipeline boolean, tasks text
-    )
-    language plpgsql
-    set search_path = public, pg_catalog
-    as $$
-    begin
-        perform set_config('app.tenant_id', p_tenant::text, true),
-                set_config('app.user_id', p_user::text, true);
-        return query
+    )""",
+    """
             select v.version::bigint, e.version::bigint, rc.contacts::bigint,
                    rc.companies::bigint,
                    m.onboarding_hidden_at is not null,
@@ -60,12 +55,9 @@ create function odex_dashboard_state(p_tenant uuid, p_user uuid)
                   from record_counts r where r.tenant_id = p_tenant
              ) rc
               left join dashboard_versions v on v.tenant_id = p_tenant
-              left join memberships m on m.tenant_id = p_tenant and m.user_id = p_user;
-    end
-    $$;
-revoke all on function odex_dashboard_state(uuid, uuid) from public;
-grant execute on function odex_dashboard_state(uuid, uuid) to odex_app;
-"""
+              left join memberships m on m.tenant_id = p_tenant and m.user_id = p_user
+""",
+)
 
 
 async def forwards():  # type: ignore[no-untyped-def]

@@ -9,25 +9,20 @@ transaction. Inside an open transaction of the same tenant and user (a form read
 its parts) it sets the values already set. No row: another workspace's (RLS) or a deleted
 deal. Security invoker: RLS applies as for any query of the app role."""
 
-from app.core.migrations import sql_migration
+from app.core.migrations import self_scoped_function, sql_migration
 
 ID = "2026-12-05T00:41:00:000000"
 VERSION = "1.48.0"
 DESCRIPTION = "odex_deal_form_state(): a deal edit form's row versions with their RLS scope"
 
-SQL = """
-create function odex_deal_form_state(p_tenant uuid, p_user uuid, p_deal uuid)
-    returns table (
+SQL = self_scoped_function(
+    "odex_deal_form_state",
+    "p_tenant uuid, p_user uuid, p_deal uuid",
+    """table (
         deal_row text, company_row text, contacts_digest text, fields_digest text,
         members_digest text, stages_digest text, pipelines_digest text
-    )
-    language plpgsql
-    set search_path = public, pg_catalog
-    as $$
-    begin
-        perform set_config('app.tenant_id', p_tenant::text, true),
-                set_config('app.user_id', p_user::text, true);
-        return query
+    )""",
+    """
             select d.xmin::text,
                    (select c.xmin::text from companies c where c.id = d.company_id),
                    (select md5(coalesce(string_agg(dc.contact_id::text || '.' || c.xmin::text,
@@ -49,12 +44,9 @@ create function odex_deal_form_state(p_tenant uuid, p_user uuid, p_deal uuid)
                    (select md5(coalesce(string_agg(p.id::text || '.' || p.xmin::text, ','
                                                    order by p.id), ''))
                       from pipelines p where p.tenant_id = p_tenant)
-              from deals d where d.id = p_deal;
-    end
-    $$;
-revoke all on function odex_deal_form_state(uuid, uuid, uuid) from public;
-grant execute on function odex_deal_form_state(uuid, uuid, uuid) to odex_app;
-"""
+              from deals d where d.id = p_deal
+""",
+)
 
 
 async def forwards():  # type: ignore[no-untyped-def]

@@ -30,24 +30,22 @@ memberships and of the saved views the member sees. It sets its RLS scope itself
 signed-in check, instead of BEGIN, the read and COMMIT. Inside an open transaction of the same
 tenant and user it sets the values already set."""
 
-from app.core.migrations import sql_migration
+from app.core.migrations import self_scoped_function, sql_migration
 
 ID = "2026-12-05T00:30:00:000000"
 VERSION = "1.48.0"
 DESCRIPTION = "list versions (dashboard_versions.lists, bumped by triggers), odex_list_state()"
 
-SQL = """
+SQL = (
+    """
 alter table dashboard_versions add column lists bigint not null default 0;
 
-create function odex_list_state(p_tenant uuid, p_user uuid, p_plural text)
-    returns table (lists bigint, epoch bigint, members text, views text)
-    language plpgsql
-    set search_path = public, pg_catalog
-    as $$
-    begin
-        perform set_config('app.tenant_id', p_tenant::text, true),
-                set_config('app.user_id', p_user::text, true);
-        return query
+"""
+    + self_scoped_function(
+        "odex_list_state",
+        "p_tenant uuid, p_user uuid, p_plural text",
+        """table (lists bigint, epoch bigint, members text, views text)""",
+        """
             select (select d.lists from dashboard_versions d where d.tenant_id = p_tenant),
                    (select e.version from record_epoch e where e.id = 1),
                    (select md5(coalesce(string_agg(m.user_id::text || '.' || m.xmin::text, ','
@@ -57,11 +55,10 @@ create function odex_list_state(p_tenant uuid, p_user uuid, p_plural text)
                                                    order by v.id), ''))
                       from saved_views v
                      where v.tenant_id = p_tenant and v.kind = p_plural
-                       and (v.user_id = p_user or v.shared));
-    end
-    $$;
-revoke all on function odex_list_state(uuid, uuid, text) from public;
-grant execute on function odex_list_state(uuid, uuid, text) to odex_app;
+                       and (v.user_id = p_user or v.shared))
+""",
+    )
+    + """
 
 create function lists_bump(tenant uuid) returns void
     language plpgsql
@@ -99,8 +96,9 @@ create function lists_changed() returns trigger
 -- `record_versions` row before its workspace's dashboard row, the order a note or task on a
 -- company already takes (its row, then the dashboard row by its timeline entry): two commits
 -- never hold one each while waiting for the other's.
-""" + "".join(
-    f"""
+"""
+    + "".join(
+        f"""
 create constraint trigger version_lists_{table}_added after insert on {table}
     deferrable initially deferred for each row execute function lists_changed();
 create constraint trigger version_lists_{table}_changed after update on {table}
@@ -109,7 +107,8 @@ create constraint trigger version_lists_{table}_changed after update on {table}
 create constraint trigger version_lists_{table}_removed after delete on {table}
     deferrable initially deferred for each row execute function lists_changed();
 """
-    for table in ("contacts", "companies", "custom_fields")
+        for table in ("contacts", "companies", "custom_fields")
+    )
 )
 
 
