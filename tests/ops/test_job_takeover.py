@@ -10,15 +10,19 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import msgspec
+import pytest
 from arq.constants import default_queue_name, job_key_prefix
 
 from app.accounts.services import load_current
 from app.core.db import global_transaction
 from app.core.lease import take_over_jobs
 from app.core.redis import redis
+from app.ops import jobs
 from app.ops.backups import release_stale
 from app.ops.tables import Backup
 from app.privacy import policy
+from app.settings import get_settings
 from tests.helpers import Account, run_jobs
 
 DEAD = "gone-host:1:dead"
@@ -50,7 +54,13 @@ async def _run(key: str) -> dict[str, Any]:
     return dict(row)
 
 
-async def test_a_dead_workers_daily_backup_is_taken_over_at_once(app: Any) -> None:
+async def test_a_dead_workers_daily_backup_is_taken_over_at_once(
+    app: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # due at any hour the suite runs (the default BACKUP_HOUR, 2 UTC, made it "not due yet"
+    # and the test fail from midnight to two)
+    due = msgspec.structs.replace(get_settings(), backup_hour=0)
+    monkeypatch.setattr(jobs, "get_settings", lambda: due)
     long_ago = date.today() - timedelta(days=900)  # a day of its own (one backup per day)
     backup_id = uuid.uuid4()
     async with global_transaction():
