@@ -120,9 +120,7 @@ async def test_a_kept_page_is_one_statement_in_all(
         statements.reads = 0
         with tally() as opened:
             again = await client_a.get(path)
-        assert again.status_code == 200 and again.text.count("Folded") == first.text.count(
-            "Folded"
-        )
+        assert again.status_code == 200 and again.text.count("Folded") == first.text.count("Folded")
         assert (statements.reads, opened[0]) == (1, 0), path
 
 
