@@ -15,6 +15,7 @@ from piccolo.querystring import QueryString
 from app.accounts.schemas import Member
 from app.accounts.tables import Membership
 from app.core.db import connection
+from app.core.folded import SIGNED_IN_PREFIX, STATE_ROW
 from app.core.rows import (
     answers,
     columns_of,
@@ -106,10 +107,10 @@ def signed_in_with_sql(call: str, roles: tuple[str, ...]) -> str:
     The signed-in columns are named `si_<field>`; each state row has `odex_state_row` true
     (one row with NULLs: no state rows, or none read)."""
     listed = ", ".join(f"'{role}'" for role in roles if role.isalpha())
-    signed_in = ", ".join(f"s.{name} as si_{name}" for name in _SIGNED_IN_FIELDS)
+    signed_in = ", ".join(f"s.{name} as {SIGNED_IN_PREFIX}{name}" for name in _SIGNED_IN_FIELDS)
     return (
         f"select {signed_in}, st.* from odex_signed_in($1, $2) s"
-        f" left join lateral (select true as odex_state_row, f.* from {call} f"
+        f" left join lateral (select true as {STATE_ROW}, f.* from {call} f"
         f" where s.role in ({listed}) and not s.mfa_held offset 0) st on true"
     )
 
@@ -124,8 +125,8 @@ async def signed_in_with(
     if not rows:
         return None, []
     first = rows[0]
-    row = SignedInRow(*(first[f"si_{name}"] for name in _SIGNED_IN_FIELDS))
-    return row, [r for r in rows if r["odex_state_row"]]
+    row = SignedInRow(*(first[SIGNED_IN_PREFIX + name] for name in _SIGNED_IN_FIELDS))
+    return row, [r for r in rows if r[STATE_ROW]]
 
 
 def _owner_lacks_mfa(user: str) -> str:

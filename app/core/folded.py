@@ -21,6 +21,10 @@ import asyncpg
 
 FOLD_KEY = "odex_fold"  # the handler `opt` entry with the route's StateRead
 FOLDED_SCOPE_KEY = "odex.folded"  # the request scope's {StateRead.name: rows} read with it
+# the folded statement's own columns beside the state's: the signed-in row's, prefixed, and
+# the mark of a state row (app/accounts/queries.py, `signed_in_with_sql`)
+SIGNED_IN_PREFIX = "si_"
+STATE_ROW = "odex_state_row"
 
 
 def no_params(path_params: Mapping[str, Any]) -> tuple[object, ...]:
@@ -71,3 +75,13 @@ def take_folded(scope: Mapping[str, Any], read: StateRead) -> list[asyncpg.Recor
         return None
     rows = folded.pop(read.name, None)
     return rows if isinstance(rows, list) else None
+
+
+def state_values(row: asyncpg.Record) -> tuple[object, ...]:
+    """A state row's own values in order, whether it was read folded (the signed-in row's
+    columns beside it) or alone: what a page keyed by all of its state's values is kept by."""
+    return tuple(
+        value
+        for name, value in row.items()
+        if name != STATE_ROW and not name.startswith(SIGNED_IN_PREFIX)
+    )

@@ -18,9 +18,10 @@ from app.accounts import queries
 from app.core import sessions, web
 from app.core.db import self_scoped, tally, tenant_transaction
 from app.crm import company_page, dashboard_queries
-from app.deals import board_cache
+from app.deals import board_cache, edit_form
 from tests.crm.test_notes_tasks import add_colleague
 from tests.crm.test_records import make_company
+from tests.deals.helpers import make_deal
 from tests.helpers import Account, Counts, browser_client, count_calls
 from tests.security.helpers import join_workspace, require_owner_mfa
 
@@ -109,12 +110,13 @@ async def test_a_member_of_two_workspaces_gets_the_sessions_role_mfa_held_gets_n
 async def test_a_kept_page_is_one_statement_in_all(
     client_a: Any, tenant_a: Account, statements: Counts
 ) -> None:
-    """Kept, the dashboard, the board and a company page cost one PostgreSQL statement (the
-    signed-in check with the page's state), no transaction."""
+    """Kept, the dashboard, the board, a company page and a deal's edit form cost one
+    PostgreSQL statement (the signed-in check with the page's state), no transaction."""
     company = await make_company(client_a, "Folded Corp")
-    for forget in (board_cache.forget_all, company_page.forget_all):
+    deal = await make_deal(tenant_a, "Folded deal")
+    for forget in (board_cache.forget_all, company_page.forget_all, edit_form.forget_all):
         forget()
-    for path in ("/app", "/deals/board", f"/companies/{company}"):
+    for path in ("/app", "/deals/board", f"/companies/{company}", f"/deals/{deal}/edit"):
         first = await client_a.get(path)
         assert first.status_code == 200
         statements.reads = 0
@@ -131,9 +133,10 @@ async def test_a_refused_request_uses_no_state(
     refused (sign in again), and B's member never sees A's company, kept or not."""
     colleague = await add_colleague(tenant_a, "Gone")
     company = await make_company(client_a, "Refused Corp")
+    deal = await make_deal(tenant_a, "Refused deal")
     async with browser_client(app) as client:
         await client.login(colleague.email, colleague.password)
-        for path in ("/app", "/deals/board", f"/companies/{company}"):
+        for path in ("/app", "/deals/board", f"/companies/{company}", f"/deals/{deal}/edit"):
             assert (await client.get(path)).status_code == 200
         async with tenant_transaction(tenant_a.tenant_id) as conn:
             await conn.execute("delete from memberships where user_id = $1", colleague.user_id)
@@ -147,8 +150,12 @@ async def test_a_refused_request_uses_no_state(
             assert gone.status_code in (302, 303) and statements.reads == 0
     async with browser_client(app) as other:
         await other.login(tenant_b.email, tenant_b.password)
-        theirs = await other.get(f"/companies/{company}")
-        assert theirs.status_code == 404 and "Refused Corp" not in theirs.text
+        for path, name in (
+            (f"/companies/{company}", "Refused Corp"),
+            (f"/deals/{deal}/edit", "Refused deal"),
+        ):
+            theirs = await other.get(path)
+            assert theirs.status_code == 404 and name not in theirs.text
 
 
 async def test_a_revoked_session_reads_nothing(
