@@ -188,7 +188,9 @@ async def load_current_with(
     async def read(conn: asyncpg.Connection) -> tuple[queries.SignedInRow | None, list[Any]]:
         return await queries.signed_in_with(conn, sql, tenant_id, user_id, *params)
 
-    row, rows = await self_scoped(tenant_id, user_id, read)
+    # the page's one statement while it is kept: the request's connection goes back after it
+    # (a page's later work, its Valkey reads and rendering, keeps none from the pool)
+    row, rows = await self_scoped(tenant_id, user_id, read, last=True)
     current = _current(user_id, tenant_id, row)
     return current, rows if current is not None else []
 
