@@ -4,6 +4,7 @@ every domain declares its routes in (`routes(Level.MEMBER, …)`)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 from typing import Any
 from uuid import UUID
 
@@ -11,11 +12,13 @@ from litestar import Router
 from litestar.di import Provide
 from litestar.types import ControllerRouterHandler, Scope
 
+from app.accounts.queries import signed_in_with_sql
 from app.accounts.schemas import Current
-from app.accounts.services import load_current
+from app.accounts.services import load_current, load_current_with
 from app.core import formats, sessions
-from app.core.access import Level, level_router
+from app.core.access import ROLE_ORDER, Level, level_of, level_router
 from app.core.errors import LoginRequired
+from app.core.folded import FOLDED_SCOPE_KEY, StateRead, fold_of
 from app.core.http_types import Connection, Req
 from app.core.web import SESSION_SCOPE_KEY
 
@@ -40,9 +43,18 @@ async def _resolve(scope: Any) -> Current | None:
     current = None
     if isinstance(session, sessions.Session) and session.user_id and session.tenant_id:
         try:
-            current = await load_current(UUID(session.user_id), UUID(session.tenant_id))
+            user_id, tenant_id = UUID(session.user_id), UUID(session.tenant_id)
         except ValueError:
             current = None
+        else:
+            folded = _folded_read(scope)
+            if folded is None:
+                current = await load_current(user_id, tenant_id)
+            else:
+                read, sql, params = folded
+                current, rows = await load_current_with(user_id, tenant_id, sql, params)
+                if current is not None:
+                    scope[FOLDED_SCOPE_KEY] = {read.name: rows}
         if current is None:
             session.user_id = session.tenant_id = None
             session.dirty = True
@@ -52,6 +64,29 @@ async def _resolve(scope: Any) -> Current | None:
     if current is not None:
         scope[CURRENT_SCOPE_KEY] = current
     return current
+
+
+def _folded_read(scope: Any) -> tuple[StateRead, str, tuple[object, ...]] | None:
+    """The state read a GET page declares (`app.core.folded`) to be read with the signed-in
+    check, its statement and values, or None: no fold (another method, a websocket, a level
+    not of workspace roles, a path value the read cannot take)."""
+    handler = scope.get("route_handler")
+    if scope.get("type") != "http" or scope.get("method") not in ("GET", "HEAD"):
+        return None
+    read = fold_of(handler.opt) if handler is not None else None
+    level = level_of(handler) if read is not None else None
+    if read is None or level not in ROLE_ORDER:
+        return None
+    params = read.params(scope.get("path_params") or {})
+    if params is None:
+        return None
+    return read, _fold_sql(read.call, level), params
+
+
+@cache
+def _fold_sql(call: str, level: Level) -> str:
+    roles = tuple(str(role) for role in ROLE_ORDER[ROLE_ORDER.index(level) :])
+    return signed_in_with_sql(call, roles)
 
 
 async def provide_current(scope: Scope) -> Current:

@@ -15,6 +15,7 @@ from piccolo.querystring import QueryString
 from app.accounts.schemas import Member
 from app.accounts.tables import Membership
 from app.core.db import connection
+from app.core.folded import SIGNED_IN_PREFIX, STATE_ROW
 from app.core.rows import (
     answers,
     columns_of,
@@ -90,6 +91,42 @@ async def signed_in_row(
     return await fetch_one_as(
         conn, SignedInRow, "select * from odex_signed_in($1, $2)", tenant_id, user_id
     )
+
+
+_SIGNED_IN_FIELDS = SignedInRow.__struct_fields__
+
+
+def signed_in_with_sql(call: str, roles: tuple[str, ...]) -> str:
+    """The signed-in check and a page's state (`call`: a self-scoping function of `$1` the
+    tenant, `$2` the user, `$3`... the page's own values) in one statement. The state is a
+    sub-select of the signed-in row (LATERAL, kept a sub-query by OFFSET 0) gated on it: its
+    filter names only the outer row, so PostgreSQL plans it as a one-time filter evaluated
+    before the function is called, per signed-in row: no row (a revoked session, a removed
+    member, another workspace's), a role not in `roles` or an owner held by the MFA rule,
+    and the state function never runs (tests/accounts/test_folded.py checks the plan).
+    The signed-in columns are named `si_<field>`; each state row has `odex_state_row` true
+    (one row with NULLs: no state rows, or none read)."""
+    listed = ", ".join(f"'{role}'" for role in roles if role.isalpha())
+    signed_in = ", ".join(f"s.{name} as {SIGNED_IN_PREFIX}{name}" for name in _SIGNED_IN_FIELDS)
+    return (
+        f"select {signed_in}, st.* from odex_signed_in($1, $2) s"
+        f" left join lateral (select true as {STATE_ROW}, f.* from {call} f"
+        f" where s.role in ({listed}) and not s.mfa_held offset 0) st on true"
+    )
+
+
+async def signed_in_with(
+    conn: asyncpg.Connection, sql: str, tenant_id: UUID, user_id: UUID, *params: object
+) -> tuple[SignedInRow | None, list[asyncpg.Record]]:
+    """`signed_in_row` with a page's state read in the same statement (`signed_in_with_sql`):
+    the signed-in row (None: not signed in to this workspace) and the state's rows (none
+    unless the row lets the user see the page)."""
+    rows = await conn.fetch(sql, tenant_id, user_id, *params)
+    if not rows:
+        return None, []
+    first = rows[0]
+    row = SignedInRow(*(first[SIGNED_IN_PREFIX + name] for name in _SIGNED_IN_FIELDS))
+    return row, [r for r in rows if r[STATE_ROW]]
 
 
 def _owner_lacks_mfa(user: str) -> str:

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from functools import partial
+from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -174,6 +175,27 @@ async def load_current(user_id: UUID, tenant_id: UUID) -> Current | None:
     row = await self_scoped(
         tenant_id, user_id, partial(queries.signed_in_row, tenant_id=tenant_id, user_id=user_id)
     )
+    return _current(user_id, tenant_id, row)
+
+
+async def load_current_with(
+    user_id: UUID, tenant_id: UUID, sql: str, params: tuple[object, ...]
+) -> tuple[Current | None, list[asyncpg.Record]]:
+    """`load_current` with a page's state read in the same statement (`sql`:
+    `queries.signed_in_with_sql`, the state gated on the signed-in row): one round trip for
+    both. The state's rows are empty unless the signed-in row lets the user see the page."""
+
+    async def read(conn: asyncpg.Connection) -> tuple[queries.SignedInRow | None, list[Any]]:
+        return await queries.signed_in_with(conn, sql, tenant_id, user_id, *params)
+
+    # the page's one statement while it is kept: the request's connection goes back after it
+    # (a page's later work, its Valkey reads and rendering, keeps none from the pool)
+    row, rows = await self_scoped(tenant_id, user_id, read, last=True)
+    current = _current(user_id, tenant_id, row)
+    return current, rows if current is not None else []
+
+
+def _current(user_id: UUID, tenant_id: UUID, row: queries.SignedInRow | None) -> Current | None:
     if row is None:
         return None
     return Current(

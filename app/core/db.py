@@ -247,7 +247,11 @@ async def _transaction(
 
 
 async def self_scoped(
-    tenant_id: UUID, user_id: UUID, statement: Callable[[asyncpg.Connection], Awaitable[R]]
+    tenant_id: UUID,
+    user_id: UUID,
+    statement: Callable[[asyncpg.Connection], Awaitable[R]],
+    *,
+    last: bool = False,
 ) -> R:
     """Run ONE statement that sets its own RLS scope before it reads (a function such as
     `odex_signed_in(tenant, user)`, whose `set_config(..., true)` lasts as long as the
@@ -256,7 +260,10 @@ async def self_scoped(
 
     Inside an open transaction it runs there, and only for the same tenant and user (the
     function then sets the scope already set; any other would change the open one's scope).
-    A connection that turns out dead (a restart) is dropped and the read tried once more."""
+    A connection that turns out dead (a restart) is dropped and the read tried once more.
+    `last`: the request's last self-scoped statement before its page's own work (a page's
+    state read with the signed-in check, app/core/folded.py): the request's held connection
+    goes back after it, as after a second one."""
     current = _open.get()
     if current is not None:
         if current.scope != (tenant_id, user_id):
@@ -268,7 +275,7 @@ async def self_scoped(
             return await statement(conn)
     held = _held.get()
     if held is not None and held.owner is asyncio.current_task() and not held.busy:
-        return await _on_held(db, held, statement)
+        return await _on_held(db, held, statement, last=last)
     for attempt in range(2):
         try:
             conn = await db.pool.acquire()
@@ -288,7 +295,11 @@ async def self_scoped(
 
 
 async def _on_held(
-    db: PostgresEngine, held: _Held, statement: Callable[[asyncpg.Connection], Awaitable[R]]
+    db: PostgresEngine,
+    held: _Held,
+    statement: Callable[[asyncpg.Connection], Awaitable[R]],
+    *,
+    last: bool = False,
 ) -> R:
     """`self_scoped`'s statement on the request's held connection: the first statement takes
     it from the pool and keeps it, the second runs on it and gives it back (the signed-in
@@ -327,7 +338,7 @@ async def _on_held(
             raise
         finally:
             held.busy = False
-        if reused:  # its second statement: the connection goes back, the request holds none
+        if reused or last:  # its second (or last) statement: it goes back, the request holds none
             held.conn, held.owner = None, None
             await _release(db, conn)
         return result

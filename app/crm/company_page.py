@@ -35,6 +35,7 @@ from app.core import formats
 from app.core.clock import user_zone
 from app.core.db import self_scoped, tenant_transaction
 from app.core.errors import RecordNotFound
+from app.core.folded import StateRead, path_uuid
 from app.core.templating import render_html
 from app.crm import companies
 from app.crm.contacts import company_contacts
@@ -48,6 +49,8 @@ from app.crm.related import company_invoices, related_deals
 # `db.self_scoped` (or in the open transaction of the same scope). $1 tenant, $2 user,
 # $3 company.
 PAGE_STATE = "select * from odex_company_page_state($1, $2, $3)"
+# the same read folded into the page's signed-in check (app/core/folded.py)
+PAGE_READ = StateRead("company_page", "odex_company_page_state($1, $2, $3)", path_uuid("record_id"))
 
 KEPT_PAGES = 512  # pages kept per process (oldest used dropped first) ...
 KEPT_SIZE = 24_000_000  # ... and their markup's size in all (UTF-8 bytes, about)
@@ -164,7 +167,11 @@ def _with_token(page: CompanyContent, csrf: str) -> CompanyContent:
 
 
 async def company_content(
-    current: Current, company_id: UUID, csrf: str, extra: dict[str, object] | None = None
+    current: Current,
+    company_id: UUID,
+    csrf: str,
+    extra: dict[str, object] | None = None,
+    folded: list[asyncpg.Record] | None = None,
 ) -> CompanyContent:
     """A company's page content for `current` (another workspace's or a deleted company:
     RecordNotFound), kept or rendered now (and kept). `extra` (a refused note or activity
@@ -173,14 +180,17 @@ async def company_content(
     First the one self-scoped read of the state: when the content kept under it is there,
     that is the whole page's database work (one round trip, no transaction). Otherwise the
     state is read again in the transaction that reads the parts, before them (kept content
-    is at least as new as the state it is kept under)."""
+    is at least as new as the state it is kept under). `folded`: the state read with the
+    signed-in check (`PAGE_READ`), if it was."""
     tenant_id, user_id = current.tenant_id, current.user_id
     if not extra:
-        state = await self_scoped(
-            tenant_id,
-            user_id,
-            partial(_state, tenant_id=tenant_id, user_id=user_id, company_id=company_id),
-        )
+        state = folded[0] if folded else None
+        if state is None:
+            state = await self_scoped(
+                tenant_id,
+                user_id,
+                partial(_state, tenant_id=tenant_id, user_id=user_id, company_id=company_id),
+            )
         key = _key(current, company_id, state)
         found = _kept.get(key)
         if found is not None:

@@ -9,6 +9,7 @@ from uuid import UUID
 from litestar import Response
 
 from app.accounts.schemas import Current
+from app.core.folded import folds, take_folded
 from app.core.http_types import Req
 from app.core.web import get_session, render_with_parts
 from app.crm import companies
@@ -18,7 +19,7 @@ from app.crm.company_duplicates import (
     create_unless_duplicate,
     update_unless_duplicate,
 )
-from app.crm.company_page import company_content
+from app.crm.company_page import PAGE_READ, company_content
 from app.crm.filters import CompanyView
 from app.crm.record_routes import RecordPages, Values, record_routes
 
@@ -42,7 +43,8 @@ class CompanyPages(RecordPages[NewCompany, EditedCompany, CompanyView]):
         """The company's content kept per process (app/crm/company_page.py) in the layout;
         with `extra` (a refused note or activity form) rendered now, never kept."""
         csrf = get_session(request).csrf
-        page = await company_content(current, record_id, csrf, extra)
+        folded = take_folded(request.scope, PAGE_READ)  # read with the signed-in check
+        page = await company_content(current, record_id, csrf, extra, folded)
         ctx = {"company": page.company}
         return render_with_parts(
             request,
@@ -66,8 +68,9 @@ COMPANIES = CompanyPages(
     delete=companies.delete_company,
     form=NewCompany,
     edit_form=EditedCompany,
-    # no page-wide transaction: a kept page is one self-scoped read (app/crm/company_page.py)
-    detail_opt={},
+    # no page-wide transaction: a kept page's state is read with the signed-in check, one
+    # statement (app/crm/company_page.py, app/core/folded.py)
+    detail_opt=folds(PAGE_READ),
     on_delete="Its contacts stay, without a company. Its notes and tasks are deleted.",
 )
 

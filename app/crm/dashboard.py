@@ -250,7 +250,9 @@ def _content_key(current: Current, state: DashboardState, today: date) -> Conten
     )
 
 
-async def dashboard_content(current: Current, csrf: str) -> bytes:
+async def dashboard_content(
+    current: Current, csrf: str, folded: list[asyncpg.Record] | None = None
+) -> bytes:
     """The dashboard's content (UTF-8) for `current` with the CSRF token `csrf`: kept while
     the state (one self-scoped statement, `odex_dashboard_state`: one round trip, no
     transaction) is the same, else everything is read again in one transaction, the state
@@ -258,9 +260,11 @@ async def dashboard_content(current: Current, csrf: str) -> bytes:
     holds only, so the kept content is what rendering now would give."""
     today = formats.today(current.time_zone)
     ids = {"tenant_id": current.tenant_id, "user_id": current.user_id}
-    state = await self_scoped(
-        current.tenant_id, current.user_id, partial(dashboard_queries.dashboard_state, **ids)
-    )
+    state = dashboard_queries.folded_state(folded)  # read with the signed-in check
+    if state is None:
+        state = await self_scoped(
+            current.tenant_id, current.user_id, partial(dashboard_queries.dashboard_state, **ids)
+        )
     content = _contents.get(_content_key(current, state, today))
     if content is not None:
         return with_csrf(content, csrf)

@@ -13,6 +13,7 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
+from app.core.folded import StateRead
 from app.core.rows import fetch_as, row_as
 
 
@@ -48,6 +49,8 @@ class DashboardState(msgspec.Struct, frozen=True):
 # checklist's facts are read only while it is shown (a CASE evaluates its sub-selects only
 # when taken); the contact fact is the kept record count.
 DASHBOARD_STATE = "select * from odex_dashboard_state($1, $2)"
+# the same read folded into the page's signed-in check (app/core/folded.py)
+DASHBOARD_READ = StateRead("dashboard", "odex_dashboard_state($1, $2)")
 
 _TASKS = msgspec.json.Decoder(list[MyTaskRow])
 
@@ -60,6 +63,11 @@ async def dashboard_state(
     row = await conn.fetchrow(DASHBOARD_STATE, tenant_id, user_id)
     assert row is not None  # board_epoch has its one row
     return row_as(DashboardState, row)
+
+
+def folded_state(rows: list[asyncpg.Record] | None) -> DashboardState | None:
+    """The state read with the signed-in check (`DASHBOARD_READ`), if it was."""
+    return row_as(DashboardState, rows[0]) if rows else None
 
 
 def my_tasks(state: DashboardState) -> list[MyTaskRow]:

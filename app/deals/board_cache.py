@@ -33,6 +33,7 @@ from app.accounts.schemas import Current
 from app.core import formats
 from app.core.db import self_scoped, tenant_transaction
 from app.core.errors import RecordNotFound
+from app.core.folded import StateRead
 from app.core.templating import env
 from app.deals.pipelines import ensure_default_in
 from app.deals.queries import fetch_columns
@@ -44,6 +45,8 @@ from app.deals.schemas import Column, PipelineInfo, board_summary
 # that sets its RLS scope itself (migrations/deals, 1.46.0), so a kept board costs one round
 # trip, run by `db.self_scoped` (or in the open transaction of the same scope).
 BOARD_PIPELINES = "select * from odex_board_pipelines($1, $2)"
+# the same read folded into the board page's signed-in check (app/core/folded.py)
+BOARD_READ = StateRead("board", "odex_board_pipelines($1, $2)")
 
 KEPT_BOARDS = 64  # boards kept per process (oldest used dropped first) ...
 KEPT_SIZE = 8_000_000  # ... and their markup's size in all (UTF-8 bytes, about)
@@ -183,19 +186,26 @@ def _view(rows: list[asyncpg.Record], key: BoardKey, markup: BoardMarkup) -> Boa
     return BoardView(key.pipeline, [_info(r) for r in rows], markup.columns, markup.summary)
 
 
-async def board_view(current: Current, pipeline_id: UUID | None = None) -> BoardView:
+async def board_view(
+    current: Current,
+    pipeline_id: UUID | None = None,
+    folded: list[asyncpg.Record] | None = None,
+) -> BoardView:
     """A pipeline's board (the default one when no id is given; another workspace's or a
     deleted one: RecordNotFound), its markup kept or rendered now (and kept).
 
     First the one self-scoped read of the versions: when the markup kept under them is there,
     that is the whole page's database work (one round trip). Otherwise everything is read again
     in one transaction, versions first, then the cards (a kept board is at least as new as the
-    versions it is kept under, and its badges are decided by that transaction's minute)."""
-    rows = await self_scoped(
-        current.tenant_id,
-        current.user_id,
-        partial(_read_pipelines, tenant_id=current.tenant_id, user_id=current.user_id),
-    )
+    versions it is kept under, and its badges are decided by that transaction's minute).
+    `folded`: those versions read with the signed-in check (`BOARD_READ`), if they were."""
+    rows = folded
+    if rows is None:
+        rows = await self_scoped(
+            current.tenant_id,
+            current.user_id,
+            partial(_read_pipelines, tenant_id=current.tenant_id, user_id=current.user_id),
+        )
     key = _board_key(current, rows, pipeline_id)
     markup = _kept.get(key) if key is not None else None
     if key is not None and markup is not None:

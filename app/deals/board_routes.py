@@ -12,6 +12,7 @@ from app.accounts.pages import FormsPage, said
 from app.accounts.schemas import Current
 from app.core.access import Level
 from app.core.errors import FormInvalid
+from app.core.folded import folds, take_folded
 from app.core.forms import Form, read_form, read_query
 from app.core.http_types import Req
 from app.core.web import render, render_with_parts
@@ -32,11 +33,14 @@ from app.realtime import presence
 F = TypeVar("F", bound=Form)
 
 
-@get("/deals/board")
+@get("/deals/board", opt=folds(board_cache.BOARD_READ))
 async def board_page(request: Req, current: Current) -> Response[bytes]:
     """The board: its kept columns in the page, itself kept per the pipelines, totals and
-    viewers it shows (and the reader: the layout)."""
-    board = await board_cache.board_view(current, read_query(request, PipelineQuery).pipeline)
+    viewers it shows (and the reader: the layout). The pipelines' versions are read with the
+    signed-in check (`folds`): one round trip while the board is kept."""
+    wanted = read_query(request, PipelineQuery).pipeline
+    folded = take_folded(request.scope, board_cache.BOARD_READ)
+    board = await board_cache.board_view(current, wanted, folded)
     people = await presence.recent_viewers(current.tenant_id, f"board:{board.pipeline.id}")
     shown = (
         board.pipeline,

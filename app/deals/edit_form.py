@@ -27,6 +27,7 @@ from app.core import formats
 from app.core.clock import user_zone
 from app.core.db import self_scoped, tenant_transaction
 from app.core.errors import RecordNotFound
+from app.core.folded import StateRead, path_uuid, state_values
 from app.core.kept import KeptMarkup, with_csrf
 
 # The row versions and digests of what the form shows: one statement that sets its RLS scope
@@ -34,6 +35,8 @@ from app.core.kept import KeptMarkup, with_csrf
 # `db.self_scoped` (or in the open transaction of the same scope). No row: another
 # workspace's (RLS) or a deleted deal. $1 tenant, $2 user, $3 the deal.
 FORM_STATE = "select * from odex_deal_form_state($1, $2, $3)"
+# the same read folded into the form page's signed-in check (app/core/folded.py)
+FORM_READ = StateRead("deal_form", "odex_deal_form_state($1, $2, $3)", path_uuid("deal_id"))
 
 KEPT_FORMS = 512  # forms kept per process (oldest used dropped first) ...
 KEPT_SIZE = 8_000_000  # ... and their markup's size in all (UTF-8 bytes, about)
@@ -44,7 +47,7 @@ class FormKey(NamedTuple):
 
     tenant_id: UUID
     deal_id: UUID
-    rows: tuple[str | None, ...]  # FORM_STATE's versions and digests
+    rows: tuple[object, ...]  # FORM_STATE's versions and digests (text or NULL)
     is_admin: bool
     prefs: formats.Prefs  # the reader's locale and time zone
     zone: str
@@ -77,7 +80,7 @@ def _key(current: Current, deal_id: UUID, state: asyncpg.Record | None) -> FormK
     return FormKey(
         current.tenant_id,
         deal_id,
-        tuple(state.values()),
+        state_values(state),
         current.is_admin,
         formats.current(),
         user_zone(current),
@@ -85,7 +88,11 @@ def _key(current: Current, deal_id: UUID, state: asyncpg.Record | None) -> FormK
 
 
 async def edit_form(
-    current: Current, deal_id: UUID, csrf: str, render: Callable[[], Awaitable[str]]
+    current: Current,
+    deal_id: UUID,
+    csrf: str,
+    render: Callable[[], Awaitable[str]],
+    folded: list[asyncpg.Record] | None = None,
 ) -> bytes:
     """The deal's edit form (UTF-8) for `current` with the CSRF token `csrf`: kept, or
     `render`ed now (it reads the parts in this transaction; its markup holds CSRF_MARK for
@@ -96,9 +103,13 @@ async def edit_form(
     are read again in the transaction that reads the parts, before them (a kept form is at
     least as new as the versions it is kept under)."""
     tenant_id, user_id = current.tenant_id, current.user_id
-    state = await self_scoped(
-        tenant_id, user_id, partial(_state, tenant_id=tenant_id, user_id=user_id, deal_id=deal_id)
-    )
+    state = folded[0] if folded else None  # read with the signed-in check (FORM_READ)
+    if state is None:
+        state = await self_scoped(
+            tenant_id,
+            user_id,
+            partial(_state, tenant_id=tenant_id, user_id=user_id, deal_id=deal_id),
+        )
     content = _kept.get(_key(current, deal_id, state))
     if content is None:
         async with tenant_transaction(tenant_id, user_id) as conn:

@@ -15,6 +15,7 @@ from app.accounts.schemas import Current
 from app.core.access import Level
 from app.core.db import tenant_transaction
 from app.core.errors import FormInvalid
+from app.core.folded import folds, take_folded
 from app.core.forms import read_form, read_query
 from app.core.http_types import Req
 from app.core.kept import CSRF_MARK
@@ -29,7 +30,7 @@ from app.crm.list_frame import list_frame
 from app.crm.notes import subject_panel
 from app.crm.web import view_context
 from app.deals import pipelines, reading, services
-from app.deals.edit_form import edit_form
+from app.deals.edit_form import FORM_READ, edit_form
 from app.deals.money import currencies
 from app.deals.schemas import (
     DealDelete,
@@ -201,7 +202,8 @@ async def _edit_page(visit: FormVisit, deal_id: UUID) -> Response[Any]:
         ctx = await _form_context(visit, deal_id, values, known=deal, fields=fields)
         return render_html("deals/form.html", {**ctx, "csrf_token": CSRF_MARK}, "form")
 
-    form = await edit_form(current, deal_id, get_session(request).csrf, form_body)
+    folded = take_folded(request.scope, FORM_READ)  # the state, read with the signed-in check
+    form = await edit_form(current, deal_id, get_session(request).csrf, form_body, folded)
     if is_htmx(request):
         return Response(form, media_type="text/html")
     return render_with_parts(request, "deals/edit.html", {}, {"deal_form": form}, kept_by=())
@@ -213,10 +215,17 @@ async def _update(request: Req, current: Current, deal_id: UUID, form: DealEdit)
 
 
 DEAL = "/deals/{deal_id:uuid}"
-# the form page is a read: a kept form is one self-scoped statement besides the signed-in
-# check (app/deals/edit_form.py), no transaction; rendered, its reads are one transaction
+# the form page is a read: a kept form's state is read with the signed-in check, one
+# statement (app/deals/edit_form.py, app/core/folded.py), no transaction; rendered, its reads
+# are one transaction
 EDIT_ROUTES = form_routes(
-    "deal_update", DEAL + "/edit", _edit_page, DealEdit, _update, posts_to=DEAL
+    "deal_update",
+    DEAL + "/edit",
+    _edit_page,
+    DealEdit,
+    _update,
+    posts_to=DEAL,
+    page_opt=folds(FORM_READ),
 )
 
 

@@ -99,6 +99,23 @@ async def test_the_held_connection_serves_the_second_statement_only(tenant_a: Ac
         assert idle == first
 
 
+async def test_a_last_statement_gives_the_held_connection_back_at_once(
+    tenant_a: Account,
+) -> None:
+    """A page's state folded into the signed-in check is its last self-scoped statement
+    (`last=True`): the connection goes back after it, not held through the page's rendering,
+    and a later statement or transaction takes one from the pool."""
+    ids = (tenant_a.tenant_id, tenant_a.user_id)
+    pool = db.engine().pool
+    assert pool is not None
+    async with request_connection():
+        first = await db.self_scoped(*ids, _pid, last=True)
+        async with pool.acquire() as conn:  # back in the pool at once (LIFO: first out)
+            assert await _pid(conn) == first
+        scope, seen, in_txn = (await _pool_connections_seen())[first]
+        assert scope in NO_SCOPE and seen == 0 and not in_txn
+
+
 async def test_a_task_started_by_the_request_takes_its_own_connection(
     tenant_a: Account,
 ) -> None:
