@@ -126,7 +126,7 @@ def record_routes(p: RecordPages[NewF, EditF, View]) -> tuple[list[HTTPRouteHand
     async def list_page(request: Req, current: Current) -> Response[Any]:
         """The list (or htmx's results): its content kept per the list's state read now, the
         query and the reader (app/crm/kept_lists.py), else rendered from the frame and the
-        page's result (kept or read) and kept; the layout around it rendered per request. A
+        page's result (kept or read) and kept; the layout around it kept too (render_with_parts). A
         kept content costs the state's one self-scoped statement; otherwise one transaction
         reads the state again, then the frame and the page's rows."""
         block = "results" if is_htmx(request) else "list_content"
@@ -145,7 +145,9 @@ def record_routes(p: RecordPages[NewF, EditF, View]) -> tuple[list[HTTPRouteHand
         if block == "results":
             return Response(content, media_type="text/html")
         ctx = {"kind": p.kind, "plural": p.plural}
-        return render_with_parts(request, p.template("list"), ctx, {"list_content": content})
+        return render_with_parts(
+            request, p.template("list"), ctx, {"list_content": content}, kept_by=(p.kind, p.plural)
+        )
 
     async def list_content(request: Req, current: Current, block: str) -> bytes:
         """The list's `block` rendered (CSRF_MARK for the token), inside the page's read, after

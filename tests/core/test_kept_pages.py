@@ -20,7 +20,7 @@ from app.crm import company_page
 from app.deals import board_cache, edit_form
 from app.realtime import presence
 from tests.crm.test_notes_tasks import add_colleague
-from tests.crm.test_records import make_company
+from tests.crm.test_records import make_company, make_contact
 from tests.deals.helpers import make_deal
 from tests.helpers import Account, Counts, browser_client, count_calls
 
@@ -81,6 +81,32 @@ async def test_a_kept_page_is_what_a_fresh_render_writes_with_each_sessions_toke
             assert _token(again) == other.csrf != client_a.csrf
             assert client_a.csrf not in again
             assert again.replace(other.csrf, client_a.csrf) == first
+
+
+async def test_a_list_page_is_kept_whole_around_its_kept_content(
+    app: Any, client_a: Any, client_b: Any, tenant_a: Account, tenant_b: Account, counts: Counts
+) -> None:
+    """The contact and company lists (and a search): the layout around the kept content is
+    kept too; the toast shows once, each session gets its own token, B sees B's list."""
+    await make_contact(client_a, "Kept", "Listed")
+    assert "Contact created." in await _get(client_a, "/contacts")  # the toast: not kept
+    await make_company(client_b, "Their Corp")
+    for path in ("/contacts", "/contacts?q=Kept", "/companies"):
+        first = await _get(client_a, path)
+        assert "Contact created." not in first and _token(first) == client_a.csrf
+        assert ("Listed" in first) == (path != "/companies") and "Their Corp" not in first
+        renders = counts.renders
+        assert await _get(client_a, path) == first and counts.renders == renders  # all kept
+        web.forget_shells()
+        assert await _get(client_a, path) == first and counts.renders == renders + 1
+        async with browser_client(app) as other:
+            await other.login(tenant_a.email, tenant_a.password)
+            renders = counts.renders  # (the login's own pages)
+            again = await _get(other, path)
+            assert counts.renders == renders and client_a.csrf not in again
+            assert again.replace(other.csrf, client_a.csrf) == first
+        theirs = await _get(client_b, path)
+        assert "Listed" not in theirs and tenant_a.name not in theirs
 
 
 async def test_what_the_board_shows_around_its_cards_shows_on_the_next_page(
