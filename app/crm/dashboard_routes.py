@@ -12,11 +12,13 @@ from app.crm.dashboard import dashboard_content, hide_onboarding
 
 @get("/app")
 async def dashboard(request: Req, current: Current) -> Response[bytes]:
-    """The layout around the content kept per process (app/crm/dashboard.py): the signed-in
+    """The layout (kept whole too) around the content kept per process (app/crm/dashboard.py): the signed-in
     check and the state are two self-scoped statements on the request's connection, no
     transaction while the content is kept."""
     content = await dashboard_content(current, get_session(request).csrf)
-    return render_with_parts(request, "crm/dashboard.html", {}, {"dashboard_content": content})
+    # the page around the content reads nothing but the reader (in the kept page's key)
+    parts = {"dashboard_content": content}
+    return render_with_parts(request, "crm/dashboard.html", {}, parts, kept_by=())
 
 
 @post("/app/onboarding/hide")

@@ -109,6 +109,28 @@ async def test_a_list_page_is_kept_whole_around_its_kept_content(
         assert "Listed" not in theirs and tenant_a.name not in theirs
 
 
+async def test_the_dashboard_is_kept_whole_around_its_kept_content(
+    app: Any, client_a: Any, client_b: Any, tenant_a: Account, tenant_b: Account, counts: Counts
+) -> None:
+    await make_company(client_a, "Dash Corp")
+    assert "Company created." in await _get(client_a, "/app")  # the toast: not kept
+    first = await _get(client_a, "/app")
+    assert "Company created." not in first and _token(first) == client_a.csrf
+    assert tenant_a.name in first and tenant_b.name not in first
+    renders = counts.renders
+    assert await _get(client_a, "/app") == first and counts.renders == renders  # all kept
+    web.forget_shells()
+    assert await _get(client_a, "/app") == first and counts.renders == renders + 1
+    async with browser_client(app) as other:
+        await other.login(tenant_a.email, tenant_a.password)
+        renders = counts.renders  # (the login's own pages)
+        again = await _get(other, "/app")
+        assert counts.renders == renders and client_a.csrf not in again
+        assert again.replace(other.csrf, client_a.csrf) == first
+    theirs = await _get(client_b, "/app")
+    assert tenant_b.name in theirs and tenant_a.name not in theirs
+
+
 async def test_what_the_board_shows_around_its_cards_shows_on_the_next_page(
     client_a: Any, tenant_a: Account, tenant_b: Account, counts: Counts
 ) -> None:
