@@ -12,9 +12,9 @@ from app.crm.dashboard import dashboard_content, hide_onboarding
 
 @get("/app")
 async def dashboard(request: Req, current: Current) -> Response[bytes]:
-    """The layout (kept whole too) around the content kept per process (app/crm/dashboard.py): the signed-in
-    check and the state are two self-scoped statements on the request's connection, no
-    transaction while the content is kept."""
+    """The layout (kept whole too) around the content kept per process
+    (app/crm/dashboard.py): the signed-in check and the state are two self-scoped statements
+    on the request's connection, no transaction while the content is kept."""
     content = await dashboard_content(current, get_session(request).csrf)
     # the page around the content reads nothing but the reader (in the kept page's key)
     parts = {"dashboard_content": content}
