@@ -15,7 +15,7 @@ import pytest
 
 from app.core import templating, web
 from app.core.db import self_scoped, tally, tenant_transaction
-from app.core.kept import CSRF_MARK
+from app.core.kept import CSRF_MARK, csrf_joined, csrf_split, with_csrf
 from app.crm import company_page
 from app.deals import board_cache, edit_form
 from app.realtime import presence
@@ -291,3 +291,12 @@ async def test_a_kept_company_page_or_edit_form_opens_no_transaction(
         assert after in ((None, None), ("", ""))  # the scope ended with the statement
         assert len(mine) == 1 and next(iter(mine[0].values())) not in (None, False)
         assert theirs == [] or theirs[0]["is_there"] is False
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"", b"no mark", CSRF_MARK.encode(), b"a" + CSRF_MARK.encode() * 2 + "é".encode() * 3],
+)
+def test_kept_markup_cut_at_its_marks_joins_as_with_csrf_replaces(content: bytes) -> None:
+    for token in ("tok", "<\"&'>", ""):
+        assert csrf_joined(csrf_split(content), token) == with_csrf(content, token)
