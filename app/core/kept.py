@@ -77,3 +77,16 @@ class KeptMarkup(Kept[K, bytes]):
 def with_csrf(content: bytes, csrf: str) -> bytes:
     """Kept markup with the request's CSRF token (escaped) where CSRF_MARK is."""
     return content.replace(_CSRF_BYTES, str(escape(csrf)).encode())
+
+
+def csrf_split(content: bytes) -> tuple[bytes, ...]:
+    """Kept markup cut at each CSRF_MARK, for `csrf_joined`: done once when it is kept, so a
+    request joins the pieces around its token (one copy) instead of searching the whole text
+    (~40 µs for a 50 kB list, a 1.5 µs join)."""
+    return tuple(content.split(_CSRF_BYTES))
+
+
+def csrf_joined(pieces: tuple[bytes, ...], csrf: str) -> bytes:
+    """The markup `csrf_split` cut, with the request's CSRF token (escaped) where each mark was
+    (what `with_csrf` gives)."""
+    return str(escape(csrf)).encode().join(pieces)

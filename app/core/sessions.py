@@ -21,7 +21,7 @@ import msgspec
 from redis.exceptions import NoScriptError
 
 from app.core.access_events import announce_access_change
-from app.core.redis import redis
+from app.core.redis import quick_command, redis
 from app.settings import Settings, get_settings
 
 
@@ -143,7 +143,8 @@ async def load_session_with(
     what every request needs from Valkey besides its session costs no second one."""
     args = [_key(sid), *also]
     try:
-        found: list[bytes | None] = await redis().evalsha(_LOAD_SHA, 1, *args)  # type: ignore[misc]
+        # the one command of every request: the quick way (app.core.redis.quick_command)
+        found: list[bytes | None] = await quick_command("EVALSHA", _LOAD_SHA, 1, *args)
     except NoScriptError:  # a new Valkey, or its script cache flushed
         found = await redis().eval(_LOAD, 1, *args)  # type: ignore[misc]
     raw = found[0] if found else None

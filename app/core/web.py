@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import re
 import time
 from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from contextlib import AsyncExitStack
@@ -15,13 +16,13 @@ from litestar.datastructures import Cookie
 from litestar.exceptions import ClientException, PermissionDeniedException
 from litestar.status_codes import HTTP_413_REQUEST_ENTITY_TOO_LARGE
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from app.core import formats, sessions
 from app.core.db import request_connection, tenant_transaction
 from app.core.errors import FormInvalid, FormPage, wants_fragment
 from app.core.http_types import Req
-from app.core.kept import CSRF_MARK, KeptMarkup, with_csrf
+from app.core.kept import CSRF_MARK, Kept
 from app.core.templating import render_html, slots_variance, unkeepable_slots
 from app.settings import Settings, get_settings
 
@@ -277,7 +278,10 @@ _PART = "\x00odex-part-{}\x00"
 # (the layout, the heading), per page and reader
 KEPT_SHELLS = 2048
 KEPT_SHELLS_SIZE = 16_000_000
-_shells: KeptMarkup[Hashable] = KeptMarkup(KEPT_SHELLS, KEPT_SHELLS_SIZE)
+# a kept page's pieces: its text (bytes), where the reader's CSRF token goes (None) and where
+# each part goes (its name)
+ShellPiece = bytes | str | None
+_shells: Kept[Hashable, tuple[ShellPiece, ...]] = Kept(KEPT_SHELLS, KEPT_SHELLS_SIZE)
 KEPT_HERE_MAX = 2000  # a longer address (path and query) is a made-up one: never kept
 
 
@@ -325,33 +329,40 @@ def render_with_parts(
         slots_variance(request.scope),
         tuple(parts),
     )
-    token = str(ctx["csrf_token"])
+    token = str(escape(ctx["csrf_token"])).encode()
     shell = _shells.get(key)
     if shell is None:
         ctx.update(context)
         ctx.update(marks)
         ctx["csrf_token"] = CSRF_MARK
         unkept = unkeepable_slots()
-        shell = _spliced(render_html(template, ctx), {name: b"" for name in parts}, marks=True)
+        page = render_html(template, ctx).encode()
+        shell = _shell_pieces(page, tuple(parts))
         if unkeepable_slots() == unkept:
-            _shells.keep(key, shell)
-    page = with_csrf(shell, token)
-    chunks: list[bytes] = []
-    for name, part in parts.items():
-        before, page = page.split(_PART.format(name).encode(), 1)
-        chunks += [before, part]
-    chunks.append(page)
+            _shells.put(key, shell, len(page))
+    # the kept pieces joined around the reader's token and the parts: one copy of the page
+    chunks = [token if x is None else parts[x] if isinstance(x, str) else x for x in shell]
     return Response(b"".join(chunks), media_type="text/html")
 
 
-def _spliced(html: str, parts: Mapping[str, bytes], *, marks: bool = False) -> bytes:
-    """`html` rendered with each part's mark (`_PART`), encoded around the parts' bytes (with
-    `marks`: the marks left in place instead, for the parts to go in later)."""
+def _shell_pieces(page: bytes, names: tuple[str, ...]) -> tuple[ShellPiece, ...]:
+    """`page` (rendered with CSRF_MARK and each part's mark) cut at those marks, once when it
+    is kept: a request then joins the pieces, no search of the page's text."""
+    marks: dict[bytes, ShellPiece] = {CSRF_MARK.encode(): None}
+    marks |= {_PART.format(name).encode(): name for name in names}
+    cut = re.compile(b"(" + b"|".join(re.escape(mark) for mark in marks) + b")")
+    pieces: list[ShellPiece] = []
+    for index, text in enumerate(cut.split(page)):
+        pieces.append(marks[text] if index % 2 else text)
+    return tuple(piece for piece in pieces if piece != b"")
+
+
+def _spliced(html: str, parts: Mapping[str, bytes]) -> bytes:
+    """`html` rendered with each part's mark (`_PART`), encoded around the parts' bytes."""
     chunks: list[bytes] = []
     for name in parts:
-        mark = _PART.format(name)
-        before, html = html.split(mark, 1)
-        chunks += [before.encode(), mark.encode() if marks else parts[name]]
+        before, html = html.split(_PART.format(name), 1)
+        chunks += [before.encode(), parts[name]]
     chunks.append(html.encode())
     return b"".join(chunks)
 

@@ -14,12 +14,14 @@ from app.crm.dashboard_queries import DASHBOARD_READ
 
 @get("/app", opt=folds(DASHBOARD_READ))
 async def dashboard(request: Req, current: Current) -> Response[bytes]:
-    """The layout around the content kept per process (app/crm/dashboard.py): the signed-in
-    check and the state are one statement (`folds`), no transaction while the content is
-    kept."""
+    """The layout (kept whole too) around the content kept per process
+    (app/crm/dashboard.py): the signed-in check and the state are one statement (`folds`),
+    no transaction while the content is kept."""
     folded = take_folded(request.scope, DASHBOARD_READ)
     content = await dashboard_content(current, get_session(request).csrf, folded)
-    return render_with_parts(request, "crm/dashboard.html", {}, {"dashboard_content": content})
+    # the page around the content reads nothing but the reader (in the kept page's key)
+    parts = {"dashboard_content": content}
+    return render_with_parts(request, "crm/dashboard.html", {}, parts, kept_by=())
 
 
 @post("/app/onboarding/hide")

@@ -74,7 +74,8 @@ class ContentKey(NamedTuple):
 
 KEPT_CONTENTS = 512  # rendered contents kept per process (~30-60 kB each) ...
 KEPT_CONTENT_SIZE = 24_000_000  # ... and their size in all (UTF-8 bytes)
-_contents: Kept[ContentKey, bytes] = Kept(KEPT_CONTENTS, KEPT_CONTENT_SIZE)
+# each content cut at its CSRF marks (app.core.kept.csrf_split)
+_contents: Kept[ContentKey, tuple[bytes, ...]] = Kept(KEPT_CONTENTS, KEPT_CONTENT_SIZE)
 
 
 def content_key(
@@ -87,16 +88,18 @@ def content_key(
     )
 
 
-def kept_content(key: ContentKey) -> bytes | None:
-    """The content kept under `key` (UTF-8, CSRF_MARK for the reader's token), or None."""
+def kept_content(key: ContentKey) -> tuple[bytes, ...] | None:
+    """The content kept under `key` (UTF-8, cut at CSRF_MARK: app.core.kept.csrf_joined puts
+    the reader's token in), or None."""
     return _contents.get(key)
 
 
-def keep_content(key: ContentKey, content: bytes) -> None:
-    """Keep a content rendered from what `key` says (and nothing else); its size counts the
-    key's query string too (a view's may be long). Nothing is kept without a list version."""
+def keep_content(key: ContentKey, content: tuple[bytes, ...]) -> None:
+    """Keep a content rendered from what `key` says (and nothing else), cut at its CSRF marks;
+    its size counts the key's query string too (a view's may be long). Nothing is kept without
+    a list version."""
     if key.state.lists is not None:
-        _contents.put(key, content, len(content) + len(key.query))
+        _contents.put(key, content, sum(map(len, content)) + len(key.query))
 
 
 def kept_contents() -> int:

@@ -18,7 +18,7 @@ from app.core.db import self_scoped, tenant_transaction
 from app.core.forms import Form, read_form
 from app.core.forms.values import form_values
 from app.core.http_types import Req
-from app.core.kept import CSRF_MARK, with_csrf
+from app.core.kept import CSRF_MARK, csrf_joined, csrf_split
 from app.core.money import currencies
 from app.core.paging import Page
 from app.core.templating import render_html
@@ -126,7 +126,7 @@ def record_routes(p: RecordPages[NewF, EditF, View]) -> tuple[list[HTTPRouteHand
     async def list_page(request: Req, current: Current) -> Response[Any]:
         """The list (or htmx's results): its content kept per the list's state read now, the
         query and the reader (app/crm/kept_lists.py), else rendered from the frame and the
-        page's result (kept or read) and kept; the layout around it rendered per request. A
+        page's result (kept or read) and kept; the layout around it kept too (render_with_parts). A
         kept content costs the state's one self-scoped statement; otherwise one transaction
         reads the state again, then the frame and the page's rows."""
         block = "results" if is_htmx(request) else "list_content"
@@ -139,13 +139,15 @@ def record_routes(p: RecordPages[NewF, EditF, View]) -> tuple[list[HTTPRouteHand
                 key = content_key(current, p.kind, await read(conn), query, block)
                 content = kept_content(key)
                 if content is None:
-                    content = await list_content(request, current, block)
+                    content = csrf_split(await list_content(request, current, block))
                     keep_content(key, content)
-        content = with_csrf(content, get_session(request).csrf)
+        shown = csrf_joined(content, get_session(request).csrf)
         if block == "results":
-            return Response(content, media_type="text/html")
+            return Response(shown, media_type="text/html")
         ctx = {"kind": p.kind, "plural": p.plural}
-        return render_with_parts(request, p.template("list"), ctx, {"list_content": content})
+        return render_with_parts(
+            request, p.template("list"), ctx, {"list_content": shown}, kept_by=(p.kind, p.plural)
+        )
 
     async def list_content(request: Req, current: Current, block: str) -> bytes:
         """The list's `block` rendered (CSRF_MARK for the token), inside the page's read, after

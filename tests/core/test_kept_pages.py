@@ -15,12 +15,12 @@ import pytest
 
 from app.core import templating, web
 from app.core.db import self_scoped, tally, tenant_transaction
-from app.core.kept import CSRF_MARK
+from app.core.kept import CSRF_MARK, csrf_joined, csrf_split, with_csrf
 from app.crm import company_page
 from app.deals import board_cache, edit_form
 from app.realtime import presence
 from tests.crm.test_notes_tasks import add_colleague
-from tests.crm.test_records import make_company
+from tests.crm.test_records import make_company, make_contact
 from tests.deals.helpers import make_deal
 from tests.helpers import Account, Counts, app_sql, browser_client, count_calls
 
@@ -76,6 +76,54 @@ async def test_a_kept_page_is_what_a_fresh_render_writes_with_each_sessions_toke
             assert _token(again) == other.csrf != client_a.csrf
             assert client_a.csrf not in again
             assert again.replace(other.csrf, client_a.csrf) == first
+
+
+async def test_a_list_page_is_kept_whole_around_its_kept_content(
+    app: Any, client_a: Any, client_b: Any, tenant_a: Account, tenant_b: Account, counts: Counts
+) -> None:
+    """The contact and company lists (and a search): the layout around the kept content is
+    kept too; the toast shows once, each session gets its own token, B sees B's list."""
+    await make_contact(client_a, "Kept", "Listed")
+    assert "Contact created." in await _get(client_a, "/contacts")  # the toast: not kept
+    await make_company(client_b, "Their Corp")
+    for path in ("/contacts", "/contacts?q=Kept", "/companies"):
+        first = await _get(client_a, path)
+        assert "Contact created." not in first and _token(first) == client_a.csrf
+        assert ("Listed" in first) == (path != "/companies") and "Their Corp" not in first
+        renders = counts.renders
+        assert await _get(client_a, path) == first and counts.renders == renders  # all kept
+        web.forget_shells()
+        assert await _get(client_a, path) == first and counts.renders == renders + 1
+        async with browser_client(app) as other:
+            await other.login(tenant_a.email, tenant_a.password)
+            renders = counts.renders  # (the login's own pages)
+            again = await _get(other, path)
+            assert counts.renders == renders and client_a.csrf not in again
+            assert again.replace(other.csrf, client_a.csrf) == first
+        theirs = await _get(client_b, path)
+        assert "Listed" not in theirs and tenant_a.name not in theirs
+
+
+async def test_the_dashboard_is_kept_whole_around_its_kept_content(
+    app: Any, client_a: Any, client_b: Any, tenant_a: Account, tenant_b: Account, counts: Counts
+) -> None:
+    await make_company(client_a, "Dash Corp")
+    assert "Company created." in await _get(client_a, "/app")  # the toast: not kept
+    first = await _get(client_a, "/app")
+    assert "Company created." not in first and _token(first) == client_a.csrf
+    assert tenant_a.name in first and tenant_b.name not in first
+    renders = counts.renders
+    assert await _get(client_a, "/app") == first and counts.renders == renders  # all kept
+    web.forget_shells()
+    assert await _get(client_a, "/app") == first and counts.renders == renders + 1
+    async with browser_client(app) as other:
+        await other.login(tenant_a.email, tenant_a.password)
+        renders = counts.renders  # (the login's own pages)
+        again = await _get(other, "/app")
+        assert counts.renders == renders and client_a.csrf not in again
+        assert again.replace(other.csrf, client_a.csrf) == first
+    theirs = await _get(client_b, "/app")
+    assert tenant_b.name in theirs and tenant_a.name not in theirs
 
 
 async def test_what_the_board_shows_around_its_cards_shows_on_the_next_page(
@@ -238,3 +286,12 @@ async def test_a_kept_company_page_or_edit_form_opens_no_transaction(
         assert after in ((None, None), ("", ""))  # the scope ended with the statement
         assert len(mine) == 1 and next(iter(mine[0].values())) not in (None, False)
         assert theirs == [] or theirs[0]["is_there"] is False
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"", b"no mark", CSRF_MARK.encode(), b"a" + CSRF_MARK.encode() * 2 + "é".encode() * 3],
+)
+def test_kept_markup_cut_at_its_marks_joins_as_with_csrf_replaces(content: bytes) -> None:
+    for token in ("tok", "<\"&'>", ""):
+        assert csrf_joined(csrf_split(content), token) == with_csrf(content, token)
