@@ -6,14 +6,12 @@ import logging
 import time
 from uuid import UUID
 
-from litestar.datastructures import Cookie
-
 from app.accounts import devices, second_factor
 from app.accounts.users import user_id_by_email
 from app.core import ratelimit, sessions
 from app.core.events import AccountSecurityEvent, WorkspaceSecurityEvent, emit
 from app.core.http_types import Req
-from app.core.web import client_ip, get_session, queue_cookie
+from app.core.web import client_ip, essential_cookie, get_session, queue_cookie
 from app.settings import get_settings
 
 log = logging.getLogger("odex.security")
@@ -80,18 +78,8 @@ async def after_sign_in(request: Req, user_id: UUID, tenant_id: UUID) -> None:
     session.mfa_user_id = None
     token = await devices.trust_this_device(user_id, _device_token(request))
     settings = get_settings()
-    queue_cookie(
-        request,
-        Cookie(
-            key=devices.device_cookie_name(settings),
-            value=token,
-            path="/",
-            max_age=devices.DEVICE_COOKIE_DAYS * 86400,
-            httponly=True,
-            samesite="lax",
-            secure=settings.secure_cookies,
-        ),
-    )
+    name, days = devices.device_cookie_name(settings), devices.DEVICE_COOKIE_DAYS
+    queue_cookie(request, essential_cookie(name, token, days * 86400, settings))
     ua, ip = _ua(request), _ip(request)
     is_new, had_others = await devices.remember_device(user_id, ua, ip)
     if is_new and had_others:

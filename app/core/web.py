@@ -154,16 +154,22 @@ def session_middleware(
     return middleware
 
 
-def _session_cookie(name: str, sid: str, settings: Settings) -> tuple[bytes, bytes]:
-    cookie = Cookie(
-        key=name,
-        value=sid,
+def essential_cookie(key: str, value: str, max_age: int, settings: Settings) -> Cookie:
+    """One of the essential cookies set before consent (the session, the trusted device):
+    HttpOnly, SameSite=Lax, the whole site, Secure on TLS."""
+    return Cookie(
+        key=key,
+        value=value,
         path="/",
-        max_age=settings.session_absolute_hours * 3600,
+        max_age=max_age,
         httponly=True,
         samesite="lax",
         secure=settings.secure_cookies,
     )
+
+
+def _session_cookie(name: str, sid: str, settings: Settings) -> tuple[bytes, bytes]:
+    cookie = essential_cookie(name, sid, settings.session_absolute_hours * 3600, settings)
     return (b"set-cookie", cookie.to_header(header="").encode("latin-1"))
 
 
