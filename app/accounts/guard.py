@@ -11,7 +11,7 @@ from app.accounts.users import user_id_by_email
 from app.core import ratelimit, sessions
 from app.core.events import AccountSecurityEvent, WorkspaceSecurityEvent, emit
 from app.core.http_types import Req
-from app.core.web import client_ip, essential_cookie, get_session, queue_cookie
+from app.core.web import client_ip, get_session, queue_cookie, site_cookie
 from app.settings import get_settings
 
 log = logging.getLogger("odex.security")
@@ -79,7 +79,7 @@ async def after_sign_in(request: Req, user_id: UUID, tenant_id: UUID) -> None:
     token = await devices.trust_this_device(user_id, _device_token(request))
     settings = get_settings()
     name, days = devices.device_cookie_name(settings), devices.DEVICE_COOKIE_DAYS
-    queue_cookie(request, essential_cookie(name, token, days * 86400, settings))
+    queue_cookie(request, site_cookie(name, token, days * 86400, settings))
     ua, ip = _ua(request), _ip(request)
     is_new, had_others = await devices.remember_device(user_id, ua, ip)
     if is_new and had_others:

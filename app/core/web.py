@@ -154,9 +154,9 @@ def session_middleware(
     return middleware
 
 
-def essential_cookie(key: str, value: str, max_age: int, settings: Settings) -> Cookie:
-    """One of the essential cookies set before consent (the session, the trusted device):
-    HttpOnly, SameSite=Lax, the whole site, Secure on TLS."""
+def site_cookie(key: str, value: str, max_age: int, settings: Settings) -> Cookie:
+    """A cookie of ours (the session, the trusted device, the analytics choice): the whole
+    site, HttpOnly, SameSite=Lax, Secure on TLS."""
     return Cookie(
         key=key,
         value=value,
@@ -169,7 +169,7 @@ def essential_cookie(key: str, value: str, max_age: int, settings: Settings) -> 
 
 
 def _session_cookie(name: str, sid: str, settings: Settings) -> tuple[bytes, bytes]:
-    cookie = essential_cookie(name, sid, settings.session_absolute_hours * 3600, settings)
+    cookie = site_cookie(name, sid, settings.session_absolute_hours * 3600, settings)
     return (b"set-cookie", cookie.to_header(header="").encode("latin-1"))
 
 

@@ -14,7 +14,6 @@ import logging
 from collections.abc import Mapping
 from typing import TypedDict
 
-from litestar.datastructures import Cookie
 from litestar.types import Scope
 
 from app.core.redis import redis
@@ -26,6 +25,7 @@ from app.core.web import (
     client_ip,
     scope_cookie,
     scope_header,
+    site_cookie,
 )
 from app.privacy import consent, policy, usage
 from app.privacy.consent import ANALYTICS_COOKIE, STATE_KEY, PrivacyState
@@ -45,16 +45,7 @@ UNTRACKED_PREFIXES = ("/static/", "/privacy/consent", "/healthz", "/dev/", "/ws"
 
 
 def _set_cookie(value: str, max_age: int) -> tuple[bytes, bytes]:
-    settings = get_settings()
-    cookie = Cookie(
-        key=ANALYTICS_COOKIE,
-        value=value,
-        path="/",
-        max_age=max_age,
-        httponly=True,
-        samesite="lax",
-        secure=settings.secure_cookies,
-    )
+    cookie = site_cookie(ANALYTICS_COOKIE, value, max_age, get_settings())
     return (b"set-cookie", cookie.to_header(header="").encode("latin-1"))
 
 
