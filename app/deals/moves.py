@@ -1,8 +1,8 @@
 """Board moves: optimistic versions (`UPDATE ... WHERE id = $1 AND version = $2`), positions.
 
-The move's reads and writes (the deal read with its board's lock, the target stage, the position
-arithmetic, the versioned update) are named functions in app/deals/positions.py: plain SQL, as a
-move is the board's hot path."""
+The move's reads and writes (the deal read with its board's lock; then, in one later statement,
+the target stage with the positions around the place asked for; the versioned update) are named
+functions in app/deals/positions.py: plain SQL, as a move is the board's hot path."""
 
 from __future__ import annotations
 
@@ -12,13 +12,14 @@ from app.accounts.schemas import Current
 from app.core.db import tenant_transaction
 from app.crm.activity import field_diff, record_activity
 from app.deals import live
-from app.deals.positions import deal_to_move, move_card, place_after, target_stage
+from app.deals.positions import deal_to_move, move_card, place_in, target_stage
 from app.deals.queries import fetch_columns
 from app.deals.schemas import MoveOutcome
 from app.deals.services import LOST_REASON_NEEDED
 
 STALE = "Someone else changed this deal a moment ago. The board now shows where it is."
 GONE = "This deal was deleted a moment ago."
+NO_STAGE = "That stage doesn't exist any more."
 
 
 async def move_deal(
@@ -48,10 +49,11 @@ async def move_deal(
             columns = await fetch_columns(conn, pipeline_id, only=stage_ids)
             return MoveOutcome(False, message, deal_id, pipeline_id, stage_ids, columns)
 
-        target = await target_stage(conn, stage_id)
+        # read after the lock, in a statement of its own: it sees every move committed before
+        target = await target_stage(conn, stage_id, deal_id, after_id)
         if target is None:
             others = [s for s in touched if s != stage_id]
-            return await refused("That stage doesn't exist any more.", others)
+            return await refused(NO_STAGE, others)
         if target.pipeline_id != pipeline_id:
             others = [s for s in touched if s != stage_id]
             return await refused("That stage belongs to another pipeline.", others)
@@ -59,7 +61,10 @@ async def move_deal(
         if target.kind == "lost" and not reason and deal.stage_kind != "lost":
             return await refused(LOST_REASON_NEEDED, touched)
         new_reason = (reason or deal.lost_reason) if target.kind == "lost" else None
-        position = await place_after(conn, stage_id, deal_id, after_id)
+        position = await place_in(conn, target, stage_id, deal_id, after_id)
+        if position is None:
+            others = [s for s in touched if s != stage_id]
+            return await refused(NO_STAGE, others)
         if not await move_card(conn, deal_id, version, stage_id, position, new_reason):
             return await refused(STALE, touched)
         if deal.stage_id != stage_id:

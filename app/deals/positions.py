@@ -69,17 +69,94 @@ async def move_card(
 
 
 class TargetStage(msgspec.Struct, frozen=True):
-    """The stage a move goes to: its pipeline, name and kind."""
+    """The stage a move goes to (its pipeline, name and kind) and where the card would land
+    there: `position`, in the middle of the gap the move asked for; None when that gap ran
+    out (the stage must be renumbered first, `renumber_stage`)."""
 
     pipeline_id: UUID
     name: str
     kind: str
+    position: float | None
 
 
-async def target_stage(conn: asyncpg.Connection, stage_id: UUID) -> TargetStage | None:
-    """The stage `stage_id`, or None (read after the board's lock, as the move decides on it)."""
-    row = await conn.fetchrow("select pipeline_id, name, kind from stages where id = $1", stage_id)
-    return None if row is None else TargetStage(*row)
+# The target stage and, in the same read, the positions around the place asked for: `low`, the
+# card `$3`'s (NULL at the top; or when that card left the stage meanwhile, then `bottom`, the
+# stage's last position, is read instead) and `high`, the first one below it. No row: no such
+# stage (for this workspace).
+TARGET_PLACE = """
+select s.pipeline_id, s.name, s.kind, a.position as low,
+       case when $3::uuid is null or a.id is not null then (
+         select min(d.position) from deals d
+         where d.stage_id = $1 and d.id <> $2 and ($3::uuid is null or d.position > a.position)
+       ) end as high,
+       case when $3::uuid is not null and a.id is null then (
+         select max(d.position) from deals d where d.stage_id = $1
+       ) end as bottom
+from stages s
+left join deals a on a.id = $3 and a.stage_id = $1 and a.id <> $2
+where s.id = $1
+"""
+
+
+def _landing(
+    after: UUID | None, low: float | None, high: float | None, bottom: float | None
+) -> float | None:
+    """Where a card goes between `low` and `high` (either None: the stage's end), below
+    `bottom` when the card `after` left the stage; None when the gap ran out."""
+    if after is not None and low is None:  # that card left the stage meanwhile: the bottom
+        return POSITION_GAP if bottom is None else bottom + POSITION_GAP
+    if low is None and high is None:
+        return POSITION_GAP
+    if high is None:
+        assert low is not None
+        return low + POSITION_GAP
+    if low is None:
+        return high - POSITION_GAP
+    return (low + high) / 2 if high - low > 1e-6 else None
+
+
+async def target_stage(
+    conn: asyncpg.Connection, stage_id: UUID, deal_id: UUID, after: UUID | None
+) -> TargetStage | None:
+    """The stage `stage_id` and the place in it right after the card `after` (at the top when
+    None) for the deal `deal_id`, or None when there is no such stage; one statement, made
+    after the board's lock (`deal_to_move`) so it sees every move committed before this one.
+
+    Positions are floats with gaps; when a gap runs out, `position` is None and the move
+    renumbers the stage (`renumber_stage`) and asks again."""
+    row = await conn.fetchrow(TARGET_PLACE, stage_id, deal_id, after)
+    if row is None:
+        return None
+    pipeline_id, name, kind, low, high, bottom = row
+    return TargetStage(pipeline_id, name, kind, _landing(after, low, high, bottom))
+
+
+async def renumber_stage(conn: asyncpg.Connection, stage_id: UUID) -> None:
+    """Put the stage's cards at multiples of POSITION_GAP again, in their order (a gap ran
+    out)."""
+    await conn.execute(
+        "update deals d set position = r.n * $2 from (select id, row_number() over"
+        " (order by position, id) as n from deals where stage_id = $1) r"
+        " where d.id = r.id",
+        stage_id,
+        POSITION_GAP,
+    )
+
+
+async def place_in(
+    conn: asyncpg.Connection,
+    target: TargetStage,
+    stage_id: UUID,
+    deal_id: UUID,
+    after: UUID | None,
+) -> float | None:
+    """The position `target_stage` found; when its gap ran out, the stage is renumbered and
+    the place read again (None: the stage was deleted meanwhile)."""
+    if target.position is not None:
+        return target.position
+    await renumber_stage(conn, stage_id)
+    again = await target_stage(conn, stage_id, deal_id, after)
+    return None if again is None else again.position
 
 
 async def count_cards(conn: asyncpg.Connection, stage_ids: list[UUID]) -> int:
@@ -95,47 +172,3 @@ async def end_position(conn: asyncpg.Connection, stage_id: UUID) -> float:
     """A position below the stage's last card."""
     top = await conn.fetchval("select max(position) from deals where stage_id = $1", stage_id)
     return float(top) + POSITION_GAP if top is not None else POSITION_GAP
-
-
-async def place_after(
-    conn: asyncpg.Connection, stage_id: UUID, deal_id: UUID, after: UUID | None
-) -> float:
-    """A position in `stage_id` right after the card `after` (at the top when None).
-
-    Positions are floats with gaps; when a gap runs out the stage is renumbered.
-    """
-    for _ in range(2):
-        low: float | None = None
-        if after is not None:
-            found = await conn.fetchval(
-                "select position from deals where id = $1 and stage_id = $2 and id <> $3",
-                after,
-                stage_id,
-                deal_id,
-            )
-            if found is None:  # that card left the stage meanwhile: go to the bottom
-                return await end_position(conn, stage_id)
-            low = float(found)
-        high_found = await conn.fetchval(
-            "select min(position) from deals where stage_id = $1 and id <> $2"
-            + (" and position > $3" if low is not None else ""),
-            *([stage_id, deal_id, low] if low is not None else [stage_id, deal_id]),
-        )
-        high = None if high_found is None else float(high_found)
-        if low is None and high is None:
-            return POSITION_GAP
-        if high is None:
-            assert low is not None
-            return low + POSITION_GAP
-        if low is None:
-            return high - POSITION_GAP
-        if high - low > 1e-6:
-            return (low + high) / 2
-        await conn.execute(
-            "update deals d set position = r.n * $2 from (select id, row_number() over"
-            " (order by position, id) as n from deals where stage_id = $1) r"
-            " where d.id = r.id",
-            stage_id,
-            POSITION_GAP,
-        )
-    raise RuntimeError("could not find a position")  # pragma: no cover
