@@ -113,3 +113,26 @@ async def test_a_move_waiting_for_the_board_places_after_the_move_before_it(
     placed = await _positions(tenant_a, won)
     assert [deal for deal, _ in placed] == [later, earlier]
     assert placed[0][1] == 0.0  # the top: above the card the other move left there
+
+
+async def test_a_move_naming_another_pipelines_stage_redraws_only_its_own(
+    tenant_a: Account, tenant_b: Account
+) -> None:
+    """`from_stage_id` comes from the page: a stage of another pipeline (with cards) or of
+    another workspace is left out of the columns read back, never an error."""
+    from app.deals import pipelines
+
+    s = await stages(tenant_a)
+    current = await current_of(tenant_a)
+    other = await pipelines.create_pipeline(current, "Renewals")
+    other_stage = (await pipelines.stages_of(current, other))[0]
+    await make_deal(tenant_a, "Renewal", stage_id=other_stage.id)
+    deal = await make_deal(tenant_a, "Mover")
+    theirs = (await stages(tenant_b))["Lead"].id
+    await make_deal(tenant_b, "Theirs")
+    first = await move_deal(current, deal, s["Won"].id, 1, from_stage_id=other_stage.id)
+    assert first.ok and [c.stage.id for c in first.columns] == [s["Lead"].id, s["Won"].id]
+    again = await move_deal(current, deal, s["Won"].id, 2, from_stage_id=theirs)
+    assert again.ok and [c.stage.id for c in again.columns] == [s["Won"].id]
+    for outcome in (first, again):
+        assert [card.title for c in outcome.columns for card in c.cards] == ["Mover"]
