@@ -68,6 +68,16 @@ async def test_a_spent_gap_renumbers_the_stage(tenant_a: Account, tenant_b: Acco
         await conn.execute("update deals set position = 5.0 where id = $1", first)
         await conn.execute("update deals set position = 5.0000000001 where id = $1", second)
         await conn.execute("update deals set position = 9.0 where id = $1", mover)
+    # a move refused (into a lost stage without a reason) renumbers nothing
+    lost = s["Lost"].id
+    async with tenant_transaction(tenant_a.tenant_id) as conn:
+        await conn.execute("update deals set stage_id = $2 where id = $1", second, lost)
+        await conn.execute("update deals set stage_id = $2 where id = $1", first, lost)
+    refused = await move_deal(current, mover, lost, 1, after_id=first)
+    assert not refused.ok and "lost" in refused.message
+    assert await _positions(tenant_a, lost) == [(first, 5.0), (second, 5.0000000001)]
+    async with tenant_transaction(tenant_a.tenant_id) as conn:
+        await conn.execute("update deals set stage_id = $2 where stage_id = $1", lost, lead)
     assert (await move_deal(current, mover, lead, 1, after_id=first)).ok
     placed = await _positions(tenant_a, lead)
     assert [deal for deal, _ in placed] == [first, mover, second]
