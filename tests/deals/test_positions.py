@@ -146,3 +146,27 @@ async def test_a_move_naming_another_pipelines_stage_redraws_only_its_own(
     assert again.ok and [c.stage.id for c in again.columns] == [s["Won"].id]
     for outcome in (first, again):
         assert [card.title for c in outcome.columns for card in c.cards] == ["Mover"]
+
+
+async def test_a_lost_deal_keeps_its_reason_in_a_lost_stage_only(tenant_a: Account) -> None:
+    s = await stages(tenant_a)
+    current = await current_of(tenant_a)
+    deal = await make_deal(tenant_a, "Gone cold")
+    lost, won = s["Lost"].id, s["Won"].id
+
+    async def reason() -> str | None:
+        async with tenant_transaction(tenant_a.tenant_id) as conn:
+            value: str | None = await conn.fetchval(
+                "select lost_reason from deals where id = $1", deal
+            )
+        return value
+
+    refused = await move_deal(current, deal, lost, 1)
+    assert not refused.ok and await reason() is None
+    assert (await move_deal(current, deal, lost, 1, lost_reason="Budget cut")).ok
+    assert await reason() == "Budget cut"
+    # within the lost stage no reason is asked again, and the one given stays
+    assert (await move_deal(current, deal, lost, 2)).ok
+    assert await reason() == "Budget cut"
+    assert (await move_deal(current, deal, won, 3, lost_reason="ignored")).ok
+    assert await reason() is None
