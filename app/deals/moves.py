@@ -1,8 +1,8 @@
 """Board moves: optimistic versions (`UPDATE ... WHERE id = $1 AND version = $2`), positions.
 
-The move's reads and writes (the deal read with its board's lock, the target stage, the position
-arithmetic, the versioned update) are named functions in app/deals/positions.py: plain SQL, as a
-move is the board's hot path."""
+The move's reads and writes (the deal read with its board's lock; then, in one later statement,
+the target stage, the positions around the place asked for and the versioned update) are named
+functions in app/deals/positions.py: plain SQL, as a move is the board's hot path."""
 
 from __future__ import annotations
 
@@ -12,13 +12,14 @@ from app.accounts.schemas import Current
 from app.core.db import tenant_transaction
 from app.crm.activity import field_diff, record_activity
 from app.deals import live
-from app.deals.positions import deal_to_move, move_card, place_after, target_stage
+from app.deals.positions import deal_to_move, move_card, renumber_stage
 from app.deals.queries import fetch_columns
 from app.deals.schemas import MoveOutcome
 from app.deals.services import LOST_REASON_NEEDED
 
 STALE = "Someone else changed this deal a moment ago. The board now shows where it is."
 GONE = "This deal was deleted a moment ago."
+NO_STAGE = "That stage doesn't exist any more."
 
 
 async def move_deal(
@@ -48,20 +49,31 @@ async def move_deal(
             columns = await fetch_columns(conn, pipeline_id, only=stage_ids)
             return MoveOutcome(False, message, deal_id, pipeline_id, stage_ids, columns)
 
-        target = await target_stage(conn, stage_id)
+        reason = lost_reason  # read by MoveForm: trimmed, storable, at most 1000 characters
+        into_lost = bool(reason) or deal.stage_kind == "lost"  # a lost deal needs its reason
+        if_lost = reason or deal.lost_reason
+        # after the lock, in a statement of its own: it sees every move committed before
+        target = await move_card(
+            conn, deal, version, stage_id, after_id, into_lost=into_lost, lost_reason=if_lost
+        )
         if target is None:
             others = [s for s in touched if s != stage_id]
-            return await refused("That stage doesn't exist any more.", others)
+            return await refused(NO_STAGE, others)
         if target.pipeline_id != pipeline_id:
             others = [s for s in touched if s != stage_id]
             return await refused("That stage belongs to another pipeline.", others)
-        reason = lost_reason  # read by MoveForm: trimmed, storable, at most 1000 characters
-        if target.kind == "lost" and not reason and deal.stage_kind != "lost":
+        if target.kind == "lost" and not into_lost:
             return await refused(LOST_REASON_NEEDED, touched)
-        new_reason = (reason or deal.lost_reason) if target.kind == "lost" else None
-        position = await place_after(conn, stage_id, deal_id, after_id)
-        if not await move_card(conn, deal_id, version, stage_id, position, new_reason):
+        if target.position is None:  # the gap ran out (nothing moved): renumber, move again
+            await renumber_stage(conn, stage_id)
+            target = await move_card(
+                conn, deal, version, stage_id, after_id, into_lost=into_lost, lost_reason=if_lost
+            )
+            if target is None:
+                return await refused(NO_STAGE, [s for s in touched if s != stage_id])
+        if not target.moved:
             return await refused(STALE, touched)
+        new_reason = if_lost if target.kind == "lost" else None
         if deal.stage_id != stage_id:
             await record_activity(
                 current.tenant_id,

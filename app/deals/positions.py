@@ -10,8 +10,6 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
-from app.core.rows import answers
-
 POSITION_GAP = 1024.0  # cards sit at multiples of this; a move takes the middle of a gap
 
 
@@ -46,40 +44,105 @@ async def deal_to_move(conn: asyncpg.Connection, deal_id: UUID) -> MovingDeal | 
     return None if row is None else MovingDeal(*row)
 
 
-async def move_card(
-    conn: asyncpg.Connection,
-    deal_id: UUID,
-    version: int,
-    stage_id: UUID,
-    position: float,
-    lost_reason: str | None,
-) -> bool:
-    """Put the deal at `position` in `stage_id` if it is still at `version`, bumping the
-    version (`update_at_version` for a move, without the row read back); False otherwise."""
-    return await answers(
-        conn,
-        "update deals set stage_id = $3, position = $4, lost_reason = $5, updated_at = now(),"
-        " version = version + 1 where id = $1 and version = $2 returning id",
-        deal_id,
-        version,
-        stage_id,
-        position,
-        lost_reason,
-    )
-
-
-class TargetStage(msgspec.Struct, frozen=True):
-    """The stage a move goes to: its pipeline, name and kind."""
+class Landing(msgspec.Struct, frozen=True):
+    """Where a move went: the target stage (its pipeline, name and kind), the position the card
+    takes there (None: the gap asked for ran out, the stage must be renumbered first,
+    `renumber_stage`) and whether the deal moved."""
 
     pipeline_id: UUID
     name: str
     kind: str
+    position: float | None
+    moved: bool
 
 
-async def target_stage(conn: asyncpg.Connection, stage_id: UUID) -> TargetStage | None:
-    """The stage `stage_id`, or None (read after the board's lock, as the move decides on it)."""
-    row = await conn.fetchrow("select pipeline_id, name, kind from stages where id = $1", stage_id)
-    return None if row is None else TargetStage(*row)
+# The target stage $1 and the place in it for the deal $2 right after the card $3 (at the top
+# when NULL; at the bottom when that card left the stage meanwhile): `low` is that card's
+# position, `high` the next one below it, `bottom` the stage's last. Cards sit at multiples of
+# $8 (POSITION_GAP); a move takes the middle of a gap (NULL when it ran out).
+TARGET_PLACE = """
+select s.pipeline_id, s.name, s.kind, a.position as low,
+       case when $3::uuid is null or a.id is not null then (
+         select min(d.position) from deals d
+         where d.stage_id = $1 and d.id <> $2 and ($3::uuid is null or d.position > a.position)
+       ) end as high,
+       case when $3::uuid is not null and a.id is null then (
+         select max(d.position) from deals d where d.stage_id = $1
+       ) end as bottom
+from stages s
+left join deals a on a.id = $3 and a.stage_id = $1 and a.id <> $2
+where s.id = $1
+"""
+PLACE = """
+case when $3::uuid is not null and t.low is null then coalesce(t.bottom, 0) + $8
+     when t.low is null and t.high is null then $8
+     when t.high is null then t.low + $8
+     when t.low is null then t.high - $8
+     when t.high - t.low > 1e-6 then (t.low + t.high) / 2 end
+"""
+# The move in one statement: the target and the place (TARGET_PLACE), and the deal put there
+# only if it is still at version $4, the stage is in its pipeline $5, a place was found and,
+# into a lost stage, `$6` (the caller's rule: a reason given or the deal lost already) holds;
+# the lost reason $7 is kept in a lost stage only. No row: no such stage (for this workspace).
+MOVE = f"""
+with t as ({TARGET_PLACE}),
+p as (select t.pipeline_id, t.name, t.kind, {PLACE} as position from t),
+moved as (
+  update deals d set stage_id = $1, position = p.position,
+         lost_reason = case when p.kind = 'lost' then $7::text end, updated_at = now(),
+         version = d.version + 1
+  from p
+  where d.id = $2 and d.version = $4 and p.pipeline_id = $5 and p.position is not null
+    and (p.kind <> 'lost' or $6::boolean)
+  returning d.id
+)
+select p.pipeline_id, p.name, p.kind, p.position, exists (select from moved) as moved from p
+"""
+
+
+async def move_card(
+    conn: asyncpg.Connection,
+    deal: MovingDeal,
+    version: int,
+    stage_id: UUID,
+    after: UUID | None,
+    *,
+    into_lost: bool,
+    lost_reason: str | None,
+) -> Landing | None:
+    """Put `deal` in `stage_id` right after the card `after` (at the top when None), bumping
+    its version, if it is still at `version`, the stage is in its pipeline and, for a lost
+    stage, `into_lost` (the move's rule) allows it; `lost_reason` is kept in a lost stage
+    only. Returns where it went and whether it moved, or None when there is no such stage.
+
+    One statement (`update_at_version` for a move, the place read in it), made after the
+    board's lock (`deal_to_move`), so its reads see every move committed before this one.
+    Positions are floats with gaps; when the gap asked for ran out nothing moves and the
+    landing's position is None: `renumber_stage`, then move again."""
+    row = await conn.fetchrow(
+        MOVE,
+        stage_id,
+        deal.id,
+        after,
+        version,
+        deal.pipeline_id,
+        into_lost,
+        lost_reason,
+        POSITION_GAP,
+    )
+    return None if row is None else Landing(*row)
+
+
+async def renumber_stage(conn: asyncpg.Connection, stage_id: UUID) -> None:
+    """Put the stage's cards at multiples of POSITION_GAP again, in their order (a gap ran
+    out)."""
+    await conn.execute(
+        "update deals d set position = r.n * $2 from (select id, row_number() over"
+        " (order by position, id) as n from deals where stage_id = $1) r"
+        " where d.id = r.id",
+        stage_id,
+        POSITION_GAP,
+    )
 
 
 async def count_cards(conn: asyncpg.Connection, stage_ids: list[UUID]) -> int:
@@ -95,47 +158,3 @@ async def end_position(conn: asyncpg.Connection, stage_id: UUID) -> float:
     """A position below the stage's last card."""
     top = await conn.fetchval("select max(position) from deals where stage_id = $1", stage_id)
     return float(top) + POSITION_GAP if top is not None else POSITION_GAP
-
-
-async def place_after(
-    conn: asyncpg.Connection, stage_id: UUID, deal_id: UUID, after: UUID | None
-) -> float:
-    """A position in `stage_id` right after the card `after` (at the top when None).
-
-    Positions are floats with gaps; when a gap runs out the stage is renumbered.
-    """
-    for _ in range(2):
-        low: float | None = None
-        if after is not None:
-            found = await conn.fetchval(
-                "select position from deals where id = $1 and stage_id = $2 and id <> $3",
-                after,
-                stage_id,
-                deal_id,
-            )
-            if found is None:  # that card left the stage meanwhile: go to the bottom
-                return await end_position(conn, stage_id)
-            low = float(found)
-        high_found = await conn.fetchval(
-            "select min(position) from deals where stage_id = $1 and id <> $2"
-            + (" and position > $3" if low is not None else ""),
-            *([stage_id, deal_id, low] if low is not None else [stage_id, deal_id]),
-        )
-        high = None if high_found is None else float(high_found)
-        if low is None and high is None:
-            return POSITION_GAP
-        if high is None:
-            assert low is not None
-            return low + POSITION_GAP
-        if low is None:
-            return high - POSITION_GAP
-        if high - low > 1e-6:
-            return (low + high) / 2
-        await conn.execute(
-            "update deals d set position = r.n * $2 from (select id, row_number() over"
-            " (order by position, id) as n from deals where stage_id = $1) r"
-            " where d.id = r.id",
-            stage_id,
-            POSITION_GAP,
-        )
-    raise RuntimeError("could not find a position")  # pragma: no cover

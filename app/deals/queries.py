@@ -231,35 +231,43 @@ async def lock_board(conn: asyncpg.Connection, pipeline_id: UUID) -> None:
     await conn.execute("select 1 from pipelines where id = $1 for no key update", pipeline_id)
 
 
+DEFAULT_STALE_DAYS = 14  # a pipeline without its own limit
+
+
 async def fetch_columns(
     conn: asyncpg.Connection, pipeline_id: UUID, only: Sequence[UUID] | None = None
 ) -> list[Column]:
-    """The pipeline's stages (or just `only`) with their cards in board order."""
-    head = await conn.fetchrow(BOARD_HEAD, pipeline_id)
+    """The pipeline's stages (or just `only`) with their cards in board order: one statement
+    (BOARD), its first row carrying the board's head."""
+    rows = await conn.fetch(BOARD, pipeline_id, None if only is None else list(only))
+    head = rows[0]
     stages = [StageInfo(*stage) for stage in head["stages"] or []]
-    if only is not None:
-        stages = [s for s in stages if s.id in set(only)]
     if not stages:
         return []
-    stale_days = 14 if head["stale_days"] is None else int(head["stale_days"])
+    stale_days = DEFAULT_STALE_DAYS if head["stale_days"] is None else int(head["stale_days"])
     rates = Rates(
         currency=head["default_currency"] or "EUR",
         rates=dict(zip(head["currencies"] or [], head["rates"] or [], strict=True)),
     )
     stale: dict[UUID, int] = {}
     by_stage: dict[UUID, list[DealCard]] = {s.id: [] for s in stages}
-    for row in await conn.fetch(BOARD_CARDS, [s.id for s in stages], stale_days):
-        by_stage[row["stage_id"]].append(card_from_row(row))
+    for row in rows:
+        cards = by_stage.get(row["stage_id"])  # None: the head's own row on a board without
+        if cards is None:  # cards, or a card of an `only` stage that is not the pipeline's
+            continue
+        cards.append(card_from_row(row))
         if row["idle_days"] is not None:
             stale[row["id"]] = int(row["idle_days"])
     return [stage_column(s, by_stage[s.id], rates, stale, stale_days) for s in stages]
 
 
-# A board's head in one row: the pipeline's stages in board order (by position, then age, then
-# id: a stable order; each in StageInfo's field order), its stale limit and the workspace's
-# currency (NULL when the pipeline is gone), with the rates to it (the two arrays aggregated
-# together, in the same order).
-BOARD_HEAD = """
+# The stages `s` a board read shows: the pipeline $1's, or only those of $2 when it is not NULL.
+_SHOWN = "s.pipeline_id = $1 and ($2::uuid[] is null or s.id = any($2::uuid[]))"
+# A board's head in one row: its stages in board order (by position, then age, then id: a stable
+# order; each in StageInfo's field order), its stale limit and the workspace's currency (NULL
+# when the pipeline is gone), with the rates to it (the two arrays aggregated together, in the
+# same order).
+BOARD_HEAD = f"""
 select st.stages, p.stale_days, p.default_currency, r.currencies, r.rates
 from (select array_agg(currency) as currencies, array_agg(rate) as rates from exchange_rates) r
 cross join (
@@ -267,25 +275,32 @@ cross join (
     row(s.id, s.pipeline_id, s.name, s.position, s.kind, s.version, s.probability)
     order by s.position, s.created_at, s.id
   ) as stages
-  from stages s where s.pipeline_id = $1
+  from stages s where {_SHOWN}
 ) st
 left join (
   select p.stale_days, t.default_currency
   from pipelines p join tenants t on t.id = p.tenant_id where p.id = $1
 ) p on true
 """
-# The cards of stages $1 in board order; an open one untouched (no move or edit, note, task or
-# logged activity) for $2 days or more has its whole days untouched (NULL otherwise): one read
-# for the board's columns. Only a card whose own row is that old is looked up in its notes,
+# The cards of those stages (of $2 as given: a card of a stage that is not the pipeline's is
+# left out by `fetch_columns`, as the head does not name it); an open one untouched (no move or
+# edit, note, task or logged activity) for the pipeline's stale limit or more has its whole days
+# untouched (NULL otherwise). Only a card whose own row is that old is looked up in its notes,
 # tasks and activities (the newest of them can only make it younger). (`offset 0` keeps the
 # lateral a subquery: pulled up, its three lookups would be computed twice per card, once for
-# the test and once for the days.)
+# the test and once for the days.) The stage ids are a value (`any(...)`), not a join: the
+# planner then reads each stage's cards by the index on (tenant_id, stage_id, ...).
+_SHOWN_IDS = f"coalesce($2::uuid[], array(select s.id from stages s where {_SHOWN}))"
+_DAYS = (
+    f"make_interval(days => coalesce((select stale_days from pipelines where id = $1),"
+    f" {DEFAULT_STALE_DAYS}))"
+)
 BOARD_CARDS = f"""
-select c.*, case when x.touched <= now() - make_interval(days => $2)
+select c.*, case when x.touched <= now() - {_DAYS}
                  then extract(day from now() - x.touched)::int end as idle_days
-from ({CARD_SELECT} where d.stage_id = any($1::uuid[])) c
+from ({CARD_SELECT} where d.stage_id = any({_SHOWN_IDS})) c
 cross join lateral (
-  select case when c.stage_kind = 'open' and c.updated_at <= now() - make_interval(days => $2)
+  select case when c.stage_kind = 'open' and c.updated_at <= now() - {_DAYS}
   then greatest(
     c.updated_at,
     (select max(a.created_at) from activities a
@@ -295,6 +310,17 @@ cross join lateral (
   ) end as touched
   offset 0
 ) x
+"""
+# A board in one read: its cards in board order, each row also carrying the head's columns;
+# the head's arrays only in the first row (a board without cards: one row, the head alone), so
+# a 200-card board decodes its stages and rates once.
+_FIRST = "row_number() over (order by c.position, c.id) = 1"
+BOARD = f"""
+select case when {_FIRST} then h.stages end as stages, h.stale_days, h.default_currency,
+       case when {_FIRST} then h.currencies end as currencies,
+       case when {_FIRST} then h.rates end as rates, c.*
+from ({BOARD_HEAD}) h
+left join ({BOARD_CARDS}) c on true
 order by c.position, c.id
 """
 
