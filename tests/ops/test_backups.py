@@ -498,3 +498,25 @@ async def test_pruning_keeps_the_newest_verified_copy_in_each_target(
     await prune_backups(only_newest, [site_a, site_b])
     assert older.file_name in site_a.names()
     assert "missing" in str((await _alerts("backup_unverifiable"))[-1]["details"])
+
+
+async def test_the_dump_runs_below_the_apps_cpu_priority(
+    settings: Settings, tmp_path: Path, tenant_a: Account, tenant_b: Account
+) -> None:
+    """pg_dump is started under `nice` (DUMP_NICENESS): a wrapper in its place records the
+    niceness it was started with, then runs the real pg_dump; the backup still completes."""
+    from app.ops.backups import DUMP_NICENESS, server_major
+    from app.ops.pgtools import find_tool
+
+    real = find_tool("pg_dump", "", await server_major() // 10000)
+    seen = tmp_path / "niceness"
+    wrapper = tmp_path / "pg_dump"
+    wrapper.write_text(
+        f'#!/bin/sh\n[ "$1" = "--version" ] || nice > "{seen}"\nexec "{real}" "$@"\n'
+    )
+    wrapper.chmod(0o755)
+    mine = os.getpriority(os.PRIO_PROCESS, 0)
+    niced = msgspec.structs.replace(settings, pg_dump=str(wrapper))
+    record = await take_backup(niced, "manual")
+    assert record is not None and len(record.targets) == 2
+    assert int(seen.read_text()) == min(19, mine + DUMP_NICENESS)
