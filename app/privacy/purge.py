@@ -52,7 +52,8 @@ log = logging.getLogger("odex.privacy")
 PURGE_JOB = "purge_deletion"
 PURGE_BATCH = 1000
 # A pause between batches, as long as a share of the batch's own time (0.5 gave P5 1.51x, 0.75
-# gives 1.26x at ~8,000 rows a second on 2 cores), keeps the purge from
+# gave 1.26x at ~8,000 rows a second on 2 cores; another 2-core machine gave 1.74-2.32x at 0.75
+# and 1.58-1.82x at 3.0: see README "Benchmarks"), keeps the purge from
 # crowding out other tenants' queries whatever the machine's speed (P5)
 PURGE_PAUSE_RATIO = 0.75
 PURGE_PAUSE_MIN_SECONDS = 0.005
