@@ -335,3 +335,52 @@ def test_purge_pauses_a_share_of_each_batch_and_never_long() -> None:
     assert pause_after(0.03) == pytest.approx(PURGE_PAUSE_MIN_SECONDS + 0.03 * PURGE_PAUSE_RATIO)
     assert pause_after(0.0) == PURGE_PAUSE_MIN_SECONDS
     assert pause_after(30.0) == PURGE_PAUSE_MAX_SECONDS <= 1.0
+
+
+def _rows_read(plan: dict[str, Any], relation: str) -> list[int]:
+    """Rows each node of an EXPLAIN (ANALYZE, FORMAT JSON) plan read from `relation`."""
+    found = []
+    if plan.get("Relation Name") == relation:
+        found.append(int(plan["Actual Rows"]) * int(plan["Actual Loops"]))
+    for child in plan.get("Plans", []):
+        found += _rows_read(child, relation)
+    return found
+
+
+async def test_a_purge_batch_reads_only_its_rows_in_a_table_just_filled(
+    tenant_a: Account, tenant_b: Account
+) -> None:
+    """A batch of the purge reads only its own rows even right after a bulk load, when the
+    statistics do not know the workspace's rows yet (a join back on the key read all 20k
+    rows of the workspace for each batch of 500)."""
+    import json
+
+    from app.privacy.queries import BATCH_PLAN, batch_after_sql
+
+    rows, batch = 20000, 500
+    async with tenant_transaction(tenant_b.tenant_id) as conn:
+        await conn.execute(
+            "insert into contacts (id, tenant_id, first_name, last_name)"
+            " select gen_random_uuid(), $1, 'B', 'B' from generate_series(1, 50)",
+            tenant_b.tenant_id,
+        )
+    async with tenant_transaction(tenant_a.tenant_id) as conn:
+        await conn.execute(
+            "insert into contacts (id, tenant_id, first_name, last_name)"
+            " select gen_random_uuid(), $1, 'First ' || g, 'Last' from generate_series(1, $2) g",
+            tenant_a.tenant_id,
+            rows,
+        )
+    async with tenant_transaction(tenant_a.tenant_id) as conn:
+        await conn.execute("; ".join(f"set local {s} = off" for s in BATCH_PLAN))
+        explained = await conn.fetchval(
+            "explain (analyze, format json) " + batch_after_sql("contacts", ["id"], None, batch),
+            tenant_a.tenant_id,
+        )
+    plan = json.loads(explained)[0]["Plan"]
+    read = _rows_read(plan, "contacts")
+    assert read and max(read) <= batch, json.dumps(plan, indent=1)
+    async with tenant_transaction(tenant_a.tenant_id) as conn:
+        assert await conn.fetchval("select count(*) from contacts") == rows - batch
+    async with tenant_transaction(tenant_b.tenant_id) as conn:
+        assert await conn.fetchval("select count(*) from contacts") == 50
