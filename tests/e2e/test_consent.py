@@ -81,8 +81,10 @@ async def test_reject_accept_withdraw(
     await page.goto(f"{live_server.url}/privacy")
     await page.goto(f"{live_server.url}/login")
     await page.goto(f"{live_server.url}/settings/cookies")
-    seen = await _analytics_events(raw_conn, analytics_id, at_least=3)
-    assert seen >= 3  # /settings/cookies (after the redirect), /privacy, /login, this page
+    # /settings/cookies (after the redirect), /privacy, /login, this page: each is queued
+    # after its response, so wait for all four (waiting for three raced the last one)
+    seen = await _analytics_events(raw_conn, analytics_id, at_least=4)
+    assert seen == 4
 
     await page.get_by_role("button", name="Withdraw consent").click()
     await page.wait_for_selector("text=analytics off")
