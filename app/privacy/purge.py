@@ -52,14 +52,15 @@ log = logging.getLogger("odex.privacy")
 PURGE_JOB = "purge_deletion"
 PURGE_BATCH = 500
 # The purge keeps to a share of the database's time: after each batch it pauses PURGE_PAUSE_RATIO
-# times the batch's own time, so a workspace purge runs ~1/16 of the time (~1,500 contacts a
-# second on 2 cores: 1M contacts in ~11 minutes, a job nobody waits for). Priority did not do it
+# times the batch's own time, so a workspace purge runs ~1/25 of the time (~1,000 contacts a
+# second on 2 cores: 1M contacts in ~17 minutes, a job nobody waits for). Priority did not do it
 # on a 2-core machine: the kernel there groups processes by session (autogroup) and weighs the
 # groups equally, so the purge's backend at nice 19 still gave P5 2.4x (1.73x with autogroup
 # off); running less often does: P5 gave 1.74-2.53x at 1,000 rows and 0.75, 1.50x at 9,
-# 1.29-1.33x at 500 rows and 15 (README "Benchmarks"). The pause is capped: one batch slowed
+# 1.29-1.50x at 500 rows and 15 (1.46-1.48x over 16 windows), 1.20-1.26x at 24 (README
+# "Benchmarks"). The pause is capped: one batch slowed
 # by a lock or a stopped worker does not stop the purge for minutes.
-PURGE_PAUSE_RATIO = 15.0
+PURGE_PAUSE_RATIO = 24.0
 PURGE_PAUSE_MIN_SECONDS = 0.005
 PURGE_PAUSE_MAX_SECONDS = 1.0
 OPEN = ("scheduled", "purging")

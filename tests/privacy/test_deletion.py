@@ -322,7 +322,7 @@ async def test_purge_batches_follow_the_tenant_key(tenant_a: Account, tenant_b: 
 
 def test_purge_pauses_a_share_of_each_batch_and_never_long() -> None:
     """After each batch the purge pauses PURGE_PAUSE_RATIO times the batch's time (it runs
-    ~1/16 of the time, so another workspace's requests keep their latency: P5), but never
+    ~1/25 of the time, so another workspace's requests keep their latency: P5), but never
     longer than PURGE_PAUSE_MAX_SECONDS (a batch slowed by a lock or a stopped worker)."""
     from app.privacy.purge import (
         PURGE_PAUSE_MAX_SECONDS,
@@ -331,7 +331,7 @@ def test_purge_pauses_a_share_of_each_batch_and_never_long() -> None:
         pause_after,
     )
 
-    assert PURGE_PAUSE_RATIO >= 10  # the share P5 measured: at 0.75 the p99 doubled
+    assert PURGE_PAUSE_RATIO >= 20  # the share P5 measured: at 0.75 the p99 doubled, at 15 1.5x
     assert pause_after(0.03) == pytest.approx(PURGE_PAUSE_MIN_SECONDS + 0.03 * PURGE_PAUSE_RATIO)
     assert pause_after(0.0) == PURGE_PAUSE_MIN_SECONDS
     assert pause_after(30.0) == PURGE_PAUSE_MAX_SECONDS <= 1.0
