@@ -175,8 +175,10 @@ async def _seed_big_tenant(
     await seed.seed_companies(small, 20, rng)
     await seed.seed_contacts(small, 2000, rng)
     settled = await seed.settle(owner_conn)  # vacuumed and analysed, as autovacuum keeps them
-    print(f"\nP7 seed settled: vacuum {settled['vacuum_s']:.1f} s, then autovacuum"
-          f" {settled['autovacuum_wait_s']:.1f} s")  # fmt: skip
+    print(
+        f"\nP7 seed settled: vacuum {settled['vacuum_s']:.1f} s, then autovacuum"
+        f" {settled['autovacuum_wait_s']:.1f} s, checkpoint {settled['checkpoint_s']:.1f} s"
+    )
     return big, await _sessions(app, people)
 
 

@@ -293,7 +293,7 @@ async def test_p5_other_tenant_latency_during_purge(
         f" window {deleted_in[True]} running, {deleted_in[False]} paused; the purge took"
         f" {purge_seconds:.1f} s in all ({stopped_for:.1f} s stopped not counted); the seed"
         f" settled: vacuum {settled['vacuum_s']:.1f} s, then autovacuum"
-        f" {settled['autovacuum_wait_s']:.1f} s"
+        f" {settled['autovacuum_wait_s']:.1f} s, checkpoint {settled['checkpoint_s']:.1f} s"
     )
     # the purpose of the run: the purge was deleting through the windows that say it ran
     assert 0 < deleted_at_start < deleted_at_end, (deleted_at_start, deleted_at_end)
