@@ -58,8 +58,9 @@ PURGE_BATCH = 500
 # groups equally, so the purge's backend at nice 19 still gave P5 2.4x (1.73x with autogroup
 # off); running less often does: P5 gave 1.74-2.53x at 1,000 rows and 0.75, 1.50x at 9,
 # 1.29-1.50x at 500 rows and 15 (1.46-1.48x over 16 windows), 1.20-1.26x at 24 (README
-# "Benchmarks"). The pause is capped: one batch slowed
-# by a lock or a stopped worker does not stop the purge for minutes.
+# "Benchmarks"). The pause is capped: one batch slowed by a lock or a stopped worker does not
+# stop the purge for minutes. A 1M-contact purge fits the job's 4-hour timeout many times over,
+# and a purge cut short continues where it stopped on the job's next try.
 PURGE_PAUSE_RATIO = 24.0
 PURGE_PAUSE_MIN_SECONDS = 0.005
 PURGE_PAUSE_MAX_SECONDS = 1.0
