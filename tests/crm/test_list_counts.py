@@ -33,6 +33,9 @@ class Spy:
         self.statements.append(sql)
         return await self.conn.fetchval(sql, *args)
 
+    async def execute(self, sql: str, *args: Any) -> Any:  # settings: not the page's reads
+        return await self.conn.execute(sql, *args)
+
 
 async def page_of(
     account: Account, query: str = "", after: str | None = None, size: int = 5
@@ -111,6 +114,33 @@ async def test_page_and_count_in_one_statement(tenant_a: Account, tenant_b: Acco
     assert fourth.rows == [] and fourth.extra["count"] == 10 and len(statements) == 2
     gone, _ = await page_of(tenant_a, "nichtda")
     assert gone.rows == [] and gone.extra["count"] == 0
+
+
+async def test_a_search_runs_its_generic_plan_and_only_the_search(
+    tenant_a: Account, tenant_b: Account
+) -> None:
+    """A search through the grams runs its statement's cached generic plan (not planned again
+    on every page: the plan follows the grams' candidates, which no plan can see into); the
+    rest of the transaction goes back to PostgreSQL's usual choice (a filter's generic plan
+    can be far off for a small workspace beside a large one)."""
+    await add(tenant_b, "Planvoll", 3)
+    await add(tenant_a, "Planvoll", 7)
+    view = ContactView(q="planv")
+    window = Window(sort_spec(contacts.COLUMNS, "name", view, "c.id"), None, None, 5)
+    async with tenant_transaction(tenant_a.tenant_id) as conn:
+        for _ in range(3):
+            page = await list_queries.contact_page(
+                conn, tenant_a.tenant_id, "planv", [], None, window, view
+            )
+            assert page.extra["count"] == 7 and len(page.rows) == 5
+            assert await conn.fetchval("show plan_cache_mode") == "auto"
+        plans = await conn.fetch(
+            "select generic_plans, custom_plans from pg_prepared_statements"
+            " where statement like '%search_grams g%' and not from_sql"
+        )
+    assert plans, "the search's statement is prepared (the connection's statement cache)"
+    assert sum(p["generic_plans"] for p in plans) >= 3
+    assert all(p["custom_plans"] == 0 for p in plans), [dict(p) for p in plans]
 
 
 async def test_company_contacts_by_name_with_their_first_address(

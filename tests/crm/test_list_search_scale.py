@@ -40,6 +40,9 @@ class Explaining:
         await self._explain(sql, args)
         return await self.conn.fetchval(sql, *args)
 
+    async def execute(self, sql: str, *args: Any) -> Any:
+        return await self.conn.execute(sql, *args)
+
 
 async def contact_page(
     account: Account, query: str, after: str | None = None, sort: str = ""

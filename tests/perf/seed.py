@@ -264,22 +264,29 @@ async def seed_history(
         )
 
 
-async def checkpoint() -> float:
-    """CHECKPOINT, as a superuser (the test server's: TEST_DATABASE_URL's role, or the embedded
-    server's `postgres` over its socket): the bulk loads' dirty pages written now, not by
-    checkpoints the WAL of the load and of the vacuum after it would start during the measured
-    runs. Returns the seconds it took."""
+def superuser_dsn() -> dict[str, str]:
+    """asyncpg.connect arguments for a superuser on the test database (TEST_DATABASE_URL's
+    role on a server the tests adopt; `postgres` over the embedded server's socket)."""
     import os
+    from urllib.parse import urlsplit
+
+    admin = os.environ.get("TEST_DATABASE_URL")
+    if admin:  # the test database is on the admin's server (tests/conftest.py `services`)
+        database = urlsplit(os.environ["DATABASE_URL"]).path.lstrip("/")
+        return {"dsn": f"{admin.rsplit('/', 1)[0]}/{database}"}
+    return {"dsn": os.environ["MIGRATION_DATABASE_URL"], "user": "postgres"}
+
+
+async def checkpoint() -> float:
+    """CHECKPOINT, as a superuser (`superuser_dsn`): the bulk loads' dirty pages written now,
+    not by checkpoints the WAL of the load and of the vacuum after it would start during the
+    measured runs. Returns the seconds it took."""
     import time
 
     import asyncpg
 
     started = time.perf_counter()
-    admin = os.environ.get("TEST_DATABASE_URL")
-    if admin:  # a checkpoint is the whole server's, whichever database the URL names
-        conn = await asyncpg.connect(admin)
-    else:
-        conn = await asyncpg.connect(os.environ["MIGRATION_DATABASE_URL"], user="postgres")
+    conn = await asyncpg.connect(**superuser_dsn())
     try:
         await conn.execute("checkpoint")
     finally:
