@@ -29,14 +29,26 @@ PIECES_USED = 2
 RARITY_CAP = 500
 
 
+def tenant_is(column: str, tenant: str) -> str:
+    """`column` is the tenant's (the SQL parameter `tenant`) as a condition of the index scan
+    alone. Under RLS a plain `column = $n` and the policy's `tenant_id = (select ...)` form
+    one equivalence class, and PostgreSQL then checks the two are equal in a Result node
+    that every row of the scan passes through (~11 ns a row: a count of a piece's 100k
+    postings took 10.2 ms under RLS against 8.9 ms without; the cost of RLS on a search's
+    rarity counts and postings). Written as `= any(...)`, both are keys of the index scan
+    and the rows pass through no other node (8.9 ms under RLS)."""
+    return f"{column} = any(array[{tenant}::uuid])"
+
+
 def rarest_pieces(params: Params, tenant: str, kind: str, query: str) -> str:
     """The SQL of the array of the PIECES_USED rarest pieces of `query` among the tenant's
     `kind` records (all of them when it has no more), each piece's postings counted up to
     RARITY_CAP; ties by the piece."""
     q = params.add(query.lower())
     capped = (
-        f"(select count(*) from (select from search_grams r where r.tenant_id = {tenant}"
-        f" and r.kind = '{kind}' and r.gram = p.gram limit {RARITY_CAP}) as capped)"
+        f"(select count(*) from (select from search_grams r"
+        f" where {tenant_is('r.tenant_id', tenant)} and r.kind = '{kind}' and r.gram = p.gram"
+        f" limit {RARITY_CAP}) as capped)"
     )
     rarest = (
         f"array(select p.gram from unnest(q.pieces) as p(gram) order by {capped}, p.gram"
@@ -61,8 +73,9 @@ def gram_candidates(params: Params, tenant: str, kind: str, query: str) -> str:
         f"_pieces as materialized (select {rarest_pieces(params, tenant, kind, query)} as grams)"
     )
     return (
-        f"with {picked} select g.record_id from search_grams g where g.tenant_id = {tenant}"
-        f" and g.kind = '{kind}' and g.gram = any((select grams from _pieces)::text[])"
+        f"with {picked} select g.record_id from search_grams g"
+        f" where {tenant_is('g.tenant_id', tenant)} and g.kind = '{kind}'"
+        f" and g.gram = any((select grams from _pieces)::text[])"
         f" group by g.record_id having count(*) = (select cardinality(grams) from _pieces)"
     )
 
